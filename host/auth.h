@@ -1,0 +1,22 @@
+/* auth — secrets: password hashes (libsodium argon2id), random tokens and
+ * their one-way digests.  Raw session ids and API tokens are shown to the
+ * client once and stored only as digests (see store_session_*, store_token_*).
+ */
+#ifndef AUTH_H
+#define AUTH_H
+
+#include <stddef.h>
+
+#define AUTH_HASH_LEN 128      /* >= crypto_pwhash_STRBYTES */
+#define AUTH_TOKEN_LEN 65      /* 32 random bytes as hex + NUL */
+#define AUTH_DIGEST_LEN 65     /* 32-byte BLAKE2b digest as hex + NUL */
+
+int auth_init(void);   /* 0 on success; call once before threads start */
+int auth_hash_password(const char *password, char out[AUTH_HASH_LEN]);
+int auth_verify_password(const char *hash, const char *password);   /* 1 when it matches */
+void auth_random_token(char out[AUTH_TOKEN_LEN]);
+void auth_digest(const char *token, char out[AUTH_DIGEST_LEN]);
+/* Constant-time comparison of two NUL-terminated strings. */
+int auth_equal(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,565 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "auth.h"
+#include "engine.h"
+#include "flowreg.h"
+#include "graph.h"
+
+static const char USAGE[] =
+    "usage: flowhost COMMAND [options]\n"
+    "\n"
+    "  serve  [--flows DIR] [--db FILE] [--listen 127.0.0.1:8080] [--web DIR] [--threads N] [--jobs N]\n"
+    "  check  [FILE|DIR...]                 validate flows; file:line errors; exit 1 on any\n"
+    "  graph  FLOW [--format dot|svg|json]\n"
+    "  user   add NAME [--admin] [--password PW] | passwd NAME [--password PW] | list\n"
+    "         grant NAME|@GROUP PERM | revoke NAME|@GROUP PERM | join NAME GROUP | leave NAME GROUP\n"
+    "  token  create USER [--name LABEL]\n"
+    "  start  FLOW [NODE] [--data JSON] [--as USER]\n"
+    "  tasks  [--view inbox|queue|archive|all] [--process ID] [--status S] [--flow F] [--as USER]\n"
+    "  task   ID [show|assign|unassign|reassign|execute|cancel|undo|revive] [--data JSON] [--user U] [--as USER]\n"
+    "  process ID [show|cancel] [--as USER]      processes [--flow F] [--status S] [--as USER]\n"
+    "  jobs   run [--max N]                 run the jobs and timers that are due now\n"
+    "  rename-node FLOW OLD NEW             move tasks of a renamed node to its new name\n"
+    "\n"
+    "global options: --flows DIR (flows)  --db FILE (flowhost.db)  --lua DIR  --sync full|normal\n"
+    "Without --as, commands act as the system (every permission, owns no task).\n";
+
+static int usage(const char *why) {
+  if (why) fprintf(stderr, "flowhost: %s\n\n", why);
+  fputs(USAGE, stderr);
+  return 2;
+}
+
+/* --- argument parsing ---------------------------------------------------- */
+
+#define MAX_ARGS 32
+
+typedef struct args {
+  const char *pos[MAX_ARGS];
+  int npos;
+  const char *keys[MAX_ARGS];
+  const char *vals[MAX_ARGS];
+  int nopt;
+} args;
+
+static int is_flag(const char *name) {
+  return !strcmp(name, "admin") || !strcmp(name, "asc") || !strcmp(name, "password-stdin");
+}
+
+static int parse_args(int argc, char **argv, args *a, const char **bad) {
+  memset(a, 0, sizeof *a);
+  for (int i = 0; i < argc; i++) {
+    const char *s = argv[i];
+    if (!strncmp(s, "--", 2) && s[2]) {
+      if (a->nopt == MAX_ARGS) return *bad = "too many options", -1;
+      const char *name = s + 2;
+      const char *eq = strchr(name, '=');
+      if (eq) {
+        static char names[MAX_ARGS][64];
+        snprintf(names[a->nopt], sizeof names[0], "%.*s", (int)(eq - name), name);
+        a->keys[a->nopt] = names[a->nopt];
+        a->vals[a->nopt++] = eq + 1;
+      } else if (is_flag(name)) {
+        a->keys[a->nopt] = name;
+        a->vals[a->nopt++] = "1";
+      } else {
+        if (i + 1 >= argc) return *bad = s, -1;
+        a->keys[a->nopt] = name;
+        a->vals[a->nopt++] = argv[++i];
+      }
+    } else {
+      if (a->npos == MAX_ARGS) return *bad = "too many arguments", -1;
+      a->pos[a->npos++] = s;
+    }
+  }
+  return 0;
+}
+
+static const char *opt(const args *a, const char *name) {
+  for (int i = a->nopt - 1; i >= 0; i--)
+    if (!strcmp(a->keys[i], name)) return a->vals[i];
+  return NULL;
+}
+
+/* Rejects options a command does not know, so typos are not ignored. */
+static int only_opts(const args *a, const char *const *allowed) {
+  static const char *const global[] = {"flows", "db", "lua", "as", "sync", NULL};
+  for (int i = 0; i < a->nopt; i++) {
+    int ok = 0;
+    for (const char *const *g = global; *g && !ok; g++) ok = !strcmp(*g, a->keys[i]);
+    for (const char *const *g = allowed; g && *g && !ok; g++) ok = !strcmp(*g, a->keys[i]);
+    if (!ok) {
+      fprintf(stderr, "flowhost: unknown option --%s\n\n", a->keys[i]);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static int parse_id(const char *s, int64_t *out) {
+  if (!s || !*s) return 0;
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (*end || errno || v <= 0) return 0;
+  *out = v;
+  return 1;
+}
+
+/* --- output ---------------------------------------------------------------- */
+
+static void print_json(json_t *v) {
+  char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+  if (s) {
+    puts(s);
+    free(s);
+  }
+}
+
+static int fail(fherr *err) {
+  fprintf(stderr, "flowhost: %s: %s\n", fherr_code_name(err->code), err->message);
+  if (err->fields) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(err->fields, k, v) fprintf(stderr, "  %s: %s\n", k, json_string_value(v));
+  }
+  if (err->traceback) fprintf(stderr, "%s\n", err->traceback);
+  fherr_clear(err);
+  return 1;
+}
+
+/* --- context: flows, engine, actor ---------------------------------------- */
+
+typedef struct ctx {
+  cli_globals g;
+  flowreg *reg;
+  engine *e;
+  fh_actor actor;
+} ctx;
+
+static int open_ctx(ctx *c, fherr *err) {
+  c->reg = flowreg_new(c->g.flows_dir, c->g.lua_dir, err);
+  if (!c->reg) return FH_INTERNAL;
+  int rc = flowreg_load_all(c->reg, err);
+  if (rc) return rc;
+  engine_options eo = {.flows = c->reg, .db_path = c->g.db_path, .synchronous_full = !c->g.sync_normal,
+                       .worker_name = "cli"};
+  if ((rc = engine_open(&eo, &c->e, err))) return rc;
+  if (c->g.as_user) return engine_actor(c->e, c->g.as_user, &c->actor, err);
+  fh_actor_system(&c->actor);
+  return FH_OK;
+}
+
+static void close_ctx(ctx *c) {
+  fh_actor_free(&c->actor);
+  engine_close(c->e);
+  flowreg_free(c->reg);
+}
+
+static int with_ctx(cli_globals *g, int (*fn)(ctx *, const args *), const args *a) {
+  ctx c = {.g = *g};
+  fherr err = {0};
+  int rc = open_ctx(&c, &err);
+  int code = rc ? fail(&err) : fn(&c, a);
+  close_ctx(&c);
+  return code;
+}
+
+static json_t *parse_data(const char *text, fherr *err) {
+  if (!text) return json_object();
+  json_error_t jerr;
+  json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+  if (!v) {
+    fherr_set(err, FH_BAD_REQUEST, "--data is not valid JSON: %s (at %d:%d)", jerr.text, jerr.line, jerr.column);
+    return NULL;
+  }
+  if (!json_is_object(v)) {
+    json_decref(v);
+    fherr_set(err, FH_BAD_REQUEST, "--data must be a JSON object");
+    return NULL;
+  }
+  return v;
+}
+
+/* --- commands -------------------------------------------------------------- */
+
+static int check_path(const char *path, const cli_globals *g, int *failures, int *count) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    fprintf(stderr, "%s: %s\n", path, strerror(errno));
+    (*failures)++;
+    return 0;
+  }
+  if (S_ISDIR(sb.st_mode)) {
+    fherr err = {0};
+    flowreg *reg = flowreg_new(path, g->lua_dir, &err);
+    if (!reg || flowreg_load_all(reg, &err)) {
+      fail(&err);
+      (*failures)++;
+      flowreg_free(reg);
+      return 0;
+    }
+    flowgen *gen = flowreg_acquire(reg);
+    for (int i = 0; i < gen->n; i++) {
+      const flow_entry *e = &gen->entries[i];
+      (*count)++;
+      if (e->has_error) {
+        printf("%s:%d: %s\n", e->error_file, e->error_line, e->error_message);
+        (*failures)++;
+      }
+    }
+    flowgen_release(reg, gen);
+    flowreg_free(reg);
+    return 0;
+  }
+  fherr err = {0};
+  (*count)++;
+  if (flowreg_check_file(path, g->lua_dir, g->flows_dir, &err)) {
+    if (err.file[0] && !strstr(err.message, err.file)) printf("%s:%d: %s\n", err.file, err.line, err.message);
+    else printf("%s\n", err.message);
+    (*failures)++;
+    fherr_clear(&err);
+  }
+  return 0;
+}
+
+static int cmd_check(cli_globals *g, const args *a) {
+  if (!only_opts(a, NULL)) return usage(NULL);
+  int failures = 0, count = 0;
+  if (a->npos <= 1) check_path(g->flows_dir, g, &failures, &count);
+  for (int i = 1; i < a->npos; i++) check_path(a->pos[i], g, &failures, &count);
+  if (failures) {
+    fprintf(stderr, "%d of %d flow files failed\n", failures, count);
+    return 1;
+  }
+  fprintf(stderr, "%d flow files ok\n", count);
+  return 0;
+}
+
+static int graph_run(ctx *c, const args *a) {
+  fherr err = {0};
+  const char *format = opt(a, "format") ? opt(a, "format") : "dot";
+  if (!strcmp(format, "json")) {
+    json_t *def;
+    if (engine_flow_get(c->e, &c->actor, a->pos[1], &def, &err)) return fail(&err);
+    print_json(def);
+    json_decref(def);
+    return 0;
+  }
+  char *dot;
+  if (engine_flow_dot(c->e, a->pos[1], &dot, &err)) return fail(&err);
+  if (!strcmp(format, "dot")) {
+    fputs(dot, stdout);
+  } else {
+    char *svg;
+    size_t len;
+    if (graph_render_svg(dot, &svg, &len, &err)) {
+      free(dot);
+      return fail(&err);
+    }
+    fwrite(svg, 1, len, stdout);
+    free(svg);
+  }
+  free(dot);
+  return 0;
+}
+
+static int cmd_graph(cli_globals *g, const args *a) {
+  static const char *const allowed[] = {"format", NULL};
+  if (!only_opts(a, allowed)) return usage(NULL);
+  if (a->npos != 2) return usage("graph needs a FLOW");
+  const char *format = opt(a, "format");
+  if (format && strcmp(format, "dot") && strcmp(format, "svg") && strcmp(format, "json"))
+    return usage("--format must be dot, svg or json");
+  return with_ctx(g, graph_run, a);
+}
+
+static int read_password(const args *a, char *buf, size_t cap) {
+  const char *pw = opt(a, "password");
+  if (pw) {
+    snprintf(buf, cap, "%s", pw);
+    return 1;
+  }
+  if (opt(a, "password-stdin")) {
+    if (!fgets(buf, (int)cap, stdin)) return 0;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 1;
+  }
+  return 0;
+}
+
+static int user_run(ctx *c, const args *a) {
+  fherr err = {0};
+  store *st = engine_store(c->e);
+  const char *sub = a->pos[1];
+  int rc = FH_OK;
+  if (!strcmp(sub, "list")) {
+    json_t *users;
+    if ((rc = store_user_list(st, &users, &err))) return fail(&err);
+    print_json(users);
+    json_decref(users);
+    return 0;
+  }
+  if (!strcmp(sub, "add") || !strcmp(sub, "passwd")) {
+    char pw[256] = "", hash[AUTH_HASH_LEN];
+    int have = read_password(a, pw, sizeof pw);
+    int generated = 0;
+    if (!have && !strcmp(sub, "add")) {
+      char token[AUTH_TOKEN_LEN];
+      auth_random_token(token);
+      memcpy(pw, token, 16);
+      pw[16] = '\0';
+      generated = 1;
+    } else if (!have) {
+      fprintf(stderr, "flowhost: passwd needs --password PW or --password-stdin\n");
+      return 2;
+    }
+    if (auth_hash_password(pw, hash)) return fprintf(stderr, "flowhost: cannot hash the password (out of memory)\n"), 1;
+    if (!strcmp(sub, "add")) rc = store_user_add(st, a->pos[2], hash, opt(a, "admin") != NULL, NULL, &err);
+    else rc = store_user_set_password(st, a->pos[2], hash, &err);
+    if (rc) return fail(&err);
+    if (generated) printf("created user %s with password %s\n", a->pos[2], pw);
+    else printf("%s user %s\n", !strcmp(sub, "add") ? "created" : "updated the password of", a->pos[2]);
+    return 0;
+  }
+  if (!strcmp(sub, "grant")) rc = store_grant(st, a->pos[2], a->pos[3], &err);
+  else if (!strcmp(sub, "revoke")) rc = store_revoke(st, a->pos[2], a->pos[3], &err);
+  else if (!strcmp(sub, "join")) rc = store_group_join(st, a->pos[2], a->pos[3], &err);
+  else if (!strcmp(sub, "leave")) rc = store_group_leave(st, a->pos[2], a->pos[3], &err);
+  if (rc) return fail(&err);
+  printf("ok\n");
+  return 0;
+}
+
+static int cmd_user(cli_globals *g, const args *a) {
+  static const char *const allowed[] = {"admin", "password", "password-stdin", NULL};
+  if (!only_opts(a, allowed)) return usage(NULL);
+  if (a->npos < 2) return usage("user needs a subcommand");
+  const char *sub = a->pos[1];
+  int want = !strcmp(sub, "list") ? 2
+             : (!strcmp(sub, "add") || !strcmp(sub, "passwd")) ? 3
+             : (!strcmp(sub, "grant") || !strcmp(sub, "revoke") || !strcmp(sub, "join") || !strcmp(sub, "leave")) ? 4
+             : -1;
+  if (want < 0) return usage("unknown user subcommand");
+  if (a->npos != want) return usage("wrong number of arguments for user");
+  return with_ctx(g, user_run, a);
+}
+
+static int token_run(ctx *c, const args *a) {
+  fherr err = {0};
+  st_user u;
+  if (store_user_get(engine_store(c->e), a->pos[2], &u, &err)) return fail(&err);
+  char token[AUTH_TOKEN_LEN], digest[AUTH_DIGEST_LEN];
+  auth_random_token(token);
+  auth_digest(token, digest);
+  int rc = store_token_add(engine_store(c->e), digest, u.id, opt(a, "name"), &err);
+  st_user_free(&u);
+  if (rc) return fail(&err);
+  printf("%s\n", token);
+  return 0;
+}
+
+static int cmd_token(cli_globals *g, const args *a) {
+  static const char *const allowed[] = {"name", NULL};
+  if (!only_opts(a, allowed)) return usage(NULL);
+  if (a->npos != 3 || strcmp(a->pos[1], "create")) return usage("token create USER");
+  return with_ctx(g, token_run, a);
+}
+
+static int start_run(ctx *c, const args *a) {
+  fherr err = {0};
+  json_t *data = parse_data(opt(a, "data"), &err);
+  if (!data) return fail(&err);
+  json_t *out;
+  int rc = engine_start(c->e, &c->actor, a->pos[1], a->npos > 2 ? a->pos[2] : NULL, data, &out, &err);
+  json_decref(data);
+  if (rc) return fail(&err);
+  print_json(out);
+  json_decref(out);
+  return 0;
+}
+
+static int cmd_start(cli_globals *g, const args *a) {
+  static const char *const allowed[] = {"data", NULL};
+  if (!only_opts(a, allowed)) return usage(NULL);
+  if (a->npos < 2 || a->npos > 3) return usage("start FLOW [NODE]");
+  return with_ctx(g, start_run, a);
+}
+
+static int tasks_run(ctx *c, const args *a) {
+  fherr err = {0};
+  engine_task_query q = {.view = opt(a, "view"), .flow = opt(a, "flow"), .status = opt(a, "status"),
+                         .ascending = opt(a, "asc") != NULL};
+  if (!q.view) q.view = c->g.as_user ? "inbox" : "all";
+  if (opt(a, "process") && !parse_id(opt(a, "process"), &q.process_id)) return usage("--process needs an id");
+  if (opt(a, "limit")) q.limit = atoi(opt(a, "limit"));
+  json_t *out;
+  if (engine_tasks_list(c->e, &c->actor, &q, &out, &err)) return fail(&err);
+  print_json(out);
+  json_decref(out);
+  return 0;
+}
+
+static int cmd_tasks(cli_globals *g, const args *a) {
+  static const char *const allowed[] = {"view", "flow", "status", "process", "limit", "asc", NULL};
+  if (!only_opts(a, allowed)) return usage(NULL);
+  if (a->npos != 1) return usage("tasks takes options only");
+  return with_ctx(g, tasks_run, a);
+}
+
+static int task_run(ctx *c, const args *a) {
+  fherr err = {0};
+  int64_t id;
+  parse_id(a->pos[1], &id);
+  const char *action = a->npos > 2 ? a->pos[2] : "show";
+  json_t *out = NULL;
+  int rc;
+  if (!strcmp(action, "show")) {
+    rc = engine_task_get(c->e, &c->actor, id, &out, &err);
+  } else {
+    json_t *args = json_object();
+    if (opt(a, "data")) {
+      json_t *data = parse_data(opt(a, "data"), &err);
+      if (!data) {
+        json_decref(args);
+        return fail(&err);
+      }
+      json_object_set_new(args, "data", data);
+    }
+    if (opt(a, "user")) json_object_set_new(args, "user", json_string(opt(a, "user")));
+    rc = engine_task_action(c->e, &c->actor, id, action, args, &out, &err);
+    json_decref(args);
+  }
+  if (rc) return fail(&err);
+  print_json(out);
+  json_decref(out);
+  return 0;
+}
+
+static int cmd_task(cli_globals *g, const args *a) {
+  static const char *const allowed[] = {"data", "user", NULL};
+  if (!only_opts(a, allowed)) return usage(NULL);
+  int64_t id;
+  if (a->npos < 2 || a->npos > 3 || !parse_id(a->pos[1], &id)) return usage("task ID [ACTION]");
+  return with_ctx(g, task_run, a);
+}
+
+static int process_run(ctx *c, const args *a) {
+  fherr err = {0};
+  int64_t id;
+  parse_id(a->pos[1], &id);
+  json_t *out;
+  int rc = a->npos > 2 ? engine_process_cancel(c->e, &c->actor, id, &out, &err)
+                       : engine_process_get(c->e, &c->actor, id, &out, &err);
+  if (rc) return fail(&err);
+  print_json(out);
+  json_decref(out);
+  return 0;
+}
+
+static int cmd_process(cli_globals *g, const args *a) {
+  if (!only_opts(a, NULL)) return usage(NULL);
+  int64_t id;
+  if (a->npos < 2 || a->npos > 3 || !parse_id(a->pos[1], &id)) return usage("process ID [show|cancel]");
+  if (a->npos == 3 && strcmp(a->pos[2], "cancel") && strcmp(a->pos[2], "show")) return usage("process ID [show|cancel]");
+  if (a->npos == 3 && !strcmp(a->pos[2], "show")) {
+    args b = *a;
+    b.npos = 2;
+    return with_ctx(g, process_run, &b);
+  }
+  return with_ctx(g, process_run, a);
+}
+
+static int processes_run(ctx *c, const args *a) {
+  fherr err = {0};
+  engine_process_query q = {.flow = opt(a, "flow"), .status = opt(a, "status")};
+  if (opt(a, "limit")) q.limit = atoi(opt(a, "limit"));
+  json_t *out;
+  if (engine_processes_list(c->e, &c->actor, &q, &out, &err)) return fail(&err);
+  print_json(out);
+  json_decref(out);
+  return 0;
+}
+
+static int cmd_processes(cli_globals *g, const args *a) {
+  static const char *const allowed[] = {"flow", "status", "limit", NULL};
+  if (!only_opts(a, allowed)) return usage(NULL);
+  if (a->npos != 1) return usage("processes takes options only");
+  return with_ctx(g, processes_run, a);
+}
+
+static int jobs_run(ctx *c, const args *a) {
+  fherr err = {0};
+  int ran = 0;
+  int max = opt(a, "max") ? atoi(opt(a, "max")) : 0;
+  if (engine_run_due(c->e, max, &ran, &err)) return fail(&err);
+  printf("{\"ran\": %d}\n", ran);
+  return 0;
+}
+
+static int cmd_jobs(cli_globals *g, const args *a) {
+  static const char *const allowed[] = {"max", NULL};
+  if (!only_opts(a, allowed)) return usage(NULL);
+  if (a->npos != 2 || strcmp(a->pos[1], "run")) return usage("jobs run [--max N]");
+  return with_ctx(g, jobs_run, a);
+}
+
+static int rename_run(ctx *c, const args *a) {
+  fherr err = {0};
+  int64_t changed = 0;
+  if (engine_rename_node(c->e, a->pos[1], a->pos[2], a->pos[3], &changed, &err)) return fail(&err);
+  printf("{\"renamed\": %lld}\n", (long long)changed);
+  return 0;
+}
+
+static int cmd_rename(cli_globals *g, const args *a) {
+  if (!only_opts(a, NULL)) return usage(NULL);
+  if (a->npos != 4) return usage("rename-node FLOW OLD NEW");
+  return with_ctx(g, rename_run, a);
+}
+
+int cli_main(int argc, char **argv) {
+  if (argc < 2) return usage(NULL);
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    fputs(USAGE, stdout);
+    return 0;
+  }
+  if (auth_init()) {
+    fprintf(stderr, "flowhost: libsodium failed to initialize\n");
+    return 1;
+  }
+  args a;
+  const char *bad = NULL;
+  if (parse_args(argc - 1, argv + 1, &a, &bad)) {
+    fprintf(stderr, "flowhost: option needs a value: %s\n\n", bad);
+    return usage(NULL);
+  }
+  cli_globals g = {.flows_dir = opt(&a, "flows") ? opt(&a, "flows") : "flows",
+                   .db_path = opt(&a, "db") ? opt(&a, "db") : "flowhost.db",
+                   .lua_dir = opt(&a, "lua"),
+                   .as_user = opt(&a, "as")};
+  const char *sync = opt(&a, "sync");
+  if (sync && strcmp(sync, "full") && strcmp(sync, "normal")) return usage("--sync must be full or normal");
+  g.sync_normal = sync && !strcmp(sync, "normal");
+  const char *cmd = a.pos[0];
+  if (!cmd) return usage(NULL);
+  if (!strcmp(cmd, "serve")) return serve_main(&g, argc - 1, argv + 1);
+  if (!strcmp(cmd, "check")) return cmd_check(&g, &a);
+  if (!strcmp(cmd, "graph")) return cmd_graph(&g, &a);
+  if (!strcmp(cmd, "user")) return cmd_user(&g, &a);
+  if (!strcmp(cmd, "token")) return cmd_token(&g, &a);
+  if (!strcmp(cmd, "start")) return cmd_start(&g, &a);
+  if (!strcmp(cmd, "tasks")) return cmd_tasks(&g, &a);
+  if (!strcmp(cmd, "task")) return cmd_task(&g, &a);
+  if (!strcmp(cmd, "process")) return cmd_process(&g, &a);
+  if (!strcmp(cmd, "processes")) return cmd_processes(&g, &a);
+  if (!strcmp(cmd, "jobs")) return cmd_jobs(&g, &a);
+  if (!strcmp(cmd, "rename-node")) return cmd_rename(&g, &a);
+  return usage("unknown command");
+}

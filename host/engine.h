@@ -1,0 +1,125 @@
+/* engine — activations: starting processes, the task transitions, the
+ * activation of next tasks (tokens, split/join, gateways), the error policy.
+ *
+ * One engine is one thread's worker: it owns a store connection and a luavm
+ * whose flows follow the registry's current generation (reloaded lazily
+ * before an action when the generation changed).  Engines share only the
+ * flowreg.  Every call is one action: it runs in one BEGIN IMMEDIATE
+ * transaction that commits before the call returns (the result is durable)
+ * or rolls back entirely (the error is returned and nothing was written).
+ *
+ * Inputs and outputs are JSON (jansson), in the shapes of the HTTP contract,
+ * so the CLI, the HTTP layer and the Lua module share one path.  Output
+ * objects are new references owned by the caller.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "fherr.h"
+#include "flowreg.h"
+#include "store.h"
+
+typedef struct engine engine;
+
+typedef struct engine_options {
+  flowreg *flows;            /* shared, not owned */
+  const char *db_path;
+  int synchronous_full;      /* default 1 */
+  double budget_seconds;     /* per Lua callback; default 5 */
+  const char *worker_name;   /* for job leases; default "engine" */
+} engine_options;
+
+/* Who acts.  The system actor (CLI without --as, the job workers) passes
+ * every permission check but owns nothing, so it cannot take human tasks. */
+typedef struct fh_actor {
+  int64_t id;           /* 0 for the system */
+  char username[64];
+  int is_admin;
+  int is_system;
+  json_t *perms;        /* object used as a set */
+  json_t *groups;       /* array of names */
+} fh_actor;
+
+int engine_open(const engine_options *opt, engine **out, fherr *err);
+void engine_close(engine *e);
+store *engine_store(engine *e);
+flowreg *engine_flows(engine *e);
+
+void fh_actor_system(fh_actor *a);
+int engine_actor(engine *e, const char *username, fh_actor *out, fherr *err);
+int engine_actor_by_id(engine *e, int64_t id, fh_actor *out, fherr *err);
+void fh_actor_free(fh_actor *a);
+int fh_actor_has_perm(const fh_actor *a, const char *perm);
+int engine_is_manager(const fh_actor *a, const char *flow);
+json_t *fh_actor_to_json(const fh_actor *a);   /* {"username","is_admin","groups","permissions"} */
+
+/* --- reading --------------------------------------------------------- */
+
+/* {"items": [flow...]} as GET /api/flows */
+int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err);
+/* the definition, as GET /api/flows/{flow} */
+int engine_flow_get(engine *e, const fh_actor *a, const char *flow, json_t **out, fherr *err);
+/* Graphviz dot source of a flow (malloc'd) */
+int engine_flow_dot(engine *e, const char *flow, char **out, fherr *err);
+
+typedef struct engine_task_query {
+  const char *view;          /* inbox | queue | archive | all */
+  const char *flow;
+  int64_t process_id;
+  const char *status;
+  const char *since, *until;
+  int ascending;
+  int64_t after;
+  int limit;                 /* default 50, max 500 */
+} engine_task_query;
+
+/* {"items": [task...], "next_after": id|null} */
+int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err);
+/* {"inbox": n, "queue": n} */
+int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err);
+/* {"task", "form", "actions"} */
+int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out, fherr *err);
+
+typedef struct engine_process_query {
+  const char *flow;
+  const char *status;
+  int64_t after;
+  int limit;
+} engine_process_query;
+
+int engine_processes_list(engine *e, const fh_actor *a, const engine_process_query *q, json_t **out,
+                          fherr *err);
+/* {"process", "tasks"} */
+int engine_process_get(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err);
+
+/* --- acting ------------------------------------------------------------ */
+
+/* POST /api/flows/{flow}/start/{node}: data may be NULL.
+ * -> {"process", "tasks": [created]} */
+int engine_start(engine *e, const fh_actor *a, const char *flow, const char *node, json_t *data,
+                 json_t **out, fherr *err);
+/* action: assign | unassign | reassign | execute | cancel | undo | revive.
+ * args: {"user"} for reassign, {"data"} for execute; may be NULL.
+ * -> {"task", "process", "tasks": [created]} */
+int engine_task_action(engine *e, const fh_actor *a, int64_t task_id, const char *action, json_t *args,
+                       json_t **out, fherr *err);
+/* -> the process, CANCELED */
+int engine_process_cancel(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err);
+
+/* --- jobs and timers ------------------------------------------------- */
+
+/* Runs due jobs and timers until none is due or max have run (max <= 0:
+ * no limit).  *ran counts them. */
+int engine_run_due(engine *e, int max, int *ran, fherr *err);
+/* Seconds until the next job or timer is due (< 0: none). */
+int engine_next_due(engine *e, double *seconds, fherr *err);
+
+/* --- migration --------------------------------------------------------- */
+
+int engine_rename_node(engine *e, const char *flow, const char *from, const char *to, int64_t *changed,
+                       fherr *err);
+
+#endif

@@ -1,0 +1,458 @@
+#include "flowdef.h"
+
+#include <lauxlib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REGISTRY_KEY "flowhost.flows"
+
+static const char *const KIND_NAMES[NODE__COUNT] = {
+    "start", "start_function", "view", "handler", "function", "job", "timer",
+    "if", "switch", "split", "join", "end", "obsolete"};
+static const char *const EDGE_NAMES[] = {"next", "true", "false", "case", "default"};
+
+const char *node_kind_name(node_kind kind) {
+  return kind >= 0 && kind < NODE__COUNT ? KIND_NAMES[kind] : "unknown";
+}
+const char *edge_kind_name(edge_kind kind) { return EDGE_NAMES[kind]; }
+int node_kind_is_human(node_kind kind) { return kind == NODE_START || kind == NODE_VIEW; }
+
+static int kind_from_name(const char *s) {
+  for (int i = 0; i < NODE__COUNT; i++)
+    if (strcmp(s, KIND_NAMES[i]) == 0) return i;
+  return -1;
+}
+
+static int edge_from_name(const char *s) {
+  for (int i = 0; i < 5; i++)
+    if (strcmp(s, EDGE_NAMES[i]) == 0) return i;
+  return -1;
+}
+
+void flowdef_free(flowdef *fd) {
+  if (!fd) return;
+  for (int i = 0; i < fd->nnodes; i++) {
+    fd_node *n = &fd->nodes[i];
+    free(n->name);
+    free(n->title);
+    free(n->description);
+    for (int j = 0; j < n->nfields; j++) free(n->fields[j]);
+    free(n->fields);
+    for (int j = 0; j < n->nedges; j++) free(n->edges[j].to);
+    free(n->edges);
+    free(n->permission);
+    free(n->assign_value);
+  }
+  free(fd->nodes);
+  json_decref(fd->fields);
+  free(fd->name);
+  free(fd->title);
+  free(fd->description);
+  free(fd);
+}
+
+const fd_node *flowdef_node(const flowdef *fd, const char *name) {
+  int i = flowdef_node_index(fd, name);
+  return i < 0 ? NULL : &fd->nodes[i];
+}
+
+int flowdef_node_index(const flowdef *fd, const char *name) {
+  if (!fd || !name) return -1;
+  for (int i = 0; i < fd->nnodes; i++)
+    if (strcmp(fd->nodes[i].name, name) == 0) return i;
+  return -1;
+}
+
+json_t *flowdef_field(const flowdef *fd, const char *name) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(fd->fields, i, f) {
+    if (strcmp(json_string_value(json_object_get(f, "name")), name) == 0) return f;
+  }
+  return NULL;
+}
+
+/* --- extraction from the compiled Lua table (runs protected) ---------- */
+
+static char *opt_string(lua_State *L, int t, const char *key) {
+  lua_getfield(L, t, key);
+  char *v = NULL;
+  if (lua_type(L, -1) == LUA_TSTRING) v = strdup(lua_tostring(L, -1));
+  else if (!lua_isnil(L, -1)) luaL_error(L, "compiled flow: '%s' must be a string", key);
+  lua_pop(L, 1);
+  return v;
+}
+
+static int has_function(lua_State *L, int t, const char *key) {
+  lua_getfield(L, t, key);
+  int yes = lua_type(L, -1) == LUA_TFUNCTION;
+  lua_pop(L, 1);
+  return yes;
+}
+
+static double opt_number(lua_State *L, int t, const char *key, double dflt) {
+  lua_getfield(L, t, key);
+  double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : dflt;
+  lua_pop(L, 1);
+  return v;
+}
+
+static void read_edges(lua_State *L, int nt, fd_node *n) {
+  lua_getfield(L, nt, "edges");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int count = (int)lua_rawlen(L, -1);
+    n->edges = calloc(count ? count : 1, sizeof *n->edges);
+    if (!n->edges) luaL_error(L, "out of memory");
+    for (int i = 1; i <= count; i++) {
+      lua_rawgeti(L, -1, i);
+      int et = lua_gettop(L);
+      if (lua_type(L, et) != LUA_TTABLE) luaL_error(L, "compiled flow: edge %d of '%s' is not a table", i, n->name);
+      fd_edge *e = &n->edges[n->nedges++];
+      e->to = opt_string(L, et, "to");
+      char *kind = opt_string(L, et, "kind");
+      e->kind = kind ? edge_from_name(kind) : EDGE_NEXT;
+      free(kind);
+      if (!e->to || (int)e->kind < 0) luaL_error(L, "compiled flow: bad edge %d of '%s'", i, n->name);
+      e->has_cond = has_function(L, et, "cond");
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+static void read_node(lua_State *L, int nt, fd_node *n) {
+  n->name = opt_string(L, nt, "name");
+  if (!n->name) luaL_error(L, "compiled flow: a node without a name");
+  char *kind = opt_string(L, nt, "kind");
+  int k = kind ? kind_from_name(kind) : -1;
+  free(kind);
+  if (k < 0) luaL_error(L, "compiled flow: node '%s' has an unknown kind", n->name);
+  n->kind = (node_kind)k;
+  n->title = opt_string(L, nt, "title");
+  n->description = opt_string(L, nt, "description");
+  n->line = (int)opt_number(L, nt, "line", 0);
+  n->has_fn = has_function(L, nt, "fn");
+  n->has_validate = has_function(L, nt, "validate");
+  n->permission = opt_string(L, nt, "permission");
+  n->permission_fn = has_function(L, nt, "permission_fn");
+  if ((n->assign_value = opt_string(L, nt, "assign_user"))) n->assign = ASSIGN_USER;
+  else if ((n->assign_value = opt_string(L, nt, "assign_owner_of"))) n->assign = ASSIGN_OWNER_OF;
+  else if (has_function(L, nt, "assign_fn")) n->assign = ASSIGN_FN;
+  n->timeout = opt_number(L, nt, "timeout", 0);
+  n->seconds = opt_number(L, nt, "seconds", -1);
+  lua_getfield(L, nt, "wait_all");
+  n->wait_all = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, nt, "retry");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    n->retry_attempts = (int)opt_number(L, lua_gettop(L), "attempts", 0);
+    n->retry_backoff = opt_number(L, lua_gettop(L), "backoff", 1);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, nt, "fields");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int count = (int)lua_rawlen(L, -1);
+    n->fields = calloc(count ? count : 1, sizeof *n->fields);
+    if (!n->fields) luaL_error(L, "out of memory");
+    for (int i = 1; i <= count; i++) {
+      lua_rawgeti(L, -1, i);
+      if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "compiled flow: bad field list of '%s'", n->name);
+      n->fields[n->nfields++] = strdup(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  read_edges(L, nt, n);
+}
+
+/* lua_CFunction: (lightuserdata flowdef*, def table) -> nothing */
+static int extract(lua_State *L) {
+  flowdef *fd = lua_touserdata(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  fd->title = opt_string(L, 2, "title");
+  fd->description = opt_string(L, 2, "description");
+  char *lock = opt_string(L, 2, "lock");
+  fd->lock_process = !lock || strcmp(lock, "none") != 0;
+  free(lock);
+  fd->has_summary = has_function(L, 2, "summary");
+
+  lua_getfield(L, 2, "fields");
+  json_t *fields = NULL;
+  fherr err = {0};
+  if (lua_type(L, -1) == LUA_TTABLE && lua_rawlen(L, -1) == 0) fields = json_array();
+  else if (luavm_to_json(L, -1, &fields, &err) || !json_is_array(fields)) {
+    json_decref(fields);
+    fherr_clear(&err);
+    return luaL_error(L, "compiled flow: 'fields' must be an array of field schemas");
+  }
+  fd->fields = fields;
+  lua_pop(L, 1);
+
+  lua_getfield(L, 2, "nodes");
+  if (lua_type(L, -1) != LUA_TTABLE) return luaL_error(L, "compiled flow: 'nodes' missing");
+  int count = (int)lua_rawlen(L, -1);
+  fd->nodes = calloc(count ? count : 1, sizeof *fd->nodes);
+  if (!fd->nodes) return luaL_error(L, "out of memory");
+  for (int i = 1; i <= count; i++) {
+    lua_rawgeti(L, -1, i);
+    if (lua_type(L, -1) != LUA_TTABLE) return luaL_error(L, "compiled flow: node %d is not a table", i);
+    fd->nnodes++;
+    read_node(L, lua_gettop(L), &fd->nodes[i - 1]);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  /* Resolve edges to indexes; the DSL already checked them, so a miss here
+   * means the compiled table was tampered with. */
+  for (int i = 0; i < fd->nnodes; i++) {
+    fd_node *n = &fd->nodes[i];
+    if (!n->title) n->title = strdup(n->name);
+    for (int j = 0; j < n->nedges; j++) {
+      n->edges[j].to_index = flowdef_node_index(fd, n->edges[j].to);
+      if (n->edges[j].to_index < 0)
+        return luaL_error(L, "compiled flow: node '%s' points to unknown node '%s'", n->name, n->edges[j].to);
+    }
+  }
+  return 0;
+}
+
+int flowdef_load(luavm *vm, const char *name, const char *path, const char *source, size_t len,
+                 flowdef **out, fherr *err) {
+  lua_State *L = luavm_state(vm);
+  if (out) *out = NULL;
+  char chunkname[512];
+  snprintf(chunkname, sizeof chunkname, "@%s", path);
+  int rc = luavm_load(vm, source, len, chunkname, err);
+  if (rc) return rc;
+  /* Each flow file gets its own globals (falling back to the shared ones),
+   * so two flows that both set a global do not see each other's. */
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushglobaltable(L);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+  if ((rc = luavm_pcall(vm, 0, 1, err))) return rc;
+  int is_def = 0;
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_getfield(L, -1, "__flowdef");
+    is_def = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  if (!is_def) {
+    lua_pop(L, 1);
+    fherr_set(err, FH_FLOW_ERROR, "%s: the file must return flow.Flow { ... }", path);
+    snprintf(err->file, sizeof err->file, "%s", path);
+    err->line = 1;
+    return FH_FLOW_ERROR;
+  }
+  int def = lua_gettop(L);
+  if (out) {
+    flowdef *fd = calloc(1, sizeof *fd);
+    if (!fd || !(fd->name = strdup(name))) {
+      free(fd);
+      lua_pop(L, 1);
+      return fherr_set(err, FH_INTERNAL, "out of memory");
+    }
+    lua_pushcfunction(L, extract);
+    lua_pushlightuserdata(L, fd);
+    lua_pushvalue(L, def);
+    if ((rc = luavm_pcall(vm, 2, 0, err))) {
+      flowdef_free(fd);
+      lua_pop(L, 1);
+      if (err && !err->file[0]) snprintf(err->file, sizeof err->file, "%s", path);
+      return rc;
+    }
+    if (!fd->title) fd->title = strdup(name);
+    *out = fd;
+  }
+  /* registry[REGISTRY_KEY][name] = def */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY);
+  }
+  lua_pushvalue(L, def);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 2);
+  return FH_OK;
+}
+
+/* These lookups read tables the DSL built (no metamethods), so they cannot
+ * raise except on memory exhaustion, which the allocator limit keeps away
+ * from these small reads. */
+int flowdef_push_def(lua_State *L, const char *flow) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  int t = lua_getfield(L, -1, flow);
+  lua_remove(L, -2);
+  return t;
+}
+
+int flowdef_push_callback(lua_State *L, const char *flow, const char *node, const char *key) {
+  if (flowdef_push_def(L, flow) != LUA_TTABLE) return LUA_TNIL;
+  int base = lua_gettop(L) - 1;
+  if (lua_getfield(L, -1, "by_name") != LUA_TTABLE || lua_getfield(L, -1, node) != LUA_TTABLE) {
+    lua_settop(L, base);
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  int t = lua_getfield(L, -1, key);
+  lua_replace(L, -4);
+  lua_pop(L, 2);
+  return t;
+}
+
+void flowdef_push_self(lua_State *L, const char *flow) {
+  if (flowdef_push_def(L, flow) != LUA_TTABLE) return;
+  lua_getfield(L, -1, "self");
+  lua_remove(L, -2);
+}
+
+void flowdef_push_edge_cond(lua_State *L, const char *flow, const char *node, int i) {
+  if (flowdef_push_callback(L, flow, node, "edges") != LUA_TTABLE) return;
+  if (lua_rawgeti(L, -1, i + 1) != LUA_TTABLE) {
+    lua_pop(L, 2);
+    lua_pushnil(L);
+    return;
+  }
+  lua_getfield(L, -1, "cond");
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+/* --- outputs ------------------------------------------------------------ */
+
+json_t *flowdef_to_json(const flowdef *fd) {
+  json_t *nodes = json_array(), *edges = json_array();
+  for (int i = 0; i < fd->nnodes; i++) {
+    const fd_node *n = &fd->nodes[i];
+    json_t *node = json_pack("{s:s, s:s, s:s}", "name", n->name, "type", node_kind_name(n->kind), "title",
+                             n->title);
+    if (n->description) json_object_set_new(node, "description", json_string(n->description));
+    if (node_kind_is_human(n->kind)) {
+      json_t *f = json_array();
+      for (int j = 0; j < n->nfields; j++) json_array_append_new(f, json_string(n->fields[j]));
+      json_object_set_new(node, "fields", f);
+    }
+    if (n->permission) json_object_set_new(node, "permission", json_string(n->permission));
+    json_object_set_new(node, "line", json_integer(n->line));
+    json_array_append_new(nodes, node);
+    for (int j = 0; j < n->nedges; j++)
+      json_array_append_new(edges, json_pack("{s:s, s:s, s:s}", "from", n->name, "to", n->edges[j].to,
+                                             "kind", edge_kind_name(n->edges[j].kind)));
+  }
+  json_t *out = json_pack("{s:s, s:s, s:O, s:o, s:o, s:s}", "name", fd->name, "title", fd->title, "fields",
+                          fd->fields, "nodes", nodes, "edges", edges, "lock",
+                          fd->lock_process ? "process" : "none");
+  if (fd->description) json_object_set_new(out, "description", json_string(fd->description));
+  return out;
+}
+
+/* Appends to a growing buffer; on allocation failure the buffer is dropped
+ * and every later append is a no-op, so the caller checks once at the end. */
+typedef struct sbuf {
+  char *s;
+  size_t len, cap;
+  int failed;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+  if (b->failed) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      b->failed = 1;
+      return;
+    }
+    if (b->s && b->len + (size_t)n < b->cap) {
+      b->len += (size_t)n;
+      return;
+    }
+    size_t cap = b->cap ? b->cap * 2 : 1024;
+    while (cap < b->len + (size_t)n + 1) cap *= 2;
+    char *grown = realloc(b->s, cap);
+    if (!grown) {
+      free(b->s);
+      b->s = NULL;
+      b->failed = 1;
+      return;
+    }
+    b->s = grown;
+    b->cap = cap;
+  }
+}
+
+/* Escapes a label for a dot double-quoted string. */
+static void sb_quoted(sbuf *b, const char *s) {
+  sb_printf(b, "\"");
+  for (; s && *s; s++) {
+    if (*s == '"' || *s == '\\') sb_printf(b, "\\%c", *s);
+    else if (*s == '\n') sb_printf(b, "\\n");
+    else sb_printf(b, "%c", *s);
+  }
+  sb_printf(b, "\"");
+}
+
+static const char *dot_shape(node_kind k) {
+  switch (k) {
+  case NODE_START: case NODE_START_FUNCTION: return "shape=circle, width=0.35, fixedsize=true, label=\"\", style=filled, fillcolor=\"#e8f5e9\"";
+  case NODE_END: return "shape=doublecircle, width=0.3, fixedsize=true, label=\"\", style=filled, fillcolor=\"#ffebee\"";
+  case NODE_IF: case NODE_SWITCH: return "shape=diamond, width=0.5, height=0.5, fixedsize=true, label=\"×\"";
+  case NODE_SPLIT: case NODE_JOIN: return "shape=diamond, width=0.5, height=0.5, fixedsize=true, label=\"+\"";
+  case NODE_OBSOLETE: return "shape=box, style=\"rounded,dashed\"";
+  default: return "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"";
+  }
+}
+
+char *flowdef_to_dot(const flowdef *fd) {
+  sbuf b = {0};
+  sb_printf(&b, "digraph ");
+  sb_quoted(&b, fd->name);
+  sb_printf(&b, " {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n"
+                "  edge [fontname=\"Helvetica\", fontsize=9];\n");
+  for (int i = 0; i < fd->nnodes; i++) {
+    const fd_node *n = &fd->nodes[i];
+    sb_printf(&b, "  ");
+    sb_quoted(&b, n->name);
+    sb_printf(&b, " [id=\"node-%s\", class=\"node-%s\", tooltip=", n->name, node_kind_name(n->kind));
+    sb_quoted(&b, n->title);
+    sb_printf(&b, ", %s", dot_shape(n->kind));
+    if (!strstr(dot_shape(n->kind), "label=")) {
+      sb_printf(&b, ", label=");
+      sb_quoted(&b, n->title);
+    } else if (n->kind != NODE_IF && n->kind != NODE_SWITCH && n->kind != NODE_SPLIT && n->kind != NODE_JOIN) {
+      sb_printf(&b, ", xlabel=");
+      sb_quoted(&b, n->title);
+    }
+    sb_printf(&b, "];\n");
+  }
+  for (int i = 0; i < fd->nnodes; i++) {
+    const fd_node *n = &fd->nodes[i];
+    for (int j = 0; j < n->nedges; j++) {
+      const fd_edge *e = &n->edges[j];
+      sb_printf(&b, "  ");
+      sb_quoted(&b, n->name);
+      sb_printf(&b, " -> ");
+      sb_quoted(&b, e->to);
+      sb_printf(&b, " [id=\"edge-%s-%s\"", n->name, e->to);
+      if (e->kind == EDGE_TRUE) sb_printf(&b, ", label=\"yes\"");
+      else if (e->kind == EDGE_FALSE) sb_printf(&b, ", label=\"no\"");
+      else if (e->kind == EDGE_DEFAULT) sb_printf(&b, ", label=\"default\"");
+      else if (e->has_cond) sb_printf(&b, ", label=\"if\"");
+      sb_printf(&b, "];\n");
+    }
+  }
+  sb_printf(&b, "}\n");
+  if (b.failed) return NULL;
+  return b.s;
+}

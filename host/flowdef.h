@@ -1,0 +1,95 @@
+/* flowdef — a loaded flow: its checked graph as plain C data.
+ *
+ * The `flow` DSL (lua/flow.lua) validates a flow file and returns a compiled
+ * table; flowdef_load() runs a file in a luavm, checks that table once more
+ * from C, and copies the graph (nodes, edges, fields, which callbacks exist)
+ * into a flowdef.  A flowdef never points into Lua: it is immutable and
+ * shared by every thread.  The callbacks stay in each thread's own Lua state,
+ * found again by flow and node name (see flowdef_push_node()).
+ */
+#ifndef FLOWDEF_H
+#define FLOWDEF_H
+
+#include <jansson.h>
+
+#include "fherr.h"
+#include "luavm.h"
+
+typedef enum {
+  NODE_START, NODE_START_FUNCTION, NODE_VIEW, NODE_HANDLER, NODE_FUNCTION, NODE_JOB, NODE_TIMER,
+  NODE_IF, NODE_SWITCH, NODE_SPLIT, NODE_JOIN, NODE_END, NODE_OBSOLETE, NODE__COUNT
+} node_kind;
+
+typedef enum { EDGE_NEXT, EDGE_TRUE, EDGE_FALSE, EDGE_CASE, EDGE_DEFAULT } edge_kind;
+
+typedef struct fd_edge {
+  char *to;
+  int to_index;      /* index into flowdef.nodes */
+  edge_kind kind;
+  int has_cond;
+} fd_edge;
+
+typedef enum { ASSIGN_NONE, ASSIGN_USER, ASSIGN_FN, ASSIGN_OWNER_OF } assign_kind;
+
+typedef struct fd_node {
+  char *name;
+  node_kind kind;
+  char *title;
+  char *description;
+  int line;
+  char **fields;     /* form fields (start, view) */
+  int nfields;
+  fd_edge *edges;
+  int nedges;
+  int has_fn, has_validate;
+  char *permission;  /* NULL: none */
+  int permission_fn;
+  assign_kind assign;
+  char *assign_value;   /* user name or node name */
+  int retry_attempts;   /* job: 0 = no retry */
+  double retry_backoff;
+  double timeout;       /* job: 0 = none */
+  int wait_all;         /* join */
+  double seconds;       /* timer: < 0 when a function decides */
+} fd_node;
+
+typedef struct flowdef {
+  char *name;
+  char *title;
+  char *description;
+  int lock_process;     /* lock = "process" */
+  int has_summary;
+  json_t *fields;       /* ordered array of field schemas (the API's shape) */
+  fd_node *nodes;
+  int nnodes;
+} flowdef;
+
+const char *node_kind_name(node_kind kind);
+const char *edge_kind_name(edge_kind kind);
+int node_kind_is_human(node_kind kind);   /* start and view: people act on them */
+
+/* Runs `source` (chunkname "@"..path) in vm, validates the result, stores
+ * it as the flow `name` in vm's registry (flowdef_push_node() finds it) and,
+ * when out is not NULL, returns the C graph (free with flowdef_free). */
+int flowdef_load(luavm *vm, const char *name, const char *path, const char *source, size_t len,
+                 flowdef **out, fherr *err);
+void flowdef_free(flowdef *fd);
+const fd_node *flowdef_node(const flowdef *fd, const char *name);
+int flowdef_node_index(const flowdef *fd, const char *name);
+/* The field schema named `name` (borrowed), or NULL. */
+json_t *flowdef_field(const flowdef *fd, const char *name);
+
+/* Pushes the compiled Lua table of flow `flow` (registry), or nil. */
+int flowdef_push_def(lua_State *L, const char *flow);
+/* Pushes def.by_name[node][key] (a callback), or nil; also returns its type. */
+int flowdef_push_callback(lua_State *L, const char *flow, const char *node, const char *key);
+/* Pushes def.self, the user's flow table passed as `self`. */
+void flowdef_push_self(lua_State *L, const char *flow);
+/* Pushes the condition of edge i (0-based) of node, or nil. */
+void flowdef_push_edge_cond(lua_State *L, const char *flow, const char *node, int i);
+
+/* Graph as JSON (GET /api/flows/{flow}) and as Graphviz dot source. */
+json_t *flowdef_to_json(const flowdef *fd);
+char *flowdef_to_dot(const flowdef *fd);   /* malloc'd */
+
+#endif

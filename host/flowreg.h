@@ -1,0 +1,71 @@
+/* flowreg — the set of flows the host serves, in immutable generations.
+ *
+ * A generation lists every flow file found under the flows folder (lib/
+ * excluded: it holds shared Lua modules), each with its source text, its
+ * checked graph (flowdef) and, if its latest load failed, the error.  A
+ * generation never changes once published; reloading builds a new one and
+ * swaps the pointer under a mutex, so readers hold a reference
+ * (flowreg_acquire/flowgen_release) and never see a half-made state.
+ *
+ * Each file is validated in a fresh Lua state of its own; a file that fails
+ * keeps the previous good definition (if any) alongside its error.
+ */
+#ifndef FLOWREG_H
+#define FLOWREG_H
+
+#include <pthread.h>
+
+#include "fherr.h"
+#include "flowdef.h"
+#include "fhtime.h"
+#include "luavm.h"
+
+typedef struct flow_entry {
+  char *name;
+  char *path;
+  char *source;          /* the text that produced `def` */
+  size_t source_len;
+  flowdef *def;          /* NULL when the file never loaded cleanly */
+  int has_error;
+  char error_file[256];
+  int error_line;
+  char error_message[1024];
+  char loaded_at[FH_TIME_LEN];
+} flow_entry;
+
+typedef struct flowgen {
+  int refs;              /* guarded by the registry mutex */
+  long number;
+  flow_entry *entries;
+  int n;
+} flowgen;
+
+typedef struct flowreg flowreg;
+
+flowreg *flowreg_new(const char *flows_dir, const char *lua_dir, fherr *err);
+void flowreg_free(flowreg *reg);
+const char *flowreg_dir(const flowreg *reg);
+const char *flowreg_lua_dir(const flowreg *reg);
+
+/* Scans the folder and publishes a new generation (errors are per flow,
+ * recorded in the entries; the call itself fails only on I/O trouble). */
+int flowreg_load_all(flowreg *reg, fherr *err);
+/* Reloads the flow of one path (created, changed or deleted) and publishes
+ * a new generation when anything changed.  *changed tells whether it did. */
+int flowreg_reload_path(flowreg *reg, const char *path, int *changed, fherr *err);
+
+flowgen *flowreg_acquire(flowreg *reg);
+void flowgen_release(flowreg *reg, flowgen *gen);
+const flow_entry *flowgen_find(const flowgen *gen, const char *name);
+int flowgen_count_errors(const flowgen *gen);
+
+/* Loads every usable flow of gen into vm (an engine's own state). */
+int flowgen_load_into(const flowgen *gen, luavm *vm, const char *flows_dir, fherr *err);
+
+/* The flow name for a file path ("flows/a/b.lua" -> "b"), or 0 when the
+ * base name is not a valid flow name. */
+int flowreg_name_of(const char *path, char *name, size_t cap);
+/* Validates one file on its own (flowhost check). */
+int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_dir, fherr *err);
+
+#endif

@@ -1,0 +1,43 @@
+#include "graph.h"
+
+#include <gvc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t graph_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int graph_render_svg(const char *dot, char **svg, size_t *len, fherr *err) {
+  *svg = NULL;
+  *len = 0;
+  pthread_mutex_lock(&graph_mu);
+  int rc = FH_OK;
+  GVC_t *gvc = gvContext();
+  Agraph_t *g = gvc ? agmemread(dot) : NULL;
+  if (!g) {
+    rc = fherr_set(err, FH_INTERNAL, "graphviz could not read the flow chart");
+  } else if (gvLayout(gvc, g, "dot") != 0) {
+    rc = fherr_set(err, FH_INTERNAL, "graphviz layout failed");
+  } else {
+    char *out = NULL;
+    unsigned int n = 0;
+    if (gvRenderData(gvc, g, "svg", &out, &n) != 0 || !out) {
+      rc = fherr_set(err, FH_INTERNAL, "graphviz rendering failed");
+    } else {
+      *svg = malloc(n + 1);
+      if (*svg) {
+        memcpy(*svg, out, n);
+        (*svg)[n] = '\0';
+        *len = n;
+      } else {
+        rc = fherr_set(err, FH_INTERNAL, "out of memory");
+      }
+      gvFreeRenderData(out);
+    }
+    gvFreeLayout(gvc, g);
+  }
+  if (g) agclose(g);
+  if (gvc) gvFreeContext(gvc);
+  pthread_mutex_unlock(&graph_mu);
+  return rc;
+}

@@ -1,0 +1,437 @@
+/* luamod — the Lua module `flowhost`, for testing flows in-process (busted).
+ *
+ *   local host = require("flowhost").open{flows = "flows", db = ":memory:"}
+ *   host:user("alice", {perms = {"helloworld.start"}})
+ *   local r = host:start("helloworld", "start", {text = "hi"}, {as = "alice"})
+ *   host:assign(id, {as = "bob"}); host:execute(id, {approved = true}, {as = "bob"})
+ *
+ * Every method runs the same engine path as the CLI and the HTTP API and
+ * returns the API's JSON shapes as Lua tables (JSON null -> absent).  A
+ * refused or failing action raises an error table {code, message, fields,
+ * traceback} whose tostring is "code: message".
+ *
+ * The flows run in the engine's own Lua state, not in the caller's, exactly
+ * as they do in the server.
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "engine.h"
+#include "flowreg.h"
+
+#define HOST_MT "flowhost.host"
+
+typedef struct host {
+  flowreg *reg;
+  engine *e;
+} host;
+
+static host *check_host(lua_State *L) {
+  host *h = luaL_checkudata(L, 1, HOST_MT);
+  if (!h->e) luaL_error(L, "flowhost: the host is closed");
+  return h;
+}
+
+/* Raises the error as a table; frees err first (raising does not return). */
+static int raise_err(lua_State *L, fherr *err) {
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, fherr_code_name(err->code));
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, err->message);
+  lua_setfield(L, -2, "message");
+  if (err->fields) {
+    luavm_push_json(L, err->fields);
+    lua_setfield(L, -2, "fields");
+  }
+  if (err->traceback) {
+    lua_pushstring(L, err->traceback);
+    lua_setfield(L, -2, "traceback");
+  }
+  fherr_clear(err);
+  luaL_setmetatable(L, "flowhost.error");
+  return lua_error(L);
+}
+
+static int error_tostring(lua_State *L) {
+  lua_getfield(L, 1, "code");
+  lua_getfield(L, 1, "message");
+  lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
+  return 1;
+}
+
+/* Converts the Lua value at idx to JSON or raises. */
+static json_t *to_json_or_raise(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return json_object();
+  if (lua_type(L, idx) == LUA_TTABLE && lua_next(L, idx) == 0) return json_object();
+  if (lua_type(L, idx) == LUA_TTABLE) lua_pop(L, 2);
+  json_t *v = NULL;
+  fherr err = {0};
+  if (luavm_to_json(L, idx, &v, &err)) {
+    err.code = FH_BAD_REQUEST;
+    raise_err(L, &err);
+  }
+  return v;
+}
+
+static void push_result(lua_State *L, json_t *out) {
+  luavm_push_json(L, out);
+  json_decref(out);
+}
+
+/* Resolves opts.as (a user name) into an actor; none -> the system.
+ * Raises only before anything is allocated; returns the engine error. */
+static int actor_of_rc(lua_State *L, host *h, int opts, fh_actor *a, fherr *err) {
+  const char *as = NULL;
+  if (lua_type(L, opts) == LUA_TTABLE) {
+    lua_getfield(L, opts, "as");
+    as = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  } else if (!lua_isnoneornil(L, opts)) {
+    luaL_typeerror(L, opts, "table of options");
+  }
+  if (!as) {
+    fh_actor_system(a);
+    return FH_OK;
+  }
+  int rc = engine_actor(h->e, as, a, err);
+  if (rc) err->code = FH_UNAUTH;
+  return rc;
+}
+
+static void actor_of(lua_State *L, host *h, int opts, fh_actor *a) {
+  fherr err = {0};
+  if (actor_of_rc(L, h, opts, a, &err)) raise_err(L, &err);
+}
+
+static int l_open(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "flows");
+  lua_getfield(L, 1, "db");
+  lua_getfield(L, 1, "lua");
+  lua_getfield(L, 1, "budget");
+  const char *flows = luaL_optstring(L, -4, "flows");
+  const char *db = luaL_optstring(L, -3, ":memory:");
+  const char *lua_dir = luaL_optstring(L, -2, NULL);
+  double budget = luaL_optnumber(L, -1, 5.0);
+  if (auth_init()) return luaL_error(L, "flowhost: libsodium failed to initialize");
+  host *h = lua_newuserdatauv(L, sizeof *h, 0);
+  memset(h, 0, sizeof *h);
+  luaL_setmetatable(L, HOST_MT);
+  fherr err = {0};
+  h->reg = flowreg_new(flows, lua_dir, &err);
+  if (!h->reg || flowreg_load_all(h->reg, &err)) return raise_err(L, &err);
+  engine_options eo = {.flows = h->reg, .db_path = db, .synchronous_full = 0, .budget_seconds = budget,
+                       .worker_name = "lua"};
+  if (engine_open(&eo, &h->e, &err)) return raise_err(L, &err);
+  return 1;
+}
+
+static int l_close(lua_State *L) {
+  host *h = luaL_checkudata(L, 1, HOST_MT);
+  engine_close(h->e);
+  flowreg_free(h->reg);
+  h->e = NULL;
+  h->reg = NULL;
+  return 0;
+}
+
+/* host:user(name, {admin = bool, password = str, perms = {...}, groups = {...}}) */
+static int l_user(lua_State *L) {
+  host *h = check_host(L);
+  const char *name = luaL_checkstring(L, 2);
+  int admin = 0;
+  const char *password = NULL;
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_getfield(L, 3, "admin");
+    admin = lua_toboolean(L, -1);
+    lua_getfield(L, 3, "password");
+    password = lua_tostring(L, -1);
+    lua_pop(L, 2);
+  }
+  char hash[AUTH_HASH_LEN];
+  if (password && auth_hash_password(password, hash)) return luaL_error(L, "cannot hash the password");
+  fherr err = {0};
+  store *st = engine_store(h->e);
+  if (store_user_add(st, name, password ? hash : NULL, admin, NULL, &err)) return raise_err(L, &err);
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    static const char *const lists[] = {"perms", "groups"};
+    for (int k = 0; k < 2; k++) {
+      lua_getfield(L, 3, lists[k]);
+      for (lua_Integer i = 1; lua_type(L, -1) == LUA_TTABLE && lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+        const char *v = lua_tostring(L, -1);
+        int rc = k == 0 ? store_grant(st, name, v, &err) : store_group_join(st, name, v, &err);
+        lua_pop(L, 1);
+        if (rc) return raise_err(L, &err);
+      }
+      lua_pop(L, 2);
+    }
+  }
+  return 0;
+}
+
+/* host:grant("alice" | "@group", perm) */
+static int l_grant(lua_State *L) {
+  host *h = check_host(L);
+  fherr err = {0};
+  if (store_grant(engine_store(h->e), luaL_checkstring(L, 2), luaL_checkstring(L, 3), &err)) return raise_err(L, &err);
+  return 0;
+}
+
+static int l_join(lua_State *L) {
+  host *h = check_host(L);
+  fherr err = {0};
+  if (store_group_join(engine_store(h->e), luaL_checkstring(L, 2), luaL_checkstring(L, 3), &err))
+    return raise_err(L, &err);
+  return 0;
+}
+
+/* host:start(flow, node, data, opts) */
+static int l_start(lua_State *L) {
+  host *h = check_host(L);
+  const char *flow = luaL_checkstring(L, 2);
+  const char *node = luaL_optstring(L, 3, NULL);
+  json_t *data = to_json_or_raise(L, 4);
+  fh_actor a;
+  json_t *out = NULL;
+  fherr err = {0};
+  if (actor_of_rc(L, h, 5, &a, &err)) {
+    json_decref(data);
+    return raise_err(L, &err);
+  }
+  int rc = engine_start(h->e, &a, flow, node, data, &out, &err);
+  json_decref(data);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  push_result(L, out);
+  return 1;
+}
+
+static int do_action(lua_State *L, const char *action, int data_idx, int user_idx, int opts_idx) {
+  host *h = check_host(L);
+  int64_t id = luaL_checkinteger(L, 2);
+  const char *user = user_idx ? luaL_checkstring(L, user_idx) : NULL;
+  json_t *data = data_idx ? to_json_or_raise(L, data_idx) : NULL;
+  json_t *args = json_object();
+  if (data) json_object_set_new(args, "data", data);
+  if (user) json_object_set_new(args, "user", json_string(user));
+  fh_actor a;
+  json_t *out = NULL;
+  fherr err = {0};
+  if (actor_of_rc(L, h, opts_idx, &a, &err)) {
+    json_decref(args);
+    return raise_err(L, &err);
+  }
+  int rc = engine_task_action(h->e, &a, id, action, args, &out, &err);
+  json_decref(args);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  push_result(L, out);
+  return 1;
+}
+
+static int l_assign(lua_State *L) { return do_action(L, "assign", 0, 0, 3); }
+static int l_unassign(lua_State *L) { return do_action(L, "unassign", 0, 0, 3); }
+static int l_reassign(lua_State *L) { return do_action(L, "reassign", 0, 3, 4); }
+static int l_execute(lua_State *L) { return do_action(L, "execute", 3, 0, 4); }
+static int l_cancel(lua_State *L) { return do_action(L, "cancel", 0, 0, 3); }
+static int l_undo(lua_State *L) { return do_action(L, "undo", 0, 0, 3); }
+static int l_revive(lua_State *L) { return do_action(L, "revive", 0, 0, 3); }
+
+static const char *opt_field(lua_State *L, int t, const char *key) {
+  if (lua_type(L, t) != LUA_TTABLE) return NULL;
+  lua_getfield(L, t, key);
+  const char *v = lua_tostring(L, -1);
+  lua_pop(L, 1);   /* the string stays alive: it is also in the table */
+  return v;
+}
+
+static lua_Integer opt_int(lua_State *L, int t, const char *key) {
+  if (lua_type(L, t) != LUA_TTABLE) return 0;
+  lua_getfield(L, t, key);
+  lua_Integer v = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* host:tasks{view =, flow =, process =, status =, as =} -> items */
+static int l_tasks(lua_State *L) {
+  host *h = check_host(L);
+  fh_actor a;
+  actor_of(L, h, 2, &a);
+  engine_task_query q = {.view = opt_field(L, 2, "view"), .flow = opt_field(L, 2, "flow"),
+                         .status = opt_field(L, 2, "status"), .process_id = opt_int(L, 2, "process"),
+                         .limit = (int)opt_int(L, 2, "limit"), .after = opt_int(L, 2, "after")};
+  if (!q.view) q.view = a.is_system ? "all" : "inbox";
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = engine_tasks_list(h->e, &a, &q, &out, &err);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  json_t *items = json_incref(json_object_get(out, "items"));
+  json_t *next = json_object_get(out, "next_after");
+  lua_Integer after = json_is_integer(next) ? json_integer_value(next) : 0;
+  json_decref(out);
+  push_result(L, items);
+  if (after) lua_pushinteger(L, after);
+  else lua_pushnil(L);
+  return 2;
+}
+
+static int l_counts(lua_State *L) {
+  host *h = check_host(L);
+  fh_actor a;
+  actor_of(L, h, 2, &a);
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = engine_tasks_counts(h->e, &a, &out, &err);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  push_result(L, out);
+  return 1;
+}
+
+/* host:task(id, opts) -> {task, form, actions, process} */
+static int l_task(lua_State *L) {
+  host *h = check_host(L);
+  int64_t id = luaL_checkinteger(L, 2);
+  fh_actor a;
+  actor_of(L, h, 3, &a);
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = engine_task_get(h->e, &a, id, &out, &err);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  push_result(L, out);
+  return 1;
+}
+
+static int l_process(lua_State *L) {
+  host *h = check_host(L);
+  int64_t id = luaL_checkinteger(L, 2);
+  fh_actor a;
+  actor_of(L, h, 3, &a);
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = engine_process_get(h->e, &a, id, &out, &err);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  push_result(L, out);
+  return 1;
+}
+
+static int l_processes(lua_State *L) {
+  host *h = check_host(L);
+  fh_actor a;
+  actor_of(L, h, 2, &a);
+  engine_process_query q = {.flow = opt_field(L, 2, "flow"), .status = opt_field(L, 2, "status"),
+                            .limit = (int)opt_int(L, 2, "limit"), .after = opt_int(L, 2, "after")};
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = engine_processes_list(h->e, &a, &q, &out, &err);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  json_t *items = json_incref(json_object_get(out, "items"));
+  json_decref(out);
+  push_result(L, items);
+  return 1;
+}
+
+static int l_cancel_process(lua_State *L) {
+  host *h = check_host(L);
+  int64_t id = luaL_checkinteger(L, 2);
+  fh_actor a;
+  actor_of(L, h, 3, &a);
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = engine_process_cancel(h->e, &a, id, &out, &err);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  push_result(L, out);
+  return 1;
+}
+
+/* host:run_jobs([max]) -> how many jobs and timers ran */
+static int l_run_jobs(lua_State *L) {
+  host *h = check_host(L);
+  int ran = 0;
+  fherr err = {0};
+  if (engine_run_due(h->e, (int)luaL_optinteger(L, 2, 0), &ran, &err)) return raise_err(L, &err);
+  lua_pushinteger(L, ran);
+  return 1;
+}
+
+static int l_flows(lua_State *L) {
+  host *h = check_host(L);
+  fh_actor a;
+  actor_of(L, h, 2, &a);
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = engine_flows_list(h->e, &a, &out, &err);
+  fh_actor_free(&a);
+  if (rc) return raise_err(L, &err);
+  json_t *items = json_incref(json_object_get(out, "items"));
+  json_decref(out);
+  push_result(L, items);
+  return 1;
+}
+
+static int l_flow(lua_State *L) {
+  host *h = check_host(L);
+  fh_actor a;
+  fh_actor_system(&a);
+  json_t *out = NULL;
+  fherr err = {0};
+  if (engine_flow_get(h->e, &a, luaL_checkstring(L, 2), &out, &err)) return raise_err(L, &err);
+  push_result(L, out);
+  return 1;
+}
+
+static int l_rename_node(lua_State *L) {
+  host *h = check_host(L);
+  int64_t changed = 0;
+  fherr err = {0};
+  if (engine_rename_node(h->e, luaL_checkstring(L, 2), luaL_checkstring(L, 3), luaL_checkstring(L, 4), &changed, &err))
+    return raise_err(L, &err);
+  lua_pushinteger(L, changed);
+  return 1;
+}
+
+/* host:reload() re-reads the flows folder (as the server's watcher does). */
+static int l_reload(lua_State *L) {
+  host *h = check_host(L);
+  fherr err = {0};
+  if (flowreg_load_all(h->reg, &err)) return raise_err(L, &err);
+  return 0;
+}
+
+static const luaL_Reg host_methods[] = {
+    {"user", l_user}, {"grant", l_grant}, {"join", l_join}, {"start", l_start},
+    {"assign", l_assign}, {"unassign", l_unassign}, {"reassign", l_reassign}, {"execute", l_execute},
+    {"cancel", l_cancel}, {"undo", l_undo}, {"revive", l_revive}, {"tasks", l_tasks}, {"counts", l_counts},
+    {"task", l_task}, {"process", l_process}, {"processes", l_processes}, {"cancel_process", l_cancel_process},
+    {"run_jobs", l_run_jobs}, {"flows", l_flows}, {"flow", l_flow}, {"rename_node", l_rename_node},
+    {"reload", l_reload}, {"close", l_close}, {NULL, NULL}};
+
+int luaopen_flowhost(lua_State *L) {
+  luaL_newmetatable(L, "flowhost.error");
+  lua_pushcfunction(L, error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, HOST_MT);
+  luaL_newlib(L, host_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_close);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 2);
+  lua_pushcfunction(L, l_open);
+  lua_setfield(L, -2, "open");
+  lua_pushstring(L, luavm_default_lua_dir());
+  lua_setfield(L, -2, "lua_dir");
+  return 1;
+}

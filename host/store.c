@@ -1,0 +1,1094 @@
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each statement is prepared on first use and kept for the life of the
+ * connection; the enum indexes the cache and SQL[] holds the text. */
+enum {
+  Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+  Q_USER_ADD, Q_USER_GET, Q_USER_GET_ID, Q_USER_PASSWD, Q_USER_ADMIN, Q_USER_COUNT, Q_USER_LIST,
+  Q_USER_PERMS, Q_USER_GROUPS, Q_GROUP_ENSURE, Q_GROUP_ID, Q_GRANT_USER, Q_GRANT_GROUP,
+  Q_REVOKE_USER, Q_REVOKE_GROUP, Q_JOIN, Q_LEAVE, Q_USERS_WITH_PERM,
+  Q_SESSION_ADD, Q_SESSION_GET, Q_SESSION_DEL, Q_TOKEN_ADD, Q_TOKEN_GET, Q_TOKEN_USED,
+  Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES,
+  Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_PREV, Q_TASK_NEXT_STATUS,
+  Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
+  Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS, Q_TASK_LIST, Q_TASK_COUNT,
+  Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME,
+  Q__COUNT
+};
+
+#define TASK_COLS                                                                        \
+  "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "            \
+  "coalesce(u.username,''), t.token, coalesce(t.join_of,''), t.data, t.error_message, "  \
+  "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
+  "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
+  "coalesce(t.lease_owner,'') "
+#define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
+#define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
+
+/* The task list filters are all optional: a NULL parameter switches its
+ * condition off, so one prepared statement serves every combination. */
+static const char *const SQL[Q__COUNT] = {
+  [Q_BEGIN] = "BEGIN IMMEDIATE",
+  [Q_COMMIT] = "COMMIT",
+  [Q_ROLLBACK] = "ROLLBACK",
+  [Q_SAVEPOINT] = "SAVEPOINT node",
+  [Q_RELEASE] = "RELEASE node",
+  [Q_ROLLBACK_TO] = "ROLLBACK TO node",
+  [Q_USER_ADD] = "INSERT INTO user(username, password_hash, is_admin, created_at) VALUES(?1, ?2, ?3, ?4)",
+  [Q_USER_GET] = "SELECT id, username, is_admin, is_active, password_hash FROM user WHERE username = ?1",
+  [Q_USER_GET_ID] = "SELECT id, username, is_admin, is_active, password_hash FROM user WHERE id = ?1",
+  [Q_USER_PASSWD] = "UPDATE user SET password_hash = ?2 WHERE username = ?1",
+  [Q_USER_ADMIN] = "UPDATE user SET is_admin = ?2 WHERE username = ?1",
+  [Q_USER_COUNT] = "SELECT count(*) FROM user",
+  [Q_USER_LIST] = "SELECT id, username, is_admin FROM user ORDER BY username",
+  [Q_USER_PERMS] =
+      "SELECT name FROM user_perm WHERE user_id = ?1 UNION "
+      "SELECT gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = ?1",
+  [Q_USER_GROUPS] = "SELECT g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id WHERE ug.user_id = ?1 ORDER BY g.name",
+  [Q_GROUP_ENSURE] = "INSERT OR IGNORE INTO grp(name) VALUES(?1)",
+  [Q_GROUP_ID] = "SELECT id FROM grp WHERE name = ?1",
+  [Q_GRANT_USER] = "INSERT OR IGNORE INTO user_perm(user_id, name) VALUES(?1, ?2)",
+  [Q_GRANT_GROUP] = "INSERT OR IGNORE INTO grp_perm(grp_id, name) VALUES(?1, ?2)",
+  [Q_REVOKE_USER] = "DELETE FROM user_perm WHERE user_id = ?1 AND name = ?2",
+  [Q_REVOKE_GROUP] = "DELETE FROM grp_perm WHERE grp_id = ?1 AND name = ?2",
+  [Q_JOIN] = "INSERT OR IGNORE INTO user_grp(user_id, grp_id) VALUES(?1, ?2)",
+  [Q_LEAVE] = "DELETE FROM user_grp WHERE user_id = ?1 AND grp_id = ?2",
+  [Q_USERS_WITH_PERM] =
+      "SELECT username FROM user WHERE is_admin = 1 OR id IN ("
+      " SELECT user_id FROM user_perm WHERE name = ?1 UNION"
+      " SELECT ug.user_id FROM user_grp ug JOIN grp_perm gp ON gp.grp_id = ug.grp_id WHERE gp.name = ?1)"
+      " ORDER BY username",
+  [Q_SESSION_ADD] = "INSERT INTO session(id_hash, user_id, csrf_token, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+  [Q_SESSION_GET] = "SELECT user_id, csrf_token FROM session WHERE id_hash = ?1 AND expires_at > ?2",
+  [Q_SESSION_DEL] = "DELETE FROM session WHERE id_hash = ?1",
+  [Q_TOKEN_ADD] = "INSERT INTO api_token(token_hash, user_id, name, created_at) VALUES(?1, ?2, ?3, ?4)",
+  [Q_TOKEN_GET] = "SELECT user_id FROM api_token WHERE token_hash = ?1",
+  [Q_TOKEN_USED] = "UPDATE api_token SET last_used_at = ?2 WHERE token_hash = ?1",
+  [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+  [Q_PROC_GET] =
+      "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
+      " p.created_at, coalesce(p.finished_at, '') FROM process p LEFT JOIN user u ON u.id = p.created_by WHERE p.id = ?1",
+  [Q_PROC_UPDATE] = "UPDATE process SET status = ?2, data = ?3, finished_at = ?4 WHERE id = ?1",
+  [Q_PROC_LIST] =
+      "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at"
+      " FROM process p LEFT JOIN user u ON u.id = p.created_by"
+      " WHERE (?1 IS NULL OR p.flow = ?1) AND (?2 IS NULL OR p.status = ?2)"
+      " AND (?3 IS NULL OR p.id < ?3)"
+      " AND (?5 IS NULL OR p.created_by = ?5"
+      "      OR EXISTS (SELECT 1 FROM task t WHERE t.process_id = p.id AND t.owner_id = ?5)"
+      "      OR p.flow IN (SELECT value FROM json_each(coalesce(?6, '[]'))))"
+      " ORDER BY p.id DESC LIMIT ?4",
+  [Q_PROC_INVOLVES] =
+      "SELECT EXISTS (SELECT 1 FROM process WHERE id = ?1 AND created_by = ?2)"
+      " OR EXISTS (SELECT 1 FROM task WHERE process_id = ?1 AND owner_id = ?2)",
+  [Q_TASK_INSERT] =
+      "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
+      " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+  [Q_TASK_GET] = "SELECT " TASK_COLS TASK_FROM "WHERE t.id = ?1",
+  [Q_TASK_UPDATE] =
+      "UPDATE task SET flow_task = ?2, status = ?3, owner_id = ?4, data = ?5, error_message = ?6,"
+      " error_traceback = ?7, assigned_at = ?8, started_at = ?9, finished_at = ?10, due_at = ?11,"
+      " lease_until = ?12, attempts = ?13, lease_owner = CASE WHEN ?12 IS NULL THEN NULL ELSE lease_owner END"
+      " WHERE id = ?1",
+  [Q_TASK_PREV_ADD] = "INSERT OR IGNORE INTO task_previous(task_id, previous_id) VALUES(?1, ?2)",
+  [Q_TASK_PREV] = "SELECT previous_id FROM task_previous WHERE task_id = ?1 ORDER BY previous_id",
+  [Q_TASK_NEXT_STATUS] =
+      "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = ?1",
+  [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?2 AND status IN " ACTIVE,
+  [Q_TASK_ACTIVE_PREFIX] =
+      "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?3 AND status IN " ACTIVE
+      " AND token GLOB ?2 || '*'",
+  [Q_TASK_FIND_JOIN] =
+      "SELECT id FROM task WHERE process_id = ?1 AND flow_task = ?2 AND join_of = ?3 ORDER BY id DESC LIMIT 1",
+  [Q_TASK_WAITING_JOINS] =
+      "SELECT id FROM task WHERE process_id = ?1 AND status = 'STARTED' AND join_of IS NOT NULL ORDER BY id",
+  [Q_TASK_LATEST_OWNER] =
+      "SELECT coalesce(owner_id, 0) FROM task WHERE process_id = ?1 AND flow_task = ?2 AND status = 'DONE'"
+      " ORDER BY finished_at DESC, id DESC LIMIT 1",
+  [Q_TASK_DONE_TYPE] =
+      "SELECT count(*) FROM task WHERE process_id = ?1 AND flow_task_type = ?2 AND status = 'DONE'",
+  [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 ORDER BY t.id",
+  [Q_TASK_LIST] =
+      "SELECT " TASK_COLS TASK_FROM
+      "WHERE ((?1 = 0 AND t.owner_id = ?2 AND t.status = 'ASSIGNED')"
+      "    OR (?1 = 1 AND t.status = 'NEW' AND t.owner_id IS NULL"
+      "        AND t.flow_task IN (SELECT value FROM json_each(coalesce(?3, '[]'))))"
+      "    OR (?1 = 2 AND t.owner_id = ?2 AND t.status IN ('DONE','CANCELED'))"
+      "    OR (?1 = 3 AND (?4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN"
+      "        (SELECT value FROM json_each(?4))))))"
+      " AND (?5 IS NULL OR substr(t.flow_task, 1, length(?5) + 1) = ?5 || '.')"
+      " AND (?6 IS NULL OR t.process_id = ?6)"
+      " AND (?7 IS NULL OR t.status = ?7)"
+      " AND (?8 IS NULL OR t.created_at >= ?8)"
+      " AND (?9 IS NULL OR t.created_at < ?9)"
+      " AND (?10 IS NULL OR (CASE WHEN ?11 THEN t.id > ?10 ELSE t.id < ?10 END))"
+      " ORDER BY CASE WHEN ?11 THEN t.id END ASC, t.id DESC LIMIT ?12",
+  [Q_TASK_COUNT] =
+      "SELECT count(*) FROM task t "
+      "WHERE ((?1 = 0 AND t.owner_id = ?2 AND t.status = 'ASSIGNED')"
+      "    OR (?1 = 1 AND t.status = 'NEW' AND t.owner_id IS NULL"
+      "        AND t.flow_task IN (SELECT value FROM json_each(coalesce(?3, '[]')))))",
+  [Q_TASK_CLAIM] =
+      "SELECT " TASK_COLS TASK_FROM
+      "WHERE t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1"
+      " AND (t.lease_until IS NULL OR t.lease_until < ?1) ORDER BY t.due_at, t.id LIMIT 1",
+  [Q_TASK_LEASE] = "UPDATE task SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
+  [Q_TASK_NEXT_DUE] = "SELECT min(coalesce(due_at, '')) FROM task WHERE status = 'SCHEDULED'",
+  [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
+};
+
+/* Version N of the schema is MIGRATIONS[N-1]; a new version is a new entry,
+ * never an edit of an old one. */
+static const char *const MIGRATIONS[] = {
+    "CREATE TABLE user("
+    " id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT,"
+    " is_admin INTEGER NOT NULL DEFAULT 0, is_active INTEGER NOT NULL DEFAULT 1,"
+    " created_at TEXT NOT NULL);"
+    "CREATE TABLE grp(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE user_grp(user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    " grp_id INTEGER NOT NULL REFERENCES grp(id) ON DELETE CASCADE, PRIMARY KEY(user_id, grp_id)) WITHOUT ROWID;"
+    "CREATE TABLE user_perm(user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, PRIMARY KEY(user_id, name)) WITHOUT ROWID;"
+    "CREATE TABLE grp_perm(grp_id INTEGER NOT NULL REFERENCES grp(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, PRIMARY KEY(grp_id, name)) WITHOUT ROWID;"
+    "CREATE TABLE session(id_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    " csrf_token TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);"
+    "CREATE TABLE api_token(id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,"
+    " user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE, name TEXT,"
+    " created_at TEXT NOT NULL, last_used_at TEXT);"
+    "CREATE TABLE process("
+    " id INTEGER PRIMARY KEY, flow TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}',"
+    " created_by INTEGER REFERENCES user(id), created_at TEXT NOT NULL, finished_at TEXT);"
+    "CREATE INDEX process_flow ON process(flow, id);"
+    "CREATE INDEX process_created_by ON process(created_by, id);"
+    "CREATE TABLE task("
+    " id INTEGER PRIMARY KEY, process_id INTEGER NOT NULL REFERENCES process(id),"
+    " flow_task TEXT NOT NULL, flow_task_type TEXT NOT NULL, status TEXT NOT NULL,"
+    " owner_id INTEGER REFERENCES user(id), token TEXT NOT NULL, join_of TEXT,"
+    " data TEXT NOT NULL DEFAULT '{}', error_message TEXT, error_traceback TEXT,"
+    " created_at TEXT NOT NULL, assigned_at TEXT, started_at TEXT, finished_at TEXT,"
+    " due_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, lease_until TEXT, lease_owner TEXT);"
+    "CREATE INDEX task_process ON task(process_id, status);"
+    "CREATE INDEX task_owner ON task(owner_id, status);"
+    "CREATE INDEX task_status ON task(status, flow_task);"
+    "CREATE INDEX task_due ON task(due_at) WHERE status = 'SCHEDULED';"
+    "CREATE TABLE task_previous(task_id INTEGER NOT NULL REFERENCES task(id),"
+    " previous_id INTEGER NOT NULL REFERENCES task(id), PRIMARY KEY(task_id, previous_id)) WITHOUT ROWID;"
+    "CREATE INDEX task_previous_prev ON task_previous(previous_id);",
+};
+#define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+
+struct store {
+  sqlite3 *db;
+  sqlite3_stmt *stmt[Q__COUNT];
+  char errmsg[512];
+};
+
+static int fail(store *st, fherr *err, int rc, const char *what) {
+  const char *msg = st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+  snprintf(st->errmsg, sizeof st->errmsg, "%s: %s", what, msg);
+  int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? FH_BUSY : FH_INTERNAL;
+  if (code == FH_BUSY) return fherr_set(err, FH_BUSY, "database is busy, try again");
+  return fherr_set(err, code, "storage error: %s", st->errmsg);
+}
+
+static sqlite3_stmt *prep(store *st, int q, fherr *err) {
+  if (!st->stmt[q]) {
+    int rc = sqlite3_prepare_v3(st->db, SQL[q], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[q], NULL);
+    if (rc != SQLITE_OK) {
+      fail(st, err, rc, "prepare");
+      return NULL;
+    }
+  }
+  return st->stmt[q];
+}
+
+/* Runs a statement that returns no rows; resets it in every case. */
+static int run(store *st, sqlite3_stmt *s, fherr *err, const char *what) {
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return fail(st, err, rc, what);
+  return FH_OK;
+}
+
+static void done(sqlite3_stmt *s) {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v) {
+  if (v && *v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(s, i);
+}
+
+static void bind_id_or_null(sqlite3_stmt *s, int i, int64_t v) {
+  if (v) sqlite3_bind_int64(s, i, v);
+  else sqlite3_bind_null(s, i);
+}
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int col) {
+  const unsigned char *v = sqlite3_column_text(s, col);
+  snprintf(dst, cap, "%s", v ? (const char *)v : "");
+}
+
+static char *dup_col(sqlite3_stmt *s, int col) {
+  const unsigned char *v = sqlite3_column_text(s, col);
+  return v ? strdup((const char *)v) : NULL;
+}
+
+static int exec_sql(store *st, const char *sql, fherr *err) {
+  char *msg = NULL;
+  int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) {
+    snprintf(st->errmsg, sizeof st->errmsg, "%s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return fherr_set(err, rc == SQLITE_BUSY ? FH_BUSY : FH_INTERNAL, "storage error: %s", st->errmsg);
+  }
+  return FH_OK;
+}
+
+int store_schema_version(store *st) {
+  sqlite3_stmt *s = NULL;
+  int v = -1;
+  if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    v = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+/* Each migration runs in its own write transaction together with the bump
+ * of user_version, so a crash leaves the schema at a whole version. */
+static int migrate(store *st, fherr *err) {
+  for (;;) {
+    int rc = exec_sql(st, "BEGIN IMMEDIATE", err);
+    if (rc) return rc;
+    int version = store_schema_version(st);
+    if (version < 0 || version > N_MIGRATIONS) {
+      exec_sql(st, "ROLLBACK", NULL);
+      return fherr_set(err, FH_INTERNAL, "database schema version %d is newer than this flowhost (%d)",
+                       version, N_MIGRATIONS);
+    }
+    if (version == N_MIGRATIONS) return exec_sql(st, "COMMIT", err);
+    char bump[64];
+    snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
+    if ((rc = exec_sql(st, MIGRATIONS[version], err)) || (rc = exec_sql(st, bump, err)) ||
+        (rc = exec_sql(st, "COMMIT", err))) {
+      exec_sql(st, "ROLLBACK", NULL);
+      return rc;
+    }
+  }
+}
+
+int store_open(const char *path, const store_options *opt, store **out, fherr *err) {
+  *out = NULL;
+  store *st = calloc(1, sizeof *st);
+  if (!st) return fherr_set(err, FH_INTERNAL, "out of memory");
+  int rc = sqlite3_open_v2(path, &st->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    fherr_set(err, FH_INTERNAL, "cannot open database %s: %s", path,
+              st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+    store_close(st);
+    return FH_INTERNAL;
+  }
+  sqlite3_extended_result_codes(st->db, 0);
+  sqlite3_busy_timeout(st->db, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
+  char pragmas[256];
+  snprintf(pragmas, sizeof pragmas,
+           "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
+           "PRAGMA temp_store = MEMORY;",
+           (!opt || opt->synchronous_full) ? "FULL" : "NORMAL");
+  if ((rc = exec_sql(st, pragmas, err)) || (rc = migrate(st, err))) {
+    store_close(st);
+    return rc;
+  }
+  *out = st;
+  return FH_OK;
+}
+
+void store_close(store *st) {
+  if (!st) return;
+  for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->stmt[i]);
+  sqlite3_close(st->db);
+  free(st);
+}
+
+const char *store_errmsg(store *st) { return st->errmsg; }
+
+static int simple(store *st, int q, fherr *err) {
+  sqlite3_stmt *s = prep(st, q, err);
+  return s ? run(st, s, err, SQL[q]) : FH_INTERNAL;
+}
+
+int store_begin(store *st, fherr *err) { return simple(st, Q_BEGIN, err); }
+int store_commit(store *st, fherr *err) {
+  int rc = simple(st, Q_COMMIT, err);
+  if (rc) store_rollback(st);
+  return rc;
+}
+void store_rollback(store *st) {
+  if (!sqlite3_get_autocommit(st->db)) simple(st, Q_ROLLBACK, NULL);
+}
+int store_in_transaction(store *st) { return !sqlite3_get_autocommit(st->db); }
+int store_savepoint(store *st, fherr *err) { return simple(st, Q_SAVEPOINT, err); }
+int store_release(store *st, fherr *err) { return simple(st, Q_RELEASE, err); }
+void store_rollback_to(store *st) {
+  simple(st, Q_ROLLBACK_TO, NULL);
+  simple(st, Q_RELEASE, NULL);
+}
+
+/* --- users ---------------------------------------------------------- */
+
+void st_user_free(st_user *u) {
+  if (!u) return;
+  free(u->password_hash);
+  u->password_hash = NULL;
+}
+
+int store_user_add(store *st, const char *username, const char *password_hash, int is_admin,
+                   int64_t *id, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_USER_ADD, err);
+  if (!s) return FH_INTERNAL;
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
+  sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
+  bind_text_or_null(s, 2, password_hash);
+  sqlite3_bind_int(s, 3, is_admin ? 1 : 0);
+  sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(s);
+  done(s);
+  if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_CONFLICT, "user '%s' already exists", username);
+  if (rc != SQLITE_DONE) return fail(st, err, rc, "add user");
+  if (id) *id = sqlite3_last_insert_rowid(st->db);
+  return FH_OK;
+}
+
+static int read_user(store *st, sqlite3_stmt *s, st_user *out, fherr *err, const char *who) {
+  memset(out, 0, sizeof *out);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    out->id = sqlite3_column_int64(s, 0);
+    copy_col(out->username, sizeof out->username, s, 1);
+    out->is_admin = sqlite3_column_int(s, 2);
+    out->is_active = sqlite3_column_int(s, 3);
+    out->password_hash = dup_col(s, 4);
+    done(s);
+    return FH_OK;
+  }
+  done(s);
+  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", who);
+  return fail(st, err, rc, "get user");
+}
+
+int store_user_get(store *st, const char *username, st_user *out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_USER_GET, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
+  return read_user(st, s, out, err, username);
+}
+
+int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_USER_GET_ID, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, id);
+  char who[32];
+  snprintf(who, sizeof who, "#%lld", (long long)id);
+  return read_user(st, s, out, err, who);
+}
+
+static int update_user(store *st, int q, const char *username, sqlite3_stmt **sp, fherr *err) {
+  sqlite3_stmt *s = prep(st, q, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
+  *sp = s;
+  return FH_OK;
+}
+
+int store_user_set_password(store *st, const char *username, const char *password_hash, fherr *err) {
+  sqlite3_stmt *s;
+  int rc = update_user(st, Q_USER_PASSWD, username, &s, err);
+  if (rc) return rc;
+  bind_text_or_null(s, 2, password_hash);
+  if ((rc = run(st, s, err, "set password"))) return rc;
+  return sqlite3_changes(st->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+}
+
+int store_user_set_admin(store *st, const char *username, int is_admin, fherr *err) {
+  sqlite3_stmt *s;
+  int rc = update_user(st, Q_USER_ADMIN, username, &s, err);
+  if (rc) return rc;
+  sqlite3_bind_int(s, 2, is_admin ? 1 : 0);
+  if ((rc = run(st, s, err, "set admin"))) return rc;
+  return sqlite3_changes(st->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+}
+
+static int count_query(store *st, sqlite3_stmt *s, int64_t *n, fherr *err) {
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *n = sqlite3_column_int64(s, 0);
+    done(s);
+    return FH_OK;
+  }
+  done(s);
+  return fail(st, err, rc, "count");
+}
+
+int store_user_count(store *st, int64_t *n, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_USER_COUNT, err);
+  return s ? count_query(st, s, n, err) : FH_INTERNAL;
+}
+
+/* Collects column 0 of every row as a JSON array of strings. */
+static int strings_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
+  json_t *arr = json_array();
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const unsigned char *v = sqlite3_column_text(s, 0);
+    json_array_append_new(arr, json_string(v ? (const char *)v : ""));
+  }
+  done(s);
+  if (rc != SQLITE_DONE) {
+    json_decref(arr);
+    return fail(st, err, rc, "query");
+  }
+  *out = arr;
+  return FH_OK;
+}
+
+static int ids_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
+  json_t *arr = json_array();
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    json_array_append_new(arr, json_integer(sqlite3_column_int64(s, 0)));
+  done(s);
+  if (rc != SQLITE_DONE) {
+    json_decref(arr);
+    return fail(st, err, rc, "query");
+  }
+  *out = arr;
+  return FH_OK;
+}
+
+int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err) {
+  *perms = NULL;
+  if (groups) *groups = NULL;
+  sqlite3_stmt *s = prep(st, Q_USER_PERMS, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, user_id);
+  json_t *names;
+  int rc = strings_of(st, s, &names, err);
+  if (rc) return rc;
+  json_t *set = json_object();
+  size_t i;
+  json_t *v;
+  json_array_foreach(names, i, v) json_object_set_new(set, json_string_value(v), json_true());
+  json_decref(names);
+  if (groups) {
+    if (!(s = prep(st, Q_USER_GROUPS, err))) {
+      json_decref(set);
+      return FH_INTERNAL;
+    }
+    sqlite3_bind_int64(s, 1, user_id);
+    if ((rc = strings_of(st, s, groups, err))) {
+      json_decref(set);
+      return rc;
+    }
+  }
+  *perms = set;
+  return FH_OK;
+}
+
+int store_user_list(store *st, json_t **out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_USER_LIST, err);
+  if (!s) return FH_INTERNAL;
+  json_t *arr = json_array();
+  int rc;
+  /* Collect ids first: the perms query reuses other statements. */
+  json_t *rows = json_array();
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    json_array_append_new(rows, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+                                          "username", (const char *)sqlite3_column_text(s, 1),
+                                          "is_admin", sqlite3_column_int(s, 2)));
+  done(s);
+  if (rc != SQLITE_DONE) {
+    json_decref(rows);
+    json_decref(arr);
+    return fail(st, err, rc, "list users");
+  }
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    json_t *perms, *groups;
+    if ((rc = store_user_perms(st, json_integer_value(json_object_get(row, "id")), &perms, &groups, err))) {
+      json_decref(rows);
+      json_decref(arr);
+      return rc;
+    }
+    json_t *plist = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(perms, k, v) json_array_append_new(plist, json_string(k));
+    json_decref(perms);
+    json_object_del(row, "id");
+    json_object_set_new(row, "groups", groups);
+    json_object_set_new(row, "permissions", plist);
+    json_array_append(arr, row);
+  }
+  json_decref(rows);
+  *out = arr;
+  return FH_OK;
+}
+
+static int group_id(store *st, const char *group, int create, int64_t *id, fherr *err) {
+  sqlite3_stmt *s;
+  int rc;
+  if (create) {
+    if (!(s = prep(st, Q_GROUP_ENSURE, err))) return FH_INTERNAL;
+    sqlite3_bind_text(s, 1, group, -1, SQLITE_TRANSIENT);
+    if ((rc = run(st, s, err, "add group"))) return rc;
+  }
+  if (!(s = prep(st, Q_GROUP_ID, err))) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, group, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *id = sqlite3_column_int64(s, 0);
+    done(s);
+    return FH_OK;
+  }
+  done(s);
+  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown group '%s'", group);
+  return fail(st, err, rc, "get group");
+}
+
+static int user_id(store *st, const char *username, int64_t *id, fherr *err) {
+  st_user u;
+  int rc = store_user_get(st, username, &u, err);
+  if (rc) return rc;
+  *id = u.id;
+  st_user_free(&u);
+  return FH_OK;
+}
+
+static int grant_or_revoke(store *st, const char *subject, const char *perm, int grant, fherr *err) {
+  int64_t id;
+  int is_group = subject[0] == '@';
+  int rc = is_group ? group_id(st, subject + 1, grant, &id, err) : user_id(st, subject, &id, err);
+  if (rc) return rc;
+  int q = is_group ? (grant ? Q_GRANT_GROUP : Q_REVOKE_GROUP) : (grant ? Q_GRANT_USER : Q_REVOKE_USER);
+  sqlite3_stmt *s = prep(st, q, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_text(s, 2, perm, -1, SQLITE_TRANSIENT);
+  return run(st, s, err, grant ? "grant" : "revoke");
+}
+
+int store_grant(store *st, const char *subject, const char *perm, fherr *err) {
+  return grant_or_revoke(st, subject, perm, 1, err);
+}
+int store_revoke(store *st, const char *subject, const char *perm, fherr *err) {
+  return grant_or_revoke(st, subject, perm, 0, err);
+}
+
+static int membership(store *st, const char *username, const char *group, int join, fherr *err) {
+  int64_t uid, gid;
+  int rc;
+  if ((rc = user_id(st, username, &uid, err)) || (rc = group_id(st, group, join, &gid, err))) return rc;
+  sqlite3_stmt *s = prep(st, join ? Q_JOIN : Q_LEAVE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, uid);
+  sqlite3_bind_int64(s, 2, gid);
+  return run(st, s, err, join ? "join group" : "leave group");
+}
+
+int store_group_join(store *st, const char *username, const char *group, fherr *err) {
+  return membership(st, username, group, 1, err);
+}
+int store_group_leave(store *st, const char *username, const char *group, fherr *err) {
+  return membership(st, username, group, 0, err);
+}
+
+int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_USERS_WITH_PERM, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, perm, -1, SQLITE_TRANSIENT);
+  return strings_of(st, s, out, err);
+}
+
+/* --- sessions and tokens ------------------------------------------- */
+
+int store_session_add(store *st, const char *id_hash, int64_t uid, const char *csrf,
+                      const char *expires_at, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_SESSION_ADD, err);
+  if (!s) return FH_INTERNAL;
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
+  sqlite3_bind_text(s, 1, id_hash, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 2, uid);
+  sqlite3_bind_text(s, 3, csrf, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 5, expires_at, -1, SQLITE_TRANSIENT);
+  return run(st, s, err, "add session");
+}
+
+int store_session_get(store *st, const char *id_hash, int64_t *uid, char csrf[129], fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_SESSION_GET, err);
+  if (!s) return FH_INTERNAL;
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
+  sqlite3_bind_text(s, 1, id_hash, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *uid = sqlite3_column_int64(s, 0);
+    copy_col(csrf, 129, s, 1);
+    done(s);
+    return FH_OK;
+  }
+  done(s);
+  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no such session");
+  return fail(st, err, rc, "get session");
+}
+
+int store_session_delete(store *st, const char *id_hash, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_SESSION_DEL, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, id_hash, -1, SQLITE_TRANSIENT);
+  return run(st, s, err, "delete session");
+}
+
+int store_token_add(store *st, const char *token_hash, int64_t uid, const char *name, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TOKEN_ADD, err);
+  if (!s) return FH_INTERNAL;
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
+  sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 2, uid);
+  bind_text_or_null(s, 3, name);
+  sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
+  return run(st, s, err, "add token");
+}
+
+int store_token_get(store *st, const char *token_hash, int64_t *uid, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TOKEN_GET, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *uid = sqlite3_column_int64(s, 0);
+    done(s);
+    return FH_OK;
+  }
+  done(s);
+  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no such token");
+  return fail(st, err, rc, "get token");
+}
+
+/* --- processes ------------------------------------------------------ */
+
+void st_process_free(st_process *p) {
+  if (!p) return;
+  free(p->data);
+  p->data = NULL;
+}
+
+int store_process_insert(store *st, const char *flow, const char *status, const char *data,
+                         int64_t created_by, int64_t *id, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_PROC_INSERT, err);
+  if (!s) return FH_INTERNAL;
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
+  sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
+  bind_id_or_null(s, 4, created_by);
+  sqlite3_bind_text(s, 5, now, -1, SQLITE_TRANSIENT);
+  int rc = run(st, s, err, "insert process");
+  if (!rc) *id = sqlite3_last_insert_rowid(st->db);
+  return rc;
+}
+
+int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *s = prep(st, Q_PROC_GET, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    out->id = sqlite3_column_int64(s, 0);
+    copy_col(out->flow, sizeof out->flow, s, 1);
+    copy_col(out->status, sizeof out->status, s, 2);
+    out->data = dup_col(s, 3);
+    out->created_by = sqlite3_column_int64(s, 4);
+    copy_col(out->created_by_name, sizeof out->created_by_name, s, 5);
+    copy_col(out->created_at, sizeof out->created_at, s, 6);
+    copy_col(out->finished_at, sizeof out->finished_at, s, 7);
+    done(s);
+    return FH_OK;
+  }
+  done(s);
+  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)id);
+  return fail(st, err, rc, "get process");
+}
+
+int store_process_update(store *st, int64_t id, const char *status, const char *data,
+                         const char *finished_at, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_PROC_UPDATE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, id);
+  sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
+  bind_text_or_null(s, 4, finished_at);
+  return run(st, s, err, "update process");
+}
+
+int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_PROC_LIST, err);
+  if (!s) return FH_INTERNAL;
+  bind_text_or_null(s, 1, q->flow);
+  bind_text_or_null(s, 2, q->status);
+  bind_id_or_null(s, 3, q->after);
+  sqlite3_bind_int(s, 4, q->limit > 0 ? q->limit : 50);
+  bind_id_or_null(s, 5, q->visible_to);
+  bind_text_or_null(s, 6, q->managed_flows_json);
+  json_t *arr = json_array();
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    json_t *row = json_object();
+    json_object_set_new(row, "id", json_integer(sqlite3_column_int64(s, 0)));
+    json_object_set_new(row, "flow", json_string((const char *)sqlite3_column_text(s, 1)));
+    json_object_set_new(row, "status", json_string((const char *)sqlite3_column_text(s, 2)));
+    json_object_set_new(row, "data", json_string((const char *)sqlite3_column_text(s, 3)));
+    const unsigned char *by = sqlite3_column_text(s, 4);
+    json_object_set_new(row, "created_by", by ? json_string((const char *)by) : json_null());
+    json_object_set_new(row, "created_at", json_string((const char *)sqlite3_column_text(s, 5)));
+    const unsigned char *fin = sqlite3_column_text(s, 6);
+    json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
+    json_array_append_new(arr, row);
+  }
+  done(s);
+  if (rc != SQLITE_DONE) {
+    json_decref(arr);
+    return fail(st, err, rc, "list processes");
+  }
+  *out = arr;
+  return FH_OK;
+}
+
+int store_process_involves(store *st, int64_t pid, int64_t uid, int *yes, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_PROC_INVOLVES, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  sqlite3_bind_int64(s, 2, uid);
+  int64_t n = 0;
+  int rc = count_query(st, s, &n, err);
+  *yes = n != 0;
+  return rc;
+}
+
+/* --- tasks --------------------------------------------------------- */
+
+void st_task_free(st_task *t) {
+  if (!t) return;
+  free(t->data);
+  free(t->error_message);
+  free(t->error_traceback);
+  t->data = t->error_message = t->error_traceback = NULL;
+}
+
+void st_task_array_free(st_task *rows, int n) {
+  for (int i = 0; i < n; i++) st_task_free(&rows[i]);
+  free(rows);
+}
+
+static void read_task(sqlite3_stmt *s, st_task *t) {
+  memset(t, 0, sizeof *t);
+  t->id = sqlite3_column_int64(s, 0);
+  t->process_id = sqlite3_column_int64(s, 1);
+  copy_col(t->flow_task, sizeof t->flow_task, s, 2);
+  copy_col(t->type, sizeof t->type, s, 3);
+  copy_col(t->status, sizeof t->status, s, 4);
+  t->owner_id = sqlite3_column_int64(s, 5);
+  copy_col(t->owner_name, sizeof t->owner_name, s, 6);
+  copy_col(t->token, sizeof t->token, s, 7);
+  copy_col(t->join_of, sizeof t->join_of, s, 8);
+  t->data = dup_col(s, 9);
+  t->error_message = dup_col(s, 10);
+  t->error_traceback = dup_col(s, 11);
+  copy_col(t->created_at, sizeof t->created_at, s, 12);
+  copy_col(t->assigned_at, sizeof t->assigned_at, s, 13);
+  copy_col(t->started_at, sizeof t->started_at, s, 14);
+  copy_col(t->finished_at, sizeof t->finished_at, s, 15);
+  copy_col(t->due_at, sizeof t->due_at, s, 16);
+  copy_col(t->lease_until, sizeof t->lease_until, s, 17);
+  t->attempts = sqlite3_column_int(s, 18);
+  copy_col(t->lease_owner, sizeof t->lease_owner, s, 19);
+}
+
+int store_task_insert(store *st, st_task *t, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_INSERT, err);
+  if (!s) return FH_INTERNAL;
+  if (!t->created_at[0]) fhtime_now(t->created_at);
+  sqlite3_bind_int64(s, 1, t->process_id);
+  sqlite3_bind_text(s, 2, t->flow_task, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, t->type, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 4, t->status, -1, SQLITE_TRANSIENT);
+  bind_id_or_null(s, 5, t->owner_id);
+  sqlite3_bind_text(s, 6, t->token, -1, SQLITE_TRANSIENT);
+  bind_text_or_null(s, 7, t->join_of);
+  sqlite3_bind_text(s, 8, t->data ? t->data : "{}", -1, SQLITE_TRANSIENT);
+  bind_text_or_null(s, 9, t->error_message);
+  bind_text_or_null(s, 10, t->error_traceback);
+  sqlite3_bind_text(s, 11, t->created_at, -1, SQLITE_TRANSIENT);
+  bind_text_or_null(s, 12, t->assigned_at);
+  bind_text_or_null(s, 13, t->started_at);
+  bind_text_or_null(s, 14, t->finished_at);
+  bind_text_or_null(s, 15, t->due_at);
+  sqlite3_bind_int(s, 16, t->attempts);
+  int rc = run(st, s, err, "insert task");
+  if (!rc) t->id = sqlite3_last_insert_rowid(st->db);
+  return rc;
+}
+
+int store_task_get(store *st, int64_t id, st_task *out, fherr *err) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *s = prep(st, Q_TASK_GET, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    read_task(s, out);
+    done(s);
+    return FH_OK;
+  }
+  done(s);
+  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)id);
+  return fail(st, err, rc, "get task");
+}
+
+int store_task_update(store *st, const st_task *t, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_UPDATE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, t->id);
+  sqlite3_bind_text(s, 2, t->flow_task, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, t->status, -1, SQLITE_TRANSIENT);
+  bind_id_or_null(s, 4, t->owner_id);
+  sqlite3_bind_text(s, 5, t->data ? t->data : "{}", -1, SQLITE_TRANSIENT);
+  bind_text_or_null(s, 6, t->error_message);
+  bind_text_or_null(s, 7, t->error_traceback);
+  bind_text_or_null(s, 8, t->assigned_at);
+  bind_text_or_null(s, 9, t->started_at);
+  bind_text_or_null(s, 10, t->finished_at);
+  bind_text_or_null(s, 11, t->due_at);
+  bind_text_or_null(s, 12, t->lease_until);
+  sqlite3_bind_int(s, 13, t->attempts);
+  return run(st, s, err, "update task");
+}
+
+int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_PREV_ADD, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, task_id);
+  sqlite3_bind_int64(s, 2, previous_id);
+  return run(st, s, err, "link previous task");
+}
+
+int store_task_previous(store *st, int64_t task_id, json_t **out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_PREV, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, task_id);
+  return ids_of(st, s, out, err);
+}
+
+int store_task_next_statuses(store *st, int64_t task_id, json_t **out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_NEXT_STATUS, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, task_id);
+  return strings_of(st, s, out, err);
+}
+
+int store_task_count_active(store *st, int64_t pid, int64_t except_id, int64_t *n, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_ACTIVE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  sqlite3_bind_int64(s, 2, except_id);
+  return count_query(st, s, n, err);
+}
+
+int store_task_count_active_prefix(store *st, int64_t pid, const char *prefix, int64_t except_id,
+                                   int64_t *n, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_ACTIVE_PREFIX, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  sqlite3_bind_text(s, 2, prefix, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 3, except_id);
+  return count_query(st, s, n, err);
+}
+
+int store_task_find_join(store *st, int64_t pid, const char *flow_task, const char *join_of,
+                         int64_t *id, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_FIND_JOIN, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  sqlite3_bind_text(s, 2, flow_task, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, join_of, -1, SQLITE_TRANSIENT);
+  *id = 0;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(s, 0);
+  done(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, err, rc, "find join");
+  return FH_OK;
+}
+
+int store_task_waiting_joins(store *st, int64_t pid, json_t **out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_WAITING_JOINS, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  return ids_of(st, s, out, err);
+}
+
+int store_task_latest_owner(store *st, int64_t pid, const char *flow_task, int64_t *owner_id, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_LATEST_OWNER, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  sqlite3_bind_text(s, 2, flow_task, -1, SQLITE_TRANSIENT);
+  *owner_id = 0;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *owner_id = sqlite3_column_int64(s, 0);
+  done(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, err, rc, "latest owner");
+  return FH_OK;
+}
+
+int store_task_count_done_type(store *st, int64_t pid, const char *type, int64_t *n, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_DONE_TYPE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  sqlite3_bind_text(s, 2, type, -1, SQLITE_TRANSIENT);
+  return count_query(st, s, n, err);
+}
+
+static int task_rows(store *st, sqlite3_stmt *s, st_task **rows, int *n, fherr *err) {
+  int cap = 16, count = 0, rc;
+  st_task *arr = malloc(sizeof *arr * cap);
+  if (!arr) {
+    done(s);
+    return fherr_set(err, FH_INTERNAL, "out of memory");
+  }
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (count == cap) {
+      st_task *grown = realloc(arr, sizeof *arr * (cap *= 2));
+      if (!grown) {
+        done(s);
+        st_task_array_free(arr, count);
+        return fherr_set(err, FH_INTERNAL, "out of memory");
+      }
+      arr = grown;
+    }
+    read_task(s, &arr[count++]);
+  }
+  done(s);
+  if (rc != SQLITE_DONE) {
+    st_task_array_free(arr, count);
+    return fail(st, err, rc, "list tasks");
+  }
+  *rows = arr;
+  *n = count;
+  return FH_OK;
+}
+
+int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_OF_PROCESS, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  return task_rows(st, s, rows, n, err);
+}
+
+int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_LIST, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int(s, 1, q->view);
+  sqlite3_bind_int64(s, 2, q->user_id);
+  bind_text_or_null(s, 3, q->assignable_json);
+  bind_text_or_null(s, 4, q->managed_flows_json);
+  bind_text_or_null(s, 5, q->flow);
+  bind_id_or_null(s, 6, q->process_id);
+  bind_text_or_null(s, 7, q->status);
+  bind_text_or_null(s, 8, q->since);
+  bind_text_or_null(s, 9, q->until);
+  bind_id_or_null(s, 10, q->after);
+  sqlite3_bind_int(s, 11, q->ascending ? 1 : 0);
+  sqlite3_bind_int(s, 12, q->limit > 0 ? q->limit : 50);
+  return task_rows(st, s, rows, n, err);
+}
+
+int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_COUNT, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int(s, 1, q->view);
+  sqlite3_bind_int64(s, 2, q->user_id);
+  bind_text_or_null(s, 3, q->assignable_json);
+  return count_query(st, s, n, err);
+}
+
+int store_task_claim_due(store *st, const char *now, const char *lease_owner, const char *lease_until,
+                         st_task *out, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_CLAIM, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) {
+    done(s);
+    if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no job is due");
+    return fail(st, err, rc, "claim job");
+  }
+  read_task(s, out);
+  done(s);
+  sqlite3_stmt *u = prep(st, Q_TASK_LEASE, err);
+  if (!u) {
+    st_task_free(out);
+    return FH_INTERNAL;
+  }
+  sqlite3_bind_int64(u, 1, out->id);
+  sqlite3_bind_text(u, 2, lease_owner, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(u, 3, lease_until, -1, SQLITE_TRANSIENT);
+  if ((rc = run(st, u, err, "claim job"))) {
+    st_task_free(out);
+    return rc;
+  }
+  snprintf(out->lease_until, sizeof out->lease_until, "%s", lease_until);
+  snprintf(out->lease_owner, sizeof out->lease_owner, "%s", lease_owner);
+  return FH_OK;
+}
+
+int store_task_next_due(store *st, const char *now, double *seconds, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_NEXT_DUE, err);
+  if (!s) return FH_INTERNAL;
+  int rc = sqlite3_step(s);
+  *seconds = -1;
+  if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+    double due = fhtime_parse((const char *)sqlite3_column_text(s, 0));
+    double cur = fhtime_parse(now);
+    *seconds = due < 0 ? 0 : (due - cur > 0 ? due - cur : 0);
+  }
+  done(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, err, rc, "next due");
+  return FH_OK;
+}
+
+int store_rename_flow_task(store *st, const char *from, const char *to, int64_t *changed, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_RENAME, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
+  int rc = run(st, s, err, "rename node");
+  if (!rc && changed) *changed = sqlite3_changes(st->db);
+  return rc;
+}

@@ -1,0 +1,207 @@
+/* store — the SQLite storage of flowhost; the only unit that speaks SQL.
+ *
+ * One `store` is one connection, used by one thread at a time.  It owns the
+ * schema (migrated by PRAGMA user_version), the prepared statements (prepared
+ * once per connection, reset after each use) and the transaction helpers.
+ * Writers always use store_begin() (BEGIN IMMEDIATE), so two writers never
+ * deadlock on a lock upgrade; readers may run outside a transaction.
+ *
+ * Rows come back as small structs (st_process, st_task, st_user); strings
+ * that can grow (JSON data, error texts) are heap copies freed by the
+ * matching *_free().  List queries hand back JSON arrays of the same shape,
+ * because their only callers turn them into API answers anyway.
+ *
+ * Every function returns FH_OK or an fherr code (FH_NOT_FOUND when a row is
+ * missing, FH_BUSY when the database stayed locked past busy_timeout,
+ * FH_INTERNAL otherwise) and keeps the last SQLite message on the handle.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "fherr.h"
+#include "fhtime.h"
+
+typedef struct store store;
+
+typedef struct store_options {
+  int synchronous_full;   /* 1: synchronous=FULL (default), 0: NORMAL */
+  int busy_timeout_ms;    /* default 5000 */
+} store_options;
+
+int store_open(const char *path, const store_options *opt, store **out, fherr *err);
+void store_close(store *st);
+const char *store_errmsg(store *st);
+
+int store_begin(store *st, fherr *err);      /* BEGIN IMMEDIATE */
+int store_commit(store *st, fherr *err);
+void store_rollback(store *st);              /* never fails from the caller's view */
+int store_in_transaction(store *st);
+/* Savepoints let the job path keep a failed node's ERROR row while dropping
+ * everything that node wrote. */
+int store_savepoint(store *st, fherr *err);
+int store_release(store *st, fherr *err);
+void store_rollback_to(store *st);
+
+/* --- users, groups, permissions ------------------------------------- */
+
+typedef struct st_user {
+  int64_t id;
+  char username[64];
+  int is_admin;
+  int is_active;
+  char *password_hash;    /* may be NULL */
+} st_user;
+
+void st_user_free(st_user *u);
+int store_user_add(store *st, const char *username, const char *password_hash,
+                   int is_admin, int64_t *id, fherr *err);
+int store_user_get(store *st, const char *username, st_user *out, fherr *err);
+int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err);
+int store_user_set_password(store *st, const char *username, const char *password_hash, fherr *err);
+int store_user_set_admin(store *st, const char *username, int is_admin, fherr *err);
+int store_user_count(store *st, int64_t *n, fherr *err);
+/* [{"username","is_admin","groups":[...],"permissions":[...]}] */
+int store_user_list(store *st, json_t **out, fherr *err);
+/* Effective permissions (own and through groups) as a JSON object used as a
+ * set, and the group names as an array. */
+int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err);
+/* subject "alice" or "@group" */
+int store_grant(store *st, const char *subject, const char *perm, fherr *err);
+int store_revoke(store *st, const char *subject, const char *perm, fherr *err);
+int store_group_join(store *st, const char *username, const char *group, fherr *err);
+int store_group_leave(store *st, const char *username, const char *group, fherr *err);
+/* Users that hold `perm` (directly, by group, or as admins): JSON array of names. */
+int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err);
+
+/* --- sessions and API tokens (hashes only; the raw secrets never reach SQL) */
+
+int store_session_add(store *st, const char *id_hash, int64_t user_id, const char *csrf,
+                      const char *expires_at, fherr *err);
+/* FH_NOT_FOUND when missing or expired. csrf gets a copy (<=128 bytes). */
+int store_session_get(store *st, const char *id_hash, int64_t *user_id, char csrf[129], fherr *err);
+int store_session_delete(store *st, const char *id_hash, fherr *err);
+int store_token_add(store *st, const char *token_hash, int64_t user_id, const char *name, fherr *err);
+int store_token_get(store *st, const char *token_hash, int64_t *user_id, fherr *err);
+
+/* --- processes --------------------------------------------------------- */
+
+typedef struct st_process {
+  int64_t id;
+  char flow[64];
+  char status[16];
+  char *data;             /* JSON text */
+  int64_t created_by;     /* 0 when started by the system */
+  char created_by_name[64];
+  char created_at[FH_TIME_LEN];
+  char finished_at[FH_TIME_LEN];   /* "" while running */
+} st_process;
+
+void st_process_free(st_process *p);
+int store_process_insert(store *st, const char *flow, const char *status, const char *data,
+                         int64_t created_by, int64_t *id, fherr *err);
+int store_process_get(store *st, int64_t id, st_process *out, fherr *err);
+int store_process_update(store *st, int64_t id, const char *status, const char *data,
+                         const char *finished_at, fherr *err);
+
+typedef struct store_process_query {
+  const char *flow;        /* NULL: any */
+  const char *status;      /* NULL: any */
+  int64_t after;           /* 0: from the newest */
+  int limit;
+  int64_t visible_to;      /* 0: no restriction; else started by / took part */
+  const char *managed_flows_json;  /* JSON array of flows visible_to manages */
+} store_process_query;
+
+/* JSON array of process rows: id, flow, status, data (text), created_by (name|null), created_at, finished_at */
+int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err);
+/* Did user take part (started it or owned a task)? */
+int store_process_involves(store *st, int64_t process_id, int64_t user_id, int *yes, fherr *err);
+
+/* --- tasks ----------------------------------------------------------- */
+
+typedef struct st_task {
+  int64_t id;
+  int64_t process_id;
+  char flow_task[160];    /* "<flow>.<node>" */
+  char type[24];          /* node kind when created */
+  char status[16];
+  int64_t owner_id;       /* 0: none */
+  char owner_name[64];
+  char token[256];
+  char join_of[256];      /* joins only: the split round they wait for */
+  char *data;             /* JSON text */
+  char *error_message;
+  char *error_traceback;
+  char created_at[FH_TIME_LEN], assigned_at[FH_TIME_LEN], started_at[FH_TIME_LEN],
+      finished_at[FH_TIME_LEN], due_at[FH_TIME_LEN], lease_until[FH_TIME_LEN];
+  int attempts;
+  char lease_owner[64];
+} st_task;
+
+void st_task_free(st_task *t);
+int store_task_insert(store *st, st_task *t, fherr *err);   /* sets t->id */
+int store_task_get(store *st, int64_t id, st_task *out, fherr *err);
+/* Writes every mutable column of t back. */
+int store_task_update(store *st, const st_task *t, fherr *err);
+int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fherr *err);
+/* JSON array of ids */
+int store_task_previous(store *st, int64_t task_id, json_t **out, fherr *err);
+/* Statuses of the tasks created from this one (for undo). */
+int store_task_next_statuses(store *st, int64_t task_id, json_t **out, fherr *err);
+/* Active = NEW, ASSIGNED, STARTED, SCHEDULED, ERROR. */
+int store_task_count_active(store *st, int64_t process_id, int64_t except_id, int64_t *n, fherr *err);
+/* Active tasks whose token starts with prefix (tokens never hold GLOB specials). */
+int store_task_count_active_prefix(store *st, int64_t process_id, const char *prefix,
+                                   int64_t except_id, int64_t *n, fherr *err);
+int store_task_find_join(store *st, int64_t process_id, const char *flow_task,
+                         const char *join_of, int64_t *id, fherr *err);
+/* Waiting (STARTED) joins of a process: JSON array of ids. */
+int store_task_waiting_joins(store *st, int64_t process_id, json_t **out, fherr *err);
+/* Owner of the newest DONE task of flow_task in the process (0 if none). */
+int store_task_latest_owner(store *st, int64_t process_id, const char *flow_task,
+                            int64_t *owner_id, fherr *err);
+/* Does the process have a DONE task of one of these types (JSON array)? */
+int store_task_count_done_type(store *st, int64_t process_id, const char *type,
+                               int64_t *n, fherr *err);
+/* Every task of a process, oldest first, as st_task rows. */
+int store_task_of_process(store *st, int64_t process_id, st_task **rows, int *n, fherr *err);
+void st_task_array_free(st_task *rows, int n);
+
+enum { STORE_VIEW_INBOX, STORE_VIEW_QUEUE, STORE_VIEW_ARCHIVE, STORE_VIEW_ALL };
+
+typedef struct store_task_query {
+  int view;
+  int64_t user_id;
+  const char *assignable_json;   /* queue: JSON array of flow_task names the user may take */
+  const char *managed_flows_json;/* all: JSON array of flows (NULL: every flow, admins) */
+  const char *flow;
+  int64_t process_id;
+  const char *status;
+  const char *since, *until;     /* on created_at */
+  int ascending;
+  int64_t after;
+  int limit;
+} store_task_query;
+
+int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err);
+int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err);
+
+/* --- jobs and timers -------------------------------------------------- */
+
+/* Claims up to one SCHEDULED task that is due (due_at <= now) and whose
+ * lease is free or expired, setting lease_owner/lease_until.  Must run
+ * inside a write transaction.  FH_NOT_FOUND when nothing is due. */
+int store_task_claim_due(store *st, const char *now, const char *lease_owner,
+                         const char *lease_until, st_task *out, fherr *err);
+/* Seconds until the next SCHEDULED task is due (<0: none). */
+int store_task_next_due(store *st, const char *now, double *seconds, fherr *err);
+
+/* --- migrations ------------------------------------------------------ */
+
+int store_rename_flow_task(store *st, const char *from, const char *to, int64_t *changed, fherr *err);
+int store_schema_version(store *st);
+
+#endif

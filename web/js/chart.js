@@ -1,0 +1,139 @@
+// The flow chart: graph.svg (Graphviz) fetched as text, parsed with DOMParser,
+// cleaned of anything active, then inlined and coloured per node by the status
+// of the latest task of that node.
+
+import * as api from './api.js';
+import { h, TASK_STATUSES, statusWord } from './dom.js';
+import { seg } from './router.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const ALLOWED = new Set([
+  'svg', 'g', 'title', 'desc', 'polygon', 'polyline', 'ellipse', 'circle', 'rect', 'path', 'line',
+  'text', 'tspan', 'defs', 'lineargradient', 'radialgradient', 'stop', 'a', 'clippath', 'marker',
+]);
+
+/** Parse and clean SVG text; returns an <svg> element of this document, or throws. */
+export function parseSvg(textSvg) {
+  const doc = new DOMParser().parseFromString(String(textSvg), 'image/svg+xml');
+  const root = doc.documentElement;
+  if (!root || root.nodeName.toLowerCase() !== 'svg' || doc.getElementsByTagName('parsererror').length) {
+    throw new Error('the flow chart is not valid SVG');
+  }
+  clean(root);
+  return document.importNode(root, true);
+}
+
+function clean(el) {
+  for (const child of [...el.children]) {
+    if (!ALLOWED.has(child.localName.toLowerCase()) || child.namespaceURI !== SVG_NS) {
+      child.remove();
+      continue;
+    }
+    clean(child);
+  }
+  for (const attr of [...el.attributes]) {
+    const name = attr.name.toLowerCase();
+    const local = attr.localName.toLowerCase();
+    if (name.startsWith('on')) el.removeAttributeNode(attr);
+    else if (local === 'href' && !attr.value.trim().startsWith('#')) el.removeAttributeNode(attr);
+    else if (name === 'style' && /url\s*\(|expression|javascript:/i.test(attr.value)) el.removeAttributeNode(attr);
+  }
+}
+
+/** The node name of a Graphviz <g class="node">: data-node, id "node-NAME", or its <title>. */
+export function nodeName(g) {
+  const dn = g.getAttribute('data-node');
+  if (dn) return dn;
+  const id = g.getAttribute('id') || '';
+  if (id.startsWith('node-')) return id.slice(5);
+  const t = [...g.children].find((c) => c.localName === 'title');
+  return t ? t.textContent.trim() : null;
+}
+
+/** The latest task (highest id) per node name. */
+export function latestByNode(tasks) {
+  const latest = new Map();
+  for (const t of tasks || []) {
+    const prev = latest.get(t.node);
+    if (!prev || Number(t.id) > Number(prev.id)) latest.set(t.node, t);
+  }
+  return latest;
+}
+
+/**
+ * renderChart(flow, tasks, {title}) → a container element; the SVG loads into it.
+ * Nodes that have a task become keyboard-focusable and open that task.
+ */
+export function renderChart(flow, tasks, { title } = {}) {
+  const latest = latestByNode(tasks);
+  const usedStatuses = new Set([...latest.values()].map((t) => String(t.status).toUpperCase()));
+
+  const canvas = h('div', { class: 'chart-canvas', 'aria-busy': 'true' },
+    h('p', { class: 'muted' }, 'Loading the flow chart…'));
+  const legend = h('ul', { class: 'chart-legend', 'aria-label': 'Legend: colour of each node is the status of its latest task' },
+    h('li', null, h('span', { class: 'legend-swatch st-none', 'aria-hidden': 'true' }), 'No task yet'),
+    TASK_STATUSES.map((s) => h('li', { class: usedStatuses.has(s) ? 'used' : null },
+      h('span', { class: `legend-swatch st-${s}`, 'aria-hidden': 'true' }), statusWord(s))));
+  const container = h('figure', { class: 'chart', testid: 'process-chart' },
+    canvas,
+    h('figcaption', null, legend));
+
+  api.get(`/api/flows/${seg(flow)}/graph.svg`, null, { text: true })
+    .then((svgText) => {
+      const svg = parseSvg(svgText);
+      fitSvg(svg);
+      svg.setAttribute('role', 'group');
+      svg.setAttribute('aria-label', title || `Flow chart of ${flow}`);
+      colour(svg, latest);
+      canvas.replaceChildren(svg);
+      canvas.removeAttribute('aria-busy');
+    })
+    .catch((e) => {
+      canvas.removeAttribute('aria-busy');
+      canvas.replaceChildren(h('p', { class: 'chart-error', role: 'note' },
+        e instanceof api.ApiError ? api.describeError(e, 'show the flow chart') : `Could not show the flow chart: ${e.message}.`));
+    });
+  return container;
+}
+
+function fitSvg(svg) {
+  // keep the natural size as an upper bound, scale down on narrow screens
+  const w = parseFloat(svg.getAttribute('width') || '');
+  if (!svg.getAttribute('viewBox')) {
+    const hgt = parseFloat(svg.getAttribute('height') || '');
+    if (w && hgt) svg.setAttribute('viewBox', `0 0 ${w} ${hgt}`);
+  }
+  if (w) svg.style.maxWidth = `${Math.round(w * 1.333)}px`;
+  svg.removeAttribute('width');
+  svg.removeAttribute('height');
+  svg.setAttribute('preserveAspectRatio', 'xMidYMin meet');
+  svg.classList.add('chart-svg');
+}
+
+function colour(svg, latest) {
+  for (const g of svg.querySelectorAll('g.node')) {
+    const name = nodeName(g);
+    if (!name) continue;
+    g.setAttribute('data-node', name);
+    const task = latest.get(name);
+    if (!task) { g.classList.add('st-none'); continue; }
+    const status = String(task.status).toUpperCase().replace(/[^A-Z_]/g, '');
+    g.classList.add(`st-${status}`);
+    g.setAttribute('data-status', status);
+    // a status word beside the name for assistive tech and for hovering
+    let t = [...g.children].find((c) => c.localName === 'title');
+    if (!t) {
+      t = document.createElementNS(SVG_NS, 'title');
+      g.insertBefore(t, g.firstChild);
+    }
+    t.textContent = `${name}: ${statusWord(status)} (task #${task.id})`;
+    g.setAttribute('tabindex', '0');
+    g.setAttribute('role', 'link');
+    g.setAttribute('aria-label', `${name}, ${statusWord(status)}, open task ${task.id}`);
+    const open = () => { location.hash = `#/tasks/${seg(task.id)}`; };
+    g.addEventListener('click', open);
+    g.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); open(); }
+    });
+  }
+}

@@ -1,0 +1,263 @@
+// Small DOM helpers. Everything is built with createElement and text nodes:
+// no server text ever goes through innerHTML.
+
+const PROPS = new Set(['value', 'checked', 'disabled', 'hidden', 'selected', 'open', 'required', 'multiple', 'readOnly']);
+
+/** h('a', {href: '#/x', class: 'btn', testid: 'nav', onClick: fn}, 'text', child, [more]) */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'testid') el.setAttribute('data-testid', v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
+      else if (PROPS.has(k)) el[k] = v;
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else if (c instanceof Node) el.appendChild(c);
+    else el.appendChild(document.createTextNode(String(c)));
+  }
+}
+
+/** Replace the children of el, with the same child rules as h(). */
+export function setContent(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+export function text(s) { return document.createTextNode(s == null ? '' : String(s)); }
+
+/** A visually hidden piece of text for screen readers. */
+export function srOnly(s) { return h('span', { class: 'sr-only' }, s); }
+
+// ---------------------------------------------------------------- statuses
+
+export const TASK_STATUSES = ['NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'DONE', 'CANCELED', 'ERROR', 'REVIVED'];
+export const PROCESS_STATUSES = ['NEW', 'STARTED', 'DONE', 'CANCELED'];
+
+const STATUS_WORDS = {
+  NEW: 'New', ASSIGNED: 'Assigned', STARTED: 'Started', SCHEDULED: 'Scheduled', DONE: 'Done',
+  CANCELED: 'Canceled', ERROR: 'Error', REVIVED: 'Revived', OK: 'Loaded',
+};
+
+export function statusWord(status) {
+  const s = String(status || '').toUpperCase();
+  return STATUS_WORDS[s] || (s ? s.charAt(0) + s.slice(1).toLowerCase() : 'Unknown');
+}
+
+export function badge(status, testid) {
+  const s = String(status || 'unknown').toUpperCase().replace(/[^A-Z_]/g, '');
+  return h('span', { class: `badge st-${s}`, testid: testid || 'status', 'data-status': s }, statusWord(s));
+}
+
+// ---------------------------------------------------------------- time
+
+export function parseTime(iso) {
+  if (!iso) return null;
+  let s = String(iso);
+  // tolerate "YYYY-MM-DD HH:MM:SS" without zone: the API speaks UTC
+  if (/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) s = s.replace(' ', 'T') + 'Z';
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? null : new Date(t);
+}
+
+export function relativeTime(iso, now = Date.now()) {
+  const d = parseTime(iso);
+  if (!d) return '—';
+  const diff = Math.round((now - d.getTime()) / 1000);
+  const future = diff < 0;
+  const a = Math.abs(diff);
+  let phrase;
+  if (a < 45) return future ? 'in a moment' : 'just now';
+  if (a < 3600) phrase = `${Math.max(1, Math.round(a / 60))} min`;
+  else if (a < 86400) phrase = `${Math.round(a / 3600)} h`;
+  else if (a < 86400 * 45) {
+    const n = Math.round(a / 86400);
+    phrase = `${n} day${n === 1 ? '' : 's'}`;
+  } else {
+    return d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  }
+  return future ? `in ${phrase}` : `${phrase} ago`;
+}
+
+export function fullTime(iso) {
+  const d = parseTime(iso);
+  if (!d) return '';
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** <time> showing the age, the ISO time in its title; kept fresh by refreshTimes(). */
+export function timeEl(iso, testid) {
+  if (!iso) return h('span', { class: 'muted' }, '—');
+  return h('time', {
+    datetime: iso, title: `${iso} (${fullTime(iso)})`, 'data-rel': '', testid,
+  }, relativeTime(iso));
+}
+
+export function refreshTimes(root = document) {
+  const now = Date.now();
+  for (const t of root.querySelectorAll('time[data-rel]')) {
+    t.textContent = relativeTime(t.getAttribute('datetime'), now);
+  }
+}
+
+// ---------------------------------------------------------------- values
+
+export function formatValue(value, field) {
+  if (value === undefined || value === null || value === '') return h('span', { class: 'muted' }, '—');
+  if (field && field.type === 'choice' && Array.isArray(field.choices)) {
+    const c = field.choices.find((x) => String(x.value) === String(value));
+    if (c) return text(c.label ?? c.value);
+  }
+  if (typeof value === 'boolean') return text(value ? 'Yes' : 'No');
+  if (field && field.type === 'date' && typeof value === 'string') {
+    const d = parseTime(value.length === 10 ? `${value}T00:00:00Z` : value);
+    if (d) return h('span', { title: value }, d.toLocaleDateString(undefined, { timeZone: 'UTC', dateStyle: 'medium' }));
+  }
+  if (typeof value === 'object') return h('code', { class: 'json' }, JSON.stringify(value));
+  return text(String(value));
+}
+
+/** A <dl> of data with labels taken from field objects where known. */
+export function dataList(data, fields, testid) {
+  const byName = new Map((fields || []).map((f) => [f.name, f]));
+  const keys = Object.keys(data || {});
+  // known fields first, in schema order; then anything else
+  const ordered = [
+    ...(fields || []).map((f) => f.name).filter((n) => keys.includes(n)),
+    ...keys.filter((k) => !byName.has(k)).sort(),
+  ];
+  if (!ordered.length) return h('p', { class: 'muted', testid }, 'No data yet.');
+  return h('dl', { class: 'datalist', testid },
+    ordered.map((k) => {
+      const f = byName.get(k);
+      return h('div', { class: 'datalist-row', 'data-field': k },
+        h('dt', null, (f && f.label) || k),
+        h('dd', { testid: `data-${k}` }, formatValue(data[k], f)));
+    }));
+}
+
+// ---------------------------------------------------------------- flash
+
+const flashRegion = () => document.getElementById('flash');
+let flashSeq = 0;
+
+/**
+ * flash(message, kind, {keep})
+ *  message: string or Node (or array of them); kind: 'success' | 'error' | 'info'
+ *  keep: survive the next navigation (set it when you navigate right after)
+ */
+export function flash(message, kind = 'info', opts = {}) {
+  const region = flashRegion();
+  if (!region) return null;
+  const id = `flash-${++flashSeq}`;
+  const item = h('div', {
+    class: `flash flash-${kind}`, id, 'data-kind': kind, role: kind === 'error' ? 'alert' : null,
+    'data-keep': opts.keep ? '1' : null,
+  },
+  h('span', { class: 'flash-icon', 'aria-hidden': 'true' }, kind === 'error' ? '!' : kind === 'success' ? '✓' : 'i'),
+  h('div', { class: 'flash-text', testid: 'flash-message' }, message),
+  h('button', {
+    type: 'button', class: 'flash-close', 'aria-label': 'Dismiss message',
+    onClick: () => { item.remove(); },
+  }, '×'));
+  // a new error replaces older errors; a success replaces older errors and successes
+  for (const old of [...region.children]) {
+    const k = old.dataset.kind;
+    if ((kind === 'error' && k === 'error') || (kind === 'success' && (k === 'error' || k === 'success'))) old.remove();
+  }
+  region.appendChild(item);
+  while (region.children.length > 4) region.firstElementChild.remove();
+  return item;
+}
+
+export const flashError = (msg, opts) => flash(msg, 'error', opts);
+export const flashSuccess = (msg, opts) => flash(msg, 'success', opts);
+
+/** On navigation: drop old messages, keep those flagged for this navigation once. */
+export function ageFlash() {
+  const region = flashRegion();
+  if (!region) return;
+  for (const item of [...region.children]) {
+    if (item.dataset.keep) delete item.dataset.keep;
+    else item.remove();
+  }
+}
+
+export function clearFlash() {
+  const region = flashRegion();
+  if (region) region.replaceChildren();
+}
+
+// ---------------------------------------------------------------- confirm
+
+/** Ask in the <dialog>; resolves true when confirmed. Esc or "Keep it" → false. */
+export function confirmDialog({ title, message, confirmLabel = 'Confirm', cancelLabel = 'Keep it', danger = true }) {
+  const dlg = document.getElementById('confirm-dialog');
+  const opener = document.activeElement;
+  if (!dlg || typeof dlg.showModal !== 'function') {
+    // eslint-disable-next-line no-alert
+    return Promise.resolve(window.confirm(`${title}\n\n${message}`));
+  }
+  dlg.querySelector('#confirm-title').textContent = title;
+  dlg.querySelector('#confirm-message').textContent = message;
+  const ok = dlg.querySelector('#confirm-ok');
+  const cancel = dlg.querySelector('#confirm-cancel');
+  ok.textContent = confirmLabel;
+  ok.className = `btn ${danger ? 'btn-danger' : 'btn-primary'}`;
+  cancel.textContent = cancelLabel;
+  dlg.returnValue = '';
+  return new Promise((resolve) => {
+    dlg.addEventListener('close', () => {
+      resolve(dlg.returnValue === 'ok');
+      if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
+    }, { once: true });
+    dlg.showModal();
+    cancel.focus(); // the safe choice has the focus
+  });
+}
+
+// ---------------------------------------------------------------- misc
+
+export function setBusy(button, busy, label) {
+  if (!button) return;
+  if (busy) {
+    button.dataset.label = button.textContent;
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    if (label) button.textContent = label;
+  } else {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    if (button.dataset.label) button.textContent = button.dataset.label;
+  }
+}
+
+export function pageHeader(title, { sub, actions, crumbs } = {}) {
+  return h('header', { class: 'page-header' },
+    crumbs ? h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+      h('ol', null, crumbs.map(([label, href]) => h('li', null, href ? h('a', { href }, label) : h('span', { 'aria-current': 'page' }, label))))) : null,
+    h('div', { class: 'page-header-row' },
+      h('div', { class: 'page-title-block' },
+        h('h1', { class: 'page-title', tabindex: '-1', testid: 'page-title' }, title),
+        sub ? h('p', { class: 'page-sub' }, sub) : null),
+      actions ? h('div', { class: 'page-actions' }, actions) : null));
+}
+
+export function emptyState(title, body, action) {
+  return h('div', { class: 'empty', testid: 'empty' },
+    h('p', { class: 'empty-title' }, title),
+    body ? h('p', { class: 'empty-body' }, body) : null,
+    action || null);
+}

@@ -1,0 +1,140 @@
+// One process: its data, the task history, the flow chart coloured by task status,
+// and Cancel for managers. Also the list of processes.
+
+import * as api from '../api.js';
+import {
+  h, badge, timeEl, pageHeader, dataList, emptyState, confirmDialog, flash, flashError, setBusy,
+  PROCESS_STATUSES,
+} from '../dom.js';
+import { refresh, seg } from '../router.js';
+import { tryFlowDef, getFlows } from '../flows-cache.js';
+import { renderChart } from '../chart.js';
+import { isManagerOf } from '../session.js';
+import { refreshCounts } from '../counts.js';
+import { table, pager, filterBar, listParams } from '../list.js';
+import { taskName } from '../actions.js';
+
+const ACTIVE = new Set(['NEW', 'STARTED']);
+
+export async function processView(ctx) {
+  const id = ctx.params.id;
+  const [res, flows] = await Promise.all([
+    api.get(`/api/processes/${seg(id)}`),
+    getFlows().catch(() => []),
+  ]);
+  const p = res.process || {};
+  const tasks = (Array.isArray(res.tasks) ? res.tasks : []).slice().sort((a, b) => Number(a.id) - Number(b.id));
+  const def = await tryFlowDef(p.flow);
+  if (!ctx.alive()) return;
+  const flowInfo = flows.find((f) => f.name === p.flow);
+  const flowTitle = (def && def.title) || (flowInfo && flowInfo.title) || p.flow;
+  const status = String(p.status || '').toUpperCase();
+  document.title = `Process #${p.id} · flowhost`;
+
+  const canCancel = ACTIVE.has(status) && isManagerOf(p.flow);
+  const cancelBtn = canCancel ? h('button', {
+    type: 'button', class: 'btn btn-danger-outline', testid: 'process-cancel',
+    onClick: async (ev) => {
+      const ok = await confirmDialog({
+        title: 'Cancel this process?',
+        message: `Process #${p.id}${p.summary ? ` (“${p.summary}”)` : ''} will be canceled together with every active task. Work in those tasks is lost.`,
+        confirmLabel: 'Cancel process',
+        cancelLabel: 'Keep it running',
+      });
+      if (!ok) return;
+      const btn = ev.target.closest('button');
+      setBusy(btn, true);
+      try {
+        await api.post(`/api/processes/${seg(p.id)}/cancel`, {});
+        refreshCounts();
+        flash(`Process #${p.id} was canceled.`, 'success');
+        refresh();
+      } catch (e) {
+        if (e instanceof api.ApiError && e.status === 401) return;
+        flashError(api.describeError(e, 'cancel the process'));
+      } finally {
+        if (btn.isConnected) setBusy(btn, false);
+      }
+    },
+  }, 'Cancel process') : null;
+
+  const historyColumns = [
+    { label: '#', class: 'col-id', render: (t) => h('a', { href: `#/tasks/${seg(t.id)}` }, `#${t.id}`) },
+    { label: 'Task', class: 'col-main', render: (t) => h('a', { href: `#/tasks/${seg(t.id)}`, class: 'row-link' }, taskName(t)) },
+    { label: 'Status', render: (t) => badge(t.status) },
+    { label: 'Owner', render: (t) => t.owner || h('span', { class: 'muted' }, '—') },
+    { label: 'Created', render: (t) => timeEl(t.created_at) },
+    { label: 'Finished', render: (t) => timeEl(t.finished_at) },
+    { label: 'Token', render: (t) => (t.token ? h('code', { class: 'token' }, t.token) : '—') },
+  ];
+
+  const errors = tasks.filter((t) => String(t.status).toUpperCase() === 'ERROR');
+
+  ctx.mount(
+    pageHeader(h('span', null, p.summary || flowTitle, ' ', h('span', { class: 'id-chip id-chip-lg' }, `#${p.id}`)), {
+      crumbs: [['Processes', '#/processes'], [`Process #${p.id}`, null]],
+      sub: h('span', null, flowTitle, ' · started by ', p.created_by || 'the system', ' ', timeEl(p.created_at),
+        p.finished_at ? [' · finished ', timeEl(p.finished_at)] : null),
+      actions: [badge(status, 'process-status'), cancelBtn],
+    }),
+    errors.length ? h('div', { class: 'notice notice-error', role: 'note' },
+      `${errors.length} task${errors.length === 1 ? '' : 's'} of this process ${errors.length === 1 ? 'is' : 'are'} in error: `,
+      errors.map((t, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(t.id)}` }, `${taskName(t)} (#${t.id})`)]), '.') : null,
+    h('div', { class: 'process-layout', testid: 'process-page', 'data-process-id': p.id, 'data-status': status },
+      h('section', { class: 'panel chart-panel', 'aria-labelledby': 'chart-title' },
+        h('h2', { class: 'panel-title', id: 'chart-title' }, 'Flow chart'),
+        renderChart(p.flow, tasks, { title: `Flow chart of ${flowTitle}, coloured by task status` })),
+      h('section', { class: 'panel', 'aria-labelledby': 'pdata-title' },
+        h('h2', { class: 'panel-title', id: 'pdata-title' }, 'Data'),
+        dataList(p.data, def && def.fields, 'process-data-list'))),
+    h('section', { class: 'panel panel-flush', 'aria-labelledby': 'history-title' },
+      h('h2', { class: 'panel-title panel-title-pad', id: 'history-title' }, 'Task history'),
+      tasks.length ? table({
+        columns: historyColumns,
+        rows: tasks,
+        caption: 'Tasks of this process, oldest first',
+        testid: 'history-table',
+        rowAttrs: (t) => ({ testid: 'history-row', 'data-task-id': t.id, 'data-status': t.status, 'data-node': t.node }),
+      }) : h('p', { class: 'muted pad' }, 'No tasks.')),
+  );
+}
+
+export async function processListView(ctx) {
+  const path = '/processes';
+  const params = listParams(ctx.query, ['flow', 'status', 'after']);
+  const [flows, res] = await Promise.all([
+    getFlows().catch(() => []),
+    api.get('/api/processes', params),
+  ]);
+  const items = (res && res.items) || [];
+  const titles = new Map(flows.map((f) => [f.name, f.title || f.name]));
+  document.title = 'Processes · flowhost';
+
+  const columns = [
+    { label: '#', class: 'col-id', render: (p) => h('a', { href: `#/processes/${seg(p.id)}` }, `#${p.id}`) },
+    {
+      label: 'Process', class: 'col-main',
+      render: (p) => h('a', { href: `#/processes/${seg(p.id)}`, class: 'row-link', testid: 'process-link' }, p.summary || `Process #${p.id}`),
+    },
+    { label: 'Flow', render: (p) => titles.get(p.flow) || p.flow },
+    { label: 'Status', render: (p) => badge(p.status) },
+    { label: 'Started by', render: (p) => p.created_by || h('span', { class: 'muted' }, '—') },
+    { label: 'Created', class: 'col-age', render: (p) => timeEl(p.created_at) },
+    { label: 'Finished', render: (p) => timeEl(p.finished_at) },
+  ];
+  const filtered = ['flow', 'status'].some((k) => ctx.query.get(k));
+  ctx.mount(
+    pageHeader('Processes', { sub: 'Processes you started or took part in; managers see every process of their flows. Newest first.' }),
+    filterBar({ path, query: ctx.query, flows, dates: false, statuses: PROCESS_STATUSES }),
+    h('section', { class: 'panel panel-flush', 'aria-label': 'Processes', testid: 'processes-list' },
+      items.length ? table({
+        columns,
+        rows: items,
+        caption: 'Processes',
+        testid: 'processes-table',
+        rowAttrs: (p) => ({ testid: 'process-row', 'data-process-id': p.id, 'data-status': p.status }),
+      }) : (filtered ? emptyState('No processes match these filters.', 'Change or clear the filters to see more.')
+        : emptyState('No processes yet.', 'Processes you start or work on appear here.', h('a', { class: 'btn', href: '#/start' }, 'Start one')))),
+    pager({ path, query: ctx.query, nextAfter: res && res.next_after, count: items.length }),
+  );
+}

@@ -1,0 +1,107 @@
+// Start: the flows I may start (GET /api/flows, start_nodes[].can_start), and for each
+// start node a form generated from the flow's field schema (GET /api/flows/{flow}).
+
+import * as api from '../api.js';
+import { h, setContent, pageHeader, emptyState, flash, flashError, badge } from '../dom.js';
+import { navigate, seg } from '../router.js';
+import { getFlows, getFlowDef } from '../flows-cache.js';
+import { buildForm } from '../forms.js';
+import { refreshCounts } from '../counts.js';
+import { nextForMe, taskLinks } from '../actions.js';
+
+export async function startListView(ctx) {
+  const flows = await getFlows(true);
+  document.title = 'Start · flowhost';
+  const startable = flows
+    .map((f) => ({ ...f, nodes: (f.start_nodes || []).filter((n) => n.can_start) }))
+    .filter((f) => f.nodes.length);
+
+  const cards = startable.map((f) => h('article', { class: 'card start-card', testid: 'start-flow', 'data-flow': f.name },
+    h('div', { class: 'card-head' },
+      h('h2', { class: 'card-title' }, f.title || f.name),
+      f.status === 'error' ? h('span', { class: 'badge st-ERROR', title: 'The latest version of this flow failed to load; the previous one is in use.' }, 'Load error') : null),
+    f.description ? h('p', { class: 'card-text' }, f.description) : null,
+    h('div', { class: 'card-actions' },
+      f.nodes.map((n) => h('a', {
+        class: 'btn btn-primary', href: `#/start/${seg(f.name)}/${seg(n.name)}`,
+        testid: `start-${f.name}-${n.name}`,
+      }, n.title || (f.nodes.length > 1 ? n.name : 'Start'))))));
+
+  ctx.mount(
+    pageHeader('Start a process', { sub: 'Choose what to start. Each button opens its form.' }),
+    cards.length
+      ? h('div', { class: 'card-grid', testid: 'start-list' }, cards)
+      : emptyState('There is nothing you may start.', 'Ask an administrator for the permission to start a flow.'));
+}
+
+export async function startFormView(ctx) {
+  const { flow, node } = ctx.params;
+  const def = await getFlowDef(flow, true);
+  const n = def.nodes.find((x) => x.name === node);
+  if (!n || (n.type !== 'start' && n.type !== 'start_function')) {
+    throw new api.ApiError(404, 'not_found', `“${node}” is not a start node of the flow “${flow}”.`);
+  }
+  const names = Array.isArray(n.fields) ? n.fields : [];
+  const fields = names.map((name) => def.fields.find((f) => f.name === name) || { name, type: 'string', label: name });
+  const title = n.title || def.title || flow;
+  document.title = `${title} · Start · flowhost`;
+
+  const formErr = h('div', { class: 'form-error', testid: 'form-error', role: 'alert', hidden: true });
+  const showFormError = (content) => {
+    setContent(formErr, content);
+    formErr.hidden = false;
+  };
+
+  const form = buildForm({
+    fields,
+    idPrefix: 'start',
+    submitLabel: 'Start',
+    submitTestid: 'start-submit',
+    ariaLabel: title,
+    emptyText: 'This start needs no input.',
+    extra: h('a', { class: 'btn btn-quiet', href: '#/start' }, 'Back'),
+    onLocalErrors: () => { showFormError('Please correct the fields marked below.'); },
+    onSubmit: async (data, f) => {
+      formErr.hidden = true;
+      try {
+        const res = await api.post(`/api/flows/${seg(flow)}/start/${seg(node)}`, { data });
+        refreshCounts();
+        const p = res && res.process;
+        const mine = nextForMe(res && res.tasks);
+        const msg = [`Started process #${p ? p.id : '?'}${p && p.summary ? `: ${p.summary}` : ''}.`];
+        if (mine.length) msg.push(' Next for you: ', taskLinks(mine), '.');
+        flash(msg, 'success', { keep: true });
+        if (p) navigate(`/processes/${seg(p.id)}`);
+        else navigate('/start');
+      } catch (e) {
+        if (e instanceof api.ApiError && e.status === 401) return;
+        if (e instanceof api.ApiError && e.code === 'invalid' && e.fields) {
+          const rest = f.setErrors(e.fields);
+          const other = Object.entries(rest);
+          showFormError([
+            e.message && e.message !== 'invalid' ? e.message : 'Please correct the fields marked below.',
+            other.length ? h('ul', null, other.map(([k, m]) => h('li', null, `${k}: ${m}`))) : null,
+          ]);
+          f.focusFirstError() || formErr.focus();
+          flashError(api.describeError(e, 'start the process'));
+        } else {
+          const msg = api.describeError(e, 'start the process');
+          showFormError(e.code === 'flow_error' ? [msg, ' Change the input and try again.'] : msg);
+          flashError(msg);
+        }
+      }
+    },
+  });
+  formErr.setAttribute('tabindex', '-1');
+
+  ctx.mount(
+    pageHeader(title, {
+      crumbs: [['Start', '#/start'], [def.title || flow, null]],
+      sub: def.description || null,
+      actions: def.status === 'error' ? badge('ERROR') : null,
+    }),
+    h('section', { class: 'panel form-panel', testid: 'start-form', 'data-flow': flow, 'data-node': node },
+      fields.some((f) => f.required) ? h('p', { class: 'form-note', 'aria-hidden': 'true' }, 'Fields marked * are required.') : null,
+      formErr,
+      form.form));
+}

@@ -1,0 +1,184 @@
+// One task: its form (editable when the API allows execute), the process data beside it,
+// and a button for each action in `actions` — nothing more, nothing less.
+
+import * as api from '../api.js';
+import {
+  h, setContent, badge, timeEl, pageHeader, dataList, flashError,
+} from '../dom.js';
+import { refresh, seg } from '../router.js';
+import { buildForm, normalizeFields } from '../forms.js';
+import { tryFlowDef } from '../flows-cache.js';
+import {
+  ACTION_ORDER, runTaskAction, actionButton, taskName,
+} from '../actions.js';
+import { username } from '../session.js';
+
+export async function taskView(ctx) {
+  const id = ctx.params.id;
+  const res = await api.get(`/api/tasks/${seg(id)}`);
+  const task = res.task || {};
+  const actions = Array.isArray(res.actions) ? res.actions : [];
+  const fields = normalizeFields(res.form && res.form.fields);
+
+  const [procRes, def] = await Promise.all([
+    api.get(`/api/processes/${seg(task.process_id)}`).catch((e) => {
+      if (e instanceof api.ApiError && e.status === 401) throw e;
+      return { error: e };
+    }),
+    tryFlowDef(task.flow),
+  ]);
+  if (!ctx.alive()) return;
+
+  const name = taskName(task);
+  const status = String(task.status || '').toUpperCase();
+  const canExecute = actions.includes('execute');
+  document.title = `${name} #${task.id} · flowhost`;
+
+  // ------------------------------------------------------------ the form
+  const formErr = h('div', { class: 'form-error', testid: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
+  const showFormError = (content) => { setContent(formErr, content); formErr.hidden = false; };
+
+  let note = null;
+  if (!canExecute && fields.length) {
+    if (status === 'NEW' && actions.includes('assign')) note = 'Assign this task to yourself to fill in the form.';
+    else if (status === 'NEW') note = 'This task waits in the queue of the people who may take it.';
+    else if (status === 'ASSIGNED' && task.owner && task.owner !== username()) note = `Assigned to ${task.owner}; only they can complete it.`;
+    else if (status === 'DONE') note = 'This task is done; the form shows the current values.';
+    else if (status === 'CANCELED') note = 'This task was canceled.';
+    else note = 'The form is read-only in this state.';
+  }
+
+  const form = buildForm({
+    fields,
+    idPrefix: 'task',
+    disabled: !canExecute,
+    submitLabel: canExecute ? 'Complete' : null,
+    submitTestid: 'action-execute',
+    ariaLabel: name,
+    emptyText: canExecute ? 'This task needs no input; complete it when the work is done.' : null,
+    onLocalErrors: () => showFormError('Please correct the fields marked below.'),
+    onSubmit: async (data, f) => {
+      formErr.hidden = true;
+      const r = await runTaskAction(task, 'execute', {
+        body: { data },
+        onInvalid: (e) => {
+          const rest = Object.entries(f.setErrors(e.fields || {}));
+          showFormError([
+            e.message && e.message !== 'invalid' ? e.message : 'Please correct the fields marked below.',
+            rest.length ? h('ul', null, rest.map(([k, m]) => h('li', null, `${k}: ${m}`))) : null,
+          ]);
+          if (!f.focusFirstError()) formErr.focus();
+          flashError(api.describeError(e, 'complete the task'));
+        },
+        onError: (e) => {
+          if (e.code === 'flow_error') {
+            showFormError([api.describeError(e, 'complete the task'), ' Nothing was saved; change the input and try again.']);
+          }
+        },
+      });
+      if (r) refresh();
+    },
+  });
+  if (form.submit) form.submit.setAttribute('data-action', 'execute');
+
+  const formSection = (fields.length || canExecute) ? h('section', { class: 'panel form-panel', 'aria-labelledby': 'task-form-title', testid: 'task-form' },
+    h('h2', { class: 'panel-title', id: 'task-form-title' }, canExecute ? 'Your input' : 'Form'),
+    note ? h('p', { class: 'form-note', testid: 'form-note' }, note) : null,
+    canExecute && fields.some((f) => f.required) ? h('p', { class: 'form-note', 'aria-hidden': 'true' }, 'Fields marked * are required.') : null,
+    formErr,
+    form.form) : null;
+
+  // ------------------------------------------------------------ other actions
+  const others = ACTION_ORDER.filter((a) => a !== 'execute' && actions.includes(a));
+  const buttons = others.map((a) => {
+    if (a === 'reassign') return reassignControl(task);
+    return actionButton(task, a, async (ev) => {
+      const r = await runTaskAction(task, a, { button: ev.currentTarget });
+      if (r) refresh();
+    });
+  });
+  const actionBar = h('div', { class: 'action-bar', role: 'group', 'aria-label': 'Task actions', testid: 'task-actions' },
+    buttons.length ? buttons : (canExecute ? null : h('p', { class: 'muted' }, 'There is nothing you can do with this task now.')));
+
+  // ------------------------------------------------------------ facts
+  const facts = h('dl', { class: 'facts', testid: 'task-facts' },
+    fact('Status', badge(status, 'task-status')),
+    fact('Owner', task.owner ? h('span', { testid: 'task-owner' }, task.owner) : h('span', { class: 'muted', testid: 'task-owner' }, 'nobody')),
+    fact('Flow', (def && def.title) || task.flow),
+    fact('Node', h('code', null, task.node)),
+    fact('Type', task.type || '—'),
+    fact('Created', timeEl(task.created_at)),
+    task.assigned_at ? fact('Assigned', timeEl(task.assigned_at)) : null,
+    task.started_at ? fact('Started', timeEl(task.started_at)) : null,
+    task.finished_at ? fact('Finished', timeEl(task.finished_at)) : null,
+    task.token ? fact('Token', h('code', null, task.token)) : null,
+    Array.isArray(task.previous) && task.previous.length
+      ? fact('After', task.previous.map((p, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(p)}` }, `#${p}`)]))
+      : null);
+
+  const errorBox = task.error ? h('section', { class: 'panel error-panel', testid: 'task-error', 'aria-labelledby': 'task-error-title' },
+    h('h2', { class: 'panel-title', id: 'task-error-title' }, 'Error'),
+    h('p', { class: 'error-message', testid: 'task-error-message' }, task.error.message || 'Unknown error'),
+    task.error.traceback ? h('details', { class: 'traceback' },
+      h('summary', null, 'Traceback'),
+      h('pre', { testid: 'task-error-traceback' }, task.error.traceback)) : null) : null;
+
+  // ------------------------------------------------------------ the process beside it
+  let aside;
+  if (procRes && procRes.process) {
+    const p = procRes.process;
+    aside = h('aside', { class: 'panel side-panel', 'aria-labelledby': 'proc-title', testid: 'process-data' },
+      h('h2', { class: 'panel-title', id: 'proc-title' }, 'Process ',
+        h('a', { href: `#/processes/${seg(p.id)}`, testid: 'process-link' }, `#${p.id}`)),
+      h('p', { class: 'side-summary' }, p.summary || (def && def.title) || p.flow, ' ', badge(p.status, 'process-status')),
+      h('p', { class: 'muted small' }, 'Started by ', p.created_by || 'the system', ', ', timeEl(p.created_at)),
+      h('h3', { class: 'side-subtitle' }, 'Data'),
+      dataList(p.data, (def && def.fields) || fields, 'process-data-list'));
+  } else {
+    aside = h('aside', { class: 'panel side-panel', testid: 'process-data' },
+      h('h2', { class: 'panel-title' }, 'Process ', h('a', { href: `#/processes/${seg(task.process_id)}` }, `#${task.process_id}`)),
+      h('p', { class: 'muted' }, procRes && procRes.error ? api.describeError(procRes.error, 'load the process data') : 'No process data.'));
+  }
+
+  const summary = procRes && procRes.process && procRes.process.summary;
+  ctx.mount(
+    pageHeader(h('span', null, name, ' ', h('span', { class: 'id-chip id-chip-lg' }, `#${task.id}`)), {
+      crumbs: [['Inbox', '#/inbox'], [`Process #${task.process_id}`, `#/processes/${seg(task.process_id)}`], [name, null]],
+      sub: summary || null,
+      actions: badge(status),
+    }),
+    h('div', { class: 'task-layout', testid: 'task-page', 'data-task-id': task.id, 'data-status': status },
+      h('div', { class: 'task-main' },
+        actionBar,
+        errorBox,
+        formSection,
+        h('section', { class: 'panel', 'aria-labelledby': 'task-facts-title' },
+          h('h2', { class: 'panel-title', id: 'task-facts-title' }, 'Details'),
+          facts)),
+      aside),
+  );
+}
+
+function fact(label, value) {
+  return h('div', { class: 'fact' }, h('dt', null, label), h('dd', null, value));
+}
+
+let reassignSeq = 0;
+function reassignControl(task) {
+  const id = `reassign-${++reassignSeq}`;
+  const input = h('input', {
+    id, type: 'text', name: 'user', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false',
+    testid: 'reassign-user', placeholder: 'user name', required: true,
+  });
+  const button = h('button', { type: 'submit', class: 'btn', testid: 'action-reassign', 'data-action': 'reassign' }, 'Reassign');
+  const form = h('form', { class: 'inline-form', novalidate: true, 'aria-label': 'Reassign the task' },
+    h('label', { for: id, class: 'sr-only' }, 'Reassign to user'), input, button);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const user = input.value.trim();
+    if (!user) { flashError('Enter the user name to reassign the task to.'); input.focus(); return; }
+    const r = await runTaskAction(task, 'reassign', { body: { user }, button });
+    if (r) refresh();
+  });
+  return form;
+}
