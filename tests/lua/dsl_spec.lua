@@ -688,6 +688,54 @@ return flow.Flow {
     assert.are.equal("obsolete", def.by_name.old_step.kind)
   end)
 
+  it("turns any garbage argument into a structured error, never a plain Lua error", function()
+    local this, field = flow.this, flow.field
+    local garbage = { false, 0, -1, 1.5, 0 / 0, math.huge, "", "x", true, {}, { 1, 2 }, { x = 1 },
+      function() end, this.a, this.a.owner, flow.End(), field.String {}, flow.this }
+    garbage[#garbage + 1] = nil
+    local n = #garbage + 1 -- the last slot stands for nil
+    local ctors = { "Start", "StartFunction", "View", "Handler", "Function", "Job", "Timer", "If", "Switch",
+      "Split", "Join", "End", "Obsolete" }
+    local methods = { "Next", "Permission", "Assign", "Retry", "Timeout", "Then", "Else", "Case", "Default",
+      "Always", "Annotation", "Bogus" }
+    local plain, tried = {}, 0
+    local function try(label, fn)
+      tried = tried + 1
+      local ok, err = pcall(fn)
+      if not ok and getmetatable(err) == nil then plain[#plain + 1] = label .. ": " .. tostring(err) end
+    end
+    for _, ctor in ipairs(ctors) do
+      for i = 1, n do
+        for _, method in ipairs(methods) do
+          for j = 1, n do
+            try(ctor .. " " .. i .. " " .. method .. " " .. j, function()
+              local node = flow[ctor](garbage[i])
+              node[method](node, garbage[j], garbage[(i + j) % n + 1])
+              return flow.Flow { start = flow.StartFunction():Next(this.node), node = node, a = flow.End() }
+            end)
+          end
+        end
+      end
+    end
+    for name, ctor in pairs(field) do
+      for i = 1, n do
+        for j = 1, n do
+          try(name .. " " .. i .. " " .. j, function()
+            return flow.Flow { start = flow.StartFunction():Next(this.e), e = flow.End(), fields = {
+              f = ctor { default = garbage[i], min = garbage[j], max = garbage[i], max_length = garbage[j],
+                choices = garbage[i], label = garbage[j], required = garbage[i] } } }
+          end)
+          try("Flow " .. i .. " " .. j, function()
+            return flow.Flow { title = garbage[i], lock = garbage[j], summary = garbage[i], fields = garbage[j],
+              x = garbage[i], start = flow.StartFunction():Next(this.e), e = flow.End() }
+          end)
+        end
+      end
+    end
+    assert.is_true(tried > 30000)
+    assert.are.same({}, plain)
+  end)
+
   it("refuses what is not a table", function()
     local ok, err = pcall(flow.Flow, "nope")
     assert.is_false(ok)

@@ -179,6 +179,11 @@ export function flash(message, kind = 'info', opts = {}) {
   }
   region.appendChild(item);
   while (region.children.length > 4) region.firstElementChild.remove();
+  if (kind === 'error') {
+    // errors must be seen: bring the message area into view if the page is scrolled away
+    const r = region.getBoundingClientRect();
+    if (r.bottom < 0 || r.top > window.innerHeight) region.scrollIntoView({ block: 'nearest' });
+  }
   return item;
 }
 
