@@ -65,8 +65,6 @@ static int error_tostring(lua_State *L) {
 /* Converts the Lua value at idx to JSON or raises. */
 static json_t *to_json_or_raise(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return json_object();
-  if (lua_type(L, idx) == LUA_TTABLE && lua_next(L, idx) == 0) return json_object();
-  if (lua_type(L, idx) == LUA_TTABLE) lua_pop(L, 2);
   json_t *v = NULL;
   fherr err = {0};
   if (luavm_to_json(L, idx, &v, &err)) {
@@ -159,8 +157,11 @@ static int l_user(lua_State *L) {
   if (lua_type(L, 3) == LUA_TTABLE) {
     static const char *const lists[] = {"perms", "groups"};
     for (int k = 0; k < 2; k++) {
-      lua_getfield(L, 3, lists[k]);
-      for (lua_Integer i = 1; lua_type(L, -1) == LUA_TTABLE && lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+      if (lua_getfield(L, 3, lists[k]) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        continue;
+      }
+      for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
         const char *v = lua_tostring(L, -1);
         int rc = k == 0 ? store_grant(st, name, v, &err) : store_group_join(st, name, v, &err);
         lua_pop(L, 1);

@@ -58,13 +58,19 @@ local function report(list, message, file, line, locate)
 end
 
 -- Reads a source file; only ever done on the error path (io may be absent: then no hint).
+-- While an error is being raised, each file is read once (see `raise`).
+local lines_cache = nil
 local function read_lines(file)
+  if lines_cache and lines_cache[file] ~= nil then return lines_cache[file] or nil end
   local ok, handle = pcall(function() return io.open(file, "r") end)
-  if not ok or not handle then return nil end
-  local lines = {}
-  for text in handle:lines() do lines[#lines + 1] = text end
-  handle:close()
-  return lines
+  local lines = false
+  if ok and handle then
+    lines = {}
+    for text in handle:lines() do lines[#lines + 1] = text end
+    handle:close()
+  end
+  if lines_cache then lines_cache[file] = lines end
+  return lines or nil
 end
 
 -- Line of the nth match of `pattern` from line `from` on, comments ignored; nil if none.
@@ -895,10 +901,15 @@ end
 
 -- Raises the problem nearest the top of the flow file, with all of them in `errors`.
 local function raise(ctx, problems)
+  -- Line hints are best effort: a failure there must neither hide the problem nor leave the
+  -- cache behind (a reloaded file would then get stale lines).
+  lines_cache = {}
   for i, p in ipairs(problems) do
-    if p.locate then p.line = p.locate() or p.line end
+    local ok, line = pcall(p.locate or function() end)
+    p.line = ok and line or p.line
     p.locate, p.order = nil, i
   end
+  lines_cache = nil
   table.sort(problems, function(a, b)
     if (a.file == ctx.file) ~= (b.file == ctx.file) then return a.file == ctx.file end
     if a.line ~= b.line then return a.line < b.line end

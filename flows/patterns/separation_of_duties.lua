@@ -23,8 +23,9 @@ return flow.Flow {
 
   finish = flow.End(),
 
-  -- user: { username, is_admin, groups = {...}, permissions = {...} }
-  may_approve = function(self, activation, user)
+  -- Called as permission_fn(self, user, activation);
+  -- user = { username, is_admin, groups = {...}, permissions = {...} }.
+  may_approve = function(self, user, activation)
     if user.username == activation.process.created_by then return false end
     if user.is_admin then return true end
     for _, perm in ipairs(user.permissions or {}) do

@@ -283,9 +283,9 @@ describe("compiled definitions", function()
     local may = sod.by_name.approve.permission_fn
     local act = { process = { created_by = "alice" } }
     local perms = { "separation_of_duties.approve" }
-    assert.is_false(may(sod.self, act, { username = "alice", permissions = perms }))
-    assert.is_true(may(sod.self, act, { username = "bob", permissions = perms }))
-    assert.is_false(may(sod.self, act, { username = "carol", permissions = {} }))
+    assert.is_false(may(sod.self, { username = "alice", permissions = perms }, act))
+    assert.is_true(may(sod.self, { username = "bob", permissions = perms }, act))
+    assert.is_false(may(sod.self, { username = "carol", permissions = {} }, act))
 
     local loop = assert(load_flow("flows/patterns/wcp10_arbitrary_cycles.lua"))
     local data = {}
@@ -304,16 +304,17 @@ describe("DSL", function()
   it("derives titles from names", function()
     assert.are.equal("Due date", flow.title_from_name("due_date"))
     assert.are.equal("Approve", flow.title_from_name("approve"))
-    assert.are.equal("Check  me", flow.title_from_name("check__me"):gsub(" ", "  "))
+    assert.are.equal("Check me", flow.title_from_name("check__me"))
+    assert.are.equal("Already Titled", flow.title_from_name("Already_Titled"))
     assert.are.equal("Private", flow.title_from_name("_private"))
   end)
 
   it("records where this.name was written and gives owner references", function()
-    local ref = flow.this.approve
+    local ref, line = flow.this.approve, debug.getinfo(1, "l").currentline
     assert.are.equal("this.approve", tostring(ref))
     assert.are.equal("approve", ref.name)
     assert.truthy(ref.file:find("dsl_spec.lua", 1, true))
-    assert.are.equal(debug.getinfo(1, "l").currentline - 4, ref.line)
+    assert.are.equal(line, ref.line)
     assert.are.equal("this.approve.owner", tostring(ref.owner))
     local ok, err = pcall(function() return flow.this.approve.user end)
     assert.is_false(ok)
@@ -705,21 +706,19 @@ return flow.Flow {
       if not ok and getmetatable(err) == nil then plain[#plain + 1] = label .. ": " .. tostring(err) end
     end
     for _, ctor in ipairs(ctors) do
-      for i = 1, n do
-        for _, method in ipairs(methods) do
-          for j = 1, n do
-            try(ctor .. " " .. i .. " " .. method .. " " .. j, function()
-              local node = flow[ctor](garbage[i])
-              node[method](node, garbage[j], garbage[(i + j) % n + 1])
-              return flow.Flow { start = flow.StartFunction():Next(this.node), node = node, a = flow.End() }
-            end)
-          end
+      for _, method in ipairs(methods) do
+        for i = 1, n do
+          try(ctor .. " " .. method .. " " .. i, function()
+            local node = flow[ctor](garbage[i])
+            node[method](node, garbage[i % n + 1], garbage[(i + 5) % n + 1])
+            return flow.Flow { start = flow.StartFunction():Next(this.node), node = node, a = flow.End() }
+          end)
         end
       end
     end
     for name, ctor in pairs(field) do
       for i = 1, n do
-        for j = 1, n do
+        for _, j in ipairs({ i % n + 1, (i + 7) % n + 1 }) do
           try(name .. " " .. i .. " " .. j, function()
             return flow.Flow { start = flow.StartFunction():Next(this.e), e = flow.End(), fields = {
               f = ctor { default = garbage[i], min = garbage[j], max = garbage[i], max_length = garbage[j],
@@ -732,7 +731,7 @@ return flow.Flow {
         end
       end
     end
-    assert.is_true(tried > 30000)
+    assert.is_true(tried > 2500)
     assert.are.same({}, plain)
   end)
 

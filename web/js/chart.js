@@ -129,7 +129,8 @@ function colour(svg, latest) {
     t.textContent = `${name}: ${statusWord(status)} (task #${task.id})`;
     g.setAttribute('tabindex', '0');
     g.setAttribute('role', 'link');
-    g.setAttribute('aria-label', `${name}, ${statusWord(status)}, open task ${task.id}`);
+    const visible = [...g.querySelectorAll('text')].map((x) => x.textContent.trim()).filter(Boolean).join(' ') || name;
+    g.setAttribute('aria-label', `${visible}: ${statusWord(status)}, task #${task.id}`);
     const open = () => { location.hash = `#/tasks/${seg(task.id)}`; };
     g.addEventListener('click', open);
     g.addEventListener('keydown', (ev) => {

@@ -14,7 +14,6 @@ function show(name, n, more) {
   el.textContent = more ? `${n}+` : String(n);
   el.hidden = false;
   el.classList.toggle('navcount-zero', n === 0);
-  el.setAttribute('aria-label', `${el.textContent} task${n === 1 && !more ? '' : 's'}`);
 }
 
 async function countByList(view) {

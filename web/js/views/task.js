@@ -143,7 +143,7 @@ export async function taskView(ctx) {
   const summary = procRes && procRes.process && procRes.process.summary;
   ctx.mount(
     pageHeader(h('span', null, name, ' ', h('span', { class: 'id-chip id-chip-lg' }, `#${task.id}`)), {
-      crumbs: [['Inbox', '#/inbox'], [`Process #${task.process_id}`, `#/processes/${seg(task.process_id)}`], [name, null]],
+      crumbs: [listCrumb(task, status), [`Process #${task.process_id}`, `#/processes/${seg(task.process_id)}`], [name, null]],
       sub: summary || null,
       actions: badge(status),
     }),
@@ -151,12 +151,21 @@ export async function taskView(ctx) {
       h('div', { class: 'task-main' },
         actionBar,
         errorBox,
-        formSection,
-        h('section', { class: 'panel', 'aria-labelledby': 'task-facts-title' },
-          h('h2', { class: 'panel-title', id: 'task-facts-title' }, 'Details'),
-          facts)),
-      aside),
+        formSection),
+      aside,
+      h('section', { class: 'panel task-details', 'aria-labelledby': 'task-facts-title' },
+        h('h2', { class: 'panel-title', id: 'task-facts-title' }, 'Details'),
+        facts)),
   );
+}
+
+/** Where this task is listed for me: the first breadcrumb. */
+function listCrumb(task, status) {
+  const mine = task.owner && task.owner === username();
+  if (status === 'NEW') return ['Queue', '#/queue'];
+  if (status === 'ASSIGNED' && mine) return ['Inbox', '#/inbox'];
+  if ((status === 'DONE' || status === 'CANCELED') && mine) return ['Archive', '#/archive'];
+  return ['Processes', '#/processes'];
 }
 
 function fact(label, value) {

@@ -77,7 +77,6 @@ export function taskListView(view) {
         class: 'col-action',
         render: (t) => h('button', {
           type: 'button', class: 'btn btn-soft btn-small', testid: 'queue-assign',
-          'aria-label': `Assign “${taskName(t)}” (#${t.id}) to me`,
           onClick: async (ev) => {
             const rowsBefore = [...document.querySelectorAll('[data-testid=queue-assign]')];
             const index = rowsBefore.indexOf(ev.currentTarget);
@@ -89,7 +88,7 @@ export function taskListView(view) {
             const next = rowsAfter[Math.min(index, rowsAfter.length - 1)];
             if (next) next.focus();
           },
-        }, 'Assign to me'),
+        }, 'Assign to me', h('span', { class: 'sr-only' }, `: ${taskName(t)} #${t.id}`)),
       });
     }
 

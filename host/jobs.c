@@ -1,0 +1,129 @@
+#include "jobs.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+
+/* The longest a worker sleeps without a wake-up: jobs scheduled by another
+ * process sharing the database (the CLI, say) are picked up this fast. */
+#define MAX_SLEEP 1.0
+
+typedef struct worker {
+  jobs *pool;
+  pthread_t thread;
+  int index;
+  int started;
+} worker;
+
+struct jobs {
+  jobs_options opt;
+  char *db_path;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  int stopping;
+  unsigned long wakeups;   /* bumped by jobs_wake; guarded by mu */
+  worker *workers;
+  int n;
+};
+
+static void sleep_until_due(jobs *j, double seconds, unsigned long seen) {
+  if (seconds < 0 || seconds > MAX_SLEEP) seconds = MAX_SLEEP;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  long ns = until.tv_nsec + (long)(seconds * 1e9);
+  until.tv_sec += ns / 1000000000L;
+  until.tv_nsec = ns % 1000000000L;
+  pthread_mutex_lock(&j->mu);
+  while (!j->stopping && j->wakeups == seen)
+    if (pthread_cond_timedwait(&j->cond, &j->mu, &until) != 0) break;
+  pthread_mutex_unlock(&j->mu);
+}
+
+static void *work(void *arg) {
+  worker *w = arg;
+  jobs *j = w->pool;
+  char name[32];
+  snprintf(name, sizeof name, "job-worker-%d", w->index);
+  engine_options eo = {.flows = j->opt.flows, .db_path = j->db_path, .synchronous_full = j->opt.synchronous_full,
+                       .budget_seconds = j->opt.budget_seconds, .worker_name = name};
+  engine *e = NULL;
+  fherr err = {0};
+  if (engine_open(&eo, &e, &err)) {
+    fprintf(stderr, "flowhost: %s cannot start: %s\n", name, err.message);
+    fherr_clear(&err);
+    return NULL;
+  }
+  for (;;) {
+    pthread_mutex_lock(&j->mu);
+    int stop = j->stopping;
+    unsigned long seen = j->wakeups;
+    pthread_mutex_unlock(&j->mu);
+    if (stop) break;
+    int ran = 0;
+    /* One at a time, so a stop request is honoured between jobs. */
+    int rc = engine_run_due(e, 1, &ran, &err);
+    if (rc) {
+      if (rc != FH_BUSY) fprintf(stderr, "flowhost: %s: %s\n", name, err.message);
+      fherr_clear(&err);
+      sleep_until_due(j, 0.2, seen);
+      continue;
+    }
+    if (ran) continue;
+    double due = -1;
+    if (engine_next_due(e, &due, &err)) fherr_clear(&err);
+    sleep_until_due(j, due, seen);
+  }
+  engine_close(e);
+  return NULL;
+}
+
+int jobs_start(const jobs_options *opt, jobs **out, fherr *err) {
+  *out = NULL;
+  jobs *j = calloc(1, sizeof *j);
+  if (!j) return fherr_set(err, FH_INTERNAL, "out of memory");
+  j->opt = *opt;
+  j->db_path = strdup(opt->db_path);
+  pthread_mutex_init(&j->mu, NULL);
+  pthread_cond_init(&j->cond, NULL);
+  if (opt->workers > 0) j->workers = calloc(opt->workers, sizeof *j->workers);
+  for (int i = 0; i < opt->workers && j->workers; i++) {
+    worker *w = &j->workers[i];
+    w->pool = j;
+    w->index = i + 1;
+    if (pthread_create(&w->thread, NULL, work, w) != 0) {
+      jobs_stop(j);
+      return fherr_set(err, FH_INTERNAL, "cannot start job worker %d", i + 1);
+    }
+    w->started = 1;
+    j->n++;
+  }
+  *out = j;
+  return FH_OK;
+}
+
+void jobs_wake(jobs *j) {
+  if (!j) return;
+  pthread_mutex_lock(&j->mu);
+  j->wakeups++;
+  pthread_cond_broadcast(&j->cond);
+  pthread_mutex_unlock(&j->mu);
+}
+
+void jobs_stop(jobs *j) {
+  if (!j) return;
+  pthread_mutex_lock(&j->mu);
+  j->stopping = 1;
+  pthread_cond_broadcast(&j->cond);
+  pthread_mutex_unlock(&j->mu);
+  for (int i = 0; i < j->opt.workers && j->workers; i++)
+    if (j->workers[i].started) pthread_join(j->workers[i].thread, NULL);
+  pthread_cond_destroy(&j->cond);
+  pthread_mutex_destroy(&j->mu);
+  free(j->workers);
+  free(j->db_path);
+  free(j);
+}

@@ -1,0 +1,286 @@
+/* Unit tests of the store: schema, users and permissions, processes,
+ * tasks, token prefixes, joins, job leases, renames, transactions. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "test.h"
+
+static store *open_mem(void) {
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 1};
+  if (store_open(":memory:", &opt, &st, &err)) {
+    fprintf(stderr, "open: %s\n", err.message);
+    return NULL;
+  }
+  return st;
+}
+
+static int insert_task(store *st, int64_t pid, const char *ft, const char *status, const char *token, int64_t *id) {
+  st_task t = {0};
+  t.process_id = pid;
+  snprintf(t.flow_task, sizeof t.flow_task, "%s", ft);
+  snprintf(t.type, sizeof t.type, "view");
+  snprintf(t.status, sizeof t.status, "%s", status);
+  snprintf(t.token, sizeof t.token, "%s", token);
+  int rc = store_task_insert(st, &t, NULL);
+  *id = t.id;
+  return rc;
+}
+
+static int test_schema(void) {
+  store *st = open_mem();
+  CHECK(st);
+  CHECK(store_schema_version(st) == 1);
+  store_close(st);
+  /* reopening a file keeps the version and does not re-run migrations */
+  char path[] = "/tmp/flowhost-test-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  store_options opt = {.synchronous_full = 0};
+  fherr err = {0};
+  CHECK(store_open(path, &opt, &st, &err) == FH_OK);
+  CHECK(store_user_add(st, "alice", NULL, 0, NULL, &err) == FH_OK);
+  store_close(st);
+  CHECK(store_open(path, &opt, &st, &err) == FH_OK);
+  int64_t n = 0;
+  CHECK(store_user_count(st, &n, &err) == FH_OK && n == 1);
+  CHECK(store_schema_version(st) == 1);
+  store_close(st);
+  unlink(path);
+  char side[64];
+  snprintf(side, sizeof side, "%s-wal", path);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", path);
+  unlink(side);
+  return 0;
+}
+
+static int test_users_and_permissions(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t id;
+  CHECK(store_user_add(st, "alice", "hash", 0, &id, &err) == FH_OK);
+  CHECK(store_user_add(st, "alice", "hash", 0, &id, &err) == FH_CONFLICT);
+  CHECK(store_user_add(st, "root", NULL, 1, NULL, &err) == FH_OK);
+  st_user u;
+  CHECK(store_user_get(st, "alice", &u, &err) == FH_OK);
+  CHECK(u.id == id && !u.is_admin && u.password_hash && !strcmp(u.password_hash, "hash"));
+  st_user_free(&u);
+  CHECK(store_user_get(st, "nobody", &u, &err) == FH_NOT_FOUND);
+  CHECK(store_grant(st, "alice", "a.start", &err) == FH_OK);
+  CHECK(store_grant(st, "@clerks", "a.approve", &err) == FH_OK);
+  CHECK(store_group_join(st, "alice", "clerks", &err) == FH_OK);
+  CHECK(store_grant(st, "nobody", "x", &err) == FH_NOT_FOUND);
+  json_t *perms, *groups;
+  CHECK(store_user_perms(st, id, &perms, &groups, &err) == FH_OK);
+  CHECK(json_object_get(perms, "a.start") && json_object_get(perms, "a.approve"));
+  CHECK(json_object_size(perms) == 2);
+  CHECK(json_array_size(groups) == 1 && !strcmp(json_string_value(json_array_get(groups, 0)), "clerks"));
+  json_decref(perms);
+  json_decref(groups);
+  json_t *holders;
+  CHECK(store_users_with_perm(st, "a.approve", &holders, &err) == FH_OK);
+  CHECK(json_array_size(holders) == 2);   /* alice by group, root as admin */
+  json_decref(holders);
+  CHECK(store_revoke(st, "@clerks", "a.approve", &err) == FH_OK);
+  CHECK(store_user_perms(st, id, &perms, NULL, &err) == FH_OK);
+  CHECK(json_object_size(perms) == 1);
+  json_decref(perms);
+  store_close(st);
+  return 0;
+}
+
+static int test_process_and_tasks(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t pid, t1, t2;
+  CHECK(store_process_insert(st, "hello", "NEW", "{\"a\":1}", 0, &pid, &err) == FH_OK);
+  st_process p;
+  CHECK(store_process_get(st, pid, &p, &err) == FH_OK);
+  CHECK_STR(p.flow, "hello");
+  CHECK_STR(p.data, "{\"a\":1}");
+  CHECK(p.created_by == 0 && p.finished_at[0] == '\0');
+  st_process_free(&p);
+  CHECK(store_process_update(st, pid, "DONE", "{}", "2026-01-01T00:00:00.000Z", &err) == FH_OK);
+  CHECK(store_process_get(st, pid, &p, &err) == FH_OK);
+  CHECK_STR(p.status, "DONE");
+  CHECK_STR(p.finished_at, "2026-01-01T00:00:00.000Z");
+  st_process_free(&p);
+  CHECK(store_process_get(st, 999, &p, &err) == FH_NOT_FOUND);
+
+  CHECK(insert_task(st, pid, "hello.a", "DONE", "start", &t1) == 0);
+  CHECK(insert_task(st, pid, "hello.b", "NEW", "start", &t2) == 0);
+  CHECK(store_task_add_previous(st, t2, t1, &err) == FH_OK);
+  CHECK(store_task_add_previous(st, t2, t1, &err) == FH_OK);   /* idempotent */
+  json_t *prev;
+  CHECK(store_task_previous(st, t2, &prev, &err) == FH_OK);
+  CHECK(json_array_size(prev) == 1 && json_integer_value(json_array_get(prev, 0)) == t1);
+  json_decref(prev);
+  json_t *next;
+  CHECK(store_task_next_statuses(st, t1, &next, &err) == FH_OK);
+  CHECK(json_array_size(next) == 1 && !strcmp(json_string_value(json_array_get(next, 0)), "NEW"));
+  json_decref(next);
+  int64_t n;
+  CHECK(store_task_count_active(st, pid, 0, &n, &err) == FH_OK && n == 1);
+  CHECK(store_task_count_active(st, pid, t2, &n, &err) == FH_OK && n == 0);
+
+  st_task t;
+  CHECK(store_task_get(st, t2, &t, &err) == FH_OK);
+  snprintf(t.status, sizeof t.status, "ERROR");
+  free(t.error_message);
+  t.error_message = strdup("boom");
+  CHECK(store_task_update(st, &t, &err) == FH_OK);
+  st_task_free(&t);
+  CHECK(store_task_get(st, t2, &t, &err) == FH_OK);
+  CHECK_STR(t.status, "ERROR");
+  CHECK(t.error_message && !strcmp(t.error_message, "boom"));
+  st_task_free(&t);
+  CHECK(store_task_count_active(st, pid, 0, &n, &err) == FH_OK && n == 1);   /* ERROR is active */
+  store_close(st);
+  return 0;
+}
+
+/* Tokens of split 5 must not match those of split 55. */
+static int test_token_prefixes(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t pid, id;
+  CHECK(store_process_insert(st, "f", "STARTED", "{}", 0, &pid, &err) == FH_OK);
+  CHECK(insert_task(st, pid, "f.a", "NEW", "start/5_1", &id) == 0);
+  CHECK(insert_task(st, pid, "f.b", "NEW", "start/55_1", &id) == 0);
+  CHECK(insert_task(st, pid, "f.c", "NEW", "start/5_2/9_1", &id) == 0);
+  CHECK(insert_task(st, pid, "f.d", "DONE", "start/5_3", &id) == 0);
+  int64_t n;
+  CHECK(store_task_count_active_prefix(st, pid, "start/5_", 0, &n, &err) == FH_OK);
+  CHECK(n == 2);
+  CHECK(store_task_count_active_prefix(st, pid, "start/55_", 0, &n, &err) == FH_OK && n == 1);
+  CHECK(store_task_count_active_prefix(st, pid, "start/5_2/9_", 0, &n, &err) == FH_OK && n == 1);
+  store_close(st);
+  return 0;
+}
+
+static int test_join_lookup(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t pid, id, found;
+  CHECK(store_process_insert(st, "f", "STARTED", "{}", 0, &pid, &err) == FH_OK);
+  st_task j = {0};
+  j.process_id = pid;
+  snprintf(j.flow_task, sizeof j.flow_task, "f.join");
+  snprintf(j.type, sizeof j.type, "join");
+  snprintf(j.status, sizeof j.status, "STARTED");
+  snprintf(j.token, sizeof j.token, "start");
+  snprintf(j.join_of, sizeof j.join_of, "start/3");
+  CHECK(store_task_insert(st, &j, &err) == FH_OK);
+  CHECK(store_task_find_join(st, pid, "f.join", "start/3", &found, &err) == FH_OK && found == j.id);
+  CHECK(store_task_find_join(st, pid, "f.join", "start/4", &found, &err) == FH_OK && found == 0);
+  json_t *waiting;
+  CHECK(store_task_waiting_joins(st, pid, &waiting, &err) == FH_OK && json_array_size(waiting) == 1);
+  json_decref(waiting);
+  (void)id;
+  store_close(st);
+  return 0;
+}
+
+static int test_job_lease(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t pid, id;
+  CHECK(store_process_insert(st, "f", "STARTED", "{}", 0, &pid, &err) == FH_OK);
+  st_task t = {0};
+  t.process_id = pid;
+  snprintf(t.flow_task, sizeof t.flow_task, "f.job");
+  snprintf(t.type, sizeof t.type, "job");
+  snprintf(t.status, sizeof t.status, "SCHEDULED");
+  snprintf(t.token, sizeof t.token, "start");
+  snprintf(t.due_at, sizeof t.due_at, "2026-01-01T00:00:00.000Z");
+  CHECK(store_task_insert(st, &t, &err) == FH_OK);
+  id = t.id;
+  st_task c;
+  CHECK(store_begin(st, &err) == FH_OK);
+  /* not due yet */
+  CHECK(store_task_claim_due(st, "2025-12-31T00:00:00.000Z", "w1", "2026-01-02T00:00:00.000Z", &c, &err) == FH_NOT_FOUND);
+  CHECK(store_task_claim_due(st, "2026-01-01T00:00:01.000Z", "w1", "2026-01-01T00:01:00.000Z", &c, &err) == FH_OK);
+  CHECK(c.id == id);
+  CHECK_STR(c.lease_owner, "w1");
+  st_task_free(&c);
+  /* leased: nobody else gets it until the lease expires */
+  CHECK(store_task_claim_due(st, "2026-01-01T00:00:30.000Z", "w2", "2026-01-01T00:02:00.000Z", &c, &err) == FH_NOT_FOUND);
+  CHECK(store_task_claim_due(st, "2026-01-01T00:01:30.000Z", "w2", "2026-01-01T00:03:00.000Z", &c, &err) == FH_OK);
+  CHECK_STR(c.lease_owner, "w2");
+  st_task_free(&c);
+  CHECK(store_commit(st, &err) == FH_OK);
+  double secs;
+  CHECK(store_task_next_due(st, "2026-01-01T00:00:00.000Z", &secs, &err) == FH_OK && secs == 0);
+  store_close(st);
+  return 0;
+}
+
+static int test_rollback_and_rename(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t pid, id, changed;
+  CHECK(store_begin(st, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", "NEW", "{}", 0, &pid, &err) == FH_OK);
+  store_rollback(st);
+  st_process p;
+  CHECK(store_process_get(st, pid, &p, &err) == FH_NOT_FOUND);
+  CHECK(store_process_insert(st, "f", "NEW", "{}", 0, &pid, &err) == FH_OK);
+  CHECK(insert_task(st, pid, "f.old", "NEW", "start", &id) == 0);
+  CHECK(store_begin(st, &err) == FH_OK);
+  CHECK(store_savepoint(st, &err) == FH_OK);
+  CHECK(insert_task(st, pid, "f.tmp", "NEW", "start", &id) == 0);
+  store_rollback_to(st);
+  CHECK(store_rename_flow_task(st, "f.old", "f.new", &changed, &err) == FH_OK && changed == 1);
+  CHECK(store_commit(st, &err) == FH_OK);
+  st_task *rows;
+  int n;
+  CHECK(store_task_of_process(st, pid, &rows, &n, &err) == FH_OK);
+  CHECK(n == 1);
+  CHECK_STR(rows[0].flow_task, "f.new");
+  st_task_array_free(rows, n);
+  store_close(st);
+  return 0;
+}
+
+static int test_task_lists(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t alice, pid, id;
+  CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", "STARTED", "{}", alice, &pid, &err) == FH_OK);
+  for (int i = 0; i < 7; i++) CHECK(insert_task(st, pid, i % 2 ? "f.a" : "f.b", "NEW", "start", &id) == 0);
+  store_task_query q = {.view = STORE_VIEW_QUEUE, .user_id = alice, .assignable_json = "[\"f.a\"]", .limit = 2};
+  st_task *rows;
+  int n;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 2 && rows[0].id > rows[1].id);   /* newest first */
+  int64_t last = rows[1].id;
+  st_task_array_free(rows, n);
+  q.after = last;
+  q.limit = 10;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 1 && rows[0].id < last);          /* 3 f.a tasks in all */
+  st_task_array_free(rows, n);
+  int64_t count;
+  CHECK(store_task_count_view(st, &q, &count, &err) == FH_OK && count == 3);
+  store_close(st);
+  return 0;
+}
+
+static const test_case TESTS[] = {
+    {"schema", test_schema},
+    {"users_and_permissions", test_users_and_permissions},
+    {"process_and_tasks", test_process_and_tasks},
+    {"token_prefixes", test_token_prefixes},
+    {"join_lookup", test_join_lookup},
+    {"job_lease", test_job_lease},
+    {"rollback_and_rename", test_rollback_and_rename},
+    {"task_lists", test_task_lists},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(TESTS, argc, argv); }

@@ -1,0 +1,13 @@
+# C unit tests: one executable per unit, one ctest entry per test case.
+function(add_c_tests unit)
+  add_executable(test_${unit} ${CMAKE_SOURCE_DIR}/tests/c/test_${unit}.c)
+  target_link_libraries(test_${unit} PRIVATE flowhost_core)
+  foreach(name ${ARGN})
+    add_test(NAME c_${unit}_${name} COMMAND test_${unit} ${name})
+    set_tests_properties(c_${unit}_${name} PROPERTIES LABELS "c" TIMEOUT 60
+                         ENVIRONMENT "${FLOWHOST_TEST_ENV}")
+  endforeach()
+endfunction()
+
+add_c_tests(store schema users_and_permissions process_and_tasks token_prefixes join_lookup
+            job_lease rollback_and_rename task_lists)

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs every test: installs what is missing, builds, runs ctest on a normal
+# build, then again on an AddressSanitizer + UndefinedBehaviorSanitizer build
+# (browser tests only once: they drive the same server code).
+set -eu
+cd "$(dirname "$0")/.."
+sh tools/install-deps.sh --test
+if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+jobs=$(nproc)
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+echo "== tests"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLOWHOST_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+echo "== tests under sanitizers"
+(cd build-asan && ctest --output-on-failure -j"$jobs" -LE browser)
+echo "== all tests passed"
