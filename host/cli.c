@@ -415,7 +415,7 @@ static int cmd_tasks(cli_globals *g, const args *a) {
 
 static int task_run(ctx *c, const args *a) {
   fherr err = {0};
-  int64_t id;
+  int64_t id = 0;
   parse_id(a->pos[1], &id);
   const char *action = a->npos > 2 ? a->pos[2] : "show";
   json_t *out = NULL;
@@ -445,14 +445,14 @@ static int task_run(ctx *c, const args *a) {
 static int cmd_task(cli_globals *g, const args *a) {
   static const char *const allowed[] = {"data", "user", NULL};
   if (!only_opts(a, allowed)) return usage(NULL);
-  int64_t id;
+  int64_t id = 0;
   if (a->npos < 2 || a->npos > 3 || !parse_id(a->pos[1], &id)) return usage("task ID [ACTION]");
   return with_ctx(g, task_run, a);
 }
 
 static int process_run(ctx *c, const args *a) {
   fherr err = {0};
-  int64_t id;
+  int64_t id = 0;
   parse_id(a->pos[1], &id);
   json_t *out;
   int rc = a->npos > 2 ? engine_process_cancel(c->e, &c->actor, id, &out, &err)
@@ -465,7 +465,7 @@ static int process_run(ctx *c, const args *a) {
 
 static int cmd_process(cli_globals *g, const args *a) {
   if (!only_opts(a, NULL)) return usage(NULL);
-  int64_t id;
+  int64_t id = 0;
   if (a->npos < 2 || a->npos > 3 || !parse_id(a->pos[1], &id)) return usage("process ID [show|cancel]");
   if (a->npos == 3 && strcmp(a->pos[2], "cancel") && strcmp(a->pos[2], "show")) return usage("process ID [show|cancel]");
   if (a->npos == 3 && !strcmp(a->pos[2], "show")) {

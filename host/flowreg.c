@@ -158,7 +158,8 @@ static void scan(const char *dir, pathlist *out, int depth) {
   while ((de = readdir(d))) {
     if (de->d_name[0] == '.') continue;
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    int len = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    if (len < 0 || (size_t)len >= sizeof path) continue;
     struct stat sb;
     if (stat(path, &sb) != 0) continue;
     if (S_ISDIR(sb.st_mode)) {

@@ -20,17 +20,25 @@
 #include "fhtime.h"
 #include "luavm.h"
 
+struct flow_text;
+
 typedef struct flow_entry {
   char *name;
   char *path;
-  char *source;          /* the text that produced `def` */
+  char *source;          /* the text that produced `def` (borrowed from text) */
   size_t source_len;
-  flowdef *def;          /* NULL when the file never loaded cleanly */
+  flowdef *def;          /* NULL when the file never loaded cleanly (borrowed) */
   int has_error;
   char error_file[256];
   int error_line;
   char error_message[1024];
-  char loaded_at[FH_TIME_LEN];
+  char loaded_at[FH_TIME_LEN];   /* when `def` was loaded */
+  /* private: the good source and its flowdef, shared (refcounted) by the
+   * generations that serve it, so a reload re-compiles only what changed */
+  struct flow_text *text;
+  int tried;             /* the latest text read from the file: */
+  size_t tried_len;      /* its length and hash, to skip unchanged saves */
+  unsigned long long tried_hash;
 } flow_entry;
 
 typedef struct flowgen {
@@ -47,12 +55,24 @@ void flowreg_free(flowreg *reg);
 const char *flowreg_dir(const flowreg *reg);
 const char *flowreg_lua_dir(const flowreg *reg);
 
-/* Scans the folder and publishes a new generation (errors are per flow,
- * recorded in the entries; the call itself fails only on I/O trouble). */
+/* Scans the folder and publishes a new generation, loading every file again
+ * (errors are per flow, recorded in the entries; the call itself fails only
+ * on I/O trouble).  A flow that fails keeps its previous good definition, so
+ * this is also "reload everything" (after a change under lib/). */
 int flowreg_load_all(flowreg *reg, fherr *err);
+/* Scans the folder and publishes a new generation if anything changed: new
+ * and changed files are loaded, flows whose file is gone are dropped.  With
+ * force, unchanged files are loaded again too (a lib/ module changed). */
+int flowreg_rescan(flowreg *reg, int force, int *changed, fherr *err);
 /* Reloads the flow of one path (created, changed or deleted) and publishes
- * a new generation when anything changed.  *changed tells whether it did. */
+ * a new generation when anything changed.  *changed tells whether it did.
+ * A path under lib/ reloads every flow.  A file whose text did not change
+ * since its last load is not loaded again.  Writers are serialized; readers
+ * are never blocked by a load. */
 int flowreg_reload_path(flowreg *reg, const char *path, int *changed, fherr *err);
+/* When on, reloads log one line to stderr each: "flowhost: reloaded NAME",
+ * "flowhost: reload FILE:LINE: MESSAGE" or "flowhost: removed NAME". */
+void flowreg_set_log(flowreg *reg, int on);
 
 flowgen *flowreg_acquire(flowreg *reg);
 void flowgen_release(flowreg *reg, flowgen *gen);

@@ -1,5 +1,7 @@
 // Inbox and Queue counts in the top bar. GET /api/tasks/counts → {"inbox": n, "queue": n};
 // if the server lacks that route, the task lists are counted instead (up to 100).
+// A background refresh never redirects to the login page (it would lose a half-filled
+// form); the next real request does.
 
 import * as api from './api.js';
 import { user } from './session.js';
@@ -17,7 +19,7 @@ function show(name, n, more) {
 }
 
 async function countByList(view) {
-  const r = await api.get('/api/tasks', { view, limit: 100 });
+  const r = await api.get('/api/tasks', { view, limit: 100 }, { allow401: true });
   const items = (r && r.items) || [];
   return { n: items.length, more: !!(r && r.next_after) };
 }
@@ -29,7 +31,7 @@ export function refreshCounts() {
     try {
       if (haveCountsRoute) {
         try {
-          const c = await api.get('/api/tasks/counts');
+          const c = await api.get('/api/tasks/counts', null, { allow401: true });
           show('inbox', c.inbox);
           show('queue', c.queue);
           return;

@@ -50,7 +50,7 @@ export async function flowsView(ctx) {
     h('div', { class: 'card-actions' },
       starts.map((n) => h('a', { class: 'btn btn-small btn-primary', href: `#/start/${seg(f.name)}/${seg(n.name)}` }, n.title || 'Start')),
       h('a', { class: 'btn btn-small', href: `#/processes?flow=${encodeURIComponent(f.name)}` }, 'Processes')),
-    details);
+    ok || f.loaded_at ? details : null);
   });
 
   ctx.mount(

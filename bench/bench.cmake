@@ -1,0 +1,3 @@
+# Benchmarks are built with the project but never run by ctest.
+add_executable(engine_bench ${CMAKE_SOURCE_DIR}/bench/engine_bench.c)
+target_link_libraries(engine_bench PRIVATE flowhost_core)

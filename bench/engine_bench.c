@@ -1,0 +1,96 @@
+/* Engine throughput: N processes of an all-automatic flow run to DONE,
+ * beside the commits/second of a trivial one-row SQLite transaction on the
+ * same disk in the same run (the machine is shared; only the ratio is
+ * comparable between runs).
+ *
+ *   engine_bench [N] [--sync normal]
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "fhtime.h"
+
+static void remove_db(const char *path) {
+  char side[512];
+  unlink(path);
+  snprintf(side, sizeof side, "%s-wal", path);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", path);
+  unlink(side);
+}
+
+static double sqlite_commits_per_second(const char *path, int n, int full) {
+  remove_db(path);
+  sqlite3 *db;
+  if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
+  char pragmas[128];
+  snprintf(pragmas, sizeof pragmas, "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;", full ? "FULL" : "NORMAL");
+  sqlite3_exec(db, pragmas, NULL, NULL, NULL);
+  sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", NULL, NULL, NULL);
+  sqlite3_stmt *ins;
+  sqlite3_prepare_v2(db, "INSERT INTO t(v) VALUES('x')", -1, &ins, NULL);
+  double t0 = fhtime_monotonic();
+  for (int i = 0; i < n; i++) {
+    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_step(ins);
+    sqlite3_reset(ins);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+  }
+  double dt = fhtime_monotonic() - t0;
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  remove_db(path);
+  return n / dt;
+}
+
+int main(int argc, char **argv) {
+  int n = argc > 1 ? atoi(argv[1]) : 2000;
+  int full = !(argc > 3 && !strcmp(argv[2], "--sync") && !strcmp(argv[3], "normal"));
+  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  char flows[512], lua[512], db[] = "/tmp/flowhost-bench.db", base[] = "/tmp/flowhost-bench-base.db";
+  snprintf(flows, sizeof flows, "%s/bench/flows", src);
+  snprintf(lua, sizeof lua, "%s/lua", src);
+
+  double baseline = sqlite_commits_per_second(base, n, full);
+
+  remove_db(db);
+  fherr err = {0};
+  flowreg *reg = flowreg_new(flows, lua, &err);
+  if (!reg || flowreg_load_all(reg, &err)) return fprintf(stderr, "%s\n", err.message), 1;
+  engine *e;
+  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = full};
+  if (engine_open(&eo, &e, &err)) return fprintf(stderr, "%s\n", err.message), 1;
+  fh_actor sys;
+  fh_actor_system(&sys);
+  json_t *data = json_pack("{s:i}", "n", 3);
+  double t0 = fhtime_monotonic();
+  int done = 0;
+  for (int i = 0; i < n; i++) {
+    json_t *out;
+    if (engine_start(e, &sys, "auto", "start", data, &out, &err)) {
+      fprintf(stderr, "start failed: %s\n", err.message);
+      fherr_clear(&err);
+      continue;
+    }
+    done += !strcmp(json_string_value(json_object_get(json_object_get(out, "process"), "status")), "DONE");
+    json_decref(out);
+  }
+  double dt = fhtime_monotonic() - t0;
+  json_decref(data);
+  engine_close(e);
+  flowreg_free(reg);
+  remove_db(db);
+
+  double pps = n / dt;
+  printf("engine_bench: %d processes (StartFunction -> Handler -> If -> Handler -> End), synchronous=%s\n", n,
+         full ? "FULL" : "NORMAL");
+  printf("  processes completed     %d of %d\n", done, n);
+  printf("  processes/second        %.0f\n", pps);
+  printf("  sqlite commits/second   %.0f   (one-row BEGIN IMMEDIATE ... COMMIT, same disk, same run)\n", baseline);
+  printf("  ratio                   %.2f processes per raw commit\n", pps / baseline);
+  return done == n ? 0 : 1;
+}

@@ -1,0 +1,149 @@
+/* http_internal — what the http_*.c units share: the server and request
+ * structures and the functions each unit offers the others.  Private to
+ * the http layer (see http.h for the split).
+ *
+ * Ownership: a request (http_req) is made when MHD reports its URI, lives
+ * in MHD's per-request pointer, and is freed when MHD reports it complete.
+ * Handlers fill the reply fields of the request (out_*); http.c turns them
+ * into the MHD response once the handler returns.
+ */
+#ifndef HTTP_INTERNAL_H
+#define HTTP_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "engine.h"
+#include "http.h"
+
+#define HTTP_MAX_PARAMS 24
+#define HTTP_SESSION_COOKIE "flowhost_session"
+#define HTTP_SESSION_SECONDS (12 * 3600)
+
+typedef struct http_svg {
+  char *flow;
+  long generation;
+  char *svg;
+  size_t len;
+} http_svg;
+
+struct http_server {
+  http_options opt;
+  char *db_path;
+  char *host;
+  char *web_root;              /* realpath of the web folder; NULL: none */
+  struct MHD_Daemon *daemon;
+  int listen_fd;
+  int port;
+  pthread_key_t engine_key;    /* this pool thread's engine */
+  pthread_mutex_t mu;          /* engines, svg cache, in_flight */
+  pthread_cond_t idle;         /* signalled when in_flight drops to 0 */
+  engine **engines;
+  int nengines, capengines;
+  http_svg *svgs;
+  int nsvgs;
+  int in_flight;
+  char dummy_hash[AUTH_HASH_LEN];   /* failed logins of unknown users cost the same */
+};
+
+typedef struct http_param {
+  char *key;
+  char *value;
+} http_param;
+
+typedef struct http_req {
+  http_server *srv;
+  struct MHD_Connection *conn;
+  double started;              /* monotonic */
+  char *uri;                   /* raw, as received (for the log) */
+  char method[12];
+  char *path;                  /* percent-decoded path without the query; NULL if malformed */
+  http_param params[HTTP_MAX_PARAMS];
+  int nparams;
+  int query_error;             /* malformed, duplicated or too many parameters */
+  int headers_seen;
+  char *body;
+  size_t body_len, body_cap;
+  int too_large;
+  size_t discarded;
+
+  /* authentication (http_auth.c) */
+  fh_actor actor;
+  int has_actor;
+  int by_cookie;               /* authenticated by the session cookie */
+  char session_digest[AUTH_DIGEST_LEN];
+  char csrf[129];
+
+  /* the reply */
+  int out_status;              /* 0 until a handler answered */
+  json_t *out_json;
+  char *out_raw;               /* malloc'd, with out_raw_len and out_type */
+  size_t out_raw_len;
+  const char *out_type;
+  char out_cookie[256];        /* Set-Cookie value, "" for none */
+  const char *out_allow;       /* Allow header for 405 */
+  int out_fd;                  /* a file to send (static files); -1 for none */
+  uint64_t out_fd_size;
+  int logged_status;
+} http_req;
+
+/* --- http.c ---------------------------------------------------------------- */
+
+/* This thread's engine, made on first use; NULL with err set on failure. */
+engine *http_engine(http_req *r, fherr *err);
+/* The SVG of a flow chart, cached per flow and flow generation.  *svg is a
+ * malloc'd copy for the caller. */
+int http_flow_svg(http_req *r, engine *e, const char *flow, char **svg, size_t *len, fherr *err);
+
+/* --- http_json.c ----------------------------------------------------------- */
+
+/* Replies: take ownership of body (json_t reference or malloc'd bytes). */
+void http_reply_json(http_req *r, int status, json_t *body);
+void http_reply_raw(http_req *r, int status, const char *type, char *bytes, size_t len);
+/* The error shape {"error": {"code","message","fields"?}} from an fherr
+ * (cleared afterwards), or from a code and message. */
+void http_reply_fherr(http_req *r, fherr *err);
+void http_reply_error(http_req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Splits and decodes the raw URI into r->path and r->params. */
+void http_parse_uri(http_req *r);
+/* Percent-decodes src[0..len) into a new string; NULL when malformed or
+ * when it decodes to a NUL byte.  plus_is_space for query strings. */
+char *http_percent_decode(const char *src, size_t len, int plus_is_space);
+/* Query parameters: fails with FH_BAD_REQUEST when one is not in allowed. */
+int http_params_check(http_req *r, const char *const *allowed, fherr *err);
+const char *http_param(http_req *r, const char *key);
+/* Optional positive integer parameter (0 when absent). */
+int http_param_id(http_req *r, const char *key, int64_t *out, fherr *err);
+
+/* The body as a JSON object ({} when empty); every key must be in allowed
+ * (NULL: no key is allowed).  FH_BAD_REQUEST on anything else. */
+int http_body_object(http_req *r, const char *const *allowed, json_t **out, fherr *err);
+
+/* --- http_auth.c ----------------------------------------------------------- */
+
+/* Fills r->actor from the bearer token or the session cookie: FH_UNAUTH
+ * when neither is valid; FH_FORBIDDEN when a cookie-authenticated request
+ * that changes something lacks the right X-CSRF-Token. */
+int http_authenticate(http_req *r, engine *e, fherr *err);
+void http_session_get(http_req *r);
+void http_session_login(http_req *r);
+void http_session_logout(http_req *r);
+/* Prepares the dummy hash used for unknown users (call once at start). */
+int http_auth_init(http_server *s, fherr *err);
+
+/* --- http_route.c ---------------------------------------------------------- */
+
+/* Answers one /api request (r->path starts with "/api"). */
+void http_route_api(http_req *r);
+
+/* --- http_static.c --------------------------------------------------------- */
+
+/* Answers a request outside /api from the web folder. */
+void http_static(http_req *r);
+
+#endif
