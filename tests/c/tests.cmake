@@ -11,3 +11,4 @@ endfunction()
 
 add_c_tests(store schema users_and_permissions process_and_tasks token_prefixes join_lookup
             job_lease rollback_and_rename task_lists)
+add_c_tests(concurrency split_join_race job_workers_race)

@@ -1,0 +1,225 @@
+/* Concurrency invariants on a real database file shared by several
+ * engines on several threads (each engine: its own Lua state and SQLite
+ * connection, as in `flowhost serve`):
+ *  - many threads executing the branches of one Split at the same moment
+ *    produce exactly one Join continuation per process;
+ *  - several job workers never run the same job's follow-up twice. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "test.h"
+
+#define THREADS 4
+#define PROCESSES 60
+
+static char db_path[64];
+static flowreg *reg;
+
+static int setup(void) {
+  snprintf(db_path, sizeof db_path, "/tmp/flowhost-conc-%d.db", (int)getpid());
+  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  char flows[512], lua[512];
+  snprintf(flows, sizeof flows, "%s/tests/fixtures/stress", src);
+  snprintf(lua, sizeof lua, "%s/lua", src);
+  fherr err = {0};
+  reg = flowreg_new(flows, lua, &err);
+  if (!reg || flowreg_load_all(reg, &err)) {
+    fprintf(stderr, "flows: %s\n", err.message);
+    return 1;
+  }
+  flowgen *gen = flowreg_acquire(reg);
+  int bad = flowgen_count_errors(gen);
+  flowgen_release(reg, gen);
+  return bad;
+}
+
+static void teardown(void) {
+  flowreg_free(reg);
+  char side[80];
+  unlink(db_path);
+  snprintf(side, sizeof side, "%s-wal", db_path);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", db_path);
+  unlink(side);
+}
+
+static engine *open_engine(const char *name) {
+  engine *e = NULL;
+  fherr err = {0};
+  engine_options eo = {.flows = reg, .db_path = db_path, .synchronous_full = 0, .worker_name = name};
+  if (engine_open(&eo, &e, &err)) fprintf(stderr, "engine: %s\n", err.message);
+  return e;
+}
+
+static json_t *function_task_ids;   /* filled before the threads start */
+
+static void *execute_all(void *arg) {
+  long seed = (long)(intptr_t)arg;
+  engine *e = open_engine("exec");
+  fh_actor sys;
+  fh_actor_system(&sys);
+  size_t n = json_array_size(function_task_ids);
+  size_t *order = malloc(n * sizeof *order);
+  for (size_t i = 0; i < n; i++) order[i] = i;
+  unsigned int r = (unsigned int)seed;
+  for (size_t i = n - 1; i > 0; i--) {
+    size_t j = rand_r(&r) % (i + 1);
+    size_t t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  long unexpected = 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t id = json_integer_value(json_array_get(function_task_ids, order[i]));
+    for (;;) {
+      json_t *out = NULL;
+      fherr err = {0};
+      int rc = engine_task_action(e, &sys, id, "execute", NULL, &out, &err);
+      json_decref(out);
+      fherr_clear(&err);
+      if (rc == FH_BUSY) continue;
+      if (rc != FH_OK && rc != FH_CONFLICT) unexpected++;
+      break;
+    }
+  }
+  free(order);
+  engine_close(e);
+  return (void *)(intptr_t)unexpected;
+}
+
+static int count_tasks(json_t *tasks, const char *node, const char *status) {
+  int n = 0;
+  size_t i;
+  json_t *t;
+  json_array_foreach(tasks, i, t) {
+    if (!strcmp(json_string_value(json_object_get(t, "node")), node) &&
+        (!status || !strcmp(json_string_value(json_object_get(t, "status")), status)))
+      n++;
+  }
+  return n;
+}
+
+static int test_split_join_race(void) {
+  CHECK(setup() == 0);
+  engine *e = open_engine("main");
+  CHECK(e);
+  fh_actor sys;
+  fh_actor_system(&sys);
+  function_task_ids = json_array();
+  json_t *pids = json_array();
+  for (int p = 0; p < PROCESSES; p++) {
+    json_t *out;
+    fherr err = {0};
+    CHECK(engine_start(e, &sys, "fanout", "start", NULL, &out, &err) == FH_OK);
+    json_array_append(pids, json_object_get(json_object_get(out, "process"), "id"));
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(out, "tasks"), i, t) {
+      if (!strcmp(json_string_value(json_object_get(t, "type")), "function"))
+        json_array_append(function_task_ids, json_object_get(t, "id"));
+    }
+    json_decref(out);
+  }
+  CHECK(json_array_size(function_task_ids) == PROCESSES * 4);
+  pthread_t threads[THREADS];
+  for (long i = 0; i < THREADS; i++) CHECK(pthread_create(&threads[i], NULL, execute_all, (void *)(i + 1)) == 0);
+  long unexpected = 0;
+  for (int i = 0; i < THREADS; i++) {
+    void *res;
+    pthread_join(threads[i], &res);
+    unexpected += (long)(intptr_t)res;
+  }
+  CHECK(unexpected == 0);
+  size_t i;
+  json_t *pid;
+  json_array_foreach(pids, i, pid) {
+    json_t *out;
+    fherr err = {0};
+    CHECK(engine_process_get(e, &sys, json_integer_value(pid), &out, &err) == FH_OK);
+    json_t *proc = json_object_get(out, "process"), *tasks = json_object_get(out, "tasks");
+    CHECK_STR(json_string_value(json_object_get(proc, "status")), "DONE");
+    CHECK(json_integer_value(json_object_get(json_object_get(proc, "data"), "continuations")) == 1);
+    CHECK(count_tasks(tasks, "join", NULL) == 1);
+    CHECK(count_tasks(tasks, "count", "DONE") == 1);
+    CHECK(count_tasks(tasks, "finish", "DONE") == 1);
+    for (int b = 1; b <= 4; b++) {
+      char name[8];
+      snprintf(name, sizeof name, "b%d", b);
+      CHECK(count_tasks(tasks, name, "DONE") == 1);
+    }
+    json_decref(out);
+  }
+  json_decref(pids);
+  json_decref(function_task_ids);
+  engine_close(e);
+  teardown();
+  return 0;
+}
+
+static void *run_jobs(void *arg) {
+  (void)arg;
+  engine *e = open_engine("worker");
+  long failures = 0;
+  for (int idle = 0; idle < 3;) {
+    int ran = 0;
+    fherr err = {0};
+    int rc = engine_run_due(e, 0, &ran, &err);
+    if (rc && rc != FH_BUSY) failures++;
+    fherr_clear(&err);
+    idle = ran ? 0 : idle + 1;
+    if (!ran) usleep(10000);
+  }
+  engine_close(e);
+  return (void *)(intptr_t)failures;
+}
+
+static int test_job_workers_race(void) {
+  CHECK(setup() == 0);
+  engine *e = open_engine("main");
+  fh_actor sys;
+  fh_actor_system(&sys);
+  json_t *pids = json_array();
+  for (int p = 0; p < PROCESSES; p++) {
+    json_t *out;
+    fherr err = {0};
+    CHECK(engine_start(e, &sys, "jobs", "start", NULL, &out, &err) == FH_OK);
+    json_array_append(pids, json_object_get(json_object_get(out, "process"), "id"));
+    json_decref(out);
+  }
+  pthread_t threads[THREADS];
+  for (int i = 0; i < THREADS; i++) CHECK(pthread_create(&threads[i], NULL, run_jobs, NULL) == 0);
+  long failures = 0;
+  for (int i = 0; i < THREADS; i++) {
+    void *res;
+    pthread_join(threads[i], &res);
+    failures += (long)(intptr_t)res;
+  }
+  CHECK(failures == 0);
+  size_t i;
+  json_t *pid;
+  json_array_foreach(pids, i, pid) {
+    json_t *out;
+    fherr err = {0};
+    CHECK(engine_process_get(e, &sys, json_integer_value(pid), &out, &err) == FH_OK);
+    json_t *proc = json_object_get(out, "process"), *tasks = json_object_get(out, "tasks");
+    CHECK_STR(json_string_value(json_object_get(proc, "status")), "DONE");
+    CHECK(json_integer_value(json_object_get(json_object_get(proc, "data"), "after")) == 1);
+    CHECK(count_tasks(tasks, "j1", "DONE") == 1 && count_tasks(tasks, "j2", "DONE") == 1);
+    CHECK(count_tasks(tasks, "after", NULL) == 1);
+    json_decref(out);
+  }
+  json_decref(pids);
+  engine_close(e);
+  teardown();
+  return 0;
+}
+
+static const test_case TESTS[] = {
+    {"split_join_race", test_split_join_race},
+    {"job_workers_race", test_job_workers_race},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(TESTS, argc, argv); }
