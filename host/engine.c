@@ -228,8 +228,101 @@ static int save_process(run *r, fherr *err) {
   return rc;
 }
 
-/* Pushes the activation table {process, task, flow} for task t (may be NULL). */
-static void push_activation(run *r, const st_task *t) {
+/* The transitions a callback finds on its activation (activation.cancel(),
+ * activation.cancel.can_proceed(), ...) act on the task inside the running
+ * transaction.  They reach the run through a handle that dies when the
+ * callback returns, so an activation kept in a global fails cleanly later
+ * instead of touching freed memory. */
+typedef struct act_handle {
+  run *r;
+  int64_t task_id;
+  int alive;
+} act_handle;
+
+#define HANDLE_MT "flowhost.activation"
+
+static int check_action(run *r, st_task *t, const fd_node *n, int action, fherr *err);
+static int apply_action(run *r, st_task *t, const fd_node *n, int action, json_t *args, fherr *err);
+enum { A_ASSIGN, A_UNASSIGN, A_REASSIGN, A_EXECUTE, A_CANCEL, A_UNDO, A_REVIVE, A__COUNT };
+#define N_TRANSITIONS A__COUNT
+static const char *const ACTIONS[] = {"assign", "unassign", "reassign", "execute", "cancel", "undo", "revive"};
+
+/* upvalues: handle, action index, is_can_proceed */
+static int l_transition(lua_State *L) {
+  act_handle *h = luaL_checkudata(L, lua_upvalueindex(1), HANDLE_MT);
+  int action = (int)lua_tointeger(L, lua_upvalueindex(2));
+  int probe = lua_toboolean(L, lua_upvalueindex(3));
+  if (!h->alive) return luaL_error(L, "activation used after its callback returned");
+  run *r = h->r;
+  json_t *args = NULL;
+  /* __call passes the callable table first; the optional argument follows */
+  int argi = probe ? 1 : 2;
+  if (!probe && lua_type(L, argi) == LUA_TTABLE) {
+    fherr cerr = {0};
+    if (luavm_to_json(L, argi, &args, &cerr)) {
+      fherr_clear(&cerr);
+      return luaL_error(L, "%s: the argument must be plain data", ACTIONS[action]);
+    }
+  }
+  st_task t;
+  fherr err = {0};
+  int rc = store_task_get(r->e->st, h->task_id, &t, &err);
+  const fd_node *n = rc || !r->fd ? NULL : flowdef_node(r->fd, node_part(t.flow_task));
+  if (!rc) rc = check_action(r, &t, n, action, &err);
+  if (probe) {
+    st_task_free(&t);
+    json_decref(args);
+    fherr_clear(&err);
+    lua_pushboolean(L, rc == FH_OK);
+    return 1;
+  }
+  if (!rc) rc = apply_action(r, &t, n, action, args, &err);
+  st_task_free(&t);
+  json_decref(args);
+  if (rc) {
+    char msg[sizeof err.message];
+    snprintf(msg, sizeof msg, "%s", err.message);
+    fherr_clear(&err);
+    return luaL_error(L, "%s", msg);
+  }
+  return 0;
+}
+
+static act_handle *push_transitions(run *r, const st_task *t) {
+  lua_State *L = luavm_state(r->e->vm);
+  act_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
+  h->r = r;
+  h->task_id = t->id;
+  h->alive = 1;
+  if (luaL_newmetatable(L, HANDLE_MT)) {
+    lua_pushliteral(L, "activation handle");
+    lua_setfield(L, -2, "__name");
+  }
+  lua_setmetatable(L, -2);
+  int hi = lua_gettop(L);
+  for (int i = 0; i < N_TRANSITIONS; i++) {
+    lua_createtable(L, 0, 1);           /* the callable: {can_proceed = fn} */
+    lua_pushvalue(L, hi);
+    lua_pushinteger(L, i);
+    lua_pushboolean(L, 1);
+    lua_pushcclosure(L, l_transition, 3);
+    lua_setfield(L, -2, "can_proceed");
+    lua_createtable(L, 0, 1);           /* its metatable: __call does it */
+    lua_pushvalue(L, hi);
+    lua_pushinteger(L, i);
+    lua_pushboolean(L, 0);
+    lua_pushcclosure(L, l_transition, 3);
+    lua_setfield(L, -2, "__call");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, hi - 1, ACTIONS[i]);
+  }
+  lua_pop(L, 1);
+  return h;
+}
+
+/* Pushes the activation table {process, task, flow} for task t (may be NULL);
+ * returns the transitions' handle (NULL without a stored task). */
+static act_handle *push_activation(run *r, const st_task *t) {
   lua_State *L = luavm_state(r->e->vm);
   lua_createtable(L, 0, 3);
   lua_createtable(L, 0, 6);
@@ -270,6 +363,7 @@ static void push_activation(run *r, const st_task *t) {
   }
   lua_pushstring(L, r->proc.flow);
   lua_setfield(L, -2, "flow");
+  return t && t->id ? push_transitions(r, t) : NULL;
 }
 
 /* Reads process.data (and task.data) back from the activation at idx. */
@@ -316,12 +410,13 @@ static int invoke(run *r, st_task *t, const json_t *extra, int nres, fherr *err)
     lua_pop(L, 1);
     return fherr_set(err, FH_FLOW_ERROR, "flow %s: callback missing (was the flow reloaded?)", r->proc.flow);
   }
-  push_activation(r, t);
+  act_handle *handle = push_activation(r, t);
   lua_pushvalue(L, fn);
   flowdef_push_self(L, r->proc.flow);
   lua_pushvalue(L, fn + 1);
   if (extra) luavm_push_json(L, extra);
   int rc = luavm_pcall(r->e->vm, extra ? 3 : 2, nres, err);
+  if (handle) handle->alive = 0;
   if (rc) {
     lua_settop(L, fn - 1);
     return rc;
@@ -388,6 +483,17 @@ static void merge_into(json_t *dst, const json_t *src) {
   json_object_foreach((json_t *)src, k, v) json_object_set(dst, k, v);
 }
 
+/* Merges a cleaned form: submitted values win; a field's default fills in
+ * only where the process has no value yet, so leaving a field out of a
+ * later form never overwrites what an earlier step stored. */
+static void merge_form(json_t *dst, const json_t *clean, const json_t *submitted) {
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)clean, k, v) {
+    if (json_object_get(submitted, k) || !json_object_get(dst, k)) json_object_set(dst, k, v);
+  }
+}
+
 /* --- permissions --------------------------------------------------------- */
 
 /* May the actor take (assign) tasks of node n?  t may be NULL (queue scans). */
@@ -405,9 +511,10 @@ static int may_do_node(run *r, const fd_node *n, st_task *t, fherr *err) {
     int fn = lua_gettop(L) - 1;
     flowdef_push_self(L, r->proc.flow);
     lua_insert(L, fn + 1);
-    push_activation(r, t);
+    act_handle *handle = push_activation(r, t);
     fherr perr = {0};
     int rc = luavm_pcall(r->e->vm, 3, 1, &perr);
+    if (handle) handle->alive = 0;
     if (rc) {
       if (err) fherr_set(err, FH_FLOW_ERROR, "%s", perr.message);
       fherr_clear(&perr);
@@ -841,8 +948,6 @@ static int can_see_process(engine *e, const fh_actor *a, const st_process *p, fh
   return yes;
 }
 
-enum { A_ASSIGN, A_UNASSIGN, A_REASSIGN, A_EXECUTE, A_CANCEL, A_UNDO, A_REVIVE, A__COUNT };
-static const char *const ACTIONS[A__COUNT] = {"assign", "unassign", "reassign", "execute", "cancel", "undo", "revive"};
 
 static int action_of(const char *name) {
   for (int i = 0; i < A__COUNT; i++)
@@ -1006,7 +1111,7 @@ static int apply_action(run *r, st_task *t, const fd_node *n, int action, json_t
           lua_pop(L, 1);
         }
       }
-      if (!rc) merge_into(r->data, clean);
+      if (!rc) merge_form(r->data, clean, data);
       json_decref(clean);
     } else if (n->has_fn) {
       rc = invoke_node(r, t, n, "fn", data, 0, err);
@@ -1016,7 +1121,8 @@ static int apply_action(run *r, st_task *t, const fd_node *n, int action, json_t
       char **keys = calloc(json_object_size(data) + 1, sizeof *keys);
       const char *k;
       json_t *v;
-      json_object_foreach(data, k, v) keys[nk++] = (char *)k;
+      /* only the flow's own fields: clean() reports the others as unknown */
+      json_object_foreach(data, k, v) if (flowdef_field(r->fd, k)) keys[nk++] = (char *)k;
       rc = clean_data(r->e, r->proc.flow, keys, nk, data, &clean, err);
       free(keys);
       if (!rc) merge_into(r->data, clean);
@@ -1132,7 +1238,7 @@ int engine_start(engine *e, const fh_actor *a, const char *flow, const char *nod
     char **keys = calloc(json_object_size(input) + 1, sizeof *keys);
     const char *k;
     json_t *v;
-    json_object_foreach(input, k, v) keys[nk++] = (char *)k;
+    json_object_foreach(input, k, v) if (flowdef_field(fd, k)) keys[nk++] = (char *)k;
     rc = clean_data(e, flow, keys, nk, input, &clean, err);
     free(keys);
   }
