@@ -51,7 +51,9 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
   luavm *vm = vm_of(L);
   if (vm->deadline > 0 && fhtime_monotonic() > vm->deadline) {
     lua_sethook(L, budget_hook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
-    luaL_error(L, "time budget of %.3g s exceeded", vm->budget);
+    char msg[64];
+    snprintf(msg, sizeof msg, "time budget of %.3g s exceeded", vm->budget);
+    luaL_error(L, "%s", msg);
   }
 }
 
