@@ -424,7 +424,7 @@ char *flowdef_to_dot(const flowdef *fd) {
     const fd_node *n = &fd->nodes[i];
     sb_printf(&b, "  ");
     sb_quoted(&b, n->name);
-    sb_printf(&b, " [id=\"node-%s\", class=\"node-%s\", tooltip=", n->name, node_kind_name(n->kind));
+    sb_printf(&b, " [id=\"node-%s\", class=\"kind-%s\", tooltip=", n->name, node_kind_name(n->kind));
     sb_quoted(&b, n->title);
     sb_printf(&b, ", %s", dot_shape(n->kind));
     if (!strstr(dot_shape(n->kind), "label=")) {

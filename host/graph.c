@@ -26,9 +26,20 @@ int graph_render_svg(const char *dot, char **svg, size_t *len, fherr *err) {
     } else {
       *svg = malloc(n + 1);
       if (*svg) {
-        memcpy(*svg, out, n);
-        (*svg)[n] = '\0';
-        *len = n;
+        /* Graphviz writes '-' as "&#45;"; plain dashes keep ids such as
+         * "node-approve" greppable.  Node names are [a-z0-9_], so no "--"
+         * can appear inside the comments Graphviz emits. */
+        size_t w = 0;
+        for (unsigned int i = 0; i < n; i++) {
+          if (i + 5 <= n && !memcmp(out + i, "&#45;", 5)) {
+            (*svg)[w++] = '-';
+            i += 4;
+          } else {
+            (*svg)[w++] = out[i];
+          }
+        }
+        (*svg)[w] = '\0';
+        *len = w;
       } else {
         rc = fherr_set(err, FH_INTERNAL, "out of memory");
       }
