@@ -61,10 +61,11 @@ export function latestByNode(tasks) {
 }
 
 /**
- * renderChart(flow, tasks, {title}) → a container element; the SVG loads into it.
+ * renderChart(flow, tasks, {title, plain}) → a container element; the SVG loads into it.
  * Nodes that have a task become keyboard-focusable and open that task.
+ * plain: show the chart as the server drew it (no task colours, no legend).
  */
-export function renderChart(flow, tasks, { title } = {}) {
+export function renderChart(flow, tasks, { title, plain = false } = {}) {
   const latest = latestByNode(tasks);
   const usedStatuses = new Set([...latest.values()].map((t) => String(t.status).toUpperCase()));
 
@@ -76,7 +77,7 @@ export function renderChart(flow, tasks, { title } = {}) {
       h('span', { class: `legend-swatch st-${s}`, 'aria-hidden': 'true' }), statusWord(s))));
   const container = h('figure', { class: 'chart', testid: 'process-chart' },
     canvas,
-    h('figcaption', null, legend));
+    plain ? null : h('figcaption', null, legend));
 
   api.get(`/api/flows/${seg(flow)}/graph.svg`, null, { text: true })
     .then((svgText) => {
@@ -84,7 +85,7 @@ export function renderChart(flow, tasks, { title } = {}) {
       fitSvg(svg);
       svg.setAttribute('role', 'group');
       svg.setAttribute('aria-label', title || `Flow chart of ${flow}`);
-      colour(svg, latest);
+      if (!plain) colour(svg, latest);
       canvas.replaceChildren(svg);
       canvas.removeAttribute('aria-busy');
     })

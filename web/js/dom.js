@@ -166,12 +166,12 @@ export function flash(message, kind = 'info', opts = {}) {
     class: `flash flash-${kind}`, id, 'data-kind': kind, role: kind === 'error' ? 'alert' : null,
     'data-keep': opts.keep ? '1' : null,
   },
-  h('span', { class: 'flash-icon', 'aria-hidden': 'true' }, kind === 'error' ? '!' : kind === 'success' ? '✓' : 'i'),
+  h('span', { class: 'flash-icon', 'aria-hidden': 'true' }),
   h('div', { class: 'flash-text', testid: 'flash-message' }, message),
   h('button', {
-    type: 'button', class: 'flash-close', 'aria-label': 'Dismiss message',
+    type: 'button', class: 'flash-close', 'aria-label': 'Dismiss message', title: 'Dismiss',
     onClick: () => { item.remove(); },
-  }, '×'));
+  }));
   // a new error replaces older errors; a success replaces older errors and successes
   for (const old of [...region.children]) {
     const k = old.dataset.kind;

@@ -56,7 +56,7 @@ export async function adminView(ctx) {
     pageHeader('Admin', { sub: 'Tasks in error across all flows. Revive a task to run it again, or cancel it.' }),
     filterBar({ path, query: ctx.query, flows }),
     items.length ? h('div', { class: 'error-list', testid: 'error-list' }, cards)
-      : emptyState('No tasks in error.', 'Everything runs as it should.'),
+      : h('section', { class: 'panel' }, emptyState('No tasks in error.', 'Everything runs as it should.')),
     pager({ path, query: ctx.query, nextAfter: res && res.next_after, count: items.length }),
   );
 }

@@ -25,9 +25,8 @@ export async function flowsView(ctx) {
       chartHolder);
     details.addEventListener('toggle', () => {
       if (details.open && !chartHolder.firstChild) {
-        const chart = renderChart(f.name, [], { title: `Flow chart of ${f.title || f.name}` });
+        const chart = renderChart(f.name, [], { title: `Flow chart of ${f.title || f.name}`, plain: true });
         chart.setAttribute('data-testid', 'flow-chart');
-        chart.querySelector('figcaption')?.remove();
         chartHolder.appendChild(chart);
       }
     });
@@ -60,6 +59,6 @@ export async function flowsView(ctx) {
         : `${flows.length} flow${flows.length === 1 ? '' : 's'}, all loaded.`,
     }),
     cards.length ? h('div', { class: 'flow-list', testid: 'flow-list' }, cards)
-      : emptyState('No flows are loaded.', 'Put flow files in the flows folder; the host loads them as they change.'),
+      : h('section', { class: 'panel' }, emptyState('No flows are loaded.', 'Put flow files in the flows folder; the host loads them as they change.')),
   );
 }

@@ -31,7 +31,7 @@ export async function startListView(ctx) {
     pageHeader('Start a process', { sub: 'Choose what to start. Each button opens its form.' }),
     cards.length
       ? h('div', { class: 'card-grid', testid: 'start-list' }, cards)
-      : emptyState('There is nothing you may start.', 'Ask an administrator for the permission to start a flow.'));
+      : h('section', { class: 'panel' }, emptyState('There is nothing you may start.', 'Ask an administrator for the permission to start a flow.')));
 }
 
 export async function startFormView(ctx) {
