@@ -19,6 +19,7 @@ struct engine {
   flowgen *gen;         /* the generation the vm holds; kept referenced */
   luavm *vm;
   double budget;
+  double lease_grace;
   char worker[64];
 };
 
@@ -152,6 +153,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
   if (!e) return fherr_set(err, FH_INTERNAL, "out of memory");
   e->reg = opt->flows;
   e->budget = opt->budget_seconds > 0 ? opt->budget_seconds : 5.0;
+  e->lease_grace = opt->lease_grace > 0 ? opt->lease_grace : LEASE_GRACE;
   snprintf(e->worker, sizeof e->worker, "%s", opt->worker_name ? opt->worker_name : "engine");
   store_options so = {.synchronous_full = opt->synchronous_full, .busy_timeout_ms = 5000};
   int rc = store_open(opt->db_path, &so, &e->st, err);
@@ -1815,7 +1817,7 @@ int engine_run_due(engine *e, int max, int *ran, fherr *err) {
     st_task claimed;
     /* The lease outlasts the job's time budget; if the worker dies, the job
      * becomes claimable again once it expires. */
-    fhtime_format(fhtime_epoch() + e->budget + LEASE_GRACE, until);
+    fhtime_format(fhtime_epoch() + e->budget + e->lease_grace, until);
     char owner[96];
     snprintf(owner, sizeof owner, "%s:%ld", e->worker, (long)random());
     rc = store_task_claim_due(e->st, now, owner, until, &claimed, err);
@@ -1839,7 +1841,7 @@ int engine_run_due(engine *e, int max, int *ran, fherr *err) {
       if (!(rc = store_begin(e->st, err))) {
         st_task t;
         if (!store_task_get(e->st, claimed.id, &t, err)) {
-          fhtime_format(fhtime_epoch() + n->timeout + LEASE_GRACE, t.lease_until);
+          fhtime_format(fhtime_epoch() + n->timeout + e->lease_grace, t.lease_until);
           store_task_update(e->st, &t, err);
           snprintf(claimed.lease_until, sizeof claimed.lease_until, "%s", t.lease_until);
           st_task_free(&t);

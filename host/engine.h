@@ -30,6 +30,7 @@ typedef struct engine_options {
   int synchronous_full;      /* default 1 */
   double budget_seconds;     /* per Lua callback; default 5 */
   const char *worker_name;   /* for job leases; default "engine" */
+  double lease_grace;        /* seconds a job lease outlasts the job's budget; default 30 */
 } engine_options;
 
 /* Who acts.  The system actor (CLI without --as, the job workers) passes

@@ -49,7 +49,8 @@ static void *work(void *arg) {
   char name[32];
   snprintf(name, sizeof name, "job-worker-%d", w->index);
   engine_options eo = {.flows = j->opt.flows, .db_path = j->db_path, .synchronous_full = j->opt.synchronous_full,
-                       .budget_seconds = j->opt.budget_seconds, .worker_name = name};
+                       .budget_seconds = j->opt.budget_seconds, .lease_grace = j->opt.lease_grace,
+                       .worker_name = name};
   engine *e = NULL;
   fherr err = {0};
   if (engine_open(&eo, &e, &err)) {

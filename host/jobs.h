@@ -22,6 +22,7 @@ typedef struct jobs_options {
   int synchronous_full;
   int workers;             /* 0: no workers (jobs_start returns a no-op pool) */
   double budget_seconds;
+  double lease_grace;      /* see engine_options */
 } jobs_options;
 
 int jobs_start(const jobs_options *opt, jobs **out, fherr *err);
