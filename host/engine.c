@@ -642,23 +642,26 @@ static int create_task(run *r, const fd_node *n, const char *token, int64_t prev
   } else if (n->kind == NODE_TIMER) {
     double seconds = n->seconds;
     if (seconds < 0) {
-      if ((rc = invoke_node(r, &t, n, "fn", NULL, 1, err))) return rc;
+      if ((rc = invoke_node(r, &t, n, "fn", NULL, 1, err))) goto setup_failed;
       lua_State *L = luavm_state(r->e->vm);
       int ok = lua_type(L, -1) == LUA_TNUMBER;
       seconds = lua_tonumber(L, -1);
       lua_pop(L, 1);
-      if (!ok || !isfinite(seconds) || seconds < 0)
-        return fherr_set(err, FH_FLOW_ERROR, "timer '%s': its function must return seconds >= 0", n->name);
+      if (!ok || !isfinite(seconds) || seconds < 0) {
+        rc = fherr_set(err, FH_FLOW_ERROR, "timer '%s': its function must return seconds >= 0", n->name);
+        goto setup_failed;
+      }
     }
     snprintf(t.status, sizeof t.status, "SCHEDULED");
     fhtime_format(fhtime_epoch() + seconds, t.due_at);
   } else if (n->kind == NODE_VIEW) {
-    if ((rc = resolve_assign(r, n, &t, err))) return rc;
+    if ((rc = resolve_assign(r, n, &t, err))) goto setup_failed;
     if (t.owner_id) {
       snprintf(t.status, sizeof t.status, "ASSIGNED");
       snprintf(t.assigned_at, sizeof t.assigned_at, "%s", t.created_at);
     }
   }
+insert:
   if ((rc = store_task_insert(r->e->st, &t, err)) || (rc = link_and_note(r, &t, prev, err))) {
     st_task_free(&t);
     return rc;
@@ -668,6 +671,22 @@ static int create_task(run *r, const fd_node *n, const char *token, int64_t prev
   if (automatic) rc = enqueue(r, t.id, err);
   st_task_free(&t);
   return rc;
+
+setup_failed:
+  /* A timer or :Assign function failed.  A human action is rolled back;
+   * after a job, the task is saved as ERROR for a manager to revive or
+   * cancel, and the job's own result stands. */
+  if (!r->job_mode || rc != FH_FLOW_ERROR) {
+    st_task_free(&t);
+    return rc;
+  }
+  snprintf(t.status, sizeof t.status, "ERROR");
+  t.owner_id = 0;
+  t.owner_name[0] = t.assigned_at[0] = t.due_at[0] = '\0';
+  t.error_message = strdup(err && err->message[0] ? err->message : "the task could not be set up");
+  t.error_traceback = err && err->traceback ? strdup(err->traceback) : NULL;
+  fherr_clear(err);
+  goto insert;
 }
 
 static int follow_edge(run *r, const st_task *from, const fd_node *n, int edge, const char *token, fherr *err) {
@@ -789,9 +808,17 @@ static int mark_error(run *r, int64_t task_id, const fherr *cause, fherr *err) {
  * keeps going and leaves the failing task in ERROR. */
 static int run_queue(run *r, fherr *err) {
   while (r->qhead < r->qlen) {
-    if (++r->steps > MAX_STEPS)
-      return fherr_set(err, FH_FLOW_ERROR, "more than %d automatic steps in one action: is there a loop without a human task?",
-                       MAX_STEPS);
+    if (++r->steps > MAX_STEPS) {
+      fherr cause = {0};
+      fherr_set(&cause, FH_FLOW_ERROR, "more than %d automatic steps in one action: is there a loop without a human task?",
+                MAX_STEPS);
+      if (!r->job_mode) return fherr_set(err, FH_FLOW_ERROR, "%s", cause.message);
+      /* After a job: the tasks still waiting are saved as ERROR (rolling
+       * back would leave the job claimed, to run again when its lease ends). */
+      int rc = FH_OK;
+      while (!rc && r->qhead < r->qlen) rc = mark_error(r, r->queue[r->qhead++], &cause, err);
+      return rc;
+    }
     int64_t id = r->queue[r->qhead++];
     st_task t;
     int rc = store_task_get(r->e->st, id, &t, err);
@@ -1549,6 +1576,35 @@ int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, 
   return rc;
 }
 
+/* The queue count when :Permission(fn) nodes decide per task: the rows are
+ * filtered one by one, as engine_tasks_list does. */
+static int count_queue_filtered(engine *e, const fh_actor *a, const store_task_query *q, json_t *fn_nodes,
+                                int64_t *n, fherr *err) {
+  store_task_query sq = *q;
+  sq.limit = 1000000;
+  st_task *rows = NULL;
+  int count = 0;
+  int rc = store_task_list(e->st, &sq, &rows, &count, err);
+  if (rc) return rc;
+  *n = 0;
+  for (int i = 0; i < count; i++) {
+    st_task *t = &rows[i];
+    if (json_object_get(fn_nodes, t->flow_task)) {
+      run r;
+      int ok = 0;
+      if (!run_init(&r, e, a, t->process_id, NULL)) {
+        const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
+        ok = node && may_do_node(&r, node, t, NULL);
+      }
+      run_free(&r);
+      if (!ok) continue;
+    }
+    (*n)++;
+  }
+  st_task_array_free(rows, count);
+  return FH_OK;
+}
+
 int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) {
   int rc = sync_flows(e, err);
   if (rc) return rc;
@@ -1558,7 +1614,8 @@ int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) 
   store_task_query inbox = {.view = STORE_VIEW_INBOX, .user_id = a->id};
   store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = names_text};
   int64_t ni = 0, nq = 0;
-  if (!(rc = store_task_count_view(e->st, &inbox, &ni, err)) && !(rc = store_task_count_view(e->st, &queue, &nq, err)))
+  if (!(rc = store_task_count_view(e->st, &inbox, &ni, err)) && !(rc = store_task_count_view(e->st, &queue, &nq, err)) &&
+      !(rc = json_object_size(fn_nodes) ? count_queue_filtered(e, a, &queue, fn_nodes, &nq, err) : FH_OK))
     *out = json_pack("{s:I, s:I}", "inbox", (json_int_t)ni, "queue", (json_int_t)nq);
   free(names_text);
   json_decref(names);
@@ -1777,8 +1834,10 @@ static int run_one_due(engine *e, st_task *claimed, fherr *err) {
   } else if (!(rc = complete_task(&r, &t, err))) {
     if (!(rc = follow_next(&r, &t, n, err))) rc = finish_run(&r, err);
     else if (rc == FH_FLOW_ERROR) {
-      /* The node right after the job could not even be created: the job
-       * stays done, its own task shows the error for a manager. */
+      /* The node right after the job could not even be created (a start,
+       * obsolete or join node it cannot reach): the job's own task shows
+       * the error for a manager, and its result is dropped (a revive runs
+       * the job again). */
       store_rollback(e->st);
       st_task_free(&t);
       json_decref(snapshot);

@@ -28,7 +28,11 @@ function(add_busted name spec)
   add_test(NAME ${name}
            COMMAND ${LUA54} ${BUSTED} --output=plainTerminal ${spec}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
-  set(env ${FLOWHOST_TEST_ENV} ${FLOWHOST_TEST_ENV_PRELOAD})
+  # Quoted: an unquoted expansion would lose the escaped ';;' of LUA_PATH.
+  set(env "${FLOWHOST_TEST_ENV}")
+  if(FLOWHOST_TEST_ENV_PRELOAD)
+    set(env "${env};${FLOWHOST_TEST_ENV_PRELOAD}")
+  endif()
   set_tests_properties(${name} PROPERTIES ENVIRONMENT "${env}" TIMEOUT ${B_TIMEOUT})
   if(NOT B_TIMEOUT)
     set_tests_properties(${name} PROPERTIES TIMEOUT 300)
@@ -39,3 +43,4 @@ include(${CMAKE_SOURCE_DIR}/tests/c/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/lua/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/http/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/browser/tests.cmake OPTIONAL)
+include(${CMAKE_SOURCE_DIR}/tests/reload/tests.cmake OPTIONAL)

@@ -1,0 +1,15 @@
+# Busted specs of the flow DSL and of the core, run in-process through the
+# `flowhost` Lua module (the repository root is the working directory, so
+# the specs open `flows` and `tests/fixtures/flows`).
+add_busted(lua_dsl tests/lua/dsl_spec.lua TIMEOUT 60)
+add_busted(lua_nodes tests/lua/nodes_spec.lua TIMEOUT 60)
+add_busted(lua_transitions tests/lua/transitions_spec.lua TIMEOUT 60)
+add_busted(lua_tokens tests/lua/tokens_spec.lua TIMEOUT 60)
+add_busted(lua_errors tests/lua/errors_spec.lua TIMEOUT 120)
+add_busted(lua_jobs tests/lua/jobs_spec.lua TIMEOUT 120)
+add_busted(lua_visibility tests/lua/visibility_spec.lua TIMEOUT 60)
+add_busted(lua_patterns tests/lua/patterns_spec.lua TIMEOUT 60)
+add_busted(lua_shipment tests/lua/shipment_spec.lua TIMEOUT 60)
+add_busted(lua_migration tests/lua/migration_spec.lua TIMEOUT 60)
+set_tests_properties(lua_dsl lua_nodes lua_transitions lua_tokens lua_errors lua_jobs lua_visibility
+                     lua_patterns lua_shipment lua_migration PROPERTIES LABELS "lua")

@@ -1,0 +1,319 @@
+-- The task transitions of flow-dsl.md, each one done and each one refused with the right code:
+--   conflict  = the task or process is in the wrong state (or the node kind has no such action),
+--   forbidden = the user may see the process but is not allowed to do this,
+--   not_found = the user may not even see the process (or the id does not exist).
+-- Fixture: tests/fixtures/flows/steps.lua (start -> first -> second -> finish, and auto -> trigger).
+
+local H = require "helpers"
+
+local USERS = {
+  manager = { perms = { "steps.manage" } },            -- manages, but may not do the work
+  alice = { perms = { "steps.start", "steps.work" } },
+  bob = { perms = { "steps.work" } },
+  carol = {},                                          -- a stranger
+  dave = { perms = { "steps.start" } },                -- starts processes, cannot do the work
+}
+
+local function setup()
+  local host = H.open { users = USERS }
+  local r = host:start("steps", "start", { note = "hi" }, { as = "dave" })
+  return host, r.process.id, r.tasks[2].id
+end
+
+describe("assign", function()
+  local host, pid, first
+  before_each(function() host, pid, first = setup() end)
+
+  it("NEW -> ASSIGNED to the user, by a holder of the node's permission", function()
+    local r = host:assign(first, { as = "alice" })
+    assert.equal("ASSIGNED", r.task.status)
+    assert.equal("alice", r.task.owner)
+    assert.is_string(r.task.assigned_at)
+    assert.same({}, r.tasks)   -- nothing else happens
+    assert.equal("STARTED", r.process.status)
+  end)
+
+  it("is refused to users without the permission, to the system, and when not NEW", function()
+    H.refused("not_found", function() host:assign(first, { as = "carol" }) end)   -- cannot see it
+    H.refused("forbidden", function() host:assign(first, { as = "dave" }) end)    -- the creator
+    H.refused("forbidden", function() host:assign(first, { as = "manager" }) end) -- manage is not work
+    H.refused("forbidden", function() host:assign(first) end)                      -- nobody to own it
+    host:assign(first, { as = "alice" })
+    H.refused("conflict", function() host:assign(first, { as = "alice" }) end)
+    H.refused("conflict", function() host:assign(first, { as = "admin" }) end)
+    H.refused("not_found", function() host:assign(first, { as = "bob" }) end)     -- no longer in his queue
+    assert.equal("alice", H.one(host, pid, "first").owner)
+  end)
+
+  it("is refused on tasks that people do not do", function()
+    local start = H.one(host, pid, "start")
+    H.refused("conflict", function() host:assign(start.id, { as = "admin" }) end)
+    H.refused("not_found", function() host:assign(999999, { as = "admin" }) end)
+    H.refused("unauthenticated", function() host:assign(first, { as = "nobody" }) end)
+  end)
+end)
+
+describe("unassign", function()
+  local host, pid, first
+  before_each(function()
+    host, pid, first = setup()
+    host:assign(first, { as = "alice" })
+  end)
+
+  it("ASSIGNED -> NEW, by the owner", function()
+    local r = host:unassign(first, { as = "alice" })
+    assert.equal("NEW", r.task.status)
+    assert.is_nil(r.task.owner)
+    assert.is_nil(r.task.assigned_at)
+    assert.same({ first }, H.task_ids(host, { view = "queue", as = "bob" }))
+  end)
+
+  it("ASSIGNED -> NEW, by a manager", function()
+    assert.equal("NEW", host:unassign(first, { as = "manager" }).task.status)
+  end)
+
+  it("is refused to others and when not ASSIGNED", function()
+    H.refused("forbidden", function() host:unassign(first, { as = "dave" }) end)
+    H.refused("not_found", function() host:unassign(first, { as = "bob" }) end)
+    H.refused("not_found", function() host:unassign(first, { as = "carol" }) end)
+    host:unassign(first, { as = "alice" })
+    H.refused("conflict", function() host:unassign(first, { as = "manager" }) end)
+    H.refused("conflict", function() host:unassign(H.one(host, pid, "start").id, { as = "manager" }) end)
+  end)
+end)
+
+describe("reassign", function()
+  local host, pid, first
+  before_each(function()
+    host, pid, first = setup()
+    host:assign(first, { as = "alice" })
+  end)
+
+  it("ASSIGNED -> ASSIGNED to another holder of the permission, by a manager", function()
+    local r = host:reassign(first, "bob", { as = "manager" })
+    assert.equal("ASSIGNED", r.task.status)
+    assert.equal("bob", r.task.owner)
+    assert.same({ first }, H.task_ids(host, { view = "inbox", as = "bob" }))
+    assert.same({}, H.task_ids(host, { view = "inbox", as = "alice" }))
+  end)
+
+  it("refuses a target without the permission or unknown (invalid, on the user field)", function()
+    local err = H.refused("invalid", function() host:reassign(first, "carol", { as = "manager" }) end)
+    assert.is_string(err.fields.user)
+    err = H.refused("invalid", function() host:reassign(first, "nobody", { as = "manager" }) end)
+    assert.is_string(err.fields.user)
+    assert.equal("alice", H.one(host, pid, "first").owner)
+  end)
+
+  it("is for managers only, and only on ASSIGNED tasks", function()
+    H.refused("forbidden", function() host:reassign(first, "bob", { as = "alice" }) end)   -- the owner
+    H.refused("forbidden", function() host:reassign(first, "bob", { as = "dave" }) end)
+    H.refused("not_found", function() host:reassign(first, "bob", { as = "carol" }) end)
+    host:unassign(first, { as = "alice" })
+    H.refused("conflict", function() host:reassign(first, "bob", { as = "manager" }) end)
+  end)
+end)
+
+describe("execute", function()
+  local host, pid, first
+  before_each(function() host, pid, first = setup() end)
+
+  it("ASSIGNED -> DONE by the owner; the next task is activated", function()
+    host:assign(first, { as = "alice" })
+    local form = host:task(first, { as = "alice" }).form
+    assert.equal("note", form.fields[1].name)
+    assert.equal("hi", form.fields[1].value)   -- the form shows the stored value
+    local r = host:execute(first, { note = "changed" }, { as = "alice" })
+    assert.equal("DONE", r.task.status)
+    assert.same({ "second" }, H.nodes(r.tasks))
+    assert.same({ first }, r.tasks[1].previous)
+    assert.equal("changed", r.process.data.note)
+    assert.same({ "start:DONE", "first:DONE", "second:NEW" }, H.trail(host, pid))
+  end)
+
+  it("is refused when NEW, DONE, to non-owners, and on invalid data", function()
+    H.refused("conflict", function() host:execute(first, {}, { as = "admin" }) end)   -- assign it first
+    host:assign(first, { as = "alice" })
+    H.refused("forbidden", function() host:execute(first, {}, { as = "dave" }) end)
+    H.refused("forbidden", function() host:execute(first, {}, { as = "manager" }) end)
+    H.refused("forbidden", function() host:execute(first, {}, { as = "admin" }) end)
+    H.refused("forbidden", function() host:execute(first, {}) end)                    -- the system
+    H.refused("not_found", function() host:execute(first, {}, { as = "carol" }) end)
+    local err = H.refused("invalid", function() host:execute(first, { note = "far too long" }, { as = "alice" }) end)
+    assert.is_string(err.fields.note)
+    assert.same({ "start:DONE", "first:ASSIGNED" }, H.trail(host, pid))
+    host:execute(first, {}, { as = "alice" })
+    H.refused("conflict", function() host:execute(first, {}, { as = "alice" }) end)
+    assert.equal("hi", H.data(host, pid).note)   -- an empty form kept the stored value
+  end)
+end)
+
+describe("cancel", function()
+  local host, pid, first
+  before_each(function() host, pid, first = setup() end)
+
+  it("NEW or ASSIGNED -> CANCELED, by a manager", function()
+    local r = host:cancel(first, { as = "manager" })
+    assert.equal("CANCELED", r.task.status)
+    assert.is_string(r.task.finished_at)
+    -- nothing is active and no End was reached: the process waits for a manager
+    assert.equal("STARTED", r.process.status)
+    host:revive(first, { as = "manager" })
+    local again = H.last(host, pid, "first")
+    host:assign(again.id, { as = "bob" })
+    assert.equal("CANCELED", host:cancel(again.id, { as = "admin" }).task.status)
+  end)
+
+  it("is refused to non-managers and on finished tasks", function()
+    host:assign(first, { as = "alice" })
+    H.refused("forbidden", function() host:cancel(first, { as = "alice" }) end)   -- even the owner
+    H.refused("forbidden", function() host:cancel(first, { as = "dave" }) end)
+    H.refused("not_found", function() host:cancel(first, { as = "carol" }) end)
+    H.refused("conflict", function() host:cancel(H.one(host, pid, "start").id, { as = "manager" }) end)
+    host:cancel(first, { as = "manager" })
+    H.refused("conflict", function() host:cancel(first, { as = "manager" }) end)
+  end)
+end)
+
+describe("undo", function()
+  local host, pid, first, second
+  before_each(function()
+    host, pid, first = setup()
+    host:assign(first, { as = "alice" })
+    second = host:execute(first, {}, { as = "alice" }).tasks[1].id
+  end)
+
+  it("DONE -> CANCELED once every task after it is CANCELED; then it can be revived", function()
+    H.refused("conflict", function() host:undo(first, { as = "manager" }) end)   -- `second` is NEW
+    host:cancel(second, { as = "manager" })
+    local r = host:undo(first, { as = "manager" })
+    assert.equal("CANCELED", r.task.status)
+    r = host:revive(first, { as = "manager" })
+    assert.equal("REVIVED", r.task.status)
+    assert.same({ "first" }, H.nodes(r.tasks))
+    assert.equal("NEW", r.tasks[1].status)
+    assert.same({ first }, r.tasks[1].previous)
+    assert.same({ "start:DONE", "first:REVIVED", "second:CANCELED", "first:NEW" }, H.trail(host, pid))
+  end)
+
+  it("is refused to non-managers, on tasks not DONE, and on the start", function()
+    host:cancel(second, { as = "manager" })
+    H.refused("forbidden", function() host:undo(first, { as = "alice" }) end)
+    H.refused("forbidden", function() host:undo(first, { as = "dave" }) end)
+    H.refused("not_found", function() host:undo(first, { as = "carol" }) end)
+    H.refused("conflict", function() host:undo(second, { as = "manager" }) end)   -- CANCELED
+    H.refused("conflict", function() host:undo(H.one(host, pid, "start").id, { as = "manager" }) end)
+    host:undo(first, { as = "manager" })
+    H.refused("conflict", function() host:undo(first, { as = "manager" }) end)
+  end)
+end)
+
+describe("revive", function()
+  local host, pid, first
+  before_each(function() host, pid, first = setup() end)
+
+  it("CANCELED -> REVIVED, with a new task of the same node and token", function()
+    host:cancel(first, { as = "manager" })
+    local r = host:revive(first, { as = "admin" })
+    assert.equal("REVIVED", r.task.status)
+    local again = r.tasks[1]
+    assert.equal("first", again.node)
+    assert.equal("NEW", again.status)
+    assert.equal("start", again.token)
+    assert.same({ first }, again.previous)
+    -- the new task runs normally to the end
+    host:assign(again.id, { as = "bob" })
+    host:execute(again.id, {}, { as = "bob" })
+    local second = H.one(host, pid, "second")
+    host:assign(second.id, { as = "bob" })
+    assert.equal("DONE", host:execute(second.id, {}, { as = "bob" }).process.status)
+  end)
+
+  it("is refused to non-managers and on tasks neither ERROR nor CANCELED", function()
+    H.refused("conflict", function() host:revive(first, { as = "manager" }) end)   -- NEW
+    host:cancel(first, { as = "manager" })
+    H.refused("forbidden", function() host:revive(first, { as = "dave" }) end)
+    H.refused("not_found", function() host:revive(first, { as = "carol" }) end)
+    H.refused("conflict", function() host:revive(H.one(host, pid, "start").id, { as = "manager" }) end)
+    host:revive(first, { as = "manager" })
+    H.refused("conflict", function() host:revive(first, { as = "manager" }) end)   -- REVIVED
+  end)
+end)
+
+describe("process cancel", function()
+  local host, pid, first
+  before_each(function()
+    host, pid, first = setup()
+    host:assign(first, { as = "alice" })
+  end)
+
+  it("turns every active task CANCELED and the process CANCELED; DONE tasks stay DONE", function()
+    local p = host:cancel_process(pid, { as = "manager" })
+    assert.equal("CANCELED", p.status)
+    assert.is_string(p.finished_at)
+    assert.same({ "start:DONE", "first:CANCELED" }, H.trail(host, pid))
+    -- nothing can be done on it any more
+    H.refused("conflict", function() host:cancel_process(pid, { as = "manager" }) end)
+    H.refused("conflict", function() host:revive(first, { as = "manager" }) end)
+    H.refused("conflict", function() host:execute(first, {}, { as = "alice" }) end)
+    assert.same({}, host:task(first, { as = "admin" }).actions)
+  end)
+
+  it("is refused to non-managers", function()
+    H.refused("forbidden", function() host:cancel_process(pid, { as = "alice" }) end)
+    H.refused("forbidden", function() host:cancel_process(pid, { as = "dave" }) end)
+    H.refused("not_found", function() host:cancel_process(pid, { as = "carol" }) end)
+    H.refused("not_found", function() host:cancel_process(424242, { as = "admin" }) end)
+    assert.equal("STARTED", H.status(host, pid))
+  end)
+
+  it("is refused on a finished process", function()
+    host:execute(first, {}, { as = "alice" })
+    local second = H.one(host, pid, "second")
+    host:assign(second.id, { as = "alice" })
+    host:execute(second.id, {}, { as = "alice" })
+    assert.equal("DONE", H.status(host, pid))
+    H.refused("conflict", function() host:cancel_process(pid, { as = "manager" }) end)
+  end)
+end)
+
+describe("the actions of host:task()", function()
+  local host, pid, first
+  before_each(function() host, pid, first = setup() end)
+
+  it("list exactly what each user may do now", function()
+    -- NEW
+    assert.same({ "assign" }, H.actions(host, first, "alice"))
+    assert.same({ "assign" }, H.actions(host, first, "bob"))         -- seen through his queue
+    assert.same({}, H.actions(host, first, "dave"))                  -- the creator only looks
+    assert.same({ "cancel" }, H.actions(host, first, "manager"))
+    assert.same({ "assign", "cancel" }, H.actions(host, first, "admin"))
+    assert.same({ "cancel" }, H.actions(host, first, nil))           -- the system owns nothing
+    H.refused("not_found", function() host:task(first, { as = "carol" }) end)
+    -- ASSIGNED
+    host:assign(first, { as = "alice" })
+    assert.same({ "execute", "unassign" }, H.actions(host, first, "alice"))
+    assert.same({ "cancel", "reassign", "unassign" }, H.actions(host, first, "manager"))
+    assert.same({}, H.actions(host, first, "dave"))
+    H.refused("not_found", function() host:task(first, { as = "bob" }) end)
+    -- DONE, with an active task after it
+    host:execute(first, {}, { as = "alice" })
+    assert.same({}, H.actions(host, first, "alice"))
+    assert.same({}, H.actions(host, first, "manager"))
+    -- DONE, everything after it canceled
+    host:cancel(H.one(host, pid, "second").id, { as = "manager" })
+    assert.same({ "undo" }, H.actions(host, first, "manager"))
+    assert.same({ "revive" }, H.actions(host, H.one(host, pid, "second").id, "manager"))
+    -- the start task
+    assert.same({}, H.actions(host, H.one(host, pid, "start").id, "manager"))
+  end)
+
+  it("list execute and cancel for a manager on a Function task", function()
+    local r = host:start("steps", "auto", {}, { as = "manager" })
+    local trigger = r.tasks[2].id
+    assert.same({ "cancel", "execute" }, H.actions(host, trigger, "manager"))
+    assert.same({ "cancel", "execute" }, H.actions(host, trigger, "admin"))
+    host:execute(trigger, {}, { as = "manager" })
+    assert.equal("DONE", H.status(host, r.process.id))
+  end)
+end)

@@ -1,0 +1,116 @@
+-- Who sees what: a user sees the processes they started or took part in (not_found
+-- otherwise), a manager (`<flow>.manage`, or an admin) sees them all; the queue shows a NEW
+-- human task only to holders of its node's permission (directly, through a group, as admin).
+-- Flow: flows/helloworld.lua.
+
+local H = require "helpers"
+
+describe("visibility", function()
+  local host, p1, p2, approve1, approve2
+  before_each(function()
+    host = H.open { flows = "flows", users = {
+      alice = { perms = { "helloworld.start" } },
+      carol = { perms = { "helloworld.start" } },
+      bob = { perms = { "helloworld.approve" } },
+      dan = { groups = { "approvers" } },
+      manager = { perms = { "helloworld.manage" } },
+      eve = {},
+    } }
+    host:grant("@approvers", "helloworld.approve")
+    local r1 = host:start("helloworld", "start", { text = "one" }, { as = "alice" })
+    local r2 = host:start("helloworld", "start", { text = "two" }, { as = "carol" })
+    p1, p2 = r1.process.id, r2.process.id
+    approve1, approve2 = r1.tasks[2].id, r2.tasks[2].id
+  end)
+
+  local function pids(list)
+    local out = {}
+    for i, p in ipairs(list) do out[i] = p.id end
+    return H.sorted(out)
+  end
+
+  it("shows a process to its creator, managers and admins only", function()
+    assert.equal(p1, host:process(p1, { as = "alice" }).process.id)
+    H.refused("not_found", function() host:process(p1, { as = "carol" }) end)
+    H.refused("not_found", function() host:process(p1, { as = "eve" }) end)
+    H.refused("not_found", function() host:process(p1, { as = "bob" }) end)
+    assert.equal(p1, host:process(p1, { as = "manager" }).process.id)
+    assert.equal(p1, host:process(p1, { as = "admin" }).process.id)
+    H.refused("not_found", function() host:process(4242, { as = "admin" }) end)
+
+    assert.same({ p1 }, pids(host:processes { as = "alice" }))
+    assert.same({ p2 }, pids(host:processes { as = "carol" }))
+    assert.same({}, pids(host:processes { as = "eve" }))
+    assert.same({ p1, p2 }, pids(host:processes { as = "manager" }))
+    assert.same({ p1, p2 }, pids(host:processes { as = "admin" }))
+    assert.same({ p1, p2 }, pids(host:processes {}))
+  end)
+
+  it("puts NEW tasks in the queue of the permission's holders only", function()
+    assert.same(H.sorted { approve1, approve2 }, H.sorted(H.task_ids(host, { view = "queue", as = "bob" })))
+    assert.same(H.sorted { approve1, approve2 }, H.sorted(H.task_ids(host, { view = "queue", as = "dan" })))
+    assert.same(H.sorted { approve1, approve2 }, H.sorted(H.task_ids(host, { view = "queue", as = "admin" })))
+    for _, user in ipairs { "alice", "carol", "eve", "manager" } do
+      assert.same({}, H.task_ids(host, { view = "queue", as = user }), user)
+    end
+    -- a queue member may look at the task before taking part, others may not
+    assert.equal("approve", host:task(approve1, { as = "dan" }).task.node)
+    H.refused("not_found", function() host:task(approve1, { as = "eve" }) end)
+    H.refused("not_found", function() host:task(approve1, { as = "carol" }) end)
+    assert.same({ inbox = 0, queue = 2 }, host:counts { as = "bob" })
+  end)
+
+  it("shows the process to whoever takes part, and moves the task to their inbox", function()
+    host:assign(approve1, { as = "bob" })
+    assert.equal(p1, host:process(p1, { as = "bob" }).process.id)
+    assert.same({ p1 }, pids(host:processes { as = "bob" }))
+    assert.same({ approve1 }, H.task_ids(host, { view = "inbox", as = "bob" }))
+    assert.same({ approve2 }, H.task_ids(host, { view = "queue", as = "bob" }))
+    assert.same({ approve2 }, H.task_ids(host, { view = "queue", as = "dan" }))
+    H.refused("not_found", function() host:task(approve1, { as = "dan" }) end)
+    assert.same({ inbox = 1, queue = 1 }, host:counts { as = "bob" })
+    host:execute(approve1, { approved = true }, { as = "bob" })
+    assert.same({}, H.task_ids(host, { view = "inbox", as = "bob" }))
+    assert.same({ approve1 }, H.task_ids(host, { view = "archive", as = "bob" }))
+    assert.equal("DONE", host:process(p1, { as = "bob" }).process.status)
+  end)
+
+  it("keeps view=all for managers, limited to the flows they manage", function()
+    H.refused("forbidden", function() host:tasks { view = "all", as = "alice" } end)
+    H.refused("forbidden", function() host:tasks { view = "all", as = "bob" } end)
+    assert.equal(4, #host:tasks { view = "all", as = "manager" })
+    assert.equal(4, #host:tasks { view = "all", as = "admin" })
+    assert.same({ approve1 }, H.task_ids(host, { view = "all", process = p1, status = "NEW", as = "manager" }))
+  end)
+
+  it("pages through task lists with limit and next_after", function()
+    local items, next_after = host:tasks { view = "queue", as = "bob", limit = 1 }
+    assert.same({ approve2 }, { items[1].id })   -- newest first
+    assert.equal(approve2, next_after)
+    items, next_after = host:tasks { view = "queue", as = "bob", limit = 1, after = next_after }
+    assert.same({ approve1 }, { items[1].id })
+    assert.is_nil(next_after)
+  end)
+
+  it("refuses an unknown user (unauthenticated)", function()
+    H.refused("unauthenticated", function() host:process(p1, { as = "mallory" }) end)
+    H.refused("unauthenticated", function() host:tasks { view = "inbox", as = "mallory" } end)
+  end)
+end)
+
+describe("the queue of a :Permission(fn) node", function()
+  it("is filtered per task, and its count agrees with the list", function()
+    local host = H.open { flows = "flows", users = {
+      alice = { perms = { "separation_of_duties.start", "separation_of_duties.approve" } },
+      bob = { perms = { "separation_of_duties.start", "separation_of_duties.approve" } },
+    } }
+    host:start("separation_of_duties", "start", { amount = 1 }, { as = "alice" })
+    host:start("separation_of_duties", "start", { amount = 2 }, { as = "alice" })
+    host:start("separation_of_duties", "start", { amount = 3 }, { as = "bob" })
+    assert.equal(1, #host:tasks { view = "queue", as = "alice" })
+    assert.equal(2, #host:tasks { view = "queue", as = "bob" })
+    assert.same({ inbox = 0, queue = 1 }, host:counts { as = "alice" })
+    assert.same({ inbox = 0, queue = 2 }, host:counts { as = "bob" })
+    assert.same({ inbox = 0, queue = 3 }, host:counts { as = "admin" })
+  end)
+end)
