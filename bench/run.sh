@@ -8,3 +8,4 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-release -j"$(nproc)" >/dev/null
 FLOWHOST_SOURCE=$PWD ./build-release/engine_bench "${1:-2000}"
 FLOWHOST_SOURCE=$PWD ./build-release/engine_bench "${1:-2000}" --sync normal
+FLOWHOST_SOURCE=$PWD ./build-release/jobs_bench "${2:-1000}"

@@ -303,10 +303,17 @@ int store_open(const char *path, const store_options *opt, store **out, fherr *e
   sqlite3_busy_timeout(st->db, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
-           "PRAGMA journal_mode = WAL; PRAGMA synchronous = %s; PRAGMA foreign_keys = ON;"
-           "PRAGMA temp_store = MEMORY;",
+           "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
            (!opt || opt->synchronous_full) ? "FULL" : "NORMAL");
-  if ((rc = exec_sql(st, pragmas, err)) || (rc = migrate(st, err))) {
+  /* Switching to WAL needs a moment with no other connection reading, and
+   * SQLite does not wait for it through the busy handler: retry briefly,
+   * as several workers open the same file at start-up. */
+  for (int attempt = 0;; attempt++) {
+    rc = exec_sql(st, "PRAGMA journal_mode = WAL", err);
+    if (rc != FH_BUSY || attempt == 200) break;
+    sqlite3_sleep(10);
+  }
+  if (rc || (rc = exec_sql(st, pragmas, err)) || (rc = migrate(st, err))) {
     store_close(st);
     return rc;
   }
