@@ -6,13 +6,25 @@
 #include <string.h>
 
 static pthread_mutex_t graph_mu = PTHREAD_MUTEX_INITIALIZER;
+/* One Graphviz context for the whole process, made on first use: Graphviz
+ * keeps global state that points into a freed context, so a second render
+ * with a fresh context reads freed memory (seen with ASan). */
+static GVC_t *graph_gvc;
+
+void graph_end(void) {
+  pthread_mutex_lock(&graph_mu);
+  if (graph_gvc) gvFreeContext(graph_gvc);
+  graph_gvc = NULL;
+  pthread_mutex_unlock(&graph_mu);
+}
 
 int graph_render_svg(const char *dot, char **svg, size_t *len, fherr *err) {
   *svg = NULL;
   *len = 0;
   pthread_mutex_lock(&graph_mu);
   int rc = FH_OK;
-  GVC_t *gvc = gvContext();
+  if (!graph_gvc) graph_gvc = gvContext();
+  GVC_t *gvc = graph_gvc;
   Agraph_t *g = gvc ? agmemread(dot) : NULL;
   if (!g) {
     rc = fherr_set(err, FH_INTERNAL, "graphviz could not read the flow chart");
@@ -48,7 +60,6 @@ int graph_render_svg(const char *dot, char **svg, size_t *len, fherr *err) {
     gvFreeLayout(gvc, g);
   }
   if (g) agclose(g);
-  if (gvc) gvFreeContext(gvc);
   pthread_mutex_unlock(&graph_mu);
   return rc;
 }

@@ -10,5 +10,7 @@
 
 /* *svg is malloc'd (free with free()). */
 int graph_render_svg(const char *dot, char **svg, size_t *len, fherr *err);
+/* Frees the process's Graphviz context; call once at exit, after the last render. */
+void graph_end(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -46,13 +47,14 @@ struct http_server {
   http_svg *svgs;
   int nsvgs;
   int in_flight;
+  atomic_int stopping;         /* replies close their connection */
   char dummy_hash[AUTH_HASH_LEN];   /* failed logins of unknown users cost the same */
 };
 
-typedef struct http_param {
+typedef struct http_kv {
   char *key;
   char *value;
-} http_param;
+} http_kv;
 
 typedef struct http_req {
   http_server *srv;
@@ -61,10 +63,11 @@ typedef struct http_req {
   char *uri;                   /* raw, as received (for the log) */
   char method[12];
   char *path;                  /* percent-decoded path without the query; NULL if malformed */
-  http_param params[HTTP_MAX_PARAMS];
+  http_kv params[HTTP_MAX_PARAMS];
   int nparams;
   int query_error;             /* malformed, duplicated or too many parameters */
   int headers_seen;
+  int counted;                 /* in the server's in_flight count */
   char *body;
   size_t body_len, body_cap;
   int too_large;
@@ -84,7 +87,7 @@ typedef struct http_req {
   size_t out_raw_len;
   const char *out_type;
   char out_cookie[256];        /* Set-Cookie value, "" for none */
-  const char *out_allow;       /* Allow header for 405 */
+  char out_allow[64];          /* Allow header for 405, "" for none */
   int out_fd;                  /* a file to send (static files); -1 for none */
   uint64_t out_fd_size;
   int logged_status;

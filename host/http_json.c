@@ -173,8 +173,10 @@ int http_param_id(http_req *r, const char *key, int64_t *out, fherr *err) {
 
 /* --- bodies ------------------------------------------------------------------ */
 
+/* A body must say it is JSON: with the CSRF token this keeps cross-site
+ * "simple" requests (forms, text/plain, untyped blobs) out. */
 static int is_json_type(const char *type) {
-  if (!type) return 1;   /* absent: taken as JSON */
+  if (!type) return 0;
   size_t n = strlen("application/json");
   if (strncasecmp(type, "application/json", n)) return 0;
   return type[n] == '\0' || type[n] == ';' || type[n] == ' ';
@@ -189,7 +191,7 @@ int http_body_object(http_req *r, const char *const *allowed, json_t **out, fher
     return FH_OK;
   }
   const char *type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-  if (!is_json_type(type)) return fherr_set(err, FH_BAD_REQUEST, "the body must be application/json");
+  if (!is_json_type(type)) return fherr_set(err, FH_BAD_REQUEST, "a body must be sent as Content-Type: application/json");
   json_error_t jerr;
   json_t *v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
   if (!v) return fherr_set(err, FH_BAD_REQUEST, "the body is not valid JSON: %s (line %d, column %d)", jerr.text,

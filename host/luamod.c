@@ -408,13 +408,24 @@ static int l_reload(lua_State *L) {
   return 0;
 }
 
+/* host:reload_path(path) -> changed: reloads one created, changed or deleted
+ * file as the server's watcher does (a path under lib/ reloads every flow). */
+static int l_reload_path(lua_State *L) {
+  host *h = check_host(L);
+  int changed = 0;
+  fherr err = {0};
+  if (flowreg_reload_path(h->reg, luaL_checkstring(L, 2), &changed, &err)) return raise_err(L, &err);
+  lua_pushboolean(L, changed);
+  return 1;
+}
+
 static const luaL_Reg host_methods[] = {
     {"user", l_user}, {"grant", l_grant}, {"join", l_join}, {"start", l_start},
     {"assign", l_assign}, {"unassign", l_unassign}, {"reassign", l_reassign}, {"execute", l_execute},
     {"cancel", l_cancel}, {"undo", l_undo}, {"revive", l_revive}, {"tasks", l_tasks}, {"counts", l_counts},
     {"task", l_task}, {"process", l_process}, {"processes", l_processes}, {"cancel_process", l_cancel_process},
     {"run_jobs", l_run_jobs}, {"flows", l_flows}, {"flow", l_flow}, {"rename_node", l_rename_node},
-    {"reload", l_reload}, {"close", l_close}, {NULL, NULL}};
+    {"reload", l_reload}, {"reload_path", l_reload_path}, {"close", l_close}, {NULL, NULL}};
 
 int luaopen_flowhost(lua_State *L) {
   luaL_newmetatable(L, "flowhost.error");

@@ -1,10 +1,220 @@
+/* serve — `flowhost serve`: loads the flows, makes the first admin on an
+ * empty database, runs the HTTP host until SIGINT/SIGTERM, then shuts
+ * everything down in order and exits 0. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "auth.h"
 #include "cli.h"
+#include "engine.h"
+#include "flowreg.h"
+#include "graph.h"
+#include "http.h"
+#include "reload.h"
 
-/* Replaced by the HTTP host. */
-int serve_main(const cli_globals *g, int argc, char **argv) {
-  (void)g; (void)argc; (void)argv;
-  fprintf(stderr, "flowhost: serve is not available in this build\n");
+static const char SERVE_USAGE[] =
+    "usage: flowhost serve [--flows DIR] [--db FILE] [--listen HOST:PORT] [--web DIR] [--threads N] [--jobs N]\n"
+    "\n"
+    "  --flows DIR        flow files (default: flows)\n"
+    "  --db FILE          SQLite database (default: flowhost.db)\n"
+    "  --listen HOST:PORT address to serve on (default: 127.0.0.1:8080; port 0 picks a free one)\n"
+    "  --web DIR          static files of the web UI (default: web)\n"
+    "  --threads N        HTTP worker threads (default: 4)\n"
+    "  --jobs N           background job workers (default: 1)\n"
+    "  --lua DIR, --sync full|normal   as for every command\n";
+
+static int serve_usage(const char *why) {
+  if (why) fprintf(stderr, "flowhost: %s\n\n", why);
+  fputs(SERVE_USAGE, stderr);
+  return 2;
+}
+
+typedef struct serve_opts {
+  char host[256];
+  int port;
+  const char *web_dir;
+  int threads;
+  int jobs;
+} serve_opts;
+
+static int parse_int(const char *s, int lo, int hi, int *out) {
+  if (!s || !*s) return 0;
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || v < lo || v > hi) return 0;
+  *out = (int)v;
   return 1;
+}
+
+/* "127.0.0.1:8080", "localhost:0", "[::1]:8080" */
+static int parse_listen(const char *s, serve_opts *o) {
+  const char *colon;
+  if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (!close || close[1] != ':') return 0;
+    if ((size_t)(close - s - 1) >= sizeof o->host || close == s + 1) return 0;
+    snprintf(o->host, sizeof o->host, "%.*s", (int)(close - s - 1), s + 1);
+    colon = close + 1;
+  } else {
+    colon = strrchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof o->host) return 0;
+    snprintf(o->host, sizeof o->host, "%.*s", (int)(colon - s), s);
+  }
+  return parse_int(colon + 1, 0, 65535, &o->port);
+}
+
+/* argv holds the word "serve" and the options, global ones included (cli_main
+ * has read those already), in any order. */
+static int parse_serve_args(int argc, char **argv, serve_opts *o) {
+  static const char *const globals[] = {"flows", "db", "lua", "sync", NULL};
+  int seen_command = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (!seen_command && !strcmp(a, "serve")) {
+      seen_command = 1;
+      continue;
+    }
+    if (strncmp(a, "--", 2) != 0 || !a[2]) return serve_usage("serve takes options only");
+    char name[32];
+    const char *value;
+    const char *eq = strchr(a + 2, '=');
+    if (eq) {
+      snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
+      value = eq + 1;
+    } else {
+      snprintf(name, sizeof name, "%s", a + 2);
+      if (i + 1 >= argc) {
+        fprintf(stderr, "flowhost: option needs a value: %s\n\n", a);
+        return serve_usage(NULL);
+      }
+      value = argv[++i];
+    }
+    int known_global = 0;
+    for (const char *const *g = globals; *g; g++) known_global |= !strcmp(*g, name);
+    if (known_global) continue;
+    if (!strcmp(name, "listen")) {
+      if (!parse_listen(value, o)) return serve_usage("--listen must be HOST:PORT (port 0 to 65535)");
+    } else if (!strcmp(name, "web")) {
+      o->web_dir = value;
+    } else if (!strcmp(name, "threads")) {
+      if (!parse_int(value, 1, 256, &o->threads)) return serve_usage("--threads must be from 1 to 256");
+    } else if (!strcmp(name, "jobs")) {
+      if (!parse_int(value, 0, 256, &o->jobs)) return serve_usage("--jobs must be from 0 to 256");
+    } else {
+      fprintf(stderr, "flowhost: unknown option --%s\n\n", name);
+      return serve_usage(NULL);
+    }
+  }
+  return 0;
+}
+
+static void report_flows(flowreg *reg) {
+  flowgen *gen = flowreg_acquire(reg);
+  if (!gen) return;
+  for (int i = 0; i < gen->n; i++) {
+    const flow_entry *fe = &gen->entries[i];
+    if (fe->has_error)
+      fprintf(stderr, "flowhost: flow %s failed to load: %s:%d: %s\n", fe->name, fe->error_file, fe->error_line,
+              fe->error_message);
+  }
+  fprintf(stderr, "flowhost: %d flows loaded from %s (%d with errors)\n", gen->n, flowreg_dir(reg),
+          flowgen_count_errors(gen));
+  flowgen_release(reg, gen);
+}
+
+/* On a database without users, creates `admin` with a random password and
+ * prints it once. */
+static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
+  engine_options eo = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal,
+                       .worker_name = "serve"};
+  engine *e;
+  int rc = engine_open(&eo, &e, err);
+  if (rc) return rc;
+  int64_t n = 0;
+  if (!(rc = store_user_count(engine_store(e), &n, err)) && n == 0) {
+    char token[AUTH_TOKEN_LEN], password[17], hash[AUTH_HASH_LEN];
+    auth_random_token(token);
+    memcpy(password, token, 16);
+    password[16] = '\0';
+    if (auth_hash_password(password, hash)) rc = fherr_set(err, FH_INTERNAL, "cannot hash a password");
+    else if (!(rc = store_user_add(engine_store(e), "admin", hash, 1, NULL, err)))
+      printf("created user admin with password %s\n", password);
+    fflush(stdout);
+  }
+  engine_close(e);
+  return rc;
+}
+
+int serve_main(const cli_globals *g, int argc, char **argv) {
+  serve_opts o = {.host = "127.0.0.1", .port = 8080, .web_dir = "web", .threads = 4, .jobs = 1};
+  if (g->as_user) return serve_usage("serve does not take --as");
+  int prc = parse_serve_args(argc, argv, &o);
+  if (prc) return prc;
+
+  /* Threads started from here on inherit this mask: only the main thread
+   * takes SIGINT/SIGTERM (in sigwait below); a closed peer is not fatal. */
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+  fherr err = {0};
+  int code = 1;
+  http_server *srv = NULL;
+  reload *rl = NULL;
+  flowreg *reg = flowreg_new(g->flows_dir, g->lua_dir, &err);
+  if (!reg || flowreg_load_all(reg, &err)) goto out;
+  report_flows(reg);
+  if (bootstrap_admin(reg, g, &err)) goto out;
+
+  http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
+                     .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .access_log = 1};
+  if (http_start(&ho, &srv, &err)) goto out;
+
+  /* ---- LEAD: start the background job workers here ----------------------
+   *   jobs_options jo = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal,
+   *                      .workers = o.jobs};
+   *   jobs_start(&jo, &jobs, &err);
+   * ----------------------------------------------------------------------- */
+  (void)o.jobs;
+
+  /* Hot reload of the flows folder: without it the host still serves. */
+  fherr rerr = {0};
+  if (reload_start(reg, &rl, &rerr)) {
+    fprintf(stderr, "flowhost: hot reload is off: %s\n", rerr.message);
+    fherr_clear(&rerr);
+  }
+
+  if (strchr(o.host, ':')) printf("listening on http://[%s]:%d\n", o.host, http_port(srv));
+  else printf("listening on http://%s:%d\n", o.host, http_port(srv));
+  fflush(stdout);
+
+  int sig = 0;
+  while (sigwait(&stop_signals, &sig) != 0) {
+  }
+  fprintf(stderr, "flowhost: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+
+  reload_stop(rl);   /* no more flow swaps during shutdown */
+  rl = NULL;
+  http_stop(srv);   /* requests in flight finish; engines and their databases close */
+  srv = NULL;
+  /* ---- LEAD: jobs_stop(jobs) here (after the last request that could wake it) */
+  code = 0;
+out:
+  if (code) {
+    fprintf(stderr, "flowhost: serve: %s\n", err.message[0] ? err.message : "failed to start");
+    fherr_clear(&err);
+  }
+  reload_stop(rl);
+  http_stop(srv);
+  flowreg_free(reg);
+  graph_end();
+  return code;
 }

@@ -1,0 +1,111 @@
+#!/bin/sh
+# HTTP benchmark of `flowhost serve` (Release build), each figure next to a static-file
+# baseline measured in the same run:
+#   1. GET /style.css                         (static file: the cost of HTTP alone)
+#   2. GET /api/tasks?view=inbox              (bearer token; 10,000 processes in the database)
+#   3. the helloworld cycle over the API      (start + assign + execute, as fast as possible)
+# Requests/s and latency p50/p90/p99 from wrk.  Not run by ctest.
+#
+#   bench/http_bench.sh [seconds per run (10)] [connections (32)]
+# Environment: PROCESSES (10000), THREADS (server threads, 4), SYNC (full|normal, full),
+#              WRK_THREADS (2), KEEP=1 keeps the temporary folder,
+#              BUILD_DIR (build-release) and CMAKE_ARGS (extra cmake configure arguments).
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${1:-10}
+CONNS=${2:-32}
+PROCESSES=${PROCESSES:-10000}
+THREADS=${THREADS:-4}
+SYNC=${SYNC:-full}
+WRK_THREADS=${WRK_THREADS:-2}
+
+command -v wrk >/dev/null 2>&1 || sh tools/install-deps.sh --bench
+command -v wrk >/dev/null 2>&1 || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
+
+BUILD_DIR=${BUILD_DIR:-build-release}
+echo "== building Release ($BUILD_DIR)" >&2
+# shellcheck disable=SC2086
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null
+BIN=$ROOT/$BUILD_DIR/flowhost
+
+TMP=$(mktemp -d /tmp/flowhost-bench.XXXXXX)
+DB=$TMP/bench.db
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT INT TERM
+
+cli() { "$BIN" --db "$DB" --flows flows "$@"; }
+
+echo "== users, tokens and $PROCESSES helloworld processes" >&2
+cli user add alice --password alice-pw >/dev/null
+cli user add bob --password bob-pw >/dev/null
+cli user grant alice helloworld.start >/dev/null
+cli user grant bob helloworld.approve >/dev/null
+ALICE_TOKEN=$(cli token create alice)
+BOB_TOKEN=$(cli token create bob)
+export ALICE_TOKEN BOB_TOKEN
+LUA_CPATH="$ROOT/$BUILD_DIR/?.so;;" LUA_PATH="$ROOT/lua/?.lua;;" \
+  lua5.4 bench/http_seed.lua "$DB" "$PROCESSES" 1000
+
+echo "== starting the server (threads $THREADS, sync $SYNC)" >&2
+"$BIN" --db "$DB" --flows flows --sync "$SYNC" serve --listen 127.0.0.1:0 --web web --threads "$THREADS" --jobs 0 \
+  >"$TMP/out" 2>"$TMP/access.log" &
+SERVER_PID=$!
+PORT=""
+for _ in $(seq 1 100); do
+  PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/out")
+  [ -n "$PORT" ] && break
+  sleep 0.1
+done
+[ -n "$PORT" ] || { echo "the server did not start:" >&2; cat "$TMP/out" "$TMP/access.log" >&2; exit 1; }
+URL=http://127.0.0.1:$PORT
+curl -fsS -o /dev/null "$URL/style.css"
+curl -fsS -o /dev/null -H "Authorization: Bearer $BOB_TOKEN" "$URL/api/tasks?view=inbox"
+
+# run NAME wrk-args...  -> prints the RESULT line of the script
+run() {
+  name=$1
+  shift
+  echo "== $name ($DURATION s, $CONNS connections)" >&2
+  wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s "$@" | grep '^RESULT' | sed "s/^RESULT/$name/"
+}
+
+RESULTS=$TMP/results
+{
+  run static  -s bench/wrk_report.lua "$URL/style.css"
+  run inbox   -s bench/wrk_report.lua -H "Authorization: Bearer $BOB_TOKEN" "$URL/api/tasks?view=inbox"
+  run static2 -s bench/wrk_report.lua "$URL/style.css"
+  run cycle   -s bench/http_cycle.lua "$URL/"
+} >"$RESULTS"
+
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || { echo "the server did not exit cleanly" >&2; exit 1; }
+SERVER_PID=""
+
+echo
+echo "flowhost HTTP benchmark: $(nproc) CPUs, server threads $THREADS, sync $SYNC, wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s,"
+echo "$PROCESSES helloworld processes in the database (bob: 1000 in his inbox)"
+echo
+awk '
+  { rps[$1] = $2; p50[$1] = $3; p90[$1] = $4; p99[$1] = $5; bad[$1] = $6; err[$1] = $7; cyc[$1] = $8 }
+  END {
+    printf "%-44s %10s %9s %9s %9s %8s\n", "", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors"
+    row("static", "static file GET /style.css (baseline)")
+    row("inbox", "GET /api/tasks?view=inbox (bearer)")
+    row("static2", "static file again (baseline, after)")
+    row("cycle", "helloworld cycle: start+assign+execute")
+    if ("cycle" in cyc) printf "%-44s %10.1f   (%.1f%% of the static baseline in req/s)\n", "  = whole processes per second", cyc["cycle"], 100 * rps["cycle"] / rps["static"]
+    if ("inbox" in rps) printf "%-44s %9.1f%%\n", "inbox req/s vs static baseline", 100 * rps["inbox"] / rps["static"]
+  }
+  function row(k, label) {
+    if (k in rps) printf "%-44s %10.1f %9.2f %9.2f %9.2f %8d\n", label, rps[k], p50[k], p90[k], p99[k], bad[k] + err[k]
+  }
+' "$RESULTS"
+echo
+echo "access log: $(wc -l <"$TMP/access.log") lines; processes by status now:" \
+  "$(sqlite3 "$DB" "SELECT group_concat(status || ' ' || n, ', ') FROM (SELECT status, count(*) AS n FROM process GROUP BY status)")"

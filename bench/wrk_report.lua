@@ -1,0 +1,16 @@
+-- wrk script: no request changes; prints one machine-readable line at the end:
+--   RESULT <requests/s> <p50 ms> <p90 ms> <p99 ms> <non-2xx> <socket errors>
+bad = 0   -- global: done() reads it from each thread
+function response(status) if status >= 400 then bad = bad + 1 end end
+
+local threads = {}
+function setup(thread) threads[#threads + 1] = thread end
+
+function done(summary, latency, requests)
+  local non2xx = 0
+  for _, t in ipairs(threads) do non2xx = non2xx + (t:get("bad") or 0) end
+  local e = summary.errors
+  io.write(string.format("RESULT %.1f %.2f %.2f %.2f %d %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, non2xx,
+    e.connect + e.read + e.write + e.timeout))
+end

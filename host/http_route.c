@@ -1,0 +1,385 @@
+/* http_route — the routes of /api (http-api.md): matching, then for each
+ * one authentication, query and body checks, and the engine call.
+ *
+ * Conventions of this layer (documented in http-api.md's terms):
+ *  - an id segment that is not a positive integer matches no route: 404;
+ *  - a known path with a method it does not take: 405 method_not_allowed
+ *    (same error shape) with an Allow header; HEAD is answered as GET;
+ *  - checks run in this order: route (404/405), authentication (401, and
+ *    403 for a missing CSRF token), query parameters (400), body (400),
+ *    then the engine's own answer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fhtime.h"
+#include "http_internal.h"
+
+#define MAX_SEGS 8
+
+typedef struct match {
+  const char *seg[MAX_SEGS];   /* into a copy of the path */
+  int nseg;
+  int64_t id;                  /* the {id} segment */
+  const char *name;            /* the {flow} segment */
+  const char *name2;           /* the {node} or {action} segment */
+} match;
+
+typedef void (*handler)(http_req *r, engine *e, const match *m);
+
+typedef struct route {
+  const char *method;
+  const char *pattern;   /* segments after /api; {id} integer, {flow} {node} names, {action} a task action */
+  handler fn;
+} route;
+
+static const char *const TASK_ACTIONS[] = {"assign", "unassign", "reassign", "execute", "cancel", "undo", "revive", NULL};
+static const char *const TASK_STATUSES[] = {"NEW", "ASSIGNED", "STARTED", "SCHEDULED", "DONE",
+                                            "CANCELED", "ERROR", "REVIVED", NULL};
+static const char *const PROCESS_STATUSES[] = {"NEW", "STARTED", "DONE", "CANCELED", NULL};
+
+static int in_list(const char *s, const char *const *list) {
+  for (; *list; list++)
+    if (!strcmp(*list, s)) return 1;
+  return 0;
+}
+
+/* --- parameter helpers ---------------------------------------------------------- */
+
+static int param_limit(http_req *r, int *limit, fherr *err) {
+  *limit = 0;
+  const char *s = http_param(r, "limit");
+  if (!s) return FH_OK;
+  char *end;
+  errno = 0;
+  long v = s[0] >= '0' && s[0] <= '9' ? strtol(s, &end, 10) : -1;
+  if (v < 1 || v > 500 || errno || *end) return fherr_set(err, FH_BAD_REQUEST, "limit must be an integer from 1 to 500");
+  *limit = (int)v;
+  return FH_OK;
+}
+
+static int param_status(http_req *r, const char *const *allowed, const char **out, fherr *err) {
+  *out = http_param(r, "status");
+  if (*out && !in_list(*out, allowed)) return fherr_set(err, FH_BAD_REQUEST, "unknown status '%.32s'", *out);
+  return FH_OK;
+}
+
+/* since/until: ISO dates or timestamps, normalized to the stored form.
+ * A plain date as `until` includes that whole day. */
+static int param_time(http_req *r, const char *key, int end_of_day, char out[FH_TIME_LEN], int *have, fherr *err) {
+  *have = 0;
+  const char *s = http_param(r, key);
+  if (!s) return FH_OK;
+  double t = strlen(s) <= 40 ? fhtime_parse(s) : -1;
+  if (t < 0) return fherr_set(err, FH_BAD_REQUEST, "%s must be an ISO date (YYYY-MM-DD) or timestamp", key);
+  if (end_of_day && strlen(s) == 10) t += 86400;
+  fhtime_format(t, out);
+  *have = 1;
+  return FH_OK;
+}
+
+/* The request's actor, after the checks every route needs. */
+static int prepare(http_req *r, engine *e, const char *const *params, fherr *err) {
+  int rc = http_authenticate(r, e, err);
+  return rc ? rc : http_params_check(r, params, err);
+}
+
+static void answer(http_req *r, int rc, int status, json_t *out, fherr *err) {
+  if (rc) {
+    json_decref(out);
+    http_reply_fherr(r, err);
+  } else {
+    http_reply_json(r, status, out);
+  }
+}
+
+/* --- handlers ------------------------------------------------------------------- */
+
+static void h_health(http_req *r, engine *e, const match *m) {
+  (void)m;
+  fherr err = {0};
+  int64_t users = 0;
+  if (http_params_check(r, NULL, &err) || store_user_count(engine_store(e), &users, &err)) {
+    http_reply_fherr(r, &err);
+    return;
+  }
+  flowgen *gen = flowreg_acquire(engine_flows(e));
+  int n = gen ? gen->n : 0;
+  int errors = gen ? flowgen_count_errors(gen) : 0;
+  if (gen) flowgen_release(engine_flows(e), gen);
+  http_reply_json(r, 200, json_pack("{s:s, s:i, s:i, s:s}", "status", "ok", "flows", n, "flow_errors", errors, "db", "ok"));
+}
+
+static void h_flows(http_req *r, engine *e, const match *m) {
+  (void)m;
+  fherr err = {0};
+  json_t *out = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = engine_flows_list(e, &r->actor, &out, &err);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_flow(http_req *r, engine *e, const match *m) {
+  fherr err = {0};
+  json_t *out = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = engine_flow_get(e, &r->actor, m->name, &out, &err);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_graph(http_req *r, engine *e, const match *m) {
+  fherr err = {0};
+  char *svg = NULL;
+  size_t len = 0;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = http_flow_svg(r, e, m->name, &svg, &len, &err);
+  if (rc) http_reply_fherr(r, &err);
+  else http_reply_raw(r, 200, "image/svg+xml", svg, len);
+}
+
+/* {"data": object|null} -> the data object (borrowed from body) or NULL. */
+static int data_of(json_t *body, json_t **data, fherr *err) {
+  *data = json_object_get(body, "data");
+  if (*data && !json_is_object(*data) && !json_is_null(*data))
+    return fherr_set(err, FH_BAD_REQUEST, "\"data\" must be an object");
+  if (*data && json_is_null(*data)) *data = NULL;
+  return FH_OK;
+}
+
+static void h_start(http_req *r, engine *e, const match *m) {
+  static const char *const fields[] = {"data", NULL};
+  fherr err = {0};
+  json_t *body = NULL, *out = NULL, *data = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = http_body_object(r, fields, &body, &err);
+  if (!rc) rc = data_of(body, &data, &err);
+  if (!rc) rc = engine_start(e, &r->actor, m->name, m->name2, data, &out, &err);
+  json_decref(body);
+  answer(r, rc, 201, out, &err);
+}
+
+static void h_processes(http_req *r, engine *e, const match *m) {
+  (void)m;
+  static const char *const params[] = {"flow", "status", "limit", "after", NULL};
+  fherr err = {0};
+  json_t *out = NULL;
+  engine_process_query q = {.flow = NULL};
+  int rc = prepare(r, e, params, &err);
+  if (!rc) rc = param_limit(r, &q.limit, &err);
+  if (!rc) rc = http_param_id(r, "after", &q.after, &err);
+  if (!rc) rc = param_status(r, PROCESS_STATUSES, &q.status, &err);
+  q.flow = http_param(r, "flow");
+  if (!rc) rc = engine_processes_list(e, &r->actor, &q, &out, &err);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_process(http_req *r, engine *e, const match *m) {
+  fherr err = {0};
+  json_t *out = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = engine_process_get(e, &r->actor, m->id, &out, &err);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_process_cancel(http_req *r, engine *e, const match *m) {
+  fherr err = {0};
+  json_t *out = NULL, *body = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = http_body_object(r, NULL, &body, &err);
+  if (!rc) rc = engine_process_cancel(e, &r->actor, m->id, &out, &err);
+  json_decref(body);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_tasks(http_req *r, engine *e, const match *m) {
+  (void)m;
+  static const char *const params[] = {"view", "flow", "process", "status", "limit", "after",
+                                       "sort", "since", "until", NULL};
+  fherr err = {0};
+  json_t *out = NULL;
+  engine_task_query q = {.view = NULL};
+  char since[FH_TIME_LEN], until[FH_TIME_LEN];
+  int have_since = 0, have_until = 0;
+  int rc = prepare(r, e, params, &err);
+  if (!rc) rc = param_limit(r, &q.limit, &err);
+  if (!rc) rc = http_param_id(r, "after", &q.after, &err);
+  if (!rc) rc = http_param_id(r, "process", &q.process_id, &err);
+  if (!rc) rc = param_status(r, TASK_STATUSES, &q.status, &err);
+  if (!rc) rc = param_time(r, "since", 0, since, &have_since, &err);
+  if (!rc) rc = param_time(r, "until", 1, until, &have_until, &err);
+  if (!rc) {
+    const char *view = http_param(r, "view"), *sort = http_param(r, "sort");
+    static const char *const views[] = {"inbox", "queue", "archive", "all", NULL};
+    if (view && !in_list(view, views)) rc = fherr_set(&err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
+    else if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at"))
+      rc = fherr_set(&err, FH_BAD_REQUEST, "sort must be created_at or -created_at");
+    q.view = view ? view : "inbox";
+    q.ascending = sort && !strcmp(sort, "created_at");
+  }
+  q.flow = http_param(r, "flow");
+  q.since = have_since ? since : NULL;
+  q.until = have_until ? until : NULL;
+  if (!rc) rc = engine_tasks_list(e, &r->actor, &q, &out, &err);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_task_counts(http_req *r, engine *e, const match *m) {
+  (void)m;
+  fherr err = {0};
+  json_t *out = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = engine_tasks_counts(e, &r->actor, &out, &err);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_task(http_req *r, engine *e, const match *m) {
+  fherr err = {0};
+  json_t *out = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = engine_task_get(e, &r->actor, m->id, &out, &err);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_task_action(http_req *r, engine *e, const match *m) {
+  static const char *const with_user[] = {"user", NULL};
+  static const char *const with_data[] = {"data", NULL};
+  const char *action = m->name2;
+  const char *const *fields = !strcmp(action, "reassign") ? with_user : !strcmp(action, "execute") ? with_data : NULL;
+  fherr err = {0};
+  json_t *out = NULL, *body = NULL, *data = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = http_body_object(r, fields, &body, &err);
+  if (!rc && !strcmp(action, "reassign") && !json_is_string(json_object_get(body, "user")))
+    rc = fherr_set(&err, FH_BAD_REQUEST, "reassign needs {\"user\": \"name\"}");
+  if (!rc && !strcmp(action, "execute")) rc = data_of(body, &data, &err);
+  if (!rc && !strcmp(action, "execute") && !data) json_object_del(body, "data");
+  if (!rc) rc = engine_task_action(e, &r->actor, m->id, action, body, &out, &err);
+  json_decref(body);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_session(http_req *r, engine *e, const match *m) {
+  (void)e;
+  (void)m;
+  if (!strcmp(r->method, "POST")) http_session_login(r);
+  else if (!strcmp(r->method, "DELETE")) http_session_logout(r);
+  else http_session_get(r);
+}
+
+static const route ROUTES[] = {
+    {"GET", "health", h_health},
+    {"GET", "session", h_session},
+    {"POST", "session", h_session},
+    {"DELETE", "session", h_session},
+    {"GET", "flows", h_flows},
+    {"GET", "flows/{flow}", h_flow},
+    {"GET", "flows/{flow}/graph.svg", h_graph},
+    {"POST", "flows/{flow}/start/{node}", h_start},
+    {"GET", "processes", h_processes},
+    {"GET", "processes/{id}", h_process},
+    {"POST", "processes/{id}/cancel", h_process_cancel},
+    {"GET", "tasks", h_tasks},
+    {"GET", "tasks/counts", h_task_counts},
+    {"GET", "tasks/{id}", h_task},
+    {"POST", "tasks/{id}/{action}", h_task_action},
+};
+
+/* --- matching ---------------------------------------------------------------------- */
+
+static int parse_id(const char *s, int64_t *out) {
+  if (!s[0] || s[0] < '1' || s[0] > '9' || strlen(s) > 18) return 0;
+  for (const char *p = s; *p; p++)
+    if (*p < '0' || *p > '9') return 0;
+  *out = strtoll(s, NULL, 10);
+  return 1;
+}
+
+static int is_name(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 63) return 0;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+  return 1;
+}
+
+static int match_route(const route *rt, const match *path, match *m) {
+  char pattern[64];
+  snprintf(pattern, sizeof pattern, "%s", rt->pattern);
+  *m = *path;
+  int i = 0;
+  for (char *save = NULL, *p = strtok_r(pattern, "/", &save); p; p = strtok_r(NULL, "/", &save), i++) {
+    if (i >= path->nseg) return 0;
+    const char *s = path->seg[i];
+    if (!strcmp(p, "{id}")) {
+      if (!parse_id(s, &m->id)) return 0;
+    } else if (!strcmp(p, "{flow}")) {
+      if (!is_name(s)) return 0;
+      m->name = s;
+    } else if (!strcmp(p, "{node}")) {
+      if (!is_name(s)) return 0;
+      m->name2 = s;
+    } else if (!strcmp(p, "{action}")) {
+      if (!in_list(s, TASK_ACTIONS)) return 0;
+      m->name2 = s;
+    } else if (strcmp(p, s)) {
+      return 0;
+    }
+  }
+  return i == path->nseg;
+}
+
+void http_route_api(http_req *r) {
+  char copy[512];
+  if (strlen(r->path) >= sizeof copy) {
+    http_reply_error(r, 404, "not_found", "no such route");
+    return;
+  }
+  snprintf(copy, sizeof copy, "%s", r->path + 4);   /* after "/api" */
+  match path = {.nseg = 0};
+  /* Split on '/', keeping empty segments so "/api/tasks/" is not "/api/tasks". */
+  char *s = copy;
+  if (*s == '/') s++;
+  else if (*s) {
+    http_reply_error(r, 404, "not_found", "no such route");
+    return;
+  }
+  while (s) {
+    char *slash = strchr(s, '/');
+    if (slash) *slash = '\0';
+    if (path.nseg == MAX_SEGS) {
+      http_reply_error(r, 404, "not_found", "no such route");
+      return;
+    }
+    path.seg[path.nseg++] = s;
+    s = slash ? slash + 1 : NULL;
+  }
+  const char *method = !strcmp(r->method, "HEAD") ? "GET" : r->method;
+  char allow[64] = "";
+  for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+    match m;
+    if (!match_route(&ROUTES[i], &path, &m)) continue;
+    if (strcmp(ROUTES[i].method, method)) {
+      size_t used = strlen(allow);
+      snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", ROUTES[i].method);
+      continue;
+    }
+    fherr err = {0};
+    engine *e = http_engine(r, &err);
+    if (!e) {
+      http_reply_fherr(r, &err);
+      return;
+    }
+    ROUTES[i].fn(r, e, &m);
+    fh_actor_free(&r->actor);
+    r->has_actor = 0;
+    return;
+  }
+  if (allow[0]) {
+    snprintf(r->out_allow, sizeof r->out_allow, "%s%s", allow, strstr(allow, "GET") ? ", HEAD" : "");
+    http_reply_error(r, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)", r->method, r->out_allow);
+    return;
+  }
+  http_reply_error(r, 404, "not_found", "no such route: %.200s", r->path);
+}
