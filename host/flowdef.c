@@ -7,6 +7,10 @@
 #include <string.h>
 
 #define REGISTRY_KEY "flowhost.flows"
+/* Bounds on the lists of a compiled table (nodes, a node's edges and
+ * fields): the length of a tampered table is not a count of real entries
+ * ({[1] = a, [2] = b, [4] = c, ..., [2^26] = z} has a length near 2^26). */
+#define LIST_MAX 10000
 
 static const char *const KIND_NAMES[NODE__COUNT] = {
     "start", "start_function", "view", "handler", "function", "job", "timer",
@@ -23,6 +27,13 @@ static int kind_from_name(const char *s) {
   for (int i = 0; i < NODE__COUNT; i++)
     if (strcmp(s, KIND_NAMES[i]) == 0) return i;
   return -1;
+}
+
+/* lua_getfield without metamethods (t[key] read raw). */
+static int raw_field(lua_State *L, int t, const char *key) {
+  t = lua_absindex(L, t);
+  lua_pushstring(L, key);
+  return lua_rawget(L, t);
 }
 
 static int edge_from_name(const char *s) {
@@ -92,6 +103,13 @@ static int has_function(lua_State *L, int t, const char *key) {
   return yes;
 }
 
+/* The length of the list on top of the stack, bounded by LIST_MAX. */
+static int list_length(lua_State *L, const char *what, const char *owner) {
+  lua_Unsigned n = lua_rawlen(L, -1);
+  if (n > LIST_MAX) luaL_error(L, "compiled flow: %s of '%s' has more than %d entries", what, owner, LIST_MAX);
+  return (int)n;
+}
+
 static double opt_number(lua_State *L, int t, const char *key, double dflt) {
   lua_getfield(L, t, key);
   double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : dflt;
@@ -102,7 +120,7 @@ static double opt_number(lua_State *L, int t, const char *key, double dflt) {
 static void read_edges(lua_State *L, int nt, fd_node *n) {
   lua_getfield(L, nt, "edges");
   if (lua_type(L, -1) == LUA_TTABLE) {
-    int count = (int)lua_rawlen(L, -1);
+    int count = list_length(L, "the edge list", n->name);
     n->edges = calloc(count ? count : 1, sizeof *n->edges);
     if (!n->edges) luaL_error(L, "out of memory");
     for (int i = 1; i <= count; i++) {
@@ -153,7 +171,7 @@ static void read_node(lua_State *L, int nt, fd_node *n) {
   lua_pop(L, 1);
   lua_getfield(L, nt, "fields");
   if (lua_type(L, -1) == LUA_TTABLE) {
-    int count = (int)lua_rawlen(L, -1);
+    int count = list_length(L, "the field list", n->name);
     n->fields = calloc(count ? count : 1, sizeof *n->fields);
     if (!n->fields) luaL_error(L, "out of memory");
     for (int i = 1; i <= count; i++) {
@@ -189,10 +207,17 @@ static int extract(lua_State *L) {
   }
   fd->fields = fields;
   lua_pop(L, 1);
+  /* flowdef_field() and the forms read each schema's name. */
+  size_t k;
+  json_t *f;
+  json_array_foreach(fields, k, f) {
+    if (!json_is_string(json_object_get(f, "name")))
+      return luaL_error(L, "compiled flow: field schema %d has no name", (int)k + 1);
+  }
 
   lua_getfield(L, 2, "nodes");
   if (lua_type(L, -1) != LUA_TTABLE) return luaL_error(L, "compiled flow: 'nodes' missing");
-  int count = (int)lua_rawlen(L, -1);
+  int count = list_length(L, "the node list", fd->name);
   fd->nodes = calloc(count ? count : 1, sizeof *fd->nodes);
   if (!fd->nodes) return luaL_error(L, "out of memory");
   for (int i = 1; i <= count; i++) {
@@ -236,7 +261,7 @@ int flowdef_load(luavm *vm, const char *name, const char *path, const char *sour
   if ((rc = luavm_pcall(vm, 0, 1, err))) return rc;
   int is_def = 0;
   if (lua_type(L, -1) == LUA_TTABLE) {
-    lua_getfield(L, -1, "__flowdef");
+    raw_field(L, -1, "__flowdef");   /* unprotected here: no metamethod may run */
     is_def = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
@@ -280,16 +305,17 @@ int flowdef_load(luavm *vm, const char *name, const char *path, const char *sour
   return FH_OK;
 }
 
-/* These lookups read tables the DSL built (no metamethods), so they cannot
- * raise except on memory exhaustion, which the allocator limit keeps away
- * from these small reads. */
+/* These lookups run outside any protected call.  They read the compiled
+ * table raw, so a metamethod set on it by the flow's own code never runs
+ * (it could raise or loop); they cannot raise except on memory exhaustion,
+ * which the allocator limit keeps away from these small reads. */
 int flowdef_push_def(lua_State *L, const char *flow) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_pushnil(L);
     return LUA_TNIL;
   }
-  int t = lua_getfield(L, -1, flow);
+  int t = raw_field(L, -1, flow);
   lua_remove(L, -2);
   return t;
 }
@@ -297,12 +323,12 @@ int flowdef_push_def(lua_State *L, const char *flow) {
 int flowdef_push_callback(lua_State *L, const char *flow, const char *node, const char *key) {
   if (flowdef_push_def(L, flow) != LUA_TTABLE) return LUA_TNIL;
   int base = lua_gettop(L) - 1;
-  if (lua_getfield(L, -1, "by_name") != LUA_TTABLE || lua_getfield(L, -1, node) != LUA_TTABLE) {
+  if (raw_field(L, -1, "by_name") != LUA_TTABLE || raw_field(L, -1, node) != LUA_TTABLE) {
     lua_settop(L, base);
     lua_pushnil(L);
     return LUA_TNIL;
   }
-  int t = lua_getfield(L, -1, key);
+  int t = raw_field(L, -1, key);
   lua_replace(L, -4);
   lua_pop(L, 2);
   return t;
@@ -310,7 +336,7 @@ int flowdef_push_callback(lua_State *L, const char *flow, const char *node, cons
 
 void flowdef_push_self(lua_State *L, const char *flow) {
   if (flowdef_push_def(L, flow) != LUA_TTABLE) return;
-  lua_getfield(L, -1, "self");
+  raw_field(L, -1, "self");
   lua_remove(L, -2);
 }
 
@@ -321,7 +347,7 @@ void flowdef_push_edge_cond(lua_State *L, const char *flow, const char *node, in
     lua_pushnil(L);
     return;
   }
-  lua_getfield(L, -1, "cond");
+  raw_field(L, -1, "cond");
   lua_replace(L, -3);
   lua_pop(L, 1);
 }

@@ -20,6 +20,7 @@
 #include "fhtime.h"
 #include "graph.h"
 #include "http_internal.h"
+#include "jobs.h"
 
 #define STOP_GRACE_SECONDS 10
 #define MAX_SVGS 256
@@ -34,7 +35,7 @@ engine *http_engine(http_req *r, fherr *err) {
   engine *e = pthread_getspecific(s->engine_key);
   if (e) return e;
   engine_options eo = {.flows = s->opt.flows, .db_path = s->db_path, .synchronous_full = s->opt.synchronous_full,
-                       .worker_name = "http"};
+                       .budget_seconds = s->opt.budget_seconds, .worker_name = "http"};
   if (engine_open(&eo, &e, err)) return NULL;
   pthread_mutex_lock(&s->mu);
   if (s->nengines == s->capengines) {
@@ -181,6 +182,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
   if (!r) return;
   *req_cls = NULL;
   if (s->opt.access_log) access_log(r, toe);
+  /* A write may have scheduled a job or a timer: let a worker look now
+   * rather than at its next poll. */
+  if (s->opt.jobs && !strcmp(r->method, "POST") && r->logged_status >= 200 && r->logged_status < 300)
+    jobs_wake(s->opt.jobs);
   int counted = r->counted;
   req_free(r);
   if (counted) {
@@ -378,6 +383,7 @@ int http_start(const http_options *opt, http_server **out, fherr *err) {
   if (!s->opt.per_ip_limit) s->opt.per_ip_limit = 128;
   if (!s->opt.conn_limit) s->opt.conn_limit = 1024;
   s->listen_fd = -1;
+  s->quiesced = MHD_INVALID_SOCKET;
   s->db_path = strdup(opt->db_path);
   s->host = strdup(opt->host ? opt->host : "127.0.0.1");
   s->svgs = calloc(MAX_SVGS, sizeof *s->svgs);
@@ -427,16 +433,20 @@ fail:
 
 int http_port(const http_server *s) { return s ? s->port : 0; }
 
+void http_quiesce(http_server *s) {
+  if (!s || atomic_exchange(&s->stopping, 1)) return;
+  s->quiesced = MHD_quiesce_daemon(s->daemon);
+  /* MHD no longer watches the socket; shutting it down makes the kernel
+   * refuse new connections instead of queueing them unanswered. */
+  if (s->quiesced != MHD_INVALID_SOCKET) shutdown(s->quiesced, SHUT_RDWR);
+}
+
 void http_stop(http_server *s) {
   if (!s) return;
   /* Stop accepting; let requests in flight finish (their responses say
    * "Connection: close"); then stop the pool. */
-  MHD_socket quiesced = MHD_quiesce_daemon(s->daemon);
-  /* MHD no longer watches the socket; shutting it down makes the kernel
-   * refuse new connections instead of queueing them unanswered. */
-  //TMP if (quiesced != MHD_INVALID_SOCKET) shutdown(quiesced, SHUT_RDWR);
+  http_quiesce(s);
   pthread_mutex_lock(&s->mu);
-  atomic_store(&s->stopping, 1);
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_sec += STOP_GRACE_SECONDS;
@@ -445,6 +455,6 @@ void http_stop(http_server *s) {
   if (s->in_flight > 0) fprintf(stderr, "flowhost: %d requests still running; closing them\n", s->in_flight);
   pthread_mutex_unlock(&s->mu);
   MHD_stop_daemon(s->daemon);
-  if (quiesced != MHD_INVALID_SOCKET) close(quiesced);
+  if (s->quiesced != MHD_INVALID_SOCKET) close(s->quiesced);
   server_free(s);
 }

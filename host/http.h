@@ -34,6 +34,8 @@ typedef struct http_options {
   unsigned per_ip_limit;     /* connections per client address; default 128 */
   unsigned conn_limit;       /* connections in total; default 1024 */
   int access_log;            /* one line per request on stderr */
+  double budget_seconds;     /* Lua callback budget of every engine; default 5 */
+  struct jobs *jobs;         /* woken after each successful write; may be NULL */
 } http_options;
 
 typedef struct http_server http_server;
@@ -43,6 +45,9 @@ typedef struct http_server http_server;
 int http_start(const http_options *opt, http_server **out, fherr *err);
 /* The port actually bound (useful with port 0). */
 int http_port(const http_server *s);
+/* Stops accepting new connections at once (new ones are refused); the
+ * requests under way go on.  NULL-safe; http_stop does it too. */
+void http_quiesce(http_server *s);
 /* Stops accepting, lets requests in flight finish (up to a grace period),
  * stops the pool, closes every engine and frees the server.  NULL-safe. */
 void http_stop(http_server *s);

@@ -38,6 +38,7 @@ struct http_server {
   char *web_root;              /* realpath of the web folder; NULL: none */
   struct MHD_Daemon *daemon;
   int listen_fd;
+  MHD_socket quiesced;         /* the listening socket once MHD let go of it */
   int port;
   pthread_key_t engine_key;    /* this pool thread's engine */
   pthread_mutex_t mu;          /* engines, svg cache, in_flight */

@@ -77,7 +77,9 @@ static void split_location(const char *msg, fherr *err) {
   err->line = (int)line;
 }
 
-/* Decodes the error value at the top of the stack (pops it). */
+/* Decodes the error value at the top of the stack (pops it).  This runs
+ * outside the protected call, so a table is read raw: a metamethod of the
+ * script's error object could raise (a panic here) or never return. */
 static void decode_error(lua_State *L, fherr *err, const char *traceback) {
   if (!err) {
     lua_pop(L, 1);
@@ -87,9 +89,12 @@ static void decode_error(lua_State *L, fherr *err, const char *traceback) {
   err->file[0] = '\0';
   err->line = 0;
   if (lua_type(L, -1) == LUA_TTABLE) {
-    lua_getfield(L, -1, "message");
-    lua_getfield(L, -2, "file");
-    lua_getfield(L, -3, "line");
+    lua_pushliteral(L, "message");
+    lua_rawget(L, -2);
+    lua_pushliteral(L, "file");
+    lua_rawget(L, -3);
+    lua_pushliteral(L, "line");
+    lua_rawget(L, -4);
     const char *message = lua_tostring(L, -3);
     const char *file = lua_tostring(L, -2);
     int line = (int)lua_tointeger(L, -1);

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "cli.h"
+#include "jobs.h"
 #include "engine.h"
 #include "flowreg.h"
 #include "graph.h"
@@ -24,7 +25,10 @@ static const char SERVE_USAGE[] =
     "  --listen HOST:PORT address to serve on (default: 127.0.0.1:8080; port 0 picks a free one)\n"
     "  --web DIR          static files of the web UI (default: web)\n"
     "  --threads N        HTTP worker threads (default: 4)\n"
-    "  --jobs N           background job workers (default: 1)\n"
+    "  --jobs N           background job workers (default: 1; 0 runs no jobs)\n"
+    "  --budget S         time budget of each Lua callback in seconds (default: 5)\n"
+    "  --lease-grace S    how long a job's lease outlasts its budget (default: 30);\n"
+    "                     after a crash, jobs of a dead worker run again once it expires\n"
     "  --lua DIR, --sync full|normal   as for every command\n";
 
 static int serve_usage(const char *why) {
@@ -39,6 +43,8 @@ typedef struct serve_opts {
   const char *web_dir;
   int threads;
   int jobs;
+  double budget;
+  double lease_grace;
 } serve_opts;
 
 static int parse_int(const char *s, int lo, int hi, int *out) {
@@ -48,6 +54,16 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
   long v = strtol(s, &end, 10);
   if (errno || *end || v < lo || v > hi) return 0;
   *out = (int)v;
+  return 1;
+}
+
+static int parse_seconds(const char *s, double *out) {
+  if (!s || !*s) return 0;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || *end || !(v >= 0.01 && v <= 3600)) return 0;
+  *out = v;
   return 1;
 }
 
@@ -105,6 +121,10 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       if (!parse_int(value, 1, 256, &o->threads)) return serve_usage("--threads must be from 1 to 256");
     } else if (!strcmp(name, "jobs")) {
       if (!parse_int(value, 0, 256, &o->jobs)) return serve_usage("--jobs must be from 0 to 256");
+    } else if (!strcmp(name, "budget")) {
+      if (!parse_seconds(value, &o->budget)) return serve_usage("--budget must be seconds (0.01 to 3600)");
+    } else if (!strcmp(name, "lease-grace")) {
+      if (!parse_seconds(value, &o->lease_grace)) return serve_usage("--lease-grace must be seconds (0.01 to 3600)");
     } else {
       fprintf(stderr, "flowhost: unknown option --%s\n\n", name);
       return serve_usage(NULL);
@@ -169,21 +189,20 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   int code = 1;
   http_server *srv = NULL;
   reload *rl = NULL;
+  jobs *pool = NULL;
   flowreg *reg = flowreg_new(g->flows_dir, g->lua_dir, &err);
   if (!reg || flowreg_load_all(reg, &err)) goto out;
   report_flows(reg);
   if (bootstrap_admin(reg, g, &err)) goto out;
 
-  http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
-                     .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .access_log = 1};
-  if (http_start(&ho, &srv, &err)) goto out;
+  jobs_options jo = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal,
+                     .workers = o.jobs, .budget_seconds = o.budget, .lease_grace = o.lease_grace};
+  if (jobs_start(&jo, &pool, &err)) goto out;
 
-  /* ---- LEAD: start the background job workers here ----------------------
-   *   jobs_options jo = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal,
-   *                      .workers = o.jobs};
-   *   jobs_start(&jo, &jobs, &err);
-   * ----------------------------------------------------------------------- */
-  (void)o.jobs;
+  http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
+                     .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .access_log = 1,
+                     .budget_seconds = o.budget, .jobs = pool};
+  if (http_start(&ho, &srv, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};
@@ -200,12 +219,14 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   while (sigwait(&stop_signals, &sig) != 0) {
   }
   fprintf(stderr, "flowhost: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  http_quiesce(srv);   /* refuse new connections now; requests under way go on */
 
   reload_stop(rl);   /* no more flow swaps during shutdown */
   rl = NULL;
   http_stop(srv);   /* requests in flight finish; engines and their databases close */
   srv = NULL;
-  /* ---- LEAD: jobs_stop(jobs) here (after the last request that could wake it) */
+  jobs_stop(pool);   /* after the last request that could wake it; a job under way finishes */
+  pool = NULL;
   code = 0;
 out:
   if (code) {
@@ -214,6 +235,7 @@ out:
   }
   reload_stop(rl);
   http_stop(srv);
+  jobs_stop(pool);
   flowreg_free(reg);
   graph_end();
   return code;

@@ -12,7 +12,7 @@ assert(os.execute("mkdir -p " .. dir))
 local db = dir .. "/crash.db"
 local flows = src .. "/tests/fixtures/crash"
 local common = string.format(" --db %s --flows %s", db, flows)
-local N = tonumber(os.getenv("CRASH_PROCESSES") or "40")
+local N = tonumber(os.getenv("CRASH_PROCESSES") or "150")
 
 local function run(cmd)
   local p = assert(io.popen(cmd .. " 2>/dev/null"))
@@ -52,7 +52,7 @@ end
 
 math.randomseed(os.time())
 local kills = 0
-for round = 1, 6 do
+for round = 1, 8 do
   local pid = start_host()
   os.execute(string.format("sleep %.2f", 0.15 + math.random() * 0.4))
   os.execute("kill -9 " .. pid .. " 2>/dev/null")
@@ -71,7 +71,7 @@ local failures = 0
 local list = cjson.decode(cli("processes --limit 500")).items
 assert(#list == N, "expected " .. N .. " processes, got " .. #list)
 for _, p in ipairs(list) do
-  local detail = cjson.decode(cli("process " .. p.id))
+  local detail = cjson.decode(cli(string.format("process %d", p.id)))
   local counts = {}
   for _, t in ipairs(detail.tasks) do
     counts[t.node .. ":" .. t.status] = (counts[t.node .. ":" .. t.status] or 0) + 1

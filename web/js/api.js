@@ -135,6 +135,9 @@ function errorSentence(e, doing) {
   }
 }
 
+/** A server message as a sentence: "the form has errors" → "The form has errors." */
+export function sentence(s) { return ensureStop(s); }
+
 function ensureStop(s) {
   let t = String(s).trim();
   // "no task 9" → "No task 9", but leave "flows/x.lua:3: ..." as it is

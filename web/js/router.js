@@ -90,15 +90,24 @@ export function start(main) {
     // render() ignores a second call for the same hash.
     render(false);
   });
+  // A link to the page already shown (the Inbox entry while on the inbox) fires no
+  // hashchange: load the page again, as a click on a link is expected to.
+  document.addEventListener('click', (ev) => {
+    if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+    const a = ev.target instanceof Element ? ev.target.closest('a[href^="#/"]') : null;
+    if (!a || a.target || a.getAttribute('href') !== location.hash) return;
+    ev.preventDefault();
+    render(false, true);
+  });
   render(false);
 }
 
-async function render(isRefresh) {
+async function render(isRefresh, reload = false) {
   const parsed = parseHash();
   if (!parsed) return; // in-page anchor: nothing to route
   const hash = location.hash || '#/';
-  if (!isRefresh && hash === lastHash) return;
-  const navigation = !isRefresh && hash !== lastHash;
+  if (!isRefresh && !reload && hash === lastHash) return;
+  const navigation = !isRefresh;
   lastHash = hash;
 
   if (parsed.path === '/') { navigate('/inbox', null, { replace: true }); return; }

@@ -36,7 +36,7 @@ export async function startListView(ctx) {
 
 export async function startFormView(ctx) {
   const { flow, node } = ctx.params;
-  const def = await getFlowDef(flow, true);
+  const [def, flows] = await Promise.all([getFlowDef(flow, true), getFlows().catch(() => [])]);
   const n = def.nodes.find((x) => x.name === node);
   if (!n || (n.type !== 'start' && n.type !== 'start_function')) {
     throw new api.ApiError(404, 'not_found', `“${node}” is not a start node of the flow “${flow}”.`);
@@ -45,6 +45,18 @@ export async function startFormView(ctx) {
   const fields = names.map((name) => def.fields.find((f) => f.name === name) || { name, type: 'string', label: name });
   const title = n.title || def.title || flow;
   document.title = `${title} · Start · flowhost`;
+
+  // A form the user may not send is not offered (the link was typed or kept from before).
+  const listed = flows.find((f) => f.name === flow);
+  const startNode = listed && (listed.start_nodes || []).find((x) => x.name === node);
+  if (startNode && startNode.can_start === false) {
+    ctx.mount(
+      pageHeader(title, { crumbs: [['Start', '#/start'], [def.title || flow, null]] }),
+      h('section', { class: 'panel', testid: 'start-forbidden' },
+        emptyState('You may not start this.', 'Ask an administrator for the permission to start this flow.',
+          h('a', { class: 'btn', href: '#/start' }, 'See what you may start'))));
+    return;
+  }
 
   const formErr = h('div', { class: 'form-error', testid: 'form-error', role: 'alert', hidden: true });
   const showFormError = (content) => {
@@ -79,7 +91,7 @@ export async function startFormView(ctx) {
           const rest = f.setErrors(e.fields);
           const other = Object.entries(rest);
           showFormError([
-            e.message && e.message !== 'invalid' ? e.message : 'Please correct the fields marked below.',
+            e.message && e.message !== 'invalid' ? api.sentence(e.message) : 'Please correct the fields marked below.',
             other.length ? h('ul', null, other.map(([k, m]) => h('li', null, `${k}: ${m}`))) : null,
           ]);
           f.focusFirstError() || formErr.focus();

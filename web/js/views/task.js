@@ -64,7 +64,7 @@ export async function taskView(ctx) {
         onInvalid: (e) => {
           const rest = Object.entries(f.setErrors(e.fields || {}));
           showFormError([
-            e.message && e.message !== 'invalid' ? e.message : 'Please correct the fields marked below.',
+            e.message && e.message !== 'invalid' ? api.sentence(e.message) : 'Please correct the fields marked below.',
             rest.length ? h('ul', null, rest.map(([k, m]) => h('li', null, `${k}: ${m}`))) : null,
           ]);
           if (!f.focusFirstError()) formErr.focus();
