@@ -1578,28 +1578,32 @@ int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, 
 
 /* The queue count when :Permission(fn) nodes decide per task: the rows are
  * filtered one by one, as engine_tasks_list does. */
-static int count_queue_filtered(engine *e, const fh_actor *a, const store_task_query *q, json_t *fn_nodes,
-                                int64_t *n, fherr *err) {
-  store_task_query sq = *q;
-  sq.limit = 1000000;
+/* Queue tasks of :Permission(fn) nodes are decided one by one; only those
+ * are listed and asked, the rest of the queue is counted in SQL. */
+static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, int64_t *n, fherr *err) {
+  json_t *names = json_array();
+  const char *k;
+  json_t *v;
+  json_object_foreach(fn_nodes, k, v) json_array_append_new(names, json_string(k));
+  char *names_text = dump_json(names);
+  json_decref(names);
+  store_task_query sq = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = names_text, .limit = 100000};
   st_task *rows = NULL;
   int count = 0;
   int rc = store_task_list(e->st, &sq, &rows, &count, err);
+  free(names_text);
   if (rc) return rc;
   *n = 0;
   for (int i = 0; i < count; i++) {
     st_task *t = &rows[i];
-    if (json_object_get(fn_nodes, t->flow_task)) {
-      run r;
-      int ok = 0;
-      if (!run_init(&r, e, a, t->process_id, NULL)) {
-        const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
-        ok = node && may_do_node(&r, node, t, NULL);
-      }
-      run_free(&r);
-      if (!ok) continue;
+    run r;
+    int ok = 0;
+    if (!run_init(&r, e, a, t->process_id, NULL)) {
+      const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
+      ok = node && may_do_node(&r, node, t, NULL);
     }
-    (*n)++;
+    run_free(&r);
+    *n += ok;
   }
   st_task_array_free(rows, count);
   return FH_OK;
@@ -1610,14 +1614,20 @@ int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) 
   if (rc) return rc;
   json_t *fn_nodes = NULL;
   json_t *names = assignable(e, a, &fn_nodes);
-  char *names_text = dump_json(names);
+  /* plain nodes are counted in SQL; :Permission(fn) nodes one by one */
+  json_t *plain = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(names, i, v) if (!json_object_get(fn_nodes, json_string_value(v))) json_array_append(plain, v);
+  char *plain_text = dump_json(plain);
   store_task_query inbox = {.view = STORE_VIEW_INBOX, .user_id = a->id};
-  store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = names_text};
-  int64_t ni = 0, nq = 0;
+  store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = plain_text};
+  int64_t ni = 0, nq = 0, nf = 0;
   if (!(rc = store_task_count_view(e->st, &inbox, &ni, err)) && !(rc = store_task_count_view(e->st, &queue, &nq, err)) &&
-      !(rc = json_object_size(fn_nodes) ? count_queue_filtered(e, a, &queue, fn_nodes, &nq, err) : FH_OK))
-    *out = json_pack("{s:I, s:I}", "inbox", (json_int_t)ni, "queue", (json_int_t)nq);
-  free(names_text);
+      !(rc = json_object_size(fn_nodes) ? count_queue_filtered(e, a, fn_nodes, &nf, err) : FH_OK))
+    *out = json_pack("{s:I, s:I}", "inbox", (json_int_t)ni, "queue", (json_int_t)(nq + nf));
+  free(plain_text);
+  json_decref(plain);
   json_decref(names);
   json_decref(fn_nodes);
   return rc;

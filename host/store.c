@@ -16,7 +16,9 @@ enum {
   Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES,
   Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_PREV, Q_TASK_NEXT_STATUS,
   Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
-  Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS, Q_TASK_LIST, Q_TASK_COUNT,
+  Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
+  Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC,
+  Q_LIST_ALL, Q_LIST_ALL_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE,
   Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME,
   Q__COUNT
 };
@@ -114,26 +116,28 @@ static const char *const SQL[Q__COUNT] = {
   [Q_TASK_DONE_TYPE] =
       "SELECT count(*) FROM task WHERE process_id = ?1 AND flow_task_type = ?2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 ORDER BY t.id",
-  [Q_TASK_LIST] =
-      "SELECT " TASK_COLS TASK_FROM
-      "WHERE ((?1 = 0 AND t.owner_id = ?2 AND t.status = 'ASSIGNED')"
-      "    OR (?1 = 1 AND t.status = 'NEW' AND t.owner_id IS NULL"
-      "        AND t.flow_task IN (SELECT value FROM json_each(coalesce(?3, '[]'))))"
-      "    OR (?1 = 2 AND t.owner_id = ?2 AND t.status IN ('DONE','CANCELED'))"
-      "    OR (?1 = 3 AND (?4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN"
-      "        (SELECT value FROM json_each(?4))))))"
-      " AND (?5 IS NULL OR substr(t.flow_task, 1, length(?5) + 1) = ?5 || '.')"
-      " AND (?6 IS NULL OR t.process_id = ?6)"
-      " AND (?7 IS NULL OR t.status = ?7)"
-      " AND (?8 IS NULL OR t.created_at >= ?8)"
-      " AND (?9 IS NULL OR t.created_at < ?9)"
-      " AND (?10 IS NULL OR (CASE WHEN ?11 THEN t.id > ?10 ELSE t.id < ?10 END))"
-      " ORDER BY CASE WHEN ?11 THEN t.id END ASC, t.id DESC LIMIT ?12",
-  [Q_TASK_COUNT] =
-      "SELECT count(*) FROM task t "
-      "WHERE ((?1 = 0 AND t.owner_id = ?2 AND t.status = 'ASSIGNED')"
-      "    OR (?1 = 1 AND t.status = 'NEW' AND t.owner_id IS NULL"
-      "        AND t.flow_task IN (SELECT value FROM json_each(coalesce(?3, '[]')))))",
+  /* One statement per view and order, so that SQLite can walk an index in
+   * id order and stop at LIMIT instead of sorting every matching row. */
+#define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
+#define VIEW_QUEUE "t.status = 'NEW' AND t.owner_id IS NULL AND t.flow_task IN (SELECT value FROM json_each(?3))"
+#define VIEW_ARCHIVE "t.owner_id = ?2 AND t.status IN ('DONE','CANCELED')"
+#define VIEW_ALL "(?4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_each(?4))))"
+#define LIST_FILTERS                                                                    \
+  " AND (?5 IS NULL OR substr(t.flow_task, 1, length(?5) + 1) = ?5 || '.')"            \
+  " AND (?6 IS NULL OR t.process_id = ?6) AND (?7 IS NULL OR t.status = ?7)"          \
+  " AND (?8 IS NULL OR t.created_at >= ?8) AND (?9 IS NULL OR t.created_at < ?9)"
+#define LIST(view, cmp, order) \
+  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
+  [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
+  [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
+  [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "<", "DESC"),
+  [Q_LIST_QUEUE_ASC] = LIST(VIEW_QUEUE, ">", "ASC"),
+  [Q_LIST_ARCHIVE] = LIST(VIEW_ARCHIVE, "<", "DESC"),
+  [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, ">", "ASC"),
+  [Q_LIST_ALL] = LIST(VIEW_ALL, "<", "DESC"),
+  [Q_LIST_ALL_ASC] = LIST(VIEW_ALL, ">", "ASC"),
+  [Q_COUNT_INBOX] = "SELECT count(*) FROM task t WHERE " VIEW_INBOX,
+  [Q_COUNT_QUEUE] = "SELECT count(*) FROM task t WHERE " VIEW_QUEUE,
   [Q_TASK_CLAIM] =
       "SELECT " TASK_COLS TASK_FROM
       "WHERE t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1"
@@ -181,6 +185,13 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE task_previous(task_id INTEGER NOT NULL REFERENCES task(id),"
     " previous_id INTEGER NOT NULL REFERENCES task(id), PRIMARY KEY(task_id, previous_id)) WITHOUT ROWID;"
     "CREATE INDEX task_previous_prev ON task_previous(previous_id);",
+    /* 2: the inbox walks (owner, status, id); the archive walks (owner, id) */
+    "DROP INDEX task_owner;"
+    "CREATE INDEX task_owner_status ON task(owner_id, status, id);"
+    "CREATE INDEX task_owner_id ON task(owner_id, id);"
+    /* the queue count reads only this index */
+    "DROP INDEX task_status;"
+    "CREATE INDEX task_status ON task(status, flow_task, owner_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -1019,11 +1030,13 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
 }
 
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_LIST, err);
+  static const int by_view[4][2] = {{Q_LIST_INBOX, Q_LIST_INBOX_ASC}, {Q_LIST_QUEUE, Q_LIST_QUEUE_ASC},
+                                    {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC}, {Q_LIST_ALL, Q_LIST_ALL_ASC}};
+  if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
+  sqlite3_stmt *s = prep(st, by_view[q->view][q->ascending ? 1 : 0], err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int(s, 1, q->view);
   sqlite3_bind_int64(s, 2, q->user_id);
-  bind_text_or_null(s, 3, q->assignable_json);
+  sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);
   bind_text_or_null(s, 4, q->managed_flows_json);
   bind_text_or_null(s, 5, q->flow);
   bind_id_or_null(s, 6, q->process_id);
@@ -1031,17 +1044,17 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   bind_text_or_null(s, 8, q->since);
   bind_text_or_null(s, 9, q->until);
   bind_id_or_null(s, 10, q->after);
-  sqlite3_bind_int(s, 11, q->ascending ? 1 : 0);
-  sqlite3_bind_int(s, 12, q->limit > 0 ? q->limit : 50);
+  sqlite3_bind_int(s, 11, q->limit > 0 ? q->limit : 50);
   return task_rows(st, s, rows, n, err);
 }
 
 int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_COUNT, err);
+  if (q->view != STORE_VIEW_INBOX && q->view != STORE_VIEW_QUEUE)
+    return fherr_set(err, FH_BAD_REQUEST, "only inbox and queue are counted");
+  sqlite3_stmt *s = prep(st, q->view == STORE_VIEW_INBOX ? Q_COUNT_INBOX : Q_COUNT_QUEUE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int(s, 1, q->view);
-  sqlite3_bind_int64(s, 2, q->user_id);
-  bind_text_or_null(s, 3, q->assignable_json);
+  if (q->view == STORE_VIEW_INBOX) sqlite3_bind_int64(s, 2, q->user_id);
+  else sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);
   return count_query(st, s, n, err);
 }
 

@@ -20,7 +20,7 @@ export const WEB = join(SOURCE, 'web');
 export const ARTIFACTS = join(SOURCE, 'tests', 'artifacts');
 
 /** How long one wait on the page may take before the test fails (ms). */
-export const WAIT = 15_000;
+export const WAIT = 30_000;   // generous: CI machines are shared and slow at times
 
 // ctest kills a test file after 180 s, too hard for clean-up to run: give up before
 // that, so that the exit handlers below stop our servers (Playwright closes Chromium).
