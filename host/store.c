@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,10 +197,63 @@ static const char *const MIGRATIONS[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
+/* Writers of one database file inside this process queue on a mutex
+ * before BEGIN IMMEDIATE.  SQLite's own busy handler sleeps and polls
+ * (1, 2, 5 ... 100 ms), which leaves the lock idle while writers doze and
+ * makes the slowest of many concurrent actions wait far longer than the
+ * work takes; a mutex hands the lock over at once.  Other processes on the
+ * same file (the CLI beside a server) still meet at SQLite's lock, with
+ * busy_timeout. */
+typedef struct write_gate {
+  char *path;
+  int refs;
+  pthread_mutex_t mu;
+  struct write_gate *next;
+} write_gate;
+
+static pthread_mutex_t gates_mu = PTHREAD_MUTEX_INITIALIZER;
+static write_gate *gates;
+
+static write_gate *gate_acquire(const char *path) {
+  char resolved[PATH_MAX];
+  if (!path || !*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5) || !realpath(path, resolved))
+    return NULL;   /* private databases need no gate */
+  pthread_mutex_lock(&gates_mu);
+  write_gate *g = gates;
+  while (g && strcmp(g->path, resolved) != 0) g = g->next;
+  if (!g && (g = calloc(1, sizeof *g)) && (g->path = strdup(resolved))) {
+    pthread_mutex_init(&g->mu, NULL);
+    g->next = gates;
+    gates = g;
+  } else if (g && !g->path) {
+    free(g);
+    g = NULL;
+  }
+  if (g) g->refs++;
+  pthread_mutex_unlock(&gates_mu);
+  return g;
+}
+
+static void gate_release(write_gate *g) {
+  if (!g) return;
+  pthread_mutex_lock(&gates_mu);
+  if (--g->refs == 0) {
+    write_gate **pp = &gates;
+    while (*pp != g) pp = &(*pp)->next;
+    *pp = g->next;
+    pthread_mutex_destroy(&g->mu);
+    free(g->path);
+    free(g);
+  }
+  pthread_mutex_unlock(&gates_mu);
+}
+
 struct store {
   sqlite3 *db;
   sqlite3_stmt *stmt[Q__COUNT];
   char errmsg[512];
+  write_gate *gate;
+  int gate_held;
 };
 
 static int fail(store *st, fherr *err, int rc, const char *what) {
@@ -328,12 +383,15 @@ int store_open(const char *path, const store_options *opt, store **out, fherr *e
     store_close(st);
     return rc;
   }
+  st->gate = gate_acquire(path);
   *out = st;
   return FH_OK;
 }
 
 void store_close(store *st) {
   if (!st) return;
+  store_rollback(st);
+  gate_release(st->gate);
   for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->stmt[i]);
   sqlite3_close(st->db);
   free(st);
@@ -346,14 +404,31 @@ static int simple(store *st, int q, fherr *err) {
   return s ? run(st, s, err, SQL[q]) : FH_INTERNAL;
 }
 
-int store_begin(store *st, fherr *err) { return simple(st, Q_BEGIN, err); }
+static void gate_leave(store *st) {
+  if (st->gate_held) {
+    st->gate_held = 0;
+    pthread_mutex_unlock(&st->gate->mu);
+  }
+}
+
+int store_begin(store *st, fherr *err) {
+  if (st->gate && !st->gate_held) {
+    pthread_mutex_lock(&st->gate->mu);
+    st->gate_held = 1;
+  }
+  int rc = simple(st, Q_BEGIN, err);
+  if (rc) gate_leave(st);
+  return rc;
+}
 int store_commit(store *st, fherr *err) {
   int rc = simple(st, Q_COMMIT, err);
   if (rc) store_rollback(st);
+  gate_leave(st);
   return rc;
 }
 void store_rollback(store *st) {
-  if (!sqlite3_get_autocommit(st->db)) simple(st, Q_ROLLBACK, NULL);
+  if (st->db && !sqlite3_get_autocommit(st->db)) simple(st, Q_ROLLBACK, NULL);
+  gate_leave(st);
 }
 int store_in_transaction(store *st) { return !sqlite3_get_autocommit(st->db); }
 int store_savepoint(store *st, fherr *err) { return simple(st, Q_SAVEPOINT, err); }
