@@ -214,6 +214,10 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   if (strchr(o.host, ':')) printf("listening on http://[%s]:%d\n", o.host, http_port(srv));
   else printf("listening on http://%s:%d\n", o.host, http_port(srv));
   fflush(stdout);
+  fprintf(stderr,
+          "flowhost: open the address above in a browser and log in; list users with `flowhost user list`,\n"
+          "flowhost: set a password with `flowhost user passwd NAME --password PW` (add --db if not %s)\n",
+          g->db_path);
 
   int sig = 0;
   while (sigwait(&stop_signals, &sig) != 0) {
