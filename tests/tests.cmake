@@ -41,6 +41,7 @@ endfunction()
 
 include(${CMAKE_SOURCE_DIR}/tests/c/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/lua/tests.cmake OPTIONAL)
+include(${CMAKE_SOURCE_DIR}/tests/cli/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/http/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/jobs/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/browser/tests.cmake OPTIONAL)
