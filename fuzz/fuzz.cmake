@@ -51,4 +51,7 @@ if(FLOWHOST_FUZZ)
     target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
   endforeach()
+  # Lua line coverage as libFuzzer extra counters (see fuzz_flowfile.c).
+  target_compile_definitions(fuzz_flowfile PRIVATE FUZZ_LUA_COVERAGE)
+  target_link_libraries(fuzz_flowfile PRIVATE ${CMAKE_DL_LIBS})
 endif()

@@ -185,7 +185,7 @@ static json_t *load_body(const uint8_t *data, size_t size, const char *allowed) 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!regs[0]) setup();
-  if (++runs % 2000 == 0) open_engines();   /* keep the in-memory databases small */
+  if (++runs % 250 == 0) open_engines();   /* keep the in-memory databases small */
   if (size < 1) return 0;
   const target *t = &TARGETS[(uint8_t)(data[0] - '0') % NTARGETS];
   engine *e = engines[t->reg];

@@ -369,13 +369,22 @@ static act_handle *push_activation(run *r, const st_task *t) {
 }
 
 /* Reads process.data (and task.data) back from the activation at idx. */
+/* Reads t[key] without metamethods: a callback may have replaced the
+ * activation's tables with ones whose __index raises, and this runs outside
+ * any protected call. */
+static void raw_field(lua_State *L, int idx, const char *key) {
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, key);
+  lua_rawget(L, idx);
+}
+
 static int read_back(run *r, int idx, st_task *t, fherr *err) {
   lua_State *L = luavm_state(r->e->vm);
   json_t *data = NULL;
   int rc = FH_OK;
-  lua_getfield(L, idx, "process");
+  raw_field(L, idx, "process");
   if (lua_type(L, -1) == LUA_TTABLE) {
-    lua_getfield(L, -1, "data");
+    raw_field(L, -1, "data");
     if (lua_type(L, -1) != LUA_TTABLE) rc = fherr_set(err, FH_FLOW_ERROR, "activation.process.data must stay a table");
     else if (!(rc = luavm_to_json(L, -1, &data, err))) {
       json_decref(r->data);
@@ -385,9 +394,9 @@ static int read_back(run *r, int idx, st_task *t, fherr *err) {
   }
   lua_pop(L, 1);
   if (rc || !t) return rc;
-  lua_getfield(L, idx, "task");
+  raw_field(L, idx, "task");
   if (lua_type(L, -1) == LUA_TTABLE) {
-    lua_getfield(L, -1, "data");
+    raw_field(L, -1, "data");
     if (lua_type(L, -1) == LUA_TTABLE && !(rc = luavm_to_json(L, -1, &data, err))) {
       char *text = dump_json(data);
       json_decref(data);

@@ -140,9 +140,19 @@ static void read_edges(lua_State *L, int nt, fd_node *n) {
   lua_pop(L, 1);
 }
 
+/* The DSL's NAME_PATTERN, ^[a-z_][a-z0-9_]*$: names go into Graphviz ids,
+ * task names and URLs unescaped. */
+static int is_node_name(const char *s) {
+  if (!(*s == '_' || (*s >= 'a' && *s <= 'z'))) return 0;
+  for (; *s; s++)
+    if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))) return 0;
+  return 1;
+}
+
 static void read_node(lua_State *L, int nt, fd_node *n) {
   n->name = opt_string(L, nt, "name");
   if (!n->name) luaL_error(L, "compiled flow: a node without a name");
+  if (!is_node_name(n->name)) luaL_error(L, "compiled flow: bad node name '%s'", n->name);
   char *kind = opt_string(L, nt, "kind");
   int k = kind ? kind_from_name(kind) : -1;
   free(kind);

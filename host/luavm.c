@@ -35,7 +35,11 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     vm->used -= old;
     return NULL;
   }
-  if (nsize > old && vm->used - old + nsize > vm->limit) return NULL;
+  /* Outside a protected call (the host pushing arguments, reading results)
+   * a failed allocation would be a Lua panic, so the host gets headroom
+   * above the limit that scripts run under. */
+  size_t limit = vm->depth > 0 ? vm->limit : vm->limit + vm->limit / 4;
+  if (nsize > old && vm->used - old + nsize > limit) return NULL;
   void *p = realloc(ptr, nsize);
   if (p) vm->used = vm->used - old + nsize;
   return p;

@@ -118,11 +118,17 @@ local function sorted_keys(t)
 end
 
 -- " (did you mean 'x'?)" when a name of `t` is close enough to be a likely typo, else "".
+-- The distance costs #name * #candidate steps: past 64 characters no hint is worth it (a
+-- generated name of thousands would eat the load's time budget), and a candidate whose
+-- length alone differs by best_d or more cannot win.
 local function suggestion(name, t)
+  if #name > 64 then return "" end
   local best, best_d = nil, math.max(1, #name // 3) + 1
   for _, candidate in ipairs(sorted_keys(t)) do
-    local d = edit_distance(name, candidate)
-    if d < best_d and d < #name then best, best_d = candidate, d end
+    if math.abs(#candidate - #name) < best_d then
+      local d = edit_distance(name, candidate)
+      if d < best_d and d < #name then best, best_d = candidate, d end
+    end
   end
   return best and string.format(" (did you mean '%s'?)", best) or ""
 end
