@@ -17,7 +17,8 @@ if(FLOWHOST_SANITIZE)
        "ASAN_OPTIONS=detect_leaks=0")
 endif()
 list(APPEND FLOWHOST_TEST_ENV "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
-     "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0")
+     "LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp:print_suppressions=0"
+     "TSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/tsan.supp:halt_on_error=1:exitcode=66")
 
 find_program(LUA54 lua5.4 REQUIRED)
 find_program(BUSTED busted PATHS /usr/bin REQUIRED)

@@ -263,7 +263,7 @@ end
 function Server:stop_clean(signal)
   local rc, log = self:stop(signal)
   assert(rc == 0, "flowhost serve exited with " .. tostring(rc) .. "\n" .. log:sub(-4000))
-  for _, bad in ipairs { "AddressSanitizer", "LeakSanitizer", "runtime error:" } do
+  for _, bad in ipairs { "AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "runtime error:" } do
     assert(not log:find(bad, 1, true), "sanitizer report in the server log:\n" .. log:sub(-6000))
   end
   return log
