@@ -88,6 +88,9 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
       if (!plain) colour(svg, latest);
       canvas.replaceChildren(svg);
       canvas.removeAttribute('aria-busy');
+      // a wide chart takes the whole row of its page layout
+      const wide = parseFloat(svg.style.getPropertyValue('--chart-min')) > 640;
+      container.closest('.chart-panel')?.classList.toggle('chart-wide', wide);
     })
     .catch((e) => {
       canvas.removeAttribute('aria-busy');
@@ -104,7 +107,12 @@ function fitSvg(svg) {
     const hgt = parseFloat(svg.getAttribute('height') || '');
     if (w && hgt) svg.setAttribute('viewBox', `0 0 ${w} ${hgt}`);
   }
-  if (w) svg.style.maxWidth = `${Math.round(w * 1.333)}px`;
+  if (w) {
+    svg.style.maxWidth = `${Math.round(w * 1.333)}px`;
+    // on wide screens a long flow scrolls sideways instead of shrinking
+    // until its labels are unreadable (see .chart-svg in style.css)
+    svg.style.setProperty('--chart-min', `${Math.round(w)}px`);
+  }
   svg.removeAttribute('width');
   svg.removeAttribute('height');
   svg.setAttribute('preserveAspectRatio', 'xMidYMin meet');
