@@ -1,0 +1,436 @@
+#include "engine_internal.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "fhtime.h"
+
+/* --- JSON views ---------------------------------------------------------- */
+
+static char *summary_of(engine *e, const st_process *p, const json_t *data) {
+  const flowdef *fd = engine_find_def(e, p->flow);
+  if (fd && fd->has_summary) {
+    lua_State *L = luavm_state(e->vm);
+    if (flowdef_push_def(L, p->flow) == LUA_TTABLE) {
+      lua_pushliteral(L, "summary");   /* raw: this runs unprotected */
+      lua_rawget(L, -2);
+      lua_remove(L, -2);
+      flowdef_push_self(L, p->flow);
+      json_t *pj = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)p->id, "flow", p->flow, "status", p->status,
+                             "data", data);
+      luavm_push_json(L, pj);
+      json_decref(pj);
+      fherr err = {0};
+      if (!luavm_pcall(e->vm, 2, 1, &err)) {
+        char *s = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
+        lua_pop(L, 1);
+        if (s) return s;
+      }
+      fherr_clear(&err);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s #%lld", fd && fd->title ? fd->title : p->flow, (long long)p->id);
+  return strdup(buf);
+}
+
+json_t *view_process_json(engine *e, const st_process *p) {
+  json_t *data = parse_json_text(p->data);
+  char *summary = summary_of(e, p, data);
+  json_t *out = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "id", (json_int_t)p->id, "flow", p->flow,
+                          "status", p->status, "summary", summary ? summary : "", "data", data, "created_by",
+                          p->created_by_name[0] ? json_string(p->created_by_name) : json_null(), "created_at",
+                          p->created_at, "finished_at", time_or_null(p->finished_at));
+  free(summary);
+  return out;
+}
+
+json_t *view_task_json(engine *e, const st_task *t) {
+  const char *flow_end = strchr(t->flow_task, '.');
+  char flow[64];
+  snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
+  const flowdef *fd = engine_find_def(e, flow);
+  const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
+  json_t *prev = NULL;
+  if (store_task_previous(e->st, t->id, &prev, NULL)) prev = json_array();
+  json_t *out = json_pack(
+      "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id,
+      "process_id", (json_int_t)t->process_id, "flow", flow, "node", node_part(t->flow_task), "type",
+      n ? node_kind_name(n->kind) : "obsolete", "title", n ? n->title : node_part(t->flow_task), "status", t->status,
+      "owner", t->owner_name[0] ? json_string(t->owner_name) : json_null(), "token", t->token, "previous", prev,
+      "data", parse_json_text(t->data), "created_at", t->created_at, "assigned_at", time_or_null(t->assigned_at),
+      "started_at", time_or_null(t->started_at), "finished_at", time_or_null(t->finished_at));
+  if (t->error_message)
+    json_object_set_new(out, "error", json_pack("{s:s, s:s?}", "message", t->error_message, "traceback",
+                                                t->error_traceback));
+  if (!strcmp(t->status, "SCHEDULED") && t->due_at[0]) json_object_set_new(out, "due_at", json_string(t->due_at));
+  if (t->attempts) json_object_set_new(out, "attempts", json_integer(t->attempts));
+  return out;
+}
+
+json_t *view_created_tasks(engine *e, json_t *ids) {
+  json_t *arr = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(ids, i, v) {
+    st_task t;
+    if (store_task_get(e->st, json_integer_value(v), &t, NULL)) continue;
+    json_array_append_new(arr, view_task_json(e, &t));
+    st_task_free(&t);
+  }
+  return arr;
+}
+
+/* --- public: reading ------------------------------------------------------ */
+
+int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  json_t *items = json_array();
+  for (int i = 0; i < e->gen->n; i++) {
+    const flow_entry *fe = &e->gen->entries[i];
+    const flowdef *fd = fe->def;
+    json_t *item = json_pack("{s:s, s:s, s:s}", "name", fe->name, "title", fd && fd->title ? fd->title : fe->name,
+                             "status", fe->has_error ? "error" : "ok");
+    json_object_set_new(item, "description", fd && fd->description ? json_string(fd->description) : json_null());
+    if (fe->has_error)
+      json_object_set_new(item, "error", json_pack("{s:s, s:i, s:s}", "file", fe->error_file, "line", fe->error_line,
+                                                   "message", fe->error_message));
+    json_object_set_new(item, "loaded_at", time_or_null(fe->loaded_at));
+    json_t *starts = json_array();
+    run r;
+    memset(&r, 0, sizeof r);
+    r.e = e;
+    r.actor = a;
+    r.fd = fd;
+    snprintf(r.proc.flow, sizeof r.proc.flow, "%s", fe->name);
+    for (int j = 0; fd && j < fd->nnodes; j++) {
+      const fd_node *n = &fd->nodes[j];
+      if (n->kind != NODE_START && n->kind != NODE_START_FUNCTION) continue;
+      int can = n->kind == NODE_START ? run_may_do_node(&r, n, NULL, NULL) : engine_is_manager(a, fe->name);
+      json_array_append_new(starts, json_pack("{s:s, s:s, s:s, s:b}", "name", n->name, "title", n->title, "type",
+                                              node_kind_name(n->kind), "can_start", can));
+    }
+    json_object_set_new(item, "start_nodes", starts);
+    json_array_append_new(items, item);
+  }
+  *out = json_pack("{s:o}", "items", items);
+  return FH_OK;
+}
+
+int engine_flow_get(engine *e, const fh_actor *a, const char *flow, json_t **out, fherr *err) {
+  (void)a;
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  const flow_entry *fe = flowgen_find(e->gen, flow);
+  if (!fe) return fherr_set(err, FH_NOT_FOUND, "unknown flow '%s'", flow);
+  if (!fe->def) return fherr_set(err, FH_CONFLICT, "flow '%s' failed to load: %s", flow, fe->error_message);
+  *out = flowdef_to_json(fe->def);
+  json_object_set_new(*out, "status", json_string(fe->has_error ? "error" : "ok"));
+  return FH_OK;
+}
+
+int engine_flow_dot(engine *e, const char *flow, char **out, fherr *err) {
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  const flowdef *fd = engine_find_def(e, flow);
+  if (!fd) return fherr_set(err, FH_NOT_FOUND, "unknown flow '%s'", flow);
+  *out = flowdef_to_dot(fd);
+  return *out ? FH_OK : fherr_set(err, FH_INTERNAL, "out of memory");
+}
+
+/* Flow tasks ("flow.node") of human nodes the actor may assign: the queue. */
+static json_t *assignable(engine *e, const fh_actor *a, json_t **fn_nodes) {
+  json_t *names = json_array();
+  *fn_nodes = json_object();
+  for (int i = 0; i < e->gen->n; i++) {
+    const flowdef *fd = e->gen->entries[i].def;
+    for (int j = 0; fd && j < fd->nnodes; j++) {
+      const fd_node *n = &fd->nodes[j];
+      if (n->kind != NODE_VIEW) continue;
+      int yes = a->is_admin || a->is_system || (!n->permission && !n->permission_fn) ||
+                (n->permission && fh_actor_has_perm(a, n->permission)) || n->permission_fn;
+      if (!yes) continue;
+      char ft[160];
+      snprintf(ft, sizeof ft, "%s.%s", fd->name, n->name);
+      json_array_append_new(names, json_string(ft));
+      if (n->permission_fn && !a->is_admin && !a->is_system) json_object_set_new(*fn_nodes, ft, json_true());
+    }
+  }
+  return names;
+}
+
+static json_t *managed_flows(engine *e, const fh_actor *a) {
+  json_t *flows = json_array();
+  for (int i = 0; i < e->gen->n; i++)
+    if (engine_is_manager(a, e->gen->entries[i].name)) json_array_append_new(flows, json_string(e->gen->entries[i].name));
+  return flows;
+}
+
+int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err) {
+  *out = NULL;
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  store_task_query sq = {0};
+  const char *view = q->view ? q->view : "inbox";
+  if (!strcmp(view, "inbox")) sq.view = STORE_VIEW_INBOX;
+  else if (!strcmp(view, "queue")) sq.view = STORE_VIEW_QUEUE;
+  else if (!strcmp(view, "archive")) sq.view = STORE_VIEW_ARCHIVE;
+  else if (!strcmp(view, "all")) sq.view = STORE_VIEW_ALL;
+  else return fherr_set(err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
+  int limit = q->limit > 0 ? q->limit : 50;
+  if (limit > 500) limit = 500;
+  json_t *names = NULL, *fn_nodes = NULL, *managed = NULL;
+  char *names_text = NULL, *managed_text = NULL;
+  if (sq.view == STORE_VIEW_QUEUE) {
+    names = assignable(e, a, &fn_nodes);
+    names_text = dump_json(names);
+    sq.assignable_json = names_text;
+  } else if (sq.view == STORE_VIEW_ALL && !a->is_admin && !a->is_system) {
+    managed = managed_flows(e, a);
+    if (json_array_size(managed) == 0) {
+      json_decref(managed);
+      return fherr_set(err, FH_FORBIDDEN, "view=all is for managers");
+    }
+    managed_text = dump_json(managed);
+    sq.managed_flows_json = managed_text;
+  }
+  sq.user_id = a->id;
+  sq.flow = q->flow;
+  sq.process_id = q->process_id;
+  sq.status = q->status;
+  sq.since = q->since;
+  sq.until = q->until;
+  sq.ascending = q->ascending;
+  sq.after = q->after;
+  sq.limit = limit + 1;
+  st_task *rows = NULL;
+  int n = 0;
+  rc = store_task_list(e->st, &sq, &rows, &n, err);
+  if (!rc) {
+    json_t *items = json_array();
+    json_t *summaries = json_object();
+    int shown = n > limit ? limit : n;
+    for (int i = 0; i < shown; i++) {
+      st_task *t = &rows[i];
+      if (fn_nodes && json_object_get(fn_nodes, t->flow_task)) {
+        /* :Permission(fn) nodes are filtered per task */
+        run r;
+        if (run_init(&r, e, a, t->process_id, NULL)) {
+          run_free(&r);
+          continue;
+        }
+        const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
+        int ok = node && run_may_do_node(&r, node, t, NULL);
+        run_free(&r);
+        if (!ok) continue;
+      }
+      json_t *tj = view_task_json(e, t);
+      char key[32];
+      snprintf(key, sizeof key, "%lld", (long long)t->process_id);
+      json_t *cached = json_object_get(summaries, key);
+      if (!cached) {
+        st_process p;
+        json_t *pj = NULL;
+        if (!store_process_get(e->st, t->process_id, &p, NULL)) {
+          pj = view_process_json(e, &p);
+          st_process_free(&p);
+        }
+        cached = json_pack("{s:O, s:O}", "summary", pj ? json_object_get(pj, "summary") : json_string(""),
+                           "process_status", pj ? json_object_get(pj, "status") : json_null());
+        json_decref(pj);
+        json_object_set_new(summaries, key, cached);
+      }
+      json_object_set(tj, "process_summary", json_object_get(cached, "summary"));
+      json_object_set(tj, "process_status", json_object_get(cached, "process_status"));
+      const flowdef *fd = engine_find_def(e, json_string_value(json_object_get(tj, "flow")));
+      json_object_set_new(tj, "flow_title", json_string(fd && fd->title ? fd->title : json_string_value(json_object_get(tj, "flow"))));
+      json_array_append_new(items, tj);
+    }
+    json_decref(summaries);
+    json_t *next = n > limit ? json_integer(rows[limit - 1].id) : json_null();
+    *out = json_pack("{s:o, s:o}", "items", items, "next_after", next);
+  }
+  st_task_array_free(rows, n);
+  free(names_text);
+  free(managed_text);
+  json_decref(names);
+  json_decref(fn_nodes);
+  json_decref(managed);
+  return rc;
+}
+
+/* The queue count when :Permission(fn) nodes decide per task: the rows are
+ * filtered one by one, as engine_tasks_list does. */
+/* Queue tasks of :Permission(fn) nodes are decided one by one; only those
+ * are listed and asked, the rest of the queue is counted in SQL. */
+static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, int64_t *n, fherr *err) {
+  json_t *names = json_array();
+  const char *k;
+  json_t *v;
+  json_object_foreach(fn_nodes, k, v) json_array_append_new(names, json_string(k));
+  char *names_text = dump_json(names);
+  json_decref(names);
+  store_task_query sq = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = names_text, .limit = 100000};
+  st_task *rows = NULL;
+  int count = 0;
+  int rc = store_task_list(e->st, &sq, &rows, &count, err);
+  free(names_text);
+  if (rc) return rc;
+  *n = 0;
+  for (int i = 0; i < count; i++) {
+    st_task *t = &rows[i];
+    run r;
+    int ok = 0;
+    if (!run_init(&r, e, a, t->process_id, NULL)) {
+      const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
+      ok = node && run_may_do_node(&r, node, t, NULL);
+    }
+    run_free(&r);
+    *n += ok;
+  }
+  st_task_array_free(rows, count);
+  return FH_OK;
+}
+
+int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) {
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  json_t *fn_nodes = NULL;
+  json_t *names = assignable(e, a, &fn_nodes);
+  /* plain nodes are counted in SQL; :Permission(fn) nodes one by one */
+  json_t *plain = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(names, i, v) if (!json_object_get(fn_nodes, json_string_value(v))) json_array_append(plain, v);
+  char *plain_text = dump_json(plain);
+  store_task_query inbox = {.view = STORE_VIEW_INBOX, .user_id = a->id};
+  store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = plain_text};
+  int64_t ni = 0, nq = 0, nf = 0;
+  if (!(rc = store_task_count_view(e->st, &inbox, &ni, err)) && !(rc = store_task_count_view(e->st, &queue, &nq, err)) &&
+      !(rc = json_object_size(fn_nodes) ? count_queue_filtered(e, a, fn_nodes, &nf, err) : FH_OK))
+    *out = json_pack("{s:I, s:I}", "inbox", (json_int_t)ni, "queue", (json_int_t)(nq + nf));
+  free(plain_text);
+  json_decref(plain);
+  json_decref(names);
+  json_decref(fn_nodes);
+  return rc;
+}
+
+static json_t *form_json(engine *e, const flowdef *fd, const fd_node *n, const json_t *data) {
+  (void)e;
+  json_t *fields = json_array();
+  for (int i = 0; n && i < n->nfields; i++) {
+    json_t *schema = flowdef_field(fd, n->fields[i]);
+    if (!schema) continue;
+    json_t *f = json_deep_copy(schema);
+    json_t *value = json_object_get(data, n->fields[i]);
+    json_object_set(f, "value", value ? value : json_null());
+    json_array_append_new(fields, f);
+  }
+  return json_pack("{s:o}", "fields", fields);
+}
+
+int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out, fherr *err) {
+  *out = NULL;
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  st_task t;
+  if ((rc = store_task_get(e->st, task_id, &t, err))) return rc;
+  run r;
+  if ((rc = run_init(&r, e, a, t.process_id, err))) {
+    st_task_free(&t);
+    run_free(&r);
+    return rc;
+  }
+  const fd_node *n = r.fd ? flowdef_node(r.fd, node_part(t.flow_task)) : NULL;
+  int visible = engine_can_see_process(e, a, &r.proc, err);
+  if (visible == 0 && n && !strcmp(t.status, "NEW") && n->kind == NODE_VIEW && !a->is_system &&
+      run_may_do_node(&r, n, &t, NULL))
+    visible = 1;
+  if (visible <= 0) {
+    rc = visible < 0 ? FH_INTERNAL : fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
+  } else {
+    json_t *actions = json_array();
+    for (int i = 0; i < A__COUNT; i++) {
+      if (!engine_check_action(&r, &t, n, i, NULL)) json_array_append_new(actions, json_string(ENGINE_ACTIONS[i]));
+    }
+    *out = json_pack("{s:o, s:o, s:o, s:o}", "task", view_task_json(e, &t), "form", form_json(e, r.fd, n && n->kind == NODE_VIEW ? n : NULL, r.data),
+                     "actions", actions, "process", view_process_json(e, &r.proc));
+  }
+  st_task_free(&t);
+  run_free(&r);
+  return rc;
+}
+
+int engine_processes_list(engine *e, const fh_actor *a, const engine_process_query *q, json_t **out, fherr *err) {
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  int limit = q->limit > 0 ? q->limit : 50;
+  if (limit > 500) limit = 500;
+  store_process_query sq = {.flow = q->flow, .status = q->status, .after = q->after, .limit = limit + 1};
+  json_t *managed = NULL;
+  char *managed_text = NULL;
+  if (!a->is_admin && !a->is_system) {
+    sq.visible_to = a->id;
+    managed = managed_flows(e, a);
+    managed_text = dump_json(managed);
+    sq.managed_flows_json = managed_text;
+  }
+  json_t *rows = NULL;
+  rc = store_process_list(e->st, &sq, &rows, err);
+  if (!rc) {
+    json_t *items = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+      if ((int)i >= limit) break;
+      st_process p = {0};
+      p.id = json_integer_value(json_object_get(row, "id"));
+      snprintf(p.flow, sizeof p.flow, "%s", json_string_value(json_object_get(row, "flow")));
+      snprintf(p.status, sizeof p.status, "%s", json_string_value(json_object_get(row, "status")));
+      p.data = (char *)json_string_value(json_object_get(row, "data"));
+      const char *by = json_string_value(json_object_get(row, "created_by"));
+      snprintf(p.created_by_name, sizeof p.created_by_name, "%s", by ? by : "");
+      snprintf(p.created_at, sizeof p.created_at, "%s", json_string_value(json_object_get(row, "created_at")));
+      const char *fin = json_string_value(json_object_get(row, "finished_at"));
+      snprintf(p.finished_at, sizeof p.finished_at, "%s", fin ? fin : "");
+      json_array_append_new(items, view_process_json(e, &p));
+    }
+    size_t n = json_array_size(rows);
+    json_t *next = (int)n > limit ? json_integer(json_integer_value(json_object_get(json_array_get(rows, limit - 1), "id")))
+                                  : json_null();
+    *out = json_pack("{s:o, s:o}", "items", items, "next_after", next);
+  }
+  json_decref(rows);
+  json_decref(managed);
+  free(managed_text);
+  return rc;
+}
+
+int engine_process_get(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err) {
+  *out = NULL;
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  st_process p;
+  if ((rc = store_process_get(e->st, process_id, &p, err))) return rc;
+  int visible = engine_can_see_process(e, a, &p, err);
+  if (visible <= 0) {
+    st_process_free(&p);
+    return visible < 0 ? FH_INTERNAL : fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)process_id);
+  }
+  st_task *rows = NULL;
+  int n = 0;
+  if (!(rc = store_task_of_process(e->st, process_id, &rows, &n, err))) {
+    json_t *tasks = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(tasks, view_task_json(e, &rows[i]));
+    *out = json_pack("{s:o, s:o}", "process", view_process_json(e, &p), "tasks", tasks);
+  }
+  st_task_array_free(rows, n);
+  st_process_free(&p);
+  return rc;
+}
+
