@@ -5,6 +5,7 @@
  *
  *   engine_bench [N] [--sync normal]
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,56 @@ static double sqlite_commits_per_second(const char *path, int n, int full) {
   return n / dt;
 }
 
+typedef struct worker_arg {
+  flowreg *reg;
+  const char *db;
+  int full, n, done;
+} worker_arg;
+
+/* One thread = one engine (its own Lua state and connection), as in serve. */
+static void *start_processes(void *p) {
+  worker_arg *w = p;
+  engine *e;
+  fherr err = {0};
+  engine_options eo = {.flows = w->reg, .db_path = w->db, .synchronous_full = w->full};
+  if (engine_open(&eo, &e, &err)) return NULL;
+  fh_actor sys;
+  fh_actor_system(&sys);
+  json_t *data = json_pack("{s:i}", "n", 3);
+  for (int i = 0; i < w->n; i++) {
+    json_t *out;
+    if (engine_start(e, &sys, "auto", "start", data, &out, &err)) {
+      fherr_clear(&err);
+      continue;
+    }
+    w->done++;
+    json_decref(out);
+  }
+  json_decref(data);
+  engine_close(e);
+  return NULL;
+}
+
+/* processes/second with `threads` engines starting processes at once */
+static double concurrent_rate(flowreg *reg, const char *db, int full, int n, int threads, int *done) {
+  remove_db(db);
+  pthread_t t[16];
+  worker_arg args[16];
+  double t0 = fhtime_monotonic();
+  for (int i = 0; i < threads; i++) {
+    args[i] = (worker_arg){.reg = reg, .db = db, .full = full, .n = n / threads};
+    pthread_create(&t[i], NULL, start_processes, &args[i]);
+  }
+  *done = 0;
+  for (int i = 0; i < threads; i++) {
+    pthread_join(t[i], NULL);
+    *done += args[i].done;
+  }
+  double dt = fhtime_monotonic() - t0;
+  remove_db(db);
+  return *done / dt;
+}
+
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 2000;
   int full = !(argc > 3 && !strcmp(argv[2], "--sync") && !strcmp(argv[3], "normal"));
@@ -82,15 +133,20 @@ int main(int argc, char **argv) {
   double dt = fhtime_monotonic() - t0;
   json_decref(data);
   engine_close(e);
-  flowreg_free(reg);
   remove_db(db);
 
   double pps = n / dt;
+  int done4 = 0, done8 = 0;
+  double pps4 = concurrent_rate(reg, db, full, n, 4, &done4);
+  double pps8 = concurrent_rate(reg, db, full, n, 8, &done8);
   printf("engine_bench: %d processes (StartFunction -> Handler -> If -> Handler -> End), synchronous=%s\n", n,
          full ? "FULL" : "NORMAL");
   printf("  processes completed     %d of %d\n", done, n);
   printf("  processes/second        %.0f\n", pps);
   printf("  sqlite commits/second   %.0f   (one-row BEGIN IMMEDIATE ... COMMIT, same disk, same run)\n", baseline);
   printf("  ratio                   %.2f processes per raw commit\n", pps / baseline);
+  printf("  4 threads at once       %.0f processes/s (%.2f per raw commit; %d done)\n", pps4, pps4 / baseline, done4);
+  printf("  8 threads at once       %.0f processes/s (%.2f per raw commit; %d done)\n", pps8, pps8 / baseline, done8);
+  flowreg_free(reg);
   return done == n ? 0 : 1;
 }

@@ -11,6 +11,7 @@
  * connection; the enum indexes the cache and SQL[] holds the text. */
 enum {
   Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+  Q_ACTION_SAVE, Q_ACTION_RELEASE, Q_ACTION_ROLLBACK,
   Q_USER_ADD, Q_USER_GET, Q_USER_GET_ID, Q_USER_PASSWD, Q_USER_ADMIN, Q_USER_COUNT, Q_USER_LIST,
   Q_USER_PERMS, Q_USER_GROUPS, Q_GROUP_ENSURE, Q_GROUP_ID, Q_GRANT_USER, Q_GRANT_GROUP,
   Q_REVOKE_USER, Q_REVOKE_GROUP, Q_JOIN, Q_LEAVE, Q_USERS_WITH_PERM,
@@ -43,6 +44,9 @@ static const char *const SQL[Q__COUNT] = {
   [Q_SAVEPOINT] = "SAVEPOINT node",
   [Q_RELEASE] = "RELEASE node",
   [Q_ROLLBACK_TO] = "ROLLBACK TO node",
+  [Q_ACTION_SAVE] = "SAVEPOINT action",
+  [Q_ACTION_RELEASE] = "RELEASE action",
+  [Q_ACTION_ROLLBACK] = "ROLLBACK TO action",
   [Q_USER_ADD] = "INSERT INTO user(username, password_hash, is_admin, created_at) VALUES(?1, ?2, ?3, ?4)",
   [Q_USER_GET] = "SELECT id, username, is_admin, is_active, password_hash FROM user WHERE username = ?1",
   [Q_USER_GET_ID] = "SELECT id, username, is_admin, is_active, password_hash FROM user WHERE id = ?1",
@@ -197,67 +201,55 @@ static const char *const MIGRATIONS[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
-/* Writers of one database file inside this process queue on a mutex
- * before BEGIN IMMEDIATE.  SQLite's own busy handler sleeps and polls
- * (1, 2, 5 ... 100 ms), which leaves the lock idle while writers doze and
- * makes the slowest of many concurrent actions wait far longer than the
- * work takes; a mutex hands the lock over at once.  Other processes on the
- * same file (the CLI beside a server) still meet at SQLite's lock, with
- * busy_timeout. */
-typedef struct write_gate {
-  char *path;
-  int refs;
-  pthread_mutex_t mu;
-  struct write_gate *next;
-} write_gate;
+/* Group commit.  Every store of one database file inside this process
+ * shares one writer connection.  A write action takes the writer (a mutex,
+ * so the lock is handed over at once instead of SQLite's sleep-and-retry),
+ * runs inside a savepoint of the writer's open transaction, and releases
+ * it.  If other actions are queued, it leaves the transaction open for them
+ * and waits until the batch is committed; the last one of the batch (or the
+ * one that finds it full or old) commits for all: one fsync for many
+ * actions, and still no caller hears "done" before its work is durable.
+ * If the commit fails, every action of the batch gets the error.
+ * Private databases (":memory:") have no writer and commit alone. */
+#define BATCH_MAX 64
+#define BATCH_AGE 0.010   /* seconds a batch stays open at most */
+#define RESULTS 64
 
-static pthread_mutex_t gates_mu = PTHREAD_MUTEX_INITIALIZER;
-static write_gate *gates;
-
-static write_gate *gate_acquire(const char *path) {
-  char resolved[PATH_MAX];
-  if (!path || !*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5) || !realpath(path, resolved))
-    return NULL;   /* private databases need no gate */
-  pthread_mutex_lock(&gates_mu);
-  write_gate *g = gates;
-  while (g && strcmp(g->path, resolved) != 0) g = g->next;
-  if (!g && (g = calloc(1, sizeof *g)) && (g->path = strdup(resolved))) {
-    pthread_mutex_init(&g->mu, NULL);
-    g->next = gates;
-    gates = g;
-  } else if (g && !g->path) {
-    free(g);
-    g = NULL;
-  }
-  if (g) g->refs++;
-  pthread_mutex_unlock(&gates_mu);
-  return g;
-}
-
-static void gate_release(write_gate *g) {
-  if (!g) return;
-  pthread_mutex_lock(&gates_mu);
-  if (--g->refs == 0) {
-    write_gate **pp = &gates;
-    while (*pp != g) pp = &(*pp)->next;
-    *pp = g->next;
-    pthread_mutex_destroy(&g->mu);
-    free(g->path);
-    free(g);
-  }
-  pthread_mutex_unlock(&gates_mu);
-}
-
-struct store {
+typedef struct conn {
   sqlite3 *db;
   sqlite3_stmt *stmt[Q__COUNT];
+} conn;
+
+typedef struct writer {
+  char *path;
+  int refs;                 /* guarded by writers_mu */
+  conn c;
+  pthread_mutex_t mu;       /* held by the action using c */
+  int waiting;              /* actions queued for mu (atomic) */
+  int open;                 /* a batch transaction is open on c */
+  int pending;              /* actions in the open batch waiting for its commit */
+  double opened_at;
+  unsigned long batch;      /* id of the open, or the last, batch */
+  pthread_mutex_t done_mu;
+  pthread_cond_t done;
+  unsigned long committed;  /* guarded by done_mu */
+  int results[RESULTS];     /* fherr code of batch % RESULTS, guarded by done_mu */
+  struct writer *next;
+} writer;
+
+static pthread_mutex_t writers_mu = PTHREAD_MUTEX_INITIALIZER;
+static writer *writers;
+
+struct store {
+  conn own;
+  conn *cur;                /* own, or the writer's inside a write action */
+  writer *w;                /* NULL for a private database */
+  int in_write;
   char errmsg[512];
-  write_gate *gate;
-  int gate_held;
 };
 
 static int fail(store *st, fherr *err, int rc, const char *what) {
-  const char *msg = st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
+  const char *msg = st->cur->db ? sqlite3_errmsg(st->cur->db) : sqlite3_errstr(rc);
   snprintf(st->errmsg, sizeof st->errmsg, "%s: %s", what, msg);
   int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? FH_BUSY : FH_INTERNAL;
   if (code == FH_BUSY) return fherr_set(err, FH_BUSY, "database is busy, try again");
@@ -265,14 +257,14 @@ static int fail(store *st, fherr *err, int rc, const char *what) {
 }
 
 static sqlite3_stmt *prep(store *st, int q, fherr *err) {
-  if (!st->stmt[q]) {
-    int rc = sqlite3_prepare_v3(st->db, SQL[q], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[q], NULL);
+  if (!st->cur->stmt[q]) {
+    int rc = sqlite3_prepare_v3(st->cur->db, SQL[q], -1, SQLITE_PREPARE_PERSISTENT, &st->cur->stmt[q], NULL);
     if (rc != SQLITE_OK) {
       fail(st, err, rc, "prepare");
       return NULL;
     }
   }
-  return st->stmt[q];
+  return st->cur->stmt[q];
 }
 
 /* Runs a statement that returns no rows; resets it in every case. */
@@ -311,7 +303,7 @@ static char *dup_col(sqlite3_stmt *s, int col) {
 
 static int exec_sql(store *st, const char *sql, fherr *err) {
   char *msg = NULL;
-  int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+  int rc = sqlite3_exec(st->cur->db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
     snprintf(st->errmsg, sizeof st->errmsg, "%s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
@@ -323,7 +315,7 @@ static int exec_sql(store *st, const char *sql, fherr *err) {
 int store_schema_version(store *st) {
   sqlite3_stmt *s = NULL;
   int v = -1;
-  if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+  if (sqlite3_prepare_v2(st->cur->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
       sqlite3_step(s) == SQLITE_ROW)
     v = sqlite3_column_int(s, 0);
   sqlite3_finalize(s);
@@ -353,20 +345,18 @@ static int migrate(store *st, fherr *err) {
   }
 }
 
-int store_open(const char *path, const store_options *opt, store **out, fherr *err) {
-  *out = NULL;
-  store *st = calloc(1, sizeof *st);
-  if (!st) return fherr_set(err, FH_INTERNAL, "out of memory");
-  int rc = sqlite3_open_v2(path, &st->db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+/* Opens a connection with the pragmas every connection needs. */
+static int conn_open(store *st, conn *c, const char *path, const store_options *opt, fherr *err) {
+  conn *saved = st->cur;
+  st->cur = c;
+  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
-    fherr_set(err, FH_INTERNAL, "cannot open database %s: %s", path,
-              st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-    store_close(st);
+    fherr_set(err, FH_INTERNAL, "cannot open database %s: %s", path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    st->cur = saved;
     return FH_INTERNAL;
   }
-  sqlite3_extended_result_codes(st->db, 0);
-  sqlite3_busy_timeout(st->db, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
+  sqlite3_extended_result_codes(c->db, 0);
+  sqlite3_busy_timeout(c->db, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
            "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
@@ -379,11 +369,83 @@ int store_open(const char *path, const store_options *opt, store **out, fherr *e
     if (rc != FH_BUSY || attempt == 200) break;
     sqlite3_sleep(10);
   }
-  if (rc || (rc = exec_sql(st, pragmas, err)) || (rc = migrate(st, err))) {
+  if (!rc) rc = exec_sql(st, pragmas, err);
+  st->cur = saved;
+  return rc;
+}
+
+static void conn_close(conn *c) {
+  for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(c->stmt[i]);
+  sqlite3_close(c->db);
+  memset(c, 0, sizeof *c);
+}
+
+/* The writer of a database file, shared by every store of this process
+ * that opened the same file; NULL (no error) for private databases. */
+static int writer_acquire(store *st, const char *path, const store_options *opt, fherr *err) {
+  char resolved[PATH_MAX];
+  st->w = NULL;
+  if (!path || !*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5) || !realpath(path, resolved))
+    return FH_OK;
+  pthread_mutex_lock(&writers_mu);
+  writer *w = writers;
+  while (w && strcmp(w->path, resolved) != 0) w = w->next;
+  int rc = FH_OK;
+  if (!w) {
+    w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(resolved))) {
+      free(w);
+      pthread_mutex_unlock(&writers_mu);
+      return fherr_set(err, FH_INTERNAL, "out of memory");
+    }
+    if ((rc = conn_open(st, &w->c, path, opt, err))) {
+      conn_close(&w->c);
+      free(w->path);
+      free(w);
+      pthread_mutex_unlock(&writers_mu);
+      return rc;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->done_mu, NULL);
+    pthread_cond_init(&w->done, NULL);
+    w->next = writers;
+    writers = w;
+  }
+  w->refs++;
+  pthread_mutex_unlock(&writers_mu);
+  st->w = w;
+  return FH_OK;
+}
+
+static void writer_release(writer *w) {
+  if (!w) return;
+  pthread_mutex_lock(&writers_mu);
+  if (--w->refs == 0) {
+    writer **pp = &writers;
+    while (*pp != w) pp = &(*pp)->next;
+    *pp = w->next;
+    conn_close(&w->c);
+    pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->done_mu);
+    pthread_cond_destroy(&w->done);
+    free(w->path);
+    free(w);
+  }
+  pthread_mutex_unlock(&writers_mu);
+}
+
+int store_open(const char *path, const store_options *opt, store **out, fherr *err) {
+  *out = NULL;
+  store *st = calloc(1, sizeof *st);
+  if (!st) return fherr_set(err, FH_INTERNAL, "out of memory");
+  st->cur = &st->own;
+  int rc = conn_open(st, &st->own, path, opt, err);
+  if (!rc) rc = migrate(st, err);
+  if (!rc) rc = writer_acquire(st, path, opt, err);
+  if (rc) {
     store_close(st);
     return rc;
   }
-  st->gate = gate_acquire(path);
   *out = st;
   return FH_OK;
 }
@@ -391,9 +453,8 @@ int store_open(const char *path, const store_options *opt, store **out, fherr *e
 void store_close(store *st) {
   if (!st) return;
   store_rollback(st);
-  gate_release(st->gate);
-  for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(st->stmt[i]);
-  sqlite3_close(st->db);
+  writer_release(st->w);
+  conn_close(&st->own);
   free(st);
 }
 
@@ -404,33 +465,112 @@ static int simple(store *st, int q, fherr *err) {
   return s ? run(st, s, err, SQL[q]) : FH_INTERNAL;
 }
 
-static void gate_leave(store *st) {
-  if (st->gate_held) {
-    st->gate_held = 0;
-    pthread_mutex_unlock(&st->gate->mu);
+/* Records the outcome of the writer's current batch and wakes its waiters. */
+static void batch_done(writer *w, int rc) {
+  w->open = 0;
+  pthread_mutex_lock(&w->done_mu);
+  w->results[w->batch % RESULTS] = rc;
+  w->committed = w->batch;
+  pthread_cond_broadcast(&w->done);
+  pthread_mutex_unlock(&w->done_mu);
+}
+
+/* SQLite may have rolled the whole batch back by itself (disk full, I/O
+ * error): then it is lost for everyone who waits on it. */
+static void check_batch_alive(writer *w) {
+  if (w->open && sqlite3_get_autocommit(w->c.db)) batch_done(w, FH_INTERNAL);
+}
+
+/* Ends this store's write action.  keep: its changes are in the batch and
+ * the caller must hear only once they are durable. */
+static int end_write(store *st, int keep, fherr *err) {
+  writer *w = st->w;
+  unsigned long mine = w->batch;
+  st->cur = &st->own;
+  st->in_write = 0;
+  check_batch_alive(w);
+  if (keep && !w->open) {   /* lost with the batch */
+    pthread_mutex_unlock(&w->mu);
+    return fherr_set(err, FH_INTERNAL, "storage error: the transaction was rolled back");
   }
+  int queued = __atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST);
+  if (w->open && queued > 0 && w->pending + 1 < BATCH_MAX && fhtime_monotonic() - w->opened_at < BATCH_AGE) {
+    if (keep) w->pending++;
+    pthread_mutex_unlock(&w->mu);
+    if (!keep) return FH_OK;
+    pthread_mutex_lock(&w->done_mu);
+    while (w->committed < mine) pthread_cond_wait(&w->done, &w->done_mu);
+    int rc = w->results[mine % RESULTS];
+    pthread_mutex_unlock(&w->done_mu);
+    return rc ? fherr_set(err, rc, "storage error: the commit failed") : FH_OK;
+  }
+  int rc = FH_OK;
+  if (w->open) {
+    st->cur = &w->c;
+    rc = simple(st, Q_COMMIT, err);
+    if (rc) simple(st, Q_ROLLBACK, NULL);
+    st->cur = &st->own;
+    batch_done(w, rc);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return keep ? rc : FH_OK;
 }
 
 int store_begin(store *st, fherr *err) {
-  if (st->gate && !st->gate_held) {
-    pthread_mutex_lock(&st->gate->mu);
-    st->gate_held = 1;
+  writer *w = st->w;
+  if (!w) return simple(st, Q_BEGIN, err);
+  if (st->in_write) return fherr_set(err, FH_INTERNAL, "a write action is already open on this store");
+  __atomic_add_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&w->mu);
+  __atomic_sub_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
+  st->cur = &w->c;
+  st->in_write = 1;
+  check_batch_alive(w);
+  int rc = FH_OK;
+  if (!w->open) {
+    if (!(rc = simple(st, Q_BEGIN, err))) {
+      w->open = 1;
+      w->batch++;
+      w->pending = 0;
+      w->opened_at = fhtime_monotonic();
+    }
   }
-  int rc = simple(st, Q_BEGIN, err);
-  if (rc) gate_leave(st);
+  if (!rc) rc = simple(st, Q_ACTION_SAVE, err);
+  if (rc) end_write(st, 0, NULL);
   return rc;
 }
+
 int store_commit(store *st, fherr *err) {
-  int rc = simple(st, Q_COMMIT, err);
-  if (rc) store_rollback(st);
-  gate_leave(st);
-  return rc;
+  if (!st->w) {
+    int rc = simple(st, Q_COMMIT, err);
+    if (rc) store_rollback(st);
+    return rc;
+  }
+  if (!st->in_write) return FH_OK;
+  int rc = simple(st, Q_ACTION_RELEASE, err);
+  if (rc) {
+    simple(st, Q_ACTION_ROLLBACK, NULL);
+    simple(st, Q_ACTION_RELEASE, NULL);
+    end_write(st, 0, NULL);
+    return rc;
+  }
+  return end_write(st, 1, err);
 }
+
 void store_rollback(store *st) {
-  if (st->db && !sqlite3_get_autocommit(st->db)) simple(st, Q_ROLLBACK, NULL);
-  gate_leave(st);
+  if (!st->w) {
+    if (st->cur->db && !sqlite3_get_autocommit(st->cur->db)) simple(st, Q_ROLLBACK, NULL);
+    return;
+  }
+  if (!st->in_write) return;
+  if (!sqlite3_get_autocommit(st->cur->db)) {
+    simple(st, Q_ACTION_ROLLBACK, NULL);
+    simple(st, Q_ACTION_RELEASE, NULL);
+  }
+  end_write(st, 0, NULL);
 }
-int store_in_transaction(store *st) { return !sqlite3_get_autocommit(st->db); }
+
+int store_in_transaction(store *st) { return st->in_write || !sqlite3_get_autocommit(st->cur->db); }
 int store_savepoint(store *st, fherr *err) { return simple(st, Q_SAVEPOINT, err); }
 int store_release(store *st, fherr *err) { return simple(st, Q_RELEASE, err); }
 void store_rollback_to(store *st) {
@@ -460,7 +600,7 @@ int store_user_add(store *st, const char *username, const char *password_hash, i
   done(s);
   if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_CONFLICT, "user '%s' already exists", username);
   if (rc != SQLITE_DONE) return fail(st, err, rc, "add user");
-  if (id) *id = sqlite3_last_insert_rowid(st->db);
+  if (id) *id = sqlite3_last_insert_rowid(st->cur->db);
   return FH_OK;
 }
 
@@ -511,7 +651,7 @@ int store_user_set_password(store *st, const char *username, const char *passwor
   if (rc) return rc;
   bind_text_or_null(s, 2, password_hash);
   if ((rc = run(st, s, err, "set password"))) return rc;
-  return sqlite3_changes(st->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+  return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
 }
 
 int store_user_set_admin(store *st, const char *username, int is_admin, fherr *err) {
@@ -520,7 +660,7 @@ int store_user_set_admin(store *st, const char *username, int is_admin, fherr *e
   if (rc) return rc;
   sqlite3_bind_int(s, 2, is_admin ? 1 : 0);
   if ((rc = run(st, s, err, "set admin"))) return rc;
-  return sqlite3_changes(st->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+  return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
 }
 
 static int count_query(store *st, sqlite3_stmt *s, int64_t *n, fherr *err) {
@@ -804,7 +944,7 @@ int store_process_insert(store *st, const char *flow, const char *status, const 
   bind_id_or_null(s, 4, created_by);
   sqlite3_bind_text(s, 5, now, -1, SQLITE_TRANSIENT);
   int rc = run(st, s, err, "insert process");
-  if (!rc) *id = sqlite3_last_insert_rowid(st->db);
+  if (!rc) *id = sqlite3_last_insert_rowid(st->cur->db);
   return rc;
 }
 
@@ -946,7 +1086,7 @@ int store_task_insert(store *st, st_task *t, fherr *err) {
   bind_text_or_null(s, 15, t->due_at);
   sqlite3_bind_int(s, 16, t->attempts);
   int rc = run(st, s, err, "insert task");
-  if (!rc) t->id = sqlite3_last_insert_rowid(st->db);
+  if (!rc) t->id = sqlite3_last_insert_rowid(st->cur->db);
   return rc;
 }
 
@@ -1184,6 +1324,6 @@ int store_rename_flow_task(store *st, const char *from, const char *to, int64_t 
   sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
   int rc = run(st, s, err, "rename node");
-  if (!rc && changed) *changed = sqlite3_changes(st->db);
+  if (!rc && changed) *changed = sqlite3_changes(st->cur->db);
   return rc;
 }
