@@ -1,5 +1,6 @@
 /* Unit tests of the store: schema, users and permissions, processes,
  * tasks, token prefixes, joins, job leases, renames, transactions. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -271,7 +272,69 @@ static int test_task_lists(void) {
   return 0;
 }
 
+/* Group commit: stores of one file on several threads share a writer; every
+ * committed action is there afterwards, every rolled-back one is not. */
+#define GC_THREADS 4
+#define GC_ACTIONS 150
+static char gc_path[64];
+
+static void *gc_worker(void *arg) {
+  long id = (long)(intptr_t)arg;
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 0};
+  if (store_open(gc_path, &opt, &st, &err)) return (void *)1;
+  long bad = 0;
+  for (int i = 0; i < GC_ACTIONS; i++) {
+    int64_t pid;
+    char flow[32];
+    snprintf(flow, sizeof flow, "t%ld", id);
+    if (store_begin(st, &err)) { bad++; continue; }
+    if (store_process_insert(st, flow, "NEW", "{}", 0, &pid, &err)) { bad++; store_rollback(st); continue; }
+    if (i % 10 == 9) store_rollback(st);            /* this one must vanish */
+    else if (store_commit(st, &err)) bad++;
+  }
+  store_close(st);
+  return (void *)(intptr_t)bad;
+}
+
+static int test_group_commit(void) {
+  snprintf(gc_path, sizeof gc_path, "/tmp/flowhost-gc-%d.db", (int)getpid());
+  unlink(gc_path);
+  pthread_t t[GC_THREADS];
+  for (long i = 0; i < GC_THREADS; i++) CHECK(pthread_create(&t[i], NULL, gc_worker, (void *)(intptr_t)i) == 0);
+  long bad = 0;
+  for (int i = 0; i < GC_THREADS; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    bad += (long)(intptr_t)r;
+  }
+  CHECK(bad == 0);
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 0};
+  CHECK(store_open(gc_path, &opt, &st, &err) == FH_OK);
+  for (long i = 0; i < GC_THREADS; i++) {
+    char flow[32];
+    snprintf(flow, sizeof flow, "t%ld", i);
+    store_process_query q = {.flow = flow, .limit = 1000};
+    json_t *rows;
+    CHECK(store_process_list(st, &q, &rows, &err) == FH_OK);
+    CHECK(json_array_size(rows) == GC_ACTIONS - GC_ACTIONS / 10);
+    json_decref(rows);
+  }
+  store_close(st);
+  char side[80];
+  unlink(gc_path);
+  snprintf(side, sizeof side, "%s-wal", gc_path);
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", gc_path);
+  unlink(side);
+  return 0;
+}
+
 static const test_case TESTS[] = {
+    {"group_commit", test_group_commit},
     {"schema", test_schema},
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
