@@ -16,7 +16,7 @@ enum {
   Q_USER_PERMS, Q_USER_GROUPS, Q_GROUP_ENSURE, Q_GROUP_ID, Q_GRANT_USER, Q_GRANT_GROUP,
   Q_REVOKE_USER, Q_REVOKE_GROUP, Q_JOIN, Q_LEAVE, Q_USERS_WITH_PERM,
   Q_SESSION_ADD, Q_SESSION_GET, Q_SESSION_DEL, Q_TOKEN_ADD, Q_TOKEN_GET, Q_TOKEN_USED,
-  Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES,
+  Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES, Q_PARTICIPANT_ADD,
   Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_PREV, Q_TASK_NEXT_STATUS,
   Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
   Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
@@ -87,13 +87,11 @@ static const char *const SQL[Q__COUNT] = {
       " FROM process p LEFT JOIN user u ON u.id = p.created_by"
       " WHERE (?1 IS NULL OR p.flow = ?1) AND (?2 IS NULL OR p.status = ?2)"
       " AND (?3 IS NULL OR p.id < ?3)"
-      " AND (?5 IS NULL OR p.created_by = ?5"
-      "      OR EXISTS (SELECT 1 FROM task t WHERE t.process_id = p.id AND t.owner_id = ?5)"
+      " AND (?5 IS NULL OR p.id IN (SELECT process_id FROM participant WHERE user_id = ?5)"
       "      OR p.flow IN (SELECT value FROM json_each(coalesce(?6, '[]'))))"
       " ORDER BY p.id DESC LIMIT ?4",
-  [Q_PROC_INVOLVES] =
-      "SELECT EXISTS (SELECT 1 FROM process WHERE id = ?1 AND created_by = ?2)"
-      " OR EXISTS (SELECT 1 FROM task WHERE process_id = ?1 AND owner_id = ?2)",
+  [Q_PROC_INVOLVES] = "SELECT EXISTS (SELECT 1 FROM participant WHERE process_id = ?1 AND user_id = ?2)",
+  [Q_PARTICIPANT_ADD] = "INSERT OR IGNORE INTO participant(process_id, user_id) VALUES(?1, ?2)",
   [Q_TASK_INSERT] =
       "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
       " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts)"
@@ -198,6 +196,13 @@ static const char *const MIGRATIONS[] = {
     /* the queue count reads only this index */
     "DROP INDEX task_status;"
     "CREATE INDEX task_status ON task(status, flow_task, owner_id);",
+    /* 3: who took part in a process (started it or owned one of its tasks,
+     * even if the task was reassigned later): what a user may see */
+    "CREATE TABLE participant(process_id INTEGER NOT NULL REFERENCES process(id),"
+    " user_id INTEGER NOT NULL REFERENCES user(id), PRIMARY KEY(process_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX participant_user ON participant(user_id, process_id);"
+    "INSERT OR IGNORE INTO participant SELECT id, created_by FROM process WHERE created_by IS NOT NULL;"
+    "INSERT OR IGNORE INTO participant SELECT process_id, owner_id FROM task WHERE owner_id IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -932,6 +937,16 @@ void st_process_free(st_process *p) {
   p->data = NULL;
 }
 
+/* Records that user took part in the process (idempotent). */
+static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr *err) {
+  if (!user_id) return FH_OK;
+  sqlite3_stmt *s = prep(st, Q_PARTICIPANT_ADD, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, process_id);
+  sqlite3_bind_int64(s, 2, user_id);
+  return run(st, s, err, "add participant");
+}
+
 int store_process_insert(store *st, const char *flow, const char *status, const char *data,
                          int64_t created_by, int64_t *id, fherr *err) {
   sqlite3_stmt *s = prep(st, Q_PROC_INSERT, err);
@@ -945,6 +960,7 @@ int store_process_insert(store *st, const char *flow, const char *status, const 
   sqlite3_bind_text(s, 5, now, -1, SQLITE_TRANSIENT);
   int rc = run(st, s, err, "insert process");
   if (!rc) *id = sqlite3_last_insert_rowid(st->cur->db);
+  if (!rc) rc = add_participant(st, *id, created_by, err);
   return rc;
 }
 
@@ -1087,6 +1103,7 @@ int store_task_insert(store *st, st_task *t, fherr *err) {
   sqlite3_bind_int(s, 16, t->attempts);
   int rc = run(st, s, err, "insert task");
   if (!rc) t->id = sqlite3_last_insert_rowid(st->cur->db);
+  if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
   return rc;
 }
 
@@ -1122,7 +1139,9 @@ int store_task_update(store *st, const st_task *t, fherr *err) {
   bind_text_or_null(s, 11, t->due_at);
   bind_text_or_null(s, 12, t->lease_until);
   sqlite3_bind_int(s, 13, t->attempts);
-  return run(st, s, err, "update task");
+  int rc = run(st, s, err, "update task");
+  if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
+  return rc;
 }
 
 int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fherr *err) {

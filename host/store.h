@@ -117,7 +117,7 @@ typedef struct store_process_query {
 
 /* JSON array of process rows: id, flow, status, data (text), created_by (name|null), created_at, finished_at */
 int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err);
-/* Did user take part (started it or owned a task)? */
+/* Did user take part (started it, or owned one of its tasks at any time)? */
 int store_process_involves(store *st, int64_t process_id, int64_t user_id, int *yes, fherr *err);
 
 /* --- tasks ----------------------------------------------------------- */

@@ -33,7 +33,7 @@ static int insert_task(store *st, int64_t pid, const char *ft, const char *statu
 static int test_schema(void) {
   store *st = open_mem();
   CHECK(st);
-  CHECK(store_schema_version(st) == 2);
+  CHECK(store_schema_version(st) == 3);
   store_close(st);
   /* reopening a file keeps the version and does not re-run migrations */
   char path[] = "/tmp/flowhost-test-XXXXXX";
@@ -48,7 +48,7 @@ static int test_schema(void) {
   CHECK(store_open(path, &opt, &st, &err) == FH_OK);
   int64_t n = 0;
   CHECK(store_user_count(st, &n, &err) == FH_OK && n == 1);
-  CHECK(store_schema_version(st) == 2);
+  CHECK(store_schema_version(st) == 3);
   store_close(st);
   unlink(path);
   char side[64];

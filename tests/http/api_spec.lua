@@ -210,10 +210,11 @@ describe("helloworld end to end", function()
     assert.equal("string", type(bad.fields.user))
     local re = ok(dave:post(id .. "/reassign", { user = "admin" }))
     assert.equal("admin", re.task.owner)
-    -- alice started the process (she sees it) but does not own the task; bob owns nothing in
-    -- it any more, so for him it is invisible
+    -- alice started the process and bob owned the task before the reassign: both took part,
+    -- so both still see it, but only the new owner may execute
     C.assert_error(alice:post(id .. "/execute", { data = { approved = false } }), 403, "forbidden")
-    C.assert_error(bob:post(id .. "/execute", { data = { approved = false } }), 404, "not_found")
+    C.assert_error(bob:post(id .. "/execute", { data = { approved = false } }), 403, "forbidden")
+    assert.equal("admin", ok(bob:get(id)).task.owner)
     local canceled = ok(dave:post(id .. "/cancel"))
     assert.equal("CANCELED", canceled.task.status)
     local revived = ok(dave:post(id .. "/revive"))
