@@ -23,6 +23,13 @@ int engine_sync_flows(engine *e, fherr *err) {
     flowgen_release(e->reg, gen);
     return FH_OK;
   }
+  int done = 0;
+  if (e->gen && e->vm) flowgen_update_into(e->gen, gen, e->vm, flowreg_dir(e->reg), &done);
+  if (done) {
+    flowgen_release(e->reg, e->gen);
+    e->gen = gen;
+    return FH_OK;
+  }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
                        .budget_seconds = e->budget};
   luavm *vm = luavm_new(&opt, err);

@@ -319,6 +319,16 @@ int flowdef_load(luavm *vm, const char *name, const char *path, const char *sour
  * table raw, so a metamethod set on it by the flow's own code never runs
  * (it could raise or loop); they cannot raise except on memory exhaustion,
  * which the allocator limit keeps away from these small reads. */
+void flowdef_forget(lua_State *L, const char *flow) {
+  lua_pushliteral(L, REGISTRY_KEY);
+  if (lua_rawget(L, LUA_REGISTRYINDEX) == LUA_TTABLE) {
+    lua_pushstring(L, flow);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+  }
+  lua_pop(L, 1);
+}
+
 int flowdef_push_def(lua_State *L, const char *flow) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY) != LUA_TTABLE) {
     lua_pop(L, 1);

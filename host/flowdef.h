@@ -79,6 +79,8 @@ int flowdef_node_index(const flowdef *fd, const char *name);
 /* The field schema named `name` (borrowed), or NULL. */
 json_t *flowdef_field(const flowdef *fd, const char *name);
 
+/* Drops flow `flow` from the state's registry (its file is gone). */
+void flowdef_forget(lua_State *L, const char *flow);
 /* Pushes the compiled Lua table of flow `flow` (registry), or nil. */
 int flowdef_push_def(lua_State *L, const char *flow);
 /* Pushes def.by_name[node][key] (a callback), or nil; also returns its type. */

@@ -760,6 +760,38 @@ int flowgen_count_errors(const flowgen *gen) {
   return n;
 }
 
+/* Brings a state that holds `old` up to `gen` by loading only the flows
+ * whose text changed and forgetting the ones that left.  A flow that uses
+ * lib/ modules needs a fresh state (package.loaded would keep the old
+ * module), so then *done stays 0 and the caller rebuilds the state. */
+int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, const char *flows_dir, int *done) {
+  *done = 0;
+  if (!old || !gen) return FH_OK;
+  for (int i = 0; i < gen->n; i++) {
+    const flow_entry *e = &gen->entries[i];
+    const flow_entry *o = flowgen_find(old, e->name);
+    if (o && o->text == e->text) continue;
+    if ((e->text && e->text->libs.n) || (o && o->text && o->text->libs.n)) return FH_OK;
+  }
+  for (int i = 0; i < old->n; i++) {
+    const flow_entry *o = &old->entries[i];
+    const flow_entry *e = flowgen_find(gen, o->name);
+    if (!e || !e->def) flowdef_forget(luavm_state(vm), o->name);
+  }
+  for (int i = 0; i < gen->n; i++) {
+    const flow_entry *e = &gen->entries[i];
+    const flow_entry *o = flowgen_find(old, e->name);
+    if ((o && o->text == e->text) || !e->def || !e->source) continue;
+    fherr ferr = {0};
+    if (flowdef_load(vm, e->name, e->path, e->source, e->source_len, NULL, &ferr))
+      fprintf(stderr, "flowhost: flow %s failed to load in a worker: %s\n", e->name, ferr.message);
+    fherr_clear(&ferr);
+  }
+  (void)flows_dir;
+  *done = 1;
+  return FH_OK;
+}
+
 int flowgen_load_into(const flowgen *gen, luavm *vm, const char *flows_dir, fherr *err) {
   (void)err;
   for (int i = 0; gen && i < gen->n; i++) {
