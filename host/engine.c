@@ -14,8 +14,10 @@ const char *const ENGINE_ACTIONS[A__COUNT] = {"assign", "unassign", "reassign", 
 store *engine_store(engine *e) { return e->st; }
 flowreg *engine_flows(engine *e) { return e->reg; }
 
-/* Makes the vm match the registry's current generation: a new generation
- * gets a fresh state (the old one is closed, never patched). */
+/* Makes the vm match the registry's current generation.  Only flows whose
+ * text changed are loaded again (each flow runs in its own _ENV, so they do
+ * not see each other); when lib/ modules are involved, or the state is new,
+ * the whole state is built afresh and the old one closed. */
 int engine_sync_flows(engine *e, fherr *err) {
   flowgen *gen = flowreg_acquire(e->reg);
   if (!gen) return fherr_set(err, FH_INTERNAL, "no flows loaded");
