@@ -68,7 +68,52 @@ typedef struct act_handle {
 #define HANDLE_MT "flowhost.activation"
 
 
-/* upvalues: handle, action index, is_can_proceed */
+static int read_back(run *r, int idx, st_task *t, fherr *err);
+
+/* Replaces the contents of the table at idx with the fields of obj, in
+ * place, so references the callback holds to it stay current. */
+static void refill_table(lua_State *L, int idx, const json_t *obj) {
+  idx = lua_absindex(L, idx);
+  for (;;) {   /* clear: restart after each removal, next() is undefined then */
+    lua_pushnil(L);
+    if (!lua_next(L, idx)) break;
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawset(L, idx);
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)obj, k, v) {
+    if (json_is_null(v)) continue;
+    luavm_push_json(L, v);
+    lua_setfield(L, idx, k);
+  }
+}
+
+/* The callback's process.data table, pushed (nil when it replaced it). */
+static int push_callback_data(lua_State *L, act_handle *h) {
+  (void)h;
+  if (lua_getiuservalue(L, lua_upvalueindex(1), 1) != LUA_TTABLE) return 0;
+  lua_pushliteral(L, "process");
+  if (lua_rawget(L, -2) != LUA_TTABLE) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_pushliteral(L, "data");
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  lua_remove(L, -2);
+  if (lua_type(L, -1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  return 1;
+}
+
+/* upvalues: handle, action index, is_can_proceed.  The handle's user value
+ * is the activation table: a transition first takes over what the callback
+ * wrote to process.data so far, and afterwards shows it what the
+ * transition changed, so neither side's changes are lost. */
 static int l_transition(lua_State *L) {
   act_handle *h = luaL_checkudata(L, lua_upvalueindex(1), HANDLE_MT);
   int action = (int)lua_tointeger(L, lua_upvalueindex(2));
@@ -97,7 +142,13 @@ static int l_transition(lua_State *L) {
     lua_pushboolean(L, rc == FH_OK);
     return 1;
   }
+  if (!rc && lua_getiuservalue(L, lua_upvalueindex(1), 1) == LUA_TTABLE) rc = read_back(r, -1, NULL, &err);
+  lua_pop(L, 1);
   if (!rc) rc = engine_apply_action(r, &t, n, action, args, &err);
+  if (!rc && push_callback_data(L, h)) {
+    refill_table(L, -1, r->data);
+    lua_pop(L, 1);
+  }
   st_task_free(&t);
   json_decref(args);
   if (rc) {
@@ -111,10 +162,12 @@ static int l_transition(lua_State *L) {
 
 static act_handle *push_transitions(run *r, const st_task *t) {
   lua_State *L = luavm_state(r->e->vm);
-  act_handle *h = lua_newuserdatauv(L, sizeof *h, 0);
+  act_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
   h->r = r;
   h->task_id = t->id;
   h->alive = 1;
+  lua_pushvalue(L, -2);            /* the activation table, for l_transition */
+  lua_setiuservalue(L, -2, 1);
   if (luaL_newmetatable(L, HANDLE_MT)) {
     lua_pushliteral(L, "activation handle");
     lua_setfield(L, -2, "__name");

@@ -317,3 +317,23 @@ describe("the actions of host:task()", function()
     assert.equal("DONE", H.status(host, r.process.id))
   end)
 end)
+
+describe("transitions on the activation", function()
+  local flowhost = require "flowhost"
+
+  it("answer can_proceed, refuse what the rules refuse, and keep the callback's data", function()
+    local host = flowhost.open { flows = "tests/fixtures/flows", db = ":memory:" }
+    local r = host:start("nested", "start", {})
+    local poke
+    for _, t in ipairs(r.tasks) do if t.node == "poke" then poke = t end end
+    assert.truthy(poke)
+    local out = host:execute(poke.id, {})
+    local d = out.process.data
+    assert.is_true(d.before)
+    assert.is_true(d.after)
+    assert.is_false(d.can_unassign)
+    assert.is_true(d.refused)
+    assert.equal("STARTED", out.process.status)   -- review is still open
+    host:close()
+  end)
+end)
