@@ -205,28 +205,37 @@ int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, 
   sq.since = q->since;
   sq.until = q->until;
   sq.ascending = q->ascending;
-  sq.after = q->after;
   sq.limit = limit + 1;
-  st_task *rows = NULL;
-  int n = 0;
-  rc = store_task_list(e->st, &sq, &rows, &n, err);
-  if (!rc) {
-    json_t *items = json_array();
-    json_t *summaries = json_object();
-    int shown = n > limit ? limit : n;
-    for (int i = 0; i < shown; i++) {
+  /* Rows of :Permission(fn) nodes are decided one by one, so a batch may
+   * yield fewer items than asked: read on until the page is full. */
+  json_t *items = json_array();
+  json_t *summaries = json_object();
+  json_t *next = json_null();
+  int64_t after = q->after, last_shown = 0;
+  int shown = 0, full = 0;
+  while (!full) {
+    st_task *rows = NULL;
+    int n = 0;
+    sq.after = after;
+    if ((rc = store_task_list(e->st, &sq, &rows, &n, err))) break;
+    for (int i = 0; i < n && !full; i++) {
       st_task *t = &rows[i];
+      after = t->id;
       if (fn_nodes && json_object_get(fn_nodes, t->flow_task)) {
-        /* :Permission(fn) nodes are filtered per task */
         run r;
-        if (run_init(&r, e, a, t->process_id, NULL)) {
-          run_free(&r);
-          continue;
+        int ok = 0;
+        if (!run_init(&r, e, a, t->process_id, NULL)) {
+          const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
+          ok = node && run_may_do_node(&r, node, t, NULL);
         }
-        const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
-        int ok = node && run_may_do_node(&r, node, t, NULL);
         run_free(&r);
         if (!ok) continue;
+      }
+      if (shown == limit) {   /* one more exists: the page ends at the last shown */
+        json_decref(next);
+        next = json_integer(last_shown);
+        full = 1;
+        break;
       }
       json_t *tj = view_task_json(e, t);
       char key[32];
@@ -239,22 +248,32 @@ int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, 
           pj = view_process_json(e, &p);
           st_process_free(&p);
         }
-        cached = json_pack("{s:O, s:O}", "summary", pj ? json_object_get(pj, "summary") : json_string(""),
-                           "process_status", pj ? json_object_get(pj, "status") : json_null());
+        cached = json_object();
+        json_object_set(cached, "summary", pj ? json_object_get(pj, "summary") : json_null());
+        json_object_set(cached, "process_status", pj ? json_object_get(pj, "status") : json_null());
         json_decref(pj);
         json_object_set_new(summaries, key, cached);
       }
       json_object_set(tj, "process_summary", json_object_get(cached, "summary"));
       json_object_set(tj, "process_status", json_object_get(cached, "process_status"));
       const flowdef *fd = engine_find_def(e, json_string_value(json_object_get(tj, "flow")));
-      json_object_set_new(tj, "flow_title", json_string(fd && fd->title ? fd->title : json_string_value(json_object_get(tj, "flow"))));
+      json_object_set_new(tj, "flow_title",
+                          json_string(fd && fd->title ? fd->title : json_string_value(json_object_get(tj, "flow"))));
       json_array_append_new(items, tj);
+      shown++;
+      last_shown = t->id;
     }
-    json_decref(summaries);
-    json_t *next = n > limit ? json_integer(rows[limit - 1].id) : json_null();
+    int exhausted = n < sq.limit;
+    st_task_array_free(rows, n);
+    if (exhausted) break;
+  }
+  json_decref(summaries);
+  if (rc) {
+    json_decref(items);
+    json_decref(next);
+  } else {
     *out = json_pack("{s:o, s:o}", "items", items, "next_after", next);
   }
-  st_task_array_free(rows, n);
   free(names_text);
   free(managed_text);
   json_decref(names);

@@ -114,3 +114,31 @@ describe("the queue of a :Permission(fn) node", function()
     assert.same({ inbox = 0, queue = 3 }, host:counts { as = "admin" })
   end)
 end)
+
+describe("queue pages with :Permission(fn) nodes", function()
+  local flowhost = require "flowhost"
+
+  it("fill every page although the function refuses some tasks", function()
+    local host = flowhost.open { flows = "flows", db = ":memory:" }
+    local perms = { "separation_of_duties.start", "separation_of_duties.approve" }
+    host:user("alice", { perms = perms })
+    host:user("bob", { perms = perms })
+    -- interleave: alice's requests (bob may approve them) and bob's (he may not)
+    for i = 1, 12 do
+      host:start("separation_of_duties", "start", { amount = i }, { as = i % 2 == 0 and "alice" or "bob" })
+    end
+    local seen, after, pages = {}, nil, 0
+    repeat
+      local items, next_after = host:tasks { view = "queue", flow = "separation_of_duties", limit = 2,
+                                             after = after, as = "bob" }
+      pages = pages + 1
+      if next_after then assert.equal(2, #items) end   -- no short page before the last
+      for _, t in ipairs(items) do seen[#seen + 1] = t.id end
+      after = next_after
+    until not after
+    assert.equal(6, #seen)          -- exactly alice's six requests
+    assert.equal(3, pages)
+    assert.equal(6, host:counts { as = "bob" }.queue)
+    host:close()
+  end)
+end)
