@@ -12,20 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "engine.h"
 #include "fhtime.h"
 
-static void remove_db(const char *path) {
-  char side[512];
-  unlink(path);
-  snprintf(side, sizeof side, "%s-wal", path);
-  unlink(side);
-  snprintf(side, sizeof side, "%s-shm", path);
-  unlink(side);
-}
 
 static double sqlite_commits_per_second(const char *path, int n, int full) {
-  remove_db(path);
+  bench_remove_db(path);
   sqlite3 *db;
   if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
   char pragmas[128];
@@ -44,7 +37,7 @@ static double sqlite_commits_per_second(const char *path, int n, int full) {
   double dt = fhtime_monotonic() - t0;
   sqlite3_finalize(ins);
   sqlite3_close(db);
-  remove_db(path);
+  bench_remove_db(path);
   return n / dt;
 }
 
@@ -80,7 +73,7 @@ static void *start_processes(void *p) {
 
 /* processes/second with `threads` engines starting processes at once */
 static double concurrent_rate(flowreg *reg, const char *db, int full, int n, int threads, int *done) {
-  remove_db(db);
+  bench_remove_db(db);
   pthread_t t[16];
   worker_arg args[16];
   double t0 = fhtime_monotonic();
@@ -94,7 +87,7 @@ static double concurrent_rate(flowreg *reg, const char *db, int full, int n, int
     *done += args[i].done;
   }
   double dt = fhtime_monotonic() - t0;
-  remove_db(db);
+  bench_remove_db(db);
   return *done / dt;
 }
 
@@ -108,7 +101,7 @@ int main(int argc, char **argv) {
 
   double baseline = sqlite_commits_per_second(base, n, full);
 
-  remove_db(db);
+  bench_remove_db(db);
   fherr err = {0};
   flowreg *reg = flowreg_new(flows, lua, &err);
   if (!reg || flowreg_load_all(reg, &err)) return fprintf(stderr, "%s\n", err.message), 1;
@@ -133,7 +126,7 @@ int main(int argc, char **argv) {
   double dt = fhtime_monotonic() - t0;
   json_decref(data);
   engine_close(e);
-  remove_db(db);
+  bench_remove_db(db);
 
   double pps = n / dt;
   int done4 = 0, done8 = 0;

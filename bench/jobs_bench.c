@@ -9,20 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "engine.h"
 #include "fhtime.h"
 #include "jobs.h"
 
 static const char *DB = "/tmp/flowhost-jobs-bench.db";
 
-static void remove_db(void) {
-  char side[128];
-  unlink(DB);
-  snprintf(side, sizeof side, "%s-wal", DB);
-  unlink(side);
-  snprintf(side, sizeof side, "%s-shm", DB);
-  unlink(side);
-}
 
 static int start_many(engine *e, const char *flow, int n) {
   fh_actor sys;
@@ -70,7 +63,7 @@ int main(int argc, char **argv) {
 
   printf("jobs_bench: %d processes per run, synchronous=%s\n", n, full ? "FULL" : "NORMAL");
   /* baseline: the same trivial work as a synchronous handler */
-  remove_db();
+  bench_remove_db(DB);
   engine *e;
   if (engine_open(&eo, &e, &err)) return fprintf(stderr, "%s\n", err.message), 1;
   double t0 = fhtime_monotonic();
@@ -81,7 +74,7 @@ int main(int argc, char **argv) {
 
   int counts[] = {1, 2, 4};
   for (int k = 0; k < 3; k++) {
-    remove_db();
+    bench_remove_db(DB);
     if (engine_open(&eo, &e, &err)) return fprintf(stderr, "%s\n", err.message), 1;
     if (start_many(e, "trivial_job", n)) return 1;   /* jobs wait SCHEDULED */
     jobs *pool;
@@ -98,7 +91,7 @@ int main(int argc, char **argv) {
     printf("  %d job worker%s          %8.0f jobs/s  (%lld of %d done, %.2f of the handler rate)\n", counts[k],
            counts[k] > 1 ? "s" : " ", done / dt, (long long)done, n, done / dt / handler_rate);
   }
-  remove_db();
+  bench_remove_db(DB);
   flowreg_free(reg);
   return 0;
 }

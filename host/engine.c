@@ -26,7 +26,7 @@ int engine_sync_flows(engine *e, fherr *err) {
     return FH_OK;
   }
   int done = 0;
-  if (e->gen && e->vm) flowgen_update_into(e->gen, gen, e->vm, flowreg_dir(e->reg), &done);
+  if (e->gen && e->vm) flowgen_update_into(e->gen, gen, e->vm, &done);
   if (done) {
     flowgen_release(e->reg, e->gen);
     e->gen = gen;
@@ -58,6 +58,7 @@ void fh_actor_system(fh_actor *a) {
   memset(a, 0, sizeof *a);
   a->is_system = 1;
   a->is_admin = 1;
+  a->is_active = 1;
   snprintf(a->username, sizeof a->username, "%s", "system");
 }
 
@@ -66,6 +67,7 @@ static int actor_from_user(engine *e, st_user *u, fh_actor *out, fherr *err) {
   out->id = u->id;
   snprintf(out->username, sizeof out->username, "%s", u->username);
   out->is_admin = u->is_admin;
+  out->is_active = u->is_active;
   return store_user_perms(e->st, u->id, &out->perms, &out->groups, err);
 }
 
@@ -325,14 +327,7 @@ int engine_apply_action(run *r, st_task *t, const fd_node *n, int action, json_t
       rc = run_invoke_node(r, t, n, "fn", data, 0, err);
     } else {
       json_t *clean = NULL;
-      int nk = 0;
-      char **keys = calloc(json_object_size(data) + 1, sizeof *keys);
-      const char *k;
-      json_t *v;
-      /* only the flow's own fields: clean() reports the others as unknown */
-      json_object_foreach(data, k, v) if (flowdef_field(r->fd, k)) keys[nk++] = (char *)k;
-      rc = run_clean_data(r->e, r->proc.flow, keys, nk, data, &clean, err);
-      free(keys);
+      rc = run_clean_known(r->e, r->fd, data, &clean, err);
       if (!rc) run_merge_into(r->data, clean);
       json_decref(clean);
     }
@@ -442,13 +437,7 @@ int engine_start(engine *e, const fh_actor *a, const char *flow, const char *nod
   if (n->kind == NODE_START) {
     rc = run_clean_data(e, flow, n->fields, n->nfields, input, &clean, err);
   } else if (!n->has_fn) {
-    int nk = 0;
-    char **keys = calloc(json_object_size(input) + 1, sizeof *keys);
-    const char *k;
-    json_t *v;
-    json_object_foreach(input, k, v) if (flowdef_field(fd, k)) keys[nk++] = (char *)k;
-    rc = run_clean_data(e, flow, keys, nk, input, &clean, err);
-    free(keys);
+    rc = run_clean_known(e, fd, input, &clean, err);
   }
   if (rc) {
     json_decref(empty);

@@ -39,6 +39,7 @@ typedef struct fh_actor {
   int64_t id;           /* 0 for the system */
   char username[64];
   int is_admin;
+  int is_active;        /* 0: the account is disabled */
   int is_system;
   json_t *perms;        /* object used as a set */
   json_t *groups;       /* array of names */

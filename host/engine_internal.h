@@ -84,8 +84,8 @@ int run_init(run *r, engine *e, const fh_actor *a, int64_t process_id, fherr *er
 void run_free(run *r);
 int run_enqueue(run *r, int64_t id, fherr *err);
 int run_save_process(run *r, fherr *err);
-int run_invoke(run *r, st_task *t, const json_t *extra, int nres, fherr *err);
 int run_invoke_node(run *r, st_task *t, const fd_node *n, const char *key, const json_t *extra, int nres, fherr *err);
+int run_clean_known(engine *e, const flowdef *fd, const json_t *data, json_t **out, fherr *err);
 int run_clean_data(engine *e, const char *flow, char **fields, int nfields, const json_t *data, json_t **out, fherr *err);
 void run_merge_into(json_t *dst, const json_t *src);
 void run_merge_form(json_t *dst, const json_t *clean, const json_t *submitted);
@@ -93,8 +93,6 @@ int run_may_do_node(run *r, const fd_node *n, st_task *t, fherr *err);
 int run_complete_task(run *r, st_task *t, fherr *err);
 int run_create_task(run *r, const fd_node *n, const char *token, int64_t prev, fherr *err);
 int run_follow_next(run *r, const st_task *from, const fd_node *n, fherr *err);
-int run_mark_error(run *r, int64_t task_id, const fherr *cause, fherr *err);
-int run_queue(run *r, fherr *err);
 int run_finish(run *r, fherr *err);
 json_t *view_process_json(engine *e, const st_process *p);
 json_t *view_task_json(engine *e, const st_task *t);

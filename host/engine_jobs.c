@@ -44,14 +44,12 @@ static int run_one_due(engine *e, st_task *claimed, fherr *err) {
   const fd_node *n = r.fd ? flowdef_node(r.fd, node_part(claimed->flow_task)) : NULL;
   fherr cause = {0};
   json_t *snapshot = json_deep_copy(r.data);
-  json_t *task_data_after = NULL;
   int job_failed = 0;
   if (n && n->kind == NODE_JOB) {
     /* The job runs with no transaction open: other actions go on meanwhile. */
     double old = luavm_set_budget(e->vm, n->timeout > 0 ? n->timeout : e->budget);
     job_failed = run_invoke_node(&r, claimed, n, "fn", NULL, 0, &cause) != FH_OK;
     luavm_set_budget(e->vm, old);
-    (void)task_data_after;
   } else if (!n || n->kind != NODE_TIMER) {
     fherr_set(&cause, FH_FLOW_ERROR, "node '%s' no longer exists as a job or timer", node_part(claimed->flow_task));
     job_failed = 1;

@@ -286,7 +286,7 @@ static int read_back(run *r, int idx, st_task *t, fherr *err) {
 /* Calls the function on top of the stack as fn(self, activation[, extra]).
  * Leaves nres results on success; nothing on error.  Process and task data
  * changed by the callback are taken over only when it succeeds. */
-int run_invoke(run *r, st_task *t, const json_t *extra, int nres, fherr *err) {
+static int run_invoke(run *r, st_task *t, const json_t *extra, int nres, fherr *err) {
   lua_State *L = luavm_state(r->e->vm);
   int fn = lua_gettop(L);
   if (lua_type(L, fn) != LUA_TFUNCTION) {
@@ -360,6 +360,21 @@ int run_clean_data(engine *e, const char *flow, char **fields, int nfields, cons
   return rc;
 }
 
+/* Cleans the keys of data that are fields of the flow (for start functions
+ * and functions without a callback, whose input has no form of its own). */
+int run_clean_known(engine *e, const flowdef *fd, const json_t *data, json_t **out, fherr *err) {
+  char **keys = calloc(json_object_size(data) + 1, sizeof *keys);
+  if (!keys) return fherr_set(err, FH_INTERNAL, "out of memory");
+  int nk = 0;
+  const char *k;
+  json_t *v;
+  /* only the flow's own fields: clean() reports the others as unknown */
+  json_object_foreach((json_t *)data, k, v) if (flowdef_field(fd, k)) keys[nk++] = (char *)k;
+  int rc = run_clean_data(e, fd->name, keys, nk, data, out, err);
+  free(keys);
+  return rc;
+}
+
 void run_merge_into(json_t *dst, const json_t *src) {
   const char *k;
   json_t *v;
@@ -388,8 +403,6 @@ int run_may_do_node(run *r, const fd_node *n, st_task *t, fherr *err) {
     lua_State *L = luavm_state(r->e->vm);
     flowdef_push_callback(L, r->proc.flow, n->name, "permission_fn");
     engine_push_user(L, a);
-    json_t *user = NULL;
-    (void)user;
     /* permission_fn(self, user, activation) */
     int fn = lua_gettop(L) - 1;
     flowdef_push_self(L, r->proc.flow);
@@ -478,14 +491,11 @@ static int arrive_at_join(run *r, const fd_node *n, const char *token, int64_t p
   snprintf(parent, sizeof parent, "%.*s", (int)(slash - token), token);
   snprintf(ft, sizeof ft, "%s.%s", r->proc.flow, n->name);
   int64_t id = 0;
-  int rc = store_task_find_join(r->e->st, r->proc.id, ft, join_of, &id, err);
+  int waiting = 0;
+  int rc = store_task_find_join(r->e->st, r->proc.id, ft, join_of, &id, &waiting, err);
   if (rc) return rc;
   if (id) {
     if ((rc = store_task_add_previous(r->e->st, id, prev, err))) return rc;
-    st_task j;
-    if ((rc = store_task_get(r->e->st, id, &j, err))) return rc;
-    int waiting = !strcmp(j.status, "STARTED");
-    st_task_free(&j);
     return waiting ? run_enqueue(r, id, err) : FH_OK;
   }
   st_task t = {0};
@@ -669,7 +679,7 @@ static int activate(run *r, st_task *t, const fd_node *n, fherr *err) {
   }
 }
 
-int run_mark_error(run *r, int64_t task_id, const fherr *cause, fherr *err) {
+static int run_mark_error(run *r, int64_t task_id, const fherr *cause, fherr *err) {
   st_task t;
   int rc = store_task_get(r->e->st, task_id, &t, err);
   if (rc) return rc;
@@ -687,7 +697,7 @@ int run_mark_error(run *r, int64_t task_id, const fherr *cause, fherr *err) {
 /* Activates queued tasks until none is left.  Strict mode (human actions)
  * returns the first error, and the caller rolls everything back; job mode
  * keeps going and leaves the failing task in ERROR. */
-int run_queue(run *r, fherr *err) {
+static int run_queue(run *r, fherr *err) {
   while (r->qhead < r->qlen) {
     if (++r->steps > MAX_STEPS) {
       fherr cause = {0};

@@ -54,8 +54,14 @@ json_t *view_task_json(engine *e, const st_task *t) {
   snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
   const flowdef *fd = engine_find_def(e, flow);
   const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
-  json_t *prev = NULL;
-  if (store_task_previous(e->st, t->id, &prev, NULL)) prev = json_array();
+  json_t *prev = json_array();
+  for (const char *p = t->previous; p && *p;) {   /* "3,4" from the task row */
+    char *end;
+    long long id = strtoll(p, &end, 10);
+    if (end == p) break;
+    json_array_append_new(prev, json_integer(id));
+    p = *end == ',' ? end + 1 : end;
+  }
   json_t *out = json_pack(
       "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id,
       "process_id", (json_int_t)t->process_id, "flow", flow, "node", node_part(t->flow_task), "type",
@@ -170,6 +176,19 @@ static json_t *managed_flows(engine *e, const fh_actor *a) {
   return flows;
 }
 
+/* May the actor take this queue task of a :Permission(fn) node?  Asks the
+ * function with the task's own activation. */
+static int may_take(engine *e, const fh_actor *a, st_task *t) {
+  run r;
+  int ok = 0;
+  if (!run_init(&r, e, a, t->process_id, NULL)) {
+    const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
+    ok = node && run_may_do_node(&r, node, t, NULL);
+  }
+  run_free(&r);
+  return ok;
+}
+
 int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err) {
   *out = NULL;
   int rc = engine_sync_flows(e, err);
@@ -221,16 +240,7 @@ int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, 
     for (int i = 0; i < n && !full; i++) {
       st_task *t = &rows[i];
       after = t->id;
-      if (fn_nodes && json_object_get(fn_nodes, t->flow_task)) {
-        run r;
-        int ok = 0;
-        if (!run_init(&r, e, a, t->process_id, NULL)) {
-          const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
-          ok = node && run_may_do_node(&r, node, t, NULL);
-        }
-        run_free(&r);
-        if (!ok) continue;
-      }
+      if (fn_nodes && json_object_get(fn_nodes, t->flow_task) && !may_take(e, a, t)) continue;
       if (shown == limit) {   /* one more exists: the page ends at the last shown */
         json_decref(next);
         next = json_integer(last_shown);
@@ -300,17 +310,7 @@ static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, 
   free(names_text);
   if (rc) return rc;
   *n = 0;
-  for (int i = 0; i < count; i++) {
-    st_task *t = &rows[i];
-    run r;
-    int ok = 0;
-    if (!run_init(&r, e, a, t->process_id, NULL)) {
-      const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
-      ok = node && run_may_do_node(&r, node, t, NULL);
-    }
-    run_free(&r);
-    *n += ok;
-  }
+  for (int i = 0; i < count; i++) *n += may_take(e, a, &rows[i]);
   st_task_array_free(rows, count);
   return FH_OK;
 }

@@ -764,7 +764,7 @@ int flowgen_count_errors(const flowgen *gen) {
  * whose text changed and forgetting the ones that left.  A flow that uses
  * lib/ modules needs a fresh state (package.loaded would keep the old
  * module), so then *done stays 0 and the caller rebuilds the state. */
-int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, const char *flows_dir, int *done) {
+int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, int *done) {
   *done = 0;
   if (!old || !gen) return FH_OK;
   for (int i = 0; i < gen->n; i++) {
@@ -787,7 +787,6 @@ int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, const
       fprintf(stderr, "flowhost: flow %s failed to load in a worker: %s\n", e->name, ferr.message);
     fherr_clear(&ferr);
   }
-  (void)flows_dir;
   *done = 1;
   return FH_OK;
 }

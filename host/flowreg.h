@@ -81,7 +81,7 @@ int flowgen_count_errors(const flowgen *gen);
 
 /* Moves a state that holds `old` to `gen` loading only what changed; *done
  * is 0 when that is not safe (lib/ modules involved): load gen afresh. */
-int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, const char *flows_dir, int *done);
+int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, int *done);
 /* Loads every usable flow of gen into vm (an engine's own state). */
 int flowgen_load_into(const flowgen *gen, luavm *vm, const char *flows_dir, fherr *err);
 

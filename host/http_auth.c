@@ -25,9 +25,8 @@ static int is_write_method(const char *method) {
 
 /* Makes r->actor for user uid; an unknown or disabled user is FH_UNAUTH. */
 static int load_actor(http_req *r, engine *e, int64_t uid, fherr *err) {
-  st_user u;
   fherr uerr = {0};
-  int rc = store_user_get_by_id(engine_store(e), uid, &u, &uerr);
+  int rc = engine_actor_by_id(e, uid, &r->actor, &uerr);
   if (rc == FH_NOT_FOUND) {
     fherr_clear(&uerr);
     return fherr_set(err, FH_UNAUTH, "the user of this session or token no longer exists");
@@ -37,10 +36,10 @@ static int load_actor(http_req *r, engine *e, int64_t uid, fherr *err) {
     else fherr_clear(&uerr);
     return rc;
   }
-  int active = u.is_active;
-  st_user_free(&u);
-  if (!active) return fherr_set(err, FH_UNAUTH, "this user is disabled");
-  if ((rc = engine_actor_by_id(e, uid, &r->actor, err))) return rc;
+  if (!r->actor.is_active) {
+    fh_actor_free(&r->actor);
+    return fherr_set(err, FH_UNAUTH, "this user is disabled");
+  }
   r->has_actor = 1;
   return FH_OK;
 }

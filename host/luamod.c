@@ -79,6 +79,20 @@ static void push_result(lua_State *L, json_t *out) {
   json_decref(out);
 }
 
+/* The end of every engine call: frees the actor, then raises the error or
+ * pushes the result (only its "items" for list calls). */
+static int finish(lua_State *L, fh_actor *a, int rc, json_t *out, fherr *err, int items_only) {
+  fh_actor_free(a);
+  if (rc) return raise_err(L, err);
+  if (items_only) {
+    json_t *items = json_incref(json_object_get(out, "items"));
+    json_decref(out);
+    out = items;
+  }
+  push_result(L, out);
+  return 1;
+}
+
 /* Resolves opts.as (a user name) into an actor; none -> the system.
  * Raises only before anything is allocated; returns the engine error. */
 static int actor_of_rc(lua_State *L, host *h, int opts, fh_actor *a, fherr *err) {
@@ -204,10 +218,7 @@ static int l_start(lua_State *L) {
   }
   int rc = engine_start(h->e, &a, flow, node, data, &out, &err);
   json_decref(data);
-  fh_actor_free(&a);
-  if (rc) return raise_err(L, &err);
-  push_result(L, out);
-  return 1;
+  return finish(L, &a, rc, out, &err, 0);
 }
 
 static int do_action(lua_State *L, const char *action, int data_idx, int user_idx, int opts_idx) {
@@ -227,10 +238,7 @@ static int do_action(lua_State *L, const char *action, int data_idx, int user_id
   }
   int rc = engine_task_action(h->e, &a, id, action, args, &out, &err);
   json_decref(args);
-  fh_actor_free(&a);
-  if (rc) return raise_err(L, &err);
-  push_result(L, out);
-  return 1;
+  return finish(L, &a, rc, out, &err, 0);
 }
 
 static int l_assign(lua_State *L) { return do_action(L, "assign", 0, 0, 3); }
@@ -288,40 +296,27 @@ static int l_counts(lua_State *L) {
   json_t *out = NULL;
   fherr err = {0};
   int rc = engine_tasks_counts(h->e, &a, &out, &err);
-  fh_actor_free(&a);
-  if (rc) return raise_err(L, &err);
-  push_result(L, out);
-  return 1;
+  return finish(L, &a, rc, out, &err, 0);
+}
+
+typedef int (*by_id_fn)(engine *, const fh_actor *, int64_t, json_t **, fherr *);
+
+/* host:METHOD(id, {as =}) for the engine calls that take one id. */
+static int call_by_id(lua_State *L, by_id_fn fn) {
+  host *h = check_host(L);
+  int64_t id = luaL_checkinteger(L, 2);
+  fh_actor a;
+  actor_of(L, h, 3, &a);
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = fn(h->e, &a, id, &out, &err);
+  return finish(L, &a, rc, out, &err, 0);
 }
 
 /* host:task(id, opts) -> {task, form, actions, process} */
-static int l_task(lua_State *L) {
-  host *h = check_host(L);
-  int64_t id = luaL_checkinteger(L, 2);
-  fh_actor a;
-  actor_of(L, h, 3, &a);
-  json_t *out = NULL;
-  fherr err = {0};
-  int rc = engine_task_get(h->e, &a, id, &out, &err);
-  fh_actor_free(&a);
-  if (rc) return raise_err(L, &err);
-  push_result(L, out);
-  return 1;
-}
-
-static int l_process(lua_State *L) {
-  host *h = check_host(L);
-  int64_t id = luaL_checkinteger(L, 2);
-  fh_actor a;
-  actor_of(L, h, 3, &a);
-  json_t *out = NULL;
-  fherr err = {0};
-  int rc = engine_process_get(h->e, &a, id, &out, &err);
-  fh_actor_free(&a);
-  if (rc) return raise_err(L, &err);
-  push_result(L, out);
-  return 1;
-}
+static int l_task(lua_State *L) { return call_by_id(L, engine_task_get); }
+static int l_process(lua_State *L) { return call_by_id(L, engine_process_get); }
+static int l_cancel_process(lua_State *L) { return call_by_id(L, engine_process_cancel); }
 
 static int l_processes(lua_State *L) {
   host *h = check_host(L);
@@ -332,26 +327,7 @@ static int l_processes(lua_State *L) {
   json_t *out = NULL;
   fherr err = {0};
   int rc = engine_processes_list(h->e, &a, &q, &out, &err);
-  fh_actor_free(&a);
-  if (rc) return raise_err(L, &err);
-  json_t *items = json_incref(json_object_get(out, "items"));
-  json_decref(out);
-  push_result(L, items);
-  return 1;
-}
-
-static int l_cancel_process(lua_State *L) {
-  host *h = check_host(L);
-  int64_t id = luaL_checkinteger(L, 2);
-  fh_actor a;
-  actor_of(L, h, 3, &a);
-  json_t *out = NULL;
-  fherr err = {0};
-  int rc = engine_process_cancel(h->e, &a, id, &out, &err);
-  fh_actor_free(&a);
-  if (rc) return raise_err(L, &err);
-  push_result(L, out);
-  return 1;
+  return finish(L, &a, rc, out, &err, 1);
 }
 
 /* host:run_jobs([max]) -> how many jobs and timers ran */
@@ -371,12 +347,7 @@ static int l_flows(lua_State *L) {
   json_t *out = NULL;
   fherr err = {0};
   int rc = engine_flows_list(h->e, &a, &out, &err);
-  fh_actor_free(&a);
-  if (rc) return raise_err(L, &err);
-  json_t *items = json_incref(json_object_get(out, "items"));
-  json_decref(out);
-  push_result(L, items);
-  return 1;
+  return finish(L, &a, rc, out, &err, 1);
 }
 
 static int l_flow(lua_State *L) {

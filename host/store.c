@@ -17,7 +17,7 @@ enum {
   Q_REVOKE_USER, Q_REVOKE_GROUP, Q_JOIN, Q_LEAVE, Q_USERS_WITH_PERM,
   Q_SESSION_ADD, Q_SESSION_GET, Q_SESSION_DEL, Q_TOKEN_ADD, Q_TOKEN_GET, Q_TOKEN_USED,
   Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES, Q_PARTICIPANT_ADD,
-  Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_PREV, Q_TASK_NEXT_STATUS,
+  Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_NEXT_STATUS,
   Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
   Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
   Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC,
@@ -31,7 +31,9 @@ enum {
   "coalesce(u.username,''), t.token, coalesce(t.join_of,''), t.data, t.error_message, "  \
   "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
-  "coalesce(t.lease_owner,'') "
+  "coalesce(t.lease_owner,''), "                                                       \
+  "(SELECT group_concat(previous_id) FROM (SELECT previous_id FROM task_previous tp "     \
+  "  WHERE tp.task_id = t.id ORDER BY previous_id)) "
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 
@@ -103,7 +105,6 @@ static const char *const SQL[Q__COUNT] = {
       " lease_until = ?12, attempts = ?13, lease_owner = CASE WHEN ?12 IS NULL THEN NULL ELSE lease_owner END"
       " WHERE id = ?1",
   [Q_TASK_PREV_ADD] = "INSERT OR IGNORE INTO task_previous(task_id, previous_id) VALUES(?1, ?2)",
-  [Q_TASK_PREV] = "SELECT previous_id FROM task_previous WHERE task_id = ?1 ORDER BY previous_id",
   [Q_TASK_NEXT_STATUS] =
       "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = ?1",
   [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?2 AND status IN " ACTIVE,
@@ -111,7 +112,8 @@ static const char *const SQL[Q__COUNT] = {
       "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?3 AND status IN " ACTIVE
       " AND token GLOB ?2 || '*'",
   [Q_TASK_FIND_JOIN] =
-      "SELECT id FROM task WHERE process_id = ?1 AND flow_task = ?2 AND join_of = ?3 ORDER BY id DESC LIMIT 1",
+      "SELECT id, status = 'STARTED' FROM task WHERE process_id = ?1 AND flow_task = ?2 AND join_of = ?3"
+      " ORDER BY id DESC LIMIT 1",
   [Q_TASK_WAITING_JOINS] =
       "SELECT id FROM task WHERE process_id = ?1 AND status = 'STARTED' AND join_of IS NOT NULL ORDER BY id",
   [Q_TASK_LATEST_OWNER] =
@@ -250,15 +252,12 @@ struct store {
   conn *cur;                /* own, or the writer's inside a write action */
   writer *w;                /* NULL for a private database */
   int in_write;
-  char errmsg[512];
 };
 
 static int fail(store *st, fherr *err, int rc, const char *what) {
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return fherr_set(err, FH_BUSY, "database is busy, try again");
   const char *msg = st->cur->db ? sqlite3_errmsg(st->cur->db) : sqlite3_errstr(rc);
-  snprintf(st->errmsg, sizeof st->errmsg, "%s: %s", what, msg);
-  int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? FH_BUSY : FH_INTERNAL;
-  if (code == FH_BUSY) return fherr_set(err, FH_BUSY, "database is busy, try again");
-  return fherr_set(err, code, "storage error: %s", st->errmsg);
+  return fherr_set(err, FH_INTERNAL, "storage error: %s: %s", what, msg);
 }
 
 static sqlite3_stmt *prep(store *st, int q, fherr *err) {
@@ -310,9 +309,9 @@ static int exec_sql(store *st, const char *sql, fherr *err) {
   char *msg = NULL;
   int rc = sqlite3_exec(st->cur->db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
-    snprintf(st->errmsg, sizeof st->errmsg, "%s", msg ? msg : sqlite3_errstr(rc));
+    fherr_set(err, rc == SQLITE_BUSY ? FH_BUSY : FH_INTERNAL, "storage error: %s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
-    return fherr_set(err, rc == SQLITE_BUSY ? FH_BUSY : FH_INTERNAL, "storage error: %s", st->errmsg);
+    return rc == SQLITE_BUSY ? FH_BUSY : FH_INTERNAL;
   }
   return FH_OK;
 }
@@ -463,8 +462,6 @@ void store_close(store *st) {
   free(st);
 }
 
-const char *store_errmsg(store *st) { return st->errmsg; }
-
 static int simple(store *st, int q, fherr *err) {
   sqlite3_stmt *s = prep(st, q, err);
   return s ? run(st, s, err, SQL[q]) : FH_INTERNAL;
@@ -575,7 +572,6 @@ void store_rollback(store *st) {
   end_write(st, 0, NULL);
 }
 
-int store_in_transaction(store *st) { return st->in_write || !sqlite3_get_autocommit(st->cur->db); }
 int store_savepoint(store *st, fherr *err) { return simple(st, Q_SAVEPOINT, err); }
 int store_release(store *st, fherr *err) { return simple(st, Q_RELEASE, err); }
 void store_rollback_to(store *st) {
@@ -656,15 +652,6 @@ int store_user_set_password(store *st, const char *username, const char *passwor
   if (rc) return rc;
   bind_text_or_null(s, 2, password_hash);
   if ((rc = run(st, s, err, "set password"))) return rc;
-  return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
-}
-
-int store_user_set_admin(store *st, const char *username, int is_admin, fherr *err) {
-  sqlite3_stmt *s;
-  int rc = update_user(st, Q_USER_ADMIN, username, &s, err);
-  if (rc) return rc;
-  sqlite3_bind_int(s, 2, is_admin ? 1 : 0);
-  if ((rc = run(st, s, err, "set admin"))) return rc;
   return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
 }
 
@@ -1049,7 +1036,8 @@ void st_task_free(st_task *t) {
   free(t->data);
   free(t->error_message);
   free(t->error_traceback);
-  t->data = t->error_message = t->error_traceback = NULL;
+  free(t->previous);
+  t->data = t->error_message = t->error_traceback = t->previous = NULL;
 }
 
 void st_task_array_free(st_task *rows, int n) {
@@ -1079,6 +1067,7 @@ static void read_task(sqlite3_stmt *s, st_task *t) {
   copy_col(t->lease_until, sizeof t->lease_until, s, 17);
   t->attempts = sqlite3_column_int(s, 18);
   copy_col(t->lease_owner, sizeof t->lease_owner, s, 19);
+  t->previous = dup_col(s, 20);
 }
 
 int store_task_insert(store *st, st_task *t, fherr *err) {
@@ -1152,13 +1141,6 @@ int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fhe
   return run(st, s, err, "link previous task");
 }
 
-int store_task_previous(store *st, int64_t task_id, json_t **out, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_PREV, err);
-  if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, task_id);
-  return ids_of(st, s, out, err);
-}
-
 int store_task_next_statuses(store *st, int64_t task_id, json_t **out, fherr *err) {
   sqlite3_stmt *s = prep(st, Q_TASK_NEXT_STATUS, err);
   if (!s) return FH_INTERNAL;
@@ -1185,15 +1167,19 @@ int store_task_count_active_prefix(store *st, int64_t pid, const char *prefix, i
 }
 
 int store_task_find_join(store *st, int64_t pid, const char *flow_task, const char *join_of,
-                         int64_t *id, fherr *err) {
+                         int64_t *id, int *waiting, fherr *err) {
   sqlite3_stmt *s = prep(st, Q_TASK_FIND_JOIN, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   sqlite3_bind_text(s, 2, flow_task, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 3, join_of, -1, SQLITE_TRANSIENT);
   *id = 0;
+  if (waiting) *waiting = 0;
   int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(s, 0);
+  if (rc == SQLITE_ROW) {
+    *id = sqlite3_column_int64(s, 0);
+    if (waiting) *waiting = sqlite3_column_int(s, 1);
+  }
   done(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, err, rc, "find join");
   return FH_OK;

@@ -13,7 +13,7 @@
  *
  * Every function returns FH_OK or an fherr code (FH_NOT_FOUND when a row is
  * missing, FH_BUSY when the database stayed locked past busy_timeout,
- * FH_INTERNAL otherwise) and keeps the last SQLite message on the handle.
+ * FH_INTERNAL otherwise, with SQLite's message in the fherr).
  */
 #ifndef STORE_H
 #define STORE_H
@@ -33,12 +33,10 @@ typedef struct store_options {
 
 int store_open(const char *path, const store_options *opt, store **out, fherr *err);
 void store_close(store *st);
-const char *store_errmsg(store *st);
 
 int store_begin(store *st, fherr *err);      /* BEGIN IMMEDIATE */
 int store_commit(store *st, fherr *err);
 void store_rollback(store *st);              /* never fails from the caller's view */
-int store_in_transaction(store *st);
 /* Savepoints let the job path keep a failed node's ERROR row while dropping
  * everything that node wrote. */
 int store_savepoint(store *st, fherr *err);
@@ -61,7 +59,6 @@ int store_user_add(store *st, const char *username, const char *password_hash,
 int store_user_get(store *st, const char *username, st_user *out, fherr *err);
 int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err);
 int store_user_set_password(store *st, const char *username, const char *password_hash, fherr *err);
-int store_user_set_admin(store *st, const char *username, int is_admin, fherr *err);
 int store_user_count(store *st, int64_t *n, fherr *err);
 /* [{"username","is_admin","groups":[...],"permissions":[...]}] */
 int store_user_list(store *st, json_t **out, fherr *err);
@@ -139,6 +136,7 @@ typedef struct st_task {
       finished_at[FH_TIME_LEN], due_at[FH_TIME_LEN], lease_until[FH_TIME_LEN];
   int attempts;
   char lease_owner[64];
+  char *previous;         /* ids of the tasks it came from, "3,4"; NULL if none */
 } st_task;
 
 void st_task_free(st_task *t);
@@ -147,8 +145,6 @@ int store_task_get(store *st, int64_t id, st_task *out, fherr *err);
 /* Writes every mutable column of t back. */
 int store_task_update(store *st, const st_task *t, fherr *err);
 int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fherr *err);
-/* JSON array of ids */
-int store_task_previous(store *st, int64_t task_id, json_t **out, fherr *err);
 /* Statuses of the tasks created from this one (for undo). */
 int store_task_next_statuses(store *st, int64_t task_id, json_t **out, fherr *err);
 /* Active = NEW, ASSIGNED, STARTED, SCHEDULED, ERROR. */
@@ -156,8 +152,10 @@ int store_task_count_active(store *st, int64_t process_id, int64_t except_id, in
 /* Active tasks whose token starts with prefix (tokens never hold GLOB specials). */
 int store_task_count_active_prefix(store *st, int64_t process_id, const char *prefix,
                                    int64_t except_id, int64_t *n, fherr *err);
+/* The join task of a split round (0 if none yet); *waiting: still STARTED
+ * (waiting may be NULL). */
 int store_task_find_join(store *st, int64_t process_id, const char *flow_task,
-                         const char *join_of, int64_t *id, fherr *err);
+                         const char *join_of, int64_t *id, int *waiting, fherr *err);
 /* Waiting (STARTED) joins of a process: JSON array of ids. */
 int store_task_waiting_joins(store *st, int64_t process_id, json_t **out, fherr *err);
 /* Owner of the newest DONE task of flow_task in the process (0 if none). */

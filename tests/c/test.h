@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CHECK(cond)                                                           \
   do {                                                                        \
@@ -15,6 +16,16 @@
   } while (0)
 
 #define CHECK_STR(a, b) CHECK(strcmp((a), (b)) == 0)
+
+/* Removes a SQLite database file and its WAL side files. */
+static inline void test_remove_db(const char *path) {
+  static const char *const suffixes[] = {"", "-wal", "-shm"};
+  for (int i = 0; i < 3; i++) {
+    char file[512];
+    snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+    unlink(file);
+  }
+}
 
 typedef struct test_case {
   const char *name;

@@ -37,12 +37,7 @@ static int setup(void) {
 
 static void teardown(void) {
   flowreg_free(reg);
-  char side[80];
-  unlink(db_path);
-  snprintf(side, sizeof side, "%s-wal", db_path);
-  unlink(side);
-  snprintf(side, sizeof side, "%s-shm", db_path);
-  unlink(side);
+  test_remove_db(db_path);
 }
 
 static engine *open_engine(const char *name) {

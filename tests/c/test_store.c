@@ -50,12 +50,7 @@ static int test_schema(void) {
   CHECK(store_user_count(st, &n, &err) == FH_OK && n == 1);
   CHECK(store_schema_version(st) == 3);
   store_close(st);
-  unlink(path);
-  char side[64];
-  snprintf(side, sizeof side, "%s-wal", path);
-  unlink(side);
-  snprintf(side, sizeof side, "%s-shm", path);
-  unlink(side);
+  test_remove_db(path);
   return 0;
 }
 
@@ -116,10 +111,12 @@ static int test_process_and_tasks(void) {
   CHECK(insert_task(st, pid, "hello.b", "NEW", "start", &t2) == 0);
   CHECK(store_task_add_previous(st, t2, t1, &err) == FH_OK);
   CHECK(store_task_add_previous(st, t2, t1, &err) == FH_OK);   /* idempotent */
-  json_t *prev;
-  CHECK(store_task_previous(st, t2, &prev, &err) == FH_OK);
-  CHECK(json_array_size(prev) == 1 && json_integer_value(json_array_get(prev, 0)) == t1);
-  json_decref(prev);
+  st_task linked;
+  CHECK(store_task_get(st, t2, &linked, &err) == FH_OK);
+  char want[32];
+  snprintf(want, sizeof want, "%lld", (long long)t1);
+  CHECK(linked.previous && !strcmp(linked.previous, want));   /* exactly [t1] */
+  st_task_free(&linked);
   json_t *next;
   CHECK(store_task_next_statuses(st, t1, &next, &err) == FH_OK);
   CHECK(json_array_size(next) == 1 && !strcmp(json_string_value(json_array_get(next, 0)), "NEW"));
@@ -176,8 +173,10 @@ static int test_join_lookup(void) {
   snprintf(j.token, sizeof j.token, "start");
   snprintf(j.join_of, sizeof j.join_of, "start/3");
   CHECK(store_task_insert(st, &j, &err) == FH_OK);
-  CHECK(store_task_find_join(st, pid, "f.join", "start/3", &found, &err) == FH_OK && found == j.id);
-  CHECK(store_task_find_join(st, pid, "f.join", "start/4", &found, &err) == FH_OK && found == 0);
+  int started = 0;
+  CHECK(store_task_find_join(st, pid, "f.join", "start/3", &found, &started, &err) == FH_OK && found == j.id);
+  CHECK(started == 1);
+  CHECK(store_task_find_join(st, pid, "f.join", "start/4", &found, NULL, &err) == FH_OK && found == 0);
   json_t *waiting;
   CHECK(store_task_waiting_joins(st, pid, &waiting, &err) == FH_OK && json_array_size(waiting) == 1);
   json_decref(waiting);
@@ -300,7 +299,7 @@ static void *gc_worker(void *arg) {
 
 static int test_group_commit(void) {
   snprintf(gc_path, sizeof gc_path, "/tmp/flowhost-gc-%d.db", (int)getpid());
-  unlink(gc_path);
+  test_remove_db(gc_path);
   pthread_t t[GC_THREADS];
   for (long i = 0; i < GC_THREADS; i++) CHECK(pthread_create(&t[i], NULL, gc_worker, (void *)(intptr_t)i) == 0);
   long bad = 0;
@@ -324,12 +323,7 @@ static int test_group_commit(void) {
     json_decref(rows);
   }
   store_close(st);
-  char side[80];
-  unlink(gc_path);
-  snprintf(side, sizeof side, "%s-wal", gc_path);
-  unlink(side);
-  snprintf(side, sizeof side, "%s-shm", gc_path);
-  unlink(side);
+  test_remove_db(gc_path);
   return 0;
 }
 
