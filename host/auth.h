@@ -1,6 +1,7 @@
 /* auth — secrets: password hashes (libsodium argon2id), random tokens and
  * their one-way digests.  Raw session ids and API tokens are shown to the
- * client once and stored only as digests (see store_session_*, store_token_*).
+ * client once and stored only as digests (see identity_session_*,
+ * identity_token_*).
  */
 #ifndef AUTH_H
 #define AUTH_H

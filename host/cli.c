@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "flowreg.h"
 #include "graph.h"
+#include "identity.h"
 
 static const char USAGE[] =
     "usage: flowhost COMMAND [options]\n"
@@ -151,7 +152,7 @@ static int open_ctx(ctx *c, fherr *err) {
   engine_options eo = {.flows = c->reg, .db_path = c->g.db_path, .synchronous_full = !c->g.sync_normal,
                        .worker_name = "cli"};
   if ((rc = engine_open(&eo, &c->e, err))) return rc;
-  if (c->g.as_user) return engine_actor(c->e, c->g.as_user, &c->actor, err);
+  if (c->g.as_user) return identity_actor(c->e, c->g.as_user, &c->actor, err);
   fh_actor_system(&c->actor);
   return FH_OK;
 }
@@ -294,45 +295,45 @@ static int read_password(const args *a, char *buf, size_t cap) {
   return 0;
 }
 
+/* grant, revoke, join, leave: NAME|@GROUP and PERM or GROUP */
+static int user_pair(engine *e, const char *sub, const char *a, const char *b, fherr *err) {
+  if (!strcmp(sub, "grant")) return identity_grant(e, a, b, err);
+  if (!strcmp(sub, "revoke")) return identity_revoke(e, a, b, err);
+  if (!strcmp(sub, "join")) return identity_join(e, a, b, err);
+  return identity_leave(e, a, b, err);
+}
+
 static int user_run(ctx *c, const args *a) {
   fherr err = {0};
-  store *st = engine_store(c->e);
   const char *sub = a->pos[1];
   int rc = FH_OK;
   if (!strcmp(sub, "list")) {
     json_t *users;
-    if ((rc = store_user_list(st, &users, &err))) return fail(&err);
+    if ((rc = identity_users_list(c->e, &users, &err))) return fail(&err);
     print_json(users);
     json_decref(users);
     return 0;
   }
   if (!strcmp(sub, "add") || !strcmp(sub, "passwd")) {
-    char pw[256] = "", hash[AUTH_HASH_LEN];
+    char pw[256] = "";
     int have = read_password(a, pw, sizeof pw);
     int generated = 0;
     if (!have && !strcmp(sub, "add")) {
-      char token[AUTH_TOKEN_LEN];
-      auth_random_token(token);
-      memcpy(pw, token, 16);
-      pw[16] = '\0';
       generated = 1;
     } else if (!have) {
       fprintf(stderr, "flowhost: passwd needs --password PW or --password-stdin\n");
       return 2;
     }
-    if (auth_hash_password(pw, hash)) return fprintf(stderr, "flowhost: cannot hash the password (out of memory)\n"), 1;
-    if (!strcmp(sub, "add")) rc = store_user_add(st, a->pos[2], hash, opt(a, "admin") != NULL, NULL, &err);
-    else rc = store_user_set_password(st, a->pos[2], hash, &err);
+    int admin = opt(a, "admin") != NULL;
+    if (generated) rc = identity_user_add_random(c->e, a->pos[2], admin, pw, &err);
+    else if (!strcmp(sub, "add")) rc = identity_user_add(c->e, a->pos[2], pw, admin, &err);
+    else rc = identity_set_password(c->e, a->pos[2], pw, &err);
     if (rc) return fail(&err);
     if (generated) printf("created user %s with password %s\n", a->pos[2], pw);
     else printf("%s user %s\n", !strcmp(sub, "add") ? "created" : "updated the password of", a->pos[2]);
     return 0;
   }
-  if (!strcmp(sub, "grant")) rc = store_grant(st, a->pos[2], a->pos[3], &err);
-  else if (!strcmp(sub, "revoke")) rc = store_revoke(st, a->pos[2], a->pos[3], &err);
-  else if (!strcmp(sub, "join")) rc = store_group_join(st, a->pos[2], a->pos[3], &err);
-  else if (!strcmp(sub, "leave")) rc = store_group_leave(st, a->pos[2], a->pos[3], &err);
-  if (rc) return fail(&err);
+  if ((rc = user_pair(c->e, sub, a->pos[2], a->pos[3], &err))) return fail(&err);
   printf("ok\n");
   return 0;
 }
@@ -353,14 +354,8 @@ static int cmd_user(cli_globals *g, const args *a) {
 
 static int token_run(ctx *c, const args *a) {
   fherr err = {0};
-  st_user u;
-  if (store_user_get(engine_store(c->e), a->pos[2], &u, &err)) return fail(&err);
-  char token[AUTH_TOKEN_LEN], digest[AUTH_DIGEST_LEN];
-  auth_random_token(token);
-  auth_digest(token, digest);
-  int rc = store_token_add(engine_store(c->e), digest, u.id, opt(a, "name"), &err);
-  st_user_free(&u);
-  if (rc) return fail(&err);
+  char token[AUTH_TOKEN_LEN];
+  if (identity_token_create(c->e, a->pos[2], opt(a, "name"), token, &err)) return fail(&err);
   printf("%s\n", token);
   return 0;
 }

@@ -1,8 +1,8 @@
 /* http_auth — who is asking: bearer tokens, the session cookie and its CSRF
  * token, and the session routes (login, current user, logout).
  *
- * Raw session ids and tokens never reach the database: only their digests
- * (auth_digest) are stored and looked up.  Secrets are compared in
+ * Raw session ids and tokens never reach the database: identity stores and
+ * looks up only their digests (auth_digest).  Secrets are compared in
  * constant time (auth_equal), and a login for an unknown user still pays
  * for one password verification, so timing does not tell which names exist.
  */
@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fhtime.h"
 #include "http_internal.h"
 
 int http_auth_init(http_server *s, fherr *err) {
@@ -26,7 +25,7 @@ static int is_write_method(const char *method) {
 /* Makes r->actor for user uid; an unknown or disabled user is FH_UNAUTH. */
 static int load_actor(http_req *r, engine *e, int64_t uid, fherr *err) {
   fherr uerr = {0};
-  int rc = engine_actor_by_id(e, uid, &r->actor, &uerr);
+  int rc = identity_actor_by_id(e, uid, &r->actor, &uerr);
   if (rc == FH_NOT_FOUND) {
     fherr_clear(&uerr);
     return fherr_set(err, FH_UNAUTH, "the user of this session or token no longer exists");
@@ -51,11 +50,9 @@ static int by_bearer(http_req *r, engine *e, const char *header, fherr *err) {
   while (*token == ' ') token++;
   size_t len = strlen(token);
   if (len == 0 || len >= AUTH_TOKEN_LEN + 64) return fherr_set(err, FH_UNAUTH, "invalid API token");
-  char digest[AUTH_DIGEST_LEN];
-  auth_digest(token, digest);
   int64_t uid = 0;
   fherr terr = {0};
-  int rc = store_token_get(engine_store(e), digest, &uid, &terr);
+  int rc = identity_token_resolve(e, token, &uid, &terr);
   if (rc == FH_NOT_FOUND) {
     fherr_clear(&terr);
     return fherr_set(err, FH_UNAUTH, "invalid API token");
@@ -70,10 +67,9 @@ static int by_bearer(http_req *r, engine *e, const char *header, fherr *err) {
 
 static int by_cookie(http_req *r, engine *e, const char *cookie, fherr *err) {
   if (!cookie[0] || strlen(cookie) >= AUTH_TOKEN_LEN + 64) return fherr_set(err, FH_UNAUTH, "invalid session; sign in again");
-  auth_digest(cookie, r->session_digest);
   int64_t uid = 0;
   fherr serr = {0};
-  int rc = store_session_get(engine_store(e), r->session_digest, &uid, r->csrf, &serr);
+  int rc = identity_session_resolve(e, cookie, r->session_digest, &uid, r->csrf, &serr);
   if (rc == FH_NOT_FOUND) {
     fherr_clear(&serr);
     r->session_digest[0] = '\0';
@@ -135,34 +131,19 @@ void http_session_login(http_req *r) {
     return;
   }
   const char *name = json_string_value(jname), *password = json_string_value(jpass);
-  st_user u;
-  memset(&u, 0, sizeof u);
-  int found = 0, ok = 0;
-  if (strlen(name) < sizeof u.username && strlen(password) <= 4096) {
-    int rc = store_user_get(engine_store(e), name, &u, &err);
-    if (rc && rc != FH_NOT_FOUND) {
-      json_decref(body);
-      http_reply_fherr(r, &err);
-      return;
-    }
-    fherr_clear(&err);
-    found = rc == FH_OK;
-  }
-  if (found && u.is_active && u.password_hash) ok = auth_verify_password(u.password_hash, password);
-  else auth_verify_password(r->srv->dummy_hash, password);
-  int64_t uid = u.id;
-  if (found) st_user_free(&u);
+  int64_t uid = 0;
+  int rc = identity_check_login(e, name, password, r->srv->dummy_hash, &uid, &err);
   json_decref(body);
-  if (!ok) {
+  if (rc) {
+    http_reply_fherr(r, &err);
+    return;
+  }
+  if (!uid) {
     http_reply_error(r, 401, "unauthenticated", "wrong user name or password");
     return;
   }
-  char token[AUTH_TOKEN_LEN], expires[FH_TIME_LEN];
-  auth_random_token(token);
-  auth_digest(token, r->session_digest);
-  auth_random_token(r->csrf);
-  fhtime_format(fhtime_epoch() + HTTP_SESSION_SECONDS, expires);
-  if (store_session_add(engine_store(e), r->session_digest, uid, r->csrf, expires, &err) ||
+  char token[AUTH_TOKEN_LEN];
+  if (identity_session_create(e, uid, HTTP_SESSION_SECONDS, token, r->session_digest, r->csrf, &err) ||
       load_actor(r, e, uid, &err)) {
     http_reply_fherr(r, &err);
     return;
@@ -183,7 +164,7 @@ void http_session_logout(http_req *r) {
     return;
   }
   json_decref(body);
-  if (r->by_cookie && store_session_delete(engine_store(e), r->session_digest, &err)) {
+  if (r->by_cookie && identity_session_delete(e, r->session_digest, &err)) {
     http_reply_fherr(r, &err);
     return;
   }

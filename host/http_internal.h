@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "engine.h"
 #include "http.h"
+#include "identity.h"
 
 #define HTTP_MAX_PARAMS 24
 #define HTTP_SESSION_COOKIE "flowhost_session"
@@ -79,7 +80,7 @@ typedef struct http_req {
   int has_actor;
   int by_cookie;               /* authenticated by the session cookie */
   char session_digest[AUTH_DIGEST_LEN];
-  char csrf[129];
+  char csrf[IDENTITY_CSRF_LEN];
 
   /* the reply */
   int out_status;              /* 0 until a handler answered */

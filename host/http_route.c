@@ -101,7 +101,7 @@ static void h_health(http_req *r, engine *e, const match *m) {
   (void)m;
   fherr err = {0};
   int64_t users = 0;
-  if (http_params_check(r, NULL, &err) || store_user_count(engine_store(e), &users, &err)) {
+  if (http_params_check(r, NULL, &err) || identity_user_count(e, &users, &err)) {
     http_reply_fherr(r, &err);
     return;
   }

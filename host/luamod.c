@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "engine.h"
 #include "flowreg.h"
+#include "identity.h"
 
 #define HOST_MT "flowhost.host"
 
@@ -108,7 +109,7 @@ static int actor_of_rc(lua_State *L, host *h, int opts, fh_actor *a, fherr *err)
     fh_actor_system(a);
     return FH_OK;
   }
-  int rc = engine_actor(h->e, as, a, err);
+  int rc = identity_actor(h->e, as, a, err);
   if (rc) err->code = FH_UNAUTH;
   return rc;
 }
@@ -163,11 +164,8 @@ static int l_user(lua_State *L) {
     password = lua_tostring(L, -1);
     lua_pop(L, 2);
   }
-  char hash[AUTH_HASH_LEN];
-  if (password && auth_hash_password(password, hash)) return luaL_error(L, "cannot hash the password");
   fherr err = {0};
-  store *st = engine_store(h->e);
-  if (store_user_add(st, name, password ? hash : NULL, admin, NULL, &err)) return raise_err(L, &err);
+  if (identity_user_add(h->e, name, password, admin, &err)) return raise_err(L, &err);
   if (lua_type(L, 3) == LUA_TTABLE) {
     static const char *const lists[] = {"perms", "groups"};
     for (int k = 0; k < 2; k++) {
@@ -177,7 +175,7 @@ static int l_user(lua_State *L) {
       }
       for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
         const char *v = lua_tostring(L, -1);
-        int rc = k == 0 ? store_grant(st, name, v, &err) : store_group_join(st, name, v, &err);
+        int rc = k == 0 ? identity_grant(h->e, name, v, &err) : identity_join(h->e, name, v, &err);
         lua_pop(L, 1);
         if (rc) return raise_err(L, &err);
       }
@@ -191,14 +189,14 @@ static int l_user(lua_State *L) {
 static int l_grant(lua_State *L) {
   host *h = check_host(L);
   fherr err = {0};
-  if (store_grant(engine_store(h->e), luaL_checkstring(L, 2), luaL_checkstring(L, 3), &err)) return raise_err(L, &err);
+  if (identity_grant(h->e, luaL_checkstring(L, 2), luaL_checkstring(L, 3), &err)) return raise_err(L, &err);
   return 0;
 }
 
 static int l_join(lua_State *L) {
   host *h = check_host(L);
   fherr err = {0};
-  if (store_group_join(engine_store(h->e), luaL_checkstring(L, 2), luaL_checkstring(L, 3), &err))
+  if (identity_join(h->e, luaL_checkstring(L, 2), luaL_checkstring(L, 3), &err))
     return raise_err(L, &err);
   return 0;
 }

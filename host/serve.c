@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "cli.h"
 #include "jobs.h"
 #include "engine.h"
 #include "flowreg.h"
 #include "graph.h"
 #include "http.h"
+#include "identity.h"
 #include "reload.h"
 
 static const char SERVE_USAGE[] =
@@ -155,15 +155,10 @@ static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
   engine *e;
   int rc = engine_open(&eo, &e, err);
   if (rc) return rc;
-  int64_t n = 0;
-  if (!(rc = store_user_count(engine_store(e), &n, err)) && n == 0) {
-    char token[AUTH_TOKEN_LEN], password[17], hash[AUTH_HASH_LEN];
-    auth_random_token(token);
-    memcpy(password, token, 16);
-    password[16] = '\0';
-    if (auth_hash_password(password, hash)) rc = fherr_set(err, FH_INTERNAL, "cannot hash a password");
-    else if (!(rc = store_user_add(engine_store(e), "admin", hash, 1, NULL, err)))
-      printf("created user admin with password %s\n", password);
+  char password[IDENTITY_PASSWORD_LEN];
+  int created = 0;
+  if (!(rc = identity_ensure_admin(e, password, &created, err)) && created) {
+    printf("created user admin with password %s\n", password);
     fflush(stdout);
   }
   engine_close(e);
