@@ -9,3 +9,4 @@ cmake --build build-release -j"$(nproc)" >/dev/null
 FLOWHOST_SOURCE=$PWD ./build-release/engine_bench "${1:-2000}"
 FLOWHOST_SOURCE=$PWD ./build-release/engine_bench "${1:-2000}" --sync normal
 FLOWHOST_SOURCE=$PWD ./build-release/jobs_bench "${2:-1000}"
+FLOWHOST_SOURCE=$PWD ./build-release/latency_bench "${3:-200}"

@@ -1,3 +1,5 @@
+/* auth — password hashing and checking (argon2id), random tokens and their
+ * digests, all with libsodium; calls nothing else of flowhost. */
 #include "auth.h"
 
 #include <sodium.h>

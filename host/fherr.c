@@ -1,3 +1,5 @@
+/* fherr — setting and clearing the error value, and its code names and HTTP
+ * statuses; calls only libc and jansson. */
 #include "fherr.h"
 
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* fhtime — ISO 8601 UTC timestamps and the monotonic clock; calls only libc. */
 #include "fhtime.h"
 
 #include <stdio.h>

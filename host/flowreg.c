@@ -1,21 +1,24 @@
+/* flowreg — loads, validates and publishes the flows in immutable generations
+ * (see flowreg.h), with snapshots of the lib/ modules each flow required, and
+ * loads a generation into a worker's Lua state; calls luavm, flowdef and fhlog. */
 #include "flowreg.h"
 
 #include <dirent.h>
 #include <lauxlib.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fhlog.h"
+
 #define MAX_FLOW_FILE (4 << 20)
 #define MAX_DEPTH 8
 
-/* A good source text and the flowdef it produced, shared by every
- * generation that serves it: copying an entry into the next generation
- * takes a reference instead of compiling the file again. */
+/* One lib/ module's text as it was when a flow that required it was
+ * validated (see "lib/ snapshots" below). */
 typedef struct lib_snap {
   char *name;   /* module name, as given to require */
   char *path;
@@ -28,6 +31,9 @@ typedef struct lib_set {
   int n, cap;
 } lib_set;
 
+/* A good source text and the flowdef it produced, shared by every
+ * generation that serves it: copying an entry into the next generation
+ * takes a reference instead of compiling the file again. */
 struct flow_text {
   atomic_int refs;
   char *source;
@@ -375,22 +381,10 @@ int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_
 
 /* --- logging --------------------------------------------------------------- */
 
-/* One line per event, whatever the message holds. */
-__attribute__((format(printf, 1, 2))) static void log_line(const char *fmt, ...) {
-  char text[1600];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(text, sizeof text, fmt, ap);
-  va_end(ap);
-  for (char *p = text; *p; p++)
-    if (*p == '\n' || *p == '\r') *p = ' ';
-  fprintf(stderr, "flowhost: %s\n", text);
-}
-
 static void log_entry(const flowreg *reg, const flow_entry *e) {
   if (!reg->log) return;
-  if (e->has_error) log_line("reload %s:%d: %s", e->error_file, e->error_line, e->error_message);
-  else log_line("reloaded %s", e->name);
+  if (e->has_error) fhlog(FHLOG_ERROR, "reload %s:%d: %s", e->error_file, e->error_line, e->error_message);
+  else fhlog(FHLOG_INFO, "reloaded %s", e->name);
 }
 
 /* --- loading one file ------------------------------------------------------ */
@@ -568,7 +562,7 @@ static int rescan_locked(flowreg *reg, int force, int always_publish, int *chang
       char name[128];
       if (!flowreg_name_of(path, name, sizeof name)) {
         if (pass == 1 && (reg->log || always_publish))
-          fprintf(stderr, "flowhost: skipping %s: a flow file name must match [a-z][a-z0-9_]*.lua\n", path);
+          fhlog(FHLOG_WARN, "skipping %s: a flow file name must match [a-z][a-z0-9_]*.lua", path);
         continue;
       }
       const flow_entry *old = flowgen_find(cur, name);
@@ -577,8 +571,8 @@ static int rescan_locked(flowreg *reg, int force, int always_publish, int *chang
       const flow_entry *taken = flowgen_find(gen, name);
       if (taken) {
         if (strcmp(taken->path, path) && (reg->log || always_publish))
-          fprintf(stderr, "flowhost: skipping %s: a flow named '%s' is already loaded from %s\n", path, name,
-                  taken->path);
+          fhlog(FHLOG_WARN, "skipping %s: a flow named '%s' is already loaded from %s", path, name,
+                taken->path);
         continue;
       }
       flow_entry e;
@@ -595,7 +589,7 @@ static int rescan_locked(flowreg *reg, int force, int always_publish, int *chang
   for (int i = 0; !rc && cur && i < cur->n; i++) {
     if (flowgen_find(gen, cur->entries[i].name)) continue;
     *changed = 1;
-    if (reg->log) log_line("removed %s (its file is gone)", cur->entries[i].name);
+    if (reg->log) fhlog(FHLOG_INFO, "removed %s (its file is gone)", cur->entries[i].name);
   }
   flowgen_release(reg, cur);
   pathlist_free(&paths);
@@ -655,7 +649,7 @@ static int reload_path_locked(flowreg *reg, const char *path, int *changed, fher
   if (old && strcmp(old->path, path) && is_file(old->path)) {
     /* Another file serves this flow name; this one is not loaded. */
     if (reg->log && is_file(path))
-      fprintf(stderr, "flowhost: skipping %s: a flow named '%s' is already loaded from %s\n", path, name, old->path);
+      fhlog(FHLOG_WARN, "skipping %s: a flow named '%s' is already loaded from %s", path, name, old->path);
     goto out;
   }
   res = load_one(reg, name, path, old, 0, &e);
@@ -665,7 +659,7 @@ static int reload_path_locked(flowreg *reg, const char *path, int *changed, fher
      * folder takes over, or the flow leaves the registry. */
     other = find_other(reg, name, old->path);
     if (other) res = load_one(reg, name, other, old, 1, &e);
-    if (res == LOAD_MISSING && reg->log) log_line("removed %s (its file is gone)", name);
+    if (res == LOAD_MISSING && reg->log) fhlog(FHLOG_INFO, "removed %s (its file is gone)", name);
   }
   if (res == LOAD_UNCHANGED) goto out;
   flowgen *gen = calloc(1, sizeof *gen);
@@ -784,7 +778,7 @@ int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, int *
     if ((o && o->text == e->text) || !e->def || !e->source) continue;
     fherr ferr = {0};
     if (flowdef_load(vm, e->name, e->path, e->source, e->source_len, NULL, &ferr))
-      fprintf(stderr, "flowhost: flow %s failed to load in a worker: %s\n", e->name, ferr.message);
+      fhlog(FHLOG_ERROR, "flow %s failed to load in a worker: %s", e->name, ferr.message);
     fherr_clear(&ferr);
   }
   *done = 1;
@@ -804,7 +798,7 @@ int flowgen_load_into(const flowgen *gen, luavm *vm, const char *flows_dir, fher
       /* It loaded cleanly when the generation was made; a failure now
        * (a module outside lib/ changed since, say) leaves just this flow
        * unusable. */
-      fprintf(stderr, "flowhost: flow %s failed to load in a worker: %s\n", e->name, ferr.message);
+      fhlog(FHLOG_ERROR, "flow %s failed to load in a worker: %s", e->name, ferr.message);
     }
     fherr_clear(&ferr);
   }

@@ -1,3 +1,5 @@
+/* graph — dot source to SVG with libgvc, one render at a time under a mutex;
+ * calls only Graphviz. */
 #include "graph.h"
 
 #include <gvc.h>

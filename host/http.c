@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fhlog.h"
 #include "fhtime.h"
 #include "graph.h"
 #include "http_internal.h"
@@ -147,7 +148,8 @@ static void count_in_flight(http_req *r) {
   pthread_mutex_unlock(&r->srv->mu);
 }
 
-/* One line per request: client, method, path, status, duration. */
+/* One line per request: client, method, path, status, duration (spaces and
+ * control bytes of the path shown as '?'). */
 static void access_log(http_req *r, enum MHD_RequestTerminationCode toe) {
   char path[256];
   size_t n = 0;
@@ -164,14 +166,9 @@ static void access_log(http_req *r, enum MHD_RequestTerminationCode toe) {
       snprintf(client, sizeof client, "-");
   }
   static const char *const why[] = {"", " (error)", " (timeout)", " (shutdown)", " (read error)", " (client abort)"};
-  char line[512];
-  int len = snprintf(line, sizeof line, "%s %s %s %d %.1fms%s\n", client, r->method[0] ? r->method : "-", path,
-                     r->logged_status, (fhtime_monotonic() - r->started) * 1000.0,
-                     (unsigned)toe < sizeof why / sizeof why[0] ? why[toe] : " (aborted)");
-  if (len > 0) {
-    ssize_t w = write(STDERR_FILENO, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
-    (void)w;
-  }
+  fhlog(FHLOG_INFO, "%s %s %s %d %.1fms%s", client, r->method[0] ? r->method : "-", path, r->logged_status,
+        (fhtime_monotonic() - r->started) * 1000.0,
+        (unsigned)toe < sizeof why / sizeof why[0] ? why[toe] : " (aborted)");
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -312,9 +309,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char msg[512];
   vsnprintf(msg, sizeof msg, fmt, ap);
-  size_t n = strlen(msg);
-  while (n && msg[n - 1] == '\n') msg[--n] = '\0';
-  fprintf(stderr, "flowhost: http: %s\n", msg);
+  fhlog(FHLOG_ERROR, "http: %s", msg);
 }
 
 /* --- start / stop ------------------------------------------------------------------------ */
@@ -407,7 +402,7 @@ int http_start(const http_options *opt, http_server **out, fherr *err) {
     if (realpath(opt->web_dir, resolved) && stat(resolved, &sb) == 0 && S_ISDIR(sb.st_mode))
       s->web_root = strdup(resolved);
     else
-      fprintf(stderr, "flowhost: web folder '%s' not found; serving the API only\n", opt->web_dir);
+      fhlog(FHLOG_WARN, "web folder '%s' not found; serving the API only", opt->web_dir);
   }
   if ((rc = http_auth_init(s, err))) goto fail;
   if ((rc = open_listener(s->host, opt->port, &s->listen_fd, &s->port, err))) goto fail;
@@ -452,7 +447,7 @@ void http_stop(http_server *s) {
   deadline.tv_sec += STOP_GRACE_SECONDS;
   while (s->in_flight > 0)
     if (pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == ETIMEDOUT) break;
-  if (s->in_flight > 0) fprintf(stderr, "flowhost: %d requests still running; closing them\n", s->in_flight);
+  if (s->in_flight > 0) fhlog(FHLOG_WARN, "%d requests still running; closing them", s->in_flight);
   pthread_mutex_unlock(&s->mu);
   MHD_stop_daemon(s->daemon);
   if (s->quiesced != MHD_INVALID_SOCKET) close(s->quiesced);

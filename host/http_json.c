@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fhlog.h"
 #include "http_internal.h"
 
 /* --- replies ----------------------------------------------------------------- */
@@ -44,9 +45,9 @@ static void reply_error_shape(http_req *r, int status, const char *code, const c
 void http_reply_fherr(http_req *r, fherr *err) {
   int code = err->code ? err->code : FH_INTERNAL;
   const char *message = err->message[0] ? err->message : fherr_code_name(code);
-  if (code == FH_INTERNAL) fprintf(stderr, "flowhost: internal error on %s %s: %s\n", r->method, r->uri, message);
+  if (code == FH_INTERNAL) fhlog(FHLOG_ERROR, "internal error on %s %s: %s", r->method, r->uri, message);
   if (code == FH_FLOW_ERROR && err->traceback)
-    fprintf(stderr, "flowhost: flow error on %s %s: %s\n%s\n", r->method, r->uri, message, err->traceback);
+    fhlog(FHLOG_ERROR, "flow error on %s %s: %s | %s", r->method, r->uri, message, err->traceback);
   json_t *fields = NULL;
   if (code == FH_INVALID) fields = err->fields ? json_incref(err->fields) : json_object();
   reply_error_shape(r, fherr_http_status(code), fherr_code_name(code), message, fields);

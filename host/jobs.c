@@ -1,3 +1,6 @@
+/* jobs — the pool of background workers: one thread and one engine each,
+ * looping on engine_run_due and sleeping until the next due time or a wake-up;
+ * calls the engine and fhlog. */
 #include "jobs.h"
 
 #include <pthread.h>
@@ -7,6 +10,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "fhlog.h"
 
 /* The longest a worker sleeps without a wake-up: jobs scheduled by another
  * process sharing the database (the CLI, say) are picked up this fast. */
@@ -54,7 +58,7 @@ static void *work(void *arg) {
   engine *e = NULL;
   fherr err = {0};
   if (engine_open(&eo, &e, &err)) {
-    fprintf(stderr, "flowhost: %s cannot start: %s\n", name, err.message);
+    fhlog(FHLOG_ERROR, "%s cannot start: %s", name, err.message);
     fherr_clear(&err);
     return NULL;
   }
@@ -68,7 +72,7 @@ static void *work(void *arg) {
     /* One at a time, so a stop request is honoured between jobs. */
     int rc = engine_run_due(e, 1, &ran, &err);
     if (rc) {
-      if (rc != FH_BUSY) fprintf(stderr, "flowhost: %s: %s\n", name, err.message);
+      if (rc != FH_BUSY) fhlog(FHLOG_ERROR, "%s: %s", name, err.message);
       fherr_clear(&err);
       sleep_until_due(j, 0.2, seen);
       continue;

@@ -1,3 +1,6 @@
+/* reload — the inotify watcher thread: watches the flows folder tree,
+ * debounces bursts of events and hands changed paths to flowreg
+ * (flowreg_reload_path, flowreg_rescan); calls flowreg, fhtime and fhlog. */
 #include "reload.h"
 
 #include <dirent.h>
@@ -13,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fhlog.h"
 #include "fhtime.h"
 
 /* A burst of events (an editor's temp file, rename, chmod...) is handled
@@ -84,7 +88,7 @@ static void add_tree(reload *r, const char *rel, int depth) {
   int wd = inotify_add_watch(r->ifd, path, DIR_MASK);
   if (wd < 0) {
     if (errno != ENOENT && errno != ENOTDIR)
-      fprintf(stderr, "flowhost: reload: cannot watch %s: %s\n", path, strerror(errno));
+      fhlog(FHLOG_WARN, "reload: cannot watch %s: %s", path, strerror(errno));
     return;
   }
   if (!rel[0]) r->root_wd = wd;
@@ -213,13 +217,13 @@ static void flush(reload *r) {
   int changed = 0;
   if (r->need_all || r->need_rescan) {
     if (flowreg_rescan(r->reg, r->need_all, &changed, &err)) {
-      fprintf(stderr, "flowhost: reload: %s\n", err.message);
+      fhlog(FHLOG_ERROR, "reload: %s", err.message);
       fherr_clear(&err);
     }
   } else {
     for (int i = 0; i < r->npending; i++) {
       if (flowreg_reload_path(r->reg, r->pending[i], &changed, &err)) {
-        fprintf(stderr, "flowhost: reload %s: %s\n", r->pending[i], err.message);
+        fhlog(FHLOG_ERROR, "reload %s: %s", r->pending[i], err.message);
         fherr_clear(&err);
       }
     }
@@ -254,7 +258,7 @@ static void *watch_thread(void *arg) {
     struct pollfd fds[2] = {{.fd = r->efd, .events = POLLIN}, {.fd = r->ifd, .events = POLLIN}};
     int n = poll(fds, 2, timeout);
     if (n < 0 && errno != EINTR) {
-      fprintf(stderr, "flowhost: reload: poll: %s; hot reload stops\n", strerror(errno));
+      fhlog(FHLOG_ERROR, "reload: poll: %s; hot reload stops", strerror(errno));
       break;
     }
     if (n > 0 && (fds[0].revents & POLLIN)) break;
@@ -307,7 +311,7 @@ int reload_start(flowreg *reg, reload **out, fherr *err) {
   }
   add_tree(r, "", 0);
   if (r->root_wd < 0)
-    fprintf(stderr, "flowhost: reload: %s is not a folder (yet); watching for it\n", flowreg_dir(reg));
+    fhlog(FHLOG_WARN, "reload: %s is not a folder (yet); watching for it", flowreg_dir(reg));
   /* Files may have changed between the first load and the watches. */
   r->need_rescan = 1;
   r->first_at = r->last_at = fhtime_monotonic() - MAX_DELAY_SECONDS;

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "jobs.h"
 #include "engine.h"
+#include "fhlog.h"
 #include "flowreg.h"
 #include "graph.h"
 #include "http.h"
@@ -139,11 +140,11 @@ static void report_flows(flowreg *reg) {
   for (int i = 0; i < gen->n; i++) {
     const flow_entry *fe = &gen->entries[i];
     if (fe->has_error)
-      fprintf(stderr, "flowhost: flow %s failed to load: %s:%d: %s\n", fe->name, fe->error_file, fe->error_line,
-              fe->error_message);
+      fhlog(FHLOG_ERROR, "flow %s failed to load: %s:%d: %s", fe->name, fe->error_file, fe->error_line,
+            fe->error_message);
   }
-  fprintf(stderr, "flowhost: %d flows loaded from %s (%d with errors)\n", gen->n, flowreg_dir(reg),
-          flowgen_count_errors(gen));
+  fhlog(FHLOG_INFO, "%d flows loaded from %s (%d with errors)", gen->n, flowreg_dir(reg),
+        flowgen_count_errors(gen));
   flowgen_release(reg, gen);
 }
 
@@ -202,22 +203,20 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};
   if (reload_start(reg, &rl, &rerr)) {
-    fprintf(stderr, "flowhost: hot reload is off: %s\n", rerr.message);
+    fhlog(FHLOG_WARN, "hot reload is off: %s", rerr.message);
     fherr_clear(&rerr);
   }
 
   if (strchr(o.host, ':')) printf("listening on http://[%s]:%d\n", o.host, http_port(srv));
   else printf("listening on http://%s:%d\n", o.host, http_port(srv));
   fflush(stdout);
-  fprintf(stderr,
-          "flowhost: open the address above in a browser and log in; list users with `flowhost user list`,\n"
-          "flowhost: set a password with `flowhost user passwd NAME --password PW` (add --db if not %s)\n",
-          g->db_path);
+  fhlog(FHLOG_INFO, "open the address above in a browser and log in; list users with `flowhost user list`");
+  fhlog(FHLOG_INFO, "set a password with `flowhost user passwd NAME --password PW` (add --db if not %s)", g->db_path);
 
   int sig = 0;
   while (sigwait(&stop_signals, &sig) != 0) {
   }
-  fprintf(stderr, "flowhost: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  fhlog(FHLOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   http_quiesce(srv);   /* refuse new connections now; requests under way go on */
 
   reload_stop(rl);   /* no more flow swaps during shutdown */
@@ -229,7 +228,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   code = 0;
 out:
   if (code) {
-    fprintf(stderr, "flowhost: serve: %s\n", err.message[0] ? err.message : "failed to start");
+    fhlog(FHLOG_ERROR, "serve: %s", err.message[0] ? err.message : "failed to start");
     fherr_clear(&err);
   }
   reload_stop(rl);

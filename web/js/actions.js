@@ -4,6 +4,7 @@
 
 import * as api from './api.js';
 import { h, confirmDialog, flash, flashError, setBusy } from './dom.js';
+import { STATUS, statusKey } from './status.js';
 import { refreshCounts } from './counts.js';
 import { username } from './session.js';
 import { seg } from './router.js';
@@ -53,7 +54,7 @@ function confirmation(action, task) {
 /** Links to tasks created by an action that now wait for the current user. */
 export function nextForMe(tasks) {
   const me = username();
-  return (tasks || []).filter((t) => t && t.owner === me && String(t.status).toUpperCase() === 'ASSIGNED');
+  return (tasks || []).filter((t) => t && t.owner === me && statusKey(t.status) === STATUS.ASSIGNED);
 }
 
 export function taskLinks(tasks) {

@@ -3,7 +3,8 @@
 // of the latest task of that node.
 
 import * as api from './api.js';
-import { h, TASK_STATUSES, statusWord } from './dom.js';
+import { h } from './dom.js';
+import { TASK_STATUSES, statusKey, statusWord } from './status.js';
 import { seg } from './router.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -67,7 +68,7 @@ export function latestByNode(tasks) {
  */
 export function renderChart(flow, tasks, { title, plain = false } = {}) {
   const latest = latestByNode(tasks);
-  const usedStatuses = new Set([...latest.values()].map((t) => String(t.status).toUpperCase()));
+  const usedStatuses = new Set([...latest.values()].map((t) => statusKey(t.status)));
 
   const canvas = h('div', { class: 'chart-canvas', 'aria-busy': 'true' },
     h('p', { class: 'muted' }, 'Loading the flow chart…'));
@@ -126,7 +127,7 @@ function colour(svg, latest) {
     g.setAttribute('data-node', name);
     const task = latest.get(name);
     if (!task) { g.classList.add('st-none'); continue; }
-    const status = String(task.status).toUpperCase().replace(/[^A-Z_]/g, '');
+    const status = statusKey(task.status);
     g.classList.add(`st-${status}`);
     g.setAttribute('data-status', status);
     // a status word beside the name for assistive tech and for hovering

@@ -1,6 +1,8 @@
 // Small DOM helpers. Everything is built with createElement and text nodes:
 // no server text ever goes through innerHTML.
 
+import { statusKey, statusWord } from './status.js';
+
 const PROPS = new Set(['value', 'checked', 'disabled', 'hidden', 'selected', 'open', 'required', 'multiple', 'readOnly']);
 
 /** h('a', {href: '#/x', class: 'btn', testid: 'nav', onClick: fn}, 'text', child, [more]) */
@@ -43,21 +45,12 @@ export function srOnly(s) { return h('span', { class: 'sr-only' }, s); }
 
 // ---------------------------------------------------------------- statuses
 
-export const TASK_STATUSES = ['NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'DONE', 'CANCELED', 'ERROR', 'REVIVED'];
-export const PROCESS_STATUSES = ['NEW', 'STARTED', 'DONE', 'CANCELED'];
-
-const STATUS_WORDS = {
-  NEW: 'New', ASSIGNED: 'Assigned', STARTED: 'Started', SCHEDULED: 'Scheduled', DONE: 'Done',
-  CANCELED: 'Canceled', ERROR: 'Error', REVIVED: 'Revived', OK: 'Loaded',
-};
-
-export function statusWord(status) {
-  const s = String(status || '').toUpperCase();
-  return STATUS_WORDS[s] || (s ? s.charAt(0) + s.slice(1).toLowerCase() : 'Unknown');
-}
+// The statuses themselves, their lists and labels live in status.js; these
+// re-exports keep older imports from dom.js working.
+export { TASK_STATUSES, PROCESS_STATUSES, statusWord } from './status.js';
 
 export function badge(status, testid) {
-  const s = String(status || 'unknown').toUpperCase().replace(/[^A-Z_]/g, '');
+  const s = statusKey(status || 'unknown');
   return h('span', { class: `badge st-${s}`, testid: testid || 'status', 'data-status': s }, statusWord(s));
 }
 

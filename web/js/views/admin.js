@@ -3,6 +3,7 @@
 
 import * as api from '../api.js';
 import { h, timeEl, pageHeader, emptyState, badge } from '../dom.js';
+import { STATUS } from '../status.js';
 import { refresh, seg } from '../router.js';
 import { getFlows } from '../flows-cache.js';
 import { filterBar, listParams, pager } from '../list.js';
@@ -11,7 +12,7 @@ import { runTaskAction, actionButton, taskName } from '../actions.js';
 export async function adminView(ctx) {
   const path = '/admin';
   document.title = 'Admin · flowhost';
-  const params = { view: 'all', status: 'ERROR', ...listParams(ctx.query, ['flow', 'since', 'until', 'after']) };
+  const params = { view: 'all', status: STATUS.ERROR, ...listParams(ctx.query, ['flow', 'since', 'until', 'after']) };
   let res;
   try {
     res = await api.get('/api/tasks', params);

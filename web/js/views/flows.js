@@ -1,6 +1,7 @@
 // Flows: every flow with its load status; a flow that failed to load shows file, line, message.
 
 import { h, timeEl, pageHeader, emptyState } from '../dom.js';
+import { STATUS, FLOW_STATUS } from '../status.js';
 import { seg } from '../router.js';
 import { getFlows } from '../flows-cache.js';
 import { renderChart } from '../chart.js';
@@ -10,14 +11,14 @@ export async function flowsView(ctx) {
   document.title = 'Flows · flowhost';
   const sorted = flows.slice().sort((a, b) => {
     // failures first: they need attention
-    const ea = a.status === 'error' ? 0 : 1;
-    const eb = b.status === 'error' ? 0 : 1;
+    const ea = a.status === FLOW_STATUS.ERROR ? 0 : 1;
+    const eb = b.status === FLOW_STATUS.ERROR ? 0 : 1;
     return ea - eb || String(a.title || a.name).localeCompare(String(b.title || b.name));
   });
-  const failing = flows.filter((f) => f.status === 'error').length;
+  const failing = flows.filter((f) => f.status === FLOW_STATUS.ERROR).length;
 
   const cards = sorted.map((f) => {
-    const ok = f.status !== 'error';
+    const ok = f.status !== FLOW_STATUS.ERROR;
     const starts = (f.start_nodes || []).filter((n) => n.can_start);
     const chartHolder = h('div', { class: 'flow-chart-holder' });
     const details = h('details', { class: 'flow-chart-details' },
@@ -31,11 +32,11 @@ export async function flowsView(ctx) {
       }
     });
     return h('article', {
-      class: `card flow-card ${ok ? '' : 'flow-card-error'}`, testid: 'flow-card', 'data-flow': f.name, 'data-status': f.status || 'ok',
+      class: `card flow-card ${ok ? '' : 'flow-card-error'}`, testid: 'flow-card', 'data-flow': f.name, 'data-status': f.status || FLOW_STATUS.OK,
     },
     h('div', { class: 'card-head' },
       h('h2', { class: 'card-title' }, f.title || f.name, ' ', h('code', { class: 'flow-name' }, f.name)),
-      h('span', { class: `badge ${ok ? 'st-DONE' : 'st-ERROR'}`, testid: 'flow-status', 'data-status': ok ? 'ok' : 'error' },
+      h('span', { class: `badge st-${ok ? STATUS.DONE : STATUS.ERROR}`, testid: 'flow-status', 'data-status': ok ? FLOW_STATUS.OK : FLOW_STATUS.ERROR },
         ok ? 'Loaded' : 'Load error')),
     f.description ? h('p', { class: 'card-text' }, f.description) : null,
     ok ? null : h('div', { class: 'flow-error', testid: 'flow-error', role: 'note' },

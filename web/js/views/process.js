@@ -4,8 +4,8 @@
 import * as api from '../api.js';
 import {
   h, badge, timeEl, pageHeader, dataList, emptyState, confirmDialog, flash, flashError, setBusy,
-  PROCESS_STATUSES,
 } from '../dom.js';
+import { STATUS, PROCESS_STATUSES, ACTIVE_PROCESS_STATUSES, statusKey } from '../status.js';
 import { refresh, seg } from '../router.js';
 import { tryFlowDef, getFlows } from '../flows-cache.js';
 import { renderChart } from '../chart.js';
@@ -14,7 +14,7 @@ import { refreshCounts } from '../counts.js';
 import { table, pager, filterBar, listParams } from '../list.js';
 import { taskName } from '../actions.js';
 
-const ACTIVE = new Set(['NEW', 'STARTED']);
+const ACTIVE = new Set(ACTIVE_PROCESS_STATUSES);
 
 export async function processView(ctx) {
   const id = ctx.params.id;
@@ -68,7 +68,7 @@ export async function processView(ctx) {
     { label: 'Token', render: (t) => (t.token ? h('code', { class: 'token' }, t.token) : '—') },
   ];
 
-  const errors = tasks.filter((t) => String(t.status).toUpperCase() === 'ERROR');
+  const errors = tasks.filter((t) => statusKey(t.status) === STATUS.ERROR);
 
   ctx.mount(
     pageHeader(h('span', null, p.summary || flowTitle, ' ', h('span', { class: 'id-chip id-chip-lg' }, `#${p.id}`)), {

@@ -3,6 +3,7 @@
 
 import * as api from '../api.js';
 import { h, setContent, pageHeader, emptyState, flash, flashError, badge } from '../dom.js';
+import { STATUS, FLOW_STATUS } from '../status.js';
 import { navigate, seg } from '../router.js';
 import { getFlows, getFlowDef } from '../flows-cache.js';
 import { buildForm } from '../forms.js';
@@ -19,7 +20,7 @@ export async function startListView(ctx) {
   const cards = startable.map((f) => h('article', { class: 'card start-card', testid: 'start-flow', 'data-flow': f.name },
     h('div', { class: 'card-head' },
       h('h2', { class: 'card-title' }, f.title || f.name),
-      f.status === 'error' ? h('span', { class: 'badge st-ERROR', title: 'The latest version of this flow failed to load; the previous one is in use.' }, 'Load error') : null),
+      f.status === FLOW_STATUS.ERROR ? h('span', { class: `badge st-${STATUS.ERROR}`, title: 'The latest version of this flow failed to load; the previous one is in use.' }, 'Load error') : null),
     f.description ? h('p', { class: 'card-text' }, f.description) : null,
     h('div', { class: 'card-actions' },
       f.nodes.map((n) => h('a', {
@@ -110,7 +111,7 @@ export async function startFormView(ctx) {
     pageHeader(title, {
       crumbs: [['Start', '#/start'], [def.title || flow, null]],
       sub: def.description || null,
-      actions: def.status === 'error' ? badge('ERROR') : null,
+      actions: def.status === FLOW_STATUS.ERROR ? badge(STATUS.ERROR) : null,
     }),
     h('section', { class: 'panel form-panel', testid: 'start-form', 'data-flow': flow, 'data-node': node },
       fields.some((f) => f.required) ? h('p', { class: 'form-note', 'aria-hidden': 'true' }, 'Fields marked * are required.') : null,

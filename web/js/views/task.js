@@ -5,6 +5,7 @@ import * as api from '../api.js';
 import {
   h, setContent, badge, timeEl, pageHeader, dataList, flashError,
 } from '../dom.js';
+import { STATUS } from '../status.js';
 import { refresh, seg } from '../router.js';
 import { buildForm, normalizeFields } from '../forms.js';
 import { tryFlowDef } from '../flows-cache.js';
@@ -40,11 +41,11 @@ export async function taskView(ctx) {
 
   let note = null;
   if (!canExecute && fields.length) {
-    if (status === 'NEW' && actions.includes('assign')) note = 'Assign this task to yourself to fill in the form.';
-    else if (status === 'NEW') note = 'This task waits in the queue of the people who may take it.';
-    else if (status === 'ASSIGNED' && task.owner && task.owner !== username()) note = `Assigned to ${task.owner}; only they can complete it.`;
-    else if (status === 'DONE') note = 'This task is done; the form shows the current values.';
-    else if (status === 'CANCELED') note = 'This task was canceled.';
+    if (status === STATUS.NEW && actions.includes('assign')) note = 'Assign this task to yourself to fill in the form.';
+    else if (status === STATUS.NEW) note = 'This task waits in the queue of the people who may take it.';
+    else if (status === STATUS.ASSIGNED && task.owner && task.owner !== username()) note = `Assigned to ${task.owner}; only they can complete it.`;
+    else if (status === STATUS.DONE) note = 'This task is done; the form shows the current values.';
+    else if (status === STATUS.CANCELED) note = 'This task was canceled.';
     else note = 'The form is read-only in this state.';
   }
 
@@ -162,9 +163,9 @@ export async function taskView(ctx) {
 /** Where this task is listed for me: the first breadcrumb. */
 function listCrumb(task, status) {
   const mine = task.owner && task.owner === username();
-  if (status === 'NEW') return ['Queue', '#/queue'];
-  if (status === 'ASSIGNED' && mine) return ['Inbox', '#/inbox'];
-  if ((status === 'DONE' || status === 'CANCELED') && mine) return ['Archive', '#/archive'];
+  if (status === STATUS.NEW) return ['Queue', '#/queue'];
+  if (status === STATUS.ASSIGNED && mine) return ['Inbox', '#/inbox'];
+  if ((status === STATUS.DONE || status === STATUS.CANCELED) && mine) return ['Archive', '#/archive'];
   return ['Processes', '#/processes'];
 }
 
