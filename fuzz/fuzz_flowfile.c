@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "luaside.h"
 #include "flowdef.h"
 #include "luavm.h"
 

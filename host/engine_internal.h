@@ -1,19 +1,33 @@
-/* engine_internal — what the units of the engine share, and nothing else
- * includes it.
+/* engine_internal — what the units of the engine share; nothing outside the
+ * engine (and identity.c, for engine_store) includes it.
  *
- *   engine.c       opening, actors, the transition rules and the public actions
- *   engine_run.c   a run: one action's activations (callbacks, next tasks,
- *                  gateways, split/join tokens, the error policy)
- *   engine_view.c  the JSON views and the lists (flows, tasks, processes)
- *   engine_jobs.c  running due jobs and timers
+ * The units, and the one direction their calls go:
+ *
+ *   engine.c        opening, flows, the public actions and their bracket:
+ *                   lock the process, load it, act, write it in one short
+ *                   transaction, retry when another writer got there first
+ *   engine_rules.c  the transition rules: may this actor do this action on
+ *                   this task now (check), and what it does (apply)
+ *   engine_run.c    a run: the automatic activations an action sets off
+ *                   (next tasks, gateways, split/join tokens, the error policy)
+ *   engine_state.c  a process in memory: its row, its tasks, the ids and
+ *                   links an action adds, and writing all of it back
+ *   engine_lock.c   the host's process locks
+ *   engine_view.c   the JSON views and the lists (reads only)
+ *   engine_jobs.c   due jobs and timers
+ *
+ *   engine.c, engine_jobs.c -> engine_rules.c -> engine_run.c -> engine_state.c -> store
+ *   engine_view.c -> engine_rules.c (permission questions), engine_state.c
+ *
+ * Lua is reached only through activation.h; SQL only through store.h.
  */
 #ifndef ENGINE_INTERNAL_H
 #define ENGINE_INTERNAL_H
 
-#include <lua.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "engine.h"
 
 struct engine {
@@ -26,32 +40,128 @@ struct engine {
   char worker[64];
 };
 
-/* --- a run: one action's automatic activations ------------------------ */
+store *engine_store(engine *e);
+
+/* --- engine_state.c: a process in memory ----------------------------------- */
+
+typedef struct ptask {
+  st_task row;
+  int is_new;           /* created by this action: inserted on write */
+  int dirty;            /* changed by this action: updated on write */
+} ptask;
+
+typedef struct pstate {
+  st_process proc;      /* proc.version: as read; proc.data is rewritten on write */
+  int is_new;           /* started by this action */
+  ptask **tasks;        /* oldest first; each task its own allocation, so a
+                           pointer to one stays valid while tasks are added */
+  int ntasks, cap;
+  int64_t *links;       /* (task, previous) pairs added by this action */
+  int nlinks, lcap;
+} pstate;
+
+int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err);
+void pstate_free(pstate *ps);
+/* A deep copy (for the job path's rollback of one failed node). */
+int pstate_copy(const pstate *src, pstate *dst, fherr *err);
+ptask *pstate_task(const pstate *ps, int64_t id);
+/* Appends a new task (row copied, id allocated); *out is it. */
+int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fherr *err);
+/* Records that t came from task prev (kept in t->row.previous as well). */
+int pstate_link(pstate *ps, ptask *t, int64_t prev, fherr *err);
+/* Active tasks (except `except`) whose token starts with prefix (NULL: all). */
+int pstate_count_active(const pstate *ps, const char *prefix, int64_t except);
+/* The newest join task of flow_task waiting for split round join_of. */
+ptask *pstate_find_join(const pstate *ps, const char *flow_task, const char *join_of);
+/* Owner of the newest DONE task of flow_task (0 if none). */
+int64_t pstate_latest_owner(const pstate *ps, const char *flow_task);
+int pstate_has_done_type(const pstate *ps, const char *type);
+/* Writes what changed, with data as the process data, in one short
+ * transaction.  FH_STALE: someone else wrote the process since it was read. */
+int pstate_write(engine *e, pstate *ps, const json_t *data, fherr *err);
+
+/* --- engine_lock.c: the host's process locks ----------------------------- */
+
+/* Two actions on one process of one host take turns; actions on other
+ * processes never wait for each other.  Across hosts (or programs) the
+ * process version checked by pstate_write keeps them correct. */
+void engine_lock_process(const void *host, int64_t process_id);
+void engine_unlock_process(const void *host, int64_t process_id);
+
+/* --- engine_run.c: a run ----------------------------------------------------- */
+
+enum { A_ASSIGN, A_UNASSIGN, A_REASSIGN, A_EXECUTE, A_CANCEL, A_UNDO, A_REVIVE, A__COUNT };
+extern const char *const ENGINE_ACTIONS[A__COUNT];
 
 typedef struct run {
   engine *e;
   const fh_actor *actor;
-  const flowdef *fd;
-  st_process proc;
+  const flowdef *fd;     /* NULL when the flow is gone */
+  pstate ps;
   json_t *data;          /* process data, owned; written back at the end */
   int64_t *queue;        /* tasks waiting for automatic activation */
   int qhead, qlen, qcap;
   json_t *created;       /* ids of tasks created by this action */
   int job_mode;          /* errors in automatic nodes become ERROR tasks */
   int steps;
+  act_door door;         /* transitions called from this run's callbacks */
+  int door_closed;       /* a job's copy: transitions would act on nothing */
 } run;
 
-enum { A_ASSIGN, A_UNASSIGN, A_REASSIGN, A_EXECUTE, A_CANCEL, A_UNDO, A_REVIVE, A__COUNT };
-#define N_TRANSITIONS A__COUNT
-extern const char *const ENGINE_ACTIONS[A__COUNT];
+/* A run on a stored process (loaded) or a new one (run_init_new). */
+int run_init(run *r, engine *e, const fh_actor *a, int64_t process_id, fherr *err);
+void run_init_new(run *r, engine *e, const fh_actor *a, const flowdef *fd);
+void run_free(run *r);
+int run_enqueue(run *r, int64_t id, fherr *err);
+/* The callback context of node n and task row (NULL: none) of this run,
+ * with the transitions' door when the task is stored. */
+void run_ctx(run *r, const fd_node *n, st_task *row, int stored, act_ctx *c);
+int run_invoke(run *r, ptask *t, const fd_node *n, const char *key, const json_t *extra, fherr *err);
+int run_complete_task(run *r, ptask *t, fherr *err);
+int run_create_task(run *r, const fd_node *n, const char *token, int64_t prev, fherr *err);
+int run_follow_next(run *r, const ptask *from, const fd_node *n, fherr *err);
+/* Enqueues every join still waiting: a branch that ended may have been the
+ * last one it waited for. */
+int run_recheck_joins(run *r, fherr *err);
+/* Runs the queue, then settles the process status (DONE once an End was
+ * reached and nothing is active). */
+int run_finish(run *r, fherr *err);
+/* Writes the run's effect (pstate_write). */
+int run_write(run *r, fherr *err);
+/* {"process", "tasks": [created]} from the run's state, after its write. */
+json_t *run_result(run *r);
 
-/* --- small helpers -------------------------------------------------------- */
+/* flow.clean for a node's form, or for the flow's own fields found in data
+ * (start functions and functions without a callback have no form). */
+int run_clean_form(run *r, const fd_node *n, const json_t *data, json_t **clean, fherr *err);
+int run_clean_known(run *r, const json_t *data, json_t **clean, fherr *err);
+void run_merge_into(json_t *dst, const json_t *src);
+void run_merge_form(json_t *dst, const json_t *clean, const json_t *submitted);
 
+/* --- engine_rules.c: the transition rules --------------------------------- */
 
-static inline int is_active_status(const char *s) {
-  return !strcmp(s, "NEW") || !strcmp(s, "ASSIGNED") || !strcmp(s, "STARTED") || !strcmp(s, "SCHEDULED") ||
-         !strcmp(s, "ERROR");
-}
+/* May the run's actor take (assign) tasks of node n?  t may be NULL. */
+int rules_may_do_node(run *r, const fd_node *n, ptask *t);
+/* Whether the run's actor may do `action` on t now: FH_OK, or FH_FORBIDDEN /
+ * FH_CONFLICT with the reason.  n is NULL for a task whose node left. */
+int rules_check(run *r, ptask *t, const fd_node *n, int action, fherr *err);
+/* Does it: changes t and the run, follows what comes next. */
+int rules_apply(run *r, ptask *t, const fd_node *n, int action, const json_t *args, fherr *err);
+/* The door transitions called from callbacks go through (check + apply). */
+int rules_transition(void *run_ptr, int64_t task_id, int action, int probe, const json_t *args, fherr *err);
+
+/* --- engine.c -------------------------------------------------------------- */
+
+int engine_sync_flows(engine *e, fherr *err);
+const flowdef *engine_find_def(engine *e, const char *flow);
+int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fherr *err);
+
+/* --- engine_view.c ------------------------------------------------------------- */
+
+json_t *view_process_json(engine *e, const st_process *p);
+json_t *view_task_json(engine *e, const st_task *t);
+
+/* --- small helpers -------------------------------------------------------------- */
 
 static inline const char *node_part(const char *flow_task) {
   const char *dot = strchr(flow_task, '.');
@@ -62,40 +172,13 @@ static inline json_t *time_or_null(const char *t) { return t && t[0] ? json_stri
 
 static inline json_t *parse_json_text(const char *text) {
   json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+  if (v && !json_is_object(v)) {
+    json_decref(v);
+    v = NULL;
+  }
   return v ? v : json_object();
 }
 
-static inline char *dump_json(const json_t *v) {
-  return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-
-/* --- shared between the units ------------------------------------------ */
-
-int engine_sync_flows(engine *e, fherr *err);
-const flowdef *engine_find_def(engine *e, const char *flow);
-void engine_push_user(lua_State *L, const fh_actor *a);
-int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fherr *err);
-int engine_check_action(run *r, st_task *t, const fd_node *n, int action, fherr *err);
-int engine_apply_action(run *r, st_task *t, const fd_node *n, int action, json_t *args, fherr *err);
-int engine_begin(engine *e, fherr *err);
-int engine_end_txn(engine *e, int rc, fherr *err);
-int run_init(run *r, engine *e, const fh_actor *a, int64_t process_id, fherr *err);
-void run_free(run *r);
-int run_enqueue(run *r, int64_t id, fherr *err);
-int run_save_process(run *r, fherr *err);
-int run_invoke_node(run *r, st_task *t, const fd_node *n, const char *key, const json_t *extra, int nres, fherr *err);
-int run_clean_known(engine *e, const flowdef *fd, const json_t *data, json_t **out, fherr *err);
-int run_clean_data(engine *e, const char *flow, char **fields, int nfields, const json_t *data, json_t **out, fherr *err);
-void run_merge_into(json_t *dst, const json_t *src);
-void run_merge_form(json_t *dst, const json_t *clean, const json_t *submitted);
-int run_may_do_node(run *r, const fd_node *n, st_task *t, fherr *err);
-int run_complete_task(run *r, st_task *t, fherr *err);
-int run_create_task(run *r, const fd_node *n, const char *token, int64_t prev, fherr *err);
-int run_follow_next(run *r, const st_task *from, const fd_node *n, fherr *err);
-int run_finish(run *r, fherr *err);
-json_t *view_process_json(engine *e, const st_process *p);
-json_t *view_task_json(engine *e, const st_task *t);
-json_t *view_created_tasks(engine *e, json_t *ids);
+static inline char *dump_json(const json_t *v) { return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); }
 
 #endif

@@ -1,181 +1,218 @@
+/* engine_jobs — running due jobs and timers.
+ *
+ * A worker claims one due task with a lease (a short transaction of its
+ * own), runs a job's callback on a copy of the process with no lock and no
+ * transaction held (jobs may take long), then, under the process lock, on a
+ * fresh copy: checks that the task is still its own (not canceled, not
+ * re-claimed after the lease ran out), takes over the top-level data keys
+ * the job changed, completes the task and runs what follows in job mode,
+ * and writes it all in one short transaction.  A failed job is retried with
+ * backoff or left in ERROR with its traceback.
+ *
+ * May call: engine_run, engine_state, engine_lock, activation (through
+ * engine_run), store (claims and leases).
+ */
 #include "engine_internal.h"
 
-#include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
 
 #include "fhtime.h"
 
-/* --- jobs and timers ------------------------------------------------------ */
+/* What the job's callback did, taken from its copy of the process. */
+typedef struct job_result {
+  int failed;
+  fherr cause;
+  json_t *before;        /* the process data the job saw */
+  json_t *after;         /* what it left */
+  char *task_data;       /* the job task's data it left */
+} job_result;
+
+static void job_result_free(job_result *j) {
+  fherr_clear(&j->cause);
+  json_decref(j->before);
+  json_decref(j->after);
+  free(j->task_data);
+}
 
 /* Applies to `current` the top-level keys that the job changed relative to
- * its snapshot, so edits made by people while the job ran survive. */
-static void merge_job_changes(json_t *current, const json_t *snapshot, const json_t *result) {
+ * what it saw, so edits made by people while the job ran survive. */
+static void merge_job_changes(json_t *current, const json_t *before, const json_t *after) {
   const char *k;
   json_t *v;
-  json_object_foreach((json_t *)result, k, v) {
-    json_t *before = json_object_get(snapshot, k);
-    if (!before || !json_equal(before, v)) json_object_set(current, k, v);
+  json_object_foreach((json_t *)after, k, v) {
+    json_t *was = json_object_get(before, k);
+    if (!was || !json_equal(was, v)) json_object_set(current, k, v);
   }
-  json_object_foreach((json_t *)snapshot, k, v) {
-    if (!json_object_get(result, k)) json_object_del(current, k);
+  json_object_foreach((json_t *)before, k, v) {
+    if (!json_object_get(after, k)) json_object_del(current, k);
   }
 }
 
-/* Re-reads the claimed task inside the write transaction: a job whose
- * task was canceled, or re-claimed after its lease ran out, is stale. */
-static int still_ours(engine *e, const st_task *claimed, st_task *now, fherr *err) {
-  int rc = store_task_get(e->st, claimed->id, now, err);
-  if (rc) return 0;
-  return !strcmp(now->status, "SCHEDULED") && !strcmp(now->lease_owner, claimed->lease_owner) &&
-         !strcmp(now->lease_until, claimed->lease_until);
+static const fd_node *node_of(run *r, const st_task *t) {
+  return r->fd ? flowdef_node(r->fd, node_part(t->flow_task)) : NULL;
 }
 
-static int run_one_due(engine *e, st_task *claimed, fherr *err) {
+/* Runs the job's callback on a copy of its process, holding nothing.  Its
+ * transitions would act on that copy only, so the copy refuses them. */
+static void run_job_callback(engine *e, const st_task *claimed, job_result *j) {
   fh_actor system;
   fh_actor_system(&system);
   run r;
-  int rc = run_init(&r, e, &system, claimed->process_id, err);
-  if (rc) {
+  memset(j, 0, sizeof *j);
+  if (run_init(&r, e, &system, claimed->process_id, &j->cause)) {
+    j->failed = 1;
     run_free(&r);
-    return rc;
+    return;
   }
   r.job_mode = 1;
-  const fd_node *n = r.fd ? flowdef_node(r.fd, node_part(claimed->flow_task)) : NULL;
-  fherr cause = {0};
-  json_t *snapshot = json_deep_copy(r.data);
-  int job_failed = 0;
-  if (n && n->kind == NODE_JOB) {
-    /* The job runs with no transaction open: other actions go on meanwhile. */
+  const fd_node *n = node_of(&r, claimed);
+  ptask *t = pstate_task(&r.ps, claimed->id);
+  j->before = json_deep_copy(r.data);
+  if (n && n->kind == NODE_JOB && t) {
     double old = luavm_set_budget(e->vm, n->timeout > 0 ? n->timeout : e->budget);
-    job_failed = run_invoke_node(&r, claimed, n, "fn", NULL, 0, &cause) != FH_OK;
+    r.door_closed = 1;
+    j->failed = run_invoke(&r, t, n, "fn", NULL, &j->cause) != FH_OK;
     luavm_set_budget(e->vm, old);
+    j->after = json_incref(r.data);
+    j->task_data = t->row.data ? strdup(t->row.data) : NULL;
   } else if (!n || n->kind != NODE_TIMER) {
-    fherr_set(&cause, FH_FLOW_ERROR, "node '%s' no longer exists as a job or timer", node_part(claimed->flow_task));
-    job_failed = 1;
+    fherr_set(&j->cause, FH_FLOW_ERROR, "node '%s' no longer exists as a job or timer", node_part(claimed->flow_task));
+    j->failed = 1;
   }
-  if ((rc = store_begin(e->st, err))) goto out;
-  st_task t = {0};
-  if (!still_ours(e, claimed, &t, err)) {
-    st_task_free(&t);
-    store_rollback(e->st);
-    goto out;   /* canceled or re-claimed meanwhile: the result is dropped */
-  }
-  st_process fresh;
-  if ((rc = store_process_get(e->st, r.proc.id, &fresh, err))) {
-    st_task_free(&t);
-    goto done;
-  }
-  json_t *current = parse_json_text(fresh.data);
-  snprintf(r.proc.status, sizeof r.proc.status, "%s", fresh.status);
-  st_process_free(&fresh);
-  if (job_failed) {
-    json_decref(current);
-    t.attempts++;
-    t.lease_until[0] = '\0';
-    if (n && n->kind == NODE_JOB && t.attempts < n->retry_attempts) {
-      double delay = n->retry_backoff * pow(2, t.attempts - 1);
-      fhtime_format(fhtime_epoch() + delay, t.due_at);
-      free(t.error_message);
-      t.error_message = strdup(cause.message);
-    } else {
-      snprintf(t.status, sizeof t.status, "ERROR");
-      free(t.error_message);
-      free(t.error_traceback);
-      t.error_message = strdup(cause.message);
-      t.error_traceback = cause.traceback ? strdup(cause.traceback) : NULL;
-    }
-    rc = store_task_update(e->st, &t, err);
-    st_task_free(&t);
-    goto done;
-  }
-  merge_job_changes(current, snapshot, r.data);
-  json_decref(r.data);
-  r.data = current;
-  free(t.data);
-  t.data = claimed->data ? strdup(claimed->data) : NULL;
-  free(t.error_message);
-  t.error_message = NULL;
-  if (strcmp(r.proc.status, "NEW") && strcmp(r.proc.status, "STARTED")) {
-    rc = run_complete_task(&r, &t, err);   /* the process ended meanwhile: record, go no further */
-  } else if (!(rc = run_complete_task(&r, &t, err))) {
-    if (!(rc = run_follow_next(&r, &t, n, err))) rc = run_finish(&r, err);
-    else if (rc == FH_FLOW_ERROR) {
-      /* The node right after the job could not even be created (a start,
-       * obsolete or join node it cannot reach): the job's own task shows
-       * the error for a manager, and its result is dropped (a revive runs
-       * the job again). */
-      store_rollback(e->st);
-      st_task_free(&t);
-      json_decref(snapshot);
-      run_free(&r);
-      fherr_clear(&cause);
-      if ((rc = store_begin(e->st, err))) return rc;
-      st_task again;
-      if (!store_task_get(e->st, claimed->id, &again, err)) {
-        snprintf(again.status, sizeof again.status, "ERROR");
-        free(again.error_message);
-        again.error_message = strdup(err ? err->message : "error after the job");
-        again.lease_until[0] = '\0';
-        rc = store_task_update(e->st, &again, err);
-        st_task_free(&again);
-      }
-      return engine_end_txn(e, rc, err);
-    }
-  }
-  st_task_free(&t);
-done:
-  rc = engine_end_txn(e, rc, err);
-out:
-  json_decref(snapshot);
-  fherr_clear(&cause);
   run_free(&r);
+}
+
+/* A failed job: again after a backoff while attempts are left, else ERROR. */
+static void record_failure(ptask *t, const fd_node *n, const job_result *j) {
+  st_task *row = &t->row;
+  row->attempts++;
+  row->lease_until[0] = '\0';
+  free(row->error_message);
+  row->error_message = strdup(j->cause.message);
+  if (n && n->kind == NODE_JOB && row->attempts < n->retry_attempts) {
+    fhtime_format(fhtime_epoch() + n->retry_backoff * pow(2, row->attempts - 1), row->due_at);
+  } else {
+    row->status = TASK_ERROR;
+    free(row->error_traceback);
+    row->error_traceback = j->cause.traceback ? strdup(j->cause.traceback) : NULL;
+  }
+  t->dirty = 1;
+}
+
+/* The node right after the job could not even be created (a start, an
+ * obsolete node, a join it cannot reach): everything the run did is
+ * dropped and the job's own task shows the error for a manager (a revive
+ * runs the job again). */
+static int fail_after_job(run *r, const st_task *claimed, const fherr *cause, fherr *err) {
+  const fh_actor *a = r->actor;
+  engine *e = r->e;
+  run_free(r);
+  int rc = run_init(r, e, a, claimed->process_id, err);
+  r->job_mode = 1;
+  if (rc) return rc;
+  ptask *t = pstate_task(&r->ps, claimed->id);
+  if (!t) return FH_OK;
+  t->row.status = TASK_ERROR;
+  free(t->row.error_message);
+  t->row.error_message = strdup(cause->message[0] ? cause->message : "error after the job");
+  t->row.lease_until[0] = '\0';
+  t->dirty = 1;
+  return FH_OK;
+}
+
+static int still_ours(const ptask *t, const st_task *claimed) {
+  return t && t->row.status == TASK_SCHEDULED && !strcmp(t->row.lease_owner, claimed->lease_owner) &&
+         !strcmp(t->row.lease_until, claimed->lease_until);
+}
+
+/* The job's result on a fresh copy of the process (its lock held). */
+static int settle(run *r, const st_task *claimed, job_result *j, int *dropped, fherr *err) {
+  ptask *t = pstate_task(&r->ps, claimed->id);
+  const fd_node *n = node_of(r, claimed);
+  *dropped = !still_ours(t, claimed);
+  if (*dropped) return FH_OK;   /* canceled or re-claimed meanwhile: the result is dropped */
+  if (j->failed) {
+    record_failure(t, n, j);
+    return FH_OK;
+  }
+  if (j->after) merge_job_changes(r->data, j->before, j->after);
+  if (j->after) {
+    free(t->row.data);
+    t->row.data = j->task_data ? strdup(j->task_data) : NULL;
+  }
+  free(t->row.error_message);
+  t->row.error_message = NULL;
+  int rc = run_complete_task(r, t, err);
+  if (rc || !proc_status_is_running(r->ps.proc.status)) return rc;   /* ended meanwhile: record, go no further */
+  fherr cause = {0};
+  rc = run_follow_next(r, t, n, &cause);
+  if (rc == FH_FLOW_ERROR) rc = fail_after_job(r, claimed, &cause, err);
+  else if (rc) fherr_set(err, cause.code, "%s", cause.message);
+  else rc = run_finish(r, err);
+  fherr_clear(&cause);
   return rc;
+}
+
+static int run_one_due(engine *e, const st_task *claimed, fherr *err) {
+  job_result j;
+  run_job_callback(e, claimed, &j);
+  fh_actor system;
+  fh_actor_system(&system);
+  int rc = FH_OK;
+  for (int attempt = 1; attempt <= 8; attempt++) {
+    run r;
+    engine_lock_process(e->reg, claimed->process_id);
+    int dropped = 0;
+    rc = run_init(&r, e, &system, claimed->process_id, err);
+    r.job_mode = 1;
+    if (!rc) rc = settle(&r, claimed, &j, &dropped, err);
+    if (!rc && !dropped) rc = run_write(&r, err);
+    engine_unlock_process(e->reg, claimed->process_id);
+    run_free(&r);
+    if (rc != FH_STALE) break;
+    fherr_clear(err);
+  }
+  job_result_free(&j);
+  return rc;
+}
+
+/* Claims the next due task; FH_NOT_FOUND when none is due.  The lease
+ * outlasts the job's time budget; if the worker dies, the task becomes
+ * claimable again once it expires. */
+static int claim_next(engine *e, st_task *claimed, fherr *err) {
+  char now[FH_TIME_LEN], until[FH_TIME_LEN], owner[96];
+  fhtime_now(now);
+  fhtime_format(fhtime_epoch() + e->budget + e->lease_grace, until);
+  snprintf(owner, sizeof owner, "%s:%ld", e->worker, (long)random());
+  int rc = store_task_claim_due(e->st, now, owner, until, claimed, err);
+  if (rc) return rc;
+  char flow[64];
+  const char *dot = strchr(claimed->flow_task, '.');
+  snprintf(flow, sizeof flow, "%.*s", dot ? (int)(dot - claimed->flow_task) : 0, claimed->flow_task);
+  const flowdef *fd = engine_find_def(e, flow);
+  const fd_node *n = fd ? flowdef_node(fd, node_part(claimed->flow_task)) : NULL;
+  if (n && n->kind == NODE_JOB && n->timeout > 0) {   /* a lease for the job's own timeout */
+    fhtime_format(fhtime_epoch() + n->timeout + e->lease_grace, until);
+    if (!store_task_lease(e->st, claimed->id, claimed->lease_owner, until, err))
+      snprintf(claimed->lease_until, sizeof claimed->lease_until, "%s", until);
+  }
+  return FH_OK;
 }
 
 int engine_run_due(engine *e, int max, int *ran, fherr *err) {
   *ran = 0;
-  int rc;
   while (max <= 0 || *ran < max) {
-    if ((rc = engine_begin(e, err))) return rc;
-    char now[FH_TIME_LEN], until[FH_TIME_LEN];
-    fhtime_now(now);
+    int rc = engine_sync_flows(e, err);
+    if (rc) return rc;
     st_task claimed;
-    /* The lease outlasts the job's time budget; if the worker dies, the job
-     * becomes claimable again once it expires. */
-    fhtime_format(fhtime_epoch() + e->budget + e->lease_grace, until);
-    char owner[96];
-    snprintf(owner, sizeof owner, "%s:%ld", e->worker, (long)random());
-    rc = store_task_claim_due(e->st, now, owner, until, &claimed, err);
+    rc = claim_next(e, &claimed, err);
     if (rc == FH_NOT_FOUND) {
-      store_rollback(e->st);
       if (err) fherr_clear(err);
       return FH_OK;
     }
-    if (rc || (rc = store_commit(e->st, err))) {
-      store_rollback(e->st);
-      return rc;
-    }
-    const flowdef *fd = NULL;
-    char flow[64];
-    const char *dot = strchr(claimed.flow_task, '.');
-    snprintf(flow, sizeof flow, "%.*s", dot ? (int)(dot - claimed.flow_task) : 0, claimed.flow_task);
-    fd = engine_find_def(e, flow);
-    const fd_node *n = fd ? flowdef_node(fd, node_part(claimed.flow_task)) : NULL;
-    if (n && n->kind == NODE_JOB && n->timeout > 0) {
-      /* re-lease for the job's own timeout */
-      if (!(rc = store_begin(e->st, err))) {
-        st_task t;
-        if (!store_task_get(e->st, claimed.id, &t, err)) {
-          fhtime_format(fhtime_epoch() + n->timeout + e->lease_grace, t.lease_until);
-          store_task_update(e->st, &t, err);
-          snprintf(claimed.lease_until, sizeof claimed.lease_until, "%s", t.lease_until);
-          st_task_free(&t);
-        }
-        rc = engine_end_txn(e, rc, err);
-      }
-    }
-    if (!rc) rc = run_one_due(e, &claimed, err);
+    if (rc) return rc;
+    rc = run_one_due(e, &claimed, err);
     st_task_free(&claimed);
     (*ran)++;
     if (rc && rc != FH_FLOW_ERROR) return rc;
@@ -189,4 +226,3 @@ int engine_next_due(engine *e, double *seconds, fherr *err) {
   fhtime_now(now);
   return store_task_next_due(e->st, now, seconds, err);
 }
-

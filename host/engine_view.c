@@ -1,7 +1,12 @@
+/* engine_view — the read side: the JSON views of processes and tasks, and
+ * the lists (flows, inboxes and queues, processes) in the shapes of the
+ * HTTP contract.  Nothing here writes.
+ *
+ * May call: store (reads), engine_run/engine_rules for permission questions
+ * on a process in memory, activation (a flow's summary).
+ */
 #include "engine_internal.h"
 
-#include <lauxlib.h>
-#include <math.h>
 #include <stdio.h>
 
 #include "fhtime.h"
@@ -11,26 +16,11 @@
 static char *summary_of(engine *e, const st_process *p, const json_t *data) {
   const flowdef *fd = engine_find_def(e, p->flow);
   if (fd && fd->has_summary) {
-    lua_State *L = luavm_state(e->vm);
-    if (flowdef_push_def(L, p->flow) == LUA_TTABLE) {
-      lua_pushliteral(L, "summary");   /* raw: this runs unprotected */
-      lua_rawget(L, -2);
-      lua_remove(L, -2);
-      flowdef_push_self(L, p->flow);
-      json_t *pj = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)p->id, "flow", p->flow, "status", p->status,
-                             "data", data);
-      luavm_push_json(L, pj);
-      json_decref(pj);
-      fherr err = {0};
-      if (!luavm_pcall(e->vm, 2, 1, &err)) {
-        char *s = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
-        lua_pop(L, 1);
-        if (s) return s;
-      }
-      fherr_clear(&err);
-    } else {
-      lua_pop(L, 1);
-    }
+    json_t *pj = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)p->id, "flow", p->flow, "status",
+                           proc_status_name(p->status), "data", data);
+    char *s = activation_summary(e->vm, p->flow, pj);
+    json_decref(pj);
+    if (s) return s;
   }
   char buf[256];
   snprintf(buf, sizeof buf, "%s #%lld", fd && fd->title ? fd->title : p->flow, (long long)p->id);
@@ -41,7 +31,7 @@ json_t *view_process_json(engine *e, const st_process *p) {
   json_t *data = parse_json_text(p->data);
   char *summary = summary_of(e, p, data);
   json_t *out = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "id", (json_int_t)p->id, "flow", p->flow,
-                          "status", p->status, "summary", summary ? summary : "", "data", data, "created_by",
+                          "status", proc_status_name(p->status), "summary", summary ? summary : "", "data", data, "created_by",
                           p->created_by_name[0] ? json_string(p->created_by_name) : json_null(), "created_at",
                           p->created_at, "finished_at", time_or_null(p->finished_at));
   free(summary);
@@ -65,29 +55,17 @@ json_t *view_task_json(engine *e, const st_task *t) {
   json_t *out = json_pack(
       "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id,
       "process_id", (json_int_t)t->process_id, "flow", flow, "node", node_part(t->flow_task), "type",
-      n ? node_kind_name(n->kind) : "obsolete", "title", n ? n->title : node_part(t->flow_task), "status", t->status,
+      n ? node_kind_name(n->kind) : "obsolete", "title", n ? n->title : node_part(t->flow_task), "status",
+      task_status_name(t->status),
       "owner", t->owner_name[0] ? json_string(t->owner_name) : json_null(), "token", t->token, "previous", prev,
       "data", parse_json_text(t->data), "created_at", t->created_at, "assigned_at", time_or_null(t->assigned_at),
       "started_at", time_or_null(t->started_at), "finished_at", time_or_null(t->finished_at));
   if (t->error_message)
     json_object_set_new(out, "error", json_pack("{s:s, s:s?}", "message", t->error_message, "traceback",
                                                 t->error_traceback));
-  if (!strcmp(t->status, "SCHEDULED") && t->due_at[0]) json_object_set_new(out, "due_at", json_string(t->due_at));
+  if (t->status == TASK_SCHEDULED && t->due_at[0]) json_object_set_new(out, "due_at", json_string(t->due_at));
   if (t->attempts) json_object_set_new(out, "attempts", json_integer(t->attempts));
   return out;
-}
-
-json_t *view_created_tasks(engine *e, json_t *ids) {
-  json_t *arr = json_array();
-  size_t i;
-  json_t *v;
-  json_array_foreach(ids, i, v) {
-    st_task t;
-    if (store_task_get(e->st, json_integer_value(v), &t, NULL)) continue;
-    json_array_append_new(arr, view_task_json(e, &t));
-    st_task_free(&t);
-  }
-  return arr;
 }
 
 /* --- public: reading ------------------------------------------------------ */
@@ -108,18 +86,15 @@ int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
     json_object_set_new(item, "loaded_at", time_or_null(fe->loaded_at));
     json_t *starts = json_array();
     run r;
-    memset(&r, 0, sizeof r);
-    r.e = e;
-    r.actor = a;
-    r.fd = fd;
-    snprintf(r.proc.flow, sizeof r.proc.flow, "%s", fe->name);
+    if (fd) run_init_new(&r, e, a, fd);
     for (int j = 0; fd && j < fd->nnodes; j++) {
       const fd_node *n = &fd->nodes[j];
       if (n->kind != NODE_START && n->kind != NODE_START_FUNCTION) continue;
-      int can = n->kind == NODE_START ? run_may_do_node(&r, n, NULL, NULL) : engine_is_manager(a, fe->name);
+      int can = n->kind == NODE_START ? rules_may_do_node(&r, n, NULL) : engine_is_manager(a, fe->name);
       json_array_append_new(starts, json_pack("{s:s, s:s, s:s, s:b}", "name", n->name, "title", n->title, "type",
                                               node_kind_name(n->kind), "can_start", can));
     }
+    if (fd) run_free(&r);
     json_object_set_new(item, "start_nodes", starts);
     json_array_append_new(items, item);
   }
@@ -183,117 +158,135 @@ static int may_take(engine *e, const fh_actor *a, st_task *t) {
   int ok = 0;
   if (!run_init(&r, e, a, t->process_id, NULL)) {
     const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
-    ok = node && run_may_do_node(&r, node, t, NULL);
+    ptask *mine = pstate_task(&r.ps, t->id);
+    ok = node && mine && rules_may_do_node(&r, node, mine);
   }
   run_free(&r);
   return ok;
+}
+
+/* A listed task with its process's summary and status (read once per
+ * process of the page, kept in cache) and its flow's title. */
+static json_t *list_item(engine *e, const st_task *t, json_t *cache) {
+  json_t *tj = view_task_json(e, t);
+  char key[32];
+  snprintf(key, sizeof key, "%lld", (long long)t->process_id);
+  json_t *cached = json_object_get(cache, key);
+  if (!cached) {
+    st_process p;
+    json_t *pj = NULL;
+    if (!store_process_get(e->st, t->process_id, &p, NULL)) {
+      pj = view_process_json(e, &p);
+      st_process_free(&p);
+    }
+    cached = json_object();
+    json_object_set(cached, "summary", pj ? json_object_get(pj, "summary") : json_null());
+    json_object_set(cached, "process_status", pj ? json_object_get(pj, "status") : json_null());
+    json_decref(pj);
+    json_object_set_new(cache, key, cached);
+  }
+  json_object_set(tj, "process_summary", json_object_get(cached, "summary"));
+  json_object_set(tj, "process_status", json_object_get(cached, "process_status"));
+  const char *flow = json_string_value(json_object_get(tj, "flow"));
+  const flowdef *fd = engine_find_def(e, flow);
+  json_object_set_new(tj, "flow_title", json_string(fd && fd->title ? fd->title : flow));
+  return tj;
+}
+
+/* What a task list asks the store, and what it needs to free after. */
+typedef struct list_query {
+  store_task_query sq;
+  json_t *names, *fn_nodes, *managed;
+  char *names_text, *managed_text;
+} list_query;
+
+static void list_query_free(list_query *lq) {
+  free(lq->names_text);
+  free(lq->managed_text);
+  json_decref(lq->names);
+  json_decref(lq->fn_nodes);
+  json_decref(lq->managed);
+}
+
+static int list_query_make(engine *e, const fh_actor *a, const engine_task_query *q, int limit, list_query *lq,
+                           fherr *err) {
+  memset(lq, 0, sizeof *lq);
+  store_task_query *sq = &lq->sq;
+  const char *view = q->view ? q->view : "inbox";
+  if (!strcmp(view, "inbox")) sq->view = STORE_VIEW_INBOX;
+  else if (!strcmp(view, "queue")) sq->view = STORE_VIEW_QUEUE;
+  else if (!strcmp(view, "archive")) sq->view = STORE_VIEW_ARCHIVE;
+  else if (!strcmp(view, "all")) sq->view = STORE_VIEW_ALL;
+  else return fherr_set(err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
+  if (sq->view == STORE_VIEW_QUEUE) {
+    lq->names = assignable(e, a, &lq->fn_nodes);
+    sq->assignable_json = lq->names_text = dump_json(lq->names);
+  } else if (sq->view == STORE_VIEW_ALL && !a->is_admin && !a->is_system) {
+    lq->managed = managed_flows(e, a);
+    if (json_array_size(lq->managed) == 0) return fherr_set(err, FH_FORBIDDEN, "view=all is for managers");
+    sq->managed_flows_json = lq->managed_text = dump_json(lq->managed);
+  }
+  sq->user_id = a->id;
+  sq->flow = q->flow;
+  sq->process_id = q->process_id;
+  sq->status = q->status;
+  sq->since = q->since;
+  sq->until = q->until;
+  sq->ascending = q->ascending;
+  sq->limit = limit + 1;
+  return FH_OK;
 }
 
 int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err) {
   *out = NULL;
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
-  store_task_query sq = {0};
-  const char *view = q->view ? q->view : "inbox";
-  if (!strcmp(view, "inbox")) sq.view = STORE_VIEW_INBOX;
-  else if (!strcmp(view, "queue")) sq.view = STORE_VIEW_QUEUE;
-  else if (!strcmp(view, "archive")) sq.view = STORE_VIEW_ARCHIVE;
-  else if (!strcmp(view, "all")) sq.view = STORE_VIEW_ALL;
-  else return fherr_set(err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
   int limit = q->limit > 0 ? q->limit : 50;
   if (limit > 500) limit = 500;
-  json_t *names = NULL, *fn_nodes = NULL, *managed = NULL;
-  char *names_text = NULL, *managed_text = NULL;
-  if (sq.view == STORE_VIEW_QUEUE) {
-    names = assignable(e, a, &fn_nodes);
-    names_text = dump_json(names);
-    sq.assignable_json = names_text;
-  } else if (sq.view == STORE_VIEW_ALL && !a->is_admin && !a->is_system) {
-    managed = managed_flows(e, a);
-    if (json_array_size(managed) == 0) {
-      json_decref(managed);
-      return fherr_set(err, FH_FORBIDDEN, "view=all is for managers");
-    }
-    managed_text = dump_json(managed);
-    sq.managed_flows_json = managed_text;
+  list_query lq;
+  if ((rc = list_query_make(e, a, q, limit, &lq, err))) {
+    list_query_free(&lq);
+    return rc;
   }
-  sq.user_id = a->id;
-  sq.flow = q->flow;
-  sq.process_id = q->process_id;
-  sq.status = q->status;
-  sq.since = q->since;
-  sq.until = q->until;
-  sq.ascending = q->ascending;
-  sq.limit = limit + 1;
   /* Rows of :Permission(fn) nodes are decided one by one, so a batch may
    * yield fewer items than asked: read on until the page is full. */
-  json_t *items = json_array();
-  json_t *summaries = json_object();
-  json_t *next = json_null();
+  json_t *items = json_array(), *cache = json_object(), *next = json_null();
   int64_t after = q->after, last_shown = 0;
   int shown = 0, full = 0;
   while (!full) {
     st_task *rows = NULL;
     int n = 0;
-    sq.after = after;
-    if ((rc = store_task_list(e->st, &sq, &rows, &n, err))) break;
+    lq.sq.after = after;
+    if ((rc = store_task_list(e->st, &lq.sq, &rows, &n, err))) break;
     for (int i = 0; i < n && !full; i++) {
       st_task *t = &rows[i];
       after = t->id;
-      if (fn_nodes && json_object_get(fn_nodes, t->flow_task) && !may_take(e, a, t)) continue;
+      if (lq.fn_nodes && json_object_get(lq.fn_nodes, t->flow_task) && !may_take(e, a, t)) continue;
       if (shown == limit) {   /* one more exists: the page ends at the last shown */
         json_decref(next);
         next = json_integer(last_shown);
         full = 1;
         break;
       }
-      json_t *tj = view_task_json(e, t);
-      char key[32];
-      snprintf(key, sizeof key, "%lld", (long long)t->process_id);
-      json_t *cached = json_object_get(summaries, key);
-      if (!cached) {
-        st_process p;
-        json_t *pj = NULL;
-        if (!store_process_get(e->st, t->process_id, &p, NULL)) {
-          pj = view_process_json(e, &p);
-          st_process_free(&p);
-        }
-        cached = json_object();
-        json_object_set(cached, "summary", pj ? json_object_get(pj, "summary") : json_null());
-        json_object_set(cached, "process_status", pj ? json_object_get(pj, "status") : json_null());
-        json_decref(pj);
-        json_object_set_new(summaries, key, cached);
-      }
-      json_object_set(tj, "process_summary", json_object_get(cached, "summary"));
-      json_object_set(tj, "process_status", json_object_get(cached, "process_status"));
-      const flowdef *fd = engine_find_def(e, json_string_value(json_object_get(tj, "flow")));
-      json_object_set_new(tj, "flow_title",
-                          json_string(fd && fd->title ? fd->title : json_string_value(json_object_get(tj, "flow"))));
-      json_array_append_new(items, tj);
+      json_array_append_new(items, list_item(e, t, cache));
       shown++;
       last_shown = t->id;
     }
-    int exhausted = n < sq.limit;
+    int exhausted = n < lq.sq.limit;
     st_task_array_free(rows, n);
     if (exhausted) break;
   }
-  json_decref(summaries);
+  json_decref(cache);
   if (rc) {
     json_decref(items);
     json_decref(next);
   } else {
     *out = json_pack("{s:o, s:o}", "items", items, "next_after", next);
   }
-  free(names_text);
-  free(managed_text);
-  json_decref(names);
-  json_decref(fn_nodes);
-  json_decref(managed);
+  list_query_free(&lq);
   return rc;
 }
 
-/* The queue count when :Permission(fn) nodes decide per task: the rows are
- * filtered one by one, as engine_tasks_list does. */
 /* Queue tasks of :Permission(fn) nodes are decided one by one; only those
  * are listed and asked, the rest of the queue is counted in SQL. */
 static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, int64_t *n, fherr *err) {
@@ -353,34 +346,35 @@ static json_t *form_json(engine *e, const flowdef *fd, const fd_node *n, const j
   return json_pack("{s:o}", "fields", fields);
 }
 
+/* The task page: the task, its form, the actions the actor may take now. */
+static json_t *task_page(run *r, ptask *t, const fd_node *n) {
+  json_t *actions = json_array();
+  for (int i = 0; i < A__COUNT; i++)
+    if (!rules_check(r, t, n, i, NULL)) json_array_append_new(actions, json_string(ENGINE_ACTIONS[i]));
+  return json_pack("{s:o, s:o, s:o, s:o}", "task", view_task_json(r->e, &t->row), "form",
+                   form_json(r->e, r->fd, n && n->kind == NODE_VIEW ? n : NULL, r->data), "actions", actions,
+                   "process", view_process_json(r->e, &r->ps.proc));
+}
+
 int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out, fherr *err) {
   *out = NULL;
   int rc = engine_sync_flows(e, err);
+  int64_t pid = 0;
+  if (!rc) rc = store_task_process(e->st, task_id, &pid, err);
   if (rc) return rc;
-  st_task t;
-  if ((rc = store_task_get(e->st, task_id, &t, err))) return rc;
   run r;
-  if ((rc = run_init(&r, e, a, t.process_id, err))) {
-    st_task_free(&t);
+  if ((rc = run_init(&r, e, a, pid, err))) {
     run_free(&r);
     return rc;
   }
-  const fd_node *n = r.fd ? flowdef_node(r.fd, node_part(t.flow_task)) : NULL;
-  int visible = engine_can_see_process(e, a, &r.proc, err);
-  if (visible == 0 && n && !strcmp(t.status, "NEW") && n->kind == NODE_VIEW && !a->is_system &&
-      run_may_do_node(&r, n, &t, NULL))
+  ptask *t = pstate_task(&r.ps, task_id);
+  const fd_node *n = t && r.fd ? flowdef_node(r.fd, node_part(t->row.flow_task)) : NULL;
+  int visible = t ? engine_can_see_process(e, a, &r.ps.proc, err) : 0;
+  if (visible == 0 && n && t->row.status == TASK_NEW && n->kind == NODE_VIEW && !a->is_system &&
+      rules_may_do_node(&r, n, t))
     visible = 1;
-  if (visible <= 0) {
-    rc = visible < 0 ? FH_INTERNAL : fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
-  } else {
-    json_t *actions = json_array();
-    for (int i = 0; i < A__COUNT; i++) {
-      if (!engine_check_action(&r, &t, n, i, NULL)) json_array_append_new(actions, json_string(ENGINE_ACTIONS[i]));
-    }
-    *out = json_pack("{s:o, s:o, s:o, s:o}", "task", view_task_json(e, &t), "form", form_json(e, r.fd, n && n->kind == NODE_VIEW ? n : NULL, r.data),
-                     "actions", actions, "process", view_process_json(e, &r.proc));
-  }
-  st_task_free(&t);
+  if (visible <= 0) rc = visible < 0 ? FH_INTERNAL : fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
+  else *out = task_page(&r, t, n);
   run_free(&r);
   return rc;
 }
@@ -410,7 +404,7 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
       st_process p = {0};
       p.id = json_integer_value(json_object_get(row, "id"));
       snprintf(p.flow, sizeof p.flow, "%s", json_string_value(json_object_get(row, "flow")));
-      snprintf(p.status, sizeof p.status, "%s", json_string_value(json_object_get(row, "status")));
+      p.status = proc_status_parse(json_string_value(json_object_get(row, "status")));
       p.data = (char *)json_string_value(json_object_get(row, "data"));
       const char *by = json_string_value(json_object_get(row, "created_by"));
       snprintf(p.created_by_name, sizeof p.created_by_name, "%s", by ? by : "");

@@ -36,7 +36,7 @@ const char *fherr_code_name(int code) {
   case FH_UNAUTH: return "unauthenticated";
   case FH_FORBIDDEN: return "forbidden";
   case FH_NOT_FOUND: return "not_found";
-  case FH_CONFLICT: return "conflict";
+  case FH_CONFLICT: case FH_STALE: return "conflict";
   case FH_TOO_LARGE: return "too_large";
   case FH_FLOW_ERROR: return "flow_error";
   case FH_BUSY: return "busy";
@@ -51,7 +51,7 @@ int fherr_http_status(int code) {
   case FH_UNAUTH: return 401;
   case FH_FORBIDDEN: return 403;
   case FH_NOT_FOUND: return 404;
-  case FH_CONFLICT: return 409;
+  case FH_CONFLICT: case FH_STALE: return 409;
   case FH_TOO_LARGE: return 413;
   case FH_FLOW_ERROR: return 422;
   case FH_BUSY: return 503;

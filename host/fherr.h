@@ -22,7 +22,9 @@ enum {
   FH_TOO_LARGE,     /* 413 too_large */
   FH_FLOW_ERROR,    /* 422 flow_error: Lua raised; transaction rolled back */
   FH_BUSY,          /* 503 busy */
-  FH_INTERNAL       /* 500 internal: a bug or an I/O failure */
+  FH_INTERNAL,      /* 500 internal: a bug or an I/O failure */
+  FH_STALE          /* 409 conflict: the process changed since it was read
+                       (the engine retries; only repeated losses reach a caller) */
 };
 
 typedef struct fherr {

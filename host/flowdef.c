@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "luaside.h"
+
 #define REGISTRY_KEY "flowhost.flows"
 /* Bounds on the lists of a compiled table (nodes, a node's edges and
  * fields): the length of a tampered table is not a count of real entries
@@ -319,7 +321,8 @@ int flowdef_load(luavm *vm, const char *name, const char *path, const char *sour
  * table raw, so a metamethod set on it by the flow's own code never runs
  * (it could raise or loop); they cannot raise except on memory exhaustion,
  * which the allocator limit keeps away from these small reads. */
-void flowdef_forget(lua_State *L, const char *flow) {
+void flowdef_forget(luavm *vm, const char *flow) {
+  lua_State *L = luavm_state(vm);
   lua_pushliteral(L, REGISTRY_KEY);
   if (lua_rawget(L, LUA_REGISTRYINDEX) == LUA_TTABLE) {
     lua_pushstring(L, flow);

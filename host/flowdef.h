@@ -5,7 +5,8 @@
  * from C, and copies the graph (nodes, edges, fields, which callbacks exist)
  * into a flowdef.  A flowdef never points into Lua: it is immutable and
  * shared by every thread.  The callbacks stay in each thread's own Lua state,
- * found again by flow and node name (see flowdef_push_node()).
+ * found again by flow and node name (flowdef_push_callback() in luaside.h,
+ * used by the activation unit).
  */
 #ifndef FLOWDEF_H
 #define FLOWDEF_H
@@ -69,7 +70,7 @@ const char *edge_kind_name(edge_kind kind);
 int node_kind_is_human(node_kind kind);   /* start and view: people act on them */
 
 /* Runs `source` (chunkname "@"..path) in vm, validates the result, stores
- * it as the flow `name` in vm's registry (flowdef_push_node() finds it) and,
+ * it as the flow `name` in vm's registry (flowdef_push_callback() finds it) and,
  * when out is not NULL, returns the C graph (free with flowdef_free). */
 int flowdef_load(luavm *vm, const char *name, const char *path, const char *source, size_t len,
                  flowdef **out, fherr *err);
@@ -80,15 +81,7 @@ int flowdef_node_index(const flowdef *fd, const char *name);
 json_t *flowdef_field(const flowdef *fd, const char *name);
 
 /* Drops flow `flow` from the state's registry (its file is gone). */
-void flowdef_forget(lua_State *L, const char *flow);
-/* Pushes the compiled Lua table of flow `flow` (registry), or nil. */
-int flowdef_push_def(lua_State *L, const char *flow);
-/* Pushes def.by_name[node][key] (a callback), or nil; also returns its type. */
-int flowdef_push_callback(lua_State *L, const char *flow, const char *node, const char *key);
-/* Pushes def.self, the user's flow table passed as `self`. */
-void flowdef_push_self(lua_State *L, const char *flow);
-/* Pushes the condition of edge i (0-based) of node, or nil. */
-void flowdef_push_edge_cond(lua_State *L, const char *flow, const char *node, int i);
+void flowdef_forget(luavm *vm, const char *flow);
 
 /* Graph as JSON (GET /api/flows/{flow}) and as Graphviz dot source. */
 json_t *flowdef_to_json(const flowdef *fd);

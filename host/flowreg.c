@@ -4,7 +4,6 @@
 #include "flowreg.h"
 
 #include <dirent.h>
-#include <lauxlib.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -224,8 +223,6 @@ static void record_error(flow_entry *e, const fherr *err, const char *path) {
  * searcher records the texts while a file is validated, and serves them again
  * when a worker loads the flow. */
 
-#define SNAP_KEY "flowhost.libsnap"
-
 typedef struct snap_ctx {
   const char *flows_dir, *lua_dir;
   lib_set *record;         /* validating: texts read are added here */
@@ -254,13 +251,10 @@ static int lib_set_add(lib_set *libs, const char *name, const char *path, char *
   return FH_OK;
 }
 
-/* searcher(name) -> loader, path | "\n\tno file ..." */
-static int snap_searcher(lua_State *L) {
-  const char *mod = luaL_checkstring(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, SNAP_KEY);
-  snap_ctx *ctx = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  if (!ctx) return 0;
+/* The module finder given to luavm: replays a flow's snapshot, or while
+ * validating reads lib/ and records what it read.  0: not found here. */
+static int snap_find(void *arg, const char *mod, const char **path, const char **text, size_t *len) {
+  snap_ctx *ctx = arg;
   const lib_snap *found = NULL;
   if (ctx->replay) {
     for (int i = 0; i < ctx->replay->n && !found; i++)
@@ -268,79 +262,44 @@ static int snap_searcher(lua_State *L) {
   } else if (ctx->record) {
     for (int i = 0; i < ctx->record->n && !found; i++)
       if (!strcmp(ctx->record->items[i].name, mod)) found = &ctx->record->items[i];
-    char rel[512], path[4096];
+    char rel[512], file[4096];
     snprintf(rel, sizeof rel, "%s", mod);
     for (char *p = rel; *p; p++)
       if (*p == '.') *p = '/';
     /* the DSL's own folder comes first on package.path: leave its modules be */
-    snprintf(path, sizeof path, "%s/%s.lua", ctx->lua_dir, rel);
-    if (!found && !is_file(path)) {
+    snprintf(file, sizeof file, "%s/%s.lua", ctx->lua_dir, rel);
+    if (!found && !is_file(file)) {
       static const char *const forms[] = {"%s/lib/%s.lua", "%s/lib/%s/init.lua"};
       for (int k = 0; k < 2 && !found; k++) {
-        snprintf(path, sizeof path, forms[k], ctx->flows_dir, rel);
-        char *text;
-        size_t len;
+        snprintf(file, sizeof file, forms[k], ctx->flows_dir, rel);
+        char *body;
+        size_t n;
         fherr err = {0};
-        if (read_file(path, &text, &len, &err)) continue;
-        if (lib_set_add(ctx->record, mod, path, text, len)) {
-          free(text);
-          return luaL_error(L, "out of memory");
+        if (read_file(file, &body, &n, &err)) continue;
+        if (lib_set_add(ctx->record, mod, file, body, n)) {
+          free(body);
+          return -1;
         }
         found = &ctx->record->items[ctx->record->n - 1];
       }
     }
   }
-  if (!found) {
-    lua_pushfstring(L, "\n\tno snapshot of '%s' in lib/", mod);
-    return 1;
-  }
-  char chunkname[4100];
-  snprintf(chunkname, sizeof chunkname, "@%s", found->path);
-  if (luaL_loadbufferx(L, found->text, found->len, chunkname, "t") != LUA_OK) return lua_error(L);
-  lua_pushstring(L, found->path);
-  return 2;
+  if (!found) return 0;
+  *path = found->path;
+  *text = found->text;
+  *len = found->len;
+  return 1;
 }
 
-/* snap_use(ctx | nil): puts the searcher in place (once per state) and makes
- * ctx the current one; when ctx replays, its modules are dropped from
- * package.loaded so that this flow gets its own texts. */
-static int snap_use(lua_State *L) {
-  snap_ctx *ctx = lua_touserdata(L, 1);
-  lua_getglobal(L, "package");
-  int package = lua_gettop(L);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, SNAP_KEY) == LUA_TNIL && lua_type(L, package) == LUA_TTABLE) {
-    lua_getfield(L, package, "searchers");
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 2; i--) {
-        lua_rawgeti(L, -1, i);
-        lua_rawseti(L, -2, i + 1);
-      }
-      lua_pushcfunction(L, snap_searcher);
-      lua_rawseti(L, -2, 2);
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  if (ctx) lua_pushlightuserdata(L, ctx);
-  else lua_pushboolean(L, 0);   /* installed, no context */
-  lua_setfield(L, LUA_REGISTRYINDEX, SNAP_KEY);
-  if (ctx && ctx->replay && lua_type(L, package) == LUA_TTABLE) {
-    lua_getfield(L, package, "loaded");
-    for (int i = 0; lua_type(L, -1) == LUA_TTABLE && i < ctx->replay->n; i++) {
-      lua_pushnil(L);
-      lua_setfield(L, -2, ctx->replay->items[i].name);
-    }
-    lua_pop(L, 1);
-  }
-  return 0;
-}
-
+/* Makes ctx the state's module finder (NULL: lib/ is read as it is); a
+ * replaying ctx first drops its modules from package.loaded, so that this
+ * flow gets its own texts. */
 static int set_snap_ctx(luavm *vm, snap_ctx *ctx, fherr *err) {
-  lua_State *L = luavm_state(vm);
-  lua_pushcfunction(L, snap_use);
-  if (ctx) lua_pushlightuserdata(L, ctx);
-  else lua_pushnil(L);
-  return luavm_pcall(vm, 1, 0, err);
+  const char *forget[64];
+  int nforget = 0;
+  for (int i = 0; ctx && ctx->replay && i < ctx->replay->n && nforget < 64; i++)
+    forget[nforget++] = ctx->replay->items[i].name;
+  return luavm_set_module_finder(vm, ctx ? snap_find : NULL, ctx, forget, nforget, err);
 }
 
 /* The one validation of a flow file, shared by reloads and `flowhost check`:
@@ -770,7 +729,7 @@ int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, int *
   for (int i = 0; i < old->n; i++) {
     const flow_entry *o = &old->entries[i];
     const flow_entry *e = flowgen_find(gen, o->name);
-    if (!e || !e->def) flowdef_forget(luavm_state(vm), o->name);
+    if (!e || !e->def) flowdef_forget(vm, o->name);
   }
   for (int i = 0; i < gen->n; i++) {
     const flow_entry *e = &gen->entries[i];

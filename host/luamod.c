@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "flowreg.h"
 #include "identity.h"
+#include "luaside.h"
 
 #define HOST_MT "flowhost.host"
 

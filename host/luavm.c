@@ -1,3 +1,7 @@
+/* luavm — one Lua state: its life cycle, the protected gateway, the time
+ * and memory budgets, JSON in and out, and where `require` finds the flows'
+ * lib/ modules.  A Lua unit (see luaside.h); calls Lua and fhtime only.
+ */
 #include "luavm.h"
 
 #include <lauxlib.h>
@@ -8,6 +12,7 @@
 #include <string.h>
 
 #include "fhtime.h"
+#include "luaside.h"
 
 #ifndef FLOWHOST_LUA_DIR
 #define FLOWHOST_LUA_DIR "lua"
@@ -21,6 +26,9 @@ struct luavm {
   double budget;
   double deadline;   /* monotonic seconds; 0 when no call is running */
   int depth;         /* nested gateway calls: only the outermost arms the budget */
+  luavm_module_finder find;   /* lib/ snapshots, NULL: none */
+  void *find_ctx;
+  int searcher_in;   /* the searcher is in package.searchers */
 };
 
 const char *luavm_default_lua_dir(void) { return FLOWHOST_LUA_DIR; }
@@ -202,6 +210,67 @@ void luavm_free(luavm *vm) {
 }
 
 lua_State *luavm_state(luavm *vm) { return vm->L; }
+
+/* --- the module searcher ----------------------------------------------- */
+
+/* searcher(name) -> loader, path | "\n\tno snapshot ..." */
+static int snap_searcher(lua_State *L) {
+  const char *mod = luaL_checkstring(L, 1);
+  luavm *vm = vm_of(L);
+  if (!vm->find) return 0;
+  const char *path = NULL, *text = NULL;
+  size_t len = 0;
+  int found = vm->find(vm->find_ctx, mod, &path, &text, &len);
+  if (found < 0) return luaL_error(L, "out of memory");
+  if (!found) {
+    lua_pushfstring(L, "\n\tno snapshot of '%s' in lib/", mod);
+    return 1;
+  }
+  char chunkname[4100];
+  snprintf(chunkname, sizeof chunkname, "@%s", path);
+  if (luaL_loadbufferx(L, text, len, chunkname, "t") != LUA_OK) return lua_error(L);
+  lua_pushstring(L, path);
+  return 2;
+}
+
+/* snap_install(forget...): puts the searcher second in package.searchers
+ * (once per state), right after the preload one, and drops the named
+ * modules from package.loaded. */
+static int snap_install(lua_State *L) {
+  luavm *vm = vm_of(L);
+  int n = lua_gettop(L);
+  lua_getglobal(L, "package");
+  int package = lua_gettop(L);
+  if (lua_type(L, package) != LUA_TTABLE) return 0;
+  if (!vm->searcher_in && lua_getfield(L, package, "searchers") == LUA_TTABLE) {
+    for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 2; i--) {
+      lua_rawgeti(L, -1, i);
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushcfunction(L, snap_searcher);
+    lua_rawseti(L, -2, 2);
+    vm->searcher_in = 1;
+  }
+  lua_settop(L, package);
+  if (lua_getfield(L, package, "loaded") == LUA_TTABLE) {
+    for (int i = 1; i <= n; i++) {
+      lua_pushnil(L);
+      lua_setfield(L, -2, lua_tostring(L, i));
+    }
+  }
+  return 0;
+}
+
+int luavm_set_module_finder(luavm *vm, luavm_module_finder find, void *ctx, const char *const *forget, int nforget,
+                            fherr *err) {
+  vm->find = find;
+  vm->find_ctx = ctx;
+  lua_State *L = vm->L;
+  if (!lua_checkstack(L, nforget + 2)) return fherr_set(err, FH_INTERNAL, "Lua stack exhausted");
+  lua_pushcfunction(L, snap_install);
+  for (int i = 0; i < nforget; i++) lua_pushstring(L, forget[i]);
+  return luavm_pcall(vm, nforget, 0, err);
+}
 
 double luavm_set_budget(luavm *vm, double seconds) {
   double old = vm->budget;

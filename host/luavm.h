@@ -14,7 +14,6 @@
 #define LUAVM_H
 
 #include <jansson.h>
-#include <lua.h>
 #include <stddef.h>
 
 #include "fherr.h"
@@ -30,7 +29,6 @@ typedef struct luavm_options {
 
 luavm *luavm_new(const luavm_options *opt, fherr *err);
 void luavm_free(luavm *vm);
-lua_State *luavm_state(luavm *vm);
 /* The folder flow.lua is loaded from when no lua_dir is given. */
 const char *luavm_default_lua_dir(void);
 
@@ -44,11 +42,13 @@ int luavm_pcall(luavm *vm, int nargs, int nresults, fherr *err);
 /* Changes the time budget of later calls; returns the previous one. */
 double luavm_set_budget(luavm *vm, double seconds);
 
-/* JSON <-> Lua.  Objects become tables, arrays become sequences, null
- * becomes nil (the key is absent).  A table converts to an array when its
- * keys are exactly 1..n (n > 0), else to an object with string keys; other
- * keys, functions, userdata, NaN and cycles are errors. */
-void luavm_push_json(lua_State *L, const json_t *value);
-int luavm_to_json(lua_State *L, int idx, json_t **out, fherr *err);
+/* Where `require` looks first for modules (the flows' lib/ snapshots): find
+ * returns 1 with the module's path and text (borrowed until the load is
+ * done), 0 when it has none (Lua's own searchers go on), -1 on no memory.
+ * find NULL removes it.  Modules named in forget are dropped from
+ * package.loaded first. */
+typedef int (*luavm_module_finder)(void *ctx, const char *name, const char **path, const char **text, size_t *len);
+int luavm_set_module_finder(luavm *vm, luavm_module_finder find, void *ctx, const char *const *forget, int nforget,
+                            fherr *err);
 
 #endif

@@ -22,7 +22,8 @@ enum {
   Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
   Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC,
   Q_LIST_ALL, Q_LIST_ALL_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE,
-  Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME,
+  Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME, Q_RENAME_BUMP,
+  Q_PROC_INSERT_ROW, Q_PROC_UPDATE_CHECKED, Q_TASK_PROCESS, Q_MAX_TASK, Q_MAX_PROCESS,
   Q__COUNT
 };
 
@@ -82,8 +83,19 @@ static const char *const SQL[Q__COUNT] = {
   [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
   [Q_PROC_GET] =
       "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
-      " p.created_at, coalesce(p.finished_at, '') FROM process p LEFT JOIN user u ON u.id = p.created_by WHERE p.id = ?1",
-  [Q_PROC_UPDATE] = "UPDATE process SET status = ?2, data = ?3, finished_at = ?4 WHERE id = ?1",
+      " p.created_at, coalesce(p.finished_at, ''), p.version FROM process p LEFT JOIN user u ON u.id = p.created_by"
+      " WHERE p.id = ?1",
+  [Q_PROC_UPDATE] = "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1 WHERE id = ?1",
+  [Q_PROC_INSERT_ROW] =
+      "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)",
+  /* the short write of an action: only if nobody wrote the process since it was read */
+  [Q_PROC_UPDATE_CHECKED] =
+      "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1"
+      " WHERE id = ?1 AND version = ?5",
+  [Q_TASK_PROCESS] = "SELECT process_id FROM task WHERE id = ?1",
+  [Q_MAX_TASK] = "SELECT coalesce(max(id), 0) FROM task",
+  [Q_MAX_PROCESS] = "SELECT coalesce(max(id), 0) FROM process",
   [Q_PROC_LIST] =
       "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at"
       " FROM process p LEFT JOIN user u ON u.id = p.created_by"
@@ -96,8 +108,8 @@ static const char *const SQL[Q__COUNT] = {
   [Q_PARTICIPANT_ADD] = "INSERT OR IGNORE INTO participant(process_id, user_id) VALUES(?1, ?2)",
   [Q_TASK_INSERT] =
       "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
-      " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts)"
-      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+      " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
   [Q_TASK_GET] = "SELECT " TASK_COLS TASK_FROM "WHERE t.id = ?1",
   [Q_TASK_UPDATE] =
       "UPDATE task SET flow_task = ?2, status = ?3, owner_id = ?4, data = ?5, error_message = ?6,"
@@ -151,6 +163,7 @@ static const char *const SQL[Q__COUNT] = {
   [Q_TASK_LEASE] = "UPDATE task SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
   [Q_TASK_NEXT_DUE] = "SELECT min(coalesce(due_at, '')) FROM task WHERE status = 'SCHEDULED'",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
+  [Q_RENAME_BUMP] = "UPDATE process SET version = version + 1 WHERE id IN (SELECT process_id FROM task WHERE flow_task = ?1)",
 };
 
 /* Version N of the schema is MIGRATIONS[N-1]; a new version is a new entry,
@@ -205,6 +218,9 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX participant_user ON participant(user_id, process_id);"
     "INSERT OR IGNORE INTO participant SELECT id, created_by FROM process WHERE created_by IS NOT NULL;"
     "INSERT OR IGNORE INTO participant SELECT process_id, owner_id FROM task WHERE owner_id IS NOT NULL;",
+    /* 4: a process's version, raised by every write of it: an action
+     * computes on what it read and writes only if it is still current */
+    "ALTER TABLE process ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -227,6 +243,14 @@ typedef struct conn {
   sqlite3_stmt *stmt[Q__COUNT];
 } conn;
 
+/* The next free ids of processes and tasks, handed out before the write
+ * (callbacks and split tokens see them).  Seeded from the database, raised
+ * past it again whenever an insert finds its id taken by another program. */
+typedef struct id_seq {
+  pthread_mutex_t mu;
+  int64_t next[2];          /* 0: not seeded yet */
+} id_seq;
+
 typedef struct writer {
   char *path;
   int refs;                 /* guarded by writers_mu */
@@ -242,6 +266,7 @@ typedef struct writer {
   unsigned long committed;  /* guarded by done_mu */
   int results[RESULTS];     /* fherr code of batch % RESULTS, guarded by done_mu */
   struct writer *next;
+  id_seq ids;               /* shared by the stores of this file */
 } writer;
 
 static pthread_mutex_t writers_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -252,6 +277,7 @@ struct store {
   conn *cur;                /* own, or the writer's inside a write action */
   writer *w;                /* NULL for a private database */
   int in_write;
+  id_seq ids;               /* a private database's own */
 };
 
 static int fail(store *st, fherr *err, int rc, const char *what) {
@@ -410,6 +436,7 @@ static int writer_acquire(store *st, const char *path, const store_options *opt,
       return rc;
     }
     pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->ids.mu, NULL);
     pthread_mutex_init(&w->done_mu, NULL);
     pthread_cond_init(&w->done, NULL);
     w->next = writers;
@@ -430,6 +457,7 @@ static void writer_release(writer *w) {
     *pp = w->next;
     conn_close(&w->c);
     pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->ids.mu);
     pthread_mutex_destroy(&w->done_mu);
     pthread_cond_destroy(&w->done);
     free(w->path);
@@ -443,6 +471,7 @@ int store_open(const char *path, const store_options *opt, store **out, fherr *e
   store *st = calloc(1, sizeof *st);
   if (!st) return fherr_set(err, FH_INTERNAL, "out of memory");
   st->cur = &st->own;
+  pthread_mutex_init(&st->ids.mu, NULL);
   int rc = conn_open(st, &st->own, path, opt, err);
   if (!rc) rc = migrate(st, err);
   if (!rc) rc = writer_acquire(st, path, opt, err);
@@ -459,6 +488,7 @@ void store_close(store *st) {
   store_rollback(st);
   writer_release(st->w);
   conn_close(&st->own);
+  pthread_mutex_destroy(&st->ids.mu);
   free(st);
 }
 
@@ -934,14 +964,14 @@ static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr
   return run(st, s, err, "add participant");
 }
 
-int store_process_insert(store *st, const char *flow, const char *status, const char *data,
+int store_process_insert(store *st, const char *flow, proc_status status, const char *data,
                          int64_t created_by, int64_t *id, fherr *err) {
   sqlite3_stmt *s = prep(st, Q_PROC_INSERT, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
   sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, proc_status_name(status), -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
   bind_id_or_null(s, 4, created_by);
   sqlite3_bind_text(s, 5, now, -1, SQLITE_TRANSIENT);
@@ -960,12 +990,13 @@ int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   if (rc == SQLITE_ROW) {
     out->id = sqlite3_column_int64(s, 0);
     copy_col(out->flow, sizeof out->flow, s, 1);
-    copy_col(out->status, sizeof out->status, s, 2);
+    out->status = proc_status_parse((const char *)sqlite3_column_text(s, 2));
     out->data = dup_col(s, 3);
     out->created_by = sqlite3_column_int64(s, 4);
     copy_col(out->created_by_name, sizeof out->created_by_name, s, 5);
     copy_col(out->created_at, sizeof out->created_at, s, 6);
     copy_col(out->finished_at, sizeof out->finished_at, s, 7);
+    out->version = sqlite3_column_int64(s, 8);
     done(s);
     return FH_OK;
   }
@@ -974,12 +1005,12 @@ int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   return fail(st, err, rc, "get process");
 }
 
-int store_process_update(store *st, int64_t id, const char *status, const char *data,
+int store_process_update(store *st, int64_t id, proc_status status, const char *data,
                          const char *finished_at, fherr *err) {
   sqlite3_stmt *s = prep(st, Q_PROC_UPDATE, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, proc_status_name(status), -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
   bind_text_or_null(s, 4, finished_at);
   return run(st, s, err, "update process");
@@ -1051,7 +1082,7 @@ static void read_task(sqlite3_stmt *s, st_task *t) {
   t->process_id = sqlite3_column_int64(s, 1);
   copy_col(t->flow_task, sizeof t->flow_task, s, 2);
   copy_col(t->type, sizeof t->type, s, 3);
-  copy_col(t->status, sizeof t->status, s, 4);
+  t->status = task_status_parse((const char *)sqlite3_column_text(s, 4));
   t->owner_id = sqlite3_column_int64(s, 5);
   copy_col(t->owner_name, sizeof t->owner_name, s, 6);
   copy_col(t->token, sizeof t->token, s, 7);
@@ -1077,7 +1108,7 @@ int store_task_insert(store *st, st_task *t, fherr *err) {
   sqlite3_bind_int64(s, 1, t->process_id);
   sqlite3_bind_text(s, 2, t->flow_task, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 3, t->type, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 4, t->status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 4, task_status_name(t->status), -1, SQLITE_STATIC);
   bind_id_or_null(s, 5, t->owner_id);
   sqlite3_bind_text(s, 6, t->token, -1, SQLITE_TRANSIENT);
   bind_text_or_null(s, 7, t->join_of);
@@ -1090,8 +1121,12 @@ int store_task_insert(store *st, st_task *t, fherr *err) {
   bind_text_or_null(s, 14, t->finished_at);
   bind_text_or_null(s, 15, t->due_at);
   sqlite3_bind_int(s, 16, t->attempts);
-  int rc = run(st, s, err, "insert task");
-  if (!rc) t->id = sqlite3_last_insert_rowid(st->cur->db);
+  bind_id_or_null(s, 17, t->id);   /* 0: the next free one */
+  int rc = sqlite3_step(s);
+  done(s);
+  if (rc == SQLITE_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
+  rc = rc == SQLITE_DONE ? FH_OK : fail(st, err, rc, "insert task");
+  if (!rc && !t->id) t->id = sqlite3_last_insert_rowid(st->cur->db);
   if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
   return rc;
 }
@@ -1117,7 +1152,7 @@ int store_task_update(store *st, const st_task *t, fherr *err) {
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, t->id);
   sqlite3_bind_text(s, 2, t->flow_task, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, t->status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, task_status_name(t->status), -1, SQLITE_STATIC);
   bind_id_or_null(s, 4, t->owner_id);
   sqlite3_bind_text(s, 5, t->data ? t->data : "{}", -1, SQLITE_TRANSIENT);
   bind_text_or_null(s, 6, t->error_message);
@@ -1278,8 +1313,8 @@ int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fher
   return count_query(st, s, n, err);
 }
 
-int store_task_claim_due(store *st, const char *now, const char *lease_owner, const char *lease_until,
-                         st_task *out, fherr *err) {
+static int claim_due(store *st, const char *now, const char *lease_owner, const char *lease_until, st_task *out,
+                     fherr *err) {
   sqlite3_stmt *s = prep(st, Q_TASK_CLAIM, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
@@ -1308,6 +1343,36 @@ int store_task_claim_due(store *st, const char *now, const char *lease_owner, co
   return FH_OK;
 }
 
+int store_task_claim_due(store *st, const char *now, const char *lease_owner, const char *lease_until,
+                         st_task *out, fherr *err) {
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  if ((rc = claim_due(st, now, lease_owner, lease_until, out, err))) {
+    store_rollback(st);
+    return rc;
+  }
+  if ((rc = store_commit(st, err))) st_task_free(out);
+  return rc;
+}
+
+int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const char *lease_until, fherr *err) {
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  sqlite3_stmt *u = prep(st, Q_TASK_LEASE, err);
+  if (!u) rc = FH_INTERNAL;
+  else {
+    sqlite3_bind_int64(u, 1, task_id);
+    sqlite3_bind_text(u, 2, lease_owner, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(u, 3, lease_until, -1, SQLITE_TRANSIENT);
+    rc = run(st, u, err, "lease job");
+  }
+  if (rc) {
+    store_rollback(st);
+    return rc;
+  }
+  return store_commit(st, err);
+}
+
 int store_task_next_due(store *st, const char *now, double *seconds, fherr *err) {
   sqlite3_stmt *s = prep(st, Q_TASK_NEXT_DUE, err);
   if (!s) return FH_INTERNAL;
@@ -1324,11 +1389,119 @@ int store_task_next_due(store *st, const char *now, double *seconds, fherr *err)
 }
 
 int store_rename_flow_task(store *st, const char *from, const char *to, int64_t *changed, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_RENAME, err);
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  sqlite3_stmt *b = prep(st, Q_RENAME_BUMP, err);   /* actions in flight on them start over */
+  if (!b) rc = FH_INTERNAL;
+  else {
+    sqlite3_bind_text(b, 1, from, -1, SQLITE_TRANSIENT);
+    rc = run(st, b, err, "rename node");
+  }
+  sqlite3_stmt *s = rc ? NULL : prep(st, Q_RENAME, err);
+  if (!rc && !s) rc = FH_INTERNAL;
+  if (!rc) {
+    sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
+    rc = run(st, s, err, "rename node");
+    if (!rc && changed) *changed = sqlite3_changes(st->cur->db);
+  }
+  if (rc) {
+    store_rollback(st);
+    return rc;
+  }
+  return store_commit(st, err);
+}
+
+/* --- the short write of an action ------------------------------------- */
+
+int store_task_process(store *st, int64_t task_id, int64_t *process_id, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_TASK_PROCESS, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
-  int rc = run(st, s, err, "rename node");
-  if (!rc && changed) *changed = sqlite3_changes(st->cur->db);
+  sqlite3_bind_int64(s, 1, task_id);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *process_id = sqlite3_column_int64(s, 0);
+  done(s);
+  if (rc == SQLITE_ROW) return FH_OK;
+  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
+  return fail(st, err, rc, "get task");
+}
+
+static id_seq *seq_of(store *st) { return st->w ? &st->w->ids : &st->ids; }
+
+/* Raises the sequence past the largest id in the database (read on this
+ * store's own connection, which sees every commit). */
+static int seed_ids(store *st, id_seq *seq, int kind, fherr *err) {
+  sqlite3_stmt *s = prep(st, kind == STORE_ID_TASK ? Q_MAX_TASK : Q_MAX_PROCESS, err);
+  if (!s) return FH_INTERNAL;
+  int64_t max = 0;
+  int rc = count_query(st, s, &max, err);
+  if (!rc && seq->next[kind] <= max) seq->next[kind] = max + 1;
   return rc;
+}
+
+int store_next_id(store *st, store_id_kind kind, int64_t *id, fherr *err) {
+  id_seq *seq = seq_of(st);
+  pthread_mutex_lock(&seq->mu);
+  int rc = seq->next[kind] ? FH_OK : seed_ids(st, seq, kind, err);
+  if (!rc) *id = seq->next[kind]++;
+  pthread_mutex_unlock(&seq->mu);
+  return rc;
+}
+
+static void reseed_ids(store *st) {
+  id_seq *seq = seq_of(st);
+  pthread_mutex_lock(&seq->mu);
+  seed_ids(st, seq, STORE_ID_TASK, NULL);
+  seed_ids(st, seq, STORE_ID_PROCESS, NULL);
+  pthread_mutex_unlock(&seq->mu);
+}
+
+static int process_insert_row(store *st, const st_process *p, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_PROC_INSERT_ROW, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, p->id);
+  sqlite3_bind_text(s, 2, p->flow, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, proc_status_name(p->status), -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, p->data ? p->data : "{}", -1, SQLITE_TRANSIENT);
+  bind_id_or_null(s, 5, p->created_by);
+  sqlite3_bind_text(s, 6, p->created_at, -1, SQLITE_TRANSIENT);
+  bind_text_or_null(s, 7, p->finished_at);
+  int rc = sqlite3_step(s);
+  done(s);
+  if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_STALE, "process id %lld is taken", (long long)p->id);
+  if (rc != SQLITE_DONE) return fail(st, err, rc, "insert process");
+  return add_participant(st, p->id, p->created_by, err);
+}
+
+static int process_update_checked(store *st, const st_process *p, fherr *err) {
+  sqlite3_stmt *s = prep(st, Q_PROC_UPDATE_CHECKED, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, p->id);
+  sqlite3_bind_text(s, 2, proc_status_name(p->status), -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, p->data ? p->data : "{}", -1, SQLITE_TRANSIENT);
+  bind_text_or_null(s, 4, p->finished_at);
+  sqlite3_bind_int64(s, 5, p->version);
+  int rc = run(st, s, err, "update process");
+  if (!rc && sqlite3_changes(st->cur->db) == 0)
+    return fherr_set(err, FH_STALE, "process %lld changed meanwhile", (long long)p->id);
+  return rc;
+}
+
+static int write_rows(store *st, const store_write *w, fherr *err) {
+  int rc = w->process_is_new ? process_insert_row(st, w->process, err) : process_update_checked(st, w->process, err);
+  for (int i = 0; !rc && i < w->ninserts; i++) rc = store_task_insert(st, (st_task *)w->inserts[i], err);
+  for (int i = 0; !rc && i < w->nupdates; i++) rc = store_task_update(st, w->updates[i], err);
+  for (int i = 0; !rc && i < w->nlinks; i++) rc = store_task_add_previous(st, w->links[2 * i], w->links[2 * i + 1], err);
+  return rc;
+}
+
+int store_write_process(store *st, const store_write *w, fherr *err) {
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  if ((rc = write_rows(st, w, err))) {
+    store_rollback(st);
+    if (rc == FH_STALE) reseed_ids(st);   /* another program took ids: go past them */
+    return rc;
+  }
+  return store_commit(st, err);
 }

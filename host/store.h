@@ -23,6 +23,7 @@
 
 #include "fherr.h"
 #include "fhtime.h"
+#include "status.h"
 
 typedef struct store store;
 
@@ -88,19 +89,20 @@ int store_token_get(store *st, const char *token_hash, int64_t *user_id, fherr *
 typedef struct st_process {
   int64_t id;
   char flow[64];
-  char status[16];
+  proc_status status;
   char *data;             /* JSON text */
   int64_t created_by;     /* 0 when started by the system */
   char created_by_name[64];
   char created_at[FH_TIME_LEN];
   char finished_at[FH_TIME_LEN];   /* "" while running */
+  int64_t version;        /* raised by every write of the process */
 } st_process;
 
 void st_process_free(st_process *p);
-int store_process_insert(store *st, const char *flow, const char *status, const char *data,
+int store_process_insert(store *st, const char *flow, proc_status status, const char *data,
                          int64_t created_by, int64_t *id, fherr *err);
 int store_process_get(store *st, int64_t id, st_process *out, fherr *err);
-int store_process_update(store *st, int64_t id, const char *status, const char *data,
+int store_process_update(store *st, int64_t id, proc_status status, const char *data,
                          const char *finished_at, fherr *err);
 
 typedef struct store_process_query {
@@ -124,7 +126,7 @@ typedef struct st_task {
   int64_t process_id;
   char flow_task[160];    /* "<flow>.<node>" */
   char type[24];          /* node kind when created */
-  char status[16];
+  task_status status;
   int64_t owner_id;       /* 0: none */
   char owner_name[64];
   char token[256];
@@ -140,7 +142,9 @@ typedef struct st_task {
 } st_task;
 
 void st_task_free(st_task *t);
-int store_task_insert(store *st, st_task *t, fherr *err);   /* sets t->id */
+/* With t->id 0 the next free id is taken and set; a given id that is
+ * taken already is FH_STALE. */
+int store_task_insert(store *st, st_task *t, fherr *err);
 int store_task_get(store *st, int64_t id, st_task *out, fherr *err);
 /* Writes every mutable column of t back. */
 int store_task_update(store *st, const st_task *t, fherr *err);
@@ -190,16 +194,47 @@ int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fher
 /* --- jobs and timers -------------------------------------------------- */
 
 /* Claims up to one SCHEDULED task that is due (due_at <= now) and whose
- * lease is free or expired, setting lease_owner/lease_until.  Must run
- * inside a write transaction.  FH_NOT_FOUND when nothing is due. */
+ * lease is free or expired, setting lease_owner/lease_until, in a short
+ * write of its own.  FH_NOT_FOUND when nothing is due. */
 int store_task_claim_due(store *st, const char *now, const char *lease_owner,
                          const char *lease_until, st_task *out, fherr *err);
+/* Sets a claimed task's lease (a short write of its own). */
+int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const char *lease_until, fherr *err);
 /* Seconds until the next SCHEDULED task is due (<0: none). */
 int store_task_next_due(store *st, const char *now, double *seconds, fherr *err);
 
 /* --- migrations ------------------------------------------------------ */
 
+/* A short write of its own; the processes concerned get a new version. */
 int store_rename_flow_task(store *st, const char *from, const char *to, int64_t *changed, fherr *err);
 int store_schema_version(store *st);
+
+/* --- an action's short write ------------------------------------------ */
+
+/* The process of a task; FH_NOT_FOUND when there is no such task. */
+int store_task_process(store *st, int64_t task_id, int64_t *process_id, fherr *err);
+
+typedef enum { STORE_ID_PROCESS, STORE_ID_TASK } store_id_kind;
+/* The id the next new process or task will be written with.  Ids are
+ * handed out before the write because callbacks and tokens see them; one
+ * that another program took meanwhile makes that write FH_STALE. */
+int store_next_id(store *st, store_id_kind kind, int64_t *id, fherr *err);
+
+/* One action's whole effect on one process. */
+typedef struct store_write {
+  const st_process *process;   /* ->version: the version it was read at */
+  int process_is_new;          /* insert it (with its id) instead of updating */
+  const st_task **inserts;     /* new tasks, with their ids */
+  int ninserts;
+  const st_task **updates;     /* changed tasks: every mutable column */
+  int nupdates;
+  const int64_t *links;        /* (task, previous task) pairs */
+  int nlinks;
+} store_write;
+
+/* Writes it in one short transaction (through the group-commit writer):
+ * FH_OK once durable, FH_STALE when the process was written by someone else
+ * since it was read (or an id was taken) and nothing was written. */
+int store_write_process(store *st, const store_write *w, fherr *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 
+#include "luaside.h"
 #include "flowdef.h"
 #include "luavm.h"
 #include "test.h"

@@ -23,7 +23,7 @@ static int insert_task(store *st, int64_t pid, const char *ft, const char *statu
   t.process_id = pid;
   snprintf(t.flow_task, sizeof t.flow_task, "%s", ft);
   snprintf(t.type, sizeof t.type, "view");
-  snprintf(t.status, sizeof t.status, "%s", status);
+  t.status = task_status_parse(status);
   snprintf(t.token, sizeof t.token, "%s", token);
   int rc = store_task_insert(st, &t, NULL);
   *id = t.id;
@@ -33,7 +33,7 @@ static int insert_task(store *st, int64_t pid, const char *ft, const char *statu
 static int test_schema(void) {
   store *st = open_mem();
   CHECK(st);
-  CHECK(store_schema_version(st) == 3);
+  CHECK(store_schema_version(st) == 4);
   store_close(st);
   /* reopening a file keeps the version and does not re-run migrations */
   char path[] = "/tmp/flowhost-test-XXXXXX";
@@ -48,7 +48,7 @@ static int test_schema(void) {
   CHECK(store_open(path, &opt, &st, &err) == FH_OK);
   int64_t n = 0;
   CHECK(store_user_count(st, &n, &err) == FH_OK && n == 1);
-  CHECK(store_schema_version(st) == 3);
+  CHECK(store_schema_version(st) == 4);
   store_close(st);
   test_remove_db(path);
   return 0;
@@ -93,16 +93,16 @@ static int test_process_and_tasks(void) {
   store *st = open_mem();
   fherr err = {0};
   int64_t pid, t1, t2;
-  CHECK(store_process_insert(st, "hello", "NEW", "{\"a\":1}", 0, &pid, &err) == FH_OK);
+  CHECK(store_process_insert(st, "hello", PROC_NEW, "{\"a\":1}", 0, &pid, &err) == FH_OK);
   st_process p;
   CHECK(store_process_get(st, pid, &p, &err) == FH_OK);
   CHECK_STR(p.flow, "hello");
   CHECK_STR(p.data, "{\"a\":1}");
   CHECK(p.created_by == 0 && p.finished_at[0] == '\0');
   st_process_free(&p);
-  CHECK(store_process_update(st, pid, "DONE", "{}", "2026-01-01T00:00:00.000Z", &err) == FH_OK);
+  CHECK(store_process_update(st, pid, PROC_DONE, "{}", "2026-01-01T00:00:00.000Z", &err) == FH_OK);
   CHECK(store_process_get(st, pid, &p, &err) == FH_OK);
-  CHECK_STR(p.status, "DONE");
+  CHECK_STR(proc_status_name(p.status), "DONE");
   CHECK_STR(p.finished_at, "2026-01-01T00:00:00.000Z");
   st_process_free(&p);
   CHECK(store_process_get(st, 999, &p, &err) == FH_NOT_FOUND);
@@ -127,13 +127,13 @@ static int test_process_and_tasks(void) {
 
   st_task t;
   CHECK(store_task_get(st, t2, &t, &err) == FH_OK);
-  snprintf(t.status, sizeof t.status, "ERROR");
+  t.status = TASK_ERROR;
   free(t.error_message);
   t.error_message = strdup("boom");
   CHECK(store_task_update(st, &t, &err) == FH_OK);
   st_task_free(&t);
   CHECK(store_task_get(st, t2, &t, &err) == FH_OK);
-  CHECK_STR(t.status, "ERROR");
+  CHECK_STR(task_status_name(t.status), "ERROR");
   CHECK(t.error_message && !strcmp(t.error_message, "boom"));
   st_task_free(&t);
   CHECK(store_task_count_active(st, pid, 0, &n, &err) == FH_OK && n == 1);   /* ERROR is active */
@@ -146,7 +146,7 @@ static int test_token_prefixes(void) {
   store *st = open_mem();
   fherr err = {0};
   int64_t pid, id;
-  CHECK(store_process_insert(st, "f", "STARTED", "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
   CHECK(insert_task(st, pid, "f.a", "NEW", "start/5_1", &id) == 0);
   CHECK(insert_task(st, pid, "f.b", "NEW", "start/55_1", &id) == 0);
   CHECK(insert_task(st, pid, "f.c", "NEW", "start/5_2/9_1", &id) == 0);
@@ -164,12 +164,12 @@ static int test_join_lookup(void) {
   store *st = open_mem();
   fherr err = {0};
   int64_t pid, id, found;
-  CHECK(store_process_insert(st, "f", "STARTED", "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
   st_task j = {0};
   j.process_id = pid;
   snprintf(j.flow_task, sizeof j.flow_task, "f.join");
   snprintf(j.type, sizeof j.type, "join");
-  snprintf(j.status, sizeof j.status, "STARTED");
+  j.status = TASK_STARTED;
   snprintf(j.token, sizeof j.token, "start");
   snprintf(j.join_of, sizeof j.join_of, "start/3");
   CHECK(store_task_insert(st, &j, &err) == FH_OK);
@@ -189,19 +189,18 @@ static int test_job_lease(void) {
   store *st = open_mem();
   fherr err = {0};
   int64_t pid, id;
-  CHECK(store_process_insert(st, "f", "STARTED", "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
   st_task t = {0};
   t.process_id = pid;
   snprintf(t.flow_task, sizeof t.flow_task, "f.job");
   snprintf(t.type, sizeof t.type, "job");
-  snprintf(t.status, sizeof t.status, "SCHEDULED");
+  t.status = TASK_SCHEDULED;
   snprintf(t.token, sizeof t.token, "start");
   snprintf(t.due_at, sizeof t.due_at, "2026-01-01T00:00:00.000Z");
   CHECK(store_task_insert(st, &t, &err) == FH_OK);
   id = t.id;
   st_task c;
-  CHECK(store_begin(st, &err) == FH_OK);
-  /* not due yet */
+  /* each claim is a short write of its own; not due yet */
   CHECK(store_task_claim_due(st, "2025-12-31T00:00:00.000Z", "w1", "2026-01-02T00:00:00.000Z", &c, &err) == FH_NOT_FOUND);
   CHECK(store_task_claim_due(st, "2026-01-01T00:00:01.000Z", "w1", "2026-01-01T00:01:00.000Z", &c, &err) == FH_OK);
   CHECK(c.id == id);
@@ -212,7 +211,6 @@ static int test_job_lease(void) {
   CHECK(store_task_claim_due(st, "2026-01-01T00:01:30.000Z", "w2", "2026-01-01T00:03:00.000Z", &c, &err) == FH_OK);
   CHECK_STR(c.lease_owner, "w2");
   st_task_free(&c);
-  CHECK(store_commit(st, &err) == FH_OK);
   double secs;
   CHECK(store_task_next_due(st, "2026-01-01T00:00:00.000Z", &secs, &err) == FH_OK && secs == 0);
   store_close(st);
@@ -224,18 +222,19 @@ static int test_rollback_and_rename(void) {
   fherr err = {0};
   int64_t pid, id, changed;
   CHECK(store_begin(st, &err) == FH_OK);
-  CHECK(store_process_insert(st, "f", "NEW", "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_NEW, "{}", 0, &pid, &err) == FH_OK);
   store_rollback(st);
   st_process p;
   CHECK(store_process_get(st, pid, &p, &err) == FH_NOT_FOUND);
-  CHECK(store_process_insert(st, "f", "NEW", "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_NEW, "{}", 0, &pid, &err) == FH_OK);
   CHECK(insert_task(st, pid, "f.old", "NEW", "start", &id) == 0);
   CHECK(store_begin(st, &err) == FH_OK);
   CHECK(store_savepoint(st, &err) == FH_OK);
   CHECK(insert_task(st, pid, "f.tmp", "NEW", "start", &id) == 0);
   store_rollback_to(st);
-  CHECK(store_rename_flow_task(st, "f.old", "f.new", &changed, &err) == FH_OK && changed == 1);
   CHECK(store_commit(st, &err) == FH_OK);
+  /* the rename is a short write of its own */
+  CHECK(store_rename_flow_task(st, "f.old", "f.new", &changed, &err) == FH_OK && changed == 1);
   st_task *rows;
   int n;
   CHECK(store_task_of_process(st, pid, &rows, &n, &err) == FH_OK);
@@ -251,7 +250,7 @@ static int test_task_lists(void) {
   fherr err = {0};
   int64_t alice, pid, id;
   CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
-  CHECK(store_process_insert(st, "f", "STARTED", "{}", alice, &pid, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", alice, &pid, &err) == FH_OK);
   for (int i = 0; i < 7; i++) CHECK(insert_task(st, pid, i % 2 ? "f.a" : "f.b", "NEW", "start", &id) == 0);
   store_task_query q = {.view = STORE_VIEW_QUEUE, .user_id = alice, .assignable_json = "[\"f.a\"]", .limit = 2};
   st_task *rows;
@@ -289,7 +288,7 @@ static void *gc_worker(void *arg) {
     char flow[32];
     snprintf(flow, sizeof flow, "t%ld", id);
     if (store_begin(st, &err)) { bad++; continue; }
-    if (store_process_insert(st, flow, "NEW", "{}", 0, &pid, &err)) { bad++; store_rollback(st); continue; }
+    if (store_process_insert(st, flow, PROC_NEW, "{}", 0, &pid, &err)) { bad++; store_rollback(st); continue; }
     if (i % 10 == 9) store_rollback(st);            /* this one must vanish */
     else if (store_commit(st, &err)) bad++;
   }

@@ -1,0 +1,296 @@
+/* engine_rules — the transition rules of tasks: for each action, when it is
+ * allowed (the task's status, the node's kind, who acts: owner, manager,
+ * the permission of the node) and what it does to the task and the run.
+ * Both sides are tables indexed by the action, one small function each.
+ *
+ * The rules work on the run's state in memory; the caller writes the result.
+ * May call: engine_run (what follows a task), activation (permission
+ * functions, form validation), identity of users through engine.c.
+ */
+#include "engine_internal.h"
+
+#include <stdio.h>
+
+#include "fhtime.h"
+
+/* --- who may ------------------------------------------------------------------ */
+
+int rules_may_do_node(run *r, const fd_node *n, ptask *t) {
+  const fh_actor *a = r->actor;
+  if (a->is_admin || a->is_system) return 1;
+  if (n->permission) return fh_actor_has_perm(a, n->permission);
+  if (!n->permission_fn) return 1;
+  act_ctx c;
+  run_ctx(r, n, t ? &t->row : NULL, t != NULL, &c);
+  json_t *user = fh_actor_to_json(a);
+  int yes = 0;
+  fherr perr = {0};
+  if (activation_permission(r->e->vm, &c, user, &yes, &perr)) yes = 0;   /* a failing check denies */
+  fherr_clear(&perr);
+  json_decref(user);
+  return yes;
+}
+
+/* --- the checks, one per action ----------------------------------------------------- */
+
+typedef struct check_args {
+  run *r;
+  ptask *t;
+  const fd_node *n;
+  const char *kind;       /* the node's kind name, "obsolete" without a node */
+  const char *status;     /* the task's status name */
+  int manager, owner;
+} check_args;
+
+typedef int (*check_fn)(const check_args *c, fherr *err);
+
+static int check_assign(const check_args *c, fherr *err) {
+  if (c->n->kind != NODE_VIEW) return fherr_set(err, FH_CONFLICT, "cannot assign: a %s task is not done by people", c->kind);
+  if (c->r->actor->is_system) return fherr_set(err, FH_FORBIDDEN, "cannot assign: a task needs a user to own it (--as USER)");
+  if (!rules_may_do_node(c->r, c->n, c->t))
+    return fherr_set(err, FH_FORBIDDEN, "cannot assign: you lack the permission for '%s'", c->n->name);
+  if (c->t->row.status != TASK_NEW) return fherr_set(err, FH_CONFLICT, "cannot assign: task is %s", c->status);
+  return FH_OK;
+}
+
+static int check_unassign(const check_args *c, fherr *err) {
+  if (c->n->kind != NODE_VIEW) return fherr_set(err, FH_CONFLICT, "cannot unassign: a %s task has no owner", c->kind);
+  if (c->t->row.status != TASK_ASSIGNED) return fherr_set(err, FH_CONFLICT, "cannot unassign: task is %s", c->status);
+  if (!c->owner && !c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot unassign: only the owner or a manager may");
+  return FH_OK;
+}
+
+static int check_reassign(const check_args *c, fherr *err) {
+  if (c->n->kind != NODE_VIEW) return fherr_set(err, FH_CONFLICT, "cannot reassign: a %s task has no owner", c->kind);
+  if (!c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot reassign: only a manager may");
+  if (c->t->row.status != TASK_ASSIGNED) return fherr_set(err, FH_CONFLICT, "cannot reassign: task is %s", c->status);
+  return FH_OK;
+}
+
+static int check_execute(const check_args *c, fherr *err) {
+  task_status st = c->t->row.status;
+  if (c->n->kind == NODE_VIEW) {
+    if (st == TASK_NEW) return fherr_set(err, FH_CONFLICT, "cannot execute: task is NEW, assign it first");
+    if (st != TASK_ASSIGNED) return fherr_set(err, FH_CONFLICT, "cannot execute: task is %s", c->status);
+    if (!c->owner) return fherr_set(err, FH_FORBIDDEN, "cannot execute: only the owner (%s) may", c->t->row.owner_name);
+    return FH_OK;
+  }
+  if (c->n->kind == NODE_FUNCTION) {
+    if (!c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot execute: only a manager may trigger a function task");
+    if (st != TASK_NEW) return fherr_set(err, FH_CONFLICT, "cannot execute: task is %s", c->status);
+    return FH_OK;
+  }
+  return fherr_set(err, FH_CONFLICT, "cannot execute: a %s task runs by itself", c->kind);
+}
+
+static int check_cancel(const check_args *c, fherr *err) {
+  task_status st = c->t->row.status;
+  if (!c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot cancel: only a manager may");
+  if (st != TASK_NEW && st != TASK_ASSIGNED && st != TASK_SCHEDULED && st != TASK_ERROR)
+    return fherr_set(err, FH_CONFLICT, "cannot cancel: task is %s", c->status);
+  return FH_OK;
+}
+
+/* Did task `next` come from task id? */
+static int came_from(const st_task *next, int64_t id) {
+  for (const char *p = next->previous; p && *p;) {
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p) break;
+    if (v == id) return 1;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return 0;
+}
+
+static int check_undo(const check_args *c, fherr *err) {
+  if (!c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot undo: only a manager may");
+  if (c->t->row.status != TASK_DONE) return fherr_set(err, FH_CONFLICT, "cannot undo: task is %s", c->status);
+  if (c->n->kind == NODE_START || c->n->kind == NODE_START_FUNCTION)
+    return fherr_set(err, FH_CONFLICT, "cannot undo the start of a process; cancel the process instead");
+  const pstate *ps = &c->r->ps;
+  for (int i = 0; i < ps->ntasks; i++) {
+    const st_task *next = &ps->tasks[i]->row;
+    if (came_from(next, c->t->row.id) && next->status != TASK_CANCELED)
+      return fherr_set(err, FH_CONFLICT, "cannot undo: the tasks after it must be canceled first");
+  }
+  return FH_OK;
+}
+
+static int check_revive(const check_args *c, fherr *err) {
+  task_status st = c->t->row.status;
+  if (!c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot revive: only a manager may");
+  if (st != TASK_ERROR && st != TASK_CANCELED) return fherr_set(err, FH_CONFLICT, "cannot revive: task is %s", c->status);
+  if (c->n->kind == NODE_START || c->n->kind == NODE_START_FUNCTION || c->n->kind == NODE_JOIN)
+    return fherr_set(err, FH_CONFLICT, "cannot revive a %s task", c->kind);
+  return FH_OK;
+}
+
+static const check_fn CHECK[A__COUNT] = {
+    [A_ASSIGN] = check_assign, [A_UNASSIGN] = check_unassign, [A_REASSIGN] = check_reassign, [A_EXECUTE] = check_execute,
+    [A_CANCEL] = check_cancel, [A_UNDO] = check_undo,         [A_REVIVE] = check_revive,
+};
+
+int rules_check(run *r, ptask *t, const fd_node *n, int action, fherr *err) {
+  if (action < 0 || action >= A__COUNT) return fherr_set(err, FH_BAD_REQUEST, "unknown action");
+  const char *name = ENGINE_ACTIONS[action];
+  if (!proc_status_is_running(r->ps.proc.status))
+    return fherr_set(err, FH_CONFLICT, "cannot %s: the process is %s", name, proc_status_name(r->ps.proc.status));
+  if ((!n || n->kind == NODE_OBSOLETE) && action != A_CANCEL)
+    return fherr_set(err, FH_CONFLICT, "cannot %s: node '%s' is obsolete; a manager can only cancel it", name,
+                     node_part(t->row.flow_task));
+  check_args c = {.r = r, .t = t, .n = n, .kind = n ? node_kind_name(n->kind) : "obsolete",
+                  .status = task_status_name(t->row.status), .manager = engine_is_manager(r->actor, r->ps.proc.flow),
+                  .owner = r->actor->id && t->row.owner_id == r->actor->id};
+  return CHECK[action](&c, err);
+}
+
+/* --- what each action does ------------------------------------------------------------- */
+
+typedef int (*apply_fn)(run *r, ptask *t, const fd_node *n, const json_t *args, fherr *err);
+
+static int apply_assign(run *r, ptask *t, const fd_node *n, const json_t *args, fherr *err) {
+  (void)n, (void)args, (void)err;
+  t->row.owner_id = r->actor->id;
+  snprintf(t->row.owner_name, sizeof t->row.owner_name, "%s", r->actor->username);
+  t->row.status = TASK_ASSIGNED;
+  fhtime_now(t->row.assigned_at);
+  t->dirty = 1;
+  return FH_OK;
+}
+
+static int apply_unassign(run *r, ptask *t, const fd_node *n, const json_t *args, fherr *err) {
+  (void)r, (void)n, (void)args, (void)err;
+  t->row.owner_id = 0;
+  t->row.owner_name[0] = '\0';
+  t->row.assigned_at[0] = '\0';
+  t->row.status = TASK_NEW;
+  t->dirty = 1;
+  return FH_OK;
+}
+
+static int invalid_user(fherr *err, const char *message, const char *field) {
+  fherr_set(err, FH_INVALID, "%s", message);
+  if (err) err->fields = json_pack("{s:s}", "user", field);
+  return FH_INVALID;
+}
+
+static int apply_reassign(run *r, ptask *t, const fd_node *n, const json_t *args, fherr *err) {
+  json_t *user = args ? json_object_get(args, "user") : NULL;
+  if (!json_is_string(user)) return fherr_set(err, FH_BAD_REQUEST, "reassign needs {\"user\": \"name\"}");
+  fh_actor target;
+  fherr uerr = {0};
+  if (engine_actor(r->e, json_string_value(user), &target, &uerr)) {
+    fherr_clear(&uerr);
+    return invalid_user(err, "unknown user", "No such user.");
+  }
+  const fh_actor *me = r->actor;
+  r->actor = &target;
+  int allowed = rules_may_do_node(r, n, t);
+  r->actor = me;
+  if (!allowed) {
+    char message[200];
+    snprintf(message, sizeof message, "%s may not do this task", json_string_value(user));
+    fh_actor_free(&target);
+    return invalid_user(err, message, "This user lacks the permission for the task.");
+  }
+  t->row.owner_id = target.id;
+  snprintf(t->row.owner_name, sizeof t->row.owner_name, "%s", target.username);
+  fhtime_now(t->row.assigned_at);
+  t->dirty = 1;
+  fh_actor_free(&target);
+  return FH_OK;
+}
+
+/* A form: cleaned, checked by the node's validate(), merged into the data. */
+static int execute_view(run *r, ptask *t, const fd_node *n, const json_t *data, fherr *err) {
+  json_t *clean = NULL, *fields = NULL;
+  int rc = run_clean_form(r, n, data, &clean, err);
+  if (!rc && n->has_validate) {
+    act_ctx c;
+    run_ctx(r, n, &t->row, 1, &c);
+    rc = activation_validate(r->e->vm, &c, clean, &fields, err);
+    if (!rc && fields) {
+      fherr_set(err, FH_INVALID, "the form has errors");
+      if (err) err->fields = fields;
+      else json_decref(fields);
+      rc = FH_INVALID;
+    }
+  }
+  if (!rc) run_merge_form(r->data, clean, data);
+  json_decref(clean);
+  return rc;
+}
+
+static int apply_execute(run *r, ptask *t, const fd_node *n, const json_t *args, fherr *err) {
+  json_t *data = args ? json_object_get(args, "data") : NULL;
+  if (data && !json_is_object(data) && !json_is_null(data))
+    return fherr_set(err, FH_BAD_REQUEST, "\"data\" must be an object");
+  json_t *empty = json_object();
+  if (!data || json_is_null(data)) data = empty;
+  int rc;
+  if (n->kind == NODE_VIEW) {
+    rc = execute_view(r, t, n, data, err);
+  } else if (n->has_fn) {
+    rc = run_invoke(r, t, n, "fn", data, err);
+  } else {
+    json_t *clean = NULL;
+    rc = run_clean_known(r, data, &clean, err);
+    if (!rc) run_merge_into(r->data, clean);
+    json_decref(clean);
+  }
+  json_decref(empty);
+  if (!rc) rc = run_complete_task(r, t, err);
+  return rc ? rc : run_follow_next(r, t, n, err);
+}
+
+static void finish_task(ptask *t, task_status status) {
+  t->row.status = status;
+  if (status != TASK_REVIVED || !t->row.finished_at[0]) fhtime_now(t->row.finished_at);
+  t->dirty = 1;
+}
+
+static int apply_cancel(run *r, ptask *t, const fd_node *n, const json_t *args, fherr *err) {
+  (void)n, (void)args;
+  finish_task(t, TASK_CANCELED);
+  t->row.lease_until[0] = '\0';
+  return run_recheck_joins(r, err);   /* it may have been the last branch a join waited for */
+}
+
+static int apply_undo(run *r, ptask *t, const fd_node *n, const json_t *args, fherr *err) {
+  (void)r, (void)n, (void)args, (void)err;
+  finish_task(t, TASK_CANCELED);
+  return FH_OK;
+}
+
+static int apply_revive(run *r, ptask *t, const fd_node *n, const json_t *args, fherr *err) {
+  (void)args;
+  finish_task(t, TASK_REVIVED);
+  t->row.lease_until[0] = '\0';
+  char token[sizeof t->row.token];
+  snprintf(token, sizeof token, "%s", t->row.token);
+  return run_create_task(r, n, token, t->row.id, err);
+}
+
+static const apply_fn APPLY[A__COUNT] = {
+    [A_ASSIGN] = apply_assign, [A_UNASSIGN] = apply_unassign, [A_REASSIGN] = apply_reassign, [A_EXECUTE] = apply_execute,
+    [A_CANCEL] = apply_cancel, [A_UNDO] = apply_undo,         [A_REVIVE] = apply_revive,
+};
+
+int rules_apply(run *r, ptask *t, const fd_node *n, int action, const json_t *args, fherr *err) {
+  if (action < 0 || action >= A__COUNT) return fherr_set(err, FH_BAD_REQUEST, "unknown action");
+  return APPLY[action](r, t, n, args, err);
+}
+
+int rules_transition(void *run_ptr, int64_t task_id, int action, int probe, const json_t *args, fherr *err) {
+  run *r = run_ptr;
+  ptask *t = pstate_task(&r->ps, task_id);
+  if (!t) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
+  const fd_node *n = r->fd ? flowdef_node(r->fd, node_part(t->row.flow_task)) : NULL;
+  int rc = rules_check(r, t, n, action, err);
+  if (rc || probe) return rc;
+  if (r->door_closed)
+    return fherr_set(err, FH_FLOW_ERROR, "%s: a job's callback runs outside its process and cannot change tasks",
+                     ENGINE_ACTIONS[action]);
+  return rules_apply(r, t, n, action, args, err);
+}

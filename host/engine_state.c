@@ -1,0 +1,235 @@
+/* engine_state — one process in memory while an action works on it: its
+ * row, every task, what the action adds (tasks, links) and changes (rows
+ * marked dirty), and writing all of that back in one short transaction.
+ *
+ * The run reads and changes only this copy, so no transaction is open while
+ * callbacks run.  Ids of new tasks (and of a new process) are taken from the
+ * store before the write, because callbacks and split tokens see them.  The
+ * write is conditional on the process version read here; FH_STALE means
+ * another writer changed the process meanwhile and the action starts over.
+ *
+ * May call: store.  Called by engine_run.c, engine.c, engine_jobs.c.
+ */
+#include "engine_internal.h"
+
+#include <stdio.h>
+
+void pstate_free(pstate *ps) {
+  st_process_free(&ps->proc);
+  for (int i = 0; i < ps->ntasks; i++) {
+    st_task_free(&ps->tasks[i]->row);
+    free(ps->tasks[i]);
+  }
+  free(ps->tasks);
+  free(ps->links);
+  memset(ps, 0, sizeof *ps);
+}
+
+static int grow_tasks(pstate *ps, fherr *err) {
+  if (ps->ntasks < ps->cap) return FH_OK;
+  int cap = ps->cap ? ps->cap * 2 : 16;
+  ptask **grown = realloc(ps->tasks, sizeof *grown * cap);
+  if (!grown) return fherr_set(err, FH_INTERNAL, "out of memory");
+  ps->tasks = grown;
+  ps->cap = cap;
+  return FH_OK;
+}
+
+/* Takes the row over (its heap strings included). */
+static int append_row(pstate *ps, st_task *row, ptask **out, fherr *err) {
+  ptask *t = calloc(1, sizeof *t);
+  if (!t || grow_tasks(ps, err)) {
+    free(t);
+    st_task_free(row);
+    return fherr_set(err, FH_INTERNAL, "out of memory");
+  }
+  t->row = *row;
+  ps->tasks[ps->ntasks++] = t;
+  if (out) *out = t;
+  return FH_OK;
+}
+
+int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err) {
+  memset(ps, 0, sizeof *ps);
+  int rc = store_process_get(e->st, process_id, &ps->proc, err);
+  if (rc) return rc;
+  st_task *rows = NULL;
+  int n = 0;
+  if ((rc = store_task_of_process(e->st, process_id, &rows, &n, err))) return rc;
+  for (int i = 0; i < n && !rc; i++) rc = append_row(ps, &rows[i], NULL, err);
+  for (int i = ps->ntasks; i < n; i++) st_task_free(&rows[i]);   /* left after a failure */
+  free(rows);
+  return rc;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void copy_row(const st_task *src, st_task *dst) {
+  *dst = *src;
+  dst->data = dup_or_null(src->data);
+  dst->error_message = dup_or_null(src->error_message);
+  dst->error_traceback = dup_or_null(src->error_traceback);
+  dst->previous = dup_or_null(src->previous);
+}
+
+int pstate_copy(const pstate *src, pstate *dst, fherr *err) {
+  memset(dst, 0, sizeof *dst);
+  dst->proc = src->proc;
+  dst->proc.data = dup_or_null(src->proc.data);
+  dst->is_new = src->is_new;
+  int rc = FH_OK;
+  for (int i = 0; i < src->ntasks && !rc; i++) {
+    st_task row;
+    copy_row(&src->tasks[i]->row, &row);
+    ptask *t = NULL;
+    if (!(rc = append_row(dst, &row, &t, err))) {
+      t->is_new = src->tasks[i]->is_new;
+      t->dirty = src->tasks[i]->dirty;
+    }
+  }
+  if (!rc && src->nlinks) {
+    dst->links = malloc(sizeof *dst->links * 2 * src->nlinks);
+    if (!dst->links) rc = fherr_set(err, FH_INTERNAL, "out of memory");
+    else {
+      memcpy(dst->links, src->links, sizeof *dst->links * 2 * src->nlinks);
+      dst->nlinks = dst->lcap = src->nlinks;
+    }
+  }
+  if (rc) pstate_free(dst);
+  return rc;
+}
+
+ptask *pstate_task(const pstate *ps, int64_t id) {
+  for (int i = ps->ntasks - 1; i >= 0; i--)
+    if (ps->tasks[i]->row.id == id) return ps->tasks[i];
+  return NULL;
+}
+
+int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fherr *err) {
+  st_task copy;
+  copy_row(row, &copy);
+  copy.previous = NULL;
+  int rc = store_next_id(e->st, STORE_ID_TASK, &copy.id, err);
+  if (rc) {
+    st_task_free(&copy);
+    return rc;
+  }
+  copy.process_id = ps->proc.id;
+  if ((rc = append_row(ps, &copy, out, err))) return rc;
+  (*out)->is_new = 1;
+  return FH_OK;
+}
+
+/* Adds prev to the row's "3,4" text, kept in id order as the store reads
+ * it back. */
+static int previous_add(st_task *row, int64_t prev, fherr *err) {
+  size_t len = row->previous ? strlen(row->previous) : 0;
+  char *text = malloc(len + 24), *out = text;
+  if (!text) return fherr_set(err, FH_INTERNAL, "out of memory");
+  int placed = 0;
+  for (const char *p = row->previous; p && *p;) {
+    char *end;
+    long long id = strtoll(p, &end, 10);
+    if (end == p) break;
+    if (!placed && prev < id) {
+      out += sprintf(out, "%s%lld", out == text ? "" : ",", (long long)prev);
+      placed = 1;
+    }
+    out += sprintf(out, "%s%lld", out == text ? "" : ",", id);
+    p = *end == ',' ? end + 1 : end;
+  }
+  if (!placed) sprintf(out, "%s%lld", out == text ? "" : ",", (long long)prev);
+  free(row->previous);
+  row->previous = text;
+  return FH_OK;
+}
+
+int pstate_link(pstate *ps, ptask *t, int64_t prev, fherr *err) {
+  if (!prev) return FH_OK;
+  for (int i = 0; i < ps->nlinks; i++)
+    if (ps->links[2 * i] == t->row.id && ps->links[2 * i + 1] == prev) return FH_OK;
+  if (ps->nlinks == ps->lcap) {
+    int cap = ps->lcap ? ps->lcap * 2 : 16;
+    int64_t *grown = realloc(ps->links, sizeof *grown * 2 * cap);
+    if (!grown) return fherr_set(err, FH_INTERNAL, "out of memory");
+    ps->links = grown;
+    ps->lcap = cap;
+  }
+  ps->links[2 * ps->nlinks] = t->row.id;
+  ps->links[2 * ps->nlinks + 1] = prev;
+  ps->nlinks++;
+  return previous_add(&t->row, prev, err);
+}
+
+int pstate_count_active(const pstate *ps, const char *prefix, int64_t except) {
+  int n = 0;
+  size_t plen = prefix ? strlen(prefix) : 0;
+  for (int i = 0; i < ps->ntasks; i++) {
+    const st_task *t = &ps->tasks[i]->row;
+    if (t->id == except || !task_status_is_active(t->status)) continue;
+    if (prefix && strncmp(t->token, prefix, plen) != 0) continue;
+    n++;
+  }
+  return n;
+}
+
+ptask *pstate_find_join(const pstate *ps, const char *flow_task, const char *join_of) {
+  for (int i = ps->ntasks - 1; i >= 0; i--) {
+    const st_task *t = &ps->tasks[i]->row;
+    if (t->join_of[0] && !strcmp(t->join_of, join_of) && !strcmp(t->flow_task, flow_task)) return ps->tasks[i];
+  }
+  return NULL;
+}
+
+int64_t pstate_latest_owner(const pstate *ps, const char *flow_task) {
+  const st_task *best = NULL;
+  for (int i = 0; i < ps->ntasks; i++) {
+    const st_task *t = &ps->tasks[i]->row;
+    if (t->status != TASK_DONE || strcmp(t->flow_task, flow_task)) continue;
+    if (!best || strcmp(t->finished_at, best->finished_at) >= 0) best = t;
+  }
+  return best ? best->owner_id : 0;
+}
+
+int pstate_has_done_type(const pstate *ps, const char *type) {
+  for (int i = 0; i < ps->ntasks; i++)
+    if (ps->tasks[i]->row.status == TASK_DONE && !strcmp(ps->tasks[i]->row.type, type)) return 1;
+  return 0;
+}
+
+/* Collects the rows to insert and to update, in id order. */
+static int collect(pstate *ps, const st_task ***ins, int *nins, const st_task ***upd, int *nupd, fherr *err) {
+  *ins = calloc(ps->ntasks + 1, sizeof **ins);
+  *upd = calloc(ps->ntasks + 1, sizeof **upd);
+  *nins = *nupd = 0;
+  if (!*ins || !*upd) return fherr_set(err, FH_INTERNAL, "out of memory");
+  for (int i = 0; i < ps->ntasks; i++) {
+    if (ps->tasks[i]->is_new) (*ins)[(*nins)++] = &ps->tasks[i]->row;
+    else if (ps->tasks[i]->dirty) (*upd)[(*nupd)++] = &ps->tasks[i]->row;
+  }
+  return FH_OK;
+}
+
+int pstate_write(engine *e, pstate *ps, const json_t *data, fherr *err) {
+  char *text = dump_json(data);
+  if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
+  free(ps->proc.data);
+  ps->proc.data = text;
+  const st_task **ins = NULL, **upd = NULL;
+  int nins, nupd;
+  int rc = collect(ps, &ins, &nins, &upd, &nupd, err);
+  if (!rc) {
+    store_write w = {.process = &ps->proc, .process_is_new = ps->is_new, .inserts = ins, .ninserts = nins,
+                     .updates = upd, .nupdates = nupd, .links = ps->links, .nlinks = ps->nlinks};
+    rc = store_write_process(e->st, &w, err);
+  }
+  free(ins);
+  free(upd);
+  if (rc) return rc;
+  /* written: this state now matches the store */
+  ps->is_new = 0;
+  ps->proc.version++;
+  ps->nlinks = 0;
+  for (int i = 0; i < ps->ntasks; i++) ps->tasks[i]->is_new = ps->tasks[i]->dirty = 0;
+  return FH_OK;
+}
