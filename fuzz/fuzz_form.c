@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity.h"
 #include "engine.h"
 #include "flowreg.h"
 
@@ -85,13 +86,13 @@ static void open_engines(void) {
     engine_close(engines[i]);
     engine_options eo = {.flows = regs[i], .db_path = ":memory:", .synchronous_full = 0, .budget_seconds = 1};
     if (engine_open(&eo, &engines[i], &err)) fail("engine_open", &err);
-    store *st = engine_store(engines[i]);
-    if (store_user_add(st, "alice", NULL, 1, NULL, &err) || store_user_add(st, "bob", NULL, 0, NULL, &err) ||
-        store_grant(st, "bob", "helloworld.approve", &err))
+    engine *e = engines[i];
+    if (identity_user_add(e, "alice", NULL, 1, &err) || identity_user_add(e, "bob", NULL, 0, &err) ||
+        identity_grant(e, "bob", "helloworld.approve", &err))
       fail("users", &err);
   }
   fh_actor_free(&alice);
-  if (engine_actor(engines[0], "alice", &alice, &err)) fail("engine_actor", &err);
+  if (identity_actor(engines[0], "alice", &alice, &err)) fail("identity_actor", &err);
 }
 
 static void setup(void) {

@@ -1,7 +1,7 @@
 /* cli — the `flowhost` commands: parses the global options, dispatches to
  * each command (check, graph, user, token, start, task(s), process(es), jobs,
  * rename-node; serve goes to serve_main), prints JSON results on stdout and
- * errors on stderr.  Calls the engine, the store (through engine_store),
+ * errors on stderr.  Calls the engine, identity (users, tokens),
  * flowreg, auth, graph and serve_main. */
 #include "cli.h"
 

@@ -22,7 +22,7 @@
 /* A job's lease outlasts its time budget by this much unless configured. */
 #define LEASE_GRACE 30.0
 
-store *engine_store(engine *e) { return e->st; }
+store *engine_store(engine *e) { return e->st; }   /* for identity.c */
 flowreg *engine_flows(engine *e) { return e->reg; }
 
 /* Makes the vm match the registry's current generation.  Only flows whose
@@ -71,33 +71,6 @@ void fh_actor_system(fh_actor *a) {
   a->is_admin = 1;
   a->is_active = 1;
   snprintf(a->username, sizeof a->username, "%s", "system");
-}
-
-static int actor_from_user(engine *e, st_user *u, fh_actor *out, fherr *err) {
-  memset(out, 0, sizeof *out);
-  out->id = u->id;
-  snprintf(out->username, sizeof out->username, "%s", u->username);
-  out->is_admin = u->is_admin;
-  out->is_active = u->is_active;
-  return store_user_perms(e->st, u->id, &out->perms, &out->groups, err);
-}
-
-int engine_actor(engine *e, const char *username, fh_actor *out, fherr *err) {
-  st_user u;
-  int rc = store_user_get(e->st, username, &u, err);
-  if (rc) return rc;
-  rc = actor_from_user(e, &u, out, err);
-  st_user_free(&u);
-  return rc;
-}
-
-int engine_actor_by_id(engine *e, int64_t id, fh_actor *out, fherr *err) {
-  st_user u;
-  int rc = store_user_get_by_id(e->st, id, &u, err);
-  if (rc) return rc;
-  rc = actor_from_user(e, &u, out, err);
-  st_user_free(&u);
-  return rc;
 }
 
 void fh_actor_free(fh_actor *a) {

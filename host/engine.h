@@ -4,9 +4,13 @@
  * One engine is one thread's worker: it owns a store connection and a luavm
  * whose flows follow the registry's current generation (reloaded lazily
  * before an action when the generation changed).  Engines share only the
- * flowreg.  Every call is one action: it runs in one BEGIN IMMEDIATE
- * transaction that commits before the call returns (the result is durable)
- * or rolls back entirely (the error is returned and nothing was written).
+ * flowreg.  Every call is one action: it locks its process (in this host),
+ * computes the whole effect on the process in memory, Lua callbacks
+ * included, with no transaction open, and then writes it in one short
+ * transaction that commits before the call returns (the result is durable).
+ * On an error nothing is written.  When another program wrote the process
+ * meanwhile (its version changed), the action starts over from a fresh read.
+ * Users and their permissions are reached through identity.h.
  *
  * Inputs and outputs are JSON (jansson), in the shapes of the HTTP contract,
  * so the CLI, the HTTP layer and the Lua module share one path.  Output
@@ -47,12 +51,9 @@ typedef struct fh_actor {
 
 int engine_open(const engine_options *opt, engine **out, fherr *err);
 void engine_close(engine *e);
-store *engine_store(engine *e);
 flowreg *engine_flows(engine *e);
 
 void fh_actor_system(fh_actor *a);
-int engine_actor(engine *e, const char *username, fh_actor *out, fherr *err);
-int engine_actor_by_id(engine *e, int64_t id, fh_actor *out, fherr *err);
 void fh_actor_free(fh_actor *a);
 int fh_actor_has_perm(const fh_actor *a, const char *perm);
 int engine_is_manager(const fh_actor *a, const char *flow);

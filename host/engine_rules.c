@@ -5,13 +5,14 @@
  *
  * The rules work on the run's state in memory; the caller writes the result.
  * May call: engine_run (what follows a task), activation (permission
- * functions, form validation), identity of users through engine.c.
+ * functions, form validation), identity (the user of a reassign).
  */
 #include "engine_internal.h"
 
 #include <stdio.h>
 
 #include "fhtime.h"
+#include "identity.h"
 
 /* --- who may ------------------------------------------------------------------ */
 
@@ -180,7 +181,7 @@ static int apply_reassign(run *r, ptask *t, const fd_node *n, const json_t *args
   if (!json_is_string(user)) return fherr_set(err, FH_BAD_REQUEST, "reassign needs {\"user\": \"name\"}");
   fh_actor target;
   fherr uerr = {0};
-  if (engine_actor(r->e, json_string_value(user), &target, &uerr)) {
+  if (identity_actor(r->e, json_string_value(user), &target, &uerr)) {
     fherr_clear(&uerr);
     return invalid_user(err, "unknown user", "No such user.");
   }

@@ -9,6 +9,8 @@
  */
 #include "identity.h"
 
+#include "engine_internal.h"
+
 #include <stdio.h>
 #include <string.h>
 
