@@ -1,31 +1,15 @@
-#include "store.h"
-
-#include <limits.h>
-#include <pthread.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-/* Each statement is prepared on first use and kept for the life of the
- * connection; the enum indexes the cache and SQL[] holds the text. */
-enum {
-  Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
-  Q_ACTION_SAVE, Q_ACTION_RELEASE, Q_ACTION_ROLLBACK,
-  Q_USER_ADD, Q_USER_GET, Q_USER_GET_ID, Q_USER_PASSWD, Q_USER_ADMIN, Q_USER_COUNT, Q_USER_LIST,
-  Q_USER_PERMS, Q_USER_GROUPS, Q_GROUP_ENSURE, Q_GROUP_ID, Q_GRANT_USER, Q_GRANT_GROUP,
-  Q_REVOKE_USER, Q_REVOKE_GROUP, Q_JOIN, Q_LEAVE, Q_USERS_WITH_PERM,
-  Q_SESSION_ADD, Q_SESSION_GET, Q_SESSION_DEL, Q_TOKEN_ADD, Q_TOKEN_GET, Q_TOKEN_USED,
-  Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES, Q_PARTICIPANT_ADD,
-  Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_NEXT_STATUS,
-  Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
-  Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
-  Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC,
-  Q_LIST_ALL, Q_LIST_ALL_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE,
-  Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME, Q_RENAME_BUMP,
-  Q_PROC_INSERT_ROW, Q_PROC_UPDATE_CHECKED, Q_TASK_PROCESS, Q_MAX_TASK, Q_MAX_PROCESS,
-  Q__COUNT
-};
+/* store — the SQL of flowhost's rows: the statement table and every row
+ * function (users, groups, sessions, tokens, processes, tasks, task lists,
+ * claims, leases, renames, and an action's short write store_write_process).
+ *
+ * It calls SQLite through the helpers defined here and declared in
+ * store_internal.h, and store_writer.c's store_begin/store_commit for the
+ * writes that are transactions of their own.  It never opens a connection,
+ * nor knows how writes are batched: that is store_writer.c, kept apart the
+ * way SQLite keeps pager.c apart from wal.c, so that the rows can be read
+ * without the locking and the locking without the rows.
+ */
+#include "store_internal.h"
 
 #define TASK_COLS                                                                        \
   "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "            \
@@ -40,7 +24,7 @@ enum {
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
-static const char *const SQL[Q__COUNT] = {
+const char *const STORE_SQL[Q__COUNT] = {
   [Q_BEGIN] = "BEGIN IMMEDIATE",
   [Q_COMMIT] = "COMMIT",
   [Q_ROLLBACK] = "ROLLBACK",
@@ -166,131 +150,19 @@ static const char *const SQL[Q__COUNT] = {
   [Q_RENAME_BUMP] = "UPDATE process SET version = version + 1 WHERE id IN (SELECT process_id FROM task WHERE flow_task = ?1)",
 };
 
-/* Version N of the schema is MIGRATIONS[N-1]; a new version is a new entry,
- * never an edit of an old one. */
-static const char *const MIGRATIONS[] = {
-    "CREATE TABLE user("
-    " id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT,"
-    " is_admin INTEGER NOT NULL DEFAULT 0, is_active INTEGER NOT NULL DEFAULT 1,"
-    " created_at TEXT NOT NULL);"
-    "CREATE TABLE grp(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
-    "CREATE TABLE user_grp(user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
-    " grp_id INTEGER NOT NULL REFERENCES grp(id) ON DELETE CASCADE, PRIMARY KEY(user_id, grp_id)) WITHOUT ROWID;"
-    "CREATE TABLE user_perm(user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
-    " name TEXT NOT NULL, PRIMARY KEY(user_id, name)) WITHOUT ROWID;"
-    "CREATE TABLE grp_perm(grp_id INTEGER NOT NULL REFERENCES grp(id) ON DELETE CASCADE,"
-    " name TEXT NOT NULL, PRIMARY KEY(grp_id, name)) WITHOUT ROWID;"
-    "CREATE TABLE session(id_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
-    " csrf_token TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);"
-    "CREATE TABLE api_token(id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,"
-    " user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE, name TEXT,"
-    " created_at TEXT NOT NULL, last_used_at TEXT);"
-    "CREATE TABLE process("
-    " id INTEGER PRIMARY KEY, flow TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}',"
-    " created_by INTEGER REFERENCES user(id), created_at TEXT NOT NULL, finished_at TEXT);"
-    "CREATE INDEX process_flow ON process(flow, id);"
-    "CREATE INDEX process_created_by ON process(created_by, id);"
-    "CREATE TABLE task("
-    " id INTEGER PRIMARY KEY, process_id INTEGER NOT NULL REFERENCES process(id),"
-    " flow_task TEXT NOT NULL, flow_task_type TEXT NOT NULL, status TEXT NOT NULL,"
-    " owner_id INTEGER REFERENCES user(id), token TEXT NOT NULL, join_of TEXT,"
-    " data TEXT NOT NULL DEFAULT '{}', error_message TEXT, error_traceback TEXT,"
-    " created_at TEXT NOT NULL, assigned_at TEXT, started_at TEXT, finished_at TEXT,"
-    " due_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, lease_until TEXT, lease_owner TEXT);"
-    "CREATE INDEX task_process ON task(process_id, status);"
-    "CREATE INDEX task_owner ON task(owner_id, status);"
-    "CREATE INDEX task_status ON task(status, flow_task);"
-    "CREATE INDEX task_due ON task(due_at) WHERE status = 'SCHEDULED';"
-    "CREATE TABLE task_previous(task_id INTEGER NOT NULL REFERENCES task(id),"
-    " previous_id INTEGER NOT NULL REFERENCES task(id), PRIMARY KEY(task_id, previous_id)) WITHOUT ROWID;"
-    "CREATE INDEX task_previous_prev ON task_previous(previous_id);",
-    /* 2: the inbox walks (owner, status, id); the archive walks (owner, id) */
-    "DROP INDEX task_owner;"
-    "CREATE INDEX task_owner_status ON task(owner_id, status, id);"
-    "CREATE INDEX task_owner_id ON task(owner_id, id);"
-    /* the queue count reads only this index */
-    "DROP INDEX task_status;"
-    "CREATE INDEX task_status ON task(status, flow_task, owner_id);",
-    /* 3: who took part in a process (started it or owned one of its tasks,
-     * even if the task was reassigned later): what a user may see */
-    "CREATE TABLE participant(process_id INTEGER NOT NULL REFERENCES process(id),"
-    " user_id INTEGER NOT NULL REFERENCES user(id), PRIMARY KEY(process_id, user_id)) WITHOUT ROWID;"
-    "CREATE INDEX participant_user ON participant(user_id, process_id);"
-    "INSERT OR IGNORE INTO participant SELECT id, created_by FROM process WHERE created_by IS NOT NULL;"
-    "INSERT OR IGNORE INTO participant SELECT process_id, owner_id FROM task WHERE owner_id IS NOT NULL;",
-    /* 4: a process's version, raised by every write of it: an action
-     * computes on what it read and writes only if it is still current */
-    "ALTER TABLE process ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
-};
-#define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+/* --- statement helpers (declared in store_internal.h) ----------------- */
 
-/* Group commit.  Every store of one database file inside this process
- * shares one writer connection.  A write action takes the writer (a mutex,
- * so the lock is handed over at once instead of SQLite's sleep-and-retry),
- * runs inside a savepoint of the writer's open transaction, and releases
- * it.  If other actions are queued, it leaves the transaction open for them
- * and waits until the batch is committed; the last one of the batch (or the
- * one that finds it full or old) commits for all: one fsync for many
- * actions, and still no caller hears "done" before its work is durable.
- * If the commit fails, every action of the batch gets the error.
- * Private databases (":memory:") have no writer and commit alone. */
-#define BATCH_MAX 64
-#define BATCH_AGE 0.010   /* seconds a batch stays open at most */
-#define RESULTS 64
-
-typedef struct conn {
-  sqlite3 *db;
-  sqlite3_stmt *stmt[Q__COUNT];
-} conn;
-
-/* The next free ids of processes and tasks, handed out before the write
- * (callbacks and split tokens see them).  Seeded from the database, raised
- * past it again whenever an insert finds its id taken by another program. */
-typedef struct id_seq {
-  pthread_mutex_t mu;
-  int64_t next[2];          /* 0: not seeded yet */
-} id_seq;
-
-typedef struct writer {
-  char *path;
-  int refs;                 /* guarded by writers_mu */
-  conn c;
-  pthread_mutex_t mu;       /* held by the action using c */
-  int waiting;              /* actions queued for mu (atomic) */
-  int open;                 /* a batch transaction is open on c */
-  int pending;              /* actions in the open batch waiting for its commit */
-  double opened_at;
-  unsigned long batch;      /* id of the open, or the last, batch */
-  pthread_mutex_t done_mu;
-  pthread_cond_t done;
-  unsigned long committed;  /* guarded by done_mu */
-  int results[RESULTS];     /* fherr code of batch % RESULTS, guarded by done_mu */
-  struct writer *next;
-  id_seq ids;               /* shared by the stores of this file */
-} writer;
-
-static pthread_mutex_t writers_mu = PTHREAD_MUTEX_INITIALIZER;
-static writer *writers;
-
-struct store {
-  conn own;
-  conn *cur;                /* own, or the writer's inside a write action */
-  writer *w;                /* NULL for a private database */
-  int in_write;
-  id_seq ids;               /* a private database's own */
-};
-
-static int fail(store *st, fherr *err, int rc, const char *what) {
+int sq_fail(store *st, fherr *err, int rc, const char *what) {
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return fherr_set(err, FH_BUSY, "database is busy, try again");
   const char *msg = st->cur->db ? sqlite3_errmsg(st->cur->db) : sqlite3_errstr(rc);
   return fherr_set(err, FH_INTERNAL, "storage error: %s: %s", what, msg);
 }
 
-static sqlite3_stmt *prep(store *st, int q, fherr *err) {
+sqlite3_stmt *sq_prep(store *st, int q, fherr *err) {
   if (!st->cur->stmt[q]) {
-    int rc = sqlite3_prepare_v3(st->cur->db, SQL[q], -1, SQLITE_PREPARE_PERSISTENT, &st->cur->stmt[q], NULL);
+    int rc = sqlite3_prepare_v3(st->cur->db, STORE_SQL[q], -1, SQLITE_PREPARE_PERSISTENT, &st->cur->stmt[q], NULL);
     if (rc != SQLITE_OK) {
-      fail(st, err, rc, "prepare");
+      sq_fail(st, err, rc, "prepare");
       return NULL;
     }
   }
@@ -298,40 +170,15 @@ static sqlite3_stmt *prep(store *st, int q, fherr *err) {
 }
 
 /* Runs a statement that returns no rows; resets it in every case. */
-static int run(store *st, sqlite3_stmt *s, fherr *err, const char *what) {
+int sq_run(store *st, sqlite3_stmt *s, fherr *err, const char *what) {
   int rc = sqlite3_step(s);
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return fail(st, err, rc, what);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq_fail(st, err, rc, what);
   return FH_OK;
 }
 
-static void done(sqlite3_stmt *s) {
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
-}
-
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v) {
-  if (v && *v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-  else sqlite3_bind_null(s, i);
-}
-
-static void bind_id_or_null(sqlite3_stmt *s, int i, int64_t v) {
-  if (v) sqlite3_bind_int64(s, i, v);
-  else sqlite3_bind_null(s, i);
-}
-
-static void copy_col(char *dst, size_t cap, sqlite3_stmt *s, int col) {
-  const unsigned char *v = sqlite3_column_text(s, col);
-  snprintf(dst, cap, "%s", v ? (const char *)v : "");
-}
-
-static char *dup_col(sqlite3_stmt *s, int col) {
-  const unsigned char *v = sqlite3_column_text(s, col);
-  return v ? strdup((const char *)v) : NULL;
-}
-
-static int exec_sql(store *st, const char *sql, fherr *err) {
+int sq_exec(store *st, const char *sql, fherr *err) {
   char *msg = NULL;
   int rc = sqlite3_exec(st->cur->db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
@@ -342,271 +189,20 @@ static int exec_sql(store *st, const char *sql, fherr *err) {
   return FH_OK;
 }
 
-int store_schema_version(store *st) {
-  sqlite3_stmt *s = NULL;
-  int v = -1;
-  if (sqlite3_prepare_v2(st->cur->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
-      sqlite3_step(s) == SQLITE_ROW)
-    v = sqlite3_column_int(s, 0);
-  sqlite3_finalize(s);
-  return v;
-}
-
-/* Each migration runs in its own write transaction together with the bump
- * of user_version, so a crash leaves the schema at a whole version. */
-static int migrate(store *st, fherr *err) {
-  for (;;) {
-    int rc = exec_sql(st, "BEGIN IMMEDIATE", err);
-    if (rc) return rc;
-    int version = store_schema_version(st);
-    if (version < 0 || version > N_MIGRATIONS) {
-      exec_sql(st, "ROLLBACK", NULL);
-      return fherr_set(err, FH_INTERNAL, "database schema version %d is newer than this flowhost (%d)",
-                       version, N_MIGRATIONS);
-    }
-    if (version == N_MIGRATIONS) return exec_sql(st, "COMMIT", err);
-    char bump[64];
-    snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
-    if ((rc = exec_sql(st, MIGRATIONS[version], err)) || (rc = exec_sql(st, bump, err)) ||
-        (rc = exec_sql(st, "COMMIT", err))) {
-      exec_sql(st, "ROLLBACK", NULL);
-      return rc;
-    }
-  }
-}
-
-/* Opens a connection with the pragmas every connection needs. */
-static int conn_open(store *st, conn *c, const char *path, const store_options *opt, fherr *err) {
-  conn *saved = st->cur;
-  st->cur = c;
-  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    fherr_set(err, FH_INTERNAL, "cannot open database %s: %s", path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-    st->cur = saved;
-    return FH_INTERNAL;
-  }
-  sqlite3_extended_result_codes(c->db, 0);
-  sqlite3_busy_timeout(c->db, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
-  char pragmas[256];
-  snprintf(pragmas, sizeof pragmas,
-           "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
-           (!opt || opt->synchronous_full) ? "FULL" : "NORMAL");
-  /* Switching to WAL needs a moment with no other connection reading, and
-   * SQLite does not wait for it through the busy handler: retry briefly,
-   * as several workers open the same file at start-up. */
-  for (int attempt = 0;; attempt++) {
-    rc = exec_sql(st, "PRAGMA journal_mode = WAL", err);
-    if (rc != FH_BUSY || attempt == 200) break;
-    sqlite3_sleep(10);
-  }
-  if (!rc) rc = exec_sql(st, pragmas, err);
-  st->cur = saved;
-  return rc;
-}
-
-static void conn_close(conn *c) {
-  for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(c->stmt[i]);
-  sqlite3_close(c->db);
-  memset(c, 0, sizeof *c);
-}
-
-/* The writer of a database file, shared by every store of this process
- * that opened the same file; NULL (no error) for private databases. */
-static int writer_acquire(store *st, const char *path, const store_options *opt, fherr *err) {
-  char resolved[PATH_MAX];
-  st->w = NULL;
-  if (!path || !*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5) || !realpath(path, resolved))
+int sq_count(store *st, sqlite3_stmt *s, int64_t *n, fherr *err) {
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *n = sqlite3_column_int64(s, 0);
+    sq_done(s);
     return FH_OK;
-  pthread_mutex_lock(&writers_mu);
-  writer *w = writers;
-  while (w && strcmp(w->path, resolved) != 0) w = w->next;
-  int rc = FH_OK;
-  if (!w) {
-    w = calloc(1, sizeof *w);
-    if (!w || !(w->path = strdup(resolved))) {
-      free(w);
-      pthread_mutex_unlock(&writers_mu);
-      return fherr_set(err, FH_INTERNAL, "out of memory");
-    }
-    if ((rc = conn_open(st, &w->c, path, opt, err))) {
-      conn_close(&w->c);
-      free(w->path);
-      free(w);
-      pthread_mutex_unlock(&writers_mu);
-      return rc;
-    }
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_mutex_init(&w->ids.mu, NULL);
-    pthread_mutex_init(&w->done_mu, NULL);
-    pthread_cond_init(&w->done, NULL);
-    w->next = writers;
-    writers = w;
   }
-  w->refs++;
-  pthread_mutex_unlock(&writers_mu);
-  st->w = w;
-  return FH_OK;
+  sq_done(s);
+  return sq_fail(st, err, rc, "count");
 }
 
-static void writer_release(writer *w) {
-  if (!w) return;
-  pthread_mutex_lock(&writers_mu);
-  if (--w->refs == 0) {
-    writer **pp = &writers;
-    while (*pp != w) pp = &(*pp)->next;
-    *pp = w->next;
-    conn_close(&w->c);
-    pthread_mutex_destroy(&w->mu);
-    pthread_mutex_destroy(&w->ids.mu);
-    pthread_mutex_destroy(&w->done_mu);
-    pthread_cond_destroy(&w->done);
-    free(w->path);
-    free(w);
-  }
-  pthread_mutex_unlock(&writers_mu);
-}
-
-int store_open(const char *path, const store_options *opt, store **out, fherr *err) {
-  *out = NULL;
-  store *st = calloc(1, sizeof *st);
-  if (!st) return fherr_set(err, FH_INTERNAL, "out of memory");
-  st->cur = &st->own;
-  pthread_mutex_init(&st->ids.mu, NULL);
-  int rc = conn_open(st, &st->own, path, opt, err);
-  if (!rc) rc = migrate(st, err);
-  if (!rc) rc = writer_acquire(st, path, opt, err);
-  if (rc) {
-    store_close(st);
-    return rc;
-  }
-  *out = st;
-  return FH_OK;
-}
-
-void store_close(store *st) {
-  if (!st) return;
-  store_rollback(st);
-  writer_release(st->w);
-  conn_close(&st->own);
-  pthread_mutex_destroy(&st->ids.mu);
-  free(st);
-}
-
-static int simple(store *st, int q, fherr *err) {
-  sqlite3_stmt *s = prep(st, q, err);
-  return s ? run(st, s, err, SQL[q]) : FH_INTERNAL;
-}
-
-/* Records the outcome of the writer's current batch and wakes its waiters. */
-static void batch_done(writer *w, int rc) {
-  w->open = 0;
-  pthread_mutex_lock(&w->done_mu);
-  w->results[w->batch % RESULTS] = rc;
-  w->committed = w->batch;
-  pthread_cond_broadcast(&w->done);
-  pthread_mutex_unlock(&w->done_mu);
-}
-
-/* SQLite may have rolled the whole batch back by itself (disk full, I/O
- * error): then it is lost for everyone who waits on it. */
-static void check_batch_alive(writer *w) {
-  if (w->open && sqlite3_get_autocommit(w->c.db)) batch_done(w, FH_INTERNAL);
-}
-
-/* Ends this store's write action.  keep: its changes are in the batch and
- * the caller must hear only once they are durable. */
-static int end_write(store *st, int keep, fherr *err) {
-  writer *w = st->w;
-  unsigned long mine = w->batch;
-  st->cur = &st->own;
-  st->in_write = 0;
-  check_batch_alive(w);
-  if (keep && !w->open) {   /* lost with the batch */
-    pthread_mutex_unlock(&w->mu);
-    return fherr_set(err, FH_INTERNAL, "storage error: the transaction was rolled back");
-  }
-  int queued = __atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST);
-  if (w->open && queued > 0 && w->pending + 1 < BATCH_MAX && fhtime_monotonic() - w->opened_at < BATCH_AGE) {
-    if (keep) w->pending++;
-    pthread_mutex_unlock(&w->mu);
-    if (!keep) return FH_OK;
-    pthread_mutex_lock(&w->done_mu);
-    while (w->committed < mine) pthread_cond_wait(&w->done, &w->done_mu);
-    int rc = w->results[mine % RESULTS];
-    pthread_mutex_unlock(&w->done_mu);
-    return rc ? fherr_set(err, rc, "storage error: the commit failed") : FH_OK;
-  }
-  int rc = FH_OK;
-  if (w->open) {
-    st->cur = &w->c;
-    rc = simple(st, Q_COMMIT, err);
-    if (rc) simple(st, Q_ROLLBACK, NULL);
-    st->cur = &st->own;
-    batch_done(w, rc);
-  }
-  pthread_mutex_unlock(&w->mu);
-  return keep ? rc : FH_OK;
-}
-
-int store_begin(store *st, fherr *err) {
-  writer *w = st->w;
-  if (!w) return simple(st, Q_BEGIN, err);
-  if (st->in_write) return fherr_set(err, FH_INTERNAL, "a write action is already open on this store");
-  __atomic_add_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
-  pthread_mutex_lock(&w->mu);
-  __atomic_sub_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
-  st->cur = &w->c;
-  st->in_write = 1;
-  check_batch_alive(w);
-  int rc = FH_OK;
-  if (!w->open) {
-    if (!(rc = simple(st, Q_BEGIN, err))) {
-      w->open = 1;
-      w->batch++;
-      w->pending = 0;
-      w->opened_at = fhtime_monotonic();
-    }
-  }
-  if (!rc) rc = simple(st, Q_ACTION_SAVE, err);
-  if (rc) end_write(st, 0, NULL);
-  return rc;
-}
-
-int store_commit(store *st, fherr *err) {
-  if (!st->w) {
-    int rc = simple(st, Q_COMMIT, err);
-    if (rc) store_rollback(st);
-    return rc;
-  }
-  if (!st->in_write) return FH_OK;
-  int rc = simple(st, Q_ACTION_RELEASE, err);
-  if (rc) {
-    simple(st, Q_ACTION_ROLLBACK, NULL);
-    simple(st, Q_ACTION_RELEASE, NULL);
-    end_write(st, 0, NULL);
-    return rc;
-  }
-  return end_write(st, 1, err);
-}
-
-void store_rollback(store *st) {
-  if (!st->w) {
-    if (st->cur->db && !sqlite3_get_autocommit(st->cur->db)) simple(st, Q_ROLLBACK, NULL);
-    return;
-  }
-  if (!st->in_write) return;
-  if (!sqlite3_get_autocommit(st->cur->db)) {
-    simple(st, Q_ACTION_ROLLBACK, NULL);
-    simple(st, Q_ACTION_RELEASE, NULL);
-  }
-  end_write(st, 0, NULL);
-}
-
-int store_savepoint(store *st, fherr *err) { return simple(st, Q_SAVEPOINT, err); }
-int store_release(store *st, fherr *err) { return simple(st, Q_RELEASE, err); }
-void store_rollback_to(store *st) {
-  simple(st, Q_ROLLBACK_TO, NULL);
-  simple(st, Q_RELEASE, NULL);
+int sq_simple(store *st, int q, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, q, err);
+  return s ? sq_run(st, s, err, STORE_SQL[q]) : FH_INTERNAL;
 }
 
 /* --- users ---------------------------------------------------------- */
@@ -619,18 +215,18 @@ void st_user_free(st_user *u) {
 
 int store_user_add(store *st, const char *username, const char *password_hash, int is_admin,
                    int64_t *id, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_USER_ADD, err);
+  sqlite3_stmt *s = sq_prep(st, Q_USER_ADD, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
   sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 2, password_hash);
+  sq_bind_text_or_null(s, 2, password_hash);
   sqlite3_bind_int(s, 3, is_admin ? 1 : 0);
   sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(s);
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_CONFLICT, "user '%s' already exists", username);
-  if (rc != SQLITE_DONE) return fail(st, err, rc, "add user");
+  if (rc != SQLITE_DONE) return sq_fail(st, err, rc, "add user");
   if (id) *id = sqlite3_last_insert_rowid(st->cur->db);
   return FH_OK;
 }
@@ -640,27 +236,27 @@ static int read_user(store *st, sqlite3_stmt *s, st_user *out, fherr *err, const
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     out->id = sqlite3_column_int64(s, 0);
-    copy_col(out->username, sizeof out->username, s, 1);
+    sq_copy_col(out->username, sizeof out->username, s, 1);
     out->is_admin = sqlite3_column_int(s, 2);
     out->is_active = sqlite3_column_int(s, 3);
-    out->password_hash = dup_col(s, 4);
-    done(s);
+    out->password_hash = sq_dup_col(s, 4);
+    sq_done(s);
     return FH_OK;
   }
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", who);
-  return fail(st, err, rc, "get user");
+  return sq_fail(st, err, rc, "get user");
 }
 
 int store_user_get(store *st, const char *username, st_user *out, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_USER_GET, err);
+  sqlite3_stmt *s = sq_prep(st, Q_USER_GET, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
   return read_user(st, s, out, err, username);
 }
 
 int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_USER_GET_ID, err);
+  sqlite3_stmt *s = sq_prep(st, Q_USER_GET_ID, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, id);
   char who[32];
@@ -669,7 +265,7 @@ int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {
 }
 
 static int update_user(store *st, int q, const char *username, sqlite3_stmt **sp, fherr *err) {
-  sqlite3_stmt *s = prep(st, q, err);
+  sqlite3_stmt *s = sq_prep(st, q, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
   *sp = s;
@@ -680,25 +276,14 @@ int store_user_set_password(store *st, const char *username, const char *passwor
   sqlite3_stmt *s;
   int rc = update_user(st, Q_USER_PASSWD, username, &s, err);
   if (rc) return rc;
-  bind_text_or_null(s, 2, password_hash);
-  if ((rc = run(st, s, err, "set password"))) return rc;
+  sq_bind_text_or_null(s, 2, password_hash);
+  if ((rc = sq_run(st, s, err, "set password"))) return rc;
   return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
 }
 
-static int count_query(store *st, sqlite3_stmt *s, int64_t *n, fherr *err) {
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *n = sqlite3_column_int64(s, 0);
-    done(s);
-    return FH_OK;
-  }
-  done(s);
-  return fail(st, err, rc, "count");
-}
-
 int store_user_count(store *st, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_USER_COUNT, err);
-  return s ? count_query(st, s, n, err) : FH_INTERNAL;
+  sqlite3_stmt *s = sq_prep(st, Q_USER_COUNT, err);
+  return s ? sq_count(st, s, n, err) : FH_INTERNAL;
 }
 
 /* Collects column 0 of every row as a JSON array of strings. */
@@ -709,10 +294,10 @@ static int strings_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
     const unsigned char *v = sqlite3_column_text(s, 0);
     json_array_append_new(arr, json_string(v ? (const char *)v : ""));
   }
-  done(s);
+  sq_done(s);
   if (rc != SQLITE_DONE) {
     json_decref(arr);
-    return fail(st, err, rc, "query");
+    return sq_fail(st, err, rc, "query");
   }
   *out = arr;
   return FH_OK;
@@ -723,10 +308,10 @@ static int ids_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW)
     json_array_append_new(arr, json_integer(sqlite3_column_int64(s, 0)));
-  done(s);
+  sq_done(s);
   if (rc != SQLITE_DONE) {
     json_decref(arr);
-    return fail(st, err, rc, "query");
+    return sq_fail(st, err, rc, "query");
   }
   *out = arr;
   return FH_OK;
@@ -735,7 +320,7 @@ static int ids_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
 int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err) {
   *perms = NULL;
   if (groups) *groups = NULL;
-  sqlite3_stmt *s = prep(st, Q_USER_PERMS, err);
+  sqlite3_stmt *s = sq_prep(st, Q_USER_PERMS, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, user_id);
   json_t *names;
@@ -747,7 +332,7 @@ int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups
   json_array_foreach(names, i, v) json_object_set_new(set, json_string_value(v), json_true());
   json_decref(names);
   if (groups) {
-    if (!(s = prep(st, Q_USER_GROUPS, err))) {
+    if (!(s = sq_prep(st, Q_USER_GROUPS, err))) {
       json_decref(set);
       return FH_INTERNAL;
     }
@@ -762,7 +347,7 @@ int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups
 }
 
 int store_user_list(store *st, json_t **out, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_USER_LIST, err);
+  sqlite3_stmt *s = sq_prep(st, Q_USER_LIST, err);
   if (!s) return FH_INTERNAL;
   json_t *arr = json_array();
   int rc;
@@ -772,11 +357,11 @@ int store_user_list(store *st, json_t **out, fherr *err) {
     json_array_append_new(rows, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
                                           "username", (const char *)sqlite3_column_text(s, 1),
                                           "is_admin", sqlite3_column_int(s, 2)));
-  done(s);
+  sq_done(s);
   if (rc != SQLITE_DONE) {
     json_decref(rows);
     json_decref(arr);
-    return fail(st, err, rc, "list users");
+    return sq_fail(st, err, rc, "list users");
   }
   size_t i;
   json_t *row;
@@ -806,21 +391,21 @@ static int group_id(store *st, const char *group, int create, int64_t *id, fherr
   sqlite3_stmt *s;
   int rc;
   if (create) {
-    if (!(s = prep(st, Q_GROUP_ENSURE, err))) return FH_INTERNAL;
+    if (!(s = sq_prep(st, Q_GROUP_ENSURE, err))) return FH_INTERNAL;
     sqlite3_bind_text(s, 1, group, -1, SQLITE_TRANSIENT);
-    if ((rc = run(st, s, err, "add group"))) return rc;
+    if ((rc = sq_run(st, s, err, "add group"))) return rc;
   }
-  if (!(s = prep(st, Q_GROUP_ID, err))) return FH_INTERNAL;
+  if (!(s = sq_prep(st, Q_GROUP_ID, err))) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, group, -1, SQLITE_TRANSIENT);
   rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     *id = sqlite3_column_int64(s, 0);
-    done(s);
+    sq_done(s);
     return FH_OK;
   }
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown group '%s'", group);
-  return fail(st, err, rc, "get group");
+  return sq_fail(st, err, rc, "get group");
 }
 
 static int user_id(store *st, const char *username, int64_t *id, fherr *err) {
@@ -838,11 +423,11 @@ static int grant_or_revoke(store *st, const char *subject, const char *perm, int
   int rc = is_group ? group_id(st, subject + 1, grant, &id, err) : user_id(st, subject, &id, err);
   if (rc) return rc;
   int q = is_group ? (grant ? Q_GRANT_GROUP : Q_REVOKE_GROUP) : (grant ? Q_GRANT_USER : Q_REVOKE_USER);
-  sqlite3_stmt *s = prep(st, q, err);
+  sqlite3_stmt *s = sq_prep(st, q, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, perm, -1, SQLITE_TRANSIENT);
-  return run(st, s, err, grant ? "grant" : "revoke");
+  return sq_run(st, s, err, grant ? "grant" : "revoke");
 }
 
 int store_grant(store *st, const char *subject, const char *perm, fherr *err) {
@@ -856,11 +441,11 @@ static int membership(store *st, const char *username, const char *group, int jo
   int64_t uid, gid;
   int rc;
   if ((rc = user_id(st, username, &uid, err)) || (rc = group_id(st, group, join, &gid, err))) return rc;
-  sqlite3_stmt *s = prep(st, join ? Q_JOIN : Q_LEAVE, err);
+  sqlite3_stmt *s = sq_prep(st, join ? Q_JOIN : Q_LEAVE, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, uid);
   sqlite3_bind_int64(s, 2, gid);
-  return run(st, s, err, join ? "join group" : "leave group");
+  return sq_run(st, s, err, join ? "join group" : "leave group");
 }
 
 int store_group_join(store *st, const char *username, const char *group, fherr *err) {
@@ -871,7 +456,7 @@ int store_group_leave(store *st, const char *username, const char *group, fherr 
 }
 
 int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_USERS_WITH_PERM, err);
+  sqlite3_stmt *s = sq_prep(st, Q_USERS_WITH_PERM, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, perm, -1, SQLITE_TRANSIENT);
   return strings_of(st, s, out, err);
@@ -881,7 +466,7 @@ int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err)
 
 int store_session_add(store *st, const char *id_hash, int64_t uid, const char *csrf,
                       const char *expires_at, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_SESSION_ADD, err);
+  sqlite3_stmt *s = sq_prep(st, Q_SESSION_ADD, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
@@ -890,11 +475,11 @@ int store_session_add(store *st, const char *id_hash, int64_t uid, const char *c
   sqlite3_bind_text(s, 3, csrf, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 5, expires_at, -1, SQLITE_TRANSIENT);
-  return run(st, s, err, "add session");
+  return sq_run(st, s, err, "add session");
 }
 
 int store_session_get(store *st, const char *id_hash, int64_t *uid, char csrf[129], fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_SESSION_GET, err);
+  sqlite3_stmt *s = sq_prep(st, Q_SESSION_GET, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
@@ -903,47 +488,47 @@ int store_session_get(store *st, const char *id_hash, int64_t *uid, char csrf[12
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     *uid = sqlite3_column_int64(s, 0);
-    copy_col(csrf, 129, s, 1);
-    done(s);
+    sq_copy_col(csrf, 129, s, 1);
+    sq_done(s);
     return FH_OK;
   }
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no such session");
-  return fail(st, err, rc, "get session");
+  return sq_fail(st, err, rc, "get session");
 }
 
 int store_session_delete(store *st, const char *id_hash, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_SESSION_DEL, err);
+  sqlite3_stmt *s = sq_prep(st, Q_SESSION_DEL, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, id_hash, -1, SQLITE_TRANSIENT);
-  return run(st, s, err, "delete session");
+  return sq_run(st, s, err, "delete session");
 }
 
 int store_token_add(store *st, const char *token_hash, int64_t uid, const char *name, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TOKEN_ADD, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_ADD, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
   sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(s, 2, uid);
-  bind_text_or_null(s, 3, name);
+  sq_bind_text_or_null(s, 3, name);
   sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
-  return run(st, s, err, "add token");
+  return sq_run(st, s, err, "add token");
 }
 
 int store_token_get(store *st, const char *token_hash, int64_t *uid, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TOKEN_GET, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_GET, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     *uid = sqlite3_column_int64(s, 0);
-    done(s);
+    sq_done(s);
     return FH_OK;
   }
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no such token");
-  return fail(st, err, rc, "get token");
+  return sq_fail(st, err, rc, "get token");
 }
 
 /* --- processes ------------------------------------------------------ */
@@ -957,25 +542,25 @@ void st_process_free(st_process *p) {
 /* Records that user took part in the process (idempotent). */
 static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr *err) {
   if (!user_id) return FH_OK;
-  sqlite3_stmt *s = prep(st, Q_PARTICIPANT_ADD, err);
+  sqlite3_stmt *s = sq_prep(st, Q_PARTICIPANT_ADD, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, process_id);
   sqlite3_bind_int64(s, 2, user_id);
-  return run(st, s, err, "add participant");
+  return sq_run(st, s, err, "add participant");
 }
 
 int store_process_insert(store *st, const char *flow, proc_status status, const char *data,
                          int64_t created_by, int64_t *id, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_PROC_INSERT, err);
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_INSERT, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
   sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 2, proc_status_name(status), -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
-  bind_id_or_null(s, 4, created_by);
+  sq_bind_id_or_null(s, 4, created_by);
   sqlite3_bind_text(s, 5, now, -1, SQLITE_TRANSIENT);
-  int rc = run(st, s, err, "insert process");
+  int rc = sq_run(st, s, err, "insert process");
   if (!rc) *id = sqlite3_last_insert_rowid(st->cur->db);
   if (!rc) rc = add_participant(st, *id, created_by, err);
   return rc;
@@ -983,48 +568,48 @@ int store_process_insert(store *st, const char *flow, proc_status status, const 
 
 int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   memset(out, 0, sizeof *out);
-  sqlite3_stmt *s = prep(st, Q_PROC_GET, err);
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_GET, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, id);
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     out->id = sqlite3_column_int64(s, 0);
-    copy_col(out->flow, sizeof out->flow, s, 1);
+    sq_copy_col(out->flow, sizeof out->flow, s, 1);
     out->status = proc_status_parse((const char *)sqlite3_column_text(s, 2));
-    out->data = dup_col(s, 3);
+    out->data = sq_dup_col(s, 3);
     out->created_by = sqlite3_column_int64(s, 4);
-    copy_col(out->created_by_name, sizeof out->created_by_name, s, 5);
-    copy_col(out->created_at, sizeof out->created_at, s, 6);
-    copy_col(out->finished_at, sizeof out->finished_at, s, 7);
+    sq_copy_col(out->created_by_name, sizeof out->created_by_name, s, 5);
+    sq_copy_col(out->created_at, sizeof out->created_at, s, 6);
+    sq_copy_col(out->finished_at, sizeof out->finished_at, s, 7);
     out->version = sqlite3_column_int64(s, 8);
-    done(s);
+    sq_done(s);
     return FH_OK;
   }
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)id);
-  return fail(st, err, rc, "get process");
+  return sq_fail(st, err, rc, "get process");
 }
 
 int store_process_update(store *st, int64_t id, proc_status status, const char *data,
                          const char *finished_at, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_PROC_UPDATE, err);
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_UPDATE, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, id);
   sqlite3_bind_text(s, 2, proc_status_name(status), -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 4, finished_at);
-  return run(st, s, err, "update process");
+  sq_bind_text_or_null(s, 4, finished_at);
+  return sq_run(st, s, err, "update process");
 }
 
 int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_PROC_LIST, err);
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_LIST, err);
   if (!s) return FH_INTERNAL;
-  bind_text_or_null(s, 1, q->flow);
-  bind_text_or_null(s, 2, q->status);
-  bind_id_or_null(s, 3, q->after);
+  sq_bind_text_or_null(s, 1, q->flow);
+  sq_bind_text_or_null(s, 2, q->status);
+  sq_bind_id_or_null(s, 3, q->after);
   sqlite3_bind_int(s, 4, q->limit > 0 ? q->limit : 50);
-  bind_id_or_null(s, 5, q->visible_to);
-  bind_text_or_null(s, 6, q->managed_flows_json);
+  sq_bind_id_or_null(s, 5, q->visible_to);
+  sq_bind_text_or_null(s, 6, q->managed_flows_json);
   json_t *arr = json_array();
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1040,22 +625,22 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
     json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
     json_array_append_new(arr, row);
   }
-  done(s);
+  sq_done(s);
   if (rc != SQLITE_DONE) {
     json_decref(arr);
-    return fail(st, err, rc, "list processes");
+    return sq_fail(st, err, rc, "list processes");
   }
   *out = arr;
   return FH_OK;
 }
 
 int store_process_involves(store *st, int64_t pid, int64_t uid, int *yes, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_PROC_INVOLVES, err);
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_INVOLVES, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   sqlite3_bind_int64(s, 2, uid);
   int64_t n = 0;
-  int rc = count_query(st, s, &n, err);
+  int rc = sq_count(st, s, &n, err);
   *yes = n != 0;
   return rc;
 }
@@ -1080,52 +665,52 @@ static void read_task(sqlite3_stmt *s, st_task *t) {
   memset(t, 0, sizeof *t);
   t->id = sqlite3_column_int64(s, 0);
   t->process_id = sqlite3_column_int64(s, 1);
-  copy_col(t->flow_task, sizeof t->flow_task, s, 2);
-  copy_col(t->type, sizeof t->type, s, 3);
+  sq_copy_col(t->flow_task, sizeof t->flow_task, s, 2);
+  sq_copy_col(t->type, sizeof t->type, s, 3);
   t->status = task_status_parse((const char *)sqlite3_column_text(s, 4));
   t->owner_id = sqlite3_column_int64(s, 5);
-  copy_col(t->owner_name, sizeof t->owner_name, s, 6);
-  copy_col(t->token, sizeof t->token, s, 7);
-  copy_col(t->join_of, sizeof t->join_of, s, 8);
-  t->data = dup_col(s, 9);
-  t->error_message = dup_col(s, 10);
-  t->error_traceback = dup_col(s, 11);
-  copy_col(t->created_at, sizeof t->created_at, s, 12);
-  copy_col(t->assigned_at, sizeof t->assigned_at, s, 13);
-  copy_col(t->started_at, sizeof t->started_at, s, 14);
-  copy_col(t->finished_at, sizeof t->finished_at, s, 15);
-  copy_col(t->due_at, sizeof t->due_at, s, 16);
-  copy_col(t->lease_until, sizeof t->lease_until, s, 17);
+  sq_copy_col(t->owner_name, sizeof t->owner_name, s, 6);
+  sq_copy_col(t->token, sizeof t->token, s, 7);
+  sq_copy_col(t->join_of, sizeof t->join_of, s, 8);
+  t->data = sq_dup_col(s, 9);
+  t->error_message = sq_dup_col(s, 10);
+  t->error_traceback = sq_dup_col(s, 11);
+  sq_copy_col(t->created_at, sizeof t->created_at, s, 12);
+  sq_copy_col(t->assigned_at, sizeof t->assigned_at, s, 13);
+  sq_copy_col(t->started_at, sizeof t->started_at, s, 14);
+  sq_copy_col(t->finished_at, sizeof t->finished_at, s, 15);
+  sq_copy_col(t->due_at, sizeof t->due_at, s, 16);
+  sq_copy_col(t->lease_until, sizeof t->lease_until, s, 17);
   t->attempts = sqlite3_column_int(s, 18);
-  copy_col(t->lease_owner, sizeof t->lease_owner, s, 19);
-  t->previous = dup_col(s, 20);
+  sq_copy_col(t->lease_owner, sizeof t->lease_owner, s, 19);
+  t->previous = sq_dup_col(s, 20);
 }
 
 int store_task_insert(store *st, st_task *t, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_INSERT, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_INSERT, err);
   if (!s) return FH_INTERNAL;
   if (!t->created_at[0]) fhtime_now(t->created_at);
   sqlite3_bind_int64(s, 1, t->process_id);
   sqlite3_bind_text(s, 2, t->flow_task, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 3, t->type, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 4, task_status_name(t->status), -1, SQLITE_STATIC);
-  bind_id_or_null(s, 5, t->owner_id);
+  sq_bind_id_or_null(s, 5, t->owner_id);
   sqlite3_bind_text(s, 6, t->token, -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 7, t->join_of);
+  sq_bind_text_or_null(s, 7, t->join_of);
   sqlite3_bind_text(s, 8, t->data ? t->data : "{}", -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 9, t->error_message);
-  bind_text_or_null(s, 10, t->error_traceback);
+  sq_bind_text_or_null(s, 9, t->error_message);
+  sq_bind_text_or_null(s, 10, t->error_traceback);
   sqlite3_bind_text(s, 11, t->created_at, -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 12, t->assigned_at);
-  bind_text_or_null(s, 13, t->started_at);
-  bind_text_or_null(s, 14, t->finished_at);
-  bind_text_or_null(s, 15, t->due_at);
+  sq_bind_text_or_null(s, 12, t->assigned_at);
+  sq_bind_text_or_null(s, 13, t->started_at);
+  sq_bind_text_or_null(s, 14, t->finished_at);
+  sq_bind_text_or_null(s, 15, t->due_at);
   sqlite3_bind_int(s, 16, t->attempts);
-  bind_id_or_null(s, 17, t->id);   /* 0: the next free one */
+  sq_bind_id_or_null(s, 17, t->id);   /* 0: the next free one */
   int rc = sqlite3_step(s);
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
-  rc = rc == SQLITE_DONE ? FH_OK : fail(st, err, rc, "insert task");
+  rc = rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "insert task");
   if (!rc && !t->id) t->id = sqlite3_last_insert_rowid(st->cur->db);
   if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
   return rc;
@@ -1133,77 +718,77 @@ int store_task_insert(store *st, st_task *t, fherr *err) {
 
 int store_task_get(store *st, int64_t id, st_task *out, fherr *err) {
   memset(out, 0, sizeof *out);
-  sqlite3_stmt *s = prep(st, Q_TASK_GET, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_GET, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, id);
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     read_task(s, out);
-    done(s);
+    sq_done(s);
     return FH_OK;
   }
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)id);
-  return fail(st, err, rc, "get task");
+  return sq_fail(st, err, rc, "get task");
 }
 
 int store_task_update(store *st, const st_task *t, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_UPDATE, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_UPDATE, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, t->id);
   sqlite3_bind_text(s, 2, t->flow_task, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 3, task_status_name(t->status), -1, SQLITE_STATIC);
-  bind_id_or_null(s, 4, t->owner_id);
+  sq_bind_id_or_null(s, 4, t->owner_id);
   sqlite3_bind_text(s, 5, t->data ? t->data : "{}", -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 6, t->error_message);
-  bind_text_or_null(s, 7, t->error_traceback);
-  bind_text_or_null(s, 8, t->assigned_at);
-  bind_text_or_null(s, 9, t->started_at);
-  bind_text_or_null(s, 10, t->finished_at);
-  bind_text_or_null(s, 11, t->due_at);
-  bind_text_or_null(s, 12, t->lease_until);
+  sq_bind_text_or_null(s, 6, t->error_message);
+  sq_bind_text_or_null(s, 7, t->error_traceback);
+  sq_bind_text_or_null(s, 8, t->assigned_at);
+  sq_bind_text_or_null(s, 9, t->started_at);
+  sq_bind_text_or_null(s, 10, t->finished_at);
+  sq_bind_text_or_null(s, 11, t->due_at);
+  sq_bind_text_or_null(s, 12, t->lease_until);
   sqlite3_bind_int(s, 13, t->attempts);
-  int rc = run(st, s, err, "update task");
+  int rc = sq_run(st, s, err, "update task");
   if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
   return rc;
 }
 
 int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_PREV_ADD, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_PREV_ADD, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, task_id);
   sqlite3_bind_int64(s, 2, previous_id);
-  return run(st, s, err, "link previous task");
+  return sq_run(st, s, err, "link previous task");
 }
 
 int store_task_next_statuses(store *st, int64_t task_id, json_t **out, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_NEXT_STATUS, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_NEXT_STATUS, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, task_id);
   return strings_of(st, s, out, err);
 }
 
 int store_task_count_active(store *st, int64_t pid, int64_t except_id, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_ACTIVE, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_ACTIVE, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   sqlite3_bind_int64(s, 2, except_id);
-  return count_query(st, s, n, err);
+  return sq_count(st, s, n, err);
 }
 
 int store_task_count_active_prefix(store *st, int64_t pid, const char *prefix, int64_t except_id,
                                    int64_t *n, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_ACTIVE_PREFIX, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_ACTIVE_PREFIX, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   sqlite3_bind_text(s, 2, prefix, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(s, 3, except_id);
-  return count_query(st, s, n, err);
+  return sq_count(st, s, n, err);
 }
 
 int store_task_find_join(store *st, int64_t pid, const char *flow_task, const char *join_of,
                          int64_t *id, int *waiting, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_FIND_JOIN, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_FIND_JOIN, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   sqlite3_bind_text(s, 2, flow_task, -1, SQLITE_TRANSIENT);
@@ -1215,51 +800,51 @@ int store_task_find_join(store *st, int64_t pid, const char *flow_task, const ch
     *id = sqlite3_column_int64(s, 0);
     if (waiting) *waiting = sqlite3_column_int(s, 1);
   }
-  done(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, err, rc, "find join");
+  sq_done(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(st, err, rc, "find join");
   return FH_OK;
 }
 
 int store_task_waiting_joins(store *st, int64_t pid, json_t **out, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_WAITING_JOINS, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_WAITING_JOINS, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   return ids_of(st, s, out, err);
 }
 
 int store_task_latest_owner(store *st, int64_t pid, const char *flow_task, int64_t *owner_id, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_LATEST_OWNER, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_LATEST_OWNER, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   sqlite3_bind_text(s, 2, flow_task, -1, SQLITE_TRANSIENT);
   *owner_id = 0;
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) *owner_id = sqlite3_column_int64(s, 0);
-  done(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, err, rc, "latest owner");
+  sq_done(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(st, err, rc, "latest owner");
   return FH_OK;
 }
 
 int store_task_count_done_type(store *st, int64_t pid, const char *type, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_DONE_TYPE, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_DONE_TYPE, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   sqlite3_bind_text(s, 2, type, -1, SQLITE_TRANSIENT);
-  return count_query(st, s, n, err);
+  return sq_count(st, s, n, err);
 }
 
 static int task_rows(store *st, sqlite3_stmt *s, st_task **rows, int *n, fherr *err) {
   int cap = 16, count = 0, rc;
   st_task *arr = malloc(sizeof *arr * cap);
   if (!arr) {
-    done(s);
+    sq_done(s);
     return fherr_set(err, FH_INTERNAL, "out of memory");
   }
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     if (count == cap) {
       st_task *grown = realloc(arr, sizeof *arr * (cap *= 2));
       if (!grown) {
-        done(s);
+        sq_done(s);
         st_task_array_free(arr, count);
         return fherr_set(err, FH_INTERNAL, "out of memory");
       }
@@ -1267,10 +852,10 @@ static int task_rows(store *st, sqlite3_stmt *s, st_task **rows, int *n, fherr *
     }
     read_task(s, &arr[count++]);
   }
-  done(s);
+  sq_done(s);
   if (rc != SQLITE_DONE) {
     st_task_array_free(arr, count);
-    return fail(st, err, rc, "list tasks");
+    return sq_fail(st, err, rc, "list tasks");
   }
   *rows = arr;
   *n = count;
@@ -1278,7 +863,7 @@ static int task_rows(store *st, sqlite3_stmt *s, st_task **rows, int *n, fherr *
 }
 
 int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_OF_PROCESS, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_OF_PROCESS, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, pid);
   return task_rows(st, s, rows, n, err);
@@ -1288,17 +873,17 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   static const int by_view[4][2] = {{Q_LIST_INBOX, Q_LIST_INBOX_ASC}, {Q_LIST_QUEUE, Q_LIST_QUEUE_ASC},
                                     {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC}, {Q_LIST_ALL, Q_LIST_ALL_ASC}};
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
-  sqlite3_stmt *s = prep(st, by_view[q->view][q->ascending ? 1 : 0], err);
+  sqlite3_stmt *s = sq_prep(st, by_view[q->view][q->ascending ? 1 : 0], err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 2, q->user_id);
   sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 4, q->managed_flows_json);
-  bind_text_or_null(s, 5, q->flow);
-  bind_id_or_null(s, 6, q->process_id);
-  bind_text_or_null(s, 7, q->status);
-  bind_text_or_null(s, 8, q->since);
-  bind_text_or_null(s, 9, q->until);
-  bind_id_or_null(s, 10, q->after);
+  sq_bind_text_or_null(s, 4, q->managed_flows_json);
+  sq_bind_text_or_null(s, 5, q->flow);
+  sq_bind_id_or_null(s, 6, q->process_id);
+  sq_bind_text_or_null(s, 7, q->status);
+  sq_bind_text_or_null(s, 8, q->since);
+  sq_bind_text_or_null(s, 9, q->until);
+  sq_bind_id_or_null(s, 10, q->after);
   sqlite3_bind_int(s, 11, q->limit > 0 ? q->limit : 50);
   return task_rows(st, s, rows, n, err);
 }
@@ -1306,27 +891,27 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
 int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err) {
   if (q->view != STORE_VIEW_INBOX && q->view != STORE_VIEW_QUEUE)
     return fherr_set(err, FH_BAD_REQUEST, "only inbox and queue are counted");
-  sqlite3_stmt *s = prep(st, q->view == STORE_VIEW_INBOX ? Q_COUNT_INBOX : Q_COUNT_QUEUE, err);
+  sqlite3_stmt *s = sq_prep(st, q->view == STORE_VIEW_INBOX ? Q_COUNT_INBOX : Q_COUNT_QUEUE, err);
   if (!s) return FH_INTERNAL;
   if (q->view == STORE_VIEW_INBOX) sqlite3_bind_int64(s, 2, q->user_id);
   else sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);
-  return count_query(st, s, n, err);
+  return sq_count(st, s, n, err);
 }
 
 static int claim_due(store *st, const char *now, const char *lease_owner, const char *lease_until, st_task *out,
                      fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_CLAIM, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_CLAIM, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
   int rc = sqlite3_step(s);
   if (rc != SQLITE_ROW) {
-    done(s);
+    sq_done(s);
     if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no job is due");
-    return fail(st, err, rc, "claim job");
+    return sq_fail(st, err, rc, "claim job");
   }
   read_task(s, out);
-  done(s);
-  sqlite3_stmt *u = prep(st, Q_TASK_LEASE, err);
+  sq_done(s);
+  sqlite3_stmt *u = sq_prep(st, Q_TASK_LEASE, err);
   if (!u) {
     st_task_free(out);
     return FH_INTERNAL;
@@ -1334,7 +919,7 @@ static int claim_due(store *st, const char *now, const char *lease_owner, const 
   sqlite3_bind_int64(u, 1, out->id);
   sqlite3_bind_text(u, 2, lease_owner, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(u, 3, lease_until, -1, SQLITE_TRANSIENT);
-  if ((rc = run(st, u, err, "claim job"))) {
+  if ((rc = sq_run(st, u, err, "claim job"))) {
     st_task_free(out);
     return rc;
   }
@@ -1358,13 +943,13 @@ int store_task_claim_due(store *st, const char *now, const char *lease_owner, co
 int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const char *lease_until, fherr *err) {
   int rc = store_begin(st, err);
   if (rc) return rc;
-  sqlite3_stmt *u = prep(st, Q_TASK_LEASE, err);
+  sqlite3_stmt *u = sq_prep(st, Q_TASK_LEASE, err);
   if (!u) rc = FH_INTERNAL;
   else {
     sqlite3_bind_int64(u, 1, task_id);
     sqlite3_bind_text(u, 2, lease_owner, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(u, 3, lease_until, -1, SQLITE_TRANSIENT);
-    rc = run(st, u, err, "lease job");
+    rc = sq_run(st, u, err, "lease job");
   }
   if (rc) {
     store_rollback(st);
@@ -1374,7 +959,7 @@ int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const 
 }
 
 int store_task_next_due(store *st, const char *now, double *seconds, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_NEXT_DUE, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_NEXT_DUE, err);
   if (!s) return FH_INTERNAL;
   int rc = sqlite3_step(s);
   *seconds = -1;
@@ -1383,26 +968,26 @@ int store_task_next_due(store *st, const char *now, double *seconds, fherr *err)
     double cur = fhtime_parse(now);
     *seconds = due < 0 ? 0 : (due - cur > 0 ? due - cur : 0);
   }
-  done(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(st, err, rc, "next due");
+  sq_done(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(st, err, rc, "next due");
   return FH_OK;
 }
 
 int store_rename_flow_task(store *st, const char *from, const char *to, int64_t *changed, fherr *err) {
   int rc = store_begin(st, err);
   if (rc) return rc;
-  sqlite3_stmt *b = prep(st, Q_RENAME_BUMP, err);   /* actions in flight on them start over */
+  sqlite3_stmt *b = sq_prep(st, Q_RENAME_BUMP, err);   /* actions in flight on them start over */
   if (!b) rc = FH_INTERNAL;
   else {
     sqlite3_bind_text(b, 1, from, -1, SQLITE_TRANSIENT);
-    rc = run(st, b, err, "rename node");
+    rc = sq_run(st, b, err, "rename node");
   }
-  sqlite3_stmt *s = rc ? NULL : prep(st, Q_RENAME, err);
+  sqlite3_stmt *s = rc ? NULL : sq_prep(st, Q_RENAME, err);
   if (!rc && !s) rc = FH_INTERNAL;
   if (!rc) {
     sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
-    rc = run(st, s, err, "rename node");
+    rc = sq_run(st, s, err, "rename node");
     if (!rc && changed) *changed = sqlite3_changes(st->cur->db);
   }
   if (rc) {
@@ -1415,15 +1000,15 @@ int store_rename_flow_task(store *st, const char *from, const char *to, int64_t 
 /* --- the short write of an action ------------------------------------- */
 
 int store_task_process(store *st, int64_t task_id, int64_t *process_id, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_TASK_PROCESS, err);
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_PROCESS, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, task_id);
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) *process_id = sqlite3_column_int64(s, 0);
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_ROW) return FH_OK;
   if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
-  return fail(st, err, rc, "get task");
+  return sq_fail(st, err, rc, "get task");
 }
 
 static id_seq *seq_of(store *st) { return st->w ? &st->w->ids : &st->ids; }
@@ -1431,10 +1016,10 @@ static id_seq *seq_of(store *st) { return st->w ? &st->w->ids : &st->ids; }
 /* Raises the sequence past the largest id in the database (read on this
  * store's own connection, which sees every commit). */
 static int seed_ids(store *st, id_seq *seq, int kind, fherr *err) {
-  sqlite3_stmt *s = prep(st, kind == STORE_ID_TASK ? Q_MAX_TASK : Q_MAX_PROCESS, err);
+  sqlite3_stmt *s = sq_prep(st, kind == STORE_ID_TASK ? Q_MAX_TASK : Q_MAX_PROCESS, err);
   if (!s) return FH_INTERNAL;
   int64_t max = 0;
-  int rc = count_query(st, s, &max, err);
+  int rc = sq_count(st, s, &max, err);
   if (!rc && seq->next[kind] <= max) seq->next[kind] = max + 1;
   return rc;
 }
@@ -1457,31 +1042,31 @@ static void reseed_ids(store *st) {
 }
 
 static int process_insert_row(store *st, const st_process *p, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_PROC_INSERT_ROW, err);
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_INSERT_ROW, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, p->id);
   sqlite3_bind_text(s, 2, p->flow, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 3, proc_status_name(p->status), -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, p->data ? p->data : "{}", -1, SQLITE_TRANSIENT);
-  bind_id_or_null(s, 5, p->created_by);
+  sq_bind_id_or_null(s, 5, p->created_by);
   sqlite3_bind_text(s, 6, p->created_at, -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 7, p->finished_at);
+  sq_bind_text_or_null(s, 7, p->finished_at);
   int rc = sqlite3_step(s);
-  done(s);
+  sq_done(s);
   if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_STALE, "process id %lld is taken", (long long)p->id);
-  if (rc != SQLITE_DONE) return fail(st, err, rc, "insert process");
+  if (rc != SQLITE_DONE) return sq_fail(st, err, rc, "insert process");
   return add_participant(st, p->id, p->created_by, err);
 }
 
 static int process_update_checked(store *st, const st_process *p, fherr *err) {
-  sqlite3_stmt *s = prep(st, Q_PROC_UPDATE_CHECKED, err);
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_UPDATE_CHECKED, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, p->id);
   sqlite3_bind_text(s, 2, proc_status_name(p->status), -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, p->data ? p->data : "{}", -1, SQLITE_TRANSIENT);
-  bind_text_or_null(s, 4, p->finished_at);
+  sq_bind_text_or_null(s, 4, p->finished_at);
   sqlite3_bind_int64(s, 5, p->version);
-  int rc = run(st, s, err, "update process");
+  int rc = sq_run(st, s, err, "update process");
   if (!rc && sqlite3_changes(st->cur->db) == 0)
     return fherr_set(err, FH_STALE, "process %lld changed meanwhile", (long long)p->id);
   return rc;

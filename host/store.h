@@ -1,10 +1,21 @@
-/* store — the SQLite storage of flowhost; the only unit that speaks SQL.
+/* store — the SQLite storage of flowhost; the only unit that speaks SQL
+ * (host/store.c: rows; store_writer.c: connections, group commit and
+ * transactions; store_schema.c: migrations).
  *
- * One `store` is one connection, used by one thread at a time.  It owns the
- * schema (migrated by PRAGMA user_version), the prepared statements (prepared
- * once per connection, reset after each use) and the transaction helpers.
- * Writers always use store_begin() (BEGIN IMMEDIATE), so two writers never
- * deadlock on a lock upgrade; readers may run outside a transaction.
+ * One `store` is used by one thread at a time.  It reads on a connection of
+ * its own, outside a transaction or inside one; it owns the schema (migrated
+ * by PRAGMA user_version) and the prepared statements (prepared once per
+ * connection, reset after each use).  Every write goes through
+ * store_begin()/store_commit() on the writer connection shared by every
+ * store of that database file in this process: each write is a savepoint of
+ * the writer's open transaction, which is committed once per batch of at
+ * most 64 writes or 10 ms, and store_commit() returns only once the write is
+ * durable (if the batch's commit fails, every write of it gets the error).
+ * An action's whole effect is store_write_process(): one short,
+ * version-checked transaction.  Claims, leases and renames are short writes
+ * of their own; identity (host/identity.c) wraps each of its writes in
+ * store_begin()/store_commit().  Private (":memory:") databases have no
+ * shared writer and commit alone.
  *
  * Rows come back as small structs (st_process, st_task, st_user); strings
  * that can grow (JSON data, error texts) are heap copies freed by the

@@ -1,0 +1,129 @@
+/* store_internal — what the store units share and nobody else sees.
+ *
+ * Only host/store*.c include this header.  It holds the connection, writer
+ * and store structs, the statement enum with its text table STORE_SQL[]
+ * (defined in store.c), and the small statement helpers every store unit
+ * uses.  The public API stays in store.h.
+ */
+#ifndef STORE_INTERNAL_H
+#define STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+/* Each statement is prepared on first use and kept for the life of the
+ * connection; the enum indexes the cache and STORE_SQL[] holds the text. */
+enum {
+  Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
+  Q_ACTION_SAVE, Q_ACTION_RELEASE, Q_ACTION_ROLLBACK,
+  Q_USER_ADD, Q_USER_GET, Q_USER_GET_ID, Q_USER_PASSWD, Q_USER_ADMIN, Q_USER_COUNT, Q_USER_LIST,
+  Q_USER_PERMS, Q_USER_GROUPS, Q_GROUP_ENSURE, Q_GROUP_ID, Q_GRANT_USER, Q_GRANT_GROUP,
+  Q_REVOKE_USER, Q_REVOKE_GROUP, Q_JOIN, Q_LEAVE, Q_USERS_WITH_PERM,
+  Q_SESSION_ADD, Q_SESSION_GET, Q_SESSION_DEL, Q_TOKEN_ADD, Q_TOKEN_GET, Q_TOKEN_USED,
+  Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES, Q_PARTICIPANT_ADD,
+  Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_NEXT_STATUS,
+  Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
+  Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
+  Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC,
+  Q_LIST_ALL, Q_LIST_ALL_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE,
+  Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME, Q_RENAME_BUMP,
+  Q_PROC_INSERT_ROW, Q_PROC_UPDATE_CHECKED, Q_TASK_PROCESS, Q_MAX_TASK, Q_MAX_PROCESS,
+  Q__COUNT
+};
+
+extern const char *const STORE_SQL[Q__COUNT];
+
+/* Outcomes of the last RESULTS batches a writer committed, by batch id. */
+#define RESULTS 64
+
+typedef struct conn {
+  sqlite3 *db;
+  sqlite3_stmt *stmt[Q__COUNT];
+} conn;
+
+/* The next free ids of processes and tasks, handed out before the write
+ * (callbacks and split tokens see them).  Seeded from the database, raised
+ * past it again whenever an insert finds its id taken by another program. */
+typedef struct id_seq {
+  pthread_mutex_t mu;
+  int64_t next[2];          /* 0: not seeded yet */
+} id_seq;
+
+typedef struct writer {
+  char *path;
+  int refs;                 /* guarded by writers_mu */
+  conn c;
+  pthread_mutex_t mu;       /* held by the action using c */
+  int waiting;              /* actions queued for mu (atomic) */
+  int open;                 /* a batch transaction is open on c */
+  int pending;              /* actions in the open batch waiting for its commit */
+  double opened_at;
+  unsigned long batch;      /* id of the open, or the last, batch */
+  pthread_mutex_t done_mu;
+  pthread_cond_t done;
+  unsigned long committed;  /* guarded by done_mu */
+  int results[RESULTS];     /* fherr code of batch % RESULTS, guarded by done_mu */
+  struct writer *next;
+  id_seq ids;               /* shared by the stores of this file */
+} writer;
+
+struct store {
+  conn own;
+  conn *cur;                /* own, or the writer's inside a write action */
+  writer *w;                /* NULL for a private database */
+  int in_write;
+  id_seq ids;               /* a private database's own */
+};
+
+/* --- statement helpers (store.c) ------------------------------------- */
+
+/* FH_BUSY for a locked database, else FH_INTERNAL with SQLite's message. */
+int sq_fail(store *st, fherr *err, int rc, const char *what);
+/* The statement q on the current connection, prepared on first use. */
+sqlite3_stmt *sq_prep(store *st, int q, fherr *err);
+/* Runs a statement that returns no rows; resets it in every case. */
+int sq_run(store *st, sqlite3_stmt *s, fherr *err, const char *what);
+/* Runs SQL text (pragmas, schema, migrations) on the current connection. */
+int sq_exec(store *st, const char *sql, fherr *err);
+/* Steps a one-row, one-integer query into *n and resets it. */
+int sq_count(store *st, sqlite3_stmt *s, int64_t *n, fherr *err);
+/* Prepares and runs statement q without parameters. */
+int sq_simple(store *st, int q, fherr *err);
+
+static inline void sq_done(sqlite3_stmt *s) {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+}
+
+static inline void sq_bind_text_or_null(sqlite3_stmt *s, int i, const char *v) {
+  if (v && *v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(s, i);
+}
+
+static inline void sq_bind_id_or_null(sqlite3_stmt *s, int i, int64_t v) {
+  if (v) sqlite3_bind_int64(s, i, v);
+  else sqlite3_bind_null(s, i);
+}
+
+static inline void sq_copy_col(char *dst, size_t cap, sqlite3_stmt *s, int col) {
+  const unsigned char *v = sqlite3_column_text(s, col);
+  snprintf(dst, cap, "%s", v ? (const char *)v : "");
+}
+
+static inline char *sq_dup_col(sqlite3_stmt *s, int col) {
+  const unsigned char *v = sqlite3_column_text(s, col);
+  return v ? strdup((const char *)v) : NULL;
+}
+
+/* --- schema (store_schema.c) ----------------------------------------- */
+
+/* Brings the schema of st's current connection up to this version. */
+int store_migrate(store *st, fherr *err);
+
+#endif

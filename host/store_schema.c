@@ -1,0 +1,101 @@
+/* store_schema — the schema of the database and its migrations.
+ *
+ * PRAGMA user_version is the schema version; store_migrate, called by
+ * store_open on a store's own connection, applies the missing migrations,
+ * each in a write transaction of its own.  It calls only SQLite and
+ * sq_exec.  It is separate because the schema is history that only grows,
+ * while the statements of store.c and the transactions of store_writer.c
+ * change with the code.
+ */
+#include "store_internal.h"
+
+/* Version N of the schema is MIGRATIONS[N-1]; a new version is a new entry,
+ * never an edit of an old one. */
+static const char *const MIGRATIONS[] = {
+    "CREATE TABLE user("
+    " id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT,"
+    " is_admin INTEGER NOT NULL DEFAULT 0, is_active INTEGER NOT NULL DEFAULT 1,"
+    " created_at TEXT NOT NULL);"
+    "CREATE TABLE grp(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE user_grp(user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    " grp_id INTEGER NOT NULL REFERENCES grp(id) ON DELETE CASCADE, PRIMARY KEY(user_id, grp_id)) WITHOUT ROWID;"
+    "CREATE TABLE user_perm(user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, PRIMARY KEY(user_id, name)) WITHOUT ROWID;"
+    "CREATE TABLE grp_perm(grp_id INTEGER NOT NULL REFERENCES grp(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, PRIMARY KEY(grp_id, name)) WITHOUT ROWID;"
+    "CREATE TABLE session(id_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE,"
+    " csrf_token TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);"
+    "CREATE TABLE api_token(id INTEGER PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,"
+    " user_id INTEGER NOT NULL REFERENCES user(id) ON DELETE CASCADE, name TEXT,"
+    " created_at TEXT NOT NULL, last_used_at TEXT);"
+    "CREATE TABLE process("
+    " id INTEGER PRIMARY KEY, flow TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}',"
+    " created_by INTEGER REFERENCES user(id), created_at TEXT NOT NULL, finished_at TEXT);"
+    "CREATE INDEX process_flow ON process(flow, id);"
+    "CREATE INDEX process_created_by ON process(created_by, id);"
+    "CREATE TABLE task("
+    " id INTEGER PRIMARY KEY, process_id INTEGER NOT NULL REFERENCES process(id),"
+    " flow_task TEXT NOT NULL, flow_task_type TEXT NOT NULL, status TEXT NOT NULL,"
+    " owner_id INTEGER REFERENCES user(id), token TEXT NOT NULL, join_of TEXT,"
+    " data TEXT NOT NULL DEFAULT '{}', error_message TEXT, error_traceback TEXT,"
+    " created_at TEXT NOT NULL, assigned_at TEXT, started_at TEXT, finished_at TEXT,"
+    " due_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, lease_until TEXT, lease_owner TEXT);"
+    "CREATE INDEX task_process ON task(process_id, status);"
+    "CREATE INDEX task_owner ON task(owner_id, status);"
+    "CREATE INDEX task_status ON task(status, flow_task);"
+    "CREATE INDEX task_due ON task(due_at) WHERE status = 'SCHEDULED';"
+    "CREATE TABLE task_previous(task_id INTEGER NOT NULL REFERENCES task(id),"
+    " previous_id INTEGER NOT NULL REFERENCES task(id), PRIMARY KEY(task_id, previous_id)) WITHOUT ROWID;"
+    "CREATE INDEX task_previous_prev ON task_previous(previous_id);",
+    /* 2: the inbox walks (owner, status, id); the archive walks (owner, id) */
+    "DROP INDEX task_owner;"
+    "CREATE INDEX task_owner_status ON task(owner_id, status, id);"
+    "CREATE INDEX task_owner_id ON task(owner_id, id);"
+    /* the queue count reads only this index */
+    "DROP INDEX task_status;"
+    "CREATE INDEX task_status ON task(status, flow_task, owner_id);",
+    /* 3: who took part in a process (started it or owned one of its tasks,
+     * even if the task was reassigned later): what a user may see */
+    "CREATE TABLE participant(process_id INTEGER NOT NULL REFERENCES process(id),"
+    " user_id INTEGER NOT NULL REFERENCES user(id), PRIMARY KEY(process_id, user_id)) WITHOUT ROWID;"
+    "CREATE INDEX participant_user ON participant(user_id, process_id);"
+    "INSERT OR IGNORE INTO participant SELECT id, created_by FROM process WHERE created_by IS NOT NULL;"
+    "INSERT OR IGNORE INTO participant SELECT process_id, owner_id FROM task WHERE owner_id IS NOT NULL;",
+    /* 4: a process's version, raised by every write of it: an action
+     * computes on what it read and writes only if it is still current */
+    "ALTER TABLE process ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
+};
+#define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+
+int store_schema_version(store *st) {
+  sqlite3_stmt *s = NULL;
+  int v = -1;
+  if (sqlite3_prepare_v2(st->cur->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    v = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+/* Each migration runs in its own write transaction together with the bump
+ * of user_version, so a crash leaves the schema at a whole version. */
+int store_migrate(store *st, fherr *err) {
+  for (;;) {
+    int rc = sq_exec(st, "BEGIN IMMEDIATE", err);
+    if (rc) return rc;
+    int version = store_schema_version(st);
+    if (version < 0 || version > N_MIGRATIONS) {
+      sq_exec(st, "ROLLBACK", NULL);
+      return fherr_set(err, FH_INTERNAL, "database schema version %d is newer than this flowhost (%d)",
+                       version, N_MIGRATIONS);
+    }
+    if (version == N_MIGRATIONS) return sq_exec(st, "COMMIT", err);
+    char bump[64];
+    snprintf(bump, sizeof bump, "PRAGMA user_version = %d", version + 1);
+    if ((rc = sq_exec(st, MIGRATIONS[version], err)) || (rc = sq_exec(st, bump, err)) ||
+        (rc = sq_exec(st, "COMMIT", err))) {
+      sq_exec(st, "ROLLBACK", NULL);
+      return rc;
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/* store_writer — connections, the group-commit writer and transactions.
+ *
+ * It opens and closes connections (pragmas, WAL), keeps one writer
+ * connection per database file shared by every store of this process, and
+ * implements store_open/store_close and store_begin/commit/rollback and the
+ * savepoints on top of it.  It calls only SQLite, the helpers of
+ * store_internal.h and store_migrate (store_schema.c); it runs no row SQL
+ * but the transaction statements.  It is separate from store.c the way
+ * SQLite's wal.c is from pager.c: how a write becomes durable is one concern,
+ * what the rows are is another.
+ */
+#include <limits.h>
+
+#include "store_internal.h"
+
+/* Group commit.  Every store of one database file inside this process
+ * shares one writer connection.  A write action takes the writer (a mutex,
+ * so the lock is handed over at once instead of SQLite's sleep-and-retry),
+ * runs inside a savepoint of the writer's open transaction, and releases
+ * it.  If other actions are queued, it leaves the transaction open for them
+ * and waits until the batch is committed; the last one of the batch (or the
+ * one that finds it full or old) commits for all: one fsync for many
+ * actions, and still no caller hears "done" before its work is durable.
+ * If the commit fails, every action of the batch gets the error.
+ * Private databases (":memory:") have no writer and commit alone. */
+#define BATCH_MAX 64
+#define BATCH_AGE 0.010   /* seconds a batch stays open at most */
+
+static pthread_mutex_t writers_mu = PTHREAD_MUTEX_INITIALIZER;
+static writer *writers;
+
+/* Opens a connection with the pragmas every connection needs. */
+static int conn_open(store *st, conn *c, const char *path, const store_options *opt, fherr *err) {
+  conn *saved = st->cur;
+  st->cur = c;
+  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    fherr_set(err, FH_INTERNAL, "cannot open database %s: %s", path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    st->cur = saved;
+    return FH_INTERNAL;
+  }
+  sqlite3_extended_result_codes(c->db, 0);
+  sqlite3_busy_timeout(c->db, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
+  char pragmas[256];
+  snprintf(pragmas, sizeof pragmas,
+           "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+           (!opt || opt->synchronous_full) ? "FULL" : "NORMAL");
+  /* Switching to WAL needs a moment with no other connection reading, and
+   * SQLite does not wait for it through the busy handler: retry briefly,
+   * as several workers open the same file at start-up. */
+  for (int attempt = 0;; attempt++) {
+    rc = sq_exec(st, "PRAGMA journal_mode = WAL", err);
+    if (rc != FH_BUSY || attempt == 200) break;
+    sqlite3_sleep(10);
+  }
+  if (!rc) rc = sq_exec(st, pragmas, err);
+  st->cur = saved;
+  return rc;
+}
+
+static void conn_close(conn *c) {
+  for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(c->stmt[i]);
+  sqlite3_close(c->db);
+  memset(c, 0, sizeof *c);
+}
+
+/* The writer of a database file, shared by every store of this process
+ * that opened the same file; NULL (no error) for private databases. */
+static int writer_acquire(store *st, const char *path, const store_options *opt, fherr *err) {
+  char resolved[PATH_MAX];
+  st->w = NULL;
+  if (!path || !*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5) || !realpath(path, resolved))
+    return FH_OK;
+  pthread_mutex_lock(&writers_mu);
+  writer *w = writers;
+  while (w && strcmp(w->path, resolved) != 0) w = w->next;
+  int rc = FH_OK;
+  if (!w) {
+    w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(resolved))) {
+      free(w);
+      pthread_mutex_unlock(&writers_mu);
+      return fherr_set(err, FH_INTERNAL, "out of memory");
+    }
+    if ((rc = conn_open(st, &w->c, path, opt, err))) {
+      conn_close(&w->c);
+      free(w->path);
+      free(w);
+      pthread_mutex_unlock(&writers_mu);
+      return rc;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->ids.mu, NULL);
+    pthread_mutex_init(&w->done_mu, NULL);
+    pthread_cond_init(&w->done, NULL);
+    w->next = writers;
+    writers = w;
+  }
+  w->refs++;
+  pthread_mutex_unlock(&writers_mu);
+  st->w = w;
+  return FH_OK;
+}
+
+static void writer_release(writer *w) {
+  if (!w) return;
+  pthread_mutex_lock(&writers_mu);
+  if (--w->refs == 0) {
+    writer **pp = &writers;
+    while (*pp != w) pp = &(*pp)->next;
+    *pp = w->next;
+    conn_close(&w->c);
+    pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->ids.mu);
+    pthread_mutex_destroy(&w->done_mu);
+    pthread_cond_destroy(&w->done);
+    free(w->path);
+    free(w);
+  }
+  pthread_mutex_unlock(&writers_mu);
+}
+
+int store_open(const char *path, const store_options *opt, store **out, fherr *err) {
+  *out = NULL;
+  store *st = calloc(1, sizeof *st);
+  if (!st) return fherr_set(err, FH_INTERNAL, "out of memory");
+  st->cur = &st->own;
+  pthread_mutex_init(&st->ids.mu, NULL);
+  int rc = conn_open(st, &st->own, path, opt, err);
+  if (!rc) rc = store_migrate(st, err);
+  if (!rc) rc = writer_acquire(st, path, opt, err);
+  if (rc) {
+    store_close(st);
+    return rc;
+  }
+  *out = st;
+  return FH_OK;
+}
+
+void store_close(store *st) {
+  if (!st) return;
+  store_rollback(st);
+  writer_release(st->w);
+  conn_close(&st->own);
+  pthread_mutex_destroy(&st->ids.mu);
+  free(st);
+}
+
+/* Records the outcome of the writer's current batch and wakes its waiters. */
+static void batch_done(writer *w, int rc) {
+  w->open = 0;
+  pthread_mutex_lock(&w->done_mu);
+  w->results[w->batch % RESULTS] = rc;
+  w->committed = w->batch;
+  pthread_cond_broadcast(&w->done);
+  pthread_mutex_unlock(&w->done_mu);
+}
+
+/* SQLite may have rolled the whole batch back by itself (disk full, I/O
+ * error): then it is lost for everyone who waits on it. */
+static void check_batch_alive(writer *w) {
+  if (w->open && sqlite3_get_autocommit(w->c.db)) batch_done(w, FH_INTERNAL);
+}
+
+/* Ends this store's write action.  keep: its changes are in the batch and
+ * the caller must hear only once they are durable. */
+static int end_write(store *st, int keep, fherr *err) {
+  writer *w = st->w;
+  unsigned long mine = w->batch;
+  st->cur = &st->own;
+  st->in_write = 0;
+  check_batch_alive(w);
+  if (keep && !w->open) {   /* lost with the batch */
+    pthread_mutex_unlock(&w->mu);
+    return fherr_set(err, FH_INTERNAL, "storage error: the transaction was rolled back");
+  }
+  int queued = __atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST);
+  if (w->open && queued > 0 && w->pending + 1 < BATCH_MAX && fhtime_monotonic() - w->opened_at < BATCH_AGE) {
+    if (keep) w->pending++;
+    pthread_mutex_unlock(&w->mu);
+    if (!keep) return FH_OK;
+    pthread_mutex_lock(&w->done_mu);
+    while (w->committed < mine) pthread_cond_wait(&w->done, &w->done_mu);
+    int rc = w->results[mine % RESULTS];
+    pthread_mutex_unlock(&w->done_mu);
+    return rc ? fherr_set(err, rc, "storage error: the commit failed") : FH_OK;
+  }
+  int rc = FH_OK;
+  if (w->open) {
+    st->cur = &w->c;
+    rc = sq_simple(st, Q_COMMIT, err);
+    if (rc) sq_simple(st, Q_ROLLBACK, NULL);
+    st->cur = &st->own;
+    batch_done(w, rc);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return keep ? rc : FH_OK;
+}
+
+int store_begin(store *st, fherr *err) {
+  writer *w = st->w;
+  if (!w) return sq_simple(st, Q_BEGIN, err);
+  if (st->in_write) return fherr_set(err, FH_INTERNAL, "a write action is already open on this store");
+  __atomic_add_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&w->mu);
+  __atomic_sub_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
+  st->cur = &w->c;
+  st->in_write = 1;
+  check_batch_alive(w);
+  int rc = FH_OK;
+  if (!w->open) {
+    if (!(rc = sq_simple(st, Q_BEGIN, err))) {
+      w->open = 1;
+      w->batch++;
+      w->pending = 0;
+      w->opened_at = fhtime_monotonic();
+    }
+  }
+  if (!rc) rc = sq_simple(st, Q_ACTION_SAVE, err);
+  if (rc) end_write(st, 0, NULL);
+  return rc;
+}
+
+int store_commit(store *st, fherr *err) {
+  if (!st->w) {
+    int rc = sq_simple(st, Q_COMMIT, err);
+    if (rc) store_rollback(st);
+    return rc;
+  }
+  if (!st->in_write) return FH_OK;
+  int rc = sq_simple(st, Q_ACTION_RELEASE, err);
+  if (rc) {
+    sq_simple(st, Q_ACTION_ROLLBACK, NULL);
+    sq_simple(st, Q_ACTION_RELEASE, NULL);
+    end_write(st, 0, NULL);
+    return rc;
+  }
+  return end_write(st, 1, err);
+}
+
+void store_rollback(store *st) {
+  if (!st->w) {
+    if (st->cur->db && !sqlite3_get_autocommit(st->cur->db)) sq_simple(st, Q_ROLLBACK, NULL);
+    return;
+  }
+  if (!st->in_write) return;
+  if (!sqlite3_get_autocommit(st->cur->db)) {
+    sq_simple(st, Q_ACTION_ROLLBACK, NULL);
+    sq_simple(st, Q_ACTION_RELEASE, NULL);
+  }
+  end_write(st, 0, NULL);
+}
+
+int store_savepoint(store *st, fherr *err) { return sq_simple(st, Q_SAVEPOINT, err); }
+int store_release(store *st, fherr *err) { return sq_simple(st, Q_RELEASE, err); }
+void store_rollback_to(store *st) {
+  sq_simple(st, Q_ROLLBACK_TO, NULL);
+  sq_simple(st, Q_RELEASE, NULL);
+}
