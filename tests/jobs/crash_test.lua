@@ -32,6 +32,9 @@ for _ = 1, N do cli("start crashy start") end
 
 local function start_host()
   local pidfile = dir .. "/pid"
+  -- a pidfile left from the last round would name the host just killed,
+  -- and the new one would then outlive the test
+  os.remove(pidfile)
   assert(os.execute(string.format(
     "sh -c 'echo $$ > %s; exec %s serve --listen 127.0.0.1:0 --jobs 2 --lease-grace 0.5 --budget 1%s' >%s/out.log 2>>%s/err.log &",
     pidfile, bin, common, dir, dir)))
@@ -66,6 +69,13 @@ local pid = start_host()
 local deadline = os.time() + 60
 while done_count() < N and os.time() < deadline do os.execute("sleep 0.2") end
 os.execute("kill -TERM " .. pid .. " 2>/dev/null")
+-- wait for it to be gone, so that no host outlives the test
+for _ = 1, 100 do
+  if not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+  os.execute("sleep 0.05")
+end
+os.execute("kill -9 " .. pid .. " 2>/dev/null")
+os.remove(dir .. "/pid")
 
 local failures = 0
 local list = cjson.decode(cli("processes --limit 500")).items
