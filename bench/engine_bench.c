@@ -94,20 +94,14 @@ static double concurrent_rate(flowreg *reg, const char *db, int full, int n, int
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 2000;
   int full = !(argc > 3 && !strcmp(argv[2], "--sync") && !strcmp(argv[3], "normal"));
-  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
-  char flows[512], lua[512], db[] = "/tmp/flowhost-bench.db", base[] = "/tmp/flowhost-bench-base.db";
-  snprintf(flows, sizeof flows, "%s/bench/flows", src);
-  snprintf(lua, sizeof lua, "%s/lua", src);
+  char db[] = "/tmp/flowhost-bench.db", base[] = "/tmp/flowhost-bench-base.db";
 
   double baseline = sqlite_commits_per_second(base, n, full);
 
-  bench_remove_db(db);
-  fherr err = {0};
-  flowreg *reg = flowreg_new(flows, lua, &err);
-  if (!reg || flowreg_load_all(reg, &err)) return fprintf(stderr, "%s\n", err.message), 1;
+  flowreg *reg;
   engine *e;
-  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = full};
-  if (engine_open(&eo, &e, &err)) return fprintf(stderr, "%s\n", err.message), 1;
+  if (bench_open(db, full, &reg, &e)) return 1;
+  fherr err = {0};
   fh_actor sys;
   fh_actor_system(&sys);
   json_t *data = json_pack("{s:i}", "n", 3);

@@ -15,9 +15,6 @@
 
 #include "fhtime.h"
 
-/* An action that keeps losing the race for its process gives up after
- * this many tries and answers 409. */
-#define MAX_TRIES 8
 
 /* A job's lease outlasts its time budget by this much unless configured. */
 #define LEASE_GRACE 30.0
@@ -163,7 +160,7 @@ static int act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body
     if (!rc) rc = body(r, arg, err);
     if (!rc) rc = run_write(r, err);
     engine_unlock_process(e->reg, pid);
-    if (rc != FH_STALE || attempt == MAX_TRIES) return rc;
+    if (rc != FH_STALE || attempt == ENGINE_MAX_TRIES) return rc;
     run_free(r);
     fherr_clear(err);
   }
@@ -213,7 +210,8 @@ static int start_body(run *r, const fd_node *n, const json_t *input, fherr *err)
   json_array_append_new(r->created, json_integer(t->row.id));
   if (n->kind == NODE_START_FUNCTION && n->has_fn && (rc = run_invoke(r, t, n, "fn", input, err))) return rc;
   r->ps.proc.status = PROC_STARTED;
-  if ((rc = run_complete_task(r, t, err)) || (rc = run_follow_next(r, t, n, err))) return rc;
+  run_complete_task(t);
+  if ((rc = run_follow_next(r, t, n, err))) return rc;
   return run_finish(r, err);
 }
 
@@ -269,7 +267,7 @@ int engine_start(engine *e, const fh_actor *a, const char *flow, const char *nod
       break;
     }
     rc = start_once(e, a, fe->def, n, input, out, err);
-    if (rc != FH_STALE || attempt == MAX_TRIES) break;
+    if (rc != FH_STALE || attempt == ENGINE_MAX_TRIES) break;
     fherr_clear(err);
   }
   json_decref(empty);
@@ -284,22 +282,12 @@ typedef struct task_action {
   const json_t *args;
 } task_action;
 
-/* Queue members see a NEW human task before taking part in the process. */
-static int may_see_task(run *r, ptask *t, const fd_node *n, fherr *err) {
-  int visible = engine_can_see_process(r->e, r->actor, &r->ps.proc, err);
-  if (visible < 0) return err ? err->code : FH_INTERNAL;
-  if (visible) return FH_OK;
-  if (n && n->kind == NODE_VIEW && t->row.status == TASK_NEW && !r->actor->is_system && rules_may_do_node(r, n, t))
-    return FH_OK;
-  return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)t->row.id);
-}
-
 static int task_action_body(run *r, void *arg, fherr *err) {
   const task_action *ta = arg;
   ptask *t = pstate_task(&r->ps, ta->task_id);
   if (!t) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)ta->task_id);
   const fd_node *n = r->fd ? flowdef_node(r->fd, node_part(t->row.flow_task)) : NULL;
-  int rc = may_see_task(r, t, n, err);
+  int rc = rules_may_see_task(r, t, n, err);
   if (!rc) rc = rules_check(r, t, n, ta->action, err);
   if (!rc) rc = rules_apply(r, t, n, ta->action, ta->args, err);
   return rc ? rc : run_finish(r, err);

@@ -42,6 +42,10 @@ struct engine {
 
 store *engine_store(engine *e);
 
+/* An action that keeps losing the race for its process (FH_STALE) gives
+ * up after this many tries and answers 409. */
+#define ENGINE_MAX_TRIES 8
+
 /* --- engine_state.c: a process in memory ----------------------------------- */
 
 typedef struct ptask {
@@ -61,6 +65,8 @@ typedef struct pstate {
 } pstate;
 
 int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err);
+/* Only the process row and one task already read (a list's questions). */
+int pstate_load_one(engine *e, const st_task *task, pstate *ps, fherr *err);
 void pstate_free(pstate *ps);
 /* A deep copy (for the job path's rollback of one failed node). */
 int pstate_copy(const pstate *src, pstate *dst, fherr *err);
@@ -88,10 +94,12 @@ int pstate_write(engine *e, pstate *ps, const json_t *data, fherr *err);
 void engine_lock_process(const void *host, int64_t process_id);
 void engine_unlock_process(const void *host, int64_t process_id);
 
-/* --- engine_run.c: a run ----------------------------------------------------- */
-
+/* The task actions; their names (engine_rules.c) are the API's. */
 enum { A_ASSIGN, A_UNASSIGN, A_REASSIGN, A_EXECUTE, A_CANCEL, A_UNDO, A_REVIVE, A__COUNT };
 extern const char *const ENGINE_ACTIONS[A__COUNT];
+
+/* --- engine_run.c: a run ----------------------------------------------------- */
+
 
 typedef struct run {
   engine *e;
@@ -111,13 +119,17 @@ typedef struct run {
 /* A run on a stored process (loaded) or a new one (run_init_new). */
 int run_init(run *r, engine *e, const fh_actor *a, int64_t process_id, fherr *err);
 void run_init_new(run *r, engine *e, const fh_actor *a, const flowdef *fd);
+/* A run that knows only the process row and this task (to ask permission
+ * functions about list rows without reading every task of the process). */
+int run_init_one(run *r, engine *e, const fh_actor *a, const st_task *task, fherr *err);
 void run_free(run *r);
 int run_enqueue(run *r, int64_t id, fherr *err);
 /* The callback context of node n and task row (NULL: none) of this run,
  * with the transitions' door when the task is stored. */
 void run_ctx(run *r, const fd_node *n, st_task *row, int stored, act_ctx *c);
 int run_invoke(run *r, ptask *t, const fd_node *n, const char *key, const json_t *extra, fherr *err);
-int run_complete_task(run *r, ptask *t, fherr *err);
+/* DONE now (started now too if it never started). */
+void run_complete_task(ptask *t);
 int run_create_task(run *r, const fd_node *n, const char *token, int64_t prev, fherr *err);
 int run_follow_next(run *r, const ptask *from, const fd_node *n, fherr *err);
 /* Enqueues every join still waiting: a branch that ended may have been the
@@ -142,6 +154,8 @@ void run_merge_form(json_t *dst, const json_t *clean, const json_t *submitted);
 
 /* May the run's actor take (assign) tasks of node n?  t may be NULL. */
 int rules_may_do_node(run *r, const fd_node *n, ptask *t);
+/* May the run's actor see task t: FH_OK, FH_NOT_FOUND, or a store error. */
+int rules_may_see_task(run *r, ptask *t, const fd_node *n, fherr *err);
 /* Whether the run's actor may do `action` on t now: FH_OK, or FH_FORBIDDEN /
  * FH_CONFLICT with the reason.  n is NULL for a task whose node left. */
 int rules_check(run *r, ptask *t, const fd_node *n, int action, fherr *err);

@@ -143,10 +143,10 @@ static int settle(run *r, const st_task *claimed, job_result *j, int *dropped, f
   }
   free(t->row.error_message);
   t->row.error_message = NULL;
-  int rc = run_complete_task(r, t, err);
-  if (rc || !proc_status_is_running(r->ps.proc.status)) return rc;   /* ended meanwhile: record, go no further */
+  run_complete_task(t);
+  if (!proc_status_is_running(r->ps.proc.status)) return FH_OK;   /* ended meanwhile: record, go no further */
   fherr cause = {0};
-  rc = run_follow_next(r, t, n, &cause);
+  int rc = run_follow_next(r, t, n, &cause);
   if (rc == FH_FLOW_ERROR) rc = fail_after_job(r, claimed, &cause, err);
   else if (rc) fherr_set(err, cause.code, "%s", cause.message);
   else rc = run_finish(r, err);
@@ -160,7 +160,7 @@ static int run_one_due(engine *e, const st_task *claimed, fherr *err) {
   fh_actor system;
   fh_actor_system(&system);
   int rc = FH_OK;
-  for (int attempt = 1; attempt <= 8; attempt++) {
+  for (int attempt = 1; attempt <= ENGINE_MAX_TRIES; attempt++) {
     run r;
     engine_lock_process(e->reg, claimed->process_id);
     int dropped = 0;

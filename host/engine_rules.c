@@ -14,6 +14,8 @@
 #include "fhtime.h"
 #include "identity.h"
 
+const char *const ENGINE_ACTIONS[A__COUNT] = {"assign", "unassign", "reassign", "execute", "cancel", "undo", "revive"};
+
 /* --- who may ------------------------------------------------------------------ */
 
 int rules_may_do_node(run *r, const fd_node *n, ptask *t) {
@@ -30,6 +32,16 @@ int rules_may_do_node(run *r, const fd_node *n, ptask *t) {
   fherr_clear(&perr);
   json_decref(user);
   return yes;
+}
+
+int rules_may_see_task(run *r, ptask *t, const fd_node *n, fherr *err) {
+  int visible = engine_can_see_process(r->e, r->actor, &r->ps.proc, err);
+  if (visible < 0) return err && err->code ? err->code : FH_INTERNAL;
+  if (visible) return FH_OK;
+  /* queue members see a NEW human task before taking part in the process */
+  if (n && n->kind == NODE_VIEW && t->row.status == TASK_NEW && !r->actor->is_system && rules_may_do_node(r, n, t))
+    return FH_OK;
+  return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)t->row.id);
 }
 
 /* --- the checks, one per action ----------------------------------------------------- */
@@ -241,8 +253,9 @@ static int apply_execute(run *r, ptask *t, const fd_node *n, const json_t *args,
     json_decref(clean);
   }
   json_decref(empty);
-  if (!rc) rc = run_complete_task(r, t, err);
-  return rc ? rc : run_follow_next(r, t, n, err);
+  if (rc) return rc;
+  run_complete_task(t);
+  return run_follow_next(r, t, n, err);
 }
 
 static void finish_task(ptask *t, task_status status) {

@@ -20,20 +20,26 @@
  * reaches a human task; it fails instead of computing forever. */
 #define MAX_STEPS 10000
 
-const char *const ENGINE_ACTIONS[A__COUNT] = {"assign", "unassign", "reassign", "execute", "cancel", "undo", "revive"};
-
 /* --- the run ------------------------------------------------------------------ */
 
-int run_init(run *r, engine *e, const fh_actor *a, int64_t process_id, fherr *err) {
-  memset(r, 0, sizeof *r);
+static int run_loaded(run *r, engine *e, const fh_actor *a, int rc) {
   r->e = e;
   r->actor = a;
   r->created = json_array();
-  int rc = pstate_load(e, process_id, &r->ps, err);
   if (rc) return rc;
   r->data = parse_json_text(r->ps.proc.data);
   r->fd = engine_find_def(e, r->ps.proc.flow);
   return FH_OK;
+}
+
+int run_init(run *r, engine *e, const fh_actor *a, int64_t process_id, fherr *err) {
+  memset(r, 0, sizeof *r);
+  return run_loaded(r, e, a, pstate_load(e, process_id, &r->ps, err));
+}
+
+int run_init_one(run *r, engine *e, const fh_actor *a, const st_task *task, fherr *err) {
+  memset(r, 0, sizeof *r);
+  return run_loaded(r, e, a, pstate_load_one(e, task, &r->ps, err));
 }
 
 void run_init_new(run *r, engine *e, const fh_actor *a, const flowdef *fd) {
@@ -149,9 +155,7 @@ void run_merge_form(json_t *dst, const json_t *clean, const json_t *submitted) {
 
 /* --- task rows ---------------------------------------------------------------------- */
 
-int run_complete_task(run *r, ptask *t, fherr *err) {
-  (void)r;
-  (void)err;
+void run_complete_task(ptask *t) {
   char now[FH_TIME_LEN];
   fhtime_now(now);
   t->row.status = TASK_DONE;
@@ -159,7 +163,6 @@ int run_complete_task(run *r, ptask *t, fherr *err) {
   snprintf(t->row.finished_at, sizeof t->row.finished_at, "%s", now);
   t->row.lease_until[0] = '\0';
   t->dirty = 1;
-  return FH_OK;
 }
 
 static int resolve_user(run *r, const char *username, st_task *t, fherr *err) {
@@ -364,15 +367,16 @@ static int find_edge(const fd_node *n, edge_kind kind) {
 
 static int activate_handler(run *r, ptask *t, const fd_node *n, fherr *err) {
   int rc = run_invoke(r, t, n, "fn", NULL, err);
-  if (!rc) rc = run_complete_task(r, t, err);
-  return rc ? rc : run_follow_next(r, t, n, err);
+  if (rc) return rc;
+  run_complete_task(t);
+  return run_follow_next(r, t, n, err);
 }
 
 static int activate_if(run *r, ptask *t, const fd_node *n, fherr *err) {
   int yes = 0;
   int rc = test(r, t, n, -1, &yes, err);
-  if (!rc) rc = run_complete_task(r, t, err);
   if (rc) return rc;
+  run_complete_task(t);
   int edge = find_edge(n, yes ? EDGE_TRUE : EDGE_FALSE);
   return edge < 0 ? FH_OK : follow_edge(r, t, n, edge, t->row.token, err);
 }
@@ -388,8 +392,8 @@ static int activate_switch(run *r, ptask *t, const fd_node *n, fherr *err) {
   }
   if (chosen < 0) chosen = find_edge(n, EDGE_DEFAULT);
   if (chosen < 0) return fherr_set(err, FH_FLOW_ERROR, "switch '%s': no case matched and there is no default", n->name);
-  int rc = run_complete_task(r, t, err);
-  return rc ? rc : follow_edge(r, t, n, chosen, t->row.token, err);
+  run_complete_task(t);
+  return follow_edge(r, t, n, chosen, t->row.token, err);
 }
 
 /* Each branch whose condition holds gets the token <split's>/<split id>_<k>. */
@@ -402,8 +406,8 @@ static int activate_split(run *r, ptask *t, const fd_node *n, fherr *err) {
     if (n->edges[i].has_cond) rc = test(r, t, n, i, &yes, err);
     if (!rc && yes) taken[count++] = i;
   }
-  if (!rc) rc = count ? run_complete_task(r, t, err)
-                      : fherr_set(err, FH_FLOW_ERROR, "split '%s': no branch condition holds", n->name);
+  if (!rc && !count) rc = fherr_set(err, FH_FLOW_ERROR, "split '%s': no branch condition holds", n->name);
+  if (!rc) run_complete_task(t);
   for (int k = 0; !rc && k < count; k++) {
     char token[300];
     snprintf(token, sizeof token, "%s/%lld_%d", t->row.token, (long long)t->row.id, k + 1);
@@ -420,13 +424,14 @@ static int activate_join(run *r, ptask *t, const fd_node *n, fherr *err) {
     snprintf(prefix, sizeof prefix, "%s_", t->row.join_of);
     if (pstate_count_active(&r->ps, prefix, t->row.id) > 0) return FH_OK;
   }
-  int rc = run_complete_task(r, t, err);
-  return rc ? rc : run_follow_next(r, t, n, err);
+  run_complete_task(t);
+  return run_follow_next(r, t, n, err);
 }
 
 static int activate_end(run *r, ptask *t, const fd_node *n, fherr *err) {
-  (void)n;
-  return run_complete_task(r, t, err);
+  (void)r, (void)n, (void)err;
+  run_complete_task(t);
+  return FH_OK;
 }
 
 static const activate_fn ACTIVATE[NODE__COUNT] = {

@@ -49,6 +49,25 @@ static int append_row(pstate *ps, st_task *row, ptask **out, fherr *err) {
   return FH_OK;
 }
 
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void copy_row(const st_task *src, st_task *dst) {
+  *dst = *src;
+  dst->data = dup_or_null(src->data);
+  dst->error_message = dup_or_null(src->error_message);
+  dst->error_traceback = dup_or_null(src->error_traceback);
+  dst->previous = dup_or_null(src->previous);
+}
+
+int pstate_load_one(engine *e, const st_task *task, pstate *ps, fherr *err) {
+  memset(ps, 0, sizeof *ps);
+  int rc = store_process_get(e->st, task->process_id, &ps->proc, err);
+  if (rc) return rc;
+  st_task row;
+  copy_row(task, &row);
+  return append_row(ps, &row, NULL, err);
+}
+
 int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err) {
   memset(ps, 0, sizeof *ps);
   int rc = store_process_get(e->st, process_id, &ps->proc, err);
@@ -62,15 +81,6 @@ int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err) {
   return rc;
 }
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
-
-static void copy_row(const st_task *src, st_task *dst) {
-  *dst = *src;
-  dst->data = dup_or_null(src->data);
-  dst->error_message = dup_or_null(src->error_message);
-  dst->error_traceback = dup_or_null(src->error_traceback);
-  dst->previous = dup_or_null(src->previous);
-}
 
 int pstate_copy(const pstate *src, pstate *dst, fherr *err) {
   memset(dst, 0, sizeof *dst);

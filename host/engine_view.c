@@ -156,7 +156,7 @@ static json_t *managed_flows(engine *e, const fh_actor *a) {
 static int may_take(engine *e, const fh_actor *a, st_task *t) {
   run r;
   int ok = 0;
-  if (!run_init(&r, e, a, t->process_id, NULL)) {
+  if (!run_init_one(&r, e, a, t, NULL)) {
     const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
     ptask *mine = pstate_task(&r.ps, t->id);
     ok = node && mine && rules_may_do_node(&r, node, mine);
@@ -369,12 +369,8 @@ int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out,
   }
   ptask *t = pstate_task(&r.ps, task_id);
   const fd_node *n = t && r.fd ? flowdef_node(r.fd, node_part(t->row.flow_task)) : NULL;
-  int visible = t ? engine_can_see_process(e, a, &r.ps.proc, err) : 0;
-  if (visible == 0 && n && t->row.status == TASK_NEW && n->kind == NODE_VIEW && !a->is_system &&
-      rules_may_do_node(&r, n, t))
-    visible = 1;
-  if (visible <= 0) rc = visible < 0 ? FH_INTERNAL : fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
-  else *out = task_page(&r, t, n);
+  rc = t ? rules_may_see_task(&r, t, n, err) : fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
+  if (!rc) *out = task_page(&r, t, n);
   run_free(&r);
   return rc;
 }

@@ -59,24 +59,24 @@ static int actor_from_user(store *st, const st_user *u, fh_actor *out, fherr *er
   return store_user_perms(st, u->id, &out->perms, &out->groups, err);
 }
 
+/* The actor of a user row just read (rc: how the read went). */
+static int actor_of(store *st, int rc, st_user *u, fh_actor *out, fherr *err) {
+  if (rc) return rc;
+  rc = actor_from_user(st, u, out, err);
+  st_user_free(u);
+  return rc;
+}
+
 int identity_actor(engine *e, const char *username, fh_actor *out, fherr *err) {
   store *st = engine_store(e);
   st_user u;
-  int rc = store_user_get(st, username, &u, err);
-  if (rc) return rc;
-  rc = actor_from_user(st, &u, out, err);
-  st_user_free(&u);
-  return rc;
+  return actor_of(st, store_user_get(st, username, &u, err), &u, out, err);
 }
 
 int identity_actor_by_id(engine *e, int64_t id, fh_actor *out, fherr *err) {
   store *st = engine_store(e);
   st_user u;
-  int rc = store_user_get_by_id(st, id, &u, err);
-  if (rc) return rc;
-  rc = actor_from_user(st, &u, out, err);
-  st_user_free(&u);
-  return rc;
+  return actor_of(st, store_user_get_by_id(st, id, &u, err), &u, out, err);
 }
 
 /* --- users ------------------------------------------------------------------ */
