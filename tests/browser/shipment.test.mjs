@@ -193,10 +193,11 @@ test('express: the quote goes to the clerk; a quote above 10000 is refused besid
   // the success message links to the task that now waits for the same clerk
   const next = clerk.getByTestId('flash-message').last().getByTestId('next-task-link');
   await expectText(next, /^Request a quote \(#\d+\)$/);
+  const quoteId = (await next.textContent()).match(/#(\d+)/)[1];
   await next.click();
-  const quote = clerk.getByTestId('task-page');
+  // wait for the new task's page by id: the carrier task's page (now DONE) may still be on screen
+  const quote = clerk.locator(`[data-testid=task-page][data-task-id="${quoteId}"]`);
   await quote.waitFor();
-  const quoteId = await quote.getAttribute('data-task-id');
   assert.equal(await quote.getAttribute('data-status'), 'ASSIGNED');
   await expectText(clerk.getByTestId('task-owner'), 'clara');
 
