@@ -35,6 +35,7 @@ typedef struct engine_options {
   double budget_seconds;     /* per Lua callback; default 5 */
   const char *worker_name;   /* for job leases; default "engine" */
   double lease_grace;        /* seconds a job lease outlasts the job's budget; default 30 */
+  double message_ttl;        /* seconds a message nobody waits for is kept; default 86400 */
 } engine_options;
 
 /* Who acts.  The system actor (CLI without --as, the job workers) passes
@@ -119,6 +120,26 @@ int engine_process_cancel(engine *e, const fh_actor *a, int64_t process_id, json
 int engine_run_due(engine *e, int max, int *ran, fherr *err);
 /* Seconds until the next job or timer is due (< 0: none). */
 int engine_next_due(engine *e, double *seconds, fherr *err);
+
+/* --- messages and signals ------------------------------------------- */
+
+typedef struct engine_send_args {
+  int signal;           /* 1: broadcast to every receiver waiting now, never kept */
+  const char *name;
+  const char *key;      /* messages only: the correlation key as text */
+  json_t *data;         /* object or NULL */
+  double ttl;           /* seconds a message nobody waits for is kept; <= 0: the default */
+} engine_send_args;
+
+/* POST /api/messages/{name}, POST /api/signals/{name}:
+ * -> {"message", "key", "completed": [task...], "kept": null | {"id", "expires_at"}}
+ *    {"signal", "completed": [task...]} */
+int engine_send(engine *e, const fh_actor *a, const engine_send_args *m, json_t **out, fherr *err);
+
+/* The test clock (fhtime manual): moves it forward step by step to each due
+ * time within `seconds` (timers, timeouts, job retries, message expiry),
+ * running what is due at each step; ends at now + seconds. */
+int engine_advance(engine *e, double seconds, int *ran, fherr *err);
 
 /* --- migration --------------------------------------------------------- */
 
