@@ -76,6 +76,7 @@ typedef struct engine_task_query {
   const char *status;
   const char *since, *until;
   int ascending;
+  int by_due;                /* sort by due_at (tasks without one last), else by created_at */
   int64_t after;
   int limit;                 /* default 50, max 500 */
 } engine_task_query;
