@@ -16,8 +16,8 @@
 
 static const char *const KIND_NAMES[NODE__COUNT] = {
     "start", "start_function", "view", "handler", "function", "job", "timer",
-    "if", "switch", "split", "join", "end", "obsolete"};
-static const char *const EDGE_NAMES[] = {"next", "true", "false", "case", "default"};
+    "if", "switch", "split", "join", "end", "receive", "send", "cancel", "obsolete"};
+static const char *const EDGE_NAMES[] = {"next", "true", "false", "case", "default", "timeout"};
 
 const char *node_kind_name(node_kind kind) {
   return kind >= 0 && kind < NODE__COUNT ? KIND_NAMES[kind] : "unknown";

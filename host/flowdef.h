@@ -18,10 +18,14 @@
 
 typedef enum {
   NODE_START, NODE_START_FUNCTION, NODE_VIEW, NODE_HANDLER, NODE_FUNCTION, NODE_JOB, NODE_TIMER,
-  NODE_IF, NODE_SWITCH, NODE_SPLIT, NODE_JOIN, NODE_END, NODE_OBSOLETE, NODE__COUNT
+  NODE_IF, NODE_SWITCH, NODE_SPLIT, NODE_JOIN, NODE_END, NODE_RECEIVE, NODE_SEND, NODE_CANCEL,
+  NODE_OBSOLETE, NODE__COUNT
 } node_kind;
 
-typedef enum { EDGE_NEXT, EDGE_TRUE, EDGE_FALSE, EDGE_CASE, EDGE_DEFAULT } edge_kind;
+/* EDGE_TIMEOUT names the edges of :OnTimeout in the JSON and the chart; they
+ * are kept apart in fd_node.timeouts (the engine never follows them as a
+ * successor). */
+typedef enum { EDGE_NEXT, EDGE_TRUE, EDGE_FALSE, EDGE_CASE, EDGE_DEFAULT, EDGE_TIMEOUT } edge_kind;
 
 typedef struct fd_edge {
   char *to;
@@ -29,6 +33,16 @@ typedef struct fd_edge {
   edge_kind kind;
   int has_cond;
 } fd_edge;
+
+/* One :OnTimeout(after, node, {interrupting}) of a waiting node.  When
+ * seconds < 0 the callback "timeout_<i>" (1-based, in written order) of the
+ * node returns the seconds. */
+typedef struct fd_timeout {
+  char *to;
+  int to_index;
+  int interrupting;
+  double seconds;
+} fd_timeout;
 
 typedef enum { ASSIGN_NONE, ASSIGN_USER, ASSIGN_FN, ASSIGN_OWNER_OF } assign_kind;
 
@@ -50,8 +64,24 @@ typedef struct fd_node {
   int retry_attempts;   /* job: 0 = no retry */
   double retry_backoff;
   double timeout;       /* job: 0 = none */
-  int wait_all;         /* join */
+  int wait_all;         /* join: wait == 0 */
+  int wait;             /* join: branches to wait for; 0 = all of them */
+  int cancel_rest;      /* join: cancel the round's other tasks when it fires */
   double seconds;       /* timer: < 0 when a function decides */
+  int terminate;        /* end: cancel every other active task */
+  int first;            /* split: the first waiting task done cancels the other branches */
+  fd_timeout *timeouts; /* view, function, job, receive */
+  int ntimeouts;
+  int has_due;          /* :Due: the task's due_at */
+  double due_seconds;   /* < 0: the callback "due" returns the seconds */
+  char *message;        /* receive/send: the message's name (NULL for a signal) */
+  char *signal;         /* receive/send: the signal's name (NULL for a message) */
+  int transient;        /* receive: ignores kept messages */
+  int has_key_fn;       /* receive/send: callback "key"; else key_value */
+  char *key_value;      /* a constant key as text, or NULL */
+  int has_data_fn;      /* send: callback "data" returns a table */
+  char *region;         /* cancel: the split whose round it cancels */
+  int region_index;
 } fd_node;
 
 typedef struct flowdef {
