@@ -68,8 +68,19 @@ int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err);
 /* Only the process row and one task already read (a list's questions). */
 int pstate_load_one(engine *e, const st_task *task, pstate *ps, fherr *err);
 void pstate_free(pstate *ps);
-/* A deep copy (for the job path's rollback of one failed node). */
-int pstate_copy(const pstate *src, pstate *dst, fherr *err);
+/* A checkpoint for the job path's rollback of one failed node: the
+ * process row and copies of the tasks not DONE or CANCELED (only those can
+ * change); tasks and links added after it are dropped by the rollback.
+ * pstate_rollback frees the mark, pstate_mark_free drops it unused. */
+typedef struct pstate_mark {
+  int ntasks, nlinks;
+  st_process proc;
+  struct { int index, is_new, dirty; st_task row; } *saved;
+  int nsaved;
+} pstate_mark;
+int pstate_checkpoint(const pstate *ps, pstate_mark *m, fherr *err);
+void pstate_rollback(pstate *ps, pstate_mark *m);
+void pstate_mark_free(pstate_mark *m);
 ptask *pstate_task(const pstate *ps, int64_t id);
 /* Appends a new task (row copied, id allocated); *out is it. */
 int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fherr *err);

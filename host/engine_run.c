@@ -475,8 +475,8 @@ static int too_many_steps(run *r, fherr *err) {
 /* After a job, a node that fails is undone alone: the state goes back to
  * before it, and its task is marked ERROR. */
 static int activate_guarded(run *r, ptask *t, const fd_node *n, fherr *err) {
-  pstate saved;
-  int rc = pstate_copy(&r->ps, &saved, err);
+  pstate_mark saved;
+  int rc = pstate_checkpoint(&r->ps, &saved, err);
   if (rc) return rc;
   int qlen = r->qlen;
   size_t ncreated = json_array_size(r->created);
@@ -485,8 +485,7 @@ static int activate_guarded(run *r, ptask *t, const fd_node *n, fherr *err) {
   fherr cause = {0};
   rc = activate(r, t, n, &cause);
   if (rc == FH_FLOW_ERROR) {
-    pstate_free(&r->ps);
-    r->ps = saved;
+    pstate_rollback(&r->ps, &saved);
     r->qlen = qlen;
     while (json_array_size(r->created) > ncreated) json_array_remove(r->created, json_array_size(r->created) - 1);
     json_decref(r->data);
@@ -495,7 +494,7 @@ static int activate_guarded(run *r, ptask *t, const fd_node *n, fherr *err) {
     fherr_clear(&cause);
     return FH_OK;
   }
-  pstate_free(&saved);
+  pstate_mark_free(&saved);
   json_decref(data_before);
   if (rc) {
     fherr_set(err, cause.code, "%s", cause.message);

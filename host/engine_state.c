@@ -82,31 +82,65 @@ int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err) {
 }
 
 
-int pstate_copy(const pstate *src, pstate *dst, fherr *err) {
-  memset(dst, 0, sizeof *dst);
-  dst->proc = src->proc;
-  dst->proc.data = dup_or_null(src->proc.data);
-  dst->is_new = src->is_new;
-  int rc = FH_OK;
-  for (int i = 0; i < src->ntasks && !rc; i++) {
-    st_task row;
-    copy_row(&src->tasks[i]->row, &row);
-    ptask *t = NULL;
-    if (!(rc = append_row(dst, &row, &t, err))) {
-      t->is_new = src->tasks[i]->is_new;
-      t->dirty = src->tasks[i]->dirty;
-    }
+/* Only tasks that have not ended can change (a finished task is history),
+ * so a checkpoint keeps copies of those alone: a long process whose
+ * automatic nodes loop costs what is still open, not everything it did. */
+static int task_can_change(const ptask *t) {
+  return t->row.status != TASK_DONE && t->row.status != TASK_CANCELED;
+}
+
+int pstate_checkpoint(const pstate *ps, pstate_mark *m, fherr *err) {
+  memset(m, 0, sizeof *m);
+  m->ntasks = ps->ntasks;
+  m->nlinks = ps->nlinks;
+  m->proc = ps->proc;
+  m->proc.data = dup_or_null(ps->proc.data);
+  for (int i = 0; i < ps->ntasks; i++)
+    if (task_can_change(ps->tasks[i])) m->nsaved++;
+  m->saved = calloc(m->nsaved ? m->nsaved : 1, sizeof *m->saved);
+  if (!m->saved) {
+    free(m->proc.data);
+    return fherr_set(err, FH_INTERNAL, "out of memory");
   }
-  if (!rc && src->nlinks) {
-    dst->links = malloc(sizeof *dst->links * 2 * src->nlinks);
-    if (!dst->links) rc = fherr_set(err, FH_INTERNAL, "out of memory");
-    else {
-      memcpy(dst->links, src->links, sizeof *dst->links * 2 * src->nlinks);
-      dst->nlinks = dst->lcap = src->nlinks;
-    }
+  int k = 0;
+  for (int i = 0; i < ps->ntasks; i++) {
+    const ptask *t = ps->tasks[i];
+    if (!task_can_change(t)) continue;
+    m->saved[k].index = i;
+    m->saved[k].is_new = t->is_new;
+    m->saved[k].dirty = t->dirty;
+    copy_row(&t->row, &m->saved[k].row);
+    k++;
   }
-  if (rc) pstate_free(dst);
-  return rc;
+  return FH_OK;
+}
+
+void pstate_rollback(pstate *ps, pstate_mark *m) {
+  for (int i = m->ntasks; i < ps->ntasks; i++) {
+    st_task_free(&ps->tasks[i]->row);
+    free(ps->tasks[i]);
+  }
+  ps->ntasks = m->ntasks;
+  ps->nlinks = m->nlinks;
+  for (int k = 0; k < m->nsaved; k++) {
+    ptask *t = ps->tasks[m->saved[k].index];
+    st_task_free(&t->row);
+    t->row = m->saved[k].row;
+    t->is_new = m->saved[k].is_new;
+    t->dirty = m->saved[k].dirty;
+  }
+  m->nsaved = 0;
+  st_process_free(&ps->proc);
+  ps->proc = m->proc;
+  m->proc.data = NULL;
+  pstate_mark_free(m);
+}
+
+void pstate_mark_free(pstate_mark *m) {
+  for (int k = 0; k < m->nsaved; k++) st_task_free(&m->saved[k].row);
+  free(m->saved);
+  free(m->proc.data);
+  memset(m, 0, sizeof *m);
 }
 
 ptask *pstate_task(const pstate *ps, int64_t id) {
