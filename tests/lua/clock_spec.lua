@@ -170,3 +170,70 @@ describe("host:send and host:signal arguments", function()
     H.refused("unauthenticated", function() host:signal("closing", {}, { as = "nobody" }) end)
   end)
 end)
+
+-- Delivery itself is the engine's (engine_send, flow.Receive); until it lands on this branch
+-- these show as pending rather than failing, and run as soon as it does.
+describe("host:send and host:signal delivering", function()
+  local dir, host
+  setup(function()
+    dir = H.tmpdir()
+    H.write(dir .. "/payment.lua", [[
+local flow = require "flow"
+local this = flow.this
+return flow.Flow {
+  start = flow.StartFunction(this.read):Next(this.wait_pay),
+  wait_pay = flow.Receive { message = "payment", key = this.order_key }:Next(this.finish),
+  finish = flow.End(),
+  read = function(self, activation, data) activation.process.data.order = data.order end,
+  order_key = function(self, activation) return activation.process.data.order end,
+}
+]])
+  end)
+  teardown(function() H.rmdir(dir) end)
+  local missing   -- why delivery cannot be tested yet, or nil
+  before_each(function()
+    host = H.open { flows = dir, clock = "manual" }
+    missing = nil
+    -- the DSL the specs see (LUA_PATH) is the one the host loads; a flow that fails to load
+    -- for another reason makes the specs fail, not wait
+    local has_dsl, flow = pcall(require, "flow")
+    if not (has_dsl and flow.Receive) then missing = "flow.Receive is not in the DSL yet" end
+    local ok, err = pcall(host.signal, host, "probe", {})
+    if not ok and tostring(err):find("not delivered yet", 1, true) then missing = "engine_send has not landed yet" end
+  end)
+  after_each(function() host:close() end)
+
+  it("completes the receiver waiting for that key (an integer key is its decimal text)", function()
+    if missing then pending(missing) end
+    local pid = host:start("payment", "start", { order = "17" }).process.id
+    local r = host:send("payment", 17, {})
+    assert.equal("payment", r.message)
+    assert.equal("17", r.key)
+    assert.equal(1, #r.completed)
+    assert.equal("wait_pay", r.completed[1].node)
+    assert.is_nil(r.kept)
+    assert.equal("DONE", H.status(host, pid))
+  end)
+
+  it("keeps a message nobody waits for until its ttl is over", function()
+    if missing then pending(missing) end
+    local r = host:send("payment", "A-1", {}, { ttl = 60 })
+    assert.same({}, r.completed)
+    assert.is_number(r.kept.id)
+    assert.equal("2030-01-01T00:01:00.000Z", r.kept.expires_at)
+    host:send("payment", "A-2", {}, { ttl = 60 })
+    host:advance(30)
+    local early = host:start("payment", "start", { order = "A-1" }).process.id
+    assert.equal("DONE", H.status(host, early))          -- took the kept message
+    host:advance(31)
+    local late = host:start("payment", "start", { order = "A-2" }).process.id
+    assert.equal("STARTED", H.status(host, late))        -- A-2 expired at 60 s
+  end)
+
+  it("a signal completes the receivers waiting now and is not kept", function()
+    if missing then pending(missing) end
+    local r = host:signal("closing", {})
+    assert.equal("closing", r.signal)
+    assert.same({}, r.completed)
+  end)
+end)
