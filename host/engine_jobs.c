@@ -233,9 +233,11 @@ int engine_next_due(engine *e, double *seconds, fherr *err) {
  * time it was due at (a timer set by a task that fired mid-way is due
  * relative to then) and everything runs in due-time order. */
 
-/* A bound on the steps of one advance: a flow that keeps scheduling
- * zero-second timers would otherwise never let the advance end. */
+/* Bounds on one advance: a flow whose timer schedules itself again (at
+ * once, or every second over a long window) would otherwise never let the
+ * advance end; past them it fails, saying so. */
 #define ADVANCE_MAX_STEPS 100000
+#define ADVANCE_MAX_RUNS 10000
 #define ADVANCE_MAX_SECONDS 1e10   /* about three centuries */
 
 /* The absolute time of the next due task; < 0: none.  Read against the
@@ -254,10 +256,14 @@ static int next_due_at(engine *e, double *at, fherr *err) {
   return FH_OK;
 }
 
+/* Runs what is due now, at most what is left of ADVANCE_MAX_RUNS. */
 static int run_due_counted(engine *e, int *ran, int *n, fherr *err) {
   *n = 0;
-  int rc = engine_run_due(e, 0, n, err);
+  int rc = engine_run_due(e, ADVANCE_MAX_RUNS + 1 - *ran, n, err);
   *ran += *n;
+  if (!rc && *ran > ADVANCE_MAX_RUNS)
+    rc = fherr_set(err, FH_CONFLICT, "advance: more than %d tasks ran (a timer that schedules itself at once?)",
+                   ADVANCE_MAX_RUNS);
   return rc;
 }
 
@@ -274,7 +280,7 @@ int engine_advance(engine *e, double seconds, int *ran, fherr *err) {
   int n = 0, rc;
   for (int step = 0;; step++) {
     if (step == ADVANCE_MAX_STEPS)
-      return fherr_set(err, FH_CONFLICT, "advance: more than %d steps (a flow keeps scheduling work due at once?)",
+      return fherr_set(err, FH_CONFLICT, "advance: more than %d due times in the window (a timer that repeats?)",
                        ADVANCE_MAX_STEPS);
     if ((rc = run_due_counted(e, ran, &n, err))) return rc;
     double at;

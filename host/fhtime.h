@@ -18,7 +18,6 @@ double fhtime_monotonic(void);    /* for budgets and durations */
 /* Parses the format above (or a plain YYYY-MM-DD); -1 on a malformed string. */
 double fhtime_parse(const char *iso);
 
-
 /* The manual clock (thread-safe; microsecond resolution).  epoch > 0 sets
  * it to that time; 0 (or less) turns it off and the wall clock is back. */
 void fhtime_set_manual(double epoch);

@@ -417,21 +417,17 @@ static int raise_invalid(lua_State *L, const char *field, const char *message) {
   return raise_err(L, &err);
 }
 
-/* The correlation key as text: a string as is, an integer in decimal (as
- * the HTTP layer does, so 17 and "17" are the same key). */
-static void key_text(lua_State *L, int idx, char *out, size_t size) {
+/* The correlation key as text: a string as is (it stays alive on the Lua
+ * stack through the call), an integer in decimal into buf (as the HTTP
+ * layer does, so 17 and "17" are the same key).  Raises on anything else. */
+static const char *key_text(lua_State *L, int idx, char *buf, size_t size) {
+  if (lua_type(L, idx) == LUA_TSTRING) return lua_tostring(L, idx);
   lua_Integer i = 0;
   int is_int = 0;
-  if (lua_type(L, idx) == LUA_TSTRING) {
-    size_t len;
-    const char *k = lua_tolstring(L, idx, &len);
-    if (len >= size) raise_invalid(L, "key", "is too long");
-    snprintf(out, size, "%s", k);
-    return;
-  }
   if (lua_type(L, idx) == LUA_TNUMBER) i = lua_tointegerx(L, idx, &is_int);
   if (!is_int) raise_invalid(L, "key", "must be a string or an integer");
-  snprintf(out, size, "%lld", (long long)i);
+  snprintf(buf, size, "%lld", (long long)i);
+  return buf;
 }
 
 /* send/signal options: {as =, ttl =}; raises on bad ones before anything
@@ -472,9 +468,8 @@ static int do_send(lua_State *L, host *h, engine_send_args *m, int data_idx, int
 static int l_send(lua_State *L) {
   host *h = check_host(L);
   engine_send_args m = {.signal = 0, .name = luaL_checkstring(L, 2)};
-  char key[256];
-  key_text(L, 3, key, sizeof key);
-  m.key = key;
+  char digits[32];
+  m.key = key_text(L, 3, digits, sizeof digits);
   m.ttl = send_ttl(L, 5);
   return do_send(L, h, &m, 4, 5);
 }
