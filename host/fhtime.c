@@ -1,10 +1,36 @@
-/* fhtime — ISO 8601 UTC timestamps and the monotonic clock; calls only libc. */
+/* fhtime — ISO 8601 UTC timestamps, the monotonic clock and the manual
+ * test clock; calls only libc. */
 #include "fhtime.h"
 
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+/* The manual time in microseconds since the epoch; 0: the clock is real.
+ * An integer, not a double, so that every thread reads a whole value
+ * (lock-free atomics on 64-bit integers) and advances add up exactly. */
+static _Atomic int64_t manual_us;
+
+void fhtime_set_manual(double epoch) {
+  atomic_store(&manual_us, epoch > 0 ? (int64_t)llround(epoch * 1e6) : 0);
+}
+
+int fhtime_is_manual(void) { return atomic_load(&manual_us) != 0; }
+
+void fhtime_manual_advance(double seconds) {
+  if (!(seconds > 0) || !isfinite(seconds)) return;
+  int64_t step = (int64_t)llround(seconds * 1e6);
+  int64_t cur = atomic_load(&manual_us);
+  /* compare-and-swap: a clock turned off meanwhile must stay off */
+  while (cur != 0 && !atomic_compare_exchange_weak(&manual_us, &cur, cur + step)) {
+  }
+}
+
 double fhtime_epoch(void) {
+  int64_t manual = atomic_load(&manual_us);
+  if (manual) return (double)manual / 1e6;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
@@ -16,9 +42,13 @@ double fhtime_monotonic(void) {
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Rounds to the nearest millisecond rather than truncating: a time read back
+ * from its text (x.299 as 1893456000.2989999) must format to the same text,
+ * or the manual clock set to a due time would land a millisecond early. */
 void fhtime_format(double epoch_seconds, char out[FH_TIME_LEN]) {
-  time_t secs = (time_t)epoch_seconds;
-  int millis = (int)((epoch_seconds - (double)secs) * 1000.0);
+  double total_ms = floor(epoch_seconds * 1000.0 + 0.5);
+  time_t secs = (time_t)floor(total_ms / 1000.0);
+  int millis = (int)(total_ms - (double)secs * 1000.0);
   if (millis < 0) millis = 0;
   if (millis > 999) millis = 999;
   struct tm tm;

@@ -12,24 +12,42 @@
  *
  * The flows run in the engine's own Lua state, not in the caller's, exactly
  * as they do in the server.
+ *
+ * `clock = "manual"` puts the process-wide test clock (fhtime) on: time
+ * stands still until host:advance(seconds) moves it, running what falls due
+ * on the way, so a spec tests a three-day escalation without waiting.
+ * Closing that host turns the manual clock off again.
  */
 #include <lauxlib.h>
 #include <lua.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
 #include "engine.h"
+#include "fhtime.h"
 #include "flowreg.h"
 #include "identity.h"
 #include "luaside.h"
 
 #define HOST_MT "flowhost.host"
 
+/* Where a manual clock starts unless `now` is given: 2030-01-01T00:00:00Z,
+ * a fixed date so that specs print the same timestamps on every run. */
+#define MANUAL_CLOCK_START 1893456000.0
+
 typedef struct host {
   flowreg *reg;
   engine *e;
+  int manual_clock;   /* this host set the manual clock: closing it turns it off */
 } host;
+
+/* The host that set the manual clock last.  The clock is process-wide, so
+ * only that host's close turns it off: a forgotten manual host collected
+ * later must not stop the clock of the host a spec is using now. */
+static const host *clock_owner;
 
 static host *check_host(lua_State *L) {
   host *h = luaL_checkudata(L, 1, HOST_MT);
@@ -120,8 +138,32 @@ static void actor_of(lua_State *L, host *h, int opts, fh_actor *a) {
   if (actor_of_rc(L, h, opts, a, &err)) raise_err(L, &err);
 }
 
+/* open{clock =, now =}: 0 for the real clock, else the manual start time.
+ * Raises on a bad value, before anything is allocated. */
+static double manual_start(lua_State *L) {
+  lua_getfield(L, 1, "clock");
+  lua_getfield(L, 1, "now");
+  double start = 0;
+  if (lua_type(L, -2) == LUA_TSTRING && !strcmp(lua_tostring(L, -2), "manual")) {
+    start = MANUAL_CLOCK_START;
+    if (!lua_isnil(L, -1)) {
+      if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0) || !isfinite(lua_tonumber(L, -1)))
+        luaL_error(L, "flowhost.open: now must be epoch seconds (a number > 0)");
+      start = lua_tonumber(L, -1);
+    }
+  } else if (!lua_isnil(L, -2)) {
+    luaL_error(L, "flowhost.open: clock must be \"manual\" (or absent for the real clock), got %s",
+               luaL_tolstring(L, -2, NULL));
+  } else if (!lua_isnil(L, -1)) {
+    luaL_error(L, "flowhost.open: now is only for clock = \"manual\"");
+  }
+  lua_pop(L, 2);
+  return start;
+}
+
 static int l_open(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  double clock_start = manual_start(L);
   lua_getfield(L, 1, "flows");
   lua_getfield(L, 1, "db");
   lua_getfield(L, 1, "lua");
@@ -134,6 +176,11 @@ static int l_open(lua_State *L) {
   host *h = lua_newuserdatauv(L, sizeof *h, 0);
   memset(h, 0, sizeof *h);
   luaL_setmetatable(L, HOST_MT);
+  if (clock_start > 0) {   /* before the engine opens: every row it writes reads this clock */
+    fhtime_set_manual(clock_start);
+    h->manual_clock = 1;
+    clock_owner = h;
+  }
   fherr err = {0};
   h->reg = flowreg_new(flows, lua_dir, &err);
   if (!h->reg || flowreg_load_all(h->reg, &err)) return raise_err(L, &err);
@@ -149,6 +196,11 @@ static int l_close(lua_State *L) {
   flowreg_free(h->reg);
   h->e = NULL;
   h->reg = NULL;
+  if (h->manual_clock && clock_owner == h) {   /* the next host (or spec) sees real time */
+    fhtime_set_manual(0);
+    clock_owner = NULL;
+  }
+  h->manual_clock = 0;
   return 0;
 }
 
@@ -339,6 +391,97 @@ static int l_run_jobs(lua_State *L) {
   return 1;
 }
 
+/* host:now() -> epoch seconds (the manual clock when it is on) */
+static int l_now(lua_State *L) {
+  check_host(L);
+  lua_pushnumber(L, fhtime_epoch());
+  return 1;
+}
+
+/* host:advance(seconds) -> how many due tasks ran on the way */
+static int l_advance(lua_State *L) {
+  host *h = check_host(L);
+  double seconds = luaL_checknumber(L, 2);
+  int ran = 0;
+  fherr err = {0};
+  if (engine_advance(h->e, seconds, &ran, &err)) return raise_err(L, &err);
+  lua_pushinteger(L, ran);
+  return 1;
+}
+
+/* An argument error in the API's shape (invalid, with the field named). */
+static int raise_invalid(lua_State *L, const char *field, const char *message) {
+  fherr err = {0};
+  fherr_set(&err, FH_INVALID, "%s: %s", field, message);
+  err.fields = json_pack("{ss}", field, message);
+  return raise_err(L, &err);
+}
+
+/* The correlation key as text: a string as is (it stays alive on the Lua
+ * stack through the call), an integer in decimal into buf (as the HTTP
+ * layer does, so 17 and "17" are the same key).  Raises on anything else. */
+static const char *key_text(lua_State *L, int idx, char *buf, size_t size) {
+  if (lua_type(L, idx) == LUA_TSTRING) return lua_tostring(L, idx);
+  lua_Integer i = 0;
+  int is_int = 0;
+  if (lua_type(L, idx) == LUA_TNUMBER) i = lua_tointegerx(L, idx, &is_int);
+  if (!is_int) raise_invalid(L, "key", "must be a string or an integer");
+  snprintf(buf, size, "%lld", (long long)i);
+  return buf;
+}
+
+/* send/signal options: {as =, ttl =}; raises on bad ones before anything
+ * is allocated.  ttl must be > 0 (the engine reads <= 0 as the default). */
+static double send_ttl(lua_State *L, int opts) {
+  if (lua_isnoneornil(L, opts)) return 0;
+  luaL_checktype(L, opts, LUA_TTABLE);
+  lua_getfield(L, opts, "ttl");
+  double ttl = 0;
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0) || !isfinite(lua_tonumber(L, -1)))
+      raise_invalid(L, "ttl", "must be a number of seconds > 0");
+    ttl = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return ttl;
+}
+
+/* The engine call of send and signal: data at data_idx, options at opts. */
+static int do_send(lua_State *L, host *h, engine_send_args *m, int data_idx, int opts) {
+  if (!lua_isnoneornil(L, data_idx) && lua_type(L, data_idx) != LUA_TTABLE)
+    raise_invalid(L, "data", "must be a table");
+  json_t *data = lua_isnoneornil(L, data_idx) ? NULL : to_json_or_raise(L, data_idx);
+  m->data = data;
+  fh_actor a;
+  json_t *out = NULL;
+  fherr err = {0};
+  if (actor_of_rc(L, h, opts, &a, &err)) {
+    json_decref(data);
+    return raise_err(L, &err);
+  }
+  int rc = engine_send(h->e, &a, m, &out, &err);
+  json_decref(data);
+  return finish(L, &a, rc, out, &err, 0);
+}
+
+/* host:send(name, key, data, {as =, ttl =}) -> {message, key, completed, kept} */
+static int l_send(lua_State *L) {
+  host *h = check_host(L);
+  engine_send_args m = {.signal = 0, .name = luaL_checkstring(L, 2)};
+  char digits[32];
+  m.key = key_text(L, 3, digits, sizeof digits);
+  m.ttl = send_ttl(L, 5);
+  return do_send(L, h, &m, 4, 5);
+}
+
+/* host:signal(name, data, {as =}) -> {signal, completed} */
+static int l_signal(lua_State *L) {
+  host *h = check_host(L);
+  engine_send_args m = {.signal = 1, .name = luaL_checkstring(L, 2)};
+  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
+  return do_send(L, h, &m, 3, 4);
+}
+
 static int l_flows(lua_State *L) {
   host *h = check_host(L);
   fh_actor a;
@@ -394,7 +537,8 @@ static const luaL_Reg host_methods[] = {
     {"assign", l_assign}, {"unassign", l_unassign}, {"reassign", l_reassign}, {"execute", l_execute},
     {"cancel", l_cancel}, {"undo", l_undo}, {"revive", l_revive}, {"tasks", l_tasks}, {"counts", l_counts},
     {"task", l_task}, {"process", l_process}, {"processes", l_processes}, {"cancel_process", l_cancel_process},
-    {"run_jobs", l_run_jobs}, {"flows", l_flows}, {"flow", l_flow}, {"rename_node", l_rename_node},
+    {"run_jobs", l_run_jobs}, {"now", l_now}, {"advance", l_advance}, {"send", l_send}, {"signal", l_signal},
+    {"flows", l_flows}, {"flow", l_flow}, {"rename_node", l_rename_node},
     {"reload", l_reload}, {"reload_path", l_reload_path}, {"close", l_close}, {NULL, NULL}};
 
 int luaopen_flowhost(lua_State *L) {

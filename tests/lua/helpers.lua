@@ -16,10 +16,13 @@ local H = {}
 H.FIXTURES = "tests/fixtures/flows"
 
 -- Opens a host on a fresh database. opts: flows (default: the fixtures), db, budget,
+-- clock = "manual" (time stands still until host:advance(s)), now (the manual start time),
 -- users = { name = {admin =, perms =, groups =} }. An "admin" user always exists.
+-- Close a manual host when done (after_each): the manual clock is process-wide.
 function H.open(opts)
   opts = opts or {}
-  local host = flowhost.open { flows = opts.flows or H.FIXTURES, db = opts.db or ":memory:", budget = opts.budget }
+  local host = flowhost.open { flows = opts.flows or H.FIXTURES, db = opts.db or ":memory:", budget = opts.budget,
+    clock = opts.clock, now = opts.now }
   if not opts.no_admin then host:user("admin", { admin = true }) end
   local names = {}
   for name in pairs(opts.users or {}) do names[#names + 1] = name end
@@ -117,7 +120,8 @@ function H.task_ids(host, query)
   return out
 end
 
--- Wall-clock sleep (backoffs and timers use real seconds).
+-- Wall-clock sleep.  Only for what real time is the point of (the real clock itself);
+-- backoffs and timers are tested on the manual clock with host:advance.
 function H.sleep(seconds)
   os.execute(string.format("sleep %.3f", seconds))
 end

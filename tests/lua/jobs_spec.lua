@@ -1,12 +1,14 @@
 -- Jobs and Timers: SCHEDULED until host:run_jobs() finds them due, then they continue.
--- Backoffs and timers are real seconds: the fixtures use fractions of a second.
+-- The hosts run on the manual clock: time stands still, so a backoff or a timer is due only
+-- once host:advance(s) moved the clock past it (and advance runs what falls due on the way).
 -- Fixtures: tests/fixtures/flows/jobs.lua, tests/fixtures/flows/timers.lua.
 
 local H = require "helpers"
 
 describe("Job", function()
   local host
-  before_each(function() host = H.open() end)
+  before_each(function() host = H.open { clock = "manual" } end)
+  after_each(function() host:close() end)
 
   it("stays SCHEDULED until run_jobs, then runs and the process continues", function()
     local r = host:start("jobs", "start", {})
@@ -44,15 +46,15 @@ describe("Job", function()
     assert.matches("fetch failed on call 1", job.error.message, 1, true)
     assert.is_nil(H.data(host, pid).fetch_calls)   -- a failed job's changes are dropped
     assert.equal(0, host:run_jobs())               -- not due yet (backoff 0.2 s)
-    H.sleep(0.25)
-    assert.equal(1, host:run_jobs())
+    assert.equal(0, host:advance(0.15))            -- nor 0.15 s later
+    assert.equal(1, H.one(host, pid, "fetch").attempts)
+    assert.equal(1, host:advance(0.1))             -- 0.25 s: the backoff is over
     job = H.one(host, pid, "fetch")
     assert.equal("SCHEDULED", job.status)
     assert.equal(2, job.attempts)
-    H.sleep(0.25)
-    assert.equal(0, host:run_jobs())               -- the second backoff is longer (0.4 s)
-    H.sleep(0.2)
-    assert.equal(1, host:run_jobs())
+    assert.equal(0, host:advance(0.25))            -- the second backoff is longer (0.4 s)
+    assert.equal(2, H.one(host, pid, "fetch").attempts)
+    assert.equal(1, host:advance(0.2))
     job = H.one(host, pid, "fetch")
     assert.equal("DONE", job.status)
     assert.is_nil(job.error)
@@ -63,11 +65,8 @@ describe("Job", function()
 
   it("ends in ERROR, with the message and traceback, when the attempts are used up", function()
     local pid = host:start("jobs", "start", { fail_times = 99 }).process.id
-    host:run_jobs()
-    H.sleep(0.25)
-    host:run_jobs()
-    H.sleep(0.45)
     assert.equal(1, host:run_jobs())
+    assert.equal(2, host:advance(1))               -- both retries, each at its own due time
     local job = H.one(host, pid, "fetch")
     assert.equal("ERROR", job.status)
     assert.equal(3, job.attempts)
@@ -98,6 +97,8 @@ describe("Job", function()
 
   it("is stopped by its :Timeout and counts as an error", function()
     local pid = host:start("jobs", "spin", {}).process.id
+    -- a job's time budget is real (monotonic) time even on the manual clock, so real time is
+    -- measured here: the job must really have been stopped after about 0.2 s
     local t0 = H.now()
     assert.equal(1, host:run_jobs())
     local elapsed = H.now() - t0
@@ -136,8 +137,11 @@ describe("Job", function()
 end)
 
 describe("Timer", function()
-  it("waits SCHEDULED with a due_at, then runs with run_jobs after its time", function()
-    local host = H.open()
+  local host
+  before_each(function() host = H.open { clock = "manual" } end)
+  after_each(function() if host then host:close() end end)
+
+  it("waits SCHEDULED with a due_at, then runs once the clock passed its time", function()
     local r = host:start("timers", "fixed", {})
     local pid = r.process.id
     local timer = r.tasks[2]
@@ -147,45 +151,63 @@ describe("Timer", function()
     assert.is_string(timer.due_at)
     assert.is_true(timer.due_at > timer.created_at)
     assert.equal(0, host:run_jobs())
-    H.sleep(0.35)
-    assert.equal(1, host:run_jobs())
+    assert.equal(0, host:advance(0.29))            -- a timer of 0.3 s
+    assert.equal("SCHEDULED", H.one(host, pid, "wait_fixed").status)
+    assert.equal(1, host:advance(0.01))
     assert.same({ "fixed:DONE", "wait_fixed:DONE", "ring:DONE", "finish:DONE" }, H.trail(host, pid))
     assert.equal(1, H.data(host, pid).rang)
     assert.equal("DONE", H.status(host, pid))
   end)
 
   it("takes its seconds from a function, and a manager may cancel it", function()
-    local host = H.open()
     local soon = host:start("timers", "computed", { delay = 0 }).process.id
     local late = host:start("timers", "computed", { delay = 3600 }).process.id
     assert.equal(1, host:run_jobs())
     assert.equal("DONE", H.status(host, soon))
+    assert.equal(0, host:advance(3599))            -- an hour, less a second
     local timer = H.one(host, late, "wait_computed")
     assert.equal("SCHEDULED", timer.status)
     host:cancel(timer.id, { as = "admin" })
-    assert.equal(0, host:run_jobs())
+    assert.equal(0, host:advance(3600))            -- canceled: never runs
     assert.same({ "computed:DONE", "wait_computed:CANCELED" }, H.trail(host, late))
   end)
 
   it("a function returning something else than seconds >= 0 is an error at creation", function()
-    local host = H.open()
     H.refused("flow_error", function() host:start("timers", "computed", { delay = -1 }) end)
     H.refused("flow_error", function() host:start("timers", "computed", {}) end)
     assert.same({}, host:processes {})
   end)
 
   it("survives a restart of the host", function()
-    local db = os.tmpname()
-    local host = H.open { db = db }
-    local pid = host:start("timers", "fixed", {}).process.id
     host:close()
-    H.sleep(0.35)
-    host = H.open { db = db, no_admin = true }
-    assert.equal(1, host:run_jobs())
+    local db = os.tmpname()
+    host = H.open { db = db, clock = "manual" }
+    local pid = host:start("timers", "fixed", {}).process.id
+    local stopped_at = host:now()
+    host:close()
+    -- restarted 0.2 s later: its row is there, not due yet; due after 0.1 s more
+    host = H.open { db = db, no_admin = true, clock = "manual", now = stopped_at + 0.2 }
+    assert.equal(0, host:run_jobs())
+    assert.equal(1, host:advance(0.1))
     assert.equal("DONE", H.status(host, pid))
     host:close()
+    host = nil
     os.remove(db)
     os.remove(db .. "-wal")
     os.remove(db .. "-shm")
+  end)
+end)
+
+describe("Timer on the real clock", function()
+  -- Without clock = "manual" the host reads the wall clock; real time passing is what is under
+  -- test here, so this is the one place that sleeps.
+  it("runs once real time passed its due time", function()
+    local host = H.open()
+    local pid = host:start("timers", "fixed", {}).process.id
+    assert.equal(0, host:run_jobs())
+    H.sleep(0.35)
+    assert.equal(1, host:run_jobs())
+    assert.equal("DONE", H.status(host, pid))
+    host:close()
   end)
 end)
