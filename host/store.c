@@ -18,7 +18,8 @@
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
   "coalesce(t.lease_owner,''), "                                                       \
   "(SELECT group_concat(previous_id) FROM (SELECT previous_id FROM task_previous tp "     \
-  "  WHERE tp.task_id = t.id ORDER BY previous_id)) "
+  "  WHERE tp.task_id = t.id ORDER BY previous_id)), "                                   \
+  "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0) "
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 
@@ -92,8 +93,9 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_PARTICIPANT_ADD] = "INSERT OR IGNORE INTO participant(process_id, user_id) VALUES(?1, ?2)",
   [Q_TASK_INSERT] =
       "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
-      " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id)"
-      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+      " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"
+      " event_name, event_key, guards)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
   [Q_TASK_GET] = "SELECT " TASK_COLS TASK_FROM "WHERE t.id = ?1",
   [Q_TASK_UPDATE] =
       "UPDATE task SET flow_task = ?2, status = ?3, owner_id = ?4, data = ?5, error_message = ?6,"
@@ -147,6 +149,19 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_LEASE] = "UPDATE task SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
   [Q_TASK_NEXT_DUE] = "SELECT min(coalesce(due_at, '')) FROM task WHERE status = 'SCHEDULED'",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
+  [Q_RECEIVER_NEXT] =
+      "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"
+      " AND event_name = ?1 AND event_key IS ?2 AND id > ?3 ORDER BY id LIMIT 1",
+  [Q_MSG_KEEP] =
+      "INSERT INTO message(name, key, data, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5"
+      " WHERE NOT EXISTS (SELECT 1 FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"
+      "  AND event_name = ?1 AND event_key = ?2)",
+  [Q_MSG_FIND] =
+      "SELECT id, data FROM message WHERE name = ?1 AND key = ?2 AND expires_at > ?3 ORDER BY id LIMIT 1",
+  [Q_MSG_DELETE] = "DELETE FROM message WHERE id = ?1",
+  [Q_MSG_EXPIRE] = "DELETE FROM message WHERE expires_at <= ?1",
+  [Q_MSG_NEXT_EXPIRY] = "SELECT min(expires_at) FROM message",
+  [Q_MSG_KEPT_FOR] = "SELECT EXISTS (SELECT 1 FROM message WHERE name = ?1 AND key = ?2 AND expires_at > ?3)",
   [Q_RENAME_BUMP] = "UPDATE process SET version = version + 1 WHERE id IN (SELECT process_id FROM task WHERE flow_task = ?1)",
 };
 
@@ -684,6 +699,9 @@ static void read_task(sqlite3_stmt *s, st_task *t) {
   t->attempts = sqlite3_column_int(s, 18);
   sq_copy_col(t->lease_owner, sizeof t->lease_owner, s, 19);
   t->previous = sq_dup_col(s, 20);
+  sq_copy_col(t->event_name, sizeof t->event_name, s, 21);
+  sq_copy_col(t->event_key, sizeof t->event_key, s, 22);
+  t->guards = sqlite3_column_int64(s, 23);
 }
 
 int store_task_insert(store *st, st_task *t, fherr *err) {
@@ -707,6 +725,10 @@ int store_task_insert(store *st, st_task *t, fherr *err) {
   sq_bind_text_or_null(s, 15, t->due_at);
   sqlite3_bind_int(s, 16, t->attempts);
   sq_bind_id_or_null(s, 17, t->id);   /* 0: the next free one */
+  sq_bind_text_or_null(s, 18, t->event_name);
+  /* a signal receiver's key is NULL: message keys are never "" (checked at the doors) */
+  sq_bind_text_or_null(s, 19, t->event_key);
+  sq_bind_id_or_null(s, 20, t->guards);
   int rc = sqlite3_step(s);
   sq_done(s);
   if (rc == SQLITE_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
@@ -1072,8 +1094,36 @@ static int process_update_checked(store *st, const st_process *p, fherr *err) {
   return rc;
 }
 
+/* A kept message taken by a receiver is deleted; gone already means
+ * another receiver took it first. */
+static int consume_message(store *st, int64_t id, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_DELETE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sq_run(st, s, err, "take message");
+  if (!rc && sqlite3_changes(st->cur->db) != 1)
+    return fherr_set(err, FH_STALE, "message %lld was taken meanwhile", (long long)id);
+  return rc;
+}
+
+/* A new receiver looked for a kept message before this transaction; one
+ * kept since would wait forever beside it, so the action starts over. */
+static int check_not_kept(store *st, const st_task *t, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_KEPT_FOR, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, t->event_name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, t->event_key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, t->created_at, -1, SQLITE_TRANSIENT);
+  int64_t n = 0;
+  int rc = sq_count(st, s, &n, err);
+  if (!rc && n) return fherr_set(err, FH_STALE, "a message for '%s' was kept meanwhile", t->event_name);
+  return rc;
+}
+
 static int write_rows(store *st, const store_write *w, fherr *err) {
   int rc = w->process_is_new ? process_insert_row(st, w->process, err) : process_update_checked(st, w->process, err);
+  for (int i = 0; !rc && i < w->nconsume; i++) rc = consume_message(st, w->consume[i], err);
+  for (int i = 0; !rc && i < w->nawaits; i++) rc = check_not_kept(st, w->awaits[i], err);
   for (int i = 0; !rc && i < w->ninserts; i++) rc = store_task_insert(st, (st_task *)w->inserts[i], err);
   for (int i = 0; !rc && i < w->nupdates; i++) rc = store_task_update(st, w->updates[i], err);
   for (int i = 0; !rc && i < w->nlinks; i++) rc = store_task_add_previous(st, w->links[2 * i], w->links[2 * i + 1], err);
@@ -1089,4 +1139,98 @@ int store_write_process(store *st, const store_write *w, fherr *err) {
     return rc;
   }
   return store_commit(st, err);
+}
+
+/* --- messages and signals ------------------------------------------------ */
+
+int store_receiver_next(store *st, const char *name, const char *key, int64_t after, int64_t *id, int64_t *process_id,
+                        fherr *err) {
+  *id = *process_id = 0;
+  sqlite3_stmt *s = sq_prep(st, Q_RECEIVER_NEXT, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+  if (key) sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(s, 2);
+  sqlite3_bind_int64(s, 3, after);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *id = sqlite3_column_int64(s, 0);
+    *process_id = sqlite3_column_int64(s, 1);
+  }
+  sq_done(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find receiver");
+}
+
+int store_message_keep(store *st, const char *name, const char *key, const char *data, const char *now,
+                       const char *expires_at, int64_t *id, fherr *err) {
+  *id = 0;
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_KEEP, err);
+  if (!s) rc = FH_INTERNAL;
+  else {
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 5, expires_at, -1, SQLITE_TRANSIENT);
+    rc = sq_run(st, s, err, "keep message");
+    if (!rc && sqlite3_changes(st->cur->db) == 0)
+      rc = fherr_set(err, FH_STALE, "a receiver of '%s' is waiting now", name);
+    if (!rc) *id = sqlite3_last_insert_rowid(st->cur->db);
+  }
+  if (rc) {
+    store_rollback(st);
+    return rc;
+  }
+  return store_commit(st, err);
+}
+
+int store_message_find(store *st, const char *name, const char *key, const char *now, int64_t *id, char **data,
+                       fherr *err) {
+  *id = 0;
+  *data = NULL;
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_FIND, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, now, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *id = sqlite3_column_int64(s, 0);
+    *data = sq_dup_col(s, 1);
+  }
+  sq_done(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find message");
+}
+
+int store_message_expire(store *st, const char *now, int64_t *n, fherr *err) {
+  *n = 0;
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_EXPIRE, err);
+  if (!s) rc = FH_INTERNAL;
+  else {
+    sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+    rc = sq_run(st, s, err, "expire messages");
+    if (!rc) *n = sqlite3_changes(st->cur->db);
+  }
+  if (rc) {
+    store_rollback(st);
+    return rc;
+  }
+  return store_commit(st, err);
+}
+
+int store_message_next_expiry(store *st, const char *now, double *seconds, fherr *err) {
+  *seconds = -1;
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_NEXT_EXPIRY, err);
+  if (!s) return FH_INTERNAL;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+    double at = fhtime_parse((const char *)sqlite3_column_text(s, 0)), from = fhtime_parse(now);
+    *seconds = at < 0 || at - from <= 0 ? 0 : at - from;
+  }
+  sq_done(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "next expiry");
 }

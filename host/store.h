@@ -150,6 +150,12 @@ typedef struct st_task {
   int attempts;
   char lease_owner[64];
   char *previous;         /* ids of the tasks it came from, "3,4"; NULL if none */
+  /* the event model (fixed at creation): a receive's message or signal
+   * name and key ("" for a signal); a timeout row's target node, index
+   * and guarded task */
+  char event_name[128];
+  char event_key[256];
+  int64_t guards;
 } st_task;
 
 void st_task_free(st_task *t);
@@ -214,6 +220,25 @@ int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const 
 /* Seconds until the next SCHEDULED task is due (<0: none). */
 int store_task_next_due(store *st, const char *now, double *seconds, fherr *err);
 
+/* --- messages and signals -------------------------------------------- */
+
+/* The oldest Receive task waiting for message `name` with `key` (key NULL:
+ * the signal `name`) with an id above `after`; *id 0 when none. */
+int store_receiver_next(store *st, const char *name, const char *key, int64_t after, int64_t *id, int64_t *process_id,
+                        fherr *err);
+/* Keeps a message nobody waits for, in a short write of its own, unless a
+ * receiver of it is waiting by now (FH_STALE: deliver to it instead). */
+int store_message_keep(store *st, const char *name, const char *key, const char *data, const char *now,
+                       const char *expires_at, int64_t *id, fherr *err);
+/* The oldest kept message for (name, key) not expired at `now`: *id 0 when
+ * none; *data its JSON text (malloc'd). */
+int store_message_find(store *st, const char *name, const char *key, const char *now, int64_t *id, char **data,
+                       fherr *err);
+/* Deletes the messages expired at `now` (a short write); *n how many. */
+int store_message_expire(store *st, const char *now, int64_t *n, fherr *err);
+/* Seconds until the next kept message expires (<0: none). */
+int store_message_next_expiry(store *st, const char *now, double *seconds, fherr *err);
+
 /* --- migrations ------------------------------------------------------ */
 
 /* A short write of its own; the processes concerned get a new version. */
@@ -241,6 +266,10 @@ typedef struct store_write {
   int nupdates;
   const int64_t *links;        /* (task, previous task) pairs */
   int nlinks;
+  const int64_t *consume;      /* kept messages taken: each must still be there */
+  int nconsume;
+  const st_task **awaits;      /* new receivers that take kept messages: one */
+  int nawaits;                 /* of theirs kept meanwhile makes the write stale */
 } store_write;
 
 /* Writes it in one short transaction (through the group-commit writer):

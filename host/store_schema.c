@@ -64,6 +64,20 @@ static const char *const MIGRATIONS[] = {
     /* 4: a process's version, raised by every write of it: an action
      * computes on what it read and writes only if it is still current */
     "ALTER TABLE process ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
+    /* 5: the event model.  A Receive task waits for event_name (a message
+     * with event_key, or a signal: event_key NULL); a boundary timer row
+     * (type 'timeout') guards task `guards`, event_name is its target node
+     * and event_key the 1-based index of its :OnTimeout.  A message nobody
+     * waited for is kept until expires_at. */
+    "ALTER TABLE task ADD COLUMN event_name TEXT;"
+    "ALTER TABLE task ADD COLUMN event_key TEXT;"
+    "ALTER TABLE task ADD COLUMN guards INTEGER;"
+    "CREATE INDEX task_waiting ON task(event_name, event_key, id)"
+    " WHERE status = 'STARTED' AND flow_task_type = 'receive';"
+    "CREATE TABLE message(id INTEGER PRIMARY KEY, name TEXT NOT NULL, key TEXT NOT NULL,"
+    " data TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, expires_at TEXT NOT NULL);"
+    "CREATE INDEX message_key ON message(name, key, id);"
+    "CREATE INDEX message_expiry ON message(expires_at);",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

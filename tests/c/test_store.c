@@ -33,7 +33,7 @@ static int insert_task(store *st, int64_t pid, const char *ft, const char *statu
 static int test_schema(void) {
   store *st = open_mem();
   CHECK(st);
-  CHECK(store_schema_version(st) == 4);
+  CHECK(store_schema_version(st) == 5);
   store_close(st);
   /* reopening a file keeps the version and does not re-run migrations */
   char path[] = "/tmp/flowhost-test-XXXXXX";
@@ -48,7 +48,7 @@ static int test_schema(void) {
   CHECK(store_open(path, &opt, &st, &err) == FH_OK);
   int64_t n = 0;
   CHECK(store_user_count(st, &n, &err) == FH_OK && n == 1);
-  CHECK(store_schema_version(st) == 4);
+  CHECK(store_schema_version(st) == 5);
   store_close(st);
   test_remove_db(path);
   return 0;
@@ -326,7 +326,90 @@ static int test_group_commit(void) {
   return 0;
 }
 
+/* Kept messages: found while not expired, taken once (a second take of the
+ * same message makes the write stale), not kept while a receiver waits;
+ * receivers are found by name and key, signals by name alone. */
+static int test_messages(void) {
+  store *st = open_mem();
+  CHECK(st);
+  fherr err = {0};
+  int64_t pid = 0, mid = 0, other = 0;
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_message_keep(st, "payment", "A-17", "{\"amount\":5}", "2030-01-01T00:00:00.000Z",
+                           "2030-01-02T00:00:00.000Z", &mid, &err) == FH_OK);
+  CHECK(mid > 0);
+  CHECK(store_message_keep(st, "payment", "A-17", "{}", "2030-01-01T00:00:01.000Z", "2030-01-01T00:00:02.000Z",
+                           &other, &err) == FH_OK);
+  char *data = NULL;
+  int64_t found = 0;
+  CHECK(store_message_find(st, "payment", "A-17", "2030-01-01T12:00:00.000Z", &found, &data, &err) == FH_OK);
+  CHECK(found == mid && data && strstr(data, "amount"));
+  free(data);
+  CHECK(store_message_find(st, "payment", "A-18", "2030-01-01T12:00:00.000Z", &found, &data, &err) == FH_OK);
+  CHECK(found == 0 && !data);
+  CHECK(store_message_find(st, "payment", "A-17", "2030-01-03T00:00:00.000Z", &found, &data, &err) == FH_OK);
+  CHECK(found == 0);
+  double in = 0;
+  CHECK(store_message_next_expiry(st, "2030-01-01T00:00:00.000Z", &in, &err) == FH_OK);
+  CHECK(in > 1.9 && in < 2.1);
+  int64_t n = 0;
+  CHECK(store_message_expire(st, "2030-01-01T00:00:03.000Z", &n, &err) == FH_OK);
+  CHECK(n == 1);
+
+  /* a receiver waiting for A-17, written with the take of the kept message */
+  st_process p = {0};
+  CHECK(store_process_get(st, pid, &p, &err) == FH_OK);
+  st_task r = {0};
+  r.process_id = pid;
+  snprintf(r.flow_task, sizeof r.flow_task, "f.wait");
+  snprintf(r.type, sizeof r.type, "receive");
+  r.status = TASK_STARTED;
+  snprintf(r.token, sizeof r.token, "start");
+  snprintf(r.event_name, sizeof r.event_name, "payment");
+  snprintf(r.event_key, sizeof r.event_key, "A-18");
+  fhtime_now(r.created_at);
+  const st_task *ins[] = {&r};
+  const st_task *awaits[] = {&r};
+  int64_t take[] = {mid};
+  store_write w = {.process = &p, .inserts = ins, .ninserts = 1, .consume = take, .nconsume = 1,
+                   .awaits = awaits, .nawaits = 1};
+  CHECK(store_write_process(st, &w, &err) == FH_OK);
+  CHECK(store_message_find(st, "payment", "A-17", "2030-01-01T12:00:00.000Z", &found, &data, &err) == FH_OK);
+  CHECK(found == 0);
+  /* the same message again: gone, the write is stale and nothing is written */
+  p.version++;
+  st_task r2 = r;
+  r2.id = 0;
+  const st_task *ins2[] = {&r2};
+  w.inserts = ins2;
+  CHECK(store_write_process(st, &w, &err) == FH_STALE);
+  int64_t rid = 0, rpid = 0;
+  CHECK(store_receiver_next(st, "payment", "A-18", 0, &rid, &rpid, &err) == FH_OK);
+  CHECK(rid == r.id && rpid == pid);
+  CHECK(store_receiver_next(st, "payment", "A-18", rid, &rid, &rpid, &err) == FH_OK);
+  CHECK(rid == 0);
+  CHECK(store_receiver_next(st, "payment", NULL, 0, &rid, &rpid, &err) == FH_OK);
+  CHECK(rid == 0);
+  /* nobody keeps a message while its receiver waits */
+  CHECK(store_message_keep(st, "payment", "A-18", "{}", "2030-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z",
+                           &other, &err) == FH_STALE);
+  /* a receiver written after a message for it was kept: stale */
+  CHECK(store_message_keep(st, "payment", "B-1", "{}", "2030-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z",
+                           &other, &err) == FH_OK);
+  st_task r3 = r;
+  r3.id = 0;
+  snprintf(r3.event_key, sizeof r3.event_key, "B-1");
+  const st_task *ins3[] = {&r3};
+  const st_task *aw3[] = {&r3};
+  store_write w3 = {.process = &p, .inserts = ins3, .ninserts = 1, .awaits = aw3, .nawaits = 1};
+  CHECK(store_write_process(st, &w3, &err) == FH_STALE);
+  st_process_free(&p);
+  store_close(st);
+  return 0;
+}
+
 static const test_case TESTS[] = {
+    {"messages", test_messages},
     {"group_commit", test_group_commit},
     {"schema", test_schema},
     {"users_and_permissions", test_users_and_permissions},
