@@ -324,6 +324,19 @@ int activation_seconds(luavm *vm, act_ctx *c, double *seconds, int *ok, fherr *e
   return FH_OK;
 }
 
+int activation_value(luavm *vm, act_ctx *c, const char *key, json_t **out, fherr *err) {
+  lua_State *L = luavm_state(vm);
+  *out = NULL;
+  int rc = invoke_callback(vm, c, key, NULL, 1, err);
+  if (rc) return rc;
+  if (!lua_isnil(L, -1) && luavm_to_json(L, -1, out, err)) {
+    fherr_set(err, FH_FLOW_ERROR, "%s of '%s' returned a value that is not JSON: %s", key, c->node, err->message);
+    rc = FH_FLOW_ERROR;
+  }
+  lua_pop(L, 1);
+  return rc;
+}
+
 int activation_validate(luavm *vm, act_ctx *c, const json_t *clean, json_t **fields, fherr *err) {
   lua_State *L = luavm_state(vm);
   *fields = NULL;

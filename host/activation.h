@@ -68,6 +68,10 @@ int activation_test(luavm *vm, act_ctx *c, int edge, int *yes, fherr *err);
 int activation_assign(luavm *vm, act_ctx *c, char **user, fherr *err);
 /* node.fn of a Timer -> seconds; *ok is 0 when it returned no number. */
 int activation_seconds(luavm *vm, act_ctx *c, double *seconds, int *ok, fherr *err);
+/* node[key](self, activation) -> its value as JSON (new reference; NULL
+ * for nil): a Receive's or Send's key and data, a :Due or :OnTimeout
+ * function's seconds. */
+int activation_value(luavm *vm, act_ctx *c, const char *key, json_t **out, fherr *err);
 /* node.validate(self, activation, clean) -> field errors: a non-empty object
  * (new reference) or NULL when the form is fine. */
 int activation_validate(luavm *vm, act_ctx *c, const json_t *clean, json_t **fields, fherr *err);

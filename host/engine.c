@@ -105,6 +105,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
   e->reg = opt->flows;
   e->budget = opt->budget_seconds > 0 ? opt->budget_seconds : 5.0;
   e->lease_grace = opt->lease_grace > 0 ? opt->lease_grace : LEASE_GRACE;
+  e->message_ttl = opt->message_ttl > 0 ? opt->message_ttl : 86400;
   snprintf(e->worker, sizeof e->worker, "%s", opt->worker_name ? opt->worker_name : "engine");
   store_options so = {.synchronous_full = opt->synchronous_full, .busy_timeout_ms = 5000};
   int rc = store_open(opt->db_path, &so, &e->st, err);
@@ -142,14 +143,11 @@ static int action_of(const char *name) {
 
 /* --- the bracket ------------------------------------------------------------------- */
 
-/* What an action does to its process, on the run's state in memory. */
-typedef int (*action_body)(run *r, void *arg, fherr *err);
-
 /* Runs body on process pid under the process lock, then writes its effect.
  * On FH_STALE (another program wrote the process meanwhile) it starts over
  * from a fresh read, callbacks and all.  r is left for the caller to read
  * the result from and to free, whatever the outcome. */
-static int act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body body, void *arg, run *r,
+int engine_act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body body, void *arg, run *r,
                           fherr *err) {
   memset(r, 0, sizeof *r);
   for (int attempt = 1;; attempt++) {
@@ -160,6 +158,7 @@ static int act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body
     if (!rc) rc = body(r, arg, err);
     if (!rc) rc = run_write(r, err);
     engine_unlock_process(e->reg, pid);
+    if (!rc) engine_flush_outbox(e, r);
     if (rc != FH_STALE || attempt == ENGINE_MAX_TRIES) return rc;
     run_free(r);
     fherr_clear(err);
@@ -235,6 +234,7 @@ static int start_once(engine *e, const fh_actor *a, const flowdef *fd, const fd_
   if (!rc) rc = start_input(&r, n, input, err);
   if (!rc) rc = start_body(&r, n, input, err);
   if (!rc) rc = run_write(&r, err);
+  if (!rc) engine_flush_outbox(e, &r);
   if (!rc) *out = run_result(&r);
   run_free(&r);
   return rc;
@@ -303,7 +303,7 @@ int engine_task_action(engine *e, const fh_actor *a, int64_t task_id, const char
   int rc = store_task_process(e->st, task_id, &pid, err);
   if (rc) return rc;
   run r;
-  rc = act_on_process(e, a, pid, task_action_body, &ta, &r, err);
+  rc = engine_act_on_process(e, a, pid, task_action_body, &ta, &r, err);
   if (!rc) {
     *out = run_result(&r);
     ptask *t = pstate_task(&r.ps, task_id);
@@ -343,7 +343,7 @@ static int cancel_body(run *r, void *arg, fherr *err) {
 int engine_process_cancel(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err) {
   *out = NULL;
   run r;
-  int rc = act_on_process(e, a, process_id, cancel_body, NULL, &r, err);
+  int rc = engine_act_on_process(e, a, process_id, cancel_body, NULL, &r, err);
   if (!rc) *out = view_process_json(e, &r.ps.proc);
   run_free(&r);
   return rc;

@@ -1,10 +1,191 @@
-/* engine_events — messages and signals: delivering one to the receivers
- * that wait for it, keeping a message nobody waits for yet.
- * (Being built: answers 500 until the delivery lands.) */
+/* engine_events — messages and signals from outside (HTTP, CLI, the Lua
+ * module) and from Send nodes: delivering one to the receivers that wait
+ * for it, keeping a message nobody waits for yet.
+ *
+ * A message goes to the oldest receiver waiting for its name and key; when
+ * none waits it is kept (until its ttl ends) for the first receiver created
+ * later.  Both sides are race-free without a lock across processes: keeping
+ * a message is refused in the same transaction when a receiver waits by
+ * then, and writing a new receiver is refused (the action starts over and
+ * takes the message) when a message for it was kept meanwhile.  A signal
+ * reaches every receiver waiting at that moment and is never kept.
+ *
+ * May call: engine.c's bracket, engine_run, store (receivers, kept messages).
+ */
 #include "engine_internal.h"
 
-int engine_send(engine *e, const fh_actor *a, const engine_send_args *m, json_t **out, fherr *err) {
-  (void)e, (void)a, (void)m;
+#include <stdio.h>
+
+#include "fhlog.h"
+#include "fhtime.h"
+
+#define NAME_MAX_LEN 100
+#define KEY_MAX 200
+/* Send nodes delivering to flows whose receivers send again: a chain this
+ * long is a loop, not a conversation. */
+#define MAX_SEND_DEPTH 16
+
+static int name_ok(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > NAME_MAX_LEN || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return 0;
+  for (size_t i = 1; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) return 0;
+  }
+  return 1;
+}
+
+static int check_args(const fh_actor *a, const engine_send_args *m, fherr *err) {
+  const char *what = m->signal ? "signal" : "message";
+  if (!name_ok(m->name))
+    return fherr_set(err, FH_BAD_REQUEST, "%s name must match ^[a-z_][a-z0-9_.-]*$ (at most %d characters)", what,
+                     NAME_MAX_LEN);
+  if (!m->signal && (!m->key || !m->key[0] || strlen(m->key) > KEY_MAX))
+    return fherr_set(err, FH_BAD_REQUEST, "\"key\" must be a non-empty string (at most %d bytes) or an integer",
+                     KEY_MAX);
+  if (m->data && !json_is_object(m->data)) return fherr_set(err, FH_BAD_REQUEST, "\"data\" must be an object");
+  char perm[NAME_MAX_LEN + 16];
+  snprintf(perm, sizeof perm, "message.%s", m->name);
+  if (!fh_actor_has_perm(a, perm))
+    return fherr_set(err, FH_FORBIDDEN, "you may not send '%s' (needs the permission %s)", m->name, perm);
+  return FH_OK;
+}
+
+typedef struct delivery {
+  int64_t task_id;
+  const engine_send_args *m;
+  int delivered;
+} delivery;
+
+static int deliver_body(run *r, void *arg, fherr *err) {
+  delivery *d = arg;
+  d->delivered = 0;
+  ptask *t = pstate_task(&r->ps, d->task_id);
+  const fd_node *n = t && r->fd ? flowdef_node(r->fd, node_part(t->row.flow_task)) : NULL;
+  /* taken, timed out or canceled since it was found: the next one */
+  if (!t || !n || n->kind != NODE_RECEIVE || t->row.status != TASK_STARTED || strcmp(t->row.event_name, d->m->name) ||
+      (d->m->signal ? t->row.event_key[0] != '\0' : strcmp(t->row.event_key, d->m->key)) ||
+      !proc_status_is_running(r->ps.proc.status))
+    return FH_OK;
+  int rc = run_deliver(r, t, n, d->m->data, err);
+  if (!rc) rc = run_finish(r, err);
+  if (!rc) d->delivered = 1;
+  return rc;
+}
+
+/* Delivers to receiver task_id; *task its JSON when it took the message. */
+static int deliver_to(engine *e, int64_t task_id, int64_t pid, const engine_send_args *m, json_t **task, fherr *err) {
+  fh_actor system;
+  fh_actor_system(&system);
+  delivery d = {.task_id = task_id, .m = m};
+  run r;
+  *task = NULL;
+  int rc = engine_act_on_process(e, &system, pid, deliver_body, &d, &r, err);
+  if (!rc && d.delivered) {
+    ptask *t = pstate_task(&r.ps, task_id);
+    if (t) *task = view_task_json(e, &t->row);
+  }
+  run_free(&r);
+  return rc;
+}
+
+static int send_signal(engine *e, const engine_send_args *m, json_t *completed, fherr *err) {
+  int64_t after = 0;
+  for (;;) {
+    int64_t id, pid;
+    int rc = store_receiver_next(e->st, m->name, NULL, after, &id, &pid, err);
+    if (rc || !id) return rc;
+    after = id;
+    json_t *task = NULL;
+    if ((rc = deliver_to(e, id, pid, m, &task, err))) return rc;
+    if (task) json_array_append_new(completed, task);
+  }
+}
+
+static int send_message(engine *e, const engine_send_args *m, json_t *completed, json_t **kept, fherr *err) {
+  *kept = NULL;
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    int64_t after = 0, id = 0, pid = 0;
+    int rc;
+    for (;;) {
+      if ((rc = store_receiver_next(e->st, m->name, m->key, after, &id, &pid, err))) return rc;
+      if (!id) break;
+      json_t *task = NULL;
+      if ((rc = deliver_to(e, id, pid, m, &task, err))) return rc;
+      if (task) {
+        json_array_append_new(completed, task);
+        return FH_OK;
+      }
+      after = id;
+    }
+    char now[FH_TIME_LEN], until[FH_TIME_LEN];
+    fhtime_now(now);
+    fhtime_format(fhtime_epoch() + (m->ttl > 0 ? m->ttl : e->message_ttl), until);
+    char *text = m->data ? json_dumps(m->data, JSON_COMPACT) : NULL;
+    int64_t mid = 0;
+    rc = store_message_keep(e->st, m->name, m->key, text, now, until, &mid, err);
+    free(text);
+    if (rc == FH_STALE) {   /* a receiver appeared meanwhile */
+      fherr_clear(err);
+      continue;
+    }
+    if (!rc) *kept = json_pack("{s:I, s:s}", "id", (json_int_t)mid, "expires_at", until);
+    return rc;
+  }
+  return fherr_set(err, FH_CONFLICT, "message '%s' could not be delivered nor kept", m->name);
+}
+
+static int send_as(engine *e, const fh_actor *a, const engine_send_args *m, json_t **out, fherr *err) {
   *out = NULL;
-  return fherr_set(err, FH_INTERNAL, "messages are not delivered yet");
+  int rc = check_args(a, m, err);
+  if (rc) return rc;
+  if ((rc = engine_sync_flows(e, err))) return rc;
+  json_t *completed = json_array(), *kept = NULL;
+  rc = m->signal ? send_signal(e, m, completed, err) : send_message(e, m, completed, &kept, err);
+  if (rc) {
+    json_decref(completed);
+    return rc;
+  }
+  if (m->signal) *out = json_pack("{s:s, s:o}", "signal", m->name, "completed", completed);
+  else
+    *out = json_pack("{s:s, s:s, s:o, s:o}", "message", m->name, "key", m->key, "completed", completed, "kept",
+                     kept ? kept : json_null());
+  return FH_OK;
+}
+
+static _Thread_local int send_depth;
+
+int engine_send(engine *e, const fh_actor *a, const engine_send_args *m, json_t **out, fherr *err) {
+  send_depth++;
+  int rc = send_as(e, a, m, out, err);
+  send_depth--;
+  return rc;
+}
+
+void engine_flush_outbox(engine *e, run *r) {
+  if (!r->outbox) return;
+  json_t *box = r->outbox;
+  r->outbox = NULL;
+  fh_actor system;
+  fh_actor_system(&system);
+  size_t i;
+  json_t *item;
+  json_array_foreach(box, i, item) {
+    engine_send_args m = {.signal = json_is_true(json_object_get(item, "signal")),
+                          .name = json_string_value(json_object_get(item, "name")),
+                          .key = json_string_value(json_object_get(item, "key")),
+                          .data = json_object_get(item, "data")};
+    if (send_depth >= MAX_SEND_DEPTH) {
+      fhlog(FHLOG_WARN, "send '%s' dropped: Send nodes chained deeper than %d (a loop between flows?)", m.name,
+                 MAX_SEND_DEPTH);
+      continue;
+    }
+    json_t *out = NULL;
+    fherr err = {0};
+    if (engine_send(e, &system, &m, &out, &err))
+      fhlog(FHLOG_WARN, "send '%s' from process %lld failed: %s", m.name, (long long)r->ps.proc.id, err.message);
+    json_decref(out);
+    fherr_clear(&err);
+  }
+  json_decref(box);
 }

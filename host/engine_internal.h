@@ -37,6 +37,7 @@ struct engine {
   luavm *vm;
   double budget;
   double lease_grace;
+  double message_ttl;
   char worker[64];
 };
 
@@ -52,6 +53,8 @@ typedef struct ptask {
   st_task row;
   int is_new;           /* created by this action: inserted on write */
   int dirty;            /* changed by this action: updated on write */
+  int awaits;           /* a new receiver that takes kept messages */
+  int settled;          /* its end was seen by the event rules (first-wins) */
 } ptask;
 
 typedef struct pstate {
@@ -62,6 +65,8 @@ typedef struct pstate {
   int ntasks, cap;
   int64_t *links;       /* (task, previous) pairs added by this action */
   int nlinks, lcap;
+  int64_t *consume;     /* kept messages this action takes */
+  int nconsume, ccap;
 } pstate;
 
 int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err);
@@ -73,7 +78,7 @@ void pstate_free(pstate *ps);
  * change); tasks and links added after it are dropped by the rollback.
  * pstate_rollback frees the mark, pstate_mark_free drops it unused. */
 typedef struct pstate_mark {
-  int ntasks, nlinks;
+  int ntasks, nlinks, nconsume;
   st_process proc;
   struct { int index, is_new, dirty; st_task row; } *saved;
   int nsaved;
@@ -86,6 +91,8 @@ ptask *pstate_task(const pstate *ps, int64_t id);
 int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fherr *err);
 /* Records that t came from task prev (kept in t->row.previous as well). */
 int pstate_link(pstate *ps, ptask *t, int64_t prev, fherr *err);
+/* Records a kept message taken by this action (deleted on write). */
+int pstate_consume(pstate *ps, int64_t message_id, fherr *err);
 /* Active tasks (except `except`) whose token starts with prefix (NULL: all). */
 int pstate_count_active(const pstate *ps, const char *prefix, int64_t except);
 /* The newest join task of flow_task waiting for split round join_of. */
@@ -125,6 +132,8 @@ typedef struct run {
   int steps;
   act_door door;         /* transitions called from this run's callbacks */
   int door_closed;       /* a job's copy: transitions would act on nothing */
+  json_t *deliveries;    /* task id -> kept message data, for receivers created now */
+  json_t *outbox;        /* messages and signals of Send nodes, sent after the write */
 } run;
 
 /* A run on a stored process (loaded) or a new one (run_init_new). */
@@ -153,6 +162,44 @@ int run_finish(run *r, fherr *err);
 int run_write(run *r, fherr *err);
 /* {"process", "tasks": [created]} from the run's state, after its write. */
 json_t *run_result(run *r);
+
+/* --- engine_run_events.c: the event model inside a run ----------------------- */
+
+/* CANCELED now (a job's lease dropped with it). */
+void run_cancel_task(ptask *t);
+/* The kind-specific set-up of a new Receive (its key, STARTED) and the
+ * :Due of a waiting task. */
+int run_set_up_receive(run *r, const fd_node *n, st_task *t, fherr *err);
+int run_set_up_due(run *r, const fd_node *n, st_task *t, fherr *err);
+/* After a waiting task was created: its :OnTimeout rows, and for a
+ * receiver a kept message it takes at once. */
+int run_arm_timeouts(run *r, ptask *guarded, const fd_node *n, fherr *err);
+int run_take_kept(run *r, ptask *t, const fd_node *n, fherr *err);
+/* A message or signal reaches a waiting receiver: its data cleaned by the
+ * Receive's fields (or the flow's), merged, the task DONE, what follows
+ * created.  FH_INVALID when the data fails the fields. */
+int run_deliver(run *r, ptask *t, const fd_node *n, const json_t *data, fherr *err);
+/* A boundary timer row is due (its job claimed). */
+int run_fire_timeout(run *r, ptask *timer, fherr *err);
+/* The automatic event nodes. */
+int run_activate_receive(run *r, ptask *t, const fd_node *n, fherr *err);
+int run_activate_send(run *r, ptask *t, const fd_node *n, fherr *err);
+int run_activate_cancel(run *r, ptask *t, const fd_node *n, fherr *err);
+int run_activate_join(run *r, ptask *t, const fd_node *n, fherr *err);
+int run_activate_end(run *r, ptask *t, const fd_node *n, fherr *err);
+/* After the queue ran dry: first-wins cancellations, timeouts of tasks that
+ * ended disarmed, and every join whose round cannot send it anything more
+ * queued (a join never hangs).  *changed: it did something. */
+int run_settle_events(run *r, int *changed, fherr *err);
+
+/* --- engine_events.c ------------------------------------------------------- */
+
+/* Sends what the run's Send nodes produced (after its write, no lock held). */
+void engine_flush_outbox(engine *e, run *r);
+/* The bracket of every action on a stored process (engine.c). */
+typedef int (*action_body)(run *r, void *arg, fherr *err);
+int engine_act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body body, void *arg, run *r,
+                          fherr *err);
 
 /* flow.clean for a node's form, or for the flow's own fields found in data
  * (start functions and functions without a callback have no form). */

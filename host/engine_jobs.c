@@ -69,7 +69,9 @@ static void run_job_callback(engine *e, const st_task *claimed, job_result *j) {
   const fd_node *n = node_of(&r, claimed);
   ptask *t = pstate_task(&r.ps, claimed->id);
   j->before = json_deep_copy(r.data);
-  if (n && n->kind == NODE_JOB && t) {
+  if (!strcmp(claimed->type, "timeout")) {
+    /* a boundary timer: nothing runs before it fires under the lock */
+  } else if (n && n->kind == NODE_JOB && t) {
     double old = luavm_set_budget(e->vm, n->timeout > 0 ? n->timeout : e->budget);
     r.door_closed = 1;
     j->failed = run_invoke(&r, t, n, "fn", NULL, &j->cause) != FH_OK;
@@ -136,6 +138,14 @@ static int settle(run *r, const st_task *claimed, job_result *j, int *dropped, f
     record_failure(t, n, j);
     return FH_OK;
   }
+  if (!strcmp(t->row.type, "timeout")) {
+    if (!proc_status_is_running(r->ps.proc.status)) {
+      run_cancel_task(t);
+      return FH_OK;
+    }
+    int rc = run_fire_timeout(r, t, err);
+    return rc ? rc : run_finish(r, err);
+  }
   if (j->after) merge_job_changes(r->data, j->before, j->after);
   if (j->after) {
     free(t->row.data);
@@ -169,6 +179,7 @@ static int run_one_due(engine *e, const st_task *claimed, fherr *err) {
     if (!rc) rc = settle(&r, claimed, &j, &dropped, err);
     if (!rc && !dropped) rc = run_write(&r, err);
     engine_unlock_process(e->reg, claimed->process_id);
+    if (!rc && !dropped) engine_flush_outbox(e, &r);
     run_free(&r);
     if (rc != FH_STALE) break;
     fherr_clear(err);
@@ -192,7 +203,7 @@ static int claim_next(engine *e, st_task *claimed, fherr *err) {
   snprintf(flow, sizeof flow, "%.*s", dot ? (int)(dot - claimed->flow_task) : 0, claimed->flow_task);
   const flowdef *fd = engine_find_def(e, flow);
   const fd_node *n = fd ? flowdef_node(fd, node_part(claimed->flow_task)) : NULL;
-  if (n && n->kind == NODE_JOB && n->timeout > 0) {   /* a lease for the job's own timeout */
+  if (n && n->kind == NODE_JOB && n->timeout > 0 && strcmp(claimed->type, "timeout")) {   /* the job's own timeout */
     fhtime_format(fhtime_epoch() + n->timeout + e->lease_grace, until);
     if (!store_task_lease(e->st, claimed->id, claimed->lease_owner, until, err))
       snprintf(claimed->lease_until, sizeof claimed->lease_until, "%s", until);
@@ -200,8 +211,22 @@ static int claim_next(engine *e, st_task *claimed, fherr *err) {
   return FH_OK;
 }
 
+/* Kept messages whose time is up are deleted (they are ignored by
+ * receivers from then on anyway: this only keeps the table small). */
+static int expire_messages(engine *e, fherr *err) {
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
+  double wait;
+  int rc = store_message_next_expiry(e->st, now, &wait, err);
+  if (rc || wait < 0 || wait > 0) return rc;
+  int64_t n;
+  return store_message_expire(e->st, now, &n, err);
+}
+
 int engine_run_due(engine *e, int max, int *ran, fherr *err) {
   *ran = 0;
+  int rc0 = expire_messages(e, err);
+  if (rc0) return rc0;
   while (max <= 0 || *ran < max) {
     int rc = engine_sync_flows(e, err);
     if (rc) return rc;
@@ -224,7 +249,11 @@ int engine_run_due(engine *e, int max, int *ran, fherr *err) {
 int engine_next_due(engine *e, double *seconds, fherr *err) {
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  return store_task_next_due(e->st, now, seconds, err);
+  double expiry;
+  int rc = store_task_next_due(e->st, now, seconds, err);
+  if (!rc) rc = store_message_next_expiry(e->st, now, &expiry, err);
+  if (!rc && expiry >= 0 && (*seconds < 0 || expiry < *seconds)) *seconds = expiry;
+  return rc;
 }
 
 /* --- the test clock ----------------------------------------------------

@@ -62,8 +62,10 @@ void run_free(run *r) {
   pstate_free(&r->ps);
   json_decref(r->data);
   json_decref(r->created);
+  json_decref(r->deliveries);
+  json_decref(r->outbox);
   free(r->queue);
-  r->data = r->created = NULL;
+  r->data = r->created = r->deliveries = r->outbox = NULL;
   r->queue = NULL;
 }
 
@@ -276,8 +278,11 @@ static int set_up_task(run *r, const fd_node *n, st_task *t, fherr *err) {
       t->status = TASK_ASSIGNED;
       snprintf(t->assigned_at, sizeof t->assigned_at, "%s", t->created_at);
     }
+  } else if (n->kind == NODE_RECEIVE) {
+    int rc = run_set_up_receive(r, n, t, err);
+    if (rc) return rc;
   }
-  return FH_OK;
+  return n->has_due ? run_set_up_due(r, n, t, err) : FH_OK;
 }
 
 /* A timer or :Assign function failed after a job: the task is kept as ERROR
@@ -292,7 +297,8 @@ static void set_up_failed(st_task *t, fherr *err) {
 }
 
 static int is_automatic(node_kind k) {
-  return k == NODE_HANDLER || k == NODE_IF || k == NODE_SWITCH || k == NODE_SPLIT || k == NODE_END;
+  return k == NODE_HANDLER || k == NODE_IF || k == NODE_SWITCH || k == NODE_SPLIT || k == NODE_END ||
+         k == NODE_SEND || k == NODE_CANCEL;
 }
 
 /* Creates the task of node n reached with token from task prev. */
@@ -318,8 +324,11 @@ int run_create_task(run *r, const fd_node *n, const char *token, int64_t prev, f
   ptask *added = NULL;
   rc = add_and_note(r, &t, prev, &added, err);
   st_task_free(&t);
-  if (!rc && is_automatic(n->kind) && added->row.status == TASK_NEW) rc = run_enqueue(r, added->row.id, err);
-  return rc;
+  if (rc) return rc;
+  if (is_automatic(n->kind) && added->row.status == TASK_NEW) return run_enqueue(r, added->row.id, err);
+  if (added->row.status == TASK_ERROR) return FH_OK;
+  if (n->ntimeouts && (rc = run_arm_timeouts(r, added, n, err))) return rc;
+  return n->kind == NODE_RECEIVE ? run_take_kept(r, added, n, err) : FH_OK;
 }
 
 static int follow_edge(run *r, const ptask *from, const fd_node *n, int edge, const char *token, fherr *err) {
@@ -417,26 +426,10 @@ static int activate_split(run *r, ptask *t, const fd_node *n, fherr *err) {
   return rc;
 }
 
-static int activate_join(run *r, ptask *t, const fd_node *n, fherr *err) {
-  if (t->row.status != TASK_STARTED) return FH_OK;
-  if (n->wait_all) {
-    char prefix[300];
-    snprintf(prefix, sizeof prefix, "%s_", t->row.join_of);
-    if (pstate_count_active(&r->ps, prefix, t->row.id) > 0) return FH_OK;
-  }
-  run_complete_task(t);
-  return run_follow_next(r, t, n, err);
-}
-
-static int activate_end(run *r, ptask *t, const fd_node *n, fherr *err) {
-  (void)r, (void)n, (void)err;
-  run_complete_task(t);
-  return FH_OK;
-}
-
 static const activate_fn ACTIVATE[NODE__COUNT] = {
     [NODE_HANDLER] = activate_handler, [NODE_IF] = activate_if,     [NODE_SWITCH] = activate_switch,
-    [NODE_SPLIT] = activate_split,     [NODE_JOIN] = activate_join, [NODE_END] = activate_end,
+    [NODE_SPLIT] = activate_split,     [NODE_JOIN] = run_activate_join, [NODE_END] = run_activate_end,
+    [NODE_RECEIVE] = run_activate_receive, [NODE_SEND] = run_activate_send, [NODE_CANCEL] = run_activate_cancel,
 };
 
 static int activate(run *r, ptask *t, const fd_node *n, fherr *err) {
@@ -525,8 +518,12 @@ static int run_queue(run *r, fherr *err) {
 }
 
 int run_finish(run *r, fherr *err) {
-  int rc = run_queue(r, err);
-  if (rc) return rc;
+  for (;;) {
+    int rc = run_queue(r, err), changed = 0;
+    if (!rc) rc = run_settle_events(r, &changed, err);
+    if (rc) return rc;
+    if (!changed && r->qhead == r->qlen) break;
+  }
   st_process *p = &r->ps.proc;
   if (proc_status_is_running(p->status) && pstate_count_active(&r->ps, NULL, 0) == 0 &&
       pstate_has_done_type(&r->ps, "end")) {

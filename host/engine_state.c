@@ -22,6 +22,7 @@ void pstate_free(pstate *ps) {
   }
   free(ps->tasks);
   free(ps->links);
+  free(ps->consume);
   memset(ps, 0, sizeof *ps);
 }
 
@@ -93,6 +94,7 @@ int pstate_checkpoint(const pstate *ps, pstate_mark *m, fherr *err) {
   memset(m, 0, sizeof *m);
   m->ntasks = ps->ntasks;
   m->nlinks = ps->nlinks;
+  m->nconsume = ps->nconsume;
   m->proc = ps->proc;
   m->proc.data = dup_or_null(ps->proc.data);
   for (int i = 0; i < ps->ntasks; i++)
@@ -122,6 +124,7 @@ void pstate_rollback(pstate *ps, pstate_mark *m) {
   }
   ps->ntasks = m->ntasks;
   ps->nlinks = m->nlinks;
+  ps->nconsume = m->nconsume;
   for (int k = 0; k < m->nsaved; k++) {
     ptask *t = ps->tasks[m->saved[k].index];
     st_task_free(&t->row);
@@ -205,6 +208,18 @@ int pstate_link(pstate *ps, ptask *t, int64_t prev, fherr *err) {
   return previous_add(&t->row, prev, err);
 }
 
+int pstate_consume(pstate *ps, int64_t message_id, fherr *err) {
+  if (ps->nconsume == ps->ccap) {
+    int cap = ps->ccap ? ps->ccap * 2 : 4;
+    int64_t *grown = realloc(ps->consume, sizeof *grown * cap);
+    if (!grown) return fherr_set(err, FH_INTERNAL, "out of memory");
+    ps->consume = grown;
+    ps->ccap = cap;
+  }
+  ps->consume[ps->nconsume++] = message_id;
+  return FH_OK;
+}
+
 int pstate_count_active(const pstate *ps, const char *prefix, int64_t except) {
   int n = 0;
   size_t plen = prefix ? strlen(prefix) : 0;
@@ -241,15 +256,21 @@ int pstate_has_done_type(const pstate *ps, const char *type) {
   return 0;
 }
 
-/* Collects the rows to insert and to update, in id order. */
-static int collect(pstate *ps, const st_task ***ins, int *nins, const st_task ***upd, int *nupd, fherr *err) {
+/* Collects the rows to insert and to update, in id order, and the new
+ * receivers still waiting (a message kept for one meanwhile makes the
+ * write stale, so that the action starts over and takes it). */
+static int collect(pstate *ps, const st_task ***ins, int *nins, const st_task ***upd, int *nupd,
+                   const st_task ***awaits, int *nawaits, fherr *err) {
   *ins = calloc(ps->ntasks + 1, sizeof **ins);
   *upd = calloc(ps->ntasks + 1, sizeof **upd);
-  *nins = *nupd = 0;
-  if (!*ins || !*upd) return fherr_set(err, FH_INTERNAL, "out of memory");
+  *awaits = calloc(ps->ntasks + 1, sizeof **awaits);
+  *nins = *nupd = *nawaits = 0;
+  if (!*ins || !*upd || !*awaits) return fherr_set(err, FH_INTERNAL, "out of memory");
   for (int i = 0; i < ps->ntasks; i++) {
-    if (ps->tasks[i]->is_new) (*ins)[(*nins)++] = &ps->tasks[i]->row;
-    else if (ps->tasks[i]->dirty) (*upd)[(*nupd)++] = &ps->tasks[i]->row;
+    ptask *t = ps->tasks[i];
+    if (t->is_new) (*ins)[(*nins)++] = &t->row;
+    else if (t->dirty) (*upd)[(*nupd)++] = &t->row;
+    if (t->is_new && t->awaits && t->row.status == TASK_STARTED) (*awaits)[(*nawaits)++] = &t->row;
   }
   return FH_OK;
 }
@@ -259,21 +280,24 @@ int pstate_write(engine *e, pstate *ps, const json_t *data, fherr *err) {
   if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
   free(ps->proc.data);
   ps->proc.data = text;
-  const st_task **ins = NULL, **upd = NULL;
-  int nins, nupd;
-  int rc = collect(ps, &ins, &nins, &upd, &nupd, err);
+  const st_task **ins = NULL, **upd = NULL, **awaits = NULL;
+  int nins, nupd, nawaits;
+  int rc = collect(ps, &ins, &nins, &upd, &nupd, &awaits, &nawaits, err);
   if (!rc) {
     store_write w = {.process = &ps->proc, .process_is_new = ps->is_new, .inserts = ins, .ninserts = nins,
-                     .updates = upd, .nupdates = nupd, .links = ps->links, .nlinks = ps->nlinks};
+                     .updates = upd, .nupdates = nupd, .links = ps->links, .nlinks = ps->nlinks,
+                     .consume = ps->consume, .nconsume = ps->nconsume, .awaits = awaits, .nawaits = nawaits};
     rc = store_write_process(e->st, &w, err);
   }
   free(ins);
   free(upd);
+  free(awaits);
   if (rc) return rc;
   /* written: this state now matches the store */
   ps->is_new = 0;
   ps->proc.version++;
   ps->nlinks = 0;
+  ps->nconsume = 0;
   for (int i = 0; i < ps->ntasks; i++) ps->tasks[i]->is_new = ps->tasks[i]->dirty = 0;
   return FH_OK;
 }

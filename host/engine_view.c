@@ -44,6 +44,7 @@ json_t *view_task_json(engine *e, const st_task *t) {
   snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
   const flowdef *fd = engine_find_def(e, flow);
   const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
+  int is_timeout = !strcmp(t->type, "timeout");
   json_t *prev = json_array();
   for (const char *p = t->previous; p && *p;) {   /* "3,4" from the task row */
     char *end;
@@ -55,15 +56,27 @@ json_t *view_task_json(engine *e, const st_task *t) {
   json_t *out = json_pack(
       "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id,
       "process_id", (json_int_t)t->process_id, "flow", flow, "node", node_part(t->flow_task), "type",
-      n ? node_kind_name(n->kind) : "obsolete", "title", n ? n->title : node_part(t->flow_task), "status",
-      task_status_name(t->status),
+      is_timeout ? "timeout" : n ? node_kind_name(n->kind) : "obsolete", "title",
+      n ? n->title : node_part(t->flow_task), "status", task_status_name(t->status),
       "owner", t->owner_name[0] ? json_string(t->owner_name) : json_null(), "token", t->token, "previous", prev,
       "data", parse_json_text(t->data), "created_at", t->created_at, "assigned_at", time_or_null(t->assigned_at),
       "started_at", time_or_null(t->started_at), "finished_at", time_or_null(t->finished_at));
   if (t->error_message)
     json_object_set_new(out, "error", json_pack("{s:s, s:s?}", "message", t->error_message, "traceback",
                                                 t->error_traceback));
-  if (t->status == TASK_SCHEDULED && t->due_at[0]) json_object_set_new(out, "due_at", json_string(t->due_at));
+  /* a job's or timer's run time while it waits; a :Due date always */
+  if (t->due_at[0] && (t->status == TASK_SCHEDULED || (n && n->has_due && !is_timeout)))
+    json_object_set_new(out, "due_at", json_string(t->due_at));
+  if (is_timeout) {
+    int index = atoi(t->event_key) - 1;
+    int interrupting = n && index >= 0 && index < n->ntimeouts ? n->timeouts[index].interrupting : 1;
+    json_object_set_new(out, "timeout", json_pack("{s:I, s:s, s:b}", "guards", (json_int_t)t->guards, "node",
+                                                  t->event_name, "interrupting", interrupting));
+  } else if (!strcmp(t->type, "receive") && t->event_name[0]) {
+    json_object_set_new(out, "waits_for",
+                        t->event_key[0] ? json_pack("{s:s, s:s}", "message", t->event_name, "key", t->event_key)
+                                        : json_pack("{s:s}", "signal", t->event_name));
+  }
   if (t->attempts) json_object_set_new(out, "attempts", json_integer(t->attempts));
   return out;
 }

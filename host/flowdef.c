@@ -57,6 +57,12 @@ void flowdef_free(flowdef *fd) {
     free(n->edges);
     free(n->permission);
     free(n->assign_value);
+    for (int j = 0; j < n->ntimeouts; j++) free(n->timeouts[j].to);
+    free(n->timeouts);
+    free(n->message);
+    free(n->signal);
+    free(n->key_value);
+    free(n->region);
   }
   free(fd->nodes);
   json_decref(fd->fields);
@@ -142,6 +148,68 @@ static void read_edges(lua_State *L, int nt, fd_node *n) {
   lua_pop(L, 1);
 }
 
+static int opt_bool(lua_State *L, int t, const char *key) {
+  lua_getfield(L, t, key);
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static void read_timeouts(lua_State *L, int nt, fd_node *n) {
+  lua_getfield(L, nt, "timeouts");
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int count = list_length(L, "the timeout list", n->name);
+    n->timeouts = calloc(count ? count : 1, sizeof *n->timeouts);
+    if (!n->timeouts) luaL_error(L, "out of memory");
+    for (int i = 1; i <= count; i++) {
+      lua_rawgeti(L, -1, i);
+      int tt = lua_gettop(L);
+      if (lua_type(L, tt) != LUA_TTABLE) luaL_error(L, "compiled flow: timeout %d of '%s' is not a table", i, n->name);
+      fd_timeout *t = &n->timeouts[n->ntimeouts++];
+      t->to = opt_string(L, tt, "to");
+      t->interrupting = opt_bool(L, tt, "interrupting");
+      t->seconds = opt_number(L, tt, "seconds", -1);
+      if (!t->to) luaL_error(L, "compiled flow: timeout %d of '%s' has no target", i, n->name);
+      if (t->seconds < 0) {
+        char key[32];
+        snprintf(key, sizeof key, "timeout_%d", i);
+        if (!has_function(L, nt, key)) luaL_error(L, "compiled flow: timeout %d of '%s' has no seconds", i, n->name);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* The event model's settings of a node (all optional). */
+static void read_events(lua_State *L, int nt, fd_node *n) {
+  double wait = opt_number(L, nt, "wait", 0);
+  if (!(wait >= 0 && wait <= LIST_MAX)) luaL_error(L, "compiled flow: bad wait of '%s'", n->name);
+  n->wait = (int)wait;
+  n->cancel_rest = opt_bool(L, nt, "cancel_rest");
+  n->terminate = opt_bool(L, nt, "terminate");
+  n->first = opt_bool(L, nt, "first");
+  n->transient = opt_bool(L, nt, "transient");
+  n->message = opt_string(L, nt, "message");
+  n->signal = opt_string(L, nt, "signal");
+  n->has_key_fn = has_function(L, nt, "key");
+  n->key_value = opt_string(L, nt, "key_value");
+  n->has_data_fn = has_function(L, nt, "data");
+  n->region = opt_string(L, nt, "region");
+  n->region_index = -1;
+  lua_getfield(L, nt, "due_seconds");
+  n->has_due = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  n->due_seconds = opt_number(L, nt, "due_seconds", -1);
+  if (n->has_due && n->due_seconds < 0 && !has_function(L, nt, "due"))
+    luaL_error(L, "compiled flow: :Due of '%s' has no seconds", n->name);
+  if ((n->kind == NODE_RECEIVE || n->kind == NODE_SEND) && !n->message == !n->signal)
+    luaL_error(L, "compiled flow: '%s' needs a message or a signal", n->name);
+  if (n->message && !n->has_key_fn && !n->key_value) luaL_error(L, "compiled flow: '%s' has no key", n->name);
+  if (n->kind == NODE_CANCEL && !n->region) luaL_error(L, "compiled flow: Cancel '%s' has no region", n->name);
+  read_timeouts(L, nt, n);
+}
+
 /* The DSL's NAME_PATTERN, ^[a-z_][a-z0-9_]*$: names go into Graphviz ids,
  * task names and URLs unescaped. */
 static int is_node_name(const char *s) {
@@ -175,6 +243,7 @@ static void read_node(lua_State *L, int nt, fd_node *n) {
   lua_getfield(L, nt, "wait_all");
   n->wait_all = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
   lua_pop(L, 1);
+  read_events(L, nt, n);
   lua_getfield(L, nt, "retry");
   if (lua_type(L, -1) == LUA_TTABLE) {
     n->retry_attempts = (int)opt_number(L, lua_gettop(L), "attempts", 0);
@@ -249,6 +318,16 @@ static int extract(lua_State *L) {
       n->edges[j].to_index = flowdef_node_index(fd, n->edges[j].to);
       if (n->edges[j].to_index < 0)
         return luaL_error(L, "compiled flow: node '%s' points to unknown node '%s'", n->name, n->edges[j].to);
+    }
+    for (int j = 0; j < n->ntimeouts; j++) {
+      n->timeouts[j].to_index = flowdef_node_index(fd, n->timeouts[j].to);
+      if (n->timeouts[j].to_index < 0)
+        return luaL_error(L, "compiled flow: a timeout of '%s' points to unknown node '%s'", n->name, n->timeouts[j].to);
+    }
+    if (n->region) {
+      n->region_index = flowdef_node_index(fd, n->region);
+      if (n->region_index < 0 || fd->nodes[n->region_index].kind != NODE_SPLIT)
+        return luaL_error(L, "compiled flow: Cancel '%s' names '%s', which is not a Split", n->name, n->region);
     }
   }
   return 0;
@@ -377,6 +456,38 @@ void flowdef_push_edge_cond(lua_State *L, const char *flow, const char *node, in
 
 /* --- outputs ------------------------------------------------------------ */
 
+/* Seconds, or null when a function decides. */
+static json_t *seconds_json(double s) { return s >= 0 ? json_real(s) : json_null(); }
+
+/* The event model's settings, only where they are set. */
+static void node_events_json(const fd_node *n, json_t *node) {
+  if (n->kind == NODE_RECEIVE && n->nfields) {
+    json_t *f = json_array();
+    for (int j = 0; j < n->nfields; j++) json_array_append_new(f, json_string(n->fields[j]));
+    json_object_set_new(node, "fields", f);
+  }
+  if (n->kind == NODE_JOIN) {
+    json_object_set_new(node, "wait", json_integer(n->wait ? n->wait : (n->wait_all ? 0 : 1)));
+    json_object_set_new(node, "cancel_rest", json_boolean(n->cancel_rest));
+  }
+  if (n->terminate) json_object_set_new(node, "terminate", json_true());
+  if (n->first) json_object_set_new(node, "first", json_true());
+  if (n->message) json_object_set_new(node, "message", json_string(n->message));
+  if (n->signal) json_object_set_new(node, "signal", json_string(n->signal));
+  if (n->key_value) json_object_set_new(node, "key", json_string(n->key_value));
+  if (n->transient) json_object_set_new(node, "transient", json_true());
+  if (n->region) json_object_set_new(node, "region", json_string(n->region));
+  if (n->has_due) json_object_set_new(node, "due", seconds_json(n->due_seconds));
+  if (n->ntimeouts) {
+    json_t *list = json_array();
+    for (int j = 0; j < n->ntimeouts; j++)
+      json_array_append_new(list, json_pack("{s:s, s:o, s:b}", "to", n->timeouts[j].to, "seconds",
+                                            seconds_json(n->timeouts[j].seconds), "interrupting",
+                                            n->timeouts[j].interrupting));
+    json_object_set_new(node, "timeouts", list);
+  }
+}
+
 json_t *flowdef_to_json(const flowdef *fd) {
   json_t *nodes = json_array(), *edges = json_array();
   for (int i = 0; i < fd->nnodes; i++) {
@@ -391,10 +502,14 @@ json_t *flowdef_to_json(const flowdef *fd) {
     }
     if (n->permission) json_object_set_new(node, "permission", json_string(n->permission));
     json_object_set_new(node, "line", json_integer(n->line));
+    node_events_json(n, node);
     json_array_append_new(nodes, node);
     for (int j = 0; j < n->nedges; j++)
       json_array_append_new(edges, json_pack("{s:s, s:s, s:s}", "from", n->name, "to", n->edges[j].to,
                                              "kind", edge_kind_name(n->edges[j].kind)));
+    for (int j = 0; j < n->ntimeouts; j++)
+      json_array_append_new(edges, json_pack("{s:s, s:s, s:s, s:b}", "from", n->name, "to", n->timeouts[j].to,
+                                             "kind", "timeout", "interrupting", n->timeouts[j].interrupting));
   }
   json_t *out = json_pack("{s:s, s:s, s:O, s:o, s:o, s:s}", "name", fd->name, "title", fd->title, "fields",
                           fd->fields, "nodes", nodes, "edges", edges, "lock",
@@ -459,6 +574,9 @@ static const char *dot_shape(node_kind k) {
   case NODE_IF: case NODE_SWITCH: return "shape=diamond, width=0.5, height=0.5, fixedsize=true, label=\"×\"";
   case NODE_SPLIT: case NODE_JOIN: return "shape=diamond, width=0.5, height=0.5, fixedsize=true, label=\"+\"";
   case NODE_OBSOLETE: return "shape=box, style=\"rounded,dashed\"";
+  case NODE_RECEIVE: return "shape=box, style=\"rounded,filled\", peripheries=2, fillcolor=\"#fff8e1\"";
+  case NODE_SEND: return "shape=box, style=\"rounded,filled\", fillcolor=\"#fff3e0\"";
+  case NODE_CANCEL: return "shape=octagon, style=filled, fillcolor=\"#ffebee\"";
   default: return "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"";
   }
 }
@@ -498,6 +616,19 @@ char *flowdef_to_dot(const flowdef *fd) {
       else if (e->kind == EDGE_FALSE) sb_printf(&b, ", label=\"no\"");
       else if (e->kind == EDGE_DEFAULT) sb_printf(&b, ", label=\"default\"");
       else if (e->has_cond) sb_printf(&b, ", label=\"if\"");
+      sb_printf(&b, "];\n");
+    }
+    for (int j = 0; j < n->ntimeouts; j++) {
+      const fd_timeout *t = &n->timeouts[j];
+      sb_printf(&b, "  ");
+      sb_quoted(&b, n->name);
+      sb_printf(&b, " -> ");
+      sb_quoted(&b, t->to);
+      sb_printf(&b, " [id=\"timeout-%s-%d\", class=\"timeout\", style=dashed, label=", n->name, j + 1);
+      char label[64];
+      if (t->seconds >= 0) snprintf(label, sizeof label, "after %gs%s", t->seconds, t->interrupting ? "" : " (+)");
+      else snprintf(label, sizeof label, "timeout%s", t->interrupting ? "" : " (+)");
+      sb_quoted(&b, label);
       sb_printf(&b, "];\n");
     }
   }

@@ -382,16 +382,21 @@ local Node = {}
 local KINDS = {
   start          = { ctor = "Start",         methods = { "Next", "Permission" },           needs_next = true },
   start_function = { ctor = "StartFunction", methods = { "Next" },                         needs_next = true },
-  view           = { ctor = "View",          methods = { "Next", "Permission", "Assign" }, needs_next = true },
+  view           = { ctor = "View",          methods = { "Next", "Permission", "Assign", "OnTimeout", "Due" },
+                     needs_next = true },
   handler        = { ctor = "Handler",       methods = { "Next" },                         needs_next = true },
-  ["function"]   = { ctor = "Function",      methods = { "Next" },                         needs_next = true },
-  job            = { ctor = "Job",           methods = { "Next", "Retry", "Timeout" },     needs_next = true },
+  ["function"]   = { ctor = "Function",      methods = { "Next", "OnTimeout", "Due" },     needs_next = true },
+  job            = { ctor = "Job",           methods = { "Next", "Retry", "Timeout", "OnTimeout" },
+                     needs_next = true },
   timer          = { ctor = "Timer",         methods = { "Next" },                         needs_next = true },
   ["if"]         = { ctor = "If",            methods = { "Then", "Else" } },
   switch         = { ctor = "Switch",        methods = { "Case", "Default" } },
   split          = { ctor = "Split",         methods = { "Next", "Always" } },
   join           = { ctor = "Join",          methods = { "Next" },                         needs_next = true },
   ["end"]        = { ctor = "End",           methods = {} },
+  receive        = { ctor = "Receive",       methods = { "Next", "OnTimeout", "Due" },     needs_next = true },
+  send           = { ctor = "Send",          methods = { "Next" },                         needs_next = true },
+  cancel         = { ctor = "Cancel",        methods = { "Next" } },
   obsolete       = { ctor = "Obsolete",      methods = {} },
 }
 local START_KINDS = { start = true, start_function = true }
@@ -499,13 +504,108 @@ local function no_argument_node(kind)
 end
 
 flow.Switch = no_argument_node("switch")
-flow.Split = no_argument_node("split")
-flow.End = no_argument_node("end")
 flow.Obsolete = no_argument_node("obsolete")
 
+-- flow.Split() or flow.Split { first = true }: with `first`, the first waiting task of any
+-- branch that completes cancels the other branches' active tasks (deferred choice).
+function flow.Split(opts)
+  local node, spec = new_node("split")
+  spec.first = node_options(spec, opts, { first = opt_boolean }).first == true
+  return node
+end
+
+-- flow.End() or flow.End { terminate = true }: a terminating end cancels every other active
+-- task of the process and finishes it.
+function flow.End(opts)
+  local node, spec = new_node("end")
+  spec.terminate = node_options(spec, opts, { terminate = opt_boolean }).terminate == true
+  return node
+end
+
+-- flow.Join { wait_all = true|false, wait = N, cancel_rest = true|false }: `wait` branches
+-- arriving fire it (wait_all = false means wait = 1); later arrivals end there.
 function flow.Join(opts)
   local node, spec = new_node("join")
-  spec.wait_all = node_options(spec, opts, { wait_all = opt_boolean }).wait_all ~= false
+  local good = node_options(spec, opts, { wait_all = opt_boolean, wait = opt_positive_integer,
+    cancel_rest = opt_boolean })
+  spec.wait_all = good.wait_all ~= false
+  spec.wait = good.wait or (good.wait_all == false and 1 or nil)
+  if good.wait and good.wait_all ~= nil then
+    problem(spec, "Join: give either wait or wait_all, not both")
+  end
+  spec.cancel_rest = good.cancel_rest == true
+  return node
+end
+
+-- Message and signal names as the HTTP routes take them.
+local EVENT_NAME_PATTERN = "^[a-z_][a-z0-9_.-]*$"
+local KEY_MAX = 200
+
+local function opt_event_name(v)
+  if type(v) ~= "string" or not v:match(EVENT_NAME_PATTERN) or #v > 100 then
+    return "must be a name matching " .. EVENT_NAME_PATTERN .. " (at most 100 characters)"
+  end
+end
+
+-- A key: a function or this.method computing it, or a constant string or integer.
+local function event_key(spec, v, site)
+  if math.type(v) == "integer" then return { const = string.format("%d", v) } end
+  if type(v) == "string" then
+    if v == "" or #v > KEY_MAX then
+      return problem(spec, string.format("%s: key must be a non-empty string of at most %d bytes", spec.ctor, KEY_MAX), site)
+    end
+    return { const = v }
+  end
+  return callable_arg(spec, v, spec.ctor .. " key (a function, this.method, string or integer)", site)
+end
+
+-- One of message = / signal = (exactly one), shared by Receive and Send.
+local function event_target(spec, good)
+  if (good.message == nil) == (good.signal == nil) then
+    return problem(spec, spec.ctor .. " needs exactly one of message = \"name\" or signal = \"name\"")
+  end
+  spec.message, spec.signal = good.message, good.signal
+  if good.message and good.key == nil then
+    problem(spec, spec.ctor .. " of a message needs key = (a function, this.method, string or integer)")
+  elseif good.signal and good.key ~= nil then
+    problem(spec, spec.ctor .. ": a signal has no key (it reaches every receiver)")
+  elseif good.key ~= nil then
+    spec.key = event_key(spec, good.key)
+  end
+end
+
+-- flow.Receive { message = "payment", key = this.order_key, fields = {...}, transient = false }
+-- or flow.Receive { signal = "name" }: waits for it; its data goes into the process data.
+function flow.Receive(opts)
+  local node, spec = new_node("receive")
+  local good = node_options(spec, opts, { message = opt_event_name, signal = opt_event_name, key = true,
+    fields = opt_field_list, transient = opt_boolean, title = opt_string, description = opt_string })
+  event_target(spec, good)
+  if good.signal and good.transient ~= nil then
+    problem(spec, "Receive: transient is for messages (a signal is never kept)")
+  end
+  spec.title, spec.description, spec.fields = good.title, good.description, good.fields
+  spec.transient = good.transient == true
+  return node
+end
+
+-- flow.Send { message = "payment", key = fn, data = fn } or flow.Send { signal = "name", data = fn }:
+-- sent when the process's write has committed.
+function flow.Send(opts)
+  local node, spec = new_node("send")
+  local good = node_options(spec, opts, { message = opt_event_name, signal = opt_event_name, key = true,
+    data = true, title = opt_string, description = opt_string })
+  event_target(spec, good)
+  spec.data = callable_arg(spec, good.data, "Send data", nil, true)
+  spec.title, spec.description = good.title, good.description
+  return node
+end
+
+-- flow.Cancel(this.split): cancels every active task of the split's current round (the
+-- round this task is in, or the newest one); its :Next goes on outside the round.
+function flow.Cancel(region)
+  local node, spec = new_node("cancel")
+  spec.region = target_arg(spec, region, "Cancel")
   return node
 end
 
@@ -610,6 +710,33 @@ function chain.Timeout(spec, site, seconds)
   else
     set_once(spec, "timeout", "Timeout", { seconds = seconds }, site)
   end
+end
+
+-- seconds >= 0 or a callback returning them.
+local function after_arg(spec, after, what, site)
+  if type(after) == "number" then
+    if not (after >= 0) or after == math.huge then
+      return problem(spec, what .. " expects a number of seconds >= 0 or a function, got " .. describe(after), site)
+    end
+    return { seconds = after }
+  end
+  return callable_arg(spec, after, what .. " (seconds or a function)", site)
+end
+
+-- :OnTimeout(after, this.node, {interrupting = true}); may be given several times.
+function chain.OnTimeout(spec, site, after, target, opts)
+  local a = after_arg(spec, after, ":OnTimeout", site)
+  local to = target_arg(spec, target, ":OnTimeout", site)
+  local good = check_options(":OnTimeout", opts, { interrupting = opt_boolean },
+    function(text) problem(spec, text, site) end)
+  if not (a and to) then return end
+  spec.timeouts = spec.timeouts or {}
+  spec.timeouts[#spec.timeouts + 1] = { after = a, ref = to.ref, interrupting = good.interrupting ~= false }
+end
+
+-- :Due(after): the task's due date, for lists and sorting; nothing happens by itself.
+function chain.Due(spec, site, after)
+  set_once(spec, "due", "Due", after_arg(spec, after, ":Due", site), site)
 end
 
 -- Beyond the contract's table: a title and description for nodes whose constructor takes
@@ -843,6 +970,37 @@ local function compile_assign(ctx, assign, node)
   end
 end
 
+-- A callback record or fixed seconds into node[key] (a function) or the fixed value.
+local function compile_after(ctx, record, node, key, what)
+  if record.seconds then return record.seconds end
+  node[key] = resolve_method(ctx, record, what)
+  return -1
+end
+
+-- Timeouts, due dates, keys, data and regions of the event nodes.
+local function compile_events(ctx, spec, node)
+  for i, t in ipairs(spec.timeouts or {}) do
+    node.timeouts = node.timeouts or {}
+    local to = resolve_node(ctx, t.ref, ":OnTimeout")
+    local seconds = compile_after(ctx, t.after, node, "timeout_" .. i, ":OnTimeout")
+    if to then node.timeouts[#node.timeouts + 1] = { to = to, interrupting = t.interrupting, seconds = seconds } end
+  end
+  if spec.due then node.due_seconds = compile_after(ctx, spec.due, node, "due", ":Due") end
+  if spec.key and spec.key.const then node.key_value = spec.key.const
+  elseif spec.key then node.key = resolve_method(ctx, spec.key, spec.ctor .. " key") end
+  if spec.data then node.data = resolve_method(ctx, spec.data, "Send data") end
+  if spec.region then
+    local name = resolve_node(ctx, spec.region.ref, "Cancel")
+    local target = name and ctx.nodes[name]
+    if target and target.kind ~= "split" then
+      ctx_report(ctx, string.format("%s: Cancel takes a Split (it cancels that split's round), not a %s",
+        tostring(spec.region.ref), target.ctor), spec.region.ref.file, spec.region.ref.line)
+    elseif target then
+      node.region = name
+    end
+  end
+end
+
 local function compile_node(ctx, spec)
   local node = { name = spec.name, kind = spec.kind, title = spec.title or flow.title_from_name(spec.name),
     description = spec.description, line = spec.line, fields = {}, edges = {},
@@ -856,7 +1014,12 @@ local function compile_node(ctx, spec)
         spec.ctor, spec.name, name, suggestion(name, ctx.fields)), spec.file, spec.line)
     end
   end
-  if spec.kind == "join" then node.wait_all = spec.wait_all end
+  if spec.kind == "join" then
+    node.wait_all, node.wait, node.cancel_rest = spec.wait_all, spec.wait, spec.cancel_rest
+  end
+  node.terminate, node.first, node.transient = spec.terminate, spec.first, spec.transient
+  node.message, node.signal = spec.message, spec.signal
+  compile_events(ctx, spec, node)
   if spec.retry then node.retry = { attempts = spec.retry.attempts, backoff = spec.retry.backoff } end
   local perm = spec.permission
   if perm and perm.name then node.permission = perm.name
@@ -880,6 +1043,7 @@ local function check_reachable(ctx, def)
     if not reached[name] then
       reached[name] = true
       for _, edge in ipairs(def.by_name[name].edges) do queue[#queue + 1] = edge.to end
+      for _, t in ipairs(def.by_name[name].timeouts or {}) do queue[#queue + 1] = t.to end
     end
   end
   for _, node in ipairs(def.nodes) do
@@ -938,6 +1102,9 @@ flow.Flow(t) checks the flow table `t` and returns the compiled definition (or r
           nodes = { {name, kind, title, description, line, fields = {names...}, fn, validate,
                      seconds, permission, permission_fn, assign_user, assign_fn,
                      assign_owner_of, retry = {attempts, backoff}, timeout, wait_all,
+                     wait, cancel_rest, terminate, first, message, signal, transient,
+                     key (fn) | key_value, data (fn), region, due (fn) | due_seconds,
+                     timeouts = {{to, interrupting, seconds (-1: fn timeout_<i>)}, ...},
                      edges = {{to, kind, cond}, ...}}, ... },          -- in definition order
           by_name = { [name] = node } }
 ]]

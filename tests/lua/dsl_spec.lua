@@ -604,7 +604,7 @@ return flow.Flow {
 return flow.Flow {
   start = flow.StartFunction():Next(this.finish),
   finish = flow.End { title = "x" },
-}]], "End() takes no arguments" },
+}]], "End: unknown option 'title'" },
     { "a wrongly typed field option", [[
 return flow.Flow {
   fields = { n = field.Integer { min = 1.5 } },
