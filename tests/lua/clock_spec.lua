@@ -171,8 +171,7 @@ describe("host:send and host:signal arguments", function()
   end)
 end)
 
--- Delivery itself is the engine's (engine_send, flow.Receive); until it lands on this branch
--- these show as pending rather than failing, and run as soon as it does.
+-- Delivery through the module on the manual clock (the rest of it: tests/lua/events_spec.lua).
 describe("host:send and host:signal delivering", function()
   local dir, host
   setup(function()
@@ -190,21 +189,10 @@ return flow.Flow {
 ]])
   end)
   teardown(function() H.rmdir(dir) end)
-  local missing   -- why delivery cannot be tested yet, or nil
-  before_each(function()
-    host = H.open { flows = dir, clock = "manual" }
-    missing = nil
-    -- the DSL the specs see (LUA_PATH) is the one the host loads; a flow that fails to load
-    -- for another reason makes the specs fail, not wait
-    local has_dsl, flow = pcall(require, "flow")
-    if not (has_dsl and flow.Receive) then missing = "flow.Receive is not in the DSL yet" end
-    local ok, err = pcall(host.signal, host, "probe", {})
-    if not ok and tostring(err):find("not delivered yet", 1, true) then missing = "engine_send has not landed yet" end
-  end)
+  before_each(function() host = H.open { flows = dir, clock = "manual" } end)
   after_each(function() host:close() end)
 
   it("completes the receiver waiting for that key (an integer key is its decimal text)", function()
-    if missing then pending(missing) end
     local pid = host:start("payment", "start", { order = "17" }).process.id
     local r = host:send("payment", 17, {})
     assert.equal("payment", r.message)
@@ -216,7 +204,6 @@ return flow.Flow {
   end)
 
   it("keeps a message nobody waits for until its ttl is over", function()
-    if missing then pending(missing) end
     local r = host:send("payment", "A-1", {}, { ttl = 60 })
     assert.same({}, r.completed)
     assert.is_number(r.kept.id)
@@ -231,7 +218,6 @@ return flow.Flow {
   end)
 
   it("a signal completes the receivers waiting now and is not kept", function()
-    if missing then pending(missing) end
     local r = host:signal("closing", {})
     assert.equal("closing", r.signal)
     assert.same({}, r.completed)

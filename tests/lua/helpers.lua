@@ -52,11 +52,12 @@ function H.tasks(host, pid)
   return host:process(pid).tasks
 end
 
--- The tasks of one node, in creation order.
+-- The tasks of one node, in creation order (boundary timer rows, type "timeout", left out:
+-- H.timeouts lists them).
 function H.of_node(host, pid, node)
   local out = {}
   for _, t in ipairs(H.tasks(host, pid)) do
-    if t.node == node then out[#out + 1] = t end
+    if t.node == node and t.type ~= "timeout" then out[#out + 1] = t end
   end
   return out
 end
@@ -75,10 +76,22 @@ function H.last(host, pid, node)
   return list[#list]
 end
 
--- "node:STATUS" of every task, in creation order: the history of a process at a glance.
+-- "node:STATUS" of every task, in creation order: the history of a process at a glance
+-- (boundary timer rows left out).
 function H.trail(host, pid)
   local out = {}
-  for _, t in ipairs(H.tasks(host, pid)) do out[#out + 1] = t.node .. ":" .. t.status end
+  for _, t in ipairs(H.tasks(host, pid)) do
+    if t.type ~= "timeout" then out[#out + 1] = t.node .. ":" .. t.status end
+  end
+  return out
+end
+
+-- "guarded->target:STATUS" of every boundary timer row of a process, in creation order.
+function H.timeouts(host, pid)
+  local out = {}
+  for _, t in ipairs(H.tasks(host, pid)) do
+    if t.type == "timeout" then out[#out + 1] = t.node .. "->" .. t.timeout.node .. ":" .. t.status end
+  end
   return out
 end
 
