@@ -246,6 +246,7 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
   sq->since = q->since;
   sq->until = q->until;
   sq->ascending = q->ascending;
+  sq->by_due = q->by_due;
   sq->limit = limit + 1;
   return FH_OK;
 }

@@ -140,6 +140,16 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, ">", "ASC"),
   [Q_LIST_ALL] = LIST(VIEW_ALL, "<", "DESC"),
   [Q_LIST_ALL_ASC] = LIST(VIEW_ALL, ">", "ASC"),
+  /* By due date, earliest first, tasks without one last; the page key is
+   * still the last task's id, whose (due, id) the next page starts after. */
+#define DUE_KEY "(coalesce(t.due_at, '~'), t.id)"
+#define LIST_DUE(view) \
+  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " DUE_KEY \
+  " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT ?11"
+  [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
+  [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
+  [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE),
+  [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL),
   [Q_COUNT_INBOX] = "SELECT count(*) FROM task t WHERE " VIEW_INBOX,
   [Q_COUNT_QUEUE] = "SELECT count(*) FROM task t WHERE " VIEW_QUEUE,
   [Q_TASK_CLAIM] =
@@ -892,10 +902,12 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
 }
 
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err) {
-  static const int by_view[4][2] = {{Q_LIST_INBOX, Q_LIST_INBOX_ASC}, {Q_LIST_QUEUE, Q_LIST_QUEUE_ASC},
-                                    {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC}, {Q_LIST_ALL, Q_LIST_ALL_ASC}};
+  static const int by_view[4][3] = {{Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_INBOX_DUE},
+                                    {Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_QUEUE_DUE},
+                                    {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC, Q_LIST_ARCHIVE_DUE},
+                                    {Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_ALL_DUE}};
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
-  sqlite3_stmt *s = sq_prep(st, by_view[q->view][q->ascending ? 1 : 0], err);
+  sqlite3_stmt *s = sq_prep(st, by_view[q->view][q->by_due ? 2 : q->ascending ? 1 : 0], err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 2, q->user_id);
   sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);

@@ -201,6 +201,7 @@ typedef struct store_task_query {
   const char *status;
   const char *since, *until;     /* on created_at */
   int ascending;
+  int by_due;                    /* earliest due_at first, none last (ascending ignored) */
   int64_t after;
   int limit;
 } store_task_query;

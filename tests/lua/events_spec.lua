@@ -235,6 +235,28 @@ describe("the event model", function()
       assert.equal("NEW", H.one(host, rid, "review_task").status)
     end)
 
+    it("sorts lists by due date, earliest first and tasks without one last, page by page", function()
+      local late = start(host, "review", { delay = 300 })
+      local plain = start(host, "hang")
+      local early = start(host, "review", { delay = 100 })
+      local mid = start(host, "review", { delay = 200 })
+      local want = { H.one(host, early, "review_task").id, H.one(host, mid, "review_task").id,
+        H.one(host, late, "review_task").id }
+      local items = host:tasks { view = "all", status = "NEW", sort = "due_at" }
+      assert.same(want, { items[1].id, items[2].id, items[3].id })
+      assert.equal(plain, items[4].process_id)
+      assert.is_nil(items[4].due_at)
+      -- one per page: the page key carries on from (due, id)
+      local seen, after = {}, nil
+      repeat
+        local page, next_after = host:tasks { view = "all", status = "NEW", sort = "due_at", limit = 1, after = after }
+        for _, t in ipairs(page) do seen[#seen + 1] = t.id end
+        after = next_after
+      until not after
+      assert.same({ want[1], want[2], want[3], items[4].id, items[5].id }, seen)
+      assert.has_error(function() host:tasks { sort = "due" } end)
+    end)
+
     it("a :Due function that returns no number is a flow error and nothing is written", function()
       local err = H.refused("flow_error", function() host:start("events", "review", {}) end)
       assert.truthy(err.message:find("due", 1, true))
