@@ -1,8 +1,8 @@
 /* cli — the `flowhost` commands: parses the global options, dispatches to
  * each command (check, graph, user, token, start, task(s), process(es), jobs,
- * rename-node; serve goes to serve_main), prints JSON results on stdout and
- * errors on stderr.  Calls the engine, identity (users, tokens),
- * flowreg, auth, graph and serve_main. */
+ * send, signal, rename-node; serve goes to serve_main), prints JSON results
+ * on stdout and errors on stderr.  Calls the engine, identity (users,
+ * tokens), flowreg, auth, graph and serve_main. */
 #include "cli.h"
 
 #include <errno.h>
@@ -31,6 +31,10 @@ static const char USAGE[] =
     "  task   ID [show|assign|unassign|reassign|execute|cancel|undo|revive] [--data JSON] [--user U] [--as USER]\n"
     "  process ID [show|cancel] [--as USER]      processes [--flow F] [--status S] [--as USER]\n"
     "  jobs   run [--max N]                 run the jobs and timers that are due now\n"
+    "  send   NAME KEY [--data JSON] [--ttl SECONDS] [--as USER]\n"
+    "                                       a message to the receiver waiting for NAME and KEY,\n"
+    "                                       kept for --ttl seconds (default 1 day) when none waits\n"
+    "  signal NAME [--data JSON] [--as USER]  to every receiver waiting for NAME now\n"
     "  rename-node FLOW OLD NEW             move tasks of a renamed node to its new name\n"
     "\n"
     "global options: --flows DIR (flows)  --db FILE (flowhost.db)  --lua DIR  --sync full|normal\n"
@@ -510,6 +514,51 @@ static int cmd_jobs(cli_globals *g, const args *a) {
   return with_ctx(g, jobs_run, a);
 }
 
+/* the longest --ttl of a kept message: ten years, as the HTTP API allows */
+#define CLI_MESSAGE_TTL_MAX (10.0 * 365 * 86400)
+
+/* --ttl: a number of seconds > 0; 0 when absent (the host's default). */
+static int parse_ttl(const char *s, double *out) {
+  *out = 0;
+  if (!s) return 1;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (!*s || *end || errno || !(v > 0) || v > CLI_MESSAGE_TTL_MAX) return 0;
+  *out = v;
+  return 1;
+}
+
+/* send NAME KEY and signal NAME: the engine's answer as JSON. */
+static int send_run(ctx *c, const args *a) {
+  fherr err = {0};
+  int signal = !strcmp(a->pos[0], "signal");
+  engine_send_args m = {.signal = signal, .name = a->pos[1], .key = signal ? NULL : a->pos[2]};
+  parse_ttl(opt(a, "ttl"), &m.ttl);
+  json_t *data = opt(a, "data") ? parse_data(opt(a, "data"), &err) : NULL;
+  if (opt(a, "data") && !data) return fail(&err);
+  m.data = data;
+  json_t *out = NULL;
+  int rc = engine_send(c->e, &c->actor, &m, &out, &err);
+  json_decref(data);
+  if (rc) return fail(&err);
+  print_json(out);
+  json_decref(out);
+  return 0;
+}
+
+static int cmd_send(cli_globals *g, const args *a) {
+  static const char *const message_opts[] = {"data", "ttl", NULL};
+  static const char *const signal_opts[] = {"data", NULL};
+  int signal = !strcmp(a->pos[0], "signal");
+  if (!only_opts(a, signal ? signal_opts : message_opts)) return usage(NULL);
+  if (signal && a->npos != 2) return usage("signal NAME [--data JSON]");
+  if (!signal && a->npos != 3) return usage("send NAME KEY [--data JSON] [--ttl SECONDS]");
+  double ttl;
+  if (!parse_ttl(opt(a, "ttl"), &ttl)) return usage("--ttl must be a number of seconds > 0 (at most ten years)");
+  return with_ctx(g, send_run, a);
+}
+
 static int rename_run(ctx *c, const args *a) {
   fherr err = {0};
   int64_t changed = 0;
@@ -560,6 +609,7 @@ int cli_main(int argc, char **argv) {
   if (!strcmp(cmd, "process")) return cmd_process(&g, &a);
   if (!strcmp(cmd, "processes")) return cmd_processes(&g, &a);
   if (!strcmp(cmd, "jobs")) return cmd_jobs(&g, &a);
+  if (!strcmp(cmd, "send") || !strcmp(cmd, "signal")) return cmd_send(&g, &a);
   if (!strcmp(cmd, "rename-node")) return cmd_rename(&g, &a);
   return usage("unknown command");
 }

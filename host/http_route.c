@@ -18,12 +18,15 @@
 #include "http_internal.h"
 
 #define MAX_SEGS 8
+/* the longest ttl of a kept message: ten years, so its expiry stays a
+ * four-digit-year timestamp */
+#define HTTP_MESSAGE_TTL_MAX (10 * 365 * 86400)
 
 typedef struct match {
   const char *seg[MAX_SEGS];   /* into a copy of the path */
   int nseg;
   int64_t id;                  /* the {id} segment */
-  const char *name;            /* the {flow} segment */
+  const char *name;            /* the {flow} or {event} segment */
   const char *name2;           /* the {node} or {action} segment */
 } match;
 
@@ -31,7 +34,8 @@ typedef void (*handler)(http_req *r, engine *e, const match *m);
 
 typedef struct route {
   const char *method;
-  const char *pattern;   /* segments after /api; {id} integer, {flow} {node} names, {action} a task action */
+  const char *pattern;   /* segments after /api; {id} integer, {flow} {node} names, {action} a task action,
+                            {event} any non-empty segment (the engine checks message and signal names) */
   handler fn;
 } route;
 
@@ -260,6 +264,58 @@ static void h_task_action(http_req *r, engine *e, const match *m) {
   answer(r, rc, 200, out, &err);
 }
 
+/* A message's correlation key: a non-empty string as is, an integer as its
+ * decimal text into buf (so 17 and "17" are the same key). */
+static int key_of(json_t *body, char *buf, size_t size, const char **key, fherr *err) {
+  json_t *k = json_object_get(body, "key");
+  *key = NULL;
+  if (json_is_integer(k)) {
+    snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(k));
+    *key = buf;
+  } else if (json_is_string(k) && json_string_length(k) > 0) {
+    *key = json_string_value(k);
+  } else {
+    return fherr_set(err, FH_BAD_REQUEST, "\"key\" must be a non-empty string or an integer");
+  }
+  return FH_OK;
+}
+
+/* Seconds a message nobody waits for is kept: absent (0, the host's
+ * default) or a number > 0, at most HTTP_MESSAGE_TTL_MAX. */
+static int ttl_of(json_t *body, double *ttl, fherr *err) {
+  json_t *t = json_object_get(body, "ttl");
+  *ttl = 0;
+  if (!t) return FH_OK;
+  double v = json_is_number(t) ? json_number_value(t) : -1;
+  if (!(v > 0) || v > HTTP_MESSAGE_TTL_MAX)
+    return fherr_set(err, FH_BAD_REQUEST, "\"ttl\" must be a number of seconds > 0 (at most %d)", HTTP_MESSAGE_TTL_MAX);
+  *ttl = v;
+  return FH_OK;
+}
+
+/* POST /api/messages/{name} {"key", "data"?, "ttl"?} and
+ * POST /api/signals/{name} {"data"?}: the engine's answer as is. */
+static void h_send(http_req *r, engine *e, const match *m, int signal) {
+  static const char *const message_fields[] = {"key", "data", "ttl", NULL};
+  static const char *const signal_fields[] = {"data", NULL};
+  fherr err = {0};
+  json_t *body = NULL, *out = NULL, *data = NULL;
+  char digits[32];
+  engine_send_args args = {.signal = signal, .name = m->name};
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = http_body_object(r, signal ? signal_fields : message_fields, &body, &err);
+  if (!rc && !signal) rc = key_of(body, digits, sizeof digits, &args.key, &err);
+  if (!rc) rc = data_of(body, &data, &err);
+  if (!rc && !signal) rc = ttl_of(body, &args.ttl, &err);
+  args.data = data;
+  if (!rc) rc = engine_send(e, &r->actor, &args, &out, &err);
+  json_decref(body);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_message(http_req *r, engine *e, const match *m) { h_send(r, e, m, 0); }
+static void h_signal(http_req *r, engine *e, const match *m) { h_send(r, e, m, 1); }
+
 static void h_session(http_req *r, engine *e, const match *m) {
   (void)e;
   (void)m;
@@ -284,6 +340,8 @@ static const route ROUTES[] = {
     {"GET", "tasks/counts", h_task_counts},
     {"GET", "tasks/{id}", h_task},
     {"POST", "tasks/{id}/{action}", h_task_action},
+    {"POST", "messages/{event}", h_message},
+    {"POST", "signals/{event}", h_signal},
 };
 
 /* --- matching ---------------------------------------------------------------------- */
@@ -320,6 +378,9 @@ static int match_route(const route *rt, const match *path, match *m) {
     } else if (!strcmp(p, "{node}")) {
       if (!is_name(s)) return 0;
       m->name2 = s;
+    } else if (!strcmp(p, "{event}")) {
+      if (!s[0]) return 0;
+      m->name = s;
     } else if (!strcmp(p, "{action}")) {
       if (!in_list(s, TASK_ACTIONS)) return 0;
       m->name2 = s;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The CLI alone runs helloworld and shipment to DONE with the right task
 # history (statuses, owners, tokens, previous links); wrong usage exits 2,
-# a refused action exits 1 and changes nothing.
+# a refused action exits 1 and changes nothing.  send and signal deliver messages
+# and signals to the events fixture flow's receivers.
 set -eu
 FH=${FLOWHOST_BIN:?}
 SRC=${FLOWHOST_SOURCE:?}
@@ -79,4 +80,62 @@ want="DONE start:DONE:clara:start: split_clerk_warehouse:DONE:-:start:6 set_ship
 [ "$S" = "$want" ] || fail "shipment history:
 got  $S
 want $want"
-echo "cli: helloworld and shipment ran to DONE through the CLI; usage and refusals checked"
+# messages and signals (tests/fixtures/flows/events.lua): delivered to a waiting receiver,
+# kept for one started later, a signal to every waiting receiver; usage and refusals
+mkdir "$DIR/events"
+cp "$SRC/tests/fixtures/flows/events.lua" "$DIR/events/"
+E="--flows $DIR/events --db $DIR/events.db"
+$FH user add erin --password pw $E >/dev/null
+# a field of the JSON on stdin by dotted path (whole numbers as integers, arrays as #n)
+json_at() { lua5.4 -e "P='$1'" -e '
+  local c = require "cjson"
+  local v = c.decode(io.read("a"))
+  for k in P:gmatch("[^.]+") do v = v[tonumber(k) or k] end
+  if v == c.null then print("null") elseif type(v) == "table" then print("#" .. #v)
+  else print(math.tointeger(v) or tostring(v)) end'; }
+pstatus() { $FH process "$1" $E | json_at process.status; }
+P=$($FH start events pay --data '{"order":"A-1"}' $E | pid_of)
+[ "$(pstatus "$P")" = STARTED ] || fail "pay must wait for its payment"
+OUT=$($FH send payment A-1 --data '{"amount":12}' $E)
+[ "$(echo "$OUT" | json_at completed)" = "#1" ] || fail "send must deliver: $OUT"
+[ "$(echo "$OUT" | json_at completed.1.process_id)" = "$P" ] || fail "delivered to the wrong process: $OUT"
+[ "$(echo "$OUT" | json_at kept)" = "null" ] || fail "a delivered message is not kept: $OUT"
+[ "$(pstatus "$P")" = DONE ] || fail "the payment did not finish the process"
+[ "$($FH process "$P" $E | json_at process.data.amount)" = 12 ] || fail "the message data was not merged"
+OUT=$($FH send payment 77 --data '{"amount":5}' --ttl 600 $E)
+[ "$(echo "$OUT" | json_at completed)" = "#0" ] || fail "nobody waits for 77: $OUT"
+[ "$(echo "$OUT" | json_at key)" = "77" ] || fail "the key: $OUT"
+K=$(echo "$OUT" | json_at kept.id)
+[ "$K" -gt 0 ] 2>/dev/null || fail "a kept message needs an id: $OUT"
+P=$($FH start events pay --data '{"order":"77"}' $E | pid_of)
+[ "$(pstatus "$P")" = DONE ] || fail "the kept message was not taken by the new receiver"
+[ "$($FH process "$P" $E | json_at process.data.amount)" = 5 ] || fail "the kept message data was not merged"
+B1=$($FH start events bell $E | pid_of); B2=$($FH start events bell $E | pid_of)
+OUT=$($FH signal bell --data '{"note":"rung"}' $E)
+[ "$(echo "$OUT" | json_at completed)" = "#2" ] || fail "the signal must reach both bells: $OUT"
+[ "$(pstatus "$B1")" = DONE ] && [ "$(pstatus "$B2")" = DONE ] || fail "the bells did not finish"
+[ "$($FH process "$B1" $E | json_at process.data.note)" = rung ] || fail "the signal data was not merged"
+[ "$($FH signal bell $E | json_at completed)" = "#0" ] || fail "a signal nobody waits for completes nothing"
+set +e
+$FH send payment $E >/dev/null 2>&1; [ $? -eq 2 ] || fail "send without a key must exit 2"
+$FH send $E >/dev/null 2>&1; [ $? -eq 2 ] || fail "send without a name must exit 2"
+$FH signal $E >/dev/null 2>&1; [ $? -eq 2 ] || fail "signal without a name must exit 2"
+$FH signal bell extra $E >/dev/null 2>&1; [ $? -eq 2 ] || fail "signal takes no key"
+$FH signal bell --ttl 5 $E >/dev/null 2>&1; [ $? -eq 2 ] || fail "signal takes no --ttl"
+for ttl in 0 -1 abc 1e12 nan; do
+  $FH send payment X --ttl $ttl $E >/dev/null 2>&1; [ $? -eq 2 ] || fail "--ttl $ttl must exit 2"
+done
+$FH send payment X --bogus 1 $E >/dev/null 2>&1; [ $? -eq 2 ] || fail "an unknown option must exit 2"
+P=$($FH start events pay --data '{"order":"R-9"}' $E | pid_of)
+$FH send payment R-9 --data '{"amount":1}' --as erin $E >/dev/null 2>&1; [ $? -eq 1 ] || fail "erin may not send payment"
+$FH signal bell --as erin $E >/dev/null 2>&1; [ $? -eq 1 ] || fail "erin may not signal bell"
+$FH send Payment R-9 $E >/dev/null 2>&1; [ $? -eq 1 ] || fail "a bad name is refused"
+$FH send payment R-9 --data '[1]' $E >/dev/null 2>&1; [ $? -eq 1 ] || fail "--data must be an object"
+$FH send payment R-9 --data '{"amount":"lots"}' $E >/dev/null 2>&1; [ $? -eq 1 ] || fail "the receiver's fields refuse it"
+set -e
+[ "$(pstatus "$P")" = STARTED ] || fail "refused messages changed the process"
+$FH user grant erin message.payment $E >/dev/null
+$FH send payment R-9 --data '{"amount":1}' --as erin $E >/dev/null
+[ "$(pstatus "$P")" = DONE ] || fail "erin's granted message did not finish the process"
+
+echo "cli: helloworld and shipment ran to DONE through the CLI; usage and refusals checked; send and signal"

@@ -5,6 +5,8 @@
 #   http_robust   422 from raising handlers, a broken flow, static files and traversal,
 #                 413/truncated/garbage requests, 503 on a locked database, first admin,
 #                 option checking, graceful SIGTERM with a request in flight
+#   http_events   messages and signals: delivered, kept then taken, a signal to several
+#                 receivers, the message.<name> permission, every 400/405 of the two routes
 # The servers run with leak detection on (also in a -DFLOWHOST_SANITIZE=ON build): a
 # sanitizer report or a non-zero exit at shutdown fails the spec.
 # (not add_busted: its unquoted list expansion loses the escaped ';;' of LUA_PATH)
@@ -12,7 +14,7 @@ set(FLOWHOST_HTTP_ENV "${FLOWHOST_TEST_ENV}")
 if(FLOWHOST_TEST_ENV_PRELOAD)
   set(FLOWHOST_HTTP_ENV "${FLOWHOST_HTTP_ENV};${FLOWHOST_TEST_ENV_PRELOAD}")
 endif()
-foreach(spec api robust)
+foreach(spec api robust events)
   add_test(NAME http_${spec}
            COMMAND ${LUA54} ${BUSTED} --output=plainTerminal ${CMAKE_SOURCE_DIR}/tests/http/${spec}_spec.lua
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
