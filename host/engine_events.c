@@ -21,6 +21,9 @@
 
 #define NAME_MAX_LEN 100
 #define KEY_MAX 200
+/* The longest a message may be kept: ten years (timestamps stay well
+ * inside the four-digit years they are compared in as text). */
+#define TTL_MAX (10.0 * 365 * 86400)
 /* Send nodes delivering to flows whose receivers send again: a chain this
  * long is a loop, not a conversation. */
 #define MAX_SEND_DEPTH 16
@@ -44,6 +47,8 @@ static int check_args(const fh_actor *a, const engine_send_args *m, fherr *err) 
     return fherr_set(err, FH_BAD_REQUEST, "\"key\" must be a non-empty string (at most %d bytes) or an integer",
                      KEY_MAX);
   if (m->data && !json_is_object(m->data)) return fherr_set(err, FH_BAD_REQUEST, "\"data\" must be an object");
+  if (!m->signal && !(m->ttl <= TTL_MAX))
+    return fherr_set(err, FH_BAD_REQUEST, "\"ttl\" must be at most %.0f seconds (ten years)", TTL_MAX);
   char perm[NAME_MAX_LEN + 16];
   snprintf(perm, sizeof perm, "message.%s", m->name);
   if (!fh_actor_has_perm(a, perm))
@@ -54,12 +59,23 @@ static int check_args(const fh_actor *a, const engine_send_args *m, fherr *err) 
 typedef struct delivery {
   int64_t task_id;
   const engine_send_args *m;
+  int64_t message_id;   /* a kept message the receiver takes (0: none) */
   int delivered;
+  int gone;             /* that kept message was taken by someone else */
 } delivery;
 
 static int deliver_body(run *r, void *arg, fherr *err) {
   delivery *d = arg;
   d->delivered = 0;
+  if (d->message_id) {   /* taking it deletes it in the receiver's write: once */
+    int there = 0;
+    int rc = store_message_exists(r->e->st, d->message_id, &there, err);
+    if (rc) return rc;
+    if (!there) {
+      d->gone = 1;
+      return FH_OK;
+    }
+  }
   ptask *t = pstate_task(&r->ps, d->task_id);
   const fd_node *n = t && r->fd ? flowdef_node(r->fd, node_part(t->row.flow_task)) : NULL;
   /* taken, timed out or canceled since it was found: the next one */
@@ -68,19 +84,24 @@ static int deliver_body(run *r, void *arg, fherr *err) {
       !proc_status_is_running(r->ps.proc.status))
     return FH_OK;
   int rc = run_deliver(r, t, n, d->m->data, err);
+  if (!rc && d->message_id) rc = pstate_consume(&r->ps, d->message_id, err);
   if (!rc) rc = run_finish(r, err);
   if (!rc) d->delivered = 1;
   return rc;
 }
 
-/* Delivers to receiver task_id; *task its JSON when it took the message. */
-static int deliver_to(engine *e, int64_t task_id, int64_t pid, const engine_send_args *m, json_t **task, fherr *err) {
+/* Delivers to receiver task_id (taking kept message message_id, if not 0);
+ * *task its JSON when it took the message, *gone when that kept message
+ * was taken by another receiver first. */
+static int deliver_to(engine *e, int64_t task_id, int64_t pid, const engine_send_args *m, int64_t message_id,
+                      json_t **task, int *gone, fherr *err) {
   fh_actor system;
   fh_actor_system(&system);
-  delivery d = {.task_id = task_id, .m = m};
+  delivery d = {.task_id = task_id, .m = m, .message_id = message_id};
   run r;
   *task = NULL;
   int rc = engine_act_on_process(e, &system, pid, deliver_body, &d, &r, err);
+  if (gone) *gone = d.gone;
   if (!rc && d.delivered) {
     ptask *t = pstate_task(&r.ps, task_id);
     if (t) *task = view_task_json(e, &t->row);
@@ -97,7 +118,7 @@ static int send_signal(engine *e, const engine_send_args *m, json_t *completed, 
     if (rc || !id) return rc;
     after = id;
     json_t *task = NULL;
-    if ((rc = deliver_to(e, id, pid, m, &task, err))) return rc;
+    if ((rc = deliver_to(e, id, pid, m, 0, &task, NULL, err))) return rc;
     if (task) json_array_append_new(completed, task);
   }
 }
@@ -111,7 +132,10 @@ static int send_message(engine *e, const engine_send_args *m, json_t *completed,
       if ((rc = store_receiver_next(e->st, m->name, m->key, after, &id, &pid, err))) return rc;
       if (!id) break;
       json_t *task = NULL;
-      if ((rc = deliver_to(e, id, pid, m, &task, err))) return rc;
+      if ((rc = deliver_to(e, id, pid, m, 0, &task, NULL, err))) {
+        /* one receiver refusing the data (its fields) is the sender's error */
+        return rc;
+      }
       if (task) {
         json_array_append_new(completed, task);
         return FH_OK;
@@ -162,30 +186,76 @@ int engine_send(engine *e, const fh_actor *a, const engine_send_args *m, json_t 
   return rc;
 }
 
+/* Offers kept message id to the receivers waiting for it, oldest first,
+ * until one takes it (deleting it in the same write); a receiver whose
+ * fields refuse the data leaves it kept for the next one. */
+static void deliver_kept(engine *e, int64_t id, const engine_send_args *m) {
+  int64_t after = 0;
+  for (;;) {
+    int64_t tid, pid;
+    fherr err = {0};
+    int rc = store_receiver_next(e->st, m->name, m->key, after, &tid, &pid, &err);
+    if (rc || !tid) {
+      if (rc) fhlog(FHLOG_WARN, "message %lld ('%s'): %s", (long long)id, m->name, err.message);
+      fherr_clear(&err);
+      return;
+    }
+    after = tid;
+    json_t *task = NULL;
+    int gone = 0;
+    rc = deliver_to(e, tid, pid, m, id, &task, &gone, &err);
+    if (rc) fhlog(FHLOG_WARN, "message %lld ('%s') refused by task %lld: %s", (long long)id, m->name, (long long)tid,
+                  err.message);
+    fherr_clear(&err);
+    int taken = task != NULL;
+    json_decref(task);
+    if (taken || gone) return;
+  }
+}
+
 void engine_flush_outbox(engine *e, run *r) {
-  if (!r->outbox) return;
-  json_t *box = r->outbox;
-  r->outbox = NULL;
   fh_actor system;
   fh_actor_system(&system);
-  size_t i;
-  json_t *item;
-  json_array_foreach(box, i, item) {
-    engine_send_args m = {.signal = json_is_true(json_object_get(item, "signal")),
-                          .name = json_string_value(json_object_get(item, "name")),
-                          .key = json_string_value(json_object_get(item, "key")),
-                          .data = json_object_get(item, "data")};
+  for (int i = 0; i < r->ps.nsends; i++) {
+    const psend *s = &r->ps.sends[i];
+    json_t *data = json_loads(s->data, 0, NULL);
+    engine_send_args m = {.signal = s->signal, .name = s->name, .key = s->key, .data = data};
     if (send_depth >= MAX_SEND_DEPTH) {
-      fhlog(FHLOG_WARN, "send '%s' dropped: Send nodes chained deeper than %d (a loop between flows?)", m.name,
-                 MAX_SEND_DEPTH);
-      continue;
+      fhlog(FHLOG_WARN, "send '%s' stopped: Send nodes chained deeper than %d (a loop between flows?)%s", m.name,
+            MAX_SEND_DEPTH, s->signal ? "" : "; the message stays kept");
+    } else if (s->signal) {
+      json_t *out = NULL;
+      fherr err = {0};
+      if (engine_send(e, &system, &m, &out, &err))
+        fhlog(FHLOG_WARN, "signal '%s' from process %lld failed: %s", m.name, (long long)r->ps.proc.id, err.message);
+      json_decref(out);
+      fherr_clear(&err);
+    } else if (s->id) {
+      send_depth++;
+      deliver_kept(e, s->id, &m);
+      send_depth--;
     }
-    json_t *out = NULL;
-    fherr err = {0};
-    if (engine_send(e, &system, &m, &out, &err))
-      fhlog(FHLOG_WARN, "send '%s' from process %lld failed: %s", m.name, (long long)r->ps.proc.id, err.message);
-    json_decref(out);
-    fherr_clear(&err);
+    json_decref(data);
   }
-  json_decref(box);
+}
+
+/* Messages of Send nodes whose delivery a crash cut off (kept, while a
+ * receiver created before them waits): delivered now.  Once per engine, at
+ * its first look for due work. */
+int engine_deliver_undelivered(engine *e, fherr *err) {
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
+  int64_t after = 0;
+  for (;;) {
+    int64_t id;
+    char *name, *key, *text;
+    int rc = store_message_undelivered(e->st, now, after, &id, &name, &key, &text, err);
+    if (rc || !id) return rc;
+    after = id;
+    json_t *data = json_loads(text, 0, NULL);
+    engine_send_args m = {.name = name, .key = key, .data = data};
+    deliver_kept(e, id, &m);
+    json_decref(data);
+    free(name), free(key), free(text);
+  }
 }

@@ -38,6 +38,7 @@ struct engine {
   double budget;
   double lease_grace;
   double message_ttl;
+  int swept;            /* engine_deliver_undelivered ran */
   char worker[64];
 };
 
@@ -54,6 +55,7 @@ typedef struct ptask {
   int is_new;           /* created by this action: inserted on write */
   int dirty;            /* changed by this action: updated on write */
   int awaits;           /* a new receiver that takes kept messages */
+  int64_t kept_seen;    /* the newest message id when it looked for them */
   int settled;          /* its end was seen by the event rules (first-wins) */
 } ptask;
 
@@ -67,7 +69,18 @@ typedef struct pstate {
   int nlinks, lcap;
   int64_t *consume;     /* kept messages this action takes */
   int nconsume, ccap;
+  struct psend *sends;  /* messages and signals of Send nodes (in order) */
+  int nsends, scap;
 } pstate;
+
+/* What a Send node produced.  A message is kept with the action's write
+ * (id set then) and delivered from there after it; a signal is broadcast
+ * after the write. */
+typedef struct psend {
+  int signal;
+  char *name, *key, *data;   /* key NULL for a signal; data JSON text */
+  int64_t id;
+} psend;
 
 int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err);
 /* Only the process row and one task already read (a list's questions). */
@@ -78,7 +91,7 @@ void pstate_free(pstate *ps);
  * change); tasks and links added after it are dropped by the rollback.
  * pstate_rollback frees the mark, pstate_mark_free drops it unused. */
 typedef struct pstate_mark {
-  int ntasks, nlinks, nconsume;
+  int ntasks, nlinks, nconsume, nsends;
   st_process proc;
   struct { int index, is_new, dirty; st_task row; } *saved;
   int nsaved;
@@ -93,6 +106,8 @@ int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fher
 int pstate_link(pstate *ps, ptask *t, int64_t prev, fherr *err);
 /* Records a kept message taken by this action (deleted on write). */
 int pstate_consume(pstate *ps, int64_t message_id, fherr *err);
+/* Records what a Send node sends (copies the strings). */
+int pstate_send(pstate *ps, int signal, const char *name, const char *key, const char *data, fherr *err);
 /* Active tasks (except `except`) whose token starts with prefix (NULL: all). */
 int pstate_count_active(const pstate *ps, const char *prefix, int64_t except);
 /* The newest join task of flow_task waiting for split round join_of. */
@@ -133,7 +148,6 @@ typedef struct run {
   act_door door;         /* transitions called from this run's callbacks */
   int door_closed;       /* a job's copy: transitions would act on nothing */
   json_t *deliveries;    /* task id -> kept message data, for receivers created now */
-  json_t *outbox;        /* messages and signals of Send nodes, sent after the write */
 } run;
 
 /* A run on a stored process (loaded) or a new one (run_init_new). */
@@ -194,8 +208,12 @@ int run_settle_events(run *r, int *changed, fherr *err);
 
 /* --- engine_events.c ------------------------------------------------------- */
 
-/* Sends what the run's Send nodes produced (after its write, no lock held). */
+/* Delivers what the run's Send nodes produced (after its write, no lock
+ * held): each message from where the write kept it, each signal to the
+ * receivers waiting now. */
 void engine_flush_outbox(engine *e, run *r);
+/* Delivers kept messages a crash kept from their waiting receivers. */
+int engine_deliver_undelivered(engine *e, fherr *err);
 /* The bracket of every action on a stored process (engine.c). */
 typedef int (*action_body)(run *r, void *arg, fherr *err);
 int engine_act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body body, void *arg, run *r,

@@ -226,6 +226,10 @@ static int expire_messages(engine *e, fherr *err) {
 int engine_run_due(engine *e, int max, int *ran, fherr *err) {
   *ran = 0;
   int rc0 = expire_messages(e, err);
+  if (!rc0 && !e->swept) {
+    rc0 = engine_deliver_undelivered(e, err);
+    e->swept = !rc0;
+  }
   if (rc0) return rc0;
   while (max <= 0 || *ran < max) {
     int rc = engine_sync_flows(e, err);

@@ -63,9 +63,8 @@ void run_free(run *r) {
   json_decref(r->data);
   json_decref(r->created);
   json_decref(r->deliveries);
-  json_decref(r->outbox);
   free(r->queue);
-  r->data = r->created = r->deliveries = r->outbox = NULL;
+  r->data = r->created = r->deliveries = NULL;
   r->queue = NULL;
 }
 

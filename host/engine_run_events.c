@@ -167,32 +167,40 @@ static int clean_message(run *r, const fd_node *n, const json_t *data, json_t **
   return rc;
 }
 
+/* A new receiver takes the oldest kept message its fields accept; one they
+ * refuse stays kept for another receiver.  The newest id seen now is
+ * remembered: a message kept after it makes this write stale. */
 int run_take_kept(run *r, ptask *t, const fd_node *n, fherr *err) {
   if (!n->message || n->transient) return FH_OK;
   t->awaits = 1;
+  int rc = store_message_last_id(r->e->st, &t->kept_seen, err);
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  int64_t id = 0;
-  char *text = NULL;
-  int rc = store_message_find(r->e->st, t->row.event_name, t->row.event_key, now, &id, &text, err);
-  if (rc || !id) return rc;
-  json_t *data = parse_json_text(text);
-  free(text);
-  /* a kept message its fields refuse stays kept for another receiver */
-  json_t *clean = NULL;
-  fherr cerr = {0};
-  if (clean_message(r, n, data, &clean, &cerr)) {
+  for (int64_t after = 0; !rc;) {
+    int64_t id = 0;
+    char *text = NULL;
+    if ((rc = store_message_find(r->e->st, t->row.event_name, t->row.event_key, now, after, &id, &text, err)) || !id)
+      return rc;
+    after = id;
+    json_t *data = parse_json_text(text);
+    free(text);
+    json_t *clean = NULL;
+    fherr cerr = {0};
+    int refused = clean_message(r, n, data, &clean, &cerr) != FH_OK;
     fherr_clear(&cerr);
-    json_decref(data);
-    return FH_OK;
+    json_decref(clean);
+    if (refused) {
+      json_decref(data);
+      continue;
+    }
+    if (!r->deliveries) r->deliveries = json_object();
+    char idtext[24];
+    snprintf(idtext, sizeof idtext, "%lld", (long long)t->row.id);
+    json_object_set_new(r->deliveries, idtext, data);
+    if ((rc = pstate_consume(&r->ps, id, err))) return rc;
+    return run_enqueue(r, t->row.id, err);
   }
-  json_decref(clean);
-  if (!r->deliveries) r->deliveries = json_object();
-  char idtext[24];
-  snprintf(idtext, sizeof idtext, "%lld", (long long)t->row.id);
-  json_object_set_new(r->deliveries, idtext, data);
-  if ((rc = pstate_consume(&r->ps, id, err))) return rc;
-  return run_enqueue(r, t->row.id, err);
+  return rc;
 }
 
 int run_deliver(run *r, ptask *t, const fd_node *n, const json_t *data, fherr *err) {
@@ -229,10 +237,12 @@ int run_activate_send(run *r, ptask *t, const fd_node *n, fherr *err) {
       return fherr_set(err, FH_FLOW_ERROR, "data of '%s' must return a table of fields", n->name);
     }
   }
-  if (!r->outbox) r->outbox = json_array();
-  json_array_append_new(r->outbox, json_pack("{s:b, s:s, s:s?, s:o}", "signal", n->signal != NULL, "name",
-                                             n->message ? n->message : n->signal, "key", n->message ? key : NULL,
-                                             "data", data ? data : json_object()));
+  char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+  json_decref(data);
+  rc = pstate_send(&r->ps, n->signal != NULL, n->message ? n->message : n->signal, n->message ? key : NULL, text,
+                   err);
+  free(text);
+  if (rc) return rc;
   run_complete_task(t);
   return run_follow_next(r, t, n, err);
 }

@@ -14,6 +14,17 @@
 
 #include <stdio.h>
 
+#include "fhtime.h"
+
+static void drop_sends(pstate *ps, int from) {
+  for (int i = from; i < ps->nsends; i++) {
+    free(ps->sends[i].name);
+    free(ps->sends[i].key);
+    free(ps->sends[i].data);
+  }
+  if (from < ps->nsends) ps->nsends = from;
+}
+
 void pstate_free(pstate *ps) {
   st_process_free(&ps->proc);
   for (int i = 0; i < ps->ntasks; i++) {
@@ -23,6 +34,8 @@ void pstate_free(pstate *ps) {
   free(ps->tasks);
   free(ps->links);
   free(ps->consume);
+  drop_sends(ps, 0);
+  free(ps->sends);
   memset(ps, 0, sizeof *ps);
 }
 
@@ -95,6 +108,7 @@ int pstate_checkpoint(const pstate *ps, pstate_mark *m, fherr *err) {
   m->ntasks = ps->ntasks;
   m->nlinks = ps->nlinks;
   m->nconsume = ps->nconsume;
+  m->nsends = ps->nsends;
   m->proc = ps->proc;
   m->proc.data = dup_or_null(ps->proc.data);
   for (int i = 0; i < ps->ntasks; i++)
@@ -125,6 +139,7 @@ void pstate_rollback(pstate *ps, pstate_mark *m) {
   ps->ntasks = m->ntasks;
   ps->nlinks = m->nlinks;
   ps->nconsume = m->nconsume;
+  drop_sends(ps, m->nsends);
   for (int k = 0; k < m->nsaved; k++) {
     ptask *t = ps->tasks[m->saved[k].index];
     st_task_free(&t->row);
@@ -220,6 +235,25 @@ int pstate_consume(pstate *ps, int64_t message_id, fherr *err) {
   return FH_OK;
 }
 
+int pstate_send(pstate *ps, int signal, const char *name, const char *key, const char *data, fherr *err) {
+  if (ps->nsends == ps->scap) {
+    int cap = ps->scap ? ps->scap * 2 : 4;
+    psend *grown = realloc(ps->sends, sizeof *grown * cap);
+    if (!grown) return fherr_set(err, FH_INTERNAL, "out of memory");
+    ps->sends = grown;
+    ps->scap = cap;
+  }
+  psend *s = &ps->sends[ps->nsends];
+  *s = (psend){.signal = signal, .name = strdup(name), .key = key ? strdup(key) : NULL,
+               .data = strdup(data ? data : "{}")};
+  if (!s->name || !s->data || (key && !s->key)) {
+    free(s->name), free(s->key), free(s->data);
+    return fherr_set(err, FH_INTERNAL, "out of memory");
+  }
+  ps->nsends++;
+  return FH_OK;
+}
+
 int pstate_count_active(const pstate *ps, const char *prefix, int64_t except) {
   int n = 0;
   size_t plen = prefix ? strlen(prefix) : 0;
@@ -260,7 +294,7 @@ int pstate_has_done_type(const pstate *ps, const char *type) {
  * receivers still waiting (a message kept for one meanwhile makes the
  * write stale, so that the action starts over and takes it). */
 static int collect(pstate *ps, const st_task ***ins, int *nins, const st_task ***upd, int *nupd,
-                   const st_task ***awaits, int *nawaits, fherr *err) {
+                   store_await **awaits, int *nawaits, fherr *err) {
   *ins = calloc(ps->ntasks + 1, sizeof **ins);
   *upd = calloc(ps->ntasks + 1, sizeof **upd);
   *awaits = calloc(ps->ntasks + 1, sizeof **awaits);
@@ -270,7 +304,9 @@ static int collect(pstate *ps, const st_task ***ins, int *nins, const st_task **
     ptask *t = ps->tasks[i];
     if (t->is_new) (*ins)[(*nins)++] = &t->row;
     else if (t->dirty) (*upd)[(*nupd)++] = &t->row;
-    if (t->is_new && t->awaits && t->row.status == TASK_STARTED) (*awaits)[(*nawaits)++] = &t->row;
+    if (t->is_new && t->awaits && t->row.status == TASK_STARTED)
+      (*awaits)[(*nawaits)++] = (store_await){.name = t->row.event_name, .key = t->row.event_key,
+                                              .at = t->row.created_at, .seen = t->kept_seen};
   }
   return FH_OK;
 }
@@ -280,15 +316,29 @@ int pstate_write(engine *e, pstate *ps, const json_t *data, fherr *err) {
   if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
   free(ps->proc.data);
   ps->proc.data = text;
-  const st_task **ins = NULL, **upd = NULL, **awaits = NULL;
-  int nins, nupd, nawaits;
-  int rc = collect(ps, &ins, &nins, &upd, &nupd, &awaits, &nawaits, err);
+  const st_task **ins = NULL, **upd = NULL;
+  store_await *awaits = NULL;
+  int nins, nupd, nawaits, nout = 0;
+  store_message_out *out = calloc(ps->nsends + 1, sizeof *out);
+  int rc = out ? collect(ps, &ins, &nins, &upd, &nupd, &awaits, &nawaits, err)
+               : fherr_set(err, FH_INTERNAL, "out of memory");
+  char now[FH_TIME_LEN], until[FH_TIME_LEN];
+  fhtime_now(now);
+  fhtime_format(fhtime_epoch() + e->message_ttl, until);
+  for (int i = 0; !rc && i < ps->nsends; i++)
+    if (!ps->sends[i].signal)
+      out[nout++] = (store_message_out){.name = ps->sends[i].name, .key = ps->sends[i].key,
+                                        .data = ps->sends[i].data, .created_at = now, .expires_at = until};
   if (!rc) {
     store_write w = {.process = &ps->proc, .process_is_new = ps->is_new, .inserts = ins, .ninserts = nins,
                      .updates = upd, .nupdates = nupd, .links = ps->links, .nlinks = ps->nlinks,
-                     .consume = ps->consume, .nconsume = ps->nconsume, .awaits = awaits, .nawaits = nawaits};
+                     .consume = ps->consume, .nconsume = ps->nconsume, .awaits = awaits, .nawaits = nawaits,
+                     .sends = out, .nsends = nout};
     rc = store_write_process(e->st, &w, err);
   }
+  for (int i = 0, k = 0; !rc && i < ps->nsends; i++)
+    if (!ps->sends[i].signal) ps->sends[i].id = out[k++].id;
+  free(out);
   free(ins);
   free(upd);
   free(awaits);

@@ -45,7 +45,13 @@ double fhtime_monotonic(void) {
 /* Rounds to the nearest millisecond rather than truncating: a time read back
  * from its text (x.299 as 1893456000.2989999) must format to the same text,
  * or the manual clock set to a due time would land a millisecond early. */
+/* 9999-12-31T23:59:59Z: later times (a flow's huge delay) are clamped, so
+ * every stamp keeps the fixed width that text comparison relies on. */
+#define EPOCH_MAX 253402300799.0
+
 void fhtime_format(double epoch_seconds, char out[FH_TIME_LEN]) {
+  if (!(epoch_seconds >= 0)) epoch_seconds = 0;
+  if (epoch_seconds > EPOCH_MAX) epoch_seconds = EPOCH_MAX;
   double total_ms = floor(epoch_seconds * 1000.0 + 0.5);
   time_t secs = (time_t)floor(total_ms / 1000.0);
   int millis = (int)(total_ms - (double)secs * 1000.0);

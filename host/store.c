@@ -166,12 +166,21 @@ const char *const STORE_SQL[Q__COUNT] = {
       "INSERT INTO message(name, key, data, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5"
       " WHERE NOT EXISTS (SELECT 1 FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"
       "  AND event_name = ?1 AND event_key = ?2)",
+  [Q_MSG_INSERT] = "INSERT INTO message(name, key, data, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+  [Q_MSG_EXISTS] = "SELECT count(*) FROM message WHERE id = ?1",
+  [Q_MSG_UNDELIVERED] =
+      "SELECT m.id, m.name, m.key, m.data FROM message m WHERE m.id > ?2 AND m.expires_at > ?1 AND EXISTS"
+      " (SELECT 1 FROM task t WHERE t.status = 'STARTED' AND t.flow_task_type = 'receive'"
+      "  AND t.event_name = m.name AND t.event_key = m.key AND t.created_at <= m.created_at) ORDER BY m.id LIMIT 1",
   [Q_MSG_FIND] =
-      "SELECT id, data FROM message WHERE name = ?1 AND key = ?2 AND expires_at > ?3 ORDER BY id LIMIT 1",
+      "SELECT id, data FROM message WHERE name = ?1 AND key = ?2 AND expires_at > ?3 AND id > ?4"
+      " ORDER BY id LIMIT 1",
   [Q_MSG_DELETE] = "DELETE FROM message WHERE id = ?1",
   [Q_MSG_EXPIRE] = "DELETE FROM message WHERE expires_at <= ?1",
   [Q_MSG_NEXT_EXPIRY] = "SELECT min(expires_at) FROM message",
-  [Q_MSG_KEPT_FOR] = "SELECT EXISTS (SELECT 1 FROM message WHERE name = ?1 AND key = ?2 AND expires_at > ?3)",
+  [Q_MSG_KEPT_FOR] =
+      "SELECT EXISTS (SELECT 1 FROM message WHERE name = ?1 AND key = ?2 AND id > ?3 AND expires_at > ?4)",
+  [Q_MSG_LAST_ID] = "SELECT coalesce(max(id), 0) FROM message",
   [Q_RENAME_BUMP] = "UPDATE process SET version = version + 1 WHERE id IN (SELECT process_id FROM task WHERE flow_task = ?1)",
 };
 
@@ -1120,25 +1129,40 @@ static int consume_message(store *st, int64_t id, fherr *err) {
 
 /* A new receiver looked for a kept message before this transaction; one
  * kept since would wait forever beside it, so the action starts over. */
-static int check_not_kept(store *st, const st_task *t, fherr *err) {
+static int check_not_kept(store *st, const store_await *a, fherr *err) {
   sqlite3_stmt *s = sq_prep(st, Q_MSG_KEPT_FOR, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, t->event_name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, t->event_key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, t->created_at, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 1, a->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, a->key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 3, a->seen);
+  sqlite3_bind_text(s, 4, a->at, -1, SQLITE_TRANSIENT);
   int64_t n = 0;
   int rc = sq_count(st, s, &n, err);
-  if (!rc && n) return fherr_set(err, FH_STALE, "a message for '%s' was kept meanwhile", t->event_name);
+  if (!rc && n) return fherr_set(err, FH_STALE, "a message for '%s' was kept meanwhile", a->name);
+  return rc;
+}
+
+static int insert_message(store *st, store_message_out *m, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_INSERT, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, m->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, m->key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, m->data ? m->data : "{}", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 4, m->created_at, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 5, m->expires_at, -1, SQLITE_TRANSIENT);
+  int rc = sq_run(st, s, err, "keep sent message");
+  if (!rc) m->id = sqlite3_last_insert_rowid(st->cur->db);
   return rc;
 }
 
 static int write_rows(store *st, const store_write *w, fherr *err) {
   int rc = w->process_is_new ? process_insert_row(st, w->process, err) : process_update_checked(st, w->process, err);
   for (int i = 0; !rc && i < w->nconsume; i++) rc = consume_message(st, w->consume[i], err);
-  for (int i = 0; !rc && i < w->nawaits; i++) rc = check_not_kept(st, w->awaits[i], err);
+  for (int i = 0; !rc && i < w->nawaits; i++) rc = check_not_kept(st, &w->awaits[i], err);
   for (int i = 0; !rc && i < w->ninserts; i++) rc = store_task_insert(st, (st_task *)w->inserts[i], err);
   for (int i = 0; !rc && i < w->nupdates; i++) rc = store_task_update(st, w->updates[i], err);
   for (int i = 0; !rc && i < w->nlinks; i++) rc = store_task_add_previous(st, w->links[2 * i], w->links[2 * i + 1], err);
+  for (int i = 0; !rc && i < w->nsends; i++) rc = insert_message(st, &w->sends[i], err);
   return rc;
 }
 
@@ -1198,8 +1222,8 @@ int store_message_keep(store *st, const char *name, const char *key, const char 
   return store_commit(st, err);
 }
 
-int store_message_find(store *st, const char *name, const char *key, const char *now, int64_t *id, char **data,
-                       fherr *err) {
+int store_message_find(store *st, const char *name, const char *key, const char *now, int64_t after, int64_t *id,
+                       char **data, fherr *err) {
   *id = 0;
   *data = NULL;
   sqlite3_stmt *s = sq_prep(st, Q_MSG_FIND, err);
@@ -1207,6 +1231,7 @@ int store_message_find(store *st, const char *name, const char *key, const char 
   sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 3, now, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 4, after);
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     *id = sqlite3_column_int64(s, 0);
@@ -1214,6 +1239,47 @@ int store_message_find(store *st, const char *name, const char *key, const char 
   }
   sq_done(s);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find message");
+}
+
+int store_message_last_id(store *st, int64_t *id, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_LAST_ID, err);
+  if (!s) return FH_INTERNAL;
+  return sq_count(st, s, id, err);
+}
+
+int store_message_exists(store *st, int64_t id, int *yes, fherr *err) {
+  *yes = 0;
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_EXISTS, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, id);
+  int64_t n = 0;
+  int rc = sq_count(st, s, &n, err);
+  *yes = n > 0;
+  return rc;
+}
+
+int store_message_undelivered(store *st, const char *now, int64_t after, int64_t *id, char **name, char **key,
+                              char **data, fherr *err) {
+  *id = 0;
+  *name = *key = *data = NULL;
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_UNDELIVERED, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 2, after);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *name = sq_dup_col(s, 1);
+    *key = sq_dup_col(s, 2);
+    *data = sq_dup_col(s, 3);
+    if (*name && *key) *id = sqlite3_column_int64(s, 0);
+  }
+  sq_done(s);
+  if (rc == SQLITE_ROW && !*id) {
+    free(*name), free(*key), free(*data);
+    *name = *key = *data = NULL;
+    return fherr_set(err, FH_INTERNAL, "out of memory");
+  }
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find undelivered message");
 }
 
 int store_message_expire(store *st, const char *now, int64_t *n, fherr *err) {

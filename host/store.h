@@ -231,10 +231,19 @@ int store_receiver_next(store *st, const char *name, const char *key, int64_t af
  * receiver of it is waiting by now (FH_STALE: deliver to it instead). */
 int store_message_keep(store *st, const char *name, const char *key, const char *data, const char *now,
                        const char *expires_at, int64_t *id, fherr *err);
-/* The oldest kept message for (name, key) not expired at `now`: *id 0 when
- * none; *data its JSON text (malloc'd). */
-int store_message_find(store *st, const char *name, const char *key, const char *now, int64_t *id, char **data,
-                       fherr *err);
+/* The oldest kept message for (name, key) after id `after`, not expired at
+ * `now`: *id 0 when none; *data its JSON text (malloc'd). */
+int store_message_find(store *st, const char *name, const char *key, const char *now, int64_t after, int64_t *id,
+                       char **data, fherr *err);
+/* The newest message id there is (0: none), for store_await.seen. */
+int store_message_last_id(store *st, int64_t *id, fherr *err);
+/* Whether kept message id is still there (not taken, not expired away). */
+int store_message_exists(store *st, int64_t id, int *yes, fherr *err);
+/* The next kept message after id `after`, not expired at `now`, that a
+ * receiver created no later than the message waits for: one whose delivery
+ * a crash cut off.  *id 0 when none; *name, *key, *data malloc'd. */
+int store_message_undelivered(store *st, const char *now, int64_t after, int64_t *id, char **name, char **key,
+                              char **data, fherr *err);
 /* Deletes the messages expired at `now` (a short write); *n how many. */
 int store_message_expire(store *st, const char *now, int64_t *n, fherr *err);
 /* Seconds until the next kept message expires (<0: none). */
@@ -257,6 +266,22 @@ typedef enum { STORE_ID_PROCESS, STORE_ID_TASK } store_id_kind;
  * that another program took meanwhile makes that write FH_STALE. */
 int store_next_id(store *st, store_id_kind kind, int64_t *id, fherr *err);
 
+/* A message a Send node produced: kept with the action's write, so that a
+ * crash after the commit cannot lose it.  id is filled in by the write. */
+typedef struct store_message_out {
+  const char *name, *key, *data, *created_at, *expires_at;
+  int64_t id;
+} store_message_out;
+
+/* A new receiver that looked for kept messages of (name, key) when the
+ * newest message id was `seen`: one kept after that (a higher id) makes
+ * the write stale, so that the action starts over and takes it. */
+typedef struct store_await {
+  const char *name, *key;
+  const char *at;     /* the receiver's creation: messages expired by then do not count */
+  int64_t seen;
+} store_await;
+
 /* One action's whole effect on one process. */
 typedef struct store_write {
   const st_process *process;   /* ->version: the version it was read at */
@@ -269,8 +294,10 @@ typedef struct store_write {
   int nlinks;
   const int64_t *consume;      /* kept messages taken: each must still be there */
   int nconsume;
-  const st_task **awaits;      /* new receivers that take kept messages: one */
+  const store_await *awaits;   /* new receivers that take kept messages: one */
   int nawaits;                 /* of theirs kept meanwhile makes the write stale */
+  store_message_out *sends;    /* messages of Send nodes, kept in the same transaction */
+  int nsends;                  /* (ids filled in), delivered from there after it */
 } store_write;
 
 /* Writes it in one short transaction (through the group-commit writer):

@@ -74,7 +74,10 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE task ADD COLUMN guards INTEGER;"
     "CREATE INDEX task_waiting ON task(event_name, event_key, id)"
     " WHERE status = 'STARTED' AND flow_task_type = 'receive';"
-    "CREATE TABLE message(id INTEGER PRIMARY KEY, name TEXT NOT NULL, key TEXT NOT NULL,"
+    /* AUTOINCREMENT: a receiver's look-up remembers the newest message id
+     * it saw, and a message kept later must have a higher one, also when
+     * the newest was taken meanwhile */
+    "CREATE TABLE message(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, key TEXT NOT NULL,"
     " data TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, expires_at TEXT NOT NULL);"
     "CREATE INDEX message_key ON message(name, key, id);"
     "CREATE INDEX message_expiry ON message(expires_at);",

@@ -342,12 +342,12 @@ static int test_messages(void) {
                            &other, &err) == FH_OK);
   char *data = NULL;
   int64_t found = 0;
-  CHECK(store_message_find(st, "payment", "A-17", "2030-01-01T12:00:00.000Z", &found, &data, &err) == FH_OK);
+  CHECK(store_message_find(st, "payment", "A-17", "2030-01-01T12:00:00.000Z", 0, &found, &data, &err) == FH_OK);
   CHECK(found == mid && data && strstr(data, "amount"));
   free(data);
-  CHECK(store_message_find(st, "payment", "A-18", "2030-01-01T12:00:00.000Z", &found, &data, &err) == FH_OK);
+  CHECK(store_message_find(st, "payment", "A-18", "2030-01-01T12:00:00.000Z", 0, &found, &data, &err) == FH_OK);
   CHECK(found == 0 && !data);
-  CHECK(store_message_find(st, "payment", "A-17", "2030-01-03T00:00:00.000Z", &found, &data, &err) == FH_OK);
+  CHECK(store_message_find(st, "payment", "A-17", "2030-01-03T00:00:00.000Z", 0, &found, &data, &err) == FH_OK);
   CHECK(found == 0);
   double in = 0;
   CHECK(store_message_next_expiry(st, "2030-01-01T00:00:00.000Z", &in, &err) == FH_OK);
@@ -369,12 +369,13 @@ static int test_messages(void) {
   snprintf(r.event_key, sizeof r.event_key, "A-18");
   fhtime_now(r.created_at);
   const st_task *ins[] = {&r};
-  const st_task *awaits[] = {&r};
+  store_await awaits[] = {{.name = "payment", .key = "A-18", .at = r.created_at, .seen = 0}};
+  CHECK(store_message_last_id(st, &awaits[0].seen, &err) == FH_OK);
   int64_t take[] = {mid};
   store_write w = {.process = &p, .inserts = ins, .ninserts = 1, .consume = take, .nconsume = 1,
                    .awaits = awaits, .nawaits = 1};
   CHECK(store_write_process(st, &w, &err) == FH_OK);
-  CHECK(store_message_find(st, "payment", "A-17", "2030-01-01T12:00:00.000Z", &found, &data, &err) == FH_OK);
+  CHECK(store_message_find(st, "payment", "A-17", "2030-01-01T12:00:00.000Z", 0, &found, &data, &err) == FH_OK);
   CHECK(found == 0);
   /* the same message again: gone, the write is stale and nothing is written */
   p.version++;
@@ -394,15 +395,43 @@ static int test_messages(void) {
   CHECK(store_message_keep(st, "payment", "A-18", "{}", "2030-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z",
                            &other, &err) == FH_STALE);
   /* a receiver written after a message for it was kept: stale */
+  int64_t seen = 0;
+  CHECK(store_message_last_id(st, &seen, &err) == FH_OK);
   CHECK(store_message_keep(st, "payment", "B-1", "{}", "2030-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z",
                            &other, &err) == FH_OK);
+  CHECK(other > seen);
   st_task r3 = r;
   r3.id = 0;
   snprintf(r3.event_key, sizeof r3.event_key, "B-1");
   const st_task *ins3[] = {&r3};
-  const st_task *aw3[] = {&r3};
+  store_await aw3[] = {{.name = "payment", .key = "B-1", .at = r.created_at, .seen = seen}};
   store_write w3 = {.process = &p, .inserts = ins3, .ninserts = 1, .awaits = aw3, .nawaits = 1};
   CHECK(store_write_process(st, &w3, &err) == FH_STALE);
+  /* ... but not for one it saw (and its fields refused): that stays kept */
+  aw3[0].seen = other;
+  CHECK(store_write_process(st, &w3, &err) == FH_OK);
+  CHECK(store_message_find(st, "payment", "B-1", "2030-01-01T12:00:00.000Z", 0, &found, &data, &err) == FH_OK);
+  CHECK(found == other);
+  free(data);
+  CHECK(store_message_find(st, "payment", "B-1", "2030-01-01T12:00:00.000Z", other, &found, &data, &err) == FH_OK);
+  CHECK(found == 0);
+  /* a Send's message is kept with the write, its id filled in; an id is never used twice */
+  p.version++;
+  store_message_out out[] = {{.name = "payment", .key = "C-1", .data = "{\"amount\": 1}",
+                              .created_at = "2030-01-01T00:00:00.000Z", .expires_at = "2099-01-01T00:00:00.000Z"}};
+  store_write w4 = {.process = &p, .sends = out, .nsends = 1};
+  CHECK(store_write_process(st, &w4, &err) == FH_OK);
+  CHECK(out[0].id > other);
+  int there = 0;
+  CHECK(store_message_exists(st, out[0].id, &there, &err) == FH_OK && there);
+  int64_t mid2 = 0;
+  char *name = NULL, *key = NULL;
+  CHECK(store_message_undelivered(st, "2030-01-01T12:00:00.000Z", 0, &mid2, &name, &key, &data, &err) == FH_OK);
+  /* B-1 (older than its waiting receiver is not: the receiver came first) is offered again; C-1 has nobody */
+  CHECK(mid2 == other && !strcmp(key, "B-1"));
+  free(name), free(key), free(data);
+  CHECK(store_message_undelivered(st, "2030-01-01T12:00:00.000Z", other, &mid2, &name, &key, &data, &err) == FH_OK);
+  CHECK(mid2 == 0);
   st_process_free(&p);
   store_close(st);
   return 0;
