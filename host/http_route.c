@@ -217,10 +217,11 @@ static void h_tasks(http_req *r, engine *e, const match *m) {
     const char *view = http_param(r, "view"), *sort = http_param(r, "sort");
     static const char *const views[] = {"inbox", "queue", "archive", "all", NULL};
     if (view && !in_list(view, views)) rc = fherr_set(&err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
-    else if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at"))
-      rc = fherr_set(&err, FH_BAD_REQUEST, "sort must be created_at or -created_at");
+    else if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at") && strcmp(sort, "due_at"))
+      rc = fherr_set(&err, FH_BAD_REQUEST, "sort must be created_at, -created_at or due_at");
     q.view = view ? view : "inbox";
     q.ascending = sort && !strcmp(sort, "created_at");
+    q.by_due = sort && !strcmp(sort, "due_at");
   }
   q.flow = http_param(r, "flow");
   q.since = have_since ? since : NULL;
