@@ -271,3 +271,24 @@ describe("POST /api/signals/{name}", function()
     assert.equal("DONE", process(bell.process.id).process.status)
   end)
 end)
+
+describe("GET /api/tasks?sort=due_at", function()
+  it("lists the earliest due first and tasks without a due date last; refuses other sorts", function()
+    local late = start("review", { delay = 7200 }).process.id
+    local early = start("review", { delay = 60 }).process.id
+    local plain = start("hang").process.id
+    local list = ok(admin:get("/api/tasks?view=all&status=NEW&sort=due_at&limit=500")).items
+    local order = {}
+    for _, t in ipairs(list) do
+      if t.process_id == late or t.process_id == early or t.process_id == plain then order[#order + 1] = t end
+    end
+    assert.equal(early, order[1].process_id)
+    assert.equal(late, order[2].process_id)
+    assert.is_string(order[1].due_at)
+    assert.equal(plain, order[3].process_id)
+    assert.is_nil(order[3].due_at)
+    local bad = admin:get("/api/tasks?view=all&sort=due")
+    assert.equal(400, bad.status)
+    assert.equal("bad_request", bad.json.error.code)
+  end)
+end)
