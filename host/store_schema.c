@@ -81,6 +81,18 @@ static const char *const MIGRATIONS[] = {
     " data TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, expires_at TEXT NOT NULL);"
     "CREATE INDEX message_key ON message(name, key, id);"
     "CREATE INDEX message_expiry ON message(expires_at);",
+    /* 6: composition.  A child process knows the Subprocess task that
+     * started it (at most one child per task: starting it twice is a
+     * constraint error), its parent process and its depth; the Subprocess
+     * task knows its child; an instance of a multi-instance node knows the
+     * task that controls its group. */
+    "ALTER TABLE process ADD COLUMN parent_task_id INTEGER;"
+    "ALTER TABLE process ADD COLUMN parent_id INTEGER;"
+    "ALTER TABLE process ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;"
+    "CREATE UNIQUE INDEX process_parent_task ON process(parent_task_id) WHERE parent_task_id IS NOT NULL;"
+    "CREATE INDEX process_parent ON process(parent_id, id) WHERE parent_id IS NOT NULL;"
+    "ALTER TABLE task ADD COLUMN child_id INTEGER;"
+    "ALTER TABLE task ADD COLUMN group_id INTEGER;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
