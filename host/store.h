@@ -254,6 +254,8 @@ int store_message_next_expiry(store *st, const char *now, double *seconds, fherr
 /* A short write of its own; the processes concerned get a new version. */
 int store_rename_flow_task(store *st, const char *from, const char *to, int64_t *changed, fherr *err);
 int store_schema_version(store *st);
+/* The version this build migrates to. */
+int store_schema_latest(void);
 
 /* --- an action's short write ------------------------------------------ */
 

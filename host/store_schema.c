@@ -96,6 +96,8 @@ static const char *const MIGRATIONS[] = {
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
+int store_schema_latest(void) { return N_MIGRATIONS; }
+
 int store_schema_version(store *st) {
   sqlite3_stmt *s = NULL;
   int v = -1;
