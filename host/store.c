@@ -19,7 +19,8 @@
   "coalesce(t.lease_owner,''), "                                                       \
   "(SELECT group_concat(previous_id) FROM (SELECT previous_id FROM task_previous tp "     \
   "  WHERE tp.task_id = t.id ORDER BY previous_id)), "                                   \
-  "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0) "
+  "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
+  "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 
@@ -68,12 +69,12 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
   [Q_PROC_GET] =
       "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
-      " p.created_at, coalesce(p.finished_at, ''), p.version FROM process p LEFT JOIN user u ON u.id = p.created_by"
-      " WHERE p.id = ?1",
+      " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
+      " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN user u ON u.id = p.created_by WHERE p.id = ?1",
   [Q_PROC_UPDATE] = "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1 WHERE id = ?1",
   [Q_PROC_INSERT_ROW] =
-      "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version)"
-      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)",
+      "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"
+      " parent_id, depth) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10)",
   /* the short write of an action: only if nobody wrote the process since it was read */
   [Q_PROC_UPDATE_CHECKED] =
       "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1"
@@ -82,10 +83,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_MAX_TASK] = "SELECT coalesce(max(id), 0) FROM task",
   [Q_MAX_PROCESS] = "SELECT coalesce(max(id), 0) FROM process",
   [Q_PROC_LIST] =
-      "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at"
+      "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id"
       " FROM process p LEFT JOIN user u ON u.id = p.created_by"
       " WHERE (?1 IS NULL OR p.flow = ?1) AND (?2 IS NULL OR p.status = ?2)"
-      " AND (?3 IS NULL OR p.id < ?3)"
+      " AND (?3 IS NULL OR p.id < ?3) AND (?7 IS NULL OR p.parent_id = ?7)"
       " AND (?5 IS NULL OR p.id IN (SELECT process_id FROM participant WHERE user_id = ?5)"
       "      OR p.flow IN (SELECT value FROM json_each(coalesce(?6, '[]'))))"
       " ORDER BY p.id DESC LIMIT ?4",
@@ -94,14 +95,26 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_INSERT] =
       "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
       " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"
-      " event_name, event_key, guards)"
-      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+      " event_name, event_key, guards, child_id, group_id)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
   [Q_TASK_GET] = "SELECT " TASK_COLS TASK_FROM "WHERE t.id = ?1",
   [Q_TASK_UPDATE] =
       "UPDATE task SET flow_task = ?2, status = ?3, owner_id = ?4, data = ?5, error_message = ?6,"
       " error_traceback = ?7, assigned_at = ?8, started_at = ?9, finished_at = ?10, due_at = ?11,"
-      " lease_until = ?12, attempts = ?13, lease_owner = CASE WHEN ?12 IS NULL THEN NULL ELSE lease_owner END"
-      " WHERE id = ?1",
+      " lease_until = ?12, attempts = ?13, lease_owner = CASE WHEN ?12 IS NULL THEN NULL ELSE lease_owner END,"
+      " child_id = ?14 WHERE id = ?1",
+  /* a finished child wakes its Subprocess task (a job then continues the
+   * parent), and raises the parent's version so that a write of the
+   * parent read before this one starts over */
+  [Q_TASK_WAKE] =
+      "UPDATE task SET status = 'SCHEDULED', due_at = ?2, lease_until = NULL, lease_owner = NULL"
+      " WHERE id = ?1 AND status = 'STARTED'",
+  [Q_PROC_BUMP] = "UPDATE process SET version = version + 1 WHERE id = (SELECT process_id FROM task WHERE id = ?1)",
+  [Q_PROC_CHILDREN] =
+      "SELECT id, flow, status, coalesce(parent_task_id, 0) FROM process WHERE parent_id = ?1 ORDER BY id",
+  [Q_PROC_ORPHAN] =
+      "SELECT p.id FROM process p JOIN task t ON t.id = p.parent_task_id WHERE p.id > ?1"
+      " AND p.status IN ('NEW','STARTED') AND t.status NOT IN ('STARTED','SCHEDULED') ORDER BY p.id LIMIT 1",
   [Q_TASK_PREV_ADD] = "INSERT OR IGNORE INTO task_previous(task_id, previous_id) VALUES(?1, ?2)",
   [Q_TASK_NEXT_STATUS] =
       "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = ?1",
@@ -616,6 +629,9 @@ int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
     sq_copy_col(out->created_at, sizeof out->created_at, s, 6);
     sq_copy_col(out->finished_at, sizeof out->finished_at, s, 7);
     out->version = sqlite3_column_int64(s, 8);
+    out->parent_task_id = sqlite3_column_int64(s, 9);
+    out->parent_id = sqlite3_column_int64(s, 10);
+    out->depth = sqlite3_column_int(s, 11);
     sq_done(s);
     return FH_OK;
   }
@@ -644,6 +660,7 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   sqlite3_bind_int(s, 4, q->limit > 0 ? q->limit : 50);
   sq_bind_id_or_null(s, 5, q->visible_to);
   sq_bind_text_or_null(s, 6, q->managed_flows_json);
+  sq_bind_id_or_null(s, 7, q->parent);
   json_t *arr = json_array();
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -657,6 +674,8 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
     json_object_set_new(row, "created_at", json_string((const char *)sqlite3_column_text(s, 5)));
     const unsigned char *fin = sqlite3_column_text(s, 6);
     json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
+    json_object_set_new(row, "parent_id", sqlite3_column_type(s, 7) == SQLITE_NULL
+                                              ? json_null() : json_integer(sqlite3_column_int64(s, 7)));
     json_array_append_new(arr, row);
   }
   sq_done(s);
@@ -666,6 +685,38 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   }
   *out = arr;
   return FH_OK;
+}
+
+int store_process_children(store *st, int64_t pid, json_t **out, fherr *err) {
+  *out = NULL;
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_CHILDREN, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, pid);
+  json_t *arr = json_array();
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)sqlite3_column_int64(s, 0), "flow",
+                                         (const char *)sqlite3_column_text(s, 1), "status",
+                                         (const char *)sqlite3_column_text(s, 2), "parent_task_id",
+                                         (json_int_t)sqlite3_column_int64(s, 3)));
+  sq_done(s);
+  if (rc != SQLITE_DONE) {
+    json_decref(arr);
+    return sq_fail(st, err, rc, "list children");
+  }
+  *out = arr;
+  return FH_OK;
+}
+
+int store_process_orphan_next(store *st, int64_t after, int64_t *id, fherr *err) {
+  *id = 0;
+  sqlite3_stmt *s = sq_prep(st, Q_PROC_ORPHAN, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, after);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(s, 0);
+  sq_done(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find orphan");
 }
 
 int store_process_involves(store *st, int64_t pid, int64_t uid, int *yes, fherr *err) {
@@ -721,6 +772,8 @@ static void read_task(sqlite3_stmt *s, st_task *t) {
   sq_copy_col(t->event_name, sizeof t->event_name, s, 21);
   sq_copy_col(t->event_key, sizeof t->event_key, s, 22);
   t->guards = sqlite3_column_int64(s, 23);
+  t->child_id = sqlite3_column_int64(s, 24);
+  t->group_id = sqlite3_column_int64(s, 25);
 }
 
 int store_task_insert(store *st, st_task *t, fherr *err) {
@@ -748,6 +801,8 @@ int store_task_insert(store *st, st_task *t, fherr *err) {
   /* a signal receiver's key is NULL: message keys are never "" (checked at the doors) */
   sq_bind_text_or_null(s, 19, t->event_key);
   sq_bind_id_or_null(s, 20, t->guards);
+  sq_bind_id_or_null(s, 21, t->child_id);
+  sq_bind_id_or_null(s, 22, t->group_id);
   int rc = sqlite3_step(s);
   sq_done(s);
   if (rc == SQLITE_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
@@ -789,6 +844,7 @@ int store_task_update(store *st, const st_task *t, fherr *err) {
   sq_bind_text_or_null(s, 11, t->due_at);
   sq_bind_text_or_null(s, 12, t->lease_until);
   sqlite3_bind_int(s, 13, t->attempts);
+  sq_bind_id_or_null(s, 14, t->child_id);
   int rc = sq_run(st, s, err, "update task");
   if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
   return rc;
@@ -1094,8 +1150,12 @@ static int process_insert_row(store *st, const st_process *p, fherr *err) {
   sq_bind_id_or_null(s, 5, p->created_by);
   sqlite3_bind_text(s, 6, p->created_at, -1, SQLITE_TRANSIENT);
   sq_bind_text_or_null(s, 7, p->finished_at);
+  sq_bind_id_or_null(s, 8, p->parent_task_id);
+  sq_bind_id_or_null(s, 9, p->parent_id);
+  sqlite3_bind_int(s, 10, p->depth);
   int rc = sqlite3_step(s);
   sq_done(s);
+  /* the id taken by another program, or the Subprocess task's child started already */
   if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_STALE, "process id %lld is taken", (long long)p->id);
   if (rc != SQLITE_DONE) return sq_fail(st, err, rc, "insert process");
   return add_participant(st, p->id, p->created_by, err);
@@ -1155,6 +1215,19 @@ static int insert_message(store *st, store_message_out *m, fherr *err) {
   return rc;
 }
 
+/* A finished child wakes its parent's Subprocess task, if that still waits. */
+static int wake_parent(store *st, const store_write *w, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_WAKE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, w->wake_task);
+  sqlite3_bind_text(s, 2, w->wake_at, -1, SQLITE_TRANSIENT);
+  int rc = sq_run(st, s, err, "wake parent task");
+  if (rc || sqlite3_changes(st->cur->db) == 0) return rc;
+  if (!(s = sq_prep(st, Q_PROC_BUMP, err))) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, w->wake_task);
+  return sq_run(st, s, err, "raise parent version");
+}
+
 static int write_rows(store *st, const store_write *w, fherr *err) {
   int rc = w->process_is_new ? process_insert_row(st, w->process, err) : process_update_checked(st, w->process, err);
   for (int i = 0; !rc && i < w->nconsume; i++) rc = consume_message(st, w->consume[i], err);
@@ -1163,6 +1236,8 @@ static int write_rows(store *st, const store_write *w, fherr *err) {
   for (int i = 0; !rc && i < w->nupdates; i++) rc = store_task_update(st, w->updates[i], err);
   for (int i = 0; !rc && i < w->nlinks; i++) rc = store_task_add_previous(st, w->links[2 * i], w->links[2 * i + 1], err);
   for (int i = 0; !rc && i < w->nsends; i++) rc = insert_message(st, &w->sends[i], err);
+  if (!rc && w->wake_task) rc = wake_parent(st, w, err);
+  if (!rc && w->also) rc = write_rows(st, w->also, err);
   return rc;
 }
 

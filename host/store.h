@@ -107,6 +107,10 @@ typedef struct st_process {
   char created_at[FH_TIME_LEN];
   char finished_at[FH_TIME_LEN];   /* "" while running */
   int64_t version;        /* raised by every write of the process */
+  /* a subprocess: the task of its parent that started it, the parent, how
+   * many ancestors it has (0: none) */
+  int64_t parent_task_id, parent_id;
+  int depth;
 } st_process;
 
 void st_process_free(st_process *p);
@@ -123,10 +127,17 @@ typedef struct store_process_query {
   int limit;
   int64_t visible_to;      /* 0: no restriction; else started by / took part */
   const char *managed_flows_json;  /* JSON array of flows visible_to manages */
+  int64_t parent;          /* 0: any; else children of that process */
 } store_process_query;
 
-/* JSON array of process rows: id, flow, status, data (text), created_by (name|null), created_at, finished_at */
+/* JSON array of process rows: id, flow, status, data (text), created_by (name|null), created_at, finished_at,
+ * parent_id (or null) */
 int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err);
+/* The children of a process: [{id, flow, status, parent_task_id}] in id order. */
+int store_process_children(store *st, int64_t process_id, json_t **out, fherr *err);
+/* The next running child (id > after) whose Subprocess task is no longer
+ * active: left by a crash between its parent's cancel and its own. */
+int store_process_orphan_next(store *st, int64_t after, int64_t *id, fherr *err);
 /* Did user take part (started it, or owned one of its tasks at any time)? */
 int store_process_involves(store *st, int64_t process_id, int64_t user_id, int *yes, fherr *err);
 
@@ -156,6 +167,8 @@ typedef struct st_task {
   char event_name[128];
   char event_key[256];
   int64_t guards;
+  int64_t child_id;       /* a Subprocess task: its child process (0: not started) */
+  int64_t group_id;       /* an instance of a :ForEach node: its group's controller task */
 } st_task;
 
 void st_task_free(st_task *t);
@@ -300,6 +313,9 @@ typedef struct store_write {
   int nawaits;                 /* of theirs kept meanwhile makes the write stale */
   store_message_out *sends;    /* messages of Send nodes, kept in the same transaction */
   int nsends;                  /* (ids filled in), delivered from there after it */
+  int64_t wake_task;           /* a finished child's Subprocess task: STARTED -> SCHEDULED, due */
+  const char *wake_at;         /* now (its parent's version is raised with it) */
+  const struct store_write *also;   /* another process written in the same transaction */
 } store_write;
 
 /* Writes it in one short transaction (through the group-commit writer):
