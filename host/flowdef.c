@@ -16,7 +16,7 @@
 
 static const char *const KIND_NAMES[NODE__COUNT] = {
     "start", "start_function", "view", "handler", "function", "job", "timer",
-    "if", "switch", "split", "join", "end", "receive", "send", "cancel", "obsolete"};
+    "if", "switch", "split", "join", "end", "receive", "send", "cancel", "subprocess", "obsolete"};
 static const char *const EDGE_NAMES[] = {"next", "true", "false", "case", "default", "timeout"};
 
 const char *node_kind_name(node_kind kind) {
@@ -63,6 +63,9 @@ void flowdef_free(flowdef *fd) {
     free(n->signal);
     free(n->key_value);
     free(n->region);
+    free(n->subflow);
+    free(n->sub_start);
+    free(n->foreach_field);
   }
   free(fd->nodes);
   json_decref(fd->fields);
@@ -181,6 +184,28 @@ static void read_timeouts(lua_State *L, int nt, fd_node *n) {
   lua_pop(L, 1);
 }
 
+static int is_node_name(const char *s);
+
+/* Subprocess and :ForEach settings (all optional). */
+static void read_composition(lua_State *L, int nt, fd_node *n) {
+  n->subflow = opt_string(L, nt, "subflow");
+  n->sub_start = opt_string(L, nt, "sub_start");
+  n->has_input_fn = has_function(L, nt, "input");
+  n->has_output_fn = has_function(L, nt, "output");
+  if (n->kind == NODE_SUBPROCESS && (!n->subflow || !is_node_name(n->subflow)))
+    luaL_error(L, "compiled flow: Subprocess '%s' has no child flow", n->name);
+  if (n->kind == NODE_SUBPROCESS && !n->sub_start) n->sub_start = strdup("start");
+  n->foreach_field = opt_string(L, nt, "foreach_field");
+  n->foreach = n->foreach_field != NULL || has_function(L, nt, "foreach");
+  lua_getfield(L, nt, "parallel");
+  n->foreach_parallel = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  double count = opt_number(L, nt, "complete_count", 0);
+  if (!(count >= 0 && count <= LIST_MAX)) luaL_error(L, "compiled flow: bad complete count of '%s'", n->name);
+  n->complete_count = (int)count;
+  n->has_complete_fn = has_function(L, nt, "complete");
+}
+
 /* The event model's settings of a node (all optional). */
 static void read_events(lua_State *L, int nt, fd_node *n) {
   double wait = opt_number(L, nt, "wait", 0);
@@ -208,6 +233,7 @@ static void read_events(lua_State *L, int nt, fd_node *n) {
   if (n->message && !n->has_key_fn && !n->key_value) luaL_error(L, "compiled flow: '%s' has no key", n->name);
   if (n->kind == NODE_CANCEL && !n->region) luaL_error(L, "compiled flow: Cancel '%s' has no region", n->name);
   read_timeouts(L, nt, n);
+  read_composition(L, nt, n);
 }
 
 /* The DSL's NAME_PATTERN, ^[a-z_][a-z0-9_]*$: names go into Graphviz ids,
@@ -478,6 +504,17 @@ static void node_events_json(const fd_node *n, json_t *node) {
   if (n->transient) json_object_set_new(node, "transient", json_true());
   if (n->region) json_object_set_new(node, "region", json_string(n->region));
   if (n->has_due) json_object_set_new(node, "due", seconds_json(n->due_seconds));
+  if (n->subflow) {
+    json_object_set_new(node, "subflow", json_string(n->subflow));
+    json_object_set_new(node, "start", json_string(n->sub_start));
+  }
+  if (n->foreach) {
+    json_t *fe = json_pack("{s:b}", "parallel", n->foreach_parallel);
+    if (n->foreach_field) json_object_set_new(fe, "field", json_string(n->foreach_field));
+    if (n->complete_count) json_object_set_new(fe, "complete", json_integer(n->complete_count));
+    else if (n->has_complete_fn) json_object_set_new(fe, "complete", json_string("function"));
+    json_object_set_new(node, "foreach", fe);
+  }
   if (n->ntimeouts) {
     json_t *list = json_array();
     for (int j = 0; j < n->ntimeouts; j++)
@@ -577,6 +614,7 @@ static const char *dot_shape(node_kind k) {
   case NODE_RECEIVE: return "shape=box, style=\"rounded,filled\", peripheries=2, fillcolor=\"#fff8e1\"";
   case NODE_SEND: return "shape=box, style=\"rounded,filled\", fillcolor=\"#fff3e0\"";
   case NODE_CANCEL: return "shape=octagon, style=filled, fillcolor=\"#ffebee\"";
+  case NODE_SUBPROCESS: return "shape=box, style=\"rounded,filled,bold\", fillcolor=\"#e3f2fd\"";
   default: return "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"";
   }
 }
@@ -596,7 +634,11 @@ char *flowdef_to_dot(const flowdef *fd) {
     sb_printf(&b, ", %s", dot_shape(n->kind));
     if (!strstr(dot_shape(n->kind), "label=")) {
       sb_printf(&b, ", label=");
-      sb_quoted(&b, n->title);
+      char label[400];
+      /* a multi-instance node: three bars under its title, as BPMN draws it */
+      snprintf(label, sizeof label, "%s%s", n->title,
+               !n->foreach ? "" : n->foreach_parallel ? "\n|||" : "\n||| (in turn)");
+      sb_quoted(&b, label);
     } else if (n->kind != NODE_IF && n->kind != NODE_SWITCH && n->kind != NODE_SPLIT && n->kind != NODE_JOIN) {
       sb_printf(&b, ", xlabel=");
       sb_quoted(&b, n->title);

@@ -19,7 +19,7 @@
 typedef enum {
   NODE_START, NODE_START_FUNCTION, NODE_VIEW, NODE_HANDLER, NODE_FUNCTION, NODE_JOB, NODE_TIMER,
   NODE_IF, NODE_SWITCH, NODE_SPLIT, NODE_JOIN, NODE_END, NODE_RECEIVE, NODE_SEND, NODE_CANCEL,
-  NODE_OBSOLETE, NODE__COUNT
+  NODE_SUBPROCESS, NODE_OBSOLETE, NODE__COUNT
 } node_kind;
 
 /* EDGE_TIMEOUT names the edges of :OnTimeout in the JSON and the chart; they
@@ -82,6 +82,14 @@ typedef struct fd_node {
   int has_data_fn;      /* send: callback "data" returns a table */
   char *region;         /* cancel: the split whose round it cancels */
   int region_index;
+  char *subflow;        /* subprocess: the child flow and its StartFunction node */
+  char *sub_start;
+  int has_input_fn, has_output_fn;   /* callbacks "input" and "output" */
+  int foreach;          /* :ForEach: one task per item */
+  char *foreach_field;  /* ... of this process field, or NULL: callback "foreach" */
+  int foreach_parallel; /* 0: one after another */
+  int complete_count;   /* > 0: continue once this many are DONE */
+  int has_complete_fn;  /* callback "complete"(self, activation, done) decides */
 } fd_node;
 
 typedef struct flowdef {

@@ -382,11 +382,11 @@ local Node = {}
 local KINDS = {
   start          = { ctor = "Start",         methods = { "Next", "Permission" },           needs_next = true },
   start_function = { ctor = "StartFunction", methods = { "Next" },                         needs_next = true },
-  view           = { ctor = "View",          methods = { "Next", "Permission", "Assign", "OnTimeout", "Due" },
-                     needs_next = true },
-  handler        = { ctor = "Handler",       methods = { "Next" },                         needs_next = true },
+  view           = { ctor = "View",          methods = { "Next", "Permission", "Assign", "OnTimeout", "Due",
+                                                         "ForEach" }, needs_next = true },
+  handler        = { ctor = "Handler",       methods = { "Next", "ForEach" },              needs_next = true },
   ["function"]   = { ctor = "Function",      methods = { "Next", "OnTimeout", "Due" },     needs_next = true },
-  job            = { ctor = "Job",           methods = { "Next", "Retry", "Timeout", "OnTimeout" },
+  job            = { ctor = "Job",           methods = { "Next", "Retry", "Timeout", "OnTimeout", "ForEach" },
                      needs_next = true },
   timer          = { ctor = "Timer",         methods = { "Next" },                         needs_next = true },
   ["if"]         = { ctor = "If",            methods = { "Then", "Else" } },
@@ -397,6 +397,7 @@ local KINDS = {
   receive        = { ctor = "Receive",       methods = { "Next", "OnTimeout", "Due" },     needs_next = true },
   send           = { ctor = "Send",          methods = { "Next" },                         needs_next = true },
   cancel         = { ctor = "Cancel",        methods = { "Next" } },
+  subprocess     = { ctor = "Subprocess",    methods = { "Next", "OnTimeout", "Due", "ForEach" }, needs_next = true },
   obsolete       = { ctor = "Obsolete",      methods = {} },
 }
 local START_KINDS = { start = true, start_function = true }
@@ -601,6 +602,26 @@ function flow.Send(opts)
   return node
 end
 
+-- flow.Subprocess("child", { start = "start", input = fn, output = fn }): starts a process of
+-- flow `child` at its StartFunction `start` with the data input(self, activation) returns, and
+-- waits for it; output(self, activation, child) maps the finished child's data back.
+function flow.Subprocess(child, opts)
+  local node, spec = new_node("subprocess")
+  if type(child) ~= "string" or not child:match("^[a-z_][a-z0-9_]*$") then
+    problem(spec, "Subprocess expects the child flow's name (a string), got " .. describe(child))
+  end
+  local good = node_options(spec, opts, { start = opt_string, input = true, output = true, title = opt_string,
+    description = opt_string })
+  if good.start and not good.start:match(NAME_PATTERN) then
+    problem(spec, "Subprocess: start must be a node name, got " .. describe(good.start))
+  end
+  spec.subflow, spec.sub_start = child, good.start or "start"
+  spec.input = callable_arg(spec, good.input, "Subprocess input", nil, true)
+  spec.output = callable_arg(spec, good.output, "Subprocess output", nil, true)
+  spec.title, spec.description = good.title, good.description
+  return node
+end
+
 -- flow.Cancel(this.split): cancels every active task of the split's current round (the
 -- round this task is in, or the newest one); its :Next goes on outside the round.
 function flow.Cancel(region)
@@ -732,6 +753,27 @@ function chain.OnTimeout(spec, site, after, target, opts)
   if not (a and to) then return end
   spec.timeouts = spec.timeouts or {}
   spec.timeouts[#spec.timeouts + 1] = { after = a, ref = to.ref, interrupting = good.interrupting ~= false }
+end
+
+-- :ForEach(list, { parallel = true, complete = N | fn }): one task per item of the list that
+-- list(self, activation) returns (or that the process field named `list` holds).
+function chain.ForEach(spec, site, list, opts)
+  local record
+  if type(list) == "string" and list:match(NAME_PATTERN) then record = { field = list }
+  else record = callable_arg(spec, list, ":ForEach list (a function, this.method or a process field name)", site) end
+  local good = check_options(":ForEach", opts, { parallel = opt_boolean, complete = true },
+    function(text) problem(spec, text, site) end)
+  local complete = good.complete
+  if complete ~= nil and not (math.type(complete) == "integer" and complete >= 1) and type(complete) ~= "function"
+      and not is_ref(complete) then
+    problem(spec, ":ForEach: complete must be a positive integer or a function, got " .. describe(complete), site)
+    complete = nil
+  end
+  if not record then return end
+  record.parallel = good.parallel ~= false
+  if math.type(complete) == "integer" then record.complete_count = complete
+  elseif complete ~= nil then record.complete = callable_arg(spec, complete, ":ForEach complete", site) end
+  set_once(spec, "foreach", "ForEach", record, site)
 end
 
 -- :Due(after): the task's due date, for lists and sorting; nothing happens by itself.
@@ -989,6 +1031,18 @@ local function compile_events(ctx, spec, node)
   if spec.key and spec.key.const then node.key_value = spec.key.const
   elseif spec.key then node.key = resolve_method(ctx, spec.key, spec.ctor .. " key") end
   if spec.data then node.data = resolve_method(ctx, spec.data, "Send data") end
+  if spec.subflow then
+    node.subflow, node.sub_start = spec.subflow, spec.sub_start
+    node.input = resolve_method(ctx, spec.input, "Subprocess input")
+    node.output = resolve_method(ctx, spec.output, "Subprocess output")
+  end
+  local fe = spec.foreach
+  if fe then
+    node.foreach_field = fe.field
+    if not fe.field then node.foreach = resolve_method(ctx, fe, ":ForEach list") end
+    node.parallel, node.complete_count = fe.parallel, fe.complete_count
+    if fe.complete then node.complete = resolve_method(ctx, fe.complete, ":ForEach complete") end
+  end
   if spec.region then
     local name = resolve_node(ctx, spec.region.ref, "Cancel")
     local target = name and ctx.nodes[name]
@@ -1104,6 +1158,8 @@ flow.Flow(t) checks the flow table `t` and returns the compiled definition (or r
                      assign_owner_of, retry = {attempts, backoff}, timeout, wait_all,
                      wait, cancel_rest, terminate, first, message, signal, transient,
                      key (fn) | key_value, data (fn), region, due (fn) | due_seconds,
+                     subflow, sub_start, input (fn), output (fn),
+                     foreach (fn) | foreach_field, parallel, complete_count | complete (fn),
                      timeouts = {{to, interrupting, seconds (-1: fn timeout_<i>)}, ...},
                      edges = {{to, kind, cond}, ...}}, ... },          -- in definition order
           by_name = { [name] = node } }
