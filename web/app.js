@@ -23,6 +23,7 @@ route('/login', loginView, { public: true });
 route('/inbox', taskListView('inbox'));
 route('/queue', taskListView('queue'));
 route('/archive', taskListView('archive'));
+route('/all', taskListView('all'));
 route('/start', startListView);
 route('/start/:flow/:node', startFormView);
 route('/tasks/:id', taskView);
@@ -73,6 +74,7 @@ function updateChrome(u) {
   userMenu.hidden = !signedIn;
   document.body.classList.toggle('signed-in', signedIn);
   document.getElementById('nav-admin-item').hidden = !(signedIn && isAnyManager());
+  document.getElementById('nav-all-item').hidden = !(signedIn && isAnyManager());
   document.getElementById('user-name').textContent = signedIn ? u.username : '';
   document.getElementById('user-name').title = signedIn
     ? [u.is_admin ? 'Administrator' : null, (u.groups || []).length ? `Groups: ${u.groups.join(', ')}` : null].filter(Boolean).join(' · ')

@@ -8,6 +8,7 @@ import { STATUS, statusKey } from './status.js';
 import { refreshCounts } from './counts.js';
 import { username } from './session.js';
 import { seg } from './router.js';
+import { isTimeout, timeoutLabel } from './events.js';
 
 export const ACTION_ORDER = ['assign', 'execute', 'unassign', 'reassign', 'revive', 'undo', 'cancel'];
 
@@ -26,12 +27,22 @@ const VERBS = {
   execute: 'complete the task', cancel: 'cancel the task', undo: 'undo the task', revive: 'revive the task',
 };
 
-export function taskName(task) {
+/** How a task is named in the UI; a timeout row reads "Timeout of Approve → Escalated" (titles from def). */
+export function taskName(task, def) {
+  if (isTimeout(task) && task.timeout) return timeoutLabel(task, def);
   return task.title || task.node || `Task #${task.id}`;
 }
 
-function confirmation(action, task) {
-  const name = `“${taskName(task)}” (#${task.id})`;
+function confirmation(action, task, def) {
+  const name = `“${taskName(task, def)}” (#${task.id})`;
+  if (action === 'cancel' && isTimeout(task)) {
+    return {
+      title: 'Disarm this timeout?',
+      message: `${name} will be canceled and will not fire; the task it guards stays as it is.`,
+      confirmLabel: 'Disarm timeout',
+      cancelLabel: 'Keep it armed',
+    };
+  }
   if (action === 'cancel') {
     return {
       title: 'Cancel this task?',
@@ -62,7 +73,7 @@ export function taskLinks(tasks) {
 }
 
 function successMessage(action, task, res, extra) {
-  const name = `“${taskName(task)}”`;
+  const name = `“${taskName(task, extra && extra.def)}”`;
   const created = (res && res.tasks) || [];
   let msg;
   switch (action) {
@@ -70,7 +81,7 @@ function successMessage(action, task, res, extra) {
     case 'unassign': msg = `${name} is back in the queue.`; break;
     case 'reassign': msg = `${name} is now assigned to ${extra && extra.user}.`; break;
     case 'execute': msg = `${name} is done.`; break;
-    case 'cancel': msg = `${name} was canceled.`; break;
+    case 'cancel': msg = isTimeout(task) ? `${name} was disarmed.` : `${name} was canceled.`; break;
     case 'undo': msg = `${name} was undone.`; break;
     case 'revive': {
       const fresh = created.find((t) => t.node === task.node) || created[0];
@@ -90,18 +101,19 @@ function successMessage(action, task, res, extra) {
 }
 
 /**
- * runTaskAction(task, action, {body, button, confirm, onInvalid, keepFlash, openLink})
+ * runTaskAction(task, action, {body, button, confirm, onInvalid, keepFlash, openLink, def})
+ * (def: the flow definition, for the titles in the messages)
  * Resolves to the API response, or null when declined or failed (the failure is flashed,
  * except `invalid` errors when onInvalid is given: it receives the ApiError).
  */
 export async function runTaskAction(task, action, opts = {}) {
-  const ask = opts.confirm !== false ? confirmation(action, task) : null;
+  const ask = opts.confirm !== false ? confirmation(action, task, opts.def) : null;
   if (ask && !(await confirmDialog(ask))) return null;
   setBusy(opts.button, true);
   try {
     const res = await api.post(`/api/tasks/${seg(task.id)}/${action}`, opts.body || {});
     refreshCounts();
-    flash(successMessage(action, task, res, { user: opts.body && opts.body.user, openLink: opts.openLink }),
+    flash(successMessage(action, task, res, { user: opts.body && opts.body.user, openLink: opts.openLink, def: opts.def }),
       'success', { keep: !!opts.keepFlash });
     return res;
   } catch (e) {
@@ -124,5 +136,5 @@ export function actionButton(task, action, onClick, extraClass = '') {
   return h('button', {
     type: 'button', class: `btn ${kind} ${extraClass}`.trim(), testid: `action-${action}`, 'data-action': action,
     onClick,
-  }, ACTION_LABELS[action] || action);
+  }, action === 'cancel' && isTimeout(task) ? 'Disarm timeout' : (ACTION_LABELS[action] || action));
 }

@@ -6,6 +6,7 @@ import * as api from './api.js';
 import { h } from './dom.js';
 import { TASK_STATUSES, statusKey, statusWord } from './status.js';
 import { seg } from './router.js';
+import { isTimeout, timeoutState } from './events.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const ALLOWED = new Set([
@@ -51,12 +52,28 @@ export function nodeName(g) {
   return t ? t.textContent.trim() : null;
 }
 
-/** The latest task (highest id) per node name. */
+/**
+ * The latest task (highest id) per node name. Timeout rows carry the name of the
+ * node they guard: they colour their dashed edge (latestTimeouts), not the node.
+ */
 export function latestByNode(tasks) {
   const latest = new Map();
   for (const t of tasks || []) {
+    if (isTimeout(t)) continue;
     const prev = latest.get(t.node);
     if (!prev || Number(t.id) > Number(prev.id)) latest.set(t.node, t);
+  }
+  return latest;
+}
+
+/** The latest timeout row per edge, keyed "guarded->target" (the edge's <title>). */
+export function latestTimeouts(tasks) {
+  const latest = new Map();
+  for (const t of tasks || []) {
+    if (!isTimeout(t) || !t.timeout || !t.timeout.node) continue;
+    const key = `${t.node}->${t.timeout.node}`;
+    const prev = latest.get(key);
+    if (!prev || Number(t.id) > Number(prev.id)) latest.set(key, t);
   }
   return latest;
 }
@@ -68,6 +85,7 @@ export function latestByNode(tasks) {
  */
 export function renderChart(flow, tasks, { title, plain = false } = {}) {
   const latest = latestByNode(tasks);
+  const timeouts = latestTimeouts(tasks);
   const usedStatuses = new Set([...latest.values()].map((t) => statusKey(t.status)));
 
   const canvas = h('div', { class: 'chart-canvas', 'aria-busy': 'true' },
@@ -76,6 +94,9 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
     h('li', null, h('span', { class: 'legend-swatch st-none', 'aria-hidden': 'true' }), 'No task yet'),
     TASK_STATUSES.map((s) => h('li', { class: usedStatuses.has(s) ? 'used' : null },
       h('span', { class: `legend-swatch st-${s}`, 'aria-hidden': 'true' }), statusWord(s))));
+  const timeoutLegend = h('li', { class: 'legend-timeout', hidden: true },
+    h('span', { class: 'legend-line legend-line-timeout', 'aria-hidden': 'true' }), 'Timeout (dashed; coloured while armed or once fired)');
+  legend.appendChild(timeoutLegend);
   const container = h('figure', { class: 'chart', testid: 'process-chart' },
     canvas,
     plain ? null : h('figcaption', null, legend));
@@ -87,6 +108,8 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
       svg.setAttribute('role', 'group');
       svg.setAttribute('aria-label', title || `Flow chart of ${flow}`);
       if (!plain) colour(svg, latest);
+      if (!plain) colourTimeouts(svg, timeouts);
+      timeoutLegend.hidden = !svg.querySelector('g.edge.timeout');
       canvas.replaceChildren(svg);
       canvas.removeAttribute('aria-busy');
       // a wide chart takes the whole row of its page layout
@@ -146,5 +169,20 @@ function colour(svg, latest) {
     g.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); open(); }
     });
+  }
+}
+
+/** Dashed timeout edges take the status of their latest timeout row (armed, fired, disarmed). */
+function colourTimeouts(svg, timeouts) {
+  for (const g of svg.querySelectorAll('g.edge.timeout')) {
+    const t = [...g.children].find((c) => c.localName === 'title');
+    const key = t ? t.textContent.trim() : '';
+    const task = timeouts.get(key);
+    if (!task) continue;
+    const status = statusKey(task.status);
+    g.classList.add(`st-${status}`);
+    g.setAttribute('data-status', status);
+    g.setAttribute('data-task-id', task.id);
+    t.textContent = `${key.replace('->', ' → ')}: timeout ${timeoutState(task)} (task #${task.id})`;
   }
 }

@@ -1,7 +1,8 @@
 // Small DOM helpers. Everything is built with createElement and text nodes:
 // no server text ever goes through innerHTML.
 
-import { statusKey, statusWord } from './status.js';
+import { STATUS, statusKey, statusWord } from './status.js';
+import { isTimeout } from './events.js';
 
 const PROPS = new Set(['value', 'checked', 'disabled', 'hidden', 'selected', 'open', 'required', 'multiple', 'readOnly']);
 
@@ -65,22 +66,28 @@ export function parseTime(iso) {
   return Number.isNaN(t) ? null : new Date(t);
 }
 
+/** "12 min", "3 h", "5 days" for a span of seconds (45 s to 45 days); null outside. */
+export function spanPhrase(seconds) {
+  const a = Math.abs(seconds);
+  if (a < 45 || a >= 86400 * 45) return null;
+  if (Math.round(a / 60) < 60) return `${Math.max(1, Math.round(a / 60))} min`; // 59.5 min and up read "1 h"
+  if (a < 86400) return `${Math.round(a / 3600)} h`;
+  const n = Math.round(a / 86400);
+  return `${n} day${n === 1 ? '' : 's'}`;
+}
+
+function shortDate(d) {
+  return d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
 export function relativeTime(iso, now = Date.now()) {
   const d = parseTime(iso);
   if (!d) return '—';
   const diff = Math.round((now - d.getTime()) / 1000);
   const future = diff < 0;
-  const a = Math.abs(diff);
-  let phrase;
-  if (a < 45) return future ? 'in a moment' : 'just now';
-  if (a < 3600) phrase = `${Math.max(1, Math.round(a / 60))} min`;
-  else if (a < 86400) phrase = `${Math.round(a / 3600)} h`;
-  else if (a < 86400 * 45) {
-    const n = Math.round(a / 86400);
-    phrase = `${n} day${n === 1 ? '' : 's'}`;
-  } else {
-    return d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
-  }
+  if (Math.abs(diff) < 45) return future ? 'in a moment' : 'just now';
+  const phrase = spanPhrase(diff);
+  if (!phrase) return shortDate(d);
   return future ? `in ${phrase}` : `${phrase} ago`;
 }
 
@@ -103,6 +110,71 @@ export function refreshTimes(root = document) {
   for (const t of root.querySelectorAll('time[data-rel]')) {
     t.textContent = relativeTime(t.getAttribute('datetime'), now);
   }
+  for (const t of root.querySelectorAll('time[data-due]')) {
+    const d = dueState({
+      due_at: t.getAttribute('datetime'), status: t.dataset.taskStatus, type: t.dataset.taskType,
+      finished_at: t.dataset.finished || null,
+    }, now);
+    if (d) paintDue(t, d);
+  }
+}
+
+// ---------------------------------------------------------------- due dates
+
+const FINISHED = new Set([STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED]);
+const SOON_S = 86400; // a due date within a day is "soon"
+
+/**
+ * How a task's due_at reads now: {state, text, title} or null without one.
+ * state: overdue | soon | later (open tasks), scheduled (a job, timer or timeout
+ * waiting for its run time), late (finished after it was due), past (finished in time).
+ */
+export function dueState(task, now = Date.now()) {
+  const d = task && parseTime(task.due_at);
+  if (!d) return null;
+  const st = statusKey(task.status);
+  const secs = Math.round((d.getTime() - now) / 1000);
+  const when = fullTime(task.due_at);
+  const iso = String(task.due_at);
+  if (FINISHED.has(st)) {
+    const fin = parseTime(task.finished_at);
+    if (st === STATUS.DONE && fin && fin.getTime() > d.getTime()) {
+      const by = spanPhrase((fin.getTime() - d.getTime()) / 1000);
+      return { state: 'late', text: by ? `done ${by} late` : 'done late', title: `Was due ${when} (${iso})` };
+    }
+    return { state: 'past', text: `was due ${shortDate(d)}`, title: `Was due ${when} (${iso})` };
+  }
+  if (st === STATUS.SCHEDULED) {
+    const verb = isTimeout(task) ? 'fires' : 'runs';
+    const title = `${isTimeout(task) ? 'Fires' : 'Runs'} at ${when} (${iso})`;
+    return { state: 'scheduled', text: secs > 0 ? `${verb} ${relativeTime(iso, now)}` : 'due now', title };
+  }
+  const title = `Due ${when} (${iso})`;
+  if (secs <= 0) {
+    const by = spanPhrase(secs);
+    return { state: 'overdue', text: by ? `overdue by ${by}` : (secs > -45 ? 'overdue' : `overdue since ${shortDate(d)}`), title };
+  }
+  return { state: secs <= SOON_S ? 'soon' : 'later', text: `due ${relativeTime(iso, now)}`, title };
+}
+
+function paintDue(el, d) {
+  el.textContent = d.text;
+  el.title = d.title;
+  el.className = `due due-${d.state}`;
+  el.setAttribute('data-due-state', d.state);
+}
+
+/** The due date of a task as a badge ("due in 3 h", "overdue by 2 h"; the exact time on hover), or null. */
+export function dueEl(task, testid = 'due') {
+  const d = dueState(task);
+  if (!d) return null;
+  const el = h('time', {
+    datetime: task.due_at, 'data-due': '', testid,
+    'data-task-status': statusKey(task.status), 'data-task-type': task.type || null,
+    'data-finished': task.finished_at || null,
+  });
+  paintDue(el, d);
+  return el;
 }
 
 // ---------------------------------------------------------------- values

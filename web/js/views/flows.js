@@ -3,8 +3,27 @@
 import { h, timeEl, pageHeader, emptyState } from '../dom.js';
 import { STATUS, FLOW_STATUS } from '../status.js';
 import { seg } from '../router.js';
-import { getFlows } from '../flows-cache.js';
+import * as api from '../api.js';
+import { getFlows, getFlowDef } from '../flows-cache.js';
 import { renderChart } from '../chart.js';
+import { nodeTypeWord, nodeDetails } from '../events.js';
+
+/** The steps of a flow, each with its kind and what it does (waits, deadlines, joins, ends). */
+export function stepList(def) {
+  const nodes = (def && def.nodes) || [];
+  if (!nodes.length) return h('p', { class: 'muted' }, 'This flow has no steps.');
+  return h('ol', { class: 'step-list', testid: 'flow-steps' }, nodes.map((n) => {
+    const details = nodeDetails(n, def);
+    const type = String(n.type || '').replace(/[^a-z_]/g, '');
+    return h('li', { class: `step kind-${type}`, testid: 'flow-step', 'data-node': n.name, 'data-type': type },
+      h('div', { class: 'step-head' },
+        h('span', { class: `kind-chip kind-${type}` }, nodeTypeWord(n.type)),
+        h('span', { class: 'step-title' }, n.title || n.name),
+        h('code', { class: 'flow-name' }, n.name)),
+      n.description ? h('p', { class: 'step-detail muted' }, n.description) : null,
+      details.length ? h('p', { class: 'step-detail', testid: 'step-detail' }, `${details.join('; ')}.`) : null);
+  }));
+}
 
 export async function flowsView(ctx) {
   const flows = await getFlows(true);
@@ -31,6 +50,21 @@ export async function flowsView(ctx) {
         chartHolder.appendChild(chart);
       }
     });
+    const stepsHolder = h('div', { class: 'flow-steps-holder' });
+    const steps = h('details', { class: 'flow-chart-details flow-steps-details', testid: 'flow-steps-details' },
+      h('summary', null, 'Steps'),
+      stepsHolder);
+    steps.addEventListener('toggle', async () => {
+      if (!steps.open || stepsHolder.firstChild) return;
+      stepsHolder.appendChild(h('p', { class: 'muted' }, 'Loading the steps…'));
+      try {
+        const def = await getFlowDef(f.name);
+        stepsHolder.replaceChildren(stepList(def));
+      } catch (e) {
+        if (e instanceof api.ApiError && e.status === 401) return;
+        stepsHolder.replaceChildren(h('p', { class: 'chart-error', role: 'note' }, api.describeError(e, 'load the steps')));
+      }
+    });
     return h('article', {
       class: `card flow-card ${ok ? '' : 'flow-card-error'}`, testid: 'flow-card', 'data-flow': f.name, 'data-status': f.status || FLOW_STATUS.OK,
     },
@@ -50,7 +84,8 @@ export async function flowsView(ctx) {
     h('div', { class: 'card-actions' },
       starts.map((n) => h('a', { class: 'btn btn-small btn-primary', href: `#/start/${seg(f.name)}/${seg(n.name)}` }, n.title || 'Start')),
       h('a', { class: 'btn btn-small', href: `#/processes?flow=${encodeURIComponent(f.name)}` }, 'Processes')),
-    ok || f.loaded_at ? details : null);
+    ok || f.loaded_at ? details : null,
+    ok || f.loaded_at ? steps : null);
   });
 
   ctx.mount(

@@ -3,7 +3,7 @@
 
 import * as api from '../api.js';
 import {
-  h, badge, timeEl, pageHeader, dataList, emptyState, confirmDialog, flash, flashError, setBusy,
+  h, badge, timeEl, dueEl, pageHeader, dataList, emptyState, confirmDialog, flash, flashError, setBusy,
 } from '../dom.js';
 import { STATUS, PROCESS_STATUSES, ACTIVE_PROCESS_STATUSES, statusKey } from '../status.js';
 import { refresh, seg } from '../router.js';
@@ -13,8 +13,11 @@ import { isManagerOf } from '../session.js';
 import { refreshCounts } from '../counts.js';
 import { table, pager, filterBar, listParams } from '../list.js';
 import { taskName } from '../actions.js';
+import { isTimeout, isReceive, waitsForText } from '../events.js';
+import { timeoutList, waitItem } from '../event-ui.js';
 
 const ACTIVE = new Set(ACTIVE_PROCESS_STATUSES);
+const ACTIVE_TASK = new Set([STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED, STATUS.ERROR]);
 
 export async function processView(ctx) {
   const id = ctx.params.id;
@@ -60,15 +63,48 @@ export async function processView(ctx) {
 
   const historyColumns = [
     { label: '#', class: 'col-id', render: (t) => h('a', { href: `#/tasks/${seg(t.id)}` }, `#${t.id}`) },
-    { label: 'Task', class: 'col-main', render: (t) => h('a', { href: `#/tasks/${seg(t.id)}`, class: 'row-link' }, taskName(t)) },
+    {
+      label: 'Task',
+      class: 'col-main',
+      render: (t) => [
+        h('span', null,
+          isTimeout(t) ? h('span', { class: 'kind-chip kind-timeout', 'aria-hidden': 'true' }, 'timeout') : null,
+          h('a', { href: `#/tasks/${seg(t.id)}`, class: isTimeout(t) ? 'row-link row-link-quiet' : 'row-link', testid: 'history-task' }, taskName(t, def))),
+        isReceive(t) && waitsForText(t) ? h('span', { class: 'row-note row-note-event', testid: 'waits-for' }, waitsForText(t)) : null,
+      ],
+    },
     { label: 'Status', render: (t) => badge(t.status) },
-    { label: 'Owner', render: (t) => t.owner || h('span', { class: 'muted' }, '—') },
+    // a timeout row is the engine's, never a person's: no owner, "engine" instead of a dash
+    { label: 'Owner', render: (t) => t.owner || h('span', { class: 'muted' }, isTimeout(t) || isReceive(t) ? 'engine' : '—') },
+    { label: 'Due', class: 'col-due', render: (t) => dueEl(t) },
     { label: 'Created', render: (t) => timeEl(t.created_at) },
     { label: 'Finished', render: (t) => timeEl(t.finished_at) },
     { label: 'Token', render: (t) => (t.token ? h('code', { class: 'token' }, t.token) : '—') },
   ];
+  if (!tasks.some((t) => t.due_at)) historyColumns.splice(historyColumns.findIndex((c) => c.label === 'Due'), 1);
 
   const errors = tasks.filter((t) => statusKey(t.status) === STATUS.ERROR);
+
+  // timeouts (armed, fired, disarmed), receivers and scheduled work: what this process waits for
+  const timeouts = tasks.filter(isTimeout);
+  const receivers = tasks.filter((t) => isReceive(t) && t.waits_for);
+  const waitingReceivers = receivers.filter((t) => ACTIVE_TASK.has(statusKey(t.status)));
+  const scheduled = tasks.filter((t) => !isTimeout(t) && statusKey(t.status) === STATUS.SCHEDULED && t.due_at);
+  const eventsPanel = (timeouts.length || receivers.length || scheduled.length)
+    ? h('section', { class: 'panel', 'aria-labelledby': 'events-title', testid: 'process-events' },
+      h('h2', { class: 'panel-title', id: 'events-title' }, 'Timeouts and waits'),
+      waitingReceivers.length || scheduled.length ? h('ul', { class: 'event-list', testid: 'wait-list' },
+        waitingReceivers.map((t) => waitItem(t, def)),
+        scheduled.map((t) => h('li', { class: 'event-item', testid: 'scheduled-item', 'data-task-id': t.id, 'data-node': t.node },
+          h('span', { class: 'event-state event-state-armed' }, 'scheduled'), ' ',
+          h('a', { href: `#/tasks/${seg(t.id)}`, class: 'event-link' }, taskName(t, def)), ' ', dueEl(t)))) : null,
+      timeouts.length ? [
+        h('h3', { class: 'side-subtitle' }, `Timeouts (${timeouts.filter((t) => statusKey(t.status) === STATUS.SCHEDULED).length} armed)`),
+        timeoutList(timeouts, def, { testid: 'timeout-list', tasks }),
+      ] : null,
+      receivers.length > waitingReceivers.length ? h('p', { class: 'muted small' },
+        receivers.filter((t) => !waitingReceivers.includes(t)).map((t, i) => [i ? ' · ' : '', `${t.title || t.node}: ${waitsForText(t)}`])) : null)
+    : null;
 
   ctx.mount(
     pageHeader(h('span', null, p.summary || flowTitle, ' ', h('span', { class: 'id-chip id-chip-lg' }, `#${p.id}`)), {
@@ -79,7 +115,7 @@ export async function processView(ctx) {
     }),
     errors.length ? h('div', { class: 'notice notice-error', role: 'note' },
       `${errors.length} task${errors.length === 1 ? '' : 's'} of this process ${errors.length === 1 ? 'is' : 'are'} in error: `,
-      errors.map((t, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(t.id)}` }, `${taskName(t)} (#${t.id})`)]), '.') : null,
+      errors.map((t, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(t.id)}` }, `${taskName(t, def)} (#${t.id})`)]), '.') : null,
     h('div', { class: 'process-layout', testid: 'process-page', 'data-process-id': p.id, 'data-status': status },
       h('section', { class: 'panel chart-panel', 'aria-labelledby': 'chart-title' },
         h('h2', { class: 'panel-title', id: 'chart-title' }, 'Flow chart'),
@@ -87,6 +123,7 @@ export async function processView(ctx) {
       h('section', { class: 'panel', 'aria-labelledby': 'pdata-title' },
         h('h2', { class: 'panel-title', id: 'pdata-title' }, 'Data'),
         dataList(p.data, def && def.fields, 'process-data-list'))),
+    eventsPanel,
     h('section', { class: 'panel panel-flush', 'aria-labelledby': 'history-title' },
       h('h2', { class: 'panel-title panel-title-pad', id: 'history-title' }, 'Task history'),
       tasks.length ? table({
@@ -94,7 +131,10 @@ export async function processView(ctx) {
         rows: tasks,
         caption: 'Tasks of this process, oldest first',
         testid: 'history-table',
-        rowAttrs: (t) => ({ testid: 'history-row', 'data-task-id': t.id, 'data-status': t.status, 'data-node': t.node }),
+        rowAttrs: (t) => ({
+          testid: 'history-row', 'data-task-id': t.id, 'data-status': t.status, 'data-node': t.node, 'data-type': t.type || null,
+          class: isTimeout(t) ? 'row-timeout' : null,
+        }),
       }) : h('p', { class: 'muted pad' }, 'No tasks.')),
   );
 }

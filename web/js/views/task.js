@@ -3,7 +3,7 @@
 
 import * as api from '../api.js';
 import {
-  h, setContent, badge, timeEl, pageHeader, dataList, flashError,
+  h, setContent, badge, timeEl, dueEl, fullTime, pageHeader, dataList, flashError,
 } from '../dom.js';
 import { STATUS } from '../status.js';
 import { refresh, seg } from '../router.js';
@@ -13,6 +13,10 @@ import {
   ACTION_ORDER, runTaskAction, actionButton, taskName,
 } from '../actions.js';
 import { username } from '../session.js';
+import {
+  isReceive, isTimeout, waitsForText, timeoutState, nodeTitle, timeoutsOf,
+} from '../events.js';
+import { timeoutList, isOpen } from '../event-ui.js';
 
 export async function taskView(ctx) {
   const id = ctx.params.id;
@@ -30,7 +34,7 @@ export async function taskView(ctx) {
   ]);
   if (!ctx.alive()) return;
 
-  const name = taskName(task);
+  const name = taskName(task, def);
   const status = String(task.status || '').toUpperCase();
   const canExecute = actions.includes('execute');
   document.title = `${name} #${task.id} · flowhost`;
@@ -62,6 +66,7 @@ export async function taskView(ctx) {
       formErr.hidden = true;
       const r = await runTaskAction(task, 'execute', {
         body: { data },
+        def,
         onInvalid: (e) => {
           const rest = Object.entries(f.setErrors(e.fields || {}));
           showFormError([
@@ -94,12 +99,24 @@ export async function taskView(ctx) {
   const buttons = others.map((a) => {
     if (a === 'reassign') return reassignControl(task);
     return actionButton(task, a, async (ev) => {
-      const r = await runTaskAction(task, a, { button: ev.currentTarget });
+      const r = await runTaskAction(task, a, { button: ev.currentTarget, def });
       if (r) refresh();
     });
   });
-  const actionBar = h('div', { class: 'action-bar', role: 'group', 'aria-label': 'Task actions', testid: 'task-actions' },
-    buttons.length ? buttons : (canExecute ? null : h('p', { class: 'muted' }, 'There is nothing you can do with this task now.')));
+  // the engine completes receivers and timeouts itself: their notice says what happens instead
+  const engineTask = isReceive(task) || isTimeout(task);
+  const actionBar = buttons.length || canExecute || !engineTask
+    ? h('div', { class: 'action-bar', role: 'group', 'aria-label': 'Task actions', testid: 'task-actions' },
+      buttons.length ? buttons : (canExecute ? null : h('p', { class: 'muted' }, 'There is nothing you can do with this task now.')))
+    : null;
+
+  // ------------------------------------------------------------ events: what it waits for, its timeouts
+  const procTasks = (procRes && Array.isArray(procRes.tasks)) ? procRes.tasks : [];
+  const guardedBy = timeoutsOf(procTasks, task.id);
+  const eventPanel = eventNotice(task, def, status, procTasks);
+  const timeoutsPanel = guardedBy.length ? h('section', { class: 'panel', 'aria-labelledby': 'task-timeouts-title', testid: 'task-timeouts' },
+    h('h2', { class: 'panel-title', id: 'task-timeouts-title' }, 'Timeouts of this task'),
+    timeoutList(guardedBy, def, { showGuard: false, tasks: procTasks })) : null;
 
   // ------------------------------------------------------------ facts
   const facts = h('dl', { class: 'facts', testid: 'task-facts' },
@@ -108,6 +125,14 @@ export async function taskView(ctx) {
     fact('Flow', (def && def.title) || task.flow),
     fact('Node', h('code', null, task.node)),
     fact('Type', task.type || '—'),
+    task.due_at ? fact(isTimeout(task) ? 'Fires' : (status === STATUS.SCHEDULED ? 'Runs' : 'Due'),
+      h('span', { testid: 'task-due' }, dueEl(task), h('span', { class: 'muted small due-abs' }, fullTime(task.due_at)))) : null,
+    task.waits_for ? fact('Waits for', h('span', { testid: 'task-waits-for' }, waitsForText(task))) : null,
+    isTimeout(task) && task.timeout ? fact('Guards', task.timeout.guards
+      ? h('a', { href: `#/tasks/${seg(task.timeout.guards)}`, testid: 'timeout-guards' }, `${nodeTitle(def, task.node)} #${task.timeout.guards}`)
+      : nodeTitle(def, task.node)) : null,
+    isTimeout(task) && task.timeout ? fact('Goes to', h('span', null, nodeTitle(def, task.timeout.node), ' ', h('code', null, task.timeout.node))) : null,
+    isTimeout(task) && task.timeout ? fact('Interrupting', task.timeout.interrupting === false ? 'No: the task stays open' : 'Yes: cancels the task') : null,
     fact('Created', timeEl(task.created_at)),
     task.assigned_at ? fact('Assigned', timeEl(task.assigned_at)) : null,
     task.started_at ? fact('Started', timeEl(task.started_at)) : null,
@@ -150,14 +175,54 @@ export async function taskView(ctx) {
     }),
     h('div', { class: 'task-layout', testid: 'task-page', 'data-task-id': task.id, 'data-status': status },
       h('div', { class: 'task-main' },
+        eventPanel,
         actionBar,
         errorBox,
-        formSection),
+        formSection,
+        timeoutsPanel),
       aside,
       h('section', { class: 'panel task-details', 'aria-labelledby': 'task-facts-title' },
         h('h2', { class: 'panel-title', id: 'task-facts-title' }, 'Details'),
         facts)),
   );
+}
+
+/** For a receiver or a timeout: what it waits for and what happens next (null for other tasks). */
+function eventNotice(task, def, status, procTasks) {
+  if (isReceive(task) && task.waits_for) {
+    const waiting = status === STATUS.STARTED || status === STATUS.NEW || status === STATUS.ASSIGNED;
+    const w = task.waits_for;
+    return h('section', { class: 'panel event-panel', 'aria-labelledby': 'event-title', testid: 'waits-for-panel', 'data-status': status },
+      h('h2', { class: 'panel-title', id: 'event-title' }, waiting ? 'Waiting' : 'Event'),
+      h('p', { class: 'event-lead', testid: 'waits-for' }, waitsForText(task)),
+      waiting ? h('p', { class: 'muted small' },
+        'The process goes on by itself when it arrives; nobody needs to work on this task. ',
+        w.signal ? `Programs raise it with POST /api/signals/${w.signal}.`
+          : `Programs send it with POST /api/messages/${w.message}${w.key != null ? ` and the key “${w.key}”` : ''}.`) : null);
+  }
+  if (isTimeout(task) && task.timeout) {
+    const state = timeoutState(task);
+    const target = nodeTitle(def, task.timeout.node);
+    const interrupting = task.timeout.interrupting !== false;
+    let text;
+    if (state === 'armed') {
+      text = [task.due_at ? ['Armed: ', dueEl(task, 'timeout-due'), ` (${fullTime(task.due_at)}). `] : 'Armed. ',
+        `When it fires, it ${interrupting ? `cancels ${nodeTitle(def, task.node)} and goes on to ${target}` : `starts ${target} while ${nodeTitle(def, task.node)} stays open`}.`];
+    } else if (state === 'fired') {
+      text = ['Fired ', timeEl(task.finished_at), interrupting ? `: it canceled ${nodeTitle(def, task.node)} and went on to ${target}.` : `: it started ${target} beside ${nodeTitle(def, task.node)}.`];
+    } else if (state === 'disarmed') {
+      const guard = procTasks.find((x) => Number(x.id) === Number(task.timeout.guards));
+      text = ['Disarmed ', timeEl(task.finished_at), isOpen(guard)
+        ? `: it will not fire; ${nodeTitle(def, task.node)} is still open.`
+        : `: ${nodeTitle(def, task.node)} ended before it fired.`];
+    } else {
+      text = `This timeout is ${state}.`;
+    }
+    return h('section', { class: 'panel event-panel', 'aria-labelledby': 'event-title', testid: 'timeout-panel', 'data-state': state },
+      h('h2', { class: 'panel-title', id: 'event-title' }, 'Timeout'),
+      h('p', { class: 'event-lead', testid: 'timeout-text' }, text));
+  }
+  return null;
 }
 
 /** Where this task is listed for me: the first breadcrumb. */

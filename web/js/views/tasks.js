@@ -1,11 +1,16 @@
-// Inbox (ASSIGNED to me), Queue (NEW tasks I may take), Archive (finished tasks I owned).
+// Inbox (ASSIGNED to me), Queue (NEW tasks I may take), Archive (finished tasks I owned),
+// All tasks (managers: every task of the flows they manage, timeouts and receivers included).
 
 import * as api from '../api.js';
-import { h, badge, timeEl, pageHeader, emptyState } from '../dom.js';
+import {
+  h, badge, timeEl, dueEl, pageHeader, emptyState,
+} from '../dom.js';
+import { TASK_STATUSES } from '../status.js';
 import { navigate, refresh, seg } from '../router.js';
-import { getFlows } from '../flows-cache.js';
+import { getFlows, tryFlowDef } from '../flows-cache.js';
 import { table, pager, filterBar, listParams } from '../list.js';
 import { runTaskAction, taskName } from '../actions.js';
+import { isTimeout, waitsForText, timeoutState } from '../events.js';
 
 const VIEWS = {
   inbox: {
@@ -24,21 +29,62 @@ const VIEWS = {
     sub: 'Tasks you finished.',
     empty: ['Nothing in your archive yet.', 'Tasks you complete are kept here.'],
   },
+  all: {
+    title: 'All tasks',
+    sub: 'Every task of the flows you manage: people\'s tasks, jobs, timers, timeouts and tasks waiting for a message.',
+    empty: ['No tasks yet.', 'Tasks appear here as processes of your flows run.'],
+    statuses: true,
+  },
 };
+
+/** The definitions of the flows whose rows need node titles (timeouts name their target node). */
+async function defsFor(items) {
+  const names = [...new Set(items.filter(isTimeout).map((t) => t.flow))];
+  const defs = await Promise.all(names.map((n) => tryFlowDef(n)));
+  return new Map(names.map((n, i) => [n, defs[i]]));
+}
+
+/** The task cell of a list row: link, id, and what a receiver waits for / a timeout's state. */
+export function taskCell(t, def) {
+  const waits = waitsForText(t);
+  return [
+    h('a', { href: `#/tasks/${seg(t.id)}`, class: 'row-link', testid: 'task-link' },
+      taskName(t, def), h('span', { class: 'id-chip' }, `#${t.id}`)),
+    waits ? h('span', { class: 'row-note row-note-event', testid: 'waits-for' }, waits) : null,
+    isTimeout(t) ? h('span', { class: 'row-note', testid: 'timeout-state' },
+      `${timeoutState(t)} · ${t.timeout && t.timeout.interrupting === false ? 'non-interrupting' : 'interrupting'}`) : null,
+  ];
+}
 
 export function taskListView(view) {
   return async (ctx) => {
     const conf = VIEWS[view];
     const path = `/${view}`;
     const sort = ctx.query.get('sort') === 'created_at' ? 'created_at' : '-created_at';
-    const params = { view, ...listParams(ctx.query, ['flow', 'since', 'until', 'after']) };
+    const params = { view, ...listParams(ctx.query, conf.statuses ? ['flow', 'status', 'since', 'until', 'after'] : ['flow', 'since', 'until', 'after']) };
     if (sort !== '-created_at') params.sort = sort;
 
-    const [flows, res] = await Promise.all([
-      getFlows().catch(() => []),
-      api.get('/api/tasks', params),
-    ]);
+    let flows; let res;
+    try {
+      [flows, res] = await Promise.all([
+        getFlows().catch(() => []),
+        api.get('/api/tasks', params),
+      ]);
+    } catch (e) {
+      if (view === 'all' && e instanceof api.ApiError && e.status === 403) {
+        document.title = `${conf.title} · flowhost`;
+        ctx.mount(
+          pageHeader(conf.title),
+          h('section', { class: 'panel', testid: 'all-forbidden' },
+            h('p', { class: 'empty-title' }, 'This page is for managers.'),
+            h('p', null, 'Only administrators and managers of a flow see every task. Your own tasks are in your inbox and archive.')));
+        return;
+      }
+      throw e;
+    }
     const items = (res && res.items) || [];
+    const defs = await defsFor(items);
+    if (!ctx.alive()) return;
 
     const toggleSort = () => {
       const q = new URLSearchParams(ctx.query);
@@ -51,8 +97,7 @@ export function taskListView(view) {
       {
         label: 'Task',
         class: 'col-main',
-        render: (t) => h('a', { href: `#/tasks/${seg(t.id)}`, class: 'row-link', testid: 'task-link' },
-          taskName(t), h('span', { class: 'id-chip' }, `#${t.id}`)),
+        render: (t) => taskCell(t, defs.get(t.flow)),
       },
       { label: 'Flow', render: (t) => t.flow_title || t.flow },
       {
@@ -62,6 +107,13 @@ export function taskListView(view) {
       },
       { label: 'Status', render: (t) => badge(t.status) },
     ];
+    // due dates (and the run time of scheduled jobs, timers, timeouts): a column when any row has one
+    if (items.some((t) => t.due_at)) {
+      columns.push({ label: 'Due', class: 'col-due', render: (t) => dueEl(t) });
+    }
+    if (view === 'all') {
+      columns.push({ label: 'Owner', render: (t) => t.owner || h('span', { class: 'muted' }, '—') });
+    }
     if (view === 'archive') {
       columns.push({ label: 'Finished', render: (t) => timeEl(t.finished_at) });
     }
@@ -92,7 +144,7 @@ export function taskListView(view) {
       });
     }
 
-    const filtered = ['flow', 'since', 'until'].some((k) => ctx.query.get(k));
+    const filtered = ['flow', 'status', 'since', 'until'].some((k) => ctx.query.get(k));
     const body = items.length
       ? table({
         columns,
@@ -108,7 +160,7 @@ export function taskListView(view) {
     document.title = `${conf.title} · flowhost`;
     ctx.mount(
       pageHeader(conf.title, { sub: conf.sub }),
-      filterBar({ path, query: ctx.query, flows }),
+      filterBar({ path, query: ctx.query, flows, statuses: conf.statuses ? TASK_STATUSES : null }),
       h('section', { class: 'panel panel-flush', 'aria-label': `${conf.title} tasks`, testid: `${view}-list` }, body),
       pager({ path, query: ctx.query, nextAfter: res && res.next_after, count: items.length }),
     );
