@@ -300,6 +300,15 @@ int activation_test(luavm *vm, act_ctx *c, int edge, int *yes, fherr *err) {
   return FH_OK;
 }
 
+int activation_decide(luavm *vm, act_ctx *c, const char *key, const json_t *extra, int *yes, fherr *err) {
+  lua_State *L = luavm_state(vm);
+  int rc = invoke_callback(vm, c, key, extra, 1, err);
+  if (rc) return rc;
+  *yes = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return FH_OK;
+}
+
 int activation_assign(luavm *vm, act_ctx *c, char **user, fherr *err) {
   lua_State *L = luavm_state(vm);
   *user = NULL;

@@ -72,6 +72,8 @@ int activation_seconds(luavm *vm, act_ctx *c, double *seconds, int *ok, fherr *e
  * for nil): a Receive's or Send's key and data, a :Due or :OnTimeout
  * function's seconds. */
 int activation_value(luavm *vm, act_ctx *c, const char *key, json_t **out, fherr *err);
+/* node[key](self, activation, extra) -> its truth (a :ForEach's complete). */
+int activation_decide(luavm *vm, act_ctx *c, const char *key, const json_t *extra, int *yes, fherr *err);
 /* node.validate(self, activation, clean) -> field errors: a non-empty object
  * (new reference) or NULL when the form is fine. */
 int activation_validate(luavm *vm, act_ctx *c, const json_t *clean, json_t **fields, fherr *err);

@@ -41,7 +41,7 @@ int engine_sync_flows(engine *e, fherr *err) {
     return FH_OK;
   }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
-                       .budget_seconds = e->budget};
+                       .budget_seconds = e->budget, .lua_unsafe = flowreg_lua_unsafe(e->reg)};
   luavm *vm = luavm_new(&opt, err);
   if (!vm) {
     flowgen_release(e->reg, gen);
@@ -158,7 +158,7 @@ int engine_act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body
     if (!rc) rc = body(r, arg, err);
     if (!rc) rc = run_write(r, err);
     engine_unlock_process(e->reg, pid);
-    if (!rc) engine_flush_outbox(e, r);
+    if (!rc) engine_after_write(e, r);
     if (rc != FH_STALE || attempt == ENGINE_MAX_TRIES) return rc;
     run_free(r);
     fherr_clear(err);
@@ -226,6 +226,11 @@ static int start_input(run *r, const fd_node *n, const json_t *input, fherr *err
   return rc;
 }
 
+int run_start(run *r, const fd_node *n, const json_t *input, fherr *err) {
+  int rc = start_input(r, n, input, err);
+  return rc ? rc : start_body(r, n, input, err);
+}
+
 static int start_once(engine *e, const fh_actor *a, const flowdef *fd, const fd_node *n, const json_t *input,
                       json_t **out, fherr *err) {
   run r;
@@ -234,7 +239,7 @@ static int start_once(engine *e, const fh_actor *a, const flowdef *fd, const fd_
   if (!rc) rc = start_input(&r, n, input, err);
   if (!rc) rc = start_body(&r, n, input, err);
   if (!rc) rc = run_write(&r, err);
-  if (!rc) engine_flush_outbox(e, &r);
+  if (!rc) engine_after_write(e, &r);
   if (!rc) *out = run_result(&r);
   run_free(&r);
   return rc;

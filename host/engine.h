@@ -93,6 +93,7 @@ typedef struct engine_process_query {
   const char *status;
   int64_t after;
   int limit;
+  int64_t parent;   /* 0: any; else the children of that process */
 } engine_process_query;
 
 int engine_processes_list(engine *e, const fh_actor *a, const engine_process_query *q, json_t **out,

@@ -213,6 +213,16 @@ static void deliver_kept(engine *e, int64_t id, const engine_send_args *m) {
   }
 }
 
+/* deliver_kept, then (nobody took it) the message stays kept as any other. */
+static void offer_kept(engine *e, int64_t id, const engine_send_args *m) {
+  deliver_kept(e, id, m);
+  fherr err = {0};
+  int there = 0;
+  if (!store_message_exists(e->st, id, &there, &err) && there && store_message_offered(e->st, id, &err))
+    fhlog(FHLOG_WARN, "message %lld: %s", (long long)id, err.message);
+  fherr_clear(&err);
+}
+
 void engine_flush_outbox(engine *e, run *r) {
   fh_actor system;
   fh_actor_system(&system);
@@ -232,7 +242,7 @@ void engine_flush_outbox(engine *e, run *r) {
       fherr_clear(&err);
     } else if (s->id) {
       send_depth++;
-      deliver_kept(e, s->id, &m);
+      offer_kept(e, s->id, &m);
       send_depth--;
     }
     json_decref(data);
@@ -254,7 +264,7 @@ int engine_deliver_undelivered(engine *e, fherr *err) {
     after = id;
     json_t *data = json_loads(text, 0, NULL);
     engine_send_args m = {.name = name, .key = key, .data = data};
-    deliver_kept(e, id, &m);
+    offer_kept(e, id, &m);
     json_decref(data);
     free(name), free(key), free(text);
   }

@@ -59,6 +59,14 @@ typedef struct ptask {
   int settled;          /* its end was seen by the event rules (first-wins) */
 } ptask;
 
+/* A growing list of ids. */
+typedef struct idlist {
+  int64_t *v;
+  int n, cap;
+} idlist;
+int idlist_push(idlist *l, int64_t id, fherr *err);
+void idlist_free(idlist *l);
+
 typedef struct pstate {
   st_process proc;      /* proc.version: as read; proc.data is rewritten on write */
   int is_new;           /* started by this action */
@@ -71,6 +79,10 @@ typedef struct pstate {
   int nconsume, ccap;
   struct psend *sends;  /* messages and signals of Send nodes (in order) */
   int nsends, scap;
+  /* set by the write, for what follows it (engine_after_write) */
+  int64_t woke;         /* the parent's Subprocess task this child's end woke */
+  idlist run_now;       /* Subprocess tasks due now: their children start at once */
+  idlist orphans;       /* children of Subprocess tasks canceled by this write */
 } pstate;
 
 /* What a Send node produced.  A message is kept with the action's write
@@ -117,7 +129,7 @@ int64_t pstate_latest_owner(const pstate *ps, const char *flow_task);
 int pstate_has_done_type(const pstate *ps, const char *type);
 /* Writes what changed, with data as the process data, in one short
  * transaction.  FH_STALE: someone else wrote the process since it was read. */
-int pstate_write(engine *e, pstate *ps, const json_t *data, fherr *err);
+int pstate_write(engine *e, pstate *ps, const json_t *data, pstate *also, const json_t *also_data, fherr *err);
 
 /* --- engine_lock.c: the host's process locks ----------------------------- */
 
@@ -148,6 +160,7 @@ typedef struct run {
   act_door door;         /* transitions called from this run's callbacks */
   int door_closed;       /* a job's copy: transitions would act on nothing */
   json_t *deliveries;    /* task id -> kept message data, for receivers created now */
+  struct run *child;     /* a child process this run started: written in the same transaction */
 } run;
 
 /* A run on a stored process (loaded) or a new one (run_init_new). */
@@ -172,7 +185,7 @@ int run_recheck_joins(run *r, fherr *err);
 /* Runs the queue, then settles the process status (DONE once an End was
  * reached and nothing is active). */
 int run_finish(run *r, fherr *err);
-/* Writes the run's effect (pstate_write). */
+/* Writes the run's effect (pstate_write), with the child it started. */
 int run_write(run *r, fherr *err);
 /* {"process", "tasks": [created]} from the run's state, after its write. */
 json_t *run_result(run *r);
@@ -205,6 +218,39 @@ int run_activate_end(run *r, ptask *t, const fd_node *n, fherr *err);
  * ended disarmed, and every join whose round cannot send it anything more
  * queued (a join never hangs).  *changed: it did something. */
 int run_settle_events(run *r, int *changed, fherr *err);
+
+/* --- engine_compose.c: subprocesses and multiple instances ------------------ */
+
+/* How deep subprocesses may nest (a flow calling itself without end). */
+#define COMPOSE_MAX_DEPTH 32
+/* The most instances one :ForEach creates. */
+#define COMPOSE_MAX_ITEMS 10000
+
+/* A :ForEach node reached: its group's controller task and the first
+ * instances (all of them, or one when they run in turn). */
+int run_create_group(run *r, const fd_node *n, const char *token, int64_t prev, fherr *err);
+/* An instance ended DONE: its group goes on, or continues the flow. */
+int run_instance_done(run *r, ptask *inst, const fd_node *n, fherr *err);
+/* Groups whose instances all ended some other way, and canceled groups. */
+int run_settle_groups(run *r, int *changed, fherr *err);
+/* A Subprocess task's job: start its child, or take over the finished one. */
+int run_subprocess_step(run *r, ptask *t, const fd_node *n, fherr *err);
+/* Adds a new task coming from prev, noted as created by this action. */
+int run_add_task(run *r, const st_task *row, int64_t prev, ptask **out, fherr *err);
+/* The parts of an ordinary task creation the group code shares. */
+int run_create_one(run *r, const fd_node *n, const char *token, int64_t prev, int64_t group, json_t *data,
+                   ptask **out, fherr *err);
+/* Starts a StartFunction/Start's process on a new run (engine.c). */
+int run_start(run *r, const fd_node *n, const json_t *input, fherr *err);
+
+/* After a write, with no lock held: the Send nodes' messages and signals,
+ * the children of canceled Subprocess tasks canceled, new children started,
+ * and a parent woken by its child's end continued. */
+void engine_after_write(engine *e, run *r);
+/* Children whose parent task ended while a crash kept them running. */
+int engine_cancel_orphans(engine *e, fherr *err);
+/* Runs due task id now if it is due and free (claims it like a worker). */
+int engine_run_task_now(engine *e, int64_t task_id, fherr *err);
 
 /* --- engine_events.c ------------------------------------------------------- */
 

@@ -69,8 +69,8 @@ static void run_job_callback(engine *e, const st_task *claimed, job_result *j) {
   const fd_node *n = node_of(&r, claimed);
   ptask *t = pstate_task(&r.ps, claimed->id);
   j->before = json_deep_copy(r.data);
-  if (!strcmp(claimed->type, "timeout")) {
-    /* a boundary timer: nothing runs before it fires under the lock */
+  if (!strcmp(claimed->type, "timeout") || !strcmp(claimed->type, "subprocess")) {
+    /* a boundary timer, a child to start or to take over: all under the lock */
   } else if (n && n->kind == NODE_JOB && t) {
     double old = luavm_set_budget(e->vm, n->timeout > 0 ? n->timeout : e->budget);
     r.door_closed = 1;
@@ -146,6 +146,10 @@ static int settle(run *r, const st_task *claimed, job_result *j, int *dropped, f
     int rc = run_fire_timeout(r, t, err);
     return rc ? rc : run_finish(r, err);
   }
+  if (!strcmp(t->row.type, "subprocess")) {
+    int rc = n ? run_subprocess_step(r, t, n, err) : FH_OK;
+    return rc ? rc : run_finish(r, err);
+  }
   if (j->after) merge_job_changes(r->data, j->before, j->after);
   if (j->after) {
     free(t->row.data);
@@ -179,12 +183,28 @@ static int run_one_due(engine *e, const st_task *claimed, fherr *err) {
     if (!rc) rc = settle(&r, claimed, &j, &dropped, err);
     if (!rc && !dropped) rc = run_write(&r, err);
     engine_unlock_process(e->reg, claimed->process_id);
-    if (!rc && !dropped) engine_flush_outbox(e, &r);
+    if (!rc && !dropped) engine_after_write(e, &r);
     run_free(&r);
     if (rc != FH_STALE) break;
     fherr_clear(err);
   }
   job_result_free(&j);
+  return rc;
+}
+
+int engine_run_task_now(engine *e, int64_t task_id, fherr *err) {
+  char now[FH_TIME_LEN], until[FH_TIME_LEN], owner[96];
+  fhtime_now(now);
+  fhtime_format(fhtime_epoch() + e->budget + e->lease_grace, until);
+  snprintf(owner, sizeof owner, "%s:%ld", e->worker, (long)random());
+  st_task claimed;
+  int rc = store_task_claim_id(e->st, task_id, now, owner, until, &claimed, err);
+  if (rc == FH_NOT_FOUND) {   /* not due, or a worker has it: it runs there */
+    fherr_clear(err);
+    return FH_OK;
+  }
+  if (!rc) rc = run_one_due(e, &claimed, err);
+  st_task_free(&claimed);
   return rc;
 }
 
@@ -226,8 +246,9 @@ static int expire_messages(engine *e, fherr *err) {
 int engine_run_due(engine *e, int max, int *ran, fherr *err) {
   *ran = 0;
   int rc0 = expire_messages(e, err);
-  if (!rc0 && !e->swept) {
+  if (!rc0 && !e->swept) {   /* what a crash may have left half done */
     rc0 = engine_deliver_undelivered(e, err);
+    if (!rc0) rc0 = engine_cancel_orphans(e, err);
     e->swept = !rc0;
   }
   if (rc0) return rc0;

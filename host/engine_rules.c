@@ -96,10 +96,17 @@ static int check_execute(const check_args *c, fherr *err) {
   return fherr_set(err, FH_CONFLICT, "cannot execute: a %s task runs by itself", c->kind);
 }
 
+/* STARTED tasks that wait on something outside a person's hands: a
+ * receiver, a running child, a group of instances. */
+static int waits_outside(const st_task *t) {
+  return !strcmp(t->type, "receive") || !strcmp(t->type, "subprocess") || !strcmp(t->type, "foreach");
+}
+
 static int check_cancel(const check_args *c, fherr *err) {
   task_status st = c->t->row.status;
   if (!c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot cancel: only a manager may");
-  if (st != TASK_NEW && st != TASK_ASSIGNED && st != TASK_SCHEDULED && st != TASK_ERROR)
+  if (st != TASK_NEW && st != TASK_ASSIGNED && st != TASK_SCHEDULED && st != TASK_ERROR &&
+      !(st == TASK_STARTED && waits_outside(&c->t->row)))
     return fherr_set(err, FH_CONFLICT, "cannot cancel: task is %s", c->status);
   return FH_OK;
 }

@@ -59,6 +59,11 @@ void run_init_new(run *r, engine *e, const fh_actor *a, const flowdef *fd) {
 }
 
 void run_free(run *r) {
+  if (r->child) {
+    run_free(r->child);
+    free(r->child);
+    r->child = NULL;
+  }
   pstate_free(&r->ps);
   json_decref(r->data);
   json_decref(r->created);
@@ -224,7 +229,7 @@ static int timer_seconds(run *r, const fd_node *n, st_task *t, double *seconds, 
   return FH_OK;
 }
 
-static int add_and_note(run *r, const st_task *row, int64_t prev, ptask **out, fherr *err) {
+int run_add_task(run *r, const st_task *row, int64_t prev, ptask **out, fherr *err) {
   int rc = pstate_add_task(r->e, &r->ps, row, out, err);
   if (!rc) rc = pstate_link(&r->ps, *out, prev, err);
   if (!rc) json_array_append_new(r->created, json_integer((*out)->row.id));
@@ -254,14 +259,14 @@ static int arrive_at_join(run *r, const fd_node *n, const char *token, int64_t p
   snprintf(t.token, sizeof t.token, "%.*s", (int)(slash - token), token);
   fhtime_now(t.created_at);
   snprintf(t.started_at, sizeof t.started_at, "%s", t.created_at);
-  if ((rc = add_and_note(r, &t, prev, &join, err))) return rc;
+  if ((rc = run_add_task(r, &t, prev, &join, err))) return rc;
   return run_enqueue(r, join->row.id, err);
 }
 
 /* Fills the kind-specific part of a new task: a job is due now, a timer
  * when its seconds are up, a human task gets its :Assign owner. */
 static int set_up_task(run *r, const fd_node *n, st_task *t, fherr *err) {
-  if (n->kind == NODE_JOB) {
+  if (n->kind == NODE_JOB || n->kind == NODE_SUBPROCESS) {   /* a subprocess starts its child as a job */
     t->status = TASK_SCHEDULED;
     snprintf(t->due_at, sizeof t->due_at, "%s", t->created_at);
   } else if (n->kind == NODE_TIMER) {
@@ -300,6 +305,33 @@ static int is_automatic(node_kind k) {
          k == NODE_SEND || k == NODE_CANCEL;
 }
 
+/* A task of node n (an instance of group `group` when not 0, with `data`
+ * as its task data) reached with token from task prev. */
+int run_create_one(run *r, const fd_node *n, const char *token, int64_t prev, int64_t group, json_t *data,
+                   ptask **out, fherr *err) {
+  st_task t = {0};
+  t.process_id = r->ps.proc.id;
+  snprintf(t.flow_task, sizeof t.flow_task, "%s.%s", r->ps.proc.flow, n->name);
+  snprintf(t.type, sizeof t.type, "%s", node_kind_name(n->kind));
+  t.status = TASK_NEW;
+  t.group_id = group;
+  if (data && !(t.data = json_dumps(data, JSON_COMPACT))) return fherr_set(err, FH_INTERNAL, "out of memory");
+  snprintf(t.token, sizeof t.token, "%s", token);
+  fhtime_now(t.created_at);
+  int rc = set_up_task(r, n, &t, err);
+  if (rc && r->job_mode && rc == FH_FLOW_ERROR) rc = (set_up_failed(&t, err), FH_OK);
+  ptask *added = NULL;
+  if (!rc) rc = run_add_task(r, &t, prev, &added, err);
+  st_task_free(&t);
+  if (rc) return rc;
+  if (out) *out = added;
+  if (is_automatic(n->kind) && added->row.status == TASK_NEW) return run_enqueue(r, added->row.id, err);
+  if (added->row.status == TASK_ERROR) return FH_OK;
+  /* a group's timeouts guard its controller, not each instance */
+  if (n->ntimeouts && !group && (rc = run_arm_timeouts(r, added, n, err))) return rc;
+  return n->kind == NODE_RECEIVE ? run_take_kept(r, added, n, err) : FH_OK;
+}
+
 /* Creates the task of node n reached with token from task prev. */
 int run_create_task(run *r, const fd_node *n, const char *token, int64_t prev, fherr *err) {
   if (n->kind == NODE_JOIN) return arrive_at_join(r, n, token, prev, err);
@@ -308,26 +340,8 @@ int run_create_task(run *r, const fd_node *n, const char *token, int64_t prev, f
   if (n->kind == NODE_OBSOLETE) return fherr_set(err, FH_FLOW_ERROR, "node '%s' is obsolete", n->name);
   if (strlen(token) >= sizeof((st_task *)0)->token - 24)
     return fherr_set(err, FH_FLOW_ERROR, "splits nested too deeply (token '%s')", token);
-  st_task t = {0};
-  t.process_id = r->ps.proc.id;
-  snprintf(t.flow_task, sizeof t.flow_task, "%s.%s", r->ps.proc.flow, n->name);
-  snprintf(t.type, sizeof t.type, "%s", node_kind_name(n->kind));
-  t.status = TASK_NEW;
-  snprintf(t.token, sizeof t.token, "%s", token);
-  fhtime_now(t.created_at);
-  int rc = set_up_task(r, n, &t, err);
-  if (rc) {
-    if (!r->job_mode || rc != FH_FLOW_ERROR) return rc;
-    set_up_failed(&t, err);
-  }
-  ptask *added = NULL;
-  rc = add_and_note(r, &t, prev, &added, err);
-  st_task_free(&t);
-  if (rc) return rc;
-  if (is_automatic(n->kind) && added->row.status == TASK_NEW) return run_enqueue(r, added->row.id, err);
-  if (added->row.status == TASK_ERROR) return FH_OK;
-  if (n->ntimeouts && (rc = run_arm_timeouts(r, added, n, err))) return rc;
-  return n->kind == NODE_RECEIVE ? run_take_kept(r, added, n, err) : FH_OK;
+  if (n->foreach) return run_create_group(r, n, token, prev, err);
+  return run_create_one(r, n, token, prev, 0, NULL, NULL, err);
 }
 
 static int follow_edge(run *r, const ptask *from, const fd_node *n, int edge, const char *token, fherr *err) {
@@ -336,6 +350,8 @@ static int follow_edge(run *r, const ptask *from, const fd_node *n, int edge, co
 }
 
 int run_follow_next(run *r, const ptask *from, const fd_node *n, fherr *err) {
+  /* an instance of a :ForEach group: the group decides when the flow goes on */
+  if (from->row.group_id) return run_instance_done(r, (ptask *)from, n, err);
   char token[sizeof from->row.token];
   snprintf(token, sizeof token, "%s", from->row.token);
   for (int i = 0; i < n->nedges; i++) {
@@ -518,8 +534,10 @@ static int run_queue(run *r, fherr *err) {
 
 int run_finish(run *r, fherr *err) {
   for (;;) {
-    int rc = run_queue(r, err), changed = 0;
+    int rc = run_queue(r, err), changed = 0, grouped = 0;
     if (!rc) rc = run_settle_events(r, &changed, err);
+    if (!rc) rc = run_settle_groups(r, &grouped, err);
+    changed += grouped;
     if (rc) return rc;
     if (!changed && r->qhead == r->qlen) break;
   }
@@ -532,7 +550,9 @@ int run_finish(run *r, fherr *err) {
   return FH_OK;
 }
 
-int run_write(run *r, fherr *err) { return pstate_write(r->e, &r->ps, r->data, err); }
+int run_write(run *r, fherr *err) {
+  return pstate_write(r->e, &r->ps, r->data, r->child ? &r->child->ps : NULL, r->child ? r->child->data : NULL, err);
+}
 
 json_t *run_result(run *r) {
   json_t *tasks = json_array();

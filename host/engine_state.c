@@ -16,6 +16,23 @@
 
 #include "fhtime.h"
 
+int idlist_push(idlist *l, int64_t id, fherr *err) {
+  if (l->n == l->cap) {
+    int cap = l->cap ? l->cap * 2 : 4;
+    int64_t *grown = realloc(l->v, sizeof *grown * cap);
+    if (!grown) return fherr_set(err, FH_INTERNAL, "out of memory");
+    l->v = grown;
+    l->cap = cap;
+  }
+  l->v[l->n++] = id;
+  return FH_OK;
+}
+
+void idlist_free(idlist *l) {
+  free(l->v);
+  memset(l, 0, sizeof *l);
+}
+
 static void drop_sends(pstate *ps, int from) {
   for (int i = from; i < ps->nsends; i++) {
     free(ps->sends[i].name);
@@ -36,6 +53,8 @@ void pstate_free(pstate *ps) {
   free(ps->consume);
   drop_sends(ps, 0);
   free(ps->sends);
+  idlist_free(&ps->run_now);
+  idlist_free(&ps->orphans);
   memset(ps, 0, sizeof *ps);
 }
 
@@ -311,43 +330,91 @@ static int collect(pstate *ps, const st_task ***ins, int *nins, const st_task **
   return FH_OK;
 }
 
-int pstate_write(engine *e, pstate *ps, const json_t *data, fherr *err) {
+/* One state's part of a write: the store_write and the arrays it points to. */
+typedef struct prepared {
+  store_write w;
+  const st_task **ins, **upd;
+  store_await *awaits;
+  store_message_out *out;
+  char now[FH_TIME_LEN], until[FH_TIME_LEN];
+} prepared;
+
+static void prepared_free(prepared *p) {
+  free(p->out);
+  free(p->ins);
+  free(p->upd);
+  free(p->awaits);
+}
+
+/* A process that ended as a Subprocess's child wakes that task (the
+ * parent's continuation runs as a job); one that ends in the same write
+ * that starts it is seen by its parent there. */
+static int wakes_parent(const pstate *ps) {
+  return ps->proc.parent_task_id && !ps->is_new &&
+         (ps->proc.status == PROC_DONE || ps->proc.status == PROC_CANCELED);
+}
+
+static int prepare(engine *e, pstate *ps, const json_t *data, prepared *p, fherr *err) {
+  memset(p, 0, sizeof *p);
   char *text = dump_json(data);
   if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
   free(ps->proc.data);
   ps->proc.data = text;
-  const st_task **ins = NULL, **upd = NULL;
-  store_await *awaits = NULL;
   int nins, nupd, nawaits, nout = 0;
-  store_message_out *out = calloc(ps->nsends + 1, sizeof *out);
-  int rc = out ? collect(ps, &ins, &nins, &upd, &nupd, &awaits, &nawaits, err)
-               : fherr_set(err, FH_INTERNAL, "out of memory");
-  char now[FH_TIME_LEN], until[FH_TIME_LEN];
-  fhtime_now(now);
-  fhtime_format(fhtime_epoch() + e->message_ttl, until);
-  for (int i = 0; !rc && i < ps->nsends; i++)
-    if (!ps->sends[i].signal)
-      out[nout++] = (store_message_out){.name = ps->sends[i].name, .key = ps->sends[i].key,
-                                        .data = ps->sends[i].data, .created_at = now, .expires_at = until};
-  if (!rc) {
-    store_write w = {.process = &ps->proc, .process_is_new = ps->is_new, .inserts = ins, .ninserts = nins,
-                     .updates = upd, .nupdates = nupd, .links = ps->links, .nlinks = ps->nlinks,
-                     .consume = ps->consume, .nconsume = ps->nconsume, .awaits = awaits, .nawaits = nawaits,
-                     .sends = out, .nsends = nout};
-    rc = store_write_process(e->st, &w, err);
-  }
-  for (int i = 0, k = 0; !rc && i < ps->nsends; i++)
-    if (!ps->sends[i].signal) ps->sends[i].id = out[k++].id;
-  free(out);
-  free(ins);
-  free(upd);
-  free(awaits);
+  p->out = calloc(ps->nsends + 1, sizeof *p->out);
+  int rc = p->out ? collect(ps, &p->ins, &nins, &p->upd, &nupd, &p->awaits, &nawaits, err)
+                  : fherr_set(err, FH_INTERNAL, "out of memory");
   if (rc) return rc;
-  /* written: this state now matches the store */
+  fhtime_now(p->now);
+  fhtime_format(fhtime_epoch() + e->message_ttl, p->until);
+  for (int i = 0; i < ps->nsends; i++)
+    if (!ps->sends[i].signal)
+      p->out[nout++] = (store_message_out){.name = ps->sends[i].name, .key = ps->sends[i].key,
+                                           .data = ps->sends[i].data, .created_at = p->now, .expires_at = p->until};
+  p->w = (store_write){.process = &ps->proc, .process_is_new = ps->is_new, .inserts = p->ins, .ninserts = nins,
+                       .updates = p->upd, .nupdates = nupd, .links = ps->links, .nlinks = ps->nlinks,
+                       .consume = ps->consume, .nconsume = ps->nconsume, .awaits = p->awaits, .nawaits = nawaits,
+                       .sends = p->out, .nsends = nout};
+  if (wakes_parent(ps)) {
+    p->w.wake_task = ps->proc.parent_task_id;
+    p->w.wake_at = p->now;
+  }
+  return FH_OK;
+}
+
+/* What a written task sets off after the write: a Subprocess task due now
+ * starts its child at once, one canceled takes its child along. */
+static void note_follow_up(pstate *ps, const ptask *t) {
+  if (!(t->is_new || t->dirty)) return;
+  if (t->row.status == TASK_SCHEDULED && !strcmp(t->row.type, "subprocess") && !t->row.lease_until[0])
+    idlist_push(&ps->run_now, t->row.id, NULL);   /* best effort: a worker finds it anyway */
+  if (t->row.child_id && t->row.status == TASK_CANCELED) idlist_push(&ps->orphans, t->row.child_id, NULL);
+}
+
+/* Written: the state now matches the store. */
+static void written(pstate *ps, const prepared *p) {
+  for (int i = 0, k = 0; i < ps->nsends; i++)
+    if (!ps->sends[i].signal) ps->sends[i].id = p->out[k++].id;
+  if (p->w.wake_task) ps->woke = p->w.wake_task;
+  for (int i = 0; i < ps->ntasks; i++) note_follow_up(ps, ps->tasks[i]);
   ps->is_new = 0;
   ps->proc.version++;
   ps->nlinks = 0;
   ps->nconsume = 0;
   for (int i = 0; i < ps->ntasks; i++) ps->tasks[i]->is_new = ps->tasks[i]->dirty = 0;
-  return FH_OK;
+}
+
+int pstate_write(engine *e, pstate *ps, const json_t *data, pstate *also, const json_t *also_data, fherr *err) {
+  prepared a, b;
+  memset(&b, 0, sizeof b);
+  int rc = prepare(e, ps, data, &a, err);
+  if (!rc && also && !(rc = prepare(e, also, also_data, &b, err))) a.w.also = &b.w;
+  if (!rc) rc = store_write_process(e->st, &a.w, err);
+  if (!rc) {
+    written(ps, &a);
+    if (also) written(also, &b);
+  }
+  prepared_free(&a);
+  prepared_free(&b);
+  return rc;
 }

@@ -35,6 +35,9 @@ json_t *view_process_json(engine *e, const st_process *p) {
                           p->created_by_name[0] ? json_string(p->created_by_name) : json_null(), "created_at",
                           p->created_at, "finished_at", time_or_null(p->finished_at));
   free(summary);
+  if (p->parent_id)
+    json_object_set_new(out, "parent", json_pack("{s:I, s:I}", "process_id", (json_int_t)p->parent_id, "task_id",
+                                                 (json_int_t)p->parent_task_id));
   return out;
 }
 
@@ -56,7 +59,8 @@ json_t *view_task_json(engine *e, const st_task *t) {
   json_t *out = json_pack(
       "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id,
       "process_id", (json_int_t)t->process_id, "flow", flow, "node", node_part(t->flow_task), "type",
-      is_timeout ? "timeout" : n ? node_kind_name(n->kind) : "obsolete", "title",
+      /* a timer row and a group's controller are rows of their node, of their own type */
+      is_timeout || !strcmp(t->type, "foreach") ? t->type : n ? node_kind_name(n->kind) : "obsolete", "title",
       n ? n->title : node_part(t->flow_task), "status", task_status_name(t->status),
       "owner", t->owner_name[0] ? json_string(t->owner_name) : json_null(), "token", t->token, "previous", prev,
       "data", parse_json_text(t->data), "created_at", t->created_at, "assigned_at", time_or_null(t->assigned_at),
@@ -78,6 +82,8 @@ json_t *view_task_json(engine *e, const st_task *t) {
                                         : json_pack("{s:s}", "signal", t->event_name));
   }
   if (t->attempts) json_object_set_new(out, "attempts", json_integer(t->attempts));
+  if (t->child_id) json_object_set_new(out, "child_id", json_integer(t->child_id));
+  if (t->group_id) json_object_set_new(out, "group_id", json_integer(t->group_id));
   return out;
 }
 
@@ -394,7 +400,8 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
   if (rc) return rc;
   int limit = q->limit > 0 ? q->limit : 50;
   if (limit > 500) limit = 500;
-  store_process_query sq = {.flow = q->flow, .status = q->status, .after = q->after, .limit = limit + 1};
+  store_process_query sq = {.flow = q->flow, .status = q->status, .after = q->after, .limit = limit + 1,
+                            .parent = q->parent};
   json_t *managed = NULL;
   char *managed_text = NULL;
   if (!a->is_admin && !a->is_system) {
@@ -421,6 +428,8 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
       snprintf(p.created_at, sizeof p.created_at, "%s", json_string_value(json_object_get(row, "created_at")));
       const char *fin = json_string_value(json_object_get(row, "finished_at"));
       snprintf(p.finished_at, sizeof p.finished_at, "%s", fin ? fin : "");
+      p.parent_id = json_integer_value(json_object_get(row, "parent_id"));
+      p.parent_task_id = json_integer_value(json_object_get(row, "parent_task_id"));
       json_array_append_new(items, view_process_json(e, &p));
     }
     size_t n = json_array_size(rows);
@@ -450,7 +459,10 @@ int engine_process_get(engine *e, const fh_actor *a, int64_t process_id, json_t 
   if (!(rc = store_task_of_process(e->st, process_id, &rows, &n, err))) {
     json_t *tasks = json_array();
     for (int i = 0; i < n; i++) json_array_append_new(tasks, view_task_json(e, &rows[i]));
-    *out = json_pack("{s:o, s:o}", "process", view_process_json(e, &p), "tasks", tasks);
+    json_t *children = NULL;
+    if ((rc = store_process_children(e->st, process_id, &children, err))) json_decref(tasks);
+    else
+      *out = json_pack("{s:o, s:o, s:o}", "process", view_process_json(e, &p), "tasks", tasks, "children", children);
   }
   st_task_array_free(rows, n);
   st_process_free(&p);

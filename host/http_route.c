@@ -166,13 +166,14 @@ static void h_start(http_req *r, engine *e, const match *m) {
 
 static void h_processes(http_req *r, engine *e, const match *m) {
   (void)m;
-  static const char *const params[] = {"flow", "status", "limit", "after", NULL};
+  static const char *const params[] = {"flow", "status", "limit", "after", "parent", NULL};
   fherr err = {0};
   json_t *out = NULL;
   engine_process_query q = {.flow = NULL};
   int rc = prepare(r, e, params, &err);
   if (!rc) rc = param_limit(r, &q.limit, &err);
   if (!rc) rc = http_param_id(r, "after", &q.after, &err);
+  if (!rc) rc = http_param_id(r, "parent", &q.parent, &err);
   if (!rc) rc = param_status(r, PROCESS_STATUSES, &q.status, &err);
   q.flow = http_param(r, "flow");
   if (!rc) rc = engine_processes_list(e, &r->actor, &q, &out, &err);

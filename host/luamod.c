@@ -380,7 +380,8 @@ static int l_processes(lua_State *L) {
   fh_actor a;
   actor_of(L, h, 2, &a);
   engine_process_query q = {.flow = opt_field(L, 2, "flow"), .status = opt_field(L, 2, "status"),
-                            .limit = (int)opt_int(L, 2, "limit"), .after = opt_int(L, 2, "after")};
+                            .limit = (int)opt_int(L, 2, "limit"), .after = opt_int(L, 2, "after"),
+                            .parent = opt_int(L, 2, "parent")};
   json_t *out = NULL;
   fherr err = {0};
   int rc = engine_processes_list(h->e, &a, &q, &out, &err);

@@ -9,6 +9,8 @@
  * way SQLite keeps pager.c apart from wal.c, so that the rows can be read
  * without the locking and the locking without the rows.
  */
+#include <sys/statvfs.h>
+
 #include "store_internal.h"
 
 #define TASK_COLS                                                                        \
@@ -42,7 +44,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_USER_PASSWD] = "UPDATE user SET password_hash = ?2 WHERE username = ?1",
   [Q_USER_ADMIN] = "UPDATE user SET is_admin = ?2 WHERE username = ?1",
   [Q_USER_COUNT] = "SELECT count(*) FROM user",
-  [Q_USER_LIST] = "SELECT id, username, is_admin FROM user ORDER BY username",
+  [Q_USER_LIST] = "SELECT id, username, is_admin, is_active FROM user ORDER BY username",
   [Q_USER_PERMS] =
       "SELECT name FROM user_perm WHERE user_id = ?1 UNION "
       "SELECT gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = ?1",
@@ -66,6 +68,29 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TOKEN_ADD] = "INSERT INTO api_token(token_hash, user_id, name, created_at) VALUES(?1, ?2, ?3, ?4)",
   [Q_TOKEN_GET] = "SELECT user_id FROM api_token WHERE token_hash = ?1",
   [Q_TOKEN_USED] = "UPDATE api_token SET last_used_at = ?2 WHERE token_hash = ?1",
+  [Q_USER_ACTIVE] = "UPDATE user SET is_active = ?2 WHERE username = ?1",
+  [Q_SESSION_DEL_USER] = "DELETE FROM session WHERE user_id = ?1",
+  [Q_TOKEN_DEL_USER] = "DELETE FROM api_token WHERE user_id = ?1",
+  [Q_TOKEN_LIST] = "SELECT id, name, created_at, last_used_at FROM api_token WHERE user_id = ?1 ORDER BY id",
+  [Q_TOKEN_FIND] =
+      "SELECT t.id, u.username FROM api_token t JOIN user u ON u.id = t.user_id"
+      " WHERE t.id = ?1 OR t.token_hash = ?2",
+  [Q_TOKEN_DEL] = "DELETE FROM api_token WHERE id = ?1",
+  [Q_SESSION_PURGE] = "DELETE FROM session WHERE expires_at <= ?1",
+  /* sign-in throttling: failures per (name, address) row; a name's and an
+   * address's totals are sums over the rows still inside the window (?3) */
+  [Q_LOGIN_PAIR] = "SELECT failures, last_at FROM login_failure WHERE name = ?1 AND addr = ?2 AND last_at >= ?3",
+  [Q_LOGIN_NAME] = "SELECT coalesce(sum(failures), 0) FROM login_failure WHERE name = ?1 AND last_at >= ?2",
+  [Q_LOGIN_ADDR] =
+      "SELECT coalesce(sum(failures), 0), coalesce(max(last_at), '') FROM login_failure"
+      " WHERE addr = ?1 AND last_at >= ?2",
+  [Q_LOGIN_FAIL] =
+      "INSERT INTO login_failure(name, addr, failures, last_at) VALUES(?1, ?2, 1, ?3)"
+      " ON CONFLICT(name, addr) DO UPDATE SET"
+      " failures = CASE WHEN last_at < ?4 THEN 1 ELSE failures + 1 END, last_at = ?3",
+  [Q_LOGIN_FORGET] = "DELETE FROM login_failure WHERE name = ?1 AND addr = ?2",
+  [Q_LOGIN_PURGE] = "DELETE FROM login_failure WHERE last_at < ?1",
+  [Q_HEALTH_PROBE] = "INSERT INTO health_probe(id, at) VALUES(1, ?1) ON CONFLICT(id) DO UPDATE SET at = ?1",
   [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
   [Q_PROC_GET] =
       "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
@@ -83,7 +108,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_MAX_TASK] = "SELECT coalesce(max(id), 0) FROM task",
   [Q_MAX_PROCESS] = "SELECT coalesce(max(id), 0) FROM process",
   [Q_PROC_LIST] =
-      "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id"
+      "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
       " FROM process p LEFT JOIN user u ON u.id = p.created_by"
       " WHERE (?1 IS NULL OR p.flow = ?1) AND (?2 IS NULL OR p.status = ?2)"
       " AND (?3 IS NULL OR p.id < ?3) AND (?7 IS NULL OR p.parent_id = ?7)"
@@ -170,6 +195,10 @@ const char *const STORE_SQL[Q__COUNT] = {
       "WHERE t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1"
       " AND (t.lease_until IS NULL OR t.lease_until < ?1) ORDER BY t.due_at, t.id LIMIT 1",
   [Q_TASK_LEASE] = "UPDATE task SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
+  [Q_TASK_CLAIM_ID] =
+      "SELECT " TASK_COLS TASK_FROM
+      "WHERE t.id = ?2 AND t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1"
+      " AND (t.lease_until IS NULL OR t.lease_until < ?1)",
   [Q_TASK_NEXT_DUE] = "SELECT min(coalesce(due_at, '')) FROM task WHERE status = 'SCHEDULED'",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =
@@ -179,10 +208,12 @@ const char *const STORE_SQL[Q__COUNT] = {
       "INSERT INTO message(name, key, data, created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5"
       " WHERE NOT EXISTS (SELECT 1 FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"
       "  AND event_name = ?1 AND event_key = ?2)",
-  [Q_MSG_INSERT] = "INSERT INTO message(name, key, data, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+  [Q_MSG_INSERT] =
+      "INSERT INTO message(name, key, data, created_at, expires_at, pending) VALUES(?1, ?2, ?3, ?4, ?5, 1)",
+  [Q_MSG_OFFERED] = "UPDATE message SET pending = 0 WHERE id = ?1",
   [Q_MSG_EXISTS] = "SELECT count(*) FROM message WHERE id = ?1",
   [Q_MSG_UNDELIVERED] =
-      "SELECT m.id, m.name, m.key, m.data FROM message m WHERE m.id > ?2 AND m.expires_at > ?1 AND EXISTS"
+      "SELECT m.id, m.name, m.key, m.data FROM message m WHERE m.id > ?2 AND m.pending AND m.expires_at > ?1 AND EXISTS"
       " (SELECT 1 FROM task t WHERE t.status = 'STARTED' AND t.flow_task_type = 'receive'"
       "  AND t.event_name = m.name AND t.event_key = m.key AND t.created_at <= m.created_at) ORDER BY m.id LIMIT 1",
   [Q_MSG_FIND] =
@@ -201,6 +232,8 @@ const char *const STORE_SQL[Q__COUNT] = {
 
 int sq_fail(store *st, fherr *err, int rc, const char *what) {
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return fherr_set(err, FH_BUSY, "database is busy, try again");
+  /* a full disk passes, like a lock: 503 busy, not a bug of ours */
+  if (rc == SQLITE_FULL) return fherr_set(err, FH_BUSY, "the database's disk is full; try again later");
   const char *msg = st->cur->db ? sqlite3_errmsg(st->cur->db) : sqlite3_errstr(rc);
   return fherr_set(err, FH_INTERNAL, "storage error: %s: %s", what, msg);
 }
@@ -229,9 +262,10 @@ int sq_exec(store *st, const char *sql, fherr *err) {
   char *msg = NULL;
   int rc = sqlite3_exec(st->cur->db, sql, NULL, NULL, &msg);
   if (rc != SQLITE_OK) {
-    fherr_set(err, rc == SQLITE_BUSY ? FH_BUSY : FH_INTERNAL, "storage error: %s", msg ? msg : sqlite3_errstr(rc));
+    int code = rc == SQLITE_BUSY || rc == SQLITE_FULL ? FH_BUSY : FH_INTERNAL;
+    fherr_set(err, code, "storage error: %s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
-    return rc == SQLITE_BUSY ? FH_BUSY : FH_INTERNAL;
+    return code;
   }
   return FH_OK;
 }
@@ -401,9 +435,10 @@ int store_user_list(store *st, json_t **out, fherr *err) {
   /* Collect ids first: the perms query reuses other statements. */
   json_t *rows = json_array();
   while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-    json_array_append_new(rows, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+    json_array_append_new(rows, json_pack("{s:I, s:s, s:b, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
                                           "username", (const char *)sqlite3_column_text(s, 1),
-                                          "is_admin", sqlite3_column_int(s, 2)));
+                                          "is_admin", sqlite3_column_int(s, 2), "is_active",
+                                          sqlite3_column_int(s, 3)));
   sq_done(s);
   if (rc != SQLITE_DONE) {
     json_decref(rows);
@@ -578,6 +613,195 @@ int store_token_get(store *st, const char *token_hash, int64_t *uid, fherr *err)
   return sq_fail(st, err, rc, "get token");
 }
 
+int store_user_set_active(store *st, const char *username, int active, fherr *err) {
+  sqlite3_stmt *s;
+  int rc = update_user(st, Q_USER_ACTIVE, username, &s, err);
+  if (rc) return rc;
+  sqlite3_bind_int(s, 2, active ? 1 : 0);
+  if ((rc = sq_run(st, s, err, "set user active"))) return rc;
+  return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+}
+
+/* Runs statement q with the user id, *n the rows it deleted. */
+static int delete_of_user(store *st, int q, int64_t uid, int64_t *n, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, q, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, uid);
+  int rc = sq_run(st, s, err, "revoke");
+  if (!rc && n) *n = sqlite3_changes(st->cur->db);
+  return rc;
+}
+
+int store_user_revoke(store *st, int64_t uid, int64_t *sessions, int64_t *tokens, fherr *err) {
+  int rc = delete_of_user(st, Q_SESSION_DEL_USER, uid, sessions, err);
+  return rc ? rc : delete_of_user(st, Q_TOKEN_DEL_USER, uid, tokens, err);
+}
+
+int store_session_purge(store *st, const char *now, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_SESSION_PURGE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+  return sq_run(st, s, err, "purge sessions");
+}
+
+static json_t *text_or_null(sqlite3_stmt *s, int col) {
+  const unsigned char *v = sqlite3_column_text(s, col);
+  return v ? json_string((const char *)v) : json_null();
+}
+
+int store_token_list(store *st, int64_t uid, json_t **out, fherr *err) {
+  *out = NULL;
+  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_LIST, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, uid);
+  json_t *arr = json_array();
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    json_array_append_new(arr, json_pack("{s:I, s:o, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+                                         "name", text_or_null(s, 1), "created_at", text_or_null(s, 2),
+                                         "last_used_at", text_or_null(s, 3)));
+  sq_done(s);
+  if (rc != SQLITE_DONE) {
+    json_decref(arr);
+    return sq_fail(st, err, rc, "list tokens");
+  }
+  *out = arr;
+  return FH_OK;
+}
+
+int store_token_find(store *st, int64_t id, const char *token_hash, int64_t *found, char username[64], fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_FIND, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, token_hash ? -1 : id);
+  sq_bind_text_or_null(s, 2, token_hash);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *found = sqlite3_column_int64(s, 0);
+    sq_copy_col(username, 64, s, 1);
+    sq_done(s);
+    return FH_OK;
+  }
+  sq_done(s);
+  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no such token");
+  return sq_fail(st, err, rc, "find token");
+}
+
+int store_token_delete(store *st, int64_t id, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_DEL, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_int64(s, 1, id);
+  int rc = sq_run(st, s, err, "delete token");
+  if (rc) return rc;
+  return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "no such token");
+}
+
+/* --- sign-in throttling ----------------------------------------------- */
+
+/* Steps a statement of one row into *n and, when last is given, column 1. */
+static int login_sum(store *st, sqlite3_stmt *s, int64_t *n, char *last, fherr *err) {
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    *n = sqlite3_column_int64(s, 0);
+    if (last) sq_copy_col(last, FH_TIME_LEN, s, 1);
+  }
+  sq_done(s);
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) return FH_OK;
+  return sq_fail(st, err, rc, "sign-in failures");
+}
+
+int store_login_failures(store *st, const char *name, const char *addr, const char *since, st_login_failures *out,
+                         fherr *err) {
+  memset(out, 0, sizeof *out);
+  sqlite3_stmt *s = sq_prep(st, Q_LOGIN_PAIR, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, addr, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, since, -1, SQLITE_TRANSIENT);
+  int rc = login_sum(st, s, &out->pair, out->pair_last, err);
+  if (rc || !(s = sq_prep(st, Q_LOGIN_NAME, err))) return rc ? rc : FH_INTERNAL;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, since, -1, SQLITE_TRANSIENT);
+  if ((rc = login_sum(st, s, &out->name, NULL, err))) return rc;
+  if (!(s = sq_prep(st, Q_LOGIN_ADDR, err))) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, addr, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, since, -1, SQLITE_TRANSIENT);
+  return login_sum(st, s, &out->addr, out->addr_last, err);
+}
+
+int store_login_failure_add(store *st, const char *name, const char *addr, const char *now, const char *since,
+                            fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_LOGIN_PURGE, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, since, -1, SQLITE_TRANSIENT);
+  int rc = sq_run(st, s, err, "forget old sign-in failures");
+  if (rc || !(s = sq_prep(st, Q_LOGIN_FAIL, err))) return rc ? rc : FH_INTERNAL;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, addr, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, now, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 4, since, -1, SQLITE_TRANSIENT);
+  return sq_run(st, s, err, "record a sign-in failure");
+}
+
+int store_login_failure_forget(store *st, const char *name, const char *addr, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, Q_LOGIN_FORGET, err);
+  if (!s) return FH_INTERNAL;
+  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 2, addr, -1, SQLITE_TRANSIENT);
+  return sq_run(st, s, err, "forget sign-in failures");
+}
+
+/* --- the database's state ---------------------------------------------- */
+
+/* One probe write on the store's own connection, waiting at most wait_ms
+ * for the write lock (then the connection's own busy timeout is back). */
+static int probe_write(store *st, int wait_ms) {
+  sqlite3 *db = st->own.db;
+  int saved = 5000;
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    saved = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_busy_timeout(db, wait_ms);
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
+  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  sqlite3_stmt *s = rc == SQLITE_OK ? sq_prep(st, Q_HEALTH_PROBE, NULL) : NULL;
+  if (s) {
+    sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(s);
+    sq_done(s);
+    if (rc == SQLITE_DONE) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+  } else if (rc == SQLITE_OK) {
+    rc = SQLITE_ERROR;
+  }
+  if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  sqlite3_busy_timeout(db, saved);
+  return rc;
+}
+
+void store_db_probe(store *st, int wait_ms, st_db_probe *out) {
+  memset(out, 0, sizeof *out);
+  out->free_bytes = -1;
+  if (st->in_write) {
+    out->state = STORE_DB_ERROR;
+    snprintf(out->detail, sizeof out->detail, "the probe cannot run inside a write");
+    return;
+  }
+  const char *file = sqlite3_db_filename(st->own.db, "main");
+  struct statvfs vfs;
+  if (file && *file && statvfs(file, &vfs) == 0) out->free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+  int rc = sqlite3_db_readonly(st->own.db, "main") == 1 ? SQLITE_READONLY : probe_write(st, wait_ms);
+  out->state = rc == SQLITE_OK ? STORE_DB_OK
+               : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? STORE_DB_LOCKED
+               : rc == SQLITE_FULL ? STORE_DB_FULL
+               : rc == SQLITE_READONLY ? STORE_DB_READ_ONLY : STORE_DB_ERROR;
+  if (rc != SQLITE_OK) snprintf(out->detail, sizeof out->detail, "%s", sqlite3_errstr(rc));
+  if (out->state == STORE_DB_OK && out->free_bytes >= 0 && out->free_bytes < STORE_DB_FULL_BELOW) {
+    out->state = STORE_DB_FULL;
+    snprintf(out->detail, sizeof out->detail, "%lld bytes free", (long long)out->free_bytes);
+  }
+}
+
 /* --- processes ------------------------------------------------------ */
 
 void st_process_free(st_process *p) {
@@ -674,8 +898,8 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
     json_object_set_new(row, "created_at", json_string((const char *)sqlite3_column_text(s, 5)));
     const unsigned char *fin = sqlite3_column_text(s, 6);
     json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
-    json_object_set_new(row, "parent_id", sqlite3_column_type(s, 7) == SQLITE_NULL
-                                              ? json_null() : json_integer(sqlite3_column_int64(s, 7)));
+    json_object_set_new(row, "parent_id", json_integer(sqlite3_column_int64(s, 7)));
+    json_object_set_new(row, "parent_task_id", json_integer(sqlite3_column_int64(s, 8)));
     json_array_append_new(arr, row);
   }
   sq_done(s);
@@ -997,11 +1221,13 @@ int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fher
   return sq_count(st, s, n, err);
 }
 
-static int claim_due(store *st, const char *now, const char *lease_owner, const char *lease_until, st_task *out,
-                     fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_CLAIM, err);
+/* id 0: the next due task; else that one, if due and free. */
+static int claim_due(store *st, int64_t id, const char *now, const char *lease_owner, const char *lease_until,
+                     st_task *out, fherr *err) {
+  sqlite3_stmt *s = sq_prep(st, id ? Q_TASK_CLAIM_ID : Q_TASK_CLAIM, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+  if (id) sqlite3_bind_int64(s, 2, id);
   int rc = sqlite3_step(s);
   if (rc != SQLITE_ROW) {
     sq_done(s);
@@ -1029,9 +1255,14 @@ static int claim_due(store *st, const char *now, const char *lease_owner, const 
 
 int store_task_claim_due(store *st, const char *now, const char *lease_owner, const char *lease_until,
                          st_task *out, fherr *err) {
+  return store_task_claim_id(st, 0, now, lease_owner, lease_until, out, err);
+}
+
+int store_task_claim_id(store *st, int64_t id, const char *now, const char *lease_owner, const char *lease_until,
+                        st_task *out, fherr *err) {
   int rc = store_begin(st, err);
   if (rc) return rc;
-  if ((rc = claim_due(st, now, lease_owner, lease_until, out, err))) {
+  if ((rc = claim_due(st, id, now, lease_owner, lease_until, out, err))) {
     store_rollback(st);
     return rc;
   }
@@ -1314,6 +1545,22 @@ int store_message_find(store *st, const char *name, const char *key, const char 
   }
   sq_done(s);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find message");
+}
+
+int store_message_offered(store *st, int64_t id, fherr *err) {
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  sqlite3_stmt *s = sq_prep(st, Q_MSG_OFFERED, err);
+  if (!s) rc = FH_INTERNAL;
+  else {
+    sqlite3_bind_int64(s, 1, id);
+    rc = sq_run(st, s, err, "mark message offered");
+  }
+  if (rc) {
+    store_rollback(st);
+    return rc;
+  }
+  return store_commit(st, err);
 }
 
 int store_message_last_id(store *st, int64_t *id, fherr *err) {

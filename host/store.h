@@ -94,6 +94,56 @@ int store_session_get(store *st, const char *id_hash, int64_t *user_id, char csr
 int store_session_delete(store *st, const char *id_hash, fherr *err);
 int store_token_add(store *st, const char *token_hash, int64_t user_id, const char *name, fherr *err);
 int store_token_get(store *st, const char *token_hash, int64_t *user_id, fherr *err);
+/* Enables or disables a user; FH_NOT_FOUND for an unknown name. */
+int store_user_set_active(store *st, const char *username, int active, fherr *err);
+/* Deletes every session and API token of a user (*sessions, *tokens: how
+ * many; either may be NULL). */
+int store_user_revoke(store *st, int64_t user_id, int64_t *sessions, int64_t *tokens, fherr *err);
+/* Deletes the sessions expired at `now`. */
+int store_session_purge(store *st, const char *now, fherr *err);
+/* [{"id","name","created_at","last_used_at"}] of a user's tokens, oldest first. */
+int store_token_list(store *st, int64_t user_id, json_t **out, fherr *err);
+/* A token by id (token_hash NULL) or by digest: its id and its user's name. */
+int store_token_find(store *st, int64_t id, const char *token_hash, int64_t *found_id, char username[64], fherr *err);
+int store_token_delete(store *st, int64_t id, fherr *err);
+
+/* --- sign-in throttling (identity.c decides; rows per name and address) */
+
+typedef struct st_login_failures {
+  int64_t pair;                     /* failures of this name from this address */
+  int64_t name;                     /* of this name, from every address */
+  int64_t addr;                     /* from this address, for every name */
+  char pair_last[FH_TIME_LEN];      /* latest failure of the pair ("" none) */
+  char addr_last[FH_TIME_LEN];      /* latest failure from the address */
+} st_login_failures;
+
+/* The failures recorded at or after `since`. */
+int store_login_failures(store *st, const char *name, const char *addr, const char *since, st_login_failures *out,
+                         fherr *err);
+/* Records one failure at `now` (a pair whose last failure is older than
+ * `since` starts over at 1) and deletes every row older than `since`. */
+int store_login_failure_add(store *st, const char *name, const char *addr, const char *now, const char *since,
+                            fherr *err);
+/* Forgets the failures of a name from an address (after it signed in). */
+int store_login_failure_forget(store *st, const char *name, const char *addr, fherr *err);
+
+/* --- the database's state (GET /api/health) ---------------------------- */
+
+typedef enum { STORE_DB_OK, STORE_DB_LOCKED, STORE_DB_FULL, STORE_DB_READ_ONLY, STORE_DB_ERROR } store_db_state;
+#define STORE_DB_FULL_BELOW (1 << 20)   /* bytes free under which the disk counts as full */
+
+typedef struct st_db_probe {
+  store_db_state state;
+  int64_t free_bytes;                   /* on the database's file system; -1 unknown */
+  char detail[256];                     /* why, when not OK */
+} st_db_probe;
+
+/* A one-row write on the store's own connection (not the group-commit
+ * writer), waiting at most wait_ms for the write lock: LOCKED when it could
+ * not have it, FULL when the write failed for space or less than
+ * STORE_DB_FULL_BELOW bytes are free, READ_ONLY or ERROR, with a detail.
+ * Never inside a write. */
+void store_db_probe(store *st, int wait_ms, st_db_probe *out);
 
 /* --- processes --------------------------------------------------------- */
 
@@ -131,7 +181,7 @@ typedef struct store_process_query {
 } store_process_query;
 
 /* JSON array of process rows: id, flow, status, data (text), created_by (name|null), created_at, finished_at,
- * parent_id (or null) */
+ * parent_id, parent_task_id (0: none) */
 int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err);
 /* The children of a process: [{id, flow, status, parent_task_id}] in id order. */
 int store_process_children(store *st, int64_t process_id, json_t **out, fherr *err);
@@ -229,6 +279,9 @@ int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fher
  * write of its own.  FH_NOT_FOUND when nothing is due. */
 int store_task_claim_due(store *st, const char *now, const char *lease_owner,
                          const char *lease_until, st_task *out, fherr *err);
+/* The same for task id alone (FH_NOT_FOUND: not due, not free or gone). */
+int store_task_claim_id(store *st, int64_t id, const char *now, const char *lease_owner, const char *lease_until,
+                        st_task *out, fherr *err);
 /* Sets a claimed task's lease (a short write of its own). */
 int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const char *lease_until, fherr *err);
 /* Seconds until the next SCHEDULED task is due (<0: none). */
@@ -250,11 +303,14 @@ int store_message_find(store *st, const char *name, const char *key, const char 
                        char **data, fherr *err);
 /* The newest message id there is (0: none), for store_await.seen. */
 int store_message_last_id(store *st, int64_t *id, fherr *err);
+/* A Send node's kept message was offered to the receivers waiting then
+ * (none took it): it is an ordinary kept message from now on. */
+int store_message_offered(store *st, int64_t id, fherr *err);
 /* Whether kept message id is still there (not taken, not expired away). */
 int store_message_exists(store *st, int64_t id, int *yes, fherr *err);
-/* The next kept message after id `after`, not expired at `now`, that a
- * receiver created no later than the message waits for: one whose delivery
- * a crash cut off.  *id 0 when none; *name, *key, *data malloc'd. */
+/* The next message of a Send node after id `after`, not expired at `now`,
+ * never offered (a crash cut its delivery off) while a receiver created no
+ * later than it waits.  *id 0 when none; *name, *key, *data malloc'd. */
 int store_message_undelivered(store *st, const char *now, int64_t after, int64_t *id, char **name, char **key,
                               char **data, fherr *err);
 /* Deletes the messages expired at `now` (a short write); *n how many. */

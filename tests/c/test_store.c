@@ -428,10 +428,22 @@ static int test_messages(void) {
   int64_t mid2 = 0;
   char *name = NULL, *key = NULL;
   CHECK(store_message_undelivered(st, "2030-01-01T12:00:00.000Z", 0, &mid2, &name, &key, &data, &err) == FH_OK);
-  /* B-1 (older than its waiting receiver is not: the receiver came first) is offered again; C-1 has nobody */
-  CHECK(mid2 == other && !strcmp(key, "B-1"));
+  /* B-1 was kept by a sender outside (never pending); C-1 has no receiver */
+  CHECK(mid2 == 0);
+  /* a receiver of C-1 waiting since before it was sent: C-1 is due for delivery until offered */
+  st_task r5 = r;
+  r5.id = 0;
+  snprintf(r5.event_key, sizeof r5.event_key, "C-1");
+  snprintf(r5.created_at, sizeof r5.created_at, "2029-12-31T00:00:00.000Z");
+  const st_task *ins5[] = {&r5};
+  p.version++;
+  store_write w5 = {.process = &p, .inserts = ins5, .ninserts = 1};
+  CHECK(store_write_process(st, &w5, &err) == FH_OK);
+  CHECK(store_message_undelivered(st, "2030-01-01T12:00:00.000Z", 0, &mid2, &name, &key, &data, &err) == FH_OK);
+  CHECK(mid2 == out[0].id && !strcmp(key, "C-1"));
   free(name), free(key), free(data);
-  CHECK(store_message_undelivered(st, "2030-01-01T12:00:00.000Z", other, &mid2, &name, &key, &data, &err) == FH_OK);
+  CHECK(store_message_offered(st, out[0].id, &err) == FH_OK);
+  CHECK(store_message_undelivered(st, "2030-01-01T12:00:00.000Z", 0, &mid2, &name, &key, &data, &err) == FH_OK);
   CHECK(mid2 == 0);
   st_process_free(&p);
   store_close(st);

@@ -1,0 +1,410 @@
+/* engine_compose — composition: subprocesses and multiple instances.
+ *
+ * A Subprocess task is a job (SCHEDULED, due at once).  Its first run
+ * starts the child process on a run of its own and writes it in the same
+ * transaction as the parent (the task STARTED with child_id set), so a
+ * child exists exactly when its task says so.  A child that ends (DONE or
+ * CANCELED) wakes that task in its own final write: the task becomes due
+ * again and the parent's version rises, and the task's second run takes
+ * the child over (output and on, or ERROR for a canceled child).  Both
+ * runs happen right after the write that made them due (engine_after_write)
+ * and, should a crash come between, by any job worker later.  A canceled
+ * Subprocess task cancels its child after the write; children a crash left
+ * running are canceled at the first look for due work.
+ *
+ * A :ForEach node gets a controller task (type "foreach", STARTED, data
+ * {items, total, next, done}) and one task per item (group_id = the
+ * controller, data {item, index}), all at once or one after another.  An
+ * instance that ends DONE goes to the group instead of to :Next; the group
+ * continues the flow once every instance ended or the complete condition
+ * holds, canceling the rest.  The group's :OnTimeout guard the controller.
+ *
+ * May call: engine_run, engine_state, activation (list, complete, input,
+ * output), store (the child's row, children, orphans).
+ */
+#include "engine_internal.h"
+
+#include <stdio.h>
+
+#include "fhlog.h"
+#include "fhtime.h"
+
+static json_t *task_data(const ptask *t) {
+  json_t *d = parse_json_text(t->row.data);
+  if (!json_is_object(d)) {
+    json_decref(d);
+    d = json_object();
+  }
+  return d;
+}
+
+static int set_task_data(ptask *t, json_t *d, fherr *err) {
+  char *text = json_dumps(d, JSON_COMPACT);
+  json_decref(d);
+  if (!text) return fherr_set(err, FH_INTERNAL, "out of memory");
+  free(t->row.data);
+  t->row.data = text;
+  t->dirty = 1;
+  return FH_OK;
+}
+
+static int data_int(const ptask *t, const char *key) {
+  json_t *d = task_data(t);
+  int v = (int)json_integer_value(json_object_get(d, key));
+  json_decref(d);
+  return v;
+}
+
+/* --- multiple instances -------------------------------------------------------- */
+
+/* The list a :ForEach runs over: the process field it names, or what its
+ * function returns (an empty table is an empty list). */
+static int group_items(run *r, const fd_node *n, json_t **items, fherr *err) {
+  json_t *v = NULL;
+  if (n->foreach_field) {
+    v = json_incref(json_object_get(r->data, n->foreach_field));
+    if (!v) return fherr_set(err, FH_FLOW_ERROR, "'%s': the process field '%s' holds no list", n->name, n->foreach_field);
+  } else {
+    act_ctx c;
+    run_ctx(r, n, NULL, 0, &c);
+    int rc = activation_value(r->e->vm, &c, "foreach", &v, err);
+    if (rc) return rc;
+  }
+  if (json_is_object(v) && json_object_size(v) == 0) {
+    json_decref(v);
+    v = json_array();
+  }
+  if (!json_is_array(v)) {
+    json_decref(v);
+    return fherr_set(err, FH_FLOW_ERROR, "'%s': :ForEach needs a list (a Lua array)", n->name);
+  }
+  if (json_array_size(v) > COMPOSE_MAX_ITEMS) {
+    json_decref(v);
+    return fherr_set(err, FH_FLOW_ERROR, "'%s': :ForEach over more than %d items", n->name, COMPOSE_MAX_ITEMS);
+  }
+  *items = v;
+  return FH_OK;
+}
+
+/* Instance `index` (0-based) of the group, coming from task prev. */
+static int start_instance(run *r, const fd_node *n, ptask *ctrl, int index, int64_t prev, fherr *err) {
+  json_t *d = task_data(ctrl);
+  json_t *item = json_array_get(json_object_get(d, "items"), index);
+  json_t *data = json_pack("{s:O, s:i}", "item", item ? item : json_null(), "index", index + 1);
+  json_object_set_new(d, "next", json_integer(index + 1));
+  int rc = set_task_data(ctrl, d, err);
+  if (!rc) rc = run_create_one(r, n, ctrl->row.token, prev, ctrl->row.id, data, NULL, err);
+  json_decref(data);
+  return rc;
+}
+
+/* Members of the group with an active status; *done counts the DONE ones. */
+static int group_active(const run *r, const ptask *ctrl, int *done) {
+  int active = 0;
+  if (done) *done = 0;
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    const st_task *t = &r->ps.tasks[i]->row;
+    if (t->group_id != ctrl->row.id) continue;
+    if (task_status_is_active(t->status)) active++;
+    else if (t->status == TASK_DONE && done) (*done)++;
+  }
+  return active;
+}
+
+static void cancel_members(run *r, const ptask *ctrl, int *n) {
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    ptask *t = r->ps.tasks[i];
+    if (t->row.group_id != ctrl->row.id || !task_status_is_active(t->row.status)) continue;
+    run_cancel_task(t);
+    if (n) (*n)++;
+  }
+}
+
+/* The group is through: what is left of it is canceled, the flow goes on. */
+static int finish_group(run *r, ptask *ctrl, const fd_node *n, fherr *err) {
+  cancel_members(r, ctrl, NULL);
+  run_complete_task(ctrl);
+  return run_follow_next(r, ctrl, n, err);
+}
+
+int run_create_group(run *r, const fd_node *n, const char *token, int64_t prev, fherr *err) {
+  json_t *items = NULL;
+  int rc = group_items(r, n, &items, err);
+  if (rc) return rc;
+  int total = (int)json_array_size(items);
+  st_task row = {0};
+  row.process_id = r->ps.proc.id;
+  snprintf(row.flow_task, sizeof row.flow_task, "%s.%s", r->ps.proc.flow, n->name);
+  snprintf(row.type, sizeof row.type, "foreach");
+  row.status = TASK_STARTED;
+  snprintf(row.token, sizeof row.token, "%s", token);
+  fhtime_now(row.created_at);
+  snprintf(row.started_at, sizeof row.started_at, "%s", row.created_at);
+  json_t *d = json_pack("{s:o, s:i, s:i, s:i}", "items", items, "total", total, "next", 0, "done", 0);
+  row.data = json_dumps(d, JSON_COMPACT);
+  json_decref(d);
+  ptask *ctrl = NULL;
+  rc = row.data ? run_add_task(r, &row, prev, &ctrl, err) : fherr_set(err, FH_INTERNAL, "out of memory");
+  st_task_free(&row);
+  if (!rc && n->ntimeouts) rc = run_arm_timeouts(r, ctrl, n, err);
+  if (rc) return rc;
+  if (total == 0) return finish_group(r, ctrl, n, err);
+  for (int i = 0; i < (n->foreach_parallel ? total : 1) && !rc; i++) rc = start_instance(r, n, ctrl, i, ctrl->row.id, err);
+  return rc;
+}
+
+/* Enough instances are DONE: complete = N, or the complete function. */
+static int enough_done(run *r, ptask *ctrl, const fd_node *n, int done, int *yes, fherr *err) {
+  *yes = n->complete_count > 0 && done >= n->complete_count;
+  if (*yes || !n->has_complete_fn) return FH_OK;
+  act_ctx c;
+  run_ctx(r, n, &ctrl->row, 1, &c);
+  json_t *arg = json_integer(done);
+  int rc = activation_decide(r->e->vm, &c, "complete", arg, yes, err);
+  json_decref(arg);
+  return rc;
+}
+
+int run_instance_done(run *r, ptask *inst, const fd_node *n, fherr *err) {
+  ptask *ctrl = pstate_task(&r->ps, inst->row.group_id);
+  if (!ctrl || ctrl->row.status != TASK_STARTED) return FH_OK;   /* the group is over: it ends here */
+  int done = 0, yes = 0;
+  int active = group_active(r, ctrl, &done);
+  json_t *d = task_data(ctrl);
+  json_object_set_new(d, "done", json_integer(done));
+  int rc = set_task_data(ctrl, d, err);
+  if (!rc) rc = enough_done(r, ctrl, n, done, &yes, err);
+  if (rc || yes) return rc ? rc : finish_group(r, ctrl, n, err);
+  int next = data_int(ctrl, "next"), total = data_int(ctrl, "total");
+  if (!n->foreach_parallel && next < total) return start_instance(r, n, ctrl, next, inst->row.id, err);
+  return active == 0 && next >= total ? finish_group(r, ctrl, n, err) : FH_OK;
+}
+
+/* The newest member of a group (what the next instance in turn comes from). */
+static int64_t last_member(const run *r, const ptask *ctrl) {
+  int64_t last = ctrl->row.id;
+  for (int i = 0; i < r->ps.ntasks; i++)
+    if (r->ps.tasks[i]->row.group_id == ctrl->row.id) last = r->ps.tasks[i]->row.id;
+  return last;
+}
+
+int run_settle_groups(run *r, int *changed, fherr *err) {
+  *changed = 0;
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    ptask *ctrl = r->ps.tasks[i];
+    if (strcmp(ctrl->row.type, "foreach")) continue;
+    if (ctrl->row.status == TASK_CANCELED) {   /* canceled with its process, a region, a timeout... */
+      cancel_members(r, ctrl, changed);
+      continue;
+    }
+    if (ctrl->row.status != TASK_STARTED || group_active(r, ctrl, NULL) > 0) continue;
+    /* every instance ended, some other way than DONE (canceled, timed out) */
+    const fd_node *n = r->fd ? flowdef_node(r->fd, node_part(ctrl->row.flow_task)) : NULL;
+    if (!n) continue;
+    int next = data_int(ctrl, "next"), total = data_int(ctrl, "total");
+    int rc = !n->foreach_parallel && next < total ? start_instance(r, n, ctrl, next, last_member(r, ctrl), err)
+                                                  : finish_group(r, ctrl, n, err);
+    if (rc) return rc;
+    (*changed)++;
+  }
+  return FH_OK;
+}
+
+/* --- subprocesses ----------------------------------------------------------------- */
+
+/* A failure of the child's start or take-over: the task is ERROR for a
+ * manager to revive (a new child) or cancel. */
+static int task_error(ptask *t, const char *message, const fherr *cause) {
+  t->row.status = TASK_ERROR;
+  t->row.lease_until[0] = '\0';
+  free(t->row.error_message);
+  free(t->row.error_traceback);
+  t->row.error_message = strdup(message);
+  t->row.error_traceback = cause && cause->traceback ? strdup(cause->traceback) : NULL;
+  t->dirty = 1;
+  return FH_OK;
+}
+
+/* The child's input: input(self, activation) or nothing. */
+static int child_input(run *r, ptask *t, const fd_node *n, json_t **input, fherr *err) {
+  *input = NULL;
+  if (!n->has_input_fn) return FH_OK;
+  act_ctx c;
+  run_ctx(r, n, &t->row, 1, &c);
+  int rc = activation_value(r->e->vm, &c, "input", input, err);
+  if (!rc && *input && !json_is_object(*input)) {
+    json_decref(*input);
+    *input = NULL;
+    rc = fherr_set(err, FH_FLOW_ERROR, "input of '%s' must return a table of fields", n->name);
+  }
+  return rc;
+}
+
+/* The child's run, started at its StartFunction (not written yet). */
+static int child_run(run *r, ptask *t, const fd_node *n, const json_t *input, run **out, fherr *err) {
+  const flowdef *cd = engine_find_def(r->e, n->subflow);
+  const fd_node *sn = cd ? flowdef_node(cd, n->sub_start) : NULL;
+  if (!cd) return fherr_set(err, FH_FLOW_ERROR, "subprocess '%s': there is no flow '%s'", n->name, n->subflow);
+  if (!sn || sn->kind != NODE_START_FUNCTION)
+    return fherr_set(err, FH_FLOW_ERROR, "subprocess '%s': flow '%s' has no StartFunction '%s'", n->name, n->subflow,
+                     n->sub_start);
+  if (r->ps.proc.depth + 1 > COMPOSE_MAX_DEPTH)
+    return fherr_set(err, FH_FLOW_ERROR, "subprocess '%s': processes nested deeper than %d (a flow calling itself "
+                     "without end?)", n->name, COMPOSE_MAX_DEPTH);
+  run *c = calloc(1, sizeof *c);
+  if (!c) return fherr_set(err, FH_INTERNAL, "out of memory");
+  run_init_new(c, r->e, r->actor, cd);
+  st_process *p = &c->ps.proc;
+  p->parent_task_id = t->row.id;
+  p->parent_id = r->ps.proc.id;
+  p->depth = r->ps.proc.depth + 1;
+  /* the person who started the parent sees the child as theirs too */
+  p->created_by = r->ps.proc.created_by;
+  snprintf(p->created_by_name, sizeof p->created_by_name, "%s", r->ps.proc.created_by_name);
+  json_t *empty = json_object();
+  int rc = run_start(c, sn, input ? input : empty, err);
+  json_decref(empty);
+  if (rc) {
+    run_free(c);
+    free(c);
+    return rc;
+  }
+  *out = c;
+  return FH_OK;
+}
+
+/* The child ended: output(self, activation, child) and on, or ERROR.
+ * data: the child's process data. */
+static int take_over(run *r, ptask *t, const fd_node *n, const st_process *child, const json_t *data, fherr *err) {
+  if (child->status == PROC_CANCELED) {
+    char text[160];
+    snprintf(text, sizeof text, "child process %lld (%s) was canceled", (long long)child->id, child->flow);
+    return task_error(t, text, NULL);
+  }
+  if (n->has_output_fn) {
+    json_t *c = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)child->id, "status", proc_status_name(child->status),
+                          "flow", child->flow, "data", json_deep_copy(data));
+    fherr cause = {0};
+    int rc = run_invoke(r, t, n, "output", c, &cause);
+    json_decref(c);
+    if (rc == FH_FLOW_ERROR) {
+      task_error(t, cause.message, &cause);
+      fherr_clear(&cause);
+      return FH_OK;
+    }
+    if (rc) return fherr_set(err, cause.code, "%s", cause.message);
+  }
+  free(t->row.error_message);
+  t->row.error_message = NULL;
+  run_complete_task(t);
+  return run_follow_next(r, t, n, err);
+}
+
+static int start_child(run *r, ptask *t, const fd_node *n, fherr *err) {
+  json_t *input = NULL;
+  run *c = NULL;
+  fherr cause = {0};
+  int rc = child_input(r, t, n, &input, &cause);
+  if (!rc) rc = child_run(r, t, n, input, &c, &cause);
+  json_decref(input);
+  if (rc == FH_FLOW_ERROR) {
+    task_error(t, cause.message, &cause);
+    fherr_clear(&cause);
+    return FH_OK;
+  }
+  if (rc) {
+    fherr_set(err, cause.code, "%s", cause.message);
+    fherr_clear(&cause);
+    return rc;
+  }
+  r->child = c;
+  t->row.child_id = c->ps.proc.id;
+  if (proc_status_is_running(c->ps.proc.status)) {
+    t->row.status = TASK_STARTED;
+    t->row.lease_until[0] = t->row.due_at[0] = '\0';
+    fhtime_now(t->row.started_at);
+    t->dirty = 1;
+    return FH_OK;
+  }
+  return take_over(r, t, n, &c->ps.proc, c->data, err);   /* it ran to its end at once */
+}
+
+int run_subprocess_step(run *r, ptask *t, const fd_node *n, fherr *err) {
+  if (!proc_status_is_running(r->ps.proc.status)) {
+    run_cancel_task(t);
+    return FH_OK;
+  }
+  if (!t->row.child_id) return start_child(r, t, n, err);
+  st_process child;
+  int rc = store_process_get(r->e->st, t->row.child_id, &child, err);
+  if (rc == FH_NOT_FOUND) {
+    fherr_clear(err);
+    return task_error(t, "its child process is gone", NULL);
+  }
+  if (rc) return rc;
+  if (proc_status_is_running(child.status)) {   /* woken early: wait on */
+    t->row.status = TASK_STARTED;
+    t->row.lease_until[0] = t->row.due_at[0] = '\0';
+    t->dirty = 1;
+  } else {
+    json_t *data = parse_json_text(child.data);
+    rc = take_over(r, t, n, &child, data, err);
+    json_decref(data);
+  }
+  st_process_free(&child);
+  return rc;
+}
+
+/* --- after the write ---------------------------------------------------------------- */
+
+static void cancel_child(engine *e, int64_t pid) {
+  fh_actor system;
+  fh_actor_system(&system);
+  json_t *out = NULL;
+  fherr err = {0};
+  st_process p;
+  if (store_process_get(e->st, pid, &p, &err)) {   /* gone: nothing to do */
+    fherr_clear(&err);
+    return;
+  }
+  int running = proc_status_is_running(p.status);
+  st_process_free(&p);
+  if (running && engine_process_cancel(e, &system, pid, &out, &err))
+    fhlog(FHLOG_WARN, "child process %lld could not be canceled: %s", (long long)pid, err.message);
+  json_decref(out);
+  fherr_clear(&err);
+}
+
+static void run_due_now(engine *e, int64_t task_id) {
+  fherr err = {0};
+  if (engine_run_task_now(e, task_id, &err))
+    fhlog(FHLOG_WARN, "task %lld: %s (a job worker tries again)", (long long)task_id, err.message);
+  fherr_clear(&err);
+}
+
+static void follow_up(engine *e, pstate *ps) {
+  for (int i = 0; i < ps->orphans.n; i++) cancel_child(e, ps->orphans.v[i]);
+  for (int i = 0; i < ps->run_now.n; i++) run_due_now(e, ps->run_now.v[i]);
+  if (ps->woke) run_due_now(e, ps->woke);
+  idlist_free(&ps->orphans);
+  idlist_free(&ps->run_now);
+  ps->woke = 0;
+}
+
+void engine_after_write(engine *e, run *r) {
+  engine_flush_outbox(e, r);
+  if (r->child) engine_flush_outbox(e, r->child);
+  follow_up(e, &r->ps);
+  if (r->child) follow_up(e, &r->child->ps);
+}
+
+int engine_cancel_orphans(engine *e, fherr *err) {
+  int64_t after = 0;
+  for (;;) {
+    int64_t id;
+    int rc = store_process_orphan_next(e->st, after, &id, err);
+    if (rc || !id) return rc;
+    after = id;
+    cancel_child(e, id);
+  }
+}
