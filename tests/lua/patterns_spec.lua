@@ -402,7 +402,10 @@ pattern("separation_of_duties", {
 end)
 
 describe("the pattern flows", function()
-  it("each have a describe in this spec", function()
+  it("each have a describe in this spec or in patterns_more_spec.lua", function()
+    local more = assert(io.open("tests/lua/patterns_more_spec.lua"))
+    for name in more:read("a"):gmatch('pattern%("([%w_]+)"') do covered[name] = true end
+    more:close()
     local pipe = assert(io.popen("ls flows/patterns/*.lua"))
     local missing = {}
     for path in pipe:lines() do

@@ -13,5 +13,8 @@ add_busted(lua_shipment tests/lua/shipment_spec.lua TIMEOUT 60)
 add_busted(lua_migration tests/lua/migration_spec.lua TIMEOUT 60)
 add_busted(lua_clock tests/lua/clock_spec.lua TIMEOUT 60)
 add_busted(lua_events tests/lua/events_spec.lua TIMEOUT 60)
+add_busted(lua_patterns_more tests/lua/patterns_more_spec.lua TIMEOUT 120)
+add_busted(lua_compose tests/lua/compose_spec.lua TIMEOUT 120)
 set_tests_properties(lua_dsl lua_nodes lua_transitions lua_tokens lua_errors lua_jobs lua_visibility
-                     lua_patterns lua_shipment lua_migration lua_clock lua_events PROPERTIES LABELS "lua")
+                     lua_patterns lua_shipment lua_migration lua_clock lua_events lua_patterns_more
+                     lua_compose PROPERTIES LABELS "lua")
