@@ -4,3 +4,6 @@ set_tests_properties(jobs_kill9 PROPERTIES LABELS "jobs" TIMEOUT 180 ENVIRONMENT
 # The same for boundary timers and kept messages (the event model).
 add_test(NAME jobs_events_kill9 COMMAND ${LUA54} ${CMAKE_SOURCE_DIR}/tests/jobs/events_crash_test.lua)
 set_tests_properties(jobs_events_kill9 PROPERTIES LABELS "jobs" TIMEOUT 180 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
+# And for subprocesses: parents and children never diverge.
+add_test(NAME jobs_compose_kill9 COMMAND ${LUA54} ${CMAKE_SOURCE_DIR}/tests/jobs/compose_crash_test.lua)
+set_tests_properties(jobs_compose_kill9 PROPERTIES LABELS "jobs" TIMEOUT 180 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
