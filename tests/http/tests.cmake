@@ -14,7 +14,7 @@ set(FLOWHOST_HTTP_ENV "${FLOWHOST_TEST_ENV}")
 if(FLOWHOST_TEST_ENV_PRELOAD)
   set(FLOWHOST_HTTP_ENV "${FLOWHOST_HTTP_ENV};${FLOWHOST_TEST_ENV_PRELOAD}")
 endif()
-foreach(spec api robust events)
+foreach(spec api robust events compose)
   add_test(NAME http_${spec}
            COMMAND ${LUA54} ${BUSTED} --output=plainTerminal ${CMAKE_SOURCE_DIR}/tests/http/${spec}_spec.lua
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
