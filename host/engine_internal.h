@@ -214,6 +214,8 @@ int run_activate_send(run *r, ptask *t, const fd_node *n, fherr *err);
 int run_activate_cancel(run *r, ptask *t, const fd_node *n, fherr *err);
 int run_activate_join(run *r, ptask *t, const fd_node *n, fherr *err);
 int run_activate_end(run *r, ptask *t, const fd_node *n, fherr *err);
+int run_activate_lock(run *r, ptask *t, const fd_node *n, fherr *err);
+int run_activate_unlock(run *r, ptask *t, const fd_node *n, fherr *err);
 /* After the queue ran dry: first-wins cancellations, timeouts of tasks that
  * ended disarmed, and every join whose round cannot send it anything more
  * queued (a join never hangs).  *changed: it did something. */

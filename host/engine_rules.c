@@ -57,13 +57,25 @@ typedef struct check_args {
 
 typedef int (*check_fn)(const check_args *c, fherr *err);
 
+/* :While(node): a milestone; the task waits until a task of node is active. */
+static int check_while(const check_args *c, const char *what, fherr *err) {
+  if (!c->n->while_node) return FH_OK;
+  char ft[160];
+  snprintf(ft, sizeof ft, "%s.%s", c->r->ps.proc.flow, c->n->while_node);
+  for (int i = 0; i < c->r->ps.ntasks; i++) {
+    const st_task *t = &c->r->ps.tasks[i]->row;
+    if (!strcmp(t->flow_task, ft) && task_status_is_active(t->status)) return FH_OK;
+  }
+  return fherr_set(err, FH_CONFLICT, "cannot %s: only while '%s' is active", what, c->n->while_node);
+}
+
 static int check_assign(const check_args *c, fherr *err) {
   if (c->n->kind != NODE_VIEW) return fherr_set(err, FH_CONFLICT, "cannot assign: a %s task is not done by people", c->kind);
   if (c->r->actor->is_system) return fherr_set(err, FH_FORBIDDEN, "cannot assign: a task needs a user to own it (--as USER)");
   if (!rules_may_do_node(c->r, c->n, c->t))
     return fherr_set(err, FH_FORBIDDEN, "cannot assign: you lack the permission for '%s'", c->n->name);
   if (c->t->row.status != TASK_NEW) return fherr_set(err, FH_CONFLICT, "cannot assign: task is %s", c->status);
-  return FH_OK;
+  return check_while(c, "assign", err);
 }
 
 static int check_unassign(const check_args *c, fherr *err) {
@@ -86,12 +98,12 @@ static int check_execute(const check_args *c, fherr *err) {
     if (st == TASK_NEW) return fherr_set(err, FH_CONFLICT, "cannot execute: task is NEW, assign it first");
     if (st != TASK_ASSIGNED) return fherr_set(err, FH_CONFLICT, "cannot execute: task is %s", c->status);
     if (!c->owner) return fherr_set(err, FH_FORBIDDEN, "cannot execute: only the owner (%s) may", c->t->row.owner_name);
-    return FH_OK;
+    return check_while(c, "execute", err);
   }
   if (c->n->kind == NODE_FUNCTION) {
     if (!c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot execute: only a manager may trigger a function task");
     if (st != TASK_NEW) return fherr_set(err, FH_CONFLICT, "cannot execute: task is %s", c->status);
-    return FH_OK;
+    return check_while(c, "execute", err);
   }
   return fherr_set(err, FH_CONFLICT, "cannot execute: a %s task runs by itself", c->kind);
 }
@@ -99,7 +111,8 @@ static int check_execute(const check_args *c, fherr *err) {
 /* STARTED tasks that wait on something outside a person's hands: a
  * receiver, a running child, a group of instances. */
 static int waits_outside(const st_task *t) {
-  return !strcmp(t->type, "receive") || !strcmp(t->type, "subprocess") || !strcmp(t->type, "foreach");
+  return !strcmp(t->type, "receive") || !strcmp(t->type, "subprocess") || !strcmp(t->type, "foreach") ||
+         !strcmp(t->type, "lock");
 }
 
 static int check_cancel(const check_args *c, fherr *err) {

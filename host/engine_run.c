@@ -302,7 +302,7 @@ static void set_up_failed(st_task *t, fherr *err) {
 
 static int is_automatic(node_kind k) {
   return k == NODE_HANDLER || k == NODE_IF || k == NODE_SWITCH || k == NODE_SPLIT || k == NODE_END ||
-         k == NODE_SEND || k == NODE_CANCEL;
+         k == NODE_SEND || k == NODE_CANCEL || k == NODE_LOCK || k == NODE_UNLOCK;
 }
 
 /* A task of node n (an instance of group `group` when not 0, with `data`
@@ -445,6 +445,7 @@ static const activate_fn ACTIVATE[NODE__COUNT] = {
     [NODE_HANDLER] = activate_handler, [NODE_IF] = activate_if,     [NODE_SWITCH] = activate_switch,
     [NODE_SPLIT] = activate_split,     [NODE_JOIN] = run_activate_join, [NODE_END] = run_activate_end,
     [NODE_RECEIVE] = run_activate_receive, [NODE_SEND] = run_activate_send, [NODE_CANCEL] = run_activate_cancel,
+    [NODE_LOCK] = run_activate_lock,       [NODE_UNLOCK] = run_activate_unlock,
 };
 
 static int activate(run *r, ptask *t, const fd_node *n, fherr *err) {

@@ -302,6 +302,84 @@ int run_activate_end(run *r, ptask *t, const fd_node *n, fherr *err) {
   return FH_OK;
 }
 
+/* --- critical sections ------------------------------------------------------------------ */
+
+/* A Lock task that holds its lock: DONE with event_key "held" (it becomes
+ * "released" when the lock is let go). */
+static ptask *lock_holder(run *r, const char *name) {
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    ptask *t = r->ps.tasks[i];
+    if (!strcmp(t->row.type, "lock") && t->row.status == TASK_DONE && !strcmp(t->row.event_name, name) &&
+        !strcmp(t->row.event_key, "held"))
+      return t;
+  }
+  return NULL;
+}
+
+static int take_lock(run *r, ptask *t, const fd_node *n, fherr *err) {
+  snprintf(t->row.event_key, sizeof t->row.event_key, "held");
+  run_complete_task(t);
+  return run_follow_next(r, t, n, err);
+}
+
+int run_activate_lock(run *r, ptask *t, const fd_node *n, fherr *err) {
+  if (t->row.status != TASK_NEW) return FH_OK;
+  snprintf(t->row.event_name, sizeof t->row.event_name, "%s", n->lock_name);
+  if (!lock_holder(r, n->lock_name)) return take_lock(r, t, n, err);
+  t->row.status = TASK_STARTED;   /* waits for the lock */
+  fhtime_now(t->row.started_at);
+  t->dirty = 1;
+  return FH_OK;
+}
+
+/* Lets lock `name` go and hands it to the oldest waiting Lock task. */
+static int release_lock(run *r, ptask *holder, fherr *err) {
+  snprintf(holder->row.event_key, sizeof holder->row.event_key, "released");
+  holder->dirty = 1;
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    ptask *w = r->ps.tasks[i];
+    if (strcmp(w->row.type, "lock") || w->row.status != TASK_STARTED || strcmp(w->row.event_name, holder->row.event_name))
+      continue;
+    const fd_node *wn = node_of(r, &w->row);
+    return wn ? take_lock(r, w, wn, err) : FH_OK;
+  }
+  return FH_OK;
+}
+
+int run_activate_unlock(run *r, ptask *t, const fd_node *n, fherr *err) {
+  ptask *holder = lock_holder(r, n->lock_name);
+  run_complete_task(t);
+  int rc = holder ? release_lock(r, holder, err) : FH_OK;
+  return rc ? rc : run_follow_next(r, t, n, err);
+}
+
+/* Active tasks on token `token` itself or under it. */
+static int active_on_branch(const run *r, const char *token) {
+  size_t len = strlen(token);
+  int n = 0;
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    const st_task *t = &r->ps.tasks[i]->row;
+    if (task_status_is_active(t->status) && !strncmp(t->token, token, len) && (t->token[len] == '\0' || t->token[len] == '/'))
+      n++;
+  }
+  return n;
+}
+
+/* A lock whose holding branch has nothing active any more (it ended or was
+ * canceled without Unlock) is let go. */
+static int release_abandoned(run *r, int *changed, fherr *err) {
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    ptask *h = r->ps.tasks[i];
+    if (strcmp(h->row.type, "lock") || h->row.status != TASK_DONE || strcmp(h->row.event_key, "held") ||
+        active_on_branch(r, h->row.token) > 0)
+      continue;
+    int rc = release_lock(r, h, err);
+    if (rc) return rc;
+    (*changed)++;
+  }
+  return FH_OK;
+}
+
 /* --- joins -------------------------------------------------------------------------------- */
 
 static int arrivals(const st_task *join) {
@@ -360,6 +438,8 @@ static void first_wins(run *r, const ptask *winner, int *changed) {
 
 int run_settle_events(run *r, int *changed, fherr *err) {
   *changed = 0;
+  int rc0 = release_abandoned(r, changed, err);
+  if (rc0) return rc0;
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *t = r->ps.tasks[i];
     if (t->settled || t->row.status != TASK_DONE || !t->dirty) continue;

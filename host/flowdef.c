@@ -16,7 +16,7 @@
 
 static const char *const KIND_NAMES[NODE__COUNT] = {
     "start", "start_function", "view", "handler", "function", "job", "timer",
-    "if", "switch", "split", "join", "end", "receive", "send", "cancel", "subprocess", "obsolete"};
+    "if", "switch", "split", "join", "end", "receive", "send", "cancel", "subprocess", "lock", "unlock", "obsolete"};
 static const char *const EDGE_NAMES[] = {"next", "true", "false", "case", "default", "timeout"};
 
 const char *node_kind_name(node_kind kind) {
@@ -66,6 +66,8 @@ void flowdef_free(flowdef *fd) {
     free(n->subflow);
     free(n->sub_start);
     free(n->foreach_field);
+    free(n->lock_name);
+    free(n->while_node);
   }
   free(fd->nodes);
   json_decref(fd->fields);
@@ -204,6 +206,10 @@ static void read_composition(lua_State *L, int nt, fd_node *n) {
   if (!(count >= 0 && count <= LIST_MAX)) luaL_error(L, "compiled flow: bad complete count of '%s'", n->name);
   n->complete_count = (int)count;
   n->has_complete_fn = has_function(L, nt, "complete");
+  n->lock_name = opt_string(L, nt, "lock_name");
+  if ((n->kind == NODE_LOCK || n->kind == NODE_UNLOCK) && (!n->lock_name || !is_node_name(n->lock_name)))
+    luaL_error(L, "compiled flow: '%s' has no lock name", n->name);
+  n->while_node = opt_string(L, nt, "while_node");
 }
 
 /* The event model's settings of a node (all optional). */
@@ -350,6 +356,8 @@ static int extract(lua_State *L) {
       if (n->timeouts[j].to_index < 0)
         return luaL_error(L, "compiled flow: a timeout of '%s' points to unknown node '%s'", n->name, n->timeouts[j].to);
     }
+    if (n->while_node && flowdef_node_index(fd, n->while_node) < 0)
+      return luaL_error(L, "compiled flow: :While of '%s' names unknown node '%s'", n->name, n->while_node);
     if (n->region) {
       n->region_index = flowdef_node_index(fd, n->region);
       if (n->region_index < 0 || fd->nodes[n->region_index].kind != NODE_SPLIT)
@@ -504,6 +512,8 @@ static void node_events_json(const fd_node *n, json_t *node) {
   if (n->transient) json_object_set_new(node, "transient", json_true());
   if (n->region) json_object_set_new(node, "region", json_string(n->region));
   if (n->has_due) json_object_set_new(node, "due", seconds_json(n->due_seconds));
+  if (n->lock_name) json_object_set_new(node, "lock", json_string(n->lock_name));
+  if (n->while_node) json_object_set_new(node, "while", json_string(n->while_node));
   if (n->subflow) {
     json_object_set_new(node, "subflow", json_string(n->subflow));
     json_object_set_new(node, "start", json_string(n->sub_start));
@@ -614,6 +624,7 @@ static const char *dot_shape(node_kind k) {
   case NODE_RECEIVE: return "shape=box, style=\"rounded,filled\", peripheries=2, fillcolor=\"#fff8e1\"";
   case NODE_SEND: return "shape=box, style=\"rounded,filled\", fillcolor=\"#fff3e0\"";
   case NODE_CANCEL: return "shape=octagon, style=filled, fillcolor=\"#ffebee\"";
+  case NODE_LOCK: case NODE_UNLOCK: return "shape=box, style=\"rounded,filled,dashed\", fillcolor=\"#eceff1\"";
   case NODE_SUBPROCESS: return "shape=box, style=\"rounded,filled,bold\", fillcolor=\"#e3f2fd\"";
   default: return "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"";
   }

@@ -383,9 +383,9 @@ local KINDS = {
   start          = { ctor = "Start",         methods = { "Next", "Permission" },           needs_next = true },
   start_function = { ctor = "StartFunction", methods = { "Next" },                         needs_next = true },
   view           = { ctor = "View",          methods = { "Next", "Permission", "Assign", "OnTimeout", "Due",
-                                                         "ForEach" }, needs_next = true },
+                                                         "ForEach", "While" }, needs_next = true },
   handler        = { ctor = "Handler",       methods = { "Next", "ForEach" },              needs_next = true },
-  ["function"]   = { ctor = "Function",      methods = { "Next", "OnTimeout", "Due" },     needs_next = true },
+  ["function"]   = { ctor = "Function",      methods = { "Next", "OnTimeout", "Due", "While" }, needs_next = true },
   job            = { ctor = "Job",           methods = { "Next", "Retry", "Timeout", "OnTimeout", "ForEach" },
                      needs_next = true },
   timer          = { ctor = "Timer",         methods = { "Next" },                         needs_next = true },
@@ -397,6 +397,8 @@ local KINDS = {
   receive        = { ctor = "Receive",       methods = { "Next", "OnTimeout", "Due" },     needs_next = true },
   send           = { ctor = "Send",          methods = { "Next" },                         needs_next = true },
   cancel         = { ctor = "Cancel",        methods = { "Next" } },
+  lock           = { ctor = "Lock",          methods = { "Next" },                         needs_next = true },
+  unlock         = { ctor = "Unlock",        methods = { "Next" },                         needs_next = true },
   subprocess     = { ctor = "Subprocess",    methods = { "Next", "OnTimeout", "Due", "ForEach" }, needs_next = true },
   obsolete       = { ctor = "Obsolete",      methods = {} },
 }
@@ -622,6 +624,22 @@ function flow.Subprocess(child, opts)
   return node
 end
 
+-- flow.Lock("name") ... flow.Unlock("name"): a critical section of the process.  Only one
+-- branch holds a lock at a time; a branch reaching Lock while another holds it waits there
+-- until it is released (by Unlock, or when the holding branch has nothing active any more).
+local function lock_node(kind)
+  return function(name)
+    local node, spec = new_node(kind)
+    if type(name) ~= "string" or not name:match(NAME_PATTERN) then
+      problem(spec, string.format("%s expects a lock name matching %s, got %s", spec.ctor, NAME_PATTERN, describe(name)))
+    end
+    spec.lock_name = name
+    return node
+  end
+end
+flow.Lock = lock_node("lock")
+flow.Unlock = lock_node("unlock")
+
 -- flow.Cancel(this.split): cancels every active task of the split's current round (the
 -- round this task is in, or the newest one); its :Next goes on outside the round.
 function flow.Cancel(region)
@@ -774,6 +792,12 @@ function chain.ForEach(spec, site, list, opts)
   if math.type(complete) == "integer" then record.complete_count = complete
   elseif complete ~= nil then record.complete = callable_arg(spec, complete, ":ForEach complete", site) end
   set_once(spec, "foreach", "ForEach", record, site)
+end
+
+-- :While(this.node): the task may be taken and completed only while a task of `node` is
+-- active in the process (a milestone).
+function chain.While(spec, site, target)
+  set_once(spec, "while_ref", "While", target_arg(spec, target, ":While", site), site)
 end
 
 -- :Due(after): the task's due date, for lists and sorting; nothing happens by itself.
@@ -1031,6 +1055,8 @@ local function compile_events(ctx, spec, node)
   if spec.key and spec.key.const then node.key_value = spec.key.const
   elseif spec.key then node.key = resolve_method(ctx, spec.key, spec.ctor .. " key") end
   if spec.data then node.data = resolve_method(ctx, spec.data, "Send data") end
+  if spec.lock_name then node.lock_name = spec.lock_name end
+  if spec.while_ref then node.while_node = resolve_node(ctx, spec.while_ref.ref, ":While") end
   if spec.subflow then
     node.subflow, node.sub_start = spec.subflow, spec.sub_start
     node.input = resolve_method(ctx, spec.input, "Subprocess input")
@@ -1158,7 +1184,7 @@ flow.Flow(t) checks the flow table `t` and returns the compiled definition (or r
                      assign_owner_of, retry = {attempts, backoff}, timeout, wait_all,
                      wait, cancel_rest, terminate, first, message, signal, transient,
                      key (fn) | key_value, data (fn), region, due (fn) | due_seconds,
-                     subflow, sub_start, input (fn), output (fn),
+                     subflow, sub_start, input (fn), output (fn), lock_name, while_node,
                      foreach (fn) | foreach_field, parallel, complete_count | complete (fn),
                      timeouts = {{to, interrupting, seconds (-1: fn timeout_<i>)}, ...},
                      edges = {{to, kind, cond}, ...}}, ... },          -- in definition order
