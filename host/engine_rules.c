@@ -303,7 +303,12 @@ static int apply_revive(run *r, ptask *t, const fd_node *n, const json_t *args, 
   t->row.lease_until[0] = '\0';
   char token[sizeof t->row.token];
   snprintf(token, sizeof token, "%s", t->row.token);
-  return run_create_task(r, n, token, t->row.id, err);
+  if (!t->row.group_id) return run_create_task(r, n, token, t->row.id, err);
+  /* an instance of a :ForEach group: a new instance of the same item in the same group */
+  json_t *data = parse_json_text(t->row.data);
+  int rc = run_create_one(r, n, token, t->row.id, t->row.group_id, data, NULL, err);
+  json_decref(data);
+  return rc;
 }
 
 static const apply_fn APPLY[A__COUNT] = {

@@ -288,6 +288,21 @@ describe(":ForEach", function()
     assert.equal("DONE", H.status(host, pid))
   end)
 
+  it("reviving an instance revives that item in the same group, not a new group", function()
+    local pid = start(host, "review")
+    local bob = tasks_of(host, pid, "reviews")[2]
+    host:cancel(bob.id, { as = "admin" })
+    host:revive(bob.id, { as = "admin" })
+    local list = tasks_of(host, pid, "reviews")
+    assert.equal(4, #list)
+    assert.same({ item = "bob", index = 2 }, list[4].data)
+    assert.equal(bob.group_id, list[4].group_id)
+    assert.equal("bob", list[4].owner)
+    for _, t in ipairs(tasks_of(host, pid, "reviews", "ASSIGNED")) do finish_task(host, t) end
+    assert.equal(100, H.data(host, pid).shipped)   -- what follows ran once
+    assert.equal("DONE", H.status(host, pid))
+  end)
+
   it("a manager canceling the group cancels its instances", function()
     local pid = start(host, "review")
     host:cancel(controller(host, pid, "reviews").id, { as = "admin" })
