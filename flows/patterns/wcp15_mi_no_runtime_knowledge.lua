@@ -1,7 +1,8 @@
 -- WCP-15 Multiple instances without a priori run-time knowledge: inspections run in parallel
 -- while a coordinator keeps deciding whether to add one more; once no more are added and every
 -- inspection is done, the process goes on once.
--- No multiple-instance construct: each round of the Split `spawn` starts one inspection
+-- :ForEach does not do it: its list is read once, when the group starts, and nothing adds an
+-- instance to a running group. So each round of the Split `spawn` starts one inspection
 -- (branch 1) and asks bob whether to add another (branch 2); "yes" enters `spawn` again inside
 -- that branch, so the rounds nest. Every round ends at the Join `collect`; a round's join goes
 -- on with its parent's token, and `collected` sends that token back to `collect` (the enclosing

@@ -1,14 +1,16 @@
--- WCP-22 Recursion: estimating a budget invokes the estimate again for each half of it while
--- the amount is above the limit (30); the halves' results are combined on the way back.
--- No sub-process construct: a "call" is a Split round (`divide` with `left` and `right`, each
--- entering `estimate` again), so the token is the call stack: an invocation's amount is the root
--- amount halved once per level of its token. A "return" is `back`: inside a round it goes to
--- `combine` (the Join of that round), whose token is the caller's, and so up to the outermost
--- invocation (token "start"), which finishes. Depth is bounded by the token (about 35 levels).
--- A test checks: started with {"amount": 100}: `estimate` ran 7 times (100, 50, 50, 25 x 4),
--- `divide` 3 times, four `estimate_part` tasks (alice) with tokens two levels deep; once all
--- four are executed, `combine` ran 3 times, `back` 7 times, `finish` once, data.total == 100,
--- data.calls == 6 and the process is DONE. With {"amount": 20} there is no call at all.
+-- WCP-22 Recursion: estimating a budget estimates each half of it again, by the same process
+-- definition, while the amount is above the limit (30); the halves' totals are added up on the
+-- way back.
+-- Construct: `halves` is a Subprocess of this very flow (at its StartFunction `start`), with
+-- :ForEach over the two halves: each invocation is a child process with its own data (the input
+-- gives it its amount), the calling task waits (STARTED) until its child ends, and the output
+-- adds the child's total to the caller's. Nesting is bounded by the host (32 levels).
+-- A test checks: started with {"amount": 100}: the process has two children (50 each), each of
+-- them two (25 each), seven processes in all, each child's parent set to its calling task; the
+-- four leaves have one `estimate_part` task (alice) each and the three callers wait in `halves`
+-- (two STARTED calls each); once all four leaves are estimated, every process is DONE, each
+-- caller's `halves` group is DONE with two DONE instances and its total is its amount (the
+-- root's 100). With {"amount": 20} there is no child at all.
 local flow = require "flow"
 local this, field = flow.this, flow.field
 
@@ -18,22 +20,19 @@ return flow.Flow {
   title = "WCP-22 Recursion",
   fields = {
     amount = field.Number { label = "Amount", min = 0, required = true },
+    total = field.Number { label = "Total" },
   },
 
   start = flow.StartFunction(this.read_start):Next(this.estimate),
 
   -- estimate(amount): small enough -> a person estimates it; else estimate each half
-  estimate = flow.If(this.is_small):Then(this.estimate_part):Else(this.divide),
-  divide = flow.Split():Always(this.left):Always(this.right),
-  left = flow.Handler(this.count_call):Next(this.estimate),
-  right = flow.Handler(this.count_call):Next(this.estimate),
+  estimate = flow.If(this.is_small):Then(this.estimate_part):Else(this.halves),
+  halves = flow.Subprocess("wcp22_recursion", { input = this.half, output = this.add_total })
+    :ForEach(this.two_halves)
+    :Next(this.finish),
 
   estimate_part = flow.View { title = "Estimate this part" }:Assign("alice"):Next(this.record),
-  record = flow.Handler(this.add_estimate):Next(this.back),
-
-  -- return to the caller: the round's join, or the end at the outermost invocation
-  back = flow.If(this.is_called):Then(this.combine):Else(this.finish),
-  combine = flow.Join():Next(this.back),
+  record = flow.Handler(this.take_amount):Next(this.finish),
   finish = flow.End(),
 
   read_start = function(self, activation, data)
@@ -41,22 +40,17 @@ return flow.Flow {
     if not amount or amount < 0 then error("amount must be a number >= 0") end
     activation.process.data.amount = amount
     activation.process.data.total = 0
-    activation.process.data.calls = 0
   end,
-  -- the amount of the invocation running on `token`: the root's, halved once per level
-  amount_of = function(self, activation, token)
-    local levels = select(2, token:gsub("/", ""))
-    return activation.process.data.amount / 2 ^ levels
+  is_small = function(self, activation) return activation.process.data.amount <= LIMIT end,
+  two_halves = function(self, activation)
+    local half = activation.process.data.amount / 2
+    return { half, half }
   end,
-  is_small = function(self, activation)
-    return self:amount_of(activation, activation.task.token) <= LIMIT
+  half = function(self, activation) return { amount = activation.task.data.item } end,
+  add_total = function(self, activation, child)
+    activation.process.data.total = activation.process.data.total + child.data.total
   end,
-  count_call = function(self, activation)
-    activation.process.data.calls = activation.process.data.calls + 1
+  take_amount = function(self, activation)
+    activation.process.data.total = activation.process.data.amount
   end,
-  add_estimate = function(self, activation)
-    local data = activation.process.data
-    data.total = data.total + self:amount_of(activation, activation.task.token)
-  end,
-  is_called = function(self, activation) return activation.task.token:find("/", 1, true) ~= nil end,
 }

@@ -1,8 +1,12 @@
 -- WCP-34 Static partial join for multiple instances: three instances of "inspect" run in
 -- parallel; the next step starts once two of them are done, and the third may still finish
 -- (it changes nothing).
--- The instances are replicated nodes of one Split round (as in WCP-13); Join { wait = 2 } is
--- the partial join.
+-- :ForEach { complete = 2 } does not do it: once two instances are DONE it CANCELS the third
+-- (that is WCP-35), while here the third must be allowed to finish. So the instances are
+-- replicated nodes of one Split round, built by one Lua function (a Split may not have two
+-- branches to one node), each finding its inspector from its token (".../<split id>_<k>"), and
+-- Join { wait = 2 } is the partial join: later arrivals end there. The number of instances is
+-- the number of copies in the model.
 -- A test checks: after inspect_1 (alice) and inspect_3 (carol), `release` runs once while
 -- inspect_2 (bob) is still open; bob's inspection ends at the join (one `enough`, one `release`)
 -- and the process is DONE.

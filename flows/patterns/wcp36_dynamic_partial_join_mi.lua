@@ -1,10 +1,13 @@
 -- WCP-36 Dynamic partial join for multiple instances: bids are invited one by one while the
 -- tender runs (the number is not known in advance); the contract is awarded as soon as
 -- data.needed bids are in; bids arriving later are still recorded but award nothing.
--- No multiple-instance construct: the instances are spawned by a Split in a loop as in WCP-15
--- (each round: one `bid`, and `invite` asking whether to invite another bidder); the partial
--- join is emulated: each completed bid is counted, and `enough` (an If) goes to `award` exactly
--- when the count reaches data.needed, otherwise the bid's branch ends.
+-- :ForEach comes close but does not do it: its `complete` function is checked each time an
+-- instance ends, but the group's list is fixed when it starts (no bidder can be added) and the
+-- instances still open when it holds are CANCELED (here they must go on). So the instances are
+-- spawned by a Split in a loop as in WCP-15 (each round: one `bid`, and `invite` asking whether
+-- to invite another bidder); the partial join is emulated: each completed bid is counted, and
+-- `enough` (an If) goes to `award` exactly when the count reaches data.needed, otherwise the
+-- bid's branch ends.
 -- A test checks: started with {"needed": 2}: after the first bid nothing is awarded; bob invites
 -- a second and a third bidder; the second bid awards once (data.awarded == 1) while the third
 -- bid and bob's next question are open; the third bid ends without a second award; after bob

@@ -1,7 +1,9 @@
 -- The workflow control-flow patterns beyond those of patterns_spec.lua (docs/patterns.md): one
 -- describe per flow of flows/patterns/wcpNN_*.lua not covered there, each checking what the
 -- flow's header comment says and ending on the final task set (statuses, tokens, how often
--- each node ran). Every host runs on the manual clock (timers, timeouts, message ttl).
+-- each node ran; for a :ForEach group its controller's status and every instance's item, index
+-- and status; for a Subprocess the child processes). Every host runs on the manual clock
+-- (timers, timeouts, message ttl).
 
 local H = require "helpers"
 
@@ -73,21 +75,78 @@ local function open(host, pid, node)
   return list[1]
 end
 
--- Sorted "node:STATUS" of the active tasks.
+-- "node:STATUS" of a task; a :ForEach group's controller (type "foreach") is "node[group]".
+local function label(t)
+  return t.node .. (t.type == "foreach" and "[group]" or "") .. ":" .. t.status
+end
+
+-- Sorted "node:STATUS" of the active tasks (controllers as "node[group]").
 local function active(host, pid)
   local out = {}
   for _, t in ipairs(tasks(host, pid)) do
-    if ACTIVE[t.status] then out[#out + 1] = t.node .. ":" .. t.status end
+    if ACTIVE[t.status] then out[#out + 1] = label(t) end
   end
   table.sort(out)
   return out
 end
 
--- "node:STATUS" of every task (timer rows left out), in creation order.
+-- "node:STATUS" of every task (timer rows left out, controllers as "node[group]"), in creation
+-- order.
 local function trail(host, pid)
   local out = {}
-  for _, t in ipairs(tasks(host, pid)) do out[#out + 1] = t.node .. ":" .. t.status end
+  for _, t in ipairs(tasks(host, pid)) do out[#out + 1] = label(t) end
   return out
+end
+
+-- The controller task (type "foreach") of node's :ForEach group; the newest when there are several.
+local function controller(host, pid, node)
+  local found
+  for _, t in ipairs(tasks(host, pid)) do
+    if t.node == node and t.type == "foreach" then found = t end
+  end
+  assert(found, "no :ForEach controller of '" .. node .. "'")
+  return found
+end
+
+-- The instances of node's :ForEach groups (controllers left out), optionally only with `status`.
+local function instances(host, pid, node, status)
+  local out = {}
+  for _, t in ipairs(tasks(host, pid)) do
+    if t.node == node and t.type ~= "foreach" and (status == nil or t.status == status) then out[#out + 1] = t end
+  end
+  return out
+end
+
+-- "item:STATUS" of a list of instances (what each instance ran for, and how it ended).
+local function items(list)
+  local out = {}
+  for i, t in ipairs(list) do out[i] = tostring(t.data.item) .. ":" .. t.status end
+  return out
+end
+
+-- Checks what every instance of a group holds: its item and 1-based index, the group, its token.
+local function check_instances(list, ctrl, expected_items)
+  assert.equal(#expected_items, #list)
+  for i, t in ipairs(list) do
+    assert.same({ item = expected_items[i], index = i }, t.data)
+    assert.equal(ctrl.id, t.group_id)
+    assert.equal(ctrl.token, t.token)
+  end
+end
+
+-- Executes every instance in `list` as its owner.
+local function execute_all(host, list)
+  for _, t in ipairs(list) do host:execute(t.id, {}, { as = t.owner }) end
+end
+
+-- Executes the single active instance of node owned by user.
+local function run_instance(host, pid, node, user)
+  local found = {}
+  for _, t in ipairs(instances(host, pid, node)) do
+    if t.owner == user and ACTIVE[t.status] then found[#found + 1] = t end
+  end
+  assert(#found == 1, string.format("expected one active '%s' instance of %s, found %d", node, user, #found))
+  return host:execute(found[1].id, {}, { as = user })
 end
 
 -- Executes the single active task of node as user (with data).
@@ -98,59 +157,48 @@ end
 local function status(host, pid) return host:process(pid).process.status end
 local function data(host, pid) return host:process(pid).process.data end
 
--- The number of levels of a token ("start" = 0).
-local function depth(token) return select(2, token:gsub("/", "")) end
-
--- Distinct values of a list.
-local function distinct(list)
-  local seen, n = {}, 0
-  for _, v in ipairs(list) do
-    if not seen[v] then seen[v], n = true, n + 1 end
-  end
-  return n
-end
-
-local function tokens(list)
-  local out = {}
-  for i, t in ipairs(list) do out[i] = t.token end
-  return out
-end
-
 ---------------------------------------------------------------------------------------------
 -- Multiple instances
 ---------------------------------------------------------------------------------------------
 
 pattern("wcp12_mi_without_synchronization", function(ctx)
-  it("starts the instances and goes on without waiting for them", function()
+  it("starts one label per parcel and goes on without waiting for them", function()
     local host = ctx.host
     local pid = host:start("wcp12_mi_without_synchronization", "start", { parcels = 3 }).process.id
-    local labels = of(host, pid, "label")
-    assert.equal(3, #labels)
+    local fork = H.one(host, pid, "fork")
+    local ctrl = controller(host, pid, "label")
+    assert.equal("STARTED", ctrl.status)
+    assert.equal("start/" .. fork.id .. "_1", ctrl.token)
+    local labels = instances(host, pid, "label")
+    check_instances(labels, ctrl, { 1, 2, 3 })
     for _, t in ipairs(labels) do
       assert.equal("ASSIGNED", t.status)
       assert.equal("alice", t.owner)
     end
-    assert.equal(3, distinct(tokens(labels)))
-    assert.equal(2, count(host, pid, "next_parcel", "DONE"))
-    assert.equal(3, count(host, pid, "spawn", "DONE"))
+    assert.same({ "dispatch:ASSIGNED", "label:ASSIGNED", "label:ASSIGNED", "label:ASSIGNED", "label[group]:STARTED" },
+      active(host, pid))
     -- the process went on at once: the carrier is booked while every label is open
-    assert.equal("ASSIGNED", open(host, pid, "dispatch").status)
     run(host, pid, "dispatch", "bob")
-    assert.equal("DONE", H.one(host, pid, "booked").status)
-    assert.equal(3, count(host, pid, "label", "ASSIGNED"))
+    assert.equal(1, count(host, pid, "booked", "DONE"))
+    assert.equal(3, #instances(host, pid, "label", "ASSIGNED"))
     assert.equal("STARTED", status(host, pid))
-    for _, t in ipairs(labels) do host:execute(t.id, {}, { as = "alice" }) end
-    assert.equal(3, count(host, pid, "label", "DONE"))
-    assert.equal(3, count(host, pid, "labelled", "DONE"))
-    assert.equal(0, #active(host, pid))
+    host:execute(labels[2].id, {}, { as = "alice" })
+    host:execute(labels[1].id, {}, { as = "alice" })
+    assert.equal(2, controller(host, pid, "label").data.done)
+    assert.equal(0, count(host, pid, "labelled"))
+    host:execute(labels[3].id, {}, { as = "alice" })
+    assert.same({ "start:DONE", "fork:DONE", "label[group]:DONE", "label:DONE", "label:DONE", "label:DONE",
+      "dispatch:DONE", "booked:DONE", "labelled:DONE" }, trail(host, pid))
+    assert.equal(3, controller(host, pid, "label").data.done)
+    assert.same({}, active(host, pid))
     assert.equal("DONE", status(host, pid))
   end)
 
   it("starts exactly one instance for one parcel", function()
     local host = ctx.host
     local pid = host:start("wcp12_mi_without_synchronization", "start", { parcels = 1 }).process.id
-    assert.same({ "dispatch:ASSIGNED", "label:ASSIGNED" }, active(host, pid))
-    assert.equal(0, count(host, pid, "next_parcel"))
+    assert.same({ "dispatch:ASSIGNED", "label:ASSIGNED", "label[group]:STARTED" }, active(host, pid))
+    check_instances(instances(host, pid, "label"), controller(host, pid, "label"), { 1 })
   end)
 end)
 
@@ -158,64 +206,81 @@ pattern("wcp13_mi_design_time_knowledge", function(ctx)
   it("runs three instances and synchronizes once after the third", function()
     local host = ctx.host
     local pid = host:start("wcp13_mi_design_time_knowledge", "start", {}).process.id
-    local fork = H.one(host, pid, "fork")
+    local ctrl = controller(host, pid, "sign")
+    assert.equal("STARTED", ctrl.status)
+    assert.equal("start", ctrl.token)
+    local signs = instances(host, pid, "sign")
+    check_instances(signs, ctrl, { "alice", "bob", "carol" })
     for k, user in ipairs { "alice", "bob", "carol" } do
-      local t = open(host, pid, "sign_" .. k)
-      assert.equal("ASSIGNED", t.status)
-      assert.equal(user, t.owner)
-      assert.equal("start/" .. fork.id .. "_" .. k, t.token)
+      assert.equal("ASSIGNED", signs[k].status)
+      assert.equal(user, signs[k].owner)
     end
-    run(host, pid, "sign_2", "bob")
-    run(host, pid, "sign_1", "alice")
+    host:execute(signs[2].id, {}, { as = "bob" })
+    host:execute(signs[1].id, {}, { as = "alice" })
     assert.equal(0, count(host, pid, "file"))
-    assert.equal("STARTED", H.one(host, pid, "signed").status)
-    run(host, pid, "sign_3", "carol")
-    assert.equal(1, count(host, pid, "signed", "DONE"))
-    assert.equal(1, count(host, pid, "file", "DONE"))
+    assert.equal("STARTED", controller(host, pid, "sign").status)
+    assert.equal(2, controller(host, pid, "sign").data.done)
+    host:execute(signs[3].id, {}, { as = "carol" })
+    assert.equal("DONE", controller(host, pid, "sign").status)
+    assert.same({ "alice:DONE", "bob:DONE", "carol:DONE" }, items(instances(host, pid, "sign")))
+    assert.same({ ctrl.id }, H.one(host, pid, "file").previous)
     assert.equal(1, data(host, pid).filed)
     assert.equal(3, data(host, pid).signatures)
-    assert.same({ "start:DONE", "fork:DONE", "sign_1:DONE", "sign_2:DONE", "sign_3:DONE", "signed:DONE", "file:DONE",
+    assert.same({ "start:DONE", "sign[group]:DONE", "sign:DONE", "sign:DONE", "sign:DONE", "file:DONE",
       "finish:DONE" }, trail(host, pid))
     assert.equal("DONE", status(host, pid))
   end)
 end)
 
 pattern("wcp14_mi_runtime_knowledge", function(ctx)
-  it("runs as many instances as the start said, and synchronizes them", function()
+  local flow = "wcp14_mi_runtime_knowledge"
+
+  it("runs one review per reviewer named at the start, and synchronizes them", function()
     local host = ctx.host
-    local pid = host:start("wcp14_mi_runtime_knowledge", "start", { reviewers = 2 }).process.id
-    assert.same({ "review_1:ASSIGNED", "review_2:ASSIGNED" }, active(host, pid))
-    assert.equal("alice", open(host, pid, "review_1").owner)
-    assert.equal("bob", open(host, pid, "review_2").owner)
-    run(host, pid, "review_1", "alice")
+    local pid = host:start(flow, "start", { reviewers = { "bob", "dave" } }).process.id
+    local ctrl = controller(host, pid, "review")
+    local reviews = instances(host, pid, "review")
+    check_instances(reviews, ctrl, { "bob", "dave" })
+    assert.same({ "review:ASSIGNED", "review:ASSIGNED", "review[group]:STARTED" }, active(host, pid))
+    assert.equal("bob", reviews[1].owner)
+    assert.equal("dave", reviews[2].owner)
+    host:execute(reviews[2].id, {}, { as = "dave" })
     assert.equal(0, count(host, pid, "decide"))
-    run(host, pid, "review_2", "bob")
-    assert.equal(1, count(host, pid, "reviewed", "DONE"))
+    host:execute(reviews[1].id, {}, { as = "bob" })
+    assert.equal("DONE", controller(host, pid, "review").status)
     assert.equal(1, count(host, pid, "decide", "DONE"))
     assert.equal(1, data(host, pid).decided)
-    for k = 3, 5 do assert.equal(0, count(host, pid, "review_" .. k)) end
+    assert.same({ "start:DONE", "review[group]:DONE", "review:DONE", "review:DONE", "decide:DONE", "finish:DONE" },
+      trail(host, pid))
     assert.equal("DONE", status(host, pid))
   end)
 
   it("waits for all four of four", function()
     local host = ctx.host
-    local pid = host:start("wcp14_mi_runtime_knowledge", "start", { reviewers = 4 }).process.id
-    assert.same({ "review_1:ASSIGNED", "review_2:ASSIGNED", "review_3:ASSIGNED", "review_4:ASSIGNED" },
-      active(host, pid))
-    local users = { "alice", "bob", "carol", "dave" }
+    local users = { "alice", "bob", "carol", "erin" }
+    local pid = host:start(flow, "start", { reviewers = users }).process.id
+    local reviews = instances(host, pid, "review")
+    check_instances(reviews, controller(host, pid, "review"), users)
     for k = 4, 2, -1 do
-      run(host, pid, "review_" .. k, users[k])
+      host:execute(reviews[k].id, {}, { as = users[k] })
       assert.equal(0, count(host, pid, "decide"))
     end
-    run(host, pid, "review_1", "alice")
+    host:execute(reviews[1].id, {}, { as = "alice" })
+    assert.equal(4, controller(host, pid, "review").data.done)
     assert.equal(1, count(host, pid, "decide", "DONE"))
-    assert.equal(0, count(host, pid, "review_5"))
     assert.equal("DONE", status(host, pid))
   end)
 
-  it("refuses more instances than the model holds", function()
+  it("with no reviewer goes on at once", function()
     local host = ctx.host
-    H.refused("flow_error", function() host:start("wcp14_mi_runtime_knowledge", "start", { reviewers = 6 }) end)
+    local pid = host:start(flow, "start", { reviewers = {} }).process.id
+    assert.same({ "start:DONE", "review[group]:DONE", "decide:DONE", "finish:DONE" }, trail(host, pid))
+    assert.equal("DONE", status(host, pid))
+  end)
+
+  it("refuses a list that is not of user names", function()
+    local host = ctx.host
+    H.refused("flow_error", function() host:start(flow, "start", { reviewers = 3 }) end)
     assert.same({}, host:processes {})
   end)
 end)
@@ -262,62 +327,137 @@ pattern("wcp15_mi_no_runtime_knowledge", function(ctx)
 end)
 
 pattern("wcp26_cancel_mi_activity", function(ctx)
-  it("cancels the instances not yet done and takes the withdrawal path", function()
+  local flow = "wcp26_cancel_mi_activity"
+
+  -- the group's boundary timer row (type "timeout")
+  local function group_timer(host, pid)
+    local rows = timeouts(host, pid)
+    assert.equal(1, #rows)
+    return rows[1]
+  end
+
+  it("three days without every signature cancel the activity; the signature given stays", function()
     local host = ctx.host
-    local pid = host:start("wcp26_cancel_mi_activity", "start", {}).process.id
-    assert.equal("dave", open(host, pid, "sign_3").owner)
-    run(host, pid, "sign_1", "alice")
-    run(host, pid, "withdraw", "carol")
-    assert.same({ "start:DONE", "fork:DONE", "sign_1:DONE", "sign_2:CANCELED", "sign_3:CANCELED", "withdraw:DONE",
-      "signed:CANCELED", "cancel_signing:DONE", "withdrawn:DONE", "finish:DONE" }, trail(host, pid))
-    assert.equal(1, data(host, pid).withdrawn)
+    local pid = host:start(flow, "start", {}).process.id
+    local ctrl = controller(host, pid, "sign")
+    local timer = group_timer(host, pid)
+    assert.equal(ctrl.id, timer.timeout.guards)
+    assert.equal("expired", timer.timeout.node)
+    assert.equal("SCHEDULED", timer.status)
+    assert.equal("2030-01-04T00:00:00.000Z", timer.due_at)
+    check_instances(instances(host, pid, "sign"), ctrl, { "alice", "bob", "dave" })
+    run_instance(host, pid, "sign", "alice")
+    assert.equal(0, host:advance(3 * 86400 - 1))
+    assert.equal(2, #instances(host, pid, "sign", "ASSIGNED"))
+    assert.equal(1, host:advance(1))
+    assert.same({ "alice:DONE", "bob:CANCELED", "dave:CANCELED" }, items(instances(host, pid, "sign")))
+    assert.equal("DONE", group_timer(host, pid).status)
+    assert.same({ "start:DONE", "sign[group]:CANCELED", "sign:DONE", "sign:CANCELED", "sign:CANCELED",
+      "expired:DONE", "finish:DONE" }, trail(host, pid))
+    assert.equal("start", H.one(host, pid, "expired").token)
+    assert.equal(1, data(host, pid).expired)
     assert.is_nil(data(host, pid).file)
+    assert.equal("DONE", status(host, pid))
+    H.refused("conflict", function() host:execute(instances(host, pid, "sign")[2].id, {}, { as = "bob" }) end)
+  end)
+
+  it("all three signing in time files the contract and disarms the timer", function()
+    local host = ctx.host
+    local pid = host:start(flow, "start", {}).process.id
+    run_instance(host, pid, "sign", "dave")
+    run_instance(host, pid, "sign", "alice")
+    run_instance(host, pid, "sign", "bob")
+    assert.equal("CANCELED", group_timer(host, pid).status)
+    assert.equal(0, host:advance(4 * 86400))
+    assert.same({ "start:DONE", "sign[group]:DONE", "sign:DONE", "sign:DONE", "sign:DONE", "file:DONE",
+      "finish:DONE" }, trail(host, pid))
+    assert.equal(1, data(host, pid).file)
+    assert.is_nil(data(host, pid).expired)
     assert.equal("DONE", status(host, pid))
   end)
 
-  it("completes normally and withdraws the withdrawal option", function()
+  it("a manager cancels the activity as one: its open instances go with it", function()
     local host = ctx.host
-    local pid = host:start("wcp26_cancel_mi_activity", "start", {}).process.id
-    run(host, pid, "sign_1", "alice")
-    run(host, pid, "sign_3", "dave")
-    assert.equal("ASSIGNED", open(host, pid, "withdraw").status)
-    run(host, pid, "sign_2", "bob")
-    assert.equal(1, count(host, pid, "withdraw", "CANCELED"))
-    assert.equal(1, count(host, pid, "signed", "DONE"))
-    assert.equal(1, data(host, pid).file)
-    assert.equal(0, count(host, pid, "withdrawn"))
-    assert.equal("DONE", status(host, pid))
+    local pid = host:start(flow, "start", {}).process.id
+    run_instance(host, pid, "sign", "alice")
+    host:cancel(controller(host, pid, "sign").id, { as = "admin" })
+    assert.same({ "alice:DONE", "bob:CANCELED", "dave:CANCELED" }, items(instances(host, pid, "sign")))
+    assert.equal("CANCELED", controller(host, pid, "sign").status)
+    assert.equal("CANCELED", group_timer(host, pid).status)
+    assert.equal(0, host:advance(4 * 86400))
+    assert.same({ "start:DONE", "sign[group]:CANCELED", "sign:DONE", "sign:CANCELED", "sign:CANCELED" },
+      trail(host, pid))
+    -- no subsequent task: like any canceled task, the process waits for a manager (revive or cancel it)
+    assert.same({}, active(host, pid))
+    assert.equal("STARTED", status(host, pid))
   end)
 end)
 
 pattern("wcp27_complete_mi_activity", function(ctx)
-  it("completes the activity early: open instances withdrawn, the normal path goes on", function()
+  local flow = "wcp27_complete_mi_activity"
+
+  it("two days after the request the missing quotes are withdrawn and the quotes compared", function()
     local host = ctx.host
-    local pid = host:start("wcp27_complete_mi_activity", "start", {}).process.id
-    run(host, pid, "quote_1", "alice")
-    run(host, pid, "quote_2", "bob")
+    local pid = host:start(flow, "start", {}).process.id
+    local ctrl = controller(host, pid, "quotes")
+    check_instances(instances(host, pid, "quotes"), ctrl, { "alice", "bob", "dave" })
+    local timer = timeouts(host, pid)[1]
+    assert.equal(ctrl.id, timer.timeout.guards)
+    assert.equal("compare", timer.timeout.node)
+    run_instance(host, pid, "quotes", "alice")
+    run_instance(host, pid, "quotes", "bob")
     assert.equal(0, count(host, pid, "compare"))
-    run(host, pid, "enough", "carol")
-    assert.equal(1, count(host, pid, "quote_3", "CANCELED"))
-    assert.equal(1, count(host, pid, "all_in", "CANCELED"))
-    assert.equal(0, count(host, pid, "all_in", "DONE"))
-    assert.equal(1, count(host, pid, "compare", "DONE"))
+    assert.equal(1, host:advance(2 * 86400))
+    assert.same({ "alice:DONE", "bob:DONE", "dave:CANCELED" }, items(instances(host, pid, "quotes")))
+    assert.same({ "start:DONE", "quotes[group]:CANCELED", "quotes:DONE", "quotes:DONE", "quotes:CANCELED",
+      "compare:DONE", "finish:DONE" }, trail(host, pid))
     assert.equal("start", H.one(host, pid, "compare").token)
-    assert.equal(2, data(host, pid).quotes)
     assert.equal(1, data(host, pid).compared)
     assert.equal("DONE", status(host, pid))
   end)
 
-  it("without the early completion, waits for all three", function()
+  it("all three quotes in time: compared once, the timer disarmed", function()
     local host = ctx.host
-    local pid = host:start("wcp27_complete_mi_activity", "start", {}).process.id
-    run(host, pid, "quote_3", "dave")
-    run(host, pid, "quote_1", "alice")
-    run(host, pid, "quote_2", "bob")
-    assert.equal(1, count(host, pid, "enough", "CANCELED"))
-    assert.equal(1, count(host, pid, "all_in", "DONE"))
-    assert.equal(1, count(host, pid, "compare", "DONE"))
-    assert.equal(3, data(host, pid).quotes)
+    local pid = host:start(flow, "start", {}).process.id
+    execute_all(host, instances(host, pid, "quotes"))
+    assert.equal("CANCELED", timeouts(host, pid)[1].status)
+    assert.equal(0, host:advance(3 * 86400))
+    assert.same({ "start:DONE", "quotes[group]:DONE", "quotes:DONE", "quotes:DONE", "quotes:DONE", "compare:DONE",
+      "finish:DONE" }, trail(host, pid))
+    assert.equal(1, data(host, pid).compared)
+    assert.equal("DONE", status(host, pid))
+  end)
+
+  it("the buyer completes it early: open bids withdrawn, the normal path goes on", function()
+    local host = ctx.host
+    local pid = host:start(flow, "with_buyer", {}).process.id
+    local fork = H.one(host, pid, "fork")
+    local ctrl = controller(host, pid, "bids")
+    assert.equal("start/" .. fork.id .. "_1", ctrl.token)
+    check_instances(instances(host, pid, "bids"), ctrl, { "alice", "bob", "dave" })
+    run_instance(host, pid, "bids", "alice")
+    assert.equal(0, count(host, pid, "compare"))
+    run(host, pid, "enough", "carol")
+    assert.same({ "alice:DONE", "bob:CANCELED", "dave:CANCELED" }, items(instances(host, pid, "bids")))
+    assert.same({ "with_buyer:DONE", "fork:DONE", "bids[group]:CANCELED", "bids:DONE", "bids:CANCELED", "bids:CANCELED",
+      "enough:DONE", "stop_quotes:DONE", "compare:DONE", "finish:DONE" }, trail(host, pid))
+    assert.equal(0, count(host, pid, "all_in"))
+    assert.equal("start", H.one(host, pid, "compare").token)
+    assert.equal(1, data(host, pid).compared)
+    assert.equal("DONE", status(host, pid))
+  end)
+
+  it("without the buyer, waits for all three bids and withdraws the option", function()
+    local host = ctx.host
+    local pid = host:start(flow, "with_buyer", {}).process.id
+    run_instance(host, pid, "bids", "dave")
+    run_instance(host, pid, "bids", "alice")
+    assert.equal("ASSIGNED", open(host, pid, "enough").status)
+    run_instance(host, pid, "bids", "bob")
+    assert.same({ "with_buyer:DONE", "fork:DONE", "bids[group]:DONE", "bids:DONE", "bids:DONE", "bids:DONE",
+      "enough:CANCELED", "all_in:DONE", "compare:DONE", "finish:DONE" }, trail(host, pid))
+    assert.equal("start", H.one(host, pid, "compare").token)
+    assert.equal(1, data(host, pid).compared)
     assert.equal("DONE", status(host, pid))
   end)
 end)
@@ -343,15 +483,33 @@ pattern("wcp34_static_partial_join_mi", function(ctx)
 end)
 
 pattern("wcp35_cancelling_partial_join_mi", function(ctx)
+  local flow = "wcp35_cancelling_partial_join_mi"
+
   it("goes on after two of three instances and withdraws the third", function()
     local host = ctx.host
-    local pid = host:start("wcp35_cancelling_partial_join_mi", "start", {}).process.id
-    run(host, pid, "inspect_2", "bob")
+    local pid = host:start(flow, "start", { inspectors = { "alice", "bob", "carol" } }).process.id
+    local ctrl = controller(host, pid, "inspect")
+    check_instances(instances(host, pid, "inspect"), ctrl, { "alice", "bob", "carol" })
+    run_instance(host, pid, "inspect", "bob")
     assert.equal(0, count(host, pid, "release"))
-    run(host, pid, "inspect_3", "carol")
-    assert.same({ "start:DONE", "fork:DONE", "inspect_1:CANCELED", "inspect_2:DONE", "inspect_3:DONE",
-      "enough:DONE", "release:DONE", "finish:DONE" }, trail(host, pid))
+    assert.equal(1, controller(host, pid, "inspect").data.done)
+    run_instance(host, pid, "inspect", "carol")
+    assert.same({ "alice:CANCELED", "bob:DONE", "carol:DONE" }, items(instances(host, pid, "inspect")))
+    assert.equal(2, controller(host, pid, "inspect").data.done)
+    assert.same({ "start:DONE", "inspect[group]:DONE", "inspect:CANCELED", "inspect:DONE", "inspect:DONE",
+      "release:DONE", "finish:DONE" }, trail(host, pid))
     assert.equal(1, data(host, pid).released)
+    assert.equal("DONE", status(host, pid))
+    H.refused("conflict", function() host:execute(instances(host, pid, "inspect")[1].id, {}, { as = "alice" }) end)
+  end)
+
+  it("with four instances, two done withdraw the other two", function()
+    local host = ctx.host
+    local pid = host:start(flow, "start", { inspectors = { "alice", "bob", "carol", "dave" } }).process.id
+    run_instance(host, pid, "inspect", "dave")
+    run_instance(host, pid, "inspect", "alice")
+    assert.same({ "alice:DONE", "bob:CANCELED", "carol:CANCELED", "dave:DONE" }, items(instances(host, pid, "inspect")))
+    assert.equal(1, count(host, pid, "release", "DONE"))
     assert.equal("DONE", status(host, pid))
   end)
 end)
@@ -654,35 +812,84 @@ pattern("wcp21_structured_loop", function(ctx)
 end)
 
 pattern("wcp22_recursion", function(ctx)
-  it("invokes the estimate again for each half, and combines on the way back", function()
+  local flow = "wcp22_recursion"
+
+  -- The ids of the children of pid, in creation order.
+  local function children(host, pid)
+    local out = {}
+    for i, c in ipairs(host:process(pid).children) do out[i] = c.id end
+    return out
+  end
+
+  it("invokes the estimate again, as a child process, for each half; adds up on the way back", function()
     local host = ctx.host
-    local pid = host:start("wcp22_recursion", "start", { amount = 100 }).process.id
-    assert.equal(7, count(host, pid, "estimate", "DONE"))
-    assert.equal(3, count(host, pid, "divide", "DONE"))
-    local parts = of(host, pid, "estimate_part", "ASSIGNED")
-    assert.equal(4, #parts)
-    for _, t in ipairs(parts) do assert.equal(2, depth(t.token)) end
-    assert.equal(4, distinct(tokens(parts)))
-    for i, t in ipairs(parts) do
-      host:execute(t.id, {}, { as = "alice" })
-      if i < 4 then assert.equal(0, count(host, pid, "finish")) end
+    local root = host:start(flow, "start", { amount = 100 }).process.id
+    -- the root and each inner invocation: a group of two calls, each waiting for its child
+    local levels = { [root] = 0 }
+    local queue, inner, leaves = { root }, {}, {}
+    while #queue > 0 do
+      local pid = table.remove(queue, 1)
+      local kids = children(host, pid)
+      if #kids == 0 then
+        leaves[#leaves + 1] = pid
+      else
+        inner[#inner + 1] = pid
+        assert.equal(2, #kids)
+        local ctrl = controller(host, pid, "halves")
+        assert.equal("STARTED", ctrl.status)
+        local calls = instances(host, pid, "halves")
+        local half = data(host, pid).amount / 2
+        check_instances(calls, ctrl, { half, half })
+        for k, call in ipairs(calls) do
+          assert.equal("STARTED", call.status)
+          assert.equal("subprocess", call.type)
+          assert.equal(kids[k], call.child_id)
+          local child = host:process(kids[k]).process
+          assert.same({ process_id = pid, task_id = call.id }, child.parent)
+          assert.equal(flow, child.flow)
+          assert.equal(half, child.data.amount)
+          levels[kids[k]] = levels[pid] + 1
+          queue[#queue + 1] = kids[k]
+        end
+        assert.equal(0, count(host, pid, "estimate_part"))
+      end
     end
-    assert.equal(3, count(host, pid, "combine", "DONE"))
-    assert.equal(7, count(host, pid, "back", "DONE"))
-    assert.equal(1, count(host, pid, "finish", "DONE"))
-    assert.equal("start", H.one(host, pid, "finish").token)
-    assert.equal(100, data(host, pid).total)
-    assert.equal(6, data(host, pid).calls)
-    assert.equal(0, #active(host, pid))
-    assert.equal("DONE", status(host, pid))
+    assert.equal(3, #inner)
+    assert.equal(4, #leaves)
+    for _, pid in ipairs(leaves) do
+      assert.equal(2, levels[pid])
+      assert.equal(25, data(host, pid).amount)
+      assert.same({ "start:DONE", "estimate:DONE", "estimate_part:ASSIGNED" }, trail(host, pid))
+      assert.equal("alice", open(host, pid, "estimate_part").owner)
+    end
+    -- the leaves return one by one; the root finishes with the last
+    for i, pid in ipairs(leaves) do
+      run(host, pid, "estimate_part", "alice")
+      assert.equal("DONE", status(host, pid))
+      if i < #leaves then assert.equal("STARTED", status(host, root)) end
+    end
+    for _, pid in ipairs(inner) do
+      assert.same({ "start:DONE", "estimate:DONE", "halves[group]:DONE", "halves:DONE", "halves:DONE",
+        "finish:DONE" }, trail(host, pid))
+      assert.equal(data(host, pid).amount, data(host, pid).total)
+      assert.equal("DONE", status(host, pid))
+    end
+    for _, pid in ipairs(leaves) do
+      assert.same({ "start:DONE", "estimate:DONE", "estimate_part:DONE", "record:DONE", "finish:DONE" },
+        trail(host, pid))
+    end
+    assert.equal(100, data(host, root).total)
+    assert.equal(7, #host:processes {})
+    assert.equal("DONE", status(host, root))
   end)
 
   it("does not recurse when the amount is small", function()
     local host = ctx.host
-    local pid = host:start("wcp22_recursion", "start", { amount = 20 }).process.id
+    local pid = host:start(flow, "start", { amount = 20 }).process.id
     run(host, pid, "estimate_part", "alice")
-    assert.same({ "start:DONE", "estimate:DONE", "estimate_part:DONE", "record:DONE", "back:DONE", "finish:DONE" },
+    assert.same({ "start:DONE", "estimate:DONE", "estimate_part:DONE", "record:DONE", "finish:DONE" },
       trail(host, pid))
+    assert.same({}, host:process(pid).children)
     assert.equal(20, data(host, pid).total)
     assert.equal("DONE", status(host, pid))
   end)
@@ -770,16 +977,12 @@ pattern("wcp23_transient_trigger", function(ctx)
     local pid = host:start("wcp23_transient_trigger", "start", { sku = "SKU-23" }).process.id
     host:send("wcp23.stock", "SKU-23", {})
     run(host, pid, "prepare", "alice")
+    -- the first due-work look delivers only messages a crash cut off (still pending), never a
+    -- kept one, even though on the manual clock the message and the receiver share a timestamp
     assert.equal(0, host:advance(3600))
-    -- Engine bug: the first due-work look of an engine delivers kept messages "undelivered by a
-    -- crash" to receivers created at the same timestamp as the message (store.c Q_MSG_UNDELIVERED
-    -- compares created_at with <=; on the manual clock every timestamp is equal), transient
-    -- receivers included. Pending while that is so; asserts the right behaviour once fixed.
-    if H.one(host, pid, "wait_stock").status == "DONE" then
-      pending("engine bug: the undelivered-message sweep hands a kept message to a transient receiver")
-    end
     assert.equal("STARTED", open(host, pid, "wait_stock").status)
     assert.equal(0, count(host, pid, "pick"))
+    assert.same({ "start:DONE", "prepare:DONE", "wait_stock:STARTED" }, trail(host, pid))
   end)
 end)
 
@@ -1020,37 +1223,73 @@ pattern("wcp41_thread_merge", function(ctx)
   it("merges the threads of one branch into one", function()
     local host = ctx.host
     local pid = host:start("wcp41_thread_merge", "start", { boxes = 3 }).process.id
-    local packs = of(host, pid, "pack", "ASSIGNED")
-    assert.equal(3, #packs)
-    assert.equal(3, distinct(tokens(packs)))
+    local ctrl = controller(host, pid, "pack")
+    local packs = instances(host, pid, "pack")
+    check_instances(packs, ctrl, { 1, 2, 3 })
+    for _, t in ipairs(packs) do
+      assert.equal("ASSIGNED", t.status)
+      assert.equal("start", t.token)
+    end
     host:execute(packs[3].id, {}, { as = "alice" })
     host:execute(packs[1].id, {}, { as = "alice" })
     assert.equal(0, count(host, pid, "close"))
+    assert.equal("STARTED", controller(host, pid, "pack").status)
     host:execute(packs[2].id, {}, { as = "alice" })
-    assert.equal(3, count(host, pid, "merge", "DONE"))
-    assert.equal(1, count(host, pid, "close", "DONE"))
+    assert.same({ "start:DONE", "pack[group]:DONE", "pack:DONE", "pack:DONE", "pack:DONE", "close:DONE",
+      "finish:DONE" }, trail(host, pid))
     assert.equal("start", H.one(host, pid, "close").token)
+    assert.same({ ctrl.id }, H.one(host, pid, "close").previous)
     assert.equal(1, data(host, pid).closed)
-    assert.equal(1, count(host, pid, "finish", "DONE"))
     assert.equal("DONE", status(host, pid))
   end)
 end)
 
 pattern("wcp42_thread_split", function(ctx)
-  it("starts the nominated number of threads, each running the same tasks", function()
+  local flow = "wcp42_thread_split"
+
+  it("starts three threads of the review task on the branch, each ending on its own", function()
     local host = ctx.host
-    local pid = host:start("wcp42_thread_split", "start", { pallets = 3 }).process.id
-    local labels = of(host, pid, "label", "ASSIGNED")
-    assert.equal(3, #labels)
-    assert.equal(3, distinct(tokens(labels)))
-    host:execute(labels[1].id, {}, { as = "alice" })
-    host:execute(labels[3].id, {}, { as = "alice" })
-    local loads = of(host, pid, "load", "ASSIGNED")
-    assert.same({ labels[1].token, labels[3].token }, tokens(loads))
-    host:execute(labels[2].id, {}, { as = "alice" })
-    for _, t in ipairs(of(host, pid, "load", "ASSIGNED")) do host:execute(t.id, {}, { as = "bob" }) end
-    assert.equal(3, count(host, pid, "load", "DONE"))
-    assert.equal(3, count(host, pid, "loaded", "DONE"))
+    local pid = host:start(flow, "start", {}).process.id
+    assert.equal(0, count(host, pid, "review"))
+    run(host, pid, "confirm", "alice")
+    local ctrl = controller(host, pid, "review")
+    local reviews = instances(host, pid, "review")
+    check_instances(reviews, ctrl, { 1, 2, 3 })
+    assert.same({ "bob", "carol", "dave" }, { reviews[1].owner, reviews[2].owner, reviews[3].owner })
+    for _, t in ipairs(reviews) do assert.equal("start", t.token) end
+    run_instance(host, pid, "review", "dave")
+    run_instance(host, pid, "review", "bob")
+    assert.same({ "review:ASSIGNED", "review[group]:STARTED" }, active(host, pid))
+    run_instance(host, pid, "review", "carol")
+    assert.same({ "start:DONE", "confirm:DONE", "review[group]:DONE", "review:DONE", "review:DONE", "review:DONE",
+      "reviewed:DONE" }, trail(host, pid))
+    assert.equal("DONE", status(host, pid))
+  end)
+
+  it("threads of several tasks run as child processes, one per thread", function()
+    local host = ctx.host
+    local pid = host:start(flow, "pallets", { pallets = 2 }).process.id
+    local kids = host:process(pid).children
+    assert.equal(2, #kids)
+    check_instances(instances(host, pid, "each_pallet"), controller(host, pid, "each_pallet"), { 1, 2 })
+    for k, c in ipairs(kids) do
+      assert.equal(k, data(host, c.id).pallet_no)
+      assert.same({ "pallet:DONE", "label:ASSIGNED" }, trail(host, c.id))
+    end
+    -- the threads go on independently: the second is loaded before the first is labelled
+    run(host, kids[2].id, "label", "alice")
+    run(host, kids[2].id, "load", "bob")
+    assert.equal("DONE", status(host, kids[2].id))
+    assert.same({ "pallet:DONE", "label:ASSIGNED" }, trail(host, kids[1].id))
+    assert.equal("STARTED", status(host, pid))
+    run(host, kids[1].id, "label", "alice")
+    run(host, kids[1].id, "load", "bob")
+    for _, c in ipairs(kids) do
+      assert.same({ "pallet:DONE", "label:DONE", "load:DONE", "loaded_end:DONE" }, trail(host, c.id))
+    end
+    assert.same({ "pallets:DONE", "each_pallet[group]:DONE", "each_pallet:DONE", "each_pallet:DONE",
+      "shipped:DONE" }, trail(host, pid))
+    assert.equal(2, data(host, pid).loaded)
     assert.equal("DONE", status(host, pid))
   end)
 end)
