@@ -316,13 +316,15 @@ static lua_Integer opt_int(lua_State *L, int t, const char *key) {
   return v;
 }
 
+static int raise_invalid(lua_State *L, const char *field, const char *message);
+
 /* host:tasks{view =, flow =, process =, status =, sort =, limit =, after =, as =}
  * -> items, next page key (sort: "-created_at" (default), "created_at", "due_at") */
 static int l_tasks(lua_State *L) {
   host *h = check_host(L);
   const char *sort = opt_field(L, 2, "sort");
   if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at") && strcmp(sort, "due_at"))
-    return luaL_error(L, "sort must be created_at, -created_at or due_at");
+    return raise_invalid(L, "sort", "must be created_at, -created_at or due_at");
   fh_actor a;
   actor_of(L, h, 2, &a);
   engine_task_query q = {.view = opt_field(L, 2, "view"), .flow = opt_field(L, 2, "flow"),

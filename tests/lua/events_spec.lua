@@ -254,7 +254,7 @@ describe("the event model", function()
         after = next_after
       until not after
       assert.same({ want[1], want[2], want[3], items[4].id, items[5].id }, seen)
-      assert.has_error(function() host:tasks { sort = "due" } end)
+      H.refused("invalid", function() host:tasks { sort = "due" } end)
     end)
 
     it("a :Due function that returns no number is a flow error and nothing is written", function()
