@@ -78,15 +78,17 @@ test('a Receive task shows what it waits for, with no buttons; the message compl
   const receive = tasks.find((t) => t.node === 'wait_payment');
   assert.ok(receive, 'the process waits at wait_payment');
 
-  // the task page: the waits_for text, no action buttons (the API offers none)
+  // the task page: the waits_for text, no buttons but a manager's Cancel (all the API offers:
+  // nobody completes a receiver by hand; managers may cancel a waiting one)
   const api = await apiCall(page, 'GET', `/api/tasks/${receive.id}`);
-  assert.deepEqual(api.body.actions, []);
+  assert.deepEqual(api.body.actions, ['cancel']);
   const taskPage = await openTask(page, receive.id);
   assert.equal(await taskPage.getAttribute('data-status'), 'STARTED');
   await expectText(page.getByTestId('waits-for-panel').getByTestId('waits-for'), 'Waiting for message payment, key A-17');
   await expectText(page.getByTestId('task-waits-for'), 'Waiting for message payment, key A-17');
-  assert.equal(await taskPage.locator('button[data-action]').count(), 0, 'no action buttons');
-  assert.equal(await page.getByTestId('task-actions').count(), 0, 'no "nothing you can do" bar either: the notice says it');
+  assert.deepEqual(await taskPage.locator('button[data-action]').evaluateAll((bs) => bs.map((b) => b.dataset.action)), ['cancel'],
+    'no action buttons but the manager\'s Cancel');
+  assert.doesNotMatch(await page.getByTestId('task-actions').textContent(), /nothing you can do/);
   assert.equal(await page.getByTestId('task-form').count(), 0, 'no form to fill in');
   // its deadline (7 days) is listed on the task page
   const own = page.getByTestId('task-timeouts').getByTestId('timeout-item');
@@ -139,7 +141,8 @@ test('a signal receiver reads "Waiting for signal bell"', async () => {
   const receive = tasks.find((t) => t.node === 'wait_bell');
   await openTask(page, receive.id);
   await expectText(page.getByTestId('waits-for-panel').getByTestId('waits-for'), 'Waiting for signal bell');
-  assert.equal(await page.locator('[data-testid=task-page] button[data-action]').count(), 0);
+  assert.deepEqual(await page.locator('[data-testid=task-page] button[data-action]').evaluateAll((bs) => bs.map((b) => b.dataset.action)), ['cancel'],
+    'a manager may only cancel it');
   checkPage(page);
 });
 

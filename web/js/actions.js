@@ -9,6 +9,7 @@ import { refreshCounts } from './counts.js';
 import { username } from './session.js';
 import { seg } from './router.js';
 import { isTimeout, timeoutLabel } from './events.js';
+import { isController, isSubprocess, instanceItem } from './compose.js';
 
 export const ACTION_ORDER = ['assign', 'execute', 'unassign', 'reassign', 'revive', 'undo', 'cancel'];
 
@@ -27,10 +28,19 @@ const VERBS = {
   execute: 'complete the task', cancel: 'cancel the task', undo: 'undo the task', revive: 'revive the task',
 };
 
-/** How a task is named in the UI; a timeout row reads "Timeout of Approve → Escalated" (titles from def). */
-export function taskName(task, def) {
+/** A task's title alone (no instance item); a timeout row reads "Timeout of Approve → Escalated". */
+export function taskTitle(task, def) {
   if (isTimeout(task) && task.timeout) return timeoutLabel(task, def);
   return task.title || task.node || `Task #${task.id}`;
+}
+
+/**
+ * How a task is named in the UI: its title, and for an instance of a :ForEach group
+ * its item too ("Approve the order · bob"); titles of timeouts from def.
+ */
+export function taskName(task, def) {
+  const item = instanceItem(task);
+  return item !== '' ? `${taskTitle(task, def)} · ${item}` : taskTitle(task, def);
 }
 
 function confirmation(action, task, def) {
@@ -41,6 +51,22 @@ function confirmation(action, task, def) {
       message: `${name} will be canceled and will not fire; the task it guards stays as it is.`,
       confirmLabel: 'Disarm timeout',
       cancelLabel: 'Keep it armed',
+    };
+  }
+  if (action === 'cancel' && isController(task)) {
+    return {
+      title: 'Cancel this group?',
+      message: `${name} and every one of its instances still open will be canceled, and the process will not continue from here unless a manager revives it.`,
+      confirmLabel: 'Cancel group',
+      cancelLabel: 'Keep it running',
+    };
+  }
+  if (action === 'cancel' && isSubprocess(task) && task.child_id != null && statusKey(task.status) === STATUS.STARTED) {
+    return {
+      title: 'Cancel this subprocess?',
+      message: `${name} will be canceled together with its child process #${task.child_id} (and the processes that one started). Work in them is lost.`,
+      confirmLabel: 'Cancel subprocess',
+      cancelLabel: 'Keep it running',
     };
   }
   if (action === 'cancel') {
@@ -136,5 +162,13 @@ export function actionButton(task, action, onClick, extraClass = '') {
   return h('button', {
     type: 'button', class: `btn ${kind} ${extraClass}`.trim(), testid: `action-${action}`, 'data-action': action,
     onClick,
-  }, action === 'cancel' && isTimeout(task) ? 'Disarm timeout' : (ACTION_LABELS[action] || action));
+  }, actionLabel(task, action));
+}
+
+/** The label of an action's button: a timeout is disarmed, a group or a subprocess canceled as such. */
+export function actionLabel(task, action) {
+  if (action === 'cancel' && isTimeout(task)) return 'Disarm timeout';
+  if (action === 'cancel' && isController(task)) return 'Cancel group';
+  if (action === 'cancel' && isSubprocess(task)) return 'Cancel subprocess';
+  return ACTION_LABELS[action] || action;
 }

@@ -1,14 +1,17 @@
 // The flow chart: graph.svg (Graphviz) fetched as text, parsed with DOMParser,
 // cleaned of anything active, then inlined and coloured per node by the status
-// of the latest task of that node.
+// of the latest task of that node. A multi-instance node (:ForEach, "|||" under its
+// title) takes the status of its group and a badge "2 of 3 done".
 
 import * as api from './api.js';
 import { h } from './dom.js';
 import { TASK_STATUSES, statusKey, statusWord } from './status.js';
 import { seg } from './router.js';
 import { isTimeout, timeoutState } from './events.js';
+import { isController, groupProgress, progressShort, progressText } from './compose.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+const XLINK_NS = 'http://www.w3.org/1999/xlink';
 const ALLOWED = new Set([
   'svg', 'g', 'title', 'desc', 'polygon', 'polyline', 'ellipse', 'circle', 'rect', 'path', 'line',
   'text', 'tspan', 'defs', 'lineargradient', 'radialgradient', 'stop', 'a', 'clippath', 'marker',
@@ -55,13 +58,16 @@ export function nodeName(g) {
 /**
  * The latest task (highest id) per node name. Timeout rows carry the name of the
  * node they guard: they colour their dashed edge (latestTimeouts), not the node.
+ * A node with a :ForEach group stands for the group: its latest controller task,
+ * never one of the instances.
  */
 export function latestByNode(tasks) {
   const latest = new Map();
   for (const t of tasks || []) {
     if (isTimeout(t)) continue;
     const prev = latest.get(t.node);
-    if (!prev || Number(t.id) > Number(prev.id)) latest.set(t.node, t);
+    const better = !prev || (isController(t) !== isController(prev) ? isController(t) : Number(t.id) > Number(prev.id));
+    if (better) latest.set(t.node, t);
   }
   return latest;
 }
@@ -97,6 +103,11 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
   const timeoutLegend = h('li', { class: 'legend-timeout', hidden: true },
     h('span', { class: 'legend-line legend-line-timeout', 'aria-hidden': 'true' }), 'Timeout (dashed; coloured while armed or once fired)');
   legend.appendChild(timeoutLegend);
+  const groupLegend = h('li', { class: 'legend-group', hidden: true, testid: 'legend-group' },
+    h('span', { class: 'legend-pill', 'aria-hidden': 'true' }, 'n of N'), 'Multiple instances (|||): how many of the group are done');
+  const subprocessLegend = h('li', { class: 'legend-subprocess', hidden: true },
+    h('span', { class: 'legend-swatch legend-bold', 'aria-hidden': 'true' }), 'Bold: a subprocess (runs a process of another flow)');
+  legend.append(groupLegend, subprocessLegend);
   const container = h('figure', { class: 'chart', testid: 'process-chart' },
     canvas,
     plain ? null : h('figcaption', null, legend));
@@ -107,9 +118,12 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
       fitSvg(svg);
       svg.setAttribute('role', 'group');
       svg.setAttribute('aria-label', title || `Flow chart of ${flow}`);
-      if (!plain) colour(svg, latest);
+      if (!plain) colour(svg, latest, tasks);
       if (!plain) colourTimeouts(svg, timeouts);
+      const groups = plain ? 0 : badgeGroups(svg, latest, tasks);
       timeoutLegend.hidden = !svg.querySelector('g.edge.timeout');
+      groupLegend.hidden = !groups;
+      subprocessLegend.hidden = !svg.querySelector('g.node.kind-subprocess');
       canvas.replaceChildren(svg);
       canvas.removeAttribute('aria-busy');
       // a wide chart takes the whole row of its page layout
@@ -143,7 +157,7 @@ function fitSvg(svg) {
   svg.classList.add('chart-svg');
 }
 
-function colour(svg, latest) {
+function colour(svg, latest, tasks) {
   for (const g of svg.querySelectorAll('g.node')) {
     const name = nodeName(g);
     if (!name) continue;
@@ -159,17 +173,98 @@ function colour(svg, latest) {
       t = document.createElementNS(SVG_NS, 'title');
       g.insertBefore(t, g.firstChild);
     }
-    t.textContent = `${name}: ${statusWord(status)} (task #${task.id})`;
+    const group = isController(task) ? progressText(groupProgress(task, tasks)) : null;
+    t.textContent = `${name}: ${statusWord(status)} (task #${task.id})${group ? ` — multiple instances, ${group}` : ''}`;
     g.setAttribute('tabindex', '0');
     g.setAttribute('role', 'link');
-    const visible = [...g.querySelectorAll('text')].map((x) => x.textContent.trim()).filter(Boolean).join(' ') || name;
-    g.setAttribute('aria-label', `${visible}: ${statusWord(status)}, task #${task.id}`);
+    const visible = [...g.querySelectorAll('text')].map((x) => x.textContent.trim()).filter((x) => x && x !== '|||').join(' ') || name;
+    g.setAttribute('aria-label', `${visible}: ${statusWord(status)}, task #${task.id}${group ? `; multiple instances, ${group}` : ''}`);
+    if (group) {
+      // Graphviz's own tooltip (xlink:title of the node's link) names the node: add the count
+      for (const a of g.querySelectorAll('a')) {
+        const own = a.getAttributeNS(XLINK_NS, 'title');
+        if (own) a.setAttributeNS(XLINK_NS, 'xlink:title', `${own} — ${group}`);
+      }
+    }
     const open = () => { location.hash = `#/tasks/${seg(task.id)}`; };
     g.addEventListener('click', open);
     g.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); open(); }
     });
   }
+}
+
+/** The box of a node's first shape in SVG user units, from its coordinates (no layout needed). */
+function shapeBox(g) {
+  const shape = g.querySelector('polygon, ellipse, path, rect, circle');
+  if (!shape) return null;
+  const num = (a) => parseFloat(shape.getAttribute(a) || '');
+  let xs = [];
+  let ys = [];
+  switch (shape.localName) {
+    case 'ellipse': case 'circle': {
+      const rx = shape.localName === 'circle' ? num('r') : num('rx');
+      const ry = shape.localName === 'circle' ? num('r') : num('ry');
+      xs = [num('cx') - rx, num('cx') + rx];
+      ys = [num('cy') - ry, num('cy') + ry];
+      break;
+    }
+    case 'rect':
+      xs = [num('x'), num('x') + num('width')];
+      ys = [num('y'), num('y') + num('height')];
+      break;
+    default: {
+      // Graphviz writes absolute coordinates: "M247,-70C247,-70 154,-70 …" or "x,y x,y …"
+      const nums = (shape.getAttribute(shape.localName === 'path' ? 'd' : 'points') || '')
+        .match(/-?\d*\.?\d+(?:e[-+]?\d+)?/gi) || [];
+      for (let i = 0; i + 1 < nums.length; i += 2) { xs.push(parseFloat(nums[i])); ys.push(parseFloat(nums[i + 1])); }
+    }
+  }
+  xs = xs.filter(Number.isFinite);
+  ys = ys.filter(Number.isFinite);
+  if (!xs.length || !ys.length) return null;
+  return { x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
+}
+
+/**
+ * A badge "2 of 3 done" on the top edge of every node that stands for a :ForEach group;
+ * the chart grows at the top to make room. Returns how many were drawn.
+ */
+function badgeGroups(svg, latest, tasks) {
+  let n = 0;
+  for (const g of svg.querySelectorAll('g.node')) {
+    const task = latest.get(g.getAttribute('data-node'));
+    if (!task || !isController(task)) continue;
+    const box = shapeBox(g);
+    if (!box) continue;
+    const progress = groupProgress(task, tasks);
+    const label = progressShort(progress);
+    const w = Math.round(label.length * 5.2 + 12);
+    const hgt = 14;
+    const cx = (box.x0 + box.x1) / 2;
+    const top = box.y0 - hgt + 4;
+    const badge = document.createElementNS(SVG_NS, 'g');
+    badge.setAttribute('class', `group-badge${progress.done >= progress.total ? ' group-badge-done' : ''}`);
+    badge.setAttribute('data-testid', 'group-badge');
+    badge.setAttribute('aria-hidden', 'true');
+    const rect = document.createElementNS(SVG_NS, 'rect');
+    rect.setAttribute('class', 'group-badge-bg');
+    for (const [k, v] of Object.entries({ x: cx - w / 2, y: top, width: w, height: hgt, rx: 7, ry: 7 })) rect.setAttribute(k, String(v));
+    const text = document.createElementNS(SVG_NS, 'text');
+    text.setAttribute('class', 'group-badge-text');
+    for (const [k, v] of Object.entries({ x: cx, y: top + 10, 'text-anchor': 'middle', 'font-size': 9 })) text.setAttribute(k, String(v));
+    text.textContent = label;
+    badge.append(rect, text);
+    g.appendChild(badge);
+    g.setAttribute('data-group', label);
+    n += 1;
+  }
+  if (n) {
+    // room above the top row of nodes for their badges
+    const vb = (svg.getAttribute('viewBox') || '').split(/[\s,]+/).map(Number);
+    if (vb.length === 4 && vb.every(Number.isFinite)) svg.setAttribute('viewBox', `${vb[0]} ${vb[1] - 10} ${vb[2]} ${vb[3] + 10}`);
+  }
+  return n;
 }
 
 /** Dashed timeout edges take the status of their latest timeout row (armed, fired, disarmed). */

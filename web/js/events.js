@@ -3,6 +3,7 @@
 // (terminate, first-wins, partial joins, messages, signals, cancel regions, due dates).
 
 import { STATUS, statusKey } from './status.js';
+import { composeDetails } from './compose.js';
 
 /** Task types that are not work for a person: the engine runs or completes them. */
 export const TASK_TYPE = Object.freeze({ RECEIVE: 'receive', TIMEOUT: 'timeout' });
@@ -88,6 +89,8 @@ const TYPE_WORDS = Object.freeze({
   receive: 'Receive',
   send: 'Send',
   cancel: 'Cancel region',
+  subprocess: 'Subprocess',
+  foreach: 'Multiple instances',
   obsolete: 'Obsolete',
 });
 
@@ -164,6 +167,7 @@ export function nodeDetails(node, def) {
     default:
       break;
   }
+  out.push(...composeDetails(node));
   if ('due' in node) {
     out.push(node.due == null ? 'due date set by the flow' : `due ${durationWords(node.due)} after it starts`);
   }

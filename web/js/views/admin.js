@@ -43,6 +43,7 @@ export async function adminView(ctx) {
       h('p', { class: 'card-meta' },
         t.flow_title || t.flow, ' · ',
         h('a', { href: `#/processes/${seg(t.process_id)}` }, t.process_summary || `Process #${t.process_id}`),
+        t.type === 'subprocess' && t.child_id != null ? [' · child ', h('a', { href: `#/processes/${seg(t.child_id)}`, testid: 'error-child-link' }, `process #${t.child_id}`)] : null,
         ' · ', timeEl(t.finished_at || t.started_at || t.created_at)),
       h('pre', { class: 'error-message', testid: 'error-message' },
         (t.error && t.error.message) || 'No error message was recorded.'),

@@ -18,6 +18,7 @@ export function stepList(def) {
     return h('li', { class: `step kind-${type}`, testid: 'flow-step', 'data-node': n.name, 'data-type': type },
       h('div', { class: 'step-head' },
         h('span', { class: `kind-chip kind-${type}` }, nodeTypeWord(n.type)),
+        n.foreach ? h('span', { class: 'kind-chip kind-foreach', title: 'Multiple instances: one task per item' }, '||| for each') : null,
         h('span', { class: 'step-title' }, n.title || n.name),
         h('code', { class: 'flow-name' }, n.name)),
       n.description ? h('p', { class: 'step-detail muted' }, n.description) : null,

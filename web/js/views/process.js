@@ -1,5 +1,7 @@
 // One process: its data, the task history, the flow chart coloured by task status,
-// and Cancel for managers. Also the list of processes.
+// and Cancel for managers; the process it is part of (a Subprocess task's child) and the
+// child processes it started; a :ForEach group as one row with its instances beneath.
+// Also the list of processes.
 
 import * as api from '../api.js';
 import {
@@ -12,9 +14,12 @@ import { renderChart } from '../chart.js';
 import { isManagerOf } from '../session.js';
 import { refreshCounts } from '../counts.js';
 import { table, pager, filterBar, listParams } from '../list.js';
-import { taskName } from '../actions.js';
+import { taskName, taskTitle } from '../actions.js';
 import { isTimeout, isReceive, waitsForText } from '../events.js';
 import { timeoutList, waitItem } from '../event-ui.js';
+import {
+  isController, isInstance, isSubprocess, instancesOf, groupProgress, progressText, instanceItem,
+} from '../compose.js';
 
 const ACTIVE = new Set(ACTIVE_PROCESS_STATUSES);
 const ACTIVE_TASK = new Set([STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED, STATUS.ERROR]);
@@ -27,7 +32,15 @@ export async function processView(ctx) {
   ]);
   const p = res.process || {};
   const tasks = (Array.isArray(res.tasks) ? res.tasks : []).slice().sort((a, b) => Number(a.id) - Number(b.id));
-  const def = await tryFlowDef(p.flow);
+  const children = (Array.isArray(res.children) ? res.children : []).slice().sort((a, b) => Number(a.id) - Number(b.id));
+  const parentId = p.parent && p.parent.process_id;
+  // the parent (for its flow and the title of the task that started this one) and the
+  // children's summaries: one request each, both optional (a user may not see the parent)
+  const [def, parentRes, childList] = await Promise.all([
+    tryFlowDef(p.flow),
+    parentId ? api.get(`/api/processes/${seg(parentId)}`).catch(optional) : null,
+    children.length ? api.get('/api/processes', { parent: p.id, limit: 500 }).catch(optional) : null,
+  ]);
   if (!ctx.alive()) return;
   const flowInfo = flows.find((f) => f.name === p.flow);
   const flowTitle = (def && def.title) || (flowInfo && flowInfo.title) || p.flow;
@@ -69,13 +82,22 @@ export async function processView(ctx) {
       render: (t) => [
         h('span', null,
           isTimeout(t) ? h('span', { class: 'kind-chip kind-timeout', 'aria-hidden': 'true' }, 'timeout') : null,
-          h('a', { href: `#/tasks/${seg(t.id)}`, class: isTimeout(t) ? 'row-link row-link-quiet' : 'row-link', testid: 'history-task' }, taskName(t, def))),
+          isController(t) ? h('span', { class: 'kind-chip kind-foreach' }, 'group') : null,
+          isInstance(t) ? h('span', { class: 'instance-mark', 'aria-hidden': 'true' }, '↳') : null,
+          isSubprocess(t) ? h('span', { class: 'kind-chip kind-subprocess' }, 'subprocess') : null,
+          h('a', { href: `#/tasks/${seg(t.id)}`, class: isTimeout(t) ? 'row-link row-link-quiet' : 'row-link', testid: 'history-task' },
+            isInstance(t) ? [taskTitle(t, def), h('span', { class: 'instance-item', testid: 'task-item' }, ` · ${instanceItem(t)}`)] : taskName(t, def)),
+          isController(t) ? [h('span', { class: 'group-sep', 'aria-hidden': 'true' }, ' — '),
+            h('span', { class: 'group-progress', testid: 'group-progress' }, progressText(groupProgress(t, tasks)))] : null),
         isReceive(t) && waitsForText(t) ? h('span', { class: 'row-note row-note-event', testid: 'waits-for' }, waitsForText(t)) : null,
+        isSubprocess(t) && t.child_id != null ? h('span', { class: 'row-note', testid: 'history-child' },
+          'Child ', h('a', { href: `#/processes/${seg(t.child_id)}`, testid: 'history-child-link' }, `process #${t.child_id}`),
+          childStatusWord(children, t.child_id)) : null,
       ],
     },
     { label: 'Status', render: (t) => badge(t.status) },
-    // a timeout row is the engine's, never a person's: no owner, "engine" instead of a dash
-    { label: 'Owner', render: (t) => t.owner || h('span', { class: 'muted' }, isTimeout(t) || isReceive(t) ? 'engine' : '—') },
+    // a timeout row (or a group, a subprocess) is the engine's, never a person's: "engine" instead of a dash
+    { label: 'Owner', render: (t) => t.owner || h('span', { class: 'muted' }, engineRow(t) ? 'engine' : '—') },
     { label: 'Due', class: 'col-due', render: (t) => dueEl(t) },
     { label: 'Created', render: (t) => timeEl(t.created_at) },
     { label: 'Finished', render: (t) => timeEl(t.finished_at) },
@@ -106,9 +128,18 @@ export async function processView(ctx) {
         receivers.filter((t) => !waitingReceivers.includes(t)).map((t, i) => [i ? ' · ' : '', `${t.title || t.node}: ${waitsForText(t)}`])) : null)
     : null;
 
+  const flowTitleOf = (name) => {
+    const f = flows.find((x) => x.name === name);
+    return (f && f.title) || name;
+  };
+  const parentPanel = parentId ? parentNotice(p, parentRes, flowTitleOf) : null;
+  const childrenPanel = children.length ? childrenSection(children, tasks, def, (childList && childList.items) || [], flowTitleOf) : null;
+
   ctx.mount(
     pageHeader(h('span', null, p.summary || flowTitle, ' ', h('span', { class: 'id-chip id-chip-lg' }, `#${p.id}`)), {
-      crumbs: [['Processes', '#/processes'], [`Process #${p.id}`, null]],
+      crumbs: [['Processes', '#/processes'],
+        parentId ? [`Process #${parentId}`, `#/processes/${seg(parentId)}`] : null,
+        [`Process #${p.id}`, null]].filter(Boolean),
       sub: h('span', null, flowTitle, ' · started by ', p.created_by || 'the system', ' ', timeEl(p.created_at),
         p.finished_at ? [' · finished ', timeEl(p.finished_at)] : null),
       actions: [badge(status, 'process-status'), cancelBtn],
@@ -116,6 +147,7 @@ export async function processView(ctx) {
     errors.length ? h('div', { class: 'notice notice-error', role: 'note' },
       `${errors.length} task${errors.length === 1 ? '' : 's'} of this process ${errors.length === 1 ? 'is' : 'are'} in error: `,
       errors.map((t, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(t.id)}` }, `${taskName(t, def)} (#${t.id})`)]), '.') : null,
+    parentPanel,
     h('div', { class: 'process-layout', testid: 'process-page', 'data-process-id': p.id, 'data-status': status },
       h('section', { class: 'panel chart-panel', 'aria-labelledby': 'chart-title' },
         h('h2', { class: 'panel-title', id: 'chart-title' }, 'Flow chart'),
@@ -124,19 +156,112 @@ export async function processView(ctx) {
         h('h2', { class: 'panel-title', id: 'pdata-title' }, 'Data'),
         dataList(p.data, def && def.fields, 'process-data-list'))),
     eventsPanel,
+    childrenPanel,
     h('section', { class: 'panel panel-flush', 'aria-labelledby': 'history-title' },
       h('h2', { class: 'panel-title panel-title-pad', id: 'history-title' }, 'Task history'),
       tasks.length ? table({
         columns: historyColumns,
-        rows: tasks,
-        caption: 'Tasks of this process, oldest first',
+        rows: historyRows(tasks),
+        caption: 'Tasks of this process, oldest first; the instances of a group beneath it',
         testid: 'history-table',
         rowAttrs: (t) => ({
           testid: 'history-row', 'data-task-id': t.id, 'data-status': t.status, 'data-node': t.node, 'data-type': t.type || null,
-          class: isTimeout(t) ? 'row-timeout' : null,
+          'data-group-id': isInstance(t) ? t.group_id : null,
+          'data-item': isInstance(t) ? instanceItem(t) : null,
+          class: [isTimeout(t) ? 'row-timeout' : null, isController(t) ? 'row-group' : null,
+            isInstance(t) ? 'row-instance' : null].filter(Boolean).join(' ') || null,
         }),
       }) : h('p', { class: 'muted pad' }, 'No tasks.')),
   );
+}
+
+const optional = (e) => {
+  if (e instanceof api.ApiError && e.status === 401) throw e;
+  return { error: e };
+};
+
+function engineRow(t) {
+  return isTimeout(t) || isReceive(t) || isController(t) || isSubprocess(t);
+}
+
+/** The status badge of a child process after its link, from the process's children. */
+function childStatusWord(children, id) {
+  const c = children.find((x) => Number(x.id) === Number(id));
+  return c && c.status ? [' ', badge(c.status, 'history-child-status')] : null;
+}
+
+/**
+ * The history in id order, except that the instances of a :ForEach group follow their
+ * controller (in item order): a sequential group's later instances move up beneath it.
+ */
+export function historyRows(tasks) {
+  const controllers = new Set(tasks.filter(isController).map((t) => Number(t.id)));
+  const rows = [];
+  for (const t of tasks) {
+    if (isInstance(t) && controllers.has(Number(t.group_id))) continue;
+    rows.push(t);
+    if (isController(t)) rows.push(...instancesOf(t, tasks));
+  }
+  return rows;
+}
+
+/** "Part of process #1 (Order), started by task Ship · north (#8)". */
+function parentNotice(p, parentRes, flowTitleOf) {
+  const pid = p.parent.process_id;
+  const tid = p.parent.task_id;
+  const parent = parentRes && parentRes.process;
+  const task = parent && Array.isArray(parentRes.tasks) ? parentRes.tasks.find((t) => Number(t.id) === Number(tid)) : null;
+  const link = h('a', { href: `#/processes/${seg(pid)}`, testid: 'parent-link' }, `process #${pid}`);
+  return h('section', { class: 'notice notice-parent', testid: 'process-parent', 'data-parent-id': pid, 'aria-label': 'Parent process' },
+    h('span', { class: 'kind-chip kind-subprocess', 'aria-hidden': 'true' }, 'subprocess'),
+    'Part of ', link,
+    parent ? [' (', h('span', { testid: 'parent-flow' }, flowTitleOf(parent.flow)), ')'] : null,
+    tid ? [', started by task ', task
+      ? h('a', { href: `#/tasks/${seg(tid)}`, testid: 'parent-task-link' }, `${taskName(task)} (#${tid})`)
+      : h('a', { href: `#/tasks/${seg(tid)}`, testid: 'parent-task-link' }, `#${tid}`)] : null,
+    '.',
+    parent ? [' ', h('span', { class: 'sr-only' }, `Process #${pid} is `), badge(parent.status, 'parent-status')] : null,
+    parent && parent.summary ? [' ', h('span', { class: 'notice-note muted' }, parent.summary)] : null,
+    !parent ? [' ', h('span', { class: 'notice-note muted' }, 'You may not see that process.')] : null);
+}
+
+/** The processes this one started (Subprocess tasks), with flow, status and the task of each. */
+function childrenSection(children, tasks, def, listed, flowTitleOf) {
+  const summaries = new Map(listed.map((c) => [Number(c.id), c]));
+  const taskById = new Map(tasks.map((t) => [Number(t.id), t]));
+  const open = children.filter((c) => ACTIVE.has(statusKey(c.status))).length;
+  const columns = [
+    { label: '#', class: 'col-id', render: (c) => h('a', { href: `#/processes/${seg(c.id)}` }, `#${c.id}`) },
+    {
+      label: 'Process', class: 'col-main',
+      render: (c) => {
+        const full = summaries.get(Number(c.id));
+        return h('a', { href: `#/processes/${seg(c.id)}`, class: 'row-link', testid: 'child-link' },
+          (full && full.summary) || `Process #${c.id}`);
+      },
+    },
+    { label: 'Flow', render: (c) => h('span', { testid: 'child-flow' }, flowTitleOf(c.flow)) },
+    { label: 'Status', render: (c) => badge(c.status, 'child-status') },
+    {
+      label: 'Started by',
+      render: (c) => {
+        const t = taskById.get(Number(c.parent_task_id));
+        if (!c.parent_task_id) return h('span', { class: 'muted' }, '—');
+        return h('a', { href: `#/tasks/${seg(c.parent_task_id)}`, class: 'subtle-link', testid: 'child-task-link' },
+          t ? `${taskName(t, def)} (#${t.id})` : `task #${c.parent_task_id}`);
+      },
+    },
+  ];
+  return h('section', { class: 'panel panel-flush', 'aria-labelledby': 'children-title', testid: 'process-children' },
+    h('h2', { class: 'panel-title panel-title-pad', id: 'children-title' },
+      `Child processes (${children.length}${open ? `, ${open} running` : ''})`),
+    table({
+      columns,
+      rows: children,
+      caption: 'Processes started by this one',
+      testid: 'children-table',
+      rowAttrs: (c) => ({ testid: 'child-row', 'data-process-id': c.id, 'data-status': statusKey(c.status), 'data-flow': c.flow }),
+    }));
 }
 
 export async function processListView(ctx) {
@@ -154,7 +279,11 @@ export async function processListView(ctx) {
     { label: '#', class: 'col-id', render: (p) => h('a', { href: `#/processes/${seg(p.id)}` }, `#${p.id}`) },
     {
       label: 'Process', class: 'col-main',
-      render: (p) => h('a', { href: `#/processes/${seg(p.id)}`, class: 'row-link', testid: 'process-link' }, p.summary || `Process #${p.id}`),
+      render: (p) => [
+        h('a', { href: `#/processes/${seg(p.id)}`, class: 'row-link', testid: 'process-link' }, p.summary || `Process #${p.id}`),
+        p.parent && p.parent.process_id ? h('span', { class: 'row-note', testid: 'process-parent-note' },
+          'Part of ', h('a', { href: `#/processes/${seg(p.parent.process_id)}`, class: 'subtle-link' }, `process #${p.parent.process_id}`)) : null,
+      ],
     },
     { label: 'Flow', render: (p) => titles.get(p.flow) || p.flow },
     { label: 'Status', render: (p) => badge(p.status) },

@@ -5,18 +5,22 @@ import * as api from '../api.js';
 import {
   h, setContent, badge, timeEl, dueEl, fullTime, pageHeader, dataList, flashError,
 } from '../dom.js';
-import { STATUS } from '../status.js';
+import { STATUS, statusKey, statusWord } from '../status.js';
 import { refresh, seg } from '../router.js';
 import { buildForm, normalizeFields } from '../forms.js';
-import { tryFlowDef } from '../flows-cache.js';
+import { tryFlowDef, getFlows } from '../flows-cache.js';
 import {
-  ACTION_ORDER, runTaskAction, actionButton, taskName,
+  ACTION_ORDER, runTaskAction, actionButton, taskName, taskTitle,
 } from '../actions.js';
 import { username } from '../session.js';
 import {
   isReceive, isTimeout, waitsForText, timeoutState, nodeTitle, timeoutsOf,
 } from '../events.js';
 import { timeoutList, isOpen } from '../event-ui.js';
+import {
+  isController, isInstance, isSubprocess, controllerOf, instancesOf, groupProgress, progressText,
+  instanceText, instanceItem, childOf,
+} from '../compose.js';
 
 export async function taskView(ctx) {
   const id = ctx.params.id;
@@ -25,12 +29,13 @@ export async function taskView(ctx) {
   const actions = Array.isArray(res.actions) ? res.actions : [];
   const fields = normalizeFields(res.form && res.form.fields);
 
-  const [procRes, def] = await Promise.all([
+  const [procRes, def, flows] = await Promise.all([
     api.get(`/api/processes/${seg(task.process_id)}`).catch((e) => {
       if (e instanceof api.ApiError && e.status === 401) throw e;
       return { error: e };
     }),
     tryFlowDef(task.flow),
+    isSubprocess(task) ? getFlows().catch(() => []) : [],
   ]);
   if (!ctx.alive()) return;
 
@@ -87,7 +92,8 @@ export async function taskView(ctx) {
   });
   if (form.submit) form.submit.setAttribute('data-action', 'execute');
 
-  const formSection = (fields.length || canExecute) ? h('section', { class: 'panel form-panel', 'aria-labelledby': 'task-form-title', testid: 'task-form' },
+  // a group's controller is the engine's: its node's form belongs to the instances
+  const formSection = !isController(task) && (fields.length || canExecute) ? h('section', { class: 'panel form-panel', 'aria-labelledby': 'task-form-title', testid: 'task-form' },
     h('h2', { class: 'panel-title', id: 'task-form-title' }, canExecute ? 'Your input' : 'Form'),
     note ? h('p', { class: 'form-note', testid: 'form-note' }, note) : null,
     canExecute && fields.some((f) => f.required) ? h('p', { class: 'form-note', 'aria-hidden': 'true' }, 'Fields marked * are required.') : null,
@@ -104,7 +110,7 @@ export async function taskView(ctx) {
     });
   });
   // the engine completes receivers and timeouts itself: their notice says what happens instead
-  const engineTask = isReceive(task) || isTimeout(task);
+  const engineTask = isReceive(task) || isTimeout(task) || isController(task) || isSubprocess(task);
   const actionBar = buttons.length || canExecute || !engineTask
     ? h('div', { class: 'action-bar', role: 'group', 'aria-label': 'Task actions', testid: 'task-actions' },
       buttons.length ? buttons : (canExecute ? null : h('p', { class: 'muted' }, 'There is nothing you can do with this task now.')))
@@ -114,6 +120,7 @@ export async function taskView(ctx) {
   const procTasks = (procRes && Array.isArray(procRes.tasks)) ? procRes.tasks : [];
   const guardedBy = timeoutsOf(procTasks, task.id);
   const eventPanel = eventNotice(task, def, status, procTasks);
+  const composePanel = composeNotice(task, def, status, procTasks, (procRes && procRes.children) || [], flows);
   const timeoutsPanel = guardedBy.length ? h('section', { class: 'panel', 'aria-labelledby': 'task-timeouts-title', testid: 'task-timeouts' },
     h('h2', { class: 'panel-title', id: 'task-timeouts-title' }, 'Timeouts of this task'),
     timeoutList(guardedBy, def, { showGuard: false, tasks: procTasks })) : null;
@@ -128,6 +135,10 @@ export async function taskView(ctx) {
     task.due_at ? fact(isTimeout(task) ? 'Fires' : (status === STATUS.SCHEDULED ? 'Runs' : 'Due'),
       h('span', { testid: 'task-due' }, dueEl(task), h('span', { class: 'muted small due-abs' }, fullTime(task.due_at)))) : null,
     task.waits_for ? fact('Waits for', h('span', { testid: 'task-waits-for' }, waitsForText(task))) : null,
+    isInstance(task) ? fact('Item', h('span', { testid: 'task-item-fact' }, instanceItem(task) || '—')) : null,
+    isInstance(task) ? fact('Group', h('a', { href: `#/tasks/${seg(task.group_id)}`, testid: 'task-group-link' }, `#${task.group_id}`)) : null,
+    isSubprocess(task) && task.child_id != null
+      ? fact('Child process', h('a', { href: `#/processes/${seg(task.child_id)}` }, `#${task.child_id}`)) : null,
     isTimeout(task) && task.timeout ? fact('Guards', task.timeout.guards
       ? h('a', { href: `#/tasks/${seg(task.timeout.guards)}`, testid: 'timeout-guards' }, `${nodeTitle(def, task.node)} #${task.timeout.guards}`)
       : nodeTitle(def, task.node)) : null,
@@ -158,6 +169,8 @@ export async function taskView(ctx) {
         h('a', { href: `#/processes/${seg(p.id)}`, testid: 'process-link' }, `#${p.id}`)),
       h('p', { class: 'side-summary' }, p.summary || (def && def.title) || p.flow, ' ', badge(p.status, 'process-status')),
       h('p', { class: 'muted small' }, 'Started by ', p.created_by || 'the system', ', ', timeEl(p.created_at)),
+      p.parent && p.parent.process_id ? h('p', { class: 'muted small', testid: 'task-process-parent' }, 'Part of ',
+        h('a', { href: `#/processes/${seg(p.parent.process_id)}` }, `process #${p.parent.process_id}`), '.') : null,
       h('h3', { class: 'side-subtitle' }, 'Data'),
       dataList(p.data, (def && def.fields) || fields, 'process-data-list'));
   } else {
@@ -175,6 +188,7 @@ export async function taskView(ctx) {
     }),
     h('div', { class: 'task-layout', testid: 'task-page', 'data-task-id': task.id, 'data-status': status },
       h('div', { class: 'task-main' },
+        composePanel,
         eventPanel,
         actionBar,
         errorBox,
@@ -223,6 +237,63 @@ function eventNotice(task, def, status, procTasks) {
       h('p', { class: 'event-lead', testid: 'timeout-text' }, text));
   }
   return null;
+}
+
+/**
+ * Composition: a group's controller (its progress and instances), an instance ("Instance
+ * 2 of 3: bob", its group), a Subprocess task ("Child process #4 — Started"); else null.
+ */
+function composeNotice(task, def, status, procTasks, children, flows) {
+  const panels = [];
+  if (isController(task)) {
+    const instances = instancesOf(task, procTasks);
+    const progress = groupProgress(task, procTasks.length ? procTasks : null);
+    const running = status === STATUS.STARTED;
+    panels.push(h('section', { class: 'panel group-panel', 'aria-labelledby': 'group-title', testid: 'group-panel', 'data-status': status },
+      h('h2', { class: 'panel-title', id: 'group-title' }, 'Multiple instances'),
+      h('p', { class: 'event-lead', testid: 'group-progress' }, `${taskTitle(task, def)} — ${progressText(progress)}`),
+      h('p', { class: 'muted small' }, running
+        ? 'This task stands for the whole group: the engine runs it, and the process goes on when enough of the instances below are done. Nobody works on it.'
+        : 'This task stood for the whole group; the engine ran it.'),
+      instances.length ? h('ul', { class: 'instance-list', testid: 'instance-list' }, instances.map((t) => h('li', {
+        class: 'instance-entry', testid: 'instance-entry', 'data-task-id': t.id, 'data-status': statusKey(t.status), 'data-item': instanceItem(t),
+      },
+      h('a', { href: `#/tasks/${seg(t.id)}`, class: 'event-link' }, instanceText(t, procTasks)), ' ',
+      badge(t.status), t.owner ? h('span', { class: 'muted small' }, ` ${t.owner}`) : null,
+      isSubprocess(t) && t.child_id != null ? [' · ', h('a', { href: `#/processes/${seg(t.child_id)}` }, `process #${t.child_id}`)] : null)))
+        : h('p', { class: 'muted' }, 'No instances yet.')));
+  }
+  if (isInstance(task)) {
+    const c = controllerOf(task, procTasks);
+    panels.push(h('section', { class: 'panel instance-panel', 'aria-label': 'Instance of a group', testid: 'instance-panel' },
+      h('p', { class: 'event-lead', testid: 'instance-info' }, instanceText(task, procTasks)),
+      h('p', { class: 'muted small' }, 'One of the tasks of ',
+        h('a', { href: `#/tasks/${seg(task.group_id)}`, testid: 'instance-group-link' }, `${taskTitle(task, def)} (#${task.group_id})`),
+        c ? [': ', h('span', { testid: 'instance-group-progress' }, progressText(groupProgress(c, procTasks)))] : null, '.')));
+  }
+  if (isSubprocess(task)) {
+    const child = childOf(task, children);
+    const f = child && child.flow ? flows.find((x) => x.name === child.flow) : null;
+    const childFlow = child && child.flow ? ((f && f.title) || child.flow) : null;
+    let body;
+    if (child) {
+      body = [
+        h('p', { class: 'event-lead' },
+          h('a', { href: `#/processes/${seg(child.id)}`, testid: 'child-process' },
+            `Child process #${child.id}${child.status ? ` — ${statusWord(child.status)}` : ''}`)),
+        h('p', { class: 'muted small' }, childFlow ? `A process of ${childFlow}. ` : '',
+          status === STATUS.STARTED ? 'This task waits until it ends; the process goes on by itself then.' : null,
+          status === STATUS.ERROR ? 'The child process did not finish: a manager may revive this task, which starts a new child, or cancel it.' : null),
+      ];
+    } else if (status === STATUS.SCHEDULED || status === STATUS.NEW) {
+      body = h('p', { class: 'event-lead', testid: 'child-process' }, 'The child process starts in a moment.');
+    } else {
+      body = h('p', { class: 'muted', testid: 'child-process' }, 'No child process is running for this task.');
+    }
+    panels.push(h('section', { class: 'panel subprocess-panel', 'aria-labelledby': 'subprocess-title', testid: 'subprocess-panel' },
+      h('h2', { class: 'panel-title', id: 'subprocess-title' }, 'Subprocess'), body));
+  }
+  return panels.length ? panels : null;
 }
 
 /** Where this task is listed for me: the first breadcrumb. */

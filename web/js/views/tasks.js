@@ -9,8 +9,11 @@ import { TASK_STATUSES } from '../status.js';
 import { navigate, refresh, seg } from '../router.js';
 import { getFlows, tryFlowDef } from '../flows-cache.js';
 import { table, pager, filterBar, listParams } from '../list.js';
-import { runTaskAction, taskName } from '../actions.js';
+import { runTaskAction, taskName, taskTitle } from '../actions.js';
 import { isTimeout, waitsForText, timeoutState } from '../events.js';
+import {
+  isController, isSubprocess, instanceItem, groupProgress, progressShort,
+} from '../compose.js';
 
 const VIEWS = {
   inbox: {
@@ -47,10 +50,18 @@ async function defsFor(items) {
 /** The task cell of a list row: link, id, and what a receiver waits for / a timeout's state. */
 export function taskCell(t, def) {
   const waits = waitsForText(t);
+  const item = instanceItem(t);
   return [
     h('a', { href: `#/tasks/${seg(t.id)}`, class: 'row-link', testid: 'task-link' },
-      taskName(t, def), h('span', { class: 'id-chip' }, `#${t.id}`)),
+      taskTitle(t, def),
+      // an instance of a :ForEach group: its item beside the title ("Approve the order · bob")
+      item !== '' ? h('span', { class: 'instance-item', testid: 'task-item' }, ` · ${item}`) : null,
+      h('span', { class: 'id-chip' }, `#${t.id}`)),
     waits ? h('span', { class: 'row-note row-note-event', testid: 'waits-for' }, waits) : null,
+    isController(t) ? h('span', { class: 'row-note', testid: 'group-progress' },
+      `Group of ${Number((t.data || {}).total) || 0} · ${progressShort(groupProgress(t))}`) : null,
+    isSubprocess(t) && t.child_id != null ? h('span', { class: 'row-note' },
+      'Runs ', h('a', { href: `#/processes/${seg(t.child_id)}`, class: 'subtle-link', testid: 'child-link' }, `process #${t.child_id}`)) : null,
     isTimeout(t) ? h('span', { class: 'row-note', testid: 'timeout-state' },
       `${timeoutState(t)} · ${t.timeout && t.timeout.interrupting === false ? 'non-interrupting' : 'interrupting'}`) : null,
   ];
