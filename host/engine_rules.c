@@ -141,6 +141,10 @@ static int check_undo(const check_args *c, fherr *err) {
   if (c->t->row.status != TASK_DONE) return fherr_set(err, FH_CONFLICT, "cannot undo: task is %s", c->status);
   if (c->n->kind == NODE_START || c->n->kind == NODE_START_FUNCTION)
     return fherr_set(err, FH_CONFLICT, "cannot undo the start of a process; cancel the process instead");
+  /* what they did lives on elsewhere: in the group's count, in a finished child */
+  if (c->t->row.group_id)
+    return fherr_set(err, FH_CONFLICT, "cannot undo one instance of a :ForEach group; revive or cancel the group");
+  if (c->t->row.child_id) return fherr_set(err, FH_CONFLICT, "cannot undo a subprocess: its child process finished");
   const pstate *ps = &c->r->ps;
   for (int i = 0; i < ps->ntasks; i++) {
     const st_task *next = &ps->tasks[i]->row;

@@ -372,7 +372,9 @@ static json_t *task_page(run *r, ptask *t, const fd_node *n) {
   for (int i = 0; i < A__COUNT; i++)
     if (!rules_check(r, t, n, i, NULL)) json_array_append_new(actions, json_string(ENGINE_ACTIONS[i]));
   return json_pack("{s:o, s:o, s:o, s:o}", "task", view_task_json(r->e, &t->row), "form",
-                   form_json(r->e, r->fd, n && n->kind == NODE_VIEW ? n : NULL, r->data), "actions", actions,
+                   /* a group's controller is nobody's form, though its node is a View */
+                   form_json(r->e, r->fd, n && n->kind == NODE_VIEW && strcmp(t->row.type, "foreach") ? n : NULL,
+                             r->data), "actions", actions,
                    "process", view_process_json(r->e, &r->ps.proc));
 }
 

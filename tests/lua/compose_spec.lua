@@ -303,6 +303,16 @@ describe(":ForEach", function()
     assert.equal("DONE", H.status(host, pid))
   end)
 
+  it("refuses to undo a finished instance or a finished subprocess", function()
+    local pid = start(host, "review")
+    local ann = tasks_of(host, pid, "reviews")[1]
+    finish_task(host, ann)
+    local err = H.refused("conflict", function() host:undo(ann.id, { as = "admin" }) end)
+    assert.truthy(err.message:find("instance", 1, true))
+    local q = start(host, "quick", { order = "U" })
+    H.refused("conflict", function() host:undo(H.one(host, q, "quick_child").id, { as = "admin" }) end)
+  end)
+
   it("a manager canceling the group cancels its instances", function()
     local pid = start(host, "review")
     host:cancel(controller(host, pid, "reviews").id, { as = "admin" })
