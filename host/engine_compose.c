@@ -17,7 +17,8 @@
  * controller, data {item, index}), all at once or one after another.  An
  * instance that ends DONE goes to the group instead of to :Next; the group
  * continues the flow once every instance ended or the complete condition
- * holds, canceling the rest.  The group's :OnTimeout guard the controller.
+ * holds, canceling the rest (unless cancel_rest = false: they run on and
+ * end at the finished group).  The group's :OnTimeout guard the controller.
  *
  * May call: engine_run, engine_state, activation (list, complete, input,
  * output), store (the child's row, children, orphans).
@@ -120,9 +121,10 @@ static void cancel_members(run *r, const ptask *ctrl, int *n) {
   }
 }
 
-/* The group is through: what is left of it is canceled, the flow goes on. */
+/* The group is through: what is left of it is canceled (or, with
+ * cancel_rest = false, runs on and ends at the group), the flow goes on. */
 static int finish_group(run *r, ptask *ctrl, const fd_node *n, fherr *err) {
-  cancel_members(r, ctrl, NULL);
+  if (n->foreach_cancel_rest) cancel_members(r, ctrl, NULL);
   run_complete_task(ctrl);
   return run_follow_next(r, ctrl, n, err);
 }

@@ -206,6 +206,9 @@ static void read_composition(lua_State *L, int nt, fd_node *n) {
   if (!(count >= 0 && count <= LIST_MAX)) luaL_error(L, "compiled flow: bad complete count of '%s'", n->name);
   n->complete_count = (int)count;
   n->has_complete_fn = has_function(L, nt, "complete");
+  lua_getfield(L, nt, "cancel_rest_instances");
+  n->foreach_cancel_rest = lua_isnil(L, -1) ? 1 : lua_toboolean(L, -1);
+  lua_pop(L, 1);
   n->lock_name = opt_string(L, nt, "lock_name");
   if ((n->kind == NODE_LOCK || n->kind == NODE_UNLOCK) && (!n->lock_name || !is_node_name(n->lock_name)))
     luaL_error(L, "compiled flow: '%s' has no lock name", n->name);
@@ -519,7 +522,7 @@ static void node_events_json(const fd_node *n, json_t *node) {
     json_object_set_new(node, "start", json_string(n->sub_start));
   }
   if (n->foreach) {
-    json_t *fe = json_pack("{s:b}", "parallel", n->foreach_parallel);
+    json_t *fe = json_pack("{s:b, s:b}", "parallel", n->foreach_parallel, "cancel_rest", n->foreach_cancel_rest);
     if (n->foreach_field) json_object_set_new(fe, "field", json_string(n->foreach_field));
     if (n->complete_count) json_object_set_new(fe, "complete", json_integer(n->complete_count));
     else if (n->has_complete_fn) json_object_set_new(fe, "complete", json_string("function"));

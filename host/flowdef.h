@@ -90,6 +90,7 @@ typedef struct fd_node {
   int foreach_parallel; /* 0: one after another */
   int complete_count;   /* > 0: continue once this many are DONE */
   int has_complete_fn;  /* callback "complete"(self, activation, done) decides */
+  int foreach_cancel_rest;   /* the instances still open when complete holds are canceled */
   char *lock_name;      /* lock, unlock: the critical section's name */
   char *while_node;     /* :While: taken and completed only while a task of it is active */
 } fd_node;

@@ -773,13 +773,14 @@ function chain.OnTimeout(spec, site, after, target, opts)
   spec.timeouts[#spec.timeouts + 1] = { after = a, ref = to.ref, interrupting = good.interrupting ~= false }
 end
 
--- :ForEach(list, { parallel = true, complete = N | fn }): one task per item of the list that
--- list(self, activation) returns (or that the process field named `list` holds).
+-- :ForEach(list, { parallel = true, complete = N | fn, cancel_rest = true }): one task per item of
+-- the list that list(self, activation) returns (or that the process field named `list` holds).
+-- With cancel_rest = false, the instances still open when complete holds run on to their end.
 function chain.ForEach(spec, site, list, opts)
   local record
   if type(list) == "string" and list:match(NAME_PATTERN) then record = { field = list }
   else record = callable_arg(spec, list, ":ForEach list (a function, this.method or a process field name)", site) end
-  local good = check_options(":ForEach", opts, { parallel = opt_boolean, complete = true },
+  local good = check_options(":ForEach", opts, { parallel = opt_boolean, complete = true, cancel_rest = opt_boolean },
     function(text) problem(spec, text, site) end)
   local complete = good.complete
   if complete ~= nil and not (math.type(complete) == "integer" and complete >= 1) and type(complete) ~= "function"
@@ -789,6 +790,7 @@ function chain.ForEach(spec, site, list, opts)
   end
   if not record then return end
   record.parallel = good.parallel ~= false
+  record.cancel_rest = good.cancel_rest ~= false
   if math.type(complete) == "integer" then record.complete_count = complete
   elseif complete ~= nil then record.complete = callable_arg(spec, complete, ":ForEach complete", site) end
   set_once(spec, "foreach", "ForEach", record, site)
@@ -1066,7 +1068,7 @@ local function compile_events(ctx, spec, node)
   if fe then
     node.foreach_field = fe.field
     if not fe.field then node.foreach = resolve_method(ctx, fe, ":ForEach list") end
-    node.parallel, node.complete_count = fe.parallel, fe.complete_count
+    node.parallel, node.complete_count, node.cancel_rest_instances = fe.parallel, fe.complete_count, fe.cancel_rest
     if fe.complete then node.complete = resolve_method(ctx, fe.complete, ":ForEach complete") end
   end
   if spec.region then
