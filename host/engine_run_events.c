@@ -305,12 +305,12 @@ int run_activate_end(run *r, ptask *t, const fd_node *n, fherr *err) {
 /* --- critical sections ------------------------------------------------------------------ */
 
 /* A Lock task that holds its lock: DONE with event_key "held" (it becomes
- * "released" when the lock is let go). */
-static ptask *lock_holder(run *r, const char *name) {
+ * "released" when the lock is let go); on branch `token` only, unless NULL. */
+static ptask *lock_holder(run *r, const char *name, const char *token) {
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *t = r->ps.tasks[i];
     if (!strcmp(t->row.type, "lock") && t->row.status == TASK_DONE && !strcmp(t->row.event_name, name) &&
-        !strcmp(t->row.event_key, "held"))
+        !strcmp(t->row.event_key, "held") && (!token || !strcmp(t->row.token, token)))
       return t;
   }
   return NULL;
@@ -325,7 +325,7 @@ static int take_lock(run *r, ptask *t, const fd_node *n, fherr *err) {
 int run_activate_lock(run *r, ptask *t, const fd_node *n, fherr *err) {
   if (t->row.status != TASK_NEW) return FH_OK;
   snprintf(t->row.event_name, sizeof t->row.event_name, "%s", n->lock_name);
-  if (!lock_holder(r, n->lock_name)) return take_lock(r, t, n, err);
+  if (!lock_holder(r, n->lock_name, NULL)) return take_lock(r, t, n, err);
   t->row.status = TASK_STARTED;   /* waits for the lock */
   fhtime_now(t->row.started_at);
   t->dirty = 1;
@@ -346,8 +346,10 @@ static int release_lock(run *r, ptask *holder, fherr *err) {
   return FH_OK;
 }
 
+/* Only the branch that holds the lock lets it go (a task revived inside a
+ * section after its branch lost the lock releases nothing). */
 int run_activate_unlock(run *r, ptask *t, const fd_node *n, fherr *err) {
-  ptask *holder = lock_holder(r, n->lock_name);
+  ptask *holder = lock_holder(r, n->lock_name, t->row.token);
   run_complete_task(t);
   int rc = holder ? release_lock(r, holder, err) : FH_OK;
   return rc ? rc : run_follow_next(r, t, n, err);

@@ -127,7 +127,7 @@ const char *const STORE_SQL[Q__COUNT] = {
       "UPDATE task SET flow_task = ?2, status = ?3, owner_id = ?4, data = ?5, error_message = ?6,"
       " error_traceback = ?7, assigned_at = ?8, started_at = ?9, finished_at = ?10, due_at = ?11,"
       " lease_until = ?12, attempts = ?13, lease_owner = CASE WHEN ?12 IS NULL THEN NULL ELSE lease_owner END,"
-      " child_id = ?14 WHERE id = ?1",
+      " child_id = ?14, event_name = ?15, event_key = ?16 WHERE id = ?1",
   /* a finished child wakes its Subprocess task (a job then continues the
    * parent), and raises the parent's version so that a write of the
    * parent read before this one starts over */
@@ -1069,6 +1069,9 @@ int store_task_update(store *st, const st_task *t, fherr *err) {
   sq_bind_text_or_null(s, 12, t->lease_until);
   sqlite3_bind_int(s, 13, t->attempts);
   sq_bind_id_or_null(s, 14, t->child_id);
+  /* a Lock task's lock (held, released) changes after creation; receivers' keys never do */
+  sq_bind_text_or_null(s, 15, t->event_name);
+  sq_bind_text_or_null(s, 16, t->event_key);
   int rc = sq_run(st, s, err, "update task");
   if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
   return rc;

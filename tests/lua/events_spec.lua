@@ -444,6 +444,26 @@ describe("the event model", function()
       assert.equal("NEW", H.one(host, pid, "crit_b1").status)
     end)
 
+    it("keep the lock with its holder across actions (it is stored), and only its branch lets it go", function()
+      local pid = start(host, "crit")
+      finish(host, pid, "crit_a1")
+      -- another action on the process in between: the lock state comes back from the store
+      host:assign(H.one(host, pid, "crit_a2").id, { as = "admin" })
+      host:unassign(H.one(host, pid, "crit_a2").id, { as = "admin" })
+      assert.equal("STARTED", H.one(host, pid, "crit_b_lock").status)
+      assert.equal(0, #H.of_node(host, pid, "crit_b1"))
+      -- A's section is canceled, B takes the lock; a revived A2 does not get it back, and its
+      -- Unlock does not release B's lock
+      host:cancel(H.one(host, pid, "crit_a2").id, { as = "admin" })
+      assert.equal("NEW", H.one(host, pid, "crit_b1").status)
+      host:revive(H.one(host, pid, "crit_a2").id, { as = "admin" })
+      finish(host, pid, "crit_a2")
+      assert.equal("DONE", H.one(host, pid, "crit_b_lock").status)
+      assert.equal("NEW", H.one(host, pid, "crit_b1").status)
+      finish(host, pid, "crit_b1")
+      assert.equal("DONE", H.status(host, pid))
+    end)
+
     it("a manager may cancel a branch waiting at a Lock", function()
       local pid = start(host, "crit")
       host:cancel(H.one(host, pid, "crit_b_lock").id, { as = "admin" })
