@@ -604,140 +604,362 @@ pattern("wcp16_deferred_choice", function(ctx)
   end)
 end)
 
+-- Helpers of the lock and milestone patterns (17, 40, 18, 39).
+
+-- node -> how many tasks of it the process has (boundary-timer rows left out): how often each
+-- node ran.
+local function runs(host, pid)
+  local out = {}
+  for _, t in ipairs(tasks(host, pid)) do out[t.node] = (out[t.node] or 0) + 1 end
+  return out
+end
+
+-- Checks every task's token: the nodes listed in branches[k] run on the k-th branch of the
+-- (single) task of `split` ("<its token>/<its id>_<k>"), every other node on the split's own
+-- token.
+local function check_tokens(host, pid, split, branches)
+  local s = of(host, pid, split)
+  assert.equal(1, #s)
+  local where = {}
+  for k, nodes in ipairs(branches) do
+    for _, node in ipairs(nodes) do where[node] = string.format("%s/%d_%d", s[1].token, s[1].id, k) end
+  end
+  for _, t in ipairs(tasks(host, pid)) do assert.equal(where[t.node] or s[1].token, t.token, t.node) end
+end
+
+-- The Lock tasks waiting for their lock (STARTED, type "lock"), sorted node names.
+local function waiting(host, pid)
+  local out = {}
+  for _, t in ipairs(tasks(host, pid)) do
+    if t.type == "lock" and t.status == "STARTED" then out[#out + 1] = t.node end
+  end
+  table.sort(out)
+  return out
+end
+
+-- Asserts that at most one task of the nodes in `section` (a set) is active; returns the
+-- active one's node name, or nil.
+local function exclusive(host, pid, section)
+  local inside = {}
+  for _, t in ipairs(tasks(host, pid)) do
+    if section[t.node] and ACTIVE[t.status] then inside[#inside + 1] = t.node end
+  end
+  assert(#inside <= 1, "two tasks inside the section active at once: " .. table.concat(inside, ", "))
+  return inside[1]
+end
+
 pattern("wcp17_interleaved_parallel_routing", function(ctx)
+  local SECTION = { pick = true, pack = true, invoice = true }
+  local BRANCHES = {
+    { "lock_pick", "pick", "unlock_pick", "lock_pack", "pack", "unlock_pack" },
+    { "lock_invoice", "invoice", "unlock_invoice" },
+  }
+
+  local function start(host)
+    local pid = host:start("wcp17_interleaved_parallel_routing", "start", {}).process.id
+    assert.equal("pick", exclusive(host, pid, SECTION))
+    return pid
+  end
+
+  -- runs the single active task of node as user; then still at most one of the three is active
+  local function step(host, pid, node, user)
+    run(host, pid, node, user)
+    return exclusive(host, pid, SECTION)
+  end
+
   it("runs each task once, one at a time, pack only after pick", function()
     local host = ctx.host
-    local pid = host:start("wcp17_interleaved_parallel_routing", "start", {}).process.id
-    assert.same({ "invoice:ASSIGNED", "pick:ASSIGNED" }, active(host, pid))
-    run(host, pid, "pick", "alice")
-    assert.equal(1, count(host, pid, "invoice", "CANCELED"))
-    assert.same({ "invoice:ASSIGNED", "pack:ASSIGNED" }, active(host, pid))
-    run(host, pid, "invoice", "bob")
-    assert.equal(1, count(host, pid, "pack", "CANCELED"))
-    assert.same({ "pack:ASSIGNED" }, active(host, pid))
-    run(host, pid, "pack", "carol")
-    for _, node in ipairs { "pick", "pack", "invoice" } do
-      assert.equal(1, count(host, pid, node, "DONE"), node)
-      assert.equal(1, count(host, pid, "done_" .. node, "DONE"), node)
-    end
-    assert.same({ "pick", "invoice", "pack" }, data(host, pid).order)
-    assert.equal(3, count(host, pid, "offer", "DONE"))
-    assert.equal(3, count(host, pid, "step", "DONE"))
-    assert.equal(1, count(host, pid, "finish", "DONE"))
+    local pid = start(host)
+    assert.same({ "lock_invoice:STARTED", "pick:ASSIGNED" }, active(host, pid))
+    assert.same({ "lock_invoice" }, waiting(host, pid))
+    assert.equal(0, count(host, pid, "invoice"))
+    assert.equal("invoice", step(host, pid, "pick", "alice"))
+    -- invoice was waiting first; the pick branch now waits at the pack lock
+    assert.same({ "invoice:ASSIGNED", "lock_pack:STARTED" }, active(host, pid))
+    assert.same({ "lock_pack" }, waiting(host, pid))
+    assert.equal(0, count(host, pid, "pack"))
+    assert.equal("pack", step(host, pid, "invoice", "bob"))
+    assert.same({ "pack:ASSIGNED", "step:STARTED" }, active(host, pid))
+    assert.is_nil(step(host, pid, "pack", "carol"))
+    assert.same({ "start:DONE", "dispatch:DONE", "lock_pick:DONE", "lock_invoice:DONE", "pick:DONE",
+      "unlock_pick:DONE", "invoice:DONE", "lock_pack:DONE", "unlock_invoice:DONE", "pack:DONE", "step:DONE",
+      "unlock_pack:DONE", "finish:DONE" }, trail(host, pid))
+    assert.same({ start = 1, dispatch = 1, lock_pick = 1, pick = 1, unlock_pick = 1, lock_pack = 1, pack = 1,
+      unlock_pack = 1, lock_invoice = 1, invoice = 1, unlock_invoice = 1, step = 1, finish = 1 }, runs(host, pid))
+    check_tokens(host, pid, "dispatch", BRANCHES)
     assert.equal("DONE", status(host, pid))
   end)
 
-  it("keeps pack back until pick is done, even when invoice comes first", function()
+  it("lets the lock go when a manager cancels the running task; the join goes on without it", function()
+    -- Engine bug: a lock handed over at an Unlock is not written (the task UPDATE leaves out
+    -- event_key), so the old holder stays "held" in the database and the new one (here
+    -- lock_invoice) is not: canceling invoice lets nothing go and lock_pack waits for ever.
     local host = ctx.host
-    local pid = host:start("wcp17_interleaved_parallel_routing", "start", {}).process.id
-    run(host, pid, "invoice", "bob")
-    assert.same({ "pick:ASSIGNED" }, active(host, pid))
-    run(host, pid, "pick", "alice")
+    local pid = start(host)
+    step(host, pid, "pick", "alice")
+    host:cancel(open(host, pid, "invoice").id, { as = "admin" })
+    -- the invoice branch has nothing active any more: its lock goes to the waiting pack branch
+    assert.equal("pack", exclusive(host, pid, SECTION))
     assert.same({ "pack:ASSIGNED" }, active(host, pid))
-    run(host, pid, "pack", "carol")
-    assert.same({ "invoice", "pick", "pack" }, data(host, pid).order)
-    assert.equal(1, count(host, pid, "pick", "CANCELED"))
+    assert.same({}, waiting(host, pid))
+    step(host, pid, "pack", "carol")
+    assert.same({ "start:DONE", "dispatch:DONE", "lock_pick:DONE", "lock_invoice:DONE", "pick:DONE",
+      "unlock_pick:DONE", "invoice:CANCELED", "lock_pack:DONE", "pack:DONE", "unlock_pack:DONE", "step:DONE",
+      "finish:DONE" }, trail(host, pid))
+    assert.equal(0, count(host, pid, "unlock_invoice"))
+    check_tokens(host, pid, "dispatch", BRANCHES)
     assert.equal("DONE", status(host, pid))
   end)
 end)
 
 pattern("wcp40_interleaved_routing", function(ctx)
-  it("runs each audit once, one completion at a time, in any order", function()
-    local host = ctx.host
+  local SECTION = { audit_books = true, audit_stock = true, audit_payroll = true }
+  local BRANCHES = {
+    { "lock_books", "audit_books", "unlock_books" },
+    { "lock_stock", "audit_stock", "unlock_stock" },
+    { "lock_payroll", "audit_payroll", "unlock_payroll" },
+  }
+
+  local function start(host)
     local pid = host:start("wcp40_interleaved_routing", "start", {}).process.id
-    assert.same({ "audit_books:ASSIGNED", "audit_payroll:ASSIGNED", "audit_stock:ASSIGNED" }, active(host, pid))
-    run(host, pid, "audit_stock", "bob")
-    assert.equal(1, count(host, pid, "audit_books", "CANCELED"))
-    assert.equal(1, count(host, pid, "audit_payroll", "CANCELED"))
-    assert.same({ "audit_books:ASSIGNED", "audit_payroll:ASSIGNED" }, active(host, pid))
-    run(host, pid, "audit_payroll", "carol")
-    assert.same({ "audit_books:ASSIGNED" }, active(host, pid))
-    run(host, pid, "audit_books", "alice")
-    for _, node in ipairs { "audit_books", "audit_stock", "audit_payroll" } do
-      assert.equal(1, count(host, pid, node, "DONE"), node)
-    end
-    assert.equal(2, count(host, pid, "audit_books", "CANCELED"))
-    assert.equal(1, count(host, pid, "audit_payroll", "CANCELED"))
-    assert.equal(0, count(host, pid, "audit_stock", "CANCELED"))
-    assert.same({ "stock", "payroll", "books" }, data(host, pid).order)
-    assert.equal(3, count(host, pid, "offer", "DONE"))
-    assert.equal(1, count(host, pid, "finish", "DONE"))
+    assert.equal("audit_books", exclusive(host, pid, SECTION))
+    return pid
+  end
+
+  local function step(host, pid, node, user)
+    run(host, pid, node, user)
+    return exclusive(host, pid, SECTION)
+  end
+
+  it("lets one audit in at a time, the waiting ones oldest first, and reports once all are done", function()
+    local host = ctx.host
+    local pid = start(host)
+    assert.same({ "audit_books:ASSIGNED", "lock_payroll:STARTED", "lock_stock:STARTED" }, active(host, pid))
+    assert.same({ "lock_payroll", "lock_stock" }, waiting(host, pid))
+    assert.equal(0, count(host, pid, "audit_stock"))
+    assert.equal(0, count(host, pid, "audit_payroll"))
+    assert.equal("audit_stock", step(host, pid, "audit_books", "alice"))
+    assert.same({ "audit_stock:ASSIGNED", "lock_payroll:STARTED", "step:STARTED" }, active(host, pid))
+    assert.equal("audit_payroll", step(host, pid, "audit_stock", "bob"))
+    assert.same({ "audit_payroll:ASSIGNED", "step:STARTED" }, active(host, pid))
+    assert.same({}, waiting(host, pid))
+    assert.is_nil(step(host, pid, "audit_payroll", "carol"))
+    assert.same({ "report:ASSIGNED" }, active(host, pid))
+    run(host, pid, "report", "dave")
+    assert.same({ "start:DONE", "audits:DONE", "lock_books:DONE", "lock_stock:DONE", "lock_payroll:DONE",
+      "audit_books:DONE", "unlock_books:DONE", "audit_stock:DONE", "step:DONE", "unlock_stock:DONE",
+      "audit_payroll:DONE", "unlock_payroll:DONE", "report:DONE", "finish:DONE" }, trail(host, pid))
+    assert.same({ start = 1, audits = 1, lock_books = 1, audit_books = 1, unlock_books = 1, lock_stock = 1,
+      audit_stock = 1, unlock_stock = 1, lock_payroll = 1, audit_payroll = 1, unlock_payroll = 1, step = 1,
+      report = 1, finish = 1 }, runs(host, pid))
+    check_tokens(host, pid, "audits", BRANCHES)
+    assert.equal("DONE", status(host, pid))
+  end)
+
+  it("keeps the others waiting while the audit let in takes its time (gives it back, takes it again)", function()
+    -- Engine bug: the handover at unlock_books is not stored (the old holder lock_books stays
+    -- "held" in the database), so the next action on the process finds lock_books' branch
+    -- finished and lets the lock go again: audit_payroll comes in beside audit_stock.
+    local host = ctx.host
+    local pid = start(host)
+    assert.equal("audit_stock", step(host, pid, "audit_books", "alice"))
+    local stock = open(host, pid, "audit_stock")
+    host:unassign(stock.id, { as = "bob" })
+    assert.equal("audit_stock", exclusive(host, pid, SECTION))
+    assert.same({ "audit_stock:NEW", "lock_payroll:STARTED", "step:STARTED" }, active(host, pid))
+    host:assign(stock.id, { as = "bob" })
+    assert.equal("audit_payroll", step(host, pid, "audit_stock", "bob"))
+    assert.is_nil(step(host, pid, "audit_payroll", "carol"))
+    run(host, pid, "report", "dave")
+    assert.same({ start = 1, audits = 1, lock_books = 1, audit_books = 1, unlock_books = 1, lock_stock = 1,
+      audit_stock = 1, unlock_stock = 1, lock_payroll = 1, audit_payroll = 1, unlock_payroll = 1, step = 1,
+      report = 1, finish = 1 }, runs(host, pid))
+    assert.equal("DONE", status(host, pid))
+  end)
+
+  it("a manager cancels the running audit and a waiting Lock: the lock moves on, the join still fires", function()
+    local host = ctx.host
+    local pid = start(host)
+    -- a waiting Lock task may be canceled (a STARTED task of type "lock"), not executed
+    local lock_payroll = open(host, pid, "lock_payroll")
+    assert.equal("lock", lock_payroll.type)
+    assert.same({ "cancel" }, H.actions(host, lock_payroll.id, "admin"))
+    H.refused("conflict", function() host:execute(lock_payroll.id, {}, { as = "admin" }) end)
+    host:cancel(lock_payroll.id, { as = "admin" })
+    assert.same({ "audit_books:ASSIGNED", "lock_stock:STARTED" }, active(host, pid))
+    -- alice cannot do the books: canceled, her branch has nothing active, stock comes in
+    host:cancel(open(host, pid, "audit_books").id, { as = "admin" })
+    assert.equal("audit_stock", exclusive(host, pid, SECTION))
+    assert.same({ "audit_stock:ASSIGNED" }, active(host, pid))
+    assert.is_nil(step(host, pid, "audit_stock", "bob"))
+    run(host, pid, "report", "dave")
+    assert.same({ "start:DONE", "audits:DONE", "lock_books:DONE", "lock_stock:DONE", "lock_payroll:CANCELED",
+      "audit_books:CANCELED", "audit_stock:DONE", "unlock_stock:DONE", "step:DONE", "report:DONE",
+      "finish:DONE" }, trail(host, pid))
+    assert.equal(0, count(host, pid, "audit_payroll"))
+    check_tokens(host, pid, "audits", BRANCHES)
     assert.equal("DONE", status(host, pid))
   end)
 end)
 
 pattern("wcp18_milestone", function(ctx)
-  it("takes a change only between confirm and ship", function()
+  local function start(host)
+    return host:start("wcp18_milestone", "start", { order = "O-18", address = "Old Road 1" }).process.id
+  end
+
+  -- refused with 409 (conflict), naming the milestone
+  local function outside(fn)
+    local err = H.refused("conflict", fn)
+    assert.truthy(err.message:find("only while 'ship' is active", 1, true), err.message)
+  end
+
+  it("takes changes only while ship is active, as often as asked; before and after, refuses them", function()
     local host = ctx.host
-    local pid = host:start("wcp18_milestone", "start", { order = "O-18", address = "Old Road 1" }).process.id
-    -- before the milestone: kept, but the transient receiver will not take it
-    local early = host:send("wcp18.change", "O-18", { address = "Too Early 2" })
-    assert.same({}, early.completed)
+    local pid = start(host)
+    local first = open(host, pid, "change")
+    assert.same({ "change:NEW", "confirm:ASSIGNED" }, active(host, pid))
+    -- before the milestone: not offered, and refused
+    assert.same({}, H.actions(host, first.id, "carol"))
+    assert.same({ "cancel" }, H.actions(host, first.id, "admin"))
+    outside(function() host:assign(first.id, { as = "carol" }) end)
+    assert.equal("NEW", open(host, pid, "change").status)
     run(host, pid, "confirm", "alice")
-    assert.equal("STARTED", open(host, pid, "change").status)
-    assert.equal("Old Road 1", data(host, pid).address)
-    -- in the window
-    local r = host:send("wcp18.change", "O-18", { address = "New Street 3" })
-    assert.equal(1, #r.completed)
+    -- in the window: offered, taken, done; and again
+    assert.same({ "assign" }, H.actions(host, first.id, "carol"))
+    assert.same({ "assign", "cancel" }, H.actions(host, first.id, "admin"))
+    host:assign(first.id, { as = "carol" })
+    assert.same({ "execute", "unassign" }, H.actions(host, first.id, "carol"))
+    host:execute(first.id, { address = "New Street 3" }, { as = "carol" })
     assert.equal("New Street 3", data(host, pid).address)
-    assert.equal(1, count(host, pid, "apply", "DONE"))
-    assert.equal("STARTED", open(host, pid, "change").status)
-    -- past the milestone
+    local second = open(host, pid, "change")
+    host:assign(second.id, { as = "carol" })
+    host:execute(second.id, { address = "New Street 5" }, { as = "carol" })
+    assert.equal("New Street 5", data(host, pid).address)
+    assert.equal(2, data(host, pid).changes)
+    -- a third, taken up in the window, but bob ships first: the test does not hold ship back
+    local third = open(host, pid, "change")
+    host:assign(third.id, { as = "carol" })
+    assert.same({ "change:ASSIGNED", "ship:ASSIGNED" }, active(host, pid))
     run(host, pid, "ship", "bob")
-    assert.same({ "start:DONE", "confirm:DONE", "window:DONE", "ship:DONE", "change:DONE", "apply:DONE",
-      "change:CANCELED", "close:DONE", "finish:DONE" }, trail(host, pid))
+    assert.same({ "change:ASSIGNED", "deliver:ASSIGNED" }, active(host, pid))
+    assert.same({ "unassign" }, H.actions(host, third.id, "carol"))
+    outside(function() host:execute(third.id, { address = "Too Late 7" }, { as = "carol" }) end)
+    assert.equal("New Street 5", data(host, pid).address)
+    assert.equal(2, data(host, pid).changes)
+    -- delivered: the change that can no longer be done is withdrawn
+    run(host, pid, "deliver", "dave")
+    assert.same({ "start:DONE", "fork:DONE", "confirm:DONE", "change:DONE", "ship:DONE", "apply:DONE",
+      "change:DONE", "apply:DONE", "change:CANCELED", "deliver:DONE", "close:DONE", "finish:DONE" },
+      trail(host, pid))
+    assert.same({ start = 1, fork = 1, confirm = 1, ship = 1, deliver = 1, close = 1, finish = 1, change = 3,
+      apply = 2 }, runs(host, pid))
+    check_tokens(host, pid, "fork", { { "confirm", "ship", "deliver", "close" }, { "change", "apply" } })
     assert.equal("DONE", status(host, pid))
-    local late = host:send("wcp18.change", "O-18", { address = "Too Late 4" })
-    assert.same({}, late.completed)
-    assert.equal("New Street 3", data(host, pid).address)
-    assert.equal(1, data(host, pid).changes)
+  end)
+
+  it("a change nobody took in the window can no longer be taken, and is withdrawn at the end", function()
+    local host = ctx.host
+    local pid = start(host)
+    run(host, pid, "confirm", "alice")
+    run(host, pid, "ship", "bob")
+    local change = open(host, pid, "change")
+    assert.equal("NEW", change.status)
+    assert.same({}, H.actions(host, change.id, "carol"))
+    assert.same({ "cancel" }, H.actions(host, change.id, "admin"))
+    outside(function() host:assign(change.id, { as = "carol" }) end)
+    run(host, pid, "deliver", "dave")
+    assert.same({ "start:DONE", "fork:DONE", "confirm:DONE", "change:CANCELED", "ship:DONE", "deliver:DONE",
+      "close:DONE", "finish:DONE" }, trail(host, pid))
+    assert.equal("Old Road 1", data(host, pid).address)
+    assert.is_nil(data(host, pid).changes)
+    assert.equal("DONE", status(host, pid))
   end)
 end)
 
 pattern("wcp39_critical_section", function(ctx)
-  local REGION = { update_a = true, confirm_a = true, update_b = true, confirm_b = true }
+  local SECTION = { update_a = true, confirm_a = true, update_b = true, confirm_b = true }
+  local BRANCHES = {
+    { "lock_a", "update_a", "confirm_a", "unlock_a" },
+    { "lock_b", "update_b", "confirm_b", "unlock_b" },
+  }
 
-  -- how many tasks of the two regions are active now
-  local function in_regions(host, pid)
-    local n = 0
-    for _, t in ipairs(tasks(host, pid)) do
-      if REGION[t.node] and ACTIVE[t.status] then n = n + 1 end
-    end
-    return n
+  local function start(host)
+    local pid = host:start("wcp39_critical_section", "start", {}).process.id
+    assert.equal("update_a", exclusive(host, pid, SECTION))
+    return pid
   end
 
-  it("never lets both regions be active at once", function()
+  local function step(host, pid, node, user)
+    run(host, pid, node, user)
+    return exclusive(host, pid, SECTION)
+  end
+
+  it("never lets both sections be active at once: B waits at its Lock until A unlocks", function()
     local host = ctx.host
-    local pid = host:start("wcp39_critical_section", "start", {}).process.id
-    assert.same({ "update_a:ASSIGNED", "wait_b:STARTED" }, active(host, pid))
-    assert.equal(1, in_regions(host, pid))
-    run(host, pid, "update_a", "alice")
-    assert.equal(1, in_regions(host, pid))
-    assert.equal(0, count(host, pid, "update_b"))
-    run(host, pid, "confirm_a", "alice")
-    -- A left, its wake-up reached B, which entered
-    assert.equal(1, count(host, pid, "wait_b", "DONE"))
+    local pid = start(host)
+    assert.same({ "lock_b:STARTED", "update_a:ASSIGNED" }, active(host, pid))
+    assert.same({ "lock_b" }, waiting(host, pid))
+    assert.equal("DONE", of(host, pid, "lock_a")[1].status)
+    -- the waiting Lock runs by itself: nobody executes or takes it; a manager may cancel it
+    local lock_b = open(host, pid, "lock_b")
+    assert.same({ "cancel" }, H.actions(host, lock_b.id, "admin"))
+    H.refused("conflict", function() host:execute(lock_b.id, {}, { as = "admin" }) end)
+    H.refused("conflict", function() host:assign(lock_b.id, { as = "admin" }) end)
+    assert.equal("confirm_a", step(host, pid, "update_a", "alice"))
+    assert.equal(0, count(host, pid, "update_b"))   -- A's section is not over yet
+    assert.same({ "lock_b" }, waiting(host, pid))
+    assert.equal("update_b", step(host, pid, "confirm_a", "alice"))
     assert.same({ "done:STARTED", "update_b:ASSIGNED" }, active(host, pid))
-    assert.equal(1, in_regions(host, pid))
-    run(host, pid, "update_b", "bob")
-    run(host, pid, "confirm_b", "bob")
-    assert.same({ "a+", "a-", "b+", "b-" }, data(host, pid).log)
-    assert.equal("", data(host, pid).lock)
-    assert.equal(1, count(host, pid, "enter_a", "DONE"))
-    assert.equal(2, count(host, pid, "enter_b", "DONE"))
-    assert.equal(0, count(host, pid, "wait_a"))
-    assert.equal(1, count(host, pid, "done", "DONE"))
+    assert.same({}, waiting(host, pid))
+    assert.equal("confirm_b", step(host, pid, "update_b", "bob"))
+    assert.is_nil(step(host, pid, "confirm_b", "bob"))
+    assert.same({ "start:DONE", "fork:DONE", "lock_a:DONE", "lock_b:DONE", "update_a:DONE", "confirm_a:DONE",
+      "unlock_a:DONE", "update_b:DONE", "done:DONE", "confirm_b:DONE", "unlock_b:DONE", "finish:DONE" },
+      trail(host, pid))
+    assert.same({ start = 1, fork = 1, lock_a = 1, update_a = 1, confirm_a = 1, unlock_a = 1, lock_b = 1,
+      update_b = 1, confirm_b = 1, unlock_b = 1, done = 1, finish = 1 }, runs(host, pid))
+    check_tokens(host, pid, "fork", BRANCHES)
     assert.equal("DONE", status(host, pid))
   end)
 
-  it("keeps the processes apart: a wake-up reaches only its own process", function()
+  it("a section canceled midway does not keep the lock: B enters at once", function()
     local host = ctx.host
-    local one = host:start("wcp39_critical_section", "start", {}).process.id
-    local two = host:start("wcp39_critical_section", "start", {}).process.id
-    run(host, one, "update_a", "alice")
-    run(host, one, "confirm_a", "alice")
+    local pid = start(host)
+    step(host, pid, "update_a", "alice")
+    host:cancel(open(host, pid, "confirm_a").id, { as = "admin" })
+    assert.equal("update_b", exclusive(host, pid, SECTION))
+    assert.same({ "update_b:ASSIGNED" }, active(host, pid))
+    step(host, pid, "update_b", "bob")
+    step(host, pid, "confirm_b", "bob")
+    assert.same({ "start:DONE", "fork:DONE", "lock_a:DONE", "lock_b:DONE", "update_a:DONE", "confirm_a:CANCELED",
+      "update_b:DONE", "confirm_b:DONE", "unlock_b:DONE", "done:DONE", "finish:DONE" }, trail(host, pid))
+    assert.equal(0, count(host, pid, "unlock_a"))
+    check_tokens(host, pid, "fork", BRANCHES)
+    assert.equal("DONE", status(host, pid))
+  end)
+
+  it("a manager cancels the waiting Lock: B's section never runs, A's branch finishes the process", function()
+    local host = ctx.host
+    local pid = start(host)
+    host:cancel(open(host, pid, "lock_b").id, { as = "admin" })
+    assert.same({ "update_a:ASSIGNED" }, active(host, pid))
+    step(host, pid, "update_a", "alice")
+    step(host, pid, "confirm_a", "alice")
+    assert.same({ "start:DONE", "fork:DONE", "lock_a:DONE", "lock_b:CANCELED", "update_a:DONE", "confirm_a:DONE",
+      "unlock_a:DONE", "done:DONE", "finish:DONE" }, trail(host, pid))
+    assert.equal(0, count(host, pid, "update_b"))
+    assert.equal("DONE", status(host, pid))
+  end)
+
+  it("keeps the locks of two processes apart", function()
+    local host = ctx.host
+    local one = start(host)
+    local two = start(host)   -- its A holds its own "record" lock while one's A holds one's
+    assert.same({ "lock_b:STARTED", "update_a:ASSIGNED" }, active(host, two))
+    step(host, one, "update_a", "alice")
+    step(host, one, "confirm_a", "alice")
     assert.equal("ASSIGNED", open(host, one, "update_b").status)
-    assert.equal("STARTED", open(host, two, "wait_b").status)
+    assert.same({ "lock_b" }, waiting(host, two))
     assert.equal(0, count(host, two, "update_b"))
   end)
 end)
