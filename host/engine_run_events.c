@@ -391,9 +391,23 @@ static int arrivals(const st_task *join) {
   return n;
 }
 
+/* Join { block }: an earlier round of this join whose branches still run. */
+static int earlier_round_running(run *r, const ptask *t) {
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    const st_task *j = &r->ps.tasks[i]->row;
+    if (j->id >= t->row.id || !j->join_of[0] || strcmp(j->flow_task, t->row.flow_task)) continue;
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "%s_", j->join_of);
+    if (pstate_count_active(&r->ps, prefix, j->id) > 0 || j->status == TASK_STARTED) return 1;
+  }
+  return 0;
+}
+
 /* A join fires when `wait` branches arrived, or when nothing of its round
- * is active any more (the other branches ended some other way). */
+ * is active any more (the other branches ended some other way); a blocking
+ * join not before its earlier rounds are complete. */
 static int join_ready(run *r, const ptask *t, const fd_node *n) {
+  if (n->block && earlier_round_running(r, t)) return 0;
   char prefix[300];
   snprintf(prefix, sizeof prefix, "%s_", t->row.join_of);
   if (pstate_count_active(&r->ps, prefix, t->row.id) == 0) return 1;

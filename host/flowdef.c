@@ -221,6 +221,7 @@ static void read_events(lua_State *L, int nt, fd_node *n) {
   if (!(wait >= 0 && wait <= LIST_MAX)) luaL_error(L, "compiled flow: bad wait of '%s'", n->name);
   n->wait = (int)wait;
   n->cancel_rest = opt_bool(L, nt, "cancel_rest");
+  n->block = opt_bool(L, nt, "block");
   n->terminate = opt_bool(L, nt, "terminate");
   n->first = opt_bool(L, nt, "first");
   n->transient = opt_bool(L, nt, "transient");
@@ -506,6 +507,7 @@ static void node_events_json(const fd_node *n, json_t *node) {
   if (n->kind == NODE_JOIN) {
     json_object_set_new(node, "wait", json_integer(n->wait ? n->wait : (n->wait_all ? 0 : 1)));
     json_object_set_new(node, "cancel_rest", json_boolean(n->cancel_rest));
+    json_object_set_new(node, "block", json_boolean(n->block));
   }
   if (n->terminate) json_object_set_new(node, "terminate", json_true());
   if (n->first) json_object_set_new(node, "first", json_true());

@@ -67,6 +67,7 @@ typedef struct fd_node {
   int wait_all;         /* join: wait == 0 */
   int wait;             /* join: branches to wait for; 0 = all of them */
   int cancel_rest;      /* join: cancel the round's other tasks when it fires */
+  int block;            /* join: a round waits until earlier rounds of it are complete */
   double seconds;       /* timer: < 0 when a function decides */
   int terminate;        /* end: cancel every other active task */
   int first;            /* split: the first waiting task done cancels the other branches */

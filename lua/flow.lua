@@ -525,18 +525,21 @@ function flow.End(opts)
   return node
 end
 
--- flow.Join { wait_all = true|false, wait = N, cancel_rest = true|false }: `wait` branches
--- arriving fire it (wait_all = false means wait = 1); later arrivals end there.
+-- flow.Join { wait_all = true|false, wait = N, cancel_rest = true|false, block = false }: `wait`
+-- branches arriving fire it (wait_all = false means wait = 1); later arrivals end there.  With
+-- block, a round does not fire while an earlier round of this join is still running (a
+-- blocking discriminator / partial join).
 function flow.Join(opts)
   local node, spec = new_node("join")
   local good = node_options(spec, opts, { wait_all = opt_boolean, wait = opt_positive_integer,
-    cancel_rest = opt_boolean })
+    cancel_rest = opt_boolean, block = opt_boolean })
   spec.wait_all = good.wait_all ~= false
   spec.wait = good.wait or (good.wait_all == false and 1 or nil)
   if good.wait and good.wait_all ~= nil then
     problem(spec, "Join: give either wait or wait_all, not both")
   end
   spec.cancel_rest = good.cancel_rest == true
+  spec.block = good.block == true
   return node
 end
 
@@ -1097,7 +1100,7 @@ local function compile_node(ctx, spec)
     end
   end
   if spec.kind == "join" then
-    node.wait_all, node.wait, node.cancel_rest = spec.wait_all, spec.wait, spec.cancel_rest
+    node.wait_all, node.wait, node.cancel_rest, node.block = spec.wait_all, spec.wait, spec.cancel_rest, spec.block
   end
   node.terminate, node.first, node.transient = spec.terminate, spec.first, spec.transient
   node.message, node.signal = spec.message, spec.signal

@@ -141,6 +141,24 @@ describe("the event model", function()
       assert.equal(1, H.data(host, pid).after)
     end)
 
+    it("with block = true, a round waits until the earlier round is complete", function()
+      local pid = start(host, "bd")
+      finish(host, pid, "bd_a")                 -- round 1 fires at its first arrival
+      assert.equal(1, H.data(host, pid).after)
+      assert.equal(2, #H.of_node(host, pid, "bd_a"))   -- round 2 has started
+      finish(host, pid, "bd_a")                 -- round 2's first arrival: blocked by round 1's B
+      assert.equal(1, H.data(host, pid).after)
+      assert.equal("STARTED", H.last(host, pid, "bd_join").status)
+      local b1 = H.of_node(host, pid, "bd_b")[1]
+      host:assign(b1.id, { as = "admin" })
+      host:execute(b1.id, {}, { as = "admin" })   -- round 1 complete: round 2 fires now
+      assert.equal(2, H.data(host, pid).after)
+      assert.equal("DONE", H.last(host, pid, "bd_join").status)
+      finish(host, pid, "bd_b")                 -- round 2's late B ends at its join
+      assert.equal(2, H.data(host, pid).after)
+      assert.equal("DONE", H.status(host, pid))
+    end)
+
     it("ends later arrivals at the join without cancel_rest", function()
       local pid = start(host, "three")
       finish(host, pid, "three_a")
@@ -499,6 +517,8 @@ describe("the event model", function()
     assert.is_true(by.term_end.terminate)
     assert.is_true(by.race_split.first)
     assert.equal(2, by.two_join.wait)
+    assert.is_true(by.bd_join.block)
+    assert.is_false(by.two_join.block)
     assert.is_true(by.two_join.cancel_rest)
     assert.equal("payment", by.wait_payment.message)
     assert.equal("bell", by.wait_bell.signal)
