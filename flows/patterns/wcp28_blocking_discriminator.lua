@@ -1,14 +1,13 @@
--- WCP-28 Blocking discriminator: two checks run in parallel; the first to finish triggers
--- `act`; the discriminator then blocks: the next round cannot begin (so no branch of it can reach
--- the discriminator) until the slower check of this round has finished too.
--- Encoded with two joins: `first` (Join { wait = 1 }) is the discriminator; a one-branch Split
--- `cycle` wraps each round, and its Join `reset` waits for everything of the round, the slower
--- check included, before `again` may start the next round. Each round has its own token, so
--- rounds never mix.
--- A test checks: started with {"rounds": 2}: alice's check_a -> `act` runs (data.acted == 1)
--- but no second round; bob's check_b ends at `first` and only then round two starts (second
--- check_a/check_b); bob first this time -> `act` again; after alice, `finish`. `act` ran twice,
--- `first` and `reset` twice each, process DONE.
+-- WCP-28 Blocking discriminator: in each round two checks run in parallel; the first to finish
+-- triggers `act` and the next round; the discriminator of a round then blocks: the next round's
+-- first arrival does not trigger `act` until the slower check of the earlier round is in.
+-- Construct: `first` is flow.Join { wait = 1, block = true } in a loop: each round of `fork`
+-- has its own join (tokens keep rounds apart); a later arrival of a round ends at its join, and a
+-- round's join does not fire while an earlier round of it still has an active branch.
+-- A test checks: started with {"rounds": 2}: alice's check_a -> `act` runs once and round two
+-- starts at once; alice's second check_a arrives first in round two, but `act` waits (the join
+-- STARTED) until bob's check_b of round one is in, then runs (data.acted == 2); bob's second
+-- check ends at its join; `act` ran twice, `first` twice DONE, the process is DONE.
 local flow = require "flow"
 local this, field = flow.this, flow.field
 
@@ -18,16 +17,14 @@ return flow.Flow {
     rounds = field.Integer { label = "Rounds", min = 1, max = 10, default = 1 },
   },
 
-  start = flow.StartFunction(this.read_start):Next(this.cycle),
-  cycle = flow.Split():Always(this.fork),
+  start = flow.StartFunction(this.read_start):Next(this.fork),
   fork = flow.Split():Always(this.check_a):Always(this.check_b),
   check_a = flow.View { title = "Check A" }:Assign("alice"):Next(this.first),
   check_b = flow.View { title = "Check B" }:Assign("bob"):Next(this.first),
 
-  first = flow.Join { wait = 1 }:Next(this.act),
-  act = flow.Handler(this.count_act):Next(this.reset),
-  reset = flow.Join():Next(this.again),
-  again = flow.If(this.rounds_left):Then(this.cycle):Else(this.finish),
+  first = flow.Join { wait = 1, block = true }:Next(this.act),
+  act = flow.Handler(this.count_act):Next(this.again),
+  again = flow.If(this.rounds_left):Then(this.fork):Else(this.finish),
   finish = flow.End(),
 
   read_start = function(self, activation, data)

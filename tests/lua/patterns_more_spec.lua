@@ -1247,31 +1247,34 @@ end)
 ---------------------------------------------------------------------------------------------
 
 pattern("wcp28_blocking_discriminator", function(ctx)
-  it("fires on the first branch and blocks the next round until the round is complete", function()
+  -- the active task of node in round k (1-based, in creation order), executed as user
+  local function run_round(host, pid, node, k, user)
+    local t = of(host, pid, node)[k]
+    assert(t and ACTIVE[t.status], string.format("no active %s in round %d", node, k))
+    return host:execute(t.id, {}, { as = user })
+  end
+
+  it("fires on the first branch and blocks the next round until the earlier one is complete", function()
     local host = ctx.host
     local pid = host:start("wcp28_blocking_discriminator", "start", { rounds = 2 }).process.id
-    run(host, pid, "check_a", "alice")
+    run_round(host, pid, "check_a", 1, "alice")
     assert.equal(1, data(host, pid).acted)
-    assert.equal(1, count(host, pid, "first", "DONE"))
-    assert.equal("STARTED", open(host, pid, "reset").status)
-    -- blocked: no second round while check_b is open
-    assert.equal(1, count(host, pid, "cycle"))
-    assert.same({ "check_b:ASSIGNED", "reset:STARTED" }, active(host, pid))
-    run(host, pid, "check_b", "bob")
-    assert.equal(1, count(host, pid, "first"))   -- the late arrival ended there
-    assert.equal(2, count(host, pid, "cycle", "DONE"))
-    assert.same({ "check_a:ASSIGNED", "check_b:ASSIGNED" }, active(host, pid))
-    run(host, pid, "check_b", "bob")
+    assert.equal(2, count(host, pid, "fork", "DONE"))          -- round two started at once
+    assert.same({ "check_a:ASSIGNED", "check_b:ASSIGNED", "check_b:ASSIGNED" }, active(host, pid))
+    run_round(host, pid, "check_a", 2, "alice")                -- round two's first arrival
+    assert.equal(1, data(host, pid).acted)                      -- blocked by round one's check_b
+    assert.equal("STARTED", of(host, pid, "first")[2].status)
+    run_round(host, pid, "check_b", 1, "bob")                  -- round one complete
     assert.equal(2, data(host, pid).acted)
-    assert.equal(0, count(host, pid, "finish"))
-    run(host, pid, "check_a", "alice")
+    assert.equal("DONE", of(host, pid, "first")[2].status)
+    assert.equal(1, count(host, pid, "finish", "DONE"))
+    assert.equal("STARTED", status(host, pid))                 -- round two's check_b still open
+    run_round(host, pid, "check_b", 2, "bob")                  -- ends at its join
     assert.equal(2, count(host, pid, "act", "DONE"))
     assert.equal(2, count(host, pid, "first", "DONE"))
-    assert.equal(2, count(host, pid, "reset", "DONE"))
-    assert.equal(1, count(host, pid, "finish", "DONE"))
-    -- the two rounds had different tokens
-    local firsts = of(host, pid, "first")
-    assert.are_not.equal(firsts[1].token, firsts[2].token)
+    -- the rounds are kept apart by their tokens
+    local checks = of(host, pid, "check_a")
+    assert.are_not.equal(checks[1].token, checks[2].token)
     assert.equal("DONE", status(host, pid))
   end)
 end)
@@ -1309,26 +1312,29 @@ pattern("wcp30_structured_partial_join", function(ctx)
 end)
 
 pattern("wcp31_blocking_partial_join", function(ctx)
-  it("decides on two reviews and blocks the next round until the third", function()
+  local function run_round(host, pid, node, k, user)
+    local t = of(host, pid, node)[k]
+    assert(t and ACTIVE[t.status], string.format("no active %s in round %d", node, k))
+    return host:execute(t.id, {}, { as = user })
+  end
+
+  it("decides on two reviews and blocks the next round's decision until the third is in", function()
     local host = ctx.host
     local pid = host:start("wcp31_blocking_partial_join", "start", { rounds = 2 }).process.id
-    run(host, pid, "review_a", "alice")
-    run(host, pid, "review_b", "bob")
+    run_round(host, pid, "review_a", 1, "alice")
+    run_round(host, pid, "review_b", 1, "bob")
     assert.equal(1, data(host, pid).decided)
-    assert.equal(1, count(host, pid, "cycle"))
-    assert.same({ "reset:STARTED", "review_c:ASSIGNED" }, active(host, pid))
-    run(host, pid, "review_c", "carol")
-    assert.equal(2, count(host, pid, "cycle", "DONE"))
-    assert.same({ "review_a:ASSIGNED", "review_b:ASSIGNED", "review_c:ASSIGNED" }, active(host, pid))
-    run(host, pid, "review_c", "carol")
-    run(host, pid, "review_a", "alice")
+    assert.equal(2, count(host, pid, "fork", "DONE"))
+    run_round(host, pid, "review_a", 2, "alice")
+    run_round(host, pid, "review_b", 2, "bob")
+    assert.equal(1, data(host, pid).decided)                    -- blocked: carol's first review is open
+    assert.equal("STARTED", of(host, pid, "two_reviews")[2].status)
+    run_round(host, pid, "review_c", 1, "carol")
     assert.equal(2, data(host, pid).decided)
-    assert.equal(0, count(host, pid, "finish"))
-    run(host, pid, "review_b", "bob")
+    assert.equal(1, count(host, pid, "finish", "DONE"))
+    run_round(host, pid, "review_c", 2, "carol")
     assert.equal(2, count(host, pid, "decide", "DONE"))
     assert.equal(2, count(host, pid, "two_reviews", "DONE"))
-    assert.equal(2, count(host, pid, "reset", "DONE"))
-    assert.equal(1, count(host, pid, "finish", "DONE"))
     assert.equal("DONE", status(host, pid))
   end)
 end)
