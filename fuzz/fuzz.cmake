@@ -9,7 +9,8 @@
 # With -DFLOWHOST_FUZZ=ON and clang, the real fuzzers fuzz_<name> are built
 # too (libFuzzer + ASan + UBSan, flowhost_core instrumented for coverage):
 #   CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFLOWHOST_FUZZ=ON
-#   cmake --build build-fuzz -j2 --target fuzz_flowfile fuzz_form fuzz_http
+#   cmake --build build-fuzz -j2 --target fuzz_flowfile fuzz_form fuzz_http fuzz_login fuzz_auth \
+#         fuzz_route fuzz_query fuzz_body fuzz_job
 # See fuzz/README.md for how to run them.
 option(FLOWHOST_FUZZ "Build the libFuzzer harnesses in fuzz/ (needs clang)" OFF)
 
@@ -20,10 +21,19 @@ set(FUZZ_SEEDS_flowfile ${CMAKE_SOURCE_DIR}/flows ${CMAKE_SOURCE_DIR}/flows/patt
     ${CMAKE_SOURCE_DIR}/tests/fixtures/broken)
 set(FUZZ_SEEDS_form ${FLOWHOST_FUZZ_DIR}/seeds/form)
 set(FUZZ_SEEDS_http ${FLOWHOST_FUZZ_DIR}/seeds/http)
-set(FLOWHOST_FUZZ_HARNESSES flowfile form http)
+# The request harnesses drive an embedded server (fuzz_http_lib.c); fuzz_job runs fuzz/flows.
+set(FUZZ_REQUEST_HARNESSES login auth route query body)
+foreach(name ${FUZZ_REQUEST_HARNESSES} job)
+  set(FUZZ_SEEDS_${name} ${FLOWHOST_FUZZ_DIR}/seeds/${name})
+endforeach()
+foreach(name ${FUZZ_REQUEST_HARNESSES})
+  set(FUZZ_EXTRA_${name} ${FLOWHOST_FUZZ_DIR}/fuzz_http_lib.c)
+endforeach()
+set(FLOWHOST_FUZZ_HARNESSES flowfile form http ${FUZZ_REQUEST_HARNESSES} job)
 
 foreach(name ${FLOWHOST_FUZZ_HARNESSES})
-  add_executable(fuzz_replay_${name} ${FLOWHOST_FUZZ_DIR}/replay.c ${FLOWHOST_FUZZ_DIR}/fuzz_${name}.c)
+  add_executable(fuzz_replay_${name} ${FLOWHOST_FUZZ_DIR}/replay.c ${FLOWHOST_FUZZ_DIR}/fuzz_${name}.c
+                 ${FUZZ_EXTRA_${name}})
   target_link_libraries(fuzz_replay_${name} PRIVATE flowhost_core)
   target_compile_definitions(fuzz_replay_${name} PRIVATE FLOWHOST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   add_test(NAME fuzz_${name}
@@ -45,7 +55,7 @@ if(FLOWHOST_FUZZ)
     target_link_options(flowhost_core INTERFACE -fsanitize=address,undefined)
   endif()
   foreach(name ${FLOWHOST_FUZZ_HARNESSES})
-    add_executable(fuzz_${name} ${FLOWHOST_FUZZ_DIR}/fuzz_${name}.c)
+    add_executable(fuzz_${name} ${FLOWHOST_FUZZ_DIR}/fuzz_${name}.c ${FUZZ_EXTRA_${name}})
     target_link_libraries(fuzz_${name} PRIVATE flowhost_core)
     target_compile_definitions(fuzz_${name} PRIVATE FLOWHOST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
     target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)

@@ -24,8 +24,9 @@ static const char USAGE[] =
     "  check  [FILE|DIR...]                 validate flows; file:line errors; exit 1 on any\n"
     "  graph  FLOW [--format dot|svg|json]\n"
     "  user   add NAME [--admin] [--password PW] | passwd NAME [--password PW] | list\n"
+    "         disable NAME | enable NAME     (passwd and disable end the user's sessions and tokens)\n"
     "         grant NAME|@GROUP PERM | revoke NAME|@GROUP PERM | join NAME GROUP | leave NAME GROUP\n"
-    "  token  create USER [--name LABEL]\n"
+    "  token  create USER [--name LABEL] | list USER | revoke TOKEN|ID\n"
     "  start  FLOW [NODE] [--data JSON] [--as USER]\n"
     "  tasks  [--view inbox|queue|archive|all] [--process ID] [--status S] [--flow F] [--as USER]\n"
     "  task   ID [show|assign|unassign|reassign|execute|cancel|undo|revive] [--data JSON] [--user U] [--as USER]\n"
@@ -38,6 +39,7 @@ static const char USAGE[] =
     "  rename-node FLOW OLD NEW             move tasks of a renamed node to its new name\n"
     "\n"
     "global options: --flows DIR (flows)  --db FILE (flowhost.db)  --lua DIR  --sync full|normal\n"
+    "                --lua-unsafe  flows get Lua's full os, io, debug and C modules (default: sandboxed)\n"
     "Without --as, commands act as the system (every permission, owns no task).\n";
 
 static int usage(const char *why) {
@@ -59,7 +61,8 @@ typedef struct args {
 } args;
 
 static int is_flag(const char *name) {
-  return !strcmp(name, "admin") || !strcmp(name, "asc") || !strcmp(name, "password-stdin");
+  return !strcmp(name, "admin") || !strcmp(name, "asc") || !strcmp(name, "password-stdin") ||
+         !strcmp(name, "lua-unsafe");
 }
 
 static int parse_args(int argc, char **argv, args *a, const char **bad) {
@@ -99,7 +102,7 @@ static const char *opt(const args *a, const char *name) {
 
 /* Rejects options a command does not know, so typos are not ignored. */
 static int only_opts(const args *a, const char *const *allowed) {
-  static const char *const global[] = {"flows", "db", "lua", "as", "sync", NULL};
+  static const char *const global[] = {"flows", "db", "lua", "as", "sync", "lua-unsafe", NULL};
   for (int i = 0; i < a->nopt; i++) {
     int ok = 0;
     for (const char *const *g = global; *g && !ok; g++) ok = !strcmp(*g, a->keys[i]);
@@ -156,6 +159,7 @@ typedef struct ctx {
 static int open_ctx(ctx *c, fherr *err) {
   c->reg = flowreg_new(c->g.flows_dir, c->g.lua_dir, err);
   if (!c->reg) return FH_INTERNAL;
+  flowreg_set_lua_unsafe(c->reg, c->g.lua_unsafe);
   int rc = flowreg_load_all(c->reg, err);
   if (rc) return rc;
   engine_options eo = {.flows = c->reg, .db_path = c->g.db_path, .synchronous_full = !c->g.sync_normal,
@@ -209,6 +213,7 @@ static int check_path(const char *path, const cli_globals *g, int *failures, int
   if (S_ISDIR(sb.st_mode)) {
     fherr err = {0};
     flowreg *reg = flowreg_new(path, g->lua_dir, &err);
+    if (reg) flowreg_set_lua_unsafe(reg, g->lua_unsafe);
     if (!reg || flowreg_load_all(reg, &err)) {
       fail(&err);
       (*failures)++;
@@ -230,7 +235,7 @@ static int check_path(const char *path, const cli_globals *g, int *failures, int
   }
   fherr err = {0};
   (*count)++;
-  if (flowreg_check_file(path, g->lua_dir, g->flows_dir, &err)) {
+  if (flowreg_check_file(path, g->lua_dir, g->flows_dir, g->lua_unsafe, &err)) {
     if (err.file[0] && !strstr(err.message, err.file)) printf("%s:%d: %s\n", err.file, err.line, err.message);
     else printf("%s\n", err.message);
     (*failures)++;
@@ -312,37 +317,53 @@ static int user_pair(engine *e, const char *sub, const char *a, const char *b, f
   return identity_leave(e, a, b, err);
 }
 
+/* add and passwd: the password given, or (add) a generated one. */
+static int user_password(ctx *c, const args *a, const char *sub) {
+  fherr err = {0};
+  char pw[256] = "";
+  int have = read_password(a, pw, sizeof pw);
+  if (!have && strcmp(sub, "add")) {
+    fprintf(stderr, "flowhost: passwd needs --password PW or --password-stdin\n");
+    return 2;
+  }
+  int admin = opt(a, "admin") != NULL, rc;
+  identity_ended ended = {0, 0};
+  if (!have) rc = identity_user_add_random(c->e, a->pos[2], admin, pw, &err);
+  else if (!strcmp(sub, "add")) rc = identity_user_add(c->e, a->pos[2], pw, admin, &err);
+  else rc = identity_set_password(c->e, a->pos[2], pw, &ended, &err);
+  if (rc) return fail(&err);
+  if (!have) printf("created user %s with password %s\n", a->pos[2], pw);
+  else if (!strcmp(sub, "add")) printf("created user %s\n", a->pos[2]);
+  else
+    printf("updated the password of %s; ended %lld sessions and %lld API tokens\n", a->pos[2],
+           (long long)ended.sessions, (long long)ended.tokens);
+  return 0;
+}
+
+static int user_active(ctx *c, const args *a, int active) {
+  fherr err = {0};
+  identity_ended ended = {0, 0};
+  if (identity_set_active(c->e, a->pos[2], active, &ended, &err)) return fail(&err);
+  if (active) printf("enabled user %s\n", a->pos[2]);
+  else
+    printf("disabled user %s; ended %lld sessions and %lld API tokens\n", a->pos[2], (long long)ended.sessions,
+           (long long)ended.tokens);
+  return 0;
+}
+
 static int user_run(ctx *c, const args *a) {
   fherr err = {0};
   const char *sub = a->pos[1];
-  int rc = FH_OK;
   if (!strcmp(sub, "list")) {
     json_t *users;
-    if ((rc = identity_users_list(c->e, &users, &err))) return fail(&err);
+    if (identity_users_list(c->e, &users, &err)) return fail(&err);
     print_json(users);
     json_decref(users);
     return 0;
   }
-  if (!strcmp(sub, "add") || !strcmp(sub, "passwd")) {
-    char pw[256] = "";
-    int have = read_password(a, pw, sizeof pw);
-    int generated = 0;
-    if (!have && !strcmp(sub, "add")) {
-      generated = 1;
-    } else if (!have) {
-      fprintf(stderr, "flowhost: passwd needs --password PW or --password-stdin\n");
-      return 2;
-    }
-    int admin = opt(a, "admin") != NULL;
-    if (generated) rc = identity_user_add_random(c->e, a->pos[2], admin, pw, &err);
-    else if (!strcmp(sub, "add")) rc = identity_user_add(c->e, a->pos[2], pw, admin, &err);
-    else rc = identity_set_password(c->e, a->pos[2], pw, &err);
-    if (rc) return fail(&err);
-    if (generated) printf("created user %s with password %s\n", a->pos[2], pw);
-    else printf("%s user %s\n", !strcmp(sub, "add") ? "created" : "updated the password of", a->pos[2]);
-    return 0;
-  }
-  if ((rc = user_pair(c->e, sub, a->pos[2], a->pos[3], &err))) return fail(&err);
+  if (!strcmp(sub, "add") || !strcmp(sub, "passwd")) return user_password(c, a, sub);
+  if (!strcmp(sub, "disable") || !strcmp(sub, "enable")) return user_active(c, a, !strcmp(sub, "enable"));
+  if (user_pair(c->e, sub, a->pos[2], a->pos[3], &err)) return fail(&err);
   printf("ok\n");
   return 0;
 }
@@ -353,7 +374,7 @@ static int cmd_user(cli_globals *g, const args *a) {
   if (a->npos < 2) return usage("user needs a subcommand");
   const char *sub = a->pos[1];
   int want = !strcmp(sub, "list") ? 2
-             : (!strcmp(sub, "add") || !strcmp(sub, "passwd")) ? 3
+             : (!strcmp(sub, "add") || !strcmp(sub, "passwd") || !strcmp(sub, "disable") || !strcmp(sub, "enable")) ? 3
              : (!strcmp(sub, "grant") || !strcmp(sub, "revoke") || !strcmp(sub, "join") || !strcmp(sub, "leave")) ? 4
              : -1;
   if (want < 0) return usage("unknown user subcommand");
@@ -363,6 +384,21 @@ static int cmd_user(cli_globals *g, const args *a) {
 
 static int token_run(ctx *c, const args *a) {
   fherr err = {0};
+  const char *sub = a->pos[1];
+  if (!strcmp(sub, "list")) {
+    json_t *tokens;
+    if (identity_token_list(c->e, a->pos[2], &tokens, &err)) return fail(&err);
+    print_json(tokens);
+    json_decref(tokens);
+    return 0;
+  }
+  if (!strcmp(sub, "revoke")) {
+    int64_t id = 0;
+    char user[IDENTITY_NAME_MAX + 1];
+    if (identity_token_revoke(c->e, a->pos[2], &id, user, &err)) return fail(&err);
+    printf("revoked token %lld of %s\n", (long long)id, user);
+    return 0;
+  }
   char token[AUTH_TOKEN_LEN];
   if (identity_token_create(c->e, a->pos[2], opt(a, "name"), token, &err)) return fail(&err);
   printf("%s\n", token);
@@ -372,7 +408,10 @@ static int token_run(ctx *c, const args *a) {
 static int cmd_token(cli_globals *g, const args *a) {
   static const char *const allowed[] = {"name", NULL};
   if (!only_opts(a, allowed)) return usage(NULL);
-  if (a->npos != 3 || strcmp(a->pos[1], "create")) return usage("token create USER");
+  const char *sub = a->npos > 1 ? a->pos[1] : "";
+  if (a->npos != 3 || (strcmp(sub, "create") && strcmp(sub, "list") && strcmp(sub, "revoke")))
+    return usage("token create USER [--name LABEL] | list USER | revoke TOKEN|ID");
+  if (strcmp(sub, "create") && opt(a, "name")) return usage("--name is for token create");
   return with_ctx(g, token_run, a);
 }
 
@@ -592,7 +631,8 @@ int cli_main(int argc, char **argv) {
   cli_globals g = {.flows_dir = opt(&a, "flows") ? opt(&a, "flows") : "flows",
                    .db_path = opt(&a, "db") ? opt(&a, "db") : "flowhost.db",
                    .lua_dir = opt(&a, "lua"),
-                   .as_user = opt(&a, "as")};
+                   .as_user = opt(&a, "as"),
+                   .lua_unsafe = opt(&a, "lua-unsafe") != NULL};
   const char *sync = opt(&a, "sync");
   if (sync && strcmp(sync, "full") && strcmp(sync, "normal")) return usage("--sync must be full or normal");
   g.sync_normal = sync && !strcmp(sync, "normal");

@@ -13,6 +13,7 @@ typedef struct cli_globals {
   const char *lua_dir;     /* --lua, default: the build's lua/ folder */
   const char *as_user;     /* --as */
   int sync_normal;         /* --sync normal */
+  int lua_unsafe;          /* --lua-unsafe: flows get the full Lua libraries, no sandbox */
 } cli_globals;
 
 int cli_main(int argc, char **argv);

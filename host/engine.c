@@ -41,7 +41,7 @@ int engine_sync_flows(engine *e, fherr *err) {
     return FH_OK;
   }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
-                       .budget_seconds = e->budget};
+                       .budget_seconds = e->budget, .lua_unsafe = flowreg_lua_unsafe(e->reg)};
   luavm *vm = luavm_new(&opt, err);
   if (!vm) {
     flowgen_release(e->reg, gen);

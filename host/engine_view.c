@@ -185,7 +185,8 @@ static int may_take(engine *e, const fh_actor *a, st_task *t) {
 }
 
 /* A listed task with its process's summary and status (read once per
- * process of the page, kept in cache) and its flow's title. */
+ * process of the page, kept in cache) and its flow's title.  Only the
+ * summary is computed, not the process's whole JSON. */
 static json_t *list_item(engine *e, const st_task *t, json_t *cache) {
   json_t *tj = view_task_json(e, t);
   char key[32];
@@ -193,15 +194,16 @@ static json_t *list_item(engine *e, const st_task *t, json_t *cache) {
   json_t *cached = json_object_get(cache, key);
   if (!cached) {
     st_process p;
-    json_t *pj = NULL;
+    cached = json_pack("{s:n, s:n}", "summary", "process_status");
     if (!store_process_get(e->st, t->process_id, &p, NULL)) {
-      pj = view_process_json(e, &p);
+      json_t *data = parse_json_text(p.data);
+      char *summary = summary_of(e, &p, data);
+      json_object_set_new(cached, "summary", json_string(summary ? summary : ""));
+      json_object_set_new(cached, "process_status", json_string(proc_status_name(p.status)));
+      free(summary);
+      json_decref(data);
       st_process_free(&p);
     }
-    cached = json_object();
-    json_object_set(cached, "summary", pj ? json_object_get(pj, "summary") : json_null());
-    json_object_set(cached, "process_status", pj ? json_object_get(pj, "status") : json_null());
-    json_decref(pj);
     json_object_set_new(cache, key, cached);
   }
   json_object_set(tj, "process_summary", json_object_get(cached, "summary"));
@@ -257,34 +259,26 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
   return FH_OK;
 }
 
-int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err) {
-  *out = NULL;
-  int rc = engine_sync_flows(e, err);
-  if (rc) return rc;
-  int limit = q->limit > 0 ? q->limit : 50;
-  if (limit > 500) limit = 500;
-  list_query lq;
-  if ((rc = list_query_make(e, a, q, limit, &lq, err))) {
-    list_query_free(&lq);
-    return rc;
-  }
-  /* Rows of :Permission(fn) nodes are decided one by one, so a batch may
-   * yield fewer items than asked: read on until the page is full. */
-  json_t *items = json_array(), *cache = json_object(), *next = json_null();
-  int64_t after = q->after, last_shown = 0;
-  int shown = 0, full = 0;
+/* Reads rows after `after` until `limit` items are shown (into items) or
+ * the rows run out; *next is the page key of a following page, or null.
+ * Rows of :Permission(fn) nodes are decided one by one, so a batch may
+ * yield fewer items than asked: read on until the page is full. */
+static int list_fill(engine *e, const fh_actor *a, list_query *lq, int64_t after, int limit, json_t *items,
+                     json_t **next, fherr *err) {
+  json_t *cache = json_object();
+  int64_t last_shown = 0;
+  int shown = 0, full = 0, rc = FH_OK;
   while (!full) {
     st_task *rows = NULL;
     int n = 0;
-    lq.sq.after = after;
-    if ((rc = store_task_list(e->st, &lq.sq, &rows, &n, err))) break;
+    lq->sq.after = after;
+    if ((rc = store_task_list(e->st, &lq->sq, &rows, &n, err))) break;
     for (int i = 0; i < n && !full; i++) {
       st_task *t = &rows[i];
       after = t->id;
-      if (lq.fn_nodes && json_object_get(lq.fn_nodes, t->flow_task) && !may_take(e, a, t)) continue;
+      if (lq->fn_nodes && json_object_get(lq->fn_nodes, t->flow_task) && !may_take(e, a, t)) continue;
       if (shown == limit) {   /* one more exists: the page ends at the last shown */
-        json_decref(next);
-        next = json_integer(last_shown);
+        *next = json_integer(last_shown);
         full = 1;
         break;
       }
@@ -292,40 +286,79 @@ int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, 
       shown++;
       last_shown = t->id;
     }
-    int exhausted = n < lq.sq.limit;
+    int exhausted = n < lq->sq.limit;
     st_task_array_free(rows, n);
     if (exhausted) break;
   }
   json_decref(cache);
+  return rc;
+}
+
+int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err) {
+  *out = NULL;
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  int limit = q->limit > 0 ? q->limit : 50;
+  if (limit > 500) limit = 500;
+  list_query lq;
+  int began = 0;   /* one read snapshot (one WAL read lock) for the page */
+  if ((rc = list_query_make(e, a, q, limit, &lq, err)) || (rc = store_read_begin(e->st, &began, err))) {
+    list_query_free(&lq);
+    return rc;
+  }
+  json_t *items = json_array(), *next = NULL;
+  rc = list_fill(e, a, &lq, q->after, limit, items, &next, err);
+  store_read_end(e->st, began);
   if (rc) {
     json_decref(items);
     json_decref(next);
   } else {
-    *out = json_pack("{s:o, s:o}", "items", items, "next_after", next);
+    *out = json_pack("{s:o, s:o}", "items", items, "next_after", next ? next : json_null());
   }
   list_query_free(&lq);
   return rc;
 }
 
+/* The top bar's numbers are exact up to COUNT_CAP - 1 and "more" above:
+ * each count reads at most COUNT_CAP index entries, so it costs the same at
+ * 10,000 processes as at 1,000,000. */
+#define COUNT_CAP 1000
+
 /* Queue tasks of :Permission(fn) nodes are decided one by one; only those
- * are listed and asked, the rest of the queue is counted in SQL. */
-static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, int64_t *n, fherr *err) {
+ * are listed and asked (a page at a time, until *n reaches `cap`), the rest
+ * of the queue is counted in SQL. */
+static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, int64_t cap, int64_t *n,
+                                fherr *err) {
   json_t *names = json_array();
   const char *k;
   json_t *v;
   json_object_foreach(fn_nodes, k, v) json_array_append_new(names, json_string(k));
   char *names_text = dump_json(names);
   json_decref(names);
-  store_task_query sq = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = names_text, .limit = 100000};
-  st_task *rows = NULL;
-  int count = 0;
-  int rc = store_task_list(e->st, &sq, &rows, &count, err);
-  free(names_text);
-  if (rc) return rc;
+  store_task_query sq = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = names_text,
+                         .ascending = 1, .limit = 200};
+  int rc = FH_OK, count = sq.limit;
   *n = 0;
-  for (int i = 0; i < count; i++) *n += may_take(e, a, &rows[i]);
-  st_task_array_free(rows, count);
-  return FH_OK;
+  while (!rc && *n < cap && count == sq.limit) {
+    st_task *rows = NULL;
+    if ((rc = store_task_list(e->st, &sq, &rows, &count, err))) break;
+    for (int i = 0; i < count && *n < cap; i++) *n += may_take(e, a, &rows[i]);
+    if (count) sq.after = rows[count - 1].id;
+    st_task_array_free(rows, count);
+  }
+  free(names_text);
+  return rc;
+}
+
+/* {"inbox": n, "queue": n}; a capped count has n = COUNT_CAP - 1 and
+ * "inbox_capped" / "queue_capped": true, meaning "more than n". */
+static json_t *counts_json(int64_t inbox, int64_t queue) {
+  int ci = inbox >= COUNT_CAP, cq = queue >= COUNT_CAP;
+  json_t *out = json_pack("{s:I, s:I}", "inbox", (json_int_t)(ci ? COUNT_CAP - 1 : inbox), "queue",
+                          (json_int_t)(cq ? COUNT_CAP - 1 : queue));
+  if (ci) json_object_set_new(out, "inbox_capped", json_true());
+  if (cq) json_object_set_new(out, "queue_capped", json_true());
+  return out;
 }
 
 int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) {
@@ -339,12 +372,16 @@ int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) 
   json_t *v;
   json_array_foreach(names, i, v) if (!json_object_get(fn_nodes, json_string_value(v))) json_array_append(plain, v);
   char *plain_text = dump_json(plain);
-  store_task_query inbox = {.view = STORE_VIEW_INBOX, .user_id = a->id};
-  store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = plain_text};
+  store_task_query inbox = {.view = STORE_VIEW_INBOX, .user_id = a->id, .limit = COUNT_CAP};
+  store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = plain_text,
+                            .limit = COUNT_CAP};
   int64_t ni = 0, nq = 0, nf = 0;
-  if (!(rc = store_task_count_view(e->st, &inbox, &ni, err)) && !(rc = store_task_count_view(e->st, &queue, &nq, err)) &&
-      !(rc = json_object_size(fn_nodes) ? count_queue_filtered(e, a, fn_nodes, &nf, err) : FH_OK))
-    *out = json_pack("{s:I, s:I}", "inbox", (json_int_t)ni, "queue", (json_int_t)(nq + nf));
+  int began = 0;
+  if (!(rc = store_read_begin(e->st, &began, err)) && !(rc = store_task_count_view(e->st, &inbox, &ni, err)) && !(rc = store_task_count_view(e->st, &queue, &nq, err)) &&
+      !(rc = json_object_size(fn_nodes) && nq < COUNT_CAP ? count_queue_filtered(e, a, fn_nodes, COUNT_CAP - nq, &nf, err)
+                                                          : FH_OK))
+    *out = counts_json(ni, nq + nf);
+  store_read_end(e->st, began);
   free(plain_text);
   json_decref(plain);
   json_decref(names);

@@ -49,10 +49,13 @@ struct flowreg {
   atomic_int log;            /* set by the watcher, read by writers */
   char *dir;
   char *lua_dir;
+  int lua_unsafe;            /* flows get the full libraries; set before the first load */
 };
 
 const char *flowreg_dir(const flowreg *reg) { return reg->dir; }
 const char *flowreg_lua_dir(const flowreg *reg) { return reg->lua_dir; }
+void flowreg_set_lua_unsafe(flowreg *reg, int on) { reg->lua_unsafe = on; }
+int flowreg_lua_unsafe(const flowreg *reg) { return reg->lua_unsafe; }
 void flowreg_set_log(flowreg *reg, int on) { atomic_store(&reg->log, on); }
 
 int flowreg_name_of(const char *path, char *name, size_t cap) {
@@ -305,9 +308,9 @@ static int set_snap_ctx(luavm *vm, snap_ctx *ctx, fherr *err) {
 /* The one validation of a flow file, shared by reloads and `flowhost check`:
  * the text runs in a fresh Lua state of its own, which is closed after.
  * libs (may be NULL) receives the lib/ modules it required. */
-static int compile(const char *lua_dir, const char *flows_dir, const char *name, const char *path, const char *src,
-                   size_t len, flowdef **out, lib_set *libs, fherr *err) {
-  luavm_options opt = {.lua_dir = lua_dir, .flows_dir = flows_dir};
+static int compile(const char *lua_dir, const char *flows_dir, int unsafe, const char *name, const char *path,
+                   const char *src, size_t len, flowdef **out, lib_set *libs, fherr *err) {
+  luavm_options opt = {.lua_dir = lua_dir, .flows_dir = flows_dir, .lua_unsafe = unsafe};
   luavm *vm = luavm_new(&opt, err);
   if (!vm) return err && err->code ? err->code : FH_INTERNAL;
   lib_set scratch = {0};
@@ -320,7 +323,7 @@ static int compile(const char *lua_dir, const char *flows_dir, const char *name,
   return rc;
 }
 
-int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_dir, fherr *err) {
+int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_dir, int lua_unsafe, fherr *err) {
   char name[128];
   if (!flowreg_name_of(path, name, sizeof name)) {
     fherr_set(err, FH_FLOW_ERROR, "%s: a flow file name must match [a-z][a-z0-9_]*.lua", path);
@@ -332,7 +335,7 @@ int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_
   int rc = read_file(path, &src, &len, err);
   if (rc) return rc;
   flowdef *def = NULL;
-  rc = compile(lua_dir, flows_dir ? flows_dir : "flows", name, path, src, len, &def, NULL, err);
+  rc = compile(lua_dir, flows_dir ? flows_dir : "flows", lua_unsafe, name, path, src, len, &def, NULL, err);
   flowdef_free(def);
   free(src);
   return rc;
@@ -381,7 +384,7 @@ static load_result load_one(flowreg *reg, const char *name, const char *path, co
     out->tried_hash = hash;
     flowdef *def = NULL;
     lib_set libs = {0};
-    rc = compile(reg->lua_dir, reg->dir, name, path, src, len, &def, &libs, &err);
+    rc = compile(reg->lua_dir, reg->dir, reg->lua_unsafe, name, path, src, len, &def, &libs, &err);
     if (!rc) {
       struct flow_text *t = text_new(src, len, def, &libs);
       src = NULL;

@@ -54,6 +54,10 @@ flowreg *flowreg_new(const char *flows_dir, const char *lua_dir, fherr *err);
 void flowreg_free(flowreg *reg);
 const char *flowreg_dir(const flowreg *reg);
 const char *flowreg_lua_dir(const flowreg *reg);
+/* On: the flows get Lua's full standard libraries instead of the sandbox
+ * (luasafe.c; serve --lua-unsafe).  Set it before the first load. */
+void flowreg_set_lua_unsafe(flowreg *reg, int on);
+int flowreg_lua_unsafe(const flowreg *reg);
 
 /* Scans the folder and publishes a new generation, loading every file again
  * (errors are per flow, recorded in the entries; the call itself fails only
@@ -89,6 +93,6 @@ int flowgen_load_into(const flowgen *gen, luavm *vm, const char *flows_dir, fher
  * base name is not a valid flow name. */
 int flowreg_name_of(const char *path, char *name, size_t cap);
 /* Validates one file on its own (flowhost check). */
-int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_dir, fherr *err);
+int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_dir, int lua_unsafe, fherr *err);
 
 #endif

@@ -1,6 +1,8 @@
-/* http — the daemon: listening socket, MHD thread pool, request lifecycle
- * (URI -> headers -> body -> dispatch -> response -> completion), the
- * access log, per-thread engines and the flow chart cache. */
+/* http — the daemon: listening socket, MHD thread pool (or an embedded
+ * daemon without either, for the fuzzers), request lifecycle (URI ->
+ * headers -> body -> dispatch -> response -> completion), the access log,
+ * per-thread engines, the flow chart cache and the cached database state of
+ * /api/health.  Connection limits and the request deadline: http_conn.c. */
 #include "http.h"
 
 #include <errno.h>
@@ -109,6 +111,23 @@ int http_flow_svg(http_req *r, engine *e, const char *flow, char **svg, size_t *
   return FH_OK;
 }
 
+/* --- the database's state ---------------------------------------------------------------- */
+
+void http_db_state(http_req *r, engine *e, identity_db_state *out) {
+  http_server *s = r->srv;
+  double now = fhtime_monotonic();
+  pthread_mutex_lock(&s->mu);
+  int fresh = s->health_at > 0 && now - s->health_at < HTTP_HEALTH_CACHE_SECONDS;
+  if (fresh) *out = s->health;
+  pthread_mutex_unlock(&s->mu);
+  if (fresh) return;
+  identity_db_probe(e, HTTP_HEALTH_WAIT_MS, out);
+  pthread_mutex_lock(&s->mu);
+  s->health = *out;
+  s->health_at = fhtime_monotonic();
+  pthread_mutex_unlock(&s->mu);
+}
+
 /* --- request lifecycle ----------------------------------------------------------------- */
 
 static void req_free(http_req *r) {
@@ -146,6 +165,7 @@ static void count_in_flight(http_req *r) {
   pthread_mutex_lock(&r->srv->mu);
   r->srv->in_flight++;
   pthread_mutex_unlock(&r->srv->mu);
+  http_conn_busy(r->srv, r->conn, 1);   /* received: no deadline while it is answered */
 }
 
 /* One line per request: client, method, path, status, duration (spaces and
@@ -173,11 +193,11 @@ static void access_log(http_req *r, enum MHD_RequestTerminationCode toe) {
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)conn;
   http_server *s = cls;
   http_req *r = *req_cls;
   if (!r) return;
   *req_cls = NULL;
+  http_conn_busy(s, conn, 0);
   if (s->opt.access_log) access_log(r, toe);
   /* A write may have scheduled a job or a timer: let a worker look now
    * rather than at its next poll. */
@@ -222,6 +242,7 @@ static enum MHD_Result send_reply(http_req *r) {
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, is_file ? "no-cache" : "no-store");
   if (r->out_cookie[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->out_cookie);
   if (r->out_allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->out_allow);
+  if (r->out_retry_after[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->out_retry_after);
   if (r->out_status == 401) MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"flowhost\"");
   if (atomic_load(&r->srv->stopping) || r->too_large) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->out_status, resp);
@@ -361,42 +382,48 @@ static void server_free(http_server *s) {
   pthread_key_delete(s->engine_key);
   pthread_cond_destroy(&s->idle);
   pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->reaper_cv);
+  pthread_mutex_destroy(&s->conns_mu);
+  if (s->feed_fd >= 0) close(s->feed_fd);
   free(s->db_path);
   free(s->host);
   free(s->web_root);
   free(s);
 }
 
-int http_start(const http_options *opt, http_server **out, fherr *err) {
-  *out = NULL;
+static void set_defaults(http_options *o) {
+  if (o->threads <= 0) o->threads = 4;
+  if (!o->max_body) o->max_body = 1u << 20;
+  if (!o->conn_timeout) o->conn_timeout = 30;
+  if (!o->request_timeout) o->request_timeout = 15;
+  if (!o->per_ip_limit) o->per_ip_limit = 128;
+  if (!o->conn_limit) o->conn_limit = 1024;
+  if (!o->conn_reserve) o->conn_reserve = o->conn_limit / 4;
+  if (o->conn_reserve >= o->conn_limit) o->conn_reserve = o->conn_limit / 2;
+}
+
+/* The server without its daemon: options, locks, the web folder, the
+ * dummy hash.  On error it is freed. */
+static int server_new(const http_options *opt, http_server **out, fherr *err) {
   http_server *s = calloc(1, sizeof *s);
   if (!s) return fherr_set(err, FH_INTERNAL, "out of memory");
+  if (pthread_key_create(&s->engine_key, NULL) != 0) {
+    free(s);
+    return fherr_set(err, FH_INTERNAL, "pthread_key_create failed");
+  }
   s->opt = *opt;
-  if (s->opt.threads <= 0) s->opt.threads = 4;
-  if (!s->opt.max_body) s->opt.max_body = 1u << 20;
-  if (!s->opt.conn_timeout) s->opt.conn_timeout = 30;
-  if (!s->opt.per_ip_limit) s->opt.per_ip_limit = 128;
-  if (!s->opt.conn_limit) s->opt.conn_limit = 1024;
-  s->listen_fd = -1;
+  set_defaults(&s->opt);
+  s->listen_fd = s->feed_fd = -1;
   s->quiesced = MHD_INVALID_SOCKET;
   s->db_path = strdup(opt->db_path);
   s->host = strdup(opt->host ? opt->host : "127.0.0.1");
   s->svgs = calloc(MAX_SVGS, sizeof *s->svgs);
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->idle, NULL);
-  if (pthread_key_create(&s->engine_key, NULL) != 0) {
-    free(s->db_path);
-    free(s->host);
-    free(s->svgs);
-    free(s);
-    return fherr_set(err, FH_INTERNAL, "pthread_key_create failed");
-  }
-  int rc = FH_OK;
-  if (!s->db_path || !s->host || !s->svgs) {
-    rc = fherr_set(err, FH_INTERNAL, "out of memory");
-    goto fail;
-  }
-  if (opt->web_dir) {
+  pthread_mutex_init(&s->conns_mu, NULL);
+  int rc = http_conns_start(s, err);   /* inits reaper_cv (server_free destroys it) whatever happens */
+  if (!rc && (!s->db_path || !s->host || !s->svgs)) rc = fherr_set(err, FH_INTERNAL, "out of memory");
+  if (!rc && opt->web_dir) {
     char resolved[PATH_MAX];
     struct stat sb;
     if (realpath(opt->web_dir, resolved) && stat(resolved, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -404,16 +431,42 @@ int http_start(const http_options *opt, http_server **out, fherr *err) {
     else
       fhlog(FHLOG_WARN, "web folder '%s' not found; serving the API only", opt->web_dir);
   }
-  if ((rc = http_auth_init(s, err))) goto fail;
-  if ((rc = open_listener(s->host, opt->port, &s->listen_fd, &s->port, err))) goto fail;
+  if (!rc) rc = http_auth_init(s, err);
+  if (rc) {
+    http_conns_stop(s);
+    server_free(s);
+    return rc;
+  }
+  *out = s;
+  return FH_OK;
+}
 
+/* The MHD daemon: a thread pool on the listening socket, or (embedded) no
+ * socket and no thread, run by http_feed. */
+static struct MHD_Daemon *start_daemon(http_server *s) {
+  const http_options *o = &s->opt;
+  if (o->embedded)
+    return MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, http_conn_accept, s, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify,
+                            s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_END);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
-  s->daemon = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-      (unsigned)s->opt.threads, MHD_OPTION_CONNECTION_TIMEOUT, s->opt.conn_timeout,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->opt.per_ip_limit, MHD_OPTION_CONNECTION_LIMIT, s->opt.conn_limit,
+  return MHD_start_daemon(
+      flags, 0, http_conn_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+      MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+      MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit,
+      MHD_OPTION_CONNECTION_LIMIT, o->conn_limit, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+}
+
+int http_start(const http_options *opt, http_server **out, fherr *err) {
+  *out = NULL;
+  http_server *s;
+  int rc = server_new(opt, &s, err);
+  if (rc) return rc;
+  if (!opt->embedded && (rc = open_listener(s->host, opt->port, &s->listen_fd, &s->port, err))) goto fail;
+  s->daemon = start_daemon(s);
   if (!s->daemon) {
     rc = fherr_set(err, FH_INTERNAL, "libmicrohttpd failed to start on %s:%d", s->host, s->port);
     goto fail;
@@ -421,6 +474,7 @@ int http_start(const http_options *opt, http_server **out, fherr *err) {
   *out = s;
   return FH_OK;
 fail:
+  http_conns_stop(s);
   if (s->listen_fd >= 0) close(s->listen_fd);
   server_free(s);
   return rc;
@@ -429,7 +483,7 @@ fail:
 int http_port(const http_server *s) { return s ? s->port : 0; }
 
 void http_quiesce(http_server *s) {
-  if (!s || atomic_exchange(&s->stopping, 1)) return;
+  if (!s || atomic_exchange(&s->stopping, 1) || s->opt.embedded) return;
   s->quiesced = MHD_quiesce_daemon(s->daemon);
   /* MHD no longer watches the socket; shutting it down makes the kernel
    * refuse new connections instead of queueing them unanswered. */
@@ -449,6 +503,7 @@ void http_stop(http_server *s) {
     if (pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == ETIMEDOUT) break;
   if (s->in_flight > 0) fhlog(FHLOG_WARN, "%d requests still running; closing them", s->in_flight);
   pthread_mutex_unlock(&s->mu);
+  http_conns_stop(s);
   MHD_stop_daemon(s->daemon);
   if (s->quiesced != MHD_INVALID_SOCKET) close(s->quiesced);
   server_free(s);

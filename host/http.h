@@ -8,7 +8,8 @@
  * The flow registry is shared and not owned.
  *
  * The layer is split by job: http.c (daemon, request lifecycle, access
- * log, per-thread engines), http_route.c (the /api routes), http_auth.c
+ * log, per-thread engines), http_conn.c (connection limits, the request
+ * deadline), http_route.c (the /api routes), http_auth.c
  * (sessions, bearer tokens, CSRF), http_static.c (files of the web folder),
  * http_json.c (JSON bodies, query strings, replies).  They share
  * http_internal.h; nothing outside the layer includes it.
@@ -31,8 +32,11 @@ typedef struct http_options {
   int threads;               /* pool size; default 4 */
   size_t max_body;           /* bytes; default 1 MiB */
   unsigned conn_timeout;     /* seconds of inactivity; default 30 */
-  unsigned per_ip_limit;     /* connections per client address; default 128 */
+  unsigned request_timeout;  /* seconds to deliver a whole request (headers and body); default 15 */
+  unsigned per_ip_limit;     /* connections per client address (IPv6: per /64); default 128 */
   unsigned conn_limit;       /* connections in total; default 1024 */
+  unsigned conn_reserve;     /* the last slots, only for addresses holding few; default conn_limit / 4 */
+  int embedded;              /* no socket, no threads: requests come through http_feed (fuzzers) */
   int access_log;            /* one line per request on stderr */
   double budget_seconds;     /* Lua callback budget of every engine; default 5 */
   struct jobs *jobs;         /* woken after each successful write; may be NULL */

@@ -5,6 +5,10 @@
  * looks up only their digests (auth_digest).  Secrets are compared in
  * constant time (auth_equal), and a login for an unknown user still pays
  * for one password verification, so timing does not tell which names exist.
+ * Sign-ins are throttled by identity per user name and client address
+ * (429 too_many_requests with Retry-After); a user disabled, or whose
+ * password changed, has no session or token left, and load_actor refuses a
+ * disabled user whatever it comes with.
  */
 #include <stdio.h>
 #include <string.h>
@@ -115,6 +119,21 @@ void http_session_get(http_req *r) {
   http_reply_json(r, 200, session_json(r));
 }
 
+/* A sign-in's answer once identity said OK: the session cookie and the user. */
+static void login_ok(http_req *r, engine *e, const identity_login_res *res) {
+  fherr err = {0};
+  snprintf(r->session_digest, sizeof r->session_digest, "%s", res->digest);
+  snprintf(r->csrf, sizeof r->csrf, "%s", res->csrf);
+  if (load_actor(r, e, res->user_id, &err)) {
+    http_reply_fherr(r, &err);
+    return;
+  }
+  r->by_cookie = 1;
+  snprintf(r->out_cookie, sizeof r->out_cookie, "%s=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d",
+           HTTP_SESSION_COOKIE, res->token, HTTP_SESSION_SECONDS);
+  http_reply_json(r, 200, session_json(r));
+}
+
 void http_session_login(http_req *r) {
   static const char *const fields[] = {"username", "password", NULL};
   fherr err = {0};
@@ -130,28 +149,23 @@ void http_session_login(http_req *r) {
     http_reply_error(r, 400, "bad_request", "the body must be {\"username\": string, \"password\": string}");
     return;
   }
-  const char *name = json_string_value(jname), *password = json_string_value(jpass);
-  int64_t uid = 0;
-  int rc = identity_check_login(e, name, password, r->srv->dummy_hash, &uid, &err);
+  char addr[HTTP_ADDR_LEN];
+  http_client_addr(r, addr);
+  identity_login_req in = {.username = json_string_value(jname), .password = json_string_value(jpass),
+                           .addr = addr, .dummy_hash = r->srv->dummy_hash, .seconds = HTTP_SESSION_SECONDS};
+  identity_login_res res;
+  int rc = identity_login(e, &in, &res, &err);
   json_decref(body);
   if (rc) {
     http_reply_fherr(r, &err);
-    return;
-  }
-  if (!uid) {
+  } else if (res.status == IDENTITY_LOGIN_THROTTLED) {
+    snprintf(r->out_retry_after, sizeof r->out_retry_after, "%d", res.retry_after);
+    http_reply_error(r, 429, "too_many_requests", "too many failed sign-ins; try again in %d s", res.retry_after);
+  } else if (res.status == IDENTITY_LOGIN_WRONG) {
     http_reply_error(r, 401, "unauthenticated", "wrong user name or password");
-    return;
+  } else {
+    login_ok(r, e, &res);
   }
-  char token[AUTH_TOKEN_LEN];
-  if (identity_session_create(e, uid, HTTP_SESSION_SECONDS, token, r->session_digest, r->csrf, &err) ||
-      load_actor(r, e, uid, &err)) {
-    http_reply_fherr(r, &err);
-    return;
-  }
-  r->by_cookie = 1;
-  snprintf(r->out_cookie, sizeof r->out_cookie, "%s=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d",
-           HTTP_SESSION_COOKIE, token, HTTP_SESSION_SECONDS);
-  http_reply_json(r, 200, session_json(r));
 }
 
 void http_session_logout(http_req *r) {

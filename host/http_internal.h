@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "auth.h"
 #include "engine.h"
@@ -24,6 +25,19 @@
 #define HTTP_MAX_PARAMS 24
 #define HTTP_SESSION_COOKIE "flowhost_session"
 #define HTTP_SESSION_SECONDS (12 * 3600)
+/* Once fewer than conn_reserve connections are free, an address holding
+ * this many gets no more (http_conn.c). */
+#define HTTP_RESERVE_SHARE 8
+#define HTTP_ADDR_LEN 64
+/* How long one answer of the database probe serves /api/health. */
+#define HTTP_HEALTH_CACHE_SECONDS 1.0
+#define HTTP_HEALTH_WAIT_MS 250
+
+/* A client address as the limits count it: IPv4, or the /64 of IPv6. */
+typedef struct http_addr {
+  int family;                  /* AF_INET, AF_INET6; 0 unknown */
+  unsigned char bytes[16];
+} http_addr;
 
 typedef struct http_svg {
   char *flow;
@@ -51,6 +65,18 @@ struct http_server {
   int in_flight;
   atomic_int stopping;         /* replies close their connection */
   char dummy_hash[AUTH_HASH_LEN];   /* failed logins of unknown users cost the same */
+  double health_at;            /* monotonic time of health (guarded by mu); 0 none */
+  identity_db_state health;
+
+  /* connections (http_conn.c), guarded by conns_mu */
+  pthread_mutex_t conns_mu;
+  struct http_conn *conns;
+  int nconns;
+  unsigned long refused;       /* by the limits, since the reaper's last look */
+  pthread_t reaper;
+  pthread_cond_t reaper_cv;    /* on CLOCK_MONOTONIC */
+  int reaper_stop, reaper_running;
+  int feed_fd;                 /* embedded: the loopback listener of http_feed; -1 none */
 };
 
 typedef struct http_kv {
@@ -90,6 +116,7 @@ typedef struct http_req {
   const char *out_type;
   char out_cookie[256];        /* Set-Cookie value, "" for none */
   char out_allow[64];          /* Allow header for 405, "" for none */
+  char out_retry_after[16];    /* Retry-After header (429), "" for none */
   int out_fd;                  /* a file to send (static files); -1 for none */
   uint64_t out_fd_size;
   int logged_status;
@@ -102,6 +129,32 @@ engine *http_engine(http_req *r, fherr *err);
 /* The SVG of a flow chart, cached per flow and flow generation.  *svg is a
  * malloc'd copy for the caller. */
 int http_flow_svg(http_req *r, engine *e, const char *flow, char **svg, size_t *len, fherr *err);
+
+/* The database's state for /api/health: a probe, at most one per
+ * HTTP_HEALTH_CACHE_SECONDS for the whole server. */
+void http_db_state(http_req *r, engine *e, identity_db_state *out);
+
+/* --- http_conn.c ----------------------------------------------------------- */
+
+/* The accept policy and the connection notifications given to MHD. */
+enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+void http_conn_notify(void *cls, struct MHD_Connection *mc, void **socket_context,
+                      enum MHD_ConnectionNotificationCode code);
+/* A request of the connection is being answered (busy 1) or was answered:
+ * no deadline while busy; the next request's starts when it is answered. */
+void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy);
+/* Starts the reaper thread (not for an embedded server); stops it. */
+int http_conns_start(http_server *s, fherr *err);
+void http_conns_stop(http_server *s);
+void http_addr_of(const struct sockaddr *sa, http_addr *out);
+void http_addr_text(const http_addr *a, char out[HTTP_ADDR_LEN]);
+/* The request's client address as text ("127.0.0.1", "2001:db8::/64"). */
+void http_client_addr(http_req *r, char out[HTTP_ADDR_LEN]);
+/* An embedded server only: sends one request's text over a new local
+ * connection, runs MHD until the answer is complete, and hands back the
+ * raw answer (malloc'd, NUL-terminated; NULL when none).  -1 when the
+ * connection could not be made.  For the fuzzers: the whole real path. */
+int http_feed(http_server *s, const char *text, size_t len, char **reply, size_t *reply_len);
 
 /* --- http_json.c ----------------------------------------------------------- */
 

@@ -35,9 +35,22 @@ void http_reply_raw(http_req *r, int status, const char *type, char *bytes, size
   r->out_type = type;
 }
 
+/* The message as a JSON string: one that echoes bytes of the request that
+ * are not UTF-8 has every byte above 0x7f replaced by '?' (else jansson
+ * refuses it, and the error lost its shape: found by fuzz_query). */
+static json_t *message_string(const char *message) {
+  json_t *m = json_string(message);
+  if (m) return m;
+  char safe[1024];
+  size_t i = 0;
+  for (; message[i] && i < sizeof safe - 1; i++) safe[i] = (unsigned char)message[i] < 0x80 ? message[i] : '?';
+  safe[i] = '\0';
+  return json_string(safe);
+}
+
 /* fields: borrowed, may be NULL */
 static void reply_error_shape(http_req *r, int status, const char *code, const char *message, json_t *fields) {
-  json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
+  json_t *e = json_pack("{s:s, s:o}", "code", code, "message", message_string(message));
   if (e && fields) json_object_set(e, "fields", fields);
   http_reply_json(r, status, e ? json_pack("{s:o}", "error", e) : NULL);
 }
@@ -186,7 +199,8 @@ static int is_json_type(const char *type) {
 int http_body_object(http_req *r, const char *const *allowed, json_t **out, fherr *err) {
   *out = NULL;
   size_t i = 0;
-  while (i < r->body_len && strchr(" \t\r\n", r->body[i])) i++;
+  /* (strchr would count the NUL byte too: a body of NULs is no blank one, fuzz_body) */
+  while (i < r->body_len && r->body[i] && strchr(" \t\r\n", r->body[i])) i++;
   if (i == r->body_len) {
     *out = json_object();
     return FH_OK;

@@ -77,7 +77,13 @@ static int param_time(http_req *r, const char *key, int end_of_day, char out[FH_
   const char *s = http_param(r, key);
   if (!s) return FH_OK;
   double t = strlen(s) <= 40 ? fhtime_parse(s) : -1;
-  if (t < 0) return fherr_set(err, FH_BAD_REQUEST, "%s must be an ISO date (YYYY-MM-DD) or timestamp", key);
+  /* a real calendar date and clock time: read back, it must say what was
+   * sent (2024-02-30 would be March 1st, 24:00 the next day) */
+  char back[FH_TIME_LEN];
+  fhtime_format(t, back);
+  size_t n = strlen(s) == 10 ? 10 : 19;
+  if (t < 0 || strncmp(back, s, n))
+    return fherr_set(err, FH_BAD_REQUEST, "%s must be an ISO date (YYYY-MM-DD) or timestamp", key);
   if (end_of_day && strlen(s) == 10) t += 86400;
   fhtime_format(t, out);
   *have = 1;
@@ -101,19 +107,29 @@ static void answer(http_req *r, int rc, int status, json_t *out, fherr *err) {
 
 /* --- handlers ------------------------------------------------------------------- */
 
+/* 200 whatever the state: "status" says "degraded" when the database
+ * does not take writes (http-api.md, Operations). */
 static void h_health(http_req *r, engine *e, const match *m) {
   (void)m;
   fherr err = {0};
-  int64_t users = 0;
-  if (http_params_check(r, NULL, &err) || identity_user_count(e, &users, &err)) {
+  if (http_params_check(r, NULL, &err)) {
     http_reply_fherr(r, &err);
     return;
   }
+  identity_db_state db;
+  http_db_state(r, e, &db);
   flowgen *gen = flowreg_acquire(engine_flows(e));
   int n = gen ? gen->n : 0;
   int errors = gen ? flowgen_count_errors(gen) : 0;
   if (gen) flowgen_release(engine_flows(e), gen);
-  http_reply_json(r, 200, json_pack("{s:s, s:i, s:i, s:s}", "status", "ok", "flows", n, "flow_errors", errors, "db", "ok"));
+  int ok = !strcmp(db.state, "ok");
+  json_t *out = json_pack("{s:s, s:i, s:i, s:s}", "status", ok ? "ok" : "degraded", "flows", n, "flow_errors",
+                          errors, "db", db.state);
+  if (out) {
+    json_object_set_new(out, "db_free_bytes", db.free_bytes >= 0 ? json_integer(db.free_bytes) : json_null());
+    if (!ok) json_object_set_new(out, "db_detail", json_string(db.detail));
+  }
+  http_reply_json(r, 200, out);
 }
 
 static void h_flows(http_req *r, engine *e, const match *m) {

@@ -1,16 +1,20 @@
-/* identity — users, groups, permissions, passwords, API tokens and sessions
- * for the CLI, the HTTP layer, `serve` and the Lua module, so none of them
- * touches the store.  It may call engine_store() and the store_* functions
- * (and auth_* for the secrets), nothing else of the engine.  Every write is
- * one short transaction through the store's write path (store_begin ..
- * store_commit, store_rollback on error), so it joins the group-commit
- * writer like the engine's actions do; slow work (password hashing) happens
- * before the transaction opens.  Reads run outside a transaction.
+/* identity — users, groups, permissions, passwords, API tokens, sessions,
+ * sign-ins (checked, throttled per name and address, opening a session) and
+ * their revocation (a new password or a disabled user ends every session
+ * and token), for the CLI, the HTTP layer, `serve` and the Lua module, so
+ * none of them touches the store; also the database probe of /api/health.
+ * It may call engine_store() and the store_* functions (and auth_* for the
+ * secrets), nothing else of the engine.  Every write is one short
+ * transaction through the store's write path (store_begin .. store_commit,
+ * store_rollback on error), so it joins the group-commit writer like the
+ * engine's actions do; slow work (password hashing and checking) happens
+ * outside the transactions.  Reads run outside a transaction.
  */
 #include "identity.h"
 
 #include "engine_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -81,6 +85,17 @@ int identity_actor_by_id(engine *e, int64_t id, fh_actor *out, fherr *err) {
 
 /* --- users ------------------------------------------------------------------ */
 
+static int check_name(const char *username, fherr *err) {
+  size_t n = strlen(username);
+  if (n == 0 || n > IDENTITY_NAME_MAX)
+    return fherr_set(err, FH_BAD_REQUEST, "a user name must be 1 to %d bytes long (this one has %zu)",
+                     IDENTITY_NAME_MAX, n);
+  if (username[0] == '@') return fherr_set(err, FH_BAD_REQUEST, "a user name may not start with '@' (groups do)");
+  for (const unsigned char *p = (const unsigned char *)username; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) return fherr_set(err, FH_BAD_REQUEST, "a user name may not hold control characters");
+  return FH_OK;
+}
+
 static int add_hashed(engine *e, const char *username, const char *hash, int is_admin, fherr *err) {
   store *st;
   int rc = write_begin(e, &st, err);
@@ -89,6 +104,7 @@ static int add_hashed(engine *e, const char *username, const char *hash, int is_
 }
 
 int identity_user_add(engine *e, const char *username, const char *password, int is_admin, fherr *err) {
+  if (check_name(username, err)) return FH_BAD_REQUEST;
   char hash[AUTH_HASH_LEN];
   if (password && hash_password(password, hash, err)) return FH_INTERNAL;
   return add_hashed(e, username, password ? hash : NULL, is_admin, err);
@@ -96,17 +112,44 @@ int identity_user_add(engine *e, const char *username, const char *password, int
 
 int identity_user_add_random(engine *e, const char *username, int is_admin,
                              char password[IDENTITY_PASSWORD_LEN], fherr *err) {
+  password[0] = '\0';
+  if (check_name(username, err)) return FH_BAD_REQUEST;
   random_password(password);
   return identity_user_add(e, username, password, is_admin, err);
 }
 
-int identity_set_password(engine *e, const char *username, const char *password, fherr *err) {
+/* Ends every session and token of the user named, inside an open write. */
+static int revoke_all(store *st, const char *username, identity_ended *ended, fherr *err) {
+  st_user u;
+  int rc = store_user_get(st, username, &u, err);
+  if (rc) return rc;
+  identity_ended none;
+  if (!ended) ended = &none;
+  rc = store_user_revoke(st, u.id, &ended->sessions, &ended->tokens, err);
+  st_user_free(&u);
+  return rc;
+}
+
+int identity_set_password(engine *e, const char *username, const char *password, identity_ended *ended, fherr *err) {
   char hash[AUTH_HASH_LEN];
+  if (ended) *ended = (identity_ended){0, 0};
   if (hash_password(password, hash, err)) return FH_INTERNAL;
   store *st;
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
-  return write_end(st, store_user_set_password(st, username, hash, err), err);
+  rc = store_user_set_password(st, username, hash, err);
+  if (!rc) rc = revoke_all(st, username, ended, err);
+  return write_end(st, rc, err);
+}
+
+int identity_set_active(engine *e, const char *username, int active, identity_ended *ended, fherr *err) {
+  if (ended) *ended = (identity_ended){0, 0};
+  store *st;
+  int rc = write_begin(e, &st, err);
+  if (rc) return rc;
+  rc = store_user_set_active(st, username, active, err);
+  if (!rc && !active) rc = revoke_all(st, username, ended, err);
+  return write_end(st, rc, err);
 }
 
 /* Counts outside the transaction first, so a database that has users pays
@@ -136,23 +179,117 @@ int identity_users_with_perm(engine *e, const char *perm, json_t **out, fherr *e
   return store_users_with_perm(engine_store(e), perm, out, err);
 }
 
-int identity_check_login(engine *e, const char *username, const char *password, const char *dummy_hash,
-                         int64_t *user_id, fherr *err) {
+/* --- signing in --------------------------------------------------------------- */
+
+#define LOGIN_FIRST_WAIT 15.0   /* seconds; doubled by each further failure */
+#define LOGIN_MAX_WAIT 900.0
+
+/* The wait after `failures`, of which `free` cost nothing. */
+static double wait_after(int64_t failures, int64_t free) {
+  if (failures < free) return 0;
+  double w = LOGIN_FIRST_WAIT;
+  for (int64_t i = free; i < failures && w < LOGIN_MAX_WAIT; i++) w *= 2;
+  return w < LOGIN_MAX_WAIT ? w : LOGIN_MAX_WAIT;
+}
+
+/* Seconds until `last` + `wait` from now (0 when past). */
+static double left(const char *last, double wait, double now) {
+  if (!wait || !last[0]) return 0;
+  double at = fhtime_parse(last);
+  return at < 0 || at + wait <= now ? 0 : at + wait - now;
+}
+
+/* How long this name from this address must wait (0: it may try now). */
+static double throttle_wait(const st_login_failures *f, double now) {
+  int64_t free = f->name >= IDENTITY_LOGIN_ATTACKED ? 1 : IDENTITY_LOGIN_PAIR_FREE;
+  double a = left(f->pair_last, f->pair ? wait_after(f->pair, free) : 0, now);
+  double b = left(f->addr_last, wait_after(f->addr, IDENTITY_LOGIN_ADDR_FREE), now);
+  return a > b ? a : b;
+}
+
+/* Checks the throttle and, when the try may go on, counts it as a failure
+ * at once, in the same write: parallel tries (also on other hosts) cannot
+ * slip past the count.  A success takes it back (open_session). */
+static int login_admit(engine *e, const char *name, const char *addr, double *wait, fherr *err) {
+  double now = fhtime_epoch();
+  char now_s[FH_TIME_LEN], since[FH_TIME_LEN];
+  fhtime_format(now, now_s);
+  fhtime_format(now - IDENTITY_LOGIN_WINDOW, since);
+  store *st;
+  int rc = write_begin(e, &st, err);
+  if (rc) return rc;
+  st_login_failures f;
+  rc = store_login_failures(st, name, addr, since, &f, err);
+  *wait = rc ? 0 : throttle_wait(&f, now);
+  if (!rc && *wait > 0) {   /* throttled: nothing to write */
+    store_rollback(st);
+    return FH_OK;
+  }
+  if (!rc) rc = store_login_failure_add(st, name, addr, now_s, since, err);
+  return write_end(st, rc, err);
+}
+
+/* Opens the session of a verified sign-in, unless the user was disabled or
+ * got another password since the check (then *opened stays 0). */
+static int open_session(engine *e, const st_user *checked, const char *name, const identity_login_req *in,
+                        identity_login_res *out, int *opened, fherr *err) {
+  char now[FH_TIME_LEN], expires[FH_TIME_LEN];
+  fhtime_now(now);
+  fhtime_format(fhtime_epoch() + in->seconds, expires);
+  auth_random_token(out->token);
+  auth_digest(out->token, out->digest);
+  auth_random_token(out->csrf);
+  *opened = 0;
+  store *st;
+  int rc = write_begin(e, &st, err);
+  if (rc) return rc;
+  st_user u;
+  if ((rc = store_user_get_by_id(st, checked->id, &u, err))) {
+    if (rc == FH_NOT_FOUND) fherr_clear(err);   /* deleted meanwhile: a wrong sign-in */
+    return write_end(st, rc == FH_NOT_FOUND ? FH_OK : rc, err);
+  }
+  int same = u.is_active && u.password_hash && !strcmp(u.password_hash, checked->password_hash);
+  st_user_free(&u);
+  if (same && !(rc = store_login_failure_forget(st, name, in->addr, err)) && !(rc = store_session_purge(st, now, err)))
+    rc = store_session_add(st, out->digest, checked->id, out->csrf, expires, err);
+  if ((rc = write_end(st, rc, err))) return rc;
+  *opened = same;
+  return FH_OK;
+}
+
+int identity_login(engine *e, const identity_login_req *in, identity_login_res *out, fherr *err) {
+  memset(out, 0, sizeof *out);
+  out->status = IDENTITY_LOGIN_WRONG;
+  int checkable = strlen(in->username) <= IDENTITY_NAME_MAX && strlen(in->password) <= IDENTITY_PASSWORD_MAX;
+  const char *name = checkable ? in->username : "";   /* nobody has such a name; the address still counts */
+  double wait = 0;
+  int rc = login_admit(e, name, in->addr, &wait, err);
+  if (rc) return rc;
+  if (wait > 0) {
+    out->status = IDENTITY_LOGIN_THROTTLED;
+    out->retry_after = (int)ceil(wait);
+    return FH_OK;
+  }
   st_user u;
   memset(&u, 0, sizeof u);
-  int found = 0, ok = 0;
-  *user_id = 0;
-  if (strlen(username) < sizeof u.username && strlen(password) <= 4096) {
-    int rc = store_user_get(engine_store(e), username, &u, err);
+  int found = 0;
+  if (checkable) {
+    rc = store_user_get(engine_store(e), in->username, &u, err);
     if (rc && rc != FH_NOT_FOUND) return rc;
     if (rc) fherr_clear(err);
     found = rc == FH_OK;
   }
-  if (found && u.is_active && u.password_hash) ok = auth_verify_password(u.password_hash, password);
-  else auth_verify_password(dummy_hash, password);
-  if (ok) *user_id = u.id;
+  int ok = 0;
+  if (found && u.is_active && u.password_hash) ok = auth_verify_password(u.password_hash, in->password);
+  else auth_verify_password(in->dummy_hash, in->password);
+  int opened = 0;
+  rc = ok ? open_session(e, &u, name, in, out, &opened, err) : FH_OK;
+  if (!rc && opened) {
+    out->status = IDENTITY_LOGIN_OK;
+    out->user_id = u.id;
+  }
   if (found) st_user_free(&u);
-  return FH_OK;
+  return rc;
 }
 
 /* --- groups and permissions ------------------------------------------------- */
@@ -191,7 +328,8 @@ int identity_token_create(engine *e, const char *username, const char *name, cha
   if (rc) return rc;
   st_user u;
   if (!(rc = store_user_get(st, username, &u, err))) {
-    rc = store_token_add(st, digest, u.id, name, err);
+    if (!u.is_active) rc = fherr_set(err, FH_CONFLICT, "user '%s' is disabled (flowhost user enable)", username);
+    else rc = store_token_add(st, digest, u.id, name, err);
     st_user_free(&u);
   }
   return write_end(st, rc, err);
@@ -203,6 +341,41 @@ int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr
   return store_token_get(engine_store(e), digest, user_id, err);
 }
 
+int identity_token_list(engine *e, const char *username, json_t **out, fherr *err) {
+  *out = NULL;
+  store *st = engine_store(e);
+  st_user u;
+  int rc = store_user_get(st, username, &u, err);
+  if (rc) return rc;
+  rc = store_token_list(st, u.id, out, err);
+  st_user_free(&u);
+  return rc;
+}
+
+/* Decimal digits only, at most 18 of them: an id (a raw token has 64 hex
+ * characters). */
+static int token_id_of(const char *s, int64_t *id) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 18 || strspn(s, "0123456789") != n) return 0;
+  *id = strtoll(s, NULL, 10);
+  return 1;
+}
+
+int identity_token_revoke(engine *e, const char *token_or_id, int64_t *id, char *username, fherr *err) {
+  char digest[AUTH_DIGEST_LEN];
+  int64_t want = 0;
+  int by_id = token_id_of(token_or_id, &want);
+  if (!by_id) auth_digest(token_or_id, digest);
+  store *st;
+  int rc = write_begin(e, &st, err);
+  if (rc) return rc;
+  char who[64] = "";
+  rc = store_token_find(st, want, by_id ? NULL : digest, id, who, err);
+  if (!rc) rc = store_token_delete(st, *id, err);
+  if (!rc) snprintf(username, IDENTITY_NAME_MAX + 1, "%s", who);
+  return write_end(st, rc, err);
+}
+
 /* --- sessions ------------------------------------------------------------------- */
 
 int identity_session_create(engine *e, int64_t user_id, int seconds, char token[AUTH_TOKEN_LEN],
@@ -212,10 +385,13 @@ int identity_session_create(engine *e, int64_t user_id, int seconds, char token[
   auth_digest(token, digest);
   auth_random_token(csrf);
   fhtime_format(fhtime_epoch() + seconds, expires);
+  char now[FH_TIME_LEN];
+  fhtime_now(now);
   store *st;
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
-  return write_end(st, store_session_add(st, digest, user_id, csrf, expires, err), err);
+  rc = store_session_purge(st, now, err);
+  return write_end(st, rc ? rc : store_session_add(st, digest, user_id, csrf, expires, err), err);
 }
 
 int identity_session_resolve(engine *e, const char *token, char digest[AUTH_DIGEST_LEN], int64_t *user_id,
@@ -229,4 +405,17 @@ int identity_session_delete(engine *e, const char *digest, fherr *err) {
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
   return write_end(st, store_session_delete(st, digest, err), err);
+}
+
+/* --- the database ------------------------------------------------------------------ */
+
+void identity_db_probe(engine *e, int wait_ms, identity_db_state *out) {
+  static const char *const names[] = {
+      [STORE_DB_OK] = "ok", [STORE_DB_LOCKED] = "locked", [STORE_DB_FULL] = "full",
+      [STORE_DB_READ_ONLY] = "read_only", [STORE_DB_ERROR] = "error"};
+  st_db_probe p;
+  store_db_probe(engine_store(e), wait_ms, &p);
+  out->state = names[p.state];
+  out->free_bytes = p.free_bytes;
+  snprintf(out->detail, sizeof out->detail, "%s", p.detail);
 }

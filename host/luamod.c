@@ -11,7 +11,7 @@
  * traceback} whose tostring is "code: message".
  *
  * The flows run in the engine's own Lua state, not in the caller's, exactly
- * as they do in the server.
+ * as they do in the server: sandboxed unless open{lua_unsafe = true}.
  *
  * `clock = "manual"` puts the process-wide test clock (fhtime) on: time
  * stands still until host:advance(seconds) moves it, running what falls due
@@ -164,6 +164,9 @@ static double manual_start(lua_State *L) {
 static int l_open(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   double clock_start = manual_start(L);
+  lua_getfield(L, 1, "lua_unsafe");   /* the full Lua libraries for flows, as serve --lua-unsafe */
+  int lua_unsafe = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   lua_getfield(L, 1, "flows");
   lua_getfield(L, 1, "db");
   lua_getfield(L, 1, "lua");
@@ -183,6 +186,7 @@ static int l_open(lua_State *L) {
   }
   fherr err = {0};
   h->reg = flowreg_new(flows, lua_dir, &err);
+  if (h->reg) flowreg_set_lua_unsafe(h->reg, lua_unsafe);
   if (!h->reg || flowreg_load_all(h->reg, &err)) return raise_err(L, &err);
   engine_options eo = {.flows = h->reg, .db_path = db, .synchronous_full = 0, .budget_seconds = budget,
                        .worker_name = "lua"};

@@ -1,6 +1,7 @@
 /* luaside — what the Lua units share, and only they include: luavm.c,
- * flowdef.c, activation.c and luamod.c.  Everything else reaches Lua
- * through luavm.h, flowdef.h and activation.h, which carry no lua_State.
+ * luasafe.c, luapat.c, luatab.c, flowdef.c, activation.c and luamod.c.
+ * Everything else reaches Lua through luavm.h, flowdef.h and activation.h,
+ * which carry no lua_State.
  */
 #ifndef LUASIDE_H
 #define LUASIDE_H
@@ -12,6 +13,33 @@
 #include "luavm.h"
 
 lua_State *luavm_state(luavm *vm);
+
+/* The time budget from inside a C function that may loop for long (the
+ * count hook only sees Lua instructions): raises the budget error, as the
+ * hook does, once the running gateway call is past its deadline.  steps()
+ * counts work and checks the clock every few thousand steps. */
+void luavm_check_budget(lua_State *L);
+void luavm_budget_steps(lua_State *L, unsigned n);
+
+/* luasafe.c: the libraries of a fresh state (luaL_openlibs done).  Always
+ * bounds the C loops of string.rep, table.concat/insert/remove/move/sort
+ * and refuses __gc; unless unsafe, also puts the sandbox in place (see
+ * luasafe.c).  lua_dir holds the host's own modules (flow.lua), which keep
+ * the debug library and may read flow sources (under lua_dir and flows_dir,
+ * or noted by luasafe_note_source).  Raises on no memory: call it protected. */
+void luasafe_open(lua_State *L, const char *lua_dir, const char *flows_dir, int unsafe);
+/* Lets the host's modules read path (the file a flow was loaded from). */
+void luasafe_note_source(lua_State *L, const char *path);
+/* The largest string string.rep and table.concat build for a flow, and the
+ * error past it ("WHAT would build a string of more than 64 MiB ..."). */
+#define LUASAFE_MAX_BUILT ((size_t)64 << 20)
+int luasafe_too_large(lua_State *L, const char *what);
+/* luapat.c: string.find, match, gmatch and gsub with Lua's patterns,
+ * matched by a copy of Lua's matcher that keeps to the time budget. */
+void luapat_open(lua_State *L);
+/* luatab.c: table.concat, insert, remove, move and sort as Lua's, counting
+ * their work against the time budget; concat is capped as string.rep. */
+void luatab_open(lua_State *L);
 
 /* JSON <-> Lua.  Objects become tables, arrays become sequences, null
  * becomes nil (the key is absent).  A table converts to an array when its

@@ -1,6 +1,10 @@
 /* luavm — one Lua state: its life cycle, the protected gateway, the time
  * and memory budgets, JSON in and out, and where `require` finds the flows'
- * lib/ modules.  A Lua unit (see luaside.h); calls Lua and fhtime only.
+ * lib/ modules.  The time budget has two sides: a count hook for Lua code,
+ * and luavm_check_budget for the library functions of luasafe.c, luapat.c
+ * and luatab.c that loop in C, where no hook runs.  A Lua unit (see
+ * luaside.h); calls Lua, luasafe (the libraries of a new state, the flow
+ * sources it may read) and fhtime only.
  */
 #include "luavm.h"
 
@@ -19,6 +23,8 @@
 #endif
 
 #define MAX_DEPTH 64
+/* luavm_budget_steps reads the clock once per this many steps. */
+#define BUDGET_STEPS 4096u
 
 struct luavm {
   lua_State *L;
@@ -26,6 +32,7 @@ struct luavm {
   double budget;
   double deadline;   /* monotonic seconds; 0 when no call is running */
   int depth;         /* nested gateway calls: only the outermost arms the budget */
+  unsigned steps;    /* work counted by luavm_budget_steps since the last look at the clock */
   luavm_module_finder find;   /* lib/ snapshots, NULL: none */
   void *find_ctx;
   int searcher_in;   /* the searcher is in package.searchers */
@@ -55,11 +62,13 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 
 static luavm *vm_of(lua_State *L) { return *(luavm **)lua_getextraspace(L); }
 
+static void budget_hook(lua_State *L, lua_Debug *ar);
+
 /* Once the deadline has passed, the hook re-arms itself on every line and
  * instruction, so a script that catches the error with pcall is stopped
- * again at once instead of running on. */
-static void budget_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
+ * again at once instead of running on (and a budgeted C function raises
+ * again at its next look at the clock). */
+void luavm_check_budget(lua_State *L) {
   luavm *vm = vm_of(L);
   if (vm->deadline > 0 && fhtime_monotonic() > vm->deadline) {
     lua_sethook(L, budget_hook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
@@ -67,6 +76,21 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     snprintf(msg, sizeof msg, "time budget of %.3g s exceeded", vm->budget);
     luaL_error(L, "%s", msg);
   }
+}
+
+void luavm_budget_steps(lua_State *L, unsigned n) {
+  luavm *vm = vm_of(L);
+  if (n < BUDGET_STEPS - vm->steps) {
+    vm->steps += n;
+    return;
+  }
+  vm->steps = 0;
+  luavm_check_budget(L);
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  luavm_check_budget(L);
 }
 
 static int msghandler(lua_State *L) {
@@ -130,6 +154,7 @@ static void decode_error(lua_State *L, fherr *err, const char *traceback) {
 
 int luavm_load(luavm *vm, const char *source, size_t len, const char *chunkname, fherr *err) {
   int rc = luaL_loadbufferx(vm->L, source, len, chunkname, "t");
+  if (rc == LUA_OK && chunkname && chunkname[0] == '@') luasafe_note_source(vm->L, chunkname + 1);
   if (rc == LUA_OK) return FH_OK;
   decode_error(vm->L, err, NULL);
   return FH_FLOW_ERROR;
@@ -174,6 +199,24 @@ int luavm_pcall(luavm *vm, int nargs, int nresults, fherr *err) {
   return FH_FLOW_ERROR;
 }
 
+/* open_libs(options): the libraries (sandboxed unless opt->lua_unsafe) and
+ * package.path: flow.lua first, then the flows' shared helpers, then the
+ * system path.  Protected: it allocates. */
+static int open_libs(lua_State *L) {
+  const luavm_options *opt = lua_touserdata(L, 1);
+  const char *lua_dir = opt && opt->lua_dir ? opt->lua_dir : FLOWHOST_LUA_DIR;
+  const char *flows_dir = opt && opt->flows_dir ? opt->flows_dir : "flows";
+  luaL_openlibs(L);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  lua_pushfstring(L, "%s/?.lua;%s/lib/?.lua;%s/lib/?/init.lua;%s", lua_dir, flows_dir, flows_dir,
+                  lua_tostring(L, -1));
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 2);
+  luasafe_open(L, lua_dir, flows_dir, opt && opt->lua_unsafe);
+  return 0;
+}
+
 luavm *luavm_new(const luavm_options *opt, fherr *err) {
   luavm *vm = calloc(1, sizeof *vm);
   if (!vm) {
@@ -189,17 +232,13 @@ luavm *luavm_new(const luavm_options *opt, fherr *err) {
     return NULL;
   }
   *(luavm **)lua_getextraspace(vm->L) = vm;
-  luaL_openlibs(vm->L);
-  /* flow.lua first, then the flows' shared helpers, then the system path. */
-  const char *lua_dir = opt && opt->lua_dir ? opt->lua_dir : FLOWHOST_LUA_DIR;
-  const char *flows_dir = opt && opt->flows_dir ? opt->flows_dir : "flows";
-  lua_State *L = vm->L;
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/?.lua;%s/lib/?.lua;%s/lib/?/init.lua;%s", lua_dir, flows_dir, flows_dir,
-                  lua_tostring(L, -1));
-  lua_setfield(L, -3, "path");
-  lua_pop(L, 2);
+  lua_pushcfunction(vm->L, open_libs);
+  lua_pushlightuserdata(vm->L, (void *)opt);
+  if (lua_pcall(vm->L, 1, 0, 0) != LUA_OK) {
+    fherr_set(err, FH_INTERNAL, "cannot set up a Lua state: %s", lua_tostring(vm->L, -1));
+    luavm_free(vm);
+    return NULL;
+  }
   return vm;
 }
 

@@ -2,7 +2,10 @@
  *
  * A luavm owns a lua_State with the standard libraries, `package.path` set
  * to the `flow` DSL module and the flows' shared lib folder, a memory limit
- * enforced in the allocator, and a time budget enforced by a count hook.
+ * enforced in the allocator, and a time budget enforced by a count hook and
+ * by the library functions that loop in C (luasafe.c, luapat.c, luatab.c).
+ * By default the libraries are the sandboxed set of luasafe.c: nothing that
+ * reaches the system (os.execute, io, package.loadlib, most of debug...).
  * States are never shared between threads: each engine has its own.
  *
  * luavm_pcall() is the protected gateway every host call into Lua goes
@@ -25,6 +28,7 @@ typedef struct luavm_options {
   const char *flows_dir;    /* its lib/ subfolder goes on package.path */
   double budget_seconds;    /* per gateway call; <= 0: 5 s */
   size_t memory_limit;      /* bytes; 0: 256 MiB */
+  int lua_unsafe;           /* 1: the full standard libraries (serve --lua-unsafe) */
 } luavm_options;
 
 luavm *luavm_new(const luavm_options *opt, fherr *err);

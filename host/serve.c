@@ -3,10 +3,14 @@
  * everything down in order and exits 0. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "jobs.h"
@@ -30,6 +34,12 @@ static const char SERVE_USAGE[] =
     "  --budget S         time budget of each Lua callback in seconds (default: 5)\n"
     "  --lease-grace S    how long a job's lease outlasts its budget (default: 30);\n"
     "                     after a crash, jobs of a dead worker run again once it expires\n"
+    "  --request-timeout S  seconds a client has to send a whole request (default: 15)\n"
+    "  --max-connections N  connections at once (default: 1024; the last quarter is kept\n"
+    "                     for addresses that hold few)\n"
+    "  --per-address N    connections per client address, IPv6 per /64 (default: 128)\n"
+    "  --lua-unsafe       flows get Lua's full libraries (os.execute, io, debug, C modules);\n"
+    "                     by default they run sandboxed (docs/flow-dsl.md, \"Sandbox\")\n"
     "  --lua DIR, --sync full|normal   as for every command\n";
 
 static int serve_usage(const char *why) {
@@ -46,6 +56,9 @@ typedef struct serve_opts {
   int jobs;
   double budget;
   double lease_grace;
+  int request_timeout;
+  int max_connections;
+  int per_address;
 } serve_opts;
 
 static int parse_int(const char *s, int lo, int hi, int *out) {
@@ -97,6 +110,7 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       continue;
     }
     if (strncmp(a, "--", 2) != 0 || !a[2]) return serve_usage("serve takes options only");
+    if (!strcmp(a, "--lua-unsafe")) continue;   /* a global flag, read by cli_main */
     char name[32];
     const char *value;
     const char *eq = strchr(a + 2, '=');
@@ -124,6 +138,12 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       if (!parse_int(value, 0, 256, &o->jobs)) return serve_usage("--jobs must be from 0 to 256");
     } else if (!strcmp(name, "budget")) {
       if (!parse_seconds(value, &o->budget)) return serve_usage("--budget must be seconds (0.01 to 3600)");
+    } else if (!strcmp(name, "request-timeout")) {
+      if (!parse_int(value, 1, 3600, &o->request_timeout)) return serve_usage("--request-timeout must be 1 to 3600");
+    } else if (!strcmp(name, "max-connections")) {
+      if (!parse_int(value, 16, 65536, &o->max_connections)) return serve_usage("--max-connections must be 16 to 65536");
+    } else if (!strcmp(name, "per-address")) {
+      if (!parse_int(value, 1, 65536, &o->per_address)) return serve_usage("--per-address must be 1 to 65536");
     } else if (!strcmp(name, "lease-grace")) {
       if (!parse_seconds(value, &o->lease_grace)) return serve_usage("--lease-grace must be seconds (0.01 to 3600)");
     } else {
@@ -166,6 +186,51 @@ static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
   return rc;
 }
 
+/* The registry of the flows, sandboxed unless --lua-unsafe (then said in the log). */
+static flowreg *new_flows(const cli_globals *g, fherr *err) {
+  flowreg *reg = flowreg_new(g->flows_dir, g->lua_dir, err);
+  if (reg) flowreg_set_lua_unsafe(reg, g->lua_unsafe);
+  if (reg && g->lua_unsafe)
+    fhlog(FHLOG_WARN, "--lua-unsafe: flows get Lua's full libraries; their system calls are beyond the time budget");
+  return reg;
+}
+
+/* Shutting down waits for the requests and the job under way; each Lua
+ * callback among them ends within its time budget, but a --budget or job
+ * timeout can be long, and a --lua-unsafe flow may sit in a system call.
+ * A shutdown still going after SHUTDOWN_LIMIT seconds ends the process as
+ * a crash would: nothing half-done is committed, and jobs under way run
+ * again once their lease expires. */
+#define SHUTDOWN_LIMIT 8
+
+static void *shutdown_watchdog(void *arg) {
+  (void)arg;
+  struct timespec left = {SHUTDOWN_LIMIT, 0};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
+  fhlog(FHLOG_ERROR, "shutdown took over %d s; exiting now without waiting for the work under way", SHUTDOWN_LIMIT);
+  _exit(1);
+}
+
+/* Arms the limit (a detached thread; the process normally exits first). */
+static void start_shutdown_watchdog(void) {
+  pthread_t t;
+  if (pthread_create(&t, NULL, shutdown_watchdog, NULL) == 0) pthread_detach(t);
+  else fhlog(FHLOG_WARN, "no shutdown watchdog: the shutdown waits for every callback's budget");
+}
+
+/* Every connection is a descriptor: lift the soft limit toward the hard one
+ * so that the connection limit, not EMFILE, is what refuses clients. */
+static void raise_fd_limit(int connections) {
+  struct rlimit rl;
+  rlim_t want = (rlim_t)connections + 256;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+    fhlog(FHLOG_WARN, "only %llu file descriptors: fewer than %d connections may fit",
+          (unsigned long long)rl.rlim_cur, connections);
+}
+
 int serve_main(const cli_globals *g, int argc, char **argv) {
   serve_opts o = {.host = "127.0.0.1", .port = 8080, .web_dir = "web", .threads = 4, .jobs = 1};
   if (g->as_user) return serve_usage("serve does not take --as");
@@ -186,7 +251,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   http_server *srv = NULL;
   reload *rl = NULL;
   jobs *pool = NULL;
-  flowreg *reg = flowreg_new(g->flows_dir, g->lua_dir, &err);
+  flowreg *reg = new_flows(g, &err);
   if (!reg || flowreg_load_all(reg, &err)) goto out;
   report_flows(reg);
   if (bootstrap_admin(reg, g, &err)) goto out;
@@ -197,7 +262,9 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
 
   http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
                      .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .access_log = 1,
-                     .budget_seconds = o.budget, .jobs = pool};
+                     .budget_seconds = o.budget, .jobs = pool, .request_timeout = (unsigned)o.request_timeout,
+                     .conn_limit = (unsigned)o.max_connections, .per_ip_limit = (unsigned)o.per_address};
+  raise_fd_limit(o.max_connections ? o.max_connections : 1024);
   if (http_start(&ho, &srv, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
@@ -217,6 +284,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   while (sigwait(&stop_signals, &sig) != 0) {
   }
   fhlog(FHLOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  start_shutdown_watchdog();
   http_quiesce(srv);   /* refuse new connections now; requests under way go on */
 
   reload_stop(rl);   /* no more flow swaps during shutdown */

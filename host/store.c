@@ -188,8 +188,11 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE),
   [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL),
-  [Q_COUNT_INBOX] = "SELECT count(*) FROM task t WHERE " VIEW_INBOX,
-  [Q_COUNT_QUEUE] = "SELECT count(*) FROM task t WHERE " VIEW_QUEUE,
+  /* Counted up to a cap (?11, -1: none): a range of the index the view
+   * walks (task_owner_status, task_status), never every matching row. */
+  [Q_READ_BEGIN] = "BEGIN",
+  [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_INBOX " LIMIT ?11)",
+  [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_QUEUE " LIMIT ?11)",
   [Q_TASK_CLAIM] =
       "SELECT " TASK_COLS TASK_FROM
       "WHERE t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1"
@@ -812,12 +815,18 @@ void st_process_free(st_process *p) {
 
 /* Records that user took part in the process (idempotent). */
 static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr *err) {
-  if (!user_id) return FH_OK;
+  if (!user_id || (process_id == st->part_pid && user_id == st->part_uid)) return FH_OK;
   sqlite3_stmt *s = sq_prep(st, Q_PARTICIPANT_ADD, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 1, process_id);
   sqlite3_bind_int64(s, 2, user_id);
-  return sq_run(st, s, err, "add participant");
+  int rc = sq_run(st, s, err, "add participant");
+  if (!rc) {   /* valid until this write ends: it may still roll back */
+    st->part_pid = process_id;
+    st->part_uid = user_id;
+    st->part_in_write = 1;
+  }
+  return rc;
 }
 
 int store_process_insert(store *st, const char *flow, proc_status status, const char *data,
@@ -951,6 +960,12 @@ int store_process_involves(store *st, int64_t pid, int64_t uid, int *yes, fherr 
   int64_t n = 0;
   int rc = sq_count(st, s, &n, err);
   *yes = n != 0;
+  /* read committed (outside a write): the row stays, its insert can be skipped */
+  if (!rc && n && !st->in_write && (st->w || sqlite3_get_autocommit(st->cur->db))) {
+    st_forget_write_participant(st);
+    st->part_pid = pid;
+    st->part_uid = uid;
+  }
   return rc;
 }
 
@@ -1221,6 +1236,7 @@ int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fher
   if (!s) return FH_INTERNAL;
   if (q->view == STORE_VIEW_INBOX) sqlite3_bind_int64(s, 2, q->user_id);
   else sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(s, 11, q->limit > 0 ? q->limit : -1);   /* the cap: *n stops there */
   return sq_count(st, s, n, err);
 }
 

@@ -49,6 +49,10 @@ void store_close(store *st);
 int store_begin(store *st, fherr *err);      /* BEGIN IMMEDIATE */
 int store_commit(store *st, fherr *err);
 void store_rollback(store *st);              /* never fails from the caller's view */
+/* One read snapshot for the reads of a request (a list page): pass *began
+ * back to store_read_end(); a no-op inside a write or an open transaction. */
+int store_read_begin(store *st, int *began, fherr *err);
+void store_read_end(store *st, int began);
 /* Savepoints let the job path keep a failed node's ERROR row while dropping
  * everything that node wrote. */
 int store_savepoint(store *st, fherr *err);
@@ -270,6 +274,7 @@ typedef struct store_task_query {
 } store_task_query;
 
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err);
+/* Inbox or queue; q->limit > 0 caps the count (it stops at that many rows). */
 int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err);
 
 /* --- jobs and timers -------------------------------------------------- */

@@ -42,6 +42,8 @@ enum {
   Q_USER_ACTIVE, Q_SESSION_DEL_USER, Q_TOKEN_DEL_USER, Q_TOKEN_LIST, Q_TOKEN_FIND, Q_TOKEN_DEL,
   Q_SESSION_PURGE, Q_LOGIN_PAIR, Q_LOGIN_NAME, Q_LOGIN_ADDR, Q_LOGIN_FAIL, Q_LOGIN_FORGET, Q_LOGIN_PURGE,
   Q_HEALTH_PROBE,
+  /* one read transaction around the statements of a request (store_read_begin) */
+  Q_READ_BEGIN,
   Q__COUNT
 };
 
@@ -87,7 +89,21 @@ struct store {
   writer *w;                /* NULL for a private database */
   int in_write;
   id_seq ids;               /* a private database's own */
+  /* The write action opened its batch, so it took no savepoint: its
+   * rollback is the whole batch's (nobody else is in it yet). */
+  int whole_batch;
+  /* A participant row known to exist (a participant row is never deleted):
+   * adding it again is skipped.  Learnt inside a write (part_in_write), it
+   * lasts only until that write ends. */
+  int64_t part_pid, part_uid;
+  int part_in_write;
 };
+
+/* Forgets a participant learnt inside the write that ends or begins now. */
+static inline void st_forget_write_participant(store *st) {
+  if (st->part_in_write) st->part_pid = st->part_uid = 0;
+  st->part_in_write = 0;
+}
 
 /* --- statement helpers (store.c) ------------------------------------- */
 

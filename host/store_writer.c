@@ -199,6 +199,7 @@ static int end_write(store *st, int keep, fherr *err) {
 
 int store_begin(store *st, fherr *err) {
   writer *w = st->w;
+  st_forget_write_participant(st);
   if (!w) return sq_simple(st, Q_BEGIN, err);
   if (st->in_write) return fherr_set(err, FH_INTERNAL, "a write action is already open on this store");
   __atomic_add_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
@@ -208,27 +209,30 @@ int store_begin(store *st, fherr *err) {
   st->in_write = 1;
   check_batch_alive(w);
   int rc = FH_OK;
+  st->whole_batch = 0;
   if (!w->open) {
     if (!(rc = sq_simple(st, Q_BEGIN, err))) {
       w->open = 1;
       w->batch++;
       w->pending = 0;
       w->opened_at = fhtime_monotonic();
+      st->whole_batch = 1;   /* alone in the batch: ROLLBACK undoes just this action */
     }
   }
-  if (!rc) rc = sq_simple(st, Q_ACTION_SAVE, err);
+  if (!rc && !st->whole_batch) rc = sq_simple(st, Q_ACTION_SAVE, err);
   if (rc) end_write(st, 0, NULL);
   return rc;
 }
 
 int store_commit(store *st, fherr *err) {
+  st_forget_write_participant(st);   /* the commit may still fail */
   if (!st->w) {
     int rc = sq_simple(st, Q_COMMIT, err);
     if (rc) store_rollback(st);
     return rc;
   }
   if (!st->in_write) return FH_OK;
-  int rc = sq_simple(st, Q_ACTION_RELEASE, err);
+  int rc = st->whole_batch ? FH_OK : sq_simple(st, Q_ACTION_RELEASE, err);
   if (rc) {
     sq_simple(st, Q_ACTION_ROLLBACK, NULL);
     sq_simple(st, Q_ACTION_RELEASE, NULL);
@@ -239,16 +243,40 @@ int store_commit(store *st, fherr *err) {
 }
 
 void store_rollback(store *st) {
+  st_forget_write_participant(st);
   if (!st->w) {
     if (st->cur->db && !sqlite3_get_autocommit(st->cur->db)) sq_simple(st, Q_ROLLBACK, NULL);
     return;
   }
   if (!st->in_write) return;
-  if (!sqlite3_get_autocommit(st->cur->db)) {
+  if (st->whole_batch && !sqlite3_get_autocommit(st->cur->db)) {
+    sq_simple(st, Q_ROLLBACK, NULL);
+    /* nothing of anybody's is lost and nobody waits on it: recorded as a
+     * success, so that a waiter reading the results ring late sees none */
+    batch_done(st->w, FH_OK);
+  } else if (!sqlite3_get_autocommit(st->cur->db)) {
     sq_simple(st, Q_ACTION_ROLLBACK, NULL);
     sq_simple(st, Q_ACTION_RELEASE, NULL);
   }
   end_write(st, 0, NULL);
+}
+
+/* A deferred read transaction on the store's own connection: the statements
+ * until store_read_end() read one snapshot and take the WAL read lock once,
+ * not once each.  Nothing is begun (*began = 0) inside a write, inside an
+ * open transaction, or on a private database (whose writes use this very
+ * connection). */
+int store_read_begin(store *st, int *began, fherr *err) {
+  *began = 0;
+  if (!st->w || st->in_write || !sqlite3_get_autocommit(st->cur->db)) return FH_OK;
+  int rc = sq_simple(st, Q_READ_BEGIN, err);
+  if (!rc) *began = 1;
+  return rc;
+}
+
+void store_read_end(store *st, int began) {
+  if (!began || st->in_write || sqlite3_get_autocommit(st->cur->db)) return;
+  if (sq_simple(st, Q_COMMIT, NULL)) sq_simple(st, Q_ROLLBACK, NULL);
 }
 
 int store_savepoint(store *st, fherr *err) { return sq_simple(st, Q_SAVEPOINT, err); }

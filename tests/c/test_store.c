@@ -267,6 +267,11 @@ static int test_task_lists(void) {
   st_task_array_free(rows, n);
   int64_t count;
   CHECK(store_task_count_view(st, &q, &count, &err) == FH_OK && count == 3);
+  /* a limit caps the count (the top bar's "999+"); none counts them all */
+  q.limit = 2;
+  CHECK(store_task_count_view(st, &q, &count, &err) == FH_OK && count == 2);
+  q.limit = 0;
+  CHECK(store_task_count_view(st, &q, &count, &err) == FH_OK && count == 3);
   store_close(st);
   return 0;
 }

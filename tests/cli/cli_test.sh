@@ -2,7 +2,8 @@
 # The CLI alone runs helloworld and shipment to DONE with the right task
 # history (statuses, owners, tokens, previous links); wrong usage exits 2,
 # a refused action exits 1 and changes nothing.  send and signal deliver messages
-# and signals to the events fixture flow's receivers.
+# and signals to the events fixture flow's receivers.  Users and tokens: name
+# limits, disable/enable, passwd and disable ending tokens, token list/revoke.
 set -eu
 FH=${FLOWHOST_BIN:?}
 SRC=${FLOWHOST_SOURCE:?}
@@ -138,4 +139,43 @@ $FH user grant erin message.payment $E >/dev/null
 $FH send payment R-9 --data '{"amount":1}' --as erin $E >/dev/null
 [ "$(pstatus "$P")" = DONE ] || fail "erin's granted message did not finish the process"
 
-echo "cli: helloworld and shipment ran to DONE through the CLI; usage and refusals checked; send and signal"
+# users and tokens: name limits (those of a sign-in), disable/enable, passwd and disable ending
+# tokens, token list and revoke
+U="--flows $SRC/flows --db $DIR/users.db"
+N63=$(printf '%063d' 0)
+$FH user add "$N63" --password pw $U >/dev/null || fail "a 63-byte user name must be taken"
+set +e
+OUT=$($FH user add "${N63}1" --password pw $U 2>&1); [ $? -eq 1 ] || fail "a 64-byte user name must be refused"
+echo "$OUT" | grep -q "a user name must be 1 to 63 bytes" || fail "unclear refusal of a long name: $OUT"
+$FH user add "" --password pw $U >/dev/null 2>&1; [ $? -eq 1 ] || fail "an empty user name must be refused"
+$FH user add @team --password pw $U >/dev/null 2>&1; [ $? -eq 1 ] || fail "a user name starting with @ must be refused"
+$FH user disable $U >/dev/null 2>&1; [ $? -eq 2 ] || fail "disable without a name must exit 2"
+$FH user disable nobody $U >/dev/null 2>&1; [ $? -eq 1 ] || fail "disabling an unknown user must exit 1"
+$FH token list $U >/dev/null 2>&1; [ $? -eq 2 ] || fail "token list without a user must exit 2"
+$FH token revoke 1 --name x $U >/dev/null 2>&1; [ $? -eq 2 ] || fail "--name is for token create only"
+set -e
+$FH user add tina --password pw $U >/dev/null
+T1=$($FH token create tina --name one $U); T2=$($FH token create tina $U)
+[ "$($FH token list tina $U | json_at 1.name)" = one ] || fail "token list: $($FH token list tina $U)"
+[ "$($FH token list tina $U | json_at 2.name)" = null ] || fail "an unnamed token lists name null"
+$FH token list tina $U | grep -q "$T1" && fail "token list must not show raw tokens"
+ID1=$($FH token list tina $U | json_at 1.id)
+$FH token revoke "$ID1" $U | grep -q "revoked token $ID1 of tina" || fail "revoke by id"
+[ "$($FH token list tina $U | json_at 1.name)" = null ] || fail "the revoked token is still listed"
+set +e
+$FH token revoke "$ID1" $U >/dev/null 2>&1; [ $? -eq 1 ] || fail "revoking twice must exit 1"
+set -e
+$FH token revoke "$T2" $U | grep -q "of tina" || fail "revoke by the token itself"
+[ "$($FH token list tina $U | json_at "")" = "#0" ] || fail "tokens left: $($FH token list tina $U)"
+$FH token create tina $U >/dev/null; $FH token create tina $U >/dev/null
+$FH user passwd tina --password new $U | grep -q "ended 0 sessions and 2 API tokens" || fail "passwd must end tokens"
+$FH token create tina $U >/dev/null
+$FH user disable tina $U | grep -q "disabled user tina; ended 0 sessions and 1 API tokens" || fail "disable must end tokens"
+[ "$($FH user list $U | lua5.4 -e 'for _, u in ipairs(require("cjson").decode(io.read("a"))) do if u.username == "tina" then print(u.is_active) end end')" = false ] || fail "user list must show tina disabled"
+set +e
+$FH token create tina $U >/dev/null 2>&1; [ $? -eq 1 ] || fail "a disabled user gets no token"
+set -e
+$FH user enable tina $U | grep -q "enabled user tina" || fail "enable"
+$FH token create tina $U >/dev/null
+
+echo "cli: helloworld and shipment ran to DONE through the CLI; usage and refusals checked; send and signal; users and tokens"

@@ -16,6 +16,8 @@ local dkjson = require "dkjson"   -- decoding: integers stay integers
 
 local C = {}
 C.null = dkjson.null
+-- Decodes JSON text (integers stay integers, null is C.null).
+function C.json_decode(text) return dkjson.decode(text, 1, dkjson.null) end
 
 local SOURCE = os.getenv("FLOWHOST_SOURCE") or "."
 C.SOURCE = SOURCE
@@ -93,10 +95,12 @@ end
 C.parse_response = parse_response
 
 -- Sends `text` as is on a new connection and reads until the server closes it.
--- opts.half_close: shut down our sending side after the text (a truncated body).
+-- opts.half_close: shut down our sending side after the text (a truncated body);
+-- opts.bind: the local address to connect from (any of 127.0.0.0/8 works on Linux).
 function C.raw(port, text, opts)
   opts = opts or {}
   local s = assert(socket.tcp())
+  if opts.bind then assert(s:bind(opts.bind, 0)) end
   s:settimeout(opts.timeout or 20)
   assert(s:connect("127.0.0.1", port))
   if #text > 0 then s:send(text) end
@@ -161,9 +165,10 @@ function Client:get(path, opts) return self:request("GET", path, nil, opts) end
 function Client:post(path, body, opts) return self:request("POST", path, body or {}, opts) end
 function Client:delete(path, opts) return self:request("DELETE", path, nil, opts) end
 
--- Logs in over the API; returns the client, or nil and the response.
-function C.login(port, username, password)
-  local res = C.request(port, "POST", "/api/session", { body = { username = username, password = password } })
+-- Logs in over the API; returns the client, or nil and the response.  from: the local address.
+function C.login(port, username, password, from)
+  local res = C.request(port, "POST", "/api/session",
+    { body = { username = username, password = password }, bind = from })
   if res.status ~= 200 then return nil, res end
   local cookie
   for _, c in ipairs(res.cookies) do cookie = cookie or c:match("^flowhost_session=([^;]*)") end

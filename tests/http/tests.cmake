@@ -7,6 +7,17 @@
 #                 option checking, graceful SIGTERM with a request in flight
 #   http_events   messages and signals: delivered, kept then taken, a signal to several
 #                 receivers, the message.<name> permission, every 400/405 of the two routes
+#   http_slowloris 1,280 trickling connections from ten addresses; a normal client is still
+#                 served within 2 s; the request deadline closes a trickler (run.sh lifts the
+#                 descriptor limit)
+#   http_logins   sign-in throttling (429 + Retry-After, per name and per address, no lock-out
+#                 of the owner), revocation by passwd/disable/token revoke, user name limits
+#   http_hardening the database locked by another program (fresh threads answer at once;
+#                 /api/health says "locked"), a full disk (503 busy, health "full"; needs
+#                 root for a small tmpfs, else pending), calendar dates, chunked bodies
+#   http_sandbox  a flow's os.execute refused (422) and --lua-unsafe, a runaway pattern
+#                 answered within its budget beside other requests, SIGTERM during a stuck
+#                 callback (exit within 10 s)
 # The servers run with leak detection on (also in a -DFLOWHOST_SANITIZE=ON build): a
 # sanitizer report or a non-zero exit at shutdown fails the spec.
 # (not add_busted: its unquoted list expansion loses the escaped ';;' of LUA_PATH)
@@ -14,9 +25,10 @@ set(FLOWHOST_HTTP_ENV "${FLOWHOST_TEST_ENV}")
 if(FLOWHOST_TEST_ENV_PRELOAD)
   set(FLOWHOST_HTTP_ENV "${FLOWHOST_HTTP_ENV};${FLOWHOST_TEST_ENV_PRELOAD}")
 endif()
-foreach(spec api robust events compose)
+foreach(spec api robust events slowloris logins hardening sandbox compose)
   add_test(NAME http_${spec}
-           COMMAND ${LUA54} ${BUSTED} --output=plainTerminal ${CMAKE_SOURCE_DIR}/tests/http/${spec}_spec.lua
+           COMMAND sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED} --output=plainTerminal
+                   ${CMAKE_SOURCE_DIR}/tests/http/${spec}_spec.lua
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(http_${spec} PROPERTIES LABELS "http" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_HTTP_ENV}")
 endforeach()

@@ -4,6 +4,11 @@
 --   local C = dofile(src .. "/tests/jobs/crash_lib.lua")(flows_dir)
 --   C.cli("start crashy start")               -- raises when the command fails
 --   local pid = C.start_host(); C.kill(pid); C.stop(pid); C.cleanup()
+--
+-- A pid is signalled only while /proc says it is a `flowhost serve` on this test's database, so
+-- a pid that was reused after its host exited is never touched.  Every host started is stopped
+-- by C.cleanup(), and also when the test ends with an error (the Lua state's close runs a
+-- finalizer), so no host outlives its test.
 local cjson = require "cjson"
 
 return function(flows)
@@ -14,6 +19,20 @@ return function(flows)
   assert(os.execute("mkdir -p " .. dir))
   C.dir = dir
   local common = string.format(" --db %s/crash.db --flows %s", dir, flows)
+  local started = {}   -- pid -> true for every host started and not known gone
+
+  -- Is pid still a host of this test?  (its command line names this test's database)
+  local function ours(pid)
+    local f = io.open("/proc/" .. pid .. "/cmdline", "rb")
+    if not f then return false end
+    local cmd = f:read("a") or ""
+    f:close()
+    return cmd:find("serve", 1, true) ~= nil and cmd:find(dir .. "/crash.db", 1, true) ~= nil
+  end
+
+  local function signal(pid, sig)
+    if ours(pid) then os.execute("kill -" .. sig .. " " .. pid .. " 2>/dev/null") end
+  end
 
   -- flowhost ARGS on the test's database; its standard output (raises with its standard
   -- error when it fails)
@@ -47,25 +66,33 @@ return function(flows)
       local f = io.open(pidfile)
       local pid = f and f:read("l")
       if f then f:close() end
-      if pid and pid ~= "" then return pid end
+      if pid and pid ~= "" then
+        started[pid] = true
+        return pid
+      end
       os.execute("sleep 0.05")
     end
     error("host did not start")
   end
 
+  -- SIGKILL, and wait until it is gone.
   function C.kill(pid)
-    os.execute("kill -9 " .. pid .. " 2>/dev/null")
-    os.execute("sleep 0.05")
+    signal(pid, 9)
+    for _ = 1, 100 do
+      if not ours(pid) then break end
+      os.execute("sleep 0.02")
+    end
+    started[pid] = nil
   end
 
-  -- SIGTERM, then wait until it is gone, so that no host outlives the test.
+  -- SIGTERM, wait until it is gone (SIGKILL after 5 s), so that no host outlives the test.
   function C.stop(pid)
-    os.execute("kill -TERM " .. pid .. " 2>/dev/null")
+    signal(pid, "TERM")
     for _ = 1, 100 do
-      if not os.execute("kill -0 " .. pid .. " 2>/dev/null") then break end
+      if not ours(pid) then break end
       os.execute("sleep 0.05")
     end
-    os.execute("kill -9 " .. pid .. " 2>/dev/null")
+    C.kill(pid)
     os.remove(dir .. "/pid")
   end
 
@@ -91,7 +118,14 @@ return function(flows)
     return detail, counts
   end
 
-  function C.cleanup() os.execute("rm -rf " .. dir) end
+  -- Stops every host still running, then removes the folder.
+  function C.cleanup()
+    for pid in pairs(started) do C.stop(pid) end
+    os.execute("rm -rf " .. dir)
+  end
+
+  -- If the test raises before C.cleanup, closing the Lua state still stops the hosts.
+  C.guard = setmetatable({}, { __gc = function() if next(started) then C.cleanup() end end })
 
   return C
 end

@@ -1,4 +1,5 @@
-// Inbox and Queue counts in the top bar. GET /api/tasks/counts → {"inbox": n, "queue": n};
+// Inbox and Queue counts in the top bar. GET /api/tasks/counts → {"inbox": n, "queue": n}, with
+// "inbox_capped"/"queue_capped": true above the server's cap, shown as "n+" (999+);
 // if the server lacks that route, the task lists are counted instead (up to 100).
 // A background refresh never redirects to the login page (it would lose a half-filled
 // form); the next real request does.
@@ -32,8 +33,8 @@ export function refreshCounts() {
       if (haveCountsRoute) {
         try {
           const c = await api.get('/api/tasks/counts', null, { allow401: true });
-          show('inbox', c.inbox);
-          show('queue', c.queue);
+          show('inbox', c.inbox, !!c.inbox_capped);
+          show('queue', c.queue, !!c.queue_capped);
           return;
         } catch (e) {
           if (!(e instanceof api.ApiError) || (e.status !== 404 && e.status !== 400)) throw e;

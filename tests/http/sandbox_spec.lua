@@ -1,0 +1,175 @@
+-- The sandbox and runaway callbacks against a real `flowhost serve` (issue 16), with the
+-- probe flow of tests/fixtures/sandbox (its start form takes Lua code that a handler runs):
+--  - os.execute in a flow fails the request with 422 flow_error naming it: no file is made,
+--    no process written; `serve --lua-unsafe` runs it (and says so in the log);
+--  - a runaway pattern match in one request is answered 422 (time budget) within its budget
+--    plus a grace, while other clients' requests are served at once meanwhile;
+--  - SIGTERM during a stuck callback stops the server within 10 s: at the end of the
+--    callback's budget (its request answered, exit 0, no leak), or, when the budget is
+--    longer than a shutdown may take, at the shutdown limit (exit 1, nothing written).
+package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
+local C = require "client"
+local socket = require "socket"
+
+local FLOWS = C.SOURCE .. "/tests/fixtures/sandbox"
+local START = "/api/flows/probe/start/start"
+local RUNAWAY = "return string.rep('a', 60):find(string.rep('a*', 20) .. 'b')"
+local GRACE = 0.5
+
+local function server(args)
+  return C.server { flows = FLOWS, users = { alice = {} }, tokens = { "alice" }, args = args }
+end
+
+-- Sends a request on a connection of its own without waiting for the answer.
+local function send(port, text)
+  local s = assert(socket.tcp())
+  s:settimeout(30)
+  assert(s:connect("127.0.0.1", port))
+  assert(s:send(text))
+  return s
+end
+
+local function receive(s)
+  local chunks = {}
+  while true do
+    local data, _, partial = s:receive(8192)
+    if data then
+      chunks[#chunks + 1] = data
+    else
+      chunks[#chunks + 1] = partial or ""
+      break
+    end
+  end
+  s:close()
+  return C.parse_response(table.concat(chunks))
+end
+
+local function start_text(api, code, arg)
+  return api:text("POST", START, { data = { code = code, arg = arg } })
+end
+
+-- SIGTERM now; waits up to `limit` s for the exit; returns the exit code and the time taken.
+local function terminate(srv, limit)
+  local t0 = socket.gettime()
+  os.execute("kill -TERM " .. srv.pid)
+  srv.stopped = true
+  while socket.gettime() - t0 < limit do
+    local rc = C.read_file(srv.rcfile)
+    if rc then return tonumber(rc), socket.gettime() - t0 end
+    socket.sleep(0.05)
+  end
+  return nil, socket.gettime() - t0
+end
+
+local function probe_count(srv)
+  local res = srv:bearer("alice"):get("/api/processes?flow=probe&limit=200")
+  assert(res.status == 200, res.body)
+  return #res.json.items
+end
+
+describe("a sandboxed server", function()
+  local srv, api
+  setup(function()
+    srv = server("--budget 2")
+    api = srv:bearer("alice")
+  end)
+  teardown(function()
+    if srv then
+      srv:stop_clean()
+      srv:cleanup()
+    end
+  end)
+
+  it("answers os.execute with 422 flow_error naming it, makes no file and writes no process", function()
+    local made = srv.dir .. "/made"
+    local res = api:post(START, { data = { code = "return os.execute('touch ' .. ...)", arg = made } })
+    local e = C.assert_error(res, 422, "flow_error")
+    assert.matches("os.execute is not available to flows (the host runs them sandboxed; see serve --lua-unsafe)",
+      e.message, 1, true)
+    assert.is_nil(C.read_file(made))
+    assert.equal(0, probe_count(srv))
+    res = api:post(START, { data = { code = "return 6 * 7" } })
+    assert.equal(201, res.status, res.body)
+    assert.equal(42, res.json.process.data.result)
+  end)
+
+  it("answers a runaway pattern with 422 within its budget while other requests are served", function()
+    local before = probe_count(srv)
+    local t0 = socket.gettime()
+    local stuck = send(srv.port, start_text(api, RUNAWAY))
+    socket.sleep(0.2)   -- the runaway is in its handler now
+    local last_done
+    for i = 1, 5 do
+      local t = socket.gettime()
+      local res = api:post(START, { data = { code = "return " .. i } })
+      last_done = socket.gettime()
+      assert.equal(201, res.status, res.body)
+      assert.equal("DONE", res.json.process.status)
+      assert.is_true(last_done - t < 1, string.format("a request took %.3f s beside the runaway", last_done - t))
+    end
+    local res = receive(stuck)
+    local took = socket.gettime() - t0
+    local e = C.assert_error(res, 422, "flow_error")
+    assert.matches("time budget of 2 s exceeded", e.message, 1, true)
+    assert.is_true(took < 2 + GRACE, string.format("the runaway was answered after %.3f s", took))
+    assert.is_true(last_done < t0 + 2, "the other requests waited for the runaway")
+    assert.equal(before + 5, probe_count(srv))
+  end)
+end)
+
+describe("SIGTERM during a stuck callback", function()
+  it("stops the server when the callback's budget ends: the request is answered, exit 0", function()
+    local srv = server("--budget 3")
+    local ok, err = pcall(function()
+      local stuck = send(srv.port, start_text(srv:bearer("alice"), RUNAWAY))
+      socket.sleep(0.5)
+      local rc, took = terminate(srv, 15)
+      assert.is_true(took < 10, string.format("the server took %.2f s to stop", took))
+      assert.equal(0, rc)
+      local res = receive(stuck)
+      local e = C.assert_error(res, 422, "flow_error")
+      assert.matches("time budget of 3 s exceeded", e.message, 1, true)
+      local log = srv:stop_clean()
+      assert.matches("SIGTERM received", log)
+      io.stderr:write(string.format("\n  budget 3 s: the server stopped %.2f s after SIGTERM\n", took))
+    end)
+    srv:cleanup()
+    assert(ok, err)
+  end)
+
+  it("stops the server within 10 s even when the budget is longer: exit 1, nothing written", function()
+    local srv = server("--budget 60")
+    local ok, err = pcall(function()
+      local stuck = send(srv.port, start_text(srv:bearer("alice"), RUNAWAY))
+      socket.sleep(0.5)
+      local rc, took = terminate(srv, 15)
+      assert.is_true(took < 10, string.format("the server took %.2f s to stop", took))
+      assert.equal(1, rc)
+      assert.equal(0, receive(stuck).status)   -- the connection closed without an answer
+      local log = C.read_file(srv.err) or ""
+      assert.matches("shutdown took over 8 s; exiting now", log, 1, true)
+      local out = C.cli(srv.db, FLOWS, "processes --flow probe")
+      assert.is_nil(out:find('"id"', 1, true), "a process was written: " .. out)
+      io.stderr:write(string.format("\n  budget 60 s: the server stopped %.2f s after SIGTERM\n", took))
+    end)
+    srv:cleanup()
+    assert(ok, err)
+  end)
+end)
+
+describe("serve --lua-unsafe", function()
+  it("lets flows reach the system, and says so in the log", function()
+    local srv = server("--lua-unsafe")
+    local ok, err = pcall(function()
+      local made = srv.dir .. "/made"
+      local res = srv:bearer("alice"):post(START, { data = { code = "return os.execute('touch ' .. ...)", arg = made } })
+      assert.equal(201, res.status, res.body)
+      assert.is_true(res.json.process.data.result)
+      assert.equal("", C.read_file(made))
+      local log = srv:stop_clean()
+      assert.matches("--lua-unsafe: flows get Lua's full libraries", log, 1, true)
+    end)
+    srv:cleanup()
+    assert(ok, err)
+  end)
+end)
