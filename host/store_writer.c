@@ -158,8 +158,11 @@ static void batch_done(writer *w, int rc) {
 
 /* SQLite may have rolled the whole batch back by itself (disk full, I/O
  * error): then it is lost for everyone who waits on it. */
+/* SQLite rolled the whole batch back by itself (an I/O error, or a full
+ * disk: that one is the contract's 503, not a bug). */
 static void check_batch_alive(writer *w) {
-  if (w->open && sqlite3_get_autocommit(w->c.db)) batch_done(w, FH_INTERNAL);
+  if (w->open && sqlite3_get_autocommit(w->c.db))
+    batch_done(w, sqlite3_errcode(w->c.db) == SQLITE_FULL ? FH_BUSY : FH_INTERNAL);
 }
 
 /* Ends this store's write action.  keep: its changes are in the batch and
@@ -171,8 +174,10 @@ static int end_write(store *st, int keep, fherr *err) {
   st->in_write = 0;
   check_batch_alive(w);
   if (keep && !w->open) {   /* lost with the batch */
+    int full = sqlite3_errcode(w->c.db) == SQLITE_FULL;
     pthread_mutex_unlock(&w->mu);
-    return fherr_set(err, FH_INTERNAL, "storage error: the transaction was rolled back");
+    return full ? fherr_set(err, FH_BUSY, "the database's disk is full; try again later")
+                : fherr_set(err, FH_INTERNAL, "storage error: the transaction was rolled back");
   }
   int queued = __atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST);
   if (w->open && queued > 0 && w->pending + 1 < BATCH_MAX && fhtime_monotonic() - w->opened_at < BATCH_AGE) {
