@@ -214,16 +214,13 @@ int run_settle_groups(run *r, int *changed, fherr *err) {
 
 /* --- subprocesses ----------------------------------------------------------------- */
 
-/* A failure of the child's start or take-over: the task is ERROR for a
- * manager to revive (a new child) or cancel. */
-static int task_error(ptask *t, const char *message, const fherr *cause) {
-  t->row.status = TASK_ERROR;
-  t->row.lease_until[0] = '\0';
-  free(t->row.error_message);
-  free(t->row.error_traceback);
-  t->row.error_message = strdup(message);
-  t->row.error_traceback = cause && cause->traceback ? strdup(cause->traceback) : NULL;
-  t->dirty = 1;
+/* A failure of the child's start or take-over without a Lua error: the
+ * task is ERROR (run_mark_error) for a manager to revive or cancel. */
+static int task_error(ptask *t, const char *message) {
+  fherr cause = {0};
+  fherr_set(&cause, FH_FLOW_ERROR, "%s", message);
+  run_mark_error(t, &cause);
+  fherr_clear(&cause);
   return FH_OK;
 }
 
@@ -281,7 +278,7 @@ static int take_over(run *r, ptask *t, const fd_node *n, const st_process *child
   if (child->status == PROC_CANCELED) {
     char text[160];
     snprintf(text, sizeof text, "child process %lld (%s) was canceled", (long long)child->id, child->flow);
-    return task_error(t, text, NULL);
+    return task_error(t, text);
   }
   if (n->has_output_fn) {
     json_t *c = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)child->id, "status", proc_status_name(child->status),
@@ -290,7 +287,7 @@ static int take_over(run *r, ptask *t, const fd_node *n, const st_process *child
     int rc = run_invoke(r, t, n, "output", c, &cause);
     json_decref(c);
     if (rc == FH_FLOW_ERROR) {
-      task_error(t, cause.message, &cause);
+      run_mark_error(t, &cause);
       fherr_clear(&cause);
       return FH_OK;
     }
@@ -310,7 +307,7 @@ static int start_child(run *r, ptask *t, const fd_node *n, fherr *err) {
   if (!rc) rc = child_run(r, t, n, input, &c, &cause);
   json_decref(input);
   if (rc == FH_FLOW_ERROR) {
-    task_error(t, cause.message, &cause);
+    run_mark_error(t, &cause);
     fherr_clear(&cause);
     return FH_OK;
   }
@@ -341,7 +338,7 @@ int run_subprocess_step(run *r, ptask *t, const fd_node *n, fherr *err) {
   int rc = store_process_get(r->e->st, t->row.child_id, &child, err);
   if (rc == FH_NOT_FOUND) {
     fherr_clear(err);
-    return task_error(t, "its child process is gone", NULL);
+    return task_error(t, "its child process is gone");
   }
   if (rc) return rc;
   if (proc_status_is_running(child.status)) {   /* woken early: wait on */

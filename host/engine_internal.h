@@ -175,6 +175,8 @@ int run_enqueue(run *r, int64_t id, fherr *err);
  * with the transitions' door when the task is stored. */
 void run_ctx(run *r, const fd_node *n, st_task *row, int stored, act_ctx *c);
 int run_invoke(run *r, ptask *t, const fd_node *n, const char *key, const json_t *extra, fherr *err);
+/* ERROR now, with the cause's message and traceback (a job's lease dropped). */
+void run_mark_error(ptask *t, const fherr *cause);
 /* DONE now (started now too if it never started). */
 void run_complete_task(ptask *t);
 int run_create_task(run *r, const fd_node *n, const char *token, int64_t prev, fherr *err);

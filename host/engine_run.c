@@ -456,7 +456,7 @@ static int activate(run *r, ptask *t, const fd_node *n, fherr *err) {
 
 /* --- the queue and the error policy ------------------------------------------------ */
 
-static void mark_error(ptask *t, const fherr *cause) {
+void run_mark_error(ptask *t, const fherr *cause) {
   t->row.status = TASK_ERROR;
   free(t->row.error_message);
   free(t->row.error_traceback);
@@ -476,7 +476,7 @@ static int too_many_steps(run *r, fherr *err) {
   if (!r->job_mode) return fherr_set(err, FH_FLOW_ERROR, "%s", cause.message);
   while (r->qhead < r->qlen) {
     ptask *t = pstate_task(&r->ps, r->queue[r->qhead++]);
-    if (t) mark_error(t, &cause);
+    if (t) run_mark_error(t, &cause);
   }
   return FH_OK;
 }
@@ -499,7 +499,7 @@ static int activate_guarded(run *r, ptask *t, const fd_node *n, fherr *err) {
     while (json_array_size(r->created) > ncreated) json_array_remove(r->created, json_array_size(r->created) - 1);
     json_decref(r->data);
     r->data = data_before;
-    mark_error(pstate_task(&r->ps, id), &cause);
+    run_mark_error(pstate_task(&r->ps, id), &cause);
     fherr_clear(&cause);
     return FH_OK;
   }
@@ -524,7 +524,7 @@ static int run_queue(run *r, fherr *err) {
       fherr_set(&cause, FH_FLOW_ERROR, "node '%s' no longer exists in flow '%s'", node_part(t->row.flow_task),
                 r->ps.proc.flow);
       if (!r->job_mode) return fherr_set(err, FH_FLOW_ERROR, "%s", cause.message);
-      mark_error(t, &cause);
+      run_mark_error(t, &cause);
       continue;
     }
     int rc = r->job_mode ? activate_guarded(r, t, n, err) : activate(r, t, n, err);

@@ -316,6 +316,14 @@ function Client:text(method, path, body)
   return C.request_text(method, path, { body = body, headers = headers })
 end
 
+-- Asserts a JSON answer with the status (default 200); returns its decoded body.
+function C.ok(res, status)
+  assert(res.status == (status or 200), string.format("expected %d, got %d: %s", status or 200, res.status, res.body))
+  assert((res.headers["content-type"] or ""):find("application/json", 1, true),
+    "not JSON: " .. tostring(res.headers["content-type"]))
+  return res.json
+end
+
 -- Asserts the error shape of http-api.md and the status/code pair; returns the error object.
 function C.assert_error(res, status, code)
   assert(res.status == status, string.format("expected HTTP %d (%s), got %d: %s", status, code, res.status, res.body))

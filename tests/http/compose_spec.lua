@@ -7,10 +7,7 @@ local C = require "client"
 
 local flows, srv, admin, carol
 
-local function ok(res, status)
-  assert(res.status == (status or 200), string.format("expected %d, got %d: %s", status or 200, res.status, res.body))
-  return res.json
-end
+local ok = C.ok
 
 setup(function()
   flows = C.tmpdir()

@@ -7,11 +7,7 @@ local C = require "client"
 
 local flows, srv, admin, payer, payer_web, carol, carol_api
 
-local function ok(res, status)
-  assert(res.status == (status or 200), string.format("expected %d, got %d: %s", status or 200, res.status, res.body))
-  assert((res.headers["content-type"] or ""):find("application/json", 1, true), "not JSON: " .. tostring(res.headers["content-type"]))
-  return res.json
-end
+local ok = C.ok
 
 local function find(items, pred)
   for _, item in ipairs(items) do
