@@ -83,6 +83,24 @@ RESULTS=$TMP/results
   run cycle   -s bench/http_cycle.lua "$URL/"
 } >"$RESULTS"
 
+LOAD_PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$SERVER_PID/status")
+# A burst of 16 sign-ins at once (password hashing is the host's one big
+# allocation): each must answer 200, and the peak RSS below includes it.
+echo "== 16 concurrent sign-ins" >&2
+LOGIN_PIDS=""
+for i in $(seq 1 16); do
+  curl -s -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+    -d '{"username":"alice","password":"alice-pw"}' "$URL/api/session" >"$TMP/login.$i" &
+  LOGIN_PIDS="$LOGIN_PIDS $!"
+done
+# shellcheck disable=SC2086
+wait $LOGIN_PIDS
+for i in $(seq 1 16); do
+  [ "$(cat "$TMP/login.$i")" = 200 ] || { echo "sign-in $i answered $(cat "$TMP/login.$i")" >&2; exit 1; }
+done
+PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$SERVER_PID/status")
+NOW_KB=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$SERVER_PID/status")
+
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || { echo "the server did not exit cleanly" >&2; exit 1; }
 SERVER_PID=""
@@ -107,5 +125,8 @@ awk '
   }
 ' "$RESULTS"
 echo
+awk -v l="$LOAD_PEAK_KB" -v p="$PEAK_KB" -v n="$NOW_KB" 'BEGIN {
+  printf "peak RSS of the server (VmHWM): %.1f MiB under the load above, %.1f MiB after 16 concurrent sign-ins", l / 1024, p / 1024
+  printf " (at the end %.1f MiB; target < 32 MiB)\n", n / 1024 }' 
 echo "access log: $(wc -l <"$TMP/access.log") lines; processes by status now:" \
   "$(sqlite3 "$DB" "SELECT group_concat(status || ' ' || n, ', ') FROM (SELECT status, count(*) AS n FROM process GROUP BY status)")"

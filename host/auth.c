@@ -1,22 +1,66 @@
 /* auth — password hashing and checking (argon2id), random tokens and their
- * digests, all with libsodium; calls nothing else of flowhost. */
+ * digests, all with libsodium; calls nothing else of flowhost.
+ *
+ * Password hashing is the one memory-hungry thing the host does, so it is
+ * bounded twice: each hash uses AUTH_HASH_MEMLIMIT, and at most
+ * AUTH_HASH_PARALLEL of them run at once (the others wait their turn), so a
+ * burst of logins costs time, never AUTH_HASH_PARALLEL+1 times the memory.
+ */
 #include "auth.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 
+/* OWASP's argon2id setting of m = 7 MiB, t = 5, p = 1 (its cheat sheet rates
+ * it as strong as m = 19 MiB, t = 2 or m = 46 MiB, t = 1: the same memory
+ * passes, spread over time instead of space): a login costs ~30 ms and
+ * 7 MiB, so the host's peak memory stays small.  Hashes made with other
+ * limits (libsodium's 64 MiB "interactive" of earlier versions) still
+ * verify: the encoded string carries its own parameters. */
+#define AUTH_HASH_OPSLIMIT 5
+#define AUTH_HASH_MEMLIMIT (7u * 1024 * 1024)
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_busy, gate_peak;
+
+static void gate_enter(void) {
+  pthread_mutex_lock(&gate_mu);
+  while (gate_busy >= AUTH_HASH_PARALLEL) pthread_cond_wait(&gate_cv, &gate_mu);
+  if (++gate_busy > gate_peak) gate_peak = gate_busy;
+  pthread_mutex_unlock(&gate_mu);
+}
+
+static void gate_leave(void) {
+  pthread_mutex_lock(&gate_mu);
+  gate_busy--;
+  pthread_cond_signal(&gate_cv);
+  pthread_mutex_unlock(&gate_mu);
+}
+
+int auth_hash_peak(void) {
+  pthread_mutex_lock(&gate_mu);
+  int n = gate_peak;
+  pthread_mutex_unlock(&gate_mu);
+  return n;
+}
+
 int auth_init(void) { return sodium_init() < 0 ? -1 : 0; }
 
-/* Interactive limits: a login costs ~50 ms and 64 MiB, enough to make
- * guessing slow without letting a burst of logins exhaust the machine. */
 int auth_hash_password(const char *password, char out[AUTH_HASH_LEN]) {
-  return crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                           crypto_pwhash_MEMLIMIT_INTERACTIVE);
+  gate_enter();
+  int rc = crypto_pwhash_str(out, password, strlen(password), AUTH_HASH_OPSLIMIT, AUTH_HASH_MEMLIMIT);
+  gate_leave();
+  return rc;
 }
 
 int auth_verify_password(const char *hash, const char *password) {
   if (!hash || !password) return 0;
-  return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+  gate_enter();
+  int ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+  gate_leave();
+  return ok;
 }
 
 void auth_random_token(char out[AUTH_TOKEN_LEN]) {
