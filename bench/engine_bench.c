@@ -4,6 +4,12 @@
  * comparable between runs).
  *
  *   engine_bench [N] [--sync normal]
+ *   engine_bench N --threads K [--sync normal]
+ *
+ * The second form runs only the K-thread phase (no baseline), for counting
+ * the fsyncs of exactly those N processes with `strace -f -c -e
+ * trace=fsync,fdatasync` (bench/run.sh does): N / fsyncs is the number of
+ * durable actions per fsync the group commit reaches.
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -91,10 +97,29 @@ static double concurrent_rate(flowreg *reg, const char *db, int full, int n, int
   return *done / dt;
 }
 
+/* Only the K-thread phase: prints processes done and per second. */
+static int threads_only(int n, int threads, int full, const char *db) {
+  flowreg *reg;
+  engine *e;
+  if (bench_open(db, full, &reg, &e)) return 1;
+  engine_close(e);
+  int done = 0;
+  double pps = concurrent_rate(reg, db, full, n, threads, &done);
+  printf("engine_bench: %d threads, %d of %d processes done, %.0f processes/s, synchronous=%s\n", threads, done, n,
+         pps, full ? "FULL" : "NORMAL");
+  flowreg_free(reg);
+  return done == n ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 2000;
-  int full = !(argc > 3 && !strcmp(argv[2], "--sync") && !strcmp(argv[3], "normal"));
+  int full = 1, threads = 0;
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--sync") && i + 1 < argc) full = strcmp(argv[++i], "normal") != 0;
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+  }
   char db[] = "/tmp/flowhost-bench.db", base[] = "/tmp/flowhost-bench-base.db";
+  if (threads > 0 && threads <= 16) return threads_only(n, threads, full, db);
 
   double baseline = sqlite_commits_per_second(base, n, full);
 

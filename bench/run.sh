@@ -8,5 +8,13 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-release -j"$(nproc)" >/dev/null
 FLOWHOST_SOURCE=$PWD ./build-release/engine_bench "${1:-2000}"
 FLOWHOST_SOURCE=$PWD ./build-release/engine_bench "${1:-2000}" --sync normal
+# Durable actions per fsync of the group commit, 8 clients at FULL (strace
+# slows the clients, so read this ratio, not its processes/s).
+if command -v strace >/dev/null 2>&1; then
+  n=${1:-2000}
+  syncs=$(FLOWHOST_SOURCE=$PWD strace -f -c -e trace=fsync,fdatasync ./build-release/engine_bench "$n" --threads 8 2>&1 >/dev/null |
+          awk '$NF == "fsync" || $NF == "fdatasync" { s += $4 } END { print s + 0 }')
+  awk -v n="$n" -v s="$syncs" 'BEGIN { printf "group commit, 8 threads at FULL: %d actions, %d fsyncs: %.2f actions per fsync\n", n, s, s ? n / s : 0 }'
+fi
 FLOWHOST_SOURCE=$PWD ./build-release/jobs_bench "${2:-1000}"
 FLOWHOST_SOURCE=$PWD ./build-release/latency_bench "${3:-200}"

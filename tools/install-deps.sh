@@ -9,7 +9,7 @@ if [ "${1:-}" = "--test" ]; then
   want="$want lua-busted lua-socket lua-cjson curl chromium nodejs npm"
 fi
 if [ "${1:-}" = "--bench" ]; then
-  want="$want lua-socket lua-cjson curl wrk"
+  want="$want lua-socket lua-cjson curl wrk strace"
 fi
 
 missing=""
