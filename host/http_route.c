@@ -342,6 +342,12 @@ static void h_session(http_req *r, engine *e, const match *m) {
   else http_session_get(r);
 }
 
+static void h_openapi(http_req *r, engine *e, const match *m) {
+  (void)e;
+  (void)m;
+  http_openapi(r);
+}
+
 static const route ROUTES[] = {
     {"GET", "health", h_health},
     {"GET", "session", h_session},
@@ -360,6 +366,7 @@ static const route ROUTES[] = {
     {"POST", "tasks/{id}/{action}", h_task_action},
     {"POST", "messages/{event}", h_message},
     {"POST", "signals/{event}", h_signal},
+    {"GET", "openapi.json", h_openapi},
 };
 
 /* --- matching ---------------------------------------------------------------------- */
@@ -450,6 +457,7 @@ void http_route_api(http_req *r) {
       http_reply_fherr(r, &err);
       return;
     }
+    http_metrics_route(r, ROUTES[i].method, "/api/", ROUTES[i].pattern);
     ROUTES[i].fn(r, e, &m);
     fh_actor_free(&r->actor);
     r->has_actor = 0;
