@@ -1,7 +1,7 @@
 /* store_metrics — the numbers of GET /metrics that come from the database:
- * active tasks by flow task and status, and jobs due.  Both are read from
- * an index only (task_status, task_due), so a scrape costs the same few
- * milliseconds whatever the number of finished processes. */
+ * active tasks by flow task and status (read from the index task_status
+ * alone) and jobs due (the due range of task_due), so finished processes
+ * cost a scrape nothing. */
 #ifndef STORE_METRICS_H
 #define STORE_METRICS_H
 
