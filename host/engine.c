@@ -280,6 +280,9 @@ static int start_unmetered(engine *e, const fh_actor *a, const char *flow, const
   return rc;
 }
 
+/* metrics.h keeps one action kind per task action, in ENGINE_ACTIONS order. */
+_Static_assert(METRICS_ACTION_PROCESS_CANCEL - METRICS_ACTION_TASK == A__COUNT, "metrics.h: one kind per task action");
+
 int engine_start(engine *e, const fh_actor *a, const char *flow, const char *node, json_t *data, json_t **out,
                  fherr *err) {
   double started = fhtime_monotonic();

@@ -308,9 +308,9 @@ static void render_external(metrics_buf *b) {
   }
 }
 
-static void status_label(size_t si, char out[8]) {
-  if (si < NKNOWN) snprintf(out, 8, "%d", HTTP_STATUSES[si]);
-  else snprintf(out, 8, "%dxx", (int)(si - NKNOWN) + 1);
+static void status_label(size_t si, char out[16]) {
+  if (si < NKNOWN) snprintf(out, 16, "%d", HTTP_STATUSES[si]);
+  else snprintf(out, 16, "%cxx", (char)('1' + (si - NKNOWN) % 5));
 }
 
 static void render_http(metrics_buf *b) {
@@ -323,7 +323,7 @@ static void render_http(metrics_buf *b) {
     for (size_t si = 0; si < NSTATUS; si++) {
       unsigned long v = load(&M.http[r][si]);
       if (!v) continue;
-      char st[8];
+      char st[16];
       status_label(si, st);
       metrics_buf_printf(b, "flowhost_http_requests_total{method=\"%s\",route=\"", method);
       metrics_buf_label(b, label);
