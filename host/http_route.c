@@ -451,13 +451,13 @@ void http_route_api(http_req *r) {
       snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", ROUTES[i].method);
       continue;
     }
+    http_metrics_route(r, ROUTES[i].method, "/api/", ROUTES[i].pattern);
     fherr err = {0};
     engine *e = http_engine(r, &err);
     if (!e) {
       http_reply_fherr(r, &err);
       return;
     }
-    http_metrics_route(r, ROUTES[i].method, "/api/", ROUTES[i].pattern);
     ROUTES[i].fn(r, e, &m);
     fh_actor_free(&r->actor);
     r->has_actor = 0;
