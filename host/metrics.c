@@ -111,7 +111,9 @@ void metrics_external(metrics_external_event what) {
     atomic_fetch_add_explicit(&M.external[what], 1, memory_order_relaxed);
 }
 
-void metrics_flow_load(int failed) { atomic_fetch_add_explicit(&M.flow_loads[failed ? 1 : 0], 1, memory_order_relaxed); }
+void metrics_flow_load(int failed) {
+  atomic_fetch_add_explicit(&M.flow_loads[failed ? 1 : 0], 1, memory_order_relaxed);
+}
 
 void metrics_lua_call(double seconds) { histo_observe(&M.lua, LATENCY_BUCKETS, NLAT, seconds); }
 
@@ -274,7 +276,8 @@ static void render_actions(metrics_buf *b) {
 static void render_store(metrics_buf *b) {
   metrics_buf_header(b, "flowhost_commits_total", "counter", "Commits of the group-commit writer (one fsync each).");
   metrics_buf_printf(b, "flowhost_commits_total %lu\n", load(&M.commits));
-  metrics_buf_header(b, "flowhost_commit_failures_total", "counter", "Commits that failed (every action in them failed).");
+  metrics_buf_header(b, "flowhost_commit_failures_total", "counter",
+                     "Commits that failed (every action in them failed).");
   metrics_buf_printf(b, "flowhost_commit_failures_total %lu\n", load(&M.commit_failures));
   metrics_buf_header(b, "flowhost_actions_per_commit", "histogram", "Write actions that shared one commit.");
   render_histo(b, "flowhost_actions_per_commit", "", &M.per_commit, BATCH_BUCKETS, NBATCH);
@@ -283,7 +286,8 @@ static void render_store(metrics_buf *b) {
 static void render_jobs(metrics_buf *b) {
   static const char *const OUTCOME[METRICS_JOB__COUNT] = {"done", "retried", "failed", "dropped"};
   metrics_buf_header(b, "flowhost_job_runs_total", "counter",
-                     "Jobs and timers a worker ran, by outcome (retried: raised, runs again; failed: raised, now ERROR).");
+                     "Jobs and timers a worker ran, by outcome "
+                     "(retried: raised, runs again; failed: raised, now ERROR).");
   for (int i = 0; i < METRICS_JOB__COUNT; i++)
     metrics_buf_printf(b, "flowhost_job_runs_total{outcome=\"%s\"} %lu\n", OUTCOME[i], load(&M.jobs[i]));
   metrics_buf_header(b, "flowhost_jobs_running", "gauge", "Jobs and timers being run by this host's workers now.");

@@ -314,7 +314,6 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   fhlog(FHLOG_INFO, "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   start_shutdown_watchdog();
   http_quiesce(srv);   /* refuse new connections now; requests under way go on */
-  http_quiesce(metrics_srv);
 
   reload_stop(rl);   /* no more flow swaps during shutdown */
   rl = NULL;
