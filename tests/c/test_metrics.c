@@ -3,11 +3,13 @@
  * exactly (run it under TSan too), route slots are shared and bounded,
  * the exposition is well formed, and the scrape-time queries use their
  * index (the task counts read nothing else; the cost at 1M processes:
- * bench/metrics_bench.sh). */
+ * bench/metrics_bench.sh), and a job claimed again after its worker's
+ * lease ran out counts as one lease expiry. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include "engine.h"
 #include "fherr.h"
 #include "fhtime.h"
 #include "metrics.h"
@@ -139,12 +141,59 @@ static int test_query_plans(void) {
   return 0;
 }
 
+/* A job claimed by a worker that died (its lease ran out) is claimed again
+ * by a live one: that, and only that, is a lease expiry. */
+static int test_job_lease_expiry(void) {
+  char db[64], flows[512], lua[512];
+  snprintf(db, sizeof db, "/tmp/flowhost-metrics-%d.db", (int)getpid());
+  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  snprintf(flows, sizeof flows, "%s/tests/fixtures/stress", src);
+  snprintf(lua, sizeof lua, "%s/lua", src);
+  fherr err = {0};
+  flowreg *reg = flowreg_new(flows, lua, &err);
+  CHECK(reg && flowreg_load_all(reg, &err) == FH_OK);
+  engine *e = NULL;
+  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0, .worker_name = "live"};
+  CHECK(engine_open(&eo, &e, &err) == FH_OK);
+  fh_actor sys;
+  fh_actor_system(&sys);
+  json_t *out = NULL;
+  CHECK(engine_start(e, &sys, "jobs", "start", NULL, &out, &err) == FH_OK);   /* two jobs, due now */
+  json_decref(out);
+  /* a worker claims one job, then dies: its lease is already over */
+  store *st = NULL;
+  store_options so = {.synchronous_full = 0};
+  CHECK(store_open(db, &so, &st, &err) == FH_OK);
+  char now[FH_TIME_LEN], gone[FH_TIME_LEN];
+  fhtime_now(now);
+  fhtime_format(fhtime_epoch() - 10, gone);
+  st_task claimed;
+  CHECK(store_task_claim_due(st, now, "dead:1", gone, &claimed, &err) == FH_OK);
+  st_task_free(&claimed);
+  store_close(st);
+  metrics_buf b = {0};
+  metrics_render(&b);
+  double before = series(b.text, "flowhost_job_lease_expiries_total");
+  metrics_buf_free(&b);
+  int ran = 0;
+  CHECK(engine_run_due(e, 0, &ran, &err) == FH_OK);
+  CHECK(ran == 2);
+  metrics_render(&b);
+  CHECK(series(b.text, "flowhost_job_lease_expiries_total") == before + 1);   /* the dead worker's job only */
+  metrics_buf_free(&b);
+  engine_close(e);
+  flowreg_free(reg);
+  test_remove_db(db);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const test_case tests[] = {
       {"counters_threads", test_counters_threads},
       {"http_routes", test_http_routes},
       {"label_escaping", test_label_escaping},
       {"query_plans", test_query_plans},
+      {"job_lease_expiry", test_job_lease_expiry},
       {NULL, NULL},
   };
   return test_main(tests, argc, argv);

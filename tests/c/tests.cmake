@@ -14,4 +14,4 @@ add_c_tests(store schema users_and_permissions process_and_tasks token_prefixes 
 add_c_tests(concurrency split_join_race job_workers_race)
 add_c_tests(luavm error_location budget memory_limit_steps json_round_trip)
 add_c_tests(short_txn handler_outside_writer)
-add_c_tests(metrics counters_threads http_routes label_escaping query_plans)
+add_c_tests(metrics counters_threads http_routes label_escaping query_plans job_lease_expiry)

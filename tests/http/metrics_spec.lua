@@ -143,6 +143,7 @@ describe("the numbers", function()
     assert.equal(1, moved('flowhost_job_runs_total{outcome="retried"}'))
     assert.equal(1, moved('flowhost_job_runs_total{outcome="failed"}'))
     assert.equal(4, moved('flowhost_actions_total{kind="job",outcome="ok"}'))
+    assert.equal(0, moved("flowhost_job_lease_expiries_total"))   -- a retry is no lost lease
     assert.equal(0, after["flowhost_jobs_running"])
     assert.equal(0, after["flowhost_jobs_due"])
     -- every successful write committed; commits carry at least one action each
