@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "fhtime.h"
+#include "metrics.h"
 
 
 /* A job's lease outlasts its time budget by this much unless configured. */
@@ -245,8 +246,8 @@ static int start_once(engine *e, const fh_actor *a, const flowdef *fd, const fd_
   return rc;
 }
 
-int engine_start(engine *e, const fh_actor *a, const char *flow, const char *node, json_t *data, json_t **out,
-                 fherr *err) {
+static int start_unmetered(engine *e, const fh_actor *a, const char *flow, const char *node, json_t *data,
+                           json_t **out, fherr *err) {
   *out = NULL;
   if (data && !json_is_object(data) && !json_is_null(data))
     return fherr_set(err, FH_BAD_REQUEST, "\"data\" must be an object");
@@ -279,6 +280,17 @@ int engine_start(engine *e, const fh_actor *a, const char *flow, const char *nod
   return rc;
 }
 
+/* metrics.h keeps one action kind per task action, in ENGINE_ACTIONS order. */
+_Static_assert(METRICS_ACTION_PROCESS_CANCEL - METRICS_ACTION_TASK == A__COUNT, "metrics.h: one kind per task action");
+
+int engine_start(engine *e, const fh_actor *a, const char *flow, const char *node, json_t *data, json_t **out,
+                 fherr *err) {
+  double started = fhtime_monotonic();
+  int rc = start_unmetered(e, a, flow, node, data, out, err);
+  metrics_action_done(METRICS_ACTION_START, rc, started);
+  return rc;
+}
+
 /* --- task actions ------------------------------------------------------------------------ */
 
 typedef struct task_action {
@@ -298,11 +310,8 @@ static int task_action_body(run *r, void *arg, fherr *err) {
   return rc ? rc : run_finish(r, err);
 }
 
-int engine_task_action(engine *e, const fh_actor *a, int64_t task_id, const char *action, json_t *args,
-                       json_t **out, fherr *err) {
-  *out = NULL;
-  task_action ta = {.task_id = task_id, .action = action_of(action), .args = args};
-  if (ta.action < 0) return fherr_set(err, FH_NOT_FOUND, "unknown action '%s'", action);
+static int task_action_unmetered(engine *e, const fh_actor *a, int64_t task_id, task_action ta, json_t *args,
+                                 json_t **out, fherr *err) {
   if (args && !json_is_object(args)) return fherr_set(err, FH_BAD_REQUEST, "the body must be a JSON object");
   int64_t pid = 0;
   int rc = store_task_process(e->st, task_id, &pid, err);
@@ -315,6 +324,17 @@ int engine_task_action(engine *e, const fh_actor *a, int64_t task_id, const char
     if (t) json_object_set_new(*out, "task", view_task_json(e, &t->row));
   }
   run_free(&r);
+  return rc;
+}
+
+int engine_task_action(engine *e, const fh_actor *a, int64_t task_id, const char *action, json_t *args,
+                       json_t **out, fherr *err) {
+  double started = fhtime_monotonic();
+  *out = NULL;
+  task_action ta = {.task_id = task_id, .action = action_of(action), .args = args};
+  if (ta.action < 0) return fherr_set(err, FH_NOT_FOUND, "unknown action '%s'", action);
+  int rc = task_action_unmetered(e, a, task_id, ta, args, out, err);
+  metrics_action_done(METRICS_ACTION_TASK + ta.action, rc, started);
   return rc;
 }
 
@@ -347,10 +367,12 @@ static int cancel_body(run *r, void *arg, fherr *err) {
 
 int engine_process_cancel(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err) {
   *out = NULL;
+  double started = fhtime_monotonic();
   run r;
   int rc = engine_act_on_process(e, a, process_id, cancel_body, NULL, &r, err);
   if (!rc) *out = view_process_json(e, &r.ps.proc);
   run_free(&r);
+  metrics_action_done(METRICS_ACTION_PROCESS_CANCEL, rc, started);
   return rc;
 }
 

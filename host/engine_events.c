@@ -18,6 +18,7 @@
 
 #include "fhlog.h"
 #include "fhtime.h"
+#include "metrics.h"
 
 #define NAME_MAX_LEN 100
 #define KEY_MAX 200
@@ -181,8 +182,10 @@ static _Thread_local int send_depth;
 
 int engine_send(engine *e, const fh_actor *a, const engine_send_args *m, json_t **out, fherr *err) {
   send_depth++;
+  double started = fhtime_monotonic();
   int rc = send_as(e, a, m, out, err);
   send_depth--;
+  metrics_action_done(m->signal ? METRICS_ACTION_SIGNAL : METRICS_ACTION_MESSAGE, rc, started);
   return rc;
 }
 

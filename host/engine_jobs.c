@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "fhtime.h"
+#include "metrics.h"
 
 /* What the job's callback did, taken from its copy of the process. */
 typedef struct job_result {
@@ -26,6 +27,7 @@ typedef struct job_result {
   json_t *before;        /* the process data the job saw */
   json_t *after;         /* what it left */
   char *task_data;       /* the job task's data it left */
+  metrics_job outcome;   /* what settle made of it */
 } job_result;
 
 static void job_result_free(job_result *j) {
@@ -133,9 +135,11 @@ static int settle(run *r, const st_task *claimed, job_result *j, int *dropped, f
   ptask *t = pstate_task(&r->ps, claimed->id);
   const fd_node *n = node_of(r, claimed);
   *dropped = !still_ours(t, claimed);
+  j->outcome = *dropped ? METRICS_JOB_DROPPED : METRICS_JOB_DONE;
   if (*dropped) return FH_OK;   /* canceled or re-claimed meanwhile: the result is dropped */
   if (j->failed) {
     record_failure(t, n, j);
+    j->outcome = t->row.status == TASK_ERROR ? METRICS_JOB_FAILED : METRICS_JOB_RETRIED;
     return FH_OK;
   }
   if (!strcmp(t->row.type, "timeout")) {
@@ -169,6 +173,8 @@ static int settle(run *r, const st_task *claimed, job_result *j, int *dropped, f
 }
 
 static int run_one_due(engine *e, const st_task *claimed, fherr *err) {
+  double started = fhtime_monotonic();
+  metrics_job_running(1);
   job_result j;
   run_job_callback(e, claimed, &j);
   fh_actor system;
@@ -188,6 +194,9 @@ static int run_one_due(engine *e, const st_task *claimed, fherr *err) {
     if (rc != FH_STALE) break;
     fherr_clear(err);
   }
+  if (!rc) metrics_job_outcome(j.outcome);
+  metrics_action_done(METRICS_ACTION_JOB, rc, started);
+  metrics_job_running(-1);
   job_result_free(&j);
   return rc;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "fhlog.h"
+#include "metrics.h"
 
 #define MAX_FLOW_FILE (4 << 20)
 #define MAX_DEPTH 8
@@ -344,6 +345,7 @@ int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_
 /* --- logging --------------------------------------------------------------- */
 
 static void log_entry(const flowreg *reg, const flow_entry *e) {
+  metrics_flow_load(e->has_error);
   if (!reg->log) return;
   if (e->has_error) fhlog(FHLOG_ERROR, "reload %s:%d: %s", e->error_file, e->error_line, e->error_message);
   else fhlog(FHLOG_INFO, "reloaded %s", e->name);

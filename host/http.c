@@ -24,6 +24,7 @@
 #include "graph.h"
 #include "http_internal.h"
 #include "jobs.h"
+#include "metrics.h"
 
 #define STOP_GRACE_SECONDS 10
 #define MAX_SVGS 256
@@ -199,6 +200,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
   *req_cls = NULL;
   http_conn_busy(s, conn, 0);
   if (s->opt.access_log) access_log(r, toe);
+  int route = r->metrics_route ? r->metrics_route - 1
+                                : metrics_http_route(http_metrics_method(r->method), NULL, "unmatched");
+  metrics_http_request(route, r->logged_status, fhtime_monotonic() - r->started);
   /* A write may have scheduled a job or a timer: let a worker look now
    * rather than at its next poll. */
   if (s->opt.jobs && !strcmp(r->method, "POST") && r->logged_status >= 200 && r->logged_status < 300)
@@ -239,7 +243,8 @@ static enum MHD_Result send_reply(http_req *r) {
   if (!resp) return MHD_NO;
   if (type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, is_file ? "no-cache" : "no-store");
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, is_file || r->out_cacheable ? "no-cache" : "no-store");
+  if (r->out_etag[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->out_etag);
   if (r->out_cookie[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->out_cookie);
   if (r->out_allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->out_allow);
   if (r->out_retry_after[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->out_retry_after);
@@ -278,13 +283,24 @@ static int append_body(http_req *r, const char *data, size_t n) {
 }
 
 static void dispatch(http_req *r) {
+  if (r->path && !strcmp(r->path, "/metrics")) {   /* route: GET /metrics */
+    http_metrics(r);
+    return;
+  }
+  if (r->srv->opt.metrics_only) {   /* the private metrics listener serves nothing else */
+    http_reply_error(r, 404, "not_found", "only /metrics is served here");
+    return;
+  }
   if (!r->path) {
     if (r->uri && !strncmp(r->uri, "/api", 4)) http_reply_error(r, 400, "bad_request", "malformed request path");
     else http_static(r);
     return;
   }
   if (!strcmp(r->path, "/api") || !strncmp(r->path, "/api/", 5)) http_route_api(r);
-  else http_static(r);
+  else {
+    http_metrics_route(r, http_metrics_method(r->method), NULL, "static");
+    http_static(r);
+  }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,

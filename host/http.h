@@ -40,6 +40,7 @@ typedef struct http_options {
   int access_log;            /* one line per request on stderr */
   double budget_seconds;     /* Lua callback budget of every engine; default 5 */
   struct jobs *jobs;         /* woken after each successful write; may be NULL */
+  int metrics_only;          /* serves GET /metrics alone, without authentication (--metrics-listen) */
 } http_options;
 
 typedef struct http_server http_server;

@@ -120,6 +120,9 @@ typedef struct http_req {
   int out_fd;                  /* a file to send (static files); -1 for none */
   uint64_t out_fd_size;
   int logged_status;
+  int metrics_route;           /* 1 + the metrics slot of the route it matched; 0 none yet */
+  char out_etag[24];           /* ETag header, "" for none */
+  int out_cacheable;           /* Cache-Control: no-cache (revalidate) instead of no-store */
 } http_req;
 
 /* --- http.c ---------------------------------------------------------------- */
@@ -198,6 +201,17 @@ int http_auth_init(http_server *s, fherr *err);
 
 /* Answers one /api request (r->path starts with "/api"). */
 void http_route_api(http_req *r);
+
+/* --- http_metrics.c -------------------------------------------------------- */
+
+/* GET /metrics (admins; anyone on a metrics_only server). */
+void http_metrics(http_req *r);
+/* GET /api/openapi.json: the embedded document, with an ETag. */
+void http_openapi(http_req *r);
+/* Counts the request under this route (static strings: see metrics.h). */
+void http_metrics_route(http_req *r, const char *method, const char *prefix, const char *pattern);
+/* The method as a bounded label: GET ... OPTIONS, else "other". */
+const char *http_metrics_method(const char *method);
 
 /* --- http_static.c --------------------------------------------------------- */
 

@@ -342,6 +342,12 @@ static void h_session(http_req *r, engine *e, const match *m) {
   else http_session_get(r);
 }
 
+static void h_openapi(http_req *r, engine *e, const match *m) {
+  (void)e;
+  (void)m;
+  http_openapi(r);
+}
+
 static const route ROUTES[] = {
     {"GET", "health", h_health},
     {"GET", "session", h_session},
@@ -360,6 +366,7 @@ static const route ROUTES[] = {
     {"POST", "tasks/{id}/{action}", h_task_action},
     {"POST", "messages/{event}", h_message},
     {"POST", "signals/{event}", h_signal},
+    {"GET", "openapi.json", h_openapi},
 };
 
 /* --- matching ---------------------------------------------------------------------- */
@@ -444,6 +451,7 @@ void http_route_api(http_req *r) {
       snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", ROUTES[i].method);
       continue;
     }
+    http_metrics_route(r, ROUTES[i].method, "/api/", ROUTES[i].pattern);
     fherr err = {0};
     engine *e = http_engine(r, &err);
     if (!e) {

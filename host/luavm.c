@@ -17,6 +17,7 @@
 
 #include "fhtime.h"
 #include "luaside.h"
+#include "metrics.h"
 
 #ifndef FLOWHOST_LUA_DIR
 #define FLOWHOST_LUA_DIR "lua"
@@ -169,14 +170,16 @@ int luavm_pcall(luavm *vm, int nargs, int nresults, fherr *err) {
   int base = lua_gettop(L) - nargs;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
+  double started = vm->depth ? 0 : fhtime_monotonic();
   if (vm->depth++ == 0) {
-    vm->deadline = fhtime_monotonic() + vm->budget;
+    vm->deadline = started + vm->budget;
     lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1000);
   }
   int rc = lua_pcall(L, nargs, nresults, base);
   if (--vm->depth == 0) {
     lua_sethook(L, NULL, 0, 0);
     vm->deadline = 0;
+    metrics_lua_call(fhtime_monotonic() - started);
   }
   if (rc == LUA_OK) {
     lua_remove(L, base);

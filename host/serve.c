@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "jobs.h"
 #include "engine.h"
+#include "metrics.h"
 #include "fhlog.h"
 #include "flowreg.h"
 #include "graph.h"
@@ -24,6 +25,7 @@
 
 static const char SERVE_USAGE[] =
     "usage: flowhost serve [--flows DIR] [--db FILE] [--listen HOST:PORT] [--web DIR] [--threads N] [--jobs N]\n"
+    "                     [--metrics-listen HOST:PORT]\n"
     "\n"
     "  --flows DIR        flow files (default: flows)\n"
     "  --db FILE          SQLite database (default: flowhost.db)\n"
@@ -38,6 +40,8 @@ static const char SERVE_USAGE[] =
     "  --max-connections N  connections at once (default: 1024; the last quarter is kept\n"
     "                     for addresses that hold few)\n"
     "  --per-address N    connections per client address, IPv6 per /64 (default: 128)\n"
+    "  --metrics-listen HOST:PORT  also serve GET /metrics there, without authentication:\n"
+    "                     keep it on a private address (default: off; /metrics on --listen is for admins)\n"
     "  --lua-unsafe       flows get Lua's full libraries (os.execute, io, debug, C modules);\n"
     "                     by default they run sandboxed (docs/flow-dsl.md, \"Sandbox\")\n"
     "  --lua DIR, --sync full|normal   as for every command\n";
@@ -59,6 +63,8 @@ typedef struct serve_opts {
   int request_timeout;
   int max_connections;
   int per_address;
+  char metrics_host[256];    /* "" when there is no --metrics-listen */
+  int metrics_port;
 } serve_opts;
 
 static int parse_int(const char *s, int lo, int hi, int *out) {
@@ -130,6 +136,11 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
     if (known_global) continue;
     if (!strcmp(name, "listen")) {
       if (!parse_listen(value, o)) return serve_usage("--listen must be HOST:PORT (port 0 to 65535)");
+    } else if (!strcmp(name, "metrics-listen")) {
+      serve_opts m = {.port = 0};
+      if (!parse_listen(value, &m)) return serve_usage("--metrics-listen must be HOST:PORT (port 0 to 65535)");
+      snprintf(o->metrics_host, sizeof o->metrics_host, "%s", m.host);
+      o->metrics_port = m.port;
     } else if (!strcmp(name, "web")) {
       o->web_dir = value;
     } else if (!strcmp(name, "threads")) {
@@ -219,6 +230,21 @@ static void start_shutdown_watchdog(void) {
   else fhlog(FHLOG_WARN, "no shutdown watchdog: the shutdown waits for every callback's budget");
 }
 
+/* The private listener of --metrics-listen: GET /metrics only, one
+ * thread, few connections; NULL (and no error) when not asked for. */
+static int start_metrics_listener(const serve_opts *o, const http_options *main, http_server **out, fherr *err) {
+  *out = NULL;
+  if (!o->metrics_host[0]) return FH_OK;
+  http_options mo = {.flows = main->flows, .db_path = main->db_path, .synchronous_full = main->synchronous_full,
+                     .host = o->metrics_host, .port = o->metrics_port, .threads = 1, .conn_limit = 64,
+                     .per_ip_limit = 16, .budget_seconds = main->budget_seconds, .metrics_only = 1};
+  int rc = http_start(&mo, out, err);
+  if (rc) return rc;
+  if (strchr(o->metrics_host, ':')) printf("metrics on http://[%s]:%d/metrics\n", o->metrics_host, http_port(*out));
+  else printf("metrics on http://%s:%d/metrics\n", o->metrics_host, http_port(*out));
+  return FH_OK;
+}
+
 /* Every connection is a descriptor: lift the soft limit toward the hard one
  * so that the connection limit, not EMFILE, is what refuses clients. */
 static void raise_fd_limit(int connections) {
@@ -246,9 +272,10 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
+  metrics_process_started();
   fherr err = {0};
   int code = 1;
-  http_server *srv = NULL;
+  http_server *srv = NULL, *metrics_srv = NULL;
   reload *rl = NULL;
   jobs *pool = NULL;
   flowreg *reg = new_flows(g, &err);
@@ -266,6 +293,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
                      .conn_limit = (unsigned)o.max_connections, .per_ip_limit = (unsigned)o.per_address};
   raise_fd_limit(o.max_connections ? o.max_connections : 1024);
   if (http_start(&ho, &srv, &err)) goto out;
+  if (start_metrics_listener(&o, &ho, &metrics_srv, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};
@@ -291,6 +319,8 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   rl = NULL;
   http_stop(srv);   /* requests in flight finish; engines and their databases close */
   srv = NULL;
+  http_stop(metrics_srv);
+  metrics_srv = NULL;
   jobs_stop(pool);   /* after the last request that could wake it; a job under way finishes */
   pool = NULL;
   code = 0;
@@ -300,6 +330,7 @@ out:
     fherr_clear(&err);
   }
   reload_stop(rl);
+  http_stop(metrics_srv);
   http_stop(srv);
   jobs_stop(pool);
   flowreg_free(reg);

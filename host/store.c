@@ -11,6 +11,7 @@
  */
 #include <sys/statvfs.h>
 
+#include "metrics.h"
 #include "store_internal.h"
 
 #define TASK_COLS                                                                        \
@@ -1255,6 +1256,7 @@ static int claim_due(store *st, int64_t id, const char *now, const char *lease_o
   }
   read_task(s, out);
   sq_done(s);
+  if (out->lease_until[0]) metrics_job_lease_expired();   /* an earlier worker's lease ran out */
   sqlite3_stmt *u = sq_prep(st, Q_TASK_LEASE, err);
   if (!u) {
     st_task_free(out);

@@ -11,6 +11,7 @@
  */
 #include <limits.h>
 
+#include "metrics.h"
 #include "store_internal.h"
 
 /* Group commit.  Every store of one database file inside this process
@@ -196,6 +197,7 @@ static int end_write(store *st, int keep, fherr *err) {
     rc = sq_simple(st, Q_COMMIT, err);
     if (rc) sq_simple(st, Q_ROLLBACK, NULL);
     st->cur = &st->own;
+    metrics_commit(w->pending + (keep ? 1 : 0), rc);
     batch_done(w, rc);
   }
   pthread_mutex_unlock(&w->mu);
@@ -233,6 +235,7 @@ int store_commit(store *st, fherr *err) {
   st_forget_write_participant(st);   /* the commit may still fail */
   if (!st->w) {
     int rc = sq_simple(st, Q_COMMIT, err);
+    metrics_commit(1, rc);
     if (rc) store_rollback(st);
     return rc;
   }

@@ -6,7 +6,8 @@ set -eu
 want="build-essential cmake pkg-config liblua5.4-dev lua5.4 libsqlite3-dev sqlite3
 libmicrohttpd-dev libjansson-dev libsodium-dev libgraphviz-dev graphviz"
 if [ "${1:-}" = "--test" ]; then
-  want="$want lua-busted lua-socket lua-cjson curl chromium nodejs npm"
+  # prometheus: its promtool checks GET /metrics (tests/http/metrics_spec.lua)
+  want="$want lua-busted lua-socket lua-cjson curl chromium nodejs npm prometheus"
 fi
 if [ "${1:-}" = "--bench" ]; then
   want="$want lua-socket lua-cjson curl wrk strace"

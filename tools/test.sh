@@ -9,6 +9,9 @@ sh tools/install-deps.sh --test
 if [ -f tests/browser/package.json ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
+if [ -f tests/openapi/package.json ] && [ ! -d tests/openapi/node_modules/@seriousme/openapi-schema-validator ]; then
+  (cd tests/openapi && npm ci --no-audit --no-fund --loglevel=error)
+fi
 jobs=$(nproc)
 
 echo "== build (RelWithDebInfo)"

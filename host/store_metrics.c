@@ -1,0 +1,48 @@
+/* store_metrics — the database side of GET /metrics (store_metrics.h).
+ *
+ * The statements are prepared per call rather than kept in the statement
+ * cache of store.c: a scrape comes every few seconds at most, and keeping
+ * them out of the shared enum keeps this feature in its own file. */
+#include "store_internal.h"
+#include "store_metrics.h"
+
+/* GROUP BY follows the index's column order: SQLite walks task_status
+ * (status, flow_task, owner_id) alone, never the table ("USING COVERING
+ * INDEX"); checked by tests/c/test_metrics.c. */
+const char STORE_ACTIVE_COUNTS_SQL[] =
+    "SELECT status, flow_task, count(*) FROM task"
+    " WHERE status IN ('NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'ERROR')"
+    " GROUP BY status, flow_task";
+/* task_due is a partial index (due_at) WHERE status = 'SCHEDULED': named,
+ * because the planner would otherwise pick task_status and read every
+ * scheduled row, future timers included.  It searches the due range only;
+ * SQLite still reads each due row (for the status the index implies), so
+ * the cost follows the backlog of due jobs, not the number of processes.
+ * (A SCHEDULED task always has a due_at: the claim's coalesce is a guard.) */
+const char STORE_DUE_COUNT_SQL[] =
+    "SELECT count(*) FROM task INDEXED BY task_due WHERE status = 'SCHEDULED' AND due_at <= ?1";
+
+int store_active_task_counts(store *st, store_count_fn fn, void *arg, fherr *err) {
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(st->cur->db, STORE_ACTIVE_COUNTS_SQL, -1, &s, NULL);
+  if (rc != SQLITE_OK) return sq_fail(st, err, rc, "count tasks");
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *status = (const char *)sqlite3_column_text(s, 0);
+    const char *flow_task = (const char *)sqlite3_column_text(s, 1);
+    fn(arg, flow_task ? flow_task : "", status ? status : "", sqlite3_column_int64(s, 2));
+  }
+  sqlite3_finalize(s);
+  return rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "count tasks");
+}
+
+int store_due_job_count(store *st, const char *now, int64_t *n, fherr *err) {
+  *n = 0;
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(st->cur->db, STORE_DUE_COUNT_SQL, -1, &s, NULL);
+  if (rc != SQLITE_OK) return sq_fail(st, err, rc, "count due jobs");
+  sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+  rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return rc == SQLITE_ROW ? FH_OK : sq_fail(st, err, rc, "count due jobs");
+}

@@ -1,0 +1,200 @@
+/* Tests of the metrics unit (metrics.c) and of the store's metric queries
+ * (store_metrics.c): counters added from several threads at once sum up
+ * exactly (run it under TSan too), route slots are shared and bounded,
+ * the exposition is well formed, and the scrape-time queries use their
+ * index (the task counts read nothing else; the cost at 1M processes:
+ * bench/metrics_bench.sh), and a job claimed again after its worker's
+ * lease ran out counts as one lease expiry. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include "engine.h"
+#include "fherr.h"
+#include "fhtime.h"
+#include "metrics.h"
+#include "store.h"
+#include "store_metrics.h"
+#include "test.h"
+
+#define THREADS 4
+#define ROUNDS 20000
+
+static const char *const METHOD = "GET";
+static const char *const PREFIX = "/api/";
+static const char *const PATTERNS[] = {"tasks", "tasks/{id}", "flows"};
+
+static void *hammer(void *arg) {
+  (void)arg;
+  for (int i = 0; i < ROUNDS; i++) {
+    metrics_action_done(METRICS_ACTION_START, i % 2 ? FH_OK : FH_STALE, fhtime_monotonic());
+    metrics_commit(1 + i % 3, 0);
+    metrics_http_request(metrics_http_route(METHOD, PREFIX, PATTERNS[i % 3]), 200, 0.001);
+    metrics_job_running(1);
+    metrics_job_running(-1);
+  }
+  return NULL;
+}
+
+/* The value of one series in the exposition, or -1. */
+static double series(const char *text, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+    if (!strncmp(p, name, n) && p[n] == ' ') return strtod(p + n + 1, NULL);
+  return -1;
+}
+
+static int test_counters_threads(void) {
+  pthread_t t[THREADS];
+  for (int i = 0; i < THREADS; i++) CHECK(pthread_create(&t[i], NULL, hammer, NULL) == 0);
+  for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+  metrics_buf b = {0};
+  metrics_render(&b);
+  CHECK(!b.failed && b.text);
+  CHECK(series(b.text, "flowhost_actions_total{kind=\"start\",outcome=\"ok\"}") == THREADS * ROUNDS / 2);
+  /* FH_STALE is the client's 409: counted as conflict */
+  CHECK(series(b.text, "flowhost_actions_total{kind=\"start\",outcome=\"conflict\"}") == THREADS * ROUNDS / 2);
+  CHECK(series(b.text, "flowhost_action_duration_seconds_count{kind=\"start\"}") == THREADS * ROUNDS);
+  CHECK(series(b.text, "flowhost_commits_total") == THREADS * ROUNDS);
+  CHECK(series(b.text, "flowhost_actions_per_commit_bucket{le=\"2\"}") >= THREADS * ROUNDS * 2 / 3 - THREADS);
+  CHECK(series(b.text, "flowhost_jobs_running") == 0);
+  double per_route = 0;
+  for (int i = 0; i < 3; i++) {
+    char name[160];
+    snprintf(name, sizeof name, "flowhost_http_requests_total{method=\"GET\",route=\"/api/%s\",status=\"200\"}",
+             PATTERNS[i]);
+    per_route += series(b.text, name);
+  }
+  CHECK(per_route == THREADS * ROUNDS);
+  metrics_buf_free(&b);
+  return 0;
+}
+
+/* Equal text from another address is the same slot; past the table's
+ * size every new route is "other", and methods stay what they were. */
+static int test_http_routes(void) {
+  char copy[32];
+  snprintf(copy, sizeof copy, "%s", "tasks");
+  int a = metrics_http_route("GET", "/api/", "tasks");
+  CHECK(a == metrics_http_route(METHOD, PREFIX, copy));
+  CHECK(a != metrics_http_route("POST", "/api/", "tasks"));
+  static char names[METRICS_HTTP_ROUTES + 8][16];
+  int last = 0;
+  for (int i = 0; i < METRICS_HTTP_ROUTES + 8; i++) {
+    snprintf(names[i], sizeof names[i], "r%d", i);
+    last = metrics_http_route("GET", NULL, names[i]);
+  }
+  CHECK(last == METRICS_HTTP_ROUTES);
+  metrics_http_request(last, 418, 0.01);   /* an unknown status counts under its class */
+  metrics_buf b = {0};
+  metrics_render(&b);
+  CHECK(series(b.text, "flowhost_http_requests_total{method=\"\",route=\"other\",status=\"4xx\"}") == 1);
+  metrics_buf_free(&b);
+  return 0;
+}
+
+static int test_label_escaping(void) {
+  metrics_buf b = {0};
+  metrics_buf_label(&b, "a\"b\\c\nd");
+  CHECK_STR(b.text, "a\\\"b\\\\c\\nd");
+  metrics_buf_free(&b);
+  return 0;
+}
+
+/* The plan of sql on a freshly migrated database, as one line. */
+static int plan_of(const char *path, const char *sql, char *out, size_t cap) {
+  sqlite3 *db = NULL;
+  if (sqlite3_open(path, &db) != SQLITE_OK) return 1;
+  char q[512];
+  snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(db, q, -1, &s, NULL);
+  out[0] = '\0';
+  while (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+    size_t used = strlen(out);
+    snprintf(out + used, cap - used, "%s; ", (const char *)sqlite3_column_text(s, 3));
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return rc != SQLITE_OK;
+}
+
+static int test_query_plans(void) {
+  char path[] = "/tmp/flowhost-test-metrics.XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 0};
+  CHECK(store_open(path, &opt, &st, &err) == FH_OK);
+  store_close(st);
+  char plan[1024];
+  CHECK(plan_of(path, STORE_ACTIVE_COUNTS_SQL, plan, sizeof plan) == 0);
+  fprintf(stderr, "  active counts: %s\n", plan);
+  CHECK(strstr(plan, "USING COVERING INDEX task_status") != NULL);
+  CHECK(strstr(plan, "TEMP B-TREE") == NULL);   /* grouped in index order, no sort */
+  CHECK(plan_of(path, STORE_DUE_COUNT_SQL, plan, sizeof plan) == 0);
+  fprintf(stderr, "  due jobs: %s\n", plan);
+  CHECK(strstr(plan, "USING INDEX task_due (due_at<?)") != NULL);   /* the due range only */
+  test_remove_db(path);
+  return 0;
+}
+
+/* A job claimed by a worker that died (its lease ran out) is claimed again
+ * by a live one: that, and only that, is a lease expiry. */
+static int test_job_lease_expiry(void) {
+  char db[64], flows[512], lua[512];
+  snprintf(db, sizeof db, "/tmp/flowhost-metrics-%d.db", (int)getpid());
+  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  snprintf(flows, sizeof flows, "%s/tests/fixtures/stress", src);
+  snprintf(lua, sizeof lua, "%s/lua", src);
+  fherr err = {0};
+  flowreg *reg = flowreg_new(flows, lua, &err);
+  CHECK(reg && flowreg_load_all(reg, &err) == FH_OK);
+  engine *e = NULL;
+  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0, .worker_name = "live"};
+  CHECK(engine_open(&eo, &e, &err) == FH_OK);
+  fh_actor sys;
+  fh_actor_system(&sys);
+  json_t *out = NULL;
+  CHECK(engine_start(e, &sys, "jobs", "start", NULL, &out, &err) == FH_OK);   /* two jobs, due now */
+  json_decref(out);
+  /* a worker claims one job, then dies: its lease is already over */
+  store *st = NULL;
+  store_options so = {.synchronous_full = 0};
+  CHECK(store_open(db, &so, &st, &err) == FH_OK);
+  char now[FH_TIME_LEN], gone[FH_TIME_LEN];
+  fhtime_now(now);
+  fhtime_format(fhtime_epoch() - 10, gone);
+  st_task claimed;
+  CHECK(store_task_claim_due(st, now, "dead:1", gone, &claimed, &err) == FH_OK);
+  st_task_free(&claimed);
+  store_close(st);
+  metrics_buf b = {0};
+  metrics_render(&b);
+  double before = series(b.text, "flowhost_job_lease_expiries_total");
+  metrics_buf_free(&b);
+  int ran = 0;
+  CHECK(engine_run_due(e, 0, &ran, &err) == FH_OK);
+  CHECK(ran == 2);
+  metrics_render(&b);
+  CHECK(series(b.text, "flowhost_job_lease_expiries_total") == before + 1);   /* the dead worker's job only */
+  metrics_buf_free(&b);
+  engine_close(e);
+  flowreg_free(reg);
+  test_remove_db(db);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static const test_case tests[] = {
+      {"counters_threads", test_counters_threads},
+      {"http_routes", test_http_routes},
+      {"label_escaping", test_label_escaping},
+      {"query_plans", test_query_plans},
+      {"job_lease_expiry", test_job_lease_expiry},
+      {NULL, NULL},
+  };
+  return test_main(tests, argc, argv);
+}
