@@ -199,6 +199,12 @@ int http_auth_init(http_server *s, fherr *err);
 /* Answers one /api request (r->path starts with "/api"). */
 void http_route_api(http_req *r);
 
+/* --- http_external.c ------------------------------------------------------- */
+
+/* POST /api/external/fetch (verb "fetch", id 0) and
+ * POST /api/external/{id}/{complete|fail|extend}. */
+void http_external(http_req *r, engine *e, const char *verb, int64_t id);
+
 /* --- http_static.c --------------------------------------------------------- */
 
 /* Answers a request outside /api from the web folder. */
