@@ -522,6 +522,16 @@ static int l_external_complete(lua_State *L) { return do_external(L, "complete",
 static int l_external_fail(lua_State *L) { return do_external(L, "fail", luaL_checkinteger(L, 2), 3); }
 static int l_external_extend(lua_State *L) { return do_external(L, "extend", luaL_checkinteger(L, 2), 3); }
 
+/* host:external_lease_expiries() -> how many leases ran out and were re-offered */
+static int l_external_lease_expiries(lua_State *L) {
+  host *h = check_host(L);
+  int64_t n = 0;
+  fherr err = {0};
+  if (engine_external_lease_expiries(h->e, &n, &err)) return raise_err(L, &err);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
 static int l_flows(lua_State *L) {
   host *h = check_host(L);
   fh_actor a;
@@ -581,7 +591,8 @@ static const luaL_Reg host_methods[] = {
     {"flows", l_flows}, {"flow", l_flow}, {"rename_node", l_rename_node},
     {"reload", l_reload}, {"reload_path", l_reload_path}, {"close", l_close},
     {"external_fetch", l_external_fetch}, {"external_complete", l_external_complete},
-    {"external_fail", l_external_fail}, {"external_extend", l_external_extend}, {NULL, NULL}};
+    {"external_fail", l_external_fail}, {"external_extend", l_external_extend},
+    {"external_lease_expiries", l_external_lease_expiries}, {NULL, NULL}};
 
 int luaopen_flowhost(lua_State *L) {
   luaL_newmetatable(L, "flowhost.error");
