@@ -7,6 +7,7 @@ want="build-essential cmake pkg-config liblua5.4-dev lua5.4 libsqlite3-dev sqlit
 libmicrohttpd-dev libjansson-dev libsodium-dev libgraphviz-dev graphviz"
 if [ "${1:-}" = "--test" ]; then
   want="$want lua-busted lua-socket lua-cjson curl chromium nodejs npm"
+  want="$want python3"   # examples/pdf_worker.py, run by tests/http/external_spec.lua
 fi
 if [ "${1:-}" = "--bench" ]; then
   want="$want lua-socket lua-cjson curl wrk"
