@@ -7,6 +7,7 @@
 -- The server has no test clock: the one lease expiry here waits out a one-second lease (the
 -- clock-driven expiry and backoff are in tests/lua/external_spec.lua).
 
+package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
 local ok, assert_error = C.ok, C.assert_error
 
