@@ -65,12 +65,9 @@ static int fetch(engine *e, const fh_actor *a, const char *worker, const json_t 
   char now[FH_TIME_LEN], until[FH_TIME_LEN];
   fhtime_now(now);
   fhtime_format(fhtime_epoch() + lease, until);
-  char *topics_json = dump_json(topics);
-  if (!topics_json) return fherr_set(err, FH_INTERNAL, "out of memory");
   st_external *rows = NULL;
   int n = 0;
-  int rc = store_external_fetch(e->st, topics_json, max, now, worker, until, &rows, &n, err);
-  free(topics_json);
+  int rc = store_external_fetch(e->st, topics, max, now, worker, until, &rows, &n, err);
   if (rc) return rc;
   json_t *items = json_array();
   for (int k = 0; k < n; k++) json_array_append_new(items, fetched_item(e, &rows[k], until));

@@ -303,10 +303,10 @@ typedef struct st_external {
 } st_external;
 
 /* Fetch-and-lock, in one short write: up to max SCHEDULED external tasks
- * of the topics (a JSON array of names) that are due at `now` and whose
+ * of the topics (a JSON array of names), oldest first, that are due at `now` and whose
  * lease is free or ran out, leased to `owner` until `until` (their
  * processes' versions raised).  *rows (malloc'd, free()) may be empty. */
-int store_external_fetch(store *st, const char *topics_json, int max, const char *now, const char *owner,
+int store_external_fetch(store *st, const json_t *topics, int max, const char *now, const char *owner,
                          const char *until, st_external **rows, int *n, fherr *err);
 /* Moves the lease of external task id to `until` if `owner` holds it live
  * at `now`; FH_CONFLICT when not. */

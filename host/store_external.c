@@ -9,28 +9,64 @@
  */
 #include "store_internal.h"
 
-/* Reads the candidates first and then leases them: the SELECT must be
- * reset before its rows are updated on the same connection. */
-static int select_candidates(store *st, const char *topics_json, int max, const char *now, st_external *rows,
-                             int *n, fherr *err) {
+/* A candidate with the due_at it is ordered by. */
+typedef struct candidate {
+  st_external x;
+  char due_at[FH_TIME_LEN];
+} candidate;
+
+/* Up to max free, due tasks of one topic, oldest first, appended to c[*n]
+ * (room for max more).  The SELECT is reset before any row is updated. */
+static int topic_candidates(store *st, const char *topic, int max, const char *now, candidate *c, int *n,
+                            fherr *err) {
   sqlite3_stmt *s = sq_prep(st, Q_EXT_FETCH, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, topics_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 1, topic, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(s, 3, max);
-  int rc;
-  *n = 0;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-    st_external *x = &rows[(*n)++];
-    x->id = sqlite3_column_int64(s, 0);
-    x->process_id = sqlite3_column_int64(s, 1);
-    sq_copy_col(x->flow_task, sizeof x->flow_task, s, 2);
-    sq_copy_col(x->topic, sizeof x->topic, s, 3);
-    x->attempts = sqlite3_column_int(s, 4);
+  int rc, got = 0;
+  while (got < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    candidate *k = &c[(*n)++];
+    got++;
+    k->x.id = sqlite3_column_int64(s, 0);
+    k->x.process_id = sqlite3_column_int64(s, 1);
+    sq_copy_col(k->x.flow_task, sizeof k->x.flow_task, s, 2);
+    sq_copy_col(k->x.topic, sizeof k->x.topic, s, 3);
+    k->x.attempts = sqlite3_column_int(s, 4);
+    sq_copy_col(k->due_at, sizeof k->due_at, s, 5);
   }
+  if (got == max) rc = SQLITE_DONE;
   sq_done(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(st, err, rc, "fetch external tasks");
+  if (rc != SQLITE_DONE) return sq_fail(st, err, rc, "fetch external tasks");
   return FH_OK;
+}
+
+static int by_due(const void *a, const void *b) {
+  const candidate *x = a, *y = b;
+  int c = strcmp(x->due_at, y->due_at);
+  return c ? c : (x->x.id > y->x.id) - (x->x.id < y->x.id);
+}
+
+/* The oldest max of every topic's oldest max: one walk of the index per
+ * topic, never a sort of every task waiting. */
+static int select_candidates(store *st, const json_t *topics, int max, const char *now, st_external *rows,
+                             int *n, fherr *err) {
+  size_t count = json_array_size(topics);
+  candidate *c = count ? calloc(count * (size_t)max, sizeof *c) : NULL;
+  int found = 0, rc = FH_OK;
+  if (count && !c) rc = fherr_set(err, FH_INTERNAL, "out of memory");
+  for (size_t i = 0; !rc && i < count; i++) {
+    const char *topic = json_string_value(json_array_get(topics, i));
+    if (topic) rc = topic_candidates(st, topic, max, now, c, &found, err);
+  }
+  if (!rc) {
+    qsort(c, (size_t)found, sizeof *c, by_due);
+    *n = 0;
+    for (int i = 0; i < found && *n < max; i++)   /* a topic asked twice finds its tasks twice */
+      if (!i || c[i].x.id != c[i - 1].x.id) rows[(*n)++] = c[i].x;
+  }
+  free(c);
+  return rc;
 }
 
 /* The lease, and a new version of the process: an action that read the
@@ -50,7 +86,7 @@ static int lease_one(store *st, int64_t id, const char *owner, const char *until
   return sq_run(st, b, err, "lease external task");
 }
 
-int store_external_fetch(store *st, const char *topics_json, int max, const char *now, const char *owner,
+int store_external_fetch(store *st, const json_t *topics, int max, const char *now, const char *owner,
                          const char *until, st_external **rows, int *n, fherr *err) {
   *rows = NULL;
   *n = 0;
@@ -60,7 +96,7 @@ int store_external_fetch(store *st, const char *topics_json, int max, const char
   int count = 0;
   int rc = store_begin(st, err);
   if (!rc) {
-    rc = select_candidates(st, topics_json, max, now, got, &count, err);
+    rc = select_candidates(st, topics, max, now, got, &count, err);
     for (int i = 0; !rc && i < count; i++) rc = lease_one(st, got[i].id, owner, until, err);
     if (rc) store_rollback(st);
     else rc = store_commit(st, err);

@@ -90,6 +90,11 @@ describe("External", function()
     assert.equal(c, got[1].process_id)
     assert.equal("ocr", got[2].topic)
     assert.same({}, fetch(host, "w3", { "pdf", "ocr" }, { max = 10 }))
+    start("d")
+    start("e")
+    got = fetch(host, "w4", { "pdf", "pdf" }, { max = 10 })   -- a topic asked twice: each task once
+    assert.equal(2, #got)
+    assert.are_not.equal(got[1].id, got[2].id)
   end)
 
   it("offers it again once the lease ran out, and counts that; the old worker gets a conflict", function()
