@@ -53,6 +53,23 @@ static json_t *fetched_item(engine *e, const st_external *x, const char *until) 
                    data ? data : json_object(), "attempts", x->attempts, "lease_until", until);
 }
 
+/* "flow.node" of every External node of the flows served now: a task of
+ * a node that left its flow (obsolete) is not offered.  A task keeps the
+ * topic it was created with (as a Receive keeps its message name). */
+static json_t *external_nodes(engine *e) {
+  json_t *names = json_array();
+  for (int i = 0; i < e->gen->n; i++) {
+    const flowdef *fd = e->gen->entries[i].def;
+    for (int k = 0; fd && k < fd->nnodes; k++) {
+      if (fd->nodes[k].kind != NODE_EXTERNAL) continue;
+      char name[160];
+      snprintf(name, sizeof name, "%s.%s", fd->name, fd->nodes[k].name);
+      json_array_append_new(names, json_string(name));
+    }
+  }
+  return names;
+}
+
 static int fetch(engine *e, const fh_actor *a, const char *worker, const json_t *topics, int max, double lease,
                  json_t **out, fherr *err) {
   size_t i;
@@ -65,9 +82,13 @@ static int fetch(engine *e, const fh_actor *a, const char *worker, const json_t 
   char now[FH_TIME_LEN], until[FH_TIME_LEN];
   fhtime_now(now);
   fhtime_format(fhtime_epoch() + lease, until);
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  json_t *nodes = external_nodes(e);
   st_external *rows = NULL;
   int n = 0;
-  int rc = store_external_fetch(e->st, topics, max, now, worker, until, &rows, &n, err);
+  rc = store_external_fetch(e->st, topics, nodes, max, now, worker, until, &rows, &n, err);
+  json_decref(nodes);
   if (rc) return rc;
   json_t *items = json_array();
   for (int k = 0; k < n; k++) json_array_append_new(items, fetched_item(e, &rows[k], until));

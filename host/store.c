@@ -215,7 +215,8 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_EXT_FETCH] =
       "SELECT id, process_id, flow_task, event_name, attempts, due_at FROM task INDEXED BY task_external"
       " WHERE status = 'SCHEDULED' AND flow_task_type = 'external' AND event_name = ?1 AND due_at <= ?2"
-      " AND (lease_until IS NULL OR lease_until < ?2) ORDER BY due_at, id LIMIT ?3",
+      " AND (lease_until IS NULL OR lease_until < ?2) AND flow_task IN (SELECT value FROM json_each(?4))"
+      " ORDER BY due_at, id LIMIT ?3",
   [Q_EXT_LOCK] =
       "UPDATE task SET lease_owner = ?2, lease_until = ?3,"
       " lease_expiries = lease_expiries + (lease_until IS NOT NULL) WHERE id = ?1",

@@ -305,9 +305,10 @@ typedef struct st_external {
 /* Fetch-and-lock, in one short write: up to max SCHEDULED external tasks
  * of the topics (a JSON array of names), oldest first, that are due at `now` and whose
  * lease is free or ran out, leased to `owner` until `until` (their
- * processes' versions raised).  *rows (malloc'd, free()) may be empty. */
-int store_external_fetch(store *st, const json_t *topics, int max, const char *now, const char *owner,
-                         const char *until, st_external **rows, int *n, fherr *err);
+ * processes' versions raised), of the nodes ("flow.node", a JSON array)
+ * that are External nodes now.  *rows (malloc'd, free()) may be empty. */
+int store_external_fetch(store *st, const json_t *topics, const json_t *nodes, int max, const char *now,
+                         const char *owner, const char *until, st_external **rows, int *n, fherr *err);
 /* Moves the lease of external task id to `until` if `owner` holds it live
  * at `now`; FH_CONFLICT when not. */
 int store_external_extend(store *st, int64_t id, const char *owner, const char *now, const char *until, fherr *err);

@@ -17,13 +17,14 @@ typedef struct candidate {
 
 /* Up to max free, due tasks of one topic, oldest first, appended to c[*n]
  * (room for max more).  The SELECT is reset before any row is updated. */
-static int topic_candidates(store *st, const char *topic, int max, const char *now, candidate *c, int *n,
-                            fherr *err) {
+static int topic_candidates(store *st, const char *topic, const char *nodes, int max, const char *now, candidate *c,
+                            int *n, fherr *err) {
   sqlite3_stmt *s = sq_prep(st, Q_EXT_FETCH, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_text(s, 1, topic, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(s, 3, max);
+  sqlite3_bind_text(s, 4, nodes, -1, SQLITE_TRANSIENT);
   int rc, got = 0;
   while (got < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     candidate *k = &c[(*n)++];
@@ -49,15 +50,16 @@ static int by_due(const void *a, const void *b) {
 
 /* The oldest max of every topic's oldest max: one walk of the index per
  * topic, never a sort of every task waiting. */
-static int select_candidates(store *st, const json_t *topics, int max, const char *now, st_external *rows,
-                             int *n, fherr *err) {
+static int select_candidates(store *st, const json_t *topics, const json_t *nodes, int max, const char *now,
+                             st_external *rows, int *n, fherr *err) {
   size_t count = json_array_size(topics);
   candidate *c = count ? calloc(count * (size_t)max, sizeof *c) : NULL;
+  char *node_list = json_dumps(nodes, JSON_COMPACT);
   int found = 0, rc = FH_OK;
-  if (count && !c) rc = fherr_set(err, FH_INTERNAL, "out of memory");
+  if ((count && !c) || !node_list) rc = fherr_set(err, FH_INTERNAL, "out of memory");
   for (size_t i = 0; !rc && i < count; i++) {
     const char *topic = json_string_value(json_array_get(topics, i));
-    if (topic) rc = topic_candidates(st, topic, max, now, c, &found, err);
+    if (topic) rc = topic_candidates(st, topic, node_list, max, now, c, &found, err);
   }
   if (!rc) {
     qsort(c, (size_t)found, sizeof *c, by_due);
@@ -66,6 +68,7 @@ static int select_candidates(store *st, const json_t *topics, int max, const cha
       if (!i || c[i].x.id != c[i - 1].x.id) rows[(*n)++] = c[i].x;
   }
   free(c);
+  free(node_list);
   return rc;
 }
 
@@ -86,8 +89,8 @@ static int lease_one(store *st, int64_t id, const char *owner, const char *until
   return sq_run(st, b, err, "lease external task");
 }
 
-int store_external_fetch(store *st, const json_t *topics, int max, const char *now, const char *owner,
-                         const char *until, st_external **rows, int *n, fherr *err) {
+int store_external_fetch(store *st, const json_t *topics, const json_t *nodes, int max, const char *now,
+                         const char *owner, const char *until, st_external **rows, int *n, fherr *err) {
   *rows = NULL;
   *n = 0;
   if (max <= 0) return FH_OK;
@@ -96,7 +99,7 @@ int store_external_fetch(store *st, const json_t *topics, int max, const char *n
   int count = 0;
   int rc = store_begin(st, err);
   if (!rc) {
-    rc = select_candidates(st, topics, max, now, got, &count, err);
+    rc = select_candidates(st, topics, nodes, max, now, got, &count, err);
     for (int i = 0; !rc && i < count; i++) rc = lease_one(st, got[i].id, owner, until, err);
     if (rc) store_rollback(st);
     else rc = store_commit(st, err);

@@ -237,6 +237,44 @@ describe("External", function()
   end)
 end)
 
+describe("External after a reload", function()
+  local V1 = [[
+local flow = require "flow"
+local this = flow.this
+return flow.Flow {
+  start = flow.StartFunction():Next(this.render),
+  render = flow.External { topic = "pdf" }:Next(this.finish),
+  finish = flow.End(),
+}
+]]
+  local dir, host
+  before_each(function()
+    dir = H.tmpdir()
+    H.write(dir .. "/pdfs.lua", V1)
+    host = H.open { flows = dir }
+  end)
+  after_each(function()
+    host:close()
+    H.rmdir(dir)
+  end)
+
+  it("keeps the topic it was created with, and is not offered once its node left the flow", function()
+    local first = host:start("pdfs", "start", {}).process.id
+    H.write(dir .. "/pdfs.lua", (V1:gsub('topic = "pdf"', 'topic = "print"')))
+    host:reload()
+    local second = host:start("pdfs", "start", {}).process.id
+    local got = host:external_fetch { worker = "w", topics = { "print" }, max = 10 }
+    assert.same({ second }, { got[1].process_id, got[2] })
+    got = host:external_fetch { worker = "w", topics = { "pdf" }, max = 10 }
+    assert.same({ first }, { got[1].process_id, got[2] })
+    local third = host:start("pdfs", "start", {}).process.id
+    H.write(dir .. "/pdfs.lua", (V1:gsub("render", "draw")))
+    host:reload()
+    assert.same({}, host:external_fetch { worker = "w", topics = { "pdf", "print" }, max = 10 })
+    assert.equal("SCHEDULED", H.one(host, third, "render").status)   -- obsolete: a manager cancels it
+  end)
+end)
+
 describe("flow.External in the DSL", function()
   local flow = require "flow"
   local HEADER = 'local flow = require "flow"; local this, field = flow.this, flow.field\n'
