@@ -76,14 +76,14 @@ class ApiError(Exception):
 
 
 class Lease:
-    """Keeps a task's lease alive during long work: extend() before half of it is left."""
+    """Keeps a task's lease alive during long work: extends it once a third of it has passed."""
 
     def __init__(self, api, task_id, seconds):
         self.api, self.task_id, self.seconds = api, task_id, seconds
         self.renewed = time.monotonic()
 
     def keep_alive(self):
-        if time.monotonic() - self.renewed > self.seconds / 2:
+        if time.monotonic() - self.renewed > self.seconds / 3:
             self.api.extend(self.task_id, self.seconds)
             self.renewed = time.monotonic()
 

@@ -250,6 +250,23 @@ describe("examples/pdf_worker.py", function()
     os.execute("rm -rf " .. C.quote(out))
   end)
 
+  it("extends its lease during work longer than the lease", function()
+    local pid = ok(admin:post("/api/flows/invoice_pdf/start/start", { data = { customer = "Slow", amount = 5 } }),
+      201).process.id
+    local out = C.tmpdir()
+    -- three lines of 0.8 s each: 2.4 s of work on a 2 s lease, which would run out without extend
+    local cmd = string.format("timeout 60 python3 %s --url http://127.0.0.1:%d --token %s --worker py3 --lease 2"
+      .. " --step 0.8 --out %s --until-idle 2>%s", C.quote(C.SOURCE .. "/examples/pdf_worker.py"), srv.port,
+      C.quote(srv.tokens.bot), C.quote(out), C.quote(out .. "/log"))
+    local rc = os.execute(cmd)
+    local log = C.read_file(out .. "/log") or ""
+    assert.is_true(rc == true or rc == 0, "the worker failed:\n" .. log)
+    local p = ok(admin:get("/api/processes/" .. pid)).process
+    assert.equal("DONE", p.status, log)
+    assert.equal("file://" .. out .. "/invoice-" .. pid .. ".pdf", p.data.pdf_url)
+    os.execute("rm -rf " .. C.quote(out))
+  end)
+
   it("reports a failure that the flow retries, and stops on SIGTERM", function()
     local pid = ok(admin:post("/api/flows/invoice_pdf/start/start", { data = { customer = "X", amount = 1 } }),
       201).process.id
