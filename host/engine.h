@@ -138,6 +138,33 @@ typedef struct engine_send_args {
  *    {"signal", "completed": [task...]} */
 int engine_send(engine *e, const fh_actor *a, const engine_send_args *m, json_t **out, fherr *err);
 
+/* --- external tasks (engine_external.c) ------------------------------ */
+
+#define ENGINE_EXTERNAL_MAX 100          /* tasks one fetch may take */
+#define ENGINE_EXTERNAL_LEASE_MAX 86400  /* seconds a lease may last */
+
+/* The calls of workers outside the host, with the request body (a JSON
+ * object, every field checked here: FH_BAD_REQUEST for anything
+ * malformed).  Who may: an admin, or an actor holding external.<topic>
+ * for every topic asked (fetch) or touched (the task's); others
+ * FH_FORBIDDEN.  verb (id 0 for fetch):
+ *   fetch    {"worker", "topics", "max"?, "lease"?} -> {"items": [{"id",
+ *            "topic", "process_id", "flow", "node", "data", "attempts",
+ *            "lease_until"}]}, fetch-and-lock
+ *   complete {"worker", "data"?} -> {"task", "process", "tasks"}: data
+ *            cleaned by the node's fields (or the flow's), merged, the
+ *            flow continues
+ *   fail     {"worker", "message", "retry_in"?} -> {"task"}: again after
+ *            retry_in seconds (default: the :Retry backoff) while attempts
+ *            are left, else ERROR with the message
+ *   extend   {"worker", "lease"} -> {"id", "lease_until"}
+ * FH_NOT_FOUND: no such external task; FH_CONFLICT: the worker holds no
+ * live lease on it. */
+int engine_external(engine *e, const fh_actor *a, const char *verb, int64_t id, const json_t *body, json_t **out,
+                    fherr *err);
+/* How many leases of external tasks ran out (offered again since). */
+int engine_external_lease_expiries(engine *e, int64_t *n, fherr *err);
+
 /* The test clock (fhtime manual): moves it forward step by step to each due
  * time within `seconds` (timers, timeouts, job retries, message expiry),
  * running what is due at each step; ends at now + seconds. */

@@ -223,6 +223,13 @@ int run_activate_unlock(run *r, ptask *t, const fd_node *n, fherr *err);
  * queued (a join never hangs).  *changed: it did something. */
 int run_settle_events(run *r, int *changed, fherr *err);
 
+/* --- engine_external.c: external tasks ---------------------------------------- */
+
+/* A new External task: SCHEDULED, due now, its topic in event_name. */
+void run_set_up_external(const fd_node *n, st_task *t);
+/* {"topic", "worker", "lease_until", "attempts"} of an external task row. */
+json_t *view_external_json(const st_task *t);
+
 /* --- engine_compose.c: subprocesses and multiple instances ------------------ */
 
 /* How deep subprocesses may nest (a flow calling itself without end). */

@@ -285,6 +285,8 @@ static int set_up_task(run *r, const fd_node *n, st_task *t, fherr *err) {
   } else if (n->kind == NODE_RECEIVE) {
     int rc = run_set_up_receive(r, n, t, err);
     if (rc) return rc;
+  } else if (n->kind == NODE_EXTERNAL) {
+    run_set_up_external(n, t);
   }
   return n->has_due ? run_set_up_due(r, n, t, err) : FH_OK;
 }

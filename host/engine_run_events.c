@@ -430,7 +430,7 @@ int run_activate_join(run *r, ptask *t, const fd_node *n, fherr *err) {
 
 static int is_waiting_kind(const char *type) {
   return !strcmp(type, "view") || !strcmp(type, "function") || !strcmp(type, "job") || !strcmp(type, "timer") ||
-         !strcmp(type, "receive");
+         !strcmp(type, "receive") || !strcmp(type, "external");
 }
 
 /* A waiting task of a first-wins split's branch is DONE: the other branches

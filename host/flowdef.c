@@ -16,7 +16,8 @@
 
 static const char *const KIND_NAMES[NODE__COUNT] = {
     "start", "start_function", "view", "handler", "function", "job", "timer",
-    "if", "switch", "split", "join", "end", "receive", "send", "cancel", "subprocess", "lock", "unlock", "obsolete"};
+    "if", "switch", "split", "join", "end", "receive", "send", "cancel", "subprocess", "lock", "unlock", "obsolete",
+    "external"};
 static const char *const EDGE_NAMES[] = {"next", "true", "false", "case", "default", "timeout"};
 
 const char *node_kind_name(node_kind kind) {
@@ -68,6 +69,7 @@ void flowdef_free(flowdef *fd) {
     free(n->foreach_field);
     free(n->lock_name);
     free(n->while_node);
+    free(n->topic);
   }
   free(fd->nodes);
   json_decref(fd->fields);
@@ -213,6 +215,8 @@ static void read_composition(lua_State *L, int nt, fd_node *n) {
   if ((n->kind == NODE_LOCK || n->kind == NODE_UNLOCK) && (!n->lock_name || !is_node_name(n->lock_name)))
     luaL_error(L, "compiled flow: '%s' has no lock name", n->name);
   n->while_node = opt_string(L, nt, "while_node");
+  n->topic = opt_string(L, nt, "topic");
+  if (n->kind == NODE_EXTERNAL && !n->topic) luaL_error(L, "compiled flow: External '%s' has no topic", n->name);
 }
 
 /* The event model's settings of a node (all optional). */
@@ -499,7 +503,7 @@ static json_t *seconds_json(double s) { return s >= 0 ? json_real(s) : json_null
 
 /* The event model's settings, only where they are set. */
 static void node_events_json(const fd_node *n, json_t *node) {
-  if (n->kind == NODE_RECEIVE && n->nfields) {
+  if ((n->kind == NODE_RECEIVE || n->kind == NODE_EXTERNAL) && n->nfields) {
     json_t *f = json_array();
     for (int j = 0; j < n->nfields; j++) json_array_append_new(f, json_string(n->fields[j]));
     json_object_set_new(node, "fields", f);
@@ -519,6 +523,7 @@ static void node_events_json(const fd_node *n, json_t *node) {
   if (n->has_due) json_object_set_new(node, "due", seconds_json(n->due_seconds));
   if (n->lock_name) json_object_set_new(node, "lock", json_string(n->lock_name));
   if (n->while_node) json_object_set_new(node, "while", json_string(n->while_node));
+  if (n->topic) json_object_set_new(node, "topic", json_string(n->topic));
   if (n->subflow) {
     json_object_set_new(node, "subflow", json_string(n->subflow));
     json_object_set_new(node, "start", json_string(n->sub_start));
@@ -630,6 +635,7 @@ static const char *dot_shape(node_kind k) {
   case NODE_SEND: return "shape=box, style=\"rounded,filled\", fillcolor=\"#fff3e0\"";
   case NODE_CANCEL: return "shape=octagon, style=filled, fillcolor=\"#ffebee\"";
   case NODE_LOCK: case NODE_UNLOCK: return "shape=box, style=\"rounded,filled,dashed\", fillcolor=\"#eceff1\"";
+  case NODE_EXTERNAL: return "shape=box, style=\"rounded,filled,dashed\", fillcolor=\"#e8eaf6\"";
   case NODE_SUBPROCESS: return "shape=box, style=\"rounded,filled,bold\", fillcolor=\"#e3f2fd\"";
   default: return "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"";
   }

@@ -19,7 +19,7 @@
 typedef enum {
   NODE_START, NODE_START_FUNCTION, NODE_VIEW, NODE_HANDLER, NODE_FUNCTION, NODE_JOB, NODE_TIMER,
   NODE_IF, NODE_SWITCH, NODE_SPLIT, NODE_JOIN, NODE_END, NODE_RECEIVE, NODE_SEND, NODE_CANCEL,
-  NODE_SUBPROCESS, NODE_LOCK, NODE_UNLOCK, NODE_OBSOLETE, NODE__COUNT
+  NODE_SUBPROCESS, NODE_LOCK, NODE_UNLOCK, NODE_OBSOLETE, NODE_EXTERNAL, NODE__COUNT
 } node_kind;
 
 /* EDGE_TIMEOUT names the edges of :OnTimeout in the JSON and the chart; they
@@ -94,6 +94,7 @@ typedef struct fd_node {
   int foreach_cancel_rest;   /* the instances still open when complete holds are canceled */
   char *lock_name;      /* lock, unlock: the critical section's name */
   char *while_node;     /* :While: taken and completed only while a task of it is active */
+  char *topic;          /* external: the topic its workers fetch (a name like a message's) */
 } fd_node;
 
 typedef struct flowdef {

@@ -212,6 +212,11 @@ void http_openapi(http_req *r);
 void http_metrics_route(http_req *r, const char *method, const char *prefix, const char *pattern);
 /* The method as a bounded label: GET ... OPTIONS, else "other". */
 const char *http_metrics_method(const char *method);
+/* --- http_external.c ------------------------------------------------------- */
+
+/* POST /api/external/fetch (verb "fetch", id 0) and
+ * POST /api/external/{id}/{complete|fail|extend}. */
+void http_external(http_req *r, engine *e, const char *verb, int64_t id);
 
 /* --- http_static.c --------------------------------------------------------- */
 

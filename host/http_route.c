@@ -334,6 +334,12 @@ static void h_send(http_req *r, engine *e, const match *m, int signal) {
 static void h_message(http_req *r, engine *e, const match *m) { h_send(r, e, m, 0); }
 static void h_signal(http_req *r, engine *e, const match *m) { h_send(r, e, m, 1); }
 
+/* External workers (http_external.c). */
+static void h_external_fetch(http_req *r, engine *e, const match *m) { http_external(r, e, "fetch", m->id); }
+static void h_external_complete(http_req *r, engine *e, const match *m) { http_external(r, e, "complete", m->id); }
+static void h_external_fail(http_req *r, engine *e, const match *m) { http_external(r, e, "fail", m->id); }
+static void h_external_extend(http_req *r, engine *e, const match *m) { http_external(r, e, "extend", m->id); }
+
 static void h_session(http_req *r, engine *e, const match *m) {
   (void)e;
   (void)m;
@@ -367,6 +373,10 @@ static const route ROUTES[] = {
     {"POST", "messages/{event}", h_message},
     {"POST", "signals/{event}", h_signal},
     {"GET", "openapi.json", h_openapi},
+    {"POST", "external/fetch", h_external_fetch},
+    {"POST", "external/{id}/complete", h_external_complete},
+    {"POST", "external/{id}/fail", h_external_fail},
+    {"POST", "external/{id}/extend", h_external_extend},
 };
 
 /* --- matching ---------------------------------------------------------------------- */

@@ -17,6 +17,9 @@
  * stands still until host:advance(seconds) moves it, running what falls due
  * on the way, so a spec tests a three-day escalation without waiting.
  * Closing that host turns the manual clock off again.
+ *
+ * host:external_fetch / external_complete / external_fail / external_extend
+ * act as an external worker would over HTTP (the same bodies).
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -495,6 +498,40 @@ static int l_signal(lua_State *L) {
   return do_send(L, h, &m, 3, 4);
 }
 
+/* host:external_fetch{worker =, topics =, max =, lease =} and
+ * host:external_complete|fail|extend(id, {worker =, ...}), each with
+ * {as =} last: the calls of an external worker (engine_external). */
+static int do_external(lua_State *L, const char *verb, int64_t id, int body_idx) {
+  host *h = check_host(L);
+  luaL_checktype(L, body_idx, LUA_TTABLE);
+  json_t *body = to_json_or_raise(L, body_idx);
+  fh_actor a;
+  json_t *out = NULL;
+  fherr err = {0};
+  if (actor_of_rc(L, h, body_idx + 1, &a, &err)) {
+    json_decref(body);
+    return raise_err(L, &err);
+  }
+  int rc = engine_external(h->e, &a, verb, id, body, &out, &err);
+  json_decref(body);
+  return finish(L, &a, rc, out, &err, !strcmp(verb, "fetch"));
+}
+
+static int l_external_fetch(lua_State *L) { return do_external(L, "fetch", 0, 2); }
+static int l_external_complete(lua_State *L) { return do_external(L, "complete", luaL_checkinteger(L, 2), 3); }
+static int l_external_fail(lua_State *L) { return do_external(L, "fail", luaL_checkinteger(L, 2), 3); }
+static int l_external_extend(lua_State *L) { return do_external(L, "extend", luaL_checkinteger(L, 2), 3); }
+
+/* host:external_lease_expiries() -> how many leases ran out and were re-offered */
+static int l_external_lease_expiries(lua_State *L) {
+  host *h = check_host(L);
+  int64_t n = 0;
+  fherr err = {0};
+  if (engine_external_lease_expiries(h->e, &n, &err)) return raise_err(L, &err);
+  lua_pushinteger(L, (lua_Integer)n);
+  return 1;
+}
+
 static int l_flows(lua_State *L) {
   host *h = check_host(L);
   fh_actor a;
@@ -552,7 +589,10 @@ static const luaL_Reg host_methods[] = {
     {"task", l_task}, {"process", l_process}, {"processes", l_processes}, {"cancel_process", l_cancel_process},
     {"run_jobs", l_run_jobs}, {"now", l_now}, {"advance", l_advance}, {"send", l_send}, {"signal", l_signal},
     {"flows", l_flows}, {"flow", l_flow}, {"rename_node", l_rename_node},
-    {"reload", l_reload}, {"reload_path", l_reload_path}, {"close", l_close}, {NULL, NULL}};
+    {"reload", l_reload}, {"reload_path", l_reload_path}, {"close", l_close},
+    {"external_fetch", l_external_fetch}, {"external_complete", l_external_complete},
+    {"external_fail", l_external_fail}, {"external_extend", l_external_extend},
+    {"external_lease_expiries", l_external_lease_expiries}, {NULL, NULL}};
 
 int luaopen_flowhost(lua_State *L) {
   luaL_newmetatable(L, "flowhost.error");

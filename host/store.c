@@ -194,16 +194,38 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_READ_BEGIN] = "BEGIN",
   [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_INBOX " LIMIT ?11)",
   [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_QUEUE " LIMIT ?11)",
+  /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,
+   * external tasks waiting for workers outside included, and sort them */
   [Q_TASK_CLAIM] =
-      "SELECT " TASK_COLS TASK_FROM
-      "WHERE t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1"
+      "SELECT " TASK_COLS " FROM task t INDEXED BY task_due_host LEFT JOIN user u ON u.id = t.owner_id "
+      "WHERE t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1 AND t.flow_task_type <> 'external'"
       " AND (t.lease_until IS NULL OR t.lease_until < ?1) ORDER BY t.due_at, t.id LIMIT 1",
   [Q_TASK_LEASE] = "UPDATE task SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1",
   [Q_TASK_CLAIM_ID] =
       "SELECT " TASK_COLS TASK_FROM
-      "WHERE t.id = ?2 AND t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1"
+      "WHERE t.id = ?2 AND t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= ?1 AND t.flow_task_type <> 'external'"
       " AND (t.lease_until IS NULL OR t.lease_until < ?1)",
-  [Q_TASK_NEXT_DUE] = "SELECT min(coalesce(due_at, '')) FROM task WHERE status = 'SCHEDULED'",
+  /* external tasks wait for the workers outside (store_external.c), never
+   * for the host's own; the earliest first (NULL first, as '' was) */
+  [Q_TASK_NEXT_DUE] =
+      "SELECT coalesce(due_at, '') FROM task INDEXED BY task_due_host"
+      " WHERE status = 'SCHEDULED' AND flow_task_type <> 'external' ORDER BY due_at LIMIT 1",
+  /* external tasks: the free, due tasks of one topic in the order of the
+   * index (an external task always has a due_at), locked for a worker;
+   * lease_until on the right of SET is the old one */
+  [Q_EXT_FETCH] =
+      "SELECT id, process_id, flow_task, event_name, attempts, due_at, lease_until IS NOT NULL"
+      " FROM task INDEXED BY task_external"
+      " WHERE status = 'SCHEDULED' AND flow_task_type = 'external' AND event_name = ?1 AND due_at <= ?2"
+      " AND (lease_until IS NULL OR lease_until < ?2) AND flow_task IN (SELECT value FROM json_each(?4))"
+      " ORDER BY due_at, id LIMIT ?3",
+  [Q_EXT_LOCK] =
+      "UPDATE task SET lease_owner = ?2, lease_until = ?3,"
+      " lease_expiries = lease_expiries + (lease_until IS NOT NULL) WHERE id = ?1",
+  [Q_EXT_EXTEND] =
+      "UPDATE task SET lease_until = ?3 WHERE id = ?1 AND status = 'SCHEDULED' AND flow_task_type = 'external'"
+      " AND lease_owner = ?2 AND lease_until >= ?4",
+  [Q_EXT_EXPIRIES] = "SELECT coalesce(sum(lease_expiries), 0) FROM task WHERE flow_task_type = 'external'",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =
       "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"

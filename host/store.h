@@ -292,6 +292,30 @@ int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const 
 /* Seconds until the next SCHEDULED task is due (<0: none). */
 int store_task_next_due(store *st, const char *now, double *seconds, fherr *err);
 
+/* --- external tasks (store_external.c) -------------------------------- */
+
+/* One external task a worker fetched. */
+typedef struct st_external {
+  int64_t id, process_id;
+  char flow_task[160];
+  char topic[128];
+  int attempts;
+  int expired;   /* its previous lease ran out: offered again */
+} st_external;
+
+/* Fetch-and-lock, in one short write: up to max SCHEDULED external tasks
+ * of the topics (a JSON array of names), oldest first, that are due at `now` and whose
+ * lease is free or ran out, leased to `owner` until `until` (their
+ * processes' versions raised), of the nodes ("flow.node", a JSON array)
+ * that are External nodes now.  *rows (malloc'd, free()) may be empty. */
+int store_external_fetch(store *st, const json_t *topics, const json_t *nodes, int max, const char *now,
+                         const char *owner, const char *until, st_external **rows, int *n, fherr *err);
+/* Moves the lease of external task id to `until` if `owner` holds it live
+ * at `now`; FH_CONFLICT when not. */
+int store_external_extend(store *st, int64_t id, const char *owner, const char *now, const char *until, fherr *err);
+/* How many leases of external tasks ran out and were given to a worker again. */
+int store_external_lease_expiries(store *st, int64_t *n, fherr *err);
+
 /* --- messages and signals -------------------------------------------- */
 
 /* The oldest Receive task waiting for message `name` with `key` (key NULL:

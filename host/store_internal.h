@@ -44,6 +44,8 @@ enum {
   Q_HEALTH_PROBE,
   /* one read transaction around the statements of a request (store_read_begin) */
   Q_READ_BEGIN,
+  /* external tasks (store_external.c) */
+  Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
   Q__COUNT
 };
 

@@ -109,6 +109,17 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX session_expiry ON session(expires_at);"
     "CREATE INDEX api_token_user ON api_token(user_id);"
     "CREATE TABLE health_probe(id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);",
+    /* external tasks (store_external.c): workers outside fetch the
+     * SCHEDULED tasks of their topics (event_name) with a lease;
+     * lease_expiries counts the leases that ran out before the worker
+     * answered (the task was offered again) */
+    "ALTER TABLE task ADD COLUMN lease_expiries INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX task_external ON task(event_name, due_at, id)"
+    " WHERE status = 'SCHEDULED' AND flow_task_type = 'external';"
+    /* the job workers' claims skip external tasks: an index without them,
+     * so that thousands waiting for workers outside cost a claim nothing */
+    "CREATE INDEX task_due_host ON task(due_at, id)"
+    " WHERE status = 'SCHEDULED' AND flow_task_type <> 'external';",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -401,6 +401,7 @@ local KINDS = {
   unlock         = { ctor = "Unlock",        methods = { "Next" },                         needs_next = true },
   subprocess     = { ctor = "Subprocess",    methods = { "Next", "OnTimeout", "Due", "ForEach" }, needs_next = true },
   obsolete       = { ctor = "Obsolete",      methods = {} },
+  external       = { ctor = "External",      methods = { "Next", "Retry", "OnTimeout" }, needs_next = true },
 }
 local START_KINDS = { start = true, start_function = true }
 -- Nodes whose task is completed by a user, so that `this.node.owner` means someone.
@@ -592,6 +593,18 @@ function flow.Receive(opts)
   end
   spec.title, spec.description, spec.fields = good.title, good.description, good.fields
   spec.transient = good.transient == true
+  return node
+end
+
+-- flow.External { topic = "pdf", fields = {...}, title, description }: a task that a worker
+-- outside the host fetches over HTTP (POST /api/external/fetch) and completes with data,
+-- which the fields (or the flow's own) clean before it goes into the process data.
+function flow.External(opts)
+  local node, spec = new_node("external")
+  local good = node_options(spec, opts, { topic = opt_event_name, fields = opt_field_list,
+    title = opt_string, description = opt_string })
+  if good.topic == nil then problem(spec, 'External needs topic = "name"') end
+  spec.topic, spec.title, spec.description, spec.fields = good.topic, good.title, good.description, good.fields
   return node
 end
 
@@ -1061,6 +1074,7 @@ local function compile_events(ctx, spec, node)
   elseif spec.key then node.key = resolve_method(ctx, spec.key, spec.ctor .. " key") end
   if spec.data then node.data = resolve_method(ctx, spec.data, "Send data") end
   if spec.lock_name then node.lock_name = spec.lock_name end
+  if spec.topic then node.topic = spec.topic end
   if spec.while_ref then node.while_node = resolve_node(ctx, spec.while_ref.ref, ":While") end
   if spec.subflow then
     node.subflow, node.sub_start = spec.subflow, spec.sub_start
@@ -1189,7 +1203,7 @@ flow.Flow(t) checks the flow table `t` and returns the compiled definition (or r
                      assign_owner_of, retry = {attempts, backoff}, timeout, wait_all,
                      wait, cancel_rest, terminate, first, message, signal, transient,
                      key (fn) | key_value, data (fn), region, due (fn) | due_seconds,
-                     subflow, sub_start, input (fn), output (fn), lock_name, while_node,
+                     subflow, sub_start, input (fn), output (fn), lock_name, while_node, topic,
                      foreach (fn) | foreach_field, parallel, complete_count | complete (fn),
                      timeouts = {{to, interrupting, seconds (-1: fn timeout_<i>)}, ...},
                      edges = {{to, kind, cond}, ...}}, ... },          -- in definition order

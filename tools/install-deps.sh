@@ -8,6 +8,7 @@ libmicrohttpd-dev libjansson-dev libsodium-dev libgraphviz-dev graphviz"
 if [ "${1:-}" = "--test" ]; then
   # prometheus: its promtool checks GET /metrics (tests/http/metrics_spec.lua)
   want="$want lua-busted lua-socket lua-cjson curl chromium nodejs npm prometheus"
+  want="$want python3"   # examples/pdf_worker.py, run by tests/http/external_spec.lua
 fi
 if [ "${1:-}" = "--bench" ]; then
   want="$want lua-socket lua-cjson curl wrk strace"

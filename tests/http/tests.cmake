@@ -21,6 +21,8 @@
 #   http_metrics  GET /metrics: 401/403 for non-admins, --metrics-listen; traffic moves exact
 #                 counters (actions, HTTP by route pattern, jobs done/retried/failed, task
 #                 gauges); `promtool check metrics` accepts the answer
+#   http_external the external task routes: shapes, every 400/401/403/404/405/409, racing
+#                 fetches, lease expiry, retries/ERROR/revive; runs examples/pdf_worker.py
 # The servers run with leak detection on (also in a -DFLOWHOST_SANITIZE=ON build): a
 # sanitizer report or a non-zero exit at shutdown fails the spec.
 # (not add_busted: its unquoted list expansion loses the escaped ';;' of LUA_PATH)
@@ -28,7 +30,7 @@ set(FLOWHOST_HTTP_ENV "${FLOWHOST_TEST_ENV}")
 if(FLOWHOST_TEST_ENV_PRELOAD)
   set(FLOWHOST_HTTP_ENV "${FLOWHOST_HTTP_ENV};${FLOWHOST_TEST_ENV_PRELOAD}")
 endif()
-foreach(spec api robust events slowloris logins hardening sandbox compose metrics)
+foreach(spec api robust events slowloris logins hardening sandbox compose metrics external)
   add_test(NAME http_${spec}
            COMMAND sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED} --output=plainTerminal
                    ${CMAKE_SOURCE_DIR}/tests/http/${spec}_spec.lua

@@ -80,6 +80,7 @@ const TYPE_WORDS = Object.freeze({
   handler: 'Handler',
   function: 'Function',
   job: 'Background job',
+  external: 'External worker',
   timer: 'Timer',
   if: 'Decision',
   switch: 'Switch',
@@ -161,6 +162,12 @@ export function nodeDetails(node, def) {
       if (what) out.push(`sends ${what}`);
       break;
     }
+    case 'external':
+      if (node.topic) out.push(`done by a worker outside the host (topic ${node.topic})`);
+      if (Array.isArray(node.fields) && node.fields.length) {
+        out.push(`stores ${fieldLabels(def, node.fields.map(String)).join(', ')} from it`);
+      }
+      break;
     case 'cancel':
       if (node.region) out.push(`cancels what is still open in the branches of ${nodeTitle(def, node.region)}`);
       break;

@@ -17,6 +17,7 @@ import {
   isReceive, isTimeout, waitsForText, timeoutState, nodeTitle, timeoutsOf,
 } from '../events.js';
 import { timeoutList, isOpen } from '../event-ui.js';
+import { isExternal, externalPanel } from '../external.js';
 import {
   isController, isInstance, isSubprocess, controllerOf, instancesOf, groupProgress, progressText,
   instanceText, instanceItem, childOf,
@@ -110,7 +111,7 @@ export async function taskView(ctx) {
     });
   });
   // the engine completes receivers and timeouts itself: their notice says what happens instead
-  const engineTask = isReceive(task) || isTimeout(task) || isController(task) || isSubprocess(task);
+  const engineTask = isReceive(task) || isTimeout(task) || isController(task) || isSubprocess(task) || isExternal(task);
   const actionBar = buttons.length || canExecute || !engineTask
     ? h('div', { class: 'action-bar', role: 'group', 'aria-label': 'Task actions', testid: 'task-actions' },
       buttons.length ? buttons : (canExecute ? null : h('p', { class: 'muted' }, 'There is nothing you can do with this task now.')))
@@ -119,7 +120,7 @@ export async function taskView(ctx) {
   // ------------------------------------------------------------ events: what it waits for, its timeouts
   const procTasks = (procRes && Array.isArray(procRes.tasks)) ? procRes.tasks : [];
   const guardedBy = timeoutsOf(procTasks, task.id);
-  const eventPanel = eventNotice(task, def, status, procTasks);
+  const eventPanel = eventNotice(task, def, status, procTasks) || externalPanel(task, status);
   const composePanel = composeNotice(task, def, status, procTasks, (procRes && procRes.children) || [], flows);
   const timeoutsPanel = guardedBy.length ? h('section', { class: 'panel', 'aria-labelledby': 'task-timeouts-title', testid: 'task-timeouts' },
     h('h2', { class: 'panel-title', id: 'task-timeouts-title' }, 'Timeouts of this task'),
@@ -132,7 +133,7 @@ export async function taskView(ctx) {
     fact('Flow', (def && def.title) || task.flow),
     fact('Node', h('code', null, task.node)),
     fact('Type', task.type || '—'),
-    task.due_at ? fact(isTimeout(task) ? 'Fires' : (status === STATUS.SCHEDULED ? 'Runs' : 'Due'),
+    task.due_at ? fact(isTimeout(task) ? 'Fires' : (status === STATUS.SCHEDULED ? (isExternal(task) ? 'Offered' : 'Runs') : 'Due'),
       h('span', { testid: 'task-due' }, dueEl(task), h('span', { class: 'muted small due-abs' }, fullTime(task.due_at)))) : null,
     task.waits_for ? fact('Waits for', h('span', { testid: 'task-waits-for' }, waitsForText(task))) : null,
     isInstance(task) ? fact('Item', h('span', { testid: 'task-item-fact' }, instanceItem(task) || '—')) : null,
