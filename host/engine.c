@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 
+#include "engine_versions.h"
 #include "fhtime.h"
 
 
@@ -38,6 +39,7 @@ int engine_sync_flows(engine *e, fherr *err) {
   if (done) {
     flowgen_release(e->reg, e->gen);
     e->gen = gen;
+    engine_versions_note(e);   /* the versions new processes start on */
     return FH_OK;
   }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
@@ -52,6 +54,7 @@ int engine_sync_flows(engine *e, fherr *err) {
   flowgen_release(e->reg, e->gen);
   e->vm = vm;
   e->gen = gen;
+  engine_versions_note(e);
   return FH_OK;
 }
 

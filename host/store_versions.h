@@ -1,0 +1,51 @@
+/* store_versions — the stored versions of each flow (table flow_version)
+ * and the processes that run on them (process.flow_version).
+ *
+ * A version is a flow's source text named by its content hash.  The host
+ * marks the version it starts processes on as current; a trigger stamps it
+ * on every new process in the insert's own transaction, so a process never
+ * exists without the version it started on.  Only store units speak SQL:
+ * the engine (engine_versions.c) asks here.
+ */
+#ifndef STORE_VERSIONS_H
+#define STORE_VERSIONS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "fherr.h"
+#include "store.h"
+
+#define VERSION_HASH_LEN 20   /* 16 hex digits and room */
+
+/* Stores (flow, hash, source) if new and makes it the flow's current
+ * version.  *prev gets the version that was current ("" if none); *changed
+ * is 0 when hash already was current (then nothing is written). */
+int store_version_make_current(store *st, const char *flow, const char *hash, const char *source, size_t len,
+                               int pin, char prev[VERSION_HASH_LEN], int *changed, fherr *err);
+/* The edit-impact report (JSON text) of the reload that made hash current. */
+int store_version_set_report(store *st, const char *flow, const char *hash, const char *report, fherr *err);
+/* [{hash, pin, current, created_at, running}] newest first; running counts
+ * the flow's running processes on it.  A last entry {hash: null, running}
+ * counts running processes older than versions, when there are any. */
+int store_version_list(store *st, const char *flow, json_t **out, fherr *err);
+/* The full hash of the version of flow whose hash starts with prefix, and
+ * its source (malloc'd, may be NULL) and pin.  FH_NOT_FOUND, or
+ * FH_BAD_REQUEST when the prefix names several. */
+int store_version_find(store *st, const char *flow, const char *prefix, char hash[VERSION_HASH_LEN],
+                       char **source, int *pin, fherr *err);
+/* The running processes of flow on version hash (NULL: on no version):
+ * [{id, data: {...}, tasks: [{id, node, status}]}] with their active tasks. */
+int store_version_running(store *st, const char *flow, const char *hash, json_t **out, fherr *err);
+/* {flow: report} of every current version that has a report. */
+int store_version_reports(store *st, json_t **out, fherr *err);
+/* The version a process records ("" when none). */
+int store_version_of_process(store *st, int64_t process_id, char hash[VERSION_HASH_LEN], fherr *err);
+/* In one transaction: the active tasks of the flow's running processes on
+ * `from` (NULL: every version but `to`, and none) at node map[2i] move to
+ * node map[2i+1], and the processes to version `to` (raising their row
+ * version, so an action that read them before starts over). */
+int store_version_move(store *st, const char *flow, const char *from, const char *to, const char *const *map,
+                       int nmap, int64_t *moved, fherr *err);
+
+#endif
