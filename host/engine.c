@@ -50,6 +50,7 @@ int engine_sync_flows(engine *e, fherr *err) {
     return FH_INTERNAL;
   }
   flowgen_load_into(gen, vm, flowreg_dir(e->reg), err);
+  engine_pins_reset(e);   /* they were loaded in the old state */
   luavm_free(e->vm);
   flowgen_release(e->reg, e->gen);
   e->vm = vm;
@@ -122,6 +123,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
 
 void engine_close(engine *e) {
   if (!e) return;
+  engine_pins_reset(e);
   luavm_free(e->vm);
   if (e->gen) flowgen_release(e->reg, e->gen);
   store_close(e->st);
