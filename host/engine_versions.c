@@ -190,3 +190,52 @@ int engine_versions_migrate(engine *e, const char *flow, const char *to, const c
   *out = json_pack("{s:s, s:s, s:I, s:o}", "flow", flow, "to", to_hash, "moved", (json_int_t)moved, "reports", reports);
   return FH_OK;
 }
+
+/* One item of GET /api/flows gets its version, mode, running counts per
+ * version and the report of its last reload. */
+static void decorate_flow(engine *e, json_t *item, const json_t *reports) {
+  const char *name = json_string_value(json_object_get(item, "name"));
+  const flow_entry *fe = name ? flowgen_find(e->gen, name) : NULL;
+  if (!fe) return;
+  json_object_set_new(item, "version", fe->hash[0] ? json_string(fe->hash) : json_null());
+  json_object_set_new(item, "version_mode", json_string(fe->def && fe->def->pin ? "pin" : "follow"));
+  json_t *list = NULL;
+  fherr err = {0};
+  if (!store_version_list(e->st, name, &list, &err)) {
+    json_t *counts = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) if (json_integer_value(json_object_get(v, "running")) ||
+                                       json_is_true(json_object_get(v, "current")))
+        json_array_append_new(counts, json_pack("{s:O, s:O}", "hash", json_object_get(v, "hash"), "running",
+                                                json_object_get(v, "running")));
+    json_object_set_new(item, "versions", counts);
+    json_decref(list);
+  }
+  fherr_clear(&err);
+  json_t *report = json_object_get(reports, name);
+  /* only the report about the version loaded now */
+  if (report && !json_equal(json_object_get(report, "to"), json_object_get(item, "version"))) report = NULL;
+  json_object_set(item, "reload_report", report ? report : json_null());
+}
+
+void engine_versions_decorate_flows(engine *e, json_t *flows) {
+  json_t *reports = NULL;
+  fherr err = {0};
+  if (store_version_reports(e->st, &reports, &err)) fherr_clear(&err);
+  size_t i;
+  json_t *item;
+  json_array_foreach(json_object_get(flows, "items"), i, item) decorate_flow(e, item, reports);
+  json_decref(reports);
+}
+
+void engine_versions_decorate_process(engine *e, json_t *process_view) {
+  json_t *p = json_object_get(process_view, "process");
+  if (!p) p = process_view;
+  json_int_t id = json_integer_value(json_object_get(p, "id"));
+  char hash[VERSION_HASH_LEN];
+  fherr err = {0};
+  if (id && !store_version_of_process(e->st, id, hash, &err))
+    json_object_set_new(p, "flow_version", hash[0] ? json_string(hash) : json_null());
+  fherr_clear(&err);
+}

@@ -28,6 +28,10 @@ int engine_versions_check(engine *e, const char *flow, const flowdef *nw, const 
 int engine_versions_list(engine *e, const char *flow, json_t **out, fherr *err);
 /* {flow: report} of the last reload of every flow. */
 int engine_versions_reports(engine *e, json_t **out, fherr *err);
+/* GET /api/flows: each item gets version, version_mode, versions (running
+ * counts) and reload_report; GET /api/processes/{id}: flow_version. */
+void engine_versions_decorate_flows(engine *e, json_t *flows);
+void engine_versions_decorate_process(engine *e, json_t *process_view);
 /* The version process id records ("" when none). */
 int engine_process_version(engine *e, int64_t process_id, char hash[20], fherr *err);
 /* flowhost migrate: moves the running processes of flow on `from` (NULL:

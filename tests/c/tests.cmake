@@ -14,3 +14,5 @@ add_c_tests(store schema users_and_permissions process_and_tasks token_prefixes 
 add_c_tests(concurrency split_join_race job_workers_race)
 add_c_tests(luavm error_location budget memory_limit_steps json_round_trip)
 add_c_tests(short_txn handler_outside_writer)
+add_c_tests(impact unchanged node_renamed node_removed node_changed field_retyped field_required field_removed
+            join_changed flow_removed)
