@@ -389,6 +389,9 @@ char *impact_to_text(const json_t *report) {
   json_t *fd;
   json_array_foreach(json_object_get(report, "findings"), i, fd) finding_text(f, fd);
   if (!json_array_size(json_object_get(report, "findings"))) fprintf(f, "  ok        nothing running is affected\n");
+  if (json_is_true(json_object_get(report, "pinned")))
+    fprintf(f, "  pinned    the running processes finish on version %s (flowhost migrate moves them)\n",
+            from ? from : "(none recorded)");
   fclose(f);
   return buf;
 }
