@@ -82,44 +82,37 @@ int engine_versions_check(engine *e, const char *flow, const flowdef *nw, const 
   return check_mapped(e, flow, nw, new_hash, NULL, 0, reports, err);
 }
 
-/* Logs a report line by line and stores it with the version it is about. */
-static void publish_report(engine *e, const char *flow, const char *hash, json_t *report) {
+static void log_report(const json_t *report) {
   char *text = impact_to_text(report);
   int level = impact_strands(report) ? FHLOG_WARN : FHLOG_INFO;
   for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) fhlog(level, "%s", line);
   free(text);
-  char *json = json_dumps(report, JSON_COMPACT);
-  fherr err = {0};
-  if (json && store_version_set_report(e->st, flow, hash, json, &err))
-    fhlog(FHLOG_WARN, "flow %s: the reload report was not stored: %s", flow, err.message);
-  fherr_clear(&err);
-  free(json);
 }
 
-/* One loaded flow: its version becomes current; a replaced version gets
- * the report of what this does to the processes running on it. */
+/* One loaded flow: its version becomes current, with the report of what
+ * that does to the processes running on the version it replaces; those of
+ * a "follow" flow move to it in the same transaction (as the engine runs
+ * them on it from now on). */
 static void note_entry(engine *e, const flow_entry *fe) {
   char prev[VERSION_HASH_LEN];
   int changed = 0;
   fherr err = {0};
-  if (store_version_make_current(e->st, fe->name, fe->hash, fe->source, fe->source_len, fe->def->pin, prev, &changed,
-                                 &err)) {
-    fhlog(FHLOG_WARN, "flow %s: version %s not recorded: %s", fe->name, fe->hash, err.message);
-    fherr_clear(&err);
-    return;
-  }
-  if (!changed || !prev[0]) return;
   json_t *report = NULL;
-  if (!compare_one(e, fe->name, prev, prev, fe->def, fe->hash, NULL, 0, &report, &err)) {
+  char *json = NULL;
+  if (store_version_current(e->st, fe->name, prev, &err) || !strcmp(prev, fe->hash)) goto out;
+  if (prev[0] && !compare_one(e, fe->name, prev, prev, fe->def, fe->hash, NULL, 0, &report, &err)) {
     json_object_set_new(report, "pinned", json_boolean(fe->def->pin));
-    publish_report(e, fe->name, fe->hash, report);
-    json_decref(report);
+    json = json_dumps(report, JSON_COMPACT);
   }
-  int64_t moved = 0;
-  /* follow: what runs moves to the newest definition, as the engine does */
-  if (!err.code && !fe->def->pin) store_version_move(e->st, fe->name, NULL, fe->hash, NULL, 0, &moved, &err);
-  if (err.code) fhlog(FHLOG_WARN, "flow %s: %s", fe->name, err.message);
+  if (!err.code && !store_version_make_current(e->st, fe->name, fe->hash, fe->source, fe->source_len, fe->def->pin,
+                                               prev, json, !fe->def->pin, &changed, &err) &&
+      changed && report)
+    log_report(report);
+out:
+  if (err.code) fhlog(FHLOG_WARN, "flow %s: version %s not recorded: %s", fe->name, fe->hash, err.message);
   fherr_clear(&err);
+  json_decref(report);
+  free(json);
 }
 
 void engine_versions_note(engine *e) {

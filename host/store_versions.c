@@ -76,16 +76,27 @@ static int insert_and_mark(store *st, const char *flow, const char *hash, const 
   return rc;
 }
 
+int store_version_current(store *st, const char *flow, char hash[VERSION_HASH_LEN], fherr *err) {
+  return current_of(st, flow, hash, err);
+}
+
+static int move_processes(store *st, const char *flow, const char *from, const char *to, int64_t *moved,
+                          fherr *err);
+static int set_report(store *st, const char *flow, const char *hash, const char *report, fherr *err);
+
 int store_version_make_current(store *st, const char *flow, const char *hash, const char *source, size_t len,
-                               int pin, char prev[VERSION_HASH_LEN], int *changed, fherr *err) {
+                               int pin, const char *expect, const char *report, int move, int *changed,
+                               fherr *err) {
   *changed = 0;
-  /* the common case, read only: it already is current */
-  int rc = current_of(st, flow, prev, err);
-  if (rc || !strcmp(prev, hash)) return rc;
-  if ((rc = store_begin(st, err))) return rc;
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  char prev[VERSION_HASH_LEN];
+  int64_t moved = 0;
   rc = current_of(st, flow, prev, err);   /* again, now that we write */
-  if (!rc && strcmp(prev, hash)) {
+  if (!rc && !strcmp(prev, expect ? expect : "") && strcmp(prev, hash)) {
     rc = insert_and_mark(st, flow, hash, source, len, pin, err);
+    if (!rc && report) rc = set_report(st, flow, hash, report, err);
+    if (!rc && move) rc = move_processes(st, flow, NULL, hash, &moved, err);
     *changed = !rc;
   }
   if (rc) {
@@ -97,20 +108,15 @@ int store_version_make_current(store *st, const char *flow, const char *hash, co
   return rc;
 }
 
-int store_version_set_report(store *st, const char *flow, const char *hash, const char *report, fherr *err) {
-  int rc = store_begin(st, err);
-  if (rc) return rc;
+/* The edit-impact report (JSON text) of the reload that made hash current. */
+static int set_report(store *st, const char *flow, const char *hash, const char *report, fherr *err) {
   sqlite3_stmt *s = prep(st, "UPDATE flow_version SET report = ?3 WHERE flow = ?1 AND hash = ?2", err);
   if (s) {
     sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s, 2, hash, -1, SQLITE_TRANSIENT);
     sq_bind_text_or_null(s, 3, report);
   }
-  if ((rc = run_once(st, s, err))) {
-    store_rollback(st);
-    return rc;
-  }
-  return store_commit(st, err);
+  return run_once(st, s, err);
 }
 
 static int unversioned_count(store *st, const char *flow, int64_t *n, fherr *err) {

@@ -18,13 +18,16 @@
 
 #define VERSION_HASH_LEN 20   /* 16 hex digits and room */
 
-/* Stores (flow, hash, source) if new and makes it the flow's current
- * version.  *prev gets the version that was current ("" if none); *changed
- * is 0 when hash already was current (then nothing is written). */
+/* The flow's current version ("" if none). */
+int store_version_current(store *st, const char *flow, char hash[VERSION_HASH_LEN], fherr *err);
+/* In one transaction: stores (flow, hash, source) if new, makes it the
+ * flow's current version with its report (JSON text, may be NULL) and, with
+ * move, moves the running processes of the flow to it.  Nothing is written
+ * when the current version is no longer `expect` (another host or thread
+ * got there first): then *changed is 0. */
 int store_version_make_current(store *st, const char *flow, const char *hash, const char *source, size_t len,
-                               int pin, char prev[VERSION_HASH_LEN], int *changed, fherr *err);
-/* The edit-impact report (JSON text) of the reload that made hash current. */
-int store_version_set_report(store *st, const char *flow, const char *hash, const char *report, fherr *err);
+                               int pin, const char *expect, const char *report, int move, int *changed,
+                               fherr *err);
 /* [{hash, pin, current, created_at, running}] newest first; running counts
  * the flow's running processes on it.  A last entry {hash: null, running}
  * counts running processes older than versions, when there are any. */
