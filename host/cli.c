@@ -17,6 +17,7 @@
 #include "graph.h"
 #include "identity.h"
 #include "cli_versions.h"
+#include "engine_versions.h"
 
 static const char USAGE[] =
     "usage: flowhost COMMAND [options]\n"
@@ -508,6 +509,7 @@ static int process_run(ctx *c, const args *a) {
   int rc = a->npos > 2 ? engine_process_cancel(c->e, &c->actor, id, &out, &err)
                        : engine_process_get(c->e, &c->actor, id, &out, &err);
   if (rc) return fail(&err);
+  if (a->npos <= 2) engine_versions_decorate_process(c->e, out);
   print_json(out);
   json_decref(out);
   return 0;
