@@ -61,6 +61,13 @@ $FH check --against "$DIR/v.db" "$DIR/broken.lua" $F > "$DIR/out" 2>&1; [ $? -eq
 grep -q "broken.lua" "$DIR/out" || fail "the broken file is named: $(cat "$DIR/out")"
 set -e
 
+# version must be "follow" or "pin"
+sed 's/version = "pin"/version = "sometimes"/' "$DIR/flows/helloworld.lua" > "$DIR/bad_version.lua"
+set +e
+$FH check "$DIR/bad_version.lua" $F > "$DIR/out" 2>&1; [ $? -eq 1 ] || fail "a bad version must exit 1"
+set -e
+grep -q 'version must be "follow" or "pin", got the string "sometimes"' "$DIR/out" || fail "bad version: $(cat "$DIR/out")"
+
 # deploy the edit: the pinned process stays on V1, a new one starts on the new version
 cp "$DIR/edit/helloworld.lua" "$DIR/flows/helloworld.lua"
 P2=$($FH start helloworld --data '{"text":"two"}' $F | field process.id)
