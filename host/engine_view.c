@@ -47,6 +47,13 @@ json_t *view_task_json(engine *e, const st_task *t) {
   snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
   const flowdef *fd = engine_find_def(e, flow);
   const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
+  if (!n && fd && fd->pin) {   /* a node of the older version its process is pinned to */
+    st_process p = {.id = t->process_id};
+    const char *lua_flow;
+    snprintf(p.flow, sizeof p.flow, "%s", flow);
+    engine_pinned_def(e, &p, &fd, &lua_flow);
+    n = flowdef_node(fd, node_part(t->flow_task));
+  }
   int is_timeout = !strcmp(t->type, "timeout");
   json_t *prev = json_array();
   for (const char *p = t->previous; p && *p;) {   /* "3,4" from the task row */
