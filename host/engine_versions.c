@@ -115,6 +115,15 @@ out:
   free(json);
 }
 
+void engine_versions_record(engine *e) {
+  flowgen *gen = flowreg_acquire(e->reg);
+  flowgen *held = e->gen;
+  e->gen = gen;
+  engine_versions_note(e);
+  e->gen = held;
+  flowgen_release(e->reg, gen);
+}
+
 void engine_versions_note(engine *e) {
   for (int i = 0; e->gen && i < e->gen->n; i++) {
     const flow_entry *fe = &e->gen->entries[i];

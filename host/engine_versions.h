@@ -19,6 +19,9 @@
  * flow) those processes move to the new version.  Never fails the caller:
  * trouble is logged. */
 void engine_versions_note(engine *e);
+/* The same for the registry's current generation, with no Lua state: the
+ * host records its versions once before it serves. */
+void engine_versions_record(engine *e);
 /* The impact reports of replacing what runs now in flow by definition nw
  * (hash new_hash): one report per version that has running processes, as
  * an array appended to *reports. */

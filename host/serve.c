@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "jobs.h"
 #include "engine.h"
+#include "engine_versions.h"
 #include "fhlog.h"
 #include "flowreg.h"
 #include "graph.h"
@@ -182,6 +183,7 @@ static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
     printf("created user admin with password %s\n", password);
     fflush(stdout);
   }
+  if (!rc) engine_versions_record(e);   /* before serving: the workers find them current */
   engine_close(e);
   return rc;
 }

@@ -14,7 +14,7 @@ assert(os.execute("mkdir -p " .. tmp))
 local C = dofile(src .. "/tests/jobs/crash_lib.lua")(tmp)
 math.randomseed(tonumber(os.getenv("SEED") or os.time()))
 
-local ROUNDS = 6
+local ROUNDS = 5
 
 local function flow_text(step)
   return table.concat({
