@@ -40,6 +40,7 @@ int engine_sync_flows(engine *e, fherr *err) {
     flowgen_release(e->reg, e->gen);
     e->gen = gen;
     engine_versions_note(e);   /* the versions new processes start on */
+    engine_pins_preload(e);
     return FH_OK;
   }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
@@ -56,6 +57,7 @@ int engine_sync_flows(engine *e, fherr *err) {
   e->vm = vm;
   e->gen = gen;
   engine_versions_note(e);
+  engine_pins_preload(e);
   return FH_OK;
 }
 

@@ -52,6 +52,11 @@ store *engine_store(engine *e);
 void engine_pinned_def(engine *e, const st_process *proc, const flowdef **fd, const char **lua_flow);
 /* Forgets them (the Lua state they were loaded in is gone). */
 void engine_pins_reset(engine *e);
+/* Loads every older version running processes of pinned flows are on (their
+ * tasks' nodes are then in the queues), after a generation change. */
+void engine_pins_preload(engine *e);
+/* The i-th pinned version loaded (0-based), NULL past the last. */
+const flowdef *engine_pin_def(const engine *e, int i);
 
 /* An action that keeps losing the race for its process (FH_STALE) gives
  * up after this many tries and answers 409. */

@@ -85,3 +85,32 @@ void engine_pinned_def(engine *e, const st_process *proc, const flowdef **fd, co
   *fd = p->def;
   *lua_flow = p->key;
 }
+
+void engine_pins_preload(engine *e) {
+  for (int i = 0; e->gen && i < e->gen->n; i++) {
+    const flow_entry *fe = &e->gen->entries[i];
+    if (!fe->def || !fe->def->pin) continue;
+    json_t *list = NULL;
+    fherr err = {0};
+    if (store_version_list(e->st, fe->name, &list, &err)) {
+      fherr_clear(&err);
+      continue;
+    }
+    size_t k;
+    json_t *v;
+    json_array_foreach(list, k, v) {
+      const char *hash = json_string_value(json_object_get(v, "hash"));
+      if (!hash || !strcmp(hash, fe->hash) || json_integer_value(json_object_get(v, "running")) == 0) continue;
+      char key[160];
+      snprintf(key, sizeof key, "%s@%s", fe->name, hash);
+      if (!pin_find(e, key)) pin_load(e, fe->name, hash, key);
+    }
+    json_decref(list);
+  }
+}
+
+const flowdef *engine_pin_def(const engine *e, int i) {
+  const pin *p = e->pins;
+  while (p && i-- > 0) p = p->next;
+  return p ? p->def : NULL;
+}

@@ -159,6 +159,11 @@ describe("flow versions over HTTP", function()
     api = srv:bearer("admin")
     local t1 = open_task(p1)
     assert.equal("write", t1.node)
+    -- the queue lists it (its node is only in the pinned version), with the new process's task
+    local queued = {}
+    for _, t in ipairs(C.ok(api:get("/api/tasks?view=queue")).items) do queued[t.node] = t.process_id end
+    assert.equal(p1, queued.write)
+    assert.equal(p2, queued.draft)
     -- its task page shows the step of its own version, with its form
     local view = C.ok(api:get("/api/tasks/" .. id(t1.id)))
     assert.equal("view", view.task.type)
