@@ -37,6 +37,22 @@ static void check_def(checker *c, const char *name, const flowdef *def, const ch
   fherr_clear(&err);
 }
 
+/* A folder is the whole set of flows: a flow with running processes that
+ * it no longer has would be removed. */
+static void check_gone(checker *c, const flowgen *gen) {
+  json_t *flows = NULL;
+  fherr err = {0};
+  if (engine_versions_running_flows(c->e, &flows, &err)) {
+    fprintf(stderr, "flowhost: %s\n", err.message);
+    c->failed = 1;
+  }
+  fherr_clear(&err);
+  size_t i;
+  json_t *v;
+  json_array_foreach(flows, i, v) if (!flowgen_find(gen, json_string_value(v))) check_def(c, json_string_value(v), NULL, NULL);
+  json_decref(flows);
+}
+
 static void check_dir(checker *c, const char *dir) {
   fherr err = {0};
   flowreg *reg = flowreg_new(dir, c->g->lua_dir, &err);
@@ -51,6 +67,7 @@ static void check_dir(checker *c, const char *dir) {
       if (fe->has_error) add_error(c, fe->error_file, fe->error_line, fe->error_message);
       else if (fe->def) check_def(c, fe->name, fe->def, fe->hash);
     }
+    check_gone(c, gen);
     flowgen_release(reg, gen);
   }
   fherr_clear(&err);

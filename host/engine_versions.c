@@ -46,9 +46,10 @@ static int compare_one(engine *e, const char *flow, const char *def_hash, const 
   int rc = store_version_running(e->st, flow, run_hash, &running, err);
   if (rc) return rc;
   apply_map(running, map, nmap);
-  flowdef *old = def_hash && *def_hash ? compile_version(e, flow, def_hash) : NULL;
+  /* (a flow that is gone needs no old definition) */
+  flowdef *old = nw && def_hash && *def_hash ? compile_version(e, flow, def_hash) : NULL;
   *out = impact_compare(flow, old, run_hash, nw, new_hash, running);
-  if (!old && def_hash && *def_hash) json_object_set_new(*out, "old_failed", json_true());
+  if (nw && !old && def_hash && *def_hash) json_object_set_new(*out, "old_failed", json_true());
   flowdef_free(old);
   json_decref(running);
   return FH_OK;
@@ -142,6 +143,10 @@ int engine_versions_list(engine *e, const char *flow, json_t **out, fherr *err) 
   *out = json_pack("{s:s, s:s?, s:s, s:o}", "flow", flow, "current", fe->hash[0] ? fe->hash : NULL, "version",
                    fe->def && fe->def->pin ? "pin" : "follow", "versions", list);
   return FH_OK;
+}
+
+int engine_versions_running_flows(engine *e, json_t **out, fherr *err) {
+  return store_version_running_flows(e->st, out, err);
 }
 
 int engine_versions_reports(engine *e, json_t **out, fherr *err) { return store_version_reports(e->st, out, err); }

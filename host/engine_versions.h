@@ -23,10 +23,12 @@ void engine_versions_note(engine *e);
  * host records its versions once before it serves. */
 void engine_versions_record(engine *e);
 /* The impact reports of replacing what runs now in flow by definition nw
- * (hash new_hash): one report per version that has running processes, as
- * an array appended to *reports. */
+ * (hash new_hash; nw NULL: the flow is gone): one report per version that
+ * has running processes, appended to the array reports. */
 int engine_versions_check(engine *e, const char *flow, const flowdef *nw, const char *new_hash, json_t *reports,
                           fherr *err);
+/* The flows that have running processes (["a", ...]). */
+int engine_versions_running_flows(engine *e, json_t **out, fherr *err);
 /* GET /api/flows/{flow}/versions: {flow, current, versions: [...]}. */
 int engine_versions_list(engine *e, const char *flow, json_t **out, fherr *err);
 /* {flow: report} of the last reload of every flow. */

@@ -242,6 +242,22 @@ int store_version_running(store *st, const char *flow, const char *hash, json_t 
   return FH_OK;
 }
 
+int store_version_running_flows(store *st, json_t **out, fherr *err) {
+  *out = NULL;
+  sqlite3_stmt *s = prep(st, "SELECT DISTINCT flow FROM process WHERE status IN " RUNNING " ORDER BY flow", err);
+  if (!s) return FH_INTERNAL;
+  json_t *list = json_array();
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) json_array_append_new(list, json_string((const char *)sqlite3_column_text(s, 0)));
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) {
+    json_decref(list);
+    return sq_fail(st, err, rc, "versions");
+  }
+  *out = list;
+  return FH_OK;
+}
+
 int store_version_reports(store *st, json_t **out, fherr *err) {
   *out = NULL;
   sqlite3_stmt *s = prep(st, "SELECT flow, report FROM flow_version WHERE is_current AND report IS NOT NULL", err);

@@ -40,6 +40,8 @@ int store_version_find(store *st, const char *flow, const char *prefix, char has
 /* The running processes of flow on version hash (NULL: on no version):
  * [{id, data: {...}, tasks: [{id, node, status}]}] with their active tasks. */
 int store_version_running(store *st, const char *flow, const char *hash, json_t **out, fherr *err);
+/* The names of the flows that have running processes: ["a", ...]. */
+int store_version_running_flows(store *st, json_t **out, fherr *err);
 /* {flow: report} of every current version that has a report. */
 int store_version_reports(store *st, json_t **out, fherr *err);
 /* The version a process records ("" when none). */

@@ -50,6 +50,14 @@ set -e
 [ "$(field reports.1.findings.1.command < "$DIR/out.json")" = "flowhost rename-node helloworld approve review" ] \
   || fail "json command"
 
+# a folder without the flow: its running processes would be stranded
+mkdir -p "$DIR/empty"
+set +e
+$FH check --against "$DIR/v.db" "$DIR/empty" --format json $F > "$DIR/out.json"; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "a folder without a running flow must exit 1, got $rc"
+[ "$(field reports.1.findings.1.kind < "$DIR/out.json")" = "flow_removed" ] || fail "flow_removed: $(cat "$DIR/out.json")"
+
 # bad input: exit 2 for usage, 1 for a missing database or a broken file
 set +e
 $FH check --against "$DIR/v.db" --format yaml $F >/dev/null 2>&1; [ $? -eq 2 ] || fail "--format yaml must exit 2"
