@@ -16,3 +16,4 @@ add_c_tests(luavm error_location budget memory_limit_steps json_round_trip)
 add_c_tests(short_txn handler_outside_writer)
 add_c_tests(impact unchanged node_renamed node_removed node_changed field_retyped field_required field_removed
             join_changed flow_removed)
+add_c_tests(store_versions stamp_and_current find move_with_map)
