@@ -85,6 +85,7 @@ test('the Flows page shows versions, counts and the edit report; the process pag
   }
   const report = block.getByTestId('reload-report');
   assert.equal(await report.getAttribute('data-stranded'), 'true');
+  await expectText(report.locator('p').first(), /it would strand running work; the running processes stay on their version\./);
   await expectText(report.getByTestId('reload-finding').first(), /Step “write” was removed — 1 process; looks renamed: flowhost rename-node doc write draft/);
   await screenshot(page, 'versions-flows');
 

@@ -51,8 +51,10 @@ export function flowVersionsBlock(f) {
       'data-stranded': r.stranded ? 'true' : 'false',
     },
     h('p', null, `Last edit, from ${short(r.from) || 'an older version'}: `,
-      r.stranded ? 'running work is stranded.' : 'no running work is stranded.',
-      r.pinned ? ' Running processes stay on their version.' : null),
+      r.pinned
+        ? (r.stranded ? 'it would strand running work; the running processes stay on their version.'
+          : 'nothing running is affected; the running processes stay on their version.')
+        : (r.stranded ? 'running work is stranded.' : 'no running work is stranded.')),
     findings.length ? h('ul', null, findings.map((x) => h('li', { testid: 'reload-finding', 'data-kind': x.kind }, findingText(x))))
       : null) : null);
 }
