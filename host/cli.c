@@ -16,12 +16,16 @@
 #include "flowreg.h"
 #include "graph.h"
 #include "identity.h"
+#include "cli_versions.h"
+#include "engine_versions.h"
 
 static const char USAGE[] =
     "usage: flowhost COMMAND [options]\n"
     "\n"
     "  serve  [--flows DIR] [--db FILE] [--listen 127.0.0.1:8080] [--web DIR] [--threads N] [--jobs N]\n"
     "  check  [FILE|DIR...]                 validate flows; file:line errors; exit 1 on any\n"
+    "  check  --against DB [FILE|DIR...] [--format text|json]\n"
+    "                                       what the edit does to running processes; exit 1 if stranded\n"
     "  graph  FLOW [--format dot|svg|json]\n"
     "  user   add NAME [--admin] [--password PW] | passwd NAME [--password PW] | list\n"
     "         disable NAME | enable NAME     (passwd and disable end the user's sessions and tokens)\n"
@@ -37,6 +41,7 @@ static const char USAGE[] =
     "                                       kept for --ttl seconds (default 1 day) when none waits\n"
     "  signal NAME [--data JSON] [--as USER]  to every receiver waiting for NAME now\n"
     "  rename-node FLOW OLD NEW             move tasks of a renamed node to its new name\n"
+    "  migrate FLOW --to HASH [--from HASH] [--map OLD=NEW ...]   move running processes to a version\n"
     "\n"
     "global options: --flows DIR (flows)  --db FILE (flowhost.db)  --lua DIR  --sync full|normal\n"
     "                --lua-unsafe  flows get Lua's full os, io, debug and C modules (default: sandboxed)\n"
@@ -245,7 +250,10 @@ static int check_path(const char *path, const cli_globals *g, int *failures, int
 }
 
 static int cmd_check(cli_globals *g, const args *a) {
-  if (!only_opts(a, NULL)) return usage(NULL);
+  static const char *const against_opts[] = {"against", "format", NULL};
+  if (!only_opts(a, against_opts)) return usage(NULL);
+  if (opt(a, "against")) return cli_check_against(g, opt(a, "against"), opt(a, "format"), a->pos + 1, a->npos - 1);
+  if (opt(a, "format")) return usage("--format goes with --against");
   int failures = 0, count = 0;
   if (a->npos <= 1) check_path(g->flows_dir, g, &failures, &count);
   for (int i = 1; i < a->npos; i++) check_path(a->pos[i], g, &failures, &count);
@@ -501,6 +509,7 @@ static int process_run(ctx *c, const args *a) {
   int rc = a->npos > 2 ? engine_process_cancel(c->e, &c->actor, id, &out, &err)
                        : engine_process_get(c->e, &c->actor, id, &out, &err);
   if (rc) return fail(&err);
+  if (a->npos <= 2) engine_versions_decorate_process(c->e, out);
   print_json(out);
   json_decref(out);
   return 0;
@@ -612,6 +621,17 @@ static int cmd_rename(cli_globals *g, const args *a) {
   return with_ctx(g, rename_run, a);
 }
 
+static int cmd_migrate(cli_globals *g, const args *a) {
+  static const char *const migrate_opts[] = {"to", "from", "map", NULL};
+  if (!only_opts(a, migrate_opts)) return usage(NULL);
+  if (a->npos != 2 || !opt(a, "to")) return usage("migrate FLOW --to HASH [--from HASH] [--map OLD=NEW ...]");
+  const char *maps[MAX_ARGS];
+  int nmaps = 0;
+  for (int i = 0; i < a->nopt; i++)
+    if (!strcmp(a->keys[i], "map")) maps[nmaps++] = a->vals[i];
+  return cli_migrate(g, a->pos[1], opt(a, "to"), opt(a, "from"), maps, nmaps);
+}
+
 int cli_main(int argc, char **argv) {
   if (argc < 2) return usage(NULL);
   if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -651,5 +671,6 @@ int cli_main(int argc, char **argv) {
   if (!strcmp(cmd, "jobs")) return cmd_jobs(&g, &a);
   if (!strcmp(cmd, "send") || !strcmp(cmd, "signal")) return cmd_send(&g, &a);
   if (!strcmp(cmd, "rename-node")) return cmd_rename(&g, &a);
+  if (!strcmp(cmd, "migrate")) return cmd_migrate(&g, &a);
   return usage("unknown command");
 }

@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 
+#include "engine_versions.h"
 #include "fhtime.h"
 #include "metrics.h"
 
@@ -39,6 +40,8 @@ int engine_sync_flows(engine *e, fherr *err) {
   if (done) {
     flowgen_release(e->reg, e->gen);
     e->gen = gen;
+    engine_versions_note(e);   /* the versions new processes start on */
+    engine_pins_preload(e);
     return FH_OK;
   }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
@@ -49,10 +52,13 @@ int engine_sync_flows(engine *e, fherr *err) {
     return FH_INTERNAL;
   }
   flowgen_load_into(gen, vm, flowreg_dir(e->reg), err);
+  engine_pins_reset(e);   /* they were loaded in the old state */
   luavm_free(e->vm);
   flowgen_release(e->reg, e->gen);
   e->vm = vm;
   e->gen = gen;
+  engine_versions_note(e);
+  engine_pins_preload(e);
   return FH_OK;
 }
 
@@ -120,6 +126,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
 
 void engine_close(engine *e) {
   if (!e) return;
+  engine_pins_reset(e);
   luavm_free(e->vm);
   if (e->gen) flowgen_release(e->reg, e->gen);
   store_close(e->st);

@@ -40,9 +40,23 @@ struct engine {
   double message_ttl;
   int swept;            /* engine_deliver_undelivered ran */
   char worker[64];
+  struct pin *pins;     /* engine_pins.c: pinned versions loaded in vm */
 };
 
 store *engine_store(engine *e);
+
+/* --- engine_pins.c: versions pinned processes run on ------------------------ */
+
+/* The definition and Lua key of a process of a pinned flow that started on
+ * an older version (*fd and *lua_flow left as they are otherwise). */
+void engine_pinned_def(engine *e, const st_process *proc, const flowdef **fd, const char **lua_flow);
+/* Forgets them (the Lua state they were loaded in is gone). */
+void engine_pins_reset(engine *e);
+/* Loads every older version running processes of pinned flows are on (their
+ * tasks' nodes are then in the queues), after a generation change. */
+void engine_pins_preload(engine *e);
+/* The i-th pinned version loaded (0-based), NULL past the last. */
+const flowdef *engine_pin_def(const engine *e, int i);
 
 /* An action that keeps losing the race for its process (FH_STALE) gives
  * up after this many tries and answers 409. */
@@ -150,6 +164,7 @@ typedef struct run {
   engine *e;
   const fh_actor *actor;
   const flowdef *fd;     /* NULL when the flow is gone */
+  const char *lua_flow;  /* the name fd's callbacks have in the Lua state */
   pstate ps;
   json_t *data;          /* process data, owned; written back at the end */
   int64_t *queue;        /* tasks waiting for automatic activation */

@@ -29,6 +29,8 @@ static int run_loaded(run *r, engine *e, const fh_actor *a, int rc) {
   if (rc) return rc;
   r->data = parse_json_text(r->ps.proc.data);
   r->fd = engine_find_def(e, r->ps.proc.flow);
+  r->lua_flow = r->ps.proc.flow;
+  engine_pinned_def(e, &r->ps.proc, &r->fd, &r->lua_flow);   /* version = "pin" */
   return FH_OK;
 }
 
@@ -100,7 +102,7 @@ static const act_door *run_door(run *r) {
 void run_ctx(run *r, const fd_node *n, st_task *row, int stored, act_ctx *c) {
   const st_process *p = &r->ps.proc;
   memset(c, 0, sizeof *c);
-  c->flow = p->flow;
+  c->flow = r->lua_flow ? r->lua_flow : p->flow;
   c->process_id = p->id;
   c->process_status = proc_status_name(p->status);
   c->created_by = p->created_by_name;
@@ -126,7 +128,7 @@ int run_invoke(run *r, ptask *t, const fd_node *n, const char *key, const json_t
 }
 
 int run_clean_form(run *r, const fd_node *n, const json_t *data, json_t **clean, fherr *err) {
-  return activation_clean(r->e->vm, r->ps.proc.flow, n->fields, n->nfields, data, clean, err);
+  return activation_clean(r->e->vm, r->lua_flow ? r->lua_flow : r->ps.proc.flow, n->fields, n->nfields, data, clean, err);
 }
 
 int run_clean_known(run *r, const json_t *data, json_t **clean, fherr *err) {
@@ -137,7 +139,7 @@ int run_clean_known(run *r, const json_t *data, json_t **clean, fherr *err) {
   json_t *v;
   /* only the flow's own fields: clean() reports the others as unknown */
   json_object_foreach((json_t *)data, k, v) if (r->fd && flowdef_field(r->fd, k)) keys[nk++] = (char *)k;
-  int rc = activation_clean(r->e->vm, r->ps.proc.flow, keys, nk, data, clean, err);
+  int rc = activation_clean(r->e->vm, r->lua_flow ? r->lua_flow : r->ps.proc.flow, keys, nk, data, clean, err);
   free(keys);
   return rc;
 }

@@ -47,6 +47,13 @@ json_t *view_task_json(engine *e, const st_task *t) {
   snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
   const flowdef *fd = engine_find_def(e, flow);
   const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
+  if (!n && fd && fd->pin) {   /* a node of the older version its process is pinned to */
+    st_process p = {.id = t->process_id};
+    const char *lua_flow;
+    snprintf(p.flow, sizeof p.flow, "%s", flow);
+    engine_pinned_def(e, &p, &fd, &lua_flow);
+    n = flowdef_node(fd, node_part(t->flow_task));
+  }
   int is_timeout = !strcmp(t->type, "timeout");
   json_t *prev = json_array();
   for (const char *p = t->previous; p && *p;) {   /* "3,4" from the task row */
@@ -143,24 +150,35 @@ int engine_flow_dot(engine *e, const char *flow, char **out, fherr *err) {
   return *out ? FH_OK : fherr_set(err, FH_INTERNAL, "out of memory");
 }
 
-/* Flow tasks ("flow.node") of human nodes the actor may assign: the queue. */
+/* Adds the View nodes of fd the actor may assign to names (and fn_nodes);
+ * with dedupe, only those not listed yet (a pinned version's nodes). */
+static void add_assignable(const flowdef *fd, const fh_actor *a, int dedupe, json_t *names, json_t *fn_nodes) {
+  for (int j = 0; fd && j < fd->nnodes; j++) {
+    const fd_node *n = &fd->nodes[j];
+    if (n->kind != NODE_VIEW) continue;
+    int yes = a->is_admin || a->is_system || (!n->permission && !n->permission_fn) ||
+              (n->permission && fh_actor_has_perm(a, n->permission)) || n->permission_fn;
+    if (!yes) continue;
+    char ft[160];
+    snprintf(ft, sizeof ft, "%s.%s", fd->name, n->name);
+    size_t k;
+    json_t *have;
+    int dup = 0;
+    if (dedupe) json_array_foreach(names, k, have) dup = dup || !strcmp(json_string_value(have), ft);
+    if (dup) continue;
+    json_array_append_new(names, json_string(ft));
+    if (n->permission_fn && !a->is_admin && !a->is_system) json_object_set_new(fn_nodes, ft, json_true());
+  }
+}
+
+/* Flow tasks ("flow.node") of human nodes the actor may assign: the queue
+ * (with the nodes of older versions pinned processes wait at). */
 static json_t *assignable(engine *e, const fh_actor *a, json_t **fn_nodes) {
   json_t *names = json_array();
   *fn_nodes = json_object();
-  for (int i = 0; i < e->gen->n; i++) {
-    const flowdef *fd = e->gen->entries[i].def;
-    for (int j = 0; fd && j < fd->nnodes; j++) {
-      const fd_node *n = &fd->nodes[j];
-      if (n->kind != NODE_VIEW) continue;
-      int yes = a->is_admin || a->is_system || (!n->permission && !n->permission_fn) ||
-                (n->permission && fh_actor_has_perm(a, n->permission)) || n->permission_fn;
-      if (!yes) continue;
-      char ft[160];
-      snprintf(ft, sizeof ft, "%s.%s", fd->name, n->name);
-      json_array_append_new(names, json_string(ft));
-      if (n->permission_fn && !a->is_admin && !a->is_system) json_object_set_new(*fn_nodes, ft, json_true());
-    }
-  }
+  for (int i = 0; i < e->gen->n; i++) add_assignable(e->gen->entries[i].def, a, 0, names, *fn_nodes);
+  const flowdef *pinned;
+  for (int i = 0; (pinned = engine_pin_def(e, i)); i++) add_assignable(pinned, a, 1, names, *fn_nodes);
   return names;
 }
 

@@ -316,6 +316,9 @@ static int extract(lua_State *L) {
   fd->lock_process = !lock || strcmp(lock, "none") != 0;
   free(lock);
   fd->has_summary = has_function(L, 2, "summary");
+  char *version = opt_string(L, 2, "version");
+  fd->pin = version && !strcmp(version, "pin");
+  free(version);
 
   lua_getfield(L, 2, "fields");
   json_t *fields = NULL;
@@ -572,6 +575,7 @@ json_t *flowdef_to_json(const flowdef *fd) {
                           fd->fields, "nodes", nodes, "edges", edges, "lock",
                           fd->lock_process ? "process" : "none");
   if (fd->description) json_object_set_new(out, "description", json_string(fd->description));
+  json_object_set_new(out, "version", json_string(fd->pin ? "pin" : "follow"));
   return out;
 }
 

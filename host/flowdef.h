@@ -102,6 +102,7 @@ typedef struct flowdef {
   char *title;
   char *description;
   int lock_process;     /* lock = "process" */
+  int pin;              /* version = "pin": running processes keep their version */
   int has_summary;
   json_t *fields;       /* ordered array of field schemas (the API's shape) */
   fd_node *nodes;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include "fhlog.h"
 #include "metrics.h"
 
@@ -173,6 +175,8 @@ static void entry_set_text(flow_entry *e, struct flow_text *t) {
   e->source = t ? t->source : NULL;
   e->source_len = t ? t->len : 0;
   e->def = t ? t->def : NULL;
+  if (t) flowreg_hash_text(t->source, t->len, e->hash);
+  else e->hash[0] = '\0';
 }
 
 static void entry_clear(flow_entry *e) {
@@ -322,6 +326,19 @@ static int compile(const char *lua_dir, const char *flows_dir, int unsafe, const
   lib_set_free(&scratch);
   if (rc && libs) lib_set_free(libs);
   return rc;
+}
+
+void flowreg_hash_text(const char *src, size_t len, char out[20]) {
+  unsigned char h[16];
+  crypto_generichash(h, sizeof h, (const unsigned char *)src, len, NULL, 0);
+  sodium_bin2hex(out, 20, h, 8);
+}
+
+int flowreg_compile_text(const flowreg *reg, const char *name, const char *src, size_t len, flowdef **out,
+                         fherr *err) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s.lua", reg->dir, name);
+  return compile(reg->lua_dir, reg->dir, reg->lua_unsafe, name, path, src, len, out, NULL, err);
 }
 
 int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_dir, int lua_unsafe, fherr *err) {

@@ -33,6 +33,7 @@ typedef struct flow_entry {
   int error_line;
   char error_message[1024];
   char loaded_at[FH_TIME_LEN];   /* when `def` was loaded */
+  char hash[20];         /* content hash of source: its version ("" without def) */
   /* private: the good source and its flowdef, shared (refcounted) by the
    * generations that serve it, so a reload re-compiles only what changed */
   struct flow_text *text;
@@ -92,6 +93,12 @@ int flowgen_load_into(const flowgen *gen, luavm *vm, const char *flows_dir, fher
 /* The flow name for a file path ("flows/a/b.lua" -> "b"), or 0 when the
  * base name is not a valid flow name. */
 int flowreg_name_of(const char *path, char *name, size_t cap);
+/* The content hash of a flow's source text (16 hex digits): its version. */
+void flowreg_hash_text(const char *src, size_t len, char out[20]);
+/* Compiles a stored version's source text as the flow `name` in a fresh
+ * state, as a reload would (flowhost check --against, migrate). */
+int flowreg_compile_text(const flowreg *reg, const char *name, const char *src, size_t len, flowdef **out,
+                         fherr *err);
 /* Validates one file on its own (flowhost check). */
 int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_dir, int lua_unsafe, fherr *err);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_versions.h"
 #include "fhtime.h"
 #include "http_internal.h"
 
@@ -138,6 +139,7 @@ static void h_flows(http_req *r, engine *e, const match *m) {
   json_t *out = NULL;
   int rc = prepare(r, e, NULL, &err);
   if (!rc) rc = engine_flows_list(e, &r->actor, &out, &err);
+  if (!rc) engine_versions_decorate_flows(e, out);
   answer(r, rc, 200, out, &err);
 }
 
@@ -146,6 +148,14 @@ static void h_flow(http_req *r, engine *e, const match *m) {
   json_t *out = NULL;
   int rc = prepare(r, e, NULL, &err);
   if (!rc) rc = engine_flow_get(e, &r->actor, m->name, &out, &err);
+  answer(r, rc, 200, out, &err);
+}
+
+static void h_flow_versions(http_req *r, engine *e, const match *m) {
+  fherr err = {0};
+  json_t *out = NULL;
+  int rc = prepare(r, e, NULL, &err);
+  if (!rc) rc = engine_versions_list(e, m->name, &out, &err);
   answer(r, rc, 200, out, &err);
 }
 
@@ -201,6 +211,7 @@ static void h_process(http_req *r, engine *e, const match *m) {
   json_t *out = NULL;
   int rc = prepare(r, e, NULL, &err);
   if (!rc) rc = engine_process_get(e, &r->actor, m->id, &out, &err);
+  if (!rc) engine_versions_decorate_process(e, out);
   answer(r, rc, 200, out, &err);
 }
 
@@ -362,6 +373,7 @@ static const route ROUTES[] = {
     {"GET", "flows", h_flows},
     {"GET", "flows/{flow}", h_flow},
     {"GET", "flows/{flow}/graph.svg", h_graph},
+    {"GET", "flows/{flow}/versions", h_flow_versions},
     {"POST", "flows/{flow}/start/{node}", h_start},
     {"GET", "processes", h_processes},
     {"GET", "processes/{id}", h_process},

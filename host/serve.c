@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "engine.h"
 #include "metrics.h"
+#include "engine_versions.h"
 #include "fhlog.h"
 #include "flowreg.h"
 #include "graph.h"
@@ -193,6 +194,7 @@ static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
     printf("created user admin with password %s\n", password);
     fflush(stdout);
   }
+  if (!rc) engine_versions_record(e);   /* before serving: the workers find them current */
   engine_close(e);
   return rc;
 }

@@ -120,6 +120,20 @@ static const char *const MIGRATIONS[] = {
      * so that thousands waiting for workers outside cost a claim nothing */
     "CREATE INDEX task_due_host ON task(due_at, id)"
     " WHERE status = 'SCHEDULED' AND flow_task_type <> 'external';",
+    /* versions (store_versions.c): the source text of every definition a
+     * host loaded, by content hash; the one a host starts processes on is
+     * current, and the trigger stamps it on each new process in the same
+     * transaction as its insert; report: the edit-impact report (JSON) of
+     * the reload that made it current. */
+    "CREATE TABLE flow_version(flow TEXT NOT NULL, hash TEXT NOT NULL, source TEXT NOT NULL,"
+    " pin INTEGER NOT NULL DEFAULT 0, is_current INTEGER NOT NULL DEFAULT 0, report TEXT,"
+    " created_at TEXT NOT NULL, PRIMARY KEY(flow, hash)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX flow_version_current ON flow_version(flow) WHERE is_current;"
+    "ALTER TABLE process ADD COLUMN flow_version TEXT;"
+    "CREATE INDEX process_flow_version ON process(flow, flow_version, status);"
+    "CREATE TRIGGER process_flow_version AFTER INSERT ON process WHEN NEW.flow_version IS NULL BEGIN"
+    " UPDATE process SET flow_version = (SELECT hash FROM flow_version WHERE flow = NEW.flow AND is_current)"
+    " WHERE id = NEW.id; END;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -7,3 +7,6 @@ set_tests_properties(jobs_events_kill9 PROPERTIES LABELS "jobs" TIMEOUT 180 ENVI
 # And for subprocesses: parents and children never diverge.
 add_test(NAME jobs_compose_kill9 COMMAND ${LUA54} ${CMAKE_SOURCE_DIR}/tests/jobs/compose_crash_test.lua)
 set_tests_properties(jobs_compose_kill9 PROPERTIES LABELS "jobs" TIMEOUT 180 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
+# And for reloads of a pinned flow: processes stay on their version (issue 17).
+add_test(NAME jobs_versions_kill9 COMMAND ${LUA54} ${CMAKE_SOURCE_DIR}/tests/jobs/versions_crash_test.lua)
+set_tests_properties(jobs_versions_kill9 PROPERTIES LABELS "jobs;reload" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")

@@ -70,7 +70,7 @@ describe("broken flow files", function()
       "this.prepare.owner: 'prepare' is a Handler, which has no owner (only Start, StartFunction and View have one)" },
     { "unknown_field_option", 7, "field.String: unknown option 'maxlength' (did you mean 'max_length'?)" },
     { "unknown_key", 8, "'max_retries' is the number 3; a flow key must be a node, a method (function) "
-      .. "or one of title, description, fields, lock, summary" },
+      .. "or one of title, description, fields, lock, summary, version" },
     { "no_such_method", 7,
       "this.send_mesage: no node or method named 'send_mesage' (did you mean 'send_message'?)" },
     { "end_with_next", 7, "End has no :Next (it has no chain methods)" },

@@ -14,3 +14,6 @@ foreach(name watch_edits watch_files watch_folders watch_stop reload_race)
   add_test(NAME reload_${name} COMMAND test_reload ${name})
   set_tests_properties(reload_${name} PROPERTIES LABELS "reload" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
 endforeach()
+# Versions (issue 17): the HTTP view, pinned processes across a restart, kill -9 mid-reload.
+add_busted(versions_http_spec ${CMAKE_SOURCE_DIR}/tests/reload/versions_http_spec.lua TIMEOUT 120)
+set_tests_properties(versions_http_spec PROPERTIES LABELS "reload;http")

@@ -7,6 +7,7 @@ import * as api from '../api.js';
 import { getFlows, getFlowDef } from '../flows-cache.js';
 import { renderChart } from '../chart.js';
 import { nodeTypeWord, nodeDetails } from '../events.js';
+import { flowVersionsBlock } from '../versions.js';
 
 /** The steps of a flow, each with its kind and what it does (waits, deadlines, joins, ends). */
 export function stepList(def) {
@@ -82,6 +83,7 @@ export async function flowsView(ctx) {
       f.loaded_at ? h('p', { class: 'small muted' }, 'The version loaded ', timeEl(f.loaded_at), ' keeps serving until the file is fixed.')
         : h('p', { class: 'small muted' }, 'No working version of this flow is loaded.')),
     ok && f.loaded_at ? h('p', { class: 'small muted' }, 'Loaded ', timeEl(f.loaded_at)) : null,
+    flowVersionsBlock(f),
     h('div', { class: 'card-actions' },
       starts.map((n) => h('a', { class: 'btn btn-small btn-primary', href: `#/start/${seg(f.name)}/${seg(n.name)}` }, n.title || 'Start')),
       h('a', { class: 'btn btn-small', href: `#/processes?flow=${encodeURIComponent(f.name)}` }, 'Processes')),

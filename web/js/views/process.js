@@ -20,6 +20,7 @@ import { timeoutList, waitItem } from '../event-ui.js';
 import {
   isController, isInstance, isSubprocess, instancesOf, groupProgress, progressText, instanceItem,
 } from '../compose.js';
+import { processVersionNote } from '../versions.js';
 
 const ACTIVE = new Set(ACTIVE_PROCESS_STATUSES);
 const ACTIVE_TASK = new Set([STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED, STATUS.SCHEDULED, STATUS.ERROR]);
@@ -148,6 +149,7 @@ export async function processView(ctx) {
       `${errors.length} task${errors.length === 1 ? '' : 's'} of this process ${errors.length === 1 ? 'is' : 'are'} in error: `,
       errors.map((t, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(t.id)}` }, `${taskName(t, def)} (#${t.id})`)]), '.') : null,
     parentPanel,
+    processVersionNote(p, flowInfo),
     h('div', { class: 'process-layout', testid: 'process-page', 'data-process-id': p.id, 'data-status': status },
       h('section', { class: 'panel chart-panel', 'aria-labelledby': 'chart-title' },
         h('h2', { class: 'panel-title', id: 'chart-title' }, 'Flow chart'),

@@ -1,0 +1,169 @@
+/* Unit tests of the stored versions (store_versions.c): the trigger stamps the
+ * current version on new processes, making a version current is one
+ * transaction that a racing writer cannot repeat, hash prefixes resolve or
+ * are refused, running counts, and moving processes with a node map. */
+#include <stdlib.h>
+
+#include "store.h"
+#include "store_versions.h"
+#include "test.h"
+
+static store *open_mem(void) {
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 1};
+  if (store_open(":memory:", &opt, &st, &err)) {
+    fprintf(stderr, "open: %s\n", err.message);
+    return NULL;
+  }
+  return st;
+}
+
+static int64_t start(store *st, const char *flow) {
+  int64_t id = 0;
+  fherr err = {0};
+  if (store_process_insert(st, flow, PROC_STARTED, "{}", 0, &id, &err)) fprintf(stderr, "insert: %s\n", err.message);
+  return id;
+}
+
+static int64_t add_task(store *st, int64_t pid, const char *ft) {
+  st_task t = {0};
+  t.process_id = pid;
+  snprintf(t.flow_task, sizeof t.flow_task, "%s", ft);
+  snprintf(t.type, sizeof t.type, "view");
+  t.status = TASK_NEW;
+  snprintf(t.token, sizeof t.token, "start");
+  return store_task_insert(st, &t, NULL) ? 0 : t.id;
+}
+
+static const char *version_of(store *st, int64_t pid) {
+  static char hash[VERSION_HASH_LEN];
+  fherr err = {0};
+  if (store_version_of_process(st, pid, hash, &err)) return "?";
+  return hash;
+}
+
+static json_int_t running_of(store *st, const char *flow, const char *hash) {
+  json_t *list = NULL;
+  fherr err = {0};
+  json_int_t n = -1;
+  if (store_version_list(st, flow, &list, &err)) return -1;
+  size_t i;
+  json_t *v;
+  json_array_foreach(list, i, v) {
+    const char *h = json_string_value(json_object_get(v, "hash"));
+    if ((!hash && !h) || (hash && h && !strcmp(h, hash))) n = json_integer_value(json_object_get(v, "running"));
+  }
+  json_decref(list);
+  return n;
+}
+
+static int test_stamp_and_current(void) {
+  store *st = open_mem();
+  CHECK(st);
+  fherr err = {0};
+  int64_t old = start(st, "f");   /* before any version: none recorded */
+  CHECK(old && !strcmp(version_of(st, old), ""));
+  int changed = 0;
+  CHECK(store_version_make_current(st, "f", "aaaa000000000001", "src1", 4, 0, "", NULL, 0, &changed, &err) == FH_OK);
+  CHECK(changed);
+  int64_t p1 = start(st, "f");
+  CHECK_STR(version_of(st, p1), "aaaa000000000001");
+  /* a writer that read an older current (a racing host) changes nothing */
+  CHECK(store_version_make_current(st, "f", "bbbb000000000002", "src2", 4, 1, "", NULL, 1, &changed, &err) == FH_OK);
+  CHECK(!changed);
+  char cur[VERSION_HASH_LEN];
+  CHECK(store_version_current(st, "f", cur, &err) == FH_OK && !strcmp(cur, "aaaa000000000001"));
+  /* pinned (move 0): p1 stays; the report is kept with the version */
+  CHECK(store_version_make_current(st, "f", "bbbb000000000002", "src2", 4, 1, "aaaa000000000001", "{\"to\": \"bbbb000000000002\"}",
+                                   0, &changed, &err) == FH_OK);
+  CHECK(changed);
+  CHECK_STR(version_of(st, p1), "aaaa000000000001");
+  CHECK_STR(version_of(st, start(st, "f")), "bbbb000000000002");
+  CHECK(running_of(st, "f", "aaaa000000000001") == 1 && running_of(st, "f", "bbbb000000000002") == 1);
+  CHECK(running_of(st, "f", NULL) == 1);   /* the one older than versions */
+  json_t *reports = NULL;
+  CHECK(store_version_reports(st, &reports, &err) == FH_OK);
+  CHECK_STR(json_string_value(json_object_get(json_object_get(reports, "f"), "to")), "bbbb000000000002");
+  json_decref(reports);
+  /* follow (move 1): every running process moves to the new current */
+  CHECK(store_version_make_current(st, "f", "cccc000000000003", "src3", 4, 0, "bbbb000000000002", NULL, 1, &changed,
+                                   &err) == FH_OK);
+  CHECK(changed && running_of(st, "f", "cccc000000000003") == 3);
+  CHECK_STR(version_of(st, old), "cccc000000000003");
+  store_close(st);
+  return 0;
+}
+
+static int test_find(void) {
+  store *st = open_mem();
+  CHECK(st);
+  fherr err = {0};
+  int changed;
+  CHECK(!store_version_make_current(st, "f", "abc0000000000001", "one", 3, 0, "", NULL, 0, &changed, &err));
+  CHECK(!store_version_make_current(st, "f", "abc0000000000002", "two", 3, 1, "abc0000000000001", NULL, 0, &changed,
+                                    &err));
+  char hash[VERSION_HASH_LEN];
+  char *src = NULL;
+  int pin = -1;
+  CHECK(store_version_find(st, "f", "abc0000000000002", hash, &src, &pin, &err) == FH_OK);
+  CHECK(src && !strcmp(src, "two") && pin == 1);
+  free(src);
+  CHECK(store_version_find(st, "f", "abc", hash, &src, NULL, &err) == FH_BAD_REQUEST && !src);   /* ambiguous */
+  fherr_clear(&err);
+  CHECK(store_version_find(st, "f", "abd", hash, NULL, NULL, &err) == FH_NOT_FOUND);
+  fherr_clear(&err);
+  CHECK(store_version_find(st, "g", "abc0000000000001", hash, NULL, NULL, &err) == FH_NOT_FOUND);
+  fherr_clear(&err);
+  CHECK(store_version_find(st, "f", "ABC", hash, NULL, NULL, &err) == FH_BAD_REQUEST);   /* not hex */
+  fherr_clear(&err);
+  CHECK(store_version_find(st, "f", "x'; --", hash, NULL, NULL, &err) == FH_BAD_REQUEST);
+  fherr_clear(&err);
+  store_close(st);
+  return 0;
+}
+
+static int test_move_with_map(void) {
+  store *st = open_mem();
+  CHECK(st);
+  fherr err = {0};
+  int changed;
+  CHECK(!store_version_make_current(st, "f", "1111000000000000", "a", 1, 1, "", NULL, 0, &changed, &err));
+  int64_t p1 = start(st, "f"), p2 = start(st, "f");
+  int64_t t1 = add_task(st, p1, "f.approve"), t2 = add_task(st, p2, "f.approve");
+  CHECK(!store_version_make_current(st, "f", "2222000000000000", "b", 1, 1, "1111000000000000", NULL, 0, &changed,
+                                    &err));
+  int64_t p3 = start(st, "f");
+  int64_t t3 = add_task(st, p3, "f.approve");   /* on the new version: not moved */
+  CHECK(t1 && t2 && t3);
+  st_process p;
+  CHECK(store_process_get(st, p1, &p, &err) == FH_OK);
+  int64_t row_version = p.version;
+  st_process_free(&p);
+  const char *map[] = {"approve", "review"};
+  int64_t moved = 0;
+  CHECK(store_version_move(st, "f", "1111000000000000", "2222000000000000", map, 1, &moved, &err) == FH_OK);
+  CHECK(moved == 2);
+  st_task t;
+  CHECK(store_task_get(st, t1, &t, &err) == FH_OK && !strcmp(t.flow_task, "f.review"));
+  st_task_free(&t);
+  CHECK(store_task_get(st, t3, &t, &err) == FH_OK && !strcmp(t.flow_task, "f.approve"));
+  st_task_free(&t);
+  CHECK_STR(version_of(st, p2), "2222000000000000");
+  CHECK(running_of(st, "f", "1111000000000000") == 0 && running_of(st, "f", "2222000000000000") == 3);
+  /* the row version went up: an action that read the process before starts over */
+  CHECK(store_process_get(st, p1, &p, &err) == FH_OK && p.version == row_version + 1);
+  st_process_free(&p);
+  store_close(st);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static const test_case tests[] = {
+      {"stamp_and_current", test_stamp_and_current},
+      {"find", test_find},
+      {"move_with_map", test_move_with_map},
+      {NULL, NULL},
+  };
+  return test_main(tests, argc, argv);
+}

@@ -1,0 +1,120 @@
+#!/bin/sh
+# Versions from the command line: every process records the version it started on;
+# `check --against DB` reports what an edit does to running processes (text and JSON, exit 1
+# when running work would be stranded, 0 otherwise, the rename-node command of a renamed
+# node); a "pin" flow's running process finishes on its old definition while new ones start on
+# the new one; `migrate` refuses (exit 1, with the report) what would strand running work, moves
+# processes with --map, and rejects bad hashes and maps.
+set -eu
+FH=${FLOWHOST_BIN:?}
+SRC=${FLOWHOST_SOURCE:?}
+DIR=$(mktemp -d)
+trap 'rm -rf "$DIR"' EXIT
+mkdir -p "$DIR/flows" "$DIR/edit"
+F="--flows $DIR/flows --db $DIR/v.db"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+field() { lua5.4 -e "K='$1'" -e 'local v = require("cjson").decode(io.read("a")) for k in K:gmatch("[^.]+") do v = v[tonumber(k) or k] end print(math.tointeger(v) or v)'; }
+
+sed 's/lock = "process",/lock = "process", version = "pin",/' "$SRC/flows/helloworld.lua" > "$DIR/flows/helloworld.lua"
+grep -q 'version = "pin"' "$DIR/flows/helloworld.lua" || fail "fixture edit"
+$FH user add root --admin --password pw $F >/dev/null
+P1=$($FH start helloworld --data '{"text":"one"}' $F | field process.id)
+V1=$(sqlite3 "$DIR/v.db" "select flow_version from process where id = $P1")
+[ ${#V1} -eq 16 ] || fail "a process records a 16-digit version, got '$V1'"
+
+# the edit: approve renamed to review, text retyped
+sed 's/approve = flow.View/review = flow.View/; s/:Next(this.approve)/:Next(this.review)/' \
+  "$DIR/flows/helloworld.lua" > "$DIR/edit/helloworld.lua"
+
+# an unchanged folder strands nothing: exit 0
+$FH check --against "$DIR/v.db" "$DIR/flows" $F > "$DIR/out" 2>"$DIR/err" || fail "unchanged flows must exit 0"
+grep -q "nothing running is affected\|no running work" "$DIR/out" "$DIR/err" || fail "unchanged: $(cat "$DIR/out")"
+
+set +e
+$FH check --against "$DIR/v.db" "$DIR/edit/helloworld.lua" $F > "$DIR/out" 2>"$DIR/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "a stranding edit must exit 1, got $rc"
+grep -q "STRANDED  node 'approve' is removed: 1 task(s) wait there (processes $P1)" "$DIR/out" || fail "text: $(cat "$DIR/out")"
+grep -q "flowhost rename-node helloworld approve review" "$DIR/out" || fail "no rename command: $(cat "$DIR/out")"
+grep -q "running work would be stranded" "$DIR/err" || fail "no summary: $(cat "$DIR/err")"
+
+set +e
+$FH check --against "$DIR/v.db" "$DIR/edit" --format json $F > "$DIR/out.json"
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "json: a stranding edit must exit 1, got $rc"
+[ "$(field stranded < "$DIR/out.json")" = "true" ] || fail "json stranded"
+[ "$(field reports.1.from < "$DIR/out.json")" = "$V1" ] || fail "json from"
+[ "$(field reports.1.findings.1.kind < "$DIR/out.json")" = "node_removed" ] || fail "json kind"
+[ "$(field reports.1.findings.1.command < "$DIR/out.json")" = "flowhost rename-node helloworld approve review" ] \
+  || fail "json command"
+
+# a folder without the flow: its running processes would be stranded
+mkdir -p "$DIR/empty"
+set +e
+$FH check --against "$DIR/v.db" "$DIR/empty" --format json $F > "$DIR/out.json"; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "a folder without a running flow must exit 1, got $rc"
+[ "$(field reports.1.findings.1.kind < "$DIR/out.json")" = "flow_removed" ] || fail "flow_removed: $(cat "$DIR/out.json")"
+
+# bad input: exit 2 for usage, 1 for a missing database or a broken file
+set +e
+$FH check --against "$DIR/v.db" --format yaml $F >/dev/null 2>&1; [ $? -eq 2 ] || fail "--format yaml must exit 2"
+$FH check --format json $F >/dev/null 2>&1; [ $? -eq 2 ] || fail "--format without --against must exit 2"
+$FH check --against "$DIR/nope.db" "$DIR/edit" $F >/dev/null 2>&1; [ $? -eq 1 ] || fail "a missing db must exit 1"
+[ ! -e "$DIR/nope.db" ] || fail "check --against must not create a database"
+printf 'return 42\n' > "$DIR/broken.lua"
+$FH check --against "$DIR/v.db" "$DIR/broken.lua" $F > "$DIR/out" 2>&1; [ $? -eq 1 ] || fail "a broken file must exit 1"
+grep -q "broken.lua" "$DIR/out" || fail "the broken file is named: $(cat "$DIR/out")"
+set -e
+
+# version must be "follow" or "pin"
+sed 's/version = "pin"/version = "sometimes"/' "$DIR/flows/helloworld.lua" > "$DIR/bad_version.lua"
+set +e
+$FH check "$DIR/bad_version.lua" $F > "$DIR/out" 2>&1; [ $? -eq 1 ] || fail "a bad version must exit 1"
+set -e
+grep -q 'version must be "follow" or "pin", got the string "sometimes"' "$DIR/out" || fail "bad version: $(cat "$DIR/out")"
+
+# deploy the edit: the pinned process stays on V1, a new one starts on the new version
+cp "$DIR/edit/helloworld.lua" "$DIR/flows/helloworld.lua"
+P2=$($FH start helloworld --data '{"text":"two"}' $F | field process.id)
+V2=$(sqlite3 "$DIR/v.db" "select flow_version from process where id = $P2")
+[ "$V2" != "$V1" ] && [ ${#V2} -eq 16 ] || fail "the new process is on a new version ($V1 / $V2)"
+[ "$(sqlite3 "$DIR/v.db" "select flow_version from process where id = $P1")" = "$V1" ] || fail "pinned moved"
+T1=$(sqlite3 "$DIR/v.db" "select id from task where process_id = $P1 and flow_task = 'helloworld.approve'")
+[ -n "$T1" ] || fail "the pinned process waits at approve"
+
+# migrate refuses what strands (exit 1, report on stderr) and changes nothing
+set +e
+$FH migrate helloworld --to "$(echo "$V2" | cut -c1-8)" $F > "$DIR/out" 2>"$DIR/err"; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "a stranding migrate must exit 1, got $rc"
+grep -q "STRANDED  node 'approve'" "$DIR/err" || fail "migrate report: $(cat "$DIR/err")"
+grep -q "conflict" "$DIR/err" || fail "migrate error: $(cat "$DIR/err")"
+[ "$(sqlite3 "$DIR/v.db" "select flow_version from process where id = $P1")" = "$V1" ] || fail "refused migrate moved"
+set +e
+$FH migrate helloworld --to zz $F >/dev/null 2>&1; [ $? -eq 1 ] || fail "a bad hash must exit 1"
+$FH migrate helloworld --to 0000000000000000 $F >/dev/null 2>&1; [ $? -eq 1 ] || fail "an unknown hash must exit 1"
+$FH migrate helloworld --to "$V2" --map approve $F >/dev/null 2>&1; [ $? -eq 2 ] || fail "a bad map must exit 2"
+$FH migrate helloworld --to "$V2" --map approve=nowhere $F >/dev/null 2>&1; [ $? -eq 1 ] || fail "a map to no node must exit 1"
+$FH migrate helloworld $F >/dev/null 2>&1; [ $? -eq 2 ] || fail "migrate without --to must exit 2"
+set -e
+
+# the pinned process still finishes on its own definition...
+$FH task "$T1" assign --as root $F >/dev/null
+$FH task "$T1" execute --data '{"approved": false}' --as root $F >/dev/null
+[ "$(sqlite3 "$DIR/v.db" "select status from process where id = $P1")" = "DONE" ] || fail "pinned process not DONE"
+
+# ...and migrate with --map moves a running one, its task included
+sed 's/review = flow.View/approve = flow.View/; s/:Next(this.review)/:Next(this.approve)/' \
+  "$DIR/edit/helloworld.lua" > "$DIR/flows/helloworld.lua"
+P3=$($FH start helloworld --data '{"text":"three"}' $F | field process.id)
+V3=$(sqlite3 "$DIR/v.db" "select flow_version from process where id = $P3")
+[ "$V3" = "$V1" ] || fail "the same text is the same version ($V3 / $V1)"
+$FH migrate helloworld --from "$V1" --to "$V2" --map approve=review $F > "$DIR/out" || fail "migrate --map: $(cat "$DIR/out")"
+[ "$(field moved < "$DIR/out")" = "1" ] || fail "moved: $(cat "$DIR/out")"
+[ "$(sqlite3 "$DIR/v.db" "select flow_version from process where id = $P3")" = "$V2" ] || fail "P3 not moved"
+[ "$(sqlite3 "$DIR/v.db" "select count(*) from task where process_id = $P3 and flow_task = 'helloworld.review'")" = 1 ] \
+  || fail "P3's task not mapped"
+echo "versions CLI ok"
