@@ -216,7 +216,9 @@ static void read_composition(lua_State *L, int nt, fd_node *n) {
     luaL_error(L, "compiled flow: '%s' has no lock name", n->name);
   n->while_node = opt_string(L, nt, "while_node");
   n->topic = opt_string(L, nt, "topic");
-  if (n->kind == NODE_EXTERNAL && !n->topic) luaL_error(L, "compiled flow: External '%s' has no topic", n->name);
+  /* the topic is stored in a task's event_name (127 bytes); the DSL allows 100 */
+  if (n->kind == NODE_EXTERNAL && (!n->topic || !n->topic[0] || strlen(n->topic) > 100))
+    luaL_error(L, "compiled flow: External '%s' has no topic", n->name);
 }
 
 /* The event model's settings of a node (all optional). */
