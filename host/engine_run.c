@@ -451,7 +451,10 @@ static const activate_fn ACTIVATE[NODE__COUNT] = {
 static int activate(run *r, ptask *t, const fd_node *n, fherr *err) {
   activate_fn fn = ACTIVATE[n->kind];
   if (!fn) return fherr_set(err, FH_INTERNAL, "node '%s' (%s) is not automatic", n->name, node_kind_name(n->kind));
-  return fn(r, t, n, err);
+  int rc = fn(r, t, n, err);
+  /* which step failed, for the plain message end users get (engine_admin.c) */
+  if (rc == FH_FLOW_ERROR && err && !err->fields) err->fields = json_pack("{s:s}", "node", n->name);
+  return rc;
 }
 
 /* --- the queue and the error policy ------------------------------------------------ */
