@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "fhlog.h"
 #include "fhtime.h"
 
 /* A run that takes more automatic steps than this is a loop that never
@@ -503,6 +504,9 @@ static int activate_guarded(run *r, ptask *t, const fd_node *n, fherr *err) {
     json_decref(r->data);
     r->data = data_before;
     run_mark_error(pstate_task(&r->ps, id), &cause);
+    /* as a failed human action is logged by the HTTP layer (issue 14) */
+    fhlog(FHLOG_ERROR, "process %lld: %s (task %lld) failed after a job and is in ERROR: %s | %s",
+          (long long)r->ps.proc.id, n->name, (long long)id, cause.message, cause.traceback ? cause.traceback : "");
     fherr_clear(&cause);
     return FH_OK;
   }
