@@ -6,9 +6,12 @@
 local C = require "client"
 local ok, err = C.ok, C.assert_error
 
-local srv, admin, alice, alice_api, mgr
+local srv, admin, alice, alice_api, mgr, flows
 
 setup(function()
+  -- a copy of the fixtures (links resolved): defect 11 adds a flow file to it
+  flows = C.tmpdir()
+  assert(os.execute("cp -L " .. C.quote(C.SOURCE .. "/tests/fixtures/admin") .. "/*.lua " .. C.quote(flows)))
   srv = C.server {
     users = {
       admin = { admin = true },
@@ -17,7 +20,7 @@ setup(function()
       mgr = { perms = { "helloworld.manage", "raising.manage" } },
     },
     tokens = { "alice", "admin" },
-    flows = C.SOURCE .. "/tests/fixtures/admin",
+    flows = flows,
   }
   admin, alice, alice_api, mgr = srv:login("admin"), srv:login("alice"), srv:bearer("alice"), srv:login("mgr")
 end)
@@ -27,6 +30,7 @@ teardown(function()
     srv:stop_clean()
     srv:cleanup()
   end
+  if flows then os.execute("rm -rf " .. C.quote(flows)) end
 end)
 
 local function patch(client, path, body) return client:request("PATCH", path, body) end
@@ -293,5 +297,30 @@ describe("defect 3: a flow error reads by role", function()
     end
     local log = C.read_file(srv.err) or ""
     assert.truthy(log:find("boom: the handler refused", 1, true))   -- the details are in the log
+  end)
+end)
+
+describe("defect 11: the server log", function()
+  local function log_has(pattern)
+    for _ = 1, 100 do
+      if (C.read_file(srv.err) or ""):find(pattern) then return true end
+      C.sleep(0.05)
+    end
+    return false
+  end
+
+  it("has a line for a failed job and for a failure after a job, like failed human actions", function()
+    assert.is_true(log_has("job ops%.flaky %(task %d+, process %d+%) failed on attempt 1, runs again later: [^\n]*flaky failed again"))
+    assert.is_true(log_has("process %d+: explode %(task %d+%) failed after a job and is in ERROR: [^\n]*always broken"))
+  end)
+
+  it("logs a new flow file as loaded and an edited one as reloaded", function()
+    local text = 'local flow = require "flow"\nreturn flow.Flow { title = "%s", start = flow.StartFunction():Next(flow.this.finish), finish = flow.End() }\n'
+    C.write_file(flows .. "/extra.lua", text:format("Extra"))
+    assert.is_true(log_has("loaded extra\n"), C.read_file(srv.err))
+    assert.is_nil((C.read_file(srv.err) or ""):find("reloaded extra", 1, true))
+    C.sleep(0.1)
+    C.write_file(flows .. "/extra.lua", text:format("Extra, edited"))
+    assert.is_true(log_has("reloaded extra\n"), C.read_file(srv.err))
   end)
 end)
