@@ -3,6 +3,7 @@
 -- 400/403/404/405/409; the last active admin is kept; disabling ends sessions and tokens.
 -- Also two defects of the issue seen through the API: a queue candidate reads the process
 -- of a task it may take (1), and a flow error reads by role (3).
+package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
 local ok, err = C.ok, C.assert_error
 
