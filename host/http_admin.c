@@ -133,6 +133,7 @@ static void h_user_create(http_req *r, engine *e, const amatch *m) {
                          : identity_user_add_random(e, name, is_admin == 1, generated, &err);
   if (!rc) rc = user_answer(e, name, &out, &err);
   if (!rc && !password) json_object_set_new(out, "password", json_string(generated));
+  if (!rc) fhlog(FHLOG_INFO, "admin %s created user %s", r->actor.username, name);
   json_decref(body);
   reply(r, rc, 201, out, &err);
 }
@@ -214,6 +215,7 @@ static void h_user_token_revoke(http_req *r, engine *e, const amatch *m) {
   if (!rc) rc = token_of_user(e, m->a, m->id, &err);
   if (!rc) rc = identity_token_revoke(e, idtext, &id, who, &err);
   if (!rc) out = json_pack("{s:I, s:s}", "revoked", (json_int_t)id, "user", who);
+  if (!rc) fhlog(FHLOG_INFO, "admin %s revoked token %lld of %s", r->actor.username, (long long)id, who);
   json_decref(body);
   reply(r, rc, 200, out, &err);
 }
@@ -294,6 +296,7 @@ static void h_group_create(http_req *r, engine *e, const amatch *m) {
   if (!rc) rc = http_body_object(r, fields, &body, &err);
   if (!rc) rc = body_string(body, "name", 4096, &name, &err);
   if (!rc) rc = identity_admin_group_add(e, name, &err);
+  if (!rc) fhlog(FHLOG_INFO, "admin %s created group %s", r->actor.username, name);
   if (!rc) rc = group_answer(e, name, &out, &err);
   json_decref(body);
   reply(r, rc, 201, out, &err);
@@ -308,6 +311,8 @@ static void member_change(http_req *r, engine *e, const amatch *m, int join) {
   if (!rc) rc = http_body_object(r, join ? fields : NULL, &body, &err);
   if (!rc && join) rc = body_string(body, "user", IDENTITY_NAME_MAX, &user, &err);
   if (!rc) rc = identity_admin_member(e, m->a, user, join, &err);
+  if (!rc) fhlog(FHLOG_INFO, "admin %s %s %s %s group %s", r->actor.username, join ? "added" : "removed", user,
+                 join ? "to" : "from", m->a);
   if (!rc) rc = group_answer(e, m->a, &out, &err);
   json_decref(body);
   reply(r, rc, 200, out, &err);
