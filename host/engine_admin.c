@@ -133,9 +133,10 @@ int engine_admin_sees_details(const fh_actor *a, const char *flow) {
   return a->is_admin || a->is_system || (flow && flow[0] && engine_is_manager(a, flow));
 }
 
-void engine_admin_flow_error_for(engine *e, const fh_actor *a, const char *flow, fherr *err) {
+void engine_admin_flow_error_for(engine *e, const fh_actor *a, const char *flow, const char *fallback, fherr *err) {
   if (!err || err->code != FH_FLOW_ERROR || engine_admin_sees_details(a, flow)) return;
   const char *node = json_string_value(json_object_get(err->fields, "node"));
+  if (!node && fallback && fallback[0]) node = fallback;
   const flowdef *fd = flow ? engine_find_def(e, flow) : NULL;
   const fd_node *n = fd && node ? flowdef_node(fd, node) : NULL;
   char step[200] = "";
@@ -162,11 +163,12 @@ void engine_admin_task_error_for(const fh_actor *a, json_t *task) {
   json_object_set_new(task, "error", json_pack("{s:s, s:b}", "message", message, "hidden", 1));
 }
 
-void engine_admin_task_flow(engine *e, int64_t task_id, char flow[64]) {
-  flow[0] = '\0';
+void engine_admin_task_flow(engine *e, int64_t task_id, char flow[64], char node[64]) {
+  flow[0] = node[0] = '\0';
   st_task t;
   if (store_task_get(e->st, task_id, &t, NULL)) return;
   const char *dot = strchr(t.flow_task, '.');
   snprintf(flow, 64, "%.*s", dot ? (int)(dot - t.flow_task) : 0, t.flow_task);
+  snprintf(node, 64, "%s", dot ? dot + 1 : "");
   st_task_free(&t);
 }

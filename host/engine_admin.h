@@ -30,12 +30,14 @@ int engine_admin_sees_details(const fh_actor *a, const char *flow);
  * admin nor a manager of `flow`: a plain message naming the step (from
  * err->fields "node" when the engine knew it) and that administrators
  * can see the details; the traceback is dropped.  Others keep the Lua
- * error and traceback.  flow may be NULL (unknown: plain unless admin). */
-void engine_admin_flow_error_for(engine *e, const fh_actor *a, const char *flow, fherr *err);
+ * error and traceback.  flow may be NULL (unknown: plain unless admin);
+ * node (may be NULL) names the step when the engine did not (the task
+ * acted on: a view's validate that raised). */
+void engine_admin_flow_error_for(engine *e, const fh_actor *a, const char *flow, const char *node, fherr *err);
 /* Drops the Lua error of a task JSON (its "error") for such a user,
  * keeping {"message": plain, "hidden": true}. */
 void engine_admin_task_error_for(const fh_actor *a, json_t *task);
-/* The flow of a task (for engine_admin_flow_error_for); "" when unknown. */
-void engine_admin_task_flow(engine *e, int64_t task_id, char flow[64]);
+/* The flow and node of a task (for engine_admin_flow_error_for); "" when unknown. */
+void engine_admin_task_flow(engine *e, int64_t task_id, char flow[64], char node[64]);
 
 #endif

@@ -456,7 +456,8 @@ int http_admin_route(http_req *r, const char *const *seg, int nseg) {
 
 /* --- answers by role ------------------------------------------------------------------- */
 
-void http_admin_reply_flow_error(http_req *r, engine *e, const char *flow, fherr *err) {
+/* node: the step when the engine did not name it (NULL: none). */
+static void reply_flow_error(http_req *r, engine *e, const char *flow, const char *node, fherr *err) {
   if (err->code != FH_FLOW_ERROR) {
     http_reply_fherr(r, err);
     return;
@@ -464,22 +465,26 @@ void http_admin_reply_flow_error(http_req *r, engine *e, const char *flow, fherr
   fhlog(FHLOG_ERROR, "flow error on %s %s by %s: %s | %s", r->method, r->uri, r->actor.username, err->message,
         err->traceback ? err->traceback : "(no traceback)");
   if (!engine_admin_sees_details(&r->actor, flow)) {
-    engine_admin_flow_error_for(e, &r->actor, flow, err);   /* plain message, no traceback */
+    engine_admin_flow_error_for(e, &r->actor, flow, node, err);   /* plain message, no traceback */
     http_reply_fherr(r, err);
     return;
   }
   json_t *e2 = json_pack("{s:s, s:s}", "code", "flow_error", "message", err->message);
   if (e2 && err->traceback) json_object_set_new(e2, "traceback", json_string(err->traceback));
-  json_t *node = json_object_get(err->fields, "node");
-  if (e2 && node) json_object_set(e2, "node", node);
+  json_t *named = json_object_get(err->fields, "node");
+  if (e2 && (named || (node && node[0]))) json_object_set_new(e2, "node", named ? json_incref(named) : json_string(node));
   fherr_clear(err);
   http_reply_json(r, 422, e2 ? json_pack("{s:o}", "error", e2) : NULL);
 }
 
+void http_admin_reply_flow_error(http_req *r, engine *e, const char *flow, fherr *err) {
+  reply_flow_error(r, e, flow, NULL, err);
+}
+
 void http_admin_reply_task_error(http_req *r, engine *e, int64_t task_id, fherr *err) {
-  char flow[64] = "";
-  if (err->code == FH_FLOW_ERROR) engine_admin_task_flow(e, task_id, flow);
-  http_admin_reply_flow_error(r, e, flow, err);
+  char flow[64] = "", node[64] = "";
+  if (err->code == FH_FLOW_ERROR) engine_admin_task_flow(e, task_id, flow, node);
+  reply_flow_error(r, e, flow, node, err);
 }
 
 static void redact_array(http_req *r, json_t *arr) {

@@ -296,6 +296,16 @@ describe("defect 3: a flow error reads by role", function()
       assert.is_string(full.traceback)
       assert.equal("act", full.node)
     end
+    -- the same through a task: alice completes a review whose next handler raises
+    local started = ok(alice:post("/api/flows/raising/start/start", { data = { text = "t" } }), 201)
+    local review
+    for _, t in ipairs(started.tasks) do if t.node == "review" then review = t end end
+    ok(alice:post("/api/tasks/" .. review.id .. "/assign"))
+    plain = err(alice:post("/api/tasks/" .. review.id .. "/execute", { data = { explode = true } }), 422, "flow_error")
+    assert.matches("The step 'Act' of the process failed", plain.message, 1, true)
+    assert.is_nil(plain.traceback)
+    local full = err(mgr:post("/api/tasks/" .. review.id .. "/execute", { data = { explode = true } }), 403, "forbidden")
+    assert.is_nil(full.traceback)   -- not the owner: refused before any Lua runs
     local log = C.read_file(srv.err) or ""
     assert.truthy(log:find("boom: the handler refused", 1, true))   -- the details are in the log
   end)
