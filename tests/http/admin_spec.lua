@@ -236,6 +236,24 @@ describe("operations", function()
     -- revive and cancel are the task actions
     ok(admin:post("/api/tasks/" .. inc[1].id .. "/cancel"))
     assert.same({}, ok(admin:get("/api/admin/incidents?flow=ops")).items)
+
+    -- the same incident in a process an end user started: she reads a plain message only
+    local pid = ok(alice:post("/api/flows/ops/start/open", { data = {} }), 201).process.id
+    local broken
+    for _ = 1, 100 do
+      for _, t in ipairs(ok(alice:get("/api/processes/" .. pid)).tasks) do
+        if t.status == "ERROR" then broken = t end
+      end
+      if broken then break end
+      C.sleep(0.05)
+    end
+    assert.is_true(broken.error.hidden)
+    assert.matches("An administrator can see the details", broken.error.message, 1, true)
+    assert.is_nil(broken.error.traceback)
+    assert.is_nil(ok(alice:get("/api/tasks/" .. broken.id)).task.error.traceback)
+    local seen = ok(admin:get("/api/tasks/" .. broken.id)).task.error
+    assert.matches("always broken", seen.message)
+    assert.is_string(seen.traceback)
   end)
 end)
 
