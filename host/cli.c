@@ -19,33 +19,42 @@
 #include "cli_versions.h"
 #include "engine_versions.h"
 
+/* The same text is README.md's "The command line": change both together. */
 static const char USAGE[] =
     "usage: flowhost COMMAND [options]\n"
     "\n"
-    "  serve  [--flows DIR] [--db FILE] [--listen 127.0.0.1:8080] [--web DIR] [--threads N] [--jobs N]\n"
-    "  check  [FILE|DIR...]                 validate flows; file:line errors; exit 1 on any\n"
-    "  check  --against DB [FILE|DIR...] [--format text|json]\n"
-    "                                       what the edit does to running processes; exit 1 if stranded\n"
-    "  graph  FLOW [--format dot|svg|json]\n"
-    "  user   add NAME [--admin] [--password PW] | passwd NAME [--password PW] | list\n"
-    "         disable NAME | enable NAME     (passwd and disable end the user's sessions and tokens)\n"
-    "         grant NAME|@GROUP PERM | revoke NAME|@GROUP PERM | join NAME GROUP | leave NAME GROUP\n"
-    "  token  create USER [--name LABEL] | list USER | revoke TOKEN|ID\n"
-    "  start  FLOW [NODE] [--data JSON] [--as USER]\n"
-    "  tasks  [--view inbox|queue|archive|all] [--process ID] [--status S] [--flow F] [--as USER]\n"
-    "  task   ID [show|assign|unassign|reassign|execute|cancel|undo|revive] [--data JSON] [--user U] [--as USER]\n"
-    "  process ID [show|cancel] [--as USER]      processes [--flow F] [--status S] [--as USER]\n"
-    "  jobs   run [--max N]                 run the jobs and timers that are due now\n"
-    "  send   NAME KEY [--data JSON] [--ttl SECONDS] [--as USER]\n"
-    "                                       a message to the receiver waiting for NAME and KEY,\n"
-    "                                       kept for --ttl seconds (default 1 day) when none waits\n"
-    "  signal NAME [--data JSON] [--as USER]  to every receiver waiting for NAME now\n"
-    "  rename-node FLOW OLD NEW             move tasks of a renamed node to its new name\n"
-    "  migrate FLOW --to HASH [--from HASH] [--map OLD=NEW ...]   move running processes to a version\n"
+    "flowhost serve  [--flows DIR] [--db FILE] [--listen 127.0.0.1:8080] [--web DIR] [--threads N] [--jobs N]\n"
+    "                [--budget S] [--lease-grace S] [--lua-unsafe]\n"
+    "                [--request-timeout S] [--max-connections N] [--per-address N]\n"
+    "                [--metrics-listen HOST:PORT]\n"
+    "flowhost check  [FILE|DIR...]\n"
+    "flowhost check  --against DB [FILE|DIR...] [--format text|json]\n"
+    "flowhost graph  FLOW [--format dot|svg|json]\n"
+    "flowhost user   add NAME [--admin] [--password PW|--password-stdin] | list\n"
+    "                passwd NAME --password PW|--password-stdin\n"
+    "                disable NAME | enable NAME\n"
+    "                grant NAME|@GROUP PERM | revoke NAME|@GROUP PERM | join NAME GROUP | leave NAME GROUP\n"
+    "flowhost token  create USER [--name LABEL] | list USER | revoke TOKEN|ID\n"
+    "flowhost start  FLOW [NODE] [--data JSON] [--as USER]\n"
+    "flowhost tasks  [--view inbox|queue|archive|all] [--flow F] [--process ID] [--status S]\n"
+    "                [--limit N] [--after ID] [--asc] [--as USER]\n"
+    "flowhost task   ID [show|assign|unassign|reassign|execute|cancel|undo|revive]\n"
+    "                [--data JSON] [--user U] [--as USER]\n"
+    "flowhost process ID [show|cancel] [--as USER]\n"
+    "flowhost processes [--flow F] [--status S] [--limit N] [--after ID] [--as USER]\n"
+    "flowhost jobs   run [--max N]\n"
+    "flowhost send   NAME KEY [--data JSON] [--ttl SECONDS] [--as USER]\n"
+    "flowhost signal NAME [--data JSON] [--as USER]\n"
+    "flowhost rename-node FLOW OLD NEW\n"
+    "flowhost migrate FLOW --to HASH [--from HASH] [--map OLD=NEW ...]\n"
     "\n"
-    "global options: --flows DIR (flows)  --db FILE (flowhost.db)  --lua DIR  --sync full|normal\n"
-    "                --lua-unsafe  flows get Lua's full os, io, debug and C modules (default: sandboxed)\n"
-    "Without --as, commands act as the system (every permission, owns no task).\n";
+    "Global options: --flows DIR (default flows), --db FILE (default flowhost.db), --lua DIR (Lua\n"
+    "modules shared by flows), --sync full|normal (default full), --lua-unsafe (flows get Lua's\n"
+    "full os, io, debug and C modules; default sandboxed).  Without --as, commands act as the\n"
+    "system (every permission, owns no task).  --status: NEW ASSIGNED STARTED SCHEDULED DONE\n"
+    "CANCELED ERROR REVIVED for tasks, NEW STARTED DONE CANCELED for processes.  --limit: 1 to 500\n"
+    "(default 50); a list answers \"next_after\": pass it as --after for the next page.\n"
+    "reassign --user U: a manager hands an ASSIGNED or NEW task to U.\n";
 
 static int usage(const char *why) {
   if (why) fprintf(stderr, "flowhost: %s\n\n", why);
@@ -67,7 +76,7 @@ typedef struct args {
 
 static int is_flag(const char *name) {
   return !strcmp(name, "admin") || !strcmp(name, "asc") || !strcmp(name, "password-stdin") ||
-         !strcmp(name, "lua-unsafe");
+         !strcmp(name, "lua-unsafe") || !strcmp(name, "help");   /* serve --help */
 }
 
 static int parse_args(int argc, char **argv, args *a, const char **bad) {
@@ -257,11 +266,12 @@ static int cmd_check(cli_globals *g, const args *a) {
   int failures = 0, count = 0;
   if (a->npos <= 1) check_path(g->flows_dir, g, &failures, &count);
   for (int i = 1; i < a->npos; i++) check_path(a->pos[i], g, &failures, &count);
+  fflush(stdout);   /* the errors (stdout) come before the summary (stderr) */
   if (failures) {
-    fprintf(stderr, "%d of %d flow files failed\n", failures, count);
+    fprintf(stderr, "%d of %d flow file%s failed\n", failures, count, count == 1 ? "" : "s");
     return 1;
   }
-  fprintf(stderr, "%d flow files ok\n", count);
+  fprintf(stderr, "%d flow file%s ok\n", count, count == 1 ? "" : "s");
   return 0;
 }
 
@@ -443,6 +453,29 @@ static int cmd_start(cli_globals *g, const args *a) {
   return with_ctx(g, start_run, a);
 }
 
+static const char *const TASK_STATUSES[] = {"NEW", "ASSIGNED", "STARTED", "SCHEDULED", "DONE",
+                                            "CANCELED", "ERROR", "REVIVED", NULL};
+static const char *const PROCESS_STATUSES[] = {"NEW", "STARTED", "DONE", "CANCELED", NULL};
+
+static int in_list(const char *s, const char *const *list) {
+  for (; *list; list++)
+    if (!strcmp(s, *list)) return 1;
+  return 0;
+}
+
+/* --status, --limit and --after as the HTTP API checks them (usage, exit 2). */
+static int check_list_opts(const args *a, const char *const *statuses) {
+  const char *status = opt(a, "status"), *limit = opt(a, "limit");
+  int64_t v;
+  if (status && !in_list(status, statuses)) {
+    fprintf(stderr, "flowhost: unknown status '%s'\n\n", status);
+    return usage(NULL);
+  }
+  if (limit && (!parse_id(limit, &v) || v > 500)) return usage("--limit must be an integer from 1 to 500");
+  if (opt(a, "after") && !parse_id(opt(a, "after"), &v)) return usage("--after needs an id");
+  return 0;
+}
+
 static int tasks_run(ctx *c, const args *a) {
   fherr err = {0};
   engine_task_query q = {.view = opt(a, "view"), .flow = opt(a, "flow"), .status = opt(a, "status"),
@@ -450,6 +483,7 @@ static int tasks_run(ctx *c, const args *a) {
   if (!q.view) q.view = c->g.as_user ? "inbox" : "all";
   if (opt(a, "process") && !parse_id(opt(a, "process"), &q.process_id)) return usage("--process needs an id");
   if (opt(a, "limit")) q.limit = atoi(opt(a, "limit"));
+  if (opt(a, "after")) parse_id(opt(a, "after"), &q.after);
   json_t *out;
   if (engine_tasks_list(c->e, &c->actor, &q, &out, &err)) return fail(&err);
   print_json(out);
@@ -458,9 +492,14 @@ static int tasks_run(ctx *c, const args *a) {
 }
 
 static int cmd_tasks(cli_globals *g, const args *a) {
-  static const char *const allowed[] = {"view", "flow", "status", "process", "limit", "asc", NULL};
+  static const char *const allowed[] = {"view", "flow", "status", "process", "limit", "after", "asc", NULL};
   if (!only_opts(a, allowed)) return usage(NULL);
   if (a->npos != 1) return usage("tasks takes options only");
+  const char *view = opt(a, "view");
+  static const char *const views[] = {"inbox", "queue", "archive", "all", NULL};
+  if (view && !in_list(view, views)) return usage("--view must be inbox, queue, archive or all");
+  int bad = check_list_opts(a, TASK_STATUSES);
+  if (bad) return bad;
   return with_ctx(g, tasks_run, a);
 }
 
@@ -498,6 +537,13 @@ static int cmd_task(cli_globals *g, const args *a) {
   if (!only_opts(a, allowed)) return usage(NULL);
   int64_t id = 0;
   if (a->npos < 2 || a->npos > 3 || !parse_id(a->pos[1], &id)) return usage("task ID [ACTION]");
+  static const char *const actions[] = {"show", "assign", "unassign", "reassign", "execute",
+                                        "cancel", "undo", "revive", NULL};
+  if (a->npos == 3 && !in_list(a->pos[2], actions)) {
+    fprintf(stderr, "flowhost: unknown task action '%s'\n\n", a->pos[2]);
+    return usage(NULL);
+  }
+  if (a->npos == 3 && !strcmp(a->pos[2], "reassign") && !opt(a, "user")) return usage("task ID reassign --user U");
   return with_ctx(g, task_run, a);
 }
 
@@ -532,6 +578,7 @@ static int processes_run(ctx *c, const args *a) {
   fherr err = {0};
   engine_process_query q = {.flow = opt(a, "flow"), .status = opt(a, "status")};
   if (opt(a, "limit")) q.limit = atoi(opt(a, "limit"));
+  if (opt(a, "after")) parse_id(opt(a, "after"), &q.after);
   json_t *out;
   if (engine_processes_list(c->e, &c->actor, &q, &out, &err)) return fail(&err);
   print_json(out);
@@ -540,9 +587,11 @@ static int processes_run(ctx *c, const args *a) {
 }
 
 static int cmd_processes(cli_globals *g, const args *a) {
-  static const char *const allowed[] = {"flow", "status", "limit", NULL};
+  static const char *const allowed[] = {"flow", "status", "limit", "after", NULL};
   if (!only_opts(a, allowed)) return usage(NULL);
   if (a->npos != 1) return usage("processes takes options only");
+  int bad = check_list_opts(a, PROCESS_STATUSES);
+  if (bad) return bad;
   return with_ctx(g, processes_run, a);
 }
 

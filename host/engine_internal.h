@@ -304,6 +304,9 @@ void run_merge_form(json_t *dst, const json_t *clean, const json_t *submitted);
 int rules_may_do_node(run *r, const fd_node *n, ptask *t);
 /* May the run's actor see task t: FH_OK, FH_NOT_FOUND, or a store error. */
 int rules_may_see_task(run *r, ptask *t, const fd_node *n, fherr *err);
+/* May the actor take a NEW human task of the run's process (a queue
+ * candidate)?  Then it may read the process (issue 14). */
+int rules_is_candidate(run *r);
 /* Whether the run's actor may do `action` on t now: FH_OK, or FH_FORBIDDEN /
  * FH_CONFLICT with the reason.  n is NULL for a task whose node left. */
 int rules_check(run *r, ptask *t, const fd_node *n, int action, fherr *err);

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "fhlog.h"
 #include "fhtime.h"
 #include "metrics.h"
 
@@ -94,7 +95,12 @@ static void record_failure(ptask *t, const fd_node *n, const job_result *j) {
   row->lease_until[0] = '\0';
   free(row->error_message);
   row->error_message = strdup(j->cause.message);
-  if (n && n->kind == NODE_JOB && row->attempts < n->retry_attempts) {
+  int again = n && n->kind == NODE_JOB && row->attempts < n->retry_attempts;
+  /* failed jobs are logged like failed human actions (issue 14) */
+  fhlog(FHLOG_ERROR, "job %s (task %lld, process %lld) failed on attempt %d%s: %s | %s", row->flow_task,
+        (long long)row->id, (long long)row->process_id, row->attempts, again ? ", runs again later" : ", now ERROR",
+        j->cause.message, j->cause.traceback ? j->cause.traceback : "");
+  if (again) {
     fhtime_format(fhtime_epoch() + n->retry_backoff * pow(2, row->attempts - 1), row->due_at);
   } else {
     row->status = TASK_ERROR;
@@ -120,6 +126,8 @@ static int fail_after_job(run *r, const st_task *claimed, const fherr *cause, fh
   t->row.status = TASK_ERROR;
   free(t->row.error_message);
   t->row.error_message = strdup(cause->message[0] ? cause->message : "error after the job");
+  fhlog(FHLOG_ERROR, "job %s (task %lld, process %lld): what follows it failed, now ERROR: %s", t->row.flow_task,
+        (long long)t->row.id, (long long)t->row.process_id, t->row.error_message);
   t->row.lease_until[0] = '\0';
   t->dirty = 1;
   return FH_OK;

@@ -38,10 +38,22 @@ int rules_may_see_task(run *r, ptask *t, const fd_node *n, fherr *err) {
   int visible = engine_can_see_process(r->e, r->actor, &r->ps.proc, err);
   if (visible < 0) return err && err->code ? err->code : FH_INTERNAL;
   if (visible) return FH_OK;
-  /* queue members see a NEW human task before taking part in the process */
-  if (n && n->kind == NODE_VIEW && t->row.status == TASK_NEW && !r->actor->is_system && rules_may_do_node(r, n, t))
-    return FH_OK;
+  /* queue members see a NEW human task, and the rest of its process read-only,
+   * before taking part in the process */
+  (void)n;
+  if (rules_is_candidate(r)) return FH_OK;
   return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)t->row.id);
+}
+
+int rules_is_candidate(run *r) {
+  if (r->actor->is_system || !r->fd) return 0;
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    ptask *t = r->ps.tasks[i];
+    if (t->row.status != TASK_NEW) continue;
+    const fd_node *n = flowdef_node(r->fd, node_part(t->row.flow_task));
+    if (n && n->kind == NODE_VIEW && rules_may_do_node(r, n, t)) return 1;
+  }
+  return 0;
 }
 
 /* --- the checks, one per action ----------------------------------------------------- */
@@ -88,8 +100,10 @@ static int check_unassign(const check_args *c, fherr *err) {
 static int check_reassign(const check_args *c, fherr *err) {
   if (c->n->kind != NODE_VIEW) return fherr_set(err, FH_CONFLICT, "cannot reassign: a %s task has no owner", c->kind);
   if (!c->manager) return fherr_set(err, FH_FORBIDDEN, "cannot reassign: only a manager may");
-  if (c->t->row.status != TASK_ASSIGNED) return fherr_set(err, FH_CONFLICT, "cannot reassign: task is %s", c->status);
-  return FH_OK;
+  /* a NEW task too: a manager hands it to a named person (issue 14) */
+  if (c->t->row.status != TASK_ASSIGNED && c->t->row.status != TASK_NEW)
+    return fherr_set(err, FH_CONFLICT, "cannot reassign: task is %s", c->status);
+  return check_while(c, "reassign", err);
 }
 
 static int check_execute(const check_args *c, fherr *err) {
@@ -233,6 +247,7 @@ static int apply_reassign(run *r, ptask *t, const fd_node *n, const json_t *args
   }
   t->row.owner_id = target.id;
   snprintf(t->row.owner_name, sizeof t->row.owner_name, "%s", target.username);
+  t->row.status = TASK_ASSIGNED;   /* a NEW task is now assigned */
   fhtime_now(t->row.assigned_at);
   t->dirty = 1;
   fh_actor_free(&target);

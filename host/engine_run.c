@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "fhlog.h"
 #include "fhtime.h"
 
 /* A run that takes more automatic steps than this is a loop that never
@@ -455,7 +456,10 @@ static const activate_fn ACTIVATE[NODE__COUNT] = {
 static int activate(run *r, ptask *t, const fd_node *n, fherr *err) {
   activate_fn fn = ACTIVATE[n->kind];
   if (!fn) return fherr_set(err, FH_INTERNAL, "node '%s' (%s) is not automatic", n->name, node_kind_name(n->kind));
-  return fn(r, t, n, err);
+  int rc = fn(r, t, n, err);
+  /* which step failed, for the plain message end users get (engine_admin.c) */
+  if (rc == FH_FLOW_ERROR && err && !err->fields) err->fields = json_pack("{s:s}", "node", n->name);
+  return rc;
 }
 
 /* --- the queue and the error policy ------------------------------------------------ */
@@ -504,6 +508,9 @@ static int activate_guarded(run *r, ptask *t, const fd_node *n, fherr *err) {
     json_decref(r->data);
     r->data = data_before;
     run_mark_error(pstate_task(&r->ps, id), &cause);
+    /* as a failed human action is logged by the HTTP layer (issue 14) */
+    fhlog(FHLOG_ERROR, "process %lld: %s (task %lld) failed after a job and is in ERROR: %s | %s",
+          (long long)r->ps.proc.id, n->name, (long long)id, cause.message, cause.traceback ? cause.traceback : "");
     fherr_clear(&cause);
     return FH_OK;
   }

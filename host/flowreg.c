@@ -361,11 +361,13 @@ int flowreg_check_file(const char *path, const char *lua_dir, const char *flows_
 
 /* --- logging --------------------------------------------------------------- */
 
-static void log_entry(const flowreg *reg, const flow_entry *e) {
+/* A flow file new to the registry is "loaded", an edited one "reloaded". */
+static void log_entry(const flowreg *reg, const flow_entry *e, int is_new) {
   metrics_flow_load(e->has_error);
   if (!reg->log) return;
-  if (e->has_error) fhlog(FHLOG_ERROR, "reload %s:%d: %s", e->error_file, e->error_line, e->error_message);
-  else fhlog(FHLOG_INFO, "reloaded %s", e->name);
+  if (e->has_error) fhlog(FHLOG_ERROR, "%s %s:%d: %s", is_new ? "load" : "reload", e->error_file, e->error_line,
+                          e->error_message);
+  else fhlog(FHLOG_INFO, "%s %s", is_new ? "loaded" : "reloaded", e->name);
 }
 
 /* --- loading one file ------------------------------------------------------ */
@@ -426,7 +428,7 @@ static load_result load_one(flowreg *reg, const char *name, const char *path, co
   }
   free(src);
   fherr_clear(&err);
-  if (out->name) log_entry(reg, out);
+  if (out->name) log_entry(reg, out, old == NULL);
   return LOAD_DONE;
 }
 

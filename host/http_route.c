@@ -17,6 +17,7 @@
 #include "engine_versions.h"
 #include "fhtime.h"
 #include "http_internal.h"
+#include "http_admin.h"
 
 #define MAX_SEGS 8
 /* the longest ttl of a kept message: ten years, so its expiry stays a
@@ -187,7 +188,8 @@ static void h_start(http_req *r, engine *e, const match *m) {
   if (!rc) rc = data_of(body, &data, &err);
   if (!rc) rc = engine_start(e, &r->actor, m->name, m->name2, data, &out, &err);
   json_decref(body);
-  answer(r, rc, 201, out, &err);
+  if (rc == FH_FLOW_ERROR) http_admin_reply_flow_error(r, e, m->name, &err);   /* by role */
+  else answer(r, rc, 201, out, &err);
 }
 
 static void h_processes(http_req *r, engine *e, const match *m) {
@@ -212,6 +214,7 @@ static void h_process(http_req *r, engine *e, const match *m) {
   int rc = prepare(r, e, NULL, &err);
   if (!rc) rc = engine_process_get(e, &r->actor, m->id, &out, &err);
   if (!rc) engine_versions_decorate_process(e, out);
+  if (!rc) http_admin_redact(r, out);
   answer(r, rc, 200, out, &err);
 }
 
@@ -255,6 +258,7 @@ static void h_tasks(http_req *r, engine *e, const match *m) {
   q.since = have_since ? since : NULL;
   q.until = have_until ? until : NULL;
   if (!rc) rc = engine_tasks_list(e, &r->actor, &q, &out, &err);
+  if (!rc) http_admin_redact(r, out);
   answer(r, rc, 200, out, &err);
 }
 
@@ -272,6 +276,7 @@ static void h_task(http_req *r, engine *e, const match *m) {
   json_t *out = NULL;
   int rc = prepare(r, e, NULL, &err);
   if (!rc) rc = engine_task_get(e, &r->actor, m->id, &out, &err);
+  if (!rc) http_admin_redact(r, out);
   answer(r, rc, 200, out, &err);
 }
 
@@ -290,7 +295,9 @@ static void h_task_action(http_req *r, engine *e, const match *m) {
   if (!rc && !strcmp(action, "execute") && !data) json_object_del(body, "data");
   if (!rc) rc = engine_task_action(e, &r->actor, m->id, action, body, &out, &err);
   json_decref(body);
-  answer(r, rc, 200, out, &err);
+  if (!rc) http_admin_redact(r, out);
+  if (rc == FH_FLOW_ERROR) http_admin_reply_task_error(r, e, m->id, &err);   /* by role */
+  else answer(r, rc, 200, out, &err);
 }
 
 /* A message's correlation key: a non-empty string as is, an integer as its
@@ -463,6 +470,7 @@ void http_route_api(http_req *r) {
     path.seg[path.nseg++] = s;
     s = slash ? slash + 1 : NULL;
   }
+  if (http_admin_route(r, path.seg, path.nseg)) return;   /* users, groups, ... (http_admin.c) */
   const char *method = !strcmp(r->method, "HEAD") ? "GET" : r->method;
   char allow[64] = "";
   for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {

@@ -116,6 +116,10 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       seen_command = 1;
       continue;
     }
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {   /* README points here */
+      fputs(SERVE_USAGE, stdout);
+      return -1;
+    }
     if (strncmp(a, "--", 2) != 0 || !a[2]) return serve_usage("serve takes options only");
     if (!strcmp(a, "--lua-unsafe")) continue;   /* a global flag, read by cli_main */
     char name[32];
@@ -263,7 +267,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   serve_opts o = {.host = "127.0.0.1", .port = 8080, .web_dir = "web", .threads = 4, .jobs = 1};
   if (g->as_user) return serve_usage("serve does not take --as");
   int prc = parse_serve_args(argc, argv, &o);
-  if (prc) return prc;
+  if (prc) return prc < 0 ? 0 : prc;   /* -1: --help printed */
 
   /* Threads started from here on inherit this mask: only the main thread
    * takes SIGINT/SIGTERM (in sigwait below); a closed peer is not fatal. */
@@ -283,7 +287,6 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   flowreg *reg = new_flows(g, &err);
   if (!reg || flowreg_load_all(reg, &err)) goto out;
   report_flows(reg);
-  if (bootstrap_admin(reg, g, &err)) goto out;
 
   jobs_options jo = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal,
                      .workers = o.jobs, .budget_seconds = o.budget, .lease_grace = o.lease_grace};
@@ -296,6 +299,9 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   raise_fd_limit(o.max_connections ? o.max_connections : 1024);
   if (http_start(&ho, &srv, &err)) goto out;
   if (start_metrics_listener(&o, &ho, &metrics_srv, &err)) goto out;
+  /* Only once the address is ours: a start that cannot bind (port taken)
+   * creates no admin and prints no password it would then forget. */
+  if (bootstrap_admin(reg, g, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};

@@ -18,6 +18,7 @@ import { taskView } from './js/views/task.js';
 import { processView, processListView } from './js/views/process.js';
 import { flowsView } from './js/views/flows.js';
 import { adminView } from './js/views/admin.js';
+import { usersView, userView, groupsView, permissionsView, scheduledView } from './js/views/admin-pages.js';
 
 route('/login', loginView, { public: true });
 route('/inbox', taskListView('inbox'));
@@ -31,6 +32,11 @@ route('/processes', processListView);
 route('/processes/:id', processView);
 route('/flows', flowsView);
 route('/admin', adminView);
+route('/admin/users', usersView);
+route('/admin/users/:name', userView);
+route('/admin/groups', groupsView);
+route('/admin/permissions', permissionsView);
+route('/admin/scheduled', scheduledView);
 
 setNotFound(async (ctx) => {
   document.title = 'Not found · flowhost';

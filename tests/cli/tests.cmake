@@ -4,3 +4,7 @@ set_tests_properties(cli_end_to_end PROPERTIES LABELS "cli" TIMEOUT 120 ENVIRONM
 # Versions: check --against (text, json, exit codes), pinned processes, migrate.
 add_test(NAME cli_versions COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/versions_test.sh)
 set_tests_properties(cli_versions PROPERTIES LABELS "cli" TIMEOUT 60 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
+# Issue 14: usage = README, list options checked like the API, paging, reassign of a NEW
+# task, `check` wording and order, a failed first start makes no admin.
+add_test(NAME cli_admin COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/cli_admin_test.sh)
+set_tests_properties(cli_admin PROPERTIES LABELS "cli" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")

@@ -54,7 +54,10 @@ describe("processes and their children", function()
   it("hides another user's children as it hides their processes", function()
     local pid = ok(admin:post("/api/flows/compose/start/ship", { data = { order = "X" } }), 201).process.id
     local child = ok(admin:get("/api/processes/" .. pid)).children[1]
-    C.assert_error(carol:get("/api/processes/" .. child.id), 404, "not_found")
+    C.assert_error(carol:get("/api/processes/" .. pid), 404, "not_found")
+    -- the child waits in a Pack task open to everyone: carol may take it, so she reads the
+    -- child (a queue candidate, issue 14), but it is not listed as hers
+    assert.equal(child.id, ok(carol:get("/api/processes/" .. child.id)).process.id)
     assert.equal(0, #ok(carol:get("/api/processes?parent=" .. pid)).items)
   end)
 

@@ -495,7 +495,7 @@ describe("the event model", function()
     it("allows the task only while the other node is active", function()
       local pid = start(host, "mile")
       local change = H.one(host, pid, "mile_change")
-      assert.same({ "assign", "cancel" }, H.actions(host, change.id, "admin"))
+      assert.same({ "assign", "cancel", "reassign" }, H.actions(host, change.id, "admin"))   -- NEW: hand it over too
       host:assign(change.id, { as = "admin" })
       finish(host, pid, "mile_window")
       local err = H.refused("conflict", function() host:execute(change.id, {}, { as = "admin" }) end)

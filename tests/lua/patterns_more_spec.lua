@@ -830,7 +830,7 @@ pattern("wcp18_milestone", function(ctx)
     run(host, pid, "confirm", "alice")
     -- in the window: offered, taken, done; and again
     assert.same({ "assign" }, H.actions(host, first.id, "carol"))
-    assert.same({ "assign", "cancel" }, H.actions(host, first.id, "admin"))
+    assert.same({ "assign", "cancel", "reassign" }, H.actions(host, first.id, "admin"))   -- NEW: hand it over too
     host:assign(first.id, { as = "carol" })
     assert.same({ "execute", "unassign" }, H.actions(host, first.id, "carol"))
     host:execute(first.id, { address = "New Street 3" }, { as = "carol" })

@@ -105,12 +105,18 @@ describe("reassign", function()
     assert.equal("alice", H.one(host, pid, "first").owner)
   end)
 
-  it("is for managers only, and only on ASSIGNED tasks", function()
+  it("is for managers only, on ASSIGNED and NEW tasks", function()
     H.refused("forbidden", function() host:reassign(first, "bob", { as = "alice" }) end)   -- the owner
     H.refused("forbidden", function() host:reassign(first, "bob", { as = "dave" }) end)
     H.refused("not_found", function() host:reassign(first, "bob", { as = "carol" }) end)
     host:unassign(first, { as = "alice" })
-    H.refused("conflict", function() host:reassign(first, "bob", { as = "manager" }) end)
+    assert.equal("NEW", H.one(host, pid, "first").status)
+    -- a manager hands a NEW task to a named person: it is theirs, ASSIGNED
+    H.refused("invalid", function() host:reassign(first, "carol", { as = "manager" }) end)
+    host:reassign(first, "bob", { as = "manager" })
+    local t = H.one(host, pid, "first")
+    assert.equal("ASSIGNED", t.status)
+    assert.equal("bob", t.owner)
   end)
 end)
 
@@ -286,9 +292,9 @@ describe("the actions of host:task()", function()
     assert.same({ "assign" }, H.actions(host, first, "alice"))
     assert.same({ "assign" }, H.actions(host, first, "bob"))         -- seen through his queue
     assert.same({}, H.actions(host, first, "dave"))                  -- the creator only looks
-    assert.same({ "cancel" }, H.actions(host, first, "manager"))
-    assert.same({ "assign", "cancel" }, H.actions(host, first, "admin"))
-    assert.same({ "cancel" }, H.actions(host, first, nil))           -- the system owns nothing
+    assert.same({ "cancel", "reassign" }, H.actions(host, first, "manager"))   -- hand it to someone
+    assert.same({ "assign", "cancel", "reassign" }, H.actions(host, first, "admin"))
+    assert.same({ "cancel", "reassign" }, H.actions(host, first, nil))   -- the system owns nothing
     H.refused("not_found", function() host:task(first, { as = "carol" }) end)
     -- ASSIGNED
     host:assign(first, { as = "alice" })

@@ -91,6 +91,7 @@ export async function request(method, path, opts = {}) {
       (err && err.message) || '',
       err && err.fields && typeof err.fields === 'object' ? err.fields : null,
     );
+    if (err && typeof err.traceback === 'string') { e.traceback = err.traceback; e.node = err.node || null; }   // flow_error, by role
     if (res.status === 401 && !opts.allow401 && unauthorizedHandler) unauthorizedHandler(e);
     throw e;
   }

@@ -8,6 +8,7 @@ import { refresh, seg } from '../router.js';
 import { getFlows } from '../flows-cache.js';
 import { filterBar, listParams, pager } from '../list.js';
 import { runTaskAction, actionButton, taskName } from '../actions.js';
+import { adminTabs } from './admin-pages.js';
 
 export async function adminView(ctx) {
   const path = '/admin';
@@ -44,7 +45,8 @@ export async function adminView(ctx) {
         t.flow_title || t.flow, ' · ',
         h('a', { href: `#/processes/${seg(t.process_id)}` }, t.process_summary || `Process #${t.process_id}`),
         t.type === 'subprocess' && t.child_id != null ? [' · child ', h('a', { href: `#/processes/${seg(t.child_id)}`, testid: 'error-child-link' }, `process #${t.child_id}`)] : null,
-        ' · ', timeEl(t.finished_at || t.started_at || t.created_at)),
+        ' · ', timeEl(t.finished_at || t.started_at || t.created_at),
+        t.attempts ? h('span', { testid: 'error-attempts' }, ` · ${t.attempts} attempt${t.attempts === 1 ? '' : 's'}`) : null),
       h('pre', { class: 'error-message', testid: 'error-message' },
         (t.error && t.error.message) || 'No error message was recorded.'),
       t.error && t.error.traceback ? h('details', { class: 'traceback' },
@@ -56,6 +58,7 @@ export async function adminView(ctx) {
 
   ctx.mount(
     pageHeader('Admin', { sub: 'Tasks in error across all flows. Revive a task to run it again, or cancel it.' }),
+    adminTabs('incidents'),
     filterBar({ path, query: ctx.query, flows }),
     items.length ? h('div', { class: 'error-list', testid: 'error-list' }, cards)
       : h('section', { class: 'panel' }, emptyState('No tasks in error.', 'Everything runs as it should.')),

@@ -2,6 +2,7 @@
 // start node a form generated from the flow's field schema (GET /api/flows/{flow}).
 
 import * as api from '../api.js';
+import { flowErrorBlock } from '../flow-error.js';
 import { h, setContent, pageHeader, emptyState, flash, flashError, badge } from '../dom.js';
 import { STATUS, FLOW_STATUS } from '../status.js';
 import { navigate, seg } from '../router.js';
@@ -99,7 +100,7 @@ export async function startFormView(ctx) {
           flashError(api.describeError(e, 'start the process'));
         } else {
           const msg = api.describeError(e, 'start the process');
-          showFormError(e.code === 'flow_error' ? [msg, ' Change the input and try again.'] : msg);
+          showFormError(e.code === 'flow_error' ? flowErrorBlock(e, 'start the process') : msg);
           flashError(msg);
         }
       }

@@ -2,6 +2,7 @@
 // and a button for each action in `actions` — nothing more, nothing less.
 
 import * as api from '../api.js';
+import { flowErrorBlock } from '../flow-error.js';
 import {
   h, setContent, badge, timeEl, dueEl, fullTime, pageHeader, dataList, flashError,
 } from '../dom.js';
@@ -84,7 +85,7 @@ export async function taskView(ctx) {
         },
         onError: (e) => {
           if (e.code === 'flow_error') {
-            showFormError([api.describeError(e, 'complete the task'), ' Nothing was saved; change the input and try again.']);
+            showFormError(flowErrorBlock(e, 'complete the task'));
           }
         },
       });
@@ -317,7 +318,9 @@ function reassignControl(task) {
     id, type: 'text', name: 'user', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false',
     testid: 'reassign-user', placeholder: 'user name', required: true,
   });
-  const button = h('button', { type: 'submit', class: 'btn', testid: 'action-reassign', 'data-action': 'reassign' }, 'Reassign');
+  // a manager hands a NEW task to a named person, or an ASSIGNED one to another
+  const label = task.status === 'NEW' ? 'Assign to' : 'Reassign';
+  const button = h('button', { type: 'submit', class: 'btn', testid: 'action-reassign', 'data-action': 'reassign' }, label);
   const form = h('form', { class: 'inline-form', novalidate: true, 'aria-label': 'Reassign the task' },
     h('label', { for: id, class: 'sr-only' }, 'Reassign to user'), input, button);
   form.addEventListener('submit', async (ev) => {

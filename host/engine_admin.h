@@ -1,0 +1,43 @@
+/* engine_admin — the engine side of the administration API: the
+ * permissions the loaded flows know (to check a grant and to list them
+ * per flow), the scheduled work (jobs and timers waiting), the incidents
+ * (tasks in ERROR), and how a flow error reads for a user by role.
+ * Everything here is for admins; the HTTP layer checks that first.
+ */
+#ifndef ENGINE_ADMIN_H
+#define ENGINE_ADMIN_H
+
+#include <jansson.h>
+
+#include "engine.h"
+#include "fherr.h"
+
+/* FH_OK when perm has a known form: <flow>.manage, <flow>.start,
+ * <flow>.<node> of a Start or View node, a node's declared :Permission of a
+ * loaded flow, or message.<name> (a valid message name); else
+ * FH_BAD_REQUEST saying the forms. */
+int engine_admin_permission_check(engine *e, const char *perm, fherr *err);
+/* {"items": [{"flow","title","permissions": [{"name","kind","node"?,"title"?}]}],
+ *  "forms": [...]} with kind "manage", "start" or "task". */
+int engine_admin_permissions(engine *e, json_t **out, fherr *err);
+/* {"items": [{"id","process_id","flow","flow_title","node","title","type",
+ * "due_at","attempts","last_error"}]}: SCHEDULED tasks, earliest first. */
+int engine_admin_scheduled(engine *e, int limit, json_t **out, fherr *err);
+
+/* Admins, the system and managers of flow see Lua errors and tracebacks. */
+int engine_admin_sees_details(const fh_actor *a, const char *flow);
+/* Rewrites a flow error (FH_FLOW_ERROR) for a user who is neither an
+ * admin nor a manager of `flow`: a plain message naming the step (from
+ * err->fields "node" when the engine knew it) and that administrators
+ * can see the details; the traceback is dropped.  Others keep the Lua
+ * error and traceback.  flow may be NULL (unknown: plain unless admin);
+ * node (may be NULL) names the step when the engine did not (the task
+ * acted on: a view's validate that raised). */
+void engine_admin_flow_error_for(engine *e, const fh_actor *a, const char *flow, const char *node, fherr *err);
+/* Drops the Lua error of a task JSON (its "error") for such a user,
+ * keeping {"message": plain, "hidden": true}. */
+void engine_admin_task_error_for(const fh_actor *a, json_t *task);
+/* The flow and node of a task (for engine_admin_flow_error_for); "" when unknown. */
+void engine_admin_task_flow(engine *e, int64_t task_id, char flow[64], char node[64]);
+
+#endif
