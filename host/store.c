@@ -257,17 +257,18 @@ const char *const STORE_SQL[Q__COUNT] = {
 /* --- statement helpers (declared in store_internal.h) ----------------- */
 
 int sq_fail(store *st, fherr *err, int rc, const char *what) {
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return fherr_set(err, FH_BUSY, "database is busy, try again");
+  if (rc == DB_BUSY || rc == DB_LOCKED) return fherr_set(err, FH_BUSY, "database is busy, try again");
   /* a full disk passes, like a lock: 503 busy, not a bug of ours */
-  if (rc == SQLITE_FULL) return fherr_set(err, FH_BUSY, "the database's disk is full; try again later");
-  const char *msg = st->cur->db ? sqlite3_errmsg(st->cur->db) : sqlite3_errstr(rc);
+  if (rc == DB_FULL) return fherr_set(err, FH_BUSY, "the database's disk is full; try again later");
+  const char *msg = st->cur->db ? dbc_errmsg(st->cur->db) : "no connection";
   return fherr_set(err, FH_INTERNAL, "storage error: %s: %s", what, msg);
 }
 
-sqlite3_stmt *sq_prep(store *st, int q, fherr *err) {
+dbs *sq_prep(store *st, int q, fherr *err) {
   if (!st->cur->stmt[q]) {
-    int rc = sqlite3_prepare_v3(st->cur->db, STORE_SQL[q], -1, SQLITE_PREPARE_PERSISTENT, &st->cur->stmt[q], NULL);
-    if (rc != SQLITE_OK) {
+    const char *sql = st->cur->db->kind == DB_KIND_PG ? STORE_SQL_PG[q] : STORE_SQL[q];
+    int rc = dbs_prepare(st->cur->db, q, sql, &st->cur->stmt[q]);
+    if (rc != DB_OK) {
       sq_fail(st, err, rc, "prepare");
       return NULL;
     }
@@ -276,30 +277,28 @@ sqlite3_stmt *sq_prep(store *st, int q, fherr *err) {
 }
 
 /* Runs a statement that returns no rows; resets it in every case. */
-int sq_run(store *st, sqlite3_stmt *s, fherr *err, const char *what) {
-  int rc = sqlite3_step(s);
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq_fail(st, err, rc, what);
+int sq_run(store *st, dbs *s, fherr *err, const char *what) {
+  int rc = dbs_step(s);
+  dbs_reset(s);
+  dbs_clear_bindings(s);
+  if (rc != DB_DONE && rc != DB_ROW) return sq_fail(st, err, rc, what);
   return FH_OK;
 }
 
 int sq_exec(store *st, const char *sql, fherr *err) {
-  char *msg = NULL;
-  int rc = sqlite3_exec(st->cur->db, sql, NULL, NULL, &msg);
-  if (rc != SQLITE_OK) {
-    int code = rc == SQLITE_BUSY || rc == SQLITE_FULL ? FH_BUSY : FH_INTERNAL;
-    fherr_set(err, code, "storage error: %s", msg ? msg : sqlite3_errstr(rc));
-    sqlite3_free(msg);
+  int rc = dbc_exec(st->cur->db, sql);
+  if (rc != DB_OK) {
+    int code = rc == DB_BUSY || rc == DB_LOCKED || rc == DB_FULL ? FH_BUSY : FH_INTERNAL;
+    fherr_set(err, code, "storage error: %s", dbc_errmsg(st->cur->db));
     return code;
   }
   return FH_OK;
 }
 
-int sq_count(store *st, sqlite3_stmt *s, int64_t *n, fherr *err) {
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *n = sqlite3_column_int64(s, 0);
+int sq_count(store *st, dbs *s, int64_t *n, fherr *err) {
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *n = dbs_col_int64(s, 0);
     sq_done(s);
     return FH_OK;
   }
@@ -308,7 +307,7 @@ int sq_count(store *st, sqlite3_stmt *s, int64_t *n, fherr *err) {
 }
 
 int sq_simple(store *st, int q, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, q, err);
+  dbs *s = sq_prep(st, q, err);
   return s ? sq_run(st, s, err, STORE_SQL[q]) : FH_INTERNAL;
 }
 
@@ -322,87 +321,87 @@ void st_user_free(st_user *u) {
 
 int store_user_add(store *st, const char *username, const char *password_hash, int is_admin,
                    int64_t *id, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_USER_ADD, err);
+  dbs *s = sq_prep(st, Q_USER_ADD, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, username);
   sq_bind_text_or_null(s, 2, password_hash);
-  sqlite3_bind_int(s, 3, is_admin ? 1 : 0);
-  sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(s);
+  dbs_bind_int(s, 3, is_admin ? 1 : 0);
+  dbs_bind_text(s, 4, now);
+  int rc = dbs_step(s);
   sq_done(s);
-  if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_CONFLICT, "user '%s' already exists", username);
-  if (rc != SQLITE_DONE) return sq_fail(st, err, rc, "add user");
-  if (id) *id = sqlite3_last_insert_rowid(st->cur->db);
+  if (rc == DB_CONSTRAINT) return fherr_set(err, FH_CONFLICT, "user '%s' already exists", username);
+  if (rc != DB_DONE) return sq_fail(st, err, rc, "add user");
+  if (id) *id = dbc_last_insert_id(st->cur->db);
   return FH_OK;
 }
 
-static int read_user(store *st, sqlite3_stmt *s, st_user *out, fherr *err, const char *who) {
+static int read_user(store *st, dbs *s, st_user *out, fherr *err, const char *who) {
   memset(out, 0, sizeof *out);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    out->id = sqlite3_column_int64(s, 0);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    out->id = dbs_col_int64(s, 0);
     sq_copy_col(out->username, sizeof out->username, s, 1);
-    out->is_admin = sqlite3_column_int(s, 2);
-    out->is_active = sqlite3_column_int(s, 3);
+    out->is_admin = dbs_col_int(s, 2);
+    out->is_active = dbs_col_int(s, 3);
     out->password_hash = sq_dup_col(s, 4);
     sq_done(s);
     return FH_OK;
   }
   sq_done(s);
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", who);
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", who);
   return sq_fail(st, err, rc, "get user");
 }
 
 int store_user_get(store *st, const char *username, st_user *out, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_USER_GET, err);
+  dbs *s = sq_prep(st, Q_USER_GET, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, username);
   return read_user(st, s, out, err, username);
 }
 
 int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_USER_GET_ID, err);
+  dbs *s = sq_prep(st, Q_USER_GET_ID, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, id);
+  dbs_bind_int64(s, 1, id);
   char who[32];
   snprintf(who, sizeof who, "#%lld", (long long)id);
   return read_user(st, s, out, err, who);
 }
 
-static int update_user(store *st, int q, const char *username, sqlite3_stmt **sp, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, q, err);
+static int update_user(store *st, int q, const char *username, dbs **sp, fherr *err) {
+  dbs *s = sq_prep(st, q, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, username, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, username);
   *sp = s;
   return FH_OK;
 }
 
 int store_user_set_password(store *st, const char *username, const char *password_hash, fherr *err) {
-  sqlite3_stmt *s;
+  dbs *s;
   int rc = update_user(st, Q_USER_PASSWD, username, &s, err);
   if (rc) return rc;
   sq_bind_text_or_null(s, 2, password_hash);
   if ((rc = sq_run(st, s, err, "set password"))) return rc;
-  return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+  return dbc_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
 }
 
 int store_user_count(store *st, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_USER_COUNT, err);
+  dbs *s = sq_prep(st, Q_USER_COUNT, err);
   return s ? sq_count(st, s, n, err) : FH_INTERNAL;
 }
 
 /* Collects column 0 of every row as a JSON array of strings. */
-static int strings_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
+static int strings_of(store *st, dbs *s, json_t **out, fherr *err) {
   json_t *arr = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    const unsigned char *v = sqlite3_column_text(s, 0);
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    const char *v = dbs_col_text(s, 0);
     json_array_append_new(arr, json_string(v ? (const char *)v : ""));
   }
   sq_done(s);
-  if (rc != SQLITE_DONE) {
+  if (rc != DB_DONE) {
     json_decref(arr);
     return sq_fail(st, err, rc, "query");
   }
@@ -410,13 +409,13 @@ static int strings_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
   return FH_OK;
 }
 
-static int ids_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
+static int ids_of(store *st, dbs *s, json_t **out, fherr *err) {
   json_t *arr = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-    json_array_append_new(arr, json_integer(sqlite3_column_int64(s, 0)));
+  while ((rc = dbs_step(s)) == DB_ROW)
+    json_array_append_new(arr, json_integer(dbs_col_int64(s, 0)));
   sq_done(s);
-  if (rc != SQLITE_DONE) {
+  if (rc != DB_DONE) {
     json_decref(arr);
     return sq_fail(st, err, rc, "query");
   }
@@ -427,9 +426,9 @@ static int ids_of(store *st, sqlite3_stmt *s, json_t **out, fherr *err) {
 int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err) {
   *perms = NULL;
   if (groups) *groups = NULL;
-  sqlite3_stmt *s = sq_prep(st, Q_USER_PERMS, err);
+  dbs *s = sq_prep(st, Q_USER_PERMS, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, user_id);
+  dbs_bind_int64(s, 1, user_id);
   json_t *names;
   int rc = strings_of(st, s, &names, err);
   if (rc) return rc;
@@ -443,7 +442,7 @@ int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups
       json_decref(set);
       return FH_INTERNAL;
     }
-    sqlite3_bind_int64(s, 1, user_id);
+    dbs_bind_int64(s, 1, user_id);
     if ((rc = strings_of(st, s, groups, err))) {
       json_decref(set);
       return rc;
@@ -454,19 +453,19 @@ int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups
 }
 
 int store_user_list(store *st, json_t **out, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_USER_LIST, err);
+  dbs *s = sq_prep(st, Q_USER_LIST, err);
   if (!s) return FH_INTERNAL;
   json_t *arr = json_array();
   int rc;
   /* Collect ids first: the perms query reuses other statements. */
   json_t *rows = json_array();
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-    json_array_append_new(rows, json_pack("{s:I, s:s, s:b, s:b}", "id", (json_int_t)sqlite3_column_int64(s, 0),
-                                          "username", (const char *)sqlite3_column_text(s, 1),
-                                          "is_admin", sqlite3_column_int(s, 2), "is_active",
-                                          sqlite3_column_int(s, 3)));
+  while ((rc = dbs_step(s)) == DB_ROW)
+    json_array_append_new(rows, json_pack("{s:I, s:s, s:b, s:b}", "id", (json_int_t)dbs_col_int64(s, 0),
+                                          "username", (const char *)dbs_col_text(s, 1),
+                                          "is_admin", dbs_col_int(s, 2), "is_active",
+                                          dbs_col_int(s, 3)));
   sq_done(s);
-  if (rc != SQLITE_DONE) {
+  if (rc != DB_DONE) {
     json_decref(rows);
     json_decref(arr);
     return sq_fail(st, err, rc, "list users");
@@ -496,23 +495,23 @@ int store_user_list(store *st, json_t **out, fherr *err) {
 }
 
 static int group_id(store *st, const char *group, int create, int64_t *id, fherr *err) {
-  sqlite3_stmt *s;
+  dbs *s;
   int rc;
   if (create) {
     if (!(s = sq_prep(st, Q_GROUP_ENSURE, err))) return FH_INTERNAL;
-    sqlite3_bind_text(s, 1, group, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 1, group);
     if ((rc = sq_run(st, s, err, "add group"))) return rc;
   }
   if (!(s = sq_prep(st, Q_GROUP_ID, err))) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, group, -1, SQLITE_TRANSIENT);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *id = sqlite3_column_int64(s, 0);
+  dbs_bind_text(s, 1, group);
+  rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *id = dbs_col_int64(s, 0);
     sq_done(s);
     return FH_OK;
   }
   sq_done(s);
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown group '%s'", group);
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown group '%s'", group);
   return sq_fail(st, err, rc, "get group");
 }
 
@@ -531,10 +530,10 @@ static int grant_or_revoke(store *st, const char *subject, const char *perm, int
   int rc = is_group ? group_id(st, subject + 1, grant, &id, err) : user_id(st, subject, &id, err);
   if (rc) return rc;
   int q = is_group ? (grant ? Q_GRANT_GROUP : Q_REVOKE_GROUP) : (grant ? Q_GRANT_USER : Q_REVOKE_USER);
-  sqlite3_stmt *s = sq_prep(st, q, err);
+  dbs *s = sq_prep(st, q, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, perm, -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 1, id);
+  dbs_bind_text(s, 2, perm);
   return sq_run(st, s, err, grant ? "grant" : "revoke");
 }
 
@@ -549,10 +548,10 @@ static int membership(store *st, const char *username, const char *group, int jo
   int64_t uid, gid;
   int rc;
   if ((rc = user_id(st, username, &uid, err)) || (rc = group_id(st, group, join, &gid, err))) return rc;
-  sqlite3_stmt *s = sq_prep(st, join ? Q_JOIN : Q_LEAVE, err);
+  dbs *s = sq_prep(st, join ? Q_JOIN : Q_LEAVE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, uid);
-  sqlite3_bind_int64(s, 2, gid);
+  dbs_bind_int64(s, 1, uid);
+  dbs_bind_int64(s, 2, gid);
   return sq_run(st, s, err, join ? "join group" : "leave group");
 }
 
@@ -564,9 +563,9 @@ int store_group_leave(store *st, const char *username, const char *group, fherr 
 }
 
 int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_USERS_WITH_PERM, err);
+  dbs *s = sq_prep(st, Q_USERS_WITH_PERM, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, perm, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, perm);
   return strings_of(st, s, out, err);
 }
 
@@ -574,87 +573,87 @@ int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err)
 
 int store_session_add(store *st, const char *id_hash, int64_t uid, const char *csrf,
                       const char *expires_at, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_SESSION_ADD, err);
+  dbs *s = sq_prep(st, Q_SESSION_ADD, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  sqlite3_bind_text(s, 1, id_hash, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(s, 2, uid);
-  sqlite3_bind_text(s, 3, csrf, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 5, expires_at, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, id_hash);
+  dbs_bind_int64(s, 2, uid);
+  dbs_bind_text(s, 3, csrf);
+  dbs_bind_text(s, 4, now);
+  dbs_bind_text(s, 5, expires_at);
   return sq_run(st, s, err, "add session");
 }
 
 int store_session_get(store *st, const char *id_hash, int64_t *uid, char csrf[129], fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_SESSION_GET, err);
+  dbs *s = sq_prep(st, Q_SESSION_GET, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  sqlite3_bind_text(s, 1, id_hash, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *uid = sqlite3_column_int64(s, 0);
+  dbs_bind_text(s, 1, id_hash);
+  dbs_bind_text(s, 2, now);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *uid = dbs_col_int64(s, 0);
     sq_copy_col(csrf, 129, s, 1);
     sq_done(s);
     return FH_OK;
   }
   sq_done(s);
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no such session");
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "no such session");
   return sq_fail(st, err, rc, "get session");
 }
 
 int store_session_delete(store *st, const char *id_hash, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_SESSION_DEL, err);
+  dbs *s = sq_prep(st, Q_SESSION_DEL, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, id_hash, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, id_hash);
   return sq_run(st, s, err, "delete session");
 }
 
 int store_token_add(store *st, const char *token_hash, int64_t uid, const char *name, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_ADD, err);
+  dbs *s = sq_prep(st, Q_TOKEN_ADD, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(s, 2, uid);
+  dbs_bind_text(s, 1, token_hash);
+  dbs_bind_int64(s, 2, uid);
   sq_bind_text_or_null(s, 3, name);
-  sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 4, now);
   return sq_run(st, s, err, "add token");
 }
 
 int store_token_get(store *st, const char *token_hash, int64_t *uid, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_GET, err);
+  dbs *s = sq_prep(st, Q_TOKEN_GET, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *uid = sqlite3_column_int64(s, 0);
+  dbs_bind_text(s, 1, token_hash);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *uid = dbs_col_int64(s, 0);
     sq_done(s);
     return FH_OK;
   }
   sq_done(s);
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no such token");
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "no such token");
   return sq_fail(st, err, rc, "get token");
 }
 
 int store_user_set_active(store *st, const char *username, int active, fherr *err) {
-  sqlite3_stmt *s;
+  dbs *s;
   int rc = update_user(st, Q_USER_ACTIVE, username, &s, err);
   if (rc) return rc;
-  sqlite3_bind_int(s, 2, active ? 1 : 0);
+  dbs_bind_int(s, 2, active ? 1 : 0);
   if ((rc = sq_run(st, s, err, "set user active"))) return rc;
-  return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+  return dbc_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
 }
 
 /* Runs statement q with the user id, *n the rows it deleted. */
 static int delete_of_user(store *st, int q, int64_t uid, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, q, err);
+  dbs *s = sq_prep(st, q, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, uid);
+  dbs_bind_int64(s, 1, uid);
   int rc = sq_run(st, s, err, "revoke");
-  if (!rc && n) *n = sqlite3_changes(st->cur->db);
+  if (!rc && n) *n = dbc_changes(st->cur->db);
   return rc;
 }
 
@@ -664,30 +663,30 @@ int store_user_revoke(store *st, int64_t uid, int64_t *sessions, int64_t *tokens
 }
 
 int store_session_purge(store *st, const char *now, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_SESSION_PURGE, err);
+  dbs *s = sq_prep(st, Q_SESSION_PURGE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, now);
   return sq_run(st, s, err, "purge sessions");
 }
 
-static json_t *text_or_null(sqlite3_stmt *s, int col) {
-  const unsigned char *v = sqlite3_column_text(s, col);
+static json_t *text_or_null(dbs *s, int col) {
+  const char *v = dbs_col_text(s, col);
   return v ? json_string((const char *)v) : json_null();
 }
 
 int store_token_list(store *st, int64_t uid, json_t **out, fherr *err) {
   *out = NULL;
-  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_LIST, err);
+  dbs *s = sq_prep(st, Q_TOKEN_LIST, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, uid);
+  dbs_bind_int64(s, 1, uid);
   json_t *arr = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-    json_array_append_new(arr, json_pack("{s:I, s:o, s:o, s:o}", "id", (json_int_t)sqlite3_column_int64(s, 0),
+  while ((rc = dbs_step(s)) == DB_ROW)
+    json_array_append_new(arr, json_pack("{s:I, s:o, s:o, s:o}", "id", (json_int_t)dbs_col_int64(s, 0),
                                          "name", text_or_null(s, 1), "created_at", text_or_null(s, 2),
                                          "last_used_at", text_or_null(s, 3)));
   sq_done(s);
-  if (rc != SQLITE_DONE) {
+  if (rc != DB_DONE) {
     json_decref(arr);
     return sq_fail(st, err, rc, "list tokens");
   }
@@ -696,83 +695,83 @@ int store_token_list(store *st, int64_t uid, json_t **out, fherr *err) {
 }
 
 int store_token_find(store *st, int64_t id, const char *token_hash, int64_t *found, char username[64], fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_FIND, err);
+  dbs *s = sq_prep(st, Q_TOKEN_FIND, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, token_hash ? -1 : id);
+  dbs_bind_int64(s, 1, token_hash ? -1 : id);
   sq_bind_text_or_null(s, 2, token_hash);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *found = sqlite3_column_int64(s, 0);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *found = dbs_col_int64(s, 0);
     sq_copy_col(username, 64, s, 1);
     sq_done(s);
     return FH_OK;
   }
   sq_done(s);
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no such token");
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "no such token");
   return sq_fail(st, err, rc, "find token");
 }
 
 int store_token_delete(store *st, int64_t id, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TOKEN_DEL, err);
+  dbs *s = sq_prep(st, Q_TOKEN_DEL, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, id);
+  dbs_bind_int64(s, 1, id);
   int rc = sq_run(st, s, err, "delete token");
   if (rc) return rc;
-  return sqlite3_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "no such token");
+  return dbc_changes(st->cur->db) ? FH_OK : fherr_set(err, FH_NOT_FOUND, "no such token");
 }
 
 /* --- sign-in throttling ----------------------------------------------- */
 
 /* Steps a statement of one row into *n and, when last is given, column 1. */
-static int login_sum(store *st, sqlite3_stmt *s, int64_t *n, char *last, fherr *err) {
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *n = sqlite3_column_int64(s, 0);
+static int login_sum(store *st, dbs *s, int64_t *n, char *last, fherr *err) {
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *n = dbs_col_int64(s, 0);
     if (last) sq_copy_col(last, FH_TIME_LEN, s, 1);
   }
   sq_done(s);
-  if (rc == SQLITE_ROW || rc == SQLITE_DONE) return FH_OK;
+  if (rc == DB_ROW || rc == DB_DONE) return FH_OK;
   return sq_fail(st, err, rc, "sign-in failures");
 }
 
 int store_login_failures(store *st, const char *name, const char *addr, const char *since, st_login_failures *out,
                          fherr *err) {
   memset(out, 0, sizeof *out);
-  sqlite3_stmt *s = sq_prep(st, Q_LOGIN_PAIR, err);
+  dbs *s = sq_prep(st, Q_LOGIN_PAIR, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, addr, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, since, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, name);
+  dbs_bind_text(s, 2, addr);
+  dbs_bind_text(s, 3, since);
   int rc = login_sum(st, s, &out->pair, out->pair_last, err);
   if (rc || !(s = sq_prep(st, Q_LOGIN_NAME, err))) return rc ? rc : FH_INTERNAL;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, since, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, name);
+  dbs_bind_text(s, 2, since);
   if ((rc = login_sum(st, s, &out->name, NULL, err))) return rc;
   if (!(s = sq_prep(st, Q_LOGIN_ADDR, err))) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, addr, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, since, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, addr);
+  dbs_bind_text(s, 2, since);
   return login_sum(st, s, &out->addr, out->addr_last, err);
 }
 
 int store_login_failure_add(store *st, const char *name, const char *addr, const char *now, const char *since,
                             fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_LOGIN_PURGE, err);
+  dbs *s = sq_prep(st, Q_LOGIN_PURGE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, since, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, since);
   int rc = sq_run(st, s, err, "forget old sign-in failures");
   if (rc || !(s = sq_prep(st, Q_LOGIN_FAIL, err))) return rc ? rc : FH_INTERNAL;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, addr, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 4, since, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, name);
+  dbs_bind_text(s, 2, addr);
+  dbs_bind_text(s, 3, now);
+  dbs_bind_text(s, 4, since);
   return sq_run(st, s, err, "record a sign-in failure");
 }
 
 int store_login_failure_forget(store *st, const char *name, const char *addr, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_LOGIN_FORGET, err);
+  dbs *s = sq_prep(st, Q_LOGIN_FORGET, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, addr, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, name);
+  dbs_bind_text(s, 2, addr);
   return sq_run(st, s, err, "forget sign-in failures");
 }
 
@@ -781,27 +780,29 @@ int store_login_failure_forget(store *st, const char *name, const char *addr, fh
 /* One probe write on the store's own connection, waiting at most wait_ms
  * for the write lock (then the connection's own busy timeout is back). */
 static int probe_write(store *st, int wait_ms) {
-  sqlite3 *db = st->own.db;
+  dbc *db = st->own.db;
+  sqlite3 *lite = db->kind == DB_KIND_SQLITE ? db->lite : NULL;
   int saved = 5000;
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-    saved = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
-  sqlite3_busy_timeout(db, wait_ms);
+  if (lite) {
+    dbs *q = NULL;
+    if (dbs_prepare(db, -1, "PRAGMA busy_timeout", &q) == DB_OK && dbs_step(q) == DB_ROW) saved = dbs_col_int(q, 0);
+    dbs_finalize(q);
+    sqlite3_busy_timeout(lite, wait_ms);
+  }
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-  sqlite3_stmt *s = rc == SQLITE_OK ? sq_prep(st, Q_HEALTH_PROBE, NULL) : NULL;
+  int rc = dbc_exec(db, lite ? "BEGIN IMMEDIATE" : "BEGIN");
+  dbs *s = rc == DB_OK ? sq_prep(st, Q_HEALTH_PROBE, NULL) : NULL;
   if (s) {
-    sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(s);
+    dbs_bind_text(s, 1, now);
+    rc = dbs_step(s);
     sq_done(s);
-    if (rc == SQLITE_DONE) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-  } else if (rc == SQLITE_OK) {
-    rc = SQLITE_ERROR;
+    if (rc == DB_DONE) rc = dbc_exec(db, "COMMIT");
+  } else if (rc == DB_OK) {
+    rc = DB_ERROR;
   }
-  if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-  sqlite3_busy_timeout(db, saved);
+  if (!dbc_autocommit(db)) dbc_exec(db, "ROLLBACK");
+  if (lite) sqlite3_busy_timeout(lite, saved);
   return rc;
 }
 
@@ -813,15 +814,18 @@ void store_db_probe(store *st, int wait_ms, st_db_probe *out) {
     snprintf(out->detail, sizeof out->detail, "the probe cannot run inside a write");
     return;
   }
-  const char *file = sqlite3_db_filename(st->own.db, "main");
+  /* PostgreSQL: the server's disk is its own business (53100 says full) */
+  sqlite3 *lite = st->own.db->kind == DB_KIND_SQLITE ? st->own.db->lite : NULL;
+  const char *file = lite ? sqlite3_db_filename(lite, "main") : NULL;
   struct statvfs vfs;
   if (file && *file && statvfs(file, &vfs) == 0) out->free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
-  int rc = sqlite3_db_readonly(st->own.db, "main") == 1 ? SQLITE_READONLY : probe_write(st, wait_ms);
-  out->state = rc == SQLITE_OK ? STORE_DB_OK
-               : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? STORE_DB_LOCKED
-               : rc == SQLITE_FULL ? STORE_DB_FULL
-               : rc == SQLITE_READONLY ? STORE_DB_READ_ONLY : STORE_DB_ERROR;
-  if (rc != SQLITE_OK) snprintf(out->detail, sizeof out->detail, "%s", sqlite3_errstr(rc));
+  int rc = lite && sqlite3_db_readonly(lite, "main") == 1 ? DB_READONLY : probe_write(st, wait_ms);
+  out->state = rc == DB_OK ? STORE_DB_OK
+               : rc == DB_BUSY || rc == DB_LOCKED ? STORE_DB_LOCKED
+               : rc == DB_FULL ? STORE_DB_FULL
+               : rc == DB_READONLY ? STORE_DB_READ_ONLY : STORE_DB_ERROR;
+  if (rc != DB_OK)
+    snprintf(out->detail, sizeof out->detail, "%s", lite ? sqlite3_errstr(rc) : dbc_errmsg(st->own.db));
   if (out->state == STORE_DB_OK && out->free_bytes >= 0 && out->free_bytes < STORE_DB_FULL_BELOW) {
     out->state = STORE_DB_FULL;
     snprintf(out->detail, sizeof out->detail, "%lld bytes free", (long long)out->free_bytes);
@@ -839,10 +843,10 @@ void st_process_free(st_process *p) {
 /* Records that user took part in the process (idempotent). */
 static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr *err) {
   if (!user_id || (process_id == st->part_pid && user_id == st->part_uid)) return FH_OK;
-  sqlite3_stmt *s = sq_prep(st, Q_PARTICIPANT_ADD, err);
+  dbs *s = sq_prep(st, Q_PARTICIPANT_ADD, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, process_id);
-  sqlite3_bind_int64(s, 2, user_id);
+  dbs_bind_int64(s, 1, process_id);
+  dbs_bind_int64(s, 2, user_id);
   int rc = sq_run(st, s, err, "add participant");
   if (!rc) {   /* valid until this write ends: it may still roll back */
     st->part_pid = process_id;
@@ -854,88 +858,88 @@ static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr
 
 int store_process_insert(store *st, const char *flow, proc_status status, const char *data,
                          int64_t created_by, int64_t *id, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_INSERT, err);
+  dbs *s = sq_prep(st, Q_PROC_INSERT, err);
   if (!s) return FH_INTERNAL;
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, proc_status_name(status), -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, flow);
+  dbs_bind_text(s, 2, proc_status_name(status));
+  dbs_bind_text(s, 3, data ? data : "{}");
   sq_bind_id_or_null(s, 4, created_by);
-  sqlite3_bind_text(s, 5, now, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 5, now);
   int rc = sq_run(st, s, err, "insert process");
-  if (!rc) *id = sqlite3_last_insert_rowid(st->cur->db);
+  if (!rc) *id = dbc_last_insert_id(st->cur->db);
   if (!rc) rc = add_participant(st, *id, created_by, err);
   return rc;
 }
 
 int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   memset(out, 0, sizeof *out);
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_GET, err);
+  dbs *s = sq_prep(st, Q_PROC_GET, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, id);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    out->id = sqlite3_column_int64(s, 0);
+  dbs_bind_int64(s, 1, id);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    out->id = dbs_col_int64(s, 0);
     sq_copy_col(out->flow, sizeof out->flow, s, 1);
-    out->status = proc_status_parse((const char *)sqlite3_column_text(s, 2));
+    out->status = proc_status_parse((const char *)dbs_col_text(s, 2));
     out->data = sq_dup_col(s, 3);
-    out->created_by = sqlite3_column_int64(s, 4);
+    out->created_by = dbs_col_int64(s, 4);
     sq_copy_col(out->created_by_name, sizeof out->created_by_name, s, 5);
     sq_copy_col(out->created_at, sizeof out->created_at, s, 6);
     sq_copy_col(out->finished_at, sizeof out->finished_at, s, 7);
-    out->version = sqlite3_column_int64(s, 8);
-    out->parent_task_id = sqlite3_column_int64(s, 9);
-    out->parent_id = sqlite3_column_int64(s, 10);
-    out->depth = sqlite3_column_int(s, 11);
+    out->version = dbs_col_int64(s, 8);
+    out->parent_task_id = dbs_col_int64(s, 9);
+    out->parent_id = dbs_col_int64(s, 10);
+    out->depth = dbs_col_int(s, 11);
     sq_done(s);
     return FH_OK;
   }
   sq_done(s);
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)id);
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)id);
   return sq_fail(st, err, rc, "get process");
 }
 
 int store_process_update(store *st, int64_t id, proc_status status, const char *data,
                          const char *finished_at, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_UPDATE, err);
+  dbs *s = sq_prep(st, Q_PROC_UPDATE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, id);
-  sqlite3_bind_text(s, 2, proc_status_name(status), -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 1, id);
+  dbs_bind_text(s, 2, proc_status_name(status));
+  dbs_bind_text(s, 3, data ? data : "{}");
   sq_bind_text_or_null(s, 4, finished_at);
   return sq_run(st, s, err, "update process");
 }
 
 int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_LIST, err);
+  dbs *s = sq_prep(st, Q_PROC_LIST, err);
   if (!s) return FH_INTERNAL;
   sq_bind_text_or_null(s, 1, q->flow);
   sq_bind_text_or_null(s, 2, q->status);
   sq_bind_id_or_null(s, 3, q->after);
-  sqlite3_bind_int(s, 4, q->limit > 0 ? q->limit : 50);
+  dbs_bind_int(s, 4, q->limit > 0 ? q->limit : 50);
   sq_bind_id_or_null(s, 5, q->visible_to);
   sq_bind_text_or_null(s, 6, q->managed_flows_json);
   sq_bind_id_or_null(s, 7, q->parent);
   json_t *arr = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = dbs_step(s)) == DB_ROW) {
     json_t *row = json_object();
-    json_object_set_new(row, "id", json_integer(sqlite3_column_int64(s, 0)));
-    json_object_set_new(row, "flow", json_string((const char *)sqlite3_column_text(s, 1)));
-    json_object_set_new(row, "status", json_string((const char *)sqlite3_column_text(s, 2)));
-    json_object_set_new(row, "data", json_string((const char *)sqlite3_column_text(s, 3)));
-    const unsigned char *by = sqlite3_column_text(s, 4);
+    json_object_set_new(row, "id", json_integer(dbs_col_int64(s, 0)));
+    json_object_set_new(row, "flow", json_string((const char *)dbs_col_text(s, 1)));
+    json_object_set_new(row, "status", json_string((const char *)dbs_col_text(s, 2)));
+    json_object_set_new(row, "data", json_string((const char *)dbs_col_text(s, 3)));
+    const char *by = dbs_col_text(s, 4);
     json_object_set_new(row, "created_by", by ? json_string((const char *)by) : json_null());
-    json_object_set_new(row, "created_at", json_string((const char *)sqlite3_column_text(s, 5)));
-    const unsigned char *fin = sqlite3_column_text(s, 6);
+    json_object_set_new(row, "created_at", json_string((const char *)dbs_col_text(s, 5)));
+    const char *fin = dbs_col_text(s, 6);
     json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
-    json_object_set_new(row, "parent_id", json_integer(sqlite3_column_int64(s, 7)));
-    json_object_set_new(row, "parent_task_id", json_integer(sqlite3_column_int64(s, 8)));
+    json_object_set_new(row, "parent_id", json_integer(dbs_col_int64(s, 7)));
+    json_object_set_new(row, "parent_task_id", json_integer(dbs_col_int64(s, 8)));
     json_array_append_new(arr, row);
   }
   sq_done(s);
-  if (rc != SQLITE_DONE) {
+  if (rc != DB_DONE) {
     json_decref(arr);
     return sq_fail(st, err, rc, "list processes");
   }
@@ -945,18 +949,18 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
 
 int store_process_children(store *st, int64_t pid, json_t **out, fherr *err) {
   *out = NULL;
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_CHILDREN, err);
+  dbs *s = sq_prep(st, Q_PROC_CHILDREN, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
+  dbs_bind_int64(s, 1, pid);
   json_t *arr = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-    json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)sqlite3_column_int64(s, 0), "flow",
-                                         (const char *)sqlite3_column_text(s, 1), "status",
-                                         (const char *)sqlite3_column_text(s, 2), "parent_task_id",
-                                         (json_int_t)sqlite3_column_int64(s, 3)));
+  while ((rc = dbs_step(s)) == DB_ROW)
+    json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)dbs_col_int64(s, 0), "flow",
+                                         (const char *)dbs_col_text(s, 1), "status",
+                                         (const char *)dbs_col_text(s, 2), "parent_task_id",
+                                         (json_int_t)dbs_col_int64(s, 3)));
   sq_done(s);
-  if (rc != SQLITE_DONE) {
+  if (rc != DB_DONE) {
     json_decref(arr);
     return sq_fail(st, err, rc, "list children");
   }
@@ -966,25 +970,25 @@ int store_process_children(store *st, int64_t pid, json_t **out, fherr *err) {
 
 int store_process_orphan_next(store *st, int64_t after, int64_t *id, fherr *err) {
   *id = 0;
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_ORPHAN, err);
+  dbs *s = sq_prep(st, Q_PROC_ORPHAN, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, after);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(s, 0);
+  dbs_bind_int64(s, 1, after);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) *id = dbs_col_int64(s, 0);
   sq_done(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find orphan");
+  return rc == DB_ROW || rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "find orphan");
 }
 
 int store_process_involves(store *st, int64_t pid, int64_t uid, int *yes, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_INVOLVES, err);
+  dbs *s = sq_prep(st, Q_PROC_INVOLVES, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
-  sqlite3_bind_int64(s, 2, uid);
+  dbs_bind_int64(s, 1, pid);
+  dbs_bind_int64(s, 2, uid);
   int64_t n = 0;
   int rc = sq_count(st, s, &n, err);
   *yes = n != 0;
   /* read committed (outside a write): the row stays, its insert can be skipped */
-  if (!rc && n && !st->in_write && (st->w || sqlite3_get_autocommit(st->cur->db))) {
+  if (!rc && n && !st->in_write && (st->w || dbc_autocommit(st->cur->db))) {
     st_forget_write_participant(st);
     st->part_pid = pid;
     st->part_uid = uid;
@@ -1008,14 +1012,14 @@ void st_task_array_free(st_task *rows, int n) {
   free(rows);
 }
 
-static void read_task(sqlite3_stmt *s, st_task *t) {
+static void read_task(dbs *s, st_task *t) {
   memset(t, 0, sizeof *t);
-  t->id = sqlite3_column_int64(s, 0);
-  t->process_id = sqlite3_column_int64(s, 1);
+  t->id = dbs_col_int64(s, 0);
+  t->process_id = dbs_col_int64(s, 1);
   sq_copy_col(t->flow_task, sizeof t->flow_task, s, 2);
   sq_copy_col(t->type, sizeof t->type, s, 3);
-  t->status = task_status_parse((const char *)sqlite3_column_text(s, 4));
-  t->owner_id = sqlite3_column_int64(s, 5);
+  t->status = task_status_parse((const char *)dbs_col_text(s, 4));
+  t->owner_id = dbs_col_int64(s, 5);
   sq_copy_col(t->owner_name, sizeof t->owner_name, s, 6);
   sq_copy_col(t->token, sizeof t->token, s, 7);
   sq_copy_col(t->join_of, sizeof t->join_of, s, 8);
@@ -1028,36 +1032,36 @@ static void read_task(sqlite3_stmt *s, st_task *t) {
   sq_copy_col(t->finished_at, sizeof t->finished_at, s, 15);
   sq_copy_col(t->due_at, sizeof t->due_at, s, 16);
   sq_copy_col(t->lease_until, sizeof t->lease_until, s, 17);
-  t->attempts = sqlite3_column_int(s, 18);
+  t->attempts = dbs_col_int(s, 18);
   sq_copy_col(t->lease_owner, sizeof t->lease_owner, s, 19);
   t->previous = sq_dup_col(s, 20);
   sq_copy_col(t->event_name, sizeof t->event_name, s, 21);
   sq_copy_col(t->event_key, sizeof t->event_key, s, 22);
-  t->guards = sqlite3_column_int64(s, 23);
-  t->child_id = sqlite3_column_int64(s, 24);
-  t->group_id = sqlite3_column_int64(s, 25);
+  t->guards = dbs_col_int64(s, 23);
+  t->child_id = dbs_col_int64(s, 24);
+  t->group_id = dbs_col_int64(s, 25);
 }
 
 int store_task_insert(store *st, st_task *t, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_INSERT, err);
+  dbs *s = sq_prep(st, Q_TASK_INSERT, err);
   if (!s) return FH_INTERNAL;
   if (!t->created_at[0]) fhtime_now(t->created_at);
-  sqlite3_bind_int64(s, 1, t->process_id);
-  sqlite3_bind_text(s, 2, t->flow_task, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, t->type, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 4, task_status_name(t->status), -1, SQLITE_STATIC);
+  dbs_bind_int64(s, 1, t->process_id);
+  dbs_bind_text(s, 2, t->flow_task);
+  dbs_bind_text(s, 3, t->type);
+  dbs_bind_text(s, 4, task_status_name(t->status));
   sq_bind_id_or_null(s, 5, t->owner_id);
-  sqlite3_bind_text(s, 6, t->token, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 6, t->token);
   sq_bind_text_or_null(s, 7, t->join_of);
-  sqlite3_bind_text(s, 8, t->data ? t->data : "{}", -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 8, t->data ? t->data : "{}");
   sq_bind_text_or_null(s, 9, t->error_message);
   sq_bind_text_or_null(s, 10, t->error_traceback);
-  sqlite3_bind_text(s, 11, t->created_at, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 11, t->created_at);
   sq_bind_text_or_null(s, 12, t->assigned_at);
   sq_bind_text_or_null(s, 13, t->started_at);
   sq_bind_text_or_null(s, 14, t->finished_at);
   sq_bind_text_or_null(s, 15, t->due_at);
-  sqlite3_bind_int(s, 16, t->attempts);
+  dbs_bind_int(s, 16, t->attempts);
   sq_bind_id_or_null(s, 17, t->id);   /* 0: the next free one */
   sq_bind_text_or_null(s, 18, t->event_name);
   /* a signal receiver's key is NULL: message keys are never "" (checked at the doors) */
@@ -1065,39 +1069,39 @@ int store_task_insert(store *st, st_task *t, fherr *err) {
   sq_bind_id_or_null(s, 20, t->guards);
   sq_bind_id_or_null(s, 21, t->child_id);
   sq_bind_id_or_null(s, 22, t->group_id);
-  int rc = sqlite3_step(s);
+  int rc = dbs_step(s);
   sq_done(s);
-  if (rc == SQLITE_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
-  rc = rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "insert task");
-  if (!rc && !t->id) t->id = sqlite3_last_insert_rowid(st->cur->db);
+  if (rc == DB_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
+  rc = rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "insert task");
+  if (!rc && !t->id) t->id = dbc_last_insert_id(st->cur->db);
   if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
   return rc;
 }
 
 int store_task_get(store *st, int64_t id, st_task *out, fherr *err) {
   memset(out, 0, sizeof *out);
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_GET, err);
+  dbs *s = sq_prep(st, Q_TASK_GET, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, id);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
+  dbs_bind_int64(s, 1, id);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
     read_task(s, out);
     sq_done(s);
     return FH_OK;
   }
   sq_done(s);
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)id);
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)id);
   return sq_fail(st, err, rc, "get task");
 }
 
 int store_task_update(store *st, const st_task *t, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_UPDATE, err);
+  dbs *s = sq_prep(st, Q_TASK_UPDATE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, t->id);
-  sqlite3_bind_text(s, 2, t->flow_task, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, task_status_name(t->status), -1, SQLITE_STATIC);
+  dbs_bind_int64(s, 1, t->id);
+  dbs_bind_text(s, 2, t->flow_task);
+  dbs_bind_text(s, 3, task_status_name(t->status));
   sq_bind_id_or_null(s, 4, t->owner_id);
-  sqlite3_bind_text(s, 5, t->data ? t->data : "{}", -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 5, t->data ? t->data : "{}");
   sq_bind_text_or_null(s, 6, t->error_message);
   sq_bind_text_or_null(s, 7, t->error_traceback);
   sq_bind_text_or_null(s, 8, t->assigned_at);
@@ -1105,7 +1109,7 @@ int store_task_update(store *st, const st_task *t, fherr *err) {
   sq_bind_text_or_null(s, 10, t->finished_at);
   sq_bind_text_or_null(s, 11, t->due_at);
   sq_bind_text_or_null(s, 12, t->lease_until);
-  sqlite3_bind_int(s, 13, t->attempts);
+  dbs_bind_int(s, 13, t->attempts);
   sq_bind_id_or_null(s, 14, t->child_id);
   /* a Lock task's lock (held, released) changes after creation; receivers' keys never do */
   sq_bind_text_or_null(s, 15, t->event_name);
@@ -1116,93 +1120,93 @@ int store_task_update(store *st, const st_task *t, fherr *err) {
 }
 
 int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_PREV_ADD, err);
+  dbs *s = sq_prep(st, Q_TASK_PREV_ADD, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, task_id);
-  sqlite3_bind_int64(s, 2, previous_id);
+  dbs_bind_int64(s, 1, task_id);
+  dbs_bind_int64(s, 2, previous_id);
   return sq_run(st, s, err, "link previous task");
 }
 
 int store_task_next_statuses(store *st, int64_t task_id, json_t **out, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_NEXT_STATUS, err);
+  dbs *s = sq_prep(st, Q_TASK_NEXT_STATUS, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, task_id);
+  dbs_bind_int64(s, 1, task_id);
   return strings_of(st, s, out, err);
 }
 
 int store_task_count_active(store *st, int64_t pid, int64_t except_id, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_ACTIVE, err);
+  dbs *s = sq_prep(st, Q_TASK_ACTIVE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
-  sqlite3_bind_int64(s, 2, except_id);
+  dbs_bind_int64(s, 1, pid);
+  dbs_bind_int64(s, 2, except_id);
   return sq_count(st, s, n, err);
 }
 
 int store_task_count_active_prefix(store *st, int64_t pid, const char *prefix, int64_t except_id,
                                    int64_t *n, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_ACTIVE_PREFIX, err);
+  dbs *s = sq_prep(st, Q_TASK_ACTIVE_PREFIX, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
-  sqlite3_bind_text(s, 2, prefix, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(s, 3, except_id);
+  dbs_bind_int64(s, 1, pid);
+  dbs_bind_text(s, 2, prefix);
+  dbs_bind_int64(s, 3, except_id);
   return sq_count(st, s, n, err);
 }
 
 int store_task_find_join(store *st, int64_t pid, const char *flow_task, const char *join_of,
                          int64_t *id, int *waiting, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_FIND_JOIN, err);
+  dbs *s = sq_prep(st, Q_TASK_FIND_JOIN, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
-  sqlite3_bind_text(s, 2, flow_task, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, join_of, -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 1, pid);
+  dbs_bind_text(s, 2, flow_task);
+  dbs_bind_text(s, 3, join_of);
   *id = 0;
   if (waiting) *waiting = 0;
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *id = sqlite3_column_int64(s, 0);
-    if (waiting) *waiting = sqlite3_column_int(s, 1);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *id = dbs_col_int64(s, 0);
+    if (waiting) *waiting = dbs_col_int(s, 1);
   }
   sq_done(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(st, err, rc, "find join");
+  if (rc != DB_ROW && rc != DB_DONE) return sq_fail(st, err, rc, "find join");
   return FH_OK;
 }
 
 int store_task_waiting_joins(store *st, int64_t pid, json_t **out, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_WAITING_JOINS, err);
+  dbs *s = sq_prep(st, Q_TASK_WAITING_JOINS, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
+  dbs_bind_int64(s, 1, pid);
   return ids_of(st, s, out, err);
 }
 
 int store_task_latest_owner(store *st, int64_t pid, const char *flow_task, int64_t *owner_id, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_LATEST_OWNER, err);
+  dbs *s = sq_prep(st, Q_TASK_LATEST_OWNER, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
-  sqlite3_bind_text(s, 2, flow_task, -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 1, pid);
+  dbs_bind_text(s, 2, flow_task);
   *owner_id = 0;
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) *owner_id = sqlite3_column_int64(s, 0);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) *owner_id = dbs_col_int64(s, 0);
   sq_done(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(st, err, rc, "latest owner");
+  if (rc != DB_ROW && rc != DB_DONE) return sq_fail(st, err, rc, "latest owner");
   return FH_OK;
 }
 
 int store_task_count_done_type(store *st, int64_t pid, const char *type, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_DONE_TYPE, err);
+  dbs *s = sq_prep(st, Q_TASK_DONE_TYPE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
-  sqlite3_bind_text(s, 2, type, -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 1, pid);
+  dbs_bind_text(s, 2, type);
   return sq_count(st, s, n, err);
 }
 
-static int task_rows(store *st, sqlite3_stmt *s, st_task **rows, int *n, fherr *err) {
+static int task_rows(store *st, dbs *s, st_task **rows, int *n, fherr *err) {
   int cap = 16, count = 0, rc;
   st_task *arr = malloc(sizeof *arr * cap);
   if (!arr) {
     sq_done(s);
     return fherr_set(err, FH_INTERNAL, "out of memory");
   }
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = dbs_step(s)) == DB_ROW) {
     if (count == cap) {
       st_task *grown = realloc(arr, sizeof *arr * (cap *= 2));
       if (!grown) {
@@ -1215,7 +1219,7 @@ static int task_rows(store *st, sqlite3_stmt *s, st_task **rows, int *n, fherr *
     read_task(s, &arr[count++]);
   }
   sq_done(s);
-  if (rc != SQLITE_DONE) {
+  if (rc != DB_DONE) {
     st_task_array_free(arr, count);
     return sq_fail(st, err, rc, "list tasks");
   }
@@ -1225,9 +1229,9 @@ static int task_rows(store *st, sqlite3_stmt *s, st_task **rows, int *n, fherr *
 }
 
 int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_OF_PROCESS, err);
+  dbs *s = sq_prep(st, Q_TASK_OF_PROCESS, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, pid);
+  dbs_bind_int64(s, 1, pid);
   return task_rows(st, s, rows, n, err);
 }
 
@@ -1237,10 +1241,10 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                                     {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC, Q_LIST_ARCHIVE_DUE},
                                     {Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_ALL_DUE}};
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
-  sqlite3_stmt *s = sq_prep(st, by_view[q->view][q->by_due ? 2 : q->ascending ? 1 : 0], err);
+  dbs *s = sq_prep(st, by_view[q->view][q->by_due ? 2 : q->ascending ? 1 : 0], err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 2, q->user_id);
-  sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 2, q->user_id);
+  dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
   sq_bind_text_or_null(s, 4, q->managed_flows_json);
   sq_bind_text_or_null(s, 5, q->flow);
   sq_bind_id_or_null(s, 6, q->process_id);
@@ -1248,45 +1252,45 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 8, q->since);
   sq_bind_text_or_null(s, 9, q->until);
   sq_bind_id_or_null(s, 10, q->after);
-  sqlite3_bind_int(s, 11, q->limit > 0 ? q->limit : 50);
+  dbs_bind_int(s, 11, q->limit > 0 ? q->limit : 50);
   return task_rows(st, s, rows, n, err);
 }
 
 int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err) {
   if (q->view != STORE_VIEW_INBOX && q->view != STORE_VIEW_QUEUE)
     return fherr_set(err, FH_BAD_REQUEST, "only inbox and queue are counted");
-  sqlite3_stmt *s = sq_prep(st, q->view == STORE_VIEW_INBOX ? Q_COUNT_INBOX : Q_COUNT_QUEUE, err);
+  dbs *s = sq_prep(st, q->view == STORE_VIEW_INBOX ? Q_COUNT_INBOX : Q_COUNT_QUEUE, err);
   if (!s) return FH_INTERNAL;
-  if (q->view == STORE_VIEW_INBOX) sqlite3_bind_int64(s, 2, q->user_id);
-  else sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(s, 11, q->limit > 0 ? q->limit : -1);   /* the cap: *n stops there */
+  if (q->view == STORE_VIEW_INBOX) dbs_bind_int64(s, 2, q->user_id);
+  else dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
+  dbs_bind_int(s, 11, q->limit > 0 ? q->limit : -1);   /* the cap: *n stops there */
   return sq_count(st, s, n, err);
 }
 
 /* id 0: the next due task; else that one, if due and free. */
 static int claim_due(store *st, int64_t id, const char *now, const char *lease_owner, const char *lease_until,
                      st_task *out, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, id ? Q_TASK_CLAIM_ID : Q_TASK_CLAIM, err);
+  dbs *s = sq_prep(st, id ? Q_TASK_CLAIM_ID : Q_TASK_CLAIM, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
-  if (id) sqlite3_bind_int64(s, 2, id);
-  int rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW) {
+  dbs_bind_text(s, 1, now);
+  if (id) dbs_bind_int64(s, 2, id);
+  int rc = dbs_step(s);
+  if (rc != DB_ROW) {
     sq_done(s);
-    if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no job is due");
+    if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "no job is due");
     return sq_fail(st, err, rc, "claim job");
   }
   read_task(s, out);
   sq_done(s);
   if (out->lease_until[0]) metrics_job_lease_expired();   /* an earlier worker's lease ran out */
-  sqlite3_stmt *u = sq_prep(st, Q_TASK_LEASE, err);
+  dbs *u = sq_prep(st, Q_TASK_LEASE, err);
   if (!u) {
     st_task_free(out);
     return FH_INTERNAL;
   }
-  sqlite3_bind_int64(u, 1, out->id);
-  sqlite3_bind_text(u, 2, lease_owner, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(u, 3, lease_until, -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(u, 1, out->id);
+  dbs_bind_text(u, 2, lease_owner);
+  dbs_bind_text(u, 3, lease_until);
   if ((rc = sq_run(st, u, err, "claim job"))) {
     st_task_free(out);
     return rc;
@@ -1316,12 +1320,12 @@ int store_task_claim_id(store *st, int64_t id, const char *now, const char *leas
 int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const char *lease_until, fherr *err) {
   int rc = store_begin(st, err);
   if (rc) return rc;
-  sqlite3_stmt *u = sq_prep(st, Q_TASK_LEASE, err);
+  dbs *u = sq_prep(st, Q_TASK_LEASE, err);
   if (!u) rc = FH_INTERNAL;
   else {
-    sqlite3_bind_int64(u, 1, task_id);
-    sqlite3_bind_text(u, 2, lease_owner, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(u, 3, lease_until, -1, SQLITE_TRANSIENT);
+    dbs_bind_int64(u, 1, task_id);
+    dbs_bind_text(u, 2, lease_owner);
+    dbs_bind_text(u, 3, lease_until);
     rc = sq_run(st, u, err, "lease job");
   }
   if (rc) {
@@ -1332,36 +1336,36 @@ int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const 
 }
 
 int store_task_next_due(store *st, const char *now, double *seconds, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_NEXT_DUE, err);
+  dbs *s = sq_prep(st, Q_TASK_NEXT_DUE, err);
   if (!s) return FH_INTERNAL;
-  int rc = sqlite3_step(s);
+  int rc = dbs_step(s);
   *seconds = -1;
-  if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-    double due = fhtime_parse((const char *)sqlite3_column_text(s, 0));
+  if (rc == DB_ROW && dbs_col_type(s, 0) != DB_NULL) {
+    double due = fhtime_parse((const char *)dbs_col_text(s, 0));
     double cur = fhtime_parse(now);
     *seconds = due < 0 ? 0 : (due - cur > 0 ? due - cur : 0);
   }
   sq_done(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(st, err, rc, "next due");
+  if (rc != DB_ROW && rc != DB_DONE) return sq_fail(st, err, rc, "next due");
   return FH_OK;
 }
 
 int store_rename_flow_task(store *st, const char *from, const char *to, int64_t *changed, fherr *err) {
   int rc = store_begin(st, err);
   if (rc) return rc;
-  sqlite3_stmt *b = sq_prep(st, Q_RENAME_BUMP, err);   /* actions in flight on them start over */
+  dbs *b = sq_prep(st, Q_RENAME_BUMP, err);   /* actions in flight on them start over */
   if (!b) rc = FH_INTERNAL;
   else {
-    sqlite3_bind_text(b, 1, from, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(b, 1, from);
     rc = sq_run(st, b, err, "rename node");
   }
-  sqlite3_stmt *s = rc ? NULL : sq_prep(st, Q_RENAME, err);
+  dbs *s = rc ? NULL : sq_prep(st, Q_RENAME, err);
   if (!rc && !s) rc = FH_INTERNAL;
   if (!rc) {
-    sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 1, from);
+    dbs_bind_text(s, 2, to);
     rc = sq_run(st, s, err, "rename node");
-    if (!rc && changed) *changed = sqlite3_changes(st->cur->db);
+    if (!rc && changed) *changed = dbc_changes(st->cur->db);
   }
   if (rc) {
     store_rollback(st);
@@ -1373,14 +1377,14 @@ int store_rename_flow_task(store *st, const char *from, const char *to, int64_t 
 /* --- the short write of an action ------------------------------------- */
 
 int store_task_process(store *st, int64_t task_id, int64_t *process_id, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_PROCESS, err);
+  dbs *s = sq_prep(st, Q_TASK_PROCESS, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, task_id);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) *process_id = sqlite3_column_int64(s, 0);
+  dbs_bind_int64(s, 1, task_id);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) *process_id = dbs_col_int64(s, 0);
   sq_done(s);
-  if (rc == SQLITE_ROW) return FH_OK;
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
+  if (rc == DB_ROW) return FH_OK;
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
   return sq_fail(st, err, rc, "get task");
 }
 
@@ -1389,7 +1393,7 @@ static id_seq *seq_of(store *st) { return st->w ? &st->w->ids : &st->ids; }
 /* Raises the sequence past the largest id in the database (read on this
  * store's own connection, which sees every commit). */
 static int seed_ids(store *st, id_seq *seq, int kind, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, kind == STORE_ID_TASK ? Q_MAX_TASK : Q_MAX_PROCESS, err);
+  dbs *s = sq_prep(st, kind == STORE_ID_TASK ? Q_MAX_TASK : Q_MAX_PROCESS, err);
   if (!s) return FH_INTERNAL;
   int64_t max = 0;
   int rc = sq_count(st, s, &max, err);
@@ -1415,36 +1419,36 @@ static void reseed_ids(store *st) {
 }
 
 static int process_insert_row(store *st, const st_process *p, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_INSERT_ROW, err);
+  dbs *s = sq_prep(st, Q_PROC_INSERT_ROW, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, p->id);
-  sqlite3_bind_text(s, 2, p->flow, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, proc_status_name(p->status), -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, p->data ? p->data : "{}", -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 1, p->id);
+  dbs_bind_text(s, 2, p->flow);
+  dbs_bind_text(s, 3, proc_status_name(p->status));
+  dbs_bind_text(s, 4, p->data ? p->data : "{}");
   sq_bind_id_or_null(s, 5, p->created_by);
-  sqlite3_bind_text(s, 6, p->created_at, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 6, p->created_at);
   sq_bind_text_or_null(s, 7, p->finished_at);
   sq_bind_id_or_null(s, 8, p->parent_task_id);
   sq_bind_id_or_null(s, 9, p->parent_id);
-  sqlite3_bind_int(s, 10, p->depth);
-  int rc = sqlite3_step(s);
+  dbs_bind_int(s, 10, p->depth);
+  int rc = dbs_step(s);
   sq_done(s);
   /* the id taken by another program, or the Subprocess task's child started already */
-  if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_STALE, "process id %lld is taken", (long long)p->id);
-  if (rc != SQLITE_DONE) return sq_fail(st, err, rc, "insert process");
+  if (rc == DB_CONSTRAINT) return fherr_set(err, FH_STALE, "process id %lld is taken", (long long)p->id);
+  if (rc != DB_DONE) return sq_fail(st, err, rc, "insert process");
   return add_participant(st, p->id, p->created_by, err);
 }
 
 static int process_update_checked(store *st, const st_process *p, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_PROC_UPDATE_CHECKED, err);
+  dbs *s = sq_prep(st, Q_PROC_UPDATE_CHECKED, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, p->id);
-  sqlite3_bind_text(s, 2, proc_status_name(p->status), -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, p->data ? p->data : "{}", -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 1, p->id);
+  dbs_bind_text(s, 2, proc_status_name(p->status));
+  dbs_bind_text(s, 3, p->data ? p->data : "{}");
   sq_bind_text_or_null(s, 4, p->finished_at);
-  sqlite3_bind_int64(s, 5, p->version);
+  dbs_bind_int64(s, 5, p->version);
   int rc = sq_run(st, s, err, "update process");
-  if (!rc && sqlite3_changes(st->cur->db) == 0)
+  if (!rc && dbc_changes(st->cur->db) == 0)
     return fherr_set(err, FH_STALE, "process %lld changed meanwhile", (long long)p->id);
   return rc;
 }
@@ -1452,11 +1456,11 @@ static int process_update_checked(store *st, const st_process *p, fherr *err) {
 /* A kept message taken by a receiver is deleted; gone already means
  * another receiver took it first. */
 static int consume_message(store *st, int64_t id, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_DELETE, err);
+  dbs *s = sq_prep(st, Q_MSG_DELETE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, id);
+  dbs_bind_int64(s, 1, id);
   int rc = sq_run(st, s, err, "take message");
-  if (!rc && sqlite3_changes(st->cur->db) != 1)
+  if (!rc && dbc_changes(st->cur->db) != 1)
     return fherr_set(err, FH_STALE, "message %lld was taken meanwhile", (long long)id);
   return rc;
 }
@@ -1464,12 +1468,12 @@ static int consume_message(store *st, int64_t id, fherr *err) {
 /* A new receiver looked for a kept message before this transaction; one
  * kept since would wait forever beside it, so the action starts over. */
 static int check_not_kept(store *st, const store_await *a, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_KEPT_FOR, err);
+  dbs *s = sq_prep(st, Q_MSG_KEPT_FOR, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, a->name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, a->key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(s, 3, a->seen);
-  sqlite3_bind_text(s, 4, a->at, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, a->name);
+  dbs_bind_text(s, 2, a->key);
+  dbs_bind_int64(s, 3, a->seen);
+  dbs_bind_text(s, 4, a->at);
   int64_t n = 0;
   int rc = sq_count(st, s, &n, err);
   if (!rc && n) return fherr_set(err, FH_STALE, "a message for '%s' was kept meanwhile", a->name);
@@ -1477,28 +1481,28 @@ static int check_not_kept(store *st, const store_await *a, fherr *err) {
 }
 
 static int insert_message(store *st, store_message_out *m, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_INSERT, err);
+  dbs *s = sq_prep(st, Q_MSG_INSERT, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, m->name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, m->key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, m->data ? m->data : "{}", -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 4, m->created_at, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 5, m->expires_at, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, m->name);
+  dbs_bind_text(s, 2, m->key);
+  dbs_bind_text(s, 3, m->data ? m->data : "{}");
+  dbs_bind_text(s, 4, m->created_at);
+  dbs_bind_text(s, 5, m->expires_at);
   int rc = sq_run(st, s, err, "keep sent message");
-  if (!rc) m->id = sqlite3_last_insert_rowid(st->cur->db);
+  if (!rc) m->id = dbc_last_insert_id(st->cur->db);
   return rc;
 }
 
 /* A finished child wakes its parent's Subprocess task, if that still waits. */
 static int wake_parent(store *st, const store_write *w, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_TASK_WAKE, err);
+  dbs *s = sq_prep(st, Q_TASK_WAKE, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, w->wake_task);
-  sqlite3_bind_text(s, 2, w->wake_at, -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(s, 1, w->wake_task);
+  dbs_bind_text(s, 2, w->wake_at);
   int rc = sq_run(st, s, err, "wake parent task");
-  if (rc || sqlite3_changes(st->cur->db) == 0) return rc;
+  if (rc || dbc_changes(st->cur->db) == 0) return rc;
   if (!(s = sq_prep(st, Q_PROC_BUMP, err))) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, w->wake_task);
+  dbs_bind_int64(s, 1, w->wake_task);
   return sq_run(st, s, err, "raise parent version");
 }
 
@@ -1531,19 +1535,19 @@ int store_write_process(store *st, const store_write *w, fherr *err) {
 int store_receiver_next(store *st, const char *name, const char *key, int64_t after, int64_t *id, int64_t *process_id,
                         fherr *err) {
   *id = *process_id = 0;
-  sqlite3_stmt *s = sq_prep(st, Q_RECEIVER_NEXT, err);
+  dbs *s = sq_prep(st, Q_RECEIVER_NEXT, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-  if (key) sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
-  else sqlite3_bind_null(s, 2);
-  sqlite3_bind_int64(s, 3, after);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *id = sqlite3_column_int64(s, 0);
-    *process_id = sqlite3_column_int64(s, 1);
+  dbs_bind_text(s, 1, name);
+  if (key) dbs_bind_text(s, 2, key);
+  else dbs_bind_null(s, 2);
+  dbs_bind_int64(s, 3, after);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *id = dbs_col_int64(s, 0);
+    *process_id = dbs_col_int64(s, 1);
   }
   sq_done(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find receiver");
+  return rc == DB_ROW || rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "find receiver");
 }
 
 int store_message_keep(store *st, const char *name, const char *key, const char *data, const char *now,
@@ -1551,18 +1555,18 @@ int store_message_keep(store *st, const char *name, const char *key, const char 
   *id = 0;
   int rc = store_begin(st, err);
   if (rc) return rc;
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_KEEP, err);
+  dbs *s = sq_prep(st, Q_MSG_KEEP, err);
   if (!s) rc = FH_INTERNAL;
   else {
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, data ? data : "{}", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 4, now, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 5, expires_at, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 1, name);
+    dbs_bind_text(s, 2, key);
+    dbs_bind_text(s, 3, data ? data : "{}");
+    dbs_bind_text(s, 4, now);
+    dbs_bind_text(s, 5, expires_at);
     rc = sq_run(st, s, err, "keep message");
-    if (!rc && sqlite3_changes(st->cur->db) == 0)
+    if (!rc && dbc_changes(st->cur->db) == 0)
       rc = fherr_set(err, FH_STALE, "a receiver of '%s' is waiting now", name);
-    if (!rc) *id = sqlite3_last_insert_rowid(st->cur->db);
+    if (!rc) *id = dbc_last_insert_id(st->cur->db);
   }
   if (rc) {
     store_rollback(st);
@@ -1575,28 +1579,28 @@ int store_message_find(store *st, const char *name, const char *key, const char 
                        char **data, fherr *err) {
   *id = 0;
   *data = NULL;
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_FIND, err);
+  dbs *s = sq_prep(st, Q_MSG_FIND, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 3, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(s, 4, after);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    *id = sqlite3_column_int64(s, 0);
+  dbs_bind_text(s, 1, name);
+  dbs_bind_text(s, 2, key);
+  dbs_bind_text(s, 3, now);
+  dbs_bind_int64(s, 4, after);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *id = dbs_col_int64(s, 0);
     *data = sq_dup_col(s, 1);
   }
   sq_done(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find message");
+  return rc == DB_ROW || rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "find message");
 }
 
 int store_message_offered(store *st, int64_t id, fherr *err) {
   int rc = store_begin(st, err);
   if (rc) return rc;
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_OFFERED, err);
+  dbs *s = sq_prep(st, Q_MSG_OFFERED, err);
   if (!s) rc = FH_INTERNAL;
   else {
-    sqlite3_bind_int64(s, 1, id);
+    dbs_bind_int64(s, 1, id);
     rc = sq_run(st, s, err, "mark message offered");
   }
   if (rc) {
@@ -1607,16 +1611,16 @@ int store_message_offered(store *st, int64_t id, fherr *err) {
 }
 
 int store_message_last_id(store *st, int64_t *id, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_LAST_ID, err);
+  dbs *s = sq_prep(st, Q_MSG_LAST_ID, err);
   if (!s) return FH_INTERNAL;
   return sq_count(st, s, id, err);
 }
 
 int store_message_exists(store *st, int64_t id, int *yes, fherr *err) {
   *yes = 0;
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_EXISTS, err);
+  dbs *s = sq_prep(st, Q_MSG_EXISTS, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, id);
+  dbs_bind_int64(s, 1, id);
   int64_t n = 0;
   int rc = sq_count(st, s, &n, err);
   *yes = n > 0;
@@ -1627,36 +1631,36 @@ int store_message_undelivered(store *st, const char *now, int64_t after, int64_t
                               char **data, fherr *err) {
   *id = 0;
   *name = *key = *data = NULL;
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_UNDELIVERED, err);
+  dbs *s = sq_prep(st, Q_MSG_UNDELIVERED, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(s, 2, after);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
+  dbs_bind_text(s, 1, now);
+  dbs_bind_int64(s, 2, after);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
     *name = sq_dup_col(s, 1);
     *key = sq_dup_col(s, 2);
     *data = sq_dup_col(s, 3);
-    if (*name && *key) *id = sqlite3_column_int64(s, 0);
+    if (*name && *key) *id = dbs_col_int64(s, 0);
   }
   sq_done(s);
-  if (rc == SQLITE_ROW && !*id) {
+  if (rc == DB_ROW && !*id) {
     free(*name), free(*key), free(*data);
     *name = *key = *data = NULL;
     return fherr_set(err, FH_INTERNAL, "out of memory");
   }
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "find undelivered message");
+  return rc == DB_ROW || rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "find undelivered message");
 }
 
 int store_message_expire(store *st, const char *now, int64_t *n, fherr *err) {
   *n = 0;
   int rc = store_begin(st, err);
   if (rc) return rc;
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_EXPIRE, err);
+  dbs *s = sq_prep(st, Q_MSG_EXPIRE, err);
   if (!s) rc = FH_INTERNAL;
   else {
-    sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 1, now);
     rc = sq_run(st, s, err, "expire messages");
-    if (!rc) *n = sqlite3_changes(st->cur->db);
+    if (!rc) *n = dbc_changes(st->cur->db);
   }
   if (rc) {
     store_rollback(st);
@@ -1667,13 +1671,13 @@ int store_message_expire(store *st, const char *now, int64_t *n, fherr *err) {
 
 int store_message_next_expiry(store *st, const char *now, double *seconds, fherr *err) {
   *seconds = -1;
-  sqlite3_stmt *s = sq_prep(st, Q_MSG_NEXT_EXPIRY, err);
+  dbs *s = sq_prep(st, Q_MSG_NEXT_EXPIRY, err);
   if (!s) return FH_INTERNAL;
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-    double at = fhtime_parse((const char *)sqlite3_column_text(s, 0)), from = fhtime_parse(now);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW && dbs_col_type(s, 0) != DB_NULL) {
+    double at = fhtime_parse((const char *)dbs_col_text(s, 0)), from = fhtime_parse(now);
     *seconds = at < 0 || at - from <= 0 ? 0 : at - from;
   }
   sq_done(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "next expiry");
+  return rc == DB_ROW || rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "next expiry");
 }

@@ -15,25 +15,25 @@ typedef struct arg {
   int64_t num;
 } arg;
 
-static sqlite3_stmt *prepare(store *st, const char *sql, const arg *args, int nargs, fherr *err) {
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(st->cur->db, sql, -1, &s, NULL);
-  if (rc != SQLITE_OK) {
+static dbs *prepare(store *st, const char *sql, const arg *args, int nargs, fherr *err) {
+  dbs *s = NULL;
+  int rc = dbs_prepare(st->cur->db, -1, sql, &s);
+  if (rc != DB_OK) {
     sq_fail(st, err, rc, "prepare");
     return NULL;
   }
   for (int i = 0; i < nargs; i++) {
-    if (args[i].text) sqlite3_bind_text(s, i + 1, args[i].text, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_int64(s, i + 1, args[i].num);
+    if (args[i].text) dbs_bind_text(s, i + 1, args[i].text);
+    else dbs_bind_int64(s, i + 1, args[i].num);
   }
   return s;
 }
 
-static json_t *column_json(sqlite3_stmt *s, int col) {
-  switch (sqlite3_column_type(s, col)) {
-  case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(s, col));
-  case SQLITE_NULL: return json_null();
-  default: return json_string((const char *)sqlite3_column_text(s, col));
+static json_t *column_json(dbs *s, int col) {
+  switch (dbs_col_type(s, col)) {
+  case DB_INTEGER: return json_integer(dbs_col_int64(s, col));
+  case DB_NULL: return json_null();
+  default: return json_string((const char *)dbs_col_text(s, col));
   }
 }
 
@@ -41,21 +41,21 @@ static json_t *column_json(sqlite3_stmt *s, int col) {
  * as an array of values). */
 static int rows_of(store *st, const char *sql, const arg *args, int nargs, int one_column, json_t **out, fherr *err) {
   *out = NULL;
-  sqlite3_stmt *s = prepare(st, sql, args, nargs, err);
+  dbs *s = prepare(st, sql, args, nargs, err);
   if (!s) return FH_INTERNAL;
   json_t *arr = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = dbs_step(s)) == DB_ROW) {
     if (one_column) {
       json_array_append_new(arr, column_json(s, 0));
       continue;
     }
     json_t *row = json_object();
-    for (int i = 0; i < sqlite3_column_count(s); i++) json_object_set_new(row, sqlite3_column_name(s, i), column_json(s, i));
+    for (int i = 0; i < dbs_col_count(s); i++) json_object_set_new(row, dbs_col_name(s, i), column_json(s, i));
     json_array_append_new(arr, row);
   }
-  sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) {
+  dbs_finalize(s);
+  if (rc != DB_DONE) {
     json_decref(arr);
     return sq_fail(st, err, rc, "admin query");
   }
@@ -65,13 +65,13 @@ static int rows_of(store *st, const char *sql, const arg *args, int nargs, int o
 
 /* Runs a statement without rows; *changes: rows it changed. */
 static int exec_args(store *st, const char *sql, const arg *args, int nargs, int64_t *changes, fherr *err) {
-  sqlite3_stmt *s = prepare(st, sql, args, nargs, err);
+  dbs *s = prepare(st, sql, args, nargs, err);
   if (!s) return FH_INTERNAL;
-  int rc = sqlite3_step(s);
-  sqlite3_finalize(s);
-  if (rc == SQLITE_CONSTRAINT) return fherr_set(err, FH_CONFLICT, "already exists");
-  if (rc != SQLITE_DONE) return sq_fail(st, err, rc, "admin write");
-  if (changes) *changes = sqlite3_changes(st->cur->db);
+  int rc = dbs_step(s);
+  dbs_finalize(s);
+  if (rc == DB_CONSTRAINT) return fherr_set(err, FH_CONFLICT, "already exists");
+  if (rc != DB_DONE) return sq_fail(st, err, rc, "admin write");
+  if (changes) *changes = dbc_changes(st->cur->db);
   return FH_OK;
 }
 

@@ -19,27 +19,27 @@ typedef struct candidate {
  * (room for max more).  The SELECT is reset before any row is updated. */
 static int topic_candidates(store *st, const char *topic, const char *nodes, int max, const char *now, candidate *c,
                             int *n, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_EXT_FETCH, err);
+  dbs *s = sq_prep(st, Q_EXT_FETCH, err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, topic, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(s, 3, max);
-  sqlite3_bind_text(s, 4, nodes, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, topic);
+  dbs_bind_text(s, 2, now);
+  dbs_bind_int(s, 3, max);
+  dbs_bind_text(s, 4, nodes);
   int rc, got = 0;
-  while (got < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while (got < max && (rc = dbs_step(s)) == DB_ROW) {
     candidate *k = &c[(*n)++];
     got++;
-    k->x.id = sqlite3_column_int64(s, 0);
-    k->x.process_id = sqlite3_column_int64(s, 1);
+    k->x.id = dbs_col_int64(s, 0);
+    k->x.process_id = dbs_col_int64(s, 1);
     sq_copy_col(k->x.flow_task, sizeof k->x.flow_task, s, 2);
     sq_copy_col(k->x.topic, sizeof k->x.topic, s, 3);
-    k->x.attempts = sqlite3_column_int(s, 4);
+    k->x.attempts = dbs_col_int(s, 4);
     sq_copy_col(k->due_at, sizeof k->due_at, s, 5);
-    k->x.expired = sqlite3_column_int(s, 6);
+    k->x.expired = dbs_col_int(s, 6);
   }
-  if (got == max) rc = SQLITE_DONE;
+  if (got == max) rc = DB_DONE;
   sq_done(s);
-  if (rc != SQLITE_DONE) return sq_fail(st, err, rc, "fetch external tasks");
+  if (rc != DB_DONE) return sq_fail(st, err, rc, "fetch external tasks");
   return FH_OK;
 }
 
@@ -77,16 +77,16 @@ static int select_candidates(store *st, const json_t *topics, const json_t *node
  * process before the fetch starts over instead of writing the task back
  * without its lease. */
 static int lease_one(store *st, int64_t id, const char *owner, const char *until, fherr *err) {
-  sqlite3_stmt *u = sq_prep(st, Q_EXT_LOCK, err);
+  dbs *u = sq_prep(st, Q_EXT_LOCK, err);
   if (!u) return FH_INTERNAL;
-  sqlite3_bind_int64(u, 1, id);
-  sqlite3_bind_text(u, 2, owner, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(u, 3, until, -1, SQLITE_TRANSIENT);
+  dbs_bind_int64(u, 1, id);
+  dbs_bind_text(u, 2, owner);
+  dbs_bind_text(u, 3, until);
   int rc = sq_run(st, u, err, "lease external task");
   if (rc) return rc;
-  sqlite3_stmt *b = sq_prep(st, Q_PROC_BUMP, err);
+  dbs *b = sq_prep(st, Q_PROC_BUMP, err);
   if (!b) return FH_INTERNAL;
-  sqlite3_bind_int64(b, 1, id);
+  dbs_bind_int64(b, 1, id);
   return sq_run(st, b, err, "lease external task");
 }
 
@@ -118,16 +118,16 @@ int store_external_extend(store *st, int64_t id, const char *owner, const char *
                           fherr *err) {
   int rc = store_begin(st, err);
   if (rc) return rc;
-  sqlite3_stmt *u = sq_prep(st, Q_EXT_EXTEND, err);
+  dbs *u = sq_prep(st, Q_EXT_EXTEND, err);
   int changed = 0;
   if (!u) rc = FH_INTERNAL;
   else {
-    sqlite3_bind_int64(u, 1, id);
-    sqlite3_bind_text(u, 2, owner, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(u, 3, until, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(u, 4, now, -1, SQLITE_TRANSIENT);
+    dbs_bind_int64(u, 1, id);
+    dbs_bind_text(u, 2, owner);
+    dbs_bind_text(u, 3, until);
+    dbs_bind_text(u, 4, now);
     rc = sq_run(st, u, err, "extend external lease");
-    if (!rc) changed = sqlite3_changes(st->cur->db);
+    if (!rc) changed = dbc_changes(st->cur->db);
   }
   if (rc) {
     store_rollback(st);
@@ -139,7 +139,7 @@ int store_external_extend(store *st, int64_t id, const char *owner, const char *
 }
 
 int store_external_lease_expiries(store *st, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = sq_prep(st, Q_EXT_EXPIRIES, err);
+  dbs *s = sq_prep(st, Q_EXT_EXPIRIES, err);
   if (!s) return FH_INTERNAL;
   return sq_count(st, s, n, err);
 }

@@ -9,13 +9,13 @@
 #define STORE_INTERNAL_H
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
+#include "store_db.h"
 
 /* Each statement is prepared on first use and kept for the life of the
  * connection; the enum indexes the cache and STORE_SQL[] holds the text. */
@@ -49,14 +49,16 @@ enum {
   Q__COUNT
 };
 
+/* The same statements in SQLite's and in PostgreSQL's dialect. */
 extern const char *const STORE_SQL[Q__COUNT];
+extern const char *const STORE_SQL_PG[Q__COUNT];
 
 /* Outcomes of the last RESULTS batches a writer committed, by batch id. */
 #define RESULTS 64
 
 typedef struct conn {
-  sqlite3 *db;
-  sqlite3_stmt *stmt[Q__COUNT];
+  dbc *db;
+  dbs *stmt[Q__COUNT];
 } conn;
 
 /* The next free ids of processes and tasks, handed out before the write
@@ -112,38 +114,38 @@ static inline void st_forget_write_participant(store *st) {
 /* FH_BUSY for a locked database, else FH_INTERNAL with SQLite's message. */
 int sq_fail(store *st, fherr *err, int rc, const char *what);
 /* The statement q on the current connection, prepared on first use. */
-sqlite3_stmt *sq_prep(store *st, int q, fherr *err);
+dbs *sq_prep(store *st, int q, fherr *err);
 /* Runs a statement that returns no rows; resets it in every case. */
-int sq_run(store *st, sqlite3_stmt *s, fherr *err, const char *what);
+int sq_run(store *st, dbs *s, fherr *err, const char *what);
 /* Runs SQL text (pragmas, schema, migrations) on the current connection. */
 int sq_exec(store *st, const char *sql, fherr *err);
 /* Steps a one-row, one-integer query into *n and resets it. */
-int sq_count(store *st, sqlite3_stmt *s, int64_t *n, fherr *err);
+int sq_count(store *st, dbs *s, int64_t *n, fherr *err);
 /* Prepares and runs statement q without parameters. */
 int sq_simple(store *st, int q, fherr *err);
 
-static inline void sq_done(sqlite3_stmt *s) {
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
+static inline void sq_done(dbs *s) {
+  dbs_reset(s);
+  dbs_clear_bindings(s);
 }
 
-static inline void sq_bind_text_or_null(sqlite3_stmt *s, int i, const char *v) {
-  if (v && *v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-  else sqlite3_bind_null(s, i);
+static inline void sq_bind_text_or_null(dbs *s, int i, const char *v) {
+  if (v && *v) dbs_bind_text(s, i, v);
+  else dbs_bind_null(s, i);
 }
 
-static inline void sq_bind_id_or_null(sqlite3_stmt *s, int i, int64_t v) {
-  if (v) sqlite3_bind_int64(s, i, v);
-  else sqlite3_bind_null(s, i);
+static inline void sq_bind_id_or_null(dbs *s, int i, int64_t v) {
+  if (v) dbs_bind_int64(s, i, v);
+  else dbs_bind_null(s, i);
 }
 
-static inline void sq_copy_col(char *dst, size_t cap, sqlite3_stmt *s, int col) {
-  const unsigned char *v = sqlite3_column_text(s, col);
+static inline void sq_copy_col(char *dst, size_t cap, dbs *s, int col) {
+  const char *v = dbs_col_text(s, col);
   snprintf(dst, cap, "%s", v ? (const char *)v : "");
 }
 
-static inline char *sq_dup_col(sqlite3_stmt *s, int col) {
-  const unsigned char *v = sqlite3_column_text(s, col);
+static inline char *sq_dup_col(dbs *s, int col) {
+  const char *v = dbs_col_text(s, col);
   return v ? strdup((const char *)v) : NULL;
 }
 
@@ -151,5 +153,11 @@ static inline char *sq_dup_col(sqlite3_stmt *s, int col) {
 
 /* Brings the schema of st's current connection up to this version. */
 int store_migrate(store *st, fherr *err);
+
+/* --- the PostgreSQL schema (store_schema_pg.c) ------------------------ */
+
+int store_migrate_pg(store *st, fherr *err);
+int store_schema_version_pg(store *st);
+int store_schema_latest_pg(void);
 
 #endif

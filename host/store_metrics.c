@@ -23,26 +23,26 @@ const char STORE_DUE_COUNT_SQL[] =
     "SELECT count(*) FROM task INDEXED BY task_due WHERE status = 'SCHEDULED' AND due_at <= ?1";
 
 int store_active_task_counts(store *st, store_count_fn fn, void *arg, fherr *err) {
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(st->cur->db, STORE_ACTIVE_COUNTS_SQL, -1, &s, NULL);
-  if (rc != SQLITE_OK) return sq_fail(st, err, rc, "count tasks");
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    const char *status = (const char *)sqlite3_column_text(s, 0);
-    const char *flow_task = (const char *)sqlite3_column_text(s, 1);
-    fn(arg, flow_task ? flow_task : "", status ? status : "", sqlite3_column_int64(s, 2));
+  dbs *s = NULL;
+  int rc = dbs_prepare(st->cur->db, -1, STORE_ACTIVE_COUNTS_SQL, &s);
+  if (rc != DB_OK) return sq_fail(st, err, rc, "count tasks");
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    const char *status = (const char *)dbs_col_text(s, 0);
+    const char *flow_task = (const char *)dbs_col_text(s, 1);
+    fn(arg, flow_task ? flow_task : "", status ? status : "", dbs_col_int64(s, 2));
   }
-  sqlite3_finalize(s);
-  return rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "count tasks");
+  dbs_finalize(s);
+  return rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "count tasks");
 }
 
 int store_due_job_count(store *st, const char *now, int64_t *n, fherr *err) {
   *n = 0;
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(st->cur->db, STORE_DUE_COUNT_SQL, -1, &s, NULL);
-  if (rc != SQLITE_OK) return sq_fail(st, err, rc, "count due jobs");
-  sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
-  rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return rc == SQLITE_ROW ? FH_OK : sq_fail(st, err, rc, "count due jobs");
+  dbs *s = NULL;
+  int rc = dbs_prepare(st->cur->db, -1, STORE_DUE_COUNT_SQL, &s);
+  if (rc != DB_OK) return sq_fail(st, err, rc, "count due jobs");
+  dbs_bind_text(s, 1, now);
+  rc = dbs_step(s);
+  if (rc == DB_ROW) *n = dbs_col_int64(s, 0);
+  dbs_finalize(s);
+  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count due jobs");
 }

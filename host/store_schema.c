@@ -140,12 +140,13 @@ static const char *const MIGRATIONS[] = {
 int store_schema_latest(void) { return N_MIGRATIONS; }
 
 int store_schema_version(store *st) {
-  sqlite3_stmt *s = NULL;
+  if (st->cur->db->kind == DB_KIND_PG) return store_schema_version_pg(st);
+  dbs *s = NULL;
   int v = -1;
-  if (sqlite3_prepare_v2(st->cur->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
-      sqlite3_step(s) == SQLITE_ROW)
-    v = sqlite3_column_int(s, 0);
-  sqlite3_finalize(s);
+  if (dbs_prepare(st->cur->db, -1, "PRAGMA user_version", &s) == DB_OK &&
+      dbs_step(s) == DB_ROW)
+    v = dbs_col_int(s, 0);
+  dbs_finalize(s);
   return v;
 }
 
@@ -156,6 +157,7 @@ int store_schema_version(store *st) {
 int store_migrate(store *st, fherr *err) {
   /* A current schema is only read: no write transaction, so opening a
    * connection never waits for another program's write lock. */
+  if (st->cur->db->kind == DB_KIND_PG) return store_migrate_pg(st, err);
   if (store_schema_version(st) == N_MIGRATIONS) return FH_OK;
   for (;;) {
     int rc = sq_exec(st, "BEGIN IMMEDIATE", err);

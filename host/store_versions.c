@@ -9,67 +9,67 @@
 #define RUNNING "('NEW', 'STARTED')"
 #define ACTIVE "('NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'ERROR')"
 
-static sqlite3_stmt *prep(store *st, const char *sql, fherr *err) {
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(st->cur->db, sql, -1, &s, NULL);
-  if (rc != SQLITE_OK) {
+static dbs *prep(store *st, const char *sql, fherr *err) {
+  dbs *s = NULL;
+  int rc = dbs_prepare(st->cur->db, -1, sql, &s);
+  if (rc != DB_OK) {
     sq_fail(st, err, rc, "versions");
-    sqlite3_finalize(s);
+    dbs_finalize(s);
     return NULL;
   }
   return s;
 }
 
 /* Steps a statement with no rows to read and finalizes it. */
-static int run_once(store *st, sqlite3_stmt *s, fherr *err) {
+static int run_once(store *st, dbs *s, fherr *err) {
   if (!s) return err && err->code ? err->code : FH_INTERNAL;
-  int rc = sqlite3_step(s);
-  sqlite3_finalize(s);
-  return rc == SQLITE_DONE || rc == SQLITE_ROW ? FH_OK : sq_fail(st, err, rc, "versions");
+  int rc = dbs_step(s);
+  dbs_finalize(s);
+  return rc == DB_DONE || rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "versions");
 }
 
-static void copy_text(char *dst, size_t cap, sqlite3_stmt *s, int col) {
-  const unsigned char *v = sqlite3_column_text(s, col);
+static void copy_text(char *dst, size_t cap, dbs *s, int col) {
+  const char *v = dbs_col_text(s, col);
   snprintf(dst, cap, "%s", v ? (const char *)v : "");
 }
 
 static int current_of(store *st, const char *flow, char hash[VERSION_HASH_LEN], fherr *err) {
   hash[0] = '\0';
-  sqlite3_stmt *s = prep(st, "SELECT hash FROM flow_version WHERE flow = ?1 AND is_current", err);
+  dbs *s = prep(st, "SELECT hash FROM flow_version WHERE flow = ?1 AND is_current", err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) copy_text(hash, VERSION_HASH_LEN, s, 0);
-  sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? FH_OK : sq_fail(st, err, rc, "versions");
+  dbs_bind_text(s, 1, flow);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) copy_text(hash, VERSION_HASH_LEN, s, 0);
+  dbs_finalize(s);
+  return rc == DB_ROW || rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "versions");
 }
 
 static int insert_and_mark(store *st, const char *flow, const char *hash, const char *source, size_t len, int pin,
                            fherr *err) {
   char now[FH_TIME_LEN];
   fhtime_now(now);
-  sqlite3_stmt *s = prep(st,
+  dbs *s = prep(st,
                          "INSERT INTO flow_version(flow, hash, source, pin, created_at) VALUES(?1, ?2, ?3, ?4, ?5)"
                          " ON CONFLICT(flow, hash) DO UPDATE SET pin = excluded.pin",
                          err);
   if (s) {
-    sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, source, (int)len, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 4, pin);
-    sqlite3_bind_text(s, 5, now, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 1, flow);
+    dbs_bind_text(s, 2, hash);
+    dbs_bind_textn(s, 3, source, (int)len);
+    dbs_bind_int(s, 4, pin);
+    dbs_bind_text(s, 5, now);
   }
   int rc = run_once(st, s, err);
   if (!rc) {
     s = prep(st, "UPDATE flow_version SET is_current = 0 WHERE flow = ?1 AND is_current", err);
-    if (s) sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
+    if (s) dbs_bind_text(s, 1, flow);
     rc = run_once(st, s, err);
   }
   if (!rc) {
     s = prep(st, "UPDATE flow_version SET is_current = 1 WHERE flow = ?1 AND hash = ?2", err);
     if (s) {
-      sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(s, 2, hash, -1, SQLITE_TRANSIENT);
+      dbs_bind_text(s, 1, flow);
+      dbs_bind_text(s, 2, hash);
     }
     rc = run_once(st, s, err);
   }
@@ -110,48 +110,48 @@ int store_version_make_current(store *st, const char *flow, const char *hash, co
 
 /* The edit-impact report (JSON text) of the reload that made hash current. */
 static int set_report(store *st, const char *flow, const char *hash, const char *report, fherr *err) {
-  sqlite3_stmt *s = prep(st, "UPDATE flow_version SET report = ?3 WHERE flow = ?1 AND hash = ?2", err);
+  dbs *s = prep(st, "UPDATE flow_version SET report = ?3 WHERE flow = ?1 AND hash = ?2", err);
   if (s) {
-    sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, hash, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 1, flow);
+    dbs_bind_text(s, 2, hash);
     sq_bind_text_or_null(s, 3, report);
   }
   return run_once(st, s, err);
 }
 
 static int unversioned_count(store *st, const char *flow, int64_t *n, fherr *err) {
-  sqlite3_stmt *s = prep(st,
+  dbs *s = prep(st,
                          "SELECT count(*) FROM process WHERE flow = ?1 AND flow_version IS NULL"
                          " AND status IN " RUNNING,
                          err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(s);
-  *n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-  sqlite3_finalize(s);
-  return rc == SQLITE_ROW ? FH_OK : sq_fail(st, err, rc, "versions");
+  dbs_bind_text(s, 1, flow);
+  int rc = dbs_step(s);
+  *n = rc == DB_ROW ? dbs_col_int64(s, 0) : 0;
+  dbs_finalize(s);
+  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "versions");
 }
 
 int store_version_list(store *st, const char *flow, json_t **out, fherr *err) {
   *out = NULL;
-  sqlite3_stmt *s = prep(st,
+  dbs *s = prep(st,
                          "SELECT v.hash, v.pin, v.is_current, v.created_at,"
                          " (SELECT count(*) FROM process p WHERE p.flow = v.flow AND p.flow_version = v.hash"
                          "  AND p.status IN " RUNNING ")"
                          " FROM flow_version v WHERE v.flow = ?1 ORDER BY v.created_at DESC, v.hash",
                          err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, flow);
   json_t *list = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    json_array_append_new(list, json_pack("{s:s, s:b, s:b, s:s, s:I}", "hash", sqlite3_column_text(s, 0),
-                                          "pin", sqlite3_column_int(s, 1), "current", sqlite3_column_int(s, 2),
-                                          "created_at", sqlite3_column_text(s, 3), "running",
-                                          (json_int_t)sqlite3_column_int64(s, 4)));
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    json_array_append_new(list, json_pack("{s:s, s:b, s:b, s:s, s:I}", "hash", dbs_col_text(s, 0),
+                                          "pin", dbs_col_int(s, 1), "current", dbs_col_int(s, 2),
+                                          "created_at", dbs_col_text(s, 3), "running",
+                                          (json_int_t)dbs_col_int64(s, 4)));
   }
-  sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) {
+  dbs_finalize(s);
+  if (rc != DB_DONE) {
     json_decref(list);
     return sq_fail(st, err, rc, "versions");
   }
@@ -172,21 +172,21 @@ int store_version_find(store *st, const char *flow, const char *prefix, char has
   size_t n = strlen(prefix);
   if (!n || n >= VERSION_HASH_LEN || strspn(prefix, "0123456789abcdef") != n)
     return fherr_set(err, FH_BAD_REQUEST, "'%s' is not a version hash (hex digits)", prefix);
-  sqlite3_stmt *s = prep(st, "SELECT hash, source, pin FROM flow_version WHERE flow = ?1 AND substr(hash, 1, ?3) = ?2",
+  dbs *s = prep(st, "SELECT hash, source, pin FROM flow_version WHERE flow = ?1 AND substr(hash, 1, ?3) = ?2",
                          err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(s, 2, prefix, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(s, 3, (int)n);
+  dbs_bind_text(s, 1, flow);
+  dbs_bind_text(s, 2, prefix);
+  dbs_bind_int(s, 3, (int)n);
   int found = 0, rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  while ((rc = dbs_step(s)) == DB_ROW) {
     if (found++) continue;
     copy_text(hash, VERSION_HASH_LEN, s, 0);
     if (source) *source = sq_dup_col(s, 1);
-    if (pin) *pin = sqlite3_column_int(s, 2);
+    if (pin) *pin = dbs_col_int(s, 2);
   }
-  sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) rc = sq_fail(st, err, rc, "versions");
+  dbs_finalize(s);
+  if (rc != DB_DONE) rc = sq_fail(st, err, rc, "versions");
   else if (!found) rc = fherr_set(err, FH_NOT_FOUND, "flow '%s' has no version %s", flow, prefix);
   else if (found > 1) rc = fherr_set(err, FH_BAD_REQUEST, "version %s of flow '%s' is ambiguous", prefix, flow);
   else rc = FH_OK;
@@ -213,28 +213,28 @@ static json_t *process_slot(json_t *list, json_int_t id, const char *data) {
 
 int store_version_running(store *st, const char *flow, const char *hash, json_t **out, fherr *err) {
   *out = NULL;
-  sqlite3_stmt *s = prep(st,
+  dbs *s = prep(st,
                          "SELECT p.id, p.data, t.id, t.flow_task, t.status FROM process p"
                          " LEFT JOIN task t ON t.process_id = p.id AND t.status IN " ACTIVE
                          " WHERE p.flow = ?1 AND p.flow_version IS ?2 AND p.status IN " RUNNING
                          " ORDER BY p.id, t.id",
                          err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
+  dbs_bind_text(s, 1, flow);
   sq_bind_text_or_null(s, 2, hash);
   json_t *list = json_array();
   size_t prefix = strlen(flow) + 1;   /* flow_task is "flow.node" */
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    json_t *tasks = process_slot(list, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1));
-    if (sqlite3_column_type(s, 2) == SQLITE_NULL) continue;
-    const char *ft = (const char *)sqlite3_column_text(s, 3);
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    json_t *tasks = process_slot(list, dbs_col_int64(s, 0), (const char *)dbs_col_text(s, 1));
+    if (dbs_col_type(s, 2) == DB_NULL) continue;
+    const char *ft = (const char *)dbs_col_text(s, 3);
     const char *node = ft && strlen(ft) > prefix ? ft + prefix : "";
-    json_array_append_new(tasks, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)sqlite3_column_int64(s, 2), "node",
-                                           node, "status", sqlite3_column_text(s, 4)));
+    json_array_append_new(tasks, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)dbs_col_int64(s, 2), "node",
+                                           node, "status", dbs_col_text(s, 4)));
   }
-  sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) {
+  dbs_finalize(s);
+  if (rc != DB_DONE) {
     json_decref(list);
     return sq_fail(st, err, rc, "versions");
   }
@@ -244,13 +244,13 @@ int store_version_running(store *st, const char *flow, const char *hash, json_t 
 
 int store_version_running_flows(store *st, json_t **out, fherr *err) {
   *out = NULL;
-  sqlite3_stmt *s = prep(st, "SELECT DISTINCT flow FROM process WHERE status IN " RUNNING " ORDER BY flow", err);
+  dbs *s = prep(st, "SELECT DISTINCT flow FROM process WHERE status IN " RUNNING " ORDER BY flow", err);
   if (!s) return FH_INTERNAL;
   json_t *list = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) json_array_append_new(list, json_string((const char *)sqlite3_column_text(s, 0)));
-  sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) {
+  while ((rc = dbs_step(s)) == DB_ROW) json_array_append_new(list, json_string((const char *)dbs_col_text(s, 0)));
+  dbs_finalize(s);
+  if (rc != DB_DONE) {
     json_decref(list);
     return sq_fail(st, err, rc, "versions");
   }
@@ -260,16 +260,16 @@ int store_version_running_flows(store *st, json_t **out, fherr *err) {
 
 int store_version_reports(store *st, json_t **out, fherr *err) {
   *out = NULL;
-  sqlite3_stmt *s = prep(st, "SELECT flow, report FROM flow_version WHERE is_current AND report IS NOT NULL", err);
+  dbs *s = prep(st, "SELECT flow, report FROM flow_version WHERE is_current AND report IS NOT NULL", err);
   if (!s) return FH_INTERNAL;
   json_t *all = json_object();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    json_t *r = json_loads((const char *)sqlite3_column_text(s, 1), 0, NULL);
-    if (r) json_object_set_new(all, (const char *)sqlite3_column_text(s, 0), r);
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    json_t *r = json_loads((const char *)dbs_col_text(s, 1), 0, NULL);
+    if (r) json_object_set_new(all, (const char *)dbs_col_text(s, 0), r);
   }
-  sqlite3_finalize(s);
-  if (rc != SQLITE_DONE) {
+  dbs_finalize(s);
+  if (rc != DB_DONE) {
     json_decref(all);
     return sq_fail(st, err, rc, "versions");
   }
@@ -279,14 +279,14 @@ int store_version_reports(store *st, json_t **out, fherr *err) {
 
 int store_version_of_process(store *st, int64_t process_id, char hash[VERSION_HASH_LEN], fherr *err) {
   hash[0] = '\0';
-  sqlite3_stmt *s = prep(st, "SELECT flow_version FROM process WHERE id = ?1", err);
+  dbs *s = prep(st, "SELECT flow_version FROM process WHERE id = ?1", err);
   if (!s) return FH_INTERNAL;
-  sqlite3_bind_int64(s, 1, process_id);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) copy_text(hash, VERSION_HASH_LEN, s, 0);
-  sqlite3_finalize(s);
-  if (rc == SQLITE_DONE) return fherr_set(err, FH_NOT_FOUND, "no process %lld", (long long)process_id);
-  return rc == SQLITE_ROW ? FH_OK : sq_fail(st, err, rc, "versions");
+  dbs_bind_int64(s, 1, process_id);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) copy_text(hash, VERSION_HASH_LEN, s, 0);
+  dbs_finalize(s);
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "no process %lld", (long long)process_id);
+  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "versions");
 }
 
 /* The processes a move takes: running, of flow, on `from` (?3; NULL: on
@@ -300,33 +300,33 @@ static int move_tasks(store *st, const char *flow, const char *from, const char 
   char old_ft[256], new_ft[256];
   snprintf(old_ft, sizeof old_ft, "%s.%s", flow, old_node);
   snprintf(new_ft, sizeof new_ft, "%s.%s", flow, new_node);
-  sqlite3_stmt *s = prep(st,
+  dbs *s = prep(st,
                          "UPDATE task SET flow_task = ?5 WHERE flow_task = ?4 AND status IN " ACTIVE
                          " AND process_id IN (" MOVED_PROCESSES ")",
                          err);
   if (s) {
-    sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 1, flow);
+    dbs_bind_text(s, 2, to);
     sq_bind_text_or_null(s, 3, from);
-    sqlite3_bind_text(s, 4, old_ft, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 5, new_ft, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 4, old_ft);
+    dbs_bind_text(s, 5, new_ft);
   }
   return run_once(st, s, err);
 }
 
 static int move_processes(store *st, const char *flow, const char *from, const char *to, int64_t *moved,
                           fherr *err) {
-  sqlite3_stmt *s = prep(st,
+  dbs *s = prep(st,
                          "UPDATE process SET flow_version = ?2, version = version + 1 WHERE id IN (" MOVED_PROCESSES
                          ")",
                          err);
   if (s) {
-    sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
+    dbs_bind_text(s, 1, flow);
+    dbs_bind_text(s, 2, to);
     sq_bind_text_or_null(s, 3, from);
   }
   int rc = run_once(st, s, err);
-  if (!rc) *moved = sqlite3_changes(st->cur->db);
+  if (!rc) *moved = dbc_changes(st->cur->db);
   return rc;
 }
 

@@ -30,18 +30,22 @@
 static pthread_mutex_t writers_mu = PTHREAD_MUTEX_INITIALIZER;
 static writer *writers;
 
-/* Opens a connection with the pragmas every connection needs. */
+/* Opens a connection with the pragmas every connection needs (SQLite) or
+ * the session settings (PostgreSQL). */
 static int conn_open(store *st, conn *c, const char *path, const store_options *opt, fherr *err) {
+  char msg[256];
+  int rc = dbc_open(path, &c->db, msg, sizeof msg);
+  if (rc != DB_OK) {
+    /* a server that does not answer is the contract's 503, as a lock is */
+    int code = c->db && c->db->kind == DB_KIND_PG ? FH_BUSY : FH_INTERNAL;
+    fherr_set(err, code, "cannot open database %s: %s", c->db && c->db->kind == DB_KIND_PG ? "(postgresql)" : path, msg);
+    return code;
+  }
+  if (c->db->kind == DB_KIND_PG) return FH_OK;
   conn *saved = st->cur;
   st->cur = c;
-  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    fherr_set(err, FH_INTERNAL, "cannot open database %s: %s", path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-    st->cur = saved;
-    return FH_INTERNAL;
-  }
-  sqlite3_extended_result_codes(c->db, 0);
-  sqlite3_busy_timeout(c->db, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
+  sqlite3_extended_result_codes(c->db->lite, 0);
+  sqlite3_busy_timeout(c->db->lite, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
            "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
@@ -60,8 +64,9 @@ static int conn_open(store *st, conn *c, const char *path, const store_options *
 }
 
 static void conn_close(conn *c) {
-  for (int i = 0; i < Q__COUNT; i++) sqlite3_finalize(c->stmt[i]);
-  sqlite3_close(c->db);
+  if (c->db)
+    for (int i = 0; i < Q__COUNT; i++) dbs_finalize(c->stmt[i]);
+  dbc_close(c->db);
   memset(c, 0, sizeof *c);
 }
 
@@ -70,6 +75,10 @@ static void conn_close(conn *c) {
 static int writer_acquire(store *st, const char *path, const store_options *opt, fherr *err) {
   char resolved[PATH_MAX];
   st->w = NULL;
+  /* PostgreSQL: each store has its own connection and commits alone; the
+   * server's WAL groups the commits of concurrent transactions */
+  if (db_kind_of(path) == DB_KIND_PG) return FH_OK;
+  path = db_sqlite_path(path);
   if (!path || !*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5) || !realpath(path, resolved))
     return FH_OK;
   pthread_mutex_lock(&writers_mu);
@@ -162,8 +171,8 @@ static void batch_done(writer *w, int rc) {
 /* SQLite rolled the whole batch back by itself (an I/O error, or a full
  * disk: that one is the contract's 503, not a bug). */
 static void check_batch_alive(writer *w) {
-  if (w->open && sqlite3_get_autocommit(w->c.db))
-    batch_done(w, sqlite3_errcode(w->c.db) == SQLITE_FULL ? FH_BUSY : FH_INTERNAL);
+  if (w->open && dbc_autocommit(w->c.db))
+    batch_done(w, dbc_errcode(w->c.db) == DB_FULL ? FH_BUSY : FH_INTERNAL);
 }
 
 /* Ends this store's write action.  keep: its changes are in the batch and
@@ -175,7 +184,7 @@ static int end_write(store *st, int keep, fherr *err) {
   st->in_write = 0;
   check_batch_alive(w);
   if (keep && !w->open) {   /* lost with the batch */
-    int full = sqlite3_errcode(w->c.db) == SQLITE_FULL;
+    int full = dbc_errcode(w->c.db) == DB_FULL;
     pthread_mutex_unlock(&w->mu);
     return full ? fherr_set(err, FH_BUSY, "the database's disk is full; try again later")
                 : fherr_set(err, FH_INTERNAL, "storage error: the transaction was rolled back");
@@ -253,16 +262,16 @@ int store_commit(store *st, fherr *err) {
 void store_rollback(store *st) {
   st_forget_write_participant(st);
   if (!st->w) {
-    if (st->cur->db && !sqlite3_get_autocommit(st->cur->db)) sq_simple(st, Q_ROLLBACK, NULL);
+    if (st->cur->db && !dbc_autocommit(st->cur->db)) sq_simple(st, Q_ROLLBACK, NULL);
     return;
   }
   if (!st->in_write) return;
-  if (st->whole_batch && !sqlite3_get_autocommit(st->cur->db)) {
+  if (st->whole_batch && !dbc_autocommit(st->cur->db)) {
     sq_simple(st, Q_ROLLBACK, NULL);
     /* nothing of anybody's is lost and nobody waits on it: recorded as a
      * success, so that a waiter reading the results ring late sees none */
     batch_done(st->w, FH_OK);
-  } else if (!sqlite3_get_autocommit(st->cur->db)) {
+  } else if (!dbc_autocommit(st->cur->db)) {
     sq_simple(st, Q_ACTION_ROLLBACK, NULL);
     sq_simple(st, Q_ACTION_RELEASE, NULL);
   }
@@ -276,14 +285,14 @@ void store_rollback(store *st) {
  * connection). */
 int store_read_begin(store *st, int *began, fherr *err) {
   *began = 0;
-  if (!st->w || st->in_write || !sqlite3_get_autocommit(st->cur->db)) return FH_OK;
+  if (!st->w || st->in_write || !dbc_autocommit(st->cur->db)) return FH_OK;
   int rc = sq_simple(st, Q_READ_BEGIN, err);
   if (!rc) *began = 1;
   return rc;
 }
 
 void store_read_end(store *st, int began) {
-  if (!began || st->in_write || sqlite3_get_autocommit(st->cur->db)) return;
+  if (!began || st->in_write || dbc_autocommit(st->cur->db)) return;
   if (sq_simple(st, Q_COMMIT, NULL)) sq_simple(st, Q_ROLLBACK, NULL);
 }
 

@@ -4,11 +4,13 @@
 set -eu
 
 want="build-essential cmake pkg-config liblua5.4-dev lua5.4 libsqlite3-dev sqlite3
-libmicrohttpd-dev libjansson-dev libsodium-dev libgraphviz-dev graphviz"
+libmicrohttpd-dev libjansson-dev libsodium-dev libgraphviz-dev graphviz
+libpq-dev"
 if [ "${1:-}" = "--test" ]; then
   # prometheus: its promtool checks GET /metrics (tests/http/metrics_spec.lua)
   want="$want lua-busted lua-socket lua-cjson curl chromium nodejs npm prometheus"
   want="$want python3"   # examples/pdf_worker.py, run by tests/http/external_spec.lua
+  want="$want postgresql"   # tests/pg/pg_cluster.sh: a throw-away cluster for the pg label
 fi
 if [ "${1:-}" = "--bench" ]; then
   want="$want lua-socket lua-cjson curl wrk strace"

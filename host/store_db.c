@@ -1,0 +1,205 @@
+/* store_db — the statement shim: dispatch to SQLite (here, thin wrappers)
+ * or PostgreSQL (store_pg.c).  See store_db.h.
+ */
+#include "store_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(DB_ROW == SQLITE_ROW && DB_DONE == SQLITE_DONE && DB_BUSY == SQLITE_BUSY &&
+                   DB_LOCKED == SQLITE_LOCKED && DB_FULL == SQLITE_FULL && DB_CONSTRAINT == SQLITE_CONSTRAINT &&
+                   DB_READONLY == SQLITE_READONLY && DB_ERROR == SQLITE_ERROR && DB_OK == SQLITE_OK,
+               "DB_* codes are SQLite's");
+_Static_assert(DB_INTEGER == SQLITE_INTEGER && DB_NULL == SQLITE_NULL && DB_TEXT == SQLITE_TEXT,
+               "DB_* types are SQLite's");
+
+db_kind db_kind_of(const char *url) {
+  if (url && (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11))) return DB_KIND_PG;
+  return DB_KIND_SQLITE;
+}
+
+const char *db_sqlite_path(const char *url) {
+  return url && !strncmp(url, "sqlite:", 7) ? url + 7 : url;
+}
+
+int dbc_open(const char *url, dbc **out, char *msg, size_t cap) {
+  dbc *c = calloc(1, sizeof *c);
+  *out = c;
+  if (!c) {
+    snprintf(msg, cap, "out of memory");
+    return DB_ERROR;
+  }
+  c->kind = db_kind_of(url);
+  if (c->kind == DB_KIND_PG) {
+    int rc = pg_open(c, url);
+    if (rc) snprintf(msg, cap, "%s", c->msg);
+    return rc;
+  }
+  int rc = sqlite3_open_v2(db_sqlite_path(url), &c->lite,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) snprintf(msg, cap, "%s", c->lite ? sqlite3_errmsg(c->lite) : sqlite3_errstr(rc));
+  return rc;
+}
+
+void dbc_close(dbc *c) {
+  if (!c) return;
+  if (c->kind == DB_KIND_PG) pg_close(c);
+  else sqlite3_close(c->lite);
+  free(c);
+}
+
+int dbc_exec(dbc *c, const char *sql) {
+  if (c->kind == DB_KIND_PG) return pg_exec(c, sql);
+  char *m = NULL;
+  int rc = sqlite3_exec(c->lite, sql, NULL, NULL, &m);
+  snprintf(c->msg, sizeof c->msg, "%s", m ? m : rc ? sqlite3_errstr(rc) : "");
+  sqlite3_free(m);
+  return rc;
+}
+
+int64_t dbc_changes(dbc *c) { return c->kind == DB_KIND_PG ? c->changes : sqlite3_changes(c->lite); }
+
+int64_t dbc_last_insert_id(dbc *c) {
+  return c->kind == DB_KIND_PG ? c->last_id : sqlite3_last_insert_rowid(c->lite);
+}
+
+int dbc_autocommit(dbc *c) {
+  if (c->kind == DB_KIND_PG) return !c->pg || PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+  return sqlite3_get_autocommit(c->lite);
+}
+
+int dbc_errcode(dbc *c) { return c->kind == DB_KIND_PG ? c->last_rc : sqlite3_errcode(c->lite); }
+
+const char *dbc_errmsg(dbc *c) { return c->kind == DB_KIND_PG ? c->msg : sqlite3_errmsg(c->lite); }
+
+int dbs_prepare(dbc *c, int q, const char *sql, dbs **out) {
+  *out = NULL;
+  dbs *s = calloc(1, sizeof *s);
+  if (!s) return DB_ERROR;
+  s->c = c;
+  s->q = q;
+  int rc;
+  if (c->kind == DB_KIND_PG) {
+    s->sql = strdup(sql);
+    rc = s->sql ? pg_prepare(s) : DB_ERROR;
+  } else {
+    rc = q >= 0 ? sqlite3_prepare_v3(c->lite, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->lite, NULL)
+                : sqlite3_prepare_v2(c->lite, sql, -1, &s->lite, NULL);
+  }
+  if (rc) {
+    dbs_finalize(s);
+    return rc;
+  }
+  *out = s;
+  return DB_OK;
+}
+
+void dbs_finalize(dbs *s) {
+  if (!s) return;
+  if (s->c->kind == DB_KIND_PG) {
+    pg_reset(s);
+    dbs_clear_bindings(s);
+    free(s->sql);
+  } else {
+    sqlite3_finalize(s->lite);
+  }
+  free(s);
+}
+
+void dbs_reset(dbs *s) {
+  if (s->c->kind == DB_KIND_PG) pg_reset(s);
+  else sqlite3_reset(s->lite);
+}
+
+void dbs_clear_bindings(dbs *s) {
+  if (s->c->kind != DB_KIND_PG) {
+    sqlite3_clear_bindings(s->lite);
+    return;
+  }
+  for (int i = 0; i < DBS_MAXP; i++) {
+    free(s->vals[i]);
+    s->vals[i] = NULL;
+  }
+  s->nparams = 0;
+}
+
+/* Keeps a PostgreSQL parameter's text (NULL: SQL NULL). */
+static void pg_set_param(dbs *s, int i, const char *v) {
+  if (i < 1 || i > DBS_MAXP) return;
+  free(s->vals[i - 1]);
+  s->vals[i - 1] = v ? strdup(v) : NULL;
+  if (i > s->nparams) s->nparams = i;
+}
+
+void dbs_bind_int64(dbs *s, int i, int64_t v) {
+  if (s->c->kind != DB_KIND_PG) {
+    sqlite3_bind_int64(s->lite, i, v);
+    return;
+  }
+  char buf[24];
+  snprintf(buf, sizeof buf, "%lld", (long long)v);
+  pg_set_param(s, i, buf);
+}
+
+void dbs_bind_int(dbs *s, int i, int v) { dbs_bind_int64(s, i, v); }
+
+void dbs_bind_text(dbs *s, int i, const char *v) {
+  if (s->c->kind == DB_KIND_PG) pg_set_param(s, i, v);
+  else if (v) sqlite3_bind_text(s->lite, i, v, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(s->lite, i);
+}
+
+void dbs_bind_textn(dbs *s, int i, const char *v, int len) {
+  if (s->c->kind != DB_KIND_PG) {
+    sqlite3_bind_text(s->lite, i, v, len, SQLITE_TRANSIENT);
+    return;
+  }
+  char *copy = strndup(v, (size_t)len);
+  pg_set_param(s, i, copy);
+  free(copy);
+}
+
+void dbs_bind_null(dbs *s, int i) {
+  if (s->c->kind == DB_KIND_PG) pg_set_param(s, i, NULL);
+  else sqlite3_bind_null(s->lite, i);
+}
+
+int dbs_step(dbs *s) { return s->c->kind == DB_KIND_PG ? pg_step(s) : sqlite3_step(s->lite); }
+
+/* The text of a PostgreSQL column of the current row, NULL for SQL NULL. */
+static const char *pg_value(dbs *s, int col) {
+  if (!s->res || s->row >= s->nrows || col >= PQnfields(s->res) || PQgetisnull(s->res, s->row, col)) return NULL;
+  return PQgetvalue(s->res, s->row, col);
+}
+
+int64_t dbs_col_int64(dbs *s, int col) {
+  if (s->c->kind != DB_KIND_PG) return sqlite3_column_int64(s->lite, col);
+  const char *v = pg_value(s, col);
+  if (!v) return 0;
+  if (v[0] == 't' && !v[1]) return 1;   /* a boolean, read as SQLite's 1/0 */
+  if (v[0] == 'f' && !v[1]) return 0;
+  return strtoll(v, NULL, 10);
+}
+
+int dbs_col_int(dbs *s, int col) { return (int)dbs_col_int64(s, col); }
+
+const char *dbs_col_text(dbs *s, int col) {
+  if (s->c->kind != DB_KIND_PG) return (const char *)sqlite3_column_text(s->lite, col);
+  return pg_value(s, col);
+}
+
+int dbs_col_type(dbs *s, int col) {
+  if (s->c->kind != DB_KIND_PG) return sqlite3_column_type(s->lite, col);
+  return pg_value(s, col) ? pg_col_type(s, col) : DB_NULL;
+}
+
+int dbs_col_count(dbs *s) {
+  if (s->c->kind != DB_KIND_PG) return sqlite3_column_count(s->lite);
+  return s->res ? PQnfields(s->res) : 0;
+}
+
+const char *dbs_col_name(dbs *s, int col) {
+  if (s->c->kind != DB_KIND_PG) return sqlite3_column_name(s->lite, col);
+  return s->res ? PQfname(s->res, col) : "";
+}

@@ -1,0 +1,114 @@
+/* store_db — the statement shim between the store units and a database.
+ *
+ * The store units (host/store*.c) run their SQL through these calls, never
+ * through sqlite3_* or PQ* directly, so each store function keeps one body
+ * for both backends: SQLite (thin wrappers, store_db.c) and PostgreSQL via
+ * libpq (store_pg.c).  The calls mirror SQLite's statement API (prepare,
+ * bind, step, column, reset) because the store was written against it; the
+ * result codes keep SQLite's numbers (DB_ROW is SQLITE_ROW, ...), so
+ * PostgreSQL's SQLSTATEs are mapped onto them in store_pg.c.  See
+ * docs/architecture-pg.md for the why.
+ */
+#ifndef STORE_DB_H
+#define STORE_DB_H
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+/* Result codes: SQLite's values (store_db.c checks it at compile time). */
+enum {
+  DB_OK = 0, DB_ERROR = 1, DB_BUSY = 5, DB_LOCKED = 6, DB_READONLY = 8, DB_FULL = 13,
+  DB_CONSTRAINT = 19, DB_ROW = 100, DB_DONE = 101
+};
+/* Column types (dbs_col_type): SQLite's fundamental types. */
+enum { DB_INTEGER = 1, DB_FLOAT = 2, DB_TEXT = 3, DB_BLOB = 4, DB_NULL = 5 };
+
+typedef enum db_kind { DB_KIND_SQLITE, DB_KIND_PG } db_kind;
+
+/* Most parameters of one statement (Q_TASK_INSERT has 22). */
+#define DBS_MAXP 32
+
+/* A connection.  PostgreSQL keeps no rowid nor change count of its own:
+ * dbs_step records them from the command's result. */
+typedef struct dbc {
+  db_kind kind;
+  sqlite3 *lite;
+  PGconn *pg;
+  unsigned gen;             /* PG: raised by every reconnect (prepared statements are gone) */
+  int64_t changes;          /* PG: rows of the last INSERT/UPDATE/DELETE */
+  int64_t last_id;          /* PG: column 0 of an INSERT ... RETURNING */
+  int last_rc;              /* PG: the DB_* code of the last failure */
+  int lost;                 /* PG: the connection broke; reconnect on the next call */
+  char msg[256];            /* PG: the last error message */
+} dbc;
+
+/* A statement.  On PostgreSQL the parameters are kept as text until the
+ * first step executes it; the rows are then walked from the PGresult. */
+typedef struct dbs {
+  dbc *c;
+  sqlite3_stmt *lite;
+  int q;                    /* PG: number of a cached statement (named fh<q>), -1: ad hoc */
+  unsigned gen;             /* PG: the connection generation it was prepared in */
+  char *sql;                /* PG: the text (ad hoc: run with PQexecParams) */
+  char *vals[DBS_MAXP];     /* PG: parameter values as text, NULL: SQL NULL */
+  int nparams;              /* PG: highest parameter bound */
+  PGresult *res;            /* PG: the rows of the current execution */
+  int row, nrows, executed;
+} dbs;
+
+/* Which backend a --db value selects: postgresql:// and postgres:// URLs
+ * are PostgreSQL; anything else (a path, sqlite:PATH) SQLite. */
+db_kind db_kind_of(const char *url);
+/* The SQLite path of a value (strips a "sqlite:" prefix). */
+const char *db_sqlite_path(const char *url);
+
+/* Opens a connection; on failure *out may still hold one to close and msg
+ * says why. */
+int dbc_open(const char *url, dbc **out, char *msg, size_t cap);
+void dbc_close(dbc *c);
+/* Runs SQL text without parameters (several statements allowed). */
+int dbc_exec(dbc *c, const char *sql);
+int64_t dbc_changes(dbc *c);
+int64_t dbc_last_insert_id(dbc *c);
+/* 1 outside a transaction. */
+int dbc_autocommit(dbc *c);
+int dbc_errcode(dbc *c);
+const char *dbc_errmsg(dbc *c);
+
+/* Prepares sql; q >= 0 names a statement cached for the connection's life
+ * (PostgreSQL prepares it once per connection), q < 0 one run ad hoc. */
+int dbs_prepare(dbc *c, int q, const char *sql, dbs **out);
+void dbs_finalize(dbs *s);
+/* Forgets the current execution's rows, keeping the bindings. */
+void dbs_reset(dbs *s);
+void dbs_clear_bindings(dbs *s);
+/* Parameters are numbered from 1; text is copied. */
+void dbs_bind_int64(dbs *s, int i, int64_t v);
+void dbs_bind_int(dbs *s, int i, int v);
+void dbs_bind_text(dbs *s, int i, const char *v);
+/* The first len bytes of v (no NUL inside). */
+void dbs_bind_textn(dbs *s, int i, const char *v, int len);
+void dbs_bind_null(dbs *s, int i);
+/* DB_ROW, DB_DONE or an error code. */
+int dbs_step(dbs *s);
+int64_t dbs_col_int64(dbs *s, int col);
+int dbs_col_int(dbs *s, int col);
+/* NULL for SQL NULL; valid until the next step or reset. */
+const char *dbs_col_text(dbs *s, int col);
+int dbs_col_type(dbs *s, int col);
+int dbs_col_count(dbs *s);
+const char *dbs_col_name(dbs *s, int col);
+
+/* --- PostgreSQL (store_pg.c), called by store_db.c ------------------- */
+int pg_open(dbc *c, const char *url);
+void pg_close(dbc *c);
+int pg_exec(dbc *c, const char *sql);
+int pg_prepare(dbs *s);
+int pg_step(dbs *s);
+void pg_reset(dbs *s);
+int pg_col_type(dbs *s, int col);
+/* Maps a SQLSTATE to a DB_* code. */
+int pg_code_of(const char *sqlstate);
+
+#endif

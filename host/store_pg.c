@@ -1,0 +1,175 @@
+/* store_pg — the PostgreSQL half of the statement shim (store_db.h).
+ *
+ * A cached statement is prepared once per connection (PQprepare, named
+ * fh<q>) and executed on its first dbs_step (PQexecPrepared, parameters as
+ * text); the following steps walk the rows of the PGresult.  An INSERT ...
+ * RETURNING id is read the way SQLite reports an insert: DB_DONE, and the
+ * id for dbc_last_insert_id.  SQLSTATEs become SQLite's codes (pg_code_of),
+ * so the store's error paths stay as they are.  A lost connection is
+ * DB_BUSY (the contract's 503) and is reset on the next call: the server
+ * forgot the prepared statements then, so every one is prepared again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_db.h"
+
+/* Type oids of pg_type that the shim reads as integers or floats. */
+#define OID_BOOL 16
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+#define OID_NUMERIC 1700
+
+static void quiet_notices(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
+int pg_code_of(const char *sqlstate) {
+  if (!sqlstate) return DB_BUSY;   /* no SQLSTATE: the connection itself failed */
+  if (!strcmp(sqlstate, "40001") || !strcmp(sqlstate, "40P01")) return DB_BUSY;   /* serialization, deadlock */
+  if (!strcmp(sqlstate, "55P03")) return DB_LOCKED;                               /* lock_not_available */
+  if (!strncmp(sqlstate, "23", 2)) return DB_CONSTRAINT;                          /* integrity constraints */
+  if (!strcmp(sqlstate, "53100")) return DB_FULL;                                 /* disk_full */
+  if (!strcmp(sqlstate, "25006")) return DB_READONLY;                             /* read_only_sql_transaction */
+  if (!strncmp(sqlstate, "08", 2) || !strncmp(sqlstate, "57P", 3)) return DB_BUSY; /* connection, shutdown */
+  return DB_ERROR;
+}
+
+/* Records the failure of res (or of the connection) on c; the DB_* code. */
+static int fail(dbc *c, const PGresult *res) {
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  const char *m = res ? PQresultErrorMessage(res) : NULL;
+  if (!m || !*m) m = c->pg ? PQerrorMessage(c->pg) : "no connection";
+  snprintf(c->msg, sizeof c->msg, "%s", m);
+  size_t n = strlen(c->msg);
+  while (n && (c->msg[n - 1] == '\n' || c->msg[n - 1] == ' ')) c->msg[--n] = 0;
+  if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+    c->lost = 1;
+    c->last_rc = DB_BUSY;
+  } else {
+    c->last_rc = pg_code_of(state);
+  }
+  return c->last_rc;
+}
+
+int pg_open(dbc *c, const char *url) {
+  c->pg = PQconnectdb(url);
+  if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
+  PQsetNoticeReceiver(c->pg, NULL, NULL);
+  PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+  c->gen = 1;
+  return pg_exec(c, "SET client_min_messages = warning");
+}
+
+void pg_close(dbc *c) {
+  if (c->pg) PQfinish(c->pg);
+  c->pg = NULL;
+}
+
+/* Reconnects a connection that broke; DB_BUSY while the server is away. */
+static int ensure_connected(dbc *c) {
+  if (!c->pg) return fail(c, NULL);
+  if (!c->lost && PQstatus(c->pg) == CONNECTION_OK) return DB_OK;
+  PQreset(c->pg);
+  if (PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
+  c->lost = 0;
+  c->gen++;
+  return DB_OK;
+}
+
+int pg_exec(dbc *c, const char *sql) {
+  int rc = ensure_connected(c);
+  if (rc) return rc;
+  PGresult *res = PQexec(c->pg, sql);
+  ExecStatusType st = PQresultStatus(res);
+  rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? DB_OK : fail(c, res);
+  PQclear(res);
+  return rc;
+}
+
+static void statement_name(const dbs *s, char *buf, size_t cap) { snprintf(buf, cap, "fh%d", s->q); }
+
+int pg_prepare(dbs *s) {
+  if (s->q < 0) return DB_OK;   /* ad hoc: PQexecParams parses it at the step */
+  int rc = ensure_connected(s->c);
+  if (rc) return rc;
+  char name[16];
+  statement_name(s, name, sizeof name);
+  PGresult *res = PQprepare(s->c->pg, name, s->sql, 0, NULL);
+  rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
+  PQclear(res);
+  if (!rc) s->gen = s->c->gen;
+  return rc;
+}
+
+/* Counts the rows of a write and keeps an INSERT's RETURNING id. */
+static void note_command(dbs *s) {
+  const char *status = PQcmdStatus(s->res);
+  int write = !strncmp(status, "INSERT", 6) || !strncmp(status, "UPDATE", 6) || !strncmp(status, "DELETE", 6);
+  if (!write) return;
+  s->c->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+  if (!strncmp(status, "INSERT", 6) && s->nrows > 0) {
+    s->c->last_id = strtoll(PQgetvalue(s->res, 0, 0), NULL, 10);
+    s->nrows = 0;   /* read like SQLite's insert: done, the id aside */
+  }
+}
+
+/* Executes the statement with its bound parameters. */
+static int execute(dbs *s) {
+  dbc *c = s->c;
+  int rc = ensure_connected(c);
+  if (rc) return rc;
+  if (s->q >= 0 && s->gen != c->gen && (rc = pg_prepare(s))) return rc;
+  const char *const *vals = (const char *const *)s->vals;
+  if (s->q >= 0) {
+    char name[16];
+    statement_name(s, name, sizeof name);
+    s->res = PQexecPrepared(c->pg, name, s->nparams, vals, NULL, NULL, 0);
+  } else {
+    s->res = PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+  }
+  s->executed = 1;
+  ExecStatusType st = PQresultStatus(s->res);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    rc = fail(c, s->res);
+    pg_reset(s);
+    s->executed = 1;
+    return rc;
+  }
+  s->row = 0;
+  s->nrows = PQntuples(s->res);
+  note_command(s);
+  return DB_OK;
+}
+
+int pg_step(dbs *s) {
+  if (!s->executed) {
+    int rc = execute(s);
+    if (rc) return rc;
+  } else if (s->res) {
+    s->row++;
+  } else {
+    return DB_DONE;
+  }
+  return s->row < s->nrows ? DB_ROW : DB_DONE;
+}
+
+void pg_reset(dbs *s) {
+  PQclear(s->res);
+  s->res = NULL;
+  s->row = s->nrows = 0;
+  s->executed = 0;
+}
+
+int pg_col_type(dbs *s, int col) {
+  switch (PQftype(s->res, col)) {
+  case OID_BOOL: case OID_INT2: case OID_INT4: case OID_INT8: return DB_INTEGER;
+  case OID_FLOAT4: case OID_FLOAT8: case OID_NUMERIC: return DB_FLOAT;
+  default: return DB_TEXT;
+  }
+}

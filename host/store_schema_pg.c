@@ -1,0 +1,141 @@
+/* store_schema_pg — the PostgreSQL schema and its migrations.
+ *
+ * The same tables, columns and meaning as store_schema.c's SQLite schema at
+ * its version 8 (times stay ISO-8601 text, flags stay integers, so that the
+ * statements of both dialects read and compare them alike), with sequences
+ * for the ids so that several hosts never hand out the same one.  The
+ * version is the one row of flowhost_schema; store_migrate_pg applies the
+ * missing migrations in one transaction under an advisory lock, so N hosts
+ * starting at once migrate once and the others find the schema current.
+ */
+#include "store_internal.h"
+
+/* Key of the advisory lock the migrations hold (any constant of ours). */
+#define MIGRATE_LOCK "7286151127"
+
+/* Version N is MIGRATIONS_PG[N-1]; a new version is a new entry. */
+static const char *const MIGRATIONS_PG[] = {
+    /* 1: the whole schema of SQLite's version 8 */
+    "CREATE SEQUENCE user_id_seq; CREATE SEQUENCE grp_id_seq; CREATE SEQUENCE api_token_id_seq;"
+    "CREATE SEQUENCE process_id_seq; CREATE SEQUENCE task_id_seq; CREATE SEQUENCE message_id_seq;"
+    "CREATE TABLE \"user\"(id BIGINT PRIMARY KEY DEFAULT nextval('user_id_seq'), username TEXT NOT NULL UNIQUE,"
+    " password_hash TEXT, is_admin INTEGER NOT NULL DEFAULT 0, is_active INTEGER NOT NULL DEFAULT 1,"
+    " created_at TEXT NOT NULL);"
+    "CREATE TABLE grp(id BIGINT PRIMARY KEY DEFAULT nextval('grp_id_seq'), name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE user_grp(user_id BIGINT NOT NULL REFERENCES \"user\"(id) ON DELETE CASCADE,"
+    " grp_id BIGINT NOT NULL REFERENCES grp(id) ON DELETE CASCADE, PRIMARY KEY(user_id, grp_id));"
+    "CREATE TABLE user_perm(user_id BIGINT NOT NULL REFERENCES \"user\"(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, PRIMARY KEY(user_id, name));"
+    "CREATE TABLE grp_perm(grp_id BIGINT NOT NULL REFERENCES grp(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, PRIMARY KEY(grp_id, name));"
+    "CREATE TABLE session(id_hash TEXT PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES \"user\"(id) ON DELETE CASCADE,"
+    " csrf_token TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);"
+    "CREATE INDEX session_user ON session(user_id);"
+    "CREATE INDEX session_expiry ON session(expires_at);"
+    "CREATE TABLE api_token(id BIGINT PRIMARY KEY DEFAULT nextval('api_token_id_seq'), token_hash TEXT NOT NULL UNIQUE,"
+    " user_id BIGINT NOT NULL REFERENCES \"user\"(id) ON DELETE CASCADE, name TEXT,"
+    " created_at TEXT NOT NULL, last_used_at TEXT);"
+    "CREATE INDEX api_token_user ON api_token(user_id);"
+    "CREATE TABLE process(id BIGINT PRIMARY KEY DEFAULT nextval('process_id_seq'), flow TEXT NOT NULL,"
+    " status TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}', created_by BIGINT REFERENCES \"user\"(id),"
+    " created_at TEXT NOT NULL, finished_at TEXT, version BIGINT NOT NULL DEFAULT 0,"
+    " parent_task_id BIGINT, parent_id BIGINT, depth INTEGER NOT NULL DEFAULT 0, flow_version TEXT);"
+    "CREATE INDEX process_flow ON process(flow, id);"
+    "CREATE INDEX process_created_by ON process(created_by, id);"
+    "CREATE UNIQUE INDEX process_parent_task ON process(parent_task_id) WHERE parent_task_id IS NOT NULL;"
+    "CREATE INDEX process_parent ON process(parent_id, id) WHERE parent_id IS NOT NULL;"
+    "CREATE INDEX process_flow_version ON process(flow, flow_version, status);"
+    "CREATE TABLE task(id BIGINT PRIMARY KEY DEFAULT nextval('task_id_seq'),"
+    " process_id BIGINT NOT NULL REFERENCES process(id),"
+    " flow_task TEXT NOT NULL, flow_task_type TEXT NOT NULL, status TEXT NOT NULL,"
+    " owner_id BIGINT REFERENCES \"user\"(id), token TEXT NOT NULL, join_of TEXT,"
+    " data TEXT NOT NULL DEFAULT '{}', error_message TEXT, error_traceback TEXT,"
+    " created_at TEXT NOT NULL, assigned_at TEXT, started_at TEXT, finished_at TEXT,"
+    " due_at TEXT, attempts INTEGER NOT NULL DEFAULT 0, lease_until TEXT, lease_owner TEXT,"
+    " event_name TEXT, event_key TEXT, guards BIGINT, child_id BIGINT, group_id BIGINT,"
+    " lease_expiries INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX task_process ON task(process_id, status);"
+    "CREATE INDEX task_owner_status ON task(owner_id, status, id);"
+    "CREATE INDEX task_owner_id ON task(owner_id, id);"
+    "CREATE INDEX task_status ON task(status, flow_task, owner_id);"
+    "CREATE INDEX task_due ON task(due_at) WHERE status = 'SCHEDULED';"
+    "CREATE INDEX task_waiting ON task(event_name, event_key, id)"
+    " WHERE status = 'STARTED' AND flow_task_type = 'receive';"
+    "CREATE INDEX task_external ON task(event_name, due_at, id)"
+    " WHERE status = 'SCHEDULED' AND flow_task_type = 'external';"
+    "CREATE INDEX task_due_host ON task(due_at, id) WHERE status = 'SCHEDULED' AND flow_task_type <> 'external';"
+    "CREATE TABLE task_previous(task_id BIGINT NOT NULL REFERENCES task(id),"
+    " previous_id BIGINT NOT NULL REFERENCES task(id), PRIMARY KEY(task_id, previous_id));"
+    "CREATE INDEX task_previous_prev ON task_previous(previous_id);"
+    "CREATE TABLE participant(process_id BIGINT NOT NULL REFERENCES process(id),"
+    " user_id BIGINT NOT NULL REFERENCES \"user\"(id), PRIMARY KEY(process_id, user_id));"
+    "CREATE INDEX participant_user ON participant(user_id, process_id);"
+    /* a sequence, as SQLite's AUTOINCREMENT: ids only grow */
+    "CREATE TABLE message(id BIGINT PRIMARY KEY DEFAULT nextval('message_id_seq'), name TEXT NOT NULL,"
+    " key TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, expires_at TEXT NOT NULL,"
+    " pending INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX message_key ON message(name, key, id);"
+    "CREATE INDEX message_expiry ON message(expires_at);"
+    "CREATE TABLE login_failure(name TEXT NOT NULL, addr TEXT NOT NULL, failures INTEGER NOT NULL,"
+    " last_at TEXT NOT NULL, PRIMARY KEY(name, addr));"
+    "CREATE INDEX login_failure_addr ON login_failure(addr, last_at);"
+    "CREATE INDEX login_failure_last ON login_failure(last_at);"
+    "CREATE TABLE health_probe(id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);"
+    "CREATE TABLE flow_version(flow TEXT NOT NULL, hash TEXT NOT NULL, source TEXT NOT NULL,"
+    " pin INTEGER NOT NULL DEFAULT 0, is_current INTEGER NOT NULL DEFAULT 0, report TEXT,"
+    " created_at TEXT NOT NULL, PRIMARY KEY(flow, hash));"
+    "CREATE UNIQUE INDEX flow_version_current ON flow_version(flow) WHERE is_current <> 0;"
+    /* SQLite's AFTER INSERT trigger, as a BEFORE INSERT one: the current
+     * version is stamped on each new process in the insert itself */
+    "CREATE FUNCTION process_flow_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " IF NEW.flow_version IS NULL THEN"
+    "  NEW.flow_version := (SELECT hash FROM flow_version WHERE flow = NEW.flow AND is_current <> 0);"
+    " END IF; RETURN NEW; END $$;"
+    "CREATE TRIGGER process_flow_version BEFORE INSERT ON process"
+    " FOR EACH ROW EXECUTE FUNCTION process_flow_version();",
+};
+#define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
+
+int store_schema_latest_pg(void) { return N_MIGRATIONS_PG; }
+
+/* The version of the schema: 0 for an empty database, -1 on an error. */
+int store_schema_version_pg(store *st) {
+  dbs *s = NULL;
+  int v = -1;
+  if (dbs_prepare(st->cur->db, -1, "SELECT to_regclass('flowhost_schema') IS NOT NULL", &s) == DB_OK &&
+      dbs_step(s) == DB_ROW)
+    v = dbs_col_int(s, 0) ? -2 : 0;
+  dbs_finalize(s);
+  if (v != -2) return v;
+  v = -1;
+  if (dbs_prepare(st->cur->db, -1, "SELECT coalesce(max(version), 0) FROM flowhost_schema", &s) == DB_OK && dbs_step(s) == DB_ROW)
+    v = dbs_col_int(s, 0);
+  dbs_finalize(s);
+  return v;
+}
+
+/* Applies the missing migrations and the version bump in one transaction;
+ * the advisory lock (released by the COMMIT) makes concurrent hosts wait
+ * for the first one, then find the schema current. */
+int store_migrate_pg(store *st, fherr *err) {
+  if (store_schema_version_pg(st) == N_MIGRATIONS_PG) return FH_OK;
+  int rc = sq_exec(st, "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ");"
+                       " CREATE TABLE IF NOT EXISTS flowhost_schema(version INTEGER NOT NULL)", err);
+  if (rc) {
+    sq_exec(st, "ROLLBACK", NULL);
+    return rc;
+  }
+  int version = store_schema_version_pg(st);
+  if (version < 0 || version > N_MIGRATIONS_PG) {
+    sq_exec(st, "ROLLBACK", NULL);
+    return fherr_set(err, FH_INTERNAL, "database schema version %d is newer than this flowhost (%d)", version,
+                     N_MIGRATIONS_PG);
+  }
+  for (int v = version; v < N_MIGRATIONS_PG && !rc; v++) rc = sq_exec(st, MIGRATIONS_PG[v], err);
+  char bump[96];
+  snprintf(bump, sizeof bump, "DELETE FROM flowhost_schema; INSERT INTO flowhost_schema VALUES(%d)", N_MIGRATIONS_PG);
+  if (!rc) rc = sq_exec(st, bump, err);
+  if (!rc) rc = sq_exec(st, "COMMIT", err);
+  if (rc) sq_exec(st, "ROLLBACK", NULL);
+  return rc;
+}

@@ -1,0 +1,250 @@
+/* store_sql_pg — the store's statements in PostgreSQL's dialect.
+ *
+ * STORE_SQL_PG[q] means what STORE_SQL[q] (store.c) means, for the schema
+ * of store_schema_pg.c: $N parameters (with casts where PostgreSQL cannot
+ * infer a type), "user" quoted, json_array_elements_text for json_each,
+ * ON CONFLICT DO NOTHING for INSERT OR IGNORE, no INDEXED BY, RETURNING id
+ * where SQLite's rowid was read, LIMIT NULL for SQLite's LIMIT -1.
+ * tests/c/test_store_pg.c prepares every one against a real server.
+ */
+#include "store_internal.h"
+
+#define TASK_COLS                                                                        \
+  "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "            \
+  "coalesce(u.username,''), t.token, coalesce(t.join_of,''), t.data, t.error_message, "  \
+  "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
+  "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
+  "coalesce(t.lease_owner,''), "                                                       \
+  "(SELECT string_agg(previous_id::text, ',') FROM (SELECT previous_id FROM task_previous tp "     \
+  "  WHERE tp.task_id = t.id ORDER BY previous_id)), "                                   \
+  "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
+  "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
+#define TASK_FROM " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
+#define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
+
+/* The task list filters are all optional: a NULL parameter switches its
+ * condition off, so one prepared statement serves every combination. */
+const char *const STORE_SQL_PG[Q__COUNT] = {
+  [Q_BEGIN] = "BEGIN",
+  [Q_COMMIT] = "COMMIT",
+  [Q_ROLLBACK] = "ROLLBACK",
+  [Q_SAVEPOINT] = "SAVEPOINT node",
+  [Q_RELEASE] = "RELEASE node",
+  [Q_ROLLBACK_TO] = "ROLLBACK TO node",
+  [Q_ACTION_SAVE] = "SAVEPOINT action",
+  [Q_ACTION_RELEASE] = "RELEASE action",
+  [Q_ACTION_ROLLBACK] = "ROLLBACK TO action",
+  [Q_USER_ADD] = "INSERT INTO \"user\"(username, password_hash, is_admin, created_at) VALUES($1, $2, $3, $4) RETURNING id",
+  [Q_USER_GET] = "SELECT id, username, is_admin, is_active, password_hash FROM \"user\" WHERE username = $1",
+  [Q_USER_GET_ID] = "SELECT id, username, is_admin, is_active, password_hash FROM \"user\" WHERE id = $1",
+  [Q_USER_PASSWD] = "UPDATE \"user\" SET password_hash = $2 WHERE username = $1",
+  [Q_USER_ADMIN] = "UPDATE \"user\" SET is_admin = $2 WHERE username = $1",
+  [Q_USER_COUNT] = "SELECT count(*) FROM \"user\"",
+  [Q_USER_LIST] = "SELECT id, username, is_admin, is_active FROM \"user\" ORDER BY username",
+  [Q_USER_PERMS] =
+      "SELECT name FROM user_perm WHERE user_id = $1 UNION "
+      "SELECT gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = $1",
+  [Q_USER_GROUPS] = "SELECT g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id WHERE ug.user_id = $1 ORDER BY g.name",
+  [Q_GROUP_ENSURE] = "INSERT INTO grp(name) VALUES($1) ON CONFLICT DO NOTHING",
+  [Q_GROUP_ID] = "SELECT id FROM grp WHERE name = $1",
+  [Q_GRANT_USER] = "INSERT INTO user_perm(user_id, name) VALUES($1, $2) ON CONFLICT DO NOTHING",
+  [Q_GRANT_GROUP] = "INSERT INTO grp_perm(grp_id, name) VALUES($1, $2) ON CONFLICT DO NOTHING",
+  [Q_REVOKE_USER] = "DELETE FROM user_perm WHERE user_id = $1 AND name = $2",
+  [Q_REVOKE_GROUP] = "DELETE FROM grp_perm WHERE grp_id = $1 AND name = $2",
+  [Q_JOIN] = "INSERT INTO user_grp(user_id, grp_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
+  [Q_LEAVE] = "DELETE FROM user_grp WHERE user_id = $1 AND grp_id = $2",
+  [Q_USERS_WITH_PERM] =
+      "SELECT username FROM \"user\" WHERE is_admin = 1 OR id IN ("
+      " SELECT user_id FROM user_perm WHERE name = $1 UNION"
+      " SELECT ug.user_id FROM user_grp ug JOIN grp_perm gp ON gp.grp_id = ug.grp_id WHERE gp.name = $1)"
+      " ORDER BY username",
+  [Q_SESSION_ADD] = "INSERT INTO session(id_hash, user_id, csrf_token, created_at, expires_at) VALUES($1, $2, $3, $4, $5)",
+  [Q_SESSION_GET] = "SELECT user_id, csrf_token FROM session WHERE id_hash = $1 AND expires_at > $2",
+  [Q_SESSION_DEL] = "DELETE FROM session WHERE id_hash = $1",
+  [Q_TOKEN_ADD] = "INSERT INTO api_token(token_hash, user_id, name, created_at) VALUES($1, $2, $3, $4)",
+  [Q_TOKEN_GET] = "SELECT user_id FROM api_token WHERE token_hash = $1",
+  [Q_TOKEN_USED] = "UPDATE api_token SET last_used_at = $2 WHERE token_hash = $1",
+  [Q_USER_ACTIVE] = "UPDATE \"user\" SET is_active = $2 WHERE username = $1",
+  [Q_SESSION_DEL_USER] = "DELETE FROM session WHERE user_id = $1",
+  [Q_TOKEN_DEL_USER] = "DELETE FROM api_token WHERE user_id = $1",
+  [Q_TOKEN_LIST] = "SELECT id, name, created_at, last_used_at FROM api_token WHERE user_id = $1 ORDER BY id",
+  [Q_TOKEN_FIND] =
+      "SELECT t.id, u.username FROM api_token t JOIN \"user\" u ON u.id = t.user_id"
+      " WHERE t.id = $1 OR t.token_hash = $2",
+  [Q_TOKEN_DEL] = "DELETE FROM api_token WHERE id = $1",
+  [Q_SESSION_PURGE] = "DELETE FROM session WHERE expires_at <= $1",
+  /* sign-in throttling: failures per (name, address) row; a name's and an
+   * address's totals are sums over the rows still inside the window ($3) */
+  [Q_LOGIN_PAIR] = "SELECT failures, last_at FROM login_failure WHERE name = $1 AND addr = $2 AND last_at >= $3",
+  [Q_LOGIN_NAME] = "SELECT coalesce(sum(failures), 0) FROM login_failure WHERE name = $1 AND last_at >= $2",
+  [Q_LOGIN_ADDR] =
+      "SELECT coalesce(sum(failures), 0), coalesce(max(last_at), '') FROM login_failure"
+      " WHERE addr = $1 AND last_at >= $2",
+  [Q_LOGIN_FAIL] =
+      "INSERT INTO login_failure(name, addr, failures, last_at) VALUES($1, $2, 1, $3)"
+      " ON CONFLICT(name, addr) DO UPDATE SET"
+      " failures = CASE WHEN last_at < $4 THEN 1 ELSE failures + 1 END, last_at = $3",
+  [Q_LOGIN_FORGET] = "DELETE FROM login_failure WHERE name = $1 AND addr = $2",
+  [Q_LOGIN_PURGE] = "DELETE FROM login_failure WHERE last_at < $1",
+  [Q_HEALTH_PROBE] = "INSERT INTO health_probe(id, at) VALUES(1, $1) ON CONFLICT(id) DO UPDATE SET at = $1",
+  [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at) VALUES($1, $2, $3, $4, $5) RETURNING id",
+  [Q_PROC_GET] =
+      "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
+      " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
+      " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by WHERE p.id = $1",
+  [Q_PROC_UPDATE] = "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1 WHERE id = $1",
+  [Q_PROC_INSERT_ROW] =
+      "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"
+      " parent_id, depth) VALUES($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10)",
+  /* the short write of an action: only if nobody wrote the process since it was read */
+  [Q_PROC_UPDATE_CHECKED] =
+      "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1"
+      " WHERE id = $1 AND version = $5",
+  [Q_TASK_PROCESS] = "SELECT process_id FROM task WHERE id = $1",
+  [Q_MAX_TASK] = "SELECT coalesce(max(id), 0) FROM task",
+  [Q_MAX_PROCESS] = "SELECT coalesce(max(id), 0) FROM process",
+  [Q_PROC_LIST] =
+      "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
+      " FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by"
+      " WHERE ($1 IS NULL OR p.flow = $1) AND ($2 IS NULL OR p.status = $2)"
+      " AND ($3 IS NULL OR p.id < $3) AND ($7 IS NULL OR p.parent_id = $7)"
+      " AND ($5 IS NULL OR p.id IN (SELECT process_id FROM participant WHERE user_id = $5)"
+      "      OR p.flow IN (SELECT value FROM json_array_elements_text((coalesce($6, '[]'))::json)))"
+      " ORDER BY p.id DESC LIMIT NULLIF($4::bigint, -1)",
+  [Q_PROC_INVOLVES] = "SELECT EXISTS (SELECT 1 FROM participant WHERE process_id = $1 AND user_id = $2)",
+  [Q_PARTICIPANT_ADD] = "INSERT INTO participant(process_id, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
+  [Q_TASK_INSERT] =
+      "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
+      " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"
+      " event_name, event_key, guards, child_id, group_id)"
+      " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, coalesce($17::bigint, nextval('task_id_seq')), $18, $19, $20, $21, $22) RETURNING id",
+  [Q_TASK_GET] = "SELECT " TASK_COLS TASK_FROM "WHERE t.id = $1",
+  [Q_TASK_UPDATE] =
+      "UPDATE task SET flow_task = $2, status = $3, owner_id = $4, data = $5, error_message = $6,"
+      " error_traceback = $7, assigned_at = $8, started_at = $9, finished_at = $10, due_at = $11,"
+      " lease_until = $12, attempts = $13, lease_owner = CASE WHEN $12 IS NULL THEN NULL ELSE lease_owner END,"
+      " child_id = $14, event_name = $15, event_key = $16 WHERE id = $1",
+  /* a finished child wakes its Subprocess task (a job then continues the
+   * parent), and raises the parent's version so that a write of the
+   * parent read before this one starts over */
+  [Q_TASK_WAKE] =
+      "UPDATE task SET status = 'SCHEDULED', due_at = $2, lease_until = NULL, lease_owner = NULL"
+      " WHERE id = $1 AND status = 'STARTED'",
+  [Q_PROC_BUMP] = "UPDATE process SET version = version + 1 WHERE id = (SELECT process_id FROM task WHERE id = $1)",
+  [Q_PROC_CHILDREN] =
+      "SELECT id, flow, status, coalesce(parent_task_id, 0) FROM process WHERE parent_id = $1 ORDER BY id",
+  [Q_PROC_ORPHAN] =
+      "SELECT p.id FROM process p JOIN task t ON t.id = p.parent_task_id WHERE p.id > $1"
+      " AND p.status IN ('NEW','STARTED') AND t.status NOT IN ('STARTED','SCHEDULED') ORDER BY p.id LIMIT 1",
+  [Q_TASK_PREV_ADD] = "INSERT INTO task_previous(task_id, previous_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
+  [Q_TASK_NEXT_STATUS] =
+      "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = $1",
+  [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = $1 AND id <> $2 AND status IN " ACTIVE,
+  [Q_TASK_ACTIVE_PREFIX] =
+      "SELECT count(*) FROM task WHERE process_id = $1 AND id <> $3 AND status IN " ACTIVE
+      " AND left(token, length($2::text)) = $2::text",
+  [Q_TASK_FIND_JOIN] =
+      "SELECT id, status = 'STARTED' FROM task WHERE process_id = $1 AND flow_task = $2 AND join_of = $3"
+      " ORDER BY id DESC LIMIT 1",
+  [Q_TASK_WAITING_JOINS] =
+      "SELECT id FROM task WHERE process_id = $1 AND status = 'STARTED' AND join_of IS NOT NULL ORDER BY id",
+  [Q_TASK_LATEST_OWNER] =
+      "SELECT coalesce(owner_id, 0) FROM task WHERE process_id = $1 AND flow_task = $2 AND status = 'DONE'"
+      " ORDER BY finished_at DESC, id DESC LIMIT 1",
+  [Q_TASK_DONE_TYPE] =
+      "SELECT count(*) FROM task WHERE process_id = $1 AND flow_task_type = $2 AND status = 'DONE'",
+  [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 ORDER BY t.id",
+  /* One statement per view and order, so that SQLite can walk an index in
+   * id order and stop at LIMIT instead of sorting every matching row. */
+#define VIEW_INBOX "t.owner_id = $2 AND t.status = 'ASSIGNED'"
+#define VIEW_QUEUE "t.status = 'NEW' AND t.owner_id IS NULL AND t.flow_task IN (SELECT value FROM json_array_elements_text(($3)::json))"
+#define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
+#define VIEW_ALL "($4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_array_elements_text(($4)::json))))"
+#define LIST_FILTERS                                                                    \
+  " AND ($5 IS NULL OR substr(t.flow_task, 1, length($5) + 1) = $5 || '.')"            \
+  " AND ($6 IS NULL OR t.process_id = $6) AND ($7 IS NULL OR t.status = $7)"          \
+  " AND ($8 IS NULL OR t.created_at >= $8) AND ($9 IS NULL OR t.created_at < $9)"
+#define LIST(view, cmp, order) \
+  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
+  [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
+  [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
+  [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "<", "DESC"),
+  [Q_LIST_QUEUE_ASC] = LIST(VIEW_QUEUE, ">", "ASC"),
+  [Q_LIST_ARCHIVE] = LIST(VIEW_ARCHIVE, "<", "DESC"),
+  [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, ">", "ASC"),
+  [Q_LIST_ALL] = LIST(VIEW_ALL, "<", "DESC"),
+  [Q_LIST_ALL_ASC] = LIST(VIEW_ALL, ">", "ASC"),
+  /* By due date, earliest first, tasks without one last; the page key is
+   * still the last task's id, whose (due, id) the next page starts after. */
+#define DUE_KEY "(coalesce(t.due_at, '~'), t.id)"
+#define LIST_DUE(view) \
+  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND ($10 IS NULL OR " DUE_KEY \
+  " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = $10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT NULLIF($11::bigint, -1)"
+  [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
+  [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
+  [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE),
+  [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL),
+  /* Counted up to a cap ($11, -1: none): a range of the index the view
+   * walks (task_owner_status, task_status), never every matching row. */
+  [Q_READ_BEGIN] = "BEGIN",
+  [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_INBOX " LIMIT NULLIF($11::bigint, -1))",
+  [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_QUEUE " LIMIT NULLIF($11::bigint, -1))",
+  /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,
+   * external tasks waiting for workers outside included, and sort them */
+  [Q_TASK_CLAIM] =
+      "SELECT " TASK_COLS " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
+      "WHERE t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= $1 AND t.flow_task_type <> 'external'"
+      " AND (t.lease_until IS NULL OR t.lease_until < $1) ORDER BY t.due_at, t.id LIMIT 1",
+  [Q_TASK_LEASE] = "UPDATE task SET lease_owner = $2, lease_until = $3 WHERE id = $1",
+  [Q_TASK_CLAIM_ID] =
+      "SELECT " TASK_COLS TASK_FROM
+      "WHERE t.id = $2 AND t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= $1 AND t.flow_task_type <> 'external'"
+      " AND (t.lease_until IS NULL OR t.lease_until < $1)",
+  /* external tasks wait for the workers outside (store_external.c), never
+   * for the host's own; the earliest first (NULL first, as '' was) */
+  [Q_TASK_NEXT_DUE] =
+      "SELECT coalesce(due_at, '') FROM task"
+      " WHERE status = 'SCHEDULED' AND flow_task_type <> 'external' ORDER BY due_at LIMIT 1",
+  /* external tasks: the free, due tasks of one topic in the order of the
+   * index (an external task always has a due_at), locked for a worker;
+   * lease_until on the right of SET is the old one */
+  [Q_EXT_FETCH] =
+      "SELECT id, process_id, flow_task, event_name, attempts, due_at, lease_until IS NOT NULL"
+      " FROM task"
+      " WHERE status = 'SCHEDULED' AND flow_task_type = 'external' AND event_name = $1 AND due_at <= $2"
+      " AND (lease_until IS NULL OR lease_until < $2) AND flow_task IN (SELECT value FROM json_array_elements_text(($4)::json))"
+      " ORDER BY due_at, id LIMIT NULLIF($3::bigint, -1)",
+  [Q_EXT_LOCK] =
+      "UPDATE task SET lease_owner = $2, lease_until = $3,"
+      " lease_expiries = lease_expiries + (lease_until IS NOT NULL)::int WHERE id = $1",
+  [Q_EXT_EXTEND] =
+      "UPDATE task SET lease_until = $3 WHERE id = $1 AND status = 'SCHEDULED' AND flow_task_type = 'external'"
+      " AND lease_owner = $2 AND lease_until >= $4",
+  [Q_EXT_EXPIRIES] = "SELECT coalesce(sum(lease_expiries), 0) FROM task WHERE flow_task_type = 'external'",
+  [Q_RENAME] = "UPDATE task SET flow_task = $2 WHERE flow_task = $1",
+  [Q_RECEIVER_NEXT] =
+      "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"
+      " AND event_name = $1 AND event_key IS NOT DISTINCT FROM $2::text AND id > $3 ORDER BY id LIMIT 1",
+  [Q_MSG_KEEP] =
+      "INSERT INTO message(name, key, data, created_at, expires_at) SELECT $1, $2, $3, $4, $5"
+      " WHERE NOT EXISTS (SELECT 1 FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"
+      "  AND event_name = $1 AND event_key = $2) RETURNING id",
+  [Q_MSG_INSERT] =
+      "INSERT INTO message(name, key, data, created_at, expires_at, pending) VALUES($1, $2, $3, $4, $5, 1) RETURNING id",
+  [Q_MSG_OFFERED] = "UPDATE message SET pending = 0 WHERE id = $1",
+  [Q_MSG_EXISTS] = "SELECT count(*) FROM message WHERE id = $1",
+  [Q_MSG_UNDELIVERED] =
+      "SELECT m.id, m.name, m.key, m.data FROM message m WHERE m.id > $2 AND m.pending <> 0 AND m.expires_at > $1 AND EXISTS"
+      " (SELECT 1 FROM task t WHERE t.status = 'STARTED' AND t.flow_task_type = 'receive'"
+      "  AND t.event_name = m.name AND t.event_key = m.key AND t.created_at <= m.created_at) ORDER BY m.id LIMIT 1",
+  [Q_MSG_FIND] =
+      "SELECT id, data FROM message WHERE name = $1 AND key = $2 AND expires_at > $3 AND id > $4"
+      " ORDER BY id LIMIT 1",
+  [Q_MSG_DELETE] = "DELETE FROM message WHERE id = $1",
+  [Q_MSG_EXPIRE] = "DELETE FROM message WHERE expires_at <= $1",
+  [Q_MSG_NEXT_EXPIRY] = "SELECT min(expires_at) FROM message",
+  [Q_MSG_KEPT_FOR] =
+      "SELECT EXISTS (SELECT 1 FROM message WHERE name = $1 AND key = $2 AND id > $3 AND expires_at > $4)",
+  [Q_MSG_LAST_ID] = "SELECT coalesce(max(id), 0) FROM message",
+  [Q_RENAME_BUMP] = "UPDATE process SET version = version + 1 WHERE id IN (SELECT process_id FROM task WHERE flow_task = $1)",
+};
