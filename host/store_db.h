@@ -53,6 +53,7 @@ typedef struct dbs {
   char *sql;                /* PG: the text (ad hoc: run with PQexecParams) */
   char *vals[DBS_MAXP];     /* PG: parameter values as text, NULL: SQL NULL */
   int nparams;              /* PG: highest parameter bound */
+  int want;                 /* PG: the parameters the prepared statement takes */
   PGresult *res;            /* PG: the rows of the current execution */
   int row, nrows, executed;
 } dbs;

@@ -103,6 +103,13 @@ int pg_prepare(dbs *s) {
   PGresult *res = PQprepare(s->c->pg, name, s->sql, 0, NULL);
   rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
   PQclear(res);
+  if (rc) return rc;
+  /* SQLite ignores a binding past a statement's parameters; PostgreSQL
+   * refuses the execution: learn how many it takes (once) */
+  res = PQdescribePrepared(s->c->pg, name);
+  rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
+  if (!rc) s->want = PQnparams(res);
+  PQclear(res);
   if (!rc) s->gen = s->c->gen;
   return rc;
 }
@@ -129,7 +136,7 @@ static int execute(dbs *s) {
   if (s->q >= 0) {
     char name[16];
     statement_name(s, name, sizeof name);
-    s->res = PQexecPrepared(c->pg, name, s->nparams, vals, NULL, NULL, 0);
+    s->res = PQexecPrepared(c->pg, name, s->want, vals, NULL, NULL, 0);
   } else {
     s->res = PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
   }

@@ -30,7 +30,7 @@ static const char *const MIGRATIONS_PG[] = {
     " name TEXT NOT NULL, PRIMARY KEY(grp_id, name));"
     "CREATE TABLE session(id_hash TEXT PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES \"user\"(id) ON DELETE CASCADE,"
     " csrf_token TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);"
-    "CREATE INDEX session_user ON session(user_id);"
+    "CREATE INDEX session_by_user ON session(user_id);"
     "CREATE INDEX session_expiry ON session(expires_at);"
     "CREATE TABLE api_token(id BIGINT PRIMARY KEY DEFAULT nextval('api_token_id_seq'), token_hash TEXT NOT NULL UNIQUE,"
     " user_id BIGINT NOT NULL REFERENCES \"user\"(id) ON DELETE CASCADE, name TEXT,"

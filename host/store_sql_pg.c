@@ -15,8 +15,8 @@
   "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
   "coalesce(t.lease_owner,''), "                                                       \
-  "(SELECT string_agg(previous_id::text, ',') FROM (SELECT previous_id FROM task_previous tp "     \
-  "  WHERE tp.task_id = t.id ORDER BY previous_id)), "                                   \
+  "(SELECT string_agg(previous_id::text, ',' ORDER BY previous_id) FROM task_previous tp "     \
+  "  WHERE tp.task_id = t.id), "                                   \
   "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
   "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
 #define TASK_FROM " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
@@ -83,7 +83,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LOGIN_FAIL] =
       "INSERT INTO login_failure(name, addr, failures, last_at) VALUES($1, $2, 1, $3)"
       " ON CONFLICT(name, addr) DO UPDATE SET"
-      " failures = CASE WHEN last_at < $4 THEN 1 ELSE failures + 1 END, last_at = $3",
+      " failures = CASE WHEN login_failure.last_at < $4 THEN 1 ELSE login_failure.failures + 1 END, last_at = $3",
   [Q_LOGIN_FORGET] = "DELETE FROM login_failure WHERE name = $1 AND addr = $2",
   [Q_LOGIN_PURGE] = "DELETE FROM login_failure WHERE last_at < $1",
   [Q_HEALTH_PROBE] = "INSERT INTO health_probe(id, at) VALUES(1, $1) ON CONFLICT(id) DO UPDATE SET at = $1",
@@ -106,10 +106,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_PROC_LIST] =
       "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
       " FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by"
-      " WHERE ($1 IS NULL OR p.flow = $1) AND ($2 IS NULL OR p.status = $2)"
-      " AND ($3 IS NULL OR p.id < $3) AND ($7 IS NULL OR p.parent_id = $7)"
-      " AND ($5 IS NULL OR p.id IN (SELECT process_id FROM participant WHERE user_id = $5)"
-      "      OR p.flow IN (SELECT value FROM json_array_elements_text((coalesce($6, '[]'))::json)))"
+      " WHERE ($1::text IS NULL OR p.flow = $1) AND ($2::text IS NULL OR p.status = $2)"
+      " AND ($3::bigint IS NULL OR p.id < $3) AND ($7::bigint IS NULL OR p.parent_id = $7)"
+      " AND ($5::bigint IS NULL OR p.id IN (SELECT process_id FROM participant WHERE user_id = $5)"
+      "      OR p.flow IN (SELECT value FROM json_array_elements_text((coalesce($6::text, '[]'))::json)))"
       " ORDER BY p.id DESC LIMIT NULLIF($4::bigint, -1)",
   [Q_PROC_INVOLVES] = "SELECT EXISTS (SELECT 1 FROM participant WHERE process_id = $1 AND user_id = $2)",
   [Q_PARTICIPANT_ADD] = "INSERT INTO participant(process_id, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
@@ -122,7 +122,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_TASK_UPDATE] =
       "UPDATE task SET flow_task = $2, status = $3, owner_id = $4, data = $5, error_message = $6,"
       " error_traceback = $7, assigned_at = $8, started_at = $9, finished_at = $10, due_at = $11,"
-      " lease_until = $12, attempts = $13, lease_owner = CASE WHEN $12 IS NULL THEN NULL ELSE lease_owner END,"
+      " lease_until = $12, attempts = $13, lease_owner = CASE WHEN $12::text IS NULL THEN NULL ELSE lease_owner END,"
       " child_id = $14, event_name = $15, event_key = $16 WHERE id = $1",
   /* a finished child wakes its Subprocess task (a job then continues the
    * parent), and raises the parent's version so that a write of the
@@ -160,12 +160,19 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define VIEW_QUEUE "t.status = 'NEW' AND t.owner_id IS NULL AND t.flow_task IN (SELECT value FROM json_array_elements_text(($3)::json))"
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "($4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_array_elements_text(($4)::json))))"
+/* PostgreSQL wants a type for every parameter $1..$N, also those a view
+ * does not use ($1 is bound by nobody): typed here, in a condition that is
+ * always true and that the planner folds away. */
+#define LIST_PARAMS                                                                        \
+  "($1::text IS NULL OR $2::bigint IS NULL OR $3::text IS NULL OR $4::text IS NULL OR"     \
+  " $5::text IS NULL OR $6::bigint IS NULL OR $7::text IS NULL OR $8::text IS NULL OR"    \
+  " $9::text IS NULL OR $10::bigint IS NULL OR TRUE) AND "
 #define LIST_FILTERS                                                                    \
   " AND ($5 IS NULL OR substr(t.flow_task, 1, length($5) + 1) = $5 || '.')"            \
   " AND ($6 IS NULL OR t.process_id = $6) AND ($7 IS NULL OR t.status = $7)"          \
   " AND ($8 IS NULL OR t.created_at >= $8) AND ($9 IS NULL OR t.created_at < $9)"
 #define LIST(view, cmp, order) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
+  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
   [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "<", "DESC"),
@@ -178,7 +185,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * still the last task's id, whose (due, id) the next page starts after. */
 #define DUE_KEY "(coalesce(t.due_at, '~'), t.id)"
 #define LIST_DUE(view) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND ($10 IS NULL OR " DUE_KEY \
+  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " DUE_KEY \
   " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = $10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
   [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
@@ -187,8 +194,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* Counted up to a cap ($11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
-  [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_INBOX " LIMIT NULLIF($11::bigint, -1))",
-  [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_QUEUE " LIMIT NULLIF($11::bigint, -1))",
+  [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_INBOX " LIMIT NULLIF($11::bigint, -1)) AS c",
+  [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_QUEUE " LIMIT NULLIF($11::bigint, -1)) AS c",
   /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,
    * external tasks waiting for workers outside included, and sort them */
   [Q_TASK_CLAIM] =

@@ -3,7 +3,9 @@
 #ifndef TEST_H
 #define TEST_H
 
+#include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,6 +27,29 @@ static inline void test_remove_db(const char *path) {
     snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
     unlink(file);
   }
+}
+
+/* The database a store test opens: sqlite_path, or, when FLOWHOST_TEST_PG
+ * names a PostgreSQL server (tests/pg/pg_cluster.sh runs the tests with it),
+ * a new empty database there, so every call starts clean as ":memory:"
+ * does.  The cluster is thrown away afterwards, with the databases. */
+static inline const char *test_db(const char *sqlite_path, char *buf, size_t cap) {
+  const char *url = getenv("FLOWHOST_TEST_PG");
+  if (!url || !*url) return sqlite_path;
+  static int n;
+  char name[64];
+  snprintf(name, sizeof name, "t%d_%d", (int)getpid(), __atomic_add_fetch(&n, 1, __ATOMIC_SEQ_CST));
+  PGconn *pg = PQconnectdb(url);
+  char sql[96];
+  snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+  PGresult *res = PQexec(pg, sql);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) fprintf(stderr, "test_db: %s", PQerrorMessage(pg));
+  PQclear(res);
+  PQfinish(pg);
+  /* the cluster's URL names the database right after "///" */
+  const char *q = strchr(url, '?');
+  snprintf(buf, cap, "postgresql:///%s%s", name, q ? q : "");
+  return buf;
 }
 
 typedef struct test_case {

@@ -1,0 +1,111 @@
+/* Unit tests of the PostgreSQL backend's foundation: every statement has a
+ * text in both dialects, every PostgreSQL text prepares on a real server
+ * (a typo fails by statement number and text), the schema migrates once
+ * and reports its version, the shim maps SQLSTATEs to SQLite's codes, and
+ * a --db value selects the backend.  The server tests need FLOWHOST_TEST_PG
+ * (tests/pg/pg_cluster.sh sets it) and are skipped without it. */
+#include <stdlib.h>
+
+#include "store_internal.h"
+#include "test.h"
+
+static int test_texts(void) {
+  for (int q = 0; q < Q__COUNT; q++) {
+    if (!STORE_SQL[q] || !STORE_SQL_PG[q]) fprintf(stderr, "  statement %d has no %s text\n", q, STORE_SQL[q] ? "PostgreSQL" : "SQLite");
+    CHECK(STORE_SQL[q] && *STORE_SQL[q]);
+    CHECK(STORE_SQL_PG[q] && *STORE_SQL_PG[q]);
+    CHECK(!strchr(STORE_SQL_PG[q], '?'));   /* PostgreSQL's parameters are $N */
+  }
+  return 0;
+}
+
+static int test_selection(void) {
+  CHECK(db_kind_of("postgresql://h/db") == DB_KIND_PG);
+  CHECK(db_kind_of("postgres://h/db") == DB_KIND_PG);
+  CHECK(db_kind_of("postgresql:///db?host=/tmp") == DB_KIND_PG);
+  CHECK(db_kind_of("flowhost.db") == DB_KIND_SQLITE);
+  CHECK(db_kind_of("sqlite:flowhost.db") == DB_KIND_SQLITE);
+  CHECK(db_kind_of(":memory:") == DB_KIND_SQLITE);
+  CHECK_STR(db_sqlite_path("sqlite:/x/y.db"), "/x/y.db");
+  CHECK_STR(db_sqlite_path("/x/y.db"), "/x/y.db");
+  return 0;
+}
+
+static int test_sqlstates(void) {
+  CHECK(pg_code_of("23505") == DB_CONSTRAINT);
+  CHECK(pg_code_of("23503") == DB_CONSTRAINT);
+  CHECK(pg_code_of("40001") == DB_BUSY);
+  CHECK(pg_code_of("40P01") == DB_BUSY);
+  CHECK(pg_code_of("55P03") == DB_LOCKED);
+  CHECK(pg_code_of("53100") == DB_FULL);
+  CHECK(pg_code_of("08006") == DB_BUSY);
+  CHECK(pg_code_of("57P01") == DB_BUSY);
+  CHECK(pg_code_of(NULL) == DB_BUSY);
+  CHECK(pg_code_of("42601") == DB_ERROR);
+  return 0;
+}
+
+/* A store on a fresh database of the test server, NULL without one. */
+static store *open_pg(char *url, size_t cap) {
+  if (!getenv("FLOWHOST_TEST_PG")) return NULL;
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {0};
+  if (store_open(test_db(NULL, url, cap), &opt, &st, &err)) fprintf(stderr, "  open: %s\n", err.message);
+  return st;
+}
+
+static int test_prepare_all(void) {
+  char url[512];
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  store *st = open_pg(url, sizeof url);
+  CHECK(st);
+  int bad = 0;
+  for (int q = 0; q < Q__COUNT; q++) {
+    char name[16];
+    snprintf(name, sizeof name, "check%d", q);
+    PGresult *res = PQprepare(st->own.db->pg, name, STORE_SQL_PG[q], 0, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+      fprintf(stderr, "  statement %d: %s  %s\n", q, PQresultErrorMessage(res), STORE_SQL_PG[q]);
+      bad++;
+    }
+    PQclear(res);
+  }
+  store_close(st);
+  CHECK(bad == 0);
+  return 0;
+}
+
+static int test_migrate_once(void) {
+  char url[512];
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  store *a = open_pg(url, sizeof url);
+  CHECK(a);
+  CHECK(store_schema_version(a) == store_schema_latest_pg());
+  /* a second host on the same database finds it current */
+  store *b = NULL;
+  fherr err = {0};
+  store_options opt = {0};
+  CHECK(store_open(url, &opt, &b, &err) == FH_OK);
+  CHECK(store_schema_version(b) == store_schema_latest_pg());
+  int64_t id = 0;
+  CHECK(store_user_add(a, "alice", NULL, 0, &id, &err) == FH_OK && id > 0);
+  /* the unique violation is the SQLite path's conflict */
+  CHECK(store_user_add(b, "alice", NULL, 0, NULL, &err) == FH_CONFLICT);
+  int64_t n = 0;
+  CHECK(store_user_count(b, &n, &err) == FH_OK && n == 1);
+  store_close(b);
+  store_close(a);
+  return 0;
+}
+
+static const test_case TESTS[] = {
+    {"texts", test_texts},
+    {"selection", test_selection},
+    {"sqlstates", test_sqlstates},
+    {"prepare_all", test_prepare_all},
+    {"migrate_once", test_migrate_once},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(TESTS, argc, argv); }

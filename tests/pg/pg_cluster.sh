@@ -1,0 +1,55 @@
+#!/bin/sh
+# pg_cluster.sh — a private, throw-away PostgreSQL cluster for the tests.
+#
+#   tests/pg/pg_cluster.sh COMMAND [ARGS...]   runs COMMAND with FLOWHOST_TEST_PG set
+#   tests/pg/pg_cluster.sh                     prints the connection string, waits for Ctrl-C
+#
+# It installs Debian's postgresql if it is missing, runs initdb in a temp
+# dir as a non-root user (postgres refuses to run as root: `nobody` when we
+# are root), starts the server on a Unix socket in that dir only (no TCP
+# port, so parallel runs never collide), creates the database `flowhost`,
+# and stops and removes everything on exit, whatever the outcome.  The
+# cluster trades durability for speed (fsync off): it is thrown away.
+set -eu
+
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
+  echo "pg_cluster: installing postgresql" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+
+DIR=$(mktemp -d /tmp/flowhost-pg-XXXXXX)
+chmod 755 "$DIR"
+# as root: the cluster belongs to nobody; otherwise to us
+if [ "$(id -u)" -eq 0 ]; then
+  chown nobody "$DIR"
+  AS="runuser -u nobody --"
+else
+  AS=""
+fi
+
+stop() {
+  $AS "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$DIR"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+$AS "$PGBIN/initdb" -D "$DIR/data" -U flowhost --auth=trust -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 ||
+  { cat "$DIR/initdb.log" >&2; exit 1; }
+$AS "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start \
+  -o "-k $DIR -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
+"$PGBIN/createdb" -h "$DIR" -U flowhost flowhost
+
+FLOWHOST_TEST_PG="postgresql:///flowhost?host=$DIR&user=flowhost"
+export FLOWHOST_TEST_PG
+if [ $# -eq 0 ]; then
+  echo "$FLOWHOST_TEST_PG"
+  echo "pg_cluster: running; Ctrl-C stops and removes it" >&2
+  while :; do sleep 3600; done
+fi
+"$@"
