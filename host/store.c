@@ -1401,7 +1401,16 @@ static int seed_ids(store *st, id_seq *seq, int kind, fherr *err) {
   return rc;
 }
 
+/* PostgreSQL: every id is the sequence's nextval (Q_MAX_* are that in
+ * STORE_SQL_PG): a counter of this process, seeded from max(id), would hand
+ * out the ids another host hands out too. */
+static int next_id_pg(store *st, store_id_kind kind, int64_t *id, fherr *err) {
+  dbs *s = sq_prep(st, kind == STORE_ID_TASK ? Q_MAX_TASK : Q_MAX_PROCESS, err);
+  return s ? sq_count(st, s, id, err) : FH_INTERNAL;
+}
+
 int store_next_id(store *st, store_id_kind kind, int64_t *id, fherr *err) {
+  if (st->cur->db->kind == DB_KIND_PG) return next_id_pg(st, kind, id, err);
   id_seq *seq = seq_of(st);
   pthread_mutex_lock(&seq->mu);
   int rc = seq->next[kind] ? FH_OK : seed_ids(st, seq, kind, err);
@@ -1524,7 +1533,8 @@ int store_write_process(store *st, const store_write *w, fherr *err) {
   if (rc) return rc;
   if ((rc = write_rows(st, w, err))) {
     store_rollback(st);
-    if (rc == FH_STALE) reseed_ids(st);   /* another program took ids: go past them */
+    /* another program took ids: go past them (PostgreSQL's come from sequences) */
+    if (rc == FH_STALE && st->cur->db->kind != DB_KIND_PG) reseed_ids(st);
     return rc;
   }
   return store_commit(st, err);

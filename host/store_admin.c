@@ -3,7 +3,9 @@
  * These statements run rarely (an administrator's screen), so they are
  * prepared per call on the current connection rather than added to the
  * core statement cache of store.c: the core table stays as it is, and a
- * finalized statement holds no lock after the call.
+ * finalized statement holds no lock after the call.  They are written in
+ * what SQLite and PostgreSQL both read ("user" quoted): the shim only turns
+ * ?N into $N.
  */
 #include "store_admin.h"
 
@@ -112,9 +114,9 @@ int store_admin_users(store *st, const char *username, json_t **out, fherr *err)
   *out = NULL;
   arg a = {username, 0};
   json_t *rows;
-  int rc = username ? rows_of(st, "SELECT id, username, is_admin, is_active, created_at FROM user WHERE username = ?1",
+  int rc = username ? rows_of(st, "SELECT id, username, is_admin, is_active, created_at FROM \"user\" WHERE username = ?1",
                               &a, 1, 0, &rows, err)
-                    : rows_of(st, "SELECT id, username, is_admin, is_active, created_at FROM user ORDER BY username",
+                    : rows_of(st, "SELECT id, username, is_admin, is_active, created_at FROM \"user\" ORDER BY username",
                               NULL, 0, 0, &rows, err);
   if (rc) return rc;
   size_t i;
@@ -129,14 +131,14 @@ int store_admin_users(store *st, const char *username, json_t **out, fherr *err)
 int store_admin_set_admin(store *st, const char *username, int is_admin, fherr *err) {
   arg a[2] = {{username, 0}, {NULL, is_admin ? 1 : 0}};
   int64_t n = 0;
-  int rc = exec_args(st, "UPDATE user SET is_admin = ?2 WHERE username = ?1", a, 2, &n, err);
+  int rc = exec_args(st, "UPDATE \"user\" SET is_admin = ?2 WHERE username = ?1", a, 2, &n, err);
   if (!rc && !n) rc = fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
   return rc;
 }
 
 int store_admin_count_admins(store *st, int64_t *n, fherr *err) {
   json_t *rows;
-  int rc = rows_of(st, "SELECT count(*) FROM user WHERE is_admin = 1 AND is_active = 1", NULL, 0, 1, &rows, err);
+  int rc = rows_of(st, "SELECT count(*) FROM \"user\" WHERE is_admin = 1 AND is_active = 1", NULL, 0, 1, &rows, err);
   if (!rc) *n = json_integer_value(json_array_get(rows, 0));
   json_decref(rows);
   return rc;
@@ -148,7 +150,7 @@ static int group_details(store *st, json_t *row, fherr *err) {
   arg id = {NULL, json_integer_value(json_object_get(row, "id"))};
   json_t *members, *grants;
   int rc = rows_of(st,
-                   "SELECT u.username FROM user u JOIN user_grp ug ON ug.user_id = u.id WHERE ug.grp_id = ?1"
+                   "SELECT u.username FROM \"user\" u JOIN user_grp ug ON ug.user_id = u.id WHERE ug.grp_id = ?1"
                    " ORDER BY u.username",
                    &id, 1, 1, &members, err);
   if (rc) return rc;
@@ -191,7 +193,7 @@ int store_admin_revoke(store *st, const char *subject, const char *perm, fherr *
   int64_t n = 0;
   int rc = exec_args(st,
                      is_group ? "DELETE FROM grp_perm WHERE name = ?2 AND grp_id = (SELECT id FROM grp WHERE name = ?1)"
-                              : "DELETE FROM user_perm WHERE name = ?2 AND user_id = (SELECT id FROM user WHERE username = ?1)",
+                              : "DELETE FROM user_perm WHERE name = ?2 AND user_id = (SELECT id FROM \"user\" WHERE username = ?1)",
                      a, 2, &n, err);
   if (!rc && !n) rc = fherr_set(err, FH_NOT_FOUND, "%s holds no grant '%s'", subject, perm);
   return rc;
@@ -201,7 +203,7 @@ int store_admin_leave(store *st, const char *username, const char *group, fherr 
   arg a[2] = {{username, 0}, {group, 0}};
   int64_t n = 0;
   int rc = exec_args(st,
-                     "DELETE FROM user_grp WHERE user_id = (SELECT id FROM user WHERE username = ?1)"
+                     "DELETE FROM user_grp WHERE user_id = (SELECT id FROM \"user\" WHERE username = ?1)"
                      " AND grp_id = (SELECT id FROM grp WHERE name = ?2)",
                      a, 2, &n, err);
   if (!rc && !n) rc = fherr_set(err, FH_NOT_FOUND, "'%s' is not a member of group '%s'", username, group);

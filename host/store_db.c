@@ -81,7 +81,7 @@ int dbs_prepare(dbc *c, int q, const char *sql, dbs **out) {
   s->q = q;
   int rc;
   if (c->kind == DB_KIND_PG) {
-    s->sql = strdup(sql);
+    s->sql = q >= 0 ? strdup(sql) : pg_adhoc_text(sql);
     rc = s->sql ? pg_prepare(s) : DB_ERROR;
   } else {
     rc = q >= 0 ? sqlite3_prepare_v3(c->lite, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->lite, NULL)

@@ -109,6 +109,9 @@ int pg_prepare(dbs *s);
 int pg_step(dbs *s);
 void pg_reset(dbs *s);
 int pg_col_type(dbs *s, int col);
+/* An ad hoc statement's text for PostgreSQL: SQLite's ?N become $N (ad hoc
+ * statements are written in what both dialects read); malloc'ed. */
+char *pg_adhoc_text(const char *sql);
 /* Maps a SQLSTATE to a DB_* code. */
 int pg_code_of(const char *sqlstate);
 

@@ -22,6 +22,9 @@ const char STORE_ACTIVE_COUNTS_SQL[] =
 const char STORE_DUE_COUNT_SQL[] =
     "SELECT count(*) FROM task INDEXED BY task_due WHERE status = 'SCHEDULED' AND due_at <= ?1";
 
+/* PostgreSQL has no INDEXED BY (its planner has statistics). */
+static const char DUE_COUNT_SQL_PG[] = "SELECT count(*) FROM task WHERE status = 'SCHEDULED' AND due_at <= $1";
+
 int store_active_task_counts(store *st, store_count_fn fn, void *arg, fherr *err) {
   dbs *s = NULL;
   int rc = dbs_prepare(st->cur->db, -1, STORE_ACTIVE_COUNTS_SQL, &s);
@@ -38,7 +41,7 @@ int store_active_task_counts(store *st, store_count_fn fn, void *arg, fherr *err
 int store_due_job_count(store *st, const char *now, int64_t *n, fherr *err) {
   *n = 0;
   dbs *s = NULL;
-  int rc = dbs_prepare(st->cur->db, -1, STORE_DUE_COUNT_SQL, &s);
+  int rc = dbs_prepare(st->cur->db, -1, st->cur->db->kind == DB_KIND_PG ? DUE_COUNT_SQL_PG : STORE_DUE_COUNT_SQL, &s);
   if (rc != DB_OK) return sq_fail(st, err, rc, "count due jobs");
   dbs_bind_text(s, 1, now);
   rc = dbs_step(s);

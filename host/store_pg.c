@@ -92,6 +92,26 @@ int pg_exec(dbc *c, const char *sql) {
   return rc;
 }
 
+char *pg_adhoc_text(const char *sql) {
+  char *out = malloc(strlen(sql) + 1);   /* "?N" -> "$N": never longer */
+  if (!out) return NULL;
+  char *o = out;
+  char quote = 0;
+  for (const char *p = sql; *p; p++) {
+    if (quote) {
+      if (*p == quote) quote = 0;
+    } else if (*p == '\'' || *p == '"') {
+      quote = *p;
+    } else if (*p == '?' && p[1] >= '0' && p[1] <= '9') {
+      *o++ = '$';
+      continue;
+    }
+    *o++ = *p;
+  }
+  *o = 0;
+  return out;
+}
+
 static void statement_name(const dbs *s, char *buf, size_t cap) { snprintf(buf, cap, "fh%d", s->q); }
 
 int pg_prepare(dbs *s) {

@@ -101,8 +101,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1"
       " WHERE id = $1 AND version = $5",
   [Q_TASK_PROCESS] = "SELECT process_id FROM task WHERE id = $1",
-  [Q_MAX_TASK] = "SELECT coalesce(max(id), 0) FROM task",
-  [Q_MAX_PROCESS] = "SELECT coalesce(max(id), 0) FROM process",
+  /* not the largest id but the next one: store_next_id takes every id of
+   * a PostgreSQL store from its sequence, so hosts never collide */
+  [Q_MAX_TASK] = "SELECT nextval('task_id_seq')",
+  [Q_MAX_PROCESS] = "SELECT nextval('process_id_seq')",
   [Q_PROC_LIST] =
       "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
       " FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by"

@@ -1,6 +1,8 @@
 /* store_versions — SQL of flow versions and of the processes running on
  * them (see store_versions.h).  The statements are prepared per call: they
- * run at reloads, on version pages and in CLI commands, never per action. */
+ * run at reloads, on version pages and in CLI commands, never per action.
+ * They are written in what SQLite and PostgreSQL both read (IS [NOT]
+ * DISTINCT FROM, CAST, <> 0 for a flag): the shim only turns ?N into $N. */
 #include "store_versions.h"
 
 #include "fhtime.h"
@@ -35,7 +37,7 @@ static void copy_text(char *dst, size_t cap, dbs *s, int col) {
 
 static int current_of(store *st, const char *flow, char hash[VERSION_HASH_LEN], fherr *err) {
   hash[0] = '\0';
-  dbs *s = prep(st, "SELECT hash FROM flow_version WHERE flow = ?1 AND is_current", err);
+  dbs *s = prep(st, "SELECT hash FROM flow_version WHERE flow = ?1 AND is_current <> 0", err);
   if (!s) return FH_INTERNAL;
   dbs_bind_text(s, 1, flow);
   int rc = dbs_step(s);
@@ -61,7 +63,7 @@ static int insert_and_mark(store *st, const char *flow, const char *hash, const 
   }
   int rc = run_once(st, s, err);
   if (!rc) {
-    s = prep(st, "UPDATE flow_version SET is_current = 0 WHERE flow = ?1 AND is_current", err);
+    s = prep(st, "UPDATE flow_version SET is_current = 0 WHERE flow = ?1 AND is_current <> 0", err);
     if (s) dbs_bind_text(s, 1, flow);
     rc = run_once(st, s, err);
   }
@@ -172,7 +174,7 @@ int store_version_find(store *st, const char *flow, const char *prefix, char has
   size_t n = strlen(prefix);
   if (!n || n >= VERSION_HASH_LEN || strspn(prefix, "0123456789abcdef") != n)
     return fherr_set(err, FH_BAD_REQUEST, "'%s' is not a version hash (hex digits)", prefix);
-  dbs *s = prep(st, "SELECT hash, source, pin FROM flow_version WHERE flow = ?1 AND substr(hash, 1, ?3) = ?2",
+  dbs *s = prep(st, "SELECT hash, source, pin FROM flow_version WHERE flow = ?1 AND substr(hash, 1, CAST(?3 AS integer)) = ?2",
                          err);
   if (!s) return FH_INTERNAL;
   dbs_bind_text(s, 1, flow);
@@ -216,7 +218,7 @@ int store_version_running(store *st, const char *flow, const char *hash, json_t 
   dbs *s = prep(st,
                          "SELECT p.id, p.data, t.id, t.flow_task, t.status FROM process p"
                          " LEFT JOIN task t ON t.process_id = p.id AND t.status IN " ACTIVE
-                         " WHERE p.flow = ?1 AND p.flow_version IS ?2 AND p.status IN " RUNNING
+                         " WHERE p.flow = ?1 AND p.flow_version IS NOT DISTINCT FROM ?2 AND p.status IN " RUNNING
                          " ORDER BY p.id, t.id",
                          err);
   if (!s) return FH_INTERNAL;
@@ -260,7 +262,7 @@ int store_version_running_flows(store *st, json_t **out, fherr *err) {
 
 int store_version_reports(store *st, json_t **out, fherr *err) {
   *out = NULL;
-  dbs *s = prep(st, "SELECT flow, report FROM flow_version WHERE is_current AND report IS NOT NULL", err);
+  dbs *s = prep(st, "SELECT flow, report FROM flow_version WHERE is_current <> 0 AND report IS NOT NULL", err);
   if (!s) return FH_INTERNAL;
   json_t *all = json_object();
   int rc;
@@ -292,8 +294,8 @@ int store_version_of_process(store *st, int64_t process_id, char hash[VERSION_HA
 /* The processes a move takes: running, of flow, on `from` (?3; NULL: on
  * anything but `to`, ?2). */
 #define MOVED_PROCESSES                                                                         \
-  "SELECT id FROM process WHERE flow = ?1 AND status IN " RUNNING " AND (CASE WHEN ?3 IS NULL" \
-  " THEN flow_version IS NOT ?2 ELSE flow_version = ?3 END)"
+  "SELECT id FROM process WHERE flow = ?1 AND status IN " RUNNING " AND (CASE WHEN CAST(?3 AS text) IS NULL" \
+  " THEN flow_version IS DISTINCT FROM CAST(?2 AS text) ELSE flow_version = ?3 END)"
 
 static int move_tasks(store *st, const char *flow, const char *from, const char *to, const char *old_node,
                       const char *new_node, fherr *err) {
