@@ -20,13 +20,5 @@ add_c_tests(impact unchanged node_renamed node_removed node_changed field_retype
             join_changed flow_removed)
 add_c_tests(store_versions stamp_and_current find move_with_map)
 
-# The PostgreSQL backend (label pg): the statement texts and the backend
-# selection without a server (label c); then, each under a throw-away
-# cluster of tests/pg/pg_cluster.sh (one per entry: initdb costs seconds),
-# every PostgreSQL statement prepared against the server, and the store's
-# own unit tests run against PostgreSQL.
+# The PostgreSQL backend without a server (the server tests: tests/pg/tests.cmake).
 add_c_tests(store_pg texts selection sqlstates)
-foreach(unit store_pg store)
-  add_test(NAME pg_c_${unit} COMMAND ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh $<TARGET_FILE:test_${unit}>)
-  set_tests_properties(pg_c_${unit} PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
-endforeach()

@@ -183,13 +183,25 @@ end
 local Server = {}
 Server.__index = Server
 
+-- The database of a new server: DIR/flowhost.db, or, when FLOWHOST_TEST_PG names a
+-- PostgreSQL server (tests/pg/pg_cluster.sh runs the specs with it), a new empty database there.
+local fresh_dbs = 0
+function C.fresh_db(dir)
+  local url = os.getenv("FLOWHOST_TEST_PG")
+  if not url or url == "" then return dir .. "/flowhost.db" end
+  fresh_dbs = fresh_dbs + 1
+  local name = string.format("http_%d_%d_%d", os.time(), math.random(1, 1e9), fresh_dbs)
+  assert(os.execute(string.format("psql -q '%s' -c 'CREATE DATABASE %s' >/dev/null", url, name)))
+  return (url:gsub("^postgresql:///[^?]*", "postgresql:///" .. name))
+end
+
 -- Starts `flowhost serve` on 127.0.0.1:0.  opts: flows (default "flows"), web, threads, db,
 -- users = { name = { admin =, perms = {...} } } (all with password C.PASSWORD, made with
 -- the CLI first), tokens = { names... } (API tokens made with the CLI), args (extra).
 function C.server(opts)
   opts = opts or {}
   local dir = C.tmpdir()
-  local self = setmetatable({ dir = dir, db = opts.db or (dir .. "/flowhost.db"),
+  local self = setmetatable({ dir = dir, db = opts.db or C.fresh_db(dir),
                               flows = opts.flows or (SOURCE .. "/flows"), tokens = {} }, Server)
   local names = {}
   for name in pairs(opts.users or {}) do names[#names + 1] = name end

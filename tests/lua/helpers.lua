@@ -15,13 +15,25 @@ local H = {}
 
 H.FIXTURES = "tests/fixtures/flows"
 
+-- A fresh database: ":memory:", or, when FLOWHOST_TEST_PG names a PostgreSQL server
+-- (tests/pg/pg_cluster.sh runs the specs with it), a new empty database there.
+local fresh_dbs = 0
+function H.fresh_db()
+  local url = os.getenv("FLOWHOST_TEST_PG")
+  if not url or url == "" then return ":memory:" end
+  fresh_dbs = fresh_dbs + 1
+  local name = string.format("lua_%d_%d_%d", os.time(), math.random(1, 1e9), fresh_dbs)
+  assert(os.execute(string.format("psql -q '%s' -c 'CREATE DATABASE %s' >/dev/null", url, name)))
+  return (url:gsub("^postgresql:///[^?]*", "postgresql:///" .. name))
+end
+
 -- Opens a host on a fresh database. opts: flows (default: the fixtures), db, budget,
 -- clock = "manual" (time stands still until host:advance(s)), now (the manual start time),
 -- users = { name = {admin =, perms =, groups =} }. An "admin" user always exists.
 -- Close a manual host when done (after_each): the manual clock is process-wide.
 function H.open(opts)
   opts = opts or {}
-  local host = flowhost.open { flows = opts.flows or H.FIXTURES, db = opts.db or ":memory:", budget = opts.budget,
+  local host = flowhost.open { flows = opts.flows or H.FIXTURES, db = opts.db or H.fresh_db(), budget = opts.budget,
     clock = opts.clock, now = opts.now }
   if not opts.no_admin then host:user("admin", { admin = true }) end
   local names = {}

@@ -1,0 +1,25 @@
+# The PostgreSQL backend (label pg, docs/architecture-pg.md).  Each entry runs
+# under a throw-away cluster of tests/pg/pg_cluster.sh (initdb costs seconds,
+# so one cluster per entry, not per test case), which hands the tests a
+# connection string in FLOWHOST_TEST_PG; every test makes its own database.
+#   pg_c_store_pg  every PostgreSQL statement prepares on the server; migrations once
+#   pg_c_store     tests/c/test_store.c, the store's unit tests, against PostgreSQL
+#   pg_lua         the busted specs that pass on PostgreSQL so far
+set(PG_CLUSTER ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh)
+foreach(unit store_pg store)
+  add_test(NAME pg_c_${unit} COMMAND ${PG_CLUSTER} $<TARGET_FILE:test_${unit}>)
+  set_tests_properties(pg_c_${unit} PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
+endforeach()
+
+set(PG_LUA_SPECS transitions tokens nodes clock compose dsl errors)
+set(specs "")
+foreach(s ${PG_LUA_SPECS})
+  list(APPEND specs ${CMAKE_SOURCE_DIR}/tests/lua/${s}_spec.lua)
+endforeach()
+add_test(NAME pg_lua COMMAND ${PG_CLUSTER} ${LUA54} ${BUSTED} --output=plainTerminal ${specs}
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set(env "${FLOWHOST_TEST_ENV}")
+if(FLOWHOST_TEST_ENV_PRELOAD)
+  set(env "${env};${FLOWHOST_TEST_ENV_PRELOAD}")
+endif()
+set_tests_properties(pg_lua PROPERTIES LABELS "pg" TIMEOUT 600 ENVIRONMENT "${env}")
