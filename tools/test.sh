@@ -24,7 +24,8 @@ echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLOWHOST_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== tests under sanitizers"
-(cd build-asan && ctest --output-on-failure -j"$jobs" -LE browser)
+# the PostgreSQL busted specs (minutes) run in the normal build only
+(cd build-asan && ctest --output-on-failure -j"$jobs" -LE browser -E '^pg_lua')
 echo "== build (TSan)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DFLOWHOST_TSAN=ON >/dev/null
 cmake --build build-tsan -j"$jobs"

@@ -99,12 +99,42 @@ static int test_migrate_once(void) {
   return 0;
 }
 
+/* A connection the server drops: the call that finds it gone is a 503
+ * (FH_BUSY), the next one reconnects, prepares its statements again and
+ * works; nothing committed before is lost. */
+static int test_reconnect(void) {
+  char url[512];
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  store *st = open_pg(url, sizeof url);
+  CHECK(st);
+  fherr err = {0};
+  CHECK(store_user_add(st, "alice", NULL, 0, NULL, &err) == FH_OK);
+  int64_t n = 0;
+  CHECK(store_user_count(st, &n, &err) == FH_OK && n == 1);
+  PGconn *admin = PQconnectdb(url);
+  char sql[96];
+  snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d, 5000)", PQbackendPID(st->own.db->pg));
+  PGresult *res = PQexec(admin, sql);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+  PQclear(res);
+  PQfinish(admin);
+  memset(&err, 0, sizeof err);
+  CHECK(store_user_count(st, &n, &err) == FH_BUSY);
+  n = 0;
+  CHECK(store_user_count(st, &n, &err) == FH_OK && n == 1);   /* the prepared statement again */
+  CHECK(store_user_add(st, "bob", NULL, 0, NULL, &err) == FH_OK);
+  CHECK(store_user_count(st, &n, &err) == FH_OK && n == 2);
+  store_close(st);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"texts", test_texts},
     {"selection", test_selection},
     {"sqlstates", test_sqlstates},
     {"prepare_all", test_prepare_all},
     {"migrate_once", test_migrate_once},
+    {"reconnect", test_reconnect},
     {NULL, NULL},
 };
 
