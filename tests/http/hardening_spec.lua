@@ -45,8 +45,11 @@ local function hold_write_lock(db, seconds, dir)
   error("sqlite3 did not take the lock")
 end
 
+-- SQLite's file lock, taken by the sqlite3 shell: nothing to lock on PostgreSQL (FLOWHOST_TEST_PG)
+local sqlite_it = os.getenv("FLOWHOST_TEST_PG") and pending or it
+
 describe("a database locked by another program", function()
-  it("answers reads on every thread at once and reports the lock in /api/health", function()
+  sqlite_it("answers reads on every thread at once and reports the lock in /api/health", function()
     assert.equal("ok", health().db)
     hold_write_lock(srv.db, 6, srv.dir)
     C.sleep(0.2)

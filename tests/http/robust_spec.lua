@@ -234,8 +234,11 @@ describe("oversized, truncated and malformed requests", function()
   end)
 end)
 
+-- SQLite's file lock, taken by the sqlite3 shell: nothing to lock on PostgreSQL (FLOWHOST_TEST_PG)
+local sqlite_it = os.getenv("FLOWHOST_TEST_PG") and pending or it
+
 describe("a locked database", function()
-  it("answers 503 busy when the write lock cannot be had, and works again after", function()
+  sqlite_it("answers 503 busy when the write lock cannot be had, and works again after", function()
     local started = ok(u1_api:post("/api/flows/raising/start/start", { data = { text = "busy" } }), 201)
     local review = find(started.tasks, function(t) return t.node == "review" end)
     -- Another connection holds the write lock for longer than the busy timeout (5 s).

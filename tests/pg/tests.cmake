@@ -5,6 +5,7 @@
 #   pg_c_store_pg  every PostgreSQL statement prepares on the server; migrations once
 #   pg_c_store     tests/c/test_store.c, the store's unit tests, against PostgreSQL
 #   pg_lua_a/b     every busted spec of tests/lua against PostgreSQL
+#   pg_http        the HTTP specs against serve on PostgreSQL
 set(PG_CLUSTER ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh)
 foreach(unit store_pg store)
   add_test(NAME pg_c_${unit} COMMAND ${PG_CLUSTER} $<TARGET_FILE:test_${unit}>)
@@ -28,3 +29,19 @@ function(add_pg_busted name)
 endfunction()
 add_pg_busted(pg_lua_a clock compose dsl errors events external jobs migration)
 add_pg_busted(pg_lua_b nodes patterns_more patterns sandbox shipment tokens transitions visibility)
+
+# The black-box HTTP specs against `flowhost serve --db postgresql://...` (client.lua
+# gives each server its own database); the two tests of SQLite's file lock are
+# pending there.  slowloris (a connection-handling load test) stays SQLite-only.
+set(specs "")
+foreach(s api robust events logins hardening sandbox compose metrics external admin)
+  list(APPEND specs ${CMAKE_SOURCE_DIR}/tests/http/${s}_spec.lua)
+endforeach()
+add_test(NAME pg_http COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED}
+                              --output=plainTerminal ${specs}
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set(env "${FLOWHOST_TEST_ENV}")
+if(FLOWHOST_TEST_ENV_PRELOAD)
+  set(env "${env};${FLOWHOST_TEST_ENV_PRELOAD}")
+endif()
+set_tests_properties(pg_http PROPERTIES LABELS "pg" TIMEOUT 600 ENVIRONMENT "${env}")
