@@ -41,6 +41,7 @@ typedef struct dbc {
   int last_rc;              /* PG: the DB_* code of the last failure */
   int lost;                 /* PG: the connection broke; reconnect on the next call */
   char msg[256];            /* PG: the last error message */
+  char setup[128];          /* PG: session settings, run again after a reconnect */
 } dbc;
 
 /* A statement.  On PostgreSQL the parameters are kept as text until the

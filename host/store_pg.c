@@ -79,6 +79,8 @@ static int ensure_connected(dbc *c) {
   if (PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
   c->lost = 0;
   c->gen++;
+  PQclear(PQexec(c->pg, "SET client_min_messages = warning"));
+  if (c->setup[0]) PQclear(PQexec(c->pg, c->setup));   /* a new session forgot them */
   return DB_OK;
 }
 

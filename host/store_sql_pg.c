@@ -200,15 +200,18 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_QUEUE " LIMIT NULLIF($11::bigint, -1)) AS c",
   /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,
    * external tasks waiting for workers outside included, and sort them */
+  /* The claims lock the row they pick and skip rows another worker (of
+   * this host or another) holds: the claim's transaction then leases it,
+   * so exactly one worker gets each job. */
   [Q_TASK_CLAIM] =
       "SELECT " TASK_COLS " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
       "WHERE t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= $1 AND t.flow_task_type <> 'external'"
-      " AND (t.lease_until IS NULL OR t.lease_until < $1) ORDER BY t.due_at, t.id LIMIT 1",
+      " AND (t.lease_until IS NULL OR t.lease_until < $1) ORDER BY t.due_at, t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED",
   [Q_TASK_LEASE] = "UPDATE task SET lease_owner = $2, lease_until = $3 WHERE id = $1",
   [Q_TASK_CLAIM_ID] =
       "SELECT " TASK_COLS TASK_FROM
       "WHERE t.id = $2 AND t.status = 'SCHEDULED' AND coalesce(t.due_at, '') <= $1 AND t.flow_task_type <> 'external'"
-      " AND (t.lease_until IS NULL OR t.lease_until < $1)",
+      " AND (t.lease_until IS NULL OR t.lease_until < $1) FOR UPDATE OF t SKIP LOCKED",
   /* external tasks wait for the workers outside (store_external.c), never
    * for the host's own; the earliest first (NULL first, as '' was) */
   [Q_TASK_NEXT_DUE] =
@@ -222,7 +225,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       " FROM task"
       " WHERE status = 'SCHEDULED' AND flow_task_type = 'external' AND event_name = $1 AND due_at <= $2"
       " AND (lease_until IS NULL OR lease_until < $2) AND flow_task IN (SELECT value FROM json_array_elements_text(($4)::json))"
-      " ORDER BY due_at, id LIMIT NULLIF($3::bigint, -1)",
+      " ORDER BY due_at, id LIMIT NULLIF($3::bigint, -1) FOR UPDATE SKIP LOCKED",
   [Q_EXT_LOCK] =
       "UPDATE task SET lease_owner = $2, lease_until = $3,"
       " lease_expiries = lease_expiries + (lease_until IS NOT NULL)::int WHERE id = $1",

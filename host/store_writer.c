@@ -41,11 +41,18 @@ static int conn_open(store *st, conn *c, const char *path, const store_options *
     fherr_set(err, code, "cannot open database %s: %s", c->db && c->db->kind == DB_KIND_PG ? "(postgresql)" : path, msg);
     return code;
   }
-  if (c->db->kind == DB_KIND_PG) return FH_OK;
   conn *saved = st->cur;
   st->cur = c;
+  int wait_ms = opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000;
+  if (c->db->kind == DB_KIND_PG) {
+    /* SQLite's busy timeout: a row lock not had within it is a 503 (55P03) */
+    snprintf(c->db->setup, sizeof c->db->setup, "SET lock_timeout = %d", wait_ms);
+    rc = sq_exec(st, c->db->setup, err);
+    st->cur = saved;
+    return rc;
+  }
   sqlite3_extended_result_codes(c->db->lite, 0);
-  sqlite3_busy_timeout(c->db->lite, opt && opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
+  sqlite3_busy_timeout(c->db->lite, wait_ms);
   char pragmas[256];
   snprintf(pragmas, sizeof pragmas,
            "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",

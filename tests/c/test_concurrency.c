@@ -14,11 +14,13 @@
 #define THREADS 4
 #define PROCESSES 60
 
-static char db_path[64];
+static char db_file[64], db_url[512];
+static const char *db_path;   /* db_file, or a PostgreSQL database (FLOWHOST_TEST_PG) */
 static flowreg *reg;
 
 static int setup(void) {
-  snprintf(db_path, sizeof db_path, "/tmp/flowhost-conc-%d.db", (int)getpid());
+  snprintf(db_file, sizeof db_file, "/tmp/flowhost-conc-%d.db", (int)getpid());
+  db_path = test_db(db_file, db_url, sizeof db_url);
   const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
   char flows[512], lua[512];
   snprintf(flows, sizeof flows, "%s/tests/fixtures/stress", src);
@@ -37,7 +39,7 @@ static int setup(void) {
 
 static void teardown(void) {
   flowreg_free(reg);
-  test_remove_db(db_path);
+  test_remove_db(db_file);
 }
 
 static engine *open_engine(const char *name) {
