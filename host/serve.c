@@ -29,7 +29,7 @@ static const char SERVE_USAGE[] =
     "                     [--metrics-listen HOST:PORT]\n"
     "\n"
     "  --flows DIR        flow files (default: flows)\n"
-    "  --db FILE          SQLite database (default: flowhost.db)\n"
+    "  --db FILE          SQLite database (default: flowhost.db); a postgresql:// URL: PostgreSQL\n"
     "  --listen HOST:PORT address to serve on (default: 127.0.0.1:8080; port 0 picks a free one)\n"
     "  --web DIR          static files of the web UI (default: web)\n"
     "  --threads N        HTTP worker threads (default: 4)\n"
