@@ -33,9 +33,11 @@ add_pg_busted(pg_lua_b nodes patterns_more patterns sandbox shipment tokens tran
 
 # The black-box HTTP specs against `flowhost serve --db postgresql://...` (client.lua
 # gives each server its own database); the two tests of SQLite's file lock are
-# pending there.  slowloris (a connection-handling load test) stays SQLite-only.
+# pending there; pg_spec.lua (PostgreSQL only) drops the server's connections and
+# expects 503s, then full service with nothing lost.  slowloris (a connection-handling
+# load test) stays SQLite-only.
 set(specs "")
-foreach(s api robust events logins hardening sandbox compose metrics external admin)
+foreach(s api robust events logins hardening sandbox compose metrics external admin pg)
   list(APPEND specs ${CMAKE_SOURCE_DIR}/tests/http/${s}_spec.lua)
 endforeach()
 add_test(NAME pg_http COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED}
