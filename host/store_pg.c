@@ -58,7 +58,11 @@ static int fail(dbc *c, const PGresult *res) {
 }
 
 int pg_open(dbc *c, const char *url) {
-  c->pg = PQconnectdb(url);
+  /* a server that does not answer is a 503 after 10 s, not a hung host; a
+   * connect_timeout in the URL comes later in the list and wins */
+  const char *const keys[] = {"connect_timeout", "dbname", NULL};
+  const char *const vals[] = {"10", url, NULL};
+  c->pg = PQconnectdbParams(keys, vals, 1);
   if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
   PQsetNoticeReceiver(c->pg, NULL, NULL);
   PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
