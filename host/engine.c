@@ -38,6 +38,7 @@ int engine_sync_flows(engine *e, fherr *err) {
   if (done) {
     flowgen_release(e->reg, e->gen);
     e->gen = gen;
+    data_sync_search(e);
     return FH_OK;
   }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
@@ -52,6 +53,7 @@ int engine_sync_flows(engine *e, fherr *err) {
   flowgen_release(e->reg, e->gen);
   e->vm = vm;
   e->gen = gen;
+  data_sync_search(e);
   return FH_OK;
 }
 
@@ -207,6 +209,7 @@ static int start_body(run *r, const fd_node *n, const json_t *input, fherr *err)
   ptask *t = NULL;
   if ((rc = pstate_add_task(r->e, &r->ps, &row, &t, err))) return rc;
   json_array_append_new(r->created, json_integer(t->row.id));
+  data_credit(r, t);   /* the audit of the start's data */
   if (n->kind == NODE_START_FUNCTION && n->has_fn && (rc = run_invoke(r, t, n, "fn", input, err))) return rc;
   r->ps.proc.status = PROC_STARTED;
   run_complete_task(t);

@@ -94,6 +94,7 @@ typedef struct fd_node {
   int foreach_cancel_rest;   /* the instances still open when complete holds are canceled */
   char *lock_name;      /* lock, unlock: the critical section's name */
   char *while_node;     /* :While: taken and completed only while a task of it is active */
+  int comment_required; /* view: comment = "required" (its execute needs a comment) */
 } fd_node;
 
 typedef struct flowdef {
