@@ -129,15 +129,21 @@ static void bind_filters(sqlite3_stmt *s, const store_data_filter *f, int n) {
   }
 }
 
-/* " AND EXISTS (...)" for filters from..n-1 on the process id column col. */
+/* The conditions of filters from..n-1 on the process id column col: one on
+ * the field of f[0] bounds the walk of s0 itself (amount_gte with
+ * amount_lt is one range), the others are " AND EXISTS (...)". */
 static void append_exists(char *sql, size_t cap, const store_data_filter *f, int from, int n, const char *col) {
   for (int i = from; i < n; i++) {
     char alias[16], cond[256];
-    snprintf(alias, sizeof alias, "s%d", i);
+    int same = !strcmp(f[i].field, f[0].field);
+    snprintf(alias, sizeof alias, "s%d", same ? 0 : i);
     filter_cond(cond, sizeof cond, alias, &f[i], 20 + 2 * i);
     size_t used = strlen(sql);
-    snprintf(sql + used, cap - used, " AND EXISTS (SELECT 1 FROM process_search %s WHERE %s AND %s.process_id = %s)",
-             alias, cond, alias, col);
+    if (same)
+      snprintf(sql + used, cap - used, " AND %s", cond);
+    else
+      snprintf(sql + used, cap - used, " AND EXISTS (SELECT 1 FROM process_search %s WHERE %s AND %s.process_id = %s)",
+               alias, cond, alias, col);
   }
 }
 
