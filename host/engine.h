@@ -116,6 +116,9 @@ int engine_comment_add(engine *e, const fh_actor *a, int64_t process_id, int64_t
                        json_t **out, fherr *err);
 /* {"items": [{"id","task_id","node","user","at","changes": [{"field","old","new"}]}]} */
 int engine_audit_list(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err);
+/* Loads the flows and brings the search index of their processes up to
+ * their `search = true` fields (serve calls it once before listening). */
+void engine_index_search(engine *e);
 
 /* --- acting ------------------------------------------------------------ */
 

@@ -199,6 +199,12 @@ int engine_audit_list(engine *e, const fh_actor *a, int64_t process_id, json_t *
 
 /* --- search ------------------------------------------------------------------- */
 
+void engine_index_search(engine *e) {
+  fherr err = {0};
+  if (engine_sync_flows(e, &err)) fhlog(FHLOG_WARN, "search index not checked: %s", err.message);
+  fherr_clear(&err);
+}
+
 void data_sync_search(engine *e) {
   for (int i = 0; i < e->gen->n; i++) {
     const flow_entry *fe = &e->gen->entries[i];

@@ -182,6 +182,7 @@ static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
     printf("created user admin with password %s\n", password);
     fflush(stdout);
   }
+  if (!rc) engine_index_search(e);   /* before listening: no request waits for it */
   engine_close(e);
   return rc;
 }
