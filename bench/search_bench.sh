@@ -81,7 +81,7 @@ plan "exact: data.customer=c7" \
 plan "exact, next page: data.customer=c7&after=500000" \
   "SELECT $COLS $FROM WHERE s0.field = 'customer' AND s0.value = 'c7' AND s0.process_id < 500000 ORDER BY s0.process_id DESC LIMIT 51"
 plan "range: data.amount_gte=100&data.amount_lt=110" \
-  "SELECT $COLS $FROM WHERE s0.field = 'amount' AND s0.value >= 100 AND s0.value < '' AND s0.field = 'amount' AND s0.value < 110 AND s0.value < '' ORDER BY s0.process_id DESC LIMIT 51"
+  "SELECT $COLS $FROM WHERE s0.field = 'amount' AND s0.value >= 100 AND s0.field = 'amount' AND s0.value < 110 ORDER BY s0.process_id DESC LIMIT 51"
 plan "exact and range: data.customer=c7&data.amount_lt=5000" \
   "SELECT $COLS $FROM WHERE s0.field = 'customer' AND s0.value = 'c7' AND EXISTS (SELECT 1 FROM process_search s1 WHERE s1.field = 'amount' AND s1.value < 5000 AND s1.value < '' AND s1.process_id = p.id) ORDER BY s0.process_id DESC LIMIT 51"
 plan "tasks, a value of fewer than 2000 processes (narrow): view=all&data.customer=rare" \

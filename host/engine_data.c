@@ -212,7 +212,8 @@ void data_sync_search(engine *e) {
     char *fields = search_fields_text(fe->def);
     int64_t n = 0;
     fherr err = {0};
-    if (store_search_reindex(e->st, fe->name, fields ? fields : "[]", 1000, &n, &err))
+    /* small batches: each holds the write lock of the database for its few milliseconds */
+    if (store_search_reindex(e->st, fe->name, fields ? fields : "[]", 250, &n, &err))
       fhlog(FHLOG_ERROR, "search index of flow '%s': %s", fe->name, err.message);
     else if (n)
       fhlog(FHLOG_INFO, "search index of flow '%s': %lld processes indexed", fe->name, (long long)n);

@@ -18,11 +18,12 @@
  * STORE_SQL's, into the same cache). */
 static const char *const DATA_SQL[Q_DATA_LAST - Q_DATA_FIRST + 1] = {
     [Q_DATA_SEARCH_DELETE - Q_DATA_FIRST] = "DELETE FROM process_search WHERE process_id = ?1",
-    /* only scalar values are searchable; booleans come out of json_extract as 1 and 0 */
+    /* only scalar values are searchable; booleans come out of json_each as 1 and 0; the
+     * data is parsed once, whatever the number of fields */
     [Q_DATA_SEARCH_INSERT - Q_DATA_FIRST] =
         "INSERT OR IGNORE INTO process_search(field, value, process_id)"
-        " SELECT f.value, json_extract(?2, '$.\"' || f.value || '\"'), ?1 FROM json_each(?3) f"
-        " WHERE json_type(?2, '$.\"' || f.value || '\"') IN ('integer', 'real', 'text', 'true', 'false')",
+        " SELECT d.key, d.value, ?1 FROM json_each(?2) d"
+        " WHERE d.type IN ('integer', 'real', 'text', 'true', 'false') AND d.key IN (SELECT value FROM json_each(?3))",
     [Q_DATA_AUDIT_ADD - Q_DATA_FIRST] =
         "INSERT INTO data_audit(process_id, task_id, user_id, at, changes) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_DATA_COMMENT_ADD - Q_DATA_FIRST] =
@@ -107,14 +108,40 @@ int store_data_write_rows(store *st, const st_process *p, int is_new, const stor
 
 /* --- searching ----------------------------------------------------------------- */
 
-/* "alias.field = ?a AND alias.value <op> ?b" and the bound that keeps a
- * range to one kind of value: every number sorts before every text. */
-static void filter_cond(char *buf, size_t cap, const char *alias, const store_data_filter *f, int param) {
+static int is_lower(store_cmp c) { return c == STORE_CMP_GE || c == STORE_CMP_GT; }
+static int is_upper(store_cmp c) { return c == STORE_CMP_LE || c == STORE_CMP_LT; }
+
+/* "alias.field = ?a AND alias.value <op> ?b", with (bound) the other end
+ * that keeps a one-sided range to one kind of value: every number sorts
+ * before every text. */
+static void filter_cond(char *buf, size_t cap, const char *alias, const store_data_filter *f, int param, int bound) {
   static const char *const ops[] = {"=", ">=", "<=", ">", "<"};
-  const char *bound = f->cmp == STORE_CMP_EQ ? "" : f->is_number ? " AND %s.value < ''" : " AND %s.value >= ''";
+  const char *end = !bound || f->cmp == STORE_CMP_EQ ? "" : f->is_number ? " AND %s.value < ''" : " AND %s.value >= ''";
+  if (bound && f->is_number && is_upper(f->cmp)) end = "";   /* numbers are the low end anyway */
+  if (bound && !f->is_number && is_lower(f->cmp)) end = "";  /* and texts the high end (no blobs) */
   char b[64];
-  snprintf(b, sizeof b, bound, alias);
+  snprintf(b, sizeof b, end, alias);
   snprintf(buf, cap, "%s.field = ?%d AND %s.value %s ?%d%s", alias, param, alias, ops[f->cmp], param + 1, b);
+}
+
+/* The conditions on s0, the walk: every filter on f[0]'s field (amount_gte
+ * with amount_lt is one range; SQLite bounds an index range by one
+ * condition per end, so the kind bound is added only for a missing end). */
+static void walk_cond(char *buf, size_t cap, const store_data_filter *f, int n) {
+  int lower = 0, upper = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < n; i++) {
+    if (strcmp(f[i].field, f[0].field)) continue;
+    lower |= is_lower(f[i].cmp);
+    upper |= is_upper(f[i].cmp);
+    char cond[256];
+    filter_cond(cond, sizeof cond, "s0", &f[i], 20 + 2 * i, 0);
+    size_t used = strlen(buf);
+    snprintf(buf + used, cap - used, "%s%s", i ? " AND " : "", cond);
+  }
+  size_t used = strlen(buf);
+  if (f[0].is_number && lower && !upper) snprintf(buf + used, cap - used, " AND s0.value < ''");
+  if (!f[0].is_number && upper && !lower) snprintf(buf + used, cap - used, " AND s0.value >= ''");
 }
 
 static void bind_filters(sqlite3_stmt *s, const store_data_filter *f, int n) {
@@ -129,21 +156,17 @@ static void bind_filters(sqlite3_stmt *s, const store_data_filter *f, int n) {
   }
 }
 
-/* The conditions of filters from..n-1 on the process id column col: one on
- * the field of f[0] bounds the walk of s0 itself (amount_gte with
- * amount_lt is one range), the others are " AND EXISTS (...)". */
-static void append_exists(char *sql, size_t cap, const store_data_filter *f, int from, int n, const char *col) {
-  for (int i = from; i < n; i++) {
+/* " AND EXISTS (...)" for each filter on another field than f[0]'s (those
+ * are in walk_cond), on the process id column col. */
+static void append_exists(char *sql, size_t cap, const store_data_filter *f, int n, const char *col) {
+  for (int i = 1; i < n; i++) {
+    if (!strcmp(f[i].field, f[0].field)) continue;
     char alias[16], cond[256];
-    int same = !strcmp(f[i].field, f[0].field);
-    snprintf(alias, sizeof alias, "s%d", same ? 0 : i);
-    filter_cond(cond, sizeof cond, alias, &f[i], 20 + 2 * i);
+    snprintf(alias, sizeof alias, "s%d", i);
+    filter_cond(cond, sizeof cond, alias, &f[i], 20 + 2 * i, 1);
     size_t used = strlen(sql);
-    if (same)
-      snprintf(sql + used, cap - used, " AND %s", cond);
-    else
-      snprintf(sql + used, cap - used, " AND EXISTS (SELECT 1 FROM process_search %s WHERE %s AND %s.process_id = %s)",
-               alias, cond, alias, col);
+    snprintf(sql + used, cap - used, " AND EXISTS (SELECT 1 FROM process_search %s WHERE %s AND %s.process_id = %s)",
+             alias, cond, alias, col);
   }
 }
 
@@ -185,17 +208,10 @@ static void order_filters(const store_data_filter *in, int n, store_data_filter 
 #define NARROW_MATCHES 2000
 
 static int count_matches(store *st, const store_data_filter *f, int n, int *narrow, fherr *err) {
-  char sql[2048], cond[256];
-  filter_cond(cond, sizeof cond, "s0", &f[0], 20);
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM process_search s0 NOT INDEXED WHERE %s", cond);
-  for (int i = 1; i < n; i++) {   /* only the conditions that bound the same walk */
-    if (strcmp(f[i].field, f[0].field)) continue;
-    filter_cond(cond, sizeof cond, "s0", &f[i], 20 + 2 * i);
-    size_t used = strlen(sql);
-    snprintf(sql + used, sizeof sql - used, " AND %s", cond);
-  }
-  size_t used = strlen(sql);
-  snprintf(sql + used, sizeof sql - used, " LIMIT %d)", NARROW_MATCHES);
+  char sql[4096], cond[2048];
+  walk_cond(cond, sizeof cond, f, n);   /* only the walk: the other fields do not narrow it */
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM process_search s0 NOT INDEXED WHERE %s LIMIT %d)",
+           cond, NARROW_MATCHES);
   sqlite3_stmt *s = prepare_text(st, sql, err);
   if (!s) return FH_INTERNAL;
   bind_filters(s, f, n);
@@ -225,12 +241,12 @@ sqlite3_stmt *sq_prep_filtered(store *st, const char *base_sql, const char *key_
     fherr_set(err, FH_INTERNAL, "cannot build the search");
     return NULL;
   }
-  char cond[256];
-  filter_cond(cond, sizeof cond, "s0", &f[0], 20);
+  char cond[2048];
+  walk_cond(cond, sizeof cond, f, n);
   /* unary + keeps SQLite from driving the list by this IN when it is wide */
   snprintf(sql, cap, "%.*s AND %s%s IN (SELECT s0.process_id FROM process_search s0 NOT INDEXED WHERE %s",
            (int)(order - base_sql), base_sql, narrow ? "" : "+", key_col, cond);
-  append_exists(sql, cap, f, 1, n, "s0.process_id");
+  append_exists(sql, cap, f, n, "s0.process_id");
   size_t used = strlen(sql);
   snprintf(sql + used, cap - used, ")%s", order);
   sqlite3_stmt *s = prepare_text(st, sql, err);
@@ -243,15 +259,15 @@ static char *process_search_sql(const store_process_query *q, const store_data_f
   size_t cap = 2048 + 512 * n;
   char *sql = malloc(cap);
   if (!sql) return NULL;
-  char cond[256];
-  filter_cond(cond, sizeof cond, "s0", &f[0], 20);
+  char cond[2048];
+  walk_cond(cond, sizeof cond, f, n);
   snprintf(sql, cap,
            "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id,"
            " p.parent_task_id FROM process_search s0 NOT INDEXED CROSS JOIN process p ON p.id = s0.process_id"
            " LEFT JOIN user u ON u.id = p.created_by WHERE %s%s%s%s%s",
            cond, q->flow ? " AND p.flow = ?1" : "", q->status ? " AND p.status = ?2" : "",
            q->after ? " AND s0.process_id < ?3" : "", q->parent ? " AND p.parent_id = ?7" : "");
-  append_exists(sql, cap, f, 1, n, "p.id");
+  append_exists(sql, cap, f, n, "p.id");
   size_t used = strlen(sql);
   snprintf(sql + used, cap - used, "%s ORDER BY s0.process_id DESC LIMIT ?4",
            q->visible_to ? " AND (p.id IN (SELECT process_id FROM participant WHERE user_id = ?5)"
