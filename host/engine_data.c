@@ -71,19 +71,23 @@ static json_t *diff_data(const json_t *old, const json_t *new) {
   return changes;
 }
 
-int data_prepare_write(engine *e, const pstate *ps, const char *old_data, const char *new_text, const json_t *data,
-                       data_write *dw, int *used, fherr *err) {
+void data_prepare_write(engine *e, const pstate *ps, const char *old_data, const char *new_text, const json_t *data,
+                        data_write *dw, int *used) {
   memset(dw, 0, sizeof *dw);
   *used = 0;
   int changed = !old_data || strcmp(old_data, new_text);
-  if (!changed && !ps->notes.comment) return FH_OK;
+  if (!changed && !ps->notes.comment) return;
   fhtime_now(dw->at);
   dw->w = (store_data_write){.task_id = ps->notes.task_id, .user_id = ps->notes.user_id, .at = dw->at,
                              .comment = ps->notes.comment};
   if (changed) {
-    json_t *old = old_data ? json_loads(old_data, 0, NULL) : json_object();
-    if (!old) return fherr_set(err, FH_INTERNAL, "cannot read the stored process data");
-    json_t *changes = diff_data(old, data);
+    /* the audit never stops a write: data it cannot read counts as empty */
+    json_t *old = old_data ? json_loads(old_data, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
+    if (!json_is_object(old)) {
+      json_decref(old);
+      old = json_object();
+    }
+    json_t *changes = json_is_object(data) ? diff_data(old, data) : json_array();
     json_decref(old);
     if (json_array_size(changes)) dw->changes = json_dumps(changes, JSON_COMPACT);
     json_decref(changes);
@@ -92,7 +96,6 @@ int data_prepare_write(engine *e, const pstate *ps, const char *old_data, const 
   dw->w.search_fields = dw->search;
   dw->w.changes = dw->changes;
   *used = dw->search || dw->changes || dw->w.comment;
-  return FH_OK;
 }
 
 /* --- comments ---------------------------------------------------------------- */

@@ -340,9 +340,10 @@ typedef struct data_write {
   char at[FH_TIME_LEN];
 } data_write;
 /* old_data: the data text as read (NULL for a new process); *used 0 when
- * there is nothing to record. */
-int data_prepare_write(engine *e, const pstate *ps, const char *old_data, const char *new_text, const json_t *data,
-                       data_write *dw, int *used, fherr *err);
+ * there is nothing to record.  Never fails the write (data it cannot read
+ * counts as empty). */
+void data_prepare_write(engine *e, const pstate *ps, const char *old_data, const char *new_text, const json_t *data,
+                        data_write *dw, int *used);
 void data_write_free(data_write *dw);
 void pdata_free(pdata *d);
 /* Credits the run's data changes to its actor and task t. */

@@ -362,14 +362,13 @@ static int prepare(engine *e, pstate *ps, const json_t *data, prepared *p, fherr
   char *text = dump_json(data);
   if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
   int used = 0;
-  int rc = data_prepare_write(e, ps, ps->is_new ? NULL : ps->proc.data, text, data, &p->dw, &used, err);
+  data_prepare_write(e, ps, ps->is_new ? NULL : ps->proc.data, text, data, &p->dw, &used);
   free(ps->proc.data);
   ps->proc.data = text;
-  if (rc) return rc;
   int nins, nupd, nawaits, nout = 0;
   p->out = calloc(ps->nsends + 1, sizeof *p->out);
-  rc = p->out ? collect(ps, &p->ins, &nins, &p->upd, &nupd, &p->awaits, &nawaits, err)
-             : fherr_set(err, FH_INTERNAL, "out of memory");
+  int rc = p->out ? collect(ps, &p->ins, &nins, &p->upd, &nupd, &p->awaits, &nawaits, err)
+                  : fherr_set(err, FH_INTERNAL, "out of memory");
   if (rc) return rc;
   fhtime_now(p->now);
   fhtime_format(fhtime_epoch() + e->message_ttl, p->until);
