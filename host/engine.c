@@ -42,6 +42,7 @@ int engine_sync_flows(engine *e, fherr *err) {
     e->gen = gen;
     engine_versions_note(e);   /* the versions new processes start on */
     engine_pins_preload(e);
+    data_sync_search(e);
     return FH_OK;
   }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
@@ -59,6 +60,7 @@ int engine_sync_flows(engine *e, fherr *err) {
   e->gen = gen;
   engine_versions_note(e);
   engine_pins_preload(e);
+  data_sync_search(e);
   return FH_OK;
 }
 
@@ -215,6 +217,7 @@ static int start_body(run *r, const fd_node *n, const json_t *input, fherr *err)
   ptask *t = NULL;
   if ((rc = pstate_add_task(r->e, &r->ps, &row, &t, err))) return rc;
   json_array_append_new(r->created, json_integer(t->row.id));
+  data_credit(r, t);   /* the audit of the start's data */
   if (n->kind == NODE_START_FUNCTION && n->has_fn && (rc = run_invoke(r, t, n, "fn", input, err))) return rc;
   r->ps.proc.status = PROC_STARTED;
   run_complete_task(t);

@@ -238,9 +238,11 @@ typedef struct list_query {
   store_task_query sq;
   json_t *names, *fn_nodes, *managed;
   char *names_text, *managed_text;
+  store_data_filter *filters;   /* data.* parameters (engine_data.c) */
 } list_query;
 
 static void list_query_free(list_query *lq) {
+  free(lq->filters);
   free(lq->names_text);
   free(lq->managed_text);
   json_decref(lq->names);
@@ -275,7 +277,10 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
   sq->ascending = q->ascending;
   sq->by_due = q->by_due;
   sq->limit = limit + 1;
-  return FH_OK;
+  int rc = q->data && json_object_size(q->data)
+               ? data_filters_make(e, q->flow, q->data, &lq->filters, &sq->nfilters, err) : FH_OK;
+  sq->filters = lq->filters;
+  return rc;
 }
 
 /* Reads rows after `after` until `limit` items are shown (into items) or
@@ -462,6 +467,10 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
                             .parent = q->parent};
   json_t *managed = NULL;
   char *managed_text = NULL;
+  store_data_filter *filters = NULL;
+  if (q->data && json_object_size(q->data) && (rc = data_filters_make(e, q->flow, q->data, &filters, &sq.nfilters, err)))
+    return rc;
+  sq.filters = filters;
   if (!a->is_admin && !a->is_system) {
     sq.visible_to = a->id;
     managed = managed_flows(e, a);
@@ -498,6 +507,7 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
   json_decref(rows);
   json_decref(managed);
   free(managed_text);
+  free(filters);
   return rc;
 }
 

@@ -231,6 +231,7 @@ static void read_events(lua_State *L, int nt, fd_node *n) {
   n->terminate = opt_bool(L, nt, "terminate");
   n->first = opt_bool(L, nt, "first");
   n->transient = opt_bool(L, nt, "transient");
+  n->comment_required = opt_bool(L, nt, "comment_required");
   n->message = opt_string(L, nt, "message");
   n->signal = opt_string(L, nt, "signal");
   n->has_key_fn = has_function(L, nt, "key");
@@ -524,6 +525,7 @@ static void node_events_json(const fd_node *n, json_t *node) {
   if (n->signal) json_object_set_new(node, "signal", json_string(n->signal));
   if (n->key_value) json_object_set_new(node, "key", json_string(n->key_value));
   if (n->transient) json_object_set_new(node, "transient", json_true());
+  if (n->comment_required) json_object_set_new(node, "comment", json_string("required"));
   if (n->region) json_object_set_new(node, "region", json_string(n->region));
   if (n->has_due) json_object_set_new(node, "due", seconds_json(n->due_seconds));
   if (n->lock_name) json_object_set_new(node, "lock", json_string(n->lock_name));

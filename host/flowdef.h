@@ -95,6 +95,7 @@ typedef struct fd_node {
   char *lock_name;      /* lock, unlock: the critical section's name */
   char *while_node;     /* :While: taken and completed only while a task of it is active */
   char *topic;          /* external: the topic its workers fetch (a name like a message's) */
+  int comment_required; /* view: comment = "required" (its execute needs a comment) */
 } fd_node;
 
 typedef struct flowdef {

@@ -199,6 +199,7 @@ static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
     fflush(stdout);
   }
   if (!rc) engine_versions_record(e);   /* before serving: the workers find them current */
+  if (!rc) engine_index_search(e);   /* before listening: no request waits for it */
   engine_close(e);
   return rc;
 }

@@ -907,7 +907,24 @@ int store_process_update(store *st, int64_t id, proc_status status, const char *
   return sq_run(st, s, err, "update process");
 }
 
+json_t *sq_process_row_json(sqlite3_stmt *s) {
+  json_t *row = json_object();
+  json_object_set_new(row, "id", json_integer(sqlite3_column_int64(s, 0)));
+  json_object_set_new(row, "flow", json_string((const char *)sqlite3_column_text(s, 1)));
+  json_object_set_new(row, "status", json_string((const char *)sqlite3_column_text(s, 2)));
+  json_object_set_new(row, "data", json_string((const char *)sqlite3_column_text(s, 3)));
+  const unsigned char *by = sqlite3_column_text(s, 4);
+  json_object_set_new(row, "created_by", by ? json_string((const char *)by) : json_null());
+  json_object_set_new(row, "created_at", json_string((const char *)sqlite3_column_text(s, 5)));
+  const unsigned char *fin = sqlite3_column_text(s, 6);
+  json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
+  json_object_set_new(row, "parent_id", json_integer(sqlite3_column_int64(s, 7)));
+  json_object_set_new(row, "parent_task_id", json_integer(sqlite3_column_int64(s, 8)));
+  return row;
+}
+
 int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err) {
+  if (q->nfilters) return store_process_list_filtered(st, q, out, err);
   sqlite3_stmt *s = sq_prep(st, Q_PROC_LIST, err);
   if (!s) return FH_INTERNAL;
   sq_bind_text_or_null(s, 1, q->flow);
@@ -919,21 +936,7 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   sq_bind_id_or_null(s, 7, q->parent);
   json_t *arr = json_array();
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    json_t *row = json_object();
-    json_object_set_new(row, "id", json_integer(sqlite3_column_int64(s, 0)));
-    json_object_set_new(row, "flow", json_string((const char *)sqlite3_column_text(s, 1)));
-    json_object_set_new(row, "status", json_string((const char *)sqlite3_column_text(s, 2)));
-    json_object_set_new(row, "data", json_string((const char *)sqlite3_column_text(s, 3)));
-    const unsigned char *by = sqlite3_column_text(s, 4);
-    json_object_set_new(row, "created_by", by ? json_string((const char *)by) : json_null());
-    json_object_set_new(row, "created_at", json_string((const char *)sqlite3_column_text(s, 5)));
-    const unsigned char *fin = sqlite3_column_text(s, 6);
-    json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
-    json_object_set_new(row, "parent_id", json_integer(sqlite3_column_int64(s, 7)));
-    json_object_set_new(row, "parent_task_id", json_integer(sqlite3_column_int64(s, 8)));
-    json_array_append_new(arr, row);
-  }
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) json_array_append_new(arr, sq_process_row_json(s));
   sq_done(s);
   if (rc != SQLITE_DONE) {
     json_decref(arr);
@@ -1237,7 +1240,9 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                                     {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC, Q_LIST_ARCHIVE_DUE},
                                     {Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_ALL_DUE}};
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
-  sqlite3_stmt *s = sq_prep(st, by_view[q->view][q->by_due ? 2 : q->ascending ? 1 : 0], err);
+  int which = by_view[q->view][q->by_due ? 2 : q->ascending ? 1 : 0];
+  sqlite3_stmt *s = q->nfilters ? sq_prep_filtered(st, STORE_SQL[which], "t.process_id", q->filters, q->nfilters, err)
+                                : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   sqlite3_bind_int64(s, 2, q->user_id);
   sqlite3_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]", -1, SQLITE_TRANSIENT);
@@ -1249,7 +1254,9 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 9, q->until);
   sq_bind_id_or_null(s, 10, q->after);
   sqlite3_bind_int(s, 11, q->limit > 0 ? q->limit : 50);
-  return task_rows(st, s, rows, n, err);
+  int rc = task_rows(st, s, rows, n, err);
+  if (q->nfilters) sqlite3_finalize(s);
+  return rc;
 }
 
 int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err) {
@@ -1511,6 +1518,7 @@ static int write_rows(store *st, const store_write *w, fherr *err) {
   for (int i = 0; !rc && i < w->nlinks; i++) rc = store_task_add_previous(st, w->links[2 * i], w->links[2 * i + 1], err);
   for (int i = 0; !rc && i < w->nsends; i++) rc = insert_message(st, &w->sends[i], err);
   if (!rc && w->wake_task) rc = wake_parent(st, w, err);
+  if (!rc && w->data) rc = store_data_write_rows(st, w->process, w->process_is_new, w->data, err);
   if (!rc && w->also) rc = write_rows(st, w->also, err);
   return rc;
 }

@@ -46,6 +46,10 @@ enum {
   Q_READ_BEGIN,
   /* external tasks (store_external.c) */
   Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
+  /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
+  Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_COMMENT_ADD,
+  Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,
+  Q_DATA_LAST = Q_DATA_REINDEX_IDS,
   Q__COUNT
 };
 
@@ -146,6 +150,16 @@ static inline char *sq_dup_col(sqlite3_stmt *s, int col) {
   const unsigned char *v = sqlite3_column_text(s, col);
   return v ? strdup((const char *)v) : NULL;
 }
+
+/* --- process data (store_data.c) ------------------------------------ */
+
+/* A process list row as JSON (the columns of Q_PROC_LIST). */
+json_t *sq_process_row_json(sqlite3_stmt *s);
+/* base_sql (one of STORE_SQL[]) with the filters on key_col's process
+ * data added before its ORDER BY, bound as ?20 on: a statement of its own
+ * that the caller finalizes.  NULL on error. */
+sqlite3_stmt *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, const store_data_filter *f,
+                               int n, fherr *err);
 
 /* --- schema (store_schema.c) ----------------------------------------- */
 

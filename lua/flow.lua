@@ -310,7 +310,9 @@ end
 -- Fields
 ---------------------------------------------------------------------------------------------
 
-local COMMON_OPTIONS = { label = opt_string, required = opt_boolean, help = opt_string, default = true }
+-- search = true: the field's values are indexed for GET /api/processes?data.<field>=...
+local COMMON_OPTIONS = { label = opt_string, required = opt_boolean, help = opt_string, default = true,
+  search = opt_boolean }
 
 local FIELD_KINDS = {
   String  = { type = "string",  options = { max_length = opt_positive_integer } },
@@ -352,7 +354,7 @@ local function make_field(ctor, opts)
   for k, v in pairs(COMMON_OPTIONS) do allowed[k] = v end
   for k, v in pairs(kind.options) do allowed[k] = v end
   local good = check_options("field." .. ctor, opts, allowed, report_here)
-  for _, key in ipairs({ "label", "required", "help", "max_length", "min", "max" }) do
+  for _, key in ipairs({ "label", "required", "help", "max_length", "min", "max", "search" }) do
     if good[key] ~= nil then f[key] = good[key] end
   end
   if f.min and f.max and f.min > f.max then complain("min is greater than max") end
@@ -462,13 +464,19 @@ function flow.Start(opts)
   return node
 end
 
+-- comment = "required": executing the View needs a comment; "optional" (the default) takes one.
+local function opt_comment(v)
+  if v ~= "required" and v ~= "optional" then return 'must be "required" or "optional"' end
+end
+
 function flow.View(opts)
   local node, spec = new_node("view")
-  local allowed = { validate = true }
+  local allowed = { validate = true, comment = opt_comment }
   for k, v in pairs(FORM_OPTIONS) do allowed[k] = v end
   local good = node_options(spec, opts, allowed)
   spec.title, spec.description, spec.fields = good.title, good.description, good.fields
   spec.validate = callable_arg(spec, good.validate, "View validate", nil, true)
+  spec.comment_required = good.comment == "required" or nil
   return node
 end
 
@@ -1119,6 +1127,7 @@ local function compile_node(ctx, spec)
     node.wait_all, node.wait, node.cancel_rest, node.block = spec.wait_all, spec.wait, spec.cancel_rest, spec.block
   end
   node.terminate, node.first, node.transient = spec.terminate, spec.first, spec.transient
+  node.comment_required = spec.comment_required
   node.message, node.signal = spec.message, spec.signal
   compile_events(ctx, spec, node)
   if spec.retry then node.retry = { attempts = spec.retry.attempts, backoff = spec.retry.backoff } end
@@ -1229,7 +1238,7 @@ function flow.Flow(t)
     local f = ctx.fields[name]
     def.fields[#def.fields + 1] = { name = name, type = f.type, label = f.label or flow.title_from_name(name),
       required = f.required, default = f.default, help = f.help, max_length = f.max_length,
-      min = f.min, max = f.max, choices = f.choices }
+      min = f.min, max = f.max, choices = f.choices, search = f.search or nil }
   end
 
   local node_names = sorted_keys(ctx.nodes)

@@ -14,6 +14,9 @@ import { renderChart } from '../chart.js';
 import { isManagerOf } from '../session.js';
 import { refreshCounts } from '../counts.js';
 import { table, pager, filterBar, listParams } from '../list.js';
+import { searchBox, searchFields, searchParams, searchHidden } from '../search.js';
+import { commentsPanel } from '../comments.js';
+import { auditPanel } from '../audit.js';
 import { taskName, taskTitle } from '../actions.js';
 import { isTimeout, isReceive, waitsForText } from '../events.js';
 import { timeoutList, waitItem } from '../event-ui.js';
@@ -174,6 +177,8 @@ export async function processView(ctx) {
             isInstance(t) ? 'row-instance' : null].filter(Boolean).join(' ') || null,
         }),
       }) : h('p', { class: 'muted pad' }, 'No tasks.')),
+    auditPanel(p.id, def),
+    commentsPanel({ processId: p.id }),
   );
 }
 
@@ -268,11 +273,13 @@ function childrenSection(children, tasks, def, listed, flowTitleOf) {
 
 export async function processListView(ctx) {
   const path = '/processes';
-  const params = listParams(ctx.query, ['flow', 'status', 'after']);
+  const params = { ...listParams(ctx.query, ['flow', 'status', 'after']), ...searchParams(ctx.query) };
   const [flows, res] = await Promise.all([
     getFlows().catch(() => []),
     api.get('/api/processes', params),
   ]);
+  const sfields = await searchFields(flows);
+  if (!ctx.alive()) return;
   const items = (res && res.items) || [];
   const titles = new Map(flows.map((f) => [f.name, f.title || f.name]));
   document.title = 'Processes · flowhost';
@@ -293,10 +300,11 @@ export async function processListView(ctx) {
     { label: 'Created', class: 'col-age', render: (p) => timeEl(p.created_at) },
     { label: 'Finished', render: (p) => timeEl(p.finished_at) },
   ];
-  const filtered = ['flow', 'status'].some((k) => ctx.query.get(k));
+  const filtered = ['flow', 'status'].some((k) => ctx.query.get(k)) || Object.keys(searchParams(ctx.query)).length > 0;
   ctx.mount(
     pageHeader('Processes', { sub: 'Processes you started or took part in; managers see every process of their flows. Newest first.' }),
-    filterBar({ path, query: ctx.query, flows, dates: false, statuses: PROCESS_STATUSES }),
+    searchBox({ path, query: ctx.query, fields: sfields }),
+    filterBar({ path, query: ctx.query, flows, dates: false, statuses: PROCESS_STATUSES, extra: searchHidden(ctx.query) }),
     h('section', { class: 'panel panel-flush', 'aria-label': 'Processes', testid: 'processes-list' },
       items.length ? table({
         columns,

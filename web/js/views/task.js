@@ -9,6 +9,7 @@ import {
 import { STATUS, statusKey, statusWord } from '../status.js';
 import { refresh, seg } from '../router.js';
 import { buildForm, normalizeFields } from '../forms.js';
+import { commentsPanel, commentField } from '../comments.js';
 import { tryFlowDef, getFlows } from '../flows-cache.js';
 import {
   ACTION_ORDER, runTaskAction, actionButton, taskName, taskTitle,
@@ -60,6 +61,9 @@ export async function taskView(ctx) {
     else note = 'The form is read-only in this state.';
   }
 
+  // a View with comment = "required" takes a comment with its execute (optional for the others)
+  const nodeDef = def && def.nodes && def.nodes.find((n) => n.name === task.node);
+  const comment = canExecute && task.type === 'view' ? commentField(!!(nodeDef && nodeDef.comment === 'required')) : null;
   const form = buildForm({
     fields,
     idPrefix: 'task',
@@ -71,8 +75,13 @@ export async function taskView(ctx) {
     onLocalErrors: () => showFormError('Please correct the fields marked below.'),
     onSubmit: async (data, f) => {
       formErr.hidden = true;
+      if (comment && comment.input.required && !comment.value()) {
+        showFormError('This step needs a comment.');
+        comment.input.focus();
+        return;
+      }
       const r = await runTaskAction(task, 'execute', {
-        body: { data },
+        body: comment && comment.value() ? { data, comment: comment.value() } : { data },
         def,
         onInvalid: (e) => {
           const rest = Object.entries(f.setErrors(e.fields || {}));
@@ -93,6 +102,10 @@ export async function taskView(ctx) {
     },
   });
   if (form.submit) form.submit.setAttribute('data-action', 'execute');
+  if (comment && form.submit) {
+    const before = form.submit.closest('.form-actions') || form.submit;
+    before.parentNode.insertBefore(comment.row, before);
+  }
 
   // a group's controller is the engine's: its node's form belongs to the instances
   const formSection = !isController(task) && (fields.length || canExecute) ? h('section', { class: 'panel form-panel', 'aria-labelledby': 'task-form-title', testid: 'task-form' },
@@ -195,7 +208,8 @@ export async function taskView(ctx) {
         actionBar,
         errorBox,
         formSection,
-        timeoutsPanel),
+        timeoutsPanel,
+        commentsPanel({ taskId: task.id })),
       aside,
       h('section', { class: 'panel task-details', 'aria-labelledby': 'task-facts-title' },
         h('h2', { class: 'panel-title', id: 'task-facts-title' }, 'Details'),

@@ -9,6 +9,7 @@ import { TASK_STATUSES } from '../status.js';
 import { navigate, refresh, seg } from '../router.js';
 import { getFlows, tryFlowDef } from '../flows-cache.js';
 import { table, pager, filterBar, listParams } from '../list.js';
+import { searchBox, searchFields, searchParams, searchHidden } from '../search.js';
 import { runTaskAction, taskName, taskTitle } from '../actions.js';
 import { isTimeout, waitsForText, timeoutState } from '../events.js';
 import {
@@ -74,6 +75,7 @@ export function taskListView(view) {
     const sort = ctx.query.get('sort') === 'created_at' ? 'created_at' : '-created_at';
     const params = { view, ...listParams(ctx.query, conf.statuses ? ['flow', 'status', 'since', 'until', 'after'] : ['flow', 'since', 'until', 'after']) };
     if (sort !== '-created_at') params.sort = sort;
+    Object.assign(params, searchParams(ctx.query));
 
     let flows; let res;
     try {
@@ -94,7 +96,7 @@ export function taskListView(view) {
       throw e;
     }
     const items = (res && res.items) || [];
-    const defs = await defsFor(items);
+    const [defs, sfields] = await Promise.all([defsFor(items), searchFields(flows)]);
     if (!ctx.alive()) return;
 
     const toggleSort = () => {
@@ -155,7 +157,8 @@ export function taskListView(view) {
       });
     }
 
-    const filtered = ['flow', 'status', 'since', 'until'].some((k) => ctx.query.get(k));
+    const filtered = ['flow', 'status', 'since', 'until'].some((k) => ctx.query.get(k))
+      || Object.keys(searchParams(ctx.query)).length > 0;
     const body = items.length
       ? table({
         columns,
@@ -171,7 +174,8 @@ export function taskListView(view) {
     document.title = `${conf.title} · flowhost`;
     ctx.mount(
       pageHeader(conf.title, { sub: conf.sub }),
-      filterBar({ path, query: ctx.query, flows, statuses: conf.statuses ? TASK_STATUSES : null }),
+      searchBox({ path, query: ctx.query, fields: sfields }),
+      filterBar({ path, query: ctx.query, flows, statuses: conf.statuses ? TASK_STATUSES : null, extra: searchHidden(ctx.query) }),
       h('section', { class: 'panel panel-flush', 'aria-label': `${conf.title} tasks`, testid: `${view}-list` }, body),
       pager({ path, query: ctx.query, nextAfter: res && res.next_after, count: items.length }),
     );
