@@ -142,6 +142,9 @@ const char *const STORE_SQL[Q__COUNT] = {
       "SELECT p.id FROM process p JOIN task t ON t.id = p.parent_task_id WHERE p.id > ?1"
       " AND p.status IN ('NEW','STARTED') AND t.status NOT IN ('STARTED','SCHEDULED') ORDER BY p.id LIMIT 1",
   [Q_TASK_PREV_ADD] = "INSERT OR IGNORE INTO task_previous(task_id, previous_id) VALUES(?1, ?2)",
+  [Q_TASK_PREV_ADD_MANY] =
+      "INSERT OR IGNORE INTO task_previous(task_id, previous_id)"
+      " SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
   [Q_TASK_NEXT_STATUS] =
       "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = ?1",
   [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?2 AND status IN " ACTIVE,
@@ -1509,13 +1512,35 @@ static int wake_parent(store *st, const store_write *w, fherr *err) {
   return sq_run(st, s, err, "raise parent version");
 }
 
+/* Several (task, previous) links in one statement, as a JSON array of
+ * pairs: a split's or a join's links cost one statement, not one each. */
+static int add_links(store *st, const int64_t *links, int n, fherr *err) {
+  size_t cap = (size_t)n * 44 + 4, len = 0;
+  char *text = malloc(cap);
+  if (!text) return fherr_set(err, FH_INTERNAL, "out of memory");
+  text[len++] = '[';
+  for (int i = 0; i < n; i++)
+    len += (size_t)snprintf(text + len, cap - len, "%s[%lld,%lld]", i ? "," : "", (long long)links[2 * i],
+                            (long long)links[2 * i + 1]);
+  snprintf(text + len, cap - len, "]");
+  sqlite3_stmt *s = sq_prep(st, Q_TASK_PREV_ADD_MANY, err);
+  int rc = FH_INTERNAL;
+  if (s) {
+    sqlite3_bind_text(s, 1, text, -1, SQLITE_TRANSIENT);
+    rc = sq_run(st, s, err, "link previous tasks");
+  }
+  free(text);
+  return rc;
+}
+
 static int write_rows(store *st, const store_write *w, fherr *err) {
   int rc = w->process_is_new ? process_insert_row(st, w->process, err) : process_update_checked(st, w->process, err);
   for (int i = 0; !rc && i < w->nconsume; i++) rc = consume_message(st, w->consume[i], err);
   for (int i = 0; !rc && i < w->nawaits; i++) rc = check_not_kept(st, &w->awaits[i], err);
   for (int i = 0; !rc && i < w->ninserts; i++) rc = store_task_insert(st, (st_task *)w->inserts[i], err);
   for (int i = 0; !rc && i < w->nupdates; i++) rc = store_task_update(st, w->updates[i], err);
-  for (int i = 0; !rc && i < w->nlinks; i++) rc = store_task_add_previous(st, w->links[2 * i], w->links[2 * i + 1], err);
+  if (!rc && w->nlinks == 1) rc = store_task_add_previous(st, w->links[0], w->links[1], err);
+  else if (!rc && w->nlinks > 1) rc = add_links(st, w->links, w->nlinks, err);
   for (int i = 0; !rc && i < w->nsends; i++) rc = insert_message(st, &w->sends[i], err);
   if (!rc && w->wake_task) rc = wake_parent(st, w, err);
   if (!rc && w->data) rc = store_data_write_rows(st, w->process, w->process_is_new, w->data, err);
