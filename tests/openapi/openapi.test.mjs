@@ -2,8 +2,8 @@
 //  1. it is a valid OpenAPI 3.1 document (@seriousme/openapi-schema-validator) and every
 //     $ref in it resolves;
 //  2. the set of (method, path) in it == the route index of docs/http-api.md == the route
-//     table of host/http_route.c (plus the `/* route: METHOD /path */` markers of routes
-//     served outside that table); a failure names each route and where it is missing;
+//     tables of host/http_route.c and host/http_admin.c (plus the `/* route: METHOD /path */`
+//     markers of routes served outside them); a failure names each route and where it is missing;
 //  3. a running host serves it at /api/openapi.json (the same document, ETag, 304), and
 //     real answers (2xx and errors) match the schemas the document gives their status.
 //
@@ -72,6 +72,25 @@ function docRoutes() {
   return out;
 }
 
+// The parameter names docs/http-api.md uses for the `*` segments of host/http_admin.c,
+// by the literal segment before them (`#` is always {id}); only for the message.
+const ADMIN_PARAM = { users: 'name', groups: 'name', members: 'user', grants: 'permission' };
+
+// ROUTES[] of host/http_admin.c (its own table under /api/: `*` a name, `#` an id).
+function adminRoutes() {
+  const src = readFileSync(join(SOURCE, 'host', 'http_admin.c'), 'utf8');
+  const table = src.match(/static const aroute ROUTES\[\] = \{([\s\S]*?)\n\};/);
+  assert.ok(table, 'host/http_admin.c: ROUTES[] not found');
+  const out = new Map();
+  for (const m of table[1].matchAll(/\{\s*"([A-Z]+)",\s*"([^"]*)",\s*\w+\s*\}/g)) {
+    const segs = m[2].split('/');
+    const path = segs.map((s, i) => (s === '#' ? '{id}' : s === '*' ? `{${ADMIN_PARAM[segs[i - 1]] || 'name'}}` : s)).join('/');
+    out.set(norm(m[1], `/api/${path}`), `${m[1]} /api/${path}`);
+  }
+  assert.ok(out.size > 0, 'host/http_admin.c: ROUTES[] has no routes');
+  return out;
+}
+
 // ROUTES[] of host/http_route.c ({action} expands to TASK_ACTIONS), and the routes other
 // files serve outside it, each marked by a comment "/* route: GET /metrics */".
 function tableRoutes() {
@@ -86,6 +105,7 @@ function tableRoutes() {
     const paths = m[2].includes('{action}') ? actionNames.map((a) => m[2].replace('{action}', a)) : [m[2]];
     for (const p of paths) out.set(norm(m[1], `/api/${p}`), `${m[1]} /api/${p}`);
   }
+  for (const [key, shown] of adminRoutes()) out.set(key, shown);
   for (const file of readdirSync(join(SOURCE, 'host')).filter((f) => f.endsWith('.c'))) {
     const text = readFileSync(join(SOURCE, 'host', file), 'utf8');
     for (const m of text.matchAll(/\/\* route: (GET|POST|PUT|PATCH|DELETE) (\/\S*) \*\//g))
@@ -94,11 +114,11 @@ function tableRoutes() {
   return out;
 }
 
-test('the spec, docs/http-api.md and host/http_route.c list the same routes', () => {
+test('the spec, docs/http-api.md and the route tables list the same routes', () => {
   const sources = {
     'docs/openapi.json (paths)': specRoutes(),
     'docs/http-api.md (route index)': docRoutes(),
-    'host/http_route.c (ROUTES[] and /* route: */ markers)': tableRoutes(),
+    'host/http_route.c + http_admin.c (ROUTES[] and /* route: */ markers)': tableRoutes(),
   };
   const all = new Map();
   for (const routes of Object.values(sources)) for (const [k, shown] of routes) if (!all.has(k)) all.set(k, shown);
