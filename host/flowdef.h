@@ -32,6 +32,7 @@ typedef struct fd_edge {
   int to_index;      /* index into flowdef.nodes */
   edge_kind kind;
   int has_cond;
+  char *cond_name;   /* the condition's method name (this.name), or NULL */
 } fd_edge;
 
 /* One :OnTimeout(after, node, {interrupting}) of a waiting node.  When

@@ -992,7 +992,9 @@ local function compile_edges(ctx, spec, node)
     if record == nil then return end
     local to = resolve_node(ctx, record.ref, what)
     local cond = resolve_method(ctx, record.cond, what .. " condition")
-    if to then node.edges[#node.edges + 1] = { to = to, kind = kind, cond = cond } end
+    -- the condition's method name titles the branch on the chart ("is_big" -> "Is big?")
+    local cond_name = record.cond and is_ref(record.cond.value) and record.cond.value.name or nil
+    if to then node.edges[#node.edges + 1] = { to = to, kind = kind, cond = cond, cond_name = cond_name } end
   end
   local function missing(what)
     ctx_report(ctx, string.format("%s '%s' has no %s", spec.ctor, spec.name, what), spec.file, spec.line)
