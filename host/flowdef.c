@@ -725,8 +725,8 @@ char *flowdef_to_dot(const flowdef *fd) {
   sbuf b = {0};
   sb_printf(&b, "digraph ");
   sb_quoted(&b, fd->name);
-  sb_printf(&b, " {\n  rankdir=LR; forcelabels=true; nodesep=0.45; ranksep=0.55; pad=0.2;\n"
-                "  node [fontname=\"Helvetica\", fontsize=13, margin=\"0.15,0.08\"];\n"
+  sb_printf(&b, " {\n  rankdir=TB; forcelabels=true; nodesep=0.4; ranksep=0.45; pad=0.2;\n"
+                "  node [fontname=\"Helvetica\", fontsize=13, margin=\"0.32,0.1\"];\n"
                 "  edge [fontname=\"Helvetica\", fontsize=12, color=\"#546e7a\", arrowsize=0.8];\n");
   for (int i = 0; i < fd->nnodes; i++) dot_node(&b, &fd->nodes[i]);
   for (int i = 0; i < fd->nnodes; i++) dot_edges(&b, &fd->nodes[i]);
