@@ -79,6 +79,8 @@ typedef struct engine_task_query {
   int by_due;                /* sort by due_at (tasks without one last), else by created_at */
   int64_t after;
   int limit;                 /* default 50, max 500 */
+  int by_finished;           /* sort by finished_at (ascending applies), unfinished last */
+  const char *finished_since, *finished_until;
 } engine_task_query;
 
 /* {"items": [task...], "next_after": id|null} */

@@ -271,6 +271,8 @@ typedef struct store_task_query {
   int by_due;                    /* earliest due_at first, none last (ascending ignored) */
   int64_t after;
   int limit;
+  int by_finished;               /* by finished_at (ascending: oldest first), unfinished last */
+  const char *finished_since, *finished_until;   /* on finished_at */
 } store_task_query;
 
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err);

@@ -47,7 +47,7 @@ setup(function()
   srv = C.server {
     flows = C.SOURCE .. "/tests/fixtures/http",
     web = web,
-    users = { u1 = {}, u2 = {} },
+    users = { u1 = { perms = { "broken.manage" } }, u2 = {} },   -- u1 manages broken: sees its load error
     tokens = { "u1" },
   }
   srv.web_parent = dir
