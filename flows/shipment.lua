@@ -12,6 +12,15 @@
 local flow = require "flow"
 local this, field = flow.this, flow.field
 
+-- The carriers: stored value and the label people read (the summary shows the label).
+local CARRIERS = { { "default", "Normal post" }, { "express", "Express post" }, { "fedex", "FedEx" }, { "dhl", "DHL" } }
+local function carrier_label(value)
+  for _, c in ipairs(CARRIERS) do
+    if c[1] == value then return c[2] end
+  end
+  return value
+end
+
 return flow.Flow {
   title = "Shipment",
   description = "Register a shipment, choose its carrier, pack it and send it off.",
@@ -26,8 +35,7 @@ return flow.Flow {
 
     carrier = field.Choice {
       label = "Carrier", required = true,
-      choices = { { "default", "Normal post" }, { "express", "Express post" },
-                  { "fedex", "FedEx" }, { "dhl", "DHL" } },
+      choices = CARRIERS,
     },
     need_insurance = field.Boolean { label = "Take extra insurance?", default = false },
     insurance_number = field.String { label = "Insurance policy number", max_length = 40 },
@@ -39,7 +47,7 @@ return flow.Flow {
 
   summary = function(self, process)
     local data = process.data
-    return string.format("Shipment for %s (%s)", data.customer_name or "?", data.carrier or "carrier not chosen")
+    return string.format("Shipment for %s (%s)", data.customer_name or "?", data.carrier and carrier_label(data.carrier) or "carrier not chosen")
   end,
 
   start = flow.Start {

@@ -126,7 +126,7 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
       fitSvg(svg);
       svg.setAttribute('role', 'group');
       svg.setAttribute('aria-label', title || `Flow chart of ${flow}`);
-      if (!plain) colour(svg, latest, tasks, (g) => showNodeTasks(nodePanel, g, tasks));
+      if (!plain) colour(svg, latest, tasks, (g, byKey) => showNodeTasks(nodePanel, g, tasks, byKey));
       if (!plain) colourTimeouts(svg, timeouts);
       const groups = plain ? 0 : badgeGroups(svg, latest, tasks);
       timeoutLegend.hidden = !svg.querySelector('g.edge.timeout');
@@ -170,9 +170,9 @@ function makeListable(g, label, onPick) {
   g.setAttribute('tabindex', '0');
   g.setAttribute('role', 'button');
   g.setAttribute('aria-label', label);
-  g.addEventListener('click', () => onPick(g));
+  g.addEventListener('click', () => onPick(g, false));
   g.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); onPick(g); }
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); onPick(g, true); }
   });
 }
 
@@ -215,7 +215,7 @@ function colour(svg, latest, tasks, onPick) {
 }
 
 /** The panel under the chart: every task of the picked node in this process, with links. */
-function showNodeTasks(panel, g, tasks) {
+function showNodeTasks(panel, g, tasks, byKey) {
   const name = g.getAttribute('data-node');
   const mine = (tasks || []).filter((t) => t.node === name && !isTimeout(t)).sort((a, b) => Number(a.id) - Number(b.id));
   const title = visibleText(g, name);
@@ -236,6 +236,8 @@ function showNodeTasks(panel, g, tasks) {
         ' ', h('span', { class: `badge st-${statusKey(t.status)}` }, statusWord(statusKey(t.status))),
         t.owner ? h('span', { class: 'muted' }, ` · ${t.owner}`) : null)))
       : h('p', { class: 'muted', testid: 'chart-node-empty' }, 'No task of this step in this process yet.'));
+  // from the keyboard, go on to the list: Enter again opens the (latest) task
+  if (byKey) (panel.querySelector('[data-testid=chart-node-task]:last-child a') || panel.querySelector('button')).focus();
 }
 
 /** The box of a node's first shape in SVG user units, from its coordinates (no layout needed). */
