@@ -29,7 +29,7 @@ return flow.Flow {
     customer_name = field.String { label = "Customer name", required = true, max_length = 100 },
     customer_email = field.Email { label = "Customer e-mail" },
     address = field.Text { label = "Delivery address", required = true },
-    ship_date = field.Date { label = "Shipping date", help = "YYYY-MM-DD" },
+    ship_date = field.Date { label = "Shipping date", help = "The day the goods leave the warehouse" },
     weight = field.Number { label = "Weight (kg)", required = true, min = 0 },
     goods_value = field.Number { label = "Value of the goods", min = 0, default = 0 },
 

@@ -260,9 +260,10 @@ test('the flows page describes the new node kinds; the chart styles them', async
     };
     const edge = fig.querySelector('g.edge.timeout path');
     return {
-      receive: shape('g.node.kind-receive path'),
-      receiveShapes: fig.querySelectorAll('g.node.kind-receive[id="node-wait_payment"] path').length,
-      send: shape('g.node.kind-send path'),
+      // events are circles (issue 14): a receive a double one, with an envelope inside
+      receive: shape('g.node.kind-receive ellipse'),
+      receiveShapes: fig.querySelectorAll('g.node.kind-receive[id="node-wait_payment"] ellipse').length,
+      send: shape('g.node.kind-send ellipse'),
       cancel: shape('g.node.kind-cancel polygon'),
       view: shape('g.node.kind-view path'),
       timeoutDash: edge ? getComputedStyle(edge).strokeDasharray : null,

@@ -107,10 +107,10 @@ export async function processView(ctx) {
     { label: 'Token', render: (t) => (t.token ? h('code', { class: 'token' }, t.token) : '—') },
   ];
   if (!tasks.some((t) => t.due_at)) historyColumns.splice(historyColumns.findIndex((c) => c.label === 'Due'), 1);
-  // a job's tries (retries of :Retry): a column when any task has made one
+  // a job's failed attempts (API "attempts"; :Retry tries again): a column when any task failed once
   if (tasks.some((t) => t.attempts)) {
     historyColumns.splice(historyColumns.findIndex((c) => c.label === 'Status') + 1, 0, {
-      label: 'Attempts', render: (t) => (t.attempts ? h('span', { testid: 'task-attempts' }, String(t.attempts)) : '—'),
+      label: 'Failed attempts', render: (t) => (t.attempts ? h('span', { testid: 'task-attempts' }, String(t.attempts)) : '—'),
     });
   }
 

@@ -7,7 +7,8 @@ import {
   h, setContent, badge, timeEl, dueEl, fullTime, pageHeader, dataList, flashError,
 } from '../dom.js';
 import { STATUS, statusKey, statusWord } from '../status.js';
-import { refresh, seg } from '../router.js';
+import { refresh, seg, navigate } from '../router.js';
+import { nextTaskAfter } from '../next-task.js';
 import { buildForm, normalizeFields } from '../forms.js';
 import { tryFlowDef, getFlows } from '../flows-cache.js';
 import {
@@ -73,6 +74,7 @@ export async function taskView(ctx) {
       const r = await runTaskAction(task, 'execute', {
         body: { data },
         def,
+        keepFlash: true,
         onInvalid: (e) => {
           const rest = Object.entries(f.setErrors(e.fields || {}));
           showFormError([
@@ -88,7 +90,11 @@ export async function taskView(ctx) {
           }
         },
       });
-      if (r) refresh();
+      // after Complete: the next task of this process for this user, else the inbox
+      if (r) {
+        const next = await nextTaskAfter(task, r);
+        navigate(next != null ? `/tasks/${seg(next)}` : '/inbox');
+      }
     },
   });
   if (form.submit) form.submit.setAttribute('data-action', 'execute');
@@ -150,7 +156,7 @@ export async function taskView(ctx) {
     task.started_at ? fact('Started', timeEl(task.started_at)) : null,
     task.finished_at ? fact('Finished', timeEl(task.finished_at)) : null,
     task.finished_at ? fact('Took', durationEl(task.created_at, task.finished_at, { testid: 'task-took' })) : null,
-    task.attempts != null ? fact('Attempts', h('span', { testid: 'task-attempts' }, String(task.attempts))) : null,
+    task.attempts != null ? fact('Failed attempts', h('span', { testid: 'task-attempts' }, String(task.attempts))) : null,
     task.token ? fact('Token', h('code', null, task.token)) : null,
     Array.isArray(task.previous) && task.previous.length
       ? fact('After', task.previous.map((p, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(p)}` }, `#${p}`)]))
