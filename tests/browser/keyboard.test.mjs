@@ -102,7 +102,7 @@ test('the flows page shows the broken flow, without file and line to a non-manag
   assert.ok(!/\.lua|aprove/.test(await page.getByTestId('flow-list').textContent()), 'no file name or Lua message on the page');
   // one order: by title; failures counted in the heading
   const titles = await page.locator('[data-testid=flow-card] .flow-row-title').evaluateAll((els) => els.map((e) => e.firstChild.textContent));
-  assert.deepEqual(titles, [...titles].sort((a, b) => a.localeCompare(b)));
+  assert.deepEqual(titles, [...titles].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })));
   await expectText(page.locator('.page-sub'), /1 failed to load/);
   const ok = page.locator('[data-testid=flow-card][data-flow=helloworld]');
   assert.equal(await ok.getAttribute('data-status'), 'ok');

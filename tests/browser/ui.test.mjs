@@ -104,7 +104,7 @@ test('end users: an old definition that still serves is not an error; filters, f
 
   // ---- defect 5: a compact flows page, by title, with a search kept in the URL
   const titles = await ann.locator('[data-testid=flow-card] .flow-row-title').evaluateAll((els) => els.map((e) => e.firstChild.textContent));
-  assert.deepEqual(titles, [...titles].sort((a, b) => a.localeCompare(b)), 'sorted by title');
+  assert.deepEqual(titles, [...titles].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })), 'sorted by title');
   const rowHeight = await ann.locator('[data-testid=flow-card][data-flow=helloworld]').evaluate((e) => e.getBoundingClientRect().height);
   assert.ok(rowHeight < 110, `a compact row (${rowHeight}px)`);
   await screenshot(ann, 'ui-flows');
@@ -124,7 +124,7 @@ test('end users: an old definition that still serves is not an error; filters, f
   assert.ok(names.includes('helloworld') && names.includes('expense'), names.join(','));
   assert.ok(!names.includes('shipment') && !names.includes('jobs'), `no flows ann cannot touch: ${names.join(',')}`);
   const optionTitles = options.slice(1).map(([, t]) => t);
-  assert.deepEqual(optionTitles, [...optionTitles].sort((a, b) => a.localeCompare(b)));
+  assert.deepEqual(optionTitles, [...optionTitles].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })));
   const rootFilter = await (async () => {
     await go(root, '#/inbox', 'Inbox');
     return root.getByTestId('filter-flow').locator('option').count();

@@ -5,7 +5,8 @@
 
 /** Flows sorted by title (then name), a new array. */
 export function byTitle(flows) {
-  return (flows || []).slice().sort((a, b) => String(a.title || a.name).localeCompare(String(b.title || b.name))
+  // numeric: "WCP-2" before "WCP-10"
+  return (flows || []).slice().sort((a, b) => String(a.title || a.name).localeCompare(String(b.title || b.name), undefined, { numeric: true })
     || String(a.name).localeCompare(String(b.name)));
 }
 
