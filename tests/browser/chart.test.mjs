@@ -119,10 +119,10 @@ test('the shipment chart: shapes, titles, condition labels, readable text, zoom,
   assert.equal(await panel.getByTestId('chart-node-task').count(), 1);
   const href = await panel.getByTestId('chart-node-task').locator('a').getAttribute('href');
   assert.match(href, /^#\/tasks\/\d+$/);
+  await screenshot(page, 'chart-node-tasks');
   await chart.locator('svg g.node[data-node=finish]').focus();
   await page.keyboard.press('Enter');
   await panel.getByTestId('chart-node-empty').waitFor();
-  await screenshot(page, 'chart-node-tasks');
   await chart.locator('svg g.node[data-node=set_shipment_type]').focus();
   await page.keyboard.press('Enter');
   await panel.getByTestId('chart-node-task').locator('a').click();

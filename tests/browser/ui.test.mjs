@@ -95,6 +95,8 @@ test('end users: an old definition that still serves is not an error; filters, f
   const card = ann.locator('[data-testid=start-flow][data-flow=expense]');
   await card.waitFor();
   assert.ok(!/Load error/.test(await card.textContent()), 'no "Load error" on the start page');
+  const startTitles = await ann.locator('[data-testid=start-flow] .card-title').allTextContents();
+  assert.deepEqual(startTitles, [...startTitles].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })), 'by title');
   await go(ann, '#/flows', 'Flows');
   const row = ann.locator('[data-testid=flow-card][data-flow=expense]');
   assert.equal(await row.getAttribute('data-status'), 'ok');
