@@ -75,7 +75,7 @@ export function taskListView(view) {
     const conf = VIEWS[view];
     const path = `/${view}`;
     // the archive sorts by created or finished; every list keeps its filters in the URL
-    const sorts = view === 'archive' ? ['created_at', 'finished_at', '-finished_at'] : ['created_at'];
+    const sorts = view === 'archive' ? ['created_at', 'finished_at', '-finished_at', 'due_at'] : ['created_at', 'due_at'];
     const sort = sorts.includes(ctx.query.get('sort')) ? ctx.query.get('sort') : '-created_at';
     const keys = ['flow', 'since', 'until', 'after', ...(conf.statuses ? ['status'] : []),
       ...(view === 'archive' ? ['finished_since', 'finished_until'] : [])];
@@ -131,7 +131,13 @@ export function taskListView(view) {
     ];
     // due dates (and the run time of scheduled jobs, timers, timeouts): a column when any row has one
     if (items.some((t) => t.due_at)) {
-      columns.push({ label: 'Due', class: 'col-due', render: (t) => dueEl(t) });
+      columns.push({
+        label: 'Due',
+        class: 'col-due',
+        render: (t) => dueEl(t),
+        // earliest due first (API sort=due_at), tasks without one last
+        sort: { dir: sort === 'due_at' ? 'asc' : null, onToggle: () => sortBy(sort === 'due_at' ? '-created_at' : 'due_at'), testid: 'sort-due' },
+      });
     }
     // a priority where any row has one (a task field of flows that set it)
     if (items.some((t) => t.priority != null)) {
