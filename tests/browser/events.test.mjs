@@ -169,6 +169,11 @@ test('a deadline: the due date in the queue and inbox, two armed timeouts on the
   row = taskRow(page, 'inbox', { id: approve.id });
   due = row.getByTestId('due');
   await expectText(due, inADay);
+  // the Due column sorts (issue 14): earliest first, kept in the URL; the task with a date leads
+  await page.getByTestId('sort-due').click();
+  await page.waitForFunction(() => location.hash.includes('sort=due_at'));
+  await page.locator('th[aria-sort=ascending] [data-testid=sort-due]').waitFor();
+  assert.equal(await page.getByTestId('inbox-table').getByTestId('task-row').first().getAttribute('data-task-id'), String(approve.id));
 
   // the task page: the due date with its absolute time, and the timeouts that guard it
   await openTask(page, approve.id);
