@@ -258,6 +258,9 @@ test('the flows page describes the new node kinds; the chart styles them', async
   await card.locator('.flow-chart-details:not(.flow-steps-details) > summary').click();
   const chart = card.getByTestId('flow-chart');
   await chart.locator('svg g.node').first().waitFor();
+  // a chart wider than the window pans inside its box; the page itself never scrolls sideways
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways page scroll');
+  assert.ok(await chart.locator('.chart-canvas').evaluate((c) => c.scrollWidth > c.clientWidth), 'the wide chart pans');
   const look = await chart.evaluate((fig) => {
     const shape = (sel) => {
       const el = fig.querySelector(sel);
