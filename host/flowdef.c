@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -690,6 +691,14 @@ static void dot_node(sbuf *b, const fd_node *n) {
   sb_printf(b, "];\n");
 }
 
+/* A timeout's delay in the unit people read: "90 s", "15 min", "3 h", "7 days". */
+static void dot_delay(char *out, size_t size, double seconds) {
+  if (seconds >= 86400 && fmod(seconds, 86400) == 0) snprintf(out, size, "%g day%s", seconds / 86400, seconds == 86400 ? "" : "s");
+  else if (seconds >= 3600 && fmod(seconds, 3600) == 0) snprintf(out, size, "%g h", seconds / 3600);
+  else if (seconds >= 60 && fmod(seconds, 60) == 0) snprintf(out, size, "%g min", seconds / 60);
+  else snprintf(out, size, "%g s", seconds);
+}
+
 static void dot_edges(sbuf *b, const fd_node *n) {
   for (int j = 0; j < n->nedges; j++) {
     const fd_edge *e = &n->edges[j];
@@ -711,9 +720,10 @@ static void dot_edges(sbuf *b, const fd_node *n) {
     sb_printf(b, " -> ");
     sb_quoted(b, t->to);
     sb_printf(b, " [id=\"timeout-%s-%d\", class=\"timeout\", style=dashed, label=", n->name, j + 1);
-    char label[64];
-    if (t->seconds >= 0) snprintf(label, sizeof label, "after %gs%s", t->seconds, t->interrupting ? "" : " (+)");
-    else snprintf(label, sizeof label, "timeout%s", t->interrupting ? "" : " (+)");
+    char label[96], delay[48];
+    dot_delay(delay, sizeof delay, t->seconds);
+    if (t->seconds >= 0) snprintf(label, sizeof label, "after %s%s", delay, t->interrupting ? "" : " (non-interrupting)");
+    else snprintf(label, sizeof label, "timeout%s", t->interrupting ? "" : " (non-interrupting)");
     sb_quoted(b, label);
     sb_printf(b, "];\n");
   }
