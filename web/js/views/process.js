@@ -303,7 +303,7 @@ export async function processListView(ctx) {
   const filtered = ['flow', 'status'].some((k) => ctx.query.get(k));
   ctx.mount(
     pageHeader('Processes', { sub: 'Processes you started or took part in; managers see every process of their flows. Newest first.' }),
-    filterBar({ path, query: ctx.query, flows: touchableFlows(flows, user(), [ctx.query.get('flow')]), dates: false, statuses: PROCESS_STATUSES }),
+    filterBar({ path, query: ctx.query, flows: touchableFlows(flows, user(), [...items.map((p) => p.flow), ctx.query.get('flow')]), dates: false, statuses: PROCESS_STATUSES }),
     h('section', { class: 'panel panel-flush', 'aria-label': 'Processes', testid: 'processes-list' },
       items.length ? table({
         columns,
