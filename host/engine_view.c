@@ -82,6 +82,7 @@ json_t *view_task_json(engine *e, const st_task *t) {
                                         : json_pack("{s:s}", "signal", t->event_name));
   }
   if (t->attempts) json_object_set_new(out, "attempts", json_integer(t->attempts));
+  if (n && n->priority && !is_timeout) json_object_set_new(out, "priority", json_string(node_priority_name(n->priority)));
   if (t->child_id) json_object_set_new(out, "child_id", json_integer(t->child_id));
   if (t->group_id) json_object_set_new(out, "group_id", json_integer(t->group_id));
   return out;

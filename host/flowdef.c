@@ -20,6 +20,11 @@ static const char *const KIND_NAMES[NODE__COUNT] = {
     "if", "switch", "split", "join", "end", "receive", "send", "cancel", "subprocess", "lock", "unlock", "obsolete"};
 static const char *const EDGE_NAMES[] = {"next", "true", "false", "case", "default", "timeout"};
 
+const char *node_priority_name(int priority) {
+  static const char *const names[] = {NULL, "low", "normal", "high"};
+  return priority >= 1 && priority <= 3 ? names[priority] : NULL;
+}
+
 const char *node_kind_name(node_kind kind) {
   return kind >= 0 && kind < NODE__COUNT ? KIND_NAMES[kind] : "unknown";
 }
@@ -241,6 +246,9 @@ static void read_events(lua_State *L, int nt, fd_node *n) {
   n->has_due = !lua_isnil(L, -1);
   lua_pop(L, 1);
   n->due_seconds = opt_number(L, nt, "due_seconds", -1);
+  char *prio = opt_string(L, nt, "priority");
+  n->priority = !prio ? 0 : !strcmp(prio, "high") ? 3 : !strcmp(prio, "low") ? 1 : 2;
+  free(prio);
   if (n->has_due && n->due_seconds < 0 && !has_function(L, nt, "due"))
     luaL_error(L, "compiled flow: :Due of '%s' has no seconds", n->name);
   if ((n->kind == NODE_RECEIVE || n->kind == NODE_SEND) && !n->message == !n->signal)
@@ -522,6 +530,7 @@ static void node_events_json(const fd_node *n, json_t *node) {
   if (n->transient) json_object_set_new(node, "transient", json_true());
   if (n->region) json_object_set_new(node, "region", json_string(n->region));
   if (n->has_due) json_object_set_new(node, "due", seconds_json(n->due_seconds));
+  if (n->priority) json_object_set_new(node, "priority", json_string(node_priority_name(n->priority)));
   if (n->lock_name) json_object_set_new(node, "lock", json_string(n->lock_name));
   if (n->while_node) json_object_set_new(node, "while", json_string(n->while_node));
   if (n->subflow) {

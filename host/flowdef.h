@@ -95,6 +95,7 @@ typedef struct fd_node {
   int foreach_cancel_rest;   /* the instances still open when complete holds are canceled */
   char *lock_name;      /* lock, unlock: the critical section's name */
   char *while_node;     /* :While: taken and completed only while a task of it is active */
+  int priority;         /* :Priority: 0 none, 1 low, 2 normal, 3 high */
 } fd_node;
 
 typedef struct flowdef {
@@ -109,6 +110,7 @@ typedef struct flowdef {
 } flowdef;
 
 const char *node_kind_name(node_kind kind);
+const char *node_priority_name(int priority);   /* "low", "normal", "high"; NULL for none */
 const char *edge_kind_name(edge_kind kind);
 int node_kind_is_human(node_kind kind);   /* start and view: people act on them */
 

@@ -383,7 +383,7 @@ local KINDS = {
   start          = { ctor = "Start",         methods = { "Next", "Permission" },           needs_next = true },
   start_function = { ctor = "StartFunction", methods = { "Next" },                         needs_next = true },
   view           = { ctor = "View",          methods = { "Next", "Permission", "Assign", "OnTimeout", "Due",
-                                                         "ForEach", "While" }, needs_next = true },
+                                                         "ForEach", "While", "Priority" }, needs_next = true },
   handler        = { ctor = "Handler",       methods = { "Next", "ForEach" },              needs_next = true },
   ["function"]   = { ctor = "Function",      methods = { "Next", "OnTimeout", "Due", "While" }, needs_next = true },
   job            = { ctor = "Job",           methods = { "Next", "Retry", "Timeout", "OnTimeout", "ForEach" },
@@ -810,6 +810,15 @@ function chain.Due(spec, site, after)
   set_once(spec, "due", "Due", after_arg(spec, after, ":Due", site), site)
 end
 
+-- :Priority("high"|"normal"|"low"): shown beside the task in lists; nothing happens by itself.
+local PRIORITIES = { high = true, normal = true, low = true }
+function chain.Priority(spec, site, level)
+  if not PRIORITIES[level] then
+    return problem(spec, ':Priority expects "high", "normal" or "low", got ' .. describe(level), site)
+  end
+  set_once(spec, "priority", "Priority", level, site)
+end
+
 -- Beyond the contract's table: a title and description for nodes whose constructor takes
 -- no options table (Handler, If, End...). Allowed on every node.
 function chain.Annotation(spec, site, opts)
@@ -1059,6 +1068,7 @@ local function compile_events(ctx, spec, node)
     if to then node.timeouts[#node.timeouts + 1] = { to = to, interrupting = t.interrupting, seconds = seconds } end
   end
   if spec.due then node.due_seconds = compile_after(ctx, spec.due, node, "due", ":Due") end
+  node.priority = spec.priority
   if spec.key and spec.key.const then node.key_value = spec.key.const
   elseif spec.key then node.key = resolve_method(ctx, spec.key, spec.ctor .. " key") end
   if spec.data then node.data = resolve_method(ctx, spec.data, "Send data") end

@@ -20,7 +20,8 @@ let dir; let flowsDir; let server; let browser;
 const EXPENSE = `local flow = require "flow"
 return flow.Flow {
   title = "Expense claim",
-  start = flow.Start { title = "Claim" }:Permission("expense.start"):Next(flow.this.finish),
+  start = flow.Start { title = "Claim" }:Permission("expense.start"):Next(flow.this.review),
+  review = flow.View { title = "Review the claim" }:Priority("high"):Next(flow.this.finish),
   finish = flow.End(),
 }
 `;
@@ -132,6 +133,14 @@ test('end users: an old definition that still serves is not an error; filters, f
     return root.getByTestId('filter-flow').locator('option').count();
   })();
   assert.ok(rootFilter > options.length, 'an admin sees every flow');
+
+  // task management: a Priority column where tasks have one (:Priority of the node)
+  const claim = await apiCall(ann, 'POST', '/api/flows/expense/start/start', { data: {} });
+  assert.equal(claim.status, 201, JSON.stringify(claim.body));
+  await openList(ann, 'queue');
+  const claimRow = ann.getByTestId('queue-table').locator(`[data-testid=task-row]`).filter({ hasText: 'Review the claim' });
+  await expectText(claimRow.getByTestId('priority'), 'High');
+  await screenshot(ann, 'ui-queue-priority');
 
   // ---- defects 6 and 7: undeclared data readable, times absolute on hover, durations
   const pid1 = await helloDone(ann, 'first');

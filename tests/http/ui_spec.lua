@@ -12,7 +12,7 @@ local flow = require "flow"
 return flow.Flow {
   title = "Expense",
   start = flow.Start { title = "Claim" }:Next(flow.this.approve),
-  approve = flow.View { title = "Approve" }:Next(flow.this.finish),
+  approve = flow.View { title = "Approve" }:Priority("high"):Next(flow.this.finish),
   finish = flow.End(),
 }
 ]]
@@ -90,6 +90,32 @@ describe("load errors", function()
     ok(user:post("/api/flows/expense/start/start", { data = {} }), 201)
     C.write_file(flows_dir .. "/expense.lua", GOOD)
     wait_flow(mgr, "expense", function(f) return f.status == "ok" end)
+  end)
+end)
+
+describe(":Priority", function()
+  it("shows a View's priority on its tasks and in the definition", function()
+    local p = ok(user:post("/api/flows/expense/start/start", { data = {} }), 201)
+    local t
+    for _, x in ipairs(p.tasks) do if x.node == "approve" then t = x end end
+    assert.equal("high", t.priority)
+    assert.equal("high", ok(admin:get("/api/tasks/" .. t.id)).task.priority)
+    local def = ok(admin:get("/api/flows/expense"))
+    for _, n in ipairs(def.nodes) do
+      if n.name == "approve" then assert.equal("high", n.priority) else assert.is_nil(n.priority) end
+    end
+    ok(admin:post("/api/tasks/" .. t.id .. "/cancel"))
+  end)
+
+  it("refuses a priority other than high, normal or low, at the line", function()
+    local dir = C.tmpdir()
+    local path = dir .. "/prio_bad.lua"
+    C.write_file(path, 'local flow = require "flow"\nreturn flow.Flow {\n  start = flow.Start {}:Next(flow.this.a),\n'
+      .. '  a = flow.View {}:Priority("urgent"):Next(flow.this.e),\n  e = flow.End(),\n}\n')
+    local code, out = C.sh(C.quote(C.BIN) .. " check " .. C.quote(path) .. " 2>&1")
+    os.execute("rm -rf " .. C.quote(dir))
+    assert.is_not.equal(0, code)
+    assert.matches('prio_bad%.lua:4: :Priority expects "high", "normal" or "low"', out)
   end)
 end)
 

@@ -74,3 +74,10 @@ export function durationEl(fromIso, toIso, { prefix = '', testid = 'duration' } 
   if (!words) return null;
   return h('span', { class: 'duration', testid, title: `${fullTime(fromIso)} → ${fullTime(toIso)}` }, `${prefix}${words}`);
 }
+
+/** A task's :Priority ("high", "normal", "low") as a word, or null. */
+export function priorityEl(task) {
+  const p = String((task && task.priority) || '').replace(/[^a-z]/g, '');
+  if (!p) return null;
+  return h('span', { class: `priority priority-${p}`, testid: 'priority' }, p[0].toUpperCase() + p.slice(1));
+}

@@ -1,7 +1,7 @@
 // One task: its form (editable when the API allows execute), the process data beside it,
 // and a button for each action in `actions` — nothing more, nothing less.
 
-import { durationEl } from '../format.js';
+import { durationEl, priorityEl } from '../format.js';
 import * as api from '../api.js';
 import {
   h, setContent, badge, timeEl, dueEl, fullTime, pageHeader, dataList, flashError,
@@ -156,6 +156,7 @@ export async function taskView(ctx) {
     task.started_at ? fact('Started', timeEl(task.started_at)) : null,
     task.finished_at ? fact('Finished', timeEl(task.finished_at)) : null,
     task.finished_at ? fact('Took', durationEl(task.created_at, task.finished_at, { testid: 'task-took' })) : null,
+    task.priority ? fact('Priority', priorityEl(task)) : null,
     task.attempts != null ? fact('Failed attempts', h('span', { testid: 'task-attempts' }, String(task.attempts))) : null,
     task.token ? fact('Token', h('code', null, task.token)) : null,
     Array.isArray(task.previous) && task.previous.length

@@ -10,7 +10,7 @@ import { navigate, refresh, seg } from '../router.js';
 import { getFlows, tryFlowDef } from '../flows-cache.js';
 import { table, pager, filterBar, listParams } from '../list.js';
 import { touchableFlows } from '../flow-access.js';
-import { durationEl } from '../format.js';
+import { durationEl, priorityEl } from '../format.js';
 import { user } from '../session.js';
 import { runTaskAction, taskName, taskTitle } from '../actions.js';
 import { isTimeout, waitsForText, timeoutState } from '../events.js';
@@ -139,9 +139,9 @@ export function taskListView(view) {
         sort: { dir: sort === 'due_at' ? 'asc' : null, onToggle: () => sortBy(sort === 'due_at' ? '-created_at' : 'due_at'), testid: 'sort-due' },
       });
     }
-    // a priority where any row has one (a task field of flows that set it)
-    if (items.some((t) => t.priority != null)) {
-      columns.push({ label: 'Priority', class: 'col-priority', render: (t) => (t.priority != null ? h('span', { testid: 'priority' }, String(t.priority)) : '') });
+    // a priority where any row has one (:Priority of the node)
+    if (items.some((t) => t.priority)) {
+      columns.push({ label: 'Priority', class: 'col-priority', render: (t) => priorityEl(t) });
     }
     if (view === 'all') {
       columns.push({ label: 'Owner', render: (t) => t.owner || h('span', { class: 'muted' }, '—') });
