@@ -1200,7 +1200,7 @@ flow.Flow(t) checks the flow table `t` and returns the compiled definition (or r
                      seconds, permission, permission_fn, assign_user, assign_fn,
                      assign_owner_of, retry = {attempts, backoff}, timeout, wait_all,
                      wait, cancel_rest, terminate, first, message, signal, transient,
-                     key (fn) | key_value, data (fn), region, due (fn) | due_seconds,
+                     key (fn) | key_value, data (fn), region, due (fn) | due_seconds, priority,
                      subflow, sub_start, input (fn), output (fn), lock_name, while_node,
                      foreach (fn) | foreach_field, parallel, complete_count | complete (fn),
                      timeouts = {{to, interrupting, seconds (-1: fn timeout_<i>)}, ...},
