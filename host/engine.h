@@ -80,6 +80,8 @@ typedef struct engine_task_query {
   int64_t after;
   int limit;                 /* default 50, max 500 */
   const json_t *data;        /* the data.* parameters by name ("amount_gte": "10"); NULL: none */
+  int by_finished;           /* sort by finished_at (ascending applies), unfinished last */
+  const char *finished_since, *finished_until;
 } engine_task_query;
 
 /* {"items": [task...], "next_after": id|null} */

@@ -90,6 +90,7 @@ json_t *view_task_json(engine *e, const st_task *t) {
   }
   if (t->attempts) json_object_set_new(out, "attempts", json_integer(t->attempts));
   if (!strcmp(t->type, "external")) json_object_set_new(out, "external", view_external_json(t));
+  if (n && n->priority && !is_timeout) json_object_set_new(out, "priority", json_string(node_priority_name(n->priority)));
   if (t->child_id) json_object_set_new(out, "child_id", json_integer(t->child_id));
   if (t->group_id) json_object_set_new(out, "group_id", json_integer(t->group_id));
   return out;
@@ -104,12 +105,20 @@ int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
   for (int i = 0; i < e->gen->n; i++) {
     const flow_entry *fe = &e->gen->entries[i];
     const flowdef *fd = fe->def;
+    /* Load errors (file:line) are for managers of the flow; to anyone else a
+     * flow whose old definition still serves is simply "ok", and one that
+     * never loaded is an error without details. */
+    int manager = engine_is_manager(a, fe->name);
+    int shown_error = fe->has_error && (manager || !fd);
     json_t *item = json_pack("{s:s, s:s, s:s}", "name", fe->name, "title", fd && fd->title ? fd->title : fe->name,
-                             "status", fe->has_error ? "error" : "ok");
+                             "status", shown_error ? "error" : "ok");
     json_object_set_new(item, "description", fd && fd->description ? json_string(fd->description) : json_null());
-    if (fe->has_error)
+    if (shown_error && manager)
       json_object_set_new(item, "error", json_pack("{s:s, s:i, s:s}", "file", fe->error_file, "line", fe->error_line,
                                                    "message", fe->error_message));
+    else if (shown_error)
+      json_object_set_new(item, "error", json_pack("{s:s}", "message",
+                                                   "this flow is not available; an administrator can see why"));
     json_object_set_new(item, "loaded_at", time_or_null(fe->loaded_at));
     json_t *starts = json_array();
     run r;
@@ -130,14 +139,15 @@ int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
 }
 
 int engine_flow_get(engine *e, const fh_actor *a, const char *flow, json_t **out, fherr *err) {
-  (void)a;
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
   const flow_entry *fe = flowgen_find(e->gen, flow);
   if (!fe) return fherr_set(err, FH_NOT_FOUND, "unknown flow '%s'", flow);
+  int manager = engine_is_manager(a, fe->name);   /* only managers read load errors */
+  if (!fe->def && !manager) return fherr_set(err, FH_CONFLICT, "flow '%s' is not available", flow);
   if (!fe->def) return fherr_set(err, FH_CONFLICT, "flow '%s' failed to load: %s", flow, fe->error_message);
   *out = flowdef_to_json(fe->def);
-  json_object_set_new(*out, "status", json_string(fe->has_error ? "error" : "ok"));
+  json_object_set_new(*out, "status", json_string(fe->has_error && manager ? "error" : "ok"));
   return FH_OK;
 }
 
@@ -276,6 +286,9 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
   sq->until = q->until;
   sq->ascending = q->ascending;
   sq->by_due = q->by_due;
+  sq->by_finished = q->by_finished;
+  sq->finished_since = q->finished_since;
+  sq->finished_until = q->finished_until;
   sq->limit = limit + 1;
   int rc = q->data && json_object_size(q->data)
                ? data_filters_make(e, q->flow, q->data, &lq->filters, &sq->nfilters, err) : FH_OK;

@@ -234,12 +234,12 @@ static void h_process_cancel(http_req *r, engine *e, const match *m) {
 static void h_tasks(http_req *r, engine *e, const match *m) {
   (void)m;
   static const char *const params[] = {"view", "flow", "process", "status", "limit", "after",
-                                       "sort", "since", "until", "data.*", NULL};
+                                       "sort", "since", "until", "finished_since", "finished_until", "data.*", NULL};
   fherr err = {0};
   json_t *out = NULL, *data = NULL;
   engine_task_query q = {.view = NULL};
-  char since[FH_TIME_LEN], until[FH_TIME_LEN];
-  int have_since = 0, have_until = 0;
+  char since[FH_TIME_LEN], until[FH_TIME_LEN], fsince[FH_TIME_LEN], funtil[FH_TIME_LEN];
+  int have_since = 0, have_until = 0, have_fsince = 0, have_funtil = 0;
   int rc = prepare(r, e, params, &err);
   if (!rc) rc = param_limit(r, &q.limit, &err);
   if (!rc) rc = http_param_id(r, "after", &q.after, &err);
@@ -247,21 +247,27 @@ static void h_tasks(http_req *r, engine *e, const match *m) {
   if (!rc) rc = param_status(r, TASK_STATUSES, &q.status, &err);
   if (!rc) rc = param_time(r, "since", 0, since, &have_since, &err);
   if (!rc) rc = param_time(r, "until", 1, until, &have_until, &err);
+  if (!rc) rc = param_time(r, "finished_since", 0, fsince, &have_fsince, &err);
+  if (!rc) rc = param_time(r, "finished_until", 1, funtil, &have_funtil, &err);
   if (!rc) rc = http_data_params(r, &data, &err);
   q.data = data;
   if (!rc) {
     const char *view = http_param(r, "view"), *sort = http_param(r, "sort");
     static const char *const views[] = {"inbox", "queue", "archive", "all", NULL};
     if (view && !in_list(view, views)) rc = fherr_set(&err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
-    else if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at") && strcmp(sort, "due_at"))
-      rc = fherr_set(&err, FH_BAD_REQUEST, "sort must be created_at, -created_at or due_at");
+    else if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at") && strcmp(sort, "due_at") &&
+             strcmp(sort, "finished_at") && strcmp(sort, "-finished_at"))
+      rc = fherr_set(&err, FH_BAD_REQUEST, "sort must be created_at, -created_at, due_at, finished_at or -finished_at");
     q.view = view ? view : "inbox";
-    q.ascending = sort && !strcmp(sort, "created_at");
+    q.ascending = sort && (!strcmp(sort, "created_at") || !strcmp(sort, "finished_at"));
     q.by_due = sort && !strcmp(sort, "due_at");
+    q.by_finished = sort && strstr(sort, "finished_at") != NULL;
   }
   q.flow = http_param(r, "flow");
   q.since = have_since ? since : NULL;
   q.until = have_until ? until : NULL;
+  q.finished_since = have_fsince ? fsince : NULL;
+  q.finished_until = have_funtil ? funtil : NULL;
   if (!rc) rc = engine_tasks_list(e, &r->actor, &q, &out, &err);
   if (!rc) http_admin_redact(r, out);
   json_decref(data);

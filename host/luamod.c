@@ -354,19 +354,24 @@ static json_t *opt_data(lua_State *L, int t) {
 }
 
 /* host:tasks{view =, flow =, process =, status =, sort =, limit =, after =, as =}
- * -> items, next page key (sort: "-created_at" (default), "created_at", "due_at") */
+ * -> items, next page key (sort: "-created_at" (default), "created_at", "due_at",
+ * "finished_at", "-finished_at": as GET /api/tasks) */
 static int l_tasks(lua_State *L) {
   host *h = check_host(L);
   const char *sort = opt_field(L, 2, "sort");
-  if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at") && strcmp(sort, "due_at"))
-    return raise_invalid(L, "sort", "must be created_at, -created_at or due_at");
+  static const char *const sorts[] = {"created_at", "-created_at", "due_at", "finished_at", "-finished_at", NULL};
+  int known = 0;
+  for (int i = 0; sort && sorts[i]; i++) known |= !strcmp(sort, sorts[i]);
+  if (sort && !known)
+    return raise_invalid(L, "sort", "must be created_at, -created_at, due_at, finished_at or -finished_at");
   fh_actor a;
   actor_of(L, h, 2, &a);
   engine_task_query q = {.view = opt_field(L, 2, "view"), .flow = opt_field(L, 2, "flow"),
                          .status = opt_field(L, 2, "status"), .process_id = opt_int(L, 2, "process"),
                          .limit = (int)opt_int(L, 2, "limit"), .after = opt_int(L, 2, "after"),
-                         .ascending = sort && !strcmp(sort, "created_at"),
-                         .by_due = sort && !strcmp(sort, "due_at")};
+                         .ascending = sort && (!strcmp(sort, "created_at") || !strcmp(sort, "finished_at")),
+                         .by_due = sort && !strcmp(sort, "due_at"),
+                         .by_finished = sort && strstr(sort, "finished_at") != NULL};
   if (!q.view) q.view = a.is_system ? "all" : "inbox";
   json_t *out = NULL, *data = opt_data(L, 2);
   fherr err = {0};

@@ -171,7 +171,8 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define LIST_FILTERS                                                                    \
   " AND (?5 IS NULL OR substr(t.flow_task, 1, length(?5) + 1) = ?5 || '.')"            \
   " AND (?6 IS NULL OR t.process_id = ?6) AND (?7 IS NULL OR t.status = ?7)"          \
-  " AND (?8 IS NULL OR t.created_at >= ?8) AND (?9 IS NULL OR t.created_at < ?9)"
+  " AND (?8 IS NULL OR t.created_at >= ?8) AND (?9 IS NULL OR t.created_at < ?9)"       \
+  " AND (?12 IS NULL OR t.finished_at >= ?12) AND (?13 IS NULL OR t.finished_at < ?13)"
 #define LIST(view, cmp, order) \
   "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
@@ -192,6 +193,21 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE),
   [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL),
+  /* By finished_at (the archive's "Finished" column), unfinished tasks last
+   * either way; paged like the due order, by the last task's id. */
+#define FIN_KEY(none) "(coalesce(t.finished_at, '" none "'), t.id)"
+#define LIST_FIN(view, none, cmp, order) \
+  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " FIN_KEY(none) " " cmp \
+  " (SELECT coalesce(finished_at, '" none "'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.finished_at, '" none \
+  "') " order ", t.id " order " LIMIT ?11"
+  [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),
+  [Q_LIST_QUEUE_FIN] = LIST_FIN(VIEW_QUEUE, "", "<", "DESC"),
+  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(VIEW_ARCHIVE, "", "<", "DESC"),
+  [Q_LIST_ALL_FIN] = LIST_FIN(VIEW_ALL, "", "<", "DESC"),
+  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(VIEW_INBOX, "~", ">", "ASC"),
+  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(VIEW_QUEUE, "~", ">", "ASC"),
+  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(VIEW_ARCHIVE, "~", ">", "ASC"),
+  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(VIEW_ALL, "~", ">", "ASC"),
   /* Counted up to a cap (?11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
@@ -1238,12 +1254,14 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
 }
 
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err) {
-  static const int by_view[4][3] = {{Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_INBOX_DUE},
-                                    {Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_QUEUE_DUE},
-                                    {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC, Q_LIST_ARCHIVE_DUE},
-                                    {Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_ALL_DUE}};
+  static const int by_view[4][5] = {
+      {Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_INBOX_DUE, Q_LIST_INBOX_FIN, Q_LIST_INBOX_FIN_ASC},
+      {Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_QUEUE_DUE, Q_LIST_QUEUE_FIN, Q_LIST_QUEUE_FIN_ASC},
+      {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC, Q_LIST_ARCHIVE_DUE, Q_LIST_ARCHIVE_FIN, Q_LIST_ARCHIVE_FIN_ASC},
+      {Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_ALL_DUE, Q_LIST_ALL_FIN, Q_LIST_ALL_FIN_ASC}};
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
-  int which = by_view[q->view][q->by_due ? 2 : q->ascending ? 1 : 0];
+  int order = q->by_due ? 2 : q->by_finished ? 3 + (q->ascending != 0) : q->ascending ? 1 : 0;
+  int which = by_view[q->view][order];
   sqlite3_stmt *s = q->nfilters ? sq_prep_filtered(st, STORE_SQL[which], "t.process_id", q->filters, q->nfilters, err)
                                 : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
@@ -1257,6 +1275,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 9, q->until);
   sq_bind_id_or_null(s, 10, q->after);
   sqlite3_bind_int(s, 11, q->limit > 0 ? q->limit : 50);
+  sq_bind_text_or_null(s, 12, q->finished_since);
+  sq_bind_text_or_null(s, 13, q->finished_until);
   int rc = task_rows(st, s, rows, n, err);
   if (q->nfilters) sqlite3_finalize(s);
   return rc;

@@ -277,6 +277,8 @@ typedef struct store_task_query {
   int limit;
   const struct store_data_filter *filters;   /* on the task's process data (store_data.c) */
   int nfilters;
+  int by_finished;               /* by finished_at (ascending: oldest first), unfinished last */
+  const char *finished_since, *finished_until;   /* on finished_at */
 } store_task_query;
 
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err);

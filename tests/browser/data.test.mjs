@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   SOURCE, tempDir, addUsers, cli, copyFlows, startServer, launchBrowser, newPage, login, checkPage,
-  expectText, go, screenshot, apiCall, teardown,
+  expectText, go, screenshot, apiCall, teardown, completed,
 } from './lib.mjs';
 
 let dir; let flows; let server; let browser; let page;
@@ -89,6 +89,9 @@ test('a View that needs a comment: completed from the task page, shown in commen
   await form.getByTestId('field-amount').fill('150');
   await comment.fill('Amount checked against the invoice.');
   await form.getByTestId('action-execute').click();
+  // after Complete the UI leaves the task (its next task or the inbox): come back to read it
+  await completed(page, review.id);
+  await go(page, `#/tasks/${review.id}`);
   const panel = page.getByTestId('comments-panel');
   await expectText(panel.getByTestId('comment-text').first(), 'Amount checked against the invoice.');
   await screenshot(page, 'data-task');

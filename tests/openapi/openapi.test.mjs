@@ -266,7 +266,9 @@ test('a running host serves the document and answers as it says', async () => {
   // operations and sessions
   await call('GET', '/api/health', '/api/health', { status: 200 });
   await call('GET', '/api/session', '/api/session', { token: alice, status: 200 });
-  await call('GET', '/api/session', '/api/session', { status: 401 });
+  // signed out: 200 with user null (no console error in the UI); a bad token is still 401
+  await call('GET', '/api/session', '/api/session', { status: 200 });
+  await call('GET', '/api/session', '/api/session', { token: 'not-a-token', status: 401 });
   await call('POST', '/api/session', '/api/session', { body: { username: 'alice', password: 'alice-pw' }, status: 200 });
   await call('POST', '/api/session', '/api/session', { body: { username: 'alice' , extra: 1 }, status: 400 });
   await call('GET', '/metrics', '/metrics', { status: 401 });

@@ -3,6 +3,8 @@
 // child processes it started; a :ForEach group as one row with its instances beneath.
 // Also the list of processes.
 
+import { durationEl } from '../format.js';
+import { touchableFlows } from '../flow-access.js';
 import * as api from '../api.js';
 import {
   h, badge, timeEl, dueEl, pageHeader, dataList, emptyState, confirmDialog, flash, flashError, setBusy,
@@ -11,7 +13,7 @@ import { STATUS, PROCESS_STATUSES, ACTIVE_PROCESS_STATUSES, statusKey } from '..
 import { refresh, seg } from '../router.js';
 import { tryFlowDef, getFlows } from '../flows-cache.js';
 import { renderChart } from '../chart.js';
-import { isManagerOf } from '../session.js';
+import { isManagerOf, user } from '../session.js';
 import { refreshCounts } from '../counts.js';
 import { table, pager, filterBar, listParams } from '../list.js';
 import { searchBox, searchFields, searchParams, searchHidden } from '../search.js';
@@ -105,9 +107,16 @@ export async function processView(ctx) {
     { label: 'Due', class: 'col-due', render: (t) => dueEl(t) },
     { label: 'Created', render: (t) => timeEl(t.created_at) },
     { label: 'Finished', render: (t) => timeEl(t.finished_at) },
+    { label: 'Took', render: (t) => durationEl(t.created_at, t.finished_at, { testid: 'task-took' }) || h('span', { class: 'muted' }, '—') },
     { label: 'Token', render: (t) => (t.token ? h('code', { class: 'token' }, t.token) : '—') },
   ];
   if (!tasks.some((t) => t.due_at)) historyColumns.splice(historyColumns.findIndex((c) => c.label === 'Due'), 1);
+  // a job's failed attempts (API "attempts"; :Retry tries again): a column when any task failed once
+  if (tasks.some((t) => t.attempts)) {
+    historyColumns.splice(historyColumns.findIndex((c) => c.label === 'Status') + 1, 0, {
+      label: 'Failed attempts', render: (t) => (t.attempts ? h('span', { testid: 'task-attempts' }, String(t.attempts)) : '—'),
+    });
+  }
 
   const errors = tasks.filter((t) => statusKey(t.status) === STATUS.ERROR);
 
@@ -145,7 +154,7 @@ export async function processView(ctx) {
         parentId ? [`Process #${parentId}`, `#/processes/${seg(parentId)}`] : null,
         [`Process #${p.id}`, null]].filter(Boolean),
       sub: h('span', null, flowTitle, ' · started by ', p.created_by || 'the system', ' ', timeEl(p.created_at),
-        p.finished_at ? [' · finished ', timeEl(p.finished_at)] : null),
+        p.finished_at ? [' · finished ', timeEl(p.finished_at), ' · ', durationEl(p.created_at, p.finished_at, { prefix: 'ran ', testid: 'process-ran' })] : null),
       actions: [badge(status, 'process-status'), cancelBtn],
     }),
     errors.length ? h('div', { class: 'notice notice-error', role: 'note' },
@@ -304,7 +313,7 @@ export async function processListView(ctx) {
   ctx.mount(
     pageHeader('Processes', { sub: 'Processes you started or took part in; managers see every process of their flows. Newest first.' }),
     searchBox({ path, query: ctx.query, fields: sfields }),
-    filterBar({ path, query: ctx.query, flows, dates: false, statuses: PROCESS_STATUSES, extra: searchHidden(ctx.query) }),
+    filterBar({ path, query: ctx.query, flows: touchableFlows(flows, user(), [...items.map((p) => p.flow), ctx.query.get('flow')]), dates: false, statuses: PROCESS_STATUSES, extra: searchHidden(ctx.query) }),
     h('section', { class: 'panel panel-flush', 'aria-label': 'Processes', testid: 'processes-list' },
       items.length ? table({
         columns,

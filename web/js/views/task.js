@@ -1,13 +1,15 @@
 // One task: its form (editable when the API allows execute), the process data beside it,
 // and a button for each action in `actions` — nothing more, nothing less.
 
+import { durationEl, priorityEl } from '../format.js';
 import * as api from '../api.js';
 import { flowErrorBlock } from '../flow-error.js';
 import {
   h, setContent, badge, timeEl, dueEl, fullTime, pageHeader, dataList, flashError,
 } from '../dom.js';
 import { STATUS, statusKey, statusWord } from '../status.js';
-import { refresh, seg } from '../router.js';
+import { refresh, seg, navigate } from '../router.js';
+import { nextTaskAfter } from '../next-task.js';
 import { buildForm, normalizeFields } from '../forms.js';
 import { commentsPanel, commentField } from '../comments.js';
 import { tryFlowDef, getFlows } from '../flows-cache.js';
@@ -83,6 +85,7 @@ export async function taskView(ctx) {
       const r = await runTaskAction(task, 'execute', {
         body: comment && comment.value() ? { data, comment: comment.value() } : { data },
         def,
+        keepFlash: true,
         onInvalid: (e) => {
           const rest = Object.entries(f.setErrors(e.fields || {}));
           showFormError([
@@ -98,7 +101,11 @@ export async function taskView(ctx) {
           }
         },
       });
-      if (r) refresh();
+      // after Complete: the next task of this process for this user, else the inbox
+      if (r) {
+        const next = await nextTaskAfter(task, r);
+        navigate(next != null ? `/tasks/${seg(next)}` : '/inbox');
+      }
     },
   });
   if (form.submit) form.submit.setAttribute('data-action', 'execute');
@@ -163,6 +170,9 @@ export async function taskView(ctx) {
     task.assigned_at ? fact('Assigned', timeEl(task.assigned_at)) : null,
     task.started_at ? fact('Started', timeEl(task.started_at)) : null,
     task.finished_at ? fact('Finished', timeEl(task.finished_at)) : null,
+    task.finished_at ? fact('Took', durationEl(task.created_at, task.finished_at, { testid: 'task-took' })) : null,
+    task.priority ? fact('Priority', priorityEl(task)) : null,
+    task.attempts != null ? fact('Failed attempts', h('span', { testid: 'task-attempts' }, String(task.attempts))) : null,
     task.token ? fact('Token', h('code', null, task.token)) : null,
     Array.isArray(task.previous) && task.previous.length
       ? fact('After', task.previous.map((p, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(p)}` }, `#${p}`)]))
