@@ -115,6 +115,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
   e->budget = opt->budget_seconds > 0 ? opt->budget_seconds : 5.0;
   e->lease_grace = opt->lease_grace > 0 ? opt->lease_grace : LEASE_GRACE;
   e->message_ttl = opt->message_ttl > 0 ? opt->message_ttl : 86400;
+  e->defer_indexing = opt->defer_indexing;
   snprintf(e->worker, sizeof e->worker, "%s", opt->worker_name ? opt->worker_name : "engine");
   store_options so = {.synchronous_full = opt->synchronous_full, .busy_timeout_ms = 5000};
   int rc = store_open(opt->db_path, &so, &e->st, err);

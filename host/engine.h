@@ -36,6 +36,8 @@ typedef struct engine_options {
   const char *worker_name;   /* for job leases; default "engine" */
   double lease_grace;        /* seconds a job lease outlasts the job's budget; default 30 */
   double message_ttl;        /* seconds a message nobody waits for is kept; default 86400 */
+  int defer_indexing;        /* leave re-indexing search fields after a reload to other engines
+                                (serve's job workers), so that no request waits for it */
 } engine_options;
 
 /* Who acts.  The system actor (CLI without --as, the job workers) passes

@@ -209,6 +209,7 @@ void engine_index_search(engine *e) {
 }
 
 void data_sync_search(engine *e) {
+  if (e->defer_indexing) return;   /* the job workers do it */
   for (int i = 0; i < e->gen->n; i++) {
     const flow_entry *fe = &e->gen->entries[i];
     if (!fe->def) continue;

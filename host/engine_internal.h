@@ -41,6 +41,7 @@ struct engine {
   int swept;            /* engine_deliver_undelivered ran */
   char worker[64];
   struct pin *pins;     /* engine_pins.c: pinned versions loaded in vm */
+  int defer_indexing;   /* engine_options.defer_indexing */
 };
 
 store *engine_store(engine *e);

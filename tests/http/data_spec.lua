@@ -6,6 +6,7 @@
 -- getting its existing processes indexed at the next start.
 package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
+local socket = require "socket"
 
 local ok = C.ok
 local flows, srv, admin, alice, bob, carol, dave
@@ -229,5 +230,31 @@ describe("a flow that gains a search field", function()
     admin = srv:bearer("admin")
     assert.same({ cases.acme1.pid }, ids(admin:get("/api/processes?data.note=first")))
     assert.same({ cases.globex.pid }, ids(admin:get("/api/processes?data.note=second")))
+  end)
+
+  it("after a hot reload, has them indexed by the job workers while requests go on", function()
+    local src = assert(C.read_file(flows .. "/casefile.lua"))
+    src = src:gsub('note     = field.Text    { label = "Note", search = true }',
+                   'note     = field.Text    { label = "Note" }')
+    C.write_file(flows .. "/casefile.lua", src)
+    -- the reload drops the field: searching it is refused again
+    local deadline = socket.gettime() + 10
+    while admin:get("/api/processes?data.note=first").status ~= 400 and socket.gettime() < deadline do C.sleep(0.05) end
+    C.assert_error(admin:get("/api/processes?data.note=first"), 400, "bad_request")
+    src = src:gsub('note     = field.Text    { label = "Note" }', 'note     = field.Text    { label = "Note", search = true }')
+    C.write_file(flows .. "/casefile.lua", src)
+    -- no request does the indexing: each answers at once, and the workers' index shows up
+    local found
+    deadline = socket.gettime() + 15
+    repeat
+      local t0 = socket.gettime()
+      local res = admin:get("/api/processes?data.note=first")
+      assert.is_true(socket.gettime() - t0 < 2, "a request waited for the indexing")
+      if res.status == 200 and #res.json.items == 1 then found = res.json.items[1].id end
+      if not found then C.sleep(0.05) end
+    until found or socket.gettime() > deadline
+    assert.equal(cases.acme1.pid, found)
+    assert.same({ cases.globex.pid }, ids(admin:get("/api/processes?data.note=second")))
+    assert.matches("search index of flow 'casefile'", C.read_file(srv.err) or "", 1, true)
   end)
 end)
