@@ -411,7 +411,7 @@ static int reindex_batch(store *st, const char *flow, const char *fields, int ba
   sqlite3_stmt *s = data_prep(st, Q_DATA_REINDEX_IDS, err);
   if (!s) rc = FH_INTERNAL;
   int64_t ids[1024] = {0};
-  char *datas[1024];
+  char *datas[1024] = {0};   /* (-O3 cannot see that only the first *n are read) */
   if (!rc) {
     sqlite3_bind_text(s, 1, flow, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, *last);
