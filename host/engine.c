@@ -130,6 +130,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
 void engine_close(engine *e) {
   if (!e) return;
   engine_pins_reset(e);
+  summary_cache_free(e);
   luavm_free(e->vm);
   if (e->gen) flowgen_release(e->reg, e->gen);
   store_close(e->st);

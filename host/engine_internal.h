@@ -42,7 +42,14 @@ struct engine {
   char worker[64];
   struct pin *pins;     /* engine_pins.c: pinned versions loaded in vm */
   int defer_indexing;   /* engine_options.defer_indexing */
+  struct summary_cache *summaries;   /* engine_summary.c; NULL until the first list */
 };
+
+/* engine_summary.c: process summaries of task lists, by (process, version,
+ * generation of the definitions), for at most a minute. */
+const char *summary_cache_get(engine *e, int64_t process_id, int64_t version);   /* NULL: compute it */
+void summary_cache_put(engine *e, int64_t process_id, int64_t version, const char *text);
+void summary_cache_free(engine *e);
 
 store *engine_store(engine *e);
 

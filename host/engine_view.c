@@ -225,12 +225,18 @@ static json_t *list_item(engine *e, const st_task *t, json_t *cache) {
     st_process p;
     cached = json_pack("{s:n, s:n}", "summary", "process_status");
     if (!store_process_get(e->st, t->process_id, &p, NULL)) {
-      json_t *data = parse_json_text(p.data);
-      char *summary = summary_of(e, &p, data);
-      json_object_set_new(cached, "summary", json_string(summary ? summary : ""));
+      const char *known = summary_cache_get(e, p.id, p.version);
+      if (known) {
+        json_object_set_new(cached, "summary", json_string(known));
+      } else {
+        json_t *data = parse_json_text(p.data);
+        char *summary = summary_of(e, &p, data);
+        json_object_set_new(cached, "summary", json_string(summary ? summary : ""));
+        summary_cache_put(e, p.id, p.version, summary);
+        free(summary);
+        json_decref(data);
+      }
       json_object_set_new(cached, "process_status", json_string(proc_status_name(p.status)));
-      free(summary);
-      json_decref(data);
       st_process_free(&p);
     }
     json_object_set_new(cache, key, cached);
