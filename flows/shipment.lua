@@ -12,6 +12,15 @@
 local flow = require "flow"
 local this, field = flow.this, flow.field
 
+-- The carriers: stored value and the label people read (the summary shows the label).
+local CARRIERS = { { "default", "Normal post" }, { "express", "Express post" }, { "fedex", "FedEx" }, { "dhl", "DHL" } }
+local function carrier_label(value)
+  for _, c in ipairs(CARRIERS) do
+    if c[1] == value then return c[2] end
+  end
+  return value
+end
+
 return flow.Flow {
   title = "Shipment",
   description = "Register a shipment, choose its carrier, pack it and send it off.",
@@ -20,14 +29,13 @@ return flow.Flow {
     customer_name = field.String { label = "Customer name", required = true, max_length = 100 },
     customer_email = field.Email { label = "Customer e-mail" },
     address = field.Text { label = "Delivery address", required = true },
-    ship_date = field.Date { label = "Shipping date", help = "YYYY-MM-DD" },
+    ship_date = field.Date { label = "Shipping date", help = "The day the goods leave the warehouse" },
     weight = field.Number { label = "Weight (kg)", required = true, min = 0 },
     goods_value = field.Number { label = "Value of the goods", min = 0, default = 0 },
 
     carrier = field.Choice {
       label = "Carrier", required = true,
-      choices = { { "default", "Normal post" }, { "express", "Express post" },
-                  { "fedex", "FedEx" }, { "dhl", "DHL" } },
+      choices = CARRIERS,
     },
     need_insurance = field.Boolean { label = "Take extra insurance?", default = false },
     insurance_number = field.String { label = "Insurance policy number", max_length = 40 },
@@ -39,7 +47,7 @@ return flow.Flow {
 
   summary = function(self, process)
     local data = process.data
-    return string.format("Shipment for %s (%s)", data.customer_name or "?", data.carrier or "carrier not chosen")
+    return string.format("Shipment for %s (%s)", data.customer_name or "?", data.carrier and carrier_label(data.carrier) or "carrier not chosen")
   end,
 
   start = flow.Start {

@@ -42,6 +42,7 @@ int engine_sync_flows(engine *e, fherr *err) {
     e->gen = gen;
     engine_versions_note(e);   /* the versions new processes start on */
     engine_pins_preload(e);
+    data_sync_search(e);
     return FH_OK;
   }
   luavm_options opt = {.lua_dir = flowreg_lua_dir(e->reg), .flows_dir = flowreg_dir(e->reg),
@@ -59,6 +60,7 @@ int engine_sync_flows(engine *e, fherr *err) {
   e->gen = gen;
   engine_versions_note(e);
   engine_pins_preload(e);
+  data_sync_search(e);
   return FH_OK;
 }
 
@@ -113,6 +115,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
   e->budget = opt->budget_seconds > 0 ? opt->budget_seconds : 5.0;
   e->lease_grace = opt->lease_grace > 0 ? opt->lease_grace : LEASE_GRACE;
   e->message_ttl = opt->message_ttl > 0 ? opt->message_ttl : 86400;
+  e->defer_indexing = opt->defer_indexing;
   snprintf(e->worker, sizeof e->worker, "%s", opt->worker_name ? opt->worker_name : "engine");
   store_options so = {.synchronous_full = opt->synchronous_full, .busy_timeout_ms = 5000};
   int rc = store_open(opt->db_path, &so, &e->st, err);
@@ -127,6 +130,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
 void engine_close(engine *e) {
   if (!e) return;
   engine_pins_reset(e);
+  summary_cache_free(e);
   luavm_free(e->vm);
   if (e->gen) flowgen_release(e->reg, e->gen);
   store_close(e->st);
@@ -215,6 +219,7 @@ static int start_body(run *r, const fd_node *n, const json_t *input, fherr *err)
   ptask *t = NULL;
   if ((rc = pstate_add_task(r->e, &r->ps, &row, &t, err))) return rc;
   json_array_append_new(r->created, json_integer(t->row.id));
+  data_credit(r, t);   /* the audit of the start's data */
   if (n->kind == NODE_START_FUNCTION && n->has_fn && (rc = run_invoke(r, t, n, "fn", input, err))) return rc;
   r->ps.proc.status = PROC_STARTED;
   run_complete_task(t);

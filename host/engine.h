@@ -36,6 +36,8 @@ typedef struct engine_options {
   const char *worker_name;   /* for job leases; default "engine" */
   double lease_grace;        /* seconds a job lease outlasts the job's budget; default 30 */
   double message_ttl;        /* seconds a message nobody waits for is kept; default 86400 */
+  int defer_indexing;        /* leave re-indexing search fields after a reload to other engines
+                                (serve's job workers), so that no request waits for it */
 } engine_options;
 
 /* Who acts.  The system actor (CLI without --as, the job workers) passes
@@ -79,6 +81,9 @@ typedef struct engine_task_query {
   int by_due;                /* sort by due_at (tasks without one last), else by created_at */
   int64_t after;
   int limit;                 /* default 50, max 500 */
+  const json_t *data;        /* the data.* parameters by name ("amount_gte": "10"); NULL: none */
+  int by_finished;           /* sort by finished_at (ascending applies), unfinished last */
+  const char *finished_since, *finished_until;
 } engine_task_query;
 
 /* {"items": [task...], "next_after": id|null} */
@@ -94,12 +99,30 @@ typedef struct engine_process_query {
   int64_t after;
   int limit;
   int64_t parent;   /* 0: any; else the children of that process */
+  const json_t *data;   /* the data.* parameters by name ("customer": "ACME"); NULL: none */
 } engine_process_query;
 
 int engine_processes_list(engine *e, const fh_actor *a, const engine_process_query *q, json_t **out,
                           fherr *err);
 /* {"process", "tasks"} */
 int engine_process_get(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err);
+
+/* --- comments and audit (engine_data.c) ------------------------------- */
+
+/* Comments of a process (task_id 0) or of one of its tasks (process_id 0):
+ * {"items": [{"id","task_id","author","created_at","text"}]}.  Whoever may
+ * see the process may read and add them (404 otherwise; 403 for a task seen
+ * only from the queue). */
+int engine_comments_list(engine *e, const fh_actor *a, int64_t process_id, int64_t task_id, json_t **out,
+                         fherr *err);
+/* text: the body's "text" (1..4000 characters). -> the new comment */
+int engine_comment_add(engine *e, const fh_actor *a, int64_t process_id, int64_t task_id, const json_t *text,
+                       json_t **out, fherr *err);
+/* {"items": [{"id","task_id","node","user","at","changes": [{"field","old","new"}]}]} */
+int engine_audit_list(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err);
+/* Loads the flows and brings the search index of their processes up to
+ * their `search = true` fields (serve calls it once before listening). */
+void engine_index_search(engine *e);
 
 /* --- acting ------------------------------------------------------------ */
 

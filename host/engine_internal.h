@@ -41,7 +41,15 @@ struct engine {
   int swept;            /* engine_deliver_undelivered ran */
   char worker[64];
   struct pin *pins;     /* engine_pins.c: pinned versions loaded in vm */
+  int defer_indexing;   /* engine_options.defer_indexing */
+  struct summary_cache *summaries;   /* engine_summary.c; NULL until the first list */
 };
+
+/* engine_summary.c: process summaries of task lists, by (process, version,
+ * generation of the definitions), for at most a minute. */
+const char *summary_cache_get(engine *e, int64_t process_id, int64_t version);   /* NULL: compute it */
+void summary_cache_put(engine *e, int64_t process_id, int64_t version, const char *text);
+void summary_cache_free(engine *e);
 
 store *engine_store(engine *e);
 
@@ -81,6 +89,14 @@ typedef struct idlist {
 int idlist_push(idlist *l, int64_t id, fherr *err);
 void idlist_free(idlist *l);
 
+/* Who the action's data changes are credited to, and a comment with its
+ * task (engine_data.c fills it in, the write records it). */
+typedef struct pdata {
+  int64_t task_id;      /* the task executed or started (0: none) */
+  int64_t user_id;      /* who (0: the system) */
+  char *comment;        /* NULL: none */
+} pdata;
+
 typedef struct pstate {
   st_process proc;      /* proc.version: as read; proc.data is rewritten on write */
   int is_new;           /* started by this action */
@@ -97,6 +113,7 @@ typedef struct pstate {
   int64_t woke;         /* the parent's Subprocess task this child's end woke */
   idlist run_now;       /* Subprocess tasks due now: their children start at once */
   idlist orphans;       /* children of Subprocess tasks canceled by this write */
+  pdata notes;          /* credit and comment of the data written (engine_data.c) */
 } pstate;
 
 /* What a Send node produced.  A message is kept with the action's write
@@ -345,5 +362,37 @@ static inline json_t *parse_json_text(const char *text) {
 }
 
 static inline char *dump_json(const json_t *v) { return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY); }
+
+/* --- engine_data.c: search, audit and comments -------------------------------- */
+/* What a write records besides the rows: the search index (when the data
+ * changed and the flow has searchable fields) and the audit of the changed
+ * fields, credited as ps->notes says, with its comment. */
+typedef struct data_write {
+  store_data_write w;
+  char *search, *changes;
+  char at[FH_TIME_LEN];
+} data_write;
+/* old_data: the data text as read (NULL for a new process); *used 0 when
+ * there is nothing to record.  Never fails the write (data it cannot read
+ * counts as empty). */
+void data_prepare_write(engine *e, const pstate *ps, const char *old_data, const char *new_text, const json_t *data,
+                        data_write *dw, int *used);
+void data_write_free(data_write *dw);
+void pdata_free(pdata *d);
+/* Credits the run's data changes to its actor and task t. */
+void data_credit(run *r, const ptask *t);
+/* The "comment" of an execute's args: checked (1..4000 characters), and
+ * required by a View with comment = "required"; kept for the write. */
+int data_take_comment(run *r, const ptask *t, const fd_node *n, const json_t *args, fherr *err);
+#define DATA_COMMENT_MAX 4000
+/* The data.* parameters as store filters on searchable fields (of `flow`,
+ * or of any loaded flow): FH_BAD_REQUEST for an unknown or unsearchable
+ * field, a range on a field that is not a number or a date, a bad value.
+ * *out is malloc'd (free it); its strings point into params. */
+int data_filters_make(engine *e, const char *flow, const json_t *params, store_data_filter **out, int *n,
+                      fherr *err);
+/* After a new generation of flows: the processes of a flow whose search
+ * fields changed are indexed again (in batches; errors are logged). */
+void data_sync_search(engine *e);
 
 #endif

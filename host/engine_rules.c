@@ -278,9 +278,11 @@ static int apply_execute(run *r, ptask *t, const fd_node *n, const json_t *args,
   json_t *data = args ? json_object_get(args, "data") : NULL;
   if (data && !json_is_object(data) && !json_is_null(data))
     return fherr_set(err, FH_BAD_REQUEST, "\"data\" must be an object");
+  int rc = data_take_comment(r, t, n, args, err);
+  if (rc) return rc;
+  data_credit(r, t);   /* the audit of what this execute changes */
   json_t *empty = json_object();
   if (!data || json_is_null(data)) data = empty;
-  int rc;
   if (n->kind == NODE_VIEW) {
     rc = execute_view(r, t, n, data, err);
   } else if (n->has_fn) {

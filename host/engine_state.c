@@ -55,6 +55,7 @@ void pstate_free(pstate *ps) {
   free(ps->sends);
   idlist_free(&ps->run_now);
   idlist_free(&ps->orphans);
+  pdata_free(&ps->notes);
   memset(ps, 0, sizeof *ps);
 }
 
@@ -337,9 +338,11 @@ typedef struct prepared {
   store_await *awaits;
   store_message_out *out;
   char now[FH_TIME_LEN], until[FH_TIME_LEN];
+  data_write dw;
 } prepared;
 
 static void prepared_free(prepared *p) {
+  data_write_free(&p->dw);
   free(p->out);
   free(p->ins);
   free(p->upd);
@@ -358,6 +361,8 @@ static int prepare(engine *e, pstate *ps, const json_t *data, prepared *p, fherr
   memset(p, 0, sizeof *p);
   char *text = dump_json(data);
   if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
+  int used = 0;
+  data_prepare_write(e, ps, ps->is_new ? NULL : ps->proc.data, text, data, &p->dw, &used);
   free(ps->proc.data);
   ps->proc.data = text;
   int nins, nupd, nawaits, nout = 0;
@@ -374,7 +379,7 @@ static int prepare(engine *e, pstate *ps, const json_t *data, prepared *p, fherr
   p->w = (store_write){.process = &ps->proc, .process_is_new = ps->is_new, .inserts = p->ins, .ninserts = nins,
                        .updates = p->upd, .nupdates = nupd, .links = ps->links, .nlinks = ps->nlinks,
                        .consume = ps->consume, .nconsume = ps->nconsume, .awaits = p->awaits, .nawaits = nawaits,
-                       .sends = p->out, .nsends = nout};
+                       .sends = p->out, .nsends = nout, .data = used ? &p->dw.w : NULL};
   if (wakes_parent(ps)) {
     p->w.wake_task = ps->proc.parent_task_id;
     p->w.wake_at = p->now;
@@ -398,6 +403,7 @@ static void written(pstate *ps, const prepared *p) {
   if (p->w.wake_task) ps->woke = p->w.wake_task;
   for (int i = 0; i < ps->ntasks; i++) note_follow_up(ps, ps->tasks[i]);
   ps->is_new = 0;
+  pdata_free(&ps->notes);   /* recorded: a later write of this state credits anew */
   ps->proc.version++;
   ps->nlinks = 0;
   ps->nconsume = 0;

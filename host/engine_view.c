@@ -90,6 +90,7 @@ json_t *view_task_json(engine *e, const st_task *t) {
   }
   if (t->attempts) json_object_set_new(out, "attempts", json_integer(t->attempts));
   if (!strcmp(t->type, "external")) json_object_set_new(out, "external", view_external_json(t));
+  if (n && n->priority && !is_timeout) json_object_set_new(out, "priority", json_string(node_priority_name(n->priority)));
   if (t->child_id) json_object_set_new(out, "child_id", json_integer(t->child_id));
   if (t->group_id) json_object_set_new(out, "group_id", json_integer(t->group_id));
   return out;
@@ -104,12 +105,20 @@ int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
   for (int i = 0; i < e->gen->n; i++) {
     const flow_entry *fe = &e->gen->entries[i];
     const flowdef *fd = fe->def;
+    /* Load errors (file:line) are for managers of the flow; to anyone else a
+     * flow whose old definition still serves is simply "ok", and one that
+     * never loaded is an error without details. */
+    int manager = engine_is_manager(a, fe->name);
+    int shown_error = fe->has_error && (manager || !fd);
     json_t *item = json_pack("{s:s, s:s, s:s}", "name", fe->name, "title", fd && fd->title ? fd->title : fe->name,
-                             "status", fe->has_error ? "error" : "ok");
+                             "status", shown_error ? "error" : "ok");
     json_object_set_new(item, "description", fd && fd->description ? json_string(fd->description) : json_null());
-    if (fe->has_error)
+    if (shown_error && manager)
       json_object_set_new(item, "error", json_pack("{s:s, s:i, s:s}", "file", fe->error_file, "line", fe->error_line,
                                                    "message", fe->error_message));
+    else if (shown_error)
+      json_object_set_new(item, "error", json_pack("{s:s}", "message",
+                                                   "this flow is not available; an administrator can see why"));
     json_object_set_new(item, "loaded_at", time_or_null(fe->loaded_at));
     json_t *starts = json_array();
     run r;
@@ -130,14 +139,15 @@ int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
 }
 
 int engine_flow_get(engine *e, const fh_actor *a, const char *flow, json_t **out, fherr *err) {
-  (void)a;
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
   const flow_entry *fe = flowgen_find(e->gen, flow);
   if (!fe) return fherr_set(err, FH_NOT_FOUND, "unknown flow '%s'", flow);
+  int manager = engine_is_manager(a, fe->name);   /* only managers read load errors */
+  if (!fe->def && !manager) return fherr_set(err, FH_CONFLICT, "flow '%s' is not available", flow);
   if (!fe->def) return fherr_set(err, FH_CONFLICT, "flow '%s' failed to load: %s", flow, fe->error_message);
   *out = flowdef_to_json(fe->def);
-  json_object_set_new(*out, "status", json_string(fe->has_error ? "error" : "ok"));
+  json_object_set_new(*out, "status", json_string(fe->has_error && manager ? "error" : "ok"));
   return FH_OK;
 }
 
@@ -215,12 +225,18 @@ static json_t *list_item(engine *e, const st_task *t, json_t *cache) {
     st_process p;
     cached = json_pack("{s:n, s:n}", "summary", "process_status");
     if (!store_process_get(e->st, t->process_id, &p, NULL)) {
-      json_t *data = parse_json_text(p.data);
-      char *summary = summary_of(e, &p, data);
-      json_object_set_new(cached, "summary", json_string(summary ? summary : ""));
+      const char *known = summary_cache_get(e, p.id, p.version);
+      if (known) {
+        json_object_set_new(cached, "summary", json_string(known));
+      } else {
+        json_t *data = parse_json_text(p.data);
+        char *summary = summary_of(e, &p, data);
+        json_object_set_new(cached, "summary", json_string(summary ? summary : ""));
+        summary_cache_put(e, p.id, p.version, summary);
+        free(summary);
+        json_decref(data);
+      }
       json_object_set_new(cached, "process_status", json_string(proc_status_name(p.status)));
-      free(summary);
-      json_decref(data);
       st_process_free(&p);
     }
     json_object_set_new(cache, key, cached);
@@ -238,9 +254,11 @@ typedef struct list_query {
   store_task_query sq;
   json_t *names, *fn_nodes, *managed;
   char *names_text, *managed_text;
+  store_data_filter *filters;   /* data.* parameters (engine_data.c) */
 } list_query;
 
 static void list_query_free(list_query *lq) {
+  free(lq->filters);
   free(lq->names_text);
   free(lq->managed_text);
   json_decref(lq->names);
@@ -274,8 +292,14 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
   sq->until = q->until;
   sq->ascending = q->ascending;
   sq->by_due = q->by_due;
+  sq->by_finished = q->by_finished;
+  sq->finished_since = q->finished_since;
+  sq->finished_until = q->finished_until;
   sq->limit = limit + 1;
-  return FH_OK;
+  int rc = q->data && json_object_size(q->data)
+               ? data_filters_make(e, q->flow, q->data, &lq->filters, &sq->nfilters, err) : FH_OK;
+  sq->filters = lq->filters;
+  return rc;
 }
 
 /* Reads rows after `after` until `limit` items are shown (into items) or
@@ -462,6 +486,10 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
                             .parent = q->parent};
   json_t *managed = NULL;
   char *managed_text = NULL;
+  store_data_filter *filters = NULL;
+  if (q->data && json_object_size(q->data) && (rc = data_filters_make(e, q->flow, q->data, &filters, &sq.nfilters, err)))
+    return rc;
+  sq.filters = filters;
   if (!a->is_admin && !a->is_system) {
     sq.visible_to = a->id;
     managed = managed_flows(e, a);
@@ -498,6 +526,7 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
   json_decref(rows);
   json_decref(managed);
   free(managed_text);
+  free(filters);
   return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,11 @@ static const char *const KIND_NAMES[NODE__COUNT] = {
     "if", "switch", "split", "join", "end", "receive", "send", "cancel", "subprocess", "lock", "unlock", "obsolete",
     "external"};
 static const char *const EDGE_NAMES[] = {"next", "true", "false", "case", "default", "timeout"};
+
+const char *node_priority_name(int priority) {
+  static const char *const names[] = {NULL, "low", "normal", "high"};
+  return priority >= 1 && priority <= 3 ? names[priority] : NULL;
+}
 
 const char *node_kind_name(node_kind kind) {
   return kind >= 0 && kind < NODE__COUNT ? KIND_NAMES[kind] : "unknown";
@@ -54,7 +60,10 @@ void flowdef_free(flowdef *fd) {
     free(n->description);
     for (int j = 0; j < n->nfields; j++) free(n->fields[j]);
     free(n->fields);
-    for (int j = 0; j < n->nedges; j++) free(n->edges[j].to);
+    for (int j = 0; j < n->nedges; j++) {
+      free(n->edges[j].to);
+      free(n->edges[j].cond_name);
+    }
     free(n->edges);
     free(n->permission);
     free(n->assign_value);
@@ -149,6 +158,7 @@ static void read_edges(lua_State *L, int nt, fd_node *n) {
       free(kind);
       if (!e->to || (int)e->kind < 0) luaL_error(L, "compiled flow: bad edge %d of '%s'", i, n->name);
       e->has_cond = has_function(L, et, "cond");
+      e->cond_name = opt_string(L, et, "cond_name");
       lua_pop(L, 1);
     }
   }
@@ -231,6 +241,7 @@ static void read_events(lua_State *L, int nt, fd_node *n) {
   n->terminate = opt_bool(L, nt, "terminate");
   n->first = opt_bool(L, nt, "first");
   n->transient = opt_bool(L, nt, "transient");
+  n->comment_required = opt_bool(L, nt, "comment_required");
   n->message = opt_string(L, nt, "message");
   n->signal = opt_string(L, nt, "signal");
   n->has_key_fn = has_function(L, nt, "key");
@@ -242,6 +253,9 @@ static void read_events(lua_State *L, int nt, fd_node *n) {
   n->has_due = !lua_isnil(L, -1);
   lua_pop(L, 1);
   n->due_seconds = opt_number(L, nt, "due_seconds", -1);
+  char *prio = opt_string(L, nt, "priority");
+  n->priority = !prio ? 0 : !strcmp(prio, "high") ? 3 : !strcmp(prio, "low") ? 1 : 2;
+  free(prio);
   if (n->has_due && n->due_seconds < 0 && !has_function(L, nt, "due"))
     luaL_error(L, "compiled flow: :Due of '%s' has no seconds", n->name);
   if ((n->kind == NODE_RECEIVE || n->kind == NODE_SEND) && !n->message == !n->signal)
@@ -524,8 +538,10 @@ static void node_events_json(const fd_node *n, json_t *node) {
   if (n->signal) json_object_set_new(node, "signal", json_string(n->signal));
   if (n->key_value) json_object_set_new(node, "key", json_string(n->key_value));
   if (n->transient) json_object_set_new(node, "transient", json_true());
+  if (n->comment_required) json_object_set_new(node, "comment", json_string("required"));
   if (n->region) json_object_set_new(node, "region", json_string(n->region));
   if (n->has_due) json_object_set_new(node, "due", seconds_json(n->due_seconds));
+  if (n->priority) json_object_set_new(node, "priority", json_string(node_priority_name(n->priority)));
   if (n->lock_name) json_object_set_new(node, "lock", json_string(n->lock_name));
   if (n->while_node) json_object_set_new(node, "while", json_string(n->while_node));
   if (n->topic) json_object_set_new(node, "topic", json_string(n->topic));
@@ -630,78 +646,123 @@ static void sb_quoted(sbuf *b, const char *s) {
   sb_printf(b, "\"");
 }
 
+/* Shapes in the BPMN tradition: events are circles (start thin, end thick,
+ * timers and messages double), gateways diamonds with their marker, tasks
+ * rounded boxes.  The kind is also the node's class, so the web UI adds the
+ * small icons BPMN draws inside (person, gear, clock, envelope). */
 static const char *dot_shape(node_kind k) {
   switch (k) {
-  case NODE_START: case NODE_START_FUNCTION: return "shape=circle, width=0.35, fixedsize=true, label=\"\", style=filled, fillcolor=\"#e8f5e9\"";
-  case NODE_END: return "shape=doublecircle, width=0.3, fixedsize=true, label=\"\", style=filled, fillcolor=\"#ffebee\"";
-  case NODE_IF: case NODE_SWITCH: return "shape=diamond, width=0.5, height=0.5, fixedsize=true, label=\"×\"";
-  case NODE_SPLIT: case NODE_JOIN: return "shape=diamond, width=0.5, height=0.5, fixedsize=true, label=\"+\"";
+  case NODE_START: case NODE_START_FUNCTION:
+    return "shape=circle, width=0.42, fixedsize=true, fontsize=12, label=\"\", penwidth=1.2, style=filled, fillcolor=\"#e8f5e9\"";
+  case NODE_END: return "shape=circle, width=0.42, fixedsize=true, fontsize=12, label=\"\", penwidth=3.5, style=filled, fillcolor=\"#ffebee\"";
+  case NODE_TIMER: return "shape=doublecircle, width=0.42, fixedsize=true, fontsize=12, label=\"\", style=filled, fillcolor=\"#fffde7\"";
+  case NODE_RECEIVE: return "shape=doublecircle, width=0.42, fixedsize=true, fontsize=12, label=\"\", style=filled, fillcolor=\"#fff8e1\"";
+  case NODE_SEND: return "shape=doublecircle, width=0.42, fixedsize=true, fontsize=12, label=\"\", style=filled, fillcolor=\"#ffe0b2\"";
+  case NODE_IF: case NODE_SWITCH:
+    return "shape=diamond, width=0.6, height=0.6, fixedsize=true, fontsize=12, label=<<font point-size=\"20\">×</font>>, style=filled, fillcolor=\"#fffde7\"";
+  case NODE_SPLIT: case NODE_JOIN:
+    return "shape=diamond, width=0.6, height=0.6, fixedsize=true, fontsize=12, label=<<font point-size=\"22\">+</font>>, style=filled, fillcolor=\"#fffde7\"";
   case NODE_OBSOLETE: return "shape=box, style=\"rounded,dashed\"";
-  case NODE_RECEIVE: return "shape=box, style=\"rounded,filled\", peripheries=2, fillcolor=\"#fff8e1\"";
-  case NODE_SEND: return "shape=box, style=\"rounded,filled\", fillcolor=\"#fff3e0\"";
   case NODE_CANCEL: return "shape=octagon, style=filled, fillcolor=\"#ffebee\"";
   case NODE_LOCK: case NODE_UNLOCK: return "shape=box, style=\"rounded,filled,dashed\", fillcolor=\"#eceff1\"";
   case NODE_EXTERNAL: return "shape=box, style=\"rounded,filled,dashed\", fillcolor=\"#e8eaf6\"";
   case NODE_SUBPROCESS: return "shape=box, style=\"rounded,filled,bold\", fillcolor=\"#e3f2fd\"";
+  case NODE_JOB: return "shape=box, style=\"rounded,filled\", fillcolor=\"#f3e5f5\"";
+  case NODE_HANDLER: case NODE_FUNCTION: return "shape=box, style=\"rounded,filled\", fillcolor=\"#eef4fb\"";
   default: return "shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\"";
   }
 }
 
+/* Events and gateways are small fixed shapes: their title goes beside them
+ * (an xlabel, which Graphviz places clear of nodes and edge labels). */
+static int dot_titled_outside(node_kind k) {
+  return strstr(dot_shape(k), "label=") != NULL && k != NODE_OBSOLETE;
+}
+
+/* A conditional branch is labelled by its condition: "is_big" -> "Is big?". */
+static void dot_cond_label(sbuf *b, const fd_edge *e) {
+  char text[140];
+  if (!e->cond_name) {
+    snprintf(text, sizeof text, "condition");
+  } else {
+    snprintf(text, sizeof text, "%s?", e->cond_name);
+    for (char *c = text; *c; c++)
+      if (*c == '_') *c = ' ';
+    if (text[0] >= 'a' && text[0] <= 'z') text[0] = (char)(text[0] - 'a' + 'A');
+  }
+  sb_printf(b, ", label=");
+  sb_quoted(b, text);
+}
+
+static void dot_node(sbuf *b, const fd_node *n) {
+  sb_printf(b, "  ");
+  sb_quoted(b, n->name);
+  sb_printf(b, " [id=\"node-%s\", class=\"kind-%s\", tooltip=", n->name, node_kind_name(n->kind));
+  sb_quoted(b, n->title);
+  sb_printf(b, ", %s", dot_shape(n->kind));
+  if (!dot_titled_outside(n->kind)) {
+    sb_printf(b, ", label=");
+    char label[400];
+    /* a multi-instance node: three bars under its title, as BPMN draws it */
+    snprintf(label, sizeof label, "%s%s", n->title,
+             !n->foreach ? "" : n->foreach_parallel ? "\n|||" : "\n||| (in turn)");
+    sb_quoted(b, label);
+  } else {
+    sb_printf(b, ", xlabel=");
+    sb_quoted(b, n->title);
+  }
+  sb_printf(b, "];\n");
+}
+
+/* A timeout's delay in the unit people read: "90 s", "15 min", "3 h", "7 days". */
+static void dot_delay(char *out, size_t size, double seconds) {
+  if (seconds >= 86400 && fmod(seconds, 86400) == 0) snprintf(out, size, "%g day%s", seconds / 86400, seconds == 86400 ? "" : "s");
+  else if (seconds >= 3600 && fmod(seconds, 3600) == 0) snprintf(out, size, "%g h", seconds / 3600);
+  else if (seconds >= 60 && fmod(seconds, 60) == 0) snprintf(out, size, "%g min", seconds / 60);
+  else snprintf(out, size, "%g s", seconds);
+}
+
+static void dot_edges(sbuf *b, const fd_node *n) {
+  for (int j = 0; j < n->nedges; j++) {
+    const fd_edge *e = &n->edges[j];
+    sb_printf(b, "  ");
+    sb_quoted(b, n->name);
+    sb_printf(b, " -> ");
+    sb_quoted(b, e->to);
+    sb_printf(b, " [id=\"edge-%s-%s\"", n->name, e->to);
+    if (e->kind == EDGE_TRUE) sb_printf(b, ", label=\"yes\"");
+    else if (e->kind == EDGE_FALSE) sb_printf(b, ", label=\"no\"");
+    else if (e->kind == EDGE_DEFAULT) sb_printf(b, ", label=\"default\"");
+    else if (e->has_cond) dot_cond_label(b, e);
+    sb_printf(b, "];\n");
+  }
+  for (int j = 0; j < n->ntimeouts; j++) {
+    const fd_timeout *t = &n->timeouts[j];
+    sb_printf(b, "  ");
+    sb_quoted(b, n->name);
+    sb_printf(b, " -> ");
+    sb_quoted(b, t->to);
+    sb_printf(b, " [id=\"timeout-%s-%d\", class=\"timeout\", style=dashed, label=", n->name, j + 1);
+    char label[96], delay[48];
+    dot_delay(delay, sizeof delay, t->seconds);
+    if (t->seconds >= 0) snprintf(label, sizeof label, "after %s%s", delay, t->interrupting ? "" : " (non-interrupting)");
+    else snprintf(label, sizeof label, "timeout%s", t->interrupting ? "" : " (non-interrupting)");
+    sb_quoted(b, label);
+    sb_printf(b, "];\n");
+  }
+}
+
+/* Text of 13/12 points stays readable when the UI fits the chart to width
+ * (it never scales below 12 px); forcelabels keeps every title. */
 char *flowdef_to_dot(const flowdef *fd) {
   sbuf b = {0};
   sb_printf(&b, "digraph ");
   sb_quoted(&b, fd->name);
-  sb_printf(&b, " {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n"
-                "  edge [fontname=\"Helvetica\", fontsize=9];\n");
-  for (int i = 0; i < fd->nnodes; i++) {
-    const fd_node *n = &fd->nodes[i];
-    sb_printf(&b, "  ");
-    sb_quoted(&b, n->name);
-    sb_printf(&b, " [id=\"node-%s\", class=\"kind-%s\", tooltip=", n->name, node_kind_name(n->kind));
-    sb_quoted(&b, n->title);
-    sb_printf(&b, ", %s", dot_shape(n->kind));
-    if (!strstr(dot_shape(n->kind), "label=")) {
-      sb_printf(&b, ", label=");
-      char label[400];
-      /* a multi-instance node: three bars under its title, as BPMN draws it */
-      snprintf(label, sizeof label, "%s%s", n->title,
-               !n->foreach ? "" : n->foreach_parallel ? "\n|||" : "\n||| (in turn)");
-      sb_quoted(&b, label);
-    } else if (n->kind != NODE_IF && n->kind != NODE_SWITCH && n->kind != NODE_SPLIT && n->kind != NODE_JOIN) {
-      sb_printf(&b, ", xlabel=");
-      sb_quoted(&b, n->title);
-    }
-    sb_printf(&b, "];\n");
-  }
-  for (int i = 0; i < fd->nnodes; i++) {
-    const fd_node *n = &fd->nodes[i];
-    for (int j = 0; j < n->nedges; j++) {
-      const fd_edge *e = &n->edges[j];
-      sb_printf(&b, "  ");
-      sb_quoted(&b, n->name);
-      sb_printf(&b, " -> ");
-      sb_quoted(&b, e->to);
-      sb_printf(&b, " [id=\"edge-%s-%s\"", n->name, e->to);
-      if (e->kind == EDGE_TRUE) sb_printf(&b, ", label=\"yes\"");
-      else if (e->kind == EDGE_FALSE) sb_printf(&b, ", label=\"no\"");
-      else if (e->kind == EDGE_DEFAULT) sb_printf(&b, ", label=\"default\"");
-      else if (e->has_cond) sb_printf(&b, ", label=\"if\"");
-      sb_printf(&b, "];\n");
-    }
-    for (int j = 0; j < n->ntimeouts; j++) {
-      const fd_timeout *t = &n->timeouts[j];
-      sb_printf(&b, "  ");
-      sb_quoted(&b, n->name);
-      sb_printf(&b, " -> ");
-      sb_quoted(&b, t->to);
-      sb_printf(&b, " [id=\"timeout-%s-%d\", class=\"timeout\", style=dashed, label=", n->name, j + 1);
-      char label[64];
-      if (t->seconds >= 0) snprintf(label, sizeof label, "after %gs%s", t->seconds, t->interrupting ? "" : " (+)");
-      else snprintf(label, sizeof label, "timeout%s", t->interrupting ? "" : " (+)");
-      sb_quoted(&b, label);
-      sb_printf(&b, "];\n");
-    }
-  }
+  sb_printf(&b, " {\n  rankdir=TB; forcelabels=true; nodesep=0.4; ranksep=0.45; pad=0.2;\n"
+                "  node [fontname=\"Helvetica\", fontsize=13, margin=\"0.32,0.1\"];\n"
+                "  edge [fontname=\"Helvetica\", fontsize=12, color=\"#546e7a\", arrowsize=0.8];\n");
+  for (int i = 0; i < fd->nnodes; i++) dot_node(&b, &fd->nodes[i]);
+  for (int i = 0; i < fd->nnodes; i++) dot_edges(&b, &fd->nodes[i]);
   sb_printf(&b, "}\n");
   if (b.failed) return NULL;
   return b.s;

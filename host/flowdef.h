@@ -32,6 +32,7 @@ typedef struct fd_edge {
   int to_index;      /* index into flowdef.nodes */
   edge_kind kind;
   int has_cond;
+  char *cond_name;   /* the condition's method name (this.name), or NULL */
 } fd_edge;
 
 /* One :OnTimeout(after, node, {interrupting}) of a waiting node.  When
@@ -95,6 +96,8 @@ typedef struct fd_node {
   char *lock_name;      /* lock, unlock: the critical section's name */
   char *while_node;     /* :While: taken and completed only while a task of it is active */
   char *topic;          /* external: the topic its workers fetch (a name like a message's) */
+  int comment_required; /* view: comment = "required" (its execute needs a comment) */
+  int priority;         /* :Priority: 0 none, 1 low, 2 normal, 3 high */
 } fd_node;
 
 typedef struct flowdef {
@@ -110,6 +113,7 @@ typedef struct flowdef {
 } flowdef;
 
 const char *node_kind_name(node_kind kind);
+const char *node_priority_name(int priority);   /* "low", "normal", "high"; NULL for none */
 const char *edge_kind_name(edge_kind kind);
 int node_kind_is_human(node_kind kind);   /* start and view: people act on them */
 

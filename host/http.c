@@ -39,7 +39,8 @@ engine *http_engine(http_req *r, fherr *err) {
   engine *e = pthread_getspecific(s->engine_key);
   if (e) return e;
   engine_options eo = {.flows = s->opt.flows, .db_path = s->db_path, .synchronous_full = s->opt.synchronous_full,
-                       .budget_seconds = s->opt.budget_seconds, .worker_name = "http"};
+                       .budget_seconds = s->opt.budget_seconds, .worker_name = "http",
+                       .defer_indexing = s->opt.index_elsewhere};
   if (engine_open(&eo, &e, err)) return NULL;
   pthread_mutex_lock(&s->mu);
   if (s->nengines == s->capengines) {

@@ -41,6 +41,7 @@ typedef struct http_options {
   double budget_seconds;     /* Lua callback budget of every engine; default 5 */
   struct jobs *jobs;         /* woken after each successful write; may be NULL */
   int metrics_only;          /* serves GET /metrics alone, without authentication (--metrics-listen) */
+  int index_elsewhere;       /* job workers re-index search fields after a reload: requests never do */
 } http_options;
 
 typedef struct http_server http_server;

@@ -109,10 +109,26 @@ static json_t *session_json(http_req *r) {
                    r->by_cookie ? json_string(r->csrf) : json_null());
 }
 
+/* Signed out is an answer, not an error: a request with no credentials at
+ * all (no cookie, no token) gets 200 {"user": null}, so the UI's first probe
+ * logs no 401.  A bad token or an ended session stays 401: its holder must
+ * learn that it no longer works. */
 void http_session_get(http_req *r) {
   fherr err = {0};
   engine *e = http_engine(r, &err);
-  if (!e || http_params_check(r, NULL, &err) || http_authenticate(r, e, &err)) {
+  if (!e || http_params_check(r, NULL, &err)) {
+    http_reply_fherr(r, &err);
+    return;
+  }
+  int anonymous = !MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) &&
+                  !MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+  int rc = http_authenticate(r, e, &err);
+  if (rc == FH_UNAUTH && anonymous) {
+    fherr_clear(&err);
+    http_reply_json(r, 200, json_pack("{s:n, s:n}", "user", "csrf_token"));
+    return;
+  }
+  if (rc) {
     http_reply_fherr(r, &err);
     return;
   }

@@ -199,6 +199,15 @@ int http_auth_init(http_server *s, fherr *err);
 
 /* --- http_route.c ---------------------------------------------------------- */
 
+/* --- http_data.c: search parameters, comments, audit ----------------------- */
+
+/* The data.<name> parameters as {"<name>": "value"} (NULL when none). */
+int http_data_params(http_req *r, json_t **out, fherr *err);
+/* GET|POST /api/processes/{id}/comments, GET|POST /api/tasks/{id}/comments
+ * (one of the ids 0), GET /api/processes/{id}/audit. */
+void http_data_comments(http_req *r, engine *e, int64_t process_id, int64_t task_id);
+void http_data_audit(http_req *r, engine *e, int64_t process_id);
+
 /* Answers one /api request (r->path starts with "/api"). */
 void http_route_api(http_req *r);
 

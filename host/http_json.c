@@ -161,7 +161,8 @@ int http_params_check(http_req *r, const char *const *allowed, fherr *err) {
     return fherr_set(err, FH_BAD_REQUEST, "malformed query string (bad escape, repeated or too many parameters)");
   for (int i = 0; i < r->nparams; i++) {
     int ok = 0;
-    for (const char *const *a = allowed; a && *a && !ok; a++) ok = !strcmp(*a, r->params[i].key);
+    for (const char *const *a = allowed; a && *a && !ok; a++)
+      ok = !strcmp(*a, r->params[i].key) || (!strcmp(*a, "data.*") && !strncmp(r->params[i].key, "data.", 5));
     if (!ok) return fherr_set(err, FH_BAD_REQUEST, "unknown query parameter '%.64s'", r->params[i].key);
   }
   return FH_OK;

@@ -194,17 +194,20 @@ static void h_start(http_req *r, engine *e, const match *m) {
 
 static void h_processes(http_req *r, engine *e, const match *m) {
   (void)m;
-  static const char *const params[] = {"flow", "status", "limit", "after", "parent", NULL};
+  static const char *const params[] = {"flow", "status", "limit", "after", "parent", "data.*", NULL};
   fherr err = {0};
-  json_t *out = NULL;
+  json_t *out = NULL, *data = NULL;
   engine_process_query q = {.flow = NULL};
   int rc = prepare(r, e, params, &err);
+  if (!rc) rc = http_data_params(r, &data, &err);
+  q.data = data;
   if (!rc) rc = param_limit(r, &q.limit, &err);
   if (!rc) rc = http_param_id(r, "after", &q.after, &err);
   if (!rc) rc = http_param_id(r, "parent", &q.parent, &err);
   if (!rc) rc = param_status(r, PROCESS_STATUSES, &q.status, &err);
   q.flow = http_param(r, "flow");
   if (!rc) rc = engine_processes_list(e, &r->actor, &q, &out, &err);
+  json_decref(data);
   answer(r, rc, 200, out, &err);
 }
 
@@ -231,12 +234,12 @@ static void h_process_cancel(http_req *r, engine *e, const match *m) {
 static void h_tasks(http_req *r, engine *e, const match *m) {
   (void)m;
   static const char *const params[] = {"view", "flow", "process", "status", "limit", "after",
-                                       "sort", "since", "until", NULL};
+                                       "sort", "since", "until", "finished_since", "finished_until", "data.*", NULL};
   fherr err = {0};
-  json_t *out = NULL;
+  json_t *out = NULL, *data = NULL;
   engine_task_query q = {.view = NULL};
-  char since[FH_TIME_LEN], until[FH_TIME_LEN];
-  int have_since = 0, have_until = 0;
+  char since[FH_TIME_LEN], until[FH_TIME_LEN], fsince[FH_TIME_LEN], funtil[FH_TIME_LEN];
+  int have_since = 0, have_until = 0, have_fsince = 0, have_funtil = 0;
   int rc = prepare(r, e, params, &err);
   if (!rc) rc = param_limit(r, &q.limit, &err);
   if (!rc) rc = http_param_id(r, "after", &q.after, &err);
@@ -244,21 +247,30 @@ static void h_tasks(http_req *r, engine *e, const match *m) {
   if (!rc) rc = param_status(r, TASK_STATUSES, &q.status, &err);
   if (!rc) rc = param_time(r, "since", 0, since, &have_since, &err);
   if (!rc) rc = param_time(r, "until", 1, until, &have_until, &err);
+  if (!rc) rc = param_time(r, "finished_since", 0, fsince, &have_fsince, &err);
+  if (!rc) rc = param_time(r, "finished_until", 1, funtil, &have_funtil, &err);
+  if (!rc) rc = http_data_params(r, &data, &err);
+  q.data = data;
   if (!rc) {
     const char *view = http_param(r, "view"), *sort = http_param(r, "sort");
     static const char *const views[] = {"inbox", "queue", "archive", "all", NULL};
     if (view && !in_list(view, views)) rc = fherr_set(&err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
-    else if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at") && strcmp(sort, "due_at"))
-      rc = fherr_set(&err, FH_BAD_REQUEST, "sort must be created_at, -created_at or due_at");
+    else if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at") && strcmp(sort, "due_at") &&
+             strcmp(sort, "finished_at") && strcmp(sort, "-finished_at"))
+      rc = fherr_set(&err, FH_BAD_REQUEST, "sort must be created_at, -created_at, due_at, finished_at or -finished_at");
     q.view = view ? view : "inbox";
-    q.ascending = sort && !strcmp(sort, "created_at");
+    q.ascending = sort && (!strcmp(sort, "created_at") || !strcmp(sort, "finished_at"));
     q.by_due = sort && !strcmp(sort, "due_at");
+    q.by_finished = sort && strstr(sort, "finished_at") != NULL;
   }
   q.flow = http_param(r, "flow");
   q.since = have_since ? since : NULL;
   q.until = have_until ? until : NULL;
+  q.finished_since = have_fsince ? fsince : NULL;
+  q.finished_until = have_funtil ? funtil : NULL;
   if (!rc) rc = engine_tasks_list(e, &r->actor, &q, &out, &err);
   if (!rc) http_admin_redact(r, out);
+  json_decref(data);
   answer(r, rc, 200, out, &err);
 }
 
@@ -282,7 +294,7 @@ static void h_task(http_req *r, engine *e, const match *m) {
 
 static void h_task_action(http_req *r, engine *e, const match *m) {
   static const char *const with_user[] = {"user", NULL};
-  static const char *const with_data[] = {"data", NULL};
+  static const char *const with_data[] = {"data", "comment", NULL};
   const char *action = m->name2;
   const char *const *fields = !strcmp(action, "reassign") ? with_user : !strcmp(action, "execute") ? with_data : NULL;
   fherr err = {0};
@@ -371,6 +383,9 @@ static void h_openapi(http_req *r, engine *e, const match *m) {
   (void)m;
   http_openapi(r);
 }
+static void h_process_comments(http_req *r, engine *e, const match *m) { http_data_comments(r, e, m->id, 0); }
+static void h_task_comments(http_req *r, engine *e, const match *m) { http_data_comments(r, e, 0, m->id); }
+static void h_process_audit(http_req *r, engine *e, const match *m) { http_data_audit(r, e, m->id); }
 
 static const route ROUTES[] = {
     {"GET", "health", h_health},
@@ -396,6 +411,11 @@ static const route ROUTES[] = {
     {"POST", "external/{id}/complete", h_external_complete},
     {"POST", "external/{id}/fail", h_external_fail},
     {"POST", "external/{id}/extend", h_external_extend},
+    {"GET", "processes/{id}/comments", h_process_comments},
+    {"POST", "processes/{id}/comments", h_process_comments},
+    {"GET", "tasks/{id}/comments", h_task_comments},
+    {"POST", "tasks/{id}/comments", h_task_comments},
+    {"GET", "processes/{id}/audit", h_process_audit},
 };
 
 /* --- matching ---------------------------------------------------------------------- */

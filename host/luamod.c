@@ -279,14 +279,18 @@ static int l_start(lua_State *L) {
   return finish(L, &a, rc, out, &err, 0);
 }
 
+static const char *opt_field(lua_State *L, int t, const char *key);
+
 static int do_action(lua_State *L, const char *action, int data_idx, int user_idx, int opts_idx) {
   host *h = check_host(L);
   int64_t id = luaL_checkinteger(L, 2);
   const char *user = user_idx ? luaL_checkstring(L, user_idx) : NULL;
+  const char *comment = opt_field(L, opts_idx, "comment");   /* execute {comment = "..."} */
   json_t *data = data_idx ? to_json_or_raise(L, data_idx) : NULL;
   json_t *args = json_object();
   if (data) json_object_set_new(args, "data", data);
   if (user) json_object_set_new(args, "user", json_string(user));
+  if (comment) json_object_set_new(args, "comment", json_string(comment));
   fh_actor a;
   json_t *out = NULL;
   fherr err = {0};
@@ -325,24 +329,55 @@ static lua_Integer opt_int(lua_State *L, int t, const char *key) {
 
 static int raise_invalid(lua_State *L, const char *field, const char *message);
 
+/* opts.data = {customer = "ACME", amount_gte = 10}: the data.* search
+ * parameters, as the API takes them (values as text); NULL when none. */
+static json_t *opt_data(lua_State *L, int t) {
+  if (lua_type(L, t) != LUA_TTABLE) return NULL;
+  lua_getfield(L, t, "data");
+  json_t *out = NULL;
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    out = json_object();
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+      if (lua_type(L, -2) == LUA_TSTRING) {
+        const char *v = lua_type(L, -1) == LUA_TBOOLEAN ? (lua_toboolean(L, -1) ? "true" : "false") : NULL;
+        lua_pushvalue(L, -1);
+        if (!v) v = lua_tostring(L, -1);
+        json_object_set_new(out, lua_tostring(L, -3), json_string(v ? v : ""));
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return out;
+}
+
 /* host:tasks{view =, flow =, process =, status =, sort =, limit =, after =, as =}
- * -> items, next page key (sort: "-created_at" (default), "created_at", "due_at") */
+ * -> items, next page key (sort: "-created_at" (default), "created_at", "due_at",
+ * "finished_at", "-finished_at": as GET /api/tasks) */
 static int l_tasks(lua_State *L) {
   host *h = check_host(L);
   const char *sort = opt_field(L, 2, "sort");
-  if (sort && strcmp(sort, "created_at") && strcmp(sort, "-created_at") && strcmp(sort, "due_at"))
-    return raise_invalid(L, "sort", "must be created_at, -created_at or due_at");
+  static const char *const sorts[] = {"created_at", "-created_at", "due_at", "finished_at", "-finished_at", NULL};
+  int known = 0;
+  for (int i = 0; sort && sorts[i]; i++) known |= !strcmp(sort, sorts[i]);
+  if (sort && !known)
+    return raise_invalid(L, "sort", "must be created_at, -created_at, due_at, finished_at or -finished_at");
   fh_actor a;
   actor_of(L, h, 2, &a);
   engine_task_query q = {.view = opt_field(L, 2, "view"), .flow = opt_field(L, 2, "flow"),
                          .status = opt_field(L, 2, "status"), .process_id = opt_int(L, 2, "process"),
                          .limit = (int)opt_int(L, 2, "limit"), .after = opt_int(L, 2, "after"),
-                         .ascending = sort && !strcmp(sort, "created_at"),
-                         .by_due = sort && !strcmp(sort, "due_at")};
+                         .ascending = sort && (!strcmp(sort, "created_at") || !strcmp(sort, "finished_at")),
+                         .by_due = sort && !strcmp(sort, "due_at"),
+                         .by_finished = sort && strstr(sort, "finished_at") != NULL};
   if (!q.view) q.view = a.is_system ? "all" : "inbox";
-  json_t *out = NULL;
+  json_t *out = NULL, *data = opt_data(L, 2);
   fherr err = {0};
+  q.data = data;
   int rc = engine_tasks_list(h->e, &a, &q, &out, &err);
+  json_decref(data);
   fh_actor_free(&a);
   if (rc) return raise_err(L, &err);
   json_t *items = json_incref(json_object_get(out, "items"));
@@ -391,9 +426,36 @@ static int l_processes(lua_State *L) {
   engine_process_query q = {.flow = opt_field(L, 2, "flow"), .status = opt_field(L, 2, "status"),
                             .limit = (int)opt_int(L, 2, "limit"), .after = opt_int(L, 2, "after"),
                             .parent = opt_int(L, 2, "parent")};
+  json_t *out = NULL, *data = opt_data(L, 2);
+  fherr err = {0};
+  q.data = data;
+  int rc = engine_processes_list(h->e, &a, &q, &out, &err);
+  json_decref(data);
+  return finish(L, &a, rc, out, &err, 1);
+}
+
+/* host:audit(process_id, {as =}) -> the audit entries (GET /api/processes/{id}/audit) */
+static int l_audit(lua_State *L) {
+  host *h = check_host(L);
+  int64_t id = luaL_checkinteger(L, 2);
+  fh_actor a;
+  actor_of(L, h, 3, &a);
   json_t *out = NULL;
   fherr err = {0};
-  int rc = engine_processes_list(h->e, &a, &q, &out, &err);
+  int rc = engine_audit_list(h->e, &a, id, &out, &err);
+  return finish(L, &a, rc, out, &err, 1);
+}
+
+/* host:comments(process_id, {task =, as =}) -> the comments (of one task with task =) */
+static int l_comments(lua_State *L) {
+  host *h = check_host(L);
+  int64_t id = luaL_checkinteger(L, 2);
+  int64_t task = opt_int(L, 3, "task");
+  fh_actor a;
+  actor_of(L, h, 3, &a);
+  json_t *out = NULL;
+  fherr err = {0};
+  int rc = engine_comments_list(h->e, &a, task ? 0 : id, task, &out, &err);
   return finish(L, &a, rc, out, &err, 1);
 }
 
@@ -589,6 +651,7 @@ static const luaL_Reg host_methods[] = {
     {"task", l_task}, {"process", l_process}, {"processes", l_processes}, {"cancel_process", l_cancel_process},
     {"run_jobs", l_run_jobs}, {"now", l_now}, {"advance", l_advance}, {"send", l_send}, {"signal", l_signal},
     {"flows", l_flows}, {"flow", l_flow}, {"rename_node", l_rename_node},
+    {"audit", l_audit}, {"comments", l_comments},
     {"reload", l_reload}, {"reload_path", l_reload_path}, {"close", l_close},
     {"external_fetch", l_external_fetch}, {"external_complete", l_external_complete},
     {"external_fail", l_external_fail}, {"external_extend", l_external_extend},

@@ -199,6 +199,7 @@ static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
     fflush(stdout);
   }
   if (!rc) engine_versions_record(e);   /* before serving: the workers find them current */
+  if (!rc) engine_index_search(e);   /* before listening: no request waits for it */
   engine_close(e);
   return rc;
 }
@@ -295,7 +296,8 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
                      .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .access_log = 1,
                      .budget_seconds = o.budget, .jobs = pool, .request_timeout = (unsigned)o.request_timeout,
-                     .conn_limit = (unsigned)o.max_connections, .per_ip_limit = (unsigned)o.per_address};
+                     .conn_limit = (unsigned)o.max_connections, .per_ip_limit = (unsigned)o.per_address,
+                     .index_elsewhere = o.jobs > 0};
   raise_fd_limit(o.max_connections ? o.max_connections : 1024);
   if (http_start(&ho, &srv, &err)) goto out;
   if (start_metrics_listener(&o, &ho, &metrics_srv, &err)) goto out;

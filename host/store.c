@@ -142,6 +142,9 @@ const char *const STORE_SQL[Q__COUNT] = {
       "SELECT p.id FROM process p JOIN task t ON t.id = p.parent_task_id WHERE p.id > ?1"
       " AND p.status IN ('NEW','STARTED') AND t.status NOT IN ('STARTED','SCHEDULED') ORDER BY p.id LIMIT 1",
   [Q_TASK_PREV_ADD] = "INSERT OR IGNORE INTO task_previous(task_id, previous_id) VALUES(?1, ?2)",
+  [Q_TASK_PREV_ADD_MANY] =
+      "INSERT OR IGNORE INTO task_previous(task_id, previous_id)"
+      " SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
   [Q_TASK_NEXT_STATUS] =
       "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = ?1",
   [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?2 AND status IN " ACTIVE,
@@ -168,7 +171,8 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define LIST_FILTERS                                                                    \
   " AND (?5 IS NULL OR substr(t.flow_task, 1, length(?5) + 1) = ?5 || '.')"            \
   " AND (?6 IS NULL OR t.process_id = ?6) AND (?7 IS NULL OR t.status = ?7)"          \
-  " AND (?8 IS NULL OR t.created_at >= ?8) AND (?9 IS NULL OR t.created_at < ?9)"
+  " AND (?8 IS NULL OR t.created_at >= ?8) AND (?9 IS NULL OR t.created_at < ?9)"       \
+  " AND (?12 IS NULL OR t.finished_at >= ?12) AND (?13 IS NULL OR t.finished_at < ?13)"
 #define LIST(view, cmp, order) \
   "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
@@ -189,6 +193,21 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE),
   [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL),
+  /* By finished_at (the archive's "Finished" column), unfinished tasks last
+   * either way; paged like the due order, by the last task's id. */
+#define FIN_KEY(none) "(coalesce(t.finished_at, '" none "'), t.id)"
+#define LIST_FIN(view, none, cmp, order) \
+  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " FIN_KEY(none) " " cmp \
+  " (SELECT coalesce(finished_at, '" none "'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.finished_at, '" none \
+  "') " order ", t.id " order " LIMIT ?11"
+  [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),
+  [Q_LIST_QUEUE_FIN] = LIST_FIN(VIEW_QUEUE, "", "<", "DESC"),
+  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(VIEW_ARCHIVE, "", "<", "DESC"),
+  [Q_LIST_ALL_FIN] = LIST_FIN(VIEW_ALL, "", "<", "DESC"),
+  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(VIEW_INBOX, "~", ">", "ASC"),
+  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(VIEW_QUEUE, "~", ">", "ASC"),
+  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(VIEW_ARCHIVE, "~", ">", "ASC"),
+  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(VIEW_ALL, "~", ">", "ASC"),
   /* Counted up to a cap (?11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
@@ -264,9 +283,13 @@ int sq_fail(store *st, fherr *err, int rc, const char *what) {
   return fherr_set(err, FH_INTERNAL, "storage error: %s: %s", what, msg);
 }
 
+const char *store_sql_text(store *st, int q) {
+  return st->cur->db->kind == DB_KIND_PG ? STORE_SQL_PG[q] : STORE_SQL[q];
+}
+
 dbs *sq_prep(store *st, int q, fherr *err) {
   if (!st->cur->stmt[q]) {
-    const char *sql = st->cur->db->kind == DB_KIND_PG ? STORE_SQL_PG[q] : STORE_SQL[q];
+    const char *sql = store_sql_text(st, q);
     int rc = dbs_prepare(st->cur->db, q, sql, &st->cur->stmt[q]);
     if (rc != DB_OK) {
       sq_fail(st, err, rc, "prepare");
@@ -911,7 +934,24 @@ int store_process_update(store *st, int64_t id, proc_status status, const char *
   return sq_run(st, s, err, "update process");
 }
 
+json_t *sq_process_row_json(dbs *s) {
+  json_t *row = json_object();
+  json_object_set_new(row, "id", json_integer(dbs_col_int64(s, 0)));
+  json_object_set_new(row, "flow", json_string((const char *)dbs_col_text(s, 1)));
+  json_object_set_new(row, "status", json_string((const char *)dbs_col_text(s, 2)));
+  json_object_set_new(row, "data", json_string((const char *)dbs_col_text(s, 3)));
+  const char *by = dbs_col_text(s, 4);
+  json_object_set_new(row, "created_by", by ? json_string((const char *)by) : json_null());
+  json_object_set_new(row, "created_at", json_string((const char *)dbs_col_text(s, 5)));
+  const char *fin = dbs_col_text(s, 6);
+  json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
+  json_object_set_new(row, "parent_id", json_integer(dbs_col_int64(s, 7)));
+  json_object_set_new(row, "parent_task_id", json_integer(dbs_col_int64(s, 8)));
+  return row;
+}
+
 int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err) {
+  if (q->nfilters) return store_process_list_filtered(st, q, out, err);
   dbs *s = sq_prep(st, Q_PROC_LIST, err);
   if (!s) return FH_INTERNAL;
   sq_bind_text_or_null(s, 1, q->flow);
@@ -923,21 +963,7 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   sq_bind_id_or_null(s, 7, q->parent);
   json_t *arr = json_array();
   int rc;
-  while ((rc = dbs_step(s)) == DB_ROW) {
-    json_t *row = json_object();
-    json_object_set_new(row, "id", json_integer(dbs_col_int64(s, 0)));
-    json_object_set_new(row, "flow", json_string((const char *)dbs_col_text(s, 1)));
-    json_object_set_new(row, "status", json_string((const char *)dbs_col_text(s, 2)));
-    json_object_set_new(row, "data", json_string((const char *)dbs_col_text(s, 3)));
-    const char *by = dbs_col_text(s, 4);
-    json_object_set_new(row, "created_by", by ? json_string((const char *)by) : json_null());
-    json_object_set_new(row, "created_at", json_string((const char *)dbs_col_text(s, 5)));
-    const char *fin = dbs_col_text(s, 6);
-    json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
-    json_object_set_new(row, "parent_id", json_integer(dbs_col_int64(s, 7)));
-    json_object_set_new(row, "parent_task_id", json_integer(dbs_col_int64(s, 8)));
-    json_array_append_new(arr, row);
-  }
+  while ((rc = dbs_step(s)) == DB_ROW) json_array_append_new(arr, sq_process_row_json(s));
   sq_done(s);
   if (rc != DB_DONE) {
     json_decref(arr);
@@ -1236,12 +1262,16 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
 }
 
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err) {
-  static const int by_view[4][3] = {{Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_INBOX_DUE},
-                                    {Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_QUEUE_DUE},
-                                    {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC, Q_LIST_ARCHIVE_DUE},
-                                    {Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_ALL_DUE}};
+  static const int by_view[4][5] = {
+      {Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_INBOX_DUE, Q_LIST_INBOX_FIN, Q_LIST_INBOX_FIN_ASC},
+      {Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_QUEUE_DUE, Q_LIST_QUEUE_FIN, Q_LIST_QUEUE_FIN_ASC},
+      {Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC, Q_LIST_ARCHIVE_DUE, Q_LIST_ARCHIVE_FIN, Q_LIST_ARCHIVE_FIN_ASC},
+      {Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_ALL_DUE, Q_LIST_ALL_FIN, Q_LIST_ALL_FIN_ASC}};
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
-  dbs *s = sq_prep(st, by_view[q->view][q->by_due ? 2 : q->ascending ? 1 : 0], err);
+  int order = q->by_due ? 2 : q->by_finished ? 3 + (q->ascending != 0) : q->ascending ? 1 : 0;
+  int which = by_view[q->view][order];
+  dbs *s = q->nfilters ? sq_prep_filtered(st, store_sql_text(st, which), "t.process_id", q->filters, q->nfilters, err)
+                       : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   dbs_bind_int64(s, 2, q->user_id);
   dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
@@ -1253,7 +1283,11 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 9, q->until);
   sq_bind_id_or_null(s, 10, q->after);
   dbs_bind_int(s, 11, q->limit > 0 ? q->limit : 50);
-  return task_rows(st, s, rows, n, err);
+  sq_bind_text_or_null(s, 12, q->finished_since);
+  sq_bind_text_or_null(s, 13, q->finished_until);
+  int rc = task_rows(st, s, rows, n, err);
+  if (q->nfilters) dbs_finalize(s);
+  return rc;
 }
 
 int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err) {
@@ -1515,15 +1549,38 @@ static int wake_parent(store *st, const store_write *w, fherr *err) {
   return sq_run(st, s, err, "raise parent version");
 }
 
+/* Several (task, previous) links in one statement, as a JSON array of
+ * pairs: a split's or a join's links cost one statement, not one each. */
+static int add_links(store *st, const int64_t *links, int n, fherr *err) {
+  size_t cap = (size_t)n * 44 + 4, len = 0;
+  char *text = malloc(cap);
+  if (!text) return fherr_set(err, FH_INTERNAL, "out of memory");
+  text[len++] = '[';
+  for (int i = 0; i < n; i++)
+    len += (size_t)snprintf(text + len, cap - len, "%s[%lld,%lld]", i ? "," : "", (long long)links[2 * i],
+                            (long long)links[2 * i + 1]);
+  snprintf(text + len, cap - len, "]");
+  dbs *s = sq_prep(st, Q_TASK_PREV_ADD_MANY, err);
+  int rc = FH_INTERNAL;
+  if (s) {
+    dbs_bind_text(s, 1, text);
+    rc = sq_run(st, s, err, "link previous tasks");
+  }
+  free(text);
+  return rc;
+}
+
 static int write_rows(store *st, const store_write *w, fherr *err) {
   int rc = w->process_is_new ? process_insert_row(st, w->process, err) : process_update_checked(st, w->process, err);
   for (int i = 0; !rc && i < w->nconsume; i++) rc = consume_message(st, w->consume[i], err);
   for (int i = 0; !rc && i < w->nawaits; i++) rc = check_not_kept(st, &w->awaits[i], err);
   for (int i = 0; !rc && i < w->ninserts; i++) rc = store_task_insert(st, (st_task *)w->inserts[i], err);
   for (int i = 0; !rc && i < w->nupdates; i++) rc = store_task_update(st, w->updates[i], err);
-  for (int i = 0; !rc && i < w->nlinks; i++) rc = store_task_add_previous(st, w->links[2 * i], w->links[2 * i + 1], err);
+  if (!rc && w->nlinks == 1) rc = store_task_add_previous(st, w->links[0], w->links[1], err);
+  else if (!rc && w->nlinks > 1) rc = add_links(st, w->links, w->nlinks, err);
   for (int i = 0; !rc && i < w->nsends; i++) rc = insert_message(st, &w->sends[i], err);
   if (!rc && w->wake_task) rc = wake_parent(st, w, err);
+  if (!rc && w->data) rc = store_data_write_rows(st, w->process, w->process_is_new, w->data, err);
   if (!rc && w->also) rc = write_rows(st, w->also, err);
   return rc;
 }

@@ -174,6 +174,8 @@ int store_process_get(store *st, int64_t id, st_process *out, fherr *err);
 int store_process_update(store *st, int64_t id, proc_status status, const char *data,
                          const char *finished_at, fherr *err);
 
+struct store_data_filter;   /* search by process data (below) */
+
 typedef struct store_process_query {
   const char *flow;        /* NULL: any */
   const char *status;      /* NULL: any */
@@ -182,6 +184,8 @@ typedef struct store_process_query {
   int64_t visible_to;      /* 0: no restriction; else started by / took part */
   const char *managed_flows_json;  /* JSON array of flows visible_to manages */
   int64_t parent;          /* 0: any; else children of that process */
+  const struct store_data_filter *filters;   /* all must hold (store_data.c) */
+  int nfilters;
 } store_process_query;
 
 /* JSON array of process rows: id, flow, status, data (text), created_by (name|null), created_at, finished_at,
@@ -271,6 +275,10 @@ typedef struct store_task_query {
   int by_due;                    /* earliest due_at first, none last (ascending ignored) */
   int64_t after;
   int limit;
+  const struct store_data_filter *filters;   /* on the task's process data (store_data.c) */
+  int nfilters;
+  int by_finished;               /* by finished_at (ascending: oldest first), unfinished last */
+  const char *finished_since, *finished_until;   /* on finished_at */
 } store_task_query;
 
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err);
@@ -401,11 +409,53 @@ typedef struct store_write {
   int64_t wake_task;           /* a finished child's Subprocess task: STARTED -> SCHEDULED, due */
   const char *wake_at;         /* now (its parent's version is raised with it) */
   const struct store_write *also;   /* another process written in the same transaction */
+  const struct store_data_write *data;   /* search index, audit, comment (NULL: none) */
 } store_write;
 
 /* Writes it in one short transaction (through the group-commit writer):
  * FH_OK once durable, FH_STALE when the process was written by someone else
  * since it was read (or an id was taken) and nothing was written. */
 int store_write_process(store *st, const store_write *w, fherr *err);
+
+/* --- process data: search index, comments, audit (store_data.c) ------- */
+
+typedef enum { STORE_CMP_EQ, STORE_CMP_GE, STORE_CMP_LE, STORE_CMP_GT, STORE_CMP_LT } store_cmp;
+
+/* One condition on a searchable field: a number (booleans are 1 and 0) or
+ * a text (dates are their ISO text). */
+typedef struct store_data_filter {
+  const char *field;
+  store_cmp cmp;
+  int is_number;
+  double num;
+  const char *text;
+} store_data_filter;
+
+/* What a write records about the process's data, in the same transaction. */
+typedef struct store_data_write {
+  const char *search_fields;   /* JSON array of field names to index; NULL: the index stays */
+  int64_t task_id;             /* the task executed (0: none) */
+  int64_t user_id;             /* who submitted (0: the system) */
+  const char *at;
+  const char *changes;         /* audit: JSON array of {field, old, new}; NULL: none */
+  const char *comment;         /* a comment with the task; NULL: none */
+} store_data_write;
+
+/* Called by store_write_process after the process row is written. */
+int store_data_write_rows(store *st, const st_process *p, int is_new, const store_data_write *d, fherr *err);
+/* The lists with filters (store_process_list and store_task_list hand over). */
+int store_process_list_filtered(store *st, const store_process_query *q, json_t **out, fherr *err);
+/* A comment, in a short write of its own; task_id 0: on the process. */
+int store_comment_add(store *st, int64_t process_id, int64_t task_id, int64_t user_id, const char *text,
+                      int64_t *id, fherr *err);
+/* [{"id","task_id"|null,"author"|null,"created_at","text"}] oldest first; task_id 0: every comment of the process. */
+int store_comment_list(store *st, int64_t process_id, int64_t task_id, json_t **out, fherr *err);
+/* [{"id","task_id"|null,"node"|null,"user"|null,"at","changes":[{field, old, new}]}] oldest first. */
+int store_audit_list(store *st, int64_t process_id, json_t **out, fherr *err);
+/* Indexes the processes of `flow` for the fields of fields_json (a JSON
+ * array) unless they were indexed for exactly these: batches of `batch`
+ * processes, each a short write.  *indexed: processes indexed now. */
+int store_search_reindex(store *st, const char *flow, const char *fields_json, int batch, int64_t *indexed,
+                         fherr *err);
 
 #endif

@@ -165,6 +165,16 @@ void dbs_bind_null(dbs *s, int i) {
   else sqlite3_bind_null(s->lite, i);
 }
 
+void dbs_bind_double(dbs *s, int i, double v) {
+  if (s->c->kind != DB_KIND_PG) {
+    sqlite3_bind_double(s->lite, i, v);
+    return;
+  }
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.17g", v);
+  pg_set_param(s, i, buf);
+}
+
 int dbs_step(dbs *s) { return s->c->kind == DB_KIND_PG ? pg_step(s) : sqlite3_step(s->lite); }
 
 /* The text of a PostgreSQL column of the current row, NULL for SQL NULL. */

@@ -92,6 +92,8 @@ void dbs_bind_text(dbs *s, int i, const char *v);
 /* The first len bytes of v (no NUL inside). */
 void dbs_bind_textn(dbs *s, int i, const char *v, int len);
 void dbs_bind_null(dbs *s, int i);
+/* PostgreSQL gets the shortest text that reads back as the same double. */
+void dbs_bind_double(dbs *s, int i, double v);
 /* DB_ROW, DB_DONE or an error code. */
 int dbs_step(dbs *s);
 int64_t dbs_col_int64(dbs *s, int col);

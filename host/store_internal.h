@@ -27,11 +27,13 @@ enum {
   Q_REVOKE_USER, Q_REVOKE_GROUP, Q_JOIN, Q_LEAVE, Q_USERS_WITH_PERM,
   Q_SESSION_ADD, Q_SESSION_GET, Q_SESSION_DEL, Q_TOKEN_ADD, Q_TOKEN_GET, Q_TOKEN_USED,
   Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES, Q_PARTICIPANT_ADD,
-  Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_NEXT_STATUS,
+  Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_PREV_ADD_MANY, Q_TASK_NEXT_STATUS,
   Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
   Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
   Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC,
   Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_INBOX_DUE, Q_LIST_QUEUE_DUE, Q_LIST_ARCHIVE_DUE, Q_LIST_ALL_DUE,
+  Q_LIST_INBOX_FIN, Q_LIST_QUEUE_FIN, Q_LIST_ARCHIVE_FIN, Q_LIST_ALL_FIN,
+  Q_LIST_INBOX_FIN_ASC, Q_LIST_QUEUE_FIN_ASC, Q_LIST_ARCHIVE_FIN_ASC, Q_LIST_ALL_FIN_ASC,
   Q_COUNT_INBOX, Q_COUNT_QUEUE,
   Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME, Q_RENAME_BUMP,
   Q_RECEIVER_NEXT, Q_MSG_KEEP, Q_MSG_FIND, Q_MSG_DELETE, Q_MSG_EXPIRE, Q_MSG_NEXT_EXPIRY, Q_MSG_KEPT_FOR,
@@ -46,12 +48,20 @@ enum {
   Q_READ_BEGIN,
   /* external tasks (store_external.c) */
   Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
+  /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
+  Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_COMMENT_ADD,
+  Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,
+  Q_DATA_LAST = Q_DATA_REINDEX_IDS,
   Q__COUNT
 };
 
 /* The same statements in SQLite's and in PostgreSQL's dialect. */
 extern const char *const STORE_SQL[Q__COUNT];
 extern const char *const STORE_SQL_PG[Q__COUNT];
+/* The text of a Q_DATA_* statement (store_data.c), pg: PostgreSQL's. */
+const char *store_data_text(int q, int pg);
+/* STORE_SQL[q] or STORE_SQL_PG[q], as the store's connection speaks. */
+const char *store_sql_text(store *st, int q);
 
 /* Outcomes of the last RESULTS batches a writer committed, by batch id. */
 #define RESULTS 64
@@ -148,6 +158,16 @@ static inline char *sq_dup_col(dbs *s, int col) {
   const char *v = dbs_col_text(s, col);
   return v ? strdup((const char *)v) : NULL;
 }
+
+/* --- process data (store_data.c) ------------------------------------ */
+
+/* A process list row as JSON (the columns of Q_PROC_LIST). */
+json_t *sq_process_row_json(dbs *s);
+/* base_sql (one of STORE_SQL[]) with the filters on key_col's process
+ * data added before its ORDER BY, bound as ?20 on: a statement of its own
+ * that the caller finalizes.  NULL on error. */
+dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, const store_data_filter *f,
+                               int n, fherr *err);
 
 /* --- schema (store_schema.c) ----------------------------------------- */
 

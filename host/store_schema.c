@@ -134,6 +134,26 @@ static const char *const MIGRATIONS[] = {
     "CREATE TRIGGER process_flow_version AFTER INSERT ON process WHEN NEW.flow_version IS NULL BEGIN"
     " UPDATE process SET flow_version = (SELECT hash FROM flow_version WHERE flow = NEW.flow AND is_current)"
     " WHERE id = NEW.id; END;",
+    /* process data (store_data.c).  process_search: the values of a
+     * process's `search = true` fields; `value` has no declared type, so a
+     * number stays a number and a text a text (SQLite orders every number
+     * before every text, which bounds a range to one kind); the primary key
+     * is the index an exact match or a range walks, in process id order.
+     * search_indexed: the searchable fields each flow's processes were last
+     * indexed for (a flow that gains one is indexed again, in batches).
+     * comment: comments on a process or one of its tasks.  data_audit: who
+     * submitted which field values (a JSON array of {field, old, new}). */
+    "CREATE TABLE process_search(field TEXT NOT NULL, value NOT NULL, process_id INTEGER NOT NULL,"
+    " PRIMARY KEY(field, value, process_id)) WITHOUT ROWID;"
+    "CREATE INDEX process_search_process ON process_search(process_id);"
+    "CREATE TABLE search_indexed(flow TEXT PRIMARY KEY, fields TEXT NOT NULL);"
+    "CREATE TABLE comment(id INTEGER PRIMARY KEY, process_id INTEGER NOT NULL REFERENCES process(id),"
+    " task_id INTEGER, user_id INTEGER REFERENCES user(id), created_at TEXT NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX comment_process ON comment(process_id, id);"
+    "CREATE INDEX comment_task ON comment(task_id, id) WHERE task_id IS NOT NULL;"
+    "CREATE TABLE data_audit(id INTEGER PRIMARY KEY, process_id INTEGER NOT NULL REFERENCES process(id),"
+    " task_id INTEGER, user_id INTEGER REFERENCES user(id), at TEXT NOT NULL, changes TEXT NOT NULL);"
+    "CREATE INDEX data_audit_process ON data_audit(process_id, id);",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

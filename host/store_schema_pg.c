@@ -1,7 +1,7 @@
 /* store_schema_pg — the PostgreSQL schema and its migrations.
  *
  * The same tables, columns and meaning as store_schema.c's SQLite schema at
- * its version 8 (times stay ISO-8601 text, flags stay integers, so that the
+ * its version 10 (times stay ISO-8601 text, flags stay integers, so that the
  * statements of both dialects read and compare them alike), with sequences
  * for the ids so that several hosts never hand out the same one.  The
  * version is the one row of flowhost_schema; store_migrate_pg applies the
@@ -93,6 +93,27 @@ static const char *const MIGRATIONS_PG[] = {
     " END IF; RETURN NEW; END $$;"
     "CREATE TRIGGER process_flow_version BEFORE INSERT ON process"
     " FOR EACH ROW EXECUTE FUNCTION process_flow_version();",
+    /* 2: process data, SQLite's version 10 (store_data.c).  SQLite keeps a
+     * search value in one column of mixed type (every number sorts before
+     * every text); here a value is in num (numbers, booleans as 1 and 0) or
+     * in txt (texts), and each has its own index in (field, value, process
+     * id) order, so that an exact match or a range on either kind is an
+     * index walk.  A process has one value per field: that is the key. */
+    "CREATE SEQUENCE comment_id_seq; CREATE SEQUENCE data_audit_id_seq;"
+    "CREATE TABLE process_search(field TEXT NOT NULL, num DOUBLE PRECISION, txt TEXT, process_id BIGINT NOT NULL,"
+    " PRIMARY KEY(process_id, field), CHECK ((num IS NULL) <> (txt IS NULL)));"
+    "CREATE INDEX process_search_num ON process_search(field, num, process_id);"
+    "CREATE INDEX process_search_txt ON process_search(field, txt, process_id);"
+    "CREATE TABLE search_indexed(flow TEXT PRIMARY KEY, fields TEXT NOT NULL);"
+    "CREATE TABLE comment(id BIGINT PRIMARY KEY DEFAULT nextval('comment_id_seq'),"
+    " process_id BIGINT NOT NULL REFERENCES process(id), task_id BIGINT, user_id BIGINT REFERENCES \"user\"(id),"
+    " created_at TEXT NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX comment_process ON comment(process_id, id);"
+    "CREATE INDEX comment_task ON comment(task_id, id) WHERE task_id IS NOT NULL;"
+    "CREATE TABLE data_audit(id BIGINT PRIMARY KEY DEFAULT nextval('data_audit_id_seq'),"
+    " process_id BIGINT NOT NULL REFERENCES process(id), task_id BIGINT, user_id BIGINT REFERENCES \"user\"(id),"
+    " at TEXT NOT NULL, changes TEXT NOT NULL);"
+    "CREATE INDEX data_audit_process ON data_audit(process_id, id);",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

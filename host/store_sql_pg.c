@@ -139,6 +139,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "SELECT p.id FROM process p JOIN task t ON t.id = p.parent_task_id WHERE p.id > $1"
       " AND p.status IN ('NEW','STARTED') AND t.status NOT IN ('STARTED','SCHEDULED') ORDER BY p.id LIMIT 1",
   [Q_TASK_PREV_ADD] = "INSERT INTO task_previous(task_id, previous_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
+  /* $1: a JSON array of [task id, previous id] pairs */
+  [Q_TASK_PREV_ADD_MANY] =
+      "INSERT INTO task_previous(task_id, previous_id)"
+      " SELECT (value->>0)::bigint, (value->>1)::bigint FROM json_array_elements($1::json) ON CONFLICT DO NOTHING",
   [Q_TASK_NEXT_STATUS] =
       "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = $1",
   [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = $1 AND id <> $2 AND status IN " ACTIVE,
@@ -172,7 +176,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define LIST_FILTERS                                                                    \
   " AND ($5 IS NULL OR substr(t.flow_task, 1, length($5) + 1) = $5 || '.')"            \
   " AND ($6 IS NULL OR t.process_id = $6) AND ($7 IS NULL OR t.status = $7)"          \
-  " AND ($8 IS NULL OR t.created_at >= $8) AND ($9 IS NULL OR t.created_at < $9)"
+  " AND ($8 IS NULL OR t.created_at >= $8) AND ($9 IS NULL OR t.created_at < $9)"       \
+  " AND ($12::text IS NULL OR t.finished_at >= $12) AND ($13::text IS NULL OR t.finished_at < $13)"
 #define LIST(view, cmp, order) \
   "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
@@ -193,6 +198,21 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE),
   [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL),
+  /* By finished_at (the archive's "Finished" column), unfinished tasks last
+   * either way; paged like the due order, by the last task's id. */
+#define FIN_KEY(none) "(coalesce(t.finished_at, '" none "'), t.id)"
+#define LIST_FIN(view, none, cmp, order) \
+  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
+  " (SELECT coalesce(finished_at, '" none "'), id FROM task WHERE id = $10)) ORDER BY coalesce(t.finished_at, '" none \
+  "') " order ", t.id " order " LIMIT NULLIF($11::bigint, -1)"
+  [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),
+  [Q_LIST_QUEUE_FIN] = LIST_FIN(VIEW_QUEUE, "", "<", "DESC"),
+  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(VIEW_ARCHIVE, "", "<", "DESC"),
+  [Q_LIST_ALL_FIN] = LIST_FIN(VIEW_ALL, "", "<", "DESC"),
+  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(VIEW_INBOX, "~", ">", "ASC"),
+  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(VIEW_QUEUE, "~", ">", "ASC"),
+  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(VIEW_ARCHIVE, "~", ">", "ASC"),
+  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(VIEW_ALL, "~", ">", "ASC"),
   /* Counted up to a cap ($11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",

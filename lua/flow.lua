@@ -310,7 +310,9 @@ end
 -- Fields
 ---------------------------------------------------------------------------------------------
 
-local COMMON_OPTIONS = { label = opt_string, required = opt_boolean, help = opt_string, default = true }
+-- search = true: the field's values are indexed for GET /api/processes?data.<field>=...
+local COMMON_OPTIONS = { label = opt_string, required = opt_boolean, help = opt_string, default = true,
+  search = opt_boolean }
 
 local FIELD_KINDS = {
   String  = { type = "string",  options = { max_length = opt_positive_integer } },
@@ -352,7 +354,7 @@ local function make_field(ctor, opts)
   for k, v in pairs(COMMON_OPTIONS) do allowed[k] = v end
   for k, v in pairs(kind.options) do allowed[k] = v end
   local good = check_options("field." .. ctor, opts, allowed, report_here)
-  for _, key in ipairs({ "label", "required", "help", "max_length", "min", "max" }) do
+  for _, key in ipairs({ "label", "required", "help", "max_length", "min", "max", "search" }) do
     if good[key] ~= nil then f[key] = good[key] end
   end
   if f.min and f.max and f.min > f.max then complain("min is greater than max") end
@@ -383,7 +385,7 @@ local KINDS = {
   start          = { ctor = "Start",         methods = { "Next", "Permission" },           needs_next = true },
   start_function = { ctor = "StartFunction", methods = { "Next" },                         needs_next = true },
   view           = { ctor = "View",          methods = { "Next", "Permission", "Assign", "OnTimeout", "Due",
-                                                         "ForEach", "While" }, needs_next = true },
+                                                         "ForEach", "While", "Priority" }, needs_next = true },
   handler        = { ctor = "Handler",       methods = { "Next", "ForEach" },              needs_next = true },
   ["function"]   = { ctor = "Function",      methods = { "Next", "OnTimeout", "Due", "While" }, needs_next = true },
   job            = { ctor = "Job",           methods = { "Next", "Retry", "Timeout", "OnTimeout", "ForEach" },
@@ -462,13 +464,19 @@ function flow.Start(opts)
   return node
 end
 
+-- comment = "required": executing the View needs a comment; "optional" (the default) takes one.
+local function opt_comment(v)
+  if v ~= "required" and v ~= "optional" then return 'must be "required" or "optional"' end
+end
+
 function flow.View(opts)
   local node, spec = new_node("view")
-  local allowed = { validate = true }
+  local allowed = { validate = true, comment = opt_comment }
   for k, v in pairs(FORM_OPTIONS) do allowed[k] = v end
   local good = node_options(spec, opts, allowed)
   spec.title, spec.description, spec.fields = good.title, good.description, good.fields
   spec.validate = callable_arg(spec, good.validate, "View validate", nil, true)
+  spec.comment_required = good.comment == "required" or nil
   return node
 end
 
@@ -823,6 +831,15 @@ function chain.Due(spec, site, after)
   set_once(spec, "due", "Due", after_arg(spec, after, ":Due", site), site)
 end
 
+-- :Priority("high"|"normal"|"low"): shown beside the task in lists; nothing happens by itself.
+local PRIORITIES = { high = true, normal = true, low = true }
+function chain.Priority(spec, site, level)
+  if not PRIORITIES[level] then
+    return problem(spec, ':Priority expects "high", "normal" or "low", got ' .. describe(level), site)
+  end
+  set_once(spec, "priority", "Priority", level, site)
+end
+
 -- Beyond the contract's table: a title and description for nodes whose constructor takes
 -- no options table (Handler, If, End...). Allowed on every node.
 function chain.Annotation(spec, site, opts)
@@ -1007,7 +1024,9 @@ local function compile_edges(ctx, spec, node)
     if record == nil then return end
     local to = resolve_node(ctx, record.ref, what)
     local cond = resolve_method(ctx, record.cond, what .. " condition")
-    if to then node.edges[#node.edges + 1] = { to = to, kind = kind, cond = cond } end
+    -- the condition's method name titles the branch on the chart ("is_big" -> "Is big?")
+    local cond_name = record.cond and is_ref(record.cond.value) and record.cond.value.name or nil
+    if to then node.edges[#node.edges + 1] = { to = to, kind = kind, cond = cond, cond_name = cond_name } end
   end
   local function missing(what)
     ctx_report(ctx, string.format("%s '%s' has no %s", spec.ctor, spec.name, what), spec.file, spec.line)
@@ -1072,6 +1091,7 @@ local function compile_events(ctx, spec, node)
     if to then node.timeouts[#node.timeouts + 1] = { to = to, interrupting = t.interrupting, seconds = seconds } end
   end
   if spec.due then node.due_seconds = compile_after(ctx, spec.due, node, "due", ":Due") end
+  node.priority = spec.priority
   if spec.key and spec.key.const then node.key_value = spec.key.const
   elseif spec.key then node.key = resolve_method(ctx, spec.key, spec.ctor .. " key") end
   if spec.data then node.data = resolve_method(ctx, spec.data, "Send data") end
@@ -1119,6 +1139,7 @@ local function compile_node(ctx, spec)
     node.wait_all, node.wait, node.cancel_rest, node.block = spec.wait_all, spec.wait, spec.cancel_rest, spec.block
   end
   node.terminate, node.first, node.transient = spec.terminate, spec.first, spec.transient
+  node.comment_required = spec.comment_required
   node.message, node.signal = spec.message, spec.signal
   compile_events(ctx, spec, node)
   if spec.retry then node.retry = { attempts = spec.retry.attempts, backoff = spec.retry.backoff } end
@@ -1204,7 +1225,7 @@ flow.Flow(t) checks the flow table `t` and returns the compiled definition (or r
                      seconds, permission, permission_fn, assign_user, assign_fn,
                      assign_owner_of, retry = {attempts, backoff}, timeout, wait_all,
                      wait, cancel_rest, terminate, first, message, signal, transient,
-                     key (fn) | key_value, data (fn), region, due (fn) | due_seconds,
+                     key (fn) | key_value, data (fn), region, due (fn) | due_seconds, priority,
                      subflow, sub_start, input (fn), output (fn), lock_name, while_node, topic,
                      foreach (fn) | foreach_field, parallel, complete_count | complete (fn),
                      timeouts = {{to, interrupting, seconds (-1: fn timeout_<i>)}, ...},
@@ -1229,7 +1250,7 @@ function flow.Flow(t)
     local f = ctx.fields[name]
     def.fields[#def.fields + 1] = { name = name, type = f.type, label = f.label or flow.title_from_name(name),
       required = f.required, default = f.default, help = f.help, max_length = f.max_length,
-      min = f.min, max = f.max, choices = f.choices }
+      min = f.min, max = f.max, choices = f.choices, search = f.search or nil }
   end
 
   local node_names = sorted_keys(ctx.nodes)

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   tempDir, addUsers, startServer, launchBrowser, newPage, login, checkPage, expectText,
-  screenshot, chartStatuses, taskRow, openList, go, teardown, WAIT,
+  screenshot, chartStatuses, taskRow, openList, go, teardown, WAIT, completed,
 } from './lib.mjs';
 
 let dir; let server; let browser;
@@ -136,8 +136,8 @@ async function approve(page, who, pid, instance) {
   const form = page.getByTestId('task-form');
   await form.getByTestId('field-approved').check();
   await form.getByTestId('action-execute').click();
-  await page.locator(`[data-testid=task-page][data-task-id="${id}"][data-status=DONE]`).waitFor();
-  await expectText(page.getByTestId('flash-message').last(), `“Approve the order · ${who}” is done.`);
+  await completed(page, id);
+  await expectText(page.getByTestId('flash-message').last(), new RegExp(`^“Approve the order · ${who}” is done\\.`));
   return id;
 }
 
@@ -153,15 +153,16 @@ async function ship(page, childPid, parcels, tracking) {
   const form = page.getByTestId('task-form');
   await form.getByTestId('field-parcels').fill(String(parcels));
   await form.getByTestId('action-execute').click();
-  await page.locator(`[data-testid=task-page][data-task-id="${packId}"][data-status=DONE]`).waitFor();
-  // the hand-over goes to whoever packed: straight to the inbox
+  const went = await completed(page, packId);
+  // the hand-over goes to whoever packed: straight to the inbox, and Complete opened it
   const next = page.getByTestId('flash-message').last().getByTestId('next-task-link');
   const sendId = (await expectText(next, /^Hand over to the carrier \(#\d+\)$/)).match(/#(\d+)/)[1];
+  assert.equal(went, `#/tasks/${sendId}`, 'after Complete, the next task of the process');
   await next.click();
   await page.locator(`[data-testid=task-page][data-task-id="${sendId}"][data-status=ASSIGNED]`).waitFor();
   await page.getByTestId('task-form').getByTestId('field-tracking').fill(tracking);
   await page.getByTestId('task-form').getByTestId('action-execute').click();
-  await page.locator(`[data-testid=task-page][data-task-id="${sendId}"][data-status=DONE]`).waitFor();
+  await completed(page, sendId);
 }
 
 async function noSideScroll(page, what) {
@@ -319,8 +320,9 @@ test('an order: 2 of 3 approvals as one group, one warehouse_shipment child per 
   const confirm = taskRow(clerk, 'inbox', { title: 'Confirm the delivery to the customer', processId: pid });
   await confirm.getByTestId('task-link').click();
   await clerk.locator('[data-testid=task-page][data-status=ASSIGNED]').waitFor();
+  const confirmId = await clerk.getByTestId('task-page').getAttribute('data-task-id');
   await clerk.getByTestId('action-execute').click();
-  await clerk.locator('[data-testid=task-page][data-status=DONE]').waitFor();
+  await completed(clerk, confirmId);
   const done = await openProcess(clerk, pid);
   assert.equal(await done.getAttribute('data-status'), 'DONE');
   await expectText(clerk.locator('#children-title'), 'Child processes (2)');

@@ -169,6 +169,11 @@ test('a deadline: the due date in the queue and inbox, two armed timeouts on the
   row = taskRow(page, 'inbox', { id: approve.id });
   due = row.getByTestId('due');
   await expectText(due, inADay);
+  // the Due column sorts (issue 14): earliest first, kept in the URL; the task with a date leads
+  await page.getByTestId('sort-due').click();
+  await page.waitForFunction(() => location.hash.includes('sort=due_at'));
+  await page.locator('th[aria-sort=ascending] [data-testid=sort-due]').waitFor();
+  assert.equal(await page.getByTestId('inbox-table').getByTestId('task-row').first().getAttribute('data-task-id'), String(approve.id));
 
   // the task page: the due date with its absolute time, and the timeouts that guard it
   await openTask(page, approve.id);
@@ -253,6 +258,9 @@ test('the flows page describes the new node kinds; the chart styles them', async
   await card.locator('.flow-chart-details:not(.flow-steps-details) > summary').click();
   const chart = card.getByTestId('flow-chart');
   await chart.locator('svg g.node').first().waitFor();
+  // a chart wider than the window pans inside its box; the page itself never scrolls sideways
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways page scroll');
+  assert.ok(await chart.locator('.chart-canvas').evaluate((c) => c.scrollWidth > c.clientWidth), 'the wide chart pans');
   const look = await chart.evaluate((fig) => {
     const shape = (sel) => {
       const el = fig.querySelector(sel);
@@ -260,9 +268,10 @@ test('the flows page describes the new node kinds; the chart styles them', async
     };
     const edge = fig.querySelector('g.edge.timeout path');
     return {
-      receive: shape('g.node.kind-receive path'),
-      receiveShapes: fig.querySelectorAll('g.node.kind-receive[id="node-wait_payment"] path').length,
-      send: shape('g.node.kind-send path'),
+      // events are circles (issue 14): a receive a double one, with an envelope inside
+      receive: shape('g.node.kind-receive ellipse'),
+      receiveShapes: fig.querySelectorAll('g.node.kind-receive[id="node-wait_payment"] ellipse').length,
+      send: shape('g.node.kind-send ellipse'),
       cancel: shape('g.node.kind-cancel polygon'),
       view: shape('g.node.kind-view path'),
       timeoutDash: edge ? getComputedStyle(edge).strokeDasharray : null,

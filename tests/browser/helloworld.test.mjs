@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   tempDir, addUsers, startServer, launchBrowser, newPage, login, checkPage, expectText,
-  go, screenshot, chartStatuses, chartStrokes, teardown,
+  go, screenshot, chartStatuses, chartStrokes, teardown, completed,
 } from './lib.mjs';
 
 let dir; let server; let browser;
@@ -101,6 +101,9 @@ test('alice starts, bob assigns and approves, the process ends DONE', async () =
   await screenshot(bob, 'task-form');
   await bob.getByTestId('task-form').getByTestId('action-execute').click();
   await expectText(bob.getByTestId('flash-message').last(), /“Approve” is done/);
+  // nothing else for bob in this process: Complete goes back to the inbox (issue 14)
+  assert.equal(await completed(bob, taskId), '#/inbox');
+  await go(bob, `#/tasks/${taskId}`);
   await bob.locator('[data-testid=task-page][data-status=DONE]').waitFor();
   await expectText(bob.getByTestId('task-status'), 'Done');
   await expectText(bob.getByTestId('process-status'), 'Done');

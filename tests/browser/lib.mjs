@@ -279,3 +279,18 @@ export async function teardown({ browser, server, dirs = [] }) {
   for (const d of dirs) removeDir(d);
   if (errors.length) throw errors[0];
 }
+
+/**
+ * After Complete the UI leaves the task (issue 14): to the user's next task of the
+ * process, else the inbox. Waits until it left task `id` and the API says DONE;
+ * resolves to the hash it went to.
+ */
+export async function completed(page, id) {
+  await page.waitForFunction((tid) => location.hash !== `#/tasks/${tid}`
+    && document.querySelector('main [data-testid=task-page], main [data-testid=inbox-list]') !== null
+    && (document.querySelector('main [data-testid=task-page]')?.getAttribute('data-task-id') ?? '') !== String(tid),
+  String(id), { timeout: WAIT });
+  const res = await apiCall(page, 'GET', `/api/tasks/${id}`);
+  assert.equal(res.body.task.status, 'DONE', `task #${id} is done`);
+  return page.evaluate(() => location.hash);
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   tempDir, addUsers, startServer, launchBrowser, newPage, login, checkPage, expectText,
-  screenshot, apiCall, openList, taskRow, go, teardown,
+  screenshot, apiCall, openList, taskRow, go, teardown, completed,
 } from './lib.mjs';
 
 const WIDTH = 375;
@@ -146,7 +146,11 @@ test('the task and process pages fit a phone screen too', async () => {
   await assertNoHorizontalScroll('task page');
   await screenshot(page, 'mobile-task');
   await page.getByTestId('field-approved').tap();
+  const doneId = await task.getAttribute('data-task-id');
   await page.getByTestId('action-execute').tap();
+  // nothing else for this user in the process: Complete goes back to the inbox
+  assert.equal(await completed(page, doneId), '#/inbox');
+  await page.evaluate((id) => { location.hash = `#/tasks/${id}`; }, doneId);
   await page.locator('[data-testid=task-page][data-status=DONE]').waitFor();
 
   await page.getByTestId('process-link').tap();

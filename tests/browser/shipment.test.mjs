@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   tempDir, addUsers, grantGroup, startServer, launchBrowser, newPage, login, checkPage,
-  expectText, screenshot, chartStatuses, taskRow, openList, go, teardown,
+  expectText, screenshot, chartStatuses, taskRow, openList, go, teardown, completed,
 } from './lib.mjs';
 
 let dir; let server; let browser; let clerk; let wally;
@@ -80,7 +80,7 @@ async function completeFromInbox(page, id, fill) {
   await page.locator(`[data-testid=task-page][data-task-id="${id}"][data-status=ASSIGNED]`).waitFor();
   await fill(form);
   await form.getByTestId('action-execute').click();
-  await page.locator(`[data-testid=task-page][data-task-id="${id}"][data-status=DONE]`).waitFor();
+  await completed(page, id);
 }
 
 async function openProcess(page, processId) {
@@ -109,6 +109,9 @@ test('normal post with insurance: both branches, nested split, move-out to the p
   await completeFromInbox(wally, packId, async (form) => {
     await form.getByTestId('field-package_count').fill('3');
   });
+  // nothing else for wally yet: Complete went back to the inbox; the done task keeps its data
+  assert.equal(wally.url().replace(/^[^#]*/, ''), '#/inbox');
+  await go(wally, `#/tasks/${packId}`);
   await expectText(wally.getByTestId('process-data').getByTestId('data-package_count'), '3');
   assert.deepEqual(await listTitles(wally, 'inbox', pid), [], 'the move-out waits for the clerk branch');
 
@@ -152,6 +155,7 @@ test('normal post with insurance: both branches, nested split, move-out to the p
   await completeFromInbox(wally, moveId, async (form) => {
     await form.getByTestId('field-tracking_number').fill('TRK123456');
   });
+  await go(wally, `#/tasks/${moveId}`);
   await expectText(wally.getByTestId('process-status'), 'Done');
 
   const proc = await openProcess(wally, pid);
@@ -212,7 +216,7 @@ test('express: the quote goes to the clerk; a quote above 10000 is refused besid
 
   await form.getByTestId('field-quote_price').fill('480');
   await form.getByTestId('action-execute').click();
-  await clerk.locator(`[data-testid=task-page][data-task-id="${quoteId}"][data-status=DONE]`).waitFor();
+  await completed(clerk, quoteId);
 
   const packId = await assignFromQueue(wally, pid, 'Package the goods');
   await completeFromInbox(wally, packId, async (f) => { await f.getByTestId('field-package_count').fill('1'); });

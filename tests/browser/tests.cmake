@@ -7,7 +7,7 @@ if(NOT NODE)
   return()
 endif()
 
-foreach(t helloworld validation permissions shipment keyboard mobile events compose external versions admin)
+foreach(t helloworld validation permissions shipment keyboard mobile events compose external versions admin data chart ui)
   add_test(NAME browser_${t} COMMAND ${NODE} ${CMAKE_SOURCE_DIR}/tests/browser/${t}.test.mjs)
   set_tests_properties(browser_${t} PROPERTIES LABELS browser ENVIRONMENT "${FLOWHOST_TEST_ENV}" TIMEOUT 180)
 endforeach()

@@ -10,7 +10,12 @@
 #include "test.h"
 
 static int test_texts(void) {
+  for (int q = Q_DATA_FIRST; q <= Q_DATA_LAST; q++) {   /* store_data.c keeps their texts */
+    CHECK(store_data_text(q, 0) && store_data_text(q, 1));
+    CHECK(!strchr(store_data_text(q, 1), '?'));
+  }
   for (int q = 0; q < Q__COUNT; q++) {
+    if (q >= Q_DATA_FIRST && q <= Q_DATA_LAST) continue;
     if (!STORE_SQL[q] || !STORE_SQL_PG[q]) fprintf(stderr, "  statement %d has no %s text\n", q, STORE_SQL[q] ? "PostgreSQL" : "SQLite");
     CHECK(STORE_SQL[q] && *STORE_SQL[q]);
     CHECK(STORE_SQL_PG[q] && *STORE_SQL_PG[q]);
@@ -64,9 +69,10 @@ static int test_prepare_all(void) {
   for (int q = 0; q < Q__COUNT; q++) {
     char name[16];
     snprintf(name, sizeof name, "check%d", q);
-    PGresult *res = PQprepare(st->own.db->pg, name, STORE_SQL_PG[q], 0, NULL);
+    const char *text = q >= Q_DATA_FIRST && q <= Q_DATA_LAST ? store_data_text(q, 1) : STORE_SQL_PG[q];
+    PGresult *res = PQprepare(st->own.db->pg, name, text, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-      fprintf(stderr, "  statement %d: %s  %s\n", q, PQresultErrorMessage(res), STORE_SQL_PG[q]);
+      fprintf(stderr, "  statement %d: %s  %s\n", q, PQresultErrorMessage(res), text);
       bad++;
     }
     PQclear(res);

@@ -108,7 +108,11 @@ describe("health and sessions", function()
 
   it("answers 401 without a session or token, or with bad ones", function()
     C.assert_error(srv:anon():get("/api/flows"), 401, "unauthenticated")
-    C.assert_error(srv:anon():get("/api/session"), 401, "unauthenticated")
+    -- no credentials at all: signed out is an answer (the UI's first probe), not an error
+    local none = ok(srv:anon():get("/api/session"))
+    assert.equal(C.null, none.user)
+    assert.equal(C.null, none.csrf_token)
+    C.assert_error(srv:client({ token = "0123456789abcdef" }):get("/api/session"), 401, "unauthenticated")
     C.assert_error(srv:client({ token = "0123456789abcdef" }):get("/api/tasks"), 401, "unauthenticated")
     C.assert_error(srv:client({ cookie = string.rep("a", 64) }):get("/api/tasks"), 401, "unauthenticated")
     local res = srv:anon():get("/api/tasks", { headers = { Authorization = "Basic YWxpY2U6cHc=" } })

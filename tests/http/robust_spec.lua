@@ -47,7 +47,8 @@ setup(function()
   srv = C.server {
     flows = C.SOURCE .. "/tests/fixtures/http",
     web = web,
-    users = { u1 = { perms = { "raising.manage" } }, u2 = {} },   -- u1 manages: sees Lua errors
+    -- u1 manages raising (sees Lua errors) and broken (sees its load error)
+    users = { u1 = { perms = { "raising.manage", "broken.manage" } }, u2 = {} },
     tokens = { "u1" },
   }
   srv.web_parent = dir

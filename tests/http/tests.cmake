@@ -30,7 +30,7 @@ set(FLOWHOST_HTTP_ENV "${FLOWHOST_TEST_ENV}")
 if(FLOWHOST_TEST_ENV_PRELOAD)
   set(FLOWHOST_HTTP_ENV "${FLOWHOST_HTTP_ENV};${FLOWHOST_TEST_ENV_PRELOAD}")
 endif()
-foreach(spec api robust events slowloris logins hardening sandbox compose metrics external admin)
+foreach(spec api robust events slowloris logins hardening sandbox compose metrics external admin data ui)
   add_test(NAME http_${spec}
            COMMAND sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED} --output=plainTerminal
                    ${CMAKE_SOURCE_DIR}/tests/http/${spec}_spec.lua

@@ -227,7 +227,7 @@ describe("compiled definitions", function()
     assert.are.same({ "carrier", "need_insurance" }, n.set_shipment_type.fields)
 
     local summary = def.summary(def.self, { data = { customer_name = "ACME", carrier = "dhl" } })
-    assert.are.equal("Shipment for ACME (dhl)", summary)
+    assert.are.equal("Shipment for ACME (DHL)", summary)
     local process = { data = { carrier = "default", goods_value = 5000 } }
     assert.is_true(n.delivery_mode.fn(def.self, { process = process }))
     assert.is_true(n.check_insurance.edges[1].cond(def.self, { process = process }))

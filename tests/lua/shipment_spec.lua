@@ -117,7 +117,7 @@ describe("shipment", function()
     assert.equal("INS-1", data.insurance_number)
     assert.equal(2, data.package_count)
     assert.equal("TR-9", data.tracking_number)
-    assert.equal("Shipment for Ada (default)", host:process(pid).process.summary)
+    assert.equal("Shipment for Ada (Normal post)", host:process(pid).process.summary)
     assert.equal("DONE", H.status(host, pid))
   end)
 

@@ -2,16 +2,17 @@
 //  1. it is a valid OpenAPI 3.1 document (@seriousme/openapi-schema-validator) and every
 //     $ref in it resolves;
 //  2. the set of (method, path) in it == the route index of docs/http-api.md == the route
-//     table of host/http_route.c (plus the `/* route: METHOD /path */` markers of routes
-//     served outside that table); a failure names each route and where it is missing;
+//     tables of host/http_route.c and host/http_admin.c (plus the `/* route: METHOD /path */`
+//     markers of routes served outside them); a failure names each route and where it is missing;
 //  3. a running host serves it at /api/openapi.json (the same document, ETag, 304), and
-//     real answers (2xx and errors) match the schemas the document gives their status.
+//     real answers (2xx and errors, the administration routes among them) match the schemas
+//     the document gives their status, and name no key those schemas leave out.
 //
 // Run: node tests/openapi/openapi.test.mjs (ctest: openapi_spec). Needs `npm ci` here.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, mkdtempSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync, mkdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +73,25 @@ function docRoutes() {
   return out;
 }
 
+// The parameter names docs/http-api.md uses for the `*` segments of host/http_admin.c,
+// by the literal segment before them (`#` is always {id}); only for the message.
+const ADMIN_PARAM = { users: 'name', groups: 'name', members: 'user', grants: 'permission' };
+
+// ROUTES[] of host/http_admin.c (its own table under /api/: `*` a name, `#` an id).
+function adminRoutes() {
+  const src = readFileSync(join(SOURCE, 'host', 'http_admin.c'), 'utf8');
+  const table = src.match(/static const aroute ROUTES\[\] = \{([\s\S]*?)\n\};/);
+  assert.ok(table, 'host/http_admin.c: ROUTES[] not found');
+  const out = new Map();
+  for (const m of table[1].matchAll(/\{\s*"([A-Z]+)",\s*"([^"]*)",\s*\w+\s*\}/g)) {
+    const segs = m[2].split('/');
+    const path = segs.map((s, i) => (s === '#' ? '{id}' : s === '*' ? `{${ADMIN_PARAM[segs[i - 1]] || 'name'}}` : s)).join('/');
+    out.set(norm(m[1], `/api/${path}`), `${m[1]} /api/${path}`);
+  }
+  assert.ok(out.size > 0, 'host/http_admin.c: ROUTES[] has no routes');
+  return out;
+}
+
 // ROUTES[] of host/http_route.c ({action} expands to TASK_ACTIONS), and the routes other
 // files serve outside it, each marked by a comment "/* route: GET /metrics */".
 function tableRoutes() {
@@ -86,6 +106,7 @@ function tableRoutes() {
     const paths = m[2].includes('{action}') ? actionNames.map((a) => m[2].replace('{action}', a)) : [m[2]];
     for (const p of paths) out.set(norm(m[1], `/api/${p}`), `${m[1]} /api/${p}`);
   }
+  for (const [key, shown] of adminRoutes()) out.set(key, shown);
   for (const file of readdirSync(join(SOURCE, 'host')).filter((f) => f.endsWith('.c'))) {
     const text = readFileSync(join(SOURCE, 'host', file), 'utf8');
     for (const m of text.matchAll(/\/\* route: (GET|POST|PUT|PATCH|DELETE) (\/\S*) \*\//g))
@@ -94,11 +115,11 @@ function tableRoutes() {
   return out;
 }
 
-test('the spec, docs/http-api.md and host/http_route.c list the same routes', () => {
+test('the spec, docs/http-api.md and the route tables list the same routes', () => {
   const sources = {
     'docs/openapi.json (paths)': specRoutes(),
     'docs/http-api.md (route index)': docRoutes(),
-    'host/http_route.c (ROUTES[] and /* route: */ markers)': tableRoutes(),
+    'host/http_route.c + http_admin.c (ROUTES[] and /* route: */ markers)': tableRoutes(),
   };
   const all = new Map();
   for (const routes of Object.values(sources)) for (const [k, shown] of routes) if (!all.has(k)) all.set(k, shown);
@@ -115,9 +136,24 @@ test('the spec, docs/http-api.md and host/http_route.c list the same routes', ()
 
 const dir = mkdtempSync(join(tmpdir(), 'flowhost-openapi-'));
 const db = join(dir, 'flowhost.db');
-const flows = join(dir, 'flows');   // helloworld alone: every CLI call and the server load it fast
+const flows = join(dir, 'flows');   // helloworld and a small probe: every CLI call and the server load them fast
 mkdirSync(flows);
 copyFileSync(join(SOURCE, 'flows', 'helloworld.lua'), join(flows, 'helloworld.lua'));
+// probe: an External task to fail into an incident, and a step that raises (422 by role).
+writeFileSync(join(flows, 'probe.lua'), `local flow = require "flow"
+local this, field = flow.this, flow.field
+return flow.Flow {
+  title = "OpenAPI probe",
+  fields = { go = field.Boolean { label = "Go" } },
+  start = flow.Start { fields = { "go" } }:Permission("probe.start"):Next(this.act),
+  act = flow.View { title = "Act", fields = { "go" } }:Permission("probe.act"):Next(this.boom),
+  boom = flow.Handler(this.explode):Next(this.finish),
+  start_ext = flow.StartFunction():Next(this.render),
+  render = flow.External { topic = "probe", title = "Render" }:Next(this.finish),
+  finish = flow.End(),
+  explode = function(self, activation) error("probe exploded") end,
+}
+`);
 const cli = (...args) => execFileSync(BIN, [...args, '--db', db, '--flows', flows],
   { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
 let server, serverLog = '';
@@ -169,6 +205,28 @@ function answerSchema(method, path, status, type) {
   return { response, schema: response.content?.[type]?.schema };
 }
 
+// Keys of an answer that its schema does not name. Most schemas leave additionalProperties
+// open for clients' sake, so Ajv alone would pass a field the document forgot.
+function undocumented(value, schema, at = '$', out = []) {
+  schema = deref(schema);
+  if (!schema || value === null || typeof value !== 'object') return out;
+  const branches = [schema, ...(schema.oneOf || schema.anyOf || []).map(deref)].filter(Boolean);
+  if (Array.isArray(value)) {
+    const items = branches.map((b) => b.items).find(Boolean);
+    if (items) value.forEach((v, i) => undocumented(v, items, `${at}[${i}]`, out));
+    return out;
+  }
+  const named = branches.filter((b) => b.properties);
+  if (!named.length) return out;   // free-form: process data, field schemas
+  const open = named.some((b) => b.additionalProperties && typeof b.additionalProperties === 'object');
+  for (const [k, v] of Object.entries(value)) {
+    const b = named.find((n) => k in n.properties);
+    if (b) undocumented(v, b.properties[k], `${at}.${k}`, out);
+    else if (!open) out.push(`${at}.${k}`);
+  }
+  return out;
+}
+
 let context;
 async function call(method, specPath, url, { token, body, status, headers = {} } = {}) {
   const h = { ...headers };
@@ -186,6 +244,8 @@ async function call(method, specPath, url, { token, body, status, headers = {} }
     const validate = ajv.getSchema(`flowhost-openapi${schema.$ref || ''}`) || ajv.compile(schema);
     assert.ok(validate(json), `${method} ${url} -> ${res.status} does not match its schema:\n` +
       `${JSON.stringify(validate.errors, null, 2)}\n${text.slice(0, 2000)}`);
+    const extra = undocumented(json, schema);
+    assert.deepEqual(extra, [], `${method} ${url} -> ${res.status} has keys its schema does not name:\n${text.slice(0, 2000)}`);
   }
   return { res, json, text };
 }
@@ -206,7 +266,9 @@ test('a running host serves the document and answers as it says', async () => {
   // operations and sessions
   await call('GET', '/api/health', '/api/health', { status: 200 });
   await call('GET', '/api/session', '/api/session', { token: alice, status: 200 });
-  await call('GET', '/api/session', '/api/session', { status: 401 });
+  // signed out: 200 with user null (no console error in the UI); a bad token is still 401
+  await call('GET', '/api/session', '/api/session', { status: 200 });
+  await call('GET', '/api/session', '/api/session', { token: 'not-a-token', status: 401 });
   await call('POST', '/api/session', '/api/session', { body: { username: 'alice', password: 'alice-pw' }, status: 200 });
   await call('POST', '/api/session', '/api/session', { body: { username: 'alice' , extra: 1 }, status: 400 });
   await call('GET', '/metrics', '/metrics', { status: 401 });
@@ -252,6 +314,99 @@ test('a running host serves the document and answers as it says', async () => {
   await call('POST', '/api/messages/{name}', '/api/messages/payment', { token: alice, body: { key: 'k1' }, status: 403 });
   await call('POST', '/api/signals/{name}', '/api/signals/bell', { token: admin, body: {}, status: 200 });
   await call('POST', '/api/signals/{name}', '/api/signals/bell', { token: admin, body: { key: 'x' }, status: 400 });
+});
+
+// host/http_admin.c: real answers of the administration routes and of the fields the other
+// answers gained (versions, external tasks, Lua errors by role).
+test('administration answers and the newer fields match the document', async () => {
+  assert.ok(context, 'the host did not start');
+  const { admin, alice } = context.tokens;
+  const userPath = '/api/users/{name}';
+
+  // users
+  const users = (await call('GET', '/api/users', '/api/users', { token: admin, status: 200 })).json;
+  assert.deepEqual(users.items.map((u) => u.username), ['admin', 'alice']);
+  await call('GET', '/api/users', '/api/users', { token: alice, status: 403 });
+  await call('GET', '/api/users', '/api/users', { status: 401 });
+  const made = (await call('POST', '/api/users', '/api/users', { token: admin, body: { username: 'j doe' }, status: 201 })).json;
+  assert.equal(made.password.length, 16);
+  await call('POST', '/api/users', '/api/users', { token: admin, body: { username: 'j doe' }, status: 409 });
+  await call('POST', '/api/users', '/api/users', { token: admin, body: { username: 'bob', is_admin: 'yes' }, status: 400 });
+  await call('POST', '/api/users', '/api/users', { token: alice, body: { username: 'bob' }, status: 403 });
+  const got = (await call('GET', userPath, '/api/users/j%20doe', { token: admin, status: 200 })).json;
+  assert.equal(got.user.username, 'j doe');
+  await call('GET', userPath, '/api/users/nobody', { token: admin, status: 404 });
+  const changed = (await call('PATCH', userPath, '/api/users/j%20doe', { token: admin, body: { active: false }, status: 200 })).json;
+  assert.equal(changed.user.active, false);
+  assert.deepEqual(changed.ended, { sessions: 0, tokens: 0 });
+  const reset = (await call('PATCH', userPath, '/api/users/j%20doe', { token: admin, body: { reset_password: true }, status: 200 })).json;
+  assert.equal(reset.password.length, 16);
+  await call('PATCH', userPath, '/api/users/j%20doe', { token: admin, body: {}, status: 400 });
+  await call('PATCH', userPath, '/api/users/admin', { token: admin, body: { is_admin: false }, status: 409 });
+  await call('PATCH', userPath, '/api/users/alice', { token: alice, body: { active: false }, status: 403 });
+  const tokens = (await call('GET', '/api/users/{name}/tokens', '/api/users/alice/tokens', { token: admin, status: 200 })).json;
+  assert.equal(tokens.items.length, 1);
+  await call('DELETE', '/api/users/{name}/tokens/{id}', '/api/users/admin/tokens/999999', { token: admin, status: 404 });
+  const granted = (await call('POST', '/api/users/{name}/grants', '/api/users/alice/grants',
+    { token: admin, body: { permission: 'probe.start' }, status: 200 })).json;
+  assert.ok(granted.user.grants.includes('probe.start'));
+  await call('POST', '/api/users/{name}/grants', '/api/users/alice/grants', { token: admin, body: { permission: 'no.such' }, status: 400 });
+  await call('DELETE', '/api/users/{name}/grants/{permission}', '/api/users/alice/grants/probe.nothing', { token: admin, status: 404 });
+
+  // groups, permissions, scheduled work
+  await call('POST', '/api/groups', '/api/groups', { token: admin, body: { name: 'probers' }, status: 201 });
+  await call('POST', '/api/groups/{name}/members', '/api/groups/probers/members', { token: admin, body: { user: 'alice' }, status: 200 });
+  const group = (await call('POST', '/api/groups/{name}/grants', '/api/groups/probers/grants',
+    { token: admin, body: { permission: 'probe.act' }, status: 200 })).json;
+  assert.deepEqual(group.group, { name: 'probers', members: ['alice'], grants: ['probe.act'] });
+  const groups = (await call('GET', '/api/groups', '/api/groups', { token: admin, status: 200 })).json;
+  assert.deepEqual(groups.items.map((g) => g.name), ['probers']);
+  await call('GET', '/api/groups', '/api/groups', { token: alice, status: 403 });
+  await call('GET', '/api/groups/{name}', '/api/groups/nogroup', { token: admin, status: 404 });
+  const perms = (await call('GET', '/api/permissions', '/api/permissions', { token: admin, status: 200 })).json;
+  const probe = perms.items.find((f) => f.flow === 'probe');
+  assert.deepEqual(probe.permissions.map((p) => p.kind).sort(), ['external', 'manage', 'start', 'task']);
+  await call('GET', '/api/permissions', '/api/permissions', { token: alice, status: 403 });
+
+  // an external task: its `external` object, the scheduled list, then failed into an incident
+  const ext = (await call('POST', '/api/flows/{flow}/start/{node}', '/api/flows/probe/start/start_ext',
+    { token: admin, body: { data: {} }, status: 201 })).json;
+  const render = ext.tasks.find((t) => t.node === 'render').id;
+  const idle = (await call('GET', '/api/tasks/{id}', `/api/tasks/${render}`, { token: admin, status: 200 })).json;
+  assert.deepEqual(idle.task.external, { topic: 'probe', worker: null, lease_until: null, attempts: 0 });
+  const scheduled = (await call('GET', '/api/admin/scheduled', '/api/admin/scheduled?limit=10', { token: admin, status: 200 })).json;
+  assert.ok(scheduled.items.some((t) => t.id === render));
+  await call('GET', '/api/admin/scheduled', '/api/admin/scheduled?limit=0', { token: admin, status: 400 });
+  await call('POST', '/api/external/fetch', '/api/external/fetch', { token: admin, body: { worker: 'w1', topics: ['probe'] }, status: 200 });
+  const leased = (await call('GET', '/api/tasks/{id}', `/api/tasks/${render}`, { token: admin, status: 200 })).json;
+  assert.equal(leased.task.external.worker, 'w1');
+  await call('POST', '/api/external/{id}/fail', `/api/external/${render}/fail`, { token: admin, body: { worker: 'w1', message: 'no printer' }, status: 200 });
+  const incidents = (await call('GET', '/api/admin/incidents', '/api/admin/incidents?flow=probe', { token: admin, status: 200 })).json;
+  assert.deepEqual(incidents.items.map((t) => [t.id, t.status, t.error.message]), [[render, 'ERROR', 'no printer']]);
+  await call('GET', '/api/admin/incidents', '/api/admin/incidents', { token: alice, status: 403 });
+  const proc = (await call('GET', '/api/processes/{id}', `/api/processes/${ext.process.id}`, { token: admin, status: 200 })).json;
+  assert.match(proc.process.flow_version, /^[0-9a-f]+$/, 'a new process runs on a recorded version');
+
+  // a step that raises: details for the admin, a plain message for alice
+  const boom = async (token) => {
+    const started = (await call('POST', '/api/flows/{flow}/start/{node}', '/api/flows/probe/start/start', { token, body: { data: { go: true } }, status: 201 })).json;
+    const act = started.tasks.find((t) => t.node === 'act').id;
+    await call('POST', '/api/tasks/{id}/assign', `/api/tasks/${act}/assign`, { token, status: 200 });
+    return (await call('POST', '/api/tasks/{id}/execute', `/api/tasks/${act}/execute`, { token, body: { data: { go: true } }, status: 422 })).json.error;
+  };
+  const detailed = await boom(admin);
+  assert.match(detailed.message, /probe exploded/);
+  assert.equal(detailed.node, 'boom');
+  assert.ok(detailed.traceback);
+  const plain = await boom(alice);
+  assert.doesNotMatch(plain.message, /probe exploded/);
+  assert.equal(plain.traceback, undefined);
+
+  // flows gained their versions
+  const list = (await call('GET', '/api/flows', '/api/flows', { token: admin, status: 200 })).json;
+  const probeFlow = list.items.find((f) => f.name === 'probe');
+  assert.equal(probeFlow.version_mode, 'follow');
+  assert.match(probeFlow.version, /^[0-9a-f]+$/);
 });
 
 test('the host stops cleanly (exit 0, no sanitizer report)', async () => {

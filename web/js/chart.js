@@ -1,7 +1,9 @@
 // The flow chart: graph.svg (Graphviz) fetched as text, parsed with DOMParser,
 // cleaned of anything active, then inlined and coloured per node by the status
 // of the latest task of that node. A multi-instance node (:ForEach, "|||" under its
-// title) takes the status of its group and a badge "2 of 3 done".
+// title) takes the status of its group and a badge "2 of 3 done". chart-view.js fits,
+// zooms and pans it; chart-icons.js adds the BPMN markers; a click (or Enter) on a
+// node lists that node's tasks of the process below the chart.
 
 import * as api from './api.js';
 import { h } from './dom.js';
@@ -9,6 +11,8 @@ import { TASK_STATUSES, statusKey, statusWord } from './status.js';
 import { seg } from './router.js';
 import { isTimeout, timeoutState } from './events.js';
 import { isController, groupProgress, progressShort, progressText } from './compose.js';
+import { attachViewer } from './chart-view.js';
+import { addKindIcons } from './chart-icons.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const XLINK_NS = 'http://www.w3.org/1999/xlink';
@@ -108,8 +112,12 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
   const subprocessLegend = h('li', { class: 'legend-subprocess', hidden: true },
     h('span', { class: 'legend-swatch legend-bold', 'aria-hidden': 'true' }), 'Bold: a subprocess (runs a process of another flow)');
   legend.append(groupLegend, subprocessLegend);
+  const toolbarHolder = h('div', { class: 'chart-toolbar-holder' });
+  const nodePanel = h('div', { class: 'chart-node-tasks', testid: 'chart-node-tasks', hidden: true, 'aria-live': 'polite' });
   const container = h('figure', { class: 'chart', testid: 'process-chart' },
+    toolbarHolder,
     canvas,
+    plain ? null : nodePanel,
     plain ? null : h('figcaption', null, legend));
 
   api.get(`/api/flows/${seg(flow)}/graph.svg`, null, { text: true })
@@ -118,14 +126,19 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
       fitSvg(svg);
       svg.setAttribute('role', 'group');
       svg.setAttribute('aria-label', title || `Flow chart of ${flow}`);
-      if (!plain) colour(svg, latest, tasks);
+      if (!plain) colour(svg, latest, tasks, (g, byKey) => showNodeTasks(nodePanel, g, tasks, byKey));
       if (!plain) colourTimeouts(svg, timeouts);
       const groups = plain ? 0 : badgeGroups(svg, latest, tasks);
       timeoutLegend.hidden = !svg.querySelector('g.edge.timeout');
       groupLegend.hidden = !groups;
       subprocessLegend.hidden = !svg.querySelector('g.node.kind-subprocess');
+      addKindIcons(svg, shapeBox);
       canvas.replaceChildren(svg);
       canvas.removeAttribute('aria-busy');
+      const viewer = attachViewer(canvas, svg);
+      toolbarHolder.replaceChildren(viewer.toolbar);
+      // fit once laid out (the canvas has its width only when in the page)
+      requestAnimationFrame(() => viewer.fit());
       // a wide chart takes the whole row of its page layout
       const wide = parseFloat(svg.style.getPropertyValue('--chart-min')) > 640;
       container.closest('.chart-panel')?.classList.toggle('chart-wide', wide);
@@ -139,31 +152,46 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
 }
 
 function fitSvg(svg) {
-  // keep the natural size as an upper bound, scale down on narrow screens
+  // the viewer (chart-view.js) sizes it; --chart-min tells the page a chart is wide
   const w = parseFloat(svg.getAttribute('width') || '');
   if (!svg.getAttribute('viewBox')) {
     const hgt = parseFloat(svg.getAttribute('height') || '');
     if (w && hgt) svg.setAttribute('viewBox', `0 0 ${w} ${hgt}`);
   }
-  if (w) {
-    svg.style.maxWidth = `${Math.round(w * 1.333)}px`;
-    // on wide screens a long flow scrolls sideways instead of shrinking
-    // until its labels are unreadable (see .chart-svg in style.css)
-    svg.style.setProperty('--chart-min', `${Math.round(w)}px`);
-  }
+  if (w) svg.style.setProperty('--chart-min', `${Math.round(w)}px`);
   svg.removeAttribute('width');
   svg.removeAttribute('height');
   svg.setAttribute('preserveAspectRatio', 'xMidYMin meet');
   svg.classList.add('chart-svg');
 }
 
-function colour(svg, latest, tasks) {
+/** Makes a node a keyboard-reachable button that lists its tasks. */
+function makeListable(g, label, onPick) {
+  g.setAttribute('tabindex', '0');
+  g.setAttribute('role', 'button');
+  g.setAttribute('aria-label', label);
+  g.addEventListener('click', () => onPick(g, false));
+  g.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); onPick(g, true); }
+  });
+}
+
+function visibleText(g, name) {
+  return [...g.querySelectorAll('text')].map((x) => x.textContent.trim())
+    .filter((x) => x && x !== '|||' && x !== '×' && x !== '+').join(' ') || name;
+}
+
+function colour(svg, latest, tasks, onPick) {
   for (const g of svg.querySelectorAll('g.node')) {
     const name = nodeName(g);
     if (!name) continue;
     g.setAttribute('data-node', name);
     const task = latest.get(name);
-    if (!task) { g.classList.add('st-none'); continue; }
+    if (!task) {
+      g.classList.add('st-none');
+      makeListable(g, `${visibleText(g, name)}: no task yet`, onPick);
+      continue;
+    }
     const status = statusKey(task.status);
     g.classList.add(`st-${status}`);
     g.setAttribute('data-status', status);
@@ -175,10 +203,7 @@ function colour(svg, latest, tasks) {
     }
     const group = isController(task) ? progressText(groupProgress(task, tasks)) : null;
     t.textContent = `${name}: ${statusWord(status)} (task #${task.id})${group ? ` — multiple instances, ${group}` : ''}`;
-    g.setAttribute('tabindex', '0');
-    g.setAttribute('role', 'link');
-    const visible = [...g.querySelectorAll('text')].map((x) => x.textContent.trim()).filter((x) => x && x !== '|||').join(' ') || name;
-    g.setAttribute('aria-label', `${visible}: ${statusWord(status)}, task #${task.id}${group ? `; multiple instances, ${group}` : ''}`);
+    makeListable(g, `${visibleText(g, name)}: ${statusWord(status)}, task #${task.id}${group ? `; multiple instances, ${group}` : ''}; list its tasks`, onPick);
     if (group) {
       // Graphviz's own tooltip (xlink:title of the node's link) names the node: add the count
       for (const a of g.querySelectorAll('a')) {
@@ -186,12 +211,33 @@ function colour(svg, latest, tasks) {
         if (own) a.setAttributeNS(XLINK_NS, 'xlink:title', `${own} — ${group}`);
       }
     }
-    const open = () => { location.hash = `#/tasks/${seg(task.id)}`; };
-    g.addEventListener('click', open);
-    g.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); open(); }
-    });
   }
+}
+
+/** The panel under the chart: every task of the picked node in this process, with links. */
+function showNodeTasks(panel, g, tasks, byKey) {
+  const name = g.getAttribute('data-node');
+  const mine = (tasks || []).filter((t) => t.node === name && !isTimeout(t)).sort((a, b) => Number(a.id) - Number(b.id));
+  const title = visibleText(g, name);
+  for (const other of g.ownerSVGElement.querySelectorAll('g.node.chart-picked')) other.classList.remove('chart-picked');
+  g.classList.add('chart-picked');
+  panel.hidden = false;
+  panel.replaceChildren(
+    h('div', { class: 'chart-node-head' },
+      h('h3', { class: 'chart-node-title', testid: 'chart-node-title' }, title),
+      h('button', { type: 'button', class: 'btn btn-small btn-quiet', testid: 'chart-node-close', onClick: () => {
+        panel.hidden = true;
+        g.classList.remove('chart-picked');
+        g.focus();
+      } }, 'Close')),
+    mine.length
+      ? h('ul', { class: 'chart-node-list' }, mine.map((t) => h('li', { testid: 'chart-node-task' },
+        h('a', { href: `#/tasks/${seg(t.id)}`, class: 'subtle-link' }, `#${t.id}`),
+        ' ', h('span', { class: `badge st-${statusKey(t.status)}` }, statusWord(statusKey(t.status))),
+        t.owner ? h('span', { class: 'muted' }, ` · ${t.owner}`) : null)))
+      : h('p', { class: 'muted', testid: 'chart-node-empty' }, 'No task of this step in this process yet.'));
+  // from the keyboard, go on to the list: Enter again opens the (latest) task
+  if (byKey) (panel.querySelector('[data-testid=chart-node-task]:last-child a') || panel.querySelector('button')).focus();
 }
 
 /** The box of a node's first shape in SVG user units, from its coordinates (no layout needed). */

@@ -3,6 +3,7 @@
 
 import { STATUS, statusKey, statusWord } from './status.js';
 import { isTimeout } from './events.js';
+import { humanKey, formatLoose } from './format.js';
 
 const PROPS = new Set(['value', 'checked', 'disabled', 'hidden', 'selected', 'open', 'required', 'multiple', 'readOnly']);
 
@@ -207,9 +208,10 @@ export function dataList(data, fields, testid) {
   return h('dl', { class: 'datalist', testid },
     ordered.map((k) => {
       const f = byName.get(k);
+      // undeclared data (set by handlers): a readable key, timestamps as dates (format.js)
       return h('div', { class: 'datalist-row', 'data-field': k },
-        h('dt', null, (f && f.label) || k),
-        h('dd', { testid: `data-${k}` }, formatValue(data[k], f)));
+        h('dt', { title: f ? null : k }, (f && f.label) || humanKey(k)),
+        h('dd', { testid: `data-${k}` }, f ? formatValue(data[k], f) : (formatLoose(k, data[k]) || formatValue(data[k]))));
     }));
 }
 

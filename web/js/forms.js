@@ -208,7 +208,7 @@ export function buildForm(opts) {
           else data[name] = raw;
           break;
         case 'date':
-          if (!/^\d{4}-\d{2}-\d{2}$/.test(raw)) errors[name] = 'Enter a date (YYYY-MM-DD).';
+          if (!/^\d{4}-\d{2}-\d{2}$/.test(raw)) errors[name] = 'Enter a whole date: day, month and year.';
           else data[name] = raw;
           break;
         default:

@@ -12,6 +12,13 @@ export function table({ columns, rows, rowAttrs, caption, testid }) {
   const head = h('tr', null, columns.map((c) => {
     if (!c.sort) return h('th', { scope: 'col', class: c.class || null }, c.label);
     const dir = c.sort.dir;
+    // a table may sort by one of several columns: the others say so (dir null)
+    if (!dir) {
+      return h('th', { scope: 'col', class: c.class || null, 'aria-sort': 'none' }, h('button', {
+        type: 'button', class: 'sort-button', testid: c.sort.testid || 'sort-toggle', onClick: c.sort.onToggle,
+        title: `Sort by ${c.label.toLowerCase()}, newest first`,
+      }, c.label, h('span', { class: 'sort-arrow', 'aria-hidden': 'true' }, ' ↕')));
+    }
     return h('th', {
       scope: 'col', class: c.class || null, 'aria-sort': dir === 'asc' ? 'ascending' : 'descending',
     }, h('button', {
@@ -71,7 +78,7 @@ let filterSeq = 0;
  * filterBar({path, query, flows, dates, statuses, limits})
  * Submitting navigates to the same path with the new query (first page).
  */
-export function filterBar({ path, query, flows, dates = true, statuses = null, extra = null }) {
+export function filterBar({ path, query, flows, dates = true, statuses = null, extra = null, finished = false }) {
   const n = ++filterSeq;
   const id = (s) => `flt${n}-${s}`;
   const flowSel = flows ? h('select', { id: id('flow'), name: 'flow', testid: 'filter-flow' },
@@ -82,15 +89,20 @@ export function filterBar({ path, query, flows, dates = true, statuses = null, e
     statuses.map((s) => h('option', { value: s, selected: query.get('status') === s }, s))) : null;
   const since = dates ? h('input', { type: 'date', id: id('since'), name: 'since', testid: 'filter-since', value: query.get('since') || '' }) : null;
   const until = dates ? h('input', { type: 'date', id: id('until'), name: 'until', testid: 'filter-until', value: query.get('until') || '' }) : null;
+  // the archive also filters on the finished date (API finished_since / finished_until)
+  const fsince = finished ? h('input', { type: 'date', id: id('fsince'), name: 'finished_since', testid: 'filter-finished-since', value: query.get('finished_since') || '' }) : null;
+  const funtil = finished ? h('input', { type: 'date', id: id('funtil'), name: 'finished_until', testid: 'filter-finished-until', value: query.get('finished_until') || '' }) : null;
   const limit = h('select', { id: id('limit'), name: 'limit', testid: 'filter-limit' },
     [10, 25, 50, 100].map((v) => h('option', { value: String(v), selected: String(v) === (query.get('limit') || '25') }, String(v))));
 
-  const active = ['flow', 'status', 'since', 'until'].some((k) => query.get(k));
+  const active = FILTER_KEYS.some((k) => query.get(k));
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the list', testid: 'filters' },
     flowSel ? h('div', { class: 'filter' }, h('label', { for: id('flow') }, 'Flow'), flowSel) : null,
     statusSel ? h('div', { class: 'filter' }, h('label', { for: id('status') }, 'Status'), statusSel) : null,
     since ? h('div', { class: 'filter' }, h('label', { for: id('since') }, 'Created from'), since) : null,
     until ? h('div', { class: 'filter' }, h('label', { for: id('until') }, 'Created until'), until) : null,
+    fsince ? h('div', { class: 'filter' }, h('label', { for: id('fsince') }, 'Finished from'), fsince) : null,
+    funtil ? h('div', { class: 'filter' }, h('label', { for: id('funtil') }, 'Finished until'), funtil) : null,
     h('div', { class: 'filter filter-narrow' }, h('label', { for: id('limit') }, 'Per page'), limit),
     h('div', { class: 'filter-buttons' },
       h('button', { type: 'submit', class: 'btn', testid: 'filter-apply' }, 'Apply'),
@@ -100,6 +112,11 @@ export function filterBar({ path, query, flows, dates = true, statuses = null, e
         navigate(path, q);
       } }, 'Clear filters') : null),
     extra);
+  // on phones the block folds away (open while filters are set, and on wider screens)
+  const count = FILTER_KEYS.filter((k) => query.get(k)).length;
+  const fold = h('details', { class: 'filters-fold', testid: 'filters-fold', open: active || !window.matchMedia('(max-width: 640px)').matches },
+    h('summary', { class: 'filters-summary', testid: 'filters-summary' }, count ? `Filters (${count} set)` : 'Filters'),
+    form);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const q = new URLSearchParams();
@@ -108,8 +125,11 @@ export function filterBar({ path, query, flows, dates = true, statuses = null, e
     for (const [k, v] of fd.entries()) if (v !== '' && !(k === 'limit' && v === '25')) q.set(k, String(v));
     navigate(path, q);
   });
-  return form;
+  return fold;
 }
+
+/** The query keys that filter a list (the rest sort and page it). */
+const FILTER_KEYS = ['flow', 'status', 'since', 'until', 'finished_since', 'finished_until'];
 
 /** Query parameters of the list for the API, from the page's query. */
 export function listParams(query, keys) {

@@ -7,6 +7,7 @@ import * as api from '../api.js';
 import { getFlows, getFlowDef } from '../flows-cache.js';
 import { renderChart } from '../chart.js';
 import { nodeTypeWord, nodeDetails } from '../events.js';
+import { byTitle } from '../flow-access.js';
 import { flowVersionsBlock } from '../versions.js';
 
 /** The steps of a flow, each with its kind and what it does (waits, deadlines, joins, ends). */
@@ -27,69 +28,100 @@ export function stepList(def) {
   }));
 }
 
-export async function flowsView(ctx) {
-  const flows = await getFlows(true);
-  document.title = 'Flows · flowhost';
-  const sorted = flows.slice().sort((a, b) => {
-    // failures first: they need attention
-    const ea = a.status === FLOW_STATUS.ERROR ? 0 : 1;
-    const eb = b.status === FLOW_STATUS.ERROR ? 0 : 1;
-    return ea - eb || String(a.title || a.name).localeCompare(String(b.title || b.name));
-  });
-  const failing = flows.filter((f) => f.status === FLOW_STATUS.ERROR).length;
+/** The load error of a flow: file:line for its managers; others get a plain sentence. */
+function flowError(f) {
+  const e = f.error || {};
+  return h('div', { class: 'flow-error', testid: 'flow-error', role: 'note' },
+    e.file ? h('p', { class: 'flow-error-where' },
+      h('span', { class: 'sr-only' }, 'Error in '),
+      h('code', { testid: 'flow-error-location' }, `${e.file}${e.line != null ? `:${e.line}` : ''}`)) : null,
+    e.file ? h('pre', { class: 'flow-error-message', testid: 'flow-error-message' }, e.message || 'The flow failed to load.')
+      : h('p', { class: 'small', testid: 'flow-error-message' }, 'This flow is not available at the moment; an administrator can see why.'),
+    f.loaded_at ? h('p', { class: 'small muted' }, 'The version loaded ', timeEl(f.loaded_at), ' keeps serving until the file is fixed.')
+      : h('p', { class: 'small muted' }, 'No working version of this flow is loaded.'));
+}
 
-  const cards = sorted.map((f) => {
-    const ok = f.status !== FLOW_STATUS.ERROR;
-    const starts = (f.start_nodes || []).filter((n) => n.can_start);
-    const chartHolder = h('div', { class: 'flow-chart-holder' });
-    const details = h('details', { class: 'flow-chart-details' },
-      h('summary', null, 'Flow chart'),
-      chartHolder);
-    details.addEventListener('toggle', () => {
-      if (details.open && !chartHolder.firstChild) {
-        const chart = renderChart(f.name, [], { title: `Flow chart of ${f.title || f.name}`, plain: true });
-        chart.setAttribute('data-testid', 'flow-chart');
-        chartHolder.appendChild(chart);
-      }
-    });
-    const stepsHolder = h('div', { class: 'flow-steps-holder' });
-    const steps = h('details', { class: 'flow-chart-details flow-steps-details', testid: 'flow-steps-details' },
-      h('summary', null, 'Steps'),
-      stepsHolder);
-    steps.addEventListener('toggle', async () => {
-      if (!steps.open || stepsHolder.firstChild) return;
-      stepsHolder.appendChild(h('p', { class: 'muted' }, 'Loading the steps…'));
-      try {
-        const def = await getFlowDef(f.name);
-        stepsHolder.replaceChildren(stepList(def));
-      } catch (e) {
-        if (e instanceof api.ApiError && e.status === 401) return;
-        stepsHolder.replaceChildren(h('p', { class: 'chart-error', role: 'note' }, api.describeError(e, 'load the steps')));
-      }
-    });
-    return h('article', {
-      class: `card flow-card ${ok ? '' : 'flow-card-error'}`, testid: 'flow-card', 'data-flow': f.name, 'data-status': f.status || FLOW_STATUS.OK,
-    },
-    h('div', { class: 'card-head' },
-      h('h2', { class: 'card-title' }, f.title || f.name, ' ', h('code', { class: 'flow-name' }, f.name)),
-      h('span', { class: `badge st-${ok ? STATUS.DONE : STATUS.ERROR}`, testid: 'flow-status', 'data-status': ok ? FLOW_STATUS.OK : FLOW_STATUS.ERROR },
-        ok ? 'Loaded' : 'Load error')),
-    f.description ? h('p', { class: 'card-text' }, f.description) : null,
-    ok ? null : h('div', { class: 'flow-error', testid: 'flow-error', role: 'note' },
-      h('p', { class: 'flow-error-where' },
-        h('span', { class: 'sr-only' }, 'Error in '),
-        h('code', { testid: 'flow-error-location' }, `${(f.error && f.error.file) || `${f.name}.lua`}${f.error && f.error.line != null ? `:${f.error.line}` : ''}`)),
-      h('pre', { class: 'flow-error-message', testid: 'flow-error-message' }, (f.error && f.error.message) || 'The flow failed to load.'),
-      f.loaded_at ? h('p', { class: 'small muted' }, 'The version loaded ', timeEl(f.loaded_at), ' keeps serving until the file is fixed.')
-        : h('p', { class: 'small muted' }, 'No working version of this flow is loaded.')),
-    ok && f.loaded_at ? h('p', { class: 'small muted' }, 'Loaded ', timeEl(f.loaded_at)) : null,
-    flowVersionsBlock(f),
-    h('div', { class: 'card-actions' },
-      starts.map((n) => h('a', { class: 'btn btn-small btn-primary', href: `#/start/${seg(f.name)}/${seg(n.name)}` }, n.title || 'Start')),
-      h('a', { class: 'btn btn-small', href: `#/processes?flow=${encodeURIComponent(f.name)}` }, 'Processes')),
-    ok || f.loaded_at ? details : null,
-    ok || f.loaded_at ? steps : null);
+/** A <details> that renders its body on first opening. */
+function lazyDetails(label, testid, render) {
+  const holder = h('div', { class: 'flow-chart-holder' });
+  const details = h('details', { class: 'flow-chart-details', testid }, h('summary', null, label), holder);
+  details.addEventListener('toggle', () => {
+    if (details.open && !holder.firstChild) render(holder);
   });
+  return details;
+}
+
+function flowRow(f) {
+  const ok = f.status !== FLOW_STATUS.ERROR;
+  const starts = (f.start_nodes || []).filter((n) => n.can_start);
+  const chart = lazyDetails('Flow chart', null, (holder) => {
+    const c = renderChart(f.name, [], { title: `Flow chart of ${f.title || f.name}`, plain: true });
+    c.setAttribute('data-testid', 'flow-chart');
+    holder.appendChild(c);
+  });
+  chart.classList.add('flow-chart-main');
+  const steps = lazyDetails('Steps', 'flow-steps-details', async (holder) => {
+    holder.appendChild(h('p', { class: 'muted' }, 'Loading the steps…'));
+    try {
+      holder.replaceChildren(stepList(await getFlowDef(f.name)));
+    } catch (e) {
+      if (e instanceof api.ApiError && e.status === 401) return;
+      holder.replaceChildren(h('p', { class: 'chart-error', role: 'note' }, api.describeError(e, 'load the steps')));
+    }
+  });
+  steps.classList.add('flow-steps-details');
+  const served = ok || f.loaded_at;
+  return h('article', {
+    class: `flow-row ${ok ? '' : 'flow-card-error'}`, testid: 'flow-card', 'data-flow': f.name, 'data-status': f.status || FLOW_STATUS.OK,
+  },
+  h('div', { class: 'flow-row-head' },
+    h('h2', { class: 'flow-row-title' }, f.title || f.name, ' ', h('code', { class: 'flow-name' }, f.name)),
+    ok ? null : h('span', { class: `badge st-${STATUS.ERROR}`, testid: 'flow-status', 'data-status': FLOW_STATUS.ERROR },
+      f.error && f.error.file ? 'Load error' : 'Unavailable'),
+    h('div', { class: 'flow-row-actions' },
+      starts.map((n) => h('a', { class: 'btn btn-small btn-primary', href: `#/start/${seg(f.name)}/${seg(n.name)}` }, n.title || 'Start')),
+      h('a', { class: 'btn btn-small', href: `#/processes?flow=${encodeURIComponent(f.name)}` }, 'Processes'))),
+  f.description ? h('p', { class: 'flow-row-text' }, f.description) : null,
+  ok ? null : flowError(f),
+  served ? h('div', { class: 'flow-row-more' },
+    ok && f.loaded_at ? h('span', { class: 'small muted' }, 'Loaded ', timeEl(f.loaded_at)) : null,
+    flowVersionsBlock(f),
+    chart, steps) : null);
+}
+
+/** The search: every word must be in the title, name or description. */
+function matches(f, words) {
+  const hay = `${f.title || ''} ${f.name} ${f.description || ''}`.toLowerCase();
+  return words.every((w) => hay.includes(w));
+}
+
+export async function flowsView(ctx) {
+  const flows = byTitle(await getFlows(true));   // one order everywhere: by title
+  document.title = 'Flows · flowhost';
+  const failing = flows.filter((f) => f.status === FLOW_STATUS.ERROR).length;
+  const rows = flows.map((f) => ({ f, el: flowRow(f) }));
+  const list = h('div', { class: 'flow-list flow-list-compact', testid: 'flow-list' }, rows.map((r) => r.el));
+  const none = h('p', { class: 'muted', testid: 'flows-none', hidden: true }, 'No flow matches the search.');
+  const search = h('input', {
+    type: 'search', id: 'flows-search', testid: 'flows-search', placeholder: 'Search by title, name or description',
+    value: ctx.query.get('q') || '', autocomplete: 'off',
+  });
+  const apply = () => {
+    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let shown = 0;
+    for (const r of rows) {
+      r.el.hidden = !matches(r.f, words);
+      if (!r.el.hidden) shown += 1;
+    }
+    none.hidden = shown > 0;
+    // the search is part of the URL (shareable), without a new history entry per key
+    const q = new URLSearchParams(ctx.query);
+    if (search.value.trim()) q.set('q', search.value.trim()); else q.delete('q');
+    const hash = `#/flows${q.toString() ? `?${q}` : ''}`;
+    if (location.hash !== hash) history.replaceState(null, '', hash);
+  };
+  search.addEventListener('input', apply);
+  if (search.value) apply();
 
   ctx.mount(
     pageHeader('Flows', {
@@ -97,7 +129,10 @@ export async function flowsView(ctx) {
         ? `${flows.length} flow${flows.length === 1 ? '' : 's'}; ${failing} failed to load.`
         : `${flows.length} flow${flows.length === 1 ? '' : 's'}, all loaded.`,
     }),
-    cards.length ? h('div', { class: 'flow-list', testid: 'flow-list' }, cards)
+    flows.length ? h('div', { class: 'flows-search', role: 'search' },
+      h('label', { for: 'flows-search', class: 'sr-only' }, 'Search the flows'), search) : null,
+    flows.length ? list
       : h('section', { class: 'panel' }, emptyState('No flows are loaded.', 'Put flow files in the flows folder; the host loads them as they change.')),
+    none,
   );
 }

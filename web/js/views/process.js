@@ -3,6 +3,8 @@
 // child processes it started; a :ForEach group as one row with its instances beneath.
 // Also the list of processes.
 
+import { durationEl } from '../format.js';
+import { touchableFlows } from '../flow-access.js';
 import * as api from '../api.js';
 import {
   h, badge, timeEl, dueEl, pageHeader, dataList, emptyState, confirmDialog, flash, flashError, setBusy,
@@ -11,9 +13,12 @@ import { STATUS, PROCESS_STATUSES, ACTIVE_PROCESS_STATUSES, statusKey } from '..
 import { refresh, seg } from '../router.js';
 import { tryFlowDef, getFlows } from '../flows-cache.js';
 import { renderChart } from '../chart.js';
-import { isManagerOf } from '../session.js';
+import { isManagerOf, user } from '../session.js';
 import { refreshCounts } from '../counts.js';
 import { table, pager, filterBar, listParams } from '../list.js';
+import { searchBox, searchFields, searchParams, searchHidden } from '../search.js';
+import { commentsPanel } from '../comments.js';
+import { auditPanel } from '../audit.js';
 import { taskName, taskTitle } from '../actions.js';
 import { isTimeout, isReceive, waitsForText } from '../events.js';
 import { timeoutList, waitItem } from '../event-ui.js';
@@ -102,9 +107,16 @@ export async function processView(ctx) {
     { label: 'Due', class: 'col-due', render: (t) => dueEl(t) },
     { label: 'Created', render: (t) => timeEl(t.created_at) },
     { label: 'Finished', render: (t) => timeEl(t.finished_at) },
+    { label: 'Took', render: (t) => durationEl(t.created_at, t.finished_at, { testid: 'task-took' }) || h('span', { class: 'muted' }, '—') },
     { label: 'Token', render: (t) => (t.token ? h('code', { class: 'token' }, t.token) : '—') },
   ];
   if (!tasks.some((t) => t.due_at)) historyColumns.splice(historyColumns.findIndex((c) => c.label === 'Due'), 1);
+  // a job's failed attempts (API "attempts"; :Retry tries again): a column when any task failed once
+  if (tasks.some((t) => t.attempts)) {
+    historyColumns.splice(historyColumns.findIndex((c) => c.label === 'Status') + 1, 0, {
+      label: 'Failed attempts', render: (t) => (t.attempts ? h('span', { testid: 'task-attempts' }, String(t.attempts)) : '—'),
+    });
+  }
 
   const errors = tasks.filter((t) => statusKey(t.status) === STATUS.ERROR);
 
@@ -142,7 +154,7 @@ export async function processView(ctx) {
         parentId ? [`Process #${parentId}`, `#/processes/${seg(parentId)}`] : null,
         [`Process #${p.id}`, null]].filter(Boolean),
       sub: h('span', null, flowTitle, ' · started by ', p.created_by || 'the system', ' ', timeEl(p.created_at),
-        p.finished_at ? [' · finished ', timeEl(p.finished_at)] : null),
+        p.finished_at ? [' · finished ', timeEl(p.finished_at), ' · ', durationEl(p.created_at, p.finished_at, { prefix: 'ran ', testid: 'process-ran' })] : null),
       actions: [badge(status, 'process-status'), cancelBtn],
     }),
     errors.length ? h('div', { class: 'notice notice-error', role: 'note' },
@@ -174,6 +186,8 @@ export async function processView(ctx) {
             isInstance(t) ? 'row-instance' : null].filter(Boolean).join(' ') || null,
         }),
       }) : h('p', { class: 'muted pad' }, 'No tasks.')),
+    auditPanel(p.id, def),
+    commentsPanel({ processId: p.id }),
   );
 }
 
@@ -268,11 +282,13 @@ function childrenSection(children, tasks, def, listed, flowTitleOf) {
 
 export async function processListView(ctx) {
   const path = '/processes';
-  const params = listParams(ctx.query, ['flow', 'status', 'after']);
+  const params = { ...listParams(ctx.query, ['flow', 'status', 'after']), ...searchParams(ctx.query) };
   const [flows, res] = await Promise.all([
     getFlows().catch(() => []),
     api.get('/api/processes', params),
   ]);
+  const sfields = await searchFields(flows);
+  if (!ctx.alive()) return;
   const items = (res && res.items) || [];
   const titles = new Map(flows.map((f) => [f.name, f.title || f.name]));
   document.title = 'Processes · flowhost';
@@ -293,10 +309,11 @@ export async function processListView(ctx) {
     { label: 'Created', class: 'col-age', render: (p) => timeEl(p.created_at) },
     { label: 'Finished', render: (p) => timeEl(p.finished_at) },
   ];
-  const filtered = ['flow', 'status'].some((k) => ctx.query.get(k));
+  const filtered = ['flow', 'status'].some((k) => ctx.query.get(k)) || Object.keys(searchParams(ctx.query)).length > 0;
   ctx.mount(
     pageHeader('Processes', { sub: 'Processes you started or took part in; managers see every process of their flows. Newest first.' }),
-    filterBar({ path, query: ctx.query, flows, dates: false, statuses: PROCESS_STATUSES }),
+    searchBox({ path, query: ctx.query, fields: sfields }),
+    filterBar({ path, query: ctx.query, flows: touchableFlows(flows, user(), [...items.map((p) => p.flow), ctx.query.get('flow')]), dates: false, statuses: PROCESS_STATUSES, extra: searchHidden(ctx.query) }),
     h('section', { class: 'panel panel-flush', 'aria-label': 'Processes', testid: 'processes-list' },
       items.length ? table({
         columns,

@@ -1,6 +1,7 @@
 // Start: the flows I may start (GET /api/flows, start_nodes[].can_start), and for each
 // start node a form generated from the flow's field schema (GET /api/flows/{flow}).
 
+import { byTitle } from '../flow-access.js';
 import * as api from '../api.js';
 import { flowErrorBlock } from '../flow-error.js';
 import { h, setContent, pageHeader, emptyState, flash, flashError, badge } from '../dom.js';
@@ -14,7 +15,7 @@ import { nextForMe, taskLinks } from '../actions.js';
 export async function startListView(ctx) {
   const flows = await getFlows(true);
   document.title = 'Start · flowhost';
-  const startable = flows
+  const startable = byTitle(flows)   // one order everywhere: by title
     .map((f) => ({ ...f, nodes: (f.start_nodes || []).filter((n) => n.can_start) }))
     .filter((f) => f.nodes.length);
 

@@ -1,14 +1,17 @@
 // One task: its form (editable when the API allows execute), the process data beside it,
 // and a button for each action in `actions` — nothing more, nothing less.
 
+import { durationEl, priorityEl } from '../format.js';
 import * as api from '../api.js';
 import { flowErrorBlock } from '../flow-error.js';
 import {
   h, setContent, badge, timeEl, dueEl, fullTime, pageHeader, dataList, flashError,
 } from '../dom.js';
 import { STATUS, statusKey, statusWord } from '../status.js';
-import { refresh, seg } from '../router.js';
+import { refresh, seg, navigate } from '../router.js';
+import { nextTaskAfter } from '../next-task.js';
 import { buildForm, normalizeFields } from '../forms.js';
+import { commentsPanel, commentField } from '../comments.js';
 import { tryFlowDef, getFlows } from '../flows-cache.js';
 import {
   ACTION_ORDER, runTaskAction, actionButton, taskName, taskTitle,
@@ -60,6 +63,9 @@ export async function taskView(ctx) {
     else note = 'The form is read-only in this state.';
   }
 
+  // a View with comment = "required" takes a comment with its execute (optional for the others)
+  const nodeDef = def && def.nodes && def.nodes.find((n) => n.name === task.node);
+  const comment = canExecute && task.type === 'view' ? commentField(!!(nodeDef && nodeDef.comment === 'required')) : null;
   const form = buildForm({
     fields,
     idPrefix: 'task',
@@ -71,9 +77,15 @@ export async function taskView(ctx) {
     onLocalErrors: () => showFormError('Please correct the fields marked below.'),
     onSubmit: async (data, f) => {
       formErr.hidden = true;
+      if (comment && comment.input.required && !comment.value()) {
+        showFormError('This step needs a comment.');
+        comment.input.focus();
+        return;
+      }
       const r = await runTaskAction(task, 'execute', {
-        body: { data },
+        body: comment && comment.value() ? { data, comment: comment.value() } : { data },
         def,
+        keepFlash: true,
         onInvalid: (e) => {
           const rest = Object.entries(f.setErrors(e.fields || {}));
           showFormError([
@@ -89,10 +101,18 @@ export async function taskView(ctx) {
           }
         },
       });
-      if (r) refresh();
+      // after Complete: the next task of this process for this user, else the inbox
+      if (r) {
+        const next = await nextTaskAfter(task, r);
+        navigate(next != null ? `/tasks/${seg(next)}` : '/inbox');
+      }
     },
   });
   if (form.submit) form.submit.setAttribute('data-action', 'execute');
+  if (comment && form.submit) {
+    const before = form.submit.closest('.form-actions') || form.submit;
+    before.parentNode.insertBefore(comment.row, before);
+  }
 
   // a group's controller is the engine's: its node's form belongs to the instances
   const formSection = !isController(task) && (fields.length || canExecute) ? h('section', { class: 'panel form-panel', 'aria-labelledby': 'task-form-title', testid: 'task-form' },
@@ -150,6 +170,9 @@ export async function taskView(ctx) {
     task.assigned_at ? fact('Assigned', timeEl(task.assigned_at)) : null,
     task.started_at ? fact('Started', timeEl(task.started_at)) : null,
     task.finished_at ? fact('Finished', timeEl(task.finished_at)) : null,
+    task.finished_at ? fact('Took', durationEl(task.created_at, task.finished_at, { testid: 'task-took' })) : null,
+    task.priority ? fact('Priority', priorityEl(task)) : null,
+    task.attempts != null ? fact('Failed attempts', h('span', { testid: 'task-attempts' }, String(task.attempts))) : null,
     task.token ? fact('Token', h('code', null, task.token)) : null,
     Array.isArray(task.previous) && task.previous.length
       ? fact('After', task.previous.map((p, i) => [i ? ', ' : '', h('a', { href: `#/tasks/${seg(p)}` }, `#${p}`)]))
@@ -195,7 +218,8 @@ export async function taskView(ctx) {
         actionBar,
         errorBox,
         formSection,
-        timeoutsPanel),
+        timeoutsPanel,
+        commentsPanel({ taskId: task.id })),
       aside,
       h('section', { class: 'panel task-details', 'aria-labelledby': 'task-facts-title' },
         h('h2', { class: 'panel-title', id: 'task-facts-title' }, 'Details'),

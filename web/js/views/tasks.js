@@ -9,6 +9,10 @@ import { TASK_STATUSES } from '../status.js';
 import { navigate, refresh, seg } from '../router.js';
 import { getFlows, tryFlowDef } from '../flows-cache.js';
 import { table, pager, filterBar, listParams } from '../list.js';
+import { searchBox, searchFields, searchParams, searchHidden } from '../search.js';
+import { touchableFlows } from '../flow-access.js';
+import { durationEl, priorityEl } from '../format.js';
+import { user } from '../session.js';
 import { runTaskAction, taskName, taskTitle } from '../actions.js';
 import { isTimeout, waitsForText, timeoutState } from '../events.js';
 import {
@@ -71,9 +75,14 @@ export function taskListView(view) {
   return async (ctx) => {
     const conf = VIEWS[view];
     const path = `/${view}`;
-    const sort = ctx.query.get('sort') === 'created_at' ? 'created_at' : '-created_at';
-    const params = { view, ...listParams(ctx.query, conf.statuses ? ['flow', 'status', 'since', 'until', 'after'] : ['flow', 'since', 'until', 'after']) };
+    // the archive sorts by created or finished; every list keeps its filters in the URL
+    const sorts = view === 'archive' ? ['created_at', 'finished_at', '-finished_at', 'due_at'] : ['created_at', 'due_at'];
+    const sort = sorts.includes(ctx.query.get('sort')) ? ctx.query.get('sort') : '-created_at';
+    const keys = ['flow', 'since', 'until', 'after', ...(conf.statuses ? ['status'] : []),
+      ...(view === 'archive' ? ['finished_since', 'finished_until'] : [])];
+    const params = { view, ...listParams(ctx.query, keys) };
     if (sort !== '-created_at') params.sort = sort;
+    Object.assign(params, searchParams(ctx.query));
 
     let flows; let res;
     try {
@@ -94,15 +103,19 @@ export function taskListView(view) {
       throw e;
     }
     const items = (res && res.items) || [];
-    const defs = await defsFor(items);
+    const [defs, sfields] = await Promise.all([defsFor(items), searchFields(flows)]);
     if (!ctx.alive()) return;
 
-    const toggleSort = () => {
+    const sortBy = (value) => {
       const q = new URLSearchParams(ctx.query);
       q.delete('after');
-      if (sort === '-created_at') q.set('sort', 'created_at'); else q.delete('sort');
+      if (value === '-created_at') q.delete('sort'); else q.set('sort', value);
       navigate(path, q);
     };
+    const toggleSort = () => sortBy(sort === '-created_at' ? 'created_at' : '-created_at');
+    const toggleFinished = () => sortBy(sort === '-finished_at' ? 'finished_at' : '-finished_at');
+    const finishedDir = sort === 'finished_at' ? 'asc' : sort === '-finished_at' ? 'desc' : null;
+    const createdDir = sort === 'created_at' ? 'asc' : sort === '-created_at' ? 'desc' : null;
 
     const columns = [
       {
@@ -120,19 +133,34 @@ export function taskListView(view) {
     ];
     // due dates (and the run time of scheduled jobs, timers, timeouts): a column when any row has one
     if (items.some((t) => t.due_at)) {
-      columns.push({ label: 'Due', class: 'col-due', render: (t) => dueEl(t) });
+      columns.push({
+        label: 'Due',
+        class: 'col-due',
+        render: (t) => dueEl(t),
+        // earliest due first (API sort=due_at), tasks without one last
+        sort: { dir: sort === 'due_at' ? 'asc' : null, onToggle: () => sortBy(sort === 'due_at' ? '-created_at' : 'due_at'), testid: 'sort-due' },
+      });
+    }
+    // a priority where any row has one (:Priority of the node)
+    if (items.some((t) => t.priority)) {
+      columns.push({ label: 'Priority', class: 'col-priority', render: (t) => priorityEl(t) });
     }
     if (view === 'all') {
       columns.push({ label: 'Owner', render: (t) => t.owner || h('span', { class: 'muted' }, '—') });
     }
     if (view === 'archive') {
-      columns.push({ label: 'Finished', render: (t) => timeEl(t.finished_at) });
+      columns.push({
+        label: 'Finished',
+        render: (t) => timeEl(t.finished_at),
+        sort: { dir: finishedDir, onToggle: toggleFinished, testid: 'sort-finished' },
+      });
+      columns.push({ label: 'Took', render: (t) => durationEl(t.created_at, t.finished_at, { testid: 'task-took' }) });
     }
     columns.push({
       label: view === 'archive' ? 'Created' : 'Age',
       class: 'col-age',
       render: (t) => timeEl(t.created_at),
-      sort: { dir: sort === 'created_at' ? 'asc' : 'desc', onToggle: toggleSort, testid: 'sort-created' },
+      sort: { dir: createdDir, onToggle: toggleSort, testid: 'sort-created' },
     });
     if (view === 'queue') {
       columns.push({
@@ -155,7 +183,8 @@ export function taskListView(view) {
       });
     }
 
-    const filtered = ['flow', 'status', 'since', 'until'].some((k) => ctx.query.get(k));
+    const filtered = ['flow', 'status', 'since', 'until', 'finished_since', 'finished_until'].some((k) => ctx.query.get(k))
+      || Object.keys(searchParams(ctx.query)).length > 0;
     const body = items.length
       ? table({
         columns,
@@ -171,7 +200,15 @@ export function taskListView(view) {
     document.title = `${conf.title} · flowhost`;
     ctx.mount(
       pageHeader(conf.title, { sub: conf.sub }),
-      filterBar({ path, query: ctx.query, flows, statuses: conf.statuses ? TASK_STATUSES : null }),
+      searchBox({ path, query: ctx.query, fields: sfields }),
+      filterBar({
+        path,
+        query: ctx.query,
+        flows: touchableFlows(flows, user(), [...items.map((t) => t.flow), ctx.query.get('flow')]),
+        statuses: conf.statuses ? TASK_STATUSES : null,
+        finished: view === 'archive',
+        extra: searchHidden(ctx.query),
+      }),
       h('section', { class: 'panel panel-flush', 'aria-label': `${conf.title} tasks`, testid: `${view}-list` }, body),
       pager({ path, query: ctx.query, nextAfter: res && res.next_after, count: items.length }),
     );
