@@ -252,9 +252,16 @@ static void order_filters(const store_data_filter *in, int n, store_data_filter 
  * order and keeps those of a matching process (a page is found early). */
 #define NARROW_MATCHES 2000
 
-static int count_matches(store *st, const store_data_filter *f, int n, int *narrow, fherr *err) {
+static int count_matches(store *st, const store_data_filter *given, int n, int *narrow, fherr *err) {
   char sql[4096], cond[2048];
   int pg = is_pg(st);
+  /* only the filters of the walk, numbered without gaps: PostgreSQL
+   * refuses a parameter the text does not use (SQLite ignores it) */
+  store_data_filter f[FILTERS_MAX];
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (!strcmp(given[i].field, given[0].field)) f[k++] = given[i];
+  n = k;
   walk_cond(cond, sizeof cond, f, n, 1, pg);   /* only the walk: the other fields do not narrow it */
   snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM process_search s0%s WHERE %s LIMIT %d) m",
            pg ? "" : " NOT INDEXED", cond, NARROW_MATCHES);
