@@ -28,8 +28,8 @@ function(add_pg_busted name)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "pg" TIMEOUT 600 ENVIRONMENT "${env}")
 endfunction()
-add_pg_busted(pg_lua_a clock compose dsl errors events external jobs migration)
-add_pg_busted(pg_lua_b nodes patterns_more patterns sandbox shipment tokens transitions visibility)
+add_pg_busted(pg_lua_a clock compose dsl errors events external jobs migration data finished_sort)
+add_pg_busted(pg_lua_b nodes patterns_more patterns sandbox shipment tokens transitions visibility summary_cache)
 
 # The black-box HTTP specs against `flowhost serve --db postgresql://...` (client.lua
 # gives each server its own database); the two tests of SQLite's file lock are
@@ -37,7 +37,7 @@ add_pg_busted(pg_lua_b nodes patterns_more patterns sandbox shipment tokens tran
 # expects 503s, then full service with nothing lost.  slowloris (a connection-handling
 # load test) stays SQLite-only.
 set(specs "")
-foreach(s api robust events logins hardening sandbox compose metrics external admin pg)
+foreach(s api robust events logins hardening sandbox compose metrics external admin data ui pg)
   list(APPEND specs ${CMAKE_SOURCE_DIR}/tests/http/${s}_spec.lua)
 endforeach()
 add_test(NAME pg_http COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED}
