@@ -189,22 +189,26 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_ALL] = LIST(VIEW_ALL, "<", "DESC"),
   [Q_LIST_ALL_ASC] = LIST(VIEW_ALL, ">", "ASC"),
   /* By due date, earliest first, tasks without one last; the page key is
-   * still the last task's id, whose (due, id) the next page starts after. */
-#define DUE_KEY "(coalesce(t.due_at, '~'), t.id)"
+   * still the last task's id, whose (due, id) the next page starts after.
+   * COLLATE "C": '~' (and '' below) must sort after (before) every ISO
+   * time, which holds in byte order, not in a language collation such as
+   * en_US that a database may have been created with. */
+#define DUE_KEY "(coalesce(t.due_at, '~') COLLATE \"C\", t.id)"
 #define LIST_DUE(view) \
   "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " DUE_KEY \
-  " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = $10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT NULLIF($11::bigint, -1)"
+  " > (SELECT coalesce(due_at, '~') COLLATE \"C\", id FROM task WHERE id = $10))" \
+  " ORDER BY coalesce(t.due_at, '~') COLLATE \"C\", t.id LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
   [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE),
   [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL),
   /* By finished_at (the archive's "Finished" column), unfinished tasks last
    * either way; paged like the due order, by the last task's id. */
-#define FIN_KEY(none) "(coalesce(t.finished_at, '" none "'), t.id)"
+#define FIN_KEY(none) "(coalesce(t.finished_at, '" none "') COLLATE \"C\", t.id)"
 #define LIST_FIN(view, none, cmp, order) \
   "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
-  " (SELECT coalesce(finished_at, '" none "'), id FROM task WHERE id = $10)) ORDER BY coalesce(t.finished_at, '" none \
-  "') " order ", t.id " order " LIMIT NULLIF($11::bigint, -1)"
+  " (SELECT coalesce(finished_at, '" none "') COLLATE \"C\", id FROM task WHERE id = $10))" \
+  " ORDER BY coalesce(t.finished_at, '" none "') COLLATE \"C\" " order ", t.id " order " LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),
   [Q_LIST_QUEUE_FIN] = LIST_FIN(VIEW_QUEUE, "", "<", "DESC"),
   [Q_LIST_ARCHIVE_FIN] = LIST_FIN(VIEW_ARCHIVE, "", "<", "DESC"),
