@@ -394,14 +394,6 @@ static const aroute ROUTES[] = {
 
 /* --- matching ------------------------------------------------------------------------ */
 
-static int parse_id(const char *s, int64_t *out) {
-  if (!s[0] || s[0] < '1' || s[0] > '9' || strlen(s) > 18) return 0;
-  for (const char *p = s; *p; p++)
-    if (*p < '0' || *p > '9') return 0;
-  *out = strtoll(s, NULL, 10);
-  return 1;
-}
-
 static int match(const char *pattern, const char *const *seg, int nseg, amatch *m) {
   char copy[64];
   snprintf(copy, sizeof copy, "%s", pattern);
@@ -414,7 +406,7 @@ static int match(const char *pattern, const char *const *seg, int nseg, amatch *
       if (!m->a) m->a = seg[i];
       else m->b = seg[i];
     } else if (!strcmp(p, "#")) {
-      if (!parse_id(seg[i], &m->id)) return 0;
+      if (!http_segment_id(seg[i], &m->id)) return 0;
     } else if (strcmp(p, seg[i])) {
       return 0;
     }

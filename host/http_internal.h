@@ -211,6 +211,10 @@ void http_data_audit(http_req *r, engine *e, int64_t process_id);
 /* Answers one /api request (r->path starts with "/api"). */
 void http_route_api(http_req *r);
 
+/* A path segment as an {id}: a positive decimal integer without leading
+ * zeros, at most 18 digits (http_route.c; the admin routes use it too). */
+int http_segment_id(const char *s, int64_t *out);
+
 /* --- http_metrics.c -------------------------------------------------------- */
 
 /* GET /metrics (admins; anyone on a metrics_only server). */

@@ -420,7 +420,7 @@ static const route ROUTES[] = {
 
 /* --- matching ---------------------------------------------------------------------- */
 
-static int parse_id(const char *s, int64_t *out) {
+int http_segment_id(const char *s, int64_t *out) {
   if (!s[0] || s[0] < '1' || s[0] > '9' || strlen(s) > 18) return 0;
   for (const char *p = s; *p; p++)
     if (*p < '0' || *p > '9') return 0;
@@ -445,7 +445,7 @@ static int match_route(const route *rt, const match *path, match *m) {
     if (i >= path->nseg) return 0;
     const char *s = path->seg[i];
     if (!strcmp(p, "{id}")) {
-      if (!parse_id(s, &m->id)) return 0;
+      if (!http_segment_id(s, &m->id)) return 0;
     } else if (!strcmp(p, "{flow}")) {
       if (!is_name(s)) return 0;
       m->name = s;
