@@ -165,13 +165,16 @@ int engine_act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body
   for (int attempt = 1;; attempt++) {
     int rc = engine_sync_flows(e, err);
     if (rc) return rc;
-    engine_lock_process(e->reg, pid);
+    int shared;
+    if ((rc = engine_hold_process(e, pid, &shared, err))) return rc;
     rc = run_init(r, e, a, pid, err);
+    if (!rc) engine_hold_as_flow_says(e, r, pid, &shared);
     if (!rc) rc = body(r, arg, err);
     if (!rc) rc = run_write(r, err);
-    engine_unlock_process(e->reg, pid);
+    engine_release_process(e, pid, &shared);
     if (!rc) engine_after_write(e, r);
     if (rc != FH_STALE || attempt == ENGINE_MAX_TRIES) return rc;
+    metrics_action_restarted();
     run_free(r);
     fherr_clear(err);
   }

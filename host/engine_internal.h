@@ -165,10 +165,20 @@ int pstate_write(engine *e, pstate *ps, const json_t *data, pstate *also, const 
 /* --- engine_lock.c: the host's process locks ----------------------------- */
 
 /* Two actions on one process of one host take turns; actions on other
- * processes never wait for each other.  Across hosts (or programs) the
- * process version checked by pstate_write keeps them correct. */
+ * processes never wait for each other.  Across hosts see below; other
+ * programs on a SQLite file are kept correct by the process version
+ * checked by pstate_write. */
 void engine_lock_process(const void *host, int64_t process_id);
 void engine_unlock_process(const void *host, int64_t process_id);
+struct run;
+/* An action's locks on a process: the host's, then (PostgreSQL) the one
+ * across hosts, *shared saying whether that one is held.  On failure (the
+ * cross-host lock not had within the lock timeout: FH_BUSY) neither is
+ * held.  After run_init, engine_hold_as_flow_says lets go of the
+ * cross-host lock for a flow with lock = "none". */
+int engine_hold_process(engine *e, int64_t process_id, int *shared, fherr *err);
+void engine_hold_as_flow_says(engine *e, const struct run *r, int64_t process_id, int *shared);
+void engine_release_process(engine *e, int64_t process_id, int *shared);
 
 /* The task actions; their names (engine_rules.c) are the API's. */
 enum { A_ASSIGN, A_UNASSIGN, A_REASSIGN, A_EXECUTE, A_CANCEL, A_UNDO, A_REVIVE, A__COUNT };

@@ -190,16 +190,18 @@ static int run_one_due(engine *e, const st_task *claimed, fherr *err) {
   int rc = FH_OK;
   for (int attempt = 1; attempt <= ENGINE_MAX_TRIES; attempt++) {
     run r;
-    engine_lock_process(e->reg, claimed->process_id);
-    int dropped = 0;
+    int dropped = 0, shared;
+    if ((rc = engine_hold_process(e, claimed->process_id, &shared, err))) break;
     rc = run_init(&r, e, &system, claimed->process_id, err);
     r.job_mode = 1;
+    if (!rc) engine_hold_as_flow_says(e, &r, claimed->process_id, &shared);
     if (!rc) rc = settle(&r, claimed, &j, &dropped, err);
     if (!rc && !dropped) rc = run_write(&r, err);
-    engine_unlock_process(e->reg, claimed->process_id);
+    engine_release_process(e, claimed->process_id, &shared);
     if (!rc && !dropped) engine_after_write(e, &r);
     run_free(&r);
     if (rc != FH_STALE) break;
+    metrics_action_restarted();
     fherr_clear(err);
   }
   if (!rc) metrics_job_outcome(j.outcome);

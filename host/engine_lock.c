@@ -6,10 +6,12 @@
  * included) and writes; nothing else waits on it, so a slow callback
  * delays its own process only.  Locks never nest: an action works on one
  * process.  The table is keyed by (host, process id), where the host is
- * the engines' shared flow registry; other programs on the same database
- * are kept apart by the version check of the write, not by this table.
+ * the engines' shared flow registry.  Other hosts on the same PostgreSQL
+ * database are kept apart by the cross-host lock of store_lock.c, taken
+ * after this one (engine_hold_process); other programs on a SQLite file by
+ * the version check of the write.
  *
- * May call: pthreads only.
+ * May call: pthreads, store (the cross-host lock).
  */
 #include "engine_internal.h"
 
@@ -70,4 +72,24 @@ void engine_unlock_process(const void *host, int64_t process_id) {
     }
   }
   pthread_mutex_unlock(&table_mu);
+}
+
+/* --- an action's locks: this host's, then the database's --------------- */
+
+int engine_hold_process(engine *e, int64_t process_id, int *shared, fherr *err) {
+  engine_lock_process(e->reg, process_id);
+  int rc = store_process_lock(e->st, process_id, shared, err);
+  if (rc) engine_unlock_process(e->reg, process_id);
+  return rc;
+}
+
+void engine_hold_as_flow_says(engine *e, const struct run *r, int64_t process_id, int *shared) {
+  /* lock = "none": the action computes without the cross-host lock; the
+   * write's version check makes it start over if another host wrote */
+  if (*shared && r->fd && !r->fd->lock_process) store_process_unlock(e->st, process_id, shared);
+}
+
+void engine_release_process(engine *e, int64_t process_id, int *shared) {
+  store_process_unlock(e->st, process_id, shared);
+  engine_unlock_process(e->reg, process_id);
 }

@@ -64,6 +64,7 @@ static struct {
   atomic_ulong actions[METRICS_ACTION__COUNT][NOUTCOME];
   histo action_latency[METRICS_ACTION__COUNT];
   atomic_ulong commits, commit_failures;
+  atomic_ulong action_restarts;
   histo per_commit;
   atomic_ulong jobs[METRICS_JOB__COUNT];
   atomic_long jobs_running;
@@ -92,6 +93,10 @@ void metrics_action_done(metrics_action kind, int rc, double started) {
   atomic_fetch_add_explicit(&M.actions[kind][rc], 1, memory_order_relaxed);
   histo_observe(&M.action_latency[kind], LATENCY_BUCKETS, NLAT, fhtime_monotonic() - started);
 }
+
+void metrics_action_restarted(void) { atomic_fetch_add_explicit(&M.action_restarts, 1, memory_order_relaxed); }
+
+unsigned long metrics_action_restarts(void) { return atomic_load_explicit(&M.action_restarts, memory_order_relaxed); }
 
 void metrics_commit(int actions, int rc) {
   atomic_fetch_add_explicit(rc ? &M.commit_failures : &M.commits, 1, memory_order_relaxed);
@@ -279,6 +284,9 @@ static void render_store(metrics_buf *b) {
   metrics_buf_header(b, "flowhost_commit_failures_total", "counter",
                      "Commits that failed (every action in them failed).");
   metrics_buf_printf(b, "flowhost_commit_failures_total %lu\n", load(&M.commit_failures));
+  metrics_buf_header(b, "flowhost_action_restarts_total", "counter",
+                     "Actions that found their process written meanwhile and started over (contention).");
+  metrics_buf_printf(b, "flowhost_action_restarts_total %lu\n", load(&M.action_restarts));
   metrics_buf_header(b, "flowhost_actions_per_commit", "histogram", "Write actions that shared one commit.");
   render_histo(b, "flowhost_actions_per_commit", "", &M.per_commit, BATCH_BUCKETS, NBATCH);
 }

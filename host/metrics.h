@@ -53,6 +53,11 @@ void metrics_process_started(void);
 
 /* started: fhtime_monotonic() when the action began; rc: its fherr code. */
 void metrics_action_done(metrics_action kind, int rc, double started);
+/* An action found its process written by another action (another host,
+ * or a write without the process lock) and started over. */
+void metrics_action_restarted(void);
+/* How many did so far (tests). */
+unsigned long metrics_action_restarts(void);
 /* One commit of the group-commit writer carrying `actions` actions
  * (rc != 0: the commit failed, all of them with it). */
 void metrics_commit(int actions, int rc);

@@ -245,6 +245,9 @@ const char *const STORE_SQL[Q__COUNT] = {
       "UPDATE task SET lease_until = ?3 WHERE id = ?1 AND status = 'SCHEDULED' AND flow_task_type = 'external'"
       " AND lease_owner = ?2 AND lease_until >= ?4",
   [Q_EXT_EXPIRIES] = "SELECT coalesce(sum(lease_expiries), 0) FROM task WHERE flow_task_type = 'external'",
+  /* never run on SQLite (store_lock.c): one file, one host */
+  [Q_PROC_LOCK] = "SELECT ?1",
+  [Q_PROC_UNLOCK] = "SELECT ?1",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =
       "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"

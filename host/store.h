@@ -369,6 +369,13 @@ int store_schema_latest(void);
 int store_task_process(store *st, int64_t task_id, int64_t *process_id, fherr *err);
 
 typedef enum { STORE_ID_PROCESS, STORE_ID_TASK } store_id_kind;
+/* The process lock across hosts (store_lock.c): on PostgreSQL a session
+ * advisory lock on process_id, *held = 1 once taken (a wait longer than the
+ * lock timeout is FH_BUSY); on SQLite nothing (*held = 0).  Unlock releases
+ * it if *held, and ends the session if it cannot. */
+int store_process_lock(store *st, int64_t process_id, int *held, fherr *err);
+void store_process_unlock(store *st, int64_t process_id, int *held);
+
 /* The id the next new process or task will be written with.  Ids are
  * handed out before the write because callbacks and tokens see them; one
  * that another program took meanwhile makes that write FH_STALE. */

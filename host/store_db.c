@@ -69,6 +69,10 @@ int dbc_autocommit(dbc *c) {
   return sqlite3_get_autocommit(c->lite);
 }
 
+void dbc_end_session(dbc *c) {
+  if (c->kind == DB_KIND_PG) pg_end_session(c);
+}
+
 int dbc_errcode(dbc *c) { return c->kind == DB_KIND_PG ? c->last_rc : sqlite3_errcode(c->lite); }
 
 const char *dbc_errmsg(dbc *c) { return c->kind == DB_KIND_PG ? c->msg : sqlite3_errmsg(c->lite); }

@@ -76,6 +76,10 @@ int64_t dbc_last_insert_id(dbc *c);
 /* 1 outside a transaction. */
 int dbc_autocommit(dbc *c);
 int dbc_errcode(dbc *c);
+/* PostgreSQL: ends the session now and opens a new one (the server drops
+ * what the old one held: advisory locks, an aborted transaction); SQLite:
+ * nothing. */
+void dbc_end_session(dbc *c);
 const char *dbc_errmsg(dbc *c);
 
 /* Prepares sql; q >= 0 names a statement cached for the connection's life
@@ -108,6 +112,7 @@ const char *dbs_col_name(dbs *s, int col);
 int pg_open(dbc *c, const char *url);
 void pg_close(dbc *c);
 int pg_exec(dbc *c, const char *sql);
+void pg_end_session(dbc *c);
 int pg_prepare(dbs *s);
 int pg_step(dbs *s);
 void pg_reset(dbs *s);

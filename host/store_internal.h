@@ -48,6 +48,8 @@ enum {
   Q_READ_BEGIN,
   /* external tasks (store_external.c) */
   Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
+  /* the process lock across hosts (store_lock.c; PostgreSQL only) */
+  Q_PROC_LOCK, Q_PROC_UNLOCK,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,

@@ -88,6 +88,12 @@ static int ensure_connected(dbc *c) {
   return DB_OK;
 }
 
+void pg_end_session(dbc *c) {
+  if (!c->pg) return;
+  c->lost = 1;
+  ensure_connected(c);   /* closes the old session now; a failure retries at the next call */
+}
+
 int pg_exec(dbc *c, const char *sql) {
   int rc = ensure_connected(c);
   if (rc) return rc;

@@ -10,8 +10,10 @@
  */
 #include "store_internal.h"
 
-/* Key of the advisory lock the migrations hold (any constant of ours). */
-#define MIGRATE_LOCK "7286151127"
+/* Key of the advisory lock the migrations hold: a pair of int4 keys (any
+ * constants of ours), because the single bigint keys are process ids
+ * (store_lock.c) and the two key spaces never conflict. */
+#define MIGRATE_LOCK "1718382455, 1"
 
 /* Version N is MIGRATIONS_PG[N-1]; a new version is a new entry. */
 static const char *const MIGRATIONS_PG[] = {

@@ -257,6 +257,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "UPDATE task SET lease_until = $3 WHERE id = $1 AND status = 'SCHEDULED' AND flow_task_type = 'external'"
       " AND lease_owner = $2 AND lease_until >= $4",
   [Q_EXT_EXPIRIES] = "SELECT coalesce(sum(lease_expiries), 0) FROM task WHERE flow_task_type = 'external'",
+  [Q_PROC_LOCK] = "SELECT pg_advisory_lock($1::bigint)",
+  [Q_PROC_UNLOCK] = "SELECT pg_advisory_unlock($1::bigint)",
   [Q_RENAME] = "UPDATE task SET flow_task = $2 WHERE flow_task = $1",
   [Q_RECEIVER_NEXT] =
       "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"

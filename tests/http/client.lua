@@ -273,6 +273,14 @@ function Server:stop(signal)
     socket.sleep(0.05)
     rc = read_file(self.rcfile)
   end
+  if not rc and self.pid then
+    -- it did not exit: say where each thread is (the failure's evidence), then kill it
+    local stacks = io.popen("gdb -p " .. self.pid .. " -batch -ex 'thread apply all bt' 2>&1 | grep -E '^(Thread|#)'")
+    local where = stacks and stacks:read("a") or ""
+    if stacks then stacks:close() end
+    os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
+    return nil, (read_file(self.err) or "") .. "\n--- did not exit within 30 s; its threads:\n" .. where
+  end
   return tonumber(rc), read_file(self.err) or ""
 end
 

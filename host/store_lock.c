@@ -1,0 +1,55 @@
+/* store_lock — the process lock across hosts.
+ *
+ * On PostgreSQL, `lock = "process"` must keep two hosts from computing an
+ * action on the same process at once (engine_act_on_process), not only two
+ * threads of one host (engine_lock.c).  The lock is a session advisory lock
+ * keyed by the process id: taken before the action reads the process, held
+ * while it computes (callbacks included) and writes, released after the
+ * commit.  It lives outside any transaction, so the write transaction stays
+ * short; a wait for it is bounded by the connection's lock_timeout (503
+ * busy); a host that dies loses its session and with it its locks.  Actions
+ * on other processes never wait for it.  SQLite needs none of this: one
+ * database file is served by one host, and other programs on the same file
+ * are kept apart by the write's version check.
+ *
+ * The bigint key space of pg_advisory_lock belongs to process ids; the
+ * schema migration locks a pair of int4 keys, which never conflicts.
+ */
+#include "store_internal.h"
+
+#include "fhlog.h"
+
+static int shared(store *st) { return st->own.db && st->own.db->kind == DB_KIND_PG; }
+
+int store_process_lock(store *st, int64_t process_id, int *held, fherr *err) {
+  *held = 0;
+  if (!shared(st)) return FH_OK;
+  dbs *s = sq_prep(st, Q_PROC_LOCK, err);
+  if (!s) return err->code;
+  dbs_bind_int64(s, 1, process_id);
+  int rc = dbs_step(s);
+  dbs_reset(s);
+  if (rc != DB_ROW) return sq_fail(st, err, rc, "lock process");
+  *held = 1;
+  return FH_OK;
+}
+
+void store_process_unlock(store *st, int64_t process_id, int *held) {
+  if (!*held) return;
+  *held = 0;
+  fherr err = {0};
+  dbs *s = sq_prep(st, Q_PROC_UNLOCK, &err);
+  int rc = DB_ERROR;
+  if (s) {
+    dbs_bind_int64(s, 1, process_id);
+    rc = dbs_step(s);
+    dbs_reset(s);
+  }
+  fherr_clear(&err);
+  if (rc == DB_ROW) return;
+  /* A lock we could not release (an aborted transaction, a lost
+   * connection) would block the process on every host until this
+   * connection closed: end the session instead, which releases it. */
+  fhlog(FHLOG_WARN, "process %lld: could not release its lock; reconnecting", (long long)process_id);
+  dbc_end_session(st->own.db);
+}
