@@ -252,6 +252,12 @@ int store_commit(store *st, fherr *err) {
   if (!st->w) {
     int rc = sq_simple(st, Q_COMMIT, err);
     metrics_commit(1, rc);
+    /* PostgreSQL: a connection lost while its COMMIT was on the way may
+     * have committed; the caller cannot know, so the answer must not say
+     * "nothing was written" */
+    if (rc && st->cur->db->kind == DB_KIND_PG && st->cur->db->lost)
+      fherr_set(err, FH_BUSY, "the connection to the database broke during the commit: "
+                              "the action may have been written; look before repeating it");
     if (rc) store_rollback(st);
     return rc;
   }
