@@ -8,11 +8,14 @@
 #include "store_versions.h"
 #include "test.h"
 
+/* A new empty database: SQLite in memory, or one of its own on the
+ * PostgreSQL server of FLOWHOST_TEST_PG (label pg). */
 static store *open_mem(void) {
   store *st = NULL;
   fherr err = {0};
   store_options opt = {.synchronous_full = 1};
-  if (store_open(":memory:", &opt, &st, &err)) {
+  char url[512];
+  if (store_open(test_db(":memory:", url, sizeof url), &opt, &st, &err)) {
     fprintf(stderr, "open: %s\n", err.message);
     return NULL;
   }

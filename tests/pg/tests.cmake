@@ -4,11 +4,13 @@
 # connection string in FLOWHOST_TEST_PG; every test makes its own database.
 #   pg_c_store_pg  every PostgreSQL statement prepares on the server; migrations once
 #   pg_c_store     tests/c/test_store.c, the store's unit tests, against PostgreSQL
-#   pg_c_concurrency  one Join per split raced by 4 engines; no job run twice by 4 workers
+#   pg_c_concurrency  one Join per split raced by 4 engines; no job run twice by 4 workers;
+#                  engines of 4 "hosts" on one process take turns (the advisory process lock)
+#   pg_c_store_versions  the stored flow versions (trigger, current version, moves)
 #   pg_lua_a/b     every busted spec of tests/lua against PostgreSQL
 #   pg_http        the HTTP specs against serve on PostgreSQL
 set(PG_CLUSTER ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh)
-foreach(unit store_pg store concurrency)
+foreach(unit store_pg store concurrency store_versions)
   add_test(NAME pg_c_${unit} COMMAND ${PG_CLUSTER} $<TARGET_FILE:test_${unit}>)
   set_tests_properties(pg_c_${unit} PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
 endforeach()
