@@ -9,7 +9,18 @@ FH=${FLOWHOST_BIN:?}
 SRC=${FLOWHOST_SOURCE:?}
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
-F="--flows $SRC/flows --db $DIR/cli.db"
+# a new database: a file in DIR, or one on the PostgreSQL server of
+# FLOWHOST_TEST_PG (tests/pg/pg_cluster.sh; label pg)
+db() {
+  if [ -n "${FLOWHOST_TEST_PG:-}" ]; then
+    name="cli_$$_$1"
+    psql -q "$FLOWHOST_TEST_PG" -c "CREATE DATABASE $name" >/dev/null
+    echo "$FLOWHOST_TEST_PG" | sed "s|^postgresql:///[^?]*|postgresql:///$name|"
+  else
+    echo "$DIR/$1.db"
+  fi
+}
+F="--flows $SRC/flows --db $(db cli)"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # a one-line view of the process: node:status:owner:token:previous per task
@@ -85,7 +96,7 @@ want $want"
 # kept for one started later, a signal to every waiting receiver; usage and refusals
 mkdir "$DIR/events"
 cp "$SRC/tests/fixtures/flows/events.lua" "$DIR/events/"
-E="--flows $DIR/events --db $DIR/events.db"
+E="--flows $DIR/events --db $(db events)"
 $FH user add erin --password pw $E >/dev/null
 # a field of the JSON on stdin by dotted path (whole numbers as integers, arrays as #n)
 json_at() { lua5.4 -e "P='$1'" -e '
@@ -141,7 +152,7 @@ $FH send payment R-9 --data '{"amount":1}' --as erin $E >/dev/null
 
 # users and tokens: name limits (those of a sign-in), disable/enable, passwd and disable ending
 # tokens, token list and revoke
-U="--flows $SRC/flows --db $DIR/users.db"
+U="--flows $SRC/flows --db $(db users)"
 N63=$(printf '%063d' 0)
 $FH user add "$N63" --password pw $U >/dev/null || fail "a 63-byte user name must be taken"
 set +e

@@ -9,6 +9,7 @@
 #   pg_c_store_versions  the stored flow versions (trigger, current version, moves)
 #   pg_lua_a/b     every busted spec of tests/lua against PostgreSQL
 #   pg_http        the HTTP specs against serve on PostgreSQL
+#   pg_cli         the CLI end to end on PostgreSQL
 set(PG_CLUSTER ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh)
 foreach(unit store_pg store concurrency store_versions)
   add_test(NAME pg_c_${unit} COMMAND ${PG_CLUSTER} $<TARGET_FILE:test_${unit}>)
@@ -50,3 +51,7 @@ if(FLOWHOST_TEST_ENV_PRELOAD)
   set(env "${env};${FLOWHOST_TEST_ENV_PRELOAD}")
 endif()
 set_tests_properties(pg_http PROPERTIES LABELS "pg" TIMEOUT 600 ENVIRONMENT "${env}")
+
+# The CLI end to end (tests/cli/cli_test.sh) with its databases on PostgreSQL.
+add_test(NAME pg_cli COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/cli/cli_test.sh)
+set_tests_properties(pg_cli PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
