@@ -25,7 +25,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLOWHOST_SANITIZE=ON >/dev/n
 cmake --build build-asan -j"$jobs"
 echo "== tests under sanitizers"
 # the PostgreSQL busted and HTTP specs (minutes) run in the normal build only
-(cd build-asan && ctest --output-on-failure -j"$jobs" -LE browser -E '^pg_(lua|http)')
+(cd build-asan && ctest --output-on-failure -j"$jobs" -LE browser -E '^pg_(lua|http|reload)')
 echo "== build (TSan)"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DFLOWHOST_TSAN=ON >/dev/null
 cmake --build build-tsan -j"$jobs"

@@ -10,6 +10,7 @@
 #   pg_lua_a/b     every busted spec of tests/lua against PostgreSQL
 #   pg_http        the HTTP specs against serve on PostgreSQL
 #   pg_cli         the CLI end to end on PostgreSQL
+#   pg_reload      hot reload and flow versions against serve on PostgreSQL
 set(PG_CLUSTER ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh)
 foreach(unit store_pg store concurrency store_versions)
   add_test(NAME pg_c_${unit} COMMAND ${PG_CLUSTER} $<TARGET_FILE:test_${unit}>)
@@ -55,3 +56,10 @@ set_tests_properties(pg_http PROPERTIES LABELS "pg" TIMEOUT 600 ENVIRONMENT "${e
 # The CLI end to end (tests/cli/cli_test.sh) with its databases on PostgreSQL.
 add_test(NAME pg_cli COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/cli/cli_test.sh)
 set_tests_properties(pg_cli PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
+
+# Hot reload and flow versions against a running `serve` on PostgreSQL.
+add_test(NAME pg_reload COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED}
+                                --output=plainTerminal ${CMAKE_SOURCE_DIR}/tests/reload/reload_http_spec.lua
+                                ${CMAKE_SOURCE_DIR}/tests/reload/versions_http_spec.lua
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(pg_reload PROPERTIES LABELS "pg" TIMEOUT 400 ENVIRONMENT "${env}")
