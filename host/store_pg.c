@@ -8,6 +8,8 @@
  * so the store's error paths stay as they are.  A lost connection is
  * DB_BUSY (the contract's 503) and is reset on the next call: the server
  * forgot the prepared statements then, so every one is prepared again.
+ * Every request sent to the server is counted (dbc_count: a round trip, and
+ * a statement when it executes one), for GET /metrics and the benchmarks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +86,11 @@ static int ensure_connected(dbc *c) {
   c->lost = 0;
   c->gen++;
   PQclear(PQexec(c->pg, "SET client_min_messages = warning"));
-  if (c->setup[0]) PQclear(PQexec(c->pg, c->setup));   /* a new session forgot them */
+  dbc_count(c, 1, 1);
+  if (c->setup[0]) {
+    PQclear(PQexec(c->pg, c->setup));   /* a new session forgot them */
+    dbc_count(c, 1, 1);
+  }
   return DB_OK;
 }
 
@@ -92,6 +98,7 @@ int pg_exec(dbc *c, const char *sql) {
   int rc = ensure_connected(c);
   if (rc) return rc;
   PGresult *res = PQexec(c->pg, sql);
+  dbc_count(c, 1, 1);
   ExecStatusType st = PQresultStatus(res);
   rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? DB_OK : fail(c, res);
   PQclear(res);
@@ -127,12 +134,14 @@ int pg_prepare(dbs *s) {
   char name[16];
   statement_name(s, name, sizeof name);
   PGresult *res = PQprepare(s->c->pg, name, s->sql, 0, NULL);
+  dbc_count(s->c, 0, 1);
   rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
   PQclear(res);
   if (rc) return rc;
   /* SQLite ignores a binding past a statement's parameters; PostgreSQL
    * refuses the execution: learn how many it takes (once) */
   res = PQdescribePrepared(s->c->pg, name);
+  dbc_count(s->c, 0, 1);
   rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
   if (!rc) s->want = PQnparams(res);
   PQclear(res);
@@ -166,6 +175,7 @@ static int execute(dbs *s) {
   } else {
     s->res = PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
   }
+  dbc_count(c, 1, 1);
   s->executed = 1;
   ExecStatusType st = PQresultStatus(s->res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

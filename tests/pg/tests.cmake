@@ -5,10 +5,11 @@
 #   pg_c_store_pg  every PostgreSQL statement prepares on the server; migrations once
 #   pg_c_store     tests/c/test_store.c, the store's unit tests, against PostgreSQL
 #   pg_c_concurrency  one Join per split raced by 4 engines; no job run twice by 4 workers
+#   pg_c_db_counts statements and round trips counted per request sent to the server
 #   pg_lua_a/b     every busted spec of tests/lua against PostgreSQL
 #   pg_http        the HTTP specs against serve on PostgreSQL
 set(PG_CLUSTER ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh)
-foreach(unit store_pg store concurrency)
+foreach(unit store_pg store concurrency db_counts)
   add_test(NAME pg_c_${unit} COMMAND ${PG_CLUSTER} $<TARGET_FILE:test_${unit}>)
   set_tests_properties(pg_c_${unit} PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
 endforeach()
