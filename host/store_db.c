@@ -77,7 +77,7 @@ int64_t dbc_last_insert_id(dbc *c) {
 }
 
 int dbc_autocommit(dbc *c) {
-  if (c->kind == DB_KIND_PG) return !c->pg || PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+  if (c->kind == DB_KIND_PG) return !c->pg || (!c->begin_pending && PQtransactionStatus(c->pg) == PQTRANS_IDLE);
   return sqlite3_get_autocommit(c->lite);
 }
 

@@ -42,6 +42,7 @@ typedef struct dbc {
   int lost;                 /* PG: the connection broke; reconnect on the next call */
   char msg[256];            /* PG: the last error message */
   char setup[128];          /* PG: session settings, run again after a reconnect */
+  int begin_pending;        /* PG: a BEGIN not sent yet: it goes with the next statement */
   uint64_t statements;      /* executions on this connection (also metrics_db.h, per backend) */
   uint64_t round_trips;     /* PG: requests answered by the server (executions, prepares, describes) */
 } dbc;

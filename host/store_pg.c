@@ -8,6 +8,9 @@
  * so the store's error paths stay as they are.  A lost connection is
  * DB_BUSY (the contract's 503) and is reset on the next call: the server
  * forgot the prepared statements then, so every one is prepared again.
+ * A BEGIN is not sent on its own: it goes with the transaction's first
+ * statement in one round trip (libpq's pipeline mode), and a transaction
+ * that ran nothing ends without a word to the server (txn_deferred).
  * Every request sent to the server is counted (dbc_count: a round trip, and
  * a statement when it executes one), for GET /metrics and the benchmarks.
  */
@@ -94,9 +97,29 @@ static int ensure_connected(dbc *c) {
   return DB_OK;
 }
 
+/* BEGIN, COMMIT and ROLLBACK without a round trip where it can: a BEGIN
+ * waits for the next statement (begin_pending), and the end of a
+ * transaction that sent nothing has nothing to end.  1: done here. */
+static int txn_deferred(dbc *c, const char *sql) {
+  if (!strcmp(sql, "BEGIN") && !c->begin_pending && PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
+    c->begin_pending = 1;
+    return 1;
+  }
+  if (c->begin_pending && (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK"))) {
+    c->begin_pending = 0;
+    return 1;
+  }
+  return 0;
+}
+
 int pg_exec(dbc *c, const char *sql) {
   int rc = ensure_connected(c);
   if (rc) return rc;
+  if (txn_deferred(c, sql)) return DB_OK;
+  if (c->begin_pending) {   /* SQL text (rare inside a transaction): the BEGIN on its own */
+    c->begin_pending = 0;
+    if ((rc = pg_exec(c, "BEGIN"))) return rc;
+  }
   PGresult *res = PQexec(c->pg, sql);
   dbc_count(c, 1, 1);
   ExecStatusType st = PQresultStatus(res);
@@ -161,21 +184,62 @@ static void note_command(dbs *s) {
   }
 }
 
+/* Sends a statement (prepared: name; ad hoc: NULL) without waiting. */
+static int send_statement(dbs *s, const char *name, const char *const *vals) {
+  if (name) return PQsendQueryPrepared(s->c->pg, name, s->want, vals, NULL, NULL, 0);
+  return PQsendQueryParams(s->c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+}
+
+/* The deferred BEGIN and the statement in one round trip (pipeline mode):
+ * the statement's result, or BEGIN's if BEGIN failed; NULL if the
+ * connection failed (then it is reset before the next call). */
+static PGresult *run_with_begin(dbs *s, const char *name, const char *const *vals) {
+  dbc *c = s->c;
+  c->begin_pending = 0;
+  dbc_count(c, 2, 1);
+  int sent = PQenterPipelineMode(c->pg) && PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+             send_statement(s, name, vals) && PQpipelineSync(c->pg);
+  PGresult *out = NULL;
+  for (int query = 0; sent && query < 3;) {   /* BEGIN's results, the statement's, the sync */
+    PGresult *r = PQgetResult(c->pg);
+    if (!r) {   /* the end of one query's results */
+      if (PQstatus(c->pg) != CONNECTION_OK) break;
+      query++;
+      continue;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (!out && (query == 1 || st != PGRES_COMMAND_OK)) out = r;
+    else PQclear(r);
+  }
+  if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg)) c->lost = 1;
+  if (!sent || !out) c->lost = 1;
+  return out;
+}
+
 /* Executes the statement with its bound parameters. */
 static int execute(dbs *s) {
   dbc *c = s->c;
   int rc = ensure_connected(c);
   if (rc) return rc;
   if (s->q >= 0 && s->gen != c->gen && (rc = pg_prepare(s))) return rc;
-  const char *const *vals = (const char *const *)s->vals;
-  if (s->q >= 0) {
-    char name[16];
-    statement_name(s, name, sizeof name);
-    s->res = PQexecPrepared(c->pg, name, s->want, vals, NULL, NULL, 0);
-  } else {
-    s->res = PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+  if (txn_deferred(c, s->sql)) {
+    s->executed = 1;   /* done, no rows */
+    return DB_OK;
   }
-  dbc_count(c, 1, 1);
+  const char *const *vals = (const char *const *)s->vals;
+  char name[16];
+  if (s->q >= 0) statement_name(s, name, sizeof name);
+  if (c->begin_pending) {
+    s->res = run_with_begin(s, s->q >= 0 ? name : NULL, vals);
+  } else {
+    s->res = s->q >= 0 ? PQexecPrepared(c->pg, name, s->want, vals, NULL, NULL, 0)
+                       : PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+    dbc_count(c, 1, 1);
+  }
   s->executed = 1;
   ExecStatusType st = PQresultStatus(s->res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

@@ -3,7 +3,8 @@
  * execution (not per row; a statement stepped again after its end is a new
  * execution) and no round trip; on PostgreSQL one round trip per request
  * sent (an execution, a prepare, a describe), the prepare not being a
- * statement.  The connection's counts and the process-wide ones move
+ * statement, and a BEGIN sent with the statement after it (one round trip
+ * for both; nothing for a transaction that ran nothing).  The connection's counts and the process-wide ones move
  * alike, and GET /metrics shows them by backend.  The PostgreSQL case needs
  * FLOWHOST_TEST_PG (tests/pg/pg_cluster.sh) and is skipped without it. */
 #include <stdint.h>
@@ -105,6 +106,58 @@ static int test_postgresql(void) {
   return 0;
 }
 
+/* Runs a statement without parameters (cached as q) to its end. */
+static int run(dbc *c, int q, const char *sql) {
+  dbs *s = NULL;
+  int rc = dbs_prepare(c, q, sql, &s);
+  if (rc == DB_OK) {
+    while ((rc = dbs_step(s)) == DB_ROW) {}
+  }
+  dbs_finalize(s);
+  return rc;
+}
+
+/* PostgreSQL: a BEGIN waits for the transaction's first statement and goes
+ * with it in one round trip; a transaction that ran nothing costs none. */
+static int test_begin_deferred(void) {
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  char url[512];
+  dbc *c = NULL;
+  char msg[256];
+  CHECK(dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK);
+  CHECK(dbc_exec(c, "CREATE TABLE t(v INTEGER PRIMARY KEY)") == DB_OK);
+  CHECK(run(c, 1, "SELECT 1") == DB_DONE);   /* prepare the cached ones once */
+  counts k = snapshot(c);
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(!dbc_autocommit(c));                 /* a transaction, though nothing was sent */
+  CHECK(run(c, -1, "COMMIT") == DB_DONE);
+  CHECK(dbc_autocommit(c));
+  CHECK(moved_by(c, k, 0, 0));
+  k = snapshot(c);
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(run(c, -1, "INSERT INTO t(v) VALUES(1)") == DB_DONE);
+  CHECK(moved_by(c, k, 2, 1));               /* BEGIN and the insert: one round trip */
+  CHECK(!dbc_autocommit(c));
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(moved_by(c, k, 3, 2));
+  /* a first statement that fails: its error, and the transaction rolls back */
+  CHECK(dbc_exec(c, "INSERT INTO t(v) VALUES(2)") == DB_OK);
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(run(c, -1, "INSERT INTO t(v) VALUES(2)") == DB_CONSTRAINT);
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(dbc_autocommit(c));
+  /* SQL text inside a deferred transaction, then a commit that keeps it */
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(dbc_exec(c, "INSERT INTO t(v) VALUES(3)") == DB_OK);
+  CHECK(run(c, -1, "COMMIT") == DB_DONE);
+  dbs *s = NULL;
+  CHECK(dbs_prepare(c, -1, "SELECT count(*) FROM t", &s) == DB_OK);
+  CHECK(dbs_step(s) == DB_ROW && dbs_col_int(s, 0) == 2);   /* 2 and 3; 1 rolled back */
+  dbs_finalize(s);
+  dbc_close(c);
+  return 0;
+}
+
 /* The exposition has one series of each counter per backend. */
 static int test_render(void) {
   metrics_db_count(METRICS_DB_POSTGRESQL, 2, 3);
@@ -127,6 +180,7 @@ static int test_render(void) {
 static const test_case TESTS[] = {
     {"sqlite", test_sqlite},
     {"postgresql", test_postgresql},
+    {"begin_deferred", test_begin_deferred},
     {"render", test_render},
     {NULL, NULL},
 };
