@@ -86,7 +86,11 @@ start_hosts() {
       [ -n "$api" ] && [ -n "$metrics" ] && break
       sleep 0.1
     done
-    [ -n "$api" ] && [ -n "$metrics" ] || { echo "host $i did not start:" >&2; cat "$TMP/err.$i" >&2; exit 1; }
+    if [ -z "$api" ] || [ -z "$metrics" ]; then
+      echo "host $i did not start:" >&2
+      cat "$TMP/err.$i" >&2
+      exit 1
+    fi
     echo "$api $metrics" >>"$TMP/ports"
   done
 }
@@ -137,7 +141,7 @@ RESULTS=$TMP/results
 for n in $HOSTS; do
   db=hosts$n
   psql "$PG" -qc "CREATE DATABASE $db"
-  URL=$(url_of $db)
+  URL=$(url_of "$db")
   echo "== $n host(s) on database $db: users, tokens" >&2
   "$BIN" --db "$URL" --flows "$TMP/flows" user add alice --password alice-pw >/dev/null
   "$BIN" --db "$URL" --flows "$TMP/flows" user add bob --password bob-pw >/dev/null
