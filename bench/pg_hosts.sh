@@ -108,6 +108,7 @@ counters() {
 
 # load NAME SCRIPT HOSTS: one wrk per host, CONNS/HOSTS connections each, at once; prints
 # "NAME HOSTS processes/s actions/s bad errors statements/action round_trips/action p50 p99"
+# (processes and actions summed over the hosts; p50 and p99 the largest of the hosts')
 load() {
   name=$1 script=$2 n=$3
   per=$((CONNS / n))

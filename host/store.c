@@ -1468,9 +1468,10 @@ static int next_id_pg(store *st, store_id_kind kind, int64_t *id, fherr *err) {
   return rc;
 }
 
-/* The write of an action ends: the ids it took and did not use are
- * dropped, so that a later action never writes an id older than another
- * action's (see take_ids_pg). */
+/* The write of an action begins: it took every id it writes before (the
+ * engine computes the rows first), so the rest of its block is dropped, and
+ * a later action never writes an id older than another action's (see
+ * take_ids_pg). */
 static void drop_ids_pg(store *st) { st->task_ids.n = st->task_ids.next = 0; }
 
 int store_next_id(store *st, store_id_kind kind, int64_t *id, fherr *err) {
