@@ -17,6 +17,7 @@
 #include "fherr.h"
 #include "fhtime.h"
 #include "metrics.h"
+#include "metrics_db.h"
 
 #ifndef FLOWHOST_VERSION
 #define FLOWHOST_VERSION "dev"
@@ -377,6 +378,7 @@ void metrics_render(metrics_buf *b) {
   render_info(b);
   render_actions(b);
   render_store(b);
+  metrics_db_render(b);
   render_jobs(b);
   render_external(b);
   render_http(b);

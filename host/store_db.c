@@ -3,6 +3,8 @@
  */
 #include "store_db.h"
 
+#include "metrics_db.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,15 @@ _Static_assert(DB_ROW == SQLITE_ROW && DB_DONE == SQLITE_DONE && DB_BUSY == SQLI
                "DB_* codes are SQLite's");
 _Static_assert(DB_INTEGER == SQLITE_INTEGER && DB_NULL == SQLITE_NULL && DB_TEXT == SQLITE_TEXT,
                "DB_* types are SQLite's");
+
+_Static_assert((int)DB_KIND_SQLITE == (int)METRICS_DB_SQLITE && (int)DB_KIND_PG == (int)METRICS_DB_POSTGRESQL,
+               "db_kind indexes the metrics' backends");
+
+void dbc_count(dbc *c, unsigned statements, unsigned round_trips) {
+  c->statements += statements;
+  c->round_trips += round_trips;
+  metrics_db_count((metrics_db_backend)c->kind, statements, round_trips);
+}
 
 db_kind db_kind_of(const char *url) {
   if (url && (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11))) return DB_KIND_PG;
@@ -52,6 +63,7 @@ void dbc_close(dbc *c) {
 int dbc_exec(dbc *c, const char *sql) {
   if (c->kind == DB_KIND_PG) return pg_exec(c, sql);
   char *m = NULL;
+  dbc_count(c, 1, 0);
   int rc = sqlite3_exec(c->lite, sql, NULL, NULL, &m);
   snprintf(c->msg, sizeof c->msg, "%s", m ? m : rc ? sqlite3_errstr(rc) : "");
   sqlite3_free(m);
@@ -65,7 +77,7 @@ int64_t dbc_last_insert_id(dbc *c) {
 }
 
 int dbc_autocommit(dbc *c) {
-  if (c->kind == DB_KIND_PG) return !c->pg || PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+  if (c->kind == DB_KIND_PG) return !c->pg || (!c->begin_pending && PQtransactionStatus(c->pg) == PQTRANS_IDLE);
   return sqlite3_get_autocommit(c->lite);
 }
 
@@ -179,7 +191,13 @@ void dbs_bind_double(dbs *s, int i, double v) {
   pg_set_param(s, i, buf);
 }
 
-int dbs_step(dbs *s) { return s->c->kind == DB_KIND_PG ? pg_step(s) : sqlite3_step(s->lite); }
+int dbs_step(dbs *s) {
+  if (s->c->kind == DB_KIND_PG) return pg_step(s);
+  /* a statement not busy (never stepped, reset, or run to its end) starts
+   * a new execution: that step is the one counted */
+  if (!sqlite3_stmt_busy(s->lite)) dbc_count(s->c, 1, 0);
+  return sqlite3_step(s->lite);
+}
 
 /* The text of a PostgreSQL column of the current row, NULL for SQL NULL. */
 static const char *pg_value(dbs *s, int col) {

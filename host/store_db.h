@@ -42,6 +42,9 @@ typedef struct dbc {
   int lost;                 /* PG: the connection broke; reconnect on the next call */
   char msg[256];            /* PG: the last error message */
   char setup[128];          /* PG: session settings, run again after a reconnect */
+  int begin_pending;        /* PG: a BEGIN not sent yet: it goes with the next statement */
+  uint64_t statements;      /* executions on this connection (also metrics_db.h, per backend) */
+  uint64_t round_trips;     /* PG: requests answered by the server (executions, prepares, describes) */
 } dbc;
 
 /* A statement.  On PostgreSQL the parameters are kept as text until the
@@ -107,6 +110,10 @@ const char *dbs_col_text(dbs *s, int col);
 int dbs_col_type(dbs *s, int col);
 int dbs_col_count(dbs *s);
 const char *dbs_col_name(dbs *s, int col);
+
+/* Counts executions and round trips on c and in the process-wide
+ * counters (metrics_db.h); called by the shim itself, once per request. */
+void dbc_count(dbc *c, unsigned statements, unsigned round_trips);
 
 /* --- PostgreSQL (store_pg.c), called by store_db.c ------------------- */
 int pg_open(dbc *c, const char *url);

@@ -73,6 +73,14 @@ typedef struct conn {
   dbs *stmt[Q__COUNT];
 } conn;
 
+/* PostgreSQL: the task ids an action takes from the sequence in one round
+ * trip (store_next_id); the ones its write did not use are dropped. */
+#define PG_ID_BLOCK 8
+typedef struct pg_ids {
+  int64_t id[PG_ID_BLOCK];
+  int n, next;
+} pg_ids;
+
 /* The next free ids of processes and tasks, handed out before the write
  * (callbacks and split tokens see them).  Seeded from the database, raised
  * past it again whenever an insert finds its id taken by another program. */
@@ -113,6 +121,7 @@ struct store {
    * lasts only until that write ends. */
   int64_t part_pid, part_uid;
   int part_in_write;
+  pg_ids task_ids;          /* PostgreSQL: task ids taken for the action being computed */
 };
 
 /* Forgets a participant learnt inside the write that ends or begins now. */

@@ -8,6 +8,11 @@
  * so the store's error paths stay as they are.  A lost connection is
  * DB_BUSY (the contract's 503) and is reset on the next call: the server
  * forgot the prepared statements then, so every one is prepared again.
+ * A BEGIN is not sent on its own: it goes with the transaction's first
+ * statement in one round trip (libpq's pipeline mode), and a transaction
+ * that ran nothing ends without a word to the server (txn_deferred).
+ * Every request sent to the server is counted (dbc_count: a round trip, and
+ * a statement when it executes one), for GET /metrics and the benchmarks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +89,11 @@ static int ensure_connected(dbc *c) {
   c->lost = 0;
   c->gen++;
   PQclear(PQexec(c->pg, "SET client_min_messages = warning"));
-  if (c->setup[0]) PQclear(PQexec(c->pg, c->setup));   /* a new session forgot them */
+  dbc_count(c, 1, 1);
+  if (c->setup[0]) {
+    PQclear(PQexec(c->pg, c->setup));   /* a new session forgot them */
+    dbc_count(c, 1, 1);
+  }
   return DB_OK;
 }
 
@@ -94,10 +103,31 @@ void pg_end_session(dbc *c) {
   ensure_connected(c);   /* closes the old session now; a failure retries at the next call */
 }
 
+/* BEGIN, COMMIT and ROLLBACK without a round trip where it can: a BEGIN
+ * waits for the next statement (begin_pending), and the end of a
+ * transaction that sent nothing has nothing to end.  1: done here. */
+static int txn_deferred(dbc *c, const char *sql) {
+  if (!strcmp(sql, "BEGIN") && !c->begin_pending && PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
+    c->begin_pending = 1;
+    return 1;
+  }
+  if (c->begin_pending && (!strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK"))) {
+    c->begin_pending = 0;
+    return 1;
+  }
+  return 0;
+}
+
 int pg_exec(dbc *c, const char *sql) {
   int rc = ensure_connected(c);
   if (rc) return rc;
+  if (txn_deferred(c, sql)) return DB_OK;
+  if (c->begin_pending) {   /* SQL text (rare inside a transaction): the BEGIN on its own */
+    c->begin_pending = 0;
+    if ((rc = pg_exec(c, "BEGIN"))) return rc;
+  }
   PGresult *res = PQexec(c->pg, sql);
+  dbc_count(c, 1, 1);
   ExecStatusType st = PQresultStatus(res);
   rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? DB_OK : fail(c, res);
   PQclear(res);
@@ -133,12 +163,14 @@ int pg_prepare(dbs *s) {
   char name[16];
   statement_name(s, name, sizeof name);
   PGresult *res = PQprepare(s->c->pg, name, s->sql, 0, NULL);
+  dbc_count(s->c, 0, 1);
   rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
   PQclear(res);
   if (rc) return rc;
   /* SQLite ignores a binding past a statement's parameters; PostgreSQL
    * refuses the execution: learn how many it takes (once) */
   res = PQdescribePrepared(s->c->pg, name);
+  dbc_count(s->c, 0, 1);
   rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
   if (!rc) s->want = PQnparams(res);
   PQclear(res);
@@ -158,19 +190,61 @@ static void note_command(dbs *s) {
   }
 }
 
+/* Sends a statement (prepared: name; ad hoc: NULL) without waiting. */
+static int send_statement(dbs *s, const char *name, const char *const *vals) {
+  if (name) return PQsendQueryPrepared(s->c->pg, name, s->want, vals, NULL, NULL, 0);
+  return PQsendQueryParams(s->c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+}
+
+/* The deferred BEGIN and the statement in one round trip (pipeline mode):
+ * the statement's result, or BEGIN's if BEGIN failed; NULL if the
+ * connection failed (then it is reset before the next call). */
+static PGresult *run_with_begin(dbs *s, const char *name, const char *const *vals) {
+  dbc *c = s->c;
+  c->begin_pending = 0;
+  dbc_count(c, 2, 1);
+  int sent = PQenterPipelineMode(c->pg) && PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+             send_statement(s, name, vals) && PQpipelineSync(c->pg);
+  PGresult *out = NULL;
+  for (int query = 0; sent && query < 3;) {   /* BEGIN's results, the statement's, the sync */
+    PGresult *r = PQgetResult(c->pg);
+    if (!r) {   /* the end of one query's results */
+      if (PQstatus(c->pg) != CONNECTION_OK) break;
+      query++;
+      continue;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (!out && (query == 1 || st != PGRES_COMMAND_OK)) out = r;
+    else PQclear(r);
+  }
+  if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg)) c->lost = 1;
+  if (!sent || !out) c->lost = 1;
+  return out;
+}
+
 /* Executes the statement with its bound parameters. */
 static int execute(dbs *s) {
   dbc *c = s->c;
   int rc = ensure_connected(c);
   if (rc) return rc;
   if (s->q >= 0 && s->gen != c->gen && (rc = pg_prepare(s))) return rc;
+  if (txn_deferred(c, s->sql)) {
+    s->executed = 1;   /* done, no rows */
+    return DB_OK;
+  }
   const char *const *vals = (const char *const *)s->vals;
-  if (s->q >= 0) {
-    char name[16];
-    statement_name(s, name, sizeof name);
-    s->res = PQexecPrepared(c->pg, name, s->want, vals, NULL, NULL, 0);
+  char name[16];
+  if (s->q >= 0) statement_name(s, name, sizeof name);
+  if (c->begin_pending) {
+    s->res = run_with_begin(s, s->q >= 0 ? name : NULL, vals);
   } else {
-    s->res = PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+    s->res = s->q >= 0 ? PQexecPrepared(c->pg, name, s->want, vals, NULL, NULL, 0)
+                       : PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+    dbc_count(c, 1, 1);
   }
   s->executed = 1;
   ExecStatusType st = PQresultStatus(s->res);

@@ -101,10 +101,15 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1"
       " WHERE id = $1 AND version = $5",
   [Q_TASK_PROCESS] = "SELECT process_id FROM task WHERE id = $1",
-  /* not the largest id but the next one: store_next_id takes every id of
-   * a PostgreSQL store from its sequence, so hosts never collide */
-  [Q_MAX_TASK] = "SELECT nextval('task_id_seq')",
-  [Q_MAX_PROCESS] = "SELECT nextval('process_id_seq')",
+  /* not the largest id but the next ones: store_next_id takes every id of
+   * a PostgreSQL store from its sequence, so hosts never collide; an
+   * action's task ids in one round trip (as many rows as PG_ID_BLOCK), and
+   * a start's process id with them (the first row; CASE runs nextval only
+   * there) */
+  [Q_MAX_TASK] = "SELECT nextval('task_id_seq') FROM generate_series(1, 8)",
+  [Q_MAX_PROCESS] =
+      "SELECT CASE WHEN i = 1 THEN nextval('process_id_seq') END, nextval('task_id_seq')"
+      " FROM generate_series(1, 8) AS i",
   [Q_PROC_LIST] =
       "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
       " FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by"

@@ -22,3 +22,5 @@ add_c_tests(store_versions stamp_and_current find move_with_map)
 
 # The PostgreSQL backend without a server (the server tests: tests/pg/tests.cmake).
 add_c_tests(store_pg texts selection sqlstates)
+# Statements and round trips counted by the statement shim (GET /metrics).
+add_c_tests(db_counts sqlite postgresql begin_deferred render)

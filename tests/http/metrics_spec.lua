@@ -2,7 +2,8 @@
 -- --metrics-listen: who may scrape (401/403/200 on the main listener, anyone on the private
 -- one, nothing else there), then traffic (starts, task actions, errors, jobs that succeed,
 -- retry and fail) and a second scrape whose numbers must have moved by exactly that much;
--- route labels are patterns, never raw paths; `promtool check metrics` accepts the answer.
+-- route labels are patterns, never raw paths; the database statements (and round trips on
+-- PostgreSQL) of the backend in use move; `promtool check metrics` accepts the answer.
 package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
 
@@ -151,6 +152,19 @@ describe("the numbers", function()
     assert.is_true(moved("flowhost_actions_per_commit_count") >= 2 + 2 + 3 + 4)
     assert.equal(moved("flowhost_commits_total"), moved("flowhost_actions_per_commit_count"))
     assert.is_true(moved("flowhost_lua_callback_duration_seconds_count") > 0)
+    -- statements and round trips to the database, by backend: the one in use moved (at least
+    -- a token look-up and an insert per request above), the other did not
+    local backend = os.getenv("FLOWHOST_TEST_PG") and "postgresql" or "sqlite"
+    local other = backend == "sqlite" and "postgresql" or "sqlite"
+    local statements = moved('flowhost_db_statements_total{backend="' .. backend .. '"}')
+    assert.is_true(statements >= 2 * (2 + 2 + 3), "statements moved by " .. statements)
+    assert.equal(0, moved('flowhost_db_statements_total{backend="' .. other .. '"}'))
+    assert.equal(0, moved('flowhost_db_round_trips_total{backend="' .. other .. '"}'))
+    if backend == "postgresql" then   -- each statement is a round trip, and preparing one is too
+      assert.is_true(moved('flowhost_db_round_trips_total{backend="postgresql"}') >= statements)
+    else                              -- SQLite runs in the process
+      assert.equal(0, after['flowhost_db_round_trips_total{backend="sqlite"}'])
+    end
     assert.equal(2, after['flowhost_flows{status="ok"}'])
     assert.is_true(after["flowhost_process_start_time_seconds"] > 1.6e9)
     assert.equal(1, after['flowhost_build_info{version="dev",lua="5.4"}'])

@@ -10,6 +10,8 @@
 # port, so parallel runs never collide), creates the database `flowhost`,
 # and stops and removes everything on exit, whatever the outcome.  The
 # cluster trades durability for speed (fsync off): it is thrown away.
+# PG_CLUSTER_DURABLE=1 keeps PostgreSQL's durable settings instead (fsync,
+# synchronous_commit and full_page_writes on): for benchmarks (bench/pg_hosts.sh).
 set -eu
 
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -40,8 +42,10 @@ trap 'exit 130' INT TERM
 
 $AS "$PGBIN/initdb" -D "$DIR/data" -U flowhost --auth=trust -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 ||
   { cat "$DIR/initdb.log" >&2; exit 1; }
+SETTINGS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[ "${PG_CLUSTER_DURABLE:-0}" = 1 ] && SETTINGS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
 $AS "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start \
-  -o "-k $DIR -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  -o "-k $DIR -c listen_addresses= $SETTINGS -c max_connections=200" \
   >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
 "$PGBIN/createdb" -h "$DIR" -U flowhost flowhost
 

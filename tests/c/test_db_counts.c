@@ -1,0 +1,188 @@
+/* Tests of the statement and round-trip counters of the statement shim
+ * (dbc_count in store_db.c, metrics_db.c): on SQLite one statement per
+ * execution (not per row; a statement stepped again after its end is a new
+ * execution) and no round trip; on PostgreSQL one round trip per request
+ * sent (an execution, a prepare, a describe), the prepare not being a
+ * statement, and a BEGIN sent with the statement after it (one round trip
+ * for both; nothing for a transaction that ran nothing).  The connection's counts and the process-wide ones move
+ * alike, and GET /metrics shows them by backend.  The PostgreSQL case needs
+ * FLOWHOST_TEST_PG (tests/pg/pg_cluster.sh) and is skipped without it. */
+#include <stdint.h>
+
+#include "metrics_db.h"
+#include "store_db.h"
+#include "test.h"
+
+/* Runs an insert of v through a statement, prepared as q (-1: ad hoc). */
+static int insert(dbs *s, int v) {
+  dbs_bind_int(s, 1, v);
+  int rc = dbs_step(s);
+  dbs_reset(s);
+  dbs_clear_bindings(s);
+  return rc;
+}
+
+/* Walks every row of "SELECT v FROM t" once; the number of rows. */
+static int walk(dbs *s) {
+  int n = 0;
+  while (dbs_step(s) == DB_ROW) n++;
+  return n;
+}
+
+/* The counts the connection and the process added since (st0, rt0). */
+typedef struct counts {
+  uint64_t st, rt, global_st, global_rt;
+} counts;
+
+static counts snapshot(dbc *c) {
+  counts k = {c->statements, c->round_trips, 0, 0};
+  metrics_db_read((metrics_db_backend)c->kind, &k.global_st, &k.global_rt);
+  return k;
+}
+
+/* Both the connection's and the process's counters moved by (st, rt). */
+static int moved_by(dbc *c, counts before, uint64_t st, uint64_t rt) {
+  counts now = snapshot(c);
+  if (now.st - before.st != st || now.rt - before.rt != rt || now.global_st - before.global_st != st ||
+      now.global_rt - before.global_rt != rt) {
+    fprintf(stderr, "  moved: connection %llu/%llu, process %llu/%llu; want %llu/%llu\n",
+            (unsigned long long)(now.st - before.st), (unsigned long long)(now.rt - before.rt),
+            (unsigned long long)(now.global_st - before.global_st),
+            (unsigned long long)(now.global_rt - before.global_rt), (unsigned long long)st, (unsigned long long)rt);
+    return 0;
+  }
+  return 1;
+}
+
+static int test_sqlite(void) {
+  dbc *c = NULL;
+  char msg[256];
+  CHECK(dbc_open(":memory:", &c, msg, sizeof msg) == DB_OK);
+  counts k = snapshot(c);
+  CHECK(dbc_exec(c, "CREATE TABLE t(v INTEGER)") == DB_OK);
+  CHECK(moved_by(c, k, 1, 0));
+  dbs *ins = NULL, *sel = NULL;
+  CHECK(dbs_prepare(c, 0, "INSERT INTO t(v) VALUES(?1)", &ins) == DB_OK);
+  CHECK(dbs_prepare(c, -1, "SELECT v FROM t", &sel) == DB_OK);
+  k = snapshot(c);
+  for (int i = 0; i < 3; i++) CHECK(insert(ins, i) == DB_DONE);
+  CHECK(moved_by(c, k, 3, 0));   /* preparing is not a statement */
+  k = snapshot(c);
+  CHECK(walk(sel) == 3);          /* four steps, one execution */
+  CHECK(moved_by(c, k, 1, 0));
+  CHECK(walk(sel) == 3);          /* stepped again after its end: a new execution */
+  CHECK(moved_by(c, k, 2, 0));
+  dbs_finalize(ins);
+  dbs_finalize(sel);
+  dbc_close(c);
+  return 0;
+}
+
+static int test_postgresql(void) {
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  char url[512];
+  dbc *c = NULL;
+  char msg[256];
+  CHECK(dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK);
+  CHECK(c->statements == 1 && c->round_trips == 1);   /* the session setting */
+  counts k = snapshot(c);
+  CHECK(dbc_exec(c, "CREATE TABLE t(v INTEGER)") == DB_OK);
+  CHECK(moved_by(c, k, 1, 1));
+  dbs *ins = NULL, *sel = NULL;
+  k = snapshot(c);
+  CHECK(dbs_prepare(c, 0, "INSERT INTO t(v) VALUES($1)", &ins) == DB_OK);
+  CHECK(moved_by(c, k, 0, 2));   /* PQprepare and PQdescribePrepared: no statement run */
+  CHECK(dbs_prepare(c, -1, "SELECT v FROM t", &sel) == DB_OK);
+  CHECK(moved_by(c, k, 0, 2));   /* ad hoc: parsed when it runs */
+  k = snapshot(c);
+  for (int i = 0; i < 3; i++) CHECK(insert(ins, i) == DB_DONE);
+  CHECK(moved_by(c, k, 3, 3));
+  k = snapshot(c);
+  CHECK(walk(sel) == 3);          /* the rows come in the one answer */
+  CHECK(moved_by(c, k, 1, 1));
+  dbs_finalize(ins);
+  dbs_finalize(sel);
+  dbc_close(c);
+  return 0;
+}
+
+/* Runs a statement without parameters (cached as q) to its end. */
+static int run(dbc *c, int q, const char *sql) {
+  dbs *s = NULL;
+  int rc = dbs_prepare(c, q, sql, &s);
+  if (rc == DB_OK) {
+    while ((rc = dbs_step(s)) == DB_ROW) {}
+  }
+  dbs_finalize(s);
+  return rc;
+}
+
+/* PostgreSQL: a BEGIN waits for the transaction's first statement and goes
+ * with it in one round trip; a transaction that ran nothing costs none. */
+static int test_begin_deferred(void) {
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  char url[512];
+  dbc *c = NULL;
+  char msg[256];
+  CHECK(dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK);
+  CHECK(dbc_exec(c, "CREATE TABLE t(v INTEGER PRIMARY KEY)") == DB_OK);
+  CHECK(run(c, 1, "SELECT 1") == DB_DONE);   /* prepare the cached ones once */
+  counts k = snapshot(c);
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(!dbc_autocommit(c));                 /* a transaction, though nothing was sent */
+  CHECK(run(c, -1, "COMMIT") == DB_DONE);
+  CHECK(dbc_autocommit(c));
+  CHECK(moved_by(c, k, 0, 0));
+  k = snapshot(c);
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(run(c, -1, "INSERT INTO t(v) VALUES(1)") == DB_DONE);
+  CHECK(moved_by(c, k, 2, 1));               /* BEGIN and the insert: one round trip */
+  CHECK(!dbc_autocommit(c));
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(moved_by(c, k, 3, 2));
+  /* a first statement that fails: its error, and the transaction rolls back */
+  CHECK(dbc_exec(c, "INSERT INTO t(v) VALUES(2)") == DB_OK);
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(run(c, -1, "INSERT INTO t(v) VALUES(2)") == DB_CONSTRAINT);
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(dbc_autocommit(c));
+  /* SQL text inside a deferred transaction, then a commit that keeps it */
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(dbc_exec(c, "INSERT INTO t(v) VALUES(3)") == DB_OK);
+  CHECK(run(c, -1, "COMMIT") == DB_DONE);
+  dbs *s = NULL;
+  CHECK(dbs_prepare(c, -1, "SELECT count(*) FROM t", &s) == DB_OK);
+  CHECK(dbs_step(s) == DB_ROW && dbs_col_int(s, 0) == 2);   /* 2 and 3; 1 rolled back */
+  dbs_finalize(s);
+  dbc_close(c);
+  return 0;
+}
+
+/* The exposition has one series of each counter per backend. */
+static int test_render(void) {
+  metrics_db_count(METRICS_DB_POSTGRESQL, 2, 3);
+  metrics_buf b = {0};
+  metrics_db_render(&b);
+  CHECK(!b.failed && b.text);
+  CHECK(strstr(b.text, "# TYPE flowhost_db_statements_total counter\n"));
+  CHECK(strstr(b.text, "# TYPE flowhost_db_round_trips_total counter\n"));
+  CHECK(strstr(b.text, "flowhost_db_statements_total{backend=\"sqlite\"} "));
+  CHECK(strstr(b.text, "flowhost_db_round_trips_total{backend=\"postgresql\"} "));
+  uint64_t st = 0, rt = 0;
+  metrics_db_read(METRICS_DB_POSTGRESQL, &st, &rt);
+  char line[128];
+  snprintf(line, sizeof line, "flowhost_db_round_trips_total{backend=\"postgresql\"} %llu\n", (unsigned long long)rt);
+  CHECK(strstr(b.text, line));
+  metrics_buf_free(&b);
+  return 0;
+}
+
+static const test_case TESTS[] = {
+    {"sqlite", test_sqlite},
+    {"postgresql", test_postgresql},
+    {"begin_deferred", test_begin_deferred},
+    {"render", test_render},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return test_main(TESTS, argc, argv); }
