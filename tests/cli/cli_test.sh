@@ -23,17 +23,25 @@ db() {
 F="--flows $SRC/flows --db $(db cli)"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# a one-line view of the process: node:status:owner:token:previous per task
+# a one-line view of the process: node:status:owner:token:previous per task, a
+# task named by its place in the process (1 = the first task), not by its id:
+# ids need not be consecutive (PostgreSQL hands them out in blocks)
 history() {
   $FH process "$1" $F | lua5.4 -e '
     local c = require "cjson"
     local d = c.decode(io.read("a"))
+    local ids = {}
+    for _, t in ipairs(d.tasks) do ids[#ids + 1] = math.tointeger(t.id) end
+    table.sort(ids)
+    local place = {}
+    for i, id in ipairs(ids) do place[id] = i end
     local out = { d.process.status }
     for _, t in ipairs(d.tasks) do
       local prev = {}
-      for _, p in ipairs(t.previous) do prev[#prev + 1] = math.tointeger(p) end
+      for _, p in ipairs(t.previous) do prev[#prev + 1] = place[math.tointeger(p)] end
+      local token = t.token:gsub("(%d+)_", function(id) return place[tonumber(id)] .. "_" end)
       out[#out + 1] = string.format("%s:%s:%s:%s:%s", t.node, t.status,
-        t.owner ~= c.null and t.owner or "-", t.token, table.concat(prev, ","))
+        t.owner ~= c.null and t.owner or "-", token, table.concat(prev, ","))
     end
     print(table.concat(out, " "))'
 }
@@ -88,7 +96,7 @@ $FH task "$T" execute --data '{"package_count":2}' --as wally $F >/dev/null
 T=$(open_task inbox move_package wally)   # assigned to the packer by :Assign(this.package_goods.owner)
 $FH task "$T" execute --data '{"tracking_number":"T-1"}' --as wally $F >/dev/null
 S=$(history "$P")
-want="DONE start:DONE:clara:start: split_clerk_warehouse:DONE:-:start:6 set_shipment_type:DONE:clara:start/7_1:7 package_goods:DONE:wally:start/7_2:7 delivery_mode:DONE:-:start/7_1:8 check_insurance:DONE:-:start/7_1:10 request_insurance:DONE:clara:start/7_1/11_1:11 fill_post_label:DONE:clara:start/7_1/11_2:11 join_normal_post:DONE:-:start/7_1:12,13 join_clerk_warehouse:DONE:-:start:9,14 move_package:DONE:wally:start:15 finish:DONE:-:start:16"
+want="DONE start:DONE:clara:start: split_clerk_warehouse:DONE:-:start:1 set_shipment_type:DONE:clara:start/2_1:2 package_goods:DONE:wally:start/2_2:2 delivery_mode:DONE:-:start/2_1:3 check_insurance:DONE:-:start/2_1:5 request_insurance:DONE:clara:start/2_1/6_1:6 fill_post_label:DONE:clara:start/2_1/6_2:6 join_normal_post:DONE:-:start/2_1:7,8 join_clerk_warehouse:DONE:-:start:4,9 move_package:DONE:wally:start:10 finish:DONE:-:start:11"
 [ "$S" = "$want" ] || fail "shipment history:
 got  $S
 want $want"
