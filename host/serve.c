@@ -35,6 +35,8 @@ static const char SERVE_USAGE[] =
     "  --threads N        HTTP worker threads (default: 4)\n"
     "  --jobs N           background job workers (default: 1; 0 runs no jobs)\n"
     "  --budget S         time budget of each Lua callback in seconds (default: 5)\n"
+    "  --poll S           how often job workers look for due work without a wake-up (default: 1);\n"
+    "                     on PostgreSQL every host's writes wake them at once (LISTEN/NOTIFY)\n"
     "  --lease-grace S    how long a job's lease outlasts its budget (default: 30);\n"
     "                     after a crash, jobs of a dead worker run again once it expires\n"
     "  --request-timeout S  seconds a client has to send a whole request (default: 15)\n"
@@ -61,6 +63,7 @@ typedef struct serve_opts {
   int jobs;
   double budget;
   double lease_grace;
+  double poll;
   int request_timeout;
   int max_connections;
   int per_address;
@@ -160,6 +163,8 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       if (!parse_int(value, 16, 65536, &o->max_connections)) return serve_usage("--max-connections must be 16 to 65536");
     } else if (!strcmp(name, "per-address")) {
       if (!parse_int(value, 1, 65536, &o->per_address)) return serve_usage("--per-address must be 1 to 65536");
+    } else if (!strcmp(name, "poll")) {
+      if (!parse_seconds(value, &o->poll)) return serve_usage("--poll must be seconds (0.01 to 3600)");
     } else if (!strcmp(name, "lease-grace")) {
       if (!parse_seconds(value, &o->lease_grace)) return serve_usage("--lease-grace must be seconds (0.01 to 3600)");
     } else {
@@ -290,7 +295,8 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   report_flows(reg);
 
   jobs_options jo = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal,
-                     .workers = o.jobs, .budget_seconds = o.budget, .lease_grace = o.lease_grace};
+                     .workers = o.jobs, .budget_seconds = o.budget, .lease_grace = o.lease_grace,
+                     .poll_seconds = o.poll};
   if (jobs_start(&jo, &pool, &err)) goto out;
 
   http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
