@@ -22,6 +22,7 @@
 #include "graph.h"
 #include "http.h"
 #include "identity.h"
+#include "hostbeat.h"
 #include "reload.h"
 
 static const char SERVE_USAGE[] =
@@ -33,6 +34,8 @@ static const char SERVE_USAGE[] =
     "  --listen HOST:PORT address to serve on (default: 127.0.0.1:8080; port 0 picks a free one)\n"
     "  --web DIR          static files of the web UI (default: web)\n"
     "  --threads N        HTTP worker threads (default: 4)\n"
+    "  --name NAME        this host's name in GET /api/flows' list of the hosts serving each flow\n"
+    "                     (default: HOSTNAME:PORT; each host on one database needs its own)\n"
     "  --jobs N           background job workers (default: 1; 0 runs no jobs)\n"
     "  --budget S         time budget of each Lua callback in seconds (default: 5)\n"
     "  --poll S           how often job workers look for due work without a wake-up (default: 1);\n"
@@ -69,6 +72,7 @@ typedef struct serve_opts {
   int per_address;
   char metrics_host[256];    /* "" when there is no --metrics-listen */
   int metrics_port;
+  const char *name;          /* --name; NULL: HOSTNAME:PORT */
 } serve_opts;
 
 static int parse_int(const char *s, int lo, int hi, int *out) {
@@ -106,6 +110,15 @@ static int parse_listen(const char *s, serve_opts *o) {
     snprintf(o->host, sizeof o->host, "%.*s", (int)(colon - s), s);
   }
   return parse_int(colon + 1, 0, 65535, &o->port);
+}
+
+/* A host name is shown in lists and logs: printable, not too long. */
+static int valid_host_name(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > 100) return 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) return 0;
+  return 1;
 }
 
 /* argv holds the word "serve" and the options, global ones included (cli_main
@@ -149,6 +162,9 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       if (!parse_listen(value, &m)) return serve_usage("--metrics-listen must be HOST:PORT (port 0 to 65535)");
       snprintf(o->metrics_host, sizeof o->metrics_host, "%s", m.host);
       o->metrics_port = m.port;
+    } else if (!strcmp(name, "name")) {
+      if (!valid_host_name(value)) return serve_usage("--name must be 1 to 100 printable characters");
+      o->name = value;
     } else if (!strcmp(name, "web")) {
       o->web_dir = value;
     } else if (!strcmp(name, "threads")) {
@@ -269,6 +285,18 @@ static void raise_fd_limit(int connections) {
           (unsigned long long)rl.rlim_cur, connections);
 }
 
+/* --name, or HOSTNAME:PORT (the port the host listens on). */
+static void host_name_of(const serve_opts *o, int port, char *out, size_t cap) {
+  if (o->name) {
+    snprintf(out, cap, "%s", o->name);
+    return;
+  }
+  char host[256];
+  if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "localhost");
+  host[sizeof host - 1] = '\0';
+  snprintf(out, cap, "%s:%d", host, port);
+}
+
 int serve_main(const cli_globals *g, int argc, char **argv) {
   serve_opts o = {.host = "127.0.0.1", .port = 8080, .web_dir = "web", .threads = 4, .jobs = 1};
   if (g->as_user) return serve_usage("serve does not take --as");
@@ -290,6 +318,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   http_server *srv = NULL, *metrics_srv = NULL;
   reload *rl = NULL;
   jobs *pool = NULL;
+  hostbeat *beat = NULL;
   flowreg *reg = new_flows(g, &err);
   if (!reg || flowreg_load_all(reg, &err)) goto out;
   report_flows(reg);
@@ -310,6 +339,10 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   /* Only once the address is ours: a start that cannot bind (port taken)
    * creates no admin and prints no password it would then forget. */
   if (bootstrap_admin(reg, g, &err)) goto out;
+
+  char host_name[320];
+  host_name_of(&o, http_port(srv), host_name, sizeof host_name);
+  if (hostbeat_start(reg, g->db_path, !g->sync_normal, host_name, &beat, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};
@@ -333,6 +366,8 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
 
   reload_stop(rl);   /* no more flow swaps during shutdown */
   rl = NULL;
+  hostbeat_stop(beat);   /* the host drops out of the flow list at once */
+  beat = NULL;
   http_stop(srv);   /* requests in flight finish; engines and their databases close */
   srv = NULL;
   http_stop(metrics_srv);
@@ -346,6 +381,7 @@ out:
     fherr_clear(&err);
   }
   reload_stop(rl);
+  hostbeat_stop(beat);
   http_stop(metrics_srv);
   http_stop(srv);
   jobs_stop(pool);
