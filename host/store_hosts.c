@@ -75,12 +75,16 @@ int store_hosts_record(store *st, const char *host, const char *const *flows, co
   return store_commit(st, err);
 }
 
-/* One statement of its own, in a short transaction. */
-static int write_one(store *st, dbs *s, fherr *err) {
-  int rc = s ? store_begin(st, err) : FH_INTERNAL;
-  if (rc) {
-    dbs_finalize(s);
-    return err && err->code ? err->code : rc;
+/* One statement (text sql, the host as ?1, now as ?2 when given) in a
+ * short transaction of its own.  Prepared after the BEGIN: on SQLite the
+ * write runs on the group-commit writer's connection, not the store's own. */
+static int write_one(store *st, const char *sql, const char *host, const char *now, fherr *err) {
+  int rc = store_begin(st, err);
+  if (rc) return rc;
+  dbs *s = prep(st, sql, err);
+  if (s) {
+    dbs_bind_text(s, 1, host);
+    if (now) dbs_bind_text(s, 2, now);
   }
   if ((rc = run_once(st, s, err))) {
     store_rollback(st);
@@ -90,18 +94,11 @@ static int write_one(store *st, dbs *s, fherr *err) {
 }
 
 int store_hosts_beat(store *st, const char *host, const char *now, fherr *err) {
-  dbs *s = prep(st, "UPDATE flow_host SET seen_at = ?2 WHERE host = ?1", err);
-  if (s) {
-    dbs_bind_text(s, 1, host);
-    dbs_bind_text(s, 2, now);
-  }
-  return write_one(st, s, err);
+  return write_one(st, "UPDATE flow_host SET seen_at = ?2 WHERE host = ?1", host, now, err);
 }
 
 int store_hosts_forget(store *st, const char *host, fherr *err) {
-  dbs *s = prep(st, "DELETE FROM flow_host WHERE host = ?1", err);
-  if (s) dbs_bind_text(s, 1, host);
-  return write_one(st, s, err);
+  return write_one(st, "DELETE FROM flow_host WHERE host = ?1", host, NULL, err);
 }
 
 static json_t *text_or_null(dbs *s, int col) {

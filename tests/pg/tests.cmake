@@ -48,3 +48,11 @@ if(FLOWHOST_TEST_ENV_PRELOAD)
   set(env "${env};${FLOWHOST_TEST_ENV_PRELOAD}")
 endif()
 set_tests_properties(pg_http PROPERTIES LABELS "pg" TIMEOUT 600 ENVIRONMENT "${env}")
+
+# Several hosts on one database (tests/http/hosts_spec.lua): the hosts serving each flow with
+# their hashes, and a job scheduled through host A run by host B's worker within a second while
+# B polls every 60 s (LISTEN/NOTIFY), again after the server dropped B's listening connection.
+add_test(NAME pg_hosts COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED}
+                               --output=plainTerminal ${CMAKE_SOURCE_DIR}/tests/http/hosts_spec.lua
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(pg_hosts PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${env}")
