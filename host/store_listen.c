@@ -25,6 +25,8 @@
 /* The pause before the next attempt grows from the first to the last. */
 #define RETRY_FIRST_MS 250
 #define RETRY_LAST_MS 5000
+/* The in-line start of a due Subprocess task gets this long (seconds). */
+#define SUBPROCESS_GRACE 0.5
 
 struct store_listener {
   char *url;
@@ -110,17 +112,36 @@ static void trim(char *s) {
   while (n && (s[n - 1] == '\n' || s[n - 1] == ' ')) s[--n] = 0;
 }
 
-/* Reads what arrived; 0 when the connection is lost.  *jobs: job
- * notifications among it. */
-static int drain(store_listener *l, int *jobs) {
-  *jobs = 0;
+/* Reads what arrived; 0 when the connection is lost.  *jobs and *subs:
+ * the job and Subprocess notifications among it. */
+static int drain(store_listener *l, int *jobs, int *subs) {
+  *jobs = *subs = 0;
   if (!PQconsumeInput(l->pg) || PQstatus(l->pg) != CONNECTION_OK) return 0;
   PGnotify *n;
   while ((n = PQnotifies(l->pg))) {
     if (!strcmp(n->extra, STORE_DUE_JOB)) (*jobs)++;
+    else if (!strcmp(n->extra, STORE_DUE_SUBPROCESS)) (*subs)++;
     PQfreemem(n);
   }
   return 1;
+}
+
+/* The poll timeout until a deferred wake-up (-1: none pending). */
+static int ms_until(double at) {
+  if (at < 0) return -1;
+  double left = at - now_seconds();
+  return left > 0 ? (int)(left * 1000) + 1 : 0;
+}
+
+static void lost(store_listener *l, int *away, int *pause_ms) {
+  char why[256];
+  snprintf(why, sizeof why, "%s", PQerrorMessage(l->pg));
+  trim(why);
+  fhlog(FHLOG_WARN, "job wake-ups: connection lost (%s); polling meanwhile, reconnecting", why);
+  PQfinish(l->pg);
+  l->pg = NULL;
+  *away = 1;
+  *pause_ms = RETRY_FIRST_MS;
 }
 
 /* Connects (again): 1 when listening, 0 when not yet, -1 on stop.  After
@@ -150,29 +171,29 @@ static int reconnect(store_listener *l, int *pause_ms, int *away) {
 static void *listen_loop(void *arg) {
   store_listener *l = arg;
   int pause_ms = 0, away = 0;
+  double deferred = -1;   /* when to wake for Subprocess tasks (-1: not) */
   for (;;) {
     if (!l->pg) {
       int r = reconnect(l, &pause_ms, &away);
       if (r < 0) break;
       if (r == 0) continue;
+      deferred = -1;   /* reconnect() woke the workers */
     }
-    if (wait_fd(l, PQsocket(l->pg), POLLIN, -1) < 0) break;
-    int jobs = 0;
-    if (!drain(l, &jobs)) {
-      char why[256];
-      snprintf(why, sizeof why, "%s", PQerrorMessage(l->pg));
-      trim(why);
-      fhlog(FHLOG_WARN, "job wake-ups: connection lost (%s); polling meanwhile, reconnecting", why);
-      PQfinish(l->pg);
-      l->pg = NULL;
-      away = 1;
-      pause_ms = RETRY_FIRST_MS;
-      continue;
-    }
-    if (jobs) {
-      atomic_fetch_add(&l->count, (unsigned long)jobs);
+    int r = wait_fd(l, PQsocket(l->pg), POLLIN, ms_until(deferred));
+    if (r < 0) break;
+    if (deferred >= 0 && now_seconds() >= deferred) {
+      deferred = -1;
       l->wake(l->arg);
     }
+    if (r == 0) continue;
+    int jobs = 0, subs = 0;
+    if (!drain(l, &jobs, &subs)) {
+      lost(l, &away, &pause_ms);
+      continue;
+    }
+    if (subs && deferred < 0) deferred = now_seconds() + SUBPROCESS_GRACE;
+    if (jobs + subs) atomic_fetch_add(&l->count, (unsigned long)(jobs + subs));
+    if (jobs) l->wake(l->arg);
   }
   if (l->pg) PQfinish(l->pg);
   l->pg = NULL;

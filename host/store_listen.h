@@ -7,7 +7,10 @@
  * never for one that rolls back.  A listener is one connection of its own,
  * LISTENing on that channel in a thread, which calls back on each
  * notification about host jobs; the job pool (jobs.c) wakes its workers
- * with it.  When the connection is lost it connects again (with a growing
+ * with it.  A Subprocess task that becomes due is started in-line by the
+ * action that wrote it (its answer shows the child), so for those the call
+ * back comes SUBPROCESS_GRACE later: a worker then finds it only if that
+ * did not happen (the writer died, the start failed and was rescheduled).  When the connection is lost it connects again (with a growing
  * pause) and calls back once it is back, since notifications sent meanwhile
  * are gone.  SQLite has nothing to listen to: wake-ups stay in-process.
  */
@@ -19,6 +22,7 @@
 /* The channel and its payloads: what became due. */
 #define STORE_DUE_CHANNEL "flowhost_due"
 #define STORE_DUE_JOB "job"
+#define STORE_DUE_SUBPROCESS "subprocess"
 #define STORE_DUE_EXTERNAL "external"
 
 typedef struct store_listener store_listener;
@@ -28,7 +32,7 @@ typedef void (*store_wake_fn)(void *arg);
  * SQLite.  A server that is away at the start is not an error: the thread
  * keeps trying. */
 int store_listen_start(const char *url, store_wake_fn wake, void *arg, store_listener **out, fherr *err);
-/* The job notifications received so far (tests, logs). */
+/* The job and Subprocess notifications received so far. */
 unsigned long store_listen_count(store_listener *l);
 /* Stops the thread and closes the connection; NULL-safe. */
 void store_listen_stop(store_listener *l);

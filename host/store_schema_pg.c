@@ -118,11 +118,13 @@ static const char *const MIGRATIONS_PG[] = {
      * host's job workers (store_listen.c): a task that becomes SCHEDULED,
      * or whose due time changes, or whose lease is dropped while it is
      * SCHEDULED, sends a NOTIFY in the writing transaction, so it is
-     * delivered on COMMIT only (and once per transaction and payload) */
+     * delivered on COMMIT only (and once per transaction and payload); the
+     * payload says what: 'job', 'subprocess' or 'external' */
     "CREATE TABLE flow_host(host TEXT NOT NULL, flow TEXT NOT NULL, hash TEXT, since TEXT NOT NULL,"
     " seen_at TEXT NOT NULL, PRIMARY KEY(host, flow));"
     "CREATE FUNCTION task_due_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-    " PERFORM pg_notify('flowhost_due', CASE WHEN NEW.flow_task_type = 'external' THEN 'external' ELSE 'job' END);"
+    " PERFORM pg_notify('flowhost_due', CASE WHEN NEW.flow_task_type IN ('external', 'subprocess')"
+    " THEN NEW.flow_task_type ELSE 'job' END);"
     " RETURN NULL; END $$;"
     "CREATE TRIGGER task_due_insert AFTER INSERT ON task FOR EACH ROW WHEN (NEW.status = 'SCHEDULED')"
     " EXECUTE FUNCTION task_due_notify();"

@@ -4,7 +4,8 @@
 --     the hash and its `since`; a stopped host drops out; --name and its default HOSTNAME:PORT);
 --   * on PostgreSQL, a job scheduled through host A (no job workers) is run by host B's worker
 --     within a second although B polls only every 60 s: the NOTIFY of A's write wakes B (and
---     again after the server dropped B's listening connection).
+--     again after the server dropped B's listening connection); a Subprocess task due now is
+--     still started by the action that wrote it, not by a worker woken elsewhere.
 -- Runs on SQLite (label http) and on PostgreSQL (label pg, FLOWHOST_TEST_PG set).
 package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
@@ -199,5 +200,22 @@ describe("job wake-ups across hosts (PostgreSQL LISTEN/NOTIFY)", function()
     assert.is_true(t < 1, "after reconnecting: " .. t)
     b:stop_clean()
     a:stop_clean()
+  end)
+
+  pg_it("leaves a Subprocess task due now to the action that wrote it: its answer shows the child", function()
+    local flows = C.tmpdir()
+    dirs[#dirs + 1] = flows
+    for _, name in ipairs { "compose", "compose_child" } do
+      C.write_file(flows .. "/" .. name .. ".lua",
+        assert(C.read_file(C.SOURCE .. "/tests/fixtures/flows/" .. name .. ".lua")))
+    end
+    local a = serve { flows = flows, users = { admin = { admin = true } }, tokens = { "admin" }, args = "--jobs 2" }
+    serve { db = a.db, flows = flows, args = "--jobs 2" }   -- idle workers elsewhere, woken by A's writes
+    local api = a:bearer("admin")
+    for i = 1, 8 do
+      local pid = ok(api:post("/api/flows/compose/start/ship", { data = { order = "o" .. i } }), 201).process.id
+      local p = ok(api:get("/api/processes/" .. pid))
+      assert.equal(1, #p.children, "process " .. pid .. " has no child yet")
+    end
   end)
 end)
