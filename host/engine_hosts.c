@@ -42,7 +42,18 @@ void engine_hosts_forget(engine *e, const char *host) {
   fherr_clear(&err);
 }
 
-void engine_hosts_decorate_flows(engine *e, json_t *flows) {
+static int manages_any(const fh_actor *a, json_t *flows) {
+  size_t i;
+  json_t *item;
+  json_array_foreach(json_object_get(flows, "items"), i, item) {
+    const char *name = json_string_value(json_object_get(item, "name"));
+    if (name && engine_is_manager(a, name)) return 1;
+  }
+  return 0;
+}
+
+void engine_hosts_decorate_flows(engine *e, const fh_actor *a, json_t *flows) {
+  if (!a->is_admin && !manages_any(a, flows)) return;   /* no query for them */
   char after[FH_TIME_LEN];
   fhtime_format(fhtime_epoch() - ENGINE_HOSTS_STALE, after);
   json_t *all = NULL;
@@ -55,7 +66,9 @@ void engine_hosts_decorate_flows(engine *e, json_t *flows) {
   size_t i;
   json_t *item;
   json_array_foreach(json_object_get(flows, "items"), i, item) {
-    json_t *hosts = json_object_get(all, json_string_value(json_object_get(item, "name")));
+    const char *name = json_string_value(json_object_get(item, "name"));
+    if (!name || !(a->is_admin || engine_is_manager(a, name))) continue;
+    json_t *hosts = json_object_get(all, name);
     json_object_set_new(item, "hosts", hosts ? json_incref(hosts) : json_array());
   }
   json_decref(all);

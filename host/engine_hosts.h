@@ -22,8 +22,10 @@ int engine_hosts_record(engine *e, const char *host, long *number, fherr *err);
 int engine_hosts_beat(engine *e, const char *host, fherr *err);
 /* The host stops serving: it drops out at once.  Trouble is logged. */
 void engine_hosts_forget(engine *e, const char *host);
-/* Each item of GET /api/flows gets "hosts": [{name, hash, since, seen_at}]
- * (the hosts seen lately that serve it).  Never fails: trouble is logged. */
-void engine_hosts_decorate_flows(engine *e, json_t *flows);
+/* Each item of GET /api/flows that actor a manages (admins: every one) gets
+ * "hosts": [{name, hash, since, seen_at}], the hosts seen lately that serve
+ * it (host names and ports are for operators, as load errors are).  Never
+ * fails: trouble is logged. */
+void engine_hosts_decorate_flows(engine *e, const fh_actor *a, json_t *flows);
 
 #endif
