@@ -3,9 +3,11 @@
 #include "hostbeat.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "engine_hosts.h"
@@ -72,11 +74,21 @@ static void *beat_loop(void *arg) {
   return NULL;
 }
 
-int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, const char *name, hostbeat **out,
-                   fherr *err) {
+/* The name, or HOSTNAME:PORT (malloc'd). */
+static char *name_or_default(const char *name, int port) {
+  if (name) return strdup(name);
+  char host[256], out[320];
+  if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "localhost");
+  host[sizeof host - 1] = '\0';
+  snprintf(out, sizeof out, "%s:%d", host, port);
+  return strdup(out);
+}
+
+int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, const char *name, int port,
+                   hostbeat **out, fherr *err) {
   *out = NULL;
   hostbeat *h = calloc(1, sizeof *h);
-  if (!h || !(h->name = strdup(name))) {
+  if (!h || !(h->name = name_or_default(name, port))) {
     free(h);
     return fherr_set(err, FH_INTERNAL, "out of memory");
   }

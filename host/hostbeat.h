@@ -13,8 +13,9 @@
 
 typedef struct hostbeat hostbeat;
 
-int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, const char *name, hostbeat **out,
-                   fherr *err);
+/* name: serve --name; NULL: HOSTNAME:PORT, port the one the host listens on. */
+int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, const char *name, int port,
+                   hostbeat **out, fherr *err);
 /* Stops the thread and forgets the host's rows; NULL-safe. */
 void hostbeat_stop(hostbeat *h);
 

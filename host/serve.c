@@ -285,18 +285,6 @@ static void raise_fd_limit(int connections) {
           (unsigned long long)rl.rlim_cur, connections);
 }
 
-/* --name, or HOSTNAME:PORT (the port the host listens on). */
-static void host_name_of(const serve_opts *o, int port, char *out, size_t cap) {
-  if (o->name) {
-    snprintf(out, cap, "%s", o->name);
-    return;
-  }
-  char host[256];
-  if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "localhost");
-  host[sizeof host - 1] = '\0';
-  snprintf(out, cap, "%s:%d", host, port);
-}
-
 int serve_main(const cli_globals *g, int argc, char **argv) {
   serve_opts o = {.host = "127.0.0.1", .port = 8080, .web_dir = "web", .threads = 4, .jobs = 1};
   if (g->as_user) return serve_usage("serve does not take --as");
@@ -340,9 +328,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
    * creates no admin and prints no password it would then forget. */
   if (bootstrap_admin(reg, g, &err)) goto out;
 
-  char host_name[320];
-  host_name_of(&o, http_port(srv), host_name, sizeof host_name);
-  if (hostbeat_start(reg, g->db_path, !g->sync_normal, host_name, &beat, &err)) goto out;
+  if (hostbeat_start(reg, g->db_path, !g->sync_normal, o.name, http_port(srv), &beat, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};
