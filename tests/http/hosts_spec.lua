@@ -1,7 +1,8 @@
 -- Several `flowhost serve` hosts on one database (issue 12):
 --   * GET /api/flows lists, per flow, the hosts serving it with the content hash each serves,
---     to admins and the flow's managers (two hosts with different versions of one flow file show both hashes; a reload moves
---     the hash and its `since`; a stopped host drops out; --name and its default HOSTNAME:PORT);
+--     to admins and the flow's managers: two hosts with different versions of one flow file
+--     show both hashes; a reload moves the hash and its `since`; a stopped host drops out, and
+--     one silent for 45 s; --name, and its default HOSTNAME:PORT;
 --   * on PostgreSQL, a job scheduled through host A (no job workers) is run by host B's worker
 --     within a second although B polls only every 60 s: the NOTIFY of A's write wakes B (and
 --     again after the server dropped B's listening connection); a Subprocess task due now is
@@ -137,7 +138,13 @@ describe("GET /api/flows lists the hosts serving each flow", function()
     assert.equal(1, #item.hosts)
     local _, hostname = C.sh("hostname")
     assert.equal(hostname:gsub("%s+$", "") .. ":" .. a.port, item.hosts[1].name)
-    local code, out = C.sh(C.quote(C.BIN) .. " serve --db " .. C.quote(a.db) .. " --name ''")
+    -- a host whose heartbeat is older than 45 s (killed, cut off) drops out of the list
+    local sql = "UPDATE flow_host SET seen_at = '2000-01-01T00:00:00.000Z'"
+    local shell = (PG and PG ~= "") and ("psql -Atq " .. C.quote(a.db) .. " -c ") or ("sqlite3 " .. C.quote(a.db) .. " ")
+    local code, out = C.sh(shell .. C.quote(sql))
+    assert(code == 0, out)
+    assert.same({}, wake_item(a:bearer("alice")).hosts)
+    code, out = C.sh(C.quote(C.BIN) .. " serve --db " .. C.quote(a.db) .. " --name ''")
     assert.equal(2, code)
     assert.matches("--name must be", out, 1, true)
   end)
