@@ -9,6 +9,4 @@ int engine_listen_start(const char *db_path, void (*wake)(void *arg), void *arg,
   return store_listen_start(db_path, wake, arg, out, err);
 }
 
-unsigned long engine_listen_count(engine_listener *l) { return store_listen_count(l); }
-
 void engine_listen_stop(engine_listener *l) { store_listen_stop(l); }

@@ -13,8 +13,6 @@ typedef struct store_listener engine_listener;
 /* *out NULL (and FH_OK) when the database has no notifications. */
 int engine_listen_start(const char *db_path, void (*wake)(void *arg), void *arg, engine_listener **out,
                         fherr *err);
-/* Job and Subprocess notifications received so far. */
-unsigned long engine_listen_count(engine_listener *l);
 void engine_listen_stop(engine_listener *l);   /* NULL-safe */
 
 #endif

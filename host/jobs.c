@@ -125,8 +125,6 @@ int jobs_start(const jobs_options *opt, jobs **out, fherr *err) {
   return FH_OK;
 }
 
-unsigned long jobs_notified(jobs *j) { return j ? engine_listen_count(j->listener) : 0; }
-
 void jobs_wake(jobs *j) {
   if (!j) return;
   pthread_mutex_lock(&j->mu);

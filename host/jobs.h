@@ -34,8 +34,6 @@ typedef struct jobs_options {
 
 int jobs_start(const jobs_options *opt, jobs **out, fherr *err);
 void jobs_wake(jobs *j);   /* NULL-safe */
-/* Wake-ups that came from the database's notifications (0 on SQLite). */
-unsigned long jobs_notified(jobs *j);
 /* Stops the workers after their current job and joins them. */
 void jobs_stop(jobs *j);
 

@@ -9,7 +9,6 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,6 @@ struct store_listener {
   pthread_t thread;
   int efd;               /* store_listen_stop writes it */
   PGconn *pg;            /* owned by the thread; NULL while away */
-  atomic_ulong count;
 };
 
 static double now_seconds(void) {
@@ -192,7 +190,6 @@ static void *listen_loop(void *arg) {
       continue;
     }
     if (subs && deferred < 0) deferred = now_seconds() + SUBPROCESS_GRACE;
-    if (jobs + subs) atomic_fetch_add(&l->count, (unsigned long)(jobs + subs));
     if (jobs) l->wake(l->arg);
   }
   if (l->pg) PQfinish(l->pg);
@@ -210,7 +207,6 @@ int store_listen_start(const char *url, store_wake_fn wake, void *arg, store_lis
   }
   l->wake = wake;
   l->arg = arg;
-  atomic_init(&l->count, 0);
   l->efd = eventfd(0, EFD_CLOEXEC);
   if (l->efd < 0 || pthread_create(&l->thread, NULL, listen_loop, l) != 0) {
     if (l->efd >= 0) close(l->efd);
@@ -221,8 +217,6 @@ int store_listen_start(const char *url, store_wake_fn wake, void *arg, store_lis
   *out = l;
   return FH_OK;
 }
-
-unsigned long store_listen_count(store_listener *l) { return l ? atomic_load(&l->count) : 0; }
 
 void store_listen_stop(store_listener *l) {
   if (!l) return;

@@ -32,8 +32,6 @@ typedef void (*store_wake_fn)(void *arg);
  * SQLite.  A server that is away at the start is not an error: the thread
  * keeps trying. */
 int store_listen_start(const char *url, store_wake_fn wake, void *arg, store_listener **out, fherr *err);
-/* The job and Subprocess notifications received so far. */
-unsigned long store_listen_count(store_listener *l);
 /* Stops the thread and closes the connection; NULL-safe. */
 void store_listen_stop(store_listener *l);
 
