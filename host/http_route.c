@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine_hosts.h"
 #include "engine_versions.h"
 #include "fhtime.h"
 #include "http_internal.h"
@@ -141,6 +142,7 @@ static void h_flows(http_req *r, engine *e, const match *m) {
   int rc = prepare(r, e, NULL, &err);
   if (!rc) rc = engine_flows_list(e, &r->actor, &out, &err);
   if (!rc) engine_versions_decorate_flows(e, out);
+  if (!rc) engine_hosts_decorate_flows(e, &r->actor, out);
   answer(r, rc, 200, out, &err);
 }
 

@@ -10,11 +10,11 @@
 #include <time.h>
 
 #include "engine.h"
+#include "engine_listen.h"
 #include "fhlog.h"
 
-/* The longest a worker sleeps without a wake-up: jobs scheduled by another
- * process sharing the database (the CLI, say) are picked up this fast. */
-#define MAX_SLEEP 1.0
+/* How long an idle worker waits when the due work is leased by another. */
+#define LEASED_PAUSE 0.2
 
 typedef struct worker {
   jobs *pool;
@@ -32,10 +32,14 @@ struct jobs {
   unsigned long wakeups;   /* bumped by jobs_wake; guarded by mu */
   worker *workers;
   int n;
+  engine_listener *listener;   /* PostgreSQL: other hosts' writes wake us */
 };
 
+/* The longest a worker sleeps without a wake-up: jobs scheduled by another
+ * process sharing the database (the CLI, say; another host without the
+ * listener) are picked up this fast. */
 static void sleep_until_due(jobs *j, double seconds, unsigned long seen) {
-  if (seconds < 0 || seconds > MAX_SLEEP) seconds = MAX_SLEEP;
+  if (seconds < 0 || seconds > j->opt.poll_seconds) seconds = j->opt.poll_seconds;
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   long ns = until.tv_nsec + (long)(seconds * 1e9);
@@ -80,17 +84,24 @@ static void *work(void *arg) {
     if (ran) continue;
     double due = -1;
     if (engine_next_due(e, &due, &err)) fherr_clear(&err);
+    /* Due now, yet nothing was ours: another worker (of any host) holds
+     * its lease.  Look again soon, not at once: a worker spun on the claim
+     * for as long as a peer's job ran. */
+    if (due == 0) due = LEASED_PAUSE;
     sleep_until_due(j, due, seen);
   }
   engine_close(e);
   return NULL;
 }
 
+static void wake_cb(void *arg) { jobs_wake(arg); }
+
 int jobs_start(const jobs_options *opt, jobs **out, fherr *err) {
   *out = NULL;
   jobs *j = calloc(1, sizeof *j);
   if (!j) return fherr_set(err, FH_INTERNAL, "out of memory");
   j->opt = *opt;
+  if (!(j->opt.poll_seconds > 0)) j->opt.poll_seconds = JOBS_POLL_DEFAULT;
   j->db_path = strdup(opt->db_path);
   pthread_mutex_init(&j->mu, NULL);
   pthread_cond_init(&j->cond, NULL);
@@ -106,6 +117,10 @@ int jobs_start(const jobs_options *opt, jobs **out, fherr *err) {
     w->started = 1;
     j->n++;
   }
+  if (j->n && engine_listen_start(j->db_path, wake_cb, j, &j->listener, err)) {
+    jobs_stop(j);
+    return err->code;
+  }
   *out = j;
   return FH_OK;
 }
@@ -120,6 +135,7 @@ void jobs_wake(jobs *j) {
 
 void jobs_stop(jobs *j) {
   if (!j) return;
+  engine_listen_stop(j->listener);   /* first: it calls jobs_wake */
   pthread_mutex_lock(&j->mu);
   j->stopping = 1;
   pthread_cond_broadcast(&j->cond);

@@ -22,6 +22,7 @@
 #include "graph.h"
 #include "http.h"
 #include "identity.h"
+#include "hostbeat.h"
 #include "reload.h"
 
 static const char SERVE_USAGE[] =
@@ -33,8 +34,12 @@ static const char SERVE_USAGE[] =
     "  --listen HOST:PORT address to serve on (default: 127.0.0.1:8080; port 0 picks a free one)\n"
     "  --web DIR          static files of the web UI (default: web)\n"
     "  --threads N        HTTP worker threads (default: 4)\n"
+    "  --name NAME        this host's name in GET /api/flows' list of the hosts serving each flow\n"
+    "                     (default: HOSTNAME:PORT; each host on one database needs its own)\n"
     "  --jobs N           background job workers (default: 1; 0 runs no jobs)\n"
     "  --budget S         time budget of each Lua callback in seconds (default: 5)\n"
+    "  --poll S           how often job workers look for due work without a wake-up (default: 1);\n"
+    "                     on PostgreSQL every host's writes wake them at once (LISTEN/NOTIFY)\n"
     "  --lease-grace S    how long a job's lease outlasts its budget (default: 30);\n"
     "                     after a crash, jobs of a dead worker run again once it expires\n"
     "  --request-timeout S  seconds a client has to send a whole request (default: 15)\n"
@@ -61,11 +66,13 @@ typedef struct serve_opts {
   int jobs;
   double budget;
   double lease_grace;
+  double poll;
   int request_timeout;
   int max_connections;
   int per_address;
   char metrics_host[256];    /* "" when there is no --metrics-listen */
   int metrics_port;
+  const char *name;          /* --name; NULL: HOSTNAME:PORT */
 } serve_opts;
 
 static int parse_int(const char *s, int lo, int hi, int *out) {
@@ -103,6 +110,15 @@ static int parse_listen(const char *s, serve_opts *o) {
     snprintf(o->host, sizeof o->host, "%.*s", (int)(colon - s), s);
   }
   return parse_int(colon + 1, 0, 65535, &o->port);
+}
+
+/* A host name is shown in lists and logs: printable, not too long. */
+static int valid_host_name(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > 100) return 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) return 0;
+  return 1;
 }
 
 /* argv holds the word "serve" and the options, global ones included (cli_main
@@ -146,6 +162,9 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       if (!parse_listen(value, &m)) return serve_usage("--metrics-listen must be HOST:PORT (port 0 to 65535)");
       snprintf(o->metrics_host, sizeof o->metrics_host, "%s", m.host);
       o->metrics_port = m.port;
+    } else if (!strcmp(name, "name")) {
+      if (!valid_host_name(value)) return serve_usage("--name must be 1 to 100 printable characters");
+      o->name = value;
     } else if (!strcmp(name, "web")) {
       o->web_dir = value;
     } else if (!strcmp(name, "threads")) {
@@ -160,6 +179,8 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       if (!parse_int(value, 16, 65536, &o->max_connections)) return serve_usage("--max-connections must be 16 to 65536");
     } else if (!strcmp(name, "per-address")) {
       if (!parse_int(value, 1, 65536, &o->per_address)) return serve_usage("--per-address must be 1 to 65536");
+    } else if (!strcmp(name, "poll")) {
+      if (!parse_seconds(value, &o->poll)) return serve_usage("--poll must be seconds (0.01 to 3600)");
     } else if (!strcmp(name, "lease-grace")) {
       if (!parse_seconds(value, &o->lease_grace)) return serve_usage("--lease-grace must be seconds (0.01 to 3600)");
     } else {
@@ -285,12 +306,14 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   http_server *srv = NULL, *metrics_srv = NULL;
   reload *rl = NULL;
   jobs *pool = NULL;
+  hostbeat *beat = NULL;
   flowreg *reg = new_flows(g, &err);
   if (!reg || flowreg_load_all(reg, &err)) goto out;
   report_flows(reg);
 
   jobs_options jo = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal,
-                     .workers = o.jobs, .budget_seconds = o.budget, .lease_grace = o.lease_grace};
+                     .workers = o.jobs, .budget_seconds = o.budget, .lease_grace = o.lease_grace,
+                     .poll_seconds = o.poll};
   if (jobs_start(&jo, &pool, &err)) goto out;
 
   http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
@@ -304,6 +327,8 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   /* Only once the address is ours: a start that cannot bind (port taken)
    * creates no admin and prints no password it would then forget. */
   if (bootstrap_admin(reg, g, &err)) goto out;
+
+  if (hostbeat_start(reg, g->db_path, !g->sync_normal, o.name, http_port(srv), &beat, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};
@@ -327,6 +352,8 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
 
   reload_stop(rl);   /* no more flow swaps during shutdown */
   rl = NULL;
+  hostbeat_stop(beat);   /* the host drops out of the flow list at once */
+  beat = NULL;
   http_stop(srv);   /* requests in flight finish; engines and their databases close */
   srv = NULL;
   http_stop(metrics_srv);
@@ -340,6 +367,7 @@ out:
     fherr_clear(&err);
   }
   reload_stop(rl);
+  hostbeat_stop(beat);
   http_stop(metrics_srv);
   http_stop(srv);
   jobs_stop(pool);

@@ -154,6 +154,11 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE data_audit(id INTEGER PRIMARY KEY, process_id INTEGER NOT NULL REFERENCES process(id),"
     " task_id INTEGER, user_id INTEGER REFERENCES user(id), at TEXT NOT NULL, changes TEXT NOT NULL);"
     "CREATE INDEX data_audit_process ON data_audit(process_id, id);",
+    /* which version of each flow each host serves (store_hosts.c): one row
+     * per (host, flow), its content hash (NULL: the flow fails to load
+     * there), since when, and the host's heartbeat */
+    "CREATE TABLE flow_host(host TEXT NOT NULL, flow TEXT NOT NULL, hash TEXT, since TEXT NOT NULL,"
+    " seen_at TEXT NOT NULL, PRIMARY KEY(host, flow)) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -116,6 +116,24 @@ static const char *const MIGRATIONS_PG[] = {
     " process_id BIGINT NOT NULL REFERENCES process(id), task_id BIGINT, user_id BIGINT REFERENCES \"user\"(id),"
     " at TEXT NOT NULL, changes TEXT NOT NULL);"
     "CREATE INDEX data_audit_process ON data_audit(process_id, id);",
+    /* 3: SQLite's 11, flow_host (store_hosts.c); and the wake-up of every
+     * host's job workers (store_listen.c): a task that becomes SCHEDULED,
+     * or whose due time changes, or whose lease is dropped while it is
+     * SCHEDULED, sends a NOTIFY in the writing transaction, so it is
+     * delivered on COMMIT only (and once per transaction and payload); the
+     * payload says what: 'job', 'subprocess' or 'external' */
+    "CREATE TABLE flow_host(host TEXT NOT NULL, flow TEXT NOT NULL, hash TEXT, since TEXT NOT NULL,"
+    " seen_at TEXT NOT NULL, PRIMARY KEY(host, flow));"
+    "CREATE FUNCTION task_due_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM pg_notify('flowhost_due', CASE WHEN NEW.flow_task_type IN ('external', 'subprocess')"
+    " THEN NEW.flow_task_type ELSE 'job' END);"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER task_due_insert AFTER INSERT ON task FOR EACH ROW WHEN (NEW.status = 'SCHEDULED')"
+    " EXECUTE FUNCTION task_due_notify();"
+    "CREATE TRIGGER task_due_update AFTER UPDATE OF status, due_at, lease_until ON task FOR EACH ROW"
+    " WHEN (NEW.status = 'SCHEDULED' AND (OLD.status <> 'SCHEDULED' OR OLD.due_at IS DISTINCT FROM NEW.due_at"
+    " OR (OLD.lease_until IS NOT NULL AND NEW.lease_until IS NULL)))"
+    " EXECUTE FUNCTION task_due_notify();",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

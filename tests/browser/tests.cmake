@@ -11,3 +11,7 @@ foreach(t helloworld validation permissions shipment keyboard mobile events comp
   add_test(NAME browser_${t} COMMAND ${NODE} ${CMAKE_SOURCE_DIR}/tests/browser/${t}.test.mjs)
   set_tests_properties(browser_${t} PROPERTIES LABELS browser ENVIRONMENT "${FLOWHOST_TEST_ENV}" TIMEOUT 180)
 endforeach()
+# browser_hosts: two hosts on one database serving different versions of a flow (the Flows
+# page's hosts line, the other version highlighted, then every host on this version).
+add_test(NAME browser_hosts COMMAND ${NODE} ${CMAKE_SOURCE_DIR}/tests/browser/hosts.test.mjs)
+set_tests_properties(browser_hosts PROPERTIES LABELS browser ENVIRONMENT "${FLOWHOST_TEST_ENV}" TIMEOUT 180)

@@ -37,3 +37,11 @@ foreach(spec api robust events slowloris logins hardening sandbox compose metric
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(http_${spec} PROPERTIES LABELS "http" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_HTTP_ENV}")
 endforeach()
+# http_hosts: several `serve` hosts on one database: GET /api/flows lists the hosts serving each
+# flow and their hashes (two versions of one file, a reload, a stop, --name); on PostgreSQL (the
+# pg_hosts entry) a job made through one host is run by another's worker within a second.
+add_test(NAME http_hosts
+         COMMAND sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED} --output=plainTerminal
+                 ${CMAKE_SOURCE_DIR}/tests/http/hosts_spec.lua
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(http_hosts PROPERTIES LABELS "http" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_HTTP_ENV}")

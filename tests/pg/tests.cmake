@@ -64,3 +64,11 @@ add_test(NAME pg_reload COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/
                                 ${CMAKE_SOURCE_DIR}/tests/reload/versions_http_spec.lua
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 set_tests_properties(pg_reload PROPERTIES LABELS "pg" TIMEOUT 400 ENVIRONMENT "${env}")
+
+# Several hosts on one database (tests/http/hosts_spec.lua): the hosts serving each flow with
+# their hashes, and a job scheduled through host A run by host B's worker within a second while
+# B polls every 60 s (LISTEN/NOTIFY), again after the server dropped B's listening connection.
+add_test(NAME pg_hosts COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED}
+                               --output=plainTerminal ${CMAKE_SOURCE_DIR}/tests/http/hosts_spec.lua
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(pg_hosts PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${env}")

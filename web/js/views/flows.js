@@ -9,6 +9,7 @@ import { renderChart } from '../chart.js';
 import { nodeTypeWord, nodeDetails } from '../events.js';
 import { byTitle } from '../flow-access.js';
 import { flowVersionsBlock } from '../versions.js';
+import { flowHostsBlock } from '../hosts.js';
 
 /** The steps of a flow, each with its kind and what it does (waits, deadlines, joins, ends). */
 export function stepList(def) {
@@ -86,6 +87,7 @@ function flowRow(f) {
   served ? h('div', { class: 'flow-row-more' },
     ok && f.loaded_at ? h('span', { class: 'small muted' }, 'Loaded ', timeEl(f.loaded_at)) : null,
     flowVersionsBlock(f),
+    flowHostsBlock(f),
     chart, steps) : null);
 }
 

@@ -1,0 +1,18 @@
+/* engine_listen — the engine's side of the wake-ups that cross hosts: the
+ * job pool (jobs.c) asks here for a listener on its database, which calls
+ * it back when a write of any host made a job or timer due (PostgreSQL's
+ * LISTEN/NOTIFY, store_listen.h).  On SQLite there is none: in-process
+ * wake-ups and the poll do it. */
+#ifndef ENGINE_LISTEN_H
+#define ENGINE_LISTEN_H
+
+#include "fherr.h"
+
+typedef struct store_listener engine_listener;
+
+/* *out NULL (and FH_OK) when the database has no notifications. */
+int engine_listen_start(const char *db_path, void (*wake)(void *arg), void *arg, engine_listener **out,
+                        fherr *err);
+void engine_listen_stop(engine_listener *l);   /* NULL-safe */
+
+#endif
