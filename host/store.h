@@ -227,6 +227,11 @@ typedef struct st_task {
   int64_t guards;
   int64_t child_id;       /* a Subprocess task: its child process (0: not started) */
   int64_t group_id;       /* an instance of a :ForEach node: its group's controller task */
+  /* task lists only (store_task_list): its process's status and version,
+   * read in the same statement; has_process 0 elsewhere */
+  int has_process;
+  proc_status process_status;
+  int64_t process_version;
 } st_task;
 
 void st_task_free(st_task *t);

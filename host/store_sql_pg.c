@@ -178,8 +178,11 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " AND ($6 IS NULL OR t.process_id = $6) AND ($7 IS NULL OR t.status = $7)"          \
   " AND ($8 IS NULL OR t.created_at >= $8) AND ($9 IS NULL OR t.created_at < $9)"       \
   " AND ($12::text IS NULL OR t.finished_at >= $12) AND ($13::text IS NULL OR t.finished_at < $13)"
+  /* the process's status and version with each row (store.c's LIST_PROC) */
+#define LIST_PROC ", p.status, p.version "
+#define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
 #define LIST(view, cmp, order) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
+  "SELECT " TASK_COLS LIST_PROC LIST_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
   [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "<", "DESC"),
@@ -195,7 +198,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * en_US that a database may have been created with. */
 #define DUE_KEY "(coalesce(t.due_at, '~') COLLATE \"C\", t.id)"
 #define LIST_DUE(view) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " DUE_KEY \
+  "SELECT " TASK_COLS LIST_PROC LIST_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " DUE_KEY \
   " > (SELECT coalesce(due_at, '~') COLLATE \"C\", id FROM task WHERE id = $10))" \
   " ORDER BY coalesce(t.due_at, '~') COLLATE \"C\", t.id LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
@@ -206,7 +209,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * either way; paged like the due order, by the last task's id. */
 #define FIN_KEY(none) "(coalesce(t.finished_at, '" none "') COLLATE \"C\", t.id)"
 #define LIST_FIN(view, none, cmp, order) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
+  "SELECT " TASK_COLS LIST_PROC LIST_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
   " (SELECT coalesce(finished_at, '" none "') COLLATE \"C\", id FROM task WHERE id = $10))" \
   " ORDER BY coalesce(t.finished_at, '" none "') COLLATE \"C\" " order ", t.id " order " LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),

@@ -22,3 +22,4 @@ add_c_tests(store_versions stamp_and_current find move_with_map)
 
 # The PostgreSQL backend without a server (the server tests: tests/pg/tests.cmake).
 add_c_tests(store_pg texts selection sqlstates)
+add_c_tests(jsonw strings structure object_texts task_rows)
