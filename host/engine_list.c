@@ -21,15 +21,23 @@
 
 /* --- one task ---------------------------------------------------------------- */
 
-static void write_time(jsonw *w, const char *key, const char *t) {
-  jw_key(w, key);
+/* The flow part of "flow.node" ("" without a dot), as view_task_json cuts it. */
+static void flow_of(const char *flow_task, char flow[64]) {
+  const char *dot = strchr(flow_task, '.');
+  size_t n = dot ? (size_t)(dot - flow_task) : 0;
+  if (n > 63) n = 63;
+  memcpy(flow, flow_task, n);
+  flow[n] = '\0';
+}
+
+static void write_time(jsonw *w, const char *t) {
   if (t[0]) jw_string(w, t);
   else jw_null(w);
 }
 
 /* "3,4" from the task row -> [3,4] */
 static void write_previous(jsonw *w, const char *previous) {
-  jw_key(w, "previous");
+  JW_KEY(w, "previous");
   jw_array(w);
   for (const char *p = previous; p && *p;) {
     char *end;
@@ -44,19 +52,19 @@ static void write_previous(jsonw *w, const char *previous) {
 /* The error, or (hide: the actor does not see this flow's details) the
  * same plain message http_admin_redact() puts in its place. */
 static void write_error(jsonw *w, const st_task *t, const char *title, int hide) {
-  jw_key(w, "error");
+  JW_KEY(w, "error");
   jw_object(w);
-  jw_key(w, "message");
+  JW_KEY(w, "message");
   if (hide) {
     char message[300];
     snprintf(message, sizeof message, "The step '%.150s' failed. An administrator can see the details.",
              title ? title : "?");
     jw_string(w, message);
-    jw_key(w, "hidden");
+    JW_KEY(w, "hidden");
     jw_bool(w, 1);
   } else {
     jw_string(w, t->error_message);
-    jw_key(w, "traceback");
+    JW_KEY(w, "traceback");
     jw_string(w, t->error_traceback);
   }
   jw_object_end(w);
@@ -64,99 +72,101 @@ static void write_error(jsonw *w, const st_task *t, const char *title, int hide)
 
 /* The members view_task_json() gives every task, in its order. */
 static void write_task_core(jsonw *w, const st_task *t, const char *flow, const char *type, const char *title) {
-  jw_key(w, "id");
+  JW_KEY(w, "id");
   jw_int(w, t->id);
-  jw_key(w, "process_id");
+  JW_KEY(w, "process_id");
   jw_int(w, t->process_id);
-  jw_key(w, "flow");
+  JW_KEY(w, "flow");
   jw_string(w, flow);
-  jw_key(w, "node");
+  JW_KEY(w, "node");
   jw_string(w, node_part(t->flow_task));
-  jw_key(w, "type");
+  JW_KEY(w, "type");
   jw_string(w, type);
-  jw_key(w, "title");
+  JW_KEY(w, "title");
   jw_string(w, title);
-  jw_key(w, "status");
+  JW_KEY(w, "status");
   jw_string(w, task_status_name(t->status));
-  jw_key(w, "owner");
+  JW_KEY(w, "owner");
   if (t->owner_name[0]) jw_string(w, t->owner_name);
   else jw_null(w);
-  jw_key(w, "token");
+  JW_KEY(w, "token");
   jw_string(w, t->token);
   write_previous(w, t->previous);
-  jw_key(w, "data");
+  JW_KEY(w, "data");
   jw_object_text(w, t->data);
-  jw_key(w, "created_at");
+  JW_KEY(w, "created_at");
   jw_string(w, t->created_at);
-  write_time(w, "assigned_at", t->assigned_at);
-  write_time(w, "started_at", t->started_at);
-  write_time(w, "finished_at", t->finished_at);
+  JW_KEY(w, "assigned_at");
+  write_time(w, t->assigned_at);
+  JW_KEY(w, "started_at");
+  write_time(w, t->started_at);
+  JW_KEY(w, "finished_at");
+  write_time(w, t->finished_at);
 }
 
 /* The members that only some tasks have, in view_task_json()'s order. */
 static void write_task_extras(jsonw *w, const st_task *t, const fd_node *n, int is_timeout) {
   if (t->due_at[0] && (t->status == TASK_SCHEDULED || (n && n->has_due && !is_timeout))) {
-    jw_key(w, "due_at");
+    JW_KEY(w, "due_at");
     jw_string(w, t->due_at);
   }
   if (is_timeout) {
     int index = atoi(t->event_key) - 1;
-    jw_key(w, "timeout");
+    JW_KEY(w, "timeout");
     jw_object(w);
-    jw_key(w, "guards");
+    JW_KEY(w, "guards");
     jw_int(w, t->guards);
-    jw_key(w, "node");
+    JW_KEY(w, "node");
     jw_string(w, t->event_name);
-    jw_key(w, "interrupting");
+    JW_KEY(w, "interrupting");
     jw_bool(w, n && index >= 0 && index < n->ntimeouts ? n->timeouts[index].interrupting : 1);
     jw_object_end(w);
   } else if (!strcmp(t->type, "receive") && t->event_name[0]) {
-    jw_key(w, "waits_for");
+    JW_KEY(w, "waits_for");
     jw_object(w);
     jw_key(w, t->event_key[0] ? "message" : "signal");
     jw_string(w, t->event_name);
     if (t->event_key[0]) {
-      jw_key(w, "key");
+      JW_KEY(w, "key");
       jw_string(w, t->event_key);
     }
     jw_object_end(w);
   }
   if (t->attempts) {
-    jw_key(w, "attempts");
+    JW_KEY(w, "attempts");
     jw_int(w, t->attempts);
   }
   if (!strcmp(t->type, "external")) {
     int leased = t->status == TASK_SCHEDULED && t->lease_until[0];
-    jw_key(w, "external");
+    JW_KEY(w, "external");
     jw_object(w);
-    jw_key(w, "topic");
+    JW_KEY(w, "topic");
     jw_string(w, t->event_name);
-    jw_key(w, "worker");
+    JW_KEY(w, "worker");
     jw_string(w, leased && t->lease_owner[0] ? t->lease_owner : NULL);
-    jw_key(w, "lease_until");
+    JW_KEY(w, "lease_until");
     jw_string(w, leased ? t->lease_until : NULL);
-    jw_key(w, "attempts");
+    JW_KEY(w, "attempts");
     jw_int(w, t->attempts);
     jw_object_end(w);
   }
   if (n && n->priority && !is_timeout) {
-    jw_key(w, "priority");
+    JW_KEY(w, "priority");
     jw_string(w, node_priority_name(n->priority));
   }
   if (t->child_id) {
-    jw_key(w, "child_id");
+    JW_KEY(w, "child_id");
     jw_int(w, t->child_id);
   }
   if (t->group_id) {
-    jw_key(w, "group_id");
+    JW_KEY(w, "group_id");
     jw_int(w, t->group_id);
   }
 }
 
 void view_task_write(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for) {
-  const char *flow_end = strchr(t->flow_task, '.');
   char flow[64];
-  snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
+  flow_of(t->flow_task, flow);
   const flowdef *fd = engine_find_def(e, flow);
   const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
   if (!n && fd && fd->pin) {   /* a node of the older version its process is pinned to */
@@ -200,16 +210,15 @@ static void write_list_item(jsonw *w, engine *e, const st_task *t, const fh_acto
   view_task_write(w, e, t, hide_for);
   proc_status status = PROC_NEW;
   char *summary = t->has_process ? row_summary(e, t, &status) : NULL;
-  jw_key(w, "process_summary");
+  JW_KEY(w, "process_summary");
   jw_string(w, summary);
-  jw_key(w, "process_status");
+  JW_KEY(w, "process_status");
   jw_string(w, summary ? proc_status_name(status) : NULL);
   free(summary);
   char flow[64];
-  const char *flow_end = strchr(t->flow_task, '.');
-  snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
+  flow_of(t->flow_task, flow);
   const flowdef *fd = engine_find_def(e, flow);
-  jw_key(w, "flow_title");
+  JW_KEY(w, "flow_title");
   jw_string(w, fd && fd->title ? fd->title : flow);
   jw_object_end(w);
 }
@@ -324,13 +333,13 @@ int engine_tasks_list_text(engine *e, const fh_actor *a, const engine_task_query
   jsonw w;
   jw_init(&w);
   jw_object(&w);
-  jw_key(&w, "items");
+  JW_KEY(&w, "items");
   jw_array(&w);
   int64_t next = 0;
   rc = list_fill(e, a, hide_errors ? a : NULL, &lq, q->after, limit, &w, &next, err);
   store_read_end(e->st, began);
   jw_array_end(&w);
-  jw_key(&w, "next_after");
+  JW_KEY(&w, "next_after");
   if (next) jw_int(&w, next);
   else jw_null(&w);
   jw_object_end(&w);

@@ -120,52 +120,80 @@ int jw_utf8_valid(const char *s, size_t n) {
 
 static const char HEX[] = "0123456789ABCDEF";
 
-/* s (valid UTF-8) between quotes, escaped as jansson's dump_string does. */
-static void put_escaped(jsonw *w, const char *s, size_t n) {
-  put_char(w, '"');
-  size_t run = 0;   /* start of the bytes not copied yet */
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    put(w, s + run, i - run);
-    run = i + 1;
-    char esc[7] = {'\\', 0};
-    size_t elen = 2;
-    switch (c) {
-      case '"': esc[1] = '"'; break;
-      case '\\': esc[1] = '\\'; break;
-      case '\b': esc[1] = 'b'; break;
-      case '\f': esc[1] = 'f'; break;
-      case '\n': esc[1] = 'n'; break;
-      case '\r': esc[1] = 'r'; break;
-      case '\t': esc[1] = 't'; break;
-      default:
-        memcpy(esc + 1, "u00", 3);
-        esc[4] = HEX[c >> 4];
-        esc[5] = HEX[c & 15];
-        elen = 6;
+/* Bytes that need an escape: control characters, '"' and '\\'. */
+static int needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+/* s between quotes, escaped as jansson's dump_string does, written in
+ * place (room for the longest escape of every byte is made first).  With
+ * check, 0 when s is not valid UTF-8 (nothing written). */
+static int put_escaped(jsonw *w, const char *s, size_t n, int check) {
+  if (!grow(w, 6 * n + 2)) return 1;
+  const unsigned char *u = (const unsigned char *)s;
+  char *o = w->buf + w->len;
+  *o++ = '"';
+  for (size_t i = 0; i < n;) {
+    unsigned char c = u[i];
+    if (c >= 0x80 && check) {
+      size_t k = utf8_seq(u + i, n - i);
+      if (!k) return 0;
+      memcpy(o, u + i, k);
+      o += k;
+      i += k;
+      continue;
     }
-    put(w, esc, elen);
+    i++;
+    if (!needs_escape(c)) {
+      *o++ = (char)c;
+      continue;
+    }
+    *o++ = '\\';
+    switch (c) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\f': *o++ = 'f'; break;
+      case '\n': *o++ = 'n'; break;
+      case '\r': *o++ = 'r'; break;
+      case '\t': *o++ = 't'; break;
+      default:
+        memcpy(o, "u00", 3);
+        o[3] = HEX[c >> 4];
+        o[4] = HEX[c & 15];
+        o += 5;
+    }
   }
-  put(w, s + run, n - run);
-  put_char(w, '"');
+  *o++ = '"';
+  w->len = (size_t)(o - w->buf);
+  return 1;
 }
 
 void jw_key(jsonw *w, const char *key) {
   before_value(w);
-  put_escaped(w, key, strlen(key));
+  put_escaped(w, key, strlen(key), 0);
   put_char(w, ':');
   w->after_key = 1;
 }
 
+void jw_raw_key(jsonw *w, const char *text, size_t n) {
+  before_value(w);
+  put(w, text, n);
+  w->after_key = 1;
+}
+
 void jw_string(jsonw *w, const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (!s || !jw_utf8_valid(s, n)) {
+  if (!s) {
     jw_null(w);
     return;
   }
+  size_t mark = w->len;
+  int had = w->depth > 0 && w->depth <= JW_DEPTH ? w->has_member[w->depth - 1] : 0, after_key = w->after_key;
   before_value(w);
-  put_escaped(w, s, n);
+  if (put_escaped(w, s, strlen(s), 1)) return;
+  /* not UTF-8: undo, and write null instead */
+  w->len = mark;
+  if (w->depth > 0 && w->depth <= JW_DEPTH) w->has_member[w->depth - 1] = (unsigned char)had;
+  w->after_key = after_key;
+  jw_null(w);
 }
 
 /* --- scalars ---------------------------------------------------------------- */

@@ -42,6 +42,10 @@ void jw_object_end(jsonw *w);
 void jw_array(jsonw *w);
 void jw_array_end(jsonw *w);
 void jw_key(jsonw *w, const char *key);   /* key: valid UTF-8 (names of the code) */
+/* A key known when compiling that needs no escape, quoted by the macro:
+ * JW_KEY(w, "id") writes "id": without scanning it. */
+#define JW_KEY(w, lit) jw_raw_key((w), "\"" lit "\":", sizeof(lit) + 2)
+void jw_raw_key(jsonw *w, const char *text, size_t n);
 
 /* A string as json_string() + dump would print it; NULL, or text that is
  * not valid UTF-8 (which json_string() refuses), is written as null. */

@@ -14,16 +14,21 @@
 #include "metrics.h"
 #include "store_internal.h"
 
-#define TASK_COLS                                                                        \
+#define TASK_COLS_HEAD                                                                        \
   "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "            \
   "coalesce(u.username,''), t.token, coalesce(t.join_of,''), t.data, t.error_message, "  \
   "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
-  "coalesce(t.lease_owner,''), "                                                       \
+  "coalesce(t.lease_owner,''), "
+/* the ids of the tasks it came from, "3,4" (a list page reads them in one
+ * statement for all its rows instead: Q_LIST_PREVIOUS) */
+#define TASK_PREV                                                                        \
   "(SELECT group_concat(previous_id) FROM (SELECT previous_id FROM task_previous tp "     \
-  "  WHERE tp.task_id = t.id ORDER BY previous_id)), "                                   \
+  "  WHERE tp.task_id = t.id ORDER BY previous_id)), "
+#define TASK_COLS_TAIL                                                                   \
   "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
   "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
+#define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 
@@ -176,9 +181,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* A list row carries its process's status and version (LIST_PROC), so
    * that a page does not read each row's process apart. */
 #define LIST_PROC ", p.status, p.version "
+#define LIST_COLS TASK_COLS_HEAD "NULL, " TASK_COLS_TAIL LIST_PROC
 #define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
 #define LIST(view, cmp, order) \
-  "SELECT " TASK_COLS LIST_PROC LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
+  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
   [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "<", "DESC"),
@@ -191,7 +197,7 @@ const char *const STORE_SQL[Q__COUNT] = {
    * still the last task's id, whose (due, id) the next page starts after. */
 #define DUE_KEY "(coalesce(t.due_at, '~'), t.id)"
 #define LIST_DUE(view) \
-  "SELECT " TASK_COLS LIST_PROC LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " DUE_KEY \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " DUE_KEY \
   " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT ?11"
   [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
   [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
@@ -201,7 +207,7 @@ const char *const STORE_SQL[Q__COUNT] = {
    * either way; paged like the due order, by the last task's id. */
 #define FIN_KEY(none) "(coalesce(t.finished_at, '" none "'), t.id)"
 #define LIST_FIN(view, none, cmp, order) \
-  "SELECT " TASK_COLS LIST_PROC LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " FIN_KEY(none) " " cmp \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " FIN_KEY(none) " " cmp \
   " (SELECT coalesce(finished_at, '" none "'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.finished_at, '" none \
   "') " order ", t.id " order " LIMIT ?11"
   [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),
@@ -215,6 +221,17 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* Counted up to a cap (?11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
+  [Q_LIST_PREVIOUS] =
+      "SELECT task_id, previous_id FROM task_previous WHERE task_id IN (SELECT value FROM json_each(?1))"
+      " ORDER BY task_id, previous_id",
+  [Q_TOKEN_USER] =
+      "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash FROM api_token t"
+      " JOIN user u ON u.id = t.user_id WHERE t.token_hash = ?1",
+  /* 0: a permission (of the user or of one of its groups), 1: a group */
+  [Q_USER_PERMS_GROUPS] =
+      "SELECT 0, name FROM user_perm WHERE user_id = ?1 UNION "
+      "SELECT 0, gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = ?1 UNION ALL "
+      "SELECT 1, g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id WHERE ug.user_id = ?1 ORDER BY 1, 2",
   [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_INBOX " LIMIT ?11)",
   [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_QUEUE " LIMIT ?11)",
   /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,
@@ -388,6 +405,13 @@ int store_user_get(store *st, const char *username, st_user *out, fherr *err) {
   return read_user(st, s, out, err, username);
 }
 
+int store_token_user(store *st, const char *token_hash, st_user *out, fherr *err) {
+  dbs *s = sq_prep(st, Q_TOKEN_USER, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_text(s, 1, token_hash);
+  return read_user(st, s, out, err, "of this token");
+}
+
 int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {
   dbs *s = sq_prep(st, Q_USER_GET_ID, err);
   if (!s) return FH_INTERNAL;
@@ -450,9 +474,34 @@ static int ids_of(store *st, dbs *s, json_t **out, fherr *err) {
   return FH_OK;
 }
 
+/* Permissions and groups in one statement (every request's sign-in). */
+static int perms_and_groups(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err) {
+  dbs *s = sq_prep(st, Q_USER_PERMS_GROUPS, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_int64(s, 1, user_id);
+  json_t *set = json_object(), *names = json_array();
+  int rc;
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    const char *name = dbs_col_text(s, 1);
+    if (!name) continue;
+    if (dbs_col_int(s, 0)) json_array_append_new(names, json_string(name));
+    else json_object_set_new(set, name, json_true());
+  }
+  sq_done(s);
+  if (rc != DB_DONE) {
+    json_decref(set);
+    json_decref(names);
+    return sq_fail(st, err, rc, "user permissions");
+  }
+  *perms = set;
+  *groups = names;
+  return FH_OK;
+}
+
 int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err) {
   *perms = NULL;
   if (groups) *groups = NULL;
+  if (groups) return perms_and_groups(st, user_id, perms, groups, err);
   dbs *s = sq_prep(st, Q_USER_PERMS, err);
   if (!s) return FH_INTERNAL;
   dbs_bind_int64(s, 1, user_id);
@@ -1272,6 +1321,45 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
   return task_rows(st, s, rows, n, err);
 }
 
+/* Appends id to the row's "previous" text ("3" -> "3,4"). */
+static int previous_append(st_task *t, int64_t id) {
+  size_t used = t->previous ? strlen(t->previous) : 0;
+  char *grown = realloc(t->previous, used + 24);
+  if (!grown) return -1;
+  snprintf(grown + used, 24, "%s%lld", used ? "," : "", (long long)id);
+  t->previous = grown;
+  return 0;
+}
+
+/* The "previous" of every row of a list page in one statement (the list
+ * statements leave it NULL): one correlated subquery per row cost as much
+ * as the rest of the row. */
+static int list_previous(store *st, st_task *rows, int n, fherr *err) {
+  if (n == 0) return FH_OK;
+  char *ids = malloc((size_t)n * 21 + 2);
+  if (!ids) return fherr_set(err, FH_INTERNAL, "out of memory");
+  size_t used = 0;
+  for (int i = 0; i < n; i++) used += (size_t)sprintf(ids + used, "%s%lld", i ? "," : "[", (long long)rows[i].id);
+  strcpy(ids + used, "]");
+  dbs *s = sq_prep(st, Q_LIST_PREVIOUS, err);
+  if (!s) {
+    free(ids);
+    return FH_INTERNAL;
+  }
+  dbs_bind_text(s, 1, ids);
+  int rc, at = 0, oom = 0;
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    int64_t task_id = dbs_col_int64(s, 0);
+    /* the page is in its own order, the answer in task id order: search on from the last hit */
+    for (int k = 0; k < n && rows[at].id != task_id; k++) at = (at + 1) % n;
+    if (rows[at].id == task_id) oom |= previous_append(&rows[at], dbs_col_int64(s, 1));
+  }
+  sq_done(s);
+  free(ids);
+  if (rc != DB_DONE) return sq_fail(st, err, rc, "list previous tasks");
+  return oom ? fherr_set(err, FH_INTERNAL, "out of memory") : FH_OK;
+}
+
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err) {
   static const int by_view[4][5] = {
       {Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_INBOX_DUE, Q_LIST_INBOX_FIN, Q_LIST_INBOX_FIN_ASC},
@@ -1298,6 +1386,11 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 13, q->finished_until);
   int rc = task_rows(st, s, rows, n, err);
   if (q->nfilters) dbs_finalize(s);
+  if (!rc && (rc = list_previous(st, *rows, *n, err))) {
+    st_task_array_free(*rows, *n);
+    *rows = NULL;
+    *n = 0;
+  }
   return rc;
 }
 
