@@ -1326,36 +1326,57 @@ static int previous_append(st_task *t, int64_t id) {
   size_t used = t->previous ? strlen(t->previous) : 0;
   char *grown = realloc(t->previous, used + 24);
   if (!grown) return -1;
-  snprintf(grown + used, 24, "%s%lld", used ? "," : "", (long long)id);
+  if (used) grown[used++] = ',';
+  char digits[24];
+  int i = sizeof digits;
+  uint64_t u = id < 0 ? 0 - (uint64_t)id : (uint64_t)id;
+  do digits[--i] = (char)('0' + u % 10); while (u /= 10);
+  if (id < 0) digits[--i] = '-';
+  memcpy(grown + used, digits + i, sizeof digits - (size_t)i);
+  grown[used + sizeof digits - (size_t)i] = '\0';
   t->previous = grown;
   return 0;
 }
 
+typedef struct row_ref {
+  int64_t id;
+  int index;
+} row_ref;
+
+static int by_id(const void *a, const void *b) {
+  int64_t x = ((const row_ref *)a)->id, y = ((const row_ref *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
 /* The "previous" of every row of a list page in one statement (the list
  * statements leave it NULL): one correlated subquery per row cost as much
- * as the rest of the row. */
+ * as the rest of the row.  The answer comes in task id order; the page's
+ * rows, sorted by id aside, are walked along with it. */
 static int list_previous(store *st, st_task *rows, int n, fherr *err) {
   if (n == 0) return FH_OK;
   char *ids = malloc((size_t)n * 21 + 2);
-  if (!ids) return fherr_set(err, FH_INTERNAL, "out of memory");
-  size_t used = 0;
-  for (int i = 0; i < n; i++) used += (size_t)sprintf(ids + used, "%s%lld", i ? "," : "[", (long long)rows[i].id);
-  strcpy(ids + used, "]");
-  dbs *s = sq_prep(st, Q_LIST_PREVIOUS, err);
+  row_ref *order = malloc(sizeof *order * (size_t)n);
+  dbs *s = ids && order ? sq_prep(st, Q_LIST_PREVIOUS, err) : NULL;
   if (!s) {
     free(ids);
-    return FH_INTERNAL;
+    free(order);
+    return ids && order ? FH_INTERNAL : fherr_set(err, FH_INTERNAL, "out of memory");
   }
+  for (int i = 0; i < n; i++) order[i] = (row_ref){rows[i].id, i};
+  qsort(order, (size_t)n, sizeof *order, by_id);
+  size_t used = 0;
+  for (int i = 0; i < n; i++) used += (size_t)sprintf(ids + used, "%s%lld", i ? "," : "[", (long long)order[i].id);
+  strcpy(ids + used, "]");
   dbs_bind_text(s, 1, ids);
   int rc, at = 0, oom = 0;
   while ((rc = dbs_step(s)) == DB_ROW) {
     int64_t task_id = dbs_col_int64(s, 0);
-    /* the page is in its own order, the answer in task id order: search on from the last hit */
-    for (int k = 0; k < n && rows[at].id != task_id; k++) at = (at + 1) % n;
-    if (rows[at].id == task_id) oom |= previous_append(&rows[at], dbs_col_int64(s, 1));
+    while (at < n - 1 && order[at].id < task_id) at++;
+    if (order[at].id == task_id) oom |= previous_append(&rows[order[at].index], dbs_col_int64(s, 1));
   }
   sq_done(s);
   free(ids);
+  free(order);
   if (rc != DB_DONE) return sq_fail(st, err, rc, "list previous tasks");
   return oom ? fherr_set(err, FH_INTERNAL, "out of memory") : FH_OK;
 }
