@@ -164,10 +164,12 @@ static void write_task_extras(jsonw *w, const st_task *t, const fd_node *n, int 
   }
 }
 
-void view_task_write(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for) {
+/* view_task_write, also handing back the flow's current definition (NULL:
+ * none), which a list row needs again for its flow's title. */
+static void write_task(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for, const flowdef **current) {
   char flow[64];
   flow_of(t->flow_task, flow);
-  const flowdef *fd = engine_find_def(e, flow);
+  const flowdef *fd = *current = engine_find_def(e, flow);
   const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
   if (!n && fd && fd->pin) {   /* a node of the older version its process is pinned to */
     st_process p = {.id = t->process_id};
@@ -184,6 +186,11 @@ void view_task_write(jsonw *w, engine *e, const st_task *t, const fh_actor *hide
   write_task_core(w, t, flow, type, title);
   if (t->error_message) write_error(w, t, title, hide_for && !engine_admin_sees_details(hide_for, flow));
   write_task_extras(w, t, n, is_timeout);
+}
+
+void view_task_write(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for) {
+  const flowdef *current;
+  write_task(w, e, t, hide_for, &current);
 }
 
 /* --- a list row -------------------------------------------------------------- */
@@ -207,7 +214,8 @@ static char *row_summary(engine *e, const st_task *t, proc_status *status) {
 
 /* A listed task: the task, its process's summary and status, its flow's title. */
 static void write_list_item(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for) {
-  view_task_write(w, e, t, hide_for);
+  const flowdef *fd;
+  write_task(w, e, t, hide_for, &fd);
   proc_status status = PROC_NEW;
   char *summary = t->has_process ? row_summary(e, t, &status) : NULL;
   JW_KEY(w, "process_summary");
@@ -215,11 +223,14 @@ static void write_list_item(jsonw *w, engine *e, const st_task *t, const fh_acto
   JW_KEY(w, "process_status");
   jw_string(w, summary ? proc_status_name(status) : NULL);
   free(summary);
-  char flow[64];
-  flow_of(t->flow_task, flow);
-  const flowdef *fd = engine_find_def(e, flow);
   JW_KEY(w, "flow_title");
-  jw_string(w, fd && fd->title ? fd->title : flow);
+  if (fd && fd->title) {
+    jw_string(w, fd->title);
+  } else {
+    char flow[64];
+    flow_of(t->flow_task, flow);
+    jw_string(w, flow);
+  }
   jw_object_end(w);
 }
 

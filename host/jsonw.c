@@ -132,6 +132,13 @@ static int put_escaped(jsonw *w, const char *s, size_t n, int check) {
   char *o = w->buf + w->len;
   *o++ = '"';
   for (size_t i = 0; i < n;) {
+    size_t run = i;   /* plain ASCII is copied a run at a time */
+    while (run < n && u[run] < 0x80 && !needs_escape(u[run])) run++;
+    if (run > i) {
+      memcpy(o, u + i, run - i);
+      o += run - i;
+      if ((i = run) == n) break;
+    }
     unsigned char c = u[i];
     if (c >= 0x80 && check) {
       size_t k = utf8_seq(u + i, n - i);
