@@ -33,8 +33,15 @@ static int measure(engine *e, const fh_actor *bob, int what, double *ms, char **
   if (what == M_COUNTS) {
     rc = engine_tasks_counts(e, bob, &out, &err);
   } else {
+    /* the text the HTTP answer is (engine_tasks_list would read it back into a tree) */
     engine_task_query q = {.view = what == M_INBOX ? "inbox" : "queue", .limit = 50};
-    rc = engine_tasks_list(e, bob, &q, &out, &err);
+    char *text = NULL;
+    size_t len = 0;
+    rc = engine_tasks_list_text(e, bob, &q, 1, &text, &len, &err);
+    t0 -= fhtime_monotonic();   /* the check below is not timed */
+    if (!rc) out = json_loadb(text, len, 0, NULL);
+    t0 += fhtime_monotonic();
+    free(text);
   }
   *ms = (fhtime_monotonic() - t0) * 1000.0;
   if (rc) {

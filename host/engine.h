@@ -88,6 +88,12 @@ typedef struct engine_task_query {
 
 /* {"items": [task...], "next_after": id|null} */
 int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err);
+/* The same answer as JSON text (*out: the caller frees; *len its length),
+ * written in one pass without a jansson tree (engine_list.c); hide_errors:
+ * task errors of flows whose details the actor does not see are replaced
+ * by a plain message, as the HTTP layer shows them. */
+int engine_tasks_list_text(engine *e, const fh_actor *a, const engine_task_query *q, int hide_errors, char **out,
+                           size_t *len, fherr *err);
 /* {"inbox": n, "queue": n} */
 int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err);
 /* {"task", "form", "actions"} */

@@ -352,6 +352,19 @@ int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fh
 
 json_t *view_process_json(engine *e, const st_process *p);
 json_t *view_task_json(engine *e, const st_task *t);
+/* For the lists (engine_list.c): the summary of p (a new string; data: its
+ * parsed data), the View nodes "flow.node" the actor may assign (and in
+ * *fn_nodes those of :Permission(fn) nodes), the flows it manages, and
+ * whether it may take a queue task of a :Permission(fn) node. */
+char *view_summary(engine *e, const st_process *p, const json_t *data);
+json_t *view_assignable(engine *e, const fh_actor *a, json_t **fn_nodes);
+json_t *view_managed_flows(engine *e, const fh_actor *a);
+int view_may_take(engine *e, const fh_actor *a, st_task *t);
+/* engine_list.c: task t as view_task_json() prints it, into w, its object
+ * left open for more members (the caller closes it); hide_for: hide the
+ * error details from that actor unless it sees this flow's (NULL: show). */
+struct jsonw;
+void view_task_write(struct jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for);
 
 /* --- small helpers -------------------------------------------------------------- */
 

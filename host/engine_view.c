@@ -13,7 +13,7 @@
 
 /* --- JSON views ---------------------------------------------------------- */
 
-static char *summary_of(engine *e, const st_process *p, const json_t *data) {
+char *view_summary(engine *e, const st_process *p, const json_t *data) {
   const flowdef *fd = engine_find_def(e, p->flow);
   if (fd && fd->has_summary) {
     json_t *pj = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)p->id, "flow", p->flow, "status",
@@ -29,7 +29,7 @@ static char *summary_of(engine *e, const st_process *p, const json_t *data) {
 
 json_t *view_process_json(engine *e, const st_process *p) {
   json_t *data = parse_json_text(p->data);
-  char *summary = summary_of(e, p, data);
+  char *summary = view_summary(e, p, data);
   json_t *out = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "id", (json_int_t)p->id, "flow", p->flow,
                           "status", proc_status_name(p->status), "summary", summary ? summary : "", "data", data, "created_by",
                           p->created_by_name[0] ? json_string(p->created_by_name) : json_null(), "created_at",
@@ -183,7 +183,7 @@ static void add_assignable(const flowdef *fd, const fh_actor *a, int dedupe, jso
 
 /* Flow tasks ("flow.node") of human nodes the actor may assign: the queue
  * (with the nodes of older versions pinned processes wait at). */
-static json_t *assignable(engine *e, const fh_actor *a, json_t **fn_nodes) {
+json_t *view_assignable(engine *e, const fh_actor *a, json_t **fn_nodes) {
   json_t *names = json_array();
   *fn_nodes = json_object();
   for (int i = 0; i < e->gen->n; i++) add_assignable(e->gen->entries[i].def, a, 0, names, *fn_nodes);
@@ -192,7 +192,7 @@ static json_t *assignable(engine *e, const fh_actor *a, json_t **fn_nodes) {
   return names;
 }
 
-static json_t *managed_flows(engine *e, const fh_actor *a) {
+json_t *view_managed_flows(engine *e, const fh_actor *a) {
   json_t *flows = json_array();
   for (int i = 0; i < e->gen->n; i++)
     if (engine_is_manager(a, e->gen->entries[i].name)) json_array_append_new(flows, json_string(e->gen->entries[i].name));
@@ -201,7 +201,7 @@ static json_t *managed_flows(engine *e, const fh_actor *a) {
 
 /* May the actor take this queue task of a :Permission(fn) node?  Asks the
  * function with the task's own activation. */
-static int may_take(engine *e, const fh_actor *a, st_task *t) {
+int view_may_take(engine *e, const fh_actor *a, st_task *t) {
   run r;
   int ok = 0;
   if (!run_init_one(&r, e, a, t, NULL)) {
@@ -213,154 +213,7 @@ static int may_take(engine *e, const fh_actor *a, st_task *t) {
   return ok;
 }
 
-/* A listed task with its process's summary and status (read once per
- * process of the page, kept in cache) and its flow's title.  Only the
- * summary is computed, not the process's whole JSON. */
-static json_t *list_item(engine *e, const st_task *t, json_t *cache) {
-  json_t *tj = view_task_json(e, t);
-  char key[32];
-  snprintf(key, sizeof key, "%lld", (long long)t->process_id);
-  json_t *cached = json_object_get(cache, key);
-  if (!cached) {
-    st_process p;
-    cached = json_pack("{s:n, s:n}", "summary", "process_status");
-    if (!store_process_get(e->st, t->process_id, &p, NULL)) {
-      const char *known = summary_cache_get(e, p.id, p.version);
-      if (known) {
-        json_object_set_new(cached, "summary", json_string(known));
-      } else {
-        json_t *data = parse_json_text(p.data);
-        char *summary = summary_of(e, &p, data);
-        json_object_set_new(cached, "summary", json_string(summary ? summary : ""));
-        summary_cache_put(e, p.id, p.version, summary);
-        free(summary);
-        json_decref(data);
-      }
-      json_object_set_new(cached, "process_status", json_string(proc_status_name(p.status)));
-      st_process_free(&p);
-    }
-    json_object_set_new(cache, key, cached);
-  }
-  json_object_set(tj, "process_summary", json_object_get(cached, "summary"));
-  json_object_set(tj, "process_status", json_object_get(cached, "process_status"));
-  const char *flow = json_string_value(json_object_get(tj, "flow"));
-  const flowdef *fd = engine_find_def(e, flow);
-  json_object_set_new(tj, "flow_title", json_string(fd && fd->title ? fd->title : flow));
-  return tj;
-}
-
-/* What a task list asks the store, and what it needs to free after. */
-typedef struct list_query {
-  store_task_query sq;
-  json_t *names, *fn_nodes, *managed;
-  char *names_text, *managed_text;
-  store_data_filter *filters;   /* data.* parameters (engine_data.c) */
-} list_query;
-
-static void list_query_free(list_query *lq) {
-  free(lq->filters);
-  free(lq->names_text);
-  free(lq->managed_text);
-  json_decref(lq->names);
-  json_decref(lq->fn_nodes);
-  json_decref(lq->managed);
-}
-
-static int list_query_make(engine *e, const fh_actor *a, const engine_task_query *q, int limit, list_query *lq,
-                           fherr *err) {
-  memset(lq, 0, sizeof *lq);
-  store_task_query *sq = &lq->sq;
-  const char *view = q->view ? q->view : "inbox";
-  if (!strcmp(view, "inbox")) sq->view = STORE_VIEW_INBOX;
-  else if (!strcmp(view, "queue")) sq->view = STORE_VIEW_QUEUE;
-  else if (!strcmp(view, "archive")) sq->view = STORE_VIEW_ARCHIVE;
-  else if (!strcmp(view, "all")) sq->view = STORE_VIEW_ALL;
-  else return fherr_set(err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
-  if (sq->view == STORE_VIEW_QUEUE) {
-    lq->names = assignable(e, a, &lq->fn_nodes);
-    sq->assignable_json = lq->names_text = dump_json(lq->names);
-  } else if (sq->view == STORE_VIEW_ALL && !a->is_admin && !a->is_system) {
-    lq->managed = managed_flows(e, a);
-    if (json_array_size(lq->managed) == 0) return fherr_set(err, FH_FORBIDDEN, "view=all is for managers");
-    sq->managed_flows_json = lq->managed_text = dump_json(lq->managed);
-  }
-  sq->user_id = a->id;
-  sq->flow = q->flow;
-  sq->process_id = q->process_id;
-  sq->status = q->status;
-  sq->since = q->since;
-  sq->until = q->until;
-  sq->ascending = q->ascending;
-  sq->by_due = q->by_due;
-  sq->by_finished = q->by_finished;
-  sq->finished_since = q->finished_since;
-  sq->finished_until = q->finished_until;
-  sq->limit = limit + 1;
-  int rc = q->data && json_object_size(q->data)
-               ? data_filters_make(e, q->flow, q->data, &lq->filters, &sq->nfilters, err) : FH_OK;
-  sq->filters = lq->filters;
-  return rc;
-}
-
-/* Reads rows after `after` until `limit` items are shown (into items) or
- * the rows run out; *next is the page key of a following page, or null.
- * Rows of :Permission(fn) nodes are decided one by one, so a batch may
- * yield fewer items than asked: read on until the page is full. */
-static int list_fill(engine *e, const fh_actor *a, list_query *lq, int64_t after, int limit, json_t *items,
-                     json_t **next, fherr *err) {
-  json_t *cache = json_object();
-  int64_t last_shown = 0;
-  int shown = 0, full = 0, rc = FH_OK;
-  while (!full) {
-    st_task *rows = NULL;
-    int n = 0;
-    lq->sq.after = after;
-    if ((rc = store_task_list(e->st, &lq->sq, &rows, &n, err))) break;
-    for (int i = 0; i < n && !full; i++) {
-      st_task *t = &rows[i];
-      after = t->id;
-      if (lq->fn_nodes && json_object_get(lq->fn_nodes, t->flow_task) && !may_take(e, a, t)) continue;
-      if (shown == limit) {   /* one more exists: the page ends at the last shown */
-        *next = json_integer(last_shown);
-        full = 1;
-        break;
-      }
-      json_array_append_new(items, list_item(e, t, cache));
-      shown++;
-      last_shown = t->id;
-    }
-    int exhausted = n < lq->sq.limit;
-    st_task_array_free(rows, n);
-    if (exhausted) break;
-  }
-  json_decref(cache);
-  return rc;
-}
-
-int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err) {
-  *out = NULL;
-  int rc = engine_sync_flows(e, err);
-  if (rc) return rc;
-  int limit = q->limit > 0 ? q->limit : 50;
-  if (limit > 500) limit = 500;
-  list_query lq;
-  int began = 0;   /* one read snapshot (one WAL read lock) for the page */
-  if ((rc = list_query_make(e, a, q, limit, &lq, err)) || (rc = store_read_begin(e->st, &began, err))) {
-    list_query_free(&lq);
-    return rc;
-  }
-  json_t *items = json_array(), *next = NULL;
-  rc = list_fill(e, a, &lq, q->after, limit, items, &next, err);
-  store_read_end(e->st, began);
-  if (rc) {
-    json_decref(items);
-    json_decref(next);
-  } else {
-    *out = json_pack("{s:o, s:o}", "items", items, "next_after", next ? next : json_null());
-  }
-  list_query_free(&lq);
-  return rc;
-}
+/* The task lists (engine_tasks_list) are written by engine_list.c. */
 
 /* The top bar's numbers are exact up to COUNT_CAP - 1 and "more" above:
  * each count reads at most COUNT_CAP index entries, so it costs the same at
@@ -385,7 +238,7 @@ static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, 
   while (!rc && *n < cap && count == sq.limit) {
     st_task *rows = NULL;
     if ((rc = store_task_list(e->st, &sq, &rows, &count, err))) break;
-    for (int i = 0; i < count && *n < cap; i++) *n += may_take(e, a, &rows[i]);
+    for (int i = 0; i < count && *n < cap; i++) *n += view_may_take(e, a, &rows[i]);
     if (count) sq.after = rows[count - 1].id;
     st_task_array_free(rows, count);
   }
@@ -408,7 +261,7 @@ int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) 
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
   json_t *fn_nodes = NULL;
-  json_t *names = assignable(e, a, &fn_nodes);
+  json_t *names = view_assignable(e, a, &fn_nodes);
   /* plain nodes are counted in SQL; :Permission(fn) nodes one by one */
   json_t *plain = json_array();
   size_t i;
@@ -492,7 +345,7 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
   sq.filters = filters;
   if (!a->is_admin && !a->is_system) {
     sq.visible_to = a->id;
-    managed = managed_flows(e, a);
+    managed = view_managed_flows(e, a);
     managed_text = dump_json(managed);
     sq.managed_flows_json = managed_text;
   }

@@ -26,17 +26,11 @@ static int is_write_method(const char *method) {
   return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
-/* Makes r->actor for user uid; an unknown or disabled user is FH_UNAUTH. */
-static int load_actor(http_req *r, engine *e, int64_t uid, fherr *err) {
-  fherr uerr = {0};
-  int rc = identity_actor_by_id(e, uid, &r->actor, &uerr);
-  if (rc == FH_NOT_FOUND) {
-    fherr_clear(&uerr);
-    return fherr_set(err, FH_UNAUTH, "the user of this session or token no longer exists");
-  }
+/* r->actor just read (rc: how): a disabled user is FH_UNAUTH. */
+static int actor_ready(http_req *r, int rc, fherr *uerr, fherr *err) {
   if (rc) {
-    if (err) *err = uerr;
-    else fherr_clear(&uerr);
+    if (err) *err = *uerr;
+    else fherr_clear(uerr);
     return rc;
   }
   if (!r->actor.is_active) {
@@ -47,6 +41,17 @@ static int load_actor(http_req *r, engine *e, int64_t uid, fherr *err) {
   return FH_OK;
 }
 
+/* Makes r->actor for user uid; an unknown or disabled user is FH_UNAUTH. */
+static int load_actor(http_req *r, engine *e, int64_t uid, fherr *err) {
+  fherr uerr = {0};
+  int rc = identity_actor_by_id(e, uid, &r->actor, &uerr);
+  if (rc == FH_NOT_FOUND) {
+    fherr_clear(&uerr);
+    return fherr_set(err, FH_UNAUTH, "the user of this session or token no longer exists");
+  }
+  return actor_ready(r, rc, &uerr, err);
+}
+
 static int by_bearer(http_req *r, engine *e, const char *header, fherr *err) {
   if (strncasecmp(header, "Bearer ", 7) != 0)
     return fherr_set(err, FH_UNAUTH, "unsupported Authorization scheme (use: Bearer TOKEN)");
@@ -54,19 +59,14 @@ static int by_bearer(http_req *r, engine *e, const char *header, fherr *err) {
   while (*token == ' ') token++;
   size_t len = strlen(token);
   if (len == 0 || len >= AUTH_TOKEN_LEN + 64) return fherr_set(err, FH_UNAUTH, "invalid API token");
-  int64_t uid = 0;
+  /* the token and its user in one statement, read on every request */
   fherr terr = {0};
-  int rc = identity_token_resolve(e, token, &uid, &terr);
+  int rc = identity_token_actor(e, token, &r->actor, &terr);
   if (rc == FH_NOT_FOUND) {
     fherr_clear(&terr);
     return fherr_set(err, FH_UNAUTH, "invalid API token");
   }
-  if (rc) {
-    if (err) *err = terr;
-    else fherr_clear(&terr);
-    return rc;
-  }
-  return load_actor(r, e, uid, err);
+  return actor_ready(r, rc, &terr, err);
 }
 
 static int by_cookie(http_req *r, engine *e, const char *cookie, fherr *err) {

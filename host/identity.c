@@ -341,6 +341,14 @@ int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr
   return store_token_get(engine_store(e), digest, user_id, err);
 }
 
+int identity_token_actor(engine *e, const char *token, fh_actor *out, fherr *err) {
+  char digest[AUTH_DIGEST_LEN];
+  auth_digest(token, digest);
+  store *st = engine_store(e);
+  st_user u;
+  return actor_of(st, store_token_user(st, digest, &u, err), &u, out, err);
+}
+
 int identity_token_list(engine *e, const char *username, json_t **out, fherr *err) {
   *out = NULL;
   store *st = engine_store(e);

@@ -120,6 +120,11 @@ int identity_token_create(engine *e, const char *username, const char *name, cha
                           fherr *err);
 /* The user of a raw token; FH_NOT_FOUND for an unknown one. */
 int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr *err);
+/* The actor of a raw token (its user read with the token, its permissions
+ * and groups in one more statement); FH_NOT_FOUND for an unknown token.
+ * Read from the database on every call: a token revoked on another host of
+ * the same database stops working at once. */
+int identity_token_actor(engine *e, const char *token, fh_actor *out, fherr *err);
 /* [{"id","name","created_at","last_used_at"}] of a user's tokens. */
 int identity_token_list(engine *e, const char *username, json_t **out, fherr *err);
 /* Ends one token, given raw or by its id (decimal digits); *id and

@@ -14,16 +14,21 @@
 #include "metrics.h"
 #include "store_internal.h"
 
-#define TASK_COLS                                                                        \
+#define TASK_COLS_HEAD                                                                        \
   "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "            \
   "coalesce(u.username,''), t.token, coalesce(t.join_of,''), t.data, t.error_message, "  \
   "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
-  "coalesce(t.lease_owner,''), "                                                       \
+  "coalesce(t.lease_owner,''), "
+/* the ids of the tasks it came from, "3,4" (a list page reads them in one
+ * statement for all its rows instead: Q_LIST_PREVIOUS) */
+#define TASK_PREV                                                                        \
   "(SELECT group_concat(previous_id) FROM (SELECT previous_id FROM task_previous tp "     \
-  "  WHERE tp.task_id = t.id ORDER BY previous_id)), "                                   \
+  "  WHERE tp.task_id = t.id ORDER BY previous_id)), "
+#define TASK_COLS_TAIL                                                                   \
   "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
   "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
+#define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 
@@ -173,8 +178,13 @@ const char *const STORE_SQL[Q__COUNT] = {
   " AND (?6 IS NULL OR t.process_id = ?6) AND (?7 IS NULL OR t.status = ?7)"          \
   " AND (?8 IS NULL OR t.created_at >= ?8) AND (?9 IS NULL OR t.created_at < ?9)"       \
   " AND (?12 IS NULL OR t.finished_at >= ?12) AND (?13 IS NULL OR t.finished_at < ?13)"
+  /* A list row carries its process's status and version (LIST_PROC), so
+   * that a page does not read each row's process apart. */
+#define LIST_PROC ", p.status, p.version "
+#define LIST_COLS TASK_COLS_HEAD "NULL, " TASK_COLS_TAIL LIST_PROC
+#define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
 #define LIST(view, cmp, order) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
+  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
   [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "<", "DESC"),
@@ -187,7 +197,7 @@ const char *const STORE_SQL[Q__COUNT] = {
    * still the last task's id, whose (due, id) the next page starts after. */
 #define DUE_KEY "(coalesce(t.due_at, '~'), t.id)"
 #define LIST_DUE(view) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " DUE_KEY \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " DUE_KEY \
   " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT ?11"
   [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
   [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
@@ -197,7 +207,7 @@ const char *const STORE_SQL[Q__COUNT] = {
    * either way; paged like the due order, by the last task's id. */
 #define FIN_KEY(none) "(coalesce(t.finished_at, '" none "'), t.id)"
 #define LIST_FIN(view, none, cmp, order) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " FIN_KEY(none) " " cmp \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " FIN_KEY(none) " " cmp \
   " (SELECT coalesce(finished_at, '" none "'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.finished_at, '" none \
   "') " order ", t.id " order " LIMIT ?11"
   [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),
@@ -211,6 +221,17 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* Counted up to a cap (?11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
+  [Q_LIST_PREVIOUS] =
+      "SELECT task_id, previous_id FROM task_previous WHERE task_id IN (SELECT value FROM json_each(?1))"
+      " ORDER BY task_id, previous_id",
+  [Q_TOKEN_USER] =
+      "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash FROM api_token t"
+      " JOIN user u ON u.id = t.user_id WHERE t.token_hash = ?1",
+  /* 0: a permission (of the user or of one of its groups), 1: a group */
+  [Q_USER_PERMS_GROUPS] =
+      "SELECT 0, name FROM user_perm WHERE user_id = ?1 UNION "
+      "SELECT 0, gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = ?1 UNION ALL "
+      "SELECT 1, g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id WHERE ug.user_id = ?1 ORDER BY 1, 2",
   [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_INBOX " LIMIT ?11)",
   [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " VIEW_QUEUE " LIMIT ?11)",
   /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,
@@ -387,6 +408,13 @@ int store_user_get(store *st, const char *username, st_user *out, fherr *err) {
   return read_user(st, s, out, err, username);
 }
 
+int store_token_user(store *st, const char *token_hash, st_user *out, fherr *err) {
+  dbs *s = sq_prep(st, Q_TOKEN_USER, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_text(s, 1, token_hash);
+  return read_user(st, s, out, err, "of this token");
+}
+
 int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {
   dbs *s = sq_prep(st, Q_USER_GET_ID, err);
   if (!s) return FH_INTERNAL;
@@ -449,9 +477,34 @@ static int ids_of(store *st, dbs *s, json_t **out, fherr *err) {
   return FH_OK;
 }
 
+/* Permissions and groups in one statement (every request's sign-in). */
+static int perms_and_groups(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err) {
+  dbs *s = sq_prep(st, Q_USER_PERMS_GROUPS, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_int64(s, 1, user_id);
+  json_t *set = json_object(), *names = json_array();
+  int rc;
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    const char *name = dbs_col_text(s, 1);
+    if (!name) continue;
+    if (dbs_col_int(s, 0)) json_array_append_new(names, json_string(name));
+    else json_object_set_new(set, name, json_true());
+  }
+  sq_done(s);
+  if (rc != DB_DONE) {
+    json_decref(set);
+    json_decref(names);
+    return sq_fail(st, err, rc, "user permissions");
+  }
+  *perms = set;
+  *groups = names;
+  return FH_OK;
+}
+
 int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err) {
   *perms = NULL;
   if (groups) *groups = NULL;
+  if (groups) return perms_and_groups(st, user_id, perms, groups, err);
   dbs *s = sq_prep(st, Q_USER_PERMS, err);
   if (!s) return FH_INTERNAL;
   dbs_bind_int64(s, 1, user_id);
@@ -1069,6 +1122,13 @@ static void read_task(dbs *s, st_task *t) {
   t->guards = dbs_col_int64(s, 23);
   t->child_id = dbs_col_int64(s, 24);
   t->group_id = dbs_col_int64(s, 25);
+  if (dbs_col_count(s) > 27) {   /* a list row (LIST_PROC) */
+    const char *status = (const char *)dbs_col_text(s, 26);
+    int ps = status ? proc_status_parse(status) : -1;
+    t->has_process = ps >= 0;
+    t->process_status = ps >= 0 ? (proc_status)ps : PROC_NEW;
+    t->process_version = dbs_col_int64(s, 27);
+  }
 }
 
 int store_task_insert(store *st, st_task *t, fherr *err) {
@@ -1264,6 +1324,66 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
   return task_rows(st, s, rows, n, err);
 }
 
+/* Appends id to the row's "previous" text ("3" -> "3,4"). */
+static int previous_append(st_task *t, int64_t id) {
+  size_t used = t->previous ? strlen(t->previous) : 0;
+  char *grown = realloc(t->previous, used + 24);
+  if (!grown) return -1;
+  if (used) grown[used++] = ',';
+  char digits[24];
+  int i = sizeof digits;
+  uint64_t u = id < 0 ? 0 - (uint64_t)id : (uint64_t)id;
+  do digits[--i] = (char)('0' + u % 10); while (u /= 10);
+  if (id < 0) digits[--i] = '-';
+  memcpy(grown + used, digits + i, sizeof digits - (size_t)i);
+  grown[used + sizeof digits - (size_t)i] = '\0';
+  t->previous = grown;
+  return 0;
+}
+
+typedef struct row_ref {
+  int64_t id;
+  int index;
+} row_ref;
+
+static int by_id(const void *a, const void *b) {
+  int64_t x = ((const row_ref *)a)->id, y = ((const row_ref *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+/* The "previous" of every row of a list page in one statement (the list
+ * statements leave it NULL): one correlated subquery per row cost as much
+ * as the rest of the row.  The answer comes in task id order; the page's
+ * rows, sorted by id aside, are walked along with it. */
+static int list_previous(store *st, st_task *rows, int n, fherr *err) {
+  if (n == 0) return FH_OK;
+  char *ids = malloc((size_t)n * 21 + 2);
+  row_ref *order = malloc(sizeof *order * (size_t)n);
+  dbs *s = ids && order ? sq_prep(st, Q_LIST_PREVIOUS, err) : NULL;
+  if (!s) {
+    free(ids);
+    free(order);
+    return ids && order ? FH_INTERNAL : fherr_set(err, FH_INTERNAL, "out of memory");
+  }
+  for (int i = 0; i < n; i++) order[i] = (row_ref){rows[i].id, i};
+  qsort(order, (size_t)n, sizeof *order, by_id);
+  size_t used = 0;
+  for (int i = 0; i < n; i++) used += (size_t)sprintf(ids + used, "%s%lld", i ? "," : "[", (long long)order[i].id);
+  strcpy(ids + used, "]");
+  dbs_bind_text(s, 1, ids);
+  int rc, at = 0, oom = 0;
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    int64_t task_id = dbs_col_int64(s, 0);
+    while (at < n - 1 && order[at].id < task_id) at++;
+    if (order[at].id == task_id) oom |= previous_append(&rows[order[at].index], dbs_col_int64(s, 1));
+  }
+  sq_done(s);
+  free(ids);
+  free(order);
+  if (rc != DB_DONE) return sq_fail(st, err, rc, "list previous tasks");
+  return oom ? fherr_set(err, FH_INTERNAL, "out of memory") : FH_OK;
+}
+
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err) {
   static const int by_view[4][5] = {
       {Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_INBOX_DUE, Q_LIST_INBOX_FIN, Q_LIST_INBOX_FIN_ASC},
@@ -1290,6 +1410,11 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 13, q->finished_until);
   int rc = task_rows(st, s, rows, n, err);
   if (q->nfilters) dbs_finalize(s);
+  if (!rc && (rc = list_previous(st, *rows, *n, err))) {
+    st_task_array_free(*rows, *n);
+    *rows = NULL;
+    *n = 0;
+  }
   return rc;
 }
 

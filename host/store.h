@@ -98,6 +98,8 @@ int store_session_get(store *st, const char *id_hash, int64_t *user_id, char csr
 int store_session_delete(store *st, const char *id_hash, fherr *err);
 int store_token_add(store *st, const char *token_hash, int64_t user_id, const char *name, fherr *err);
 int store_token_get(store *st, const char *token_hash, int64_t *user_id, fherr *err);
+/* The user of a token, in one statement (FH_NOT_FOUND: no such token). */
+int store_token_user(store *st, const char *token_hash, st_user *out, fherr *err);
 /* Enables or disables a user; FH_NOT_FOUND for an unknown name. */
 int store_user_set_active(store *st, const char *username, int active, fherr *err);
 /* Deletes every session and API token of a user (*sessions, *tokens: how
@@ -227,6 +229,11 @@ typedef struct st_task {
   int64_t guards;
   int64_t child_id;       /* a Subprocess task: its child process (0: not started) */
   int64_t group_id;       /* an instance of a :ForEach node: its group's controller task */
+  /* task lists only (store_task_list): its process's status and version,
+   * read in the same statement; has_process 0 elsewhere */
+  int has_process;
+  proc_status process_status;
+  int64_t process_version;
 } st_task;
 
 void st_task_free(st_task *t);

@@ -50,6 +50,10 @@ enum {
   Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
   /* the process lock across hosts (store_lock.c; PostgreSQL only) */
   Q_PROC_LOCK, Q_PROC_UNLOCK,
+  /* the previous tasks of a list page's rows, in one statement (store_task_list) */
+  Q_LIST_PREVIOUS,
+  /* a request's sign-in in fewer statements: a token's user, a user's permissions and groups at once */
+  Q_TOKEN_USER, Q_USER_PERMS_GROUPS,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,
@@ -160,9 +164,12 @@ static inline void sq_bind_id_or_null(dbs *s, int i, int64_t v) {
   else dbs_bind_null(s, i);
 }
 
+/* (a copy, not snprintf: a list page copies some 1,500 columns) */
 static inline void sq_copy_col(char *dst, size_t cap, dbs *s, int col) {
   const char *v = dbs_col_text(s, col);
-  snprintf(dst, cap, "%s", v ? (const char *)v : "");
+  size_t n = v ? strnlen(v, cap - 1) : 0;
+  if (n) memcpy(dst, v, n);
+  dst[n] = '\0';
 }
 
 static inline char *sq_dup_col(dbs *s, int col) {

@@ -9,16 +9,21 @@
  */
 #include "store_internal.h"
 
-#define TASK_COLS                                                                        \
+#define TASK_COLS_HEAD                                                                        \
   "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "            \
   "coalesce(u.username,''), t.token, coalesce(t.join_of,''), t.data, t.error_message, "  \
   "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
-  "coalesce(t.lease_owner,''), "                                                       \
+  "coalesce(t.lease_owner,''), "
+/* the ids of the tasks it came from, "3,4" (a list page reads them in one
+ * statement for all its rows instead: Q_LIST_PREVIOUS) */
+#define TASK_PREV                                                                        \
   "(SELECT string_agg(previous_id::text, ',' ORDER BY previous_id) FROM task_previous tp "     \
-  "  WHERE tp.task_id = t.id), "                                   \
+  "  WHERE tp.task_id = t.id), "
+#define TASK_COLS_TAIL                                                                   \
   "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
   "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
+#define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 
@@ -183,8 +188,12 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " AND ($6 IS NULL OR t.process_id = $6) AND ($7 IS NULL OR t.status = $7)"          \
   " AND ($8 IS NULL OR t.created_at >= $8) AND ($9 IS NULL OR t.created_at < $9)"       \
   " AND ($12::text IS NULL OR t.finished_at >= $12) AND ($13::text IS NULL OR t.finished_at < $13)"
+  /* the process's status and version with each row (store.c's LIST_PROC) */
+#define LIST_PROC ", p.status, p.version "
+#define LIST_COLS TASK_COLS_HEAD "NULL, " TASK_COLS_TAIL LIST_PROC
+#define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
 #define LIST(view, cmp, order) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
+  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
   [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "<", "DESC"),
@@ -200,7 +209,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * en_US that a database may have been created with. */
 #define DUE_KEY "(coalesce(t.due_at, '~') COLLATE \"C\", t.id)"
 #define LIST_DUE(view) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " DUE_KEY \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " DUE_KEY \
   " > (SELECT coalesce(due_at, '~') COLLATE \"C\", id FROM task WHERE id = $10))" \
   " ORDER BY coalesce(t.due_at, '~') COLLATE \"C\", t.id LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
@@ -211,7 +220,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * either way; paged like the due order, by the last task's id. */
 #define FIN_KEY(none) "(coalesce(t.finished_at, '" none "') COLLATE \"C\", t.id)"
 #define LIST_FIN(view, none, cmp, order) \
-  "SELECT " TASK_COLS TASK_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view LIST_FILTERS " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
   " (SELECT coalesce(finished_at, '" none "') COLLATE \"C\", id FROM task WHERE id = $10))" \
   " ORDER BY coalesce(t.finished_at, '" none "') COLLATE \"C\" " order ", t.id " order " LIMIT NULLIF($11::bigint, -1)"
   [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),
@@ -225,6 +234,17 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* Counted up to a cap ($11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
+  [Q_LIST_PREVIOUS] =
+      "SELECT task_id, previous_id FROM task_previous"
+      " WHERE task_id IN (SELECT value::bigint FROM json_array_elements_text(($1)::json))"
+      " ORDER BY task_id, previous_id",
+  [Q_TOKEN_USER] =
+      "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash FROM api_token t"
+      " JOIN \"user\" u ON u.id = t.user_id WHERE t.token_hash = $1",
+  [Q_USER_PERMS_GROUPS] =
+      "SELECT 0, name FROM user_perm WHERE user_id = $1 UNION "
+      "SELECT 0, gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = $1 UNION ALL "
+      "SELECT 1, g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id WHERE ug.user_id = $1 ORDER BY 1, 2",
   [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_INBOX " LIMIT NULLIF($11::bigint, -1)) AS c",
   [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_QUEUE " LIMIT NULLIF($11::bigint, -1)) AS c",
   /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,

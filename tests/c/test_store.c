@@ -280,6 +280,46 @@ static int test_task_lists(void) {
   return 0;
 }
 
+/* A list row carries its process's status and version and the same
+ * "previous" as a task read alone (a list page reads them in one statement). */
+static int test_list_rows(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t alice, pid, ids[5];
+  CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", alice, &pid, &err) == FH_OK);
+  for (int i = 0; i < 5; i++) CHECK(insert_task(st, pid, "f.a", "NEW", "start", &ids[i]) == 0);
+  /* ids[4] came from three tasks (linked out of order), ids[3] from one, the others from none */
+  CHECK(store_task_add_previous(st, ids[4], ids[2], &err) == FH_OK);
+  CHECK(store_task_add_previous(st, ids[4], ids[0], &err) == FH_OK);
+  CHECK(store_task_add_previous(st, ids[4], ids[1], &err) == FH_OK);
+  CHECK(store_task_add_previous(st, ids[3], ids[2], &err) == FH_OK);
+  CHECK(store_process_update(st, pid, PROC_STARTED, "{\"x\":1}", NULL, &err) == FH_OK);
+  st_process p;
+  CHECK(store_process_get(st, pid, &p, &err) == FH_OK);
+  for (int asc = 0; asc < 2; asc++) {
+    store_task_query q = {.view = STORE_VIEW_ALL, .ascending = asc, .limit = 10};
+    st_task *rows;
+    int n;
+    CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+    CHECK(n == 5);
+    for (int i = 0; i < n; i++) {
+      st_task one;
+      CHECK(store_task_get(st, rows[i].id, &one, &err) == FH_OK);
+      int same = (!one.previous && !rows[i].previous) ||
+                 (one.previous && rows[i].previous && !strcmp(one.previous, rows[i].previous));
+      st_task_free(&one);
+      CHECK(same);
+      CHECK(rows[i].has_process && rows[i].process_status == PROC_STARTED && rows[i].process_version == p.version);
+    }
+    CHECK(rows[asc ? 4 : 0].previous && rows[asc ? 4 : 0].previous[0]);
+    st_task_array_free(rows, n);
+  }
+  st_process_free(&p);
+  store_close(st);
+  return 0;
+}
+
 /* Group commit: stores of one file on several threads share a writer; every
  * committed action is there afterwards, every rolled-back one is not. */
 #define GC_THREADS 4
@@ -472,6 +512,7 @@ static const test_case TESTS[] = {
     {"job_lease", test_job_lease},
     {"rollback_and_rename", test_rollback_and_rename},
     {"task_lists", test_task_lists},
+    {"list_rows", test_list_rows},
     {NULL, NULL},
 };
 

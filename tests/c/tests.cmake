@@ -10,7 +10,7 @@ function(add_c_tests unit)
 endfunction()
 
 add_c_tests(store schema users_and_permissions process_and_tasks token_prefixes join_lookup
-            job_lease rollback_and_rename task_lists group_commit messages)
+            job_lease rollback_and_rename task_lists group_commit messages list_rows)
 add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns)
 add_c_tests(luavm error_location budget memory_limit_steps json_round_trip)
 add_c_tests(short_txn handler_outside_writer)
@@ -24,3 +24,4 @@ add_c_tests(store_versions stamp_and_current find move_with_map)
 add_c_tests(store_pg texts selection sqlstates)
 # Statements and round trips counted by the statement shim (GET /metrics).
 add_c_tests(db_counts sqlite postgresql begin_deferred render)
+add_c_tests(jsonw strings structure object_texts task_rows)

@@ -1,0 +1,375 @@
+/* engine_list — the task lists (inbox, queue, archive, all) written as
+ * JSON text in one pass: each row straight from the store into a jsonw
+ * buffer, in the shape and the bytes of view_task_json() + dump.
+ *
+ * Why a writer of its own rather than view_task_json(): a page of 50 rows
+ * built as jansson trees spent more time allocating, printing and freeing
+ * them than reading the rows.  The row's process status and version come
+ * with the row (the list statements join the process), so a page reads a
+ * process only when its summary is not in the engine's summary cache.
+ * tests/c/test_jsonw.c checks these bytes against view_task_json's.
+ *
+ * May call: store (reads), engine_view (queue permissions, summaries),
+ * engine_admin (who sees error details), engine_pins (pinned definitions).
+ */
+#include "engine_internal.h"
+
+#include <stdio.h>
+
+#include "engine_admin.h"
+#include "jsonw.h"
+
+/* --- one task ---------------------------------------------------------------- */
+
+/* The flow part of "flow.node" ("" without a dot), as view_task_json cuts it. */
+static void flow_of(const char *flow_task, char flow[64]) {
+  const char *dot = strchr(flow_task, '.');
+  size_t n = dot ? (size_t)(dot - flow_task) : 0;
+  if (n > 63) n = 63;
+  memcpy(flow, flow_task, n);
+  flow[n] = '\0';
+}
+
+static void write_time(jsonw *w, const char *t) {
+  if (t[0]) jw_string(w, t);
+  else jw_null(w);
+}
+
+/* "3,4" from the task row -> [3,4] */
+static void write_previous(jsonw *w, const char *previous) {
+  JW_KEY(w, "previous");
+  jw_array(w);
+  for (const char *p = previous; p && *p;) {
+    char *end;
+    long long id = strtoll(p, &end, 10);
+    if (end == p) break;
+    jw_int(w, id);
+    p = *end == ',' ? end + 1 : end;
+  }
+  jw_array_end(w);
+}
+
+/* The error, or (hide: the actor does not see this flow's details) the
+ * same plain message http_admin_redact() puts in its place. */
+static void write_error(jsonw *w, const st_task *t, const char *title, int hide) {
+  JW_KEY(w, "error");
+  jw_object(w);
+  JW_KEY(w, "message");
+  if (hide) {
+    char message[300];
+    snprintf(message, sizeof message, "The step '%.150s' failed. An administrator can see the details.",
+             title ? title : "?");
+    jw_string(w, message);
+    JW_KEY(w, "hidden");
+    jw_bool(w, 1);
+  } else {
+    jw_string(w, t->error_message);
+    JW_KEY(w, "traceback");
+    jw_string(w, t->error_traceback);
+  }
+  jw_object_end(w);
+}
+
+/* The members view_task_json() gives every task, in its order. */
+static void write_task_core(jsonw *w, const st_task *t, const char *flow, const char *type, const char *title) {
+  JW_KEY(w, "id");
+  jw_int(w, t->id);
+  JW_KEY(w, "process_id");
+  jw_int(w, t->process_id);
+  JW_KEY(w, "flow");
+  jw_string(w, flow);
+  JW_KEY(w, "node");
+  jw_string(w, node_part(t->flow_task));
+  JW_KEY(w, "type");
+  jw_string(w, type);
+  JW_KEY(w, "title");
+  jw_string(w, title);
+  JW_KEY(w, "status");
+  jw_string(w, task_status_name(t->status));
+  JW_KEY(w, "owner");
+  if (t->owner_name[0]) jw_string(w, t->owner_name);
+  else jw_null(w);
+  JW_KEY(w, "token");
+  jw_string(w, t->token);
+  write_previous(w, t->previous);
+  JW_KEY(w, "data");
+  jw_object_text(w, t->data);
+  JW_KEY(w, "created_at");
+  jw_string(w, t->created_at);
+  JW_KEY(w, "assigned_at");
+  write_time(w, t->assigned_at);
+  JW_KEY(w, "started_at");
+  write_time(w, t->started_at);
+  JW_KEY(w, "finished_at");
+  write_time(w, t->finished_at);
+}
+
+/* The members that only some tasks have, in view_task_json()'s order. */
+static void write_task_extras(jsonw *w, const st_task *t, const fd_node *n, int is_timeout) {
+  if (t->due_at[0] && (t->status == TASK_SCHEDULED || (n && n->has_due && !is_timeout))) {
+    JW_KEY(w, "due_at");
+    jw_string(w, t->due_at);
+  }
+  if (is_timeout) {
+    int index = atoi(t->event_key) - 1;
+    JW_KEY(w, "timeout");
+    jw_object(w);
+    JW_KEY(w, "guards");
+    jw_int(w, t->guards);
+    JW_KEY(w, "node");
+    jw_string(w, t->event_name);
+    JW_KEY(w, "interrupting");
+    jw_bool(w, n && index >= 0 && index < n->ntimeouts ? n->timeouts[index].interrupting : 1);
+    jw_object_end(w);
+  } else if (!strcmp(t->type, "receive") && t->event_name[0]) {
+    JW_KEY(w, "waits_for");
+    jw_object(w);
+    jw_key(w, t->event_key[0] ? "message" : "signal");
+    jw_string(w, t->event_name);
+    if (t->event_key[0]) {
+      JW_KEY(w, "key");
+      jw_string(w, t->event_key);
+    }
+    jw_object_end(w);
+  }
+  if (t->attempts) {
+    JW_KEY(w, "attempts");
+    jw_int(w, t->attempts);
+  }
+  if (!strcmp(t->type, "external")) {
+    int leased = t->status == TASK_SCHEDULED && t->lease_until[0];
+    JW_KEY(w, "external");
+    jw_object(w);
+    JW_KEY(w, "topic");
+    jw_string(w, t->event_name);
+    JW_KEY(w, "worker");
+    jw_string(w, leased && t->lease_owner[0] ? t->lease_owner : NULL);
+    JW_KEY(w, "lease_until");
+    jw_string(w, leased ? t->lease_until : NULL);
+    JW_KEY(w, "attempts");
+    jw_int(w, t->attempts);
+    jw_object_end(w);
+  }
+  if (n && n->priority && !is_timeout) {
+    JW_KEY(w, "priority");
+    jw_string(w, node_priority_name(n->priority));
+  }
+  if (t->child_id) {
+    JW_KEY(w, "child_id");
+    jw_int(w, t->child_id);
+  }
+  if (t->group_id) {
+    JW_KEY(w, "group_id");
+    jw_int(w, t->group_id);
+  }
+}
+
+/* view_task_write, also handing back the flow's current definition (NULL:
+ * none), which a list row needs again for its flow's title. */
+static void write_task(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for, const flowdef **current) {
+  char flow[64];
+  flow_of(t->flow_task, flow);
+  const flowdef *fd = *current = engine_find_def(e, flow);
+  const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
+  if (!n && fd && fd->pin) {   /* a node of the older version its process is pinned to */
+    st_process p = {.id = t->process_id};
+    const char *lua_flow;
+    snprintf(p.flow, sizeof p.flow, "%s", flow);
+    engine_pinned_def(e, &p, &fd, &lua_flow);
+    n = flowdef_node(fd, node_part(t->flow_task));
+  }
+  int is_timeout = !strcmp(t->type, "timeout");
+  /* a timer row and a group's controller are rows of their node, of their own type */
+  const char *type = is_timeout || !strcmp(t->type, "foreach") ? t->type : n ? node_kind_name(n->kind) : "obsolete";
+  const char *title = n ? n->title : node_part(t->flow_task);
+  jw_object(w);
+  write_task_core(w, t, flow, type, title);
+  if (t->error_message) write_error(w, t, title, hide_for && !engine_admin_sees_details(hide_for, flow));
+  write_task_extras(w, t, n, is_timeout);
+}
+
+void view_task_write(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for) {
+  const flowdef *current;
+  write_task(w, e, t, hide_for, &current);
+}
+
+/* --- a list row -------------------------------------------------------------- */
+
+/* The summary of the row's process: from the summary cache when its version
+ * is there, else read and computed (and cached).  NULL: the process is gone. */
+static char *row_summary(engine *e, const st_task *t, proc_status *status) {
+  *status = t->process_status;
+  const char *known = summary_cache_get(e, t->process_id, t->process_version);
+  if (known) return strdup(known);
+  st_process p;
+  if (store_process_get(e->st, t->process_id, &p, NULL)) return NULL;
+  json_t *data = parse_json_text(p.data);
+  char *summary = view_summary(e, &p, data);
+  summary_cache_put(e, p.id, p.version, summary);
+  *status = p.status;
+  json_decref(data);
+  st_process_free(&p);
+  return summary ? summary : strdup("");
+}
+
+/* A listed task: the task, its process's summary and status, its flow's title. */
+static void write_list_item(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for) {
+  const flowdef *fd;
+  write_task(w, e, t, hide_for, &fd);
+  proc_status status = PROC_NEW;
+  char *summary = t->has_process ? row_summary(e, t, &status) : NULL;
+  JW_KEY(w, "process_summary");
+  jw_string(w, summary);
+  JW_KEY(w, "process_status");
+  jw_string(w, summary ? proc_status_name(status) : NULL);
+  free(summary);
+  JW_KEY(w, "flow_title");
+  if (fd && fd->title) {
+    jw_string(w, fd->title);
+  } else {
+    char flow[64];
+    flow_of(t->flow_task, flow);
+    jw_string(w, flow);
+  }
+  jw_object_end(w);
+}
+
+/* --- the list -------------------------------------------------------------- */
+
+/* What a task list asks the store, and what it needs to free after. */
+typedef struct list_query {
+  store_task_query sq;
+  json_t *names, *fn_nodes, *managed;
+  char *names_text, *managed_text;
+  store_data_filter *filters;   /* data.* parameters (engine_data.c) */
+} list_query;
+
+static void list_query_free(list_query *lq) {
+  free(lq->filters);
+  free(lq->names_text);
+  free(lq->managed_text);
+  json_decref(lq->names);
+  json_decref(lq->fn_nodes);
+  json_decref(lq->managed);
+}
+
+static int view_of(const char *view, int *out) {
+  static const char *const names[] = {"inbox", "queue", "archive", "all"};
+  static const int views[] = {STORE_VIEW_INBOX, STORE_VIEW_QUEUE, STORE_VIEW_ARCHIVE, STORE_VIEW_ALL};
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(view, names[i])) return *out = views[i], 1;
+  return 0;
+}
+
+static int list_query_make(engine *e, const fh_actor *a, const engine_task_query *q, int limit, list_query *lq,
+                           fherr *err) {
+  memset(lq, 0, sizeof *lq);
+  store_task_query *sq = &lq->sq;
+  if (!view_of(q->view ? q->view : "inbox", &sq->view))
+    return fherr_set(err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
+  if (sq->view == STORE_VIEW_QUEUE) {
+    lq->names = view_assignable(e, a, &lq->fn_nodes);
+    sq->assignable_json = lq->names_text = dump_json(lq->names);
+  } else if (sq->view == STORE_VIEW_ALL && !a->is_admin && !a->is_system) {
+    lq->managed = view_managed_flows(e, a);
+    if (json_array_size(lq->managed) == 0) return fherr_set(err, FH_FORBIDDEN, "view=all is for managers");
+    sq->managed_flows_json = lq->managed_text = dump_json(lq->managed);
+  }
+  sq->user_id = a->id;
+  sq->flow = q->flow;
+  sq->process_id = q->process_id;
+  sq->status = q->status;
+  sq->since = q->since;
+  sq->until = q->until;
+  sq->ascending = q->ascending;
+  sq->by_due = q->by_due;
+  sq->by_finished = q->by_finished;
+  sq->finished_since = q->finished_since;
+  sq->finished_until = q->finished_until;
+  sq->limit = limit + 1;
+  int rc = q->data && json_object_size(q->data)
+               ? data_filters_make(e, q->flow, q->data, &lq->filters, &sq->nfilters, err) : FH_OK;
+  sq->filters = lq->filters;
+  return rc;
+}
+
+/* Reads rows after `after` until `limit` items are written (into the open
+ * "items" array) or the rows run out; *next is the page key of a following
+ * page, 0 if none.  Rows of :Permission(fn) nodes are decided one by one,
+ * so a batch may yield fewer items than asked: read on until the page is
+ * full. */
+static int list_fill(engine *e, const fh_actor *a, const fh_actor *hide_for, list_query *lq, int64_t after,
+                     int limit, jsonw *w, int64_t *next, fherr *err) {
+  int64_t last_shown = 0;
+  int shown = 0, full = 0, rc = FH_OK;
+  *next = 0;
+  while (!full) {
+    st_task *rows = NULL;
+    int n = 0;
+    lq->sq.after = after;
+    if ((rc = store_task_list(e->st, &lq->sq, &rows, &n, err))) break;
+    for (int i = 0; i < n && !full; i++) {
+      st_task *t = &rows[i];
+      after = t->id;
+      if (lq->fn_nodes && json_object_get(lq->fn_nodes, t->flow_task) && !view_may_take(e, a, t)) continue;
+      if (shown == limit) {   /* one more exists: the page ends at the last shown */
+        *next = last_shown;
+        full = 1;
+        break;
+      }
+      write_list_item(w, e, t, hide_for);
+      shown++;
+      last_shown = t->id;
+    }
+    int exhausted = n < lq->sq.limit;
+    st_task_array_free(rows, n);
+    if (exhausted) break;
+  }
+  return rc;
+}
+
+int engine_tasks_list_text(engine *e, const fh_actor *a, const engine_task_query *q, int hide_errors, char **out,
+                           size_t *len, fherr *err) {
+  *out = NULL;
+  int rc = engine_sync_flows(e, err);
+  if (rc) return rc;
+  int limit = q->limit > 0 ? q->limit : 50;
+  if (limit > 500) limit = 500;
+  list_query lq;
+  int began = 0;   /* one read snapshot (one WAL read lock) for the page */
+  if ((rc = list_query_make(e, a, q, limit, &lq, err)) || (rc = store_read_begin(e->st, &began, err))) {
+    list_query_free(&lq);
+    return rc;
+  }
+  jsonw w;
+  jw_init(&w);
+  jw_object(&w);
+  JW_KEY(&w, "items");
+  jw_array(&w);
+  int64_t next = 0;
+  rc = list_fill(e, a, hide_errors ? a : NULL, &lq, q->after, limit, &w, &next, err);
+  store_read_end(e->st, began);
+  jw_array_end(&w);
+  JW_KEY(&w, "next_after");
+  if (next) jw_int(&w, next);
+  else jw_null(&w);
+  jw_object_end(&w);
+  list_query_free(&lq);
+  if (rc) {
+    jw_free(&w);
+    return rc;
+  }
+  *out = jw_take(&w, len);
+  return *out ? FH_OK : fherr_set(err, FH_INTERNAL, "out of memory");
+}
+
+int engine_tasks_list(engine *e, const fh_actor *a, const engine_task_query *q, json_t **out, fherr *err) {
+  *out = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  int rc = engine_tasks_list_text(e, a, q, 0, &text, &len, err);
+  if (rc) return rc;
+  *out = json_loadb(text, len, 0, NULL);
+  free(text);
+  return *out ? FH_OK : fherr_set(err, FH_INTERNAL, "cannot read the task list back");
+}

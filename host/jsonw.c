@@ -1,0 +1,359 @@
+/* jsonw — the streaming JSON writer (jsonw.h): a growing buffer, jansson's
+ * compact form, and a check that lets stored JSON texts through unparsed
+ * when printing their parsed tree would give the same bytes. */
+#include "jsonw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- the buffer ------------------------------------------------------------- */
+
+void jw_init(jsonw *w) { memset(w, 0, sizeof *w); }
+
+void jw_free(jsonw *w) {
+  free(w->buf);
+  jw_init(w);
+}
+
+static int grow(jsonw *w, size_t more) {
+  if (w->oom) return 0;
+  if (w->len + more + 1 <= w->cap) return 1;
+  size_t cap = w->cap ? w->cap : 4096;
+  while (cap < w->len + more + 1) cap *= 2;
+  char *bigger = realloc(w->buf, cap);
+  if (!bigger) {
+    w->oom = 1;
+    return 0;
+  }
+  w->buf = bigger;
+  w->cap = cap;
+  return 1;
+}
+
+static void put(jsonw *w, const char *s, size_t n) {
+  if (!grow(w, n)) return;
+  memcpy(w->buf + w->len, s, n);
+  w->len += n;
+}
+
+static void put_char(jsonw *w, char c) {
+  if (!grow(w, 1)) return;
+  w->buf[w->len++] = c;
+}
+
+char *jw_take(jsonw *w, size_t *len) {
+  char *text = NULL;
+  if (!w->oom && grow(w, 0)) {
+    w->buf[w->len] = '\0';
+    text = w->buf;
+    if (len) *len = w->len;
+    w->buf = NULL;
+  }
+  jw_free(w);
+  return text;
+}
+
+/* --- structure -------------------------------------------------------------- */
+
+/* Before a value: the comma between members or elements, unless it is the
+ * value of the key just written. */
+static void before_value(jsonw *w) {
+  if (w->after_key) {
+    w->after_key = 0;
+    return;
+  }
+  if (w->depth > 0 && w->depth <= JW_DEPTH) {
+    if (w->has_member[w->depth - 1]) put_char(w, ',');
+    w->has_member[w->depth - 1] = 1;
+  }
+}
+
+static void open_container(jsonw *w, char c) {
+  before_value(w);
+  put_char(w, c);
+  if (w->depth < JW_DEPTH) w->has_member[w->depth] = 0;
+  w->depth++;
+}
+
+static void close_container(jsonw *w, char c) {
+  w->depth--;
+  put_char(w, c);
+}
+
+void jw_object(jsonw *w) { open_container(w, '{'); }
+void jw_object_end(jsonw *w) { close_container(w, '}'); }
+void jw_array(jsonw *w) { open_container(w, '['); }
+void jw_array_end(jsonw *w) { close_container(w, ']'); }
+
+/* --- strings ---------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (a non-ASCII lead byte), 0 if
+ * none: jansson's utf8_check_first/utf8_check_full rules. */
+static size_t utf8_seq(const unsigned char *s, size_t avail) {
+  unsigned char u = s[0];
+  size_t n = u >= 0xC2 && u <= 0xDF ? 2 : u >= 0xE0 && u <= 0xEF ? 3 : u >= 0xF0 && u <= 0xF4 ? 4 : 0;
+  if (!n || n > avail) return 0;
+  uint32_t v = u & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
+  for (size_t i = 1; i < n; i++) {
+    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    v = (v << 6) | (s[i] & 0x3F);
+  }
+  if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800) || (n == 4 && v < 0x10000)) return 0;
+  return n;
+}
+
+int jw_utf8_valid(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    if (u[i] == 0) return 0;
+    if (u[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k = utf8_seq(u + i, n - i);
+    if (!k) return 0;
+    i += k;
+  }
+  return 1;
+}
+
+static const char HEX[] = "0123456789ABCDEF";
+
+/* Bytes that need an escape: control characters, '"' and '\\'. */
+static int needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+/* s between quotes, escaped as jansson's dump_string does, written in
+ * place (room for the longest escape of every byte is made first).  With
+ * check, 0 when s is not valid UTF-8 (nothing written). */
+static int put_escaped(jsonw *w, const char *s, size_t n, int check) {
+  if (!grow(w, 6 * n + 2)) return 1;
+  const unsigned char *u = (const unsigned char *)s;
+  char *o = w->buf + w->len;
+  *o++ = '"';
+  for (size_t i = 0; i < n;) {
+    size_t run = i;   /* plain ASCII is copied a run at a time */
+    while (run < n && u[run] < 0x80 && !needs_escape(u[run])) run++;
+    if (run > i) {
+      memcpy(o, u + i, run - i);
+      o += run - i;
+      if ((i = run) == n) break;
+    }
+    unsigned char c = u[i];
+    if (c >= 0x80 && check) {
+      size_t k = utf8_seq(u + i, n - i);
+      if (!k) return 0;
+      memcpy(o, u + i, k);
+      o += k;
+      i += k;
+      continue;
+    }
+    i++;
+    if (!needs_escape(c)) {
+      *o++ = (char)c;
+      continue;
+    }
+    *o++ = '\\';
+    switch (c) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\f': *o++ = 'f'; break;
+      case '\n': *o++ = 'n'; break;
+      case '\r': *o++ = 'r'; break;
+      case '\t': *o++ = 't'; break;
+      default:
+        memcpy(o, "u00", 3);
+        o[3] = HEX[c >> 4];
+        o[4] = HEX[c & 15];
+        o += 5;
+    }
+  }
+  *o++ = '"';
+  w->len = (size_t)(o - w->buf);
+  return 1;
+}
+
+void jw_key(jsonw *w, const char *key) {
+  before_value(w);
+  put_escaped(w, key, strlen(key), 0);
+  put_char(w, ':');
+  w->after_key = 1;
+}
+
+void jw_raw_key(jsonw *w, const char *text, size_t n) {
+  before_value(w);
+  put(w, text, n);
+  w->after_key = 1;
+}
+
+void jw_string(jsonw *w, const char *s) {
+  if (!s) {
+    jw_null(w);
+    return;
+  }
+  size_t mark = w->len;
+  int had = w->depth > 0 && w->depth <= JW_DEPTH ? w->has_member[w->depth - 1] : 0, after_key = w->after_key;
+  before_value(w);
+  if (put_escaped(w, s, strlen(s), 1)) return;
+  /* not UTF-8: undo, and write null instead */
+  w->len = mark;
+  if (w->depth > 0 && w->depth <= JW_DEPTH) w->has_member[w->depth - 1] = (unsigned char)had;
+  w->after_key = after_key;
+  jw_null(w);
+}
+
+/* --- scalars ---------------------------------------------------------------- */
+
+void jw_int(jsonw *w, int64_t v) {
+  char digits[24];
+  int i = sizeof digits;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    digits[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) digits[--i] = '-';
+  before_value(w);
+  put(w, digits + i, sizeof digits - (size_t)i);
+}
+
+void jw_bool(jsonw *w, int b) {
+  before_value(w);
+  if (b) put(w, "true", 4);
+  else put(w, "false", 5);
+}
+
+void jw_null(jsonw *w) {
+  before_value(w);
+  put(w, "null", 4);
+}
+
+static int dump_part(const char *buffer, size_t size, void *data) {
+  jsonw *w = data;
+  put(w, buffer, size);
+  return w->oom ? -1 : 0;
+}
+
+void jw_value(jsonw *w, const json_t *v) {
+  if (!v) {
+    jw_null(w);
+    return;
+  }
+  before_value(w);
+  if (json_dump_callback(v, dump_part, w, JSON_COMPACT | JSON_ENCODE_ANY)) w->oom = 1;
+}
+
+/* --- stored JSON texts ------------------------------------------------------- */
+
+/* The canonical form is the one json_dumps(JSON_COMPACT) prints: no blanks,
+ * the escapes of put_escaped and nothing else, integers without sign
+ * surprises that fit in 64 bits, no reals (their printing is jansson's
+ * own), no key twice in an object.  Each scan returns the index after the
+ * value, or 0 when the text is not canonical (then jansson reads it). */
+#define CANON_DEPTH 16
+#define CANON_KEYS 32
+
+static size_t canon_value(const char *s, size_t i, int depth);
+
+static size_t canon_string(const char *s, size_t i) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (i++;;) {
+    unsigned char c = u[i];
+    if (c == '"') return i + 1;
+    if (c < 0x20) return 0;   /* a raw control character, or the end */
+    if (c == '\\') {
+      unsigned char e = u[i + 1];
+      if (e && strchr("\"\\bfnrt", e)) {
+        i += 2;
+        continue;
+      }
+      /* \u00XX only for control characters without a short escape */
+      if (e != 'u' || u[i + 2] != '0' || u[i + 3] != '0' || (u[i + 4] != '0' && u[i + 4] != '1')) return 0;
+      const char *lo = strchr(HEX, u[i + 5]);
+      if (!u[i + 5] || !lo) return 0;
+      int v = (u[i + 4] - '0') * 16 + (int)(lo - HEX);
+      if (v == 0 || v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t') return 0;
+      i += 6;
+    } else if (c < 0x80) {
+      i++;
+    } else {
+      size_t n = utf8_seq(u + i, 4);   /* a NUL stops it at the byte it is */
+      if (!n) return 0;
+      i += n;
+    }
+  }
+}
+
+static size_t canon_number(const char *s, size_t i) {
+  size_t start = i;
+  if (s[i] == '-') i++;
+  size_t digits = i;
+  while (s[i] >= '0' && s[i] <= '9') i++;
+  size_t n = i - digits;
+  if (n == 0 || n > 18 || (s[digits] == '0' && n > 1)) return 0;
+  if (s[start] == '-' && s[digits] == '0') return 0;   /* -0 prints as 0 */
+  if (s[i] == '.' || s[i] == 'e' || s[i] == 'E') return 0;   /* a real */
+  return i;
+}
+
+static size_t canon_object(const char *s, size_t i, int depth) {
+  const char *key[CANON_KEYS];
+  size_t key_len[CANON_KEYS];
+  int nkeys = 0;
+  i++;
+  if (s[i] == '}') return i + 1;
+  for (;;) {
+    if (s[i] != '"' || nkeys == CANON_KEYS) return 0;
+    size_t end = canon_string(s, i);
+    if (!end) return 0;
+    for (int k = 0; k < nkeys; k++)
+      if (key_len[k] == end - i && !memcmp(key[k], s + i, end - i)) return 0;   /* a key twice */
+    key[nkeys] = s + i;
+    key_len[nkeys++] = end - i;
+    if (s[end] != ':' || !(i = canon_value(s, end + 1, depth))) return 0;
+    if (s[i] == '}') return i + 1;
+    if (s[i] != ',') return 0;
+    i++;
+  }
+}
+
+static size_t canon_array(const char *s, size_t i, int depth) {
+  i++;
+  if (s[i] == ']') return i + 1;
+  for (;;) {
+    if (!(i = canon_value(s, i, depth))) return 0;
+    if (s[i] == ']') return i + 1;
+    if (s[i] != ',') return 0;
+    i++;
+  }
+}
+
+static size_t canon_value(const char *s, size_t i, int depth) {
+  switch (s[i]) {
+    case '{': return depth < CANON_DEPTH ? canon_object(s, i, depth + 1) : 0;
+    case '[': return depth < CANON_DEPTH ? canon_array(s, i, depth + 1) : 0;
+    case '"': return canon_string(s, i);
+    case 't': return strncmp(s + i, "true", 4) ? 0 : i + 4;
+    case 'f': return strncmp(s + i, "false", 5) ? 0 : i + 5;
+    case 'n': return strncmp(s + i, "null", 4) ? 0 : i + 4;
+    default: return (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ? canon_number(s, i) : 0;
+  }
+}
+
+void jw_object_text(jsonw *w, const char *text) {
+  size_t end = text && text[0] == '{' ? canon_object(text, 0, 1) : 0;
+  if (end && !text[end]) {
+    before_value(w);
+    put(w, text, end);
+    return;
+  }
+  json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+  if (json_is_object(v)) {
+    jw_value(w, v);
+  } else {
+    before_value(w);
+    put(w, "{}", 2);
+  }
+  json_decref(v);
+}
