@@ -48,3 +48,11 @@ if(FLOWHOST_TEST_ENV_PRELOAD)
   set(env "${env};${FLOWHOST_TEST_ENV_PRELOAD}")
 endif()
 set_tests_properties(pg_http PROPERTIES LABELS "pg" TIMEOUT 600 ENVIRONMENT "${env}")
+
+# Three `flowhost serve` on one database (tests/pg/multihost_spec.lua): assigns and executes
+# racing across hosts, a split's branches on two hosts, jobs shared by every host's workers,
+# one host killed with SIGKILL and restarted; 0 lost, 0 doubled.  Normal build only.
+add_test(NAME pg_multihost COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED}
+                                   --output=plainTerminal ${CMAKE_SOURCE_DIR}/tests/pg/multihost_spec.lua
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(pg_multihost PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${env}")
