@@ -8,10 +8,15 @@
  * so the store's error paths stay as they are.  A lost connection is
  * DB_BUSY (the contract's 503) and is reset on the next call: the server
  * forgot the prepared statements then, so every one is prepared again.
+ * A statement that finds its connection dead outside a transaction is run
+ * again once on a new connection when that cannot do anything twice (a
+ * read, a BEGIN, a prepare: may_rerun): a connection idle through a server
+ * restart costs its next request nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store_db.h"
 
@@ -88,13 +93,33 @@ static int ensure_connected(dbc *c) {
   return DB_OK;
 }
 
-int pg_exec(dbc *c, const char *sql) {
+/* Is the connection outside any transaction (nothing of one would be lost)? */
+static int idle(const dbc *c) { return PQtransactionStatus(c->pg) == PQTRANS_IDLE; }
+
+/* May sql, which failed because the connection died while it was idle, run
+ * again on a new connection?  A read or a BEGIN: yes; a write no (it may
+ * have been done before the connection died: in doubt, the caller's 503). */
+static int may_rerun(const dbc *c, int was_idle, const char *sql) {
+  if (!was_idle || !c->lost || !sql) return 0;
+  while (*sql == ' ' || *sql == '\n' || *sql == '(') sql++;
+  return !strncasecmp(sql, "SELECT", 6) || !strncasecmp(sql, "BEGIN", 5) || !strncasecmp(sql, "SET ", 4);
+}
+
+static int exec_once(dbc *c, const char *sql, int *was_idle) {
   int rc = ensure_connected(c);
   if (rc) return rc;
+  *was_idle = idle(c);
   PGresult *res = PQexec(c->pg, sql);
   ExecStatusType st = PQresultStatus(res);
   rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? DB_OK : fail(c, res);
   PQclear(res);
+  return rc;
+}
+
+int pg_exec(dbc *c, const char *sql) {
+  int was_idle = 0;
+  int rc = exec_once(c, sql, &was_idle);
+  if (rc && may_rerun(c, was_idle, sql)) rc = exec_once(c, sql, &was_idle);
   return rc;
 }
 
@@ -120,8 +145,19 @@ char *pg_adhoc_text(const char *sql) {
 
 static void statement_name(const dbs *s, char *buf, size_t cap) { snprintf(buf, cap, "fh%d", s->q); }
 
+static int prepare_once(dbs *s);
+
+/* A prepare changes nothing: outside a transaction it may run again on a
+ * new connection. */
 int pg_prepare(dbs *s) {
   if (s->q < 0) return DB_OK;   /* ad hoc: PQexecParams parses it at the step */
+  int was_idle = s->c->pg && PQstatus(s->c->pg) == CONNECTION_OK && idle(s->c);
+  int rc = prepare_once(s);
+  if (rc && was_idle && s->c->lost) rc = prepare_once(s);
+  return rc;
+}
+
+static int prepare_once(dbs *s) {
   int rc = ensure_connected(s->c);
   if (rc) return rc;
   char name[16];
@@ -152,11 +188,12 @@ static void note_command(dbs *s) {
   }
 }
 
-/* Executes the statement with its bound parameters. */
-static int execute(dbs *s) {
+/* Executes the statement with its bound parameters, once. */
+static int execute_once(dbs *s, int *was_idle) {
   dbc *c = s->c;
   int rc = ensure_connected(c);
   if (rc) return rc;
+  *was_idle = idle(c);
   if (s->q >= 0 && s->gen != c->gen && (rc = pg_prepare(s))) return rc;
   const char *const *vals = (const char *const *)s->vals;
   if (s->q >= 0) {
@@ -178,6 +215,18 @@ static int execute(dbs *s) {
   s->nrows = PQntuples(s->res);
   note_command(s);
   return DB_OK;
+}
+
+/* Executes the statement, and once more on a new connection when the old
+ * one was found dead and running it again cannot do anything twice. */
+static int execute(dbs *s) {
+  int was_idle = 0;
+  int rc = execute_once(s, &was_idle);
+  if (rc && may_rerun(s->c, was_idle, s->sql)) {
+    pg_reset(s);
+    rc = execute_once(s, &was_idle);
+  }
+  return rc;
 }
 
 int pg_step(dbs *s) {
