@@ -125,7 +125,10 @@ end)
 teardown(function()
   stamp("teardown")
   for _, h in ipairs(hosts) do   -- after a failure: what still runs gets SIGTERM
-    if not h.stopped then h:stop() end
+    if not h.stopped then
+      os.execute("kill -CONT " .. h.pid .. " 2>/dev/null")   -- a host the test froze
+      h:stop()
+    end
     h:cleanup()
   end
 end)
