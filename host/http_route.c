@@ -112,6 +112,22 @@ static void answer(http_req *r, int rc, int status, json_t *out, fherr *err) {
 
 /* 200 whatever the state: "status" says "degraded" when the database
  * does not take writes (http-api.md, Operations). */
+static void reply_health(http_req *r, const identity_db_state *dbs) {
+  identity_db_state db = *dbs;
+  flowgen *gen = flowreg_acquire(r->srv->opt.flows);
+  int n = gen ? gen->n : 0;
+  int errors = gen ? flowgen_count_errors(gen) : 0;
+  if (gen) flowgen_release(r->srv->opt.flows, gen);
+  int ok = !strcmp(db.state, "ok");
+  json_t *out = json_pack("{s:s, s:i, s:i, s:s}", "status", ok ? "ok" : "degraded", "flows", n, "flow_errors",
+                          errors, "db", db.state);
+  if (out) {
+    json_object_set_new(out, "db_free_bytes", db.free_bytes >= 0 ? json_integer(db.free_bytes) : json_null());
+    if (!ok) json_object_set_new(out, "db_detail", json_string(db.detail));
+  }
+  http_reply_json(r, 200, out);
+}
+
 static void h_health(http_req *r, engine *e, const match *m) {
   (void)m;
   fherr err = {0};
@@ -121,18 +137,21 @@ static void h_health(http_req *r, engine *e, const match *m) {
   }
   identity_db_state db;
   http_db_state(r, e, &db);
-  flowgen *gen = flowreg_acquire(engine_flows(e));
-  int n = gen ? gen->n : 0;
-  int errors = gen ? flowgen_count_errors(gen) : 0;
-  if (gen) flowgen_release(engine_flows(e), gen);
-  int ok = !strcmp(db.state, "ok");
-  json_t *out = json_pack("{s:s, s:i, s:i, s:s}", "status", ok ? "ok" : "degraded", "flows", n, "flow_errors",
-                          errors, "db", db.state);
-  if (out) {
-    json_object_set_new(out, "db_free_bytes", db.free_bytes >= 0 ? json_integer(db.free_bytes) : json_null());
-    if (!ok) json_object_set_new(out, "db_detail", json_string(db.detail));
+  reply_health(r, &db);
+}
+
+/* The health of a host whose thread could open no engine (the database
+ * server is away): still 200, "degraded", with why. */
+static void health_without_engine(http_req *r, fherr *why) {
+  fherr err = {0};
+  if (http_params_check(r, NULL, &err)) {
+    http_reply_fherr(r, &err);
+  } else {
+    identity_db_state db;
+    identity_db_unopened(r->srv->db_path, why, &db);
+    reply_health(r, &db);
   }
-  http_reply_json(r, 200, out);
+  fherr_clear(why);
 }
 
 static void h_flows(http_req *r, engine *e, const match *m) {
@@ -509,6 +528,10 @@ void http_route_api(http_req *r) {
     http_metrics_route(r, ROUTES[i].method, "/api/", ROUTES[i].pattern);
     fherr err = {0};
     engine *e = http_engine(r, &err);
+    if (!e && ROUTES[i].fn == h_health) {
+      health_without_engine(r, &err);
+      return;
+    }
     if (!e) {
       http_reply_fherr(r, &err);
       return;

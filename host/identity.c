@@ -417,13 +417,22 @@ int identity_session_delete(engine *e, const char *digest, fherr *err) {
 
 /* --- the database ------------------------------------------------------------------ */
 
+static const char *const DB_STATE_NAMES[] = {
+    [STORE_DB_OK] = "ok", [STORE_DB_LOCKED] = "locked", [STORE_DB_FULL] = "full",
+    [STORE_DB_READ_ONLY] = "read_only", [STORE_DB_ERROR] = "error", [STORE_DB_DOWN] = "down"};
+
+void identity_db_unopened(const char *db_path, const fherr *why, identity_db_state *out) {
+  st_db_probe p;
+  store_db_unopened(db_path, why, &p);
+  out->state = DB_STATE_NAMES[p.state];
+  out->free_bytes = p.free_bytes;
+  snprintf(out->detail, sizeof out->detail, "%s", p.detail);
+}
+
 void identity_db_probe(engine *e, int wait_ms, identity_db_state *out) {
-  static const char *const names[] = {
-      [STORE_DB_OK] = "ok", [STORE_DB_LOCKED] = "locked", [STORE_DB_FULL] = "full",
-      [STORE_DB_READ_ONLY] = "read_only", [STORE_DB_ERROR] = "error"};
   st_db_probe p;
   store_db_probe(engine_store(e), wait_ms, &p);
-  out->state = names[p.state];
+  out->state = DB_STATE_NAMES[p.state];
   out->free_bytes = p.free_bytes;
   snprintf(out->detail, sizeof out->detail, "%s", p.detail);
 }

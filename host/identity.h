@@ -149,11 +149,14 @@ int identity_session_delete(engine *e, const char *digest, fherr *err);
  * engine: the state of the database, found by a one-row write that waits
  * at most wait_ms for the write lock, and the free space of its disk. */
 typedef struct identity_db_state {
-  const char *state;       /* "ok", "locked", "full", "read_only", "error" */
+  const char *state;       /* "ok", "locked", "full", "read_only", "error", "down" */
   long long free_bytes;    /* -1: unknown */
   char detail[256];        /* why, when not "ok" */
 } identity_db_state;
 
 void identity_db_probe(engine *e, int wait_ms, identity_db_state *out);
+/* The state of a database no engine could be opened on (why: engine_open's
+ * error), for the health of a host whose database server is away. */
+void identity_db_unopened(const char *db_path, const fherr *why, identity_db_state *out);
 
 #endif

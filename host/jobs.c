@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "engine_listen.h"
@@ -55,7 +56,9 @@ static void *work(void *arg) {
   worker *w = arg;
   jobs *j = w->pool;
   char name[32];
-  snprintf(name, sizeof name, "job-worker-%d", w->index);
+  /* the pid names the host in the leases it writes (task.lease_owner), so that
+   * with several hosts on one database a lease says whose it is */
+  snprintf(name, sizeof name, "job-worker-%d@%ld", w->index, (long)getpid());
   engine_options eo = {.flows = j->opt.flows, .db_path = j->db_path, .synchronous_full = j->opt.synchronous_full,
                        .budget_seconds = j->opt.budget_seconds, .lease_grace = j->opt.lease_grace,
                        .worker_name = name};

@@ -900,6 +900,7 @@ void store_db_probe(store *st, int wait_ms, st_db_probe *out) {
   if (file && *file && statvfs(file, &vfs) == 0) out->free_bytes = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
   int rc = lite && sqlite3_db_readonly(lite, "main") == 1 ? DB_READONLY : probe_write(st, wait_ms);
   out->state = rc == DB_OK ? STORE_DB_OK
+               : rc == DB_BUSY && st->own.db->lost ? STORE_DB_DOWN   /* PostgreSQL: no connection */
                : rc == DB_BUSY || rc == DB_LOCKED ? STORE_DB_LOCKED
                : rc == DB_FULL ? STORE_DB_FULL
                : rc == DB_READONLY ? STORE_DB_READ_ONLY : STORE_DB_ERROR;
@@ -909,6 +910,14 @@ void store_db_probe(store *st, int wait_ms, st_db_probe *out) {
     out->state = STORE_DB_FULL;
     snprintf(out->detail, sizeof out->detail, "%lld bytes free", (long long)out->free_bytes);
   }
+}
+
+void store_db_unopened(const char *path, const fherr *why, st_db_probe *out) {
+  memset(out, 0, sizeof *out);
+  out->free_bytes = -1;
+  int pg = db_kind_of(path) == DB_KIND_PG;
+  out->state = why->code != FH_BUSY ? STORE_DB_ERROR : pg ? STORE_DB_DOWN : STORE_DB_LOCKED;
+  snprintf(out->detail, sizeof out->detail, "%.250s", why->message[0] ? why->message : "cannot open the database");
 }
 
 /* --- processes ------------------------------------------------------ */

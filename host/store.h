@@ -135,7 +135,8 @@ int store_login_failure_forget(store *st, const char *name, const char *addr, fh
 
 /* --- the database's state (GET /api/health) ---------------------------- */
 
-typedef enum { STORE_DB_OK, STORE_DB_LOCKED, STORE_DB_FULL, STORE_DB_READ_ONLY, STORE_DB_ERROR } store_db_state;
+/* DOWN: PostgreSQL only, the connection to the server is lost and cannot be made again */
+typedef enum { STORE_DB_OK, STORE_DB_LOCKED, STORE_DB_FULL, STORE_DB_READ_ONLY, STORE_DB_ERROR, STORE_DB_DOWN } store_db_state;
 #define STORE_DB_FULL_BELOW (1 << 20)   /* bytes free under which the disk counts as full */
 
 typedef struct st_db_probe {
@@ -147,9 +148,14 @@ typedef struct st_db_probe {
 /* A one-row write on the store's own connection (not the group-commit
  * writer), waiting at most wait_ms for the write lock: LOCKED when it could
  * not have it, FULL when the write failed for space or less than
- * STORE_DB_FULL_BELOW bytes are free, READ_ONLY or ERROR, with a detail.
+ * STORE_DB_FULL_BELOW bytes are free, READ_ONLY or ERROR, with a detail;
+ * DOWN when the PostgreSQL server cannot be reached.
  * Never inside a write. */
 void store_db_probe(store *st, int wait_ms, st_db_probe *out);
+/* The state of a database that could not even be opened (`why` is the open's
+ * error): DOWN for a PostgreSQL server that does not answer, LOCKED for a
+ * busy SQLite file, else ERROR; the detail is why's message. */
+void store_db_unopened(const char *path, const fherr *why, st_db_probe *out);
 
 /* --- processes --------------------------------------------------------- */
 

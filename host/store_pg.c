@@ -13,10 +13,15 @@
  * that ran nothing ends without a word to the server (txn_deferred).
  * Every request sent to the server is counted (dbc_count: a round trip, and
  * a statement when it executes one), for GET /metrics and the benchmarks.
+ * A statement that finds its connection dead outside a transaction is run
+ * again once on a new connection when that cannot do anything twice (a
+ * read, a BEGIN, a prepare: may_rerun): a connection idle through a server
+ * restart costs its next request nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store_db.h"
 
@@ -100,6 +105,7 @@ static int ensure_connected(dbc *c) {
 void pg_end_session(dbc *c) {
   if (!c->pg) return;
   c->lost = 1;
+  c->begin_pending = 0;   /* a transaction ends with its session */
   ensure_connected(c);   /* closes the old session now; a failure retries at the next call */
 }
 
@@ -118,10 +124,23 @@ static int txn_deferred(dbc *c, const char *sql) {
   return 0;
 }
 
-int pg_exec(dbc *c, const char *sql) {
+/* Is the connection outside any transaction (nothing of one would be lost)? */
+static int idle(const dbc *c) { return PQtransactionStatus(c->pg) == PQTRANS_IDLE; }
+
+/* May sql, which failed because the connection died while it was idle, run
+ * again on a new connection?  A read or a BEGIN: yes; a write no (it may
+ * have been done before the connection died: in doubt, the caller's 503). */
+static int may_rerun(const dbc *c, int was_idle, const char *sql) {
+  if (!was_idle || !c->lost || !sql) return 0;
+  while (*sql == ' ' || *sql == '\n' || *sql == '(') sql++;
+  return !strncasecmp(sql, "SELECT", 6) || !strncasecmp(sql, "BEGIN", 5) || !strncasecmp(sql, "SET ", 4);
+}
+
+static int exec_once(dbc *c, const char *sql, int *was_idle) {
   int rc = ensure_connected(c);
   if (rc) return rc;
   if (txn_deferred(c, sql)) return DB_OK;
+  *was_idle = idle(c) && !c->begin_pending;
   if (c->begin_pending) {   /* SQL text (rare inside a transaction): the BEGIN on its own */
     c->begin_pending = 0;
     if ((rc = pg_exec(c, "BEGIN"))) return rc;
@@ -131,6 +150,13 @@ int pg_exec(dbc *c, const char *sql) {
   ExecStatusType st = PQresultStatus(res);
   rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? DB_OK : fail(c, res);
   PQclear(res);
+  return rc;
+}
+
+int pg_exec(dbc *c, const char *sql) {
+  int was_idle = 0;
+  int rc = exec_once(c, sql, &was_idle);
+  if (rc && may_rerun(c, was_idle, sql)) rc = exec_once(c, sql, &was_idle);
   return rc;
 }
 
@@ -156,8 +182,19 @@ char *pg_adhoc_text(const char *sql) {
 
 static void statement_name(const dbs *s, char *buf, size_t cap) { snprintf(buf, cap, "fh%d", s->q); }
 
+static int prepare_once(dbs *s);
+
+/* A prepare changes nothing: outside a transaction it may run again on a
+ * new connection. */
 int pg_prepare(dbs *s) {
   if (s->q < 0) return DB_OK;   /* ad hoc: PQexecParams parses it at the step */
+  int was_idle = s->c->pg && PQstatus(s->c->pg) == CONNECTION_OK && idle(s->c);
+  int rc = prepare_once(s);
+  if (rc && was_idle && s->c->lost) rc = prepare_once(s);
+  return rc;
+}
+
+static int prepare_once(dbs *s) {
   int rc = ensure_connected(s->c);
   if (rc) return rc;
   char name[16];
@@ -226,11 +263,12 @@ static PGresult *run_with_begin(dbs *s, const char *name, const char *const *val
   return out;
 }
 
-/* Executes the statement with its bound parameters. */
-static int execute(dbs *s) {
+/* Executes the statement with its bound parameters, once. */
+static int execute_once(dbs *s, int *was_idle) {
   dbc *c = s->c;
   int rc = ensure_connected(c);
   if (rc) return rc;
+  *was_idle = idle(c);
   if (s->q >= 0 && s->gen != c->gen && (rc = pg_prepare(s))) return rc;
   if (txn_deferred(c, s->sql)) {
     s->executed = 1;   /* done, no rows */
@@ -258,6 +296,21 @@ static int execute(dbs *s) {
   s->nrows = PQntuples(s->res);
   note_command(s);
   return DB_OK;
+}
+
+/* Executes the statement, and once more on a new connection when the old
+ * one was found dead and running it again cannot do anything twice. */
+static int execute(dbs *s) {
+  int was_idle = 0, had_begin = s->c->begin_pending;
+  int rc = execute_once(s, &was_idle);
+  if (rc && may_rerun(s->c, was_idle, s->sql)) {
+    pg_reset(s);
+    /* the first statement of a transaction: nothing of it reached the
+     * server, so the transaction starts again on the new connection */
+    s->c->begin_pending = had_begin;
+    rc = execute_once(s, &was_idle);
+  }
+  return rc;
 }
 
 int pg_step(dbs *s) {

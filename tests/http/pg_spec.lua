@@ -1,7 +1,8 @@
 -- `flowhost serve` on PostgreSQL when the server drops every connection of the host (as a
--- restarted or failed-over PostgreSQL does): the requests that find their connection gone
--- answer 503 busy in the error shape, never 500; the next ones reconnect and work; nothing
--- acknowledged is lost and nothing is written twice.  Needs FLOWHOST_TEST_PG (the pg label
+-- restarted or failed-over PostgreSQL does): a request that finds its connection gone
+-- reconnects (its first statement, a read outside a transaction, runs again on the new
+-- connection: store_pg.c) or answers 503 busy in the error shape, never 500; the next ones
+-- work; nothing acknowledged is lost and nothing is written twice.  Needs FLOWHOST_TEST_PG (the pg label
 -- runs it under tests/pg/pg_cluster.sh); pending without it.
 package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
@@ -59,7 +60,6 @@ describe("PostgreSQL dropping the host's connections", function()
       end
     end
     print(string.format("  connections dropped: %d requests answered 503, then %d served", busy, after))
-    assert.is_true(busy >= 1, "no request saw the lost connection")
     assert.is_true(busy <= 4, "still busy after reconnecting: " .. busy)
     assert.is_true(after >= 8)
     -- every acknowledged start is there, once

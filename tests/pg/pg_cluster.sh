@@ -12,6 +12,8 @@
 # cluster trades durability for speed (fsync off): it is thrown away.
 # PG_CLUSTER_DURABLE=1 keeps PostgreSQL's durable settings instead (fsync,
 # synchronous_commit and full_page_writes on): for benchmarks (bench/pg_hosts.sh).
+# COMMAND also gets FLOWHOST_TEST_PG_CTL, the cluster's pg_ctl as a command line
+# that takes the action (start, stop -m fast) as its last words.
 set -eu
 
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -44,9 +46,13 @@ $AS "$PGBIN/initdb" -D "$DIR/data" -U flowhost --auth=trust -E UTF8 --locale=C.U
   { cat "$DIR/initdb.log" >&2; exit 1; }
 SETTINGS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 [ "${PG_CLUSTER_DURABLE:-0}" = 1 ] && SETTINGS="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
-$AS "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start \
-  -o "-k $DIR -c listen_addresses= $SETTINGS -c max_connections=200" \
-  >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
+# pg_ctl with everything but its action, as the cluster's user: tests that stop the
+# server for a while and start it again run `$FLOWHOST_TEST_PG_CTL stop -m fast` and
+# `$FLOWHOST_TEST_PG_CTL start` (through sh: the options are quoted)
+FLOWHOST_TEST_PG_CTL="$AS $PGBIN/pg_ctl -D $DIR/data -l $DIR/server.log -w -t 60 \
+-o '-k $DIR -c listen_addresses= $SETTINGS -c max_connections=200'"
+export FLOWHOST_TEST_PG_CTL
+sh -c "$FLOWHOST_TEST_PG_CTL start" >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
 "$PGBIN/createdb" -h "$DIR" -U flowhost flowhost
 
 FLOWHOST_TEST_PG="postgresql:///flowhost?host=$DIR&user=flowhost"
