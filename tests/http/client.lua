@@ -231,10 +231,13 @@ function Server:start(opts)
     .. " --web " .. sh_quote(opts.web or (SOURCE .. "/web")) .. " --threads " .. (opts.threads or 4)
     .. " " .. (opts.args or "")
   -- The subshell waits for the server and records its exit code.  Leak checking is on for
-  -- the server even when the test environment turns it off for lua5.4 itself.
+  -- the server even when the test environment turns it off for lua5.4 itself.  The pid and
+  -- the exit code are written aside and renamed into place, so a reader never finds the
+  -- file created but still empty (which read as "exited with nil").
+  local pid, rc = sh_quote(self.pidfile), sh_quote(self.rcfile)
   local cmd = "( ASAN_OPTIONS=detect_leaks=1 " .. sh_quote(C.BIN) .. " " .. args .. " >" .. sh_quote(self.out)
-    .. " 2>" .. sh_quote(self.err) .. " & echo $! >" .. sh_quote(self.pidfile) .. "; wait $!; echo $? >"
-    .. sh_quote(self.rcfile) .. " ) >/dev/null 2>&1 &"
+    .. " 2>" .. sh_quote(self.err) .. " & echo $! >" .. pid .. ".tmp; mv " .. pid .. ".tmp " .. pid
+    .. "; wait $!; echo $? >" .. rc .. ".tmp; mv " .. rc .. ".tmp " .. rc .. " ) >/dev/null 2>&1 &"
   os.execute(cmd)
   local deadline = socket.gettime() + 30
   while socket.gettime() < deadline do
