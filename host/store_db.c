@@ -4,6 +4,7 @@
 #include "store_db.h"
 
 #include "metrics_db.h"
+#include "pqlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ int64_t dbc_last_insert_id(dbc *c) {
 }
 
 int dbc_autocommit(dbc *c) {
-  if (c->kind == DB_KIND_PG) return !c->pg || (!c->begin_pending && PQtransactionStatus(c->pg) == PQTRANS_IDLE);
+  if (c->kind == DB_KIND_PG) return !c->pg || (!c->begin_pending && pq.PQtransactionStatus(c->pg) == PQTRANS_IDLE);
   return sqlite3_get_autocommit(c->lite);
 }
 
@@ -201,8 +202,8 @@ int dbs_step(dbs *s) {
 
 /* The text of a PostgreSQL column of the current row, NULL for SQL NULL. */
 static const char *pg_value(dbs *s, int col) {
-  if (!s->res || s->row >= s->nrows || col >= PQnfields(s->res) || PQgetisnull(s->res, s->row, col)) return NULL;
-  return PQgetvalue(s->res, s->row, col);
+  if (!s->res || s->row >= s->nrows || col >= pq.PQnfields(s->res) || pq.PQgetisnull(s->res, s->row, col)) return NULL;
+  return pq.PQgetvalue(s->res, s->row, col);
 }
 
 int64_t dbs_col_int64(dbs *s, int col) {
@@ -228,10 +229,10 @@ int dbs_col_type(dbs *s, int col) {
 
 int dbs_col_count(dbs *s) {
   if (s->c->kind != DB_KIND_PG) return sqlite3_column_count(s->lite);
-  return s->res ? PQnfields(s->res) : 0;
+  return s->res ? pq.PQnfields(s->res) : 0;
 }
 
 const char *dbs_col_name(dbs *s, int col) {
   if (s->c->kind != DB_KIND_PG) return sqlite3_column_name(s->lite, col);
-  return s->res ? PQfname(s->res, col) : "";
+  return s->res ? pq.PQfname(s->res, col) : "";
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fhlog.h"
+#include "pqlib.h"
 #include "store_db.h"
 
 /* A connection attempt gives up after this long (as the store's own). */
@@ -58,28 +59,29 @@ static PGconn *connect_async(store_listener *l, char *why, size_t cap, int *stop
   /* the URL comes last, so what it says (connect_timeout...) wins */
   const char *const keys[] = {"keepalives_idle", "keepalives_interval", "keepalives_count", "dbname", NULL};
   const char *const vals[] = {"30", "10", "3", l->url, NULL};
-  PGconn *c = PQconnectStartParams(keys, vals, 1);
-  if (!c || PQstatus(c) == CONNECTION_BAD) {
-    snprintf(why, cap, "%s", c ? PQerrorMessage(c) : "out of memory");
-    PQfinish(c);
+  if (pqlib_load(why, cap)) return NULL;
+  PGconn *c = pq.PQconnectStartParams(keys, vals, 1);
+  if (!c || pq.PQstatus(c) == CONNECTION_BAD) {
+    snprintf(why, cap, "%s", c ? pq.PQerrorMessage(c) : "out of memory");
+    pq.PQfinish(c);
     return NULL;
   }
   double deadline = now_seconds() + CONNECT_SECONDS;
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
     int left_ms = (int)((deadline - now_seconds()) * 1000);
-    int r = left_ms > 0 ? wait_fd(l, PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, left_ms) : 0;
+    int r = left_ms > 0 ? wait_fd(l, pq.PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, left_ms) : 0;
     if (r <= 0) {
       *stop = r < 0;
       snprintf(why, cap, "no answer within %d s", CONNECT_SECONDS);
-      PQfinish(c);
+      pq.PQfinish(c);
       return NULL;
     }
-    st = PQconnectPoll(c);
+    st = pq.PQconnectPoll(c);
   }
   if (st == PGRES_POLLING_FAILED) {
-    snprintf(why, cap, "%s", PQerrorMessage(c));
-    PQfinish(c);
+    snprintf(why, cap, "%s", pq.PQerrorMessage(c));
+    pq.PQfinish(c);
     return NULL;
   }
   return c;
@@ -94,14 +96,14 @@ static void quiet_notices(void *arg, const char *message) {
 static PGconn *open_listening(store_listener *l, char *why, size_t cap, int *stop) {
   PGconn *c = connect_async(l, why, cap, stop);
   if (!c) return NULL;
-  PGresult *res = PQexec(c, "LISTEN " STORE_DUE_CHANNEL);
-  int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-  if (!ok) snprintf(why, cap, "%s", PQerrorMessage(c));
-  PQclear(res);
+  PGresult *res = pq.PQexec(c, "LISTEN " STORE_DUE_CHANNEL);
+  int ok = pq.PQresultStatus(res) == PGRES_COMMAND_OK;
+  if (!ok) snprintf(why, cap, "%s", pq.PQerrorMessage(c));
+  pq.PQclear(res);
   /* the server's FATAL on a dropped connection is reported by drain() */
-  PQsetNoticeProcessor(c, quiet_notices, NULL);
-  if (ok && PQsetnonblocking(c, 1) == 0) return c;
-  PQfinish(c);
+  pq.PQsetNoticeProcessor(c, quiet_notices, NULL);
+  if (ok && pq.PQsetnonblocking(c, 1) == 0) return c;
+  pq.PQfinish(c);
   return NULL;
 }
 
@@ -114,12 +116,12 @@ static void trim(char *s) {
  * the job and Subprocess notifications among it. */
 static int drain(store_listener *l, int *jobs, int *subs) {
   *jobs = *subs = 0;
-  if (!PQconsumeInput(l->pg) || PQstatus(l->pg) != CONNECTION_OK) return 0;
+  if (!pq.PQconsumeInput(l->pg) || pq.PQstatus(l->pg) != CONNECTION_OK) return 0;
   PGnotify *n;
-  while ((n = PQnotifies(l->pg))) {
+  while ((n = pq.PQnotifies(l->pg))) {
     if (!strcmp(n->extra, STORE_DUE_JOB)) (*jobs)++;
     else if (!strcmp(n->extra, STORE_DUE_SUBPROCESS)) (*subs)++;
-    PQfreemem(n);
+    pq.PQfreemem(n);
   }
   return 1;
 }
@@ -133,10 +135,10 @@ static int ms_until(double at) {
 
 static void lost(store_listener *l, int *away, int *pause_ms) {
   char why[256];
-  snprintf(why, sizeof why, "%s", PQerrorMessage(l->pg));
+  snprintf(why, sizeof why, "%s", pq.PQerrorMessage(l->pg));
   trim(why);
   fhlog(FHLOG_WARN, "job wake-ups: connection lost (%s); polling meanwhile, reconnecting", why);
-  PQfinish(l->pg);
+  pq.PQfinish(l->pg);
   l->pg = NULL;
   *away = 1;
   *pause_ms = RETRY_FIRST_MS;
@@ -177,7 +179,7 @@ static void *listen_loop(void *arg) {
       if (r == 0) continue;
       deferred = -1;   /* reconnect() woke the workers */
     }
-    int r = wait_fd(l, PQsocket(l->pg), POLLIN, ms_until(deferred));
+    int r = wait_fd(l, pq.PQsocket(l->pg), POLLIN, ms_until(deferred));
     if (r < 0) break;
     if (deferred >= 0 && now_seconds() >= deferred) {
       deferred = -1;
@@ -192,7 +194,7 @@ static void *listen_loop(void *arg) {
     if (subs && deferred < 0) deferred = now_seconds() + SUBPROCESS_GRACE;
     if (jobs) l->wake(l->arg);
   }
-  if (l->pg) PQfinish(l->pg);
+  if (l->pg) pq.PQfinish(l->pg);
   l->pg = NULL;
   return NULL;
 }

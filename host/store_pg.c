@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pqlib.h"
 #include "store_db.h"
 
 /* Type oids of pg_type that the shim reads as integers or floats. */
@@ -52,13 +53,13 @@ int pg_code_of(const char *sqlstate) {
 
 /* Records the failure of res (or of the connection) on c; the DB_* code. */
 static int fail(dbc *c, const PGresult *res) {
-  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-  const char *m = res ? PQresultErrorMessage(res) : NULL;
-  if (!m || !*m) m = c->pg ? PQerrorMessage(c->pg) : "no connection";
+  const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  const char *m = res ? pq.PQresultErrorMessage(res) : NULL;
+  if (!m || !*m) m = c->pg ? pq.PQerrorMessage(c->pg) : "no connection";
   snprintf(c->msg, sizeof c->msg, "%s", m);
   size_t n = strlen(c->msg);
   while (n && (c->msg[n - 1] == '\n' || c->msg[n - 1] == ' ')) c->msg[--n] = 0;
-  if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+  if (!c->pg || pq.PQstatus(c->pg) != CONNECTION_OK) {
     c->lost = 1;
     c->last_rc = DB_BUSY;
   } else {
@@ -72,31 +73,32 @@ int pg_open(dbc *c, const char *url) {
    * connect_timeout in the URL comes later in the list and wins */
   const char *const keys[] = {"connect_timeout", "dbname", NULL};
   const char *const vals[] = {"10", url, NULL};
-  c->pg = PQconnectdbParams(keys, vals, 1);
-  if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
-  PQsetNoticeReceiver(c->pg, NULL, NULL);
-  PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+  if (pqlib_load(c->msg, sizeof c->msg)) return c->last_rc = DB_ERROR;
+  c->pg = pq.PQconnectdbParams(keys, vals, 1);
+  if (!c->pg || pq.PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
+  pq.PQsetNoticeReceiver(c->pg, NULL, NULL);
+  pq.PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
   c->gen = 1;
   return pg_exec(c, "SET client_min_messages = warning");
 }
 
 void pg_close(dbc *c) {
-  if (c->pg) PQfinish(c->pg);
+  if (c->pg) pq.PQfinish(c->pg);
   c->pg = NULL;
 }
 
 /* Reconnects a connection that broke; DB_BUSY while the server is away. */
 static int ensure_connected(dbc *c) {
   if (!c->pg) return fail(c, NULL);
-  if (!c->lost && PQstatus(c->pg) == CONNECTION_OK) return DB_OK;
-  PQreset(c->pg);
-  if (PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
+  if (!c->lost && pq.PQstatus(c->pg) == CONNECTION_OK) return DB_OK;
+  pq.PQreset(c->pg);
+  if (pq.PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
   c->lost = 0;
   c->gen++;
-  PQclear(PQexec(c->pg, "SET client_min_messages = warning"));
+  pq.PQclear(pq.PQexec(c->pg, "SET client_min_messages = warning"));
   dbc_count(c, 1, 1);
   if (c->setup[0]) {
-    PQclear(PQexec(c->pg, c->setup));   /* a new session forgot them */
+    pq.PQclear(pq.PQexec(c->pg, c->setup));   /* a new session forgot them */
     dbc_count(c, 1, 1);
   }
   return DB_OK;
@@ -113,7 +115,7 @@ void pg_end_session(dbc *c) {
  * waits for the next statement (begin_pending), and the end of a
  * transaction that sent nothing has nothing to end.  1: done here. */
 static int txn_deferred(dbc *c, const char *sql) {
-  if (!strcmp(sql, "BEGIN") && !c->begin_pending && PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
+  if (!strcmp(sql, "BEGIN") && !c->begin_pending && pq.PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
     c->begin_pending = 1;
     return 1;
   }
@@ -125,7 +127,7 @@ static int txn_deferred(dbc *c, const char *sql) {
 }
 
 /* Is the connection outside any transaction (nothing of one would be lost)? */
-static int idle(const dbc *c) { return PQtransactionStatus(c->pg) == PQTRANS_IDLE; }
+static int idle(const dbc *c) { return pq.PQtransactionStatus(c->pg) == PQTRANS_IDLE; }
 
 /* May sql, which failed because the connection died while it was idle, run
  * again on a new connection?  A read or a BEGIN: yes; a write no (it may
@@ -145,11 +147,11 @@ static int exec_once(dbc *c, const char *sql, int *was_idle) {
     c->begin_pending = 0;
     if ((rc = pg_exec(c, "BEGIN"))) return rc;
   }
-  PGresult *res = PQexec(c->pg, sql);
+  PGresult *res = pq.PQexec(c->pg, sql);
   dbc_count(c, 1, 1);
-  ExecStatusType st = PQresultStatus(res);
+  ExecStatusType st = pq.PQresultStatus(res);
   rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? DB_OK : fail(c, res);
-  PQclear(res);
+  pq.PQclear(res);
   return rc;
 }
 
@@ -188,7 +190,7 @@ static int prepare_once(dbs *s);
  * new connection. */
 int pg_prepare(dbs *s) {
   if (s->q < 0) return DB_OK;   /* ad hoc: PQexecParams parses it at the step */
-  int was_idle = s->c->pg && PQstatus(s->c->pg) == CONNECTION_OK && idle(s->c);
+  int was_idle = s->c->pg && pq.PQstatus(s->c->pg) == CONNECTION_OK && idle(s->c);
   int rc = prepare_once(s);
   if (rc && was_idle && s->c->lost) rc = prepare_once(s);
   return rc;
@@ -199,38 +201,38 @@ static int prepare_once(dbs *s) {
   if (rc) return rc;
   char name[16];
   statement_name(s, name, sizeof name);
-  PGresult *res = PQprepare(s->c->pg, name, s->sql, 0, NULL);
+  PGresult *res = pq.PQprepare(s->c->pg, name, s->sql, 0, NULL);
   dbc_count(s->c, 0, 1);
-  rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
-  PQclear(res);
+  rc = pq.PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
+  pq.PQclear(res);
   if (rc) return rc;
   /* SQLite ignores a binding past a statement's parameters; PostgreSQL
    * refuses the execution: learn how many it takes (once) */
-  res = PQdescribePrepared(s->c->pg, name);
+  res = pq.PQdescribePrepared(s->c->pg, name);
   dbc_count(s->c, 0, 1);
-  rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
-  if (!rc) s->want = PQnparams(res);
-  PQclear(res);
+  rc = pq.PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : fail(s->c, res);
+  if (!rc) s->want = pq.PQnparams(res);
+  pq.PQclear(res);
   if (!rc) s->gen = s->c->gen;
   return rc;
 }
 
 /* Counts the rows of a write and keeps an INSERT's RETURNING id. */
 static void note_command(dbs *s) {
-  const char *status = PQcmdStatus(s->res);
+  const char *status = pq.PQcmdStatus(s->res);
   int write = !strncmp(status, "INSERT", 6) || !strncmp(status, "UPDATE", 6) || !strncmp(status, "DELETE", 6);
   if (!write) return;
-  s->c->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+  s->c->changes = strtoll(pq.PQcmdTuples(s->res), NULL, 10);
   if (!strncmp(status, "INSERT", 6) && s->nrows > 0) {
-    s->c->last_id = strtoll(PQgetvalue(s->res, 0, 0), NULL, 10);
+    s->c->last_id = strtoll(pq.PQgetvalue(s->res, 0, 0), NULL, 10);
     s->nrows = 0;   /* read like SQLite's insert: done, the id aside */
   }
 }
 
 /* Sends a statement (prepared: name; ad hoc: NULL) without waiting. */
 static int send_statement(dbs *s, const char *name, const char *const *vals) {
-  if (name) return PQsendQueryPrepared(s->c->pg, name, s->want, vals, NULL, NULL, 0);
-  return PQsendQueryParams(s->c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+  if (name) return pq.PQsendQueryPrepared(s->c->pg, name, s->want, vals, NULL, NULL, 0);
+  return pq.PQsendQueryParams(s->c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
 }
 
 /* The deferred BEGIN and the statement in one round trip (pipeline mode):
@@ -240,25 +242,25 @@ static PGresult *run_with_begin(dbs *s, const char *name, const char *const *val
   dbc *c = s->c;
   c->begin_pending = 0;
   dbc_count(c, 2, 1);
-  int sent = PQenterPipelineMode(c->pg) && PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-             send_statement(s, name, vals) && PQpipelineSync(c->pg);
+  int sent = pq.PQenterPipelineMode(c->pg) && pq.PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+             send_statement(s, name, vals) && pq.PQpipelineSync(c->pg);
   PGresult *out = NULL;
   for (int query = 0; sent && query < 3;) {   /* BEGIN's results, the statement's, the sync */
-    PGresult *r = PQgetResult(c->pg);
+    PGresult *r = pq.PQgetResult(c->pg);
     if (!r) {   /* the end of one query's results */
-      if (PQstatus(c->pg) != CONNECTION_OK) break;
+      if (pq.PQstatus(c->pg) != CONNECTION_OK) break;
       query++;
       continue;
     }
-    ExecStatusType st = PQresultStatus(r);
+    ExecStatusType st = pq.PQresultStatus(r);
     if (st == PGRES_PIPELINE_SYNC) {
-      PQclear(r);
+      pq.PQclear(r);
       break;
     }
     if (!out && (query == 1 || st != PGRES_COMMAND_OK)) out = r;
-    else PQclear(r);
+    else pq.PQclear(r);
   }
-  if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c->pg)) c->lost = 1;
+  if (pq.PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !pq.PQexitPipelineMode(c->pg)) c->lost = 1;
   if (!sent || !out) c->lost = 1;
   return out;
 }
@@ -280,12 +282,12 @@ static int execute_once(dbs *s, int *was_idle) {
   if (c->begin_pending) {
     s->res = run_with_begin(s, s->q >= 0 ? name : NULL, vals);
   } else {
-    s->res = s->q >= 0 ? PQexecPrepared(c->pg, name, s->want, vals, NULL, NULL, 0)
-                       : PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+    s->res = s->q >= 0 ? pq.PQexecPrepared(c->pg, name, s->want, vals, NULL, NULL, 0)
+                       : pq.PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
     dbc_count(c, 1, 1);
   }
   s->executed = 1;
-  ExecStatusType st = PQresultStatus(s->res);
+  ExecStatusType st = pq.PQresultStatus(s->res);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     rc = fail(c, s->res);
     pg_reset(s);
@@ -293,7 +295,7 @@ static int execute_once(dbs *s, int *was_idle) {
     return rc;
   }
   s->row = 0;
-  s->nrows = PQntuples(s->res);
+  s->nrows = pq.PQntuples(s->res);
   note_command(s);
   return DB_OK;
 }
@@ -326,14 +328,14 @@ int pg_step(dbs *s) {
 }
 
 void pg_reset(dbs *s) {
-  PQclear(s->res);
+  pq.PQclear(s->res);
   s->res = NULL;
   s->row = s->nrows = 0;
   s->executed = 0;
 }
 
 int pg_col_type(dbs *s, int col) {
-  switch (PQftype(s->res, col)) {
+  switch (pq.PQftype(s->res, col)) {
   case OID_BOOL: case OID_INT2: case OID_INT4: case OID_INT8: return DB_INTEGER;
   case OID_FLOAT4: case OID_FLOAT8: case OID_NUMERIC: return DB_FLOAT;
   default: return DB_TEXT;

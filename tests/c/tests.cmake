@@ -1,7 +1,7 @@
 # C unit tests: one executable per unit, one ctest entry per test case.
 function(add_c_tests unit)
   add_executable(test_${unit} ${CMAKE_SOURCE_DIR}/tests/c/test_${unit}.c)
-  target_link_libraries(test_${unit} PRIVATE flowhost_core)
+  target_link_libraries(test_${unit} PRIVATE flowhost_core PkgConfig::PQ)   # test.h makes test databases
   foreach(name ${ARGN})
     add_test(NAME c_${unit}_${name} COMMAND test_${unit} ${name})
     set_tests_properties(c_${unit}_${name} PROPERTIES LABELS "c" TIMEOUT 60

@@ -9,7 +9,7 @@ set_tests_properties(reload_http_spec PROPERTIES LABELS "reload;http")
 
 add_executable(test_reload ${CMAKE_SOURCE_DIR}/tests/reload/test_reload.c)
 target_include_directories(test_reload PRIVATE ${CMAKE_SOURCE_DIR}/tests/c)
-target_link_libraries(test_reload PRIVATE flowhost_core)
+target_link_libraries(test_reload PRIVATE flowhost_core PkgConfig::PQ)
 foreach(name watch_edits watch_files watch_folders watch_stop reload_race)
   add_test(NAME reload_${name} COMMAND test_reload ${name})
   set_tests_properties(reload_${name} PROPERTIES LABELS "reload" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
