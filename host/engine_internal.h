@@ -351,6 +351,10 @@ int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fh
 /* --- engine_view.c ------------------------------------------------------------- */
 
 json_t *view_process_json(engine *e, const st_process *p);
+/* The node of task t (of flow `flow`), in the flow's current definition or in the older
+ * version its process is pinned to (NULL: obsolete); *current: the flow's
+ * current definition (NULL: none). */
+const fd_node *view_task_node(engine *e, const st_task *t, const char *flow, const flowdef **current);
 json_t *view_task_json(engine *e, const st_task *t);
 /* For the lists (engine_list.c): the summary of p (a new string; data: its
  * parsed data), the View nodes "flow.node" the actor may assign (and in

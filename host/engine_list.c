@@ -169,15 +169,7 @@ static void write_task_extras(jsonw *w, const st_task *t, const fd_node *n, int 
 static void write_task(jsonw *w, engine *e, const st_task *t, const fh_actor *hide_for, const flowdef **current) {
   char flow[64];
   flow_of(t->flow_task, flow);
-  const flowdef *fd = *current = engine_find_def(e, flow);
-  const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
-  if (!n && fd && fd->pin) {   /* a node of the older version its process is pinned to */
-    st_process p = {.id = t->process_id};
-    const char *lua_flow;
-    snprintf(p.flow, sizeof p.flow, "%s", flow);
-    engine_pinned_def(e, &p, &fd, &lua_flow);
-    n = flowdef_node(fd, node_part(t->flow_task));
-  }
+  const fd_node *n = view_task_node(e, t, flow, current);
   int is_timeout = !strcmp(t->type, "timeout");
   /* a timer row and a group's controller are rows of their node, of their own type */
   const char *type = is_timeout || !strcmp(t->type, "foreach") ? t->type : n ? node_kind_name(n->kind) : "obsolete";

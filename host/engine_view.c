@@ -41,11 +41,8 @@ json_t *view_process_json(engine *e, const st_process *p) {
   return out;
 }
 
-json_t *view_task_json(engine *e, const st_task *t) {
-  const char *flow_end = strchr(t->flow_task, '.');
-  char flow[64];
-  snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
-  const flowdef *fd = engine_find_def(e, flow);
+const fd_node *view_task_node(engine *e, const st_task *t, const char *flow, const flowdef **current) {
+  const flowdef *fd = *current = engine_find_def(e, flow);
   const fd_node *n = fd ? flowdef_node(fd, node_part(t->flow_task)) : NULL;
   if (!n && fd && fd->pin) {   /* a node of the older version its process is pinned to */
     st_process p = {.id = t->process_id};
@@ -54,6 +51,15 @@ json_t *view_task_json(engine *e, const st_task *t) {
     engine_pinned_def(e, &p, &fd, &lua_flow);
     n = flowdef_node(fd, node_part(t->flow_task));
   }
+  return n;
+}
+
+json_t *view_task_json(engine *e, const st_task *t) {
+  const char *flow_end = strchr(t->flow_task, '.');
+  char flow[64];
+  snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
+  const flowdef *current;
+  const fd_node *n = view_task_node(e, t, flow, &current);
   int is_timeout = !strcmp(t->type, "timeout");
   json_t *prev = json_array();
   for (const char *p = t->previous; p && *p;) {   /* "3,4" from the task row */
