@@ -97,7 +97,12 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LOGIN_FORGET] = "DELETE FROM login_failure WHERE name = ?1 AND addr = ?2",
   [Q_LOGIN_PURGE] = "DELETE FROM login_failure WHERE last_at < ?1",
   [Q_HEALTH_PROBE] = "INSERT INTO health_probe(id, at) VALUES(1, ?1) ON CONFLICT(id) DO UPDATE SET at = ?1",
-  [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at) VALUES(?1, ?2, ?3, ?4, ?5)",
+  /* the flow's current version named here, not by the trigger
+   * process_flow_version (which stays for other writers): the trigger
+   * would update the row just inserted, and its index entry twice */
+#define CURRENT_VERSION(flow) "(SELECT hash FROM flow_version WHERE flow = " flow " AND is_current)"
+  [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at, flow_version)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, " CURRENT_VERSION("?1") ")",
   [Q_PROC_GET] =
       "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
       " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
@@ -105,7 +110,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_PROC_UPDATE] = "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1 WHERE id = ?1",
   [Q_PROC_INSERT_ROW] =
       "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"
-      " parent_id, depth) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10)",
+      " parent_id, depth, flow_version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, " CURRENT_VERSION("?2") ")",
   /* the short write of an action: only if nobody wrote the process since it was read */
   [Q_PROC_UPDATE_CHECKED] =
       "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1"
@@ -170,7 +175,11 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
-#define VIEW_QUEUE "t.status = 'NEW' AND t.owner_id IS NULL AND t.flow_task IN (SELECT value FROM json_each(?3))"
+  /* "t.status IN " ACTIVE: task_status holds active tasks only (migration
+   * 12), and SQLite uses a partial index only for a query that repeats its
+   * condition */
+#define VIEW_QUEUE \
+  "t.status = 'NEW' AND t.status IN " ACTIVE " AND t.owner_id IS NULL AND t.flow_task IN (SELECT value FROM json_each(?3))"
 #define VIEW_ARCHIVE "t.owner_id = ?2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "(?4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_each(?4))))"
 #define LIST_FILTERS                                                                    \

@@ -134,6 +134,17 @@ static const char *const MIGRATIONS_PG[] = {
     " WHEN (NEW.status = 'SCHEDULED' AND (OLD.status <> 'SCHEDULED' OR OLD.due_at IS DISTINCT FROM NEW.due_at"
     " OR (OLD.lease_until IS NOT NULL AND NEW.lease_until IS NULL)))"
     " EXECUTE FUNCTION task_due_notify();",
+    /* 4: SQLite's 12, partial indexes: an index holds only the rows its
+     * readers look for (store_schema.c) */
+    "DROP INDEX task_owner_status;"
+    "CREATE INDEX task_owner_status ON task(owner_id, status, id) WHERE owner_id IS NOT NULL;"
+    "DROP INDEX task_owner_id;"
+    "CREATE INDEX task_owner_id ON task(owner_id, id) WHERE owner_id IS NOT NULL;"
+    "DROP INDEX task_status;"
+    "CREATE INDEX task_status ON task(status, flow_task, owner_id)"
+    " WHERE status IN ('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR');"
+    "DROP INDEX process_created_by;"
+    "CREATE INDEX process_created_by ON process(created_by, id) WHERE created_by IS NOT NULL;",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 
