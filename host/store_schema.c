@@ -164,9 +164,10 @@ static const char *const MIGRATIONS[] = {
      * automatic tasks of a process (no owner, finished in the same write)
      * were four or more entries in the owner indexes and in task_status
      * that no list ever reads: the inbox and archive ask for an owner, the
-     * queue, the counts and the metrics for an active status (they repeat
-     * the index's condition word for word, the form SQLite needs to use a
-     * partial index), the processes of a user for a creator.
+     * queue, the counts and the metrics for an active status, the versions
+     * page and moves for a running process (they repeat the index's
+     * condition word for word, the form SQLite needs to use a partial
+     * index), the processes of a user for a creator.
      * (bench/README.md, issue 13: fewer pages per commit.) */
     "DROP INDEX task_owner_status;"
     "CREATE INDEX task_owner_status ON task(owner_id, status, id) WHERE owner_id IS NOT NULL;"
@@ -176,7 +177,9 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX task_status ON task(status, flow_task, owner_id)"
     " WHERE status IN ('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR');"
     "DROP INDEX process_created_by;"
-    "CREATE INDEX process_created_by ON process(created_by, id) WHERE created_by IS NOT NULL;",
+    "CREATE INDEX process_created_by ON process(created_by, id) WHERE created_by IS NOT NULL;"
+    "DROP INDEX process_flow_version;"
+    "CREATE INDEX process_flow_version ON process(flow, flow_version, status) WHERE status IN ('NEW', 'STARTED');",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

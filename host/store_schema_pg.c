@@ -144,7 +144,9 @@ static const char *const MIGRATIONS_PG[] = {
     "CREATE INDEX task_status ON task(status, flow_task, owner_id)"
     " WHERE status IN ('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR');"
     "DROP INDEX process_created_by;"
-    "CREATE INDEX process_created_by ON process(created_by, id) WHERE created_by IS NOT NULL;",
+    "CREATE INDEX process_created_by ON process(created_by, id) WHERE created_by IS NOT NULL;"
+    "DROP INDEX process_flow_version;"
+    "CREATE INDEX process_flow_version ON process(flow, flow_version, status) WHERE status IN ('NEW', 'STARTED');",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

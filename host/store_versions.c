@@ -8,6 +8,8 @@
 #include "fhtime.h"
 #include "store_internal.h"
 
+/* word for word the condition of the partial index process_flow_version
+ * (migration 12), so that SQLite may walk it */
 #define RUNNING "('NEW', 'STARTED')"
 #define ACTIVE "('NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'ERROR')"
 
