@@ -175,11 +175,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
-  /* "t.status IN " ACTIVE: task_status holds active tasks only (migration
-   * 12), and SQLite uses a partial index only for a query that repeats its
-   * condition */
-#define VIEW_QUEUE \
-  "t.status = 'NEW' AND t.status IN " ACTIVE " AND t.owner_id IS NULL AND t.flow_task IN (SELECT value FROM json_each(?3))"
+  /* TASK_UNFINISHED: task_status holds unfinished tasks only */
+#define VIEW_QUEUE                                         \
+  "t.status = 'NEW' AND " TASK_UNFINISHED("t.") " AND t.owner_id IS NULL" \
+  " AND t.flow_task IN (SELECT value FROM json_each(?3))"
 #define VIEW_ARCHIVE "t.owner_id = ?2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "(?4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_each(?4))))"
 #define LIST_FILTERS                                                                    \

@@ -70,6 +70,13 @@ const char *store_data_text(int q, int pg);
 const char *store_sql_text(store *st, int q);
 
 /* Outcomes of the last RESULTS batches a writer committed, by batch id. */
+/* The condition of the partial index task_status (migration 12), word for
+ * word: SQLite uses a partial index only for a query that repeats it.  (Not
+ * "status IN (...active...)": an IN list of more than two values is an
+ * ephemeral table that every insert into task would build.)  `t` is the
+ * table's alias with its dot, or "". */
+#define TASK_UNFINISHED(t) t "status <> 'DONE' AND " t "status <> 'CANCELED' AND " t "status <> 'REVIVED'"
+
 #define RESULTS 64
 
 typedef struct conn {

@@ -11,7 +11,7 @@
  * INDEX"); checked by tests/c/test_metrics.c. */
 const char STORE_ACTIVE_COUNTS_SQL[] =
     "SELECT status, flow_task, count(*) FROM task"
-    " WHERE status IN ('NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'ERROR')"
+    " WHERE status IN ('NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'ERROR') AND " TASK_UNFINISHED("")
     " GROUP BY status, flow_task";
 /* task_due is a partial index (due_at) WHERE status = 'SCHEDULED': named,
  * because the planner would otherwise pick task_status and read every

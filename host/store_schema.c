@@ -175,7 +175,7 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX task_owner_id ON task(owner_id, id) WHERE owner_id IS NOT NULL;"
     "DROP INDEX task_status;"
     "CREATE INDEX task_status ON task(status, flow_task, owner_id)"
-    " WHERE status IN ('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR');"
+    " WHERE status <> 'DONE' AND status <> 'CANCELED' AND status <> 'REVIVED';"
     "DROP INDEX process_created_by;"
     "CREATE INDEX process_created_by ON process(created_by, id) WHERE created_by IS NOT NULL;"
     "DROP INDEX process_flow_version;"
