@@ -149,6 +149,12 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "SELECT p.id FROM process p JOIN task t ON t.id = p.parent_task_id WHERE p.id > $1"
       " AND p.status IN ('NEW','STARTED') AND t.status NOT IN ('STARTED','SCHEDULED') ORDER BY p.id LIMIT 1",
   [Q_TASK_PREV_ADD] = "INSERT INTO task_previous(task_id, previous_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
+  [Q_TASK_PREV_ADD_2] =
+      "INSERT INTO task_previous(task_id, previous_id) VALUES($1, $2), ($3, $4) ON CONFLICT DO NOTHING",
+  [Q_TASK_PREV_ADD_3] =
+      "INSERT INTO task_previous(task_id, previous_id) VALUES($1, $2), ($3, $4), ($5, $6) ON CONFLICT DO NOTHING",
+  [Q_TASK_PREV_ADD_4] = "INSERT INTO task_previous(task_id, previous_id) VALUES($1, $2), ($3, $4), ($5, $6), ($7, $8)"
+                        " ON CONFLICT DO NOTHING",
   /* $1: a JSON array of [task id, previous id] pairs */
   [Q_TASK_PREV_ADD_MANY] =
       "INSERT INTO task_previous(task_id, previous_id)"
