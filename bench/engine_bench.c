@@ -118,7 +118,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--sync") && i + 1 < argc) full = strcmp(argv[++i], "normal") != 0;
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
   }
-  char db[] = "/tmp/flowhost-bench.db", base[] = "/tmp/flowhost-bench-base.db";
+  /* per run: two runs at once on this machine must not share a file */
+  char db[64], base[64];
+  snprintf(db, sizeof db, "/tmp/flowhost-bench-%d.db", (int)getpid());
+  snprintf(base, sizeof base, "/tmp/flowhost-bench-base-%d.db", (int)getpid());
   if (threads > 0 && threads <= 16) return threads_only(n, threads, full, db);
 
   double baseline = sqlite_commits_per_second(base, n, full);

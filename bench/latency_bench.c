@@ -108,7 +108,8 @@ int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 200;
   if (n <= 0) n = 200;
   int full = !(argc > 3 && !strcmp(argv[2], "--sync") && !strcmp(argv[3], "normal"));
-  char db[] = "/tmp/flowhost-latency-bench.db";
+  char db[64];   /* per run: two runs at once must not share a file */
+  snprintf(db, sizeof db, "/tmp/flowhost-latency-bench-%d.db", (int)getpid());
   flowreg *reg;
   engine *e;
   if (bench_open(db, full, &reg, &e)) return 1;
