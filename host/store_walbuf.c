@@ -21,12 +21,15 @@
  *     walIndexWriteHdr) says they exist, and recovery only trusts frames up
  *     to the last valid commit frame, so they never see a frame that is
  *     still in the buffer: same ordering as without the buffer.  A failed
- *     write fails the commit exactly as a failed direct write would.
+ *     write fails the commit exactly as a failed direct write would, and
+ *     the run is dropped: written later, a failed commit's complete frames
+ *     would make recovery after a crash revive a transaction SQLite
+ *     reported as failed.
  *   - Frames not followed by a commit frame (a transaction spilling its
- *     cache, one rolled back, or the checksums walRewriteChecksums rewrites)
- *     are written before EVERY other method call on the WAL file (xRead,
- *     xSync, xTruncate, xFileSize, xFileControl, locks, xClose) and before
- *     every shm and lock call on the connection's main database file:
+ *     cache, or one rolled back) are written before EVERY other method call
+ *     on the WAL file (xRead, xSync, xTruncate, xFileSize, xFileControl,
+ *     locks, xClose) and before every shm and lock call on the
+ *     connection's main database file:
  *     SQLite takes and releases the WAL write lock with xShmLock on that
  *     file and publishes the wal-index header around xShmBarrier, so a
  *     buffered frame reaches the file while this connection still holds
@@ -43,11 +46,15 @@
  * written dropped: the lock is released all the same, and such frames were
  * never committed (a commit's run is written, or its commit failed).
  *
- * Anything unexpected (a write that is neither the 32-byte WAL header at
- * offset 0, a 24-byte frame header, a page-size write: right after a header
- * or in place over a frame of the current transaction) writes the run and
- * passes that file through unbuffered from then on.  xSectorSize and
- * xDeviceCharacteristics are pure queries and do not write the run.
+ * Overwrites go straight through (after the run): sqlite3WalFrames
+ * rewriting in place a page this transaction spilled earlier, and the frame
+ * headers walRewriteChecksums rewrites, each right after reading that whole
+ * frame (so no commit header waits in the run for xShmBarrier, which cannot
+ * report an error).  Anything unexpected (a write that is none of these,
+ * nor the 32-byte WAL header at offset 0, a 24-byte frame header or the
+ * page right after it) writes the run and passes that file through
+ * unbuffered from then on.  xSectorSize and xDeviceCharacteristics are
+ * pure queries and do not write the run.
  *
  * FLOWHOST_WALBUF=0 in the environment turns the VFS off (README.md).
  */
@@ -79,6 +86,7 @@ struct wb_file {
   size_t len, cap;
   sqlite3_int64 start;
   sqlite3_int64 hdr_end;        /* where the page after the last header goes */
+  sqlite3_int64 reread_off;     /* offset of a whole frame just read, else -1 */
 };
 
 static sqlite3_vfs wb_vfs;
@@ -160,7 +168,9 @@ static int wb_write_page(wb_file *w, const void *p, int n, sqlite3_int64 off) {
   if (!w->page_size) w->page_size = n;
   int rc = wb_append(w, p, n, off);
   if (rc || !commit) return rc;
-  return wb_flush(w);
+  rc = wb_flush(w);
+  w->len = 0; /* a failed commit's frames must never reach the file later */
+  return rc;
 }
 
 /* A frame header (24 bytes) or the WAL header (32 bytes at offset 0). */
@@ -184,6 +194,15 @@ static int wb_write_header(wb_file *w, const void *p, int n, sqlite3_int64 off) 
 static int wb_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
   wb_file *w = (wb_file *)f;
   if (!w->is_wal || w->passthrough) return w->real->pMethods->xWrite(w->real, p, n, off);
+  sqlite3_int64 reread = w->reread_off;
+  w->reread_off = -1;
+  if (n == WB_FRAME_HDR && off == reread && !w->expect_page) {
+    /* walRewriteChecksums: a frame header rewritten right after reading
+     * that frame.  Straight through, so that no commit header ever waits
+     * in the run for the xShmBarrier, which cannot report an error. */
+    int rc = wb_flush(w);
+    return rc ? rc : w->real->pMethods->xWrite(w->real, p, n, off);
+  }
   if (w->expect_page) {
     int size_ok = w->page_size ? n == w->page_size : valid_page_size(n);
     if (off == w->hdr_end && size_ok) return wb_write_page(w, p, n, off);
@@ -223,7 +242,9 @@ static int wb_close(sqlite3_file *f) {
 }
 
 static int wb_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off) {
+  wb_file *w = (wb_file *)f;
   int rc = wb_own(f);
+  if (w->is_wal) w->reread_off = w->page_size && n == w->page_size + WB_FRAME_HDR ? off : -1;
   return rc ? rc : real_of(f)->pMethods->xRead(real_of(f), p, n, off);
 }
 
@@ -331,6 +352,7 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
   wb_file *w = (wb_file *)f;
   memset(w, 0, sizeof *w);
   w->real = (sqlite3_file *)(w + 1);
+  w->reread_off = -1;
   int rc = real_vfs()->xOpen(real_vfs(), name, w->real, flags, out_flags);
   if (!w->real->pMethods) return rc;
   w->methods = wb_methods;
