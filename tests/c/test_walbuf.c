@@ -57,24 +57,34 @@ static int u_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
 }
 
 static int u_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
-static int u_read(sqlite3_file *f, void *p, int n, sqlite3_int64 o) { return REAL(f)->pMethods->xRead(REAL(f), p, n, o); }
+static int u_read(sqlite3_file *f, void *p, int n, sqlite3_int64 o) {
+  return REAL(f)->pMethods->xRead(REAL(f), p, n, o);
+}
 static int u_truncate(sqlite3_file *f, sqlite3_int64 s) { return REAL(f)->pMethods->xTruncate(REAL(f), s); }
 static int u_sync(sqlite3_file *f, int fl) { return REAL(f)->pMethods->xSync(REAL(f), fl); }
 static int u_size(sqlite3_file *f, sqlite3_int64 *s) { return REAL(f)->pMethods->xFileSize(REAL(f), s); }
 static int u_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
 static int u_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
 static int u_reserved(sqlite3_file *f, int *o) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), o); }
-static int u_fcntl(sqlite3_file *f, int op, void *a) { return REAL(f)->pMethods->xFileControl(REAL(f), op, a); }
+static int u_fcntl(sqlite3_file *f, int op, void *a) {
+  return REAL(f)->pMethods->xFileControl(REAL(f), op, a);
+}
 static int u_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
 static int u_devchar(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
 static int u_shm_map(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp) {
   return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
 }
-static int u_shm_lock(sqlite3_file *f, int o, int n, int fl) { return REAL(f)->pMethods->xShmLock(REAL(f), o, n, fl); }
+static int u_shm_lock(sqlite3_file *f, int o, int n, int fl) {
+  return REAL(f)->pMethods->xShmLock(REAL(f), o, n, fl);
+}
 static void u_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
 static int u_shm_unmap(sqlite3_file *f, int d) { return REAL(f)->pMethods->xShmUnmap(REAL(f), d); }
-static int u_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp) { return REAL(f)->pMethods->xFetch(REAL(f), o, n, pp); }
-static int u_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p) { return REAL(f)->pMethods->xUnfetch(REAL(f), o, p); }
+static int u_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp) {
+  return REAL(f)->pMethods->xFetch(REAL(f), o, n, pp);
+}
+static int u_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p) {
+  return REAL(f)->pMethods->xUnfetch(REAL(f), o, p);
+}
 
 static const sqlite3_io_methods under_methods = {
     3,        u_close,   u_read,   u_write,     u_truncate,    u_sync,        u_size,
@@ -109,7 +119,7 @@ static int walbuf_used;
 
 /* A connection through walbuf (through test-under alone when plain). */
 static sqlite3 *open_db(const char *path, int plain) {
-  walbuf_used = 1;
+  __atomic_store_n(&walbuf_used, 1, __ATOMIC_SEQ_CST);
   const char *vfs = plain ? NULL : walbuf_vfs_name();
   if (!plain && !vfs) return NULL;
   sqlite3 *db = NULL;
@@ -391,7 +401,8 @@ static int make_pending(sqlite3_file *wal, long *count) {
   sqlite3_int64 size = 0;
   if (wal->pMethods->xFileSize(wal, &size)) return 1;
   *count = __atomic_load_n(&wal_writes, __ATOMIC_SEQ_CST);
-  if (wal->pMethods->xWrite(wal, zeros, 24, size) || wal->pMethods->xWrite(wal, zeros + 24, 4096, size + 24)) return 1;
+  if (wal->pMethods->xWrite(wal, zeros, 24, size)) return 1;
+  if (wal->pMethods->xWrite(wal, zeros + 24, 4096, size + 24)) return 1;
   return __atomic_load_n(&wal_writes, __ATOMIC_SEQ_CST) != *count;
 }
 
@@ -415,15 +426,19 @@ static int test_run_written_before_calls(void) {
   sqlite3_int64 size;
   int moved;
   void volatile *shm;
-  CHECK(make_pending(wal, &n) == 0 && wal->pMethods->xRead(wal, buf, sizeof buf, 0) == SQLITE_OK && written(n));
+  CHECK(make_pending(wal, &n) == 0 && wal->pMethods->xRead(wal, buf, sizeof buf, 0) == SQLITE_OK);
+  CHECK(written(n));
   CHECK(make_pending(wal, &n) == 0 && wal->pMethods->xFileSize(wal, &size) == SQLITE_OK && written(n));
-  CHECK(make_pending(wal, &n) == 0 && wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) == SQLITE_OK && written(n));
-  CHECK(make_pending(wal, &n) == 0 && wal->pMethods->xFileControl(wal, SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK);
+  CHECK(make_pending(wal, &n) == 0 && wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) == SQLITE_OK);
+  CHECK(written(n));
+  CHECK(make_pending(wal, &n) == 0);
+  CHECK(wal->pMethods->xFileControl(wal, SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK);
   CHECK(written(n));
   CHECK(make_pending(wal, &n) == 0);
   main_file->pMethods->xShmBarrier(main_file);
   CHECK(written(n));
-  CHECK(make_pending(wal, &n) == 0 && main_file->pMethods->xShmMap(main_file, 0, 32768, 0, &shm) == SQLITE_OK);
+  CHECK(make_pending(wal, &n) == 0);
+  CHECK(main_file->pMethods->xShmMap(main_file, 0, 32768, 0, &shm) == SQLITE_OK);
   CHECK(written(n));
   CHECK(make_pending(wal, &n) == 0 && main_file->pMethods->xLock(main_file, SQLITE_LOCK_SHARED) == SQLITE_OK);
   CHECK(written(n));
@@ -492,7 +507,7 @@ static int test_crash_mid_commit_write(void) { return check_crash(1); }
 static int test_dbc_open_uses_it(void) {
   char path[128], msg[256];
   db_path(path, sizeof path, "dbc");
-  walbuf_used = 1;
+  __atomic_store_n(&walbuf_used, 1, __ATOMIC_SEQ_CST);
   dbc *c = NULL;
   CHECK(dbc_open(path, &c, msg, sizeof msg) == DB_OK);
   sqlite3_vfs *vfs = NULL;
@@ -506,7 +521,10 @@ static int test_dbc_open_uses_it(void) {
 /* FLOWHOST_WALBUF=0: no VFS of ours (decided once per process, so only
  * when no case before this one in the process asked for it). */
 static int test_env_turns_it_off(void) {
-  if (walbuf_used) return fprintf(stderr, "  (skipped: walbuf already set up in this process)\n"), 0;
+  if (__atomic_load_n(&walbuf_used, __ATOMIC_SEQ_CST)) {
+    fprintf(stderr, "  (skipped: walbuf already set up in this process)\n");
+    return 0;
+  }
   setenv("FLOWHOST_WALBUF", "0", 1);
   CHECK(walbuf_vfs_name() == NULL);
   CHECK(sqlite3_vfs_find("flowhost-walbuf") == NULL);
