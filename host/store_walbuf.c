@@ -167,8 +167,8 @@ static int wb_write_page(wb_file *w, const void *p, int n, sqlite3_int64 off) {
   w->expect_page = 0;
   if (!w->page_size) w->page_size = n;
   int rc = wb_append(w, p, n, off);
-  if (rc || !commit) return rc;
-  rc = wb_flush(w);
+  if (!commit) return rc;
+  if (rc == SQLITE_OK) rc = wb_flush(w);
   w->len = 0; /* a failed commit's frames must never reach the file later */
   return rc;
 }
