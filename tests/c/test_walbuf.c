@@ -153,9 +153,25 @@ static int integrity_ok(sqlite3 *db) {
   return ok;
 }
 
+/* Every database a case made, removed at exit also when a CHECK failed. */
+static char made[16][128];
+static int n_made;
+
 static void db_path(char *buf, size_t cap, const char *name) {
   snprintf(buf, cap, "/tmp/test_walbuf_%s_%d.db", name, (int)getpid());
   test_remove_db(buf);
+  if (n_made < 16) snprintf(made[n_made++], sizeof made[0], "%s", buf);
+}
+
+static void remove_made(void) {
+  for (int i = 0; i < n_made; i++) {
+    char path[128], copy[160];
+    memcpy(path, made[i], sizeof path);
+    path[sizeof path - 1] = 0;
+    snprintf(copy, sizeof copy, "%s.copy", path);
+    test_remove_db(path);
+    test_remove_db(copy);
+  }
 }
 
 static int copy_file(const char *from, const char *to) {
@@ -545,5 +561,7 @@ int main(int argc, char **argv) {
       {"env_turns_it_off", test_env_turns_it_off},
       {NULL, NULL},
   };
-  return test_main(tests, argc, argv);
+  int rc = test_main(tests, argc, argv);
+  remove_made();
+  return rc;
 }
