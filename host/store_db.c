@@ -5,6 +5,7 @@
 
 #include "metrics_db.h"
 #include "pqlib.h"
+#include "store_walbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ int dbc_open(const char *url, dbc **out, char *msg, size_t cap) {
     return rc;
   }
   int rc = sqlite3_open_v2(db_sqlite_path(url), &c->lite,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, walbuf_vfs_name());
   if (rc != SQLITE_OK) snprintf(msg, cap, "%s", c->lite ? sqlite3_errmsg(c->lite) : sqlite3_errstr(rc));
   return rc;
 }
