@@ -25,3 +25,7 @@ add_c_tests(store_pg texts selection sqlstates)
 # Statements and round trips counted by the statement shim (GET /metrics).
 add_c_tests(db_counts sqlite postgresql begin_deferred render)
 add_c_tests(jsonw strings structure object_texts task_rows)
+# fhtime_format by hand against the libc formatting it replaced.
+add_c_tests(fhtime every_day edges random)
+# The task and process views against the json_pack calls they replaced.
+add_c_tests(views tasks processes)
