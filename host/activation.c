@@ -78,13 +78,24 @@ static int read_process_data(lua_State *L, int idx, act_ctx *c, fherr *err) {
   return rc;
 }
 
+/* The task data table at idx as JSON; NULL for an empty table, which
+ * luavm_to_json reads as {} (most tasks have no data of their own). */
+static int task_data_json(lua_State *L, int idx, json_t **data, fherr *err) {
+  idx = lua_absindex(L, idx);
+  *data = NULL;
+  lua_pushnil(L);
+  if (!lua_next(L, idx)) return FH_OK;
+  lua_pop(L, 2);
+  return luavm_to_json(L, idx, data, err);
+}
+
 /* task.data of the activation table at idx becomes *c->task_data (text). */
 static int read_task_data(lua_State *L, int idx, act_ctx *c, fherr *err) {
   int rc = FH_OK;
   if (raw_field(L, idx, "task") == LUA_TTABLE) {
     json_t *data = NULL;
-    if (raw_field(L, -1, "data") == LUA_TTABLE && !(rc = luavm_to_json(L, -1, &data, err))) {
-      char *text = json_dumps(data, JSON_COMPACT);
+    if (raw_field(L, -1, "data") == LUA_TTABLE && !(rc = task_data_json(L, -1, &data, err))) {
+      char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
       json_decref(data);
       if (text) {
         free(*c->task_data);
@@ -290,9 +301,10 @@ static void push_task(lua_State *L, const act_ctx *c) {
   set_string(L, "owner", c->owner);
   lua_pushstring(L, c->token ? c->token : "");
   lua_setfield(L, -2, "token");
-  json_t *td = c->task_data && *c->task_data ? json_loads(*c->task_data, 0, NULL) : NULL;
-  if (!td) td = json_object();
-  luavm_push_json(L, td);
+  const char *text = c->task_data ? *c->task_data : NULL;
+  json_t *td = text && strcmp(text, "{}") ? json_loads(text, 0, NULL) : NULL;
+  if (td) luavm_push_json(L, td);
+  else lua_createtable(L, 0, 0);   /* no data, "{}" or unreadable: an empty table, without jansson */
   json_decref(td);
   lua_setfield(L, -2, "data");
 }
