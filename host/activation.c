@@ -312,7 +312,7 @@ static void push_task(lua_State *L, const act_ctx *c) {
 /* Pushes the activation table {process, task, flow}; returns the handle of
  * its transitions (NULL without a stored task or a door). */
 static act_handle *push_activation(lua_State *L, act_ctx *c) {
-  lua_createtable(L, 0, 3 + (c->door ? c->door->nactions : 0));
+  lua_createtable(L, 0, 3);   /* the transitions come later, if at all (push_transitions) */
   push_process(L, c);
   lua_setfield(L, -2, "process");
   if (c->node && c->token) {
