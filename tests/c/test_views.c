@@ -188,7 +188,7 @@ static int test_tasks(void) {
   st_task rows[20];
   int n = ok ? task_shapes(rows) : 0;
   for (int i = 0; i < n && ok; i++) {
-    char what[200];
+    char what[256];
     snprintf(what, sizeof what, "task %d %s (%s)", i, rows[i].flow_task, rows[i].type);
     ok = same_json(view_task_json(e, &rows[i]), ref_task_json(e, &rows[i]), what);
   }
