@@ -87,8 +87,11 @@ const fd_node *view_task_node(engine *e, const st_task *t, const char *flow, con
 
 json_t *view_task_json(engine *e, const st_task *t) {
   const char *flow_end = strchr(t->flow_task, '.');
-  char flow[64];
-  snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
+  char flow[64];   /* the part before the dot, cut to 63 bytes (as snprintf "%.*s" did) */
+  size_t flen = flow_end ? (size_t)(flow_end - t->flow_task) : 0;
+  if (flen >= sizeof flow) flen = sizeof flow - 1;
+  memcpy(flow, t->flow_task, flen);
+  flow[flen] = '\0';
   const flowdef *current;
   const fd_node *n = view_task_node(e, t, flow, &current);
   int is_timeout = !strcmp(t->type, "timeout");

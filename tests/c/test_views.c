@@ -173,6 +173,8 @@ static int task_shapes(st_task *rows) {
   rows[n++] = base_task("events.approve", "view", TASK_NEW);
   SET(token, "start/\xc3");
   rows[n++] = base_task("events.appr\xe9ve", "view", TASK_NEW);
+  rows[n++] = base_task("a_flow_name_longer_than_the_63_bytes_a_view_keeps_of_it_xxxxxxxxxxxxxxxx.step", "view",
+                        TASK_NEW);   /* cut to 63 bytes */
   rows[n++] = base_task("steps.start", "start", TASK_DONE);
   rows[n - 1].data = "not json";
   SET(finished_at, "2026-12-03T10:00:00.002Z");
