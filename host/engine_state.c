@@ -14,7 +14,6 @@
 
 #include <pthread.h>
 #include <stddef.h>
-
 #include <stdio.h>
 
 #include "fhtime.h"
