@@ -25,6 +25,9 @@
 typedef struct act_handle {
   act_ctx *c;
   int alive;
+  /* the transition names (static), readable after c is gone */
+  const char *const *actions;
+  int nactions;
 } act_handle;
 
 #define HANDLE_MT "flowhost.activation"
@@ -75,13 +78,24 @@ static int read_process_data(lua_State *L, int idx, act_ctx *c, fherr *err) {
   return rc;
 }
 
+/* The task data table at idx as JSON; NULL for an empty table, which
+ * luavm_to_json reads as {} (most tasks have no data of their own). */
+static int task_data_json(lua_State *L, int idx, json_t **data, fherr *err) {
+  idx = lua_absindex(L, idx);
+  *data = NULL;
+  lua_pushnil(L);
+  if (!lua_next(L, idx)) return FH_OK;
+  lua_pop(L, 2);
+  return luavm_to_json(L, idx, data, err);
+}
+
 /* task.data of the activation table at idx becomes *c->task_data (text). */
 static int read_task_data(lua_State *L, int idx, act_ctx *c, fherr *err) {
   int rc = FH_OK;
   if (raw_field(L, idx, "task") == LUA_TTABLE) {
     json_t *data = NULL;
-    if (raw_field(L, -1, "data") == LUA_TTABLE && !(rc = luavm_to_json(L, -1, &data, err))) {
-      char *text = json_dumps(data, JSON_COMPACT);
+    if (raw_field(L, -1, "data") == LUA_TTABLE && !(rc = task_data_json(L, -1, &data, err))) {
+      char *text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
       json_decref(data);
       if (text) {
         free(*c->task_data);
@@ -165,22 +179,11 @@ static void push_transition(lua_State *L, int handle, int action, int probe) {
   lua_pushcclosure(L, l_transition, 3);
 }
 
-/* Adds the transitions to the activation table on top of the stack; returns
- * their handle. */
-static act_handle *push_transitions(lua_State *L, act_ctx *c) {
-  int act = lua_gettop(L);
-  act_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
-  h->c = c;
-  h->alive = 1;
-  lua_pushvalue(L, act);
-  lua_setiuservalue(L, -2, 1);
-  if (luaL_newmetatable(L, HANDLE_MT)) {
-    lua_pushliteral(L, "activation handle");
-    lua_setfield(L, -2, "__name");
-  }
-  lua_setmetatable(L, -2);
-  int hi = lua_gettop(L);
-  for (int i = 0; i < c->door->nactions; i++) {
+/* Sets the transitions of handle h (at index hi) into the activation table
+ * at act: each a callable {can_proceed = fn} whose metatable's __call does
+ * the transition. */
+static void add_transitions(lua_State *L, int act, int hi, const act_handle *h) {
+  for (int i = 0; i < h->nactions; i++) {
     lua_createtable(L, 0, 1);   /* the callable: {can_proceed = fn} */
     push_transition(L, hi, i, 1);
     lua_setfield(L, -2, "can_proceed");
@@ -188,8 +191,82 @@ static act_handle *push_transitions(lua_State *L, act_ctx *c) {
     push_transition(L, hi, i, 0);
     lua_setfield(L, -2, "__call");
     lua_setmetatable(L, -2);
-    lua_setfield(L, act, c->door->actions[i]);
+    lua_setfield(L, act, h->actions[i]);
   }
+}
+
+static int is_action_name(const act_handle *h, const char *key) {
+  for (int i = 0; key && i < h->nactions; i++)
+    if (!strcmp(h->actions[i], key)) return 1;
+  return 0;
+}
+
+/* next(t, k), as the base library's (which a flow may have replaced). */
+static int l_next(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (lua_next(L, 1)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+/* The activation's metamethod, for __index (t, key) and __pairs (t); upvalues:
+ * the handle, the activation's metatable.  The transitions are built on the
+ * first look at one of them (or pairs over the activation) rather than for
+ * every callback: 14 tables and 14 closures per callback were most of what
+ * an automatic step cost in Lua, and most callbacks never touch them.  Once
+ * built they are plain fields and the metatable is gone, as before. */
+static int l_lazy_transitions(lua_State *L) {
+  const act_handle *h = luaL_checkudata(L, lua_upvalueindex(1), HANDLE_MT);
+  int is_pairs = lua_gettop(L) == 1;
+  if (lua_getiuservalue(L, lua_upvalueindex(1), 1) != LUA_TTABLE || !lua_rawequal(L, 1, -1) ||
+      (!is_pairs && !(lua_type(L, 2) == LUA_TSTRING && is_action_name(h, lua_tostring(L, 2))))) {
+    if (is_pairs) goto pairs;   /* another table with this metatable: plain pairs */
+    lua_pushnil(L);   /* an activation field that does not exist */
+    return 1;
+  }
+  lua_pop(L, 1);
+  add_transitions(L, 1, lua_upvalueindex(1), h);
+  if (lua_getmetatable(L, 1) && lua_rawequal(L, -1, lua_upvalueindex(2))) {
+    lua_pushnil(L);
+    lua_setmetatable(L, 1);
+  }
+  if (is_pairs) {
+  pairs:
+    lua_pushcfunction(L, l_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+  }
+  lua_pushvalue(L, 2);
+  lua_rawget(L, 1);
+  return 1;
+}
+
+/* Gives the activation table on top of the stack its transitions (built
+ * when first looked at); returns their handle. */
+static act_handle *push_transitions(lua_State *L, act_ctx *c) {
+  int act = lua_gettop(L);
+  act_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
+  h->c = c;
+  h->alive = 1;
+  h->actions = c->door->actions;
+  h->nactions = c->door->nactions;
+  lua_pushvalue(L, act);
+  lua_setiuservalue(L, -2, 1);
+  if (luaL_newmetatable(L, HANDLE_MT)) {
+    lua_pushliteral(L, "activation handle");
+    lua_setfield(L, -2, "__name");
+  }
+  lua_setmetatable(L, -2);
+  lua_createtable(L, 0, 2);   /* the activation's metatable */
+  lua_pushvalue(L, -2);
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, l_lazy_transitions, 2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__index");
+  lua_setfield(L, -2, "__pairs");
+  lua_setmetatable(L, act);
   lua_pop(L, 1);
   assert(lua_gettop(L) == act);
   return h;
@@ -224,9 +301,10 @@ static void push_task(lua_State *L, const act_ctx *c) {
   set_string(L, "owner", c->owner);
   lua_pushstring(L, c->token ? c->token : "");
   lua_setfield(L, -2, "token");
-  json_t *td = c->task_data && *c->task_data ? json_loads(*c->task_data, 0, NULL) : NULL;
-  if (!td) td = json_object();
-  luavm_push_json(L, td);
+  const char *text = c->task_data ? *c->task_data : NULL;
+  json_t *td = text && strcmp(text, "{}") ? json_loads(text, 0, NULL) : NULL;
+  if (td) luavm_push_json(L, td);
+  else lua_createtable(L, 0, 0);   /* no data, "{}" or unreadable: an empty table, without jansson */
   json_decref(td);
   lua_setfield(L, -2, "data");
 }
@@ -234,7 +312,7 @@ static void push_task(lua_State *L, const act_ctx *c) {
 /* Pushes the activation table {process, task, flow}; returns the handle of
  * its transitions (NULL without a stored task or a door). */
 static act_handle *push_activation(lua_State *L, act_ctx *c) {
-  lua_createtable(L, 0, 3 + (c->door ? c->door->nactions : 0));
+  lua_createtable(L, 0, 3);   /* the transitions come later, if at all (push_transitions) */
   push_process(L, c);
   lua_setfield(L, -2, "process");
   if (c->node && c->token) {

@@ -51,9 +51,16 @@ static char *search_fields_text(const flowdef *fd) {
   return text;
 }
 
+/* {field, old, new}, as json_pack("{s:s, s:O, s:O}") built it (no entry
+ * when field is not UTF-8), without parsing a format for every change. */
 static void add_change(json_t *changes, const char *field, json_t *old, json_t *new) {
-  json_array_append_new(changes, json_pack("{s:s, s:O, s:O}", "field", field, "old", old ? old : json_null(), "new",
-                                           new ? new : json_null()));
+  json_t *name = json_string(field);
+  if (!name) return;
+  json_t *change = json_object();
+  json_object_set_new_nocheck(change, "field", name);
+  json_object_set_nocheck(change, "old", old ? old : json_null());
+  json_object_set_nocheck(change, "new", new ? new : json_null());
+  json_array_append_new(changes, change);
 }
 
 /* [{field, old, new}] of the top-level keys that differ (a removed key's new is null). */

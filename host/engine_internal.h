@@ -380,6 +380,7 @@ static inline const char *node_part(const char *flow_task) {
 static inline json_t *time_or_null(const char *t) { return t && t[0] ? json_string(t) : json_null(); }
 
 static inline json_t *parse_json_text(const char *text) {
+  if (text && text[0] == '{' && text[1] == '}' && !text[2]) return json_object();   /* most task data: no parse */
   json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
   if (v && !json_is_object(v)) {
     json_decref(v);

@@ -168,8 +168,9 @@ void run_complete_task(ptask *t) {
   char now[FH_TIME_LEN];
   fhtime_now(now);
   t->row.status = TASK_DONE;
-  if (!t->row.started_at[0]) snprintf(t->row.started_at, sizeof t->row.started_at, "%s", now);
-  snprintf(t->row.finished_at, sizeof t->row.finished_at, "%s", now);
+  _Static_assert(sizeof t->row.finished_at == sizeof now && sizeof t->row.started_at == sizeof now, "stamps");
+  if (!t->row.started_at[0]) memcpy(t->row.started_at, now, sizeof now);
+  memcpy(t->row.finished_at, now, sizeof now);
   t->row.lease_until[0] = '\0';
   t->dirty = 1;
 }

@@ -27,17 +27,48 @@ char *view_summary(engine *e, const st_process *p, const json_t *data) {
   return strdup(buf);
 }
 
+/* A JSON object built member by member, failing as json_pack failed: a
+ * NULL value (a string that is not UTF-8, say) makes the whole object
+ * NULL.  The views were json_pack calls; parsing their formats for every
+ * task of every answer cost more than setting the members directly. */
+typedef struct jbuild {
+  json_t *obj;
+  int bad;
+} jbuild;
+
+static void jb_set(jbuild *b, const char *key, json_t *value) {
+  if (json_object_set_new_nocheck(b->obj, key, value)) b->bad = 1;   /* steals value, NULL too */
+}
+
+/* A string (checked UTF-8, as json_pack's "s" checks it); NULL for NULL. */
+static json_t *jb_str(const char *s) { return s ? json_string(s) : NULL; }
+
+static json_t *jb_done(jbuild *b) {
+  if (!b->bad) return b->obj;
+  json_decref(b->obj);
+  return NULL;
+}
+
 json_t *view_process_json(engine *e, const st_process *p) {
   json_t *data = parse_json_text(p->data);
   char *summary = view_summary(e, p, data);
-  json_t *out = json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "id", (json_int_t)p->id, "flow", p->flow,
-                          "status", proc_status_name(p->status), "summary", summary ? summary : "", "data", data, "created_by",
-                          p->created_by_name[0] ? json_string(p->created_by_name) : json_null(), "created_at",
-                          p->created_at, "finished_at", time_or_null(p->finished_at));
+  jbuild b = {json_object(), 0};
+  jb_set(&b, "id", json_integer((json_int_t)p->id));
+  jb_set(&b, "flow", jb_str(p->flow));
+  jb_set(&b, "status", json_string_nocheck(proc_status_name(p->status)));
+  jb_set(&b, "summary", jb_str(summary ? summary : ""));
+  jb_set(&b, "data", data);
+  jb_set(&b, "created_by", p->created_by_name[0] ? json_string(p->created_by_name) : json_null());
+  jb_set(&b, "created_at", jb_str(p->created_at));
+  jb_set(&b, "finished_at", time_or_null(p->finished_at));
   free(summary);
-  if (p->parent_id)
-    json_object_set_new(out, "parent", json_pack("{s:I, s:I}", "process_id", (json_int_t)p->parent_id, "task_id",
-                                                 (json_int_t)p->parent_task_id));
+  json_t *out = jb_done(&b);
+  if (out && p->parent_id) {
+    json_t *parent = json_object();
+    json_object_set_new_nocheck(parent, "process_id", json_integer((json_int_t)p->parent_id));
+    json_object_set_new_nocheck(parent, "task_id", json_integer((json_int_t)p->parent_task_id));
+    json_object_set_new_nocheck(out, "parent", parent);
+  }
   return out;
 }
 
@@ -56,8 +87,11 @@ const fd_node *view_task_node(engine *e, const st_task *t, const char *flow, con
 
 json_t *view_task_json(engine *e, const st_task *t) {
   const char *flow_end = strchr(t->flow_task, '.');
-  char flow[64];
-  snprintf(flow, sizeof flow, "%.*s", flow_end ? (int)(flow_end - t->flow_task) : 0, t->flow_task);
+  char flow[64];   /* the part before the dot, cut to 63 bytes (as snprintf "%.*s" did) */
+  size_t flen = flow_end ? (size_t)(flow_end - t->flow_task) : 0;
+  if (flen >= sizeof flow) flen = sizeof flow - 1;
+  memcpy(flow, t->flow_task, flen);
+  flow[flen] = '\0';
   const flowdef *current;
   const fd_node *n = view_task_node(e, t, flow, &current);
   int is_timeout = !strcmp(t->type, "timeout");
@@ -69,15 +103,27 @@ json_t *view_task_json(engine *e, const st_task *t) {
     json_array_append_new(prev, json_integer(id));
     p = *end == ',' ? end + 1 : end;
   }
-  json_t *out = json_pack(
-      "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id,
-      "process_id", (json_int_t)t->process_id, "flow", flow, "node", node_part(t->flow_task), "type",
-      /* a timer row and a group's controller are rows of their node, of their own type */
-      is_timeout || !strcmp(t->type, "foreach") ? t->type : n ? node_kind_name(n->kind) : "obsolete", "title",
-      n ? n->title : node_part(t->flow_task), "status", task_status_name(t->status),
-      "owner", t->owner_name[0] ? json_string(t->owner_name) : json_null(), "token", t->token, "previous", prev,
-      "data", parse_json_text(t->data), "created_at", t->created_at, "assigned_at", time_or_null(t->assigned_at),
-      "started_at", time_or_null(t->started_at), "finished_at", time_or_null(t->finished_at));
+  jbuild b = {json_object(), 0};
+  jb_set(&b, "id", json_integer((json_int_t)t->id));
+  jb_set(&b, "process_id", json_integer((json_int_t)t->process_id));
+  jb_set(&b, "flow", jb_str(flow));
+  jb_set(&b, "node", jb_str(node_part(t->flow_task)));
+  /* a timer row and a group's controller are rows of their node, of their own type */
+  jb_set(&b, "type", jb_str(is_timeout || !strcmp(t->type, "foreach") ? t->type
+                            : n                                        ? node_kind_name(n->kind)
+                                                                       : "obsolete"));
+  jb_set(&b, "title", jb_str(n ? n->title : node_part(t->flow_task)));
+  jb_set(&b, "status", json_string_nocheck(task_status_name(t->status)));
+  jb_set(&b, "owner", t->owner_name[0] ? json_string(t->owner_name) : json_null());
+  jb_set(&b, "token", jb_str(t->token));
+  jb_set(&b, "previous", prev);
+  jb_set(&b, "data", parse_json_text(t->data));
+  jb_set(&b, "created_at", jb_str(t->created_at));
+  jb_set(&b, "assigned_at", time_or_null(t->assigned_at));
+  jb_set(&b, "started_at", time_or_null(t->started_at));
+  jb_set(&b, "finished_at", time_or_null(t->finished_at));
+  json_t *out = jb_done(&b);
+  if (!out) return NULL;
   if (t->error_message)
     json_object_set_new(out, "error", json_pack("{s:s, s:s?}", "message", t->error_message, "traceback",
                                                 t->error_traceback));

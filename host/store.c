@@ -1155,35 +1155,43 @@ static void read_task(dbs *s, st_task *t) {
   }
 }
 
+/* sq_bind_text_or_null without a copy (dbs_bind_text_static). */
+static void bind_static_or_null(dbs *s, int i, const char *v) {
+  if (v && *v) dbs_bind_text_static(s, i, v);
+  else dbs_bind_null(s, i);
+}
+
+/* The texts are bound without copies: 12 mallocs and frees per task row
+ * fewer, and t outlives the statement's step. */
 int store_task_insert(store *st, st_task *t, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_INSERT, err);
   if (!s) return FH_INTERNAL;
   if (!t->created_at[0]) fhtime_now(t->created_at);
   dbs_bind_int64(s, 1, t->process_id);
-  dbs_bind_text(s, 2, t->flow_task);
-  dbs_bind_text(s, 3, t->type);
-  dbs_bind_text(s, 4, task_status_name(t->status));
+  dbs_bind_text_static(s, 2, t->flow_task);
+  dbs_bind_text_static(s, 3, t->type);
+  dbs_bind_text_static(s, 4, task_status_name(t->status));
   sq_bind_id_or_null(s, 5, t->owner_id);
-  dbs_bind_text(s, 6, t->token);
-  sq_bind_text_or_null(s, 7, t->join_of);
-  dbs_bind_text(s, 8, t->data ? t->data : "{}");
-  sq_bind_text_or_null(s, 9, t->error_message);
-  sq_bind_text_or_null(s, 10, t->error_traceback);
-  dbs_bind_text(s, 11, t->created_at);
-  sq_bind_text_or_null(s, 12, t->assigned_at);
-  sq_bind_text_or_null(s, 13, t->started_at);
-  sq_bind_text_or_null(s, 14, t->finished_at);
-  sq_bind_text_or_null(s, 15, t->due_at);
+  dbs_bind_text_static(s, 6, t->token);
+  bind_static_or_null(s, 7, t->join_of);
+  dbs_bind_text_static(s, 8, t->data ? t->data : "{}");
+  bind_static_or_null(s, 9, t->error_message);
+  bind_static_or_null(s, 10, t->error_traceback);
+  dbs_bind_text_static(s, 11, t->created_at);
+  bind_static_or_null(s, 12, t->assigned_at);
+  bind_static_or_null(s, 13, t->started_at);
+  bind_static_or_null(s, 14, t->finished_at);
+  bind_static_or_null(s, 15, t->due_at);
   dbs_bind_int(s, 16, t->attempts);
   sq_bind_id_or_null(s, 17, t->id);   /* 0: the next free one */
-  sq_bind_text_or_null(s, 18, t->event_name);
+  bind_static_or_null(s, 18, t->event_name);
   /* a signal receiver's key is NULL: message keys are never "" (checked at the doors) */
-  sq_bind_text_or_null(s, 19, t->event_key);
+  bind_static_or_null(s, 19, t->event_key);
   sq_bind_id_or_null(s, 20, t->guards);
   sq_bind_id_or_null(s, 21, t->child_id);
   sq_bind_id_or_null(s, 22, t->group_id);
   int rc = dbs_step(s);
-  sq_done(s);
+  sq_done(s);   /* before t can change: the texts were bound without a copy */
   if (rc == DB_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
   rc = rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "insert task");
   if (!rc && !t->id) t->id = dbc_last_insert_id(st->cur->db);

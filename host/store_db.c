@@ -168,6 +168,12 @@ void dbs_bind_text(dbs *s, int i, const char *v) {
   else sqlite3_bind_null(s->lite, i);
 }
 
+void dbs_bind_text_static(dbs *s, int i, const char *v) {
+  if (s->c->kind == DB_KIND_PG) pg_set_param(s, i, v);
+  else if (v) sqlite3_bind_text(s->lite, i, v, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(s->lite, i);
+}
+
 void dbs_bind_textn(dbs *s, int i, const char *v, int len) {
   if (s->c->kind != DB_KIND_PG) {
     sqlite3_bind_text(s->lite, i, v, len, SQLITE_TRANSIENT);

@@ -96,6 +96,9 @@ void dbs_clear_bindings(dbs *s);
 void dbs_bind_int64(dbs *s, int i, int64_t v);
 void dbs_bind_int(dbs *s, int i, int v);
 void dbs_bind_text(dbs *s, int i, const char *v);
+/* The same, without a copy on SQLite: v must stay as it is until the
+ * statement is reset and its bindings cleared (sq_done). */
+void dbs_bind_text_static(dbs *s, int i, const char *v);
 /* The first len bytes of v (no NUL inside). */
 void dbs_bind_textn(dbs *s, int i, const char *v, int len);
 void dbs_bind_null(dbs *s, int i);

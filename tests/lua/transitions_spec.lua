@@ -343,3 +343,62 @@ describe("transitions on the activation", function()
     host:close()
   end)
 end)
+
+describe("the activation's transitions, built when first looked at", function()
+  local flowhost = require "flowhost"
+  local FLOW = [[
+local flow = require "flow"
+local this = flow.this
+local kept_used, kept_untouched
+return flow.Flow {
+  start = flow.StartFunction(this.begin):Next(this.look),
+  look = flow.Handler(this.look_at):Next(this.later),
+  later = flow.Handler(this.use_kept):Next(this.finish),
+  finish = flow.End(),
+  look_at = function(self, activation)
+    local d = activation.process.data
+    d.missing = activation.nope == nil and activation[1] == nil
+    local keys = {}
+    for k in pairs(activation) do keys[#keys + 1] = k end
+    table.sort(keys)
+    d.keys = keys
+    d.callable = type(activation.cancel) == "table" and type(activation.cancel.can_proceed) == "function"
+    d.same = activation.cancel == activation.cancel
+    kept_used = activation
+  end,
+  begin = function(self, activation) kept_untouched = activation end,
+  use_kept = function(self, activation)
+    local d = activation.process.data
+    local ok, msg = pcall(kept_used.cancel)
+    d.used_ok, d.used_msg = ok, tostring(msg)
+    ok, msg = pcall(function() return kept_untouched.execute.can_proceed() end)
+    d.untouched_ok, d.untouched_msg = ok, tostring(msg)
+  end,
+}
+]]
+
+  it("show in pairs, answer every name, and die with their callback", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local f = assert(io.open(dir .. "/lazy.lua", "w"))
+    f:write(FLOW)
+    f:close()
+    local host = flowhost.open { flows = dir, db = ":memory:" }
+    local r = host:start("lazy", "start", {})
+    local d = r.process.data
+    host:close()
+    os.remove(dir .. "/lazy.lua")
+    os.remove(dir)
+    assert.equal("DONE", r.process.status)
+    assert.is_true(d.missing)
+    assert.same({ "assign", "cancel", "execute", "flow", "process", "reassign", "revive", "task", "unassign",
+                  "undo" }, d.keys)
+    assert.is_true(d.callable)
+    assert.is_true(d.same)
+    assert.is_false(d.used_ok)
+    assert.matches("activation used after its callback returned", d.used_msg)
+    assert.is_false(d.untouched_ok)   -- first looked at after its callback returned
+    assert.matches("activation used after its callback returned", d.untouched_msg)
+  end)
+end)
