@@ -196,6 +196,22 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
                                int n, fherr *err);
 
 /* --- schema (store_schema.c) ----------------------------------------- */
+/* SQLite's migration 12 and PostgreSQL's 4, the same statements on both:
+ * the partial indexes (why: store_schema.c).  Their conditions are the
+ * ones the readers repeat (TASK_UNFINISHED, RUNNING in store_versions.c). */
+#define MIGRATION_PARTIAL_INDEXES \
+  "DROP INDEX task_owner_status;" \
+  "CREATE INDEX task_owner_status ON task(owner_id, status, id) WHERE owner_id IS NOT NULL;" \
+  "DROP INDEX task_owner_id;" \
+  "CREATE INDEX task_owner_id ON task(owner_id, id) WHERE owner_id IS NOT NULL;" \
+  "DROP INDEX task_status;" \
+  "CREATE INDEX task_status ON task(status, flow_task, owner_id)" \
+  " WHERE status <> 'DONE' AND status <> 'CANCELED' AND status <> 'REVIVED';" \
+  "DROP INDEX process_created_by;" \
+  "CREATE INDEX process_created_by ON process(created_by, id) WHERE created_by IS NOT NULL;" \
+  "DROP INDEX process_flow_version;" \
+  "CREATE INDEX process_flow_version ON process(flow, flow_version, status) WHERE status IN ('NEW', 'STARTED');"
+
 
 /* Brings the schema of st's current connection up to this version. */
 int store_migrate(store *st, fherr *err);

@@ -136,17 +136,7 @@ static const char *const MIGRATIONS_PG[] = {
     " EXECUTE FUNCTION task_due_notify();",
     /* 4: SQLite's 12, partial indexes: an index holds only the rows its
      * readers look for (store_schema.c) */
-    "DROP INDEX task_owner_status;"
-    "CREATE INDEX task_owner_status ON task(owner_id, status, id) WHERE owner_id IS NOT NULL;"
-    "DROP INDEX task_owner_id;"
-    "CREATE INDEX task_owner_id ON task(owner_id, id) WHERE owner_id IS NOT NULL;"
-    "DROP INDEX task_status;"
-    "CREATE INDEX task_status ON task(status, flow_task, owner_id)"
-    " WHERE status <> 'DONE' AND status <> 'CANCELED' AND status <> 'REVIVED';"
-    "DROP INDEX process_created_by;"
-    "CREATE INDEX process_created_by ON process(created_by, id) WHERE created_by IS NOT NULL;"
-    "DROP INDEX process_flow_version;"
-    "CREATE INDEX process_flow_version ON process(flow, flow_version, status) WHERE status IN ('NEW', 'STARTED');",
+    MIGRATION_PARTIAL_INDEXES,
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

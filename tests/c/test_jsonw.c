@@ -11,6 +11,7 @@
 #include "engine_internal.h"
 #include "jsonw.h"
 #include "test.h"
+#include "test_fixture_engine.h"
 
 /* The writer's text, checked against the dump of expected (consumed). */
 static int same_as(jsonw *w, json_t *expected, const char *what) {
@@ -126,24 +127,6 @@ static int test_object_texts(void) {
 
 /* --- task rows ------------------------------------------------------------------ */
 
-static engine *open_fixture_engine(char *dir, flowreg **reg) {
-  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
-  char flows[512], lua[512], db[128];
-  snprintf(flows, sizeof flows, "%s/tests/fixtures/flows", src);
-  snprintf(lua, sizeof lua, "%s/lua", src);
-  snprintf(db, sizeof db, "%s/db", dir);
-  fherr err = {0};
-  *reg = flowreg_new(flows, lua, &err);
-  if (*reg) flowreg_load_all(*reg, &err);
-  fherr_clear(&err);
-  engine *e = NULL;
-  engine_options eo = {.flows = *reg, .db_path = db, .synchronous_full = 0};
-  if (*reg && engine_open(&eo, &e, &err)) fprintf(stderr, "  engine: %s\n", err.message);
-  if (e && engine_sync_flows(e, &err)) fprintf(stderr, "  sync: %s\n", err.message);
-  fherr_clear(&err);
-  return e;
-}
-
 /* Task t written by view_task_write (hidden errors for hide_for) against
  * view_task_json() (redacted as http_admin_redact does). */
 static int same_task(engine *e, st_task *t, const fh_actor *hide_for) {
@@ -222,12 +205,7 @@ static int test_task_rows(void) {
 out:
   json_decref(bob.perms);
   json_decref(bob.groups);
-  if (e) engine_close(e);
-  if (reg) flowreg_free(reg);
-  char db[128];
-  snprintf(db, sizeof db, "%s/db", dir);
-  test_remove_db(db);
-  rmdir(dir);
+  close_fixture_engine(e, reg, dir);
   CHECK(rc == 0);
   return 0;
 }

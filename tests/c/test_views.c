@@ -6,6 +6,7 @@
 
 #include "engine_internal.h"
 #include "test.h"
+#include "test_fixture_engine.h"
 
 /* --- the reference: the views as json_pack calls ---------------------------------- */
 
@@ -85,33 +86,6 @@ static int same_json(json_t *got, json_t *want, const char *what) {
   json_decref(got);
   json_decref(want);
   return same;
-}
-
-static engine *open_fixture_engine(char *dir, flowreg **reg) {
-  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
-  char flows[512], lua[512], db[128];
-  snprintf(flows, sizeof flows, "%s/tests/fixtures/flows", src);
-  snprintf(lua, sizeof lua, "%s/lua", src);
-  snprintf(db, sizeof db, "%s/db", dir);
-  fherr err = {0};
-  *reg = flowreg_new(flows, lua, &err);
-  if (*reg) flowreg_load_all(*reg, &err);
-  fherr_clear(&err);
-  engine *e = NULL;
-  engine_options eo = {.flows = *reg, .db_path = db, .synchronous_full = 0};
-  if (*reg && engine_open(&eo, &e, &err)) fprintf(stderr, "  engine: %s\n", err.message);
-  if (e && engine_sync_flows(e, &err)) fprintf(stderr, "  sync: %s\n", err.message);
-  fherr_clear(&err);
-  return e;
-}
-
-static void close_fixture_engine(engine *e, flowreg *reg, const char *dir) {
-  if (e) engine_close(e);
-  if (reg) flowreg_free(reg);
-  char db[128];
-  snprintf(db, sizeof db, "%s/db", dir);
-  test_remove_db(db);
-  rmdir(dir);
 }
 
 static st_task base_task(const char *flow_task, const char *type, task_status status) {
