@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   tempDir, addUsers, cli, startServer, launchBrowser, newPage, login, checkPage, expectText,
-  go, screenshot, apiCall, startHelloworld, copyFlows, teardown, openList, taskRow, SOURCE,
+  go, screenshot, apiCall, startHelloworld, copyFlows, teardown, openList, taskRow, SOURCE, WAIT,
 } from './lib.mjs';
 
 let dir; let flowsDir; let server; let browser;
@@ -110,13 +110,18 @@ test('scheduled work with attempts, and incidents with their traceback', async (
   assert.equal(r.status, 201);
   r = await apiCall(admin, 'POST', '/api/flows/ops/start/broken', { data: {} });
   assert.equal(r.status, 201);
-  // the worker fails the flaky job once (it waits an hour for the next try)
-  for (let i = 0; i < 100; i++) {
-    const s = await apiCall(admin, 'GET', '/api/admin/scheduled');
-    if (s.body.items.some((t) => t.attempts >= 1)) break;
+  // the worker fails the flaky job once (it waits an hour for the next try); on a
+  // loaded machine that may take a while: wait for it through the API, and say so
+  // if it never comes
+  let last;
+  for (const deadline = Date.now() + WAIT; ;) {
+    last = await apiCall(admin, 'GET', '/api/admin/scheduled');
+    if (last.status === 200 && last.body.items.some((t) => t.attempts >= 1)) break;
+    assert.ok(Date.now() < deadline, `the flaky job was not tried once: ${JSON.stringify(last)}`);
     await new Promise((res) => setTimeout(res, 100));
   }
   await go(admin, '#/admin/scheduled', 'Scheduled work');
+  await admin.getByTestId('scheduled-table').waitFor();
   await expectText(admin.getByTestId('scheduled-attempts').first(), '1');
   await expectText(admin.getByTestId('scheduled-error').first(), /flaky failed again/);
   await screenshot(admin, 'admin-scheduled');

@@ -171,7 +171,10 @@ export async function expectText(locator, expected, timeout = WAIT) {
     const text = last == null ? '' : last.trim();
     if (expected instanceof RegExp ? expected.test(text) : text === expected) return text;
     if (Date.now() > deadline) {
-      assert.fail(`expected text ${expected} of ${locator}, got ${JSON.stringify(last)}`);
+      // what the page showed instead, so that a failure on a loaded CI machine can be read
+      let shown = '';
+      try { shown = (await locator.page().locator('main').innerText({ timeout: 1000 })).slice(0, 600); } catch (e) { shown = `<${e.message.split('\n')[0]}>`; }
+      assert.fail(`expected text ${expected} of ${locator}, got ${JSON.stringify(last)}; the page showed: ${JSON.stringify(shown)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
