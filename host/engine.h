@@ -133,7 +133,8 @@ void engine_index_search(engine *e);
 /* --- acting ------------------------------------------------------------ */
 
 /* POST /api/flows/{flow}/start/{node}: data may be NULL.
- * -> {"process", "tasks": [created]} */
+ * -> {"process", "tasks": [created]}; out may be NULL when the caller does
+ * not read the view (it is a fifth of an automatic start's CPU). */
 int engine_start(engine *e, const fh_actor *a, const char *flow, const char *node, json_t *data,
                  json_t **out, fherr *err);
 /* action: assign | unassign | reassign | execute | cancel | undo | revive.
