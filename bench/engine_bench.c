@@ -127,6 +127,7 @@ static int threads_only(int n, int threads, int full, const char *db) {
 }
 
 int main(int argc, char **argv) {
+  engine_library_init();   /* before the baseline's SQLite: both run with the same settings */
   int n = argc > 1 ? atoi(argv[1]) : 2000;
   int full = 1, threads = 0;
   for (int i = 2; i < argc; i++) {

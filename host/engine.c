@@ -107,6 +107,8 @@ json_t *fh_actor_to_json(const fh_actor *a) {
 
 /* --- open / close -------------------------------------------------------- */
 
+void engine_library_init(void) { store_library_init(); }
+
 int engine_open(const engine_options *opt, engine **out, fherr *err) {
   *out = NULL;
   engine *e = calloc(1, sizeof *e);

@@ -53,6 +53,10 @@ typedef struct fh_actor {
 } fh_actor;
 
 int engine_open(const engine_options *opt, engine **out, fherr *err);
+/* Process-wide settings of the storage library: engine_open applies them
+ * as well, but a program that opens SQLite databases itself first (a
+ * benchmark's baseline) calls this at its start. */
+void engine_library_init(void);
 void engine_close(engine *e);
 flowreg *engine_flows(engine *e);
 

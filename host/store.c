@@ -162,8 +162,11 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_PREV_ADD_MANY] =
       "INSERT OR IGNORE INTO task_previous(task_id, previous_id)"
       " SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+  /* links stay inside a process: its tasks (task_process), each looked up
+   * by task_previous's key (no index from a previous task, migration 13) */
   [Q_TASK_NEXT_STATUS] =
-      "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = ?1",
+      "SELECT t.status FROM task p JOIN task t ON t.process_id = p.process_id"
+      " JOIN task_previous tp ON tp.task_id = t.id AND tp.previous_id = p.id WHERE p.id = ?1",
   [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?2 AND status IN " ACTIVE,
   [Q_TASK_ACTIVE_PREFIX] =
       "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?3 AND status IN " ACTIVE

@@ -44,6 +44,9 @@ typedef struct store_options {
 } store_options;
 
 int store_open(const char *path, const store_options *opt, store **out, fherr *err);
+/* The database library's process-wide settings (store_db.h); store_open
+ * applies them too, if it is the first to open a database. */
+void store_library_init(void);
 void store_close(store *st);
 
 int store_begin(store *st, fherr *err);      /* BEGIN IMMEDIATE */

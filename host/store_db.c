@@ -3,6 +3,8 @@
  */
 #include "store_db.h"
 
+#include <pthread.h>
+
 #include "metrics_db.h"
 #include "pqlib.h"
 #include "store_walbuf.h"
@@ -36,6 +38,15 @@ const char *db_sqlite_path(const char *url) {
   return url && !strncmp(url, "sqlite:", 7) ? url + 7 : url;
 }
 
+/* Process-wide SQLite settings, before SQLite initializes (they fail
+ * quietly after, when something else opened a database first).  Memory
+ * statistics off: with them SQLite takes a global mutex on every malloc and
+ * free, a few percent of an automatic start's CPU; nothing reads them. */
+static pthread_once_t lite_once = PTHREAD_ONCE_INIT;
+static void lite_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
+void dbc_library_init(void) { pthread_once(&lite_once, lite_configure); }
+
 int dbc_open(const char *url, dbc **out, char *msg, size_t cap) {
   dbc *c = calloc(1, sizeof *c);
   *out = c;
@@ -49,6 +60,7 @@ int dbc_open(const char *url, dbc **out, char *msg, size_t cap) {
     if (rc) snprintf(msg, cap, "%s", c->msg);
     return rc;
   }
+  dbc_library_init();
   int rc = sqlite3_open_v2(db_sqlite_path(url), &c->lite,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, walbuf_vfs_name());
   if (rc != SQLITE_OK) snprintf(msg, cap, "%s", c->lite ? sqlite3_errmsg(c->lite) : sqlite3_errstr(rc));

@@ -68,6 +68,10 @@ db_kind db_kind_of(const char *url);
 /* The SQLite path of a value (strips a "sqlite:" prefix). */
 const char *db_sqlite_path(const char *url);
 
+/* Process-wide SQLite settings; dbc_open applies them too, but only the
+ * first SQLite call of a process can: a program that opens databases of
+ * its own first (a benchmark's baseline) calls this before. */
+void dbc_library_init(void);
 /* Opens a connection; on failure *out may still hold one to close and msg
  * says why. */
 int dbc_open(const char *url, dbc **out, char *msg, size_t cap);

@@ -212,6 +212,13 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
   "DROP INDEX process_flow_version;" \
   "CREATE INDEX process_flow_version ON process(flow, flow_version, status) WHERE status IN ('NEW', 'STARTED');"
 
+/* Migration 13 (SQLite) / 5 (PostgreSQL): no index from a task to the
+ * tasks that follow it.  Its one reader (store_task_next_statuses, for an
+ * undo) walks the few tasks of the same process instead, by task_process
+ * and task_previous's own key; no task is ever deleted, so no foreign key
+ * check needs it either.  It was one b-tree page in every commit that
+ * links a task (bench/README.md, issue 13). */
+#define MIGRATION_NO_NEXT_INDEX "DROP INDEX task_previous_prev;"
 
 /* Brings the schema of st's current connection up to this version. */
 int store_migrate(store *st, fherr *err);

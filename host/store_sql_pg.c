@@ -160,7 +160,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "INSERT INTO task_previous(task_id, previous_id)"
       " SELECT (value->>0)::bigint, (value->>1)::bigint FROM json_array_elements($1::json) ON CONFLICT DO NOTHING",
   [Q_TASK_NEXT_STATUS] =
-      "SELECT t.status FROM task_previous tp JOIN task t ON t.id = tp.task_id WHERE tp.previous_id = $1",
+      "SELECT t.status FROM task p JOIN task t ON t.process_id = p.process_id"
+      " JOIN task_previous tp ON tp.task_id = t.id AND tp.previous_id = p.id WHERE p.id = $1",
   [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = $1 AND id <> $2 AND status IN " ACTIVE,
   [Q_TASK_ACTIVE_PREFIX] =
       "SELECT count(*) FROM task WHERE process_id = $1 AND id <> $3 AND status IN " ACTIVE

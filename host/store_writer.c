@@ -145,6 +145,8 @@ static void writer_release(writer *w) {
   pthread_mutex_unlock(&writers_mu);
 }
 
+void store_library_init(void) { dbc_library_init(); }
+
 int store_open(const char *path, const store_options *opt, store **out, fherr *err) {
   *out = NULL;
   store *st = calloc(1, sizeof *st);
