@@ -23,8 +23,8 @@
 /* the ids of the tasks it came from, "3,4" (a list page reads them in one
  * statement for all its rows instead: Q_LIST_PREVIOUS) */
 #define TASK_PREV                                                                        \
-  "(SELECT group_concat(previous_id) FROM (SELECT previous_id FROM task_previous tp "     \
-  "  WHERE tp.task_id = t.id ORDER BY previous_id)), "
+  "(SELECT group_concat(p) FROM (SELECT previous_id AS p FROM task_previous tp "          \
+  "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL ORDER BY 1)), "
 #define TASK_COLS_TAIL                                                                   \
   "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
   "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
@@ -34,6 +34,14 @@
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
+/* The columns of a task insert, and one row of plain ? parameters (SQLite
+ * numbers them in order: row k binds 23k+1 to 23k+23). */
+#define TASK_INSERT_INTO                                                                                          \
+  "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"               \
+  " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"      \
+  " event_name, event_key, guards, child_id, group_id, prev_id)"
+#define TASK_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
 const char *const STORE_SQL[Q__COUNT] = {
   [Q_BEGIN] = "BEGIN IMMEDIATE",
   [Q_COMMIT] = "COMMIT",
@@ -128,11 +136,13 @@ const char *const STORE_SQL[Q__COUNT] = {
       " ORDER BY p.id DESC LIMIT ?4",
   [Q_PROC_INVOLVES] = "SELECT EXISTS (SELECT 1 FROM participant WHERE process_id = ?1 AND user_id = ?2)",
   [Q_PARTICIPANT_ADD] = "INSERT OR IGNORE INTO participant(process_id, user_id) VALUES(?1, ?2)",
-  [Q_TASK_INSERT] =
-      "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
-      " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"
-      " event_name, event_key, guards, child_id, group_id)"
-      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+  [Q_TASK_INSERT] = TASK_INSERT_INTO " VALUES" TASK_ROW,
+  /* two to four rows of Q_TASK_INSERT's 23 values in one statement (with
+   * their ids): the table's and its indexes' cursors open once per write,
+   * not once per task */
+  [Q_TASK_INSERT_2] = TASK_INSERT_INTO " VALUES" TASK_ROW ", " TASK_ROW,
+  [Q_TASK_INSERT_3] = TASK_INSERT_INTO " VALUES" TASK_ROW ", " TASK_ROW ", " TASK_ROW,
+  [Q_TASK_INSERT_4] = TASK_INSERT_INTO " VALUES" TASK_ROW ", " TASK_ROW ", " TASK_ROW ", " TASK_ROW,
   [Q_TASK_GET] = "SELECT " TASK_COLS TASK_FROM "WHERE t.id = ?1",
   [Q_TASK_UPDATE] =
       "UPDATE task SET flow_task = ?2, status = ?3, owner_id = ?4, data = ?5, error_message = ?6,"
@@ -162,11 +172,11 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_PREV_ADD_MANY] =
       "INSERT OR IGNORE INTO task_previous(task_id, previous_id)"
       " SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
-  /* links stay inside a process: its tasks (task_process), each looked up
-   * by task_previous's key (no index from a previous task, migration 13) */
+  /* links stay inside a process: its tasks (task_process) whose own
+   * prev_id or task_previous row (by its key) names the task (migration 13) */
   [Q_TASK_NEXT_STATUS] =
-      "SELECT t.status FROM task p JOIN task t ON t.process_id = p.process_id"
-      " JOIN task_previous tp ON tp.task_id = t.id AND tp.previous_id = p.id WHERE p.id = ?1",
+      "SELECT t.status FROM task p JOIN task t ON t.process_id = p.process_id WHERE p.id = ?1 AND (t.prev_id = p.id"
+      " OR EXISTS (SELECT 1 FROM task_previous tp WHERE tp.task_id = t.id AND tp.previous_id = p.id))",
   [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?2 AND status IN " ACTIVE,
   [Q_TASK_ACTIVE_PREFIX] =
       "SELECT count(*) FROM task WHERE process_id = ?1 AND id <> ?3 AND status IN " ACTIVE
@@ -241,7 +251,8 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_READ_BEGIN] = "BEGIN",
   [Q_LIST_PREVIOUS] =
       "SELECT task_id, previous_id FROM task_previous WHERE task_id IN (SELECT value FROM json_each(?1))"
-      " ORDER BY task_id, previous_id",
+      " UNION SELECT id, prev_id FROM task WHERE id IN (SELECT value FROM json_each(?1)) AND prev_id IS NOT NULL"
+      " ORDER BY 1, 2",
   [Q_TOKEN_USER] =
       "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash FROM api_token t"
       " JOIN user u ON u.id = t.user_id WHERE t.token_hash = ?1",
@@ -1164,41 +1175,84 @@ static void bind_static_or_null(dbs *s, int i, const char *v) {
   else dbs_bind_null(s, i);
 }
 
-/* The texts are bound without copies: 12 mallocs and frees per task row
- * fewer, and t outlives the statement's step. */
-int store_task_insert(store *st, st_task *t, fherr *err) {
+/* One task row's 23 values from parameter b + 1 on (prev: the task it
+ * came from first, 0: none).  The texts are bound
+ * without copies: 12 mallocs and frees per task row fewer, and t outlives
+ * the statement's step. */
+static void bind_task_row(dbs *s, int b, st_task *t, int64_t prev) {
+  if (!t->created_at[0]) fhtime_now(t->created_at);
+  dbs_bind_int64(s, b + 1, t->process_id);
+  dbs_bind_text_static(s, b + 2, t->flow_task);
+  dbs_bind_text_static(s, b + 3, t->type);
+  dbs_bind_text_static(s, b + 4, task_status_name(t->status));
+  sq_bind_id_or_null(s, b + 5, t->owner_id);
+  dbs_bind_text_static(s, b + 6, t->token);
+  bind_static_or_null(s, b + 7, t->join_of);
+  dbs_bind_text_static(s, b + 8, t->data ? t->data : "{}");
+  bind_static_or_null(s, b + 9, t->error_message);
+  bind_static_or_null(s, b + 10, t->error_traceback);
+  dbs_bind_text_static(s, b + 11, t->created_at);
+  bind_static_or_null(s, b + 12, t->assigned_at);
+  bind_static_or_null(s, b + 13, t->started_at);
+  bind_static_or_null(s, b + 14, t->finished_at);
+  bind_static_or_null(s, b + 15, t->due_at);
+  dbs_bind_int(s, b + 16, t->attempts);
+  sq_bind_id_or_null(s, b + 17, t->id);   /* 0: the next free one */
+  bind_static_or_null(s, b + 18, t->event_name);
+  /* a signal receiver's key is NULL: message keys are never "" (checked at the doors) */
+  bind_static_or_null(s, b + 19, t->event_key);
+  sq_bind_id_or_null(s, b + 20, t->guards);
+  sq_bind_id_or_null(s, b + 21, t->child_id);
+  sq_bind_id_or_null(s, b + 22, t->group_id);
+  sq_bind_id_or_null(s, b + 23, prev);
+}
+
+/* Two to four tasks that have their ids, in one statement. */
+static int insert_tasks(store *st, st_task *const *t, const int64_t *prev, int n, fherr *err) {
+  static const int by_count[] = {Q_TASK_INSERT_2, Q_TASK_INSERT_3, Q_TASK_INSERT_4};
+  dbs *s = sq_prep(st, by_count[n - 2], err);
+  if (!s) return FH_INTERNAL;
+  for (int i = 0; i < n; i++) bind_task_row(s, 23 * i, t[i], prev[i]);
+  int rc = dbs_step(s);
+  sq_done(s);
+  if (rc == DB_CONSTRAINT) return fherr_set(err, FH_STALE, "a task id of %lld.. is taken", (long long)t[0]->id);
+  if (rc != DB_DONE) return sq_fail(st, err, rc, "insert tasks");
+  rc = FH_OK;
+  for (int i = 0; !rc && i < n; i++) rc = add_participant(st, t[i]->process_id, t[i]->owner_id, err);
+  return rc;
+}
+
+static int insert_one(store *st, st_task *t, int64_t prev, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_INSERT, err);
   if (!s) return FH_INTERNAL;
-  if (!t->created_at[0]) fhtime_now(t->created_at);
-  dbs_bind_int64(s, 1, t->process_id);
-  dbs_bind_text_static(s, 2, t->flow_task);
-  dbs_bind_text_static(s, 3, t->type);
-  dbs_bind_text_static(s, 4, task_status_name(t->status));
-  sq_bind_id_or_null(s, 5, t->owner_id);
-  dbs_bind_text_static(s, 6, t->token);
-  bind_static_or_null(s, 7, t->join_of);
-  dbs_bind_text_static(s, 8, t->data ? t->data : "{}");
-  bind_static_or_null(s, 9, t->error_message);
-  bind_static_or_null(s, 10, t->error_traceback);
-  dbs_bind_text_static(s, 11, t->created_at);
-  bind_static_or_null(s, 12, t->assigned_at);
-  bind_static_or_null(s, 13, t->started_at);
-  bind_static_or_null(s, 14, t->finished_at);
-  bind_static_or_null(s, 15, t->due_at);
-  dbs_bind_int(s, 16, t->attempts);
-  sq_bind_id_or_null(s, 17, t->id);   /* 0: the next free one */
-  bind_static_or_null(s, 18, t->event_name);
-  /* a signal receiver's key is NULL: message keys are never "" (checked at the doors) */
-  bind_static_or_null(s, 19, t->event_key);
-  sq_bind_id_or_null(s, 20, t->guards);
-  sq_bind_id_or_null(s, 21, t->child_id);
-  sq_bind_id_or_null(s, 22, t->group_id);
+  bind_task_row(s, 0, t, prev);
   int rc = dbs_step(s);
   sq_done(s);   /* before t can change: the texts were bound without a copy */
   if (rc == DB_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
   rc = rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "insert task");
   if (!rc && !t->id) t->id = dbc_last_insert_id(st->cur->db);
   if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
+  return rc;
+}
+
+int store_task_insert(store *st, st_task *t, fherr *err) { return insert_one(st, t, 0, err); }
+
+/* A write's new tasks, each with the task it came from first (prev[i],
+ * 0: none): by fours while they have ids (an action's always do), else
+ * one at a time. */
+static int insert_all_tasks(store *st, st_task *const *t, const int64_t *prev, int n, fherr *err) {
+  int rc = FH_OK;
+  for (int i = 0; !rc && i < n;) {
+    int k = 0;
+    while (k < 4 && i + k < n && t[i + k]->id) k++;
+    if (k >= 2) {
+      rc = insert_tasks(st, t + i, prev + i, k, err);
+      i += k;
+    } else {
+      rc = insert_one(st, t[i], prev[i], err);
+      i++;
+    }
+  }
   return rc;
 }
 
@@ -1775,14 +1829,51 @@ static int add_links(store *st, const int64_t *links, int n, fherr *err) {
   return rc;
 }
 
+/* The links of a write: a new task's first one goes into its own row
+ * (task.prev_id, no page of its own to write), the others into
+ * task_previous.  prev[i] is the first of inserts[i]; rest gets the other
+ * (task, previous) pairs, *nrest of them.  Links come in the order the
+ * tasks were made, so the search starts where the last one was found. */
+static void split_links(const store_write *w, int64_t *prev, int64_t *rest, int *nrest) {
+  int at = 0;
+  *nrest = 0;
+  for (int l = 0; l < w->nlinks; l++) {
+    int64_t task = w->links[2 * l], from = w->links[2 * l + 1];
+    int found = -1;
+    for (int k = 0; k < w->ninserts && found < 0; k++) {
+      int i = (at + k) % w->ninserts;
+      if (w->inserts[i]->id == task) found = i;
+    }
+    if (found >= 0 && !prev[found]) {
+      prev[found] = from;
+      at = found;
+    } else {
+      rest[2 * *nrest] = task;
+      rest[2 * *nrest + 1] = from;
+      (*nrest)++;
+    }
+  }
+}
+
+static int write_links(store *st, const int64_t *links, int n, fherr *err) {
+  if (n == 1) return store_task_add_previous(st, links[0], links[1], err);
+  return n > 1 ? add_links(st, links, n, err) : FH_OK;
+}
+
 static int write_rows(store *st, const store_write *w, fherr *err) {
   int rc = w->process_is_new ? process_insert_row(st, w->process, err) : process_update_checked(st, w->process, err);
   for (int i = 0; !rc && i < w->nconsume; i++) rc = consume_message(st, w->consume[i], err);
   for (int i = 0; !rc && i < w->nawaits; i++) rc = check_not_kept(st, &w->awaits[i], err);
-  for (int i = 0; !rc && i < w->ninserts; i++) rc = store_task_insert(st, (st_task *)w->inserts[i], err);
+  int64_t *prev = calloc((size_t)w->ninserts + 1, sizeof *prev);
+  int64_t *rest = malloc(sizeof *rest * (2 * (size_t)w->nlinks + 1));
+  int nrest = 0;
+  if (!rc && (!prev || !rest)) rc = fherr_set(err, FH_INTERNAL, "out of memory");
+  if (!rc) split_links(w, prev, rest, &nrest);
+  if (!rc) rc = insert_all_tasks(st, (st_task *const *)w->inserts, prev, w->ninserts, err);
   for (int i = 0; !rc && i < w->nupdates; i++) rc = store_task_update(st, w->updates[i], err);
-  if (!rc && w->nlinks == 1) rc = store_task_add_previous(st, w->links[0], w->links[1], err);
-  else if (!rc && w->nlinks > 1) rc = add_links(st, w->links, w->nlinks, err);
+  if (!rc) rc = write_links(st, rest, nrest, err);
+  free(prev);
+  free(rest);
   for (int i = 0; !rc && i < w->nsends; i++) rc = insert_message(st, &w->sends[i], err);
   if (!rc && w->wake_task) rc = wake_parent(st, w, err);
   if (!rc && w->data) rc = store_data_write_rows(st, w->process, w->process_is_new, w->data, err);

@@ -26,8 +26,8 @@ enum { DB_INTEGER = 1, DB_FLOAT = 2, DB_TEXT = 3, DB_BLOB = 4, DB_NULL = 5 };
 
 typedef enum db_kind { DB_KIND_SQLITE, DB_KIND_PG } db_kind;
 
-/* Most parameters of one statement (Q_TASK_INSERT has 22). */
-#define DBS_MAXP 32
+/* Most parameters of one statement (Q_TASK_INSERT_4: four rows of 23). */
+#define DBS_MAXP 92
 
 /* A connection.  PostgreSQL keeps no rowid nor change count of its own:
  * dbs_step records them from the command's result. */

@@ -27,7 +27,7 @@ enum {
   Q_REVOKE_USER, Q_REVOKE_GROUP, Q_JOIN, Q_LEAVE, Q_USERS_WITH_PERM,
   Q_SESSION_ADD, Q_SESSION_GET, Q_SESSION_DEL, Q_TOKEN_ADD, Q_TOKEN_GET, Q_TOKEN_USED,
   Q_PROC_INSERT, Q_PROC_GET, Q_PROC_UPDATE, Q_PROC_LIST, Q_PROC_INVOLVES, Q_PARTICIPANT_ADD,
-  Q_TASK_INSERT, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_PREV_ADD_2, Q_TASK_PREV_ADD_3,
+  Q_TASK_INSERT, Q_TASK_INSERT_2, Q_TASK_INSERT_3, Q_TASK_INSERT_4, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_PREV_ADD_2, Q_TASK_PREV_ADD_3,
   Q_TASK_PREV_ADD_4, Q_TASK_PREV_ADD_MANY, Q_TASK_NEXT_STATUS,
   Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
   Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
@@ -212,13 +212,17 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
   "DROP INDEX process_flow_version;" \
   "CREATE INDEX process_flow_version ON process(flow, flow_version, status) WHERE status IN ('NEW', 'STARTED');"
 
-/* Migration 13 (SQLite) / 5 (PostgreSQL): no index from a task to the
- * tasks that follow it.  Its one reader (store_task_next_statuses, for an
- * undo) walks the few tasks of the same process instead, by task_process
- * and task_previous's own key; no task is ever deleted, so no foreign key
- * check needs it either.  It was one b-tree page in every commit that
- * links a task (bench/README.md, issue 13). */
-#define MIGRATION_NO_NEXT_INDEX "DROP INDEX task_previous_prev;"
+/* Migration 13 (SQLite) / 5 (PostgreSQL): a task's first link is a column
+ * of its own row, task.prev_id (set when the task is made, in the same
+ * insert); task_previous keeps the others (a join's further arrivals) and
+ * the links written before.  Readers take the union.  And no index from a
+ * task to the tasks that follow it: its one reader (the undo's
+ * store_task_next_statuses) walks the few tasks of the same process, and
+ * no task is ever deleted, so no foreign key check needs it.  Two b-tree
+ * pages and a statement fewer in every commit that makes tasks
+ * (bench/README.md, issue 13).  prev_id has no foreign key: only the
+ * engine links, inside one write of one process whose tasks it holds. */
+#define MIGRATION_LINKS_IN_ROW(id_type) "ALTER TABLE task ADD COLUMN prev_id " id_type ";" "DROP INDEX task_previous_prev;"
 
 /* Brings the schema of st's current connection up to this version. */
 int store_migrate(store *st, fherr *err);

@@ -170,8 +170,8 @@ static const char *const MIGRATIONS[] = {
      * index), the processes of a user for a creator.
      * (bench/README.md, issue 13: fewer pages per commit.) */
     MIGRATION_PARTIAL_INDEXES,
-    /* 13: the next tasks of a task are found through its process (store_internal.h) */
-    MIGRATION_NO_NEXT_INDEX,
+    /* 13: a task's first link in its own row (store_internal.h) */
+    MIGRATION_LINKS_IN_ROW("INTEGER"),
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -137,8 +137,8 @@ static const char *const MIGRATIONS_PG[] = {
     /* 4: SQLite's 12, partial indexes: an index holds only the rows its
      * readers look for (store_schema.c) */
     MIGRATION_PARTIAL_INDEXES,
-    /* 5: SQLite's 13, the next tasks found through the process */
-    MIGRATION_NO_NEXT_INDEX,
+    /* 5: SQLite's 13, a task's first link in its own row */
+    MIGRATION_LINKS_IN_ROW("BIGINT"),
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -18,8 +18,8 @@
 /* the ids of the tasks it came from, "3,4" (a list page reads them in one
  * statement for all its rows instead: Q_LIST_PREVIOUS) */
 #define TASK_PREV                                                                        \
-  "(SELECT string_agg(previous_id::text, ',' ORDER BY previous_id) FROM task_previous tp "     \
-  "  WHERE tp.task_id = t.id), "
+  "(SELECT string_agg(p::text, ',' ORDER BY p) FROM (SELECT previous_id AS p FROM task_previous tp "     \
+  "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL) prevs), "
 #define TASK_COLS_TAIL                                                                   \
   "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
   "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
@@ -29,6 +29,16 @@
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
+/* A task insert's columns, and its rows of parameters 23k+1 to 23k+23. */
+#define PG_TASK_INSERT_INTO                                                                                       \
+  "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"               \
+  " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"      \
+  " event_name, event_key, guards, child_id, group_id, prev_id)"
+#define PG_TASK_ROW_1 "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
+#define PG_TASK_ROW_2 "($24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46)"
+#define PG_TASK_ROW_3 "($47, $48, $49, $50, $51, $52, $53, $54, $55, $56, $57, $58, $59, $60, $61, $62, $63, $64, $65, $66, $67, $68, $69)"
+#define PG_TASK_ROW_4 "($70, $71, $72, $73, $74, $75, $76, $77, $78, $79, $80, $81, $82, $83, $84, $85, $86, $87, $88, $89, $90, $91, $92)"
+
 const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_BEGIN] = "BEGIN",
   [Q_COMMIT] = "COMMIT",
@@ -128,8 +138,13 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_TASK_INSERT] =
       "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
       " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"
-      " event_name, event_key, guards, child_id, group_id)"
-      " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, coalesce($17::bigint, nextval('task_id_seq')), $18, $19, $20, $21, $22) RETURNING id",
+      " event_name, event_key, guards, child_id, group_id, prev_id)"
+      " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, coalesce($17::bigint, nextval('task_id_seq')), $18, $19, $20, $21, $22, $23) RETURNING id",
+  /* two to four rows with their ids (store.c) */
+  [Q_TASK_INSERT_2] = PG_TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2,
+  [Q_TASK_INSERT_3] = PG_TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2 ", " PG_TASK_ROW_3,
+  [Q_TASK_INSERT_4] =
+      PG_TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2 ", " PG_TASK_ROW_3 ", " PG_TASK_ROW_4,
   [Q_TASK_GET] = "SELECT " TASK_COLS TASK_FROM "WHERE t.id = $1",
   [Q_TASK_UPDATE] =
       "UPDATE task SET flow_task = $2, status = $3, owner_id = $4, data = $5, error_message = $6,"
@@ -160,8 +175,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "INSERT INTO task_previous(task_id, previous_id)"
       " SELECT (value->>0)::bigint, (value->>1)::bigint FROM json_array_elements($1::json) ON CONFLICT DO NOTHING",
   [Q_TASK_NEXT_STATUS] =
-      "SELECT t.status FROM task p JOIN task t ON t.process_id = p.process_id"
-      " JOIN task_previous tp ON tp.task_id = t.id AND tp.previous_id = p.id WHERE p.id = $1",
+      "SELECT t.status FROM task p JOIN task t ON t.process_id = p.process_id WHERE p.id = $1 AND (t.prev_id = p.id"
+      " OR EXISTS (SELECT 1 FROM task_previous tp WHERE tp.task_id = t.id AND tp.previous_id = p.id))",
   [Q_TASK_ACTIVE] = "SELECT count(*) FROM task WHERE process_id = $1 AND id <> $2 AND status IN " ACTIVE,
   [Q_TASK_ACTIVE_PREFIX] =
       "SELECT count(*) FROM task WHERE process_id = $1 AND id <> $3 AND status IN " ACTIVE
@@ -246,7 +261,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_PREVIOUS] =
       "SELECT task_id, previous_id FROM task_previous"
       " WHERE task_id IN (SELECT value::bigint FROM json_array_elements_text(($1)::json))"
-      " ORDER BY task_id, previous_id",
+      " UNION SELECT id, prev_id FROM task"
+      " WHERE id IN (SELECT value::bigint FROM json_array_elements_text(($1)::json)) AND prev_id IS NOT NULL"
+      " ORDER BY 1, 2",
   [Q_TOKEN_USER] =
       "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash FROM api_token t"
       " JOIN \"user\" u ON u.id = t.user_id WHERE t.token_hash = $1",
