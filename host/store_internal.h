@@ -115,6 +115,19 @@ typedef struct writer {
   pthread_cond_t done;
   unsigned long committed;  /* guarded by done_mu */
   int results[RESULTS];     /* fherr code of batch % RESULTS, guarded by done_mu */
+  /* Durability outside mu (synchronous=FULL over the walbuf VFS): c
+   * commits at NORMAL, and whoever waits on a commit makes it durable with
+   * one fdatasync of the WAL for every commit written before that sync
+   * began, while the next batch already writes (store_writer.c). */
+  int defer_sync;           /* set at open, read-only after */
+  int wal_fd;               /* the WAL's descriptor for the sync (atomic; -1: not known yet) */
+  unsigned long written;    /* commits written to the WAL (atomic) */
+  unsigned long seqs[RESULTS]; /* the written count after batch % RESULTS, guarded by done_mu */
+  pthread_mutex_t sync_mu;
+  pthread_cond_t sync_cond;
+  unsigned long synced;     /* commits known durable, guarded by sync_mu */
+  int syncing;              /* a sync is under way, guarded by sync_mu */
+  int sync_broken;          /* a sync failed: nothing written since is durable (sync_mu) */
   struct writer *next;
   id_seq ids;               /* shared by the stores of this file */
 } writer;

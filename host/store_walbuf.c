@@ -56,14 +56,22 @@
  * unbuffered from then on.  xSectorSize and xDeviceCharacteristics are
  * pure queries and do not write the run.
  *
+ * A WAL file also keeps a second descriptor of its own (sync_fd, opened by
+ * name with the file): walbuf_wal_fd gives it to the group commit of
+ * store_writer.c, which makes commits durable with fdatasync(2) on it
+ * outside the connection's lock.  fdatasync acts on the file, not on the
+ * descriptor, so it covers every write SQLite made through its own.
+ *
  * FLOWHOST_WALBUF=0 in the environment turns the VFS off (README.md).
  */
 #include "store_walbuf.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* WB_MAX_BUF: the unix VFS writes at most 0x1ffff bytes per xWrite
  * (seekAndWriteFd masks the length with it; a longer write comes back as
@@ -87,6 +95,7 @@ struct wb_file {
   sqlite3_int64 start;
   sqlite3_int64 hdr_end;        /* where the page after the last header goes */
   sqlite3_int64 reread_off;     /* offset of a whole frame just read, else -1 */
+  int sync_fd;                  /* WAL file: a descriptor of its own for fdatasync, else -1 */
 };
 
 static sqlite3_vfs wb_vfs;
@@ -236,6 +245,8 @@ static int wb_close(sqlite3_file *f) {
   if (w->main) w->main->wal = NULL;
   if (w->wal) w->wal->main = NULL;
   int rc = w->real->pMethods->xClose(w->real);
+  if (w->sync_fd >= 0) close(w->sync_fd);
+  w->sync_fd = -1;
   free(w->buf);
   w->buf = NULL;
   return frc ? frc : rc;
@@ -353,13 +364,27 @@ static int wb_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
   memset(w, 0, sizeof *w);
   w->real = (sqlite3_file *)(w + 1);
   w->reread_off = -1;
+  w->sync_fd = -1;
   int rc = real_vfs()->xOpen(real_vfs(), name, w->real, flags, out_flags);
   if (!w->real->pMethods) return rc;
   w->methods = wb_methods;
   w->methods.iVersion = w->real->pMethods->iVersion;
   f->pMethods = &w->methods;
-  if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL)) wb_link_wal(w, name);
+  if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL)) {
+    wb_link_wal(w, name);
+    /* the file exists now (the real xOpen created it): the same inode */
+    if (name) w->sync_fd = open(name, O_RDONLY | O_CLOEXEC);
+  }
   return rc;
+}
+
+int walbuf_wal_fd(sqlite3 *db) {
+  sqlite3_file *f = NULL;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || !f || !f->pMethods ||
+      f->pMethods->xClose != wb_close)
+    return -1;
+  const wb_file *w = (const wb_file *)f;
+  return w->is_wal ? w->sync_fd : -1;
 }
 
 /* The VFS methods other than xOpen: the real VFS's. */

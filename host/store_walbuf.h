@@ -12,4 +12,10 @@
  * the environment or the registration failed. */
 const char *walbuf_vfs_name(void);
 
+typedef struct sqlite3 sqlite3;
+/* A descriptor of the WAL file of db (opened through this VFS, in WAL mode,
+ * its WAL open), for fdatasync(2) by another thread while db goes on
+ * writing; valid while db keeps that WAL open.  -1 when there is none. */
+int walbuf_wal_fd(sqlite3 *db);
+
 #endif

@@ -10,9 +10,12 @@
  * what the rows are is another.
  */
 #include <limits.h>
+#include <unistd.h>
 
+#include "fhlog.h"
 #include "metrics.h"
 #include "store_internal.h"
+#include "store_walbuf.h"
 
 /* Group commit.  Every store of one database file inside this process
  * shares one writer connection.  A write action takes the writer (a mutex,
@@ -23,7 +26,24 @@
  * one that finds it full or old) commits for all: one fsync for many
  * actions, and still no caller hears "done" before its work is durable.
  * If the commit fails, every action of the batch gets the error.
- * Private databases (":memory:") have no writer and commit alone. */
+ * Private databases (":memory:") have no writer and commit alone.
+ *
+ * At synchronous=FULL SQLite syncs the WAL inside the commit, holding the
+ * write lock: nobody can write while the disk flushes.  Over the walbuf
+ * VFS the writer connection instead commits at NORMAL (the same WAL
+ * frames, in the same order, without the sync) and lets go of mu; then
+ * each committer waits until a sync that began after its commit was
+ * written has finished, running that sync itself if none is under way
+ * (group commit on the sync: one fdatasync covers every commit written
+ * before it, and the next batch writes meanwhile).  No caller hears
+ * "done" before its commit is durable, as before.  What changes is that
+ * another connection may read a commit up to one sync before it is
+ * durable, as at NORMAL; a power loss in that window loses it, and
+ * everything written after it (the WAL is replayed as a prefix), so no
+ * acknowledged write can depend on a lost one.  A failed sync breaks the
+ * writer for good: after it the kernel may report later syncs as clean
+ * although the pages it failed to write are gone (as PostgreSQL, which
+ * stops).  FLOWHOST_WALBUF=0 goes back to SQLite's own FULL. */
 #define BATCH_MAX 64
 #define BATCH_AGE 0.010   /* seconds a batch stays open at most */
 
@@ -118,6 +138,16 @@ static int writer_acquire(store *st, const char *path, const store_options *opt,
     pthread_mutex_init(&w->ids.mu, NULL);
     pthread_mutex_init(&w->done_mu, NULL);
     pthread_cond_init(&w->done, NULL);
+    pthread_mutex_init(&w->sync_mu, NULL);
+    pthread_cond_init(&w->sync_cond, NULL);
+    w->wal_fd = -1;
+    /* FULL over walbuf: the syncs are ours, outside mu (see above) */
+    if ((!opt || opt->synchronous_full) && walbuf_vfs_name()) {
+      conn *saved = st->cur;
+      st->cur = &w->c;
+      w->defer_sync = sq_exec(st, "PRAGMA synchronous = NORMAL", NULL) == FH_OK;
+      st->cur = saved;
+    }
     w->next = writers;
     writers = w;
   }
@@ -139,6 +169,8 @@ static void writer_release(writer *w) {
     pthread_mutex_destroy(&w->ids.mu);
     pthread_mutex_destroy(&w->done_mu);
     pthread_cond_destroy(&w->done);
+    pthread_mutex_destroy(&w->sync_mu);
+    pthread_cond_destroy(&w->sync_cond);
     free(w->path);
     free(w);
   }
@@ -178,6 +210,7 @@ static void batch_done(writer *w, int rc) {
   w->open = 0;
   pthread_mutex_lock(&w->done_mu);
   w->results[w->batch % RESULTS] = rc;
+  w->seqs[w->batch % RESULTS] = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
   w->committed = w->batch;
   pthread_cond_broadcast(&w->done);
   pthread_mutex_unlock(&w->done_mu);
@@ -190,6 +223,47 @@ static void batch_done(writer *w, int rc) {
 static void check_batch_alive(writer *w) {
   if (w->open && dbc_autocommit(w->c.db))
     batch_done(w, dbc_errcode(w->c.db) == DB_FULL ? FH_BUSY : FH_INTERNAL);
+}
+
+/* Waits until the commits up to seq (a value of w->written) are durable:
+ * one sync at a time, begun by a waiter when none runs, covers every
+ * commit written before it began. */
+static int wait_durable(writer *w, unsigned long seq, fherr *err) {
+  int rc = FH_OK;
+  pthread_mutex_lock(&w->sync_mu);
+  while (w->synced < seq && !w->sync_broken) {
+    if (w->syncing) {
+      pthread_cond_wait(&w->sync_cond, &w->sync_mu);
+      continue;
+    }
+    w->syncing = 1;
+    unsigned long upto = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
+    int fd = __atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&w->sync_mu);
+    int ok = fd >= 0 && fdatasync(fd) == 0;
+    pthread_mutex_lock(&w->sync_mu);
+    w->syncing = 0;
+    if (ok && upto > w->synced) w->synced = upto;
+    if (!ok) {
+      w->sync_broken = 1;
+      fhlog(FHLOG_ERROR, "cannot sync the write-ahead log of %s: nothing written from now on is durable; "
+                         "restart flowhost", w->path);
+    }
+    pthread_cond_broadcast(&w->sync_cond);
+  }
+  if (w->synced < seq) rc = fherr_set(err, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
+  pthread_mutex_unlock(&w->sync_mu);
+  return rc;
+}
+
+/* The WAL synced through the connection's own file, holding mu: for when
+ * walbuf has no descriptor of it. */
+static int sync_here(writer *w, fherr *err) {
+  sqlite3_file *f = NULL;
+  if (sqlite3_file_control(w->c.db->lite, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) == SQLITE_OK && f &&
+      f->pMethods && f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK)
+    return FH_OK;
+  return fherr_set(err, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
 }
 
 /* Ends this store's write action.  keep: its changes are in the batch and
@@ -214,19 +288,29 @@ static int end_write(store *st, int keep, fherr *err) {
     pthread_mutex_lock(&w->done_mu);
     while (w->committed < mine) pthread_cond_wait(&w->done, &w->done_mu);
     int rc = w->results[mine % RESULTS];
+    unsigned long seq = w->seqs[mine % RESULTS];
     pthread_mutex_unlock(&w->done_mu);
-    return rc ? fherr_set(err, rc, "storage error: the commit failed") : FH_OK;
+    if (rc) return fherr_set(err, rc, "storage error: the commit failed");
+    return w->defer_sync ? wait_durable(w, seq, err) : FH_OK;
   }
   int rc = FH_OK;
+  unsigned long seq = 0;
   if (w->open) {
     st->cur = &w->c;
     rc = sq_simple(st, Q_COMMIT, err);
     if (rc) sq_simple(st, Q_ROLLBACK, NULL);
     st->cur = &st->own;
+    if (!rc && w->defer_sync) {
+      if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) < 0)
+        __atomic_store_n(&w->wal_fd, walbuf_wal_fd(w->c.db->lite), __ATOMIC_SEQ_CST);
+      if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) >= 0) seq = __atomic_add_fetch(&w->written, 1, __ATOMIC_SEQ_CST);
+      else rc = sync_here(w, err);   /* no descriptor of the WAL (none could be opened) */
+    }
     metrics_commit(w->pending + (keep ? 1 : 0), rc);
     batch_done(w, rc);
   }
   pthread_mutex_unlock(&w->mu);
+  if (keep && !rc && seq) rc = wait_durable(w, seq, err);
   return keep ? rc : FH_OK;
 }
 

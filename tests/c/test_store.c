@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_internal.h"   /* the writer's sync counters (deferred_sync) */
 #include "test.h"
 
 static store *open_mem(void) {
@@ -378,6 +379,99 @@ static int test_group_commit(void) {
   return 0;
 }
 
+/* synchronous=FULL over the walbuf VFS: the writer commits at NORMAL and
+ * the committers sync the WAL outside its lock.  Every commit that returned
+ * is covered by a finished sync (one thread: at once; four threads: when
+ * all are done); a sync that fails fails its commit and every later one. */
+static long sync_commits(store *st, const char *flow, int n) {
+  fherr err = {0};
+  long bad = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t pid;
+    if (store_begin(st, &err)) { bad++; continue; }
+    if (store_process_insert(st, flow, PROC_NEW, "{}", 0, &pid, &err)) { bad++; store_rollback(st); continue; }
+    if (store_commit(st, &err)) bad++;
+    fherr_clear(&err);
+  }
+  return bad;
+}
+
+static unsigned long synced_of(writer *w) {
+  pthread_mutex_lock(&w->sync_mu);
+  unsigned long n = w->synced;
+  pthread_mutex_unlock(&w->sync_mu);
+  return n;
+}
+
+static void *sync_worker(void *arg) {
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 1};
+  if (store_open(gc_path, &opt, &st, &err)) return (void *)1;
+  char flow[32];
+  snprintf(flow, sizeof flow, "s%ld", (long)(intptr_t)arg);
+  long bad = sync_commits(st, flow, GC_ACTIONS);
+  store_close(st);
+  return (void *)(intptr_t)bad;
+}
+
+static int test_deferred_sync(void) {
+  if (getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: SQLite only\n"), 0;
+  snprintf(gc_file, sizeof gc_file, "/tmp/flowhost-ds-%d.db", (int)getpid());
+  test_remove_db(gc_file);
+  gc_path = test_db(gc_file, gc_url, sizeof gc_url);
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 1};
+  CHECK(store_open(gc_path, &opt, &st, &err) == FH_OK);
+  writer *w = st->w;   /* shared by every store of the file while st keeps it */
+  CHECK(w && w->defer_sync);
+  for (int i = 0; i < 20; i++) {
+    CHECK(sync_commits(st, "one", 1) == 0);
+    CHECK(__atomic_load_n(&w->written, __ATOMIC_SEQ_CST) == (unsigned long)i + 1);
+    CHECK(synced_of(w) == (unsigned long)i + 1);   /* durable before store_commit returned */
+  }
+  CHECK(w->wal_fd >= 0);
+  pthread_t t[GC_THREADS];
+  for (long i = 0; i < GC_THREADS; i++) CHECK(pthread_create(&t[i], NULL, sync_worker, (void *)(intptr_t)i) == 0);
+  long bad = 0;
+  for (int i = 0; i < GC_THREADS; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    bad += (long)(intptr_t)r;
+  }
+  CHECK(bad == 0);
+  unsigned long written = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
+  CHECK(written > 20 && written <= 20 + GC_THREADS * GC_ACTIONS);   /* batches commit together */
+  CHECK(synced_of(w) == written);
+  for (long i = 0; i < GC_THREADS; i++) {
+    char flow[32];
+    snprintf(flow, sizeof flow, "s%ld", i);
+    store_process_query q = {.flow = flow, .limit = 1000};
+    json_t *rows;
+    CHECK(store_process_list(st, &q, &rows, &err) == FH_OK);
+    CHECK(json_array_size(rows) == GC_ACTIONS);
+    json_decref(rows);
+  }
+  /* a sync that fails: fdatasync(2) of a pipe is EINVAL */
+  int p[2];
+  CHECK(pipe(p) == 0);
+  int wal_fd = w->wal_fd;
+  __atomic_store_n(&w->wal_fd, p[0], __ATOMIC_SEQ_CST);
+  int64_t pid;
+  CHECK(store_begin(st, &err) == FH_OK);
+  CHECK(store_process_insert(st, "lost", PROC_NEW, "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_commit(st, &err) == FH_INTERNAL && strstr(err.message, "could not be synced"));
+  fherr_clear(&err);
+  __atomic_store_n(&w->wal_fd, wal_fd, __ATOMIC_SEQ_CST);
+  CHECK(sync_commits(st, "after", 1) == 1);   /* broken for good: nothing later is called durable */
+  close(p[0]);
+  close(p[1]);
+  store_close(st);
+  test_remove_db(gc_file);
+  return 0;
+}
+
 /* Kept messages: found while not expired, taken once (a second take of the
  * same message makes the write stale), not kept while a receiver waits;
  * receivers are found by name and key, signals by name alone. */
@@ -504,6 +598,7 @@ static int test_messages(void) {
 static const test_case TESTS[] = {
     {"messages", test_messages},
     {"group_commit", test_group_commit},
+    {"deferred_sync", test_deferred_sync},
     {"schema", test_schema},
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
