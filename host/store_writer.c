@@ -77,7 +77,7 @@ static int conn_open(store *st, conn *c, const char *path, const store_options *
    * database file) whatever it copies, and a write of an automatic
    * process puts ~10 pages into the WAL: at SQLite's default of 1,000
    * pages the fsyncs of checkpoints were ~30% of the writer's time at
-   * NORMAL.  4,000 pages (16 MiB of WAL) cut their count by four; the
+   * NORMAL.  4,000 pages (8 MiB of WAL at 2 KiB a page) cut their count by four; the
    * pages a checkpoint copies grow less, since the same hot pages are
    * rewritten (bench/README.md, issue 13). */
   char pragmas[256];
