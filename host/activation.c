@@ -28,6 +28,8 @@ typedef struct act_handle {
   /* the transition names (static), readable after c is gone */
   const char *const *actions;
   int nactions;
+  int transitions_pending;   /* not yet set into the activation table */
+  int task_pending;          /* activation.task not built yet */
 } act_handle;
 
 #define HANDLE_MT "flowhost.activation"
@@ -210,24 +212,45 @@ static int l_next(lua_State *L) {
   return 1;
 }
 
+static void push_task(lua_State *L, const act_ctx *c);
+
+/* activation.task, built into the activation table at act (a dead
+ * handle's is nil: its task is gone with the callback). */
+static void build_task(lua_State *L, int act, act_handle *h) {
+  h->task_pending = 0;
+  if (!h->alive) return;
+  push_task(L, h->c);
+  lua_setfield(L, act, "task");
+}
+
 /* The activation's metamethod, for __index (t, key) and __pairs (t); upvalues:
- * the handle, the activation's metatable.  The transitions are built on the
- * first look at one of them (or pairs over the activation) rather than for
- * every callback: 14 tables and 14 closures per callback were most of what
- * an automatic step cost in Lua, and most callbacks never touch them.  Once
- * built they are plain fields and the metatable is gone, as before. */
+ * the handle, the activation's metatable.  The transitions and the task
+ * table are built on the first look at them (or pairs over the activation)
+ * rather than for every callback: 14 tables and 14 closures per callback
+ * were most of what an automatic step cost in Lua, and most callbacks
+ * touch neither (an automatic handler reads process.data).  Once built
+ * they are plain fields, and once both are the metatable is gone. */
 static int l_lazy_transitions(lua_State *L) {
-  const act_handle *h = luaL_checkudata(L, lua_upvalueindex(1), HANDLE_MT);
+  act_handle *h = luaL_checkudata(L, lua_upvalueindex(1), HANDLE_MT);
   int is_pairs = lua_gettop(L) == 1;
+  const char *key = !is_pairs && lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  int is_task = key && h->task_pending && !strcmp(key, "task");
   if (lua_getiuservalue(L, lua_upvalueindex(1), 1) != LUA_TTABLE || !lua_rawequal(L, 1, -1) ||
-      (!is_pairs && !(lua_type(L, 2) == LUA_TSTRING && is_action_name(h, lua_tostring(L, 2))))) {
+      (!is_pairs && !is_task && !(h->transitions_pending && key && is_action_name(h, key)))) {
     if (is_pairs) goto pairs;   /* another table with this metatable: plain pairs */
     lua_pushnil(L);   /* an activation field that does not exist */
     return 1;
   }
   lua_pop(L, 1);
-  add_transitions(L, 1, lua_upvalueindex(1), h);
-  if (lua_getmetatable(L, 1) && lua_rawequal(L, -1, lua_upvalueindex(2))) {
+  if (is_pairs || is_task) {
+    if (h->task_pending) build_task(L, 1, h);
+  }
+  if ((is_pairs || !is_task) && h->transitions_pending) {
+    add_transitions(L, 1, lua_upvalueindex(1), h);
+    h->transitions_pending = 0;
+  }
+  if (!h->task_pending && !h->transitions_pending && lua_getmetatable(L, 1) &&
+      lua_rawequal(L, -1, lua_upvalueindex(2))) {
     lua_pushnil(L);
     lua_setmetatable(L, 1);
   }
@@ -243,15 +266,17 @@ static int l_lazy_transitions(lua_State *L) {
   return 1;
 }
 
-/* Gives the activation table on top of the stack its transitions (built
- * when first looked at); returns their handle. */
-static act_handle *push_transitions(lua_State *L, act_ctx *c) {
+/* Gives the activation table on top of the stack its transitions and its
+ * task (each built when first looked at); returns their handle. */
+static act_handle *push_lazy_fields(lua_State *L, act_ctx *c, int transitions, int task) {
   int act = lua_gettop(L);
   act_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
   h->c = c;
   h->alive = 1;
-  h->actions = c->door->actions;
-  h->nactions = c->door->nactions;
+  h->actions = transitions ? c->door->actions : NULL;
+  h->nactions = transitions ? c->door->nactions : 0;
+  h->transitions_pending = transitions;
+  h->task_pending = task;
   lua_pushvalue(L, act);
   lua_setiuservalue(L, -2, 1);
   if (luaL_newmetatable(L, HANDLE_MT)) {
@@ -310,18 +335,16 @@ static void push_task(lua_State *L, const act_ctx *c) {
 }
 
 /* Pushes the activation table {process, task, flow}; returns the handle of
- * its transitions (NULL without a stored task or a door). */
+ * its task and transitions (NULL without either).  The task table and the
+ * transitions come later, if at all (push_lazy_fields). */
 static act_handle *push_activation(lua_State *L, act_ctx *c) {
-  lua_createtable(L, 0, 3);   /* the transitions come later, if at all (push_transitions) */
+  lua_createtable(L, 0, 3);
   push_process(L, c);
   lua_setfield(L, -2, "process");
-  if (c->node && c->token) {
-    push_task(L, c);
-    lua_setfield(L, -2, "task");
-  }
   lua_pushstring(L, c->flow);
   lua_setfield(L, -2, "flow");
-  return c->task_id && c->door ? push_transitions(L, c) : NULL;
+  int transitions = c->task_id && c->door, task = c->node && c->token;
+  return transitions || task ? push_lazy_fields(L, c, transitions, task) : NULL;
 }
 
 /* --- calling ------------------------------------------------------------- */

@@ -402,3 +402,68 @@ return flow.Flow {
     assert.matches("activation used after its callback returned", d.untouched_msg)
   end)
 end)
+
+describe("the activation's task table, built when first looked at", function()
+  local flowhost = require "flowhost"
+  local FLOW = [[
+local flow = require "flow"
+local this = flow.this
+local kept_looked, kept_untouched
+return flow.Flow {
+  start = flow.StartFunction(this.begin):Next(this.look),
+  look = flow.Handler(this.look_at):Next(this.check),
+  check = flow.If(this.is_check):Then(this.later):Else(this.finish),
+  later = flow.Handler(this.use_kept):Next(this.finish),
+  finish = flow.End(),
+  begin = function(self, activation) kept_untouched = activation end,
+  look_at = function(self, activation)
+    local d = activation.process.data
+    d.node, d.status, d.same = activation.task.node, activation.task.status, activation.task == activation.task
+    d.has_id = math.type(activation.task.id) == "integer"
+    activation.task.data.note = "from look"
+    kept_looked = activation
+  end,
+  is_check = function(self, activation)
+    activation.process.data.if_node = activation.task.node   -- a condition sees its task too
+    return true
+  end,
+  use_kept = function(self, activation)
+    local d = activation.process.data
+    d.kept_looked_node = kept_looked.task and kept_looked.task.node or "none"
+    d.kept_untouched_task = kept_untouched.task == nil
+    d.raw_before = rawget(activation, "task") == nil
+    d.later_node = activation.task.node
+    d.raw_after = rawget(activation, "task") ~= nil
+  end,
+}
+]]
+
+  it("shows the task, keeps its data, and is gone with a callback that never looked", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local f = assert(io.open(dir .. "/lazytask.lua", "w"))
+    f:write(FLOW)
+    f:close()
+    local host = flowhost.open { flows = dir, db = ":memory:" }
+    local r = host:start("lazytask", "start", {})
+    local look
+    for _, t in ipairs(r.tasks) do if t.node == "look" then look = t end end
+    host:close()
+    os.remove(dir .. "/lazytask.lua")
+    os.remove(dir)
+    local d = r.process.data
+    assert.equal("DONE", r.process.status)
+    assert.equal("look", d.node)
+    assert.equal("NEW", d.status)   -- as before: a handler runs on its task as it was made
+    assert.is_true(d.same)
+    assert.is_true(d.has_id)
+    assert.same({ note = "from look" }, look.data)   -- task data written through the lazy table is kept
+    assert.equal("check", d.if_node)
+    assert.equal("look", d.kept_looked_node)       -- looked at during its callback: still readable
+    assert.is_true(d.kept_untouched_task)          -- never looked at: nil once its callback returned
+    assert.is_true(d.raw_before)
+    assert.equal("later", d.later_node)
+    assert.is_true(d.raw_after)
+  end)
+end)
