@@ -73,21 +73,6 @@ static int conn_open(store *st, conn *c, const char *path, const store_options *
   }
   sqlite3_extended_result_codes(c->db->lite, 0);
   sqlite3_busy_timeout(c->db->lite, wait_ms);
-  /* wal_autocheckpoint: a checkpoint costs two fsyncs (the WAL, then the
-   * database file) whatever it copies, and a write of an automatic
-   * process puts ~10 pages into the WAL: at SQLite's default of 1,000
-   * pages the fsyncs of checkpoints were ~30% of the writer's time at
-   * NORMAL.  4,000 pages (8 MiB of WAL at 2 KiB a page) cut their count by four; the
-   * pages a checkpoint copies grow less, since the same hot pages are
-   * rewritten (bench/README.md, issue 13). */
-  char pragmas[256];
-  snprintf(pragmas, sizeof pragmas,
-           "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
-           " PRAGMA wal_autocheckpoint = 4000;",
-           (!opt || opt->synchronous_full) ? "FULL" : "NORMAL");
-  /* Switching to WAL needs a moment with no other connection reading, and
-   * SQLite does not wait for it through the busy handler: retry briefly,
-   * as several workers open the same file at start-up. */
   /* 2 KiB pages for a new database file (an existing one keeps its own):
    * a commit writes every page it touched whole into the WAL, and SQLite
    * checksums and copies each; an automatic process touches ~7 pages, so
@@ -97,11 +82,31 @@ static int conn_open(store *st, conn *c, const char *path, const store_options *
    * (bench/README.md, section 10).  Only before the file's header is
    * written, i.e. before WAL mode. */
   sq_exec(st, "PRAGMA page_size = 2048", NULL);
+  /* Switching to WAL needs a moment with no other connection reading, and
+   * SQLite does not wait for it through the busy handler: retry briefly,
+   * as several workers open the same file at start-up. */
   for (int attempt = 0;; attempt++) {
     rc = sq_exec(st, "PRAGMA journal_mode = WAL", err);
     if (rc != FH_BUSY || attempt == 200) break;
     sqlite3_sleep(10);
   }
+  /* wal_autocheckpoint: a checkpoint costs two fsyncs (the WAL, then the
+   * database file) whatever it copies, and a write of an automatic
+   * process puts ~7 pages into the WAL: at SQLite's default of 1,000
+   * pages the fsyncs of checkpoints were ~30% of the writer's time at
+   * NORMAL.  16 MiB of WAL (8,192 pages of 2 KiB) cut their count by
+   * eight; the pages a checkpoint copies grow less, since the same hot
+   * pages are rewritten (bench/README.md, issue 13). */
+  int page_size = 0;
+  dbs *ps = NULL;
+  if (!rc && dbs_prepare(c->db, -1, "PRAGMA page_size", &ps) == DB_OK && dbs_step(ps) == DB_ROW)
+    page_size = dbs_col_int(ps, 0);
+  dbs_finalize(ps);
+  char pragmas[256];
+  snprintf(pragmas, sizeof pragmas,
+           "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+           " PRAGMA wal_autocheckpoint = %d;",
+           (!opt || opt->synchronous_full) ? "FULL" : "NORMAL", page_size > 0 ? (16 << 20) / page_size : 4000);
   if (!rc) rc = sq_exec(st, pragmas, err);
   st->cur = saved;
   return rc;
