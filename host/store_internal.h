@@ -112,7 +112,10 @@ typedef struct writer {
   double opened_at;
   unsigned long batch;      /* id of the open, or the last, batch */
   pthread_mutex_t done_mu;
-  pthread_cond_t done;
+  /* one per slot of the ring: a commit wakes the waiters of its own batch,
+   * not every action waiting on any batch (with 8 writers the wake-ups of
+   * one shared condition were a good part of the futex calls) */
+  pthread_cond_t done[RESULTS];
   unsigned long committed;  /* guarded by done_mu */
   int results[RESULTS];     /* fherr code of batch % RESULTS, guarded by done_mu */
   /* Durability outside mu (synchronous=FULL over the walbuf VFS): c

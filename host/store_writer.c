@@ -151,7 +151,7 @@ static int writer_acquire(store *st, const char *path, const store_options *opt,
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->ids.mu, NULL);
     pthread_mutex_init(&w->done_mu, NULL);
-    pthread_cond_init(&w->done, NULL);
+    for (int i = 0; i < RESULTS; i++) pthread_cond_init(&w->done[i], NULL);
     pthread_mutex_init(&w->sync_mu, NULL);
     pthread_cond_init(&w->sync_cond, NULL);
     w->wal_fd = -1;
@@ -182,7 +182,7 @@ static void writer_release(writer *w) {
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->ids.mu);
     pthread_mutex_destroy(&w->done_mu);
-    pthread_cond_destroy(&w->done);
+    for (int i = 0; i < RESULTS; i++) pthread_cond_destroy(&w->done[i]);
     pthread_mutex_destroy(&w->sync_mu);
     pthread_cond_destroy(&w->sync_cond);
     free(w->path);
@@ -226,7 +226,7 @@ static void batch_done(writer *w, int rc) {
   w->results[w->batch % RESULTS] = rc;
   w->seqs[w->batch % RESULTS] = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
   w->committed = w->batch;
-  pthread_cond_broadcast(&w->done);
+  pthread_cond_broadcast(&w->done[w->batch % RESULTS]);
   pthread_mutex_unlock(&w->done_mu);
 }
 
@@ -300,7 +300,7 @@ static int end_write(store *st, int keep, fherr *err) {
     pthread_mutex_unlock(&w->mu);
     if (!keep) return FH_OK;
     pthread_mutex_lock(&w->done_mu);
-    while (w->committed < mine) pthread_cond_wait(&w->done, &w->done_mu);
+    while (w->committed < mine) pthread_cond_wait(&w->done[mine % RESULTS], &w->done_mu);
     int rc = w->results[mine % RESULTS];
     unsigned long seq = w->seqs[mine % RESULTS];
     pthread_mutex_unlock(&w->done_mu);
