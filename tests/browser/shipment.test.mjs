@@ -206,7 +206,15 @@ test('express: the quote goes to the clerk; a quote above 10000 is refused besid
   await expectText(clerk.getByTestId('task-owner'), 'clara');
 
   const form = clerk.getByTestId('task-form');
-  await form.getByTestId('field-quote_price').fill('25000');
+  // the page may render once more as the task's events arrive (a loaded CI machine sent the
+  // form without the typed value): type until the field holds it, then send
+  const price = form.getByTestId('field-quote_price');
+  for (let i = 0; i < 20; i++) {
+    await price.fill('25000');
+    await clerk.waitForTimeout(100);
+    if ((await price.inputValue()) === '25000') break;
+  }
+  assert.equal(await price.inputValue(), '25000');
   await form.getByTestId('action-execute').click();
   const err = form.locator('.field[data-field="quote_price"]').getByTestId('error-quote_price');
   await expectText(err, 'A quote above 10000 needs a manager; ask again.');

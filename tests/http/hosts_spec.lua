@@ -223,7 +223,7 @@ describe("job wake-ups across hosts (PostgreSQL LISTEN/NOTIFY)", function()
     a:stop_clean()
   end)
 
-  pg_it("leaves a Subprocess task due now to the action that wrote it: its answer shows the child", function()
+  pg_it("leaves a Subprocess task due now to the action that wrote it: the child is started at once", function()
     local flows = C.tmpdir()
     dirs[#dirs + 1] = flows
     for _, name in ipairs { "compose", "compose_child" } do
@@ -233,10 +233,18 @@ describe("job wake-ups across hosts (PostgreSQL LISTEN/NOTIFY)", function()
     local a = serve { flows = flows, users = { admin = { admin = true } }, tokens = { "admin" }, args = "--jobs 2" }
     serve { db = a.db, flows = flows, args = "--jobs 2" }   -- idle workers elsewhere, woken by A's writes
     local api = a:bearer("admin")
+    -- The action runs the task right after its write (engine_compose.c, best effort): its answer
+    -- shows the child, unless the other host's worker, woken by the same write, claimed the task
+    -- first (seen on a loaded CI machine); then that worker starts the child within moments.
     for i = 1, 8 do
       local pid = ok(api:post("/api/flows/compose/start/ship", { data = { order = "o" .. i } }), 201).process.id
-      local p = ok(api:get("/api/processes/" .. pid))
-      assert.equal(1, #p.children, "process " .. pid .. " has no child yet")
+      local children
+      for _ = 1, 100 do
+        children = #ok(api:get("/api/processes/" .. pid)).children
+        if children > 0 then break end
+        socket.sleep(0.02)
+      end
+      assert.equal(1, children, "process " .. pid .. " has no child after 2 s")
     end
   end)
 end)
