@@ -76,6 +76,7 @@ export async function taskView(ctx) {
     emptyText: canExecute ? 'This task needs no input; complete it when the work is done.' : null,
     onLocalErrors: () => showFormError('Please correct the fields marked below.'),
     onSubmit: async (data, f) => {
+      const here = location.hash;   // the page the action was sent from
       formErr.hidden = true;
       if (comment && comment.input.required && !comment.value()) {
         showFormError('This step needs a comment.');
@@ -101,10 +102,12 @@ export async function taskView(ctx) {
           }
         },
       });
-      // after Complete: the next task of this process for this user, else the inbox
+      // after Complete: the next task of this process for this user, else the inbox — unless
+      // the user went on meanwhile (the flash's next-task link): going there again would
+      // render that page a second time and drop what they have started typing into it
       if (r) {
         const next = await nextTaskAfter(task, r);
-        navigate(next != null ? `/tasks/${seg(next)}` : '/inbox');
+        if (location.hash === here) navigate(next != null ? `/tasks/${seg(next)}` : '/inbox');
       }
     },
   });
