@@ -34,12 +34,8 @@
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
-/* The columns of a task insert, and one row of plain ? parameters (SQLite
- * numbers them in order: row k binds 23k+1 to 23k+23). */
-#define TASK_INSERT_INTO                                                                                          \
-  "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"               \
-  " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"      \
-  " event_name, event_key, guards, child_id, group_id, prev_id)"
+/* One row of plain ? parameters for TASK_INSERT_INTO (SQLite numbers them
+ * in order: row k binds 23k+1 to 23k+23). */
 #define TASK_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 const char *const STORE_SQL[Q__COUNT] = {

@@ -228,6 +228,13 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
   "DROP INDEX process_flow_version;" \
   "CREATE INDEX process_flow_version ON process(flow, flow_version, status) WHERE status IN ('NEW', 'STARTED');"
 
+/* The head of every task insert, both backends: the 23 columns in the
+ * order store.c binds them (bind_task_row). */
+#define TASK_INSERT_INTO                                                                                          \
+  "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"               \
+  " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"      \
+  " event_name, event_key, guards, child_id, group_id, prev_id)"
+
 /* Migration 13 (SQLite) / 5 (PostgreSQL): a task's first link is a column
  * of its own row, task.prev_id (set when the task is made, in the same
  * insert); task_previous keeps the others (a join's further arrivals) and

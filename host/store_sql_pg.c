@@ -29,11 +29,7 @@
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
-/* A task insert's columns, and its rows of parameters 23k+1 to 23k+23. */
-#define PG_TASK_INSERT_INTO                                                                                       \
-  "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"               \
-  " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"      \
-  " event_name, event_key, guards, child_id, group_id, prev_id)"
+/* The rows of a task insert (TASK_INSERT_INTO), parameters 23k+1 to 23k+23. */
 #define PG_TASK_ROW_1 "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
 #define PG_TASK_ROW_2 "($24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46)"
 #define PG_TASK_ROW_3 "($47, $48, $49, $50, $51, $52, $53, $54, $55, $56, $57, $58, $59, $60, $61, $62, $63, $64, $65, $66, $67, $68, $69)"
@@ -136,15 +132,12 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_PROC_INVOLVES] = "SELECT EXISTS (SELECT 1 FROM participant WHERE process_id = $1 AND user_id = $2)",
   [Q_PARTICIPANT_ADD] = "INSERT INTO participant(process_id, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
   [Q_TASK_INSERT] =
-      "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"
-      " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"
-      " event_name, event_key, guards, child_id, group_id, prev_id)"
-      " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, coalesce($17::bigint, nextval('task_id_seq')), $18, $19, $20, $21, $22, $23) RETURNING id",
+      TASK_INSERT_INTO " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, coalesce($17::bigint, nextval('task_id_seq')), $18, $19, $20, $21, $22, $23) RETURNING id",
   /* two to four rows with their ids (store.c) */
-  [Q_TASK_INSERT_2] = PG_TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2,
-  [Q_TASK_INSERT_3] = PG_TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2 ", " PG_TASK_ROW_3,
+  [Q_TASK_INSERT_2] = TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2,
+  [Q_TASK_INSERT_3] = TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2 ", " PG_TASK_ROW_3,
   [Q_TASK_INSERT_4] =
-      PG_TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2 ", " PG_TASK_ROW_3 ", " PG_TASK_ROW_4,
+      TASK_INSERT_INTO " VALUES" PG_TASK_ROW_1 ", " PG_TASK_ROW_2 ", " PG_TASK_ROW_3 ", " PG_TASK_ROW_4,
   [Q_TASK_GET] = "SELECT " TASK_COLS TASK_FROM "WHERE t.id = $1",
   [Q_TASK_UPDATE] =
       "UPDATE task SET flow_task = $2, status = $3, owner_id = $4, data = $5, error_message = $6,"

@@ -348,32 +348,47 @@ static void *gc_worker(void *arg) {
   return (void *)(intptr_t)bad;
 }
 
-static int test_group_commit(void) {
-  snprintf(gc_file, sizeof gc_file, "/tmp/flowhost-gc-%d.db", (int)getpid());
-  test_remove_db(gc_file);
-  gc_path = test_db(gc_file, gc_url, sizeof gc_url);
+/* Runs fn(0) .. fn(GC_THREADS - 1) on threads at once; the sum of what they
+ * return (their failures), or -1 when a thread could not start. */
+static long run_workers(void *(*fn)(void *)) {
   pthread_t t[GC_THREADS];
-  for (long i = 0; i < GC_THREADS; i++) CHECK(pthread_create(&t[i], NULL, gc_worker, (void *)(intptr_t)i) == 0);
+  int started = 0;
   long bad = 0;
-  for (int i = 0; i < GC_THREADS; i++) {
+  for (long i = 0; i < GC_THREADS; i++) started += pthread_create(&t[started], NULL, fn, (void *)(intptr_t)i) == 0;
+  for (int i = 0; i < started; i++) {
     void *r;
     pthread_join(t[i], &r);
     bad += (long)(intptr_t)r;
   }
-  CHECK(bad == 0);
+  return started == GC_THREADS ? bad : -1;
+}
+
+/* The processes of flow "<prefix><i>" for every worker i, each n of them. */
+static int each_worker_wrote(store *st, const char *prefix, size_t n) {
+  fherr err = {0};
+  for (long i = 0; i < GC_THREADS; i++) {
+    char flow[32];
+    snprintf(flow, sizeof flow, "%s%ld", prefix, i);
+    store_process_query q = {.flow = flow, .limit = 1000};
+    json_t *rows;
+    CHECK(store_process_list(st, &q, &rows, &err) == FH_OK);
+    size_t got = json_array_size(rows);
+    json_decref(rows);
+    CHECK(got == n);
+  }
+  return 0;
+}
+
+static int test_group_commit(void) {
+  snprintf(gc_file, sizeof gc_file, "/tmp/flowhost-gc-%d.db", (int)getpid());
+  test_remove_db(gc_file);
+  gc_path = test_db(gc_file, gc_url, sizeof gc_url);
+  CHECK(run_workers(gc_worker) == 0);
   store *st = NULL;
   fherr err = {0};
   store_options opt = {.synchronous_full = 0};
   CHECK(store_open(gc_path, &opt, &st, &err) == FH_OK);
-  for (long i = 0; i < GC_THREADS; i++) {
-    char flow[32];
-    snprintf(flow, sizeof flow, "t%ld", i);
-    store_process_query q = {.flow = flow, .limit = 1000};
-    json_t *rows;
-    CHECK(store_process_list(st, &q, &rows, &err) == FH_OK);
-    CHECK(json_array_size(rows) == GC_ACTIONS - GC_ACTIONS / 10);
-    json_decref(rows);
-  }
+  CHECK(each_worker_wrote(st, "t", GC_ACTIONS - GC_ACTIONS / 10) == 0);
   store_close(st);
   test_remove_db(gc_file);
   return 0;
@@ -432,27 +447,11 @@ static int test_deferred_sync(void) {
     CHECK(synced_of(w) == (unsigned long)i + 1);   /* durable before store_commit returned */
   }
   CHECK(w->wal_fd >= 0);
-  pthread_t t[GC_THREADS];
-  for (long i = 0; i < GC_THREADS; i++) CHECK(pthread_create(&t[i], NULL, sync_worker, (void *)(intptr_t)i) == 0);
-  long bad = 0;
-  for (int i = 0; i < GC_THREADS; i++) {
-    void *r;
-    pthread_join(t[i], &r);
-    bad += (long)(intptr_t)r;
-  }
-  CHECK(bad == 0);
+  CHECK(run_workers(sync_worker) == 0);
   unsigned long written = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
   CHECK(written > 20 && written <= 20 + GC_THREADS * GC_ACTIONS);   /* batches commit together */
   CHECK(synced_of(w) == written);
-  for (long i = 0; i < GC_THREADS; i++) {
-    char flow[32];
-    snprintf(flow, sizeof flow, "s%ld", i);
-    store_process_query q = {.flow = flow, .limit = 1000};
-    json_t *rows;
-    CHECK(store_process_list(st, &q, &rows, &err) == FH_OK);
-    CHECK(json_array_size(rows) == GC_ACTIONS);
-    json_decref(rows);
-  }
+  CHECK(each_worker_wrote(st, "s", GC_ACTIONS) == 0);
   /* a sync that fails: fdatasync(2) of a pipe is EINVAL */
   int p[2];
   CHECK(pipe(p) == 0);

@@ -344,8 +344,25 @@ describe("transitions on the activation", function()
   end)
 end)
 
-describe("the activation's transitions, built when first looked at", function()
+-- Starts the flow whose source is `text` (saved as NAME.lua in a fresh folder) on a private
+-- host, and returns the start's answer; the host and the folder are gone afterwards.
+local function start_flow_text(name, text)
   local flowhost = require "flowhost"
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -p " .. dir)
+  local f = assert(io.open(dir .. "/" .. name .. ".lua", "w"))
+  f:write(text)
+  f:close()
+  local host = flowhost.open { flows = dir, db = ":memory:" }
+  local ok, r = pcall(host.start, host, name, "start", {})
+  host:close()
+  os.remove(dir .. "/" .. name .. ".lua")
+  os.remove(dir)
+  return assert(ok and r, r)
+end
+
+describe("the activation's transitions, built when first looked at", function()
   local FLOW = [[
 local flow = require "flow"
 local this = flow.this
@@ -378,18 +395,8 @@ return flow.Flow {
 ]]
 
   it("show in pairs, answer every name, and die with their callback", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    os.execute("mkdir -p " .. dir)
-    local f = assert(io.open(dir .. "/lazy.lua", "w"))
-    f:write(FLOW)
-    f:close()
-    local host = flowhost.open { flows = dir, db = ":memory:" }
-    local r = host:start("lazy", "start", {})
+    local r = start_flow_text("lazy", FLOW)
     local d = r.process.data
-    host:close()
-    os.remove(dir .. "/lazy.lua")
-    os.remove(dir)
     assert.equal("DONE", r.process.status)
     assert.is_true(d.missing)
     assert.same({ "assign", "cancel", "execute", "flow", "process", "reassign", "revive", "task", "unassign",
@@ -404,7 +411,6 @@ return flow.Flow {
 end)
 
 describe("the activation's task table, built when first looked at", function()
-  local flowhost = require "flowhost"
   local FLOW = [[
 local flow = require "flow"
 local this = flow.this
@@ -439,19 +445,9 @@ return flow.Flow {
 ]]
 
   it("shows the task, keeps its data, and is gone with a callback that never looked", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    os.execute("mkdir -p " .. dir)
-    local f = assert(io.open(dir .. "/lazytask.lua", "w"))
-    f:write(FLOW)
-    f:close()
-    local host = flowhost.open { flows = dir, db = ":memory:" }
-    local r = host:start("lazytask", "start", {})
+    local r = start_flow_text("lazytask", FLOW)
     local look
     for _, t in ipairs(r.tasks) do if t.node == "look" then look = t end end
-    host:close()
-    os.remove(dir .. "/lazytask.lua")
-    os.remove(dir)
     local d = r.process.data
     assert.equal("DONE", r.process.status)
     assert.equal("look", d.node)
