@@ -183,6 +183,9 @@ export async function expectText(locator, expected, timeout = WAIT) {
 /** Navigates within the app by hash and waits for the page title. */
 export async function go(page, hash, title) {
   await page.evaluate((h) => { location.hash = h; }, hash);
+  // the content of the page before stays until the new one mounts: wait for the new one
+  await page.waitForFunction(() => document.getElementById('main')?.dataset.route === location.hash,
+    null, { timeout: WAIT });
   if (title) await expectText(page.getByTestId('page-title').first(), title);
 }
 

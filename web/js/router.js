@@ -134,6 +134,9 @@ async function render(isRefresh, reload = false) {
     mount: (...nodes) => {
       if (seq !== renderSeq) return false;
       mainEl.replaceChildren(...nodes.flat().filter(Boolean));
+      // which address the content shown belongs to: tests (and scripts) wait on it
+      // instead of guessing when a navigation has rendered
+      mainEl.dataset.route = hash;
       mounted = true;
       return true;
     },
