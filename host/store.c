@@ -1877,17 +1877,14 @@ static int write_rows(store *st, const store_write *w, fherr *err) {
   return rc;
 }
 
+static int write_rows_cb(store *st, const void *w, fherr *err) { return write_rows(st, w, err); }
+
 int store_write_process(store *st, const store_write *w, fherr *err) {
   drop_ids_pg(st);
-  int rc = store_begin(st, err);
-  if (rc) return rc;
-  if ((rc = write_rows(st, w, err))) {
-    store_rollback(st);
-    /* another program took ids: go past them (PostgreSQL's come from sequences) */
-    if (rc == FH_STALE && st->cur->db->kind != DB_KIND_PG) reseed_ids(st);
-    return rc;
-  }
-  return store_commit(st, err);
+  int rc = store_write_fn(st, write_rows_cb, w, err);
+  /* another program took ids: go past them (PostgreSQL's come from sequences) */
+  if (rc == FH_STALE && st->cur->db->kind != DB_KIND_PG) reseed_ids(st);
+  return rc;
 }
 
 /* --- messages and signals ------------------------------------------------ */

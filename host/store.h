@@ -440,6 +440,14 @@ typedef struct store_write {
  * since it was read (or an id was taken) and nothing was written. */
 int store_write_process(store *st, const store_write *w, fherr *err);
 
+/* One write action given as a function: fn(st, arg, err) runs inside the
+ * action's transaction (or savepoint) on the writer connection, perhaps on
+ * another thread that holds the writer while this one waits (it must touch
+ * nothing but st, arg and err).  FH_OK once the action is durable; fn's
+ * error (nothing written) or the commit's. */
+typedef int (*store_write_cb)(store *st, const void *arg, fherr *err);
+int store_write_fn(store *st, store_write_cb fn, const void *arg, fherr *err);
+
 /* --- process data: search index, comments, audit (store_data.c) ------- */
 
 typedef enum { STORE_CMP_EQ, STORE_CMP_GE, STORE_CMP_LE, STORE_CMP_GT, STORE_CMP_LT } store_cmp;

@@ -118,6 +118,7 @@ typedef struct writer {
   pthread_cond_t done[RESULTS];
   unsigned long committed;  /* guarded by done_mu */
   int results[RESULTS];     /* fherr code of batch % RESULTS, guarded by done_mu */
+  char whys[RESULTS][128];  /* ... and the message of a failed one */
   /* Durability outside mu (synchronous=FULL over the walbuf VFS): c
    * commits at NORMAL, and whoever waits on a commit makes it durable with
    * one fdatasync of the WAL for every commit written before that sync
@@ -131,6 +132,10 @@ typedef struct writer {
   unsigned long synced;     /* commits known durable, guarded by sync_mu */
   int syncing;              /* a sync is under way, guarded by sync_mu */
   int sync_broken;          /* a sync failed: nothing written since is durable (sync_mu) */
+  /* Combined writes (store_write_fn): actions queued for whoever holds mu,
+   * who runs them one after another in its batch (store_writer.c). */
+  pthread_mutex_t q_mu;
+  struct write_req *q_head, *q_tail;   /* guarded by q_mu */
   struct writer *next;
   id_seq ids;               /* shared by the stores of this file */
 } writer;

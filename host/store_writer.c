@@ -154,6 +154,7 @@ static int writer_acquire(store *st, const char *path, const store_options *opt,
     for (int i = 0; i < RESULTS; i++) pthread_cond_init(&w->done[i], NULL);
     pthread_mutex_init(&w->sync_mu, NULL);
     pthread_cond_init(&w->sync_cond, NULL);
+    pthread_mutex_init(&w->q_mu, NULL);
     w->wal_fd = -1;
     /* FULL over walbuf: the syncs are ours, outside mu (see above) */
     if ((!opt || opt->synchronous_full) && walbuf_vfs_name()) {
@@ -185,6 +186,7 @@ static void writer_release(writer *w) {
     for (int i = 0; i < RESULTS; i++) pthread_cond_destroy(&w->done[i]);
     pthread_mutex_destroy(&w->sync_mu);
     pthread_cond_destroy(&w->sync_cond);
+    pthread_mutex_destroy(&w->q_mu);
     free(w->path);
     free(w);
   }
@@ -219,24 +221,32 @@ void store_close(store *st) {
   free(st);
 }
 
-/* Records the outcome of the writer's current batch and wakes its waiters. */
-static void batch_done(writer *w, int rc) {
+/* Records the outcome of the writer's current batch and wakes its waiters;
+ * why, when it failed (NULL: a message of its own). */
+static void batch_done(writer *w, int rc, const char *why) {
   w->open = 0;
   pthread_mutex_lock(&w->done_mu);
   w->results[w->batch % RESULTS] = rc;
+  snprintf(w->whys[w->batch % RESULTS], sizeof w->whys[0], "%s", rc && why ? why : "");
   w->seqs[w->batch % RESULTS] = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
   w->committed = w->batch;
   pthread_cond_broadcast(&w->done[w->batch % RESULTS]);
   pthread_mutex_unlock(&w->done_mu);
 }
 
-/* SQLite may have rolled the whole batch back by itself (disk full, I/O
- * error): then it is lost for everyone who waits on it. */
+/* The error of an action whose batch SQLite rolled back by itself. */
+static int batch_lost(writer *w, fherr *err) {
+  return dbc_errcode(w->c.db) == DB_FULL ? fherr_set(err, FH_BUSY, "the database's disk is full; try again later")
+                                         : fherr_set(err, FH_INTERNAL, "storage error: the transaction was rolled back");
+}
+
 /* SQLite rolled the whole batch back by itself (an I/O error, or a full
  * disk: that one is the contract's 503, not a bug). */
 static void check_batch_alive(writer *w) {
-  if (w->open && dbc_autocommit(w->c.db))
-    batch_done(w, dbc_errcode(w->c.db) == DB_FULL ? FH_BUSY : FH_INTERNAL);
+  if (w->open && dbc_autocommit(w->c.db)) {
+    fherr lost = {0};
+    batch_done(w, batch_lost(w, &lost), lost.message);
+  }
 }
 
 /* Waits until the commits up to seq (a value of w->written) are durable:
@@ -280,6 +290,69 @@ static int sync_here(writer *w, fherr *err) {
   return fherr_set(err, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
 }
 
+/* A write action queued for whoever holds mu (store_write_fn, below). */
+typedef struct write_req {
+  store *st;
+  store_write_cb fn;
+  const void *arg;
+  fherr *err;
+  int rc;                  /* fn's outcome; FH_OK: kept in batch `batch` */
+  unsigned long batch;
+  int executed, kicked;    /* guarded by q_mu */
+  pthread_cond_t cond;
+  struct write_req *next;
+} write_req;
+
+/* Lets go of the writer, and wakes the first queued combined write (if
+ * any) to take it over: whoever releases mu hands the queue on, so a
+ * queued action never waits for a holder that has gone. */
+static void writer_unlock(writer *w) {
+  pthread_mutex_unlock(&w->mu);
+  pthread_mutex_lock(&w->q_mu);
+  if (w->q_head) {
+    w->q_head->kicked = 1;
+    pthread_cond_signal(&w->q_head->cond);
+  }
+  pthread_mutex_unlock(&w->q_mu);
+}
+
+static int batch_is_young(writer *w) {
+  return w->pending + 1 < BATCH_MAX && fhtime_monotonic() - w->opened_at < BATCH_AGE;
+}
+
+/* Commits the open batch (holding mu), through st's statements on the
+ * writer connection; *seq: the WAL write to wait for when the sync is
+ * deferred (0: none).  n: the actions of the batch. */
+static int commit_batch(writer *w, store *st, int n, unsigned long *seq, fherr *err) {
+  *seq = 0;
+  conn *saved = st->cur;
+  st->cur = &w->c;
+  int rc = sq_simple(st, Q_COMMIT, err);
+  if (rc) sq_simple(st, Q_ROLLBACK, NULL);
+  st->cur = saved;
+  if (!rc && w->defer_sync) {
+    if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) < 0)
+      __atomic_store_n(&w->wal_fd, walbuf_wal_fd(w->c.db->lite), __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) >= 0) *seq = __atomic_add_fetch(&w->written, 1, __ATOMIC_SEQ_CST);
+    else rc = sync_here(w, err);   /* no descriptor of the WAL (none could be opened) */
+  }
+  metrics_commit(n, rc);
+  batch_done(w, rc, err ? err->message : NULL);
+  return rc;
+}
+
+/* Waits until batch `mine` is committed and durable. */
+static int wait_batch(writer *w, unsigned long mine, fherr *err) {
+  pthread_mutex_lock(&w->done_mu);
+  while (w->committed < mine) pthread_cond_wait(&w->done[mine % RESULTS], &w->done_mu);
+  int rc = w->results[mine % RESULTS];
+  unsigned long seq = w->seqs[mine % RESULTS];
+  if (rc) fherr_set(err, rc, "%s", w->whys[mine % RESULTS][0] ? w->whys[mine % RESULTS] : "storage error: the commit failed");
+  pthread_mutex_unlock(&w->done_mu);
+  if (rc) return rc;
+  return w->defer_sync ? wait_durable(w, seq, err) : FH_OK;
+}
+
 /* Ends this store's write action.  keep: its changes are in the batch and
  * the caller must hear only once they are durable. */
 static int end_write(store *st, int keep, fherr *err) {
@@ -289,43 +362,145 @@ static int end_write(store *st, int keep, fherr *err) {
   st->in_write = 0;
   check_batch_alive(w);
   if (keep && !w->open) {   /* lost with the batch */
-    int full = dbc_errcode(w->c.db) == DB_FULL;
-    pthread_mutex_unlock(&w->mu);
-    return full ? fherr_set(err, FH_BUSY, "the database's disk is full; try again later")
-                : fherr_set(err, FH_INTERNAL, "storage error: the transaction was rolled back");
+    int rc = batch_lost(w, err);
+    writer_unlock(w);
+    return rc;
   }
   int queued = __atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST);
-  if (w->open && queued > 0 && w->pending + 1 < BATCH_MAX && fhtime_monotonic() - w->opened_at < BATCH_AGE) {
+  if (w->open && queued > 0 && batch_is_young(w)) {
     if (keep) w->pending++;
-    pthread_mutex_unlock(&w->mu);
-    if (!keep) return FH_OK;
-    pthread_mutex_lock(&w->done_mu);
-    while (w->committed < mine) pthread_cond_wait(&w->done[mine % RESULTS], &w->done_mu);
-    int rc = w->results[mine % RESULTS];
-    unsigned long seq = w->seqs[mine % RESULTS];
-    pthread_mutex_unlock(&w->done_mu);
-    if (rc) return fherr_set(err, rc, "storage error: the commit failed");
-    return w->defer_sync ? wait_durable(w, seq, err) : FH_OK;
+    writer_unlock(w);
+    return keep ? wait_batch(w, mine, err) : FH_OK;
   }
   int rc = FH_OK;
   unsigned long seq = 0;
-  if (w->open) {
-    st->cur = &w->c;
-    rc = sq_simple(st, Q_COMMIT, err);
-    if (rc) sq_simple(st, Q_ROLLBACK, NULL);
-    st->cur = &st->own;
-    if (!rc && w->defer_sync) {
-      if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) < 0)
-        __atomic_store_n(&w->wal_fd, walbuf_wal_fd(w->c.db->lite), __ATOMIC_SEQ_CST);
-      if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) >= 0) seq = __atomic_add_fetch(&w->written, 1, __ATOMIC_SEQ_CST);
-      else rc = sync_here(w, err);   /* no descriptor of the WAL (none could be opened) */
-    }
-    metrics_commit(w->pending + (keep ? 1 : 0), rc);
-    batch_done(w, rc);
-  }
-  pthread_mutex_unlock(&w->mu);
+  if (w->open) rc = commit_batch(w, st, w->pending + (keep ? 1 : 0), &seq, err);
+  writer_unlock(w);
   if (keep && !rc && seq) rc = wait_durable(w, seq, err);
   return keep ? rc : FH_OK;
+}
+
+/* --- combined writes --------------------------------------------------------
+ *
+ * With many actions at once, handing mu from one to the next costs more
+ * than their SQL: every hand-over wakes a sleeping thread, the lock is idle
+ * until it runs, and the connection's pages move to its core.  So an action
+ * given as a function (store_write_fn) queues itself; whoever holds mu (or
+ * takes it, finding it free) runs every queued action in its batch, one
+ * after another, each in a savepoint of its own, then commits the batch or
+ * leaves it open for the actions still waiting for mu, as end_write does.
+ * The owners sleep once, until their action is run and its batch decided.
+ * (Flat combining: Hendler, Incze, Shavit, Tzafrir, SPAA 2010.) */
+
+/* Runs one queued action in the open batch (opening one if needed); mu is
+ * held.  A batch it opens holds just it so far: then it needs no savepoint
+ * (its rollback is the batch's), as in store_begin. */
+static void run_request(writer *w, write_req *r) {
+  store *st = r->st;
+  st_forget_write_participant(st);
+  st->cur = &w->c;
+  st->in_write = 1;
+  check_batch_alive(w);
+  int whole = 0, rc = FH_OK;
+  if (!w->open) {
+    if (!(rc = sq_simple(st, Q_BEGIN, r->err))) {
+      w->open = 1;
+      w->batch++;
+      w->pending = 0;
+      w->opened_at = fhtime_monotonic();
+      whole = 1;
+    }
+  }
+  if (!rc && !whole) rc = sq_simple(st, Q_ACTION_SAVE, r->err);
+  if (!rc) {
+    rc = r->fn(st, r->arg, r->err);
+    if (!rc && !whole) rc = sq_simple(st, Q_ACTION_RELEASE, r->err);
+    if (rc && whole && !dbc_autocommit(st->cur->db)) {
+      sq_simple(st, Q_ROLLBACK, NULL);
+      batch_done(w, FH_OK, NULL);   /* nothing of anybody's is lost (see store_rollback) */
+    } else if (rc && !whole && !dbc_autocommit(st->cur->db)) {
+      sq_simple(st, Q_ACTION_ROLLBACK, NULL);
+      sq_simple(st, Q_ACTION_RELEASE, NULL);
+    }
+  }
+  check_batch_alive(w);
+  if (!rc && !w->open) rc = batch_lost(w, r->err);
+  if (!rc) {
+    w->pending++;
+    r->batch = w->batch;
+  }
+  st_forget_write_participant(st);   /* the commit may still fail */
+  st->cur = &st->own;
+  st->in_write = 0;
+  r->rc = rc;
+}
+
+/* Holding mu: runs the queue dry, commits as end_write would, lets go of
+ * mu and tells the owners.  self: the caller's store, for the commit. */
+static void combine(writer *w, store *self) {
+  write_req *served = NULL, **tail = &served;
+  for (;;) {
+    pthread_mutex_lock(&w->q_mu);
+    write_req *r = w->q_head;
+    if (r && !(w->q_head = r->next)) w->q_tail = NULL;
+    pthread_mutex_unlock(&w->q_mu);
+    if (!r) break;
+    __atomic_sub_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
+    run_request(w, r);
+    r->next = NULL;
+    *tail = r;
+    tail = &r->next;
+    unsigned long seq;
+    fherr why = {0};
+    if (w->open && !batch_is_young(w)) commit_batch(w, self, w->pending, &seq, &why);
+    fherr_clear(&why);
+  }
+  if (w->open && !(__atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST) > 0 && batch_is_young(w))) {
+    unsigned long seq;
+    fherr why = {0};
+    commit_batch(w, self, w->pending, &seq, &why);
+    fherr_clear(&why);
+  }
+  writer_unlock(w);
+  pthread_mutex_lock(&w->q_mu);
+  for (write_req *r = served, *next; r; r = next) {
+    next = r->next;   /* r may be gone once its owner sees executed */
+    r->executed = 1;
+    pthread_cond_signal(&r->cond);
+  }
+  pthread_mutex_unlock(&w->q_mu);
+}
+
+int store_write_fn(store *st, store_write_cb fn, const void *arg, fherr *err) {
+  writer *w = st->w;
+  if (!w || st->in_write) {   /* alone (private database, PostgreSQL), or refused by store_begin */
+    int rc = store_begin(st, err);
+    if (rc) return rc;
+    if ((rc = fn(st, arg, err))) {
+      store_rollback(st);
+      return rc;
+    }
+    return store_commit(st, err);
+  }
+  write_req r = {.st = st, .fn = fn, .arg = arg, .err = err};
+  pthread_cond_init(&r.cond, NULL);
+  __atomic_add_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
+  pthread_mutex_lock(&w->q_mu);
+  if (w->q_tail) w->q_tail->next = &r;
+  else w->q_head = &r;
+  w->q_tail = &r;
+  pthread_mutex_unlock(&w->q_mu);
+  for (;;) {
+    if (pthread_mutex_trylock(&w->mu) == 0) combine(w, st);
+    pthread_mutex_lock(&w->q_mu);
+    while (!r.executed && !r.kicked) pthread_cond_wait(&r.cond, &w->q_mu);
+    int executed = r.executed;
+    r.kicked = 0;
+    pthread_mutex_unlock(&w->q_mu);
+    if (executed) break;
+  }
+  pthread_cond_destroy(&r.cond);
+  return r.rc ? r.rc : wait_batch(w, r.batch, err);
 }
 
 int store_begin(store *st, fherr *err) {
@@ -391,7 +566,7 @@ void store_rollback(store *st) {
     sq_simple(st, Q_ROLLBACK, NULL);
     /* nothing of anybody's is lost and nobody waits on it: recorded as a
      * success, so that a waiter reading the results ring late sees none */
-    batch_done(st->w, FH_OK);
+    batch_done(st->w, FH_OK, NULL);
   } else if (!dbc_autocommit(st->cur->db)) {
     sq_simple(st, Q_ACTION_ROLLBACK, NULL);
     sq_simple(st, Q_ACTION_RELEASE, NULL);

@@ -471,6 +471,113 @@ static int test_deferred_sync(void) {
   return 0;
 }
 
+/* Combined writes (store_write_fn) from four threads, mixed with classic
+ * begin/commit actions on the same writer, at FULL over walbuf: every kept
+ * action is there once, every refused one is not (its savepoint or its
+ * batch rolled back alone), each returned only once durable, and the
+ * actions shared commits. */
+typedef struct cw_arg {
+  const char *flow;
+  int refuse;
+  int slot;   /* 1, 2: note the thread that ran it in cw_ran_on */
+} cw_arg;
+
+static pthread_t cw_ran_on[2];
+
+static int cw_insert(store *st, const void *arg, fherr *err) {
+  const cw_arg *a = arg;
+  if (a->slot) cw_ran_on[a->slot - 1] = pthread_self();
+  int64_t pid;
+  int rc = store_process_insert(st, a->flow, PROC_NEW, "{}", 0, &pid, err);
+  if (!rc && a->refuse) rc = fherr_set(err, FH_CONFLICT, "refused after its insert");
+  return rc;
+}
+
+static void *cw_worker(void *arg) {
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 1};
+  if (store_open(gc_path, &opt, &st, &err)) return (void *)1;
+  char flow[32];
+  snprintf(flow, sizeof flow, "c%ld", (long)(intptr_t)arg);
+  long bad = 0;
+  for (int i = 0; i < GC_ACTIONS; i++) {
+    cw_arg a = {flow, i % 10 == 9, 0};
+    if (i % 3 == 2) {   /* a classic action between the combined ones */
+      bad += sync_commits(st, flow, 1);
+      continue;
+    }
+    int rc = store_write_fn(st, cw_insert, &a, &err);
+    if (a.refuse ? rc != FH_CONFLICT || !strstr(err.message, "refused") : rc != FH_OK) bad++;
+    if (!rc && synced_of(st->w) < 1) bad++;
+    fherr_clear(&err);
+  }
+  store_close(st);
+  return (void *)(intptr_t)bad;
+}
+
+/* One queued action (arg: its slot) on a store of its own. */
+static void *cw_queued(void *arg) {
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 1};
+  if (store_open(gc_path, &opt, &st, &err)) return (void *)1;
+  cw_arg a = {"queued", 0, (int)(intptr_t)arg};
+  long bad = store_write_fn(st, cw_insert, &a, &err) != FH_OK;
+  store_close(st);
+  return (void *)(intptr_t)bad;
+}
+
+static int test_combined_writes(void) {
+  if (getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: SQLite only\n"), 0;
+  snprintf(gc_file, sizeof gc_file, "/tmp/flowhost-cw-%d.db", (int)getpid());
+  test_remove_db(gc_file);
+  gc_path = test_db(gc_file, gc_url, sizeof gc_url);
+  store *st = NULL;
+  fherr err = {0};
+  store_options opt = {.synchronous_full = 1};
+  CHECK(store_open(gc_path, &opt, &st, &err) == FH_OK);
+  writer *w = st->w;
+  CHECK(w && w->defer_sync);
+  /* alone: committed and synced before it returns */
+  cw_arg one = {"one", 0, 0}, no = {"no", 1, 0};
+  CHECK(store_write_fn(st, cw_insert, &one, &err) == FH_OK);
+  CHECK(synced_of(w) == __atomic_load_n(&w->written, __ATOMIC_SEQ_CST) && synced_of(w) == 1);
+  CHECK(store_write_fn(st, cw_insert, &no, &err) == FH_CONFLICT);
+  fherr_clear(&err);
+  CHECK(!st->in_write && st->cur == &st->own);
+  /* two actions queue while a classic action holds the writer; when it
+   * lets go, the first of them runs both (and commits the classic one) */
+  int64_t pid;
+  CHECK(store_begin(st, &err) == FH_OK);
+  CHECK(store_process_insert(st, "classic", PROC_NEW, "{}", 0, &pid, &err) == FH_OK);
+  pthread_t queued[2];
+  for (long i = 0; i < 2; i++) CHECK(pthread_create(&queued[i], NULL, cw_queued, (void *)(intptr_t)(i + 1)) == 0);
+  for (int spin = 0; __atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST) < 2 && spin < 10000; spin++) usleep(1000);
+  CHECK(__atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST) == 2);
+  CHECK(store_commit(st, &err) == FH_OK);
+  for (int i = 0; i < 2; i++) {
+    void *r;
+    pthread_join(queued[i], &r);
+    CHECK(r == NULL);
+  }
+  CHECK(pthread_equal(cw_ran_on[0], cw_ran_on[1]));
+  CHECK(run_workers(cw_worker) == 0);
+  size_t kept = 0;
+  for (int i = 0; i < GC_ACTIONS; i++) kept += !(i % 3 != 2 && i % 10 == 9);
+  CHECK(each_worker_wrote(st, "c", kept) == 0);
+  unsigned long written = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
+  CHECK(written > 1 && written < 1 + GC_THREADS * kept);   /* some commits held several actions */
+  CHECK(synced_of(w) == written);
+  store_process_query q = {.flow = "no", .limit = 10};
+  json_t *rows;
+  CHECK(store_process_list(st, &q, &rows, &err) == FH_OK && json_array_size(rows) == 0);
+  json_decref(rows);
+  store_close(st);
+  test_remove_db(gc_file);
+  return 0;
+}
+
 /* Kept messages: found while not expired, taken once (a second take of the
  * same message makes the write stale), not kept while a receiver waits;
  * receivers are found by name and key, signals by name alone. */
@@ -598,6 +705,7 @@ static const test_case TESTS[] = {
     {"messages", test_messages},
     {"group_commit", test_group_commit},
     {"deferred_sync", test_deferred_sync},
+    {"combined_writes", test_combined_writes},
     {"schema", test_schema},
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
