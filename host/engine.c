@@ -211,10 +211,10 @@ static int start_body(run *r, const fd_node *n, const json_t *input, fherr *err)
   int rc = store_next_id(r->e->st, STORE_ID_PROCESS, &r->ps.proc.id, err);
   if (rc) return rc;
   st_task row = {0};
-  snprintf(row.flow_task, sizeof row.flow_task, "%s.%s", r->fd->name, n->name);
-  snprintf(row.type, sizeof row.type, "%s", node_kind_name(n->kind));
+  join_names(row.flow_task, sizeof row.flow_task, r->fd->name, n->name);
+  copy_text(row.type, sizeof row.type, node_kind_name(n->kind));
   row.status = TASK_NEW;
-  snprintf(row.token, sizeof row.token, "start");
+  copy_text(row.token, sizeof row.token, "start");
   fhtime_now(row.created_at);
   if (!a->is_system) {
     row.owner_id = a->id;
@@ -373,12 +373,12 @@ static int cancel_body(run *r, void *arg, fherr *err) {
     ptask *t = r->ps.tasks[i];
     if (!task_status_is_active(t->row.status)) continue;
     t->row.status = TASK_CANCELED;
-    snprintf(t->row.finished_at, sizeof t->row.finished_at, "%s", now);
+    copy_text(t->row.finished_at, sizeof t->row.finished_at, now);
     t->row.lease_until[0] = '\0';
     t->dirty = 1;
   }
   p->status = PROC_CANCELED;
-  snprintf(p->finished_at, sizeof p->finished_at, "%s", now);
+  copy_text(p->finished_at, sizeof p->finished_at, now);
   return FH_OK;
 }
 

@@ -46,7 +46,7 @@ static char *search_fields_text(const flowdef *fd) {
   json_array_foreach(fd->fields, i, f) {
     if (json_is_true(json_object_get(f, "search"))) json_array_append(names, json_object_get(f, "name"));
   }
-  char *text = json_array_size(names) ? json_dumps(names, JSON_COMPACT) : NULL;
+  char *text = json_array_size(names) ? dump_json(names) : NULL;
   json_decref(names);
   return text;
 }
@@ -96,7 +96,7 @@ void data_prepare_write(engine *e, const pstate *ps, const char *old_data, const
     }
     json_t *changes = json_is_object(data) ? diff_data(old, data) : json_array();
     json_decref(old);
-    if (json_array_size(changes)) dw->changes = json_dumps(changes, JSON_COMPACT);
+    if (json_array_size(changes)) dw->changes = dump_json(changes);
     json_decref(changes);
     dw->search = search_fields_text(engine_find_def(e, ps->proc.flow));
   }

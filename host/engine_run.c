@@ -54,7 +54,7 @@ void run_init_new(run *r, engine *e, const fh_actor *a, const flowdef *fd) {
   r->data = json_object();
   r->ps.is_new = 1;
   st_process *p = &r->ps.proc;
-  snprintf(p->flow, sizeof p->flow, "%s", fd->name);
+  copy_text(p->flow, sizeof p->flow, fd->name);
   p->status = PROC_NEW;
   if (!a->is_system) snprintf(p->created_by_name, sizeof p->created_by_name, "%s", a->username);
   p->created_by = a->is_system ? 0 : a->id;
@@ -317,12 +317,12 @@ int run_create_one(run *r, const fd_node *n, const char *token, int64_t prev, in
                    ptask **out, fherr *err) {
   st_task t = {0};
   t.process_id = r->ps.proc.id;
-  snprintf(t.flow_task, sizeof t.flow_task, "%s.%s", r->ps.proc.flow, n->name);
-  snprintf(t.type, sizeof t.type, "%s", node_kind_name(n->kind));
+  join_names(t.flow_task, sizeof t.flow_task, r->ps.proc.flow, n->name);
+  copy_text(t.type, sizeof t.type, node_kind_name(n->kind));
   t.status = TASK_NEW;
   t.group_id = group;
-  if (data && !(t.data = json_dumps(data, JSON_COMPACT))) return fherr_set(err, FH_INTERNAL, "out of memory");
-  snprintf(t.token, sizeof t.token, "%s", token);
+  if (data && !(t.data = dump_json(data))) return fherr_set(err, FH_INTERNAL, "out of memory");
+  copy_text(t.token, sizeof t.token, token);
   fhtime_now(t.created_at);
   int rc = set_up_task(r, n, &t, err);
   if (rc && r->job_mode && rc == FH_FLOW_ERROR) rc = (set_up_failed(&t, err), FH_OK);
@@ -359,7 +359,7 @@ int run_follow_next(run *r, const ptask *from, const fd_node *n, fherr *err) {
   /* an instance of a :ForEach group: the group decides when the flow goes on */
   if (from->row.group_id) return run_instance_done(r, (ptask *)from, n, err);
   char token[sizeof from->row.token];
-  snprintf(token, sizeof token, "%s", from->row.token);
+  copy_text(token, sizeof token, from->row.token);
   for (int i = 0; i < n->nedges; i++) {
     int rc = follow_edge(r, from, n, i, token, err);
     if (rc) return rc;

@@ -18,7 +18,10 @@ void jw_free(jsonw *w) {
 static int grow(jsonw *w, size_t more) {
   if (w->oom) return 0;
   if (w->len + more + 1 <= w->cap) return 1;
-  size_t cap = w->cap ? w->cap : 4096;
+  /* small first: most texts printed are a process's data or an audit
+   * entry, and a block this size comes from malloc's per-thread cache
+   * (4 KiB took ~3,000 instructions); a list answer doubles up quickly */
+  size_t cap = w->cap ? w->cap : 256;
   while (cap < w->len + more + 1) cap *= 2;
   char *bigger = realloc(w->buf, cap);
   if (!bigger) {
@@ -235,13 +238,64 @@ static int dump_part(const char *buffer, size_t size, void *data) {
   return w->oom ? -1 : 0;
 }
 
+/* jansson's own print of v, for what this writer does not print itself */
+static void dump_by_jansson(jsonw *w, const json_t *v) {
+  before_value(w);
+  if (json_dump_callback(v, dump_part, w, JSON_COMPACT | JSON_ENCODE_ANY)) w->oom = 1;
+}
+
+/* The tree is walked here rather than printed by json_dumps, which costs
+ * several thousand instructions even for {"n":6} (its buffer, its checks):
+ * every automatic write prints its process data and its audit.  Reals and
+ * containers nested deeper than the writer tracks (or looping back into
+ * themselves) are left to jansson, so the text stays byte for byte its. */
 void jw_value(jsonw *w, const json_t *v) {
   if (!v) {
     jw_null(w);
     return;
   }
-  before_value(w);
-  if (json_dump_callback(v, dump_part, w, JSON_COMPACT | JSON_ENCODE_ANY)) w->oom = 1;
+  switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+      if (w->depth >= JW_DEPTH - 1) break;
+      jw_object(w);
+      const char *k;
+      size_t klen;
+      json_t *x;
+      json_object_keylen_foreach((json_t *)v, k, klen, x) {
+        before_value(w);
+        put_escaped(w, k, klen, 0);
+        put_char(w, ':');
+        w->after_key = 1;
+        jw_value(w, x);
+      }
+      jw_object_end(w);
+      return;
+    }
+    case JSON_ARRAY: {
+      if (w->depth >= JW_DEPTH - 1) break;
+      jw_array(w);
+      for (size_t i = 0, n = json_array_size(v); i < n; i++) jw_value(w, json_array_get(v, i));
+      jw_array_end(w);
+      return;
+    }
+    case JSON_STRING: {
+      size_t mark = w->len;
+      int in = w->depth > 0 && w->depth <= JW_DEPTH, had = in ? w->has_member[w->depth - 1] : 0;
+      int after_key = w->after_key;
+      before_value(w);
+      if (put_escaped(w, json_string_value(v), json_string_length(v), 1)) return;
+      w->len = mark;   /* not UTF-8 (a _nocheck string): jansson's answer, which is an error */
+      if (in) w->has_member[w->depth - 1] = (unsigned char)had;
+      w->after_key = after_key;
+      break;
+    }
+    case JSON_INTEGER: jw_int(w, json_integer_value(v)); return;
+    case JSON_TRUE: jw_bool(w, 1); return;
+    case JSON_FALSE: jw_bool(w, 0); return;
+    case JSON_NULL: jw_null(w); return;
+    case JSON_REAL: break;
+  }
+  dump_by_jansson(w, v);
 }
 
 /* --- stored JSON texts ------------------------------------------------------- */

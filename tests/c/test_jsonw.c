@@ -90,6 +90,71 @@ static int test_structure(void) {
   return 0;
 }
 
+/* jw_value walks jansson trees itself: the same text as json_dumps for
+ * every kind of value, keys and strings with escapes and NUL bytes, reals
+ * (left to jansson), nesting deeper than the writer tracks, and the same
+ * failure for what jansson cannot print (a loop, a string that is not
+ * UTF-8). */
+static int test_values(void) {
+  json_t *deep = json_pack("{s:i}", "bottom", 1);
+  for (int i = 0; i < 40; i++) deep = i % 2 ? json_pack("{s:o, s:s}", "in", deep, "at", "x") : json_pack("[o, n]", deep);
+  json_t *values[] = {
+      json_pack("{s:i}", "n", 6),
+      json_pack("[{s:s, s:n, s:i}]", "field", "n", "old", "new", 6),
+      json_pack("{s:s, s:[i, f, b, b, n], s:{}, s:[]}", "t\u00e9xt \"q\"", "caf\xc3\xa9\n\x01", "list", -7, 0.1, 1, 0, "o",
+                "a"),
+      json_stringn("a\0b", 3),
+      json_real(1e300),
+      json_integer(INT64_MIN),
+      json_true(),
+      json_null(),
+      json_pack("{s:f, s:[f]}", "x", 2.5, "y", -0.0),
+      deep,
+      NULL};
+  json_t *keyed = json_object();
+  json_object_setn_new(keyed, "k\0ey", 4, json_string("v"));
+  json_object_set_new(keyed, "tab\tkey", json_integer(1));
+  for (int i = 0; values[i]; i++) {
+    jsonw w;
+    jw_init(&w);
+    jw_value(&w, values[i]);
+    char what[32];
+    snprintf(what, sizeof what, "value %d", i);
+    CHECK(same_as(&w, values[i], what));
+  }
+  jsonw w;
+  jw_init(&w);
+  jw_value(&w, keyed);
+  CHECK(same_as(&w, keyed, "keys"));
+  /* inside a container: commas and keys around a walked value */
+  jw_init(&w);
+  jw_object(&w);
+  jw_key(&w, "a");
+  json_t *inner = json_pack("{s:[i, i], s:s}", "x", 1, 2, "y", "z");
+  jw_value(&w, inner);
+  jw_key(&w, "b");
+  jw_value(&w, inner);
+  jw_object_end(&w);
+  CHECK(same_as(&w, json_pack("{s:O, s:o}", "a", inner, "b", inner), "members"));
+  /* what jansson cannot print fails here too */
+  json_t *loop = json_array();
+  json_t *holder = json_array();
+  json_array_append(holder, loop);
+  json_array_append(loop, holder);
+  jw_init(&w);
+  jw_value(&w, loop);
+  CHECK(jw_take(&w, NULL) == NULL);
+  json_array_clear(loop);
+  json_decref(holder);
+  json_decref(loop);
+  json_t *bad = json_string_nocheck("ok \xff bad");
+  jw_init(&w);
+  jw_value(&w, bad);
+  CHECK(jw_take(&w, NULL) == NULL && json_dumps(bad, JSON_ENCODE_ANY) == NULL);
+  json_decref(bad);
+  return 0;
+}
+
 /* Stored texts: the writer's copy must be the dump of parse_json_text(). */
 static int test_object_texts(void) {
   static const char *const texts[] = {
@@ -213,6 +278,7 @@ out:
 int main(int argc, char **argv) {
   static const test_case tests[] = {{"strings", test_strings},
                                     {"structure", test_structure},
+                                    {"values", test_values},
                                     {"object_texts", test_object_texts},
                                     {"task_rows", test_task_rows},
                                     {NULL, NULL}};
