@@ -1,7 +1,10 @@
 /* Engine throughput: N processes of an all-automatic flow run to DONE,
  * beside the commits/second of a trivial one-row SQLite transaction on the
  * same disk in the same run (the machine is shared; only the ratio is
- * comparable between runs).
+ * comparable between runs).  The baseline and each engine phase alternate
+ * in ROUNDS rounds (a slice of raw commits, a slice of processes, ...), so
+ * that both see the same moments of a noisy machine; each rate is the sum
+ * of its slices.
  *
  *   engine_bench [N] [--sync normal]
  *   engine_bench N --threads K [--sync normal]
@@ -22,32 +25,49 @@
 #include "engine.h"
 #include "fhtime.h"
 
+#define ROUNDS 10
 
-static double sqlite_commits_per_second(const char *path, int n, int full) {
-  bench_remove_db(path);
+/* The baseline: one-row BEGIN IMMEDIATE ... COMMIT transactions. */
+typedef struct raw_db {
   sqlite3 *db;
-  if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
+  sqlite3_stmt *ins;
+  double seconds;
+  int commits;
+} raw_db;
+
+static int raw_open(raw_db *r, const char *path, int full) {
+  memset(r, 0, sizeof *r);
+  bench_remove_db(path);
+  if (sqlite3_open(path, &r->db) != SQLITE_OK) return -1;
   char pragmas[128];
   /* the page size flowhost gives a new database (host/store_writer.c): the
    * raw commit then writes frames of the same size */
   snprintf(pragmas, sizeof pragmas, "PRAGMA page_size=2048; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;",
            full ? "FULL" : "NORMAL");
-  sqlite3_exec(db, pragmas, NULL, NULL, NULL);
-  sqlite3_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", NULL, NULL, NULL);
-  sqlite3_stmt *ins;
-  sqlite3_prepare_v2(db, "INSERT INTO t(v) VALUES('x')", -1, &ins, NULL);
+  sqlite3_exec(r->db, pragmas, NULL, NULL, NULL);
+  sqlite3_exec(r->db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", NULL, NULL, NULL);
+  return sqlite3_prepare_v2(r->db, "INSERT INTO t(v) VALUES('x')", -1, &r->ins, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* n more commits, timed; -1 when one failed (a failed run is not a fast one) */
+static int raw_commits(raw_db *r, int n) {
   double t0 = fhtime_monotonic();
   for (int i = 0; i < n; i++) {
-    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    sqlite3_step(ins);
-    sqlite3_reset(ins);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK || sqlite3_step(r->ins) != SQLITE_DONE ||
+        sqlite3_reset(r->ins) != SQLITE_OK || sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+      return -1;
   }
-  double dt = fhtime_monotonic() - t0;
-  sqlite3_finalize(ins);
-  sqlite3_close(db);
+  r->seconds += fhtime_monotonic() - t0;
+  r->commits += n;
+  return 0;
+}
+
+static double raw_rate(const raw_db *r) { return r->seconds > 0 ? r->commits / r->seconds : 0; }
+
+static void raw_close(raw_db *r, const char *path) {
+  sqlite3_finalize(r->ins);
+  sqlite3_close(r->db);
   bench_remove_db(path);
-  return n / dt;
 }
 
 /* Processes of the database that ran to DONE: the answer is checked in the
@@ -66,68 +86,101 @@ static int count_done(const char *path) {
 }
 
 typedef struct worker_arg {
-  flowreg *reg;
-  const char *db;
-  int full, n, done;
+  engine *e;
+  int n, done;
+  pthread_barrier_t *go;
+  double ended;
 } worker_arg;
 
-/* One thread = one engine (its own Lua state and connection), as in serve. */
+/* One thread = one engine (its own Lua state and connection), as in serve;
+ * the engines stay open across slices, as a server's do. */
 static void *start_processes(void *p) {
   worker_arg *w = p;
-  engine *e;
   fherr err = {0};
-  engine_options eo = {.flows = w->reg, .db_path = w->db, .synchronous_full = w->full};
-  if (engine_open(&eo, &e, &err)) return NULL;
+  pthread_barrier_wait(w->go);
   fh_actor sys;
   fh_actor_system(&sys);
   json_t *data = json_pack("{s:i}", "n", 3);
   for (int i = 0; i < w->n; i++) {
-    if (engine_start(e, &sys, "auto", "start", data, NULL, &err)) {
+    if (engine_start(w->e, &sys, "auto", "start", data, NULL, &err)) {
       fherr_clear(&err);
       continue;
     }
     w->done++;
   }
+  w->ended = fhtime_monotonic();
   json_decref(data);
-  engine_close(e);
   return NULL;
 }
 
-/* processes/second with `threads` engines starting processes at once */
-static double concurrent_rate(flowreg *reg, const char *db, int full, int n, int threads, int *done) {
-  bench_remove_db(db);
+/* n processes over `threads` open engines at once: their seconds are added
+ * to *seconds; returns how many starts succeeded. */
+static int threads_slice(engine **engines, int n, int threads, double *seconds) {
   pthread_t t[16];
   worker_arg args[16];
-  double t0 = fhtime_monotonic();
+  pthread_barrier_t go;
+  pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
   for (int i = 0; i < threads; i++) {
-    args[i] = (worker_arg){.reg = reg, .db = db, .full = full, .n = n / threads};
+    args[i] = (worker_arg){.e = engines[i], .n = n / threads, .go = &go};
     pthread_create(&t[i], NULL, start_processes, &args[i]);
   }
+  pthread_barrier_wait(&go);
+  double t0 = fhtime_monotonic(), end = t0;
   int started = 0;
   for (int i = 0; i < threads; i++) {
     pthread_join(t[i], NULL);
     started += args[i].done;
+    if (args[i].ended > end) end = args[i].ended;
   }
-  double dt = fhtime_monotonic() - t0;
-  *done = count_done(db);
-  if (*done != started) *done = -1;   /* an answer that does not match the database fails the run */
-  bench_remove_db(db);
-  return *done / dt;
+  pthread_barrier_destroy(&go);
+  *seconds += end - t0;
+  return started;
+}
+
+/* `threads` engines on db (after the first, which bench_open made); 0 on success */
+static int open_engines(flowreg *reg, const char *db, int full, engine **engines, int threads) {
+  for (int i = 0; i < threads; i++) {
+    fherr err = {0};
+    engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = full};
+    if (engine_open(&eo, &engines[i], &err)) {
+      fprintf(stderr, "engine_open: %s\n", err.message);
+      fherr_clear(&err);
+      while (i > 0) engine_close(engines[--i]);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void close_engines(engine **engines, int threads) {
+  for (int i = 0; i < threads; i++) engine_close(engines[i]);
 }
 
 /* Only the K-thread phase: prints processes done and per second. */
 static int threads_only(int n, int threads, int full, const char *db) {
   flowreg *reg;
-  engine *e;
-  if (bench_open(db, full, &reg, &e)) return 1;
-  engine_close(e);
-  int done = 0;
-  double pps = concurrent_rate(reg, db, full, n, threads, &done);
+  engine *first, *engines[16];
+  if (bench_open(db, full, &reg, &first)) return 1;
+  if (open_engines(reg, db, full, engines, threads)) return 1;
+  double seconds = 0;
+  int started = threads_slice(engines, n, threads, &seconds);
+  close_engines(engines, threads);
+  engine_close(first);
+  int done = count_done(db);
+  bench_remove_db(db);
   printf("engine_bench: %d threads, %d of %d processes done, %.0f processes/s, synchronous=%s\n", threads, done, n,
-         pps, full ? "FULL" : "NORMAL");
+         done / seconds, full ? "FULL" : "NORMAL");
   flowreg_free(reg);
-  return done == n / threads * threads ? 0 : 1;
+  return done == started && done == n / threads * threads ? 0 : 1;
 }
+
+/* A phase of the plain form: its database, time and starts. */
+typedef struct phase {
+  char db[64];
+  int threads;
+  double seconds;
+  int started, done;
+} phase;
 
 int main(int argc, char **argv) {
   engine_library_init();   /* before the baseline's SQLite: both run with the same settings */
@@ -138,45 +191,66 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
   }
   /* per run: two runs at once on this machine must not share a file */
-  char db[64], base[64];
-  snprintf(db, sizeof db, "/tmp/flowhost-bench-%d.db", (int)getpid());
+  char base[64];
+  phase ph[3] = {{.threads = 1}, {.threads = 4}, {.threads = 8}};
+  for (int i = 0; i < 3; i++) snprintf(ph[i].db, sizeof ph[i].db, "/tmp/flowhost-bench-%d-%d.db", (int)getpid(), i);
   snprintf(base, sizeof base, "/tmp/flowhost-bench-base-%d.db", (int)getpid());
-  if (threads > 0 && threads <= 16) return threads_only(n, threads, full, db);
+  if (threads > 0 && threads <= 16) return threads_only(n, threads, full, ph[0].db);
 
-  double baseline = sqlite_commits_per_second(base, n, full);
-
+  raw_db raw;
   flowreg *reg;
-  engine *e;
-  if (bench_open(db, full, &reg, &e)) return 1;
+  engine *e, *engines[3][8];
+  if (raw_open(&raw, base, full)) return fprintf(stderr, "cannot open the baseline's database\n"), 1;
+  if (bench_open(ph[0].db, full, &reg, &e)) return 1;
+  for (int i = 1; i < 3; i++) {
+    bench_remove_db(ph[i].db);
+    if (open_engines(reg, ph[i].db, full, engines[i], ph[i].threads)) return 1;
+  }
   fherr err = {0};
   fh_actor sys;
   fh_actor_system(&sys);
   json_t *data = json_pack("{s:i}", "n", 3);
-  double t0 = fhtime_monotonic();
-  for (int i = 0; i < n; i++) {
-    if (engine_start(e, &sys, "auto", "start", data, NULL, &err)) {
-      fprintf(stderr, "start failed: %s\n", err.message);
-      fherr_clear(&err);
+  int slice = n / ROUNDS, raw_failed = 0;
+  for (int r = 0; r < ROUNDS; r++) {
+    raw_failed |= raw_commits(&raw, slice);
+    double t0 = fhtime_monotonic();
+    for (int i = 0; i < slice; i++) {
+      if (engine_start(e, &sys, "auto", "start", data, NULL, &err)) {
+        fprintf(stderr, "start failed: %s\n", err.message);
+        fherr_clear(&err);
+      } else {
+        ph[0].started++;
+      }
     }
+    ph[0].seconds += fhtime_monotonic() - t0;
+    for (int i = 1; i < 3; i++) ph[i].started += threads_slice(engines[i], slice, ph[i].threads, &ph[i].seconds);
   }
-  double dt = fhtime_monotonic() - t0;
   json_decref(data);
   engine_close(e);
-  int done = count_done(db);
-  bench_remove_db(db);
-
-  double pps = n / dt;
-  int done4 = 0, done8 = 0;
-  double pps4 = concurrent_rate(reg, db, full, n, 4, &done4);
-  double pps8 = concurrent_rate(reg, db, full, n, 8, &done8);
-  printf("engine_bench: %d processes (StartFunction -> Handler -> If -> Handler -> End), synchronous=%s\n", n,
-         full ? "FULL" : "NORMAL");
-  printf("  processes completed     %d of %d\n", done, n);
-  printf("  processes/second        %.0f\n", pps);
-  printf("  sqlite commits/second   %.0f   (one-row BEGIN IMMEDIATE ... COMMIT, same disk, same run)\n", baseline);
-  printf("  ratio                   %.2f processes per raw commit\n", pps / baseline);
-  printf("  4 threads at once       %.0f processes/s (%.2f per raw commit; %d done)\n", pps4, pps4 / baseline, done4);
-  printf("  8 threads at once       %.0f processes/s (%.2f per raw commit; %d done)\n", pps8, pps8 / baseline, done8);
+  for (int i = 1; i < 3; i++) close_engines(engines[i], ph[i].threads);
+  double baseline = raw_rate(&raw);
+  raw_close(&raw, base);
+  int ok = !raw_failed;
+  for (int i = 0; i < 3; i++) {
+    ph[i].done = count_done(ph[i].db);
+    bench_remove_db(ph[i].db);
+    /* an answer that does not match the database fails the run */
+    ok &= ph[i].done == ph[i].started && ph[i].done == slice / ph[i].threads * ph[i].threads * ROUNDS;
+  }
+  double pps[3];
+  for (int i = 0; i < 3; i++) pps[i] = ph[i].done / ph[i].seconds;
+  printf("engine_bench: %d processes (StartFunction -> Handler -> If -> Handler -> End), synchronous=%s,\n"
+         "  the baseline and each phase alternating in %d rounds\n",
+         slice * ROUNDS, full ? "FULL" : "NORMAL", ROUNDS);
+  printf("  processes completed     %d of %d\n", ph[0].done, slice * ROUNDS);
+  printf("  processes/second        %.0f\n", pps[0]);
+  printf("  sqlite commits/second   %.0f   (one-row BEGIN IMMEDIATE ... COMMIT, same disk, same rounds)%s\n", baseline,
+         raw_failed ? "  FAILED" : "");
+  printf("  ratio                   %.2f processes per raw commit\n", pps[0] / baseline);
+  printf("  4 threads at once       %.0f processes/s (%.2f per raw commit; %d done)\n", pps[1], pps[1] / baseline,
+         ph[1].done);
+  printf("  8 threads at once       %.0f processes/s (%.2f per raw commit; %d done)\n", pps[2], pps[2] / baseline,
+         ph[2].done);
   flowreg_free(reg);
-  return done == n && done4 == n / 4 * 4 && done8 == n / 8 * 8 ? 0 : 1;
+  return ok ? 0 : 1;
 }
