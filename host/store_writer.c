@@ -435,11 +435,13 @@ static void run_request(writer *w, write_req *r) {
   r->rc = rc;
 }
 
-/* Holding mu: runs the queue dry, commits as end_write would, lets go of
- * mu and tells the owners.  self: the caller's store, for the commit. */
+/* Holding mu: runs the queue dry (at most BATCH_MAX actions, so that no
+ * thread serves others for ever under a steady load: the rest are handed
+ * on with mu), commits as end_write would, lets go of mu and tells the
+ * owners.  self: the caller's store, for the commit. */
 static void combine(writer *w, store *self) {
   write_req *served = NULL, **tail = &served;
-  for (;;) {
+  for (int n = 0; n < BATCH_MAX; n++) {
     pthread_mutex_lock(&w->q_mu);
     write_req *r = w->q_head;
     if (r && !(w->q_head = r->next)) w->q_tail = NULL;
