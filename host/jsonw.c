@@ -177,12 +177,15 @@ static int put_escaped(jsonw *w, const char *s, size_t n, int check) {
   return 1;
 }
 
-void jw_key(jsonw *w, const char *key) {
+/* A key of n bytes (valid UTF-8, as jansson's keys are). */
+static void put_key(jsonw *w, const char *key, size_t n) {
   before_value(w);
-  put_escaped(w, key, strlen(key), 0);
+  put_escaped(w, key, n, 0);
   put_char(w, ':');
   w->after_key = 1;
 }
+
+void jw_key(jsonw *w, const char *key) { put_key(w, key, strlen(key)); }
 
 void jw_raw_key(jsonw *w, const char *text, size_t n) {
   before_value(w);
@@ -190,20 +193,22 @@ void jw_raw_key(jsonw *w, const char *text, size_t n) {
   w->after_key = 1;
 }
 
-void jw_string(jsonw *w, const char *s) {
-  if (!s) {
-    jw_null(w);
-    return;
-  }
+/* A string value of n bytes; 0 (and nothing written, the comma included)
+ * when it is not valid UTF-8. */
+static int put_string(jsonw *w, const char *s, size_t n) {
   size_t mark = w->len;
-  int had = w->depth > 0 && w->depth <= JW_DEPTH ? w->has_member[w->depth - 1] : 0, after_key = w->after_key;
+  int in = w->depth > 0 && w->depth <= JW_DEPTH, had = in ? w->has_member[w->depth - 1] : 0;
+  int after_key = w->after_key;
   before_value(w);
-  if (put_escaped(w, s, strlen(s), 1)) return;
-  /* not UTF-8: undo, and write null instead */
+  if (put_escaped(w, s, n, 1)) return 1;
   w->len = mark;
-  if (w->depth > 0 && w->depth <= JW_DEPTH) w->has_member[w->depth - 1] = (unsigned char)had;
+  if (in) w->has_member[w->depth - 1] = (unsigned char)had;
   w->after_key = after_key;
-  jw_null(w);
+  return 0;
+}
+
+void jw_string(jsonw *w, const char *s) {
+  if (!s || !put_string(w, s, strlen(s))) jw_null(w);   /* not UTF-8: null */
 }
 
 /* --- scalars ---------------------------------------------------------------- */
@@ -262,10 +267,7 @@ void jw_value(jsonw *w, const json_t *v) {
       size_t klen;
       json_t *x;
       json_object_keylen_foreach((json_t *)v, k, klen, x) {
-        before_value(w);
-        put_escaped(w, k, klen, 0);
-        put_char(w, ':');
-        w->after_key = 1;
+        put_key(w, k, klen);
         jw_value(w, x);
       }
       jw_object_end(w);
@@ -278,17 +280,10 @@ void jw_value(jsonw *w, const json_t *v) {
       jw_array_end(w);
       return;
     }
-    case JSON_STRING: {
-      size_t mark = w->len;
-      int in = w->depth > 0 && w->depth <= JW_DEPTH, had = in ? w->has_member[w->depth - 1] : 0;
-      int after_key = w->after_key;
-      before_value(w);
-      if (put_escaped(w, json_string_value(v), json_string_length(v), 1)) return;
-      w->len = mark;   /* not UTF-8 (a _nocheck string): jansson's answer, which is an error */
-      if (in) w->has_member[w->depth - 1] = (unsigned char)had;
-      w->after_key = after_key;
+    case JSON_STRING:
+      /* not UTF-8 (a _nocheck string): jansson's answer, which is an error */
+      if (put_string(w, json_string_value(v), json_string_length(v))) return;
       break;
-    }
     case JSON_INTEGER: jw_int(w, json_integer_value(v)); return;
     case JSON_TRUE: jw_bool(w, 1); return;
     case JSON_FALSE: jw_bool(w, 0); return;

@@ -70,7 +70,6 @@ const char *store_data_text(int q, int pg);
 /* STORE_SQL[q] or STORE_SQL_PG[q], as the store's connection speaks. */
 const char *store_sql_text(store *st, int q);
 
-/* Outcomes of the last RESULTS batches a writer committed, by batch id. */
 /* The condition of the partial index task_status (migration 12), word for
  * word: SQLite uses a partial index only for a query that repeats it.  (Not
  * "status IN (...active...)": an IN list of more than two values is an
@@ -78,6 +77,7 @@ const char *store_sql_text(store *st, int q);
  * table's alias with its dot, or "". */
 #define TASK_UNFINISHED(t) t "status <> 'DONE' AND " t "status <> 'CANCELED' AND " t "status <> 'REVIVED'"
 
+/* Outcomes of the last RESULTS batches a writer committed, by batch id. */
 #define RESULTS 64
 
 typedef struct conn {

@@ -435,6 +435,15 @@ static void run_request(writer *w, write_req *r) {
   r->rc = rc;
 }
 
+/* Commits the open batch of combined writes: its outcome (and the reason
+ * of a failure) reaches their owners through the batch's slot. */
+static void commit_served(writer *w, store *self) {
+  unsigned long seq;
+  fherr why = {0};
+  commit_batch(w, self, w->pending, &seq, &why);
+  fherr_clear(&why);
+}
+
 /* Holding mu: runs the queue dry (at most BATCH_MAX actions, so that no
  * thread serves others for ever under a steady load: the rest are handed
  * on with mu), commits as end_write would, lets go of mu and tells the
@@ -452,17 +461,9 @@ static void combine(writer *w, store *self) {
     r->next = NULL;
     *tail = r;
     tail = &r->next;
-    unsigned long seq;
-    fherr why = {0};
-    if (w->open && !batch_is_young(w)) commit_batch(w, self, w->pending, &seq, &why);
-    fherr_clear(&why);
+    if (w->open && !batch_is_young(w)) commit_served(w, self);
   }
-  if (w->open && !(__atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST) > 0 && batch_is_young(w))) {
-    unsigned long seq;
-    fherr why = {0};
-    commit_batch(w, self, w->pending, &seq, &why);
-    fherr_clear(&why);
-  }
+  if (w->open && !(__atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST) > 0 && batch_is_young(w))) commit_served(w, self);
   writer_unlock(w);
   pthread_mutex_lock(&w->q_mu);
   for (write_req *r = served, *next; r; r = next) {

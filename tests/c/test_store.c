@@ -418,11 +418,31 @@ static unsigned long synced_of(writer *w) {
   return n;
 }
 
-static void *sync_worker(void *arg) {
+/* A store at synchronous=FULL on gc_path; NULL (said why) if it cannot open. */
+static store *open_full(void) {
   store *st = NULL;
   fherr err = {0};
   store_options opt = {.synchronous_full = 1};
-  if (store_open(gc_path, &opt, &st, &err)) return (void *)1;
+  if (store_open(gc_path, &opt, &st, &err)) {
+    fprintf(stderr, "open: %s\n", err.message);
+    fherr_clear(&err);
+    return NULL;
+  }
+  return st;
+}
+
+/* gc_path becomes a new database file /tmp/flowhost-<tag>-PID.db; a store
+ * at FULL on it. */
+static store *open_fresh_full(const char *tag) {
+  snprintf(gc_file, sizeof gc_file, "/tmp/flowhost-%s-%d.db", tag, (int)getpid());
+  test_remove_db(gc_file);
+  gc_path = test_db(gc_file, gc_url, sizeof gc_url);
+  return open_full();
+}
+
+static void *sync_worker(void *arg) {
+  store *st = open_full();
+  if (!st) return (void *)1;
   char flow[32];
   snprintf(flow, sizeof flow, "s%ld", (long)(intptr_t)arg);
   long bad = sync_commits(st, flow, GC_ACTIONS);
@@ -432,13 +452,9 @@ static void *sync_worker(void *arg) {
 
 static int test_deferred_sync(void) {
   if (getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: SQLite only\n"), 0;
-  snprintf(gc_file, sizeof gc_file, "/tmp/flowhost-ds-%d.db", (int)getpid());
-  test_remove_db(gc_file);
-  gc_path = test_db(gc_file, gc_url, sizeof gc_url);
-  store *st = NULL;
+  store *st = open_fresh_full("ds");
+  CHECK(st);
   fherr err = {0};
-  store_options opt = {.synchronous_full = 1};
-  CHECK(store_open(gc_path, &opt, &st, &err) == FH_OK);
   writer *w = st->w;   /* shared by every store of the file while st keeps it */
   CHECK(w && w->defer_sync);
   for (int i = 0; i < 20; i++) {
@@ -494,10 +510,9 @@ static int cw_insert(store *st, const void *arg, fherr *err) {
 }
 
 static void *cw_worker(void *arg) {
-  store *st = NULL;
+  store *st = open_full();
+  if (!st) return (void *)1;
   fherr err = {0};
-  store_options opt = {.synchronous_full = 1};
-  if (store_open(gc_path, &opt, &st, &err)) return (void *)1;
   char flow[32];
   snprintf(flow, sizeof flow, "c%ld", (long)(intptr_t)arg);
   long bad = 0;
@@ -518,10 +533,9 @@ static void *cw_worker(void *arg) {
 
 /* One queued action (arg: its slot) on a store of its own. */
 static void *cw_queued(void *arg) {
-  store *st = NULL;
+  store *st = open_full();
+  if (!st) return (void *)1;
   fherr err = {0};
-  store_options opt = {.synchronous_full = 1};
-  if (store_open(gc_path, &opt, &st, &err)) return (void *)1;
   cw_arg a = {"queued", 0, (int)(intptr_t)arg};
   long bad = store_write_fn(st, cw_insert, &a, &err) != FH_OK;
   store_close(st);
@@ -530,13 +544,9 @@ static void *cw_queued(void *arg) {
 
 static int test_combined_writes(void) {
   if (getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: SQLite only\n"), 0;
-  snprintf(gc_file, sizeof gc_file, "/tmp/flowhost-cw-%d.db", (int)getpid());
-  test_remove_db(gc_file);
-  gc_path = test_db(gc_file, gc_url, sizeof gc_url);
-  store *st = NULL;
+  store *st = open_fresh_full("cw");
+  CHECK(st);
   fherr err = {0};
-  store_options opt = {.synchronous_full = 1};
-  CHECK(store_open(gc_path, &opt, &st, &err) == FH_OK);
   writer *w = st->w;
   CHECK(w && w->defer_sync);
   /* alone: committed and synced before it returns */
