@@ -24,8 +24,14 @@ static const char *const DATA_SQL[Q_DATA_LAST - Q_DATA_FIRST + 1] = {
         "INSERT OR IGNORE INTO process_search(field, value, process_id)"
         " SELECT d.key, d.value, ?1 FROM json_each(?2) d"
         " WHERE d.type IN ('integer', 'real', 'text', 'true', 'false') AND d.key IN (SELECT value FROM json_each(?3))",
+    /* the next id of the process's range (schema migration 14); a new
+     * process's first entry is the range's first id */
     [Q_DATA_AUDIT_ADD - Q_DATA_FIRST] =
-        "INSERT INTO data_audit(process_id, task_id, user_id, at, changes) VALUES(?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO data_audit(id, process_id, task_id, user_id, at, changes)"
+        " VALUES((SELECT coalesce(max(id) + 1, ?1 << 20) FROM data_audit WHERE id >= ?1 << 20 AND id < (?1 + 1) << 20),"
+        " ?1, ?2, ?3, ?4, ?5)",
+    [Q_DATA_AUDIT_FIRST - Q_DATA_FIRST] =
+        "INSERT INTO data_audit(id, process_id, task_id, user_id, at, changes) VALUES(?1 << 20, ?1, ?2, ?3, ?4, ?5)",
     [Q_DATA_COMMENT_ADD - Q_DATA_FIRST] =
         "INSERT INTO comment(process_id, task_id, user_id, created_at, text) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_DATA_COMMENTS - Q_DATA_FIRST] =
@@ -34,7 +40,7 @@ static const char *const DATA_SQL[Q_DATA_LAST - Q_DATA_FIRST + 1] = {
     [Q_DATA_AUDIT_LIST - Q_DATA_FIRST] =
         "SELECT a.id, a.task_id, t.flow_task, u.username, a.at, a.changes FROM data_audit a"
         " LEFT JOIN user u ON u.id = a.user_id LEFT JOIN task t ON t.id = a.task_id"
-        " WHERE a.process_id = ?1 ORDER BY a.id",
+        " WHERE a.id >= ?1 << 20 AND a.id < (?1 + 1) << 20 ORDER BY a.id",
     [Q_DATA_INDEXED_GET - Q_DATA_FIRST] = "SELECT fields FROM search_indexed WHERE flow = ?1",
     [Q_DATA_INDEXED_SET - Q_DATA_FIRST] =
         "INSERT INTO search_indexed(flow, fields) VALUES(?1, ?2) ON CONFLICT(flow) DO UPDATE SET fields = ?2",
@@ -56,6 +62,8 @@ static const char *const DATA_SQL_PG[Q_DATA_LAST - Q_DATA_FIRST + 1] = {
         " WHERE json_typeof(d.value) IN ('number', 'string', 'boolean')"
         " AND d.key IN (SELECT json_array_elements_text($3::json)) ON CONFLICT DO NOTHING",
     [Q_DATA_AUDIT_ADD - Q_DATA_FIRST] =
+        "INSERT INTO data_audit(process_id, task_id, user_id, at, changes) VALUES($1, $2, $3, $4, $5)",
+    [Q_DATA_AUDIT_FIRST - Q_DATA_FIRST] =
         "INSERT INTO data_audit(process_id, task_id, user_id, at, changes) VALUES($1, $2, $3, $4, $5)",
     [Q_DATA_COMMENT_ADD - Q_DATA_FIRST] =
         "INSERT INTO comment(process_id, task_id, user_id, created_at, text) VALUES($1, $2, $3, $4, $5) RETURNING id",
@@ -110,8 +118,8 @@ static int index_process(store *st, int64_t pid, const char *data, const char *f
   return sq_run(st, s, err, "index process data");
 }
 
-static int audit_add(store *st, int64_t pid, const store_data_write *d, fherr *err) {
-  dbs *s = data_prep(st, Q_DATA_AUDIT_ADD, err);
+static int audit_add(store *st, int64_t pid, int is_new, const store_data_write *d, fherr *err) {
+  dbs *s = data_prep(st, is_new ? Q_DATA_AUDIT_FIRST : Q_DATA_AUDIT_ADD, err);
   if (!s) return FH_INTERNAL;
   dbs_bind_int64(s, 1, pid);
   sq_bind_id_or_null(s, 2, d->task_id);
@@ -139,7 +147,7 @@ static int comment_insert(store *st, int64_t pid, int64_t task_id, int64_t user_
 int store_data_write_rows(store *st, const st_process *p, int is_new, const store_data_write *d, fherr *err) {
   int rc = FH_OK;
   if (d->search_fields) rc = index_process(st, p->id, p->data, d->search_fields, is_new, err);
-  if (!rc && d->changes) rc = audit_add(st, p->id, d, err);
+  if (!rc && d->changes) rc = audit_add(st, p->id, is_new, d, err);
   if (!rc && d->comment) rc = comment_insert(st, p->id, d->task_id, d->user_id, d->at, d->comment, NULL, err);
   return rc;
 }

@@ -1,6 +1,7 @@
 /* Unit tests of the store: schema, users and permissions, processes,
  * tasks, token prefixes, joins, job leases, renames, transactions. */
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -591,6 +592,111 @@ static int test_combined_writes(void) {
 /* Kept messages: found while not expired, taken once (a second take of the
  * same message makes the write stale), not kept while a receiver waits;
  * receivers are found by name and key, signals by name alone. */
+/* An audit entry, in a write of its own (as store_write_process adds it). */
+typedef struct audit_arg {
+  int64_t pid;
+  const char *changes;
+} audit_arg;
+
+static int audit_write(store *st, const void *arg, fherr *err) {
+  const audit_arg *a = arg;
+  st_process p = {.id = a->pid};
+  store_data_write d = {.at = "2026-12-04T00:00:00.000Z", .changes = a->changes};
+  return store_data_write_rows(st, &p, 0, &d, err);
+}
+
+/* The ids of a process's audit entries, oldest first, into ids[]; their count. */
+static int audit_ids(store *st, int64_t pid, int64_t *ids, int cap) {
+  json_t *items = NULL;
+  fherr err = {0};
+  if (store_audit_list(st, pid, &items, &err)) return -1;
+  int n = 0;
+  size_t i;
+  json_t *it;
+  json_array_foreach(items, i, it) if (n < cap) ids[n++] = json_integer_value(json_object_get(it, "id"));
+  json_decref(items);
+  return n;
+}
+
+/* A process's audit is read oldest first, apart from another process's
+ * written in between; on SQLite an entry's id is its process's range
+ * (process id times 2^20, plus its number) and the migration to that form
+ * (schema 14) renumbers older entries in their order. */
+static int test_audit_by_process(void) {
+  char path[] = "/tmp/flowhost-test-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  store_options opt = {.synchronous_full = 0};
+  fherr err = {0};
+  char url[512];
+  const char *db = test_db(path, url, sizeof url);
+  store *st = NULL;
+  CHECK(store_open(db, &opt, &st, &err) == FH_OK);
+  int64_t a, b, ids[8];
+  CHECK(store_process_insert(st, "hello", PROC_NEW, "{}", 0, &a, &err) == FH_OK);
+  CHECK(store_process_insert(st, "hello", PROC_NEW, "{}", 0, &b, &err) == FH_OK);
+  const char *order[] = {"[1]", "[2]", "[3]"};
+  for (int i = 0; i < 3; i++) {
+    audit_arg x = {a, order[i]}, y = {b, order[i]};
+    CHECK(store_write_fn(st, audit_write, &x, &err) == FH_OK);
+    CHECK(store_write_fn(st, audit_write, &y, &err) == FH_OK);
+  }
+  json_t *items = NULL;
+  CHECK(store_audit_list(st, a, &items, &err) == FH_OK && json_array_size(items) == 3);
+  for (size_t i = 0; i < 3; i++) {
+    char *changes = json_dumps(json_object_get(json_array_get(items, i), "changes"), JSON_COMPACT);
+    CHECK_STR(changes, order[i]);
+    free(changes);
+  }
+  json_decref(items);
+  CHECK(audit_ids(st, a, ids, 8) == 3 && ids[0] < ids[1] && ids[1] < ids[2]);
+  int pg = getenv("FLOWHOST_TEST_PG") != NULL;
+  if (!pg) {
+    CHECK(ids[0] == a << 20 && ids[2] == (a << 20) + 2);
+    CHECK(audit_ids(st, b, ids, 8) == 3 && ids[0] == b << 20 && ids[2] == (b << 20) + 2);
+    /* the 2^20th entry of a process would leave its range: refused, nothing written */
+    sqlite3 *raw;
+    CHECK(sqlite3_open(path, &raw) == SQLITE_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE data_audit SET id = %lld WHERE id = %lld", (long long)((b << 20) + 0xfffff),
+             (long long)((b << 20) + 2));
+    CHECK(sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK);
+    audit_arg over = {b, "[4]"};
+    CHECK(store_write_fn(st, audit_write, &over, &err) != FH_OK);
+    fherr_clear(&err);
+    CHECK(audit_ids(st, b, ids, 8) == 3);
+    /* a database of schema 13: the entries of both processes interleaved in one id order */
+    store_close(st);
+    CHECK(sqlite3_exec(raw,
+                       "DROP TABLE data_audit;"
+                       "CREATE TABLE data_audit(id INTEGER PRIMARY KEY, process_id INTEGER NOT NULL REFERENCES process(id),"
+                       " task_id INTEGER, user_id INTEGER REFERENCES user(id), at TEXT NOT NULL, changes TEXT NOT NULL);"
+                       "CREATE INDEX data_audit_process ON data_audit(process_id, id);"
+                       "PRAGMA user_version = 13;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO data_audit(id, process_id, at, changes) VALUES(7, %lld, 'x', '[\"b1\"]'),"
+             " (9, %lld, 'x', '[\"a1\"]'), (12, %lld, 'x', '[\"b2\"]'), (30, %lld, 'x', '[\"a2\"]')",
+             (long long)b, (long long)a, (long long)b, (long long)a);
+    CHECK(sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(raw);
+    CHECK(store_open(db, &opt, &st, &err) == FH_OK);
+    CHECK(store_schema_version(st) == store_schema_latest());
+    CHECK(audit_ids(st, a, ids, 8) == 2 && ids[0] == a << 20 && ids[1] == (a << 20) + 1);
+    CHECK(store_audit_list(st, b, &items, &err) == FH_OK && json_array_size(items) == 2);
+    CHECK(json_integer_value(json_object_get(json_array_get(items, 1), "id")) == (b << 20) + 1);
+    CHECK_STR(json_string_value(json_array_get(json_object_get(json_array_get(items, 1), "changes"), 0)), "b2");
+    json_decref(items);
+    audit_arg next = {a, "[\"a3\"]"};
+    CHECK(store_write_fn(st, audit_write, &next, &err) == FH_OK);
+    CHECK(audit_ids(st, a, ids, 8) == 3 && ids[2] == (a << 20) + 2);
+  }
+  store_close(st);
+  test_remove_db(path);
+  return 0;
+}
+
 static int test_messages(void) {
   store *st = open_mem();
   CHECK(st);
@@ -717,6 +823,7 @@ static const test_case TESTS[] = {
     {"deferred_sync", test_deferred_sync},
     {"combined_writes", test_combined_writes},
     {"schema", test_schema},
+    {"audit_by_process", test_audit_by_process},
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
     {"token_prefixes", test_token_prefixes},
