@@ -101,9 +101,9 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LOGIN_FORGET] = "DELETE FROM login_failure WHERE name = ?1 AND addr = ?2",
   [Q_LOGIN_PURGE] = "DELETE FROM login_failure WHERE last_at < ?1",
   [Q_HEALTH_PROBE] = "INSERT INTO health_probe(id, at) VALUES(1, ?1) ON CONFLICT(id) DO UPDATE SET at = ?1",
-  /* the flow's current version named here, not by the trigger
-   * process_flow_version (which stays for other writers): the trigger
-   * would update the row just inserted, and its index entry twice */
+  /* the flow's current version named here: every insert of a process
+   * names it (the trigger that stamped it after the insert, updating the
+   * row and its index entry again, is gone since schema 15) */
 #define CURRENT_VERSION(flow) "(SELECT hash FROM flow_version WHERE flow = " flow " AND is_current)"
   [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at, flow_version)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, " CURRENT_VERSION("?1") ")",

@@ -1,5 +1,5 @@
-/* Unit tests of the stored versions (store_versions.c): the trigger stamps the
- * current version on new processes, making a version current is one
+/* Unit tests of the stored versions (store_versions.c): a new process is stamped with the
+ * current version of its flow, making a version current is one
  * transaction that a racing writer cannot repeat, hash prefixes resolve or
  * are refused, running counts, and moving processes with a node map. */
 #include <stdlib.h>
