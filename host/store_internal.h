@@ -132,6 +132,24 @@ typedef struct writer {
   unsigned long synced;     /* commits known durable, guarded by sync_mu */
   int syncing;              /* a sync is under way, guarded by sync_mu */
   int sync_broken;          /* a sync failed: nothing written since is durable (sync_mu) */
+  /* Checkpoints beside the writes (store_writer.c): a thread with its own
+   * connection copies the WAL back into the database, fsyncs included,
+   * while c goes on writing; c finishes the short rest itself. */
+  conn ckpt_c;
+  pthread_t ckpt_thread;
+  int ckpt_running;         /* the thread was started (read-only after open) */
+  int ckpt_at;              /* WAL frames that call for a checkpoint (read-only after open) */
+  pthread_mutex_t ckpt_mu;
+  pthread_cond_t ckpt_cond;
+  int ckpt_kick, ckpt_stop, ckpt_busy;   /* guarded by ckpt_mu */
+  /* The WAL's generations: SQLite starts it again from its first frame
+   * once all of it was copied; a pass's count of frames copied holds for
+   * its own generation only. */
+  int ckpt_frames;          /* the WAL's frames at the last commit (mu) */
+  unsigned ckpt_gen;        /* the current generation (mu; ckpt_mu to change) */
+  unsigned ckpt_kick_gen, ckpt_done_gen;   /* of the turn asked for, of ckpt_done (ckpt_mu) */
+  int ckpt_done;            /* frames copied by the last turn or finish (ckpt_mu) */
+  long ckpt_passes, ckpt_finishes;   /* by the thread, by the writer (ckpt_mu; for the tests) */
   /* Combined writes (store_write_fn): actions queued for whoever holds mu,
    * who runs them one after another in its batch (store_writer.c). */
   pthread_mutex_t q_mu;

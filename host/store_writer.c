@@ -119,6 +119,133 @@ static void conn_close(conn *c) {
   memset(c, 0, sizeof *c);
 }
 
+/* --- checkpoints beside the writes ------------------------------------------
+ *
+ * A checkpoint copies the WAL's pages back into the database file and
+ * fsyncs both (at NORMAL the WAL was never synced: its 16 MiB go to disk
+ * first).  Run by the committing thread, as SQLite's autocheckpoint does,
+ * that blocked every write for ~5 ms per fsync, about 15% of one thread's
+ * time at NORMAL (bench/README.md, section 12).  Instead the writer's WAL
+ * hook hands the checkpoint to a thread of its own with its own connection,
+ * which copies while the writes go on, pass after pass until little is
+ * left; the writer then copies that short rest itself, cheaply (its fsyncs
+ * find little to write), so that the WAL is all copied and the next write
+ * starts it again from the beginning.  A background pass alone cannot
+ * achieve that: by its end the writer has always appended more.  Past four
+ * times the threshold the writer checkpoints itself whatever the thread
+ * does, so the WAL stays bounded. */
+#define CKPT_PASSES 3   /* background passes per turn at most */
+
+/* Frames the writer copies itself at most (the rest of a turn). */
+static int ckpt_tail(const writer *w) { return w->ckpt_at / 8; }
+
+static void *ckpt_main(void *arg) {
+  writer *w = arg;
+  pthread_mutex_lock(&w->ckpt_mu);
+  for (;;) {
+    while (!w->ckpt_kick && !w->ckpt_stop) pthread_cond_wait(&w->ckpt_cond, &w->ckpt_mu);
+    if (w->ckpt_stop) break;
+    w->ckpt_kick = 0;
+    w->ckpt_busy = 1;
+    unsigned gen = w->ckpt_kick_gen;
+    pthread_mutex_unlock(&w->ckpt_mu);
+    int log = 0, done = 0, ok = 0;
+    for (int pass = 0; pass < CKPT_PASSES; pass++) {
+      ok = sqlite3_wal_checkpoint_v2(w->ckpt_c.db->lite, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK;
+      if (!ok || log - done <= ckpt_tail(w)) break;
+    }
+    pthread_mutex_lock(&w->ckpt_mu);
+    if (ok) w->ckpt_passes++;
+    w->ckpt_busy = 0;
+    w->ckpt_done = ok ? done : 0;
+    w->ckpt_done_gen = gen;
+    pthread_cond_broadcast(&w->ckpt_cond);   /* a turn ended (tests wait for it) */
+  }
+  pthread_mutex_unlock(&w->ckpt_mu);
+  return NULL;
+}
+
+/* The writer connection's WAL hook, after each commit (mu held): frames,
+ * the WAL's size in frames.  Kicks the thread, or copies the short rest. */
+static int on_wal(void *arg, sqlite3 *db, const char *name, int frames) {
+  writer *w = arg;
+  if (frames < w->ckpt_frames) {   /* fewer frames than after the last commit: started again */
+    pthread_mutex_lock(&w->ckpt_mu);
+    w->ckpt_gen++;
+    pthread_mutex_unlock(&w->ckpt_mu);
+  }
+  w->ckpt_frames = frames;
+  if (frames < w->ckpt_at) return SQLITE_OK;
+  pthread_mutex_lock(&w->ckpt_mu);
+  int cap = frames >= 4 * w->ckpt_at;
+  /* past the cap the writes wait (mu is held) until the thread's turn ends */
+  while (cap && w->ckpt_busy) pthread_cond_wait(&w->ckpt_cond, &w->ckpt_mu);
+  int done = w->ckpt_done_gen == w->ckpt_gen ? w->ckpt_done : 0;
+  int finish = cap || (!w->ckpt_busy && frames - done <= ckpt_tail(w));
+  if (!w->ckpt_busy && !finish) {
+    w->ckpt_kick = 1;
+    w->ckpt_kick_gen = w->ckpt_gen;
+    pthread_cond_signal(&w->ckpt_cond);
+  }
+  pthread_mutex_unlock(&w->ckpt_mu);
+  if (finish) {
+    int log = 0, copied = 0;
+    /* SQLITE_BUSY (not past the cap): the thread began meanwhile; the next commit looks again */
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK) {
+      pthread_mutex_lock(&w->ckpt_mu);
+      w->ckpt_done = copied;
+      w->ckpt_done_gen = w->ckpt_gen;
+      w->ckpt_finishes++;
+      pthread_mutex_unlock(&w->ckpt_mu);
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Starts the checkpoint thread of a new writer (SQLite): its connection,
+ * then the hook.  Without either, SQLite's autocheckpoint stays. */
+static void ckpt_start(writer *w, store *st, const char *path, const store_options *opt) {
+  if (w->c.db->kind != DB_KIND_SQLITE) return;
+  dbs *s = NULL;
+  if (dbs_prepare(w->c.db, -1, "PRAGMA wal_autocheckpoint", &s) == DB_OK && dbs_step(s) == DB_ROW)
+    w->ckpt_at = dbs_col_int(s, 0);
+  dbs_finalize(s);
+  if (w->ckpt_at <= 0) return;
+  fherr err = {0};
+  conn *saved = st->cur;
+  int rc = conn_open(st, &w->ckpt_c, path, opt, &err);
+  st->cur = saved;
+  fherr_clear(&err);
+  if (rc) {
+    conn_close(&w->ckpt_c);
+    return;
+  }
+  pthread_mutex_init(&w->ckpt_mu, NULL);
+  pthread_cond_init(&w->ckpt_cond, NULL);
+  if (pthread_create(&w->ckpt_thread, NULL, ckpt_main, w) != 0) {
+    pthread_mutex_destroy(&w->ckpt_mu);
+    pthread_cond_destroy(&w->ckpt_cond);
+    conn_close(&w->ckpt_c);
+    return;
+  }
+  w->ckpt_running = 1;
+  sqlite3_wal_hook(w->c.db->lite, on_wal, w);
+}
+
+static void ckpt_stop(writer *w) {
+  if (!w->ckpt_running) return;
+  sqlite3_wal_hook(w->c.db->lite, NULL, NULL);
+  pthread_mutex_lock(&w->ckpt_mu);
+  w->ckpt_stop = 1;
+  pthread_cond_signal(&w->ckpt_cond);
+  pthread_mutex_unlock(&w->ckpt_mu);
+  pthread_join(w->ckpt_thread, NULL);
+  conn_close(&w->ckpt_c);
+  pthread_mutex_destroy(&w->ckpt_mu);
+  pthread_cond_destroy(&w->ckpt_cond);
+  w->ckpt_running = 0;
+}
+
 /* The writer of a database file, shared by every store of this process
  * that opened the same file; NULL (no error) for private databases. */
 static int writer_acquire(store *st, const char *path, const store_options *opt, fherr *err) {
@@ -156,6 +283,7 @@ static int writer_acquire(store *st, const char *path, const store_options *opt,
     pthread_cond_init(&w->sync_cond, NULL);
     pthread_mutex_init(&w->q_mu, NULL);
     w->wal_fd = -1;
+    ckpt_start(w, st, path, opt);
     /* FULL over walbuf: the syncs are ours, outside mu (see above) */
     if ((!opt || opt->synchronous_full) && walbuf_vfs_name()) {
       conn *saved = st->cur;
@@ -179,6 +307,7 @@ static void writer_release(writer *w) {
     writer **pp = &writers;
     while (*pp != w) pp = &(*pp)->next;
     *pp = w->next;
+    ckpt_stop(w);
     conn_close(&w->c);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->ids.mu);

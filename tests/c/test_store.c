@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -697,6 +698,78 @@ static int test_audit_by_process(void) {
   return 0;
 }
 
+/* Checkpoints beside the writes (SQLite).  First at a pace the checkpoint
+ * thread keeps up with: it copies the whole WAL each time it passes the
+ * 16 MiB threshold, and the next write starts the WAL again from its first
+ * frame.  Then 100 MB as fast as they go: the thread falls behind, and the
+ * WAL never grows past four times the threshold (there the writer waits for
+ * the thread and checkpoints itself).  Every write is in the database
+ * afterwards, which is intact.  (Under load from the engine, the writer
+ * finishes most turns by copying the short rest: bench/README.md.) */
+static int test_checkpoints_beside(void) {
+  if (getenv("FLOWHOST_TEST_PG")) return 0;   /* PostgreSQL checkpoints itself */
+  char path[] = "/tmp/flowhost-test-XXXXXX", wal[64];
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  store_options opt = {.synchronous_full = 0};
+  fherr err = {0};
+  store *st = NULL;
+  CHECK(store_open(path, &opt, &st, &err) == FH_OK && st->w && st->w->ckpt_running);
+  writer *w = st->w;
+  int64_t pid;
+  CHECK(store_process_insert(st, "hello", PROC_NEW, "{}", 0, &pid, &err) == FH_OK);
+  enum { BIG = 40000, PACED = 1000, FAST = 2500 };
+  char *big = malloc(BIG + 8);
+  CHECK(big);
+  memcpy(big, "[\"", 2);
+  memset(big + 2, 'x', BIG);
+  memcpy(big + 2 + BIG, "\"]", 3);
+  audit_arg x = {pid, big};
+  long max_wal = 0, paced_turns = 0;
+  unsigned paced_gens = 0;
+  for (int i = 0; i < PACED + FAST; i++) {
+    CHECK(store_write_fn(st, audit_write, &x, &err) == FH_OK);
+    struct stat sb;
+    if (stat(wal, &sb) == 0 && (long)sb.st_size > max_wal) max_wal = (long)sb.st_size;
+    if (i < PACED) {   /* the pace: the thread's turn ends before the next write */
+      pthread_mutex_lock(&w->ckpt_mu);
+      while (w->ckpt_kick || w->ckpt_busy) pthread_cond_wait(&w->ckpt_cond, &w->ckpt_mu);
+      paced_turns = w->ckpt_passes;
+      paced_gens = w->ckpt_gen;
+      pthread_mutex_unlock(&w->ckpt_mu);
+    }
+  }
+  free(big);
+  pthread_mutex_lock(&w->ckpt_mu);
+  long turns = w->ckpt_passes, finishes = w->ckpt_finishes;
+  pthread_mutex_unlock(&w->ckpt_mu);
+  fprintf(stderr, "checkpoints: %ld turns beside (%ld paced, the WAL started again %u times), %ld finished by the writer,"
+                  " WAL at most %ld bytes\n", turns, paced_turns, paced_gens, finishes, max_wal);
+  /* paced: ~40 MB, two turns of 16 MiB, each WAL copied whole and started again */
+  CHECK(paced_turns >= 2 && paced_gens >= 2);
+  /* fast: the writer waited for the thread and finished, the WAL stayed bounded
+   * (4 x 8,192 frames of 2,048 + 24 bytes, plus the commit that crossed) */
+  CHECK(turns > paced_turns && finishes > 0);
+  CHECK(max_wal > 0 && max_wal <= 4L * 8192 * (2048 + 24) + (2 << 20));
+  store_close(st);
+  CHECK(store_open(path, &opt, &st, &err) == FH_OK);
+  json_t *items = NULL;
+  CHECK(store_audit_list(st, pid, &items, &err) == FH_OK && json_array_size(items) == PACED + FAST);
+  json_decref(items);
+  store_close(st);
+  sqlite3 *raw;
+  sqlite3_stmt *q;
+  CHECK(sqlite3_open(path, &raw) == SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(raw, "PRAGMA integrity_check", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW);
+  CHECK_STR((const char *)sqlite3_column_text(q, 0), "ok");
+  sqlite3_finalize(q);
+  sqlite3_close(raw);
+  test_remove_db(path);
+  return 0;
+}
+
 static int test_messages(void) {
   store *st = open_mem();
   CHECK(st);
@@ -824,6 +897,7 @@ static const test_case TESTS[] = {
     {"combined_writes", test_combined_writes},
     {"schema", test_schema},
     {"audit_by_process", test_audit_by_process},
+    {"checkpoints_beside", test_checkpoints_beside},
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
     {"token_prefixes", test_token_prefixes},
