@@ -141,6 +141,7 @@ static int ckpt_tail(const writer *w) { return w->ckpt_at / 8; }
 
 static void *ckpt_main(void *arg) {
   writer *w = arg;
+  int failing = 0;
   pthread_mutex_lock(&w->ckpt_mu);
   for (;;) {
     while (!w->ckpt_kick && !w->ckpt_stop) pthread_cond_wait(&w->ckpt_cond, &w->ckpt_mu);
@@ -149,11 +150,18 @@ static void *ckpt_main(void *arg) {
     w->ckpt_busy = 1;
     unsigned gen = w->ckpt_kick_gen;
     pthread_mutex_unlock(&w->ckpt_mu);
-    int log = 0, done = 0, ok = 0;
+    int log = 0, done = 0, rc = SQLITE_OK;
     for (int pass = 0; pass < CKPT_PASSES; pass++) {
-      ok = sqlite3_wal_checkpoint_v2(w->ckpt_c.db->lite, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK;
-      if (!ok || log - done <= ckpt_tail(w)) break;
+      rc = sqlite3_wal_checkpoint_v2(w->ckpt_c.db->lite, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+      if (rc != SQLITE_OK || log - done <= ckpt_tail(w)) break;
     }
+    int ok = rc == SQLITE_OK;
+    /* BUSY: the writer was finishing; anything else (a full disk) is said
+     * once per run of failures, and the next turn tries again */
+    if (!ok && rc != SQLITE_BUSY && !failing)
+      fhlog(FHLOG_WARN, "checkpoint of %s failed (the WAL grows until one succeeds): %s", w->path,
+            sqlite3_errstr(rc));
+    failing = !ok && rc != SQLITE_BUSY;
     pthread_mutex_lock(&w->ckpt_mu);
     if (ok) w->ckpt_passes++;
     w->ckpt_busy = 0;
