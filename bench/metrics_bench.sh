@@ -57,7 +57,9 @@ SQL
 
 # scrape LABEL N: ITER scrapes on a fresh server; prints "N label p50 p99 series"
 scrape() {
+  # --metrics-max-age 0: every scrape reads the database (by default a read is kept 5 s)
   "$BIN" serve --db "$DB" --flows flows --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --jobs 0 \
+    --metrics-max-age 0 \
     >"$TMP/out" 2>"$TMP/err" &
   SERVER=$!
   port=""

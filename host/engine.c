@@ -125,6 +125,9 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
     free(e);
     return rc;
   }
+  /* ":memory:" and "file:" URIs may be private to the connection */
+  if (opt->db_path && strcmp(opt->db_path, ":memory:") != 0 && strncmp(opt->db_path, "file:", 5) != 0)
+    e->db_key = strdup(opt->db_path);
   *out = e;
   return FH_OK;
 }
@@ -136,6 +139,7 @@ void engine_close(engine *e) {
   luavm_free(e->vm);
   if (e->gen) flowgen_release(e->reg, e->gen);
   store_close(e->st);
+  free(e->db_key);
   free(e);
 }
 

@@ -44,6 +44,7 @@ struct engine {
   struct pin *pins;     /* engine_pins.c: pinned versions loaded in vm */
   int defer_indexing;   /* engine_options.defer_indexing */
   struct summary_cache *summaries;   /* engine_summary.c; NULL until the first list */
+  char *db_key;         /* the database it opened (the metrics gauges' cache key); NULL: private */
 };
 
 /* engine_summary.c: process summaries of task lists, by (process, version,

@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "engine.h"
 #include "metrics.h"
+#include "engine_metrics.h"
 #include "engine_versions.h"
 #include "fhlog.h"
 #include "flowreg.h"
@@ -27,7 +28,7 @@
 
 static const char SERVE_USAGE[] =
     "usage: flowhost serve [--flows DIR] [--db FILE] [--listen HOST:PORT] [--web DIR] [--threads N] [--jobs N]\n"
-    "                     [--metrics-listen HOST:PORT]\n"
+    "                     [--metrics-listen HOST:PORT] [--metrics-max-age S]\n"
     "\n"
     "  --flows DIR        flow files (default: flows)\n"
     "  --db FILE          SQLite database (default: flowhost.db); a postgresql:// URL: PostgreSQL\n"
@@ -48,6 +49,8 @@ static const char SERVE_USAGE[] =
     "  --per-address N    connections per client address, IPv6 per /64 (default: 128)\n"
     "  --metrics-listen HOST:PORT  also serve GET /metrics there, without authentication:\n"
     "                     keep it on a private address (default: off; /metrics on --listen is for admins)\n"
+    "  --metrics-max-age S  seconds the task and job gauges of /metrics are kept between reads of the\n"
+    "                     database (default: 5; 0: read at every scrape)\n"
     "  --lua-unsafe       flows get Lua's full libraries (os.execute, io, debug, C modules);\n"
     "                     by default they run sandboxed (docs/flow-dsl.md, \"Sandbox\")\n"
     "  --lua DIR, --sync full|normal   as for every command\n";
@@ -72,6 +75,7 @@ typedef struct serve_opts {
   int per_address;
   char metrics_host[256];    /* "" when there is no --metrics-listen */
   int metrics_port;
+  double metrics_max_age;    /* --metrics-max-age */
   const char *name;          /* --name; NULL: HOSTNAME:PORT */
 } serve_opts;
 
@@ -162,6 +166,13 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       if (!parse_listen(value, &m)) return serve_usage("--metrics-listen must be HOST:PORT (port 0 to 65535)");
       snprintf(o->metrics_host, sizeof o->metrics_host, "%s", m.host);
       o->metrics_port = m.port;
+    } else if (!strcmp(name, "metrics-max-age")) {
+      char *end;
+      errno = 0;
+      double v = strtod(value, &end);
+      if (!*value || errno || *end || !(v >= 0 && v <= 3600))
+        return serve_usage("--metrics-max-age must be seconds (0 to 3600)");
+      o->metrics_max_age = v;
     } else if (!strcmp(name, "name")) {
       if (!valid_host_name(value)) return serve_usage("--name must be 1 to 100 printable characters");
       o->name = value;
@@ -286,10 +297,12 @@ static void raise_fd_limit(int connections) {
 }
 
 int serve_main(const cli_globals *g, int argc, char **argv) {
-  serve_opts o = {.host = "127.0.0.1", .port = 8080, .web_dir = "web", .threads = 4, .jobs = 1};
+  serve_opts o = {.host = "127.0.0.1", .port = 8080, .web_dir = "web", .threads = 4, .jobs = 1,
+                  .metrics_max_age = ENGINE_METRICS_MAX_AGE};
   if (g->as_user) return serve_usage("serve does not take --as");
   int prc = parse_serve_args(argc, argv, &o);
   if (prc) return prc < 0 ? 0 : prc;   /* -1: --help printed */
+  engine_metrics_set_max_age(o.metrics_max_age);
 
   /* Threads started from here on inherit this mask: only the main thread
    * takes SIGINT/SIGTERM (in sigwait below); a closed peer is not fatal. */

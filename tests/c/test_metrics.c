@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "engine.h"
+#include "engine_metrics.h"
 #include "fherr.h"
 #include "fhtime.h"
 #include "metrics.h"
@@ -187,6 +188,81 @@ static int test_job_lease_expiry(void) {
   return 0;
 }
 
+typedef struct scrape_arg {
+  engine *e;
+  char *text;
+} scrape_arg;
+
+static void *scrape(void *arg) {
+  scrape_arg *a = arg;
+  metrics_buf b = {0};
+  fherr err = {0};
+  if (engine_metrics_render(a->e, &b, &err) == FH_OK) a->text = b.text;
+  else metrics_buf_free(&b);
+  return NULL;
+}
+
+/* The database gauges are kept for max-age seconds of the (manual) clock,
+ * for every engine on the database, one read serving scrapes at once; with
+ * max-age 0 each scrape reads. */
+static int test_gauge_cache(void) {
+  char db[64], flows[512], lua[512];
+  snprintf(db, sizeof db, "/tmp/flowhost-metrics-cache-%d.db", (int)getpid());
+  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  snprintf(flows, sizeof flows, "%s/tests/fixtures/stress", src);
+  snprintf(lua, sizeof lua, "%s/lua", src);
+  fherr err = {0};
+  flowreg *reg = flowreg_new(flows, lua, &err);
+  CHECK(reg && flowreg_load_all(reg, &err) == FH_OK);
+  engine *e = NULL, *e2 = NULL;
+  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0};
+  CHECK(engine_open(&eo, &e, &err) == FH_OK && engine_open(&eo, &e2, &err) == FH_OK);
+  fhtime_set_manual(1900000000.0);
+  engine_metrics_set_max_age(5);
+  metrics_buf b = {0};
+  CHECK(engine_metrics_render(e, &b, &err) == FH_OK && series(b.text, "flowhost_jobs_due") == 0);
+  metrics_buf_free(&b);
+  fh_actor sys;
+  fh_actor_system(&sys);
+  json_t *out = NULL;
+  CHECK(engine_start(e, &sys, "jobs", "start", NULL, &out, &err) == FH_OK);   /* two jobs, due now */
+  json_decref(out);
+  /* within the age: what was read before, from either engine */
+  CHECK(engine_metrics_render(e2, &b, &err) == FH_OK && series(b.text, "flowhost_jobs_due") == 0);
+  metrics_buf_free(&b);
+  fhtime_manual_advance(4.9);
+  CHECK(engine_metrics_render(e, &b, &err) == FH_OK && series(b.text, "flowhost_jobs_due") == 0);
+  metrics_buf_free(&b);
+  /* past it: read again, by four scrapes at once, which all answer the same */
+  fhtime_manual_advance(0.2);
+  pthread_t t[4];
+  scrape_arg a[4];
+  for (int i = 0; i < 4; i++) {
+    a[i] = (scrape_arg){.e = i % 2 ? e2 : e};
+    CHECK(pthread_create(&t[i], NULL, scrape, &a[i]) == 0);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+  for (int i = 0; i < 4; i++) {
+    CHECK(a[i].text && series(a[i].text, "flowhost_jobs_due") == 2);
+    CHECK(strstr(a[i].text, "flowhost_tasks{flow=\"jobs\""));
+    CHECK(!strcmp(a[i].text, a[0].text));
+  }
+  for (int i = 0; i < 4; i++) free(a[i].text);
+  /* max-age 0: every scrape reads */
+  engine_metrics_set_max_age(0);
+  CHECK(engine_start(e, &sys, "jobs", "start", NULL, &out, &err) == FH_OK);
+  json_decref(out);
+  CHECK(engine_metrics_render(e, &b, &err) == FH_OK && series(b.text, "flowhost_jobs_due") == 4);
+  metrics_buf_free(&b);
+  engine_metrics_set_max_age(ENGINE_METRICS_MAX_AGE);
+  fhtime_set_manual(0);
+  engine_close(e);
+  engine_close(e2);
+  flowreg_free(reg);
+  test_remove_db(db);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const test_case tests[] = {
       {"counters_threads", test_counters_threads},
@@ -194,6 +270,7 @@ int main(int argc, char **argv) {
       {"label_escaping", test_label_escaping},
       {"query_plans", test_query_plans},
       {"job_lease_expiry", test_job_lease_expiry},
+      {"gauge_cache", test_gauge_cache},
       {NULL, NULL},
   };
   return test_main(tests, argc, argv);

@@ -64,7 +64,9 @@ setup(function()
     flows = flows,
     users = { admin = { admin = true }, alice = { perms = { "helloworld.start", "helloworld.approve" } } },
     tokens = { "admin", "alice" },
-    args = "--metrics-listen 127.0.0.1:0",
+    -- every scrape reads the gauges (they are kept 5 s by default; the C test
+    -- test_metrics gauge_cache checks the keeping with the manual clock)
+    args = "--metrics-listen 127.0.0.1:0 --metrics-max-age 0",
   }
   admin, alice = srv:bearer("admin"), srv:bearer("alice")
   alice_web = srv:login("alice")
