@@ -142,20 +142,31 @@ static int test_query_plans(void) {
   return 0;
 }
 
-/* A job claimed by a worker that died (its lease ran out) is claimed again
- * by a live one: that, and only that, is a lease expiry. */
-static int test_job_lease_expiry(void) {
-  char db[64], flows[512], lua[512];
-  snprintf(db, sizeof db, "/tmp/flowhost-metrics-%d.db", (int)getpid());
+/* An engine (two when e2) on a new database db ("/tmp/flowhost-metrics-<name>-<pid>.db")
+ * with the flows of tests/fixtures/stress; 0 on success. */
+static int open_stress(const char *name, char db[64], flowreg **reg, engine **e, engine **e2) {
+  snprintf(db, 64, "/tmp/flowhost-metrics-%s-%d.db", name, (int)getpid());
   const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  char flows[512], lua[512];
   snprintf(flows, sizeof flows, "%s/tests/fixtures/stress", src);
   snprintf(lua, sizeof lua, "%s/lua", src);
   fherr err = {0};
-  flowreg *reg = flowreg_new(flows, lua, &err);
-  CHECK(reg && flowreg_load_all(reg, &err) == FH_OK);
+  *reg = flowreg_new(flows, lua, &err);
+  if (!*reg || flowreg_load_all(*reg, &err) != FH_OK) return fprintf(stderr, "flows: %s\n", err.message), 1;
+  engine_options eo = {.flows = *reg, .db_path = db, .synchronous_full = 0, .worker_name = "live"};
+  if (engine_open(&eo, e, &err) != FH_OK || (e2 && engine_open(&eo, e2, &err) != FH_OK))
+    return fprintf(stderr, "engine: %s\n", err.message), 1;
+  return 0;
+}
+
+/* A job claimed by a worker that died (its lease ran out) is claimed again
+ * by a live one: that, and only that, is a lease expiry. */
+static int test_job_lease_expiry(void) {
+  char db[64];
+  flowreg *reg = NULL;
   engine *e = NULL;
-  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0, .worker_name = "live"};
-  CHECK(engine_open(&eo, &e, &err) == FH_OK);
+  CHECK(open_stress("lease", db, &reg, &e, NULL) == 0);
+  fherr err = {0};
   fh_actor sys;
   fh_actor_system(&sys);
   json_t *out = NULL;
@@ -206,17 +217,11 @@ static void *scrape(void *arg) {
  * for every engine on the database, one read serving scrapes at once; with
  * max-age 0 each scrape reads. */
 static int test_gauge_cache(void) {
-  char db[64], flows[512], lua[512];
-  snprintf(db, sizeof db, "/tmp/flowhost-metrics-cache-%d.db", (int)getpid());
-  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
-  snprintf(flows, sizeof flows, "%s/tests/fixtures/stress", src);
-  snprintf(lua, sizeof lua, "%s/lua", src);
-  fherr err = {0};
-  flowreg *reg = flowreg_new(flows, lua, &err);
-  CHECK(reg && flowreg_load_all(reg, &err) == FH_OK);
+  char db[64];
+  flowreg *reg = NULL;
   engine *e = NULL, *e2 = NULL;
-  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0};
-  CHECK(engine_open(&eo, &e, &err) == FH_OK && engine_open(&eo, &e2, &err) == FH_OK);
+  CHECK(open_stress("cache", db, &reg, &e, &e2) == 0);
+  fherr err = {0};
   fhtime_set_manual(1900000000.0);
   engine_metrics_set_max_age(5);
   metrics_buf b = {0};

@@ -22,6 +22,24 @@ static store *open_mem(void) {
   return st;
 }
 
+/* A store on a database file of its own at NORMAL (path: a mkstemp
+ * template, filled in; on PostgreSQL the test server's database named after
+ * it, in url): its name for reopening, NULL when it cannot be made. */
+static const char *open_temp(char *path, char *url, size_t cap, store **st) {
+  int fd = mkstemp(path);
+  if (fd < 0) return NULL;
+  close(fd);
+  const char *db = test_db(path, url, cap);
+  store_options opt = {.synchronous_full = 0};
+  fherr err = {0};
+  if (store_open(db, &opt, st, &err)) {
+    fprintf(stderr, "open: %s\n", err.message);
+    fherr_clear(&err);
+    return NULL;
+  }
+  return db;
+}
+
 static int insert_task(store *st, int64_t pid, const char *ft, const char *status, const char *token, int64_t *id) {
   st_task t = {0};
   t.process_id = pid;
@@ -42,15 +60,11 @@ static int test_schema(void) {
   CHECK(latest > 0 && store_schema_version(st) == latest);
   store_close(st);
   /* reopening a file keeps the version and does not re-run migrations */
-  char path[] = "/tmp/flowhost-test-XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  close(fd);
+  char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
+  const char *db = open_temp(path, url, sizeof url, &st);
+  CHECK(db);
   store_options opt = {.synchronous_full = 0};
   fherr err = {0};
-  char url[512];
-  const char *db = test_db(path, url, sizeof url);
-  CHECK(store_open(db, &opt, &st, &err) == FH_OK);
   CHECK(store_user_add(st, "alice", NULL, 0, NULL, &err) == FH_OK);
   store_close(st);
   CHECK(store_open(db, &opt, &st, &err) == FH_OK);
@@ -629,16 +643,12 @@ static int audit_ids(store *st, int64_t pid, int64_t *ids, int cap) {
  * (process id times 2^20, plus its number) and the migration to that form
  * (schema 14) renumbers older entries in their order. */
 static int test_audit_by_process(void) {
-  char path[] = "/tmp/flowhost-test-XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  close(fd);
+  char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
+  store *st = NULL;
+  const char *db = open_temp(path, url, sizeof url, &st);
+  CHECK(db);
   store_options opt = {.synchronous_full = 0};
   fherr err = {0};
-  char url[512];
-  const char *db = test_db(path, url, sizeof url);
-  store *st = NULL;
-  CHECK(store_open(db, &opt, &st, &err) == FH_OK);
   int64_t a, b, ids[8];
   CHECK(store_process_insert(st, "hello", PROC_NEW, "{}", 0, &a, &err) == FH_OK);
   CHECK(store_process_insert(st, "hello", PROC_NEW, "{}", 0, &b, &err) == FH_OK);
@@ -713,15 +723,12 @@ static int test_audit_by_process(void) {
  * finishes most turns by copying the short rest: bench/README.md.) */
 static int test_checkpoints_beside(void) {
   if (getenv("FLOWHOST_TEST_PG")) return 0;   /* PostgreSQL checkpoints itself */
-  char path[] = "/tmp/flowhost-test-XXXXXX", wal[64];
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  close(fd);
+  char path[] = "/tmp/flowhost-test-XXXXXX", url[512], wal[64];
+  store *st = NULL;
+  CHECK(open_temp(path, url, sizeof url, &st) && st->w && st->w->ckpt_running);
   snprintf(wal, sizeof wal, "%s-wal", path);
   store_options opt = {.synchronous_full = 0};
   fherr err = {0};
-  store *st = NULL;
-  CHECK(store_open(path, &opt, &st, &err) == FH_OK && st->w && st->w->ckpt_running);
   writer *w = st->w;
   int64_t pid;
   CHECK(store_process_insert(st, "hello", PROC_NEW, "{}", 0, &pid, &err) == FH_OK);
