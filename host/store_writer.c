@@ -132,8 +132,8 @@ static void conn_close(conn *c) {
  * find little to write), so that the WAL is all copied and the next write
  * starts it again from the beginning.  A background pass alone cannot
  * achieve that: by its end the writer has always appended more.  Past four
- * times the threshold the writer checkpoints itself whatever the thread
- * does, so the WAL stays bounded. */
+ * times the threshold the writes wait for the thread's turn to end and the
+ * writer checkpoints, so the WAL stays bounded. */
 #define CKPT_PASSES 3   /* background passes per turn at most */
 
 /* Frames the writer copies itself at most (the rest of a turn). */
@@ -156,8 +156,9 @@ static void *ckpt_main(void *arg) {
       if (rc != SQLITE_OK || log - done <= ckpt_tail(w)) break;
     }
     int ok = rc == SQLITE_OK;
-    /* BUSY: the writer was finishing; anything else (a full disk) is said
-     * once per run of failures, and the next turn tries again */
+    /* BUSY: another connection (another program's) was checkpointing;
+     * anything else (a full disk) is said once per run of failures, and
+     * the next turn tries again */
     if (!ok && rc != SQLITE_BUSY && !failing)
       fhlog(FHLOG_WARN, "checkpoint of %s failed (the WAL grows until one succeeds): %s", w->path,
             sqlite3_errstr(rc));
@@ -193,7 +194,7 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames) {
   if (!w->ckpt_busy && !finish) {
     w->ckpt_kick = 1;
     w->ckpt_kick_gen = w->ckpt_gen;
-    pthread_cond_signal(&w->ckpt_cond);
+    pthread_cond_broadcast(&w->ckpt_cond);   /* others may wait on it for a turn's end */
   }
   pthread_mutex_unlock(&w->ckpt_mu);
   if (finish) {
@@ -245,7 +246,7 @@ static void ckpt_stop(writer *w) {
   sqlite3_wal_hook(w->c.db->lite, NULL, NULL);
   pthread_mutex_lock(&w->ckpt_mu);
   w->ckpt_stop = 1;
-  pthread_cond_signal(&w->ckpt_cond);
+  pthread_cond_broadcast(&w->ckpt_cond);
   pthread_mutex_unlock(&w->ckpt_mu);
   pthread_join(w->ckpt_thread, NULL);
   conn_close(&w->ckpt_c);
