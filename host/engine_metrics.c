@@ -81,7 +81,8 @@ int engine_metrics_render(engine *e, metrics_buf *b, fherr *err) {
   metrics_buf part = {0};
   int rc = read_gauges(e, &part, err);
   if (!rc && part.failed) rc = fherr_set(err, FH_INTERNAL, "out of memory while writing the metrics");
-  char *key = rc ? NULL : strdup(e->db_key);
+  if (!rc && part.text) metrics_buf_printf(b, "%.*s", (int)part.len, part.text);
+  char *key = rc || !part.text ? NULL : strdup(e->db_key);
   pthread_mutex_lock(&gauges.mu);
   gauges.reading = 0;
   if (key) {   /* kept (without a copy of the key, the next scrape reads again) */
@@ -92,7 +93,6 @@ int engine_metrics_render(engine *e, metrics_buf *b, fherr *err) {
     gauges.len = part.len;
     gauges.at = at;
     part.text = NULL;
-    if (gauges.text) metrics_buf_printf(b, "%.*s", (int)gauges.len, gauges.text);
   }
   pthread_cond_broadcast(&gauges.read);
   pthread_mutex_unlock(&gauges.mu);
