@@ -125,9 +125,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
     free(e);
     return rc;
   }
-  /* ":memory:" and "file:" URIs may be private to the connection */
-  if (opt->db_path && strcmp(opt->db_path, ":memory:") != 0 && strncmp(opt->db_path, "file:", 5) != 0)
-    e->db_key = strdup(opt->db_path);
+  if (opt->db_path && !store_path_is_private(opt->db_path)) e->db_key = strdup(opt->db_path);
   *out = e;
   return FH_OK;
 }

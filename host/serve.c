@@ -89,12 +89,13 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
   return 1;
 }
 
-static int parse_seconds(const char *s, double *out) {
+/* Seconds from lo to 3600. */
+static int parse_seconds(const char *s, double lo, double *out) {
   if (!s || !*s) return 0;
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (errno || *end || !(v >= 0.01 && v <= 3600)) return 0;
+  if (errno || *end || !(v >= lo && v <= 3600)) return 0;
   *out = v;
   return 1;
 }
@@ -167,12 +168,8 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       snprintf(o->metrics_host, sizeof o->metrics_host, "%s", m.host);
       o->metrics_port = m.port;
     } else if (!strcmp(name, "metrics-max-age")) {
-      char *end;
-      errno = 0;
-      double v = strtod(value, &end);
-      if (!*value || errno || *end || !(v >= 0 && v <= 3600))
+      if (!parse_seconds(value, 0, &o->metrics_max_age))
         return serve_usage("--metrics-max-age must be seconds (0 to 3600)");
-      o->metrics_max_age = v;
     } else if (!strcmp(name, "name")) {
       if (!valid_host_name(value)) return serve_usage("--name must be 1 to 100 printable characters");
       o->name = value;
@@ -183,7 +180,7 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
     } else if (!strcmp(name, "jobs")) {
       if (!parse_int(value, 0, 256, &o->jobs)) return serve_usage("--jobs must be from 0 to 256");
     } else if (!strcmp(name, "budget")) {
-      if (!parse_seconds(value, &o->budget)) return serve_usage("--budget must be seconds (0.01 to 3600)");
+      if (!parse_seconds(value, 0.01, &o->budget)) return serve_usage("--budget must be seconds (0.01 to 3600)");
     } else if (!strcmp(name, "request-timeout")) {
       if (!parse_int(value, 1, 3600, &o->request_timeout)) return serve_usage("--request-timeout must be 1 to 3600");
     } else if (!strcmp(name, "max-connections")) {
@@ -191,9 +188,9 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
     } else if (!strcmp(name, "per-address")) {
       if (!parse_int(value, 1, 65536, &o->per_address)) return serve_usage("--per-address must be 1 to 65536");
     } else if (!strcmp(name, "poll")) {
-      if (!parse_seconds(value, &o->poll)) return serve_usage("--poll must be seconds (0.01 to 3600)");
+      if (!parse_seconds(value, 0.01, &o->poll)) return serve_usage("--poll must be seconds (0.01 to 3600)");
     } else if (!strcmp(name, "lease-grace")) {
-      if (!parse_seconds(value, &o->lease_grace)) return serve_usage("--lease-grace must be seconds (0.01 to 3600)");
+      if (!parse_seconds(value, 0.01, &o->lease_grace)) return serve_usage("--lease-grace must be seconds (0.01 to 3600)");
     } else {
       fprintf(stderr, "flowhost: unknown option --%s\n\n", name);
       return serve_usage(NULL);

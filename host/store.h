@@ -44,6 +44,9 @@ typedef struct store_options {
 } store_options;
 
 int store_open(const char *path, const store_options *opt, store **out, fherr *err);
+/* Whether the database a path names is private to its connection (SQLite's
+ * ":memory:" and "file:" URIs): no other store of the process shares it. */
+int store_path_is_private(const char *path);
 /* The database library's process-wide settings (store_db.h); store_open
  * applies them too, if it is the first to open a database. */
 void store_library_init(void);

@@ -255,6 +255,12 @@ static void ckpt_stop(writer *w) {
   w->ckpt_running = 0;
 }
 
+int store_path_is_private(const char *path) {
+  if (db_kind_of(path) == DB_KIND_PG) return 0;
+  path = db_sqlite_path(path);
+  return !path || !*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5);
+}
+
 /* The writer of a database file, shared by every store of this process
  * that opened the same file; NULL (no error) for private databases. */
 static int writer_acquire(store *st, const char *path, const store_options *opt, fherr *err) {
@@ -262,10 +268,9 @@ static int writer_acquire(store *st, const char *path, const store_options *opt,
   st->w = NULL;
   /* PostgreSQL: each store has its own connection and commits alone; the
    * server's WAL groups the commits of concurrent transactions */
-  if (db_kind_of(path) == DB_KIND_PG) return FH_OK;
+  if (db_kind_of(path) == DB_KIND_PG || store_path_is_private(path)) return FH_OK;
   path = db_sqlite_path(path);
-  if (!path || !*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5) || !realpath(path, resolved))
-    return FH_OK;
+  if (!realpath(path, resolved)) return FH_OK;
   pthread_mutex_lock(&writers_mu);
   writer *w = writers;
   while (w && strcmp(w->path, resolved) != 0) w = w->next;
