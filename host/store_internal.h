@@ -128,9 +128,14 @@ typedef struct writer {
   unsigned long written;    /* commits written to the WAL (atomic) */
   unsigned long seqs[RESULTS]; /* the written count after batch % RESULTS, guarded by done_mu */
   pthread_mutex_t sync_mu;
-  pthread_cond_t sync_cond;
+  /* sync_cond[g % 2]: the waiters sync number g makes durable; a sync's
+   * end wakes only them, not those that need the one after it */
+  pthread_cond_t sync_cond[2];
   unsigned long synced;     /* commits known durable, guarded by sync_mu */
   int syncing;              /* a sync is under way, guarded by sync_mu */
+  unsigned long sync_gen;   /* syncs begun (sync_mu) */
+  unsigned long sync_upto;  /* what the sync under way makes durable (sync_mu) */
+  int sync_later;           /* waiters that need a sync after it (sync_mu) */
   int sync_broken;          /* a sync failed: nothing written since is durable (sync_mu) */
   /* Checkpoints beside the writes (store_writer.c): a thread with its own
    * connection copies the WAL back into the database, fsyncs included,

