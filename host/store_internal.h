@@ -136,6 +136,14 @@ typedef struct writer {
   unsigned long sync_gen;   /* syncs begun (sync_mu) */
   unsigned long sync_upto;  /* what the sync under way makes durable (sync_mu) */
   int sync_later;           /* waiters that need a sync after it (sync_mu) */
+  /* the sync thread, handed the syncs when commits come faster than one
+   * sync (store_writer.c, "durability at FULL") */
+  pthread_t syncer;
+  pthread_cond_t syncer_cond;
+  int syncer_running;       /* started (read-only after open) */
+  int syncer_busy;          /* handed the syncs and not done yet (sync_mu) */
+  int syncer_stop;          /* (sync_mu) */
+  unsigned long syncer_syncs; /* syncs the thread ran (sync_mu; tests) */
   int sync_broken;          /* a sync failed: nothing written since is durable (sync_mu) */
   /* Checkpoints beside the writes (store_writer.c): a thread with its own
    * connection copies the WAL back into the database, fsyncs included,

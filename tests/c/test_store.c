@@ -488,6 +488,11 @@ static int test_deferred_sync(void) {
   unsigned long written = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
   CHECK(written > 20 && written <= 20 + GC_THREADS * GC_ACTIONS);   /* batches commit together */
   CHECK(synced_of(w) == written);
+  /* four committers at once: their syncs were handed to the writer's thread */
+  pthread_mutex_lock(&w->sync_mu);
+  unsigned long by_thread = w->syncer_syncs;
+  pthread_mutex_unlock(&w->sync_mu);
+  CHECK(w->syncer_running && by_thread > 0);
   CHECK(each_worker_wrote(st, "s", GC_ACTIONS) == 0);
   /* a sync that fails: fdatasync(2) of a pipe is EINVAL */
   int p[2];
