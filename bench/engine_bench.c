@@ -9,6 +9,12 @@
  *   engine_bench [N] [--sync normal]
  *   engine_bench N --threads K [--sync normal]
  *
+ * A fourth phase, beside the three of the engine, is the ceiling of the
+ * group commit itself on this disk: 8 threads whose actions each insert one
+ * row through the store's group commit (store_write_fn, as the engine's
+ * writes go), with no flow work at all.  What separates the engine's 8
+ * threads from it is the work of a process, on this machine's CPUs.
+ *
  * The second form runs only the K-thread phase (no baseline), for counting
  * the fsyncs of exactly those N processes with `strace -f -c -e
  * trace=fsync,fdatasync` (bench/run.sh does): N / fsyncs is the number of
@@ -24,6 +30,7 @@
 #include "bench.h"
 #include "engine.h"
 #include "fhtime.h"
+#include "store.h"
 
 #define ROUNDS 10
 
@@ -137,6 +144,88 @@ static int threads_slice(engine **engines, int n, int threads, double *seconds) 
   return started;
 }
 
+/* --- the ceiling: one-row actions through the same group commit --------- */
+
+#define CEILING_THREADS 8
+
+static int insert_one(store *st, const void *arg, fherr *err) {
+  (void)arg;
+  int64_t id;
+  return store_process_insert(st, "ceiling", PROC_DONE, "{}", 0, &id, err);
+}
+
+typedef struct ceiling_arg {
+  store *st;
+  int n, done;
+  pthread_barrier_t *go;
+  double ended;
+} ceiling_arg;
+
+static void *ceiling_worker(void *p) {
+  ceiling_arg *a = p;
+  fherr err = {0};
+  pthread_barrier_wait(a->go);
+  for (int i = 0; i < a->n; i++) {
+    if (store_write_fn(a->st, insert_one, NULL, &err)) fherr_clear(&err);
+    else a->done++;
+  }
+  a->ended = fhtime_monotonic();
+  return NULL;
+}
+
+/* n one-row actions over the stores at once, timed into *seconds; returns
+ * how many succeeded. */
+static int ceiling_slice(store **stores, int n, double *seconds) {
+  pthread_t t[CEILING_THREADS];
+  ceiling_arg args[CEILING_THREADS];
+  pthread_barrier_t go;
+  pthread_barrier_init(&go, NULL, CEILING_THREADS + 1);
+  for (int i = 0; i < CEILING_THREADS; i++) {
+    args[i] = (ceiling_arg){.st = stores[i], .n = n / CEILING_THREADS, .go = &go};
+    pthread_create(&t[i], NULL, ceiling_worker, &args[i]);
+  }
+  pthread_barrier_wait(&go);
+  double t0 = fhtime_monotonic(), end = t0;
+  int done = 0;
+  for (int i = 0; i < CEILING_THREADS; i++) {
+    pthread_join(t[i], NULL);
+    done += args[i].done;
+    if (args[i].ended > end) end = args[i].ended;
+  }
+  pthread_barrier_destroy(&go);
+  *seconds += end - t0;
+  return done;
+}
+
+static int open_stores(const char *db, int full, store **stores) {
+  bench_remove_db(db);
+  for (int i = 0; i < CEILING_THREADS; i++) {
+    fherr err = {0};
+    store_options so = {.synchronous_full = full};
+    if (store_open(db, &so, &stores[i], &err)) {
+      fprintf(stderr, "store_open: %s\n", err.message);
+      fherr_clear(&err);
+      while (i > 0) store_close(stores[--i]);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Rows the ceiling phase left in its database (checked, as the processes are). */
+static int count_rows(const char *path) {
+  sqlite3 *db;
+  sqlite3_stmt *q;
+  int n = -1;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM process WHERE flow = 'ceiling'", -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    n = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return n;
+}
+
 /* `threads` engines on db (after the first, which bench_open made); 0 on success */
 static int open_engines(flowreg *reg, const char *db, int full, engine **engines, int threads) {
   for (int i = 0; i < threads; i++) {
@@ -191,10 +280,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
   }
   /* per run: two runs at once on this machine must not share a file */
-  char base[64];
+  char base[64], ceiling_db[64];
   phase ph[3] = {{.threads = 1}, {.threads = 4}, {.threads = 8}};
   for (int i = 0; i < 3; i++) snprintf(ph[i].db, sizeof ph[i].db, "/tmp/flowhost-bench-%d-%d.db", (int)getpid(), i);
   snprintf(base, sizeof base, "/tmp/flowhost-bench-base-%d.db", (int)getpid());
+  snprintf(ceiling_db, sizeof ceiling_db, "/tmp/flowhost-bench-ceiling-%d.db", (int)getpid());
   if (threads > 0 && threads <= 16) return threads_only(n, threads, full, ph[0].db);
 
   raw_db raw;
@@ -206,6 +296,10 @@ int main(int argc, char **argv) {
     bench_remove_db(ph[i].db);
     if (open_engines(reg, ph[i].db, full, engines[i], ph[i].threads)) return 1;
   }
+  store *stores[CEILING_THREADS];
+  if (open_stores(ceiling_db, full, stores)) return 1;
+  double ceiling_seconds = 0;
+  int ceiling_done = 0;
   fherr err = {0};
   fh_actor sys;
   fh_actor_system(&sys);
@@ -224,7 +318,11 @@ int main(int argc, char **argv) {
     }
     ph[0].seconds += fhtime_monotonic() - t0;
     for (int i = 1; i < 3; i++) ph[i].started += threads_slice(engines[i], slice, ph[i].threads, &ph[i].seconds);
+    ceiling_done += ceiling_slice(stores, slice, &ceiling_seconds);
   }
+  for (int i = 0; i < CEILING_THREADS; i++) store_close(stores[i]);
+  int ceiling_rows = count_rows(ceiling_db);
+  bench_remove_db(ceiling_db);
   json_decref(data);
   engine_close(e);
   for (int i = 1; i < 3; i++) close_engines(engines[i], ph[i].threads);
@@ -237,6 +335,7 @@ int main(int argc, char **argv) {
     /* an answer that does not match the database fails the run */
     ok &= ph[i].done == ph[i].started && ph[i].done == slice / ph[i].threads * ph[i].threads * ROUNDS;
   }
+  ok &= ceiling_rows == ceiling_done && ceiling_done == slice / CEILING_THREADS * CEILING_THREADS * ROUNDS;
   double pps[3];
   for (int i = 0; i < 3; i++) pps[i] = ph[i].done / ph[i].seconds;
   printf("engine_bench: %d processes (StartFunction -> Handler -> If -> Handler -> End), synchronous=%s,\n"
@@ -251,6 +350,9 @@ int main(int argc, char **argv) {
          ph[1].done);
   printf("  8 threads at once       %.0f processes/s (%.2f per raw commit; %d done)\n", pps[2], pps[2] / baseline,
          ph[2].done);
+  double ceiling = ceiling_seconds > 0 ? ceiling_rows / ceiling_seconds : 0;
+  printf("  ceiling, 8 threads      %.0f one-row actions/s through the same group commit (%.2f per raw commit; %d done)\n",
+         ceiling, ceiling / baseline, ceiling_rows);
   flowreg_free(reg);
   return ok ? 0 : 1;
 }
