@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fhtime.h"
+#include "luapool.h"
 #include "luaside.h"
 #include "metrics.h"
 
@@ -29,6 +30,7 @@
 
 struct luavm {
   lua_State *L;
+  luapool *pool;     /* its small blocks (luapool.h) */
   size_t used, limit;
   double budget;
   double deadline;   /* monotonic seconds; 0 when no call is running */
@@ -45,9 +47,9 @@ const char *luavm_default_lua_dir(void) { return FLOWHOST_LUA_DIR; }
  * error that unwinds like any other error. */
 static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   luavm *vm = ud;
-  size_t old = ptr ? osize : 0;
+  size_t old = ptr ? osize : 0;   /* without ptr, osize is the kind of object */
   if (nsize == 0) {
-    free(ptr);
+    luapool_realloc(vm->pool, ptr, old, 0);
     vm->used -= old;
     return NULL;
   }
@@ -56,7 +58,7 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
    * above the limit that scripts run under. */
   size_t limit = vm->depth > 0 ? vm->limit : vm->limit + vm->limit / 4;
   if (nsize > old && vm->used - old + nsize > limit) return NULL;
-  void *p = realloc(ptr, nsize);
+  void *p = luapool_realloc(vm->pool, ptr, old, nsize);
   if (p) vm->used = vm->used - old + nsize;
   return p;
 }
@@ -228,8 +230,10 @@ luavm *luavm_new(const luavm_options *opt, fherr *err) {
   }
   vm->limit = opt && opt->memory_limit ? opt->memory_limit : (size_t)256 << 20;
   vm->budget = opt && opt->budget_seconds > 0 ? opt->budget_seconds : 5.0;
-  vm->L = lua_newstate(vm_alloc, vm);
+  vm->pool = luapool_new();
+  vm->L = vm->pool ? lua_newstate(vm_alloc, vm) : NULL;
   if (!vm->L) {
+    luapool_free(vm->pool);
     free(vm);
     fherr_set(err, FH_INTERNAL, "cannot create a Lua state");
     return NULL;
@@ -248,6 +252,7 @@ luavm *luavm_new(const luavm_options *opt, fherr *err) {
 void luavm_free(luavm *vm) {
   if (!vm) return;
   if (vm->L) lua_close(vm->L);
+  luapool_free(vm->pool);   /* after lua_close: every block is back */
   free(vm);
 }
 

@@ -1,11 +1,13 @@
 /* Unit tests of the Lua gateway: errors with location and traceback, the
  * time budget that pcall cannot swallow, the memory limit stepped up until
- * a flow loads, JSON <-> Lua round trips. */
+ * a flow loads, JSON <-> Lua round trips; the pool of a state's small
+ * blocks. */
 #include <lauxlib.h>
 #include <stdlib.h>
 
 #include "luaside.h"
 #include "flowdef.h"
+#include "luapool.h"
 #include "luavm.h"
 #include "test.h"
 
@@ -132,11 +134,78 @@ static int test_json_round_trip(void) {
   return 0;
 }
 
+/* Fills a block with a pattern of its own. */
+static void fill(unsigned char *b, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++) b[i] = (unsigned char)(seed * 31 + i);
+}
+
+static int holds(const unsigned char *b, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++)
+    if (b[i] != (unsigned char)(seed * 31 + i)) return 0;
+  return 1;
+}
+
+/* The pool: a freed block is handed out again for its size class only;
+ * blocks in use never overlap; a resize keeps the contents (within a class
+ * in place, across classes and to and from malloc'd sizes by copying);
+ * freeing everything keeps the chunks for reuse, not more. */
+static int test_pool(void) {
+  luapool *p = luapool_new();
+  CHECK(p);
+  enum { N = 3000 };
+  static unsigned char *blocks[N];
+  static size_t sizes[N];
+  for (int i = 0; i < N; i++) {
+    sizes[i] = 1 + (size_t)(i * 7919) % (LUAPOOL_MAX + 200);   /* some above LUAPOOL_MAX */
+    CHECK((blocks[i] = luapool_realloc(p, NULL, 0, sizes[i])));
+    CHECK(((uintptr_t)blocks[i] & 15) == 0 || sizes[i] > LUAPOOL_MAX);
+    fill(blocks[i], sizes[i], (unsigned)i);
+  }
+  for (int i = 0; i < N; i++) CHECK(holds(blocks[i], sizes[i], (unsigned)i));   /* no overlap */
+  size_t chunks = luapool_chunk_bytes(p);
+  CHECK(chunks > 0);
+  /* free every other block, then take the same sizes again: same chunks */
+  for (int i = 0; i < N; i += 2) CHECK(luapool_realloc(p, blocks[i], sizes[i], 0) == NULL);
+  for (int i = 0; i < N; i += 2) {
+    CHECK((blocks[i] = luapool_realloc(p, NULL, 0, sizes[i])));
+    fill(blocks[i], sizes[i], (unsigned)i + 7);
+  }
+  CHECK(luapool_chunk_bytes(p) == chunks);
+  for (int i = 0; i < N; i++) CHECK(holds(blocks[i], sizes[i], (unsigned)i + (i % 2 ? 0 : 7)));
+  /* resizes: same class in place; across classes and past LUAPOOL_MAX, copied */
+  unsigned char *b = luapool_realloc(p, NULL, 0, 20);
+  fill(b, 20, 99);
+  CHECK(luapool_realloc(p, b, 20, 30) == b);
+  unsigned char *grown = luapool_realloc(p, b, 30, 200);
+  CHECK(grown && holds(grown, 20, 99));
+  unsigned char *big = luapool_realloc(p, grown, 200, 5000);
+  CHECK(big && holds(big, 20, 99));
+  unsigned char *bigger = luapool_realloc(p, big, 5000, 70000);
+  CHECK(bigger && holds(bigger, 20, 99));
+  unsigned char *small = luapool_realloc(p, bigger, 70000, 10);
+  CHECK(small && holds(small, 10, 99));
+  CHECK(luapool_realloc(p, small, 10, 0) == NULL);
+  for (int i = 0; i < N; i++) luapool_realloc(p, blocks[i], sizes[i], 0);
+  luapool_free(p);
+  /* and a whole state on it: a script that builds and drops many tables */
+  luavm *vm = vm_new(0, 5);
+  CHECK(vm);
+  fherr err = {0};
+  CHECK(run_chunk(vm, "local keep = {} for i = 1, 200000 do local t = {i, tostring(i), {x = i}} "
+                      "if i % 1000 == 0 then keep[#keep + 1] = t end end "
+                      "for i, t in ipairs(keep) do assert(t[1] == i * 1000 and t[2] == tostring(i * 1000) "
+                      "and t[3].x == i * 1000) end",
+                  &err) == FH_OK);
+  luavm_free(vm);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"error_location", test_error_location},
     {"budget", test_budget},
     {"memory_limit_steps", test_memory_limit_steps},
     {"json_round_trip", test_json_round_trip},
+    {"pool", test_pool},
     {NULL, NULL},
 };
 

@@ -13,7 +13,7 @@ add_c_tests(store schema users_and_permissions process_and_tasks token_prefixes 
             job_lease rollback_and_rename task_lists group_commit deferred_sync combined_writes
             messages list_rows audit_by_process checkpoints_beside)
 add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns)
-add_c_tests(luavm error_location budget memory_limit_steps json_round_trip)
+add_c_tests(luavm error_location budget memory_limit_steps json_round_trip pool)
 add_c_tests(short_txn handler_outside_writer)
 add_c_tests(auth hash_and_verify old_hashes_verify bounded_parallel)
 add_c_tests(metrics counters_threads http_routes label_escaping query_plans job_lease_expiry gauge_cache)
