@@ -261,23 +261,39 @@ int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fher
 
 /* Adds prev to the row's "3,4" text, kept in id order as the store reads
  * it back. */
+/* Writes ",id" (or "id" at the start of text) at out; returns the end.
+ * By hand: sprintf was most of what linking a new task cost. */
+static char *put_id(char *text, char *out, long long id) {
+  if (out != text) *out++ = ',';
+  char digits[24];
+  int n = 0;
+  unsigned long long v = id < 0 ? 0ULL - (unsigned long long)id : (unsigned long long)id;
+  do digits[n++] = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  if (id < 0) *out++ = '-';
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
+  return out;
+}
+
 static int previous_add(st_task *row, int64_t prev, fherr *err) {
   size_t len = row->previous ? strlen(row->previous) : 0;
   char *text = malloc(len + 24), *out = text;
   if (!text) return fherr_set(err, FH_INTERNAL, "out of memory");
+  *text = '\0';
   int placed = 0;
   for (const char *p = row->previous; p && *p;) {
     char *end;
     long long id = strtoll(p, &end, 10);
     if (end == p) break;
     if (!placed && prev < id) {
-      out += sprintf(out, "%s%lld", out == text ? "" : ",", (long long)prev);
+      out = put_id(text, out, (long long)prev);
       placed = 1;
     }
-    out += sprintf(out, "%s%lld", out == text ? "" : ",", id);
+    out = put_id(text, out, id);
     p = *end == ',' ? end + 1 : end;
   }
-  if (!placed) sprintf(out, "%s%lld", out == text ? "" : ",", (long long)prev);
+  if (!placed) put_id(text, out, (long long)prev);
   free(row->previous);
   row->previous = text;
   return FH_OK;

@@ -375,7 +375,9 @@ static void batch_done(writer *w, int rc, const char *why) {
   w->open = 0;
   pthread_mutex_lock(&w->done_mu);
   w->results[w->batch % RESULTS] = rc;
-  snprintf(w->whys[w->batch % RESULTS], sizeof w->whys[0], "%.*s", (int)sizeof w->whys[0] - 1, rc && why ? why : "");
+  char *slot = w->whys[w->batch % RESULTS];
+  if (rc && why) snprintf(slot, sizeof w->whys[0], "%.*s", (int)sizeof w->whys[0] - 1, why);
+  else slot[0] = '\0';
   w->seqs[w->batch % RESULTS] = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
   w->committed = w->batch;
   pthread_cond_broadcast(&w->done[w->batch % RESULTS]);
