@@ -167,6 +167,12 @@ typedef struct writer {
    * who runs them one after another in its batch (store_writer.c). */
   pthread_mutex_t q_mu;
   struct write_req *q_head, *q_tail;   /* guarded by q_mu */
+  /* Their owners sleep once, until the outcome is final: those run into
+   * the open batch wait for its commit (open_owners, mu), then, at FULL,
+   * for the sync that covers it (durable_head/tail in commit order,
+   * sync_mu). */
+  struct write_req *open_owners;
+  struct write_req *durable_head, *durable_tail;
   struct writer *next;
   id_seq ids;               /* shared by the stores of this file */
 } writer;

@@ -369,6 +369,31 @@ void store_close(store *st) {
   free(st);
 }
 
+/* A write action queued for whoever holds mu (store_write_fn, below). */
+typedef struct write_req {
+  store *st;
+  store_write_cb fn;
+  const void *arg;
+  fherr *err;
+  int rc;                  /* the outcome: fn's, then its batch's and its sync's */
+  unsigned long seq;       /* the commit to wait for (on the durable list) */
+  int executed, kicked;    /* guarded by q_mu; executed: the outcome is final */
+  pthread_cond_t cond;
+  struct write_req *next;  /* in the queue */
+  struct write_req *wait_next;   /* on open_owners, then on the durable list */
+} write_req;
+
+/* Tells a queued action's owner its final outcome (why: the message of a
+ * failure, NULL: its own).  r may be gone as soon as q_mu is let go. */
+static void finalize(writer *w, write_req *r, int rc, const char *why) {
+  if (rc && r->err && why) fherr_set(r->err, rc, "%s", why);
+  pthread_mutex_lock(&w->q_mu);
+  r->rc = rc;
+  r->executed = 1;
+  pthread_cond_signal(&r->cond);
+  pthread_mutex_unlock(&w->q_mu);
+}
+
 /* Records the outcome of the writer's current batch and wakes its waiters;
  * why, when it failed (NULL: a message of its own). */
 static void batch_done(writer *w, int rc, const char *why) {
@@ -384,6 +409,8 @@ static void batch_done(writer *w, int rc, const char *why) {
   pthread_mutex_unlock(&w->done_mu);
 }
 
+static void settle_owners(writer *w, int rc, const char *why, unsigned long seq);
+
 /* The error of an action whose batch SQLite rolled back by itself. */
 static int batch_lost(writer *w, fherr *err) {
   return dbc_errcode(w->c.db) == DB_FULL ? fherr_set(err, FH_BUSY, "the database's disk is full; try again later")
@@ -396,6 +423,7 @@ static void check_batch_alive(writer *w) {
   if (w->open && dbc_autocommit(w->c.db)) {
     fherr lost = {0};
     batch_done(w, batch_lost(w, &lost), lost.message);
+    settle_owners(w, lost.code, lost.message, 0);
   }
 }
 
@@ -418,6 +446,17 @@ static void check_batch_alive(writer *w) {
  * hands on); 46k context switches per 16,000 processes with 8 clients,
  * where one condition for all the waiters had 61k. */
 
+/* Queued actions whose commit the last sync made durable (or all, once a
+ * sync failed) hear their outcome; sync_mu held. */
+static void release_durable(writer *w) {
+  while (w->durable_head && (w->sync_broken || w->durable_head->seq <= w->synced)) {
+    write_req *r = w->durable_head;
+    if (!(w->durable_head = r->wait_next)) w->durable_tail = NULL;
+    if (w->sync_broken) finalize(w, r, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
+    else finalize(w, r, FH_OK, NULL);
+  }
+}
+
 /* One sync, sync_mu held (let go while fdatasync runs). */
 static void sync_once(writer *w) {
   w->syncing = 1;
@@ -437,6 +476,35 @@ static void sync_once(writer *w) {
     pthread_cond_broadcast(&w->sync_cond[(w->sync_gen + 1) % 2]);
   }
   pthread_cond_broadcast(&w->sync_cond[w->sync_gen % 2]);
+  release_durable(w);
+}
+
+/* After a sync: if commits still wait for a later one (waiters, or queued
+ * actions on the durable list), the writer's thread takes the syncs on.
+ * Without it (it could not be started), this thread syncs for the queued
+ * actions, which sleep until then, and wakes one waiter to sync next.
+ * sync_mu held. */
+static void hand_on(writer *w) {
+  if (w->sync_broken || w->syncing || w->syncer_busy || (w->sync_later == 0 && !w->durable_head)) return;
+  if (w->syncer_running) {
+    w->syncer_busy = 1;
+    pthread_cond_signal(&w->syncer_cond);
+    return;
+  }
+  while (w->durable_head && !w->sync_broken) sync_once(w);
+  pthread_cond_signal(&w->sync_cond[(w->sync_gen + 1) % 2]);
+}
+
+/* Called by whoever committed a batch it does not wait for itself: the
+ * queued actions of that batch sleep until a sync covers it, so someone
+ * must run one.  This thread does, when none is under way (alone, it waits
+ * no longer than the disk); otherwise the one under way hands on. */
+static void drive_sync(writer *w) {
+  if (!w->defer_sync) return;
+  pthread_mutex_lock(&w->sync_mu);
+  if (w->durable_head && !w->syncing && !w->syncer_busy && !w->sync_broken) sync_once(w);
+  hand_on(w);
+  pthread_mutex_unlock(&w->sync_mu);
 }
 
 /* The writer's sync thread: once handed the syncs, it syncs while anything
@@ -488,14 +556,7 @@ static int wait_durable(writer *w, unsigned long seq, fherr *err) {
       pthread_cond_wait(&w->sync_cond[(w->sync_gen + 1) % 2], &w->sync_mu);
     } else {
       sync_once(w);
-      if (w->sync_later > 0 && !w->sync_broken) {
-        if (w->syncer_running) {
-          w->syncer_busy = 1;
-          pthread_cond_signal(&w->syncer_cond);
-        } else {   /* no thread: one of them syncs next */
-          pthread_cond_signal(&w->sync_cond[(w->sync_gen + 1) % 2]);
-        }
-      }
+      hand_on(w);
     }
   }
   if (w->synced < seq) rc = fherr_set(err, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
@@ -513,18 +574,6 @@ static int sync_here(writer *w, fherr *err) {
   return fherr_set(err, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
 }
 
-/* A write action queued for whoever holds mu (store_write_fn, below). */
-typedef struct write_req {
-  store *st;
-  store_write_cb fn;
-  const void *arg;
-  fherr *err;
-  int rc;                  /* fn's outcome; FH_OK: kept in batch `batch` */
-  unsigned long batch;
-  int executed, kicked;    /* guarded by q_mu */
-  pthread_cond_t cond;
-  struct write_req *next;
-} write_req;
 
 /* Lets go of the writer, and wakes the first queued combined write (if
  * any) to take it over: whoever releases mu hands the queue on, so a
@@ -561,7 +610,41 @@ static int commit_batch(writer *w, store *st, int n, unsigned long *seq, fherr *
   }
   metrics_commit(n, rc);
   batch_done(w, rc, err ? err->message : NULL);
+  settle_owners(w, rc, err && err->message[0] ? err->message : NULL, *seq);
   return rc;
+}
+
+/* The queued actions run into the batch just decided (mu held): a failed
+ * batch fails them; a commit already durable (or at NORMAL) is final; a
+ * deferred one puts them on the durable list, in commit order, for the
+ * sync that covers seq. */
+static void settle_owners(writer *w, int rc, const char *why, unsigned long seq) {
+  write_req *r = w->open_owners, *next;
+  w->open_owners = NULL;
+  if (!r) return;
+  if (rc || !seq) {
+    for (; r; r = next) {
+      next = r->wait_next;   /* r may be gone once its owner hears */
+      finalize(w, r, rc, rc ? (why ? why : "storage error: the commit failed") : NULL);
+    }
+    return;
+  }
+  pthread_mutex_lock(&w->sync_mu);
+  if (w->syncing && seq > w->sync_upto) w->sync_later++;   /* the sync under way hands on */
+  for (; r; r = next) {
+    next = r->wait_next;
+    if (seq <= w->synced || w->sync_broken) {   /* a sync begun since the commit covered it */
+      finalize(w, r, w->sync_broken ? FH_INTERNAL : FH_OK,
+               w->sync_broken ? "storage error: the write-ahead log could not be synced" : NULL);
+      continue;
+    }
+    r->seq = seq;
+    r->wait_next = NULL;
+    if (w->durable_tail) w->durable_tail->wait_next = r;
+    else w->durable_head = r;
+    w->durable_tail = r;
+  }
+  pthread_mutex_unlock(&w->sync_mu);
 }
 
 /* Waits until batch `mine` is committed and durable. */
@@ -599,7 +682,8 @@ static int end_write(store *st, int keep, fherr *err) {
   unsigned long seq = 0;
   if (w->open) rc = commit_batch(w, st, w->pending + (keep ? 1 : 0), &seq, err);
   writer_unlock(w);
-  if (keep && !rc && seq) rc = wait_durable(w, seq, err);
+  if (keep && !rc && seq) rc = wait_durable(w, seq, err);   /* its sync covers the queued actions too */
+  else drive_sync(w);
   return keep ? rc : FH_OK;
 }
 
@@ -648,9 +732,10 @@ static void run_request(writer *w, write_req *r) {
   }
   check_batch_alive(w);
   if (!rc && !w->open) rc = batch_lost(w, r->err);
-  if (!rc) {
+  if (!rc) {   /* its owner hears when the batch is decided (settle_owners) */
     w->pending++;
-    r->batch = w->batch;
+    r->wait_next = w->open_owners;
+    w->open_owners = r;
   }
   st_forget_write_participant(st);   /* the commit may still fail */
   st->cur = &st->own;
@@ -681,9 +766,11 @@ static void combine(writer *w, store *self) {
     if (!r) break;
     __atomic_sub_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
     run_request(w, r);
-    r->next = NULL;
-    *tail = r;
-    tail = &r->next;
+    if (r->rc) {   /* failed by itself: told below; the others when their batch is decided */
+      r->next = NULL;
+      *tail = r;
+      tail = &r->next;
+    }
     if (w->open && !batch_is_young(w)) commit_served(w, self);
   }
   if (w->open && !(__atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST) > 0 && batch_is_young(w))) commit_served(w, self);
@@ -695,6 +782,7 @@ static void combine(writer *w, store *self) {
     pthread_cond_signal(&r->cond);
   }
   pthread_mutex_unlock(&w->q_mu);
+  drive_sync(w);
 }
 
 int store_write_fn(store *st, store_write_cb fn, const void *arg, fherr *err) {
@@ -726,7 +814,7 @@ int store_write_fn(store *st, store_write_cb fn, const void *arg, fherr *err) {
     if (executed) break;
   }
   pthread_cond_destroy(&r.cond);
-  return r.rc ? r.rc : wait_batch(w, r.batch, err);
+  return r.rc;   /* final: its own, its batch's or its sync's */
 }
 
 int store_begin(store *st, fherr *err) {
