@@ -696,7 +696,9 @@ static int end_write(store *st, int keep, fherr *err) {
  * takes it, finding it free) runs every queued action in its batch, one
  * after another, each in a savepoint of its own, then commits the batch or
  * leaves it open for the actions still waiting for mu, as end_write does.
- * The owners sleep once, until their action is run and its batch decided.
+ * The owners sleep once, until their outcome is final: their action failed,
+ * or its batch was decided (settle_owners) and, at FULL, the sync covering
+ * its commit has ended (release_durable).
  * (Flat combining: Hendler, Incze, Shavit, Tzafrir, SPAA 2010.) */
 
 /* Runs one queued action in the open batch (opening one if needed); mu is
