@@ -77,71 +77,86 @@ static void raw_close(raw_db *r, const char *path) {
   bench_remove_db(path);
 }
 
-/* Processes of the database that ran to DONE: the answer is checked in the
- * database itself, since the starts below ask for no view (out = NULL). */
-static int count_done(const char *path) {
+/* count(*) of the rows of process that match `where`, read back from the
+ * file: the answers are checked in the database itself, since the starts
+ * ask for no view (out = NULL).  -1 when it cannot be read. */
+static int count_processes(const char *path, const char *where) {
   sqlite3 *db;
   sqlite3_stmt *q;
   int n = -1;
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM process WHERE %s", where);
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
-  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM process WHERE status = 'DONE'", -1, &q, NULL) == SQLITE_OK &&
-      sqlite3_step(q) == SQLITE_ROW)
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
     n = sqlite3_column_int(q, 0);
   sqlite3_finalize(q);
   sqlite3_close(db);
   return n;
 }
 
+/* Processes that ran to DONE. */
+static int count_done(const char *path) { return count_processes(path, "status = 'DONE'"); }
+
+/* The system actor every start runs as (set once in main, read-only after). */
+static fh_actor bench_sys;
+
+/* One thread's share of a slice: n actions of `one` on its target (an open
+ * engine or store, kept across slices as a server keeps them). */
 typedef struct worker_arg {
-  engine *e;
+  int (*one)(void *target, json_t *data);   /* 0: it succeeded */
+  void *target;
   int n, done;
   pthread_barrier_t *go;
   double ended;
 } worker_arg;
 
-/* One thread = one engine (its own Lua state and connection), as in serve;
- * the engines stay open across slices, as a server's do. */
-static void *start_processes(void *p) {
+static void *run_worker(void *p) {
   worker_arg *w = p;
-  fherr err = {0};
   pthread_barrier_wait(w->go);
-  fh_actor sys;
-  fh_actor_system(&sys);
   json_t *data = json_pack("{s:i}", "n", 3);
-  for (int i = 0; i < w->n; i++) {
-    if (engine_start(w->e, &sys, "auto", "start", data, NULL, &err)) {
-      fherr_clear(&err);
-      continue;
-    }
-    w->done++;
-  }
+  for (int i = 0; i < w->n; i++)
+    if (w->one(w->target, data) == 0) w->done++;
   w->ended = fhtime_monotonic();
   json_decref(data);
   return NULL;
 }
 
-/* n processes over `threads` open engines at once: their seconds are added
- * to *seconds; returns how many starts succeeded. */
-static int threads_slice(engine **engines, int n, int threads, double *seconds) {
+/* n actions over `threads` targets at once: their seconds are added to
+ * *seconds; returns how many succeeded. */
+static int run_slice(int (*one)(void *, json_t *), void *const *targets, int n, int threads,
+                     double *seconds) {
   pthread_t t[16];
   worker_arg args[16];
   pthread_barrier_t go;
   pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
   for (int i = 0; i < threads; i++) {
-    args[i] = (worker_arg){.e = engines[i], .n = n / threads, .go = &go};
-    pthread_create(&t[i], NULL, start_processes, &args[i]);
+    args[i] = (worker_arg){.one = one, .target = targets[i], .n = n / threads, .go = &go};
+    pthread_create(&t[i], NULL, run_worker, &args[i]);
   }
   pthread_barrier_wait(&go);
   double t0 = fhtime_monotonic(), end = t0;
-  int started = 0;
+  int done = 0;
   for (int i = 0; i < threads; i++) {
     pthread_join(t[i], NULL);
-    started += args[i].done;
+    done += args[i].done;
     if (args[i].ended > end) end = args[i].ended;
   }
   pthread_barrier_destroy(&go);
   *seconds += end - t0;
-  return started;
+  return done;
+}
+
+/* One process of the flow on an engine (one thread = one engine, with its
+ * own Lua state and connection, as in serve). */
+static int start_one(void *e, json_t *data) {
+  fherr err = {0};
+  int rc = engine_start(e, &bench_sys, "auto", "start", data, NULL, &err);
+  fherr_clear(&err);
+  return rc;
+}
+
+static int threads_slice(engine **engines, int n, int threads, double *seconds) {
+  return run_slice(start_one, (void *const *)engines, n, threads, seconds);
 }
 
 /* --- the ceiling: one-row actions through the same group commit --------- */
@@ -154,47 +169,16 @@ static int insert_one(store *st, const void *arg, fherr *err) {
   return store_process_insert(st, "ceiling", PROC_DONE, "{}", 0, &id, err);
 }
 
-typedef struct ceiling_arg {
-  store *st;
-  int n, done;
-  pthread_barrier_t *go;
-  double ended;
-} ceiling_arg;
-
-static void *ceiling_worker(void *p) {
-  ceiling_arg *a = p;
+static int ceiling_one(void *st, json_t *data) {
+  (void)data;
   fherr err = {0};
-  pthread_barrier_wait(a->go);
-  for (int i = 0; i < a->n; i++) {
-    if (store_write_fn(a->st, insert_one, NULL, &err)) fherr_clear(&err);
-    else a->done++;
-  }
-  a->ended = fhtime_monotonic();
-  return NULL;
+  int rc = store_write_fn(st, insert_one, NULL, &err);
+  fherr_clear(&err);
+  return rc;
 }
 
-/* n one-row actions over the stores at once, timed into *seconds; returns
- * how many succeeded. */
 static int ceiling_slice(store **stores, int n, double *seconds) {
-  pthread_t t[CEILING_THREADS];
-  ceiling_arg args[CEILING_THREADS];
-  pthread_barrier_t go;
-  pthread_barrier_init(&go, NULL, CEILING_THREADS + 1);
-  for (int i = 0; i < CEILING_THREADS; i++) {
-    args[i] = (ceiling_arg){.st = stores[i], .n = n / CEILING_THREADS, .go = &go};
-    pthread_create(&t[i], NULL, ceiling_worker, &args[i]);
-  }
-  pthread_barrier_wait(&go);
-  double t0 = fhtime_monotonic(), end = t0;
-  int done = 0;
-  for (int i = 0; i < CEILING_THREADS; i++) {
-    pthread_join(t[i], NULL);
-    done += args[i].done;
-    if (args[i].ended > end) end = args[i].ended;
-  }
-  pthread_barrier_destroy(&go);
-  *seconds += end - t0;
-  return done;
+  return run_slice(ceiling_one, (void *const *)stores, n, CEILING_THREADS, seconds);
 }
 
 static int open_stores(const char *db, int full, store **stores) {
@@ -213,18 +197,7 @@ static int open_stores(const char *db, int full, store **stores) {
 }
 
 /* Rows the ceiling phase left in its database (checked, as the processes are). */
-static int count_rows(const char *path) {
-  sqlite3 *db;
-  sqlite3_stmt *q;
-  int n = -1;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
-  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM process WHERE flow = 'ceiling'", -1, &q, NULL) == SQLITE_OK &&
-      sqlite3_step(q) == SQLITE_ROW)
-    n = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-  return n;
-}
+static int count_rows(const char *path) { return count_processes(path, "flow = 'ceiling'"); }
 
 /* `threads` engines on db (after the first, which bench_open made); 0 on success */
 static int open_engines(flowreg *reg, const char *db, int full, engine **engines, int threads) {
@@ -273,6 +246,7 @@ typedef struct phase {
 
 int main(int argc, char **argv) {
   engine_library_init();   /* before the baseline's SQLite: both run with the same settings */
+  fh_actor_system(&bench_sys);
   int n = argc > 1 ? atoi(argv[1]) : 2000;
   int full = 1, threads = 0;
   for (int i = 2; i < argc; i++) {
@@ -301,15 +275,13 @@ int main(int argc, char **argv) {
   double ceiling_seconds = 0;
   int ceiling_done = 0;
   fherr err = {0};
-  fh_actor sys;
-  fh_actor_system(&sys);
   json_t *data = json_pack("{s:i}", "n", 3);
   int slice = n / ROUNDS, raw_failed = 0;
   for (int r = 0; r < ROUNDS; r++) {
     raw_failed |= raw_commits(&raw, slice);
     double t0 = fhtime_monotonic();
     for (int i = 0; i < slice; i++) {
-      if (engine_start(e, &sys, "auto", "start", data, NULL, &err)) {
+      if (engine_start(e, &bench_sys, "auto", "start", data, NULL, &err)) {
         fprintf(stderr, "start failed: %s\n", err.message);
         fherr_clear(&err);
       } else {
