@@ -44,6 +44,7 @@
  * writer for good: after it the kernel may report later syncs as clean
  * although the pages it failed to write are gone (as PostgreSQL, which
  * stops).  FLOWHOST_WALBUF=0 goes back to SQLite's own FULL. */
+#define SYNC_FAILED "storage error: the write-ahead log could not be synced"
 #define BATCH_MAX 64
 #define BATCH_AGE 0.010   /* seconds a batch stays open at most */
 
@@ -452,7 +453,7 @@ static void release_durable(writer *w) {
   while (w->durable_head && (w->sync_broken || w->durable_head->seq <= w->synced)) {
     write_req *r = w->durable_head;
     if (!(w->durable_head = r->wait_next)) w->durable_tail = NULL;
-    if (w->sync_broken) finalize(w, r, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
+    if (w->sync_broken) finalize(w, r, FH_INTERNAL, SYNC_FAILED);
     else finalize(w, r, FH_OK, NULL);
   }
 }
@@ -559,7 +560,7 @@ static int wait_durable(writer *w, unsigned long seq, fherr *err) {
       hand_on(w);
     }
   }
-  if (w->synced < seq) rc = fherr_set(err, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
+  if (w->synced < seq) rc = fherr_set(err, FH_INTERNAL, SYNC_FAILED);
   pthread_mutex_unlock(&w->sync_mu);
   return rc;
 }
@@ -571,7 +572,7 @@ static int sync_here(writer *w, fherr *err) {
   if (sqlite3_file_control(w->c.db->lite, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) == SQLITE_OK && f &&
       f->pMethods && f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK)
     return FH_OK;
-  return fherr_set(err, FH_INTERNAL, "storage error: the write-ahead log could not be synced");
+  return fherr_set(err, FH_INTERNAL, SYNC_FAILED);
 }
 
 
@@ -635,7 +636,7 @@ static void settle_owners(writer *w, int rc, const char *why, unsigned long seq)
     next = r->wait_next;
     if (seq <= w->synced || w->sync_broken) {   /* a sync begun since the commit covered it */
       finalize(w, r, w->sync_broken ? FH_INTERNAL : FH_OK,
-               w->sync_broken ? "storage error: the write-ahead log could not be synced" : NULL);
+               w->sync_broken ? SYNC_FAILED : NULL);
       continue;
     }
     r->seq = seq;
@@ -756,10 +757,10 @@ static void commit_served(writer *w, store *self) {
 
 /* Holding mu: runs the queue dry (at most BATCH_MAX actions, so that no
  * thread serves others for ever under a steady load: the rest are handed
- * on with mu), commits as end_write would, lets go of mu and tells the
- * owners.  self: the caller's store, for the commit. */
+ * on with mu), commits as end_write would, lets go of mu and sees that a
+ * sync will cover what it committed.  self: the caller's store, for the
+ * commit. */
 static void combine(writer *w, store *self) {
-  write_req *served = NULL, **tail = &served;
   for (int n = 0; n < BATCH_MAX; n++) {
     pthread_mutex_lock(&w->q_mu);
     write_req *r = w->q_head;
@@ -768,22 +769,13 @@ static void combine(writer *w, store *self) {
     if (!r) break;
     __atomic_sub_fetch(&w->waiting, 1, __ATOMIC_SEQ_CST);
     run_request(w, r);
-    if (r->rc) {   /* failed by itself: told below; the others when their batch is decided */
-      r->next = NULL;
-      *tail = r;
-      tail = &r->next;
-    }
+    /* failed by itself: final now (its message is in r->err); the others
+     * hear when their batch is decided */
+    if (r->rc) finalize(w, r, r->rc, NULL);
     if (w->open && !batch_is_young(w)) commit_served(w, self);
   }
   if (w->open && !(__atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST) > 0 && batch_is_young(w))) commit_served(w, self);
   writer_unlock(w);
-  pthread_mutex_lock(&w->q_mu);
-  for (write_req *r = served, *next; r; r = next) {
-    next = r->next;   /* r may be gone once its owner sees executed */
-    r->executed = 1;
-    pthread_cond_signal(&r->cond);
-  }
-  pthread_mutex_unlock(&w->q_mu);
   drive_sync(w);
 }
 
