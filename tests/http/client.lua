@@ -60,6 +60,24 @@ end
 
 function C.sleep(seconds) socket.sleep(seconds) end
 
+-- Holds the write lock of the SQLite database db in a sqlite3 process in the background, for
+-- `seconds` from the moment it returns (once the lock is held). sqlite3 makes the flag file
+-- itself after its UPDATE ran (one touched by the shell could come before sqlite3 even
+-- started), and waits for the lock itself (the host may be committing at that moment).
+function C.hold_write_lock(db, seconds, dir)
+  local flag = dir .. "/locked"
+  os.remove(flag)
+  os.execute("( { echo '.timeout 10000'; echo 'BEGIN IMMEDIATE;'; echo 'UPDATE user SET is_admin = is_admin;'; "
+    .. "echo '.shell touch " .. flag .. "'; i=0; while [ ! -e " .. sh_quote(flag) .. " ] && [ $i -lt 400 ]; do "
+    .. "sleep 0.05; i=$((i+1)); done; sleep " .. seconds .. "; echo 'COMMIT;'; } | sqlite3 "
+    .. sh_quote(db) .. " ) >/dev/null 2>&1 &")
+  for _ = 1, 200 do
+    if read_file(flag) then return end
+    C.sleep(0.05)
+  end
+  error("sqlite3 did not take the write lock of " .. db)
+end
+
 -- `flowhost --db DB --flows FLOWS args...`; asserts success; returns stdout.
 function C.cli(db, flows, args)
   local cmd = sh_quote(C.BIN) .. " --db " .. sh_quote(db) .. " --flows " .. sh_quote(flows) .. " " .. args

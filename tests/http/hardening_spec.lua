@@ -31,27 +31,13 @@ teardown(function()
   end
 end)
 
--- Holds the write lock of db for `seconds` in a sqlite3 process; returns once it is held (the
--- flag file is made by sqlite3 itself, after its UPDATE ran).
-local function hold_write_lock(db, seconds, dir)
-  local flag = dir .. "/locked"
-  os.remove(flag)
-  os.execute("( { echo 'BEGIN IMMEDIATE;'; echo 'UPDATE user SET is_admin = is_admin;'; echo '.shell touch "
-    .. flag .. "'; sleep " .. seconds .. "; echo 'COMMIT;'; } | sqlite3 " .. C.quote(db) .. " ) >/dev/null 2>&1 &")
-  for _ = 1, 100 do
-    if C.read_file(flag) then return end
-    C.sleep(0.05)
-  end
-  error("sqlite3 did not take the lock")
-end
-
 -- SQLite's file lock, taken by the sqlite3 shell: nothing to lock on PostgreSQL (FLOWHOST_TEST_PG)
 local sqlite_it = os.getenv("FLOWHOST_TEST_PG") and pending or it
 
 describe("a database locked by another program", function()
   sqlite_it("answers reads on every thread at once and reports the lock in /api/health", function()
     assert.equal("ok", health().db)
-    hold_write_lock(srv.db, 6, srv.dir)
+    C.hold_write_lock(srv.db, 6, srv.dir)
     C.sleep(0.2)
     -- 32 requests at once reach threads that never opened the database yet: opening it
     -- must not wait for the lock (it used to take 5 s, then 503, on each new thread)

@@ -243,13 +243,7 @@ describe("a locked database", function()
     local started = ok(u1_api:post("/api/flows/raising/start/start", { data = { text = "busy" } }), 201)
     local review = find(started.tasks, function(t) return t.node == "review" end)
     -- Another connection holds the write lock for longer than the busy timeout (5 s).
-    local flag = srv.dir .. "/locked"
-    os.execute("( { echo 'BEGIN IMMEDIATE;'; echo 'UPDATE user SET is_admin = is_admin;'; touch "
-      .. C.quote(flag) .. "; sleep 7; echo 'COMMIT;'; } | sqlite3 " .. C.quote(srv.db) .. " ) >/dev/null 2>&1 &")
-    for _ = 1, 100 do
-      if C.read_file(flag) then break end
-      C.sleep(0.05)
-    end
+    C.hold_write_lock(srv.db, 7, srv.dir)
     C.sleep(0.2)
     -- reads go on (WAL); the write waits for busy_timeout, then gives up with 503
     ok(u1_api:get("/api/tasks/" .. review.id))
