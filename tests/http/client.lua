@@ -61,19 +61,25 @@ end
 function C.sleep(seconds) socket.sleep(seconds) end
 
 -- Holds the write lock of the SQLite database db in a sqlite3 process in the background, for
--- `seconds` from the moment it returns (once the lock is held). sqlite3 makes the flag file
--- itself after its UPDATE ran (one touched by the shell could come before sqlite3 even
--- started), and waits for the lock itself (the host may be committing at that moment).
+-- `seconds` from the moment it returns (once the lock is held). sqlite3 itself makes the flag
+-- file after its UPDATE ran and then sleeps in the transaction (a flag touched by the shell
+-- could come before sqlite3 even started); it waits for a lock the host holds at that moment,
+-- and with .bail stops at an error before making the flag (SQLite may answer BEGIN with
+-- "locked" without waiting, during a checkpoint), and then it is started again.
 function C.hold_write_lock(db, seconds, dir)
-  local flag = dir .. "/locked"
-  os.remove(flag)
-  os.execute("( { echo '.timeout 10000'; echo 'BEGIN IMMEDIATE;'; echo 'UPDATE user SET is_admin = is_admin;'; "
-    .. "echo '.shell touch " .. flag .. "'; i=0; while [ ! -e " .. sh_quote(flag) .. " ] && [ $i -lt 400 ]; do "
-    .. "sleep 0.05; i=$((i+1)); done; sleep " .. seconds .. "; echo 'COMMIT;'; } | sqlite3 "
-    .. sh_quote(db) .. " ) >/dev/null 2>&1 &")
-  for _ = 1, 200 do
-    if read_file(flag) then return end
-    C.sleep(0.05)
+  local flag, gone = dir .. "/locked", dir .. "/lock-holder-gone"
+  for _ = 1, 5 do
+    os.remove(flag)
+    os.remove(gone)
+    os.execute("( printf '%s\\n' '.bail on' '.timeout 10000' 'BEGIN IMMEDIATE;' "
+      .. "'UPDATE user SET is_admin = is_admin;' " .. sh_quote(".shell touch " .. sh_quote(flag)) .. " "
+      .. sh_quote(".shell sleep " .. seconds) .. " 'COMMIT;' | sqlite3 " .. sh_quote(db)
+      .. "; touch " .. sh_quote(gone) .. " ) >/dev/null 2>&1 &")
+    for _ = 1, 400 do
+      if read_file(flag) then return end
+      if read_file(gone) then break end
+      C.sleep(0.05)
+    end
   end
   error("sqlite3 did not take the write lock of " .. db)
 end
