@@ -14,6 +14,8 @@
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,15 +32,27 @@ typedef struct under_file {
 } under_file;
 
 static sqlite3_vfs under_vfs, *under_real;
-static long wal_writes;             /* writes that reached a WAL file */
+static long wal_writes;             /* writes that reached a WAL file (not counting zeros) */
+static long zero_writes;            /* writes of zeros only: walbuf filling the WAL ahead */
 static long long fail_budget = -1;  /* >= 0: WAL bytes allowed before one SQLITE_FULL */
 static long long crash_budget = -1; /* >= 0: WAL bytes written before _exit(0) */
 
 #define REAL(f) (((under_file *)(f))->real)
 
+static int all_zero(const void *p, int n) {
+  const unsigned char *b = p;
+  for (int i = 0; i < n; i++)
+    if (b[i]) return 0;
+  return n > 0;
+}
+
 static int u_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
   under_file *u = (under_file *)f;
   if (!u->is_wal) return u->real->pMethods->xWrite(u->real, p, n, off);
+  if (all_zero(p, n)) {   /* the fill ahead (a frame never is: salts, checksums) */
+    __atomic_add_fetch(&zero_writes, 1, __ATOMIC_SEQ_CST);
+    return u->real->pMethods->xWrite(u->real, p, n, off);
+  }
   __atomic_add_fetch(&wal_writes, 1, __ATOMIC_SEQ_CST);
   long long crash = __atomic_load_n(&crash_budget, __ATOMIC_SEQ_CST);
   if (crash >= 0 && n > crash) {
@@ -413,12 +427,13 @@ static int test_write_error(void) {
  * at the end of the WAL file through walbuf; the count of writes that
  * reached the file must not move. */
 static int make_pending(sqlite3_file *wal, long *count) {
-  static unsigned char zeros[24 + 4096];
+  static unsigned char frame[24 + 4096];   /* a header of zeros (no commit), a page that is not */
+  memset(frame + 24, 0xa5, 4096);
   sqlite3_int64 size = 0;
   if (wal->pMethods->xFileSize(wal, &size)) return 1;
   *count = __atomic_load_n(&wal_writes, __ATOMIC_SEQ_CST);
-  if (wal->pMethods->xWrite(wal, zeros, 24, size)) return 1;
-  if (wal->pMethods->xWrite(wal, zeros + 24, 4096, size + 24)) return 1;
+  if (wal->pMethods->xWrite(wal, frame, 24, size)) return 1;
+  if (wal->pMethods->xWrite(wal, frame + 24, 4096, size + 24)) return 1;
   return __atomic_load_n(&wal_writes, __ATOMIC_SEQ_CST) != *count;
 }
 
@@ -462,6 +477,48 @@ static int test_run_written_before_calls(void) {
   CHECK(query_int(db, CONSISTENT) == K_ROWS && integrity_ok(db));
   CHECK(recovered(path, CONSISTENT) == K_ROWS);
   sqlite3_close(db);
+  test_remove_db(path);
+  return 0;
+}
+
+/* --- the WAL filled ahead --------------------------------------------------- */
+
+static long long wal_size(const char *path) {
+  char wal[160];
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  struct stat st;
+  return stat(wal, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* walbuf grows the WAL a MiB at a time with zeros; another connection
+ * (without walbuf, as another program) then appends past that MiB, and
+ * walbuf's next commit goes after its frames: the zeros only ever go past
+ * the file's end as it is then, never over frames, and recovery reads
+ * every commit of both and stops at the zeros. */
+static int test_wal_filled_ahead(void) {
+  char path[128];
+  db_path(path, sizeof path, "filled");
+  long zeros = __atomic_load_n(&zero_writes, __ATOMIC_SEQ_CST);
+  sqlite3 *db = open_db(path, 0), *other = open_db(path, 1);
+  CHECK(db && other && make_schema(db) == SQLITE_OK);
+  CHECK(exec(db, "PRAGMA wal_autocheckpoint=0") == SQLITE_OK && exec(other, "PRAGMA wal_autocheckpoint=0") == SQLITE_OK);
+  CHECK(write_txn(db, 1, K_ROWS, 1) == SQLITE_OK);
+  CHECK(__atomic_load_n(&zero_writes, __ATOMIC_SEQ_CST) > zeros);
+  CHECK(wal_size(path) == 1 << 20);
+  int txns = 1;
+  while (wal_size(path) <= 1 << 20) {   /* the other connection's frames past the MiB */
+    CHECK(write_txn(other, 100 + txns, K_ROWS, 1) == SQLITE_OK);
+    CHECK(++txns < 2000);
+  }
+  long long theirs = wal_size(path);
+  CHECK(write_txn(db, 2, K_ROWS, 1) == SQLITE_OK);
+  txns++;
+  CHECK(wal_size(path) > theirs && wal_size(path) % (1 << 20) == 0);
+  CHECK(query_int(other, CONSISTENT) == (long long)txns * K_ROWS && integrity_ok(other));
+  CHECK(query_int(db, "SELECT count(*) FROM t WHERE txn = 2") == K_ROWS);
+  CHECK(recovered(path, CONSISTENT) == (long long)txns * K_ROWS);
+  sqlite3_close(db);
+  sqlite3_close(other);
   test_remove_db(path);
   return 0;
 }
@@ -555,6 +612,7 @@ int main(int argc, char **argv) {
       {"one_write_per_commit", test_one_write_per_commit},
       {"write_error", test_write_error},
       {"run_written_before_calls", test_run_written_before_calls},
+      {"wal_filled_ahead", test_wal_filled_ahead},
       {"crash_mid_transaction", test_crash_mid_transaction},
       {"crash_mid_commit_write", test_crash_mid_commit_write},
       {"dbc_open_uses_it", test_dbc_open_uses_it},

@@ -27,7 +27,7 @@ add_c_tests(store_pg texts selection sqlstates)
 add_c_tests(db_counts sqlite postgresql begin_deferred render)
 add_c_tests(jsonw strings structure values object_texts task_rows)
 # The VFS writing one commit's WAL frames with one write (host/store_walbuf.c).
-add_c_tests(walbuf concurrent_commits spill_rollback one_write_per_commit write_error run_written_before_calls
+add_c_tests(walbuf concurrent_commits spill_rollback one_write_per_commit write_error run_written_before_calls wal_filled_ahead
             crash_mid_transaction crash_mid_commit_write dbc_open_uses_it env_turns_it_off)
 # fhtime_format by hand against the libc formatting it replaced.
 add_c_tests(fhtime every_day edges random)
