@@ -259,8 +259,6 @@ int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fher
   return FH_OK;
 }
 
-/* Adds prev to the row's "3,4" text, kept in id order as the store reads
- * it back. */
 /* Writes ",id" (or "id" at the start of text) at out; returns the end.
  * By hand: sprintf was most of what linking a new task cost. */
 static char *put_id(char *text, char *out, long long id) {
@@ -276,6 +274,8 @@ static char *put_id(char *text, char *out, long long id) {
   return out;
 }
 
+/* Adds prev to the row's "3,4" text, kept in id order as the store reads
+ * it back. */
 static int previous_add(st_task *row, int64_t prev, fherr *err) {
   size_t len = row->previous ? strlen(row->previous) : 0;
   char *text = malloc(len + 24), *out = text;

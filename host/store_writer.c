@@ -45,6 +45,7 @@
  * although the pages it failed to write are gone (as PostgreSQL, which
  * stops).  FLOWHOST_WALBUF=0 goes back to SQLite's own FULL. */
 #define SYNC_FAILED "storage error: the write-ahead log could not be synced"
+#define COMMIT_FAILED "storage error: the commit failed"
 #define BATCH_MAX 64
 #define BATCH_AGE 0.010   /* seconds a batch stays open at most */
 
@@ -575,7 +576,6 @@ static int sync_here(writer *w, fherr *err) {
   return fherr_set(err, FH_INTERNAL, SYNC_FAILED);
 }
 
-
 /* Lets go of the writer, and wakes the first queued combined write (if
  * any) to take it over: whoever releases mu hands the queue on, so a
  * queued action never waits for a holder that has gone. */
@@ -626,7 +626,7 @@ static void settle_owners(writer *w, int rc, const char *why, unsigned long seq)
   if (rc || !seq) {
     for (; r; r = next) {
       next = r->wait_next;   /* r may be gone once its owner hears */
-      finalize(w, r, rc, rc ? (why ? why : "storage error: the commit failed") : NULL);
+      finalize(w, r, rc, rc ? (why ? why : COMMIT_FAILED) : NULL);
     }
     return;
   }
@@ -654,7 +654,7 @@ static int wait_batch(writer *w, unsigned long mine, fherr *err) {
   while (w->committed < mine) pthread_cond_wait(&w->done[mine % RESULTS], &w->done_mu);
   int rc = w->results[mine % RESULTS];
   unsigned long seq = w->seqs[mine % RESULTS];
-  if (rc) fherr_set(err, rc, "%s", w->whys[mine % RESULTS][0] ? w->whys[mine % RESULTS] : "storage error: the commit failed");
+  if (rc) fherr_set(err, rc, "%s", w->whys[mine % RESULTS][0] ? w->whys[mine % RESULTS] : COMMIT_FAILED);
   pthread_mutex_unlock(&w->done_mu);
   if (rc) return rc;
   return w->defer_sync ? wait_durable(w, seq, err) : FH_OK;

@@ -64,8 +64,8 @@ function C.sleep(seconds) socket.sleep(seconds) end
 -- `seconds` from the moment it returns (once the lock is held). sqlite3 itself makes the flag
 -- file after its UPDATE ran and then sleeps in the transaction (a flag touched by the shell
 -- could come before sqlite3 even started); it waits for a lock the host holds at that moment,
--- and with .bail stops at an error before making the flag (SQLite may answer BEGIN with
--- "locked" without waiting, during a checkpoint), and then it is started again.
+-- and with .bail stops at any error before making the flag (a BEGIN or UPDATE that failed
+-- holds no lock), and then it is started again.
 function C.hold_write_lock(db, seconds, dir)
   local flag, gone = dir .. "/locked", dir .. "/lock-holder-gone"
   for _ = 1, 5 do
