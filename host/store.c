@@ -903,7 +903,10 @@ static int probe_write(store *st, int wait_ms) {
     sq_done(s);
     if (rc == DB_DONE) rc = dbc_exec(db, "COMMIT");
   } else if (rc == DB_OK) {
-    rc = DB_ERROR;
+    /* the probe statement could not be prepared: why (PostgreSQL prepares
+     * on the server, so a server that is away says DB_BUSY here) */
+    rc = dbc_errcode(db);
+    if (rc == DB_OK) rc = DB_ERROR;
   }
   if (!dbc_autocommit(db)) dbc_exec(db, "ROLLBACK");
   if (lite) sqlite3_busy_timeout(lite, saved);

@@ -144,6 +144,35 @@ static int test_reconnect(void) {
   return 0;
 }
 
+/* The server away (stopped with FLOWHOST_TEST_PG_CTL, as pg_down_spec does):
+ * the health probe of a connection that was open, idle and never prepared
+ * the probe says "down", not "error" (PostgreSQL prepares on the server, so
+ * the prepare is what fails); back to "ok" once the server is back. */
+static int test_probe_while_away(void) {
+  char url[512], cmd[1024];
+  const char *ctl = getenv("FLOWHOST_TEST_PG_CTL");
+  if (!getenv("FLOWHOST_TEST_PG") || !ctl || !*ctl)
+    return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG_CTL\n"), 0;
+  store *st = open_pg(url, sizeof url);
+  CHECK(st);
+  fherr err = {0};
+  int64_t n = -1;
+  CHECK(store_user_count(st, &n, &err) == FH_OK && n == 0);   /* open and idle */
+  snprintf(cmd, sizeof cmd, "%s stop -m fast >/dev/null 2>&1", ctl);
+  CHECK(system(cmd) == 0);
+  st_db_probe p;
+  store_db_probe(st, 100, &p);
+  snprintf(cmd, sizeof cmd, "%s start >/dev/null 2>&1", ctl);
+  int restarted = system(cmd) == 0;
+  CHECK(p.state == STORE_DB_DOWN);
+  CHECK(restarted);
+  store_db_probe(st, 1000, &p);
+  if (p.state != STORE_DB_OK) store_db_probe(st, 1000, &p);   /* the first may find its session gone */
+  CHECK(p.state == STORE_DB_OK);
+  store_close(st);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"texts", test_texts},
     {"selection", test_selection},
@@ -151,6 +180,7 @@ static const test_case TESTS[] = {
     {"prepare_all", test_prepare_all},
     {"migrate_once", test_migrate_once},
     {"reconnect", test_reconnect},
+    {"probe_while_away", test_probe_while_away},
     {NULL, NULL},
 };
 
