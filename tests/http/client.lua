@@ -84,6 +84,52 @@ function C.hold_write_lock(db, seconds, dir)
   error("sqlite3 did not take the write lock of " .. db)
 end
 
+-- The CPU time each thread of process pid has used so far: { [tid] = seconds } (from
+-- /proc/PID/task/TID/stat: utime and stime, in clock ticks of 1/100 s on Linux).
+function C.thread_cpu(pid)
+  local times = {}
+  local list = io.popen("ls /proc/" .. pid .. "/task 2>/dev/null")
+  for tid in list:lines() do
+    local stat = read_file("/proc/" .. pid .. "/task/" .. tid .. "/stat")
+    -- the fields after the command name (in parentheses, which may hold spaces)
+    local rest = stat and stat:match("%) (.*)$")
+    if rest then
+      local f = {}
+      for word in rest:gmatch("%S+") do f[#f + 1] = word end
+      times[tid] = (tonumber(f[12]) + tonumber(f[13])) / 100
+    end
+  end
+  list:close()
+  return times
+end
+
+-- Waits until one thread of process pid has used `cpu` seconds of CPU more than in `before`
+-- (a C.thread_cpu reading): the way to know a busy callback is running now, where sleeping a
+-- while and hoping is not, on a loaded machine. Raises after `limit` seconds.
+function C.wait_busy_thread(pid, before, cpu, limit)
+  local deadline = socket.gettime() + (limit or 20)
+  repeat
+    for tid, t in pairs(C.thread_cpu(pid)) do
+      if t - (before[tid] or 0) >= cpu then return end
+    end
+    C.sleep(0.02)
+  until socket.gettime() > deadline
+  error(string.format("no thread of process %d used %.2f s of CPU within %d s", pid, cpu, limit or 20))
+end
+
+-- Waits until process pid has ended (gone, or a zombie not yet reaped); returns the seconds
+-- waited, or nil after `limit` seconds.  The server's own exit, apart from the shell around
+-- it that records the exit code (whose file writes may lag on a loaded disk).
+function C.wait_exit(pid, limit)
+  local t0 = socket.gettime()
+  while socket.gettime() - t0 < limit do
+    local stat = read_file("/proc/" .. pid .. "/stat")
+    if not stat or stat:match("%) Z ") then return socket.gettime() - t0 end
+    C.sleep(0.02)
+  end
+  return nil
+end
+
 -- `flowhost --db DB --flows FLOWS args...`; asserts success; returns stdout.
 function C.cli(db, flows, args)
   local cmd = sh_quote(C.BIN) .. " --db " .. sh_quote(db) .. " --flows " .. sh_quote(flows) .. " " .. args
