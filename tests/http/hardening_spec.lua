@@ -46,11 +46,12 @@ describe("a database locked by another program", function()
     local t0 = socket.gettime()
     for i, res in ipairs(C.concurrent(srv.port, texts)) do assert.equal(200, res.status, "request " .. i) end
     local took = socket.gettime() - t0
-    assert.is_true(took < 2, string.format("32 reads took %.2f s under the lock", took))
+    -- (waiting for the lock would take the busy timeout, 5 s; below it with room for a loaded machine)
+    assert.is_true(took < 4.5, string.format("32 reads took %.2f s under the lock", took))
     C.sleep(1.1 - (socket.gettime() - t0))   -- past the 1 s that health keeps an answer
     t0 = socket.gettime()
     local h = health()
-    assert.is_true(socket.gettime() - t0 < 2, "health waited for the lock")
+    assert.is_true(socket.gettime() - t0 < 4.5, "health waited for the lock")
     assert.equal("degraded", h.status)
     assert.equal("locked", h.db)
     assert.is_string(h.db_detail)

@@ -157,6 +157,21 @@ local function iso_seconds(iso)
                    min = tonumber(mi), sec = tonumber(sec) } + tonumber(ms) / 1000
 end
 
+-- Waits until a connection to db LISTENs (a job worker's wake-up listener connects in a
+-- thread of its own, after the server said it listens for HTTP).
+local function wait_listening(db)
+  local sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    .. " AND query LIKE 'LISTEN %'"
+  local deadline = socket.gettime() + 20
+  repeat
+    local code, out = C.sh("psql -Atq " .. C.quote(db) .. " -c " .. C.quote(sql))
+    assert(code == 0, out)
+    if tonumber(out) >= 1 then return end
+    socket.sleep(0.05)
+  until socket.gettime() > deadline
+  error("no connection listens for job wake-ups")
+end
+
 -- Starts a process of `wake` through api and waits (at most `limit` s) until it is DONE.
 -- Returns the seconds from the start's commit to the job's start on the worker, by the
 -- server's clock (the client's polling through a loaded machine does not count), and the
@@ -178,12 +193,12 @@ local function job_latency(api, limit)
 end
 
 describe("job wake-ups across hosts (PostgreSQL LISTEN/NOTIFY)", function()
-  pg_it("runs a job scheduled through host A on host B within a second, B polling every 60 s", function()
+  pg_it("runs a job scheduled through host A on host B at once, B polling every 60 s", function()
     local a = serve { flows = dir_of(), users = { alice = { admin = true } }, tokens = { "alice" },
                       args = "--jobs 0 --name alpha" }
     local b = serve { db = a.db, flows = dir_of(), args = "--jobs 1 --poll 60 --name beta" }
     local api = a:bearer("alice")
-    socket.sleep(0.5)   -- B's listener is up
+    wait_listening(a.db)   -- B's listener (A has no job workers, so no listener)
     local worst = 0
     for _ = 1, 3 do
       local t, waited = job_latency(api, 10)
@@ -192,7 +207,9 @@ describe("job wake-ups across hosts (PostgreSQL LISTEN/NOTIFY)", function()
       io.write(string.format(" %.0fms (seen after %.0fms)", t * 1000, waited * 1000))
     end
     print(string.format("  job through A run by B: worst %.0f ms", worst * 1000))
-    assert.is_true(worst < 1, "slowest " .. worst)
+    -- (without the wake-up, B would find the job at its next poll, up to 60 s later; the
+    -- bound leaves room for a loaded machine, the figures above are what it took)
+    assert.is_true(worst < 5, "slowest " .. worst)
 
     -- the server drops B's connections, its listener's too: it listens again, and meanwhile
     -- polling keeps the work going
@@ -218,7 +235,7 @@ describe("job wake-ups across hosts (PostgreSQL LISTEN/NOTIFY)", function()
       socket.sleep(0.1)
     end
     assert.is_not_nil(t, "no wake-up after the listener reconnected")
-    assert.is_true(t < 1, "after reconnecting: " .. t)
+    assert.is_true(t < 5, "after reconnecting: " .. t)
     b:stop_clean()
     a:stop_clean()
   end)

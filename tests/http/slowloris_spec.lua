@@ -98,7 +98,8 @@ describe("slow clients", function()
     print(string.format("slowloris: %d trickling connections (%d reconnects, the client saw %d..%d still open); "
       .. "%d normal requests, the slowest took %.3f s", #conns, reconnects, held_min, held_max, normal, worst))
     assert.is_true(normal >= 10)
-    assert.is_true(worst < 2, string.format("a normal request took %.3f s", worst))
+    -- (a request queued behind the trickling connections would wait up to their DEADLINE, 4 s)
+    assert.is_true(worst < 3, string.format("a normal request took %.3f s", worst))
     assert.is_true(reconnects > 0, "no trickling connection was ever closed")
   end)
 

@@ -82,7 +82,9 @@ describe("PostgreSQL going away for a while", function()
       C.assert_error(res, 503, "busy")
       slowest = math.max(slowest, took)
     end
-    assert.is_true(slowest < 2, string.format("a request took %.2f s while the database was down", slowest))
+    -- (a request that tried to connect would wait for libpq's connect_timeout, 10 s; the bound
+    -- leaves room for a loaded machine)
+    assert.is_true(slowest < 5, string.format("a request took %.2f s while the database was down", slowest))
     -- the health, on threads that hold a connection and on threads that never opened one
     socket.sleep(1.05)
     local texts = {}
