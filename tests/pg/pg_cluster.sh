@@ -16,6 +16,12 @@
 # that takes the action (start, stop -m fast) as its last words.
 set -eu
 
+# A sanitizer build's tests preload its runtime (LD_PRELOAD) for lua5.4 to load
+# flowhost.so; PostgreSQL's own programs must not run with it (initdb hung until
+# the test's timeout): they run without it, COMMAND gets it back.
+PRELOAD=${LD_PRELOAD-}
+unset LD_PRELOAD
+
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
   echo "pg_cluster: installing postgresql" >&2
@@ -49,11 +55,20 @@ SETTINGS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 # pg_ctl with everything but its action, as the cluster's user: tests that stop the
 # server for a while and start it again run `$FLOWHOST_TEST_PG_CTL stop -m fast` and
 # `$FLOWHOST_TEST_PG_CTL start` (through sh: the options are quoted)
-FLOWHOST_TEST_PG_CTL="$AS $PGBIN/pg_ctl -D $DIR/data -l $DIR/server.log -w -t 60 \
+FLOWHOST_TEST_PG_CTL="env -u LD_PRELOAD $AS $PGBIN/pg_ctl -D $DIR/data -l $DIR/server.log -w -t 60 \
 -o '-k $DIR -c listen_addresses= $SETTINGS -c max_connections=200'"
 export FLOWHOST_TEST_PG_CTL
 sh -c "$FLOWHOST_TEST_PG_CTL start" >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
 "$PGBIN/createdb" -h "$DIR" -U flowhost flowhost
+
+# psql, run by the tests, also without the sanitizer runtime (with it, psql
+# printed its answer and then never exited): first on COMMAND's PATH
+if [ -n "$PRELOAD" ]; then
+  mkdir "$DIR/bin"
+  printf '#!/bin/sh\nunset LD_PRELOAD\nexec %s "$@"\n' "$(command -v psql)" >"$DIR/bin/psql"
+  chmod 755 "$DIR/bin/psql"
+  PATH="$DIR/bin:$PATH"
+fi
 
 FLOWHOST_TEST_PG="postgresql:///flowhost?host=$DIR&user=flowhost"
 export FLOWHOST_TEST_PG
@@ -62,4 +77,8 @@ if [ $# -eq 0 ]; then
   echo "pg_cluster: running; Ctrl-C stops and removes it" >&2
   while :; do sleep 3600; done
 fi
-"$@"
+if [ -n "$PRELOAD" ]; then
+  LD_PRELOAD=$PRELOAD "$@"
+else
+  "$@"
+fi
