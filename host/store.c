@@ -348,6 +348,24 @@ dbs *sq_prep(store *st, int q, fherr *err) {
   return st->cur->stmt[q];
 }
 
+dbs *sq_prepare_once(store *st, const char *sql, const char *what, fherr *err) {
+  dbs *s = NULL;
+  int rc = dbs_prepare(st->cur->db, -1, sql, &s);
+  if (rc != DB_OK) {
+    sq_fail(st, err, rc, what);
+    dbs_finalize(s);
+    return NULL;
+  }
+  return s;
+}
+
+int sq_run_once(store *st, dbs *s, const char *what, fherr *err) {
+  if (!s) return err && err->code ? err->code : FH_INTERNAL;
+  int rc = dbs_step(s);
+  dbs_finalize(s);
+  return rc == DB_DONE || rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, what);
+}
+
 /* Runs a statement that returns no rows; resets it in every case. */
 int sq_run(store *st, dbs *s, fherr *err, const char *what) {
   int rc = dbs_step(s);

@@ -18,12 +18,8 @@ typedef struct arg {
 } arg;
 
 static dbs *prepare(store *st, const char *sql, const arg *args, int nargs, fherr *err) {
-  dbs *s = NULL;
-  int rc = dbs_prepare(st->cur->db, -1, sql, &s);
-  if (rc != DB_OK) {
-    sq_fail(st, err, rc, "prepare");
-    return NULL;
-  }
+  dbs *s = sq_prepare_once(st, sql, "prepare", err);
+  if (!s) return NULL;
   for (int i = 0; i < nargs; i++) {
     if (args[i].text) dbs_bind_text(s, i + 1, args[i].text);
     else dbs_bind_int64(s, i + 1, args[i].num);

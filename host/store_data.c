@@ -226,14 +226,7 @@ static void append_exists(char *sql, size_t cap, const store_data_filter *f, int
 #define FILTERS_MAX 8
 
 static dbs *prepare_text(store *st, const char *sql, fherr *err) {
-  dbs *s = NULL;
-  int rc = dbs_prepare(st->cur->db, -1, sql, &s);
-  if (rc != DB_OK) {
-    sq_fail(st, err, rc, "prepare search");
-    if (s) dbs_finalize(s);
-    return NULL;
-  }
-  return s;
+  return sq_prepare_once(st, sql, "prepare search", err);
 }
 
 /* An exact match drives the walk when there is one: its rows come in

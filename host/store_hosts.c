@@ -11,24 +11,10 @@
 /* Rows of hosts silent this long are deleted at the next record. */
 #define FORGET_AFTER_SECONDS 86400
 
-static dbs *prep(store *st, const char *sql, fherr *err) {
-  dbs *s = NULL;
-  int rc = dbs_prepare(st->cur->db, -1, sql, &s);
-  if (rc != DB_OK) {
-    sq_fail(st, err, rc, "flow hosts");
-    dbs_finalize(s);
-    return NULL;
-  }
-  return s;
-}
+#define WHAT "flow hosts"   /* names this unit in its storage errors */
 
-/* Steps a statement with no rows to read and finalizes it. */
-static int run_once(store *st, dbs *s, fherr *err) {
-  if (!s) return err && err->code ? err->code : FH_INTERNAL;
-  int rc = dbs_step(s);
-  dbs_finalize(s);
-  return rc == DB_DONE || rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "flow hosts");
-}
+static dbs *prep(store *st, const char *sql, fherr *err) { return sq_prepare_once(st, sql, WHAT, err); }
+static int run_once(store *st, dbs *s, fherr *err) { return sq_run_once(st, s, WHAT, err); }
 
 static int upsert(store *st, const char *host, const char *flow, const char *hash, const char *now, fherr *err) {
   /* since moves only when the hash does (NULL to NULL is no change) */

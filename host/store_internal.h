@@ -208,6 +208,12 @@ int sq_fail(store *st, fherr *err, int rc, const char *what);
 dbs *sq_prep(store *st, int q, fherr *err);
 /* Runs a statement that returns no rows; resets it in every case. */
 int sq_run(store *st, dbs *s, fherr *err, const char *what);
+/* SQL text prepared for one use (statements that are not per action: the
+ * caller finalizes it); NULL, with err set naming `what`, when it fails. */
+dbs *sq_prepare_once(store *st, const char *sql, const char *what, fherr *err);
+/* Steps s (from sq_prepare_once; NULL: its failure, already in err) past
+ * any rows and finalizes it. */
+int sq_run_once(store *st, dbs *s, const char *what, fherr *err);
 /* Runs SQL text (pragmas, schema, migrations) on the current connection. */
 int sq_exec(store *st, const char *sql, fherr *err);
 /* Steps a one-row, one-integer query into *n and resets it. */

@@ -13,24 +13,10 @@
 #define RUNNING "('NEW', 'STARTED')"
 #define ACTIVE "('NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'ERROR')"
 
-static dbs *prep(store *st, const char *sql, fherr *err) {
-  dbs *s = NULL;
-  int rc = dbs_prepare(st->cur->db, -1, sql, &s);
-  if (rc != DB_OK) {
-    sq_fail(st, err, rc, "versions");
-    dbs_finalize(s);
-    return NULL;
-  }
-  return s;
-}
+#define WHAT "versions"   /* names this unit in its storage errors */
 
-/* Steps a statement with no rows to read and finalizes it. */
-static int run_once(store *st, dbs *s, fherr *err) {
-  if (!s) return err && err->code ? err->code : FH_INTERNAL;
-  int rc = dbs_step(s);
-  dbs_finalize(s);
-  return rc == DB_DONE || rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "versions");
-}
+static dbs *prep(store *st, const char *sql, fherr *err) { return sq_prepare_once(st, sql, WHAT, err); }
+static int run_once(store *st, dbs *s, fherr *err) { return sq_run_once(st, s, WHAT, err); }
 
 static void copy_text(char *dst, size_t cap, dbs *s, int col) {
   const char *v = dbs_col_text(s, col);
