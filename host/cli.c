@@ -47,6 +47,7 @@ static const char USAGE[] =
     "flowhost signal NAME [--data JSON] [--as USER]\n"
     "flowhost rename-node FLOW OLD NEW\n"
     "flowhost migrate FLOW --to HASH [--from HASH] [--map OLD=NEW ...]\n"
+    "flowhost prune-versions [FLOW] [--dry-run]\n"
     "\n"
     "Global options: --flows DIR (default flows), --db FILE (default flowhost.db; a postgresql://\n"
     "URL selects PostgreSQL), --lua DIR (Lua modules shared by flows), --sync full|normal\n"
@@ -77,7 +78,7 @@ typedef struct args {
 
 static int is_flag(const char *name) {
   return !strcmp(name, "admin") || !strcmp(name, "asc") || !strcmp(name, "password-stdin") ||
-         !strcmp(name, "lua-unsafe") || !strcmp(name, "help");   /* serve --help */
+         !strcmp(name, "lua-unsafe") || !strcmp(name, "dry-run") || !strcmp(name, "help");   /* serve --help */
 }
 
 static int parse_args(int argc, char **argv, args *a, const char **bad) {
@@ -682,6 +683,23 @@ static int cmd_migrate(cli_globals *g, const args *a) {
   return cli_migrate(g, a->pos[1], opt(a, "to"), opt(a, "from"), maps, nmaps);
 }
 
+static int prune_run(ctx *c, const args *a) {
+  fherr err = {0};
+  json_t *out = NULL;
+  if (engine_versions_prune(c->e, a->npos == 2 ? a->pos[1] : NULL, opt(a, "dry-run") != NULL, &out, &err))
+    return fail(&err);
+  print_json(out);
+  json_decref(out);
+  return 0;
+}
+
+static int cmd_prune(cli_globals *g, const args *a) {
+  static const char *const prune_opts[] = {"dry-run", NULL};
+  if (!only_opts(a, prune_opts)) return usage(NULL);
+  if (a->npos > 2) return usage("prune-versions [FLOW] [--dry-run]");
+  return with_ctx(g, prune_run, a);
+}
+
 int cli_main(int argc, char **argv) {
   if (argc < 2) return usage(NULL);
   if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -722,5 +740,6 @@ int cli_main(int argc, char **argv) {
   if (!strcmp(cmd, "send") || !strcmp(cmd, "signal")) return cmd_send(&g, &a);
   if (!strcmp(cmd, "rename-node")) return cmd_rename(&g, &a);
   if (!strcmp(cmd, "migrate")) return cmd_migrate(&g, &a);
+  if (!strcmp(cmd, "prune-versions")) return cmd_prune(&g, &a);
   return usage("unknown command");
 }

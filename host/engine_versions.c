@@ -1,11 +1,13 @@
 /* engine_versions — records loaded versions, reports what reloads do to
  * running processes and moves processes between versions (see
- * engine_versions.h).  Calls impact, flowreg (compiling stored sources),
- * store_versions and fhlog. */
+ * engine_versions.h) and prunes the ones nothing uses.  Calls impact,
+ * flowreg (compiling stored sources), store_versions, fhtime and fhlog. */
 #include "engine_versions.h"
 
+#include "engine_hosts.h"
 #include "engine_internal.h"
 #include "fhlog.h"
+#include "fhtime.h"
 #include "impact.h"
 #include "store_versions.h"
 
@@ -195,6 +197,17 @@ int engine_versions_migrate(engine *e, const char *flow, const char *to, const c
     return rc;
   }
   *out = json_pack("{s:s, s:s, s:I, s:o}", "flow", flow, "to", to_hash, "moved", (json_int_t)moved, "reports", reports);
+  return FH_OK;
+}
+
+int engine_versions_prune(engine *e, const char *flow, int dry_run, json_t **out, fherr *err) {
+  *out = NULL;
+  char after[FH_TIME_LEN];
+  fhtime_format(fhtime_epoch() - ENGINE_HOSTS_STALE, after);
+  json_t *list = NULL;
+  int rc = store_version_prune(e->st, flow, after, dry_run, &list, err);
+  if (rc) return rc;
+  *out = json_pack("{s:o, s:b}", "pruned", list, "dry_run", dry_run);
   return FH_OK;
 }
 

@@ -46,5 +46,10 @@ int engine_process_version(engine *e, int64_t process_id, char hash[20], fherr *
  * {flow, to, moved, reports}. */
 int engine_versions_migrate(engine *e, const char *flow, const char *to, const char *from, const char *const *map,
                             int nmap, json_t **out, fherr *err);
+/* flowhost prune-versions: deletes (unless dry_run) the stored versions of
+ * flow (NULL: every flow) that are not current, that no process records and
+ * that no host seen within ENGINE_HOSTS_STALE serves; *out is {pruned:
+ * [{flow, hash, created_at}], dry_run}. */
+int engine_versions_prune(engine *e, const char *flow, int dry_run, json_t **out, fherr *err);
 
 #endif

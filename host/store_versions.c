@@ -320,6 +320,58 @@ static int move_processes(store *st, const char *flow, const char *from, const c
   return rc;
 }
 
+/* The versions no process records and no live host serves: nothing reads
+ * them but the version list (`migrate --to` one would first need it). */
+static int prunable(store *st, const char *flow, const char *seen_after, json_t *list, fherr *err) {
+  dbs *s = prep(st,
+                "SELECT v.flow, v.hash, v.created_at FROM flow_version v"
+                " WHERE v.is_current = 0 AND (?1 = '' OR v.flow = ?1)"
+                " AND NOT EXISTS (SELECT 1 FROM process p WHERE p.flow = v.flow AND p.flow_version = v.hash)"
+                " AND NOT EXISTS (SELECT 1 FROM flow_host h WHERE h.flow = v.flow AND h.hash = v.hash"
+                "  AND h.seen_at > ?2)"
+                " ORDER BY v.flow, v.created_at, v.hash",
+                err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_text(s, 1, flow ? flow : "");
+  dbs_bind_text(s, 2, seen_after);
+  int rc;
+  while ((rc = dbs_step(s)) == DB_ROW)
+    json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "flow", dbs_col_text(s, 0), "hash",
+                                          dbs_col_text(s, 1), "created_at", dbs_col_text(s, 2)));
+  dbs_finalize(s);
+  return rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, WHAT);
+}
+
+static int delete_version(store *st, const char *flow, const char *hash, fherr *err) {
+  dbs *s = prep(st, "DELETE FROM flow_version WHERE flow = ?1 AND hash = ?2", err);
+  if (s) {
+    dbs_bind_text(s, 1, flow);
+    dbs_bind_text(s, 2, hash);
+  }
+  return run_once(st, s, err);
+}
+
+int store_version_prune(store *st, const char *flow, const char *seen_after, int dry_run, json_t **out,
+                        fherr *err) {
+  *out = NULL;
+  json_t *list = json_array();
+  int rc = store_begin(st, err);   /* the choice and the deletes see one state */
+  if (!rc) rc = prunable(st, flow, seen_after, list, err);
+  for (size_t i = 0; !rc && !dry_run && i < json_array_size(list); i++) {
+    const json_t *v = json_array_get(list, i);
+    rc = delete_version(st, json_string_value(json_object_get(v, "flow")),
+                        json_string_value(json_object_get(v, "hash")), err);
+  }
+  if (!rc && !dry_run) rc = store_commit(st, err);
+  else store_rollback(st);
+  if (rc) {
+    json_decref(list);
+    return rc;
+  }
+  *out = list;
+  return FH_OK;
+}
+
 int store_version_move(store *st, const char *flow, const char *from, const char *to, const char *const *map,
                        int nmap, int64_t *moved, fherr *err) {
   *moved = 0;

@@ -52,5 +52,11 @@ int store_version_of_process(store *st, int64_t process_id, char hash[VERSION_HA
  * version, so an action that read them before starts over). */
 int store_version_move(store *st, const char *flow, const char *from, const char *to, const char *const *map,
                        int nmap, int64_t *moved, fherr *err);
+/* In one transaction: the stored versions of `flow` (NULL: of every flow)
+ * that are not current, that no process records (in any status) and that
+ * no host seen after `seen_after` (an fhtime text) serves; deleted unless
+ * dry_run.  *out: [{flow, hash, created_at}] of them, oldest first per flow. */
+int store_version_prune(store *st, const char *flow, const char *seen_after, int dry_run, json_t **out,
+                        fherr *err);
 
 #endif

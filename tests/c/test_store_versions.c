@@ -1,10 +1,12 @@
 /* Unit tests of the stored versions (store_versions.c): a new process is stamped with the
  * current version of its flow, making a version current is one
  * transaction that a racing writer cannot repeat, hash prefixes resolve or
- * are refused, running counts, and moving processes with a node map. */
+ * are refused, running counts, moving processes with a node map, and
+ * pruning the versions nothing uses. */
 #include <stdlib.h>
 
 #include "store.h"
+#include "store_hosts.h"
 #include "store_versions.h"
 #include "test.h"
 
@@ -161,11 +163,85 @@ static int test_move_with_map(void) {
   return 0;
 }
 
+/* "flow/hash ..." of what store_version_prune chose; "?" when it failed. */
+static const char *prune(store *st, const char *flow, int dry_run) {
+  static char out[256];
+  json_t *list = NULL;
+  fherr err = {0};
+  if (store_version_prune(st, flow, "2026-06-01T00:00:00.000Z", dry_run, &list, &err)) {
+    fprintf(stderr, "prune: %s\n", err.message);
+    return "?";
+  }
+  out[0] = '\0';
+  size_t i;
+  json_t *v;
+  json_array_foreach(list, i, v) {
+    size_t n = strlen(out);
+    snprintf(out + n, sizeof out - n, "%s%s/%s", n ? " " : "", json_string_value(json_object_get(v, "flow")),
+             json_string_value(json_object_get(v, "hash")));
+  }
+  json_decref(list);
+  return out;
+}
+
+static int versions_of(store *st, const char *flow) {
+  json_t *list = NULL;
+  fherr err = {0};
+  if (store_version_list(st, flow, &list, &err)) return -1;
+  int n = (int)json_array_size(list);
+  json_decref(list);
+  return n;
+}
+
+/* Pruned: not current, recorded by no process (a finished one keeps its
+ * version), served by no host seen after the given time. */
+static int test_prune(void) {
+  store *st = open_mem();
+  CHECK(st);
+  fherr err = {0};
+  int changed = 0;
+  CHECK(store_version_make_current(st, "f", "aaaa000000000001", "src1", 4, 1, "", NULL, 0, &changed, &err) == FH_OK);
+  int64_t p1 = start(st, "f");
+  CHECK(store_process_update(st, p1, PROC_DONE, "{}", "2026-06-02T00:00:00.000Z", &err) == FH_OK);
+  const char *chain[][2] = {{"bbbb000000000002", "aaaa000000000001"},
+                            {"dddd000000000004", "bbbb000000000002"},
+                            {"cccc000000000003", "dddd000000000004"}};
+  for (int i = 0; i < 3; i++)   /* pinned: nothing moves */
+    CHECK(store_version_make_current(st, "f", chain[i][0], "src", 3, 1, chain[i][1], NULL, 0, &changed, &err) == FH_OK &&
+          changed);
+  CHECK(store_version_make_current(st, "g", "eeee000000000005", "src5", 4, 0, "", NULL, 0, &changed, &err) == FH_OK);
+  CHECK(store_version_make_current(st, "g", "ffff000000000006", "src6", 4, 0, "eeee000000000005", NULL, 0, &changed,
+                                   &err) == FH_OK);
+  /* a host seen after the cut serves dddd; it also serves the current one */
+  const char *flows[] = {"f", "g"}, *hashes[] = {"dddd000000000004", "ffff000000000006"};
+  CHECK(store_hosts_record(st, "other:8080", flows, hashes, 2, "2026-06-01T00:00:10.000Z", &err) == FH_OK);
+  CHECK(versions_of(st, "f") == 4);
+  CHECK_STR(prune(st, "f", 1), "f/bbbb000000000002");
+  CHECK(versions_of(st, "f") == 4);   /* a dry run deletes nothing */
+  CHECK_STR(prune(st, "f", 0), "f/bbbb000000000002");
+  CHECK(versions_of(st, "f") == 3);
+  CHECK_STR(prune(st, "f", 0), "");
+  /* the host silent since before the cut: what only it served goes, of every flow */
+  CHECK(store_hosts_beat(st, "other:8080", "2026-05-31T00:00:00.000Z", &err) == FH_OK);
+  CHECK_STR(prune(st, NULL, 0), "f/dddd000000000004 g/eeee000000000005");
+  char hash[VERSION_HASH_LEN];
+  char *source = NULL;
+  CHECK(store_version_find(st, "f", "aaaa", hash, &source, NULL, &err) == FH_OK);   /* the finished process's */
+  free(source);
+  CHECK(store_version_find(st, "f", "cccc", hash, NULL, NULL, &err) == FH_OK);   /* current */
+  CHECK(store_version_find(st, "f", "dddd", hash, NULL, NULL, &err) != FH_OK);
+  fherr_clear(&err);
+  CHECK_STR(version_of(st, start(st, "f")), "cccc000000000003");
+  store_close(st);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const test_case tests[] = {
       {"stamp_and_current", test_stamp_and_current},
       {"find", test_find},
       {"move_with_map", test_move_with_map},
+      {"prune", test_prune},
       {NULL, NULL},
   };
   return test_main(tests, argc, argv);

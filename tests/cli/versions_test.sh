@@ -4,7 +4,8 @@
 # when running work would be stranded, 0 otherwise, the rename-node command of a renamed
 # node); a "pin" flow's running process finishes on its old definition while new ones start on
 # the new one; `migrate` refuses (exit 1, with the report) what would strand running work, moves
-# processes with --map, and rejects bad hashes and maps.
+# processes with --map, and rejects bad hashes and maps; `prune-versions` deletes the versions
+# nothing uses (not current, no process, no live host), and only lists them with --dry-run.
 set -eu
 FH=${FLOWHOST_BIN:?}
 SRC=${FLOWHOST_SOURCE:?}
@@ -117,4 +118,46 @@ $FH migrate helloworld --from "$V1" --to "$V2" --map approve=review $F > "$DIR/o
 [ "$(sqlite3 "$DIR/v.db" "select flow_version from process where id = $P3")" = "$V2" ] || fail "P3 not moved"
 [ "$(sqlite3 "$DIR/v.db" "select count(*) from task where process_id = $P3 and flow_task = 'helloworld.review'")" = 1 ] \
   || fail "P3's task not mapped"
+# prune-versions: the versions that are not current, that no process records (a finished one
+# keeps its version) and that no host seen lately serves
+current() { sqlite3 "$DIR/v.db" "select hash from flow_version where flow = 'helloworld' and is_current"; }
+pruned() { lua5.4 -e 'local o = require("cjson").decode(io.read("a")) local t = {} for _, v in ipairs(o.pruned) do t[#t + 1] = v.flow .. "/" .. v.hash end print((o.dry_run and "dry " or "") .. table.concat(t, " "))'; }
+versions() { sqlite3 "$DIR/v.db" "select count(*) from flow_version where flow = 'helloworld'"; }
+printf '\n-- an edit no process runs on\n' >> "$DIR/flows/helloworld.lua"
+$FH processes $F >/dev/null   # a command that loads the flows records their versions
+V4=$(current)
+printf '\n-- another\n' >> "$DIR/flows/helloworld.lua"
+$FH processes $F >/dev/null
+V5=$(current)
+cp "$DIR/edit/helloworld.lua" "$DIR/flows/helloworld.lua"
+$FH processes $F >/dev/null
+[ "$(current)" = "$V2" ] && [ "$V4" != "$V1" ] && [ "$V4" != "$V2" ] && [ "$V5" != "$V4" ] \
+  || fail "versions for pruning: $V1 $V2 $V4 $V5, current $(current)"
+[ "$(sqlite3 "$DIR/v.db" "select count(*) from process where flow_version = '$V1' and status <> 'DONE'")" = 0 ] \
+  || fail "V1 is left to finished processes only"
+[ "$(versions)" = 4 ] || fail "four versions stored, got $(versions)"
+# another host, seen just now, serves V5
+NOW=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+sqlite3 "$DIR/v.db" "insert into flow_host(host, flow, hash, since, seen_at) values('other:8080', 'helloworld', '$V5', '$NOW', '$NOW')"
+OUT=$($FH prune-versions --dry-run $F) || fail "prune --dry-run"
+[ "$(echo "$OUT" | pruned)" = "dry helloworld/$V4" ] || fail "dry run: $OUT"
+[ "$(versions)" = 4 ] || fail "a dry run deleted"
+OUT=$($FH prune-versions helloworld $F) || fail "prune"
+[ "$(echo "$OUT" | pruned)" = "helloworld/$V4" ] || fail "prune: $OUT"
+[ "$(versions)" = 3 ] || fail "V4 not deleted: $(versions) versions"
+# once that host has been silent for long, its version goes too; V1 (a finished process's) and
+# V2 (current) stay
+sqlite3 "$DIR/v.db" "update flow_host set seen_at = '2000-01-01T00:00:00.000Z' where host = 'other:8080'"
+OUT=$($FH prune-versions $F) || fail "prune all"
+[ "$(echo "$OUT" | pruned)" = "helloworld/$V5" ] || fail "prune after the host went silent: $OUT"
+[ "$(sqlite3 "$DIR/v.db" "select group_concat(hash, ' ') from (select hash from flow_version where flow = 'helloworld' order by hash)")" \
+  = "$(printf '%s\n%s\n' "$V1" "$V2" | sort | tr '\n' ' ' | sed 's/ $//')" ] || fail "V1 and V2 stay"
+[ "$($FH prune-versions $F | pruned)" = "" ] || fail "nothing left to prune"
+[ "$($FH prune-versions nosuchflow $F | pruned)" = "" ] || fail "another flow's name"
+P4=$($FH start helloworld --data '{"text":"after pruning"}' $F | field process.id)
+[ "$(sqlite3 "$DIR/v.db" "select flow_version from process where id = $P4")" = "$V2" ] || fail "new processes start on V2"
+set +e
+$FH prune-versions helloworld extra $F >/dev/null 2>&1; [ $? -eq 2 ] || fail "two flows must exit 2"
+$FH prune-versions --keep 3 $F >/dev/null 2>&1; [ $? -eq 2 ] || fail "an unknown option must exit 2"
+set -e
 echo "versions CLI ok"
