@@ -35,6 +35,22 @@ int engine_hosts_beat(engine *e, const char *host, fherr *err) {
   return store_hosts_beat(e->st, host, now, err);
 }
 
+void engine_hosts_check_name(engine *e, const char *host) {
+  char seen[FH_TIME_LEN], after[FH_TIME_LEN];
+  fherr err = {0};
+  fhtime_format(fhtime_epoch() - ENGINE_HOSTS_STALE, after);
+  if (store_hosts_last_seen(e->st, host, seen, &err)) {
+    fhlog(FHLOG_WARN, "host %s: cannot tell whether another host runs under this name: %s", host, err.message);
+    fherr_clear(&err);
+  } else if (seen[0] && strcmp(seen, after) >= 0) {
+    fhlog(FHLOG_WARN,
+          "host %s: a host of this name was seen on this database at %s: if it still runs, give each host its "
+          "own --name (they would overwrite each other's flow versions in GET /api/flows); if it was this "
+          "host before a restart, nothing is wrong",
+          host, seen);
+  }
+}
+
 void engine_hosts_forget(engine *e, const char *host) {
   fherr err = {0};
   if (store_hosts_forget(e->st, host, &err))

@@ -20,6 +20,11 @@
  * *number: that generation's number. */
 int engine_hosts_record(engine *e, const char *host, long *number, fherr *err);
 int engine_hosts_beat(engine *e, const char *host, fherr *err);
+/* Before a host's first record: a warning in the log when a host of the
+ * same name beat within ENGINE_HOSTS_STALE (two hosts of one --name write
+ * the same rows, and each drops the other's flows from the list).  Never
+ * fails: trouble is logged. */
+void engine_hosts_check_name(engine *e, const char *host);
 /* The host stops serving: it drops out at once.  Trouble is logged. */
 void engine_hosts_forget(engine *e, const char *host);
 /* Each item of GET /api/flows that actor a manages (admins: every one) gets

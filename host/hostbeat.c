@@ -101,6 +101,7 @@ int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, cons
     free(h);
     return rc;
   }
+  engine_hosts_check_name(h->e, h->name);
   pthread_mutex_init(&h->mu, NULL);
   pthread_cond_init(&h->cond, NULL);
   if (pthread_create(&h->thread, NULL, beat_loop, h) != 0) {

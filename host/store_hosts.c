@@ -83,6 +83,18 @@ int store_hosts_beat(store *st, const char *host, const char *now, fherr *err) {
   return write_one(st, "UPDATE flow_host SET seen_at = ?2 WHERE host = ?1", host, now, err);
 }
 
+int store_hosts_last_seen(store *st, const char *host, char out[FH_TIME_LEN], fherr *err) {
+  out[0] = '\0';
+  dbs *s = prep(st, "SELECT max(seen_at) FROM flow_host WHERE host = ?1", err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_text(s, 1, host);
+  int rc = dbs_step(s);
+  const char *v = rc == DB_ROW ? dbs_col_text(s, 0) : NULL;
+  if (v) snprintf(out, FH_TIME_LEN, "%s", v);
+  dbs_finalize(s);
+  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, WHAT);
+}
+
 int store_hosts_forget(store *st, const char *host, fherr *err) {
   return write_one(st, "DELETE FROM flow_host WHERE host = ?1", host, NULL, err);
 }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "fherr.h"
+#include "fhtime.h"
 #include "store.h"
 
 /* In one transaction: the host serves flows[i] at hashes[i] (NULL or "":
@@ -22,6 +23,8 @@ int store_hosts_record(store *st, const char *host, const char *const *flows, co
                        const char *now, fherr *err);
 /* The host is alive (one UPDATE). */
 int store_hosts_beat(store *st, const char *host, const char *now, fherr *err);
+/* The last time a host of that name was seen (out: "" when never). */
+int store_hosts_last_seen(store *st, const char *host, char out[FH_TIME_LEN], fherr *err);
 /* The host stopped serving: its rows go. */
 int store_hosts_forget(store *st, const char *host, fherr *err);
 /* {flow: [{name, hash, since, seen_at}, ...]} of the hosts seen at or after

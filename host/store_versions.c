@@ -328,7 +328,7 @@ static int prunable(store *st, const char *flow, const char *seen_after, json_t 
                 " WHERE v.is_current = 0 AND (?1 = '' OR v.flow = ?1)"
                 " AND NOT EXISTS (SELECT 1 FROM process p WHERE p.flow = v.flow AND p.flow_version = v.hash)"
                 " AND NOT EXISTS (SELECT 1 FROM flow_host h WHERE h.flow = v.flow AND h.hash = v.hash"
-                "  AND h.seen_at > ?2)"
+                "  AND h.seen_at >= ?2)"
                 " ORDER BY v.flow, v.created_at, v.hash",
                 err);
   if (!s) return FH_INTERNAL;

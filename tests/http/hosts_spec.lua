@@ -132,6 +132,19 @@ describe("GET /api/flows lists the hosts serving each flow", function()
     assert.equal("alpha", item.hosts[1].name)
   end)
 
+  it("warns in the log when a host starts under the name of one that runs", function()
+    local a = serve { flows = dir_of(), args = "--jobs 0 --name gamma", users = { alice = { admin = true } },
+                      tokens = { "alice" } }
+    wait_item(a:bearer("alice"), 5, function(x) return #x.hosts == 1 end)   -- gamma has recorded
+    local warning = "a host of this name was seen on this database at"
+    assert.is_nil((C.read_file(a.err) or ""):find(warning, 1, true))
+    local b = serve { db = a.db, flows = dir_of(), args = "--jobs 0 --name gamma" }
+    assert.matches("host gamma: " .. warning, C.read_file(b.err) or "", 1, true)
+    assert.matches("give each host its own --name", C.read_file(b.err) or "", 1, true)
+    local c = serve { db = a.db, flows = dir_of(), args = "--jobs 0 --name delta" }
+    assert.is_nil((C.read_file(c.err) or ""):find(warning, 1, true))
+  end)
+
   it("names a host HOSTNAME:PORT by default and refuses a bad --name", function()
     local a = serve { flows = dir_of(), users = { alice = { admin = true } }, tokens = { "alice" }, args = "--jobs 0" }
     local item = wait_item(a:bearer("alice"), 5, function(x) return #x.hosts == 1 end)
