@@ -8,6 +8,8 @@
 #include "fhtime.h"
 #include "store_hosts.h"
 
+void engine_hosts_live_since(char out[FH_TIME_LEN]) { fhtime_format(fhtime_epoch() - ENGINE_HOSTS_STALE, out); }
+
 int engine_hosts_record(engine *e, const char *host, long *number, fherr *err) {
   flowgen *gen = flowreg_acquire(e->reg);
   int n = gen ? gen->n : 0;
@@ -38,7 +40,7 @@ int engine_hosts_beat(engine *e, const char *host, fherr *err) {
 void engine_hosts_check_name(engine *e, const char *host) {
   char seen[FH_TIME_LEN], after[FH_TIME_LEN];
   fherr err = {0};
-  fhtime_format(fhtime_epoch() - ENGINE_HOSTS_STALE, after);
+  engine_hosts_live_since(after);
   if (store_hosts_last_seen(e->st, host, seen, &err)) {
     fhlog(FHLOG_WARN, "host %s: cannot tell whether another host runs under this name: %s", host, err.message);
     fherr_clear(&err);
@@ -71,7 +73,7 @@ static int manages_any(const fh_actor *a, json_t *flows) {
 void engine_hosts_decorate_flows(engine *e, const fh_actor *a, json_t *flows) {
   if (!a->is_admin && !manages_any(a, flows)) return;   /* no query for them */
   char after[FH_TIME_LEN];
-  fhtime_format(fhtime_epoch() - ENGINE_HOSTS_STALE, after);
+  engine_hosts_live_since(after);
   json_t *all = NULL;
   fherr err = {0};
   if (store_hosts_list(e->st, after, &all, &err)) {

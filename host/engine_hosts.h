@@ -10,12 +10,16 @@
 #include <jansson.h>
 
 #include "engine.h"
+#include "fhtime.h"
 
 /* A host that has not beaten for this long drops out of GET /api/flows
  * (serve beats every ENGINE_HOSTS_BEAT seconds). */
 #define ENGINE_HOSTS_BEAT 10
 #define ENGINE_HOSTS_STALE 45
 
+/* The oldest heartbeat of a host still counted as running (now minus
+ * ENGINE_HOSTS_STALE), as an fhtime text. */
+void engine_hosts_live_since(char out[FH_TIME_LEN]);
 /* Records the hashes of the registry's current generation as host's;
  * *number: that generation's number. */
 int engine_hosts_record(engine *e, const char *host, long *number, fherr *err);

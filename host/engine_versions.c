@@ -1,13 +1,13 @@
 /* engine_versions — records loaded versions, reports what reloads do to
  * running processes and moves processes between versions (see
  * engine_versions.h) and prunes the ones nothing uses.  Calls impact,
- * flowreg (compiling stored sources), store_versions, fhtime and fhlog. */
+ * flowreg (compiling stored sources), store_versions, engine_hosts (which
+ * hosts still run) and fhlog. */
 #include "engine_versions.h"
 
 #include "engine_hosts.h"
 #include "engine_internal.h"
 #include "fhlog.h"
-#include "fhtime.h"
 #include "impact.h"
 #include "store_versions.h"
 
@@ -203,7 +203,7 @@ int engine_versions_migrate(engine *e, const char *flow, const char *to, const c
 int engine_versions_prune(engine *e, const char *flow, int dry_run, json_t **out, fherr *err) {
   *out = NULL;
   char after[FH_TIME_LEN];
-  fhtime_format(fhtime_epoch() - ENGINE_HOSTS_STALE, after);
+  engine_hosts_live_since(after);
   json_t *list = NULL;
   int rc = store_version_prune(e->st, flow, after, dry_run, &list, err);
   if (rc) return rc;

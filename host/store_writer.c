@@ -394,8 +394,12 @@ typedef struct write_req {
  * next (6% of all context switches with 8 clients, perf sched_switch). */
 enum { REQ_FINAL = 1, REQ_KICKED = 2 };
 
-static void req_sleep(int *state, int seen) {
-  syscall(SYS_futex, state, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+/* Sleeps until a bit is set; returns the state seen then. */
+static int req_wait(int *state) {
+  int seen;
+  while (!((seen = __atomic_load_n(state, __ATOMIC_ACQUIRE)) & (REQ_FINAL | REQ_KICKED)))
+    syscall(SYS_futex, state, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+  return seen;
 }
 
 /* The wake may come after the owner saw the bit and returned: it names an
@@ -600,9 +604,7 @@ static int sync_here(writer *w, fherr *err) {
 static void writer_unlock(writer *w) {
   pthread_mutex_unlock(&w->mu);
   pthread_mutex_lock(&w->q_mu);
-  if (w->q_head) {
-    req_set(&w->q_head->state, REQ_KICKED);   /* queued: not final, its owner waits */
-  }
+  if (w->q_head) req_set(&w->q_head->state, REQ_KICKED);   /* queued: not final, its owner waits */
   pthread_mutex_unlock(&w->q_mu);
 }
 
@@ -816,9 +818,7 @@ int store_write_fn(store *st, store_write_cb fn, const void *arg, fherr *err) {
   pthread_mutex_unlock(&w->q_mu);
   for (;;) {
     if (pthread_mutex_trylock(&w->mu) == 0) combine(w, st);
-    int seen;
-    while (!((seen = __atomic_load_n(&r.state, __ATOMIC_ACQUIRE)) & (REQ_FINAL | REQ_KICKED))) req_sleep(&r.state, seen);
-    if (seen & REQ_FINAL) break;
+    if (req_wait(&r.state) & REQ_FINAL) break;
     __atomic_fetch_and(&r.state, ~REQ_KICKED, __ATOMIC_RELAXED);   /* a later kick sets it again */
   }
   return r.rc;   /* final: its own, its batch's or its sync's */
