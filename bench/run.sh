@@ -8,8 +8,11 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-release -j"$(nproc)" >/dev/null
 FLOWHOST_SOURCE=$PWD ./build-release/engine_bench "${1:-2000}"
 FLOWHOST_SOURCE=$PWD ./build-release/engine_bench "${1:-2000}" --sync normal
-# Durable actions per fsync of the group commit, 8 clients at FULL (strace
-# slows the clients, so read this ratio, not its processes/s).
+# Durable actions per fsync of the group commit, 8 clients at FULL: engine_bench
+# prints it from the host's own count of its WAL syncs (flowhost_actions_per_wal_sync);
+# strace counts every fsync of the process, the checkpoints' and the set-up's
+# too, as a check from outside (it slows the clients: read this ratio, not its
+# processes/s).
 if command -v strace >/dev/null 2>&1; then
   n=${1:-2000}
   syncs=$(FLOWHOST_SOURCE=$PWD strace -f -c -e trace=fsync,fdatasync ./build-release/engine_bench "$n" --threads 8 2>&1 >/dev/null |

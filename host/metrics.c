@@ -32,6 +32,14 @@ static const double LATENCY_BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 /* Actions per commit: the writer batches at most 64 (store_writer.c). */
 static const double BATCH_BUCKETS[] = {1, 2, 4, 8, 16, 32, 64};
 #define NBATCH (sizeof BATCH_BUCKETS / sizeof BATCH_BUCKETS[0])
+/* A WAL sync takes ~0.1-0.5 ms on an SSD or a virtual disk, tens of ms
+ * on a spinning one. */
+static const double SYNC_BUCKETS[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+#define NSYNC (sizeof SYNC_BUCKETS / sizeof SYNC_BUCKETS[0])
+/* Actions per sync: a sync covers every commit written before it. */
+static const double PER_SYNC_BUCKETS[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+#define NPER_SYNC (sizeof PER_SYNC_BUCKETS / sizeof PER_SYNC_BUCKETS[0])
 
 typedef struct histo {
   atomic_ulong bucket[NLAT + 1];   /* not cumulative; the last is +Inf */
@@ -67,6 +75,8 @@ static struct {
   atomic_ulong commits, commit_failures;
   atomic_ulong action_restarts;
   histo per_commit;
+  histo wal_sync, per_wal_sync;
+  atomic_ulong wal_sync_failures;
   atomic_ulong jobs[METRICS_JOB__COUNT];
   atomic_long jobs_running;
   atomic_ulong job_lease_expiries;
@@ -102,6 +112,23 @@ unsigned long metrics_action_restarts(void) { return atomic_load_explicit(&M.act
 void metrics_commit(int actions, int rc) {
   atomic_fetch_add_explicit(rc ? &M.commit_failures : &M.commits, 1, memory_order_relaxed);
   if (!rc && actions > 0) histo_observe(&M.per_commit, BATCH_BUCKETS, NBATCH, actions);
+}
+
+void metrics_wal_sync(double seconds, unsigned long actions, int ok) {
+  if (!ok) {
+    atomic_fetch_add_explicit(&M.wal_sync_failures, 1, memory_order_relaxed);
+    return;
+  }
+  histo_observe(&M.wal_sync, SYNC_BUCKETS, NSYNC, seconds);
+  histo_observe(&M.per_wal_sync, PER_SYNC_BUCKETS, NPER_SYNC, (double)actions);
+}
+
+void metrics_wal_sync_totals(unsigned long *syncs, unsigned long *actions, unsigned long *failures) {
+  unsigned long n = 0;
+  for (size_t i = 0; i <= NPER_SYNC; i++) n += atomic_load_explicit(&M.per_wal_sync.bucket[i], memory_order_relaxed);
+  *syncs = n;
+  *actions = (unsigned long)((atomic_load_explicit(&M.per_wal_sync.sum_micro, memory_order_relaxed) + 500000) / 1000000);
+  *failures = atomic_load_explicit(&M.wal_sync_failures, memory_order_relaxed);
 }
 
 void metrics_job_outcome(metrics_job what) {
@@ -280,7 +307,7 @@ static void render_actions(metrics_buf *b) {
 }
 
 static void render_store(metrics_buf *b) {
-  metrics_buf_header(b, "flowhost_commits_total", "counter", "Commits of the group-commit writer (one fsync each).");
+  metrics_buf_header(b, "flowhost_commits_total", "counter", "Commits of the group-commit writer.");
   metrics_buf_printf(b, "flowhost_commits_total %lu\n", load(&M.commits));
   metrics_buf_header(b, "flowhost_commit_failures_total", "counter",
                      "Commits that failed (every action in them failed).");
@@ -290,6 +317,15 @@ static void render_store(metrics_buf *b) {
   metrics_buf_printf(b, "flowhost_action_restarts_total %lu\n", load(&M.action_restarts));
   metrics_buf_header(b, "flowhost_actions_per_commit", "histogram", "Write actions that shared one commit.");
   render_histo(b, "flowhost_actions_per_commit", "", &M.per_commit, BATCH_BUCKETS, NBATCH);
+  metrics_buf_header(b, "flowhost_wal_sync_duration_seconds", "histogram",
+                     "Syncs of SQLite's write-ahead log by the group commit (synchronous=FULL).");
+  render_histo(b, "flowhost_wal_sync_duration_seconds", "", &M.wal_sync, SYNC_BUCKETS, NSYNC);
+  metrics_buf_header(b, "flowhost_actions_per_wal_sync", "histogram",
+                     "Write actions each WAL sync made durable (its sum over its count: actions per fsync).");
+  render_histo(b, "flowhost_actions_per_wal_sync", "", &M.per_wal_sync, PER_SYNC_BUCKETS, NPER_SYNC);
+  metrics_buf_header(b, "flowhost_wal_sync_failures_total", "counter",
+                     "WAL syncs that failed: nothing written after one is durable; restart flowhost.");
+  metrics_buf_printf(b, "flowhost_wal_sync_failures_total %lu\n", load(&M.wal_sync_failures));
 }
 
 static void render_jobs(metrics_buf *b) {

@@ -61,6 +61,13 @@ unsigned long metrics_action_restarts(void);
 /* One commit of the group-commit writer carrying `actions` actions
  * (rc != 0: the commit failed, all of them with it). */
 void metrics_commit(int actions, int rc);
+/* One sync of SQLite's write-ahead log by the group commit (synchronous=
+ * FULL): how long it took and how many actions it made durable; ok = 0:
+ * it failed (nothing written after it is durable). */
+void metrics_wal_sync(double seconds, unsigned long actions, int ok);
+/* The WAL syncs so far, the actions they made durable and the syncs that
+ * failed (benchmarks, tests). */
+void metrics_wal_sync_totals(unsigned long *syncs, unsigned long *actions, unsigned long *failures);
 void metrics_job_outcome(metrics_job what);
 /* A worker runs a job now (+1) or no longer (-1). */
 void metrics_job_running(int delta);

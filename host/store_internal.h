@@ -126,6 +126,13 @@ typedef struct writer {
   int defer_sync;           /* set at open, read-only after */
   int wal_fd;               /* the WAL's descriptor for the sync (atomic; -1: not known yet) */
   unsigned long written;    /* commits written to the WAL (atomic) */
+  /* the last commit written and the actions written up to it, in one
+   * word (atomic): the commit's number << 24 | the actions mod 2^24, so
+   * that a sync reads both at once and knows how many actions it makes
+   * durable (for the metrics) */
+  unsigned long written_acts;
+  unsigned long acts_written;  /* actions committed in all (mu) */
+  unsigned long acts_synced;   /* actions the syncs made durable, mod 2^24 (sync_mu) */
   unsigned long seqs[RESULTS]; /* the written count after batch % RESULTS, guarded by done_mu */
   pthread_mutex_t sync_mu;
   /* sync_cond[g % 2]: the waiters sync number g makes durable; a sync's

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fhlog.h"
+#include "fhtime.h"
 #include "metrics.h"
 #include "store_internal.h"
 #include "store_walbuf.h"
@@ -49,6 +50,8 @@
 #define SYNC_FAILED "storage error: the write-ahead log could not be synced"
 #define COMMIT_FAILED "storage error: the commit failed"
 #define BATCH_MAX 64
+#define ACTS_BITS 24   /* of w->written_acts: the actions' count, mod 2^24 */
+#define ACTS_MASK ((1UL << ACTS_BITS) - 1)
 #define BATCH_AGE 0.010   /* seconds a batch stays open at most */
 
 static pthread_mutex_t writers_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -486,13 +489,25 @@ static void sync_once(writer *w) {
   w->syncing = 1;
   w->sync_gen++;
   w->sync_later = 0;
-  unsigned long upto = w->sync_upto = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
+  /* the commit published last with its count of actions (publish_commit
+   * stores this word before w->written: every commit a waiter knows of is
+   * in it) */
+  unsigned long packed = __atomic_load_n(&w->written_acts, __ATOMIC_SEQ_CST);
+  unsigned long upto = w->sync_upto = packed >> ACTS_BITS, acts = packed & ACTS_MASK;
   int fd = __atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST);
   pthread_mutex_unlock(&w->sync_mu);
+  double began = fhtime_monotonic();
   int ok = fd >= 0 && fdatasync(fd) == 0;
+  double took = fhtime_monotonic() - began;
   pthread_mutex_lock(&w->sync_mu);
   w->syncing = 0;
-  if (ok && upto > w->synced) w->synced = upto;
+  unsigned long made = 0;
+  if (ok && upto > w->synced) {
+    w->synced = upto;
+    made = (acts - w->acts_synced) & ACTS_MASK;
+    w->acts_synced = acts;
+  }
+  metrics_wal_sync(took, made, ok);
   if (!ok) {
     w->sync_broken = 1;
     fhlog(FHLOG_ERROR, "cannot sync the write-ahead log of %s: nothing written from now on is durable; "
@@ -590,12 +605,24 @@ static int wait_durable(writer *w, unsigned long seq, fherr *err) {
 
 /* The WAL synced through the connection's own file, holding mu: for when
  * walbuf has no descriptor of it. */
-static int sync_here(writer *w, fherr *err) {
+static int sync_here(writer *w, int actions, fherr *err) {
   sqlite3_file *f = NULL;
-  if (sqlite3_file_control(w->c.db->lite, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) == SQLITE_OK && f &&
-      f->pMethods && f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK)
-    return FH_OK;
-  return fherr_set(err, FH_INTERNAL, SYNC_FAILED);
+  double began = fhtime_monotonic();
+  int ok = sqlite3_file_control(w->c.db->lite, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) == SQLITE_OK && f &&
+           f->pMethods && f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK;
+  metrics_wal_sync(fhtime_monotonic() - began, ok ? (unsigned long)actions : 0, ok);
+  return ok ? FH_OK : fherr_set(err, FH_INTERNAL, SYNC_FAILED);
+}
+
+/* Counts commit n+1 and its actions as written (mu held: the only
+ * writer of both) and returns n+1: first in the word a sync reads, then
+ * in w->written, which the waiters take their numbers from. */
+static unsigned long publish_commit(writer *w, int actions) {
+  unsigned long seq = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST) + 1;
+  w->acts_written += (unsigned long)actions;
+  __atomic_store_n(&w->written_acts, seq << ACTS_BITS | (w->acts_written & ACTS_MASK), __ATOMIC_SEQ_CST);
+  __atomic_store_n(&w->written, seq, __ATOMIC_SEQ_CST);
+  return seq;
 }
 
 /* Lets go of the writer, and wakes the first queued combined write (if
@@ -625,8 +652,8 @@ static int commit_batch(writer *w, store *st, int n, unsigned long *seq, fherr *
   if (!rc && w->defer_sync) {
     if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) < 0)
       __atomic_store_n(&w->wal_fd, walbuf_wal_fd(w->c.db->lite), __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) >= 0) *seq = __atomic_add_fetch(&w->written, 1, __ATOMIC_SEQ_CST);
-    else rc = sync_here(w, err);   /* no descriptor of the WAL (none could be opened) */
+    if (__atomic_load_n(&w->wal_fd, __ATOMIC_SEQ_CST) >= 0) *seq = publish_commit(w, n);
+    else rc = sync_here(w, n, err);   /* no descriptor of the WAL (none could be opened) */
   }
   metrics_commit(n, rc);
   batch_done(w, rc, err ? err->message : NULL);

@@ -1,6 +1,6 @@
 /* Tests of the metrics unit (metrics.c) and of the store's metric queries
  * (store_metrics.c): counters added from several threads at once sum up
- * exactly (run it under TSan too), route slots are shared and bounded,
+ * exactly (run it under TSan too; WAL syncs too), route slots are shared and bounded,
  * the exposition is well formed, and the scrape-time queries use their
  * index (the task counts read nothing else; the cost at 1M processes:
  * bench/metrics_bench.sh), and a job claimed again after its worker's
@@ -33,7 +33,9 @@ static void *hammer(void *arg) {
     metrics_http_request(metrics_http_route(METHOD, PREFIX, PATTERNS[i % 3]), 200, 0.001);
     metrics_job_running(1);
     metrics_job_running(-1);
+    metrics_wal_sync(i % 2 ? 0.0002 : 0.003, 1 + (unsigned long)(i % 4), 1);   /* 1..4 actions, 0.2 or 3 ms */
   }
+  metrics_wal_sync(0.001, 0, 0);   /* one failure per thread: no duration, no actions */
   return NULL;
 }
 
@@ -59,6 +61,18 @@ static int test_counters_threads(void) {
   CHECK(series(b.text, "flowhost_commits_total") == THREADS * ROUNDS);
   CHECK(series(b.text, "flowhost_actions_per_commit_bucket{le=\"2\"}") >= THREADS * ROUNDS * 2 / 3 - THREADS);
   CHECK(series(b.text, "flowhost_jobs_running") == 0);
+  /* the WAL syncs: their count twice, the actions they made durable, the
+   * failures apart; buckets are cumulative */
+  CHECK(series(b.text, "flowhost_wal_sync_duration_seconds_count") == THREADS * ROUNDS);
+  CHECK(series(b.text, "flowhost_wal_sync_duration_seconds_bucket{le=\"0.00025\"}") == THREADS * ROUNDS / 2);
+  CHECK(series(b.text, "flowhost_wal_sync_duration_seconds_bucket{le=\"0.005\"}") == THREADS * ROUNDS);
+  CHECK(series(b.text, "flowhost_actions_per_wal_sync_count") == THREADS * ROUNDS);
+  CHECK(series(b.text, "flowhost_actions_per_wal_sync_sum") == THREADS * ROUNDS / 4 * (1 + 2 + 3 + 4));
+  CHECK(series(b.text, "flowhost_actions_per_wal_sync_bucket{le=\"2\"}") == THREADS * ROUNDS / 2);
+  CHECK(series(b.text, "flowhost_wal_sync_failures_total") == THREADS);
+  unsigned long syncs, acts, failed;
+  metrics_wal_sync_totals(&syncs, &acts, &failed);
+  CHECK(syncs == THREADS * ROUNDS && acts == THREADS * ROUNDS / 4 * 10 && failed == THREADS);
   double per_route = 0;
   for (int i = 0; i < 3; i++) {
     char name[160];

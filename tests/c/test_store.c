@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "store.h"
 #include "store_internal.h"   /* the writer's sync counters (deferred_sync) */
 #include "test.h"
@@ -497,16 +498,27 @@ static int test_deferred_sync(void) {
   fherr err = {0};
   writer *w = st->w;   /* shared by every store of the file while st keeps it */
   CHECK(w && w->defer_sync);
+  unsigned long syncs0, acts0, failed0, syncs, acts, failed;
+  metrics_wal_sync_totals(&syncs0, &acts0, &failed0);
   for (int i = 0; i < 20; i++) {
     CHECK(sync_commits(st, "one", 1) == 0);
     CHECK(__atomic_load_n(&w->written, __ATOMIC_SEQ_CST) == (unsigned long)i + 1);
     CHECK(synced_of(w) == (unsigned long)i + 1);   /* durable before store_commit returned */
   }
+  /* the metrics: one sync per commit, each making its one action durable */
+  metrics_wal_sync_totals(&syncs, &acts, &failed);
+  CHECK(syncs - syncs0 == 20 && acts - acts0 == 20 && failed == failed0);
   CHECK(w->wal_fd >= 0);
   CHECK(run_workers(sync_worker) == 0);
   unsigned long written = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
   CHECK(written > 20 && written <= 20 + GC_THREADS * GC_ACTIONS);   /* batches commit together */
   CHECK(synced_of(w) == written);
+  /* every action reached exactly one sync, and the syncs were fewer than
+   * the commits (each covers every commit written before it began) */
+  unsigned long syncs2, acts2;
+  metrics_wal_sync_totals(&syncs2, &acts2, &failed);
+  CHECK(acts2 - acts == GC_THREADS * GC_ACTIONS);
+  CHECK(syncs2 > syncs && syncs2 - syncs <= written - 20 && failed == failed0);
   /* four committers at once: their syncs were handed to the writer's thread */
   pthread_mutex_lock(&w->sync_mu);
   unsigned long by_thread = w->syncer_syncs;
@@ -522,6 +534,8 @@ static int test_deferred_sync(void) {
   cw_arg first = {"lost", 0, 0};
   CHECK(store_write_fn(st, cw_insert, &first, &err) == FH_INTERNAL && strstr(err.message, "could not be synced"));
   fherr_clear(&err);
+  metrics_wal_sync_totals(&syncs, &acts, &failed);
+  CHECK(failed == failed0 + 1 && acts == acts2);   /* counted as failed, made nothing durable */
   int64_t pid;
   CHECK(store_begin(st, &err) == FH_OK);
   CHECK(store_process_insert(st, "lost", PROC_NEW, "{}", 0, &pid, &err) == FH_OK);

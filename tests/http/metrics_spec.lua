@@ -162,6 +162,19 @@ describe("the numbers", function()
     assert.is_true(moved("flowhost_commits_total") >= 2 + 2 + 3 + 4)
     assert.is_true(moved("flowhost_actions_per_commit_count") >= 2 + 2 + 3 + 4)
     assert.equal(moved("flowhost_commits_total"), moved("flowhost_actions_per_commit_count"))
+    -- the syncs of SQLite's WAL (the server runs at FULL): they made every action above durable,
+    -- each covering one commit or more; PostgreSQL syncs its own WAL, and the series stay 0
+    local syncs = moved("flowhost_actions_per_wal_sync_count")
+    assert.equal(syncs, moved("flowhost_wal_sync_duration_seconds_count"))
+    assert.equal(0, after["flowhost_wal_sync_failures_total"])
+    if os.getenv("FLOWHOST_TEST_PG") then
+      assert.equal(0, after["flowhost_actions_per_wal_sync_count"])
+      assert.equal(0, after["flowhost_actions_per_wal_sync_sum"])
+    else
+      assert.is_true(syncs >= 1 and syncs <= moved("flowhost_commits_total") + 1, "syncs moved by " .. syncs)
+      assert.is_true(moved("flowhost_actions_per_wal_sync_sum") >= 2 + 2 + 3 + 4)
+      assert.is_true(moved("flowhost_wal_sync_duration_seconds_sum") > 0)
+    end
     assert.is_true(moved("flowhost_lua_callback_duration_seconds_count") > 0)
     -- statements and round trips to the database, by backend: the one in use moved (at least
     -- a token look-up and an insert per request above), the other did not
