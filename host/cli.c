@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "auth.h"
 #include "engine.h"
+#include "engine_admin.h"
 #include "flowreg.h"
 #include "graph.h"
 #include "identity.h"
@@ -48,6 +50,7 @@ static const char USAGE[] =
     "flowhost rename-node FLOW OLD NEW\n"
     "flowhost migrate FLOW --to HASH [--from HASH] [--map OLD=NEW ...]\n"
     "flowhost prune-versions [FLOW] [--dry-run]\n"
+    "flowhost compact [--page-size BYTES]   (SQLite, with flowhost stopped)\n"
     "\n"
     "Global options: --flows DIR (default flows), --db FILE (default flowhost.db; a postgresql://\n"
     "URL selects PostgreSQL), --lua DIR (Lua modules shared by flows), --sync full|normal\n"
@@ -693,6 +696,22 @@ static int prune_run(ctx *c, const args *a) {
   return 0;
 }
 
+/* Offline: opens no engine (it would keep the file open), only the file. */
+static int cmd_compact(cli_globals *g, const args *a) {
+  static const char *const compact_opts[] = {"page-size", NULL};
+  if (!only_opts(a, compact_opts)) return usage(NULL);
+  if (a->npos != 1) return usage("compact takes no arguments: the database is --db");
+  int64_t page_size = 2048;   /* what flowhost gives a new file (store_writer.c) */
+  if (opt(a, "page-size") && !parse_id(opt(a, "page-size"), &page_size))
+    return usage("--page-size must be a number of bytes");
+  fherr err = {0};
+  json_t *out = NULL;
+  if (engine_admin_compact(g->db_path, page_size > INT_MAX ? INT_MAX : (int)page_size, &out, &err)) return fail(&err);
+  print_json(out);
+  json_decref(out);
+  return 0;
+}
+
 static int cmd_prune(cli_globals *g, const args *a) {
   static const char *const prune_opts[] = {"dry-run", NULL};
   if (!only_opts(a, prune_opts)) return usage(NULL);
@@ -741,5 +760,6 @@ int cli_main(int argc, char **argv) {
   if (!strcmp(cmd, "rename-node")) return cmd_rename(&g, &a);
   if (!strcmp(cmd, "migrate")) return cmd_migrate(&g, &a);
   if (!strcmp(cmd, "prune-versions")) return cmd_prune(&g, &a);
+  if (!strcmp(cmd, "compact")) return cmd_compact(&g, &a);
   return usage("unknown command");
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "store_admin.h"
+#include "store_compact.h"
 
 /* --- known permissions ----------------------------------------------------------- */
 
@@ -177,4 +178,8 @@ void engine_admin_task_flow(engine *e, int64_t task_id, char flow[64], char node
   snprintf(flow, 64, "%.*s", dot ? (int)(dot - t.flow_task) : 0, t.flow_task);
   snprintf(node, 64, "%s", dot ? dot + 1 : "");
   st_task_free(&t);
+}
+
+int engine_admin_compact(const char *db_path, int page_size, json_t **out, fherr *err) {
+  return store_compact(db_path, page_size, out, err);
 }

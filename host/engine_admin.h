@@ -23,6 +23,10 @@ int engine_admin_permissions(engine *e, json_t **out, fherr *err);
 /* {"items": [{"id","process_id","flow","flow_title","node","title","type",
  * "due_at","attempts","last_error"}]}: SCHEDULED tasks, earliest first. */
 int engine_admin_scheduled(engine *e, int limit, json_t **out, fherr *err);
+/* `flowhost compact`: the SQLite database at db_path rewritten with pages
+ * of page_size bytes, offline (store_compact.h says what *out holds and
+ * the errors).  No engine is open on it: it needs the file to itself. */
+int engine_admin_compact(const char *db_path, int page_size, json_t **out, fherr *err);
 
 /* Admins, the system and managers of flow see Lua errors and tracebacks. */
 int engine_admin_sees_details(const fh_actor *a, const char *flow);

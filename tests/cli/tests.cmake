@@ -8,3 +8,6 @@ set_tests_properties(cli_versions PROPERTIES LABELS "cli" TIMEOUT 60 ENVIRONMENT
 # task, `check` wording and order, a failed first start makes no admin.
 add_test(NAME cli_admin COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/cli_admin_test.sh)
 set_tests_properties(cli_admin PROPERTIES LABELS "cli" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
+# flowhost compact: 4 KiB pages to 2 KiB, whole; refused beside a running server; bad input.
+add_test(NAME cli_compact COMMAND sh ${CMAKE_SOURCE_DIR}/tests/cli/compact_test.sh)
+set_tests_properties(cli_compact PROPERTIES LABELS "cli" TIMEOUT 60 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
