@@ -5,15 +5,8 @@
 # NEW task to a named person (reassign); `check` counts "1 flow file" and prints its
 # errors before its summary; a serve that cannot bind creates no admin and prints no
 # password, and the next start that binds does.
-set -eu
-FH=${FLOWHOST_BIN:?}
-SRC=${FLOWHOST_SOURCE:?}
-DIR=$(mktemp -d)
-SRV=""
-cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$DIR"; }
-trap cleanup EXIT
+. "${FLOWHOST_SOURCE:?}/tests/cli/lib.sh"
 F="--flows $SRC/flows --db $DIR/cli.db"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 json_at() { lua5.4 -e "P='$1'" -e '
   local c = require "cjson"
   local v = c.decode(io.read("a"))
@@ -92,16 +85,7 @@ echo "$OUT" | tail -n 1 | grep -q "flow files\? failed$" || fail "the summary co
 echo "$OUT" | head -n 1 | grep -q ":[0-9]*: " || fail "errors come first: $OUT"
 
 # serve: a port taken creates no admin and prints no password; the next start does
-S="--flows $SRC/flows --db $DIR/serve.db --web $SRC/web --jobs 0"
-$FH serve --listen 127.0.0.1:0 $S >"$DIR/first.out" 2>"$DIR/first.err" &
-SRV=$!
-PORT=""
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$DIR/first.out")
-  [ -n "$PORT" ] && break
-  sleep 0.05
-done
-[ -n "$PORT" ] || fail "serve did not start: $(cat "$DIR/first.out" "$DIR/first.err")"
+serve_start "$DIR/first.out" "$DIR/first.err" --flows "$SRC/flows" --db "$DIR/serve.db" --web "$SRC/web" --jobs 0
 grep -q "created user admin with password" "$DIR/first.out" || fail "the first start prints the password"
 set +e
 $FH serve --listen 127.0.0.1:"$PORT" --flows "$SRC/flows" --db "$DIR/taken.db" --web "$SRC/web" --jobs 0 \
@@ -110,11 +94,9 @@ set -e
 [ $rc -ne 0 ] || fail "a serve on a taken port must fail"
 grep -q "password" "$DIR/taken.out" && fail "a failed start printed a password: $(cat "$DIR/taken.out")"
 [ "$($FH user list --flows "$SRC/flows" --db "$DIR/taken.db" | json_at "")" = "#0" ] || fail "a failed start made a user"
-kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""
-$FH serve --listen 127.0.0.1:0 --flows "$SRC/flows" --db "$DIR/taken.db" --web "$SRC/web" --jobs 0 >"$DIR/next.out" 2>&1 &
-SRV=$!
-for _ in $(seq 1 100); do grep -q "^listening on" "$DIR/next.out" && break; sleep 0.05; done
+serve_stop
+serve_start "$DIR/next.out" "$DIR/next.err" --flows "$SRC/flows" --db "$DIR/taken.db" --web "$SRC/web" --jobs 0
 grep -q "created user admin with password" "$DIR/next.out" || fail "the next start must make the admin: $(cat "$DIR/next.out")"
-kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""
+serve_stop
 
 echo "cli admin: usage = README; list options checked and paged; task actions; NEW reassigned; check; first start"

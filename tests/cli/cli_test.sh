@@ -4,11 +4,7 @@
 # a refused action exits 1 and changes nothing.  send and signal deliver messages
 # and signals to the events fixture flow's receivers.  Users and tokens: name
 # limits, disable/enable, passwd and disable ending tokens, token list/revoke.
-set -eu
-FH=${FLOWHOST_BIN:?}
-SRC=${FLOWHOST_SOURCE:?}
-DIR=$(mktemp -d)
-trap 'rm -rf "$DIR"' EXIT
+. "${FLOWHOST_SOURCE:?}/tests/cli/lib.sh"
 # a new database: a file in DIR, or one on the PostgreSQL server of
 # FLOWHOST_TEST_PG (tests/pg/pg_cluster.sh; label pg)
 db() {
@@ -21,7 +17,6 @@ db() {
   fi
 }
 F="--flows $SRC/flows --db $(db cli)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # a one-line view of the process: node:status:owner:token:previous per task, a
 # task named by its place in the process (1 = the first task), not by its id:

@@ -6,15 +6,7 @@
 # WAL mode, and the server answers and writes as before. Bad input: a page size that is no
 # power of two from 512 to 65536, a missing file (not created), a file that is not a
 # database or not flowhost's, a PostgreSQL URL, an argument.
-set -eu
-FH=${FLOWHOST_BIN:?}
-SRC=${FLOWHOST_SOURCE:?}
-DIR=$(mktemp -d)
-SRV=""
-cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; rm -rf "$DIR"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-field() { lua5.4 -e "K='$1'" -e 'local v = require("cjson").decode(io.read("a")) for k in K:gmatch("[^.]+") do v = v[tonumber(k) or k] end print(math.tointeger(v) or v)'; }
+. "${FLOWHOST_SOURCE:?}/tests/cli/lib.sh"
 DB=$DIR/old.db
 F="--flows $SRC/flows --db $DB"
 q() { sqlite3 "$DB" "$1"; }
@@ -45,16 +37,7 @@ $FH compact --db "$DB" --page-size 8192 | field page_size.after | grep -qx 8192 
 $FH compact --db "$DB" --page-size 2048 >/dev/null
 
 # a running server keeps the file: refused at once, nothing changed, the server goes on
-S="--flows $SRC/flows --db $DB --web $SRC/web --jobs 0"
-$FH serve --listen 127.0.0.1:0 $S >"$DIR/srv.out" 2>"$DIR/srv.err" &
-SRV=$!
-PORT=""
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$DIR/srv.out")
-  [ -n "$PORT" ] && break
-  sleep 0.05
-done
-[ -n "$PORT" ] || fail "serve did not start: $(cat "$DIR/srv.out" "$DIR/srv.err")"
+serve_start "$DIR/srv.out" "$DIR/srv.err" --flows "$SRC/flows" --db "$DB" --web "$SRC/web" --jobs 0
 set +e
 $FH compact --db "$DB" --page-size 4096 >"$DIR/busy.out" 2>"$DIR/busy.err"
 rc=$?
@@ -66,7 +49,7 @@ grep -q "^flowhost: busy: the database is in use by another program" "$DIR/busy.
 [ "$(q 'PRAGMA journal_mode')" = wal ] || fail "the server's file left WAL mode"
 curl -sf "http://127.0.0.1:$PORT/api/health" | grep -q '"db":"ok"' || fail "the server's health after"
 $FH start helloworld --data '{"text":"beside"}' $F >/dev/null || fail "a write beside the server after"
-kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""
+serve_stop
 
 # bad input: exit 1 with the error, or 2 with the usage
 expect() {   # expect RC PATTERN ARGS...

@@ -6,15 +6,9 @@
 # the new one; `migrate` refuses (exit 1, with the report) what would strand running work, moves
 # processes with --map, and rejects bad hashes and maps; `prune-versions` deletes the versions
 # nothing uses (not current, no process, no live host), and only lists them with --dry-run.
-set -eu
-FH=${FLOWHOST_BIN:?}
-SRC=${FLOWHOST_SOURCE:?}
-DIR=$(mktemp -d)
-trap 'rm -rf "$DIR"' EXIT
+. "${FLOWHOST_SOURCE:?}/tests/cli/lib.sh"
 mkdir -p "$DIR/flows" "$DIR/edit"
 F="--flows $DIR/flows --db $DIR/v.db"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-field() { lua5.4 -e "K='$1'" -e 'local v = require("cjson").decode(io.read("a")) for k in K:gmatch("[^.]+") do v = v[tonumber(k) or k] end print(math.tointeger(v) or v)'; }
 
 sed 's/lock = "process",/lock = "process", version = "pin",/' "$SRC/flows/helloworld.lua" > "$DIR/flows/helloworld.lua"
 grep -q 'version = "pin"' "$DIR/flows/helloworld.lua" || fail "fixture edit"
