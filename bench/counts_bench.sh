@@ -16,22 +16,17 @@
 # what was seeded (exact below the cap, capped above) and pages must hold 50 rows.
 set -eu
 cd "$(dirname "$0")/.."
-ROOT=$PWD
+. bench/lib.sh
 ITER=${1:-200}
 SIZES=${2:-"10000 100000 1000000"}
-BUILD_DIR=${BUILD_DIR:-build-release}
-if [ "${NO_BUILD:-0}" != 1 ]; then
-  echo "== building Release ($BUILD_DIR)" >&2
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j"$(nproc)" --target flowhost counts_bench >/dev/null
-fi
-command -v sqlite3 >/dev/null 2>&1 || { echo "sqlite3 is missing (apt-get install sqlite3)" >&2; exit 1; }
+bench_need sqlite3
+bench_build flowhost counts_bench
 TMP=$(mktemp -d /tmp/flowhost-counts.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 1' INT TERM
 DB=$TMP/counts.db
 dir_of() { case $1 in /*) echo "$1" ;; *) echo "$ROOT/$1" ;; esac; }
-cli() { "$(dir_of "$BUILD_DIR")/flowhost" --db "$DB" --flows flows "$@"; }
+cli() { "$BIN" --db "$DB" --flows flows "$@"; }
 
 cli user add alice --password alice-pw >/dev/null
 cli user add bob --password bob-pw >/dev/null

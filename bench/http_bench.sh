@@ -12,7 +12,7 @@
 #              BUILD_DIR (build-release) and CMAKE_ARGS (extra cmake configure arguments).
 set -eu
 cd "$(dirname "$0")/.."
-ROOT=$PWD
+. bench/lib.sh
 DURATION=${1:-10}
 CONNS=${2:-32}
 PROCESSES=${PROCESSES:-10000}
@@ -20,15 +20,8 @@ THREADS=${THREADS:-4}
 SYNC=${SYNC:-full}
 WRK_THREADS=${WRK_THREADS:-2}
 
-command -v wrk >/dev/null 2>&1 || sh tools/install-deps.sh --bench
-command -v wrk >/dev/null 2>&1 || { echo "wrk is missing (apt-get install wrk)" >&2; exit 1; }
-
-BUILD_DIR=${BUILD_DIR:-build-release}
-echo "== building Release ($BUILD_DIR)" >&2
-# shellcheck disable=SC2086
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null
-BIN=$ROOT/$BUILD_DIR/flowhost
+bench_need wrk
+bench_build all
 
 TMP=$(mktemp -d /tmp/flowhost-bench.XXXXXX)
 DB=$TMP/bench.db
@@ -49,7 +42,7 @@ cli user grant bob helloworld.approve >/dev/null
 ALICE_TOKEN=$(cli token create alice)
 BOB_TOKEN=$(cli token create bob)
 export ALICE_TOKEN BOB_TOKEN
-LUA_CPATH="$ROOT/$BUILD_DIR/?.so;;" LUA_PATH="$ROOT/lua/?.lua;;" \
+LUA_CPATH="$BUILD/?.so;;" LUA_PATH="$ROOT/lua/?.lua;;" \
   lua5.4 bench/http_seed.lua "$DB" "$PROCESSES" 1000
 
 echo "== starting the server (threads $THREADS, sync $SYNC)" >&2

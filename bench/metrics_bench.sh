@@ -11,19 +11,11 @@
 # Seeding as in bench/counts_bench.sh: two processes through the CLI, cloned with SQL.
 set -eu
 cd "$(dirname "$0")/.."
-ROOT=$PWD
+. bench/lib.sh
 ITER=${1:-50}
 SIZES=${2:-"10000 100000 1000000"}
-BUILD_DIR=${BUILD_DIR:-build-release}
-if [ "${NO_BUILD:-0}" != 1 ]; then
-  echo "== building Release ($BUILD_DIR)" >&2
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target flowhost >/dev/null
-fi
-for tool in sqlite3 curl; do
-  command -v $tool >/dev/null 2>&1 || { echo "$tool is missing" >&2; exit 1; }
-done
-case $BUILD_DIR in /*) BIN=$BUILD_DIR/flowhost ;; *) BIN=$ROOT/$BUILD_DIR/flowhost ;; esac
+bench_need sqlite3 curl
+bench_build flowhost
 TMP=$(mktemp -d /tmp/flowhost-metrics.XXXXXX)
 SERVER=""
 cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$TMP"; }

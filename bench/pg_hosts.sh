@@ -28,19 +28,10 @@ DURATION=${1:-10}
 CONNS=${2:-12}
 THREADS=${THREADS:-4}
 HOSTS=${HOSTS:-"1 2 3"}
-BUILD_DIR=${BUILD_DIR:-build-release}
 PG=$FLOWHOST_TEST_PG
-
-for tool in wrk pgbench psql curl; do
-  command -v $tool >/dev/null 2>&1 || sh tools/install-deps.sh --bench
-  command -v $tool >/dev/null 2>&1 || { echo "$tool is missing" >&2; exit 1; }
-done
-if [ "${NO_BUILD:-0}" != 1 ]; then
-  echo "== building Release ($BUILD_DIR)" >&2
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target flowhost >/dev/null
-fi
-case $BUILD_DIR in /*) BIN=$BUILD_DIR/flowhost ;; *) BIN=$ROOT/$BUILD_DIR/flowhost ;; esac
+. bench/lib.sh
+bench_need wrk pgbench psql curl
+bench_build flowhost
 
 TMP=$(mktemp -d /tmp/flowhost-pghosts.XXXXXX)
 SERVERS=""

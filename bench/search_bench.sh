@@ -13,18 +13,11 @@
 # 1,000,000 processes take about a minute.  The answers are checked (page sizes, matches).
 set -eu
 cd "$(dirname "$0")/.."
-ROOT=$PWD
+. bench/lib.sh
 ITER=${1:-100}
 N=${2:-1000000}
-BUILD_DIR=${BUILD_DIR:-build-release}
-if [ "${NO_BUILD:-0}" != 1 ]; then
-  echo "== building Release ($BUILD_DIR)" >&2
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target flowhost >/dev/null
-fi
-for tool in sqlite3 curl; do
-  command -v $tool >/dev/null 2>&1 || { echo "$tool is missing" >&2; exit 1; }
-done
+bench_need sqlite3 curl
+bench_build flowhost
 TMP=$(mktemp -d /tmp/flowhost-search.XXXXXX)
 PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
@@ -34,7 +27,6 @@ trap 'exit 1' INT TERM
 DB=$TMP/search.db
 mkdir "$TMP/flows"
 cp tests/fixtures/flows/casefile.lua "$TMP/flows/"
-BIN=$(case $BUILD_DIR in /*) echo "$BUILD_DIR" ;; *) echo "$ROOT/$BUILD_DIR" ;; esac)/flowhost
 cli() { "$BIN" --db "$DB" --flows "$TMP/flows" "$@"; }
 
 cli user add admin --admin --password admin-pw >/dev/null
