@@ -344,6 +344,7 @@ dbs *sq_prep(store *st, int q, fherr *err) {
       sq_fail(st, err, rc, "prepare");
       return NULL;
     }
+    if (store_pg_deferrable(q)) dbs_defer_ok(st->cur->stmt[q]);
   }
   return st->cur->stmt[q];
 }

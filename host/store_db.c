@@ -125,6 +125,8 @@ int dbs_prepare(dbc *c, int q, const char *sql, dbs **out) {
   return DB_OK;
 }
 
+void dbs_defer_ok(dbs *s) { s->deferrable = 1; }
+
 void dbs_finalize(dbs *s) {
   if (!s) return;
   if (s->c->kind == DB_KIND_PG) {

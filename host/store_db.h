@@ -43,6 +43,7 @@ typedef struct dbc {
   char msg[256];            /* PG: the last error message */
   char setup[128];          /* PG: session settings, run again after a reconnect */
   int begin_pending;        /* PG: a BEGIN not sent yet: it goes with the next statement */
+  int piped;                /* PG: statements sent ahead in pipeline mode, answers not read yet */
   uint64_t statements;      /* executions on this connection (also metrics_db.h, per backend) */
   uint64_t round_trips;     /* PG: requests answered by the server (executions, prepares, describes) */
 } dbc;
@@ -60,6 +61,7 @@ typedef struct dbs {
   int want;                 /* PG: the parameters the prepared statement takes */
   PGresult *res;            /* PG: the rows of the current execution */
   int row, nrows, executed;
+  int deferrable;           /* PG: its caller reads no rows, count nor id (dbs_defer_ok) */
 } dbs;
 
 /* Which backend a --db value selects: postgresql:// and postgres:// URLs
@@ -92,6 +94,11 @@ const char *dbc_errmsg(dbc *c);
 /* Prepares sql; q >= 0 names a statement cached for the connection's life
  * (PostgreSQL prepares it once per connection), q < 0 one run ad hoc. */
 int dbs_prepare(dbc *c, int q, const char *sql, dbs **out);
+/* Its caller reads nothing of the statement's execution but success: on
+ * PostgreSQL, inside a transaction, it is sent ahead without waiting, and
+ * its answer (an error included) comes with the next statement that needs
+ * one (store_pg.c).  No effect on SQLite. */
+void dbs_defer_ok(dbs *s);
 void dbs_finalize(dbs *s);
 /* Forgets the current execution's rows, keeping the bindings. */
 void dbs_reset(dbs *s);

@@ -11,6 +11,10 @@
  * A BEGIN is not sent on its own: it goes with the transaction's first
  * statement in one round trip (libpq's pipeline mode), and a transaction
  * that ran nothing ends without a word to the server (txn_deferred).
+ * Inside a transaction, a write whose answer its caller does not read
+ * (dbs_defer_ok) is sent ahead in the same pipeline without waiting; the
+ * next statement that needs an answer goes after it, and one round trip
+ * brings them all (see "sent ahead" below).
  * Every request sent to the server is counted (dbc_count: a round trip, and
  * a statement when it executes one), for GET /metrics and the benchmarks.
  * A statement that finds its connection dead outside a transaction is run
@@ -94,6 +98,7 @@ static int ensure_connected(dbc *c) {
   pq.PQreset(c->pg);
   if (pq.PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
   c->lost = 0;
+  c->piped = 0;   /* the pipeline went with the session */
   c->gen++;
   pq.PQclear(pq.PQexec(c->pg, "SET client_min_messages = warning"));
   dbc_count(c, 1, 1);
@@ -138,14 +143,104 @@ static int may_rerun(const dbc *c, int was_idle, const char *sql) {
   return !strncasecmp(sql, "SELECT", 6) || !strncasecmp(sql, "BEGIN", 5) || !strncasecmp(sql, "SET ", 4);
 }
 
+/* --- sent ahead ----------------------------------------------------------------
+ *
+ * A transaction's writes whose answers nobody reads (a task's rows, its
+ * links, the audit and search rows of its data: dbs_defer_ok) do not each
+ * wait for the server.  They go out in libpq's pipeline mode as they come
+ * (a deferred BEGIN first), and the next statement that needs an answer
+ * (a read, an update whose count is checked, COMMIT) is sent after them
+ * and ends the pipeline: one round trip for all.  The server runs them in
+ * order, so that statement sees their rows.  If one of them failed, the
+ * server skipped the rest, and that statement reports the failure (its
+ * SQLSTATE and message): the transaction is lost, as it would have been at
+ * the write itself.  A request that cannot be pipelined (SQL text, a
+ * prepare) ends the pipeline first. */
+
+static int pipe_active(const dbc *c) { return pq.PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF; }
+
+/* In a transaction (begun, or its BEGIN pending): only there is a write
+ * sent ahead, since its error must reach the transaction's caller. */
+static int in_txn(const dbc *c) {
+  return c->begin_pending || pipe_active(c) || pq.PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+}
+
+/* Pipeline mode on, with the pending BEGIN sent first; 0: the connection failed. */
+static int pipe_open(dbc *c) {
+  if (pipe_active(c)) return 1;
+  if (!pq.PQenterPipelineMode(c->pg)) return 0;
+  if (!c->begin_pending) return 1;
+  c->begin_pending = 0;
+  c->piped++;
+  dbc_count(c, 1, 0);
+  return pq.PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+}
+
+/* Ends the pipeline: a sync, then every answer.  *bad: the first statement
+ * sent ahead that failed (the caller clears it), or NULL; returns the
+ * answer of the statement sent last when `last` (NULL if the connection
+ * failed: then it is marked lost). */
+static PGresult *pipe_finish(dbc *c, int last, PGresult **bad) {
+  *bad = NULL;
+  PGresult *out = NULL;
+  int ahead = c->piped, queries = ahead + (last ? 1 : 0), query = 0, synced = 0;
+  c->piped = 0;
+  if (pq.PQpipelineSync(c->pg)) {
+    for (;;) {   /* each query's results end with a NULL; the sync's result comes last */
+      PGresult *r = pq.PQgetResult(c->pg);
+      if (!r) {
+        if (pq.PQstatus(c->pg) != CONNECTION_OK || ++query > queries) break;
+        continue;
+      }
+      ExecStatusType st = pq.PQresultStatus(r);
+      if (st == PGRES_PIPELINE_SYNC) {
+        pq.PQclear(r);
+        synced = 1;
+        break;
+      }
+      if (query < ahead) {
+        if (!*bad && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED) *bad = r;
+        else pq.PQclear(r);
+      } else if (!out) {
+        out = r;
+      } else {
+        pq.PQclear(r);
+      }
+    }
+  }
+  if (!synced || !pq.PQexitPipelineMode(c->pg)) c->lost = 1;
+  if (c->lost && last && !*bad) {
+    pq.PQclear(out);
+    out = NULL;
+  }
+  return out;
+}
+
+/* Ends a pipeline before a request that cannot join it; its error, if a
+ * statement sent ahead failed. */
+static int pipe_drain(dbc *c) {
+  if (!c->pg || !pipe_active(c)) return DB_OK;
+  dbc_count(c, 0, 1);
+  PGresult *bad = NULL;
+  pipe_finish(c, 0, &bad);
+  int rc = bad ? fail(c, bad) : c->lost ? fail(c, NULL) : DB_OK;
+  pq.PQclear(bad);
+  return rc;
+}
+
 static int exec_once(dbc *c, const char *sql, int *was_idle) {
   int rc = ensure_connected(c);
   if (rc) return rc;
+  if ((rc = pipe_drain(c))) return rc;
   if (txn_deferred(c, sql)) return DB_OK;
   *was_idle = idle(c) && !c->begin_pending;
   if (c->begin_pending) {   /* SQL text (rare inside a transaction): the BEGIN on its own */
-    c->begin_pending = 0;
-    if ((rc = pg_exec(c, "BEGIN"))) return rc;
+    c->begin_pending = 0;   /* (not through pg_exec, whose txn_deferred would defer it again) */
+    PGresult *begun = pq.PQexec(c->pg, "BEGIN");
+    dbc_count(c, 1, 1);
+    rc = pq.PQresultStatus(begun) == PGRES_COMMAND_OK ? DB_OK : fail(c, begun);
+    pq.PQclear(begun);
+    if (rc) return rc;
   }
   PGresult *res = pq.PQexec(c->pg, sql);
   dbc_count(c, 1, 1);
@@ -199,6 +294,7 @@ int pg_prepare(dbs *s) {
 static int prepare_once(dbs *s) {
   int rc = ensure_connected(s->c);
   if (rc) return rc;
+  if ((rc = pipe_drain(s->c))) return rc;
   char name[16];
   statement_name(s, name, sizeof name);
   PGresult *res = pq.PQprepare(s->c->pg, name, s->sql, 0, NULL);
@@ -235,36 +331,6 @@ static int send_statement(dbs *s, const char *name, const char *const *vals) {
   return pq.PQsendQueryParams(s->c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
 }
 
-/* The deferred BEGIN and the statement in one round trip (pipeline mode):
- * the statement's result, or BEGIN's if BEGIN failed; NULL if the
- * connection failed (then it is reset before the next call). */
-static PGresult *run_with_begin(dbs *s, const char *name, const char *const *vals) {
-  dbc *c = s->c;
-  c->begin_pending = 0;
-  dbc_count(c, 2, 1);
-  int sent = pq.PQenterPipelineMode(c->pg) && pq.PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-             send_statement(s, name, vals) && pq.PQpipelineSync(c->pg);
-  PGresult *out = NULL;
-  for (int query = 0; sent && query < 3;) {   /* BEGIN's results, the statement's, the sync */
-    PGresult *r = pq.PQgetResult(c->pg);
-    if (!r) {   /* the end of one query's results */
-      if (pq.PQstatus(c->pg) != CONNECTION_OK) break;
-      query++;
-      continue;
-    }
-    ExecStatusType st = pq.PQresultStatus(r);
-    if (st == PGRES_PIPELINE_SYNC) {
-      pq.PQclear(r);
-      break;
-    }
-    if (!out && (query == 1 || st != PGRES_COMMAND_OK)) out = r;
-    else pq.PQclear(r);
-  }
-  if (pq.PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF && !pq.PQexitPipelineMode(c->pg)) c->lost = 1;
-  if (!sent || !out) c->lost = 1;
-  return out;
-}
-
 /* Executes the statement with its bound parameters, once. */
 static int execute_once(dbs *s, int *was_idle) {
   dbc *c = s->c;
@@ -279,11 +345,31 @@ static int execute_once(dbs *s, int *was_idle) {
   const char *const *vals = (const char *const *)s->vals;
   char name[16];
   if (s->q >= 0) statement_name(s, name, sizeof name);
-  if (c->begin_pending) {
-    s->res = run_with_begin(s, s->q >= 0 ? name : NULL, vals);
+  const char *named = s->q >= 0 ? name : NULL;
+  if (s->deferrable && s->q >= 0 && in_txn(c)) {   /* sent ahead: no answer now */
+    if (!pipe_open(c) || !send_statement(s, named, vals)) return fail(c, NULL);
+    c->piped++;
+    dbc_count(c, 1, 0);
+    s->executed = 1;
+    c->changes = 0;   /* unknown: its caller does not read it */
+    return DB_OK;
+  }
+  if (c->begin_pending || pipe_active(c)) {   /* after the BEGIN and the writes sent ahead */
+    PGresult *bad = NULL;
+    if (!pipe_open(c) || !send_statement(s, named, vals)) return fail(c, NULL);
+    dbc_count(c, 1, 1);
+    s->res = pipe_finish(c, 1, &bad);
+    if (bad) {
+      rc = fail(c, bad);
+      pq.PQclear(bad);
+      pg_reset(s);
+      s->executed = 1;
+      return rc;
+    }
+    if (!s->res) return fail(c, NULL);
   } else {
-    s->res = s->q >= 0 ? pq.PQexecPrepared(c->pg, name, s->want, vals, NULL, NULL, 0)
-                       : pq.PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
+    s->res = named ? pq.PQexecPrepared(c->pg, named, s->want, vals, NULL, NULL, 0)
+                   : pq.PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
     dbc_count(c, 1, 1);
   }
   s->executed = 1;

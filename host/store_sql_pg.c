@@ -330,3 +330,19 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_MSG_LAST_ID] = "SELECT coalesce(max(id), 0) FROM message",
   [Q_RENAME_BUMP] = "UPDATE process SET version = version + 1 WHERE id IN (SELECT process_id FROM task WHERE flow_task = $1)",
 };
+
+/* The writes whose callers read nothing of their execution but success
+ * (no rows, no count, no id): on PostgreSQL they are sent ahead inside a
+ * transaction (store_pg.c).  Keep a statement off this list when any
+ * caller reads its count, its id or a constraint error of its own. */
+int store_pg_deferrable(int q) {
+  switch (q) {
+  case Q_TASK_INSERT_2: case Q_TASK_INSERT_3: case Q_TASK_INSERT_4:   /* ids given (insert_tasks) */
+  case Q_TASK_PREV_ADD: case Q_TASK_PREV_ADD_2: case Q_TASK_PREV_ADD_3: case Q_TASK_PREV_ADD_4:
+  case Q_TASK_PREV_ADD_MANY: case Q_PARTICIPANT_ADD:
+  case Q_DATA_AUDIT_ADD: case Q_DATA_AUDIT_FIRST: case Q_DATA_SEARCH_INSERT: case Q_DATA_SEARCH_DELETE:
+    return 1;
+  default:
+    return 0;
+  }
+}

@@ -4,7 +4,8 @@
  * execution) and no round trip; on PostgreSQL one round trip per request
  * sent (an execution, a prepare, a describe), the prepare not being a
  * statement, and a BEGIN sent with the statement after it (one round trip
- * for both; nothing for a transaction that ran nothing).  The connection's counts and the process-wide ones move
+ * for both; nothing for a transaction that ran nothing), and writes sent
+ * ahead in a transaction (no round trip until a statement needs an answer).  The connection's counts and the process-wide ones move
  * alike, and GET /metrics shows them by backend.  The PostgreSQL case needs
  * FLOWHOST_TEST_PG (tests/pg/pg_cluster.sh) and is skipped without it. */
 #include <stdint.h>
@@ -153,7 +154,96 @@ static int test_begin_deferred(void) {
   dbs *s = NULL;
   CHECK(dbs_prepare(c, -1, "SELECT count(*) FROM t", &s) == DB_OK);
   CHECK(dbs_step(s) == DB_ROW && dbs_col_int(s, 0) == 2);   /* 2 and 3; 1 rolled back */
+  dbs_reset(s);
+  /* SQL text inside a deferred transaction that rolls back: it was inside it */
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(dbc_exec(c, "INSERT INTO t(v) VALUES(4)") == DB_OK);
+  CHECK(!dbc_autocommit(c));
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(dbs_step(s) == DB_ROW && dbs_col_int(s, 0) == 2);
   dbs_finalize(s);
+  dbc_close(c);
+  return 0;
+}
+
+/* The rows of p, or -1. */
+static int rows_of_p(dbc *c) {
+  dbs *s = NULL;
+  int n = -1;
+  if (dbs_prepare(c, -1, "SELECT count(*) FROM p", &s) == DB_OK && dbs_step(s) == DB_ROW) n = dbs_col_int(s, 0);
+  dbs_finalize(s);
+  return n;
+}
+
+/* PostgreSQL: a write marked dbs_defer_ok is sent ahead inside a
+ * transaction (no round trip of its own) and its answer comes with the
+ * next statement that needs one; outside a transaction it runs at once.
+ * A write sent ahead that failed is reported by that next statement (the
+ * COMMIT, a read, a prepare, SQL text) with PostgreSQL's message, the
+ * transaction rolls back whole and the connection goes on. */
+static int test_sent_ahead(void) {
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  char url[512];
+  dbc *c = NULL;
+  char msg[256];
+  CHECK(dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK);
+  CHECK(dbc_exec(c, "CREATE TABLE p(v INTEGER PRIMARY KEY)") == DB_OK);
+  dbs *ins = NULL, *max = NULL;
+  CHECK(dbs_prepare(c, 3, "INSERT INTO p(v) VALUES($1)", &ins) == DB_OK);
+  dbs_defer_ok(ins);
+  CHECK(run(c, 1, "SELECT 1") == DB_DONE);   /* prepare the cached ones once */
+  CHECK(run(c, 2, "SELECT 2") == DB_DONE);
+  counts k = snapshot(c);
+  CHECK(insert(ins, 1) == DB_DONE);            /* no transaction: at once */
+  CHECK(moved_by(c, k, 1, 1));
+  k = snapshot(c);
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  for (int v = 2; v <= 4; v++) CHECK(insert(ins, v) == DB_DONE);
+  CHECK(moved_by(c, k, 4, 0));                 /* BEGIN and three inserts: sent, not waited for */
+  CHECK(!dbc_autocommit(c));
+  CHECK(rows_of_p(c) == 4);                    /* the read goes after them: it sees them */
+  CHECK(moved_by(c, k, 5, 1));
+  CHECK(insert(ins, 5) == DB_DONE);
+  CHECK(run(c, -1, "COMMIT") == DB_DONE);      /* the fifth and the COMMIT: one round trip */
+  CHECK(moved_by(c, k, 7, 2));
+  CHECK(dbc_autocommit(c));
+  CHECK(rows_of_p(c) == 5);
+  /* a duplicate sent ahead: the COMMIT reports it, nothing of the transaction stays */
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(insert(ins, 6) == DB_DONE);
+  CHECK(insert(ins, 1) == DB_DONE);
+  CHECK(insert(ins, 7) == DB_DONE);
+  CHECK(run(c, -1, "COMMIT") == DB_CONSTRAINT);
+  CHECK(strstr(dbc_errmsg(c), "duplicate key"));
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(dbc_autocommit(c));
+  CHECK(rows_of_p(c) == 5);
+  /* a prepare and SQL text end the pipeline first, in order */
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(insert(ins, 8) == DB_DONE);
+  CHECK(dbs_prepare(c, 4, "SELECT max(v) FROM p", &max) == DB_OK);
+  CHECK(dbs_step(max) == DB_ROW && dbs_col_int(max, 0) == 8);
+  dbs_reset(max);
+  CHECK(insert(ins, 9) == DB_DONE);
+  CHECK(dbc_exec(c, "INSERT INTO p(v) VALUES(10)") == DB_OK);
+  CHECK(dbs_step(max) == DB_ROW && dbs_col_int(max, 0) == 10);
+  dbs_reset(max);
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(rows_of_p(c) == 5);
+  /* a failure sent ahead, found by a prepare and by SQL text */
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(insert(ins, 2) == DB_DONE);
+  dbs *later = NULL;
+  CHECK(dbs_prepare(c, 5, "SELECT 5", &later) == DB_CONSTRAINT);
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  CHECK(insert(ins, 3) == DB_DONE);
+  CHECK(dbc_exec(c, "INSERT INTO p(v) VALUES(11)") == DB_CONSTRAINT);
+  CHECK(run(c, -1, "ROLLBACK") == DB_DONE);
+  CHECK(dbc_autocommit(c));
+  CHECK(rows_of_p(c) == 5);
+  dbs_finalize(max);
+  dbs_finalize(ins);
   dbc_close(c);
   return 0;
 }
@@ -181,6 +271,7 @@ static const test_case TESTS[] = {
     {"sqlite", test_sqlite},
     {"postgresql", test_postgresql},
     {"begin_deferred", test_begin_deferred},
+    {"sent_ahead", test_sent_ahead},
     {"render", test_render},
     {NULL, NULL},
 };
