@@ -338,6 +338,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 int store_pg_deferrable(int q) {
   switch (q) {
   case Q_TASK_INSERT_2: case Q_TASK_INSERT_3: case Q_TASK_INSERT_4:   /* ids given (insert_tasks) */
+  case Q_TASK_UPDATE:   /* store_task_update: a write's changed tasks, its count unread */
   case Q_TASK_PREV_ADD: case Q_TASK_PREV_ADD_2: case Q_TASK_PREV_ADD_3: case Q_TASK_PREV_ADD_4:
   case Q_TASK_PREV_ADD_MANY: case Q_PARTICIPANT_ADD:
   case Q_DATA_AUDIT_ADD: case Q_DATA_AUDIT_FIRST: case Q_DATA_SEARCH_INSERT: case Q_DATA_SEARCH_DELETE:
