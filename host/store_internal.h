@@ -132,8 +132,7 @@ typedef struct writer {
    * word (atomic): the commit's number << 24 | the actions mod 2^24, so
    * that a sync reads both at once and knows how many actions it makes
    * durable (for the metrics) */
-  unsigned long written_acts;
-  unsigned long acts_written;  /* actions committed in all (mu) */
+  unsigned long written_acts;   /* (stored with mu held: the writer is its only writer) */
   unsigned long acts_synced;   /* actions the syncs made durable, mod 2^24 (sync_mu) */
   unsigned long seqs[RESULTS]; /* the written count after batch % RESULTS, guarded by done_mu */
   pthread_mutex_t sync_mu;

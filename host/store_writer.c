@@ -619,8 +619,8 @@ static int sync_here(writer *w, int actions, fherr *err) {
  * in w->written, which the waiters take their numbers from. */
 static unsigned long publish_commit(writer *w, int actions) {
   unsigned long seq = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST) + 1;
-  w->acts_written += (unsigned long)actions;
-  __atomic_store_n(&w->written_acts, seq << ACTS_BITS | (w->acts_written & ACTS_MASK), __ATOMIC_SEQ_CST);
+  unsigned long acts = (__atomic_load_n(&w->written_acts, __ATOMIC_RELAXED) + (unsigned long)actions) & ACTS_MASK;
+  __atomic_store_n(&w->written_acts, seq << ACTS_BITS | acts, __ATOMIC_SEQ_CST);
   __atomic_store_n(&w->written, seq, __ATOMIC_SEQ_CST);
   return seq;
 }

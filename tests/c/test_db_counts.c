@@ -79,12 +79,21 @@ static int test_sqlite(void) {
   return 0;
 }
 
+/* A connection to a new database on the server of FLOWHOST_TEST_PG; NULL
+ * if it cannot be had. */
+static dbc *open_pg(void) {
+  char url[512], msg[256];
+  dbc *c = NULL;
+  if (dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK) return c;
+  fprintf(stderr, "  cannot open the test database: %s\n", msg);
+  dbc_close(c);
+  return NULL;
+}
+
 static int test_postgresql(void) {
   if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
-  char url[512];
-  dbc *c = NULL;
-  char msg[256];
-  CHECK(dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK);
+  dbc *c = open_pg();
+  CHECK(c);
   CHECK(c->statements == 1 && c->round_trips == 1);   /* the session setting */
   counts k = snapshot(c);
   CHECK(dbc_exec(c, "CREATE TABLE t(v INTEGER)") == DB_OK);
@@ -122,10 +131,8 @@ static int run(dbc *c, int q, const char *sql) {
  * with it in one round trip; a transaction that ran nothing costs none. */
 static int test_begin_deferred(void) {
   if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
-  char url[512];
-  dbc *c = NULL;
-  char msg[256];
-  CHECK(dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK);
+  dbc *c = open_pg();
+  CHECK(c);
   CHECK(dbc_exec(c, "CREATE TABLE t(v INTEGER PRIMARY KEY)") == DB_OK);
   CHECK(run(c, 1, "SELECT 1") == DB_DONE);   /* prepare the cached ones once */
   counts k = snapshot(c);
@@ -183,10 +190,8 @@ static int rows_of_p(dbc *c) {
  * transaction rolls back whole and the connection goes on. */
 static int test_sent_ahead(void) {
   if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
-  char url[512];
-  dbc *c = NULL;
-  char msg[256];
-  CHECK(dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK);
+  dbc *c = open_pg();
+  CHECK(c);
   CHECK(dbc_exec(c, "CREATE TABLE p(v INTEGER PRIMARY KEY)") == DB_OK);
   dbs *ins = NULL, *max = NULL;
   CHECK(dbs_prepare(c, 3, "INSERT INTO p(v) VALUES($1)", &ins) == DB_OK);
