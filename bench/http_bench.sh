@@ -9,9 +9,17 @@
 #   bench/http_bench.sh [seconds per run (10)] [connections (32)]
 # Environment: PROCESSES (10000), THREADS (server threads, 4), SYNC (full|normal, full),
 #              WRK_THREADS (2), KEEP=1 keeps the temporary folder,
-#              BUILD_DIR (build-release) and CMAKE_ARGS (extra cmake configure arguments).
+#              BUILD_DIR (build-release) and CMAKE_ARGS (extra cmake configure arguments),
+#              BACKEND: sqlite (default) or pg: the same on PostgreSQL, in a private durable
+#              throw-away cluster (PG_CLUSTER_DURABLE=1 tests/pg/pg_cluster.sh) unless
+#              FLOWHOST_TEST_PG names one (SYNC does not apply there).
 set -eu
 cd "$(dirname "$0")/.."
+BACKEND=${BACKEND:-sqlite}
+case $BACKEND in sqlite | pg) ;; *) echo "BACKEND is sqlite or pg, not $BACKEND" >&2; exit 2 ;; esac
+if [ "$BACKEND" = pg ] && [ -z "${FLOWHOST_TEST_PG:-}" ]; then
+  PG_CLUSTER_DURABLE=1 exec sh tests/pg/pg_cluster.sh sh bench/http_bench.sh "$@"
+fi
 . bench/lib.sh
 DURATION=${1:-10}
 CONNS=${2:-32}
@@ -21,10 +29,12 @@ SYNC=${SYNC:-full}
 WRK_THREADS=${WRK_THREADS:-2}
 
 bench_need wrk
+[ "$BACKEND" = pg ] && bench_need psql
 bench_build all
 
 TMP=$(mktemp -d /tmp/flowhost-bench.XXXXXX)
 DB=$TMP/bench.db
+[ "$BACKEND" = pg ] && DB=$FLOWHOST_TEST_PG && SYNC=full
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
@@ -99,7 +109,8 @@ wait "$SERVER_PID" || { echo "the server did not exit cleanly" >&2; exit 1; }
 SERVER_PID=""
 
 echo
-echo "flowhost HTTP benchmark: $(nproc) CPUs, server threads $THREADS, sync $SYNC, wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s,"
+[ "$BACKEND" = pg ] && WHERE="PostgreSQL (fsync on, synchronous_commit on; same machine)" || WHERE="SQLite, sync $SYNC"
+echo "flowhost HTTP benchmark on $WHERE: $(nproc) CPUs, server threads $THREADS, wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s,"
 echo "$PROCESSES helloworld processes in the database (bob: 1000 in his inbox)"
 echo
 awk '
@@ -121,5 +132,6 @@ echo
 awk -v l="$LOAD_PEAK_KB" -v p="$PEAK_KB" -v n="$NOW_KB" 'BEGIN {
   printf "peak RSS of the server (VmHWM): %.1f MiB under the load above, %.1f MiB after 16 concurrent sign-ins", l / 1024, p / 1024
   printf " (at the end %.1f MiB; target < 32 MiB)\n", n / 1024 }' 
-echo "access log: $(wc -l <"$TMP/access.log") lines; processes by status now:" \
-  "$(sqlite3 "$DB" "SELECT group_concat(status || ' ' || n, ', ') FROM (SELECT status, count(*) AS n FROM process GROUP BY status)")"
+BY_STATUS="SELECT status || ' ' || count(*) FROM process GROUP BY status ORDER BY status"
+if [ "$BACKEND" = pg ]; then BY_STATUS=$(psql "$DB" -Atc "$BY_STATUS"); else BY_STATUS=$(sqlite3 "$DB" "$BY_STATUS"); fi
+echo "access log: $(wc -l <"$TMP/access.log") lines; processes by status now: $(echo "$BY_STATUS" | paste -sd, | sed 's/,/, /g')"

@@ -1500,7 +1500,14 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
   int order = q->by_due ? 2 : q->by_finished ? 3 + (q->ascending != 0) : q->ascending ? 1 : 0;
   int which = by_view[q->view][order];
-  dbs *s = q->nfilters ? sq_prep_filtered(st, store_sql_text(st, which), "t.process_id", q->filters, q->nfilters, err)
+  /* PostgreSQL: a page with filters is run unnamed, planned for them
+   * (store_pg_list_filtered); one without runs the prepared statement */
+  int filtered = q->flow || q->process_id || q->status || q->since || q->until || q->finished_since || q->finished_until;
+  int pg_filtered = st->cur->db->kind == DB_KIND_PG && (filtered || q->nfilters);
+  const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);
+  int once = q->nfilters || pg_filtered;
+  dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)
+           : once      ? sq_prepare_once(st, text, "list tasks", err)
                        : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   dbs_bind_int64(s, 2, q->user_id);
@@ -1516,7 +1523,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 12, q->finished_since);
   sq_bind_text_or_null(s, 13, q->finished_until);
   int rc = task_rows(st, s, rows, n, err);
-  if (q->nfilters) dbs_finalize(s);
+  if (once) dbs_finalize(s);
   if (!rc && (rc = list_previous(st, *rows, *n, err))) {
     st_task_array_free(*rows, *n);
     *rows = NULL;

@@ -67,6 +67,9 @@ extern const char *const STORE_SQL[Q__COUNT];
 extern const char *const STORE_SQL_PG[Q__COUNT];
 /* 1: q's callers read nothing of it but success (store_sql_pg.c). */
 int store_pg_deferrable(int q);
+/* A list page Q_LIST_* with its optional filters, in PostgreSQL's dialect
+ * (STORE_SQL_PG's are without them: store_sql_pg.c); NULL for other q. */
+const char *store_pg_list_filtered(int q);
 /* The text of a Q_DATA_* statement (store_data.c), pg: PostgreSQL's. */
 const char *store_data_text(int q, int pg);
 /* STORE_SQL[q] or STORE_SQL_PG[q], as the store's connection speaks. */

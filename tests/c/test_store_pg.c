@@ -2,7 +2,8 @@
  * text in both dialects, every PostgreSQL text prepares on a real server
  * (a typo fails by statement number and text), the schema migrates once
  * and reports its version, the shim maps SQLSTATEs to SQLite's codes, and
- * a --db value selects the backend.  The server tests need FLOWHOST_TEST_PG
+ * a --db value selects the backend, and the list pages are planned for
+ * their parameters.  The server tests need FLOWHOST_TEST_PG
  * (tests/pg/pg_cluster.sh sets it) and are skipped without it. */
 #include <stdlib.h>
 
@@ -173,6 +174,79 @@ static int test_probe_while_away(void) {
   return 0;
 }
 
+/* Runs sql on the store's own connection; 1 when it answered as wanted. */
+static int pg_run(store *st, const char *sql, ExecStatusType want) {
+  PGresult *res = PQexec(st->own.db->pg, sql);
+  int ok = PQresultStatus(res) == want;
+  if (!ok) fprintf(stderr, "  %s: %s", sql, PQresultErrorMessage(res));
+  PQclear(res);
+  return ok;
+}
+
+/* The list pages: an inbox page without filters runs a prepared statement
+ * whose one plan for every such page (the plan PostgreSQL settles on after
+ * five executions; forced here) walks task_owner_status backwards to the
+ * first 50 of an inbox of 1,000 tasks instead of sorting all 1,000 (the
+ * statement with the optional filters in it did: each counted as
+ * selective).  A page with filters runs unnamed and is right too; the
+ * page's "previous" ids come back either way. */
+static int list_page(store *st, const store_task_query *q, int want_n, int64_t first, const char *prev) {
+  fherr err = {0};
+  st_task *rows = NULL;
+  int n = 0;
+  if (store_task_list(st, q, &rows, &n, &err) != FH_OK) return fprintf(stderr, "  list: %s\n", err.message), 0;
+  int ok = n == want_n && (n == 0 || (rows[0].id == first && rows[0].previous && !strcmp(rows[0].previous, prev)));
+  st_task_array_free(rows, n);
+  return ok;
+}
+
+static int test_list_plans(void) {
+  char url[512];
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  store *st = open_pg(url, sizeof url);
+  CHECK(st);
+  CHECK(pg_run(st, "INSERT INTO \"user\"(id, username, created_at) VALUES (7, 'bob', 'now')", PGRES_COMMAND_OK));
+  CHECK(pg_run(st, "INSERT INTO process(id, flow, status, created_at) SELECT i, 'f', 'STARTED', 'now'"
+                   " FROM generate_series(1, 1000) i", PGRES_COMMAND_OK));
+  CHECK(pg_run(st, "INSERT INTO task(id, process_id, flow_task, flow_task_type, status, owner_id, token, created_at)"
+                   " SELECT 2 * i - 1, i, 'f.start', 'start', 'DONE', NULL, 'start', 'now' FROM generate_series(1, 1000) i"
+                   " UNION ALL SELECT 2 * i, i, 'f.approve', 'view', 'ASSIGNED', 7, 'start', 'now'"
+                   " FROM generate_series(1, 1000) i", PGRES_COMMAND_OK));
+  CHECK(pg_run(st, "INSERT INTO task_previous SELECT 2 * i, 2 * i - 1 FROM generate_series(1, 1000) i", PGRES_COMMAND_OK));
+  CHECK(pg_run(st, "ANALYZE", PGRES_COMMAND_OK));
+  store_task_query plain = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50};
+  store_task_query by_flow = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50, .flow = "f", .status = "ASSIGNED"};
+  store_task_query one = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50, .process_id = 3};
+  store_task_query other = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50, .flow = "g"};
+  for (int round = 0; round < 3; round++) {
+    CHECK(list_page(st, &plain, 50, 2000, "1999"));
+    CHECK(list_page(st, &by_flow, 50, 2000, "1999"));
+    CHECK(list_page(st, &one, 1, 6, "5"));
+    CHECK(list_page(st, &other, 0, 0, NULL));
+  }
+  /* the page without filters is the one prepared statement of a list */
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT count(*) FILTER (WHERE statement LIKE '%%t.process_id = $6%%'),"
+           " count(*) FILTER (WHERE name = 'fh%d') FROM pg_prepared_statements", Q_LIST_INBOX);
+  PGresult *res = PQexec(st->own.db->pg, sql);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "0") && !strcmp(PQgetvalue(res, 0, 1), "1"));
+  PQclear(res);
+  CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
+  snprintf(sql, sizeof sql, "EXPLAIN EXECUTE fh%d(NULL, 7, '[]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 50)", Q_LIST_INBOX);
+  res = PQexec(st->own.db->pg, sql);
+  CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+  int backward = 0, sort = 0;
+  for (int i = 0; i < PQntuples(res); i++) {
+    backward |= strstr(PQgetvalue(res, i, 0), "Index Scan Backward using task_owner_status") != NULL;
+    sort |= strstr(PQgetvalue(res, i, 0), "Sort") != NULL;
+  }
+  PQclear(res);
+  store_close(st);
+  CHECK(backward && !sort);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"texts", test_texts},
     {"selection", test_selection},
@@ -181,6 +255,7 @@ static const test_case TESTS[] = {
     {"migrate_once", test_migrate_once},
     {"reconnect", test_reconnect},
     {"probe_while_away", test_probe_while_away},
+    {"list_plans", test_list_plans},
     {NULL, NULL},
 };
 
