@@ -77,10 +77,25 @@ int identity_actor(engine *e, const char *username, fh_actor *out, fherr *err) {
   return actor_of(st, store_user_get(st, username, &u, err), &u, out, err);
 }
 
+/* The actor of a user read with its permissions (rc: how the read went);
+ * takes the permissions and groups over. */
+static int actor_of_row(int rc, st_actor *a, fh_actor *out) {
+  if (rc) return rc;
+  memset(out, 0, sizeof *out);
+  out->id = a->user.id;
+  snprintf(out->username, sizeof out->username, "%s", a->user.username);
+  out->is_admin = a->user.is_admin;
+  out->is_active = a->user.is_active;
+  out->perms = a->perms;
+  out->groups = a->groups;
+  a->perms = a->groups = NULL;
+  st_actor_free(a);
+  return FH_OK;
+}
+
 int identity_actor_by_id(engine *e, int64_t id, fh_actor *out, fherr *err) {
-  store *st = engine_store(e);
-  st_user u;
-  return actor_of(st, store_user_get_by_id(st, id, &u, err), &u, out, err);
+  st_actor a;
+  return actor_of_row(store_user_actor_by_id(engine_store(e), id, &a, err), &a, out);
 }
 
 /* --- users ------------------------------------------------------------------ */
@@ -344,9 +359,8 @@ int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr
 int identity_token_actor(engine *e, const char *token, fh_actor *out, fherr *err) {
   char digest[AUTH_DIGEST_LEN];
   auth_digest(token, digest);
-  store *st = engine_store(e);
-  st_user u;
-  return actor_of(st, store_token_user(st, digest, &u, err), &u, out, err);
+  st_actor a;
+  return actor_of_row(store_token_actor(engine_store(e), digest, &a, err), &a, out);
 }
 
 int identity_token_list(engine *e, const char *username, json_t **out, fherr *err) {

@@ -249,9 +249,16 @@ const char *const STORE_SQL[Q__COUNT] = {
       "SELECT task_id, previous_id FROM task_previous WHERE task_id IN (SELECT value FROM json_each(?1))"
       " UNION SELECT id, prev_id FROM task WHERE id IN (SELECT value FROM json_each(?1)) AND prev_id IS NOT NULL"
       " ORDER BY 1, 2",
-  [Q_TOKEN_USER] =
-      "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash FROM api_token t"
-      " JOIN user u ON u.id = t.user_id WHERE t.token_hash = ?1",
+  /* A request's user with its permissions (its own and its groups') and
+   * its groups as JSON arrays, in one statement (read_actor) */
+#define ACTOR_COLS                                                                              \
+  "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash,"                          \
+  " (SELECT json_group_array(name) FROM (SELECT name FROM user_perm WHERE user_id = u.id UNION"   \
+  "  SELECT gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = u.id)),"  \
+  " (SELECT json_group_array(name) FROM (SELECT g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id" \
+  "  WHERE ug.user_id = u.id ORDER BY 1)) "
+  [Q_TOKEN_USER] = ACTOR_COLS "FROM api_token t JOIN user u ON u.id = t.user_id WHERE t.token_hash = ?1",
+  [Q_USER_ACTOR_ID] = ACTOR_COLS "FROM user u WHERE u.id = ?1",
   /* 0: a permission (of the user or of one of its groups), 1: a group */
   [Q_USER_PERMS_GROUPS] =
       "SELECT 0, name FROM user_perm WHERE user_id = ?1 UNION "
@@ -452,11 +459,68 @@ int store_user_get(store *st, const char *username, st_user *out, fherr *err) {
   return read_user(st, s, out, err, username);
 }
 
-int store_token_user(store *st, const char *token_hash, st_user *out, fherr *err) {
+/* Reads column col, a JSON array of names, as a set ({"name": true}) or
+ * as the array. */
+static json_t *names_of(dbs *s, int col, int as_set) {
+  const char *text = dbs_col_text(s, col);
+  json_t *arr = text ? json_loads(text, 0, NULL) : json_array();
+  if (!json_is_array(arr)) {
+    json_decref(arr);
+    return NULL;
+  }
+  if (!as_set) return arr;
+  json_t *set = json_object();
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) if (json_is_string(v)) json_object_set_new(set, json_string_value(v), json_true());
+  json_decref(arr);
+  return set;
+}
+
+/* A user row of ACTOR_COLS with its permissions and groups. */
+static int read_actor(store *st, dbs *s, st_actor *out, fherr *err, const char *who) {
+  memset(out, 0, sizeof *out);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    st_user *u = &out->user;
+    u->id = dbs_col_int64(s, 0);
+    sq_copy_col(u->username, sizeof u->username, s, 1);
+    u->is_admin = dbs_col_int(s, 2);
+    u->is_active = dbs_col_int(s, 3);
+    u->password_hash = sq_dup_col(s, 4);
+    out->perms = names_of(s, 5, 1);
+    out->groups = names_of(s, 6, 0);
+    sq_done(s);
+    if (out->perms && out->groups) return FH_OK;
+    st_actor_free(out);
+    return fherr_set(err, FH_INTERNAL, "cannot read the permissions of user %s", who);
+  }
+  sq_done(s);
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", who);
+  return sq_fail(st, err, rc, "get user");
+}
+
+void st_actor_free(st_actor *a) {
+  st_user_free(&a->user);
+  json_decref(a->perms);
+  json_decref(a->groups);
+  a->perms = a->groups = NULL;
+}
+
+int store_token_actor(store *st, const char *token_hash, st_actor *out, fherr *err) {
   dbs *s = sq_prep(st, Q_TOKEN_USER, err);
   if (!s) return FH_INTERNAL;
   dbs_bind_text(s, 1, token_hash);
-  return read_user(st, s, out, err, "of this token");
+  return read_actor(st, s, out, err, "of this token");
+}
+
+int store_user_actor_by_id(store *st, int64_t id, st_actor *out, fherr *err) {
+  dbs *s = sq_prep(st, Q_USER_ACTOR_ID, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_int64(s, 1, id);
+  char who[32];
+  snprintf(who, sizeof who, "#%lld", (long long)id);
+  return read_actor(st, s, out, err, who);
 }
 
 int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {

@@ -76,10 +76,21 @@ typedef struct st_user {
 } st_user;
 
 void st_user_free(st_user *u);
+/* A user with what it may do: the row, its permissions as a set
+ * ({"flow.task": true}, its own and its groups') and its groups' names. */
+typedef struct st_actor {
+  st_user user;
+  json_t *perms;
+  json_t *groups;
+} st_actor;
+void st_actor_free(st_actor *a);
 int store_user_add(store *st, const char *username, const char *password_hash,
                    int is_admin, int64_t *id, fherr *err);
 int store_user_get(store *st, const char *username, st_user *out, fherr *err);
 int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err);
+/* The same with its permissions and groups, in one statement (a signed-in
+ * request's user); st_actor_free frees it. */
+int store_user_actor_by_id(store *st, int64_t id, st_actor *out, fherr *err);
 int store_user_set_password(store *st, const char *username, const char *password_hash, fherr *err);
 int store_user_count(store *st, int64_t *n, fherr *err);
 /* [{"username","is_admin","groups":[...],"permissions":[...]}] */
@@ -104,8 +115,9 @@ int store_session_get(store *st, const char *id_hash, int64_t *user_id, char csr
 int store_session_delete(store *st, const char *id_hash, fherr *err);
 int store_token_add(store *st, const char *token_hash, int64_t user_id, const char *name, fherr *err);
 int store_token_get(store *st, const char *token_hash, int64_t *user_id, fherr *err);
-/* The user of a token, in one statement (FH_NOT_FOUND: no such token). */
-int store_token_user(store *st, const char *token_hash, st_user *out, fherr *err);
+/* The user of a token with its permissions and groups, in one statement
+ * (FH_NOT_FOUND: no such token); st_actor_free frees it. */
+int store_token_actor(store *st, const char *token_hash, st_actor *out, fherr *err);
 /* Enables or disables a user; FH_NOT_FOUND for an unknown name. */
 int store_user_set_active(store *st, const char *username, int active, fherr *err);
 /* Deletes every session and API token of a user (*sessions, *tokens: how

@@ -251,17 +251,24 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* Counted up to a cap ($11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
-  /* The page's ids as an array ("[3,4]" -> '{3,4}'): the planner probes
-   * the primary keys for them, where a json_array_elements_text it takes
-   * for 100 rows made it hash a scan of the whole task table. */
+  /* The page's ids as an array ("[3,4]" -> '{3,4}', once per execution:
+   * a subquery, not an expression evaluated again for every row a scan
+   * passes): the planner probes the primary keys for them, where a
+   * json_array_elements_text it takes for 100 rows made it hash a scan of
+   * the whole task table. */
+#define PAGE_IDS "((SELECT translate($1, '[]', '{}')::bigint[])::bigint[])"
   [Q_LIST_PREVIOUS] =
-      "SELECT task_id, previous_id FROM task_previous WHERE task_id = ANY (translate($1, '[]', '{}')::bigint[])"
-      " UNION SELECT id, prev_id FROM task"
-      " WHERE id = ANY (translate($1, '[]', '{}')::bigint[]) AND prev_id IS NOT NULL"
+      "SELECT task_id, previous_id FROM task_previous WHERE task_id = ANY " PAGE_IDS
+      " UNION SELECT id, prev_id FROM task WHERE id = ANY " PAGE_IDS " AND prev_id IS NOT NULL"
       " ORDER BY 1, 2",
-  [Q_TOKEN_USER] =
-      "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash FROM api_token t"
-      " JOIN \"user\" u ON u.id = t.user_id WHERE t.token_hash = $1",
+#define ACTOR_COLS                                                                              \
+  "SELECT u.id, u.username, u.is_admin, u.is_active, u.password_hash,"                          \
+  " (SELECT coalesce(json_agg(name), '[]') FROM (SELECT name FROM user_perm WHERE user_id = u.id UNION" \
+  "  SELECT gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = u.id) p)," \
+  " (SELECT coalesce(json_agg(g.name ORDER BY g.name), '[]') FROM grp g JOIN user_grp ug ON ug.grp_id = g.id" \
+  "  WHERE ug.user_id = u.id) "
+  [Q_TOKEN_USER] = ACTOR_COLS "FROM api_token t JOIN \"user\" u ON u.id = t.user_id WHERE t.token_hash = $1",
+  [Q_USER_ACTOR_ID] = ACTOR_COLS "FROM \"user\" u WHERE u.id = $1",
   [Q_USER_PERMS_GROUPS] =
       "SELECT 0, name FROM user_perm WHERE user_id = $1 UNION "
       "SELECT 0, gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = $1 UNION ALL "

@@ -83,7 +83,8 @@ static int test_users_and_permissions(void) {
   int64_t id;
   CHECK(store_user_add(st, "alice", "hash", 0, &id, &err) == FH_OK);
   CHECK(store_user_add(st, "alice", "hash", 0, &id, &err) == FH_CONFLICT);
-  CHECK(store_user_add(st, "root", NULL, 1, NULL, &err) == FH_OK);
+  int64_t root;
+  CHECK(store_user_add(st, "root", NULL, 1, &root, &err) == FH_OK);
   st_user u;
   CHECK(store_user_get(st, "alice", &u, &err) == FH_OK);
   CHECK(u.id == id && !u.is_admin && u.password_hash && !strcmp(u.password_hash, "hash"));
@@ -100,6 +101,28 @@ static int test_users_and_permissions(void) {
   CHECK(json_array_size(groups) == 1 && !strcmp(json_string_value(json_array_get(groups, 0)), "clerks"));
   json_decref(perms);
   json_decref(groups);
+  /* a request's user with its permissions (a.start twice: once) and its
+   * groups (sorted) in one statement, by token and by id */
+  CHECK(store_grant(st, "@auditors", "a.start", &err) == FH_OK);
+  CHECK(store_group_join(st, "alice", "auditors", &err) == FH_OK);
+  CHECK(store_token_add(st, "digest-of-alice", id, "ci", &err) == FH_OK);
+  for (int by_id = 0; by_id < 2; by_id++) {
+    st_actor a;
+    CHECK((by_id ? store_user_actor_by_id(st, id, &a, &err) : store_token_actor(st, "digest-of-alice", &a, &err)) == FH_OK);
+    int ok = a.user.id == id && !strcmp(a.user.username, "alice") && a.user.password_hash &&
+             json_object_size(a.perms) == 2 && json_object_get(a.perms, "a.start") &&
+             json_object_get(a.perms, "a.approve") && json_array_size(a.groups) == 2 &&
+             !strcmp(json_string_value(json_array_get(a.groups, 0)), "auditors") &&
+             !strcmp(json_string_value(json_array_get(a.groups, 1)), "clerks");
+    st_actor_free(&a);
+    CHECK(ok);
+  }
+  st_actor a;
+  CHECK(store_user_actor_by_id(st, root, &a, &err) == FH_OK);
+  CHECK(a.user.is_admin && json_object_size(a.perms) == 0 && json_array_size(a.groups) == 0);
+  st_actor_free(&a);
+  CHECK(store_token_actor(st, "digest-of-nobody", &a, &err) == FH_NOT_FOUND);
+  CHECK(store_user_actor_by_id(st, root + 100, &a, &err) == FH_NOT_FOUND);
   json_t *holders;
   CHECK(store_users_with_perm(st, "a.approve", &holders, &err) == FH_OK);
   CHECK(json_array_size(holders) == 2);   /* alice by group, root as admin */
