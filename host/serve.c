@@ -3,6 +3,7 @@
  * everything down in order and exits 0. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -310,6 +311,13 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
+  /* A request's memory (a page of rows, its JSON, libpq's results) is
+   * 128-256 KiB at the top of its thread's malloc arena.  Under glibc's
+   * default trim threshold (128 KiB) each request's frees gave it back to
+   * the kernel (madvise) and the next request faulted it in again: 1.4
+   * madvise per inbox page on PostgreSQL, a quarter of the host's CPU.  Up
+   * to 512 KiB stays in each arena (bench/README.md, section 17). */
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024);
   metrics_process_started();
   fherr err = {0};
   int code = 1;
