@@ -54,12 +54,17 @@ static void random_password(char out[IDENTITY_PASSWORD_LEN]) {
 
 /* --- actors ----------------------------------------------------------------- */
 
-static int actor_from_user(store *st, const st_user *u, fh_actor *out, fherr *err) {
+/* out as the user u, without permissions yet. */
+static void actor_fields(const st_user *u, fh_actor *out) {
   memset(out, 0, sizeof *out);
   out->id = u->id;
   snprintf(out->username, sizeof out->username, "%s", u->username);
   out->is_admin = u->is_admin;
   out->is_active = u->is_active;
+}
+
+static int actor_from_user(store *st, const st_user *u, fh_actor *out, fherr *err) {
+  actor_fields(u, out);
   return store_user_perms(st, u->id, &out->perms, &out->groups, err);
 }
 
@@ -81,11 +86,7 @@ int identity_actor(engine *e, const char *username, fh_actor *out, fherr *err) {
  * takes the permissions and groups over. */
 static int actor_of_row(int rc, st_actor *a, fh_actor *out) {
   if (rc) return rc;
-  memset(out, 0, sizeof *out);
-  out->id = a->user.id;
-  snprintf(out->username, sizeof out->username, "%s", a->user.username);
-  out->is_admin = a->user.is_admin;
-  out->is_active = a->user.is_active;
+  actor_fields(&a->user, out);
   out->perms = a->perms;
   out->groups = a->groups;
   a->perms = a->groups = NULL;

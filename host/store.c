@@ -435,15 +435,20 @@ int store_user_add(store *st, const char *username, const char *password_hash, i
   return FH_OK;
 }
 
+/* The user's columns 0-4 of the row s stands on. */
+static void user_cols(dbs *s, st_user *out) {
+  out->id = dbs_col_int64(s, 0);
+  sq_copy_col(out->username, sizeof out->username, s, 1);
+  out->is_admin = dbs_col_int(s, 2);
+  out->is_active = dbs_col_int(s, 3);
+  out->password_hash = sq_dup_col(s, 4);
+}
+
 static int read_user(store *st, dbs *s, st_user *out, fherr *err, const char *who) {
   memset(out, 0, sizeof *out);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
-    out->id = dbs_col_int64(s, 0);
-    sq_copy_col(out->username, sizeof out->username, s, 1);
-    out->is_admin = dbs_col_int(s, 2);
-    out->is_active = dbs_col_int(s, 3);
-    out->password_hash = sq_dup_col(s, 4);
+    user_cols(s, out);
     sq_done(s);
     return FH_OK;
   }
@@ -482,12 +487,7 @@ static int read_actor(store *st, dbs *s, st_actor *out, fherr *err, const char *
   memset(out, 0, sizeof *out);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
-    st_user *u = &out->user;
-    u->id = dbs_col_int64(s, 0);
-    sq_copy_col(u->username, sizeof u->username, s, 1);
-    u->is_admin = dbs_col_int(s, 2);
-    u->is_active = dbs_col_int(s, 3);
-    u->password_hash = sq_dup_col(s, 4);
+    user_cols(s, &out->user);
     out->perms = names_of(s, 5, 1);
     out->groups = names_of(s, 6, 0);
     sq_done(s);
@@ -514,22 +514,24 @@ int store_token_actor(store *st, const char *token_hash, st_actor *out, fherr *e
   return read_actor(st, s, out, err, "of this token");
 }
 
+/* q prepared for the user id, and the user's name in messages ("#id"). */
+static dbs *by_user_id(store *st, int q, int64_t id, char who[32], fherr *err) {
+  snprintf(who, 32, "#%lld", (long long)id);
+  dbs *s = sq_prep(st, q, err);
+  if (s) dbs_bind_int64(s, 1, id);
+  return s;
+}
+
 int store_user_actor_by_id(store *st, int64_t id, st_actor *out, fherr *err) {
-  dbs *s = sq_prep(st, Q_USER_ACTOR_ID, err);
-  if (!s) return FH_INTERNAL;
-  dbs_bind_int64(s, 1, id);
   char who[32];
-  snprintf(who, sizeof who, "#%lld", (long long)id);
-  return read_actor(st, s, out, err, who);
+  dbs *s = by_user_id(st, Q_USER_ACTOR_ID, id, who, err);
+  return s ? read_actor(st, s, out, err, who) : FH_INTERNAL;
 }
 
 int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {
-  dbs *s = sq_prep(st, Q_USER_GET_ID, err);
-  if (!s) return FH_INTERNAL;
-  dbs_bind_int64(s, 1, id);
   char who[32];
-  snprintf(who, sizeof who, "#%lld", (long long)id);
-  return read_user(st, s, out, err, who);
+  dbs *s = by_user_id(st, Q_USER_GET_ID, id, who, err);
+  return s ? read_user(st, s, out, err, who) : FH_INTERNAL;
 }
 
 static int update_user(store *st, int q, const char *username, dbs **sp, fherr *err) {
