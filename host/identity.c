@@ -54,44 +54,25 @@ static void random_password(char out[IDENTITY_PASSWORD_LEN]) {
 
 /* --- actors ----------------------------------------------------------------- */
 
-/* out as the user u, without permissions yet. */
-static void actor_fields(const st_user *u, fh_actor *out) {
-  memset(out, 0, sizeof *out);
-  out->id = u->id;
-  snprintf(out->username, sizeof out->username, "%s", u->username);
-  out->is_admin = u->is_admin;
-  out->is_active = u->is_active;
-}
-
-static int actor_from_user(store *st, const st_user *u, fh_actor *out, fherr *err) {
-  actor_fields(u, out);
-  return store_user_perms(st, u->id, &out->perms, &out->groups, err);
-}
-
-/* The actor of a user row just read (rc: how the read went). */
-static int actor_of(store *st, int rc, st_user *u, fh_actor *out, fherr *err) {
-  if (rc) return rc;
-  rc = actor_from_user(st, u, out, err);
-  st_user_free(u);
-  return rc;
-}
-
-int identity_actor(engine *e, const char *username, fh_actor *out, fherr *err) {
-  store *st = engine_store(e);
-  st_user u;
-  return actor_of(st, store_user_get(st, username, &u, err), &u, out, err);
-}
-
 /* The actor of a user read with its permissions (rc: how the read went);
  * takes the permissions and groups over. */
 static int actor_of_row(int rc, st_actor *a, fh_actor *out) {
   if (rc) return rc;
-  actor_fields(&a->user, out);
+  memset(out, 0, sizeof *out);
+  out->id = a->user.id;
+  snprintf(out->username, sizeof out->username, "%s", a->user.username);
+  out->is_admin = a->user.is_admin;
+  out->is_active = a->user.is_active;
   out->perms = a->perms;
   out->groups = a->groups;
   a->perms = a->groups = NULL;
   st_actor_free(a);
   return FH_OK;
+}
+
+int identity_actor(engine *e, const char *username, fh_actor *out, fherr *err) {
+  st_actor a;
+  return actor_of_row(store_user_actor(engine_store(e), username, &a, err), &a, out);
 }
 
 int identity_actor_by_id(engine *e, int64_t id, fh_actor *out, fherr *err) {

@@ -259,6 +259,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   "  WHERE ug.user_id = u.id ORDER BY 1)) "
   [Q_TOKEN_USER] = ACTOR_COLS "FROM api_token t JOIN user u ON u.id = t.user_id WHERE t.token_hash = ?1",
   [Q_USER_ACTOR_ID] = ACTOR_COLS "FROM user u WHERE u.id = ?1",
+  [Q_USER_ACTOR] = ACTOR_COLS "FROM user u WHERE u.username = ?1",
   /* 0: a permission (of the user or of one of its groups), 1: a group */
   [Q_USER_PERMS_GROUPS] =
       "SELECT 0, name FROM user_perm WHERE user_id = ?1 UNION "
@@ -520,6 +521,13 @@ static dbs *by_user_id(store *st, int q, int64_t id, char who[32], fherr *err) {
   dbs *s = sq_prep(st, q, err);
   if (s) dbs_bind_int64(s, 1, id);
   return s;
+}
+
+int store_user_actor(store *st, const char *username, st_actor *out, fherr *err) {
+  dbs *s = sq_prep(st, Q_USER_ACTOR, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_text(s, 1, username);
+  return read_actor(st, s, out, err, username);
 }
 
 int store_user_actor_by_id(store *st, int64_t id, st_actor *out, fherr *err) {

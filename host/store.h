@@ -91,6 +91,8 @@ int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err);
 /* The same with its permissions and groups, in one statement (a signed-in
  * request's user); st_actor_free frees it. */
 int store_user_actor_by_id(store *st, int64_t id, st_actor *out, fherr *err);
+/* The same by user name (the CLI's and the Lua module's --as / as =). */
+int store_user_actor(store *st, const char *username, st_actor *out, fherr *err);
 int store_user_set_password(store *st, const char *username, const char *password_hash, fherr *err);
 int store_user_count(store *st, int64_t *n, fherr *err);
 /* [{"username","is_admin","groups":[...],"permissions":[...]}] */

@@ -269,6 +269,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   "  WHERE ug.user_id = u.id) "
   [Q_TOKEN_USER] = ACTOR_COLS "FROM api_token t JOIN \"user\" u ON u.id = t.user_id WHERE t.token_hash = $1",
   [Q_USER_ACTOR_ID] = ACTOR_COLS "FROM \"user\" u WHERE u.id = $1",
+  [Q_USER_ACTOR] = ACTOR_COLS "FROM \"user\" u WHERE u.username = $1",
   [Q_USER_PERMS_GROUPS] =
       "SELECT 0, name FROM user_perm WHERE user_id = $1 UNION "
       "SELECT 0, gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = $1 UNION ALL "

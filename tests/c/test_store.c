@@ -102,13 +102,15 @@ static int test_users_and_permissions(void) {
   json_decref(perms);
   json_decref(groups);
   /* a request's user with its permissions (a.start twice: once) and its
-   * groups (sorted) in one statement, by token and by id */
+   * groups (sorted) in one statement, by token, by id and by name */
   CHECK(store_grant(st, "@auditors", "a.start", &err) == FH_OK);
   CHECK(store_group_join(st, "alice", "auditors", &err) == FH_OK);
   CHECK(store_token_add(st, "digest-of-alice", id, "ci", &err) == FH_OK);
-  for (int by_id = 0; by_id < 2; by_id++) {
+  for (int way = 0; way < 3; way++) {
     st_actor a;
-    CHECK((by_id ? store_user_actor_by_id(st, id, &a, &err) : store_token_actor(st, "digest-of-alice", &a, &err)) == FH_OK);
+    CHECK((way == 0   ? store_token_actor(st, "digest-of-alice", &a, &err)
+           : way == 1 ? store_user_actor_by_id(st, id, &a, &err)
+                      : store_user_actor(st, "alice", &a, &err)) == FH_OK);
     int ok = a.user.id == id && !strcmp(a.user.username, "alice") && a.user.password_hash &&
              json_object_size(a.perms) == 2 && json_object_get(a.perms, "a.start") &&
              json_object_get(a.perms, "a.approve") && json_array_size(a.groups) == 2 &&
@@ -123,6 +125,7 @@ static int test_users_and_permissions(void) {
   st_actor_free(&a);
   CHECK(store_token_actor(st, "digest-of-nobody", &a, &err) == FH_NOT_FOUND);
   CHECK(store_user_actor_by_id(st, root + 100, &a, &err) == FH_NOT_FOUND);
+  CHECK(store_user_actor(st, "nobody", &a, &err) == FH_NOT_FOUND);
   json_t *holders;
   CHECK(store_users_with_perm(st, "a.approve", &holders, &err) == FH_OK);
   CHECK(json_array_size(holders) == 2);   /* alice by group, root as admin */
