@@ -20,8 +20,8 @@
   "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
   "coalesce(t.lease_owner,''), "
-/* the ids of the tasks it came from, "3,4" (a list page reads them in one
- * statement for all its rows instead: Q_LIST_PREVIOUS) */
+/* the ids of the tasks it came from, "3,4" (a list page reads its rows'
+ * first link with them and any others in one statement: list_previous) */
 #define TASK_PREV                                                                        \
   "(SELECT group_concat(p) FROM (SELECT previous_id AS p FROM task_previous tp "          \
   "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL ORDER BY 1)), "
@@ -205,7 +205,9 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* A list row carries its process's status and version (LIST_PROC), so
    * that a page does not read each row's process apart. */
 #define LIST_PROC ", p.status, p.version "
-#define LIST_COLS TASK_COLS_HEAD "NULL, " TASK_COLS_TAIL LIST_PROC
+  /* A row's first link comes with it (t.prev_id); list_previous looks up
+   * the others for the rows that can have them. */
+#define LIST_COLS TASK_COLS_HEAD "t.prev_id, " TASK_COLS_TAIL LIST_PROC
 #define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
 #define LIST(view, cmp, order) \
   "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
@@ -1532,30 +1534,46 @@ static int by_id(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* The "previous" of every row of a list page in one statement (the list
- * statements leave it NULL): one correlated subquery per row cost as much
- * as the rest of the row.  The answer comes in task id order; the page's
- * rows, sorted by id aside, are walked along with it. */
+/* Whether a list row's first link (task.prev_id, read with the row) may
+ * not be all of its "previous": task_previous holds further links only of
+ * a join (its later arrivals, arrive_at_join) and of tasks made before
+ * migration 13, whose prev_id is NULL.  Every other task is made with its
+ * one link in its own row (split_links), so a page of human tasks is
+ * complete without a second statement. */
+static int links_elsewhere(const st_task *t) { return t->join_of[0] || !t->previous; }
+
+/* The whole "previous" of the page's rows that may have more than their
+ * first link, in one statement for all of them (one correlated subquery
+ * per row cost as much as the rest of the row).  The answer comes in task
+ * id order; those rows, sorted by id aside, are walked along with it. */
 static int list_previous(store *st, st_task *rows, int n, fherr *err) {
-  if (n == 0) return FH_OK;
-  char *ids = malloc((size_t)n * 21 + 2);
-  row_ref *order = malloc(sizeof *order * (size_t)n);
+  int m = 0;
+  for (int i = 0; i < n; i++) m += links_elsewhere(&rows[i]);
+  if (m == 0) return FH_OK;
+  char *ids = malloc((size_t)m * 21 + 2);
+  row_ref *order = malloc(sizeof *order * (size_t)m);
   dbs *s = ids && order ? sq_prep(st, Q_LIST_PREVIOUS, err) : NULL;
   if (!s) {
     free(ids);
     free(order);
     return ids && order ? FH_INTERNAL : fherr_set(err, FH_INTERNAL, "out of memory");
   }
-  for (int i = 0; i < n; i++) order[i] = (row_ref){rows[i].id, i};
-  qsort(order, (size_t)n, sizeof *order, by_id);
+  m = 0;
+  for (int i = 0; i < n; i++)
+    if (links_elsewhere(&rows[i])) {
+      free(rows[i].previous);   /* read again, with the others */
+      rows[i].previous = NULL;
+      order[m++] = (row_ref){rows[i].id, i};
+    }
+  qsort(order, (size_t)m, sizeof *order, by_id);
   size_t used = 0;
-  for (int i = 0; i < n; i++) used += (size_t)sprintf(ids + used, "%s%lld", i ? "," : "[", (long long)order[i].id);
+  for (int i = 0; i < m; i++) used += (size_t)sprintf(ids + used, "%s%lld", i ? "," : "[", (long long)order[i].id);
   strcpy(ids + used, "]");
   dbs_bind_text(s, 1, ids);
   int rc, at = 0, oom = 0;
   while ((rc = dbs_step(s)) == DB_ROW) {
     int64_t task_id = dbs_col_int64(s, 0);
-    while (at < n - 1 && order[at].id < task_id) at++;
+    while (at < m - 1 && order[at].id < task_id) at++;
     if (order[at].id == task_id) oom |= previous_append(&rows[order[at].index], dbs_col_int64(s, 1));
   }
   sq_done(s);

@@ -15,8 +15,8 @@
   "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
   "coalesce(t.lease_owner,''), "
-/* the ids of the tasks it came from, "3,4" (a list page reads them in one
- * statement for all its rows instead: Q_LIST_PREVIOUS) */
+/* the ids of the tasks it came from, "3,4" (a list page reads its rows'
+ * first link with them and any others in one statement: list_previous) */
 #define TASK_PREV                                                                        \
   "(SELECT string_agg(p::text, ',' ORDER BY p) FROM (SELECT previous_id AS p FROM task_previous tp "     \
   "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL) prevs), "
@@ -207,7 +207,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " AND ($12::text IS NULL OR t.finished_at >= $12) AND ($13::text IS NULL OR t.finished_at < $13)"
   /* the process's status and version with each row (store.c's LIST_PROC) */
 #define LIST_PROC ", p.status, p.version "
-#define LIST_COLS TASK_COLS_HEAD "NULL, " TASK_COLS_TAIL LIST_PROC
+  /* a row's first link with it (store.c's LIST_COLS) */
+#define LIST_COLS TASK_COLS_HEAD "t.prev_id::text, " TASK_COLS_TAIL LIST_PROC
 #define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
 #define LIST(view, filters, cmp, order) \
   "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view filters " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
