@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "engine_versions.h"
+#include "identity_cache.h"
 #include "fhtime.h"
 #include "metrics.h"
 
@@ -126,9 +127,12 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
     return rc;
   }
   if (opt->db_path && !store_path_is_private(opt->db_path)) e->db_key = strdup(opt->db_path);
+  e->idc = opt->identity_cache;
   *out = e;
   return FH_OK;
 }
+
+void engine_identity_changed(engine *e) { identity_cache_forget_db(e->db_key); }
 
 void engine_close(engine *e) {
   if (!e) return;

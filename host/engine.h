@@ -38,6 +38,7 @@ typedef struct engine_options {
   double message_ttl;        /* seconds a message nobody waits for is kept; default 86400 */
   int defer_indexing;        /* leave re-indexing search fields after a reload to other engines
                                 (serve's job workers), so that no request waits for it */
+  struct identity_cache *identity_cache;   /* shared, not owned: the host's sign-ins (NULL: none) */
 } engine_options;
 
 /* Who acts.  The system actor (CLI without --as, the job workers) passes

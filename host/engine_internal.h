@@ -45,7 +45,12 @@ struct engine {
   int defer_indexing;   /* engine_options.defer_indexing */
   struct summary_cache *summaries;   /* engine_summary.c; NULL until the first list */
   char *db_key;         /* the database it opened (the metrics gauges' cache key); NULL: private */
+  struct identity_cache *idc;   /* engine_options.identity_cache: shared, not owned */
 };
+
+/* An identity table changed (after the commit): the process's sign-ins
+ * kept for this database are forgotten (identity_cache.h). */
+void engine_identity_changed(engine *e);
 
 /* engine_summary.c: process summaries of task lists, by (process, version,
  * generation of the definitions), for at most a minute. */

@@ -15,4 +15,14 @@ int engine_listen_start(const char *db_path, void (*wake)(void *arg), void *arg,
                         fherr *err);
 void engine_listen_stop(engine_listener *l);   /* NULL-safe */
 
+/* A host's identity cache of db_path (identity_cache.h) with the listener
+ * that tells it of every change; for engine_options.identity_cache.
+ * *cache and *listener NULL (and FH_OK) when the database has no
+ * notifications (SQLite): sign-ins are then read every time. */
+struct identity_cache;
+int engine_identity_cache_start(const char *db_path, struct identity_cache **cache, engine_listener **listener,
+                                fherr *err);
+/* After the last engine that uses it is closed; NULL-safe. */
+void engine_identity_cache_stop(struct identity_cache *cache, engine_listener *listener);
+
 #endif

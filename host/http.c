@@ -40,7 +40,7 @@ engine *http_engine(http_req *r, fherr *err) {
   if (e) return e;
   engine_options eo = {.flows = s->opt.flows, .db_path = s->db_path, .synchronous_full = s->opt.synchronous_full,
                        .budget_seconds = s->opt.budget_seconds, .worker_name = "http",
-                       .defer_indexing = s->opt.index_elsewhere};
+                       .defer_indexing = s->opt.index_elsewhere, .identity_cache = s->idc};
   if (engine_open(&eo, &e, err)) return NULL;
   pthread_mutex_lock(&s->mu);
   if (s->nengines == s->capengines) {
@@ -391,6 +391,7 @@ static int open_listener(const char *host, int port, int *fd_out, int *port_out,
 static void server_free(http_server *s) {
   for (int i = 0; i < s->nengines; i++) engine_close(s->engines[i]);
   free(s->engines);
+  engine_identity_cache_stop(s->idc, s->idl);
   for (int i = 0; i < s->nsvgs; i++) {
     free(s->svgs[i].flow);
     free(s->svgs[i].svg);
@@ -449,6 +450,8 @@ static int server_new(const http_options *opt, http_server **out, fherr *err) {
       fhlog(FHLOG_WARN, "web folder '%s' not found; serving the API only", opt->web_dir);
   }
   if (!rc) rc = http_auth_init(s, err);
+  /* the sign-ins of requests kept in memory (PostgreSQL; not for the metrics listener) */
+  if (!rc && !opt->metrics_only) rc = engine_identity_cache_start(s->db_path, &s->idc, &s->idl, err);
   if (rc) {
     http_conns_stop(s);
     server_free(s);

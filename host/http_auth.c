@@ -71,20 +71,16 @@ static int by_bearer(http_req *r, engine *e, const char *header, fherr *err) {
 
 static int by_cookie(http_req *r, engine *e, const char *cookie, fherr *err) {
   if (!cookie[0] || strlen(cookie) >= AUTH_TOKEN_LEN + 64) return fherr_set(err, FH_UNAUTH, "invalid session; sign in again");
-  int64_t uid = 0;
   fherr serr = {0};
-  int rc = identity_session_resolve(e, cookie, r->session_digest, &uid, r->csrf, &serr);
+  int no_user = 0;
+  int rc = identity_session_actor(e, cookie, r->session_digest, r->csrf, &r->actor, &no_user, &serr);
   if (rc == FH_NOT_FOUND) {
     fherr_clear(&serr);
+    if (no_user) return fherr_set(err, FH_UNAUTH, "the user of this session or token no longer exists");
     r->session_digest[0] = '\0';
     return fherr_set(err, FH_UNAUTH, "the session has expired; sign in again");
   }
-  if (rc) {
-    if (err) *err = serr;
-    else fherr_clear(&serr);
-    return rc;
-  }
-  if ((rc = load_actor(r, e, uid, err))) return rc;
+  if ((rc = actor_ready(r, rc, &serr, err))) return rc;
   r->by_cookie = 1;
   if (is_write_method(r->method)) {
     const char *sent = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");

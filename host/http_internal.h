@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "engine.h"
+#include "engine_listen.h"
 #include "http.h"
 #include "identity.h"
 
@@ -60,6 +61,8 @@ struct http_server {
   pthread_cond_t idle;         /* signalled when in_flight drops to 0 */
   engine **engines;
   int nengines, capengines;
+  struct identity_cache *idc;  /* the engines' sign-ins kept (PostgreSQL; NULL: none) */
+  engine_listener *idl;        /* ... and the listener that tells it of changes */
   http_svg *svgs;
   int nsvgs;
   int in_flight;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "fhtime.h"
+#include "identity_cache.h"
 #include "store.h"
 
 /* --- the write path -------------------------------------------------------- */
@@ -29,12 +30,16 @@ static int write_begin(engine *e, store **st, fherr *err) {
 }
 
 /* Commits, or rolls back when rc says the write failed. */
-static int write_end(store *st, int rc, fherr *err) {
+/* Commits (or rolls back on rc); a commit forgets the sign-ins this
+ * process keeps (identity_cache.h): other hosts hear of it by NOTIFY. */
+static int write_end(engine *e, store *st, int rc, fherr *err) {
   if (rc) {
     store_rollback(st);
     return rc;
   }
-  return store_commit(st, err);
+  rc = store_commit(st, err);
+  engine_identity_changed(e);
+  return rc;
 }
 
 /* --- passwords -------------------------------------------------------------- */
@@ -97,7 +102,7 @@ static int add_hashed(engine *e, const char *username, const char *hash, int is_
   store *st;
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
-  return write_end(st, store_user_add(st, username, hash, is_admin, NULL, err), err);
+  return write_end(e, st, store_user_add(st, username, hash, is_admin, NULL, err), err);
 }
 
 int identity_user_add(engine *e, const char *username, const char *password, int is_admin, fherr *err) {
@@ -136,7 +141,7 @@ int identity_set_password(engine *e, const char *username, const char *password,
   if (rc) return rc;
   rc = store_user_set_password(st, username, hash, err);
   if (!rc) rc = revoke_all(st, username, ended, err);
-  return write_end(st, rc, err);
+  return write_end(e, st, rc, err);
 }
 
 int identity_set_active(engine *e, const char *username, int active, identity_ended *ended, fherr *err) {
@@ -146,7 +151,7 @@ int identity_set_active(engine *e, const char *username, int active, identity_en
   if (rc) return rc;
   rc = store_user_set_active(st, username, active, err);
   if (!rc && !active) rc = revoke_all(st, username, ended, err);
-  return write_end(st, rc, err);
+  return write_end(e, st, rc, err);
 }
 
 /* Counts outside the transaction first, so a database that has users pays
@@ -164,7 +169,7 @@ int identity_ensure_admin(engine *e, char password[IDENTITY_PASSWORD_LEN], int *
   if ((rc = write_begin(e, &st, err))) return rc;
   rc = store_user_count(st, &n, err);
   if (!rc && n == 0 && !(rc = store_user_add(st, "admin", hash, 1, NULL, err))) *created = 1;
-  if ((rc = write_end(st, rc, err))) *created = 0;
+  if ((rc = write_end(e, st, rc, err))) *created = 0;
   return rc;
 }
 
@@ -223,7 +228,7 @@ static int login_admit(engine *e, const char *name, const char *addr, double *wa
     return FH_OK;
   }
   if (!rc) rc = store_login_failure_add(st, name, addr, now_s, since, err);
-  return write_end(st, rc, err);
+  return write_end(e, st, rc, err);
 }
 
 /* Opens the session of a verified sign-in, unless the user was disabled or
@@ -243,13 +248,13 @@ static int open_session(engine *e, const st_user *checked, const char *name, con
   st_user u;
   if ((rc = store_user_get_by_id(st, checked->id, &u, err))) {
     if (rc == FH_NOT_FOUND) fherr_clear(err);   /* deleted meanwhile: a wrong sign-in */
-    return write_end(st, rc == FH_NOT_FOUND ? FH_OK : rc, err);
+    return write_end(e, st, rc == FH_NOT_FOUND ? FH_OK : rc, err);
   }
   int same = u.is_active && u.password_hash && !strcmp(u.password_hash, checked->password_hash);
   st_user_free(&u);
   if (same && !(rc = store_login_failure_forget(st, name, in->addr, err)) && !(rc = store_session_purge(st, now, err)))
     rc = store_session_add(st, out->digest, checked->id, out->csrf, expires, err);
-  if ((rc = write_end(st, rc, err))) return rc;
+  if ((rc = write_end(e, st, rc, err))) return rc;
   *opened = same;
   return FH_OK;
 }
@@ -297,7 +302,7 @@ static int write_pair(engine *e, pair_write fn, const char *a, const char *b, fh
   store *st;
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
-  return write_end(st, fn(st, a, b, err), err);
+  return write_end(e, st, fn(st, a, b, err), err);
 }
 
 int identity_grant(engine *e, const char *subject, const char *perm, fherr *err) {
@@ -329,7 +334,7 @@ int identity_token_create(engine *e, const char *username, const char *name, cha
     else rc = store_token_add(st, digest, u.id, name, err);
     st_user_free(&u);
   }
-  return write_end(st, rc, err);
+  return write_end(e, st, rc, err);
 }
 
 int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr *err) {
@@ -341,8 +346,12 @@ int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr
 int identity_token_actor(engine *e, const char *token, fh_actor *out, fherr *err) {
   char digest[AUTH_DIGEST_LEN];
   auth_digest(token, digest);
+  if (identity_cache_get(e->idc, IDENTITY_BY_TOKEN, digest, "", out, NULL, 0)) return FH_OK;
+  uint64_t gen = identity_cache_begin(e->idc);
   st_actor a;
-  return actor_of_row(store_token_actor(engine_store(e), digest, &a, err), &a, out);
+  int rc = actor_of_row(store_token_actor(engine_store(e), digest, &a, err), &a, out);
+  if (!rc) identity_cache_put(e->idc, gen, IDENTITY_BY_TOKEN, digest, out, NULL, NULL);
+  return rc;
 }
 
 int identity_token_list(engine *e, const char *username, json_t **out, fherr *err) {
@@ -377,7 +386,7 @@ int identity_token_revoke(engine *e, const char *token_or_id, int64_t *id, char 
   rc = store_token_find(st, want, by_id ? NULL : digest, id, who, err);
   if (!rc) rc = store_token_delete(st, *id, err);
   if (!rc) snprintf(username, IDENTITY_NAME_MAX + 1, "%s", who);
-  return write_end(st, rc, err);
+  return write_end(e, st, rc, err);
 }
 
 /* --- sessions ------------------------------------------------------------------- */
@@ -395,20 +404,31 @@ int identity_session_create(engine *e, int64_t user_id, int seconds, char token[
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
   rc = store_session_purge(st, now, err);
-  return write_end(st, rc ? rc : store_session_add(st, digest, user_id, csrf, expires, err), err);
+  return write_end(e, st, rc ? rc : store_session_add(st, digest, user_id, csrf, expires, err), err);
 }
 
-int identity_session_resolve(engine *e, const char *token, char digest[AUTH_DIGEST_LEN], int64_t *user_id,
-                             char csrf[IDENTITY_CSRF_LEN], fherr *err) {
+int identity_session_actor(engine *e, const char *token, char digest[AUTH_DIGEST_LEN], char csrf[IDENTITY_CSRF_LEN],
+                           fh_actor *out, int *no_user, fherr *err) {
+  *no_user = 0;
   auth_digest(token, digest);
-  return store_session_get(engine_store(e), digest, user_id, csrf, err);
+  char now[FH_TIME_LEN], expires[FH_TIME_LEN];
+  fhtime_now(now);
+  if (identity_cache_get(e->idc, IDENTITY_BY_SESSION, digest, now, out, csrf, IDENTITY_CSRF_LEN)) return FH_OK;
+  uint64_t gen = identity_cache_begin(e->idc);
+  int64_t uid = 0;
+  int rc = store_session_get(engine_store(e), digest, now, &uid, csrf, expires, err);
+  if (rc) return rc;
+  rc = identity_actor_by_id(e, uid, out, err);
+  *no_user = rc == FH_NOT_FOUND;
+  if (!rc) identity_cache_put(e->idc, gen, IDENTITY_BY_SESSION, digest, out, csrf, expires);
+  return rc;
 }
 
 int identity_session_delete(engine *e, const char *digest, fherr *err) {
   store *st;
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
-  return write_end(st, store_session_delete(st, digest, err), err);
+  return write_end(e, st, store_session_delete(st, digest, err), err);
 }
 
 /* --- the database ------------------------------------------------------------------ */

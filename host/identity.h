@@ -137,10 +137,12 @@ int identity_token_revoke(engine *e, const char *token_or_id, int64_t *id, char 
  * digest (to delete it later) and its CSRF token. */
 int identity_session_create(engine *e, int64_t user_id, int seconds, char token[AUTH_TOKEN_LEN],
                             char digest[AUTH_DIGEST_LEN], char csrf[IDENTITY_CSRF_LEN], fherr *err);
-/* The user and CSRF token of a raw session id; digest always gets its
- * digest.  FH_NOT_FOUND when unknown or expired. */
-int identity_session_resolve(engine *e, const char *token, char digest[AUTH_DIGEST_LEN], int64_t *user_id,
-                             char csrf[IDENTITY_CSRF_LEN], fherr *err);
+/* The user (as identity_actor_by_id; free it with fh_actor_free) and CSRF
+ * token of a raw session id; digest always gets its digest.  FH_NOT_FOUND
+ * when the session is unknown or expired, or (*no_user) its user is gone.
+ * Kept by the host's identity cache, if it has one, as tokens are. */
+int identity_session_actor(engine *e, const char *token, char digest[AUTH_DIGEST_LEN], char csrf[IDENTITY_CSRF_LEN],
+                           fh_actor *out, int *no_user, fherr *err);
 int identity_session_delete(engine *e, const char *digest, fherr *err);
 
 /* --- the database (GET /api/health) --------------------------------------- */

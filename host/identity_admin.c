@@ -18,12 +18,16 @@ static int write_begin(engine *e, store **st, fherr *err) {
   return store_begin(*st, err);
 }
 
-static int write_end(store *st, int rc, fherr *err) {
+/* Commits (or rolls back on rc); a commit forgets the sign-ins this
+ * process keeps (identity_cache.h): other hosts hear of it by NOTIFY. */
+static int write_end(engine *e, store *st, int rc, fherr *err) {
   if (rc) {
     store_rollback(st);
     return rc;
   }
-  return store_commit(st, err);
+  rc = store_commit(st, err);
+  engine_identity_changed(e);
+  return rc;
 }
 
 int identity_admin_users(engine *e, const char *username, json_t **out, fherr *err) {
@@ -83,7 +87,7 @@ int identity_admin_change(engine *e, const char *username, const identity_user_c
   store *st;
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
-  rc = write_end(st, apply_change(st, username, c, password ? hash : NULL, ended, err), err);
+  rc = write_end(e, st, apply_change(st, username, c, password ? hash : NULL, ended, err), err);
   if (rc) password_out[0] = '\0';
   return rc;
 }
@@ -109,7 +113,7 @@ int identity_admin_group_add(engine *e, const char *name, fherr *err) {
   store *st;
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
-  return write_end(st, store_admin_group_add(st, name, err), err);
+  return write_end(e, st, store_admin_group_add(st, name, err), err);
 }
 
 static int group_exists(store *st, const char *name, fherr *err) {
@@ -133,7 +137,7 @@ int identity_admin_member(engine *e, const char *group, const char *username, in
   rc = group_exists(st, group, err);
   if (!rc) rc = user_exists(st, username, err);
   if (!rc) rc = join ? store_group_join(st, username, group, err) : store_admin_leave(st, username, group, err);
-  return write_end(st, rc, err);
+  return write_end(e, st, rc, err);
 }
 
 int identity_admin_grant(engine *e, const char *subject, const char *perm, int grant, fherr *err) {
@@ -142,5 +146,5 @@ int identity_admin_grant(engine *e, const char *subject, const char *perm, int g
   if (rc) return rc;
   rc = subject[0] == '@' ? group_exists(st, subject + 1, err) : user_exists(st, subject, err);
   if (!rc) rc = grant ? store_grant(st, subject, perm, err) : store_admin_revoke(st, subject, perm, err);
-  return write_end(st, rc, err);
+  return write_end(e, st, rc, err);
 }

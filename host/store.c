@@ -73,7 +73,7 @@ const char *const STORE_SQL[Q__COUNT] = {
       " SELECT ug.user_id FROM user_grp ug JOIN grp_perm gp ON gp.grp_id = ug.grp_id WHERE gp.name = ?1)"
       " ORDER BY username",
   [Q_SESSION_ADD] = "INSERT INTO session(id_hash, user_id, csrf_token, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5)",
-  [Q_SESSION_GET] = "SELECT user_id, csrf_token FROM session WHERE id_hash = ?1 AND expires_at > ?2",
+  [Q_SESSION_GET] = "SELECT user_id, csrf_token, expires_at FROM session WHERE id_hash = ?1 AND expires_at > ?2",
   [Q_SESSION_DEL] = "DELETE FROM session WHERE id_hash = ?1",
   [Q_TOKEN_ADD] = "INSERT INTO api_token(token_hash, user_id, name, created_at) VALUES(?1, ?2, ?3, ?4)",
   [Q_TOKEN_GET] = "SELECT user_id FROM api_token WHERE token_hash = ?1",
@@ -784,17 +784,17 @@ int store_session_add(store *st, const char *id_hash, int64_t uid, const char *c
   return sq_run(st, s, err, "add session");
 }
 
-int store_session_get(store *st, const char *id_hash, int64_t *uid, char csrf[129], fherr *err) {
+int store_session_get(store *st, const char *id_hash, const char *now, int64_t *uid, char csrf[129],
+                      char expires_at[FH_TIME_LEN], fherr *err) {
   dbs *s = sq_prep(st, Q_SESSION_GET, err);
   if (!s) return FH_INTERNAL;
-  char now[FH_TIME_LEN];
-  fhtime_now(now);
   dbs_bind_text(s, 1, id_hash);
   dbs_bind_text(s, 2, now);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
     *uid = dbs_col_int64(s, 0);
     sq_copy_col(csrf, 129, s, 1);
+    sq_copy_col(expires_at, FH_TIME_LEN, s, 2);
     sq_done(s);
     return FH_OK;
   }

@@ -112,8 +112,10 @@ int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err)
 
 int store_session_add(store *st, const char *id_hash, int64_t user_id, const char *csrf,
                       const char *expires_at, fherr *err);
-/* FH_NOT_FOUND when missing or expired. csrf gets a copy (<=128 bytes). */
-int store_session_get(store *st, const char *id_hash, int64_t *user_id, char csrf[129], fherr *err);
+/* FH_NOT_FOUND when missing or expired at now. csrf gets a copy (<=128
+ * bytes), expires_at the time it expires. */
+int store_session_get(store *st, const char *id_hash, const char *now, int64_t *user_id, char csrf[129],
+                      char expires_at[FH_TIME_LEN], fherr *err);
 int store_session_delete(store *st, const char *id_hash, fherr *err);
 int store_token_add(store *st, const char *token_hash, int64_t user_id, const char *name, fherr *err);
 int store_token_get(store *st, const char *token_hash, int64_t *user_id, fherr *err);

@@ -1,8 +1,9 @@
 /* store_listen — the LISTEN connection of a host (see store_listen.h): a
  * thread that connects without blocking (so a stop is never held up by a
- * server that does not answer), LISTENs on flowhost_due, sleeps in poll()
- * on the connection's socket and an eventfd, and calls back on each batch
- * of job notifications; calls libpq and fhlog. */
+ * server that does not answer), LISTENs on flowhost_due (or on
+ * flowhost_identity), sleeps in poll() on the connection's socket and an
+ * eventfd, and calls back on each batch of notifications; calls libpq and
+ * fhlog. */
 #include "store_listen.h"
 
 #include <errno.h>
@@ -30,7 +31,10 @@
 
 struct store_listener {
   char *url;
-  store_wake_fn wake;
+  const char *channel;   /* STORE_DUE_CHANNEL or STORE_IDENTITY_CHANNEL */
+  const char *what;      /* in the log: "job wake-ups" or "identity changes" */
+  store_wake_fn wake;    /* the due channel's */
+  store_changed_fn changed;   /* the identity channel's */
   void *arg;
   pthread_t thread;
   int efd;               /* store_listen_stop writes it */
@@ -96,7 +100,9 @@ static void quiet_notices(void *arg, const char *message) {
 static PGconn *open_listening(store_listener *l, char *why, size_t cap, int *stop) {
   PGconn *c = connect_async(l, why, cap, stop);
   if (!c) return NULL;
-  PGresult *res = pq.PQexec(c, "LISTEN " STORE_DUE_CHANNEL);
+  char listen[64];
+  snprintf(listen, sizeof listen, "LISTEN %s", l->channel);
+  PGresult *res = pq.PQexec(c, listen);
   int ok = pq.PQresultStatus(res) == PGRES_COMMAND_OK;
   if (!ok) snprintf(why, cap, "%s", pq.PQerrorMessage(c));
   pq.PQclear(res);
@@ -113,13 +119,14 @@ static void trim(char *s) {
 }
 
 /* Reads what arrived; 0 when the connection is lost.  *jobs and *subs:
- * the job and Subprocess notifications among it. */
+ * the job and Subprocess notifications among it (on the identity channel
+ * every notification counts as a job's). */
 static int drain(store_listener *l, int *jobs, int *subs) {
   *jobs = *subs = 0;
   if (!pq.PQconsumeInput(l->pg) || pq.PQstatus(l->pg) != CONNECTION_OK) return 0;
   PGnotify *n;
   while ((n = pq.PQnotifies(l->pg))) {
-    if (!strcmp(n->extra, STORE_DUE_JOB)) (*jobs)++;
+    if (l->changed || !strcmp(n->extra, STORE_DUE_JOB)) (*jobs)++;
     else if (!strcmp(n->extra, STORE_DUE_SUBPROCESS)) (*subs)++;
     pq.PQfreemem(n);
   }
@@ -137,9 +144,11 @@ static void lost(store_listener *l, int *away, int *pause_ms) {
   char why[256];
   snprintf(why, sizeof why, "%s", pq.PQerrorMessage(l->pg));
   trim(why);
-  fhlog(FHLOG_WARN, "job wake-ups: connection lost (%s); polling meanwhile, reconnecting", why);
+  fhlog(FHLOG_WARN, "%s: connection lost (%s); %s, reconnecting", l->what, why,
+        l->changed ? "signing in from the database meanwhile" : "polling meanwhile");
   pq.PQfinish(l->pg);
   l->pg = NULL;
+  if (l->changed) l->changed(l->arg, 0);
   *away = 1;
   *pause_ms = RETRY_FIRST_MS;
 }
@@ -154,15 +163,16 @@ static int reconnect(store_listener *l, int *pause_ms, int *away) {
   if (stop) return -1;
   if (!l->pg) {
     trim(why);
-    if (!*away) fhlog(FHLOG_WARN, "job wake-ups: cannot listen (%s); polling meanwhile, trying again", why);
+    if (!*away)
+      fhlog(FHLOG_WARN, "%s: cannot listen (%s); %s, trying again", l->what, why,
+            l->changed ? "signing in from the database meanwhile" : "polling meanwhile");
     *away = 1;
     *pause_ms = *pause_ms ? (*pause_ms * 2 > RETRY_LAST_MS ? RETRY_LAST_MS : *pause_ms * 2) : RETRY_FIRST_MS;
     return 0;
   }
-  if (*away) {
-    fhlog(FHLOG_INFO, "job wake-ups: listening again");
-    l->wake(l->arg);
-  }
+  if (*away) fhlog(FHLOG_INFO, "%s: listening again", l->what);
+  if (l->changed) l->changed(l->arg, 1);   /* from now on every change is heard */
+  else if (*away) l->wake(l->arg);
   *away = 0;
   *pause_ms = 0;
   return 1;
@@ -192,14 +202,15 @@ static void *listen_loop(void *arg) {
       continue;
     }
     if (subs && deferred < 0) deferred = now_seconds() + SUBPROCESS_GRACE;
-    if (jobs) l->wake(l->arg);
+    if (jobs && l->changed) l->changed(l->arg, 1);
+    else if (jobs) l->wake(l->arg);
   }
   if (l->pg) pq.PQfinish(l->pg);
   l->pg = NULL;
   return NULL;
 }
 
-int store_listen_start(const char *url, store_wake_fn wake, void *arg, store_listener **out, fherr *err) {
+static int start(const char *url, store_listener *proto, store_listener **out, fherr *err) {
   *out = NULL;
   if (db_kind_of(url) != DB_KIND_PG) return FH_OK;
   store_listener *l = calloc(1, sizeof *l);
@@ -207,23 +218,36 @@ int store_listen_start(const char *url, store_wake_fn wake, void *arg, store_lis
     free(l);
     return fherr_set(err, FH_INTERNAL, "out of memory");
   }
-  l->wake = wake;
-  l->arg = arg;
+  l->channel = proto->channel;
+  l->what = proto->what;
+  l->wake = proto->wake;
+  l->changed = proto->changed;
+  l->arg = proto->arg;
   l->efd = eventfd(0, EFD_CLOEXEC);
   if (l->efd < 0 || pthread_create(&l->thread, NULL, listen_loop, l) != 0) {
     if (l->efd >= 0) close(l->efd);
     free(l->url);
     free(l);
-    return fherr_set(err, FH_INTERNAL, "cannot start the job wake-up listener");
+    return fherr_set(err, FH_INTERNAL, "cannot start the listener of %s", proto->what);
   }
   *out = l;
   return FH_OK;
 }
 
+int store_listen_start(const char *url, store_wake_fn wake, void *arg, store_listener **out, fherr *err) {
+  store_listener proto = {.channel = STORE_DUE_CHANNEL, .what = "job wake-ups", .wake = wake, .arg = arg};
+  return start(url, &proto, out, err);
+}
+
+int store_listen_identity(const char *url, store_changed_fn changed, void *arg, store_listener **out, fherr *err) {
+  store_listener proto = {.channel = STORE_IDENTITY_CHANNEL, .what = "identity changes", .changed = changed, .arg = arg};
+  return start(url, &proto, out, err);
+}
+
 void store_listen_stop(store_listener *l) {
   if (!l) return;
   uint64_t one = 1;
-  if (write(l->efd, &one, sizeof one) < 0) fhlog(FHLOG_WARN, "job wake-ups: cannot stop the listener");
+  if (write(l->efd, &one, sizeof one) < 0) fhlog(FHLOG_WARN, "%s: cannot stop the listener", l->what);
   pthread_join(l->thread, NULL);
   close(l->efd);
   free(l->url);

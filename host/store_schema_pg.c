@@ -139,6 +139,28 @@ static const char *const MIGRATIONS_PG[] = {
     MIGRATION_PARTIAL_INDEXES,
     /* 5: SQLite's 13, a task's first link in its own row */
     MIGRATION_LINKS_IN_ROW("BIGINT"),
+    /* 6: every change of what a token or a session stands for (its user,
+     * the user's groups and permissions, the token or session itself)
+     * sends a NOTIFY on flowhost_identity, delivered on COMMIT, whoever
+     * writes (a host, the CLI, psql): the hosts' identity caches forget
+     * what they hold (store_listen.c, identity_cache.c).  Row triggers, so
+     * that a statement that changes nothing (a purge of no expired session)
+     * notifies nobody; new users, tokens and sessions change nothing
+     * cached.  No SQLite twin: there a sign-in is read in-process. */
+    "CREATE FUNCTION identity_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " PERFORM pg_notify('flowhost_identity', ''); RETURN NULL; END $$;"
+    "CREATE TRIGGER user_changed AFTER UPDATE OR DELETE ON \"user\" FOR EACH ROW EXECUTE FUNCTION identity_notify();"
+    "CREATE TRIGGER grp_changed AFTER UPDATE OR DELETE ON grp FOR EACH ROW EXECUTE FUNCTION identity_notify();"
+    "CREATE TRIGGER user_grp_changed AFTER INSERT OR UPDATE OR DELETE ON user_grp FOR EACH ROW"
+    " EXECUTE FUNCTION identity_notify();"
+    "CREATE TRIGGER user_perm_changed AFTER INSERT OR UPDATE OR DELETE ON user_perm FOR EACH ROW"
+    " EXECUTE FUNCTION identity_notify();"
+    "CREATE TRIGGER grp_perm_changed AFTER INSERT OR UPDATE OR DELETE ON grp_perm FOR EACH ROW"
+    " EXECUTE FUNCTION identity_notify();"
+    "CREATE TRIGGER api_token_changed AFTER UPDATE OR DELETE ON api_token FOR EACH ROW"
+    " EXECUTE FUNCTION identity_notify();"
+    "CREATE TRIGGER session_changed AFTER UPDATE OR DELETE ON session FOR EACH ROW"
+    " EXECUTE FUNCTION identity_notify();",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -70,7 +70,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       " SELECT ug.user_id FROM user_grp ug JOIN grp_perm gp ON gp.grp_id = ug.grp_id WHERE gp.name = $1)"
       " ORDER BY username",
   [Q_SESSION_ADD] = "INSERT INTO session(id_hash, user_id, csrf_token, created_at, expires_at) VALUES($1, $2, $3, $4, $5)",
-  [Q_SESSION_GET] = "SELECT user_id, csrf_token FROM session WHERE id_hash = $1 AND expires_at > $2",
+  [Q_SESSION_GET] = "SELECT user_id, csrf_token, expires_at FROM session WHERE id_hash = $1 AND expires_at > $2",
   [Q_SESSION_DEL] = "DELETE FROM session WHERE id_hash = $1",
   [Q_TOKEN_ADD] = "INSERT INTO api_token(token_hash, user_id, name, created_at) VALUES($1, $2, $3, $4)",
   [Q_TOKEN_GET] = "SELECT user_id FROM api_token WHERE token_hash = $1",

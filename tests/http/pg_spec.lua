@@ -6,6 +6,7 @@
 -- runs it under tests/pg/pg_cluster.sh); pending without it.
 package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
+local socket = require "socket"
 
 local PG = os.getenv("FLOWHOST_TEST_PG")
 local pg_it = (PG and PG ~= "") and it or pending
@@ -39,6 +40,69 @@ local function start(text)
   return alice:post("/api/flows/helloworld/start/start", { data = { text = text } })
 end
 
+-- The statements the host sent to PostgreSQL so far (GET /metrics).
+local function statements()
+  local res = alice:get("/metrics")
+  assert(res.status == 200, res.body)
+  return tonumber(res.body:match('flowhost_db_statements_total{backend="postgresql"} (%d+)'))
+end
+
+-- psql on the server's database, as another program that writes would.
+local function psql(sql)
+  local code, out = C.sh("psql -Atq " .. C.quote(srv.db) .. " -c " .. C.quote(sql))
+  assert(code == 0, out)
+end
+
+-- Repeats probe() (it returns true when done) for up to 5 s; the seconds it took.
+local function within(probe, what)
+  local t0 = socket.gettime()
+  while not probe() do
+    assert(socket.gettime() - t0 < 5, what .. ": not within 5 s")
+    C.sleep(0.02)
+  end
+  return socket.gettime() - t0
+end
+
+-- A host on PostgreSQL keeps what tokens and sessions stand for (host/identity_cache.c): a
+-- sign-in costs no statement while nothing changes, and every change, whoever writes it
+-- (the CLI, psql, this host), holds within moments; this host's own at once.
+describe("sign-ins kept in memory", function()
+  pg_it("are served without a statement, and forgotten on every change from any writer", function()
+    C.cli(srv.db, srv.flows, "user add bob --password " .. C.quote(C.PASSWORD))
+    local bob = C.client(srv.port, { token = (C.cli(srv.db, srv.flows, "token create bob"):gsub("%s+$", "")) })
+    ok(bob:get("/api/session"))
+    local before = statements()
+    for _ = 1, 20 do ok(bob:get("/api/session")) end
+    local spent = statements() - before
+    assert.is_true(spent < 10, "20 signed-in requests cost " .. spent .. " statements")
+    -- a permission granted by another program (the CLI)
+    C.cli(srv.db, srv.flows, "user grant bob helloworld.approve")
+    local took = within(function()
+      local perms = ok(bob:get("/api/session")).user.permissions
+      for _, p in ipairs(perms) do if p == "helloworld.approve" then return true end end
+    end, "a grant by the CLI")
+    print(string.format("  a grant by the CLI held after %.3f s", took))
+    -- a session ended by psql
+    local session = assert(C.login(srv.port, "bob", C.PASSWORD))
+    ok(session:get("/api/session"))
+    ok(session:get("/api/session"))
+    psql("UPDATE session SET expires_at = '2000-01-01T00:00:00.000Z'")
+    within(function() return session:get("/api/session").status == 401 end, "a session ended by psql")
+    C.assert_error(session:get("/api/session"), 401, "unauthenticated")
+    -- a token deleted by psql
+    ok(bob:get("/api/session"))
+    psql([[DELETE FROM api_token WHERE user_id = (SELECT id FROM "user" WHERE username = 'bob')]])
+    within(function() return bob:get("/api/session").status == 401 end, "a token deleted by psql")
+    -- this host's own change holds for the very next request
+    bob = C.client(srv.port, { token = (C.cli(srv.db, srv.flows, "token create bob"):gsub("%s+$", "")) })
+    within(function() return bob:get("/api/session").status == 200 end, "a new token")
+    ok(bob:get("/api/session"))
+    local r = alice:request("PATCH", "/api/users/bob", { active = false })
+    assert.equal(200, r.status, r.body)
+    C.assert_error(bob:get("/api/session"), 401, "unauthenticated")
+  end)
+end)
+
 describe("PostgreSQL dropping the host's connections", function()
   pg_it("answers 503 busy meanwhile and full service after, with nothing lost", function()
     local acked = 0
@@ -71,5 +135,16 @@ describe("PostgreSQL dropping the host's connections", function()
       seen[p.data.text] = true
     end
     ok(alice:get("/api/health"))
+  end)
+end)
+
+describe("sign-ins after the connections were dropped", function()
+  pg_it("are still forgotten on a change (the listener came back, or nothing is kept)", function()
+    C.cli(srv.db, srv.flows, "user add carl --password " .. C.quote(C.PASSWORD))
+    local carl = C.client(srv.port, { token = (C.cli(srv.db, srv.flows, "token create carl"):gsub("%s+$", "")) })
+    ok(carl:get("/api/session"))
+    ok(carl:get("/api/session"))
+    psql([[DELETE FROM api_token WHERE user_id = (SELECT id FROM "user" WHERE username = 'carl')]])
+    within(function() return carl:get("/api/session").status == 401 end, "a token deleted by psql")
   end)
 end)
