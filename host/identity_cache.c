@@ -71,21 +71,17 @@ void identity_cache_free(identity_cache *c) {
 }
 
 /* Forgets everything: a generation of its own, so that no read begun
- * before can put its answer back. */
+ * before can put its answer back.  live -1: the listener's state stays. */
 static void change(identity_cache *c, int live) {
   pthread_mutex_lock(&c->mu);
   c->gen++;
-  c->live = live;
+  if (live >= 0) c->live = live;
   clear_all(c);
   pthread_mutex_unlock(&c->mu);
 }
 
 void identity_cache_forget(identity_cache *c) {
-  if (!c) return;
-  pthread_mutex_lock(&c->mu);
-  int live = c->live;
-  pthread_mutex_unlock(&c->mu);
-  change(c, live);
+  if (c) change(c, -1);
 }
 
 void identity_cache_forget_db(const char *db_key) {
@@ -129,25 +125,22 @@ int identity_cache_get(identity_cache *c, identity_key_kind kind, const char *di
   if (!c) return 0;
   double at = fhtime_epoch();
   int hit = 0;
-  fh_actor shared = {0};   /* the entry's, its JSON referenced: copied outside the lock */
   pthread_mutex_lock(&c->mu);
   entry *en = slot_of(c, kind, digest);
   if (c->live && en->gen == c->gen && en->kind == kind && !strcmp(en->digest, digest)) {
     int fresh = at >= en->kept_at && at - en->kept_at < IDENTITY_CACHE_SECONDS;
     int unexpired = !en->expires_at[0] || strcmp(en->expires_at, now) > 0;   /* ISO times sort as text */
-    if (fresh && unexpired) {
-      shared = en->actor;
-      json_incref(shared.perms);
-      json_incref(shared.groups);
+    /* copied under the lock: jansson's json_decref reads the count it
+     * decrements atomically without an atomic load, so two threads must
+     * never hold references to the same value */
+    if (fresh && unexpired && copy_actor(a, &en->actor) == 0) {
       if (csrf) snprintf(csrf, csrf_size, "%s", en->csrf);
       hit = 1;
-    } else {
+    } else if (!fresh || !unexpired) {
       clear(en);
     }
   }
   pthread_mutex_unlock(&c->mu);
-  if (hit && copy_actor(a, &shared)) hit = 0;
-  fh_actor_free(&shared);
   return hit;
 }
 
