@@ -1592,10 +1592,14 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
   int order = q->by_due ? 2 : q->by_finished ? 3 + (q->ascending != 0) : q->ascending ? 1 : 0;
   int which = by_view[q->view][order];
-  /* PostgreSQL: a page with filters is run unnamed, planned for them
-   * (store_pg_list_filtered); one without runs the prepared statement */
+  /* PostgreSQL: the prepared statement is the first page of the default
+   * size without filters (what the inbox and the queue show); a page with
+   * filters, after another, or of another size runs its twin unnamed,
+   * planned for its parameters (store_pg_list_filtered) */
   int filtered = q->flow || q->process_id || q->status || q->since || q->until || q->finished_since || q->finished_until;
-  int pg_filtered = st->cur->db->kind == DB_KIND_PG && (filtered || q->nfilters);
+  int rows_wanted = q->limit > 0 ? q->limit : 50;
+  int pg_filtered = st->cur->db->kind == DB_KIND_PG &&
+                    (filtered || q->nfilters || q->after || rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);
   int once = q->nfilters || pg_filtered;
   dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)
@@ -1611,7 +1615,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 8, q->since);
   sq_bind_text_or_null(s, 9, q->until);
   sq_bind_id_or_null(s, 10, q->after);
-  dbs_bind_int(s, 11, q->limit > 0 ? q->limit : 50);
+  dbs_bind_int(s, 11, rows_wanted);
   sq_bind_text_or_null(s, 12, q->finished_since);
   sq_bind_text_or_null(s, 13, q->finished_until);
   int rc = task_rows(st, s, rows, n, err);

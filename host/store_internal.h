@@ -80,6 +80,11 @@ const char *store_sql_text(store *st, int q);
  * "status IN (...active...)": an IN list of more than two values is an
  * ephemeral table that every insert into task would build.)  `t` is the
  * table's alias with its dot, or "". */
+/* The rows a task list reads for a page of the default 50: one more tells
+ * whether another page follows (engine_list.c).  On PostgreSQL a first page
+ * of this many rows runs a statement prepared once (store_sql_pg.c). */
+#define STORE_PAGE_ROWS 51
+
 #define TASK_UNFINISHED(t) t "status <> 'DONE' AND " t "status <> 'CANCELED' AND " t "status <> 'REVIVED'"
 
 /* Outcomes of the last RESULTS batches a writer committed, by batch id. */

@@ -199,7 +199,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define LIST_PARAMS                                                                        \
   "($1::text IS NULL OR $2::bigint IS NULL OR $3::text IS NULL OR $4::text IS NULL OR"     \
   " $5::text IS NULL OR $6::bigint IS NULL OR $7::text IS NULL OR $8::text IS NULL OR"    \
-  " $9::text IS NULL OR $10::bigint IS NULL OR TRUE) AND "
+  " $9::text IS NULL OR $10::bigint IS NULL OR $11::bigint IS NULL OR TRUE) AND "
 #define LIST_FILTERS                                                                    \
   " AND ($5 IS NULL OR substr(t.flow_task, 1, length($5) + 1) = $5 || '.')"            \
   " AND ($6 IS NULL OR t.process_id = $6) AND ($7 IS NULL OR t.status = $7)"          \
@@ -210,45 +210,62 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* a row's first link with it (store.c's LIST_COLS) */
 #define LIST_COLS TASK_COLS_HEAD "t.prev_id::text, " TASK_COLS_TAIL LIST_PROC
 #define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
-#define LIST(view, filters, cmp, order) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view filters " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT NULLIF($11::bigint, -1)"
-  [Q_LIST_INBOX] = LIST(VIEW_INBOX, "", "<", "DESC"),
-  [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, "", ">", "ASC"),
-  [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "", "<", "DESC"),
-  [Q_LIST_QUEUE_ASC] = LIST(VIEW_QUEUE, "", ">", "ASC"),
-  [Q_LIST_ARCHIVE] = LIST(VIEW_ARCHIVE, "", "<", "DESC"),
-  [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, "", ">", "ASC"),
-  [Q_LIST_ALL] = LIST(VIEW_ALL, "", "<", "DESC"),
-  [Q_LIST_ALL_ASC] = LIST(VIEW_ALL, "", ">", "ASC"),
+  /* The statements prepared once are the first page of the default size
+   * and say so (LIMIT 51: 50 and one more; no "after" condition; $10 and
+   * $11 are bound all the same), so that the plan PostgreSQL makes for unknown parameters
+   * costs what the plans for each execution do, and it keeps it.  With
+   * "LIMIT $11" and "($10 IS NULL OR t.id < $10)" that plan assumed a
+   * tenth of a third of the rows, never looked as cheap as a plan for the
+   * values, and the queue page was planned again at every execution (0.5
+   * ms of its 0.8 ms); making the limit unknown to every plan instead (a
+   * subquery) made the queue's plan a scan of every task and a sort.  A
+   * page after another or of another size runs its twin of LIST_FILTERED,
+   * planned for its parameters (store.c). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define LIMIT_PREPARED " LIMIT " STR(STORE_PAGE_ROWS)
+#define LIMIT_PLANNED " LIMIT NULLIF($11::bigint, -1)"
+#define LIST(view, rest, order, limit) \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view rest " ORDER BY t.id " order limit
+  /* the page after the task $10 */
+#define AFTER_ID(cmp) " AND ($10 IS NULL OR t.id " cmp " $10)"
+  [Q_LIST_INBOX] = LIST(VIEW_INBOX, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, "", "ASC", LIMIT_PREPARED),
+  [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_QUEUE_ASC] = LIST(VIEW_QUEUE, "", "ASC", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE] = LIST(VIEW_ARCHIVE, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, "", "ASC", LIMIT_PREPARED),
+  [Q_LIST_ALL] = LIST(VIEW_ALL, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ALL_ASC] = LIST(VIEW_ALL, "", "ASC", LIMIT_PREPARED),
   /* By due date, earliest first, tasks without one last; the page key is
    * still the last task's id, whose (due, id) the next page starts after.
    * COLLATE "C": '~' (and '' below) must sort after (before) every ISO
    * time, which holds in byte order, not in a language collation such as
    * en_US that a database may have been created with. */
 #define DUE_KEY "(coalesce(t.due_at, '~') COLLATE \"C\", t.id)"
-#define LIST_DUE(view, filters) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view filters " AND ($10 IS NULL OR " DUE_KEY \
-  " > (SELECT coalesce(due_at, '~') COLLATE \"C\", id FROM task WHERE id = $10))" \
-  " ORDER BY coalesce(t.due_at, '~') COLLATE \"C\", t.id LIMIT NULLIF($11::bigint, -1)"
-  [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX, ""),
-  [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE, ""),
-  [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE, ""),
-  [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL, ""),
+#define LIST_DUE(view, rest, limit) \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view rest " ORDER BY coalesce(t.due_at, '~') COLLATE \"C\", t.id" limit
+#define AFTER_DUE " AND ($10 IS NULL OR " DUE_KEY " > (SELECT coalesce(due_at, '~') COLLATE \"C\", id FROM task WHERE id = $10))"
+  [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX, "", LIMIT_PREPARED),
+  [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE, "", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE, "", LIMIT_PREPARED),
+  [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL, "", LIMIT_PREPARED),
   /* By finished_at (the archive's "Finished" column), unfinished tasks last
    * either way; paged like the due order, by the last task's id. */
 #define FIN_KEY(none) "(coalesce(t.finished_at, '" none "') COLLATE \"C\", t.id)"
-#define LIST_FIN(view, filters, none, cmp, order) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view filters " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
-  " (SELECT coalesce(finished_at, '" none "') COLLATE \"C\", id FROM task WHERE id = $10))" \
-  " ORDER BY coalesce(t.finished_at, '" none "') COLLATE \"C\" " order ", t.id " order " LIMIT NULLIF($11::bigint, -1)"
-  [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "", "<", "DESC"),
-  [Q_LIST_QUEUE_FIN] = LIST_FIN(VIEW_QUEUE, "", "", "<", "DESC"),
-  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(VIEW_ARCHIVE, "", "", "<", "DESC"),
-  [Q_LIST_ALL_FIN] = LIST_FIN(VIEW_ALL, "", "", "<", "DESC"),
-  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(VIEW_INBOX, "", "~", ">", "ASC"),
-  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(VIEW_QUEUE, "", "~", ">", "ASC"),
-  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(VIEW_ARCHIVE, "", "~", ">", "ASC"),
-  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(VIEW_ALL, "", "~", ">", "ASC"),
+#define LIST_FIN(view, rest, none, order, limit) \
+  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view rest \
+  " ORDER BY coalesce(t.finished_at, '" none "') COLLATE \"C\" " order ", t.id " order limit
+#define AFTER_FIN(none, cmp) " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
+  " (SELECT coalesce(finished_at, '" none "') COLLATE \"C\", id FROM task WHERE id = $10))"
+  [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_QUEUE_FIN] = LIST_FIN(VIEW_QUEUE, "", "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(VIEW_ARCHIVE, "", "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ALL_FIN] = LIST_FIN(VIEW_ALL, "", "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(VIEW_INBOX, "", "~", "ASC", LIMIT_PREPARED),
+  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(VIEW_QUEUE, "", "~", "ASC", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(VIEW_ARCHIVE, "", "~", "ASC", LIMIT_PREPARED),
+  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(VIEW_ALL, "", "~", "ASC", LIMIT_PREPARED),
   /* Counted up to a cap ($11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
@@ -275,8 +292,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "SELECT 0, name FROM user_perm WHERE user_id = $1 UNION "
       "SELECT 0, gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = $1 UNION ALL "
       "SELECT 1, g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id WHERE ug.user_id = $1 ORDER BY 1, 2",
-  [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_INBOX " LIMIT NULLIF($11::bigint, -1)) AS c",
-  [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_QUEUE " LIMIT NULLIF($11::bigint, -1)) AS c",
+  [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_INBOX LIMIT_PLANNED ") AS c",
+  [Q_COUNT_QUEUE] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_QUEUE LIMIT_PLANNED ") AS c",
   /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,
    * external tasks waiting for workers outside included, and sort them */
   /* The claims lock the row they pick and skip rows another worker (of
@@ -352,26 +369,26 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
  * 1,000 tasks, growing with them; 0.2 ms walking).  Planning a page for
  * its parameters each time instead cost more than the walk. */
 static const char *const LIST_FILTERED[Q_LIST_ALL_FIN_ASC - Q_LIST_INBOX + 1] = {
-  [Q_LIST_INBOX - Q_LIST_INBOX] = LIST(VIEW_INBOX, LIST_FILTERS, "<", "DESC"),
-  [Q_LIST_INBOX_ASC - Q_LIST_INBOX] = LIST(VIEW_INBOX, LIST_FILTERS, ">", "ASC"),
-  [Q_LIST_QUEUE - Q_LIST_INBOX] = LIST(VIEW_QUEUE, LIST_FILTERS, "<", "DESC"),
-  [Q_LIST_QUEUE_ASC - Q_LIST_INBOX] = LIST(VIEW_QUEUE, LIST_FILTERS, ">", "ASC"),
-  [Q_LIST_ARCHIVE - Q_LIST_INBOX] = LIST(VIEW_ARCHIVE, LIST_FILTERS, "<", "DESC"),
-  [Q_LIST_ARCHIVE_ASC - Q_LIST_INBOX] = LIST(VIEW_ARCHIVE, LIST_FILTERS, ">", "ASC"),
-  [Q_LIST_ALL - Q_LIST_INBOX] = LIST(VIEW_ALL, LIST_FILTERS, "<", "DESC"),
-  [Q_LIST_ALL_ASC - Q_LIST_INBOX] = LIST(VIEW_ALL, LIST_FILTERS, ">", "ASC"),
-  [Q_LIST_INBOX_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_INBOX, LIST_FILTERS),
-  [Q_LIST_QUEUE_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_QUEUE, LIST_FILTERS),
-  [Q_LIST_ARCHIVE_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_ARCHIVE, LIST_FILTERS),
-  [Q_LIST_ALL_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_ALL, LIST_FILTERS),
-  [Q_LIST_INBOX_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_INBOX, LIST_FILTERS, "", "<", "DESC"),
-  [Q_LIST_QUEUE_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_QUEUE, LIST_FILTERS, "", "<", "DESC"),
-  [Q_LIST_ARCHIVE_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_ARCHIVE, LIST_FILTERS, "", "<", "DESC"),
-  [Q_LIST_ALL_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_ALL, LIST_FILTERS, "", "<", "DESC"),
-  [Q_LIST_INBOX_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_INBOX, LIST_FILTERS, "~", ">", "ASC"),
-  [Q_LIST_QUEUE_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_QUEUE, LIST_FILTERS, "~", ">", "ASC"),
-  [Q_LIST_ARCHIVE_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_ARCHIVE, LIST_FILTERS, "~", ">", "ASC"),
-  [Q_LIST_ALL_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_ALL, LIST_FILTERS, "~", ">", "ASC"),
+  [Q_LIST_INBOX - Q_LIST_INBOX] = LIST(VIEW_INBOX, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_INBOX_ASC - Q_LIST_INBOX] = LIST(VIEW_INBOX, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE - Q_LIST_INBOX] = LIST(VIEW_QUEUE, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE_ASC - Q_LIST_INBOX] = LIST(VIEW_QUEUE, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE - Q_LIST_INBOX] = LIST(VIEW_ARCHIVE, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE_ASC - Q_LIST_INBOX] = LIST(VIEW_ARCHIVE, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
+  [Q_LIST_ALL - Q_LIST_INBOX] = LIST(VIEW_ALL, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_ALL_ASC - Q_LIST_INBOX] = LIST(VIEW_ALL, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
+  [Q_LIST_INBOX_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_INBOX, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
+  [Q_LIST_QUEUE_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_QUEUE, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_ARCHIVE, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
+  [Q_LIST_ALL_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_ALL, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
+  [Q_LIST_INBOX_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_INBOX, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_QUEUE, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_ARCHIVE, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
+  [Q_LIST_ALL_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_ALL, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
+  [Q_LIST_INBOX_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_INBOX, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_QUEUE, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_ARCHIVE, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
+  [Q_LIST_ALL_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_ALL, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
 };
 
 const char *store_pg_list_filtered(int q) {

@@ -213,16 +213,43 @@ static int test_list_plans(void) {
                    " UNION ALL SELECT 2 * i, i, 'f.approve', 'view', 'ASSIGNED', 7, 'start', 'now'"
                    " FROM generate_series(1, 1000) i", PGRES_COMMAND_OK));
   CHECK(pg_run(st, "INSERT INTO task_previous SELECT 2 * i, 2 * i - 1 FROM generate_series(1, 1000) i", PGRES_COMMAND_OK));
+  /* and a queue: 10,000 tasks nobody holds, after them, with their first
+   * link in their row (enough that a plan for an unknown page size, 10% of
+   * them, costs more than one for 50) */
+  CHECK(pg_run(st, "INSERT INTO task(id, process_id, flow_task, flow_task_type, status, token, created_at, prev_id)"
+                   " SELECT 2000 + i, 1 + i % 1000, 'f.review', 'view', 'NEW', 'start', 'now', 2 * (1 + i % 1000)"
+                   " FROM generate_series(1, 10000) i", PGRES_COMMAND_OK));
   CHECK(pg_run(st, "ANALYZE", PGRES_COMMAND_OK));
   store_task_query plain = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50};
   store_task_query by_flow = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50, .flow = "f", .status = "ASSIGNED"};
   store_task_query one = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50, .process_id = 3};
   store_task_query other = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50, .flow = "g"};
-  for (int round = 0; round < 3; round++) {
+  /* the first pages of the default size: the prepared statements */
+  store_task_query first = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = STORE_PAGE_ROWS};
+  store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = 7, .limit = STORE_PAGE_ROWS,
+                            .assignable_json = "[\"f.review\"]"};
+  /* seven rounds: PostgreSQL decides on the sixth execution whether a
+   * prepared statement keeps one plan for all parameters */
+  for (int round = 0; round < 7; round++) {
     CHECK(list_page(st, &plain, 50, 2000, "1999"));
     CHECK(list_page(st, &by_flow, 50, 2000, "1999"));
     CHECK(list_page(st, &one, 1, 6, "5"));
     CHECK(list_page(st, &other, 0, 0, NULL));
+    CHECK(list_page(st, &first, STORE_PAGE_ROWS, 2000, "1999"));
+    CHECK(list_page(st, &queue, STORE_PAGE_ROWS, 12000, "2"));
+    store_task_query shorter = queue;   /* another page size: planned for it */
+    shorter.limit = 20;
+    CHECK(list_page(st, &shorter, 20, 12000, "2"));
+    shorter.limit = 500;
+    CHECK(list_page(st, &shorter, 500, 12000, "2"));
+    fherr err = {0};
+    int64_t n = 0;
+    store_task_query cap = plain;
+    cap.limit = 999;
+    CHECK(store_task_count_view(st, &cap, &n, &err) == FH_OK && n == 999);
+    cap = queue;
+    cap.limit = 999;
+    CHECK(store_task_count_view(st, &cap, &n, &err) == FH_OK && n == 999);
   }
   /* the page without filters is the one prepared statement of a list */
   char sql[256];
@@ -232,17 +259,42 @@ static int test_list_plans(void) {
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
   CHECK(!strcmp(PQgetvalue(res, 0, 0), "0") && !strcmp(PQgetvalue(res, 0, 1), "1"));
   PQclear(res);
-  CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
-  snprintf(sql, sizeof sql, "EXPLAIN EXECUTE fh%d(NULL, 7, '[]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 50)", Q_LIST_INBOX);
+  /* ... and the inbox's and the queue's kept their plan for all
+   * parameters: a page planned again at every execution spent more on
+   * planning than on its rows (with LIMIT $11, a constant in each
+   * execution's plan, the plan for all parameters looked dearer) */
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
+           " AND name IN ('fh%d', 'fh%d')", Q_LIST_INBOX, Q_LIST_QUEUE);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  int backward = 0, sort = 0;
-  for (int i = 0; i < PQntuples(res); i++) {
-    backward |= strstr(PQgetvalue(res, i, 0), "Index Scan Backward using task_owner_status") != NULL;
-    sort |= strstr(PQgetvalue(res, i, 0), "Sort") != NULL;
+  if (strcmp(PQgetvalue(res, 0, 0), "2")) {
+    PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
+    for (int i = 0; i < PQntuples(all); i++)
+      fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
+    PQclear(all);
   }
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "2"));
   PQclear(res);
-  CHECK(backward && !sort);
+  CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
+  /* the inbox walks its index backwards, the queue the primary key: no Sort */
+  const struct { int q; const char *json, *walk; } pages[] = {
+      {Q_LIST_INBOX, "[]", "Index Scan Backward using task_owner_status"},
+      {Q_LIST_QUEUE, "[\"f.review\"]", "Index Scan Backward using task_pkey"}};
+  for (int p = 0; p < 2; p++) {
+    snprintf(sql, sizeof sql, "EXPLAIN EXECUTE fh%d(NULL, 7, '%s', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 50)",
+             pages[p].q, pages[p].json);
+    res = PQexec(st->own.db->pg, sql);
+    CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+    int backward = 0, sort = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+      backward |= strstr(PQgetvalue(res, i, 0), pages[p].walk) != NULL;
+      sort |= strstr(PQgetvalue(res, i, 0), "Sort") != NULL;
+    }
+    if (!(backward && !sort))
+      for (int i = 0; i < PQntuples(res); i++) fprintf(stderr, "  %s\n", PQgetvalue(res, i, 0));
+    PQclear(res);
+    CHECK(backward && !sort);
+  }
   /* and the page's previous ids by primary key, not by scanning the tasks,
    * their array made once (an InitPlan), not again for every row scanned */
   snprintf(sql, sizeof sql, "EXPLAIN EXECUTE fh%d('[1998,2000]')", Q_LIST_PREVIOUS);
