@@ -1,7 +1,14 @@
 -- wrk script: no request changes; prints one machine-readable line at the end:
---   RESULT <requests/s> <p50 ms> <p90 ms> <p99 ms> <non-2xx> <socket errors>
+--   RESULT <requests/s> <p50 ms> <p90 ms> <p99 ms> <bad answers> <socket errors>
+-- An answer is bad when its status is not 2xx, or its body is shorter than the
+-- bytes given after wrk's "--" (default 1): a redirect, an error or a short page
+-- is a failed run, not a fast one.
 bad = 0   -- global: done() reads it from each thread
-function response(status) if status >= 400 then bad = bad + 1 end end
+min_bytes = 1
+function init(args) min_bytes = tonumber(args[1]) or 1 end
+function response(status, headers, body)
+  if status < 200 or status >= 300 or #body < min_bytes then bad = bad + 1 end
+end
 
 local threads = {}
 function setup(thread) threads[#threads + 1] = thread end
