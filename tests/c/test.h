@@ -4,6 +4,7 @@
 #define TEST_H
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,25 @@
   } while (0)
 
 #define CHECK_STR(a, b) CHECK(strcmp((a), (b)) == 0)
+
+/* EXPLAIN QUERY PLAN of sql on the SQLite file path, the details of its
+ * rows joined by "; " into out; 0 on success. */
+static inline int test_plan_of(const char *path, const char *sql, char *out, size_t cap) {
+  sqlite3 *db = NULL;
+  if (sqlite3_open(path, &db) != SQLITE_OK) return 1;
+  char *q = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(db, q, -1, &s, NULL);
+  out[0] = '\0';
+  while (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+    size_t used = strlen(out);
+    snprintf(out + used, cap - used, "%s; ", (const char *)sqlite3_column_text(s, 3));
+  }
+  sqlite3_finalize(s);
+  sqlite3_free(q);
+  sqlite3_close(db);
+  return rc != SQLITE_OK;
+}
 
 /* Removes a SQLite database file and its WAL side files. */
 static inline void test_remove_db(const char *path) {

@@ -116,24 +116,6 @@ static int test_label_escaping(void) {
   return 0;
 }
 
-/* The plan of sql on a freshly migrated database, as one line. */
-static int plan_of(const char *path, const char *sql, char *out, size_t cap) {
-  sqlite3 *db = NULL;
-  if (sqlite3_open(path, &db) != SQLITE_OK) return 1;
-  char q[512];
-  snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(db, q, -1, &s, NULL);
-  out[0] = '\0';
-  while (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
-    size_t used = strlen(out);
-    snprintf(out + used, cap - used, "%s; ", (const char *)sqlite3_column_text(s, 3));
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return rc != SQLITE_OK;
-}
-
 static int test_query_plans(void) {
   char path[] = "/tmp/flowhost-test-metrics.XXXXXX";
   int fd = mkstemp(path);
@@ -145,11 +127,11 @@ static int test_query_plans(void) {
   CHECK(store_open(path, &opt, &st, &err) == FH_OK);
   store_close(st);
   char plan[1024];
-  CHECK(plan_of(path, STORE_ACTIVE_COUNTS_SQL, plan, sizeof plan) == 0);
+  CHECK(test_plan_of(path, STORE_ACTIVE_COUNTS_SQL, plan, sizeof plan) == 0);
   fprintf(stderr, "  active counts: %s\n", plan);
   CHECK(strstr(plan, "USING COVERING INDEX task_status") != NULL);
   CHECK(strstr(plan, "TEMP B-TREE") == NULL);   /* grouped in index order, no sort */
-  CHECK(plan_of(path, STORE_DUE_COUNT_SQL, plan, sizeof plan) == 0);
+  CHECK(test_plan_of(path, STORE_DUE_COUNT_SQL, plan, sizeof plan) == 0);
   fprintf(stderr, "  due jobs: %s\n", plan);
   CHECK(strstr(plan, "USING INDEX task_due (due_at<?)") != NULL);   /* the due range only */
   test_remove_db(path);

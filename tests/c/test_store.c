@@ -397,24 +397,6 @@ static int test_list_rows(void) {
   return 0;
 }
 
-/* EXPLAIN QUERY PLAN of sql on the SQLite file path, its details joined. */
-static int plan_of(const char *path, const char *sql, char *out, size_t cap) {
-  sqlite3 *db = NULL;
-  if (sqlite3_open(path, &db) != SQLITE_OK) return 1;
-  char *q = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
-  sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(db, q, -1, &s, NULL);
-  out[0] = '\0';
-  while (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
-    size_t used = strlen(out);
-    snprintf(out + used, cap - used, "%s; ", (const char *)sqlite3_column_text(s, 3));
-  }
-  sqlite3_finalize(s);
-  sqlite3_free(q);
-  sqlite3_close(db);
-  return rc != SQLITE_OK;
-}
-
 /* The query planner's statistics (store_refresh_statistics): without them
  * SQLite took the queue page's three-column index and sorted every queued
  * task by id; with them it walks the tasks in id order and stops at the
@@ -446,12 +428,12 @@ static int test_statistics(void) {
   /* the queue page's statement, its JSON parameter given */
   char *sql = sqlite3_mprintf("%s", store_sql_text(st, Q_LIST_QUEUE));
   char plan[2048];
-  CHECK(plan_of(db, sql, plan, sizeof plan) == 0);
+  CHECK(test_plan_of(db, sql, plan, sizeof plan) == 0);
   fprintf(stderr, "  queue page, no statistics: %s\n", plan);
   CHECK(strstr(plan, "TEMP B-TREE") != NULL);
   int refreshed = 0;
   CHECK(store_refresh_statistics(st, &refreshed, &err) == FH_OK && refreshed);
-  CHECK(plan_of(db, sql, plan, sizeof plan) == 0);
+  CHECK(test_plan_of(db, sql, plan, sizeof plan) == 0);
   fprintf(stderr, "  queue page, statistics: %s\n", plan);
   CHECK(strstr(plan, "TEMP B-TREE") == NULL);
   /* made for these tasks: not again until they double */
