@@ -134,11 +134,6 @@ int engine_audit_list(engine *e, const fh_actor *a, int64_t process_id, json_t *
 /* Loads the flows and brings the search index of their processes up to
  * their `search = true` fields (serve calls it once before listening). */
 void engine_index_search(engine *e);
-/* The query planner's statistics brought up to date (store_refresh_statistics);
- * a failure is logged.  serve does it before listening and every
- * ENGINE_STATISTICS_SECONDS (hostbeat.c). */
-#define ENGINE_STATISTICS_SECONDS 600
-void engine_refresh_statistics(engine *e);
 
 /* --- acting ------------------------------------------------------------ */
 

@@ -215,17 +215,6 @@ void engine_index_search(engine *e) {
   fherr_clear(&err);
 }
 
-void engine_refresh_statistics(engine *e) {
-  fherr err = {0};
-  int refreshed = 0;
-  double t0 = fhtime_monotonic();
-  if (store_refresh_statistics(e->st, &refreshed, &err))
-    fhlog(FHLOG_WARN, "query planner statistics not refreshed: %s", err.message);
-  else if (refreshed)
-    fhlog(FHLOG_INFO, "query planner statistics refreshed in %.0f ms", (fhtime_monotonic() - t0) * 1000);
-  fherr_clear(&err);
-}
-
 void data_sync_search(engine *e) {
   if (e->defer_indexing) return;   /* the job workers do it */
   for (int i = 0; i < e->gen->n; i++) {

@@ -1,6 +1,5 @@
 /* hostbeat — the thread that records this host's flow versions and beats
- * (see hostbeat.h), and now and then refreshes the query planner's
- * statistics; calls the engine (engine_hosts.h), fhtime and fhlog. */
+ * (see hostbeat.h); calls the engine (engine_hosts.h), fhtime and fhlog. */
 #include "hostbeat.h"
 
 #include <pthread.h>
@@ -56,7 +55,7 @@ static void note(hostbeat *h, int rc, fherr *err, int *failing) {
 static void *beat_loop(void *arg) {
   hostbeat *h = arg;
   long recorded = -2;   /* the generation whose hashes are in the table */
-  double last = 0, analyzed = fhtime_monotonic();   /* serve did it before listening */
+  double last = 0;
   int failing = 0;
   fherr err = {0};
   do {
@@ -64,10 +63,6 @@ static void *beat_loop(void *arg) {
     long current = gen ? gen->number : -1;
     if (gen) flowgen_release(h->reg, gen);
     double now = fhtime_monotonic();
-    if (now - analyzed >= ENGINE_STATISTICS_SECONDS) {   /* the data grew or changed since */
-      engine_refresh_statistics(h->e);
-      analyzed = now;
-    }
     int rc = FH_OK;
     if (current != recorded) rc = engine_hosts_record(h->e, h->name, &recorded, &err);
     else if (now - last >= ENGINE_HOSTS_BEAT) rc = engine_hosts_beat(h->e, h->name, &err);

@@ -230,7 +230,6 @@ static int bootstrap_admin(flowreg *reg, const cli_globals *g, fherr *err) {
   }
   if (!rc) engine_versions_record(e);   /* before serving: the workers find them current */
   if (!rc) engine_index_search(e);   /* before listening: no request waits for it */
-  if (!rc) engine_refresh_statistics(e);   /* before the first list page is planned */
   engine_close(e);
   return rc;
 }

@@ -1500,54 +1500,6 @@ static int task_rows(store *st, dbs *s, st_task **rows, int *n, fherr *err) {
   return FH_OK;
 }
 
-/* --- the planner's statistics --------------------------------------------------- */
-
-/* A full ANALYZE: a sample (analysis_limit) reads the first rows of each
- * index, which for task_status are all of one status, and its guess (500
- * tasks per status among 9,000 queued) kept the sort the statistics were
- * to avoid. */
-static int analyze_cb(store *st, const void *arg, fherr *err) {
-  (void)arg;
-  return sq_exec(st, "PRAGMA analysis_limit=0; ANALYZE", err);
-}
-
-/* The tasks the statistics were made for (-1: none yet), and now. */
-static int task_rows_then_and_now(store *st, int64_t *then, int64_t *now, fherr *err) {
-  *then = -1;
-  dbs *s = sq_prepare_once(st, "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'", "statistics", err);
-  if (!s) return FH_INTERNAL;
-  int64_t have = 0;
-  int rc = sq_count(st, s, &have, err);
-  dbs_finalize(s);
-  if (!rc && have) {
-    s = sq_prepare_once(st, "SELECT coalesce(max(CAST(stat AS INTEGER)), -1) FROM sqlite_stat1 WHERE tbl = 'task'",
-                        "statistics", err);
-    if (!s) return FH_INTERNAL;
-    rc = sq_count(st, s, then, err);
-    dbs_finalize(s);
-  }
-  if (rc) return rc;
-  if (!(s = sq_prepare_once(st, "SELECT count(*) FROM task", "count tasks", err))) return FH_INTERNAL;
-  rc = sq_count(st, s, now, err);
-  dbs_finalize(s);
-  return rc;
-}
-
-int store_refresh_statistics(store *st, int *refreshed, fherr *err) {
-  *refreshed = 0;
-  if (st->cur->db->kind == DB_KIND_PG) return FH_OK;   /* autovacuum's ANALYZE does it */
-  int64_t then = -1, now = 0;
-  int rc = task_rows_then_and_now(st, &then, &now, err);
-  if (rc) return rc;
-  /* again when the tasks doubled or halved since: a full ANALYZE holds the
-   * write lock for its while (0.4 s at a million processes, two million tasks), so it
-   * runs a logarithmic number of times as the data grows */
-  if (then >= 0 && now <= 2 * then + 100 && 2 * now + 100 >= then) return FH_OK;
-  rc = store_write_fn(st, analyze_cb, NULL, err);
-  *refreshed = !rc;
-  return rc;
-}
-
 int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_OF_PROCESS, err);
   if (!s) return FH_INTERNAL;

@@ -432,14 +432,6 @@ typedef struct store_await {
   int64_t seen;
 } store_await;
 
-/* Brings the query planner's statistics up to date on SQLite: a full
- * ANALYZE when there are none or the tasks doubled or halved since (*refreshed
- * 1); nothing on PostgreSQL, whose autovacuum does it.  Without them SQLite
- * took the queue page's three-column index, then sorted every queued task
- * by id (28 ms at 9,000 tasks), where with them it walks the tasks in id
- * order and stops at the page's end (0.8 ms). */
-int store_refresh_statistics(store *st, int *refreshed, fherr *err);
-
 /* One action's whole effect on one process. */
 typedef struct store_write {
   const st_process *process;   /* ->version: the version it was read at */

@@ -397,60 +397,6 @@ static int test_list_rows(void) {
   return 0;
 }
 
-/* The query planner's statistics (store_refresh_statistics): without them
- * SQLite took the queue page's three-column index and sorted every queued
- * task by id; with them it walks the tasks in id order and stops at the
- * page's end.  PostgreSQL has autovacuum: the call does nothing there. */
-static int test_statistics(void) {
-  fherr err = {0};
-  if (getenv("FLOWHOST_TEST_PG")) {
-    store *st = open_mem();
-    int refreshed = 1;
-    CHECK(st && store_refresh_statistics(st, &refreshed, &err) == FH_OK && !refreshed);
-    store_close(st);
-    return 0;
-  }
-  char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
-  store *st;
-  const char *db = open_temp(path, url, sizeof url, &st);
-  CHECK(db);
-  sqlite3 *raw = NULL;
-  CHECK(sqlite3_open(db, &raw) == SQLITE_OK);
-  CHECK(sqlite3_exec(raw,
-                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
-                     " INSERT INTO process(id, flow, status, created_at) SELECT i, 'f', 'STARTED', 'now' FROM n;"
-                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
-                     " INSERT INTO task(id, process_id, flow_task, flow_task_type, status, token, created_at)"
-                     " SELECT 2 * i - 1, i, 'f.start', 'start', 'DONE', 'start', 'now' FROM n"
-                     " UNION ALL SELECT 2 * i, i, 'f.review', 'view', 'NEW', 'start', 'now' FROM n;",
-                     NULL, NULL, NULL) == SQLITE_OK);
-  sqlite3_close(raw);
-  /* the queue page's statement, its JSON parameter given */
-  char *sql = sqlite3_mprintf("%s", store_sql_text(st, Q_LIST_QUEUE));
-  char plan[2048];
-  CHECK(test_plan_of(db, sql, plan, sizeof plan) == 0);
-  fprintf(stderr, "  queue page, no statistics: %s\n", plan);
-  CHECK(strstr(plan, "TEMP B-TREE") != NULL);
-  int refreshed = 0;
-  CHECK(store_refresh_statistics(st, &refreshed, &err) == FH_OK && refreshed);
-  CHECK(test_plan_of(db, sql, plan, sizeof plan) == 0);
-  fprintf(stderr, "  queue page, statistics: %s\n", plan);
-  CHECK(strstr(plan, "TEMP B-TREE") == NULL);
-  /* made for these tasks: not again until they double */
-  CHECK(store_refresh_statistics(st, &refreshed, &err) == FH_OK && !refreshed);
-  /* the page itself: the newest 50 of the queue */
-  store_task_query q = {.view = STORE_VIEW_QUEUE, .limit = 50, .assignable_json = "[\"f.review\"]"};
-  st_task *rows;
-  int n;
-  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
-  CHECK(n == 50 && rows[0].id == 6000 && rows[49].id == 6000 - 2 * 49);
-  st_task_array_free(rows, n);
-  sqlite3_free(sql);
-  store_close(st);
-  test_remove_db(db);
-  return 0;
-}
-
 /* Group commit: stores of one file on several threads share a writer; every
  * committed action is there afterwards, every rolled-back one is not. */
 #define GC_THREADS 4
@@ -1068,7 +1014,6 @@ static const test_case TESTS[] = {
     {"rollback_and_rename", test_rollback_and_rename},
     {"task_lists", test_task_lists},
     {"list_rows", test_list_rows},
-    {"statistics", test_statistics},
     {NULL, NULL},
 };
 
