@@ -213,8 +213,14 @@ const char *const STORE_SQL[Q__COUNT] = {
   "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
-  [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "<", "DESC"),
-  [Q_LIST_QUEUE_ASC] = LIST(VIEW_QUEUE, ">", "ASC"),
+  /* the queue in id order walks the queued tasks (task_queue), whatever
+   * the statistics say */
+#define LIST_QUEUE(cmp, order)                                                                          \
+  "SELECT " LIST_COLS " FROM task t INDEXED BY task_queue LEFT JOIN user u ON u.id = t.owner_id"        \
+  " LEFT JOIN process p ON p.id = t.process_id WHERE " VIEW_QUEUE LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp \
+  " ?10) ORDER BY t.id " order " LIMIT ?11"
+  [Q_LIST_QUEUE] = LIST_QUEUE("<", "DESC"),
+  [Q_LIST_QUEUE_ASC] = LIST_QUEUE(">", "ASC"),
   [Q_LIST_ARCHIVE] = LIST(VIEW_ARCHIVE, "<", "DESC"),
   [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, ">", "ASC"),
   [Q_LIST_ALL] = LIST(VIEW_ALL, "<", "DESC"),

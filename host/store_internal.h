@@ -311,6 +311,15 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
  * engine links, inside one write of one process whose tasks it holds. */
 #define MIGRATION_LINKS_IN_ROW(id_type) "ALTER TABLE task ADD COLUMN prev_id " id_type ";" "DROP INDEX task_previous_prev;"
 
+/* Migration 16 (SQLite) / 7 (PostgreSQL): the queue in id order, an index
+ * of the tasks waiting for someone to take them (a few of all tasks: the
+ * others are done, held or automatic).  The queue page walks it from the
+ * newest and keeps the tasks the user may take, so it reads about the
+ * queued tasks it shows, not every task: SQLite otherwise took task_status
+ * and sorted every queued task of the user's nodes (0.36 s at 100,000 of
+ * 2,000,000), or walked every task in id order. */
+#define MIGRATION_QUEUE_INDEX "CREATE INDEX IF NOT EXISTS task_queue ON task(id) WHERE status = 'NEW' AND owner_id IS NULL;"
+
 /* Brings the schema of st's current connection up to this version. */
 int store_migrate(store *st, fherr *err);
 

@@ -196,6 +196,8 @@ static const char *const MIGRATIONS[] = {
      * ~8,000 instructions per process under the writer's lock
      * (bench/README.md, issue 13). */
     "DROP TRIGGER IF EXISTS process_flow_version;",
+    /* 16: the queue in id order (store_internal.h) */
+    MIGRATION_QUEUE_INDEX,
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -161,6 +161,8 @@ static const char *const MIGRATIONS_PG[] = {
     " EXECUTE FUNCTION identity_notify();"
     "CREATE TRIGGER session_changed AFTER UPDATE OR DELETE ON session FOR EACH ROW"
     " EXECUTE FUNCTION identity_notify();",
+    /* 7: SQLite's 16, the queue in id order (store_internal.h) */
+    MIGRATION_QUEUE_INDEX,
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -397,6 +397,49 @@ static int test_list_rows(void) {
   return 0;
 }
 
+/* The queue page walks the queued tasks from the newest (task_queue) and
+ * keeps those of the user's nodes: no sort, and it reads about the tasks it
+ * shows however many tasks are done, held or queued for other nodes. */
+static int test_queue_walk(void) {
+  fherr err = {0};
+  char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
+  store *st;
+  const char *db = open_temp(path, url, sizeof url, &st);
+  CHECK(db);
+  if (!getenv("FLOWHOST_TEST_PG")) {
+    char plan[2048];
+    CHECK(test_plan_of(db, store_sql_text(st, Q_LIST_QUEUE), plan, sizeof plan) == 0);
+    fprintf(stderr, "  queue page: %s\n", plan);
+    CHECK(strstr(plan, "USING INDEX task_queue") != NULL && strstr(plan, "TEMP B-TREE") == NULL);
+  }
+  /* 600 processes: a done start task each, a review task queued for every
+   * third (the others done), and an older queued task of another node */
+  int64_t alice, pid = 0, first = 0, id;
+  CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
+  for (int i = 0; i < 600; i++) {
+    CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", alice, &pid, &err) == FH_OK);
+    if (i == 0) CHECK(insert_task(st, pid, "f.other", "NEW", "start", &first) == 0);
+    CHECK(insert_task(st, pid, "f.start", "DONE", "start", &id) == 0);
+    CHECK(insert_task(st, pid, "f.review", i % 3 ? "DONE" : "NEW", "start", &id) == 0);
+  }
+  store_task_query q = {.view = STORE_VIEW_QUEUE, .limit = 51, .assignable_json = "[\"f.review\"]"};
+  st_task *rows;
+  int n;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 51);
+  for (int i = 0; i < n; i++) CHECK(!strcmp(rows[i].flow_task, "f.review") && rows[i].status == TASK_NEW);
+  for (int i = 1; i < n; i++) CHECK(rows[i].id < rows[i - 1].id);
+  st_task_array_free(rows, n);
+  /* the other node's task, the oldest, on a queue of its own */
+  q.assignable_json = "[\"f.other\"]";
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 1 && rows[0].id == first);
+  st_task_array_free(rows, n);
+  store_close(st);
+  test_remove_db(path);
+  return 0;
+}
+
 /* Group commit: stores of one file on several threads share a writer; every
  * committed action is there afterwards, every rolled-back one is not. */
 #define GC_THREADS 4
@@ -1014,6 +1057,7 @@ static const test_case TESTS[] = {
     {"rollback_and_rename", test_rollback_and_rename},
     {"task_lists", test_task_lists},
     {"list_rows", test_list_rows},
+    {"queue_walk", test_queue_walk},
     {NULL, NULL},
 };
 

@@ -276,10 +276,10 @@ static int test_list_plans(void) {
   CHECK(!strcmp(PQgetvalue(res, 0, 0), "2"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
-  /* the inbox walks its index backwards, the queue the primary key: no Sort */
+  /* the inbox walks its index backwards, the queue the queued tasks: no Sort */
   const struct { int q; const char *json, *walk; } pages[] = {
       {Q_LIST_INBOX, "[]", "Index Scan Backward using task_owner_status"},
-      {Q_LIST_QUEUE, "[\"f.review\"]", "Index Scan Backward using task_pkey"}};
+      {Q_LIST_QUEUE, "[\"f.review\"]", "Index Scan Backward using task_queue"}};
   for (int p = 0; p < 2; p++) {
     snprintf(sql, sizeof sql, "EXPLAIN EXECUTE fh%d(NULL, 7, '%s', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 50)",
              pages[p].q, pages[p].json);
