@@ -29,7 +29,6 @@ static int write_begin(engine *e, store **st, fherr *err) {
   return store_begin(*st, err);
 }
 
-/* Commits, or rolls back when rc says the write failed. */
 /* Commits (or rolls back on rc); a commit forgets the sign-ins this
  * process keeps (identity_cache.h): other hosts hear of it by NOTIFY. */
 static int write_end(engine *e, store *st, int rc, fherr *err) {
