@@ -14,8 +14,8 @@
 #include <stdio.h>
 
 #include "engine_versions.h"
-#include "identity_cache.h"
 #include "fhtime.h"
+#include "identity_cache.h"
 #include "metrics.h"
 
 

@@ -325,7 +325,7 @@ int engine_tasks_list_text(engine *e, const fh_actor *a, const engine_task_query
   *out = NULL;
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
-  int limit = q->limit > 0 ? q->limit : 50;
+  int limit = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
   if (limit > 500) limit = 500;
   list_query lq;
   int began = 0;   /* one read snapshot (one WAL read lock) for the page */

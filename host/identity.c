@@ -29,15 +29,23 @@ static int write_begin(engine *e, store **st, fherr *err) {
   return store_begin(*st, err);
 }
 
-/* Commits (or rolls back on rc); a commit forgets the sign-ins this
- * process keeps (identity_cache.h): other hosts hear of it by NOTIFY. */
-static int write_end(engine *e, store *st, int rc, fherr *err) {
+/* Commits, or rolls back when rc says the write failed. */
+static int commit_or_rollback(store *st, int rc, fherr *err) {
   if (rc) {
     store_rollback(st);
     return rc;
   }
-  rc = store_commit(st, err);
-  engine_identity_changed(e);
+  return store_commit(st, err);
+}
+
+/* ... and a commit forgets the sign-ins this process keeps
+ * (identity_cache.h): other hosts hear of it by NOTIFY.  The writes of a
+ * sign-in (throttling, a new session, expired ones purged) change nothing
+ * a cache holds and only commit, so that signing in does not empty it. */
+static int write_end(engine *e, store *st, int rc, fherr *err) {
+  if (rc) return commit_or_rollback(st, rc, err);
+  rc = commit_or_rollback(st, rc, err);
+  engine_identity_changed(e);   /* a failed commit may still have committed */
   return rc;
 }
 
@@ -227,7 +235,7 @@ static int login_admit(engine *e, const char *name, const char *addr, double *wa
     return FH_OK;
   }
   if (!rc) rc = store_login_failure_add(st, name, addr, now_s, since, err);
-  return write_end(e, st, rc, err);
+  return commit_or_rollback(st, rc, err);
 }
 
 /* Opens the session of a verified sign-in, unless the user was disabled or
@@ -247,13 +255,13 @@ static int open_session(engine *e, const st_user *checked, const char *name, con
   st_user u;
   if ((rc = store_user_get_by_id(st, checked->id, &u, err))) {
     if (rc == FH_NOT_FOUND) fherr_clear(err);   /* deleted meanwhile: a wrong sign-in */
-    return write_end(e, st, rc == FH_NOT_FOUND ? FH_OK : rc, err);
+    return commit_or_rollback(st, rc == FH_NOT_FOUND ? FH_OK : rc, err);
   }
   int same = u.is_active && u.password_hash && !strcmp(u.password_hash, checked->password_hash);
   st_user_free(&u);
   if (same && !(rc = store_login_failure_forget(st, name, in->addr, err)) && !(rc = store_session_purge(st, now, err)))
     rc = store_session_add(st, out->digest, checked->id, out->csrf, expires, err);
-  if ((rc = write_end(e, st, rc, err))) return rc;
+  if ((rc = commit_or_rollback(st, rc, err))) return rc;
   *opened = same;
   return FH_OK;
 }
@@ -403,7 +411,7 @@ int identity_session_create(engine *e, int64_t user_id, int seconds, char token[
   int rc = write_begin(e, &st, err);
   if (rc) return rc;
   rc = store_session_purge(st, now, err);
-  return write_end(e, st, rc ? rc : store_session_add(st, digest, user_id, csrf, expires, err), err);
+  return commit_or_rollback(st, rc ? rc : store_session_add(st, digest, user_id, csrf, expires, err), err);
 }
 
 int identity_session_actor(engine *e, const char *token, char digest[AUTH_DIGEST_LEN], char csrf[IDENTITY_CSRF_LEN],

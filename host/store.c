@@ -208,19 +208,18 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* A row's first link comes with it (t.prev_id); list_previous looks up
    * the others for the rows that can have them. */
 #define LIST_COLS TASK_COLS_HEAD "t.prev_id, " TASK_COLS_TAIL LIST_PROC
-#define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
-#define LIST(view, cmp, order) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
+#define LIST_JOINS "LEFT JOIN user u ON u.id = t.owner_id LEFT JOIN process p ON p.id = t.process_id "
+#define LIST_FROM " FROM task t " LIST_JOINS
+#define LIST_AT(from, view, cmp, order) \
+  "SELECT " LIST_COLS from "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
+#define LIST(view, cmp, order) LIST_AT(LIST_FROM, view, cmp, order)
   [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
   /* the queue in id order walks the queued tasks (task_queue), whatever
    * the statistics say */
-#define LIST_QUEUE(cmp, order)                                                                          \
-  "SELECT " LIST_COLS " FROM task t INDEXED BY task_queue LEFT JOIN user u ON u.id = t.owner_id"        \
-  " LEFT JOIN process p ON p.id = t.process_id WHERE " VIEW_QUEUE LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp \
-  " ?10) ORDER BY t.id " order " LIMIT ?11"
-  [Q_LIST_QUEUE] = LIST_QUEUE("<", "DESC"),
-  [Q_LIST_QUEUE_ASC] = LIST_QUEUE(">", "ASC"),
+#define QUEUE_FROM " FROM task t INDEXED BY task_queue " LIST_JOINS
+  [Q_LIST_QUEUE] = LIST_AT(QUEUE_FROM, VIEW_QUEUE, "<", "DESC"),
+  [Q_LIST_QUEUE_ASC] = LIST_AT(QUEUE_FROM, VIEW_QUEUE, ">", "ASC"),
   [Q_LIST_ARCHIVE] = LIST(VIEW_ARCHIVE, "<", "DESC"),
   [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, ">", "ASC"),
   [Q_LIST_ALL] = LIST(VIEW_ALL, "<", "DESC"),
@@ -1603,7 +1602,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * filters, after another, or of another size runs its twin unnamed,
    * planned for its parameters (store_pg_list_filtered) */
   int filtered = q->flow || q->process_id || q->status || q->since || q->until || q->finished_since || q->finished_until;
-  int rows_wanted = q->limit > 0 ? q->limit : 50;
+  int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
   int pg_filtered = st->cur->db->kind == DB_KIND_PG &&
                     (filtered || q->nfilters || q->after || rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);

@@ -297,6 +297,9 @@ void st_task_array_free(st_task *rows, int n);
 
 enum { STORE_VIEW_INBOX, STORE_VIEW_QUEUE, STORE_VIEW_ARCHIVE, STORE_VIEW_ALL };
 
+/* A task list page's rows unless asked otherwise (GET /api/tasks). */
+#define STORE_PAGE_DEFAULT 50
+
 typedef struct store_task_query {
   int view;
   int64_t user_id;

@@ -80,10 +80,12 @@ const char *store_sql_text(store *st, int q);
  * "status IN (...active...)": an IN list of more than two values is an
  * ephemeral table that every insert into task would build.)  `t` is the
  * table's alias with its dot, or "". */
-/* The rows a task list reads for a page of the default 50: one more tells
- * whether another page follows (engine_list.c).  On PostgreSQL a first page
- * of this many rows runs a statement prepared once (store_sql_pg.c). */
+/* The rows a task list reads for a page of STORE_PAGE_DEFAULT: one more
+ * tells whether another page follows (engine_list.c).  On PostgreSQL a
+ * first page of this many rows runs a statement prepared once, whose text
+ * says the number (store_sql_pg.c): a literal, not a sum. */
 #define STORE_PAGE_ROWS 51
+_Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more");
 
 #define TASK_UNFINISHED(t) t "status <> 'DONE' AND " t "status <> 'CANCELED' AND " t "status <> 'REVIVED'"
 
