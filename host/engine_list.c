@@ -268,6 +268,7 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
     sq->managed_flows_json = lq->managed_text = dump_json(lq->managed);
   }
   sq->user_id = a->id;
+  sq->user_name = a->username;
   sq->flow = q->flow;
   sq->process_id = q->process_id;
   sq->status = q->status;

@@ -14,12 +14,14 @@
 #include "metrics.h"
 #include "store_internal.h"
 
-#define TASK_COLS_HEAD                                                                        \
-  "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "            \
-  "coalesce(u.username,''), t.token, coalesce(t.join_of,''), t.data, t.error_message, "  \
-  "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
+#define TASK_COLS_ID "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "
+/* the columns after the owner's name */
+#define TASK_COLS_REST                                                                    \
+  "t.token, coalesce(t.join_of,''), t.data, t.error_message, t.error_traceback,"           \
+  " t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), "                \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
   "coalesce(t.lease_owner,''), "
+#define TASK_COLS_HEAD TASK_COLS_ID "coalesce(u.username,''), " TASK_COLS_REST
 /* the ids of the tasks it came from, "3,4" (a list page reads its rows'
  * first link with them and any others in one statement: list_previous) */
 #define TASK_PREV                                                                        \
@@ -197,6 +199,18 @@ const char *const STORE_SQL[Q__COUNT] = {
   " AND t.flow_task IN (SELECT value FROM json_each(?3))"
 #define VIEW_ARCHIVE "t.owner_id = ?2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "(?4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_each(?4))))"
+  /* The owner's name of each view's rows: the inbox's and the archive's
+   * tasks are the user's own (?2), whose name the caller binds as ?1; the
+   * queue's have none.  Only view=all reads each row's user. */
+#define OWNER_INBOX "coalesce(?1, '')"
+#define OWNER_QUEUE "''"
+#define OWNER_ARCHIVE OWNER_INBOX
+#define OWNER_ALL "coalesce(u.username,'')"
+#define PROC_JOIN "LEFT JOIN process p ON p.id = t.process_id "
+#define JOINS_INBOX PROC_JOIN
+#define JOINS_QUEUE PROC_JOIN
+#define JOINS_ARCHIVE PROC_JOIN
+#define JOINS_ALL "LEFT JOIN user u ON u.id = t.owner_id " PROC_JOIN
 #define LIST_FILTERS                                                                    \
   " AND (?5 IS NULL OR substr(t.flow_task, 1, length(?5) + 1) = ?5 || '.')"            \
   " AND (?6 IS NULL OR t.process_id = ?6) AND (?7 IS NULL OR t.status = ?7)"          \
@@ -207,48 +221,48 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define LIST_PROC ", p.status, p.version "
   /* A row's first link comes with it (t.prev_id); list_previous looks up
    * the others for the rows that can have them. */
-#define LIST_COLS TASK_COLS_HEAD "t.prev_id, " TASK_COLS_TAIL LIST_PROC
-#define LIST_JOINS "LEFT JOIN user u ON u.id = t.owner_id LEFT JOIN process p ON p.id = t.process_id "
-#define LIST_FROM " FROM task t " LIST_JOINS
-#define LIST_AT(from, view, cmp, order) \
-  "SELECT " LIST_COLS from "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
-#define LIST(view, cmp, order) LIST_AT(LIST_FROM, view, cmp, order)
-  [Q_LIST_INBOX] = LIST(VIEW_INBOX, "<", "DESC"),
-  [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, ">", "ASC"),
+#define LIST_COLS(v) TASK_COLS_ID OWNER_##v ", " TASK_COLS_REST "t.prev_id, " TASK_COLS_TAIL LIST_PROC
+  /* v: INBOX, QUEUE, ARCHIVE or ALL (VIEW_v, OWNER_v, JOINS_v) */
+#define LIST_HEAD(from, v) "SELECT " LIST_COLS(v) from JOINS_##v "WHERE " VIEW_##v LIST_FILTERS
+#define LIST_AT(from, v, cmp, order) \
+  LIST_HEAD(from, v) " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
+#define LIST(v, cmp, order) LIST_AT(" FROM task t ", v, cmp, order)
+  [Q_LIST_INBOX] = LIST(INBOX, "<", "DESC"),
+  [Q_LIST_INBOX_ASC] = LIST(INBOX, ">", "ASC"),
   /* the queue in id order walks the queued tasks (task_queue), whatever
    * the statistics say */
-#define QUEUE_FROM " FROM task t INDEXED BY task_queue " LIST_JOINS
-  [Q_LIST_QUEUE] = LIST_AT(QUEUE_FROM, VIEW_QUEUE, "<", "DESC"),
-  [Q_LIST_QUEUE_ASC] = LIST_AT(QUEUE_FROM, VIEW_QUEUE, ">", "ASC"),
-  [Q_LIST_ARCHIVE] = LIST(VIEW_ARCHIVE, "<", "DESC"),
-  [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, ">", "ASC"),
-  [Q_LIST_ALL] = LIST(VIEW_ALL, "<", "DESC"),
-  [Q_LIST_ALL_ASC] = LIST(VIEW_ALL, ">", "ASC"),
+#define QUEUE_FROM " FROM task t INDEXED BY task_queue "
+  [Q_LIST_QUEUE] = LIST_AT(QUEUE_FROM, QUEUE, "<", "DESC"),
+  [Q_LIST_QUEUE_ASC] = LIST_AT(QUEUE_FROM, QUEUE, ">", "ASC"),
+  [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "<", "DESC"),
+  [Q_LIST_ARCHIVE_ASC] = LIST(ARCHIVE, ">", "ASC"),
+  [Q_LIST_ALL] = LIST(ALL, "<", "DESC"),
+  [Q_LIST_ALL_ASC] = LIST(ALL, ">", "ASC"),
   /* By due date, earliest first, tasks without one last; the page key is
    * still the last task's id, whose (due, id) the next page starts after. */
 #define DUE_KEY "(coalesce(t.due_at, '~'), t.id)"
-#define LIST_DUE(view) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " DUE_KEY \
+#define LIST_DUE(v) \
+  LIST_HEAD(" FROM task t ", v) " AND (?10 IS NULL OR " DUE_KEY \
   " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT ?11"
-  [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX),
-  [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE),
-  [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE),
-  [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL),
+  [Q_LIST_INBOX_DUE] = LIST_DUE(INBOX),
+  [Q_LIST_QUEUE_DUE] = LIST_DUE(QUEUE),
+  [Q_LIST_ARCHIVE_DUE] = LIST_DUE(ARCHIVE),
+  [Q_LIST_ALL_DUE] = LIST_DUE(ALL),
   /* By finished_at (the archive's "Finished" column), unfinished tasks last
    * either way; paged like the due order, by the last task's id. */
 #define FIN_KEY(none) "(coalesce(t.finished_at, '" none "'), t.id)"
-#define LIST_FIN(view, none, cmp, order) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " view LIST_FILTERS " AND (?10 IS NULL OR " FIN_KEY(none) " " cmp \
+#define LIST_FIN(v, none, cmp, order) \
+  LIST_HEAD(" FROM task t ", v) " AND (?10 IS NULL OR " FIN_KEY(none) " " cmp \
   " (SELECT coalesce(finished_at, '" none "'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.finished_at, '" none \
   "') " order ", t.id " order " LIMIT ?11"
-  [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "<", "DESC"),
-  [Q_LIST_QUEUE_FIN] = LIST_FIN(VIEW_QUEUE, "", "<", "DESC"),
-  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(VIEW_ARCHIVE, "", "<", "DESC"),
-  [Q_LIST_ALL_FIN] = LIST_FIN(VIEW_ALL, "", "<", "DESC"),
-  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(VIEW_INBOX, "~", ">", "ASC"),
-  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(VIEW_QUEUE, "~", ">", "ASC"),
-  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(VIEW_ARCHIVE, "~", ">", "ASC"),
-  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(VIEW_ALL, "~", ">", "ASC"),
+  [Q_LIST_INBOX_FIN] = LIST_FIN(INBOX, "", "<", "DESC"),
+  [Q_LIST_QUEUE_FIN] = LIST_FIN(QUEUE, "", "<", "DESC"),
+  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(ARCHIVE, "", "<", "DESC"),
+  [Q_LIST_ALL_FIN] = LIST_FIN(ALL, "", "<", "DESC"),
+  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(INBOX, "~", ">", "ASC"),
+  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(QUEUE, "~", ">", "ASC"),
+  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(ARCHIVE, "~", ">", "ASC"),
+  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(ALL, "~", ">", "ASC"),
   /* Counted up to a cap (?11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
@@ -1611,6 +1625,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
            : once      ? sq_prepare_once(st, text, "list tasks", err)
                        : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
+  sq_bind_text_or_null(s, 1, q->user_name);
   dbs_bind_int64(s, 2, q->user_id);
   dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
   sq_bind_text_or_null(s, 4, q->managed_flows_json);

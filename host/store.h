@@ -303,6 +303,7 @@ enum { STORE_VIEW_INBOX, STORE_VIEW_QUEUE, STORE_VIEW_ARCHIVE, STORE_VIEW_ALL };
 typedef struct store_task_query {
   int view;
   int64_t user_id;
+  const char *user_name;         /* user_id's name: the owner of the inbox's and the archive's rows */
   const char *assignable_json;   /* queue: JSON array of flow_task names the user may take */
   const char *managed_flows_json;/* all: JSON array of flows (NULL: every flow, admins) */
   const char *flow;

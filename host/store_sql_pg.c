@@ -9,12 +9,14 @@
  */
 #include "store_internal.h"
 
-#define TASK_COLS_HEAD                                                                        \
-  "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "            \
-  "coalesce(u.username,''), t.token, coalesce(t.join_of,''), t.data, t.error_message, "  \
-  "t.error_traceback, t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), " \
+#define TASK_COLS_ID "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "
+/* the columns after the owner's name */
+#define TASK_COLS_REST                                                                    \
+  "t.token, coalesce(t.join_of,''), t.data, t.error_message, t.error_traceback,"           \
+  " t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), "                \
   "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
   "coalesce(t.lease_owner,''), "
+#define TASK_COLS_HEAD TASK_COLS_ID "coalesce(u.username,''), " TASK_COLS_REST
 /* the ids of the tasks it came from, "3,4" (a list page reads its rows'
  * first link with them and any others in one statement: list_previous) */
 #define TASK_PREV                                                                        \
@@ -193,6 +195,18 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " (SELECT value FROM json_array_elements_text(($3)::json))"
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "($4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_array_elements_text(($4)::json))))"
+  /* The owner's name of each view's rows (store.c): the user's own ($1)
+   * in the inbox and the archive, none in the queue; only view=all reads
+   * each row's user.  A page of the inbox read 51 user rows for one name. */
+#define OWNER_INBOX "coalesce($1::text, '')"
+#define OWNER_QUEUE "''"
+#define OWNER_ARCHIVE OWNER_INBOX
+#define OWNER_ALL "coalesce(u.username,'')"
+#define PROC_JOIN "LEFT JOIN process p ON p.id = t.process_id "
+#define JOINS_INBOX PROC_JOIN
+#define JOINS_QUEUE PROC_JOIN
+#define JOINS_ARCHIVE PROC_JOIN
+#define JOINS_ALL "LEFT JOIN \"user\" u ON u.id = t.owner_id " PROC_JOIN
 /* PostgreSQL wants a type for every parameter $1..$N, also those a view
  * does not use ($1 is bound by nobody): typed here, in a condition that is
  * always true and that the planner folds away. */
@@ -208,8 +222,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* the process's status and version with each row (store.c's LIST_PROC) */
 #define LIST_PROC ", p.status, p.version "
   /* a row's first link with it (store.c's LIST_COLS) */
-#define LIST_COLS TASK_COLS_HEAD "t.prev_id::text, " TASK_COLS_TAIL LIST_PROC
-#define LIST_FROM TASK_FROM "LEFT JOIN process p ON p.id = t.process_id "
+#define LIST_COLS(v) TASK_COLS_ID OWNER_##v ", " TASK_COLS_REST "t.prev_id::text, " TASK_COLS_TAIL LIST_PROC
+  /* v: INBOX, QUEUE, ARCHIVE or ALL (VIEW_v, OWNER_v, JOINS_v) */
+#define LIST_HEAD(v) "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS VIEW_##v
   /* The statements prepared once are the first page of the default size
    * and say so (LIMIT 51: 50 and one more; no "after" condition; $10 and
    * $11 are bound all the same), so that the plan PostgreSQL makes for unknown parameters
@@ -225,47 +240,46 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define STR(x) STR_(x)
 #define LIMIT_PREPARED " LIMIT " STR(STORE_PAGE_ROWS)
 #define LIMIT_PLANNED " LIMIT NULLIF($11::bigint, -1)"
-#define LIST(view, rest, order, limit) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view rest " ORDER BY t.id " order limit
+#define LIST(v, rest, order, limit) LIST_HEAD(v) rest " ORDER BY t.id " order limit
   /* the page after the task $10 */
 #define AFTER_ID(cmp) " AND ($10 IS NULL OR t.id " cmp " $10)"
-  [Q_LIST_INBOX] = LIST(VIEW_INBOX, "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_INBOX_ASC] = LIST(VIEW_INBOX, "", "ASC", LIMIT_PREPARED),
-  [Q_LIST_QUEUE] = LIST(VIEW_QUEUE, "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_QUEUE_ASC] = LIST(VIEW_QUEUE, "", "ASC", LIMIT_PREPARED),
-  [Q_LIST_ARCHIVE] = LIST(VIEW_ARCHIVE, "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_ARCHIVE_ASC] = LIST(VIEW_ARCHIVE, "", "ASC", LIMIT_PREPARED),
-  [Q_LIST_ALL] = LIST(VIEW_ALL, "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_ALL_ASC] = LIST(VIEW_ALL, "", "ASC", LIMIT_PREPARED),
+  [Q_LIST_INBOX] = LIST(INBOX, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_INBOX_ASC] = LIST(INBOX, "", "ASC", LIMIT_PREPARED),
+  [Q_LIST_QUEUE] = LIST(QUEUE, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_QUEUE_ASC] = LIST(QUEUE, "", "ASC", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE_ASC] = LIST(ARCHIVE, "", "ASC", LIMIT_PREPARED),
+  [Q_LIST_ALL] = LIST(ALL, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ALL_ASC] = LIST(ALL, "", "ASC", LIMIT_PREPARED),
   /* By due date, earliest first, tasks without one last; the page key is
    * still the last task's id, whose (due, id) the next page starts after.
    * COLLATE "C": '~' (and '' below) must sort after (before) every ISO
    * time, which holds in byte order, not in a language collation such as
    * en_US that a database may have been created with. */
 #define DUE_KEY "(coalesce(t.due_at, '~') COLLATE \"C\", t.id)"
-#define LIST_DUE(view, rest, limit) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view rest " ORDER BY coalesce(t.due_at, '~') COLLATE \"C\", t.id" limit
+#define LIST_DUE(v, rest, limit) \
+  LIST_HEAD(v) rest " ORDER BY coalesce(t.due_at, '~') COLLATE \"C\", t.id" limit
 #define AFTER_DUE " AND ($10 IS NULL OR " DUE_KEY " > (SELECT coalesce(due_at, '~') COLLATE \"C\", id FROM task WHERE id = $10))"
-  [Q_LIST_INBOX_DUE] = LIST_DUE(VIEW_INBOX, "", LIMIT_PREPARED),
-  [Q_LIST_QUEUE_DUE] = LIST_DUE(VIEW_QUEUE, "", LIMIT_PREPARED),
-  [Q_LIST_ARCHIVE_DUE] = LIST_DUE(VIEW_ARCHIVE, "", LIMIT_PREPARED),
-  [Q_LIST_ALL_DUE] = LIST_DUE(VIEW_ALL, "", LIMIT_PREPARED),
+  [Q_LIST_INBOX_DUE] = LIST_DUE(INBOX, "", LIMIT_PREPARED),
+  [Q_LIST_QUEUE_DUE] = LIST_DUE(QUEUE, "", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE_DUE] = LIST_DUE(ARCHIVE, "", LIMIT_PREPARED),
+  [Q_LIST_ALL_DUE] = LIST_DUE(ALL, "", LIMIT_PREPARED),
   /* By finished_at (the archive's "Finished" column), unfinished tasks last
    * either way; paged like the due order, by the last task's id. */
 #define FIN_KEY(none) "(coalesce(t.finished_at, '" none "') COLLATE \"C\", t.id)"
-#define LIST_FIN(view, rest, none, order, limit) \
-  "SELECT " LIST_COLS LIST_FROM "WHERE " LIST_PARAMS view rest \
+#define LIST_FIN(v, rest, none, order, limit) \
+  LIST_HEAD(v) rest \
   " ORDER BY coalesce(t.finished_at, '" none "') COLLATE \"C\" " order ", t.id " order limit
 #define AFTER_FIN(none, cmp) " AND ($10 IS NULL OR " FIN_KEY(none) " " cmp \
   " (SELECT coalesce(finished_at, '" none "') COLLATE \"C\", id FROM task WHERE id = $10))"
-  [Q_LIST_INBOX_FIN] = LIST_FIN(VIEW_INBOX, "", "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_QUEUE_FIN] = LIST_FIN(VIEW_QUEUE, "", "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(VIEW_ARCHIVE, "", "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_ALL_FIN] = LIST_FIN(VIEW_ALL, "", "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(VIEW_INBOX, "", "~", "ASC", LIMIT_PREPARED),
-  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(VIEW_QUEUE, "", "~", "ASC", LIMIT_PREPARED),
-  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(VIEW_ARCHIVE, "", "~", "ASC", LIMIT_PREPARED),
-  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(VIEW_ALL, "", "~", "ASC", LIMIT_PREPARED),
+  [Q_LIST_INBOX_FIN] = LIST_FIN(INBOX, "", "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_QUEUE_FIN] = LIST_FIN(QUEUE, "", "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE_FIN] = LIST_FIN(ARCHIVE, "", "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ALL_FIN] = LIST_FIN(ALL, "", "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_INBOX_FIN_ASC] = LIST_FIN(INBOX, "", "~", "ASC", LIMIT_PREPARED),
+  [Q_LIST_QUEUE_FIN_ASC] = LIST_FIN(QUEUE, "", "~", "ASC", LIMIT_PREPARED),
+  [Q_LIST_ARCHIVE_FIN_ASC] = LIST_FIN(ARCHIVE, "", "~", "ASC", LIMIT_PREPARED),
+  [Q_LIST_ALL_FIN_ASC] = LIST_FIN(ALL, "", "~", "ASC", LIMIT_PREPARED),
   /* Counted up to a cap ($11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
@@ -369,26 +383,26 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
  * 1,000 tasks, growing with them; 0.2 ms walking).  Planning a page for
  * its parameters each time instead cost more than the walk. */
 static const char *const LIST_FILTERED[Q_LIST_ALL_FIN_ASC - Q_LIST_INBOX + 1] = {
-  [Q_LIST_INBOX - Q_LIST_INBOX] = LIST(VIEW_INBOX, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
-  [Q_LIST_INBOX_ASC - Q_LIST_INBOX] = LIST(VIEW_INBOX, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
-  [Q_LIST_QUEUE - Q_LIST_INBOX] = LIST(VIEW_QUEUE, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
-  [Q_LIST_QUEUE_ASC - Q_LIST_INBOX] = LIST(VIEW_QUEUE, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
-  [Q_LIST_ARCHIVE - Q_LIST_INBOX] = LIST(VIEW_ARCHIVE, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
-  [Q_LIST_ARCHIVE_ASC - Q_LIST_INBOX] = LIST(VIEW_ARCHIVE, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
-  [Q_LIST_ALL - Q_LIST_INBOX] = LIST(VIEW_ALL, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
-  [Q_LIST_ALL_ASC - Q_LIST_INBOX] = LIST(VIEW_ALL, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
-  [Q_LIST_INBOX_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_INBOX, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
-  [Q_LIST_QUEUE_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_QUEUE, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
-  [Q_LIST_ARCHIVE_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_ARCHIVE, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
-  [Q_LIST_ALL_DUE - Q_LIST_INBOX] = LIST_DUE(VIEW_ALL, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
-  [Q_LIST_INBOX_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_INBOX, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
-  [Q_LIST_QUEUE_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_QUEUE, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
-  [Q_LIST_ARCHIVE_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_ARCHIVE, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
-  [Q_LIST_ALL_FIN - Q_LIST_INBOX] = LIST_FIN(VIEW_ALL, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
-  [Q_LIST_INBOX_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_INBOX, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
-  [Q_LIST_QUEUE_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_QUEUE, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
-  [Q_LIST_ARCHIVE_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_ARCHIVE, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
-  [Q_LIST_ALL_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(VIEW_ALL, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
+  [Q_LIST_INBOX - Q_LIST_INBOX] = LIST(INBOX, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_INBOX_ASC - Q_LIST_INBOX] = LIST(INBOX, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE - Q_LIST_INBOX] = LIST(QUEUE, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE_ASC - Q_LIST_INBOX] = LIST(QUEUE, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE - Q_LIST_INBOX] = LIST(ARCHIVE, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE_ASC - Q_LIST_INBOX] = LIST(ARCHIVE, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
+  [Q_LIST_ALL - Q_LIST_INBOX] = LIST(ALL, LIST_FILTERS AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_ALL_ASC - Q_LIST_INBOX] = LIST(ALL, LIST_FILTERS AFTER_ID(">"), "ASC", LIMIT_PLANNED),
+  [Q_LIST_INBOX_DUE - Q_LIST_INBOX] = LIST_DUE(INBOX, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
+  [Q_LIST_QUEUE_DUE - Q_LIST_INBOX] = LIST_DUE(QUEUE, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE_DUE - Q_LIST_INBOX] = LIST_DUE(ARCHIVE, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
+  [Q_LIST_ALL_DUE - Q_LIST_INBOX] = LIST_DUE(ALL, LIST_FILTERS AFTER_DUE, LIMIT_PLANNED),
+  [Q_LIST_INBOX_FIN - Q_LIST_INBOX] = LIST_FIN(INBOX, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE_FIN - Q_LIST_INBOX] = LIST_FIN(QUEUE, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE_FIN - Q_LIST_INBOX] = LIST_FIN(ARCHIVE, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
+  [Q_LIST_ALL_FIN - Q_LIST_INBOX] = LIST_FIN(ALL, LIST_FILTERS AFTER_FIN("", "<"), "", "DESC", LIMIT_PLANNED),
+  [Q_LIST_INBOX_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(INBOX, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(QUEUE, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
+  [Q_LIST_ARCHIVE_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(ARCHIVE, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
+  [Q_LIST_ALL_FIN_ASC - Q_LIST_INBOX] = LIST_FIN(ALL, LIST_FILTERS AFTER_FIN("~", ">"), "~", "ASC", LIMIT_PLANNED),
 };
 
 const char *store_pg_list_filtered(int q) {

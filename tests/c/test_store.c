@@ -397,6 +397,58 @@ static int test_list_rows(void) {
   return 0;
 }
 
+/* The owner's name in every view: the inbox's and the archive's rows are
+ * the user's own, named by the caller (no user row read per task); the
+ * queue's have none; view=all reads each row's user. */
+static int test_list_owner(void) {
+  fherr err = {0};
+  char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
+  store *st;
+  const char *db = open_temp(path, url, sizeof url, &st);
+  CHECK(db);
+  if (!getenv("FLOWHOST_TEST_PG")) {
+    char plan[2048];
+    CHECK(test_plan_of(db, store_sql_text(st, Q_LIST_INBOX), plan, sizeof plan) == 0);
+    fprintf(stderr, "  inbox page: %s\n", plan);
+    CHECK(strstr(plan, "task_owner_status") != NULL && strstr(plan, "SEARCH u ") == NULL);
+  }
+  int64_t alice, bob, pid, id[4];
+  CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
+  CHECK(store_user_add(st, "bob", NULL, 0, &bob, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", alice, &pid, &err) == FH_OK);
+  static const char *const statuses[4] = {"ASSIGNED", "DONE", "NEW", "ASSIGNED"};
+  for (int i = 0; i < 4; i++) {
+    CHECK(insert_task(st, pid, "f.a", statuses[i], "start", &id[i]) == 0);
+    st_task t;
+    CHECK(store_task_get(st, id[i], &t, &err) == FH_OK);
+    t.owner_id = i == 2 ? 0 : i == 3 ? bob : alice;
+    CHECK(store_task_update(st, &t, &err) == FH_OK);
+    st_task_free(&t);
+  }
+  struct { int view; int64_t want; const char *owner; } cases[] = {
+      {STORE_VIEW_INBOX, id[0], "alice"}, {STORE_VIEW_ARCHIVE, id[1], "alice"}, {STORE_VIEW_QUEUE, id[2], ""}};
+  for (int c = 0; c < 3; c++) {
+    store_task_query q = {.view = cases[c].view, .user_id = alice, .user_name = "alice", .limit = 51,
+                          .assignable_json = "[\"f.a\"]"};
+    st_task *rows;
+    int n;
+    CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+    CHECK(n == 1 && rows[0].id == cases[c].want && !strcmp(rows[0].owner_name, cases[c].owner));
+    st_task_array_free(rows, n);
+  }
+  store_task_query all = {.view = STORE_VIEW_ALL, .user_id = alice, .user_name = "alice", .limit = 51};
+  st_task *rows;
+  int n;
+  CHECK(store_task_list(st, &all, &rows, &n, &err) == FH_OK);
+  CHECK(n == 4);
+  for (int i = 0; i < n; i++)
+    CHECK(!strcmp(rows[i].owner_name, rows[i].id == id[2] ? "" : rows[i].id == id[3] ? "bob" : "alice"));
+  st_task_array_free(rows, n);
+  store_close(st);
+  test_remove_db(path);
+  return 0;
+}
+
 /* The queue page walks the queued tasks from the newest (task_queue) and
  * keeps those of the user's nodes: no sort, and it reads about the tasks it
  * shows however many tasks are done, held or queued for other nodes. */
@@ -1057,6 +1109,7 @@ static const test_case TESTS[] = {
     {"rollback_and_rename", test_rollback_and_rename},
     {"task_lists", test_task_lists},
     {"list_rows", test_list_rows},
+    {"list_owner", test_list_owner},
     {"queue_walk", test_queue_walk},
     {NULL, NULL},
 };
