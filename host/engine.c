@@ -138,6 +138,7 @@ void engine_close(engine *e) {
   if (!e) return;
   engine_pins_reset(e);
   summary_cache_free(e);
+  view_assignable_free(e);
   luavm_free(e->vm);
   if (e->gen) flowgen_release(e->reg, e->gen);
   store_close(e->st);

@@ -44,6 +44,8 @@ struct engine {
   struct pin *pins;     /* engine_pins.c: pinned versions loaded in vm */
   int defer_indexing;   /* engine_options.defer_indexing */
   struct summary_cache *summaries;   /* engine_summary.c; NULL until the first list */
+  struct assignable_memo *assignable;   /* engine_assignable.c; NULL until the first queue */
+  long pins_version;    /* engine_pins.c: bumped whenever pins changes */
   char *db_key;         /* the database it opened (the metrics gauges' cache key); NULL: private */
   struct identity_cache *idc;   /* engine_options.identity_cache: shared, not owned */
 };
@@ -368,7 +370,12 @@ json_t *view_task_json(engine *e, const st_task *t);
  * *fn_nodes those of :Permission(fn) nodes), the flows it manages, and
  * whether it may take a queue task of a :Permission(fn) node. */
 char *view_summary(engine *e, const st_process *p, const json_t *data);
-json_t *view_assignable(engine *e, const fh_actor *a, json_t **fn_nodes);
+/* engine_assignable.c: the names as a JSON array text, the same without
+ * the :Permission(fn) nodes' (plain_text, optional), and those as
+ * {"flow.node": true} (a reference: read it, decref it); 0 when out of
+ * memory.  Kept per engine for the last few actors. */
+int view_assignable(engine *e, const fh_actor *a, char **names_text, char **plain_text, json_t **fn_nodes);
+void view_assignable_free(engine *e);
 json_t *view_managed_flows(engine *e, const fh_actor *a);
 int view_may_take(engine *e, const fh_actor *a, st_task *t);
 /* engine_list.c: task t as view_task_json() prints it, into w, its object

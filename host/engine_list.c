@@ -231,7 +231,7 @@ static void write_list_item(jsonw *w, engine *e, const st_task *t, const fh_acto
 /* What a task list asks the store, and what it needs to free after. */
 typedef struct list_query {
   store_task_query sq;
-  json_t *names, *fn_nodes, *managed;
+  json_t *fn_nodes, *managed;
   char *names_text, *managed_text;
   store_data_filter *filters;   /* data.* parameters (engine_data.c) */
 } list_query;
@@ -240,7 +240,6 @@ static void list_query_free(list_query *lq) {
   free(lq->filters);
   free(lq->names_text);
   free(lq->managed_text);
-  json_decref(lq->names);
   json_decref(lq->fn_nodes);
   json_decref(lq->managed);
 }
@@ -260,8 +259,9 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
   if (!view_of(q->view ? q->view : "inbox", &sq->view))
     return fherr_set(err, FH_BAD_REQUEST, "view must be inbox, queue, archive or all");
   if (sq->view == STORE_VIEW_QUEUE) {
-    lq->names = view_assignable(e, a, &lq->fn_nodes);
-    sq->assignable_json = lq->names_text = dump_json(lq->names);
+    if (!view_assignable(e, a, &lq->names_text, NULL, &lq->fn_nodes))
+      return fherr_set(err, FH_INTERNAL, "out of memory");
+    sq->assignable_json = lq->names_text;
   } else if (sq->view == STORE_VIEW_ALL && !a->is_admin && !a->is_system) {
     lq->managed = view_managed_flows(e, a);
     if (json_array_size(lq->managed) == 0) return fherr_set(err, FH_FORBIDDEN, "view=all is for managers");

@@ -31,6 +31,7 @@ void engine_pins_reset(engine *e) {
     p = next;
   }
   e->pins = NULL;
+  e->pins_version++;
 }
 
 static pin *pin_find(engine *e, const char *key) {
@@ -65,6 +66,7 @@ static pin *pin_load(engine *e, const char *flow, const char *hash, const char *
   snprintf(p->key, sizeof p->key, "%s", key);
   p->next = e->pins;
   e->pins = p;
+  e->pins_version++;
   return p;
 }
 

@@ -212,38 +212,6 @@ int engine_flow_dot(engine *e, const char *flow, char **out, fherr *err) {
   return *out ? FH_OK : fherr_set(err, FH_INTERNAL, "out of memory");
 }
 
-/* Adds the View nodes of fd the actor may assign to names (and fn_nodes);
- * with dedupe, only those not listed yet (a pinned version's nodes). */
-static void add_assignable(const flowdef *fd, const fh_actor *a, int dedupe, json_t *names, json_t *fn_nodes) {
-  for (int j = 0; fd && j < fd->nnodes; j++) {
-    const fd_node *n = &fd->nodes[j];
-    if (n->kind != NODE_VIEW) continue;
-    int yes = a->is_admin || a->is_system || (!n->permission && !n->permission_fn) ||
-              (n->permission && fh_actor_has_perm(a, n->permission)) || n->permission_fn;
-    if (!yes) continue;
-    char ft[160];
-    snprintf(ft, sizeof ft, "%s.%s", fd->name, n->name);
-    size_t k;
-    json_t *have;
-    int dup = 0;
-    if (dedupe) json_array_foreach(names, k, have) dup = dup || !strcmp(json_string_value(have), ft);
-    if (dup) continue;
-    json_array_append_new(names, json_string(ft));
-    if (n->permission_fn && !a->is_admin && !a->is_system) json_object_set_new(fn_nodes, ft, json_true());
-  }
-}
-
-/* Flow tasks ("flow.node") of human nodes the actor may assign: the queue
- * (with the nodes of older versions pinned processes wait at). */
-json_t *view_assignable(engine *e, const fh_actor *a, json_t **fn_nodes) {
-  json_t *names = json_array();
-  *fn_nodes = json_object();
-  for (int i = 0; i < e->gen->n; i++) add_assignable(e->gen->entries[i].def, a, 0, names, *fn_nodes);
-  const flowdef *pinned;
-  for (int i = 0; (pinned = engine_pin_def(e, i)); i++) add_assignable(pinned, a, 1, names, *fn_nodes);
-  return names;
-}
-
 json_t *view_managed_flows(engine *e, const fh_actor *a) {
   json_t *flows = json_array();
   for (int i = 0; i < e->gen->n; i++)
@@ -313,13 +281,9 @@ int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) 
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
   json_t *fn_nodes = NULL;
-  json_t *names = view_assignable(e, a, &fn_nodes);
+  char *names_text = NULL, *plain_text = NULL;
   /* plain nodes are counted in SQL; :Permission(fn) nodes one by one */
-  json_t *plain = json_array();
-  size_t i;
-  json_t *v;
-  json_array_foreach(names, i, v) if (!json_object_get(fn_nodes, json_string_value(v))) json_array_append(plain, v);
-  char *plain_text = dump_json(plain);
+  if (!view_assignable(e, a, &names_text, &plain_text, &fn_nodes)) return fherr_set(err, FH_INTERNAL, "out of memory");
   store_task_query inbox = {.view = STORE_VIEW_INBOX, .user_id = a->id, .limit = COUNT_CAP};
   store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = plain_text,
                             .limit = COUNT_CAP};
@@ -331,8 +295,7 @@ int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) 
     *out = counts_json(ni, nq + nf);
   store_read_end(e->st, began);
   free(plain_text);
-  json_decref(plain);
-  json_decref(names);
+  free(names_text);
   json_decref(fn_nodes);
   return rc;
 }

@@ -320,6 +320,18 @@ pattern("role_based", {
     host:execute(approve.id, {}, { as = "bob" })
     assert.equal("DONE", H.status(host, pid))
   end)
+
+  -- the names of the nodes one may take are kept per permissions, not per user
+  it("puts the task in the queue of a holder granted the permission since", function()
+    local host = ctx.host
+    local approve = H.one(host, host:start("role_based", "start", {}).process.id, "approve")
+    assert.same({}, H.task_ids(host, { view = "queue", as = "carol" }))
+    assert.same({ queue = 0, inbox = 0 }, host:counts { as = "carol" })
+    host:grant("carol", "role_based.approve")
+    assert.same({ approve.id }, H.task_ids(host, { view = "queue", as = "carol" }))
+    assert.same({ queue = 1, inbox = 0 }, host:counts { as = "carol" })
+    assert.same({}, H.task_ids(host, { view = "queue", as = "alice" }))
+  end)
 end)
 
 pattern("deferred_distribution", nil, function(ctx)
