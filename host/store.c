@@ -15,21 +15,20 @@
 #include "store_internal.h"
 
 #define TASK_COLS_ID "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "
-/* the columns after the owner's name */
-#define TASK_COLS_REST                                                                    \
-  "t.token, coalesce(t.join_of,''), t.data, t.error_message, t.error_traceback,"           \
-  " t.created_at, coalesce(t.assigned_at,''), coalesce(t.started_at,''), "                \
-  "coalesce(t.finished_at,''), coalesce(t.due_at,''), coalesce(t.lease_until,''), t.attempts, " \
-  "coalesce(t.lease_owner,''), "
-#define TASK_COLS_HEAD TASK_COLS_ID "coalesce(u.username,''), " TASK_COLS_REST
+/* the columns after the owner's name.  No coalesce: a NULL reads as ""
+ * or 0 (sq_copy_col, dbs_col_int64), and PostgreSQL formats and sends each
+ * empty string (9 a row) where a NULL is one flag. */
+#define TASK_COLS_REST                                                               \
+  "t.token, t.join_of, t.data, t.error_message, t.error_traceback, t.created_at, "  \
+  "t.assigned_at, t.started_at, t.finished_at, t.due_at, t.lease_until, t.attempts, " \
+  "t.lease_owner, "
+#define TASK_COLS_HEAD TASK_COLS_ID "u.username, " TASK_COLS_REST
 /* the ids of the tasks it came from, "3,4" (a list page reads its rows'
  * first link with them and any others in one statement: list_previous) */
 #define TASK_PREV                                                                        \
   "(SELECT group_concat(p) FROM (SELECT previous_id AS p FROM task_previous tp "          \
   "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL ORDER BY 1)), "
-#define TASK_COLS_TAIL                                                                   \
-  "coalesce(t.event_name,''), coalesce(t.event_key,''), coalesce(t.guards, 0), "          \
-  "coalesce(t.child_id, 0), coalesce(t.group_id, 0) "
+#define TASK_COLS_TAIL "t.event_name, t.event_key, t.guards, t.child_id, t.group_id "
 #define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
@@ -202,10 +201,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* The owner's name of each view's rows: the inbox's and the archive's
    * tasks are the user's own (?2), whose name the caller binds as ?1; the
    * queue's have none.  Only view=all reads each row's user. */
-#define OWNER_INBOX "coalesce(?1, '')"
-#define OWNER_QUEUE "''"
+#define OWNER_INBOX "?1"
+#define OWNER_QUEUE "NULL"
 #define OWNER_ARCHIVE OWNER_INBOX
-#define OWNER_ALL "coalesce(u.username,'')"
+#define OWNER_ALL "u.username"
 #define PROC_JOIN "LEFT JOIN process p ON p.id = t.process_id "
 #define JOINS_INBOX PROC_JOIN
 #define JOINS_QUEUE PROC_JOIN
