@@ -4,6 +4,9 @@
 #   1. GET /style.css                         (static file: the cost of HTTP alone)
 #   2. GET /api/tasks?view=inbox              (bearer token; 10,000 processes in the database)
 #   3. GET /api/tasks?view=queue              (the same user's queue: 50 of the 9,000 tasks he may take)
+#   (1-3 in ROUNDS rounds, each page's ratio to the static file of its own round: this
+#    machine's speed moves by a third within a minute, so one static run against
+#    pages measured later compared moments, not the host; the median ratio is reported)
 #   4. the helloworld cycle over the API      (start + assign + execute, as fast as possible)
 # An answer that is not 2xx, or shorter than nine tenths of the first answer of its kind,
 # counts as an error (bench/wrk_report.lua).
@@ -11,7 +14,7 @@
 #
 #   bench/http_bench.sh [seconds per run (10)] [connections (32)]
 # Environment: PROCESSES (10000), THREADS (server threads, 4), SYNC (full|normal, full),
-#              WRK_THREADS (2), KEEP=1 keeps the temporary folder,
+#              WRK_THREADS (2), ROUNDS (3), KEEP=1 keeps the temporary folder,
 #              BUILD_DIR (build-release) and CMAKE_ARGS (extra cmake configure arguments),
 #              BACKEND: sqlite (default) or pg: the same on PostgreSQL, in a private durable
 #              throw-away cluster (PG_CLUSTER_DURABLE=1 tests/pg/pg_cluster.sh) unless
@@ -30,6 +33,7 @@ PROCESSES=${PROCESSES:-10000}
 THREADS=${THREADS:-4}
 SYNC=${SYNC:-full}
 WRK_THREADS=${WRK_THREADS:-2}
+ROUNDS=${ROUNDS:-3}
 
 bench_need wrk
 [ "$BACKEND" = pg ] && bench_need psql
@@ -93,13 +97,14 @@ run() {
 
 RESULTS=$TMP/results
 {
-  run static  -s bench/wrk_report.lua "$URL/style.css" -- $((STATIC_BYTES * 9 / 10))
-  run inbox   -s bench/wrk_report.lua -H "Authorization: Bearer $BOB_TOKEN" "$URL/api/tasks?view=inbox" \
-    -- $((INBOX_BYTES * 9 / 10))
-  run queue   -s bench/wrk_report.lua -H "Authorization: Bearer $BOB_TOKEN" "$URL/api/tasks?view=queue" \
-    -- $((QUEUE_BYTES * 9 / 10))
-  run static2 -s bench/wrk_report.lua "$URL/style.css" -- $((STATIC_BYTES * 9 / 10))
-  run cycle   -s bench/http_cycle.lua "$URL/"
+  for r in $(seq 1 "$ROUNDS"); do
+    run "static$r" -s bench/wrk_report.lua "$URL/style.css" -- $((STATIC_BYTES * 9 / 10))
+    run "inbox$r" -s bench/wrk_report.lua -H "Authorization: Bearer $BOB_TOKEN" "$URL/api/tasks?view=inbox" \
+      -- $((INBOX_BYTES * 9 / 10))
+    run "queue$r" -s bench/wrk_report.lua -H "Authorization: Bearer $BOB_TOKEN" "$URL/api/tasks?view=queue" \
+      -- $((QUEUE_BYTES * 9 / 10))
+  done
+  run cycle -s bench/http_cycle.lua "$URL/"
 } >"$RESULTS"
 
 LOAD_PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$SERVER_PID/status")
@@ -126,24 +131,36 @@ SERVER_PID=""
 
 echo
 [ "$BACKEND" = pg ] && WHERE="PostgreSQL (fsync on, synchronous_commit on; same machine)" || WHERE="SQLite, sync $SYNC"
-echo "flowhost HTTP benchmark on $WHERE: $(nproc) CPUs, server threads $THREADS, wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s,"
+echo "flowhost HTTP benchmark on $WHERE: $(nproc) CPUs, server threads $THREADS, wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s, $ROUNDS rounds,"
 echo "$PROCESSES helloworld processes in the database (bob: 1000 in his inbox)"
 echo
-awk '
+awk -v rounds="$ROUNDS" '
   { rps[$1] = $2; p50[$1] = $3; p90[$1] = $4; p99[$1] = $5; bad[$1] = $6; err[$1] = $7; cyc[$1] = $8 }
   END {
     printf "%-44s %10s %9s %9s %9s %8s\n", "", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors"
-    row("static", "static file GET /style.css (baseline)")
-    row("inbox", "GET /api/tasks?view=inbox (bearer)")
-    row("queue", "GET /api/tasks?view=queue (bearer)")
-    row("static2", "static file again (baseline, after)")
+    for (r = 1; r <= rounds; r++) {
+      row("static" r, "round " r ": static file GET /style.css")
+      row("inbox" r, "  GET /api/tasks?view=inbox (bearer)")
+      row("queue" r, "  GET /api/tasks?view=queue (bearer)")
+      s[r] = rps["static" r]; ri[r] = rps["inbox" r] / s[r]; rq[r] = rps["queue" r] / s[r]
+    }
     row("cycle", "helloworld cycle: start+assign+execute")
-    if ("cycle" in cyc) printf "%-44s %10.1f   (%.1f%% of the static baseline in req/s)\n", "  = whole processes per second", cyc["cycle"], 100 * rps["cycle"] / rps["static"]
-    if ("inbox" in rps) printf "%-44s %9.1f%%\n", "inbox req/s vs static baseline", 100 * rps["inbox"] / rps["static"]
-    if ("queue" in rps) printf "%-44s %9.1f%%\n", "queue req/s vs static baseline", 100 * rps["queue"] / rps["static"]
+    if ("cycle" in cyc) printf "%-44s %10.1f   (%.1f%% of the median static run in req/s)\n", "  = whole processes per second", cyc["cycle"], 100 * rps["cycle"] / median(s)
+    ratio("inbox", ri)
+    ratio("queue", rq)
   }
   function row(k, label) {
     if (k in rps) printf "%-44s %10.1f %9.2f %9.2f %9.2f %8d\n", label, rps[k], p50[k], p90[k], p99[k], bad[k] + err[k]
+  }
+  # the median ratio to the static run of the same round, and every round'"'"'s
+  function ratio(name, v,    r, all) {
+    for (r = 1; r <= rounds; r++) all = all (r > 1 ? ", " : "") sprintf("%.1f%%", 100 * v[r])
+    printf "%-44s %9.1f%%   (rounds: %s)\n", name " req/s vs static baseline, median", 100 * median(v), all
+  }
+  function median(v,    n, i, j, t, c) {
+    for (i = 1; i <= rounds; i++) c[i] = v[i]
+    for (i = 2; i <= rounds; i++) for (j = i; j > 1 && c[j - 1] > c[j]; j--) { t = c[j]; c[j] = c[j - 1]; c[j - 1] = t }
+    return rounds % 2 ? c[(rounds + 1) / 2] : (c[rounds / 2] + c[rounds / 2 + 1]) / 2
   }
 ' "$RESULTS"
 echo
