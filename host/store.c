@@ -14,21 +14,11 @@
 #include "metrics.h"
 #include "store_internal.h"
 
-#define TASK_COLS_ID "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "
-/* the columns after the owner's name.  No coalesce: a NULL reads as ""
- * or 0 (sq_copy_col, dbs_col_int64), and PostgreSQL formats and sends each
- * empty string (9 a row) where a NULL is one flag. */
-#define TASK_COLS_REST                                                               \
-  "t.token, t.join_of, t.data, t.error_message, t.error_traceback, t.created_at, "  \
-  "t.assigned_at, t.started_at, t.finished_at, t.due_at, t.lease_until, t.attempts, " \
-  "t.lease_owner, "
-#define TASK_COLS_HEAD TASK_COLS_ID "u.username, " TASK_COLS_REST
 /* the ids of the tasks it came from, "3,4" (a list page reads its rows'
  * first link with them and any others in one statement: list_previous) */
 #define TASK_PREV                                                                        \
   "(SELECT group_concat(p) FROM (SELECT previous_id AS p FROM task_previous tp "          \
   "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL ORDER BY 1)), "
-#define TASK_COLS_TAIL "t.event_name, t.event_key, t.guards, t.child_id, t.group_id "
 #define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
@@ -198,18 +188,9 @@ const char *const STORE_SQL[Q__COUNT] = {
   " AND t.flow_task IN (SELECT value FROM json_each(?3))"
 #define VIEW_ARCHIVE "t.owner_id = ?2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "(?4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_each(?4))))"
-  /* The owner's name of each view's rows: the inbox's and the archive's
-   * tasks are the user's own (?2), whose name the caller binds as ?1; the
-   * queue's have none.  Only view=all reads each row's user. */
+  /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
 #define OWNER_INBOX "?1"
-#define OWNER_QUEUE "NULL"
-#define OWNER_ARCHIVE OWNER_INBOX
-#define OWNER_ALL "u.username"
-#define PROC_JOIN "LEFT JOIN process p ON p.id = t.process_id "
-#define JOINS_INBOX PROC_JOIN
-#define JOINS_QUEUE PROC_JOIN
-#define JOINS_ARCHIVE PROC_JOIN
-#define JOINS_ALL "LEFT JOIN user u ON u.id = t.owner_id " PROC_JOIN
+#define USER_JOIN "LEFT JOIN user u ON u.id = t.owner_id "
 #define LIST_FILTERS                                                                    \
   " AND (?5 IS NULL OR substr(t.flow_task, 1, length(?5) + 1) = ?5 || '.')"            \
   " AND (?6 IS NULL OR t.process_id = ?6) AND (?7 IS NULL OR t.status = ?7)"          \

@@ -322,6 +322,34 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
  * 2,000,000), or walked every task in id order. */
 #define MIGRATION_QUEUE_INDEX "CREATE INDEX IF NOT EXISTS task_queue ON task(id) WHERE status = 'NEW' AND owner_id IS NULL;"
 
+/* The task columns read_task (store.c) reads, the same text in both
+ * dialects (store.c, store_sql_pg.c), around the owner's name (TASK_COLS_HEAD
+ * or a list's own) and the previous ids (each dialect's TASK_PREV).  No
+ * coalesce: a NULL reads as "" or 0 (sq_copy_col, dbs_col_int64), and
+ * PostgreSQL formats and sends each empty string (9 a row) where a NULL is
+ * one flag. */
+#define TASK_COLS_ID "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "
+#define TASK_COLS_REST                                                               \
+  "t.token, t.join_of, t.data, t.error_message, t.error_traceback, t.created_at, "  \
+  "t.assigned_at, t.started_at, t.finished_at, t.due_at, t.lease_until, t.attempts, " \
+  "t.lease_owner, "
+#define TASK_COLS_TAIL "t.event_name, t.event_key, t.guards, t.child_id, t.group_id "
+#define TASK_COLS_HEAD TASK_COLS_ID "u.username, " TASK_COLS_REST
+
+/* A list statement's owner's name and joins by view (LIST_COLS, LIST_HEAD
+ * of each dialect, which defines OWNER_INBOX, the caller's name bound as
+ * the first parameter, and USER_JOIN): the inbox's and the archive's tasks
+ * are the user's own, the queue's have none, and only view=all reads each
+ * row's user (an inbox page read 51 user rows for one name). */
+#define OWNER_QUEUE "NULL"
+#define OWNER_ARCHIVE OWNER_INBOX
+#define OWNER_ALL "u.username"
+#define PROC_JOIN "LEFT JOIN process p ON p.id = t.process_id "
+#define JOINS_INBOX PROC_JOIN
+#define JOINS_QUEUE PROC_JOIN
+#define JOINS_ARCHIVE PROC_JOIN
+#define JOINS_ALL USER_JOIN PROC_JOIN
+
 /* Brings the schema of st's current connection up to this version. */
 int store_migrate(store *st, fherr *err);
 

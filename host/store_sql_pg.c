@@ -9,21 +9,11 @@
  */
 #include "store_internal.h"
 
-#define TASK_COLS_ID "t.id, t.process_id, t.flow_task, t.flow_task_type, t.status, t.owner_id, "
-/* the columns after the owner's name.  No coalesce: a NULL reads as ""
- * or 0 (sq_copy_col, dbs_col_int64), and PostgreSQL formats and sends each
- * empty string (9 a row) where a NULL is one flag. */
-#define TASK_COLS_REST                                                               \
-  "t.token, t.join_of, t.data, t.error_message, t.error_traceback, t.created_at, "  \
-  "t.assigned_at, t.started_at, t.finished_at, t.due_at, t.lease_until, t.attempts, " \
-  "t.lease_owner, "
-#define TASK_COLS_HEAD TASK_COLS_ID "u.username, " TASK_COLS_REST
 /* the ids of the tasks it came from, "3,4" (a list page reads its rows'
  * first link with them and any others in one statement: list_previous) */
 #define TASK_PREV                                                                        \
   "(SELECT string_agg(p::text, ',' ORDER BY p) FROM (SELECT previous_id AS p FROM task_previous tp "     \
   "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL) prevs), "
-#define TASK_COLS_TAIL "t.event_name, t.event_key, t.guards, t.child_id, t.group_id "
 #define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
@@ -194,20 +184,11 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " (SELECT value FROM json_array_elements_text(($3)::json))"
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "($4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_array_elements_text(($4)::json))))"
-  /* The owner's name of each view's rows (store.c): the user's own ($1)
-   * in the inbox and the archive, none in the queue; only view=all reads
-   * each row's user.  A page of the inbox read 51 user rows for one name. */
+  /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
 #define OWNER_INBOX "$1::text"
-#define OWNER_QUEUE "NULL"
-#define OWNER_ARCHIVE OWNER_INBOX
-#define OWNER_ALL "u.username"
-#define PROC_JOIN "LEFT JOIN process p ON p.id = t.process_id "
-#define JOINS_INBOX PROC_JOIN
-#define JOINS_QUEUE PROC_JOIN
-#define JOINS_ARCHIVE PROC_JOIN
-#define JOINS_ALL "LEFT JOIN \"user\" u ON u.id = t.owner_id " PROC_JOIN
+#define USER_JOIN "LEFT JOIN \"user\" u ON u.id = t.owner_id "
 /* PostgreSQL wants a type for every parameter $1..$N, also those a view
- * does not use ($1 is bound by nobody): typed here, in a condition that is
+ * does not use (the caller's name $1 outside the inbox and the archive): typed here, in a condition that is
  * always true and that the planner folds away. */
 #define LIST_PARAMS                                                                        \
   "($1::text IS NULL OR $2::bigint IS NULL OR $3::text IS NULL OR $4::text IS NULL OR"     \
