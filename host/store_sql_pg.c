@@ -188,8 +188,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define OWNER_INBOX "$1::text"
 #define USER_JOIN "LEFT JOIN \"user\" u ON u.id = t.owner_id "
 /* PostgreSQL wants a type for every parameter $1..$N, also those a view
- * does not use (the caller's name $1 outside the inbox and the archive): typed here, in a condition that is
- * always true and that the planner folds away. */
+ * does not use (the caller's name $1 outside the inbox and the archive):
+ * typed here, in a condition that is always true and that the planner
+ * folds away. */
 #define LIST_PARAMS                                                                        \
   "($1::text IS NULL OR $2::bigint IS NULL OR $3::text IS NULL OR $4::text IS NULL OR"     \
   " $5::text IS NULL OR $6::bigint IS NULL OR $7::text IS NULL OR $8::text IS NULL OR"    \
