@@ -21,6 +21,7 @@ local function doc_flow(opts)
   }
   if not opts.no_write then
     lines[#lines + 1] = '  ' .. (opts.write_name or "write") .. ' = flow.View { title = "Write", fields = { "text" } }'
+      .. (opts.write_perm and (':Permission("' .. opts.write_perm .. '")') or "")
       .. ':Next(this.' .. (opts.review and "review" or "finish") .. '),'
   end
   if opts.review then
@@ -76,6 +77,21 @@ describe("hot reload of one file (flowreg_reload_path)", function()
     host:assign(review.id, { as = "admin" })
     host:execute(review.id, { ok = true }, { as = "admin" })
     assert.equal("DONE", H.status(host, pid))
+  end)
+
+  -- the queue's names are kept per generation of the flows (engine_assignable.c)
+  it("takes a task out of the queue of those without a permission its node asks for since", function()
+    local pid = host:start("doc", "start", { text = "a" }, { as = "admin" }).process.id
+    local write = H.one(host, pid, "write")
+    assert.same({ write.id }, H.task_ids(host, { view = "queue", as = "bob" }))
+    H.write(path, doc_flow { write_perm = "doc.write" })
+    assert.is_true(host:reload_path(path))
+    assert.same({}, H.task_ids(host, { view = "queue", as = "bob" }))
+    assert.same({ queue = 0, inbox = 0 }, host:counts { as = "bob" })
+    assert.same({ write.id }, H.task_ids(host, { view = "queue", as = "admin" }))
+    H.write(path, doc_flow())
+    assert.is_true(host:reload_path(path))
+    assert.same({ write.id }, H.task_ids(host, { view = "queue", as = "bob" }))
   end)
 
   it("does not publish a new generation when the text did not change", function()
