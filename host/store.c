@@ -214,6 +214,22 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define QUEUE_FROM " FROM task t INDEXED BY task_queue "
   [Q_LIST_QUEUE] = LIST_AT(QUEUE_FROM, QUEUE, "<", "DESC"),
   [Q_LIST_QUEUE_ASC] = LIST_AT(QUEUE_FROM, QUEUE, ">", "ASC"),
+  /* ... and node by node: the newest (oldest) ?11 queued tasks of each of
+   * the user's nodes, each read in id order from task_status (whose
+   * entries of one status, node and owner are in rowid order), merged.
+   * The walk above reads every queued task of other nodes on its way: a
+   * user who may take a rare node's tasks read all 300,000 queued tasks of
+   * another one for a page (37-48 ms); node by node it is 0.1 ms, and 0.11
+   * against 0.05 for a user whose nodes fill the page at once. */
+#define QUEUED(q) q "status = 'NEW' AND " TASK_UNFINISHED(q) " AND " q "owner_id IS NULL"
+#define QUEUE_NODES(cmp, order, within, none)                                                                    \
+  "SELECT " LIST_COLS(QUEUE) " FROM task t " JOINS_QUEUE "WHERE t.id IN (SELECT q.id FROM json_each(?3) n"   \
+  " CROSS JOIN task q INDEXED BY task_status ON " QUEUED("q.") " AND q.flow_task = n.value"               \
+  " WHERE (?10 IS NULL OR q.id " cmp " ?10) AND q.id " within " coalesce((SELECT q2.id FROM task q2"         \
+  " INDEXED BY task_status WHERE " QUEUED("q2.") " AND q2.flow_task = n.value AND (?10 IS NULL OR q2.id "  \
+  cmp " ?10) ORDER BY q2.id " order " LIMIT 1 OFFSET ?11 - 1), " none ")) ORDER BY t.id " order " LIMIT ?11"
+  [Q_LIST_QUEUE_NODES] = QUEUE_NODES("<", "DESC", ">=", "0"),
+  [Q_LIST_QUEUE_NODES_ASC] = QUEUE_NODES(">", "ASC", "<=", "9223372036854775807"),
   [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "<", "DESC"),
   [Q_LIST_ARCHIVE_ASC] = LIST(ARCHIVE, ">", "ASC"),
   [Q_LIST_ALL] = LIST(ALL, "<", "DESC"),
@@ -1591,11 +1607,14 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
   int order = q->by_due ? 2 : q->by_finished ? 3 + (q->ascending != 0) : q->ascending ? 1 : 0;
   int which = by_view[q->view][order];
+  int filtered = q->flow || q->process_id || q->status || q->since || q->until || q->finished_since || q->finished_until;
+  /* SQLite: an unfiltered queue in id order node by node (Q_LIST_QUEUE_NODES) */
+  if (q->view == STORE_VIEW_QUEUE && order < 2 && !filtered && !q->nfilters && st->cur->db->kind != DB_KIND_PG)
+    which = order ? Q_LIST_QUEUE_NODES_ASC : Q_LIST_QUEUE_NODES;
   /* PostgreSQL: the prepared statement is the first page of the default
    * size without filters (what the inbox and the queue show); a page with
    * filters, after another, or of another size runs its twin unnamed,
    * planned for its parameters (store_pg_list_filtered) */
-  int filtered = q->flow || q->process_id || q->status || q->since || q->until || q->finished_since || q->finished_until;
   int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
   int pg_filtered = st->cur->db->kind == DB_KIND_PG &&
                     (filtered || q->nfilters || q->after || rows_wanted != STORE_PAGE_ROWS);

@@ -228,6 +228,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_INBOX_ASC] = LIST(INBOX, "", "ASC", LIMIT_PREPARED),
   [Q_LIST_QUEUE] = LIST(QUEUE, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_QUEUE_ASC] = LIST(QUEUE, "", "ASC", LIMIT_PREPARED),
+  /* SQLite's node-by-node queue (store.c) reads task_status in id order,
+   * which PostgreSQL's does not keep: here it is the walk, never used */
+  [Q_LIST_QUEUE_NODES] = LIST(QUEUE, AFTER_ID("<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE_NODES_ASC] = LIST(QUEUE, AFTER_ID(">"), "ASC", LIMIT_PLANNED),
   [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_ARCHIVE_ASC] = LIST(ARCHIVE, "", "ASC", LIMIT_PREPARED),
   [Q_LIST_ALL] = LIST(ALL, "", "DESC", LIMIT_PREPARED),

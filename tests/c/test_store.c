@@ -454,9 +454,10 @@ static int test_list_owner(void) {
   return 0;
 }
 
-/* The queue page walks the queued tasks from the newest (task_queue) and
- * keeps those of the user's nodes: no sort, and it reads about the tasks it
- * shows however many tasks are done, held or queued for other nodes. */
+/* The queue page reads about the tasks it shows however many tasks are
+ * done, held or queued for other nodes: with filters it walks the queued
+ * tasks from the newest (task_queue) and keeps those of the user's nodes;
+ * without, on SQLite, it reads each node's newest from task_status. */
 static int test_queue_walk(void) {
   fherr err = {0};
   char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
@@ -464,6 +465,8 @@ static int test_queue_walk(void) {
   const char *db = open_temp(path, url, sizeof url, &st);
   CHECK(db);
   CHECK(lite_plan_is(st, db, Q_LIST_QUEUE, "USING INDEX task_queue", "TEMP B-TREE"));
+  /* unfiltered, node by node: each node's newest from task_status, no scan */
+  CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_NODES, "COVERING INDEX task_status (status=? AND flow_task=?", "SCAN t"));
   /* 600 processes: a done start task each, a review task queued for every
    * third (the others done), and an older queued task of another node */
   int64_t alice, pid = 0, first = 0, id;
@@ -487,6 +490,30 @@ static int test_queue_walk(void) {
   CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
   CHECK(n == 1 && rows[0].id == first);
   st_task_array_free(rows, n);
+  /* both nodes, page after page either way: every queued task once, in
+   * order, the old one last (first) */
+  q.assignable_json = "[\"f.other\",\"f.review\"]";
+  q.limit = 7;
+  for (int asc = 0; asc < 2; asc++) {
+    q.ascending = asc;
+    q.after = 0;
+    int seen = 0, pages = 0;
+    int64_t prev = 0;
+    do {
+      CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+      for (int i = 0; i < n; i++) {
+        CHECK(rows[i].status == TASK_NEW && !rows[i].owner_id);
+        CHECK(!prev || (asc ? rows[i].id > prev : rows[i].id < prev));
+        CHECK((rows[i].id == first) == (asc ? seen == 0 : seen == 200));
+        prev = rows[i].id;
+        seen++;
+      }
+      q.after = n ? rows[n - 1].id : 0;
+      st_task_array_free(rows, n);
+      pages++;
+    } while (n == q.limit && pages < 100);
+    CHECK(seen == 201);
+  }
   store_close(st);
   test_remove_db(path);
   return 0;
