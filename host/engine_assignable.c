@@ -92,7 +92,7 @@ static int slot_fill(engine *e, const fh_actor *a, assignable_slot *s, long gen,
 }
 
 int view_assignable(engine *e, const fh_actor *a, char **names_text, char **plain_text, json_t **fn_nodes) {
-  *names_text = NULL;
+  if (names_text) *names_text = NULL;
   if (plain_text) *plain_text = NULL;
   *fn_nodes = NULL;
   if (!e->assignable && !(e->assignable = calloc(1, sizeof *e->assignable))) return 0;
@@ -110,12 +110,14 @@ int view_assignable(engine *e, const fh_actor *a, char **names_text, char **plai
   }
   /* the caller's own copies: a permission function asked while a page is
    * read may run a list of its own on this engine and replace the slot */
-  *names_text = strdup(s->names_text);
+  if (names_text) *names_text = strdup(s->names_text);
   if (plain_text) *plain_text = strdup(s->plain_text);
   *fn_nodes = json_incref(s->fn_nodes);
-  if (!*names_text || (plain_text && !*plain_text)) {
-    free(*names_text);
-    *names_text = NULL;
+  if ((names_text && !*names_text) || (plain_text && !*plain_text)) {
+    if (names_text) {
+      free(*names_text);
+      *names_text = NULL;
+    }
     if (plain_text) {
       free(*plain_text);
       *plain_text = NULL;

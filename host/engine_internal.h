@@ -370,8 +370,8 @@ json_t *view_task_json(engine *e, const st_task *t);
  * *fn_nodes those of :Permission(fn) nodes), the flows it manages, and
  * whether it may take a queue task of a :Permission(fn) node. */
 char *view_summary(engine *e, const st_process *p, const json_t *data);
-/* engine_assignable.c: the names as a JSON array text, the same without
- * the :Permission(fn) nodes' (plain_text, optional), and those as
+/* engine_assignable.c: the names as a JSON array text (names_text), the
+ * same without the :Permission(fn) nodes' (plain_text; each optional), and those as
  * {"flow.node": true} (a reference: read it, decref it); 0 when out of
  * memory.  Kept per engine for the last few actors. */
 int view_assignable(engine *e, const fh_actor *a, char **names_text, char **plain_text, json_t **fn_nodes);

@@ -281,9 +281,9 @@ int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) 
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
   json_t *fn_nodes = NULL;
-  char *names_text = NULL, *plain_text = NULL;
+  char *plain_text = NULL;
   /* plain nodes are counted in SQL; :Permission(fn) nodes one by one */
-  if (!view_assignable(e, a, &names_text, &plain_text, &fn_nodes)) return fherr_set(err, FH_INTERNAL, "out of memory");
+  if (!view_assignable(e, a, NULL, &plain_text, &fn_nodes)) return fherr_set(err, FH_INTERNAL, "out of memory");
   store_task_query inbox = {.view = STORE_VIEW_INBOX, .user_id = a->id, .limit = COUNT_CAP};
   store_task_query queue = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = plain_text,
                             .limit = COUNT_CAP};
@@ -295,7 +295,6 @@ int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err) 
     *out = counts_json(ni, nq + nf);
   store_read_end(e->st, began);
   free(plain_text);
-  free(names_text);
   json_decref(fn_nodes);
   return rc;
 }

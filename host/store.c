@@ -183,9 +183,7 @@ const char *const STORE_SQL[Q__COUNT] = {
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
   /* TASK_UNFINISHED: task_status holds unfinished tasks only */
-#define VIEW_QUEUE                                         \
-  "t.status = 'NEW' AND " TASK_UNFINISHED("t.") " AND t.owner_id IS NULL" \
-  " AND t.flow_task IN (SELECT value FROM json_each(?3))"
+#define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM json_each(?3))"
 #define VIEW_ARCHIVE "t.owner_id = ?2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "(?4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_each(?4))))"
   /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
@@ -221,12 +219,11 @@ const char *const STORE_SQL[Q__COUNT] = {
    * user who may take a rare node's tasks read all 300,000 queued tasks of
    * another one for a page (37-48 ms); node by node it is 0.1 ms, and 0.11
    * against 0.05 for a user whose nodes fill the page at once. */
-#define QUEUED(q) q "status = 'NEW' AND " TASK_UNFINISHED(q) " AND " q "owner_id IS NULL"
 #define QUEUE_NODES(cmp, order, within, none)                                                                    \
   "SELECT " LIST_COLS(QUEUE) " FROM task t " JOINS_QUEUE "WHERE t.id IN (SELECT q.id FROM json_each(?3) n"   \
-  " CROSS JOIN task q INDEXED BY task_status ON " QUEUED("q.") " AND q.flow_task = n.value"               \
+  " CROSS JOIN task q INDEXED BY task_status ON " TASK_QUEUED("q.") " AND q.flow_task = n.value"               \
   " WHERE (?10 IS NULL OR q.id " cmp " ?10) AND q.id " within " coalesce((SELECT q2.id FROM task q2"         \
-  " INDEXED BY task_status WHERE " QUEUED("q2.") " AND q2.flow_task = n.value AND (?10 IS NULL OR q2.id "  \
+  " INDEXED BY task_status WHERE " TASK_QUEUED("q2.") " AND q2.flow_task = n.value AND (?10 IS NULL OR q2.id "  \
   cmp " ?10) ORDER BY q2.id " order " LIMIT 1 OFFSET ?11 - 1), " none ")) ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_QUEUE_NODES] = QUEUE_NODES("<", "DESC", ">=", "0"),
   [Q_LIST_QUEUE_NODES_ASC] = QUEUE_NODES(">", "ASC", "<=", "9223372036854775807"),

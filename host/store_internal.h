@@ -90,6 +90,9 @@ const char *store_sql_text(store *st, int q);
 _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more");
 
 #define TASK_UNFINISHED(t) t "status <> 'DONE' AND " t "status <> 'CANCELED' AND " t "status <> 'REVIVED'"
+/* A task of alias q waits in the queue: new, held by nobody (with
+ * TASK_UNFINISHED, so that SQLite may read task_status) */
+#define TASK_QUEUED(q) q "status = 'NEW' AND " TASK_UNFINISHED(q) " AND " q "owner_id IS NULL"
 
 /* Outcomes of the last RESULTS batches a writer committed, by batch id. */
 #define RESULTS 64

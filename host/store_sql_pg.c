@@ -179,9 +179,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = $2 AND t.status = 'ASSIGNED'"
-#define VIEW_QUEUE                                                          \
-  "t.status = 'NEW' AND " TASK_UNFINISHED("t.") " AND t.owner_id IS NULL AND t.flow_task IN" \
-  " (SELECT value FROM json_array_elements_text(($3)::json))"
+#define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM json_array_elements_text(($3)::json))"
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "($4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_array_elements_text(($4)::json))))"
   /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
