@@ -1,10 +1,12 @@
 /* Read latency of the top-bar counts and the task list pages on a seeded
  * database (bench/counts_bench.sh seeds it with helloworld processes, bob
  * holding 10% of the approve tasks in his inbox and the rest in the queue):
- * `engine_tasks_counts` and `engine_tasks_list` (inbox and queue, 50 rows)
- * as bob, in process, ITER times each, interleaved.  Prints one line per
- * measurement: what, p50 and p99 in ms, and the answer (the counts' JSON or
- * the page's item count), so that the script can check it.
+ * `engine_tasks_counts` and `engine_tasks_list_text` (50 rows: the inbox and
+ * the queue, newest and oldest first, by due date, filtered by flow, the
+ * queue's second page; alice's empty queue and counts), in process, ITER
+ * times each, interleaved.  Prints one line per measurement: what, p50 and
+ * p99 in ms, the answer (the counts' JSON or the page's item count) and the
+ * page size expected (-1: counts), so that the script can check it.
  *
  *   counts_bench DB [ITER]      (flows from $FLOWHOST_SOURCE/flows, default ".")
  */
@@ -16,41 +18,87 @@
 #include "fhtime.h"
 #include "identity.h"
 
-enum { M_COUNTS, M_INBOX, M_QUEUE, M__N };
-static const char *const NAMES[M__N] = {"counts", "inbox", "queue"};
+/* What is measured: the top-bar counts or a list page, as bob or alice,
+ * with the sorts and filters a list page offers.  Bob may take the approve
+ * tasks, which fill the queue; alice may start helloworld but take none of
+ * its tasks, so her queue is empty however many wait for others: a walk of
+ * the queue would read them all.  rows: the page's size the script checks
+ * (-1: the counts).  second: the page after the first one. */
+typedef struct measure_def {
+  const char *name;
+  int alice;
+  const char *view;   /* NULL: the counts */
+  int ascending, by_due, second;
+  const char *flow;
+  int rows;
+} measure_def;
+static const measure_def MEASURES[] = {
+    {"counts", 0, NULL, 0, 0, 0, NULL, -1},
+    {"inbox", 0, "inbox", 0, 0, 0, NULL, 50},
+    {"queue", 0, "queue", 0, 0, 0, NULL, 50},
+    {"queue_next", 0, "queue", 0, 0, 1, NULL, 50},
+    {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50},
+    {"queue_due", 0, "queue", 0, 1, 0, NULL, 50},
+    {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50},
+    {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50},
+    {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50},
+    {"alice_counts", 1, NULL, 0, 0, 0, NULL, -1},
+    {"alice_queue", 1, "queue", 0, 0, 0, NULL, 0},
+    {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0},
+};
+enum { M__N = sizeof MEASURES / sizeof MEASURES[0] };
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
 
-/* One measurement; *answer (first call only) is what the script checks. */
-static int measure(engine *e, const fh_actor *bob, int what, double *ms, char **answer) {
+/* One list page as the text the HTTP answer is (engine_tasks_list would
+ * read it back into a tree); *out: the page parsed, not timed. */
+static int list_page(engine *e, const fh_actor *a, const engine_task_query *q, double *t0, json_t **out,
+                     fherr *err) {
+  char *text = NULL;
+  size_t len = 0;
+  int rc = engine_tasks_list_text(e, a, q, 1, &text, &len, err);
+  *t0 -= fhtime_monotonic();   /* the parse below is not timed */
+  if (!rc) *out = json_loadb(text, len, 0, NULL);
+  *t0 += fhtime_monotonic();
+  free(text);
+  return rc;
+}
+
+/* One measurement; *answer (first call only) is what the script checks;
+ * *after: the first page's next_after, for the second page (0: not yet). */
+static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t *after, double *ms,
+                   char **answer) {
   fherr err = {0};
   json_t *out = NULL;
   double t0 = fhtime_monotonic();
   int rc;
-  if (what == M_COUNTS) {
-    rc = engine_tasks_counts(e, bob, &out, &err);
+  if (!m->view) {
+    rc = engine_tasks_counts(e, who, &out, &err);
   } else {
-    /* the text the HTTP answer is (engine_tasks_list would read it back into a tree) */
-    engine_task_query q = {.view = what == M_INBOX ? "inbox" : "queue", .limit = 50};
-    char *text = NULL;
-    size_t len = 0;
-    rc = engine_tasks_list_text(e, bob, &q, 1, &text, &len, &err);
-    t0 -= fhtime_monotonic();   /* the check below is not timed */
-    if (!rc) out = json_loadb(text, len, 0, NULL);
-    t0 += fhtime_monotonic();
-    free(text);
+    engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due,
+                           .flow = m->flow, .after = m->second ? *after : 0};
+    rc = list_page(e, who, &q, &t0, &out, &err);
   }
   *ms = (fhtime_monotonic() - t0) * 1000.0;
   if (rc) {
-    fprintf(stderr, "%s failed: %s\n", NAMES[what], err.message);
+    fprintf(stderr, "%s failed: %s\n", m->name, err.message);
     fherr_clear(&err);
     return 1;
   }
+  if (m->second && !*after) {   /* the warm-up: learn where the second page starts */
+    json_t *first = NULL;
+    engine_task_query q = {.view = m->view, .limit = 50};
+    double ignored = 0;
+    if (list_page(e, who, &q, &ignored, &first, &err)) return fprintf(stderr, "%s\n", err.message), 1;
+    *after = json_integer_value(json_object_get(first, "next_after"));
+    json_decref(first);
+    if (!*after) return fprintf(stderr, "%s: the first page has no next page\n", m->name), 1;
+  }
   if (!*answer) {
-    if (what == M_COUNTS) {
+    if (!m->view) {
       *answer = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
     } else {
       char buf[32];
@@ -82,26 +130,31 @@ int main(int argc, char **argv) {
   flowreg *reg;
   engine *e;
   if (open_engine(argv[1], &reg, &e)) return 1;
-  fh_actor bob;
+  fh_actor users[2];
   fherr err = {0};
-  if (identity_actor(e, "bob", &bob, &err)) return fprintf(stderr, "bob: %s\n", err.message), 1;
+  if (identity_actor(e, "bob", &users[0], &err)) return fprintf(stderr, "bob: %s\n", err.message), 1;
+  if (identity_actor(e, "alice", &users[1], &err)) return fprintf(stderr, "alice: %s\n", err.message), 1;
   double *ms[M__N];
   char *answer[M__N] = {0};
+  int64_t after[M__N] = {0};
   int failed = 0;
   for (int w = 0; w < M__N; w++) ms[w] = calloc((size_t)iter, sizeof(double));
   double warm;
-  for (int w = 0; w < M__N; w++) failed |= measure(e, &bob, w, &warm, &answer[w]);   /* warm the cache */
+  for (int w = 0; w < M__N && !failed; w++)   /* warm the cache */
+    failed |= measure(e, &users[MEASURES[w].alice], &MEASURES[w], &after[w], &warm, &answer[w]);
   for (int i = 0; i < iter && !failed; i++)
-    for (int w = 0; w < M__N; w++) failed |= measure(e, &bob, w, &ms[w][i], &answer[w]);
+    for (int w = 0; w < M__N && !failed; w++)
+      failed |= measure(e, &users[MEASURES[w].alice], &MEASURES[w], &after[w], &ms[w][i], &answer[w]);
   for (int w = 0; w < M__N; w++) {
     qsort(ms[w], (size_t)iter, sizeof(double), cmp_double);
     if (!failed)
-      printf("%s %.3f %.3f %s\n", NAMES[w], ms[w][iter / 2], ms[w][(iter * 99) / 100],
-             answer[w] ? answer[w] : "-");
+      printf("%s %.3f %.3f %s %d\n", MEASURES[w].name, ms[w][iter / 2], ms[w][(iter * 99) / 100],
+             answer[w] ? answer[w] : "-", MEASURES[w].rows);
     free(ms[w]);
     free(answer[w]);
   }
-  fh_actor_free(&bob);
+  fh_actor_free(&users[0]);
+  fh_actor_free(&users[1]);
   engine_close(e);
   flowreg_free(reg);
   return failed;

@@ -252,6 +252,25 @@ static int view_of(const char *view, int *out) {
   return 0;
 }
 
+/* The queue's node names ("flow.node", a JSON array text) of one flow: a
+ * queue filtered by flow is the queue of those nodes, which the store reads
+ * node by node like any queue; with the flow as a filter it walked every
+ * queued task of the user's nodes in id order to keep that flow's (93 ms
+ * at 100,000 processes on PostgreSQL).  NULL: out of memory. */
+static char *names_of_flow(const char *names_text, const char *flow) {
+  json_t *all = json_loads(names_text, 0, NULL), *mine = json_array();
+  size_t i, len = strlen(flow);
+  json_t *name;
+  json_array_foreach(all, i, name) {
+    const char *n = json_string_value(name);
+    if (n && !strncmp(n, flow, len) && n[len] == '.') json_array_append(mine, name);
+  }
+  char *text = all && mine ? json_dumps(mine, JSON_COMPACT) : NULL;
+  json_decref(all);
+  json_decref(mine);
+  return text;
+}
+
 static int list_query_make(engine *e, const fh_actor *a, const engine_task_query *q, int limit, list_query *lq,
                            fherr *err) {
   memset(lq, 0, sizeof *lq);
@@ -261,6 +280,12 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
   if (sq->view == STORE_VIEW_QUEUE) {
     if (!view_assignable(e, a, &lq->names_text, NULL, &lq->fn_nodes))
       return fherr_set(err, FH_INTERNAL, "out of memory");
+    if (q->flow) {
+      char *mine = names_of_flow(lq->names_text, q->flow);
+      if (!mine) return fherr_set(err, FH_INTERNAL, "out of memory");
+      free(lq->names_text);
+      lq->names_text = mine;
+    }
     sq->assignable_json = lq->names_text;
   } else if (sq->view == STORE_VIEW_ALL && !a->is_admin && !a->is_system) {
     lq->managed = view_managed_flows(e, a);
@@ -269,7 +294,7 @@ static int list_query_make(engine *e, const fh_actor *a, const engine_task_query
   }
   sq->user_id = a->id;
   sq->user_name = a->username;
-  sq->flow = q->flow;
+  sq->flow = sq->view == STORE_VIEW_QUEUE ? NULL : q->flow;   /* the queue's names say it */
   sq->process_id = q->process_id;
   sq->status = q->status;
   sq->since = q->since;

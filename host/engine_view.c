@@ -252,7 +252,7 @@ static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, 
   char *names_text = dump_json(names);
   json_decref(names);
   store_task_query sq = {.view = STORE_VIEW_QUEUE, .user_id = a->id, .assignable_json = names_text,
-                         .ascending = 1, .limit = 200};
+                         .ascending = 1, .limit = STORE_PAGE_DEFAULT + 1};   /* a prepared page on PostgreSQL */
   int rc = FH_OK, count = sq.limit;
   *n = 0;
   while (!rc && *n < cap && count == sq.limit) {

@@ -189,11 +189,12 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
 #define OWNER_INBOX "?1"
 #define USER_JOIN "LEFT JOIN user u ON u.id = t.owner_id "
-#define LIST_FILTERS                                                                    \
-  " AND (?5 IS NULL OR substr(t.flow_task, 1, length(?5) + 1) = ?5 || '.')"            \
-  " AND (?6 IS NULL OR t.process_id = ?6) AND (?7 IS NULL OR t.status = ?7)"          \
-  " AND (?8 IS NULL OR t.created_at >= ?8) AND (?9 IS NULL OR t.created_at < ?9)"       \
-  " AND (?12 IS NULL OR t.finished_at >= ?12) AND (?13 IS NULL OR t.finished_at < ?13)"
+#define LIST_FILTERS_ON(a)                                                              \
+  " AND (?5 IS NULL OR substr(" a "flow_task, 1, length(?5) + 1) = ?5 || '.')"         \
+  " AND (?6 IS NULL OR " a "process_id = ?6) AND (?7 IS NULL OR " a "status = ?7)"    \
+  " AND (?8 IS NULL OR " a "created_at >= ?8) AND (?9 IS NULL OR " a "created_at < ?9)" \
+  " AND (?12 IS NULL OR " a "finished_at >= ?12) AND (?13 IS NULL OR " a "finished_at < ?13)"
+#define LIST_FILTERS LIST_FILTERS_ON("t.")
   /* A list row carries its process's status and version (LIST_PROC), so
    * that a page does not read each row's process apart. */
 #define LIST_PROC ", p.status, p.version "
@@ -207,14 +208,15 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define LIST(v, cmp, order) LIST_AT(" FROM task t ", v, cmp, order)
   [Q_LIST_INBOX] = LIST(INBOX, "<", "DESC"),
   [Q_LIST_INBOX_ASC] = LIST(INBOX, ">", "ASC"),
-  /* the queue in id order walks the queued tasks (task_queue), whatever
-   * the statistics say */
+  /* the queue in id order with data.* filters walks the queued tasks
+   * (task_queue), whatever the statistics say (the others go node by node) */
 #define QUEUE_FROM " FROM task t INDEXED BY task_queue "
   [Q_LIST_QUEUE] = LIST_AT(QUEUE_FROM, QUEUE, "<", "DESC"),
   [Q_LIST_QUEUE_ASC] = LIST_AT(QUEUE_FROM, QUEUE, ">", "ASC"),
   /* ... and node by node: the newest (oldest) ?11 queued tasks of each of
-   * the user's nodes, each read in id order from task_status (whose
-   * entries of one status, node and owner are in rowid order), merged.
+   * the user's nodes that pass the filters, each read in id order from
+   * task_status (whose entries of one status, node and owner are in rowid
+   * order), merged.
    * The walk above reads every queued task of other nodes on its way: a
    * user who may take a rare node's tasks read all 300,000 queued tasks of
    * another one for a page (37-48 ms); node by node it is 0.1 ms, and 0.11
@@ -222,9 +224,10 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define QUEUE_NODES(cmp, order, within, none)                                                                    \
   "SELECT " LIST_COLS(QUEUE) " FROM task t " JOINS_QUEUE "WHERE t.id IN (SELECT q.id FROM json_each(?3) n"   \
   " CROSS JOIN task q INDEXED BY task_status ON " TASK_QUEUED("q.") " AND q.flow_task = n.value"               \
-  " WHERE (?10 IS NULL OR q.id " cmp " ?10) AND q.id " within " coalesce((SELECT q2.id FROM task q2"         \
-  " INDEXED BY task_status WHERE " TASK_QUEUED("q2.") " AND q2.flow_task = n.value AND (?10 IS NULL OR q2.id "  \
-  cmp " ?10) ORDER BY q2.id " order " LIMIT 1 OFFSET ?11 - 1), " none ")) ORDER BY t.id " order " LIMIT ?11"
+  " WHERE (?10 IS NULL OR q.id " cmp " ?10)" LIST_FILTERS_ON("q.") " AND q.id " within " coalesce((SELECT q2.id" \
+  " FROM task q2 INDEXED BY task_status WHERE " TASK_QUEUED("q2.") " AND q2.flow_task = n.value AND (?10 IS NULL" \
+  " OR q2.id " cmp " ?10)" LIST_FILTERS_ON("q2.") " ORDER BY q2.id " order " LIMIT 1 OFFSET ?11 - 1), " none "))"  \
+  " ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_QUEUE_NODES] = QUEUE_NODES("<", "DESC", ">=", "0"),
   [Q_LIST_QUEUE_NODES_ASC] = QUEUE_NODES(">", "ASC", "<=", "9223372036854775807"),
   [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "<", "DESC"),
@@ -1605,9 +1608,10 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   int order = q->by_due ? 2 : q->by_finished ? 3 + (q->ascending != 0) : q->ascending ? 1 : 0;
   int which = by_view[q->view][order];
   int filtered = q->flow || q->process_id || q->status || q->since || q->until || q->finished_since || q->finished_until;
-  /* SQLite: an unfiltered queue in id order node by node (Q_LIST_QUEUE_NODES) */
-  if (q->view == STORE_VIEW_QUEUE && order < 2 && !filtered && !q->nfilters && st->cur->db->kind != DB_KIND_PG)
-    which = order ? Q_LIST_QUEUE_NODES_ASC : Q_LIST_QUEUE_NODES;
+  /* the queue in id order node by node (Q_LIST_QUEUE_NODES), filters
+   * inside each node; with data.* filters (appended to the whole
+   * statement by sq_prep_filtered) the walk */
+  if (q->view == STORE_VIEW_QUEUE && order < 2 && !q->nfilters) which = order ? Q_LIST_QUEUE_NODES_ASC : Q_LIST_QUEUE_NODES;
   /* PostgreSQL: the prepared statement is the first page of the default
    * size without filters (what the inbox and the queue show); a page with
    * filters, after another, or of another size runs its twin unnamed,

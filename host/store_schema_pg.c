@@ -163,6 +163,16 @@ static const char *const MIGRATIONS_PG[] = {
     " EXECUTE FUNCTION identity_notify();",
     /* 7: SQLite's 16, the queue in id order (store_internal.h) */
     MIGRATION_QUEUE_INDEX,
+    /* 8: each node's queued tasks in id order, for the queue page and its
+     * counts node by node (store_sql_pg.c's QUEUE_NODES).  SQLite's
+     * task_status holds them in that order already (its entries of one
+     * status, node and owner are in rowid order); PostgreSQL's keeps equal
+     * keys in the order of their place in the table.  It replaces the
+     * walk's task_queue, which no PostgreSQL statement reads any more, and
+     * which the planner took for a node's range where statistics showed
+     * one node filling the queue (a walk of it for any other node). */
+    "CREATE INDEX IF NOT EXISTS task_queue_node ON task(flow_task, id) WHERE status = 'NEW' AND owner_id IS NULL;"
+    "DROP INDEX IF EXISTS task_queue;",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 
