@@ -3,7 +3,7 @@
  * holding 10% of the approve tasks in his inbox and the rest in the queue):
  * `engine_tasks_counts` and `engine_tasks_list_text` (50 rows: the inbox and
  * the queue, newest and oldest first, by due date, filtered by flow, the
- * queue's second page; alice's empty queue and counts), in process, ITER
+ * queue's second pages; alice's empty queue and counts), in process, ITER
  * times each, interleaved.  Prints one line per measurement: what, p50 and
  * p99 in ms, the answer (the counts' JSON or the page's item count) and the
  * page size expected (-1: counts), so that the script can check it.
@@ -39,6 +39,7 @@ static const measure_def MEASURES[] = {
     {"queue_next", 0, "queue", 0, 0, 1, NULL, 50},
     {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50},
     {"queue_due", 0, "queue", 0, 1, 0, NULL, 50},
+    {"queue_due_next", 0, "queue", 0, 1, 1, NULL, 50},
     {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50},
     {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50},
     {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50},
@@ -90,7 +91,7 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
   }
   if (m->second && !*after) {   /* the warm-up: learn where the second page starts */
     json_t *first = NULL;
-    engine_task_query q = {.view = m->view, .limit = 50};
+    engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due, .flow = m->flow};
     double ignored = 0;
     if (list_page(e, who, &q, &ignored, &first, &err)) return fprintf(stderr, "%s\n", err.message), 1;
     *after = json_integer_value(json_object_get(first, "next_after"));

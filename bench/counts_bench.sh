@@ -50,6 +50,7 @@ if [ "$BACKEND" = pg ]; then
   sql() { psql "$DB" -qAt -v ON_ERROR_STOP=1 "$@"; }
   SEQ() { echo "SELECT i FROM generate_series($1, $2) i"; }
   SET_TEXT="jsonb_set(p.data::jsonb, '{text}', to_jsonb('bench message ' || s.i))::text"
+  DUE_OF="to_char(to_timestamp(1800000000 + (process_id * 7919) % 10000000) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
   # what autovacuum does on a live server: statistics, and the visibility map that
   # lets the counts' range scans answer from the index alone (twice: an autovacuum
   # ANALYZE that began during the clone keeps the first from marking its pages)
@@ -60,6 +61,7 @@ else
   sql() { if [ $# -gt 0 ]; then sqlite3 "$DB" "$2"; else sqlite3 "$DB"; fi; }
   SEQ() { echo "WITH RECURSIVE s(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM s WHERE i < $2) SELECT i FROM s"; }
   SET_TEXT="json_set(p.data, '\$.text', 'bench message ' || s.i)"
+  DUE_OF="strftime('%Y-%m-%dT%H:%M:%fZ', 1800000000 + (process_id * 7919) % 10000000, 'unixepoch')"
   settle() { sqlite3 "$DB" "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null; }
   TASK_COLS=$(sqlite3 "$DB" "SELECT group_concat(name, ', ') FROM pragma_table_info('task') WHERE name NOT IN ('id', 'process_id')")
 fi
@@ -72,6 +74,8 @@ OFF=$(sql -c "SELECT max(id) FROM task")
 
 # clone FROM TO: processes FROM..TO, process i from template 2 (inbox) when
 # i % 10 == 0, else 1 (queue); its tasks get ids OFF + 2i - 1 and OFF + 2i.
+# Every third approve task has a due date (:Due), spread over four months
+# in no order of the ids, for the pages sorted by due date.
 clone() {
   sql >/dev/null <<EOF
 BEGIN;
@@ -84,6 +88,8 @@ INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at,
 INSERT INTO task(id, process_id, $TASK_COLS)
   SELECT $OFF + 2 * s.i - 1 + k.k, s.i, $TASK_COLS FROM seq s JOIN tpl k ON k.process_id = s.tpl JOIN task t ON t.id = k.id;
 INSERT INTO task_previous SELECT $OFF + 2 * s.i, $OFF + 2 * s.i - 1 FROM seq s;
+UPDATE task SET due_at = $DUE_OF WHERE id BETWEEN $OFF + 2 * $1 - 1 AND $OFF + 2 * $2
+  AND flow_task = 'helloworld.approve' AND process_id % 3 = 1;
 INSERT INTO participant SELECT s.i, pa.user_id FROM seq s JOIN participant pa ON pa.process_id = s.tpl;
 DROP TABLE seq;
 DROP TABLE tpl;

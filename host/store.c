@@ -240,6 +240,33 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define LIST_DUE(v) \
   LIST_HEAD(" FROM task t ", v) " AND (?10 IS NULL OR " DUE_KEY \
   " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT ?11"
+  /* ... in two parts, without data.* filters: the tasks with a due date
+   * by (due_at, id) from an index of them alone (migration 17), then
+   * those without one by id; each part's first ?11 (the queue's: each
+   * node's, listed by a subquery per node), merged.  The page after ?10
+   * starts within the part ?10 is in, and always takes the second part
+   * from its start when ?10 has a due date: both bounds are constants of
+   * the statement, so each part starts its index range there. */
+#define AFTER_DUE_SET(a)                                                                                \
+  " AND (" a "due_at, " a "id) > (SELECT coalesce(max(coalesce(due_at, '~')), ''), coalesce(max(id), 0)" \
+  " FROM task WHERE id = ?10)"
+#define AFTER_DUE_UNSET(a) " AND " a "id > coalesce((SELECT id FROM task WHERE id = ?10 AND due_at IS NULL), 0)"
+#define DUE_SET(a) a "due_at IS NOT NULL" AFTER_DUE_SET(a) LIST_FILTERS_ON(a) " ORDER BY " a "due_at, " a "id LIMIT ?11"
+#define DUE_UNSET(a) a "due_at IS NULL" AFTER_DUE_UNSET(a) LIST_FILTERS_ON(a) " ORDER BY " a "id LIMIT ?11"
+#define DUE_PARTS(v, set, unset)                                                                             \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (SELECT id FROM (" set " UNION ALL " unset ")" \
+  " ORDER BY coalesce(due, '~'), id LIMIT ?11) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT ?11"
+  /* (the page's ids first, from both parts' ids and dates; then its rows) */
+  [Q_LIST_INBOX_DUE_PARTS] = DUE_PARTS(INBOX,
+      "SELECT id, due FROM (SELECT d.id, d.due_at AS due FROM task d INDEXED BY task_owner_due WHERE d.owner_id = ?2"
+      " AND d.status = 'ASSIGNED' AND " DUE_SET("d.") ")",
+      "SELECT id, NULL FROM (SELECT u.id FROM task u INDEXED BY task_owner_status WHERE u.owner_id = ?2"
+      " AND u.status = 'ASSIGNED' AND " DUE_UNSET("u.") ")"),
+  [Q_LIST_QUEUE_DUE_PARTS] = DUE_PARTS(QUEUE,
+      "SELECT k.id, k.due_at AS due FROM json_each(?3) n JOIN task k ON k.id IN (SELECT d.id FROM task d"
+      " INDEXED BY task_queue_due WHERE " TASK_QUEUED("d.") " AND d.flow_task = n.value AND " DUE_SET("d.") ")",
+      "SELECT k.id, NULL FROM json_each(?3) n JOIN task k ON k.id IN (SELECT u.id FROM task u INDEXED BY task_status"
+      " WHERE " TASK_QUEUED("u.") " AND u.flow_task = n.value AND " DUE_UNSET("u.") ")"),
   [Q_LIST_INBOX_DUE] = LIST_DUE(INBOX),
   [Q_LIST_QUEUE_DUE] = LIST_DUE(QUEUE),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(ARCHIVE),
@@ -1612,13 +1639,20 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * inside each node; with data.* filters (appended to the whole
    * statement by sq_prep_filtered) the walk */
   if (q->view == STORE_VIEW_QUEUE && order < 2 && !q->nfilters) which = order ? Q_LIST_QUEUE_NODES_ASC : Q_LIST_QUEUE_NODES;
+  /* the inbox and the queue by due date in two parts (DUE_PARTS), filters
+   * inside each; with data.* filters sorted whole */
+  if (order == 2 && !q->nfilters && (q->view == STORE_VIEW_INBOX || q->view == STORE_VIEW_QUEUE))
+    which = q->view == STORE_VIEW_INBOX ? Q_LIST_INBOX_DUE_PARTS : Q_LIST_QUEUE_DUE_PARTS;
   /* PostgreSQL: the prepared statement is the first page of the default
    * size without filters (what the inbox and the queue show); a page with
    * filters, after another, or of another size runs its twin unnamed,
    * planned for its parameters (store_pg_list_filtered) */
   int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
+  /* (the due parts start after ?10 in a form the plan for all values
+   * keeps: their pages after one are prepared too) */
+  int due_parts = which == Q_LIST_INBOX_DUE_PARTS || which == Q_LIST_QUEUE_DUE_PARTS;
   int pg_filtered = st->cur->db->kind == DB_KIND_PG &&
-                    (filtered || q->nfilters || q->after || rows_wanted != STORE_PAGE_ROWS);
+                    (filtered || q->nfilters || (q->after && !due_parts) || rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);
   int once = q->nfilters || pg_filtered;
   dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)

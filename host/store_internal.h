@@ -56,7 +56,7 @@ enum {
   /* a request's sign-in in fewer statements: a token's user, a user's permissions and groups at once */
   Q_TOKEN_USER, Q_USER_PERMS_GROUPS, Q_USER_ACTOR_ID, Q_USER_ACTOR,
   /* the queue in id order node by node (SQLite; store_task_list) */
-  Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC,
+  Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_AUDIT_FIRST, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,

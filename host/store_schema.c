@@ -198,6 +198,14 @@ static const char *const MIGRATIONS[] = {
     "DROP TRIGGER IF EXISTS process_flow_version;",
     /* 16: the queue in id order (store_internal.h) */
     MIGRATION_QUEUE_INDEX,
+    /* 17: the inbox's and each queue node's tasks that have a due date, in
+     * its order, for the pages sorted by it (store.c's DUE_PARTS): those
+     * pages sorted every task of the view (41 ms for an inbox of 10,000
+     * tasks, 79 ms for a queue of 90,000).  Only tasks with a due date
+     * are in them, so a flow without :Due writes no entry. */
+    "CREATE INDEX IF NOT EXISTS task_owner_due ON task(owner_id, due_at) WHERE status = 'ASSIGNED' AND due_at IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS task_queue_due ON task(flow_task, due_at)"
+    " WHERE status = 'NEW' AND owner_id IS NULL AND due_at IS NOT NULL;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

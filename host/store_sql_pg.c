@@ -260,6 +260,41 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define LIST_DUE(v, rest, limit) \
   LIST_HEAD(v) rest " ORDER BY coalesce(t.due_at, '~') COLLATE \"C\", t.id" limit
 #define AFTER_DUE " AND ($10 IS NULL OR " DUE_KEY " > (SELECT coalesce(due_at, '~') COLLATE \"C\", id FROM task WHERE id = $10))"
+  /* ... in two parts, as on SQLite (store.c's DUE_PARTS), from the indexes
+   * of migration 9.  The bounds after $10 are subqueries, which no plan
+   * knows ahead: the plan for all values costs what each one would, and is
+   * kept for the pages after one as well. */
+#define AFTER_DUE_SET(a)                                                                                         \
+  " AND (" a "due_at COLLATE \"C\", " a "id) > (SELECT coalesce(max(coalesce(due_at, '~')), '') COLLATE \"C\","  \
+  " coalesce(max(id), 0) FROM task WHERE id = $10)"
+#define AFTER_DUE_UNSET(a) " AND " a "id > coalesce((SELECT id FROM task WHERE id = $10 AND due_at IS NULL), 0)"
+#define DUE_SET(a, rest, limit) \
+  a "due_at IS NOT NULL" AFTER_DUE_SET(a) rest " ORDER BY " a "due_at COLLATE \"C\", " a "id" limit
+#define DUE_UNSET(a, rest, limit) a "due_at IS NULL" AFTER_DUE_UNSET(a) rest " ORDER BY " a "id" limit
+#define DUE_PARTS_HEAD(v) "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN "
+#define DUE_ORDER(due, id) " ORDER BY coalesce(" due ", '~') COLLATE \"C\", " id
+#define INBOX_DUE_PARTS(rest, limit)                                                                              \
+  DUE_PARTS_HEAD(INBOX) "(SELECT k.id FROM ((SELECT d.id, d.due_at AS due FROM task d WHERE d.owner_id = $2"      \
+  " AND d.status = 'ASSIGNED' AND " DUE_SET("d.", rest("d."), limit) ") UNION ALL (SELECT u.id, NULL FROM task u" \
+  " WHERE u.owner_id = $2 AND u.status = 'ASSIGNED' AND " DUE_UNSET("u.", rest("u."), limit) ")) k"              \
+  DUE_ORDER("k.due", "k.id") limit ")" DUE_ORDER("t.due_at", "t.id") limit
+/* the queue's bounds once, as a row joined to every node's range: as a
+ * subquery inside each node's they were costed per node, and the plan for
+ * all values looked dearer than one for each (planned at every execution) */
+#define BOUND_SET "(SELECT coalesce(max(coalesce(due_at, '~')), '') AS due, coalesce(max(id), 0) AS id FROM task WHERE id = $10)"
+#define BOUND_UNSET "(SELECT coalesce(max(id) FILTER (WHERE due_at IS NULL), 0) AS id FROM task WHERE id = $10)"
+#define QUEUE_DUE_PARTS(rest, limit)                                                                              \
+  DUE_PARTS_HEAD(QUEUE) "(SELECT k.id FROM (SELECT d.id, d.due_at AS due FROM " BOUND_SET " b"                   \
+  " CROSS JOIN json_array_elements_text(($3)::json) n CROSS JOIN LATERAL (SELECT d.id, d.due_at FROM task d WHERE " \
+  TASK_QUEUED("d.") " AND d.flow_task = n.value AND d.due_at IS NOT NULL AND (d.due_at COLLATE \"C\", d.id) >"    \
+  " (b.due COLLATE \"C\", b.id)" rest("d.") " ORDER BY d.due_at COLLATE \"C\", d.id" limit ") d UNION ALL"        \
+  " SELECT u.id, NULL FROM " BOUND_UNSET " b CROSS JOIN json_array_elements_text(($3)::json) n CROSS JOIN LATERAL" \
+  " (SELECT u.id FROM task u WHERE " TASK_QUEUED("u.") " AND u.flow_task = n.value AND u.due_at IS NULL"           \
+  " AND u.id > b.id" rest("u.") " ORDER BY u.id" limit ") u) k" DUE_ORDER("k.due", "k.id") limit ")"             \
+  DUE_ORDER("t.due_at", "t.id") limit
+#define NO_FILTERS(a) ""
+  [Q_LIST_INBOX_DUE_PARTS] = INBOX_DUE_PARTS(NO_FILTERS, LIMIT_PREPARED),
+  [Q_LIST_QUEUE_DUE_PARTS] = QUEUE_DUE_PARTS(NO_FILTERS, LIMIT_PREPARED),
   [Q_LIST_INBOX_DUE] = LIST_DUE(INBOX, "", LIMIT_PREPARED),
   [Q_LIST_QUEUE_DUE] = LIST_DUE(QUEUE, "", LIMIT_PREPARED),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(ARCHIVE, "", LIMIT_PREPARED),
@@ -415,8 +450,12 @@ static const char *const LIST_FILTERED[Q_LIST_ALL_FIN_ASC - Q_LIST_INBOX + 1] = 
 static const char *const QUEUE_NODES_FILTERED_SQL[2] = {QUEUE_NODES_FILTERED("<", "DESC"),
                                                        QUEUE_NODES_FILTERED(">", "ASC")};
 
+static const char *const DUE_PARTS_FILTERED_SQL[2] = {INBOX_DUE_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED),
+                                                     QUEUE_DUE_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED)};
+
 const char *store_pg_list_filtered(int q) {
   if (q == Q_LIST_QUEUE_NODES || q == Q_LIST_QUEUE_NODES_ASC) return QUEUE_NODES_FILTERED_SQL[q == Q_LIST_QUEUE_NODES_ASC];
+  if (q == Q_LIST_INBOX_DUE_PARTS || q == Q_LIST_QUEUE_DUE_PARTS) return DUE_PARTS_FILTERED_SQL[q == Q_LIST_QUEUE_DUE_PARTS];
   return q >= Q_LIST_INBOX && q <= Q_LIST_ALL_FIN_ASC ? LIST_FILTERED[q - Q_LIST_INBOX] : NULL;
 }
 

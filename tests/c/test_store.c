@@ -1137,6 +1137,79 @@ static int test_messages(void) {
   return 0;
 }
 
+/* The inbox and the queue by due date: the tasks with one first, earliest
+ * first, then those without, oldest first, ties by id; page after page,
+ * with a filter and without.  Read in two parts (DUE_PARTS): those with a
+ * due date from an index of them alone, the others in id order. */
+typedef struct due_row { int64_t id; char due[FH_TIME_LEN]; } due_row;
+static int by_due_key(const void *a, const void *b) {
+  const due_row *x = a, *y = b;
+  int c = strcmp(x->due[0] ? x->due : "~", y->due[0] ? y->due : "~");
+  return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+static int test_due_parts(void) {
+  fherr err = {0};
+  char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
+  store *st;
+  const char *db = open_temp(path, url, sizeof url, &st);
+  CHECK(db);
+  CHECK(lite_plan_is(st, db, Q_LIST_INBOX_DUE_PARTS, "INDEX task_owner_due (owner_id=? AND due_at>?)", "SCAN t"));
+  CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_DUE_PARTS, "INDEX task_queue_due (flow_task=? AND due_at>?)", "SCAN t"));
+  CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_DUE_PARTS, "INDEX task_status (status=? AND flow_task=? AND owner_id=? AND rowid>?)",
+                     "SCAN u"));
+  int64_t alice, pid;
+  CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", alice, &pid, &err) == FH_OK);
+  /* 60 tasks a view: two nodes, every other one with a due date (a few
+   * the same), in no order of the ids; done tasks beside them */
+  due_row inbox[60], queue[60];
+  int ni = 0, nq = 0;
+  for (int i = 0; i < 180; i++) {
+    st_task t = {0};
+    t.process_id = pid;
+    snprintf(t.flow_task, sizeof t.flow_task, "%s", i % 2 ? "f.a" : "f.b");
+    snprintf(t.type, sizeof t.type, "view");
+    snprintf(t.token, sizeof t.token, "start");
+    int kind = i % 3;   /* 0: inbox, 1: queue, 2: done */
+    t.status = kind == 0 ? TASK_ASSIGNED : kind == 1 ? TASK_NEW : TASK_DONE;
+    t.owner_id = kind == 1 ? 0 : alice;
+    if (i % 4 < 2) snprintf(t.due_at, sizeof t.due_at, "2027-01-%02dT10:00:00.000Z", 1 + (i * 7) % 28);
+    CHECK(store_task_insert(st, &t, &err) == FH_OK);
+    due_row *r = kind == 0 ? &inbox[ni++] : kind == 1 ? &queue[nq++] : NULL;
+    if (r) {
+      r->id = t.id;
+      snprintf(r->due, sizeof r->due, "%s", t.due_at);
+    }
+  }
+  CHECK(ni == 60 && nq == 60);
+  qsort(inbox, 60, sizeof *inbox, by_due_key);
+  qsort(queue, 60, sizeof *queue, by_due_key);
+  for (int k = 0; k < 4; k++) {
+    int queued = k & 1;
+    store_task_query q = {.view = queued ? STORE_VIEW_QUEUE : STORE_VIEW_INBOX, .user_id = alice, .user_name = "alice",
+                          .assignable_json = "[\"f.a\",\"f.b\"]", .by_due = 1, .limit = 7,
+                          .status = k & 2 ? (queued ? "NEW" : "ASSIGNED") : NULL};
+    const due_row *want = queued ? queue : inbox;
+    int seen = 0, pages = 0, n;
+    do {
+      st_task *rows;
+      CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+      for (int i = 0; i < n; i++) {
+        CHECK(seen < 60 && rows[i].id == want[seen].id);
+        seen++;
+      }
+      q.after = n ? rows[n - 1].id : 0;
+      st_task_array_free(rows, n);
+      pages++;
+    } while (n == q.limit && pages < 30);
+    CHECK(seen == 60);
+  }
+  store_close(st);
+  test_remove_db(path);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"messages", test_messages},
     {"group_commit", test_group_commit},
@@ -1155,6 +1228,7 @@ static const test_case TESTS[] = {
     {"list_rows", test_list_rows},
     {"list_owner", test_list_owner},
     {"queue_walk", test_queue_walk},
+    {"due_parts", test_due_parts},
     {NULL, NULL},
 };
 

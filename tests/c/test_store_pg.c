@@ -237,6 +237,10 @@ static int test_list_plans(void) {
     CHECK(list_page(st, &other, 0, 0, NULL));
     CHECK(list_page(st, &first, STORE_PAGE_ROWS, 2000, "1999"));
     CHECK(list_page(st, &queue, STORE_PAGE_ROWS, 12000, "2"));
+    store_task_query due = first, due_queue = queue;   /* by due date, in two parts */
+    due.by_due = due_queue.by_due = 1;
+    CHECK(list_page(st, &due, STORE_PAGE_ROWS, 2, "1"));   /* none has a due date: oldest first */
+    CHECK(list_page(st, &due_queue, STORE_PAGE_ROWS, 2001, "4"));
     store_task_query shorter = queue;   /* another page size: planned for it */
     shorter.limit = 20;
     CHECK(list_page(st, &shorter, 20, 12000, "2"));
@@ -264,16 +268,17 @@ static int test_list_plans(void) {
    * planning than on its rows (with LIMIT $11, a constant in each
    * execution's plan, the plan for all parameters looked dearer) */
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
-           " AND name IN ('fh%d', 'fh%d')", Q_LIST_INBOX, Q_LIST_QUEUE_NODES);
+           " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d')", Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_INBOX_DUE_PARTS,
+           Q_LIST_QUEUE_DUE_PARTS);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "2")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "4")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "2"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "4"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
