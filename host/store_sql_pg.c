@@ -257,6 +257,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * cheaper than the one for all values, and it was planned each time) */
   [Q_LIST_QUEUE_NODES] = QUEUE_NODES("", "DESC", LIMIT_PREPARED),
   [Q_LIST_QUEUE_NODES_ASC] = QUEUE_NODES("", "ASC", LIMIT_PREPARED),
+  /* SQLite's filtered twins; here a filtered page runs its LIST_FILTERED
+   * twin (store.c), so these say the same and are not used */
+  [Q_LIST_QUEUE_NODES_FILTERED] = QUEUE_NODES(LIST_FILTERS_ON("q.") AFTER_ID_ON("q.", "<"), "DESC", LIMIT_PLANNED),
+  [Q_LIST_QUEUE_NODES_FILTERED_ASC] = QUEUE_NODES(LIST_FILTERS_ON("q.") AFTER_ID_ON("q.", ">"), "ASC", LIMIT_PLANNED),
   [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_ARCHIVE_ASC] = LIST(ARCHIVE, "", "ASC", LIMIT_PREPARED),
   [Q_LIST_ALL] = LIST(ALL, "", "DESC", LIMIT_PREPARED),
