@@ -3,7 +3,8 @@
  * holding 10% of the approve tasks in his inbox and the rest in the queue):
  * `engine_tasks_counts` and `engine_tasks_list_text` (50 rows: the inbox and
  * the queue, newest and oldest first, by due date, filtered by flow, the
- * queue's second pages; alice's empty queue and counts), in process, ITER
+ * queue's second pages; alice's empty queue, her counts and her archive of
+ * every start task, newest first and by finished_at), in process, ITER
  * times each, interleaved.  Prints one line per measurement: what, p50 and
  * p99 in ms, the answer (the counts' JSON or the page's item count) and the
  * page size expected (-1: counts), so that the script can check it.
@@ -31,21 +32,26 @@ typedef struct measure_def {
   int ascending, by_due, second;
   const char *flow;
   int rows;
+  int by_finished;
 } measure_def;
 static const measure_def MEASURES[] = {
-    {"counts", 0, NULL, 0, 0, 0, NULL, -1},
-    {"inbox", 0, "inbox", 0, 0, 0, NULL, 50},
-    {"queue", 0, "queue", 0, 0, 0, NULL, 50},
-    {"queue_next", 0, "queue", 0, 0, 1, NULL, 50},
-    {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50},
-    {"queue_due", 0, "queue", 0, 1, 0, NULL, 50},
-    {"queue_due_next", 0, "queue", 0, 1, 1, NULL, 50},
-    {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50},
-    {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50},
-    {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50},
-    {"alice_counts", 1, NULL, 0, 0, 0, NULL, -1},
-    {"alice_queue", 1, "queue", 0, 0, 0, NULL, 0},
-    {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0},
+    {"counts", 0, NULL, 0, 0, 0, NULL, -1, 0},
+    {"inbox", 0, "inbox", 0, 0, 0, NULL, 50, 0},
+    {"queue", 0, "queue", 0, 0, 0, NULL, 50, 0},
+    {"queue_next", 0, "queue", 0, 0, 1, NULL, 50, 0},
+    {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50, 0},
+    {"queue_due", 0, "queue", 0, 1, 0, NULL, 50, 0},
+    {"queue_due_next", 0, "queue", 0, 1, 1, NULL, 50, 0},
+    {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50, 0},
+    {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50, 0},
+    {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50, 0},
+    {"alice_counts", 1, NULL, 0, 0, 0, NULL, -1, 0},
+    {"alice_queue", 1, "queue", 0, 0, 0, NULL, 0, 0},
+    {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0, 0},
+    /* alice started every process: her archive holds each start task */
+    {"alice_archive", 1, "archive", 0, 0, 0, NULL, 50, 0},
+    {"alice_archive_fin", 1, "archive", 0, 0, 0, NULL, 50, 1},
+    {"alice_archive_fin_next", 1, "archive", 0, 0, 1, NULL, 50, 1},
 };
 enum { M__N = sizeof MEASURES / sizeof MEASURES[0] };
 
@@ -80,7 +86,7 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
     rc = engine_tasks_counts(e, who, &out, &err);
   } else {
     engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due,
-                           .flow = m->flow, .after = m->second ? *after : 0};
+                           .by_finished = m->by_finished, .flow = m->flow, .after = m->second ? *after : 0};
     rc = list_page(e, who, &q, &t0, &out, &err);
   }
   *ms = (fhtime_monotonic() - t0) * 1000.0;
@@ -91,7 +97,8 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
   }
   if (m->second && !*after) {   /* the warm-up: learn where the second page starts */
     json_t *first = NULL;
-    engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due, .flow = m->flow};
+    engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due,
+                           .by_finished = m->by_finished, .flow = m->flow};
     double ignored = 0;
     if (list_page(e, who, &q, &ignored, &first, &err)) return fprintf(stderr, "%s\n", err.message), 1;
     *after = json_integer_value(json_object_get(first, "next_after"));

@@ -271,6 +271,23 @@ const char *const STORE_SQL[Q__COUNT] = {
       " INDEXED BY task_queue_due WHERE " TASK_QUEUED("d.") " AND d.flow_task = n.value AND " DUE_SET("d.") ")",
       "SELECT k.id, NULL FROM json_each(?3) n JOIN task k ON k.id IN (SELECT u.id FROM task u INDEXED BY task_status"
       " WHERE " TASK_QUEUED("u.") " AND u.flow_task = n.value AND " DUE_UNSET("u.") ")"),
+  /* The archive by finished_at in two parts the same way, both from
+   * task_owner_finished: the tasks finished at a time, in (finished_at, id)
+   * order either way, then those without one (its first entries, NULL, in
+   * rowid order), as LIST_FIN orders them. */
+#define ARCHIVE_FIN_PARTS(cmp, order, none, unset_none, top, top_id)                                            \
+  "SELECT " LIST_COLS(ARCHIVE) " FROM task t " JOINS_ARCHIVE "WHERE t.id IN (SELECT id FROM (SELECT id, fin FROM"  \
+  " (SELECT f.id, f.finished_at AS fin FROM task f INDEXED BY task_owner_finished WHERE f.owner_id = ?2"         \
+  " AND f.status IN ('DONE','CANCELED') AND f.finished_at IS NOT NULL AND (f.finished_at, f.id) " cmp             \
+  " (SELECT coalesce(max(coalesce(finished_at, '" unset_none "')), '" top "'), coalesce(max(id), " top_id ")"     \
+  " FROM task WHERE id = ?10)" LIST_FILTERS_ON("f.") " ORDER BY f.finished_at " order ", f.id " order            \
+  " LIMIT ?11) UNION ALL SELECT id, NULL FROM (SELECT u.id FROM task u INDEXED BY task_owner_finished"           \
+  " WHERE u.owner_id = ?2 AND u.status IN ('DONE','CANCELED') AND u.finished_at IS NULL AND u.id " cmp           \
+  " coalesce((SELECT id FROM task WHERE id = ?10 AND finished_at IS NULL), " top_id ")" LIST_FILTERS_ON("u.")    \
+  " ORDER BY u.id " order " LIMIT ?11)) ORDER BY coalesce(fin, '" none "') " order ", id " order " LIMIT ?11)"   \
+  " ORDER BY coalesce(t.finished_at, '" none "') " order ", t.id " order " LIMIT ?11"
+  [Q_LIST_ARCHIVE_FIN_PARTS] = ARCHIVE_FIN_PARTS("<", "DESC", "", "", "~", "9223372036854775807"),
+  [Q_LIST_ARCHIVE_FIN_PARTS_ASC] = ARCHIVE_FIN_PARTS(">", "ASC", "~", "~", "", "0"),
   [Q_LIST_INBOX_DUE] = LIST_DUE(INBOX),
   [Q_LIST_QUEUE_DUE] = LIST_DUE(QUEUE),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(ARCHIVE),
@@ -1651,6 +1668,9 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * inside each; with data.* filters sorted whole */
   if (order == 2 && !q->nfilters && (q->view == STORE_VIEW_INBOX || q->view == STORE_VIEW_QUEUE))
     which = q->view == STORE_VIEW_INBOX ? Q_LIST_INBOX_DUE_PARTS : Q_LIST_QUEUE_DUE_PARTS;
+  /* the archive by finished_at, the same way (FIN_PARTS) */
+  if (order >= 3 && !q->nfilters && q->view == STORE_VIEW_ARCHIVE)
+    which = order == 3 ? Q_LIST_ARCHIVE_FIN_PARTS : Q_LIST_ARCHIVE_FIN_PARTS_ASC;
   /* PostgreSQL: the prepared statement is the first page of the default
    * size without filters (what the inbox and the queue show); a page with
    * filters, after another, or of another size runs its twin unnamed,
@@ -1658,7 +1678,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
   /* (the due parts start after ?10 in a form the plan for all values
    * keeps: their pages after one are prepared too) */
-  int due_parts = which == Q_LIST_INBOX_DUE_PARTS || which == Q_LIST_QUEUE_DUE_PARTS;
+  int due_parts = which == Q_LIST_INBOX_DUE_PARTS || which == Q_LIST_QUEUE_DUE_PARTS ||
+                  which == Q_LIST_ARCHIVE_FIN_PARTS || which == Q_LIST_ARCHIVE_FIN_PARTS_ASC;
   int pg_filtered = st->cur->db->kind == DB_KIND_PG &&
                     (filtered || q->nfilters || (q->after && !due_parts) || rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);

@@ -1144,7 +1144,8 @@ static int test_messages(void) {
 /* The inbox and the queue by due date: the tasks with one first, earliest
  * first, then those without, oldest first, ties by id; page after page,
  * with a filter and without.  Read in two parts (DUE_PARTS): those with a
- * due date from an index of them alone, the others in id order. */
+ * due date from an index of them alone, the others in id order.  And the
+ * archive by finished_at, both ways, the same way (FIN_PARTS). */
 typedef struct due_row { int64_t id; char due[FH_TIME_LEN]; } due_row;
 static int by_due_key(const void *a, const void *b) {
   const due_row *x = a, *y = b;
@@ -1162,13 +1163,17 @@ static int test_due_parts(void) {
   CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_DUE_PARTS, "INDEX task_queue_due (flow_task=? AND due_at>?)", "SCAN t"));
   CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_DUE_PARTS, "INDEX task_status (status=? AND flow_task=? AND owner_id=? AND rowid>?)",
                      "SCAN u"));
+  CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_FIN_PARTS, "INDEX task_owner_finished (owner_id=? AND finished_at>? AND finished_at<?)",
+                     "SCAN t"));
+  CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_FIN_PARTS, "INDEX task_owner_finished (owner_id=? AND finished_at=? AND rowid<?)",
+                     "SCAN u"));
   int64_t alice, pid;
   CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
   CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", alice, &pid, &err) == FH_OK);
   /* 60 tasks a view: two nodes, every other one with a due date (a few
    * the same), in no order of the ids; done tasks beside them */
-  due_row inbox[60], queue[60];
-  int ni = 0, nq = 0;
+  due_row inbox[60], queue[60], archive[60];
+  int ni = 0, nq = 0, na = 0;
   for (int i = 0; i < 180; i++) {
     st_task t = {0};
     t.process_id = pid;
@@ -1179,16 +1184,17 @@ static int test_due_parts(void) {
     t.status = kind == 0 ? TASK_ASSIGNED : kind == 1 ? TASK_NEW : TASK_DONE;
     t.owner_id = kind == 1 ? 0 : alice;
     if (i % 4 < 2) snprintf(t.due_at, sizeof t.due_at, "2027-01-%02dT10:00:00.000Z", 1 + (i * 7) % 28);
+    /* the archive: finished at a time (a few the same), some without one */
+    if (kind == 2 && i % 5) snprintf(t.finished_at, sizeof t.finished_at, "2026-11-%02dT10:00:00.000Z", 1 + (i * 11) % 20);
     CHECK(store_task_insert(st, &t, &err) == FH_OK);
-    due_row *r = kind == 0 ? &inbox[ni++] : kind == 1 ? &queue[nq++] : NULL;
-    if (r) {
-      r->id = t.id;
-      snprintf(r->due, sizeof r->due, "%s", t.due_at);
-    }
+    due_row *r = kind == 0 ? &inbox[ni++] : kind == 1 ? &queue[nq++] : &archive[na++];
+    r->id = t.id;
+    snprintf(r->due, sizeof r->due, "%s", kind == 2 ? t.finished_at : t.due_at);
   }
-  CHECK(ni == 60 && nq == 60);
+  CHECK(ni == 60 && nq == 60 && na == 60);
   qsort(inbox, 60, sizeof *inbox, by_due_key);
   qsort(queue, 60, sizeof *queue, by_due_key);
+  qsort(archive, 60, sizeof *archive, by_due_key);   /* finished first, oldest first; then the others by id */
   for (int k = 0; k < 4; k++) {
     int queued = k & 1;
     store_task_query q = {.view = queued ? STORE_VIEW_QUEUE : STORE_VIEW_INBOX, .user_id = alice, .user_name = "alice",
@@ -1201,6 +1207,30 @@ static int test_due_parts(void) {
       CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
       for (int i = 0; i < n; i++) {
         CHECK(seen < 60 && rows[i].id == want[seen].id);
+        seen++;
+      }
+      q.after = n ? rows[n - 1].id : 0;
+      st_task_array_free(rows, n);
+      pages++;
+    } while (n == q.limit && pages < 30);
+    CHECK(seen == 60);
+  }
+  /* the archive by finished_at either way (newest first: the finished
+   * tasks newest first, then the others newest first) */
+  for (int k = 0; k < 4; k++) {
+    int asc = k & 1;
+    store_task_query q = {.view = STORE_VIEW_ARCHIVE, .user_id = alice, .user_name = "alice", .by_finished = 1,
+                          .ascending = asc, .limit = 7, .status = k & 2 ? "DONE" : NULL};
+    int seen = 0, pages = 0, n, finished = 0;
+    for (int i = 0; i < 60; i++) finished += archive[i].due[0] != 0;
+    do {
+      st_task *rows;
+      CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+      for (int i = 0; i < n; i++) {
+        /* ascending: the sorted order; descending: the finished ones
+         * reversed, then the others reversed */
+        int at = asc ? seen : seen < finished ? finished - 1 - seen : 59 - (seen - finished);
+        CHECK(seen < 60 && rows[i].id == archive[at].id);
         seen++;
       }
       q.after = n ? rows[n - 1].id : 0;
