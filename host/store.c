@@ -244,13 +244,16 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define LIST_DUE(v) \
   LIST_HEAD(" FROM task t ", v) " AND (?10 IS NULL OR " DUE_KEY \
   " > (SELECT coalesce(due_at, '~'), id FROM task WHERE id = ?10)) ORDER BY coalesce(t.due_at, '~'), t.id LIMIT ?11"
-  /* ... in two parts, without data.* filters: the tasks with a due date
-   * by (due_at, id) from an index of them alone (migration 17), then
-   * those without one by id; each part's first ?11 (the queue's: each
-   * node's, listed by a subquery per node), merged.  The page after ?10
-   * starts within the part ?10 is in, and always takes the second part
-   * from its start when ?10 has a due date: both bounds are constants of
-   * the statement, so each part starts its index range there. */
+  /* ... in two parts, without data.* filters, both from an index by due
+   * date (migration 17): the tasks with a due date by (due_at, id), then
+   * those without one (the index's first entries, NULL, in rowid order);
+   * each part's first ?11 (the queue's: each node's, listed by a subquery
+   * per node), merged.  The page after ?10 starts within the part ?10 is
+   * in, and always takes the second part from its start when ?10 has a
+   * due date: both bounds are constants of the statement, so each part
+   * starts its index range there.  (Read in id order from the view's own
+   * index, the second part walked every task of a view whose tasks all
+   * have a due date, to find none.) */
 #define AFTER_DUE_SET(a)                                                                                \
   " AND (" a "due_at, " a "id) > (SELECT coalesce(max(coalesce(due_at, '~')), ''), coalesce(max(id), 0)" \
   " FROM task WHERE id = ?10)"
@@ -264,12 +267,12 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_INBOX_DUE_PARTS] = DUE_PARTS(INBOX,
       "SELECT id, due FROM (SELECT d.id, d.due_at AS due FROM task d INDEXED BY task_owner_due WHERE d.owner_id = ?2"
       " AND d.status = 'ASSIGNED' AND " DUE_SET("d.") ")",
-      "SELECT id, NULL FROM (SELECT u.id FROM task u INDEXED BY task_owner_status WHERE u.owner_id = ?2"
+      "SELECT id, NULL FROM (SELECT u.id FROM task u INDEXED BY task_owner_due WHERE u.owner_id = ?2"
       " AND u.status = 'ASSIGNED' AND " DUE_UNSET("u.") ")"),
   [Q_LIST_QUEUE_DUE_PARTS] = DUE_PARTS(QUEUE,
       "SELECT k.id, k.due_at AS due FROM json_each(?3) n JOIN task k ON k.id IN (SELECT d.id FROM task d"
       " INDEXED BY task_queue_due WHERE " TASK_QUEUED("d.") " AND d.flow_task = n.value AND " DUE_SET("d.") ")",
-      "SELECT k.id, NULL FROM json_each(?3) n JOIN task k ON k.id IN (SELECT u.id FROM task u INDEXED BY task_status"
+      "SELECT k.id, NULL FROM json_each(?3) n JOIN task k ON k.id IN (SELECT u.id FROM task u INDEXED BY task_queue_due"
       " WHERE " TASK_QUEUED("u.") " AND u.flow_task = n.value AND " DUE_UNSET("u.") ")"),
   /* The archive by finished_at in two parts the same way, both from
    * task_owner_finished: the tasks finished at a time, in (finished_at, id)

@@ -176,10 +176,9 @@ static const char *const MIGRATIONS_PG[] = {
     /* 9: SQLite's 17, the tasks with a due date in its order, by owner and
      * by queue node, and each user's finished tasks by finished_at, in
      * byte order as the pages sort them (COLLATE "C") */
-    "CREATE INDEX IF NOT EXISTS task_owner_due ON task(owner_id, due_at COLLATE \"C\", id)"
-    " WHERE status = 'ASSIGNED' AND due_at IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS task_owner_due ON task(owner_id, due_at COLLATE \"C\", id) WHERE status = 'ASSIGNED';"
     "CREATE INDEX IF NOT EXISTS task_queue_due ON task(flow_task, due_at COLLATE \"C\", id)"
-    " WHERE status = 'NEW' AND owner_id IS NULL AND due_at IS NOT NULL;"
+    " WHERE status = 'NEW' AND owner_id IS NULL;"
     "CREATE INDEX IF NOT EXISTS task_owner_finished ON task(owner_id, finished_at COLLATE \"C\", id)"
     " WHERE owner_id IS NOT NULL AND status IN ('DONE', 'CANCELED');",
 };
