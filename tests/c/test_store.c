@@ -1153,6 +1153,25 @@ static int by_due_key(const void *a, const void *b) {
   return c ? c : (x->id > y->id) - (x->id < y->id);
 }
 
+/* Pages through q (its limit a page) and checks that the rows come in
+ * the order of want[0..nwant). */
+static int pages_match(store *st, store_task_query q, const int64_t *want, int nwant) {
+  fherr err = {0};
+  int seen = 0, pages = 0, n;
+  do {
+    st_task *rows;
+    CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+    int ok = 1;
+    for (int i = 0; i < n; i++, seen++) ok = ok && seen < nwant && rows[i].id == want[seen];
+    q.after = n ? rows[n - 1].id : 0;
+    st_task_array_free(rows, n);
+    CHECK(ok);
+    pages++;
+  } while (n == q.limit && pages < 30);
+  CHECK(seen == nwant);
+  return 0;
+}
+
 static int test_due_parts(void) {
   fherr err = {0};
   char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
@@ -1198,49 +1217,26 @@ static int test_due_parts(void) {
   qsort(inbox, 60, sizeof *inbox, by_due_key);
   qsort(queue, 60, sizeof *queue, by_due_key);
   qsort(archive, 60, sizeof *archive, by_due_key);   /* finished first, oldest first; then the others by id */
+  int64_t want[60];
   for (int k = 0; k < 4; k++) {
     int queued = k & 1;
     store_task_query q = {.view = queued ? STORE_VIEW_QUEUE : STORE_VIEW_INBOX, .user_id = alice, .user_name = "alice",
                           .assignable_json = "[\"f.a\",\"f.b\"]", .by_due = 1, .limit = 7,
                           .status = k & 2 ? (queued ? "NEW" : "ASSIGNED") : NULL};
-    const due_row *want = queued ? queue : inbox;
-    int seen = 0, pages = 0, n;
-    do {
-      st_task *rows;
-      CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
-      for (int i = 0; i < n; i++) {
-        CHECK(seen < 60 && rows[i].id == want[seen].id);
-        seen++;
-      }
-      q.after = n ? rows[n - 1].id : 0;
-      st_task_array_free(rows, n);
-      pages++;
-    } while (n == q.limit && pages < 30);
-    CHECK(seen == 60);
+    for (int i = 0; i < 60; i++) want[i] = (queued ? queue : inbox)[i].id;
+    CHECK(pages_match(st, q, want, 60) == 0);
   }
   /* the archive by finished_at either way (newest first: the finished
    * tasks newest first, then the others newest first) */
+  int finished = 0;
+  for (int i = 0; i < 60; i++) finished += archive[i].due[0] != 0;
   for (int k = 0; k < 4; k++) {
     int asc = k & 1;
     store_task_query q = {.view = STORE_VIEW_ARCHIVE, .user_id = alice, .user_name = "alice", .by_finished = 1,
                           .ascending = asc, .limit = 7, .status = k & 2 ? "DONE" : NULL};
-    int seen = 0, pages = 0, n, finished = 0;
-    for (int i = 0; i < 60; i++) finished += archive[i].due[0] != 0;
-    do {
-      st_task *rows;
-      CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
-      for (int i = 0; i < n; i++) {
-        /* ascending: the sorted order; descending: the finished ones
-         * reversed, then the others reversed */
-        int at = asc ? seen : seen < finished ? finished - 1 - seen : 59 - (seen - finished);
-        CHECK(seen < 60 && rows[i].id == archive[at].id);
-        seen++;
-      }
-      q.after = n ? rows[n - 1].id : 0;
-      st_task_array_free(rows, n);
-      pages++;
-    } while (n == q.limit && pages < 30);
-    CHECK(seen == 60);
+    for (int i = 0; i < 60; i++)
+      want[i] = archive[asc ? i : i < finished ? finished - 1 - i : 59 - (i - finished)].id;
+    CHECK(pages_match(st, q, want, 60) == 0);
   }
   store_close(st);
   test_remove_db(path);
