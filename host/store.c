@@ -278,19 +278,19 @@ const char *const STORE_SQL[Q__COUNT] = {
    * task_owner_finished: the tasks finished at a time, in (finished_at, id)
    * order either way, then those without one (its first entries, NULL, in
    * rowid order), as LIST_FIN orders them. */
-#define ARCHIVE_FIN_PARTS(cmp, order, none, unset_none, top, top_id)                                            \
+#define ARCHIVE_FIN_PARTS(cmp, order, none, top, top_id)                                            \
   "SELECT " LIST_COLS(ARCHIVE) " FROM task t " JOINS_ARCHIVE "WHERE t.id IN (SELECT id FROM (SELECT id, fin FROM"  \
   " (SELECT f.id, f.finished_at AS fin FROM task f INDEXED BY task_owner_finished WHERE f.owner_id = ?2"         \
   " AND f.status IN ('DONE','CANCELED') AND f.finished_at IS NOT NULL AND (f.finished_at, f.id) " cmp             \
-  " (SELECT coalesce(max(coalesce(finished_at, '" unset_none "')), '" top "'), coalesce(max(id), " top_id ")"     \
+  " (SELECT coalesce(max(coalesce(finished_at, '" none "')), '" top "'), coalesce(max(id), " top_id ")"     \
   " FROM task WHERE id = ?10)" LIST_FILTERS_ON("f.") " ORDER BY f.finished_at " order ", f.id " order            \
   " LIMIT ?11) UNION ALL SELECT id, NULL FROM (SELECT u.id FROM task u INDEXED BY task_owner_finished"           \
   " WHERE u.owner_id = ?2 AND u.status IN ('DONE','CANCELED') AND u.finished_at IS NULL AND u.id " cmp           \
   " coalesce((SELECT id FROM task WHERE id = ?10 AND finished_at IS NULL), " top_id ")" LIST_FILTERS_ON("u.")    \
   " ORDER BY u.id " order " LIMIT ?11)) ORDER BY coalesce(fin, '" none "') " order ", id " order " LIMIT ?11)"   \
   " ORDER BY coalesce(t.finished_at, '" none "') " order ", t.id " order " LIMIT ?11"
-  [Q_LIST_ARCHIVE_FIN_PARTS] = ARCHIVE_FIN_PARTS("<", "DESC", "", "", "~", "9223372036854775807"),
-  [Q_LIST_ARCHIVE_FIN_PARTS_ASC] = ARCHIVE_FIN_PARTS(">", "ASC", "~", "~", "", "0"),
+  [Q_LIST_ARCHIVE_FIN_PARTS] = ARCHIVE_FIN_PARTS("<", "DESC", "", "~", "9223372036854775807"),
+  [Q_LIST_ARCHIVE_FIN_PARTS_ASC] = ARCHIVE_FIN_PARTS(">", "ASC", "~", "", "0"),
   [Q_LIST_INBOX_DUE] = LIST_DUE(INBOX),
   [Q_LIST_QUEUE_DUE] = LIST_DUE(QUEUE),
   [Q_LIST_ARCHIVE_DUE] = LIST_DUE(ARCHIVE),

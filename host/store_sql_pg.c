@@ -313,10 +313,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * the tasks without a time ordered by (finished_at, id) too, all NULL,
    * which is id order and the index's: ordered by id alone, the planner
    * took task_owner_id and read every task of the user (18 ms at 100,000) */
-#define ARCHIVE_FIN_PARTS(rest, limit, cmp, order, none, unset_none, top, top_id)                                 \
+#define ARCHIVE_FIN_PARTS(rest, limit, cmp, order, none, top, top_id)                                 \
   DUE_PARTS_HEAD(ARCHIVE) "(SELECT k.id FROM ((SELECT f.id, f.finished_at AS fin FROM task f WHERE"               \
   " f.owner_id = $2 AND f.status IN ('DONE','CANCELED') AND f.finished_at IS NOT NULL AND"                       \
-  " (f.finished_at COLLATE \"C\", f.id) " cmp " (SELECT coalesce(max(coalesce(finished_at, '" unset_none "')),"  \
+  " (f.finished_at COLLATE \"C\", f.id) " cmp " (SELECT coalesce(max(coalesce(finished_at, '" none "')),"  \
   " '" top "') COLLATE \"C\", coalesce(max(id), " top_id ") FROM task WHERE id = $10)" rest("f.")               \
   " ORDER BY f.finished_at COLLATE \"C\" " order ", f.id " order limit ") UNION ALL (SELECT u.id, NULL"         \
   " FROM task u WHERE u.owner_id = $2 AND u.status IN ('DONE','CANCELED') AND u.finished_at IS NULL AND u.id "   \
@@ -324,8 +324,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " ORDER BY u.finished_at COLLATE \"C\" " order ", u.id " order limit ")) k ORDER BY coalesce(k.fin, '" none "') COLLATE \"C\" " order ", k.id " order \
   limit ") ORDER BY coalesce(t.finished_at, '" none "') COLLATE \"C\" " order ", t.id " order limit
   [Q_LIST_ARCHIVE_FIN_PARTS] =
-      ARCHIVE_FIN_PARTS(NO_FILTERS, LIMIT_PREPARED, "<", "DESC", "", "", "~", "9223372036854775807"),
-  [Q_LIST_ARCHIVE_FIN_PARTS_ASC] = ARCHIVE_FIN_PARTS(NO_FILTERS, LIMIT_PREPARED, ">", "ASC", "~", "~", "", "0"),
+      ARCHIVE_FIN_PARTS(NO_FILTERS, LIMIT_PREPARED, "<", "DESC", "", "~", "9223372036854775807"),
+  [Q_LIST_ARCHIVE_FIN_PARTS_ASC] = ARCHIVE_FIN_PARTS(NO_FILTERS, LIMIT_PREPARED, ">", "ASC", "~", "", "0"),
   [Q_LIST_INBOX_DUE_PARTS] = INBOX_DUE_PARTS(NO_FILTERS, LIMIT_PREPARED),
   [Q_LIST_QUEUE_DUE_PARTS] = QUEUE_DUE_PARTS(NO_FILTERS, LIMIT_PREPARED),
   [Q_LIST_INBOX_DUE] = LIST_DUE(INBOX, "", LIMIT_PREPARED),
@@ -485,8 +485,8 @@ static const char *const QUEUE_NODES_FILTERED_SQL[2] = {QUEUE_NODES_FILTERED("<"
 
 static const char *const DUE_PARTS_FILTERED_SQL[4] = {
     INBOX_DUE_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED), QUEUE_DUE_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED),
-    ARCHIVE_FIN_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED, "<", "DESC", "", "", "~", "9223372036854775807"),
-    ARCHIVE_FIN_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED, ">", "ASC", "~", "~", "", "0")};
+    ARCHIVE_FIN_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED, "<", "DESC", "", "~", "9223372036854775807"),
+    ARCHIVE_FIN_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED, ">", "ASC", "~", "", "0")};
 
 const char *store_pg_list_filtered(int q) {
   if (q == Q_LIST_QUEUE_NODES || q == Q_LIST_QUEUE_NODES_ASC) return QUEUE_NODES_FILTERED_SQL[q == Q_LIST_QUEUE_NODES_ASC];
