@@ -71,9 +71,15 @@ describe("sign-ins kept in memory", function()
     C.cli(srv.db, srv.flows, "user add bob --password " .. C.quote(C.PASSWORD))
     local bob = C.client(srv.port, { token = (C.cli(srv.db, srv.flows, "token create bob"):gsub("%s+$", "")) })
     ok(bob:get("/api/session"))
-    local before = statements()
-    for _ = 1, 20 do ok(bob:get("/api/session")) end
-    local spent = statements() - before
+    -- Nothing is kept until the host's listener listens (its connection is made after the
+    -- server answers), which on a loaded machine can take a moment: rounds of 20 requests
+    -- until one costs (almost) nothing, for up to 5 s.
+    local spent, t0 = nil, socket.gettime()
+    repeat
+      local before = statements()
+      for _ = 1, 20 do ok(bob:get("/api/session")) end
+      spent = statements() - before
+    until spent < 10 or socket.gettime() - t0 > 5
     assert.is_true(spent < 10, "20 signed-in requests cost " .. spent .. " statements")
     -- a permission granted by another program (the CLI)
     C.cli(srv.db, srv.flows, "user grant bob helloworld.approve")
