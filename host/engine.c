@@ -128,6 +128,7 @@ int engine_open(const engine_options *opt, engine **out, fherr *err) {
   }
   if (opt->db_path && !store_path_is_private(opt->db_path)) e->db_key = strdup(opt->db_path);
   e->idc = opt->identity_cache;
+  e->uses = opt->token_uses;
   *out = e;
   return FH_OK;
 }

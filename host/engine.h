@@ -39,6 +39,7 @@ typedef struct engine_options {
   int defer_indexing;        /* leave re-indexing search fields after a reload to other engines
                                 (serve's job workers), so that no request waits for it */
   struct identity_cache *identity_cache;   /* shared, not owned: the host's sign-ins (NULL: none) */
+  struct token_uses *token_uses;   /* shared, not owned: each sign-in by token noted there (NULL: none) */
 } engine_options;
 
 /* Who acts.  The system actor (CLI without --as, the job workers) passes

@@ -48,6 +48,7 @@ struct engine {
   long pins_version;    /* engine_pins.c: bumped whenever pins changes */
   char *db_key;         /* the database it opened (the metrics gauges' cache key); NULL: private */
   struct identity_cache *idc;   /* engine_options.identity_cache: shared, not owned */
+  struct token_uses *uses;      /* engine_options.token_uses: shared, not owned */
 };
 
 /* An identity table changed (after the commit): the process's sign-ins

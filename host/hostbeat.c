@@ -13,6 +13,7 @@
 #include "engine_hosts.h"
 #include "fhlog.h"
 #include "fhtime.h"
+#include "identity.h"
 
 /* How often the thread looks at the registry's generation: a reload shows
  * in GET /api/flows this fast. */
@@ -20,6 +21,8 @@
 
 struct hostbeat {
   flowreg *reg;
+  token_uses *uses;
+  int uses_failing;   /* the last write of uses failed (logged once) */
   char *name;
   engine *e;
   pthread_t thread;
@@ -52,6 +55,25 @@ static void note(hostbeat *h, int rc, fherr *err, int *failing) {
   fherr_clear(err);
 }
 
+/* Writes the tokens' uses noted since the last time; on failure they are
+ * noted again, for the next beat. */
+static void write_uses(hostbeat *h) {
+  token_use *uses;
+  size_t n;
+  if (token_uses_take(h->uses, &uses, &n) || !n) return;
+  fherr err = {0};
+  int rc = identity_tokens_used(h->e, uses, n, &err);
+  if (rc) {
+    for (size_t i = 0; i < n; i++) token_uses_note(h->uses, uses[i].digest, uses[i].at);
+    if (!h->uses_failing) fhlog(FHLOG_WARN, "host %s: tokens' last use not recorded (retrying): %s", h->name, err.message);
+  } else if (h->uses_failing) {
+    fhlog(FHLOG_INFO, "host %s: tokens' last use recorded again", h->name);
+  }
+  h->uses_failing = rc != 0;
+  fherr_clear(&err);
+  free(uses);
+}
+
 static void *beat_loop(void *arg) {
   hostbeat *h = arg;
   long recorded = -2;   /* the generation whose hashes are in the table */
@@ -65,8 +87,12 @@ static void *beat_loop(void *arg) {
     double now = fhtime_monotonic();
     int rc = FH_OK;
     if (current != recorded) rc = engine_hosts_record(h->e, h->name, &recorded, &err);
-    else if (now - last >= ENGINE_HOSTS_BEAT) rc = engine_hosts_beat(h->e, h->name, &err);
-    else continue;
+    else if (now - last >= ENGINE_HOSTS_BEAT) {
+      rc = engine_hosts_beat(h->e, h->name, &err);
+      write_uses(h);
+    } else {
+      continue;
+    }
     if (rc) recorded = -2;   /* write it all again once the database is back */
     else last = now;
     note(h, rc, &err, &failing);
@@ -85,7 +111,7 @@ static char *name_or_default(const char *name, int port) {
 }
 
 int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, const char *name, int port,
-                   hostbeat **out, fherr *err) {
+                   token_uses *uses, hostbeat **out, fherr *err) {
   *out = NULL;
   hostbeat *h = calloc(1, sizeof *h);
   if (!h || !(h->name = name_or_default(name, port))) {
@@ -93,6 +119,7 @@ int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, cons
     return fherr_set(err, FH_INTERNAL, "out of memory");
   }
   h->reg = reg;
+  h->uses = uses;
   engine_options eo = {.flows = reg, .db_path = db_path, .synchronous_full = synchronous_full,
                        .worker_name = "hostbeat"};
   int rc = engine_open(&eo, &h->e, err);
@@ -120,6 +147,7 @@ void hostbeat_stop(hostbeat *h) {
   pthread_cond_broadcast(&h->cond);
   pthread_mutex_unlock(&h->mu);
   if (h->started) pthread_join(h->thread, NULL);
+  write_uses(h);
   engine_hosts_forget(h->e, h->name);
   engine_close(h->e);
   pthread_cond_destroy(&h->cond);

@@ -40,7 +40,8 @@ engine *http_engine(http_req *r, fherr *err) {
   if (e) return e;
   engine_options eo = {.flows = s->opt.flows, .db_path = s->db_path, .synchronous_full = s->opt.synchronous_full,
                        .budget_seconds = s->opt.budget_seconds, .worker_name = "http",
-                       .defer_indexing = s->opt.index_elsewhere, .identity_cache = s->idc};
+                       .defer_indexing = s->opt.index_elsewhere, .identity_cache = s->idc,
+                       .token_uses = s->opt.token_uses};
   if (engine_open(&eo, &e, err)) return NULL;
   pthread_mutex_lock(&s->mu);
   if (s->nengines == s->capengines) {

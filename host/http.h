@@ -42,6 +42,7 @@ typedef struct http_options {
   struct jobs *jobs;         /* woken after each successful write; may be NULL */
   int metrics_only;          /* serves GET /metrics alone, without authentication (--metrics-listen) */
   int index_elsewhere;       /* job workers re-index search fields after a reload: requests never do */
+  struct token_uses *token_uses;   /* shared, not owned: where sign-ins by token are noted (NULL: nowhere) */
 } http_options;
 
 typedef struct http_server http_server;

@@ -353,12 +353,27 @@ int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr
 int identity_token_actor(engine *e, const char *token, fh_actor *out, fherr *err) {
   char digest[AUTH_DIGEST_LEN];
   auth_digest(token, digest);
-  if (identity_cache_get(e->idc, IDENTITY_BY_TOKEN, digest, "", out, NULL, 0)) return FH_OK;
-  uint64_t gen = identity_cache_begin(e->idc);
-  st_actor a;
-  int rc = actor_of_row(store_token_actor(engine_store(e), digest, &a, err), &a, out);
-  if (!rc) identity_cache_put(e->idc, gen, IDENTITY_BY_TOKEN, digest, out, NULL, NULL);
+  int rc = FH_OK;
+  if (!identity_cache_get(e->idc, IDENTITY_BY_TOKEN, digest, "", out, NULL, 0)) {
+    uint64_t gen = identity_cache_begin(e->idc);
+    st_actor a;
+    rc = actor_of_row(store_token_actor(engine_store(e), digest, &a, err), &a, out);
+    if (!rc) identity_cache_put(e->idc, gen, IDENTITY_BY_TOKEN, digest, out, NULL, NULL);
+  }
+  if (!rc && e->uses) {   /* written later, by serve's bookkeeping thread (token_use.h) */
+    char now[FH_TIME_LEN];
+    fhtime_now(now);
+    token_uses_note(e->uses, digest, now);
+  }
   return rc;
+}
+
+int identity_tokens_used(engine *e, const token_use *uses, size_t n, fherr *err) {
+  if (!n) return FH_OK;
+  store *st;
+  int rc = write_begin(e, &st, err);
+  for (size_t i = 0; i < n && !rc; i++) rc = store_token_used(st, uses[i].digest, uses[i].at, err);
+  return commit_or_rollback(st, rc, err);   /* a token's use changes nothing a sign-in is */
 }
 
 int identity_token_list(engine *e, const char *username, json_t **out, fherr *err) {

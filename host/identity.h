@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "engine.h"
 #include "fherr.h"
+#include "token_use.h"
 
 #define IDENTITY_PASSWORD_LEN 17   /* a generated password: 16 characters + NUL */
 #define IDENTITY_CSRF_LEN 129      /* a session's CSRF token, NUL included */
@@ -122,9 +123,14 @@ int identity_token_create(engine *e, const char *username, const char *name, cha
 int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr *err);
 /* The actor of a raw token (its user read with the token, its permissions
  * and groups in one more statement); FH_NOT_FOUND for an unknown token.
- * Read from the database on every call: a token revoked on another host of
- * the same database stops working at once. */
+ * Read from the database, or from the host's identity cache, which hears
+ * of every change (identity_cache.h): a token revoked on another host of
+ * the same database stops working at once.  A token that signs in is noted
+ * in the engine's token_uses (token_use.h), not written. */
 int identity_token_actor(engine *e, const char *token, fh_actor *out, fherr *err);
+/* Records the uses taken from a token_uses table (api_token.last_used_at),
+ * in one transaction; a time never moves a token's record back. */
+int identity_tokens_used(engine *e, const token_use *uses, size_t n, fherr *err);
 /* [{"id","name","created_at","last_used_at"}] of a user's tokens. */
 int identity_token_list(engine *e, const char *username, json_t **out, fherr *err);
 /* Ends one token, given raw or by its id (decimal digits); *id and

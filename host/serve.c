@@ -26,6 +26,7 @@
 #include "identity.h"
 #include "hostbeat.h"
 #include "reload.h"
+#include "token_use.h"
 
 static const char SERVE_USAGE[] =
     "usage: flowhost serve [--flows DIR] [--db FILE] [--listen HOST:PORT] [--web DIR] [--threads N] [--jobs N]\n"
@@ -325,9 +326,14 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   reload *rl = NULL;
   jobs *pool = NULL;
   hostbeat *beat = NULL;
+  token_uses *uses = NULL;   /* the requests note, the heartbeat writes (token_use.h) */
   flowreg *reg = new_flows(g, &err);
   if (!reg || flowreg_load_all(reg, &err)) goto out;
   report_flows(reg);
+  if (!(uses = token_uses_new())) {
+    fherr_set(&err, FH_INTERNAL, "out of memory");
+    goto out;
+  }
 
   jobs_options jo = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal,
                      .workers = o.jobs, .budget_seconds = o.budget, .lease_grace = o.lease_grace,
@@ -338,6 +344,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
                      .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .access_log = 1,
                      .budget_seconds = o.budget, .jobs = pool, .request_timeout = (unsigned)o.request_timeout,
                      .conn_limit = (unsigned)o.max_connections, .per_ip_limit = (unsigned)o.per_address,
+                     .token_uses = uses,
                      .index_elsewhere = o.jobs > 0};
   raise_fd_limit(o.max_connections ? o.max_connections : 1024);
   if (http_start(&ho, &srv, &err)) goto out;
@@ -346,7 +353,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
    * creates no admin and prints no password it would then forget. */
   if (bootstrap_admin(reg, g, &err)) goto out;
 
-  if (hostbeat_start(reg, g->db_path, !g->sync_normal, o.name, http_port(srv), &beat, &err)) goto out;
+  if (hostbeat_start(reg, g->db_path, !g->sync_normal, o.name, http_port(srv), uses, &beat, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};
@@ -370,7 +377,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
 
   reload_stop(rl);   /* no more flow swaps during shutdown */
   rl = NULL;
-  hostbeat_stop(beat);   /* the host drops out of the flow list at once */
+  hostbeat_stop(beat);   /* the host drops out of the flow list at once; the tokens' uses written */
   beat = NULL;
   http_stop(srv);   /* requests in flight finish; engines and their databases close */
   srv = NULL;
@@ -389,6 +396,7 @@ out:
   http_stop(metrics_srv);
   http_stop(srv);
   jobs_stop(pool);
+  token_uses_free(uses);   /* after every engine that notes in it */
   flowreg_free(reg);
   graph_end();
   return code;

@@ -68,7 +68,8 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_SESSION_DEL] = "DELETE FROM session WHERE id_hash = ?1",
   [Q_TOKEN_ADD] = "INSERT INTO api_token(token_hash, user_id, name, created_at) VALUES(?1, ?2, ?3, ?4)",
   [Q_TOKEN_GET] = "SELECT user_id FROM api_token WHERE token_hash = ?1",
-  [Q_TOKEN_USED] = "UPDATE api_token SET last_used_at = ?2 WHERE token_hash = ?1",
+  [Q_TOKEN_USED] = "UPDATE api_token SET last_used_at = ?2 WHERE token_hash = ?1"
+                   " AND (last_used_at IS NULL OR last_used_at < ?2)",
   [Q_USER_ACTIVE] = "UPDATE user SET is_active = ?2 WHERE username = ?1",
   [Q_SESSION_DEL_USER] = "DELETE FROM session WHERE user_id = ?1",
   [Q_TOKEN_DEL_USER] = "DELETE FROM api_token WHERE user_id = ?1",
@@ -886,6 +887,14 @@ int store_token_add(store *st, const char *token_hash, int64_t uid, const char *
   sq_bind_text_or_null(s, 3, name);
   dbs_bind_text(s, 4, now);
   return sq_run(st, s, err, "add token");
+}
+
+int store_token_used(store *st, const char *token_hash, const char *at, fherr *err) {
+  dbs *s = sq_prep(st, Q_TOKEN_USED, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_text(s, 1, token_hash);
+  dbs_bind_text(s, 2, at);
+  return sq_run(st, s, err, "record a token's use");
 }
 
 int store_token_get(store *st, const char *token_hash, int64_t *uid, fherr *err) {

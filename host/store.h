@@ -119,6 +119,9 @@ int store_session_get(store *st, const char *id_hash, const char *now, int64_t *
 int store_session_delete(store *st, const char *id_hash, fherr *err);
 int store_token_add(store *st, const char *token_hash, int64_t user_id, const char *name, fherr *err);
 int store_token_get(store *st, const char *token_hash, int64_t *user_id, fherr *err);
+/* The token was used at `at`, unless a later use is recorded (another
+ * host's); an unknown (revoked) token is no error. */
+int store_token_used(store *st, const char *token_hash, const char *at, fherr *err);
 /* The user of a token with its permissions and groups, in one statement
  * (FH_NOT_FOUND: no such token); st_actor_free frees it. */
 int store_token_actor(store *st, const char *token_hash, st_actor *out, fherr *err);

@@ -181,6 +181,12 @@ static const char *const MIGRATIONS_PG[] = {
     " WHERE status = 'NEW' AND owner_id IS NULL;"
     "CREATE INDEX IF NOT EXISTS task_owner_finished ON task(owner_id, finished_at COLLATE \"C\", id)"
     " WHERE owner_id IS NOT NULL AND status IN ('DONE', 'CANCELED');",
+    /* 10: a token's use recorded (last_used_at, token_use.h) or its name
+     * changed is no change of what it stands for: the hosts' identity
+     * caches hear only of changes of its digest or user, and of its end */
+    "DROP TRIGGER api_token_changed ON api_token;"
+    "CREATE TRIGGER api_token_changed AFTER UPDATE OF token_hash, user_id OR DELETE ON api_token FOR EACH ROW"
+    " EXECUTE FUNCTION identity_notify();",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -65,7 +65,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_SESSION_DEL] = "DELETE FROM session WHERE id_hash = $1",
   [Q_TOKEN_ADD] = "INSERT INTO api_token(token_hash, user_id, name, created_at) VALUES($1, $2, $3, $4)",
   [Q_TOKEN_GET] = "SELECT user_id FROM api_token WHERE token_hash = $1",
-  [Q_TOKEN_USED] = "UPDATE api_token SET last_used_at = $2 WHERE token_hash = $1",
+  [Q_TOKEN_USED] = "UPDATE api_token SET last_used_at = $2 WHERE token_hash = $1"
+                   " AND (last_used_at IS NULL OR last_used_at < $2)",
   [Q_USER_ACTIVE] = "UPDATE \"user\" SET is_active = $2 WHERE username = $1",
   [Q_SESSION_DEL_USER] = "DELETE FROM session WHERE user_id = $1",
   [Q_TOKEN_DEL_USER] = "DELETE FROM api_token WHERE user_id = $1",

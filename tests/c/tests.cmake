@@ -18,6 +18,8 @@ add_c_tests(short_txn handler_outside_writer)
 add_c_tests(auth hash_and_verify old_hashes_verify bounded_parallel)
 # The host's sign-ins kept in memory on PostgreSQL (host/identity_cache.c).
 add_c_tests(identity_cache serves_while_live change_drops_older_reads ages_out forget_by_database threads)
+# When tokens were last used: noted by sign-ins, written aside (host/token_use.c).
+add_c_tests(token_use latest_wins grows threads recorded)
 add_c_tests(metrics counters_threads http_routes label_escaping query_plans job_lease_expiry gauge_cache)
 add_c_tests(impact unchanged node_renamed node_removed node_changed field_retyped field_required field_removed
             join_changed flow_removed)

@@ -135,6 +135,27 @@ describe("tokens of a user", function()
     assert.same({}, ok(admin:get("/api/users/alice/tokens")).items)
     err(admin:get("/api/users/nobody/tokens"), 404, "not_found")
   end)
+
+  -- A sign-in by token writes nothing; serve writes the uses with its heartbeat (every 10 s)
+  -- and at a clean stop (host/token_use.h), which this test uses rather than waiting.
+  it("shows when a token was last used, recorded by the host beside the requests", function()
+    local s = C.server { users = { bob = {}, root = { admin = true } }, tokens = { "bob", "root" } }
+    finally(function() s:cleanup() end)
+    local function bobs()
+      return C.json_decode(C.cli(s.db, s.flows, "token list bob"))[1]
+    end
+    assert.equal(C.null, bobs().last_used_at)
+    local t0 = os.date("!%Y-%m-%dT%H:%M:%S")
+    for _ = 1, 3 do ok(s:bearer("bob"):get("/api/session")) end
+    s:stop_clean()
+    local used = bobs().last_used_at
+    assert.is_string(used)
+    assert.is_true(used:sub(1, 19) >= t0 and used:sub(1, 19) <= os.date("!%Y-%m-%dT%H:%M:%S"), used)
+    -- and through the API, to an admin
+    s:start()
+    local items = ok(s:bearer("root"):get("/api/users/bob/tokens")).items
+    assert.equal(used, items[1].last_used_at)
+  end)
 end)
 
 describe("groups and grants", function()

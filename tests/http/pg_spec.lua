@@ -109,6 +109,25 @@ describe("sign-ins kept in memory", function()
   end)
 end)
 
+-- Recording a token's use (the host's heartbeat does, token_use.h) changes nothing a sign-in
+-- is: it must not make every host forget its sign-ins.  psql listens on the channel itself.
+describe("a token's use recorded", function()
+  pg_it("notifies no host, while a change of the token's user does", function()
+    C.cli(srv.db, srv.flows, "user add carol --password " .. C.quote(C.PASSWORD))
+    C.cli(srv.db, srv.flows, "token create carol")
+    local function notified(sql)
+      local code, out = C.sh("psql -Atq " .. C.quote(srv.db) .. " -c 'LISTEN flowhost_identity' -c "
+        .. C.quote(sql) .. " -c 'SELECT 1'")
+      assert(code == 0, out)
+      return out:find("Asynchronous notification", 1, true) ~= nil
+    end
+    local carol = [[(SELECT id FROM "user" WHERE username = 'carol')]]
+    assert.is_false(notified("UPDATE api_token SET last_used_at = '2026-12-05T10:00:00.000Z' WHERE user_id = " .. carol))
+    assert.is_false(notified("UPDATE api_token SET name = 'ci' WHERE user_id = " .. carol))
+    assert.is_true(notified("UPDATE api_token SET user_id = user_id WHERE user_id = " .. carol))
+  end)
+end)
+
 describe("PostgreSQL dropping the host's connections", function()
   pg_it("answers 503 busy meanwhile and full service after, with nothing lost", function()
     local acked = 0

@@ -13,7 +13,7 @@
 #   pg_cli         the CLI end to end on PostgreSQL
 #   pg_reload      hot reload and flow versions against serve on PostgreSQL
 set(PG_CLUSTER ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh)
-foreach(unit store_pg store concurrency store_versions db_counts)
+foreach(unit store_pg store concurrency store_versions db_counts token_use)
   add_test(NAME pg_c_${unit} COMMAND ${PG_CLUSTER} $<TARGET_FILE:test_${unit}>)
   set_tests_properties(pg_c_${unit} PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
 endforeach()
