@@ -37,6 +37,7 @@ typedef struct measure_def {
 static const measure_def MEASURES[] = {
     {"counts", 0, NULL, 0, 0, 0, NULL, -1, 0},
     {"inbox", 0, "inbox", 0, 0, 0, NULL, 50, 0},
+    {"inbox_next", 0, "inbox", 0, 0, 1, NULL, 50, 0},
     {"queue", 0, "queue", 0, 0, 0, NULL, 50, 0},
     {"queue_next", 0, "queue", 0, 0, 1, NULL, 50, 0},
     {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50, 0},
@@ -50,6 +51,7 @@ static const measure_def MEASURES[] = {
     {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0, 0},
     /* alice started every process: her archive holds each start task */
     {"alice_archive", 1, "archive", 0, 0, 0, NULL, 50, 0},
+    {"alice_archive_next", 1, "archive", 0, 0, 1, NULL, 50, 0},
     {"alice_archive_fin", 1, "archive", 0, 0, 0, NULL, 50, 1},
     {"alice_archive_fin_next", 1, "archive", 0, 0, 1, NULL, 50, 1},
 };

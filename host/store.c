@@ -1688,12 +1688,14 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * filters, after another, or of another size runs its twin unnamed,
    * planned for its parameters (store_pg_list_filtered) */
   int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
-  /* (the due parts start after ?10 in a form the plan for all values
-   * keeps: their pages after one are prepared too) */
-  int due_parts = which == Q_LIST_INBOX_DUE_PARTS || which == Q_LIST_QUEUE_DUE_PARTS ||
-                  which == Q_LIST_ARCHIVE_FIN_PARTS || which == Q_LIST_ARCHIVE_FIN_PARTS_ASC;
+  /* (the queue node by node and the due parts start after ?10 in a form
+   * the plan for all values keeps: their pages after one are prepared too;
+   * store_sql_pg.c's AFTER_ROW) */
+  int after_kept = which == Q_LIST_INBOX_DUE_PARTS || which == Q_LIST_QUEUE_DUE_PARTS ||
+                   which == Q_LIST_ARCHIVE_FIN_PARTS || which == Q_LIST_ARCHIVE_FIN_PARTS_ASC ||
+                   which == Q_LIST_QUEUE_NODES || which == Q_LIST_QUEUE_NODES_ASC;
   int pg_filtered = st->cur->db->kind == DB_KIND_PG &&
-                    (filtered || q->nfilters || (q->after && !due_parts) || rows_wanted != STORE_PAGE_ROWS);
+                    (filtered || q->nfilters || (q->after && !after_kept) || rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);
   int once = q->nfilters || pg_filtered;
   dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)

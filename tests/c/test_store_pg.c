@@ -219,6 +219,10 @@ static int test_list_plans(void) {
   CHECK(pg_run(st, "INSERT INTO task(id, process_id, flow_task, flow_task_type, status, token, created_at, prev_id)"
                    " SELECT 2000 + i, 1 + i % 1000, 'f.review', 'view', 'NEW', 'start', 'now', 2 * (1 + i % 1000)"
                    " FROM generate_series(1, 10000) i", PGRES_COMMAND_OK));
+  /* and an archive: ten finished tasks of bob's */
+  CHECK(pg_run(st, "INSERT INTO task(id, process_id, flow_task, flow_task_type, status, owner_id, token, created_at, prev_id)"
+                   " SELECT 20000 + i, i, 'f.approve', 'view', 'DONE', 7, 'start', 'now', 2 * i"
+                   " FROM generate_series(1, 10) i", PGRES_COMMAND_OK));
   CHECK(pg_run(st, "ANALYZE", PGRES_COMMAND_OK));
   store_task_query plain = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50};
   store_task_query by_flow = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50, .flow = "f", .status = "ASSIGNED"};
@@ -237,6 +241,26 @@ static int test_list_plans(void) {
     CHECK(list_page(st, &other, 0, 0, NULL));
     CHECK(list_page(st, &first, STORE_PAGE_ROWS, 2000, "1999"));
     CHECK(list_page(st, &queue, STORE_PAGE_ROWS, 12000, "2"));
+    /* the pages after one, both ways (the queue's: the same prepared
+     * statements; the inbox's and the archive's planned for their values) */
+    store_task_query inbox_next = first, archive = first;
+    inbox_next.after = 1000;
+    CHECK(list_page(st, &inbox_next, STORE_PAGE_ROWS, 998, "997"));
+    inbox_next.ascending = 1;
+    CHECK(list_page(st, &inbox_next, STORE_PAGE_ROWS, 1002, "1001"));
+    archive.view = STORE_VIEW_ARCHIVE;
+    CHECK(list_page(st, &archive, 10, 20010, "20"));
+    archive.after = 20005;
+    CHECK(list_page(st, &archive, 4, 20004, "8"));
+    archive.ascending = 1;
+    CHECK(list_page(st, &archive, 5, 20006, "12"));
+    store_task_query next = queue, oldest = queue;
+    next.after = 11000;
+    CHECK(list_page(st, &next, STORE_PAGE_ROWS, 10999, "2000"));
+    oldest.ascending = 1;
+    CHECK(list_page(st, &oldest, STORE_PAGE_ROWS, 2001, "4"));
+    oldest.after = 2500;
+    CHECK(list_page(st, &oldest, STORE_PAGE_ROWS, 2501, "1004"));
     store_task_query due = first, due_queue = queue;   /* by due date, in two parts */
     due.by_due = due_queue.by_due = 1;
     CHECK(list_page(st, &due, STORE_PAGE_ROWS, 2, "1"));   /* none has a due date: oldest first */
@@ -268,17 +292,17 @@ static int test_list_plans(void) {
    * planning than on its rows (with LIMIT $11, a constant in each
    * execution's plan, the plan for all parameters looked dearer) */
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
-           " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d')", Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_INBOX_DUE_PARTS,
-           Q_LIST_QUEUE_DUE_PARTS);
+           " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')", Q_LIST_INBOX, Q_LIST_QUEUE_NODES,
+           Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "4")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "5")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "4"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "5"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
@@ -286,8 +310,9 @@ static int test_list_plans(void) {
    * (the owner is the caller or none) */
   const struct { int q; const char *json, *walk; int sorts; } pages[] = {
       {Q_LIST_INBOX, "[]", "Index Scan Backward using task_owner_status", 0},
-      {Q_LIST_QUEUE_NODES, "[\"f.review\"]", "Index Only Scan Backward using task_queue_node", 1}};
-  for (int p = 0; p < 2; p++) {
+      {Q_LIST_QUEUE_NODES, "[\"f.review\"]", "Index Only Scan Backward using task_queue_node", 1},
+      {Q_LIST_QUEUE_NODES_ASC, "[\"f.review\"]", "Index Only Scan using task_queue_node", 1}};
+  for (int p = 0; p < 3; p++) {
     snprintf(sql, sizeof sql, "EXPLAIN EXECUTE fh%d(NULL, 7, '%s', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 50)",
              pages[p].q, pages[p].json);
     res = PQexec(st->own.db->pg, sql);
