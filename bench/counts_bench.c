@@ -10,6 +10,8 @@
  * page size expected (-1: counts), so that the script can check it.
  *
  *   counts_bench DB [ITER]      (flows from $FLOWHOST_SOURCE/flows, default ".")
+ *
+ * ONLY=name measures that one alone (to profile it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,15 +151,19 @@ int main(int argc, char **argv) {
   int64_t after[M__N] = {0};
   int failed = 0;
   for (int w = 0; w < M__N; w++) ms[w] = calloc((size_t)iter, sizeof(double));
+  const char *only = getenv("ONLY");
+  int skip[M__N] = {0};
+  for (int w = 0; w < M__N; w++) skip[w] = only && strcmp(only, MEASURES[w].name) != 0;
   double warm;
   for (int w = 0; w < M__N && !failed; w++)   /* warm the cache */
+    if (!skip[w])
     failed |= measure(e, &users[MEASURES[w].alice], &MEASURES[w], &after[w], &warm, &answer[w]);
   for (int i = 0; i < iter && !failed; i++)
     for (int w = 0; w < M__N && !failed; w++)
-      failed |= measure(e, &users[MEASURES[w].alice], &MEASURES[w], &after[w], &ms[w][i], &answer[w]);
+      if (!skip[w]) failed |= measure(e, &users[MEASURES[w].alice], &MEASURES[w], &after[w], &ms[w][i], &answer[w]);
   for (int w = 0; w < M__N; w++) {
     qsort(ms[w], (size_t)iter, sizeof(double), cmp_double);
-    if (!failed)
+    if (!failed && !skip[w])
       printf("%s %.3f %.3f %s %d\n", MEASURES[w].name, ms[w][iter / 2], ms[w][(iter * 99) / 100],
              answer[w] ? answer[w] : "-", MEASURES[w].rows);
     free(ms[w]);
