@@ -48,6 +48,8 @@ static const measure_def MEASURES[] = {
     {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50, 0},
     {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50, 0},
     {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50, 0},
+    /* bob has finished nothing: his archive is empty however many others' are not */
+    {"archive", 0, "archive", 0, 0, 0, NULL, 0, 0},
     {"alice_counts", 1, NULL, 0, 0, 0, NULL, -1, 0},
     {"alice_queue", 1, "queue", 0, 0, 0, NULL, 0, 0},
     {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0, 0},

@@ -58,6 +58,11 @@ enum {
   /* the queue in id order node by node (SQLite; store_task_list) */
   Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
   Q_LIST_QUEUE_NODES_FILTERED, Q_LIST_QUEUE_NODES_FILTERED_ASC, Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC,
+  /* the inbox's pages after one (PostgreSQL: prepared apart from the
+   * first page's; SQLite: the first page's statements) */
+  Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC,
+  /* the archive in id order, one part per finished status (store_task_list) */
+  Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_AUDIT_FIRST, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,

@@ -417,6 +417,12 @@ static int test_list_owner(void) {
   const char *db = open_temp(path, url, sizeof url, &st);
   CHECK(db);
   CHECK(lite_plan_is(st, db, Q_LIST_INBOX, "task_owner_status", "SEARCH u "));
+  /* the archive: the user's range of each finished status, in id order
+   * (not every task by rowid, nor every task of the user); with data.*
+   * filters the user's range */
+  CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_PARTS, "INDEX task_owner_status (owner_id=? AND status=?", "SCAN d"));
+  CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_PARTS_ASC, "INDEX task_owner_status (owner_id=? AND status=?", "SCAN c"));
+  CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE, "INDEX task_owner_id (owner_id=?", "TEMP B-TREE"));
   int64_t alice, bob, pid, id[4];
   CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
   CHECK(store_user_add(st, "bob", NULL, 0, &bob, &err) == FH_OK);
