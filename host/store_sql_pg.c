@@ -271,10 +271,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * row, so that it is a range of task_queue_node and of no other index:
    * "q.id < b.id" is also a range of the primary key, which the plan for
    * all values took for a walk of every task in the tests' table (whose
-   * queued tasks are all one node's).  The inbox and the archive keep
-   * their pages after one unprepared: with any such bound, its third of
-   * the rows estimated made their plan for all values sort the page after
-   * a hash join of every process (tests/c/test_store_pg.c, list_plans). */
+   * queued tasks are all one node's).  (The inbox's pages after one have
+   * a statement of their own, INBOX_IDS below: with such a bound in its
+   * first page's, the third of the rows estimated made the plan for all
+   * values sort the page after a hash join of every process.) */
 #define AFTER_ROW(agg, none) \
   "(SELECT coalesce(" agg "(a.v), " none ") AS id FROM (VALUES ($10::bigint)) a(v)) b CROSS JOIN "
 #define AFTER_LAST AFTER_ROW("max", "9223372036854775807")
@@ -288,8 +288,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * twin (store.c), so these say the same and are not used */
   [Q_LIST_QUEUE_NODES_FILTERED] = QUEUE_NODES(LIST_FILTERS_ON("q.") AFTER_ID_ON("q.", "<"), "DESC", LIMIT_PLANNED),
   [Q_LIST_QUEUE_NODES_FILTERED_ASC] = QUEUE_NODES(LIST_FILTERS_ON("q.") AFTER_ID_ON("q.", ">"), "ASC", LIMIT_PLANNED),
-  /* (with filters or another page size: the archive's pages in id order
-   * are ARCHIVE_PARTS below) */
+  /* (the archive's pages in id order without filters, of the default
+   * size, are ARCHIVE_PARTS below; these are not prepared: a page with
+   * filters or of another size runs its LIST_FILTERED twin) */
   [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_ARCHIVE_ASC] = LIST(ARCHIVE, "", "ASC", LIMIT_PREPARED),
 #define MAX_ID "9223372036854775807"
