@@ -130,6 +130,17 @@ function C.wait_exit(pid, limit)
   return nil
 end
 
+-- Repeats probe() until it returns true, for up to 5 s (asserts it did, naming `what`).  For
+-- a change by another program (the CLI): on PostgreSQL a host hears of it by notification,
+-- moments after its commit, and serves the sign-ins it keeps meanwhile (docs/http-api.md).
+function C.eventually(probe, what)
+  local t0 = socket.gettime()
+  while not probe() do
+    assert(socket.gettime() - t0 < 5, what .. ": not within 5 s")
+    C.sleep(0.02)
+  end
+end
+
 -- `flowhost --db DB --flows FLOWS args...`; asserts success; returns stdout.
 function C.cli(db, flows, args)
   local cmd = sh_quote(C.BIN) .. " --db " .. sh_quote(db) .. " --flows " .. sh_quote(flows) .. " " .. args
