@@ -1690,13 +1690,14 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   if (q->view < 0 || q->view > 3) return fherr_set(err, FH_BAD_REQUEST, "unknown task view");
   int order = q->by_due ? 2 : q->by_finished ? 3 + (q->ascending != 0) : q->ascending ? 1 : 0;
   int which = by_view[q->view][order];
+  int pg = st->cur->db->kind == DB_KIND_PG;
   int filtered = q->flow || q->process_id || q->status || q->since || q->until || q->finished_since || q->finished_until;
   /* the queue in id order node by node (Q_LIST_QUEUE_NODES), filters
    * inside each node; with data.* filters (appended to the whole
    * statement by sq_prep_filtered) the walk */
   if (q->view == STORE_VIEW_QUEUE && order < 2 && !q->nfilters) {
     which = order ? Q_LIST_QUEUE_NODES_ASC : Q_LIST_QUEUE_NODES;
-    if (filtered && st->cur->db->kind != DB_KIND_PG)   /* PostgreSQL: the twin (store_pg_list_filtered) */
+    if (filtered && !pg)   /* PostgreSQL: the twin (store_pg_list_filtered) */
       which = order ? Q_LIST_QUEUE_NODES_FILTERED_ASC : Q_LIST_QUEUE_NODES_FILTERED;
   }
   /* the inbox and the queue by due date in two parts (DUE_PARTS), filters
@@ -1708,12 +1709,11 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * filtered twin is planned for its values) */
   if (order >= 3 && !q->nfilters && q->view == STORE_VIEW_ARCHIVE)
     which = order == 3 ? Q_LIST_ARCHIVE_FIN_PARTS : Q_LIST_ARCHIVE_FIN_PARTS_ASC;
-  if (order < 2 && !q->nfilters && q->view == STORE_VIEW_ARCHIVE && !(filtered && st->cur->db->kind == DB_KIND_PG))
+  if (order < 2 && !q->nfilters && q->view == STORE_VIEW_ARCHIVE && !(filtered && pg))
     which = order ? Q_LIST_ARCHIVE_PARTS_ASC : Q_LIST_ARCHIVE_PARTS;
   /* PostgreSQL: the inbox's pages after one have prepared statements of
    * their own (store_sql_pg.c's INBOX_IDS) */
   int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
-  int pg = st->cur->db->kind == DB_KIND_PG;
   if (pg && q->after && !filtered && !q->nfilters && rows_wanted == STORE_PAGE_ROWS && q->view == STORE_VIEW_INBOX &&
       order < 2)
     which = order ? Q_LIST_INBOX_NEXT_ASC : Q_LIST_INBOX_NEXT;

@@ -275,9 +275,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * a statement of their own, INBOX_IDS below: with such a bound in its
    * first page's, the third of the rows estimated made the plan for all
    * values sort the page after a hash join of every process.) */
-#define AFTER_ROW(agg, none) \
-  "(SELECT coalesce(" agg "(a.v), " none ") AS id FROM (VALUES ($10::bigint)) a(v)) b CROSS JOIN "
-#define AFTER_LAST AFTER_ROW("max", "9223372036854775807")
+#define MAX_ID "9223372036854775807"
+#define AFTER_AGG(agg, none) "SELECT coalesce(" agg "(a.v), " none ") AS id FROM (VALUES ($10::bigint)) a(v)"
+#define AFTER_ROW(agg, none) "(" AFTER_AGG(agg, none) ") b CROSS JOIN "
+#define AFTER_LAST AFTER_ROW("max", MAX_ID)
 #define AFTER_FIRST AFTER_ROW("min", "0")
   /* prepared: the pages of the default size without filters */
   [Q_LIST_QUEUE_NODES] = QUEUE_NODES_AT(AFTER_LAST, " AND (q.flow_task, q.id) < (n.value, b.id)", "DESC",
@@ -293,8 +294,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * filters or of another size runs its LIST_FILTERED twin) */
   [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_ARCHIVE_ASC] = LIST(ARCHIVE, "", "ASC", LIMIT_PREPARED),
-#define MAX_ID "9223372036854775807"
-#define AFTER_VALUE(agg, none) "(SELECT coalesce(" agg "(a.v), " none ") FROM (VALUES ($10::bigint)) a(v))"
+  /* (the page key as a value: a subquery run once per execution) */
+#define AFTER_VALUE(agg, none) "(" AFTER_AGG(agg, none) ")"
 #define PAGE_OF_IDS(v, ids, order) \
   "SELECT " LIST_COLS(v) " FROM (" ids LIMIT_PREPARED ") w JOIN task t ON t.id = w.id " JOINS_##v "ORDER BY t.id " order LIMIT_PREPARED
 #define INBOX_IDS(cmp, after, order) \

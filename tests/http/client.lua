@@ -130,7 +130,8 @@ function C.wait_exit(pid, limit)
   return nil
 end
 
--- Repeats probe() until it returns true, for up to 5 s (asserts it did, naming `what`).  For
+-- Repeats probe() until it returns true, for up to 5 s (asserts it did, naming `what`); the
+-- seconds it took.  For
 -- a change by another program (the CLI): on PostgreSQL a host hears of it by notification,
 -- moments after its commit, and serves the sign-ins it keeps meanwhile (docs/http-api.md).
 function C.eventually(probe, what)
@@ -139,6 +140,7 @@ function C.eventually(probe, what)
     assert(socket.gettime() - t0 < 5, what .. ": not within 5 s")
     C.sleep(0.02)
   end
+  return socket.gettime() - t0
 end
 
 -- `flowhost --db DB --flows FLOWS args...`; asserts success; returns stdout.
