@@ -13,7 +13,7 @@ if [ "${1:-}" = "--test" ]; then
   want="$want postgresql"   # tests/pg/pg_cluster.sh: a throw-away cluster for the pg label
 fi
 if [ "${1:-}" = "--bench" ]; then
-  want="$want lua-socket lua-cjson curl wrk strace"
+  want="$want lua-socket lua-cjson curl wrk strace valgrind"
 fi
 
 missing=""
