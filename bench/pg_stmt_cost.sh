@@ -5,7 +5,9 @@
 # could not tell 10% apart; the instructions of one statement repeat to the last digit.
 #   1. seeds the database of bench/http_bench.sh: PROCESSES helloworld processes, bob with
 #      1,000 approve tasks in his inbox and the others in his queue
-#   2. serves it (BUILD_DIR, and OTHER_BUILD beside it if set) and asks each page twice, with
+#   2. serves it (BUILD_DIR, and OTHER_BUILD beside it if set) and asks each page (PAGES: bob's
+#      inbox, queue, archive and counts, pages after the first, the other orders, alice's
+#      archive) twice, with
 #      PostgreSQL logging every statement and its parameters; the second asking is measured
 #      (the first fills the host's caches)
 #   3. stops the cluster and runs each prepared statement of those pages in a single-user
@@ -56,19 +58,27 @@ cli user add bob --password bob-pw >/dev/null
 cli user grant alice helloworld.start >/dev/null
 cli user grant bob helloworld.approve >/dev/null
 BOB_TOKEN=$(cli token create bob)
+ALICE_TOKEN=$(cli token create alice)
 LUA_CPATH="$BUILD/?.so;;" LUA_PATH="$ROOT/lua/?.lua;;" lua5.4 bench/http_seed.lua "$DB" "$PROCESSES" 1000
 psql -q "$DB" -c "VACUUM ANALYZE"
 
-# the pages: name and path (the pages after the first start after the first page's last row)
-PAGES="inbox queue archive inbox_next queue_next counts"
+# The pages, each by name: bob's unless named alice_ (alice started every process and finished
+# its first task: her archive holds them all); a name ending in _next is the page after the
+# first of its kind, from that page's next_after.
+PAGES=${PAGES:-"inbox queue archive counts inbox_next queue_next inbox_oldest queue_oldest inbox_due queue_due
+alice_archive alice_archive_next alice_finished alice_finished_next"}
 path_of() {
   case $1 in
     inbox) echo "/api/tasks?view=inbox" ;;
     queue) echo "/api/tasks?view=queue" ;;
-    archive) echo "/api/tasks?view=archive" ;;
-    inbox_next) echo "/api/tasks?view=inbox&after=$INBOX_AFTER" ;;
-    queue_next) echo "/api/tasks?view=queue&after=$QUEUE_AFTER" ;;
+    archive | alice_archive) echo "/api/tasks?view=archive" ;;
     counts) echo "/api/tasks/counts" ;;
+    inbox_oldest) echo "/api/tasks?view=inbox&sort=created_at" ;;
+    queue_oldest) echo "/api/tasks?view=queue&sort=created_at" ;;
+    inbox_due) echo "/api/tasks?view=inbox&sort=due_at" ;;
+    queue_due) echo "/api/tasks?view=queue&sort=due_at" ;;
+    alice_finished) echo "/api/tasks?view=archive&sort=-finished_at" ;;
+    *) echo "unknown page $1" >&2; exit 2 ;;
   esac
 }
 mark() { psql -q "$DB" -c "SELECT 'flowhost-mark:$1'" >/dev/null; }
@@ -85,17 +95,27 @@ ask() {
     sleep 0.1
   done
   [ -n "$port" ] || { echo "the $label server did not start:" >&2; cat "$TMP/log.$label" >&2; exit 1; }
-  get() { curl -fsS -H "Authorization: Bearer $BOB_TOKEN" "http://127.0.0.1:$port$1"; }
-  INBOX_AFTER=$(get "/api/tasks?view=inbox" | sed -n 's/.*"next_after":\([0-9]*\).*/\1/p')
-  QUEUE_AFTER=$(get "/api/tasks?view=queue" | sed -n 's/.*"next_after":\([0-9]*\).*/\1/p')
-  [ -n "$INBOX_AFTER" ] && [ -n "$QUEUE_AFTER" ] || { echo "the inbox or the queue has a single page" >&2; exit 1; }
   for page in $PAGES; do
-    get "$(path_of "$page")" >/dev/null
+    token=$BOB_TOKEN
+    case $page in alice_*) token=$ALICE_TOKEN ;; esac
+    get() { curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$port$1"; }
+    path=$(path_of "${page%_next}")
+    case $page in
+      *_next)
+        after=$(get "$path" | sed -n 's/.*"next_after":\([0-9]*\).*/\1/p')
+        if [ -z "$after" ]; then echo "$label ${page%_next}: a single page" >&2; exit 1; fi
+        path="$path&after=$after"
+        ;;
+    esac
+    get "$path" >/dev/null
     mark "$label:$page:begin"
-    size=$(get "$(path_of "$page")" | wc -c)
+    size=$(get "$path" | wc -c)
     mark "$label:$page:end"
     # (bob has finished nothing: his archive is empty, the path that once read every task)
-    case $page in inbox* | queue*) [ "$size" -gt 10000 ] || { echo "$label $page: a short page ($size bytes)" >&2; exit 1; } ;; esac
+    case $page in
+      inbox* | queue* | alice_*)
+        [ "$size" -gt 10000 ] || { echo "$label $page: a short page ($size bytes)" >&2; exit 1; } ;;
+    esac
   done
   kill -TERM "$SERVER_PID"
   wait "$SERVER_PID" || { echo "the $label server did not exit cleanly" >&2; exit 1; }
@@ -165,7 +185,7 @@ check_errors() {
 FLOOR=$(per_execution "PREPARE s AS SELECT 1" "EXECUTE s")
 echo
 echo "flowhost list statements on PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'): $PROCESSES processes,"
-echo "bob's pages, instructions per execution (prepared, plan for all values), K = $K"
+echo "bob's and alice's pages, instructions per execution (prepared, plan for all values), K = $K"
 echo
 printf '%-8s %-11s %12s %12s   %s\n' build page "as served" "all values" statement
 printf '%-8s %-11s %12s %12s   %s\n' - floor "$FLOOR" "$FLOOR" "SELECT 1"

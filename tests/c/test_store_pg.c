@@ -230,8 +230,8 @@ static int test_list_plans(void) {
    * again at every execution (bench/pg_stmt_cost.sh found it) */
   CHECK(pg_run(st, "INSERT INTO \"user\"(id, username, created_at) VALUES (8, 'alice', 'now')", PGRES_COMMAND_OK));
   CHECK(pg_run(st, "INSERT INTO task(id, process_id, flow_task, flow_task_type, status, owner_id, token, created_at,"
-                   " finished_at) SELECT 30000 + i, 1 + i % 1000, 'f.start', 'start', 'DONE', 8, 'start', 'now', 'now'"
-                   " FROM generate_series(1, 10000) i", PGRES_COMMAND_OK));
+                   " finished_at, prev_id) SELECT 30000 + i, 1 + i % 1000, 'f.start', 'start', 'DONE', 8, 'start',"
+                   " 'now', 'now', i FROM generate_series(1, 10000) i", PGRES_COMMAND_OK));
   CHECK(pg_run(st, "ANALYZE", PGRES_COMMAND_OK));
   store_task_query plain = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50};
   store_task_query by_flow = {.view = STORE_VIEW_INBOX, .user_id = 7, .limit = 50, .flow = "f", .status = "ASSIGNED"};
@@ -274,6 +274,13 @@ static int test_list_plans(void) {
     due.by_due = due_queue.by_due = 1;
     CHECK(list_page(st, &due, STORE_PAGE_ROWS, 2, "1"));   /* none has a due date: oldest first */
     CHECK(list_page(st, &due_queue, STORE_PAGE_ROWS, 2001, "4"));
+    /* alice's archive by finished_at, newest and oldest first, and a page after one */
+    store_task_query finished = {.view = STORE_VIEW_ARCHIVE, .user_id = 8, .limit = STORE_PAGE_ROWS, .by_finished = 1};
+    CHECK(list_page(st, &finished, STORE_PAGE_ROWS, 40000, "10000"));
+    finished.ascending = 1;
+    CHECK(list_page(st, &finished, STORE_PAGE_ROWS, 30001, "1"));
+    finished.after = 30051;
+    CHECK(list_page(st, &finished, STORE_PAGE_ROWS, 30052, "52"));
     store_task_query shorter = queue;   /* another page size: planned for it */
     shorter.limit = 20;
     CHECK(list_page(st, &shorter, 20, 12000, "2"));
@@ -301,18 +308,19 @@ static int test_list_plans(void) {
    * planning than on its rows (with LIMIT $11, a constant in each
    * execution's plan, the plan for all parameters looked dearer) */
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
-           " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')", Q_LIST_INBOX,
-           Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
-           Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC, Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC);
+           " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
+           Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
+           Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC, Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
+           Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "9")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "11")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "9"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "11"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
