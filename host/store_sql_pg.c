@@ -180,6 +180,19 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = $2 AND t.status = 'ASSIGNED'"
+  /* The user ($2) as a value, a subquery, in the prepared statements of
+   * the user's pages: their plan for all values must not depend on who
+   * asks.  The plans for bob's id read his share of the tasks from the
+   * statistics, the plan for all values guessed an even share of the
+   * owned tasks, and where one other user (alice) had finished many, that
+   * looked dearer, and PostgreSQL planned the page at every execution: the
+   * inbox's pages after one and by due date from 10,000 processes (2.0 of
+   * the 5.9 million instructions of a page after one), its first page
+   * from 100,000 (1.1 of 4.5 million; bench/pg_stmt_cost.sh; list_plans
+   * has such an alice).  The unprepared twins, planned for their values
+   * anyway, keep "owner_id = $2". */
+#define OWNER_VALUE(a) a "owner_id = (SELECT $2::bigint)"
+#define INBOX_OWNER OWNER_VALUE("t.") " AND t.status = 'ASSIGNED'"
 #define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM json_array_elements_text(($3)::json))"
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
 #define VIEW_ALL "($4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_array_elements_text(($4)::json))))"
@@ -224,8 +237,11 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define LIST(v, rest, order, limit) LIST_HEAD(v) rest " ORDER BY t.id " order limit
   /* the page after the task $10 */
 #define AFTER_ID(cmp) " AND ($10 IS NULL OR t.id " cmp " $10)"
-  [Q_LIST_INBOX] = LIST(INBOX, "", "DESC", LIMIT_PREPARED),
-  [Q_LIST_INBOX_ASC] = LIST(INBOX, "", "ASC", LIMIT_PREPARED),
+#define LIST_INBOX_KEPT(order)                                                                                 \
+  "SELECT " LIST_COLS(INBOX) " FROM task t " JOINS_INBOX "WHERE " LIST_PARAMS INBOX_OWNER " ORDER BY t.id " order \
+  LIMIT_PREPARED
+  [Q_LIST_INBOX] = LIST_INBOX_KEPT("DESC"),
+  [Q_LIST_INBOX_ASC] = LIST_INBOX_KEPT("ASC"),
   [Q_LIST_QUEUE] = LIST(QUEUE, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_QUEUE_ASC] = LIST(QUEUE, "", "ASC", LIMIT_PREPARED),
   /* The queue in id order node by node, as on SQLite (store.c): the
@@ -276,15 +292,6 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * first page's, the third of the rows estimated made the plan for all
    * values sort the page after a hash join of every process.) */
 #define MAX_ID "9223372036854775807"
-  /* The user ($2) as a value the same way, a subquery, where the plan for
-   * all values must not depend on who asks: the plans for bob's id read
-   * his share of the tasks from the statistics, the plan for all values
-   * guessed an even share of the owned tasks, and where one other user
-   * (alice) had finished many, that looked dearer: the inbox's pages after
-   * one and by due date were planned at every execution (2.0 of the 5.9
-   * million instructions of a page after one at 10,000 processes,
-   * bench/pg_stmt_cost.sh; list_plans has such an alice). */
-#define OWNER_VALUE(a) a "owner_id = (SELECT $2::bigint)"
 #define AFTER_AGG(agg, none) "SELECT coalesce(" agg "(a.v), " none ") AS id FROM (VALUES ($10::bigint)) a(v)"
 #define AFTER_ROW(agg, none) "(" AFTER_AGG(agg, none) ") b CROSS JOIN "
 #define AFTER_LAST AFTER_ROW("max", MAX_ID)
@@ -307,7 +314,6 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define AFTER_VALUE(agg, none) "(" AFTER_AGG(agg, none) ")"
 #define PAGE_OF_IDS(v, ids, order) \
   "SELECT " LIST_COLS(v) " FROM (" ids LIMIT_PREPARED ") w JOIN task t ON t.id = w.id " JOINS_##v "ORDER BY t.id " order LIMIT_PREPARED
-#define INBOX_OWNER OWNER_VALUE("t.") " AND t.status = 'ASSIGNED'"
 #define INBOX_IDS(cmp, after, order) \
   "SELECT t.id FROM task t WHERE " LIST_PARAMS INBOX_OWNER " AND t.id " cmp " " after " ORDER BY t.id " order
   /* The inbox's pages after one, prepared apart from the first page's:
@@ -466,11 +472,17 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "SELECT 0, gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = $1 UNION ALL "
       "SELECT 1, g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id WHERE ug.user_id = $1 ORDER BY 1, 2",
   [Q_COUNT_INBOX] = "SELECT count(*) FROM (SELECT 1 FROM task t WHERE " LIST_PARAMS VIEW_INBOX LIMIT_PLANNED ") AS c",
-  /* node by node (task_queue_node), each node's range stopping at the cap */
+  /* node by node (task_queue_node), each node's range stopping at the cap.
+   * The cap a value no plan knows (a subquery): as "LIMIT $11", each
+   * execution's plan knew it (1,000) and looked three times cheaper than
+   * the plan for all values (which guesses a tenth of the rows), so from
+   * 100,000 processes the count was planned at every execution (5.2
+   * against 1.9 million instructions, bench/pg_stmt_cost.sh). */
+#define LIMIT_CAP " LIMIT (SELECT NULLIF($11::bigint, -1))"
   [Q_COUNT_QUEUE] =
       "SELECT count(*) FROM (SELECT 1 FROM " USER_QUEUED_NODES " CROSS JOIN LATERAL"
-      " (SELECT 1 FROM task q WHERE " TASK_QUEUED("q.") " AND q.flow_task = n.value" LIMIT_PLANNED ") k"
-      " WHERE " LIST_PARAMS "TRUE" LIMIT_PLANNED ") AS c",
+      " (SELECT 1 FROM task q WHERE " TASK_QUEUED("q.") " AND q.flow_task = n.value" LIMIT_CAP ") k"
+      " WHERE " LIST_PARAMS "TRUE" LIMIT_CAP ") AS c",
   /* INDEXED BY: without statistics SQLite would walk every SCHEDULED row,
    * external tasks waiting for workers outside included, and sort them */
   /* The claims lock the row they pick and skip rows another worker (of
