@@ -39,28 +39,13 @@ bench_need wrk
 [ "$BACKEND" = pg ] && bench_need psql
 bench_build all
 
-TMP=$(mktemp -d /tmp/flowhost-bench.XXXXXX)
+bench_tmp flowhost-bench
 DB=$TMP/bench.db
 [ "$BACKEND" = pg ] && DB=$FLOWHOST_TEST_PG && SYNC=full
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  if [ "${KEEP:-0}" = 1 ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT INT TERM
-
-cli() { "$BIN" --db "$DB" --flows flows "$@"; }
 
 echo "== users, tokens and $PROCESSES helloworld processes" >&2
-cli user add alice --password alice-pw >/dev/null
-cli user add bob --password bob-pw >/dev/null
-cli user grant alice helloworld.start >/dev/null
-cli user grant bob helloworld.approve >/dev/null
-ALICE_TOKEN=$(cli token create alice)
-BOB_TOKEN=$(cli token create bob)
+bench_seed "$DB" "$PROCESSES" 1000
 export ALICE_TOKEN BOB_TOKEN
-LUA_CPATH="$BUILD/?.so;;" LUA_PATH="$ROOT/lua/?.lua;;" \
-  lua5.4 bench/http_seed.lua "$DB" "$PROCESSES" 1000
 # PostgreSQL plans by its statistics, which a bulk load leaves empty until autovacuum
 # comes by (up to a minute later): the queue page was then planned as a scan of every
 # queued task and a sort (38 ms instead of 0.4).  A database in use has them.
@@ -70,13 +55,7 @@ echo "== starting the server (threads $THREADS, sync $SYNC)" >&2
 "$BIN" --db "$DB" --flows flows --sync "$SYNC" serve --listen 127.0.0.1:0 --web web --threads "$THREADS" --jobs 0 \
   >"$TMP/out" 2>"$TMP/access.log" &
 SERVER_PID=$!
-PORT=""
-for _ in $(seq 1 100); do
-  PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TMP/out")
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-[ -n "$PORT" ] || { echo "the server did not start:" >&2; cat "$TMP/out" "$TMP/access.log" >&2; exit 1; }
+PORT=$(bench_port "$TMP/out" "$TMP/access.log")
 URL=http://127.0.0.1:$PORT
 # The size of each answer, to tell a short one (nine tenths of it) from a real one
 bytes() { curl -fsS "$@" | wc -c; }

@@ -5,6 +5,14 @@
 #                          build-release; CMAKE_ARGS: extra configure arguments; NO_BUILD=1:
 #                          builds nothing) and sets ROOT (the source tree), BUILD (BUILD_DIR
 #                          as an absolute path) and BIN (its flowhost)
+#   bench_tmp NAME         a temporary folder in TMP (/tmp/NAME.XXXXXX) and SERVER_PID, both
+#                          cleaned up on exit: the server stopped, the folder removed (KEEP=1
+#                          keeps it)
+#   bench_seed DB N M      the HTTP benchmarks' database: alice (may start helloworld) and bob
+#                          (may approve), their tokens in ALICE_TOKEN and BOB_TOKEN, N
+#                          helloworld processes of alice's, bob holding M approve tasks
+#   bench_port OUT ERR     the port a `serve --listen 127.0.0.1:0` writing to OUT and ERR
+#                          listens on, once it says so (at most 10 s; else fails with both)
 bench_need() {
   for tool in "$@"; do
     command -v "$tool" >/dev/null 2>&1 || sh tools/install-deps.sh --bench
@@ -24,4 +32,37 @@ bench_build() {
   for target in "$@"; do
     cmake --build "$BUILD" -j"$(nproc)" --target "$target" >/dev/null
   done
+}
+
+bench_seed() {
+  for args in "user add alice --password alice-pw" "user add bob --password bob-pw" \
+    "user grant alice helloworld.start" "user grant bob helloworld.approve"; do
+    # shellcheck disable=SC2086
+    "$BIN" --db "$1" --flows flows $args >/dev/null
+  done
+  ALICE_TOKEN=$("$BIN" --db "$1" --flows flows token create alice)
+  BOB_TOKEN=$("$BIN" --db "$1" --flows flows token create bob)
+  LUA_CPATH="$BUILD/?.so;;" LUA_PATH="$ROOT/lua/?.lua;;" lua5.4 bench/http_seed.lua "$1" "$2" "$3"
+}
+
+bench_port() {
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$1")
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.1
+  done
+  echo "the server did not start:" >&2
+  cat "$1" "$2" >&2
+  return 1
+}
+
+bench_tmp() {
+  TMP=$(mktemp -d "/tmp/$1.XXXXXX")
+  SERVER_PID=""
+  trap bench_cleanup EXIT INT TERM
+}
+
+bench_cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
 }

@@ -218,7 +218,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* a row's first link with it (store.c's LIST_COLS) */
 #define LIST_COLS(v) TASK_COLS_ID OWNER_##v ", " TASK_COLS_REST "t.prev_id::text, " TASK_COLS_TAIL LIST_PROC
   /* v: INBOX, QUEUE, ARCHIVE or ALL (VIEW_v, OWNER_v, JOINS_v) */
-#define LIST_HEAD(v) "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS VIEW_##v
+#define LIST_HEAD_WHERE(v, view) "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS view
+#define LIST_HEAD(v) LIST_HEAD_WHERE(v, VIEW_##v)
   /* The statements prepared once are the first page of the default size
    * and say so (LIMIT 51: 50 and one more; no "after" condition; $10 and
    * $11 are bound all the same), so that the plan PostgreSQL makes for unknown parameters
@@ -237,9 +238,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define LIST(v, rest, order, limit) LIST_HEAD(v) rest " ORDER BY t.id " order limit
   /* the page after the task $10 */
 #define AFTER_ID(cmp) " AND ($10 IS NULL OR t.id " cmp " $10)"
-#define LIST_INBOX_KEPT(order)                                                                                 \
-  "SELECT " LIST_COLS(INBOX) " FROM task t " JOINS_INBOX "WHERE " LIST_PARAMS INBOX_OWNER " ORDER BY t.id " order \
-  LIMIT_PREPARED
+#define LIST_INBOX_KEPT(order) LIST_HEAD_WHERE(INBOX, INBOX_OWNER) " ORDER BY t.id " order LIMIT_PREPARED
   [Q_LIST_INBOX] = LIST_INBOX_KEPT("DESC"),
   [Q_LIST_INBOX_ASC] = LIST_INBOX_KEPT("ASC"),
   [Q_LIST_QUEUE] = LIST(QUEUE, "", "DESC", LIMIT_PREPARED),

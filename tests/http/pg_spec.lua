@@ -52,8 +52,6 @@ local function psql(sql)
   assert(code == 0, out)
 end
 
-local within = C.eventually
-
 -- A host on PostgreSQL keeps what tokens and sessions stand for (host/identity_cache.c): a
 -- sign-in costs no statement while nothing changes, and every change, whoever writes it
 -- (the CLI, psql, this host), holds within moments; this host's own at once.
@@ -65,14 +63,14 @@ describe("sign-ins kept in memory", function()
     -- Nothing is kept until the host's listener listens (its connection is made after the
     -- server answers), which on a loaded machine can take a moment: rounds of 20 requests
     -- until one costs (almost) nothing, for up to 5 s.
-    within(function()
+    C.eventually(function()
       local before = statements()
       for _ = 1, 20 do ok(bob:get("/api/session")) end
       return statements() - before < 10
     end, "20 signed-in requests costing under 10 statements")
     -- a permission granted by another program (the CLI)
     C.cli(srv.db, srv.flows, "user grant bob helloworld.approve")
-    local took = within(function()
+    local took = C.eventually(function()
       local perms = ok(bob:get("/api/session")).user.permissions
       for _, p in ipairs(perms) do if p == "helloworld.approve" then return true end end
     end, "a grant by the CLI")
@@ -82,15 +80,15 @@ describe("sign-ins kept in memory", function()
     ok(session:get("/api/session"))
     ok(session:get("/api/session"))
     psql("UPDATE session SET expires_at = '2000-01-01T00:00:00.000Z'")
-    within(function() return session:get("/api/session").status == 401 end, "a session ended by psql")
+    C.eventually(function() return session:get("/api/session").status == 401 end, "a session ended by psql")
     C.assert_error(session:get("/api/session"), 401, "unauthenticated")
     -- a token deleted by psql
     ok(bob:get("/api/session"))
     psql([[DELETE FROM api_token WHERE user_id = (SELECT id FROM "user" WHERE username = 'bob')]])
-    within(function() return bob:get("/api/session").status == 401 end, "a token deleted by psql")
+    C.eventually(function() return bob:get("/api/session").status == 401 end, "a token deleted by psql")
     -- this host's own change holds for the very next request
     bob = C.client(srv.port, { token = (C.cli(srv.db, srv.flows, "token create bob"):gsub("%s+$", "")) })
-    within(function() return bob:get("/api/session").status == 200 end, "a new token")
+    C.eventually(function() return bob:get("/api/session").status == 200 end, "a new token")
     ok(bob:get("/api/session"))
     local r = alice:request("PATCH", "/api/users/bob", { active = false })
     assert.equal(200, r.status, r.body)
@@ -159,6 +157,6 @@ describe("sign-ins after the connections were dropped", function()
     ok(carl:get("/api/session"))
     ok(carl:get("/api/session"))
     psql([[DELETE FROM api_token WHERE user_id = (SELECT id FROM "user" WHERE username = 'carl')]])
-    within(function() return carl:get("/api/session").status == 401 end, "a token deleted by psql")
+    C.eventually(function() return carl:get("/api/session").status == 401 end, "a token deleted by psql")
   end)
 end)
