@@ -187,6 +187,15 @@ void view_task_write(jsonw *w, engine *e, const st_task *t, const fh_actor *hide
 
 /* --- a list row -------------------------------------------------------------- */
 
+/* The summary of process p, computed by its flow and cached; NULL: none. */
+static char *summary_of(engine *e, const st_process *p) {
+  json_t *data = parse_json_text(p->data);
+  char *summary = view_summary(e, p, data);
+  summary_cache_put(e, p->id, p->version, summary);
+  json_decref(data);
+  return summary;
+}
+
 /* The summary of the row's process: from the summary cache when its version
  * is there, else read and computed (and cached).  NULL: the process is gone. */
 static char *row_summary(engine *e, const st_task *t, proc_status *status) {
@@ -195,13 +204,38 @@ static char *row_summary(engine *e, const st_task *t, proc_status *status) {
   if (known) return strdup(known);
   st_process p;
   if (store_process_get(e->st, t->process_id, &p, NULL)) return NULL;
-  json_t *data = parse_json_text(p.data);
-  char *summary = view_summary(e, &p, data);
-  summary_cache_put(e, p.id, p.version, summary);
+  char *summary = summary_of(e, &p);
   *status = p.status;
-  json_decref(data);
   st_process_free(&p);
   return summary ? summary : strdup("");
+}
+
+/* The summaries a batch of rows will miss in the cache, read in one
+ * statement and cached before the rows are written: a page whose
+ * processes the thread has not summarised lately (another thread served
+ * them, they changed, or a minute passed) read its processes one by one,
+ * 50 round trips to PostgreSQL.  A row still missing (a process written
+ * between the two reads, or gone) is read alone, as before. */
+static void summaries_prefetch(engine *e, const st_task *rows, int n) {
+  int64_t *ids = malloc(sizeof *ids * (size_t)(n > 0 ? n : 1));
+  int m = 0;
+  for (int i = 0; ids && i < n; i++) {
+    const st_task *t = &rows[i];
+    if (!t->has_process || summary_cache_get(e, t->process_id, t->process_version)) continue;
+    int seen = 0;
+    for (int j = 0; j < m && !seen; j++) seen = ids[j] == t->process_id;
+    if (!seen) ids[m++] = t->process_id;
+  }
+  st_process *procs = NULL;
+  int got = 0;
+  if (m > 1 && !store_process_get_many(e->st, ids, m, &procs, &got, NULL)) {
+    for (int i = 0; i < got; i++) {
+      free(summary_of(e, &procs[i]));
+      st_process_free(&procs[i]);
+    }
+    free(procs);
+  }
+  free(ids);
 }
 
 /* A listed task: the task, its process's summary and status, its flow's title. */
@@ -326,6 +360,7 @@ static int list_fill(engine *e, const fh_actor *a, const fh_actor *hide_for, lis
     int n = 0;
     lq->sq.after = after;
     if ((rc = store_task_list(e->st, &lq->sq, &rows, &n, err))) break;
+    summaries_prefetch(e, rows, n < limit - shown ? n : limit - shown);   /* the rows this page can show */
     for (int i = 0; i < n && !full; i++) {
       st_task *t = &rows[i];
       after = t->id;

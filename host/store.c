@@ -103,6 +103,12 @@ const char *const STORE_SQL[Q__COUNT] = {
       "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
       " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
       " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN user u ON u.id = p.created_by WHERE p.id = ?1",
+  /* a list page's processes whose summaries are not cached, in one statement (?1: a JSON array of ids) */
+  [Q_PROC_GET_MANY] =
+      "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
+      " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
+      " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN user u ON u.id = p.created_by"
+      " WHERE p.id IN (SELECT value FROM json_each(?1))",
   [Q_PROC_UPDATE] = "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1 WHERE id = ?1",
   [Q_PROC_INSERT_ROW] =
       "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"
@@ -1182,6 +1188,23 @@ int store_process_insert(store *st, const char *flow, proc_status status, const 
   return rc;
 }
 
+/* A row of Q_PROC_GET or Q_PROC_GET_MANY. */
+static void read_process(dbs *s, st_process *out) {
+  memset(out, 0, sizeof *out);
+  out->id = dbs_col_int64(s, 0);
+  sq_copy_col(out->flow, sizeof out->flow, s, 1);
+  out->status = proc_status_parse((const char *)dbs_col_text(s, 2));
+  out->data = sq_dup_col(s, 3);
+  out->created_by = dbs_col_int64(s, 4);
+  sq_copy_col(out->created_by_name, sizeof out->created_by_name, s, 5);
+  sq_copy_col(out->created_at, sizeof out->created_at, s, 6);
+  sq_copy_col(out->finished_at, sizeof out->finished_at, s, 7);
+  out->version = dbs_col_int64(s, 8);
+  out->parent_task_id = dbs_col_int64(s, 9);
+  out->parent_id = dbs_col_int64(s, 10);
+  out->depth = dbs_col_int(s, 11);
+}
+
 int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   memset(out, 0, sizeof *out);
   dbs *s = sq_prep(st, Q_PROC_GET, err);
@@ -1189,24 +1212,43 @@ int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   dbs_bind_int64(s, 1, id);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
-    out->id = dbs_col_int64(s, 0);
-    sq_copy_col(out->flow, sizeof out->flow, s, 1);
-    out->status = proc_status_parse((const char *)dbs_col_text(s, 2));
-    out->data = sq_dup_col(s, 3);
-    out->created_by = dbs_col_int64(s, 4);
-    sq_copy_col(out->created_by_name, sizeof out->created_by_name, s, 5);
-    sq_copy_col(out->created_at, sizeof out->created_at, s, 6);
-    sq_copy_col(out->finished_at, sizeof out->finished_at, s, 7);
-    out->version = dbs_col_int64(s, 8);
-    out->parent_task_id = dbs_col_int64(s, 9);
-    out->parent_id = dbs_col_int64(s, 10);
-    out->depth = dbs_col_int(s, 11);
+    read_process(s, out);
     sq_done(s);
     return FH_OK;
   }
   sq_done(s);
   if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)id);
   return sq_fail(st, err, rc, "get process");
+}
+
+int store_process_get_many(store *st, const int64_t *ids, int n, st_process **out, int *count, fherr *err) {
+  *out = NULL;
+  *count = 0;
+  if (n <= 0) return FH_OK;
+  char *text = malloc((size_t)n * 21 + 2);
+  st_process *rows = calloc((size_t)n, sizeof *rows);
+  dbs *s = text && rows ? sq_prep(st, Q_PROC_GET_MANY, err) : NULL;
+  if (!s) {
+    free(text);
+    free(rows);
+    return text && rows ? FH_INTERNAL : fherr_set(err, FH_INTERNAL, "out of memory");
+  }
+  size_t used = 0;
+  for (int i = 0; i < n; i++) used += (size_t)sprintf(text + used, "%s%lld", i ? "," : "[", (long long)ids[i]);
+  strcpy(text + used, "]");
+  dbs_bind_text(s, 1, text);
+  int rc, got = 0;
+  while ((rc = dbs_step(s)) == DB_ROW && got < n) read_process(s, &rows[got++]);
+  sq_done(s);
+  free(text);
+  if (rc != DB_DONE && rc != DB_ROW) {
+    for (int i = 0; i < got; i++) st_process_free(&rows[i]);
+    free(rows);
+    return sq_fail(st, err, rc, "get processes");
+  }
+  *out = rows;
+  *count = got;
+  return FH_OK;
 }
 
 int store_process_update(store *st, int64_t id, proc_status status, const char *data,

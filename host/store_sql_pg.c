@@ -95,6 +95,11 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
       " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
       " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by WHERE p.id = $1",
+  [Q_PROC_GET_MANY] =
+      "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
+      " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
+      " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by"
+      " WHERE p.id = ANY ((SELECT translate($1, '[]', '{}')::bigint[])::bigint[])",
   [Q_PROC_UPDATE] = "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1 WHERE id = $1",
   [Q_PROC_INSERT_ROW] =
       "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"

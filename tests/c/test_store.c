@@ -155,6 +155,22 @@ static int test_process_and_tasks(void) {
   CHECK_STR(p.finished_at, "2026-01-01T00:00:00.000Z");
   st_process_free(&p);
   CHECK(store_process_get(st, 999, &p, &err) == FH_NOT_FOUND);
+  /* several at once (a list page's summaries): those that exist, whatever the order */
+  int64_t pid2;
+  CHECK(store_process_insert(st, "other", PROC_STARTED, "{\"b\":2}", 0, &pid2, &err) == FH_OK);
+  int64_t wanted[3] = {pid2, 999, pid};
+  st_process *many = NULL;
+  int got = 0;
+  CHECK(store_process_get_many(st, wanted, 3, &many, &got, &err) == FH_OK && got == 2);
+  int seen_first = 0, seen_second = 0;
+  for (int i = 0; i < got; i++) {
+    if (many[i].id == pid) seen_first = !strcmp(many[i].flow, "hello") && !strcmp(many[i].data, "{}");
+    if (many[i].id == pid2) seen_second = !strcmp(many[i].flow, "other") && many[i].status == PROC_STARTED;
+    st_process_free(&many[i]);
+  }
+  free(many);
+  CHECK(seen_first && seen_second);
+  CHECK(store_process_get_many(st, wanted, 0, &many, &got, &err) == FH_OK && got == 0 && !many);
 
   CHECK(insert_task(st, pid, "hello.a", "DONE", "start", &t1) == 0);
   CHECK(insert_task(st, pid, "hello.b", "NEW", "start", &t2) == 0);

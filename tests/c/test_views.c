@@ -1,7 +1,8 @@
 /* The JSON views of engine_view.c (view_task_json, view_process_json), built
  * member by member, against the json_pack calls they replaced (kept here as
  * the reference): the same bytes for every task and process shape, and NULL
- * where json_pack gave NULL (a string that is not UTF-8). */
+ * where json_pack gave NULL (a string that is not UTF-8); and the cache of
+ * the list rows' process summaries (engine_summary.c). */
 #include <sys/stat.h>
 
 #include "engine_internal.h"
@@ -207,7 +208,41 @@ static int test_processes(void) {
   return 0;
 }
 
+/* Processes whose ids share a set of the summary cache (2,048 sets of 4)
+ * stay cached side by side; a fifth evicts the one least recently used, a
+ * new version replaces its process's entry, and a version not cached is a
+ * miss. */
+static int test_summary_cache(void) {
+  char dir[64] = "/tmp/flowhost-views-XXXXXX";
+  CHECK(mkdtemp(dir));
+  flowreg *reg = NULL;
+  engine *e = open_fixture_engine(dir, &reg);
+  int ok = e != NULL;
+  const int64_t ids[5] = {7, 7 + 2048, 7 + 4096, 7 + 6144, 7 + 8192};
+  const char *texts[5] = {"first", "second", "third", "fourth", "fifth"};
+  for (int i = 0; ok && i < 4; i++) summary_cache_put(e, ids[i], 1, texts[i]);
+  for (int i = 0; ok && i < 4; i++) {
+    const char *got = summary_cache_get(e, ids[i], 1);
+    ok = got && !strcmp(got, texts[i]);
+    if (!ok) fprintf(stderr, "  process %lld: %s\n", (long long)ids[i], got ? got : "(missed)");
+  }
+  /* the first used again: the second is now the least recently used */
+  ok = ok && summary_cache_get(e, ids[0], 1) && !summary_cache_get(e, ids[0], 2);
+  if (ok) summary_cache_put(e, ids[4], 1, texts[4]);
+  ok = ok && !summary_cache_get(e, ids[1], 1);
+  for (int i = 0; ok && i < 5; i++)
+    if (i != 1) ok = summary_cache_get(e, ids[i], 1) && !strcmp(summary_cache_get(e, ids[i], 1), texts[i]);
+  /* a new version in the same entry: the others stay */
+  if (ok) summary_cache_put(e, ids[2], 2, "third, again");
+  ok = ok && !summary_cache_get(e, ids[2], 1) && !strcmp(summary_cache_get(e, ids[2], 2), "third, again");
+  ok = ok && summary_cache_get(e, ids[0], 1) && summary_cache_get(e, ids[3], 1) && summary_cache_get(e, ids[4], 1);
+  close_fixture_engine(e, reg, dir);
+  CHECK(ok);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  static const test_case tests[] = {{"tasks", test_tasks}, {"processes", test_processes}, {NULL, NULL}};
+  static const test_case tests[] = {
+      {"tasks", test_tasks}, {"processes", test_processes}, {"summary_cache", test_summary_cache}, {NULL, NULL}};
   return test_main(tests, argc, argv);
 }

@@ -35,5 +35,5 @@ add_c_tests(walbuf concurrent_commits spill_rollback one_write_per_commit write_
             crash_mid_transaction crash_mid_commit_write dbc_open_uses_it env_turns_it_off)
 # fhtime_format by hand against the libc formatting it replaced.
 add_c_tests(fhtime every_day edges random)
-# The task and process views against the json_pack calls they replaced.
-add_c_tests(views tasks processes)
+# The task and process views against the json_pack calls they replaced; the summaries' cache.
+add_c_tests(views tasks processes summary_cache)
