@@ -10,18 +10,18 @@
  * that read the clock.  One cache per engine (per thread): no locks.
  *
  * Set-associative by process id, SUMMARY_WAYS entries a set, the least
- * recently used one evicted: memory stays bounded, and the processes of
- * the pages one thread serves in turn do not evict each other.  Direct-
- * mapped (one entry per id modulo 4,096) they did: a user's 19 pages at
- * 1,000,000 processes show ~950 processes, a fifth of which shared a slot
- * with another, so each page fetched and summarised about ten processes
- * again (bench/README.md, section 23).
+ * recently used one evicted: memory stays bounded (4,096 entries, as
+ * many as before), and the processes of the pages one thread serves in
+ * turn do not evict each other.  Direct-mapped (one entry per id modulo
+ * 4,096) they did: the ~400 processes of counts_bench's 19 pages at
+ * 1,000,000 processes were read and summarised 32 times more per round
+ * of the pages, one round trip each (bench/README.md, section 23).
  */
 #include "engine_internal.h"
 
 #include "fhtime.h"
 
-#define SUMMARY_SETS 2048
+#define SUMMARY_SETS 1024
 #define SUMMARY_WAYS 4
 #define SUMMARY_TTL 60.0
 

@@ -208,10 +208,10 @@ static int test_processes(void) {
   return 0;
 }
 
-/* Processes whose ids share a set of the summary cache (2,048 sets of 4)
- * stay cached side by side; a fifth evicts the one least recently used, a
- * new version replaces its process's entry, and a version not cached is a
- * miss. */
+/* Processes whose ids share a set of the summary cache (1,024 sets of 4:
+ * ids 2,048 apart share one) stay cached side by side; a fifth evicts the
+ * one least recently used, a new version replaces its process's entry, and
+ * a version not cached is a miss. */
 static int test_summary_cache(void) {
   char dir[64] = "/tmp/flowhost-views-XXXXXX";
   CHECK(mkdtemp(dir));
