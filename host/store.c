@@ -99,16 +99,9 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define CURRENT_VERSION(flow) "(SELECT hash FROM flow_version WHERE flow = " flow " AND is_current)"
   [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at, flow_version)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, " CURRENT_VERSION("?1") ")",
-  [Q_PROC_GET] =
-      "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
-      " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
-      " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN user u ON u.id = p.created_by WHERE p.id = ?1",
+  [Q_PROC_GET] = PROC_ROW("user") "WHERE p.id = ?1",
   /* a list page's processes whose summaries are not cached, in one statement (?1: a JSON array of ids) */
-  [Q_PROC_GET_MANY] =
-      "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
-      " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
-      " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN user u ON u.id = p.created_by"
-      " WHERE p.id IN (SELECT value FROM json_each(?1))",
+  [Q_PROC_GET_MANY] = PROC_ROW("user") "WHERE p.id IN (SELECT value FROM json_each(?1))",
   [Q_PROC_UPDATE] = "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1 WHERE id = ?1",
   [Q_PROC_INSERT_ROW] =
       "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"
@@ -1221,6 +1214,19 @@ int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   return sq_fail(st, err, rc, "get process");
 }
 
+/* n ids as a JSON array ("[3,4]") into text (room for n * 21 + 2 bytes):
+ * the ids of a statement that reads many rows by key (json_each on SQLite,
+ * PAGE_IDS on PostgreSQL).  The ids are read `stride` bytes apart, so an
+ * array of structs that begin with their id serves as it is. */
+static void ids_json(char *text, const int64_t *ids, size_t stride, int n) {
+  size_t used = 0;
+  for (int i = 0; i < n; i++) {
+    int64_t id = *(const int64_t *)((const char *)ids + (size_t)i * stride);
+    used += (size_t)sprintf(text + used, "%s%lld", i ? "," : "[", (long long)id);
+  }
+  strcpy(text + used, n ? "]" : "[]");
+}
+
 int store_process_get_many(store *st, const int64_t *ids, int n, st_process **out, int *count, fherr *err) {
   *out = NULL;
   *count = 0;
@@ -1233,9 +1239,7 @@ int store_process_get_many(store *st, const int64_t *ids, int n, st_process **ou
     free(rows);
     return text && rows ? FH_INTERNAL : fherr_set(err, FH_INTERNAL, "out of memory");
   }
-  size_t used = 0;
-  for (int i = 0; i < n; i++) used += (size_t)sprintf(text + used, "%s%lld", i ? "," : "[", (long long)ids[i]);
-  strcpy(text + used, "]");
+  ids_json(text, ids, sizeof *ids, n);
   dbs_bind_text(s, 1, text);
   int rc, got = 0;
   while ((rc = dbs_step(s)) == DB_ROW && got < n) read_process(s, &rows[got++]);
@@ -1706,9 +1710,7 @@ static int list_previous(store *st, st_task *rows, int n, fherr *err) {
       order[m++] = (row_ref){rows[i].id, i};
     }
   qsort(order, (size_t)m, sizeof *order, by_id);
-  size_t used = 0;
-  for (int i = 0; i < m; i++) used += (size_t)sprintf(ids + used, "%s%lld", i ? "," : "[", (long long)order[i].id);
-  strcpy(ids + used, "]");
+  ids_json(ids, &order[0].id, sizeof *order, m);
   dbs_bind_text(s, 1, ids);
   int rc, at = 0, oom = 0;
   while ((rc = dbs_step(s)) == DB_ROW) {

@@ -99,6 +99,13 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
 /* A task of alias q waits in the queue: new, held by nobody (with
  * TASK_UNFINISHED, so that SQLite may read task_status) */
 #define TASK_QUEUED(q) q "status = 'NEW' AND " TASK_UNFINISHED(q) " AND " q "owner_id IS NULL"
+/* A process row as store.c's read_process reads it, with its creator's
+ * name from user_table ("user" on SQLite, "\"user\"" on PostgreSQL); the
+ * WHERE follows (Q_PROC_GET, Q_PROC_GET_MANY). */
+#define PROC_ROW(user_table)                                                                   \
+  "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"  \
+  " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"       \
+  " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN " user_table " u ON u.id = p.created_by "
 
 /* Outcomes of the last RESULTS batches a writer committed, by batch id. */
 #define RESULTS 64

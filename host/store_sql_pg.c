@@ -91,15 +91,15 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LOGIN_PURGE] = "DELETE FROM login_failure WHERE last_at < $1",
   [Q_HEALTH_PROBE] = "INSERT INTO health_probe(id, at) VALUES(1, $1) ON CONFLICT(id) DO UPDATE SET at = $1",
   [Q_PROC_INSERT] = "INSERT INTO process(flow, status, data, created_by, created_at) VALUES($1, $2, $3, $4, $5) RETURNING id",
-  [Q_PROC_GET] =
-      "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
-      " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
-      " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by WHERE p.id = $1",
-  [Q_PROC_GET_MANY] =
-      "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"
-      " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"
-      " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by"
-      " WHERE p.id = ANY ((SELECT translate($1, '[]', '{}')::bigint[])::bigint[])",
+  /* The page's ids as an array ("[3,4]" -> '{3,4}', once per execution:
+   * a subquery, not an expression evaluated again for every row a scan
+   * passes): the planner probes the primary keys for them, where a
+   * json_array_elements_text it takes for 100 rows made it hash a scan of
+   * the whole task table. */
+#define PAGE_IDS "((SELECT translate($1, '[]', '{}')::bigint[])::bigint[])"
+  [Q_PROC_GET] = PROC_ROW("\"user\"") "WHERE p.id = $1",
+  /* a list page's processes whose summaries are not cached (store.c) */
+  [Q_PROC_GET_MANY] = PROC_ROW("\"user\"") "WHERE p.id = ANY " PAGE_IDS,
   [Q_PROC_UPDATE] = "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1 WHERE id = $1",
   [Q_PROC_INSERT_ROW] =
       "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"
@@ -452,12 +452,6 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* Counted up to a cap ($11, -1: none): a range of the index the view
    * walks (task_owner_status, task_status), never every matching row. */
   [Q_READ_BEGIN] = "BEGIN",
-  /* The page's ids as an array ("[3,4]" -> '{3,4}', once per execution:
-   * a subquery, not an expression evaluated again for every row a scan
-   * passes): the planner probes the primary keys for them, where a
-   * json_array_elements_text it takes for 100 rows made it hash a scan of
-   * the whole task table. */
-#define PAGE_IDS "((SELECT translate($1, '[]', '{}')::bigint[])::bigint[])"
   [Q_LIST_PREVIOUS] =
       "SELECT task_id, previous_id FROM task_previous WHERE task_id = ANY " PAGE_IDS
       " UNION SELECT id, prev_id FROM task WHERE id = ANY " PAGE_IDS " AND prev_id IS NOT NULL"
