@@ -212,7 +212,8 @@ int engine_versions_prune(engine *e, const char *flow, int dry_run, json_t **out
 }
 
 /* One item of GET /api/flows gets its version, mode, running counts per
- * version and the report of its last reload. */
+ * version (capped as store_version_list caps them) and the report of its
+ * last reload. */
 static void decorate_flow(engine *e, json_t *item, const json_t *reports) {
   const char *name = json_string_value(json_object_get(item, "name"));
   const flow_entry *fe = name ? flowgen_find(e->gen, name) : NULL;
@@ -227,8 +228,9 @@ static void decorate_flow(engine *e, json_t *item, const json_t *reports) {
     json_t *v;
     json_array_foreach(list, i, v) if (json_integer_value(json_object_get(v, "running")) ||
                                        json_is_true(json_object_get(v, "current")))
-        json_array_append_new(counts, json_pack("{s:O, s:O}", "hash", json_object_get(v, "hash"), "running",
-                                                json_object_get(v, "running")));
+        json_array_append_new(counts, json_pack("{s:O, s:O, s:O*}", "hash", json_object_get(v, "hash"), "running",
+                                                json_object_get(v, "running"), "running_capped",
+                                                json_object_get(v, "running_capped")));
     json_object_set_new(item, "versions", counts);
     json_decref(list);
   }

@@ -28,9 +28,12 @@ int store_version_current(store *st, const char *flow, char hash[VERSION_HASH_LE
 int store_version_make_current(store *st, const char *flow, const char *hash, const char *source, size_t len,
                                int pin, const char *expect, const char *report, int move, int *changed,
                                fherr *err);
-/* [{hash, pin, current, created_at, running}] newest first; running counts
- * the flow's running processes on it.  A last entry {hash: null, running}
- * counts running processes older than versions, when there are any. */
+/* [{hash, pin, current, created_at, running, running_capped?}] newest
+ * first; running counts the flow's running processes on it, exactly up to
+ * 999: from 1,000 on it is 999 with running_capped: true ("more than 999"),
+ * as each count reads at most 1,000 index entries.  A last entry
+ * {hash: null, running, running_capped?} counts running processes older
+ * than versions, when there are any. */
 int store_version_list(store *st, const char *flow, json_t **out, fherr *err);
 /* The full hash of the version of flow whose hash starts with prefix, and
  * its source (malloc'd, may be NULL) and pin.  FH_NOT_FOUND, or

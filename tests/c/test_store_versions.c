@@ -1,8 +1,8 @@
 /* Unit tests of the stored versions (store_versions.c): a new process is stamped with the
  * current version of its flow, making a version current is one
  * transaction that a racing writer cannot repeat, hash prefixes resolve or
- * are refused, running counts, moving processes with a node map, and
- * pruning the versions nothing uses. */
+ * are refused, running counts (capped at 999), moving processes with a
+ * node map, and pruning the versions nothing uses. */
 #include <stdlib.h>
 
 #include "store.h"
@@ -96,6 +96,79 @@ static int test_stamp_and_current(void) {
                                    &err) == FH_OK);
   CHECK(changed && running_of(st, "f", "cccc000000000003") == 3);
   CHECK_STR(version_of(st, old), "cccc000000000003");
+  store_close(st);
+  return 0;
+}
+
+/* n running processes of flow, in one transaction (a commit each would
+ * cost seconds on PostgreSQL). */
+static int start_many(store *st, const char *flow, int n) {
+  fherr err = {0};
+  if (store_begin(st, &err)) return 0;
+  int started = 0;
+  while (started < n && start(st, flow)) started++;
+  if (started < n || store_commit(st, &err)) {
+    store_rollback(st);
+    return 0;
+  }
+  return 1;
+}
+
+/* The running count of flow's entry of hash (NULL: the one older than
+ * versions) as text: "999+" with running_capped: true, the bare number
+ * without running_capped, "none" without an entry. */
+static const char *running_text(store *st, const char *flow, const char *hash) {
+  static char out[32];
+  json_t *list = NULL;
+  fherr err = {0};
+  if (store_version_list(st, flow, &list, &err)) return "?";
+  snprintf(out, sizeof out, "none");
+  size_t i;
+  json_t *v;
+  json_array_foreach(list, i, v) {
+    const char *h = json_string_value(json_object_get(v, "hash"));
+    if ((!hash && !h) || (hash && h && !strcmp(h, hash))) {
+      json_t *capped = json_object_get(v, "running_capped");
+      snprintf(out, sizeof out, "%lld%s", (long long)json_integer_value(json_object_get(v, "running")),
+               json_is_true(capped) ? "+" : capped ? "?" : "");
+    }
+  }
+  json_decref(list);
+  return out;
+}
+
+/* A running count is exact up to 999 (no running_capped); from 1,000 on it
+ * is 999 with running_capped: true, for a version and for the processes
+ * older than versions; a capped count still tells 0 from not 0. */
+static int test_running_capped(void) {
+  store *st = open_mem();
+  CHECK(st);
+  fherr err = {0};
+  int changed = 0;
+  CHECK(start_many(st, "f", 1000));   /* older than versions */
+  CHECK(start_many(st, "g", 1));
+  CHECK_STR(running_text(st, "f", NULL), "999+");
+  CHECK(store_version_make_current(st, "f", "aaaa000000000001", "src1", 4, 1, "", NULL, 0, &changed, &err) == FH_OK);
+  CHECK(start_many(st, "f", 999));
+  CHECK_STR(running_text(st, "f", "aaaa000000000001"), "999");
+  CHECK(store_version_make_current(st, "f", "bbbb000000000002", "src2", 4, 1, "aaaa000000000001", NULL, 0, &changed,
+                                   &err) == FH_OK);
+  CHECK(start_many(st, "f", 3));
+  CHECK_STR(running_text(st, "f", "bbbb000000000002"), "3");
+  /* the 1,000th on aaaa (current again): capped */
+  CHECK(store_version_make_current(st, "f", "aaaa000000000001", "src1", 4, 1, "bbbb000000000002", NULL, 0, &changed,
+                                   &err) == FH_OK);
+  CHECK(start_many(st, "f", 1));
+  CHECK_STR(running_text(st, "f", "aaaa000000000001"), "999+");
+  CHECK_STR(running_text(st, "f", "bbbb000000000002"), "3");
+  CHECK_STR(running_text(st, "f", NULL), "999+");
+  CHECK_STR(running_text(st, "g", NULL), "1");
+  /* moving them all: 2,003 on bbbb, none left elsewhere */
+  int64_t moved = 0;
+  CHECK(store_version_move(st, "f", NULL, "bbbb000000000002", NULL, 0, &moved, &err) == FH_OK && moved == 2000);
+  CHECK_STR(running_text(st, "f", "bbbb000000000002"), "999+");
+  CHECK_STR(running_text(st, "f", "aaaa000000000001"), "0");
+  CHECK_STR(running_text(st, "f", NULL), "none");
   store_close(st);
   return 0;
 }
@@ -239,6 +312,7 @@ static int test_prune(void) {
 int main(int argc, char **argv) {
   static const test_case tests[] = {
       {"stamp_and_current", test_stamp_and_current},
+      {"running_capped", test_running_capped},
       {"find", test_find},
       {"move_with_map", test_move_with_map},
       {"prune", test_prune},

@@ -23,7 +23,7 @@ add_c_tests(token_use latest_wins grows threads recorded)
 add_c_tests(metrics counters_threads http_routes label_escaping query_plans job_lease_expiry gauge_cache)
 add_c_tests(impact unchanged node_renamed node_removed node_changed field_retyped field_required field_removed
             join_changed flow_removed)
-add_c_tests(store_versions stamp_and_current find move_with_map prune)
+add_c_tests(store_versions stamp_and_current running_capped find move_with_map prune)
 
 # The PostgreSQL backend without a server (the server tests: tests/pg/tests.cmake).
 add_c_tests(store_pg texts selection sqlstates)

@@ -33,7 +33,8 @@ function findingText(f) {
   }
 }
 
-/** The Flows card's version block: version, mode, running counts, last reload's report. */
+/** The Flows card's version block: version, mode, running counts ("999+" above the server's
+ * cap: running_capped), last reload's report. */
 export function flowVersionsBlock(f) {
   if (!f || !f.version) return null;
   const counts = (f.versions || []).filter((v) => v.running > 0);
@@ -45,7 +46,7 @@ export function flowVersionsBlock(f) {
     counts.length ? h('ul', { class: 'version-counts small', testid: 'version-counts' }, counts.map((v) =>
       h('li', { testid: 'version-count', 'data-version': v.hash == null ? '' : v.hash, 'data-running': v.running },
         v.hash ? h('code', { title: v.hash }, short(v.hash)) : 'older',
-        `: ${v.running} running`, v.hash === f.version ? ' (current)' : null))) : null,
+        `: ${v.running}${v.running_capped ? '+' : ''} running`, v.hash === f.version ? ' (current)' : null))) : null,
     r ? h('div', {
       class: `notice ${r.stranded ? 'notice-error' : ''} reload-report`, role: 'note', testid: 'reload-report',
       'data-stranded': r.stranded ? 'true' : 'false',
