@@ -4,7 +4,9 @@
  * `engine_tasks_counts` and `engine_tasks_list_text` (50 rows: the inbox and
  * the queue, newest and oldest first, by due date, filtered by flow, the
  * queue's second pages; alice's empty queue, her counts and her archive of
- * every start task, newest first and by finished_at), in process, ITER
+ * every start task, newest first and by finished_at), the process list
+ * (bob's, alice's, an admin's; filtered by status and flow) and the flows'
+ * list with its running counts per version, in process, ITER
  * times each, interleaved, after WARM_ROUNDS rounds of warm-up.  Prints one
  * line per measurement: what, p50 and p99 in ms, the answer (the counts' JSON
  * or the page's item count), the page size expected (-1: counts), so that the
@@ -19,7 +21,9 @@
 #include <string.h>
 
 #include "engine.h"
+#include "engine_hosts.h"
 #include "engine_internal.h"   /* summary_cache_free, for the cold pages */
+#include "engine_versions.h"
 #include "fhtime.h"
 #include "identity.h"
 
@@ -33,6 +37,9 @@
  * processes changed, or on another of the server's threads: on an engine
  * of its own (its own connection and cache), whose summaries' cache is
  * emptied before each call. */
+/* who: 0 bob, 1 alice, 2 an admin.  what: the counts and a task list
+ * page (view), a process list page, or the flows' list. */
+enum { WHAT_TASKS, WHAT_PROCESSES, WHAT_FLOWS };
 typedef struct measure_def {
   const char *name;
   int alice;
@@ -42,30 +49,45 @@ typedef struct measure_def {
   int rows;
   int by_finished;
   int cold;
+  int what;
+  const char *status;   /* the process list's */
 } measure_def;
 static const measure_def MEASURES[] = {
-    {"counts", 0, NULL, 0, 0, 0, NULL, -1, 0, 0},
-    {"inbox", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0},
-    {"inbox_next", 0, "inbox", 0, 0, 1, NULL, 50, 0, 0},
-    {"inbox_cold", 0, "inbox", 0, 0, 0, NULL, 50, 0, 1},
-    {"queue", 0, "queue", 0, 0, 0, NULL, 50, 0, 0},
-    {"queue_next", 0, "queue", 0, 0, 1, NULL, 50, 0, 0},
-    {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50, 0, 0},
-    {"queue_due", 0, "queue", 0, 1, 0, NULL, 50, 0, 0},
-    {"queue_due_next", 0, "queue", 0, 1, 1, NULL, 50, 0, 0},
-    {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50, 0, 0},
-    {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50, 0, 0},
-    {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50, 0, 0},
+    {"counts", 0, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL},
+    {"inbox", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"inbox_next", 0, "inbox", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"inbox_cold", 0, "inbox", 0, 0, 0, NULL, 50, 0, 1, WHAT_TASKS, NULL},
+    {"queue", 0, "queue", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"queue_next", 0, "queue", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"queue_due", 0, "queue", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"queue_due_next", 0, "queue", 0, 1, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, NULL},
+    {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, NULL},
     /* bob has finished nothing: his archive is empty however many others' are not */
-    {"archive", 0, "archive", 0, 0, 0, NULL, 0, 0, 0},
-    {"alice_counts", 1, NULL, 0, 0, 0, NULL, -1, 0, 0},
-    {"alice_queue", 1, "queue", 0, 0, 0, NULL, 0, 0, 0},
-    {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0, 0, 0},
+    {"archive", 0, "archive", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL},
+    {"alice_counts", 1, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL},
+    {"alice_queue", 1, "queue", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL},
+    {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0, 0, 0, WHAT_TASKS, NULL},
     /* alice started every process: her archive holds each start task */
-    {"alice_archive", 1, "archive", 0, 0, 0, NULL, 50, 0, 0},
-    {"alice_archive_next", 1, "archive", 0, 0, 1, NULL, 50, 0, 0},
-    {"alice_archive_fin", 1, "archive", 0, 0, 0, NULL, 50, 1, 0},
-    {"alice_archive_fin_next", 1, "archive", 0, 0, 1, NULL, 50, 1, 0},
+    {"alice_archive", 1, "archive", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"alice_archive_next", 1, "archive", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"alice_archive_fin", 1, "archive", 0, 0, 0, NULL, 50, 1, 0, WHAT_TASKS, NULL},
+    {"alice_archive_fin_next", 1, "archive", 0, 0, 1, NULL, 50, 1, 0, WHAT_TASKS, NULL},
+    /* the process list: bob sees those he has tasks in (10%), alice all
+     * (she started them), and none is DONE */
+    {"processes", 0, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, NULL},
+    {"processes_next", 0, NULL, 0, 0, 1, NULL, 50, 0, 0, WHAT_PROCESSES, NULL},
+    {"processes_flow", 0, NULL, 0, 0, 0, "helloworld", 50, 0, 0, WHAT_PROCESSES, NULL},
+    {"processes_started", 0, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, "STARTED"},
+    {"processes_done", 0, NULL, 0, 0, 0, NULL, 0, 0, 0, WHAT_PROCESSES, "DONE"},
+    {"alice_processes", 1, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, NULL},
+    {"admin_processes_started", 2, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, "STARTED"},
+    {"admin_processes_done", 2, NULL, 0, 0, 0, NULL, 0, 0, 0, WHAT_PROCESSES, "DONE"},
+    {"admin_processes_flow_done", 2, NULL, 0, 0, 0, "helloworld", 0, 0, 0, WHAT_PROCESSES, "DONE"},
+    /* GET /api/flows: every flow, each with its running processes per version */
+    {"flows", 2, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_FLOWS, NULL},
 };
 enum { M__N = sizeof MEASURES / sizeof MEASURES[0] };
 /* PostgreSQL plans a prepared statement for its values at its first five
@@ -100,7 +122,14 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
   if (m->cold) summary_cache_free(e);   /* e: the cold measures' own engine */
   double t0 = fhtime_monotonic();
   int rc;
-  if (!m->view) {
+  engine_process_query pq = {.flow = m->flow, .status = m->status, .limit = 50, .after = m->second ? *after : 0};
+  if (m->what == WHAT_FLOWS) {
+    rc = engine_flows_list(e, who, &out, &err);   /* as GET /api/flows (http_route.c) */
+    if (!rc) engine_versions_decorate_flows(e, out);
+    if (!rc) engine_hosts_decorate_flows(e, who, out);
+  } else if (m->what == WHAT_PROCESSES) {
+    rc = engine_processes_list(e, who, &pq, &out, &err);
+  } else if (!m->view) {
     rc = engine_tasks_counts(e, who, &out, &err);
   } else {
     engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due,
@@ -113,7 +142,14 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
     fherr_clear(&err);
     return 1;
   }
-  if (m->second && !*after) {   /* the warm-up: learn where the second page starts */
+  if (m->second && !*after && m->what == WHAT_PROCESSES) {   /* the warm-up: where the second page starts */
+    pq.after = 0;
+    json_t *first = NULL;
+    if (engine_processes_list(e, who, &pq, &first, &err)) return fprintf(stderr, "%s\n", err.message), 1;
+    *after = json_integer_value(json_object_get(first, "next_after"));
+    json_decref(first);
+    if (!*after) return fprintf(stderr, "%s: the first page has no next page\n", m->name), 1;
+  } else if (m->second && !*after) {   /* the warm-up: learn where the second page starts */
     json_t *first = NULL;
     engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due,
                            .by_finished = m->by_finished, .flow = m->flow};
@@ -124,7 +160,18 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
     if (!*after) return fprintf(stderr, "%s: the first page has no next page\n", m->name), 1;
   }
   if (!*answer) {
-    if (!m->view) {
+    if (m->what == WHAT_FLOWS) {
+      /* every flow, and helloworld's running processes (capped) */
+      json_t *items = json_object_get(out, "items"), *hello = NULL, *it;
+      size_t i;
+      json_array_foreach(items, i, it) if (!strcmp(json_string_value(json_object_get(it, "name")), "helloworld")) hello = it;
+      json_t *v = json_array_get(json_object_get(hello, "versions"), 0);
+      char buf[96];
+      snprintf(buf, sizeof buf, "{\"flows\":%zu,\"helloworld_running\":%lld%s}", json_array_size(items),
+               (long long)json_integer_value(json_object_get(v, "running")),
+               json_is_true(json_object_get(v, "running_capped")) ? ",\"capped\":true" : "");
+      *answer = strdup(buf);
+    } else if (m->what == WHAT_TASKS && !m->view) {
       *answer = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
     } else {
       char buf[32];
@@ -156,10 +203,12 @@ int main(int argc, char **argv) {
   flowreg *reg;
   engine *e, *cold = NULL;
   if (open_engine(argv[1], &reg, &e)) return 1;
-  fh_actor users[2];
+  fh_actor users[3];
   fherr err = {0};
   if (identity_actor(e, "bob", &users[0], &err)) return fprintf(stderr, "bob: %s\n", err.message), 1;
   if (identity_actor(e, "alice", &users[1], &err)) return fprintf(stderr, "alice: %s\n", err.message), 1;
+  users[2] = (fh_actor){.id = users[1].id, .is_admin = 1, .is_active = 1};   /* an admin (alice's id, unused) */
+  snprintf(users[2].username, sizeof users[2].username, "admin");
   double *ms[M__N];
   char *answer[M__N] = {0};
   int64_t after[M__N] = {0};

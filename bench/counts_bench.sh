@@ -1,7 +1,8 @@
 #!/bin/sh
 # Counts and list pages at 10k, 100k and 1M helloworld processes: p50/p99 of
-# GET /api/tasks/counts and the task list pages (50 rows: the inbox and the queue
-# with their sorts, filters and second page), in process (build/counts_bench), as
+# GET /api/tasks/counts, the task list pages (50 rows: the inbox and the queue
+# with their sorts, filters and second page), the process list (filtered by flow
+# and status) and GET /api/flows, in process (build/counts_bench), as
 # bob, who holds 10% of the approve tasks in his inbox (the other 90% wait in the
 # queue), and as alice, who may take none of them (her queue is empty).  Not run by ctest.
 #
@@ -126,6 +127,10 @@ echo " of each statement on the connection, the summaries not yet cached)"
 awk -v base="$BUILD_DIR" '
   $7 >= 0 && $6 != $7 { print "wrong page size: " $0; bad = 1 }
   $3 == "alice_counts" && $6 != "{\"inbox\":0,\"queue\":0}" { print "wrong counts: " $0; bad = 1 }
+  $3 == "flows" {   # every helloworld process runs on one version: exact, or capped at 999+
+    want = $1 >= 1000 ? "\"helloworld_running\":999,\"capped\":true}" : "\"helloworld_running\":" $1 "}"
+    if (index($6, want) == 0) { print "wrong running count: " $0; bad = 1 }
+  }
   $3 == "counts" && $2 == base {
     inbox = int($1 / 10) + 1; queue = $1 - inbox   # process 2 is in the inbox too
     want_i = inbox >= 1000 ? "\"inbox\":999,\"inbox_capped\":true," : "\"inbox\":" inbox ",\"queue\""

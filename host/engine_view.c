@@ -362,6 +362,9 @@ int engine_processes_list(engine *e, const fh_actor *a, const engine_process_que
     managed = view_managed_flows(e, a);
     managed_text = dump_json(managed);
     sq.managed_flows_json = managed_text;
+    size_t k;
+    json_t *f;
+    json_array_foreach(managed, k, f) if (q->flow && !strcmp(json_string_value(f), q->flow)) sq.flow_managed = 1;
   }
   json_t *rows = NULL;
   rc = store_process_list(e->st, &sq, &rows, err);

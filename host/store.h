@@ -219,6 +219,7 @@ typedef struct store_process_query {
   int limit;
   int64_t visible_to;      /* 0: no restriction; else started by / took part */
   const char *managed_flows_json;  /* JSON array of flows visible_to manages */
+  int flow_managed;        /* visible_to manages flow: sees all its processes */
   int64_t parent;          /* 0: any; else children of that process */
   const struct store_data_filter *filters;   /* all must hold (store_data.c) */
   int nfilters;

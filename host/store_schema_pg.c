@@ -187,6 +187,9 @@ static const char *const MIGRATIONS_PG[] = {
     "DROP TRIGGER api_token_changed ON api_token;"
     "CREATE TRIGGER api_token_changed AFTER UPDATE OF token_hash, user_id OR DELETE ON api_token FOR EACH ROW"
     " EXECUTE FUNCTION identity_notify();",
+    /* 11: SQLite's 18, the processes of one status by flow in id order,
+     * for the process list filtered by status (store_sql_pg.c) */
+    "CREATE INDEX IF NOT EXISTS process_status ON process(status, flow, id);",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -118,14 +118,58 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_MAX_PROCESS] =
       "SELECT CASE WHEN i = 1 THEN nextval('process_id_seq') END, nextval('task_id_seq')"
       " FROM generate_series(1, 8) AS i",
-  [Q_PROC_LIST] =
-      "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
-      " FROM process p LEFT JOIN \"user\" u ON u.id = p.created_by"
-      " WHERE ($1::text IS NULL OR p.flow = $1) AND ($2::text IS NULL OR p.status = $2)"
-      " AND ($3::bigint IS NULL OR p.id < $3) AND ($7::bigint IS NULL OR p.parent_id = $7)"
-      " AND ($5::bigint IS NULL OR p.id IN (SELECT process_id FROM participant WHERE user_id = $5)"
-      "      OR p.flow IN (SELECT value FROM json_array_elements_text((coalesce($6::text, '[]'))::json)))"
-      " ORDER BY p.id DESC LIMIT NULLIF($4::bigint, -1)",
+  /* The process list, one statement per shape: store.c's Q_PROC_LIST_*
+   * (the reasons there).  Every parameter $1..$7 is typed in each
+   * (PROC_PARAMS), an absent one NULL. */
+#define PROC_PARAMS                                                                                     \
+  "($1::text IS NULL OR $2::text IS NULL OR $3::bigint IS NULL OR $4::bigint IS NULL OR $5::bigint IS NULL" \
+  " OR $6::text IS NULL OR $7::bigint IS NULL OR TRUE)"
+#define PROC_LIST_COLS \
+  "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
+#define PROC_USER_JOIN " LEFT JOIN \"user\" u ON u.id = p.created_by "
+#define PROC_LIST_WHERE PROC_LIST_COLS " FROM process p" PROC_USER_JOIN "WHERE " PROC_PARAMS " AND "
+#define PROC_BEFORE(a) a "id < coalesce($3::bigint, 9223372036854775807)"
+#define PROC_PAGE " ORDER BY p.id DESC LIMIT $4"
+  /* a page of ids (w.id), then its rows by key */
+#define PROC_OF_IDS(ids) \
+  PROC_LIST_COLS " FROM (" ids " ORDER BY 1 DESC LIMIT $4) w JOIN process p ON p.id = w.id" PROC_USER_JOIN PROC_PAGE
+  /* the newest $4 of each flow of `flows` (naming its flow f.flow) */
+#define PROC_PER_FLOW(flows, status)                                                                  \
+  "SELECT k.id FROM " flows " CROSS JOIN LATERAL (SELECT q.id FROM process q WHERE " status "q.flow = f.flow" \
+  " AND " PROC_BEFORE("q.") " ORDER BY q.id DESC LIMIT $4) k"
+#define BY_STATUS "q.status = $2 AND "
+  [Q_PROC_LIST] = PROC_LIST_WHERE PROC_BEFORE("p.") PROC_PAGE,
+  [Q_PROC_LIST_FLOW] = PROC_LIST_WHERE "p.flow = $1 AND " PROC_BEFORE("p.") PROC_PAGE,
+  [Q_PROC_LIST_FLOW_STATUS] = PROC_LIST_WHERE "p.status = $2 AND p.flow = $1 AND " PROC_BEFORE("p.") PROC_PAGE,
+  [Q_PROC_LIST_STATUS] = PROC_OF_IDS(
+      PROC_PER_FLOW("(WITH RECURSIVE fl(flow) AS (SELECT min(flow) FROM process WHERE status = $2 UNION ALL"
+                    " SELECT (SELECT min(g.flow) FROM process g WHERE g.status = $2 AND g.flow > fl.flow) FROM fl"
+                    " WHERE fl.flow IS NOT NULL) SELECT flow FROM fl WHERE flow IS NOT NULL AND " PROC_PARAMS ") f",
+                    BY_STATUS)),
+#define PROC_TAKEN_PART                                                                                          \
+  "(SELECT x.process_id AS id FROM participant x JOIN process q ON q.id = x.process_id WHERE x.user_id = $5"    \
+  " AND " PROC_BEFORE("x.process_") " AND ($1::text IS NULL OR q.flow = $1) AND ($2::text IS NULL OR q.status = $2)" \
+  " AND " PROC_PARAMS " ORDER BY x.process_id DESC LIMIT $4)"
+#define PROC_MANAGED \
+  "(SELECT value AS flow FROM json_array_elements_text(coalesce($6::text, '[]')::json) WHERE $1::text IS NULL OR value = $1) f"
+  /* UNION: a process taken part in may be of a managed flow too */
+  [Q_PROC_LIST_USER] =
+      PROC_OF_IDS("SELECT id FROM (" PROC_TAKEN_PART " UNION (" PROC_PER_FLOW(PROC_MANAGED, "") ")) a"),
+  [Q_PROC_LIST_USER_STATUS] =
+      PROC_OF_IDS("SELECT id FROM (" PROC_TAKEN_PART " UNION (" PROC_PER_FLOW(PROC_MANAGED, BY_STATUS) ")) a"),
+#define PROC_COUNT(cond) "SELECT count(*) FROM (SELECT 1 FROM process WHERE " cond " LIMIT " SQ_STR(PROC_FEW) ") c"
+  [Q_PROC_COUNT_FLOW] = PROC_COUNT("flow = $1"),
+  [Q_PROC_COUNT_STATUS] = PROC_COUNT("status = $2 AND ($1::text IS NULL OR TRUE)"),
+#define PROC_VISIBLE                                                                                 \
+  " AND (EXISTS (SELECT 1 FROM participant x WHERE x.process_id = p.id AND x.user_id = $5)"            \
+  " OR p.flow IN (SELECT json_array_elements_text(coalesce($6::text, '[]')::json)))"
+  [Q_PROC_LIST_FEW_FLOW] = PROC_LIST_WHERE "p.flow = $1 AND " PROC_BEFORE("p.") PROC_VISIBLE PROC_PAGE,
+  [Q_PROC_LIST_FEW_STATUS] =
+      PROC_LIST_WHERE "p.status = $2 AND ($1::text IS NULL OR p.flow = $1) AND " PROC_BEFORE("p.") PROC_VISIBLE PROC_PAGE,
+  [Q_PROC_LIST_PARENT] = PROC_LIST_WHERE "p.parent_id = $7 AND " PROC_BEFORE("p.")
+      " AND ($1::text IS NULL OR p.flow = $1) AND ($2::text IS NULL OR p.status = $2)"
+      " AND ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM participant x WHERE x.process_id = p.id AND x.user_id = $5)"
+      " OR p.flow IN (SELECT json_array_elements_text(coalesce($6::text, '[]')::json)))" PROC_PAGE,
   [Q_PROC_INVOLVES] = "SELECT EXISTS (SELECT 1 FROM participant WHERE process_id = $1 AND user_id = $2)",
   [Q_PARTICIPANT_ADD] = "INSERT INTO participant(process_id, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
   [Q_TASK_INSERT] =

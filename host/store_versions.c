@@ -28,11 +28,9 @@
  * 4 versions at 1,000,000 processes); SQLite walks the index either way.
  * The subquery has a name because PostgreSQL before 16 requires one. */
 #define RUNNING_CAP 1000
-#define STR_(x) #x
-#define STR(x) STR_(x)
 #define COUNT_CAPPED(rows)                                                                       \
   "(SELECT count(*) FROM (" rows " ORDER BY p.flow, p.flow_version, p.status"                      \
-  " LIMIT " STR(RUNNING_CAP) ") AS capped)"
+  " LIMIT " SQ_STR(RUNNING_CAP) ") AS capped)"
 
 static dbs *prep(store *st, const char *sql, fherr *err) { return sq_prepare_once(st, sql, WHAT, err); }
 static int run_once(store *st, dbs *s, fherr *err) { return sq_run_once(st, s, WHAT, err); }

@@ -1265,6 +1265,81 @@ static int test_due_parts(void) {
   return 0;
 }
 
+/* The process list picks a statement by the page's shape (store.c's
+ * Q_PROC_LIST_*): every shape must answer what the one statement with every
+ * filter did.  1,600 processes of three flows and four statuses, some
+ * started by two users; each page of each combination of viewer (an admin,
+ * a user, a user managing a flow), flow, status, start and size is checked
+ * against the same filter applied in C.  The flow "a" and the status
+ * STARTED have more than PROC_FEW processes, so a user's filtered pages
+ * take both reads (their flow's or status's processes, and the user's own). */
+#define PL_N 1600
+typedef struct pl_row { int64_t id, by; const char *flow, *status; } pl_row;
+
+static int pl_check(store *st, const pl_row *rows, const char *flow, const char *status, int64_t after, int limit,
+                    int64_t viewer, const char *managed) {
+  store_process_query q = {.flow = flow, .status = status, .after = after, .limit = limit, .visible_to = viewer};
+  if (viewer) {
+    q.managed_flows_json = managed;
+    q.flow_managed = flow && strstr(managed, flow) != NULL;
+  }
+  int64_t want[PL_N];
+  int nwant = 0;
+  for (int i = PL_N - 1; i >= 0 && nwant < limit; i--) {
+    const pl_row *r = &rows[i];
+    if ((flow && strcmp(r->flow, flow)) || (status && strcmp(r->status, status)) || (after && r->id >= after)) continue;
+    if (viewer && r->by != viewer && !strstr(managed, r->flow)) continue;
+    want[nwant++] = r->id;
+  }
+  json_t *got = NULL;
+  fherr err = {0};
+  CHECK(store_process_list(st, &q, &got, &err) == FH_OK);
+  int same = (int)json_array_size(got) == nwant;
+  for (int i = 0; same && i < nwant; i++)
+    same = json_integer_value(json_object_get(json_array_get(got, (size_t)i), "id")) == want[i];
+  if (!same)
+    fprintf(stderr, "process list: flow %s status %s after %lld limit %d viewer %lld managing %s: %zu rows, %d wanted\n",
+            flow ? flow : "-", status ? status : "-", (long long)after, limit, (long long)viewer, managed,
+            json_array_size(got), nwant);
+  json_decref(got);
+  CHECK(same);
+  return 0;
+}
+
+static int test_process_list_shapes(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t u1, u2;
+  CHECK(store_user_add(st, "pl1", "x", 0, &u1, &err) == FH_OK && store_user_add(st, "pl2", "x", 0, &u2, &err) == FH_OK);
+  static pl_row rows[PL_N];
+  static const char *const st_names[] = {"NEW", "STARTED", "DONE", "CANCELED"};
+  static const proc_status st_codes[] = {PROC_NEW, PROC_STARTED, PROC_DONE, PROC_CANCELED};
+  CHECK(store_begin(st, &err) == FH_OK);
+  for (int i = 0; i < PL_N; i++) {
+    int k = i % 29 == 0 ? 0 : i % 5 == 0 ? 2 : i % 17 == 0 ? 3 : 1;
+    pl_row *r = &rows[i];
+    r->flow = i % 13 == 0 ? "c" : i % 4 == 0 ? "b" : "a";
+    r->status = st_names[k];
+    r->by = i % 7 == 0 ? u1 : i % 11 == 0 ? u2 : 0;
+    CHECK(store_process_insert(st, r->flow, st_codes[k], "{}", r->by, &r->id, &err) == FH_OK);
+  }
+  CHECK(store_commit(st, &err) == FH_OK);
+  int64_t mid = rows[PL_N / 2].id;
+  const char *flows[] = {NULL, "a", "b", "c", "zzz"};
+  const char *statuses[] = {NULL, "STARTED", "DONE", "CANCELED", "NEW"};
+  struct { int64_t who; const char *managed; } viewers[] = {{0, "[]"}, {u1, "[]"}, {u1, "[\"b\"]"}, {u2, "[\"a\",\"c\"]"}};
+  const int limits[] = {1, 7, 51};
+  for (size_t v = 0; v < sizeof viewers / sizeof *viewers; v++)
+    for (size_t f = 0; f < sizeof flows / sizeof *flows; f++)
+      for (size_t s = 0; s < sizeof statuses / sizeof *statuses; s++)
+        for (int a = 0; a < 2; a++)
+          for (size_t l = 0; l < sizeof limits / sizeof *limits; l++)
+            CHECK(pl_check(st, rows, flows[f], statuses[s], a ? mid : 0, limits[l], viewers[v].who,
+                           viewers[v].managed) == 0);
+  store_close(st);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"messages", test_messages},
     {"group_commit", test_group_commit},
@@ -1275,6 +1350,7 @@ static const test_case TESTS[] = {
     {"checkpoints_beside", test_checkpoints_beside},
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
+    {"process_list_shapes", test_process_list_shapes},
     {"token_prefixes", test_token_prefixes},
     {"join_lookup", test_join_lookup},
     {"job_lease", test_job_lease},
