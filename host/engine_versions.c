@@ -214,15 +214,14 @@ int engine_versions_prune(engine *e, const char *flow, int dry_run, json_t **out
 /* One item of GET /api/flows gets its version, mode, running counts per
  * version (capped as store_version_list caps them) and the report of its
  * last reload. */
-static void decorate_flow(engine *e, json_t *item, const json_t *reports) {
+static void decorate_flow(engine *e, json_t *item, const json_t *reports, json_t *lists) {
   const char *name = json_string_value(json_object_get(item, "name"));
   const flow_entry *fe = name ? flowgen_find(e->gen, name) : NULL;
   if (!fe) return;
   json_object_set_new(item, "version", fe->hash[0] ? json_string(fe->hash) : json_null());
   json_object_set_new(item, "version_mode", json_string(fe->def && fe->def->pin ? "pin" : "follow"));
-  json_t *list = NULL;
-  fherr err = {0};
-  if (!store_version_list(e->st, name, &list, &err)) {
+  json_t *list = json_object_get(lists, name);
+  if (lists) {
     json_t *counts = json_array();
     size_t i;
     json_t *v;
@@ -232,9 +231,7 @@ static void decorate_flow(engine *e, json_t *item, const json_t *reports) {
                                                 json_object_get(v, "running"), "running_capped",
                                                 json_object_get(v, "running_capped")));
     json_object_set_new(item, "versions", counts);
-    json_decref(list);
   }
-  fherr_clear(&err);
   json_t *report = json_object_get(reports, name);
   /* only the report about the version loaded now */
   if (report && !json_equal(json_object_get(report, "to"), json_object_get(item, "version"))) report = NULL;
@@ -246,8 +243,12 @@ void engine_versions_decorate_flows(engine *e, json_t *flows) {
   fherr err = {0};
   if (store_version_reports(e->st, &reports, &err)) fherr_clear(&err);
   size_t i;
-  json_t *item;
-  json_array_foreach(json_object_get(flows, "items"), i, item) decorate_flow(e, item, reports);
+  json_t *item, *names = json_array(), *lists = NULL;
+  json_array_foreach(json_object_get(flows, "items"), i, item) json_array_append(names, json_object_get(item, "name"));
+  if (store_version_lists(e->st, names, &lists, &err)) fherr_clear(&err);   /* no versions shown */
+  json_array_foreach(json_object_get(flows, "items"), i, item) decorate_flow(e, item, reports, lists);
+  json_decref(names);
+  json_decref(lists);
   json_decref(reports);
 }
 

@@ -35,6 +35,10 @@ int store_version_make_current(store *st, const char *flow, const char *hash, co
  * {hash: null, running, running_capped?} counts running processes older
  * than versions, when there are any. */
 int store_version_list(store *st, const char *flow, json_t **out, fherr *err);
+/* The version lists of the flows of a JSON array of names, in two
+ * statements: {flow: [as store_version_list]} (a flow without versions or
+ * processes: no key or an empty list). */
+int store_version_lists(store *st, const json_t *flows, json_t **out, fherr *err);
 /* The full hash of the version of flow whose hash starts with prefix, and
  * its source (malloc'd, may be NULL) and pin.  FH_NOT_FOUND, or
  * FH_BAD_REQUEST when the prefix names several. */

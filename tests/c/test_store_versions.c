@@ -137,6 +137,26 @@ static const char *running_text(store *st, const char *flow, const char *hash) {
   return out;
 }
 
+/* The lists of GET /api/flows, all in two statements, say what each
+ * flow's own list says; a flow nobody ran has none. */
+static int lists_match(store *st) {
+  json_t *names = json_pack("[s, s, s]", "f", "g", "nobody"), *all = NULL;
+  fherr err = {0};
+  CHECK(store_version_lists(st, names, &all, &err) == FH_OK);
+  for (size_t i = 0; i < 2; i++) {
+    const char *flow = json_string_value(json_array_get(names, i));
+    json_t *one = NULL;
+    CHECK(store_version_list(st, flow, &one, &err) == FH_OK);
+    int same = json_equal(one, json_object_get(all, flow)) || (!json_array_size(one) && !json_object_get(all, flow));
+    json_decref(one);
+    CHECK(same);
+  }
+  CHECK(json_array_size(json_object_get(all, "nobody")) == 0);
+  json_decref(all);
+  json_decref(names);
+  return 0;
+}
+
 /* A running count is exact up to 999 (no running_capped); from 1,000 on it
  * is 999 with running_capped: true, for a version and for the processes
  * older than versions; a capped count still tells 0 from not 0. */
@@ -163,12 +183,14 @@ static int test_running_capped(void) {
   CHECK_STR(running_text(st, "f", "bbbb000000000002"), "3");
   CHECK_STR(running_text(st, "f", NULL), "999+");
   CHECK_STR(running_text(st, "g", NULL), "1");
+  CHECK(lists_match(st) == 0);
   /* moving them all: 2,003 on bbbb, none left elsewhere */
   int64_t moved = 0;
   CHECK(store_version_move(st, "f", NULL, "bbbb000000000002", NULL, 0, &moved, &err) == FH_OK && moved == 2000);
   CHECK_STR(running_text(st, "f", "bbbb000000000002"), "999+");
   CHECK_STR(running_text(st, "f", "aaaa000000000001"), "0");
   CHECK_STR(running_text(st, "f", NULL), "none");
+  CHECK(lists_match(st) == 0);
   store_close(st);
   return 0;
 }
