@@ -37,7 +37,7 @@ enum {
   Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_INBOX_DUE, Q_LIST_QUEUE_DUE, Q_LIST_ARCHIVE_DUE, Q_LIST_ALL_DUE,
   Q_LIST_INBOX_FIN, Q_LIST_QUEUE_FIN, Q_LIST_ARCHIVE_FIN, Q_LIST_ALL_FIN,
   Q_LIST_INBOX_FIN_ASC, Q_LIST_QUEUE_FIN_ASC, Q_LIST_ARCHIVE_FIN_ASC, Q_LIST_ALL_FIN_ASC,
-  Q_COUNT_INBOX, Q_COUNT_QUEUE,
+  Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_ALL_RARE, Q_LIST_ALL_RARE_ASC,
   Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME, Q_RENAME_BUMP,
   Q_RECEIVER_NEXT, Q_MSG_KEEP, Q_MSG_FIND, Q_MSG_DELETE, Q_MSG_EXPIRE, Q_MSG_NEXT_EXPIRY, Q_MSG_KEPT_FOR,
   Q_MSG_INSERT, Q_MSG_EXISTS, Q_MSG_UNDELIVERED, Q_MSG_LAST_ID,
@@ -100,6 +100,10 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
 #define TASK_UNFINISHED(t) t "status <> 'DONE' AND " t "status <> 'CANCELED' AND " t "status <> 'REVIVED'"
 /* A task of alias q waits in the queue: new, held by nobody (with
  * TASK_UNFINISHED, so that SQLite may read task_status) */
+/* The statuses few tasks are in at a time, or ever (task_rare: the list of
+ * all tasks of one of them reads that index) */
+#define TASK_RARE(a) "(" a "status = 'STARTED' OR " a "status = 'SCHEDULED' OR " a "status = 'ERROR' OR " a "status = 'REVIVED')"
+#define MIGRATION_RARE_INDEX "CREATE INDEX IF NOT EXISTS task_rare ON task(status, id) WHERE " TASK_RARE("") ";"
 #define TASK_QUEUED(q) q "status = 'NEW' AND " TASK_UNFINISHED(q) " AND " q "owner_id IS NULL"
 /* A process row as store.c's read_process reads it, with its creator's
  * name from user_table ("user" on SQLite, "\"user\"" on PostgreSQL); the
@@ -364,6 +368,7 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
 #define OWNER_QUEUE "NULL"
 #define OWNER_ARCHIVE OWNER_INBOX
 #define OWNER_ALL "u.username"
+#define OWNER_RARE OWNER_ALL
 /* The process list of a user who is not an admin, filtered by flow or
  * status, reads the processes of that flow or status when there are fewer
  * than this many of them (store.c's Q_PROC_LIST_FEW_*), else the user's own */
@@ -376,6 +381,7 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
 #define JOINS_QUEUE PROC_JOIN
 #define JOINS_ARCHIVE PROC_JOIN
 #define JOINS_ALL USER_JOIN PROC_JOIN
+#define JOINS_RARE JOINS_ALL
 
 /* Brings the schema of st's current connection up to this version. */
 int store_migrate(store *st, fherr *err);

@@ -217,6 +217,13 @@ static const char *const MIGRATIONS[] = {
      * in id order to find them, 155 ms at 1,000,000 processes for a status
      * none had (bench/README.md, issue 13). */
     "CREATE INDEX IF NOT EXISTS process_status ON process(status, flow);",
+    /* 19: the tasks of a rare status (STARTED, SCHEDULED, ERROR, REVIVED)
+     * in id order, for the list of all tasks of one of them and the
+     * incidents (store.c's Q_LIST_ALL_RARE): it walked every task to find
+     * them.  Only tasks in those statuses have an entry (background jobs
+     * and waits while they wait, errors, revived tasks); the others pay
+     * for the test alone. */
+    MIGRATION_RARE_INDEX,
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

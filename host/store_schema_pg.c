@@ -190,6 +190,8 @@ static const char *const MIGRATIONS_PG[] = {
     /* 11: SQLite's 18, the processes of one status by flow in id order,
      * for the process list filtered by status (store_sql_pg.c) */
     "CREATE INDEX IF NOT EXISTS process_status ON process(status, flow, id);",
+    /* 12: SQLite's 19, the tasks of a rare status in id order */
+    MIGRATION_RARE_INDEX,
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

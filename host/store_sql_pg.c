@@ -397,6 +397,11 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_ARCHIVE_PARTS_ASC] = ARCHIVE_PARTS(">", AFTER_VALUE("min", "0"), "ASC"),
   [Q_LIST_ALL] = LIST(ALL, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_ALL_ASC] = LIST(ALL, "", "ASC", LIMIT_PREPARED),
+  /* SQLite's walk of task_rare; here a page of one status is filtered and
+   * runs its twin, planned for that status, which takes task_rare itself
+   * (so these are the same as Q_LIST_ALL's and not used) */
+  [Q_LIST_ALL_RARE] = LIST(ALL, "", "DESC", LIMIT_PREPARED),
+  [Q_LIST_ALL_RARE_ASC] = LIST(ALL, "", "ASC", LIMIT_PREPARED),
   /* By due date, earliest first, tasks without one last; the page key is
    * still the last task's id, whose (due, id) the next page starts after.
    * COLLATE "C": '~' (and '' below) must sort after (before) every ISO

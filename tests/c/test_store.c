@@ -340,6 +340,55 @@ static int test_task_lists(void) {
   return 0;
 }
 
+/* The tasks in ERROR of every flow (GET /api/admin/incidents), and those
+ * SCHEDULED, come from task_rare on SQLite (Q_LIST_ALL_RARE), the twin on
+ * PostgreSQL: newest or oldest first, by pages, by flow, none of another
+ * status, whatever the other tasks around them. */
+static int test_error_list(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t pid, pid2, id, errors[6], scheduled[8];
+  int ne = 0, ns = 0;
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_process_insert(st, "g", PROC_STARTED, "{}", 0, &pid2, &err) == FH_OK);
+  for (int i = 0; i < 30; i++) {
+    int in_error = i % 5 == 2, is_scheduled = !in_error && i % 7 == 3;
+    CHECK(insert_task(st, i % 2 ? pid2 : pid, i % 2 ? "g.a" : "f.a",
+                      in_error ? "ERROR" : is_scheduled ? "SCHEDULED" : i % 3 ? "DONE" : "NEW", "start", &id) == 0);
+    if (in_error) errors[ne++] = id;
+    if (is_scheduled) scheduled[ns++] = id;
+  }
+  store_task_query q = {.view = STORE_VIEW_ALL, .status = "ERROR", .limit = 4};
+  st_task *rows;
+  int n;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 4 && rows[0].id == errors[5] && rows[3].id == errors[2]);   /* newest first */
+  st_task_array_free(rows, n);
+  q.after = errors[2];
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 2 && rows[0].id == errors[1] && rows[1].id == errors[0] && rows[1].status == TASK_ERROR);
+  st_task_array_free(rows, n);
+  q.after = 0;
+  q.ascending = 1;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 4 && rows[0].id == errors[0] && rows[3].id == errors[3]);   /* oldest first */
+  st_task_array_free(rows, n);
+  q.ascending = 0;
+  q.flow = "g";   /* errors 1 and 3 and 5 are g's (odd i: 7, 17, 27) */
+  q.limit = 50;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 3 && rows[0].id == errors[5] && rows[2].id == errors[1]);
+  st_task_array_free(rows, n);
+  /* another of task_rare's statuses: i = 3, 10, 24 (17 is in ERROR) */
+  q.flow = NULL;
+  q.status = "SCHEDULED";
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(ns == 3 && n == 3 && rows[0].id == scheduled[2] && rows[2].id == scheduled[0] && rows[0].status == TASK_SCHEDULED);
+  st_task_array_free(rows, n);
+  store_close(st);
+  return 0;
+}
+
 /* A list row carries its process's status and version and the same
  * "previous" as a task read alone: its first link read with it, the
  * others of a join or of a task linked before prev_id in one more
@@ -1351,6 +1400,7 @@ static const test_case TESTS[] = {
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
     {"process_list_shapes", test_process_list_shapes},
+    {"error_list", test_error_list},
     {"token_prefixes", test_token_prefixes},
     {"join_lookup", test_join_lookup},
     {"job_lease", test_job_lease},
