@@ -170,7 +170,8 @@ const char *const STORE_SQL[Q__COUNT] = {
    * at 1,000,000 processes), or a status's processes to find the user's
    * few.  So the flow's or status's processes are counted first, up to
    * PROC_FEW: when there are fewer, they are read, each checked for the
-   * user (store_process_list), else the user's own. */
+   * user (store_process_list), else the user's own.  A flow is counted
+   * first, then a status. */
 #define PROC_COUNT(index, cond) \
   "SELECT count(*) FROM (SELECT 1 FROM process INDEXED BY " index " WHERE " cond " LIMIT " SQ_STR(PROC_FEW) ")"
   [Q_PROC_COUNT_FLOW] = PROC_COUNT("process_flow", "flow = ?1"),
@@ -178,8 +179,8 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define PROC_VISIBLE                                                                                         \
   " AND (EXISTS (SELECT 1 FROM participant x WHERE x.process_id = p.id AND x.user_id = ?5)"                    \
   " OR p.flow IN (SELECT value FROM json_each(coalesce(?6, '[]'))))"
-  [Q_PROC_LIST_FEW_FLOW] =
-      PROC_LIST_FROM("INDEXED BY process_flow") "WHERE p.flow = ?1 AND " PROC_BEFORE("p.") PROC_VISIBLE PROC_PAGE,
+  [Q_PROC_LIST_FEW_FLOW] = PROC_LIST_FROM("INDEXED BY process_flow") "WHERE p.flow = ?1 AND (?2 IS NULL OR p.status = ?2)"
+      " AND " PROC_BEFORE("p.") PROC_VISIBLE PROC_PAGE,
   [Q_PROC_LIST_FEW_STATUS] = PROC_LIST_FROM("INDEXED BY process_status") "WHERE p.status = ?2 AND (?1 IS NULL OR p.flow = ?1)"
       " AND " PROC_BEFORE("p.") PROC_VISIBLE PROC_PAGE,
   /* a process's children: as many as it started, whatever else is asked */
@@ -1360,9 +1361,10 @@ json_t *sq_process_row_json(dbs *s) {
   return row;
 }
 
-/* How many processes the list's status (else flow) has, up to PROC_FEW. */
-static int few_processes(store *st, const store_process_query *q, int64_t *n, fherr *err) {
-  dbs *s = sq_prep(st, q->status ? Q_PROC_COUNT_STATUS : Q_PROC_COUNT_FLOW, err);
+/* How many processes the list's flow (Q_PROC_COUNT_FLOW) or status has, up
+ * to PROC_FEW. */
+static int few_processes(store *st, int which, const store_process_query *q, int64_t *n, fherr *err) {
+  dbs *s = sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   sq_bind_text_or_null(s, 1, q->flow);
   sq_bind_text_or_null(s, 2, q->status);
@@ -1381,12 +1383,16 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   else if (q->visible_to && !(q->flow && q->flow_managed)) {
     which = q->status ? Q_PROC_LIST_USER_STATUS : Q_PROC_LIST_USER;
     int64_t n = PROC_FEW;
-    if ((q->status || q->flow) && (rc = few_processes(st, q, &n, err))) return rc;
-    if (n < PROC_FEW) which = q->status ? Q_PROC_LIST_FEW_STATUS : Q_PROC_LIST_FEW_FLOW;
+    if (q->flow && (rc = few_processes(st, Q_PROC_COUNT_FLOW, q, &n, err))) return rc;
+    if (n < PROC_FEW) which = Q_PROC_LIST_FEW_FLOW;
+    else if (q->status && (rc = few_processes(st, Q_PROC_COUNT_STATUS, q, &n, err))) return rc;
+    if (which != Q_PROC_LIST_FEW_FLOW && n < PROC_FEW) which = Q_PROC_LIST_FEW_STATUS;
   }
   else if (q->flow) which = q->status ? Q_PROC_LIST_FLOW_STATUS : Q_PROC_LIST_FLOW;
   else which = q->status ? Q_PROC_LIST_STATUS : Q_PROC_LIST;
-  dbs *s = sq_prep(st, which, err);
+  /* PostgreSQL plans each page for its values (store_sql_pg.c's Q_PROC_LIST) */
+  int pg = st->cur->db->kind == DB_KIND_PG;
+  dbs *s = pg ? sq_prepare_once(st, store_sql_text(st, which), "list processes", err) : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   sq_bind_text_or_null(s, 1, q->flow);
   sq_bind_text_or_null(s, 2, q->status);
@@ -1397,7 +1403,8 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   sq_bind_id_or_null(s, 7, q->parent);
   json_t *arr = json_array();
   while ((rc = dbs_step(s)) == DB_ROW) json_array_append_new(arr, sq_process_row_json(s));
-  sq_done(s);
+  if (pg) dbs_finalize(s);
+  else sq_done(s);
   if (rc != DB_DONE) {
     json_decref(arr);
     return sq_fail(st, err, rc, "list processes");

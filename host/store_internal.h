@@ -372,7 +372,7 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
 /* The process list of a user who is not an admin, filtered by flow or
  * status, reads the processes of that flow or status when there are fewer
  * than this many of them (store.c's Q_PROC_LIST_FEW_*), else the user's own */
-#define PROC_FEW 1000
+#define PROC_FEW 256
 /* a number as SQL text */
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)
