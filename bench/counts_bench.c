@@ -86,6 +86,9 @@ static const measure_def MEASURES[] = {
     {"admin_processes_started", 2, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, "STARTED"},
     {"admin_processes_done", 2, NULL, 0, 0, 0, NULL, 0, 0, 0, WHAT_PROCESSES, "DONE"},
     {"admin_processes_flow_done", 2, NULL, 0, 0, 0, "helloworld", 0, 0, 0, WHAT_PROCESSES, "DONE"},
+    /* a flow with no process at all, alone and with a status bob's own have */
+    {"admin_processes_other_flow", 2, NULL, 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_PROCESSES, NULL},
+    {"processes_other_flow_started", 0, NULL, 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_PROCESSES, "STARTED"},
     /* GET /api/flows: every flow, each with its running processes per version */
     {"flows", 2, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_FLOWS, NULL},
 };
