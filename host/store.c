@@ -122,17 +122,14 @@ const char *const STORE_SQL[Q__COUNT] = {
    * page (15 ms for bob's 100,000).  ?1 flow, ?2 status, ?3 before this
    * id, ?4 limit, ?5 the user who may see (none: all), ?6 the flows that
    * user manages (JSON array), ?7 parent. */
-#define PROC_LIST_FROM(index)                                                                                   \
-  "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id" \
-  " FROM process p " index " LEFT JOIN user u ON u.id = p.created_by "
+#define PROC_LIST_FROM(index) PROC_LIST_COLS " FROM process p " index " LEFT JOIN user u ON u.id = p.created_by "
 #define PROC_BEFORE(a) a "id < coalesce(?3, 9223372036854775807)"
 #define PROC_PAGE " ORDER BY p.id DESC LIMIT ?4"
   /* a page of ids (w.id), then its rows by key: the ids first, whatever
    * the statistics say (as "p.id IN (ids)" the table was scanned for them
    * at 100,000 processes, 33 ms) */
-#define PROC_OF_IDS(ids)                                                                                            \
-  "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id" \
-  " FROM (" ids ") w CROSS JOIN process p ON p.id = w.id LEFT JOIN user u ON u.id = p.created_by" PROC_PAGE
+#define PROC_OF_IDS(ids) \
+  PROC_LIST_COLS " FROM (" ids ") w CROSS JOIN process p ON p.id = w.id LEFT JOIN user u ON u.id = p.created_by" PROC_PAGE
   /* The newest ?4 ids of each flow in `flows` (a FROM item naming its flow
    * f.flow) before ?3, read from `index`, whose entries of one flow (and
    * status) are in id order: the ?4th one found first as a bound.

@@ -320,8 +320,7 @@ static char *process_search_sql(const store_process_query *q, const store_data_f
   char cond[2048];
   walk_cond(cond, sizeof cond, f, n, 20, 0);
   snprintf(sql, cap,
-           "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id,"
-           " p.parent_task_id FROM process_search s0 NOT INDEXED CROSS JOIN process p ON p.id = s0.process_id"
+           PROC_LIST_COLS " FROM process_search s0 NOT INDEXED CROSS JOIN process p ON p.id = s0.process_id"
            " LEFT JOIN user u ON u.id = p.created_by WHERE %s%s%s%s%s",
            cond, q->flow ? " AND p.flow = ?1" : "", q->status ? " AND p.status = ?2" : "",
            q->after ? " AND s0.process_id < ?3" : "", q->parent ? " AND p.parent_id = ?7" : "");
@@ -344,8 +343,7 @@ static char *process_search_sql_pg(const store_data_filter *f, int n) {
   char cond[2048];
   walk_cond(cond, sizeof cond, f, n, 8, 1);
   snprintf(sql, cap,
-           "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id,"
-           " p.parent_task_id FROM process_search s0 JOIN process p ON p.id = s0.process_id"
+           PROC_LIST_COLS " FROM process_search s0 JOIN process p ON p.id = s0.process_id"
            " LEFT JOIN \"user\" u ON u.id = p.created_by WHERE %s"
            " AND (CAST(?1 AS text) IS NULL OR p.flow = ?1) AND (CAST(?2 AS text) IS NULL OR p.status = ?2)"
            " AND (CAST(?3 AS bigint) IS NULL OR s0.process_id < ?3)"

@@ -293,6 +293,10 @@ static inline char *sq_dup_col(dbs *s, int col) {
 
 /* --- process data (store_data.c) ------------------------------------ */
 
+/* The columns of a process list row (Q_PROC_LIST_*, the searches of
+ * store_data.c), of process p and its creator u */
+#define PROC_LIST_COLS \
+  "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
 /* A process list row as JSON (the columns of Q_PROC_LIST). */
 json_t *sq_process_row_json(dbs *s);
 /* base_sql (one of STORE_SQL[]) with the filters on key_col's process

@@ -136,8 +136,6 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define PROC_PARAMS                                                                                     \
   "($1::text IS NULL OR $2::text IS NULL OR $3::bigint IS NULL OR $4::bigint IS NULL OR $5::bigint IS NULL" \
   " OR $6::text IS NULL OR $7::bigint IS NULL OR TRUE)"
-#define PROC_LIST_COLS \
-  "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
 #define PROC_USER_JOIN " LEFT JOIN \"user\" u ON u.id = p.created_by "
 #define PROC_LIST_WHERE PROC_LIST_COLS " FROM process p" PROC_USER_JOIN "WHERE " PROC_PARAMS " AND "
 #define PROC_BEFORE_ID "coalesce($3::bigint, 9223372036854775807)"
