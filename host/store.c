@@ -195,6 +195,8 @@ const char *const STORE_SQL[Q__COUNT] = {
       " AND (?1 IS NULL OR p.flow = ?1) AND (?2 IS NULL OR p.status = ?2)"
       " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM participant x WHERE x.process_id = p.id AND x.user_id = ?5)"
       " OR p.flow IN (SELECT value FROM json_each(coalesce(?6, '[]'))))" PROC_PAGE,
+  [Q_VERSION_LISTS] = VERSION_LISTS("json_each(?1)"),
+  [Q_VERSION_OLDER] = VERSION_OLDER("json_each(?1) AS f"),
   [Q_PROC_INVOLVES] = "SELECT EXISTS (SELECT 1 FROM participant WHERE process_id = ?1 AND user_id = ?2)",
   [Q_PARTICIPANT_ADD] = "INSERT OR IGNORE INTO participant(process_id, user_id) VALUES(?1, ?2)",
   [Q_TASK_INSERT] = TASK_INSERT_INTO " VALUES" TASK_ROW,

@@ -204,6 +204,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       " AND ($5::bigint IS NULL OR EXISTS (SELECT 1 FROM participant x WHERE x.process_id = p.id AND x.user_id = $5)"
       " OR p.flow IN (SELECT json_array_elements_text(coalesce($6::text, '[]')::json)))"
       PROC_PAGE_BY("p.parent_id DESC, "),
+  [Q_VERSION_LISTS] = VERSION_LISTS("json_array_elements_text(CAST($1 AS json))"),
+  [Q_VERSION_OLDER] = VERSION_OLDER("json_array_elements_text(CAST($1 AS json)) AS f(value)"),
   [Q_PROC_INVOLVES] = "SELECT EXISTS (SELECT 1 FROM participant WHERE process_id = $1 AND user_id = $2)",
   [Q_PARTICIPANT_ADD] = "INSERT INTO participant(process_id, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
   [Q_TASK_INSERT] =

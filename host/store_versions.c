@@ -8,29 +8,9 @@
 #include "fhtime.h"
 #include "store_internal.h"
 
-/* word for word the condition of the partial index process_flow_version
- * (migration 12), so that SQLite may walk it */
-#define RUNNING "('NEW', 'STARTED')"
 #define ACTIVE "('NEW', 'ASSIGNED', 'STARTED', 'SCHEDULED', 'ERROR')"
 
 #define WHAT "versions"   /* names this unit in its storage errors */
-
-/* A version list's running counts read at most RUNNING_CAP index entries
- * each (LIMIT in a subquery, on both backends), so GET /api/flows, which
- * lists every flow's versions, costs the same at 1,000,000 running
- * processes as at 1,000.  Exact below the cap; at it, running is
- * RUNNING_CAP - 1 and "running_capped": true says "more than that", as in
- * GET /api/tasks/counts (engine_view.c).  The rows (of process p) come in
- * the order of the index process_flow_version, so that PostgreSQL walks it
- * and stops at the limit: without the ORDER BY its generic estimate of a
- * version's rows chose a seq scan that would meet 1,000 of them early, and
- * read the whole table for a version with few or none running (400 ms for
- * 4 versions at 1,000,000 processes); SQLite walks the index either way.
- * The subquery has a name because PostgreSQL before 16 requires one. */
-#define RUNNING_CAP 1000
-#define COUNT_CAPPED(rows)                                                                       \
-  "(SELECT count(*) FROM (" rows " ORDER BY p.flow, p.flow_version, p.status"                      \
-  " LIMIT " SQ_STR(RUNNING_CAP) ") AS capped)"
 
 static dbs *prep(store *st, const char *sql, fherr *err) { return sq_prepare_once(st, sql, WHAT, err); }
 static int run_once(store *st, dbs *s, fherr *err) { return sq_run_once(st, s, WHAT, err); }
@@ -181,23 +161,14 @@ int store_version_list(store *st, const char *flow, json_t **out, fherr *err) {
 }
 
 /* Every version list of the flows named in `flows` (a JSON array) at
- * once, for GET /api/flows: two statements for the page instead of two per
+ * once, for GET /api/flows: two statements, kept prepared, for the page instead of two per
  * flow (each prepared anew: 64% of the page's time with 57 flows). */
 int store_version_lists(store *st, const json_t *flows, json_t **out, fherr *err) {
   *out = NULL;
   char *names = json_dumps(flows, JSON_COMPACT);
   if (!names) return fherr_set(err, FH_INTERNAL, "out of memory");
-  int pg = st->cur->db->kind == DB_KIND_PG;
-#define NAMES_OF(pg) ((pg) ? "json_array_elements_text(CAST(?1 AS json))" : "json_each(?1)")
-  char sql[1024];
-  snprintf(sql, sizeof sql,
-           "SELECT v.flow, v.hash, v.pin, v.is_current, v.created_at, %s FROM flow_version v"
-           " WHERE v.flow IN (SELECT value FROM %s) ORDER BY v.flow, v.created_at DESC, v.hash",
-           COUNT_CAPPED("SELECT 1 FROM process p WHERE p.flow = v.flow AND p.flow_version = v.hash"
-                        " AND p.status IN " RUNNING),
-           NAMES_OF(pg));
   json_t *by_flow = json_object();
-  dbs *s = prep(st, sql, err);
+  dbs *s = sq_prep(st, Q_VERSION_LISTS, err);
   int rc = s ? DB_DONE : -1;
   if (s) {
     dbs_bind_text(s, 1, names);
@@ -209,15 +180,10 @@ int store_version_lists(store *st, const json_t *flows, json_t **out, fherr *err
                                 "current", dbs_col_int(s, 3), "created_at", dbs_col_text(s, 4));
       json_array_append_new(list, with_running(entry, dbs_col_int64(s, 5)));
     }
-    dbs_finalize(s);
+    sq_done(s);
   }
   /* those started before versions were recorded, last in each list */
-  snprintf(sql, sizeof sql, "SELECT f.value, %s FROM %s AS f%s",
-           COUNT_CAPPED("SELECT 1 FROM process p WHERE p.flow = f.value AND p.flow_version IS NULL"
-                        " AND p.status IN " RUNNING),
-           NAMES_OF(pg), pg ? "(value)" : "");
-#undef NAMES_OF
-  s = rc == DB_DONE ? prep(st, sql, err) : NULL;
+  s = rc == DB_DONE ? sq_prep(st, Q_VERSION_OLDER, err) : NULL;
   if (s) {
     dbs_bind_text(s, 1, names);
     while ((rc = dbs_step(s)) == DB_ROW) {
@@ -227,7 +193,9 @@ int store_version_lists(store *st, const json_t *flows, json_t **out, fherr *err
       if (!list) json_object_set_new(by_flow, flow, list = json_array());
       if (older) json_array_append_new(list, with_running(json_pack("{s:n}", "hash"), older));
     }
-    dbs_finalize(s);
+    sq_done(s);
+  } else if (rc == DB_DONE) {
+    rc = -1;   /* the second could not be prepared: err says why */
   }
   free(names);
   if (rc != DB_DONE) {
