@@ -38,7 +38,10 @@ export async function processView(ctx) {
   ]);
   const p = res.process || {};
   const tasks = (Array.isArray(res.tasks) ? res.tasks : []).slice().sort((a, b) => Number(a.id) - Number(b.id));
-  const children = (Array.isArray(res.children) ? res.children : []).slice().sort((a, b) => Number(a.id) - Number(b.id));
+  // in the order of the tasks that started them (a multi-instance Subprocess's instances in
+  // their order): each child starts on a job of its own, so their ids may come in any order
+  const children = (Array.isArray(res.children) ? res.children : []).slice()
+    .sort((a, b) => (Number(a.parent_task_id) || 0) - (Number(b.parent_task_id) || 0) || Number(a.id) - Number(b.id));
   const parentId = p.parent && p.parent.process_id;
   // the parent (for its flow and the title of the task that started this one) and the
   // children's summaries: one request each, both optional (a user may not see the parent)
