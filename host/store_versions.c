@@ -115,54 +115,16 @@ static json_t *with_running(json_t *entry, int64_t n) {
   return entry;
 }
 
-static int unversioned_count(store *st, const char *flow, int64_t *n, fherr *err) {
-  dbs *s = prep(st,
-                "SELECT " COUNT_CAPPED("SELECT 1 FROM process p WHERE p.flow = ?1 AND p.flow_version IS NULL"
-                                       " AND p.status IN " RUNNING),
-                err);
-  if (!s) return FH_INTERNAL;
-  dbs_bind_text(s, 1, flow);
-  int rc = dbs_step(s);
-  *n = rc == DB_ROW ? dbs_col_int64(s, 0) : 0;
-  dbs_finalize(s);
-  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "versions");
-}
-
-int store_version_list(store *st, const char *flow, json_t **out, fherr *err) {
-  *out = NULL;
-  dbs *s = prep(st,
-                "SELECT v.hash, v.pin, v.is_current, v.created_at, "
-                COUNT_CAPPED("SELECT 1 FROM process p WHERE p.flow = v.flow AND p.flow_version = v.hash"
-                             " AND p.status IN " RUNNING)
-                " FROM flow_version v WHERE v.flow = ?1 ORDER BY v.created_at DESC, v.hash",
-                err);
-  if (!s) return FH_INTERNAL;
-  dbs_bind_text(s, 1, flow);
-  json_t *list = json_array();
-  int rc;
-  while ((rc = dbs_step(s)) == DB_ROW) {
-    json_t *entry = json_pack("{s:s, s:b, s:b, s:s}", "hash", dbs_col_text(s, 0), "pin", dbs_col_int(s, 1),
-                              "current", dbs_col_int(s, 2), "created_at", dbs_col_text(s, 3));
-    json_array_append_new(list, with_running(entry, dbs_col_int64(s, 4)));
-  }
-  dbs_finalize(s);
-  if (rc != DB_DONE) {
-    json_decref(list);
-    return sq_fail(st, err, rc, "versions");
-  }
-  int64_t older = 0;
-  if ((rc = unversioned_count(st, flow, &older, err))) {
-    json_decref(list);
-    return rc;
-  }
-  if (older) json_array_append_new(list, with_running(json_pack("{s:n}", "hash"), older));
-  *out = list;
-  return FH_OK;
-}
-
 /* Every version list of the flows named in `flows` (a JSON array) at
  * once, for GET /api/flows: two statements, kept prepared, for the page instead of two per
  * flow (each prepared anew: 64% of the page's time with 57 flows). */
+/* flow's list in by_flow, made empty when it has none yet */
+static json_t *list_of(json_t *by_flow, const char *flow) {
+  json_t *list = json_object_get(by_flow, flow);
+  if (!list) json_object_set_new(by_flow, flow, list = json_array());
+  return list;
+}
+
 int store_version_lists(store *st, const json_t *flows, json_t **out, fherr *err) {
   *out = NULL;
   char *names = json_dumps(flows, JSON_COMPACT);
@@ -173,9 +135,7 @@ int store_version_lists(store *st, const json_t *flows, json_t **out, fherr *err
   if (s) {
     dbs_bind_text(s, 1, names);
     while ((rc = dbs_step(s)) == DB_ROW) {
-      const char *flow = (const char *)dbs_col_text(s, 0);
-      json_t *list = json_object_get(by_flow, flow);
-      if (!list) json_object_set_new(by_flow, flow, list = json_array());
+      json_t *list = list_of(by_flow, (const char *)dbs_col_text(s, 0));
       json_t *entry = json_pack("{s:s, s:b, s:b, s:s}", "hash", dbs_col_text(s, 1), "pin", dbs_col_int(s, 2),
                                 "current", dbs_col_int(s, 3), "created_at", dbs_col_text(s, 4));
       json_array_append_new(list, with_running(entry, dbs_col_int64(s, 5)));
@@ -188,9 +148,7 @@ int store_version_lists(store *st, const json_t *flows, json_t **out, fherr *err
     dbs_bind_text(s, 1, names);
     while ((rc = dbs_step(s)) == DB_ROW) {
       int64_t older = dbs_col_int64(s, 1);
-      const char *flow = (const char *)dbs_col_text(s, 0);
-      json_t *list = json_object_get(by_flow, flow);
-      if (!list) json_object_set_new(by_flow, flow, list = json_array());
+      json_t *list = list_of(by_flow, (const char *)dbs_col_text(s, 0));
       if (older) json_array_append_new(list, with_running(json_pack("{s:n}", "hash"), older));
     }
     sq_done(s);
@@ -437,4 +395,17 @@ int store_version_move(store *st, const char *flow, const char *from, const char
   }
   if ((rc = store_commit(st, err))) *moved = 0;
   return rc;
+}
+
+/* One flow's list: the lists' statements for a list of one. */
+int store_version_list(store *st, const char *flow, json_t **out, fherr *err) {
+  *out = NULL;
+  json_t *names = json_pack("[s]", flow), *all = NULL;
+  int rc = names ? store_version_lists(st, names, &all, err) : fherr_set(err, FH_INTERNAL, "out of memory");
+  json_decref(names);
+  if (rc) return rc;
+  json_t *list = json_object_get(all, flow);
+  *out = list ? json_incref(list) : json_array();
+  json_decref(all);
+  return FH_OK;
 }
