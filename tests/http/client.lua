@@ -268,14 +268,12 @@ Server.__index = Server
 
 -- The database of a new server: DIR/flowhost.db, or, when FLOWHOST_TEST_PG names a
 -- PostgreSQL server (tests/pg/pg_cluster.sh runs the specs with it), a new empty database there.
-local fresh_dbs = 0
+local pg_dbs = nil
 function C.fresh_db(dir)
   local url = os.getenv("FLOWHOST_TEST_PG")
   if not url or url == "" then return dir .. "/flowhost.db" end
-  fresh_dbs = fresh_dbs + 1
-  local name = string.format("http_%d_%d_%d", os.time(), math.random(1, 1e9), fresh_dbs)
-  assert(os.execute(string.format("psql -q '%s' -c 'CREATE DATABASE %s' >/dev/null", url, name)))
-  return (url:gsub("^postgresql:///[^?]*", "postgresql:///" .. name))
+  pg_dbs = pg_dbs or dofile(SOURCE .. "/tests/pg/fresh_db.lua")
+  return pg_dbs.new(url, "http")
 end
 
 -- Starts `flowhost serve` on 127.0.0.1:0.  opts: flows (default "flows"), web, threads, db,

@@ -17,14 +17,12 @@ H.FIXTURES = "tests/fixtures/flows"
 
 -- A fresh database: ":memory:", or, when FLOWHOST_TEST_PG names a PostgreSQL server
 -- (tests/pg/pg_cluster.sh runs the specs with it), a new empty database there.
-local fresh_dbs = 0
+local pg_dbs = nil
 function H.fresh_db()
   local url = os.getenv("FLOWHOST_TEST_PG")
   if not url or url == "" then return ":memory:" end
-  fresh_dbs = fresh_dbs + 1
-  local name = string.format("lua_%d_%d_%d", os.time(), math.random(1, 1e9), fresh_dbs)
-  assert(os.execute(string.format("psql -q '%s' -c 'CREATE DATABASE %s' >/dev/null", url, name)))
-  return (url:gsub("^postgresql:///[^?]*", "postgresql:///" .. name))
+  pg_dbs = pg_dbs or dofile((os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/pg/fresh_db.lua")
+  return pg_dbs.new(url, "lua")
 end
 
 -- Opens a host on a fresh database. opts: flows (default: the fixtures), db, budget,
