@@ -280,7 +280,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define INBOX_OWNER OWNER_VALUE("t.") " AND t.status = 'ASSIGNED'"
 #define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM json_array_elements_text(($3)::json))"
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
-#define VIEW_ALL "($4 IS NULL OR t.process_id IN (SELECT id FROM process WHERE flow IN (SELECT value FROM json_array_elements_text(($4)::json))))"
+  /* a manager's tasks: the task name's part before its dot is the flow
+   * (store.c's VIEW_ALL) */
+#define VIEW_ALL "($4 IS NULL OR split_part(t.flow_task, '.', 1) IN (SELECT json_array_elements_text(($4)::json)))"
   /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
 #define OWNER_INBOX "$1::text"
 #define USER_JOIN "LEFT JOIN \"user\" u ON u.id = t.owner_id "

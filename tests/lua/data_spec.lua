@@ -7,7 +7,8 @@ describe("process data", function()
   local host, pids
 
   before_each(function()
-    host = H.open { users = { alice = { perms = { "casefile.open", "casefile.review" } }, bob = {} } }
+    host = H.open { users = { alice = { perms = { "casefile.open", "casefile.review" } }, bob = {},
+      carol = { perms = { "casefile.open" } }, dave = { perms = { "casefile.manage" } } } }
     pids = {}
     for _, d in ipairs {
       { customer = "ACME", amount = 10, due = "2026-01-01", urgent = true },
@@ -32,6 +33,16 @@ describe("process data", function()
     assert.same({ pids[2] }, ids(host:processes { data = { amount_gte = 20.5, due_lt = "2026-12-01" } }))
     assert.same({ pids[1] }, ids(host:processes { data = { urgent = true } }))
     assert.same({}, ids(host:processes { data = { customer = "ACME" }, as = "bob" }))
+    -- carol's ACME case: hers alone for her, not alice's (nor alice's hers); all three for the admin
+    local carols = host:start("casefile", "open", { customer = "ACME", amount = 5, due = "2026-02-01" },
+      { as = "carol" }).process.id
+    assert.same({ carols }, ids(host:processes { data = { customer = "ACME" }, as = "carol" }))
+    assert.same({ pids[3], pids[1] }, ids(host:processes { data = { customer = "ACME" }, as = "alice" }))
+    assert.same({ carols, pids[3], pids[1] }, ids(host:processes { data = { customer = "ACME" }, as = "admin" }))
+    -- a manager of the flow sees every match, with or without naming the flow
+    assert.same({ carols, pids[3], pids[1] }, ids(host:processes { data = { customer = "ACME" }, as = "dave" }))
+    assert.same({ carols, pids[3], pids[1] },
+      ids(host:processes { flow = "casefile", data = { customer = "ACME" }, as = "dave" }))
     local tasks = host:tasks { view = "queue", data = { customer = "Initech" }, as = "alice" }
     assert.equal(1, #tasks)
     assert.equal(pids[2], tasks[1].process_id)

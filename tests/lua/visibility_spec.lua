@@ -81,6 +81,14 @@ describe("visibility", function()
     H.refused("forbidden", function() host:tasks { view = "all", as = "bob" } end)
     assert.equal(4, #host:tasks { view = "all", as = "manager" })
     assert.equal(4, #host:tasks { view = "all", as = "admin" })
+    -- a process of a flow the manager does not manage: the admin sees its tasks, the manager not
+    local other = host:start("sample", "start", {}, { as = "admin" }).process.id
+    local all = host:tasks { view = "all", as = "admin" }
+    assert.is_true(#all > 4)
+    assert.equal(other, all[1].process_id)
+    local mine = host:tasks { view = "all", as = "manager" }
+    assert.equal(4, #mine)
+    for _, t in ipairs(mine) do assert.equal("helloworld", t.flow) end
     assert.same({ approve1 }, H.task_ids(host, { view = "all", process = p1, status = "NEW", as = "manager" }))
   end)
 
