@@ -101,10 +101,20 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
 #define TASK_UNFINISHED(t) t "status <> 'DONE' AND " t "status <> 'CANCELED' AND " t "status <> 'REVIVED'"
 /* A task of alias q waits in the queue: new, held by nobody (with
  * TASK_UNFINISHED, so that SQLite may read task_status) */
-/* The statuses few tasks are in at a time, or ever (task_rare: the list of
- * all tasks of one of them reads that index) */
-#define TASK_RARE(a) "(" a "status = 'STARTED' OR " a "status = 'SCHEDULED' OR " a "status = 'ERROR' OR " a "status = 'REVIVED')"
-#define MIGRATION_RARE_INDEX "CREATE INDEX IF NOT EXISTS task_rare ON task(status, id) WHERE " TASK_RARE("") ";"
+/* The statuses off a task's common path (NEW, ASSIGNED, DONE): few tasks
+ * are in them at a time (STARTED, SCHEDULED, ERROR), or they are the end
+ * of an exception (CANCELED, REVIVED).  task_rare holds the tasks in
+ * them, so the list of all tasks of one of them reads that index; a task
+ * on the common path never writes to it. */
+#define TASK_RARE(a) \
+  "(" a "status = 'STARTED' OR " a "status = 'SCHEDULED' OR " a "status = 'ERROR' OR " a "status = 'REVIVED' OR " a \
+  "status = 'CANCELED')"
+#define RARE_INDEX_ON "CREATE INDEX IF NOT EXISTS task_rare ON task(status, id) WHERE "
+/* the index as SQLite's migration 19 (PostgreSQL's 12) made it, before CANCELED joined */
+#define MIGRATION_RARE_INDEX \
+  RARE_INDEX_ON "(status = 'STARTED' OR status = 'SCHEDULED' OR status = 'ERROR' OR status = 'REVIVED');"
+/* SQLite's migration 20 (PostgreSQL keeps 12's: store_schema_pg.c) */
+#define MIGRATION_RARE_CANCELED "DROP INDEX IF EXISTS task_rare;" RARE_INDEX_ON TASK_RARE("") ";"
 #define TASK_QUEUED(q) q "status = 'NEW' AND " TASK_UNFINISHED(q) " AND " q "owner_id IS NULL"
 /* A process row as store.c's read_process reads it, with its creator's
  * name from user_table ("user" on SQLite, "\"user\"" on PostgreSQL); the

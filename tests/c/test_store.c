@@ -341,22 +341,28 @@ static int test_task_lists(void) {
 }
 
 /* The tasks in ERROR of every flow (GET /api/admin/incidents), and those
- * SCHEDULED, come from task_rare on SQLite (Q_LIST_ALL_RARE), the twin on
+ * SCHEDULED or CANCELED, come from task_rare on SQLite (Q_LIST_ALL_RARE), the twin on
  * PostgreSQL: newest or oldest first, by pages, by flow, none of another
  * status, whatever the other tasks around them. */
 static int test_error_list(void) {
   store *st = open_mem();
   fherr err = {0};
-  int64_t pid, pid2, id, errors[6], scheduled[8];
-  int ne = 0, ns = 0;
+  int64_t pid, pid2, id, errors[6], scheduled[8], canceled[8];
+  int ne = 0, ns = 0, nc = 0;
   CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
   CHECK(store_process_insert(st, "g", PROC_STARTED, "{}", 0, &pid2, &err) == FH_OK);
   for (int i = 0; i < 30; i++) {
-    int in_error = i % 5 == 2, is_scheduled = !in_error && i % 7 == 3;
+    int in_error = i % 5 == 2, is_scheduled = !in_error && i % 7 == 3, is_canceled = !in_error && i % 6 == 5;
     CHECK(insert_task(st, i % 2 ? pid2 : pid, i % 2 ? "g.a" : "f.a",
-                      in_error ? "ERROR" : is_scheduled ? "SCHEDULED" : i % 3 ? "DONE" : "NEW", "start", &id) == 0);
+                      in_error       ? "ERROR"
+                      : is_scheduled ? "SCHEDULED"
+                      : is_canceled  ? "CANCELED"
+                      : i % 3        ? "DONE"
+                                     : "NEW",
+                      "start", &id) == 0);
     if (in_error) errors[ne++] = id;
     if (is_scheduled) scheduled[ns++] = id;
+    if (is_canceled) canceled[nc++] = id;
   }
   store_task_query q = {.view = STORE_VIEW_ALL, .status = "ERROR", .limit = 4};
   st_task *rows;
@@ -385,6 +391,20 @@ static int test_error_list(void) {
   CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
   CHECK(ns == 3 && n == 3 && rows[0].id == scheduled[2] && rows[2].id == scheduled[0] && rows[0].status == TASK_SCHEDULED);
   st_task_array_free(rows, n);
+  /* CANCELED (task_rare since migration 20): i = 5, 11, 23, 29, all g's */
+  q.status = "CANCELED";
+  q.limit = 3;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(nc == 4 && n == 3 && rows[0].id == canceled[3] && rows[2].id == canceled[1] && rows[0].status == TASK_CANCELED);
+  st_task_array_free(rows, n);
+  q.after = canceled[1];
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 1 && rows[0].id == canceled[0]);
+  st_task_array_free(rows, n);
+  q.after = 0;
+  q.flow = "f";
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 0);
   store_close(st);
   return 0;
 }
