@@ -39,6 +39,7 @@ enum {
   Q_LIST_INBOX_FIN, Q_LIST_QUEUE_FIN, Q_LIST_ARCHIVE_FIN, Q_LIST_ALL_FIN,
   Q_LIST_INBOX_FIN_ASC, Q_LIST_QUEUE_FIN_ASC, Q_LIST_ARCHIVE_FIN_ASC, Q_LIST_ALL_FIN_ASC,
   Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_ALL_RARE, Q_LIST_ALL_RARE_ASC,
+  Q_LIST_ALL_FEW, Q_LIST_ALL_FEW_ASC, Q_PROC_COUNT_FLOWS,
   Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME, Q_RENAME_BUMP,
   Q_RECEIVER_NEXT, Q_MSG_KEEP, Q_MSG_FIND, Q_MSG_DELETE, Q_MSG_EXPIRE, Q_MSG_NEXT_EXPIRY, Q_MSG_KEPT_FOR,
   Q_MSG_INSERT, Q_MSG_EXISTS, Q_MSG_UNDELIVERED, Q_MSG_LAST_ID,
@@ -421,6 +422,13 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
  * status, reads the processes of that flow or status when there are fewer
  * than this many of them (store.c's Q_PROC_LIST_FEW_*), else the user's own */
 #define PROC_FEW 256
+/* All tasks of flows with fewer processes than this (a flow asked for, or
+ * the flows a manager manages) are read through those processes and
+ * sorted (store.c's Q_LIST_ALL_FEW), not found by walking every task: at
+ * most this many processes' tasks against a walk that passes, on average,
+ * the whole table's tasks over theirs for each row of the page. */
+#define ALL_FEW 2000
+#define ALL_FEW_READ 8000
 /* a number as SQL text */
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)

@@ -282,7 +282,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
   /* a manager's tasks: the task name's part before its dot is the flow
    * (store.c's VIEW_ALL) */
-#define VIEW_ALL "($4 IS NULL OR split_part(t.flow_task, '.', 1) IN (SELECT json_array_elements_text(($4)::json)))"
+#define VIEW_ALL_ON(a) "($4 IS NULL OR split_part(" a "flow_task, '.', 1) IN (SELECT json_array_elements_text(($4)::json)))"
+#define VIEW_ALL VIEW_ALL_ON("t.")
   /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
 #define OWNER_INBOX "$1::text"
 #define USER_JOIN "LEFT JOIN \"user\" u ON u.id = t.owner_id "
@@ -440,6 +441,20 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * (so these are the same as Q_LIST_ALL's and not used) */
   [Q_LIST_ALL_RARE] = LIST(ALL, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_ALL_RARE_ASC] = LIST(ALL, "", "ASC", LIMIT_PREPARED),
+  /* store.c's Q_LIST_ALL_FEW: all tasks of the flows in $14, which have
+   * few processes, through those processes (run unnamed, planned for
+   * the values) */
+#define ALL_FEW_IDS(cmp, order)                                                                                  \
+  "SELECT t2.id FROM (SELECT p.id FROM json_array_elements_text(($14)::json) f(flow) JOIN process p"           \
+  " ON p.flow = f.flow LIMIT " SQ_STR(ALL_FEW_READ) ") p2 JOIN task t2 ON t2.process_id = p2.id WHERE " VIEW_ALL_ON("t2.") LIST_FILTERS_ON("t2.") " AND ($10 IS NULL" \
+  " OR t2.id " cmp " $10) ORDER BY t2.id " order " LIMIT $11"
+#define ALL_FEW_LIST(cmp, order)                                                                       \
+  "SELECT " LIST_COLS(ALL) " FROM task t " JOINS_ALL "WHERE " LIST_PARAMS "t.id IN (" ALL_FEW_IDS(cmp, \
+  order) ") ORDER BY t.id " order " LIMIT $11"
+  [Q_LIST_ALL_FEW] = ALL_FEW_LIST("<", "DESC"),
+  [Q_LIST_ALL_FEW_ASC] = ALL_FEW_LIST(">", "ASC"),
+  [Q_PROC_COUNT_FLOWS] = "SELECT count(*) FROM (SELECT 1 FROM json_array_elements_text(($1)::json) f(flow)"
+                         " JOIN process p ON p.flow = f.flow LIMIT " SQ_STR(ALL_FEW) ") c",
   /* By due date, earliest first, tasks without one last; the page key is
    * still the last task's id, whose (due, id) the next page starts after.
    * COLLATE "C": '~' (and '' below) must sort after (before) every ISO

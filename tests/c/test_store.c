@@ -409,6 +409,59 @@ static int test_error_list(void) {
   return 0;
 }
 
+/* All tasks of a flow that has few processes (an admin's flow=, or a
+ * manager's flows) come through those processes (Q_LIST_ALL_FEW): the
+ * same rows, in the same order and pages, as the walk of every task gives
+ * for a flow with many, and with a status filter; a manager's page of a
+ * flow not theirs is empty. */
+static int test_all_few(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t pf[3], pg_, id, f_ids[40], f_new[40];
+  int nf = 0, nn = 0;
+  for (int i = 0; i < 3; i++) CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pf[i], &err) == FH_OK);
+  CHECK(store_process_insert(st, "g", PROC_STARTED, "{}", 0, &pg_, &err) == FH_OK);
+  for (int i = 0; i < 60; i++) {
+    int of_f = i % 3 == 1;
+    const char *status = i % 4 == 0 ? "NEW" : "DONE";
+    CHECK(insert_task(st, of_f ? pf[i % 3 == 1 ? (i / 3) % 3 : 0] : pg_, of_f ? "f.a" : "g.a", status, "start", &id) == 0);
+    if (of_f) {
+      f_ids[nf++] = id;
+      if (!strcmp(status, "NEW")) f_new[nn++] = id;
+    }
+  }
+  st_task *rows;
+  int n;
+  /* newest first, pages of 7 */
+  store_task_query q = {.view = STORE_VIEW_ALL, .flow = "f", .limit = 7};
+  int seen = 0;
+  for (int page = 0; page < 4; page++) {
+    CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+    for (int i = 0; i < n; i++) CHECK(rows[i].id == f_ids[nf - 1 - seen - i] && !strcmp(rows[i].flow_task, "f.a"));
+    seen += n;
+    q.after = n ? rows[n - 1].id : 0;
+    st_task_array_free(rows, n);
+    if (!n) break;
+  }
+  CHECK(seen == nf && nf == 20);
+  /* oldest first, a status */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .flow = "f", .status = "NEW", .ascending = 1, .limit = 50};
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == nn && nn > 0);
+  for (int i = 0; i < n; i++) CHECK(rows[i].id == f_new[i] && rows[i].status == TASK_NEW);
+  st_task_array_free(rows, n);
+  /* a manager of f: f's tasks without naming it; g named: none */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .managed_flows_json = "[\"f\"]", .limit = 50};
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == nf && rows[0].id == f_ids[nf - 1] && rows[n - 1].id == f_ids[0]);
+  st_task_array_free(rows, n);
+  q.flow = "g";
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 0);
+  store_close(st);
+  return 0;
+}
+
 /* A list row carries its process's status and version and the same
  * "previous" as a task read alone: its first link read with it, the
  * others of a join or of a task linked before prev_id in one more
@@ -1421,6 +1474,7 @@ static const test_case TESTS[] = {
     {"process_and_tasks", test_process_and_tasks},
     {"process_list_shapes", test_process_list_shapes},
     {"error_list", test_error_list},
+    {"all_few", test_all_few},
     {"token_prefixes", test_token_prefixes},
     {"join_lookup", test_join_lookup},
     {"job_lease", test_job_lease},
