@@ -284,7 +284,7 @@ const char *const STORE_SQL[Q__COUNT] = {
    * the others for the rows that can have them. */
 #define LIST_COLS(v) TASK_COLS_ID OWNER_##v ", " TASK_COLS_REST "t.prev_id, " TASK_COLS_TAIL LIST_PROC
   /* v: INBOX, QUEUE, ARCHIVE or ALL (VIEW_v, OWNER_v, JOINS_v) */
-#define LIST_HEAD(from, v) "SELECT " LIST_COLS(v) from JOINS_##v "WHERE " VIEW_##v LIST_FILTERS
+#define LIST_HEAD(from, v) "SELECT " LIST_COLS(v) from JOINS_##v "WHERE " LIST_CONDS VIEW_##v LIST_FILTERS
 #define LIST_AT(from, v, cmp, order) \
   LIST_HEAD(from, v) " AND (?10 IS NULL OR t.id " cmp " ?10) ORDER BY t.id " order " LIMIT ?11"
 #define LIST(v, cmp, order) LIST_AT(" FROM task t ", v, cmp, order)

@@ -289,7 +289,7 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
   /* the outer ORDER BY is the last one (the columns have subqueries with their own) */
   const char *order = NULL;
   for (const char *p = strstr(base_sql, " ORDER BY "); p; p = strstr(p + 1, " ORDER BY ")) order = p;
-  size_t cap = strlen(base_sql) + 512 * (n + 1);
+  size_t cap = 2 * strlen(base_sql) + 512 * (n + 1);   /* (the narrow form repeats the conditions) */
   char *sql = malloc(cap);
   if (!order || !sql) {
     free(sql);
@@ -301,12 +301,38 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
    * wants every parameter up to the last one used; SQLite's start at 20) */
   int pg = is_pg(st), base = pg ? 14 : 20;
   walk_cond(cond, sizeof cond, f, n, base, pg);
-  /* unary + keeps SQLite from driving the list by this IN when it is wide */
-  snprintf(sql, cap, "%.*s AND %s%s IN (SELECT s0.process_id FROM process_search s0%s WHERE %s",
-           (int)(order - base_sql), base_sql, narrow || pg ? "" : "+", key_col, pg ? "" : " NOT INDEXED", cond);
+  /* Few matches: the page's ids first, sorted from the matches' tasks by
+   * the list's own conditions and order, then the page's rows; sorting
+   * whole rows built every matching task's row (its columns, its user and
+   * process) to keep 50: 20-28 ms for 2,000 tasks at 1M, against 5.  The
+   * list's conditions start at LIST_CONDS. */
+  const char *conds = narrow && key_col[0] == 't' ? strstr(base_sql, LIST_CONDS) : NULL;
+  if (conds && conds < order) {
+    conds += strlen(LIST_CONDS);
+    /* the outer statement reads the page's rows by id: not through the
+     * index its walk was told to take (INDEXED BY before the WHERE) */
+    const char *hint = strstr(base_sql, " INDEXED BY ");
+    int head = (int)(conds - base_sql), skip = 0;
+    if (hint && hint < conds) {
+      const char *end = strchr(hint + strlen(" INDEXED BY "), ' ');
+      head = (int)(hint - base_sql);
+      skip = end ? (int)(end - base_sql) : head;
+    }
+    snprintf(sql, cap, "%.*s%.*s t.id IN (SELECT t.id FROM task t WHERE %.*s AND %s IN (SELECT s0.process_id"
+             " FROM process_search s0%s WHERE %s", head, base_sql, skip ? (int)(conds - base_sql) - skip : 0,
+             base_sql + skip, (int)(order - conds), conds, key_col, pg ? "" : " NOT INDEXED", cond);
+  } else {
+    conds = NULL;
+    /* unary + keeps SQLite from driving the list by this IN when it is wide */
+    snprintf(sql, cap, "%.*s AND %s%s IN (SELECT s0.process_id FROM process_search s0%s WHERE %s",
+             (int)(order - base_sql), base_sql, narrow || pg ? "" : "+", key_col, pg ? "" : " NOT INDEXED", cond);
+  }
   append_exists(sql, cap, f, n, "s0.process_id", base, pg);
   size_t used = strlen(sql);
-  snprintf(sql + used, cap - used, ")%s", order);
+  if (conds)   /* the inner page in the list's order, the outer sorted again */
+    snprintf(sql + used, cap - used, ")%s)%s", order, order);
+  else
+    snprintf(sql + used, cap - used, ")%s", order);
   dbs *s = prepare_text(st, sql, err);
   free(sql);
   if (s) bind_filters(s, f, n, base);

@@ -349,6 +349,10 @@ json_t *sq_process_row_json(dbs *s);
  * that the caller finalizes.  NULL on error. */
 dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, const store_data_filter *f,
                                int n, fherr *err);
+/* Where a task list statement's conditions begin (right after its outer
+ * WHERE, both backends): sq_prep_filtered moves them into a subquery of
+ * the page's ids when few processes match the data filters. */
+#define LIST_CONDS "/*conds*/ "
 
 /* --- schema (store_schema.c) ----------------------------------------- */
 /* SQLite's migration 12 and PostgreSQL's 4, the same statements on both:

@@ -306,7 +306,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* a row's first link with it (store.c's LIST_COLS) */
 #define LIST_COLS(v) TASK_COLS_ID OWNER_##v ", " TASK_COLS_REST "t.prev_id::text, " TASK_COLS_TAIL LIST_PROC
   /* v: INBOX, QUEUE, ARCHIVE or ALL (VIEW_v, OWNER_v, JOINS_v) */
-#define LIST_HEAD_WHERE(v, view) "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS view
+#define LIST_HEAD_WHERE(v, view) "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_CONDS LIST_PARAMS view
 #define LIST_HEAD(v) LIST_HEAD_WHERE(v, VIEW_##v)
   /* The statements prepared once are the first page of the default size
    * and say so (LIMIT 51: 50 and one more; no "after" condition; $10 and
