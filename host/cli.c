@@ -54,7 +54,9 @@ static const char USAGE[] =
     "\n"
     "Global options: --flows DIR (default flows), --db FILE (default flowhost.db; a postgresql://\n"
     "URL selects PostgreSQL), --lua DIR (Lua modules shared by flows), --sync full|normal\n"
-    "(default full), --lua-unsafe (flows get Lua's full os, io, debug and C modules; default\n"
+    "(default full), --mmap MIB (SQLite reads that much of the file through a shared memory\n"
+    "mapping: faster pages on large databases, counted in the resident size; default 0),\n"
+    "--lua-unsafe (flows get Lua's full os, io, debug and C modules; default\n"
     "sandboxed).  Without --as, commands act as the\n"
     "system (every permission, owns no task).  --status: NEW ASSIGNED STARTED SCHEDULED DONE\n"
     "CANCELED ERROR REVIVED for tasks, NEW STARTED DONE CANCELED for processes.  --limit: 1 to 500\n"
@@ -121,7 +123,7 @@ static const char *opt(const args *a, const char *name) {
 
 /* Rejects options a command does not know, so typos are not ignored. */
 static int only_opts(const args *a, const char *const *allowed) {
-  static const char *const global[] = {"flows", "db", "lua", "as", "sync", "lua-unsafe", NULL};
+  static const char *const global[] = {"flows", "db", "lua", "as", "sync", "mmap", "lua-unsafe", NULL};
   for (int i = 0; i < a->nopt; i++) {
     int ok = 0;
     for (const char *const *g = global; *g && !ok; g++) ok = !strcmp(*g, a->keys[i]);
@@ -743,6 +745,15 @@ int cli_main(int argc, char **argv) {
   const char *sync = opt(&a, "sync");
   if (sync && strcmp(sync, "full") && strcmp(sync, "normal")) return usage("--sync must be full or normal");
   g.sync_normal = sync && !strcmp(sync, "normal");
+  const char *mmap_mib = opt(&a, "mmap");
+  if (mmap_mib) {
+    char *end = NULL;
+    errno = 0;
+    long long mib = strtoll(mmap_mib, &end, 10);
+    if (errno || end == mmap_mib || *end || mib < 0 || mib > 1 << 20)
+      return usage("--mmap must be a number of MiB from 0 to 1048576");
+    store_sqlite_mmap((int64_t)mib << 20);
+  }
   const char *cmd = a.pos[0];
   if (!cmd) return usage(NULL);
   if (!strcmp(cmd, "serve")) return serve_main(&g, argc - 1, argv + 1);

@@ -55,7 +55,7 @@ static const char SERVE_USAGE[] =
     "                     database (default: 5; 0: read at every scrape)\n"
     "  --lua-unsafe       flows get Lua's full libraries (os.execute, io, debug, C modules);\n"
     "                     by default they run sandboxed (docs/flow-dsl.md, \"Sandbox\")\n"
-    "  --lua DIR, --sync full|normal   as for every command\n";
+    "  --lua DIR, --sync full|normal, --mmap MIB   as for every command\n";
 
 static int serve_usage(const char *why) {
   if (why) fprintf(stderr, "flowhost: %s\n\n", why);
@@ -131,7 +131,7 @@ static int valid_host_name(const char *s) {
 /* argv holds the word "serve" and the options, global ones included (cli_main
  * has read those already), in any order. */
 static int parse_serve_args(int argc, char **argv, serve_opts *o) {
-  static const char *const globals[] = {"flows", "db", "lua", "sync", NULL};
+  static const char *const globals[] = {"flows", "db", "lua", "sync", "mmap", NULL};
   int seen_command = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];

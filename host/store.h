@@ -50,6 +50,11 @@ int store_path_is_private(const char *path);
 /* The database library's process-wide settings (store_db.h); store_open
  * applies them too, if it is the first to open a database. */
 void store_library_init(void);
+/* SQLite: how much of the database file every connection opened from now
+ * on reads through a shared memory mapping (PRAGMA mmap_size), in bytes;
+ * 0 (the default): read page by page into each connection's own cache.
+ * Set once, before the first store_open (the CLI's --mmap). */
+void store_sqlite_mmap(int64_t bytes);
 void store_close(store *st);
 
 int store_begin(store *st, fherr *err);      /* BEGIN IMMEDIATE */

@@ -275,10 +275,34 @@ describe("starting and stopping", function()
     fresh:cleanup()
   end)
 
+  it("reads an SQLite database through a shared mapping with --mmap, not without", function()
+    local function mapped(server)
+      local n = 0
+      for line in io.lines("/proc/" .. server.pid .. "/maps") do
+        if line:sub(-#server.db) == server.db then n = n + 1 end
+      end
+      return n
+    end
+    local s = C.server { flows = C.SOURCE .. "/tests/fixtures/http", args = "--mmap 16" }
+    assert.equal(200, C.request(s.port, "GET", "/api/health").status)
+    if s.db:match("^postgresql:") then
+      assert.equal(0, mapped(s))   -- PostgreSQL: no file of ours to map, the option does nothing
+    else
+      assert.is_true(mapped(s) > 0)
+      s:stop_clean()
+      s:start { web = web }
+      assert.equal(200, C.request(s.port, "GET", "/api/health").status)
+      assert.equal(0, mapped(s))
+    end
+    s:stop_clean()
+    s:cleanup()
+  end)
+
   it("refuses unknown and malformed options with exit code 2", function()
     for _, args in ipairs {
       "serve --bogus 1", "serve --listen nohost", "serve --listen 127.0.0.1:99999", "serve --listen :80",
       "serve --threads 0", "serve --threads many", "serve --jobs -1", "serve extra", "serve --listen",
+      "serve --mmap -1", "serve --mmap lots", "serve --mmap 2000000",
     } do
       local code, out = C.sh(C.quote(C.BIN) .. " --db " .. C.quote(srv.dir .. "/unused.db") .. " " .. args)
       assert.equal(2, code, args .. ": " .. out)
