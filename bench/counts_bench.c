@@ -37,8 +37,9 @@
  * processes changed, or on another of the server's threads: on an engine
  * of its own (its own connection and cache), whose summaries' cache is
  * emptied before each call. */
-/* who: 0 bob, 1 alice, 2 an admin.  what: the counts and a task list
- * page (view), a process list page, or the flows' list. */
+/* who: 0 bob, 1 alice, 2 an admin, 3 carol (manager of helloworld), 4 dave
+ * (manager of wcp01_sequence, which has no process).  what: the counts and
+ * a task list page (view), a process list page, or the flows' list. */
 enum { WHAT_TASKS, WHAT_PROCESSES, WHAT_FLOWS };
 typedef struct measure_def {
   const char *name;
@@ -50,7 +51,7 @@ typedef struct measure_def {
   int by_finished;
   int cold;
   int what;
-  const char *status;   /* the process list's */
+  const char *status;   /* the process list's, or the task list's */
 } measure_def;
 static const measure_def MEASURES[] = {
     {"counts", 0, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL},
@@ -91,6 +92,15 @@ static const measure_def MEASURES[] = {
     {"processes_other_flow_started", 0, NULL, 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_PROCESSES, "STARTED"},
     /* GET /api/flows: every flow, each with its running processes per version */
     {"flows", 2, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_FLOWS, NULL},
+    /* all tasks (GET /api/tasks?view=all): an admin's, of a status none
+     * has, of a flow with no process; a manager's, and a manager's of a
+     * flow with no process */
+    {"admin_all", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"admin_all_canceled", 2, "all", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, "CANCELED"},
+    {"admin_all_other_flow", 2, "all", 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_TASKS, NULL},
+    {"manager_all", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"manager_all_new", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW"},
+    {"other_manager_all_new", 4, "all", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, "NEW"},
 };
 enum { M__N = sizeof MEASURES / sizeof MEASURES[0] };
 /* PostgreSQL plans a prepared statement for its values at its first five
@@ -136,7 +146,8 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
     rc = engine_tasks_counts(e, who, &out, &err);
   } else {
     engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due,
-                           .by_finished = m->by_finished, .flow = m->flow, .after = m->second ? *after : 0};
+                           .by_finished = m->by_finished, .flow = m->flow, .after = m->second ? *after : 0,
+                           .status = m->status};
     rc = list_page(e, who, &q, &t0, &out, &err);
   }
   *ms = (fhtime_monotonic() - t0) * 1000.0;
@@ -206,10 +217,12 @@ int main(int argc, char **argv) {
   flowreg *reg;
   engine *e, *cold = NULL;
   if (open_engine(argv[1], &reg, &e)) return 1;
-  fh_actor users[3];
+  fh_actor users[5];
   fherr err = {0};
   if (identity_actor(e, "bob", &users[0], &err)) return fprintf(stderr, "bob: %s\n", err.message), 1;
   if (identity_actor(e, "alice", &users[1], &err)) return fprintf(stderr, "alice: %s\n", err.message), 1;
+  if (identity_actor(e, "carol", &users[3], &err)) return fprintf(stderr, "carol: %s\n", err.message), 1;
+  if (identity_actor(e, "dave", &users[4], &err)) return fprintf(stderr, "dave: %s\n", err.message), 1;
   users[2] = (fh_actor){.id = users[1].id, .is_admin = 1, .is_active = 1};   /* an admin (alice's id, unused) */
   snprintf(users[2].username, sizeof users[2].username, "admin");
   double *ms[M__N];
@@ -253,6 +266,8 @@ int main(int argc, char **argv) {
   }
   fh_actor_free(&users[0]);
   fh_actor_free(&users[1]);
+  fh_actor_free(&users[3]);
+  fh_actor_free(&users[4]);
   if (cold) engine_close(cold);
   engine_close(e);
   flowreg_free(reg);

@@ -4,7 +4,9 @@
 # with their sorts, filters and second page), the process list (filtered by flow
 # and status) and GET /api/flows, in process (build/counts_bench), as
 # bob, who holds 10% of the approve tasks in his inbox (the other 90% wait in the
-# queue), and as alice, who may take none of them (her queue is empty).  Not run by ctest.
+# queue), and as alice, who may take none of them (her queue is empty); all tasks
+# (view=all) as an admin and as managers of helloworld (carol) and of a flow with
+# no process (dave).  Not run by ctest.
 #
 #   bench/counts_bench.sh [ITER (200)] [SIZES ("10000 100000 1000000")]
 # Environment: BUILD_DIR (build-release; built Release unless NO_BUILD=1),
@@ -43,6 +45,10 @@ cli user add alice --password alice-pw >/dev/null
 cli user add bob --password bob-pw >/dev/null
 cli user grant alice helloworld.start >/dev/null
 cli user grant bob helloworld.approve >/dev/null
+cli user add carol --password carol-pw >/dev/null
+cli user grant carol helloworld.manage >/dev/null
+cli user add dave --password dave-pw >/dev/null
+cli user grant dave wcp01_sequence.manage >/dev/null
 cli start helloworld --as alice --data '{"text":"bench message 1"}' >/dev/null
 cli start helloworld --as alice --data '{"text":"bench message 2"}' >/dev/null
 # The backend's SQL: sql (a script on stdin or -c), settle (statistics after a clone),
