@@ -405,6 +405,7 @@ static int test_error_list(void) {
   q.flow = "f";
   CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
   CHECK(n == 0);
+  st_task_array_free(rows, n);
   store_close(st);
   return 0;
 }
@@ -458,6 +459,7 @@ static int test_all_few(void) {
   q.flow = "g";
   CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
   CHECK(n == 0);
+  st_task_array_free(rows, n);
   store_close(st);
   return 0;
 }
