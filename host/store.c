@@ -1869,15 +1869,6 @@ static int list_previous(store *st, st_task *rows, int n, fherr *err) {
   return oom ? fherr_set(err, FH_INTERNAL, "out of memory") : FH_OK;
 }
 
-/* A flow's name as flows are named ([a-z][a-z0-9_]*): one that may go
- * into a JSON string as it is. */
-static int flow_name_plain(const char *name) {
-  if (!(*name >= 'a' && *name <= 'z')) return 0;
-  for (const char *c = name; *c; c++)
-    if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')) return 0;
-  return 1;
-}
-
 /* Whether the flows of the JSON array have fewer than ALL_FEW processes
  * between them (Q_PROC_COUNT_FLOWS). */
 static int flows_have_few(store *st, const char *flows_json, int *few, fherr *err) {
@@ -1932,16 +1923,22 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
     which = order ? Q_LIST_ALL_RARE_ASC : Q_LIST_ALL_RARE;
   /* all tasks of a few processes' flows through those processes
    * (Q_LIST_ALL_FEW); the flows: the one asked for, or a manager's */
-  char one_flow[160];
+  char *one_flow = NULL;   /* the flow asked for, as a JSON array */
   const char *few = NULL;
   if (q->view == STORE_VIEW_ALL && order < 2 && !q->nfilters && !q->process_id &&
       (which == Q_LIST_ALL || which == Q_LIST_ALL_ASC)) {
-    if (q->flow && flow_name_plain(q->flow) && snprintf(one_flow, sizeof one_flow, "[\"%s\"]", q->flow) < (int)sizeof one_flow)
-      few = one_flow;
-    else if (!q->flow)
+    if (q->flow) {
+      json_t *one = json_pack("[s]", q->flow);
+      few = one_flow = one ? json_dumps(one, JSON_COMPACT) : NULL;
+      json_decref(one);
+    } else {
       few = q->managed_flows_json;
+    }
     int is_few = 0;
-    if (few && flows_have_few(st, few, &is_few, err)) return FH_INTERNAL;
+    if (few && flows_have_few(st, few, &is_few, err)) {
+      free(one_flow);
+      return FH_INTERNAL;
+    }
     if (few && is_few) which = order ? Q_LIST_ALL_FEW_ASC : Q_LIST_ALL_FEW;
     else few = NULL;
   }
@@ -1971,7 +1968,10 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)
            : once      ? sq_prepare_once(st, text, "list tasks", err)
                        : sq_prep(st, which, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) {
+    free(one_flow);
+    return FH_INTERNAL;
+  }
   sq_bind_text_or_null(s, 1, q->user_name);
   dbs_bind_int64(s, 2, q->user_id);
   dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
@@ -1985,7 +1985,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   dbs_bind_int(s, 11, rows_wanted);
   sq_bind_text_or_null(s, 12, q->finished_since);
   sq_bind_text_or_null(s, 13, q->finished_until);
-  if (few) dbs_bind_text(s, 14, few);
+  if (few) dbs_bind_text(s, 14, few);   /* (copied: one_flow is freed now) */
+  free(one_flow);
   int rc = task_rows(st, s, rows, n, err);
   if (once) dbs_finalize(s);
   if (!rc && (rc = list_previous(st, *rows, *n, err))) {

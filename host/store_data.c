@@ -339,6 +339,9 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
   return s;
 }
 
+/* the user ?5 took part in the search row's process (participant_user by key) */
+#define TOOK_PART "EXISTS (SELECT 1 FROM participant pa WHERE pa.user_id = ?5 AND pa.process_id = s0.process_id)"
+
 /* A user who is no manager sees the matches they took part in: checked
  * match by match on the search row's process id (participant_user by
  * key), before the process row is read, and as the walk meets them; the
@@ -347,10 +350,8 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
  * processes of the flows they manage, and all of a managed flow asked for. */
 static const char *search_visibility(const store_process_query *q) {
   if (!q->visible_to || (q->flow && q->flow_managed)) return "";
-  if (!q->managed_flows_json || !strcmp(q->managed_flows_json, "[]"))
-    return " AND EXISTS (SELECT 1 FROM participant pa WHERE pa.user_id = ?5 AND pa.process_id = s0.process_id)";
-  return " AND (EXISTS (SELECT 1 FROM participant pa WHERE pa.user_id = ?5 AND pa.process_id = s0.process_id)"
-         " OR p.flow IN (SELECT value FROM json_each(coalesce(?6, '[]'))))";
+  if (!q->managed_flows_json || !strcmp(q->managed_flows_json, "[]")) return " AND " TOOK_PART;
+  return " AND (" TOOK_PART " OR p.flow IN (SELECT value FROM json_each(coalesce(?6, '[]'))))";
 }
 
 static char *process_search_sql(const store_process_query *q, const store_data_filter *f, int n) {
@@ -387,7 +388,7 @@ static char *process_search_sql_pg(const store_data_filter *f, int n) {
            " AND (CAST(?3 AS bigint) IS NULL OR s0.process_id < ?3)"
            " AND (CAST(?7 AS bigint) IS NULL OR p.parent_id = ?7)"
            " AND (CAST(?5 AS bigint) IS NULL"
-           " OR EXISTS (SELECT 1 FROM participant pa WHERE pa.user_id = ?5 AND pa.process_id = s0.process_id)"
+           " OR " TOOK_PART
            " OR p.flow IN (SELECT json_array_elements_text(coalesce(CAST(?6 AS text), '[]')::json)))",
            cond);
   append_exists(sql, cap, f, n, "p.id", 8, 1);
