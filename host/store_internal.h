@@ -114,7 +114,7 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
 /* the index as SQLite's migration 19 (PostgreSQL's 12) made it, before CANCELED joined */
 #define MIGRATION_RARE_INDEX \
   RARE_INDEX_ON "(status = 'STARTED' OR status = 'SCHEDULED' OR status = 'ERROR' OR status = 'REVIVED');"
-/* SQLite's migration 20 (PostgreSQL keeps 12's: store_schema_pg.c) */
+/* SQLite's migration 20, PostgreSQL's 13 */
 #define MIGRATION_RARE_CANCELED "DROP INDEX IF EXISTS task_rare;" RARE_INDEX_ON TASK_RARE("") ";"
 #define TASK_QUEUED(q) q "status = 'NEW' AND " TASK_UNFINISHED(q) " AND " q "owner_id IS NULL"
 /* A process row as store.c's read_process reads it, with its creator's

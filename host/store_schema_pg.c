@@ -192,10 +192,10 @@ static const char *const MIGRATIONS_PG[] = {
     "CREATE INDEX IF NOT EXISTS process_status ON process(status, flow, id);",
     /* 12: SQLite's 19, the tasks of a rare status in id order */
     MIGRATION_RARE_INDEX,
-    /* (not SQLite's 20, task_rare with the CANCELED tasks: the generic
-     * plan of the archive's CANCELED part, store_sql_pg.c's ARCHIVE_PART,
-     * then walked every user's canceled tasks by task_rare instead of the
-     * user's own by task_owner_status) */
+    /* 13: SQLite's 20, task_rare with the CANCELED tasks, for the list of
+     * all of them (the archive's CANCELED part says its status so that no
+     * plan of it can walk this index: store_sql_pg.c's ARCHIVE_PART) */
+    MIGRATION_RARE_CANCELED,
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 
