@@ -39,7 +39,8 @@ enum {
   Q_LIST_INBOX_FIN, Q_LIST_QUEUE_FIN, Q_LIST_ARCHIVE_FIN, Q_LIST_ALL_FIN,
   Q_LIST_INBOX_FIN_ASC, Q_LIST_QUEUE_FIN_ASC, Q_LIST_ARCHIVE_FIN_ASC, Q_LIST_ALL_FIN_ASC,
   Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_ALL_RARE, Q_LIST_ALL_RARE_ASC,
-  Q_LIST_ALL_FEW, Q_LIST_ALL_FEW_ASC, Q_PROC_COUNT_FLOWS,
+  Q_LIST_ALL_FEW, Q_LIST_ALL_FEW_ASC, Q_PROC_COUNT_FLOWS, Q_LIST_ALL_STATUS, Q_LIST_ALL_STATUS_ASC,
+  Q_TASK_COUNT_STATUS,
   Q_TASK_CLAIM, Q_TASK_LEASE, Q_TASK_NEXT_DUE, Q_RENAME, Q_RENAME_BUMP,
   Q_RECEIVER_NEXT, Q_MSG_KEEP, Q_MSG_FIND, Q_MSG_DELETE, Q_MSG_EXPIRE, Q_MSG_NEXT_EXPIRY, Q_MSG_KEPT_FOR,
   Q_MSG_INSERT, Q_MSG_EXISTS, Q_MSG_UNDELIVERED, Q_MSG_LAST_ID,
@@ -246,6 +247,12 @@ struct store {
   int64_t part_pid, part_uid;
   int part_in_write;
   pg_ids task_ids;          /* PostgreSQL: task ids taken for the action being computed */
+  /* SQLite: whether NEW [0] and ASSIGNED [1] had fewer than STATUS_FEW
+   * tasks, and when that was counted (fhtime_monotonic; 0: never).  It
+   * only chooses how a page of all tasks of that status is read (both ways
+   * read all of them), so a count some seconds old does: counting up to
+   * STATUS_FEW for every page of a common status cost more than its walk. */
+  struct { int few; double at; } status_few[2];
 };
 
 /* Forgets a participant learnt inside the write that ends or begins now. */
@@ -433,6 +440,16 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
  * the whole table's tasks over theirs for each row of the page. */
 #define ALL_FEW 2000
 #define ALL_FEW_READ 8000
+/* On SQLite, all tasks of one status that fewer tasks than this have
+ * (NEW or ASSIGNED where most tasks are DONE), maybe of some flows, are
+ * read from task_status and sorted (Q_LIST_ALL_STATUS), not found by
+ * walking every task: sorting this many ids against a walk that passes
+ * the whole table's tasks over theirs for each row of the page (at
+ * 2,000,000 tasks and this many of the status, 10,000 rows a page; the
+ * two cost about the same there, 3-4 ms). */
+#define STATUS_FEW 10000
+/* how long (s) a store keeps that count (struct store's status_few) */
+#define STATUS_FEW_KEEP 10.0
 /* a number as SQL text */
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)

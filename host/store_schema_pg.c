@@ -196,6 +196,12 @@ static const char *const MIGRATIONS_PG[] = {
      * all of them (the archive's CANCELED part says its status so that no
      * plan of it can walk this index: store_sql_pg.c's ARCHIVE_PART) */
     MIGRATION_RARE_CANCELED,
+    /* 14: task_status ends in the id, so that all tasks of a rare status
+     * (NEW, ASSIGNED where most tasks are DONE) come from it without a
+     * task row read for each (store_sql_pg.c's Q_LIST_ALL_STATUS); SQLite's
+     * indexes end in the rowid, the id, anyway */
+    "DROP INDEX IF EXISTS task_status;"
+    "CREATE INDEX task_status ON task(status, flow_task, owner_id, id);",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -464,6 +464,62 @@ static int test_all_few(void) {
   return 0;
 }
 
+/* All tasks of a status few tasks have (NEW, ASSIGNED: fewer than
+ * STATUS_FEW), read from task_status and sorted (Q_LIST_ALL_STATUS):
+ * pages both ways, of a flow too large for Q_LIST_ALL_FEW (2,000
+ * processes), of a manager's flows, and a status none has. */
+static int test_all_status(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t big[ALL_FEW], small, id, big_new[40], all_new[60];
+  int nb = 0, na = 0;
+  for (int i = 0; i < ALL_FEW; i++) CHECK(store_process_insert(st, "big", PROC_STARTED, "{}", 0, &big[i], &err) == FH_OK);
+  CHECK(store_process_insert(st, "small", PROC_STARTED, "{}", 0, &small, &err) == FH_OK);
+  for (int i = 0; i < 300; i++) {
+    int of_big = i % 2 == 0;
+    const char *status = i % 5 == 0 ? "NEW" : "DONE";
+    CHECK(insert_task(st, of_big ? big[(i * 7) % ALL_FEW] : small, of_big ? "big.a" : "small.a", status, "start", &id) == 0);
+    if (!strcmp(status, "NEW")) {
+      all_new[na++] = id;
+      if (of_big) big_new[nb++] = id;
+    }
+  }
+  CHECK(na == 60 && nb == 30);
+  st_task *rows;
+  int n;
+  /* every NEW task, newest first, pages of 7 */
+  store_task_query q = {.view = STORE_VIEW_ALL, .status = "NEW", .limit = 7};
+  int seen = 0;
+  for (int page = 0; page < 12; page++) {
+    CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+    for (int i = 0; i < n; i++) CHECK(rows[i].id == all_new[na - 1 - seen - i] && rows[i].status == TASK_NEW);
+    seen += n;
+    q.after = n ? rows[n - 1].id : 0;
+    st_task_array_free(rows, n);
+    if (!n) break;
+  }
+  CHECK(seen == na);
+  /* the big flow's, oldest first, after its third */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .status = "NEW", .flow = "big", .ascending = 1, .after = big_new[2],
+                         .limit = 50};
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == nb - 3);
+  for (int i = 0; i < n; i++) CHECK(rows[i].id == big_new[3 + i] && !strcmp(rows[i].flow_task, "big.a"));
+  st_task_array_free(rows, n);
+  /* a manager of the big flow: its NEW tasks only */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .status = "NEW", .managed_flows_json = "[\"big\"]", .limit = 50};
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == nb && rows[0].id == big_new[nb - 1] && rows[n - 1].id == big_new[0]);
+  st_task_array_free(rows, n);
+  /* ASSIGNED: none */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .status = "ASSIGNED", .limit = 50};
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 0);
+  st_task_array_free(rows, n);
+  store_close(st);
+  return 0;
+}
+
 /* A list row carries its process's status and version and the same
  * "previous" as a task read alone: its first link read with it, the
  * others of a join or of a task linked before prev_id in one more
@@ -1477,6 +1533,7 @@ static const test_case TESTS[] = {
     {"process_list_shapes", test_process_list_shapes},
     {"error_list", test_error_list},
     {"all_few", test_all_few},
+    {"all_status", test_all_status},
     {"token_prefixes", test_token_prefixes},
     {"join_lookup", test_join_lookup},
     {"job_lease", test_job_lease},
