@@ -6,7 +6,8 @@
 # bob, who holds 10% of the approve tasks in his inbox (the other 90% wait in the
 # queue), and as alice, who may take none of them (her queue is empty); all tasks
 # (view=all) as an admin and as managers of helloworld (carol) and of a flow with
-# no process (dave).  Not run by ctest.
+# no process (dave); and at the last size, with most approve tasks finished
+# ("mature": MATURE=0 leaves it out), all tasks of NEW and of ASSIGNED.  Not run by ctest.
 #
 #   bench/counts_bench.sh [ITER (200)] [SIZES ("10000 100000 1000000")]
 # Environment: BUILD_DIR (build-release; built Release unless NO_BUILD=1),
@@ -104,9 +105,9 @@ COMMIT;
 EOF
 }
 
-# run BUILD N -> lines "N build what p50 p99 answer rows warm-up", checked
+# run BUILD N [mature] -> lines "N build what p50 p99 answer rows warm-up", checked
 run() {
-  out=$(cd "$ROOT" && "$(dir_of "$1")/counts_bench" "$DB" "$ITER") || { echo "counts_bench ($1) failed" >&2; exit 1; }
+  out=$(cd "$ROOT" && "$(dir_of "$1")/counts_bench" "$DB" "$ITER" ${3:-}) || { echo "counts_bench ($1) failed" >&2; exit 1; }
   echo "$out" | sed "s|^|$2 $1 |"
 }
 
@@ -121,6 +122,22 @@ for n in $SIZES; do
   run "$BUILD_DIR" "$n" >>"$RESULTS"
   if [ -n "${OTHER_BUILD:-}" ]; then run "$OTHER_BUILD" "$n" >>"$RESULTS"; run "$BUILD_DIR" "$n" >>"$RESULTS"; fi
 done
+
+# The last size again as a mature database: most approve tasks finished, NEW
+# left in 1 process of 150 and ASSIGNED in 1 of 1,500 (the open tasks few
+# among many DONE), for the all-tasks pages of those statuses (MATURE=0: not)
+if [ "${MATURE:-1}" != 0 ] && [ "$have" -ge 75000 ]; then
+  echo "== finishing most approve tasks ($have processes)" >&2
+  sql -c "UPDATE task SET status = 'DONE', finished_at = created_at WHERE flow_task = 'helloworld.approve'
+          AND process_id % 150 <> 1 AND process_id % 1500 <> 0" >/dev/null
+  settle
+  echo "== measuring the mature database ($ITER of each)" >&2
+  run "$BUILD_DIR" "$have" mature >>"$RESULTS"
+  if [ -n "${OTHER_BUILD:-}" ]; then
+    run "$OTHER_BUILD" "$have" mature >>"$RESULTS"
+    run "$BUILD_DIR" "$have" mature >>"$RESULTS"
+  fi
+fi
 
 echo
 echo "counts_bench ($BACKEND): $(nproc) CPUs, $ITER requests per figure, bob's inbox = 10% of the processes, queue = 90%"

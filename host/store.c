@@ -377,8 +377,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   "SELECT " LIST_COLS(ALL) " FROM task t " JOINS_ALL "WHERE t.id IN (" STATUS_IDS(cmp, order) ") ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_ALL_STATUS] = STATUS_LIST("<", "DESC"),
   [Q_LIST_ALL_STATUS_ASC] = STATUS_LIST(">", "ASC"),
-  [Q_TASK_COUNT_STATUS] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_status WHERE status = ?1 AND "
-                          TASK_UNFINISHED("") " LIMIT " SQ_STR(STATUS_FEW) ")",
+  /* (the status's tasks up to STATUS_FEW, and the last task id, for the
+   * number of tasks: store.c's status_is_few) */
+  [Q_TASK_COUNT_STATUS] = "SELECT (SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_status WHERE status = ?1"
+                          " AND " TASK_UNFINISHED("") " LIMIT " SQ_STR(STATUS_FEW) ")), (SELECT max(id) FROM task)",
   /* By due date, earliest first, tasks without one last; the page key is
    * still the last task's id, whose (due, id) the next page starts after. */
 #define DUE_KEY "(coalesce(t.due_at, '~'), t.id)"
@@ -1899,8 +1901,12 @@ static int flows_have_few(store *st, const char *flows_json, int *few, fherr *er
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the flows' processes");
 }
 
-/* Whether fewer than STATUS_FEW tasks have the status, NEW or ASSIGNED
- * (Q_TASK_COUNT_STATUS, kept STATUS_FEW_KEEP seconds). */
+/* Whether few tasks have the status, NEW or ASSIGNED (Q_TASK_COUNT_STATUS,
+ * kept STATUS_FEW_KEEP seconds): fewer than STATUS_FEW, and few enough
+ * that sorting all n of them costs less than the walk, which reads about
+ * the table's tasks over n for each of a page's rows: n * n under
+ * STORE_PAGE_ROWS times the tasks (the last id: ids only grow).  Where
+ * 9,000 of 20,000 tasks were NEW, sorting them took 3 ms, the walk 0.2. */
 static int status_is_few(store *st, const char *status, int *few, fherr *err) {
   int i = !strcmp(status, "ASSIGNED");
   double now = fhtime_monotonic();
@@ -1913,7 +1919,8 @@ static int status_is_few(store *st, const char *status, int *few, fherr *err) {
   dbs_bind_text(s, 1, status);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
-    *few = st->status_few[i].few = dbs_col_int64(s, 0) < STATUS_FEW;
+    int64_t n = dbs_col_int64(s, 0), tasks = dbs_col_int64(s, 1);
+    *few = st->status_few[i].few = n < STATUS_FEW && n * n < (int64_t)STORE_PAGE_ROWS * tasks;
     st->status_few[i].at = now;
   }
   sq_done(s);

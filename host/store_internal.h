@@ -443,10 +443,11 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
 /* On SQLite, all tasks of one status that fewer tasks than this have
  * (NEW or ASSIGNED where most tasks are DONE), maybe of some flows, are
  * read from task_status and sorted (Q_LIST_ALL_STATUS), not found by
- * walking every task: sorting this many ids against a walk that passes
- * the whole table's tasks over theirs for each row of the page (at
- * 2,000,000 tasks and this many of the status, 10,000 rows a page; the
- * two cost about the same there, 3-4 ms). */
+ * walking every task, when that costs less (store.c's status_is_few):
+ * sorting this many ids against a walk that passes the whole table's
+ * tasks over theirs for each row of the page (at 2,000,000 tasks and
+ * this many of the status, 10,000 rows a page; the two cost about the
+ * same there, 3-4 ms). */
 #define STATUS_FEW 10000
 /* how long (s) a store keeps that count (struct store's status_few) */
 #define STATUS_FEW_KEEP 10.0

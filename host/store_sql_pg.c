@@ -491,7 +491,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_ALL_STATUS] = STATUS_LIST("<", "DESC"),
   [Q_LIST_ALL_STATUS_ASC] = STATUS_LIST(">", "ASC"),
   /* (not used: PostgreSQL's planner tells a rare status from a common one) */
-  [Q_TASK_COUNT_STATUS] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE status = $1 LIMIT " SQ_STR(STATUS_FEW) ") c",
+  [Q_TASK_COUNT_STATUS] = "SELECT (SELECT count(*) FROM (SELECT 1 FROM task WHERE status = $1 LIMIT " SQ_STR(STATUS_FEW)
+                          ") c), (SELECT max(id) FROM task)",
   /* By due date, earliest first, tasks without one last; the page key is
    * still the last task's id, whose (due, id) the next page starts after.
    * COLLATE "C": '~' (and '' below) must sort after (before) every ISO
