@@ -45,7 +45,7 @@ typedef struct measure_def {
   const char *name;
   int alice;
   const char *view;   /* NULL: the counts */
-  int ascending, by_due, second;
+  int ascending, by_due, second;   /* second: 1 the page after the first, 2 one deep (after the middle) */
   const char *flow;
   int rows;
   int by_finished;
@@ -60,6 +60,9 @@ static const measure_def MEASURES[] = {
     {"inbox_cold", 0, "inbox", 0, 0, 0, NULL, 50, 0, 1, WHAT_TASKS, NULL},
     {"queue", 0, "queue", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
     {"queue_next", 0, "queue", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    /* a page deep in the list: after the middle of the ids (second = 2) */
+    {"queue_deep", 0, "queue", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"inbox_deep", 0, "inbox", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL},
     {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
     {"queue_due", 0, "queue", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
     {"queue_due_next", 0, "queue", 0, 1, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
@@ -74,6 +77,7 @@ static const measure_def MEASURES[] = {
     /* alice started every process: her archive holds each start task */
     {"alice_archive", 1, "archive", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
     {"alice_archive_next", 1, "archive", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"alice_archive_deep", 1, "archive", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL},
     {"alice_archive_fin", 1, "archive", 0, 0, 0, NULL, 50, 1, 0, WHAT_TASKS, NULL},
     {"alice_archive_fin_next", 1, "archive", 0, 0, 1, NULL, 50, 1, 0, WHAT_TASKS, NULL},
     /* the process list: bob sees those he has tasks in (10%), alice all
@@ -96,6 +100,9 @@ static const measure_def MEASURES[] = {
      * has, of a flow with no process; a manager's, and a manager's of a
      * flow with no process */
     {"admin_all", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"admin_all_deep", 2, "all", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    /* bob's inbox of a flow with none of his tasks */
+    {"inbox_other_flow", 0, "inbox", 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_TASKS, NULL},
     {"admin_all_canceled", 2, "all", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, "CANCELED"},
     {"admin_all_other_flow", 2, "all", 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_TASKS, NULL},
     {"manager_all", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
@@ -187,6 +194,7 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
     *after = json_integer_value(json_object_get(first, "next_after"));
     json_decref(first);
     if (!*after) return fprintf(stderr, "%s: the first page has no next page\n", m->name), 1;
+    if (m->second == 2) *after /= 2;   /* deep: the page after the middle of the ids */
   }
   if (!*answer) {
     if (m->what == WHAT_FLOWS) {
