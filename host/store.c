@@ -329,13 +329,16 @@ const char *const STORE_SQL[Q__COUNT] = {
    * range of task_status, which is in id order, its newest (oldest)
    * tasks after ?10 up to the page's size, merged.  The walk of the
    * user's inbox read each task's row to test its flow: bob's 100,000
-   * inbox tasks for a flow holding none of them, 304 ms. */
+   * inbox tasks for a flow holding none of them, 304 ms.  (The nodes'
+   * "LIMIT -1", no limit, keeps them a subquery of their own: joined, the
+   * statistics of 10,000 processes made SQLite build a Bloom filter of the
+   * user's whole range first, 4-6 ms for a page of 0.3.) */
 #define ASSIGNED_IN(a) a "status = 'ASSIGNED' AND " TASK_UNFINISHED(a)
 #define FLOW_ASSIGNED_NODES                                                                                       \
   "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a INDEXED BY task_status WHERE "        \
   ASSIGNED_IN("a.") " AND a.flow_task > ?5 || '.' AND a.flow_task < ?5 || '/') UNION ALL SELECT (SELECT"          \
   " min(a.flow_task) FROM task a INDEXED BY task_status WHERE " ASSIGNED_IN("a.") " AND a.flow_task > f.node AND" \
-  " a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE node IS NOT NULL)"
+  " a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE node IS NOT NULL LIMIT -1)"
 /* (no column outside task_status in a condition, so the ranges are read
  * from the index alone: store.c takes this statement only without other
  * filters but the status, which is a value) */
