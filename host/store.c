@@ -398,12 +398,12 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_PROC_COUNT_FLOWS] = "SELECT count(*) FROM (SELECT 1 FROM json_each(?1) f CROSS JOIN process p INDEXED BY process_flow"
                          " ON p.flow = f.value LIMIT " SQ_STR(ALL_FEW) ")",
   /* All tasks of an unfinished status (NEW, ASSIGNED: the others are
-   * task_rare's) that fewer than STATUS_FEW tasks have
-   * (Q_TASK_COUNT_STATUS), maybe of some flows (?5, ?4): task_status's
-   * range of the status (TASK_UNFINISHED: its condition), whose rows carry each task's name (so no task row
-   * is read to test the flow), the page's ids sorted from it, then its
-   * rows.  The walk in id order passed every task of another status: 640
-   * ms for the NEW tasks of a database of 2,000,000 mostly DONE. */
+   * task_rare's) that few tasks have (status_is_few), maybe of some flows
+   * (?5, ?4): task_status's range of the status (TASK_UNFINISHED: its
+   * condition), whose entries carry each task's name (so no task row is
+   * read to test the flow), the page's ids sorted from it, then its rows.
+   * The walk in id order passed every task of another status: 500-700 ms
+   * for no ASSIGNED task among 2,000,000 mostly DONE. */
 #define STATUS_IDS(cmp, order)                                                                              \
   "SELECT t2.id FROM task t2 INDEXED BY task_status WHERE t2.status = ?7 AND " TASK_UNFINISHED("t2.") " AND " \
   VIEW_ALL_ON("t2.")                                                                                         \
