@@ -1963,6 +1963,12 @@ static int status_is_few(store *st, const char *status, int *few, fherr *err) {
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the tasks of a status");
 }
 
+/* No filter but the flow and the status (the node-by-node and the
+ * status reads test only those inside their index ranges). */
+static int filters_flow_status_only(const store_task_query *q) {
+  return !q->nfilters && !q->process_id && !q->since && !q->until && !q->finished_since && !q->finished_until;
+}
+
 /* A status of task_rare's (TASK_RARE). */
 static int task_status_rare(const char *status) {
   return !strcmp(status, "STARTED") || !strcmp(status, "SCHEDULED") || !strcmp(status, "ERROR") ||
@@ -1990,8 +1996,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   }
   /* the inbox of one flow node by node (Q_LIST_INBOX_FLOW); with other
    * filters than the status, the walk */
-  if (q->view == STORE_VIEW_INBOX && order < 2 && q->flow && !q->nfilters && !q->process_id && !q->since &&
-      !q->until && !q->finished_since && !q->finished_until)
+  if (q->view == STORE_VIEW_INBOX && order < 2 && q->flow && filters_flow_status_only(q))
     which = order ? Q_LIST_INBOX_FLOW_ASC : Q_LIST_INBOX_FLOW;
   /* the inbox and the queue by due date in two parts (DUE_PARTS), filters
    * inside each; with data.* filters sorted whole */
@@ -2035,8 +2040,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * few processes' flows); with other filters than the flow, the walk */
   int by_status = 0;
   if (q->status && (!strcmp(q->status, "NEW") || !strcmp(q->status, "ASSIGNED")) &&
-      (which == Q_LIST_ALL || which == Q_LIST_ALL_ASC) && !q->nfilters && !q->process_id && !q->since && !q->until &&
-      !q->finished_since && !q->finished_until) {
+      (which == Q_LIST_ALL || which == Q_LIST_ALL_ASC) && filters_flow_status_only(q)) {
     by_status = pg;
     if (!pg && status_is_few(st, q->status, &by_status, err)) {
       free(one_flow);
