@@ -6,7 +6,9 @@
 set(FLOWHOST_TEST_ENV "FLOWHOST_BIN=$<TARGET_FILE:flowhost>"
     "LUA_CPATH=$<TARGET_FILE_DIR:flowhost_lua>/?.so\\;\\;"
     "LUA_PATH=${CMAKE_SOURCE_DIR}/lua/?.lua\\;${CMAKE_SOURCE_DIR}/tests/lua/?.lua\\;\\;"
-    "FLOWHOST_SOURCE=${CMAKE_SOURCE_DIR}")
+    "FLOWHOST_SOURCE=${CMAKE_SOURCE_DIR}"
+    # tests/pg/pg_cluster.sh's throw-away clusters in memory, where there is room
+    "PG_CLUSTER_PARENT=/dev/shm")
 if(FLOWHOST_SANITIZE)
   execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
                   OUTPUT_VARIABLE FLOWHOST_LIBASAN OUTPUT_STRIP_TRAILING_WHITESPACE)

@@ -6,7 +6,7 @@
 -- or CANCELED with no child still running; no Subprocess task waits on a finished child.
 local src = assert(os.getenv("FLOWHOST_SOURCE"), "FLOWHOST_SOURCE")
 local C = dofile(src .. "/tests/jobs/crash_lib.lua")(src .. "/tests/fixtures/crash_compose")
-local N = tonumber(os.getenv("CRASH_PROCESSES") or "45")
+local N = C.processes(45)
 local bin = os.getenv("FLOWHOST_BIN")
 
 -- parents start in three waves: before any host runs, and while hosts are being killed

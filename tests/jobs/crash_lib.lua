@@ -18,6 +18,16 @@ return function(flows)
   os.remove(dir)
   assert(os.execute("mkdir -p " .. dir))
   C.dir = dir
+
+  -- How many processes a test runs: CRASH_PROCESSES, else its default times CRASH_SCALE
+  -- (tools/test.sh runs the sanitizer builds at 0.4: their CLI calls cost ~4 times as much,
+  -- and the host, as slow, still has work in flight at each kill)
+  function C.processes(default)
+    local n = tonumber(os.getenv("CRASH_PROCESSES") or "")
+    if n then return n end
+    local scale = tonumber(os.getenv("CRASH_SCALE") or "") or 1
+    return math.max(6, math.floor(default * scale + 0.5))
+  end
   local common = string.format(" --db %s/crash.db --flows %s", dir, flows)
   local started = {}   -- pid -> true for every host started and not known gone
 

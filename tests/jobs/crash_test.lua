@@ -5,7 +5,7 @@
 local src = assert(os.getenv("FLOWHOST_SOURCE"), "FLOWHOST_SOURCE")
 local C = dofile(src .. "/tests/jobs/crash_lib.lua")(src .. "/tests/fixtures/crash")
 local cli, start_host = C.cli, C.start_host
-local N = tonumber(os.getenv("CRASH_PROCESSES") or "150")
+local N = C.processes(150)
 
 -- start the processes before any host runs (the CLI and the host share the db)
 for _ = 1, N do cli("start crashy start") end

@@ -8,7 +8,7 @@
 -- CANCELED, never left SCHEDULED).
 local src = assert(os.getenv("FLOWHOST_SOURCE"), "FLOWHOST_SOURCE")
 local C = dofile(src .. "/tests/jobs/crash_lib.lua")(src .. "/tests/fixtures/crash_events")
-local N = tonumber(os.getenv("CRASH_PROCESSES") or "150")
+local N = C.processes(150)
 
 local function send(i)
   local r = C.json(string.format("send payment K%d --data '{\"amount\": %d}'", i, i))
