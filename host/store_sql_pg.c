@@ -282,7 +282,12 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
   /* a manager's tasks: the task name's part before its dot is the flow
    * (store.c's VIEW_ALL) */
-#define VIEW_ALL_ON(a) "($4 IS NULL OR split_part(" a "flow_task, '.', 1) IN (SELECT json_array_elements_text(($4)::json)))"
+/* A manager's flows ($4, a JSON array of flow names, [a-z][a-z0-9_]*) as a
+ * text array: planned for its values, the array is a constant the task_flow_of
+ * statistics weigh (migration 15); as a subquery (IN (SELECT
+ * json_array_elements_text(...))) the planner guessed half of the tasks and
+ * sorted every NEW task for a page of them (mature_manager_all_new) */
+#define VIEW_ALL_ON(a) "($4 IS NULL OR split_part(" a "flow_task, '.', 1) = ANY (translate($4, '[]', '{}')::text[]))"
 #define VIEW_ALL VIEW_ALL_ON("t.")
   /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
 #define OWNER_INBOX "$1::text"
@@ -296,7 +301,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " $5::text IS NULL OR $6::bigint IS NULL OR $7::text IS NULL OR $8::text IS NULL OR"    \
   " $9::text IS NULL OR $10::bigint IS NULL OR $11::bigint IS NULL OR TRUE) AND "
 #define LIST_FILTERS_ON(a)                                                              \
-  " AND ($5 IS NULL OR substr(" a "flow_task, 1, length($5) + 1) = $5 || '.')"         \
+  " AND ($5 IS NULL OR split_part(" a "flow_task, '.', 1) = $5)"                         \
   " AND ($6 IS NULL OR " a "process_id = $6) AND ($7 IS NULL OR " a "status = $7)"    \
   " AND ($8 IS NULL OR " a "created_at >= $8) AND ($9 IS NULL OR " a "created_at < $9)" \
   " AND ($12::text IS NULL OR " a "finished_at >= $12) AND ($13::text IS NULL OR " a "finished_at < $13)"
