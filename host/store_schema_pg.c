@@ -210,11 +210,16 @@ static const char *const MIGRATIONS_PG[] = {
      * open: b-tree pages are freed only when they empty.  And statistics of
      * each task's flow (the lists' flow filters say split_part(flow_task,
      * '.', 1)): without them the planner guessed a flow's share of the
-     * tasks at 0.5% and read the whole range to sort it (docs/architecture-pg.md) */
+     * tasks at 0.5% and read the whole range to sort it (docs/architecture-pg.md).
+     * A large table is analyzed now, for them; a small one is not: the
+     * statement plans each connection then keeps would take it for empty
+     * and read it whole (a new database's task reads by id became scans,
+     * until autovacuum's first ANALYZE) */
     "CREATE INDEX IF NOT EXISTS task_open ON task(status, id) INCLUDE (flow_task)"
     " WHERE status IN ('NEW', 'ASSIGNED');"
     "CREATE STATISTICS IF NOT EXISTS task_flow_of ON (split_part(flow_task, '.', 1)) FROM task;"
-    "ANALYZE task;",
+    "DO $$ BEGIN IF (SELECT reltuples FROM pg_class WHERE oid = 'task'::regclass) >= 10000 THEN ANALYZE task;"
+    " END IF; END $$;",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 
