@@ -281,12 +281,12 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM json_array_elements_text(($3)::json))"
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
   /* a manager's tasks: the task name's part before its dot is the flow
-   * (store.c's VIEW_ALL) */
-/* A manager's flows ($4, a JSON array of flow names, [a-z][a-z0-9_]*) as a
- * text array: planned for its values, the array is a constant the task_flow_of
- * statistics weigh (migration 15); as a subquery (IN (SELECT
- * json_array_elements_text(...))) the planner guessed half of the tasks and
- * sorted every NEW task for a page of them (mature_manager_all_new) */
+   * (store.c's VIEW_ALL), one of the manager's flows ($4, a JSON array of
+   * flow names, [a-z][a-z0-9_]*) read as a text array.  Planned for its
+   * values, the array is a constant the task_flow_of statistics weigh
+   * (migration 15); as a subquery (IN (SELECT json_array_elements_text(...)))
+   * the planner guessed half of the tasks and sorted every NEW task for a
+   * page of them (mature_manager_all_new) */
 #define VIEW_ALL_ON(a) "($4 IS NULL OR split_part(" a "flow_task, '.', 1) = ANY (translate($4, '[]', '{}')::text[]))"
 #define VIEW_ALL VIEW_ALL_ON("t.")
   /* the caller's name and each row's user (store_internal.h's OWNER_, JOINS_) */
