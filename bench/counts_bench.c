@@ -52,77 +52,90 @@ typedef struct measure_def {
   int cold;
   int what;
   const char *status;   /* the process list's, or the task list's */
+  int dates;            /* a date filter (DATES_*) */
 } measure_def;
+/* since the newest 900 processes ($SINCE_RECENT), since a time no task has,
+ * until the oldest 900 ($UNTIL_OLD): bench/counts_bench.sh's seed creates
+ * process i's tasks a second after process i - 1's */
+enum { DATES_NONE, DATES_RECENT, DATES_NEVER, DATES_OLD };
 static const measure_def MEASURES[] = {
-    {"counts", 0, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL},
-    {"inbox", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"inbox_next", 0, "inbox", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"inbox_cold", 0, "inbox", 0, 0, 0, NULL, 50, 0, 1, WHAT_TASKS, NULL},
-    {"queue", 0, "queue", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"queue_next", 0, "queue", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"counts", 0, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"inbox", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"inbox_next", 0, "inbox", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"inbox_cold", 0, "inbox", 0, 0, 0, NULL, 50, 0, 1, WHAT_TASKS, NULL, DATES_NONE},
+    {"queue", 0, "queue", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"queue_next", 0, "queue", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
     /* a page deep in the list: after the middle of the ids (second = 2) */
-    {"queue_deep", 0, "queue", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"inbox_deep", 0, "inbox", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"queue_due", 0, "queue", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"queue_due_next", 0, "queue", 0, 1, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, NULL},
-    {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, NULL},
+    {"queue_deep", 0, "queue", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"inbox_deep", 0, "inbox", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"queue_oldest", 0, "queue", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"queue_due", 0, "queue", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"queue_due_next", 0, "queue", 0, 1, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"inbox_due", 0, "inbox", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"inbox_flow", 0, "inbox", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
     /* bob has finished nothing: his archive is empty however many others' are not */
-    {"archive", 0, "archive", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL},
-    {"alice_counts", 1, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL},
-    {"alice_queue", 1, "queue", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL},
-    {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0, 0, 0, WHAT_TASKS, NULL},
+    {"archive", 0, "archive", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_counts", 1, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_queue", 1, "queue", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_queue_flow", 1, "queue", 0, 0, 0, "helloworld", 0, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
     /* alice started every process: her archive holds each start task */
-    {"alice_archive", 1, "archive", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"alice_archive_next", 1, "archive", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"alice_archive_deep", 1, "archive", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"alice_archive_fin", 1, "archive", 0, 0, 0, NULL, 50, 1, 0, WHAT_TASKS, NULL},
-    {"alice_archive_fin_next", 1, "archive", 0, 0, 1, NULL, 50, 1, 0, WHAT_TASKS, NULL},
+    {"alice_archive", 1, "archive", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_archive_next", 1, "archive", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_archive_deep", 1, "archive", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_archive_fin", 1, "archive", 0, 0, 0, NULL, 50, 1, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_archive_fin_next", 1, "archive", 0, 0, 1, NULL, 50, 1, 0, WHAT_TASKS, NULL, DATES_NONE},
     /* the process list: bob sees those he has tasks in (10%), alice all
      * (she started them), and none is DONE */
-    {"processes", 0, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, NULL},
-    {"processes_next", 0, NULL, 0, 0, 1, NULL, 50, 0, 0, WHAT_PROCESSES, NULL},
-    {"processes_flow", 0, NULL, 0, 0, 0, "helloworld", 50, 0, 0, WHAT_PROCESSES, NULL},
-    {"processes_started", 0, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, "STARTED"},
-    {"processes_done", 0, NULL, 0, 0, 0, NULL, 0, 0, 0, WHAT_PROCESSES, "DONE"},
-    {"alice_processes", 1, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, NULL},
-    {"admin_processes_started", 2, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, "STARTED"},
-    {"admin_processes_done", 2, NULL, 0, 0, 0, NULL, 0, 0, 0, WHAT_PROCESSES, "DONE"},
-    {"admin_processes_flow_done", 2, NULL, 0, 0, 0, "helloworld", 0, 0, 0, WHAT_PROCESSES, "DONE"},
+    {"processes", 0, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, NULL, DATES_NONE},
+    {"processes_next", 0, NULL, 0, 0, 1, NULL, 50, 0, 0, WHAT_PROCESSES, NULL, DATES_NONE},
+    {"processes_flow", 0, NULL, 0, 0, 0, "helloworld", 50, 0, 0, WHAT_PROCESSES, NULL, DATES_NONE},
+    {"processes_started", 0, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, "STARTED", DATES_NONE},
+    {"processes_done", 0, NULL, 0, 0, 0, NULL, 0, 0, 0, WHAT_PROCESSES, "DONE", DATES_NONE},
+    {"alice_processes", 1, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, NULL, DATES_NONE},
+    {"admin_processes_started", 2, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, "STARTED", DATES_NONE},
+    {"admin_processes_done", 2, NULL, 0, 0, 0, NULL, 0, 0, 0, WHAT_PROCESSES, "DONE", DATES_NONE},
+    {"admin_processes_flow_done", 2, NULL, 0, 0, 0, "helloworld", 0, 0, 0, WHAT_PROCESSES, "DONE", DATES_NONE},
     /* a flow with no process at all, alone and with a status bob's own have */
-    {"admin_processes_other_flow", 2, NULL, 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_PROCESSES, NULL},
-    {"processes_other_flow_started", 0, NULL, 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_PROCESSES, "STARTED"},
+    {"admin_processes_other_flow", 2, NULL, 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_PROCESSES, NULL, DATES_NONE},
+    {"processes_other_flow_started", 0, NULL, 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_PROCESSES, "STARTED", DATES_NONE},
     /* GET /api/flows: every flow, each with its running processes per version */
-    {"flows", 2, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_FLOWS, NULL},
+    {"flows", 2, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_FLOWS, NULL, DATES_NONE},
     /* all tasks (GET /api/tasks?view=all): an admin's, of a status none
      * has, of a flow with no process; a manager's, and a manager's of a
      * flow with no process */
-    {"admin_all", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"admin_all_deep", 2, "all", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL},
+    {"admin_all", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"admin_all_deep", 2, "all", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
     /* bob's inbox of a flow with none of his tasks */
-    {"inbox_other_flow", 0, "inbox", 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_TASKS, NULL},
-    {"admin_all_canceled", 2, "all", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, "CANCELED"},
-    {"admin_all_other_flow", 2, "all", 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_TASKS, NULL},
-    {"manager_all", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL},
-    {"manager_all_new", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW"},
+    {"inbox_other_flow", 0, "inbox", 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"admin_all_canceled", 2, "all", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, "CANCELED", DATES_NONE},
+    {"admin_all_other_flow", 2, "all", 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"manager_all", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"manager_all_new", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
     /* a status held by a tenth of the tasks, oldest first: read by walking
      * (SQLite counts 10,000 of them in task_status first, once per 10 s;
      * PostgreSQL's plan for the status chooses) */
-    {"admin_all_assigned_oldest", 2, "all", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "ASSIGNED"},
-    {"other_manager_all_new", 4, "all", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, "NEW"},
+    {"admin_all_assigned_oldest", 2, "all", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "ASSIGNED", DATES_NONE},
+    {"other_manager_all_new", 4, "all", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
     /* "mature" (counts_bench.sh's last phase, after most approve tasks were
      * finished: NEW in 1 process of 150, ASSIGNED in 1 of 1,500): the open
      * tasks of a database whose tasks are mostly DONE, as an admin and as
      * carol; measured only with the argument "mature", the others only
      * without it */
-    {"mature_all_new", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW"},
-    {"mature_all_new_next", 2, "all", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, "NEW"},
-    {"mature_all_new_oldest", 2, "all", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW"},
-    {"mature_all_new_flow", 2, "all", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, "NEW"},
-    {"mature_all_assigned", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "ASSIGNED"},
-    {"mature_manager_all_new", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW"},
+    /* with a date filter: the tasks of the range from task_created where
+     * it holds few (bob's 90 inbox and 810 queue tasks of the newest 900
+     * processes, alice's 900 start tasks; the oldest 900's), none in it */
+    {"inbox_since", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_RECENT},
+    {"queue_since", 0, "queue", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_RECENT},
+    {"queue_since_none", 0, "queue", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL, DATES_NEVER},
+    {"inbox_until", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_OLD},
+    {"alice_archive_since", 1, "archive", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_RECENT},
+    {"mature_all_new", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
+    {"mature_all_new_next", 2, "all", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
+    {"mature_all_new_oldest", 2, "all", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
+    {"mature_all_new_flow", 2, "all", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
+    {"mature_all_assigned", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "ASSIGNED", DATES_NONE},
+    {"mature_manager_all_new", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
 };
 enum { M__N = sizeof MEASURES / sizeof MEASURES[0] };
 /* PostgreSQL plans a prepared statement for its values at its first five
@@ -170,6 +183,9 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
     engine_task_query q = {.view = m->view, .limit = 50, .ascending = m->ascending, .by_due = m->by_due,
                            .by_finished = m->by_finished, .flow = m->flow, .after = m->second ? *after : 0,
                            .status = m->status};
+    if (m->dates == DATES_RECENT) q.since = getenv("SINCE_RECENT");
+    if (m->dates == DATES_NEVER) q.since = "2099-01-01T00:00:00.000Z";
+    if (m->dates == DATES_OLD) q.until = getenv("UNTIL_OLD");
     rc = list_page(e, who, &q, &t0, &out, &err);
   }
   *ms = (fhtime_monotonic() - t0) * 1000.0;
@@ -258,6 +274,9 @@ int main(int argc, char **argv) {
   int skip[M__N] = {0};
   for (int w = 0; w < M__N; w++)
     skip[w] = (only && strcmp(only, MEASURES[w].name) != 0) || (strncmp(MEASURES[w].name, "mature_", 7) == 0) != mature;
+  for (int w = 0; w < M__N; w++)
+    if (MEASURES[w].dates && !skip[w] && (!getenv("SINCE_RECENT") || !getenv("UNTIL_OLD")))
+      return fprintf(stderr, "%s: SINCE_RECENT and UNTIL_OLD are its bounds (bench/counts_bench.sh)\n", MEASURES[w].name), 2;
   int any_cold = 0;   /* the cold measures' engine, only when one is measured */
   for (int w = 0; w < M__N; w++) any_cold |= MEASURES[w].cold && !skip[w];
   engine_options eo = {.flows = reg, .db_path = argv[1], .synchronous_full = 1};

@@ -7,7 +7,9 @@
 # queue), and as alice, who may take none of them (her queue is empty); all tasks
 # (view=all) as an admin and as managers of helloworld (carol) and of a flow with
 # no process (dave); and at the last size, with most approve tasks finished
-# ("mature": MATURE=0 leaves it out), all tasks of NEW and of ASSIGNED.  Not run by ctest.
+# ("mature": MATURE=0 leaves it out), all tasks of NEW and of ASSIGNED.  Pages with a date
+# filter: bob's inbox and queue and alice's archive since the newest 900 processes were
+# created, the queue since a time none was, the inbox until the oldest 900's.  Not run by ctest.
 #
 #   bench/counts_bench.sh [ITER (200)] [SIZES ("10000 100000 1000000")]
 # Environment: BUILD_DIR (build-release; built Release unless NO_BUILD=1),
@@ -52,6 +54,9 @@ cli user add dave --password dave-pw >/dev/null
 cli user grant dave wcp01_sequence.manage >/dev/null
 cli start helloworld --as alice --data '{"text":"bench message 1"}' >/dev/null
 cli start helloworld --as alice --data '{"text":"bench message 2"}' >/dev/null
+# Cloned process i and its tasks were created at CREATED_BASE + i seconds (a second
+# apart, in the order of their ids), for the pages with a date filter.
+CREATED_BASE=1600000000
 # The backend's SQL: sql (a script on stdin or -c), settle (statistics after a clone),
 # SEQ FROM TO (the numbers FROM..TO as a query) and SET_TEXT (process i's data): for the clone.
 if [ "$BACKEND" = pg ]; then
@@ -59,6 +64,7 @@ if [ "$BACKEND" = pg ]; then
   SEQ() { echo "SELECT i FROM generate_series($1, $2) i"; }
   SET_TEXT="jsonb_set(p.data::jsonb, '{text}', to_jsonb('bench message ' || s.i))::text"
   DUE_OF="to_char(to_timestamp(1800000000 + (process_id * 7919) % 10000000) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+  CREATED_OF="to_char(to_timestamp($CREATED_BASE + s.i) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
   # what autovacuum does on a live server: statistics, and the visibility map that
   # lets the counts' range scans answer from the index alone (twice: an autovacuum
   # ANALYZE that began during the clone keeps the first from marking its pages)
@@ -70,10 +76,13 @@ else
   SEQ() { echo "WITH RECURSIVE s(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM s WHERE i < $2) SELECT i FROM s"; }
   SET_TEXT="json_set(p.data, '\$.text', 'bench message ' || s.i)"
   DUE_OF="strftime('%Y-%m-%dT%H:%M:%fZ', 1800000000 + (process_id * 7919) % 10000000, 'unixepoch')"
+  CREATED_OF="strftime('%Y-%m-%dT%H:%M:%fZ', $CREATED_BASE + s.i, 'unixepoch')"
   settle() { sqlite3 "$DB" "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null; }
   TASK_COLS=$(sqlite3 "$DB" "SELECT group_concat(name, ', ') FROM pragma_table_info('task') WHERE name NOT IN ('id', 'process_id')")
 fi
 
+# the clones' tasks: the templates' columns but their creation time
+TASK_SRC=$(echo "$TASK_COLS" | sed "s|\bcreated_at\b|$CREATED_OF AS created_at|")
 # process 2's approve task: the inbox template (PostgreSQL hands ids out in blocks)
 APPROVE=$(sql -c "SELECT id FROM task WHERE process_id = 2 AND flow_task = 'helloworld.approve'")
 cli task "$APPROVE" assign --as bob >/dev/null
@@ -94,7 +103,7 @@ INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at,
   SELECT s.i, p.flow, p.status, $SET_TEXT, p.created_by, p.created_at, p.finished_at, p.version, p.depth, p.flow_version
   FROM seq s JOIN process p ON p.id = s.tpl;
 INSERT INTO task(id, process_id, $TASK_COLS)
-  SELECT $OFF + 2 * s.i - 1 + k.k, s.i, $TASK_COLS FROM seq s JOIN tpl k ON k.process_id = s.tpl JOIN task t ON t.id = k.id;
+  SELECT $OFF + 2 * s.i - 1 + k.k, s.i, $TASK_SRC FROM seq s JOIN tpl k ON k.process_id = s.tpl JOIN task t ON t.id = k.id;
 INSERT INTO task_previous SELECT $OFF + 2 * s.i, $OFF + 2 * s.i - 1 FROM seq s;
 UPDATE task SET due_at = $DUE_OF WHERE id BETWEEN $OFF + 2 * $1 - 1 AND $OFF + 2 * $2
   AND flow_task = 'helloworld.approve' AND process_id % 3 = 1;
@@ -105,9 +114,13 @@ COMMIT;
 EOF
 }
 
+# the date filters' bounds at N processes: since the newest 900 processes' tasks (1,800
+# tasks of people: host/store_internal.h's CREATED_FEW is 2,000), until the oldest 900's
+at_second() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000Z; }
 # run BUILD N [mature] -> lines "N build what p50 p99 answer rows warm-up", checked
 run() {
-  out=$(cd "$ROOT" && "$(dir_of "$1")/counts_bench" "$DB" "$ITER" ${3:-}) || { echo "counts_bench ($1) failed" >&2; exit 1; }
+  out=$(cd "$ROOT" && SINCE_RECENT=$(at_second $((CREATED_BASE + $2 - 899))) UNTIL_OLD=$(at_second $((CREATED_BASE + 901))) \
+        "$(dir_of "$1")/counts_bench" "$DB" "$ITER" ${3:-}) || { echo "counts_bench ($1) failed" >&2; exit 1; }
   echo "$out" | sed "s|^|$2 $1 |"
 }
 

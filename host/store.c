@@ -413,6 +413,32 @@ const char *const STORE_SQL[Q__COUNT] = {
   "SELECT " LIST_COLS(ALL) " FROM task t " JOINS_ALL "WHERE t.id IN (" STATUS_IDS(cmp, order) ") ORDER BY t.id " order " LIMIT ?11"
   [Q_LIST_ALL_STATUS] = STATUS_LIST("<", "DESC"),
   [Q_LIST_ALL_STATUS_ASC] = STATUS_LIST(">", "ASC"),
+  /* The inbox, the queue and the archive with a date filter (since ?8,
+   * until ?9) whose range holds few tasks of people (created_is_few):
+   * task_created's range, each task's row read to test the view and the
+   * other filters, the page's ids sorted from those, then the page's rows.
+   * The walk of the view in id order read it whole where fewer than a page
+   * of its tasks were in the range.  The date bounds are a range of the
+   * index only as plain comparisons ("?8 IS NULL OR ..." is none), and the
+   * index's condition is said word for word, which SQLite needs to take a
+   * partial index.  (In the subquery, t is the task of the range.) */
+#define CREATED_RANGE(a) \
+  a "created_at >= coalesce(?8, '') AND " a "created_at < coalesce(?9, '~') AND " TASK_OF_PEOPLE(a)
+#define DATE_IDS(v, cmp, order)                                                                               \
+  "SELECT t.id FROM task t INDEXED BY task_created WHERE " CREATED_RANGE("t.") " AND " VIEW_##v LIST_FILTERS \
+  KEY_AFTER("t.", cmp) " ORDER BY t.id " order " LIMIT ?11"
+#define DATE_LIST(v, cmp, order)                                                                          \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (" DATE_IDS(v, cmp, order) ") ORDER BY t.id " \
+  order " LIMIT ?11"
+  [Q_LIST_INBOX_DATE] = DATE_LIST(INBOX, "<", "DESC"),
+  [Q_LIST_INBOX_DATE_ASC] = DATE_LIST(INBOX, ">", "ASC"),
+  [Q_LIST_QUEUE_DATE] = DATE_LIST(QUEUE, "<", "DESC"),
+  [Q_LIST_QUEUE_DATE_ASC] = DATE_LIST(QUEUE, ">", "ASC"),
+  [Q_LIST_ARCHIVE_DATE] = DATE_LIST(ARCHIVE, "<", "DESC"),
+  [Q_LIST_ARCHIVE_DATE_ASC] = DATE_LIST(ARCHIVE, ">", "ASC"),
+  /* (the range's tasks up to CREATED_FEW, from the index alone) */
+  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE " CREATED_RANGE("")
+                           " LIMIT " SQ_STR(CREATED_FEW) ")",
   /* (the status's tasks up to STATUS_FEW, and the last task id, for the
    * number of tasks: store.c's status_is_few) */
   [Q_TASK_COUNT_STATUS] = "SELECT (SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_status WHERE status = ?1"
@@ -1963,6 +1989,21 @@ static int status_is_few(store *st, const char *status, int *few, fherr *err) {
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the tasks of a status");
 }
 
+/* Whether the range of a date filter (since, until) holds fewer than
+ * CREATED_FEW tasks of people (Q_TASK_COUNT_CREATED): then the page reads
+ * them from task_created, else it walks the view, which finds a page soon
+ * where the range holds many of the view's tasks. */
+static int created_is_few(store *st, const store_task_query *q, int *few, fherr *err) {
+  dbs *s = sq_prep(st, Q_TASK_COUNT_CREATED, err);
+  if (!s) return FH_INTERNAL;
+  sq_bind_text_or_null(s, 8, q->since);
+  sq_bind_text_or_null(s, 9, q->until);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) *few = dbs_col_int64(s, 0) < CREATED_FEW;
+  sq_done(s);
+  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the tasks of a date range");
+}
+
 /* No filter but the flow and the status (the node-by-node and the
  * status reads test only those inside their index ranges). */
 static int filters_flow_status_only(const store_task_query *q) {
@@ -2009,6 +2050,22 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
     which = order == 3 ? Q_LIST_ARCHIVE_FIN_PARTS : Q_LIST_ARCHIVE_FIN_PARTS_ASC;
   if (order < 2 && !q->nfilters && q->view == STORE_VIEW_ARCHIVE && !(filtered && pg))
     which = order ? Q_LIST_ARCHIVE_PARTS_ASC : Q_LIST_ARCHIVE_PARTS;
+  /* the inbox, the queue and the archive with a date filter from
+   * task_created: on SQLite when the range holds few tasks of people; on
+   * PostgreSQL the planner chooses between that index and the view's own
+   * (run unnamed, planned for the values); with data.* filters or a
+   * process (whose tasks are few), as before */
+  int by_date = 0;
+  if (q->view != STORE_VIEW_ALL && order < 2 && (q->since || q->until) && !q->nfilters && !q->process_id) {
+    by_date = pg;
+    if (!pg && created_is_few(st, q, &by_date, err)) return FH_INTERNAL;
+    if (by_date) {
+      static const int by_date_view[3][2] = {{Q_LIST_INBOX_DATE, Q_LIST_INBOX_DATE_ASC},
+                                             {Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC},
+                                             {Q_LIST_ARCHIVE_DATE, Q_LIST_ARCHIVE_DATE_ASC}};
+      which = by_date_view[q->view][order];
+    }
+  }
   /* all tasks of a rare status from task_rare (PostgreSQL's twin, planned
    * for its values, takes that index itself) */
   if (!pg && q->view == STORE_VIEW_ALL && order < 2 && q->status && task_status_rare(q->status))
@@ -2065,9 +2122,10 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                    which == Q_LIST_ARCHIVE_FIN_PARTS || which == Q_LIST_ARCHIVE_FIN_PARTS_ASC ||
                    which == Q_LIST_QUEUE_NODES || which == Q_LIST_QUEUE_NODES_ASC || which == Q_LIST_INBOX_NEXT ||
                    which == Q_LIST_INBOX_NEXT_ASC || which == Q_LIST_ARCHIVE_PARTS || which == Q_LIST_ARCHIVE_PARTS_ASC;
-  /* (a page of a few processes' flows, of a status or of the inbox of a
-   * flow: its own text, planned for its values on PostgreSQL) */
-  int own_text = few || by_status || which == Q_LIST_INBOX_FLOW || which == Q_LIST_INBOX_FLOW_ASC;
+  /* (a page of a few processes' flows, of a status, of a date range or of
+   * the inbox of a flow: its own text, planned for its values on
+   * PostgreSQL) */
+  int own_text = few || by_status || by_date || which == Q_LIST_INBOX_FLOW || which == Q_LIST_INBOX_FLOW_ASC;
   int pg_filtered =
       pg && !own_text && (filtered || q->nfilters || (q->after && !after_kept) || rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);

@@ -220,6 +220,10 @@ static const char *const MIGRATIONS_PG[] = {
     "CREATE STATISTICS IF NOT EXISTS task_flow_of ON (split_part(flow_task, '.', 1)) FROM task;"
     "DO $$ BEGIN IF (SELECT reltuples FROM pg_class WHERE oid = 'task'::regclass) >= 10000 THEN ANALYZE task;"
     " END IF; END $$;",
+    /* 16: SQLite's 21, the tasks of people by creation time, for the
+     * inbox, the queue and the archive with a date filter
+     * (store_sql_pg.c's Q_LIST_*_DATE) */
+    MIGRATION_CREATED_INDEX,
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -482,6 +482,28 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_PROC_COUNT_FLOWS] = "SELECT count(*) FROM (SELECT 1 FROM json_array_elements_text(($1)::json) f(flow)"
                          " CROSS JOIN LATERAL (SELECT 1 FROM process p WHERE p.flow = f.flow ORDER BY p.flow, p.id DESC"
                          " LIMIT " SQ_STR(ALL_FEW) ") q LIMIT " SQ_STR(ALL_FEW) ") c",
+  /* store.c's Q_LIST_*_DATE: the inbox, the queue and the archive with a
+   * date filter, the page's ids first, then their rows (run unnamed,
+   * planned for the values).  The index's condition, said here, lets the
+   * planner read task_created's range where the statistics say it holds
+   * few tasks, and walk the view's own index in id order where it holds
+   * many. */
+#define DATE_IDS(v, cmp, order)                                                                               \
+  "SELECT t.id FROM task t WHERE " TASK_OF_PEOPLE("t.") " AND " VIEW_##v LIST_FILTERS " AND ($10 IS NULL OR t.id " \
+  cmp " $10) ORDER BY t.id " order " LIMIT $11"
+#define DATE_LIST(v, cmp, order)                                                                                   \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN (" DATE_IDS(v, cmp, order) ")" \
+  " ORDER BY t.id " order " LIMIT $11"
+  [Q_LIST_INBOX_DATE] = DATE_LIST(INBOX, "<", "DESC"),
+  [Q_LIST_INBOX_DATE_ASC] = DATE_LIST(INBOX, ">", "ASC"),
+  [Q_LIST_QUEUE_DATE] = DATE_LIST(QUEUE, "<", "DESC"),
+  [Q_LIST_QUEUE_DATE_ASC] = DATE_LIST(QUEUE, ">", "ASC"),
+  [Q_LIST_ARCHIVE_DATE] = DATE_LIST(ARCHIVE, "<", "DESC"),
+  [Q_LIST_ARCHIVE_DATE_ASC] = DATE_LIST(ARCHIVE, ">", "ASC"),
+  /* (SQLite's count of a range; the planner weighs it here: not used) */
+  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE " LIST_PARAMS
+                           "created_at >= coalesce($8, '') AND created_at < coalesce($9, '~') AND " TASK_OF_PEOPLE("")
+                           " LIMIT " SQ_STR(CREATED_FEW) ") c",
   /* store.c's Q_LIST_ALL_STATUS: all tasks of NEW or ASSIGNED, maybe of
    * some flows, the page's ids first, then their rows (run unnamed,
    * planned for the values).  Where the status is rare, its range of

@@ -721,6 +721,90 @@ static int test_list_owner(void) {
   return 0;
 }
 
+/* The inbox, the queue and the archive with a date filter: where the
+ * range holds few tasks of people they come from task_created
+ * (Q_LIST_*_DATE), where it holds more than CREATED_FEW from the walk;
+ * either way every page both ways is the view's tasks of the range, each
+ * once, in order: a start function's task in the archive too (it has an
+ * owner), never an automatic task. */
+static int date_pages_match(store *st, int view, int64_t user, const char *since, const char *until, const int64_t *want,
+                            int nwant) {
+  fherr err = {0};
+  for (int asc = 0; asc < 2; asc++) {
+    store_task_query q = {.view = view, .user_id = user, .user_name = "alice", .limit = 7, .ascending = asc,
+                          .assignable_json = "[\"f.review\"]", .since = since, .until = until};
+    int seen = 0;
+    for (;;) {
+      st_task *rows;
+      int n;
+      CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+      for (int i = 0; i < n; i++, seen++) CHECK(seen < nwant && rows[i].id == want[asc ? seen : nwant - 1 - seen]);
+      q.after = n ? rows[n - 1].id : 0;
+      st_task_array_free(rows, n);
+      if (n < 7) break;
+    }
+    CHECK(seen == nwant);
+  }
+  return 1;
+}
+
+static int test_date_pages(void) {
+  fherr err = {0};
+  char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
+  store *st;
+  const char *db = open_temp(path, url, sizeof url, &st);
+  CHECK(db);
+  CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_DATE, "INDEX task_created (created_at>? AND created_at<?)", "SCAN t"));
+  CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_DATE_ASC, "INDEX task_created (created_at>? AND created_at<?)", "SCAN t"));
+  CHECK(lite_plan_is(st, db, Q_TASK_COUNT_CREATED, "COVERING INDEX task_created", "SCAN task"));
+  /* a process a minute: its start function's task (alice's, done), a
+   * handler (automatic, no owner) and a review task, queued, in alice's
+   * inbox or done by her, in turn; minute 0 of hour 1 is process 60 */
+  enum { PROCS = 1300 };
+  static int64_t ids[PROCS][3];
+  int64_t alice, pid;
+  CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
+  for (int i = 0; i < PROCS; i++) {
+    CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", alice, &pid, &err) == FH_OK);
+    static const char *const types[3] = {"start_function", "handler", "view"};
+    static const char *const names[3] = {"f.start", "f.check", "f.review"};
+    for (int k = 0; k < 3; k++) {
+      st_task t = {.process_id = pid};
+      snprintf(t.flow_task, sizeof t.flow_task, "%s", names[k]);
+      snprintf(t.type, sizeof t.type, "%s", types[k]);
+      snprintf(t.token, sizeof t.token, "start");
+      snprintf(t.created_at, sizeof t.created_at, "2026-01-%02dT%02d:%02d:00.000Z", 1 + i / 1440, i / 60 % 24, i % 60);
+      t.status = k < 2 || i % 3 == 2 ? TASK_DONE : i % 3 ? TASK_ASSIGNED : TASK_NEW;
+      t.owner_id = k == 1 || (k == 2 && i % 3 == 0) ? 0 : alice;
+      CHECK(store_task_insert(st, &t, &err) == FH_OK);
+      ids[i][k] = t.id;
+    }
+  }
+  /* each view's tasks of processes [from, to), in id order */
+  struct { const char *since, *until; int from, to; } ranges[] = {
+      {"2026-01-01T01:00:00.000Z", "2026-01-01T02:30:00.000Z", 60, 150},   /* few: task_created */
+      {"2026-01-01T20:00:00.000Z", NULL, 1200, PROCS},                     /* since alone */
+      {NULL, "2026-01-01T00:10:00.000Z", 0, 10},                           /* until alone */
+      {"2026-01-01T00:10", "2026-01-01T21:00:00.000Z", 10, 1260},          /* 2,500 of people: the walk */
+      {"2027-01-01", NULL, 0, 0}};                                         /* none */
+  static int64_t want[2 * PROCS];
+  for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
+    for (int view = STORE_VIEW_INBOX; view <= STORE_VIEW_ARCHIVE; view++) {
+      int nwant = 0;
+      for (int i = ranges[r].from; i < ranges[r].to; i++) {
+        if (view == STORE_VIEW_ARCHIVE) want[nwant++] = ids[i][0];
+        if ((view == STORE_VIEW_INBOX && i % 3 == 1) || (view == STORE_VIEW_QUEUE && i % 3 == 0) ||
+            (view == STORE_VIEW_ARCHIVE && i % 3 == 2))
+          want[nwant++] = ids[i][2];
+      }
+      fprintf(stderr, "  range %zu, view %d: %d tasks\n", r, view, nwant);
+      CHECK(date_pages_match(st, view, alice, ranges[r].since, ranges[r].until, want, nwant));
+    }
+  store_close(st);
+  test_remove_db(path);
+  return 0;
+}
+
 /* The queue page reads about the tasks it shows however many tasks are
  * done, held or queued for other nodes: it reads each node's newest (that
  * pass the filters) from task_status; with data.* filters it walks the
@@ -1612,6 +1696,7 @@ static const test_case TESTS[] = {
     {"list_rows", test_list_rows},
     {"list_owner", test_list_owner},
     {"queue_walk", test_queue_walk},
+    {"date_pages", test_date_pages},
     {"due_parts", test_due_parts},
     {NULL, NULL},
 };
