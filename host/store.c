@@ -437,7 +437,8 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_ARCHIVE_DATE] = DATE_LIST(ARCHIVE, "<", "DESC"),
   [Q_LIST_ARCHIVE_DATE_ASC] = DATE_LIST(ARCHIVE, ">", "ASC"),
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
-  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE " CREATED_RANGE("")
+  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE created_at >="
+                           " coalesce(?1, '') AND created_at < coalesce(?2, '~') AND " TASK_OF_PEOPLE("")
                            " LIMIT " SQ_STR(CREATED_FEW) ")",
   /* (the status's tasks up to STATUS_FEW, and the last task id, for the
    * number of tasks: store.c's status_is_few) */
@@ -1990,14 +1991,14 @@ static int status_is_few(store *st, const char *status, int *few, fherr *err) {
 }
 
 /* Whether the range of a date filter (since, until) holds fewer than
- * CREATED_FEW tasks of people (Q_TASK_COUNT_CREATED): then the page reads
- * them from task_created, else it walks the view, which finds a page soon
- * where the range holds many of the view's tasks. */
+ * CREATED_FEW tasks of people (Q_TASK_COUNT_CREATED, both backends): then
+ * the page reads them from task_created, else it walks the view, which
+ * finds a page soon where the range holds many of the view's tasks. */
 static int created_is_few(store *st, const store_task_query *q, int *few, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_COUNT_CREATED, err);
   if (!s) return FH_INTERNAL;
-  sq_bind_text_or_null(s, 8, q->since);
-  sq_bind_text_or_null(s, 9, q->until);
+  sq_bind_text_or_null(s, 1, q->since);
+  sq_bind_text_or_null(s, 2, q->until);
   int rc = dbs_step(s);
   if (rc == DB_ROW) *few = dbs_col_int64(s, 0) < CREATED_FEW;
   sq_done(s);
@@ -2051,14 +2052,13 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   if (order < 2 && !q->nfilters && q->view == STORE_VIEW_ARCHIVE && !(filtered && pg))
     which = order ? Q_LIST_ARCHIVE_PARTS_ASC : Q_LIST_ARCHIVE_PARTS;
   /* the inbox, the queue and the archive with a date filter from
-   * task_created: on SQLite when the range holds few tasks of people; on
-   * PostgreSQL the planner chooses between that index and the view's own
-   * (run unnamed, planned for the values); with data.* filters or a
+   * task_created when the range holds few tasks of people (on PostgreSQL
+   * too: its planner, left to choose, mixed the view's indexes in on poor
+   * guesses, store_sql_pg.c's DATE_RANGE); with data.* filters or a
    * process (whose tasks are few), as before */
   int by_date = 0;
   if (q->view != STORE_VIEW_ALL && order < 2 && (q->since || q->until) && !q->nfilters && !q->process_id) {
-    by_date = pg;
-    if (!pg && created_is_few(st, q, &by_date, err)) return FH_INTERNAL;
+    if (created_is_few(st, q, &by_date, err)) return FH_INTERNAL;
     if (by_date) {
       static const int by_date_view[3][2] = {{Q_LIST_INBOX_DATE, Q_LIST_INBOX_DATE_ASC},
                                              {Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC},
