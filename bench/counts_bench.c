@@ -55,9 +55,10 @@ typedef struct measure_def {
   int dates;            /* a date filter (DATES_*) */
 } measure_def;
 /* since the newest 900 processes ($SINCE_RECENT), since a time no task has,
- * until the oldest 900 ($UNTIL_OLD): bench/counts_bench.sh's seed creates
- * process i's tasks a second after process i - 1's */
-enum { DATES_NONE, DATES_RECENT, DATES_NEVER, DATES_OLD };
+ * until the oldest 900 ($UNTIL_OLD); finished since the newest 900, since
+ * a time none was: bench/counts_bench.sh's seed creates process i's tasks
+ * a second after process i - 1's, and finishes its finished ones then */
+enum { DATES_NONE, DATES_RECENT, DATES_NEVER, DATES_OLD, DATES_FINISHED_RECENT, DATES_FINISHED_NEVER };
 static const measure_def MEASURES[] = {
     {"counts", 0, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
     {"inbox", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
@@ -124,12 +125,15 @@ static const measure_def MEASURES[] = {
      * without it */
     /* with a date filter: the tasks of the range from task_created where
      * it holds few (bob's 90 inbox and 810 queue tasks of the newest 900
-     * processes, alice's 900 start tasks; the oldest 900's), none in it */
+     * processes, alice's 900 start tasks; the oldest 900's), none in it;
+     * alice's tasks finished in a range, from task_owner_finished */
     {"inbox_since", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_RECENT},
     {"queue_since", 0, "queue", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_RECENT},
     {"queue_since_none", 0, "queue", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL, DATES_NEVER},
     {"inbox_until", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_OLD},
     {"alice_archive_since", 1, "archive", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_RECENT},
+    {"alice_archive_fin_since", 1, "archive", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_FINISHED_RECENT},
+    {"alice_archive_fin_none", 1, "archive", 0, 0, 0, NULL, 0, 0, 0, WHAT_TASKS, NULL, DATES_FINISHED_NEVER},
     {"mature_all_new", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
     {"mature_all_new_next", 2, "all", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
     {"mature_all_new_oldest", 2, "all", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
@@ -186,6 +190,8 @@ static int measure(engine *e, const fh_actor *who, const measure_def *m, int64_t
     if (m->dates == DATES_RECENT) q.since = getenv("SINCE_RECENT");
     if (m->dates == DATES_NEVER) q.since = "2099-01-01T00:00:00.000Z";
     if (m->dates == DATES_OLD) q.until = getenv("UNTIL_OLD");
+    if (m->dates == DATES_FINISHED_RECENT) q.finished_since = getenv("SINCE_RECENT");
+    if (m->dates == DATES_FINISHED_NEVER) q.finished_since = "2099-01-01T00:00:00.000Z";
     rc = list_page(e, who, &q, &t0, &out, &err);
   }
   *ms = (fhtime_monotonic() - t0) * 1000.0;

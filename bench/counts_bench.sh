@@ -9,7 +9,8 @@
 # no process (dave); and at the last size, with most approve tasks finished
 # ("mature": MATURE=0 leaves it out), all tasks of NEW and of ASSIGNED.  Pages with a date
 # filter: bob's inbox and queue and alice's archive since the newest 900 processes were
-# created, the queue since a time none was, the inbox until the oldest 900's.  Not run by ctest.
+# created, the queue since a time none was, the inbox until the oldest 900's, alice's
+# archive finished since the newest 900 and since a time none was.  Not run by ctest.
 #
 #   bench/counts_bench.sh [ITER (200)] [SIZES ("10000 100000 1000000")]
 # Environment: BUILD_DIR (build-release; built Release unless NO_BUILD=1),
@@ -55,7 +56,8 @@ cli user grant dave wcp01_sequence.manage >/dev/null
 cli start helloworld --as alice --data '{"text":"bench message 1"}' >/dev/null
 cli start helloworld --as alice --data '{"text":"bench message 2"}' >/dev/null
 # Cloned process i and its tasks were created at CREATED_BASE + i seconds (a second
-# apart, in the order of their ids), for the pages with a date filter.
+# apart, in the order of their ids), and its finished tasks finished then, for the
+# pages with a date filter.
 CREATED_BASE=1600000000
 # The backend's SQL: sql (a script on stdin or -c), settle (statistics after a clone),
 # SEQ FROM TO (the numbers FROM..TO as a query) and SET_TEXT (process i's data): for the clone.
@@ -81,8 +83,10 @@ else
   TASK_COLS=$(sqlite3 "$DB" "SELECT group_concat(name, ', ') FROM pragma_table_info('task') WHERE name NOT IN ('id', 'process_id')")
 fi
 
-# the clones' tasks: the templates' columns but their creation time
-TASK_SRC=$(echo "$TASK_COLS" | sed "s|\bcreated_at\b|$CREATED_OF AS created_at|")
+# the clones' tasks: the templates' columns but their creation time, and a finished
+# task's finish at that time too
+TASK_SRC=$(echo "$TASK_COLS" | sed -e "s|\bcreated_at\b|$CREATED_OF AS created_at|" \
+  -e "s|\bfinished_at\b|CASE WHEN finished_at IS NULL THEN NULL ELSE $CREATED_OF END AS finished_at|")
 # process 2's approve task: the inbox template (PostgreSQL hands ids out in blocks)
 APPROVE=$(sql -c "SELECT id FROM task WHERE process_id = 2 AND flow_task = 'helloworld.approve'")
 cli task "$APPROVE" assign --as bob >/dev/null

@@ -440,6 +440,23 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE created_at >="
                            " coalesce(?1, '') AND created_at < coalesce(?2, '~') AND " TASK_OF_PEOPLE("")
                            " LIMIT " SQ_STR(CREATED_FEW) ")",
+  /* The archive in id order with finished_since (?12) or finished_until
+   * (?13) whose range holds few of the user's finished tasks
+   * (finished_is_few): the user's range of task_owner_finished, the other
+   * filters tested on its rows, the page's ids sorted, then their rows.
+   * The walk of the archive in id order read it whole for a week that
+   * held fewer than a page of it. */
+#define FINISHED_RANGE(a, user, since, until)                                                                  \
+  a "owner_id = " user " AND " a "status IN ('DONE','CANCELED') AND " a "finished_at >= coalesce(" since ", '')" \
+  " AND " a "finished_at < coalesce(" until ", '~')"
+#define FINISHED_LIST(cmp, order)                                                                                  \
+  "SELECT " LIST_COLS(ARCHIVE) " FROM task t " JOINS_ARCHIVE "WHERE t.id IN (SELECT t.id FROM task t INDEXED BY"  \
+  " task_owner_finished WHERE " FINISHED_RANGE("t.", "?2", "?12", "?13") " AND " VIEW_ARCHIVE LIST_FILTERS        \
+  KEY_AFTER("t.", cmp) " ORDER BY t.id " order " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
+  [Q_LIST_ARCHIVE_FINISHED] = FINISHED_LIST("<", "DESC"),
+  [Q_LIST_ARCHIVE_FINISHED_ASC] = FINISHED_LIST(">", "ASC"),
+  [Q_TASK_COUNT_FINISHED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_owner_finished WHERE "
+                            FINISHED_RANGE("", "?1", "?2", "?3") " LIMIT " SQ_STR(CREATED_FEW) ")",
   /* (the status's tasks up to STATUS_FEW, and the last task id, for the
    * number of tasks: store.c's status_is_few) */
   [Q_TASK_COUNT_STATUS] = "SELECT (SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_status WHERE status = ?1"
@@ -2005,6 +2022,20 @@ static int created_is_few(store *st, const store_task_query *q, int *few, fherr 
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the tasks of a date range");
 }
 
+/* Whether the user's finished tasks in the range of finished_since and
+ * finished_until are fewer than CREATED_FEW (Q_TASK_COUNT_FINISHED). */
+static int finished_is_few(store *st, const store_task_query *q, int *few, fherr *err) {
+  dbs *s = sq_prep(st, Q_TASK_COUNT_FINISHED, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_int64(s, 1, q->user_id);
+  sq_bind_text_or_null(s, 2, q->finished_since);
+  sq_bind_text_or_null(s, 3, q->finished_until);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) *few = dbs_col_int64(s, 0) < CREATED_FEW;
+  sq_done(s);
+  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the finished tasks of a date range");
+}
+
 /* No filter but the flow and the status (the node-by-node and the
  * status reads test only those inside their index ranges). */
 static int filters_flow_status_only(const store_task_query *q) {
@@ -2065,6 +2096,13 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                                              {Q_LIST_ARCHIVE_DATE, Q_LIST_ARCHIVE_DATE_ASC}};
       which = by_date_view[q->view][order];
     }
+  }
+  /* the archive with finished_since or finished_until the same way, from
+   * the user's range of task_owner_finished */
+  if (!by_date && q->view == STORE_VIEW_ARCHIVE && order < 2 && (q->finished_since || q->finished_until) &&
+      !q->nfilters && !q->process_id) {
+    if (finished_is_few(st, q, &by_date, err)) return FH_INTERNAL;
+    if (by_date) which = order ? Q_LIST_ARCHIVE_FINISHED_ASC : Q_LIST_ARCHIVE_FINISHED;
   }
   /* all tasks of a rare status from task_rare (PostgreSQL's twin, planned
    * for its values, takes that index itself) */

@@ -72,6 +72,8 @@ enum {
    * task_created, and (SQLite) how many tasks of people a range holds */
   Q_LIST_INBOX_DATE, Q_LIST_INBOX_DATE_ASC, Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC, Q_LIST_ARCHIVE_DATE,
   Q_LIST_ARCHIVE_DATE_ASC, Q_TASK_COUNT_CREATED,
+  /* the archive with finished_since or finished_until, from task_owner_finished */
+  Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC, Q_TASK_COUNT_FINISHED,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_AUDIT_FIRST, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,
@@ -478,6 +480,9 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
  * fewer than a page of its tasks are in the range.  Each task in the range
  * is one row read to test the view: 2,000 of them cost about a millisecond. */
 #define CREATED_FEW 2000
+/* The same for the archive with finished_since or finished_until: the
+ * user's finished tasks in that range, from task_owner_finished
+ * (Q_LIST_ARCHIVE_FINISHED, store.c's finished_is_few). */
 /* a number as SQL text */
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)

@@ -512,6 +512,23 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE created_at >= coalesce($1::text, '')"
                            " AND created_at < coalesce($2::text, '~') AND " TASK_OF_PEOPLE("")
                            " LIMIT " SQ_STR(CREATED_FEW) ") c",
+  /* store.c's Q_LIST_ARCHIVE_FINISHED: the archive with finished_since or
+   * finished_until whose range holds few of the user's finished tasks, the
+   * same way from the user's range of task_owner_finished (whose
+   * finished_at is in byte order, COLLATE "C") */
+#define FINISHED_RANGE                                                                                           \
+  "(SELECT r.id, r.owner_id, r.status, r.flow_task, r.process_id, r.created_at, r.finished_at FROM task r WHERE" \
+  " r.owner_id = $2 AND r.status IN ('DONE', 'CANCELED') AND ($12::text IS NULL OR r.finished_at COLLATE \"C\" >="  \
+  " $12) AND ($13::text IS NULL OR r.finished_at COLLATE \"C\" < $13) OFFSET 0) t"
+#define FINISHED_LIST(cmp, order)                                                                                   \
+  "SELECT " LIST_COLS(ARCHIVE) " FROM task t " JOINS_ARCHIVE "WHERE " LIST_PARAMS "t.id IN (SELECT t.id FROM "   \
+  FINISHED_RANGE " WHERE " VIEW_ARCHIVE LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order \
+  " LIMIT $11) ORDER BY t.id " order " LIMIT $11"
+  [Q_LIST_ARCHIVE_FINISHED] = FINISHED_LIST("<", "DESC"),
+  [Q_LIST_ARCHIVE_FINISHED_ASC] = FINISHED_LIST(">", "ASC"),
+  [Q_TASK_COUNT_FINISHED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE owner_id = $1 AND status IN ('DONE', 'CANCELED')"
+                            " AND finished_at COLLATE \"C\" >= coalesce($2::text, '') AND finished_at COLLATE \"C\""
+                            " < coalesce($3::text, '~') LIMIT " SQ_STR(CREATED_FEW) ") c",
   /* store.c's Q_LIST_ALL_STATUS: all tasks of NEW or ASSIGNED, maybe of
    * some flows, the page's ids first, then their rows (run unnamed,
    * planned for the values).  Where the status is rare, its range of

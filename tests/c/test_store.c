@@ -726,13 +726,16 @@ static int test_list_owner(void) {
  * (Q_LIST_*_DATE), where it holds more than CREATED_FEW from the walk;
  * either way every page both ways is the view's tasks of the range, each
  * once, in order: a start function's task in the archive too (it has an
- * owner), never an automatic task. */
-static int date_pages_match(store *st, int view, int64_t user, const char *since, const char *until, const int64_t *want,
+ * owner), never an automatic task.  The archive with finished_since or
+ * finished_until the same way, from task_owner_finished
+ * (Q_LIST_ARCHIVE_FINISHED). */
+static int date_pages_match(store *st, int view, int64_t user, const char *const dates[4], const int64_t *want,
                             int nwant) {
   fherr err = {0};
   for (int asc = 0; asc < 2; asc++) {
     store_task_query q = {.view = view, .user_id = user, .user_name = "alice", .limit = 7, .ascending = asc,
-                          .assignable_json = "[\"f.review\"]", .since = since, .until = until};
+                          .assignable_json = "[\"f.review\"]", .since = dates[0], .until = dates[1],
+                          .finished_since = dates[2], .finished_until = dates[3]};
     int seen = 0;
     for (;;) {
       st_task *rows;
@@ -757,10 +760,14 @@ static int test_date_pages(void) {
   CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_DATE, "INDEX task_created (created_at>? AND created_at<?)", "SCAN t"));
   CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_DATE_ASC, "INDEX task_created (created_at>? AND created_at<?)", "SCAN t"));
   CHECK(lite_plan_is(st, db, Q_TASK_COUNT_CREATED, "COVERING INDEX task_created", "SCAN task"));
+  CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_FINISHED, "INDEX task_owner_finished (owner_id=? AND finished_at>? AND"
+                     " finished_at<?)", "SCAN t"));
+  CHECK(lite_plan_is(st, db, Q_TASK_COUNT_FINISHED, "INDEX task_owner_finished (owner_id=? AND finished_at>?", "SCAN task"));
   /* a process a minute: its start function's task (alice's, done), a
    * handler (automatic, no owner) and a review task, queued, in alice's
-   * inbox or done by her, in turn; minute 0 of hour 1 is process 60 */
-  enum { PROCS = 1300 };
+   * inbox or done by her, in turn; minute 0 of hour 1 is process 60.  The
+   * done tasks finished 30 minutes after their process began. */
+  enum { PROCS = 1600 };
   static int64_t ids[PROCS][3];
   int64_t alice, pid;
   CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
@@ -775,21 +782,33 @@ static int test_date_pages(void) {
       snprintf(t.token, sizeof t.token, "start");
       snprintf(t.created_at, sizeof t.created_at, "2026-01-%02dT%02d:%02d:00.000Z", 1 + i / 1440, i / 60 % 24, i % 60);
       t.status = k < 2 || i % 3 == 2 ? TASK_DONE : i % 3 ? TASK_ASSIGNED : TASK_NEW;
+      int f = i + 30;
+      if (t.status == TASK_DONE)
+        snprintf(t.finished_at, sizeof t.finished_at, "2026-01-%02dT%02d:%02d:00.000Z", 1 + f / 1440, f / 60 % 24,
+                 f % 60);
       t.owner_id = k == 1 || (k == 2 && i % 3 == 0) ? 0 : alice;
       CHECK(store_task_insert(st, &t, &err) == FH_OK);
       ids[i][k] = t.id;
     }
   }
-  /* each view's tasks of processes [from, to), in id order */
-  struct { const char *since, *until; int from, to; } ranges[] = {
-      {"2026-01-01T01:00:00.000Z", "2026-01-01T02:30:00.000Z", 60, 150},   /* few: task_created */
-      {"2026-01-01T20:00:00.000Z", NULL, 1200, PROCS},                     /* since alone */
-      {NULL, "2026-01-01T00:10:00.000Z", 0, 10},                           /* until alone */
-      {"2026-01-01T00:10", "2026-01-01T21:00:00.000Z", 10, 1260},          /* 2,500 of people: the walk */
-      {"2027-01-01", NULL, 0, 0}};                                         /* none */
+  /* each view's tasks of processes [from, to), in id order; the dates:
+   * since, until, finished_since, finished_until (the archive's alone) */
+  struct { const char *dates[4]; int from, to, archive_only; } ranges[] = {
+      {{"2026-01-01T01:00:00.000Z", "2026-01-01T02:30:00.000Z"}, 60, 150, 0},   /* few: task_created */
+      {{"2026-01-01T20:00:00.000Z"}, 1200, PROCS, 0},                           /* since alone */
+      {{NULL, "2026-01-01T00:10:00.000Z"}, 0, 10, 0},                           /* until alone */
+      {{"2026-01-01T00:10:00.000Z", "2026-01-01T21:00:00.000Z"}, 10, 1260, 0},  /* 2,500 of people: the walk */
+      {{"2027-01-01T00:00:00.000Z"}, 0, 0, 0},                                  /* none */
+      /* finished 01:30-03:00: processes 60-150, from task_owner_finished */
+      {{NULL, NULL, "2026-01-01T01:30:00.000Z", "2026-01-01T03:00:00.000Z"}, 60, 150, 1},
+      {{NULL, NULL, "2026-01-02T02:00:00.000Z"}, 1530, PROCS, 1},
+      {{NULL, NULL, NULL, "2026-01-01T00:40:00.000Z"}, 0, 10, 1},
+      {{NULL, NULL, "2026-01-01T00:00:00.000Z"}, 0, PROCS, 1},                  /* 2,133: the walk */
+      /* both kinds: the created range (few) and the finished one */
+      {{"2026-01-01T01:00:00.000Z", NULL, NULL, "2026-01-01T02:00:00.000Z"}, 60, 90, 1}};
   static int64_t want[2 * PROCS];
   for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
-    for (int view = STORE_VIEW_INBOX; view <= STORE_VIEW_ARCHIVE; view++) {
+    for (int view = ranges[r].archive_only ? STORE_VIEW_ARCHIVE : STORE_VIEW_INBOX; view <= STORE_VIEW_ARCHIVE; view++) {
       int nwant = 0;
       for (int i = ranges[r].from; i < ranges[r].to; i++) {
         if (view == STORE_VIEW_ARCHIVE) want[nwant++] = ids[i][0];
@@ -798,7 +817,7 @@ static int test_date_pages(void) {
           want[nwant++] = ids[i][2];
       }
       fprintf(stderr, "  range %zu, view %d: %d tasks\n", r, view, nwant);
-      CHECK(date_pages_match(st, view, alice, ranges[r].since, ranges[r].until, want, nwant));
+      CHECK(date_pages_match(st, view, alice, ranges[r].dates, want, nwant));
     }
   store_close(st);
   test_remove_db(path);

@@ -307,9 +307,12 @@ static int test_list_plans(void) {
   CHECK(pg_run(st, "INSERT INTO task(id, process_id, flow_task, flow_task_type, status, owner_id, token, created_at,"
                    " finished_at, prev_id) SELECT 50000 + i, 1 + i % 1000, 'f.approve', 'view', 'CANCELED', 9, 'start',"
                    " 'now', 'now', i FROM generate_series(1, 300) i", PGRES_COMMAND_OK));
-  /* the queue's newest 30 tasks created a day after every other task */
+  /* the queue's newest 30 tasks created a day after every other task,
+   * alice's newest 20 finished a day after her others */
   CHECK(pg_run(st, "UPDATE task SET created_at = CASE WHEN id BETWEEN 11971 AND 12000 THEN '2026-06-02T00:00:00.000Z'"
-                   " ELSE '2026-06-01T00:00:00.000Z' END", PGRES_COMMAND_OK));
+                   " ELSE '2026-06-01T00:00:00.000Z' END, finished_at = CASE WHEN owner_id = 8 THEN CASE WHEN id > 39980"
+                   " THEN '2026-06-02T00:00:00.000Z' ELSE '2026-06-01T00:00:00.000Z' END ELSE finished_at END",
+               PGRES_COMMAND_OK));
   CHECK(vacuum_all_visible(st, "task") == 0);
   /* the queue since that day reads its 30 tasks from task_created
    * (migration 16; the range's subquery, alias r), not the node's whole
@@ -320,6 +323,11 @@ static int test_list_plans(void) {
   CHECK(page_reads(st, &queue_since, 30, 12000, 11971, "using task_created on task r", NULL) == 0);
   queue_since.since = "2026-05-31T00:00:00.000Z";
   CHECK(page_reads(st, &queue_since, STORE_PAGE_ROWS, 12000, 11950, "Backward", "task_created on task r") == 0);
+  /* alice's archive finished since that day: her 20 from task_owner_finished's
+   * range (the range's subquery, alias r), not her 10,000 */
+  store_task_query finished = {.view = STORE_VIEW_ARCHIVE, .user_id = 8, .user_name = "alice",
+                               .limit = STORE_PAGE_ROWS, .finished_since = "2026-06-02T00:00:00.000Z"};
+  CHECK(page_reads(st, &finished, 20, 40000, 39981, "using task_owner_finished on task r", NULL) == 0);
   /* all CANCELED tasks read task_rare, newest first: carol's 300 among
    * 21,300 tasks, the page the last 51 of them */
   CHECK(all_page_reads(st, "CANCELED", 50300, 50250, "using task_rare", NULL) == 0);
