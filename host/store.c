@@ -414,7 +414,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_ALL_STATUS] = STATUS_LIST("<", "DESC"),
   [Q_LIST_ALL_STATUS_ASC] = STATUS_LIST(">", "ASC"),
   /* The inbox, the queue and the archive with a date filter (since ?8,
-   * until ?9) whose range holds few tasks of people (created_is_few):
+   * until ?9) whose range holds few tasks of people (range_is_few):
    * task_created's range, each task's row read to test the view and the
    * other filters, the page's ids sorted from those, then the page's rows.
    * The walk of the view in id order read it whole where fewer than a page
@@ -430,19 +430,14 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define DATE_LIST(v, cmp, order)                                                                          \
   "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (" DATE_IDS(v, cmp, order) ") ORDER BY t.id " \
   order " LIMIT ?11"
-  [Q_LIST_INBOX_DATE] = DATE_LIST(INBOX, "<", "DESC"),
-  [Q_LIST_INBOX_DATE_ASC] = DATE_LIST(INBOX, ">", "ASC"),
-  [Q_LIST_QUEUE_DATE] = DATE_LIST(QUEUE, "<", "DESC"),
-  [Q_LIST_QUEUE_DATE_ASC] = DATE_LIST(QUEUE, ">", "ASC"),
-  [Q_LIST_ARCHIVE_DATE] = DATE_LIST(ARCHIVE, "<", "DESC"),
-  [Q_LIST_ARCHIVE_DATE_ASC] = DATE_LIST(ARCHIVE, ">", "ASC"),
+  DATE_LIST_ENTRIES,
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE created_at >="
                            " coalesce(?1, '') AND created_at < coalesce(?2, '~') AND " TASK_OF_PEOPLE("")
                            " LIMIT " SQ_STR(CREATED_FEW) ")",
   /* The archive in id order with finished_since (?12) or finished_until
    * (?13) whose range holds few of the user's finished tasks
-   * (finished_is_few): the user's range of task_owner_finished, the other
+   * (range_is_few): the user's range of task_owner_finished, the other
    * filters tested on its rows, the page's ids sorted, then their rows.
    * The walk of the archive in id order read it whole for a week that
    * held fewer than a page of it. */
@@ -2007,33 +2002,24 @@ static int status_is_few(store *st, const char *status, int *few, fherr *err) {
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the tasks of a status");
 }
 
-/* Whether the range of a date filter (since, until) holds fewer than
- * CREATED_FEW tasks of people (Q_TASK_COUNT_CREATED, both backends): then
- * the page reads them from task_created, else it walks the view, which
- * finds a page soon where the range holds many of the view's tasks. */
-static int created_is_few(store *st, const store_task_query *q, int *few, fherr *err) {
-  dbs *s = sq_prep(st, Q_TASK_COUNT_CREATED, err);
+/* Whether a date range holds fewer than CREATED_FEW tasks (both
+ * backends): which is Q_TASK_COUNT_CREATED (the tasks of people created
+ * from `from` until `to`: then the page reads them from task_created) or
+ * Q_TASK_COUNT_FINISHED (*user's tasks finished then: from
+ * task_owner_finished); else the page walks the view, which finds a page
+ * soon where the range holds many of the view's tasks. */
+static int range_is_few(store *st, int which, const int64_t *user, const char *from, const char *to, int *few,
+                        fherr *err) {
+  dbs *s = sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
-  sq_bind_text_or_null(s, 1, q->since);
-  sq_bind_text_or_null(s, 2, q->until);
+  int at = 1;
+  if (user) dbs_bind_int64(s, at++, *user);
+  sq_bind_text_or_null(s, at++, from);
+  sq_bind_text_or_null(s, at, to);
   int rc = dbs_step(s);
   if (rc == DB_ROW) *few = dbs_col_int64(s, 0) < CREATED_FEW;
   sq_done(s);
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the tasks of a date range");
-}
-
-/* Whether the user's finished tasks in the range of finished_since and
- * finished_until are fewer than CREATED_FEW (Q_TASK_COUNT_FINISHED). */
-static int finished_is_few(store *st, const store_task_query *q, int *few, fherr *err) {
-  dbs *s = sq_prep(st, Q_TASK_COUNT_FINISHED, err);
-  if (!s) return FH_INTERNAL;
-  dbs_bind_int64(s, 1, q->user_id);
-  sq_bind_text_or_null(s, 2, q->finished_since);
-  sq_bind_text_or_null(s, 3, q->finished_until);
-  int rc = dbs_step(s);
-  if (rc == DB_ROW) *few = dbs_col_int64(s, 0) < CREATED_FEW;
-  sq_done(s);
-  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the finished tasks of a date range");
 }
 
 /* No filter but the flow and the status (the node-by-node and the
@@ -2089,7 +2075,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * process (whose tasks are few), as before */
   int by_date = 0;
   if (q->view != STORE_VIEW_ALL && order < 2 && (q->since || q->until) && !q->nfilters && !q->process_id) {
-    if (created_is_few(st, q, &by_date, err)) return FH_INTERNAL;
+    if (range_is_few(st, Q_TASK_COUNT_CREATED, NULL, q->since, q->until, &by_date, err)) return FH_INTERNAL;
     if (by_date) {
       static const int by_date_view[3][2] = {{Q_LIST_INBOX_DATE, Q_LIST_INBOX_DATE_ASC},
                                              {Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC},
@@ -2101,7 +2087,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * the user's range of task_owner_finished */
   if (!by_date && q->view == STORE_VIEW_ARCHIVE && order < 2 && (q->finished_since || q->finished_until) &&
       !q->nfilters && !q->process_id) {
-    if (finished_is_few(st, q, &by_date, err)) return FH_INTERNAL;
+    if (range_is_few(st, Q_TASK_COUNT_FINISHED, &q->user_id, q->finished_since, q->finished_until, &by_date, err))
+      return FH_INTERNAL;
     if (by_date) which = order ? Q_LIST_ARCHIVE_FINISHED_ASC : Q_LIST_ARCHIVE_FINISHED;
   }
   /* all tasks of a rare status from task_rare (PostgreSQL's twin, planned

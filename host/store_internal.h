@@ -138,6 +138,12 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
  * for every task inserted, 31% more instructions per process. */
 #define TASK_OF_PEOPLE(a) \
   "(" a "flow_task_type = 'start' OR " a "flow_task_type = 'start_function' OR " a "flow_task_type = 'view')"
+/* The six date pages of a backend's statement table, from its own
+ * DATE_LIST(view, page key comparison, order) (store.c, store_sql_pg.c) */
+#define DATE_LIST_ENTRIES                                                                                     \
+  [Q_LIST_INBOX_DATE] = DATE_LIST(INBOX, "<", "DESC"), [Q_LIST_INBOX_DATE_ASC] = DATE_LIST(INBOX, ">", "ASC"),   \
+  [Q_LIST_QUEUE_DATE] = DATE_LIST(QUEUE, "<", "DESC"), [Q_LIST_QUEUE_DATE_ASC] = DATE_LIST(QUEUE, ">", "ASC"),   \
+  [Q_LIST_ARCHIVE_DATE] = DATE_LIST(ARCHIVE, "<", "DESC"), [Q_LIST_ARCHIVE_DATE_ASC] = DATE_LIST(ARCHIVE, ">", "ASC")
 #define MIGRATION_CREATED_INDEX \
   "CREATE INDEX IF NOT EXISTS task_created ON task(created_at, flow_task_type) WHERE " TASK_OF_PEOPLE("") ";"
 /* A process row as store.c's read_process reads it, with its creator's
@@ -475,14 +481,14 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
 #define STATUS_FEW_KEEP 10.0
 /* On SQLite, an inbox, queue or archive page with a date filter (since,
  * until) whose range holds fewer tasks of people than this is read from
- * task_created and sorted (Q_LIST_*_DATE, store.c's created_is_few), not
+ * task_created and sorted (Q_LIST_*_DATE, store.c's range_is_few), not
  * found by walking the view in id order, which reads the whole view where
  * fewer than a page of its tasks are in the range.  Each task in the range
  * is one row read to test the view: 2,000 of them cost about a millisecond. */
 #define CREATED_FEW 2000
 /* The same for the archive with finished_since or finished_until: the
  * user's finished tasks in that range, from task_owner_finished
- * (Q_LIST_ARCHIVE_FINISHED, store.c's finished_is_few). */
+ * (Q_LIST_ARCHIVE_FINISHED, store.c's range_is_few). */
 /* a number as SQL text */
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)

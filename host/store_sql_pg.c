@@ -484,7 +484,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
                          " LIMIT " SQ_STR(ALL_FEW) ") q LIMIT " SQ_STR(ALL_FEW) ") c",
   /* store.c's Q_LIST_*_DATE: the inbox, the queue and the archive with a
    * date filter whose range holds few tasks of people (store.c's
-   * created_is_few), run unnamed: the range's tasks from task_created, the
+   * range_is_few), run unnamed: the range's tasks from task_created, the
    * view and the other filters tested on them, the page's ids sorted from
    * those, then their rows.  The range is a subquery of its own (OFFSET 0:
    * no condition of the view is pushed into it), so the view's indexes
@@ -502,12 +502,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define DATE_LIST(v, cmp, order)                                                                                   \
   "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN (" DATE_IDS(v, cmp, order) ")" \
   " ORDER BY t.id " order " LIMIT $11"
-  [Q_LIST_INBOX_DATE] = DATE_LIST(INBOX, "<", "DESC"),
-  [Q_LIST_INBOX_DATE_ASC] = DATE_LIST(INBOX, ">", "ASC"),
-  [Q_LIST_QUEUE_DATE] = DATE_LIST(QUEUE, "<", "DESC"),
-  [Q_LIST_QUEUE_DATE_ASC] = DATE_LIST(QUEUE, ">", "ASC"),
-  [Q_LIST_ARCHIVE_DATE] = DATE_LIST(ARCHIVE, "<", "DESC"),
-  [Q_LIST_ARCHIVE_DATE_ASC] = DATE_LIST(ARCHIVE, ">", "ASC"),
+  DATE_LIST_ENTRIES,
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE created_at >= coalesce($1::text, '')"
                            " AND created_at < coalesce($2::text, '~') AND " TASK_OF_PEOPLE("")
