@@ -422,8 +422,9 @@ const char *const STORE_SQL[Q__COUNT] = {
    * index only as plain comparisons ("?8 IS NULL OR ..." is none), and the
    * index's condition is said word for word, which SQLite needs to take a
    * partial index.  (In the subquery, t is the task of the range.) */
-#define CREATED_RANGE(a) \
-  a "created_at >= coalesce(?8, '') AND " a "created_at < coalesce(?9, '~') AND " TASK_OF_PEOPLE(a)
+#define CREATED_RANGE(a)                                                                                   \
+  a "created_at >= coalesce(?8, " TIME_FIRST ") AND " a "created_at < coalesce(?9, " TIME_LAST ") AND " \
+  TASK_OF_PEOPLE(a)
 #define DATE_IDS(v, cmp, order)                                                                               \
   "SELECT t.id FROM task t INDEXED BY task_created WHERE " CREATED_RANGE("t.") " AND " VIEW_##v LIST_FILTERS \
   KEY_AFTER("t.", cmp) " ORDER BY t.id " order " LIMIT ?11"
@@ -433,7 +434,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   DATE_LIST_ENTRIES,
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE created_at >="
-                           " coalesce(?1, '') AND created_at < coalesce(?2, '~') AND " TASK_OF_PEOPLE("")
+                           " coalesce(?1, " TIME_FIRST ") AND created_at < coalesce(?2, " TIME_LAST ") AND " TASK_OF_PEOPLE("")
                            " LIMIT " SQ_STR(CREATED_FEW) ")",
   /* The archive in id order with finished_since (?12) or finished_until
    * (?13) whose range holds few of the user's finished tasks
@@ -442,8 +443,8 @@ const char *const STORE_SQL[Q__COUNT] = {
    * The walk of the archive in id order read it whole for a week that
    * held fewer than a page of it. */
 #define FINISHED_RANGE(a, user, since, until)                                                                  \
-  a "owner_id = " user " AND " a "status IN ('DONE','CANCELED') AND " a "finished_at >= coalesce(" since ", '')" \
-  " AND " a "finished_at < coalesce(" until ", '~')"
+  a "owner_id = " user " AND " a "status IN ('DONE','CANCELED') AND " a "finished_at >= coalesce(" since ", "     \
+  TIME_FIRST ") AND " a "finished_at < coalesce(" until ", " TIME_LAST ")"
 #define FINISHED_LIST(cmp, order)                                                                                  \
   "SELECT " LIST_COLS(ARCHIVE) " FROM task t " JOINS_ARCHIVE "WHERE t.id IN (SELECT t.id FROM task t INDEXED BY"  \
   " task_owner_finished WHERE " FINISHED_RANGE("t.", "?2", "?12", "?13") " AND " VIEW_ARCHIVE LIST_FILTERS        \

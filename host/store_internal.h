@@ -69,7 +69,7 @@ enum {
   /* the archive in id order, one part per finished status (store_task_list) */
   Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
   /* the inbox, the queue and the archive with a date filter, from
-   * task_created, and (SQLite) how many tasks of people a range holds */
+   * task_created, and how many tasks of people a range holds */
   Q_LIST_INBOX_DATE, Q_LIST_INBOX_DATE_ASC, Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC, Q_LIST_ARCHIVE_DATE,
   Q_LIST_ARCHIVE_DATE_ASC, Q_TASK_COUNT_CREATED,
   /* the archive with finished_since or finished_until, from task_owner_finished */
@@ -479,16 +479,20 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
 #define STATUS_FEW 10000
 /* how long (s) a store keeps that count (struct store's status_few) */
 #define STATUS_FEW_KEEP 10.0
-/* On SQLite, an inbox, queue or archive page with a date filter (since,
- * until) whose range holds fewer tasks of people than this is read from
- * task_created and sorted (Q_LIST_*_DATE, store.c's range_is_few), not
- * found by walking the view in id order, which reads the whole view where
- * fewer than a page of its tasks are in the range.  Each task in the range
- * is one row read to test the view: 2,000 of them cost about a millisecond. */
+/* An inbox, queue or archive page with a date filter (since, until) whose
+ * range holds fewer tasks of people than this is read from task_created
+ * and sorted (Q_LIST_*_DATE, store.c's range_is_few), not found by walking
+ * the view in id order, which reads the whole view where fewer than a page
+ * of its tasks are in the range; so is the archive with finished_since or
+ * finished_until, from the user's range of task_owner_finished
+ * (Q_LIST_ARCHIVE_FINISHED).  Each task in the range is one row read to
+ * test the view: 2,000 of them cost about a millisecond. */
 #define CREATED_FEW 2000
-/* The same for the archive with finished_since or finished_until: the
- * user's finished tasks in that range, from task_owner_finished
- * (Q_LIST_ARCHIVE_FINISHED, store.c's range_is_few). */
+/* The bounds of an open date range, as stored times (fhtime.h's form), so
+ * that they order right in any collation ('~' sorts before the digits in
+ * some) */
+#define TIME_FIRST "'0000-01-01T00:00:00.000Z'"
+#define TIME_LAST "'9999-12-31T23:59:59.999Z'"
 /* a number as SQL text */
 #define SQ_STR_(x) #x
 #define SQ_STR(x) SQ_STR_(x)

@@ -504,8 +504,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " ORDER BY t.id " order " LIMIT $11"
   DATE_LIST_ENTRIES,
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
-  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE created_at >= coalesce($1::text, '')"
-                           " AND created_at < coalesce($2::text, '~') AND " TASK_OF_PEOPLE("")
+  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE created_at >= coalesce($1::text, "
+                           TIME_FIRST ") AND created_at < coalesce($2::text, " TIME_LAST ") AND " TASK_OF_PEOPLE("")
                            " LIMIT " SQ_STR(CREATED_FEW) ") c",
   /* store.c's Q_LIST_ARCHIVE_FINISHED: the archive with finished_since or
    * finished_until whose range holds few of the user's finished tasks, the
@@ -522,8 +522,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_ARCHIVE_FINISHED] = FINISHED_LIST("<", "DESC"),
   [Q_LIST_ARCHIVE_FINISHED_ASC] = FINISHED_LIST(">", "ASC"),
   [Q_TASK_COUNT_FINISHED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE owner_id = $1 AND status IN ('DONE', 'CANCELED')"
-                            " AND finished_at COLLATE \"C\" >= coalesce($2::text, '') AND finished_at COLLATE \"C\""
-                            " < coalesce($3::text, '~') LIMIT " SQ_STR(CREATED_FEW) ") c",
+                            " AND finished_at COLLATE \"C\" >= coalesce($2::text, " TIME_FIRST ") AND finished_at"
+                            " COLLATE \"C\" < coalesce($3::text, " TIME_LAST ") LIMIT " SQ_STR(CREATED_FEW) ") c",
   /* store.c's Q_LIST_ALL_STATUS: all tasks of NEW or ASSIGNED, maybe of
    * some flows, the page's ids first, then their rows (run unnamed,
    * planned for the values).  Where the status is rare, its range of
