@@ -391,8 +391,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   " ON p.flow = f.value LIMIT " SQ_STR(ALL_FEW_READ) ") p2"                                                    \
   " CROSS JOIN task t2 INDEXED BY task_process ON t2.process_id = p2.id WHERE " VIEW_ALL_ON("t2.")          \
   LIST_FILTERS_ON("t2.") " AND (?10 IS NULL OR t2.id " cmp " ?10) ORDER BY t2.id " order " LIMIT ?11"
-#define ALL_FEW_LIST(cmp, order) \
-  "SELECT " LIST_COLS(ALL) " FROM task t " JOINS_ALL "WHERE t.id IN (" ALL_FEW_IDS(cmp, order) ") ORDER BY t.id " order " LIMIT ?11"
+  /* (a page whose ids a subquery picks, sorted there, then its rows) */
+#define IDS_PAGE(v, ids, order) \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (" ids ") ORDER BY t.id " order " LIMIT ?11"
+#define ALL_FEW_LIST(cmp, order) IDS_PAGE(ALL, ALL_FEW_IDS(cmp, order), order)
   [Q_LIST_ALL_FEW] = ALL_FEW_LIST("<", "DESC"),
   [Q_LIST_ALL_FEW_ASC] = ALL_FEW_LIST(">", "ASC"),
   [Q_PROC_COUNT_FLOWS] = "SELECT count(*) FROM (SELECT 1 FROM json_each(?1) f CROSS JOIN process p INDEXED BY process_flow"
@@ -409,8 +411,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   VIEW_ALL_ON("t2.")                                                                                         \
   " AND (?5 IS NULL OR substr(t2.flow_task, 1, length(?5) + 1) = ?5 || '.')" KEY_AFTER("t2.", cmp)         \
   " ORDER BY t2.id " order " LIMIT ?11"
-#define STATUS_LIST(cmp, order) \
-  "SELECT " LIST_COLS(ALL) " FROM task t " JOINS_ALL "WHERE t.id IN (" STATUS_IDS(cmp, order) ") ORDER BY t.id " order " LIMIT ?11"
+#define STATUS_LIST(cmp, order) IDS_PAGE(ALL, STATUS_IDS(cmp, order), order)
   [Q_LIST_ALL_STATUS] = STATUS_LIST("<", "DESC"),
   [Q_LIST_ALL_STATUS_ASC] = STATUS_LIST(">", "ASC"),
   /* The inbox, the queue and the archive with a date filter (since ?8,
@@ -422,20 +423,19 @@ const char *const STORE_SQL[Q__COUNT] = {
    * index only as plain comparisons ("?8 IS NULL OR ..." is none), and the
    * index's condition is said word for word, which SQLite needs to take a
    * partial index.  (In the subquery, t is the task of the range.) */
-#define CREATED_RANGE(a)                                                                                   \
-  a "created_at >= coalesce(?8, " TIME_FIRST ") AND " a "created_at < coalesce(?9, " TIME_LAST ") AND " \
+#define CREATED_RANGE(a, since, until)                                                                         \
+  a "created_at >= coalesce(" since ", " TIME_FIRST ") AND " a "created_at < coalesce(" until ", " TIME_LAST ") AND " \
   TASK_OF_PEOPLE(a)
-#define DATE_IDS(v, cmp, order)                                                                               \
-  "SELECT t.id FROM task t INDEXED BY task_created WHERE " CREATED_RANGE("t.") " AND " VIEW_##v LIST_FILTERS \
-  KEY_AFTER("t.", cmp) " ORDER BY t.id " order " LIMIT ?11"
-#define DATE_LIST(v, cmp, order)                                                                          \
-  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (" DATE_IDS(v, cmp, order) ") ORDER BY t.id " \
-  order " LIMIT ?11"
+  /* (the ids of a page of view v from an index's range, the view and the
+   * other filters tested on its rows) */
+#define RANGE_IDS(index, range, v, cmp, order)                                                             \
+  "SELECT t.id FROM task t INDEXED BY " index " WHERE " range " AND " VIEW_##v LIST_FILTERS KEY_AFTER("t.", cmp) \
+  " ORDER BY t.id " order " LIMIT ?11"
+#define DATE_LIST(v, cmp, order) IDS_PAGE(v, RANGE_IDS("task_created", CREATED_RANGE("t.", "?8", "?9"), v, cmp, order), order)
   DATE_LIST_ENTRIES,
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
-  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE created_at >="
-                           " coalesce(?1, " TIME_FIRST ") AND created_at < coalesce(?2, " TIME_LAST ") AND " TASK_OF_PEOPLE("")
-                           " LIMIT " SQ_STR(CREATED_FEW) ")",
+  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE "
+                           CREATED_RANGE("", "?1", "?2") " LIMIT " SQ_STR(CREATED_FEW) ")",
   /* The archive in id order with finished_since (?12) or finished_until
    * (?13) whose range holds few of the user's finished tasks
    * (range_is_few): the user's range of task_owner_finished, the other
@@ -445,10 +445,9 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define FINISHED_RANGE(a, user, since, until)                                                                  \
   a "owner_id = " user " AND " a "status IN ('DONE','CANCELED') AND " a "finished_at >= coalesce(" since ", "     \
   TIME_FIRST ") AND " a "finished_at < coalesce(" until ", " TIME_LAST ")"
-#define FINISHED_LIST(cmp, order)                                                                                  \
-  "SELECT " LIST_COLS(ARCHIVE) " FROM task t " JOINS_ARCHIVE "WHERE t.id IN (SELECT t.id FROM task t INDEXED BY"  \
-  " task_owner_finished WHERE " FINISHED_RANGE("t.", "?2", "?12", "?13") " AND " VIEW_ARCHIVE LIST_FILTERS        \
-  KEY_AFTER("t.", cmp) " ORDER BY t.id " order " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
+#define FINISHED_LIST(cmp, order)                                                                           \
+  IDS_PAGE(ARCHIVE, RANGE_IDS("task_owner_finished", FINISHED_RANGE("t.", "?2", "?12", "?13"), ARCHIVE, cmp, order), \
+           order)
   [Q_LIST_ARCHIVE_FINISHED] = FINISHED_LIST("<", "DESC"),
   [Q_LIST_ARCHIVE_FINISHED_ASC] = FINISHED_LIST(">", "ASC"),
   [Q_TASK_COUNT_FINISHED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_owner_finished WHERE "
@@ -2074,8 +2073,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * too: its planner, left to choose, mixed the view's indexes in on poor
    * guesses, store_sql_pg.c's DATE_RANGE); with data.* filters or a
    * process (whose tasks are few), as before */
-  int by_date = 0;
-  if (q->view != STORE_VIEW_ALL && order < 2 && (q->since || q->until) && !q->nfilters && !q->process_id) {
+  int by_date = 0, may_range = order < 2 && !q->nfilters && !q->process_id;
+  if (may_range && q->view != STORE_VIEW_ALL && (q->since || q->until)) {
     if (range_is_few(st, Q_TASK_COUNT_CREATED, NULL, q->since, q->until, &by_date, err)) return FH_INTERNAL;
     if (by_date) {
       static const int by_date_view[3][2] = {{Q_LIST_INBOX_DATE, Q_LIST_INBOX_DATE_ASC},
@@ -2086,8 +2085,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   }
   /* the archive with finished_since or finished_until the same way, from
    * the user's range of task_owner_finished */
-  if (!by_date && q->view == STORE_VIEW_ARCHIVE && order < 2 && (q->finished_since || q->finished_until) &&
-      !q->nfilters && !q->process_id) {
+  if (may_range && !by_date && q->view == STORE_VIEW_ARCHIVE && (q->finished_since || q->finished_until)) {
     if (range_is_few(st, Q_TASK_COUNT_FINISHED, &q->user_id, q->finished_since, q->finished_until, &by_date, err))
       return FH_INTERNAL;
     if (by_date) which = order ? Q_LIST_ARCHIVE_FINISHED_ASC : Q_LIST_ARCHIVE_FINISHED;

@@ -471,9 +471,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " process p WHERE p.flow = f.flow ORDER BY p.flow, p.id DESC LIMIT " SQ_STR(ALL_FEW_READ) ") p2"               \
   " CROSS JOIN LATERAL (SELECT t2.id FROM task t2 WHERE t2.process_id = p2.id AND " VIEW_ALL_ON("t2.")         \
   LIST_FILTERS_ON("t2.") " AND ($10 IS NULL OR t2.id " cmp " $10) OFFSET 0) x ORDER BY x.id " order " LIMIT $11"
-#define ALL_FEW_LIST(cmp, order)                                                                       \
-  "SELECT " LIST_COLS(ALL) " FROM task t " JOINS_ALL "WHERE " LIST_PARAMS "t.id IN (" ALL_FEW_IDS(cmp, \
-  order) ") ORDER BY t.id " order " LIMIT $11"
+  /* (a page whose ids a subquery picks, sorted there, then its rows) */
+#define IDS_PAGE(v, ids, order) \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN (" ids ") ORDER BY t.id " order " LIMIT $11"
+#define ALL_FEW_LIST(cmp, order) IDS_PAGE(ALL, ALL_FEW_IDS(cmp, order), order)
   [Q_LIST_ALL_FEW] = ALL_FEW_LIST("<", "DESC"),
   [Q_LIST_ALL_FEW_ASC] = ALL_FEW_LIST(">", "ASC"),
   /* (each flow's processes read in the order of process_flow, newest
@@ -493,15 +494,17 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * entries of an owner index beside the range's 1,800 to AND them (41 ms
    * at 1,000,000 processes, against 0.8 for the walk it replaced).  The
    * range's columns are those the views and the filters test. */
-#define DATE_RANGE                                                                                                \
+  /* (a range of task r as a subquery t with the columns the views and
+   * the filters test; the ids of a page of view v from it) */
+#define RANGE_OF(cond)                                                                                             \
   "(SELECT r.id, r.owner_id, r.status, r.flow_task, r.process_id, r.created_at, r.finished_at FROM task r WHERE " \
-  TASK_OF_PEOPLE("r.") " AND ($8::text IS NULL OR r.created_at >= $8) AND ($9::text IS NULL OR r.created_at < $9)"  \
-  " OFFSET 0) t"
-#define DATE_IDS(v, cmp, order) \
-  "SELECT t.id FROM " DATE_RANGE " WHERE " VIEW_##v LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order " LIMIT $11"
-#define DATE_LIST(v, cmp, order)                                                                                   \
-  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN (" DATE_IDS(v, cmp, order) ")" \
-  " ORDER BY t.id " order " LIMIT $11"
+  cond " OFFSET 0) t"
+#define RANGE_IDS(range, v, cmp, order)                                                                             \
+  "SELECT t.id FROM " range " WHERE " VIEW_##v LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " \
+  order " LIMIT $11"
+#define DATE_RANGE \
+  RANGE_OF(TASK_OF_PEOPLE("r.") " AND ($8::text IS NULL OR r.created_at >= $8) AND ($9::text IS NULL OR r.created_at < $9)")
+#define DATE_LIST(v, cmp, order) IDS_PAGE(v, RANGE_IDS(DATE_RANGE, v, cmp, order), order)
   DATE_LIST_ENTRIES,
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE created_at >= coalesce($1::text, "
@@ -511,14 +514,10 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * finished_until whose range holds few of the user's finished tasks, the
    * same way from the user's range of task_owner_finished (whose
    * finished_at is in byte order, COLLATE "C") */
-#define FINISHED_RANGE                                                                                           \
-  "(SELECT r.id, r.owner_id, r.status, r.flow_task, r.process_id, r.created_at, r.finished_at FROM task r WHERE" \
-  " r.owner_id = $2 AND r.status IN ('DONE', 'CANCELED') AND ($12::text IS NULL OR r.finished_at COLLATE \"C\" >="  \
-  " $12) AND ($13::text IS NULL OR r.finished_at COLLATE \"C\" < $13) OFFSET 0) t"
-#define FINISHED_LIST(cmp, order)                                                                                   \
-  "SELECT " LIST_COLS(ARCHIVE) " FROM task t " JOINS_ARCHIVE "WHERE " LIST_PARAMS "t.id IN (SELECT t.id FROM "   \
-  FINISHED_RANGE " WHERE " VIEW_ARCHIVE LIST_FILTERS " AND ($10 IS NULL OR t.id " cmp " $10) ORDER BY t.id " order \
-  " LIMIT $11) ORDER BY t.id " order " LIMIT $11"
+#define FINISHED_RANGE                                                                                        \
+  RANGE_OF("r.owner_id = $2 AND r.status IN ('DONE', 'CANCELED') AND ($12::text IS NULL OR r.finished_at COLLATE" \
+           " \"C\" >= $12) AND ($13::text IS NULL OR r.finished_at COLLATE \"C\" < $13)")
+#define FINISHED_LIST(cmp, order) IDS_PAGE(ARCHIVE, RANGE_IDS(FINISHED_RANGE, ARCHIVE, cmp, order), order)
   [Q_LIST_ARCHIVE_FINISHED] = FINISHED_LIST("<", "DESC"),
   [Q_LIST_ARCHIVE_FINISHED_ASC] = FINISHED_LIST(">", "ASC"),
   [Q_TASK_COUNT_FINISHED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE owner_id = $1 AND status IN ('DONE', 'CANCELED')"
@@ -536,9 +535,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define STATUS_IDS(cmp, order)                                                                                     \
   "SELECT t2.id FROM task t2 WHERE t2.status = $7 AND " VIEW_ALL_ON("t2.") LIST_FILTERS_ON("t2.") " AND ($10 IS NULL" \
   " OR t2.id " cmp " $10) ORDER BY t2.id " order " LIMIT $11"
-#define STATUS_LIST(cmp, order)                                                                   \
-  "SELECT " LIST_COLS(ALL) " FROM task t " JOINS_ALL "WHERE " LIST_PARAMS "t.id IN (" STATUS_IDS(cmp, \
-  order) ") ORDER BY t.id " order " LIMIT $11"
+#define STATUS_LIST(cmp, order) IDS_PAGE(ALL, STATUS_IDS(cmp, order), order)
   [Q_LIST_ALL_STATUS] = STATUS_LIST("<", "DESC"),
   [Q_LIST_ALL_STATUS_ASC] = STATUS_LIST(">", "ASC"),
   /* store.c's Q_LIST_INBOX_FLOW: the inbox of one flow ($5) node by node,
