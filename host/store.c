@@ -258,8 +258,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
+  /* (the user's nodes that hold queued tasks: store_internal.h) */
+#define USER_QUEUED_NODES USER_QUEUED_NODES_OF(" INDEXED BY task_status", "instr(?3, ")
   /* TASK_UNFINISHED: task_status holds unfinished tasks only */
-#define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM json_each(?3))"
+#define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM " USER_QUEUED_NODES ")"
 #define VIEW_ARCHIVE "t.owner_id = ?2 AND t.status IN ('DONE','CANCELED')"
   /* a manager's tasks: the flow is the task name's part before its dot
    * (flow names have none), so no process is read; the process ids of
@@ -303,7 +305,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_QUEUE] = LIST_AT(QUEUE_FROM, QUEUE, "<", "DESC"),
   [Q_LIST_QUEUE_ASC] = LIST_AT(QUEUE_FROM, QUEUE, ">", "ASC"),
   /* ... and node by node: the newest (oldest) ?11 queued tasks of each of
-   * the user's nodes that pass the filters, each read in id order from
+   * the user's nodes that hold queued tasks, that pass the filters, each read in id order from
    * task_status (whose entries of one status, node and owner are in rowid
    * order), merged.
    * The walk above reads every queued task of other nodes on its way: a
@@ -311,7 +313,7 @@ const char *const STORE_SQL[Q__COUNT] = {
    * another one for a page (37-48 ms); node by node it is 0.1 ms, and 0.11
    * against 0.05 for a user whose nodes fill the page at once. */
 #define QUEUE_NODES(cmp, order, within, none, filters)                                                           \
-  "SELECT " LIST_COLS(QUEUE) " FROM task t " JOINS_QUEUE "WHERE t.id IN (SELECT q.id FROM json_each(?3) n"   \
+  "SELECT " LIST_COLS(QUEUE) " FROM task t " JOINS_QUEUE "WHERE t.id IN (SELECT q.id FROM " USER_QUEUED_NODES \
   " CROSS JOIN task q INDEXED BY task_status ON " TASK_QUEUED("q.") " AND q.flow_task = n.value"               \
   " WHERE TRUE" KEY_AFTER("q.", cmp) filters("q.") " AND q.id " within " coalesce((SELECT q2.id"                  \
   " FROM task q2 INDEXED BY task_status WHERE " TASK_QUEUED("q2.") " AND q2.flow_task = n.value" KEY_AFTER("q2.", \
@@ -488,9 +490,9 @@ const char *const STORE_SQL[Q__COUNT] = {
       "SELECT id, NULL FROM (SELECT u.id FROM task u INDEXED BY task_owner_due WHERE u.owner_id = ?2"
       " AND u.status = 'ASSIGNED' AND " DUE_UNSET("u.") ")"),
   [Q_LIST_QUEUE_DUE_PARTS] = DUE_PARTS(QUEUE,
-      "SELECT k.id, k.due_at AS due FROM json_each(?3) n JOIN task k ON k.id IN (SELECT d.id FROM task d"
+      "SELECT k.id, k.due_at AS due FROM " USER_QUEUED_NODES " JOIN task k ON k.id IN (SELECT d.id FROM task d"
       " INDEXED BY task_queue_due WHERE " TASK_QUEUED("d.") " AND d.flow_task = n.value AND " DUE_SET("d.") ")",
-      "SELECT k.id, NULL FROM json_each(?3) n JOIN task k ON k.id IN (SELECT u.id FROM task u INDEXED BY task_queue_due"
+      "SELECT k.id, NULL FROM " USER_QUEUED_NODES " JOIN task k ON k.id IN (SELECT u.id FROM task u INDEXED BY task_queue_due"
       " WHERE " TASK_QUEUED("u.") " AND u.flow_task = n.value AND " DUE_UNSET("u.") ")"),
   /* The archive by finished_at in two parts the same way, both from
    * task_owner_finished: the tasks finished at a time, in (finished_at, id)

@@ -124,6 +124,25 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
 /* SQLite's migration 20, PostgreSQL's 13 */
 #define MIGRATION_RARE_CANCELED "DROP INDEX IF EXISTS task_rare;" RARE_INDEX_ON TASK_RARE("") ";"
 #define TASK_QUEUED(q) q "status = 'NEW' AND " TASK_UNFINISHED(q) " AND " q "owner_id IS NULL"
+/* The user's nodes that hold queued tasks, as a table n(value), for the
+ * queue's pages and counts to read only their ranges.  A user may take many
+ * nodes of which few hold tasks (bob in bench/: 101, one holding every
+ * queued task); a probe of each of them cost his queue page a third more on
+ * PostgreSQL, and on SQLite twice what his inbox page costs (1.9 million
+ * instructions against 0.7).  The nodes that hold queued tasks are found by
+ * a loose index scan: a recursive CTE whose each step is one descent of an
+ * index of the queued tasks by node, to the smallest node after the last.
+ * Each is looked up in the text of the user's names (the JSON array bound
+ * third): a node name is "flow.node" of two identifiers (flowreg.c's file
+ * names, flow.lua's NAME_PATTERN), which JSON writes as they are, so
+ * '"' || node || '"' is in the array's text exactly when the node is one of
+ * its elements; parsing the 3.5 KB of bob's names cost more than the rest.
+ * indexed: the index on SQLite (" INDEXED BY task_status"), "" on
+ * PostgreSQL; in: the backend's "position of the name in $3" call, open. */
+#define USER_QUEUED_NODES_OF(indexed, in)                                                                       \
+  "(WITH RECURSIVE f(node) AS (SELECT min(flow_task) FROM task" indexed " WHERE " TASK_QUEUED("") " UNION ALL"    \
+  " SELECT (SELECT min(g.flow_task) FROM task g" indexed " WHERE " TASK_QUEUED("g.") " AND g.flow_task > f.node)" \
+  " FROM f WHERE f.node IS NOT NULL) SELECT f.node AS value FROM f WHERE " in "'\"' || f.node || '\"') > 0) n"
 /* The tasks people take part in: start and view tasks, and a start
  * function's task, owned by who started the process.  No other task ever
  * has an owner (the engine sets one only in start_body and on view tasks)

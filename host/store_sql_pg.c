@@ -345,22 +345,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * apply inside each node's range, so each still yields its newest
    * matching tasks; the page after $10 starts there too.  The page's ids
    * are picked from the index alone, then its rows read by key. */
-/* The user's nodes ($3) that have queued tasks, the first found with a
- * descent of task_queue_node each (a loose index scan: the next node after
- * the last), so that the queue reads only their ranges.  A user may take
- * many nodes of which few hold tasks (bob in bench/: 101, one holding every
- * queued task): a probe of each node's range cost his queue page a third
- * more than the walk it replaces.
- * Each node found is looked up in the text of the names: a node name is
- * "flow.node" of two identifiers (flowreg.c's file names, flow.lua's
- * NAME_PATTERN), which JSON writes as they are, so '"' || node || '"' is
- * in the array's text exactly when the node is one of its elements.
- * Parsing the array ($3::jsonb @> [node], or listing and hashing it) cost
- * bob's page 35 of its 220 us: his names are 101 nodes, 3.5 KB. */
-#define USER_QUEUED_NODES                                                                                         \
-  "(WITH RECURSIVE f(node) AS (SELECT min(flow_task) FROM task WHERE " TASK_QUEUED("") " UNION ALL"               \
-  " SELECT (SELECT min(g.flow_task) FROM task g WHERE " TASK_QUEUED("g.") " AND g.flow_task > f.node) FROM f"      \
-  " WHERE f.node IS NOT NULL) SELECT f.node AS value FROM f WHERE strpos($3::text, '\"' || f.node || '\"') > 0) n"
+/* (the user's nodes that hold queued tasks: store_internal.h) */
+#define USER_QUEUED_NODES USER_QUEUED_NODES_OF("", "strpos($3::text, ")
 #define QUEUE_NODES_AT(bound, rest, order, limit)                                                              \
   "SELECT " LIST_COLS(QUEUE) " FROM (SELECT k.id FROM " bound USER_QUEUED_NODES " CROSS JOIN LATERAL (SELECT q.id" \
   " FROM task q WHERE " LIST_PARAMS TASK_QUEUED("q.") " AND q.flow_task = n.value" rest " ORDER BY q.id " order   \

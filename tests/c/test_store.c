@@ -843,6 +843,13 @@ static int test_queue_walk(void) {
                      "INDEX task_status (status=? AND flow_task=? AND owner_id=? AND rowid>? AND rowid<?)", "SCAN t"));
   CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_NODES, "SEARCH q2 USING COVERING INDEX task_status (status=? AND flow_task=?"
                      " AND owner_id=? AND rowid<?)", "SCAN t"));
+  /* only the user's nodes that hold queued tasks: found by a loose scan of
+   * task_status (each step the next node after the last), looked up in the
+   * names' text, which is not parsed (no json_each) */
+  CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_NODES, "SEARCH g USING COVERING INDEX task_status (status=? AND flow_task>?)",
+                     "VIRTUAL TABLE"));
+  CHECK(lite_plan_is(st, db, Q_COUNT_QUEUE, "SEARCH g USING COVERING INDEX task_status (status=? AND flow_task>?)",
+                     "VIRTUAL TABLE"));
   /* 600 processes: a done start task each, a review task queued for every
    * third (the others done), and an older queued task of another node */
   int64_t alice, pid = 0, first = 0, first_pid = 0, id;
@@ -860,6 +867,30 @@ static int test_queue_walk(void) {
   CHECK(n == 51);
   for (int i = 0; i < n; i++) CHECK(!strcmp(rows[i].flow_task, "f.review") && rows[i].status == TASK_NEW);
   for (int i = 1; i < n; i++) CHECK(rows[i].id < rows[i - 1].id);
+  st_task_array_free(rows, n);
+  /* a node is one of the names exactly: not a name it begins or ends
+   * like, nor one that holds it, whatever else the user may take */
+  q.assignable_json = "[\"f.revie\",\"f.reviews\",\"gf.review\",\"f.review.x\",\"f\",\"review\"]";
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 0);
+  int64_t count = -1;
+  q.limit = 1000;
+  CHECK(store_task_count_view(st, &q, &count, &err) == FH_OK && count == 0);
+  /* ... and among 100 names of nodes that hold no queued task, it is found */
+  char many[4096];
+  size_t used = 0;
+  used += (size_t)snprintf(many + used, sizeof many - used, "[");
+  for (int i = 0; i < 100; i++) {
+    used += (size_t)snprintf(many + used, sizeof many - used, "\"flow%02d.node%02d\",", i, i);
+    if (i == 50) used += (size_t)snprintf(many + used, sizeof many - used, "\"f.review\",");
+  }
+  snprintf(many + used - 1, sizeof many - used + 1, "]");
+  q.assignable_json = many;
+  CHECK(store_task_count_view(st, &q, &count, &err) == FH_OK && count == 200);
+  q.limit = 51;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 51);
+  for (int i = 0; i < n; i++) CHECK(!strcmp(rows[i].flow_task, "f.review") && rows[i].status == TASK_NEW);
   st_task_array_free(rows, n);
   /* the other node's task, the oldest, on a queue of its own */
   q.assignable_json = "[\"f.other\"]";
