@@ -86,6 +86,11 @@ static const measure_def MEASURES[] = {
     {"alice_archive_deep", 1, "archive", 0, 0, 2, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
     {"alice_archive_fin", 1, "archive", 0, 0, 0, NULL, 50, 1, 0, WHAT_TASKS, NULL, DATES_NONE},
     {"alice_archive_fin_next", 1, "archive", 0, 0, 1, NULL, 50, 1, 0, WHAT_TASKS, NULL, DATES_NONE},
+    /* her archive of one flow: of helloworld (every task in it), of a flow
+     * she has none of (task_owner_flow; it walked her whole archive) */
+    {"alice_archive_flow", 1, "archive", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_archive_flow_next", 1, "archive", 0, 0, 1, "helloworld", 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"alice_archive_other_flow", 1, "archive", 0, 0, 0, "wcp01_sequence", 0, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
     /* the process list: bob sees those he has tasks in (10%), alice all
      * (she started them), and none is DONE */
     {"processes", 0, NULL, 0, 0, 0, NULL, 50, 0, 0, WHAT_PROCESSES, NULL, DATES_NONE},

@@ -346,14 +346,36 @@ const char *const STORE_SQL[Q__COUNT] = {
  * filters but the status, which is a value) */
 #define INBOX_FLOW_RANGE(a, cmp) \
   ASSIGNED_IN(a) " AND " a "flow_task = n.node AND " a "owner_id = ?2" KEY_AFTER(a, cmp)
-#define INBOX_FLOW(cmp, order, within, none)                                                                     \
-  "SELECT " LIST_COLS(INBOX) " FROM task t " JOINS_INBOX "WHERE t.id IN (SELECT q.id FROM " FLOW_ASSIGNED_NODES \
-  " n CROSS JOIN task q INDEXED BY task_status ON " INBOX_FLOW_RANGE("q.", cmp) " WHERE (?7 IS NULL OR"          \
-  " ?7 = 'ASSIGNED') AND q.id " within " coalesce((SELECT q2.id FROM task q2 INDEXED BY task_status WHERE "      \
-  INBOX_FLOW_RANGE("q2.", cmp) " ORDER BY q2.id " order " LIMIT 1 OFFSET ?11 - 1), " none "))"                \
+/* A page of view v node by node: the nodes (a table n(node)), in each
+ * the range of index idx that range(a, cmp) says, its newest (oldest)
+ * ?11 after ?10 that pass where, merged. */
+#define NODES_PAGE(v, nodes, idx, range, where, cmp, order, within, none)                                        \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (SELECT q.id FROM " nodes " n CROSS JOIN task q" \
+  " INDEXED BY " idx " ON " range("q.", cmp) " WHERE " where "q.id " within " coalesce((SELECT q2.id FROM task q2" \
+  " INDEXED BY " idx " WHERE " range("q2.", cmp) " ORDER BY q2.id " order " LIMIT 1 OFFSET ?11 - 1), " none "))"  \
   " ORDER BY t.id " order " LIMIT ?11"
+#define INBOX_FLOW(cmp, order, within, none)                                                                 \
+  NODES_PAGE(INBOX, FLOW_ASSIGNED_NODES, "task_status", INBOX_FLOW_RANGE, "(?7 IS NULL OR ?7 = 'ASSIGNED') AND ", \
+             cmp, order, within, none)
   [Q_LIST_INBOX_FLOW] = INBOX_FLOW("<", "DESC", ">=", "0"),
   [Q_LIST_INBOX_FLOW_ASC] = INBOX_FLOW(">", "ASC", "<=", "9223372036854775807"),
+  /* The archive of one flow (?5) the same way, from task_owner_flow
+   * (migration 22): the user's nodes of the flow that hold finished tasks
+   * (a loose scan of the user's range of it within the flow's names),
+   * then each node's range, in id order (its entries of one owner and node
+   * are in rowid order), merged.  The walk of the user's archive read each
+   * task's row to test its flow. */
+#define OWNER_FINISHED_IN(a) OWNED_FINISHED(a) " AND " a "owner_id = ?2 AND "
+#define FLOW_FINISHED_NODES                                                                                         \
+  "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a INDEXED BY task_owner_flow WHERE "       \
+  OWNER_FINISHED_IN("a.") "a.flow_task > ?5 || '.' AND a.flow_task < ?5 || '/') UNION ALL SELECT (SELECT"           \
+  " min(a.flow_task) FROM task a INDEXED BY task_owner_flow WHERE " OWNER_FINISHED_IN("a.") "a.flow_task > f.node" \
+  " AND a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE node IS NOT NULL LIMIT -1)"
+#define ARCHIVE_FLOW_RANGE(a, cmp) OWNER_FINISHED_IN(a) a "flow_task = n.node" KEY_AFTER(a, cmp)
+#define ARCHIVE_FLOW(cmp, order, within, none) \
+  NODES_PAGE(ARCHIVE, FLOW_FINISHED_NODES, "task_owner_flow", ARCHIVE_FLOW_RANGE, "", cmp, order, within, none)
+  [Q_LIST_ARCHIVE_FLOW] = ARCHIVE_FLOW("<", "DESC", ">=", "0"),
+  [Q_LIST_ARCHIVE_FLOW_ASC] = ARCHIVE_FLOW(">", "ASC", "<=", "9223372036854775807"),
   /* the archive: the user's range of task_owner_id, whatever the
    * statistics say (with them SQLite walked every task by rowid and
    * filtered: a user who had finished nothing read them all, 27 ms at
@@ -2070,6 +2092,10 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
     which = order == 3 ? Q_LIST_ARCHIVE_FIN_PARTS : Q_LIST_ARCHIVE_FIN_PARTS_ASC;
   if (order < 2 && !q->nfilters && q->view == STORE_VIEW_ARCHIVE && !(filtered && pg))
     which = order ? Q_LIST_ARCHIVE_PARTS_ASC : Q_LIST_ARCHIVE_PARTS;
+  /* the archive of one flow node by node (Q_LIST_ARCHIVE_FLOW); with
+   * other filters, the status included (not in task_owner_flow), the walk */
+  if (q->view == STORE_VIEW_ARCHIVE && order < 2 && q->flow && !q->status && filters_flow_status_only(q))
+    which = order ? Q_LIST_ARCHIVE_FLOW_ASC : Q_LIST_ARCHIVE_FLOW;
   /* the inbox, the queue and the archive with a date filter from
    * task_created when the range holds few tasks of people (on PostgreSQL
    * too: its planner, left to choose, mixed the view's indexes in on poor
@@ -2149,9 +2175,10 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                    which == Q_LIST_QUEUE_NODES || which == Q_LIST_QUEUE_NODES_ASC || which == Q_LIST_INBOX_NEXT ||
                    which == Q_LIST_INBOX_NEXT_ASC || which == Q_LIST_ARCHIVE_PARTS || which == Q_LIST_ARCHIVE_PARTS_ASC;
   /* (a page of a few processes' flows, of a status, of a date range or of
-   * the inbox of a flow: its own text, planned for its values on
+   * the inbox or the archive of a flow: its own text, planned for its values on
    * PostgreSQL) */
-  int own_text = few || by_status || by_date || which == Q_LIST_INBOX_FLOW || which == Q_LIST_INBOX_FLOW_ASC;
+  int own_text = few || by_status || by_date || which == Q_LIST_INBOX_FLOW || which == Q_LIST_INBOX_FLOW_ASC ||
+                 which == Q_LIST_ARCHIVE_FLOW || which == Q_LIST_ARCHIVE_FLOW_ASC;
   int pg_filtered =
       pg && !own_text && (filtered || q->nfilters || (q->after && !after_kept) || rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);

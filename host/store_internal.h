@@ -74,6 +74,8 @@ enum {
   Q_LIST_ARCHIVE_DATE_ASC, Q_TASK_COUNT_CREATED,
   /* the archive with finished_since or finished_until, from task_owner_finished */
   Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC, Q_TASK_COUNT_FINISHED,
+  /* the archive of one flow node by node, from task_owner_flow */
+  Q_LIST_ARCHIVE_FLOW, Q_LIST_ARCHIVE_FLOW_ASC,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_AUDIT_FIRST, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,
@@ -165,6 +167,10 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
   [Q_LIST_ARCHIVE_DATE] = DATE_LIST(ARCHIVE, "<", "DESC"), [Q_LIST_ARCHIVE_DATE_ASC] = DATE_LIST(ARCHIVE, ">", "ASC")
 #define MIGRATION_CREATED_INDEX \
   "CREATE INDEX IF NOT EXISTS task_created ON task(created_at, flow_task_type) WHERE " TASK_OF_PEOPLE("") ";"
+/* A user's finished tasks, the archive's (task_owner_finished's and
+ * task_owner_flow's rows): a condition of the statements that read those
+ * indexes, said as the indexes say it. */
+#define OWNED_FINISHED(a) a "owner_id IS NOT NULL AND " a "status IN ('DONE', 'CANCELED')"
 /* A process row as store.c's read_process reads it, with its creator's
  * name from user_table ("user" on SQLite, "\"user\"" on PostgreSQL); the
  * WHERE follows (Q_PROC_GET, Q_PROC_GET_MANY). */

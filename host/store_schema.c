@@ -235,6 +235,13 @@ static const char *const MIGRATIONS[] = {
      * whole view where fewer than a page of its tasks were in the range
      * (bench/README.md, section 28). */
     MIGRATION_CREATED_INDEX,
+    /* 22: each user's finished tasks by node, each node's in id order, for
+     * the archive of one flow (store.c's Q_LIST_ARCHIVE_FLOW): it walked
+     * the user's whole archive reading each task's row to test its flow,
+     * and a flow holding few of a large archive's tasks (or none) read
+     * them all (bench/README.md, section 29).  One entry per human task
+     * finished, as task_owner_finished. */
+    "CREATE INDEX IF NOT EXISTS task_owner_flow ON task(owner_id, flow_task) WHERE " OWNED_FINISHED("") ";",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -224,6 +224,12 @@ static const char *const MIGRATIONS_PG[] = {
      * inbox, the queue and the archive with a date filter
      * (store_sql_pg.c's Q_LIST_*_DATE) */
     MIGRATION_CREATED_INDEX,
+    /* 17: SQLite's 22, each user's finished tasks by node, for the archive
+     * of one flow (store_sql_pg.c's Q_LIST_ARCHIVE_FLOW); the node in byte
+     * order, which the flow's range of names ("flow." to "flow/") needs
+     * whatever the database's collation */
+    "CREATE INDEX IF NOT EXISTS task_owner_flow ON task(owner_id, flow_task COLLATE \"C\", id) WHERE "
+    OWNED_FINISHED("") ";",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -542,6 +542,25 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   order " LIMIT $11) w JOIN task t ON t.id = w.id " JOINS_INBOX "ORDER BY t.id " order " LIMIT $11"
   [Q_LIST_INBOX_FLOW] = INBOX_FLOW("<", "DESC"),
   [Q_LIST_INBOX_FLOW_ASC] = INBOX_FLOW(">", "ASC"),
+  /* store.c's Q_LIST_ARCHIVE_FLOW: the archive of one flow ($5) node by
+   * node, from task_owner_flow (migration 17), the same way: the user's
+   * nodes of the flow that hold finished tasks, a loose scan of her range
+   * of it within the flow's names (compared in byte order, as the index
+   * keeps them), then each node's range, merged; run unnamed. */
+#define FLOW_C "flow_task COLLATE \"C\""
+#define OWNER_FINISHED_IN(a) OWNED_FINISHED(a) " AND " a "owner_id = $2 AND "
+#define FLOW_FINISHED_NODES                                                                                     \
+  "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a." FLOW_C ") FROM task a WHERE " OWNER_FINISHED_IN("a.")     \
+  "a." FLOW_C " > $5 || '.' AND a." FLOW_C " < $5 || '/') UNION ALL SELECT (SELECT min(a." FLOW_C ") FROM task a" \
+  " WHERE " OWNER_FINISHED_IN("a.") "a." FLOW_C " > f.node AND a." FLOW_C " < $5 || '/') FROM f"                  \
+  " WHERE f.node IS NOT NULL) SELECT f.node FROM f WHERE f.node IS NOT NULL) n"
+#define ARCHIVE_FLOW(cmp, order)                                                                                    \
+  "SELECT " LIST_COLS(ARCHIVE) " FROM (SELECT k.id FROM " FLOW_FINISHED_NODES " CROSS JOIN LATERAL (SELECT q.id"    \
+  " FROM task q WHERE " LIST_PARAMS OWNER_FINISHED_IN("q.") "q." FLOW_C " = n.node" LIST_FILTERS_ON("q.")            \
+  " AND ($10 IS NULL OR q.id " cmp " $10) ORDER BY q.id " order " LIMIT $11) k ORDER BY k.id " order " LIMIT $11) w" \
+  " JOIN task t ON t.id = w.id " JOINS_ARCHIVE "ORDER BY t.id " order " LIMIT $11"
+  [Q_LIST_ARCHIVE_FLOW] = ARCHIVE_FLOW("<", "DESC"),
+  [Q_LIST_ARCHIVE_FLOW_ASC] = ARCHIVE_FLOW(">", "ASC"),
   /* (not used: PostgreSQL's planner tells a rare status from a common one) */
   [Q_TASK_COUNT_STATUS] = "SELECT (SELECT count(*) FROM (SELECT 1 FROM task WHERE status = $1 LIMIT " SQ_STR(STATUS_FEW)
                           ") c), (SELECT max(id) FROM task)",

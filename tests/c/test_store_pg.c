@@ -328,6 +328,15 @@ static int test_list_plans(void) {
   store_task_query finished = {.view = STORE_VIEW_ARCHIVE, .user_id = 8, .user_name = "alice",
                                .limit = STORE_PAGE_ROWS, .finished_since = "2026-06-02T00:00:00.000Z"};
   CHECK(page_reads(st, &finished, 20, 40000, 39981, "using task_owner_finished on task r", NULL) == 0);
+  /* alice's archive of flow f: her newest from task_owner_flow's range of
+   * her node f.start (migration 17), oldest first too, not a walk of her
+   * archive testing each row's flow */
+  store_task_query archive_flow = {.view = STORE_VIEW_ARCHIVE, .user_id = 8, .user_name = "alice",
+                                   .limit = STORE_PAGE_ROWS, .flow = "f"};
+  CHECK(page_reads(st, &archive_flow, STORE_PAGE_ROWS, 40000, 39950, "Index Only Scan Backward using task_owner_flow",
+                   NULL) == 0);
+  archive_flow.ascending = 1;
+  CHECK(page_reads(st, &archive_flow, STORE_PAGE_ROWS, 30001, 30051, "Index Only Scan using task_owner_flow", NULL) == 0);
   /* all CANCELED tasks read task_rare, newest first: carol's 300 among
    * 21,300 tasks, the page the last 51 of them */
   CHECK(all_page_reads(st, "CANCELED", 50300, 50250, "using task_rare", NULL) == 0);
