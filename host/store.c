@@ -258,8 +258,16 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
+/* Nodes found by a loose index scan (USER_QUEUED_NODES, FLOW_ASSIGNED_NODES,
+ * FLOW_FINISHED_NODES): a subquery of their own ("LIMIT -1", no limit)
+ * that the planner expects to be few (likelihood).  Joined, or expected to
+ * be as many as tasks, the statistics of 600 or 10,000 processes made
+ * SQLite build a Bloom filter of the whole range (every queued task, the
+ * user's inbox or archive) before reading a node's: 4-6 ms for a page of
+ * 0.13-0.3. */
+#define FEW_NODES(cond) "likelihood(" cond ", 0.001) LIMIT -1"
   /* (the user's nodes that hold queued tasks: store_internal.h) */
-#define USER_QUEUED_NODES USER_QUEUED_NODES_OF(" INDEXED BY task_status", "instr(?3, ")
+#define USER_QUEUED_NODES USER_QUEUED_NODES_OF(" INDEXED BY task_status", "instr(?3, ", FEW_NODES)
   /* TASK_UNFINISHED: task_status holds unfinished tasks only */
 #define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM " USER_QUEUED_NODES ")"
 #define VIEW_ARCHIVE "t.owner_id = ?2 AND t.status IN ('DONE','CANCELED')"
@@ -331,16 +339,13 @@ const char *const STORE_SQL[Q__COUNT] = {
    * range of task_status, which is in id order, its newest (oldest)
    * tasks after ?10 up to the page's size, merged.  The walk of the
    * user's inbox read each task's row to test its flow: bob's 100,000
-   * inbox tasks for a flow holding none of them, 304 ms.  (The nodes'
-   * "LIMIT -1", no limit, keeps them a subquery of their own: joined, the
-   * statistics of 10,000 processes made SQLite build a Bloom filter of the
-   * user's whole range first, 4-6 ms for a page of 0.3.) */
+   * inbox tasks for a flow holding none of them, 304 ms. */
 #define ASSIGNED_IN(a) a "status = 'ASSIGNED' AND " TASK_UNFINISHED(a)
 #define FLOW_ASSIGNED_NODES                                                                                       \
   "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a INDEXED BY task_status WHERE "        \
   ASSIGNED_IN("a.") " AND a.flow_task > ?5 || '.' AND a.flow_task < ?5 || '/') UNION ALL SELECT (SELECT"          \
   " min(a.flow_task) FROM task a INDEXED BY task_status WHERE " ASSIGNED_IN("a.") " AND a.flow_task > f.node AND" \
-  " a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE node IS NOT NULL LIMIT -1)"
+  " a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE " FEW_NODES("node IS NOT NULL") ")"
 /* (no column outside task_status in a condition, so the ranges are read
  * from the index alone: store.c takes this statement only without other
  * filters but the status, which is a value) */
@@ -370,7 +375,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a INDEXED BY task_owner_flow WHERE "       \
   OWNER_FINISHED_IN("a.") "a.flow_task > ?5 || '.' AND a.flow_task < ?5 || '/') UNION ALL SELECT (SELECT"           \
   " min(a.flow_task) FROM task a INDEXED BY task_owner_flow WHERE " OWNER_FINISHED_IN("a.") "a.flow_task > f.node" \
-  " AND a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE node IS NOT NULL LIMIT -1)"
+  " AND a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE " FEW_NODES("node IS NOT NULL") ")"
 #define ARCHIVE_FLOW_RANGE(a, cmp) OWNER_FINISHED_IN(a) a "flow_task = n.node" KEY_AFTER(a, cmp)
 #define ARCHIVE_FLOW(cmp, order, within, none) \
   NODES_PAGE(ARCHIVE, FLOW_FINISHED_NODES, "task_owner_flow", ARCHIVE_FLOW_RANGE, "", cmp, order, within, none)

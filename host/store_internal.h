@@ -140,11 +140,14 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
  * '"' || node || '"' is in the array's text exactly when the node is one of
  * its elements; parsing the 3.5 KB of bob's names cost more than the rest.
  * indexed: the index on SQLite (" INDEXED BY task_status"), "" on
- * PostgreSQL; in: the backend's "position of the name in $3" call, open. */
-#define USER_QUEUED_NODES_OF(indexed, in)                                                                       \
+ * PostgreSQL; in: the backend's "position of the name in $3" call, open;
+ * few(cond): the last condition as the backend says it (store.c's
+ * FEW_NODES on SQLite, AS_IS on PostgreSQL). */
+#define AS_IS(cond) cond
+#define USER_QUEUED_NODES_OF(indexed, in, few)                                                                  \
   "(WITH RECURSIVE f(node) AS (SELECT min(flow_task) FROM task" indexed " WHERE " TASK_QUEUED("") " UNION ALL"    \
   " SELECT (SELECT min(g.flow_task) FROM task g" indexed " WHERE " TASK_QUEUED("g.") " AND g.flow_task > f.node)" \
-  " FROM f WHERE f.node IS NOT NULL) SELECT f.node AS value FROM f WHERE " in "'\"' || f.node || '\"') > 0) n"
+  " FROM f WHERE f.node IS NOT NULL) SELECT f.node AS value FROM f WHERE " few(in "'\"' || f.node || '\"') > 0") ") n"
 /* The tasks people take part in: start and view tasks, and a start
  * function's task, owned by who started the process.  No other task ever
  * has an owner (the engine sets one only in start_body and on view tasks)

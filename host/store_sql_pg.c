@@ -346,7 +346,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * matching tasks; the page after $10 starts there too.  The page's ids
    * are picked from the index alone, then its rows read by key. */
 /* (the user's nodes that hold queued tasks: store_internal.h) */
-#define USER_QUEUED_NODES USER_QUEUED_NODES_OF("", "strpos($3::text, ")
+#define USER_QUEUED_NODES USER_QUEUED_NODES_OF("", "strpos($3::text, ", AS_IS)
 #define QUEUE_NODES_AT(bound, rest, order, limit)                                                              \
   "SELECT " LIST_COLS(QUEUE) " FROM (SELECT k.id FROM " bound USER_QUEUED_NODES " CROSS JOIN LATERAL (SELECT q.id" \
   " FROM task q WHERE " LIST_PARAMS TASK_QUEUED("q.") " AND q.flow_task = n.value" rest " ORDER BY q.id " order   \
