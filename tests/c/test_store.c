@@ -668,6 +668,18 @@ static int lite_plan_is(store *st, const char *db, int q, const char *want, cons
   return strstr(plan, want) && !strstr(plan, unwanted);
 }
 
+/* On SQLite: statistics of the file's tables (ANALYZE), with which the
+ * planner chooses as in a database in use.  Nothing on PostgreSQL. */
+static int lite_analyze(const char *path) {
+  if (getenv("FLOWHOST_TEST_PG")) return 0;
+  sqlite3 *raw;
+  CHECK(sqlite3_open(path, &raw) == SQLITE_OK);
+  int rc = sqlite3_exec(raw, "ANALYZE", NULL, NULL, NULL);
+  sqlite3_close(raw);
+  CHECK(rc == SQLITE_OK);
+  return 0;
+}
+
 /* The owner's name in every view: the inbox's and the archive's rows are
  * the user's own, named by the caller (no user row read per task); the
  * queue's have none; view=all reads each row's user. */
@@ -866,12 +878,7 @@ static int test_archive_flow(void) {
   }
   CHECK(nm > 30 && ng > 8 && nd > 10 && nd < nm);
   /* and with statistics: no Bloom filter of the user's whole archive */
-  if (!getenv("FLOWHOST_TEST_PG")) {
-    sqlite3 *raw;
-    CHECK(sqlite3_open(path, &raw) == SQLITE_OK);
-    CHECK(sqlite3_exec(raw, "ANALYZE", NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(raw);
-  }
+  CHECK(lite_analyze(path) == 0);
   CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_FLOW, "USING INDEX task_owner_flow (owner_id=? AND flow_task=?", "BLOOM"));
   st_task *rows;
   int n;
@@ -950,12 +957,7 @@ static int test_queue_walk(void) {
   }
   /* with statistics, the nodes stay a subquery of their own: joined, SQLite
    * built a Bloom filter of the node's whole range for every page */
-  if (!getenv("FLOWHOST_TEST_PG")) {
-    sqlite3 *raw;
-    CHECK(sqlite3_open(path, &raw) == SQLITE_OK);
-    CHECK(sqlite3_exec(raw, "ANALYZE", NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(raw);
-  }
+  CHECK(lite_analyze(path) == 0);
   CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_NODES, "INDEX task_status (status=? AND flow_task=?", "BLOOM"));
   CHECK(lite_plan_is(st, db, Q_COUNT_QUEUE, "INDEX task_status (status=? AND flow_task=?", "BLOOM"));
   store_task_query q = {.view = STORE_VIEW_QUEUE, .limit = 51, .assignable_json = "[\"f.review\"]"};
