@@ -973,6 +973,7 @@ static int test_queue_walk(void) {
   q.assignable_json = "[\"f.revie\",\"f.reviews\",\"gf.review\",\"f.review.x\",\"f\",\"review\"]";
   CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
   CHECK(n == 0);
+  st_task_array_free(rows, n);
   int64_t count = -1;
   q.limit = 1000;
   CHECK(store_task_count_view(st, &q, &count, &err) == FH_OK && count == 0);
