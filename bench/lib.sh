@@ -47,7 +47,8 @@ bench_seed() {
 
 bench_port() {
   for _ in $(seq 1 100); do
-    port=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$1")
+    # (the server may not have opened its output yet: no file is no port yet)
+    port=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$1" 2>/dev/null || true)
     [ -n "$port" ] && { echo "$port"; return 0; }
     sleep 0.1
   done
