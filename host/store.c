@@ -258,8 +258,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
-/* Nodes found by a loose index scan (USER_QUEUED_NODES, FLOW_ASSIGNED_NODES,
- * FLOW_FINISHED_NODES): a subquery of their own ("LIMIT -1", no limit)
+/* Nodes found by a loose index scan (USER_QUEUED_NODES, FLOW_NODES): a subquery of their own ("LIMIT -1", no limit)
  * that the planner expects to be few (likelihood).  Joined, or expected to
  * be as many as tasks, the statistics of 600 or 10,000 processes made
  * SQLite build a Bloom filter of the whole range (every queued task, the
@@ -341,11 +340,15 @@ const char *const STORE_SQL[Q__COUNT] = {
    * user's inbox read each task's row to test its flow: bob's 100,000
    * inbox tasks for a flow holding none of them, 304 ms. */
 #define ASSIGNED_IN(a) a "status = 'ASSIGNED' AND " TASK_UNFINISHED(a)
-#define FLOW_ASSIGNED_NODES                                                                                       \
-  "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a INDEXED BY task_status WHERE "        \
-  ASSIGNED_IN("a.") " AND a.flow_task > ?5 || '.' AND a.flow_task < ?5 || '/') UNION ALL SELECT (SELECT"          \
-  " min(a.flow_task) FROM task a INDEXED BY task_status WHERE " ASSIGNED_IN("a.") " AND a.flow_task > f.node AND" \
-  " a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE " FEW_NODES("node IS NOT NULL") ")"
+#define ASSIGNED_AND(a) ASSIGNED_IN(a) " AND "
+/* The nodes of a flow (?5) that hold entries of index idx where in(a)
+ * holds (said with its " AND "): a loose scan within the flow's names,
+ * "flow." to "flow/" */
+#define FLOW_NODES(idx, in)                                                                                          \
+  "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a INDEXED BY " idx " WHERE " in("a.")     \
+  "a.flow_task > ?5 || '.' AND a.flow_task < ?5 || '/') UNION ALL SELECT (SELECT min(a.flow_task) FROM task a"      \
+  " INDEXED BY " idx " WHERE " in("a.") "a.flow_task > f.node AND a.flow_task < ?5 || '/') FROM f WHERE f.node IS" \
+  " NOT NULL) SELECT node FROM f WHERE " FEW_NODES("node IS NOT NULL") ")"
 /* (no column outside task_status in a condition, so the ranges are read
  * from the index alone: store.c takes this statement only without other
  * filters but the status, which is a value) */
@@ -360,7 +363,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   " INDEXED BY " idx " WHERE " range("q2.", cmp) " ORDER BY q2.id " order " LIMIT 1 OFFSET ?11 - 1), " none "))"  \
   " ORDER BY t.id " order " LIMIT ?11"
 #define INBOX_FLOW(cmp, order, within, none)                                                                 \
-  NODES_PAGE(INBOX, FLOW_ASSIGNED_NODES, "task_status", INBOX_FLOW_RANGE, "(?7 IS NULL OR ?7 = 'ASSIGNED') AND ", \
+  NODES_PAGE(INBOX, FLOW_NODES("task_status", ASSIGNED_AND), "task_status", INBOX_FLOW_RANGE, "(?7 IS NULL OR ?7 = 'ASSIGNED') AND ", \
              cmp, order, within, none)
   [Q_LIST_INBOX_FLOW] = INBOX_FLOW("<", "DESC", ">=", "0"),
   [Q_LIST_INBOX_FLOW_ASC] = INBOX_FLOW(">", "ASC", "<=", "9223372036854775807"),
@@ -371,14 +374,9 @@ const char *const STORE_SQL[Q__COUNT] = {
    * are in rowid order), merged.  The walk of the user's archive read each
    * task's row to test its flow. */
 #define OWNER_FINISHED_IN(a) OWNED_FINISHED(a) " AND " a "owner_id = ?2 AND "
-#define FLOW_FINISHED_NODES                                                                                         \
-  "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a INDEXED BY task_owner_flow WHERE "       \
-  OWNER_FINISHED_IN("a.") "a.flow_task > ?5 || '.' AND a.flow_task < ?5 || '/') UNION ALL SELECT (SELECT"           \
-  " min(a.flow_task) FROM task a INDEXED BY task_owner_flow WHERE " OWNER_FINISHED_IN("a.") "a.flow_task > f.node" \
-  " AND a.flow_task < ?5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT node FROM f WHERE " FEW_NODES("node IS NOT NULL") ")"
 #define ARCHIVE_FLOW_RANGE(a, cmp) OWNER_FINISHED_IN(a) a "flow_task = n.node" KEY_AFTER(a, cmp)
 #define ARCHIVE_FLOW(cmp, order, within, none) \
-  NODES_PAGE(ARCHIVE, FLOW_FINISHED_NODES, "task_owner_flow", ARCHIVE_FLOW_RANGE, "", cmp, order, within, none)
+  NODES_PAGE(ARCHIVE, FLOW_NODES("task_owner_flow", OWNER_FINISHED_IN), "task_owner_flow", ARCHIVE_FLOW_RANGE, "", cmp, order, within, none)
   [Q_LIST_ARCHIVE_FLOW] = ARCHIVE_FLOW("<", "DESC", ">=", "0"),
   [Q_LIST_ARCHIVE_FLOW_ASC] = ARCHIVE_FLOW(">", "ASC", "<=", "9223372036854775807"),
   /* the archive: the user's range of task_owner_id, whatever the

@@ -524,22 +524,31 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define STATUS_LIST(cmp, order) IDS_PAGE(ALL, STATUS_IDS(cmp, order), order)
   [Q_LIST_ALL_STATUS] = STATUS_LIST("<", "DESC"),
   [Q_LIST_ALL_STATUS_ASC] = STATUS_LIST(">", "ASC"),
+/* The nodes of a flow ($5) that hold tasks of an index's: a loose scan of
+ * column col (a node name) where in(a) holds (said with its " AND "),
+ * within the flow's names, "flow." to "flow/" */
+#define FLOW_NODES(in, col)                                                                                       \
+  "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a." col ") FROM task a WHERE " in("a.") "a." col " > $5 || '.'" \
+  " AND a." col " < $5 || '/') UNION ALL SELECT (SELECT min(a." col ") FROM task a WHERE " in("a.") "a." col       \
+  " > f.node AND a." col " < $5 || '/') FROM f WHERE f.node IS NOT NULL) SELECT f.node FROM f WHERE f.node IS NOT" \
+  " NULL) n"
+#define ASSIGNED_AND(a) a "status = 'ASSIGNED' AND "
+/* A page of view v node by node: the nodes (a table n(node)), in each the
+ * range that range says (of q, n.node), its newest (oldest) $11 after $10
+ * that pass the filters, merged; then the page's rows by key. */
+#define NODES_PAGE(v, nodes, range, cmp, order)                                                                  \
+  "SELECT " LIST_COLS(v) " FROM (SELECT k.id FROM " nodes " CROSS JOIN LATERAL (SELECT q.id FROM task q WHERE "   \
+  LIST_PARAMS range LIST_FILTERS_ON("q.") " AND ($10 IS NULL OR q.id " cmp " $10) ORDER BY q.id " order " LIMIT $11)" \
+  " k ORDER BY k.id " order " LIMIT $11) w JOIN task t ON t.id = w.id " JOINS_##v "ORDER BY t.id " order " LIMIT $11"
   /* store.c's Q_LIST_INBOX_FLOW: the inbox of one flow ($5) node by node,
    * as the queue: the flow's nodes that hold assigned tasks (a loose index
    * scan of task_status within the flow's names), in each the user's range
    * of task_status (in id order: it ends in the id), merged; run unnamed.
    * Planned whole, the twin walked the user's inbox reading each task's
    * row to test its flow. */
-#define FLOW_ASSIGNED_NODES                                                                                        \
-  "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a WHERE a.status = 'ASSIGNED' AND"       \
-  " a.flow_task > $5 || '.' AND a.flow_task < $5 || '/') UNION ALL SELECT (SELECT min(a.flow_task) FROM task a"   \
-  " WHERE a.status = 'ASSIGNED' AND a.flow_task > f.node AND a.flow_task < $5 || '/') FROM f WHERE f.node IS NOT" \
-  " NULL) SELECT f.node FROM f WHERE f.node IS NOT NULL) n"
-#define INBOX_FLOW(cmp, order)                                                                                      \
-  "SELECT " LIST_COLS(INBOX) " FROM (SELECT k.id FROM " FLOW_ASSIGNED_NODES " CROSS JOIN LATERAL (SELECT q.id FROM" \
-  " task q WHERE " LIST_PARAMS "q.status = 'ASSIGNED' AND q.flow_task = n.node AND q.owner_id = $2"                  \
-  LIST_FILTERS_ON("q.") " AND ($10 IS NULL OR q.id " cmp " $10) ORDER BY q.id " order " LIMIT $11) k ORDER BY k.id " \
-  order " LIMIT $11) w JOIN task t ON t.id = w.id " JOINS_INBOX "ORDER BY t.id " order " LIMIT $11"
+#define INBOX_FLOW(cmp, order)                                                                                       \
+  NODES_PAGE(INBOX, FLOW_NODES(ASSIGNED_AND, "flow_task"),                                                           \
+             "q.status = 'ASSIGNED' AND q.flow_task = n.node AND q.owner_id = $2", cmp, order)
   [Q_LIST_INBOX_FLOW] = INBOX_FLOW("<", "DESC"),
   [Q_LIST_INBOX_FLOW_ASC] = INBOX_FLOW(">", "ASC"),
   /* store.c's Q_LIST_ARCHIVE_FLOW: the archive of one flow ($5) node by
@@ -549,16 +558,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * keeps them), then each node's range, merged; run unnamed. */
 #define FLOW_C "flow_task COLLATE \"C\""
 #define OWNER_FINISHED_IN(a) OWNED_FINISHED(a) " AND " a "owner_id = $2 AND "
-#define FLOW_FINISHED_NODES                                                                                     \
-  "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a." FLOW_C ") FROM task a WHERE " OWNER_FINISHED_IN("a.")     \
-  "a." FLOW_C " > $5 || '.' AND a." FLOW_C " < $5 || '/') UNION ALL SELECT (SELECT min(a." FLOW_C ") FROM task a" \
-  " WHERE " OWNER_FINISHED_IN("a.") "a." FLOW_C " > f.node AND a." FLOW_C " < $5 || '/') FROM f"                  \
-  " WHERE f.node IS NOT NULL) SELECT f.node FROM f WHERE f.node IS NOT NULL) n"
-#define ARCHIVE_FLOW(cmp, order)                                                                                    \
-  "SELECT " LIST_COLS(ARCHIVE) " FROM (SELECT k.id FROM " FLOW_FINISHED_NODES " CROSS JOIN LATERAL (SELECT q.id"    \
-  " FROM task q WHERE " LIST_PARAMS OWNER_FINISHED_IN("q.") "q." FLOW_C " = n.node" LIST_FILTERS_ON("q.")            \
-  " AND ($10 IS NULL OR q.id " cmp " $10) ORDER BY q.id " order " LIMIT $11) k ORDER BY k.id " order " LIMIT $11) w" \
-  " JOIN task t ON t.id = w.id " JOINS_ARCHIVE "ORDER BY t.id " order " LIMIT $11"
+#define ARCHIVE_FLOW(cmp, order) \
+  NODES_PAGE(ARCHIVE, FLOW_NODES(OWNER_FINISHED_IN, FLOW_C), OWNER_FINISHED_IN("q.") "q." FLOW_C " = n.node", cmp, order)
   [Q_LIST_ARCHIVE_FLOW] = ARCHIVE_FLOW("<", "DESC"),
   [Q_LIST_ARCHIVE_FLOW_ASC] = ARCHIVE_FLOW(">", "ASC"),
   /* (not used: PostgreSQL's planner tells a rare status from a common one) */
