@@ -39,6 +39,22 @@ static int test_strings(void) {
     json_array_append_new(want, js ? js : json_null());
     CHECK(same_as(&w, want, "one byte"));
   }
+  /* every byte at every place of an 8-byte word and across two: the
+   * writer tests plain runs eight bytes at a time */
+  char line[20];
+  for (int c = 1; c < 256; c++) {
+    for (int at = 0; at < 19; at++) {
+      memset(line, 'a', sizeof line - 1);
+      line[sizeof line - 1] = '\0';
+      line[at] = (char)c;
+      if (c == 0xC3 && at < 18) line[at + 1] = (char)0xA9;   /* and a valid two-byte sequence */
+      jsonw w;
+      jw_init(&w);
+      jw_string(&w, line);
+      json_t *js = json_string(line);
+      CHECK(same_as(&w, js ? js : json_null(), "a byte in a line"));
+    }
+  }
   static const char *const texts[] = {
       "", "plain", "quote \" backslash \\ slash / tab \t nl \n cr \r bs \b ff \f", "\x01\x1f\x7f",
       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\xe2\x80\xa8 \xef\xbb\xbf",
