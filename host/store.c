@@ -2179,17 +2179,20 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * but for the queue node by node, the due parts (they start after ?10 in
    * a form the plan for all values keeps: store_sql_pg.c's AFTER_ROW,
    * BOUND_SET), the archive's parts and the inbox's own (INBOX_IDS) */
-  int after_kept = which == Q_LIST_INBOX_DUE_PARTS || which == Q_LIST_QUEUE_DUE_PARTS ||
+  /* (the inbox and the archive of one flow: prepared when the flow is the
+   * only filter, store_sql_pg.c's NODES_PAGE_KEPT) */
+  int flow_page = which == Q_LIST_INBOX_FLOW || which == Q_LIST_INBOX_FLOW_ASC || which == Q_LIST_ARCHIVE_FLOW ||
+                  which == Q_LIST_ARCHIVE_FLOW_ASC;
+  int after_kept = flow_page || which == Q_LIST_INBOX_DUE_PARTS || which == Q_LIST_QUEUE_DUE_PARTS ||
                    which == Q_LIST_ARCHIVE_FIN_PARTS || which == Q_LIST_ARCHIVE_FIN_PARTS_ASC ||
                    which == Q_LIST_QUEUE_NODES || which == Q_LIST_QUEUE_NODES_ASC || which == Q_LIST_INBOX_NEXT ||
                    which == Q_LIST_INBOX_NEXT_ASC || which == Q_LIST_ARCHIVE_PARTS || which == Q_LIST_ARCHIVE_PARTS_ASC;
-  /* (a page of a few processes' flows, of a status, of a date range or of
-   * the inbox or the archive of a flow: its own text, planned for its values on
-   * PostgreSQL) */
-  int own_text = few || by_status || by_date || which == Q_LIST_INBOX_FLOW || which == Q_LIST_INBOX_FLOW_ASC ||
-                 which == Q_LIST_ARCHIVE_FLOW || which == Q_LIST_ARCHIVE_FLOW_ASC;
-  int pg_filtered =
-      pg && !own_text && (filtered || q->nfilters || (q->after && !after_kept) || rows_wanted != STORE_PAGE_ROWS);
+  /* (a page of a few processes' flows, of a status or of a date range:
+   * its own text, planned for its values on PostgreSQL) */
+  int own_text = few || by_status || by_date;
+  int pg_filtered = pg && !own_text &&
+                    ((flow_page ? q->status != NULL : filtered) || q->nfilters || (q->after && !after_kept) ||
+                     rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);
   int once = q->nfilters || pg_filtered || (pg && own_text);
   dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)

@@ -387,6 +387,19 @@ static int test_list_plans(void) {
     CHECK(list_page(st, &inbox_next, STORE_PAGE_ROWS, 998, "997"));
     inbox_next.ascending = 1;
     CHECK(list_page(st, &inbox_next, STORE_PAGE_ROWS, 1002, "1001"));
+    /* the inbox and the archive of one flow (prepared: the flow is
+     * their only filter), both ways, and a page after one */
+    store_task_query inbox_flow = first, archive_flow = {.view = STORE_VIEW_ARCHIVE, .user_id = 8,
+                                                         .limit = STORE_PAGE_ROWS, .flow = "f"};
+    inbox_flow.flow = "f";
+    CHECK(list_page(st, &inbox_flow, STORE_PAGE_ROWS, 2000, "1999"));
+    inbox_flow.ascending = 1;
+    CHECK(list_page(st, &inbox_flow, STORE_PAGE_ROWS, 2, "1"));
+    CHECK(list_page(st, &archive_flow, STORE_PAGE_ROWS, 40000, "10000"));
+    archive_flow.after = 39000;
+    CHECK(list_page(st, &archive_flow, STORE_PAGE_ROWS, 38999, "8999"));
+    archive_flow.ascending = 1;
+    CHECK(list_page(st, &archive_flow, STORE_PAGE_ROWS, 39001, "9001"));
     archive.view = STORE_VIEW_ARCHIVE;
     CHECK(list_page(st, &archive, 10, 20010, "20"));
     archive.after = 20005;
@@ -440,19 +453,20 @@ static int test_list_plans(void) {
    * execution's plan, the plan for all parameters looked dearer) */
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
            " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
-           " 'fh%d', 'fh%d')",
+           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
            Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
            Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC, Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
-           Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE);
+           Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_INBOX_FLOW,
+           Q_LIST_INBOX_FLOW_ASC, Q_LIST_ARCHIVE_FLOW, Q_LIST_ARCHIVE_FLOW_ASC);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "13")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "17")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "13"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "17"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
@@ -496,6 +510,28 @@ static int test_list_plans(void) {
       for (int i = 0; i < PQntuples(res); i++) fprintf(stderr, "  %s\n", PQgetvalue(res, i, 0));
     PQclear(res);
     CHECK(backward && sorted_as_wanted && !user);
+  }
+  /* the inbox and the archive of one flow: each node's range of the
+   * user's, in the plan for all values too */
+  const struct { int q; int user; const char *range; } flow_pages[] = {
+      {Q_LIST_INBOX_FLOW, 7, "Index Only Scan Backward using task_status on task q"},
+      {Q_LIST_INBOX_FLOW_ASC, 7, "Index Only Scan using task_status on task q"},
+      {Q_LIST_ARCHIVE_FLOW, 8, "Index Only Scan Backward using task_owner_flow on task q"},
+      {Q_LIST_ARCHIVE_FLOW_ASC, 8, "Index Only Scan using task_owner_flow on task q"}};
+  for (int p = 0; p < 4; p++) {
+    snprintf(sql, sizeof sql, "EXPLAIN EXECUTE fh%d(NULL, %d, '[]', NULL, 'f', NULL, NULL, NULL, NULL, NULL, 51)",
+             flow_pages[p].q, flow_pages[p].user);
+    res = PQexec(st->own.db->pg, sql);
+    CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+    int ranges = 0, scans = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+      ranges += strstr(PQgetvalue(res, i, 0), flow_pages[p].range) != NULL;
+      scans += strstr(PQgetvalue(res, i, 0), "Seq Scan") != NULL;
+    }
+    if (getenv("FH_PLANS") || ranges != 1 || scans)
+      for (int i = 0; i < PQntuples(res); i++) fprintf(stderr, "  %s\n", PQgetvalue(res, i, 0));
+    PQclear(res);
+    CHECK(ranges == 1 && scans == 0);
   }
   /* and the page's previous ids by primary key, not by scanning the tasks,
    * their array made once (an InitPlan), not again for every row scanned */
