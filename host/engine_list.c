@@ -197,17 +197,20 @@ static char *summary_of(engine *e, const st_process *p) {
 }
 
 /* The summary of the row's process: from the summary cache when its version
- * is there, else read and computed (and cached).  NULL: the process is gone. */
-static char *row_summary(engine *e, const st_task *t, proc_status *status) {
+ * is there (the cache's text, valid until the next summary is cached), else
+ * read and computed (and cached; *computed is then the caller's to free).
+ * NULL: the process is gone. */
+static const char *row_summary(engine *e, const st_task *t, proc_status *status, char **computed) {
   *status = t->process_status;
+  *computed = NULL;
   const char *known = summary_cache_get(e, t->process_id, t->process_version);
-  if (known) return strdup(known);
+  if (known) return known;
   st_process p;
   if (store_process_get(e->st, t->process_id, &p, NULL)) return NULL;
-  char *summary = summary_of(e, &p);
+  *computed = summary_of(e, &p);
   *status = p.status;
   st_process_free(&p);
-  return summary ? summary : strdup("");
+  return *computed ? *computed : "";
 }
 
 /* The summaries a batch of rows will miss in the cache, read in one
@@ -243,12 +246,13 @@ static void write_list_item(jsonw *w, engine *e, const st_task *t, const fh_acto
   const flowdef *fd;
   write_task(w, e, t, hide_for, &fd);
   proc_status status = PROC_NEW;
-  char *summary = t->has_process ? row_summary(e, t, &status) : NULL;
+  char *computed = NULL;
+  const char *summary = t->has_process ? row_summary(e, t, &status, &computed) : NULL;
   JW_KEY(w, "process_summary");
   jw_string(w, summary);
   JW_KEY(w, "process_status");
   jw_string(w, summary ? proc_status_name(status) : NULL);
-  free(summary);
+  free(computed);
   JW_KEY(w, "flow_title");
   if (fd && fd->title) {
     jw_string(w, fd->title);
