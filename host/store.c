@@ -1548,9 +1548,14 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   }
   else if (q->flow) which = q->status ? Q_PROC_LIST_FLOW_STATUS : Q_PROC_LIST_FLOW;
   else which = q->status ? Q_PROC_LIST_STATUS : Q_PROC_LIST;
-  /* PostgreSQL plans each page for its values (store_sql_pg.c's Q_PROC_LIST) */
+  /* PostgreSQL plans each page for its values (store_sql_pg.c's Q_PROC_LIST)
+   * but the first ones of every process and of a user's, of the default
+   * size: prepared */
   int pg = st->cur->db->kind == DB_KIND_PG;
-  dbs *s = pg ? sq_prepare_once(st, store_sql_text(st, which), "list processes", err) : sq_prep(st, which, err);
+  int has_twin = which == Q_PROC_LIST || which == Q_PROC_LIST_USER;
+  int planned = pg && !(has_twin && !q->flow && q->limit == STORE_PAGE_ROWS);
+  const char *text = planned && has_twin ? store_pg_list_filtered(which) : store_sql_text(st, which);
+  dbs *s = planned ? sq_prepare_once(st, text, "list processes", err) : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   sq_bind_text_or_null(s, 1, q->flow);
   sq_bind_text_or_null(s, 2, q->status);
@@ -1561,7 +1566,7 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   sq_bind_id_or_null(s, 7, q->parent);
   json_t *arr = json_array();
   while ((rc = dbs_step(s)) == DB_ROW) json_array_append_new(arr, sq_process_row_json(s));
-  if (pg) dbs_finalize(s);
+  if (planned) dbs_finalize(s);
   else sq_done(s);
   if (rc != DB_DONE) {
     json_decref(arr);

@@ -268,6 +268,37 @@ static int all_page_reads(store *st, const char *status, int64_t first, int64_t 
   return page_reads(st, &all, STORE_PAGE_ROWS, first, last, reads, avoid);
 }
 
+/* The ids of a page of processes, "1000,999,..." (at most 51) into ids;
+ * 0 on an error. */
+static int process_page_ids(store *st, const store_process_query *q, char *ids, size_t cap) {
+  json_t *rows = NULL;
+  fherr err = {0};
+  if (store_process_list(st, q, &rows, &err) != FH_OK) return fprintf(stderr, "  processes: %s\n", err.message), 0;
+  ids[0] = 0;
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    if (i == STORE_PAGE_ROWS) break;
+    size_t have = strlen(ids);
+    snprintf(ids + have, cap - have, "%s%lld", i ? "," : "", (long long)json_integer_value(json_object_get(row, "id")));
+  }
+  json_decref(rows);
+  return 1;
+}
+
+/* The page of q (of the default size: a prepared statement) is the page
+ * its twin planned for its values gives (a page one longer) */
+static int process_page_as_planned(store *st, store_process_query q, const char *first) {
+  char kept[1024], planned[1024];
+  q.limit = STORE_PAGE_ROWS;
+  if (!process_page_ids(st, &q, kept, sizeof kept)) return 0;
+  q.limit = STORE_PAGE_ROWS + 1;
+  if (!process_page_ids(st, &q, planned, sizeof planned)) return 0;
+  int same = !strcmp(kept, planned) && !strncmp(kept, first, strlen(first));
+  if (!same) fprintf(stderr, "  processes: prepared %s\n  planned %s\n", kept, planned);
+  return same;
+}
+
 static int test_list_plans(void) {
   char url[512];
   if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
@@ -438,6 +469,33 @@ static int test_list_plans(void) {
     cap = queue;
     cap.limit = 999;
     CHECK(store_task_count_view(st, &cap, &n, &err) == FH_OK && n == 999);
+  }
+  /* the Processes page as it opens, an administrator's and bob's (who
+   * took part in every third process and manages flow f), and the pages
+   * after: prepared, the same as planned for their values */
+  CHECK(pg_run(st, "INSERT INTO participant(process_id, user_id) SELECT 3 * i, 7 FROM generate_series(1, 333) i",
+               PGRES_COMMAND_OK));
+  for (int round = 0; round < 7; round++) {
+    store_process_query all = {.limit = STORE_PAGE_ROWS}, bobs = {.visible_to = 7, .limit = STORE_PAGE_ROWS};
+    CHECK(process_page_as_planned(st, all, "1000,999,"));
+    all.after = 500;
+    CHECK(process_page_as_planned(st, all, "499,498,"));
+    CHECK(process_page_as_planned(st, bobs, "999,996,"));   /* his own */
+    bobs.after = 500;
+    CHECK(process_page_as_planned(st, bobs, "498,495,"));
+    bobs.managed_flows_json = "[\"f\"]";   /* and his flow's */
+    CHECK(process_page_as_planned(st, bobs, "499,498,"));
+    bobs.after = 0;
+    CHECK(process_page_as_planned(st, bobs, "1000,999,"));
+  }
+  {
+    char kept[160];
+    snprintf(kept, sizeof kept, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0 AND name IN"
+             " ('fh%d', 'fh%d')", Q_PROC_LIST, Q_PROC_LIST_USER);
+    PGresult *res = PQexec(st->own.db->pg, kept);
+    int procs_kept = PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 0), "2");
+    PQclear(res);
+    CHECK(procs_kept);
   }
   /* the page without filters is the one prepared statement of a list */
   char sql[256];
