@@ -2193,12 +2193,22 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                    which == Q_LIST_QUEUE_NODES || which == Q_LIST_QUEUE_NODES_ASC || which == Q_LIST_INBOX_NEXT ||
                    which == Q_LIST_INBOX_NEXT_ASC || which == Q_LIST_ARCHIVE_PARTS || which == Q_LIST_ARCHIVE_PARTS_ASC;
   /* (a page of a few processes' flows, of a status or of a date range:
-   * its own text, planned for its values on PostgreSQL) */
-  int own_text = few || by_status || by_date;
-  int pg_filtered = pg && !own_text &&
+   * its own text, planned for its values on PostgreSQL, but a page of the
+   * default size whose only filter is the date range, prepared:
+   * store_sql_pg.c's DATE_LIST) */
+  int created_page = which == Q_LIST_INBOX_DATE || which == Q_LIST_INBOX_DATE_ASC || which == Q_LIST_QUEUE_DATE ||
+                     which == Q_LIST_QUEUE_DATE_ASC || which == Q_LIST_ARCHIVE_DATE || which == Q_LIST_ARCHIVE_DATE_ASC;
+  int finished_page = which == Q_LIST_ARCHIVE_FINISHED || which == Q_LIST_ARCHIVE_FINISHED_ASC;
+  int date_page = created_page || finished_page;
+  int date_kept = ((created_page && !q->finished_since && !q->finished_until) ||
+                   (finished_page && !q->since && !q->until)) &&
+                  !q->flow && !q->status && rows_wanted == STORE_PAGE_ROWS;
+  int own_text = few || by_status || (by_date && !date_kept);
+  int pg_filtered = pg && !own_text && !date_kept &&
                     ((flow_page ? q->status != NULL : filtered) || q->nfilters || (q->after && !after_kept) ||
                      rows_wanted != STORE_PAGE_ROWS);
-  const char *text = pg_filtered ? store_pg_list_filtered(which) : store_sql_text(st, which);
+  const char *text = pg_filtered || (pg && date_page && !date_kept) ? store_pg_list_filtered(which)
+                                                                     : store_sql_text(st, which);
   int once = q->nfilters || pg_filtered || (pg && own_text);
   dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)
            : once      ? sq_prepare_once(st, text, "list tasks", err)

@@ -165,7 +165,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * kept: planned at every execution, a page spent ~0.8 ms of its ~1.2 in
    * parsing and planning (a log of counts_bench's processes). */
 #define PROC_KEPT_BEFORE "(SELECT coalesce(max(a.v), 9223372036854775807) FROM (VALUES ($3::bigint)) a(v))"
-#define PROC_KEPT_USER "(SELECT min(a.v) FROM (VALUES ($5::bigint)) a(v))"
+#define PROC_KEPT_USER "(SELECT $5::bigint)"   /* (USER_VALUE's reason) */
 #define PROC_KEPT_LIMIT " LIMIT " SQ_STR(STORE_PAGE_ROWS)
   [Q_PROC_LIST] = PROC_LIST_WHERE "p.id < " PROC_KEPT_BEFORE " ORDER BY p.id DESC" PROC_KEPT_LIMIT,
   [Q_PROC_LIST_FLOW] = PROC_LIST_WHERE PROC_RANGE("p.flow, ", "p.", "$1::text, ") PROC_PAGE_BY("p.flow DESC, "),
@@ -301,7 +301,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * from 100,000 (1.1 of 4.5 million; bench/pg_stmt_cost.sh; list_plans
    * has such an alice).  The unprepared twins, planned for their values
    * anyway, keep "owner_id = $2". */
-#define OWNER_VALUE(a) a "owner_id = (SELECT $2::bigint)"
+#define USER_VALUE "(SELECT $2::bigint)"
+#define OWNER_VALUE(a) a "owner_id = " USER_VALUE
 #define INBOX_OWNER OWNER_VALUE("t.") " AND t.status = 'ASSIGNED'"
 #define VIEW_QUEUE TASK_QUEUED("t.") " AND t.flow_task IN (SELECT value FROM json_array_elements_text(($3)::json))"
 #define VIEW_ARCHIVE "t.owner_id = $2 AND t.status IN ('DONE','CANCELED')"
@@ -515,7 +516,31 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   order " LIMIT $11"
 #define DATE_RANGE \
   RANGE_OF(TASK_OF_PEOPLE("r.") " AND ($8::text IS NULL OR r.created_at >= $8) AND ($9::text IS NULL OR r.created_at < $9)")
-#define DATE_LIST(v, cmp, order) IDS_PAGE(v, RANGE_IDS(DATE_RANGE, v, cmp, order), order)
+#define DATE_LIST_PLANNED(v, cmp, order) IDS_PAGE(v, RANGE_IDS(DATE_RANGE, v, cmp, order), order)
+  /* Prepared: a page of the default size whose only filter is the date
+   * range; other pages run DATE_LIST_PLANNED unnamed
+   * (store_pg_list_filtered).  As the pages of one flow (NODES_PAGE_KEPT):
+   * the range's bounds and the page key come from aggregates, the user is
+   * USER_VALUE, the limit is written out and the absent filters are left
+   * out, so that the plans for the values cost what the plan for all of
+   * them does and that one is kept.  Unnamed, bob's inbox since a date
+   * spent ~1.2 ms of its ~3.8 in parsing and planning (the server's
+   * statement log of counts_bench's inbox_since), as much as in running. */
+#define DATE_BOUND(p, none) "coalesce((SELECT min(x.v) FROM (VALUES (" p "::text)) x(v)), " none ")"
+#define DATE_RANGE_KEPT                                                                                   \
+  RANGE_OF(TASK_OF_PEOPLE("r.") " AND r.created_at >= " DATE_BOUND("$8", TIME_FIRST) " AND r.created_at < " \
+           DATE_BOUND("$9", TIME_LAST))
+#define KEPT_VIEW_INBOX INBOX_OWNER
+#define KEPT_VIEW_QUEUE VIEW_QUEUE
+#define KEPT_VIEW_ARCHIVE OWNER_VALUE("t.") " AND t.status IN ('DONE','CANCELED')"
+#define KEPT_AFTER(cmp)                                                                                     \
+  "coalesce((SELECT min(a.v) FROM (VALUES ($10::bigint)) a(v)), CASE WHEN '" cmp "' = '<' THEN " MAX_ID \
+  " ELSE 0 END)"
+#define RANGE_LIST_KEPT(range, v, cmp, order)                                                                    \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN (SELECT t.id FROM " range      \
+  " WHERE " KEPT_VIEW_##v " AND t.id " cmp " " KEPT_AFTER(cmp) " ORDER BY t.id " order LIMIT_PREPARED          \
+  ") ORDER BY t.id " order LIMIT_PREPARED
+#define DATE_LIST(v, cmp, order) RANGE_LIST_KEPT(DATE_RANGE_KEPT, v, cmp, order)
   DATE_LIST_ENTRIES,
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE created_at >= coalesce($1::text, "
@@ -529,8 +554,13 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   RANGE_OF("r.owner_id = $2 AND r.status IN ('DONE', 'CANCELED') AND ($12::text IS NULL OR r.finished_at COLLATE" \
            " \"C\" >= $12) AND ($13::text IS NULL OR r.finished_at COLLATE \"C\" < $13)")
 #define FINISHED_LIST(cmp, order) IDS_PAGE(ARCHIVE, RANGE_IDS(FINISHED_RANGE, ARCHIVE, cmp, order), order)
-  [Q_LIST_ARCHIVE_FINISHED] = FINISHED_LIST("<", "DESC"),
-  [Q_LIST_ARCHIVE_FINISHED_ASC] = FINISHED_LIST(">", "ASC"),
+  /* prepared when the finished range is the only filter (as DATE_LIST);
+   * else FINISHED_LIST unnamed */
+#define FINISHED_RANGE_KEPT                                                                                      \
+  RANGE_OF("r.owner_id = " USER_VALUE " AND r.status IN ('DONE', 'CANCELED') AND r.finished_at COLLATE \"C\" >= " \
+           DATE_BOUND("$12", TIME_FIRST) " AND r.finished_at COLLATE \"C\" < " DATE_BOUND("$13", TIME_LAST))
+  [Q_LIST_ARCHIVE_FINISHED] = RANGE_LIST_KEPT(FINISHED_RANGE_KEPT, ARCHIVE, "<", "DESC"),
+  [Q_LIST_ARCHIVE_FINISHED_ASC] = RANGE_LIST_KEPT(FINISHED_RANGE_KEPT, ARCHIVE, ">", "ASC"),
   [Q_TASK_COUNT_FINISHED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE owner_id = $1 AND status IN ('DONE', 'CANCELED')"
                             " AND finished_at COLLATE \"C\" >= coalesce($2::text, " TIME_FIRST ") AND finished_at"
                             " COLLATE \"C\" < coalesce($3::text, " TIME_LAST ") LIMIT " SQ_STR(CREATED_FEW) ") c",
@@ -562,9 +592,6 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
  * into a constant: the plans for the values cost what the plan for all of
  * them does, and that one is kept (AFTER_ROW's reason) */
 #define FLOW_BOUND(end) "(SELECT min(x.v) || '" end "' FROM (VALUES ($5::text)) x(v))"
-/* the user ($2) the same way: her id, a constant, made each plan for the
- * values expect fewer of her tasks a node than the plan for all of them */
-#define USER_BOUND "(SELECT min(x.v) FROM (VALUES ($2::bigint)) x(v))"
 #define FLOW_NODES_KEPT(in, col) FLOW_NODES_IN(in, col, FLOW_BOUND("."), FLOW_BOUND("/"))
 #define ASSIGNED_AND(a) a "status = 'ASSIGNED' AND "
 /* A page of view v node by node: the nodes (a table n(node)), in each the
@@ -577,15 +604,14 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* store.c's Q_LIST_INBOX_FLOW: the inbox of one flow ($5) node by node,
    * as the queue: the flow's nodes that hold assigned tasks (a loose index
    * scan of task_status within the flow's names), in each the user's range
-   * of task_status (in id order: it ends in the id), merged; run unnamed.
-   * Planned whole, the twin walked the user's inbox reading each task's
+   * of task_status (in id order: it ends in the id), merged.  Planned whole, the twin walked the user's inbox reading each task's
    * row to test its flow. */
 #define INBOX_FLOW_RANGE(user) "q.status = 'ASSIGNED' AND q.flow_task = n.node AND q.owner_id = " user
 #define INBOX_FLOW(cmp, order) \
   NODES_PAGE(INBOX, FLOW_NODES(ASSIGNED_AND, "flow_task"), INBOX_FLOW_RANGE("$2"), cmp, order)
   /* Prepared: a page of the default size with no filter but the flow.  The
    * flow's bounds (FLOW_BOUND) and the page key (AFTER_ROW's b) come from
-   * aggregates, the limit is written out, and the other filters are left
+   * aggregates, the user is USER_VALUE, the limit is written out, and the other filters are left
    * out (a node of the flow is in the flow), so that the plans for the
    * values and the plan for all of them cost the same and the last is
    * kept: planned at every execution, a page spent ~1 ms of its ~2 in the
@@ -596,23 +622,23 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " WHERE " LIST_PARAMS range " AND q.id " cmp " b.id ORDER BY q.id " order LIMIT_PREPARED ") k ORDER BY k.id "   \
   order LIMIT_PREPARED ") w JOIN task t ON t.id = w.id " JOINS_##v "ORDER BY t.id " order LIMIT_PREPARED
 #define INBOX_FLOW_KEPT(bound, cmp, order) \
-  NODES_PAGE_KEPT(INBOX, FLOW_NODES_KEPT(ASSIGNED_AND, "flow_task"), INBOX_FLOW_RANGE(USER_BOUND), bound, cmp, order)
+  NODES_PAGE_KEPT(INBOX, FLOW_NODES_KEPT(ASSIGNED_AND, "flow_task"), INBOX_FLOW_RANGE(USER_VALUE), bound, cmp, order)
   [Q_LIST_INBOX_FLOW] = INBOX_FLOW_KEPT(AFTER_LAST, "<", "DESC"),
   [Q_LIST_INBOX_FLOW_ASC] = INBOX_FLOW_KEPT(AFTER_FIRST, ">", "ASC"),
   /* store.c's Q_LIST_ARCHIVE_FLOW: the archive of one flow ($5) node by
    * node, from task_owner_flow (migration 17), the same way: the user's
    * nodes of the flow that hold finished tasks, a loose scan of her range
    * of it within the flow's names (compared in byte order, as the index
-   * keeps them), then each node's range, merged; run unnamed. */
+   * keeps them), then each node's range, merged. */
 #define FLOW_C "flow_task COLLATE \"C\""
 #define OWNER_FINISHED_OF(a, user) OWNED_FINISHED(a) " AND " a "owner_id = " user " AND "
 #define OWNER_FINISHED_IN(a) OWNER_FINISHED_OF(a, "$2")
-#define OWNER_FINISHED_KEPT(a) OWNER_FINISHED_OF(a, USER_BOUND)
+#define OWNER_FINISHED_KEPT(a) OWNER_FINISHED_OF(a, USER_VALUE)
 #define ARCHIVE_FLOW_RANGE(user) OWNER_FINISHED_OF("q.", user) "q." FLOW_C " = n.node"
 #define ARCHIVE_FLOW(cmp, order) \
   NODES_PAGE(ARCHIVE, FLOW_NODES(OWNER_FINISHED_IN, FLOW_C), ARCHIVE_FLOW_RANGE("$2"), cmp, order)
 #define ARCHIVE_FLOW_KEPT(bound, cmp, order) \
-  NODES_PAGE_KEPT(ARCHIVE, FLOW_NODES_KEPT(OWNER_FINISHED_KEPT, FLOW_C), ARCHIVE_FLOW_RANGE(USER_BOUND), bound, cmp, \
+  NODES_PAGE_KEPT(ARCHIVE, FLOW_NODES_KEPT(OWNER_FINISHED_KEPT, FLOW_C), ARCHIVE_FLOW_RANGE(USER_VALUE), bound, cmp, \
                   order)
   [Q_LIST_ARCHIVE_FLOW] = ARCHIVE_FLOW_KEPT(AFTER_LAST, "<", "DESC"),
   [Q_LIST_ARCHIVE_FLOW_ASC] = ARCHIVE_FLOW_KEPT(AFTER_FIRST, ">", "ASC"),
@@ -864,9 +890,18 @@ static const char *const FLOW_FILTERED_SQL[4] = {INBOX_FLOW("<", "DESC"), INBOX_
                                                  ARCHIVE_FLOW("<", "DESC"), ARCHIVE_FLOW(">", "ASC")};
 
 static const char *const PROC_PLANNED_SQL[2] = {PROC_LIST_PLANNED, PROC_LIST_USER_PLANNED};
+/* the date pages with other filters or of another size (a table of every
+ * statement's place, only the six filled: DATE_LIST_ENTRIES names them) */
+#undef DATE_LIST
+#define DATE_LIST DATE_LIST_PLANNED
+static const char *const DATE_PLANNED_SQL[Q__COUNT] = {DATE_LIST_ENTRIES};
+static const char *const FINISHED_PLANNED_SQL[2] = {FINISHED_LIST("<", "DESC"), FINISHED_LIST(">", "ASC")};
 
 const char *store_pg_list_filtered(int q) {
   if (q == Q_PROC_LIST || q == Q_PROC_LIST_USER) return PROC_PLANNED_SQL[q == Q_PROC_LIST_USER];
+  if (q >= 0 && q < Q__COUNT && DATE_PLANNED_SQL[q]) return DATE_PLANNED_SQL[q];
+  if (q == Q_LIST_ARCHIVE_FINISHED || q == Q_LIST_ARCHIVE_FINISHED_ASC)
+    return FINISHED_PLANNED_SQL[q == Q_LIST_ARCHIVE_FINISHED_ASC];
   if (q == Q_LIST_INBOX_FLOW || q == Q_LIST_INBOX_FLOW_ASC) return FLOW_FILTERED_SQL[q == Q_LIST_INBOX_FLOW_ASC];
   if (q == Q_LIST_ARCHIVE_FLOW || q == Q_LIST_ARCHIVE_FLOW_ASC)
     return FLOW_FILTERED_SQL[2 + (q == Q_LIST_ARCHIVE_FLOW_ASC)];

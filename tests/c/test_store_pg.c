@@ -431,6 +431,28 @@ static int test_list_plans(void) {
     CHECK(list_page(st, &archive_flow, STORE_PAGE_ROWS, 38999, "8999"));
     archive_flow.ascending = 1;
     CHECK(list_page(st, &archive_flow, STORE_PAGE_ROWS, 39001, "9001"));
+    /* a day holding the queue's newest 30 (few: its range's statements,
+     * prepared when the date is the only filter), both ways, a page after
+     * one, and the inbox's and the archive's of that day (none) */
+    store_task_query day = {.view = STORE_VIEW_QUEUE, .user_id = 7, .limit = STORE_PAGE_ROWS,
+                            .assignable_json = "[\"f.review\"]", .since = "2026-06-02T00:00:00.000Z"};
+    CHECK(list_page(st, &day, 30, 12000, "2"));
+    day.after = 11990;
+    CHECK(list_page(st, &day, 19, 11989, "1980"));
+    day.after = 0;
+    day.ascending = 1;
+    CHECK(list_page(st, &day, 30, 11971, "1944"));
+    store_task_query inbox_day = first, archive_day = {.view = STORE_VIEW_ARCHIVE, .user_id = 8,
+                                                       .limit = STORE_PAGE_ROWS, .since = day.since};
+    inbox_day.since = day.since;
+    CHECK(list_page(st, &inbox_day, 0, 0, NULL));
+    CHECK(list_page(st, &archive_day, 0, 0, NULL));
+    /* alice's archive finished that day: her newest 20, both ways */
+    store_task_query finished_day = {.view = STORE_VIEW_ARCHIVE, .user_id = 8, .limit = STORE_PAGE_ROWS,
+                                     .finished_since = day.since};
+    CHECK(list_page(st, &finished_day, 20, 40000, "10000"));
+    finished_day.ascending = 1;
+    CHECK(list_page(st, &finished_day, 20, 39981, "9981"));
     archive.view = STORE_VIEW_ARCHIVE;
     CHECK(list_page(st, &archive, 10, 20010, "20"));
     archive.after = 20005;
@@ -498,7 +520,7 @@ static int test_list_plans(void) {
     CHECK(procs_kept);
   }
   /* the page without filters is the one prepared statement of a list */
-  char sql[256];
+  char sql[512];
   snprintf(sql, sizeof sql, "SELECT count(*) FILTER (WHERE statement LIKE '%%t.process_id = $6%%'),"
            " count(*) FILTER (WHERE name = 'fh%d') FROM pg_prepared_statements", Q_LIST_INBOX);
   PGresult *res = PQexec(st->own.db->pg, sql);
@@ -511,20 +533,21 @@ static int test_list_plans(void) {
    * execution's plan, the plan for all parameters looked dearer) */
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
            " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
-           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
+           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
            Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
            Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC, Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
            Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_INBOX_FLOW,
-           Q_LIST_INBOX_FLOW_ASC, Q_LIST_ARCHIVE_FLOW, Q_LIST_ARCHIVE_FLOW_ASC);
+           Q_LIST_INBOX_FLOW_ASC, Q_LIST_ARCHIVE_FLOW, Q_LIST_ARCHIVE_FLOW_ASC, Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC,
+           Q_LIST_INBOX_DATE, Q_LIST_ARCHIVE_DATE, Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "17")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "23")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "17"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "23"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
