@@ -585,6 +585,8 @@ const char *const STORE_SQL[Q__COUNT] = {
   "  SELECT gp.name FROM grp_perm gp JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = u.id)),"  \
   " (SELECT json_group_array(name) FROM (SELECT g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id" \
   "  WHERE ug.user_id = u.id ORDER BY 1)) "
+  [Q_HOSTS_SEEN] = HOSTS_SEEN("?1"),
+  [Q_VERSION_REPORTS] = VERSION_REPORTS,
   [Q_TOKEN_USER] = ACTOR_COLS "FROM api_token t JOIN user u ON u.id = t.user_id WHERE t.token_hash = ?1",
   [Q_USER_ACTOR_ID] = ACTOR_COLS "FROM user u WHERE u.id = ?1",
   [Q_USER_ACTOR] = ACTOR_COLS "FROM user u WHERE u.username = ?1",

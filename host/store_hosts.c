@@ -106,10 +106,7 @@ static json_t *text_or_null(dbs *s, int col) {
 
 int store_hosts_list(store *st, const char *seen_after, json_t **out, fherr *err) {
   *out = NULL;
-  dbs *s = prep(st,
-                "SELECT flow, host, hash, since, seen_at FROM flow_host WHERE seen_at >= ?1"
-                " ORDER BY flow, host",
-                err);
+  dbs *s = sq_prep(st, Q_HOSTS_SEEN, err);   /* (prepared once: every GET /api/flows reads it) */
   if (!s) return FH_INTERNAL;
   dbs_bind_text(s, 1, seen_after);
   json_t *all = json_object();
@@ -122,7 +119,7 @@ int store_hosts_list(store *st, const char *seen_after, json_t **out, fherr *err
                                           text_or_null(s, 2), "since", text_or_null(s, 3), "seen_at",
                                           text_or_null(s, 4)));
   }
-  dbs_finalize(s);
+  sq_done(s);
   if (rc != DB_DONE) {
     json_decref(all);
     return sq_fail(st, err, rc, "flow hosts");

@@ -76,6 +76,9 @@ enum {
   Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC, Q_TASK_COUNT_FINISHED,
   /* the archive of one flow node by node, from task_owner_flow */
   Q_LIST_ARCHIVE_FLOW, Q_LIST_ARCHIVE_FLOW_ASC,
+  /* GET /api/flows's: the flows the hosts have lately seen (store_hosts.c),
+   * the current versions' reports (store_versions.c) */
+  Q_HOSTS_SEEN, Q_VERSION_REPORTS,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_AUDIT_FIRST, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,
@@ -519,6 +522,10 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
 /* The bounds of an open date range, as stored times (fhtime.h's form), so
  * that they order right in any collation ('~' sorts before the digits in
  * some) */
+/* GET /api/flows's two statements, the same on both backends (p: the
+ * first parameter as the backend writes it) */
+#define HOSTS_SEEN(p) "SELECT flow, host, hash, since, seen_at FROM flow_host WHERE seen_at >= " p " ORDER BY flow, host"
+#define VERSION_REPORTS "SELECT flow, report FROM flow_version WHERE is_current <> 0 AND report IS NOT NULL"
 #define TIME_FIRST "'0000-01-01T00:00:00.000Z'"
 #define TIME_LAST "'9999-12-31T23:59:59.999Z'"
 /* a number as SQL text */

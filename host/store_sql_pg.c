@@ -284,6 +284,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_TASK_LATEST_OWNER] =
       "SELECT coalesce(owner_id, 0) FROM task WHERE process_id = $1 AND flow_task = $2 AND status = 'DONE'"
       " ORDER BY finished_at DESC, id DESC LIMIT 1",
+  [Q_HOSTS_SEEN] = HOSTS_SEEN("$1"),
+  [Q_VERSION_REPORTS] = VERSION_REPORTS,
   [Q_TASK_DONE_TYPE] =
       "SELECT count(*) FROM task WHERE process_id = $1 AND flow_task_type = $2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 ORDER BY t.id",

@@ -259,7 +259,7 @@ int store_version_running_flows(store *st, json_t **out, fherr *err) {
 
 int store_version_reports(store *st, json_t **out, fherr *err) {
   *out = NULL;
-  dbs *s = prep(st, "SELECT flow, report FROM flow_version WHERE is_current <> 0 AND report IS NOT NULL", err);
+  dbs *s = sq_prep(st, Q_VERSION_REPORTS, err);   /* (prepared once: every GET /api/flows reads it) */
   if (!s) return FH_INTERNAL;
   json_t *all = json_object();
   int rc;
@@ -267,7 +267,7 @@ int store_version_reports(store *st, json_t **out, fherr *err) {
     json_t *r = json_loads((const char *)dbs_col_text(s, 1), 0, NULL);
     if (r) json_object_set_new(all, (const char *)dbs_col_text(s, 0), r);
   }
-  dbs_finalize(s);
+  sq_done(s);
   if (rc != DB_DONE) {
     json_decref(all);
     return sq_fail(st, err, rc, "versions");
