@@ -2202,9 +2202,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                      which == Q_LIST_QUEUE_DATE_ASC || which == Q_LIST_ARCHIVE_DATE || which == Q_LIST_ARCHIVE_DATE_ASC;
   int finished_page = which == Q_LIST_ARCHIVE_FINISHED || which == Q_LIST_ARCHIVE_FINISHED_ASC;
   int date_page = created_page || finished_page;
-  int date_kept = ((created_page && !q->finished_since && !q->finished_until) ||
-                   (finished_page && !q->since && !q->until)) &&
-                  !q->flow && !q->status && rows_wanted == STORE_PAGE_ROWS;
+  int date_kept = date_page && !q->flow && !q->status && rows_wanted == STORE_PAGE_ROWS &&
+                  (finished_page ? !q->since && !q->until : !q->finished_since && !q->finished_until);
   int own_text = few || by_status || (by_date && !date_kept);
   int pg_filtered = pg && !own_text && !date_kept &&
                     ((flow_page ? q->status != NULL : filtered) || q->nfilters || (q->after && !after_kept) ||
@@ -2234,8 +2233,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   sq_bind_text_or_null(s, 13, q->finished_until);
   if (few) dbs_bind_text(s, 14, few);   /* (copied: one_flow is freed now) */
   free(one_flow);
-  /* (a page's rows and the one that tells whether there is a next page) */
-  int rc = task_rows(st, s, rows_wanted < 1000 ? rows_wanted + 1 : 1000, rows, n, err);
+  int rc = task_rows(st, s, rows_wanted < 1000 ? rows_wanted : 1000, rows, n, err);   /* (LIMIT ?11) */
   if (once) dbs_finalize(s);
   if (!rc && (rc = list_previous(st, *rows, *n, err))) {
     st_task_array_free(*rows, *n);

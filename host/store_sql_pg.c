@@ -26,6 +26,15 @@
 #define PG_TASK_ROW_3 "($47, $48, $49, $50, $51, $52, $53, $54, $55, $56, $57, $58, $59, $60, $61, $62, $63, $64, $65, $66, $67, $68, $69)"
 #define PG_TASK_ROW_4 "($70, $71, $72, $73, $74, $75, $76, $77, $78, $79, $80, $81, $82, $83, $84, $85, $86, $87, $88, $89, $90, $91, $92)"
 
+/* Parameter p (with its type) as the value of an aggregate over a VALUES
+ * row, none when it is NULL: a value no plan folds into a constant, so
+ * that a prepared statement's plans for the values cost what its plan for
+ * all of them does, and PostgreSQL keeps that one (AFTER_ROW below says
+ * what went wrong without it) */
+#define PARAM_AGG(p, agg, none) "SELECT coalesce(" agg "(a.v), " none ") AS id FROM (VALUES (" p ")) a(v)"
+#define PARAM_VALUE(p, agg, none) "(" PARAM_AGG(p, agg, none) ")"
+#define MAX_ID "9223372036854775807"
+
 const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_BEGIN] = "BEGIN",
   [Q_COMMIT] = "COMMIT",
@@ -158,14 +167,14 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* Prepared: the pages of the default size of every process (an
    * administrator's) and of a user's without a flow or a status (the
    * Processes page as it opens); other pages run the twins above and below
-   * unnamed (store_pg_list_filtered).  The page key and the user come from
-   * aggregates that no plan folds into a constant, the limit is written
-   * out, and the flow and status tests are left out, so that the plans for
+   * unnamed (store_pg_list_filtered).  The page key comes from an
+   * aggregate (PARAM_VALUE), the user is a subquery (USER_VALUE's reason),
+   * the limit is written out, and the flow and status tests are left out, so that the plans for
    * the values cost what the plan for all of them does and that one is
    * kept: planned at every execution, a page spent ~0.8 ms of its ~1.2 in
    * parsing and planning (a log of counts_bench's processes). */
-#define PROC_KEPT_BEFORE "(SELECT coalesce(max(a.v), 9223372036854775807) FROM (VALUES ($3::bigint)) a(v))"
-#define PROC_KEPT_USER "(SELECT $5::bigint)"   /* (USER_VALUE's reason) */
+#define PROC_KEPT_BEFORE PARAM_VALUE("$3::bigint", "max", MAX_ID)
+#define PROC_KEPT_USER "(SELECT $5::bigint)"
 #define PROC_KEPT_LIMIT " LIMIT " SQ_STR(STORE_PAGE_ROWS)
   [Q_PROC_LIST] = PROC_LIST_WHERE "p.id < " PROC_KEPT_BEFORE " ORDER BY p.id DESC" PROC_KEPT_LIMIT,
   [Q_PROC_LIST_FLOW] = PROC_LIST_WHERE PROC_RANGE("p.flow, ", "p.", "$1::text, ") PROC_PAGE_BY("p.flow DESC, "),
@@ -401,8 +410,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * a statement of their own, INBOX_IDS below: with such a bound in its
    * first page's, the third of the rows estimated made the plan for all
    * values sort the page after a hash join of every process.) */
-#define MAX_ID "9223372036854775807"
-#define AFTER_AGG(agg, none) "SELECT coalesce(" agg "(a.v), " none ") AS id FROM (VALUES ($10::bigint)) a(v)"
+#define AFTER_AGG(agg, none) PARAM_AGG("$10::bigint", agg, none)
 #define AFTER_ROW(agg, none) "(" AFTER_AGG(agg, none) ") b CROSS JOIN "
 #define AFTER_LAST AFTER_ROW("max", MAX_ID)
 #define AFTER_FIRST AFTER_ROW("min", "0")
@@ -421,7 +429,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_ARCHIVE] = LIST(ARCHIVE, "", "DESC", LIMIT_PREPARED),
   [Q_LIST_ARCHIVE_ASC] = LIST(ARCHIVE, "", "ASC", LIMIT_PREPARED),
   /* (the page key as a value: a subquery run once per execution) */
-#define AFTER_VALUE(agg, none) "(" AFTER_AGG(agg, none) ")"
+#define AFTER_VALUE(agg, none) PARAM_VALUE("$10::bigint", agg, none)
 #define PAGE_OF_IDS(v, ids, order) \
   "SELECT " LIST_COLS(v) " FROM (" ids LIMIT_PREPARED ") w JOIN task t ON t.id = w.id " JOINS_##v "ORDER BY t.id " order LIMIT_PREPARED
 #define INBOX_IDS(cmp, after, order) \
@@ -528,16 +536,14 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * them does and that one is kept.  Unnamed, bob's inbox since a date
    * spent ~1.2 ms of its ~3.8 in parsing and planning (the server's
    * statement log of counts_bench's inbox_since), as much as in running. */
-#define DATE_BOUND(p, none) "coalesce((SELECT min(x.v) FROM (VALUES (" p "::text)) x(v)), " none ")"
+#define DATE_BOUND(p, none) PARAM_VALUE(p "::text", "min", none)
 #define DATE_RANGE_KEPT                                                                                   \
   RANGE_OF(TASK_OF_PEOPLE("r.") " AND r.created_at >= " DATE_BOUND("$8", TIME_FIRST) " AND r.created_at < " \
            DATE_BOUND("$9", TIME_LAST))
 #define KEPT_VIEW_INBOX INBOX_OWNER
 #define KEPT_VIEW_QUEUE VIEW_QUEUE
 #define KEPT_VIEW_ARCHIVE OWNER_VALUE("t.") " AND t.status IN ('DONE','CANCELED')"
-#define KEPT_AFTER(cmp)                                                                                     \
-  "coalesce((SELECT min(a.v) FROM (VALUES ($10::bigint)) a(v)), CASE WHEN '" cmp "' = '<' THEN " MAX_ID \
-  " ELSE 0 END)"
+#define KEPT_AFTER(cmp) AFTER_VALUE("min", "CASE WHEN '" cmp "' = '<' THEN " MAX_ID " ELSE 0 END")
 #define RANGE_LIST_KEPT(range, v, cmp, order)                                                                    \
   "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN (SELECT t.id FROM " range      \
   " WHERE " KEPT_VIEW_##v " AND t.id " cmp " " KEPT_AFTER(cmp) " ORDER BY t.id " order LIMIT_PREPARED          \
@@ -590,10 +596,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   " > f.node AND a." col " < " hi ") FROM f WHERE f.node IS NOT NULL) SELECT f.node FROM f WHERE f.node IS NOT" \
   " NULL) n"
 #define FLOW_NODES(in, col) FLOW_NODES_IN(in, col, "$5 || '.'", "$5 || '/'")
-/* The same with the flow's bounds from an aggregate, which no plan folds
- * into a constant: the plans for the values cost what the plan for all of
- * them does, and that one is kept (AFTER_ROW's reason) */
-#define FLOW_BOUND(end) "(SELECT min(x.v) || '" end "' FROM (VALUES ($5::text)) x(v))"
+/* The same with the flow's bounds from an aggregate (PARAM_VALUE) */
+#define FLOW_BOUND(end) PARAM_VALUE("$5::text", "min", "NULL") " || '" end "'"
 #define FLOW_NODES_KEPT(in, col) FLOW_NODES_IN(in, col, FLOW_BOUND("."), FLOW_BOUND("/"))
 #define ASSIGNED_AND(a) a "status = 'ASSIGNED' AND "
 /* A page of view v node by node: the nodes (a table n(node)), in each the
@@ -606,17 +610,18 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* store.c's Q_LIST_INBOX_FLOW: the inbox of one flow ($5) node by node,
    * as the queue: the flow's nodes that hold assigned tasks (a loose index
    * scan of task_status within the flow's names), in each the user's range
-   * of task_status (in id order: it ends in the id), merged.  Planned whole, the twin walked the user's inbox reading each task's
-   * row to test its flow. */
+   * of task_status (in id order: it ends in the id), merged.  Planned
+   * whole, the twin walked the user's inbox reading each task's row to
+   * test its flow. */
 #define INBOX_FLOW_RANGE(user) "q.status = 'ASSIGNED' AND q.flow_task = n.node AND q.owner_id = " user
 #define INBOX_FLOW(cmp, order) \
   NODES_PAGE(INBOX, FLOW_NODES(ASSIGNED_AND, "flow_task"), INBOX_FLOW_RANGE("$2"), cmp, order)
   /* Prepared: a page of the default size with no filter but the flow.  The
    * flow's bounds (FLOW_BOUND) and the page key (AFTER_ROW's b) come from
-   * aggregates, the user is USER_VALUE, the limit is written out, and the other filters are left
-   * out (a node of the flow is in the flow), so that the plans for the
-   * values and the plan for all of them cost the same and the last is
-   * kept: planned at every execution, a page spent ~1 ms of its ~2 in the
+   * aggregates, the user is USER_VALUE, the limit is written out, and the
+   * other filters are left out (a node of the flow is in the flow), so
+   * that the plans for the values and the plan for all of them cost the
+   * same and the last is kept: planned at every execution, a page spent ~1 ms of its ~2 in the
    * planner (counts_bench's inbox_flow and alice_archive_flow).  Other
    * pages run INBOX_FLOW (ARCHIVE_FLOW) unnamed (store_pg_list_filtered). */
 #define NODES_PAGE_KEPT(v, nodes, range, bound, cmp, order)                                                      \
@@ -887,26 +892,25 @@ static const char *const DUE_PARTS_FILTERED_SQL[4] = {
     ARCHIVE_FIN_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED, "<", "DESC", "", "~", "9223372036854775807"),
     ARCHIVE_FIN_PARTS(LIST_FILTERS_ON, LIMIT_PLANNED, ">", "ASC", "~", "", "0")};
 
-/* the pages of one flow with other filters or of another size */
-static const char *const FLOW_FILTERED_SQL[4] = {INBOX_FLOW("<", "DESC"), INBOX_FLOW(">", "ASC"),
-                                                 ARCHIVE_FLOW("<", "DESC"), ARCHIVE_FLOW(">", "ASC")};
-
-static const char *const PROC_PLANNED_SQL[2] = {PROC_LIST_PLANNED, PROC_LIST_USER_PLANNED};
-/* the date pages with other filters or of another size (a table of every
- * statement's place, only the six filled: DATE_LIST_ENTRIES names them) */
+/* The twins planned for their values of the statements prepared only for
+ * a page of the default size with one filter (the process list, the pages
+ * of one flow and of a date range): a table of every statement's place,
+ * those filled */
 #undef DATE_LIST
 #define DATE_LIST DATE_LIST_PLANNED
-static const char *const DATE_PLANNED_SQL[Q__COUNT] = {DATE_LIST_ENTRIES};
-static const char *const FINISHED_PLANNED_SQL[2] = {FINISHED_LIST("<", "DESC"), FINISHED_LIST(">", "ASC")};
+static const char *const PLANNED_TWIN_SQL[Q__COUNT] = {
+    [Q_PROC_LIST] = PROC_LIST_PLANNED,
+    [Q_PROC_LIST_USER] = PROC_LIST_USER_PLANNED,
+    [Q_LIST_INBOX_FLOW] = INBOX_FLOW("<", "DESC"),
+    [Q_LIST_INBOX_FLOW_ASC] = INBOX_FLOW(">", "ASC"),
+    [Q_LIST_ARCHIVE_FLOW] = ARCHIVE_FLOW("<", "DESC"),
+    [Q_LIST_ARCHIVE_FLOW_ASC] = ARCHIVE_FLOW(">", "ASC"),
+    [Q_LIST_ARCHIVE_FINISHED] = FINISHED_LIST("<", "DESC"),
+    [Q_LIST_ARCHIVE_FINISHED_ASC] = FINISHED_LIST(">", "ASC"),
+    DATE_LIST_ENTRIES};
 
 const char *store_pg_list_filtered(int q) {
-  if (q == Q_PROC_LIST || q == Q_PROC_LIST_USER) return PROC_PLANNED_SQL[q == Q_PROC_LIST_USER];
-  if (q >= 0 && q < Q__COUNT && DATE_PLANNED_SQL[q]) return DATE_PLANNED_SQL[q];
-  if (q == Q_LIST_ARCHIVE_FINISHED || q == Q_LIST_ARCHIVE_FINISHED_ASC)
-    return FINISHED_PLANNED_SQL[q == Q_LIST_ARCHIVE_FINISHED_ASC];
-  if (q == Q_LIST_INBOX_FLOW || q == Q_LIST_INBOX_FLOW_ASC) return FLOW_FILTERED_SQL[q == Q_LIST_INBOX_FLOW_ASC];
-  if (q == Q_LIST_ARCHIVE_FLOW || q == Q_LIST_ARCHIVE_FLOW_ASC)
-    return FLOW_FILTERED_SQL[2 + (q == Q_LIST_ARCHIVE_FLOW_ASC)];
+  if (q >= 0 && q < Q__COUNT && PLANNED_TWIN_SQL[q]) return PLANNED_TWIN_SQL[q];
   if (q == Q_LIST_QUEUE_NODES || q == Q_LIST_QUEUE_NODES_ASC) return QUEUE_NODES_FILTERED_SQL[q == Q_LIST_QUEUE_NODES_ASC];
   if (q == Q_LIST_INBOX_DUE_PARTS) return DUE_PARTS_FILTERED_SQL[0];
   if (q == Q_LIST_QUEUE_DUE_PARTS) return DUE_PARTS_FILTERED_SQL[1];
