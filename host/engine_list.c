@@ -35,16 +35,18 @@ static void write_time(jsonw *w, const char *t) {
   else jw_null(w);
 }
 
-/* "3,4" from the task row -> [3,4] */
+/* "3,4" from the task row -> [3,4]: task ids, positive, written by the
+ * store (strtoll was a sixth of a row's JSON).  Anything else ends it. */
 static void write_previous(jsonw *w, const char *previous) {
   JW_KEY(w, "previous");
   jw_array(w);
-  for (const char *p = previous; p && *p;) {
-    char *end;
-    long long id = strtoll(p, &end, 10);
-    if (end == p) break;
+  for (const char *p = previous; p && *p >= '0' && *p <= '9';) {
+    int64_t id = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 18; p++, digits++) id = id * 10 + (*p - '0');
+    if (*p >= '0' && *p <= '9') break;   /* more than 18 digits: no id of ours */
     jw_int(w, id);
-    p = *end == ',' ? end + 1 : end;
+    if (*p == ',') p++;
   }
   jw_array_end(w);
 }

@@ -3,6 +3,7 @@
 #include "engine_listen.h"
 
 #include "identity_cache.h"
+#include "store_db.h"
 #include "store_listen.h"
 
 int engine_listen_start(const char *db_path, void (*wake)(void *arg), void *arg, engine_listener **out,
@@ -16,9 +17,10 @@ int engine_identity_cache_start(const char *db_path, identity_cache **cache, eng
   *listener = NULL;
   if (!(*cache = identity_cache_new(db_path))) return fherr_set(err, FH_INTERNAL, "out of memory");
   int rc = store_listen_identity(db_path, identity_cache_notified, *cache, listener, err);
-  if (rc || !*listener) {   /* nothing tells it of changes: no cache */
+  if (rc || !*listener) {   /* no listener: SQLite's count of changes tells it, or no cache */
     identity_cache_free(*cache);
-    *cache = NULL;
+    *cache = !rc && db_kind_of(db_path) == DB_KIND_SQLITE ? identity_cache_new_stamped(db_path) : NULL;
+    if (!rc && db_kind_of(db_path) == DB_KIND_SQLITE && !*cache) rc = fherr_set(err, FH_INTERNAL, "out of memory");
   }
   return rc;
 }

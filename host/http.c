@@ -451,7 +451,7 @@ static int server_new(const http_options *opt, http_server **out, fherr *err) {
       fhlog(FHLOG_WARN, "web folder '%s' not found; serving the API only", opt->web_dir);
   }
   if (!rc) rc = http_auth_init(s, err);
-  /* the sign-ins of requests kept in memory (PostgreSQL; not for the metrics listener) */
+  /* the sign-ins of requests kept in memory (not for the metrics listener) */
   if (!rc && !opt->metrics_only) rc = engine_identity_cache_start(s->db_path, &s->idc, &s->idl, err);
   if (rc) {
     http_conns_stop(s);

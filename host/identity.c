@@ -350,10 +350,20 @@ int identity_token_resolve(engine *e, const char *token, int64_t *user_id, fherr
   return store_token_get(engine_store(e), digest, user_id, err);
 }
 
+/* A stamped cache (SQLite) told the database's count of identity changes
+ * before a look-up (identity_cache.h). */
+static void cache_catch_up(engine *e) {
+  if (!identity_cache_stamped(e->idc)) return;
+  int64_t count = 0;
+  int rc = store_identity_stamp(engine_store(e), &count, NULL);
+  identity_cache_stamp(e->idc, rc == FH_OK, count);
+}
+
 int identity_token_actor(engine *e, const char *token, fh_actor *out, fherr *err) {
   char digest[AUTH_DIGEST_LEN];
   auth_digest(token, digest);
   int rc = FH_OK;
+  cache_catch_up(e);
   if (!identity_cache_get(e->idc, IDENTITY_BY_TOKEN, digest, "", out, NULL, 0)) {
     uint64_t gen = identity_cache_begin(e->idc);
     st_actor a;
@@ -435,6 +445,7 @@ int identity_session_actor(engine *e, const char *token, char digest[AUTH_DIGEST
   auth_digest(token, digest);
   char now[FH_TIME_LEN], expires[FH_TIME_LEN];
   fhtime_now(now);
+  cache_catch_up(e);
   if (identity_cache_get(e->idc, IDENTITY_BY_SESSION, digest, now, out, csrf, IDENTITY_CSRF_LEN)) return FH_OK;
   uint64_t gen = identity_cache_begin(e->idc);
   int64_t uid = 0;

@@ -22,7 +22,9 @@ struct identity_cache {
   char *db_key;
   pthread_mutex_t mu;
   uint64_t gen;           /* moves on at every change */
-  int live;               /* the listener listens */
+  int live;               /* the listener listens (stamped: the count was read) */
+  int stamped;            /* no listener: identity_cache_stamp tells of changes */
+  int64_t count;          /* stamped: the count of changes last told */
   entry slots[IDENTITY_CACHE_SLOTS];
 };
 
@@ -44,6 +46,14 @@ identity_cache *identity_cache_new(const char *db_key) {
   pthread_mutex_unlock(&registry_mu);
   return c;
 }
+
+identity_cache *identity_cache_new_stamped(const char *db_key) {
+  identity_cache *c = identity_cache_new(db_key);
+  if (c) c->stamped = 1;   /* set before any thread sees it */
+  return c;
+}
+
+int identity_cache_stamped(const identity_cache *c) { return c && c->stamped; }
 
 static void clear(entry *en) {
   fh_actor_free(&en->actor);
@@ -93,6 +103,21 @@ void identity_cache_forget_db(const char *db_key) {
 }
 
 void identity_cache_notified(void *cache, int live) { change(cache, live); }
+
+/* Two threads' counts may arrive out of order (the older read finished
+ * later): each then forgets everything once more, which costs a read,
+ * never serves an older answer. */
+void identity_cache_stamp(identity_cache *c, int ok, int64_t count) {
+  if (!c) return;
+  pthread_mutex_lock(&c->mu);
+  if (ok ? !c->live || count != c->count : c->live) {
+    c->gen++;
+    c->live = ok;
+    c->count = count;
+    clear_all(c);
+  }
+  pthread_mutex_unlock(&c->mu);
+}
 
 uint64_t identity_cache_begin(identity_cache *c) {
   if (!c) return 0;

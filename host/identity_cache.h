@@ -1,7 +1,8 @@
 /* identity_cache — what a bearer token or a session cookie stands for (the
  * user with its permissions and groups; a session's CSRF token and expiry),
- * kept in memory by a host on PostgreSQL, so that a request signs in
- * without a round trip to the database.
+ * kept in memory by a host, so that a request signs in without a round
+ * trip to the database (PostgreSQL) or reading the user with its
+ * permissions and groups (SQLite: ~50,000 instructions a request).
  *
  * It is right across hosts because it hears of every change: triggers of
  * the user, group, permission, token and session tables notify
@@ -10,6 +11,14 @@
  * identity_cache_notified; this host's own identity writes call
  * identity_cache_forget after their commit, so that they hold at once.  A
  * change forgets every entry: changes are rare, sign-ins are not.
+ *
+ * On SQLite there is nothing to listen to.  Triggers of the same tables
+ * count the changes in one row instead (migration 23 of store_schema.c),
+ * and a stamped cache is told that count (identity_cache_stamp) before
+ * each look-up: one row read in place of the user's three.  A count other
+ * than the last one told forgets every entry.  Every entry of a generation
+ * was read after the count it was told was current, so it is never older
+ * than what the database held when the request read the count.
  *
  * While the listener is away (before it first listens, after its
  * connection was lost) nothing is kept or served, since a change would go
@@ -42,6 +51,13 @@ typedef enum { IDENTITY_BY_TOKEN, IDENTITY_BY_SESSION } identity_key_kind;
 /* A cache of the database db_key (its connection string); the process's
  * caches of one database are found by identity_cache_forget_db. */
 identity_cache *identity_cache_new(const char *db_key);
+/* ... that learns of changes from a count read before each look-up, not
+ * from a listener (SQLite) */
+identity_cache *identity_cache_new_stamped(const char *db_key);
+int identity_cache_stamped(const identity_cache *c);   /* NULL-safe: 0 */
+/* A stamped cache's count of changes as the database holds it now (ok 0:
+ * it could not be read, and nothing is served or kept until it can). */
+void identity_cache_stamp(identity_cache *c, int ok, int64_t count);
 void identity_cache_free(identity_cache *c);   /* NULL-safe */
 
 /* Every entry is forgotten (this host changed an identity table). */

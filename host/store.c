@@ -587,6 +587,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   "  WHERE ug.user_id = u.id ORDER BY 1)) "
   [Q_HOSTS_SEEN] = HOSTS_SEEN("?1"),
   [Q_VERSION_REPORTS] = VERSION_REPORTS,
+  [Q_IDENTITY_STAMP] = "SELECT n FROM identity_change",
   [Q_TOKEN_USER] = ACTOR_COLS "FROM api_token t JOIN user u ON u.id = t.user_id WHERE t.token_hash = ?1",
   [Q_USER_ACTOR_ID] = ACTOR_COLS "FROM user u WHERE u.id = ?1",
   [Q_USER_ACTOR] = ACTOR_COLS "FROM user u WHERE u.username = ?1",
@@ -843,6 +844,18 @@ int store_token_actor(store *st, const char *token_hash, st_actor *out, fherr *e
   if (!s) return FH_INTERNAL;
   dbs_bind_text(s, 1, token_hash);
   return read_actor(st, s, out, err, "of this token");
+}
+
+int store_identity_stamp(store *st, int64_t *n, fherr *err) {
+  *n = 0;
+  dbs *s = sq_prep(st, Q_IDENTITY_STAMP, err);
+  if (!s) return FH_INTERNAL;
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) *n = dbs_col_int64(s, 0);
+  sq_done(s);
+  if (rc == DB_ROW) return FH_OK;
+  if (rc == DB_DONE) return fherr_set(err, FH_INTERNAL, "the count of identity changes is missing");
+  return sq_fail(st, err, rc, "read the count of identity changes");
 }
 
 /* q prepared for the user id, and the user's name in messages ("#id"). */
@@ -1643,6 +1656,23 @@ void st_task_array_free(st_task *rows, int n) {
   free(rows);
 }
 
+/* A row's previous tasks as text: a list row's first link is an integer
+ * (t.prev_id), written here rather than by SQLite (which formats it
+ * through its printf, a tenth of what a row's columns cost). */
+static char *previous_col(dbs *s, int col) {
+  if (dbs_col_type(s, col) != DB_INTEGER) return sq_dup_col(s, col);
+  char digits[24], *out;
+  int i = sizeof digits;
+  int64_t v = dbs_col_int64(s, col);
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  digits[--i] = '\0';
+  do digits[--i] = (char)('0' + u % 10);
+  while (u /= 10);
+  if (v < 0) digits[--i] = '-';
+  if ((out = malloc(sizeof digits - (size_t)i))) memcpy(out, digits + i, sizeof digits - (size_t)i);
+  return out;
+}
+
 /* Every member is set from the row (no memset of the ~1.7 KB struct first:
  * a list page reads 50 of them). */
 static void read_task(dbs *s, st_task *t) {
@@ -1666,7 +1696,7 @@ static void read_task(dbs *s, st_task *t) {
   sq_copy_col(t->lease_until, sizeof t->lease_until, s, 17);
   t->attempts = dbs_col_int(s, 18);
   sq_copy_col(t->lease_owner, sizeof t->lease_owner, s, 19);
-  t->previous = sq_dup_col(s, 20);
+  t->previous = previous_col(s, 20);
   sq_copy_col(t->event_name, sizeof t->event_name, s, 21);
   sq_copy_col(t->event_key, sizeof t->event_key, s, 22);
   t->guards = dbs_col_int64(s, 23);

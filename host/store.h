@@ -130,6 +130,10 @@ int store_token_used(store *st, const char *token_hash, const char *at, fherr *e
 /* The user of a token with its permissions and groups, in one statement
  * (FH_NOT_FOUND: no such token); st_actor_free frees it. */
 int store_token_actor(store *st, const char *token_hash, st_actor *out, fherr *err);
+/* How many times what a token or a session stands for has changed
+ * (SQLite's identity_change, counted by triggers whoever writes;
+ * identity_cache.h). */
+int store_identity_stamp(store *st, int64_t *n, fherr *err);
 /* Enables or disables a user; FH_NOT_FOUND for an unknown name. */
 int store_user_set_active(store *st, const char *username, int active, fherr *err);
 /* Deletes every session and API token of a user (*sessions, *tokens: how

@@ -79,6 +79,8 @@ enum {
   /* GET /api/flows's: the flows the hosts have lately seen (store_hosts.c),
    * the current versions' reports (store_versions.c) */
   Q_HOSTS_SEEN, Q_VERSION_REPORTS,
+  /* the count of identity changes (SQLite; store_identity_stamp) */
+  Q_IDENTITY_STAMP,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_AUDIT_FIRST, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,

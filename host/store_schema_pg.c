@@ -146,7 +146,8 @@ static const char *const MIGRATIONS_PG[] = {
      * what they hold (store_listen.c, identity_cache.c).  Row triggers, so
      * that a statement that changes nothing (a purge of no expired session)
      * notifies nobody; new users, tokens and sessions change nothing
-     * cached.  No SQLite twin: there a sign-in is read in-process. */
+     * cached.  SQLite counts the same changes in a row instead (its
+     * migration 23). */
     "CREATE FUNCTION identity_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
     " PERFORM pg_notify('flowhost_identity', ''); RETURN NULL; END $$;"
     "CREATE TRIGGER user_changed AFTER UPDATE OR DELETE ON \"user\" FOR EACH ROW EXECUTE FUNCTION identity_notify();"

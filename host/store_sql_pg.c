@@ -295,6 +295,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       " ORDER BY finished_at DESC, id DESC LIMIT 1",
   [Q_HOSTS_SEEN] = HOSTS_SEEN("$1"),
   [Q_VERSION_REPORTS] = VERSION_REPORTS,
+  /* never run: PostgreSQL's hosts hear of identity changes (flowhost_identity) */
+  [Q_IDENTITY_STAMP] = "SELECT 0::bigint",
   [Q_TASK_DONE_TYPE] =
       "SELECT count(*) FROM task WHERE process_id = $1 AND flow_task_type = $2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 ORDER BY t.id",

@@ -2,9 +2,15 @@
  * forgets on every change (here or notified), never keeps an answer read
  * before a change, ages entries out by the (test) clock and sessions at
  * their expiry, and an identity write through any engine of the process
- * reaches every cache of that database. */
+ * reaches every cache of that database.  On SQLite it is told the
+ * database's count of changes instead, and every change another program
+ * makes (the sqlite3 shell here) is counted and heard. */
 #include <pthread.h>
+#include <sys/stat.h>
 
+#include "engine.h"
+#include "flowreg.h"
+#include "identity.h"
 #include "identity_cache.h"
 #include "test.h"
 
@@ -174,12 +180,153 @@ static int threads(void) {
   return 0;
 }
 
+/* Told a count of changes: none served before the first, the same count
+ * keeps, another forgets (whichever way it moved), one that cannot be
+ * read serves nothing, and a read begun before a new count puts nothing. */
+static int stamped_by_count(void) {
+  identity_cache *c = identity_cache_new_stamped("unit.db");
+  CHECK(identity_cache_stamped(c) && !identity_cache_stamped(NULL));
+  fh_actor a = actor_named("bob");
+  CHECK(identity_cache_begin(c) == 0);
+  identity_cache_stamp(c, 1, 5);
+  identity_cache_put(c, identity_cache_begin(c), IDENTITY_BY_TOKEN, "d", &a, NULL, NULL);
+  CHECK(has_token(c, "d", "bob") == 1);
+  identity_cache_stamp(c, 1, 5);
+  CHECK(has_token(c, "d", "bob") == 1);
+  uint64_t before = identity_cache_begin(c);
+  identity_cache_stamp(c, 1, 6);
+  CHECK(has_token(c, "d", "bob") == 0);
+  identity_cache_put(c, before, IDENTITY_BY_TOKEN, "d", &a, NULL, NULL);
+  CHECK(has_token(c, "d", "bob") == 0);
+  identity_cache_put(c, identity_cache_begin(c), IDENTITY_BY_TOKEN, "d", &a, NULL, NULL);
+  identity_cache_stamp(c, 1, 4);   /* a late answer of an older read */
+  CHECK(has_token(c, "d", "bob") == 0);
+  identity_cache_put(c, identity_cache_begin(c), IDENTITY_BY_TOKEN, "d", &a, NULL, NULL);
+  identity_cache_stamp(c, 0, 0);   /* the count could not be read */
+  CHECK(has_token(c, "d", "bob") == 0);
+  CHECK(identity_cache_begin(c) == 0);
+  identity_cache_stamp(c, 1, 4);   /* readable again: what was kept is gone */
+  CHECK(has_token(c, "d", "bob") == 0);
+  CHECK(identity_cache_begin(c) != 0);
+  fh_actor_free(&a);
+  identity_cache_free(c);
+  return 0;
+}
+
+/* The count of changes in a SQLite database (migration 23). */
+static int64_t count_of(sqlite3 *raw) {
+  sqlite3_stmt *s = NULL;
+  int64_t n = -1;
+  if (sqlite3_prepare_v2(raw, "SELECT n FROM identity_change", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    n = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return n;
+}
+
+/* The statement sql, run by another program, adds counted to the count. */
+static int counts(sqlite3 *raw, const char *sql, int64_t counted) {
+  int64_t before = count_of(raw);
+  char *msg = NULL;
+  if (sqlite3_exec(raw, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    fprintf(stderr, "  %s: %s\n", sql, msg);
+    sqlite3_free(msg);
+    return 0;
+  }
+  int64_t after = count_of(raw);
+  if (after - before != counted) fprintf(stderr, "  %s: counted %lld, not %lld\n", sql, (long long)(after - before), (long long)counted);
+  return after - before == counted;
+}
+
+/* bob's token signs in as bob, with perm or without it. */
+static int signs_in(engine *e, const char *token, const char *perm, int has) {
+  fh_actor a;
+  fherr err = {0};
+  if (identity_token_actor(e, token, &a, &err)) {
+    fprintf(stderr, "  sign-in: %s\n", err.message);
+    return 0;
+  }
+  int ok = !strcmp(a.username, "bob") && a.is_active && !json_object_get(a.perms, perm) == !has;
+  fh_actor_free(&a);
+  return ok;
+}
+
+/* A host on SQLite with a stamped cache: what another program changes (the
+ * sqlite3 shell, the CLI) holds at the next sign-in; an uncounted change
+ * shows that the answer was the cache's; and every table a sign-in reads
+ * counts its changes, but not a token's last use nor new rows that change
+ * nothing kept. */
+static int stamped_by_database(void) {
+  char dir[64] = "/tmp/flowhost-idc-XXXXXX", path[128];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/db", dir);
+  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  char flows[512], lua[512];
+  snprintf(flows, sizeof flows, "%s/flows", src);
+  snprintf(lua, sizeof lua, "%s/lua", src);
+  fherr err = {0};
+  flowreg *reg = flowreg_new(flows, lua, &err);
+  CHECK(reg != NULL);
+  identity_cache *c = identity_cache_new_stamped(path);
+  engine *e = NULL;
+  engine_options eo = {.flows = reg, .db_path = path, .identity_cache = c};
+  CHECK(engine_open(&eo, &e, &err) == FH_OK);
+  char token[AUTH_TOKEN_LEN];
+  CHECK(identity_user_add(e, "bob", "a long password", 0, &err) == FH_OK);
+  CHECK(identity_user_add(e, "eve", "a long password", 0, &err) == FH_OK);
+  CHECK(identity_token_create(e, "bob", NULL, token, &err) == FH_OK);
+  sqlite3 *raw = NULL;
+  CHECK(sqlite3_open(path, &raw) == SQLITE_OK);
+  sqlite3_busy_timeout(raw, 5000);
+  const char *perm = "helloworld.approve";
+
+  CHECK(signs_in(e, token, perm, 0));
+  CHECK(counts(raw, "INSERT INTO user_perm SELECT id, 'helloworld.approve' FROM user WHERE username = 'bob'", 1));
+  CHECK(signs_in(e, token, perm, 1));
+  /* uncounted, the change goes unseen: the sign-in was the cache's */
+  CHECK(counts(raw, "DROP TRIGGER user_perm_deleted; DELETE FROM user_perm", 0));
+  CHECK(signs_in(e, token, perm, 1));
+  /* a change of the user is heard */
+  CHECK(counts(raw, "UPDATE user SET is_admin = 1 WHERE username = 'eve'", 1));
+  CHECK(signs_in(e, token, perm, 0));
+
+  /* what counts, and what does not */
+  CHECK(counts(raw, "UPDATE api_token SET last_used_at = '2030-01-01T00:00:00.000Z'", 0));
+  CHECK(counts(raw, "INSERT INTO grp(name) VALUES ('clerks'), ('auditors')", 0));
+  CHECK(counts(raw, "INSERT INTO user_grp SELECT u.id, g.id FROM user u, grp g", 4));
+  CHECK(counts(raw, "INSERT INTO grp_perm SELECT id, 'x.y' FROM grp", 2));
+  CHECK(counts(raw, "UPDATE grp_perm SET name = 'x.z'", 2));
+  CHECK(counts(raw, "DELETE FROM grp_perm WHERE name = 'x.z' AND grp_id = (SELECT min(id) FROM grp)", 1));
+  CHECK(counts(raw, "UPDATE grp SET name = name || '2'", 2));
+  CHECK(counts(raw, "DELETE FROM user_grp WHERE grp_id = (SELECT min(id) FROM grp)", 2));
+  CHECK(counts(raw, "INSERT INTO session VALUES ('s1', 1, 'c', 'x', '2030-01-01T00:00:00.000Z')", 0));
+  CHECK(counts(raw, "UPDATE session SET expires_at = '2031-01-01T00:00:00.000Z'", 1));
+  CHECK(counts(raw, "DELETE FROM session", 1));
+  CHECK(counts(raw, "UPDATE api_token SET user_id = user_id", 1));
+  CHECK(counts(raw, "DELETE FROM api_token", 1));
+  /* the deletes of a user's rows count each (the cascades too) */
+  CHECK(counts(raw, "PRAGMA foreign_keys = ON; DELETE FROM grp WHERE name = 'auditors2'", 4));
+  sqlite3_close(raw);
+  /* the token is gone: signing in with it fails at once */
+  fh_actor a;
+  CHECK(identity_token_actor(e, token, &a, &err) != FH_OK);
+  fherr_clear(&err);
+
+  engine_close(e);
+  identity_cache_free(c);
+  flowreg_free(reg);
+  test_remove_db(path);
+  rmdir(dir);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"serves_while_live", serves_while_live},
     {"change_drops_older_reads", change_drops_older_reads},
     {"ages_out", ages_out},
     {"forget_by_database", forget_by_database},
     {"threads", threads},
+    {"stamped_by_count", stamped_by_count},
+    {"stamped_by_database", stamped_by_database},
     {NULL, NULL},
 };
 

@@ -17,8 +17,9 @@ add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns)
 add_c_tests(luavm error_location budget memory_limit_steps json_round_trip pool)
 add_c_tests(short_txn handler_outside_writer)
 add_c_tests(auth hash_and_verify old_hashes_verify bounded_parallel)
-# The host's sign-ins kept in memory on PostgreSQL (host/identity_cache.c).
-add_c_tests(identity_cache serves_while_live change_drops_older_reads ages_out forget_by_database threads)
+# The host's sign-ins kept in memory (host/identity_cache.c).
+add_c_tests(identity_cache serves_while_live change_drops_older_reads ages_out forget_by_database threads
+            stamped_by_count stamped_by_database)
 # When tokens were last used: noted by sign-ins, written aside (host/token_use.c).
 add_c_tests(token_use latest_wins grows threads recorded)
 add_c_tests(metrics counters_threads http_routes label_escaping query_plans job_lease_expiry gauge_cache)
