@@ -29,6 +29,8 @@ flowreg *engine_flows(engine *e) { return e->reg; }
  * text changed are loaded again (each flow runs in its own _ENV, so they do
  * not see each other); when lib/ modules are involved, or the state is new,
  * the whole state is built afresh and the old one closed. */
+static int sync_to(engine *e, flowgen *gen, fherr *err);
+
 int engine_sync_flows(engine *e, fherr *err) {
   flowgen *gen = flowreg_acquire(e->reg);
   if (!gen) return fherr_set(err, FH_INTERNAL, "no flows loaded");
@@ -36,6 +38,30 @@ int engine_sync_flows(engine *e, fherr *err) {
     flowgen_release(e->reg, gen);
     return FH_OK;
   }
+  /* a request's snapshot (engine_read_begin) ends first: the versions
+   * noted are written and read back, which an older snapshot would not
+   * show; it begins anew after */
+  if (e->reading) store_read_end(e->st, 1);
+  int rc = sync_to(e, gen, err);
+  int began = 0;
+  if (e->reading && (store_read_begin(e->st, &began, NULL) || !began)) e->reading = 0;
+  return rc;
+}
+
+int engine_read_begin(engine *e, int *began, fherr *err) {
+  int rc = store_read_begin(e->st, began, err);
+  if (!rc && *began) e->reading = 1;
+  return rc;
+}
+
+void engine_read_end(engine *e, int began) {
+  if (!began) return;
+  e->reading = 0;
+  store_read_end(e->st, began);
+}
+
+/* Loads generation gen (acquired) into e, in place where it can. */
+static int sync_to(engine *e, flowgen *gen, fherr *err) {
   int done = 0;
   if (e->gen && e->vm) flowgen_update_into(e->gen, gen, e->vm, &done);
   if (done) {

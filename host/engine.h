@@ -102,6 +102,14 @@ int engine_tasks_list_text(engine *e, const fh_actor *a, const engine_task_query
                            size_t *len, fherr *err);
 /* {"inbox": n, "queue": n} */
 int engine_tasks_counts(engine *e, const fh_actor *a, json_t **out, fherr *err);
+
+/* One snapshot for the reads of a request that only reads, its sign-in
+ * included, until engine_read_end (SQLite: the WAL read lock, a system call
+ * and a mutex all the host's threads share, taken once instead of per
+ * statement or per part; nothing elsewhere).  *began: this call began it.
+ * A flow reload met inside (engine_sync_flows) ends it and begins anew. */
+int engine_read_begin(engine *e, int *began, fherr *err);
+void engine_read_end(engine *e, int began);
 /* {"task", "form", "actions"} */
 int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out, fherr *err);
 

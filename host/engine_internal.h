@@ -49,6 +49,7 @@ struct engine {
   char *db_key;         /* the database it opened (the metrics gauges' cache key); NULL: private */
   struct identity_cache *idc;   /* engine_options.identity_cache: shared, not owned */
   struct token_uses *uses;      /* engine_options.token_uses: shared, not owned */
+  int reading;          /* inside a snapshot engine_read_begin began */
 };
 
 /* An identity table changed (after the commit): the process's sign-ins

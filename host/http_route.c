@@ -261,7 +261,9 @@ static void h_tasks(http_req *r, engine *e, const match *m) {
   engine_task_query q = {.view = NULL};
   char since[FH_TIME_LEN], until[FH_TIME_LEN], fsince[FH_TIME_LEN], funtil[FH_TIME_LEN];
   int have_since = 0, have_until = 0, have_fsince = 0, have_funtil = 0;
-  int rc = prepare(r, e, params, &err);
+  int began = 0;
+  int rc = engine_read_begin(e, &began, &err);   /* the sign-in and the page from one snapshot */
+  if (!rc) rc = prepare(r, e, params, &err);
   if (!rc) rc = param_limit(r, &q.limit, &err);
   if (!rc) rc = http_param_id(r, "after", &q.after, &err);
   if (!rc) rc = http_param_id(r, "process", &q.process_id, &err);
@@ -293,6 +295,7 @@ static void h_tasks(http_req *r, engine *e, const match *m) {
   char *text = NULL;
   size_t len = 0;
   if (!rc) rc = engine_tasks_list_text(e, &r->actor, &q, !r->actor.is_admin, &text, &len, &err);
+  engine_read_end(e, began);
   json_decref(data);
   if (rc) answer(r, rc, 200, out, &err);
   else http_reply_raw(r, 200, "application/json", text, len);
@@ -302,8 +305,11 @@ static void h_task_counts(http_req *r, engine *e, const match *m) {
   (void)m;
   fherr err = {0};
   json_t *out = NULL;
-  int rc = prepare(r, e, NULL, &err);
+  int began = 0;
+  int rc = engine_read_begin(e, &began, &err);   /* the sign-in and the counts from one snapshot */
+  if (!rc) rc = prepare(r, e, NULL, &err);
   if (!rc) rc = engine_tasks_counts(e, &r->actor, &out, &err);
+  engine_read_end(e, began);
   answer(r, rc, 200, out, &err);
 }
 

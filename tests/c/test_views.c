@@ -1,11 +1,13 @@
 /* The JSON views of engine_view.c (view_task_json, view_process_json), built
  * member by member, against the json_pack calls they replaced (kept here as
  * the reference): the same bytes for every task and process shape, and NULL
- * where json_pack gave NULL (a string that is not UTF-8); and the cache of
- * the list rows' process summaries (engine_summary.c). */
+ * where json_pack gave NULL (a string that is not UTF-8); the cache of
+ * the list rows' process summaries (engine_summary.c); and a request's
+ * snapshot (engine_read_begin), across a flow reload. */
 #include <sys/stat.h>
 
 #include "engine_internal.h"
+#include "identity.h"
 #include "test.h"
 #include "test_fixture_engine.h"
 
@@ -241,8 +243,67 @@ static int test_summary_cache(void) {
   return 0;
 }
 
+/* Whether user name is there, read through e. */
+static int user_seen(engine *e, const char *name) {
+  fh_actor a;
+  fherr err = {0};
+  int rc = identity_actor(e, name, &a, &err);
+  if (!rc) fh_actor_free(&a);
+  fherr_clear(&err);
+  return rc == FH_OK;
+}
+
+/* busy of a TRUNCATE checkpoint by another connection: 1 while a reader
+ * holds a snapshot the WAL must outlive. */
+static int checkpoint_busy(sqlite3 *raw) {
+  sqlite3_stmt *s = NULL;
+  int busy = -1;
+  if (sqlite3_prepare_v2(raw, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    busy = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return busy;
+}
+
+/* A request's reads from one snapshot: what another program writes
+ * meanwhile shows after it ends; a flow reload met inside ends it and
+ * begins a new one (its versions are written and read back); nested
+ * begins are the outer one's; nothing is left open after. */
+static int test_read_snapshot(void) {
+  char dir[64] = "/tmp/flowhost-views-XXXXXX", db[128];
+  CHECK(mkdtemp(dir));
+  flowreg *reg = NULL;
+  engine *e = open_fixture_engine(dir, &reg);
+  CHECK(e);
+  snprintf(db, sizeof db, "%s/db", dir);
+  fherr err = {0};
+  int ok = identity_user_add(e, "ann", "a long password", 0, &err) == FH_OK;
+  sqlite3 *raw = NULL;
+  ok = ok && sqlite3_open(db, &raw) == SQLITE_OK;
+  int began = 0, inner = 1;
+  ok = ok && engine_read_begin(e, &began, &err) == FH_OK && began && user_seen(e, "ann");
+  ok = ok && engine_read_begin(e, &inner, &err) == FH_OK && !inner;   /* inside: nothing begun */
+  engine_read_end(e, inner);
+  ok = ok && sqlite3_exec(raw, "INSERT INTO user(username, created_at) VALUES ('bea', 'x')", NULL, NULL, NULL) == SQLITE_OK;
+  ok = ok && !user_seen(e, "bea") && checkpoint_busy(raw) == 1;
+  /* a reload inside: a new snapshot, which shows bea */
+  ok = ok && flowreg_load_all(reg, &err) == FH_OK && engine_sync_flows(e, &err) == FH_OK;
+  ok = ok && user_seen(e, "bea");
+  ok = ok && sqlite3_exec(raw, "INSERT INTO user(username, created_at) VALUES ('cid', 'x')", NULL, NULL, NULL) == SQLITE_OK;
+  ok = ok && !user_seen(e, "cid");
+  engine_read_end(e, began);
+  ok = ok && user_seen(e, "cid") && checkpoint_busy(raw) == 0;
+  if (!ok) fprintf(stderr, "  %s\n", err.message);
+  sqlite3_close(raw);
+  close_fixture_engine(e, reg, dir);
+  CHECK(ok);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  static const test_case tests[] = {
-      {"tasks", test_tasks}, {"processes", test_processes}, {"summary_cache", test_summary_cache}, {NULL, NULL}};
+  static const test_case tests[] = {{"tasks", test_tasks},
+                                    {"processes", test_processes},
+                                    {"summary_cache", test_summary_cache},
+                                    {"read_snapshot", test_read_snapshot},
+                                    {NULL, NULL}};
   return test_main(tests, argc, argv);
 }

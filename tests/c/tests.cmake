@@ -38,4 +38,4 @@ add_c_tests(walbuf concurrent_commits spill_rollback one_write_per_commit write_
 # fhtime_format by hand against the libc formatting it replaced.
 add_c_tests(fhtime every_day edges random)
 # The task and process views against the json_pack calls they replaced; the summaries' cache.
-add_c_tests(views tasks processes summary_cache)
+add_c_tests(views tasks processes summary_cache read_snapshot)
