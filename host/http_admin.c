@@ -395,19 +395,18 @@ static const aroute ROUTES[] = {
 /* --- matching ------------------------------------------------------------------------ */
 
 static int match(const char *pattern, const char *const *seg, int nseg, amatch *m) {
-  char copy[64];
-  snprintf(copy, sizeof copy, "%s", pattern);
   *m = (amatch){NULL, NULL, 0};
   int i = 0;
-  for (char *save = NULL, *p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save), i++) {
+  size_t n;
+  for (const char *p; (p = http_pattern_next(&pattern, &n)); i++) {
     if (i >= nseg) return 0;
-    if (!strcmp(p, "*")) {
+    if (http_segment_is(p, n, "*")) {
       if (!seg[i][0]) return 0;
       if (!m->a) m->a = seg[i];
       else m->b = seg[i];
-    } else if (!strcmp(p, "#")) {
+    } else if (http_segment_is(p, n, "#")) {
       if (!http_segment_id(seg[i], &m->id)) return 0;
-    } else if (strcmp(p, seg[i])) {
+    } else if (!http_segment_is(p, n, seg[i])) {
       return 0;
     }
   }

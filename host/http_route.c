@@ -467,28 +467,28 @@ static int is_name(const char *s) {
 }
 
 static int match_route(const route *rt, const match *path, match *m) {
-  char pattern[64];
-  snprintf(pattern, sizeof pattern, "%s", rt->pattern);
+  const char *pattern = rt->pattern;
   *m = *path;
   int i = 0;
-  for (char *save = NULL, *p = strtok_r(pattern, "/", &save); p; p = strtok_r(NULL, "/", &save), i++) {
+  size_t n;
+  for (const char *p; (p = http_pattern_next(&pattern, &n)); i++) {
     if (i >= path->nseg) return 0;
     const char *s = path->seg[i];
-    if (!strcmp(p, "{id}")) {
+    if (http_segment_is(p, n, "{id}")) {
       if (!http_segment_id(s, &m->id)) return 0;
-    } else if (!strcmp(p, "{flow}")) {
+    } else if (http_segment_is(p, n, "{flow}")) {
       if (!is_name(s)) return 0;
       m->name = s;
-    } else if (!strcmp(p, "{node}")) {
+    } else if (http_segment_is(p, n, "{node}")) {
       if (!is_name(s)) return 0;
       m->name2 = s;
-    } else if (!strcmp(p, "{event}")) {
+    } else if (http_segment_is(p, n, "{event}")) {
       if (!s[0]) return 0;
       m->name = s;
-    } else if (!strcmp(p, "{action}")) {
+    } else if (http_segment_is(p, n, "{action}")) {
       if (!in_list(s, TASK_ACTIONS)) return 0;
       m->name2 = s;
-    } else if (strcmp(p, s)) {
+    } else if (!http_segment_is(p, n, s)) {
       return 0;
     }
   }
