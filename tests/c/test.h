@@ -39,6 +39,17 @@ static inline int test_plan_of(const char *path, const char *sql, char *out, siz
   return rc != SQLITE_OK;
 }
 
+/* The first column of sql's first row on db as an integer; fallback when
+ * it has none or fails. */
+static inline int64_t test_sql_int(sqlite3 *db, const char *sql, int64_t fallback) {
+  sqlite3_stmt *s = NULL;
+  int64_t v = fallback;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
 /* Removes a SQLite database file and its WAL side files. */
 static inline void test_remove_db(const char *path) {
   static const char *const suffixes[] = {"", "-wal", "-shm"};

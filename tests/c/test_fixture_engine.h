@@ -7,7 +7,8 @@
 #include "engine_internal.h"
 #include "test.h"
 
-static inline engine *open_fixture_engine(const char *dir, flowreg **reg) {
+/* ... keeping the sign-ins of requests in idc (NULL: none) */
+static inline engine *open_fixture_engine_with(const char *dir, flowreg **reg, struct identity_cache *idc) {
   const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
   char flows[512], lua[512], db[128];
   snprintf(flows, sizeof flows, "%s/tests/fixtures/flows", src);
@@ -18,11 +19,15 @@ static inline engine *open_fixture_engine(const char *dir, flowreg **reg) {
   if (*reg) flowreg_load_all(*reg, &err);
   fherr_clear(&err);
   engine *e = NULL;
-  engine_options eo = {.flows = *reg, .db_path = db, .synchronous_full = 0};
+  engine_options eo = {.flows = *reg, .db_path = db, .synchronous_full = 0, .identity_cache = idc};
   if (*reg && engine_open(&eo, &e, &err)) fprintf(stderr, "  engine: %s\n", err.message);
   if (e && engine_sync_flows(e, &err)) fprintf(stderr, "  sync: %s\n", err.message);
   fherr_clear(&err);
   return e;
+}
+
+static inline engine *open_fixture_engine(const char *dir, flowreg **reg) {
+  return open_fixture_engine_with(dir, reg, NULL);
 }
 
 /* Closes what open_fixture_engine opened (either may be NULL) and removes dir. */

@@ -8,11 +8,10 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#include "engine.h"
-#include "flowreg.h"
 #include "identity.h"
 #include "identity_cache.h"
 #include "test.h"
+#include "test_fixture_engine.h"
 
 #define DB "postgresql:///unit-a"
 #define OTHER_DB "postgresql:///unit-b"
@@ -214,14 +213,7 @@ static int stamped_by_count(void) {
 }
 
 /* The count of changes in a SQLite database (migration 23). */
-static int64_t count_of(sqlite3 *raw) {
-  sqlite3_stmt *s = NULL;
-  int64_t n = -1;
-  if (sqlite3_prepare_v2(raw, "SELECT n FROM identity_change", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-    n = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return n;
-}
+static int64_t count_of(sqlite3 *raw) { return test_sql_int(raw, "SELECT n FROM identity_change", -1); }
 
 /* The statement sql, run by another program, adds counted to the count. */
 static int counts(sqlite3 *raw, const char *sql, int64_t counted) {
@@ -259,17 +251,11 @@ static int stamped_by_database(void) {
   char dir[64] = "/tmp/flowhost-idc-XXXXXX", path[128];
   CHECK(mkdtemp(dir) != NULL);
   snprintf(path, sizeof path, "%s/db", dir);
-  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
-  char flows[512], lua[512];
-  snprintf(flows, sizeof flows, "%s/flows", src);
-  snprintf(lua, sizeof lua, "%s/lua", src);
-  fherr err = {0};
-  flowreg *reg = flowreg_new(flows, lua, &err);
-  CHECK(reg != NULL);
   identity_cache *c = identity_cache_new_stamped(path);
-  engine *e = NULL;
-  engine_options eo = {.flows = reg, .db_path = path, .identity_cache = c};
-  CHECK(engine_open(&eo, &e, &err) == FH_OK);
+  flowreg *reg = NULL;
+  engine *e = open_fixture_engine_with(dir, &reg, c);
+  CHECK(e != NULL);
+  fherr err = {0};
   char token[AUTH_TOKEN_LEN];
   CHECK(identity_user_add(e, "bob", "a long password", 0, &err) == FH_OK);
   CHECK(identity_user_add(e, "eve", "a long password", 0, &err) == FH_OK);
@@ -311,11 +297,8 @@ static int stamped_by_database(void) {
   CHECK(identity_token_actor(e, token, &a, &err) != FH_OK);
   fherr_clear(&err);
 
-  engine_close(e);
+  close_fixture_engine(e, reg, dir);
   identity_cache_free(c);
-  flowreg_free(reg);
-  test_remove_db(path);
-  rmdir(dir);
   return 0;
 }
 

@@ -255,14 +255,7 @@ static int user_seen(engine *e, const char *name) {
 
 /* busy of a TRUNCATE checkpoint by another connection: 1 while a reader
  * holds a snapshot the WAL must outlive. */
-static int checkpoint_busy(sqlite3 *raw) {
-  sqlite3_stmt *s = NULL;
-  int busy = -1;
-  if (sqlite3_prepare_v2(raw, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-    busy = sqlite3_column_int(s, 0);
-  sqlite3_finalize(s);
-  return busy;
-}
+static int checkpoint_busy(sqlite3 *raw) { return (int)test_sql_int(raw, "PRAGMA wal_checkpoint(TRUNCATE)", -1); }
 
 /* A request's reads from one snapshot: what another program writes
  * meanwhile shows after it ends; a flow reload met inside ends it and
