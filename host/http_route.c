@@ -99,6 +99,14 @@ static int prepare(http_req *r, engine *e, const char *const *params, fherr *err
   return rc ? rc : http_params_check(r, params, err);
 }
 
+/* prepare() for a handler that only reads: the sign-in and what the handler
+ * reads come from one snapshot, which it ends with engine_read_end(e, *began)
+ * (engine.h: on SQLite the WAL read lock once a request). */
+static int prepare_read(http_req *r, engine *e, const char *const *params, int *began, fherr *err) {
+  int rc = engine_read_begin(e, began, err);
+  return rc ? rc : prepare(r, e, params, err);
+}
+
 static void answer(http_req *r, int rc, int status, json_t *out, fherr *err) {
   if (rc) {
     json_decref(out);
@@ -219,7 +227,8 @@ static void h_processes(http_req *r, engine *e, const match *m) {
   fherr err = {0};
   json_t *out = NULL, *data = NULL;
   engine_process_query q = {.flow = NULL};
-  int rc = prepare(r, e, params, &err);
+  int began = 0;
+  int rc = prepare_read(r, e, params, &began, &err);
   if (!rc) rc = http_data_params(r, &data, &err);
   q.data = data;
   if (!rc) rc = param_limit(r, &q.limit, &err);
@@ -228,6 +237,7 @@ static void h_processes(http_req *r, engine *e, const match *m) {
   if (!rc) rc = param_status(r, PROCESS_STATUSES, &q.status, &err);
   q.flow = http_param(r, "flow");
   if (!rc) rc = engine_processes_list(e, &r->actor, &q, &out, &err);
+  engine_read_end(e, began);
   json_decref(data);
   answer(r, rc, 200, out, &err);
 }
@@ -235,9 +245,11 @@ static void h_processes(http_req *r, engine *e, const match *m) {
 static void h_process(http_req *r, engine *e, const match *m) {
   fherr err = {0};
   json_t *out = NULL;
-  int rc = prepare(r, e, NULL, &err);
+  int began = 0;
+  int rc = prepare_read(r, e, NULL, &began, &err);
   if (!rc) rc = engine_process_get(e, &r->actor, m->id, &out, &err);
   if (!rc) engine_versions_decorate_process(e, out);
+  engine_read_end(e, began);
   if (!rc) http_admin_redact(r, out);
   answer(r, rc, 200, out, &err);
 }
@@ -262,8 +274,7 @@ static void h_tasks(http_req *r, engine *e, const match *m) {
   char since[FH_TIME_LEN], until[FH_TIME_LEN], fsince[FH_TIME_LEN], funtil[FH_TIME_LEN];
   int have_since = 0, have_until = 0, have_fsince = 0, have_funtil = 0;
   int began = 0;
-  int rc = engine_read_begin(e, &began, &err);   /* the sign-in and the page from one snapshot */
-  if (!rc) rc = prepare(r, e, params, &err);
+  int rc = prepare_read(r, e, params, &began, &err);
   if (!rc) rc = param_limit(r, &q.limit, &err);
   if (!rc) rc = http_param_id(r, "after", &q.after, &err);
   if (!rc) rc = http_param_id(r, "process", &q.process_id, &err);
@@ -306,8 +317,7 @@ static void h_task_counts(http_req *r, engine *e, const match *m) {
   fherr err = {0};
   json_t *out = NULL;
   int began = 0;
-  int rc = engine_read_begin(e, &began, &err);   /* the sign-in and the counts from one snapshot */
-  if (!rc) rc = prepare(r, e, NULL, &err);
+  int rc = prepare_read(r, e, NULL, &began, &err);
   if (!rc) rc = engine_tasks_counts(e, &r->actor, &out, &err);
   engine_read_end(e, began);
   answer(r, rc, 200, out, &err);
@@ -316,8 +326,10 @@ static void h_task_counts(http_req *r, engine *e, const match *m) {
 static void h_task(http_req *r, engine *e, const match *m) {
   fherr err = {0};
   json_t *out = NULL;
-  int rc = prepare(r, e, NULL, &err);
+  int began = 0;
+  int rc = prepare_read(r, e, NULL, &began, &err);
   if (!rc) rc = engine_task_get(e, &r->actor, m->id, &out, &err);
+  engine_read_end(e, began);
   if (!rc) http_admin_redact(r, out);
   answer(r, rc, 200, out, &err);
 }
