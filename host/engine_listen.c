@@ -15,12 +15,14 @@ void engine_listen_stop(engine_listener *l) { store_listen_stop(l); }
 
 int engine_identity_cache_start(const char *db_path, identity_cache **cache, engine_listener **listener, fherr *err) {
   *listener = NULL;
-  if (!(*cache = identity_cache_new(db_path))) return fherr_set(err, FH_INTERNAL, "out of memory");
+  int sqlite = db_kind_of(db_path) == DB_KIND_SQLITE;   /* told by its count of changes, not a listener */
+  if (!(*cache = sqlite ? identity_cache_new_stamped(db_path) : identity_cache_new(db_path)))
+    return fherr_set(err, FH_INTERNAL, "out of memory");
+  if (sqlite) return FH_OK;
   int rc = store_listen_identity(db_path, identity_cache_notified, *cache, listener, err);
-  if (rc || !*listener) {   /* no listener: SQLite's count of changes tells it, or no cache */
+  if (rc || !*listener) {   /* nothing tells it of changes: no cache */
     identity_cache_free(*cache);
-    *cache = !rc && db_kind_of(db_path) == DB_KIND_SQLITE ? identity_cache_new_stamped(db_path) : NULL;
-    if (!rc && db_kind_of(db_path) == DB_KIND_SQLITE && !*cache) rc = fherr_set(err, FH_INTERNAL, "out of memory");
+    *cache = NULL;
   }
   return rc;
 }

@@ -58,17 +58,22 @@ char *jw_take(jsonw *w, size_t *len) {
 
 /* --- structure -------------------------------------------------------------- */
 
-/* Before a value: the comma between members or elements, unless it is the
- * value of the key just written. */
-static void before_value(jsonw *w) {
+/* Whether a comma goes before the next value (between members or
+ * elements, not after the key just written); the state moves past it. */
+static int needs_comma(jsonw *w) {
   if (w->after_key) {
     w->after_key = 0;
-    return;
+    return 0;
   }
-  if (w->depth > 0 && w->depth <= JW_DEPTH) {
-    if (w->has_member[w->depth - 1]) put_char(w, ',');
-    w->has_member[w->depth - 1] = 1;
-  }
+  if (w->depth <= 0 || w->depth > JW_DEPTH) return 0;
+  int had = w->has_member[w->depth - 1];
+  w->has_member[w->depth - 1] = 1;
+  return had;
+}
+
+/* Before a value: its comma, if any. */
+static void before_value(jsonw *w) {
+  if (needs_comma(w)) put_char(w, ',');
 }
 
 static void open_container(jsonw *w, char c) {
@@ -204,12 +209,7 @@ void jw_key(jsonw *w, const char *key) { put_key(w, key, strlen(key)); }
  * ~30 keys a row. */
 void jw_raw_key(jsonw *w, const char *text, size_t n) {
   if (!grow(w, n + 1)) return;
-  if (w->after_key) {
-    w->after_key = 0;
-  } else if (w->depth > 0 && w->depth <= JW_DEPTH) {
-    if (w->has_member[w->depth - 1]) w->buf[w->len++] = ',';
-    w->has_member[w->depth - 1] = 1;
-  }
+  if (needs_comma(w)) w->buf[w->len++] = ',';
   memcpy(w->buf + w->len, text, n);
   w->len += n;
   w->after_key = 1;

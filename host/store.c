@@ -1656,22 +1656,7 @@ void st_task_array_free(st_task *rows, int n) {
   free(rows);
 }
 
-/* A row's previous tasks as text: a list row's first link is an integer
- * (t.prev_id), written here rather than by SQLite (which formats it
- * through its printf, a tenth of what a row's columns cost). */
-static char *previous_col(dbs *s, int col) {
-  if (dbs_col_type(s, col) != DB_INTEGER) return sq_dup_col(s, col);
-  char digits[24], *out;
-  int i = sizeof digits;
-  int64_t v = dbs_col_int64(s, col);
-  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-  digits[--i] = '\0';
-  do digits[--i] = (char)('0' + u % 10);
-  while (u /= 10);
-  if (v < 0) digits[--i] = '-';
-  if ((out = malloc(sizeof digits - (size_t)i))) memcpy(out, digits + i, sizeof digits - (size_t)i);
-  return out;
-}
+static int previous_append(st_task *t, int64_t id);
 
 /* Every member is set from the row (no memset of the ~1.7 KB struct first:
  * a list page reads 50 of them). */
@@ -1696,7 +1681,12 @@ static void read_task(dbs *s, st_task *t) {
   sq_copy_col(t->lease_until, sizeof t->lease_until, s, 17);
   t->attempts = dbs_col_int(s, 18);
   sq_copy_col(t->lease_owner, sizeof t->lease_owner, s, 19);
-  t->previous = previous_col(s, 20);
+  /* a list row's first link is an integer (t.prev_id), written by
+   * previous_append rather than by SQLite's printf (a tenth of what a
+   * row's columns cost); TASK_PREV's are text */
+  t->previous = NULL;
+  if (dbs_col_type(s, 20) == DB_INTEGER) previous_append(t, dbs_col_int64(s, 20));
+  else t->previous = sq_dup_col(s, 20);
   sq_copy_col(t->event_name, sizeof t->event_name, s, 21);
   sq_copy_col(t->event_key, sizeof t->event_key, s, 22);
   t->guards = dbs_col_int64(s, 23);

@@ -521,13 +521,13 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
  * (Q_LIST_ARCHIVE_FINISHED).  Each task in the range is one row read to
  * test the view: 2,000 of them cost about a millisecond. */
 #define CREATED_FEW 2000
-/* The bounds of an open date range, as stored times (fhtime.h's form), so
- * that they order right in any collation ('~' sorts before the digits in
- * some) */
 /* GET /api/flows's two statements, the same on both backends (p: the
  * first parameter as the backend writes it) */
 #define HOSTS_SEEN(p) "SELECT flow, host, hash, since, seen_at FROM flow_host WHERE seen_at >= " p " ORDER BY flow, host"
 #define VERSION_REPORTS "SELECT flow, report FROM flow_version WHERE is_current <> 0 AND report IS NOT NULL"
+/* The bounds of an open date range, as stored times (fhtime.h's form), so
+ * that they order right in any collation ('~' sorts before the digits in
+ * some) */
 #define TIME_FIRST "'0000-01-01T00:00:00.000Z'"
 #define TIME_LAST "'9999-12-31T23:59:59.999Z'"
 /* a number as SQL text */
