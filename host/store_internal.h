@@ -81,6 +81,9 @@ enum {
   Q_HOSTS_SEEN, Q_VERSION_REPORTS,
   /* the count of identity changes (SQLite; store_identity_stamp) */
   Q_IDENTITY_STAMP,
+  /* the queue of a user whose queued tasks are of one node: which nodes
+   * hold them (up to two), and that node's page (SQLite; store_task_list) */
+  Q_QUEUED_NODES_TWO, Q_LIST_QUEUE_ONE, Q_LIST_QUEUE_ONE_ASC, Q_LIST_QUEUE_ONE_FILTERED, Q_LIST_QUEUE_ONE_FILTERED_ASC,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_AUDIT_FIRST, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,

@@ -297,6 +297,13 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_VERSION_REPORTS] = VERSION_REPORTS,
   /* never run: PostgreSQL's hosts hear of identity changes (flowhost_identity) */
   [Q_IDENTITY_STAMP] = "SELECT 0::bigint",
+  /* never run: PostgreSQL's queue goes node by node whatever their number
+   * (its plan of the node list is kept: QUEUE_NODES) */
+  [Q_QUEUED_NODES_TWO] = "SELECT NULL::text WHERE false",
+  [Q_LIST_QUEUE_ONE] = "SELECT NULL::text WHERE false",
+  [Q_LIST_QUEUE_ONE_ASC] = "SELECT NULL::text WHERE false",
+  [Q_LIST_QUEUE_ONE_FILTERED] = "SELECT NULL::text WHERE false",
+  [Q_LIST_QUEUE_ONE_FILTERED_ASC] = "SELECT NULL::text WHERE false",
   [Q_TASK_DONE_TYPE] =
       "SELECT count(*) FROM task WHERE process_id = $1 AND flow_task_type = $2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 ORDER BY t.id",

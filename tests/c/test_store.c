@@ -912,6 +912,38 @@ static int test_archive_flow(void) {
   return 0;
 }
 
+/* The queue's pages of q (q->limit rows) after one another, newest and
+ * oldest first, with a status filter and without: `total` queued tasks,
+ * each once and in order, `first` (0: none) the oldest. */
+static int queue_pages(store *st, store_task_query *q, int64_t first, int total) {
+  fherr err = {0};
+  st_task *rows;
+  int n;
+  for (int k = 0; k < 4; k++) {
+    int asc = k & 1;
+    q->ascending = asc;
+    q->status = k & 2 ? "NEW" : NULL;
+    q->after = 0;
+    int seen = 0, pages = 0;
+    int64_t prev = 0;
+    do {
+      CHECK(store_task_list(st, q, &rows, &n, &err) == FH_OK);
+      for (int i = 0; i < n; i++) {
+        CHECK(rows[i].status == TASK_NEW && !rows[i].owner_id);
+        CHECK(!prev || (asc ? rows[i].id > prev : rows[i].id < prev));
+        if (first) CHECK((rows[i].id == first) == (asc ? seen == 0 : seen == total - 1));
+        prev = rows[i].id;
+        seen++;
+      }
+      q->after = n ? rows[n - 1].id : 0;
+      st_task_array_free(rows, n);
+      pages++;
+    } while (n == q->limit && pages < 100);
+    CHECK(seen == total);
+  }
+  return 0;
+}
+
 /* The queue page reads about the tasks it shows however many tasks are
  * done, held or queued for other nodes: it reads each node's newest (that
  * pass the filters) from task_status; with data.* filters it walks the
@@ -994,33 +1026,25 @@ static int test_queue_walk(void) {
    * order, the old one last (first) */
   q.assignable_json = "[\"f.other\",\"f.review\"]";
   q.limit = 7;
-  for (int k = 0; k < 4; k++) {
-    int asc = k & 1;
-    q.ascending = asc;
-    q.status = k & 2 ? "NEW" : NULL;
-    q.after = 0;
-    int seen = 0, pages = 0;
-    int64_t prev = 0;
-    do {
-      CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
-      for (int i = 0; i < n; i++) {
-        CHECK(rows[i].status == TASK_NEW && !rows[i].owner_id);
-        CHECK(!prev || (asc ? rows[i].id > prev : rows[i].id < prev));
-        CHECK((rows[i].id == first) == (asc ? seen == 0 : seen == 200));
-        prev = rows[i].id;
-        seen++;
-      }
-      q.after = n ? rows[n - 1].id : 0;
-      st_task_array_free(rows, n);
-      pages++;
-    } while (n == q.limit && pages < 100);
-    CHECK(seen == 201);
-  }
-  /* a filter that leaves the first process's two queued tasks, one of each node */
+  CHECK(queue_pages(st, &q, first, 201) == 0);
+  /* one node's (SQLite: Q_LIST_QUEUE_ONE, its range of task_status with no
+   * list of nodes to merge, in id order without a sort) the same way */
+  CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_ONE,
+                     "INDEX task_status (status=? AND flow_task=? AND owner_id=? AND rowid<?)", "TEMP B-TREE"));
+  CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_ONE_FILTERED_ASC,
+                     "INDEX task_status (status=? AND flow_task=? AND owner_id=? AND rowid>?)", "TEMP B-TREE"));
+  q.assignable_json = "[\"f.review\",\"flow01.node01\"]";
+  CHECK(queue_pages(st, &q, 0, 200) == 0);
+  /* a filter that leaves the first process's queued task of the one node,
+   * and with both nodes, its two */
   q.status = NULL;
   q.after = 0;
   q.ascending = 0;
   q.process_id = first_pid;
+  CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
+  CHECK(n == 1 && !strcmp(rows[0].flow_task, "f.review") && rows[0].process_id == first_pid);
+  st_task_array_free(rows, n);
+  q.assignable_json = "[\"f.other\",\"f.review\"]";
   CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
   CHECK(n == 2 && !strcmp(rows[0].flow_task, "f.review") && rows[1].id == first);
   st_task_array_free(rows, n);
