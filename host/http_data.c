@@ -38,14 +38,17 @@ void http_data_comments(http_req *r, engine *e, int64_t process_id, int64_t task
   static const char *const fields[] = {"text", NULL};
   fherr err = {0};
   json_t *out = NULL, *body = NULL;
-  int post = !strcmp(r->method, "POST");
-  int rc = http_authenticate(r, e, &err);
+  int post = !strcmp(r->method, "POST"), began = 0;
+  /* a GET reads one snapshot, its sign-in included (engine_read_begin) */
+  int rc = post ? FH_OK : engine_read_begin(e, &began, &err);
+  if (!rc) rc = http_authenticate(r, e, &err);
   if (!rc) rc = http_params_check(r, NULL, &err);
   if (!rc && post) rc = http_body_object(r, fields, &body, &err);
   if (!rc && post && !json_object_get(body, "text"))
     rc = fherr_set(&err, FH_BAD_REQUEST, "a comment needs {\"text\": \"...\"}");
   if (!rc && post) rc = engine_comment_add(e, &r->actor, process_id, task_id, json_object_get(body, "text"), &out, &err);
   else if (!rc) rc = engine_comments_list(e, &r->actor, process_id, task_id, &out, &err);
+  engine_read_end(e, began);
   json_decref(body);
   reply(r, rc, post ? 201 : 200, out, &err);
 }
@@ -53,8 +56,11 @@ void http_data_comments(http_req *r, engine *e, int64_t process_id, int64_t task
 void http_data_audit(http_req *r, engine *e, int64_t process_id) {
   fherr err = {0};
   json_t *out = NULL;
-  int rc = http_authenticate(r, e, &err);
+  int began = 0;
+  int rc = engine_read_begin(e, &began, &err);
+  if (!rc) rc = http_authenticate(r, e, &err);
   if (!rc) rc = http_params_check(r, NULL, &err);
   if (!rc) rc = engine_audit_list(e, &r->actor, process_id, &out, &err);
+  engine_read_end(e, began);
   reply(r, rc, 200, out, &err);
 }

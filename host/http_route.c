@@ -166,26 +166,32 @@ static void h_flows(http_req *r, engine *e, const match *m) {
   (void)m;
   fherr err = {0};
   json_t *out = NULL;
-  int rc = prepare(r, e, NULL, &err);
+  int began = 0;
+  int rc = prepare_read(r, e, NULL, &began, &err);
   if (!rc) rc = engine_flows_list(e, &r->actor, &out, &err);
   if (!rc) engine_versions_decorate_flows(e, out);
   if (!rc) engine_hosts_decorate_flows(e, &r->actor, out);
+  engine_read_end(e, began);
   answer(r, rc, 200, out, &err);
 }
 
 static void h_flow(http_req *r, engine *e, const match *m) {
   fherr err = {0};
   json_t *out = NULL;
-  int rc = prepare(r, e, NULL, &err);
+  int began = 0;
+  int rc = prepare_read(r, e, NULL, &began, &err);
   if (!rc) rc = engine_flow_get(e, &r->actor, m->name, &out, &err);
+  engine_read_end(e, began);
   answer(r, rc, 200, out, &err);
 }
 
 static void h_flow_versions(http_req *r, engine *e, const match *m) {
   fherr err = {0};
   json_t *out = NULL;
-  int rc = prepare(r, e, NULL, &err);
+  int began = 0;
+  int rc = prepare_read(r, e, NULL, &began, &err);
   if (!rc) rc = engine_versions_list(e, m->name, &out, &err);
+  engine_read_end(e, began);
   answer(r, rc, 200, out, &err);
 }
 
