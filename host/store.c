@@ -472,6 +472,19 @@ const char *const STORE_SQL[Q__COUNT] = {
   " ORDER BY t.id " order " LIMIT ?11"
 #define DATE_LIST(v, cmp, order) IDS_PAGE(v, RANGE_IDS("task_created", CREATED_RANGE("t.", "?8", "?9"), v, cmp, order), order)
   DATE_LIST_ENTRIES,
+  /* (the front of the inbox or the archive, FRONT_ROWS of the user's
+   * tasks from the page key on, tested for the date range) */
+#define FRONT(v, view, cmp, order)                                                                              \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (SELECT f.id FROM (SELECT f.id, f.created_at"  \
+  " FROM task f WHERE " view KEY_AFTER("f.", cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) ") f"     \
+  " WHERE (?8 IS NULL OR f.created_at >= ?8) AND (?9 IS NULL OR f.created_at < ?9) ORDER BY f.id " order          \
+  " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
+#define FRONT_INBOX "f.owner_id = ?2 AND f.status = 'ASSIGNED'"
+#define FRONT_ARCHIVE "f.owner_id = ?2 AND f.status IN ('DONE','CANCELED')"
+  [Q_LIST_INBOX_FRONT] = FRONT(INBOX, FRONT_INBOX, "<", "DESC"),
+  [Q_LIST_INBOX_FRONT_ASC] = FRONT(INBOX, FRONT_INBOX, ">", "ASC"),
+  [Q_LIST_ARCHIVE_FRONT] = FRONT(ARCHIVE, FRONT_ARCHIVE, "<", "DESC"),
+  [Q_LIST_ARCHIVE_FRONT_ASC] = FRONT(ARCHIVE, FRONT_ARCHIVE, ">", "ASC"),
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE "
                            CREATED_RANGE("", "?1", "?2") " LIMIT " SQ_STR(CREATED_FEW) ")",
@@ -2124,6 +2137,44 @@ static int task_status_rare(const char *status) {
          !strcmp(status, "REVIVED") || !strcmp(status, "CANCELED");
 }
 
+/* The previous tasks of a page's rows (list_previous); on a failure the
+ * page is freed and left empty. */
+static int list_previous_or_free(store *st, st_task **rows, int *n, fherr *err) {
+  int rc = list_previous(st, *rows, *n, err);
+  if (rc) {
+    st_task_array_free(*rows, *n);
+    *rows = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+/* The page of q (STORE_PAGE_ROWS rows) from the front of its view (which:
+ * a Q_LIST_*_FRONT): *full when the front filled it, the page in *rows
+ * then (without its previous tasks); else nothing is kept. */
+static int front_page(store *st, const store_task_query *q, int which, st_task **rows, int *n, int *full,
+                      fherr *err) {
+  *full = 0;
+  dbs *s = sq_prep(st, which, err);
+  if (!s) return FH_INTERNAL;
+  sq_bind_text_or_null(s, 1, q->user_name);
+  dbs_bind_int64(s, 2, q->user_id);
+  sq_bind_text_or_null(s, 8, q->since);
+  sq_bind_text_or_null(s, 9, q->until);
+  sq_bind_id_or_null(s, 10, q->after);
+  dbs_bind_int(s, 11, STORE_PAGE_ROWS);
+  int rc = task_rows(st, s, STORE_PAGE_ROWS, rows, n, err);
+  if (rc) return rc;
+  if (*n == STORE_PAGE_ROWS) {
+    *full = 1;
+    return FH_OK;
+  }
+  st_task_array_free(*rows, *n);
+  *rows = NULL;
+  *n = 0;
+  return FH_OK;
+}
+
 int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n, fherr *err) {
   static const int by_view[4][5] = {
       {Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_INBOX_DUE, Q_LIST_INBOX_FIN, Q_LIST_INBOX_FIN_ASC},
@@ -2181,6 +2232,20 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * guesses, store_sql_pg.c's DATE_RANGE); with data.* filters or a
    * process (whose tasks are few), as before */
   int by_date = 0, may_range = order < 2 && !q->nfilters && !q->process_id;
+  int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
+  /* ... but the inbox and the archive of the default page size newest
+   * first since a date (oldest first until one), with no other filter,
+   * first from the front of the view (FRONT_ROWS), which usually holds
+   * the page */
+  if (may_range && (q->view == STORE_VIEW_INBOX || q->view == STORE_VIEW_ARCHIVE) && rows_wanted == STORE_PAGE_ROWS &&
+      (order ? q->until && !q->since : q->since && !q->until) && !q->flow && !q->status && !q->finished_since &&
+      !q->finished_until) {
+    static const int fronts[2][2] = {{Q_LIST_INBOX_FRONT, Q_LIST_INBOX_FRONT_ASC},
+                                     {Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC}};
+    int full = 0;
+    if (front_page(st, q, fronts[q->view == STORE_VIEW_ARCHIVE][order], rows, n, &full, err)) return FH_INTERNAL;
+    if (full) return list_previous_or_free(st, rows, n, err);
+  }
   if (may_range && q->view != STORE_VIEW_ALL && (q->since || q->until)) {
     if (range_is_few(st, Q_TASK_COUNT_CREATED, NULL, q->since, q->until, &by_date, err)) return FH_INTERNAL;
     if (by_date) {
@@ -2238,7 +2303,6 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   }
   /* PostgreSQL: the inbox's pages after one have prepared statements of
    * their own (store_sql_pg.c's INBOX_IDS) */
-  int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
   if (pg && q->after && !filtered && !q->nfilters && rows_wanted == STORE_PAGE_ROWS && q->view == STORE_VIEW_INBOX &&
       order < 2)
     which = order ? Q_LIST_INBOX_NEXT_ASC : Q_LIST_INBOX_NEXT;
@@ -2300,12 +2364,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   free(one_node);
   int rc = task_rows(st, s, rows_wanted < 1000 ? rows_wanted : 1000, rows, n, err);   /* (LIMIT ?11) */
   if (once) dbs_finalize(s);
-  if (!rc && (rc = list_previous(st, *rows, *n, err))) {
-    st_task_array_free(*rows, *n);
-    *rows = NULL;
-    *n = 0;
-  }
-  return rc;
+  return rc ? rc : list_previous_or_free(st, rows, n, err);
 }
 
 int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fherr *err) {

@@ -559,6 +559,32 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   ") ORDER BY t.id " order LIMIT_PREPARED
 #define DATE_LIST(v, cmp, order) RANGE_LIST_KEPT(DATE_RANGE_KEPT, v, cmp, order)
   DATE_LIST_ENTRIES,
+  /* store.c's Q_LIST_*_FRONT: the front of the inbox or the archive
+   * (FRONT_ROWS of the user's tasks from the page key on, newest or oldest
+   * first) tested for the date range; prepared and kept as DATE_LIST
+   * (the user, the bounds and the key as values).  The range's read at
+   * 100,000 processes (bob's inbox since the newest 900 processes): 1.8k
+   * rows, 1.3 ms; the front: 51 rows, 0.1 ms. */
+#define FRONT(v, rows, order)                                                                                   \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN (SELECT w.id FROM (SELECT u.id,"   \
+  " u.created_at FROM (" rows ") u ORDER BY u.id " order " LIMIT " SQ_STR(FRONT_ROWS) ") w WHERE w.created_at >= " DATE_BOUND("$8", TIME_FIRST)    \
+  " AND w.created_at < " DATE_BOUND("$9", TIME_LAST) " ORDER BY w.id " order LIMIT_PREPARED ") ORDER BY t.id "      \
+  order LIMIT_PREPARED
+  /* (the user's first FRONT_ROWS tasks of a status from the page key on,
+   * as (id, created_at); the archive's, of each of its two statuses from
+   * task_owner_status, as ARCHIVE_PARTS: planned for all users, "status
+   * IN (...)" walked the primary key testing each task's owner, all
+   * 21,000 of the tests' tasks for a user who has 80, and the two
+   * statuses without a limit each were read whole and sorted) */
+#define FRONT_OF(status, cmp, order)                                                                         \
+  "(SELECT f.id, f.created_at FROM task f WHERE " OWNER_VALUE("f.") " AND f.status = '" status "' AND f.id " cmp \
+  " " KEPT_AFTER(cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) ")"
+#define FRONT_INBOX(cmp, order) FRONT_OF("ASSIGNED", cmp, order)
+#define FRONT_ARCHIVE(cmp, order) FRONT_OF("DONE", cmp, order) " UNION ALL " FRONT_OF("CANCELED", cmp, order)
+  [Q_LIST_INBOX_FRONT] = FRONT(INBOX, FRONT_INBOX("<", "DESC"), "DESC"),
+  [Q_LIST_INBOX_FRONT_ASC] = FRONT(INBOX, FRONT_INBOX(">", "ASC"), "ASC"),
+  [Q_LIST_ARCHIVE_FRONT] = FRONT(ARCHIVE, FRONT_ARCHIVE("<", "DESC"), "DESC"),
+  [Q_LIST_ARCHIVE_FRONT_ASC] = FRONT(ARCHIVE, FRONT_ARCHIVE(">", "ASC"), "ASC"),
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task WHERE created_at >= coalesce($1::text, "
                            TIME_FIRST ") AND created_at < coalesce($2::text, " TIME_LAST ") AND " TASK_OF_PEOPLE("")

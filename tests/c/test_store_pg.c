@@ -344,7 +344,28 @@ static int test_list_plans(void) {
                    " ELSE '2026-06-01T00:00:00.000Z' END, finished_at = CASE WHEN owner_id = 8 THEN CASE WHEN id > 39980"
                    " THEN '2026-06-02T00:00:00.000Z' ELSE '2026-06-01T00:00:00.000Z' END ELSE finished_at END",
                PGRES_COMMAND_OK));
+  /* dave (10) finished 80 tasks on that day, erin (11) 80 a month before
+   * every other task was created: the fronts of their archives hold a page
+   * since that day and until the day after erin's (ranges of few tasks of
+   * people, which the range's statements would read otherwise) */
+  CHECK(pg_run(st, "INSERT INTO \"user\"(id, username, created_at) VALUES (10, 'dave', 'now'), (11, 'erin', 'now')",
+               PGRES_COMMAND_OK));
+  CHECK(pg_run(st, "INSERT INTO task(id, process_id, flow_task, flow_task_type, status, owner_id, token, created_at,"
+                   " finished_at, prev_id) SELECT 60000 + i, i, 'f.approve', 'view', 'DONE', 10, 'start',"
+                   " '2026-06-02T00:00:00.000Z', '2026-06-02T00:00:00.000Z', 2 * i FROM generate_series(1, 80) i"
+                   " UNION ALL SELECT 70000 + i, i, 'f.approve', 'view', 'DONE', 11, 'start', '2026-05-01T00:00:00.000Z',"
+                   " '2026-05-01T00:00:00.000Z', 2 * i FROM generate_series(1, 80) i",
+               PGRES_COMMAND_OK));
   CHECK(vacuum_all_visible(st, "task") == 0);
+  /* ... read from the user's tasks in id order (Q_LIST_ARCHIVE_FRONT),
+   * newest and oldest first, not from task_created */
+  store_task_query dave_day = {.view = STORE_VIEW_ARCHIVE, .user_id = 10, .user_name = "dave",
+                               .limit = STORE_PAGE_ROWS, .since = "2026-06-02T00:00:00.000Z"};
+  CHECK(page_reads(st, &dave_day, STORE_PAGE_ROWS, 60080, 60030, "Index Scan Backward using task_owner",
+                   "task_created") == 0);
+  store_task_query erin_before = {.view = STORE_VIEW_ARCHIVE, .user_id = 11, .user_name = "erin",
+                                  .limit = STORE_PAGE_ROWS, .ascending = 1, .until = "2026-05-02T00:00:00.000Z"};
+  CHECK(page_reads(st, &erin_before, STORE_PAGE_ROWS, 70001, 70051, "Index Scan using task_owner", "task_created") == 0);
   /* the queue since that day reads its 30 tasks from task_created
    * (migration 16; the range's subquery, alias r), not the node's whole
    * range; since the day before (21,300 tasks of people, more than
@@ -447,6 +468,15 @@ static int test_list_plans(void) {
     inbox_day.since = day.since;
     CHECK(list_page(st, &inbox_day, 0, 0, NULL));
     CHECK(list_page(st, &archive_day, 0, 0, NULL));
+    /* the fronts: dave's and erin's archives, bob's inbox since the day
+     * before (all of it), a page after one */
+    CHECK(list_page(st, &dave_day, STORE_PAGE_ROWS, 60080, "160"));
+    CHECK(list_page(st, &erin_before, STORE_PAGE_ROWS, 70001, "2"));
+    store_task_query inbox_before = first;
+    inbox_before.since = "2026-05-31T00:00:00.000Z";
+    CHECK(list_page(st, &inbox_before, STORE_PAGE_ROWS, 2000, "1999"));
+    inbox_before.after = 1000;
+    CHECK(list_page(st, &inbox_before, STORE_PAGE_ROWS, 998, "997"));
     /* alice's archive finished that day: her newest 20, both ways */
     store_task_query finished_day = {.view = STORE_VIEW_ARCHIVE, .user_id = 8, .limit = STORE_PAGE_ROWS,
                                      .finished_since = day.since};
@@ -533,21 +563,23 @@ static int test_list_plans(void) {
    * execution's plan, the plan for all parameters looked dearer) */
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
            " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
-           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
+           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
+           " 'fh%d', 'fh%d')",
            Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
            Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC, Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
            Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_INBOX_FLOW,
            Q_LIST_INBOX_FLOW_ASC, Q_LIST_ARCHIVE_FLOW, Q_LIST_ARCHIVE_FLOW_ASC, Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC,
-           Q_LIST_INBOX_DATE, Q_LIST_ARCHIVE_DATE, Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC);
+           Q_LIST_INBOX_DATE, Q_LIST_ARCHIVE_DATE, Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC,
+           Q_LIST_INBOX_FRONT, Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "23")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "26")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "23"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "26"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
