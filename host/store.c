@@ -485,6 +485,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_INBOX_FRONT_ASC] = FRONT(INBOX, FRONT_INBOX, ">", "ASC"),
   [Q_LIST_ARCHIVE_FRONT] = FRONT(ARCHIVE, FRONT_ARCHIVE, "<", "DESC"),
   [Q_LIST_ARCHIVE_FRONT_ASC] = FRONT(ARCHIVE, FRONT_ARCHIVE, ">", "ASC"),
+  /* never run: the queue's pages with a date are fast here (a node's
+   * range, or the range of task_created) */
+  [Q_LIST_QUEUE_FRONT] = "SELECT NULL WHERE 0",
+  [Q_LIST_QUEUE_FRONT_ASC] = "SELECT NULL WHERE 0",
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
   [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE "
                            CREATED_RANGE("", "?1", "?2") " LIMIT " SQ_STR(CREATED_FEW) ")",
@@ -2159,6 +2163,7 @@ static int front_page(store *st, const store_task_query *q, int which, st_task *
   if (!s) return FH_INTERNAL;
   sq_bind_text_or_null(s, 1, q->user_name);
   dbs_bind_int64(s, 2, q->user_id);
+  dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
   sq_bind_text_or_null(s, 8, q->since);
   sq_bind_text_or_null(s, 9, q->until);
   sq_bind_id_or_null(s, 10, q->after);
@@ -2237,13 +2242,14 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * first since a date (oldest first until one), with no other filter,
    * first from the front of the view (FRONT_ROWS), which usually holds
    * the page */
-  if (may_range && (q->view == STORE_VIEW_INBOX || q->view == STORE_VIEW_ARCHIVE) && rows_wanted == STORE_PAGE_ROWS &&
-      (order ? q->until && !q->since : q->since && !q->until) && !q->flow && !q->status && !q->finished_since &&
-      !q->finished_until) {
-    static const int fronts[2][2] = {{Q_LIST_INBOX_FRONT, Q_LIST_INBOX_FRONT_ASC},
+  if (may_range && (q->view == STORE_VIEW_INBOX || q->view == STORE_VIEW_ARCHIVE || (pg && q->view == STORE_VIEW_QUEUE)) &&
+      rows_wanted == STORE_PAGE_ROWS && (order ? q->until && !q->since : q->since && !q->until) && !q->flow &&
+      !q->status && !q->finished_since && !q->finished_until) {
+    static const int fronts[3][2] = {{Q_LIST_INBOX_FRONT, Q_LIST_INBOX_FRONT_ASC},
+                                     {Q_LIST_QUEUE_FRONT, Q_LIST_QUEUE_FRONT_ASC},
                                      {Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC}};
     int full = 0;
-    if (front_page(st, q, fronts[q->view == STORE_VIEW_ARCHIVE][order], rows, n, &full, err)) return FH_INTERNAL;
+    if (front_page(st, q, fronts[q->view][order], rows, n, &full, err)) return FH_INTERNAL;
     if (full) return list_previous_or_free(st, rows, n, err);
   }
   if (may_range && q->view != STORE_VIEW_ALL && (q->since || q->until)) {
