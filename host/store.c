@@ -474,17 +474,21 @@ const char *const STORE_SQL[Q__COUNT] = {
   DATE_LIST_ENTRIES,
   /* (the front of the inbox or the archive, FRONT_ROWS of the user's
    * tasks from the page key on, tested for the date range) */
-#define FRONT(v, view, cmp, order)                                                                              \
-  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (SELECT f.id FROM (SELECT f.id, f.created_at"  \
-  " FROM task f WHERE " view KEY_AFTER("f.", cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) ") f"     \
-  " WHERE (?8 IS NULL OR f.created_at >= ?8) AND (?9 IS NULL OR f.created_at < ?9) ORDER BY f.id " order          \
-  " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
+#define FRONT_OF(v, view, cmp, order, range)                                                                      \
+  "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (SELECT f.id FROM (SELECT f.id, f.created_at,"    \
+  " f.finished_at FROM task f WHERE " view KEY_AFTER("f.", cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) \
+  ") f WHERE " range " ORDER BY f.id " order " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
+#define FRONT_CREATED "(?8 IS NULL OR f.created_at >= ?8) AND (?9 IS NULL OR f.created_at < ?9)"
+#define FRONT_FINISHED "(?12 IS NULL OR f.finished_at >= ?12) AND (?13 IS NULL OR f.finished_at < ?13)"
+#define FRONT(v, view, cmp, order) FRONT_OF(v, view, cmp, order, FRONT_CREATED)
 #define FRONT_INBOX "f.owner_id = ?2 AND f.status = 'ASSIGNED'"
 #define FRONT_ARCHIVE "f.owner_id = ?2 AND f.status IN ('DONE','CANCELED')"
   [Q_LIST_INBOX_FRONT] = FRONT(INBOX, FRONT_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_FRONT_ASC] = FRONT(INBOX, FRONT_INBOX, ">", "ASC"),
   [Q_LIST_ARCHIVE_FRONT] = FRONT(ARCHIVE, FRONT_ARCHIVE, "<", "DESC"),
   [Q_LIST_ARCHIVE_FRONT_ASC] = FRONT(ARCHIVE, FRONT_ARCHIVE, ">", "ASC"),
+  [Q_LIST_ARCHIVE_FRONT_FIN] = FRONT_OF(ARCHIVE, FRONT_ARCHIVE, "<", "DESC", FRONT_FINISHED),
+  [Q_LIST_ARCHIVE_FRONT_FIN_ASC] = FRONT_OF(ARCHIVE, FRONT_ARCHIVE, ">", "ASC", FRONT_FINISHED),
   /* never run: the queue's pages with a date are fast here (a node's
    * range, or the range of task_created) */
   [Q_LIST_QUEUE_FRONT] = "SELECT NULL WHERE 0",
@@ -2168,6 +2172,8 @@ static int front_page(store *st, const store_task_query *q, int which, st_task *
   sq_bind_text_or_null(s, 9, q->until);
   sq_bind_id_or_null(s, 10, q->after);
   dbs_bind_int(s, 11, STORE_PAGE_ROWS);
+  sq_bind_text_or_null(s, 12, q->finished_since);
+  sq_bind_text_or_null(s, 13, q->finished_until);
   int rc = task_rows(st, s, STORE_PAGE_ROWS, rows, n, err);
   if (rc) return rc;
   if (*n == STORE_PAGE_ROWS) {
@@ -2239,17 +2245,20 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   int by_date = 0, may_range = order < 2 && !q->nfilters && !q->process_id;
   int rows_wanted = q->limit > 0 ? q->limit : STORE_PAGE_DEFAULT;
   /* ... but the inbox and the archive of the default page size newest
-   * first since a date (oldest first until one), with no other filter,
-   * first from the front of the view (FRONT_ROWS), which usually holds
-   * the page */
+   * first since a date (oldest first until one; the archive's finished
+   * range too), with no other filter, first from the front of the view
+   * (FRONT_ROWS), which usually holds the page */
+  int by_created = (order ? q->until && !q->since : q->since && !q->until) && !q->finished_since && !q->finished_until;
+  int by_finished = q->view == STORE_VIEW_ARCHIVE && !q->since && !q->until &&
+                    (order ? q->finished_until && !q->finished_since : q->finished_since && !q->finished_until);
   if (may_range && (q->view == STORE_VIEW_INBOX || q->view == STORE_VIEW_ARCHIVE || (pg && q->view == STORE_VIEW_QUEUE)) &&
-      rows_wanted == STORE_PAGE_ROWS && (order ? q->until && !q->since : q->since && !q->until) && !q->flow &&
-      !q->status && !q->finished_since && !q->finished_until) {
+      rows_wanted == STORE_PAGE_ROWS && (by_created || by_finished) && !q->flow && !q->status) {
     static const int fronts[3][2] = {{Q_LIST_INBOX_FRONT, Q_LIST_INBOX_FRONT_ASC},
                                      {Q_LIST_QUEUE_FRONT, Q_LIST_QUEUE_FRONT_ASC},
                                      {Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC}};
-    int full = 0;
-    if (front_page(st, q, fronts[q->view][order], rows, n, &full, err)) return FH_INTERNAL;
+    int full = 0, front = by_finished ? (order ? Q_LIST_ARCHIVE_FRONT_FIN_ASC : Q_LIST_ARCHIVE_FRONT_FIN)
+                                      : fronts[q->view][order];
+    if (front_page(st, q, front, rows, n, &full, err)) return FH_INTERNAL;
     if (full) return list_previous_or_free(st, rows, n, err);
   }
   if (may_range && q->view != STORE_VIEW_ALL && (q->since || q->until)) {

@@ -565,11 +565,17 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * (the user, the bounds and the key as values).  The range's read at
    * 100,000 processes (bob's inbox since the newest 900 processes): 1.8k
    * rows, 1.3 ms; the front: 51 rows, 0.1 ms. */
-#define FRONT(v, rows, order)                                                                                   \
+#define FRONT_AT(v, rows, order, range)                                                                            \
   "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE " LIST_PARAMS "t.id IN (SELECT w.id FROM (SELECT u.id,"   \
-  " u.created_at FROM (" rows ") u ORDER BY u.id " order " LIMIT " SQ_STR(FRONT_ROWS) ") w WHERE w.created_at >= " DATE_BOUND("$8", TIME_FIRST)    \
-  " AND w.created_at < " DATE_BOUND("$9", TIME_LAST) " ORDER BY w.id " order LIMIT_PREPARED ") ORDER BY t.id "      \
-  order LIMIT_PREPARED
+  " u.created_at, u.finished_at FROM (" rows ") u ORDER BY u.id " order " LIMIT " SQ_STR(FRONT_ROWS) ") w WHERE "   \
+  range " ORDER BY w.id " order LIMIT_PREPARED ") ORDER BY t.id " order LIMIT_PREPARED
+#define FRONT_CREATED(a) \
+  a "created_at >= " DATE_BOUND("$8", TIME_FIRST) " AND " a "created_at < " DATE_BOUND("$9", TIME_LAST)
+  /* (finished_at in byte order, as task_owner_finished and FINISHED_RANGE) */
+#define FRONT_FINISHED(a)                                                                              \
+  a "finished_at COLLATE \"C\" >= " DATE_BOUND("$12", TIME_FIRST) " AND " a "finished_at COLLATE \"C\" < " \
+  DATE_BOUND("$13", TIME_LAST)
+#define FRONT(v, rows, order) FRONT_AT(v, rows, order, FRONT_CREATED("w."))
   /* (the user's first FRONT_ROWS tasks of a status from the page key on,
    * as (id, created_at); the archive's, of each of its two statuses from
    * task_owner_status, as ARCHIVE_PARTS: planned for all users, "status
@@ -577,7 +583,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * 21,000 of the tests' tasks for a user who has 80, and the two
    * statuses without a limit each were read whole and sorted) */
 #define FRONT_OF(status, cmp, order)                                                                         \
-  "(SELECT f.id, f.created_at FROM task f WHERE " OWNER_VALUE("f.") " AND f.status = '" status "' AND f.id " cmp \
+  "(SELECT f.id, f.created_at, f.finished_at FROM task f WHERE " OWNER_VALUE("f.") " AND f.status = '" status "' AND f.id " cmp \
   " " KEPT_AFTER(cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) ")"
 #define FRONT_INBOX(cmp, order) FRONT_OF("ASSIGNED", cmp, order)
 #define FRONT_ARCHIVE(cmp, order) FRONT_OF("DONE", cmp, order) " UNION ALL " FRONT_OF("CANCELED", cmp, order)
@@ -585,6 +591,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_INBOX_FRONT_ASC] = FRONT(INBOX, FRONT_INBOX(">", "ASC"), "ASC"),
   [Q_LIST_ARCHIVE_FRONT] = FRONT(ARCHIVE, FRONT_ARCHIVE("<", "DESC"), "DESC"),
   [Q_LIST_ARCHIVE_FRONT_ASC] = FRONT(ARCHIVE, FRONT_ARCHIVE(">", "ASC"), "ASC"),
+  [Q_LIST_ARCHIVE_FRONT_FIN] = FRONT_AT(ARCHIVE, FRONT_ARCHIVE("<", "DESC"), "DESC", FRONT_FINISHED("w.")),
+  [Q_LIST_ARCHIVE_FRONT_FIN_ASC] = FRONT_AT(ARCHIVE, FRONT_ARCHIVE(">", "ASC"), "ASC", FRONT_FINISHED("w.")),
   /* The queue's front: the first FRONT_ROWS of its tasks from the page key
    * on, node by node as Q_LIST_QUEUE_NODES and merged, then tested for the
    * range (not each node's first tested apart: a node's task further on

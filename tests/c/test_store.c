@@ -845,13 +845,16 @@ static int test_date_pages(void) {
       CHECK(date_pages_match(st, view, alice, ranges[r].dates, want, nwant, STORE_PAGE_ROWS));
     }
   /* since 20:00 (range 1), newest first: the inbox's 133 tasks and the
-   * archive's 533 in the last 400 processes; the first page from the
-   * front, the range neither counted nor read */
-  for (int view = STORE_VIEW_INBOX; view <= STORE_VIEW_ARCHIVE; view += STORE_VIEW_ARCHIVE - STORE_VIEW_INBOX) {
-    int front = view == STORE_VIEW_INBOX ? Q_LIST_INBOX_FRONT : Q_LIST_ARCHIVE_FRONT;
-    int fronts = runs_of(st, front), counts = runs_of(st, Q_TASK_COUNT_CREATED);
+   * archive's 533 in the last 400 processes; and the archive finished
+   * since 02:00 the next day (range 6); the first page from the front,
+   * the range neither counted nor read */
+  for (int k = 0; k < 3; k++) {
+    int view = k ? STORE_VIEW_ARCHIVE : STORE_VIEW_INBOX;
+    int front = k == 0 ? Q_LIST_INBOX_FRONT : k == 1 ? Q_LIST_ARCHIVE_FRONT : Q_LIST_ARCHIVE_FRONT_FIN;
+    int count = k == 2 ? Q_TASK_COUNT_FINISHED : Q_TASK_COUNT_CREATED;
+    int fronts = runs_of(st, front), counts = runs_of(st, count);
     store_task_query q = {.view = view, .user_id = alice, .user_name = "alice", .limit = STORE_PAGE_ROWS,
-                          .since = ranges[1].dates[0]};
+                          .since = k < 2 ? ranges[1].dates[0] : NULL, .finished_since = k == 2 ? ranges[6].dates[2] : NULL};
     st_task *rows;
     int n;
     CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
@@ -860,7 +863,7 @@ static int test_date_pages(void) {
     st_task_array_free(rows, n);
     /* (SQLite's statements count their runs; on PostgreSQL test_store_pg
      * list_plans shows the fronts read) */
-    if (!getenv("FLOWHOST_TEST_PG")) CHECK(runs_of(st, front) == fronts + 1 && runs_of(st, Q_TASK_COUNT_CREATED) == counts);
+    if (!getenv("FLOWHOST_TEST_PG")) CHECK(runs_of(st, front) == fronts + 1 && runs_of(st, count) == counts);
   }
   store_close(st);
   test_remove_db(path);

@@ -472,6 +472,13 @@ static int test_list_plans(void) {
      * before (all of it), a page after one */
     CHECK(list_page(st, &dave_day, STORE_PAGE_ROWS, 60080, "160"));
     CHECK(list_page(st, &erin_before, STORE_PAGE_ROWS, 70001, "2"));
+    store_task_query dave_finished = dave_day, erin_finished = erin_before;
+    dave_finished.since = NULL;
+    dave_finished.finished_since = "2026-06-02T00:00:00.000Z";
+    CHECK(list_page(st, &dave_finished, STORE_PAGE_ROWS, 60080, "160"));
+    erin_finished.until = NULL;
+    erin_finished.finished_until = "2026-05-02T00:00:00.000Z";
+    CHECK(list_page(st, &erin_finished, STORE_PAGE_ROWS, 70001, "2"));
     store_task_query inbox_before = first;
     inbox_before.since = "2026-05-31T00:00:00.000Z";
     CHECK(list_page(st, &inbox_before, STORE_PAGE_ROWS, 2000, "1999"));
@@ -572,22 +579,23 @@ static int test_list_plans(void) {
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
            " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
            " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
-           " 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
+           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
            Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
            Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC, Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
            Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_INBOX_FLOW,
            Q_LIST_INBOX_FLOW_ASC, Q_LIST_ARCHIVE_FLOW, Q_LIST_ARCHIVE_FLOW_ASC, Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC,
            Q_LIST_INBOX_DATE, Q_LIST_ARCHIVE_DATE, Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC,
-           Q_LIST_INBOX_FRONT, Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC, Q_LIST_QUEUE_FRONT, Q_LIST_QUEUE_FRONT_ASC);
+           Q_LIST_INBOX_FRONT, Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC, Q_LIST_QUEUE_FRONT, Q_LIST_QUEUE_FRONT_ASC,
+           Q_LIST_ARCHIVE_FRONT_FIN, Q_LIST_ARCHIVE_FRONT_FIN_ASC);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "28")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "30")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "28"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "30"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
