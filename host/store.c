@@ -494,8 +494,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_QUEUE_FRONT] = "SELECT NULL WHERE 0",
   [Q_LIST_QUEUE_FRONT_ASC] = "SELECT NULL WHERE 0",
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
-  [Q_TASK_COUNT_CREATED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE "
-                           CREATED_RANGE("", "?1", "?2") " LIMIT " SQ_STR(CREATED_FEW) ")",
+#define COUNT_CREATED(cap) \
+  "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE " CREATED_RANGE("", "?1", "?2") " LIMIT " cap ")"
+  [Q_TASK_COUNT_CREATED] = COUNT_CREATED(SQ_STR(CREATED_FEW)),
+  [Q_TASK_PAGE_CREATED] = COUNT_CREATED(SQ_STR(STORE_PAGE_ROWS)),
   /* The archive in id order with finished_since (?12) or finished_until
    * (?13) whose range holds few of the user's finished tasks
    * (range_is_few): the user's range of task_owner_finished, the other
@@ -510,8 +512,11 @@ const char *const STORE_SQL[Q__COUNT] = {
            order)
   [Q_LIST_ARCHIVE_FINISHED] = FINISHED_LIST("<", "DESC"),
   [Q_LIST_ARCHIVE_FINISHED_ASC] = FINISHED_LIST(">", "ASC"),
-  [Q_TASK_COUNT_FINISHED] = "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_owner_finished WHERE "
-                            FINISHED_RANGE("", "?1", "?2", "?3") " LIMIT " SQ_STR(CREATED_FEW) ")",
+#define COUNT_FINISHED(cap)                                                                                           \
+  "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_owner_finished WHERE " FINISHED_RANGE("", "?1", "?2", "?3") \
+  " LIMIT " cap ")"
+  [Q_TASK_COUNT_FINISHED] = COUNT_FINISHED(SQ_STR(CREATED_FEW)),
+  [Q_TASK_PAGE_FINISHED] = COUNT_FINISHED(SQ_STR(STORE_PAGE_ROWS)),
   /* (the status's tasks up to STATUS_FEW, and the last task id, for the
    * number of tasks: store.c's status_is_few) */
   [Q_TASK_COUNT_STATUS] = "SELECT (SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_status WHERE status = ?1"
@@ -2101,8 +2106,8 @@ static int status_is_few(store *st, const char *status, int *few, fherr *err) {
  * Q_TASK_COUNT_FINISHED (*user's tasks finished then: from
  * task_owner_finished); else the page walks the view, which finds a page
  * soon where the range holds many of the view's tasks. */
-static int range_is_few(store *st, int which, const int64_t *user, const char *from, const char *to, int *few,
-                        fherr *err) {
+static int range_count(store *st, int which, const int64_t *user, const char *from, const char *to, int64_t *count,
+                       fherr *err) {
   dbs *s = sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   int at = 1;
@@ -2110,9 +2115,17 @@ static int range_is_few(store *st, int which, const int64_t *user, const char *f
   sq_bind_text_or_null(s, at++, from);
   sq_bind_text_or_null(s, at, to);
   int rc = dbs_step(s);
-  if (rc == DB_ROW) *few = dbs_col_int64(s, 0) < CREATED_FEW;
+  if (rc == DB_ROW) *count = dbs_col_int64(s, 0);
   sq_done(s);
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count the tasks of a date range");
+}
+
+static int range_is_few(store *st, int which, const int64_t *user, const char *from, const char *to, int *few,
+                        fherr *err) {
+  int64_t count = 0;
+  int rc = range_count(st, which, user, from, to, &count, err);
+  *few = count < CREATED_FEW;
+  return rc;
 }
 
 /* No filter but the flow and the status (the node-by-node and the
@@ -2258,7 +2271,15 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                                      {Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC}};
     int full = 0, front = by_finished ? (order ? Q_LIST_ARCHIVE_FRONT_FIN_ASC : Q_LIST_ARCHIVE_FRONT_FIN)
                                       : fronts[q->view][order];
-    if (front_page(st, q, front, rows, n, &full, err)) return FH_INTERNAL;
+    /* (not where the range holds less than a page of tasks of people,
+     * found from at most a page of its entries: no front can fill a page
+     * then, and a front that does not fill one costs more than the range) */
+    int64_t in_range = 0;
+    if (by_finished ? range_count(st, Q_TASK_PAGE_FINISHED, &q->user_id, q->finished_since, q->finished_until,
+                                  &in_range, err)
+                    : range_count(st, Q_TASK_PAGE_CREATED, NULL, q->since, q->until, &in_range, err))
+      return FH_INTERNAL;
+    if (in_range >= STORE_PAGE_ROWS && front_page(st, q, front, rows, n, &full, err)) return FH_INTERNAL;
     if (full) return list_previous_or_free(st, rows, n, err);
   }
   if (may_range && q->view != STORE_VIEW_ALL && (q->since || q->until)) {

@@ -88,6 +88,8 @@ enum {
   Q_LIST_INBOX_FRONT, Q_LIST_INBOX_FRONT_ASC, Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC,
   /* ... and the queue's (PostgreSQL), and the archive's with a finished range */
   Q_LIST_QUEUE_FRONT, Q_LIST_QUEUE_FRONT_ASC, Q_LIST_ARCHIVE_FRONT_FIN, Q_LIST_ARCHIVE_FRONT_FIN_ASC,
+  /* ... tried where the range holds a page of tasks at all (counted up to one) */
+  Q_TASK_PAGE_CREATED, Q_TASK_PAGE_FINISHED,
   /* process data (store_data.c: their text is DATA_SQL there, not STORE_SQL) */
   Q_DATA_FIRST, Q_DATA_SEARCH_DELETE = Q_DATA_FIRST, Q_DATA_SEARCH_INSERT, Q_DATA_AUDIT_ADD, Q_DATA_AUDIT_FIRST, Q_DATA_COMMENT_ADD,
   Q_DATA_COMMENTS, Q_DATA_AUDIT_LIST, Q_DATA_INDEXED_GET, Q_DATA_INDEXED_SET, Q_DATA_REINDEX_IDS,

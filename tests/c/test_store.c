@@ -864,6 +864,13 @@ static int test_date_pages(void) {
     /* (SQLite's statements count their runs; on PostgreSQL test_store_pg
      * list_plans shows the fronts read) */
     if (!getenv("FLOWHOST_TEST_PG")) CHECK(runs_of(st, front) == fronts + 1 && runs_of(st, count) == counts);
+    /* a range holding less than a page of tasks of people (range 4: none)
+     * is read without trying the front */
+    q.since = k < 2 ? ranges[4].dates[0] : NULL;
+    q.finished_since = k == 2 ? ranges[4].dates[0] : NULL;
+    CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK && n == 0);
+    st_task_array_free(rows, n);
+    if (!getenv("FLOWHOST_TEST_PG")) CHECK(runs_of(st, front) == fronts + 1);
   }
   store_close(st);
   test_remove_db(path);

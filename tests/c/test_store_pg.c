@@ -358,14 +358,16 @@ static int test_list_plans(void) {
                PGRES_COMMAND_OK));
   CHECK(vacuum_all_visible(st, "task") == 0);
   /* ... read from the user's tasks in id order (Q_LIST_ARCHIVE_FRONT),
-   * newest and oldest first, not from task_created */
+   * newest and oldest first, not from the range of task_created (whose
+   * first page of entries is counted: Q_TASK_PAGE_CREATED) */
   store_task_query dave_day = {.view = STORE_VIEW_ARCHIVE, .user_id = 10, .user_name = "dave",
                                .limit = STORE_PAGE_ROWS, .since = "2026-06-02T00:00:00.000Z"};
   CHECK(page_reads(st, &dave_day, STORE_PAGE_ROWS, 60080, 60030, "Index Scan Backward using task_owner",
-                   "task_created") == 0);
+                   "task_created on task r") == 0);
   store_task_query erin_before = {.view = STORE_VIEW_ARCHIVE, .user_id = 11, .user_name = "erin",
                                   .limit = STORE_PAGE_ROWS, .ascending = 1, .until = "2026-05-02T00:00:00.000Z"};
-  CHECK(page_reads(st, &erin_before, STORE_PAGE_ROWS, 70001, 70051, "Index Scan using task_owner", "task_created") == 0);
+  CHECK(page_reads(st, &erin_before, STORE_PAGE_ROWS, 70001, 70051, "Index Scan using task_owner",
+                   "task_created on task r") == 0);
   /* the queue since that day reads its 30 tasks from task_created
    * (migration 16; the range's subquery, alias r), not the node's whole
    * range; since the day before (21,300 tasks of people, more than
