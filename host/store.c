@@ -2170,6 +2170,24 @@ static int list_previous_or_free(store *st, st_task **rows, int *n, fherr *err) 
   return rc;
 }
 
+/* A list statement's parameters ?1-?13 from q (a statement reads those
+ * it names; the others are bound and unread), rows: the page's size. */
+static void bind_list(dbs *s, const store_task_query *q, int rows) {
+  sq_bind_text_or_null(s, 1, q->user_name);
+  dbs_bind_int64(s, 2, q->user_id);
+  dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
+  sq_bind_text_or_null(s, 4, q->managed_flows_json);
+  sq_bind_text_or_null(s, 5, q->flow);
+  sq_bind_id_or_null(s, 6, q->process_id);
+  sq_bind_text_or_null(s, 7, q->status);
+  sq_bind_text_or_null(s, 8, q->since);
+  sq_bind_text_or_null(s, 9, q->until);
+  sq_bind_id_or_null(s, 10, q->after);
+  dbs_bind_int(s, 11, rows);
+  sq_bind_text_or_null(s, 12, q->finished_since);
+  sq_bind_text_or_null(s, 13, q->finished_until);
+}
+
 /* The page of q (STORE_PAGE_ROWS rows) from the front of its view (which:
  * a Q_LIST_*_FRONT): *full when the front filled it, the page in *rows
  * then (without its previous tasks); else nothing is kept. */
@@ -2178,15 +2196,7 @@ static int front_page(store *st, const store_task_query *q, int which, st_task *
   *full = 0;
   dbs *s = sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
-  sq_bind_text_or_null(s, 1, q->user_name);
-  dbs_bind_int64(s, 2, q->user_id);
-  dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
-  sq_bind_text_or_null(s, 8, q->since);
-  sq_bind_text_or_null(s, 9, q->until);
-  sq_bind_id_or_null(s, 10, q->after);
-  dbs_bind_int(s, 11, STORE_PAGE_ROWS);
-  sq_bind_text_or_null(s, 12, q->finished_since);
-  sq_bind_text_or_null(s, 13, q->finished_until);
+  bind_list(s, q, STORE_PAGE_ROWS);
   int rc = task_rows(st, s, STORE_PAGE_ROWS, rows, n, err);
   if (rc) return rc;
   if (*n == STORE_PAGE_ROWS) {
@@ -2381,19 +2391,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
     free(one_flow);
     return FH_INTERNAL;
   }
-  sq_bind_text_or_null(s, 1, q->user_name);
-  dbs_bind_int64(s, 2, q->user_id);
-  dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
-  sq_bind_text_or_null(s, 4, q->managed_flows_json);
-  sq_bind_text_or_null(s, 5, q->flow);
-  sq_bind_id_or_null(s, 6, q->process_id);
-  sq_bind_text_or_null(s, 7, q->status);
-  sq_bind_text_or_null(s, 8, q->since);
-  sq_bind_text_or_null(s, 9, q->until);
-  sq_bind_id_or_null(s, 10, q->after);
-  dbs_bind_int(s, 11, rows_wanted);
-  sq_bind_text_or_null(s, 12, q->finished_since);
-  sq_bind_text_or_null(s, 13, q->finished_until);
+  bind_list(s, q, rows_wanted);
   if (few) dbs_bind_text(s, 14, few);   /* (copied: one_flow is freed now) */
   if (which >= Q_LIST_QUEUE_ONE && which <= Q_LIST_QUEUE_ONE_FILTERED_ASC) sq_bind_text_or_null(s, 14, one_node);
   free(one_flow);
