@@ -489,10 +489,15 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_LIST_ARCHIVE_FRONT_ASC] = FRONT(ARCHIVE, FRONT_ARCHIVE, ">", "ASC"),
   [Q_LIST_ARCHIVE_FRONT_FIN] = FRONT_OF(ARCHIVE, FRONT_ARCHIVE, "<", "DESC", FRONT_FINISHED),
   [Q_LIST_ARCHIVE_FRONT_FIN_ASC] = FRONT_OF(ARCHIVE, FRONT_ARCHIVE, ">", "ASC", FRONT_FINISHED),
-  /* never run: the queue's pages with a date are fast here (a node's
-   * range, or the range of task_created) */
-  [Q_LIST_QUEUE_FRONT] = "SELECT NULL WHERE 0",
-  [Q_LIST_QUEUE_FRONT_ASC] = "SELECT NULL WHERE 0",
+  /* the queue's front when one node (?14) holds it (Q_LIST_QUEUE_ONE);
+   * with more, the range */
+#define QUEUE_FRONT(cmp, order)                                                                                   \
+  "SELECT " LIST_COLS(QUEUE) " FROM task t " JOINS_QUEUE "WHERE t.id IN (SELECT f.id FROM (SELECT f.id,"          \
+  " f.created_at FROM task f INDEXED BY task_status WHERE " TASK_QUEUED("f.") " AND f.flow_task = ?14"             \
+  KEY_AFTER("f.", cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) ") f WHERE " FRONT_CREATED            \
+  " ORDER BY f.id " order " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
+  [Q_LIST_QUEUE_FRONT] = QUEUE_FRONT("<", "DESC"),
+  [Q_LIST_QUEUE_FRONT_ASC] = QUEUE_FRONT(">", "ASC"),
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
 #define COUNT_CREATED(cap) \
   "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE " CREATED_RANGE("", "?1", "?2") " LIMIT " cap ")"
@@ -2189,14 +2194,16 @@ static void bind_list(dbs *s, const store_task_query *q, int rows) {
 }
 
 /* The page of q (STORE_PAGE_ROWS rows) from the front of its view (which:
- * a Q_LIST_*_FRONT): *full when the front filled it, the page in *rows
- * then (without its previous tasks); else nothing is kept. */
-static int front_page(store *st, const store_task_query *q, int which, st_task **rows, int *n, int *full,
-                      fherr *err) {
+ * a Q_LIST_*_FRONT; node: SQLite's queue's one node): *full when the
+ * front filled it, the page in *rows then (without its previous tasks);
+ * else nothing is kept. */
+static int front_page(store *st, const store_task_query *q, int which, const char *node, st_task **rows, int *n,
+                      int *full, fherr *err) {
   *full = 0;
   dbs *s = sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   bind_list(s, q, STORE_PAGE_ROWS);
+  if (node) dbs_bind_text(s, 14, node);
   int rc = task_rows(st, s, STORE_PAGE_ROWS, rows, n, err);
   if (rc) return rc;
   if (*n == STORE_PAGE_ROWS) {
@@ -2274,7 +2281,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   int by_created = (order ? q->until && !q->since : q->since && !q->until) && !q->finished_since && !q->finished_until;
   int by_finished = q->view == STORE_VIEW_ARCHIVE && !q->since && !q->until &&
                     (order ? q->finished_until && !q->finished_since : q->finished_since && !q->finished_until);
-  if (may_range && (q->view == STORE_VIEW_INBOX || q->view == STORE_VIEW_ARCHIVE || (pg && q->view == STORE_VIEW_QUEUE)) &&
+  if (may_range &&
+      (q->view == STORE_VIEW_INBOX || q->view == STORE_VIEW_ARCHIVE || (q->view == STORE_VIEW_QUEUE && (pg || one_node))) &&
       rows_wanted == STORE_PAGE_ROWS && (by_created || by_finished) && !q->flow && !q->status) {
     static const int fronts[3][2] = {{Q_LIST_INBOX_FRONT, Q_LIST_INBOX_FRONT_ASC},
                                      {Q_LIST_QUEUE_FRONT, Q_LIST_QUEUE_FRONT_ASC},
@@ -2285,12 +2293,14 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
      * found from at most a page of its entries: no front can fill a page
      * then, and a front that does not fill one costs more than the range) */
     int64_t in_range = 0;
-    if (by_finished ? range_count(st, Q_TASK_PAGE_FINISHED, &q->user_id, q->finished_since, q->finished_until,
-                                  &in_range, err)
-                    : range_count(st, Q_TASK_PAGE_CREATED, NULL, q->since, q->until, &in_range, err))
-      return FH_INTERNAL;
-    if (in_range >= STORE_PAGE_ROWS && front_page(st, q, front, rows, n, &full, err)) return FH_INTERNAL;
-    if (full) return list_previous_or_free(st, rows, n, err);
+    int rc = by_finished ? range_count(st, Q_TASK_PAGE_FINISHED, &q->user_id, q->finished_since, q->finished_until,
+                                       &in_range, err)
+                         : range_count(st, Q_TASK_PAGE_CREATED, NULL, q->since, q->until, &in_range, err);
+    if (!rc && in_range >= STORE_PAGE_ROWS) rc = front_page(st, q, front, one_node, rows, n, &full, err);
+    if (rc || full) {
+      free(one_node);
+      return rc ? FH_INTERNAL : list_previous_or_free(st, rows, n, err);
+    }
   }
   if (may_range && q->view != STORE_VIEW_ALL && (q->since || q->until)) {
     if (range_is_few(st, Q_TASK_COUNT_CREATED, NULL, q->since, q->until, &by_date, err)) return FH_INTERNAL;

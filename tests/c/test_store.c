@@ -784,6 +784,8 @@ static int test_date_pages(void) {
   CHECK(lite_plan_is(st, db, Q_LIST_INBOX_FRONT, "INDEX task_owner_status (owner_id=? AND status=? AND id<?)",
                      "task_created"));
   CHECK(lite_plan_is(st, db, Q_LIST_ARCHIVE_FRONT_ASC, "INDEX task_owner_id (owner_id=? AND id>?)", "task_created"));
+  CHECK(lite_plan_is(st, db, Q_LIST_QUEUE_FRONT,
+                     "INDEX task_status (status=? AND flow_task=? AND owner_id=? AND rowid<?)", "task_created"));
   /* a process a minute: its start function's task (alice's, done), a
    * handler (automatic, no owner) and a review task, queued, in alice's
    * inbox or done by her, in turn; minute 0 of hour 1 is process 60.  The
@@ -848,25 +850,30 @@ static int test_date_pages(void) {
    * archive's 533 in the last 400 processes; and the archive finished
    * since 02:00 the next day (range 6); the first page from the front,
    * the range neither counted nor read */
-  for (int k = 0; k < 3; k++) {
-    int view = k ? STORE_VIEW_ARCHIVE : STORE_VIEW_INBOX;
-    int front = k == 0 ? Q_LIST_INBOX_FRONT : k == 1 ? Q_LIST_ARCHIVE_FRONT : Q_LIST_ARCHIVE_FRONT_FIN;
+  for (int k = 0; k < 4; k++) {
+    int view = k == 3 ? STORE_VIEW_QUEUE : k ? STORE_VIEW_ARCHIVE : STORE_VIEW_INBOX;
+    int front = k == 0 ? Q_LIST_INBOX_FRONT : k == 1 ? Q_LIST_ARCHIVE_FRONT : k == 2 ? Q_LIST_ARCHIVE_FRONT_FIN
+                                                                                  : Q_LIST_QUEUE_FRONT;
     int count = k == 2 ? Q_TASK_COUNT_FINISHED : Q_TASK_COUNT_CREATED;
     int fronts = runs_of(st, front), counts = runs_of(st, count);
     store_task_query q = {.view = view, .user_id = alice, .user_name = "alice", .limit = STORE_PAGE_ROWS,
-                          .since = k < 2 ? ranges[1].dates[0] : NULL, .finished_since = k == 2 ? ranges[6].dates[2] : NULL};
+                          .assignable_json = "[\"f.review\"]", .since = k != 2 ? ranges[1].dates[0] : NULL,
+                          .finished_since = k == 2 ? ranges[6].dates[2] : NULL};
     st_task *rows;
     int n;
     CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK);
-    /* (process 1597 is the last with a task in the inbox, 1599 in the archive: its start function's) */
-    CHECK(n == STORE_PAGE_ROWS && rows[0].id == (view == STORE_VIEW_INBOX ? ids[PROCS - 3][2] : ids[PROCS - 1][0]));
+    /* (process 1597 is the last with a task in the inbox, 1599 in the
+     * archive, its start function's, and in the queue, its review) */
+    CHECK(n == STORE_PAGE_ROWS && rows[0].id == (view == STORE_VIEW_INBOX   ? ids[PROCS - 3][2]
+                                                 : view == STORE_VIEW_QUEUE ? ids[PROCS - 1][2]
+                                                                            : ids[PROCS - 1][0]));
     st_task_array_free(rows, n);
     /* (SQLite's statements count their runs; on PostgreSQL test_store_pg
      * list_plans shows the fronts read) */
     if (!getenv("FLOWHOST_TEST_PG")) CHECK(runs_of(st, front) == fronts + 1 && runs_of(st, count) == counts);
     /* a range holding less than a page of tasks of people (range 4: none)
      * is read without trying the front */
-    q.since = k < 2 ? ranges[4].dates[0] : NULL;
+    q.since = k != 2 ? ranges[4].dates[0] : NULL;
     q.finished_since = k == 2 ? ranges[4].dates[0] : NULL;
     CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK && n == 0);
     st_task_array_free(rows, n);
