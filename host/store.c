@@ -474,30 +474,26 @@ const char *const STORE_SQL[Q__COUNT] = {
   DATE_LIST_ENTRIES,
   /* (the front of the inbox or the archive, FRONT_ROWS of the user's
    * tasks from the page key on, tested for the date range) */
-#define FRONT_OF(v, view, cmp, order, range)                                                                      \
+#define FRONT_OF(v, from, view, cmp, order, range)                                                                \
   "SELECT " LIST_COLS(v) " FROM task t " JOINS_##v "WHERE t.id IN (SELECT f.id FROM (SELECT f.id, f.created_at,"    \
-  " f.finished_at FROM task f WHERE " view KEY_AFTER("f.", cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) \
-  ") f WHERE " range " ORDER BY f.id " order " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
+  " f.finished_at FROM " from " WHERE " view KEY_AFTER("f.", cmp) " ORDER BY f.id " order " LIMIT "                 \
+  SQ_STR(FRONT_ROWS) ") f WHERE " range " ORDER BY f.id " order " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
 #define FRONT_CREATED "(?8 IS NULL OR f.created_at >= ?8) AND (?9 IS NULL OR f.created_at < ?9)"
 #define FRONT_FINISHED "(?12 IS NULL OR f.finished_at >= ?12) AND (?13 IS NULL OR f.finished_at < ?13)"
-#define FRONT(v, view, cmp, order) FRONT_OF(v, view, cmp, order, FRONT_CREATED)
+#define FRONT(v, view, cmp, order) FRONT_OF(v, "task f", view, cmp, order, FRONT_CREATED)
 #define FRONT_INBOX "f.owner_id = ?2 AND f.status = 'ASSIGNED'"
 #define FRONT_ARCHIVE "f.owner_id = ?2 AND f.status IN ('DONE','CANCELED')"
   [Q_LIST_INBOX_FRONT] = FRONT(INBOX, FRONT_INBOX, "<", "DESC"),
   [Q_LIST_INBOX_FRONT_ASC] = FRONT(INBOX, FRONT_INBOX, ">", "ASC"),
   [Q_LIST_ARCHIVE_FRONT] = FRONT(ARCHIVE, FRONT_ARCHIVE, "<", "DESC"),
   [Q_LIST_ARCHIVE_FRONT_ASC] = FRONT(ARCHIVE, FRONT_ARCHIVE, ">", "ASC"),
-  [Q_LIST_ARCHIVE_FRONT_FIN] = FRONT_OF(ARCHIVE, FRONT_ARCHIVE, "<", "DESC", FRONT_FINISHED),
-  [Q_LIST_ARCHIVE_FRONT_FIN_ASC] = FRONT_OF(ARCHIVE, FRONT_ARCHIVE, ">", "ASC", FRONT_FINISHED),
+  [Q_LIST_ARCHIVE_FRONT_FIN] = FRONT_OF(ARCHIVE, "task f", FRONT_ARCHIVE, "<", "DESC", FRONT_FINISHED),
+  [Q_LIST_ARCHIVE_FRONT_FIN_ASC] = FRONT_OF(ARCHIVE, "task f", FRONT_ARCHIVE, ">", "ASC", FRONT_FINISHED),
   /* the queue's front when one node (?14) holds it (Q_LIST_QUEUE_ONE);
    * with more, the range */
-#define QUEUE_FRONT(cmp, order)                                                                                   \
-  "SELECT " LIST_COLS(QUEUE) " FROM task t " JOINS_QUEUE "WHERE t.id IN (SELECT f.id FROM (SELECT f.id,"          \
-  " f.created_at FROM task f INDEXED BY task_status WHERE " TASK_QUEUED("f.") " AND f.flow_task = ?14"             \
-  KEY_AFTER("f.", cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) ") f WHERE " FRONT_CREATED            \
-  " ORDER BY f.id " order " LIMIT ?11) ORDER BY t.id " order " LIMIT ?11"
-  [Q_LIST_QUEUE_FRONT] = QUEUE_FRONT("<", "DESC"),
-  [Q_LIST_QUEUE_FRONT_ASC] = QUEUE_FRONT(">", "ASC"),
+#define FRONT_QUEUE TASK_QUEUED("f.") " AND f.flow_task = ?14"
+  [Q_LIST_QUEUE_FRONT] = FRONT_OF(QUEUE, "task f INDEXED BY task_status", FRONT_QUEUE, "<", "DESC", FRONT_CREATED),
+  [Q_LIST_QUEUE_FRONT_ASC] = FRONT_OF(QUEUE, "task f INDEXED BY task_status", FRONT_QUEUE, ">", "ASC", FRONT_CREATED),
   /* (the range's tasks up to CREATED_FEW, from the index alone) */
 #define COUNT_CREATED(cap) \
   "SELECT count(*) FROM (SELECT 1 FROM task INDEXED BY task_created WHERE " CREATED_RANGE("", "?1", "?2") " LIMIT " cap ")"
@@ -2278,6 +2274,9 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
    * first since a date (oldest first until one; the archive's finished
    * range too), with no other filter, first from the front of the view
    * (FRONT_ROWS), which usually holds the page */
+  /* (small_range: the front's range holds less than a page of tasks,
+   * which makes it few without counting it again below) */
+  int small_range = 0;
   int by_created = (order ? q->until && !q->since : q->since && !q->until) && !q->finished_since && !q->finished_until;
   int by_finished = q->view == STORE_VIEW_ARCHIVE && !q->since && !q->until &&
                     (order ? q->finished_until && !q->finished_since : q->finished_since && !q->finished_until);
@@ -2296,14 +2295,19 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
     int rc = by_finished ? range_count(st, Q_TASK_PAGE_FINISHED, &q->user_id, q->finished_since, q->finished_until,
                                        &in_range, err)
                          : range_count(st, Q_TASK_PAGE_CREATED, NULL, q->since, q->until, &in_range, err);
-    if (!rc && in_range >= STORE_PAGE_ROWS) rc = front_page(st, q, front, one_node, rows, n, &full, err);
+    small_range = !rc && in_range < STORE_PAGE_ROWS;
+    if (!rc && !small_range) rc = front_page(st, q, front, one_node, rows, n, &full, err);
     if (rc || full) {
       free(one_node);
       return rc ? FH_INTERNAL : list_previous_or_free(st, rows, n, err);
     }
   }
   if (may_range && q->view != STORE_VIEW_ALL && (q->since || q->until)) {
-    if (range_is_few(st, Q_TASK_COUNT_CREATED, NULL, q->since, q->until, &by_date, err)) return FH_INTERNAL;
+    by_date = small_range;
+    if (!by_date && range_is_few(st, Q_TASK_COUNT_CREATED, NULL, q->since, q->until, &by_date, err)) {
+      free(one_node);
+      return FH_INTERNAL;
+    }
     if (by_date) {
       static const int by_date_view[3][2] = {{Q_LIST_INBOX_DATE, Q_LIST_INBOX_DATE_ASC},
                                              {Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC},
@@ -2314,7 +2318,9 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   /* the archive with finished_since or finished_until the same way, from
    * the user's range of task_owner_finished */
   if (may_range && !by_date && q->view == STORE_VIEW_ARCHIVE && (q->finished_since || q->finished_until)) {
-    if (range_is_few(st, Q_TASK_COUNT_FINISHED, &q->user_id, q->finished_since, q->finished_until, &by_date, err))
+    by_date = small_range;
+    if (!by_date &&
+        range_is_few(st, Q_TASK_COUNT_FINISHED, &q->user_id, q->finished_since, q->finished_until, &by_date, err))
       return FH_INTERNAL;
     if (by_date) which = order ? Q_LIST_ARCHIVE_FINISHED_ASC : Q_LIST_ARCHIVE_FINISHED;
   }

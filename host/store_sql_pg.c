@@ -582,11 +582,11 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * IN (...)" walked the primary key testing each task's owner, all
    * 21,000 of the tests' tasks for a user who has 80, and the two
    * statuses without a limit each were read whole and sorted) */
-#define FRONT_OF(status, cmp, order)                                                                         \
+#define FRONT_PART(status, cmp, order)                                                                         \
   "(SELECT f.id, f.created_at, f.finished_at FROM task f WHERE " OWNER_VALUE("f.") " AND f.status = '" status "' AND f.id " cmp \
   " " KEPT_AFTER(cmp) " ORDER BY f.id " order " LIMIT " SQ_STR(FRONT_ROWS) ")"
-#define FRONT_INBOX(cmp, order) FRONT_OF("ASSIGNED", cmp, order)
-#define FRONT_ARCHIVE(cmp, order) FRONT_OF("DONE", cmp, order) " UNION ALL " FRONT_OF("CANCELED", cmp, order)
+#define FRONT_INBOX(cmp, order) FRONT_PART("ASSIGNED", cmp, order)
+#define FRONT_ARCHIVE(cmp, order) FRONT_PART("DONE", cmp, order) " UNION ALL " FRONT_PART("CANCELED", cmp, order)
   [Q_LIST_INBOX_FRONT] = FRONT(INBOX, FRONT_INBOX("<", "DESC"), "DESC"),
   [Q_LIST_INBOX_FRONT_ASC] = FRONT(INBOX, FRONT_INBOX(">", "ASC"), "ASC"),
   [Q_LIST_ARCHIVE_FRONT] = FRONT(ARCHIVE, FRONT_ARCHIVE("<", "DESC"), "DESC"),

@@ -877,7 +877,8 @@ static int test_date_pages(void) {
     q.finished_since = k == 2 ? ranges[4].dates[0] : NULL;
     CHECK(store_task_list(st, &q, &rows, &n, &err) == FH_OK && n == 0);
     st_task_array_free(rows, n);
-    if (!getenv("FLOWHOST_TEST_PG")) CHECK(runs_of(st, front) == fronts + 1);
+    /* (nor counted again: less than a page is few) */
+    if (!getenv("FLOWHOST_TEST_PG")) CHECK(runs_of(st, front) == fronts + 1 && runs_of(st, count) == counts);
   }
   store_close(st);
   test_remove_db(path);
