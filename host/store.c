@@ -2350,9 +2350,9 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
     else few = NULL;
   }
   /* all tasks of an unfinished status (Q_LIST_ALL_STATUS): on SQLite
-   * when few tasks have it, from task_status; on PostgreSQL the planner
-   * tells a rare status from a common one (run unnamed, as the page of a
-   * few processes' flows); with other filters than the flow, the walk */
+   * when few tasks have it, from task_status; on PostgreSQL always, one
+   * entry of task_open after another (prepared, any page size); with
+   * other filters than the flow, the walk */
   int by_status = 0;
   if (q->status && (!strcmp(q->status, "NEW") || !strcmp(q->status, "ASSIGNED")) &&
       (which == Q_LIST_ALL || which == Q_LIST_ALL_ASC) && filters_flow_status_only(q)) {
@@ -2399,7 +2399,7 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
                      rows_wanted != STORE_PAGE_ROWS);
   const char *text = pg_filtered || (pg && date_page && !date_kept) ? store_pg_list_filtered(which)
                                                                      : store_sql_text(st, which);
-  int once = q->nfilters || pg_filtered || (pg && own_text);
+  int once = q->nfilters || pg_filtered || (pg && own_text && !by_status);
   dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)
            : once      ? sq_prepare_once(st, text, "list tasks", err)
                        : sq_prep(st, which, err);
