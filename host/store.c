@@ -2397,9 +2397,14 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   int pg_filtered = pg && !own_text && !date_kept &&
                     ((flow_page ? q->status != NULL : filtered) || q->nfilters || (q->after && !after_kept) ||
                      rows_wanted != STORE_PAGE_ROWS);
-  const char *text = pg_filtered || (pg && date_page && !date_kept) ? store_pg_list_filtered(which)
-                                                                     : store_sql_text(st, which);
-  int once = q->nfilters || pg_filtered || (pg && own_text && !by_status);
+  /* (the pages of a status, and of a few processes' flows of the default
+   * size, are prepared on PostgreSQL too: planning them took 0.5-0.9 ms,
+   * most of such a page; store_sql_pg.c's Q_LIST_ALL_STATUS, Q_LIST_ALL_FEW) */
+  int few_kept = few && rows_wanted == STORE_PAGE_ROWS;
+  const char *text = pg_filtered || (pg && date_page && !date_kept) || (pg && few && !few_kept)
+                         ? store_pg_list_filtered(which)
+                         : store_sql_text(st, which);
+  int once = q->nfilters || pg_filtered || (pg && own_text && !by_status && !few_kept);
   dbs *s = q->nfilters ? sq_prep_filtered(st, text, "t.process_id", q->filters, q->nfilters, err)
            : once      ? sq_prepare_once(st, text, "list tasks", err)
                        : sq_prep(st, which, err);

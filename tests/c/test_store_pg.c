@@ -542,6 +542,21 @@ static int test_list_plans(void) {
     store_task_query managed = {.view = STORE_VIEW_ALL, .user_id = 9, .status = "ASSIGNED",
                                 .limit = STORE_PAGE_ROWS, .managed_flows_json = "[\"f\"]"};
     CHECK(list_page(st, &managed, STORE_PAGE_ROWS, 2000, "1999"));
+    /* (flow f's 1,000 processes are few: through them, Q_LIST_ALL_FEW,
+     * prepared too), oldest first, a page after one, an administrator's
+     * page of flow f; and of a flow none has */
+    managed.ascending = 1;
+    CHECK(list_page(st, &managed, STORE_PAGE_ROWS, 2, "1"));
+    managed.after = 1990;
+    CHECK(list_page(st, &managed, 5, 1992, "1991"));
+    store_task_query of_flow = assigned;
+    of_flow.flow = "f";
+    of_flow.limit = STORE_PAGE_ROWS;
+    of_flow.ascending = 0;
+    CHECK(list_page(st, &of_flow, STORE_PAGE_ROWS, 2000, "1999"));
+    of_flow.limit = 7;   /* (another size: its twin, planned for it) */
+    of_flow.after = 1000;
+    CHECK(list_page(st, &of_flow, 7, 998, "997"));
     managed.managed_flows_json = "[\"g\"]";
     CHECK(list_page(st, &managed, 0, 0, NULL));
     store_task_query shorter = queue;   /* another page size: planned for it */
@@ -601,23 +616,24 @@ static int test_list_plans(void) {
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
            " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
            " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
-           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
+           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
            Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
            Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC, Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
            Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_INBOX_FLOW,
            Q_LIST_INBOX_FLOW_ASC, Q_LIST_ARCHIVE_FLOW, Q_LIST_ARCHIVE_FLOW_ASC, Q_LIST_QUEUE_DATE, Q_LIST_QUEUE_DATE_ASC,
            Q_LIST_INBOX_DATE, Q_LIST_ARCHIVE_DATE, Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC,
            Q_LIST_INBOX_FRONT, Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC, Q_LIST_QUEUE_FRONT, Q_LIST_QUEUE_FRONT_ASC,
-           Q_LIST_ARCHIVE_FRONT_FIN, Q_LIST_ARCHIVE_FRONT_FIN_ASC, Q_LIST_ALL_STATUS, Q_LIST_ALL_STATUS_ASC);
+           Q_LIST_ARCHIVE_FRONT_FIN, Q_LIST_ARCHIVE_FRONT_FIN_ASC, Q_LIST_ALL_STATUS, Q_LIST_ALL_STATUS_ASC,
+           Q_LIST_ALL_FEW, Q_LIST_ALL_FEW_ASC);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "32")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "34")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "32"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "34"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
