@@ -28,7 +28,7 @@ static const char USAGE[] =
     "flowhost serve  [--flows DIR] [--db FILE] [--listen 127.0.0.1:8080] [--web DIR] [--threads N] [--jobs N]\n"
     "                [--budget S] [--lease-grace S] [--poll S] [--name NAME] [--lua-unsafe]\n"
     "                [--request-timeout S] [--max-connections N] [--per-address N]\n"
-    "                [--metrics-listen HOST:PORT] [--metrics-max-age S]\n"
+    "                [--metrics-listen HOST:PORT] [--metrics-max-age S] [--index-upkeep S]\n"
     "flowhost check  [FILE|DIR...]\n"
     "flowhost check  --against DB [FILE|DIR...] [--format text|json]\n"
     "flowhost graph  FLOW [--format dot|svg|json]\n"

@@ -27,6 +27,12 @@ int engine_admin_scheduled(engine *e, int limit, json_t **out, fherr *err);
  * of page_size bytes, offline (store_compact.h says what *out holds and
  * the errors).  No engine is open on it: it needs the file to itself. */
 int engine_admin_compact(const char *db_path, int page_size, json_t **out, fherr *err);
+/* PostgreSQL: the bloated partial indexes of open work rebuilt, each
+ * logged (store_upkeep.h; engine_upkeep.c); *rebuilt how many (0 on
+ * SQLite, or while another host does it). */
+int engine_index_upkeep(engine *e, int *rebuilt, fherr *err);
+/* Whether db_path names a PostgreSQL database (the rest is SQLite). */
+int engine_db_is_postgres(const char *db_path);
 
 /* Admins, the system and managers of flow see Lua errors and tracebacks. */
 int engine_admin_sees_details(const fh_actor *a, const char *flow);

@@ -25,12 +25,13 @@
 #include "http.h"
 #include "identity.h"
 #include "hostbeat.h"
+#include "upkeep.h"
 #include "reload.h"
 #include "token_use.h"
 
 static const char SERVE_USAGE[] =
     "usage: flowhost serve [--flows DIR] [--db FILE] [--listen HOST:PORT] [--web DIR] [--threads N] [--jobs N]\n"
-    "                     [--metrics-listen HOST:PORT] [--metrics-max-age S]\n"
+    "                     [--metrics-listen HOST:PORT] [--metrics-max-age S] [--index-upkeep S]\n"
     "\n"
     "  --flows DIR        flow files (default: flows)\n"
     "  --db FILE          SQLite database (default: flowhost.db); a postgresql:// URL: PostgreSQL\n"
@@ -45,6 +46,8 @@ static const char SERVE_USAGE[] =
     "                     on PostgreSQL every host's writes wake them at once (LISTEN/NOTIFY)\n"
     "  --lease-grace S    how long a job's lease outlasts its budget (default: 30);\n"
     "                     after a crash, jobs of a dead worker run again once it expires\n"
+    "  --index-upkeep S   PostgreSQL: how often the host rebuilds the indexes of open work that\n"
+    "                     finished tasks left sparse (default: 600; 0: never; docs/architecture-pg.md)\n"
     "  --request-timeout S  seconds a client has to send a whole request (default: 15)\n"
     "  --max-connections N  connections at once (default: 1024; the last quarter is kept\n"
     "                     for addresses that hold few)\n"
@@ -72,6 +75,7 @@ typedef struct serve_opts {
   double budget;
   double lease_grace;
   double poll;
+  int index_upkeep;          /* --index-upkeep seconds; 0: off */
   int request_timeout;
   int max_connections;
   int per_address;
@@ -191,6 +195,8 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       if (!parse_int(value, 1, 65536, &o->per_address)) return serve_usage("--per-address must be 1 to 65536");
     } else if (!strcmp(name, "poll")) {
       if (!parse_seconds(value, 0.01, &o->poll)) return serve_usage("--poll must be seconds (0.01 to 3600)");
+    } else if (!strcmp(name, "index-upkeep")) {
+      if (!parse_int(value, 0, 86400, &o->index_upkeep)) return serve_usage("--index-upkeep must be 0 to 86400 seconds");
     } else if (!strcmp(name, "lease-grace")) {
       if (!parse_seconds(value, 0.01, &o->lease_grace)) return serve_usage("--lease-grace must be seconds (0.01 to 3600)");
     } else {
@@ -297,7 +303,7 @@ static void raise_fd_limit(int connections) {
 
 int serve_main(const cli_globals *g, int argc, char **argv) {
   serve_opts o = {.host = "127.0.0.1", .port = 8080, .web_dir = "web", .threads = 4, .jobs = 1,
-                  .metrics_max_age = ENGINE_METRICS_MAX_AGE};
+                  .metrics_max_age = ENGINE_METRICS_MAX_AGE, .index_upkeep = UPKEEP_DEFAULT_SECONDS};
   if (g->as_user) return serve_usage("serve does not take --as");
   int prc = parse_serve_args(argc, argv, &o);
   if (prc) return prc < 0 ? 0 : prc;   /* -1: --help printed */
@@ -326,6 +332,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   reload *rl = NULL;
   jobs *pool = NULL;
   hostbeat *beat = NULL;
+  upkeep *indexes = NULL;
   token_uses *uses = NULL;   /* the requests note, the heartbeat writes (token_use.h) */
   flowreg *reg = new_flows(g, &err);
   if (!reg || flowreg_load_all(reg, &err)) goto out;
@@ -354,6 +361,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   if (bootstrap_admin(reg, g, &err)) goto out;
 
   if (hostbeat_start(reg, g->db_path, !g->sync_normal, o.name, http_port(srv), uses, &beat, &err)) goto out;
+  if (upkeep_start(reg, g->db_path, o.index_upkeep, &indexes, &err)) goto out;
 
   /* Hot reload of the flows folder: without it the host still serves. */
   fherr rerr = {0};
@@ -379,6 +387,8 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   rl = NULL;
   hostbeat_stop(beat);   /* the host drops out of the flow list at once; the tokens' uses written */
   beat = NULL;
+  upkeep_stop(indexes);   /* a rebuild under way finishes (REINDEX CONCURRENTLY cannot be cut short cleanly) */
+  indexes = NULL;
   http_stop(srv);   /* requests in flight finish; engines and their databases close */
   srv = NULL;
   http_stop(metrics_srv);
@@ -393,6 +403,7 @@ out:
   }
   reload_stop(rl);
   hostbeat_stop(beat);
+  upkeep_stop(indexes);
   http_stop(metrics_srv);
   http_stop(srv);
   jobs_stop(pool);

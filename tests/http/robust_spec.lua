@@ -303,6 +303,7 @@ describe("starting and stopping", function()
       "serve --bogus 1", "serve --listen nohost", "serve --listen 127.0.0.1:99999", "serve --listen :80",
       "serve --threads 0", "serve --threads many", "serve --jobs -1", "serve extra", "serve --listen",
       "serve --mmap -1", "serve --mmap lots", "serve --mmap 2000000",
+      "serve --index-upkeep -1", "serve --index-upkeep 86401", "serve --index-upkeep soon",
     } do
       local code, out = C.sh(C.quote(C.BIN) .. " --db " .. C.quote(srv.dir .. "/unused.db") .. " " .. args)
       assert.equal(2, code, args .. ": " .. out)

@@ -9,7 +9,7 @@
 #   pg_c_store_versions  the stored flow versions (trigger, current version, moves)
 #   pg_c_db_counts statements and round trips counted per request sent to the server
 #   pg_lua_a/b     every busted spec of tests/lua against PostgreSQL
-#   pg_http        the HTTP specs against serve on PostgreSQL
+#   pg_http        the HTTP specs against serve on PostgreSQL, and the index upkeep (upkeep_spec)
 #   pg_http_drop   serve when PostgreSQL drops its connections (503, then full service)
 #   pg_cli         the CLI end to end on PostgreSQL
 #   pg_reload      hot reload and flow versions against serve on PostgreSQL
@@ -41,7 +41,7 @@ add_pg_busted(pg_lua_b nodes patterns_more patterns sandbox shipment tokens tran
 # gives each server its own database); the two tests of SQLite's file lock are
 # pending there.  slowloris (a connection-handling load test) stays SQLite-only.
 set(specs "")
-foreach(s api robust events logins hardening sandbox compose metrics external admin data ui)
+foreach(s api robust events logins hardening sandbox compose metrics external admin data ui upkeep)
   list(APPEND specs ${CMAKE_SOURCE_DIR}/tests/http/${s}_spec.lua)
 endforeach()
 add_test(NAME pg_http COMMAND ${PG_CLUSTER} sh ${CMAKE_SOURCE_DIR}/tests/http/run.sh ${LUA54} ${BUSTED}
