@@ -50,7 +50,7 @@ static const char USAGE[] =
     "flowhost rename-node FLOW OLD NEW\n"
     "flowhost migrate FLOW --to HASH [--from HASH] [--map OLD=NEW ...]\n"
     "flowhost prune-versions [FLOW] [--dry-run]\n"
-    "flowhost compact [--page-size BYTES]   (SQLite, with flowhost stopped)\n"
+    "flowhost compact [--page-size BYTES]   (SQLite, with flowhost stopped; PostgreSQL: sparse indexes rebuilt)\n"
     "\n"
     "Global options: --flows DIR (default flows), --db FILE (default flowhost.db; a postgresql://\n"
     "URL selects PostgreSQL), --lua DIR (Lua modules shared by flows), --sync full|normal\n"
@@ -698,7 +698,8 @@ static int prune_run(ctx *c, const args *a) {
   return 0;
 }
 
-/* Offline: opens no engine (it would keep the file open), only the file. */
+/* SQLite: offline, opens no engine (it would keep the file open), only the
+ * file.  PostgreSQL: the index upkeep's round, with the hosts running. */
 static int cmd_compact(cli_globals *g, const args *a) {
   static const char *const compact_opts[] = {"page-size", NULL};
   if (!only_opts(a, compact_opts)) return usage(NULL);
@@ -708,7 +709,13 @@ static int cmd_compact(cli_globals *g, const args *a) {
     return usage("--page-size must be a number of bytes");
   fherr err = {0};
   json_t *out = NULL;
-  if (engine_admin_compact(g->db_path, page_size > INT_MAX ? INT_MAX : (int)page_size, &out, &err)) return fail(&err);
+  /* PostgreSQL: the indexes of open work rebuilt where sparse, beside the
+   * hosts (docs/architecture-pg.md, "Index upkeep") */
+  int pg = engine_db_is_postgres(g->db_path);
+  if (pg && opt(a, "page-size")) return usage("--page-size is for SQLite files; PostgreSQL's pages are 8 KiB");
+  if (pg ? engine_index_upkeep_now(g->db_path, &out, &err)
+         : engine_admin_compact(g->db_path, page_size > INT_MAX ? INT_MAX : (int)page_size, &out, &err))
+    return fail(&err);
   print_json(out);
   json_decref(out);
   return 0;

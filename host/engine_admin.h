@@ -31,6 +31,10 @@ int engine_admin_compact(const char *db_path, int page_size, json_t **out, fherr
  * logged (store_upkeep.h; engine_upkeep.c); *rebuilt how many (0 on
  * SQLite, or while another host does it). */
 int engine_index_upkeep(engine *e, int *rebuilt, fherr *err);
+/* `flowhost compact` on PostgreSQL: the upkeep's round now, on a store of
+ * its own; *out {"rebuilt": [{"index", "pages_before", "pages_after",
+ * "entries"}]} (empty: nothing bloated, or another host at it). */
+int engine_index_upkeep_now(const char *db_path, json_t **out, fherr *err);
 /* Whether db_path names a PostgreSQL database (the rest is SQLite). */
 int engine_db_is_postgres(const char *db_path);
 

@@ -5,7 +5,8 @@
 # server running on the file it refuses at once (busy, exit 1) and changes nothing: page size,
 # WAL mode, and the server answers and writes as before. Bad input: a page size that is no
 # power of two from 512 to 65536, a missing file (not created), a file that is not a
-# database or not flowhost's, a PostgreSQL URL, an argument.
+# database or not flowhost's, a PostgreSQL URL whose server is not there (or with --page-size),
+# an argument.
 . "${FLOWHOST_SOURCE:?}/tests/cli/lib.sh"
 DB=$DIR/old.db
 F="--flows $SRC/flows --db $DB"
@@ -74,6 +75,8 @@ echo "not a database at all, just text, long enough to be read as a header......
 expect 1 "invalid: .*text.db: file is not a database" compact --db "$DIR/text.db"
 sqlite3 "$DIR/other.db" "CREATE TABLE notes(a)"
 expect 1 "invalid: .*other.db is not a flowhost database" compact --db "$DIR/other.db"
-expect 1 "invalid: compact rewrites SQLite files" compact --db "postgresql:///flowhost?host=$DIR"
+# a PostgreSQL URL: the index upkeep (tests/cli/cli_test.sh on PostgreSQL), here with no server there
+expect 1 "busy: cannot open database (postgresql)" compact --db "postgresql:///flowhost?host=$DIR"
+expect 2 "page-size is for SQLite files" compact --db "postgresql:///flowhost?host=$DIR" --page-size 4096
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity at the end"
 echo "compact: ok"
