@@ -145,6 +145,16 @@ static const measure_def MEASURES[] = {
     {"mature_all_new_flow", 2, "all", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
     {"mature_all_assigned", 2, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "ASSIGNED", DATES_NONE},
     {"mature_manager_all_new", 3, "all", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, "NEW", DATES_NONE},
+    /* bob's counts, inbox and queue where most tasks finished (on
+     * PostgreSQL after the hosts' index upkeep: counts_bench.sh) */
+    {"mature_counts", 0, NULL, 0, 0, 0, NULL, -1, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"mature_inbox", 0, "inbox", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"mature_inbox_due", 0, "inbox", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"mature_queue", 0, "queue", 0, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"mature_queue_next", 0, "queue", 0, 0, 1, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"mature_queue_oldest", 0, "queue", 1, 0, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"mature_queue_due", 0, "queue", 0, 1, 0, NULL, 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
+    {"mature_queue_flow", 0, "queue", 0, 0, 0, "helloworld", 50, 0, 0, WHAT_TASKS, NULL, DATES_NONE},
 };
 enum { M__N = sizeof MEASURES / sizeof MEASURES[0] };
 /* PostgreSQL plans a prepared statement for its values at its first five

@@ -7,7 +7,8 @@
 # queue), and as alice, who may take none of them (her queue is empty); all tasks
 # (view=all) as an admin and as managers of helloworld (carol) and of a flow with
 # no process (dave); and at the last size, with most approve tasks finished
-# ("mature": MATURE=0 leaves it out), all tasks of NEW and of ASSIGNED.  Pages with a date
+# ("mature": MATURE=0 leaves it out), all tasks of NEW and of ASSIGNED, bob's counts, inbox and
+# queue (on PostgreSQL after the hosts' index upkeep, UPKEEP=0: without).  Pages with a date
 # filter: bob's inbox and queue and alice's archive since the newest 900 processes were
 # created, the queue since a time none was, the inbox until the oldest 900's, alice's
 # archive finished since the newest 900 and since a time none was.  Not run by ctest.
@@ -148,6 +149,11 @@ if [ "${MATURE:-1}" != 0 ] && [ "$have" -ge 75000 ]; then
   sql -c "UPDATE task SET status = 'DONE', finished_at = created_at WHERE flow_task = 'helloworld.approve'
           AND process_id % 150 <> 1 AND process_id % 1500 <> 0" >/dev/null
   settle
+  # PostgreSQL: what every host does within --index-upkeep (600 s) of such a change: the
+  # indexes of open work that the finished tasks left sparse rebuilt (UPKEEP=0: not)
+  if [ "$BACKEND" = pg ] && [ "${UPKEEP:-1}" != 0 ]; then
+    echo "== index upkeep (flowhost compact): $("$BIN" --db "$DB" compact | tr -d ' \n')" >&2
+  fi
   echo "== measuring the mature database ($ITER of each)" >&2
   run "$BUILD_DIR" "$have" mature >>"$RESULTS"
   if [ -n "${OTHER_BUILD:-}" ]; then

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -14,6 +13,7 @@
 #include "fhlog.h"
 #include "fhtime.h"
 #include "identity.h"
+#include "stopper.h"
 
 /* How often the thread looks at the registry's generation: a reload shows
  * in GET /api/flows this fast. */
@@ -27,25 +27,8 @@ struct hostbeat {
   engine *e;
   pthread_t thread;
   int started;
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  int stopping;
+  stopper stop;
 };
-
-/* Sleeps a tick; 0 once asked to stop. */
-static int tick(hostbeat *h) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  long ns = until.tv_nsec + (long)(TICK_SECONDS * 1e9);
-  until.tv_sec += ns / 1000000000L;
-  until.tv_nsec = ns % 1000000000L;
-  pthread_mutex_lock(&h->mu);
-  while (!h->stopping)
-    if (pthread_cond_timedwait(&h->cond, &h->mu, &until) != 0) break;
-  int go = !h->stopping;
-  pthread_mutex_unlock(&h->mu);
-  return go;
-}
 
 /* Logs the first failure of a run of them and the recovery. */
 static void note(hostbeat *h, int rc, fherr *err, int *failing) {
@@ -96,7 +79,7 @@ static void *beat_loop(void *arg) {
     if (rc) recorded = -2;   /* write it all again once the database is back */
     else last = now;
     note(h, rc, &err, &failing);
-  } while (tick(h));
+  } while (stopper_sleep(&h->stop, TICK_SECONDS));
   return NULL;
 }
 
@@ -129,8 +112,7 @@ int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, cons
     return rc;
   }
   engine_hosts_check_name(h->e, h->name);
-  pthread_mutex_init(&h->mu, NULL);
-  pthread_cond_init(&h->cond, NULL);
+  stopper_init(&h->stop);
   if (pthread_create(&h->thread, NULL, beat_loop, h) != 0) {
     hostbeat_stop(h);
     return fherr_set(err, FH_INTERNAL, "cannot start the host heartbeat");
@@ -142,16 +124,12 @@ int hostbeat_start(flowreg *reg, const char *db_path, int synchronous_full, cons
 
 void hostbeat_stop(hostbeat *h) {
   if (!h) return;
-  pthread_mutex_lock(&h->mu);
-  h->stopping = 1;
-  pthread_cond_broadcast(&h->cond);
-  pthread_mutex_unlock(&h->mu);
+  stopper_stop(&h->stop);
   if (h->started) pthread_join(h->thread, NULL);
   write_uses(h);
   engine_hosts_forget(h->e, h->name);
   engine_close(h->e);
-  pthread_cond_destroy(&h->cond);
-  pthread_mutex_destroy(&h->mu);
+  stopper_destroy(&h->stop);
   free(h->name);
   free(h);
 }

@@ -4,42 +4,24 @@
 
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "engine.h"
 #include "engine_admin.h"
 #include "fhlog.h"
+#include "stopper.h"
 
 struct upkeep {
   engine *e;
   double seconds;
   pthread_t thread;
   int started;
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  int stopping;
+  stopper stop;
 };
-
-/* Waits a round; 0 once asked to stop. */
-static int wait_round(upkeep *u) {
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  double whole = (double)(long)u->seconds;
-  long ns = until.tv_nsec + (long)((u->seconds - whole) * 1e9);
-  until.tv_sec += (time_t)whole + ns / 1000000000L;
-  until.tv_nsec = ns % 1000000000L;
-  pthread_mutex_lock(&u->mu);
-  while (!u->stopping)
-    if (pthread_cond_timedwait(&u->cond, &u->mu, &until) != 0) break;
-  int go = !u->stopping;
-  pthread_mutex_unlock(&u->mu);
-  return go;
-}
 
 static void *upkeep_loop(void *arg) {
   upkeep *u = arg;
   int failing = 0;
-  while (wait_round(u)) {
+  while (stopper_sleep(&u->stop, u->seconds)) {
     fherr err = {0};
     int rebuilt = 0;
     int rc = engine_index_upkeep(u->e, &rebuilt, &err);
@@ -63,8 +45,7 @@ int upkeep_start(flowreg *reg, const char *db_path, double seconds, upkeep **out
     free(u);
     return rc;
   }
-  pthread_mutex_init(&u->mu, NULL);
-  pthread_cond_init(&u->cond, NULL);
+  stopper_init(&u->stop);
   if (pthread_create(&u->thread, NULL, upkeep_loop, u) != 0) {
     upkeep_stop(u);
     return fherr_set(err, FH_INTERNAL, "cannot start the index upkeep");
@@ -76,13 +57,9 @@ int upkeep_start(flowreg *reg, const char *db_path, double seconds, upkeep **out
 
 void upkeep_stop(upkeep *u) {
   if (!u) return;
-  pthread_mutex_lock(&u->mu);
-  u->stopping = 1;
-  pthread_cond_broadcast(&u->cond);
-  pthread_mutex_unlock(&u->mu);
+  stopper_stop(&u->stop);
   if (u->started) pthread_join(u->thread, NULL);
   engine_close(u->e);
-  pthread_cond_destroy(&u->cond);
-  pthread_mutex_destroy(&u->mu);
+  stopper_destroy(&u->stop);
   free(u);
 }
