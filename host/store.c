@@ -169,6 +169,9 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* (UNION: a process taken part in may be of a managed flow too) */
   [Q_PROC_LIST_USER] = PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ") UNION "
                                    PROC_PER_FLOW(PROC_MANAGED, "process_flow", ANY_STATUS)),
+  /* (PostgreSQL prepares a user's page of one flow apart from Q_PROC_LIST_USER's, which leaves the flow out) */
+  [Q_PROC_LIST_USER_FLOW] = PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ") UNION "
+                                        PROC_PER_FLOW(PROC_MANAGED, "process_flow", ANY_STATUS)),
   [Q_PROC_LIST_USER_STATUS] = PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ") UNION "
                                           PROC_PER_FLOW(PROC_MANAGED, "process_status", BY_STATUS)),
   /* Filtered, either read is long when the other is short: the user's
@@ -1593,7 +1596,7 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   int which;
   if (q->parent) which = Q_PROC_LIST_PARENT;
   else if (q->visible_to && !(q->flow && q->flow_managed)) {
-    which = q->status ? Q_PROC_LIST_USER_STATUS : Q_PROC_LIST_USER;
+    which = q->status ? Q_PROC_LIST_USER_STATUS : q->flow ? Q_PROC_LIST_USER_FLOW : Q_PROC_LIST_USER;
     int64_t n = PROC_FEW;
     if (q->flow && (rc = few_processes(st, Q_PROC_COUNT_FLOW, q, &n, err))) return rc;
     if (n < PROC_FEW) which = Q_PROC_LIST_FEW_FLOW;
@@ -1602,12 +1605,14 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   }
   else if (q->flow) which = q->status ? Q_PROC_LIST_FLOW_STATUS : Q_PROC_LIST_FLOW;
   else which = q->status ? Q_PROC_LIST_STATUS : Q_PROC_LIST;
-  /* PostgreSQL plans each page for its values (store_sql_pg.c's Q_PROC_LIST)
-   * but the first ones of every process and of a user's, of the default
-   * size: prepared */
+  /* PostgreSQL: a page of the default size with no status is prepared
+   * (store_sql_pg.c's PV: its plan for all values is kept); another size
+   * runs the twin, planned for its values, and the pages of a status or of
+   * a child are planned for theirs (Q_PROC_LIST_FLOW_STATUS's reason) */
   int pg = st->cur->db->kind == DB_KIND_PG;
-  int has_twin = which == Q_PROC_LIST || which == Q_PROC_LIST_USER;
-  int planned = pg && !(has_twin && !q->flow && q->limit == STORE_PAGE_ROWS);
+  int has_twin = which == Q_PROC_LIST || which == Q_PROC_LIST_USER || which == Q_PROC_LIST_FLOW ||
+                 which == Q_PROC_LIST_USER_FLOW || which == Q_PROC_LIST_FEW_FLOW;
+  int planned = pg && !(has_twin && q->limit == STORE_PAGE_ROWS);
   const char *text = planned && has_twin ? store_pg_list_filtered(which) : store_sql_text(st, which);
   dbs *s = planned ? sq_prepare_once(st, text, "list processes", err) : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;

@@ -145,58 +145,92 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define PROC_PARAMS                                                                                     \
   "($1::text IS NULL OR $2::text IS NULL OR $3::bigint IS NULL OR $4::bigint IS NULL OR $5::bigint IS NULL" \
   " OR $6::text IS NULL OR $7::bigint IS NULL OR TRUE)"
+  /* The values of a page's parameters, k PLANNED (each call's plan sees
+   * them) or KEPT (subqueries no plan sees into, and the default page size
+   * written out: the plan for all values costs what each call's would, and
+   * PostgreSQL keeps it; store_process_list prepares those for a page of
+   * the default size) */
+#define PV(k, name) PV_##name##_##k
+#define PV_FLOW_PLANNED "$1::text"
+#define PV_FLOW_KEPT "(SELECT $1::text)"
+#define PV_STATUS_PLANNED "$2::text"
+#define PV_STATUS_KEPT "(SELECT $2::text)"
+#define PV_BEFORE_PLANNED "coalesce($3::bigint, 9223372036854775807)"
+#define PV_BEFORE_KEPT PARAM_VALUE("$3::bigint", "max", MAX_ID)
+#define PV_LIMIT_PLANNED "$4"
+#define PV_LIMIT_KEPT SQ_STR(STORE_PAGE_ROWS)
+#define PV_USER_PLANNED "$5::bigint"
+#define PV_USER_KEPT "(SELECT $5::bigint)"
+#define PV_MANAGED_PLANNED "$6::text"
+#define PV_MANAGED_KEPT "(SELECT $6::text)"
 #define PROC_USER_JOIN " LEFT JOIN \"user\" u ON u.id = p.created_by "
 #define PROC_LIST_WHERE PROC_LIST_COLS " FROM process p" PROC_USER_JOIN "WHERE " PROC_PARAMS " AND "
-#define PROC_BEFORE_ID "coalesce($3::bigint, 9223372036854775807)"
-#define PROC_BEFORE(a) a "id < " PROC_BEFORE_ID
+#define PROC_BEFORE_ID PV(PLANNED, BEFORE)
+#define PROC_BEFORE_AT(k, a) a "id < " PV(k, BEFORE)
+#define PROC_BEFORE(a) PROC_BEFORE_AT(PLANNED, a)
   /* key: the index's columns before the id ("a.flow, "), vals: their values */
-#define PROC_RANGE(key, a, vals) \
-  " (" key a "id) > (" vals "0) AND (" key a "id) < (" vals PROC_BEFORE_ID ") "
-#define PROC_PAGE_BY(key) " ORDER BY " key "p.id DESC LIMIT $4"
+#define PROC_RANGE_AT(k, key, a, vals) \
+  " (" key a "id) > (" vals "0) AND (" key a "id) < (" vals PV(k, BEFORE) ") "
+#define PROC_RANGE(key, a, vals) PROC_RANGE_AT(PLANNED, key, a, vals)
+#define PROC_PAGE_AT(k, key) " ORDER BY " key "p.id DESC LIMIT " PV(k, LIMIT)
+#define PROC_PAGE_BY(key) PROC_PAGE_AT(PLANNED, key)
 #define PROC_PAGE PROC_PAGE_BY("")
   /* a page of ids (w.id), then its rows by key */
-#define PROC_OF_IDS(ids) \
-  PROC_LIST_COLS " FROM (" ids " ORDER BY 1 DESC LIMIT $4) w JOIN process p ON p.id = w.id" PROC_USER_JOIN PROC_PAGE
-  /* the newest $4 of each flow of `flows` (naming its flow f.flow), from
-   * process_flow or, after cond "q.status = $2 AND", process_status */
-#define PROC_PER_FLOW(flows, cond)                                                                              \
-  "SELECT k.id FROM " flows " CROSS JOIN LATERAL (SELECT q.id FROM process q WHERE " cond                        \
-  PROC_RANGE("q.flow, ", "q.", "f.flow, ") "ORDER BY q.flow DESC, q.id DESC LIMIT $4) k"
-#define BY_STATUS "q.status = $2 AND"
+#define PROC_OF_IDS_AT(k, ids)                                                                        \
+  PROC_LIST_COLS " FROM (" ids " ORDER BY 1 DESC LIMIT " PV(k, LIMIT) ") w JOIN process p ON p.id = w.id" \
+  PROC_USER_JOIN PROC_PAGE_AT(k, "")
+  /* the newest of each flow of `flows` (naming its flow f.flow), from
+   * process_flow or, after cond "q.status = ... AND", process_status */
+#define PROC_PER_FLOW_AT(k, flows, cond)                                                                      \
+  "SELECT k.id FROM " flows " CROSS JOIN LATERAL (SELECT q.id FROM process q WHERE " cond                      \
+  PROC_RANGE_AT(k, "q.flow, ", "q.", "f.flow, ") "ORDER BY q.flow DESC, q.id DESC LIMIT " PV(k, LIMIT) ") k"
+#define BY_STATUS(k) "q.status = " PV(k, STATUS) " AND"
 #define PROC_LIST_PLANNED PROC_LIST_WHERE PROC_BEFORE("p.") PROC_PAGE
   /* Prepared: the pages of the default size of every process (an
    * administrator's) and of a user's without a flow or a status (the
-   * Processes page as it opens); other pages run the twins above and below
-   * unnamed (store_pg_list_filtered).  The page key comes from an
+   * Processes page as it opens), written apart: the page key comes from an
    * aggregate (PARAM_VALUE), the user is a subquery (USER_VALUE's reason),
-   * the limit is written out, and the flow and status tests are left out, so that the plans for
-   * the values cost what the plan for all of them does and that one is
-   * kept: planned at every execution, a page spent ~0.8 ms of its ~1.2 in
-   * parsing and planning (a log of counts_bench's processes). */
-#define PROC_KEPT_BEFORE PARAM_VALUE("$3::bigint", "max", MAX_ID)
-#define PROC_KEPT_USER "(SELECT $5::bigint)"
+   * the limit is written out, and the flow and status tests are left out.
+   * The pages of one flow without a status (an administrator's, a user's,
+   * a user's of a flow of few processes) are prepared in their KEPT form
+   * for a page of the default size.  Planned at every execution, a page spent ~0.8 ms of
+   * its ~1.2 in parsing and planning (a log of counts_bench's processes);
+   * every other page runs its PLANNED twin unnamed
+   * (store_pg_list_filtered). */
+#define PROC_KEPT_BEFORE PV(KEPT, BEFORE)
+#define PROC_KEPT_USER PV(KEPT, USER)
 #define PROC_KEPT_LIMIT " LIMIT " SQ_STR(STORE_PAGE_ROWS)
   [Q_PROC_LIST] = PROC_LIST_WHERE "p.id < " PROC_KEPT_BEFORE " ORDER BY p.id DESC" PROC_KEPT_LIMIT,
-  [Q_PROC_LIST_FLOW] = PROC_LIST_WHERE PROC_RANGE("p.flow, ", "p.", "$1::text, ") PROC_PAGE_BY("p.flow DESC, "),
-  [Q_PROC_LIST_FLOW_STATUS] =
-      PROC_LIST_WHERE "p.status = $2 AND" PROC_RANGE("p.flow, ", "p.", "$1::text, ") PROC_PAGE_BY("p.flow DESC, "),
-  [Q_PROC_LIST_STATUS] = PROC_OF_IDS(
-      PROC_PER_FLOW("(WITH RECURSIVE fl(flow) AS (SELECT min(flow) FROM process WHERE status = $2 UNION ALL"
-                    " SELECT (SELECT min(g.flow) FROM process g WHERE g.status = $2 AND g.flow > fl.flow) FROM fl"
-                    " WHERE fl.flow IS NOT NULL) SELECT flow FROM fl WHERE flow IS NOT NULL AND " PROC_PARAMS ") f",
-                    BY_STATUS)),
+#define PROC_FLOW_LIST(k, cond) \
+  PROC_LIST_WHERE cond PROC_RANGE_AT(k, "p.flow, ", "p.", PV(k, FLOW) ", ") PROC_PAGE_AT(k, "p.flow DESC, ")
+#define PROC_STATUS_LIST(k)                                                                                        \
+  PROC_OF_IDS_AT(k, PROC_PER_FLOW_AT(k,                                                                            \
+      "(WITH RECURSIVE fl(flow) AS (SELECT min(flow) FROM process WHERE status = " PV(k, STATUS) " UNION ALL"       \
+      " SELECT (SELECT min(g.flow) FROM process g WHERE g.status = " PV(k, STATUS) " AND g.flow > fl.flow) FROM fl" \
+      " WHERE fl.flow IS NOT NULL) SELECT flow FROM fl WHERE flow IS NOT NULL AND " PROC_PARAMS ") f",              \
+      BY_STATUS(k)))
+  [Q_PROC_LIST_FLOW] = PROC_FLOW_LIST(KEPT, ""),
+  /* (with a status, planned at each call: a plan for all values walked
+   * the flow's range of process_flow for a status none of its processes
+   * had, 350 ms at 1,000,000, where the status's range of process_status
+   * was empty) */
+  [Q_PROC_LIST_FLOW_STATUS] = PROC_FLOW_LIST(PLANNED, "p.status = " PV(PLANNED, STATUS) " AND"),
+  [Q_PROC_LIST_STATUS] = PROC_STATUS_LIST(PLANNED),
   /* (each process checked by key as its participant row comes: as a join,
    * a merge of participant_user with the table walked the table from its
    * end down to the page, 59 ms for bob's page after 500,000 at 1,000,000) */
-#define PROC_TAKEN_PART                                                                                            \
-  "(SELECT x.process_id AS id FROM participant x WHERE x.user_id = $5 AND " PROC_BEFORE("x.process_")              \
-  " AND (SELECT ($1::text IS NULL OR q.flow = $1) AND ($2::text IS NULL OR q.status = $2) FROM process q"          \
-  " WHERE q.id = x.process_id) AND " PROC_PARAMS " ORDER BY x.process_id DESC LIMIT $4)"
-#define PROC_MANAGED \
-  "(SELECT value AS flow FROM json_array_elements_text(coalesce($6::text, '[]')::json) WHERE $1::text IS NULL OR value = $1) f"
+#define PROC_TAKEN_PART(k)                                                                                          \
+  "(SELECT x.process_id AS id FROM participant x WHERE x.user_id = " PV(k, USER) " AND "                          \
+  PROC_BEFORE_AT(k, "x.process_") " AND (SELECT (" PV(k, FLOW) " IS NULL OR q.flow = " PV(k, FLOW) ") AND ("       \
+  PV(k, STATUS) " IS NULL OR q.status = " PV(k, STATUS) ") FROM process q WHERE q.id = x.process_id) AND "        \
+  PROC_PARAMS " ORDER BY x.process_id DESC LIMIT " PV(k, LIMIT) ")"
+#define PROC_MANAGED(k)                                                                                        \
+  "(SELECT value AS flow FROM json_array_elements_text(coalesce(" PV(k, MANAGED) ", '[]')::json) WHERE "        \
+  PV(k, FLOW) " IS NULL OR value = " PV(k, FLOW) ") f"
   /* UNION: a process taken part in may be of a managed flow too */
-#define PROC_LIST_USER_PLANNED \
-  PROC_OF_IDS("SELECT id FROM (" PROC_TAKEN_PART " UNION (" PROC_PER_FLOW(PROC_MANAGED, "") ")) a")
+#define PROC_USER_LIST(k, by) \
+  PROC_OF_IDS_AT(k, "SELECT id FROM (" PROC_TAKEN_PART(k) " UNION (" PROC_PER_FLOW_AT(k, PROC_MANAGED(k), by) ")) a")
+#define PROC_LIST_USER_PLANNED PROC_USER_LIST(PLANNED, "")
   /* (the user's processes and her managed flows' newest, as the twin's) */
 #define PROC_TAKEN_KEPT                                                                                        \
   "(SELECT x.process_id AS id FROM participant x WHERE x.user_id = " PROC_KEPT_USER " AND x.process_id < "    \
@@ -209,8 +243,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_PROC_LIST_USER] = PROC_LIST_COLS " FROM (SELECT id FROM (" PROC_TAKEN_KEPT " UNION (" PROC_PER_FLOW_KEPT
                        ")) a ORDER BY 1 DESC" PROC_KEPT_LIMIT ") w JOIN process p ON p.id = w.id" PROC_USER_JOIN
                        " ORDER BY p.id DESC" PROC_KEPT_LIMIT,
-  [Q_PROC_LIST_USER_STATUS] = PROC_OF_IDS("SELECT id FROM (" PROC_TAKEN_PART " UNION ("
-                                          PROC_PER_FLOW(PROC_MANAGED, BY_STATUS) ")) a"),
+  /* a user's page of one flow (or with the flow and a status) */
+  [Q_PROC_LIST_USER_FLOW] = PROC_USER_LIST(KEPT, ""),
+  [Q_PROC_LIST_USER_STATUS] = PROC_USER_LIST(PLANNED, BY_STATUS(PLANNED)),
   /* (of one status: the flow after it is no value, so ordering by it
    * takes process_status) */
 #define PROC_COUNT(cond, order) \
@@ -221,17 +256,21 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* a user's page of the fewer than PROC_FEW processes of a flow or status
    * (four times as many read at most, newest first: some may have come
    * since they were counted) */
-#define PROC_VISIBLE                                                                                 \
-  " AND (EXISTS (SELECT 1 FROM participant x WHERE x.process_id = q.id AND x.user_id = $5)"            \
-  " OR q.flow IN (SELECT json_array_elements_text(coalesce($6::text, '[]')::json)))"
-#define PROC_FEW_OF(cond, order)                                                                            \
-  PROC_OF_IDS("SELECT q.id FROM (SELECT q.id, q.flow FROM process q WHERE " cond " AND " PROC_BEFORE("q.")       \
-              " AND " PROC_PARAMS " ORDER BY " order "q.id DESC LIMIT 4 * " SQ_STR(PROC_FEW) ") q WHERE TRUE" \
-              PROC_VISIBLE)
-  [Q_PROC_LIST_FEW_FLOW] =
-      PROC_FEW_OF(PROC_RANGE("q.flow, ", "q.", "$1::text, ") "AND ($2::text IS NULL OR q.status = $2)", "q.flow DESC, "),
-  [Q_PROC_LIST_FEW_STATUS] =
-      PROC_FEW_OF("q.status = $2 AND ($1::text IS NULL OR q.flow = $1)", "q.status DESC, q.flow DESC, "),
+#define PROC_VISIBLE(k)                                                                                       \
+  " AND (EXISTS (SELECT 1 FROM participant x WHERE x.process_id = q.id AND x.user_id = " PV(k, USER) ")"      \
+  " OR q.flow IN (SELECT json_array_elements_text(coalesce(" PV(k, MANAGED) ", '[]')::json)))"
+#define PROC_FEW_OF(k, cond, order)                                                                               \
+  PROC_OF_IDS_AT(k, "SELECT q.id FROM (SELECT q.id, q.flow FROM process q WHERE " cond " AND "                      \
+                 PROC_BEFORE_AT(k, "q.") " AND " PROC_PARAMS " ORDER BY " order "q.id DESC LIMIT 4 * "              \
+                 SQ_STR(PROC_FEW) ") q WHERE TRUE" PROC_VISIBLE(k))
+#define PROC_FEW_FLOW(k)                                                                                        \
+  PROC_FEW_OF(k, PROC_RANGE_AT(k, "q.flow, ", "q.", PV(k, FLOW) ", ") "AND (" PV(k, STATUS) " IS NULL OR q.status" \
+              " = " PV(k, STATUS) ")", "q.flow DESC, ")
+#define PROC_FEW_STATUS(k)                                                                                     \
+  PROC_FEW_OF(k, "q.status = " PV(k, STATUS) " AND (" PV(k, FLOW) " IS NULL OR q.flow = " PV(k, FLOW) ")",        \
+              "q.status DESC, q.flow DESC, ")
+  [Q_PROC_LIST_FEW_FLOW] = PROC_FEW_FLOW(KEPT),
+  [Q_PROC_LIST_FEW_STATUS] = PROC_FEW_STATUS(PLANNED),
   /* (the index holds the processes with a parent: said, for the plan) */
   [Q_PROC_LIST_PARENT] = PROC_LIST_WHERE "p.parent_id IS NOT NULL AND" PROC_RANGE("p.parent_id, ", "p.", "$7::bigint, ")
       "AND ($1::text IS NULL OR p.flow = $1) AND ($2::text IS NULL OR p.status = $2)"
@@ -994,6 +1033,9 @@ static const char *const DUE_PARTS_FILTERED_SQL[4] = {
 static const char *const PLANNED_TWIN_SQL[Q__COUNT] = {
     [Q_PROC_LIST] = PROC_LIST_PLANNED,
     [Q_PROC_LIST_USER] = PROC_LIST_USER_PLANNED,
+    [Q_PROC_LIST_USER_FLOW] = PROC_LIST_USER_PLANNED,
+    [Q_PROC_LIST_FLOW] = PROC_FLOW_LIST(PLANNED, ""),
+    [Q_PROC_LIST_FEW_FLOW] = PROC_FEW_FLOW(PLANNED),
     [Q_LIST_INBOX_FLOW] = INBOX_FLOW("<", "DESC"),
     [Q_LIST_INBOX_FLOW_ASC] = INBOX_FLOW(">", "ASC"),
     [Q_LIST_ARCHIVE_FLOW] = ARCHIVE_FLOW("<", "DESC"),

@@ -592,13 +592,44 @@ static int test_list_plans(void) {
     CHECK(process_page_as_planned(st, bobs, "499,498,"));
     bobs.after = 0;
     CHECK(process_page_as_planned(st, bobs, "1000,999,"));
+    /* the other shapes of the default size: an administrator's page of
+     * flow f (prepared: store_sql_pg.c's PV(KEPT, ...)), of f and a status,
+     * of a status; bob's of flow f (prepared; 1,000 processes: not few), of
+     * a status, of a flow (prepared) and of a status none has (few) */
+    store_process_query admin_flow = {.flow = "f", .limit = STORE_PAGE_ROWS}, admin_status = admin_flow;
+    CHECK(process_page_as_planned(st, admin_flow, "1000,999,"));
+    admin_flow.status = "STARTED";
+    admin_flow.after = 500;
+    CHECK(process_page_as_planned(st, admin_flow, "499,498,"));
+    admin_flow.status = "DONE";   /* (none is: every test of the page's kept) */
+    CHECK(process_page_as_planned(st, admin_flow, ""));
+    admin_status.flow = NULL;
+    admin_status.status = "STARTED";
+    CHECK(process_page_as_planned(st, admin_status, "1000,999,"));
+    admin_status.status = "DONE";
+    CHECK(process_page_as_planned(st, admin_status, ""));
+    store_process_query bob_flow = {.visible_to = 7, .flow = "f", .limit = STORE_PAGE_ROWS}, bob_status = bob_flow;
+    CHECK(process_page_as_planned(st, bob_flow, "999,996,"));
+    bob_status.flow = NULL;
+    bob_status.status = "STARTED";
+    bob_status.after = 500;
+    CHECK(process_page_as_planned(st, bob_status, "498,495,"));
+    bob_flow.status = "DONE";
+    CHECK(process_page_as_planned(st, bob_flow, ""));
+    bob_flow.status = NULL;
+    bob_flow.flow = "g";
+    CHECK(process_page_as_planned(st, bob_flow, ""));
+    bob_status.status = "DONE";
+    CHECK(process_page_as_planned(st, bob_status, ""));
   }
   {
-    char kept[160];
+    char kept[400];
     snprintf(kept, sizeof kept, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0 AND name IN"
-             " ('fh%d', 'fh%d')", Q_PROC_LIST, Q_PROC_LIST_USER);
+             " ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')", Q_PROC_LIST, Q_PROC_LIST_USER, Q_PROC_LIST_FLOW,
+             Q_PROC_LIST_USER_FLOW, Q_PROC_LIST_FEW_FLOW);
     PGresult *res = PQexec(st->own.db->pg, kept);
-    int procs_kept = PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 0), "2");
+    int procs_kept = PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 0), "5");
+    if (!procs_kept) fprintf(stderr, "  process pages: %s of 5 keep their plan\n", PQgetvalue(res, 0, 0));
     PQclear(res);
     CHECK(procs_kept);
   }
