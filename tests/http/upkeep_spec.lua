@@ -25,6 +25,7 @@ describe("index upkeep", function()
     -- the host starts with no upkeep: a round between the writes below and the test's
     -- VACUUM could find the index bloated (autovacuum's statistics) and rebuild it first
     local srv = C.server { users = { ann = { admin = true } }, args = "--index-upkeep 0" }
+    finally(function() srv:cleanup() end)   -- stopped and removed also when a check fails
     local db = srv.db
     -- 60,000 queued tasks of which every 300th stays open, written beside the host
     psql(db, "INSERT INTO process(id, flow, status, created_at) SELECT 1000000 + i, 'helloworld', 'STARTED', 'now'"
@@ -55,6 +56,5 @@ describe("index upkeep", function()
     assert.equal(1059900, page.items[1].id)   -- the newest open one
     local log = srv:stop_clean()
     assert.matches("index task_queue_node rebuilt: " .. before .. " pages", log, 1, true)
-    srv:cleanup()
   end)
 end)
