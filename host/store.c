@@ -167,11 +167,12 @@ const char *const STORE_SQL[Q__COUNT] = {
   " AND (?2 IS NULL OR q.status = ?2) ORDER BY x.process_id DESC LIMIT ?4"
 #define PROC_MANAGED "(SELECT value AS flow FROM json_each(coalesce(?6, '[]')) WHERE ?1 IS NULL OR value = ?1) f"
   /* (UNION: a process taken part in may be of a managed flow too) */
-  [Q_PROC_LIST_USER] = PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ") UNION "
-                                   PROC_PER_FLOW(PROC_MANAGED, "process_flow", ANY_STATUS)),
-  /* (PostgreSQL prepares a user's page of one flow apart from Q_PROC_LIST_USER's, which leaves the flow out) */
-  [Q_PROC_LIST_USER_FLOW] = PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ") UNION "
-                                        PROC_PER_FLOW(PROC_MANAGED, "process_flow", ANY_STATUS)),
+#define PROC_USER_PAGE \
+  PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ") UNION " PROC_PER_FLOW(PROC_MANAGED, "process_flow", ANY_STATUS))
+  [Q_PROC_LIST_USER] = PROC_USER_PAGE,
+  /* (the same here; PostgreSQL prepares a user's page of one flow apart
+   * from Q_PROC_LIST_USER's, which leaves the flow out) */
+  [Q_PROC_LIST_USER_FLOW] = PROC_USER_PAGE,
   [Q_PROC_LIST_USER_STATUS] = PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ") UNION "
                                           PROC_PER_FLOW(PROC_MANAGED, "process_status", BY_STATUS)),
   /* Filtered, either read is long when the other is short: the user's

@@ -165,7 +165,6 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
 #define PV_MANAGED_KEPT "(SELECT $6::text)"
 #define PROC_USER_JOIN " LEFT JOIN \"user\" u ON u.id = p.created_by "
 #define PROC_LIST_WHERE PROC_LIST_COLS " FROM process p" PROC_USER_JOIN "WHERE " PROC_PARAMS " AND "
-#define PROC_BEFORE_ID PV(PLANNED, BEFORE)
 #define PROC_BEFORE_AT(k, a) a "id < " PV(k, BEFORE)
 #define PROC_BEFORE(a) PROC_BEFORE_AT(PLANNED, a)
   /* key: the index's columns before the id ("a.flow, "), vals: their values */
