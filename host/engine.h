@@ -124,6 +124,10 @@ typedef struct engine_process_query {
 
 int engine_processes_list(engine *e, const fh_actor *a, const engine_process_query *q, json_t **out,
                           fherr *err);
+/* The same page as the JSON text of the answer ({"items", "next_after"}),
+ * *out the caller's to free: what GET /api/processes sends */
+int engine_processes_list_text(engine *e, const fh_actor *a, const engine_process_query *q, char **out,
+                               size_t *len, fherr *err);
 /* {"process", "tasks"} */
 int engine_process_get(engine *e, const fh_actor *a, int64_t process_id, json_t **out, fherr *err);
 

@@ -60,6 +60,9 @@ void engine_identity_changed(engine *e);
  * generation of the definitions), for at most a minute. */
 const char *summary_cache_get(engine *e, int64_t process_id, int64_t version);   /* NULL: compute it */
 void summary_cache_put(engine *e, int64_t process_id, int64_t version, const char *text);
+/* The summary of process p computed by its flow (view_summary) and cached;
+ * the caller frees it.  NULL: out of memory. */
+char *summary_compute(engine *e, const st_process *p);
 void summary_cache_free(engine *e);
 
 store *engine_store(engine *e);
@@ -362,6 +365,9 @@ int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fh
 /* --- engine_view.c ------------------------------------------------------------- */
 
 json_t *view_process_json(engine *e, const st_process *p);
+/* One process of a list as view_process_json() + dump prints it, its summary
+ * from the summary cache (engine_proclist.c) */
+void proclist_write_process(jsonw *w, engine *e, const st_process *p);
 /* The node of task t (of flow `flow`), in the flow's current definition or in the older
  * version its process is pinned to (NULL: obsolete); *current: the flow's
  * current definition (NULL: none). */

@@ -189,15 +189,6 @@ void view_task_write(jsonw *w, engine *e, const st_task *t, const fh_actor *hide
 
 /* --- a list row -------------------------------------------------------------- */
 
-/* The summary of process p, computed by its flow and cached; NULL: none. */
-static char *summary_of(engine *e, const st_process *p) {
-  json_t *data = parse_json_text(p->data);
-  char *summary = view_summary(e, p, data);
-  summary_cache_put(e, p->id, p->version, summary);
-  json_decref(data);
-  return summary;
-}
-
 /* The summary of the row's process: from the summary cache when its version
  * is there (the cache's text, valid until the next summary is cached), else
  * read and computed (and cached; *computed is then the caller's to free).
@@ -209,7 +200,7 @@ static const char *row_summary(engine *e, const st_task *t, proc_status *status,
   if (known) return known;
   st_process p;
   if (store_process_get(e->st, t->process_id, &p, NULL)) return NULL;
-  *computed = summary_of(e, &p);
+  *computed = summary_compute(e, &p);
   *status = p.status;
   st_process_free(&p);
   return *computed ? *computed : "";
@@ -235,7 +226,7 @@ static void summaries_prefetch(engine *e, const st_task *rows, int n) {
   int got = 0;
   if (m > 1 && !store_process_get_many(e->st, ids, m, &procs, &got, NULL)) {
     for (int i = 0; i < got; i++) {
-      free(summary_of(e, &procs[i]));
+      free(summary_compute(e, &procs[i]));
       st_process_free(&procs[i]);
     }
     free(procs);

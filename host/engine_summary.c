@@ -1,4 +1,4 @@
-/* engine_summary — a per-engine cache of process summaries for task lists.
+/* engine_summary — a per-engine cache of process summaries for the lists.
  *
  * A list page shows each row's process summary, computed by the flow's Lua
  * `summary` function from the process's data: per row a JSON parse and a
@@ -16,6 +16,7 @@
  * 4,096) they did: the ~400 processes of counts_bench's 19 pages at
  * 1,000,000 processes were read and summarised 32 times more per round
  * of the pages, one round trip each (bench/README.md, section 23).
+ * The process list (engine_proclist.c) reads its summaries here too.
  */
 #include "engine_internal.h"
 
@@ -79,6 +80,14 @@ void summary_cache_put(engine *e, int64_t process_id, int64_t version, const cha
   free(s->text);
   *s = (summary_slot){.process_id = process_id, .version = version, .gen = e->gen->number,
                       .at = fhtime_monotonic(), .used = ++e->summaries->tick, .text = copy};
+}
+
+char *summary_compute(engine *e, const st_process *p) {
+  json_t *data = parse_json_text(p->data);
+  char *summary = view_summary(e, p, data);
+  summary_cache_put(e, p->id, p->version, summary);
+  json_decref(data);
+  return summary;
 }
 
 void summary_cache_free(engine *e) {

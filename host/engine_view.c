@@ -344,61 +344,7 @@ int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out,
   return rc;
 }
 
-int engine_processes_list(engine *e, const fh_actor *a, const engine_process_query *q, json_t **out, fherr *err) {
-  int rc = engine_sync_flows(e, err);
-  if (rc) return rc;
-  int limit = q->limit > 0 ? q->limit : 50;
-  if (limit > 500) limit = 500;
-  store_process_query sq = {.flow = q->flow, .status = q->status, .after = q->after, .limit = limit + 1,
-                            .parent = q->parent};
-  json_t *managed = NULL;
-  char *managed_text = NULL;
-  store_data_filter *filters = NULL;
-  if (q->data && json_object_size(q->data) && (rc = data_filters_make(e, q->flow, q->data, &filters, &sq.nfilters, err)))
-    return rc;
-  sq.filters = filters;
-  if (!a->is_admin && !a->is_system) {
-    sq.visible_to = a->id;
-    managed = view_managed_flows(e, a);
-    managed_text = dump_json(managed);
-    sq.managed_flows_json = managed_text;
-    size_t k;
-    json_t *f;
-    json_array_foreach(managed, k, f) if (q->flow && !strcmp(json_string_value(f), q->flow)) sq.flow_managed = 1;
-  }
-  json_t *rows = NULL;
-  rc = store_process_list(e->st, &sq, &rows, err);
-  if (!rc) {
-    json_t *items = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row) {
-      if ((int)i >= limit) break;
-      st_process p = {0};
-      p.id = json_integer_value(json_object_get(row, "id"));
-      snprintf(p.flow, sizeof p.flow, "%s", json_string_value(json_object_get(row, "flow")));
-      p.status = proc_status_parse(json_string_value(json_object_get(row, "status")));
-      p.data = (char *)json_string_value(json_object_get(row, "data"));
-      const char *by = json_string_value(json_object_get(row, "created_by"));
-      snprintf(p.created_by_name, sizeof p.created_by_name, "%s", by ? by : "");
-      snprintf(p.created_at, sizeof p.created_at, "%s", json_string_value(json_object_get(row, "created_at")));
-      const char *fin = json_string_value(json_object_get(row, "finished_at"));
-      snprintf(p.finished_at, sizeof p.finished_at, "%s", fin ? fin : "");
-      p.parent_id = json_integer_value(json_object_get(row, "parent_id"));
-      p.parent_task_id = json_integer_value(json_object_get(row, "parent_task_id"));
-      json_array_append_new(items, view_process_json(e, &p));
-    }
-    size_t n = json_array_size(rows);
-    json_t *next = (int)n > limit ? json_integer(json_integer_value(json_object_get(json_array_get(rows, limit - 1), "id")))
-                                  : json_null();
-    *out = json_pack("{s:o, s:o}", "items", items, "next_after", next);
-  }
-  json_decref(rows);
-  json_decref(managed);
-  free(managed_text);
-  free(filters);
-  return rc;
-}
+/* The process list (engine_processes_list) is written by engine_proclist.c. */
 
 /* A user who may take a NEW task of the process reads it (its tasks are one
  * index range of task_process, not a scan). */

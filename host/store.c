@@ -1443,6 +1443,30 @@ void st_process_free(st_process *p) {
   p->data = NULL;
 }
 
+void st_process_array_free(st_process *rows, int n) {
+  for (int i = 0; rows && i < n; i++) st_process_free(&rows[i]);
+  free(rows);
+}
+
+int sq_read_processes(store *st, dbs *s, st_process **rows, int *n, const char *what, fherr *err) {
+  *rows = NULL;
+  *n = 0;
+  int cap = 0, rc;
+  while ((rc = dbs_step(s)) == DB_ROW) {
+    if (*n == cap) {
+      st_process *grown = realloc(*rows, sizeof *grown * (size_t)(cap = cap ? 2 * cap : 64));
+      if (!grown) break;
+      *rows = grown;
+    }
+    sq_read_process(s, &(*rows)[(*n)++]);
+  }
+  if (rc == DB_DONE) return FH_OK;
+  st_process_array_free(*rows, *n);
+  *rows = NULL;
+  *n = 0;
+  return rc == DB_ROW ? fherr_set(err, FH_INTERNAL, "out of memory") : sq_fail(st, err, rc, what);
+}
+
 /* Records that user took part in the process (idempotent). */
 static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr *err) {
   if (!user_id || (process_id == st->part_pid && user_id == st->part_uid)) return FH_OK;
@@ -1476,8 +1500,8 @@ int store_process_insert(store *st, const char *flow, proc_status status, const 
   return rc;
 }
 
-/* A row of Q_PROC_GET or Q_PROC_GET_MANY. */
-static void read_process(dbs *s, st_process *out) {
+/* A row of Q_PROC_GET, Q_PROC_GET_MANY or a process list (PROC_ROW_COLS). */
+void sq_read_process(dbs *s, st_process *out) {
   memset(out, 0, sizeof *out);
   out->id = dbs_col_int64(s, 0);
   sq_copy_col(out->flow, sizeof out->flow, s, 1);
@@ -1500,7 +1524,7 @@ int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   dbs_bind_int64(s, 1, id);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
-    read_process(s, out);
+    sq_read_process(s, out);
     sq_done(s);
     return FH_OK;
   }
@@ -1537,7 +1561,7 @@ int store_process_get_many(store *st, const int64_t *ids, int n, st_process **ou
   ids_json(text, ids, sizeof *ids, n);
   dbs_bind_text(s, 1, text);
   int rc, got = 0;
-  while ((rc = dbs_step(s)) == DB_ROW && got < n) read_process(s, &rows[got++]);
+  while ((rc = dbs_step(s)) == DB_ROW && got < n) sq_read_process(s, &rows[got++]);
   sq_done(s);
   free(text);
   if (rc != DB_DONE && rc != DB_ROW) {
@@ -1561,22 +1585,6 @@ int store_process_update(store *st, int64_t id, proc_status status, const char *
   return sq_run(st, s, err, "update process");
 }
 
-json_t *sq_process_row_json(dbs *s) {
-  json_t *row = json_object();
-  json_object_set_new(row, "id", json_integer(dbs_col_int64(s, 0)));
-  json_object_set_new(row, "flow", json_string((const char *)dbs_col_text(s, 1)));
-  json_object_set_new(row, "status", json_string((const char *)dbs_col_text(s, 2)));
-  json_object_set_new(row, "data", json_string((const char *)dbs_col_text(s, 3)));
-  const char *by = dbs_col_text(s, 4);
-  json_object_set_new(row, "created_by", by ? json_string((const char *)by) : json_null());
-  json_object_set_new(row, "created_at", json_string((const char *)dbs_col_text(s, 5)));
-  const char *fin = dbs_col_text(s, 6);
-  json_object_set_new(row, "finished_at", fin ? json_string((const char *)fin) : json_null());
-  json_object_set_new(row, "parent_id", json_integer(dbs_col_int64(s, 7)));
-  json_object_set_new(row, "parent_task_id", json_integer(dbs_col_int64(s, 8)));
-  return row;
-}
-
 /* How many processes the list's flow (Q_PROC_COUNT_FLOW) or status has, up
  * to PROC_FEW. */
 static int few_processes(store *st, int which, const store_process_query *q, int64_t *n, fherr *err) {
@@ -1590,8 +1598,10 @@ static int few_processes(store *st, int which, const store_process_query *q, int
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "list processes");
 }
 
-int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err) {
-  if (q->nfilters) return store_process_list_filtered(st, q, out, err);
+int store_process_list(store *st, const store_process_query *q, st_process **out, int *count, fherr *err) {
+  *out = NULL;
+  *count = 0;
+  if (q->nfilters) return store_process_list_filtered(st, q, out, count, err);
   int rc;
   /* the statement of the page's shape (Q_PROC_LIST's comment) */
   int which;
@@ -1624,16 +1634,10 @@ int store_process_list(store *st, const store_process_query *q, json_t **out, fh
   sq_bind_id_or_null(s, 5, q->visible_to);
   sq_bind_text_or_null(s, 6, q->managed_flows_json);
   sq_bind_id_or_null(s, 7, q->parent);
-  json_t *arr = json_array();
-  while ((rc = dbs_step(s)) == DB_ROW) json_array_append_new(arr, sq_process_row_json(s));
+  rc = sq_read_processes(st, s, out, count, "list processes", err);
   if (planned) dbs_finalize(s);
   else sq_done(s);
-  if (rc != DB_DONE) {
-    json_decref(arr);
-    return sq_fail(st, err, rc, "list processes");
-  }
-  *out = arr;
-  return FH_OK;
+  return rc;
 }
 
 int store_process_children(store *st, int64_t pid, json_t **out, fherr *err) {

@@ -210,6 +210,7 @@ typedef struct st_process {
 } st_process;
 
 void st_process_free(st_process *p);
+void st_process_array_free(st_process *rows, int n);
 int store_process_insert(store *st, const char *flow, proc_status status, const char *data,
                          int64_t created_by, int64_t *id, fherr *err);
 int store_process_get(store *st, int64_t id, st_process *out, fherr *err);
@@ -234,9 +235,9 @@ typedef struct store_process_query {
   int nfilters;
 } store_process_query;
 
-/* JSON array of process rows: id, flow, status, data (text), created_by (name|null), created_at, finished_at,
- * parent_id, parent_task_id (0: none) */
-int store_process_list(store *st, const store_process_query *q, json_t **out, fherr *err);
+/* A page of processes, newest first: *out holds *count rows (q->limit at
+ * most), each as store_process_get reads it; free with st_process_array_free */
+int store_process_list(store *st, const store_process_query *q, st_process **out, int *count, fherr *err);
 /* The children of a process: [{id, flow, status, parent_task_id}] in id order. */
 int store_process_children(store *st, int64_t process_id, json_t **out, fherr *err);
 /* The next running child (id > after) whose Subprocess task is no longer
@@ -514,7 +515,7 @@ typedef struct store_data_write {
 /* Called by store_write_process after the process row is written. */
 int store_data_write_rows(store *st, const st_process *p, int is_new, const store_data_write *d, fherr *err);
 /* The lists with filters (store_process_list and store_task_list hand over). */
-int store_process_list_filtered(store *st, const store_process_query *q, json_t **out, fherr *err);
+int store_process_list_filtered(store *st, const store_process_query *q, st_process **out, int *count, fherr *err);
 /* A comment, in a short write of its own; task_id 0: on the process. */
 int store_comment_add(store *st, int64_t process_id, int64_t task_id, int64_t user_id, const char *text,
                       int64_t *id, fherr *err);

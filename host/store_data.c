@@ -397,8 +397,9 @@ static char *process_search_sql_pg(const store_data_filter *f, int n) {
   return sql;
 }
 
-int store_process_list_filtered(store *st, const store_process_query *q, json_t **out, fherr *err) {
+int store_process_list_filtered(store *st, const store_process_query *q, st_process **out, int *count, fherr *err) {
   *out = NULL;
+  *count = 0;
   int n = q->nfilters;
   if (n > FILTERS_MAX) return fherr_set(err, FH_BAD_REQUEST, "at most %d data filters", FILTERS_MAX);
   store_data_filter f[FILTERS_MAX];
@@ -419,16 +420,9 @@ int store_process_list_filtered(store *st, const store_process_query *q, json_t 
   if (q->parent) dbs_bind_int64(s, 7, q->parent);
   if (pg && !q->parent) dbs_bind_null(s, 7);   /* the server takes ?1..?7 (absent ones NULL) */
   bind_filters(s, f, n, base);
-  json_t *arr = json_array();
-  int rc;
-  while ((rc = dbs_step(s)) == DB_ROW) json_array_append_new(arr, sq_process_row_json(s));
+  int rc = sq_read_processes(st, s, out, count, "search processes", err);
   dbs_finalize(s);
-  if (rc != DB_DONE) {
-    json_decref(arr);
-    return sq_fail(st, err, rc, "search processes");
-  }
-  *out = arr;
-  return FH_OK;
+  return rc;
 }
 
 /* --- comments and audit ------------------------------------------------------------ */

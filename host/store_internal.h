@@ -191,10 +191,11 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
 /* A process row as store.c's read_process reads it, with its creator's
  * name from user_table ("user" on SQLite, "\"user\"" on PostgreSQL); the
  * WHERE follows (Q_PROC_GET, Q_PROC_GET_MANY). */
-#define PROC_ROW(user_table)                                                                   \
+#define PROC_ROW_COLS                                                                          \
   "SELECT p.id, p.flow, p.status, p.data, coalesce(p.created_by, 0), coalesce(u.username, ''),"  \
   " p.created_at, coalesce(p.finished_at, ''), p.version, coalesce(p.parent_task_id, 0),"       \
-  " coalesce(p.parent_id, 0), p.depth FROM process p LEFT JOIN " user_table " u ON u.id = p.created_by "
+  " coalesce(p.parent_id, 0), p.depth"
+#define PROC_ROW(user_table) PROC_ROW_COLS " FROM process p LEFT JOIN " user_table " u ON u.id = p.created_by "
 
 /* Outcomes of the last RESULTS batches a writer committed, by batch id. */
 #define RESULTS 64
@@ -416,11 +417,14 @@ static inline char *sq_dup_col(dbs *s, int col) {
   " FROM " names_f
 
 /* The columns of a process list row (Q_PROC_LIST_*, the searches of
- * store_data.c), of process p and its creator u */
-#define PROC_LIST_COLS \
-  "SELECT p.id, p.flow, p.status, p.data, u.username, p.created_at, p.finished_at, p.parent_id, p.parent_task_id"
-/* A process list row as JSON (the columns of Q_PROC_LIST). */
-json_t *sq_process_row_json(dbs *s);
+ * store_data.c), of process p and its creator u: a process row as
+ * Q_PROC_GET's, version included (the list's summaries are cached by it) */
+#define PROC_LIST_COLS PROC_ROW_COLS
+/* A row of PROC_ROW_COLS. */
+void sq_read_process(dbs *s, st_process *out);
+/* The rows of process list statement s into *rows (*n of them; free with
+ * st_process_array_free); on failure none, and err says what failed */
+int sq_read_processes(store *st, dbs *s, st_process **rows, int *n, const char *what, fherr *err);
 /* base_sql (one of STORE_SQL[]) with the filters on key_col's process
  * data added before its ORDER BY, bound as ?20 on: a statement of its own
  * that the caller finalizes.  NULL on error. */

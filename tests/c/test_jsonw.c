@@ -3,7 +3,8 @@
  * the task lists (engine_list.c) must answer exactly what they answered as
  * jansson trees.  Strings (every ASCII byte, UTF-8, invalid UTF-8),
  * integers, structure, stored JSON texts (canonical ones copied, the others
- * re-read), and task rows of every shape against view_task_json(). */
+ * re-read), task rows of every shape against view_task_json(), and process
+ * rows (the process list, engine_proclist.c) against view_process_json(). */
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -291,12 +292,60 @@ out:
   return 0;
 }
 
+/* --- process rows ------------------------------------------------------------ */
+
+/* Process p written by proclist_write_process against view_process_json(). */
+static int same_process(engine *e, const st_process *p) {
+  jsonw w;
+  jw_init(&w);
+  proclist_write_process(&w, e, p);
+  char what[100];
+  snprintf(what, sizeof what, "process %lld of %s", (long long)p->id, p->flow);
+  return same_as(&w, view_process_json(e, p), what);
+}
+
+static int test_process_rows(void) {
+  char dir[64] = "/tmp/flowhost-jsonw-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  flowreg *reg = NULL;
+  engine *e = open_fixture_engine(dir, &reg);
+  int rc = 1;
+  if (!e) goto out;
+  st_process rows[6];
+  for (int i = 0; i < 6; i++) {
+    rows[i] = (st_process){.id = 7 + i, .status = PROC_STARTED, .version = 1};
+    snprintf(rows[i].flow, sizeof rows[i].flow, "steps");
+    snprintf(rows[i].created_at, sizeof rows[i].created_at, "2026-12-03T10:00:00.000Z");
+    rows[i].data = "{\"note\":\"a \\\"b\\\"\",\"n\":3}";
+  }
+  snprintf(rows[0].created_by_name, sizeof rows[0].created_by_name, "alice");
+  rows[1].status = PROC_DONE;   /* finished, started by the system */
+  snprintf(rows[1].finished_at, sizeof rows[1].finished_at, "2026-12-03T11:00:00.000Z");
+  rows[2].parent_id = 3;        /* a child */
+  rows[2].parent_task_id = 30;
+  rows[3].data = "{ \"spaced\": 1.25, \"caf\xc3\xa9\": [] }";   /* not canonical: re-read */
+  rows[4].data = "[1]";         /* not an object: {} */
+  snprintf(rows[5].flow, sizeof rows[5].flow, "nosuchflow");
+  for (int i = 0; i < 6; i++) {
+    /* computed, then from the cache, then computed again for a new version */
+    if (!same_process(e, &rows[i]) || !same_process(e, &rows[i])) goto out;
+    rows[i].version++;
+    if (!same_process(e, &rows[i])) goto out;
+  }
+  rc = 0;
+out:
+  close_fixture_engine(e, reg, dir);
+  CHECK(rc == 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const test_case tests[] = {{"strings", test_strings},
                                     {"structure", test_structure},
                                     {"values", test_values},
                                     {"object_texts", test_object_texts},
                                     {"task_rows", test_task_rows},
+                                    {"process_rows", test_process_rows},
                                     {NULL, NULL}};
   return test_main(tests, argc, argv);
 }

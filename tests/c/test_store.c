@@ -1156,11 +1156,11 @@ static int each_worker_wrote(store *st, const char *prefix, size_t n) {
     char flow[32];
     snprintf(flow, sizeof flow, "%s%ld", prefix, i);
     store_process_query q = {.flow = flow, .limit = 1000};
-    json_t *rows;
-    CHECK(store_process_list(st, &q, &rows, &err) == FH_OK);
-    size_t got = json_array_size(rows);
-    json_decref(rows);
-    CHECK(got == n);
+    st_process *rows;
+    int got = 0;
+    CHECK(store_process_list(st, &q, &rows, &got, &err) == FH_OK);
+    st_process_array_free(rows, got);
+    CHECK((size_t)got == n);
   }
   return 0;
 }
@@ -1411,9 +1411,10 @@ static int test_combined_writes(void) {
   CHECK(written > 1 && written <= 1 + GC_THREADS * kept);
   CHECK(synced_of(w) == written);
   store_process_query q = {.flow = "no", .limit = 10};
-  json_t *rows;
-  CHECK(store_process_list(st, &q, &rows, &err) == FH_OK && json_array_size(rows) == 0);
-  json_decref(rows);
+  st_process *rows;
+  int got = -1;
+  CHECK(store_process_list(st, &q, &rows, &got, &err) == FH_OK && got == 0);
+  st_process_array_free(rows, got);
   store_close(st);
   test_remove_db(gc_file);
   return 0;
@@ -1840,17 +1841,17 @@ static int pl_check(store *st, const pl_row *rows, const char *flow, const char 
     if (viewer && r->by != viewer && !strstr(managed, r->flow)) continue;
     want[nwant++] = r->id;
   }
-  json_t *got = NULL;
+  st_process *got = NULL;
+  int ngot = 0;
   fherr err = {0};
-  CHECK(store_process_list(st, &q, &got, &err) == FH_OK);
-  int same = (int)json_array_size(got) == nwant;
-  for (int i = 0; same && i < nwant; i++)
-    same = json_integer_value(json_object_get(json_array_get(got, (size_t)i), "id")) == want[i];
+  CHECK(store_process_list(st, &q, &got, &ngot, &err) == FH_OK);
+  int same = ngot == nwant;
+  for (int i = 0; same && i < nwant; i++) same = got[i].id == want[i];
   if (!same)
-    fprintf(stderr, "process list: flow %s status %s after %lld limit %d viewer %lld managing %s: %zu rows, %d wanted\n",
-            flow ? flow : "-", status ? status : "-", (long long)after, limit, (long long)viewer, managed,
-            json_array_size(got), nwant);
-  json_decref(got);
+    fprintf(stderr, "process list: flow %s status %s after %lld limit %d viewer %lld managing %s: %d rows, %d wanted\n",
+            flow ? flow : "-", status ? status : "-", (long long)after, limit, (long long)viewer, managed, ngot,
+            nwant);
+  st_process_array_free(got, ngot);
   CHECK(same);
   return 0;
 }

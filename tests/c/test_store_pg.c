@@ -272,18 +272,16 @@ static int all_page_reads(store *st, const char *status, int64_t first, int64_t 
 /* The ids of a page of processes, "1000,999,..." (at most 51) into ids;
  * 0 on an error. */
 static int process_page_ids(store *st, const store_process_query *q, char *ids, size_t cap) {
-  json_t *rows = NULL;
+  st_process *rows = NULL;
+  int n = 0;
   fherr err = {0};
-  if (store_process_list(st, q, &rows, &err) != FH_OK) return fprintf(stderr, "  processes: %s\n", err.message), 0;
+  if (store_process_list(st, q, &rows, &n, &err) != FH_OK) return fprintf(stderr, "  processes: %s\n", err.message), 0;
   ids[0] = 0;
-  size_t i;
-  json_t *row;
-  json_array_foreach(rows, i, row) {
-    if (i == STORE_PAGE_ROWS) break;
+  for (int i = 0; i < n && i < STORE_PAGE_ROWS; i++) {
     size_t have = strlen(ids);
-    snprintf(ids + have, cap - have, "%s%lld", i ? "," : "", (long long)json_integer_value(json_object_get(row, "id")));
+    snprintf(ids + have, cap - have, "%s%lld", i ? "," : "", (long long)rows[i].id);
   }
-  json_decref(rows);
+  st_process_array_free(rows, n);
   return 1;
 }
 

@@ -31,7 +31,7 @@ add_c_tests(store_versions stamp_and_current running_capped find move_with_map p
 add_c_tests(store_pg texts selection sqlstates)
 # Statements and round trips counted by the statement shim (GET /metrics).
 add_c_tests(db_counts sqlite postgresql begin_deferred sent_ahead render)
-add_c_tests(jsonw strings structure values object_texts task_rows)
+add_c_tests(jsonw strings structure values object_texts task_rows process_rows)
 # The VFS writing one commit's WAL frames with one write (host/store_walbuf.c).
 add_c_tests(walbuf concurrent_commits spill_rollback one_write_per_commit write_error run_written_before_calls wal_filled_ahead
             crash_mid_transaction crash_mid_commit_write dbc_open_uses_it env_turns_it_off)
