@@ -303,6 +303,9 @@ typedef struct writer {
   id_seq ids;               /* shared by the stores of this file */
 } writer;
 
+/* How many sets of flows a store remembers to have many processes */
+#define FLOWS_MANY_KEPT 8
+
 struct store {
   conn own;
   conn *cur;                /* own, or the writer's inside a write action */
@@ -324,7 +327,17 @@ struct store {
    * read all of them), so a count some seconds old does: counting up to
    * STATUS_FEW for every page of a common status cost more than its walk. */
   struct { int few; double at; } status_few[2];
+  /* Sets of flows (JSON arrays, store.c's flows_have_few) counted to have
+   * ALL_FEW processes or more, and when (0: a free slot).  Only "many" is
+   * kept: processes are deleted rarely, so it stays true, and if it does
+   * not a page is read the slower way, never wrongly; "few" is counted at
+   * every page, since the page of few processes reads up to four times
+   * the count of them. */
+  struct { char *flows; double at; } flows_many[FLOWS_MANY_KEPT];
 };
+
+/* Frees what flows_many holds (store_close). */
+void sq_forget_flows_many(store *st);
 
 /* Forgets a participant learnt inside the write that ends or begins now. */
 static inline void st_forget_write_participant(store *st) {
@@ -523,7 +536,8 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
  * this many of the status, 10,000 rows a page; the two cost about the
  * same there, 3-4 ms). */
 #define STATUS_FEW 10000
-/* how long (s) a store keeps that count (struct store's status_few) */
+/* how long (s) a store keeps that count (struct store's status_few, and
+ * flows_many) */
 #define STATUS_FEW_KEEP 10.0
 /* An inbox, queue or archive page with a date filter (since, until) whose
  * range holds fewer tasks of people than this is read from task_created

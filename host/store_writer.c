@@ -389,6 +389,7 @@ void store_close(store *st) {
   writer_release(st->w);
   conn_close(&st->own);
   pthread_mutex_destroy(&st->ids.mu);
+  sq_forget_flows_many(st);
   free(st);
 }
 
