@@ -175,6 +175,9 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_PROC_LIST_USER_FLOW] = PROC_USER_PAGE,
   [Q_PROC_LIST_USER_STATUS] = PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ") UNION "
                                           PROC_PER_FLOW(PROC_MANAGED, "process_status", BY_STATUS)),
+  /* (of a user who manages no flow: the processes taken part in alone;
+   * PostgreSQL prepares it) */
+  [Q_PROC_LIST_OWN_STATUS] = PROC_OF_IDS("SELECT process_id AS id FROM (" PROC_TAKEN_PART ")"),
   /* Filtered, either read is long when the other is short: the user's
    * processes to find a status none of them has (248 ms for bob's 100,000
    * at 1,000,000 processes), or a status's processes to find the user's
@@ -1607,7 +1610,10 @@ int store_process_list(store *st, const store_process_query *q, st_process **out
   int which;
   if (q->parent) which = Q_PROC_LIST_PARENT;
   else if (q->visible_to && !(q->flow && q->flow_managed)) {
-    which = q->status ? Q_PROC_LIST_USER_STATUS : q->flow ? Q_PROC_LIST_USER_FLOW : Q_PROC_LIST_USER;
+    int manages = q->managed_flows_json && strcmp(q->managed_flows_json, "[]");
+    which = q->status ? (manages ? Q_PROC_LIST_USER_STATUS : Q_PROC_LIST_OWN_STATUS)
+            : q->flow ? Q_PROC_LIST_USER_FLOW
+                      : Q_PROC_LIST_USER;
     int64_t n = PROC_FEW;
     if (q->flow && (rc = few_processes(st, Q_PROC_COUNT_FLOW, q, &n, err))) return rc;
     if (n < PROC_FEW) which = Q_PROC_LIST_FEW_FLOW;
@@ -1622,7 +1628,7 @@ int store_process_list(store *st, const store_process_query *q, st_process **out
    * a child are planned for theirs (Q_PROC_LIST_FLOW_STATUS's reason) */
   int pg = st->cur->db->kind == DB_KIND_PG;
   int has_twin = which == Q_PROC_LIST || which == Q_PROC_LIST_USER || which == Q_PROC_LIST_FLOW ||
-                 which == Q_PROC_LIST_USER_FLOW || which == Q_PROC_LIST_FEW_FLOW;
+                 which == Q_PROC_LIST_USER_FLOW || which == Q_PROC_LIST_FEW_FLOW || which == Q_PROC_LIST_OWN_STATUS;
   int planned = pg && !(has_twin && q->limit == STORE_PAGE_ROWS);
   const char *text = planned && has_twin ? store_pg_list_filtered(which) : store_sql_text(st, which);
   dbs *s = planned ? sq_prepare_once(st, text, "list processes", err) : sq_prep(st, which, err);

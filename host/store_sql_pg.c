@@ -245,6 +245,15 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* a user's page of one flow (or with the flow and a status) */
   [Q_PROC_LIST_USER_FLOW] = PROC_USER_LIST(KEPT, ""),
   [Q_PROC_LIST_USER_STATUS] = PROC_USER_LIST(PLANNED, BY_STATUS(PLANNED)),
+  /* A user's page of a status (and maybe a flow) where she manages no
+   * flow: the processes she took part in alone, prepared.  It has one way
+   * to go whatever the values (her entries of participant_user, newest
+   * first, each process's flow and status read by key), so the plan for
+   * all values is each call's; with managed flows, a kept plan could walk
+   * a flow's range of process_flow for a status few of them have
+   * (Q_PROC_LIST_FLOW_STATUS's reason), so that page is planned.  The
+   * twin is Q_PROC_LIST_USER_STATUS's text: no managed flow, the same. */
+  [Q_PROC_LIST_OWN_STATUS] = PROC_OF_IDS_AT(KEPT, "SELECT id FROM " PROC_TAKEN_PART(KEPT) " a"),
   /* (of one status: the flow after it is no value, so ordering by it
    * takes process_status) */
 #define PROC_COUNT(cond, order) \
@@ -1035,6 +1044,7 @@ static const char *const PLANNED_TWIN_SQL[Q__COUNT] = {
     [Q_PROC_LIST_USER_FLOW] = PROC_LIST_USER_PLANNED,
     [Q_PROC_LIST_FLOW] = PROC_FLOW_LIST(PLANNED, ""),
     [Q_PROC_LIST_FEW_FLOW] = PROC_FEW_FLOW(PLANNED),
+    [Q_PROC_LIST_OWN_STATUS] = PROC_USER_LIST(PLANNED, BY_STATUS(PLANNED)),
     [Q_LIST_INBOX_FLOW] = INBOX_FLOW("<", "DESC"),
     [Q_LIST_INBOX_FLOW_ASC] = INBOX_FLOW(">", "ASC"),
     [Q_LIST_ARCHIVE_FLOW] = ARCHIVE_FLOW("<", "DESC"),

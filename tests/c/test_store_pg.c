@@ -619,18 +619,44 @@ static int test_list_plans(void) {
     CHECK(process_page_as_planned(st, bob_flow, ""));
     bob_status.status = "DONE";
     CHECK(process_page_as_planned(st, bob_status, ""));
+    /* bob's of a flow and a status (prepared: he manages none), and as the
+     * manager of flow f (planned) */
+    store_process_query bob_both = {.visible_to = 7, .flow = "f", .status = "STARTED", .limit = STORE_PAGE_ROWS};
+    CHECK(process_page_as_planned(st, bob_both, "999,996,"));
+    bob_status.status = "STARTED";
+    bob_status.managed_flows_json = "[\"f\"]";
+    CHECK(process_page_as_planned(st, bob_status, "499,498,"));
   }
   {
     char kept[400];
     snprintf(kept, sizeof kept, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0 AND name IN"
-             " ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')", Q_PROC_LIST, Q_PROC_LIST_USER, Q_PROC_LIST_FLOW,
-             Q_PROC_LIST_USER_FLOW, Q_PROC_LIST_FEW_FLOW);
+             " ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')", Q_PROC_LIST, Q_PROC_LIST_USER, Q_PROC_LIST_FLOW,
+             Q_PROC_LIST_USER_FLOW, Q_PROC_LIST_FEW_FLOW, Q_PROC_LIST_OWN_STATUS);
     PGresult *res = PQexec(st->own.db->pg, kept);
-    int procs_kept = PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 0), "5");
-    if (!procs_kept) fprintf(stderr, "  process pages: %s of 5 keep their plan\n", PQgetvalue(res, 0, 0));
+    int procs_kept = PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 0), "6");
+    if (!procs_kept) fprintf(stderr, "  process pages: %s of 6 keep their plan\n", PQgetvalue(res, 0, 0));
     PQclear(res);
     CHECK(procs_kept);
   }
+  /* the kept plan of bob's page of a status tests the status and the flow
+   * of each of his processes: half NEW, a fifth of flow g (200: few, read
+   * through Q_PROC_LIST_FEW_FLOW), the data put back after */
+  CHECK(pg_run(st, "UPDATE process SET status = 'NEW' WHERE id % 2 = 0", PGRES_COMMAND_OK));
+  CHECK(pg_run(st, "UPDATE process SET flow = 'g' WHERE id % 5 = 0", PGRES_COMMAND_OK));
+  for (int round = 0; round < 3; round++) {
+    store_process_query own = {.visible_to = 7, .status = "NEW", .limit = STORE_PAGE_ROWS};
+    CHECK(process_page_as_planned(st, own, "996,990,984,978,972,966,960,954,"));
+    own.status = "STARTED";
+    CHECK(process_page_as_planned(st, own, "999,993,987,981,975,969,963,957,"));
+    own.flow = "f";
+    CHECK(process_page_as_planned(st, own, "999,993,987,981,969,963,957,951,"));
+    own.status = "NEW";
+    own.after = 960;
+    CHECK(process_page_as_planned(st, own, "954,948,942,936,924,"));
+    own.flow = "g";   /* few */
+    CHECK(process_page_as_planned(st, own, "930,900,870,"));
+  }
+  CHECK(pg_run(st, "UPDATE process SET status = 'STARTED', flow = 'f'", PGRES_COMMAND_OK));
   /* the page without filters is the one prepared statement of a list */
   char sql[512];
   snprintf(sql, sizeof sql, "SELECT count(*) FILTER (WHERE statement LIKE '%%t.process_id = $6%%'),"
