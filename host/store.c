@@ -460,6 +460,20 @@ const char *const STORE_SQL[Q__COUNT] = {
 #define STATUS_LIST(cmp, order) IDS_PAGE(ALL, STATUS_IDS(cmp, order), order)
   [Q_LIST_ALL_STATUS] = STATUS_LIST("<", "DESC"),
   [Q_LIST_ALL_STATUS_ASC] = STATUS_LIST(">", "ASC"),
+  /* ... and of NEW, node by node: the nodes that hold NEW tasks (a loose
+   * scan of task_status within the status, each node's name tested for
+   * the flows asked for), then in each node the page's newest (oldest)
+   * of the tasks held by nobody, whose entries are in rowid order after
+   * (NEW, node, NULL), merged; a NEW task someone holds (none should be:
+   * assigning makes it ASSIGNED) is read from its node's range of such
+   * tasks, all of them.  Sorting every NEW task of task_status took 4-6
+   * ms where 6,667 of 2,000,000 tasks were NEW; this reads about two
+   * pages of entries per node that holds any. */
+#define NEW_NODES                                                                                                   "(WITH RECURSIVE f(node) AS (SELECT (SELECT min(a.flow_task) FROM task a INDEXED BY task_status WHERE"              " a.status = 'NEW' AND " TASK_UNFINISHED("a.") ") UNION ALL SELECT (SELECT min(a.flow_task) FROM task a"            " INDEXED BY task_status WHERE a.status = 'NEW' AND " TASK_UNFINISHED("a.") " AND a.flow_task > f.node) FROM f"     " WHERE f.node IS NOT NULL) SELECT node FROM f WHERE node IS NOT NULL"                                              " AND (?4 IS NULL OR substr(node, 1, instr(node, '.') - 1) IN (SELECT value FROM json_each(?4)))"                 " AND (?5 IS NULL OR substr(node, 1, length(?5) + 1) = ?5 || '.'))"
+#define NEW_IN_NODE(a, held) a "status = 'NEW' AND " TASK_UNFINISHED(a) " AND " a "flow_task = n.node AND " a "owner_id " held
+#define NEW_NODES_LIST(cmp, order, within, none)                                                                       "SELECT " LIST_COLS(ALL) " FROM task t " JOINS_ALL "WHERE t.id IN (SELECT q.id FROM " NEW_NODES " n CROSS JOIN"    " task q INDEXED BY task_status ON " NEW_IN_NODE("q.", "IS NULL") KEY_AFTER("q.", cmp) " WHERE q.id " within       " coalesce((SELECT q2.id FROM task q2 INDEXED BY task_status WHERE " NEW_IN_NODE("q2.", "IS NULL")                 KEY_AFTER("q2.", cmp) " ORDER BY q2.id " order " LIMIT 1 OFFSET ?11 - 1), " none ") UNION ALL SELECT q.id FROM "    NEW_NODES " n CROSS JOIN task q INDEXED BY task_status ON " NEW_IN_NODE("q.", "IS NOT NULL") KEY_AFTER("q.", cmp)   ") ORDER BY t.id " order " LIMIT ?11"
+  [Q_LIST_ALL_NEW_NODES] = NEW_NODES_LIST("<", "DESC", ">=", "0"),
+  [Q_LIST_ALL_NEW_NODES_ASC] = NEW_NODES_LIST(">", "ASC", "<=", "9223372036854775807"),
   /* The inbox, the queue and the archive with a date filter (since ?8,
    * until ?9) whose range holds few tasks of people (range_is_few):
    * task_created's range, each task's row read to test the view and the
@@ -2415,6 +2429,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
       return FH_INTERNAL;
     }
     if (by_status) which = order ? Q_LIST_ALL_STATUS_ASC : Q_LIST_ALL_STATUS;
+    /* (SQLite: NEW node by node, Q_LIST_ALL_NEW_NODES) */
+    if (by_status && !pg && !strcmp(q->status, "NEW")) which = order ? Q_LIST_ALL_NEW_NODES_ASC : Q_LIST_ALL_NEW_NODES;
   }
   /* PostgreSQL: the inbox's pages after one have prepared statements of
    * their own (store_sql_pg.c's INBOX_IDS) */

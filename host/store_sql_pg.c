@@ -348,6 +348,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * (its plan of the node list is kept: QUEUE_NODES) */
   [Q_QUEUED_NODES_TWO] = "SELECT NULL::text WHERE false",
   [Q_LIST_QUEUE_ONE] = "SELECT NULL::text WHERE false",
+  /* (SQLite's: PostgreSQL reads NEW's page from task_open, Q_LIST_ALL_STATUS) */
+  [Q_LIST_ALL_NEW_NODES] = "SELECT NULL::text WHERE false",
+  [Q_LIST_ALL_NEW_NODES_ASC] = "SELECT NULL::text WHERE false",
   [Q_LIST_QUEUE_ONE_ASC] = "SELECT NULL::text WHERE false",
   [Q_LIST_QUEUE_ONE_FILTERED] = "SELECT NULL::text WHERE false",
   [Q_LIST_QUEUE_ONE_FILTERED_ASC] = "SELECT NULL::text WHERE false",

@@ -540,6 +540,33 @@ static int test_all_status(void) {
   /* ASSIGNED: none */
   q = (store_task_query){.view = STORE_VIEW_ALL, .status = "ASSIGNED", .limit = 50};
   CHECK(page_spans(st, &q, 0, 0, 0) == 0);
+  /* a NEW task someone holds (none should be: assigning makes it ASSIGNED)
+   * is on the page in its place, both ways; on SQLite node by node
+   * (Q_LIST_ALL_NEW_NODES) */
+  int64_t holder;
+  CHECK(store_user_add(st, "holder", NULL, 0, &holder, &err) == FH_OK);
+  st_task held = {.process_id = small, .status = TASK_NEW, .owner_id = holder};
+  snprintf(held.flow_task, sizeof held.flow_task, "small.b");
+  snprintf(held.type, sizeof held.type, "view");
+  snprintf(held.token, sizeof held.token, "start");
+  CHECK(store_task_insert(st, &held, &err) == FH_OK);
+  int pg = getenv("FLOWHOST_TEST_PG") != NULL;
+  int newest = pg ? 0 : runs_of(st, Q_LIST_ALL_NEW_NODES), oldest = pg ? 0 : runs_of(st, Q_LIST_ALL_NEW_NODES_ASC);
+  q = (store_task_query){.view = STORE_VIEW_ALL, .status = "NEW", .limit = 50};
+  CHECK(page_spans(st, &q, 50, held.id, all_new[na - 49]) == 0);
+  q.after = all_new[na - 49];
+  CHECK(page_spans(st, &q, 11, all_new[na - 50], all_new[0]) == 0);
+  q = (store_task_query){.view = STORE_VIEW_ALL, .status = "NEW", .ascending = 1, .after = all_new[9], .limit = 60};
+  CHECK(page_spans(st, &q, 51, all_new[10], held.id) == 0);
+  /* one node holds the whole page (its bound, the page's last of it) */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .status = "NEW", .managed_flows_json = "[\"big\"]", .limit = 7};
+  CHECK(page_spans(st, &q, 7, big_new[nb - 1], big_new[nb - 7]) == 0);
+  q.ascending = 1;
+  CHECK(page_spans(st, &q, 7, big_new[0], big_new[6]) == 0);
+  if (!pg) CHECK(runs_of(st, Q_LIST_ALL_NEW_NODES) == newest + 3 && runs_of(st, Q_LIST_ALL_NEW_NODES_ASC) == oldest + 2);
+  /* (the flow of one process: its processes' tasks, Q_LIST_ALL_FEW) */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .status = "NEW", .flow = "small", .limit = 50};
+  CHECK(page_spans(st, &q, 31, held.id, small_new[0]) == 0);
   store_close(st);
   return 0;
 }
