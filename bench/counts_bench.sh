@@ -70,8 +70,11 @@ if [ "$BACKEND" = pg ]; then
   CREATED_OF="to_char(to_timestamp($CREATED_BASE + s.i) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
   # what autovacuum does on a live server: statistics, and the visibility map that
   # lets the counts' range scans answer from the index alone (twice: an autovacuum
-  # ANALYZE that began during the clone keeps the first from marking its pages)
-  settle() { sql -c "VACUUM ANALYZE" -c "VACUUM" >/dev/null; }
+  # ANALYZE that began during the clone keeps the first from marking its pages); then
+  # a checkpoint, so that the pages are not measured while the server writes out the
+  # buffers a million-row clone or UPDATE left dirty (a database in use gets there over
+  # weeks: in the mature phase without it, p99s of 4-6 ms came and went in both builds)
+  settle() { sql -c "VACUUM ANALYZE" -c "VACUUM" -c "CHECKPOINT" >/dev/null; }
   TASK_COLS=$(sql -c "SELECT string_agg(column_name, ', ' ORDER BY ordinal_position) FROM information_schema.columns
                       WHERE table_name = 'task' AND column_name NOT IN ('id', 'process_id')")
 else
@@ -153,6 +156,7 @@ if [ "${MATURE:-1}" != 0 ] && [ "$have" -ge 75000 ]; then
   # indexes of open work that the finished tasks left sparse rebuilt (UPKEEP=0: not)
   if [ "$BACKEND" = pg ] && [ "${UPKEEP:-1}" != 0 ]; then
     echo "== index upkeep (flowhost compact): $("$BIN" --db "$DB" compact | tr -d ' \n')" >&2
+    sql -c "CHECKPOINT" >/dev/null
   fi
   echo "== measuring the mature database ($ITER of each)" >&2
   run "$BUILD_DIR" "$have" mature >>"$RESULTS"
