@@ -672,7 +672,8 @@ static int test_list_plans(void) {
   snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_prepared_statements WHERE generic_plans > 0"
            " AND name IN ('fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
            " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
-           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d')",
+           " 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d', 'fh%d',"
+           " 'fh%d')",
            Q_LIST_INBOX, Q_LIST_QUEUE_NODES, Q_LIST_QUEUE_NODES_ASC, Q_LIST_INBOX_DUE_PARTS, Q_LIST_QUEUE_DUE_PARTS,
            Q_LIST_INBOX_NEXT, Q_LIST_INBOX_NEXT_ASC, Q_LIST_ARCHIVE_PARTS, Q_LIST_ARCHIVE_PARTS_ASC,
            Q_LIST_ARCHIVE_FIN_PARTS, Q_LIST_ARCHIVE_FIN_PARTS_ASC, Q_COUNT_INBOX, Q_COUNT_QUEUE, Q_LIST_INBOX_FLOW,
@@ -680,16 +681,17 @@ static int test_list_plans(void) {
            Q_LIST_INBOX_DATE, Q_LIST_ARCHIVE_DATE, Q_LIST_ARCHIVE_FINISHED, Q_LIST_ARCHIVE_FINISHED_ASC,
            Q_LIST_INBOX_FRONT, Q_LIST_ARCHIVE_FRONT, Q_LIST_ARCHIVE_FRONT_ASC, Q_LIST_QUEUE_FRONT, Q_LIST_QUEUE_FRONT_ASC,
            Q_LIST_ARCHIVE_FRONT_FIN, Q_LIST_ARCHIVE_FRONT_FIN_ASC, Q_LIST_ALL_STATUS, Q_LIST_ALL_STATUS_ASC,
-           Q_LIST_ALL_FEW, Q_LIST_ALL_FEW_ASC);
+           Q_LIST_ALL_FEW, Q_LIST_ALL_FEW_ASC, Q_TASK_COUNT_CREATED, Q_TASK_PAGE_CREATED, Q_TASK_COUNT_FINISHED,
+           Q_TASK_PAGE_FINISHED);
   res = PQexec(st->own.db->pg, sql);
   CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
-  if (strcmp(PQgetvalue(res, 0, 0), "34")) {
+  if (strcmp(PQgetvalue(res, 0, 0), "38")) {
     PGresult *all = PQexec(st->own.db->pg, "SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements");
     for (int i = 0; i < PQntuples(all); i++)
       fprintf(stderr, "  prepared %s: %s generic, %s custom plans: %.300s\n", PQgetvalue(all, i, 0), PQgetvalue(all, i, 1), PQgetvalue(all, i, 2), PQgetvalue(all, i, 3));
     PQclear(all);
   }
-  CHECK(!strcmp(PQgetvalue(res, 0, 0), "34"));
+  CHECK(!strcmp(PQgetvalue(res, 0, 0), "38"));
   PQclear(res);
   CHECK(pg_run(st, "SET plan_cache_mode = force_generic_plan", PGRES_COMMAND_OK));
   /* the inbox walks its index backwards (no Sort), the queue each node's
