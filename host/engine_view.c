@@ -1,6 +1,7 @@
 /* engine_view — the read side: the JSON views of processes and tasks, and
- * the lists (flows, inboxes and queues, processes) in the shapes of the
- * HTTP contract.  Nothing here writes.
+ * the list of flows, in the shapes of the HTTP contract (the task lists are
+ * engine_list.c's, the process list engine_proclist.c's).  Nothing here
+ * writes.
  *
  * May call: store (reads), engine_run/engine_rules for permission questions
  * on a process in memory, activation (a flow's summary).

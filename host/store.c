@@ -1636,10 +1636,11 @@ int store_process_list(store *st, const store_process_query *q, st_process **out
   }
   else if (q->flow) which = q->status ? Q_PROC_LIST_FLOW_STATUS : Q_PROC_LIST_FLOW;
   else which = q->status ? Q_PROC_LIST_STATUS : Q_PROC_LIST;
-  /* PostgreSQL: a page of the default size with no status is prepared
-   * (store_sql_pg.c's PV: its plan for all values is kept); another size
-   * runs the twin, planned for its values, and the pages of a status or of
-   * a child are planned for theirs (Q_PROC_LIST_FLOW_STATUS's reason) */
+  /* PostgreSQL: a page of the default size with no status, or a user's
+   * of a status where she manages no flow, is prepared (store_sql_pg.c's
+   * PV: its plan for all values is kept); another size runs the twin,
+   * planned for its values, and the other pages of a status or of a child
+   * are planned for theirs (Q_PROC_LIST_FLOW_STATUS's reason) */
   int pg = st->cur->db->kind == DB_KIND_PG;
   int has_twin = which == Q_PROC_LIST || which == Q_PROC_LIST_USER || which == Q_PROC_LIST_FLOW ||
                  which == Q_PROC_LIST_USER_FLOW || which == Q_PROC_LIST_FEW_FLOW || which == Q_PROC_LIST_OWN_STATUS;
