@@ -188,7 +188,7 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
  * task_owner_flow's rows): a condition of the statements that read those
  * indexes, said as the indexes say it. */
 #define OWNED_FINISHED(a) a "owner_id IS NOT NULL AND " a "status IN ('DONE', 'CANCELED')"
-/* A process row as store.c's read_process reads it, with its creator's
+/* A process row as store.c's sq_read_process reads it, with its creator's
  * name from user_table ("user" on SQLite, "\"user\"" on PostgreSQL); the
  * WHERE follows (Q_PROC_GET, Q_PROC_GET_MANY). */
 #define PROC_ROW_COLS                                                                          \
@@ -328,7 +328,7 @@ struct store {
    * STATUS_FEW for every page of a common status cost more than its walk. */
   struct { int few; double at; } status_few[2];
   /* Sets of flows (JSON arrays, store.c's flows_have_few) counted to have
-   * ALL_FEW processes or more, and when (0: a free slot).  Only "many" is
+   * ALL_FEW processes or more, and when (flows NULL: a free slot).  Only "many" is
    * kept: processes are deleted rarely, so it stays true, and if it does
    * not a page is read the slower way, never wrongly; "few" is counted at
    * every page, since the page of few processes reads up to four times

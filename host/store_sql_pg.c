@@ -677,7 +677,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_LIST_QUEUE_FRONT] = QUEUE_FRONT(AFTER_LAST, " AND (q.flow_task, q.id) < (n.value, b.id) AND q.id < b.id", "DESC"),
   [Q_LIST_QUEUE_FRONT_ASC] = QUEUE_FRONT(AFTER_FIRST, " AND (q.flow_task, q.id) > (n.value, b.id) AND q.id > b.id", "ASC"),
   /* (the range's tasks up to CREATED_FEW, from the index alone; the
-   * bounds values no plan sees (DATE_BOUND), so the plan for all values,
+   * bounds are values no plan sees (DATE_BOUND), so the plan for all values,
    * that same walk of task_created, is kept: seen, each call's plan cost
    * less on paper and the server planned the count again at every call,
    * ~0.4 ms of a date page's) */
