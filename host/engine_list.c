@@ -30,11 +30,6 @@ static void flow_of(const char *flow_task, char flow[64]) {
   flow[n] = '\0';
 }
 
-static void write_time(jsonw *w, const char *t) {
-  if (t[0]) jw_string(w, t);
-  else jw_null(w);
-}
-
 /* "3,4" from the task row -> [3,4]: task ids, positive, written by the
  * store (strtoll was a sixth of a row's JSON).  Anything else ends it. */
 static void write_previous(jsonw *w, const char *previous) {
@@ -89,8 +84,7 @@ static void write_task_core(jsonw *w, const st_task *t, const char *flow, const 
   JW_KEY(w, "status");
   jw_string(w, task_status_name(t->status));
   JW_KEY(w, "owner");
-  if (t->owner_name[0]) jw_string(w, t->owner_name);
-  else jw_null(w);
+  jw_string_or_null(w, t->owner_name);
   JW_KEY(w, "token");
   jw_string(w, t->token);
   write_previous(w, t->previous);
@@ -99,11 +93,11 @@ static void write_task_core(jsonw *w, const st_task *t, const char *flow, const 
   JW_KEY(w, "created_at");
   jw_string(w, t->created_at);
   JW_KEY(w, "assigned_at");
-  write_time(w, t->assigned_at);
+  jw_string_or_null(w, t->assigned_at);
   JW_KEY(w, "started_at");
-  write_time(w, t->started_at);
+  jw_string_or_null(w, t->started_at);
   JW_KEY(w, "finished_at");
-  write_time(w, t->finished_at);
+  jw_string_or_null(w, t->finished_at);
 }
 
 /* The members that only some tasks have, in view_task_json()'s order. */

@@ -18,11 +18,6 @@
 
 #include "jsonw.h"
 
-static void string_or_null(jsonw *w, const char *s) {
-  if (s[0]) jw_string(w, s);
-  else jw_null(w);
-}
-
 void proclist_write_process(jsonw *w, engine *e, const st_process *p) {
   char *computed = NULL;
   const char *summary = summary_cache_get(e, p->id, p->version);
@@ -39,11 +34,11 @@ void proclist_write_process(jsonw *w, engine *e, const st_process *p) {
   JW_KEY(w, "data");
   jw_object_text(w, p->data);
   JW_KEY(w, "created_by");
-  string_or_null(w, p->created_by_name);
+  jw_string_or_null(w, p->created_by_name);
   JW_KEY(w, "created_at");
   jw_string(w, p->created_at);
   JW_KEY(w, "finished_at");
-  string_or_null(w, p->finished_at);
+  jw_string_or_null(w, p->finished_at);
   if (p->parent_id) {
     JW_KEY(w, "parent");
     jw_object(w);

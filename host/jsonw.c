@@ -259,6 +259,11 @@ void jw_null(jsonw *w) {
   put(w, "null", 4);
 }
 
+void jw_string_or_null(jsonw *w, const char *s) {
+  if (s[0]) jw_string(w, s);
+  else jw_null(w);
+}
+
 static int dump_part(const char *buffer, size_t size, void *data) {
   jsonw *w = data;
   put(w, buffer, size);

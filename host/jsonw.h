@@ -53,6 +53,8 @@ void jw_string(jsonw *w, const char *s);
 void jw_int(jsonw *w, int64_t v);
 void jw_bool(jsonw *w, int b);
 void jw_null(jsonw *w);
+/* s as jw_string writes it, but null for "" (a time not set, nobody's name) */
+void jw_string_or_null(jsonw *w, const char *s);
 /* Any jansson value (NULL: null). */
 void jw_value(jsonw *w, const json_t *v);
 /* A stored JSON object text as parse_json_text() + dump would print it:
