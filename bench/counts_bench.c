@@ -166,6 +166,15 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* A page's text read back into *out (what the script checks), not timed:
+ * t0 moves on by the time it took.  Frees text. */
+static void read_back(char *text, size_t len, double *t0, json_t **out) {
+  *t0 -= fhtime_monotonic();
+  if (text) *out = json_loadb(text, len, 0, NULL);
+  *t0 += fhtime_monotonic();
+  free(text);
+}
+
 /* One list page as the text the HTTP answer is (engine_tasks_list would
  * read it back into a tree); *out: the page parsed, not timed. */
 static int list_page(engine *e, const fh_actor *a, const engine_task_query *q, double *t0, json_t **out,
@@ -173,23 +182,17 @@ static int list_page(engine *e, const fh_actor *a, const engine_task_query *q, d
   char *text = NULL;
   size_t len = 0;
   int rc = engine_tasks_list_text(e, a, q, 1, &text, &len, err);
-  *t0 -= fhtime_monotonic();   /* the parse below is not timed */
-  if (!rc) *out = json_loadb(text, len, 0, NULL);
-  *t0 += fhtime_monotonic();
-  free(text);
+  read_back(text, len, t0, out);
   return rc;
 }
 
-/* One process list page as the text the HTTP answer is; *out as list_page's. */
+/* One process list page the same way. */
 static int process_page(engine *e, const fh_actor *a, const engine_process_query *q, double *t0, json_t **out,
                         fherr *err) {
   char *text = NULL;
   size_t len = 0;
   int rc = engine_processes_list_text(e, a, q, &text, &len, err);
-  *t0 -= fhtime_monotonic();
-  if (!rc) *out = json_loadb(text, len, 0, NULL);
-  *t0 += fhtime_monotonic();
-  free(text);
+  read_back(text, len, t0, out);
   return rc;
 }
 

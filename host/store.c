@@ -1568,27 +1568,17 @@ int store_process_get_many(store *st, const int64_t *ids, int n, st_process **ou
   *count = 0;
   if (n <= 0) return FH_OK;
   char *text = malloc((size_t)n * 21 + 2);
-  st_process *rows = calloc((size_t)n, sizeof *rows);
-  dbs *s = text && rows ? sq_prep(st, Q_PROC_GET_MANY, err) : NULL;
+  dbs *s = text ? sq_prep(st, Q_PROC_GET_MANY, err) : NULL;
   if (!s) {
     free(text);
-    free(rows);
-    return text && rows ? FH_INTERNAL : fherr_set(err, FH_INTERNAL, "out of memory");
+    return text ? FH_INTERNAL : fherr_set(err, FH_INTERNAL, "out of memory");
   }
   ids_json(text, ids, sizeof *ids, n);
   dbs_bind_text(s, 1, text);
-  int rc, got = 0;
-  while ((rc = dbs_step(s)) == DB_ROW && got < n) sq_read_process(s, &rows[got++]);
+  int rc = sq_read_processes(st, s, out, count, "get processes", err);
   sq_done(s);
   free(text);
-  if (rc != DB_DONE && rc != DB_ROW) {
-    for (int i = 0; i < got; i++) st_process_free(&rows[i]);
-    free(rows);
-    return sq_fail(st, err, rc, "get processes");
-  }
-  *out = rows;
-  *count = got;
-  return FH_OK;
+  return rc;
 }
 
 int store_process_update(store *st, int64_t id, proc_status status, const char *data,
@@ -1642,10 +1632,10 @@ int store_process_list(store *st, const store_process_query *q, st_process **out
    * planned for its values, and the other pages of a status or of a child
    * are planned for theirs (Q_PROC_LIST_FLOW_STATUS's reason) */
   int pg = st->cur->db->kind == DB_KIND_PG;
-  int has_twin = which == Q_PROC_LIST || which == Q_PROC_LIST_USER || which == Q_PROC_LIST_FLOW ||
-                 which == Q_PROC_LIST_USER_FLOW || which == Q_PROC_LIST_FEW_FLOW || which == Q_PROC_LIST_OWN_STATUS;
-  int planned = pg && !(has_twin && q->limit == STORE_PAGE_ROWS);
-  const char *text = planned && has_twin ? store_pg_list_filtered(which) : store_sql_text(st, which);
+  /* (the prepared ones are those with a twin: store_sql_pg.c's table of them says which) */
+  const char *twin = pg ? store_pg_list_filtered(which) : NULL;
+  int planned = pg && !(twin && q->limit == STORE_PAGE_ROWS);
+  const char *text = planned && twin ? twin : store_sql_text(st, which);
   dbs *s = planned ? sq_prepare_once(st, text, "list processes", err) : sq_prep(st, which, err);
   if (!s) return FH_INTERNAL;
   sq_bind_text_or_null(s, 1, q->flow);

@@ -215,7 +215,7 @@ int store_process_insert(store *st, const char *flow, proc_status status, const 
                          int64_t created_by, int64_t *id, fherr *err);
 int store_process_get(store *st, int64_t id, st_process *out, fherr *err);
 /* The processes of ids that exist (n at most), in no order, in one statement;
- * *out: free each with st_process_free, then the array. */
+ * *out: free with st_process_array_free (NULL when none). */
 int store_process_get_many(store *st, const int64_t *ids, int n, st_process **out, int *count, fherr *err);
 int store_process_update(store *st, int64_t id, proc_status status, const char *data,
                          const char *finished_at, fherr *err);
