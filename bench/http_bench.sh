@@ -4,6 +4,8 @@
 #   1. GET /style.css                         (static file: the cost of HTTP alone)
 #   2. GET /api/tasks?view=inbox              (bearer token; 10,000 processes in the database)
 #   3. GET /api/tasks?view=queue              (the same user's queue: 50 of the 9,000 tasks he may take)
+#   (BACKEND=pg: after 2 and 3, PostgreSQL alone running the one statement of that page,
+#    with pgbench: the most any server in front of it could answer on this machine)
 #   (1-3 in ROUNDS rounds, each page's ratio to the static file of its own round: this
 #    machine's speed moves by a third within a minute, so one static run against
 #    pages measured later compared moments, not the host; the median ratio is reported)
@@ -51,6 +53,83 @@ export ALICE_TOKEN BOB_TOKEN
 # queued task and a sort (38 ms instead of 0.4).  A database in use has them.
 [ "$BACKEND" = pg ] && psql -q "$DB" -c "VACUUM ANALYZE"
 
+# PostgreSQL alone: the one statement each page runs there, captured from the server's log
+# as the host ran it (its parameters' values put in as literals: a statement without
+# parameters keeps one plan, so this is the executor's cost alone), run by pgbench with as
+# many clients as wrk has connections, after each page in each round.  No server in front
+# of PostgreSQL can answer that page faster on this machine.  Needs the cluster of
+# tests/pg/pg_cluster.sh (its log beside the socket); another FLOWHOST_TEST_PG goes without.
+PG_SCRIPTS=""
+if [ "$BACKEND" = pg ]; then
+  PGDIR=$(printf '%s\n' "$DB" | sed -n 's/.*[?&]host=\([^&]*\).*/\1/p')
+  if [ -n "$PGDIR" ] && [ -f "$PGDIR/server.log" ] && command -v pgbench >/dev/null 2>&1; then
+    psql -q "$DB" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "ALTER SYSTEM SET log_parameter_max_length = -1" \
+      -c "SELECT pg_reload_conf()" >/dev/null
+    # a server of one thread (one connection), its own for this
+    "$BIN" --db "$DB" --flows flows serve --listen 127.0.0.1:0 --web web --threads 1 --jobs 0 \
+      >"$TMP/out.capture" 2>"$TMP/log.capture" &
+    SERVER_PID=$!
+    CAPTURE_URL=http://127.0.0.1:$(bench_port "$TMP/out.capture" "$TMP/log.capture")
+    for page in inbox queue; do
+      # asked twice: the first fills the host's caches; the second's statements, between marks
+      curl -fsS -o /dev/null -H "Authorization: Bearer $BOB_TOKEN" "$CAPTURE_URL/api/tasks?view=$page"
+      psql -q "$DB" -c "SELECT 'flowhost-mark:$page:begin'" >/dev/null
+      curl -fsS -o /dev/null -H "Authorization: Bearer $BOB_TOKEN" "$CAPTURE_URL/api/tasks?view=$page"
+      psql -q "$DB" -c "SELECT 'flowhost-mark:$page:end'" >/dev/null
+    done
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" || { echo "the capturing server did not exit cleanly" >&2; exit 1; }
+    SERVER_PID=""
+    psql -q "$DB" -c "ALTER SYSTEM RESET log_min_duration_statement" -c "ALTER SYSTEM RESET log_parameter_max_length" \
+      -c "SELECT pg_reload_conf()" >/dev/null
+    # each page's executed statements, parameters in place, one per line of TMP/pg_PAGE.sql
+    awk -v dir="$TMP" '
+      /flowhost-mark:/ {
+        match($0, /flowhost-mark:[^:]*:[a-z]*/); n = split(substr($0, RSTART, RLENGTH), f, ":")
+        page = (f[3] == "begin") ? f[2] : ""; next
+      }
+      page != "" && / LOG:  duration: [0-9.]+ ms  execute / {
+        sql = $0; sub(/.* execute [^:]*: /, "", sql); have = 1; next
+      }
+      have {
+        np = 0
+        if ($0 ~ / DETAIL:  parameters: /) {
+          p = $0; sub(/.* DETAIL:  parameters: /, "", p)
+          # "$1 = '"'"'text'"'"', $2 = NULL, ...": the log quotes each value as SQL does
+          while (match(p, /^\$[0-9]+ = /)) {
+            i = substr(p, 2, RLENGTH - 4) + 0; p = substr(p, RLENGTH + 1)
+            if (substr(p, 1, 4) == "NULL") { v = "NULL"; p = substr(p, 5) }
+            else {
+              for (j = 2; j <= length(p); j++) {
+                if (substr(p, j, 1) != "'"'"'") continue
+                if (substr(p, j + 1, 1) == "'"'"'") { j++; continue }
+                break
+              }
+              v = substr(p, 1, j); p = substr(p, j + 1)
+            }
+            val[i] = v; if (i > np) np = i
+            sub(/^, /, "", p)
+          }
+        }
+        # the highest first: $1 must not take the front of $12
+        for (i = np; i >= 1; i--) { s = "\\$" i; gsub(s, val[i], sql) }
+        print sql ";" > (dir "/pg_" page ".sql"); have = 0
+      }
+    ' "$PGDIR/server.log"
+    for page in inbox queue; do
+      f=$TMP/pg_$page.sql
+      [ "$(grep -c '' "$f" 2>/dev/null || echo 0)" = 1 ] ||
+        { echo "PostgreSQL baseline: expected the $page page's one statement in the log" >&2; exit 1; }
+      # a real page: the statement reads its 50 rows and one more, as the host's did
+      rows=$(psql -Atq "$DB" -f "$f" | grep -c '')
+      [ "$rows" = 51 ] || { echo "PostgreSQL baseline: the $page statement read $rows rows, not 51" >&2; exit 1; }
+    done
+    PG_SCRIPTS=1
+  else
+    echo "(no PostgreSQL baseline: needs pgbench and the cluster of tests/pg/pg_cluster.sh)" >&2
+  fi
+fi
+
 echo "== starting the server (threads $THREADS, sync $SYNC)" >&2
 "$BIN" --db "$DB" --flows flows --sync "$SYNC" serve --listen 127.0.0.1:0 --web web --threads "$THREADS" --jobs 0 \
   >"$TMP/out" 2>"$TMP/access.log" &
@@ -73,6 +152,16 @@ run() {
   echo "== $name ($DURATION s, $CONNS connections)" >&2
   wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s "$@" | grep '^RESULT' | sed "s/^RESULT/$name/"
 }
+# run_pg NAME PAGE -> "NAME <statements/s> <average ms> <failed>": PostgreSQL alone (above)
+run_pg() {
+  echo "== $1: PostgreSQL alone ($DURATION s, $CONNS clients)" >&2
+  pgbench -n -M prepared -c "$CONNS" -j "$WRK_THREADS" -T "$DURATION" -f "$TMP/pg_$2.sql" "$DB" >"$TMP/pgbench.log" 2>&1 ||
+    { cat "$TMP/pgbench.log" >&2; exit 1; }
+  awk -v name="$1" '
+    /^tps = / { tps = $3 } /^latency average = / { avg = $4 } /^number of failed transactions: / { failed = $5 }
+    END { if (tps == "" || failed + 0 > 0) exit 1; printf "%s %s %s %d\n", name, tps, avg, failed }' "$TMP/pgbench.log" ||
+    { cat "$TMP/pgbench.log" >&2; exit 1; }
+}
 
 RESULTS=$TMP/results
 {
@@ -82,6 +171,10 @@ RESULTS=$TMP/results
       -- $((INBOX_BYTES * 9 / 10))
     run "queue$r" -s bench/wrk_report.lua -H "Authorization: Bearer $BOB_TOKEN" "$URL/api/tasks?view=queue" \
       -- $((QUEUE_BYTES * 9 / 10))
+    if [ -n "$PG_SCRIPTS" ]; then
+      run_pg "pginbox$r" inbox
+      run_pg "pgqueue$r" queue
+    fi
   done
   run cycle -s bench/http_cycle.lua "$URL/"
 } >"$RESULTS"
@@ -121,12 +214,32 @@ awk -v rounds="$ROUNDS" '
       row("static" r, "round " r ": static file GET /style.css")
       row("inbox" r, "  GET /api/tasks?view=inbox (bearer)")
       row("queue" r, "  GET /api/tasks?view=queue (bearer)")
+      pg("pginbox" r, "  PostgreSQL alone: the inbox statement")
+      pg("pgqueue" r, "  PostgreSQL alone: the queue statement")
       s[r] = rps["static" r]; ri[r] = rps["inbox" r] / s[r]; rq[r] = rps["queue" r] / s[r]
+      if (("pginbox" r) in rps) {
+        pi[r] = rps["pginbox" r] / s[r]; pq[r] = rps["pgqueue" r] / s[r]
+        hi[r] = rps["inbox" r] / rps["pginbox" r]; hq[r] = rps["queue" r] / rps["pgqueue" r]
+      }
     }
     row("cycle", "helloworld cycle: start+assign+execute")
     if ("cycle" in cyc) printf "%-44s %10.1f   (%.1f%% of the median static run in req/s)\n", "  = whole processes per second", cyc["cycle"], 100 * rps["cycle"] / median(s)
     ratio("inbox", ri)
     ratio("queue", rq)
+    if (("pginbox" 1) in rps) {
+      ratio("PostgreSQL alone, inbox statement", pi)
+      ratio("PostgreSQL alone, queue statement", pq)
+      share("inbox", hi)
+      share("queue", hq)
+    }
+  }
+  # PostgreSQL alone: statements/s and the average latency (pgbench gives no percentiles)
+  function pg(k, label) {
+    if (k in rps) printf "%-44s %10.1f %9.2f %9s %9s %8d\n", label, rps[k], p50[k], "(avg)", "", p90[k]
+  }
+  function share(name, v,    r, all) {
+    for (r = 1; r <= rounds; r++) all = all (r > 1 ? ", " : "") sprintf("%.1f%%", 100 * v[r])
+    printf "%-44s %9.1f%%   (rounds: %s)\n", name " req/s vs PostgreSQL alone, median", 100 * median(v), all
   }
   function row(k, label) {
     if (k in rps) printf "%-44s %10.1f %9.2f %9.2f %9.2f %8d\n", label, rps[k], p50[k], p90[k], p99[k], bad[k] + err[k]
