@@ -10,6 +10,8 @@
  * what the rows are is another.
  */
 #include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
@@ -406,28 +408,57 @@ typedef struct write_req {
   struct write_req *wait_next;   /* on open_owners, then on the durable list */
 } write_req;
 
-/* A queued action's owner sleeps on its request's state word (a futex)
+/* A queued action's owner waits on its request's state word (a futex)
  * until REQ_FINAL (its outcome is final: it returns) or REQ_KICKED (the
  * writer is free and its action heads the queue: it tries to take it).
  * Not a condition under q_mu: woken under that mutex, an owner went
  * straight back to sleep on it while the sync thread held it to wake the
- * next (6% of all context switches with 8 clients, perf sched_switch). */
-enum { REQ_FINAL = 1, REQ_KICKED = 2 };
+ * next (6% of all context switches with 8 clients, perf sched_switch).
+ *
+ * It first waits awake for up to WAIT_AWAKE seconds, giving its CPU to
+ * any other thread (sched_yield) between looks, and only then sleeps,
+ * saying so in the word (REQ_ASLEEP) so that the one who sets a bit makes
+ * the wake-up call only for a sleeper.  These waits are short (a batch's
+ * commit; at FULL a WAL sync or two), and a thread put to sleep and woken
+ * again on this kind of machine costs more than the wait: an idle CPU
+ * leaves its idle state through the hypervisor on each wake-up (section
+ * 16 of bench/README.md: 117 us of CPU per process on two CPUs, 61 on
+ * one).  engine_bench with 8 threads, interleaved runs against sleeping
+ * at once: at NORMAL 0.24-0.27 processes per raw commit against
+ * 0.20-0.23, at FULL 1.63-1.71 against 1.51-1.58; the group commit's own
+ * ceiling at NORMAL 1.08-1.29 against 0.67-0.75 (bench/README.md,
+ * section 36).  A thread that waits longer (a slow disk's sync) sleeps
+ * after WAIT_AWAKE; with nothing else to run, the waiting costs a CPU
+ * the time it waits, and gives way to any thread that has work. */
+enum { REQ_FINAL = 1, REQ_KICKED = 2, REQ_ASLEEP = 4 };
+#define WAIT_AWAKE 500e-6
 
-/* Sleeps until a bit is set; returns the state seen then. */
+/* Waits until FINAL or KICKED is set; returns the state seen then. */
 static int req_wait(int *state) {
   int seen;
-  while (!((seen = __atomic_load_n(state, __ATOMIC_ACQUIRE)) & (REQ_FINAL | REQ_KICKED)))
+  double until = fhtime_monotonic() + WAIT_AWAKE;
+  do {
+    if ((seen = __atomic_load_n(state, __ATOMIC_ACQUIRE)) & (REQ_FINAL | REQ_KICKED)) return seen;
+    sched_yield();
+  } while (fhtime_monotonic() < until);
+  for (;;) {
+    seen = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+    if (seen & (REQ_FINAL | REQ_KICKED)) return seen;
+    if (!(seen & REQ_ASLEEP)) {   /* a bit set meanwhile fails the exchange: looked at again */
+      if (!__atomic_compare_exchange_n(state, &seen, seen | REQ_ASLEEP, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+      seen |= REQ_ASLEEP;
+    }
     syscall(SYS_futex, state, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
-  return seen;
+  }
 }
 
-/* The wake may come after the owner saw the bit and returned: it names an
- * address and reads nothing there, and a sleeper that later uses that
- * stack address takes it as a spurious wake-up, as every sleep must. */
+/* Sets a bit and wakes the owner if it sleeps.  The wake may come after
+ * the owner saw the bit and returned: it names an address and reads
+ * nothing there, and a sleeper that later uses that stack address takes
+ * it as a spurious wake-up, as every sleep must. */
 static void req_set(int *state, int bit) {
-  __atomic_fetch_or(state, bit, __ATOMIC_RELEASE);
-  syscall(SYS_futex, state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  int was = __atomic_fetch_or(state, bit, __ATOMIC_ACQ_REL);
+  if (was & REQ_ASLEEP) syscall(SYS_futex, state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* Tells a queued action's owner its final outcome (why: the message of a
@@ -863,7 +894,7 @@ int store_write_fn(store *st, store_write_cb fn, const void *arg, fherr *err) {
   for (;;) {
     if (pthread_mutex_trylock(&w->mu) == 0) combine(w, st);
     if (req_wait(&r.state) & REQ_FINAL) break;
-    __atomic_fetch_and(&r.state, ~REQ_KICKED, __ATOMIC_RELAXED);   /* a later kick sets it again */
+    __atomic_fetch_and(&r.state, ~(REQ_KICKED | REQ_ASLEEP), __ATOMIC_RELAXED);   /* a later kick sets it again */
   }
   return r.rc;   /* final: its own, its batch's or its sync's */
 }
