@@ -229,6 +229,7 @@ typedef struct writer {
   int waiting;              /* actions queued for mu (atomic) */
   int open;                 /* a batch transaction is open on c */
   int pending;              /* actions in the open batch waiting for its commit */
+  int opaque;               /* a classic action (store_begin) is in the open batch */
   double opened_at;
   unsigned long batch;      /* id of the open, or the last, batch */
   pthread_mutex_t done_mu;

@@ -1461,6 +1461,83 @@ static int test_combined_writes(void) {
   return 0;
 }
 
+/* A combined action that fails in a batch of combined actions only (which
+ * run without savepoints) leaves nothing of its own, and the batch goes on:
+ * it is rolled back and the actions it had kept run again.  Three actions
+ * queue, in order, while the test holds the writer; when it lets go and
+ * writes a fourth, it runs all four in one batch, the third failing after
+ * its insert. */
+typedef struct rerun_arg {
+  const char *flow;
+  int refuse;
+  int rc;
+} rerun_arg;
+
+static void *rerun_queued(void *arg) {
+  rerun_arg *a = arg;
+  store *st = open_full();
+  if (!st) return (void *)1;
+  fherr err = {0};
+  cw_arg c = {a->flow, a->refuse, 0};
+  a->rc = store_write_fn(st, cw_insert, &c, &err);
+  fherr_clear(&err);
+  store_close(st);
+  return NULL;
+}
+
+static struct write_req *queue_tail(writer *w) {
+  pthread_mutex_lock(&w->q_mu);
+  struct write_req *t = w->q_tail;
+  pthread_mutex_unlock(&w->q_mu);
+  return t;
+}
+
+static int flow_processes(store *st, const char *flow) {
+  store_process_query q = {.flow = flow, .limit = 10};
+  st_process *rows;
+  int got = -1;
+  fherr err = {0};
+  if (store_process_list(st, &q, &rows, &got, &err)) return -1;
+  st_process_array_free(rows, got);
+  return got;
+}
+
+static int test_combined_rerun(void) {
+  if (getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: SQLite only\n"), 0;
+  store *st = open_fresh_full("cr");
+  CHECK(st);
+  fherr err = {0};
+  writer *w = st->w;
+  CHECK(w && w->defer_sync);
+  rerun_arg a[3] = {{"kept1", 0, -1}, {"kept2", 0, -1}, {"refused", 1, -1}};
+  pthread_t t[3];
+  pthread_mutex_lock(&w->mu);
+  for (int i = 0; i < 3; i++) {   /* each in the queue before the next starts: their order */
+    struct write_req *tail = queue_tail(w);
+    CHECK(pthread_create(&t[i], NULL, rerun_queued, &a[i]) == 0);
+    for (int spin = 0; queue_tail(w) == tail && spin < 10000; spin++) usleep(1000);
+    CHECK(queue_tail(w) != tail && __atomic_load_n(&w->waiting, __ATOMIC_SEQ_CST) == i + 1);
+  }
+  unsigned long before = __atomic_load_n(&w->written, __ATOMIC_SEQ_CST);
+  pthread_mutex_unlock(&w->mu);
+  cw_arg last = {"kept3", 0, 0};
+  CHECK(store_write_fn(st, cw_insert, &last, &err) == FH_OK);
+  for (int i = 0; i < 3; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    CHECK(r == NULL);
+  }
+  CHECK(a[0].rc == FH_OK && a[1].rc == FH_OK && a[2].rc == FH_CONFLICT);
+  CHECK(__atomic_load_n(&w->written, __ATOMIC_SEQ_CST) == before + 1);   /* one batch, one commit */
+  CHECK(synced_of(w) == before + 1);
+  CHECK(!w->opaque);   /* combined actions only: no savepoints */
+  CHECK(flow_processes(st, "kept1") == 1 && flow_processes(st, "kept2") == 1 && flow_processes(st, "kept3") == 1);
+  CHECK(flow_processes(st, "refused") == 0);
+  store_close(st);
+  test_remove_db(gc_file);
+  return 0;
+}
+
 /* An audit entry, in a write of its own (as store_write_process adds it). */
 typedef struct audit_arg {
   int64_t pid;
@@ -1936,6 +2013,7 @@ static const test_case TESTS[] = {
     {"group_commit", test_group_commit},
     {"deferred_sync", test_deferred_sync},
     {"combined_writes", test_combined_writes},
+    {"combined_rerun", test_combined_rerun},
     {"schema", test_schema},
     {"audit_by_process", test_audit_by_process},
     {"checkpoints_beside", test_checkpoints_beside},
