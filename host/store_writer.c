@@ -424,11 +424,9 @@ typedef struct write_req {
  * again on this kind of machine costs more than the wait: an idle CPU
  * leaves its idle state through the hypervisor on each wake-up (section
  * 16 of bench/README.md: 117 us of CPU per process on two CPUs, 61 on
- * one).  engine_bench with 8 threads, interleaved runs against sleeping
- * at once: at NORMAL 0.24-0.27 processes per raw commit against
- * 0.20-0.23, at FULL 1.63-1.71 against 1.51-1.58; the group commit's own
- * ceiling at NORMAL 1.08-1.29 against 0.67-0.75 (bench/README.md,
- * section 36).  A thread that waits longer (a slow disk's sync) sleeps
+ * one).  engine_bench with 8 threads at NORMAL, interleaved runs against
+ * sleeping at once: 21,300-23,200 processes/s against 17,700-18,900; at
+ * FULL +5-20%, within the noise of the disk (bench/README.md, section 36).  A thread that waits longer (a slow disk's sync) sleeps
  * after WAIT_AWAKE; with nothing else to run, the waiting costs a CPU
  * the time it waits, and gives way to any thread that has work. */
 enum { REQ_FINAL = 1, REQ_KICKED = 2, REQ_ASLEEP = 4 };
