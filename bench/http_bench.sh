@@ -63,8 +63,7 @@ PG_SCRIPTS=""
 if [ "$BACKEND" = pg ]; then
   PGDIR=$(printf '%s\n' "$DB" | sed -n 's/.*[?&]host=\([^&]*\).*/\1/p')
   if [ -n "$PGDIR" ] && [ -f "$PGDIR/server.log" ] && command -v pgbench >/dev/null 2>&1; then
-    psql -q "$DB" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "ALTER SYSTEM SET log_parameter_max_length = -1" \
-      -c "SELECT pg_reload_conf()" >/dev/null
+    bench_pg_log "$DB" on
     # a server of one thread (one connection), its own for this
     "$BIN" --db "$DB" --flows flows serve --listen 127.0.0.1:0 --web web --threads 1 --jobs 0 \
       >"$TMP/out.capture" 2>"$TMP/log.capture" &
@@ -77,11 +76,8 @@ if [ "$BACKEND" = pg ]; then
       curl -fsS -o /dev/null -H "Authorization: Bearer $BOB_TOKEN" "$CAPTURE_URL/api/tasks?view=$page"
       psql -q "$DB" -c "SELECT 'flowhost-mark:$page:end'" >/dev/null
     done
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" || { echo "the capturing server did not exit cleanly" >&2; exit 1; }
-    SERVER_PID=""
-    psql -q "$DB" -c "ALTER SYSTEM RESET log_min_duration_statement" -c "ALTER SYSTEM RESET log_parameter_max_length" \
-      -c "SELECT pg_reload_conf()" >/dev/null
+    bench_stop capturing
+    bench_pg_log "$DB" off
     # each page's executed statements, parameters in place, one per line of TMP/pg_PAGE.sql
     awk -v dir="$TMP" '
       /flowhost-mark:/ {
@@ -197,9 +193,7 @@ done
 PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$SERVER_PID/status")
 NOW_KB=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$SERVER_PID/status")
 
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID" || { echo "the server did not exit cleanly" >&2; exit 1; }
-SERVER_PID=""
+bench_stop benchmarked
 
 echo
 [ "$BACKEND" = pg ] && WHERE="PostgreSQL (fsync on, synchronous_commit on; same machine)" || WHERE="SQLite, sync $SYNC"

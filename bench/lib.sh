@@ -13,6 +13,9 @@
 #                          helloworld processes of alice's, bob holding M approve tasks
 #   bench_port OUT ERR     the port a `serve --listen 127.0.0.1:0` writing to OUT and ERR
 #                          listens on, once it says so (at most 10 s; else fails with both)
+#   bench_stop WHAT        stops the server of SERVER_PID; fails if it does not exit cleanly
+#   bench_pg_log DB on|off PostgreSQL logs every statement with all of its parameters (on), or
+#                          as configured again (off): to read a page's statements in its log
 bench_need() {
   for tool in "$@"; do
     command -v "$tool" >/dev/null 2>&1 || sh tools/install-deps.sh --bench
@@ -66,4 +69,20 @@ bench_tmp() {
 bench_cleanup() {
   if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   if [ "${KEEP:-0}" = 1 ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+
+bench_stop() {
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID" || { echo "the $1 server did not exit cleanly" >&2; exit 1; }
+  SERVER_PID=""
+}
+
+bench_pg_log() {
+  if [ "$2" = on ]; then
+    psql -q "$1" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "ALTER SYSTEM SET log_parameter_max_length = -1" \
+      -c "SELECT pg_reload_conf()" >/dev/null
+  else
+    psql -q "$1" -c "ALTER SYSTEM RESET log_min_duration_statement" -c "ALTER SYSTEM RESET log_parameter_max_length" \
+      -c "SELECT pg_reload_conf()" >/dev/null
+  fi
 }

@@ -101,13 +101,10 @@ ask() {
         [ "$size" -gt 10000 ] || { echo "$label $page: a short page ($size bytes)" >&2; exit 1; } ;;
     esac
   done
-  kill -TERM "$SERVER_PID"
-  wait "$SERVER_PID" || { echo "the $label server did not exit cleanly" >&2; exit 1; }
-  SERVER_PID=""
+  bench_stop "$label"
 }
 
-psql -q "$DB" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "ALTER SYSTEM SET log_parameter_max_length = -1" \
-  -c "SELECT pg_reload_conf()" >/dev/null
+bench_pg_log "$DB" on
 echo "== asking each page (statements logged)" >&2
 ask main "$BIN"
 if [ -n "${OTHER_BUILD:-}" ]; then
