@@ -816,7 +816,9 @@ static void off_writer(store *st) {
  * of its arguments and what it reads).  One that fails now (it read what
  * the failed one wrote) is taken out and hears why, and the rest run again
  * without it.  If the batch cannot be begun again, all of them hear why.
- * self: the failed action's store, on the writer; mu held. */
+ * The rest of the batch takes savepoints, so that a batch runs its actions
+ * again once at most.  self: the failed action's store, on the writer; mu
+ * held. */
 static void run_kept_again(writer *w, store *self) {
   for (int again = 1; again;) {
     again = 0;
@@ -857,6 +859,7 @@ static void run_kept_again(writer *w, store *self) {
       w->open_owners = r;
     }
   }
+  w->opaque = 1;
 }
 
 /* Runs one queued action in the open batch (opening one if needed); mu is
