@@ -81,7 +81,7 @@ if [ "$BACKEND" = pg ]; then
     # each page's executed statements, parameters in place, one per line of TMP/pg_PAGE.sql
     awk -v dir="$TMP" '
       /flowhost-mark:/ {
-        match($0, /flowhost-mark:[^:]*:[a-z]*/); n = split(substr($0, RSTART, RLENGTH), f, ":")
+        match($0, /flowhost-mark:[^:]*:[a-z]*/); split(substr($0, RSTART, RLENGTH), f, ":")
         page = (f[3] == "begin") ? f[2] : ""; next
       }
       page != "" && / LOG:  duration: [0-9.]+ ms  execute / {
@@ -218,30 +218,26 @@ awk -v rounds="$ROUNDS" '
     }
     row("cycle", "helloworld cycle: start+assign+execute")
     if ("cycle" in cyc) printf "%-44s %10.1f   (%.1f%% of the median static run in req/s)\n", "  = whole processes per second", cyc["cycle"], 100 * rps["cycle"] / median(s)
-    ratio("inbox", ri)
-    ratio("queue", rq)
+    ratio("inbox", ri, "static baseline")
+    ratio("queue", rq, "static baseline")
     if (("pginbox" 1) in rps) {
-      ratio("PostgreSQL alone, inbox statement", pi)
-      ratio("PostgreSQL alone, queue statement", pq)
-      share("inbox", hi)
-      share("queue", hq)
+      ratio("PostgreSQL alone, inbox statement", pi, "static baseline")
+      ratio("PostgreSQL alone, queue statement", pq, "static baseline")
+      ratio("inbox", hi, "PostgreSQL alone")
+      ratio("queue", hq, "PostgreSQL alone")
     }
   }
   # PostgreSQL alone: statements/s and the average latency (pgbench gives no percentiles)
   function pg(k, label) {
     if (k in rps) printf "%-44s %10.1f %9.2f %9s %9s %8d\n", label, rps[k], p50[k], "(avg)", "", p90[k]
   }
-  function share(name, v,    r, all) {
-    for (r = 1; r <= rounds; r++) all = all (r > 1 ? ", " : "") sprintf("%.1f%%", 100 * v[r])
-    printf "%-44s %9.1f%%   (rounds: %s)\n", name " req/s vs PostgreSQL alone, median", 100 * median(v), all
-  }
   function row(k, label) {
     if (k in rps) printf "%-44s %10.1f %9.2f %9.2f %9.2f %8d\n", label, rps[k], p50[k], p90[k], p99[k], bad[k] + err[k]
   }
-  # the median ratio to the static run of the same round, and every round'"'"'s
-  function ratio(name, v,    r, all) {
+  # the median ratio to what the same round measured against, and every round'"'"'s
+  function ratio(name, v, against,    r, all) {
     for (r = 1; r <= rounds; r++) all = all (r > 1 ? ", " : "") sprintf("%.1f%%", 100 * v[r])
-    printf "%-44s %9.1f%%   (rounds: %s)\n", name " req/s vs static baseline, median", 100 * median(v), all
+    printf "%-44s %9.1f%%   (rounds: %s)\n", name " req/s vs " against ", median", 100 * median(v), all
   }
   function median(v,    n, i, j, t, c) {
     for (i = 1; i <= rounds; i++) c[i] = v[i]

@@ -426,9 +426,10 @@ typedef struct write_req {
  * 16 of bench/README.md: 117 us of CPU per process on two CPUs, 61 on
  * one).  engine_bench with 8 threads at NORMAL, interleaved runs against
  * sleeping at once: 21,300-23,200 processes/s against 17,700-18,900; at
- * FULL +5-20%, within the noise of the disk (bench/README.md, section 36).  A thread that waits longer (a slow disk's sync) sleeps
- * after WAIT_AWAKE; with nothing else to run, the waiting costs a CPU
- * the time it waits, and gives way to any thread that has work. */
+ * FULL +5-20%, within the noise of the disk (bench/README.md, section
+ * 36).  A thread that waits longer (a slow disk's sync) sleeps after
+ * WAIT_AWAKE; with nothing else to run, the waiting costs a CPU the time
+ * it waits, and gives way to any thread that has work. */
 enum { REQ_FINAL = 1, REQ_KICKED = 2, REQ_ASLEEP = 4 };
 #define WAIT_AWAKE 500e-6
 
