@@ -178,6 +178,12 @@ void engine_close(engine *e) {
 
 int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fherr *err) {
   if (a->is_admin || a->is_system || engine_is_manager(a, p->flow)) return 1;
+  /* whoever started it took part: its participant row was written with the
+   * process, so the answer is known without asking */
+  if (a->id > 0 && p->created_by == a->id) {
+    store_participant_known(e->st, p->id, a->id);
+    return 1;
+  }
   int yes = 0;
   if (store_process_involves(e->st, p->id, a->id, &yes, err)) return -1;
   return yes;
@@ -194,15 +200,21 @@ static int action_of(const char *name) {
 /* Runs body on process pid under the process lock, then writes its effect.
  * On FH_STALE (another program wrote the process meanwhile) it starts over
  * from a fresh read, callbacks and all.  r is left for the caller to read
- * the result from and to free, whatever the outcome. */
-int engine_act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body body, void *arg, run *r,
-                          fherr *err) {
+ * the result from and to free, whatever the outcome.  held: -1, or the
+ * locks are held already (engine_hold_task_process) and it is their
+ * shared flag; they are released all the same. */
+static int act_on(engine *e, const fh_actor *a, int64_t pid, int held, action_body body, void *arg, run *r,
+                  fherr *err) {
   memset(r, 0, sizeof *r);
   for (int attempt = 1;; attempt++) {
+    int shared = held;
     int rc = engine_sync_flows(e, err);
-    if (rc) return rc;
-    int shared;
-    if ((rc = engine_hold_process(e, pid, &shared, err))) return rc;
+    if (rc) {
+      if (held >= 0) engine_release_process(e, pid, &shared);
+      return rc;
+    }
+    if (held >= 0) held = -1;   /* a second attempt takes them again */
+    else if ((rc = engine_hold_process(e, pid, &shared, err))) return rc;
     rc = run_init(r, e, a, pid, err);
     if (!rc) engine_hold_as_flow_says(e, r, pid, &shared);
     if (!rc) rc = body(r, arg, err);
@@ -214,6 +226,11 @@ int engine_act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body
     run_free(r);
     fherr_clear(err);
   }
+}
+
+int engine_act_on_process(engine *e, const fh_actor *a, int64_t pid, action_body body, void *arg, run *r,
+                          fherr *err) {
+  return act_on(e, a, pid, -1, body, arg, r, err);
 }
 
 /* --- starting -------------------------------------------------------------------------- */
@@ -365,10 +382,11 @@ static int task_action_unmetered(engine *e, const fh_actor *a, int64_t task_id, 
                                  json_t **out, fherr *err) {
   if (args && !json_is_object(args)) return fherr_set(err, FH_BAD_REQUEST, "the body must be a JSON object");
   int64_t pid = 0;
-  int rc = store_task_process(e->st, task_id, &pid, err);
+  int shared = 0;
+  int rc = engine_hold_task_process(e, task_id, &pid, &shared, err);
   if (rc) return rc;
   run r;
-  rc = engine_act_on_process(e, a, pid, task_action_body, &ta, &r, err);
+  rc = act_on(e, a, pid, shared, task_action_body, &ta, &r, err);
   if (!rc) {
     *out = run_result(&r);
     ptask *t = pstate_task(&r.ps, task_id);

@@ -191,6 +191,9 @@ struct run;
  * held.  After run_init, engine_hold_as_flow_says lets go of the
  * cross-host lock for a flow with lock = "none". */
 int engine_hold_process(engine *e, int64_t process_id, int *shared, fherr *err);
+/* The same for the process of a task, found on the way (FH_NOT_FOUND: no
+ * such task): on PostgreSQL the look-up takes the cross-host lock too. */
+int engine_hold_task_process(engine *e, int64_t task_id, int64_t *process_id, int *shared, fherr *err);
 void engine_hold_as_flow_says(engine *e, const struct run *r, int64_t process_id, int *shared);
 void engine_release_process(engine *e, int64_t process_id, int *shared);
 

@@ -74,6 +74,27 @@ void engine_unlock_process(const void *host, int64_t process_id) {
   pthread_mutex_unlock(&table_mu);
 }
 
+/* Takes the lock only if nobody holds or waits for it; 1 if taken. */
+static int trylock_process(const void *host, int64_t process_id) {
+  pthread_mutex_lock(&table_mu);
+  int taken = 0;
+  if (!find(host, process_id)) {
+    plock *l = calloc(1, sizeof *l);
+    if (l) {
+      l->host = host;
+      l->id = process_id;
+      l->users = 1;
+      l->held = 1;
+      pthread_cond_init(&l->free, NULL);
+      l->next = table;
+      table = l;
+      taken = 1;
+    }
+  }
+  pthread_mutex_unlock(&table_mu);
+  return taken;
+}
+
 /* --- an action's locks: this host's, then the database's --------------- */
 
 int engine_hold_process(engine *e, int64_t process_id, int *shared, fherr *err) {
@@ -81,6 +102,24 @@ int engine_hold_process(engine *e, int64_t process_id, int *shared, fherr *err) 
   int rc = store_process_lock(e->st, process_id, shared, err);
   if (rc) engine_unlock_process(e->reg, process_id);
   return rc;
+}
+
+/* The database's lock came first here, with the look-up of the task's
+ * process (one round trip on PostgreSQL instead of two).  Waiting for this
+ * host's lock while holding it could deadlock with an action that holds
+ * this host's and waits for the database's, so this host's is only tried;
+ * if it is busy, or the database's was, both are let go and taken again
+ * in the usual order. */
+int engine_hold_task_process(engine *e, int64_t task_id, int64_t *process_id, int *shared, fherr *err) {
+  int held = 0;
+  int rc = store_task_process_lock(e->st, task_id, process_id, &held, err);
+  if (rc) return rc;
+  if (held && trylock_process(e->reg, *process_id)) {
+    *shared = 1;
+    return FH_OK;
+  }
+  store_process_unlock(e->st, *process_id, &held);
+  return engine_hold_process(e, *process_id, shared, err);
 }
 
 void engine_hold_as_flow_says(engine *e, const struct run *r, int64_t process_id, int *shared) {

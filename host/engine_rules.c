@@ -34,14 +34,34 @@ int rules_may_do_node(run *r, const fd_node *n, ptask *t) {
   return yes;
 }
 
+/* The actor owns a task of the process as it was read: a task's owner has
+ * a participant row, written with the task (store.c, add_participant), so
+ * this answers engine_can_see_process's question without a query.  Only
+ * a yes: an owner who handed a task back took part all the same. */
+static int owns_a_task(const run *r) {
+  int64_t me = r->actor->id;
+  if (me <= 0) return 0;
+  for (int i = 0; i < r->ps.ntasks; i++) {
+    const ptask *t = r->ps.tasks[i];
+    if (!t->is_new && !t->dirty && t->row.owner_id == me) return 1;
+  }
+  return 0;
+}
+
 int rules_may_see_task(run *r, ptask *t, const fd_node *n, fherr *err) {
+  (void)n;
+  if (owns_a_task(r)) {
+    store_participant_known(r->e->st, r->ps.proc.id, r->actor->id);
+    return FH_OK;
+  }
+  /* queue members see a NEW human task, and the rest of its process read-only,
+   * before taking part in the process.  Asked before the participant query:
+   * it needs only what was read (and, for a node with a permission
+   * function, that function), and whoever comes to assign a task is one */
+  if (rules_is_candidate(r)) return FH_OK;
   int visible = engine_can_see_process(r->e, r->actor, &r->ps.proc, err);
   if (visible < 0) return err && err->code ? err->code : FH_INTERNAL;
   if (visible) return FH_OK;
-  /* queue members see a NEW human task, and the rest of its process read-only,
-   * before taking part in the process */
-  (void)n;
-  if (rules_is_candidate(r)) return FH_OK;
   return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)t->row.id);
 }
 

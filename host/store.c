@@ -693,6 +693,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* never run on SQLite (store_lock.c): one file, one host */
   [Q_PROC_LOCK] = "SELECT ?1",
   [Q_PROC_UNLOCK] = "SELECT ?1",
+  [Q_TASK_PROCESS_LOCK] = "SELECT process_id, 0 FROM task WHERE id = ?1",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =
       "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"
@@ -1691,13 +1692,16 @@ int store_process_involves(store *st, int64_t pid, int64_t uid, int *yes, fherr 
   int64_t n = 0;
   int rc = sq_count(st, s, &n, err);
   *yes = n != 0;
-  /* read committed (outside a write): the row stays, its insert can be skipped */
-  if (!rc && n && !st->in_write && (st->w || dbc_autocommit(st->cur->db))) {
-    st_forget_write_participant(st);
-    st->part_pid = pid;
-    st->part_uid = uid;
-  }
+  if (!rc && n) store_participant_known(st, pid, uid);
   return rc;
+}
+
+void store_participant_known(store *st, int64_t pid, int64_t uid) {
+  /* read committed (outside a write): the row stays, its insert can be skipped */
+  if (st->in_write || !(st->w || dbc_autocommit(st->cur->db))) return;
+  st_forget_write_participant(st);
+  st->part_pid = pid;
+  st->part_uid = uid;
 }
 
 /* --- tasks --------------------------------------------------------- */

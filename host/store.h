@@ -245,6 +245,10 @@ int store_process_children(store *st, int64_t process_id, json_t **out, fherr *e
 int store_process_orphan_next(store *st, int64_t after, int64_t *id, fherr *err);
 /* Did user take part (started it, or owned one of its tasks at any time)? */
 int store_process_involves(store *st, int64_t process_id, int64_t user_id, int *yes, fherr *err);
+/* The caller read, outside a write, that user took part (it started the
+ * process, or owns one of its tasks): the row is there, and this store's
+ * next write need not add it again. */
+void store_participant_known(store *st, int64_t process_id, int64_t user_id);
 
 /* --- tasks ----------------------------------------------------------- */
 
@@ -431,6 +435,11 @@ typedef enum { STORE_ID_PROCESS, STORE_ID_TASK } store_id_kind;
  * it if *held, and ends the session if it cannot. */
 int store_process_lock(store *st, int64_t process_id, int *held, fherr *err);
 void store_process_unlock(store *st, int64_t process_id, int *held);
+/* A task's process (FH_NOT_FOUND: no such task) and, on PostgreSQL, its
+ * lock if no session holds it (*held = 1), in one statement: the task
+ * actions' look-up and lock in one round trip.  *held = 0 when another
+ * session has it, and always on SQLite: then store_process_lock. */
+int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int *held, fherr *err);
 
 /* The id the next new process or task will be written with.  Ids are
  * handed out before the write because callbacks and tokens see them; one

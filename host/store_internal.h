@@ -55,7 +55,7 @@ enum {
   /* external tasks (store_external.c) */
   Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
   /* the process lock across hosts (store_lock.c; PostgreSQL only) */
-  Q_PROC_LOCK, Q_PROC_UNLOCK,
+  Q_PROC_LOCK, Q_PROC_UNLOCK, Q_TASK_PROCESS_LOCK,
   /* the previous tasks of a list page's rows, in one statement (store_task_list) */
   Q_LIST_PREVIOUS,
   /* a request's sign-in in fewer statements: a token's user, a user's permissions and groups at once */

@@ -34,6 +34,23 @@ int store_process_lock(store *st, int64_t process_id, int *held, fherr *err) {
   return FH_OK;
 }
 
+int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int *held, fherr *err) {
+  *held = 0;
+  if (!shared(st)) return store_task_process(st, task_id, process_id, err);
+  dbs *s = sq_prep(st, Q_TASK_PROCESS_LOCK, err);
+  if (!s) return err->code;
+  dbs_bind_int64(s, 1, task_id);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *process_id = dbs_col_int64(s, 0);
+    *held = dbs_col_int(s, 1) != 0;
+  }
+  dbs_reset(s);
+  if (rc == DB_ROW) return FH_OK;
+  if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
+  return sq_fail(st, err, rc, "get task");
+}
+
 void store_process_unlock(store *st, int64_t process_id, int *held) {
   if (!*held) return;
   *held = 0;

@@ -970,6 +970,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_EXT_EXPIRIES] = "SELECT coalesce(sum(lease_expiries), 0) FROM task WHERE flow_task_type = 'external'",
   [Q_PROC_LOCK] = "SELECT pg_advisory_lock($1::bigint)",
   [Q_PROC_UNLOCK] = "SELECT pg_advisory_unlock($1::bigint)",
+  /* the task's process and, if free, its lock, in one round trip: the
+   * target list runs only for the one row the primary key finds */
+  [Q_TASK_PROCESS_LOCK] = "SELECT process_id, pg_try_advisory_lock(process_id)::int FROM task WHERE id = $1",
   [Q_RENAME] = "UPDATE task SET flow_task = $2 WHERE flow_task = $1",
   [Q_RECEIVER_NEXT] =
       "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"

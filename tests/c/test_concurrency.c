@@ -7,12 +7,17 @@
  *  - engines of different hosts (each its own flow registry, so the host's
  *    in-process lock does not join them) take turns on one process: on
  *    PostgreSQL the cross-host process lock makes every action compute on
- *    the latest state, so none starts over. */
+ *    the latest state, so none starts over;
+ *  - a task action that finds its process's lock of this host taken lets
+ *    go of the database's lock it got with the task's look-up before it
+ *    waits (else the holder, waiting for the database's, would deadlock
+ *    with it until the lock timeout). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "engine_internal.h"
 #include "metrics.h"
 #include "test.h"
 
@@ -261,10 +266,92 @@ static int test_job_workers_race(void) {
   return 0;
 }
 
+typedef struct one_action {
+  int64_t task_id;
+  int rc;
+  char why[1024];
+} one_action;
+
+static void *execute_one(void *arg) {
+  one_action *a = arg;
+  engine *e = open_engine("act");
+  fh_actor sys;
+  fh_actor_system(&sys);
+  json_t *out = NULL;
+  fherr err = {0};
+  a->rc = e ? engine_task_action(e, &sys, a->task_id, "execute", NULL, &out, &err) : FH_INTERNAL;
+  snprintf(a->why, sizeof a->why, "%s", err.message);
+  json_decref(out);
+  engine_close(e);
+  return NULL;
+}
+
+/* PostgreSQL: 1 once a session of this database other than conn's has
+ * released an advisory lock as its last statement and gone idle. */
+static int someone_unlocked(PGconn *conn) {
+  PGresult *res = PQexec(conn, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                               " AND pid <> pg_backend_pid() AND state = 'idle'"
+                               " AND query LIKE 'SELECT pg_advisory_unlock%'");
+  int yes = PQresultStatus(res) == PGRES_TUPLES_OK && atoi(PQgetvalue(res, 0, 0)) > 0;
+  PQclear(res);
+  return yes;
+}
+
+static int test_task_lock_order(void) {
+  CHECK(setup() == 0);
+  engine *e = open_engine("main");
+  CHECK(e);
+  fh_actor sys;
+  fh_actor_system(&sys);
+  json_t *out = NULL;
+  fherr err = {0};
+  CHECK(engine_start(e, &sys, "fanout", "start", NULL, &out, &err) == FH_OK);
+  int64_t pid = json_integer_value(json_object_get(json_object_get(out, "process"), "id"));
+  one_action a = {0};
+  size_t i;
+  json_t *t;
+  json_array_foreach(json_object_get(out, "tasks"), i, t) {
+    if (!strcmp(json_string_value(json_object_get(t, "type")), "function"))
+      a.task_id = json_integer_value(json_object_get(t, "id"));
+  }
+  json_decref(out);
+  CHECK(pid && a.task_id);
+  engine_lock_process(reg, pid);   /* this host is acting on the process */
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, execute_one, &a) == 0);
+  int free_again = 1;
+  if (getenv("FLOWHOST_TEST_PG")) {
+    PGconn *conn = PQconnectdb(db_path);
+    CHECK(PQstatus(conn) == CONNECTION_OK);
+    /* the action took the database's lock with its look-up, found this
+     * host's taken and let the database's go: wait (bounded) for that */
+    int seen = 0;
+    for (int tries = 0; tries < 1000 && !(seen = someone_unlocked(conn)); tries++) usleep(10000);
+    CHECK(seen);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%lld)", (long long)pid);
+    PGresult *res = PQexec(conn, sql);
+    free_again = PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%lld)", (long long)pid);
+    PQclear(PQexec(conn, sql));
+    PQfinish(conn);
+  }
+  engine_unlock_process(reg, pid);
+  pthread_join(th, NULL);
+  CHECK(free_again);   /* nobody held the database's lock while waiting for this host's */
+  if (a.rc != FH_OK) fprintf(stderr, "  execute: %d %s\n", a.rc, a.why);
+  CHECK(a.rc == FH_OK);
+  engine_close(e);
+  teardown();
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"split_join_race", test_split_join_race},
     {"job_workers_race", test_job_workers_race},
     {"hosts_take_turns", test_hosts_take_turns},
+    {"task_lock_order", test_task_lock_order},
     {NULL, NULL},
 };
 

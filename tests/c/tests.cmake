@@ -13,7 +13,7 @@ add_c_tests(store schema users_and_permissions process_and_tasks token_prefixes 
             job_lease rollback_and_rename task_lists group_commit deferred_sync combined_writes combined_rerun
             messages list_rows list_owner audit_by_process checkpoints_beside queue_walk due_parts
             process_list_shapes error_list all_few)
-add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns)
+add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns task_lock_order)
 add_c_tests(luavm error_location budget memory_limit_steps json_round_trip pool)
 add_c_tests(short_txn handler_outside_writer)
 add_c_tests(auth hash_and_verify old_hashes_verify bounded_parallel)
@@ -31,6 +31,8 @@ add_c_tests(store_versions stamp_and_current running_capped find move_with_map p
 add_c_tests(store_pg texts selection sqlstates)
 # Statements and round trips counted by the statement shim (GET /metrics).
 add_c_tests(db_counts sqlite postgresql begin_deferred sent_ahead render)
+# What a helloworld process costs the database, action by action (issue 13's budget of 30).
+add_c_tests(statements helloworld)
 add_c_tests(jsonw strings structure values object_texts task_rows process_rows)
 # The VFS writing one commit's WAL frames with one write (host/store_walbuf.c).
 add_c_tests(walbuf concurrent_commits spill_rollback one_write_per_commit write_error run_written_before_calls wal_filled_ahead

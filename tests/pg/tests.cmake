@@ -8,13 +8,14 @@
 #                  engines of 4 "hosts" on one process take turns (the advisory process lock)
 #   pg_c_store_versions  the stored flow versions (trigger, current version, moves)
 #   pg_c_db_counts statements and round trips counted per request sent to the server
+#   pg_c_statements  what each action of a helloworld process costs the server
 #   pg_lua_a/b     every busted spec of tests/lua against PostgreSQL
 #   pg_http        the HTTP specs against serve on PostgreSQL, and the index upkeep (upkeep_spec)
 #   pg_http_drop   serve when PostgreSQL drops its connections (503, then full service)
 #   pg_cli         the CLI end to end on PostgreSQL
 #   pg_reload      hot reload and flow versions against serve on PostgreSQL
 set(PG_CLUSTER ${CMAKE_SOURCE_DIR}/tests/pg/pg_cluster.sh)
-foreach(unit store_pg store concurrency store_versions db_counts token_use)
+foreach(unit store_pg store concurrency store_versions db_counts statements token_use)
   add_test(NAME pg_c_${unit} COMMAND ${PG_CLUSTER} $<TARGET_FILE:test_${unit}>)
   set_tests_properties(pg_c_${unit} PROPERTIES LABELS "pg" TIMEOUT 120 ENVIRONMENT "${FLOWHOST_TEST_ENV}")
 endforeach()
