@@ -29,6 +29,11 @@
  * in order: row k binds 23k+1 to 23k+23). */
 #define TASK_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
+/* a process row with its id (store_write_process) */
+#define PROC_INSERT                                                                                            \
+  "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"   \
+  " parent_id, depth, flow_version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, " CURRENT_VERSION("?2") ")"
+
 const char *const STORE_SQL[Q__COUNT] = {
   [Q_BEGIN] = "BEGIN IMMEDIATE",
   [Q_COMMIT] = "COMMIT",
@@ -103,9 +108,8 @@ const char *const STORE_SQL[Q__COUNT] = {
   /* a list page's processes whose summaries are not cached, in one statement (?1: a JSON array of ids) */
   [Q_PROC_GET_MANY] = PROC_ROW("user") "WHERE p.id IN (SELECT value FROM json_each(?1))",
   [Q_PROC_UPDATE] = "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1 WHERE id = ?1",
-  [Q_PROC_INSERT_ROW] =
-      "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"
-      " parent_id, depth, flow_version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, " CURRENT_VERSION("?2") ")",
+  [Q_PROC_INSERT_ROW] = PROC_INSERT,
+  [Q_PROC_INSERT_TOP] = PROC_INSERT,   /* a process that is nobody's child (PostgreSQL: sent ahead) */
   /* the short write of an action: only if nobody wrote the process since it was read */
   [Q_PROC_UPDATE_CHECKED] =
       "UPDATE process SET status = ?2, data = ?3, finished_at = ?4, version = version + 1"
@@ -2689,7 +2693,7 @@ static void reseed_ids(store *st) {
 }
 
 static int process_insert_row(store *st, const st_process *p, fherr *err) {
-  dbs *s = sq_prep(st, Q_PROC_INSERT_ROW, err);
+  dbs *s = sq_prep(st, p->parent_task_id ? Q_PROC_INSERT_ROW : Q_PROC_INSERT_TOP, err);
   if (!s) return FH_INTERNAL;
   dbs_bind_int64(s, 1, p->id);
   dbs_bind_text(s, 2, p->flow);

@@ -35,6 +35,11 @@
 #define PARAM_VALUE(p, agg, none) "(" PARAM_AGG(p, agg, none) ")"
 #define MAX_ID "9223372036854775807"
 
+/* a process row with its id (store_write_process) */
+#define PROC_INSERT                                                                                            \
+  "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"   \
+  " parent_id, depth) VALUES($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10)"
+
 const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_BEGIN] = "BEGIN",
   [Q_COMMIT] = "COMMIT",
@@ -110,9 +115,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* a list page's processes whose summaries are not cached (store.c) */
   [Q_PROC_GET_MANY] = PROC_ROW("\"user\"") "WHERE p.id = ANY " PAGE_IDS,
   [Q_PROC_UPDATE] = "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1 WHERE id = $1",
-  [Q_PROC_INSERT_ROW] =
-      "INSERT INTO process(id, flow, status, data, created_by, created_at, finished_at, version, parent_task_id,"
-      " parent_id, depth) VALUES($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10)",
+  [Q_PROC_INSERT_ROW] = PROC_INSERT,
+  [Q_PROC_INSERT_TOP] = PROC_INSERT,
   /* the short write of an action: only if nobody wrote the process since it was read */
   [Q_PROC_UPDATE_CHECKED] =
       "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1"
@@ -1088,6 +1092,12 @@ int store_pg_deferrable(int q) {
   case Q_TASK_PREV_ADD: case Q_TASK_PREV_ADD_2: case Q_TASK_PREV_ADD_3: case Q_TASK_PREV_ADD_4:
   case Q_TASK_PREV_ADD_MANY: case Q_PARTICIPANT_ADD:
   case Q_DATA_AUDIT_ADD: case Q_DATA_AUDIT_FIRST: case Q_DATA_SEARCH_INSERT: case Q_DATA_SEARCH_DELETE:
+  /* a new process that is nobody's child: its id comes from the sequence,
+   * so only a broken row could fail it (the COMMIT then reports that); a
+   * child's insert (Q_PROC_INSERT_ROW) waits for its answer, since its
+   * Subprocess task's unique index failing there means "started already",
+   * which the engine retries (FH_STALE) */
+  case Q_PROC_INSERT_TOP:
     return 1;
   default:
     return 0;

@@ -5,7 +5,13 @@
  * action is held to what it costs now, so that a change that adds a
  * statement to an action shows here, not in a benchmark run weeks later.
  * On SQLite without FLOWHOST_TEST_PG; on PostgreSQL under pg_cluster.sh
- * (pg_c_statements). */
+ * (pg_c_statements).
+ *
+ * Writes sent ahead without waiting for their answer (PostgreSQL: a new
+ * process's row, its tasks, ...) must still fail their action when the
+ * server refuses them: sent_ahead_fails starts a process for a user that
+ * is not in the database (the row's created_by breaks its foreign key) and
+ * checks that the start fails and leaves nothing. */
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,11 +34,11 @@ typedef struct budget {
  * owner asks nothing about who took part (the owner did); an assign by a
  * member of the task's queue neither. */
 static const budget SQLITE = {{6, 8, 9}, {0, 0, 0}};
-/* start: the ids, BEGIN, process, participant, tasks, audit, COMMIT in 3
- * round trips; assign: the task's process with its lock, the process, its
+/* start: the ids, then BEGIN, process, participant, tasks, audit and
+ * COMMIT in one round trip (all sent ahead); assign: the task's process with its lock, the process, its
  * tasks, BEGIN with the writes, COMMIT, the unlock; execute: the same with
  * the new task's ids and the audit row */
-static const budget POSTGRESQL = {{7, 9, 11}, {3, 6, 7}};
+static const budget POSTGRESQL = {{7, 9, 11}, {2, 6, 7}};
 
 static int64_t approve_of(json_t *out) {
   size_t k;
@@ -130,8 +136,80 @@ static int test_helloworld(void) {
   return 0;
 }
 
+/* count(*) of the processes in the database db (a file or a PostgreSQL
+ * URL), read on a connection of its own; -1 on failure */
+static long processes_in(const char *db) {
+  long n = -1;
+  if (!strncmp(db, "postgresql:", 11)) {
+    PGconn *c = PQconnectdb(db);
+    PGresult *res = PQexec(c, "SELECT count(*) FROM process");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return n;
+  }
+  sqlite3 *lite = NULL;
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_open_v2(db, &lite, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(lite, "SELECT count(*) FROM process", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    n = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(lite);
+  return n;
+}
+
+static int test_sent_ahead_fails(void) {
+  char dir[] = "/tmp/flowhost-statements-XXXXXX", path[256], url[512];
+  CHECK(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/db", dir);
+  const char *db = test_db(path, url, sizeof url);
+  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  char flows[512], lua[512];
+  snprintf(flows, sizeof flows, "%s/flows", src);
+  snprintf(lua, sizeof lua, "%s/lua", src);
+  fherr err = {0};
+  flowreg *reg = flowreg_new(flows, lua, &err);
+  CHECK(reg && !flowreg_load_all(reg, &err));
+  engine *e = NULL;
+  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0};
+  CHECK(engine_open(&eo, &e, &err) == FH_OK);
+  int64_t id = 0;
+  CHECK(store_user_add(e->st, "alice", NULL, 0, &id, &err) == FH_OK);
+  CHECK(store_grant(e->st, "alice", "helloworld.start", &err) == FH_OK);
+  fh_actor alice, ghost;
+  CHECK(identity_actor(e, "alice", &alice, &err) == FH_OK);
+  CHECK(identity_actor(e, "alice", &ghost, &err) == FH_OK);
+  ghost.id = id + 1000;   /* signed in, then gone from the database */
+  json_t *out = NULL, *data = json_pack("{s:s}", "text", "refused");
+  CHECK(engine_start(e, &alice, "helloworld", "start", data, &out, &err) == FH_OK);
+  json_decref(out);
+  out = NULL;
+  long before = processes_in(db);
+  CHECK(before == 1);
+  fherr_clear(&err);
+  int rc = engine_start(e, &ghost, "helloworld", "start", data, &out, &err);
+  fprintf(stderr, "  the ghost's start: %d %s\n", rc, err.message);
+  CHECK(rc != FH_OK);
+  CHECK(out == NULL);
+  CHECK(processes_in(db) == before);   /* nothing of it stayed */
+  fherr_clear(&err);
+  /* and the connection goes on */
+  CHECK(engine_start(e, &alice, "helloworld", "start", data, &out, &err) == FH_OK);
+  json_decref(out);
+  CHECK(processes_in(db) == before + 1);
+  json_decref(data);
+  fh_actor_free(&alice);
+  fh_actor_free(&ghost);
+  engine_close(e);
+  flowreg_free(reg);
+  if (db == path) test_remove_db(path);
+  rmdir(dir);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"helloworld", test_helloworld},
+    {"sent_ahead_fails", test_sent_ahead_fails},
     {NULL, NULL},
 };
 
