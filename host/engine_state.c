@@ -161,11 +161,10 @@ int pstate_load_one(engine *e, const st_task *task, pstate *ps, fherr *err) {
 
 int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err) {
   memset(ps, 0, sizeof *ps);
-  int rc = store_process_get(e->st, process_id, &ps->proc, err);
-  if (rc) return rc;
   st_task *rows = NULL;
   int n = 0;
-  if ((rc = store_task_of_process(e->st, process_id, &rows, &n, err))) return rc;
+  int rc = store_process_load(e->st, process_id, &ps->proc, &rows, &n, err);
+  if (rc) return rc;
   for (int i = 0; i < n && !rc; i++) rc = append_row(ps, &rows[i], NULL, err);
   for (int i = ps->ntasks; i < n; i++) st_task_free(&rows[i]);   /* left after a failure */
   free(rows);

@@ -363,23 +363,24 @@ int engine_process_get(engine *e, const fh_actor *a, int64_t process_id, json_t 
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
   st_process p;
-  if ((rc = store_process_get(e->st, process_id, &p, err))) return rc;
+  st_task *rows = NULL;
+  int n = 0;
+  /* the tasks with the process (one round trip on PostgreSQL), before
+   * knowing whether they are shown: nearly always they are */
+  if ((rc = store_process_load(e->st, process_id, &p, &rows, &n, err))) return rc;
   int visible = engine_can_see_process(e, a, &p, err);
   if (visible == 0) visible = candidate_of(e, a, process_id);
   if (visible <= 0) {
+    st_task_array_free(rows, n);
     st_process_free(&p);
     return visible < 0 ? FH_INTERNAL : fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)process_id);
   }
-  st_task *rows = NULL;
-  int n = 0;
-  if (!(rc = store_task_of_process(e->st, process_id, &rows, &n, err))) {
-    json_t *tasks = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(tasks, view_task_json(e, &rows[i]));
-    json_t *children = NULL;
-    if ((rc = store_process_children(e->st, process_id, &children, err))) json_decref(tasks);
-    else
-      *out = json_pack("{s:o, s:o, s:o}", "process", view_process_json(e, &p), "tasks", tasks, "children", children);
-  }
+  json_t *tasks = json_array();
+  for (int i = 0; i < n; i++) json_array_append_new(tasks, view_task_json(e, &rows[i]));
+  json_t *children = NULL;
+  if ((rc = store_process_children(e->st, process_id, &children, err))) json_decref(tasks);
+  else
+    *out = json_pack("{s:o, s:o, s:o}", "process", view_process_json(e, &p), "tasks", tasks, "children", children);
   st_task_array_free(rows, n);
   st_process_free(&p);
   return rc;

@@ -1539,11 +1539,8 @@ void sq_read_process(dbs *s, st_process *out) {
   out->depth = dbs_col_int(s, 11);
 }
 
-int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
-  memset(out, 0, sizeof *out);
-  dbs *s = sq_prep(st, Q_PROC_GET, err);
-  if (!s) return FH_INTERNAL;
-  dbs_bind_int64(s, 1, id);
+/* The process row of s (Q_PROC_GET, bound to id). */
+static int process_row(store *st, dbs *s, int64_t id, st_process *out, fherr *err) {
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
     sq_read_process(s, out);
@@ -1553,6 +1550,14 @@ int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   sq_done(s);
   if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)id);
   return sq_fail(st, err, rc, "get process");
+}
+
+int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
+  memset(out, 0, sizeof *out);
+  dbs *s = sq_prep(st, Q_PROC_GET, err);
+  if (!s) return FH_INTERNAL;
+  dbs_bind_int64(s, 1, id);
+  return process_row(st, s, id, out, err);
 }
 
 /* n ids as a JSON array ("[3,4]") into text (room for n * 21 + 2 bytes):
@@ -2016,6 +2021,31 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
   if (!s) return FH_INTERNAL;
   dbs_bind_int64(s, 1, pid);
   return task_rows(st, s, 16, rows, n, err);
+}
+
+int store_process_load(store *st, int64_t pid, st_process *p, st_task **rows, int *n, fherr *err) {
+  memset(p, 0, sizeof *p);
+  *rows = NULL;
+  *n = 0;
+  dbs *ps = sq_prep(st, Q_PROC_GET, err), *ts = ps ? sq_prep(st, Q_TASK_OF_PROCESS, err) : NULL;
+  if (!ts) return FH_INTERNAL;
+  dbs_bind_int64(ps, 1, pid);
+  dbs_bind_int64(ts, 1, pid);
+  /* PostgreSQL: both in one round trip, the process first (a write since
+   * the process was read changes its version, which the action's write
+   * checks); a failed send leaves the read to its step */
+  dbs_send(ps);
+  dbs_send(ts);
+  int rc = process_row(st, ps, pid, p, err);
+  if (rc) {
+    sq_done(ts);
+    return rc;
+  }
+  if ((rc = task_rows(st, ts, 16, rows, n, err))) {   /* on failure nothing is left to free */
+    st_process_free(p);
+    memset(p, 0, sizeof *p);
+  }
+  return rc;
 }
 
 /* Appends id to the row's "previous" text ("3" -> "3,4"). */

@@ -314,6 +314,10 @@ int store_task_count_done_type(store *st, int64_t process_id, const char *type,
                                int64_t *n, fherr *err);
 /* Every task of a process, oldest first, as st_task rows. */
 int store_task_of_process(store *st, int64_t process_id, st_task **rows, int *n, fherr *err);
+/* The process and all its tasks (in id order), as store_process_get and
+ * store_task_of_process read them; on PostgreSQL in one round trip.  On
+ * failure nothing is left to free. */
+int store_process_load(store *st, int64_t id, st_process *out, st_task **rows, int *n, fherr *err);
 void st_task_array_free(st_task *rows, int n);
 
 enum { STORE_VIEW_INBOX, STORE_VIEW_QUEUE, STORE_VIEW_ARCHIVE, STORE_VIEW_ALL };

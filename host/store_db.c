@@ -127,6 +127,8 @@ int dbs_prepare(dbc *c, int q, const char *sql, dbs **out) {
 
 void dbs_defer_ok(dbs *s) { s->deferrable = 1; }
 
+int dbs_send(dbs *s) { return s->c->kind == DB_KIND_PG ? pg_send(s) : DB_OK; }
+
 void dbs_finalize(dbs *s) {
   if (!s) return;
   if (s->c->kind == DB_KIND_PG) {

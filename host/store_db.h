@@ -28,6 +28,10 @@ typedef enum db_kind { DB_KIND_SQLITE, DB_KIND_PG } db_kind;
 
 /* Most parameters of one statement (Q_TASK_INSERT_4: four rows of 23). */
 #define DBS_MAXP 92
+/* Most statements sent with dbs_send at once (a further one waits first). */
+#define DBC_SENT_MAX 4
+
+struct dbs;
 
 /* A connection.  PostgreSQL keeps no rowid nor change count of its own:
  * dbs_step records them from the command's result. */
@@ -44,6 +48,11 @@ typedef struct dbc {
   char setup[128];          /* PG: session settings, run again after a reconnect */
   int begin_pending;        /* PG: a BEGIN not sent yet: it goes with the next statement */
   int piped;                /* PG: statements sent ahead in pipeline mode, answers not read yet */
+  /* PG: reads sent with dbs_send, in the pipeline with the rest: their
+   * places among the piped statements, and the statements that keep
+   * their answers */
+  int nsent, sent_at[DBC_SENT_MAX];
+  struct dbs *sent[DBC_SENT_MAX];
   uint64_t statements;      /* executions on this connection (also metrics_db.h, per backend) */
   uint64_t round_trips;     /* PG: requests answered by the server (executions, prepares, describes) */
 } dbc;
@@ -62,6 +71,7 @@ typedef struct dbs {
   PGresult *res;            /* PG: the rows of the current execution */
   int row, nrows, executed;
   int deferrable;           /* PG: its caller reads no rows, count nor id (dbs_defer_ok) */
+  int sent;                 /* PG: sent by dbs_send, its answer not read yet */
 } dbs;
 
 /* Which backend a --db value selects: postgresql:// and postgres:// URLs
@@ -99,6 +109,17 @@ int dbs_prepare(dbc *c, int q, const char *sql, dbs **out);
  * its answer (an error included) comes with the next statement that needs
  * one (store_pg.c).  No effect on SQLite. */
 void dbs_defer_ok(dbs *s);
+/* Sends a read (bound, not stepped yet) now, outside a transaction, without
+ * waiting for its answer: the next request on the connection that waits
+ * for one (the first step of this read or of another sent with it, any
+ * other statement, a prepare) brings every answer back in one round trip,
+ * and each read's steps then walk its own rows as usual.  So two reads sent
+ * one after the other cost one round trip; the server runs them in the
+ * order they were sent.  If one fails, the reads sent after it fail too
+ * (PostgreSQL skips them).  On PostgreSQL only (SQLite: nothing; the read
+ * runs at its first step); in a transaction it does nothing either.  A
+ * reset or finalize of a read sent and not stepped reads its answer first. */
+int dbs_send(dbs *s);
 void dbs_finalize(dbs *s);
 /* Forgets the current execution's rows, keeping the bindings. */
 void dbs_reset(dbs *s);
@@ -136,6 +157,7 @@ int pg_exec(dbc *c, const char *sql);
 void pg_end_session(dbc *c);
 int pg_prepare(dbs *s);
 int pg_step(dbs *s);
+int pg_send(dbs *s);
 void pg_reset(dbs *s);
 int pg_col_type(dbs *s, int col);
 /* An ad hoc statement's text for PostgreSQL: SQLite's ?N become $N (ad hoc

@@ -15,6 +15,9 @@
  * (dbs_defer_ok) is sent ahead in the same pipeline without waiting; the
  * next statement that needs an answer goes after it, and one round trip
  * brings them all (see "sent ahead" below).
+ * Reads can be sent ahead too, outside a transaction (dbs_send: a process
+ * and its tasks): their answers come back with the next request that waits
+ * for one, and each read keeps its own ("sent reads" below).
  * Every request sent to the server is counted (dbc_count: a round trip, and
  * a statement when it executes one), for GET /metrics and the benchmarks.
  * A statement that finds its connection dead outside a transaction is run
@@ -91,6 +94,13 @@ void pg_close(dbc *c) {
   c->pg = NULL;
 }
 
+/* The reads sent with dbs_send lost their answers (the connection broke):
+ * each runs again at its step. */
+static void forget_sent(dbc *c) {
+  for (int i = 0; i < c->nsent; i++) c->sent[i]->sent = 0;
+  c->nsent = 0;
+}
+
 /* Reconnects a connection that broke; DB_BUSY while the server is away. */
 static int ensure_connected(dbc *c) {
   if (!c->pg) return fail(c, NULL);
@@ -99,6 +109,7 @@ static int ensure_connected(dbc *c) {
   if (pq.PQstatus(c->pg) != CONNECTION_OK) return fail(c, NULL);
   c->lost = 0;
   c->piped = 0;   /* the pipeline went with the session */
+  forget_sent(c);
   c->gen++;
   pq.PQclear(pq.PQexec(c->pg, "SET client_min_messages = warning"));
   dbc_count(c, 1, 1);
@@ -159,10 +170,21 @@ static int may_rerun(const dbc *c, int was_idle, const char *sql) {
 
 static int pipe_active(const dbc *c) { return pq.PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF; }
 
+/* The pipeline holds nothing but reads sent with dbs_send. */
+static int reads_only(const dbc *c) { return c->nsent > 0 && c->piped == c->nsent; }
+
 /* In a transaction (begun, or its BEGIN pending): only there is a write
  * sent ahead, since its error must reach the transaction's caller. */
 static int in_txn(const dbc *c) {
-  return c->begin_pending || pipe_active(c) || pq.PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+  return c->begin_pending || (pipe_active(c) && !reads_only(c)) ||
+         pq.PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+}
+
+/* The read sent at place `query` of the pipeline, or NULL. */
+static dbs *sent_at(const dbc *c, int query) {
+  for (int i = 0; i < c->nsent; i++)
+    if (c->sent_at[i] == query) return c->sent[i];
+  return NULL;
 }
 
 /* Pipeline mode on, with the pending BEGIN sent first; 0: the connection failed. */
@@ -198,7 +220,10 @@ static PGresult *pipe_finish(dbc *c, int last, PGresult **bad) {
         synced = 1;
         break;
       }
-      if (query < ahead) {
+      dbs *read = query < ahead ? sent_at(c, query) : NULL;
+      if (read && !read->res) {   /* a sent read keeps its answer, a failure included */
+        read->res = r;
+      } else if (query < ahead) {
         if (!*bad && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED) *bad = r;
         else pq.PQclear(r);
       } else if (!out) {
@@ -209,6 +234,14 @@ static PGresult *pipe_finish(dbc *c, int last, PGresult **bad) {
     }
   }
   if (!synced || !pq.PQexitPipelineMode(c->pg)) c->lost = 1;
+  for (int i = 0; i < c->nsent; i++) {   /* answered, or lost: each runs again at its step */
+    c->sent[i]->sent = 0;
+    if (c->lost) {
+      pq.PQclear(c->sent[i]->res);
+      c->sent[i]->res = NULL;
+    }
+  }
+  c->nsent = 0;
   if (c->lost && last && !*bad) {
     pq.PQclear(out);
     out = NULL;
@@ -401,7 +434,59 @@ static int execute(dbs *s) {
   return rc;
 }
 
+/* --- sent reads ------------------------------------------------------------------
+ *
+ * dbs_send puts a read in the pipeline outside a transaction (no BEGIN) and
+ * returns; pipe_finish files each sent read's answer in its own dbs (res,
+ * not executed yet), and its first step takes it from there.  A statement
+ * that is not one of them and comes meanwhile joins the pipeline as the
+ * one that waits (execute_once): the same round trip.  If a sent read
+ * failed, PostgreSQL skipped the rest of the pipeline: those report it at
+ * their steps.  A lost connection drops the answers: each read runs again
+ * at its step, on the new connection (a read may). */
+int pg_send(dbs *s) {
+  dbc *c = s->c;
+  if (s->sent) return DB_OK;
+  int rc = ensure_connected(c);
+  if (rc) return rc;
+  if (in_txn(c)) return DB_OK;   /* it runs at its step, with the transaction's writes */
+  if (c->nsent == DBC_SENT_MAX && (rc = pipe_drain(c))) return rc;
+  if (s->q >= 0 && s->gen != c->gen && (rc = pg_prepare(s))) return rc;
+  pg_reset(s);
+  char name[16];
+  if (s->q >= 0) statement_name(s, name, sizeof name);
+  if (!pipe_open(c) || !send_statement(s, s->q >= 0 ? name : NULL, (const char *const *)s->vals)) return fail(c, NULL);
+  c->sent_at[c->nsent] = c->piped;
+  c->sent[c->nsent++] = s;
+  c->piped++;
+  dbc_count(c, 1, 0);
+  s->sent = 1;
+  return DB_OK;
+}
+
+/* A sent read's answer, filed by pipe_finish, as an execution's. */
+static int take_sent(dbs *s) {
+  s->executed = 1;
+  ExecStatusType st = pq.PQresultStatus(s->res);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    int rc = fail(s->c, s->res);
+    pg_reset(s);
+    s->executed = 1;
+    return rc;
+  }
+  s->row = 0;
+  s->nrows = pq.PQntuples(s->res);
+  note_command(s);
+  return DB_OK;
+}
+
 int pg_step(dbs *s) {
+  if (s->sent) pipe_drain(s->c);   /* its answer, or none (lost): then it runs again below */
+  if (!s->executed && s->res) {
+    int rc = take_sent(s);
+    if (rc) return rc;
+    return s->row < s->nrows ? DB_ROW : DB_DONE;
+  }
   if (!s->executed) {
     int rc = execute(s);
     if (rc) return rc;
@@ -414,6 +499,7 @@ int pg_step(dbs *s) {
 }
 
 void pg_reset(dbs *s) {
+  if (s->sent) pipe_drain(s->c);   /* its answer is on its way: read, then dropped */
   pq.PQclear(s->res);
   s->res = NULL;
   s->row = s->nrows = 0;

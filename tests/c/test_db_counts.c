@@ -5,7 +5,9 @@
  * sent (an execution, a prepare, a describe), the prepare not being a
  * statement, and a BEGIN sent with the statement after it (one round trip
  * for both; nothing for a transaction that ran nothing), and writes sent
- * ahead in a transaction (no round trip until a statement needs an answer).  The connection's counts and the process-wide ones move
+ * ahead in a transaction (no round trip until a statement needs an answer),
+ * and reads sent with dbs_send (their answers with the next request that
+ * waits: two reads, one round trip).  The connection's counts and the process-wide ones move
  * alike, and GET /metrics shows them by backend.  The PostgreSQL case needs
  * FLOWHOST_TEST_PG (tests/pg/pg_cluster.sh) and is skipped without it. */
 #include <stdint.h>
@@ -73,6 +75,10 @@ static int test_sqlite(void) {
   CHECK(moved_by(c, k, 1, 0));
   CHECK(walk(sel) == 3);          /* stepped again after its end: a new execution */
   CHECK(moved_by(c, k, 2, 0));
+  CHECK(dbs_send(sel) == DB_OK);  /* nothing on SQLite: it runs at its step */
+  CHECK(moved_by(c, k, 2, 0));
+  CHECK(walk(sel) == 3);
+  CHECK(moved_by(c, k, 3, 0));
   dbs_finalize(ins);
   dbs_finalize(sel);
   dbc_close(c);
@@ -81,13 +87,31 @@ static int test_sqlite(void) {
 
 /* A connection to a new database on the server of FLOWHOST_TEST_PG; NULL
  * if it cannot be had. */
-static dbc *open_pg(void) {
-  char url[512], msg[256];
+static char last_url[512];   /* the database open_pg made last */
+
+static dbc *open_url(const char *url) {
+  char msg[256];
   dbc *c = NULL;
-  if (dbc_open(test_db(NULL, url, sizeof url), &c, msg, sizeof msg) == DB_OK) return c;
+  if (dbc_open(url, &c, msg, sizeof msg) == DB_OK) return c;
   fprintf(stderr, "  cannot open the test database: %s\n", msg);
   dbc_close(c);
   return NULL;
+}
+
+static dbc *open_pg(void) { return open_url(test_db(NULL, last_url, sizeof last_url)); }
+
+/* A second connection to the database open_pg made last. */
+static dbc *open_pg_same(void) { return open_url(last_url); }
+
+/* Is the server process pid still there (as seen on c)? */
+static int backend_alive(dbc *c, int pid) {
+  char sql[96];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_stat_activity WHERE pid = %d", pid);
+  dbs *s = NULL;
+  int n = 1;
+  if (dbs_prepare(c, -1, sql, &s) == DB_OK && dbs_step(s) == DB_ROW) n = dbs_col_int(s, 0);
+  dbs_finalize(s);
+  return n != 0;
 }
 
 static int test_postgresql(void) {
@@ -253,6 +277,103 @@ static int test_sent_ahead(void) {
   return 0;
 }
 
+/* A cached statement's first row as an integer, stepped to its end; -1 on failure. */
+static int first_int(dbs *s) {
+  int rc = dbs_step(s), v = rc == DB_ROW ? dbs_col_int(s, 0) : -1;
+  while (rc == DB_ROW) rc = dbs_step(s);
+  dbs_reset(s);
+  return rc == DB_DONE ? v : -1;
+}
+
+/* PostgreSQL: reads sent with dbs_send come back with the next request
+ * that waits for an answer, each in its own statement; a failed one fails
+ * those sent after it; a reset reads a sent answer first; in a transaction
+ * a send does nothing; a connection lost meanwhile runs the read again. */
+static int test_reads_sent(void) {
+  if (!getenv("FLOWHOST_TEST_PG")) return fprintf(stderr, "  skipped: no FLOWHOST_TEST_PG\n"), 0;
+  dbc *c = open_pg();
+  CHECK(c);
+  CHECK(dbc_exec(c, "CREATE TABLE p(v INTEGER PRIMARY KEY); INSERT INTO p VALUES (1), (2), (3)") == DB_OK);
+  dbs *upto = NULL, *count = NULL, *div = NULL, *pid = NULL;
+  CHECK(dbs_prepare(c, 1, "SELECT v FROM p WHERE v <= $1 ORDER BY v", &upto) == DB_OK);
+  CHECK(dbs_prepare(c, 2, "SELECT count(*) FROM p", &count) == DB_OK);
+  CHECK(dbs_prepare(c, 3, "SELECT 10 / ($1::int - 1)", &div) == DB_OK);
+  CHECK(dbs_prepare(c, 4, "SELECT pg_backend_pid()", &pid) == DB_OK);
+  dbs_bind_int(upto, 1, 2);
+  dbs_bind_int(div, 1, 1);
+  counts k = snapshot(c);
+  /* two reads, one round trip, each its own rows */
+  CHECK(dbs_send(upto) == DB_OK && dbs_send(count) == DB_OK);
+  CHECK(moved_by(c, k, 2, 0));
+  CHECK(dbs_step(upto) == DB_ROW && dbs_col_int(upto, 0) == 1);
+  CHECK(moved_by(c, k, 2, 1));
+  CHECK(dbs_step(upto) == DB_ROW && dbs_col_int(upto, 0) == 2);
+  CHECK(dbs_step(upto) == DB_DONE);
+  dbs_reset(upto);
+  CHECK(first_int(count) == 3);   /* its answer came with the first */
+  CHECK(moved_by(c, k, 2, 1));
+  /* the second's answer read first: the first's is kept */
+  k = snapshot(c);
+  CHECK(dbs_send(upto) == DB_OK && dbs_send(count) == DB_OK);
+  CHECK(first_int(count) == 3);
+  CHECK(dbs_step(upto) == DB_ROW && dbs_col_int(upto, 0) == 1);
+  dbs_reset(upto);
+  CHECK(moved_by(c, k, 2, 1));
+  /* SQL text meanwhile ends the pipeline first; the read was sent before it */
+  k = snapshot(c);
+  CHECK(dbs_send(upto) == DB_OK);
+  CHECK(dbc_exec(c, "INSERT INTO p VALUES (4)") == DB_OK);
+  CHECK(moved_by(c, k, 2, 2));
+  CHECK(dbs_step(upto) == DB_ROW && dbs_col_int(upto, 0) == 1);
+  dbs_reset(upto);
+  /* a cached statement meanwhile joins the pipeline: one round trip */
+  k = snapshot(c);
+  CHECK(dbs_send(upto) == DB_OK);
+  CHECK(first_int(count) == 4);
+  CHECK(moved_by(c, k, 2, 1));
+  CHECK(dbs_step(upto) == DB_ROW);
+  dbs_reset(upto);
+  /* a failed read fails the ones sent after it; the connection goes on */
+  CHECK(dbs_send(div) == DB_OK && dbs_send(count) == DB_OK);
+  CHECK(dbs_step(div) != DB_ROW);
+  CHECK(strstr(dbc_errmsg(c), "division by zero"));
+  dbs_reset(div);
+  CHECK(dbs_step(count) != DB_ROW);
+  dbs_reset(count);
+  CHECK(first_int(count) == 4);
+  /* a read sent and reset unstepped: its answer is read and dropped */
+  CHECK(dbs_send(count) == DB_OK);
+  dbs_reset(count);
+  CHECK(first_int(count) == 4);
+  /* in a transaction a send does nothing: the read runs at its step */
+  CHECK(run(c, -1, "BEGIN") == DB_DONE);
+  k = snapshot(c);
+  CHECK(dbs_send(count) == DB_OK);
+  CHECK(moved_by(c, k, 0, 0));
+  CHECK(first_int(count) == 4);
+  CHECK(moved_by(c, k, 2, 1));    /* the BEGIN and the read */
+  CHECK(run(c, -1, "COMMIT") == DB_DONE);
+  /* the server ends the session while a read is sent: it runs again */
+  int mine = first_int(pid);
+  CHECK(mine > 0);
+  dbc *other = open_pg_same();
+  CHECK(other);
+  CHECK(dbs_send(count) == DB_OK);
+  char sql[64];
+  snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", mine);
+  CHECK(dbc_exec(other, sql) == DB_OK);
+  for (int tries = 0; tries < 500 && backend_alive(other, mine); tries++) usleep(10000);
+  CHECK(first_int(count) == 4);
+  CHECK(first_int(pid) != mine);
+  dbc_close(other);
+  dbs_finalize(upto);
+  dbs_finalize(count);
+  dbs_finalize(div);
+  dbs_finalize(pid);
+  dbc_close(c);
+  return 0;
+}
+
 /* The exposition has one series of each counter per backend. */
 static int test_render(void) {
   metrics_db_count(METRICS_DB_POSTGRESQL, 2, 3);
@@ -277,6 +398,7 @@ static const test_case TESTS[] = {
     {"postgresql", test_postgresql},
     {"begin_deferred", test_begin_deferred},
     {"sent_ahead", test_sent_ahead},
+    {"reads_sent", test_reads_sent},
     {"render", test_render},
     {NULL, NULL},
 };

@@ -30,7 +30,7 @@ add_c_tests(store_versions stamp_and_current running_capped find move_with_map p
 # The PostgreSQL backend without a server (the server tests: tests/pg/tests.cmake).
 add_c_tests(store_pg texts selection sqlstates)
 # Statements and round trips counted by the statement shim (GET /metrics).
-add_c_tests(db_counts sqlite postgresql begin_deferred sent_ahead render)
+add_c_tests(db_counts sqlite postgresql begin_deferred sent_ahead reads_sent render)
 # What a helloworld process costs the database, action by action (issue 13's budget of 30).
 add_c_tests(statements helloworld sent_ahead_fails)
 add_c_tests(jsonw strings structure values object_texts task_rows process_rows)
