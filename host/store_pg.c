@@ -226,9 +226,9 @@ static PGresult *pipe_finish(dbc *c, int last, PGresult **bad) {
       } else if (query < ahead) {
         if (!*bad && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED) *bad = r;
         else pq.PQclear(r);
-      } else if (!out) {
+      } else if (last && !out) {
         out = r;
-      } else {
+      } else {   /* nothing more was asked: a broken connection's last word */
         pq.PQclear(r);
       }
     }
