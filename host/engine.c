@@ -218,7 +218,11 @@ static int act_on(engine *e, const fh_actor *a, int64_t pid, int held, action_bo
     rc = run_init(r, e, a, pid, err);
     if (!rc) engine_hold_as_flow_says(e, r, pid, &shared);
     if (!rc) rc = body(r, arg, err);
-    if (!rc) rc = run_write(r, err);
+    if (!rc) {
+      store_unlock_at_commit(e->st, pid, &shared);   /* the write's COMMIT lets go of the database's lock */
+      rc = run_write(r, err);
+      store_unlock_at_commit(e->st, 0, NULL);
+    }
     engine_release_process(e, pid, &shared);
     if (!rc) engine_after_write(e, r);
     if (rc != FH_STALE || attempt == ENGINE_MAX_TRIES) return rc;

@@ -698,6 +698,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_PROC_LOCK] = "SELECT ?1",
   [Q_PROC_UNLOCK] = "SELECT ?1",
   [Q_TASK_PROCESS_LOCK] = "SELECT process_id, 0 FROM task WHERE id = ?1",
+  [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =
       "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"

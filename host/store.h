@@ -444,6 +444,10 @@ void store_process_unlock(store *st, int64_t process_id, int *held);
  * actions' look-up and lock in one round trip.  *held = 0 when another
  * session has it, and always on SQLite: then store_process_lock. */
 int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int *held, fherr *err);
+/* The next COMMIT of this store releases process_id's lock too, if *held
+ * (one round trip on PostgreSQL for both), and then clears *held; if the
+ * commit fails the lock stays held.  process_id 0 (held NULL): no longer. */
+void store_unlock_at_commit(store *st, int64_t process_id, int *held);
 
 /* The id the next new process or task will be written with.  Ids are
  * handed out before the write because callbacks and tokens see them; one

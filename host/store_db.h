@@ -48,6 +48,7 @@ typedef struct dbc {
   char setup[128];          /* PG: session settings, run again after a reconnect */
   int begin_pending;        /* PG: a BEGIN not sent yet: it goes with the next statement */
   int piped;                /* PG: statements sent ahead in pipeline mode, answers not read yet */
+  int failed_ahead;         /* PG: the last statement failed because one sent ahead of it did */
   /* PG: reads sent with dbs_send, in the pipeline with the rest: their
    * places among the piped statements, and the statements that keep
    * their answers */

@@ -55,7 +55,7 @@ enum {
   /* external tasks (store_external.c) */
   Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
   /* the process lock across hosts (store_lock.c; PostgreSQL only) */
-  Q_PROC_LOCK, Q_PROC_UNLOCK, Q_TASK_PROCESS_LOCK,
+  Q_PROC_LOCK, Q_PROC_UNLOCK, Q_TASK_PROCESS_LOCK, Q_COMMIT_AHEAD,
   /* the previous tasks of a list page's rows, in one statement (store_task_list) */
   Q_LIST_PREVIOUS,
   /* a request's sign-in in fewer statements: a token's user, a user's permissions and groups at once */
@@ -322,6 +322,10 @@ struct store {
   int64_t part_pid, part_uid;
   int part_in_write;
   pg_ids task_ids;          /* PostgreSQL: task ids taken for the action being computed */
+  /* PostgreSQL: the process whose lock the next COMMIT releases too, and
+   * the holder's flag, cleared when it did (store_unlock_at_commit) */
+  int64_t unlock_pid;
+  int *unlock_held;
   /* SQLite: whether NEW [0] and ASSIGNED [1] had fewer than STATUS_FEW
    * tasks, and when that was counted (fhtime_monotonic; 0: never).  It
    * only chooses how a page of all tasks of that status is read (both ways
@@ -472,6 +476,11 @@ dbs *sq_prep_filtered(store *st, const char *base_sql, const char *key_col, cons
   "INSERT INTO task(process_id, flow_task, flow_task_type, status, owner_id, token, join_of, data,"               \
   " error_message, error_traceback, created_at, assigned_at, started_at, finished_at, due_at, attempts, id,"      \
   " event_name, event_key, guards, child_id, group_id, prev_id)"
+
+/* The COMMIT of a store whose process lock is to go with it
+ * (store_unlock_at_commit), PostgreSQL: both in one round trip
+ * (store_lock.c). */
+int store_lock_commit(store *st, fherr *err);
 
 /* Migration 13 (SQLite) / 5 (PostgreSQL): a task's first link is a column
  * of its own row, task.prev_id (set when the task is made, in the same

@@ -14,6 +14,12 @@
  *
  * The bigint key space of pg_advisory_lock belongs to process ids; the
  * schema migration locks a pair of int4 keys, which never conflicts.
+ *
+ * Round trips: a task action's look-up of its process takes the lock on
+ * the way (store_task_process_lock), and the action's COMMIT carries the
+ * release (store_lock_commit: the COMMIT sent ahead, the unlock waiting
+ * behind it, one round trip).  If the commit fails, PostgreSQL skips the
+ * unlock and the lock stays with its holder, who releases it as before.
  */
 #include "store_internal.h"
 
@@ -49,6 +55,36 @@ int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int
   if (rc == DB_ROW) return FH_OK;
   if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
   return sq_fail(st, err, rc, "get task");
+}
+
+void store_unlock_at_commit(store *st, int64_t process_id, int *held) {
+  st->unlock_pid = shared(st) && held && *held ? process_id : 0;
+  st->unlock_held = st->unlock_pid ? held : NULL;
+}
+
+int store_lock_commit(store *st, fherr *err) {
+  int64_t pid = st->unlock_pid;
+  int *held = st->unlock_held;
+  st->unlock_pid = 0;
+  st->unlock_held = NULL;
+  dbs *c = sq_prep(st, Q_COMMIT_AHEAD, err), *u = c ? sq_prep(st, Q_PROC_UNLOCK, err) : NULL;
+  if (!u) return FH_INTERNAL;
+  int rc = dbs_step(c);   /* sent ahead: its answer comes with the unlock's */
+  dbs_reset(c);
+  if (rc != DB_DONE) return sq_fail(st, err, rc, "commit");
+  dbs_bind_int64(u, 1, pid);
+  rc = dbs_step(u);
+  dbs_reset(u);
+  if (rc == DB_ROW) {   /* both done */
+    *held = 0;
+    return FH_OK;
+  }
+  if (st->cur->db->failed_ahead || st->cur->db->lost) return sq_fail(st, err, rc, "commit");
+  /* committed, but the release failed: end the session, which releases it */
+  fhlog(FHLOG_WARN, "process %lld: could not release its lock; reconnecting", (long long)pid);
+  dbc_end_session(st->own.db);
+  *held = 0;
+  return FH_OK;
 }
 
 void store_process_unlock(store *st, int64_t process_id, int *held) {

@@ -367,6 +367,7 @@ static int send_statement(dbs *s, const char *name, const char *const *vals) {
 /* Executes the statement with its bound parameters, once. */
 static int execute_once(dbs *s, int *was_idle) {
   dbc *c = s->c;
+  c->failed_ahead = 0;
   int rc = ensure_connected(c);
   if (rc) return rc;
   *was_idle = idle(c);
@@ -393,6 +394,7 @@ static int execute_once(dbs *s, int *was_idle) {
     dbc_count(c, 1, 1);
     s->res = pipe_finish(c, 1, &bad);
     if (bad) {
+      c->failed_ahead = 1;
       rc = fail(c, bad);
       pq.PQclear(bad);
       pg_reset(s);

@@ -977,6 +977,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* the task's process and, if free, its lock, in one round trip: the
    * target list runs only for the one row the primary key finds */
   [Q_TASK_PROCESS_LOCK] = "SELECT process_id, pg_try_advisory_lock(process_id)::int FROM task WHERE id = $1",
+  /* the COMMIT sent ahead of the process lock's release (store_lock_commit) */
+  [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = $2 WHERE flow_task = $1",
   [Q_RECEIVER_NEXT] =
       "SELECT id, process_id FROM task WHERE status = 'STARTED' AND flow_task_type = 'receive'"
@@ -1098,6 +1100,7 @@ int store_pg_deferrable(int q) {
    * Subprocess task's unique index failing there means "started already",
    * which the engine retries (FH_STALE) */
   case Q_PROC_INSERT_TOP:
+  case Q_COMMIT_AHEAD:   /* its answer comes with the unlock's, which fails if it failed */
     return 1;
   default:
     return 0;

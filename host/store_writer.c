@@ -1004,7 +1004,7 @@ int store_begin(store *st, fherr *err) {
 int store_commit(store *st, fherr *err) {
   st_forget_write_participant(st);   /* the commit may still fail */
   if (!st->w) {
-    int rc = sq_simple(st, Q_COMMIT, err);
+    int rc = st->unlock_pid ? store_lock_commit(st, err) : sq_simple(st, Q_COMMIT, err);
     metrics_commit(1, rc);
     /* PostgreSQL: a connection lost while its COMMIT was on the way may
      * have committed; the caller cannot know, so the answer must not say

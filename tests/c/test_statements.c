@@ -11,7 +11,11 @@
  * process's row, its tasks, ...) must still fail their action when the
  * server refuses them: sent_ahead_fails starts a process for a user that
  * is not in the database (the row's created_by breaks its foreign key) and
- * checks that the start fails and leaves nothing. */
+ * checks that the start fails and leaves nothing.  lock_kept_on_failure:
+ * on PostgreSQL a task action's COMMIT carries the release of the process
+ * lock; when the server refuses the write (an owner not in the database),
+ * the action fails, the lock is released all the same, and the next
+ * action on the process works. */
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,9 +41,9 @@ static const budget SQLITE = {{6, 8, 9}, {0, 0, 0}};
 /* start: the ids, then BEGIN, process, participant, tasks, audit and
  * COMMIT in one round trip (all sent ahead); assign: the task's process
  * with its lock, the process and its tasks (one round trip), BEGIN with the
- * writes, COMMIT, the unlock; execute: the same with the new task's ids
+ * writes, the COMMIT with the unlock (one round trip); execute: the same with the new task's ids
  * and the audit row */
-static const budget POSTGRESQL = {{7, 9, 11}, {2, 5, 6}};
+static const budget POSTGRESQL = {{7, 9, 11}, {2, 4, 5}};
 
 static int64_t approve_of(json_t *out) {
   size_t k;
@@ -208,9 +212,84 @@ static int test_sent_ahead_fails(void) {
   return 0;
 }
 
+/* PostgreSQL: can a session of its own take process pid's lock now? */
+static int lock_free(const char *url, int64_t pid) {
+  PGconn *c = PQconnectdb(url);
+  char sql[96];
+  snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%lld)", (long long)pid);
+  PGresult *res = PQexec(c, sql);
+  int yes = PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 0), "t");
+  PQclear(res);
+  PQfinish(c);   /* its lock goes with its session */
+  return yes;
+}
+
+static int test_lock_kept_on_failure(void) {
+  char dir[] = "/tmp/flowhost-statements-XXXXXX", path[256], url[512];
+  CHECK(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/db", dir);
+  const char *db = test_db(path, url, sizeof url);
+  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
+  char flows[512], lua[512];
+  snprintf(flows, sizeof flows, "%s/flows", src);
+  snprintf(lua, sizeof lua, "%s/lua", src);
+  fherr err = {0};
+  flowreg *reg = flowreg_new(flows, lua, &err);
+  CHECK(reg && !flowreg_load_all(reg, &err));
+  engine *e = NULL;
+  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0};
+  CHECK(engine_open(&eo, &e, &err) == FH_OK);
+  int64_t id = 0;
+  CHECK(store_user_add(e->st, "alice", NULL, 0, &id, &err) == FH_OK);
+  CHECK(store_user_add(e->st, "bob", NULL, 0, &id, &err) == FH_OK);
+  CHECK(store_grant(e->st, "alice", "helloworld.start", &err) == FH_OK);
+  CHECK(store_grant(e->st, "bob", "helloworld.approve", &err) == FH_OK);
+  fh_actor alice, bob, ghost;
+  CHECK(identity_actor(e, "alice", &alice, &err) == FH_OK);
+  CHECK(identity_actor(e, "bob", &bob, &err) == FH_OK);
+  CHECK(identity_actor(e, "bob", &ghost, &err) == FH_OK);
+  ghost.id = id + 1000;   /* bob's permissions, a user the database does not have */
+  json_t *out = NULL, *data = json_pack("{s:s}", "text", "locked");
+  /* one action that works first: every statement of the path is prepared,
+   * so that the failure below is the COMMIT's (not a prepare's) */
+  CHECK(engine_start(e, &alice, "helloworld", "start", data, &out, &err) == FH_OK);
+  int64_t first = approve_of(out);
+  json_decref(out);
+  out = NULL;
+  CHECK(engine_task_action(e, &bob, first, "assign", NULL, &out, &err) == FH_OK);
+  json_decref(out);
+  out = NULL;
+  CHECK(engine_start(e, &alice, "helloworld", "start", data, &out, &err) == FH_OK);
+  int64_t approve = approve_of(out);
+  int64_t pid = json_integer_value(json_object_get(json_object_get(out, "process"), "id"));
+  json_decref(out);
+  out = NULL;
+  CHECK(approve && pid);
+  int rc = engine_task_action(e, &ghost, approve, "assign", NULL, &out, &err);
+  fprintf(stderr, "  the ghost's assign: %d %s\n", rc, err.message);
+  CHECK(rc != FH_OK);
+  CHECK(out == NULL);
+  fherr_clear(&err);
+  if (db != path) CHECK(lock_free(db, pid));   /* released though its COMMIT failed */
+  CHECK(engine_task_action(e, &bob, approve, "assign", NULL, &out, &err) == FH_OK);
+  json_decref(out);
+  out = NULL;
+  if (db != path) CHECK(lock_free(db, pid));   /* and released by a COMMIT that worked */
+  json_decref(data);
+  fh_actor_free(&alice);
+  fh_actor_free(&bob);
+  fh_actor_free(&ghost);
+  engine_close(e);
+  flowreg_free(reg);
+  if (db == path) test_remove_db(path);
+  rmdir(dir);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"helloworld", test_helloworld},
     {"sent_ahead_fails", test_sent_ahead_fails},
+    {"lock_kept_on_failure", test_lock_kept_on_failure},
     {NULL, NULL},
 };
 

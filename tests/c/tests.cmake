@@ -32,7 +32,7 @@ add_c_tests(store_pg texts selection sqlstates)
 # Statements and round trips counted by the statement shim (GET /metrics).
 add_c_tests(db_counts sqlite postgresql begin_deferred sent_ahead reads_sent render)
 # What a helloworld process costs the database, action by action (issue 13's budget of 30).
-add_c_tests(statements helloworld sent_ahead_fails)
+add_c_tests(statements helloworld sent_ahead_fails lock_kept_on_failure)
 add_c_tests(jsonw strings structure values object_texts task_rows process_rows)
 # The VFS writing one commit's WAL frames with one write (host/store_walbuf.c).
 add_c_tests(walbuf concurrent_commits spill_rollback one_write_per_commit write_error run_written_before_calls wal_filled_ahead
