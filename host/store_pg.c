@@ -364,6 +364,23 @@ static int send_statement(dbs *s, const char *name, const char *const *vals) {
   return pq.PQsendQueryParams(s->c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
 }
 
+/* The answer in s->res as the execution's: its rows, or its failure (an
+ * execution's own, or a sent read's filed by pipe_finish). */
+static int take_answer(dbs *s) {
+  s->executed = 1;
+  ExecStatusType st = pq.PQresultStatus(s->res);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    int rc = fail(s->c, s->res);
+    pg_reset(s);
+    s->executed = 1;
+    return rc;
+  }
+  s->row = 0;
+  s->nrows = pq.PQntuples(s->res);
+  note_command(s);
+  return DB_OK;
+}
+
 /* Executes the statement with its bound parameters, once. */
 static int execute_once(dbs *s, int *was_idle) {
   dbc *c = s->c;
@@ -407,18 +424,7 @@ static int execute_once(dbs *s, int *was_idle) {
                    : pq.PQexecParams(c->pg, s->sql, s->nparams, NULL, vals, NULL, NULL, 0);
     dbc_count(c, 1, 1);
   }
-  s->executed = 1;
-  ExecStatusType st = pq.PQresultStatus(s->res);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    rc = fail(c, s->res);
-    pg_reset(s);
-    s->executed = 1;
-    return rc;
-  }
-  s->row = 0;
-  s->nrows = pq.PQntuples(s->res);
-  note_command(s);
-  return DB_OK;
+  return take_answer(s);
 }
 
 /* Executes the statement, and once more on a new connection when the old
@@ -466,26 +472,10 @@ int pg_send(dbs *s) {
   return DB_OK;
 }
 
-/* A sent read's answer, filed by pipe_finish, as an execution's. */
-static int take_sent(dbs *s) {
-  s->executed = 1;
-  ExecStatusType st = pq.PQresultStatus(s->res);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    int rc = fail(s->c, s->res);
-    pg_reset(s);
-    s->executed = 1;
-    return rc;
-  }
-  s->row = 0;
-  s->nrows = pq.PQntuples(s->res);
-  note_command(s);
-  return DB_OK;
-}
-
 int pg_step(dbs *s) {
   if (s->sent) pipe_drain(s->c);   /* its answer, or none (lost): then it runs again below */
   if (!s->executed && s->res) {
-    int rc = take_sent(s);
+    int rc = take_answer(s);
     if (rc) return rc;
     return s->row < s->nrows ? DB_ROW : DB_DONE;
   }

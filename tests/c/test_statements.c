@@ -85,41 +85,99 @@ static int one_cycle(engine *e, metrics_db_backend be, const fh_actor *alice, co
   return !done;
 }
 
-static int test_helloworld(void) {
-  char dir[] = "/tmp/flowhost-statements-XXXXXX", path[256], url[512];
-  CHECK(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/db", dir);
-  const char *db = test_db(path, url, sizeof url);
-  int on_pg = db != path;
-  metrics_db_backend be = on_pg ? METRICS_DB_POSTGRESQL : METRICS_DB_SQLITE;
-  const budget *want = on_pg ? &POSTGRESQL : &SQLITE;
+/* An engine on flows/ over a new database (SQLite in a temporary folder,
+ * or one of FLOWHOST_TEST_PG's), with alice (may start helloworld) and bob
+ * (may approve) signed in. */
+typedef struct fixture {
+  char dir[40], path[256], url[512];
+  const char *db;   /* path or url */
+  int on_pg;
+  flowreg *reg;
+  engine *e;
+  fh_actor alice, bob;
+  int64_t last_id;  /* the highest user id */
+} fixture;
+
+static int fixture_open(fixture *f) {
+  memset(f, 0, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/flowhost-statements-XXXXXX");
+  CHECK(mkdtemp(f->dir));
+  snprintf(f->path, sizeof f->path, "%s/db", f->dir);
+  f->db = test_db(f->path, f->url, sizeof f->url);
+  f->on_pg = f->db != f->path;
   const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
   char flows[512], lua[512];
   snprintf(flows, sizeof flows, "%s/flows", src);
   snprintf(lua, sizeof lua, "%s/lua", src);
   fherr err = {0};
-  flowreg *reg = flowreg_new(flows, lua, &err);
-  CHECK(reg && !flowreg_load_all(reg, &err));
-  engine *e = NULL;
-  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0};
-  CHECK(engine_open(&eo, &e, &err) == FH_OK);
+  f->reg = flowreg_new(flows, lua, &err);
+  CHECK(f->reg && !flowreg_load_all(f->reg, &err));
+  engine_options eo = {.flows = f->reg, .db_path = f->db, .synchronous_full = 0};
+  CHECK(engine_open(&eo, &f->e, &err) == FH_OK);
   int64_t id = 0;
-  CHECK(store_user_add(e->st, "alice", NULL, 0, &id, &err) == FH_OK);
-  CHECK(store_user_add(e->st, "bob", NULL, 0, &id, &err) == FH_OK);
-  CHECK(store_grant(e->st, "alice", "helloworld.start", &err) == FH_OK);
-  CHECK(store_grant(e->st, "bob", "helloworld.approve", &err) == FH_OK);
-  fh_actor alice, bob;
-  CHECK(identity_actor(e, "alice", &alice, &err) == FH_OK);
-  CHECK(identity_actor(e, "bob", &bob, &err) == FH_OK);
+  CHECK(store_user_add(f->e->st, "alice", NULL, 0, &id, &err) == FH_OK);
+  CHECK(store_user_add(f->e->st, "bob", NULL, 0, &id, &err) == FH_OK);
+  CHECK(store_grant(f->e->st, "alice", "helloworld.start", &err) == FH_OK);
+  CHECK(store_grant(f->e->st, "bob", "helloworld.approve", &err) == FH_OK);
+  CHECK(identity_actor(f->e, "alice", &f->alice, &err) == FH_OK);
+  CHECK(identity_actor(f->e, "bob", &f->bob, &err) == FH_OK);
+  f->last_id = id;
+  return 0;
+}
+
+/* name's sign-in under an id the database does not have: a user deleted
+ * after signing in, with its permissions. */
+static int ghost_of(fixture *f, const char *name, fh_actor *out) {
+  fherr err = {0};
+  if (identity_actor(f->e, name, out, &err) != FH_OK) return -1;
+  out->id = f->last_id + 1000;
+  return 0;
+}
+
+static void fixture_close(fixture *f) {
+  fh_actor_free(&f->alice);
+  fh_actor_free(&f->bob);
+  engine_close(f->e);
+  flowreg_free(f->reg);
+  if (!f->on_pg) test_remove_db(f->path);
+  rmdir(f->dir);
+}
+
+/* Starts a helloworld process as alice: its approve task (0 on failure), and its id in *pid. */
+static int64_t start_one(fixture *f, fherr *err, int64_t *pid) {
+  json_t *out = NULL, *data = json_pack("{s:s}", "text", "counted");
+  int64_t approve = 0;
+  if (engine_start(f->e, &f->alice, "helloworld", "start", data, &out, err) == FH_OK) {
+    approve = approve_of(out);
+    if (pid) *pid = json_integer_value(json_object_get(json_object_get(out, "process"), "id"));
+  }
+  json_decref(out);
+  json_decref(data);
+  return approve;
+}
+
+/* A task action; 1 when it worked. */
+static int act(fixture *f, const fh_actor *a, int64_t task, const char *action, fherr *err) {
+  json_t *out = NULL;
+  int rc = engine_task_action(f->e, a, task, action, NULL, &out, err);
+  json_decref(out);
+  return rc == FH_OK;
+}
+
+static int test_helloworld(void) {
+  fixture f;
+  CHECK(fixture_open(&f) == 0);
+  metrics_db_backend be = f.on_pg ? METRICS_DB_POSTGRESQL : METRICS_DB_SQLITE;
+  const budget *want = f.on_pg ? &POSTGRESQL : &SQLITE;
   /* the engine's one-time work (the flows' versions, the id sequences,
    * the statements' preparing on PostgreSQL) is not a process's: one
    * cycle first, uncounted */
   uint64_t st[ACTIONS] = {0}, rt[ACTIONS] = {0};
-  CHECK(one_cycle(e, be, &alice, &bob, st, rt) == 0);
+  CHECK(one_cycle(f.e, be, &f.alice, &f.bob, st, rt) == 0);
   memset(st, 0, sizeof st);
   memset(rt, 0, sizeof rt);
   enum { CYCLES = 3 };
-  for (int i = 0; i < CYCLES; i++) CHECK(one_cycle(e, be, &alice, &bob, st, rt) == 0);
+  for (int i = 0; i < CYCLES; i++) CHECK(one_cycle(f.e, be, &f.alice, &f.bob, st, rt) == 0);
   uint64_t total = 0;
   int over = 0;
   for (int a = START; a < ACTIONS; a++) {
@@ -127,17 +185,12 @@ static int test_helloworld(void) {
             (double)rt[a] / CYCLES);
     total += st[a];
     /* the ids come in blocks: now and then an action takes a new block */
-    over |= st[a] > (uint64_t)want->statements[a] * CYCLES + (on_pg ? 1 : 0);
-    over |= rt[a] > (uint64_t)want->round_trips[a] * CYCLES + (on_pg ? 1 : 0);
+    over |= st[a] > (uint64_t)want->statements[a] * CYCLES + (f.on_pg ? 1 : 0);
+    over |= rt[a] > (uint64_t)want->round_trips[a] * CYCLES + (f.on_pg ? 1 : 0);
   }
   CHECK(!over);
   CHECK(total <= 30 * CYCLES);
-  fh_actor_free(&alice);
-  fh_actor_free(&bob);
-  engine_close(e);
-  flowreg_free(reg);
-  if (!on_pg) test_remove_db(path);
-  rmdir(dir);
+  fixture_close(&f);
   return 0;
 }
 
@@ -164,51 +217,26 @@ static long processes_in(const char *db) {
 }
 
 static int test_sent_ahead_fails(void) {
-  char dir[] = "/tmp/flowhost-statements-XXXXXX", path[256], url[512];
-  CHECK(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/db", dir);
-  const char *db = test_db(path, url, sizeof url);
-  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
-  char flows[512], lua[512];
-  snprintf(flows, sizeof flows, "%s/flows", src);
-  snprintf(lua, sizeof lua, "%s/lua", src);
+  fixture f;
+  CHECK(fixture_open(&f) == 0);
   fherr err = {0};
-  flowreg *reg = flowreg_new(flows, lua, &err);
-  CHECK(reg && !flowreg_load_all(reg, &err));
-  engine *e = NULL;
-  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0};
-  CHECK(engine_open(&eo, &e, &err) == FH_OK);
-  int64_t id = 0;
-  CHECK(store_user_add(e->st, "alice", NULL, 0, &id, &err) == FH_OK);
-  CHECK(store_grant(e->st, "alice", "helloworld.start", &err) == FH_OK);
-  fh_actor alice, ghost;
-  CHECK(identity_actor(e, "alice", &alice, &err) == FH_OK);
-  CHECK(identity_actor(e, "alice", &ghost, &err) == FH_OK);
-  ghost.id = id + 1000;   /* signed in, then gone from the database */
-  json_t *out = NULL, *data = json_pack("{s:s}", "text", "refused");
-  CHECK(engine_start(e, &alice, "helloworld", "start", data, &out, &err) == FH_OK);
-  json_decref(out);
-  out = NULL;
-  long before = processes_in(db);
+  CHECK(start_one(&f, &err, NULL));
+  long before = processes_in(f.db);
   CHECK(before == 1);
-  fherr_clear(&err);
-  int rc = engine_start(e, &ghost, "helloworld", "start", data, &out, &err);
+  fh_actor ghost;
+  CHECK(ghost_of(&f, "alice", &ghost) == 0);
+  json_t *out = NULL, *data = json_pack("{s:s}", "text", "refused");
+  int rc = engine_start(f.e, &ghost, "helloworld", "start", data, &out, &err);
+  json_decref(data);
+  fh_actor_free(&ghost);
   fprintf(stderr, "  the ghost's start: %d %s\n", rc, err.message);
   CHECK(rc != FH_OK);
   CHECK(out == NULL);
-  CHECK(processes_in(db) == before);   /* nothing of it stayed */
+  CHECK(processes_in(f.db) == before);   /* nothing of it stayed */
   fherr_clear(&err);
-  /* and the connection goes on */
-  CHECK(engine_start(e, &alice, "helloworld", "start", data, &out, &err) == FH_OK);
-  json_decref(out);
-  CHECK(processes_in(db) == before + 1);
-  json_decref(data);
-  fh_actor_free(&alice);
-  fh_actor_free(&ghost);
-  engine_close(e);
-  flowreg_free(reg);
-  if (db == path) test_remove_db(path);
-  rmdir(dir);
+  CHECK(start_one(&f, &err, NULL));      /* and the connection goes on */
+  CHECK(processes_in(f.db) == before + 1);
+  fixture_close(&f);
   return 0;
 }
 
@@ -225,64 +253,25 @@ static int lock_free(const char *url, int64_t pid) {
 }
 
 static int test_lock_kept_on_failure(void) {
-  char dir[] = "/tmp/flowhost-statements-XXXXXX", path[256], url[512];
-  CHECK(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/db", dir);
-  const char *db = test_db(path, url, sizeof url);
-  const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
-  char flows[512], lua[512];
-  snprintf(flows, sizeof flows, "%s/flows", src);
-  snprintf(lua, sizeof lua, "%s/lua", src);
+  fixture f;
+  CHECK(fixture_open(&f) == 0);
   fherr err = {0};
-  flowreg *reg = flowreg_new(flows, lua, &err);
-  CHECK(reg && !flowreg_load_all(reg, &err));
-  engine *e = NULL;
-  engine_options eo = {.flows = reg, .db_path = db, .synchronous_full = 0};
-  CHECK(engine_open(&eo, &e, &err) == FH_OK);
-  int64_t id = 0;
-  CHECK(store_user_add(e->st, "alice", NULL, 0, &id, &err) == FH_OK);
-  CHECK(store_user_add(e->st, "bob", NULL, 0, &id, &err) == FH_OK);
-  CHECK(store_grant(e->st, "alice", "helloworld.start", &err) == FH_OK);
-  CHECK(store_grant(e->st, "bob", "helloworld.approve", &err) == FH_OK);
-  fh_actor alice, bob, ghost;
-  CHECK(identity_actor(e, "alice", &alice, &err) == FH_OK);
-  CHECK(identity_actor(e, "bob", &bob, &err) == FH_OK);
-  CHECK(identity_actor(e, "bob", &ghost, &err) == FH_OK);
-  ghost.id = id + 1000;   /* bob's permissions, a user the database does not have */
-  json_t *out = NULL, *data = json_pack("{s:s}", "text", "locked");
   /* one action that works first: every statement of the path is prepared,
    * so that the failure below is the COMMIT's (not a prepare's) */
-  CHECK(engine_start(e, &alice, "helloworld", "start", data, &out, &err) == FH_OK);
-  int64_t first = approve_of(out);
-  json_decref(out);
-  out = NULL;
-  CHECK(engine_task_action(e, &bob, first, "assign", NULL, &out, &err) == FH_OK);
-  json_decref(out);
-  out = NULL;
-  CHECK(engine_start(e, &alice, "helloworld", "start", data, &out, &err) == FH_OK);
-  int64_t approve = approve_of(out);
-  int64_t pid = json_integer_value(json_object_get(json_object_get(out, "process"), "id"));
-  json_decref(out);
-  out = NULL;
+  int64_t first = start_one(&f, &err, NULL);
+  CHECK(first && act(&f, &f.bob, first, "assign", &err));
+  int64_t pid = 0, approve = start_one(&f, &err, &pid);
   CHECK(approve && pid);
-  int rc = engine_task_action(e, &ghost, approve, "assign", NULL, &out, &err);
-  fprintf(stderr, "  the ghost's assign: %d %s\n", rc, err.message);
-  CHECK(rc != FH_OK);
-  CHECK(out == NULL);
-  fherr_clear(&err);
-  if (db != path) CHECK(lock_free(db, pid));   /* released though its COMMIT failed */
-  CHECK(engine_task_action(e, &bob, approve, "assign", NULL, &out, &err) == FH_OK);
-  json_decref(out);
-  out = NULL;
-  if (db != path) CHECK(lock_free(db, pid));   /* and released by a COMMIT that worked */
-  json_decref(data);
-  fh_actor_free(&alice);
-  fh_actor_free(&bob);
+  fh_actor ghost;
+  CHECK(ghost_of(&f, "bob", &ghost) == 0);
+  CHECK(!act(&f, &ghost, approve, "assign", &err));
   fh_actor_free(&ghost);
-  engine_close(e);
-  flowreg_free(reg);
-  if (db == path) test_remove_db(path);
-  rmdir(dir);
+  fprintf(stderr, "  the ghost's assign: %s\n", err.message);
+  fherr_clear(&err);
+  if (f.on_pg) CHECK(lock_free(f.db, pid));   /* released though its COMMIT failed */
+  CHECK(act(&f, &f.bob, approve, "assign", &err));
+  if (f.on_pg) CHECK(lock_free(f.db, pid));   /* and released by a COMMIT that worked */
+  fixture_close(&f);
   return 0;
 }
 
