@@ -2,15 +2,20 @@
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "fhtime.h"
 
-/* Removes a SQLite database file and its WAL side files. */
+/* Removes a SQLite database file and its WAL side files (a PostgreSQL URL:
+ * nothing). */
 static inline void bench_remove_db(const char *path) {
   static const char *const suffixes[] = {"", "-wal", "-shm"};
+  if (strstr(path, "://")) return;
   for (int i = 0; i < 3; i++) {
     char file[512];
     snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
@@ -33,6 +38,53 @@ static inline int bench_open(const char *db, int synchronous_full, flowreg **reg
   engine_options eo = {.flows = *reg, .db_path = db, .synchronous_full = synchronous_full};
   if (engine_open(&eo, e, &err)) return fprintf(stderr, "%s\n", err.message), 1;
   return 0;
+}
+
+/* One thread's share of a slice: n actions of `one` on its target (an open
+ * engine or store, kept across slices as a server keeps them). */
+typedef struct bench_worker {
+  int (*one)(void *target, json_t *data);   /* 0: it succeeded */
+  void *target;
+  int n, done;
+  pthread_barrier_t *go;
+  double ended;
+} bench_worker;
+
+static inline void *bench_run_worker(void *p) {
+  bench_worker *w = p;
+  pthread_barrier_wait(w->go);
+  json_t *data = json_pack("{s:i}", "n", 3);
+  for (int i = 0; i < w->n; i++)
+    if (w->one(w->target, data) == 0) w->done++;
+  w->ended = fhtime_monotonic();
+  json_decref(data);
+  return NULL;
+}
+
+/* n actions over `threads` targets at once (at most 16), from a common
+ * start to the last one's end: the seconds are added to *seconds; returns
+ * how many succeeded. */
+static inline int bench_run_slice(int (*one)(void *, json_t *), void *const *targets, int n, int threads,
+                                  double *seconds) {
+  pthread_t t[16];
+  bench_worker args[16];
+  pthread_barrier_t go;
+  pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
+  for (int i = 0; i < threads; i++) {
+    args[i] = (bench_worker){.one = one, .target = targets[i], .n = n / threads, .go = &go};
+    pthread_create(&t[i], NULL, bench_run_worker, &args[i]);
+  }
+  pthread_barrier_wait(&go);
+  double t0 = fhtime_monotonic(), end = t0;
+  int done = 0;
+  for (int i = 0; i < threads; i++) {
+    pthread_join(t[i], NULL);
+    done += args[i].done;
+    if (args[i].ended > end) end = args[i].ended;
+  }
+  pthread_barrier_destroy(&go);
+  *seconds += end - t0;
+  return done;
 }
 
 #endif

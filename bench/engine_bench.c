@@ -20,7 +20,6 @@
  * trace=fsync,fdatasync` (bench/run.sh does): N / fsyncs is the number of
  * durable actions per fsync the group commit reaches.
  */
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,52 +100,6 @@ static int count_done(const char *path) { return count_processes(path, "status =
 /* The system actor every start runs as (set once in main, read-only after). */
 static fh_actor bench_sys;
 
-/* One thread's share of a slice: n actions of `one` on its target (an open
- * engine or store, kept across slices as a server keeps them). */
-typedef struct worker_arg {
-  int (*one)(void *target, json_t *data);   /* 0: it succeeded */
-  void *target;
-  int n, done;
-  pthread_barrier_t *go;
-  double ended;
-} worker_arg;
-
-static void *run_worker(void *p) {
-  worker_arg *w = p;
-  pthread_barrier_wait(w->go);
-  json_t *data = json_pack("{s:i}", "n", 3);
-  for (int i = 0; i < w->n; i++)
-    if (w->one(w->target, data) == 0) w->done++;
-  w->ended = fhtime_monotonic();
-  json_decref(data);
-  return NULL;
-}
-
-/* n actions over `threads` targets at once: their seconds are added to
- * *seconds; returns how many succeeded. */
-static int run_slice(int (*one)(void *, json_t *), void *const *targets, int n, int threads,
-                     double *seconds) {
-  pthread_t t[16];
-  worker_arg args[16];
-  pthread_barrier_t go;
-  pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
-  for (int i = 0; i < threads; i++) {
-    args[i] = (worker_arg){.one = one, .target = targets[i], .n = n / threads, .go = &go};
-    pthread_create(&t[i], NULL, run_worker, &args[i]);
-  }
-  pthread_barrier_wait(&go);
-  double t0 = fhtime_monotonic(), end = t0;
-  int done = 0;
-  for (int i = 0; i < threads; i++) {
-    pthread_join(t[i], NULL);
-    done += args[i].done;
-    if (args[i].ended > end) end = args[i].ended;
-  }
-  pthread_barrier_destroy(&go);
-  *seconds += end - t0;
-  return done;
-}
-
 /* One process of the flow on an engine (one thread = one engine, with its
  * own Lua state and connection, as in serve). */
 static int start_one(void *e, json_t *data) {
@@ -157,7 +110,7 @@ static int start_one(void *e, json_t *data) {
 }
 
 static int threads_slice(engine **engines, int n, int threads, double *seconds) {
-  return run_slice(start_one, (void *const *)engines, n, threads, seconds);
+  return bench_run_slice(start_one, (void *const *)engines, n, threads, seconds);
 }
 
 /* --- the ceiling: one-row actions through the same group commit --------- */
@@ -179,7 +132,7 @@ static int ceiling_one(void *st, json_t *data) {
 }
 
 static int ceiling_slice(store **stores, int n, double *seconds) {
-  return run_slice(ceiling_one, (void *const *)stores, n, CEILING_THREADS, seconds);
+  return bench_run_slice(ceiling_one, (void *const *)stores, n, CEILING_THREADS, seconds);
 }
 
 static int open_stores(const char *db, int full, store **stores) {

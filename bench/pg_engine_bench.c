@@ -16,7 +16,6 @@
  *                              bench/pg_engine.sh makes one)
  */
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,48 +50,17 @@ static long count_done(PGconn *conn) {
   return n;
 }
 
-typedef struct worker {
-  engine *e;
-  int n, done;
-  pthread_barrier_t *go;
-  double ended;
-} worker;
-
-static void *run_worker(void *p) {
-  worker *w = p;
-  json_t *data = json_pack("{s:i}", "n", 3);
-  pthread_barrier_wait(w->go);
-  for (int i = 0; i < w->n; i++) {
-    fherr err = {0};
-    if (engine_start(w->e, &bench_sys, "auto", "start", data, NULL, &err) == FH_OK) w->done++;
-    else fprintf(stderr, "start: %s\n", err.message);
-  }
-  w->ended = fhtime_monotonic();
-  json_decref(data);
-  return NULL;
+/* One start of the flow on an engine; 0 when it worked. */
+static int start_one(void *e, json_t *data) {
+  fherr err = {0};
+  int rc = engine_start(e, &bench_sys, "auto", "start", data, NULL, &err);
+  if (rc) fprintf(stderr, "start: %s\n", err.message);
+  fherr_clear(&err);
+  return rc;
 }
 
-/* n starts over `threads` engines at once; their seconds added to *seconds. */
 static int run_slice(engine **engines, int threads, int n, double *seconds) {
-  pthread_t t[MAX_THREADS];
-  worker w[MAX_THREADS];
-  pthread_barrier_t go;
-  pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
-  for (int i = 0; i < threads; i++) {
-    w[i] = (worker){.e = engines[i], .n = n / threads, .go = &go};
-    pthread_create(&t[i], NULL, run_worker, &w[i]);
-  }
-  pthread_barrier_wait(&go);
-  double t0 = fhtime_monotonic(), end = t0;
-  int done = 0;
-  for (int i = 0; i < threads; i++) {
-    pthread_join(t[i], NULL);
-    done += w[i].done;
-    if (w[i].ended > end) end = w[i].ended;
-  }
-  pthread_barrier_destroy(&go);
-  *seconds += end - t0;
-  return done;
+  return bench_run_slice(start_one, (void *const *)engines, n, threads, seconds);
 }
 
 typedef struct phase {

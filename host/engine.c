@@ -176,7 +176,7 @@ void engine_close(engine *e) {
 
 /* --- visibility -------------------------------------------------------------- */
 
-int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fherr *err) {
+int engine_sees_unasked(engine *e, const fh_actor *a, const st_process *p) {
   if (a->is_admin || a->is_system || engine_is_manager(a, p->flow)) return 1;
   /* whoever started it took part: its participant row was written with the
    * process, so the answer is known without asking */
@@ -184,9 +184,17 @@ int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fh
     store_participant_known(e->st, p->id, a->id);
     return 1;
   }
+  return 0;
+}
+
+int engine_took_part(engine *e, const fh_actor *a, const st_process *p, fherr *err) {
   int yes = 0;
   if (store_process_involves(e->st, p->id, a->id, &yes, err)) return -1;
   return yes;
+}
+
+int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fherr *err) {
+  return engine_sees_unasked(e, a, p) ? 1 : engine_took_part(e, a, p, err);
 }
 
 static int action_of(const char *name) {

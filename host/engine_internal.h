@@ -363,7 +363,13 @@ int rules_transition(void *run_ptr, int64_t task_id, int action, int probe, cons
 
 int engine_sync_flows(engine *e, fherr *err);
 const flowdef *engine_find_def(engine *e, const char *flow);
+/* May a see the process (-1: the store failed)?  engine_sees_unasked: the
+ * answers known without a query (an admin, the system, a manager of its
+ * flow, whoever started it); engine_took_part: the query for the rest (the
+ * participant rows). */
 int engine_can_see_process(engine *e, const fh_actor *a, const st_process *p, fherr *err);
+int engine_sees_unasked(engine *e, const fh_actor *a, const st_process *p);
+int engine_took_part(engine *e, const fh_actor *a, const st_process *p, fherr *err);
 
 /* --- engine_view.c ------------------------------------------------------------- */
 

@@ -35,20 +35,24 @@ static plock *find(const void *host, int64_t id) {
   return NULL;
 }
 
+/* A new entry of the table, free and unused; NULL without memory (table_mu held). */
+static plock *add(const void *host, int64_t id) {
+  plock *l = calloc(1, sizeof *l);
+  if (!l) return NULL;
+  l->host = host;
+  l->id = id;
+  pthread_cond_init(&l->free, NULL);
+  l->next = table;
+  table = l;
+  return l;
+}
+
 void engine_lock_process(const void *host, int64_t process_id) {
   pthread_mutex_lock(&table_mu);
   plock *l = find(host, process_id);
-  if (!l) {
-    l = calloc(1, sizeof *l);
-    if (!l) {   /* no memory for a lock: the version check still keeps the data right */
-      pthread_mutex_unlock(&table_mu);
-      return;
-    }
-    l->host = host;
-    l->id = process_id;
-    pthread_cond_init(&l->free, NULL);
-    l->next = table;
-    table = l;
+  if (!l && !(l = add(host, process_id))) {   /* no memory for a lock: the version check still keeps the data right */
+    pthread_mutex_unlock(&table_mu);
+    return;
   }
   l->users++;
   while (l->held) pthread_cond_wait(&l->free, &table_mu);
@@ -77,20 +81,9 @@ void engine_unlock_process(const void *host, int64_t process_id) {
 /* Takes the lock only if nobody holds or waits for it; 1 if taken. */
 static int trylock_process(const void *host, int64_t process_id) {
   pthread_mutex_lock(&table_mu);
-  int taken = 0;
-  if (!find(host, process_id)) {
-    plock *l = calloc(1, sizeof *l);
-    if (l) {
-      l->host = host;
-      l->id = process_id;
-      l->users = 1;
-      l->held = 1;
-      pthread_cond_init(&l->free, NULL);
-      l->next = table;
-      table = l;
-      taken = 1;
-    }
-  }
+  plock *l = find(host, process_id) ? NULL : add(host, process_id);
+  int taken = l != NULL;
+  if (l) l->users = l->held = 1;
   pthread_mutex_unlock(&table_mu);
   return taken;
 }

@@ -54,12 +54,13 @@ int rules_may_see_task(run *r, ptask *t, const fd_node *n, fherr *err) {
     store_participant_known(r->e->st, r->ps.proc.id, r->actor->id);
     return FH_OK;
   }
+  if (engine_sees_unasked(r->e, r->actor, &r->ps.proc)) return FH_OK;
   /* queue members see a NEW human task, and the rest of its process read-only,
    * before taking part in the process.  Asked before the participant query:
    * it needs only what was read (and, for a node with a permission
    * function, that function), and whoever comes to assign a task is one */
   if (rules_is_candidate(r)) return FH_OK;
-  int visible = engine_can_see_process(r->e, r->actor, &r->ps.proc, err);
+  int visible = engine_took_part(r->e, r->actor, &r->ps.proc, err);
   if (visible < 0) return err && err->code ? err->code : FH_INTERNAL;
   if (visible) return FH_OK;
   return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)t->row.id);

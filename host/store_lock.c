@@ -57,6 +57,14 @@ int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int
   return sq_fail(st, err, rc, "get task");
 }
 
+/* A lock we could not release (an aborted transaction, a lost connection)
+ * would block the process on every host until this connection closed: end
+ * the session instead, which releases it. */
+static void release_by_reconnecting(store *st, int64_t process_id) {
+  fhlog(FHLOG_WARN, "process %lld: could not release its lock; reconnecting", (long long)process_id);
+  dbc_end_session(st->own.db);
+}
+
 void store_unlock_at_commit(store *st, int64_t process_id, int *held) {
   st->unlock_pid = shared(st) && held && *held ? process_id : 0;
   st->unlock_held = st->unlock_pid ? held : NULL;
@@ -80,9 +88,7 @@ int store_lock_commit(store *st, fherr *err) {
     return FH_OK;
   }
   if (st->cur->db->failed_ahead || st->cur->db->lost) return sq_fail(st, err, rc, "commit");
-  /* committed, but the release failed: end the session, which releases it */
-  fhlog(FHLOG_WARN, "process %lld: could not release its lock; reconnecting", (long long)pid);
-  dbc_end_session(st->own.db);
+  release_by_reconnecting(st, pid);   /* committed, but the release failed */
   *held = 0;
   return FH_OK;
 }
@@ -99,10 +105,5 @@ void store_process_unlock(store *st, int64_t process_id, int *held) {
     dbs_reset(s);
   }
   fherr_clear(&err);
-  if (rc == DB_ROW) return;
-  /* A lock we could not release (an aborted transaction, a lost
-   * connection) would block the process on every host until this
-   * connection closed: end the session instead, which releases it. */
-  fhlog(FHLOG_WARN, "process %lld: could not release its lock; reconnecting", (long long)process_id);
-  dbc_end_session(st->own.db);
+  if (rc != DB_ROW) release_by_reconnecting(st, process_id);
 }
