@@ -733,6 +733,9 @@ int sq_fail(store *st, fherr *err, int rc, const char *what) {
   if (rc == DB_BUSY || rc == DB_LOCKED) return fherr_set(err, FH_BUSY, "database is busy, try again");
   /* a full disk passes, like a lock: 503 busy, not a bug of ours */
   if (rc == DB_FULL) return fherr_set(err, FH_BUSY, "the database's disk is full; try again later");
+  /* the process was written meanwhile (PostgreSQL, a check sent ahead):
+   * the engine starts the action over, as on a count of 0 below */
+  if (rc == DB_STALE) return fherr_set(err, FH_STALE, "the process changed meanwhile");
   const char *msg = st->cur->db ? dbc_errmsg(st->cur->db) : "no connection";
   return fherr_set(err, FH_INTERNAL, "storage error: %s: %s", what, msg);
 }
@@ -765,8 +768,10 @@ dbs *sq_prepare_once(store *st, const char *sql, const char *what, fherr *err) {
   return s;
 }
 
+int sq_prep_failed(const fherr *err) { return err && err->code ? err->code : FH_INTERNAL; }
+
 int sq_run_once(store *st, dbs *s, const char *what, fherr *err) {
-  if (!s) return err && err->code ? err->code : FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   int rc = dbs_step(s);
   dbs_finalize(s);
   return rc == DB_DONE || rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, what);
@@ -818,7 +823,7 @@ void st_user_free(st_user *u) {
 int store_user_add(store *st, const char *username, const char *password_hash, int is_admin,
                    int64_t *id, fherr *err) {
   dbs *s = sq_prep(st, Q_USER_ADD, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   char now[FH_TIME_LEN];
   fhtime_now(now);
   dbs_bind_text(s, 1, username);
@@ -857,7 +862,7 @@ static int read_user(store *st, dbs *s, st_user *out, fherr *err, const char *wh
 
 int store_user_get(store *st, const char *username, st_user *out, fherr *err) {
   dbs *s = sq_prep(st, Q_USER_GET, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, username);
   return read_user(st, s, out, err, username);
 }
@@ -907,7 +912,7 @@ void st_actor_free(st_actor *a) {
 
 int store_token_actor(store *st, const char *token_hash, st_actor *out, fherr *err) {
   dbs *s = sq_prep(st, Q_TOKEN_USER, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, token_hash);
   return read_actor(st, s, out, err, "of this token");
 }
@@ -915,7 +920,7 @@ int store_token_actor(store *st, const char *token_hash, st_actor *out, fherr *e
 int store_identity_stamp(store *st, int64_t *n, fherr *err) {
   *n = 0;
   dbs *s = sq_prep(st, Q_IDENTITY_STAMP, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   int rc = dbs_step(s);
   if (rc == DB_ROW) *n = dbs_col_int64(s, 0);
   sq_done(s);
@@ -934,7 +939,7 @@ static dbs *by_user_id(store *st, int q, int64_t id, char who[32], fherr *err) {
 
 int store_user_actor(store *st, const char *username, st_actor *out, fherr *err) {
   dbs *s = sq_prep(st, Q_USER_ACTOR, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, username);
   return read_actor(st, s, out, err, username);
 }
@@ -953,14 +958,14 @@ int store_user_get_by_id(store *st, int64_t id, st_user *out, fherr *err) {
 
 static int update_user(store *st, int q, const char *username, dbs **sp, fherr *err) {
   dbs *s = sq_prep(st, q, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, username);
   *sp = s;
   return FH_OK;
 }
 
 int store_user_set_password(store *st, const char *username, const char *password_hash, fherr *err) {
-  dbs *s;
+  dbs *s = NULL;
   int rc = update_user(st, Q_USER_PASSWD, username, &s, err);
   if (rc) return rc;
   sq_bind_text_or_null(s, 2, password_hash);
@@ -1007,7 +1012,7 @@ static int ids_of(store *st, dbs *s, json_t **out, fherr *err) {
 /* Permissions and groups in one statement (every request's sign-in). */
 static int perms_and_groups(store *st, int64_t user_id, json_t **perms, json_t **groups, fherr *err) {
   dbs *s = sq_prep(st, Q_USER_PERMS_GROUPS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, user_id);
   json_t *set = json_object(), *names = json_array();
   int rc;
@@ -1033,7 +1038,7 @@ int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups
   if (groups) *groups = NULL;
   if (groups) return perms_and_groups(st, user_id, perms, groups, err);
   dbs *s = sq_prep(st, Q_USER_PERMS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, user_id);
   json_t *names;
   int rc = strings_of(st, s, &names, err);
@@ -1060,7 +1065,7 @@ int store_user_perms(store *st, int64_t user_id, json_t **perms, json_t **groups
 
 int store_user_list(store *st, json_t **out, fherr *err) {
   dbs *s = sq_prep(st, Q_USER_LIST, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   json_t *arr = json_array();
   int rc;
   /* Collect ids first: the perms query reuses other statements. */
@@ -1104,11 +1109,11 @@ static int group_id(store *st, const char *group, int create, int64_t *id, fherr
   dbs *s;
   int rc;
   if (create) {
-    if (!(s = sq_prep(st, Q_GROUP_ENSURE, err))) return FH_INTERNAL;
+    if (!(s = sq_prep(st, Q_GROUP_ENSURE, err))) return sq_prep_failed(err);
     dbs_bind_text(s, 1, group);
     if ((rc = sq_run(st, s, err, "add group"))) return rc;
   }
-  if (!(s = sq_prep(st, Q_GROUP_ID, err))) return FH_INTERNAL;
+  if (!(s = sq_prep(st, Q_GROUP_ID, err))) return sq_prep_failed(err);
   dbs_bind_text(s, 1, group);
   rc = dbs_step(s);
   if (rc == DB_ROW) {
@@ -1137,7 +1142,7 @@ static int grant_or_revoke(store *st, const char *subject, const char *perm, int
   if (rc) return rc;
   int q = is_group ? (grant ? Q_GRANT_GROUP : Q_REVOKE_GROUP) : (grant ? Q_GRANT_USER : Q_REVOKE_USER);
   dbs *s = sq_prep(st, q, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, id);
   dbs_bind_text(s, 2, perm);
   return sq_run(st, s, err, grant ? "grant" : "revoke");
@@ -1155,7 +1160,7 @@ static int membership(store *st, const char *username, const char *group, int jo
   int rc;
   if ((rc = user_id(st, username, &uid, err)) || (rc = group_id(st, group, join, &gid, err))) return rc;
   dbs *s = sq_prep(st, join ? Q_JOIN : Q_LEAVE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, uid);
   dbs_bind_int64(s, 2, gid);
   return sq_run(st, s, err, join ? "join group" : "leave group");
@@ -1170,7 +1175,7 @@ int store_group_leave(store *st, const char *username, const char *group, fherr 
 
 int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err) {
   dbs *s = sq_prep(st, Q_USERS_WITH_PERM, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, perm);
   return strings_of(st, s, out, err);
 }
@@ -1180,7 +1185,7 @@ int store_users_with_perm(store *st, const char *perm, json_t **out, fherr *err)
 int store_session_add(store *st, const char *id_hash, int64_t uid, const char *csrf,
                       const char *expires_at, fherr *err) {
   dbs *s = sq_prep(st, Q_SESSION_ADD, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   char now[FH_TIME_LEN];
   fhtime_now(now);
   dbs_bind_text(s, 1, id_hash);
@@ -1194,7 +1199,7 @@ int store_session_add(store *st, const char *id_hash, int64_t uid, const char *c
 int store_session_get(store *st, const char *id_hash, const char *now, int64_t *uid, char csrf[129],
                       char expires_at[FH_TIME_LEN], fherr *err) {
   dbs *s = sq_prep(st, Q_SESSION_GET, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, id_hash);
   dbs_bind_text(s, 2, now);
   int rc = dbs_step(s);
@@ -1212,14 +1217,14 @@ int store_session_get(store *st, const char *id_hash, const char *now, int64_t *
 
 int store_session_delete(store *st, const char *id_hash, fherr *err) {
   dbs *s = sq_prep(st, Q_SESSION_DEL, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, id_hash);
   return sq_run(st, s, err, "delete session");
 }
 
 int store_token_add(store *st, const char *token_hash, int64_t uid, const char *name, fherr *err) {
   dbs *s = sq_prep(st, Q_TOKEN_ADD, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   char now[FH_TIME_LEN];
   fhtime_now(now);
   dbs_bind_text(s, 1, token_hash);
@@ -1231,7 +1236,7 @@ int store_token_add(store *st, const char *token_hash, int64_t uid, const char *
 
 int store_token_used(store *st, const char *token_hash, const char *at, fherr *err) {
   dbs *s = sq_prep(st, Q_TOKEN_USED, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, token_hash);
   dbs_bind_text(s, 2, at);
   return sq_run(st, s, err, "record a token's use");
@@ -1239,7 +1244,7 @@ int store_token_used(store *st, const char *token_hash, const char *at, fherr *e
 
 int store_token_get(store *st, const char *token_hash, int64_t *uid, fherr *err) {
   dbs *s = sq_prep(st, Q_TOKEN_GET, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, token_hash);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
@@ -1253,7 +1258,7 @@ int store_token_get(store *st, const char *token_hash, int64_t *uid, fherr *err)
 }
 
 int store_user_set_active(store *st, const char *username, int active, fherr *err) {
-  dbs *s;
+  dbs *s = NULL;
   int rc = update_user(st, Q_USER_ACTIVE, username, &s, err);
   if (rc) return rc;
   dbs_bind_int(s, 2, active ? 1 : 0);
@@ -1264,7 +1269,7 @@ int store_user_set_active(store *st, const char *username, int active, fherr *er
 /* Runs statement q with the user id, *n the rows it deleted. */
 static int delete_of_user(store *st, int q, int64_t uid, int64_t *n, fherr *err) {
   dbs *s = sq_prep(st, q, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, uid);
   int rc = sq_run(st, s, err, "revoke");
   if (!rc && n) *n = dbc_changes(st->cur->db);
@@ -1278,7 +1283,7 @@ int store_user_revoke(store *st, int64_t uid, int64_t *sessions, int64_t *tokens
 
 int store_session_purge(store *st, const char *now, fherr *err) {
   dbs *s = sq_prep(st, Q_SESSION_PURGE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, now);
   return sq_run(st, s, err, "purge sessions");
 }
@@ -1291,7 +1296,7 @@ static json_t *text_or_null(dbs *s, int col) {
 int store_token_list(store *st, int64_t uid, json_t **out, fherr *err) {
   *out = NULL;
   dbs *s = sq_prep(st, Q_TOKEN_LIST, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, uid);
   json_t *arr = json_array();
   int rc;
@@ -1310,7 +1315,7 @@ int store_token_list(store *st, int64_t uid, json_t **out, fherr *err) {
 
 int store_token_find(store *st, int64_t id, const char *token_hash, int64_t *found, char username[64], fherr *err) {
   dbs *s = sq_prep(st, Q_TOKEN_FIND, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, token_hash ? -1 : id);
   sq_bind_text_or_null(s, 2, token_hash);
   int rc = dbs_step(s);
@@ -1327,7 +1332,7 @@ int store_token_find(store *st, int64_t id, const char *token_hash, int64_t *fou
 
 int store_token_delete(store *st, int64_t id, fherr *err) {
   dbs *s = sq_prep(st, Q_TOKEN_DEL, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, id);
   int rc = sq_run(st, s, err, "delete token");
   if (rc) return rc;
@@ -1352,7 +1357,7 @@ int store_login_failures(store *st, const char *name, const char *addr, const ch
                          fherr *err) {
   memset(out, 0, sizeof *out);
   dbs *s = sq_prep(st, Q_LOGIN_PAIR, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, name);
   dbs_bind_text(s, 2, addr);
   dbs_bind_text(s, 3, since);
@@ -1361,7 +1366,7 @@ int store_login_failures(store *st, const char *name, const char *addr, const ch
   dbs_bind_text(s, 1, name);
   dbs_bind_text(s, 2, since);
   if ((rc = login_sum(st, s, &out->name, NULL, err))) return rc;
-  if (!(s = sq_prep(st, Q_LOGIN_ADDR, err))) return FH_INTERNAL;
+  if (!(s = sq_prep(st, Q_LOGIN_ADDR, err))) return sq_prep_failed(err);
   dbs_bind_text(s, 1, addr);
   dbs_bind_text(s, 2, since);
   return login_sum(st, s, &out->addr, out->addr_last, err);
@@ -1370,7 +1375,7 @@ int store_login_failures(store *st, const char *name, const char *addr, const ch
 int store_login_failure_add(store *st, const char *name, const char *addr, const char *now, const char *since,
                             fherr *err) {
   dbs *s = sq_prep(st, Q_LOGIN_PURGE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, since);
   int rc = sq_run(st, s, err, "forget old sign-in failures");
   if (rc || !(s = sq_prep(st, Q_LOGIN_FAIL, err))) return rc ? rc : FH_INTERNAL;
@@ -1383,7 +1388,7 @@ int store_login_failure_add(store *st, const char *name, const char *addr, const
 
 int store_login_failure_forget(store *st, const char *name, const char *addr, fherr *err) {
   dbs *s = sq_prep(st, Q_LOGIN_FORGET, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, name);
   dbs_bind_text(s, 2, addr);
   return sq_run(st, s, err, "forget sign-in failures");
@@ -1494,7 +1499,7 @@ int sq_read_processes(store *st, dbs *s, st_process **rows, int *n, const char *
 static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr *err) {
   if (!user_id || (process_id == st->part_pid && user_id == st->part_uid)) return FH_OK;
   dbs *s = sq_prep(st, Q_PARTICIPANT_ADD, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, process_id);
   dbs_bind_int64(s, 2, user_id);
   int rc = sq_run(st, s, err, "add participant");
@@ -1509,7 +1514,7 @@ static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr
 int store_process_insert(store *st, const char *flow, proc_status status, const char *data,
                          int64_t created_by, int64_t *id, fherr *err) {
   dbs *s = sq_prep(st, Q_PROC_INSERT, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   char now[FH_TIME_LEN];
   fhtime_now(now);
   dbs_bind_text(s, 1, flow);
@@ -1556,7 +1561,7 @@ static int process_row(store *st, dbs *s, int64_t id, st_process *out, fherr *er
 int store_process_get(store *st, int64_t id, st_process *out, fherr *err) {
   memset(out, 0, sizeof *out);
   dbs *s = sq_prep(st, Q_PROC_GET, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, id);
   return process_row(st, s, id, out, err);
 }
@@ -1595,7 +1600,7 @@ int store_process_get_many(store *st, const int64_t *ids, int n, st_process **ou
 int store_process_update(store *st, int64_t id, proc_status status, const char *data,
                          const char *finished_at, fherr *err) {
   dbs *s = sq_prep(st, Q_PROC_UPDATE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, id);
   dbs_bind_text(s, 2, proc_status_name(status));
   dbs_bind_text(s, 3, data ? data : "{}");
@@ -1607,7 +1612,7 @@ int store_process_update(store *st, int64_t id, proc_status status, const char *
  * to PROC_FEW. */
 static int few_processes(store *st, int which, const store_process_query *q, int64_t *n, fherr *err) {
   dbs *s = sq_prep(st, which, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   sq_bind_text_or_null(s, 1, q->flow);
   sq_bind_text_or_null(s, 2, q->status);
   int rc = dbs_step(s);
@@ -1648,7 +1653,7 @@ int store_process_list(store *st, const store_process_query *q, st_process **out
   int planned = pg && !(twin && q->limit == STORE_PAGE_ROWS);
   const char *text = planned && twin ? twin : store_sql_text(st, which);
   dbs *s = planned ? sq_prepare_once(st, text, "list processes", err) : sq_prep(st, which, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   sq_bind_text_or_null(s, 1, q->flow);
   sq_bind_text_or_null(s, 2, q->status);
   sq_bind_id_or_null(s, 3, q->after);
@@ -1665,7 +1670,7 @@ int store_process_list(store *st, const store_process_query *q, st_process **out
 int store_process_children(store *st, int64_t pid, json_t **out, fherr *err) {
   *out = NULL;
   dbs *s = sq_prep(st, Q_PROC_CHILDREN, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   json_t *arr = json_array();
   int rc;
@@ -1686,7 +1691,7 @@ int store_process_children(store *st, int64_t pid, json_t **out, fherr *err) {
 int store_process_orphan_next(store *st, int64_t after, int64_t *id, fherr *err) {
   *id = 0;
   dbs *s = sq_prep(st, Q_PROC_ORPHAN, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, after);
   int rc = dbs_step(s);
   if (rc == DB_ROW) *id = dbs_col_int64(s, 0);
@@ -1696,7 +1701,7 @@ int store_process_orphan_next(store *st, int64_t after, int64_t *id, fherr *err)
 
 int store_process_involves(store *st, int64_t pid, int64_t uid, int *yes, fherr *err) {
   dbs *s = sq_prep(st, Q_PROC_INVOLVES, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   dbs_bind_int64(s, 2, uid);
   int64_t n = 0;
@@ -1820,11 +1825,12 @@ static void bind_task_row(dbs *s, int b, st_task *t, int64_t prev) {
 static int insert_tasks(store *st, st_task *const *t, const int64_t *prev, int n, fherr *err) {
   static const int by_count[] = {Q_TASK_INSERT_2, Q_TASK_INSERT_3, Q_TASK_INSERT_4};
   dbs *s = sq_prep(st, by_count[n - 2], err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   for (int i = 0; i < n; i++) bind_task_row(s, 23 * i, t[i], prev[i]);
   int rc = dbs_step(s);
   sq_done(s);
-  if (rc == DB_CONSTRAINT) return fherr_set(err, FH_STALE, "a task id of %lld.. is taken", (long long)t[0]->id);
+  if (rc == DB_CONSTRAINT && dbc_unique_failed(st->cur->db))
+    return fherr_set(err, FH_STALE, "a task id of %lld.. is taken", (long long)t[0]->id);
   if (rc != DB_DONE) return sq_fail(st, err, rc, "insert tasks");
   rc = FH_OK;
   for (int i = 0; !rc && i < n; i++) rc = add_participant(st, t[i]->process_id, t[i]->owner_id, err);
@@ -1833,11 +1839,12 @@ static int insert_tasks(store *st, st_task *const *t, const int64_t *prev, int n
 
 static int insert_one(store *st, st_task *t, int64_t prev, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_INSERT, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   bind_task_row(s, 0, t, prev);
   int rc = dbs_step(s);
   sq_done(s);   /* before t can change: the texts were bound without a copy */
-  if (rc == DB_CONSTRAINT && t->id) return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
+  if (rc == DB_CONSTRAINT && t->id && dbc_unique_failed(st->cur->db))
+    return fherr_set(err, FH_STALE, "task id %lld is taken", (long long)t->id);
   rc = rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "insert task");
   if (!rc && !t->id) t->id = dbc_last_insert_id(st->cur->db);
   if (!rc) rc = add_participant(st, t->process_id, t->owner_id, err);
@@ -1868,7 +1875,7 @@ static int insert_all_tasks(store *st, st_task *const *t, const int64_t *prev, i
 int store_task_get(store *st, int64_t id, st_task *out, fherr *err) {
   memset(out, 0, sizeof *out);
   dbs *s = sq_prep(st, Q_TASK_GET, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, id);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
@@ -1883,7 +1890,7 @@ int store_task_get(store *st, int64_t id, st_task *out, fherr *err) {
 
 int store_task_update(store *st, const st_task *t, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_UPDATE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, t->id);
   dbs_bind_text(s, 2, t->flow_task);
   dbs_bind_text(s, 3, task_status_name(t->status));
@@ -1908,7 +1915,7 @@ int store_task_update(store *st, const st_task *t, fherr *err) {
 
 int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_PREV_ADD, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, task_id);
   dbs_bind_int64(s, 2, previous_id);
   return sq_run(st, s, err, "link previous task");
@@ -1916,14 +1923,14 @@ int store_task_add_previous(store *st, int64_t task_id, int64_t previous_id, fhe
 
 int store_task_next_statuses(store *st, int64_t task_id, json_t **out, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_NEXT_STATUS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, task_id);
   return strings_of(st, s, out, err);
 }
 
 int store_task_count_active(store *st, int64_t pid, int64_t except_id, int64_t *n, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_ACTIVE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   dbs_bind_int64(s, 2, except_id);
   return sq_count(st, s, n, err);
@@ -1932,7 +1939,7 @@ int store_task_count_active(store *st, int64_t pid, int64_t except_id, int64_t *
 int store_task_count_active_prefix(store *st, int64_t pid, const char *prefix, int64_t except_id,
                                    int64_t *n, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_ACTIVE_PREFIX, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   dbs_bind_text(s, 2, prefix);
   dbs_bind_int64(s, 3, except_id);
@@ -1942,7 +1949,7 @@ int store_task_count_active_prefix(store *st, int64_t pid, const char *prefix, i
 int store_task_find_join(store *st, int64_t pid, const char *flow_task, const char *join_of,
                          int64_t *id, int *waiting, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_FIND_JOIN, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   dbs_bind_text(s, 2, flow_task);
   dbs_bind_text(s, 3, join_of);
@@ -1960,14 +1967,14 @@ int store_task_find_join(store *st, int64_t pid, const char *flow_task, const ch
 
 int store_task_waiting_joins(store *st, int64_t pid, json_t **out, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_WAITING_JOINS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   return ids_of(st, s, out, err);
 }
 
 int store_task_latest_owner(store *st, int64_t pid, const char *flow_task, int64_t *owner_id, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_LATEST_OWNER, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   dbs_bind_text(s, 2, flow_task);
   *owner_id = 0;
@@ -1980,7 +1987,7 @@ int store_task_latest_owner(store *st, int64_t pid, const char *flow_task, int64
 
 int store_task_count_done_type(store *st, int64_t pid, const char *type, int64_t *n, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_DONE_TYPE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   dbs_bind_text(s, 2, type);
   return sq_count(st, s, n, err);
@@ -2019,7 +2026,7 @@ static int task_rows(store *st, dbs *s, int cap, st_task **rows, int *n, fherr *
 
 int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_OF_PROCESS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   return task_rows(st, s, 16, rows, n, err);
 }
@@ -2163,7 +2170,7 @@ static int flows_have_few(store *st, const char *flows_json, int *few, fherr *er
     return FH_OK;
   }
   dbs *s = sq_prep(st, Q_PROC_COUNT_FLOWS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, flows_json);
   int rc = dbs_step(s);
   if (rc == DB_ROW) *few = dbs_col_int64(s, 0) < ALL_FEW;
@@ -2186,7 +2193,7 @@ static int status_is_few(store *st, const char *status, int *few, fherr *err) {
     return FH_OK;
   }
   dbs *s = sq_prep(st, Q_TASK_COUNT_STATUS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, status);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
@@ -2207,7 +2214,7 @@ static int status_is_few(store *st, const char *status, int *few, fherr *err) {
 static int range_count(store *st, int which, const int64_t *user, const char *from, const char *to, int64_t *count,
                        fherr *err) {
   dbs *s = sq_prep(st, which, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   int at = 1;
   if (user) dbs_bind_int64(s, at++, *user);
   sq_bind_text_or_null(s, at++, from);
@@ -2238,7 +2245,7 @@ static int queued_nodes(store *st, const char *assignable, char **node, int *cou
   *node = NULL;
   *count = 0;
   dbs *s = sq_prep(st, Q_QUEUED_NODES_TWO, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 3, assignable ? assignable : "[]");
   int rc, lost = 0;
   while ((rc = dbs_step(s)) == DB_ROW)
@@ -2294,7 +2301,7 @@ static int front_page(store *st, const store_task_query *q, int which, const cha
                       int *full, fherr *err) {
   *full = 0;
   dbs *s = sq_prep(st, which, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   bind_list(s, q, STORE_PAGE_ROWS);
   if (node) dbs_bind_text(s, 14, node);
   int rc = task_rows(st, s, STORE_PAGE_ROWS, rows, n, err);
@@ -2525,7 +2532,7 @@ int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fher
   if (q->view != STORE_VIEW_INBOX && q->view != STORE_VIEW_QUEUE)
     return fherr_set(err, FH_BAD_REQUEST, "only inbox and queue are counted");
   dbs *s = sq_prep(st, q->view == STORE_VIEW_INBOX ? Q_COUNT_INBOX : Q_COUNT_QUEUE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   if (q->view == STORE_VIEW_INBOX) dbs_bind_int64(s, 2, q->user_id);
   else dbs_bind_text(s, 3, q->assignable_json ? q->assignable_json : "[]");
   dbs_bind_int(s, 11, q->limit > 0 ? q->limit : -1);   /* the cap: *n stops there */
@@ -2536,7 +2543,7 @@ int store_task_count_view(store *st, const store_task_query *q, int64_t *n, fher
 static int claim_due(store *st, int64_t id, const char *now, const char *lease_owner, const char *lease_until,
                      st_task *out, fherr *err) {
   dbs *s = sq_prep(st, id ? Q_TASK_CLAIM_ID : Q_TASK_CLAIM, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, now);
   if (id) dbs_bind_int64(s, 2, id);
   int rc = dbs_step(s);
@@ -2602,7 +2609,7 @@ int store_task_lease(store *st, int64_t task_id, const char *lease_owner, const 
 
 int store_task_next_due(store *st, const char *now, double *seconds, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_NEXT_DUE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   int rc = dbs_step(s);
   *seconds = -1;
   if (rc == DB_ROW && dbs_col_type(s, 0) != DB_NULL) {
@@ -2643,7 +2650,7 @@ int store_rename_flow_task(store *st, const char *from, const char *to, int64_t 
 
 int store_task_process(store *st, int64_t task_id, int64_t *process_id, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_PROCESS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, task_id);
   int rc = dbs_step(s);
   if (rc == DB_ROW) *process_id = dbs_col_int64(s, 0);
@@ -2659,7 +2666,7 @@ static id_seq *seq_of(store *st) { return st->w ? &st->w->ids : &st->ids; }
  * store's own connection, which sees every commit). */
 static int seed_ids(store *st, id_seq *seq, int kind, fherr *err) {
   dbs *s = sq_prep(st, kind == STORE_ID_TASK ? Q_MAX_TASK : Q_MAX_PROCESS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   int64_t max = 0;
   int rc = sq_count(st, s, &max, err);
   if (!rc && seq->next[kind] <= max) seq->next[kind] = max + 1;
@@ -2676,7 +2683,7 @@ static int seed_ids(store *st, id_seq *seq, int kind, fherr *err) {
  * used up) and *process_id (if asked for). */
 static int take_ids_pg(store *st, int q, int64_t *process_id, fherr *err) {
   dbs *s = sq_prep(st, q, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   pg_ids *ids = &st->task_ids;
   int keep = ids->next == ids->n;   /* a subprocess's start keeps its parent's block */
   if (keep) ids->n = ids->next = 0;
@@ -2725,7 +2732,7 @@ static void reseed_ids(store *st) {
 
 static int process_insert_row(store *st, const st_process *p, fherr *err) {
   dbs *s = sq_prep(st, p->parent_task_id ? Q_PROC_INSERT_ROW : Q_PROC_INSERT_TOP, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, p->id);
   dbs_bind_text(s, 2, p->flow);
   dbs_bind_text(s, 3, proc_status_name(p->status));
@@ -2738,22 +2745,28 @@ static int process_insert_row(store *st, const st_process *p, fherr *err) {
   dbs_bind_int(s, 10, p->depth);
   int rc = dbs_step(s);
   sq_done(s);
-  /* the id taken by another program, or the Subprocess task's child started already */
-  if (rc == DB_CONSTRAINT) return fherr_set(err, FH_STALE, "process id %lld is taken", (long long)p->id);
+  /* the id taken by another program, or the Subprocess task's child
+   * started already; a foreign key (its creator no longer a user) is no
+   * reason to try again */
+  if (rc == DB_CONSTRAINT && dbc_unique_failed(st->cur->db))
+    return fherr_set(err, FH_STALE, "process id %lld is taken", (long long)p->id);
   if (rc != DB_DONE) return sq_fail(st, err, rc, "insert process");
   return add_participant(st, p->id, p->created_by, err);
 }
 
 static int process_update_checked(store *st, const st_process *p, fherr *err) {
   dbs *s = sq_prep(st, Q_PROC_UPDATE_CHECKED, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, p->id);
   dbs_bind_text(s, 2, proc_status_name(p->status));
   dbs_bind_text(s, 3, p->data ? p->data : "{}");
   sq_bind_text_or_null(s, 4, p->finished_at);
   dbs_bind_int64(s, 5, p->version);
   int rc = sq_run(st, s, err, "update process");
-  if (!rc && dbc_changes(st->cur->db) == 0)
+  /* PostgreSQL's statement sends no count: it raises DB_STALE itself,
+   * at whichever later statement of the write waits for an answer
+   * (store_sql_pg.c), so the write needs no round trip of its own */
+  if (!rc && st->cur->db->kind != DB_KIND_PG && dbc_changes(st->cur->db) == 0)
     return fherr_set(err, FH_STALE, "process %lld changed meanwhile", (long long)p->id);
   return rc;
 }
@@ -2762,7 +2775,7 @@ static int process_update_checked(store *st, const st_process *p, fherr *err) {
  * another receiver took it first. */
 static int consume_message(store *st, int64_t id, fherr *err) {
   dbs *s = sq_prep(st, Q_MSG_DELETE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, id);
   int rc = sq_run(st, s, err, "take message");
   if (!rc && dbc_changes(st->cur->db) != 1)
@@ -2774,7 +2787,7 @@ static int consume_message(store *st, int64_t id, fherr *err) {
  * kept since would wait forever beside it, so the action starts over. */
 static int check_not_kept(store *st, const store_await *a, fherr *err) {
   dbs *s = sq_prep(st, Q_MSG_KEPT_FOR, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, a->name);
   dbs_bind_text(s, 2, a->key);
   dbs_bind_int64(s, 3, a->seen);
@@ -2787,7 +2800,7 @@ static int check_not_kept(store *st, const store_await *a, fherr *err) {
 
 static int insert_message(store *st, store_message_out *m, fherr *err) {
   dbs *s = sq_prep(st, Q_MSG_INSERT, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, m->name);
   dbs_bind_text(s, 2, m->key);
   dbs_bind_text(s, 3, m->data ? m->data : "{}");
@@ -2801,12 +2814,12 @@ static int insert_message(store *st, store_message_out *m, fherr *err) {
 /* A finished child wakes its parent's Subprocess task, if that still waits. */
 static int wake_parent(store *st, const store_write *w, fherr *err) {
   dbs *s = sq_prep(st, Q_TASK_WAKE, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, w->wake_task);
   dbs_bind_text(s, 2, w->wake_at);
   int rc = sq_run(st, s, err, "wake parent task");
   if (rc || dbc_changes(st->cur->db) == 0) return rc;
-  if (!(s = sq_prep(st, Q_PROC_BUMP, err))) return FH_INTERNAL;
+  if (!(s = sq_prep(st, Q_PROC_BUMP, err))) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, w->wake_task);
   return sq_run(st, s, err, "raise parent version");
 }
@@ -2815,7 +2828,7 @@ static int wake_parent(store *st, const store_write *w, fherr *err) {
 static int add_links_bound(store *st, const int64_t *links, int n, fherr *err) {
   static const int by_count[] = {Q_TASK_PREV_ADD_2, Q_TASK_PREV_ADD_3, Q_TASK_PREV_ADD_4};
   dbs *s = sq_prep(st, by_count[n - 2], err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   for (int i = 0; i < 2 * n; i++) dbs_bind_int64(s, i + 1, links[i]);
   return sq_run(st, s, err, "link previous tasks");
 }
@@ -2911,7 +2924,7 @@ int store_receiver_next(store *st, const char *name, const char *key, int64_t af
                         fherr *err) {
   *id = *process_id = 0;
   dbs *s = sq_prep(st, Q_RECEIVER_NEXT, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, name);
   if (key) dbs_bind_text(s, 2, key);
   else dbs_bind_null(s, 2);
@@ -2955,7 +2968,7 @@ int store_message_find(store *st, const char *name, const char *key, const char 
   *id = 0;
   *data = NULL;
   dbs *s = sq_prep(st, Q_MSG_FIND, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, name);
   dbs_bind_text(s, 2, key);
   dbs_bind_text(s, 3, now);
@@ -2987,14 +3000,14 @@ int store_message_offered(store *st, int64_t id, fherr *err) {
 
 int store_message_last_id(store *st, int64_t *id, fherr *err) {
   dbs *s = sq_prep(st, Q_MSG_LAST_ID, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   return sq_count(st, s, id, err);
 }
 
 int store_message_exists(store *st, int64_t id, int *yes, fherr *err) {
   *yes = 0;
   dbs *s = sq_prep(st, Q_MSG_EXISTS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, id);
   int64_t n = 0;
   int rc = sq_count(st, s, &n, err);
@@ -3007,7 +3020,7 @@ int store_message_undelivered(store *st, const char *now, int64_t after, int64_t
   *id = 0;
   *name = *key = *data = NULL;
   dbs *s = sq_prep(st, Q_MSG_UNDELIVERED, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, now);
   dbs_bind_int64(s, 2, after);
   int rc = dbs_step(s);
@@ -3047,7 +3060,7 @@ int store_message_expire(store *st, const char *now, int64_t *n, fherr *err) {
 int store_message_next_expiry(store *st, const char *now, double *seconds, fherr *err) {
   *seconds = -1;
   dbs *s = sq_prep(st, Q_MSG_NEXT_EXPIRY, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   int rc = dbs_step(s);
   if (rc == DB_ROW && dbs_col_type(s, 0) != DB_NULL) {
     double at = fhtime_parse((const char *)dbs_col_text(s, 0)), from = fhtime_parse(now);

@@ -40,7 +40,7 @@ static json_t *column_json(dbs *s, int col) {
 static int rows_of(store *st, const char *sql, const arg *args, int nargs, int one_column, json_t **out, fherr *err) {
   *out = NULL;
   dbs *s = prepare(st, sql, args, nargs, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   json_t *arr = json_array();
   int rc;
   while ((rc = dbs_step(s)) == DB_ROW) {
@@ -64,7 +64,7 @@ static int rows_of(store *st, const char *sql, const arg *args, int nargs, int o
 /* Runs a statement without rows; *changes: rows it changed. */
 static int exec_args(store *st, const char *sql, const arg *args, int nargs, int64_t *changes, fherr *err) {
   dbs *s = prepare(st, sql, args, nargs, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   int rc = dbs_step(s);
   dbs_finalize(s);
   if (rc == DB_CONSTRAINT) return fherr_set(err, FH_CONFLICT, "already exists");

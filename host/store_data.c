@@ -121,7 +121,7 @@ static int index_process(store *st, int64_t pid, const char *data, const char *f
 
 static int audit_add(store *st, int64_t pid, int is_new, const store_data_write *d, fherr *err) {
   dbs *s = data_prep(st, is_new ? Q_DATA_AUDIT_FIRST : Q_DATA_AUDIT_ADD, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   sq_bind_id_or_null(s, 2, d->task_id);
   sq_bind_id_or_null(s, 3, d->user_id);
@@ -133,7 +133,7 @@ static int audit_add(store *st, int64_t pid, int is_new, const store_data_write 
 static int comment_insert(store *st, int64_t pid, int64_t task_id, int64_t user_id, const char *at, const char *text,
                           int64_t *id, fherr *err) {
   dbs *s = data_prep(st, Q_DATA_COMMENT_ADD, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   sq_bind_id_or_null(s, 2, task_id);
   sq_bind_id_or_null(s, 3, user_id);
@@ -268,7 +268,7 @@ static int count_matches(store *st, const store_data_filter *given, int n, int *
   snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT 1 FROM process_search s0%s WHERE %s LIMIT %d) m",
            pg ? "" : " NOT INDEXED", cond, NARROW_MATCHES);
   dbs *s = prepare_text(st, sql, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   bind_filters(s, f, n, 1);
   int rc = dbs_step(s);
   *narrow = rc == DB_ROW && dbs_col_int64(s, 0) < NARROW_MATCHES;
@@ -452,7 +452,7 @@ static json_t *id_or_null(dbs *s, int col) {
 int store_comment_list(store *st, int64_t pid, int64_t task_id, json_t **out, fherr *err) {
   *out = NULL;
   dbs *s = data_prep(st, Q_DATA_COMMENTS, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   sq_bind_id_or_null(s, 2, task_id);
   json_t *arr = json_array();
@@ -477,7 +477,7 @@ int store_comment_list(store *st, int64_t pid, int64_t task_id, json_t **out, fh
 int store_audit_list(store *st, int64_t pid, json_t **out, fherr *err) {
   *out = NULL;
   dbs *s = data_prep(st, Q_DATA_AUDIT_LIST, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   json_t *arr = json_array();
   int rc;
@@ -508,7 +508,7 @@ int store_audit_list(store *st, int64_t pid, json_t **out, fherr *err) {
 static int indexed_for(store *st, const char *flow, const char *fields, int *same, fherr *err) {
   *same = 0;
   dbs *s = data_prep(st, Q_DATA_INDEXED_GET, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, flow);
   int rc = dbs_step(s);
   *same = -1;   /* no row */

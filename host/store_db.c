@@ -101,6 +101,12 @@ void dbc_end_session(dbc *c) {
 
 int dbc_errcode(dbc *c) { return c->kind == DB_KIND_PG ? c->last_rc : sqlite3_errcode(c->lite); }
 
+int dbc_unique_failed(dbc *c) {
+  if (c->kind == DB_KIND_PG) return !strcmp(c->sqlstate, "23505");
+  int x = sqlite3_extended_errcode(c->lite);
+  return x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
 const char *dbc_errmsg(dbc *c) { return c->kind == DB_KIND_PG ? c->msg : sqlite3_errmsg(c->lite); }
 
 int dbs_prepare(dbc *c, int q, const char *sql, dbs **out) {

@@ -19,7 +19,11 @@
 /* Result codes: SQLite's values (store_db.c checks it at compile time). */
 enum {
   DB_OK = 0, DB_ERROR = 1, DB_BUSY = 5, DB_LOCKED = 6, DB_READONLY = 8, DB_FULL = 13,
-  DB_CONSTRAINT = 19, DB_ROW = 100, DB_DONE = 101
+  DB_CONSTRAINT = 19, DB_ROW = 100, DB_DONE = 101,
+  /* PostgreSQL only (SQLite has no such code): a version-checked write sent
+   * ahead found its row changed (SQLSTATE FH409, raised by the server's
+   * flowhost_stale(): store_schema_pg.c) */
+  DB_STALE = 409
 };
 /* Column types (dbs_col_type): SQLite's fundamental types. */
 enum { DB_INTEGER = 1, DB_FLOAT = 2, DB_TEXT = 3, DB_BLOB = 4, DB_NULL = 5 };
@@ -45,6 +49,7 @@ typedef struct dbc {
   int last_rc;              /* PG: the DB_* code of the last failure */
   int lost;                 /* PG: the connection broke; reconnect on the next call */
   char msg[256];            /* PG: the last error message */
+  char sqlstate[6];         /* PG: the last error's SQLSTATE, "" when it had none */
   char setup[128];          /* PG: session settings, run again after a reconnect */
   int begin_pending;        /* PG: a BEGIN not sent yet: it goes with the next statement */
   int piped;                /* PG: statements sent ahead in pipeline mode, answers not read yet */
@@ -96,6 +101,10 @@ int64_t dbc_last_insert_id(dbc *c);
 /* 1 outside a transaction. */
 int dbc_autocommit(dbc *c);
 int dbc_errcode(dbc *c);
+/* 1 when the last failure was a unique or primary key constraint (an id or
+ * a unique parent task taken), 0 for any other (a foreign key: a row it
+ * names is not there). */
+int dbc_unique_failed(dbc *c);
 /* PostgreSQL: ends the session now and opens a new one (the server drops
  * what the old one held: advisory locks, an aborted transaction); SQLite:
  * nothing. */

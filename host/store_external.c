@@ -20,7 +20,7 @@ typedef struct candidate {
 static int topic_candidates(store *st, const char *topic, const char *nodes, int max, const char *now, candidate *c,
                             int *n, fherr *err) {
   dbs *s = sq_prep(st, Q_EXT_FETCH, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, topic);
   dbs_bind_text(s, 2, now);
   dbs_bind_int(s, 3, max);
@@ -140,6 +140,6 @@ int store_external_extend(store *st, int64_t id, const char *owner, const char *
 
 int store_external_lease_expiries(store *st, int64_t *n, fherr *err) {
   dbs *s = sq_prep(st, Q_EXT_EXPIRIES, err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   return sq_count(st, s, n, err);
 }

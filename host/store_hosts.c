@@ -86,7 +86,7 @@ int store_hosts_beat(store *st, const char *host, const char *now, fherr *err) {
 int store_hosts_last_seen(store *st, const char *host, char out[FH_TIME_LEN], fherr *err) {
   out[0] = '\0';
   dbs *s = prep(st, "SELECT max(seen_at) FROM flow_host WHERE host = ?1", err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, host);
   int rc = dbs_step(s);
   const char *v = rc == DB_ROW ? dbs_col_text(s, 0) : NULL;
@@ -107,7 +107,7 @@ static json_t *text_or_null(dbs *s, int col) {
 int store_hosts_list(store *st, const char *seen_after, json_t **out, fherr *err) {
   *out = NULL;
   dbs *s = sq_prep(st, Q_HOSTS_SEEN, err);   /* (prepared once: every GET /api/flows reads it) */
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, seen_after);
   json_t *all = json_object();
   int rc;

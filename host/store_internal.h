@@ -356,6 +356,10 @@ static inline void st_forget_write_participant(store *st) {
 int sq_fail(store *st, fherr *err, int rc, const char *what);
 /* The statement q on the current connection, prepared on first use. */
 dbs *sq_prep(store *st, int q, fherr *err);
+/* What a caller returns when sq_prep gave NULL: the code sq_fail put in
+ * err (on PostgreSQL the prepare also reads the answers of statements sent
+ * ahead, so it may fail with theirs: DB_STALE, busy), else FH_INTERNAL. */
+int sq_prep_failed(const fherr *err);
 /* Runs a statement that returns no rows; resets it in every case. */
 int sq_run(store *st, dbs *s, fherr *err, const char *what);
 /* SQL text prepared for one use (statements that are not per action: the

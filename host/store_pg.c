@@ -52,6 +52,7 @@ int pg_code_of(const char *sqlstate) {
   if (!strcmp(sqlstate, "40001") || !strcmp(sqlstate, "40P01")) return DB_BUSY;   /* serialization, deadlock */
   if (!strcmp(sqlstate, "55P03")) return DB_LOCKED;                               /* lock_not_available */
   if (!strncmp(sqlstate, "23", 2)) return DB_CONSTRAINT;                          /* integrity constraints */
+  if (!strcmp(sqlstate, "FH409")) return DB_STALE;                                /* flowhost_stale() */
   if (!strcmp(sqlstate, "53100")) return DB_FULL;                                 /* disk_full */
   if (!strcmp(sqlstate, "25006")) return DB_READONLY;                             /* read_only_sql_transaction */
   if (!strncmp(sqlstate, "08", 2) || !strncmp(sqlstate, "57P", 3)) return DB_BUSY; /* connection, shutdown */
@@ -64,6 +65,7 @@ static int fail(dbc *c, const PGresult *res) {
   const char *m = res ? pq.PQresultErrorMessage(res) : NULL;
   if (!m || !*m) m = c->pg ? pq.PQerrorMessage(c->pg) : "no connection";
   snprintf(c->msg, sizeof c->msg, "%s", m);
+  snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state ? state : "");
   size_t n = strlen(c->msg);
   while (n && (c->msg[n - 1] == '\n' || c->msg[n - 1] == ' ')) c->msg[--n] = 0;
   if (!c->pg || pq.PQstatus(c->pg) != CONNECTION_OK) {

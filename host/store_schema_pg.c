@@ -231,6 +231,12 @@ static const char *const MIGRATIONS_PG[] = {
      * whatever the database's collation */
     "CREATE INDEX IF NOT EXISTS task_owner_flow ON task(owner_id, flow_task COLLATE \"C\", id) WHERE "
     OWNED_FINISHED("") ";",
+    /* 18: an action's version-checked process update refuses itself when
+     * the row changed (store_sql_pg.c's Q_PROC_UPDATE_CHECKED), so that it
+     * can go to the server with the rest of the write instead of waiting
+     * for its count; FH409 is our own SQLSTATE, read as DB_STALE */
+    "CREATE OR REPLACE FUNCTION flowhost_stale(pid BIGINT) RETURNS INTEGER LANGUAGE plpgsql AS $$ BEGIN"
+    " RAISE EXCEPTION 'process % changed meanwhile', pid USING ERRCODE = 'FH409'; END $$;",
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))
 

@@ -117,10 +117,14 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_PROC_UPDATE] = "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1 WHERE id = $1",
   [Q_PROC_INSERT_ROW] = PROC_INSERT,
   [Q_PROC_INSERT_TOP] = PROC_INSERT,
-  /* the short write of an action: only if nobody wrote the process since it was read */
+  /* the short write of an action: only if nobody wrote the process since
+   * it was read.  The server itself refuses the write when the row changed
+   * (flowhost_stale() raises SQLSTATE FH409, i.e. DB_STALE), so the
+   * statement is sent ahead with the rest and nobody waits for its count */
   [Q_PROC_UPDATE_CHECKED] =
-      "UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1"
-      " WHERE id = $1 AND version = $5",
+      "WITH u AS (UPDATE process SET status = $2, data = $3, finished_at = $4, version = version + 1"
+      " WHERE id = $1 AND version = $5 RETURNING id)"
+      " SELECT flowhost_stale($1) WHERE NOT EXISTS (SELECT 1 FROM u)",
   [Q_TASK_PROCESS] = "SELECT process_id FROM task WHERE id = $1",
   /* not the largest id but the next ones: store_next_id takes every id of
    * a PostgreSQL store from its sequence, so hosts never collide; an
@@ -1100,6 +1104,7 @@ int store_pg_deferrable(int q) {
    * Subprocess task's unique index failing there means "started already",
    * which the engine retries (FH_STALE) */
   case Q_PROC_INSERT_TOP:
+  case Q_PROC_UPDATE_CHECKED:   /* a changed row fails it on the server (DB_STALE) */
   case Q_COMMIT_AHEAD:   /* its answer comes with the unlock's, which fails if it failed */
     return 1;
   default:

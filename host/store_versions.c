@@ -23,7 +23,7 @@ static void copy_text(char *dst, size_t cap, dbs *s, int col) {
 static int current_of(store *st, const char *flow, char hash[VERSION_HASH_LEN], fherr *err) {
   hash[0] = '\0';
   dbs *s = prep(st, "SELECT hash FROM flow_version WHERE flow = ?1 AND is_current <> 0", err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, flow);
   int rc = dbs_step(s);
   if (rc == DB_ROW) copy_text(hash, VERSION_HASH_LEN, s, 0);
@@ -173,7 +173,7 @@ int store_version_find(store *st, const char *flow, const char *prefix, char has
     return fherr_set(err, FH_BAD_REQUEST, "'%s' is not a version hash (hex digits)", prefix);
   dbs *s = prep(st, "SELECT hash, source, pin FROM flow_version WHERE flow = ?1 AND substr(hash, 1, CAST(?3 AS integer)) = ?2",
                          err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, flow);
   dbs_bind_text(s, 2, prefix);
   dbs_bind_int(s, 3, (int)n);
@@ -218,7 +218,7 @@ int store_version_running(store *st, const char *flow, const char *hash, json_t 
                          " WHERE p.flow = ?1 AND p.flow_version IS NOT DISTINCT FROM ?2 AND p.status IN " RUNNING
                          " ORDER BY p.id, t.id",
                          err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, flow);
   sq_bind_text_or_null(s, 2, hash);
   json_t *list = json_array();
@@ -244,7 +244,7 @@ int store_version_running(store *st, const char *flow, const char *hash, json_t 
 int store_version_running_flows(store *st, json_t **out, fherr *err) {
   *out = NULL;
   dbs *s = prep(st, "SELECT DISTINCT flow FROM process WHERE status IN " RUNNING " ORDER BY flow", err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   json_t *list = json_array();
   int rc;
   while ((rc = dbs_step(s)) == DB_ROW) json_array_append_new(list, json_string((const char *)dbs_col_text(s, 0)));
@@ -260,7 +260,7 @@ int store_version_running_flows(store *st, json_t **out, fherr *err) {
 int store_version_reports(store *st, json_t **out, fherr *err) {
   *out = NULL;
   dbs *s = sq_prep(st, Q_VERSION_REPORTS, err);   /* (prepared once: every GET /api/flows reads it) */
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   json_t *all = json_object();
   int rc;
   while ((rc = dbs_step(s)) == DB_ROW) {
@@ -279,7 +279,7 @@ int store_version_reports(store *st, json_t **out, fherr *err) {
 int store_version_of_process(store *st, int64_t process_id, char hash[VERSION_HASH_LEN], fherr *err) {
   hash[0] = '\0';
   dbs *s = prep(st, "SELECT flow_version FROM process WHERE id = ?1", err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, process_id);
   int rc = dbs_step(s);
   if (rc == DB_ROW) copy_text(hash, VERSION_HASH_LEN, s, 0);
@@ -340,7 +340,7 @@ static int prunable(store *st, const char *flow, const char *seen_after, json_t 
                 "  AND h.seen_at >= ?2)"
                 " ORDER BY v.flow, v.created_at, v.hash",
                 err);
-  if (!s) return FH_INTERNAL;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_text(s, 1, flow ? flow : "");
   dbs_bind_text(s, 2, seen_after);
   int rc;

@@ -206,6 +206,60 @@ static int test_process_and_tasks(void) {
   return 0;
 }
 
+/* A write whose process was written since it was read changes nothing:
+ * FH_STALE, its new task is not there, the process stays as the other
+ * write left it; read again, the same write goes through.  On PostgreSQL
+ * the version check goes to the server with the rest of the write and the
+ * server refuses it (flowhost_stale(), DB_STALE): the task's insert, sent
+ * after it, must not stay, and the connection goes on. */
+static int test_stale_version(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t alice, pid;
+  CHECK(store_user_add(st, "alice", NULL, 0, &alice, &err) == FH_OK);
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", alice, &pid, &err) == FH_OK);
+  st_process p, now;
+  CHECK(store_process_get(st, pid, &p, &err) == FH_OK);
+  CHECK(store_process_update(st, pid, PROC_STARTED, "{\"other\":1}", NULL, &err) == FH_OK);
+  free(p.data);
+  p.data = strdup("{\"mine\":1}");
+  p.status = PROC_DONE;
+  fhtime_now(p.finished_at);
+  st_task t = {0};
+  t.process_id = pid;
+  snprintf(t.flow_task, sizeof t.flow_task, "f.b");
+  snprintf(t.type, sizeof t.type, "view");
+  snprintf(t.token, sizeof t.token, "start");
+  t.status = TASK_NEW;
+  fhtime_now(t.created_at);
+  CHECK(store_next_id(st, STORE_ID_TASK, &t.id, &err) == FH_OK);
+  const st_task *made[] = {&t};
+  store_write w = {.process = &p, .inserts = made, .ninserts = 1};
+  int stale = store_write_process(st, &w, &err);
+  fprintf(stderr, "  the stale write: %d %s\n", stale, err.message);
+  CHECK(stale == FH_STALE);
+  CHECK(strstr(err.message, "changed meanwhile") != NULL);
+  fherr_clear(&err);
+  st_task gone;
+  CHECK(store_task_get(st, t.id, &gone, &err) == FH_NOT_FOUND);
+  fherr_clear(&err);
+  CHECK(store_process_get(st, pid, &now, &err) == FH_OK);
+  CHECK_STR(now.data, "{\"other\":1}");
+  CHECK(now.status == PROC_STARTED && now.version == p.version + 1);
+  p.version = now.version;
+  st_process_free(&now);
+  CHECK(store_write_process(st, &w, &err) == FH_OK);
+  CHECK(store_task_get(st, t.id, &gone, &err) == FH_OK);
+  st_task_free(&gone);
+  CHECK(store_process_get(st, pid, &now, &err) == FH_OK);
+  CHECK_STR(now.data, "{\"mine\":1}");
+  CHECK(now.status == PROC_DONE && now.version == p.version + 1);
+  st_process_free(&now);
+  st_process_free(&p);
+  store_close(st);
+  return 0;
+}
+
 /* Tokens of split 5 must not match those of split 55. */
 static int test_token_prefixes(void) {
   store *st = open_mem();
@@ -2019,6 +2073,7 @@ static const test_case TESTS[] = {
     {"checkpoints_beside", test_checkpoints_beside},
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
+    {"stale_version", test_stale_version},
     {"process_list_shapes", test_process_list_shapes},
     {"error_list", test_error_list},
     {"all_few", test_all_few},

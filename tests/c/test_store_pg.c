@@ -49,6 +49,7 @@ static int test_sqlstates(void) {
   CHECK(pg_code_of("57P01") == DB_BUSY);
   CHECK(pg_code_of(NULL) == DB_BUSY);
   CHECK(pg_code_of("42601") == DB_ERROR);
+  CHECK(pg_code_of("FH409") == DB_STALE);   /* flowhost_stale(): the process changed */
   return 0;
 }
 
