@@ -8,6 +8,8 @@
  *    in-process lock does not join them) take turns on one process: on
  *    PostgreSQL the cross-host process lock makes every action compute on
  *    the latest state, so none starts over;
+ *  - without that lock (lock = "none") they compute at once, and the
+ *    version check of their writes alone keeps one Join continuation;
  *  - a task action that finds its process's lock of this host taken lets
  *    go of the database's lock it got with the task's look-up before it
  *    waits (else the holder, waiting for the database's, would deadlock
@@ -118,9 +120,10 @@ static int count_tasks(json_t *tasks, const char *node, const char *status) {
   return n;
 }
 
-/* Races the branches of PROCESSES fanouts over THREADS engines and checks
- * one Join continuation each. */
-static int race_split_join(void) {
+/* Races the branches of PROCESSES processes of flow (fanout or
+ * fanout_unlocked) over THREADS engines and checks one Join continuation
+ * each. */
+static int race_split_join(const char *flow) {
   engine *e = open_engine("main");
   CHECK(e);
   fh_actor sys;
@@ -130,7 +133,7 @@ static int race_split_join(void) {
   for (int p = 0; p < PROCESSES; p++) {
     json_t *out;
     fherr err = {0};
-    CHECK(engine_start(e, &sys, "fanout", "start", NULL, &out, &err) == FH_OK);
+    CHECK(engine_start(e, &sys, flow, "start", NULL, &out, &err) == FH_OK);
     json_array_append(pids, json_object_get(json_object_get(out, "process"), "id"));
     size_t i;
     json_t *t;
@@ -177,13 +180,14 @@ static int race_split_join(void) {
 
 static int test_split_join_race(void) {
   CHECK(setup() == 0);
-  CHECK(race_split_join() == 0);
+  CHECK(race_split_join("fanout") == 0);
   teardown();
   return 0;
 }
 
-static int test_hosts_take_turns(void) {
-  CHECK(setup() == 0);
+/* Opens a flow registry per "host" (host_reg): engines of different hosts
+ * share no in-process lock. */
+static int open_hosts(void) {
   const char *src = getenv("FLOWHOST_SOURCE") ? getenv("FLOWHOST_SOURCE") : ".";
   char flows[512], lua[512];
   snprintf(flows, sizeof flows, "%s/tests/fixtures/stress", src);
@@ -193,17 +197,44 @@ static int test_hosts_take_turns(void) {
     host_reg[h] = flowreg_new(flows, lua, &err);
     CHECK(host_reg[h] && flowreg_load_all(host_reg[h], &err) == 0);
   }
+  return 0;
+}
+
+static void close_hosts(void) {
+  for (int h = 0; h < 4; h++) {
+    flowreg_free(host_reg[h]);
+    host_reg[h] = NULL;
+  }
+}
+
+static int test_hosts_take_turns(void) {
+  CHECK(setup() == 0);
+  CHECK(open_hosts() == 0);
   unsigned long before = metrics_action_restarts();
-  CHECK(race_split_join() == 0);
+  CHECK(race_split_join("fanout") == 0);
   unsigned long restarts = metrics_action_restarts() - before;
   printf("  hosts_take_turns: %lu actions started over\n", restarts);
   /* SQLite has no cross-host lock: there the version check alone keeps the
    * data right (checked above), and actions may start over */
   if (getenv("FLOWHOST_TEST_PG")) CHECK(restarts == 0);
-  for (int h = 0; h < 4; h++) {
-    flowreg_free(host_reg[h]);
-    host_reg[h] = NULL;
-  }
+  close_hosts();
+  teardown();
+  return 0;
+}
+
+/* The same race without the process lock (lock = "none"): hosts compute
+ * on one process at once, the version check of the writes alone keeps one
+ * Join continuation per process (on PostgreSQL the server refuses a stale
+ * write, sent ahead: store_sql_pg.c's Q_PROC_UPDATE_CHECKED), and the
+ * losers start over. */
+static int test_hosts_race_unlocked(void) {
+  CHECK(setup() == 0);
+  CHECK(open_hosts() == 0);
+  unsigned long before = metrics_action_restarts();
+  CHECK(race_split_join("fanout_unlocked") == 0);
+  unsigned long restarts = metrics_action_restarts() - before;
+  printf("  hosts_race_unlocked: %lu actions started over\n", restarts);
+  close_hosts();
   teardown();
   return 0;
 }
@@ -351,6 +382,7 @@ static const test_case TESTS[] = {
     {"split_join_race", test_split_join_race},
     {"job_workers_race", test_job_workers_race},
     {"hosts_take_turns", test_hosts_take_turns},
+    {"hosts_race_unlocked", test_hosts_race_unlocked},
     {"task_lock_order", test_task_lock_order},
     {NULL, NULL},
 };

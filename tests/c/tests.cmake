@@ -13,7 +13,7 @@ add_c_tests(store schema users_and_permissions process_and_tasks stale_version t
             job_lease rollback_and_rename task_lists group_commit deferred_sync combined_writes combined_rerun
             messages list_rows list_owner audit_by_process checkpoints_beside queue_walk due_parts
             process_list_shapes error_list all_few)
-add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns task_lock_order)
+add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns hosts_race_unlocked task_lock_order)
 add_c_tests(luavm error_location budget memory_limit_steps json_round_trip pool)
 add_c_tests(short_txn handler_outside_writer)
 add_c_tests(auth hash_and_verify old_hashes_verify bounded_parallel)

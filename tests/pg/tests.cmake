@@ -5,7 +5,8 @@
 #   pg_c_store_pg  every PostgreSQL statement prepares on the server; migrations once
 #   pg_c_store     tests/c/test_store.c, the store's unit tests, against PostgreSQL
 #   pg_c_concurrency  one Join per split raced by 4 engines; no job run twice by 4 workers;
-#                  engines of 4 "hosts" on one process take turns (the advisory process lock)
+#                  engines of 4 "hosts" on one process take turns (the advisory process lock);
+#                  without the lock, the server refuses their stale writes (flowhost_stale)
 #   pg_c_store_versions  the stored flow versions (trigger, current version, moves)
 #   pg_c_db_counts statements and round trips counted per request sent to the server
 #   pg_c_statements  what each action of a helloworld process costs the server
