@@ -194,7 +194,8 @@ static int owner_of(run *r, const char *node, st_task *t, fherr *err) {
   t->owner_id = pstate_latest_owner(&r->ps, ft);
   if (!t->owner_id) return FH_OK;
   st_user u;
-  if (store_user_get_by_id(r->e->st, t->owner_id, &u, err)) return FH_INTERNAL;
+  int rc = store_user_get_by_id(r->e->st, t->owner_id, &u, err);
+  if (rc) return rc;   /* busy stays busy (503), not a bug of ours */
   snprintf(t->owner_name, sizeof t->owner_name, "%s", u.username);
   st_user_free(&u);
   return FH_OK;

@@ -2341,7 +2341,8 @@ int store_task_list(store *st, const store_task_query *q, st_task **rows, int *n
   if (!pg && (which == Q_LIST_QUEUE_NODES || which == Q_LIST_QUEUE_NODES_ASC || which == Q_LIST_QUEUE_NODES_FILTERED ||
               which == Q_LIST_QUEUE_NODES_FILTERED_ASC)) {
     int nodes;
-    if (queued_nodes(st, q->assignable_json, &one_node, &nodes, err)) return FH_INTERNAL;
+    int rc = queued_nodes(st, q->assignable_json, &one_node, &nodes, err);
+    if (rc) return rc;
     if (nodes < 2)
       which = which == Q_LIST_QUEUE_NODES       ? Q_LIST_QUEUE_ONE
               : which == Q_LIST_QUEUE_NODES_ASC ? Q_LIST_QUEUE_ONE_ASC
