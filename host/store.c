@@ -698,6 +698,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_PROC_LOCK] = "SELECT ?1",
   [Q_PROC_UNLOCK] = "SELECT ?1",
   [Q_TASK_PROCESS_LOCK] = "SELECT process_id, 0 FROM task WHERE id = ?1",
+  /* PostgreSQL's read ahead with the lock (store_lock.c); here as on any backend */
+  [Q_PROC_GET_BY_TASK] = PROC_ROW("user") "WHERE p.id = (SELECT process_id FROM task WHERE id = ?1)",
+  [Q_TASK_OF_PROCESS_BY_TASK] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = ?1) ORDER BY t.id",
   [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =
@@ -2031,19 +2035,36 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
   return task_rows(st, s, 16, rows, n, err);
 }
 
+void sq_drop_preload(store *st) {
+  if (!st->preload_pid) return;
+  st->preload_pid = 0;
+  dbs_reset(st->own.stmt[Q_PROC_GET_BY_TASK]);   /* their answers, unread, dropped */
+  dbs_reset(st->own.stmt[Q_TASK_OF_PROCESS_BY_TASK]);
+}
+
 int store_process_load(store *st, int64_t pid, st_process *p, st_task **rows, int *n, fherr *err) {
   memset(p, 0, sizeof *p);
   *rows = NULL;
   *n = 0;
-  dbs *ps = sq_prep(st, Q_PROC_GET, err), *ts = ps ? sq_prep(st, Q_TASK_OF_PROCESS, err) : NULL;
-  if (!ts) return FH_INTERNAL;
-  dbs_bind_int64(ps, 1, pid);
-  dbs_bind_int64(ts, 1, pid);
-  /* PostgreSQL: both in one round trip, the process first (a write since
-   * the process was read changes its version, which the action's write
-   * checks); a failed send leaves the read to its step */
-  dbs_send(ps);
-  dbs_send(ts);
+  dbs *ps, *ts;
+  if (st->preload_pid && st->preload_pid == pid && st->cur == &st->own) {
+    /* read with the process's lock, in its round trip (store_task_process_lock) */
+    st->preload_pid = 0;
+    ps = st->own.stmt[Q_PROC_GET_BY_TASK];
+    ts = st->own.stmt[Q_TASK_OF_PROCESS_BY_TASK];
+  } else {
+    sq_drop_preload(st);
+    ps = sq_prep(st, Q_PROC_GET, err);
+    ts = ps ? sq_prep(st, Q_TASK_OF_PROCESS, err) : NULL;
+    if (!ts) return sq_prep_failed(err);
+    dbs_bind_int64(ps, 1, pid);
+    dbs_bind_int64(ts, 1, pid);
+    /* PostgreSQL: both in one round trip, the process first (a write since
+     * the process was read changes its version, which the action's write
+     * checks); a failed send leaves the read to its step */
+    dbs_send(ps);
+    dbs_send(ts);
+  }
   int rc = process_row(st, ps, pid, p, err);
   if (rc) {
     sq_done(ts);

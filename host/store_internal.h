@@ -56,6 +56,9 @@ enum {
   Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
   /* the process lock across hosts (store_lock.c; PostgreSQL only) */
   Q_PROC_LOCK, Q_PROC_UNLOCK, Q_TASK_PROCESS_LOCK, Q_COMMIT_AHEAD,
+  /* a task's process and its tasks, read by the task's id in the round
+   * trip of its lock (store_task_process_lock; PostgreSQL only) */
+  Q_PROC_GET_BY_TASK, Q_TASK_OF_PROCESS_BY_TASK,
   /* the previous tasks of a list page's rows, in one statement (store_task_list) */
   Q_LIST_PREVIOUS,
   /* a request's sign-in in fewer statements: a token's user, a user's permissions and groups at once */
@@ -326,6 +329,11 @@ struct store {
    * the holder's flag, cleared when it did (store_unlock_at_commit) */
   int64_t unlock_pid;
   int *unlock_held;
+  /* PostgreSQL: the process (and its tasks) read with its lock by
+   * store_task_process_lock, their answers waiting in the statements
+   * Q_PROC_GET_BY_TASK and Q_TASK_OF_PROCESS_BY_TASK for the next
+   * store_process_load of it; 0: none.  Any lock or unlock drops it. */
+  int64_t preload_pid;
   /* SQLite: whether NEW [0] and ASSIGNED [1] had fewer than STATUS_FEW
    * tasks, and when that was counted (fhtime_monotonic; 0: never).  It
    * only chooses how a page of all tasks of that status is read (both ways
@@ -340,6 +348,9 @@ struct store {
    * the count of them. */
   struct { char *flows; double at; } flows_many[FLOWS_MANY_KEPT];
 };
+
+/* Drops what store_task_process_lock read ahead (preload_pid), if anything. */
+void sq_drop_preload(store *st);
 
 /* Frees what flows_many holds (store_close). */
 void sq_forget_flows_many(store *st);

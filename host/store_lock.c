@@ -16,7 +16,10 @@
  * schema migration locks a pair of int4 keys, which never conflicts.
  *
  * Round trips: a task action's look-up of its process takes the lock on
- * the way (store_task_process_lock), and the action's COMMIT carries the
+ * the way (store_task_process_lock), the process and its tasks are read in
+ * the same round trip (sent behind the look-up, so the server reads them
+ * once it has tried the lock; kept for store_process_load only if the lock
+ * was got, and dropped by any later lock or unlock), and the action's COMMIT carries the
  * release (store_lock_commit: the COMMIT sent ahead, the unlock waiting
  * behind it, one round trip).  If the commit fails, PostgreSQL skips the
  * unlock and the lock stays with its holder, who releases it as before.
@@ -30,6 +33,7 @@ static int shared(store *st) { return st->own.db && st->own.db->kind == DB_KIND_
 int store_process_lock(store *st, int64_t process_id, int *held, fherr *err) {
   *held = 0;
   if (!shared(st)) return FH_OK;
+  sq_drop_preload(st);
   dbs *s = sq_prep(st, Q_PROC_LOCK, err);
   if (!s) return err->code;
   dbs_bind_int64(s, 1, process_id);
@@ -43,15 +47,29 @@ int store_process_lock(store *st, int64_t process_id, int *held, fherr *err) {
 int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int *held, fherr *err) {
   *held = 0;
   if (!shared(st)) return store_task_process(st, task_id, process_id, err);
+  sq_drop_preload(st);
   dbs *s = sq_prep(st, Q_TASK_PROCESS_LOCK, err);
-  if (!s) return err->code;
+  dbs *ps = s ? sq_prep(st, Q_PROC_GET_BY_TASK, err) : NULL;
+  dbs *ts = ps ? sq_prep(st, Q_TASK_OF_PROCESS_BY_TASK, err) : NULL;
+  if (!ts) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, task_id);
+  dbs_bind_int64(ps, 1, task_id);
+  dbs_bind_int64(ts, 1, task_id);
+  /* the look-up with the lock first, then the reads: one round trip (a
+   * failed send leaves a statement to its step, the reads to the load) */
+  int ahead = dbs_send(s) == DB_OK && dbs_send(ps) == DB_OK && dbs_send(ts) == DB_OK;
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
     *process_id = dbs_col_int64(s, 0);
     *held = dbs_col_int(s, 1) != 0;
   }
   dbs_reset(s);
+  if (rc == DB_ROW && *held && ahead && st->cur == &st->own) {
+    st->preload_pid = *process_id;   /* read under the lock: store_process_load takes it */
+  } else {
+    dbs_reset(ps);   /* read without it (or not at all): dropped */
+    dbs_reset(ts);
+  }
   if (rc == DB_ROW) return FH_OK;
   if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
   return sq_fail(st, err, rc, "get task");
@@ -71,6 +89,7 @@ void store_unlock_at_commit(store *st, int64_t process_id, int *held) {
 }
 
 int store_lock_commit(store *st, fherr *err) {
+  sq_drop_preload(st);
   int64_t pid = st->unlock_pid;
   int *held = st->unlock_held;
   st->unlock_pid = 0;
@@ -94,6 +113,7 @@ int store_lock_commit(store *st, fherr *err) {
 }
 
 void store_process_unlock(store *st, int64_t process_id, int *held) {
+  sq_drop_preload(st);
   if (!*held) return;
   *held = 0;
   fherr err = {0};

@@ -986,6 +986,11 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* the task's process and, if free, its lock, in one round trip: the
    * target list runs only for the one row the primary key finds */
   [Q_TASK_PROCESS_LOCK] = "SELECT process_id, pg_try_advisory_lock(process_id)::int FROM task WHERE id = $1",
+  /* sent right behind it, so the server runs them once it has tried the
+   * lock: the action's reads in the lock's round trip (store_lock.c) */
+  [Q_PROC_GET_BY_TASK] = PROC_ROW("\"user\"") "WHERE p.id = (SELECT process_id FROM task WHERE id = $1)",
+  [Q_TASK_OF_PROCESS_BY_TASK] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = $1) ORDER BY t.id",
   /* the COMMIT sent ahead of the process lock's release (store_lock_commit) */
   [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = $2 WHERE flow_task = $1",

@@ -13,7 +13,8 @@
  *  - a task action that finds its process's lock of this host taken lets
  *    go of the database's lock it got with the task's look-up before it
  *    waits (else the holder, waiting for the database's, would deadlock
- *    with it until the lock timeout). */
+ *    with it until the lock timeout), and does not compute on the process
+ *    it read with that look-up, which the holder may change meanwhile. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -348,6 +349,7 @@ static int test_task_lock_order(void) {
   json_decref(out);
   CHECK(pid && a.task_id);
   engine_lock_process(reg, pid);   /* this host is acting on the process */
+  unsigned long restarts = metrics_action_restarts();
   pthread_t th;
   CHECK(pthread_create(&th, NULL, execute_one, &a) == 0);
   int free_again = 1;
@@ -367,12 +369,22 @@ static int test_task_lock_order(void) {
     snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%lld)", (long long)pid);
     PQclear(PQexec(conn, sql));
     PQfinish(conn);
+  } else {
+    usleep(50000);   /* SQLite: the action waits for this host's lock */
   }
+  /* what this host's own action writes while the other waits: the process
+   * the waiting action read with the database's lock (PostgreSQL) is old
+   * now, and it must read it again once it holds both, not compute on what
+   * it read before (its write would be refused and the action start over) */
+  CHECK(store_process_update(e->st, pid, PROC_STARTED, "{\"meanwhile\":1}", NULL, &err) == FH_OK);
   engine_unlock_process(reg, pid);
   pthread_join(th, NULL);
   CHECK(free_again);   /* nobody held the database's lock while waiting for this host's */
   if (a.rc != FH_OK) fprintf(stderr, "  execute: %d %s\n", a.rc, a.why);
   CHECK(a.rc == FH_OK);
+  unsigned long restarted = metrics_action_restarts() - restarts;
+  if (restarted) fprintf(stderr, "  the action started over %lu time(s)\n", restarted);
+  CHECK(restarted == 0);
   engine_close(e);
   teardown();
   return 0;
