@@ -2731,8 +2731,12 @@ static int next_id_pg(store *st, store_id_kind kind, int64_t *id, fherr *err) {
 /* The write of an action begins: it took every id it writes before (the
  * engine computes the rows first), so the rest of its block is dropped, and
  * a later action never writes an id older than another action's (see
- * take_ids_pg). */
-static void drop_ids_pg(store *st) { st->task_ids.n = st->task_ids.next = 0; }
+ * take_ids_pg).  An action on a process also drops what is left when it
+ * takes the process's lock (store_lock.c): one that ended without a write
+ * (a flow error, a refused input) left its block, which another engine's
+ * actions on some other process may have overtaken since. */
+void sq_drop_ids_pg(store *st) { st->task_ids.n = st->task_ids.next = 0; }
+#define drop_ids_pg sq_drop_ids_pg
 
 int store_next_id(store *st, store_id_kind kind, int64_t *id, fherr *err) {
   if (st->cur->db->kind == DB_KIND_PG) return next_id_pg(st, kind, id, err);

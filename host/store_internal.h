@@ -349,6 +349,8 @@ struct store {
   struct { char *flows; double at; } flows_many[FLOWS_MANY_KEPT];
 };
 
+/* PostgreSQL: drops the task ids left of the block an action took (store.c). */
+void sq_drop_ids_pg(store *st);
 /* Drops what store_task_process_lock read ahead (preload_pid), if anything. */
 void sq_drop_preload(store *st);
 

@@ -34,6 +34,7 @@ int store_process_lock(store *st, int64_t process_id, int *held, fherr *err) {
   *held = 0;
   if (!shared(st)) return FH_OK;
   sq_drop_preload(st);
+  sq_drop_ids_pg(st);   /* the action's ids come after its lock */
   dbs *s = sq_prep(st, Q_PROC_LOCK, err);
   if (!s) return err->code;
   dbs_bind_int64(s, 1, process_id);
@@ -48,6 +49,7 @@ int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int
   *held = 0;
   if (!shared(st)) return store_task_process(st, task_id, process_id, err);
   sq_drop_preload(st);
+  sq_drop_ids_pg(st);   /* the action's ids come after its lock */
   dbs *s = sq_prep(st, Q_TASK_PROCESS_LOCK, err);
   dbs *ps = s ? sq_prep(st, Q_PROC_GET_BY_TASK, err) : NULL;
   dbs *ts = ps ? sq_prep(st, Q_TASK_OF_PROCESS_BY_TASK, err) : NULL;

@@ -260,6 +260,45 @@ static int test_stale_version(void) {
   return 0;
 }
 
+/* PostgreSQL: an action's task ids come after its process's lock.  Ids
+ * left of the block of an action that wrote nothing (a flow error) are not
+ * used by the next action, on another process: another host may have taken
+ * later ids for that process meanwhile, and a process's latest task must
+ * keep the highest id.  (SQLite hands out ids from one counter per file.) */
+static int test_ids_after_lock(void) {
+  if (!getenv("FLOWHOST_TEST_PG")) return 0;
+  fherr err = {0};
+  char path[] = "/tmp/flowhost-test-XXXXXX", url[512];
+  store *st, *other;
+  const char *db = open_temp(path, url, sizeof url, &st);
+  CHECK(db);
+  store_options opt = {.synchronous_full = 0};
+  CHECK(store_open(db, &opt, &other, &err) == FH_OK);
+  int64_t pid, left, overtaking, next;
+  CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
+  CHECK(store_next_id(st, STORE_ID_TASK, &left, &err) == FH_OK);   /* an action's block, then no write */
+  CHECK(store_next_id(other, STORE_ID_TASK, &overtaking, &err) == FH_OK);   /* another host's, later */
+  CHECK(overtaking > left);
+  int held = 0;
+  CHECK(store_process_lock(st, pid, &held, &err) == FH_OK && held);
+  CHECK(store_next_id(st, STORE_ID_TASK, &next, &err) == FH_OK);
+  store_process_unlock(st, pid, &held);
+  CHECK(next > overtaking);   /* not left + 1 */
+  /* the same through a task's look-up with the lock */
+  int64_t tid, got_pid = 0;
+  CHECK(insert_task(st, pid, "f.a", "NEW", "start", &tid) == 0);
+  CHECK(store_next_id(st, STORE_ID_TASK, &left, &err) == FH_OK);
+  CHECK(store_next_id(other, STORE_ID_TASK, &overtaking, &err) == FH_OK);
+  CHECK(store_task_process_lock(st, tid, &got_pid, &held, &err) == FH_OK && held && got_pid == pid);
+  CHECK(store_next_id(st, STORE_ID_TASK, &next, &err) == FH_OK);
+  store_process_unlock(st, pid, &held);
+  CHECK(next > overtaking);
+  store_close(other);
+  store_close(st);
+  test_remove_db(path);
+  return 0;
+}
+
 /* Tokens of split 5 must not match those of split 55. */
 static int test_token_prefixes(void) {
   store *st = open_mem();
@@ -2074,6 +2113,7 @@ static const test_case TESTS[] = {
     {"users_and_permissions", test_users_and_permissions},
     {"process_and_tasks", test_process_and_tasks},
     {"stale_version", test_stale_version},
+    {"ids_after_lock", test_ids_after_lock},
     {"process_list_shapes", test_process_list_shapes},
     {"error_list", test_error_list},
     {"all_few", test_all_few},

@@ -9,7 +9,7 @@ function(add_c_tests unit)
   endforeach()
 endfunction()
 
-add_c_tests(store schema users_and_permissions process_and_tasks stale_version token_prefixes join_lookup
+add_c_tests(store schema users_and_permissions process_and_tasks stale_version ids_after_lock token_prefixes join_lookup
             job_lease rollback_and_rename task_lists group_commit deferred_sync combined_writes combined_rerun
             messages list_rows list_owner audit_by_process checkpoints_beside queue_walk due_parts
             process_list_shapes error_list all_few)
