@@ -395,7 +395,8 @@ static int task_action_unmetered(engine *e, const fh_actor *a, int64_t task_id, 
   if (args && !json_is_object(args)) return fherr_set(err, FH_BAD_REQUEST, "the body must be a JSON object");
   int64_t pid = 0;
   int shared = 0;
-  int rc = engine_hold_task_process(e, task_id, &pid, &shared, err);
+  /* an execute usually makes the next tasks: their ids come with the lock */
+  int rc = engine_hold_task_process(e, task_id, ta.action == A_EXECUTE, &pid, &shared, err);
   if (rc) return rc;
   run r;
   rc = act_on(e, a, pid, shared, task_action_body, &ta, &r, err);

@@ -193,7 +193,7 @@ struct run;
 int engine_hold_process(engine *e, int64_t process_id, int *shared, fherr *err);
 /* The same for the process of a task, found on the way (FH_NOT_FOUND: no
  * such task): on PostgreSQL the look-up takes the cross-host lock too. */
-int engine_hold_task_process(engine *e, int64_t task_id, int64_t *process_id, int *shared, fherr *err);
+int engine_hold_task_process(engine *e, int64_t task_id, int want_ids, int64_t *process_id, int *shared, fherr *err);
 void engine_hold_as_flow_says(engine *e, const struct run *r, int64_t process_id, int *shared);
 void engine_release_process(engine *e, int64_t process_id, int *shared);
 

@@ -103,9 +103,9 @@ int engine_hold_process(engine *e, int64_t process_id, int *shared, fherr *err) 
  * this host's and waits for the database's, so this host's is only tried;
  * if it is busy, or the database's was, both are let go and taken again
  * in the usual order. */
-int engine_hold_task_process(engine *e, int64_t task_id, int64_t *process_id, int *shared, fherr *err) {
+int engine_hold_task_process(engine *e, int64_t task_id, int want_ids, int64_t *process_id, int *shared, fherr *err) {
   int held = 0;
-  int rc = store_task_process_lock(e->st, task_id, process_id, &held, err);
+  int rc = store_task_process_lock(e->st, task_id, want_ids, process_id, &held, err);
   if (rc) return rc;
   if (held && trylock_process(e->reg, *process_id)) {
     *shared = 1;

@@ -2036,6 +2036,10 @@ int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr 
 }
 
 void sq_drop_preload(store *st) {
+  if (st->preload_ids) {   /* ids an action did not need: gone with its lock */
+    st->preload_ids = 0;
+    dbs_reset(st->own.stmt[Q_MAX_TASK]);
+  }
   if (!st->preload_pid) return;
   st->preload_pid = 0;
   dbs_reset(st->own.stmt[Q_PROC_GET_BY_TASK]);   /* their answers, unread, dropped */
@@ -2723,6 +2727,8 @@ static int take_ids_pg(store *st, int q, int64_t *process_id, fherr *err) {
 static int next_id_pg(store *st, store_id_kind kind, int64_t *id, fherr *err) {
   if (kind == STORE_ID_PROCESS) return take_ids_pg(st, Q_MAX_PROCESS, id, err);
   pg_ids *ids = &st->task_ids;
+  /* the block taken with the process's lock, if any, is Q_MAX_TASK's answer */
+  if (ids->next == ids->n) st->preload_ids = 0;
   int rc = ids->next < ids->n ? FH_OK : take_ids_pg(st, Q_MAX_TASK, NULL, err);
   if (!rc) *id = ids->id[ids->next++];
   return rc;

@@ -442,8 +442,10 @@ void store_process_unlock(store *st, int64_t process_id, int *held);
 /* A task's process (FH_NOT_FOUND: no such task) and, on PostgreSQL, its
  * lock if no session holds it (*held = 1), in one statement: the task
  * actions' look-up and lock in one round trip.  *held = 0 when another
- * session has it, and always on SQLite: then store_process_lock. */
-int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int *held, fherr *err);
+ * session has it, and always on SQLite: then store_process_lock.  On
+ * PostgreSQL the process and its tasks come in the same round trip, and
+ * with want_ids (an action that usually makes tasks) a block of task ids. */
+int store_task_process_lock(store *st, int64_t task_id, int want_ids, int64_t *process_id, int *held, fherr *err);
 /* The next COMMIT of this store releases process_id's lock too, if *held
  * (one round trip on PostgreSQL for both), and then clears *held; if the
  * commit fails the lock stays held.  process_id 0 (held NULL): no longer. */

@@ -334,6 +334,10 @@ struct store {
    * Q_PROC_GET_BY_TASK and Q_TASK_OF_PROCESS_BY_TASK for the next
    * store_process_load of it; 0: none.  Any lock or unlock drops it. */
   int64_t preload_pid;
+  /* PostgreSQL: a block of task ids taken right after that lock, its
+   * answer waiting in Q_MAX_TASK for the action's first task id; dropped
+   * with the rest */
+  int preload_ids;
   /* SQLite: whether NEW [0] and ASSIGNED [1] had fewer than STATUS_FEW
    * tasks, and when that was counted (fhtime_monotonic; 0: never).  It
    * only chooses how a page of all tasks of that status is read (both ways

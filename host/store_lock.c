@@ -19,7 +19,8 @@
  * the way (store_task_process_lock), the process and its tasks are read in
  * the same round trip (sent behind the look-up, so the server reads them
  * once it has tried the lock; kept for store_process_load only if the lock
- * was got, and dropped by any later lock or unlock), and the action's COMMIT carries the
+ * was got, and dropped by any later lock or unlock), so is a block of task
+ * ids for an action that usually makes tasks (an execute), and the action's COMMIT carries the
  * release (store_lock_commit: the COMMIT sent ahead, the unlock waiting
  * behind it, one round trip).  If the commit fails, PostgreSQL skips the
  * unlock and the lock stays with its holder, who releases it as before.
@@ -45,7 +46,7 @@ int store_process_lock(store *st, int64_t process_id, int *held, fherr *err) {
   return FH_OK;
 }
 
-int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int *held, fherr *err) {
+int store_task_process_lock(store *st, int64_t task_id, int want_ids, int64_t *process_id, int *held, fherr *err) {
   *held = 0;
   if (!shared(st)) return store_task_process(st, task_id, process_id, err);
   sq_drop_preload(st);
@@ -53,13 +54,16 @@ int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int
   dbs *s = sq_prep(st, Q_TASK_PROCESS_LOCK, err);
   dbs *ps = s ? sq_prep(st, Q_PROC_GET_BY_TASK, err) : NULL;
   dbs *ts = ps ? sq_prep(st, Q_TASK_OF_PROCESS_BY_TASK, err) : NULL;
-  if (!ts) return sq_prep_failed(err);
+  dbs *qs = ts && want_ids ? sq_prep(st, Q_MAX_TASK, err) : NULL;
+  if (!ts || (want_ids && !qs)) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, task_id);
   dbs_bind_int64(ps, 1, task_id);
   dbs_bind_int64(ts, 1, task_id);
-  /* the look-up with the lock first, then the reads: one round trip (a
-   * failed send leaves a statement to its step, the reads to the load) */
+  /* the look-up with the lock first, then the reads and the ids: one round
+   * trip (a failed send leaves a statement to its step, the reads to the
+   * load, the ids to the first task id) */
   int ahead = dbs_send(s) == DB_OK && dbs_send(ps) == DB_OK && dbs_send(ts) == DB_OK;
+  int ids_ahead = ahead && qs && dbs_send(qs) == DB_OK;
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
     *process_id = dbs_col_int64(s, 0);
@@ -68,9 +72,11 @@ int store_task_process_lock(store *st, int64_t task_id, int64_t *process_id, int
   dbs_reset(s);
   if (rc == DB_ROW && *held && ahead && st->cur == &st->own) {
     st->preload_pid = *process_id;   /* read under the lock: store_process_load takes it */
+    st->preload_ids = ids_ahead;     /* taken after it: the action's first task id takes them */
   } else {
     dbs_reset(ps);   /* read without it (or not at all): dropped */
     dbs_reset(ts);
+    if (qs) dbs_reset(qs);
   }
   if (rc == DB_ROW) return FH_OK;
   if (rc == DB_DONE) return fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);

@@ -43,9 +43,9 @@ static const budget SQLITE = {{6, 8, 9}, {0, 0, 0}};
  * with its lock, and the process and its tasks read behind it (one round
  * trip), then BEGIN, the version-checked process update (the server
  * refuses it when stale), the task's update, the COMMIT and the unlock
- * (one round trip); execute: the same with the new task's ids and the
- * audit row */
-static const budget POSTGRESQL = {{7, 9, 11}, {2, 2, 3}};
+ * (one round trip); execute: the same, with a block of task ids in the
+ * first round trip and the audit row in the second */
+static const budget POSTGRESQL = {{7, 9, 11}, {2, 2, 2}};
 
 static int64_t approve_of(json_t *out) {
   size_t k;

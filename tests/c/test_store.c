@@ -264,7 +264,22 @@ static int test_stale_version(void) {
  * left of the block of an action that wrote nothing (a flow error) are not
  * used by the next action, on another process: another host may have taken
  * later ids for that process meanwhile, and a process's latest task must
- * keep the highest id.  (SQLite hands out ids from one counter per file.) */
+ * keep the highest id; nor are those that came with a task's look-up and
+ * lock and went unused.  (SQLite hands out ids from one counter per file.) */
+/* An id another host takes now: as one of its actions does, after the
+ * process's lock (which drops what its store had left), so from the
+ * sequence's newest block; 0 on failure. */
+static int64_t id_taken_now(store *other, int64_t pid) {
+  fherr err = {0};
+  int held = 0;
+  int64_t id = 0;
+  if (store_process_lock(other, pid, &held, &err) == FH_OK && store_next_id(other, STORE_ID_TASK, &id, &err) != FH_OK)
+    id = 0;
+  store_process_unlock(other, pid, &held);
+  fherr_clear(&err);
+  return id;
+}
+
 static int test_ids_after_lock(void) {
   if (!getenv("FLOWHOST_TEST_PG")) return 0;
   fherr err = {0};
@@ -277,7 +292,7 @@ static int test_ids_after_lock(void) {
   int64_t pid, left, overtaking, next;
   CHECK(store_process_insert(st, "f", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
   CHECK(store_next_id(st, STORE_ID_TASK, &left, &err) == FH_OK);   /* an action's block, then no write */
-  CHECK(store_next_id(other, STORE_ID_TASK, &overtaking, &err) == FH_OK);   /* another host's, later */
+  CHECK((overtaking = id_taken_now(other, pid)) > 0);   /* another host's, later */
   CHECK(overtaking > left);
   int held = 0;
   CHECK(store_process_lock(st, pid, &held, &err) == FH_OK && held);
@@ -288,8 +303,16 @@ static int test_ids_after_lock(void) {
   int64_t tid, got_pid = 0;
   CHECK(insert_task(st, pid, "f.a", "NEW", "start", &tid) == 0);
   CHECK(store_next_id(st, STORE_ID_TASK, &left, &err) == FH_OK);
-  CHECK(store_next_id(other, STORE_ID_TASK, &overtaking, &err) == FH_OK);
-  CHECK(store_task_process_lock(st, tid, &got_pid, &held, &err) == FH_OK && held && got_pid == pid);
+  CHECK((overtaking = id_taken_now(other, pid)) > 0);
+  CHECK(store_task_process_lock(st, tid, 1, &got_pid, &held, &err) == FH_OK && held && got_pid == pid);
+  CHECK(store_next_id(st, STORE_ID_TASK, &next, &err) == FH_OK);   /* the block that came with the lock */
+  store_process_unlock(st, pid, &held);
+  CHECK(next > overtaking);
+  /* a block that came with the lock and went unused is gone with it */
+  CHECK(store_task_process_lock(st, tid, 1, &got_pid, &held, &err) == FH_OK && held);
+  store_process_unlock(st, pid, &held);
+  CHECK((overtaking = id_taken_now(other, pid)) > 0);
+  CHECK(store_process_lock(st, pid, &held, &err) == FH_OK && held);
   CHECK(store_next_id(st, STORE_ID_TASK, &next, &err) == FH_OK);
   store_process_unlock(st, pid, &held);
   CHECK(next > overtaking);
