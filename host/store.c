@@ -2704,7 +2704,7 @@ static int seed_ids(store *st, id_seq *seq, int kind, fherr *err) {
  * out the ids another host hands out too.  One round trip per id cost an
  * all-automatic start five; now an action takes PG_ID_BLOCK task ids at
  * once (a start with its process id), and its write drops the ones it did
- * not use (drop_ids_pg): ids still follow the order in which actions took
+ * not use (sq_drop_ids_pg): ids still follow the order in which actions took
  * them, as with one nextval each, with gaps.  Fills st->task_ids (if it was
  * used up) and *process_id (if asked for). */
 static int take_ids_pg(store *st, int q, int64_t *process_id, fherr *err) {
@@ -2742,7 +2742,6 @@ static int next_id_pg(store *st, store_id_kind kind, int64_t *id, fherr *err) {
  * (a flow error, a refused input) left its block, which another engine's
  * actions on some other process may have overtaken since. */
 void sq_drop_ids_pg(store *st) { st->task_ids.n = st->task_ids.next = 0; }
-#define drop_ids_pg sq_drop_ids_pg
 
 int store_next_id(store *st, store_id_kind kind, int64_t *id, fherr *err) {
   if (st->cur->db->kind == DB_KIND_PG) return next_id_pg(st, kind, id, err);
@@ -2943,7 +2942,7 @@ static int write_rows(store *st, const store_write *w, fherr *err) {
 static int write_rows_cb(store *st, const void *w, fherr *err) { return write_rows(st, w, err); }
 
 int store_write_process(store *st, const store_write *w, fherr *err) {
-  drop_ids_pg(st);
+  sq_drop_ids_pg(st);
   int rc = store_write_fn(st, write_rows_cb, w, err);
   /* another program took ids: go past them (PostgreSQL's come from sequences) */
   if (rc == FH_STALE && st->cur->db->kind != DB_KIND_PG) reseed_ids(st);

@@ -37,7 +37,7 @@ int store_process_lock(store *st, int64_t process_id, int *held, fherr *err) {
   sq_drop_preload(st);
   sq_drop_ids_pg(st);   /* the action's ids come after its lock */
   dbs *s = sq_prep(st, Q_PROC_LOCK, err);
-  if (!s) return err->code;
+  if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, process_id);
   int rc = dbs_step(s);
   dbs_reset(s);
