@@ -1,5 +1,6 @@
-/* http — the daemon: listening socket, MHD thread pool (or an embedded
- * daemon without either, for the fuzzers), request lifecycle (URI ->
+/* http — the daemons: listening socket, one MHD daemon per worker thread
+ * (connections given out by http_accept.c; or an embedded daemon without
+ * either, for the fuzzers), request lifecycle (URI ->
  * headers -> body -> dispatch -> response -> completion), the access log,
  * per-thread engines, the flow chart cache and the cached database state of
  * /api/health.  Connection limits and the request deadline: http_conn.c. */
@@ -391,6 +392,8 @@ static int open_listener(const char *host, int port, int *fd_out, int *port_out,
 
 static void server_free(http_server *s) {
   for (int i = 0; i < s->nengines; i++) engine_close(s->engines[i]);
+  free(s->workers);
+  free(s->worker_conns);
   free(s->engines);
   engine_identity_cache_stop(s->idc, s->idl);
   for (int i = 0; i < s->nsvgs; i++) {
@@ -421,7 +424,7 @@ static void set_defaults(http_options *o) {
   if (o->conn_reserve >= o->conn_limit) o->conn_reserve = o->conn_limit / 2;
 }
 
-/* The server without its daemon: options, locks, the web folder, the
+/* The server without its daemons: options, locks, the web folder, the
  * dummy hash.  On error it is freed. */
 static int server_new(const http_options *opt, http_server **out, fherr *err) {
   http_server *s = calloc(1, sizeof *s);
@@ -433,7 +436,9 @@ static int server_new(const http_options *opt, http_server **out, fherr *err) {
   s->opt = *opt;
   set_defaults(&s->opt);
   s->listen_fd = s->feed_fd = -1;
-  s->quiesced = MHD_INVALID_SOCKET;
+  s->acceptor_wake[0] = s->acceptor_wake[1] = -1;
+  s->nworkers = s->opt.embedded ? 1 : s->opt.threads;
+  s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
   s->db_path = strdup(opt->db_path);
   s->host = strdup(opt->host ? opt->host : "127.0.0.1");
   s->svgs = calloc(MAX_SVGS, sizeof *s->svgs);
@@ -441,7 +446,7 @@ static int server_new(const http_options *opt, http_server **out, fherr *err) {
   pthread_cond_init(&s->idle, NULL);
   pthread_mutex_init(&s->conns_mu, NULL);
   int rc = http_conns_start(s, err);   /* inits reaper_cv (server_free destroys it) whatever happens */
-  if (!rc && (!s->db_path || !s->host || !s->svgs)) rc = fherr_set(err, FH_INTERNAL, "out of memory");
+  if (!rc && (!s->db_path || !s->host || !s->svgs || !s->workers)) rc = fherr_set(err, FH_INTERNAL, "out of memory");
   if (!rc && opt->web_dir) {
     char resolved[PATH_MAX];
     struct stat sb;
@@ -462,23 +467,32 @@ static int server_new(const http_options *opt, http_server **out, fherr *err) {
   return FH_OK;
 }
 
-/* The MHD daemon: a thread pool on the listening socket, or (embedded) no
- * socket and no thread, run by http_feed. */
-static struct MHD_Daemon *start_daemon(http_server *s) {
+/* The embedded daemon: no socket and no thread, run by http_feed. */
+static struct MHD_Daemon *start_embedded(http_server *s) {
+  return MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, http_conn_accept, s, on_request, s,
+                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
+                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                          MHD_OPTION_END);
+}
+
+/* A worker: a daemon with a polling thread of its own and no listening
+ * socket; the acceptor gives it its connections, having applied the
+ * limits to the whole server (MHD's own, per worker, are the same
+ * numbers and never reached first). */
+static struct MHD_Daemon *start_worker(http_server *s) {
   const http_options *o = &s->opt;
-  if (o->embedded)
-    return MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0, http_conn_accept, s, on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify,
-                            s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_END);
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
   return MHD_start_daemon(
-      flags, 0, http_conn_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-      MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-      MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit,
-      MHD_OPTION_CONNECTION_LIMIT, o->conn_limit, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
-      MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+      flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_CONNECTION_TIMEOUT,
+      o->conn_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit, MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
+      MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+}
+
+static void stop_workers(http_server *s) {
+  for (int i = 0; i < s->nworkers; i++)
+    if (s->workers[i]) MHD_stop_daemon(s->workers[i]);
 }
 
 int http_start(const http_options *opt, http_server **out, fherr *err) {
@@ -486,29 +500,34 @@ int http_start(const http_options *opt, http_server **out, fherr *err) {
   http_server *s;
   int rc = server_new(opt, &s, err);
   if (rc) return rc;
-  if (!opt->embedded && (rc = open_listener(s->host, opt->port, &s->listen_fd, &s->port, err))) goto fail;
-  s->daemon = start_daemon(s);
-  if (!s->daemon) {
-    rc = fherr_set(err, FH_INTERNAL, "libmicrohttpd failed to start on %s:%d", s->host, s->port);
-    goto fail;
+  if (opt->embedded) {
+    if (!(s->workers[0] = start_embedded(s))) rc = fherr_set(err, FH_INTERNAL, "libmicrohttpd failed to start");
+  } else if (!(rc = open_listener(s->host, opt->port, &s->listen_fd, &s->port, err))) {
+    for (int i = 0; !rc && i < s->nworkers; i++)
+      if (!(s->workers[i] = start_worker(s)))
+        rc = fherr_set(err, FH_INTERNAL, "libmicrohttpd failed to start on %s:%d", s->host, s->port);
+    if (!rc) rc = http_accept_start(s, err);
+    if (!rc && !opt->metrics_only) metrics_http_workers(s->nworkers);
+  }
+  if (rc) {
+    http_conns_stop(s);
+    stop_workers(s);
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    server_free(s);
+    return rc;
   }
   *out = s;
   return FH_OK;
-fail:
-  http_conns_stop(s);
-  if (s->listen_fd >= 0) close(s->listen_fd);
-  server_free(s);
-  return rc;
 }
 
 int http_port(const http_server *s) { return s ? s->port : 0; }
 
 void http_quiesce(http_server *s) {
   if (!s || atomic_exchange(&s->stopping, 1) || s->opt.embedded) return;
-  s->quiesced = MHD_quiesce_daemon(s->daemon);
-  /* MHD no longer watches the socket; shutting it down makes the kernel
+  http_accept_stop(s);
+  /* Nobody accepts any more; shutting the socket down makes the kernel
    * refuse new connections instead of queueing them unanswered. */
-  if (s->quiesced != MHD_INVALID_SOCKET) shutdown(s->quiesced, SHUT_RDWR);
+  shutdown(s->listen_fd, SHUT_RDWR);
 }
 
 void http_stop(http_server *s) {
@@ -525,7 +544,7 @@ void http_stop(http_server *s) {
   if (s->in_flight > 0) fhlog(FHLOG_WARN, "%d requests still running; closing them", s->in_flight);
   pthread_mutex_unlock(&s->mu);
   http_conns_stop(s);
-  MHD_stop_daemon(s->daemon);
-  if (s->quiesced != MHD_INVALID_SOCKET) close(s->quiesced);
+  stop_workers(s);
+  if (s->listen_fd >= 0) close(s->listen_fd);
   server_free(s);
 }

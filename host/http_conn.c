@@ -14,12 +14,17 @@
  *  - a global limit with a reserve: once fewer than conn_reserve slots are
  *    free, an address that already holds HTTP_RESERVE_SHARE connections
  *    gets no more, so the last slots go to addresses that hold few.
- * MHD asks the accept policy (http_conn_accept) before it takes a
- * connection and reports each one's start and end (http_conn_notify); the
+ * The acceptor (http_accept.c) asks the policy (http_conn_admit) before
+ * it gives a connection to a worker, and the connection is in the list
+ * from then on, so a burst of connections is counted one by one even
+ * before the workers report them; the worker's report of its start
+ * (http_conn_notify) finds it there by its descriptor.  An embedded
+ * server's MHD asks http_conn_accept and the start makes the entry.  The
  * request callbacks of http.c mark a connection busy while its request is
  * answered (no deadline then: a handler may take its time budget).  One
  * mutex guards the connection list; MHD reports a connection's end before
- * it closes the socket, so the reaper never shuts down a reused descriptor.
+ * it closes the socket, and the reaper leaves alone the few entries no
+ * worker has reported yet, so it never shuts down a reused descriptor.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +39,7 @@
 #include "fhlog.h"
 #include "fhtime.h"
 #include "http_internal.h"
+#include "metrics.h"
 
 #define REAP_EVERY 0.25       /* seconds between the reaper's rounds */
 #define LOG_EVERY 10.0        /* seconds between two summaries of refusals */
@@ -45,6 +51,8 @@ struct http_conn {
   double since;     /* monotonic: when it began waiting for its current request */
   int busy;         /* a request of it is being answered */
   int reaped;       /* shut down past its deadline; MHD closes it next */
+  int worker;       /* the index of the worker (MHD daemon) that has it */
+  int started;      /* its worker reported it (until then it is the acceptor's) */
 };
 
 /* --- addresses ------------------------------------------------------------------- */
@@ -91,37 +99,127 @@ static int same_addr(const http_addr *a, const http_addr *b) {
 
 /* --- the accept policy and the connection list ----------------------------------- */
 
+/* Whether a new connection from a must be refused (conns_mu held). */
+static int refuse_locked(http_server *s, const http_addr *a) {
+  unsigned limit = s->opt.conn_limit, reserve = s->opt.conn_reserve;
+  unsigned mine = 0;
+  for (struct http_conn *c = s->conns; c; c = c->next) mine += same_addr(&c->addr, a);
+  unsigned total = (unsigned)s->nconns;
+  int refuse = mine >= s->opt.per_ip_limit || total >= limit ||
+               (total + reserve >= limit && mine >= HTTP_RESERVE_SHARE);
+  if (refuse) s->refused++;
+  return refuse;
+}
+
 enum MHD_Result http_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
   (void)addrlen;
   http_server *s = cls;
   http_addr a;
   http_addr_of(addr, &a);
-  unsigned limit = s->opt.conn_limit, reserve = s->opt.conn_reserve;
   pthread_mutex_lock(&s->conns_mu);
-  unsigned mine = 0;
-  for (struct http_conn *c = s->conns; c; c = c->next) mine += same_addr(&c->addr, &a);
-  unsigned total = (unsigned)s->nconns;
-  int refuse = mine >= s->opt.per_ip_limit || total >= limit ||
-               (total + reserve >= limit && mine >= HTTP_RESERVE_SHARE);
-  if (refuse) s->refused++;
+  int refuse = refuse_locked(s, &a);
   pthread_mutex_unlock(&s->conns_mu);
   return refuse ? MHD_NO : MHD_YES;
 }
 
-static void conn_started(http_server *s, struct MHD_Connection *mc, void **socket_context) {
-  struct http_conn *c = calloc(1, sizeof *c);
-  if (!c) return;   /* untracked: no deadline, counted by MHD's own limits only */
-  const union MHD_ConnectionInfo *fd = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
-  const union MHD_ConnectionInfo *ca = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  c->fd = fd ? fd->connect_fd : -1;
-  http_addr_of(ca ? ca->client_addr : NULL, &c->addr);
-  c->since = fhtime_monotonic();
-  pthread_mutex_lock(&s->conns_mu);
+/* conns_mu held: c joins the list, counted on its worker. */
+static void link_conn(http_server *s, struct http_conn *c) {
   c->next = s->conns;
+  c->prev = NULL;
   if (s->conns) s->conns->prev = c;
   s->conns = c;
   s->nconns++;
+  s->worker_conns[c->worker]++;
+  if (!s->opt.metrics_only) metrics_http_connections(c->worker, 1);
+}
+
+/* conns_mu held: c leaves the list (the caller frees it). */
+static void unlink_conn(http_server *s, struct http_conn *c) {
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->nconns--;
+  s->worker_conns[c->worker]--;
+  if (!s->opt.metrics_only) metrics_http_connections(c->worker, -1);
+}
+
+/* conns_mu held: the worker with the fewest connections; among equals
+ * the next after the last one chosen, so that idle workers take turns. */
+static int least_busy_worker(http_server *s) {
+  int best = -1;
+  for (int k = 0; k < s->nworkers; k++) {
+    int w = (s->next_worker + k) % s->nworkers;
+    if (best < 0 || s->worker_conns[w] < s->worker_conns[best]) best = w;
+  }
+  s->next_worker = (best + 1) % s->nworkers;
+  return best;
+}
+
+int http_conn_admit(http_server *s, int fd, const struct sockaddr *addr, int *worker) {
+  http_addr a;
+  http_addr_of(addr, &a);
+  struct http_conn *c = calloc(1, sizeof *c);
+  pthread_mutex_lock(&s->conns_mu);
+  int ok = c && !refuse_locked(s, &a);
+  if (ok) {
+    c->fd = fd;
+    c->addr = a;
+    c->since = fhtime_monotonic();
+    c->worker = *worker = least_busy_worker(s);
+    link_conn(s, c);
+  }
   pthread_mutex_unlock(&s->conns_mu);
+  if (!ok) free(c);
+  return ok;
+}
+
+/* conns_mu held: the newest entry of fd that no worker reported yet. */
+static struct http_conn *unstarted_of(http_server *s, int fd) {
+  for (struct http_conn *c = s->conns; c; c = c->next)
+    if (!c->started && c->fd == fd) return c;
+  return NULL;
+}
+
+void http_conn_forget(http_server *s, int fd) {
+  pthread_mutex_lock(&s->conns_mu);
+  struct http_conn *c = unstarted_of(s, fd);
+  if (c) unlink_conn(s, c);
+  pthread_mutex_unlock(&s->conns_mu);
+  free(c);
+}
+
+static void conn_started(http_server *s, struct MHD_Connection *mc, void **socket_context) {
+  const union MHD_ConnectionInfo *fd = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+  int sock = fd ? fd->connect_fd : -1;
+  pthread_mutex_lock(&s->conns_mu);
+  struct http_conn *c = sock >= 0 ? unstarted_of(s, sock) : NULL;
+  if (c) c->started = 1;
+  /* Older entries of the same descriptor were never reported: MHD gave
+   * up on them between taking them and starting them, and the
+   * descriptor came back for this one.  Not counted any longer. */
+  for (struct http_conn *old = c ? c->next : NULL, *next; old; old = next) {
+    next = old->next;
+    if (!old->started && old->fd == sock) {
+      unlink_conn(s, old);
+      free(old);
+    }
+  }
+  pthread_mutex_unlock(&s->conns_mu);
+  if (!c) {   /* an embedded server's: MHD asked http_conn_accept */
+    c = calloc(1, sizeof *c);
+    if (!c) return;   /* untracked: no deadline, counted by MHD's own limits only */
+    const union MHD_ConnectionInfo *ca = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *d = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_DAEMON);
+    for (int w = 0; d && w < s->nworkers; w++)
+      if (s->workers[w] == d->daemon) c->worker = w;
+    c->fd = sock;
+    http_addr_of(ca ? ca->client_addr : NULL, &c->addr);
+    c->since = fhtime_monotonic();
+    c->started = 1;
+    pthread_mutex_lock(&s->conns_mu);
+    link_conn(s, c);
+    pthread_mutex_unlock(&s->conns_mu);
+  }
   *socket_context = c;
 }
 
@@ -129,10 +227,7 @@ static void conn_closed(http_server *s, void **socket_context) {
   struct http_conn *c = *socket_context;
   if (!c) return;
   pthread_mutex_lock(&s->conns_mu);
-  if (c->prev) c->prev->next = c->next;
-  else s->conns = c->next;
-  if (c->next) c->next->prev = c->prev;
-  s->nconns--;
+  unlink_conn(s, c);
   pthread_mutex_unlock(&s->conns_mu);
   *socket_context = NULL;
   free(c);
@@ -160,7 +255,7 @@ void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy) {
 static unsigned long reap(http_server *s, double now) {
   unsigned long n = 0;
   for (struct http_conn *c = s->conns; c; c = c->next) {
-    if (c->busy || c->reaped || c->fd < 0 || now - c->since <= s->opt.request_timeout) continue;
+    if (!c->started || c->busy || c->reaped || c->fd < 0 || now - c->since <= s->opt.request_timeout) continue;
     shutdown(c->fd, SHUT_RDWR);
     c->reaped = 1;
     n++;
@@ -201,6 +296,8 @@ static void *reaper_main(void *arg) {
 }
 
 int http_conns_start(http_server *s, fherr *err) {
+  s->worker_conns = calloc((size_t)(s->nworkers > 0 ? s->nworkers : 1), sizeof *s->worker_conns);
+  if (!s->worker_conns) return fherr_set(err, FH_INTERNAL, "out of memory");
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -284,7 +381,7 @@ int http_feed(http_server *s, const char *text, size_t len, char **reply, size_t
   int cl, sv;
   struct sockaddr_in peer;
   if (!s->opt.embedded || feed_pair(s, &cl, &sv, &peer) != 0) return -1;
-  if (MHD_add_connection(s->daemon, sv, (const struct sockaddr *)&peer, sizeof peer) != MHD_YES) {
+  if (MHD_add_connection(s->workers[0], sv, (const struct sockaddr *)&peer, sizeof peer) != MHD_YES) {
     close(cl);   /* MHD closed sv */
     return -1;
   }
@@ -303,7 +400,7 @@ int http_feed(http_server *s, const char *text, size_t len, char **reply, size_t
       shutdown(cl, SHUT_WR);
       shut = moved = 1;
     }
-    MHD_run(s->daemon);
+    MHD_run(s->workers[0]);
     size_t before = *reply_len;
     if (drain(cl, reply, reply_len, &cap) < 0) break;
     idle = moved || *reply_len > before ? 0 : idle + 1;
@@ -313,7 +410,7 @@ int http_feed(http_server *s, const char *text, size_t len, char **reply, size_t
   struct linger reset = {.l_onoff = 1, .l_linger = 0};
   setsockopt(cl, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   close(cl);
-  MHD_run(s->daemon);   /* let MHD see the end and close its side */
+  MHD_run(s->workers[0]);   /* let MHD see the end and close its side */
   if (*reply) (*reply)[*reply_len] = '\0';
   return 0;
 }

@@ -53,11 +53,17 @@ struct http_server {
   char *db_path;
   char *host;
   char *web_root;              /* realpath of the web folder; NULL: none */
-  struct MHD_Daemon *daemon;
+  /* one MHD daemon per worker thread, each polling its own connections
+   * (http_accept.c gives them out); embedded: one, without a thread,
+   * run by http_feed */
+  struct MHD_Daemon **workers;
+  int nworkers;
   int listen_fd;
-  MHD_socket quiesced;         /* the listening socket once MHD let go of it */
   int port;
-  pthread_key_t engine_key;    /* this pool thread's engine */
+  pthread_t acceptor;          /* http_accept.c */
+  int acceptor_running;
+  int acceptor_wake[2];        /* a pipe: a byte written stops the acceptor; -1 none */
+  pthread_key_t engine_key;    /* this worker thread's engine */
   pthread_mutex_t mu;          /* engines, svg cache, in_flight */
   pthread_cond_t idle;         /* signalled when in_flight drops to 0 */
   engine **engines;
@@ -76,6 +82,8 @@ struct http_server {
   pthread_mutex_t conns_mu;
   struct http_conn *conns;
   int nconns;
+  int *worker_conns;           /* open connections per worker (nworkers) */
+  int next_worker;             /* where the search for the least busy one starts */
   unsigned long refused;       /* by the limits, since the reaper's last look */
   pthread_t reaper;
   pthread_cond_t reaper_cv;    /* on CLOCK_MONOTONIC */
@@ -150,7 +158,15 @@ void http_conn_notify(void *cls, struct MHD_Connection *mc, void **socket_contex
 /* A request of the connection is being answered (busy 1) or was answered:
  * no deadline while busy; the next request's starts when it is answered. */
 void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy);
-/* Starts the reaper thread (not for an embedded server); stops it. */
+/* The acceptor's side of the same policy (http_accept.c): 1 if the
+ * connection on fd from addr may come in, with *worker the worker that
+ * holds the fewest connections; it is counted from now on (against the
+ * limits too), before its worker reports it.  0: refused (the caller
+ * closes fd).  http_conn_forget: MHD did not take it after all. */
+int http_conn_admit(http_server *s, int fd, const struct sockaddr *addr, int *worker);
+void http_conn_forget(http_server *s, int fd);
+/* Starts the reaper thread (not for an embedded server); stops it.  The
+ * server's nworkers is set before. */
 int http_conns_start(http_server *s, fherr *err);
 void http_conns_stop(http_server *s);
 void http_addr_of(const struct sockaddr *sa, http_addr *out);
@@ -162,6 +178,13 @@ void http_client_addr(http_req *r, char out[HTTP_ADDR_LEN]);
  * raw answer (malloc'd, NUL-terminated; NULL when none).  -1 when the
  * connection could not be made.  For the fuzzers: the whole real path. */
 int http_feed(http_server *s, const char *text, size_t len, char **reply, size_t *reply_len);
+
+/* --- http_accept.c --------------------------------------------------------- */
+
+/* Starts the thread that accepts connections on listen_fd; stops it (the
+ * listening socket stays open: its owner closes it). */
+int http_accept_start(http_server *s, fherr *err);
+void http_accept_stop(http_server *s);
 
 /* --- http_json.c ----------------------------------------------------------- */
 

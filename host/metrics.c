@@ -87,6 +87,8 @@ static struct {
   histo http_latency[METRICS_HTTP_ROUTES + 1];
   route_slot routes[METRICS_HTTP_ROUTES + 1];   /* the last: "other" */
   atomic_int nroutes;
+  atomic_int http_workers;
+  atomic_int http_conns[METRICS_HTTP_WORKERS];
   atomic_llong started_at;                       /* unix seconds; 0 unknown */
 } M;
 
@@ -205,6 +207,15 @@ void metrics_http_request(int route, int status, double seconds) {
 }
 
 /* --- the buffer ---------------------------------------------------------------------- */
+
+void metrics_http_workers(int n) {
+  atomic_store(&M.http_workers, n < METRICS_HTTP_WORKERS ? n : METRICS_HTTP_WORKERS);
+}
+
+void metrics_http_connections(int worker, int delta) {
+  if (worker >= 0 && worker < METRICS_HTTP_WORKERS)
+    atomic_fetch_add_explicit(&M.http_conns[worker], delta, memory_order_relaxed);
+}
 
 void metrics_buf_printf(metrics_buf *b, const char *fmt, ...) {
   if (b->failed) return;
@@ -391,6 +402,14 @@ static void render_http(metrics_buf *b) {
              r < n ? M.routes[r].label : "other");
     render_histo(b, "flowhost_http_request_duration_seconds", labels, &M.http_latency[r], LATENCY_BUCKETS, NLAT);
   }
+  int workers = atomic_load(&M.http_workers);
+  if (!workers) return;
+  metrics_buf_header(b, "flowhost_http_connections", "gauge",
+                     "Open HTTP connections, by the worker thread that answers them (each new one goes to "
+                     "the worker with the fewest).");
+  for (int w = 0; w < workers; w++)
+    metrics_buf_printf(b, "flowhost_http_connections{worker=\"%d\"} %d\n", w,
+                       atomic_load_explicit(&M.http_conns[w], memory_order_relaxed));
 }
 
 static void render_info(metrics_buf *b) {

@@ -87,6 +87,13 @@ void metrics_lua_call(double seconds);
 #define METRICS_HTTP_ROUTES 96
 int metrics_http_route(const char *method, const char *prefix, const char *pattern);
 void metrics_http_request(int route, int status, double seconds);
+/* The HTTP listener's open connections per worker thread (not the
+ * metrics listener's): metrics_http_workers says how many workers there
+ * are (at most METRICS_HTTP_WORKERS are shown), metrics_http_connections
+ * counts one more (delta 1) or one fewer (-1) on one of them. */
+#define METRICS_HTTP_WORKERS 256
+void metrics_http_workers(int n);
+void metrics_http_connections(int worker, int delta);
 
 /* --- the exposition ---------------------------------------------------------- */
 

@@ -6,6 +6,7 @@
 -- PostgreSQL) of the backend in use move; `promtool check metrics` accepts the answer.
 package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
+local socket = require "socket"
 
 local flows, srv, admin, alice, alice_web, mport
 
@@ -209,5 +210,63 @@ describe("the numbers", function()
     C.write_file(file, text)
     local rc, out = C.sh("promtool check metrics < " .. C.quote(file))
     assert(rc == 0 and not out:find("%S"), "promtool: " .. out)
+  end)
+end)
+
+describe("connections", function()
+  -- Connections opened at once go to the workers in turn (host/http_accept.c): with MHD's
+  -- own pool, the worker that woke first took up to ten of them, and a client's whole burst
+  -- was often served by one thread on one CPU.  Scraped on --metrics-listen, whose own
+  -- connections are not counted.
+  it("are spread over the worker threads, the fewest first, and counted until they close", function()
+    local function per_worker()
+      local m = scrape(C.client(mport))
+      local out = {}
+      for w = 0, 3 do out[#out + 1] = m['flowhost_http_connections{worker="' .. w .. '"}'] end
+      assert.is_nil(m['flowhost_http_connections{worker="4"}'])
+      return out
+    end
+    local function sum(t)
+      local n = 0
+      for _, x in ipairs(t) do n = n + x end
+      return n
+    end
+    C.eventually(function() return sum(per_worker()) == 0 end, "no connection left open")
+    local socks = {}
+    for i = 1, 8 do
+      socks[i] = assert(socket.tcp())
+      socks[i]:settimeout(10)
+      assert(socks[i]:connect("127.0.0.1", srv.port))
+    end
+    -- each answers a request on its kept-alive connection: the workers have them
+    for _, s in ipairs(socks) do assert(s:send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) end
+    for _, s in ipairs(socks) do
+      local status = assert(s:receive("*l"))
+      assert.truthy(status:match("^HTTP/1%.1 200"), status)
+    end
+    local counts
+    C.eventually(function()
+      counts = per_worker()
+      return sum(counts) == 8
+    end, "8 connections counted")
+    assert.same({ 2, 2, 2, 2 }, counts)
+    for i = 1, 3 do socks[i]:close() end
+    C.eventually(function()
+      counts = per_worker()
+      return sum(counts) == 5
+    end, "5 connections left")
+    -- the next three go where the closed ones were
+    for i = 1, 3 do
+      socks[i] = assert(socket.tcp())
+      socks[i]:settimeout(10)
+      assert(socks[i]:connect("127.0.0.1", srv.port))
+    end
+    C.eventually(function()
+      counts = per_worker()
+      return sum(counts) == 8
+    end, "8 connections counted again")
+    assert.same({ 2, 2, 2, 2 }, counts)
+    for _, s in ipairs(socks) do s:close() end
+    C.eventually(function() return sum(per_worker()) == 0 end, "every connection closed")
   end)
 end)
