@@ -25,11 +25,21 @@
 store *engine_store(engine *e) { return e->st; }   /* for identity.c */
 flowreg *engine_flows(engine *e) { return e->reg; }
 
-/* Makes the vm match the registry's current generation.  Only flows whose
- * text changed are loaded again (each flow runs in its own _ENV, so they do
- * not see each other); when lib/ modules are involved, or the state is new,
- * the whole state is built afresh and the old one closed. */
+/* Makes the vm match the registry's current generation.  The vm loads a
+ * flow the first time the engine uses it (load_on_use): a host serving
+ * many flows holds in each worker only the ones that worker ran, answered
+ * lists of or started (a flow in a state costs ~30 KiB: 56 flows in each of
+ * 4 workers were 9 MiB of the host's 24, bench/README.md section 45).  A
+ * flow whose text changed is dropped and loads again on its next use
+ * (each flow runs in its own _ENV, so they do not see each other); when
+ * lib/ modules are involved the state is built afresh and the old one
+ * closed. */
 static int sync_to(engine *e, flowgen *gen, fherr *err);
+
+static int load_on_use(void *ctx, luavm *vm, const char *flow) {
+  engine *e = ctx;
+  return flowgen_load_one(e->gen, vm, flowreg_dir(e->reg), flow);
+}
 
 int engine_sync_flows(engine *e, fherr *err) {
   flowgen *gen = flowreg_acquire(e->reg);
@@ -79,7 +89,7 @@ static int sync_to(engine *e, flowgen *gen, fherr *err) {
     flowgen_release(e->reg, gen);
     return FH_INTERNAL;
   }
-  flowgen_load_into(gen, vm, flowreg_dir(e->reg), err);
+  luavm_set_flow_loader(vm, load_on_use, e);
   engine_pins_reset(e);   /* they were loaded in the old state */
   luavm_free(e->vm);
   flowgen_release(e->reg, e->gen);

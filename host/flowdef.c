@@ -10,6 +10,9 @@
 #include "luaside.h"
 
 #define REGISTRY_KEY "flowhost.flows"
+/* the flows the state's loader was asked for (flowdef_push_def), so that
+ * one it cannot load is asked for once, not at every lookup */
+#define TRIED_KEY "flowhost.flows_tried"
 /* Bounds on the lists of a compiled table (nodes, a node's edges and
  * fields): the length of a tampered table is not a count of real entries
  * ({[1] = a, [2] = b, [4] = c, ..., [2^26] = z} has a length near 2^26). */
@@ -461,9 +464,8 @@ int flowdef_load(luavm *vm, const char *name, const char *path, const char *sour
  * table raw, so a metamethod set on it by the flow's own code never runs
  * (it could raise or loop); they cannot raise except on memory exhaustion,
  * which the allocator limit keeps away from these small reads. */
-void flowdef_forget(luavm *vm, const char *flow) {
-  lua_State *L = luavm_state(vm);
-  lua_pushliteral(L, REGISTRY_KEY);
+static void unset(lua_State *L, const char *key, const char *flow) {
+  lua_pushstring(L, key);
   if (lua_rawget(L, LUA_REGISTRYINDEX) == LUA_TTABLE) {
     lua_pushstring(L, flow);
     lua_pushnil(L);
@@ -472,7 +474,13 @@ void flowdef_forget(luavm *vm, const char *flow) {
   lua_pop(L, 1);
 }
 
-int flowdef_push_def(lua_State *L, const char *flow) {
+void flowdef_forget(luavm *vm, const char *flow) {
+  lua_State *L = luavm_state(vm);
+  unset(L, REGISTRY_KEY, flow);
+  unset(L, TRIED_KEY, flow);   /* its next lookup loads it again */
+}
+
+static int lookup(lua_State *L, const char *flow) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_pushnil(L);
@@ -481,6 +489,41 @@ int flowdef_push_def(lua_State *L, const char *flow) {
   int t = raw_field(L, -1, flow);
   lua_remove(L, -2);
   return t;
+}
+
+/* 1 the first time the flow is asked of the loader (until flowdef_forget). */
+static int first_ask(lua_State *L, const char *flow) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, TRIED_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, TRIED_KEY);
+  }
+  int asked = raw_field(L, -1, flow) != LUA_TNIL;
+  lua_pop(L, 1);
+  if (!asked) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, flow);
+  }
+  lua_pop(L, 1);
+  return !asked;
+}
+
+int flowdef_is_loaded(luavm *vm, const char *flow) {
+  lua_State *L = luavm_state(vm);
+  int loaded = lookup(L, flow) == LUA_TTABLE;
+  lua_pop(L, 1);
+  return loaded;
+}
+
+int flowdef_push_def(lua_State *L, const char *flow) {
+  int t = lookup(L, flow);
+  if (t == LUA_TTABLE) return t;
+  /* not in this state yet: an engine's state loads each flow on first use */
+  lua_pop(L, 1);
+  if (luavm_has_flow_loader(L) && first_ask(L, flow) && luavm_load_missing_flow(L, flow)) return lookup(L, flow);
+  lua_pushnil(L);
+  return LUA_TNIL;
 }
 
 int flowdef_push_callback(lua_State *L, const char *flow, const char *node, const char *key) {

@@ -130,6 +130,9 @@ json_t *flowdef_field(const flowdef *fd, const char *name);
 
 /* Drops flow `flow` from the state's registry (its file is gone). */
 void flowdef_forget(luavm *vm, const char *flow);
+/* Whether the state holds flow now (the lookups below load it on first use
+ * where the state has a flow loader; this one never does). */
+int flowdef_is_loaded(luavm *vm, const char *flow);
 
 /* Graph as JSON (GET /api/flows/{flow}) and as Graphviz dot source. */
 json_t *flowdef_to_json(const flowdef *fd);

@@ -755,38 +755,31 @@ int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, int *
     const flow_entry *e = flowgen_find(gen, o->name);
     if (!e || !e->def) flowdef_forget(vm, o->name);
   }
+  /* an edited flow is dropped: its next use loads the new text */
   for (int i = 0; i < gen->n; i++) {
     const flow_entry *e = &gen->entries[i];
     const flow_entry *o = flowgen_find(old, e->name);
-    if ((o && o->text == e->text) || !e->def || !e->source) continue;
-    fherr ferr = {0};
-    if (flowdef_load(vm, e->name, e->path, e->source, e->source_len, NULL, &ferr))
-      fhlog(FHLOG_ERROR, "flow %s failed to load in a worker: %s", e->name, ferr.message);
-    fherr_clear(&ferr);
+    if (!o || o->text != e->text) flowdef_forget(vm, e->name);
   }
   *done = 1;
   return FH_OK;
 }
 
-int flowgen_load_into(const flowgen *gen, luavm *vm, const char *flows_dir, fherr *err) {
-  (void)err;
-  for (int i = 0; gen && i < gen->n; i++) {
-    const flow_entry *e = &gen->entries[i];
-    if (!e->def || !e->source) continue;
-    fherr ferr = {0};
-    /* the lib/ texts it was validated with */
-    snap_ctx ctx = {.flows_dir = flows_dir, .replay = e->text ? &e->text->libs : NULL};
-    if (set_snap_ctx(vm, &ctx, &ferr) ||
-        flowdef_load(vm, e->name, e->path, e->source, e->source_len, NULL, &ferr)) {
-      /* It loaded cleanly when the generation was made; a failure now
-       * (a module outside lib/ changed since, say) leaves just this flow
-       * unusable. */
-      fhlog(FHLOG_ERROR, "flow %s failed to load in a worker: %s", e->name, ferr.message);
-    }
-    fherr_clear(&ferr);
-  }
+int flowgen_load_one(const flowgen *gen, luavm *vm, const char *flows_dir, const char *name) {
+  const flow_entry *e = flowgen_find(gen, name);
+  if (!e || !e->def || !e->source) return FH_NOT_FOUND;
+  fherr ferr = {0};
+  /* the lib/ texts it was validated with */
+  snap_ctx ctx = {.flows_dir = flows_dir, .replay = e->text ? &e->text->libs : NULL};
+  int rc = set_snap_ctx(vm, &ctx, &ferr);
+  if (!rc) rc = flowdef_load(vm, e->name, e->path, e->source, e->source_len, NULL, &ferr);
+  /* It loaded cleanly when the generation was made; a failure now (a
+   * module outside lib/ changed since, say) leaves just this flow
+   * unusable in this worker. */
+  if (rc) fhlog(FHLOG_ERROR, "flow %s failed to load in a worker: %s", e->name, ferr.message);
+  fherr_clear(&ferr);
   fherr nerr = {0};
   set_snap_ctx(vm, NULL, &nerr);   /* later requires read lib/ as it is */
   fherr_clear(&nerr);
-  return FH_OK;
+  return rc;
 }

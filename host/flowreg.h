@@ -84,11 +84,15 @@ void flowgen_release(flowreg *reg, flowgen *gen);
 const flow_entry *flowgen_find(const flowgen *gen, const char *name);
 int flowgen_count_errors(const flowgen *gen);
 
-/* Moves a state that holds `old` to `gen` loading only what changed; *done
- * is 0 when that is not safe (lib/ modules involved): load gen afresh. */
+/* Moves a state that holds flows of `old` to `gen`: the flows that changed
+ * or left are dropped (flowgen_load_one loads a flow when it is next
+ * used); *done is 0 when that is not safe (lib/ modules involved): start
+ * a fresh state. */
 int flowgen_update_into(const flowgen *old, const flowgen *gen, luavm *vm, int *done);
-/* Loads every usable flow of gen into vm (an engine's own state). */
-int flowgen_load_into(const flowgen *gen, luavm *vm, const char *flows_dir, fherr *err);
+/* Loads flow `name` of gen into vm (an engine's own state, on the flow's
+ * first use there): 0, FH_NOT_FOUND when gen has no usable flow of that
+ * name, or the load's error (logged). */
+int flowgen_load_one(const flowgen *gen, luavm *vm, const char *flows_dir, const char *name);
 
 /* The flow name for a file path ("flows/a/b.lua" -> "b"), or 0 when the
  * base name is not a valid flow name. */

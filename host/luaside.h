@@ -20,6 +20,10 @@ lua_State *luavm_state(luavm *vm);
  * counts work and checks the clock every few thousand steps. */
 void luavm_check_budget(lua_State *L);
 void luavm_budget_steps(lua_State *L, unsigned n);
+/* Whether the state has a flow loader (luavm_set_flow_loader); asks it
+ * for a flow the state does not hold, 1 when it loaded it. */
+int luavm_has_flow_loader(lua_State *L);
+int luavm_load_missing_flow(lua_State *L, const char *flow);
 
 /* luasafe.c: the libraries of a fresh state (luaL_openlibs done).  Always
  * bounds the C loops of string.rep, table.concat/insert/remove/move/sort

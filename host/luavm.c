@@ -38,10 +38,27 @@ struct luavm {
   unsigned steps;    /* work counted by luavm_budget_steps since the last look at the clock */
   luavm_module_finder find;   /* lib/ snapshots, NULL: none */
   void *find_ctx;
+  luavm_flow_loader load_flow;   /* flows loaded on first use (flowdef.c), NULL: none */
+  void *load_flow_ctx;
   int searcher_in;   /* the searcher is in package.searchers */
 };
 
 const char *luavm_default_lua_dir(void) { return FLOWHOST_LUA_DIR; }
+
+void luavm_set_flow_loader(luavm *vm, luavm_flow_loader load, void *ctx) {
+  vm->load_flow = load;
+  vm->load_flow_ctx = ctx;
+}
+
+int luavm_has_flow_loader(lua_State *L) {
+  luavm *vm = *(luavm **)lua_getextraspace(L);
+  return vm && vm->load_flow;
+}
+
+int luavm_load_missing_flow(lua_State *L, const char *flow) {
+  luavm *vm = *(luavm **)lua_getextraspace(L);
+  return vm && vm->load_flow && vm->load_flow(vm->load_flow_ctx, vm, flow) == 0;
+}
 
 /* The memory limit lives in the allocator: Lua turns a NULL into a memory
  * error that unwinds like any other error. */

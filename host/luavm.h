@@ -55,4 +55,10 @@ typedef int (*luavm_module_finder)(void *ctx, const char *name, const char **pat
 int luavm_set_module_finder(luavm *vm, luavm_module_finder find, void *ctx, const char *const *forget, int nforget,
                             fherr *err);
 
+/* Loads a flow the state does not hold yet, when a lookup of it finds
+ * none (flowdef.c): the engines' states load each flow on its first use
+ * (engine.c).  load returns 0 when it loaded the flow; fn NULL: none. */
+typedef int (*luavm_flow_loader)(void *ctx, luavm *vm, const char *flow);
+void luavm_set_flow_loader(luavm *vm, luavm_flow_loader load, void *ctx);
+
 #endif

@@ -200,12 +200,52 @@ static int test_pool(void) {
   return 0;
 }
 
+/* The flow loader (luavm_set_flow_loader): a lookup of a flow the state
+ * does not hold asks it once, however often the flow is looked up, until
+ * flowdef_forget; what it loads is found by the same lookup. */
+static int loader_calls;
+static int load_named(void *ctx, luavm *vm, const char *flow) {
+  (void)ctx;
+  loader_calls++;
+  if (strcmp(flow, "present")) return FH_NOT_FOUND;
+  static const char text[] = "local flow = require 'flow'\n"
+                             "return flow.Flow { start = flow.StartFunction():Next(flow.this.finish), finish = flow.End() }\n";
+  return flowdef_load(vm, flow, "present.lua", text, sizeof text - 1, NULL, NULL);
+}
+
+static int test_flow_loader(void) {
+  luavm *vm = vm_new(0, 1);
+  CHECK(vm);
+  lua_State *L = luavm_state(vm);
+  int top = lua_gettop(L);
+  CHECK(flowdef_push_def(L, "absent") == LUA_TNIL);   /* no loader: nothing asked */
+  luavm_set_flow_loader(vm, load_named, NULL);
+  loader_calls = 0;
+  CHECK(flowdef_push_def(L, "absent") == LUA_TNIL);
+  CHECK(flowdef_push_def(L, "absent") == LUA_TNIL);
+  CHECK(loader_calls == 1);
+  CHECK(!flowdef_is_loaded(vm, "present"));
+  CHECK(loader_calls == 1);   /* is_loaded never asks */
+  CHECK(flowdef_push_def(L, "present") == LUA_TTABLE);
+  CHECK(flowdef_push_def(L, "present") == LUA_TTABLE);
+  CHECK(loader_calls == 2 && flowdef_is_loaded(vm, "present"));
+  flowdef_forget(vm, "present");
+  flowdef_forget(vm, "absent");
+  CHECK(!flowdef_is_loaded(vm, "present"));
+  CHECK(flowdef_push_def(L, "present") == LUA_TTABLE && loader_calls == 3);
+  CHECK(flowdef_push_def(L, "absent") == LUA_TNIL && loader_calls == 4);
+  lua_settop(L, top);
+  luavm_free(vm);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"error_location", test_error_location},
     {"budget", test_budget},
     {"memory_limit_steps", test_memory_limit_steps},
     {"json_round_trip", test_json_round_trip},
     {"pool", test_pool},
+    {"flow_loader", test_flow_loader},
     {NULL, NULL},
 };
 

@@ -14,7 +14,9 @@ add_c_tests(store schema users_and_permissions process_and_tasks stale_version i
             messages list_rows list_owner audit_by_process checkpoints_beside queue_walk due_parts
             process_list_shapes error_list all_few)
 add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns hosts_race_unlocked task_lock_order)
-add_c_tests(luavm error_location budget memory_limit_steps json_round_trip pool)
+add_c_tests(luavm error_location budget memory_limit_steps json_round_trip pool flow_loader)
+# Flows loaded into an engine's Lua state on first use (host/engine.c).
+add_c_tests(flow_loading on_first_use edit_and_remove)
 add_c_tests(short_txn handler_outside_writer)
 add_c_tests(auth hash_and_verify old_hashes_verify bounded_parallel)
 # The host's sign-ins kept in memory (host/identity_cache.c).
