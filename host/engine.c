@@ -28,8 +28,9 @@ flowreg *engine_flows(engine *e) { return e->reg; }
 /* Makes the vm match the registry's current generation.  The vm loads a
  * flow the first time the engine uses it (load_on_use): a host serving
  * many flows holds in each worker only the ones that worker ran, answered
- * lists of or started (a flow in a state costs ~30 KiB: 56 flows in each of
- * 4 workers were 9 MiB of the host's 24, bench/README.md section 45).  A
+ * lists of or started (a flow in a state costs ~30 KiB: the 56 flows of
+ * flows/ in each of 4 workers were 10 of the 26 MiB a host held under the
+ * HTTP benchmark, bench/README.md section 45).  A
  * flow whose text changed is dropped and loads again on its next use
  * (each flow runs in its own _ENV, so they do not see each other); when
  * lib/ modules are involved the state is built afresh and the old one
