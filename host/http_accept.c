@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fhlog.h"
@@ -64,19 +65,33 @@ static int take_queued(http_server *s, double *logged) {
   return 0;
 }
 
+/* Waits BACKOFF_MS, or less when told to stop; 1 when told to stop. */
+static int pause_or_stop(http_server *s) {
+  struct pollfd w = {.fd = s->acceptor_wake[0], .events = POLLIN};
+  int n = poll(&w, 1, BACKOFF_MS);
+  if (n < 0) {   /* poll cannot even wait on the pipe (no memory): wait without it */
+    struct timespec ts = {0, BACKOFF_MS * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return n > 0;
+}
+
 static void *acceptor_main(void *arg) {
   http_server *s = arg;
   double logged = -LOG_EVERY;
   for (;;) {
     struct pollfd p[2] = {{.fd = s->acceptor_wake[0], .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN}};
     int n = poll(p, 2, -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || p[0].revents) break;   /* told to stop (or poll itself failed: nothing to wait on) */
-    if (p[1].revents & (POLLERR | POLLNVAL)) break;
-    if ((p[1].revents & POLLIN) && take_queued(s, &logged)) {
-      struct pollfd w = {.fd = s->acceptor_wake[0], .events = POLLIN};
-      if (poll(&w, 1, BACKOFF_MS) > 0) break;
+    if (n < 0) {   /* EINTR, or no memory for the wait: look again (after a pause) */
+      if (errno != EINTR && pause_or_stop(s)) break;
+      continue;
     }
+    if (p[0].revents) break;   /* told to stop */
+    if (p[1].revents & (POLLERR | POLLNVAL)) {
+      fhlog(FHLOG_ERROR, "the listening socket failed: no new connections are taken");
+      break;
+    }
+    if ((p[1].revents & POLLIN) && take_queued(s, &logged) && pause_or_stop(s)) break;
   }
   return NULL;
 }

@@ -316,7 +316,9 @@ function Server:start(opts)
   -- the exit code are written aside and renamed into place, so a reader never finds the
   -- file created but still empty (which read as "exited with nil").
   local pid, rc = sh_quote(self.pidfile), sh_quote(self.rcfile)
-  local cmd = "( ASAN_OPTIONS=detect_leaks=1 " .. sh_quote(C.BIN) .. " " .. args .. " >" .. sh_quote(self.out)
+  -- opts.before: shell commands run in the subshell first (e.g. "ulimit -n 64;")
+  local cmd = "( " .. (opts.before or "") .. " ASAN_OPTIONS=detect_leaks=1 " .. sh_quote(C.BIN) .. " " .. args
+    .. " >" .. sh_quote(self.out)
     .. " 2>" .. sh_quote(self.err) .. " & echo $! >" .. pid .. ".tmp; mv " .. pid .. ".tmp " .. pid
     .. "; wait $!; echo $? >" .. rc .. ".tmp; mv " .. rc .. ".tmp " .. rc .. " ) >/dev/null 2>&1 &"
   os.execute(cmd)

@@ -3,7 +3,8 @@
 -- and reconnect whenever the server closes them; meanwhile a normal client on 127.0.0.1 must
 -- get its answers within 2 s.  The global limit keeps its last quarter for addresses that hold
 -- few connections, and a connection that has not sent a whole request within --request-timeout
--- is closed.  Needs about 1,400 file descriptors (tests.cmake raises the limit).
+-- is closed.  Needs about 1,400 file descriptors (tests.cmake raises the limit).  And a host
+-- started with 96 descriptors, out of them.
 package.path = (os.getenv("FLOWHOST_SOURCE") or ".") .. "/tests/http/?.lua;" .. package.path
 local C = require "client"
 local socket = require "socket"
@@ -158,5 +159,47 @@ describe("slow clients", function()
     local log = srv:stop_clean()
     srv.stopped = true
     assert.matches("connections: %d+ refused by the limits, %d+ closed for not sending a whole request", log)
+  end)
+end)
+
+-- Out of file descriptors: the acceptor cannot take the connections waiting in the kernel's
+-- queue (accept fails with EMFILE) and must not spin on them (host/http_accept.c waits a
+-- moment between tries); once clients let go, the host takes connections again.
+describe("out of file descriptors", function()
+  local low
+  teardown(function()
+    if low then
+      low:stop_clean()
+      low:cleanup()
+    end
+  end)
+
+  it("waits instead of spinning, says so, and serves again when descriptors come back", function()
+    low = C.server { threads = 2, args = "--jobs 0", before = "ulimit -n 96;" }
+    local anon = low:anon()
+    for _ = 1, 4 do C.ok(anon:get("/api/health")) end   -- the workers' engines are open
+    local conns = {}
+    for i = 1, 120 do
+      local s = assert(socket.tcp())
+      s:settimeout(5)
+      assert(s:connect("127.0.0.1", low.port))
+      conns[i] = s
+    end
+    C.eventually(function() return (C.read_file(low.err) or ""):find("cannot accept connections", 1, true) end,
+      "the log says the host cannot accept")
+    local function cpu()
+      local sum = 0
+      for _, t in pairs(C.thread_cpu(low.pid)) do sum = sum + t end
+      return sum
+    end
+    local before, t0 = cpu(), socket.gettime()
+    C.sleep(1)
+    local used, took = cpu() - before, socket.gettime() - t0
+    assert(used < 0.3 * took, string.format("the host used %.2f s of CPU in %.2f s without descriptors", used, took))
+    for _, s in ipairs(conns) do s:close() end
+    C.eventually(function()
+      local res = C.request(low.port, "GET", "/api/health", { timeout = 2 })
+      return res.status == 200
+    end, "served again")
   end)
 end)

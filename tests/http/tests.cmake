@@ -9,7 +9,8 @@
 #                 receivers, the message.<name> permission, every 400/405 of the two routes
 #   http_slowloris 1,280 trickling connections from ten addresses; a normal client is still
 #                 served within 2 s; the request deadline closes a trickler (run.sh lifts the
-#                 descriptor limit)
+#                 descriptor limit); a host out of descriptors waits instead of spinning on
+#                 accept, logs it, and serves again once clients let go
 #   http_logins   sign-in throttling (429 + Retry-After, per name and per address, no lock-out
 #                 of the owner), revocation by passwd/disable/token revoke, user name limits
 #   http_hardening the database locked by another program (fresh threads answer at once;
