@@ -394,6 +394,7 @@ static void server_free(http_server *s) {
   for (int i = 0; i < s->nengines; i++) engine_close(s->engines[i]);
   free(s->workers);
   free(s->worker_conns);
+  free(s->worker_busy);
   free(s->engines);
   engine_identity_cache_stop(s->idc, s->idl);
   for (int i = 0; i < s->nsvgs; i++) {

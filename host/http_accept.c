@@ -1,6 +1,7 @@
 /* http_accept — the acceptor: one thread takes each new connection off the
- * listening socket and gives it to the worker that holds the fewest
- * (http_conn_admit chooses it, under the connection limits).
+ * listening socket and gives it to the worker that holds the fewest,
+ * avoiding one inside a long callback (http_conn_admit chooses it, under
+ * the connection limits).
  *
  * Each worker is an MHD daemon with a polling thread of its own and no
  * listening socket; MHD_add_connection hands it a connection from this

@@ -140,16 +140,29 @@ static void unlink_conn(http_server *s, struct http_conn *c) {
   if (c->next) c->next->prev = c->prev;
   s->nconns--;
   s->worker_conns[c->worker]--;
+  if (c->busy) s->worker_busy[c->worker]--;
   if (!s->opt.metrics_only) metrics_http_connections(c->worker, -1);
 }
 
-/* conns_mu held: the worker with the fewest connections; among equals
- * the next after the last one chosen, so that idle workers take turns. */
+/* A request being answered counts as this many connections: a worker
+ * answers one request at a time, so a connection given to a worker that is
+ * inside a long callback (up to its time budget) waits for it.  A new
+ * connection goes elsewhere unless every other worker holds this many more
+ * connections, which may all be asking at once too. */
+#define BUSY_WEIGHT 8
+
+/* conns_mu held: the worker with the fewest connections, counting a
+ * request being answered as BUSY_WEIGHT; among equals the next after the
+ * last one chosen, so that idle workers take turns. */
 static int least_busy_worker(http_server *s) {
-  int best = -1;
+  int best = -1, best_load = 0;
   for (int k = 0; k < s->nworkers; k++) {
     int w = (s->next_worker + k) % s->nworkers;
-    if (best < 0 || s->worker_conns[w] < s->worker_conns[best]) best = w;
+    int load = s->worker_conns[w] + BUSY_WEIGHT * s->worker_busy[w];
+    if (best < 0 || load < best_load) {
+      best = w;
+      best_load = load;
+    }
   }
   s->next_worker = (best + 1) % s->nworkers;
   return best;
@@ -244,6 +257,7 @@ void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy) {
   struct http_conn *c = ci ? ci->socket_context : NULL;
   if (!c) return;
   pthread_mutex_lock(&s->conns_mu);
+  if (c->busy != busy) s->worker_busy[c->worker] += busy ? 1 : -1;
   c->busy = busy;
   if (!busy) c->since = fhtime_monotonic();   /* the next request's deadline starts now */
   pthread_mutex_unlock(&s->conns_mu);
@@ -296,8 +310,10 @@ static void *reaper_main(void *arg) {
 }
 
 int http_conns_start(http_server *s, fherr *err) {
-  s->worker_conns = calloc((size_t)(s->nworkers > 0 ? s->nworkers : 1), sizeof *s->worker_conns);
-  if (!s->worker_conns) return fherr_set(err, FH_INTERNAL, "out of memory");
+  size_t nw = (size_t)(s->nworkers > 0 ? s->nworkers : 1);
+  s->worker_conns = calloc(nw, sizeof *s->worker_conns);
+  s->worker_busy = calloc(nw, sizeof *s->worker_busy);
+  if (!s->worker_conns || !s->worker_busy) return fherr_set(err, FH_INTERNAL, "out of memory");
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

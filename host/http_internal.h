@@ -83,6 +83,7 @@ struct http_server {
   struct http_conn *conns;
   int nconns;
   int *worker_conns;           /* open connections per worker (nworkers) */
+  int *worker_busy;            /* ... of them with a request being answered */
   int next_worker;             /* where the search for the least busy one starts */
   unsigned long refused;       /* by the limits, since the reaper's last look */
   pthread_t reaper;

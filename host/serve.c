@@ -38,7 +38,7 @@ static const char SERVE_USAGE[] =
     "  --listen HOST:PORT address to serve on (default: 127.0.0.1:8080; port 0 picks a free one)\n"
     "  --web DIR          static files of the web UI (default: web)\n"
     "  --threads N        HTTP worker threads (default: 4); each new connection goes to the one\n"
-    "                     that holds the fewest\n"
+    "                     that holds the fewest, avoiding one inside a long callback\n"
     "  --name NAME        this host's name in GET /api/flows' list of the hosts serving each flow\n"
     "                     (default: HOSTNAME:PORT; each host on one database needs its own)\n"
     "  --jobs N           background job workers (default: 1; 0 runs no jobs)\n"

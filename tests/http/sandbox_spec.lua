@@ -125,6 +125,56 @@ describe("a sandboxed server", function()
     assert.is_true(last_done < t0 + 2, "the other requests waited for the runaway")
     assert.equal(before + 5, probe_count(srv))
   end)
+
+  -- A worker answers one request at a time: a connection given to the worker inside a long
+  -- callback would wait for it.  New connections go to the other workers (host/http_conn.c
+  -- counts a request being answered as 8 connections), even where every worker holds as many.
+  it("gives new connections to the workers that are not inside a long callback", function()
+    local function request(s)
+      assert(s:send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+    end
+    local function answer(s)   -- one answer on a kept-alive connection: its status
+      local status = assert(s:receive("*l"))
+      local len = 0
+      repeat
+        local line = assert(s:receive("*l"))
+        len = tonumber(line:match("^[Cc]ontent%-[Ll]ength:%s*(%d+)")) or len
+      until line == ""
+      if len > 0 then assert(s:receive(len)) end
+      return tonumber(status:match("^HTTP/1%.1 (%d%d%d)"))
+    end
+    local function open()
+      local s = assert(socket.tcp())
+      s:settimeout(30)
+      assert(s:connect("127.0.0.1", srv.port))
+      return s
+    end
+    -- one kept-alive connection on each of the 4 workers, each answered once
+    local held = {}
+    for i = 1, 4 do
+      held[i] = open()
+      request(held[i])
+      assert.equal(200, answer(held[i]))
+    end
+    -- the runaway on one of them keeps its worker busy for the 2 s budget
+    local cpu = C.thread_cpu(srv.pid)
+    assert(held[1]:send(start_text(api, RUNAWAY)))
+    C.wait_busy_thread(srv.pid, cpu, 0.1)
+    local t0 = socket.gettime()
+    for i = 1, 4 do   -- workers at 1, 1, 1 and 1 busy: none of these goes to the busy one
+      local s = open()
+      local t = socket.gettime()
+      request(s)
+      assert.equal(200, answer(s))
+      local took = socket.gettime() - t
+      assert.is_true(took < 1, string.format("new connection %d was answered after %.3f s", i, took))
+      held[#held + 1] = s
+    end
+    assert.is_true(socket.gettime() - t0 < 2, "the new connections waited for the runaway")
+    local e = C.assert_error(receive(held[1]), 422, "flow_error")
+    assert.matches("time budget of 2 s exceeded", e.message, 1, true)
+    for _, s in ipairs(held) do s:close() end
+  end)
 end)
 
 describe("SIGTERM during a stuck callback", function()
