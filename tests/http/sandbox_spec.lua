@@ -81,7 +81,7 @@ end
 describe("a sandboxed server", function()
   local srv, api
   setup(function()
-    srv = server("--budget 2")
+    srv = server("--budget 2 --metrics-listen 127.0.0.1:0")
     api = srv:bearer("alice")
   end)
   teardown(function()
@@ -161,8 +161,26 @@ describe("a sandboxed server", function()
     assert(held[1]:send(start_text(api, RUNAWAY)))
     C.wait_busy_thread(srv.pid, cpu, 0.1)
     local t0 = socket.gettime()
-    for i = 1, 4 do   -- workers at 1, 1, 1 and 1 busy: none of these goes to the busy one
-      local s = open()
+    -- four new connections, all taken (the gauge of --metrics-listen) before any asks
+    local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
+    local function per_worker()
+      local res = C.client(mport):get("/metrics")
+      local out = {}
+      for w = 0, 3 do
+        out[#out + 1] = tonumber(res.body:match('flowhost_http_connections{worker="' .. w .. '"} (%d+)'))
+      end
+      table.sort(out)
+      return out
+    end
+    local new = {}
+    for i = 1, 4 do new[i] = open() end
+    local counts
+    C.eventually(function()
+      counts = per_worker()
+      return counts[1] + counts[2] + counts[3] + counts[4] == 8
+    end, "8 connections taken")
+    assert.same({ 1, 2, 2, 3 }, counts)   -- the busy worker kept its one; counted as 1, it gets a second
+    for i, s in ipairs(new) do
       local t = socket.gettime()
       request(s)
       assert.equal(200, answer(s))
