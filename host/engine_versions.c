@@ -88,7 +88,12 @@ int engine_versions_check(engine *e, const char *flow, const flowdef *nw, const 
 static void log_report(const json_t *report) {
   char *text = impact_to_text(report);
   int level = impact_strands(report) ? FHLOG_WARN : FHLOG_INFO;
-  for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) fhlog(level, "%s", line);
+  /* strtok_r: every engine logs the report of a reload at once, and
+   * strtok's one hidden position would send one thread on into another's
+   * text (ThreadSanitizer caught it in reload_reload_race) */
+  char *pos = NULL;
+  for (char *line = text ? strtok_r(text, "\n", &pos) : NULL; line; line = strtok_r(NULL, "\n", &pos))
+    fhlog(level, "%s", line);
   free(text);
 }
 
