@@ -9,10 +9,10 @@
 
 #include "luaside.h"
 
+/* registry[REGISTRY_KEY][name]: the flow's compiled table, or false when
+ * the state's loader was asked for it and could not load it (asked once,
+ * not at every lookup, until flowdef_forget) */
 #define REGISTRY_KEY "flowhost.flows"
-/* the flows the state's loader was asked for (flowdef_push_def), so that
- * one it cannot load is asked for once, not at every lookup */
-#define TRIED_KEY "flowhost.flows_tried"
 /* Bounds on the lists of a compiled table (nodes, a node's edges and
  * fields): the length of a tampered table is not a count of real entries
  * ({[1] = a, [2] = b, [4] = c, ..., [2^26] = z} has a length near 2^26). */
@@ -397,6 +397,19 @@ static int extract(lua_State *L) {
   return 0;
 }
 
+/* Sets registry[REGISTRY_KEY][flow] to the value on top (popped). */
+static void set_entry(lua_State *L, const char *flow) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY);
+  }
+  lua_insert(L, -2);
+  lua_setfield(L, -2, flow);
+  lua_pop(L, 1);
+}
+
 int flowdef_load(luavm *vm, const char *name, const char *path, const char *source, size_t len,
                  flowdef **out, fherr *err) {
   lua_State *L = luavm_state(vm);
@@ -447,16 +460,7 @@ int flowdef_load(luavm *vm, const char *name, const char *path, const char *sour
     if (!fd->title) fd->title = strdup(name);
     *out = fd;
   }
-  /* registry[REGISTRY_KEY][name] = def */
-  if (lua_getfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, REGISTRY_KEY);
-  }
-  lua_pushvalue(L, def);
-  lua_setfield(L, -2, name);
-  lua_pop(L, 2);
+  set_entry(L, name);   /* registry[REGISTRY_KEY][name] = def (popped) */
   return FH_OK;
 }
 
@@ -464,20 +468,10 @@ int flowdef_load(luavm *vm, const char *name, const char *path, const char *sour
  * table raw, so a metamethod set on it by the flow's own code never runs
  * (it could raise or loop); they cannot raise except on memory exhaustion,
  * which the allocator limit keeps away from these small reads. */
-static void unset(lua_State *L, const char *key, const char *flow) {
-  lua_pushstring(L, key);
-  if (lua_rawget(L, LUA_REGISTRYINDEX) == LUA_TTABLE) {
-    lua_pushstring(L, flow);
-    lua_pushnil(L);
-    lua_rawset(L, -3);
-  }
-  lua_pop(L, 1);
-}
-
 void flowdef_forget(luavm *vm, const char *flow) {
   lua_State *L = luavm_state(vm);
-  unset(L, REGISTRY_KEY, flow);
-  unset(L, TRIED_KEY, flow);   /* its next lookup loads it again */
+  lua_pushnil(L);
+  set_entry(L, flow);   /* its next lookup loads it again */
 }
 
 static int lookup(lua_State *L, const char *flow) {
@@ -491,24 +485,6 @@ static int lookup(lua_State *L, const char *flow) {
   return t;
 }
 
-/* 1 the first time the flow is asked of the loader (until flowdef_forget). */
-static int first_ask(lua_State *L, const char *flow) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, TRIED_KEY) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, TRIED_KEY);
-  }
-  int asked = raw_field(L, -1, flow) != LUA_TNIL;
-  lua_pop(L, 1);
-  if (!asked) {
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, flow);
-  }
-  lua_pop(L, 1);
-  return !asked;
-}
-
 int flowdef_is_loaded(luavm *vm, const char *flow) {
   lua_State *L = luavm_state(vm);
   int loaded = lookup(L, flow) == LUA_TTABLE;
@@ -519,9 +495,14 @@ int flowdef_is_loaded(luavm *vm, const char *flow) {
 int flowdef_push_def(lua_State *L, const char *flow) {
   int t = lookup(L, flow);
   if (t == LUA_TTABLE) return t;
-  /* not in this state yet: an engine's state loads each flow on first use */
   lua_pop(L, 1);
-  if (luavm_has_flow_loader(L) && first_ask(L, flow) && luavm_load_missing_flow(L, flow)) return lookup(L, flow);
+  /* not in this state yet: an engine's state loads each flow on first use
+   * (false until the load replaces it: asked once) */
+  if (t == LUA_TNIL && luavm_has_flow_loader(L)) {
+    lua_pushboolean(L, 0);
+    set_entry(L, flow);
+    if (luavm_load_missing_flow(L, flow)) return lookup(L, flow);
+  }
   lua_pushnil(L);
   return LUA_TNIL;
 }

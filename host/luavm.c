@@ -50,15 +50,6 @@ void luavm_set_flow_loader(luavm *vm, luavm_flow_loader load, void *ctx) {
   vm->load_flow_ctx = ctx;
 }
 
-int luavm_has_flow_loader(lua_State *L) {
-  luavm *vm = *(luavm **)lua_getextraspace(L);
-  return vm && vm->load_flow;
-}
-
-int luavm_load_missing_flow(lua_State *L, const char *flow) {
-  luavm *vm = *(luavm **)lua_getextraspace(L);
-  return vm && vm->load_flow && vm->load_flow(vm->load_flow_ctx, vm, flow) == 0;
-}
 
 /* The memory limit lives in the allocator: Lua turns a NULL into a memory
  * error that unwinds like any other error. */
@@ -81,6 +72,16 @@ static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 }
 
 static luavm *vm_of(lua_State *L) { return *(luavm **)lua_getextraspace(L); }
+
+int luavm_has_flow_loader(lua_State *L) {
+  luavm *vm = vm_of(L);
+  return vm && vm->load_flow;
+}
+
+int luavm_load_missing_flow(lua_State *L, const char *flow) {
+  luavm *vm = vm_of(L);
+  return vm && vm->load_flow && vm->load_flow(vm->load_flow_ctx, vm, flow) == 0;
+}
 
 static void budget_hook(lua_State *L, lua_Debug *ar);
 
