@@ -63,6 +63,9 @@ PG_SCRIPTS=""
 if [ "$BACKEND" = pg ]; then
   PGDIR=$(printf '%s\n' "$DB" | sed -n 's/.*[?&]host=\([^&]*\).*/\1/p')
   if [ -n "$PGDIR" ] && [ -f "$PGDIR/server.log" ] && command -v pgbench >/dev/null 2>&1; then
+    # only what the server logs from here on is this run's (a cluster named by
+    # FLOWHOST_TEST_PG may have run the benchmark before: its log holds those runs too)
+    LOG_FROM=$(($(wc -c <"$PGDIR/server.log") + 1))
     bench_pg_log "$DB" on
     # a server of one thread (one connection), its own for this
     "$BIN" --db "$DB" --flows flows serve --listen 127.0.0.1:0 --web web --threads 1 --jobs 0 \
@@ -78,6 +81,7 @@ if [ "$BACKEND" = pg ]; then
     done
     bench_stop capturing
     bench_pg_log "$DB" off
+    tail -c "+$LOG_FROM" "$PGDIR/server.log" >"$TMP/server.log"
     # each page's executed statements, parameters in place, one per line of TMP/pg_PAGE.sql
     awk -v dir="$TMP" '
       /flowhost-mark:/ {
@@ -111,7 +115,7 @@ if [ "$BACKEND" = pg ]; then
         for (i = np; i >= 1; i--) { s = "\\$" i; gsub(s, val[i], sql) }
         print sql ";" > (dir "/pg_" page ".sql"); have = 0
       }
-    ' "$PGDIR/server.log"
+    ' "$TMP/server.log"
     for page in inbox queue; do
       f=$TMP/pg_$page.sql
       [ "$(grep -c '' "$f" 2>/dev/null || echo 0)" = 1 ] ||
