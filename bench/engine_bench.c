@@ -15,6 +15,14 @@
  * writes go), with no flow work at all.  What separates the engine's 8
  * threads from it is the work of a process, on this machine's CPUs.
  *
+ * A fifth is the floor of one engine: the rows the engine wrote for its
+ * first process (process, tasks, data audit), written again under new ids
+ * by plain prepared statements, one transaction per process, into a
+ * database of flowhost's schema (bench/rows_alone.c).  No engine that keeps
+ * these rows can write a process faster on this machine; the engine's
+ * share of that rate is what its own work (Lua, the flow, the group
+ * commit) costs.
+ *
  * The second form runs only the K-thread phase (no baseline), for counting
  * the fsyncs of exactly those N processes with `strace -f -c -e
  * trace=fsync,fdatasync` (bench/run.sh does): N / fsyncs is the number of
@@ -30,6 +38,7 @@
 #include "engine.h"
 #include "fhtime.h"
 #include "metrics.h"
+#include "rows_alone.h"
 #include "store.h"
 
 #define ROUNDS 10
@@ -239,11 +248,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
   }
   /* per run: two runs at once on this machine must not share a file */
-  char base[64], ceiling_db[64];
+  char base[64], ceiling_db[64], rows_db[64];
   phase ph[3] = {{.threads = 1}, {.threads = 4}, {.threads = 8}};
   for (int i = 0; i < 3; i++) snprintf(ph[i].db, sizeof ph[i].db, "/tmp/flowhost-bench-%d-%d.db", (int)getpid(), i);
   snprintf(base, sizeof base, "/tmp/flowhost-bench-base-%d.db", (int)getpid());
   snprintf(ceiling_db, sizeof ceiling_db, "/tmp/flowhost-bench-ceiling-%d.db", (int)getpid());
+  snprintf(rows_db, sizeof rows_db, "/tmp/flowhost-bench-rows-%d.db", (int)getpid());
   if (threads > 0 && threads <= 16) return threads_only(n, threads, full, ph[0].db);
 
   raw_db raw;
@@ -262,7 +272,9 @@ int main(int argc, char **argv) {
   sync_count ceiling_syncs = {0};
   fherr err = {0};
   json_t *data = json_pack("{s:i}", "n", 3);
-  int slice = n / ROUNDS, raw_failed = 0;
+  int slice = n / ROUNDS, raw_failed = 0, rows_failed = 0;
+  rows_alone *rows = NULL;
+  char rows_msg[256] = "";
   for (int r = 0; r < ROUNDS; r++) {
     raw_failed |= raw_commits(&raw, slice);
     double t0 = fhtime_monotonic();
@@ -277,6 +289,9 @@ int main(int argc, char **argv) {
     }
     ph[0].seconds += fhtime_monotonic() - t0;
     syncs_end(&ph[0].syncs);
+    /* the floor: the rows of the first process the engine wrote, alone */
+    if (r == 0 && !(rows = rows_alone_open(ph[0].db, rows_db, full, rows_msg, sizeof rows_msg))) rows_failed = 1;
+    if (rows && rows_alone_run(rows, slice, rows_msg, sizeof rows_msg)) rows_failed = 1;
     for (int i = 1; i < 3; i++) {
       syncs_begin(&ph[i].syncs);
       ph[i].started += threads_slice(engines[i], slice, ph[i].threads, &ph[i].seconds);
@@ -287,6 +302,10 @@ int main(int argc, char **argv) {
     syncs_end(&ceiling_syncs);
   }
   for (int i = 0; i < CEILING_THREADS; i++) store_close(stores[i]);
+  double rows_rate = rows ? rows_alone_rate(rows) : 0;
+  int shape[3] = {0, 0, 0};
+  if (rows) rows_alone_shape(rows, &shape[0], &shape[1], &shape[2]);
+  if (rows && rows_alone_close(rows) && !rows_msg[0]) snprintf(rows_msg, sizeof rows_msg, "its database does not hold the rows written");
   int ceiling_rows = count_rows(ceiling_db);
   bench_remove_db(ceiling_db);
   json_decref(data);
@@ -301,6 +320,7 @@ int main(int argc, char **argv) {
     /* an answer that does not match the database fails the run */
     ok &= ph[i].done == ph[i].started && ph[i].done == slice / ph[i].threads * ph[i].threads * ROUNDS;
   }
+  ok &= !rows_msg[0] && !rows_failed;
   ok &= ceiling_rows == ceiling_done && ceiling_done == slice / CEILING_THREADS * CEILING_THREADS * ROUNDS;
   double pps[3];
   for (int i = 0; i < 3; i++) pps[i] = ph[i].done / ph[i].seconds;
@@ -314,6 +334,10 @@ int main(int argc, char **argv) {
   char buf[64];
   printf("  ratio                   %.2f processes per raw commit%s\n", pps[0] / baseline,
          per_sync(&ph[0].syncs, buf, sizeof buf));
+  printf("  the same rows alone     %.0f processes/s (%.2f per raw commit): %d process, %d task and %d audit rows a\n"
+         "                          transaction, plain statements, flowhost's schema; the engine at %.0f%% of it%s%s\n",
+         rows_rate, rows_rate / baseline, shape[0], shape[1], shape[2], rows_rate > 0 ? 100 * pps[0] / rows_rate : 0,
+         rows_msg[0] ? "  FAILED: " : "", rows_msg);
   for (int i = 1; i < 3; i++)
     printf("  %d threads at once       %.0f processes/s (%.2f per raw commit; %d done%s)\n", ph[i].threads, pps[i],
            pps[i] / baseline, ph[i].done, per_sync(&ph[i].syncs, buf, sizeof buf));
