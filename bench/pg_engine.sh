@@ -7,8 +7,11 @@
 # tests/pg/pg_cluster.sh: fsync, synchronous_commit and full_page_writes on; a
 # Unix socket; removed afterwards) and runs build-release/pg_engine_bench on its
 # empty database: 1, 4 and 8 engines at once (N processes each, default 4000)
-# beside one connection's one-row commits on the same server, in alternating
-# rounds.  Every process must be DONE in the database, else exit 1.
+# and the floor of those processes (bench/pg_rows_alone.c: the first
+# process's rows written again by one statement per process, over 1 and 8
+# connections) beside one connection's one-row commits on the same server,
+# in alternating rounds.  Every process must be DONE in the database and
+# every copy of the floor there, else exit 1.
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh

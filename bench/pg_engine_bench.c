@@ -8,7 +8,10 @@
  * engine against 0.25 of the raw rate, 8 at once against 2x (PostgreSQL
  * groups the WAL flushes of concurrent commits itself).  The raw commits
  * and each phase alternate in ROUNDS rounds, so that all see the same
- * moments of a noisy machine; each rate is the sum of its slices.  Every
+ * moments of a noisy machine; each rate is the sum of its slices.  Beside
+ * them, the floor (pg_rows_alone.c): the rows of the engine's first process
+ * written again by one statement per process, over 1 and over 8
+ * connections, the fastest any engine keeping these rows could go.  Every
  * start must succeed and every process must be DONE in the database (read
  * back with count(*)), else the run fails (exit 1).
  *
@@ -23,6 +26,7 @@
 #include "bench.h"
 #include "engine.h"
 #include "fhtime.h"
+#include "pg_rows_alone.h"
 
 #define ROUNDS 10
 #define MAX_THREADS 8
@@ -42,12 +46,28 @@ static int raw_commits(PGconn *conn, int n, double *seconds) {
   return 0;
 }
 
-/* count(*) of the processes that ran to DONE; -1 when it cannot be read. */
-static long count_done(PGconn *conn) {
-  PGresult *res = PQexec(conn, "SELECT count(*) FROM process WHERE status = 'DONE'");
+/* count(*) of the processes that ran to DONE (the engine's: the floor's
+ * copies have ids of their own); -1 when it cannot be read. */
+static long count_where(PGconn *conn, const char *where) {
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM process WHERE %s", where);
+  PGresult *res = PQexec(conn, sql);
   long n = PQresultStatus(res) == PGRES_TUPLES_OK ? atol(PQgetvalue(res, 0, 0)) : -1;
   PQclear(res);
   return n;
+}
+
+static long count_done(PGconn *conn) {
+  char where[96];
+  snprintf(where, sizeof where, "status = 'DONE' AND id < %lld", PG_ROWS_COPY_IDS);
+  return count_where(conn, where);
+}
+
+/* Rows written by the floor: its copies of a process. */
+static long count_copies(PGconn *conn) {
+  char where[64];
+  snprintf(where, sizeof where, "id >= %lld", PG_ROWS_COPY_IDS);
+  return count_where(conn, where);
 }
 
 /* One start of the flow on an engine; 0 when it worked. */
@@ -106,17 +126,25 @@ int main(int argc, char **argv) {
     run_slice(ph[p].engines, ph[p].threads, ph[p].threads, &ignored);
   }
   long done0 = count_done(conn);
+  /* the floor: the rows of the first process, written again by one
+   * statement per process over 1 and over 8 connections */
+  char rows_msg[256] = "";
+  pg_rows_alone *rows[2] = {pg_rows_alone_open(url, 1, rows_msg, sizeof rows_msg), NULL};
+  if (rows[0]) rows[1] = pg_rows_alone_open(url, MAX_THREADS, rows_msg, sizeof rows_msg);
   double raw_seconds = 0;
-  int raw_failed = 0, slice = n / ROUNDS;
+  int raw_failed = 0, rows_failed = !rows[0] || !rows[1], slice = n / ROUNDS;
   for (int r = 0; r < ROUNDS; r++) {
     raw_failed |= raw_commits(conn, slice, &raw_seconds) != 0;
     for (int p = 0; p < 3; p++) ph[p].started += run_slice(ph[p].engines, ph[p].threads, slice, &ph[p].seconds);
+    for (int k = 0; k < 2 && !rows_failed; k++) rows_failed = pg_rows_alone_run(rows[k], slice, rows_msg, sizeof rows_msg);
   }
   long done = count_done(conn) - done0;
+  long copies = rows_failed ? 0 : pg_rows_alone_count(rows[0]) + pg_rows_alone_count(rows[1]);
+  rows_failed |= count_copies(conn) != copies;
   long want = 0;
   for (int p = 0; p < 3; p++) want += (long)(slice / ph[p].threads * ph[p].threads) * ROUNDS;
   int started = ph[0].started + ph[1].started + ph[2].started;
-  int ok = !raw_failed && done == started && done == want;
+  int ok = !raw_failed && !rows_failed && done == started && done == want;
   double raw = raw_seconds > 0 ? slice * ROUNDS / raw_seconds : 0;
   printf("pg_engine_bench: %d processes a phase (StartFunction -> Handler -> If -> Handler -> End), PostgreSQL%s,\n"
          "  the raw commits and each phase alternating in %d rounds\n",
@@ -129,7 +157,22 @@ int main(int argc, char **argv) {
     printf("  %d engine%s at once       %.0f processes/s (%.2f per raw commit; %d started)\n", ph[p].threads,
            ph[p].threads == 1 ? " " : "s", pps, raw > 0 ? pps / raw : 0, ph[p].started);
   }
+  for (int k = 0; k < 2; k++) {
+    double pps = rows[k] ? pg_rows_alone_rate(rows[k]) : 0;
+    printf("  the same rows alone, %d  %.0f processes/s (%.2f per raw commit)%s\n", k ? MAX_THREADS : 1, pps,
+           raw > 0 ? pps / raw : 0, k ? "" : ":");
+    if (!k)
+      printf("                          the rows of the first process (%d tasks) again, one statement and one\n"
+             "                          commit each; the engine at %.0f%% of it with 1, %.0f%% with 8 connections\n",
+             rows[0] ? pg_rows_alone_tasks(rows[0]) : 0,
+             pps > 0 && ph[0].seconds > 0 ? 100 * ph[0].started / ph[0].seconds / pps : 0,
+             rows[1] && pg_rows_alone_rate(rows[1]) > 0 && ph[2].seconds > 0
+                 ? 100 * ph[2].started / ph[2].seconds / pg_rows_alone_rate(rows[1])
+                 : 0);
+  }
+  if (rows_failed) printf("  the floor FAILED: %s\n", rows_msg[0] ? rows_msg : "its copies are not all in the database");
   printf("  processes DONE in the database: %ld of %ld%s\n", done, want, ok ? "" : "  FAILED");
+  for (int k = 0; k < 2; k++) pg_rows_alone_close(rows[k]);
   for (int p = 0; p < 3; p++)
     for (int i = 0; i < ph[p].threads; i++) engine_close(ph[p].engines[i]);
   engine_close(first);

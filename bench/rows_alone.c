@@ -13,30 +13,26 @@
 #include "store.h"
 #include "store_walbuf.h"
 
-/* The tables an automatic process writes to (bench/README.md, section 46:
- * the pages of its commits in the WAL are these tables' and their indexes'). */
-enum { T_PROCESS, T_TASK, T_AUDIT, T__COUNT };
-static const char *const table_name[T__COUNT] = {"process", "task", "data_audit"};
-static const char *const sample_sql[T__COUNT] = {
+/* The pages of an automatic process's commit in the WAL are these tables'
+ * and their indexes' (bench/README.md, section 46). */
+const char *const rows_table_name[ROWS__TABLES] = {"process", "task", "data_audit"};
+static const char *const sample_sql[ROWS__TABLES] = {
     "SELECT * FROM process WHERE id = ?1",
     "SELECT * FROM task WHERE process_id = ?1 ORDER BY id",
     "SELECT * FROM data_audit WHERE process_id = ?1 ORDER BY id",
 };
 
-/* How a column's value is written for process number i (new ids). */
-typedef enum { COL_COPY, COL_PROCESS_ID, COL_TASK_ID, COL_TASK_LINK, COL_AUDIT_ID } col_kind;
-
 typedef struct table_rows {
   int rows, cols;
   sqlite3_value **v;   /* rows x cols, copied from the sample */
-  col_kind *kind;      /* cols */
+  rows_col_kind *kind; /* cols */
   sqlite3_stmt *ins;   /* every row in one INSERT */
 } table_rows;
 
 struct rows_alone {
   char db_path[256];
   sqlite3 *db;
-  table_rows t[T__COUNT];
+  table_rows t[ROWS__TABLES];
   int64_t sample_pid, first_task;   /* the sample's ids: task links are mapped from them */
   int64_t next;                     /* processes written so far */
   double seconds;
@@ -46,13 +42,13 @@ static void set_msg(char *msg, size_t cap, const char *what, sqlite3 *db) {
   snprintf(msg, cap, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
 }
 
-static col_kind kind_of(int table, const char *col) {
-  if (table == T_PROCESS) return strcmp(col, "id") ? COL_COPY : COL_PROCESS_ID;
-  if (table == T_AUDIT) return !strcmp(col, "id") ? COL_AUDIT_ID : !strcmp(col, "process_id") ? COL_PROCESS_ID : COL_COPY;
-  if (!strcmp(col, "id")) return COL_TASK_ID;
-  if (!strcmp(col, "process_id")) return COL_PROCESS_ID;
-  if (!strcmp(col, "prev_id") || !strcmp(col, "child_id") || !strcmp(col, "group_id")) return COL_TASK_LINK;
-  return COL_COPY;
+rows_col_kind rows_column_kind(int table, const char *col) {
+  if (table == ROWS_PROCESS) return strcmp(col, "id") ? ROWS_COPY : ROWS_PROCESS_ID;
+  if (table == ROWS_AUDIT) return !strcmp(col, "id") ? ROWS_AUDIT_ID : !strcmp(col, "process_id") ? ROWS_PROCESS_ID : ROWS_COPY;
+  if (!strcmp(col, "id")) return ROWS_TASK_ID;
+  if (!strcmp(col, "process_id")) return ROWS_PROCESS_ID;
+  if (!strcmp(col, "prev_id") || !strcmp(col, "child_id") || !strcmp(col, "group_id")) return ROWS_TASK_LINK;
+  return ROWS_COPY;
 }
 
 /* The sample's rows of one table, and its INSERT of as many rows. */
@@ -76,9 +72,9 @@ static int copy_table(rows_alone *r, sqlite3 *sample, int table, char *msg, size
   char *sql = malloc(size);
   int ok = rc == SQLITE_DONE && t->rows > 0 && t->kind && sql;
   if (ok) {
-    size_t n = (size_t)snprintf(sql, size, "INSERT INTO %s(", table_name[table]);
+    size_t n = (size_t)snprintf(sql, size, "INSERT INTO %s(", rows_table_name[table]);
     for (int c = 0; c < t->cols; c++) {
-      t->kind[c] = kind_of(table, sqlite3_column_name(q, c));
+      t->kind[c] = rows_column_kind(table, sqlite3_column_name(q, c));
       n += (size_t)snprintf(sql + n, size - n, "%s\"%s\"", c ? ", " : "", sqlite3_column_name(q, c));
     }
     n += (size_t)snprintf(sql + n, size - n, ") VALUES");
@@ -88,9 +84,9 @@ static int copy_table(rows_alone *r, sqlite3 *sample, int table, char *msg, size
       n += (size_t)snprintf(sql + n, size - n, ")");
     }
     ok = sqlite3_prepare_v2(r->db, sql, -1, &t->ins, NULL) == SQLITE_OK;
-    if (!ok) set_msg(msg, cap, table_name[table], r->db);
+    if (!ok) set_msg(msg, cap, rows_table_name[table], r->db);
   } else {
-    snprintf(msg, cap, "process %lld of the sample has no %s rows", (long long)r->sample_pid, table_name[table]);
+    snprintf(msg, cap, "process %lld of the sample has no %s rows", (long long)r->sample_pid, rows_table_name[table]);
   }
   sqlite3_finalize(q);
   free(sql);
@@ -134,12 +130,12 @@ rows_alone *rows_alone_open(const char *sample, const char *db, int full, char *
        sqlite3_step(first) == SQLITE_ROW && (r->sample_pid = sqlite3_column_int64(first, 0)) > 0;
   sqlite3_finalize(first);
   if (!ok && !msg[0]) snprintf(msg, cap, "%s holds no process", sample);
-  for (int i = 0; ok && i < T__COUNT; i++) ok = copy_table(r, s, i, msg, cap) == 0;
+  for (int i = 0; ok && i < ROWS__TABLES; i++) ok = copy_table(r, s, i, msg, cap) == 0;
   sqlite3_close(s);
   if (ok) {   /* the first task's id: the sample's links are mapped from it */
-    table_rows *t = &r->t[T_TASK];
+    table_rows *t = &r->t[ROWS_TASK];
     for (int c = 0; c < t->cols; c++)
-      if (t->kind[c] == COL_TASK_ID) r->first_task = sqlite3_value_int64(t->v[c]);
+      if (t->kind[c] == ROWS_TASK_ID) r->first_task = sqlite3_value_int64(t->v[c]);
   }
   if (!ok) {
     rows_alone_close(r);
@@ -151,28 +147,28 @@ rows_alone *rows_alone_open(const char *sample, const char *db, int full, char *
 /* A value of process number i's rows (ids from 1 on, as in a new database). */
 static void bind_one(rows_alone *r, const table_rows *t, int row, int c, int param, int64_t i) {
   sqlite3_value *v = t->v[row * t->cols + c];
-  int64_t pid = i + 1, tasks = r->t[T_TASK].rows;
+  int64_t pid = i + 1, tasks = r->t[ROWS_TASK].rows;
   switch (t->kind[c]) {
-  case COL_PROCESS_ID: sqlite3_bind_int64(t->ins, param, pid); return;
-  case COL_TASK_ID: sqlite3_bind_int64(t->ins, param, i * tasks + row + 1); return;
-  case COL_TASK_LINK:   /* a link to a task of the same process keeps its place among them */
+  case ROWS_PROCESS_ID: sqlite3_bind_int64(t->ins, param, pid); return;
+  case ROWS_TASK_ID: sqlite3_bind_int64(t->ins, param, i * tasks + row + 1); return;
+  case ROWS_TASK_LINK:   /* a link to a task of the same process keeps its place among them */
     if (sqlite3_value_type(v) == SQLITE_INTEGER && sqlite3_value_int64(v) >= r->first_task &&
         sqlite3_value_int64(v) < r->first_task + tasks) {
       sqlite3_bind_int64(t->ins, param, i * tasks + (sqlite3_value_int64(v) - r->first_task) + 1);
       return;
     }
     break;
-  case COL_AUDIT_ID:   /* a process's entries are its range of ids (store_schema.c, 14) */
+  case ROWS_AUDIT_ID:   /* a process's entries are its range of ids (store_schema.c, 14) */
     sqlite3_bind_int64(t->ins, param, (pid << 20) + (sqlite3_value_int64(v) & ((1 << 20) - 1)));
     return;
-  case COL_COPY: break;
+  case ROWS_COPY: break;
   }
   sqlite3_bind_value(t->ins, param, v);
 }
 
 static int write_process(rows_alone *r, int64_t i) {
   if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return -1;
-  for (int k = 0; k < T__COUNT; k++) {
+  for (int k = 0; k < ROWS__TABLES; k++) {
     table_rows *t = &r->t[k];
     for (int row = 0; row < t->rows; row++)
       for (int c = 0; c < t->cols; c++) bind_one(r, t, row, c, row * t->cols + c + 1, i);
@@ -201,18 +197,18 @@ int rows_alone_run(rows_alone *r, int n, char *msg, size_t cap) {
 double rows_alone_rate(const rows_alone *r) { return r->seconds > 0 ? (double)r->next / r->seconds : 0; }
 
 void rows_alone_shape(const rows_alone *r, int *processes, int *tasks, int *audits) {
-  *processes = r->t[T_PROCESS].rows;
-  *tasks = r->t[T_TASK].rows;
-  *audits = r->t[T_AUDIT].rows;
+  *processes = r->t[ROWS_PROCESS].rows;
+  *tasks = r->t[ROWS_TASK].rows;
+  *audits = r->t[ROWS_AUDIT].rows;
 }
 
 int rows_alone_close(rows_alone *r) {
   if (!r) return -1;
   int ok = r->db != NULL;
-  for (int k = 0; k < T__COUNT; k++) {
+  for (int k = 0; k < ROWS__TABLES; k++) {
     table_rows *t = &r->t[k];
     char sql[64];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table_name[k]);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", rows_table_name[k]);
     sqlite3_stmt *q = NULL;
     ok = ok && sqlite3_prepare_v2(r->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW &&
          sqlite3_column_int64(q, 0) == r->next * t->rows;

@@ -37,4 +37,15 @@ void rows_alone_shape(const rows_alone *r, int *processes, int *tasks, int *audi
  * table), else -1.  Then closes it and removes its files. */
 int rows_alone_close(rows_alone *r);
 
+/* How a column of one of those tables is written for the copy of a
+ * process (both backends' floors): copied as it is, or one of the ids and
+ * links that the copy gets anew. */
+typedef enum { ROWS_COPY, ROWS_PROCESS_ID, ROWS_TASK_ID, ROWS_TASK_LINK, ROWS_AUDIT_ID } rows_col_kind;
+
+/* The tables an automatic process writes to, in the order they are written. */
+enum { ROWS_PROCESS, ROWS_TASK, ROWS_AUDIT, ROWS__TABLES };
+extern const char *const rows_table_name[ROWS__TABLES];
+
+rows_col_kind rows_column_kind(int table, const char *column);
+
 #endif
