@@ -3,6 +3,7 @@
 #define BENCH_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,30 @@
 
 #include "engine.h"
 #include "fhtime.h"
+
+/* A text built piece by piece into a buffer of fixed size: a piece that
+ * does not fit marks it full and nothing more is added (the caller gives
+ * up on a full text). */
+typedef struct bench_text {
+  char *s;
+  size_t len, cap;
+  int full;
+} bench_text;
+
+static inline void bench_text_add(bench_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void bench_text_add(bench_text *t, const char *fmt, ...) {
+  if (t->full) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+  va_end(ap);
+  if (k < 0 || (size_t)k >= t->cap - t->len) {
+    t->full = 1;
+    t->s[t->len] = '\0';
+    return;
+  }
+  t->len += (size_t)k;
+}
 
 /* Removes a SQLite database file and its WAL side files (a PostgreSQL URL:
  * nothing). */

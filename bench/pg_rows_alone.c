@@ -13,6 +13,8 @@
 
 #define MAX_CONNS 8
 #define COPY_IDS PG_ROWS_COPY_IDS
+/* Room for the statement (~3 KB for a process of four tasks). */
+#define SQL_CAP (64 * 1024)
 
 /* Copies started so far by every floor of the program: each copy's number,
  * from which its ids are made, is its own. */
@@ -42,7 +44,7 @@ struct pg_rows_alone {
 
 /* One table's sample rows: their values appended to r->params and the
  * table's "INSERT INTO t(cols) VALUES (...), ..." appended to sql. */
-static int copy_table(pg_rows_alone *r, PGconn *c, int table, long long pid, char *sql, size_t cap, char *msg,
+static int copy_table(pg_rows_alone *r, PGconn *c, int table, long long pid, bench_text *sql, char *msg,
                       size_t mcap) {
   static const char *const sample_sql[ROWS__TABLES] = {
       "SELECT * FROM process WHERE id = $1",
@@ -67,36 +69,34 @@ static int copy_table(pg_rows_alone *r, PGconn *c, int table, long long pid, cha
   }
   r->params = grown;
   r->rows[table] = rows;
-  size_t n = strlen(sql);
-  n += (size_t)snprintf(sql + n, cap - n, "%s%c AS (INSERT INTO %s(", table ? ", " : "WITH ", 'a' + table,
-                        rows_table_name[table]);
-  for (int k = 0; k < cols; k++) n += (size_t)snprintf(sql + n, cap - n, "%s\"%s\"", k ? ", " : "", PQfname(res, k));
-  n += (size_t)snprintf(sql + n, cap - n, ") VALUES ");
+  bench_text_add(sql, "%s%c AS (INSERT INTO %s(", table ? ", " : "WITH ", 'a' + table, rows_table_name[table]);
+  for (int k = 0; k < cols; k++) bench_text_add(sql, "%s\"%s\"", k ? ", " : "", PQfname(res, k));
+  bench_text_add(sql, ") VALUES ");
   for (int i = 0; i < rows; i++) {
-    n += (size_t)snprintf(sql + n, cap - n, "%s(", i ? ", " : "");
+    bench_text_add(sql, "%s(", i ? ", " : "");
     for (int k = 0; k < cols; k++) {
       param *p = &r->params[r->nparams++];
       p->sample = PQgetisnull(res, i, k) ? NULL : strdup(PQgetvalue(res, i, k));
+      if (!p->sample && !PQgetisnull(res, i, k)) sql->full = 1;   /* out of memory: given up as too long */
       p->kind = rows_column_kind(table, PQfname(res, k));
       p->row = i;
       if (table == ROWS_TASK && p->kind == ROWS_TASK_ID && i == 0) r->first_task = atoll(p->sample);
-      n += (size_t)snprintf(sql + n, cap - n, "%s$%d", k ? ", " : "", r->nparams);
+      bench_text_add(sql, "%s$%d", k ? ", " : "", r->nparams);
     }
-    n += (size_t)snprintf(sql + n, cap - n, ")");
+    bench_text_add(sql, ")");
   }
-  n += (size_t)snprintf(sql + n, cap - n, ")");
+  bench_text_add(sql, ")");
   PQclear(res);
-  return n < cap - 1 ? 0 : (snprintf(msg, mcap, "the statement is too long"), -1);
+  return sql->full ? (snprintf(msg, mcap, "the statement is too long (or out of memory)"), -1) : 0;
 }
 
 pg_rows_alone *pg_rows_alone_open(const char *url, int conns, char *msg, size_t cap) {
   msg[0] = '\0';
   pg_rows_alone *r = calloc(1, sizeof *r);
-  size_t scap = 64 * 1024;
-  char *sql = calloc(1, scap);
-  if (!r || !sql) {
+  bench_text sql = {.s = calloc(1, SQL_CAP), .cap = SQL_CAP};
+  if (!r || !sql.s) {
     free(r);
-    free(sql);
+    free(sql.s);
     return snprintf(msg, cap, "out of memory"), NULL;
   }
   r->conns = conns < 1 ? 1 : conns > MAX_CONNS ? MAX_CONNS : conns;
@@ -116,12 +116,15 @@ pg_rows_alone *pg_rows_alone_open(const char *url, int conns, char *msg, size_t 
     snprintf(msg, cap, "the database holds no process");
     ok = 0;
   }
-  for (int t = 0; ok && t < ROWS__TABLES; t++) ok = copy_table(r, c, t, pid, sql, scap, msg, cap) == 0;
+  for (int t = 0; ok && t < ROWS__TABLES; t++) ok = copy_table(r, c, t, pid, &sql, msg, cap) == 0;
+  bench_text_add(&sql, " SELECT 1");
+  if (ok && sql.full) {
+    snprintf(msg, cap, "the statement is too long");
+    ok = 0;
+  }
   if (ok) {
-    size_t n = strlen(sql);
-    snprintf(sql + n, scap - n, " SELECT 1");
     for (int i = 0; ok && i < r->conns; i++) {
-      res = PQprepare(r->target[i].c, "rows_alone", sql, r->nparams, NULL);
+      res = PQprepare(r->target[i].c, "rows_alone", sql.s, r->nparams, NULL);
       if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         snprintf(msg, cap, "prepare: %s", PQerrorMessage(r->target[i].c));
         ok = 0;
@@ -129,7 +132,7 @@ pg_rows_alone *pg_rows_alone_open(const char *url, int conns, char *msg, size_t 
       PQclear(res);
     }
   }
-  free(sql);
+  free(sql.s);
   if (!ok) {
     pg_rows_alone_close(r);
     return NULL;

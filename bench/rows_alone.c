@@ -38,8 +38,11 @@ struct rows_alone {
   double seconds;
 };
 
+/* Room for one table's INSERT of a process's rows (~1 KB for four tasks). */
+#define SQL_CAP (16 * 1024)
+
 static void set_msg(char *msg, size_t cap, const char *what, sqlite3 *db) {
-  snprintf(msg, cap, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+  snprintf(msg, cap, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory or too long");
 }
 
 rows_col_kind rows_column_kind(int table, const char *col) {
@@ -68,28 +71,29 @@ static int copy_table(rows_alone *r, sqlite3 *sample, int table, char *msg, size
     t->rows++;
   }
   t->kind = calloc((size_t)t->cols, sizeof *t->kind);
-  size_t size = 64 + (size_t)t->cols * 40 + (size_t)t->rows * (size_t)t->cols * 3;
-  char *sql = malloc(size);
-  int ok = rc == SQLITE_DONE && t->rows > 0 && t->kind && sql;
+  bench_text sql = {.s = malloc(SQL_CAP), .cap = SQL_CAP};
+  int ok = rc == SQLITE_DONE && t->rows > 0 && t->kind && sql.s;
   if (ok) {
-    size_t n = (size_t)snprintf(sql, size, "INSERT INTO %s(", rows_table_name[table]);
+    bench_text_add(&sql, "INSERT INTO %s(", rows_table_name[table]);
     for (int c = 0; c < t->cols; c++) {
       t->kind[c] = rows_column_kind(table, sqlite3_column_name(q, c));
-      n += (size_t)snprintf(sql + n, size - n, "%s\"%s\"", c ? ", " : "", sqlite3_column_name(q, c));
+      bench_text_add(&sql, "%s\"%s\"", c ? ", " : "", sqlite3_column_name(q, c));
     }
-    n += (size_t)snprintf(sql + n, size - n, ") VALUES");
+    bench_text_add(&sql, ") VALUES");
     for (int i = 0; i < t->rows; i++) {
-      n += (size_t)snprintf(sql + n, size - n, "%s(", i ? ", " : "");
-      for (int c = 0; c < t->cols; c++) n += (size_t)snprintf(sql + n, size - n, "%s?", c ? ", " : "");
-      n += (size_t)snprintf(sql + n, size - n, ")");
+      bench_text_add(&sql, "%s(", i ? ", " : "");
+      for (int c = 0; c < t->cols; c++) bench_text_add(&sql, "%s?", c ? ", " : "");
+      bench_text_add(&sql, ")");
     }
-    ok = sqlite3_prepare_v2(r->db, sql, -1, &t->ins, NULL) == SQLITE_OK;
-    if (!ok) set_msg(msg, cap, rows_table_name[table], r->db);
-  } else {
+    ok = !sql.full && sqlite3_prepare_v2(r->db, sql.s, -1, &t->ins, NULL) == SQLITE_OK;
+    if (!ok) set_msg(msg, cap, rows_table_name[table], sql.full ? NULL : r->db);
+  } else if (rc == SQLITE_DONE && t->rows == 0) {
     snprintf(msg, cap, "process %lld of the sample has no %s rows", (long long)r->sample_pid, rows_table_name[table]);
+  } else {   /* a failed read, or out of memory (SQLITE_ROW: a row was left unread) */
+    set_msg(msg, cap, sample_sql[table], rc == SQLITE_DONE || rc == SQLITE_ROW ? NULL : sample);
   }
   sqlite3_finalize(q);
-  free(sql);
+  free(sql.s);
   return ok ? 0 : -1;
 }
 
