@@ -555,7 +555,8 @@ int store_lock_commit(store *st, fherr *err);
  * the flows a manager manages) are read through those processes and
  * sorted (store.c's Q_LIST_ALL_FEW), not found by walking every task: at
  * most this many processes' tasks against a walk that passes, on average,
- * the whole table's tasks over theirs for each row of the page. */
+ * the whole table's tasks over theirs for each row of the page (store.c's
+ * flows_have_few weighs the two). */
 #define ALL_FEW 2000
 #define ALL_FEW_READ 8000
 /* On SQLite, all tasks of one status that fewer tasks than this have

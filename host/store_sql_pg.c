@@ -596,7 +596,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* (each flow's processes read in the order of process_flow, newest
    * first: the planner, guessing the flow common, took a scan of every
    * process with a limit, 500 ms for a flow of 20 at 1M) */
-  [Q_PROC_COUNT_FLOWS] = "SELECT count(*) FROM (SELECT 1 FROM json_array_elements_text(($1)::json) f(flow)"
+  [Q_PROC_COUNT_FLOWS] = "SELECT count(*), (SELECT max(id) FROM task) FROM (SELECT 1 FROM"
+                         " json_array_elements_text(($1)::json) f(flow)"
                          " CROSS JOIN LATERAL (SELECT 1 FROM process p WHERE p.flow = f.flow ORDER BY p.flow, p.id DESC"
                          " LIMIT " SQ_STR(ALL_FEW) ") q LIMIT " SQ_STR(ALL_FEW) ") c",
   /* store.c's Q_LIST_*_DATE: the inbox, the queue and the archive with a

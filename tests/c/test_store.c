@@ -594,6 +594,36 @@ static int runs_of(store *st, int q) {
   return s && s->lite ? sqlite3_stmt_status(s->lite, SQLITE_STMTSTATUS_RUN, 0) : 0;
 }
 
+/* Whether a page of all of some flows' tasks reads them through their
+ * processes (Q_LIST_ALL_FEW) or walks every task (store.c's
+ * flows_have_few): through the processes where the flows are a small share
+ * of the table, the walk where they are most of it (it finds a page at
+ * once); the same pages either way. */
+static int test_all_few_or_walk(void) {
+  store *st = open_mem();
+  fherr err = {0};
+  int64_t pid, w_ids[300], s_id;
+  for (int i = 0; i < 300; i++) {
+    CHECK(store_process_insert(st, "w", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
+    CHECK(insert_task(st, pid, "w.a", "DONE", "start", &w_ids[i]) == 0);
+  }
+  CHECK(store_process_insert(st, "s", PROC_STARTED, "{}", 0, &pid, &err) == FH_OK);
+  CHECK(insert_task(st, pid, "s.a", "DONE", "start", &s_id) == 0);
+  int lite = !getenv("FLOWHOST_TEST_PG"), few = lite ? runs_of(st, Q_LIST_ALL_FEW) : 0;
+  /* w: 300 of the 301 processes (300 * 300 over 51 * 301 tasks): the walk */
+  store_task_query q = {.view = STORE_VIEW_ALL, .managed_flows_json = "[\"w\"]", .limit = 51};
+  CHECK(page_spans(st, &q, 51, w_ids[299], w_ids[249]) == 0);
+  q.after = w_ids[249];
+  CHECK(page_spans(st, &q, 51, w_ids[248], w_ids[198]) == 0);
+  if (lite) CHECK(runs_of(st, Q_LIST_ALL_FEW) == few);
+  /* s: one process, through it */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .managed_flows_json = "[\"s\"]", .limit = 51};
+  CHECK(page_spans(st, &q, 1, s_id, s_id) == 0);
+  if (lite) CHECK(runs_of(st, Q_LIST_ALL_FEW) == few + 1);
+  store_close(st);
+  return 0;
+}
+
 /* All tasks of a status few tasks have (NEW, ASSIGNED: fewer than
  * STATUS_FEW), read from task_status and sorted (Q_LIST_ALL_STATUS):
  * pages both ways, of a flow too large for Q_LIST_ALL_FEW (2,000
@@ -2140,6 +2170,7 @@ static const test_case TESTS[] = {
     {"process_list_shapes", test_process_list_shapes},
     {"error_list", test_error_list},
     {"all_few", test_all_few},
+    {"all_few_or_walk", test_all_few_or_walk},
     {"all_status", test_all_status},
     {"inbox_flow", test_inbox_flow},
     {"archive_flow", test_archive_flow},
