@@ -684,18 +684,21 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * range (not each node's first tested apart: a node's task further on
    * could come before another node's match).  The range's read at
    * 1,000,000 processes (bob's queue since the newest 900 processes): 3.1
-   * ms a page.  Each node's part reads ids alone (task_queue_node, index
-   * only), and the merged FRONT_ROWS their creation times by key, behind
-   * OFFSET 0 so that no plan turns it into a join: read with the ids, the
-   * creation times made the plan for all values read a node's whole range
-   * by bitmap and sort it where a node's estimate stayed under FRONT_ROWS
-   * (at 10,000 processes, 9,000 queued tasks: 2.7 ms a page against 0.5
-   * at 100,000; bench/README.md, section 46). */
+   * ms a page.  A node's estimate (a third of its tasks for each bound on
+   * the page key) stays under FRONT_ROWS where nodes are small, and then
+   * the plan for all values read the node's whole range and sorted it (at
+   * 10,000 processes, 9,000 queued tasks: 2.7-3.5 ms a page against 0.5 at
+   * 100,000; bench/README.md, section 46).  So each node's part has a limit
+   * no plan sees into, (SELECT FRONT_ROWS), for which the planner counts
+   * on a tenth of the rows and takes the walk in id order; it reads ids
+   * alone (task_queue_node, index only), and the merged FRONT_ROWS read
+   * their creation times by key, behind OFFSET 0 so that no plan turns
+   * that into a join with a walk of the primary key. */
 #define QUEUE_FRONT(bound, rest, order)                                                                              \
   "SELECT " LIST_COLS(QUEUE) " FROM (SELECT g.id FROM (SELECT k.id FROM " bound USER_QUEUED_NODES                    \
   " CROSS JOIN LATERAL (SELECT q.id FROM task q WHERE " LIST_PARAMS TASK_QUEUED("q.")                                \
-  " AND q.flow_task = n.value" rest " ORDER BY q.id " order " LIMIT " SQ_STR(FRONT_ROWS) ") k ORDER BY k.id " order   \
-  " LIMIT " SQ_STR(FRONT_ROWS) ") g CROSS JOIN LATERAL (SELECT c.created_at FROM task c WHERE c.id = g.id OFFSET 0) c" \
+  " AND q.flow_task = n.value" rest " ORDER BY q.id " order " LIMIT (SELECT " SQ_STR(FRONT_ROWS) ")) k ORDER BY k.id " \
+  order " LIMIT " SQ_STR(FRONT_ROWS) ") g CROSS JOIN LATERAL (SELECT c.created_at FROM task c WHERE c.id = g.id OFFSET 0) c" \
   " WHERE c.created_at >= " DATE_BOUND("$8", TIME_FIRST) " AND c.created_at < " DATE_BOUND("$9", TIME_LAST)          \
   " ORDER BY g.id " order LIMIT_PREPARED ") w JOIN task t ON t.id = w.id " JOINS_QUEUE "ORDER BY t.id " order        \
   LIMIT_PREPARED

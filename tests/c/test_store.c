@@ -598,7 +598,7 @@ static int runs_of(store *st, int q) {
  * processes (Q_LIST_ALL_FEW) or walks every task (store.c's
  * flows_have_few): through the processes where the flows are a small share
  * of the table, the walk where they are most of it (it finds a page at
- * once); the same pages either way. */
+ * once); the same pages either way; flows nobody started, no read. */
 static int test_all_few_or_walk(void) {
   store *st = open_mem();
   fherr err = {0};
@@ -620,6 +620,16 @@ static int test_all_few_or_walk(void) {
   q = (store_task_query){.view = STORE_VIEW_ALL, .managed_flows_json = "[\"s\"]", .limit = 51};
   CHECK(page_spans(st, &q, 1, s_id, s_id) == 0);
   if (lite) CHECK(runs_of(st, Q_LIST_ALL_FEW) == few + 1);
+  /* z, which nobody started: empty without a page read, also of a status
+   * and oldest first; an admin's page of it too */
+  q = (store_task_query){.view = STORE_VIEW_ALL, .managed_flows_json = "[\"z\"]", .limit = 51};
+  CHECK(page_spans(st, &q, 0, 0, 0) == 0);
+  q.status = "NEW";
+  q.ascending = 1;
+  CHECK(page_spans(st, &q, 0, 0, 0) == 0);
+  q = (store_task_query){.view = STORE_VIEW_ALL, .flow = "z", .limit = 51};
+  CHECK(page_spans(st, &q, 0, 0, 0) == 0);
+  if (lite) CHECK(runs_of(st, Q_LIST_ALL_FEW) == few + 1 && runs_of(st, Q_LIST_ALL_FEW_ASC) == 0);
   store_close(st);
   return 0;
 }
