@@ -29,6 +29,8 @@ typedef struct param {
 typedef struct conn_target {
   struct pg_rows_alone *r;
   PGconn *c;
+  char (*text)[24];    /* a copy's ids as text (nparams), made once: not in the timed loop */
+  const char **vals;   /* the values of its statement (nparams) */
 } conn_target;
 
 struct pg_rows_alone {
@@ -124,6 +126,14 @@ pg_rows_alone *pg_rows_alone_open(const char *url, int conns, char *msg, size_t 
   }
   if (ok) {
     for (int i = 0; ok && i < r->conns; i++) {
+      conn_target *t = &r->target[i];
+      t->text = malloc(sizeof *t->text * (size_t)r->nparams);
+      t->vals = malloc(sizeof *t->vals * (size_t)r->nparams);
+      if (!t->text || !t->vals) {
+        snprintf(msg, cap, "out of memory");
+        ok = 0;
+        break;
+      }
       res = PQprepare(r->target[i].c, "rows_alone", sql.s, r->nparams, NULL);
       if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         snprintf(msg, cap, "prepare: %s", PQerrorMessage(r->target[i].c));
@@ -147,13 +157,8 @@ static int write_copy(void *target, json_t *data) {
   pg_rows_alone *r = t->r;
   long i = atomic_fetch_add(&copies_next, 1);
   long long pid = COPY_IDS + i, tasks = r->rows[ROWS_TASK], audits = r->rows[ROWS_AUDIT];
-  char (*text)[24] = malloc(sizeof *text * (size_t)r->nparams);
-  const char **vals = malloc(sizeof *vals * (size_t)r->nparams);
-  if (!text || !vals) {
-    free(text);
-    free(vals);
-    return -1;
-  }
+  char (*text)[24] = t->text;
+  const char **vals = t->vals;
   for (int k = 0; k < r->nparams; k++) {
     const param *p = &r->params[k];
     long long v = 0;
@@ -177,8 +182,6 @@ static int write_copy(void *target, json_t *data) {
   int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
   if (!ok && !atomic_exchange(&r->failed, 1)) snprintf(r->failure, sizeof r->failure, "%s", PQerrorMessage(t->c));
   PQclear(res);
-  free(text);
-  free(vals);
   return ok ? 0 : -1;
 }
 
@@ -201,7 +204,11 @@ int pg_rows_alone_tasks(const pg_rows_alone *r) { return r->rows[ROWS_TASK]; }
 
 void pg_rows_alone_close(pg_rows_alone *r) {
   if (!r) return;
-  for (int i = 0; i < r->conns; i++) PQfinish(r->target[i].c);
+  for (int i = 0; i < r->conns; i++) {
+    PQfinish(r->target[i].c);
+    free(r->target[i].text);
+    free(r->target[i].vals);
+  }
   for (int k = 0; k < r->nparams; k++) free(r->params[k].sample);
   free(r->params);
   free(r);

@@ -50,7 +50,6 @@ void luavm_set_flow_loader(luavm *vm, luavm_flow_loader load, void *ctx) {
   vm->load_flow_ctx = ctx;
 }
 
-
 /* The memory limit lives in the allocator: Lua turns a NULL into a memory
  * error that unwinds like any other error. */
 static void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {

@@ -2210,8 +2210,8 @@ static int flows_have_few(store *st, const char *flows_json, int *few, int *none
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
     int64_t n = dbs_col_int64(s, 0), tasks = dbs_col_int64(s, 1);
-    *few = n < ALL_FEW && n * n < (int64_t)STORE_PAGE_ROWS * tasks;
-    *none = n == 0;
+    *none = n == 0;   /* (few, and no page to read: never kept as many) */
+    *few = *none || (n < ALL_FEW && n * n < (int64_t)STORE_PAGE_ROWS * tasks);
   }
   sq_done(s);
   if (rc == DB_ROW && !*few) flows_keep_many(st, flows_json, now);
