@@ -1,7 +1,8 @@
 /* http — the daemons: listening socket, one MHD daemon per worker thread
  * (connections given out by http_accept.c; or an embedded daemon without
  * either, for the fuzzers), request lifecycle (URI ->
- * headers -> body -> dispatch -> response -> completion), the access log,
+ * headers -> body -> dispatch, on the worker for a read, on an executor
+ * for a write (http_exec.c) -> response -> completion), the access log,
  * per-thread engines, the flow chart cache and the cached database state of
  * /api/health.  Connection limits and the request deadline: http_conn.c. */
 #include "http.h"
@@ -28,6 +29,8 @@
 #include "metrics.h"
 
 #define STOP_GRACE_SECONDS 10
+/* then, for the replies of writes the executors finished meanwhile */
+#define RESUMED_GRACE_SECONDS 2
 #define MAX_SVGS 256
 /* A chunked body past the limit is read and dropped up to this much, so the
  * client still gets its 413; beyond it the connection is closed. */
@@ -285,7 +288,7 @@ static int append_body(http_req *r, const char *data, size_t n) {
   return 0;
 }
 
-static void dispatch(http_req *r) {
+void http_dispatch(http_req *r) {
   if (r->path && !strcmp(r->path, "/metrics")) {   /* route: GET /metrics */
     http_metrics(r);
     return;
@@ -341,7 +344,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return MHD_YES;
   }
   count_in_flight(r);
-  if (!r->too_large) dispatch(r);
+  /* a write goes to an executor (http_exec.c); it comes back here with its reply made */
+  if (r->exec_state == HTTP_EXEC_NONE && http_exec_wants(r) && !http_exec_submit(r)) return MHD_YES;
+  if (r->exec_state == HTTP_EXEC_NONE && !r->too_large) http_dispatch(r);
   return send_reply(r);
 }
 
@@ -391,6 +396,7 @@ static int open_listener(const char *host, int port, int *fd_out, int *port_out,
 }
 
 static void server_free(http_server *s) {
+  http_exec_free(s);
   for (int i = 0; i < s->nengines; i++) engine_close(s->engines[i]);
   free(s->workers);
   free(s->worker_conns);
@@ -482,7 +488,8 @@ static struct MHD_Daemon *start_embedded(http_server *s) {
  * numbers and never reached first). */
 static struct MHD_Daemon *start_worker(http_server *s) {
   const http_options *o = &s->opt;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                   MHD_ALLOW_SUSPEND_RESUME;
   flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
   return MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -504,6 +511,7 @@ int http_start(const http_options *opt, http_server **out, fherr *err) {
   if (opt->embedded) {
     if (!(s->workers[0] = start_embedded(s))) rc = fherr_set(err, FH_INTERNAL, "libmicrohttpd failed to start");
   } else if (!(rc = open_listener(s->host, opt->port, &s->listen_fd, &s->port, err))) {
+    if (!opt->metrics_only) rc = http_exec_start(s, err);
     for (int i = 0; !rc && i < s->nworkers; i++)
       if (!(s->workers[i] = start_worker(s)))
         rc = fherr_set(err, FH_INTERNAL, "libmicrohttpd failed to start on %s:%d", s->host, s->port);
@@ -512,6 +520,7 @@ int http_start(const http_options *opt, http_server **out, fherr *err) {
   }
   if (rc) {
     http_conns_stop(s);
+    http_exec_stop(s);   /* nothing was suspended: no worker answered anything yet */
     stop_workers(s);
     if (s->listen_fd >= 0) close(s->listen_fd);
     server_free(s);
@@ -543,6 +552,17 @@ void http_stop(http_server *s) {
   while (s->in_flight > 0)
     if (pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == ETIMEDOUT) break;
   if (s->in_flight > 0) fhlog(FHLOG_WARN, "%d requests still running; closing them", s->in_flight);
+  pthread_mutex_unlock(&s->mu);
+  /* Writes still queued are answered 503; one being answered ends by its
+   * budget.  Their replies are then sent by the workers: a worker must
+   * not stop with a connection suspended (MHD). */
+  http_exec_abandon(s);
+  http_exec_stop(s);
+  pthread_mutex_lock(&s->mu);
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += RESUMED_GRACE_SECONDS;
+  while (s->in_flight > 0)
+    if (pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == ETIMEDOUT) break;
   pthread_mutex_unlock(&s->mu);
   http_conns_stop(s);
   stop_workers(s);

@@ -41,6 +41,8 @@ typedef struct http_addr {
   unsigned char bytes[16];
 } http_addr;
 
+typedef struct http_exec http_exec;   /* http_exec.c */
+
 typedef struct http_svg {
   char *flow;
   long generation;
@@ -63,7 +65,8 @@ struct http_server {
   pthread_t acceptor;          /* http_accept.c */
   int acceptor_running;
   int acceptor_wake[2];        /* a pipe: a byte written stops the acceptor; -1 none */
-  pthread_key_t engine_key;    /* this worker thread's engine */
+  http_exec *exec;             /* the executors of writes (http_exec.c); NULL: embedded */
+  pthread_key_t engine_key;    /* this thread's engine (a worker's or an executor's) */
   pthread_mutex_t mu;          /* engines, svg cache, in_flight */
   pthread_cond_t idle;         /* signalled when in_flight drops to 0 */
   engine **engines;
@@ -113,6 +116,8 @@ typedef struct http_req {
   size_t body_len, body_cap;
   int too_large;
   size_t discarded;
+  int exec_state;              /* HTTP_EXEC_*: where an executor stands with it */
+  struct http_req *exec_next;  /* the executors' queue */
 
   /* authentication (http_auth.c) */
   fh_actor actor;
@@ -138,7 +143,13 @@ typedef struct http_req {
   int out_cacheable;           /* Cache-Control: no-cache (revalidate) instead of no-store */
 } http_req;
 
+enum { HTTP_EXEC_NONE, HTTP_EXEC_QUEUED, HTTP_EXEC_ANSWERED };
+
 /* --- http.c ---------------------------------------------------------------- */
+
+/* Answers the request: fills its reply fields (on a worker, or on an
+ * executor for a write). */
+void http_dispatch(http_req *r);
 
 /* This thread's engine, made on first use; NULL with err set on failure. */
 engine *http_engine(http_req *r, fherr *err);
@@ -186,6 +197,22 @@ int http_feed(http_server *s, const char *text, size_t len, char **reply, size_t
  * listening socket stays open: its owner closes it). */
 int http_accept_start(http_server *s, fherr *err);
 void http_accept_stop(http_server *s);
+
+/* --- http_exec.c ----------------------------------------------------------- */
+
+/* Starts one executor thread per worker; stops them: a request queued after
+ * http_exec_abandon is answered 503 without being run, one being answered
+ * is waited for; once stopped, writes are answered on their workers.
+ * http_exec_free (after the workers stopped) frees what is left. */
+int http_exec_start(http_server *s, fherr *err);
+void http_exec_abandon(http_server *s);
+void http_exec_stop(http_server *s);
+void http_exec_free(http_server *s);
+/* 1 if the request, its body in, is a write an executor answers. */
+int http_exec_wants(const http_req *r);
+/* Queues it and suspends its connection (from the request callback only);
+ * -1: the executors have stopped, answer it here. */
+int http_exec_submit(http_req *r);
 
 /* --- http_json.c ----------------------------------------------------------- */
 

@@ -126,9 +126,9 @@ describe("a sandboxed server", function()
     assert.equal(before + 5, probe_count(srv))
   end)
 
-  -- A worker answers one request at a time: a connection given to the worker inside a long
-  -- callback would wait for it.  New connections go to the other workers (host/http_conn.c
-  -- counts a request being answered as 8 connections), even where every worker holds as many.
+  -- A worker answers one read at a time (writes go to the executors, host/http_exec.c): new
+  -- connections go to the workers with no request being answered (host/http_conn.c counts
+  -- one as 8 connections), even where every worker holds as many.
   it("gives new connections to the workers that are not inside a long callback", function()
     local function request(s)
       assert(s:send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
@@ -192,6 +192,51 @@ describe("a sandboxed server", function()
     local e = C.assert_error(receive(held[1]), 422, "flow_error")
     assert.matches("time budget of 2 s exceeded", e.message, 1, true)
     for _, s in ipairs(held) do s:close() end
+  end)
+end)
+
+-- A write's callbacks run on an executor thread (host/http_exec.c), not on the worker that
+-- holds its connection: the worker's other connections, kept alive, are answered meanwhile.
+describe("one worker and a write inside a long callback", function()
+  it("answers the reads of the worker's kept-alive connection while the write runs", function()
+    local srv = server("--budget 2 --threads 1")
+    local ok, err = pcall(function()
+      local api = srv:bearer("alice")
+      local held = assert(socket.tcp())   -- kept alive, on the only worker
+      held:settimeout(30)
+      assert(held:connect("127.0.0.1", srv.port))
+      local function ask(path)   -- one answer on the kept-alive connection: status and body
+        assert(held:send((api:text("GET", path):gsub("Connection: close\r\n", ""))))
+        local status = assert(held:receive("*l"))
+        local len = 0
+        repeat
+          local line = assert(held:receive("*l"))
+          len = tonumber(line:match("^[Cc]ontent%-[Ll]ength:%s*(%d+)")) or len
+        until line == ""
+        local body = len > 0 and assert(held:receive(len)) or ""
+        return tonumber(status:match("^HTTP/1%.1 (%d%d%d)")), body
+      end
+      assert.equal(200, (ask("/api/health")))
+      local stuck = send_runaway(srv, api)   -- returns once a thread of the server runs it
+      -- reads through the engine, on the worker whose connection sent the runaway too
+      local status, body = ask("/api/processes?flow=probe")
+      assert.equal(200, status)
+      assert.matches('"items"', body, 1, true)
+      assert.equal(200, (ask("/api/flows")))
+      stuck:settimeout(0)
+      local early, why = stuck:receive(1)
+      assert.is_nil(early, "the runaway was answered before the reads")
+      assert.equal("timeout", why)
+      stuck:settimeout(30)
+      local e = C.assert_error(receive(stuck), 422, "flow_error")
+      assert.matches("time budget of 2 s exceeded", e.message, 1, true)
+      -- and the worker's connection is still served after it
+      assert.equal(200, (ask("/api/health")))
+      held:close()
+    end)
+    srv:stop_clean()
+    srv:cleanup()
+    assert(ok, err)
   end)
 end)
 
