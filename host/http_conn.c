@@ -263,6 +263,16 @@ void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy) {
   pthread_mutex_unlock(&s->conns_mu);
 }
 
+int http_conn_alone(http_server *s, struct MHD_Connection *mc) {
+  const union MHD_ConnectionInfo *ci = mc ? MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+  struct http_conn *c = ci ? ci->socket_context : NULL;
+  if (!c) return 0;
+  pthread_mutex_lock(&s->conns_mu);
+  int alone = s->worker_conns[c->worker] <= 1;   /* connections admitted to it and not yet started count */
+  pthread_mutex_unlock(&s->conns_mu);
+  return alone;
+}
+
 /* --- the reaper ------------------------------------------------------------------- */
 
 /* Shuts down the connections past their deadline; returns how many. */

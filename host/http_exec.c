@@ -15,7 +15,11 @@
  * the connection; MHD then calls the worker's request callback again,
  * which sends the reply made here.  Reads stay on the worker: they run no
  * callback but `summary`, and a hop to another thread would cost the
- * pages a tenth of their speed.
+ * pages a tenth of their speed.  So does a write whose worker holds no
+ * other connection: nobody waits for that worker, and the acceptor gives
+ * new connections to workers not answering a request.  The hop (two
+ * wake-ups) cost the helloworld cycle over HTTP 7% where every write took
+ * it (bench/README.md, section 47).
  *
  * A stop answers the requests still queued after the grace period with 503
  * instead of running them, waits for those being answered (a callback
@@ -89,7 +93,8 @@ int http_exec_start(http_server *s, fherr *err) {
 int http_exec_wants(const http_req *r) {
   if (!r->srv->exec || r->too_large || !r->path) return 0;
   if (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")) return 0;
-  return !strcmp(r->path, "/api") || !strncmp(r->path, "/api/", 5);
+  if (strcmp(r->path, "/api") && strncmp(r->path, "/api/", 5)) return 0;
+  return !http_conn_alone(r->srv, r->conn);
 }
 
 int http_exec_submit(http_req *r) {

@@ -170,6 +170,9 @@ void http_conn_notify(void *cls, struct MHD_Connection *mc, void **socket_contex
 /* A request of the connection is being answered (busy 1) or was answered:
  * no deadline while busy; the next request's starts when it is answered. */
 void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy);
+/* 1 if the connection's worker holds no other connection (none admitted to
+ * it either): nothing waits while it answers this one. */
+int http_conn_alone(http_server *s, struct MHD_Connection *mc);
 /* The acceptor's side of the same policy (http_accept.c): 1 if the
  * connection on fd from addr may come in, with *worker the worker that
  * holds the fewest connections; it is counted from now on (against the
@@ -208,7 +211,8 @@ int http_exec_start(http_server *s, fherr *err);
 void http_exec_abandon(http_server *s);
 void http_exec_stop(http_server *s);
 void http_exec_free(http_server *s);
-/* 1 if the request, its body in, is a write an executor answers. */
+/* 1 if the request, its body in, is a write an executor answers: a write
+ * of the API whose worker holds other connections. */
 int http_exec_wants(const http_req *r);
 /* Queues it and suspends its connection (from the request callback only);
  * -1: the executors have stopped, answer it here. */
