@@ -1,5 +1,5 @@
 -- wrk script: no request changes; prints one machine-readable line at the end:
---   RESULT <requests/s> <p50 ms> <p90 ms> <p99 ms> <bad answers> <socket errors>
+--   RESULT <requests/s> <p50 ms> <p90 ms> <p99 ms> <bad answers> <socket errors> <max ms>
 -- An answer is bad when its status is not 2xx, or its body is shorter than the
 -- bytes given after wrk's "--" (default 1): a redirect, an error or a short page
 -- is a failed run, not a fast one.
@@ -17,7 +17,7 @@ function done(summary, latency, requests)
   local non2xx = 0
   for _, t in ipairs(threads) do non2xx = non2xx + (t:get("bad") or 0) end
   local e = summary.errors
-  io.write(string.format("RESULT %.1f %.2f %.2f %.2f %d %d\n", summary.requests / (summary.duration / 1e6),
+  io.write(string.format("RESULT %.1f %.2f %.2f %.2f %d %d %.2f\n", summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, non2xx,
-    e.connect + e.read + e.write + e.timeout))
+    e.connect + e.read + e.write + e.timeout, latency.max / 1000))
 end
