@@ -31,6 +31,7 @@
 
 #include "fhlog.h"
 #include "http_internal.h"
+#include "metrics.h"
 
 struct http_exec {
   pthread_mutex_t mu;
@@ -64,7 +65,9 @@ static void *executor_main(void *arg) {
     if (!x->head) x->tail = NULL;
     int abandon = x->abandon;
     pthread_mutex_unlock(&x->mu);
+    metrics_http_writes(-1, 1);
     answer(r, abandon);
+    metrics_http_writes(0, -1);
     pthread_mutex_lock(&x->mu);
   }
   pthread_mutex_unlock(&x->mu);
@@ -112,6 +115,7 @@ int http_exec_submit(http_req *r) {
   if (x->tail) x->tail->exec_next = r;
   else x->head = r;
   x->tail = r;
+  metrics_http_writes(1, 0);
   pthread_cond_signal(&x->ready);
   pthread_mutex_unlock(&x->mu);
   return 0;

@@ -89,6 +89,7 @@ static struct {
   atomic_int nroutes;
   atomic_int http_workers;
   atomic_int http_conns[METRICS_HTTP_WORKERS];
+  atomic_int http_writes_queued, http_writes_running;   /* the executors' (http_exec.c) */
   atomic_llong started_at;                       /* unix seconds; 0 unknown */
 } M;
 
@@ -215,6 +216,11 @@ void metrics_http_workers(int n) {
 void metrics_http_connections(int worker, int delta) {
   if (worker >= 0 && worker < METRICS_HTTP_WORKERS)
     atomic_fetch_add_explicit(&M.http_conns[worker], delta, memory_order_relaxed);
+}
+
+void metrics_http_writes(int queued_delta, int running_delta) {
+  atomic_fetch_add_explicit(&M.http_writes_queued, queued_delta, memory_order_relaxed);
+  atomic_fetch_add_explicit(&M.http_writes_running, running_delta, memory_order_relaxed);
 }
 
 void metrics_buf_printf(metrics_buf *b, const char *fmt, ...) {
@@ -410,6 +416,13 @@ static void render_http(metrics_buf *b) {
   for (int w = 0; w < workers; w++)
     metrics_buf_printf(b, "flowhost_http_connections{worker=\"%d\"} %d\n", w,
                        atomic_load_explicit(&M.http_conns[w], memory_order_relaxed));
+  metrics_buf_header(b, "flowhost_http_executor_writes", "gauge",
+                     "Writes handed to the executor threads: waiting for one (queued), or being answered "
+                     "(running).");
+  metrics_buf_printf(b, "flowhost_http_executor_writes{state=\"queued\"} %d\n",
+                     atomic_load_explicit(&M.http_writes_queued, memory_order_relaxed));
+  metrics_buf_printf(b, "flowhost_http_executor_writes{state=\"running\"} %d\n",
+                     atomic_load_explicit(&M.http_writes_running, memory_order_relaxed));
 }
 
 static void render_info(metrics_buf *b) {

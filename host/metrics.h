@@ -94,6 +94,9 @@ void metrics_http_request(int route, int status, double seconds);
 #define METRICS_HTTP_WORKERS 256
 void metrics_http_workers(int n);
 void metrics_http_connections(int worker, int delta);
+/* The writes the executor threads hold (host/http_exec.c): queued for one,
+ * or being answered; each delta 1, -1 or 0. */
+void metrics_http_writes(int queued_delta, int running_delta);
 
 /* --- the exposition ---------------------------------------------------------- */
 

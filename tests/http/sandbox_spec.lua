@@ -199,9 +199,14 @@ end)
 -- holds its connection: the worker's other connections, kept alive, are answered meanwhile.
 describe("one worker and a write inside a long callback", function()
   it("answers the reads of the worker's kept-alive connection while the write runs", function()
-    local srv = server("--budget 2 --threads 1")
+    local srv = server("--budget 2 --threads 1 --metrics-listen 127.0.0.1:0")
     local ok, err = pcall(function()
       local api = srv:bearer("alice")
+      local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
+      local function writes(state)   -- the executors' gauge
+        local body = C.client(mport):get("/metrics").body
+        return tonumber(body:match('flowhost_http_executor_writes{state="' .. state .. '"} (%d+)'))
+      end
       local held = assert(socket.tcp())   -- kept alive, on the only worker
       held:settimeout(30)
       assert(held:connect("127.0.0.1", srv.port))
@@ -223,6 +228,8 @@ describe("one worker and a write inside a long callback", function()
       assert.equal(200, status)
       assert.matches('"items"', body, 1, true)
       assert.equal(200, (ask("/api/flows")))
+      assert.equal(1, writes("running"))   -- on the executor, not on the worker
+      assert.equal(0, writes("queued"))
       stuck:settimeout(0)
       local early, why = stuck:receive(1)
       assert.is_nil(early, "the runaway was answered before the reads")
@@ -232,6 +239,8 @@ describe("one worker and a write inside a long callback", function()
       assert.matches("time budget of 2 s exceeded", e.message, 1, true)
       -- and the worker's connection is still served after it
       assert.equal(200, (ask("/api/health")))
+      C.eventually(function() return writes("running") == 0 end, "the executor done")
+      assert.equal(0, writes("queued"))
       held:close()
     end)
     srv:stop_clean()
