@@ -50,6 +50,9 @@ static void answer(http_req *r, int abandon) {
     http_reply_error(r, 503, "busy", "the server is stopping; the request was not run");
   else
     http_dispatch(r);
+  /* logged as answered even if MHD finds the client gone before it asks
+   * for the reply, as a reply queued on the worker is */
+  r->logged_status = r->out_status;
   r->exec_state = HTTP_EXEC_ANSWERED;
   MHD_resume_connection(r->conn);   /* MHD's mutex orders the reply's fields before the worker reads them */
 }

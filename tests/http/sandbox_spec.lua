@@ -249,6 +249,70 @@ describe("one worker and a write inside a long callback", function()
   end)
 end)
 
+-- One answer on a kept-alive connection: its status and body.
+local function answer_on(s)
+  local status = assert(s:receive("*l"))
+  local len = 0
+  repeat
+    local line = assert(s:receive("*l"))
+    len = tonumber(line:match("^[Cc]ontent%-[Ll]ength:%s*(%d+)")) or len
+  until line == ""
+  return tonumber(status:match("^HTTP/1%.1 (%d%d%d)")), len > 0 and assert(s:receive(len)) or ""
+end
+
+-- The request text without "Connection: close": the connection stays open after it.
+local function kept(text) return (text:gsub("Connection: close\r\n", "")) end
+
+describe("a write on an executor", function()
+  it("is answered before the request its client sent behind it; a client gone meanwhile harms nothing", function()
+    local srv = server("--budget 1 --threads 1 --metrics-listen 127.0.0.1:0")
+    local ok, err = pcall(function()
+      local api = srv:bearer("alice")
+      local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
+      local function running()
+        local body = C.client(mport):get("/metrics").body
+        return tonumber(body:match('flowhost_http_executor_writes{state="running"} (%d+)'))
+      end
+      -- another connection on the only worker: its writes go to the executor
+      local other = assert(socket.tcp())
+      other:settimeout(30)
+      assert(other:connect("127.0.0.1", srv.port))
+      assert(other:send(kept(api:text("GET", "/api/health"))))
+      assert.equal(200, (answer_on(other)))
+      -- a write and a read sent at once on one connection (pipelined): MHD may hold the
+      -- read's bytes already while the write's connection is suspended
+      local s = assert(socket.tcp())
+      s:settimeout(30)
+      assert(s:connect("127.0.0.1", srv.port))
+      assert(s:send(kept(start_text(api, "return 7")) .. kept(api:text("GET", "/api/processes?flow=probe"))))
+      local status, body = answer_on(s)
+      assert.equal(201, status, body)
+      local id = C.json_decode(body).process.id
+      status, body = answer_on(s)
+      assert.equal(200, status, body)
+      local items = C.json_decode(body).items
+      assert.equal(id, items[1].id)   -- the write was done before the read behind it was answered
+      assert.equal(7, items[1].data.result)
+      s:close()
+      -- a runaway whose client leaves before its answer: the executor answers no one
+      local gone = send_runaway(srv, api)
+      gone:close()
+      C.eventually(function() return running() == 0 end, "the executor done with the runaway")
+      assert.equal(200, C.request(srv.port, "GET", "/api/health").status)
+      assert(other:send(kept(api:text("GET", "/api/flows"))))
+      assert.equal(200, (answer_on(other)))
+      other:close()
+      local out = C.cli(srv.db, FLOWS, "processes --flow probe")
+      assert.equal(1, #C.json_decode(out).items, out)   -- the runaway wrote nothing
+    end)
+    local log = srv:stop_clean()
+    srv:cleanup()
+    assert(ok, err)
+    -- the runaway's answer, made for a client that had left
+    assert.matches("POST /api/flows/probe/start/start 422 [%d.]+ms %(error%)", log)
+  end)
+end)
+
 describe("SIGTERM during a stuck callback", function()
   it("stops the server when the callback's budget ends: the request is answered, exit 0", function()
     local srv = server("--budget 3")
