@@ -313,6 +313,62 @@ describe("a write on an executor", function()
   end)
 end)
 
+-- kill -9 at random moments while writes are on the executor (three kept-alive connections on
+-- the only worker): every start a client saw answered 201 is in the database afterwards, DONE.
+describe("kill -9 while an executor answers writes", function()
+  it("loses no acknowledged write", function()
+    local srv = server("--threads 1")
+    local ok, err = pcall(function()
+      local api = srv:bearer("alice")
+      local acked, unanswered = {}, 0
+      math.randomseed(os.time())
+      for round = 1, 4 do
+        if round > 1 then srv:start { threads = 1 } end
+        local conns = {}
+        for i = 1, 3 do
+          conns[i] = assert(socket.tcp())
+          conns[i]:settimeout(10)
+          assert(conns[i]:connect("127.0.0.1", srv.port))
+        end
+        local batches = math.random(2, 12)
+        for batch = 1, batches do
+          -- each start computes for 3 ms: the three take ~10 ms on the one executor
+          local code = "local t = os.clock() while os.clock() - t < 0.003 do end return " .. (round * 100 + batch)
+          for i = 1, 3 do assert(conns[i]:send(kept(start_text(api, code)))) end
+          if batch == batches then   -- the last batch: killed while it is being answered
+            socket.sleep(math.random() * 0.012)
+            os.execute("kill -KILL " .. srv.pid)
+          end
+          for i = 1, 3 do
+            local got, status, body = pcall(answer_on, conns[i])
+            if got and status == 201 then
+              acked[#acked + 1] = C.json_decode(body).process.id
+            else
+              assert(batch == batches, "a write before the kill was not answered 201: " .. tostring(status))
+              unanswered = unanswered + 1
+            end
+          end
+        end
+        for i = 1, 3 do conns[i]:close() end
+        srv:stop()   -- collects the killed server's exit code
+      end
+      srv:start { threads = 1 }
+      local out = C.cli(srv.db, FLOWS, "processes --flow probe --limit 500")
+      local status = {}
+      for _, p in ipairs(C.json_decode(out).items) do status[p.id] = p.status end
+      assert.is_true(#acked >= 4 * 3, "too few answers to say anything: " .. #acked)
+      for _, id in ipairs(acked) do assert.equal("DONE", status[id], "acknowledged process " .. id) end
+      local written = 0
+      for _ in pairs(status) do written = written + 1 end
+      io.stderr:write(string.format("\n  4 kills: %d starts answered 201, %d cut off by the kill, %d processes written\n",
+        #acked, unanswered, written))
+    end)
+    srv:stop_clean()
+    srv:cleanup()
+    assert(ok, err)
+  end)
+end)
+
 describe("SIGTERM during a stuck callback", function()
   it("stops the server when the callback's budget ends: the request is answered, exit 0", function()
     local srv = server("--budget 3")
