@@ -49,6 +49,47 @@ local function start_text(api, code, arg)
   return api:text("POST", START, { data = { code = code, arg = arg } })
 end
 
+-- One answer on a kept-alive connection: its status and body.
+local function answer_on(s)
+  local status = assert(s:receive("*l"))
+  local len = 0
+  repeat
+    local line = assert(s:receive("*l"))
+    len = tonumber(line:match("^[Cc]ontent%-[Ll]ength:%s*(%d+)")) or len
+  until line == ""
+  return tonumber(status:match("^HTTP/1%.1 (%d%d%d)")), len > 0 and assert(s:receive(len)) or ""
+end
+
+-- The request text without "Connection: close": the connection stays open after it.
+local function kept(text) return (text:gsub("Connection: close\r\n", "")) end
+
+-- A new connection to the server, to keep open.
+local function connect(port)
+  local s = assert(socket.tcp())
+  s:settimeout(30)
+  assert(s:connect("127.0.0.1", port))
+  return s
+end
+
+-- A gauge of the executors (flowhost_http_executor_writes{state=...}) of a server started
+-- with --metrics-listen.
+local function executor_writes(srv, state)
+  local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
+  local body = C.client(mport):get("/metrics").body
+  return tonumber(body:match('flowhost_http_executor_writes{state="' .. state .. '"} (%d+)'))
+end
+
+-- Runs fn(srv) against a server of its own (args: serve's options), then stops it, which
+-- must exit cleanly, and removes its folder; returns its log.
+local function with_server(args, fn)
+  local srv = server(args)
+  local ok, err = pcall(fn, srv)
+  local log = srv:stop_clean()
+  srv:cleanup()
+  assert(ok, err)
+  return log
+end
+
 -- SIGTERM now; waits up to `limit` s for the server to end; returns its exit code (once the
 -- shell around it has written it down) and the seconds the server itself took to end.
 local function terminate(srv, limit)
@@ -199,27 +240,13 @@ end)
 -- holds its connection: the worker's other connections, kept alive, are answered meanwhile.
 describe("one worker and a write inside a long callback", function()
   it("answers the reads of the worker's kept-alive connection while the write runs", function()
-    local srv = server("--budget 2 --threads 1 --metrics-listen 127.0.0.1:0")
-    local ok, err = pcall(function()
+    with_server("--budget 2 --threads 1 --metrics-listen 127.0.0.1:0", function(srv)
       local api = srv:bearer("alice")
-      local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
-      local function writes(state)   -- the executors' gauge
-        local body = C.client(mport):get("/metrics").body
-        return tonumber(body:match('flowhost_http_executor_writes{state="' .. state .. '"} (%d+)'))
-      end
-      local held = assert(socket.tcp())   -- kept alive, on the only worker
-      held:settimeout(30)
-      assert(held:connect("127.0.0.1", srv.port))
+      local function writes(state) return executor_writes(srv, state) end
+      local held = connect(srv.port)   -- kept alive, on the only worker
       local function ask(path)   -- one answer on the kept-alive connection: status and body
-        assert(held:send((api:text("GET", path):gsub("Connection: close\r\n", ""))))
-        local status = assert(held:receive("*l"))
-        local len = 0
-        repeat
-          local line = assert(held:receive("*l"))
-          len = tonumber(line:match("^[Cc]ontent%-[Ll]ength:%s*(%d+)")) or len
-        until line == ""
-        local body = len > 0 and assert(held:receive(len)) or ""
-        return tonumber(status:match("^HTTP/1%.1 (%d%d%d)")), body
+        assert(held:send(kept(api:text("GET", path))))
+        return answer_on(held)
       end
       assert.equal(200, (ask("/api/health")))
       local stuck = send_runaway(srv, api)   -- returns once a thread of the server runs it
@@ -243,47 +270,21 @@ describe("one worker and a write inside a long callback", function()
       assert.equal(0, writes("queued"))
       held:close()
     end)
-    srv:stop_clean()
-    srv:cleanup()
-    assert(ok, err)
   end)
 end)
 
--- One answer on a kept-alive connection: its status and body.
-local function answer_on(s)
-  local status = assert(s:receive("*l"))
-  local len = 0
-  repeat
-    local line = assert(s:receive("*l"))
-    len = tonumber(line:match("^[Cc]ontent%-[Ll]ength:%s*(%d+)")) or len
-  until line == ""
-  return tonumber(status:match("^HTTP/1%.1 (%d%d%d)")), len > 0 and assert(s:receive(len)) or ""
-end
-
--- The request text without "Connection: close": the connection stays open after it.
-local function kept(text) return (text:gsub("Connection: close\r\n", "")) end
-
 describe("a write on an executor", function()
   it("is answered before the request its client sent behind it; a client gone meanwhile harms nothing", function()
-    local srv = server("--budget 1 --threads 1 --metrics-listen 127.0.0.1:0")
-    local ok, err = pcall(function()
+    local log = with_server("--budget 1 --threads 1 --metrics-listen 127.0.0.1:0", function(srv)
       local api = srv:bearer("alice")
-      local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
-      local function running()
-        local body = C.client(mport):get("/metrics").body
-        return tonumber(body:match('flowhost_http_executor_writes{state="running"} (%d+)'))
-      end
+      local function running() return executor_writes(srv, "running") end
       -- another connection on the only worker: its writes go to the executor
-      local other = assert(socket.tcp())
-      other:settimeout(30)
-      assert(other:connect("127.0.0.1", srv.port))
+      local other = connect(srv.port)
       assert(other:send(kept(api:text("GET", "/api/health"))))
       assert.equal(200, (answer_on(other)))
       -- a write and a read sent at once on one connection (pipelined): MHD may hold the
       -- read's bytes already while the write's connection is suspended
-      local s = assert(socket.tcp())
-      s:settimeout(30)
-      assert(s:connect("127.0.0.1", srv.port))
+      local s = connect(srv.port)
       assert(s:send(kept(start_text(api, "return 7")) .. kept(api:text("GET", "/api/processes?flow=probe"))))
       local status, body = answer_on(s)
       assert.equal(201, status, body)
@@ -305,9 +306,6 @@ describe("a write on an executor", function()
       local out = C.cli(srv.db, FLOWS, "processes --flow probe")
       assert.equal(1, #C.json_decode(out).items, out)   -- the runaway wrote nothing
     end)
-    local log = srv:stop_clean()
-    srv:cleanup()
-    assert(ok, err)
     -- the runaway's answer, made for a client that had left
     assert.matches("POST /api/flows/probe/start/start 422 [%d.]+ms %(error%)", log)
   end)
@@ -317,19 +315,14 @@ end)
 -- the only worker): every start a client saw answered 201 is in the database afterwards, DONE.
 describe("kill -9 while an executor answers writes", function()
   it("loses no acknowledged write", function()
-    local srv = server("--threads 1")
-    local ok, err = pcall(function()
+    with_server("--threads 1", function(srv)
       local api = srv:bearer("alice")
       local acked, unanswered = {}, 0
       math.randomseed(os.time())
       for round = 1, 4 do
         if round > 1 then srv:start { threads = 1 } end
         local conns = {}
-        for i = 1, 3 do
-          conns[i] = assert(socket.tcp())
-          conns[i]:settimeout(10)
-          assert(conns[i]:connect("127.0.0.1", srv.port))
-        end
+        for i = 1, 3 do conns[i] = connect(srv.port) end
         local batches = math.random(2, 12)
         for batch = 1, batches do
           -- each start computes for 3 ms: the three take ~10 ms on the one executor
@@ -363,9 +356,6 @@ describe("kill -9 while an executor answers writes", function()
       io.stderr:write(string.format("\n  4 kills: %d starts answered 201, %d cut off by the kill, %d processes written\n",
         #acked, unanswered, written))
     end)
-    srv:stop_clean()
-    srv:cleanup()
-    assert(ok, err)
   end)
 end)
 
