@@ -9,7 +9,7 @@
  * included: a browser's page load waited seconds behind another user's
  * long handler.  The acceptor only kept new connections away from it.
  *
- * So a write (an API request other than GET and HEAD) is queued here once
+ * So a write (an API request by POST, PUT, PATCH or DELETE) is queued here once
  * its body is in: its connection is suspended (MHD no longer watches it),
  * one of the executors answers it with an engine of its own, and resumes
  * the connection; MHD then calls the worker's request callback again,
@@ -98,7 +98,10 @@ int http_exec_start(http_server *s, fherr *err) {
 
 int http_exec_wants(const http_req *r) {
   if (!r->srv->exec || r->too_large || !r->path) return 0;
-  if (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")) return 0;
+  /* the methods of the API's writes; GET, HEAD, OPTIONS and unknown ones (405) are quick */
+  if (strcmp(r->method, "POST") && strcmp(r->method, "PUT") && strcmp(r->method, "PATCH") &&
+      strcmp(r->method, "DELETE"))
+    return 0;
   if (strcmp(r->path, "/api") && strncmp(r->path, "/api/", 5)) return 0;
   return !http_conn_alone(r->srv, r->conn);
 }

@@ -211,8 +211,9 @@ int http_exec_start(http_server *s, fherr *err);
 void http_exec_abandon(http_server *s);
 void http_exec_stop(http_server *s);
 void http_exec_free(http_server *s);
-/* 1 if the request, its body in, is a write an executor answers: a write
- * of the API whose worker holds other connections. */
+/* 1 if the request, its body in, is a write an executor answers: an API
+ * request by POST, PUT, PATCH or DELETE whose worker holds other
+ * connections. */
 int http_exec_wants(const http_req *r);
 /* Queues it and suspends its connection (from the request callback only);
  * -1: the executors have stopped, answer it here. */
