@@ -44,6 +44,7 @@ struct engine {
   struct pin *pins;     /* engine_pins.c: pinned versions loaded in vm */
   int defer_indexing;   /* engine_options.defer_indexing */
   struct summary_cache *summaries;   /* engine_summary.c; NULL until the first list */
+  double summaries_spent;            /* seconds in flow summaries since summary_page_begin */
   struct assignable_memo *assignable;   /* engine_assignable.c; NULL until the first queue */
   long pins_version;    /* engine_pins.c: bumped whenever pins changes */
   char *db_key;         /* the database it opened (the metrics gauges' cache key); NULL: private */
@@ -57,12 +58,22 @@ struct engine {
 void engine_identity_changed(engine *e);
 
 /* engine_summary.c: process summaries of task lists, by (process, version,
- * generation of the definitions), for at most a minute. */
+ * generation of the definitions), for at most a minute.  A flow's summary
+ * runs within SUMMARY_SECONDS (or the callback budget if shorter), and the
+ * summaries of one answer within SUMMARY_PAGE_SECONDS: a slow summary
+ * function (a loop, a bug) would otherwise hold a list of 50 of its
+ * processes for 50 callback budgets, on a worker serving other
+ * connections. */
+#define SUMMARY_SECONDS 0.1
+#define SUMMARY_PAGE_SECONDS 0.5
 const char *summary_cache_get(engine *e, int64_t process_id, int64_t version);   /* NULL: compute it */
 void summary_cache_put(engine *e, int64_t process_id, int64_t version, const char *text);
 /* The summary of process p computed by its flow (view_summary) and cached;
- * the caller frees it.  NULL: out of memory. */
+ * the caller frees it.  NULL: out of memory.  Once the summaries of one
+ * answer (since summary_page_begin) took SUMMARY_PAGE_SECONDS, the rest
+ * get the default summary, not cached: a later answer computes them. */
 char *summary_compute(engine *e, const st_process *p);
+void summary_page_begin(engine *e);
 void summary_cache_free(engine *e);
 
 store *engine_store(engine *e);
@@ -386,7 +397,10 @@ json_t *view_task_json(engine *e, const st_task *t);
  * parsed data), the View nodes "flow.node" the actor may assign (and in
  * *fn_nodes those of :Permission(fn) nodes), the flows it manages, and
  * whether it may take a queue task of a :Permission(fn) node. */
+/* The flow's summary of p (its Lua `summary`, within SUMMARY_SECONDS),
+ * else the default, "Title #id"; malloc'd. */
 char *view_summary(engine *e, const st_process *p, const json_t *data);
+char *view_summary_default(engine *e, const st_process *p);
 /* engine_assignable.c: the names as a JSON array text (names_text), the
  * same without the :Permission(fn) nodes' (plain_text; each optional), and those as
  * {"flow.node": true} (a reference: read it, decref it); 0 when out of

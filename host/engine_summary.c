@@ -82,11 +82,16 @@ void summary_cache_put(engine *e, int64_t process_id, int64_t version, const cha
                       .at = fhtime_monotonic(), .used = ++e->summaries->tick, .text = copy};
 }
 
+void summary_page_begin(engine *e) { e->summaries_spent = 0; }
+
 char *summary_compute(engine *e, const st_process *p) {
+  if (e->summaries_spent >= SUMMARY_PAGE_SECONDS) return view_summary_default(e, p);
+  double t0 = fhtime_monotonic();
   json_t *data = parse_json_text(p->data);
   char *summary = view_summary(e, p, data);
   summary_cache_put(e, p->id, p->version, summary);
   json_decref(data);
+  e->summaries_spent += fhtime_monotonic() - t0;
   return summary;
 }
 

@@ -14,18 +14,29 @@
 
 /* --- JSON views ---------------------------------------------------------- */
 
+char *view_summary_default(engine *e, const st_process *p) {
+  const flowdef *fd = engine_find_def(e, p->flow);
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s #%lld", fd && fd->title ? fd->title : p->flow, (long long)p->id);
+  return strdup(buf);
+}
+
 char *view_summary(engine *e, const st_process *p, const json_t *data) {
   const flowdef *fd = engine_find_def(e, p->flow);
   if (fd && fd->has_summary) {
     json_t *pj = json_pack("{s:I, s:s, s:s, s:O}", "id", (json_int_t)p->id, "flow", p->flow, "status",
                            proc_status_name(p->status), "data", data);
+    /* A summary is one line made from the data, shown for every row of a
+     * list: a slow one (a loop, a bug) would hold each list of its
+     * processes for a whole callback budget per row. */
+    double budget = luavm_set_budget(e->vm, SUMMARY_SECONDS);
+    if (budget < SUMMARY_SECONDS) luavm_set_budget(e->vm, budget);
     char *s = activation_summary(e->vm, p->flow, pj);
+    luavm_set_budget(e->vm, budget);
     json_decref(pj);
     if (s) return s;
   }
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s #%lld", fd && fd->title ? fd->title : p->flow, (long long)p->id);
-  return strdup(buf);
+  return view_summary_default(e, p);
 }
 
 /* A JSON object built member by member, failing as json_pack failed: a
