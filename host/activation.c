@@ -12,13 +12,11 @@
 
 #include <assert.h>
 #include <lauxlib.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fhlog.h"
-#include "fhtime.h"
 #include "luaside.h"
 
 /* --- the liveness handle and the transitions ---------------------------- */
@@ -502,9 +500,8 @@ char *activation_summary(luavm *vm, const char *flow, const json_t *process) {
   } else {
     /* the lists show the default line instead: say why, but not for every
      * row of every list (at most once a minute for the whole host) */
-    static atomic_llong last_ms;
-    long long now = (long long)(fhtime_monotonic() * 1000.0), last = atomic_load(&last_ms);
-    if ((last == 0 || now - last >= 60000) && atomic_compare_exchange_strong(&last_ms, &last, now ? now : 1))
+    static fhlog_rate said;
+    if (fhlog_rate_ok(&said, 60))
       fhlog(FHLOG_WARN, "flow %s: its summary failed (lists show the default line; said at most once a minute): %s",
             flow, err.message[0] ? err.message : "error");
   }

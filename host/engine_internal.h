@@ -44,7 +44,8 @@ struct engine {
   struct pin *pins;     /* engine_pins.c: pinned versions loaded in vm */
   int defer_indexing;   /* engine_options.defer_indexing */
   struct summary_cache *summaries;   /* engine_summary.c; NULL until the first list */
-  double summaries_spent;            /* seconds in flow summaries since summary_page_begin */
+  double summaries_spent;            /* seconds in flow summaries since read_budget_begin */
+  double permissions_spent;          /* seconds in :Permission(fn) of lists since read_budget_begin */
   struct assignable_memo *assignable;   /* engine_assignable.c; NULL until the first queue */
   long pins_version;    /* engine_pins.c: bumped whenever pins changes */
   char *db_key;         /* the database it opened (the metrics gauges' cache key); NULL: private */
@@ -66,14 +67,18 @@ void engine_identity_changed(engine *e);
  * connections. */
 #define SUMMARY_SECONDS 0.1
 #define SUMMARY_PAGE_SECONDS 0.5
+/* The same bounds for the :Permission(fn) calls that decide which queued
+ * tasks a list or the counts show (view_may_take): past them a task counts
+ * as one the user may not take, for that answer. */
+#define PERMISSION_SECONDS 0.1
+#define PERMISSION_PAGE_SECONDS 0.5
 const char *summary_cache_get(engine *e, int64_t process_id, int64_t version);   /* NULL: compute it */
 void summary_cache_put(engine *e, int64_t process_id, int64_t version, const char *text);
 /* The summary of process p computed by its flow (view_summary) and cached;
  * the caller frees it.  NULL: out of memory.  Once the summaries of one
- * answer (since summary_page_begin) took SUMMARY_PAGE_SECONDS, the rest
+ * answer (since read_budget_begin) took SUMMARY_PAGE_SECONDS, the rest
  * get the default summary, not cached: a later answer computes them. */
 char *summary_compute(engine *e, const st_process *p);
-void summary_page_begin(engine *e);
 void summary_cache_free(engine *e);
 
 store *engine_store(engine *e);
@@ -408,7 +413,13 @@ char *view_summary_default(engine *e, const st_process *p);
 int view_assignable(engine *e, const fh_actor *a, char **names_text, char **plain_text, json_t **fn_nodes);
 void view_assignable_free(engine *e);
 json_t *view_managed_flows(engine *e, const fh_actor *a);
+/* 1 if a may take queued task t (its node's :Permission(fn) asked, within
+ * PERMISSION_SECONDS, and within PERMISSION_PAGE_SECONDS for the answer
+ * since read_budget_begin; past them 0). */
 int view_may_take(engine *e, const fh_actor *a, st_task *t);
+/* A read answer begins: its summaries and permission calls start their
+ * time bounds afresh. */
+void read_budget_begin(engine *e);
 /* engine_list.c: task t as view_task_json() prints it, into w, its object
  * left open for more members (the caller closes it); hide_for: hide the
  * error details from that actor unless it sees this flow's (NULL: show). */

@@ -346,7 +346,7 @@ static int list_fill(engine *e, const fh_actor *a, const fh_actor *hide_for, lis
   int64_t last_shown = 0;
   int shown = 0, full = 0, rc = FH_OK;
   *next = 0;
-  summary_page_begin(e);
+  read_budget_begin(e);
   while (!full) {
     st_task *rows = NULL;
     int n = 0;

@@ -55,7 +55,7 @@ void proclist_write_process(jsonw *w, engine *e, const st_process *p) {
 /* {"items": [...], "next_after": id|null} of rows (one more than limit
  * when there is a next page) */
 static char *page_text(engine *e, const st_process *rows, int n, int limit, size_t *len) {
-  summary_page_begin(e);
+  read_budget_begin(e);
   jsonw w;
   jw_init(&w);
   jw_object(&w);

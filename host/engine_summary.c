@@ -82,8 +82,6 @@ void summary_cache_put(engine *e, int64_t process_id, int64_t version, const cha
                       .at = fhtime_monotonic(), .used = ++e->summaries->tick, .text = copy};
 }
 
-void summary_page_begin(engine *e) { e->summaries_spent = 0; }
-
 char *summary_compute(engine *e, const st_process *p) {
   if (e->summaries_spent >= SUMMARY_PAGE_SECONDS) return view_summary_default(e, p);
   double t0 = fhtime_monotonic();

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 
+#include "fhlog.h"
 #include "fhtime.h"
 
 /* --- JSON views ---------------------------------------------------------- */
@@ -233,13 +234,30 @@ json_t *view_managed_flows(engine *e, const fh_actor *a) {
 
 /* May the actor take this queue task of a :Permission(fn) node?  Asks the
  * function with the task's own activation. */
+void read_budget_begin(engine *e) {
+  e->summaries_spent = 0;
+  e->permissions_spent = 0;
+}
+
 int view_may_take(engine *e, const fh_actor *a, st_task *t) {
+  if (e->permissions_spent >= PERMISSION_PAGE_SECONDS) {
+    static fhlog_rate said;
+    if (fhlog_rate_ok(&said, 60))
+      fhlog(FHLOG_WARN, "%s: its :Permission(fn) took over %.1f s for one answer; the queue's tasks past "
+            "that count as not takeable in it (said at most once a minute)", t->flow_task, PERMISSION_PAGE_SECONDS);
+    return 0;
+  }
   run r;
   int ok = 0;
   if (!run_init_one(&r, e, a, t, NULL)) {
     const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
     ptask *mine = pstate_task(&r.ps, t->id);
+    /* timed from here: the process's read is the database's, not the flow's */
+    double t0 = fhtime_monotonic(), budget = luavm_set_budget(e->vm, PERMISSION_SECONDS);
+    if (budget < PERMISSION_SECONDS) luavm_set_budget(e->vm, budget);
     ok = node && mine && rules_may_do_node(&r, node, mine);
+    luavm_set_budget(e->vm, budget);
+    e->permissions_spent += fhtime_monotonic() - t0;
   }
   run_free(&r);
   return ok;
@@ -267,6 +285,7 @@ static int count_queue_filtered(engine *e, const fh_actor *a, json_t *fn_nodes, 
                          .ascending = 1, .limit = STORE_PAGE_DEFAULT + 1};   /* a prepared page on PostgreSQL */
   int rc = FH_OK, count = sq.limit;
   *n = 0;
+  read_budget_begin(e);
   while (!rc && *n < cap && count == sq.limit) {
     st_task *rows = NULL;
     if ((rc = store_task_list(e->st, &sq, &rows, &count, err))) break;

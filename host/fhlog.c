@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char PREFIX[] = "flowhost: ";
@@ -76,4 +77,13 @@ void fhlog(int level, const char *fmt, ...) {
   va_start(ap, fmt);
   fhlogv(level, fmt, ap);
   va_end(ap);
+}
+
+int fhlog_rate_ok(fhlog_rate *r, double every) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;   /* never 0 */
+  long long last = atomic_load(&r->last_ms);
+  if (last && now - last < (long long)(every * 1000)) return 0;
+  return atomic_compare_exchange_strong(&r->last_ms, &last, now);
 }

@@ -19,6 +19,7 @@
 #define FHLOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 
 enum { FHLOG_ERROR, FHLOG_WARN, FHLOG_INFO };
 
@@ -26,5 +27,13 @@ enum { FHLOG_ERROR, FHLOG_WARN, FHLOG_INFO };
 
 void fhlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fhlogv(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* A kind of line said at most once per `every` seconds by the whole
+ * process (a static fhlog_rate per kind, zero-initialised): fhlog_rate_ok
+ * is 1 for the one caller that may log it now. */
+typedef struct fhlog_rate {
+  atomic_llong last_ms;   /* monotonic milliseconds of the last line, 0: none yet */
+} fhlog_rate;
+int fhlog_rate_ok(fhlog_rate *r, double every);
 
 #endif

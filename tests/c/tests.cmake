@@ -41,5 +41,7 @@ add_c_tests(walbuf concurrent_commits spill_rollback one_write_per_commit write_
             crash_mid_transaction crash_mid_commit_write dbc_open_uses_it env_turns_it_off)
 # fhtime_format by hand against the libc formatting it replaced.
 add_c_tests(fhtime every_day edges random)
+# The log's lines said at most once per period (host/fhlog.c).
+add_c_tests(fhlog once_per_period threads)
 # The task and process views against the json_pack calls they replaced; the summaries' cache.
 add_c_tests(views tasks processes summary_cache read_snapshot)

@@ -151,3 +151,48 @@ describe("queue pages with :Permission(fn) nodes", function()
     host:close()
   end)
 end)
+
+-- A :Permission(fn) that loops (until its budget stops it) unless the process says "open":
+-- the queue and the counts ask it per queued task; it costs each answer 0.1 s per task and
+-- 0.5 s in all, not a callback budget per task (engine_view.c's view_may_take).  Past that a
+-- task counts as one the user may not take, for that answer.
+local STUCK = [[
+local flow = require "flow"
+local this, field = flow.this, flow.field
+return flow.Flow {
+  title = "Stuck",
+  fields = { open = field.Boolean { label = "Open" } },
+  start = flow.Start { fields = { "open" } }:Next(this.take),
+  take = flow.View { title = "Take" }:Permission(function(self, user, activation)
+    if activation.process.data.open then return true end
+    local t = os.clock()
+    while os.clock() - t < 60 do end
+    return true
+  end):Next(this.finish),
+  finish = flow.End(),
+}
+]]
+
+describe("a :Permission(fn) that does not end", function()
+  it("costs a queue page and the counts at most half a second", function()
+    local dir = H.tmpdir()
+    H.write(dir .. "/stuck.lua", STUCK)
+    local host = H.open { flows = dir, budget = 5, users = { ann = { perms = { "stuck.start" } } } }
+    local open = host:start("stuck", "start", { open = true }, { as = "ann" }).process.id
+    for _ = 1, 12 do host:start("stuck", "start", {}, { as = "ann" }) end
+    local t = os.clock()   -- the CPU of this process: the loops run in it
+    local items = host:tasks { view = "queue", as = "ann", sort = "created_at" }
+    local took = os.clock() - t
+    assert.is_true(took < 2, string.format("the queue took %.2f s of CPU", took))
+    -- oldest first: the open one is asked first and shown; the stuck ones are refused
+    assert.equal(1, #items)
+    assert.equal(open, items[1].process_id)
+    t = os.clock()
+    local counts = host:counts { as = "ann" }
+    took = os.clock() - t
+    assert.is_true(took < 2, string.format("the counts took %.2f s of CPU", took))
+    assert.equal(1, counts.queue)
+    host:close()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+end)
