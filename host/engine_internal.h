@@ -67,9 +67,9 @@ void engine_identity_changed(engine *e);
  * connections. */
 #define SUMMARY_SECONDS 0.1
 #define SUMMARY_PAGE_SECONDS 0.5
-/* The same bounds for the :Permission(fn) calls that decide which queued
- * tasks a list or the counts show (view_may_take): past them a task counts
- * as one the user may not take, for that answer. */
+/* The same bounds for the :Permission(fn) calls of a read: which queued
+ * tasks a list or the counts show (view_may_take), which start nodes the
+ * flows' list offers; past them the answer is no, for that read. */
 #define PERMISSION_SECONDS 0.1
 #define PERMISSION_PAGE_SECONDS 0.5
 const char *summary_cache_get(engine *e, int64_t process_id, int64_t version);   /* NULL: compute it */

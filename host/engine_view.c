@@ -163,9 +163,36 @@ json_t *view_task_json(engine *e, const st_task *t) {
 
 /* --- public: reading ------------------------------------------------------ */
 
+void read_budget_begin(engine *e) {
+  e->summaries_spent = 0;
+  e->permissions_spent = 0;
+}
+
+/* rules_may_do_node for a read (a list, the counts, the flows' start
+ * buttons): its :Permission(fn) within PERMISSION_SECONDS, and the read's
+ * calls within PERMISSION_PAGE_SECONDS; past them, no. */
+static int read_may_do(run *r, const fd_node *n, ptask *t) {
+  engine *e = r->e;
+  if (e->permissions_spent >= PERMISSION_PAGE_SECONDS) {
+    static fhlog_rate said;
+    if (fhlog_rate_ok(&said, 60))
+      fhlog(FHLOG_WARN, "the :Permission(fn) calls of one answer took over %.1f s (the last one asked: flow %s);"
+            " what was left to ask was refused in it (said at most once a minute)", PERMISSION_PAGE_SECONDS,
+            r->fd ? r->fd->name : "?");
+    return 0;
+  }
+  double t0 = fhtime_monotonic(), budget = luavm_set_budget(e->vm, PERMISSION_SECONDS);
+  if (budget < PERMISSION_SECONDS) luavm_set_budget(e->vm, budget);
+  int ok = rules_may_do_node(r, n, t);
+  luavm_set_budget(e->vm, budget);
+  e->permissions_spent += fhtime_monotonic() - t0;
+  return ok;
+}
+
 int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
+  read_budget_begin(e);
   json_t *items = json_array();
   for (int i = 0; i < e->gen->n; i++) {
     const flow_entry *fe = &e->gen->entries[i];
@@ -191,7 +218,7 @@ int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
     for (int j = 0; fd && j < fd->nnodes; j++) {
       const fd_node *n = &fd->nodes[j];
       if (n->kind != NODE_START && n->kind != NODE_START_FUNCTION) continue;
-      int can = n->kind == NODE_START ? rules_may_do_node(&r, n, NULL) : engine_is_manager(a, fe->name);
+      int can = n->kind == NODE_START ? read_may_do(&r, n, NULL) : engine_is_manager(a, fe->name);
       json_array_append_new(starts, json_pack("{s:s, s:s, s:s, s:b}", "name", n->name, "title", n->title, "type",
                                               node_kind_name(n->kind), "can_start", can));
     }
@@ -234,30 +261,13 @@ json_t *view_managed_flows(engine *e, const fh_actor *a) {
 
 /* May the actor take this queue task of a :Permission(fn) node?  Asks the
  * function with the task's own activation. */
-void read_budget_begin(engine *e) {
-  e->summaries_spent = 0;
-  e->permissions_spent = 0;
-}
-
 int view_may_take(engine *e, const fh_actor *a, st_task *t) {
-  if (e->permissions_spent >= PERMISSION_PAGE_SECONDS) {
-    static fhlog_rate said;
-    if (fhlog_rate_ok(&said, 60))
-      fhlog(FHLOG_WARN, "%s: its :Permission(fn) took over %.1f s for one answer; the queue's tasks past "
-            "that count as not takeable in it (said at most once a minute)", t->flow_task, PERMISSION_PAGE_SECONDS);
-    return 0;
-  }
   run r;
   int ok = 0;
   if (!run_init_one(&r, e, a, t, NULL)) {
     const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
     ptask *mine = pstate_task(&r.ps, t->id);
-    /* timed from here: the process's read is the database's, not the flow's */
-    double t0 = fhtime_monotonic(), budget = luavm_set_budget(e->vm, PERMISSION_SECONDS);
-    if (budget < PERMISSION_SECONDS) luavm_set_budget(e->vm, budget);
-    ok = node && mine && rules_may_do_node(&r, node, mine);
-    luavm_set_budget(e->vm, budget);
-    e->permissions_spent += fhtime_monotonic() - t0;
+    ok = node && mine && read_may_do(&r, node, mine);
   }
   run_free(&r);
   return ok;

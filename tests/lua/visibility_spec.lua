@@ -163,6 +163,7 @@ return flow.Flow {
   title = "Stuck",
   fields = { open = field.Boolean { label = "Open" } },
   start = flow.Start { fields = { "open" } }:Next(this.take),
+  begin = flow.Start { title = "Begin" }:Permission(function() while true do end end):Next(this.finish),
   take = flow.View { title = "Take" }:Permission(function(self, user, activation)
     if activation.process.data.open then return true end
     local t = os.clock()
@@ -174,7 +175,7 @@ return flow.Flow {
 ]]
 
 describe("a :Permission(fn) that does not end", function()
-  it("costs a queue page and the counts at most half a second", function()
+  it("costs a queue page, the counts and the flows' list at most half a second", function()
     local dir = H.tmpdir()
     H.write(dir .. "/stuck.lua", STUCK)
     local host = H.open { flows = dir, budget = 5, users = { ann = { perms = { "stuck.start" } } } }
@@ -192,6 +193,14 @@ describe("a :Permission(fn) that does not end", function()
     took = os.clock() - t
     assert.is_true(took < 2, string.format("the counts took %.2f s of CPU", took))
     assert.equal(1, counts.queue)
+    -- the flows' list asks the Start nodes: "begin" loops, so ann may not start it
+    t = os.clock()
+    local flows = host:flows { as = "ann" }
+    took = os.clock() - t
+    assert.is_true(took < 2, string.format("the flows' list took %.2f s of CPU", took))
+    local can = {}
+    for _, node in ipairs(flows[1].start_nodes) do can[node.name] = node.can_start end
+    assert.same({ start = true, begin = false }, can)
     host:close()
     os.execute("rm -rf '" .. dir .. "'")
   end)
