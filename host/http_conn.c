@@ -50,6 +50,7 @@ struct http_conn {
   http_addr addr;
   double since;     /* monotonic: when it began waiting for its current request */
   int busy;         /* a request of it is being answered */
+  int away;         /* ... by an executor (http_exec.c): its worker is free meanwhile */
   int reaped;       /* shut down past its deadline; MHD closes it next */
   int worker;       /* the index of the worker (MHD daemon) that has it */
   int started;      /* its worker reported it (until then it is the acceptor's) */
@@ -140,15 +141,16 @@ static void unlink_conn(http_server *s, struct http_conn *c) {
   if (c->next) c->next->prev = c->prev;
   s->nconns--;
   s->worker_conns[c->worker]--;
-  if (c->busy) s->worker_busy[c->worker]--;
+  if (c->busy && !c->away) s->worker_busy[c->worker]--;
   if (!s->opt.metrics_only) metrics_http_connections(c->worker, -1);
 }
 
-/* A request being answered counts as this many connections: a worker
- * answers one request at a time, so a connection given to a worker that is
- * inside a long callback (up to its time budget) waits for it.  A new
- * connection goes elsewhere unless every other worker holds this many more
- * connections, which may all be asking at once too. */
+/* A request its worker is answering counts as this many connections: a
+ * worker answers one request at a time, so a connection given to a worker
+ * that is busy with a slow one waits for it.  A new connection goes
+ * elsewhere unless every other worker holds this many more connections,
+ * which may all be asking at once too.  A write an executor answers does
+ * not count: its worker is free meanwhile. */
 #define BUSY_WEIGHT 8
 
 /* conns_mu held: the worker with the fewest connections, counting a
@@ -257,9 +259,22 @@ void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy) {
   struct http_conn *c = ci ? ci->socket_context : NULL;
   if (!c) return;
   pthread_mutex_lock(&s->conns_mu);
-  if (c->busy != busy) s->worker_busy[c->worker] += busy ? 1 : -1;
+  if (c->busy != busy && !c->away) s->worker_busy[c->worker] += busy ? 1 : -1;
   c->busy = busy;
-  if (!busy) c->since = fhtime_monotonic();   /* the next request's deadline starts now */
+  if (!busy) {
+    c->away = 0;
+    c->since = fhtime_monotonic();   /* the next request's deadline starts now */
+  }
+  pthread_mutex_unlock(&s->conns_mu);
+}
+
+void http_conn_away(http_server *s, struct MHD_Connection *mc) {
+  const union MHD_ConnectionInfo *ci = mc ? MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+  struct http_conn *c = ci ? ci->socket_context : NULL;
+  if (!c) return;
+  pthread_mutex_lock(&s->conns_mu);
+  if (c->busy && !c->away) s->worker_busy[c->worker]--;
+  c->away = c->busy;
   pthread_mutex_unlock(&s->conns_mu);
 }
 

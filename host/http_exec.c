@@ -124,6 +124,8 @@ int http_exec_submit(http_req *r) {
   metrics_http_writes(1, 0);
   pthread_cond_signal(&x->ready);
   pthread_mutex_unlock(&x->mu);
+  /* before this callback returns, so before the worker can report it answered */
+  http_conn_away(r->srv, r->conn);
   return 0;
 }
 

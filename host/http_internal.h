@@ -170,6 +170,10 @@ void http_conn_notify(void *cls, struct MHD_Connection *mc, void **socket_contex
 /* A request of the connection is being answered (busy 1) or was answered:
  * no deadline while busy; the next request's starts when it is answered. */
 void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy);
+/* Its request (busy) went to an executor: it no longer weighs on its
+ * worker in the choice of the next connections' workers; still busy (no
+ * deadline) until answered.  From the worker's own thread. */
+void http_conn_away(http_server *s, struct MHD_Connection *mc);
 /* 1 if the connection's worker holds no other connection (none admitted to
  * it either): nothing waits while it answers this one. */
 int http_conn_alone(http_server *s, struct MHD_Connection *mc);

@@ -412,7 +412,7 @@ static void render_http(metrics_buf *b) {
   if (!workers) return;
   metrics_buf_header(b, "flowhost_http_connections", "gauge",
                      "Open HTTP connections, by the worker thread that answers them (each new one goes to "
-                     "the worker with the fewest, a request being answered counting as 8).");
+                     "the worker with the fewest, a request the worker is answering counting as 8).");
   for (int w = 0; w < workers; w++)
     metrics_buf_printf(b, "flowhost_http_connections{worker=\"%d\"} %d\n", w,
                        atomic_load_explicit(&M.http_conns[w], memory_order_relaxed));

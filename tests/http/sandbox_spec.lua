@@ -311,6 +311,52 @@ describe("a write on an executor", function()
   end)
 end)
 
+-- The acceptor gives a new connection to the worker holding the fewest, a request its worker
+-- answers counting as 8 (host/http_conn.c): a write on an executor does not count, its worker
+-- being free.  Two workers holding 3 and 2 connections; a long write from one on the second:
+-- the next connection still goes to the second.
+describe("a worker whose write is on an executor", function()
+  it("takes the next new connection as any free worker would", function()
+    with_server("--budget 2 --threads 2 --metrics-listen 127.0.0.1:0", function(srv)
+      local api = srv:bearer("alice")
+      local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
+      local function per_worker()
+        local body = C.client(mport):get("/metrics").body
+        return { tonumber(body:match('flowhost_http_connections{worker="0"} (%d+)')),
+                 tonumber(body:match('flowhost_http_connections{worker="1"} (%d+)')) }
+      end
+      -- opens a connection; returns it and the worker it went to
+      local function open_on()
+        local before = per_worker()
+        local s = connect(srv.port)
+        local now
+        C.eventually(function()
+          now = per_worker()
+          return now[1] + now[2] == before[1] + before[2] + 1
+        end, "the connection taken")
+        return s, now[1] > before[1] and 0 or 1
+      end
+      local on = { [0] = {}, [1] = {} }
+      for _ = 1, 5 do
+        local s, w = open_on()
+        table.insert(on[w], s)
+      end
+      local few = #on[0] < #on[1] and 0 or 1
+      assert.same({ 2, 3 }, { #on[few], #on[1 - few] })
+      local cpu = C.thread_cpu(srv.pid)
+      assert(on[few][1]:send(kept(start_text(api, RUNAWAY))))
+      C.wait_busy_thread(srv.pid, cpu, 0.1)
+      assert.equal(1, executor_writes(srv, "running"))
+      local s, w = open_on()
+      assert.equal(few, w, "the new connection avoided the worker whose write is on the executor")
+      local status, body = answer_on(on[few][1])
+      assert.equal(422, status, body)
+      s:close()
+      for k = 0, 1 do for _, c in ipairs(on[k]) do c:close() end end
+    end)
+  end)
+end)
+
 -- kill -9 at random moments while writes are on the executor (three kept-alive connections on
 -- the only worker): every start a client saw answered 201 is in the database afterwards, DONE.
 describe("kill -9 while an executor answers writes", function()
