@@ -177,8 +177,13 @@ return flow.Flow {
 describe("a :Permission(fn) that does not end", function()
   it("costs a queue page, the counts and the flows' list at most half a second", function()
     local dir = H.tmpdir()
+    local host
+    finally(function()   -- a failed check too
+      if host then host:close() end
+      os.execute("rm -rf '" .. dir .. "'")
+    end)
     H.write(dir .. "/stuck.lua", STUCK)
-    local host = H.open { flows = dir, budget = 5, users = { ann = { perms = { "stuck.start" } } } }
+    host = H.open { flows = dir, budget = 5, users = { ann = { perms = { "stuck.start" } } } }
     local open = host:start("stuck", "start", { open = true }, { as = "ann" }).process.id
     for _ = 1, 12 do host:start("stuck", "start", {}, { as = "ann" }) end
     local t = os.clock()   -- the CPU of this process: the loops run in it
@@ -201,7 +206,5 @@ describe("a :Permission(fn) that does not end", function()
     local can = {}
     for _, node in ipairs(flows[1].start_nodes) do can[node.name] = node.can_start end
     assert.same({ start = true, begin = false }, can)
-    host:close()
-    os.execute("rm -rf '" .. dir .. "'")
   end)
 end)
