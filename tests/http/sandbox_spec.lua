@@ -71,12 +71,24 @@ local function connect(port)
   return s
 end
 
--- A gauge of the executors (flowhost_http_executor_writes{state=...}) of a server started
--- with --metrics-listen.
-local function executor_writes(srv, state)
+-- The text of GET /metrics of a server started with --metrics-listen.
+local function metrics_of(srv)
   local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
-  local body = C.client(mport):get("/metrics").body
-  return tonumber(body:match('flowhost_http_executor_writes{state="' .. state .. '"} (%d+)'))
+  return C.client(mport):get("/metrics").body
+end
+
+-- A gauge of the executors (flowhost_http_executor_writes{state=...}).
+local function executor_writes(srv, state)
+  return tonumber(metrics_of(srv):match('flowhost_http_executor_writes{state="' .. state .. '"} (%d+)'))
+end
+
+-- The open connections of each of the first n workers (flowhost_http_connections), in order.
+local function connections_per_worker(srv, n)
+  local body, out = metrics_of(srv), {}
+  for w = 0, n - 1 do
+    out[#out + 1] = tonumber(body:match('flowhost_http_connections{worker="' .. w .. '"} (%d+)'))
+  end
+  return out
 end
 
 -- Runs fn(srv) against a server of its own (args: serve's options), then stops it, which
@@ -174,22 +186,8 @@ describe("a sandboxed server", function()
     local function request(s)
       assert(s:send("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
     end
-    local function answer(s)   -- one answer on a kept-alive connection: its status
-      local status = assert(s:receive("*l"))
-      local len = 0
-      repeat
-        local line = assert(s:receive("*l"))
-        len = tonumber(line:match("^[Cc]ontent%-[Ll]ength:%s*(%d+)")) or len
-      until line == ""
-      if len > 0 then assert(s:receive(len)) end
-      return tonumber(status:match("^HTTP/1%.1 (%d%d%d)"))
-    end
-    local function open()
-      local s = assert(socket.tcp())
-      s:settimeout(30)
-      assert(s:connect("127.0.0.1", srv.port))
-      return s
-    end
+    local function answer(s) return (answer_on(s)) end   -- its status
+    local function open() return connect(srv.port) end
     -- one kept-alive connection on each of the 4 workers, each answered once
     local held = {}
     for i = 1, 4 do
@@ -203,13 +201,8 @@ describe("a sandboxed server", function()
     C.wait_busy_thread(srv.pid, cpu, 0.1)
     local t0 = socket.gettime()
     -- four new connections, all taken (the gauge of --metrics-listen) before any asks
-    local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
     local function per_worker()
-      local res = C.client(mport):get("/metrics")
-      local out = {}
-      for w = 0, 3 do
-        out[#out + 1] = tonumber(res.body:match('flowhost_http_connections{worker="' .. w .. '"} (%d+)'))
-      end
+      local out = connections_per_worker(srv, 4)
       table.sort(out)
       return out
     end
@@ -319,12 +312,7 @@ describe("a worker whose write is on an executor", function()
   it("takes the next new connection as any free worker would", function()
     with_server("--budget 2 --threads 2 --metrics-listen 127.0.0.1:0", function(srv)
       local api = srv:bearer("alice")
-      local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
-      local function per_worker()
-        local body = C.client(mport):get("/metrics").body
-        return { tonumber(body:match('flowhost_http_connections{worker="0"} (%d+)')),
-                 tonumber(body:match('flowhost_http_connections{worker="1"} (%d+)')) }
-      end
+      local function per_worker() return connections_per_worker(srv, 2) end
       -- opens a connection; returns it and the worker it went to
       local function open_on()
         local before = per_worker()
