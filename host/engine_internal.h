@@ -45,7 +45,7 @@ struct engine {
   int defer_indexing;   /* engine_options.defer_indexing */
   struct summary_cache *summaries;   /* engine_summary.c; NULL until the first list */
   double summaries_spent;            /* seconds in flow summaries since read_budget_begin */
-  double permissions_spent;          /* seconds in :Permission(fn) of lists since read_budget_begin */
+  double permissions_spent;          /* seconds in :Permission(fn) of reads since read_budget_begin */
   struct assignable_memo *assignable;   /* engine_assignable.c; NULL until the first queue */
   long pins_version;    /* engine_pins.c: bumped whenever pins changes */
   char *db_key;         /* the database it opened (the metrics gauges' cache key); NULL: private */
@@ -399,11 +399,11 @@ void proclist_write_process(jsonw *w, engine *e, const st_process *p);
 const fd_node *view_task_node(engine *e, const st_task *t, const char *flow, const flowdef **current);
 json_t *view_task_json(engine *e, const st_task *t);
 /* For the lists (engine_list.c): the summary of p (a new string; data: its
- * parsed data), the View nodes "flow.node" the actor may assign (and in
- * *fn_nodes those of :Permission(fn) nodes), the flows it manages, and
- * whether it may take a queue task of a :Permission(fn) node. */
-/* The flow's summary of p (its Lua `summary`, within SUMMARY_SECONDS),
- * else the default, "Title #id"; malloc'd. */
+ * parsed data; its Lua `summary` within SUMMARY_SECONDS, else the default
+ * line, "Title #id", view_summary_default's), the View nodes "flow.node"
+ * the actor may assign (and in *fn_nodes those of :Permission(fn) nodes),
+ * the flows it manages, and whether it may take a queue task of a
+ * :Permission(fn) node. */
 char *view_summary(engine *e, const st_process *p, const json_t *data);
 char *view_summary_default(engine *e, const st_process *p);
 /* engine_assignable.c: the names as a JSON array text (names_text), the
