@@ -37,14 +37,18 @@ void data_credit(run *r, const ptask *t) {
   r->ps.notes.user_id = r->actor && !r->actor->is_system ? r->actor->id : 0;
 }
 
-/* JSON array text of the flow's searchable field names; NULL: none. */
+/* JSON array text of the flow's searchable field names; NULL: none.  The
+ * names are copied, not referenced: a definition is shared by the engines
+ * of all threads, and taking a reference writes its count (ThreadSanitizer
+ * saw two engines syncing at once race on it). */
 static char *search_fields_text(const flowdef *fd) {
   if (!fd) return NULL;
   json_t *names = json_array();
   size_t i;
   json_t *f;
   json_array_foreach(fd->fields, i, f) {
-    if (json_is_true(json_object_get(f, "search"))) json_array_append(names, json_object_get(f, "name"));
+    const char *name = json_string_value(json_object_get(f, "name"));
+    if (name && json_is_true(json_object_get(f, "search"))) json_array_append_new(names, json_string(name));
   }
   char *text = json_array_size(names) ? dump_json(names) : NULL;
   json_decref(names);

@@ -613,8 +613,10 @@ json_t *flowdef_to_json(const flowdef *fd) {
       json_array_append_new(edges, json_pack("{s:s, s:s, s:s, s:b}", "from", n->name, "to", n->timeouts[j].to,
                                              "kind", "timeout", "interrupting", n->timeouts[j].interrupting));
   }
-  json_t *out = json_pack("{s:s, s:s, s:O, s:o, s:o, s:s}", "name", fd->name, "title", fd->title, "fields",
-                          fd->fields, "nodes", nodes, "edges", edges, "lock",
+  /* the fields copied, not referenced: the definition is shared by every
+   * thread's engine, and a reference writes its count */
+  json_t *out = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "name", fd->name, "title", fd->title, "fields",
+                          json_deep_copy(fd->fields), "nodes", nodes, "edges", edges, "lock",
                           fd->lock_process ? "process" : "none");
   if (fd->description) json_object_set_new(out, "description", json_string(fd->description));
   json_object_set_new(out, "version", json_string(fd->pin ? "pin" : "follow"));
