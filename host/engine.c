@@ -139,8 +139,9 @@ json_t *fh_actor_to_json(const fh_actor *a) {
   const char *k;
   json_t *v;
   if (a->perms) json_object_foreach(a->perms, k, v) json_array_append_new(perms, json_string(k));
-  return json_pack("{s:s, s:b, s:O, s:o}", "username", a->username, "is_admin", a->is_admin, "groups",
-                   a->groups ? a->groups : json_array(), "permissions", perms);
+  /* "o": a new empty array for an actor without groups is not referenced twice (leaked) */
+  return json_pack("{s:s, s:b, s:o, s:o}", "username", a->username, "is_admin", a->is_admin, "groups",
+                   a->groups ? json_incref(a->groups) : json_array(), "permissions", perms);
 }
 
 /* --- open / close -------------------------------------------------------- */
