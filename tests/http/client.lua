@@ -60,23 +60,33 @@ end
 
 function C.sleep(seconds) socket.sleep(seconds) end
 
--- Holds the write lock of the SQLite database db in a sqlite3 process in the background, for
--- `seconds` from the moment it returns (once the lock is held). sqlite3 itself makes the flag
--- file after its UPDATE ran and then sleeps in the transaction (a flag touched by the shell
--- could come before sqlite3 even started); it waits for a lock the host holds at that moment,
--- and with .bail stops at any error before making the flag (a BEGIN or UPDATE that failed
--- holds no lock), and then it is started again.
+-- Holds the write lock of the SQLite database db in a sqlite3 process in the background from
+-- the moment it returns (once the lock is held) until the release function it returns is
+-- called, and for `seconds` at most. sqlite3 itself makes the flag file after its UPDATE ran
+-- and then waits in the transaction (a flag touched by the shell could come before sqlite3
+-- even started); it waits for a lock the host holds at that moment, and with .bail stops at
+-- any error before making the flag (a BEGIN or UPDATE that failed holds no lock), and then it
+-- is started again. A hold of fixed length raced the host's busy timeout (5 s of SQLite's own
+-- sleeps, which a loaded machine stretches): a write that waited past the hold succeeded.
 function C.hold_write_lock(db, seconds, dir)
-  local flag, gone = dir .. "/locked", dir .. "/lock-holder-gone"
+  local flag, gone, release = dir .. "/locked", dir .. "/lock-holder-gone", dir .. "/lock-release"
+  local wait = "i=0; while [ ! -f " .. sh_quote(release) .. " ] && [ $i -lt " .. math.floor(seconds * 20)
+    .. " ]; do sleep 0.05; i=$((i+1)); done"
   for _ = 1, 5 do
     os.remove(flag)
     os.remove(gone)
+    os.remove(release)
     os.execute("( printf '%s\\n' '.bail on' '.timeout 10000' 'BEGIN IMMEDIATE;' "
       .. "'UPDATE user SET is_admin = is_admin;' " .. sh_quote(".shell touch " .. sh_quote(flag)) .. " "
-      .. sh_quote(".shell sleep " .. seconds) .. " 'COMMIT;' | sqlite3 " .. sh_quote(db)
+      .. sh_quote(".shell " .. wait) .. " 'COMMIT;' | sqlite3 " .. sh_quote(db)
       .. "; touch " .. sh_quote(gone) .. " ) >/dev/null 2>&1 &")
     for _ = 1, 400 do
-      if read_file(flag) then return end
+      if read_file(flag) then
+        return function()   -- release: the lock goes once sqlite3 commits, moments later
+          local f = assert(io.open(release, "w"))
+          f:close()
+        end
+      end
       if read_file(gone) then break end
       C.sleep(0.05)
     end

@@ -242,13 +242,13 @@ describe("a locked database", function()
   sqlite_it("answers 503 busy when the write lock cannot be had, and works again after", function()
     local started = ok(u1_api:post("/api/flows/raising/start/start", { data = { text = "busy" } }), 201)
     local review = find(started.tasks, function(t) return t.node == "review" end)
-    -- Another connection holds the write lock for longer than the busy timeout (5 s).
-    C.hold_write_lock(srv.db, 7, srv.dir)
-    C.sleep(0.2)
+    -- Another connection holds the write lock until released (60 s at most).
+    local release = C.hold_write_lock(srv.db, 60, srv.dir)
     -- reads go on (WAL); the write waits for busy_timeout, then gives up with 503
     ok(u1_api:get("/api/tasks/" .. review.id))
     C.assert_error(u1_api:post("/api/tasks/" .. review.id .. "/assign"), 503, "busy")
     assert.equal("NEW", ok(u1_api:get("/api/tasks/" .. review.id)).task.status)
+    release()
     -- once the other connection commits, writes work again (poll: the machine may be slow)
     local res
     for _ = 1, 40 do
