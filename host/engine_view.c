@@ -30,8 +30,7 @@ char *view_summary(engine *e, const st_process *p, const json_t *data) {
     /* A summary is one line made from the data, shown for every row of a
      * list: a slow one (a loop, a bug) would hold each list of its
      * processes for a whole callback budget per row. */
-    double budget = luavm_set_budget(e->vm, SUMMARY_SECONDS);
-    if (budget < SUMMARY_SECONDS) luavm_set_budget(e->vm, budget);
+    double budget = luavm_cap_budget(e->vm, SUMMARY_SECONDS);
     char *s = activation_summary(e->vm, p->flow, pj);
     luavm_set_budget(e->vm, budget);
     json_decref(pj);
@@ -181,8 +180,7 @@ static int read_may_do(run *r, const fd_node *n, ptask *t) {
             r->fd ? r->fd->name : "?");
     return 0;
   }
-  double t0 = fhtime_monotonic(), budget = luavm_set_budget(e->vm, PERMISSION_SECONDS);
-  if (budget < PERMISSION_SECONDS) luavm_set_budget(e->vm, budget);
+  double t0 = fhtime_monotonic(), budget = luavm_cap_budget(e->vm, PERMISSION_SECONDS);
   int ok = rules_may_do_node(r, n, t);
   luavm_set_budget(e->vm, budget);
   e->permissions_spent += fhtime_monotonic() - t0;

@@ -540,30 +540,33 @@ void http_quiesce(http_server *s) {
   shutdown(s->listen_fd, SHUT_RDWR);
 }
 
+/* Waits up to `seconds` for the requests in flight to be answered; returns
+ * how many are left. */
+static int wait_in_flight(http_server *s, int seconds) {
+  pthread_mutex_lock(&s->mu);
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += seconds;
+  while (s->in_flight > 0)
+    if (pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == ETIMEDOUT) break;
+  int left = s->in_flight;
+  pthread_mutex_unlock(&s->mu);
+  return left;
+}
+
 void http_stop(http_server *s) {
   if (!s) return;
   /* Stop accepting; let requests in flight finish (their responses say
    * "Connection: close"); then stop the pool. */
   http_quiesce(s);
-  pthread_mutex_lock(&s->mu);
-  struct timespec deadline;
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += STOP_GRACE_SECONDS;
-  while (s->in_flight > 0)
-    if (pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == ETIMEDOUT) break;
-  if (s->in_flight > 0) fhlog(FHLOG_WARN, "%d requests still running; closing them", s->in_flight);
-  pthread_mutex_unlock(&s->mu);
+  int left = wait_in_flight(s, STOP_GRACE_SECONDS);
+  if (left > 0) fhlog(FHLOG_WARN, "%d requests still running; closing them", left);
   /* Writes still queued are answered 503; one being answered ends by its
    * budget.  Their replies are then sent by the workers: a worker must
    * not stop with a connection suspended (MHD). */
   http_exec_abandon(s);
   http_exec_stop(s);
-  pthread_mutex_lock(&s->mu);
-  clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += RESUMED_GRACE_SECONDS;
-  while (s->in_flight > 0)
-    if (pthread_cond_timedwait(&s->idle, &s->mu, &deadline) == ETIMEDOUT) break;
-  pthread_mutex_unlock(&s->mu);
+  wait_in_flight(s, RESUMED_GRACE_SECONDS);
   http_conns_stop(s);
   stop_workers(s);
   if (s->listen_fd >= 0) close(s->listen_fd);

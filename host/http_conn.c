@@ -254,9 +254,14 @@ void http_conn_notify(void *cls, struct MHD_Connection *mc, void **socket_contex
   else conn_closed(cls, socket_context);
 }
 
-void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy) {
+/* The entry MHD keeps with the connection (conn_started); NULL: none. */
+static struct http_conn *conn_of(struct MHD_Connection *mc) {
   const union MHD_ConnectionInfo *ci = mc ? MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
-  struct http_conn *c = ci ? ci->socket_context : NULL;
+  return ci ? ci->socket_context : NULL;
+}
+
+void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy) {
+  struct http_conn *c = conn_of(mc);
   if (!c) return;
   pthread_mutex_lock(&s->conns_mu);
   if (c->busy != busy && !c->away) s->worker_busy[c->worker] += busy ? 1 : -1;
@@ -269,8 +274,7 @@ void http_conn_busy(http_server *s, struct MHD_Connection *mc, int busy) {
 }
 
 void http_conn_away(http_server *s, struct MHD_Connection *mc) {
-  const union MHD_ConnectionInfo *ci = mc ? MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
-  struct http_conn *c = ci ? ci->socket_context : NULL;
+  struct http_conn *c = conn_of(mc);
   if (!c) return;
   pthread_mutex_lock(&s->conns_mu);
   if (c->busy && !c->away) s->worker_busy[c->worker]--;
@@ -279,8 +283,7 @@ void http_conn_away(http_server *s, struct MHD_Connection *mc) {
 }
 
 int http_conn_alone(http_server *s, struct MHD_Connection *mc) {
-  const union MHD_ConnectionInfo *ci = mc ? MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
-  struct http_conn *c = ci ? ci->socket_context : NULL;
+  struct http_conn *c = conn_of(mc);
   if (!c) return 0;
   pthread_mutex_lock(&s->conns_mu);
   int alone = s->worker_conns[c->worker] <= 1;   /* connections admitted to it and not yet started count */

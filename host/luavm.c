@@ -342,6 +342,10 @@ double luavm_set_budget(luavm *vm, double seconds) {
   return old;
 }
 
+double luavm_cap_budget(luavm *vm, double seconds) {
+  return luavm_set_budget(vm, seconds < vm->budget ? seconds : vm->budget);
+}
+
 /* --- JSON <-> Lua ---------------------------------------------------- */
 
 static void push_json(lua_State *L, const json_t *v, int depth) {

@@ -45,6 +45,9 @@ int luavm_pcall(luavm *vm, int nargs, int nresults, fherr *err);
 
 /* Changes the time budget of later calls; returns the previous one. */
 double luavm_set_budget(luavm *vm, double seconds);
+/* Lowers it to `seconds` if it is longer (a call that must be short
+ * whatever the host's budget); returns the one to set back. */
+double luavm_cap_budget(luavm *vm, double seconds);
 
 /* Where `require` looks first for modules (the flows' lib/ snapshots): find
  * returns 1 with the module's path and text (borrowed until the load is

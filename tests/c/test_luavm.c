@@ -59,6 +59,14 @@ static int test_budget(void) {
   fherr_clear(&err);
   /* the state is usable afterwards, with a fresh budget */
   CHECK(run_chunk(vm, "local s = 0 for i = 1, 1000 do s = s + i end", &err) == FH_OK);
+  /* a cap lowers the budget, never raises it, and gives back the one to restore */
+  CHECK(luavm_cap_budget(vm, 5.0) == 0.2);
+  CHECK(luavm_set_budget(vm, 0.2) == 0.2);
+  CHECK(luavm_cap_budget(vm, 0.05) == 0.2);
+  CHECK(run_chunk(vm, "while true do end", &err) == FH_FLOW_ERROR);
+  CHECK(strstr(err.message, "time budget of 0.05 s"));
+  fherr_clear(&err);
+  CHECK(luavm_set_budget(vm, 0.2) == 0.05);
   luavm_free(vm);
   return 0;
 }
