@@ -147,8 +147,9 @@ int data_take_comment(run *r, const ptask *t, const fd_node *n, const json_t *ar
 }
 
 /* The process of a comment request, if a may see it: *pid set.  A task
- * seen only from the queue (its process is not the user's yet) is 403. */
-static int comment_target(engine *e, const fh_actor *a, int64_t *pid, int64_t task_id, fherr *err) {
+ * seen only from the queue (its process is not the user's yet) is 403.
+ * reading: a read's answer (its permission calls bounded), not a write's. */
+static int comment_target(engine *e, const fh_actor *a, int64_t *pid, int64_t task_id, int reading, fherr *err) {
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
   if (task_id && (rc = store_task_process(e->st, task_id, pid, err)))
@@ -158,6 +159,8 @@ static int comment_target(engine *e, const fh_actor *a, int64_t *pid, int64_t ta
     run_free(&r);
     return rc;
   }
+  if (reading) read_budget_begin(e);
+  r.reading = reading;   /* a queue member's :Permission(fn) (rules_may_see_task) */
   int visible = engine_can_see_process(e, a, &r.ps.proc, err);
   if (visible < 0) rc = err && err->code ? err->code : FH_INTERNAL;
   else if (!visible && !task_id) rc = fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)*pid);
@@ -176,7 +179,7 @@ int engine_comments_list(engine *e, const fh_actor *a, int64_t process_id, int64
   *out = NULL;
   int64_t pid = process_id;
   json_t *items = NULL;
-  int rc = comment_target(e, a, &pid, task_id, err);
+  int rc = comment_target(e, a, &pid, task_id, 1, err);
   if (!rc) rc = store_comment_list(e->st, pid, task_id, &items, err);
   if (!rc) *out = json_pack("{s:o}", "items", items);
   return rc;
@@ -187,7 +190,7 @@ int engine_comment_add(engine *e, const fh_actor *a, int64_t process_id, int64_t
   *out = NULL;
   int64_t pid = process_id, id = 0;
   int rc = check_text(text, "text", err);
-  if (!rc) rc = comment_target(e, a, &pid, task_id, err);
+  if (!rc) rc = comment_target(e, a, &pid, task_id, 0, err);
   if (!rc) rc = store_comment_add(e->st, pid, task_id, a->is_system ? 0 : a->id, json_string_value(text), &id, err);
   json_t *items = NULL;
   if (!rc) rc = store_comment_list(e->st, pid, task_id, &items, err);
@@ -205,7 +208,7 @@ int engine_audit_list(engine *e, const fh_actor *a, int64_t process_id, json_t *
   *out = NULL;
   int64_t pid = process_id;
   json_t *items = NULL;
-  int rc = comment_target(e, a, &pid, 0, err);
+  int rc = comment_target(e, a, &pid, 0, 1, err);
   if (!rc) rc = store_audit_list(e->st, pid, &items, err);
   if (!rc) *out = json_pack("{s:o}", "items", items);
   return rc;

@@ -69,7 +69,9 @@ void engine_identity_changed(engine *e);
 #define SUMMARY_PAGE_SECONDS 0.5
 /* The same bounds for the :Permission(fn) calls of a read: which queued
  * tasks a list or the counts show (view_may_take), which start nodes the
- * flows' list offers; past them the answer is no, for that read. */
+ * flows' list offers, whether a queue member may see a task's or a
+ * process's page and which action buttons it shows; past them the answer
+ * is no, for that read.  A write asks within the whole callback budget. */
 #define PERMISSION_SECONDS 0.1
 #define PERMISSION_PAGE_SECONDS 0.5
 const char *summary_cache_get(engine *e, int64_t process_id, int64_t version);   /* NULL: compute it */
@@ -236,6 +238,7 @@ typedef struct run {
   int door_closed;       /* a job's copy: transitions would act on nothing */
   json_t *deliveries;    /* task id -> kept message data, for receivers created now */
   struct run *child;     /* a child process this run started: written in the same transaction */
+  int reading;           /* an answer to a read: its :Permission(fn) calls are bounded (rules_may_do_node) */
 } run;
 
 /* A run on a stored process (loaded) or a new one (run_init_new). */
@@ -360,7 +363,10 @@ void run_merge_form(json_t *dst, const json_t *clean, const json_t *submitted);
 
 /* --- engine_rules.c: the transition rules --------------------------------- */
 
-/* May the run's actor take (assign) tasks of node n?  t may be NULL. */
+/* May the run's actor take (assign) tasks of node n?  t may be NULL.  In a
+ * run that is reading, a :Permission(fn) is asked within PERMISSION_SECONDS
+ * and the answer's calls within PERMISSION_PAGE_SECONDS (read_budget_begin);
+ * past them, no. */
 int rules_may_do_node(run *r, const fd_node *n, ptask *t);
 /* May the run's actor see task t: FH_OK, FH_NOT_FOUND, or a store error. */
 int rules_may_see_task(run *r, ptask *t, const fd_node *n, fherr *err);

@@ -11,18 +11,18 @@
 
 #include <stdio.h>
 
+#include "fhlog.h"
 #include "fhtime.h"
 #include "identity.h"
+#include "luavm.h"
 
 const char *const ENGINE_ACTIONS[A__COUNT] = {"assign", "unassign", "reassign", "execute", "cancel", "undo", "revive"};
 
 /* --- who may ------------------------------------------------------------------ */
 
-int rules_may_do_node(run *r, const fd_node *n, ptask *t) {
+/* Asks the node's :Permission(fn) within the callback budget. */
+static int ask_permission_fn(run *r, const fd_node *n, ptask *t) {
   const fh_actor *a = r->actor;
-  if (a->is_admin || a->is_system) return 1;
-  if (n->permission) return fh_actor_has_perm(a, n->permission);
-  if (!n->permission_fn) return 1;
   act_ctx c;
   run_ctx(r, n, t ? &t->row : NULL, t != NULL, &c);
   json_t *user = fh_actor_to_json(a);
@@ -32,6 +32,36 @@ int rules_may_do_node(run *r, const fd_node *n, ptask *t) {
   fherr_clear(&perr);
   json_decref(user);
   return yes;
+}
+
+/* The same for a read (a page, a list, the counts, the flows' start
+ * buttons): within PERMISSION_SECONDS, and the answer's calls within
+ * PERMISSION_PAGE_SECONDS (since read_budget_begin); past them, no.  A read
+ * asks for every row or button it shows, and one function that loops must
+ * not hold the answer for a whole budget per call. */
+static int ask_permission_fn_bounded(run *r, const fd_node *n, ptask *t) {
+  engine *e = r->e;
+  if (e->permissions_spent >= PERMISSION_PAGE_SECONDS) {
+    static fhlog_rate said;
+    if (fhlog_rate_ok(&said, 60))
+      fhlog(FHLOG_WARN, "the :Permission(fn) calls of one answer took over %.1f s (the last one asked: flow %s);"
+            " what was left to ask was refused in it (said at most once a minute)", PERMISSION_PAGE_SECONDS,
+            r->fd ? r->fd->name : "?");
+    return 0;
+  }
+  double t0 = fhtime_monotonic(), budget = luavm_cap_budget(e->vm, PERMISSION_SECONDS);
+  int ok = ask_permission_fn(r, n, t);
+  luavm_set_budget(e->vm, budget);
+  e->permissions_spent += fhtime_monotonic() - t0;
+  return ok;
+}
+
+int rules_may_do_node(run *r, const fd_node *n, ptask *t) {
+  const fh_actor *a = r->actor;
+  if (a->is_admin || a->is_system) return 1;
+  if (n->permission) return fh_actor_has_perm(a, n->permission);
+  if (!n->permission_fn) return 1;
+  return r->reading ? ask_permission_fn_bounded(r, n, t) : ask_permission_fn(r, n, t);
 }
 
 /* The actor owns a task of the process as it was read: a task's owner has

@@ -10,8 +10,6 @@
 
 #include <stdio.h>
 
-#include "fhlog.h"
-#include "fhtime.h"
 
 /* --- JSON views ---------------------------------------------------------- */
 
@@ -167,26 +165,6 @@ void read_budget_begin(engine *e) {
   e->permissions_spent = 0;
 }
 
-/* rules_may_do_node for a read (a list, the counts, the flows' start
- * buttons): its :Permission(fn) within PERMISSION_SECONDS, and the read's
- * calls within PERMISSION_PAGE_SECONDS; past them, no. */
-static int read_may_do(run *r, const fd_node *n, ptask *t) {
-  engine *e = r->e;
-  if (e->permissions_spent >= PERMISSION_PAGE_SECONDS) {
-    static fhlog_rate said;
-    if (fhlog_rate_ok(&said, 60))
-      fhlog(FHLOG_WARN, "the :Permission(fn) calls of one answer took over %.1f s (the last one asked: flow %s);"
-            " what was left to ask was refused in it (said at most once a minute)", PERMISSION_PAGE_SECONDS,
-            r->fd ? r->fd->name : "?");
-    return 0;
-  }
-  double t0 = fhtime_monotonic(), budget = luavm_cap_budget(e->vm, PERMISSION_SECONDS);
-  int ok = rules_may_do_node(r, n, t);
-  luavm_set_budget(e->vm, budget);
-  e->permissions_spent += fhtime_monotonic() - t0;
-  return ok;
-}
-
 int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
@@ -213,10 +191,11 @@ int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
     json_t *starts = json_array();
     run r;
     if (fd) run_init_new(&r, e, a, fd);
+    r.reading = 1;
     for (int j = 0; fd && j < fd->nnodes; j++) {
       const fd_node *n = &fd->nodes[j];
       if (n->kind != NODE_START && n->kind != NODE_START_FUNCTION) continue;
-      int can = n->kind == NODE_START ? read_may_do(&r, n, NULL) : engine_is_manager(a, fe->name);
+      int can = n->kind == NODE_START ? rules_may_do_node(&r, n, NULL) : engine_is_manager(a, fe->name);
       json_array_append_new(starts, json_pack("{s:s, s:s, s:s, s:b}", "name", n->name, "title", n->title, "type",
                                               node_kind_name(n->kind), "can_start", can));
     }
@@ -263,9 +242,10 @@ int view_may_take(engine *e, const fh_actor *a, st_task *t) {
   run r;
   int ok = 0;
   if (!run_init_one(&r, e, a, t, NULL)) {
+    r.reading = 1;
     const fd_node *node = r.fd ? flowdef_node(r.fd, node_part(t->flow_task)) : NULL;
     ptask *mine = pstate_task(&r.ps, t->id);
-    ok = node && mine && read_may_do(&r, node, mine);
+    ok = node && mine && rules_may_do_node(&r, node, mine);
   }
   run_free(&r);
   return ok;
@@ -375,6 +355,8 @@ int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out,
     run_free(&r);
     return rc;
   }
+  read_budget_begin(e);
+  r.reading = 1;   /* whether a may see it, and its action buttons */
   ptask *t = pstate_task(&r.ps, task_id);
   const fd_node *n = t && r.fd ? flowdef_node(r.fd, node_part(t->row.flow_task)) : NULL;
   rc = t ? rules_may_see_task(&r, t, n, err) : fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
@@ -390,7 +372,12 @@ int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out,
 static int candidate_of(engine *e, const fh_actor *a, int64_t process_id) {
   run r;
   fherr ignored = {0};
-  int yes = !run_init(&r, e, a, process_id, &ignored) && rules_is_candidate(&r);
+  int yes = 0;
+  if (!run_init(&r, e, a, process_id, &ignored)) {
+    read_budget_begin(e);
+    r.reading = 1;
+    yes = rules_is_candidate(&r);
+  }
   run_free(&r);
   fherr_clear(&ignored);
   return yes;

@@ -11,6 +11,7 @@
  * in shared memory) and on a copy of the database and WAL files without
  * the -shm, which SQLite must recover from the WAL file's frames alone. */
 #include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -248,6 +249,7 @@ enum { WRITERS = 3, READERS = 2, TXNS = 60, K_ROWS = 5 };
 typedef struct worker {
   const char *path;
   int id, failures, reads, stop;
+  const int *first_reads;   /* a writer: the first reader's count */
 } worker;
 
 static void *writer_main(void *p) {
@@ -257,6 +259,9 @@ static void *writer_main(void *p) {
     w->failures++;
     return NULL;
   }
+  /* the writes begin once a reader reads: on a loaded machine the readers'
+   * threads were not scheduled before the last write, and read nothing */
+  while (!__atomic_load_n(w->first_reads, __ATOMIC_SEQ_CST)) sched_yield();
   for (int i = 0; i < TXNS; i++) w->failures += write_txn(db, w->id * 1000 + i, K_ROWS, 1) != 0;
   sqlite3_close(db);
   return NULL;
@@ -272,7 +277,7 @@ static void *reader_main(void *p) {
   while (!__atomic_load_n(&w->stop, __ATOMIC_SEQ_CST)) {
     long long n = query_int(db, CONSISTENT);
     if (n < 0) w->failures++;
-    w->reads++;
+    __atomic_add_fetch(&w->reads, 1, __ATOMIC_SEQ_CST);
   }
   sqlite3_close(db);
   return NULL;
@@ -287,10 +292,10 @@ static int test_concurrent_commits(void) {
   CHECK(db && make_schema(db) == SQLITE_OK);
   worker ws[WRITERS + READERS];
   pthread_t th[WRITERS + READERS];
-  for (int i = 0; i < WRITERS + READERS; i++) {
-    ws[i] = (worker){.path = path, .id = i + 1};
+  for (int i = 0; i < WRITERS + READERS; i++)
+    ws[i] = (worker){.path = path, .id = i + 1, .first_reads = &ws[WRITERS].reads};
+  for (int i = 0; i < WRITERS + READERS; i++)
     pthread_create(&th[i], NULL, i < WRITERS ? writer_main : reader_main, &ws[i]);
-  }
   for (int i = 0; i < WRITERS; i++) pthread_join(th[i], NULL);
   for (int i = WRITERS; i < WRITERS + READERS; i++) {
     __atomic_store_n(&ws[i].stop, 1, __ATOMIC_SEQ_CST);

@@ -207,4 +207,52 @@ describe("a :Permission(fn) that does not end", function()
     for _, node in ipairs(flows[1].start_nodes) do can[node.name] = node.can_start end
     assert.same({ start = true, begin = false }, can)
   end)
+
+  -- One task's or one process's page asks the function too: whether a user who took no
+  -- part may see it (a queue member), and which action buttons it shows.  Each call had a
+  -- whole budget (5 s here) before.
+  it("costs a task's page and a process's page at most half a second", function()
+    local dir = H.tmpdir()
+    local host
+    finally(function()
+      if host then host:close() end
+      os.execute("rm -rf '" .. dir .. "'")
+    end)
+    H.write(dir .. "/stuck.lua", STUCK)
+    host = H.open { flows = dir, budget = 5, users = { ann = { perms = { "stuck.start" } }, bob = {} } }
+    local open = host:start("stuck", "start", { open = true }, { as = "ann" })
+    local stuck = host:start("stuck", "start", {}, { as = "ann" })
+    local function take_task(r)
+      for _, t in ipairs(r.tasks) do if t.node == "take" then return t.id end end
+    end
+    local function timed(what, fn)
+      local t = os.clock()
+      local out = fn()
+      local took = os.clock() - t
+      assert.is_true(took < 2, string.format("%s took %.2f s of CPU", what, took))
+      return out
+    end
+    -- ann started both: she sees them; the buttons ask whether she may take the task
+    local page = timed("a task's page", function() return host:task(take_task(stuck), { as = "ann" }) end)
+    assert.equal(stuck.process.id, page.task.process_id)
+    assert.same({}, page.actions)
+    page = timed("a task's page", function() return host:task(take_task(open), { as = "ann" }) end)
+    assert.same({ "assign" }, page.actions)
+    -- bob took no part: he sees a process only as its NEW task's candidate, which he is for
+    -- the open one (the function says yes at once) and is not, in time, for the stuck one
+    timed("a process's page", function()
+      H.refused("not_found", function() host:process(stuck.process.id, { as = "bob" }) end)
+    end)
+    timed("a task's page", function()
+      H.refused("not_found", function() host:task(take_task(stuck), { as = "bob" }) end)
+    end)
+    assert.equal(open.process.id, timed("a process's page", function()
+      return host:process(open.process.id, { as = "bob" })
+    end).process.id)
+    assert.same({ "assign" }, timed("a task's page", function()
+      return host:task(take_task(open), { as = "bob" })
+    end).actions)
+    -- a write still asks within the whole budget: bob takes the open task
+    assert.equal("ASSIGNED", host:assign(take_task(open), { as = "bob" }).task.status)
+  end)
 end)
