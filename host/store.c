@@ -1404,14 +1404,8 @@ int store_login_failure_forget(store *st, const char *name, const char *addr, fh
  * for the write lock (then the connection's own busy timeout is back). */
 static int probe_write(store *st, int wait_ms) {
   dbc *db = st->own.db;
-  sqlite3 *lite = db->kind == DB_KIND_SQLITE ? db->lite : NULL;
-  int saved = 5000;
-  if (lite) {
-    dbs *q = NULL;
-    if (dbs_prepare(db, -1, "PRAGMA busy_timeout", &q) == DB_OK && dbs_step(q) == DB_ROW) saved = dbs_col_int(q, 0);
-    dbs_finalize(q);
-    sqlite3_busy_timeout(lite, wait_ms);
-  }
+  int lite = db->kind == DB_KIND_SQLITE;
+  int saved = dbc_busy_wait(db, wait_ms);
   char now[FH_TIME_LEN];
   fhtime_now(now);
   int rc = dbc_exec(db, lite ? "BEGIN IMMEDIATE" : "BEGIN");
@@ -1428,7 +1422,7 @@ static int probe_write(store *st, int wait_ms) {
     if (rc == DB_OK) rc = DB_ERROR;
   }
   if (!dbc_autocommit(db)) dbc_exec(db, "ROLLBACK");
-  if (lite) sqlite3_busy_timeout(lite, saved);
+  dbc_busy_wait(db, saved);
   return rc;
 }
 

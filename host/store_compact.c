@@ -57,7 +57,7 @@ static int rewrite(dbc *c, int page_size, fherr *err) {
    * connection has the file open.  Not waited for: a checkpoint that
    * waited for a running server's readers would hold the WAL's write lock
    * meanwhile, and stall that server's writes. */
-  sqlite3_busy_timeout(c->lite, 0);
+  dbc_busy_wait(c, 0);
   if (one_value(c, "PRAGMA journal_mode = DELETE", NULL, mode, sizeof mode) != DB_OK || strcmp(mode, "delete"))
     return fherr_set(err, FH_BUSY, IN_USE);
   char sql[64];

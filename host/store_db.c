@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "fhtime.h"
 #include "metrics_db.h"
 #include "pqlib.h"
 #include "store_walbuf.h"
@@ -65,6 +66,32 @@ int dbc_open(const char *url, dbc **out, char *msg, size_t cap) {
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, walbuf_vfs_name());
   if (rc != SQLITE_OK) snprintf(msg, cap, "%s", c->lite ? sqlite3_errmsg(c->lite) : sqlite3_errstr(rc));
   return rc;
+}
+
+/* SQLite's own busy timeout adds up the sleeps it asks for, not the time
+ * that passes: on a loaded machine every sleep lasts longer than asked,
+ * and a write waited well past its 5 s for a lock another program held (a
+ * test saw it succeed after 7 s).  This one reads the clock.  count is 0
+ * at the first call of each wait (SQLite counts the calls per lock). */
+static int busy_wait(void *arg, int count) {
+  static const int sleep_ms[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+  dbc *c = arg;
+  double now = fhtime_monotonic();
+  if (count == 0) c->busy_since = now;
+  double left_ms = c->busy_ms - (now - c->busy_since) * 1e3;
+  if (left_ms <= 0) return 0;
+  int ms = count < (int)(sizeof sleep_ms / sizeof sleep_ms[0]) ? sleep_ms[count] : 100;
+  if (ms > left_ms) ms = (int)left_ms + 1;
+  sqlite3_sleep(ms);
+  return 1;
+}
+
+int dbc_busy_wait(dbc *c, int ms) {
+  int was = c->busy_ms;
+  if (c->kind != DB_KIND_SQLITE) return was;
+  c->busy_ms = ms > 0 ? ms : 0;
+  sqlite3_busy_handler(c->lite, c->busy_ms ? busy_wait : NULL, c);
+  return was;
 }
 
 void dbc_close(dbc *c) {

@@ -61,6 +61,8 @@ typedef struct dbc {
   struct dbs *sent[DBC_SENT_MAX];
   uint64_t statements;      /* executions on this connection (also metrics_db.h, per backend) */
   uint64_t round_trips;     /* PG: requests answered by the server (executions, prepares, describes) */
+  int busy_ms;              /* SQLite: how long a statement waits for a lock (dbc_busy_wait) */
+  double busy_since;        /* SQLite: when the current wait began (monotonic seconds) */
 } dbc;
 
 /* A statement.  On PostgreSQL the parameters are kept as text until the
@@ -100,6 +102,11 @@ int64_t dbc_changes(dbc *c);
 int64_t dbc_last_insert_id(dbc *c);
 /* 1 outside a transaction. */
 int dbc_autocommit(dbc *c);
+/* SQLite: a statement that finds the database locked by another connection
+ * retries for up to ms milliseconds of the clock, then fails DB_BUSY (0: at
+ * once).  Returns the wait it replaces.  PostgreSQL: nothing (its
+ * lock_timeout is a session setting, store_writer.c). */
+int dbc_busy_wait(dbc *c, int ms);
 int dbc_errcode(dbc *c);
 /* 1 when the last failure was a unique or primary key constraint (an id or
  * a unique parent task taken), 0 for any other (a foreign key: a row it

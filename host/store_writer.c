@@ -97,7 +97,7 @@ static int conn_open(store *st, conn *c, const char *path, const store_options *
     return rc;
   }
   sqlite3_extended_result_codes(c->db->lite, 0);
-  sqlite3_busy_timeout(c->db->lite, wait_ms);
+  dbc_busy_wait(c->db, wait_ms);
   /* 2 KiB pages for a new database file (an existing one keeps its own):
    * a commit writes every page it touched whole into the WAL, and SQLite
    * checksums and copies each; an automatic process touches ~7 pages, so

@@ -4,8 +4,10 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "fhtime.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_internal.h"   /* the writer's sync counters (deferred_sync) */
@@ -2164,6 +2166,60 @@ static int test_process_list_shapes(void) {
   return 0;
 }
 
+/* --- waiting for another program's lock (dbc_busy_wait) ------------------ */
+
+typedef struct lock_holder {
+  dbc *c;
+  double hold;   /* seconds */
+} lock_holder;
+
+static void *release_later(void *p) {
+  lock_holder *h = p;
+  struct timespec ts = {(time_t)h->hold, (long)((h->hold - (time_t)h->hold) * 1e9)};
+  nanosleep(&ts, NULL);
+  dbc_exec(h->c, "COMMIT");
+  return NULL;
+}
+
+/* A SQLite write that finds the file locked by another connection waits
+ * for the lock for the time given, by the clock, then fails busy; it gets
+ * the lock as soon as it is let go; 0 fails at once. */
+static int test_busy_wait(void) {
+  char path[] = "/tmp/flowhost-busy-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  dbc *a = NULL, *b = NULL;
+  char msg[256];
+  CHECK(dbc_open(path, &a, msg, sizeof msg) == DB_OK && dbc_open(path, &b, msg, sizeof msg) == DB_OK);
+  CHECK(dbc_exec(a, "PRAGMA journal_mode = WAL; CREATE TABLE t(v INTEGER)") == DB_OK);
+  CHECK(dbc_exec(a, "BEGIN IMMEDIATE") == DB_OK);
+  CHECK(dbc_busy_wait(b, 300) == 0);   /* a new connection does not wait */
+  double t0 = fhtime_monotonic();
+  CHECK(dbc_exec(b, "BEGIN IMMEDIATE") == DB_BUSY);
+  double took = fhtime_monotonic() - t0;
+  CHECK(took >= 0.3 && took < 1.5);
+  CHECK(dbc_busy_wait(b, 0) == 300);
+  t0 = fhtime_monotonic();
+  CHECK(dbc_exec(b, "BEGIN IMMEDIATE") == DB_BUSY);
+  CHECK(fhtime_monotonic() - t0 < 0.1);
+  /* let go after 0.2 s: a wait of 10 s ends then */
+  dbc_busy_wait(b, 10000);
+  lock_holder h = {a, 0.2};
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, release_later, &h) == 0);
+  t0 = fhtime_monotonic();
+  int rc = dbc_exec(b, "BEGIN IMMEDIATE");
+  took = fhtime_monotonic() - t0;
+  pthread_join(th, NULL);
+  CHECK(rc == DB_OK && took >= 0.15 && took < 5);
+  CHECK(dbc_exec(b, "INSERT INTO t VALUES (1); COMMIT") == DB_OK);
+  dbc_close(a);
+  dbc_close(b);
+  test_remove_db(path);
+  return 0;
+}
+
 static const test_case TESTS[] = {
     {"messages", test_messages},
     {"group_commit", test_group_commit},
@@ -2178,6 +2234,7 @@ static const test_case TESTS[] = {
     {"stale_version", test_stale_version},
     {"ids_after_lock", test_ids_after_lock},
     {"process_list_shapes", test_process_list_shapes},
+    {"busy_wait", test_busy_wait},
     {"error_list", test_error_list},
     {"all_few", test_all_few},
     {"all_few_or_walk", test_all_few_or_walk},

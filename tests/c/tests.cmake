@@ -12,7 +12,8 @@ endfunction()
 add_c_tests(store schema users_and_permissions process_and_tasks stale_version ids_after_lock token_prefixes join_lookup
             job_lease rollback_and_rename task_lists group_commit deferred_sync combined_writes combined_rerun
             messages list_rows list_owner audit_by_process checkpoints_beside queue_walk due_parts
-            process_list_shapes error_list all_few all_few_or_walk all_status inbox_flow archive_flow date_pages)
+            process_list_shapes error_list all_few all_few_or_walk all_status inbox_flow archive_flow date_pages
+            busy_wait)
 add_c_tests(concurrency split_join_race job_workers_race hosts_take_turns hosts_race_unlocked task_lock_order)
 add_c_tests(luavm error_location budget memory_limit_steps json_round_trip pool flow_loader)
 # Flows loaded into an engine's Lua state on first use (host/engine.c).
