@@ -28,7 +28,7 @@
 #include "jobs.h"
 #include "metrics.h"
 
-#define STOP_GRACE_SECONDS 10
+#define STOP_GRACE_SECONDS 10   /* http_options.stop_grace's default */
 /* then, for the replies of writes the executors finished meanwhile */
 #define RESUMED_GRACE_SECONDS 2
 #define MAX_SVGS 256
@@ -559,7 +559,7 @@ void http_stop(http_server *s) {
   /* Stop accepting; let requests in flight finish (their responses say
    * "Connection: close"); then stop the pool. */
   http_quiesce(s);
-  int left = wait_in_flight(s, STOP_GRACE_SECONDS);
+  int left = wait_in_flight(s, s->opt.stop_grace > 0 ? s->opt.stop_grace : STOP_GRACE_SECONDS);
   if (left > 0) fhlog(FHLOG_WARN, "%d requests still running; closing them", left);
   /* Writes still queued are answered 503; one being answered ends by its
    * budget.  Their replies are then sent by the workers: a worker must

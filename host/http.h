@@ -43,6 +43,8 @@ typedef struct http_options {
   int metrics_only;          /* serves GET /metrics alone, without authentication (--metrics-listen) */
   int index_elsewhere;       /* job workers re-index search fields after a reload: requests never do */
   struct token_uses *token_uses;   /* shared, not owned: where sign-ins by token are noted (NULL: nowhere) */
+  int stop_grace;            /* seconds http_stop lets the requests in flight run, writes queued for an
+                                executor among them, before those still queued are answered 503; default 10 */
 } http_options;
 
 typedef struct http_server http_server;

@@ -133,11 +133,20 @@ void http_exec_abandon(http_server *s) {
   http_exec *x = s->exec;
   if (!x) return;
   pthread_mutex_lock(&x->mu);
-  int queued = 0;
-  for (http_req *r = x->head; r; r = r->exec_next) queued++;
-  x->abandon = 1;
+  http_req *queued = x->head;
+  x->head = x->tail = NULL;
+  x->abandon = 1;   /* and any write that comes after this */
   pthread_mutex_unlock(&x->mu);
-  if (queued) fhlog(FHLOG_WARN, "%d queued writes answered 503 (stopping)", queued);
+  /* answered here, now: the executors may all be inside long callbacks */
+  int n = 0;
+  while (queued) {
+    http_req *r = queued;
+    queued = r->exec_next;
+    metrics_http_writes(-1, 0);
+    answer(r, 1);
+    n++;
+  }
+  if (n) fhlog(FHLOG_WARN, "%d queued writes answered 503 (stopping)", n);
 }
 
 void http_exec_stop(http_server *s) {

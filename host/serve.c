@@ -258,6 +258,12 @@ static flowreg *new_flows(const cli_globals *g, fherr *err) {
  * a crash would: nothing half-done is committed, and jobs under way run
  * again once their lease expires. */
 #define SHUTDOWN_LIMIT 8
+/* The requests in flight get this long; then writes still queued for an
+ * executor are answered 503 (nothing of them written: the client may send
+ * them again to a host that runs) instead of being cut off by the limit
+ * with no answer at all, and the write being answered has the rest of
+ * the limit to end by its budget. */
+#define SHUTDOWN_WRITES_GRACE 5
 
 static void *shutdown_watchdog(void *arg) {
   (void)arg;
@@ -352,7 +358,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
                      .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .access_log = 1,
                      .budget_seconds = o.budget, .jobs = pool, .request_timeout = (unsigned)o.request_timeout,
                      .conn_limit = (unsigned)o.max_connections, .per_ip_limit = (unsigned)o.per_address,
-                     .token_uses = uses,
+                     .token_uses = uses, .stop_grace = SHUTDOWN_WRITES_GRACE,
                      .index_elsewhere = o.jobs > 0};
   raise_fd_limit(o.max_connections ? o.max_connections : 1024);
   if (http_start(&ho, &srv, &err)) goto out;

@@ -412,6 +412,55 @@ describe("SIGTERM during a stuck callback", function()
     assert(ok, err)
   end)
 
+  -- A write queued for the only executor behind the stuck one: serve gives the requests in
+  -- flight 5 s, then answers the queued write 503 (it was not run) without waiting for the
+  -- stuck one, which its budget ends before the shutdown limit (8 s).
+  it("answers a write queued behind it 503 after 5 s, not run; the stuck one ends by its budget: exit 0", function()
+    local srv = server("--budget 6.5 --threads 1 --metrics-listen 127.0.0.1:0")
+    local ok, err = pcall(function()
+      local api = srv:bearer("alice")
+      local other = connect(srv.port)   -- kept alive on the only worker: the writes go to the executor
+      assert(other:send(kept(api:text("GET", "/api/health"))))
+      assert.equal(200, (answer_on(other)))
+      local stuck = send_runaway(srv, api)
+      assert.equal(1, executor_writes(srv, "running"))
+      assert(other:send(kept(start_text(api, "return 7"))))
+      C.eventually(function() return executor_writes(srv, "queued") == 1 end, "the write queued")
+      local t0 = socket.gettime()
+      os.execute("kill -TERM " .. srv.pid)
+      srv.stopped = true
+      local status, body = answer_on(other)
+      local took = socket.gettime() - t0
+      assert.equal(503, status, body)
+      local e = C.json_decode(body).error
+      assert.equal("busy", e.code)
+      assert.equal("the server is stopping; the request was not run", e.message)
+      assert.is_true(took > 4.5 and took < 6, string.format("the queued write was answered after %.2f s", took))
+      stuck:settimeout(0)
+      assert.is_nil((stuck:receive(1)), "the stuck write was answered before the queued one")
+      stuck:settimeout(30)
+      e = C.assert_error(receive(stuck), 422, "flow_error")
+      assert.matches("time budget of 6.5 s exceeded", e.message, 1, true)
+      other:close()
+      local left = C.wait_exit(srv.pid, 10)
+      assert.is_truthy(left, "the server did not end")
+      local rc
+      for _ = 1, 600 do
+        rc = C.read_file(srv.rcfile)
+        if rc then break end
+        socket.sleep(0.05)
+      end
+      assert.equal(0, tonumber(rc))
+      local log = srv:stop_clean()
+      assert.matches("1 queued writes answered 503 (stopping)", log, 1, true)
+      local out = C.cli(srv.db, FLOWS, "processes --flow probe")
+      assert.is_nil(out:find('"id"', 1, true), "a process was written: " .. out)
+      io.stderr:write(string.format("\n  the queued write answered 503 %.2f s after SIGTERM\n", took))
+    end)
+    srv:cleanup()
+    assert(ok, err)
+  end)
+
   it("stops the server within 10 s even when the budget is longer: exit 1, nothing written", function()
     local srv = server("--budget 60")
     local ok, err = pcall(function()
