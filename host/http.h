@@ -30,6 +30,7 @@ typedef struct http_options {
   int port;                  /* 0: the system picks a free port (see http_port) */
   const char *web_dir;       /* static files; NULL or missing: only /api is served */
   int threads;               /* pool size; default 4 */
+  int executors;             /* threads answering writes (http_exec.c); default: threads */
   size_t max_body;           /* bytes; default 1 MiB */
   unsigned conn_timeout;     /* seconds of inactivity; default 30 */
   unsigned request_timeout;  /* seconds to deliver a whole request (headers and body); default 15 */

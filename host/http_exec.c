@@ -78,15 +78,16 @@ static void *executor_main(void *arg) {
 }
 
 int http_exec_start(http_server *s, fherr *err) {
+  int n = s->opt.executors > 0 ? s->opt.executors : s->nworkers;
   http_exec *x = calloc(1, sizeof *x);
-  if (!x || !(x->threads = calloc((size_t)s->nworkers, sizeof *x->threads))) {
+  if (!x || !(x->threads = calloc((size_t)n, sizeof *x->threads))) {
     free(x);
     return fherr_set(err, FH_INTERNAL, "out of memory");
   }
   pthread_mutex_init(&x->mu, NULL);
   pthread_cond_init(&x->ready, NULL);
   s->exec = x;
-  for (int i = 0; i < s->nworkers; i++) {
+  for (int i = 0; i < n; i++) {
     if (pthread_create(&x->threads[i], NULL, executor_main, x)) {
       http_exec_stop(s);
       return fherr_set(err, FH_INTERNAL, "cannot start the executor threads");

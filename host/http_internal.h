@@ -207,7 +207,8 @@ void http_accept_stop(http_server *s);
 
 /* --- http_exec.c ----------------------------------------------------------- */
 
-/* Starts one executor thread per worker; stops them: a request queued after
+/* Starts the executor threads (http_options.executors, default one per
+ * worker); stops them: a request queued after
  * http_exec_abandon is answered 503 without being run, one being answered
  * is waited for; once stopped, writes are answered on their workers.
  * http_exec_free (after the workers stopped) frees what is left. */

@@ -31,7 +31,7 @@
 
 static const char SERVE_USAGE[] =
     "usage: flowhost serve [--flows DIR] [--db FILE] [--listen HOST:PORT] [--web DIR] [--threads N] [--jobs N]\n"
-    "                     [--metrics-listen HOST:PORT] [--metrics-max-age S] [--index-upkeep S]\n"
+    "                     [--executors N] [--metrics-listen HOST:PORT] [--metrics-max-age S] [--index-upkeep S]\n"
     "\n"
     "  --flows DIR        flow files (default: flows)\n"
     "  --db FILE          SQLite database (default: flowhost.db); a postgresql:// URL: PostgreSQL\n"
@@ -39,6 +39,8 @@ static const char SERVE_USAGE[] =
     "  --web DIR          static files of the web UI (default: web)\n"
     "  --threads N        HTTP worker threads (default: 4); each new connection goes to the one\n"
     "                     that holds the fewest, avoiding one inside a long callback\n"
+    "  --executors N      threads answering the API's writes of workers that hold other connections\n"
+    "                     too (default: --threads): as many writes' callbacks run at once\n"
     "  --name NAME        this host's name in GET /api/flows' list of the hosts serving each flow\n"
     "                     (default: HOSTNAME:PORT; each host on one database needs its own)\n"
     "  --jobs N           background job workers (default: 1; 0 runs no jobs)\n"
@@ -72,6 +74,7 @@ typedef struct serve_opts {
   int port;
   const char *web_dir;
   int threads;
+  int executors;   /* 0: as many as threads */
   int jobs;
   double budget;
   double lease_grace;
@@ -184,6 +187,8 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o) {
       o->web_dir = value;
     } else if (!strcmp(name, "threads")) {
       if (!parse_int(value, 1, 256, &o->threads)) return serve_usage("--threads must be from 1 to 256");
+    } else if (!strcmp(name, "executors")) {
+      if (!parse_int(value, 1, 256, &o->executors)) return serve_usage("--executors must be from 1 to 256");
     } else if (!strcmp(name, "jobs")) {
       if (!parse_int(value, 0, 256, &o->jobs)) return serve_usage("--jobs must be from 0 to 256");
     } else if (!strcmp(name, "budget")) {
@@ -355,7 +360,7 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   if (jobs_start(&jo, &pool, &err)) goto out;
 
   http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
-                     .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .access_log = 1,
+                     .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .executors = o.executors, .access_log = 1,
                      .budget_seconds = o.budget, .jobs = pool, .request_timeout = (unsigned)o.request_timeout,
                      .conn_limit = (unsigned)o.max_connections, .per_ip_limit = (unsigned)o.per_address,
                      .token_uses = uses, .stop_grace = SHUTDOWN_WRITES_GRACE,

@@ -266,6 +266,27 @@ describe("one worker and a write inside a long callback", function()
   end)
 end)
 
+describe("serve --executors", function()
+  it("runs as many writes' callbacks at once, beside one worker", function()
+    with_server("--budget 2 --threads 1 --executors 2 --metrics-listen 127.0.0.1:0", function(srv)
+      local api = srv:bearer("alice")
+      local held = connect(srv.port)   -- kept alive on the only worker: the writes go to the executors
+      assert(held:send(kept(api:text("GET", "/api/health"))))
+      assert.equal(200, (answer_on(held)))
+      local t0 = socket.gettime()
+      local one = send(srv.port, start_text(api, RUNAWAY))
+      local two = send(srv.port, start_text(api, RUNAWAY))
+      C.eventually(function() return executor_writes(srv, "running") == 2 end, "both writes running")
+      assert.equal(0, executor_writes(srv, "queued"))
+      for _, s in ipairs { one, two } do C.assert_error(receive(s), 422, "flow_error") end
+      -- side by side: both within one budget (one after the other would take two)
+      local took = socket.gettime() - t0
+      assert.is_true(took < 3.5, string.format("the two runaways took %.2f s", took))
+      held:close()
+    end)
+  end)
+end)
+
 describe("a write on an executor", function()
   it("is answered before the request its client sent behind it; a client gone meanwhile harms nothing", function()
     local log = with_server("--budget 1 --threads 1 --metrics-listen 127.0.0.1:0", function(srv)
