@@ -71,6 +71,15 @@ local function connect(port)
   return s
 end
 
+-- A connection kept alive on a worker, answered once (GET /api/health): with --threads 1 the
+-- writes of other connections go to the executors, the worker holding this one too.
+local function hold_worker(srv, api)
+  local s = connect(srv.port)
+  assert(s:send(kept(api:text("GET", "/api/health"))))
+  assert.equal(200, (answer_on(s)))
+  return s
+end
+
 -- The text of GET /metrics of a server started with --metrics-listen.
 local function metrics_of(srv)
   local mport = tonumber(srv.stdout:match("metrics on http://127%.0%.0%.1:(%d+)/metrics"))
@@ -102,11 +111,24 @@ local function with_server(args, fn)
   return log
 end
 
--- SIGTERM now; waits up to `limit` s for the server to end; returns its exit code (once the
--- shell around it has written it down) and the seconds the server itself took to end.
-local function terminate(srv, limit)
+-- Runs fn(srv) against a server of its own that the test stops itself (SIGTERM), then removes
+-- its folder.
+local function with_stopping_server(args, fn)
+  local srv = server(args)
+  local ok, err = pcall(fn, srv)
+  srv:cleanup()
+  assert(ok, err)
+end
+
+-- SIGTERM now, to a server that stops by itself.
+local function sigterm(srv)
   os.execute("kill -TERM " .. srv.pid)
   srv.stopped = true
+end
+
+-- Waits up to `limit` s for the server to end; returns its exit code (once the shell around
+-- it has written it down) and the seconds the server itself took to end.
+local function exit_code(srv, limit)
   local took = C.wait_exit(srv.pid, limit) or limit
   for _ = 1, 600 do
     local rc = C.read_file(srv.rcfile)
@@ -114,6 +136,18 @@ local function terminate(srv, limit)
     socket.sleep(0.05)
   end
   return nil, took
+end
+
+-- SIGTERM now; then exit_code.
+local function terminate(srv, limit)
+  sigterm(srv)
+  return exit_code(srv, limit)
+end
+
+-- The probe flow has no process in the server's database.
+local function no_probe_written(srv)
+  local out = C.cli(srv.db, FLOWS, "processes --flow probe")
+  assert.is_nil(out:find('"id"', 1, true), "a process was written: " .. out)
 end
 
 -- Sends the runaway on a connection of its own; returns once a thread of the server is
@@ -270,9 +304,7 @@ describe("serve --executors", function()
   it("runs as many writes' callbacks at once, beside one worker", function()
     with_server("--budget 2 --threads 1 --executors 2 --metrics-listen 127.0.0.1:0", function(srv)
       local api = srv:bearer("alice")
-      local held = connect(srv.port)   -- kept alive on the only worker: the writes go to the executors
-      assert(held:send(kept(api:text("GET", "/api/health"))))
-      assert.equal(200, (answer_on(held)))
+      local held = hold_worker(srv, api)
       local t0 = socket.gettime()
       local one = send(srv.port, start_text(api, RUNAWAY))
       local two = send(srv.port, start_text(api, RUNAWAY))
@@ -292,10 +324,8 @@ describe("a write on an executor", function()
     local log = with_server("--budget 1 --threads 1 --metrics-listen 127.0.0.1:0", function(srv)
       local api = srv:bearer("alice")
       local function running() return executor_writes(srv, "running") end
-      -- another connection on the only worker: its writes go to the executor
-      local other = connect(srv.port)
-      assert(other:send(kept(api:text("GET", "/api/health"))))
-      assert.equal(200, (answer_on(other)))
+      -- another connection on the only worker: the writes go to the executor
+      local other = hold_worker(srv, api)
       -- a write and a read sent at once on one connection (pipelined): MHD may hold the
       -- read's bytes already while the write's connection is suspended
       local s = connect(srv.port)
@@ -416,8 +446,7 @@ end)
 
 describe("SIGTERM during a stuck callback", function()
   it("stops the server when the callback's budget ends: the request is answered, exit 0", function()
-    local srv = server("--budget 3")
-    local ok, err = pcall(function()
+    with_stopping_server("--budget 3", function(srv)
       local stuck = send_runaway(srv)
       local rc, took = terminate(srv, 15)
       assert.is_true(took < 10, string.format("the server took %.2f s to stop", took))
@@ -429,27 +458,21 @@ describe("SIGTERM during a stuck callback", function()
       assert.matches("SIGTERM received", log)
       io.stderr:write(string.format("\n  budget 3 s: the server stopped %.2f s after SIGTERM\n", took))
     end)
-    srv:cleanup()
-    assert(ok, err)
   end)
 
   -- A write queued for the only executor behind the stuck one: serve gives the requests in
   -- flight 5 s, then answers the queued write 503 (it was not run) without waiting for the
   -- stuck one, which its budget ends before the shutdown limit (8 s).
   it("answers a write queued behind it 503 after 5 s, not run; the stuck one ends by its budget: exit 0", function()
-    local srv = server("--budget 6.5 --threads 1 --metrics-listen 127.0.0.1:0")
-    local ok, err = pcall(function()
+    with_stopping_server("--budget 6.5 --threads 1 --metrics-listen 127.0.0.1:0", function(srv)
       local api = srv:bearer("alice")
-      local other = connect(srv.port)   -- kept alive on the only worker: the writes go to the executor
-      assert(other:send(kept(api:text("GET", "/api/health"))))
-      assert.equal(200, (answer_on(other)))
+      local other = hold_worker(srv, api)
       local stuck = send_runaway(srv, api)
       assert.equal(1, executor_writes(srv, "running"))
       assert(other:send(kept(start_text(api, "return 7"))))
       C.eventually(function() return executor_writes(srv, "queued") == 1 end, "the write queued")
       local t0 = socket.gettime()
-      os.execute("kill -TERM " .. srv.pid)
-      srv.stopped = true
+      sigterm(srv)
       local status, body = answer_on(other)
       local took = socket.gettime() - t0
       assert.equal(503, status, body)
@@ -463,28 +486,16 @@ describe("SIGTERM during a stuck callback", function()
       e = C.assert_error(receive(stuck), 422, "flow_error")
       assert.matches("time budget of 6.5 s exceeded", e.message, 1, true)
       other:close()
-      local left = C.wait_exit(srv.pid, 10)
-      assert.is_truthy(left, "the server did not end")
-      local rc
-      for _ = 1, 600 do
-        rc = C.read_file(srv.rcfile)
-        if rc then break end
-        socket.sleep(0.05)
-      end
-      assert.equal(0, tonumber(rc))
+      assert.equal(0, (exit_code(srv, 10)))
       local log = srv:stop_clean()
       assert.matches("1 queued writes answered 503 (stopping)", log, 1, true)
-      local out = C.cli(srv.db, FLOWS, "processes --flow probe")
-      assert.is_nil(out:find('"id"', 1, true), "a process was written: " .. out)
+      no_probe_written(srv)
       io.stderr:write(string.format("\n  the queued write answered 503 %.2f s after SIGTERM\n", took))
     end)
-    srv:cleanup()
-    assert(ok, err)
   end)
 
   it("stops the server within 10 s even when the budget is longer: exit 1, nothing written", function()
-    local srv = server("--budget 60")
-    local ok, err = pcall(function()
+    with_stopping_server("--budget 60", function(srv)
       local stuck = send_runaway(srv)
       local rc, took = terminate(srv, 15)
       assert.is_true(took < 10, string.format("the server took %.2f s to stop", took))
@@ -492,19 +503,15 @@ describe("SIGTERM during a stuck callback", function()
       assert.equal(0, receive(stuck).status)   -- the connection closed without an answer
       local log = C.read_file(srv.err) or ""
       assert.matches("shutdown took over 8 s; exiting now", log, 1, true)
-      local out = C.cli(srv.db, FLOWS, "processes --flow probe")
-      assert.is_nil(out:find('"id"', 1, true), "a process was written: " .. out)
+      no_probe_written(srv)
       io.stderr:write(string.format("\n  budget 60 s: the server stopped %.2f s after SIGTERM\n", took))
     end)
-    srv:cleanup()
-    assert(ok, err)
   end)
 end)
 
 describe("serve --lua-unsafe", function()
   it("lets flows reach the system, and says so in the log", function()
-    local srv = server("--lua-unsafe")
-    local ok, err = pcall(function()
+    with_stopping_server("--lua-unsafe", function(srv)
       local made = srv.dir .. "/made"
       local res = srv:bearer("alice"):post(START, { data = { code = "return os.execute('touch ' .. ...)", arg = made } })
       assert.equal(201, res.status, res.body)
@@ -513,7 +520,5 @@ describe("serve --lua-unsafe", function()
       local log = srv:stop_clean()
       assert.matches("--lua-unsafe: flows get Lua's full libraries", log, 1, true)
     end)
-    srv:cleanup()
-    assert(ok, err)
   end)
 end)
