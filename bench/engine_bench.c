@@ -7,7 +7,7 @@
  * of its slices.
  *
  *   engine_bench [N] [--sync normal]
- *   engine_bench N --threads K [--sync normal]
+ *   engine_bench N --threads K [--sync normal] [--history lean]
  *
  * A fourth phase, beside the three of the engine, is the ceiling of the
  * group commit itself on this disk: 8 threads whose actions each insert one
@@ -23,7 +23,12 @@
  * share of that rate is what its own work (Lua, the flow, the group
  * commit) costs.
  *
- * The second form runs only the K-thread phase (no baseline), for counting
+ * The last two phases run the same flow with history = "lean"
+ * (bench/flows/auto_lean.lua: its steps leave no task row, docs/flow-dsl.md)
+ * on one engine and on 8 at once; the run fails if they wrote a task row.
+ *
+ * The second form runs only the K-thread phase (no baseline; with
+ * --history lean, on the lean flow), for counting
  * the fsyncs of exactly those N processes with `strace -f -c -e
  * trace=fsync,fdatasync` (bench/run.sh does): N / fsyncs is the number of
  * durable actions per fsync the group commit reaches.
@@ -89,12 +94,12 @@ static void raw_close(raw_db *r, const char *path) {
 /* count(*) of the rows of process that match `where`, read back from the
  * file: the answers are checked in the database itself, since the starts
  * ask for no view (out = NULL).  -1 when it cannot be read. */
-static int count_processes(const char *path, const char *where) {
+static int count_in(const char *path, const char *table, const char *where) {
   sqlite3 *db;
   sqlite3_stmt *q;
   int n = -1;
   char sql[128];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM process WHERE %s", where);
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE %s", table, where);
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
   if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
     n = sqlite3_column_int(q, 0);
@@ -103,6 +108,8 @@ static int count_processes(const char *path, const char *where) {
   return n;
 }
 
+static int count_processes(const char *path, const char *where) { return count_in(path, "process", where); }
+
 /* Processes that ran to DONE. */
 static int count_done(const char *path) { return count_processes(path, "status = 'DONE'"); }
 
@@ -110,16 +117,21 @@ static int count_done(const char *path) { return count_processes(path, "status =
 static fh_actor bench_sys;
 
 /* One process of the flow on an engine (one thread = one engine, with its
- * own Lua state and connection, as in serve). */
-static int start_one(void *e, json_t *data) {
+ * own Lua state and connection, as in serve); auto_lean is the same flow
+ * with history = "lean" (its steps leave no task row: docs/flow-dsl.md). */
+static int start_flow(void *e, json_t *data, const char *flow) {
   fherr err = {0};
-  int rc = engine_start(e, &bench_sys, "auto", "start", data, NULL, &err);
+  int rc = engine_start(e, &bench_sys, flow, "start", data, NULL, &err);
+  if (rc) fprintf(stderr, "start failed: %s\n", err.message);
   fherr_clear(&err);
   return rc;
 }
 
-static int threads_slice(engine **engines, int n, int threads, double *seconds) {
-  return bench_run_slice(start_one, (void *const *)engines, n, threads, seconds);
+static int start_one(void *e, json_t *data) { return start_flow(e, data, "auto"); }
+static int start_one_lean(void *e, json_t *data) { return start_flow(e, data, "auto_lean"); }
+
+static int threads_slice(engine **engines, int n, int threads, int lean, double *seconds) {
+  return bench_run_slice(lean ? start_one_lean : start_one, (void *const *)engines, n, threads, seconds);
 }
 
 /* --- the ceiling: one-row actions through the same group commit --------- */
@@ -208,7 +220,7 @@ static void close_engines(engine **engines, int threads) {
 }
 
 /* Only the K-thread phase: prints processes done and per second. */
-static int threads_only(int n, int threads, int full, const char *db) {
+static int threads_only(int n, int threads, int full, int lean, const char *db) {
   flowreg *reg;
   engine *first, *engines[16];
   if (bench_open(db, full, &reg, &first)) return 1;
@@ -216,7 +228,7 @@ static int threads_only(int n, int threads, int full, const char *db) {
   double seconds = 0;
   sync_count sc = {0};
   syncs_begin(&sc);
-  int started = threads_slice(engines, n, threads, &seconds);
+  int started = threads_slice(engines, n, threads, lean, &seconds);
   syncs_end(&sc);
   close_engines(engines, threads);
   engine_close(first);
@@ -233,6 +245,7 @@ static int threads_only(int n, int threads, int full, const char *db) {
 typedef struct phase {
   char db[64];
   int threads;
+  int lean;   /* the flow of history = "lean" */
   double seconds;
   int started, done;
   sync_count syncs;
@@ -242,26 +255,29 @@ int main(int argc, char **argv) {
   engine_library_init();   /* before the baseline's SQLite: both run with the same settings */
   fh_actor_system(&bench_sys);
   int n = argc > 1 ? atoi(argv[1]) : 2000;
-  int full = 1, threads = 0;
+  int full = 1, threads = 0, lean = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--sync") && i + 1 < argc) full = strcmp(argv[++i], "normal") != 0;
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--history") && i + 1 < argc) lean = !strcmp(argv[++i], "lean");
   }
   /* per run: two runs at once on this machine must not share a file */
   char base[64], ceiling_db[64], rows_db[64];
-  phase ph[3] = {{.threads = 1}, {.threads = 4}, {.threads = 8}};
-  for (int i = 0; i < 3; i++) snprintf(ph[i].db, sizeof ph[i].db, "/tmp/flowhost-bench-%d-%d.db", (int)getpid(), i);
+  /* one engine, 4 and 8 at once, and one and 8 on the lean flow */
+  enum { NPHASES = 5 };
+  phase ph[NPHASES] = {{.threads = 1}, {.threads = 4}, {.threads = 8}, {.threads = 1, .lean = 1}, {.threads = 8, .lean = 1}};
+  for (int i = 0; i < NPHASES; i++) snprintf(ph[i].db, sizeof ph[i].db, "/tmp/flowhost-bench-%d-%d.db", (int)getpid(), i);
   snprintf(base, sizeof base, "/tmp/flowhost-bench-base-%d.db", (int)getpid());
   snprintf(ceiling_db, sizeof ceiling_db, "/tmp/flowhost-bench-ceiling-%d.db", (int)getpid());
   snprintf(rows_db, sizeof rows_db, "/tmp/flowhost-bench-rows-%d.db", (int)getpid());
-  if (threads > 0 && threads <= 16) return threads_only(n, threads, full, ph[0].db);
+  if (threads > 0 && threads <= 16) return threads_only(n, threads, full, lean, ph[0].db);
 
   raw_db raw;
   flowreg *reg;
-  engine *e, *engines[3][8];
+  engine *e, *engines[NPHASES][8];
   if (raw_open(&raw, base, full)) return fprintf(stderr, "cannot open the baseline's database\n"), 1;
   if (bench_open(ph[0].db, full, &reg, &e)) return 1;
-  for (int i = 1; i < 3; i++) {
+  for (int i = 1; i < NPHASES; i++) {
     bench_remove_db(ph[i].db);
     if (open_engines(reg, ph[i].db, full, engines[i], ph[i].threads)) return 1;
   }
@@ -270,7 +286,6 @@ int main(int argc, char **argv) {
   double ceiling_seconds = 0;
   int ceiling_done = 0;
   sync_count ceiling_syncs = {0};
-  fherr err = {0};
   json_t *data = json_pack("{s:i}", "n", 3);
   int slice = n / ROUNDS, raw_failed = 0, rows_failed = 0;
   rows_alone *rows = NULL;
@@ -279,22 +294,15 @@ int main(int argc, char **argv) {
     raw_failed |= raw_commits(&raw, slice);
     double t0 = fhtime_monotonic();
     syncs_begin(&ph[0].syncs);
-    for (int i = 0; i < slice; i++) {
-      if (engine_start(e, &bench_sys, "auto", "start", data, NULL, &err)) {
-        fprintf(stderr, "start failed: %s\n", err.message);
-        fherr_clear(&err);
-      } else {
-        ph[0].started++;
-      }
-    }
+    for (int i = 0; i < slice; i++) ph[0].started += start_one(e, data) == FH_OK;
     ph[0].seconds += fhtime_monotonic() - t0;
     syncs_end(&ph[0].syncs);
     /* the floor: the rows of the first process the engine wrote, alone */
     if (r == 0 && !(rows = rows_alone_open(ph[0].db, rows_db, full, rows_msg, sizeof rows_msg))) rows_failed = 1;
     if (rows && rows_alone_run(rows, slice, rows_msg, sizeof rows_msg)) rows_failed = 1;
-    for (int i = 1; i < 3; i++) {
+    for (int i = 1; i < NPHASES; i++) {
       syncs_begin(&ph[i].syncs);
-      ph[i].started += threads_slice(engines[i], slice, ph[i].threads, &ph[i].seconds);
+      ph[i].started += threads_slice(engines[i], slice, ph[i].threads, ph[i].lean, &ph[i].seconds);
       syncs_end(&ph[i].syncs);
     }
     syncs_begin(&ceiling_syncs);
@@ -310,20 +318,22 @@ int main(int argc, char **argv) {
   bench_remove_db(ceiling_db);
   json_decref(data);
   engine_close(e);
-  for (int i = 1; i < 3; i++) close_engines(engines[i], ph[i].threads);
+  for (int i = 1; i < NPHASES; i++) close_engines(engines[i], ph[i].threads);
   double baseline = raw_rate(&raw);
   raw_close(&raw, base);
-  int ok = !raw_failed;
-  for (int i = 0; i < 3; i++) {
+  int ok = !raw_failed, lean_tasks = 0;
+  for (int i = 0; i < NPHASES; i++) {
     ph[i].done = count_done(ph[i].db);
+    /* the lean flow's processes wrote no task: else it measured the full one */
+    if (ph[i].lean) lean_tasks += count_in(ph[i].db, "task", "1");
     bench_remove_db(ph[i].db);
     /* an answer that does not match the database fails the run */
     ok &= ph[i].done == ph[i].started && ph[i].done == slice / ph[i].threads * ph[i].threads * ROUNDS;
   }
-  ok &= !rows_msg[0] && !rows_failed;
+  ok &= !rows_msg[0] && !rows_failed && lean_tasks == 0;
   ok &= ceiling_rows == ceiling_done && ceiling_done == slice / CEILING_THREADS * CEILING_THREADS * ROUNDS;
-  double pps[3];
-  for (int i = 0; i < 3; i++) pps[i] = ph[i].done / ph[i].seconds;
+  double pps[NPHASES];
+  for (int i = 0; i < NPHASES; i++) pps[i] = ph[i].done / ph[i].seconds;
   printf("engine_bench: %d processes (StartFunction -> Handler -> If -> Handler -> End), synchronous=%s,\n"
          "  the baseline and each phase alternating in %d rounds\n",
          slice * ROUNDS, full ? "FULL" : "NORMAL", ROUNDS);
@@ -341,6 +351,11 @@ int main(int argc, char **argv) {
   for (int i = 1; i < 3; i++)
     printf("  %d threads at once       %.0f processes/s (%.2f per raw commit; %d done%s)\n", ph[i].threads, pps[i],
            pps[i] / baseline, ph[i].done, per_sync(&ph[i].syncs, buf, sizeof buf));
+  printf("  history = \"lean\"        the same flow, its steps leaving no task row (%d task rows written%s):\n",
+         lean_tasks, lean_tasks ? "  FAILED" : "");
+  for (int i = 3; i < NPHASES; i++)
+    printf("    %d thread%s             %.0f processes/s (%.2f per raw commit; %d done%s)\n", ph[i].threads,
+           ph[i].threads > 1 ? "s" : " ", pps[i], pps[i] / baseline, ph[i].done, per_sync(&ph[i].syncs, buf, sizeof buf));
   double ceiling = ceiling_seconds > 0 ? ceiling_rows / ceiling_seconds : 0;
   printf("  ceiling, 8 threads      %.0f one-row actions/s through the same group commit (%.2f per raw commit; %d done%s)\n",
          ceiling, ceiling / baseline, ceiling_rows, per_sync(&ceiling_syncs, buf, sizeof buf));

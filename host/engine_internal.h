@@ -111,6 +111,7 @@ typedef struct ptask {
   int awaits;           /* a new receiver that takes kept messages */
   int64_t kept_seen;    /* the newest message id when it looked for them */
   int settled;          /* its end was seen by the event rules (first-wins) */
+  int unwritten;        /* history = "lean": a step run through in its action, never written (mark_unwritten) */
 } ptask;
 
 /* A growing list of ids. */

@@ -210,6 +210,9 @@ static int check_undo(const check_args *c, fherr *err) {
   if (c->t->row.group_id)
     return fherr_set(err, FH_CONFLICT, "cannot undo one instance of a :ForEach group; revive or cancel the group");
   if (c->t->row.child_id) return fherr_set(err, FH_CONFLICT, "cannot undo a subprocess: its child process finished");
+  /* the steps that ran after it are not kept: whether they moved on cannot be told */
+  if (c->r->fd && c->r->fd->history_lean)
+    return fherr_set(err, FH_CONFLICT, "cannot undo in a flow of history = \"lean\": the steps after the task are not kept");
   const pstate *ps = &c->r->ps;
   for (int i = 0; i < ps->ntasks; i++) {
     const st_task *next = &ps->tasks[i]->row;

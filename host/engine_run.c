@@ -574,7 +574,7 @@ json_t *run_result(run *r) {
   json_t *v;
   json_array_foreach(r->created, i, v) {
     ptask *t = pstate_task(&r->ps, json_integer_value(v));
-    if (t) json_array_append_new(tasks, view_task_json(r->e, &t->row));
+    if (t && !t->unwritten) json_array_append_new(tasks, view_task_json(r->e, &t->row));   /* only what is kept */
   }
   return json_pack("{s:o, s:o}", "process", view_process_json(r->e, &r->ps.proc), "tasks", tasks);
 }

@@ -382,6 +382,74 @@ int pstate_has_done_type(const pstate *ps, const char *type) {
   return 0;
 }
 
+/* --- history = "lean" ---------------------------------------------------------- */
+
+/* A step that ran through: created and done in this action, of a kind
+ * that keeps nothing for later, by nobody (no owner) but a StartFunction,
+ * whose owner is the process's creator (its created_by says who; a human
+ * Start stays, in its owner's archive).  An End only when the process
+ * ended with it: while other branches run, the process ends once nothing
+ * is active and an End is done (run_finish reads its row). */
+static int runs_through(const st_task *t, int ended) {
+  static const char *const kinds[] = {"handler", "if", "switch", "send"};
+  if (t->status != TASK_DONE || t->group_id || t->child_id) return 0;
+  if (!strcmp(t->type, "start_function")) return 1;
+  if (t->owner_id) return 0;
+  if (!strcmp(t->type, "end")) return ended;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    if (!strcmp(t->type, kinds[i])) return 1;
+  return 0;
+}
+
+/* Drops id from the row's "3,4" text (a link to a task never written). */
+static void previous_drop(st_task *row, int64_t id) {
+  char *out = row->previous;
+  for (const char *p = row->previous; p && *p;) {
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p) break;
+    if (v != id) out = put_id(row->previous, out, v);
+    p = *end == ',' ? end + 1 : end;
+  }
+  if (out) *out = '\0';
+}
+
+/* In a flow of history = "lean" (docs/flow-dsl.md), marks the steps this
+ * action ran through, which are not written: an automatic process then
+ * costs its process row and its audit entry instead of a task row more per
+ * step (bench/README.md, section 48).  What a later action reads of them
+ * stays: the tasks a Join counts as arrived are its links (arrivals in
+ * engine_run_events.c), so those are written; a kept task's links to
+ * unwritten ones go; the data's credit to one goes to no task. */
+static void mark_unwritten(engine *e, pstate *ps) {
+  const flowdef *fd = engine_find_def(e, ps->proc.flow);
+  if (!fd || !fd->history_lean) return;
+  int ended = !proc_status_is_running(ps->proc.status), any = 0;
+  for (int i = 0; i < ps->ntasks; i++) {
+    ptask *t = ps->tasks[i];
+    if (t->is_new && runs_through(&t->row, ended)) any = t->unwritten = 1;
+  }
+  if (!any) return;
+  for (int i = 0; i < ps->nlinks; i++) {
+    ptask *to = pstate_task(ps, ps->links[2 * i]), *from = pstate_task(ps, ps->links[2 * i + 1]);
+    if (to && from && !to->unwritten && !strcmp(to->row.type, "join")) from->unwritten = 0;
+  }
+  int kept = 0;
+  for (int i = 0; i < ps->nlinks; i++) {
+    ptask *to = pstate_task(ps, ps->links[2 * i]), *from = pstate_task(ps, ps->links[2 * i + 1]);
+    if ((to && to->unwritten) || (from && from->unwritten)) {
+      if (to && !to->unwritten) previous_drop(&to->row, ps->links[2 * i + 1]);
+      continue;
+    }
+    ps->links[2 * kept] = ps->links[2 * i];
+    ps->links[2 * kept + 1] = ps->links[2 * i + 1];
+    kept++;
+  }
+  ps->nlinks = kept;
+  ptask *credited = ps->notes.task_id ? pstate_task(ps, ps->notes.task_id) : NULL;
+  if (credited && credited->unwritten) ps->notes.task_id = 0;
+}
+
 /* Collects the rows to insert and to update, in id order, and the new
  * receivers still waiting (a message kept for one meanwhile makes the
  * write stale, so that the action starts over and takes it). */
@@ -394,6 +462,7 @@ static int collect(pstate *ps, const st_task ***ins, int *nins, const st_task **
   if (!*ins || !*upd || !*awaits) return fherr_set(err, FH_INTERNAL, "out of memory");
   for (int i = 0; i < ps->ntasks; i++) {
     ptask *t = ps->tasks[i];
+    if (t->unwritten) continue;
     if (t->is_new) (*ins)[(*nins)++] = &t->row;
     else if (t->dirty) (*upd)[(*nupd)++] = &t->row;
     if (t->is_new && t->awaits && t->row.status == TASK_STARTED)
@@ -431,6 +500,7 @@ static int wakes_parent(const pstate *ps) {
 
 static int prepare(engine *e, pstate *ps, const json_t *data, prepared *p, fherr *err) {
   memset(p, 0, sizeof *p);
+  mark_unwritten(e, ps);
   char *text = dump_json(data);
   if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
   int used = 0;

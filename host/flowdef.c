@@ -338,6 +338,9 @@ static int extract(lua_State *L) {
   char *version = opt_string(L, 2, "version");
   fd->pin = version && !strcmp(version, "pin");
   free(version);
+  char *history = opt_string(L, 2, "history");
+  fd->history_lean = history && !strcmp(history, "lean");
+  free(history);
 
   lua_getfield(L, 2, "fields");
   json_t *fields = NULL;
@@ -620,6 +623,7 @@ json_t *flowdef_to_json(const flowdef *fd) {
                           fd->lock_process ? "process" : "none");
   if (fd->description) json_object_set_new(out, "description", json_string(fd->description));
   json_object_set_new(out, "version", json_string(fd->pin ? "pin" : "follow"));
+  json_object_set_new(out, "history", json_string(fd->history_lean ? "lean" : "full"));
   return out;
 }
 

@@ -106,6 +106,8 @@ typedef struct flowdef {
   char *description;
   int lock_process;     /* lock = "process" */
   int pin;              /* version = "pin": running processes keep their version */
+  int history_lean;     /* history = "lean": the steps that run through within one action leave no task
+                           row (engine_state.c, mark_unwritten; docs/flow-dsl.md) */
   int has_summary;
   json_t *fields;       /* ordered array of field schemas (the API's shape) */
   fd_node *nodes;

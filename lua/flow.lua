@@ -12,7 +12,8 @@
 local flow = {}
 
 local NAME_PATTERN = "^[a-z_][a-z0-9_]*$"
-local RESERVED = { title = true, description = true, fields = true, lock = true, summary = true, version = true }
+local RESERVED = { title = true, description = true, fields = true, lock = true, summary = true, version = true,
+  history = true }
 
 -- One counter for nodes and fields: pairs() over the flow table has no order, but the
 -- compiled definition lists things in the order they were written.
@@ -950,6 +951,8 @@ local function check_reserved(ctx, def, key, value)
     text = "lock must be \"process\" or \"none\", got " .. describe(value)
   elseif key == "version" and value ~= "follow" and value ~= "pin" then
     text = "version must be \"follow\" or \"pin\", got " .. describe(value)
+  elseif key == "history" and value ~= "full" and value ~= "lean" then
+    text = "history must be \"full\" or \"lean\", got " .. describe(value)
   elseif key == "summary" and type(value) ~= "function" then
     text = "summary must be a function, got " .. describe(value)
   end
@@ -985,7 +988,7 @@ local function classify(ctx, def)
         tostring(value)), value.file, value.line)
     else
       ctx_report_key(ctx, string.format("'%s' is %s; a flow key must be a node, a method (function) "
-        .. "or one of title, description, fields, lock, summary, version", key, describe(value)), key)
+        .. "or one of title, description, fields, lock, summary, version, history", key, describe(value)), key)
     end
   end
 end

@@ -16,7 +16,11 @@ const pids = {};
 
 before(async () => {
   dir = tempDir('data');
-  flows = copyFlows({ 'casefile.lua': join(SOURCE, 'tests', 'fixtures', 'flows', 'casefile.lua') });
+  flows = copyFlows({
+    'casefile.lua': join(SOURCE, 'tests', 'fixtures', 'flows', 'casefile.lua'),
+    'auto_lean.lua': join(SOURCE, 'bench', 'flows', 'auto_lean.lua'),   // history = "lean"
+    'lib/all_automatic.lua': join(SOURCE, 'bench', 'flows', 'lib', 'all_automatic.lua'),
+  });
   const db = join(dir, 'flowhost.db');
   addUsers(db, { boss: { admin: true } });
   for (const [key, data] of Object.entries({
@@ -106,5 +110,21 @@ test('a View that needs a comment: completed from the task page, shown in commen
   await expectText(audit.getByTestId('audit-entry').nth(1), /boss.*Review.*Amount: 120\s*→\s*150/s);
   await expectText(page.getByTestId('comments-panel').getByRole('heading'), 'Comments (2)');
   await screenshot(page, 'data-process');
+  checkPage(page);
+});
+
+test('a process of a flow with a lean history: its data and audit, no task, and a note saying why', async () => {
+  const res = await apiCall(page, 'POST', '/api/flows/auto_lean/start/start', { data: { n: 3 } });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  assert.equal(res.body.process.status, 'DONE');
+  assert.deepEqual(res.body.tasks, []);   // the answer lists what is kept
+  await go(page, `#/processes/${res.body.process.id}`);
+  await page.getByTestId('process-page').waitFor();
+  await expectText(page.getByTestId('lean-history-note'), /lean history: the automatic steps that ran straight through are not listed/);
+  assert.equal(await page.getByTestId('history-row').count(), 0);
+  await expectText(page.getByTestId('process-data-list'), /N\s*6/);   // n: 3, doubled
+  const audit = page.getByTestId('audit-panel');
+  await audit.getByTestId('audit-entry').first().waitFor();
+  assert.equal(await audit.getByTestId('audit-entry').first().getAttribute('data-node'), '');
   checkPage(page);
 });

@@ -55,6 +55,7 @@ describe("broken flow files", function()
     { "bad_field_name", 11,
       "View 'approve' lists field 'aproved', which is not in the flow's fields (did you mean 'approved'?)" },
     { "wrong_lock", 8, 'lock must be "process" or "none", got the string "table"' },
+    { "wrong_history", 8, 'history must be "full" or "lean", got the string "none"' },
     { "bad_reserved_type", 7, 'summary must be a function, got the string "Process summary"' },
     { "handler_without_fn", 8, "Handler expects a function or a this.method reference, got nothing" },
     { "method_as_node", 7, "this.work is a method, but :Next needs a node" },
@@ -70,7 +71,7 @@ describe("broken flow files", function()
       "this.prepare.owner: 'prepare' is a Handler, which has no owner (only Start, StartFunction and View have one)" },
     { "unknown_field_option", 7, "field.String: unknown option 'maxlength' (did you mean 'max_length'?)" },
     { "unknown_key", 8, "'max_retries' is the number 3; a flow key must be a node, a method (function) "
-      .. "or one of title, description, fields, lock, summary, version" },
+      .. "or one of title, description, fields, lock, summary, version, history" },
     { "no_such_method", 7,
       "this.send_mesage: no node or method named 'send_mesage' (did you mean 'send_message'?)" },
     { "end_with_next", 7, "End has no :Next (it has no chain methods)" },

@@ -18,6 +18,7 @@ add_busted(lua_compose tests/lua/compose_spec.lua TIMEOUT 120)
 add_busted(lua_sandbox tests/lua/sandbox_spec.lua TIMEOUT 180)
 add_busted(lua_external tests/lua/external_spec.lua TIMEOUT 60)
 add_busted(lua_data tests/lua/data_spec.lua TIMEOUT 60)
+add_busted(lua_history tests/lua/history_spec.lua TIMEOUT 60)
 add_busted(lua_finished_sort tests/lua/finished_sort_spec.lua TIMEOUT 60)
 add_busted(lua_summary_cache tests/lua/summary_cache_spec.lua TIMEOUT 60)
 set_tests_properties(lua_dsl lua_nodes lua_transitions lua_tokens lua_errors lua_jobs lua_visibility

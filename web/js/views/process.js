@@ -176,6 +176,9 @@ export async function processView(ctx) {
     childrenPanel,
     h('section', { class: 'panel panel-flush', 'aria-labelledby': 'history-title' },
       h('h2', { class: 'panel-title panel-title-pad', id: 'history-title' }, 'Task history'),
+      // history = "lean" (docs/flow-dsl.md): the automatic steps that ran straight through are not kept
+      def && def.history === 'lean' ? h('p', { class: 'muted pad', testid: 'lean-history-note' },
+        'This flow keeps a lean history: the automatic steps that ran straight through are not listed.') : null,
       tasks.length ? table({
         columns: historyColumns,
         rows: historyRows(tasks),
