@@ -147,6 +147,7 @@ typedef struct pstate {
   idlist run_now;       /* Subprocess tasks due now: their children start at once */
   idlist orphans;       /* children of Subprocess tasks canceled by this write */
   pdata notes;          /* credit and comment of the data written (engine_data.c) */
+  int lean;             /* its definition says history = "lean" (set by run_write: the run's, pinned or not) */
 } pstate;
 
 /* What a Send node produced.  A message is kept with the action's write

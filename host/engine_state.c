@@ -421,9 +421,8 @@ static void previous_drop(st_task *row, int64_t id) {
  * stays: the tasks a Join counts as arrived are its links (arrivals in
  * engine_run_events.c), so those are written; a kept task's links to
  * unwritten ones go; the data's credit to one goes to no task. */
-static void mark_unwritten(engine *e, pstate *ps) {
-  const flowdef *fd = engine_find_def(e, ps->proc.flow);
-  if (!fd || !fd->history_lean) return;
+static void mark_unwritten(pstate *ps) {
+  if (!ps->lean) return;
   int ended = !proc_status_is_running(ps->proc.status), any = 0;
   for (int i = 0; i < ps->ntasks; i++) {
     ptask *t = ps->tasks[i];
@@ -500,7 +499,7 @@ static int wakes_parent(const pstate *ps) {
 
 static int prepare(engine *e, pstate *ps, const json_t *data, prepared *p, fherr *err) {
   memset(p, 0, sizeof *p);
-  mark_unwritten(e, ps);
+  mark_unwritten(ps);
   char *text = dump_json(data);
   if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
   int used = 0;

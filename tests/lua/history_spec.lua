@@ -6,6 +6,7 @@
 --  - a Join: the tasks that arrived at it (it counts them by their links), so a join waiting
 --    for a person completes;
 --  - an End that ends one branch while another still runs (the process ends by it later);
+--  - a Subprocess task stays; a lean child is lean, whatever its parent's history;
 --  - a Split stays (as a Join does); a job stays, and a step that failed after it (ERROR), which
 --    a revive runs again;
 --  - undo is refused (the steps after a task are not kept), start answers list only what is
@@ -84,6 +85,15 @@ local BODIES = {
     if CALLS[pid] == 1 then error("after failed on call 1") end
     activation.process.data.after_ran = CALLS[pid]
   end,
+]],
+  -- a Subprocess of the lean "auto", which ends at once (taken over in the same action)
+  parent = [[
+  title = "Parent",
+  start = flow.StartFunction():Next(this.call),
+  call = flow.Subprocess("auto", { input = this.input, output = this.output }):Next(this.finish),
+  finish = flow.End(),
+  input = function(self, activation) return { n = 7 } end,
+  output = function(self, activation, child) activation.process.data.child_n = child.data.n end,
 ]],
 }
 
@@ -193,6 +203,23 @@ describe("history = \"lean\"", function()
     assert.same({}, r.tasks)   -- the revived step and the End ran through
     assert.same({ "fetch:DONE", "after:REVIVED" }, H.trail(host, pid))
     assert.same({ fetched = true, after_ran = 2 }, host:process(pid).process.data)
+  end)
+
+  it("writes a child of a lean flow lean, whatever its parent's history", function()
+    for _, flow in ipairs { "full_parent", "parent" } do
+      local r = host:start(flow, "start", {}, { as = "admin" })
+      local p = host:process(r.process.id)   -- the child starts right after the parent's write
+      assert.equal("DONE", p.process.status)
+      assert.same({ child_n = 14 }, p.process.data)
+      assert.equal(1, #p.children)
+      local child = host:process(p.children[1].id)
+      assert.equal("DONE", child.process.status)
+      assert.same({}, child.tasks)   -- the lean child's steps ran through
+      -- the parent's Subprocess task names its child: kept in both; the rest as its history says
+      local want = flow == "parent" and { "call:DONE" } or { "start:DONE", "call:DONE", "finish:DONE" }
+      assert.same(want, H.trail(host, r.process.id))
+      assert.equal(p.children[1].id, H.one(host, r.process.id, "call").child_id)
+    end
   end)
 
   it("keeps an End that ends one branch while another runs; the process ends with the other", function()
