@@ -414,30 +414,68 @@ static void previous_drop(st_task *row, int64_t id) {
   if (out) *out = '\0';
 }
 
+/* The kept tasks an unwritten task came from, through unwritten ones:
+ * added to out (n of cap; ids).  Links point to older tasks, so the walk
+ * ends; seen (one flag per task of ps, by position) visits each once. */
+static void kept_ancestors(const pstate *ps, const ptask *from, char *seen, int64_t *out, int *n, int cap) {
+  for (const char *p = from->row.previous; p && *p;) {
+    char *end;
+    long long id = strtoll(p, &end, 10);
+    if (end == p) break;
+    p = *end == ',' ? end + 1 : end;
+    for (int i = 0; i < ps->ntasks; i++) {
+      if (ps->tasks[i]->row.id != id || seen[i]) continue;
+      seen[i] = 1;
+      if (ps->tasks[i]->unwritten) kept_ancestors(ps, ps->tasks[i], seen, out, n, cap);
+      else if (*n < cap) out[(*n)++] = id;
+      break;
+    }
+  }
+}
+
 /* In a flow of history = "lean" (docs/flow-dsl.md), marks the steps this
  * action ran through, which are not written: an automatic process then
  * costs its process row and its audit entry instead of a task row more per
  * step (bench/README.md, section 48).  What a later action reads of them
  * stays: the tasks a Join counts as arrived are its links (arrivals in
- * engine_run_events.c), so those are written; a kept task's links to
- * unwritten ones go; the data's credit to one goes to no task. */
-static void mark_unwritten(pstate *ps) {
-  if (!ps->lean) return;
+ * engine_run_events.c), so those are written.  A kept task that came from
+ * unwritten ones is linked to the kept tasks they came from instead (a
+ * View after two Handlers, to the View before them); the data's credit to
+ * an unwritten one goes to no task. */
+static int mark_unwritten(pstate *ps, fherr *err) {
+  if (!ps->lean) return FH_OK;
   int ended = !proc_status_is_running(ps->proc.status), any = 0;
   for (int i = 0; i < ps->ntasks; i++) {
     ptask *t = ps->tasks[i];
     if (t->is_new && runs_through(&t->row, ended)) any = t->unwritten = 1;
   }
-  if (!any) return;
+  if (!any) return FH_OK;
   for (int i = 0; i < ps->nlinks; i++) {
     ptask *to = pstate_task(ps, ps->links[2 * i]), *from = pstate_task(ps, ps->links[2 * i + 1]);
     if (to && from && !to->unwritten && !strcmp(to->row.type, "join")) from->unwritten = 0;
   }
-  int kept = 0;
+  /* the links kept as they are, and (kept task, kept ancestor) pairs for
+   * the ones that went through unwritten tasks */
+  int kept = 0, nbridge = 0, cap = ps->ntasks;
+  int64_t *bridge = malloc(sizeof *bridge * 2 * ((size_t)cap + 1)), *found = malloc(sizeof *found * ((size_t)cap + 1));
+  char *seen = calloc((size_t)cap + 1, 1);
+  if (!bridge || !found || !seen) {
+    free(bridge), free(found), free(seen);
+    return fherr_set(err, FH_INTERNAL, "out of memory");
+  }
   for (int i = 0; i < ps->nlinks; i++) {
     ptask *to = pstate_task(ps, ps->links[2 * i]), *from = pstate_task(ps, ps->links[2 * i + 1]);
     if ((to && to->unwritten) || (from && from->unwritten)) {
-      if (to && !to->unwritten) previous_drop(&to->row, ps->links[2 * i + 1]);
+      if (to && !to->unwritten) {
+        previous_drop(&to->row, ps->links[2 * i + 1]);
+        int n = 0;
+        memset(seen, 0, (size_t)cap);
+        if (from) kept_ancestors(ps, from, seen, found, &n, cap);
+        for (int k = 0; k < n && nbridge < cap; k++) {
+          bridge[2 * nbridge] = to->row.id;
+          bridge[2 * nbridge++ + 1] = found[k];
+        }
+      }
       continue;
     }
     ps->links[2 * kept] = ps->links[2 * i];
@@ -445,8 +483,12 @@ static void mark_unwritten(pstate *ps) {
     kept++;
   }
   ps->nlinks = kept;
+  int rc = FH_OK;
+  for (int k = 0; !rc && k < nbridge; k++) rc = pstate_link(ps, pstate_task(ps, bridge[2 * k]), bridge[2 * k + 1], err);
+  free(bridge), free(found), free(seen);
   ptask *credited = ps->notes.task_id ? pstate_task(ps, ps->notes.task_id) : NULL;
   if (credited && credited->unwritten) ps->notes.task_id = 0;
+  return rc;
 }
 
 /* Collects the rows to insert and to update, in id order, and the new
@@ -499,7 +541,8 @@ static int wakes_parent(const pstate *ps) {
 
 static int prepare(engine *e, pstate *ps, const json_t *data, prepared *p, fherr *err) {
   memset(p, 0, sizeof *p);
-  mark_unwritten(ps);
+  int rc = mark_unwritten(ps, err);
+  if (rc) return rc;
   char *text = dump_json(data);
   if (!text) return fherr_set(err, FH_INTERNAL, "cannot encode process data");
   int used = 0;
@@ -508,7 +551,7 @@ static int prepare(engine *e, pstate *ps, const json_t *data, prepared *p, fherr
   ps->proc.data = text;
   int nins, nupd, nawaits, nout = 0;
   p->out = calloc(ps->nsends + 1, sizeof *p->out);
-  int rc = p->out ? collect(ps, &p->ins, &nins, &p->upd, &nupd, &p->awaits, &nawaits, err)
+  rc = p->out ? collect(ps, &p->ins, &nins, &p->upd, &nupd, &p->awaits, &nawaits, err)
                   : fherr_set(err, FH_INTERNAL, "out of memory");
   if (rc) return rc;
   fhtime_now(p->now);

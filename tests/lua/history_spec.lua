@@ -2,7 +2,8 @@
 -- (StartFunction, Handler, If, Switch, Send, and the End that ends it) leave no task row; what
 -- waited (people, jobs, messages, joins) and what a later action reads of them stays:
 --  - an automatic process: its row and its data, its audit entry, no task;
---  - a human task between automatic steps: only it, and without links to the steps before it;
+--  - a human task between automatic steps: only it, linked to the kept task it came from
+--    through them (none after the start);
 --  - a Join: the tasks that arrived at it (it counts them by their links), so a join waiting
 --    for a person completes;
 --  - an End that ends one branch while another still runs (the process ends by it later);
@@ -86,6 +87,18 @@ local BODIES = {
     activation.process.data.after_ran = CALLS[pid]
   end,
 ]],
+  -- two Views with automatic steps between them
+  two_views = [[
+  title = "Two views",
+  start = flow.StartFunction():Next(this.first),
+  first = flow.View { title = "First" }:Next(this.mid),
+  mid = flow.Handler(this.mark):Next(this.check),
+  check = flow.If(this.marked):Then(this.second):Else(this.finish),
+  second = flow.View { title = "Second" }:Next(this.finish),
+  finish = flow.End(),
+  mark = function(self, activation) activation.process.data.mid = true end,
+  marked = function(self, activation) return activation.process.data.mid == true end,
+]],
   -- a Subprocess of the lean "auto", which ends at once (taken over in the same action)
   parent = [[
   title = "Parent",
@@ -162,6 +175,17 @@ describe("history = \"lean\"", function()
     local full = host:start("full_human", "start", {}, { as = "admin" })
     local fa = H.one(host, full.process.id, "approve")
     assert.same({ H.one(host, full.process.id, "prepare").id }, fa.previous)
+  end)
+
+  it("links a kept task to the kept one it came from, through the steps not kept", function()
+    local pid = host:start("two_views", "start", {}, { as = "admin" }).process.id
+    local first = H.one(host, pid, "first")
+    host:assign(first.id, { as = "ann" })
+    local r = host:execute(first.id, {}, { as = "ann" })
+    assert.same({ "second:NEW" }, nodes(r.tasks))
+    assert.same({ first.id }, r.tasks[1].previous)   -- through mid and check, which are not kept
+    assert.same({ "first:DONE", "second:NEW" }, H.trail(host, pid))
+    assert.same({ first.id }, H.one(host, pid, "second").previous)   -- as stored
   end)
 
   it("keeps what arrived at a Join, which completes when the person is done; refuses undo", function()
