@@ -414,21 +414,34 @@ static void previous_drop(st_task *row, int64_t id) {
   if (out) *out = '\0';
 }
 
-/* The kept tasks an unwritten task came from, through unwritten ones:
- * added to out (n of cap; ids).  Links point to older tasks, so the walk
- * ends; seen (one flag per task of ps, by position) visits each once. */
-static void kept_ancestors(const pstate *ps, const ptask *from, char *seen, int64_t *out, int *n, int cap) {
-  for (const char *p = from->row.previous; p && *p;) {
-    char *end;
-    long long id = strtoll(p, &end, 10);
-    if (end == p) break;
-    p = *end == ',' ? end + 1 : end;
-    for (int i = 0; i < ps->ntasks; i++) {
-      if (ps->tasks[i]->row.id != id || seen[i]) continue;
+/* The position of task id in ps, -1 if none. */
+static int task_index(const pstate *ps, int64_t id) {
+  for (int i = 0; i < ps->ntasks; i++)
+    if (ps->tasks[i]->row.id == id) return i;
+  return -1;
+}
+
+/* The kept tasks the unwritten task at position `from` came from, through
+ * unwritten ones: added to out (*n of cap; ids).  Each task is visited once
+ * (seen, one flag per position, cleared by the caller); the stack holds
+ * positions still to walk, at most one per task, so a long chain of steps
+ * in one action (a loop of Handlers) needs no deep recursion. */
+static void kept_ancestors(const pstate *ps, int from, char *seen, int *stack, int64_t *out, int *n, int cap) {
+  int top = 0;
+  stack[top++] = from;
+  seen[from] = 1;
+  while (top > 0) {
+    const ptask *t = ps->tasks[stack[--top]];
+    for (const char *p = t->row.previous; p && *p;) {
+      char *end;
+      long long id = strtoll(p, &end, 10);
+      if (end == p) break;
+      p = *end == ',' ? end + 1 : end;
+      int i = task_index(ps, id);
+      if (i < 0 || seen[i]) continue;
       seen[i] = 1;
-      if (ps->tasks[i]->unwritten) kept_ancestors(ps, ps->tasks[i], seen, out, n, cap);
+      if (ps->tasks[i]->unwritten) stack[top++] = i;
       else if (*n < cap) out[(*n)++] = id;
-      break;
     }
   }
 }
@@ -458,9 +471,10 @@ static int mark_unwritten(pstate *ps, fherr *err) {
    * the ones that went through unwritten tasks */
   int kept = 0, nbridge = 0, cap = ps->ntasks;
   int64_t *bridge = malloc(sizeof *bridge * 2 * ((size_t)cap + 1)), *found = malloc(sizeof *found * ((size_t)cap + 1));
+  int *stack = malloc(sizeof *stack * ((size_t)cap + 1));
   char *seen = calloc((size_t)cap + 1, 1);
-  if (!bridge || !found || !seen) {
-    free(bridge), free(found), free(seen);
+  if (!bridge || !found || !stack || !seen) {
+    free(bridge), free(found), free(stack), free(seen);
     return fherr_set(err, FH_INTERNAL, "out of memory");
   }
   for (int i = 0; i < ps->nlinks; i++) {
@@ -468,9 +482,9 @@ static int mark_unwritten(pstate *ps, fherr *err) {
     if ((to && to->unwritten) || (from && from->unwritten)) {
       if (to && !to->unwritten) {
         previous_drop(&to->row, ps->links[2 * i + 1]);
-        int n = 0;
+        int n = 0, at = task_index(ps, ps->links[2 * i + 1]);
         memset(seen, 0, (size_t)cap);
-        if (from) kept_ancestors(ps, from, seen, found, &n, cap);
+        if (at >= 0) kept_ancestors(ps, at, seen, stack, found, &n, cap);
         for (int k = 0; k < n && nbridge < cap; k++) {
           bridge[2 * nbridge] = to->row.id;
           bridge[2 * nbridge++ + 1] = found[k];
@@ -485,7 +499,7 @@ static int mark_unwritten(pstate *ps, fherr *err) {
   ps->nlinks = kept;
   int rc = FH_OK;
   for (int k = 0; !rc && k < nbridge; k++) rc = pstate_link(ps, pstate_task(ps, bridge[2 * k]), bridge[2 * k + 1], err);
-  free(bridge), free(found), free(seen);
+  free(bridge), free(found), free(stack), free(seen);
   ptask *credited = ps->notes.task_id ? pstate_task(ps, ps->notes.task_id) : NULL;
   if (credited && credited->unwritten) ps->notes.task_id = 0;
   return rc;

@@ -87,17 +87,17 @@ local BODIES = {
     activation.process.data.after_ran = CALLS[pid]
   end,
 ]],
-  -- two Views with automatic steps between them
+  -- two Views with automatic steps between them: a loop of 1,000 (a Handler and an If each)
   two_views = [[
   title = "Two views",
   start = flow.StartFunction():Next(this.first),
   first = flow.View { title = "First" }:Next(this.mid),
-  mid = flow.Handler(this.mark):Next(this.check),
-  check = flow.If(this.marked):Then(this.second):Else(this.finish),
+  mid = flow.Handler(this.count):Next(this.check),
+  check = flow.If(this.done):Then(this.second):Else(this.mid),
   second = flow.View { title = "Second" }:Next(this.finish),
   finish = flow.End(),
-  mark = function(self, activation) activation.process.data.mid = true end,
-  marked = function(self, activation) return activation.process.data.mid == true end,
+  count = function(self, activation) activation.process.data.n = (activation.process.data.n or 0) + 1 end,
+  done = function(self, activation) return activation.process.data.n >= 1000 end,
 ]],
   -- a Subprocess of the lean "auto", which ends at once (taken over in the same action)
   parent = [[
@@ -183,7 +183,8 @@ describe("history = \"lean\"", function()
     host:assign(first.id, { as = "ann" })
     local r = host:execute(first.id, {}, { as = "ann" })
     assert.same({ "second:NEW" }, nodes(r.tasks))
-    assert.same({ first.id }, r.tasks[1].previous)   -- through mid and check, which are not kept
+    assert.same({ first.id }, r.tasks[1].previous)   -- through 2,000 steps that are not kept
+    assert.equal(1000, host:process(pid).process.data.n)
     assert.same({ "first:DONE", "second:NEW" }, H.trail(host, pid))
     assert.same({ first.id }, H.one(host, pid, "second").previous)   -- as stored
   end)
