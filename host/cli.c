@@ -25,8 +25,8 @@
 static const char USAGE[] =
     "usage: flowhost COMMAND [options]\n"
     "\n"
-    "flowhost serve  [--flows DIR] [--db FILE] [--listen 127.0.0.1:8080] [--web DIR] [--threads N] [--executors N] [--jobs N]\n"
-    "                [--budget S] [--lease-grace S] [--poll S] [--name NAME] [--lua-unsafe]\n"
+    "flowhost serve  [--flows DIR] [--db FILE] [--listen 127.0.0.1:8080] [--web DIR] [--threads N] [--jobs N]\n"
+    "                [--executors N] [--budget S] [--lease-grace S] [--poll S] [--name NAME] [--lua-unsafe]\n"
     "                [--request-timeout S] [--max-connections N] [--per-address N]\n"
     "                [--metrics-listen HOST:PORT] [--metrics-max-age S] [--index-upkeep S]\n"
     "flowhost check  [FILE|DIR...]\n"

@@ -237,10 +237,17 @@ void pstate_mark_free(pstate_mark *m) {
   memset(m, 0, sizeof *m);
 }
 
-ptask *pstate_task(const pstate *ps, int64_t id) {
+/* The position of task id in ps, -1 if none (the newest first: an action
+ * looks up the tasks it just made). */
+static int task_index(const pstate *ps, int64_t id) {
   for (int i = ps->ntasks - 1; i >= 0; i--)
-    if (ps->tasks[i]->row.id == id) return ps->tasks[i];
-  return NULL;
+    if (ps->tasks[i]->row.id == id) return i;
+  return -1;
+}
+
+ptask *pstate_task(const pstate *ps, int64_t id) {
+  int i = task_index(ps, id);
+  return i < 0 ? NULL : ps->tasks[i];
 }
 
 int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fherr *err) {
@@ -412,13 +419,6 @@ static void previous_drop(st_task *row, int64_t id) {
     p = *end == ',' ? end + 1 : end;
   }
   if (out) *out = '\0';
-}
-
-/* The position of task id in ps, -1 if none. */
-static int task_index(const pstate *ps, int64_t id) {
-  for (int i = 0; i < ps->ntasks; i++)
-    if (ps->tasks[i]->row.id == id) return i;
-  return -1;
 }
 
 /* The kept tasks the unwritten task at position `from` came from, through

@@ -10,7 +10,6 @@
 
 #include <stdio.h>
 
-
 /* --- JSON views ---------------------------------------------------------- */
 
 char *view_summary_default(engine *e, const st_process *p) {

@@ -43,8 +43,9 @@ struct http_exec {
   pthread_t *threads;
 };
 
-/* Answers r here (on an executor's thread) and gives its connection back
- * to its worker, which sends the reply. */
+/* Answers r here (on an executor's thread, or at a stop on the stopping
+ * one: 503) and gives its connection back to its worker, which sends the
+ * reply. */
 static void answer(http_req *r, int abandon) {
   if (abandon)
     http_reply_error(r, 503, "busy", "the server is stopping; the request was not run");

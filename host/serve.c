@@ -360,11 +360,11 @@ int serve_main(const cli_globals *g, int argc, char **argv) {
   if (jobs_start(&jo, &pool, &err)) goto out;
 
   http_options ho = {.flows = reg, .db_path = g->db_path, .synchronous_full = !g->sync_normal, .host = o.host,
-                     .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .executors = o.executors, .access_log = 1,
-                     .budget_seconds = o.budget, .jobs = pool, .request_timeout = (unsigned)o.request_timeout,
-                     .conn_limit = (unsigned)o.max_connections, .per_ip_limit = (unsigned)o.per_address,
-                     .token_uses = uses, .stop_grace = SHUTDOWN_WRITES_GRACE,
-                     .index_elsewhere = o.jobs > 0};
+                     .port = o.port, .web_dir = o.web_dir, .threads = o.threads, .executors = o.executors,
+                     .access_log = 1, .budget_seconds = o.budget, .jobs = pool,
+                     .request_timeout = (unsigned)o.request_timeout, .conn_limit = (unsigned)o.max_connections,
+                     .per_ip_limit = (unsigned)o.per_address, .token_uses = uses,
+                     .stop_grace = SHUTDOWN_WRITES_GRACE, .index_elsewhere = o.jobs > 0};
   raise_fd_limit(o.max_connections ? o.max_connections : 1024);
   if (http_start(&ho, &srv, &err)) goto out;
   if (start_metrics_listener(&o, &ho, &metrics_srv, &err)) goto out;

@@ -153,9 +153,10 @@ describe("queue pages with :Permission(fn) nodes", function()
 end)
 
 -- A :Permission(fn) that loops (until its budget stops it) unless the process says "open":
--- the queue and the counts ask it per queued task; it costs each answer 0.1 s per task and
--- 0.5 s in all, not a callback budget per task (engine_view.c's view_may_take).  Past that a
--- task counts as one the user may not take, for that answer.
+-- the queue and the counts ask it per queued task, a task's or a process's page per task it
+-- decides on; it costs each answer 0.1 s per call and 0.5 s in all, not a callback budget per
+-- call (engine_rules.c's rules_may_do_node, for a run that is reading).  Past that a task
+-- counts as one the user may not take, for that answer.
 local STUCK = [[
 local flow = require "flow"
 local this, field = flow.this, flow.field
