@@ -147,7 +147,8 @@ typedef struct pstate {
   idlist run_now;       /* Subprocess tasks due now: their children start at once */
   idlist orphans;       /* children of Subprocess tasks canceled by this write */
   pdata notes;          /* credit and comment of the data written (engine_data.c) */
-  int lean;             /* its definition says history = "lean" (set by run_write: the run's, pinned or not) */
+  const flowdef *lean;  /* its definition, when that says history = "lean" (set by run_write: the run's,
+                           pinned or not); else NULL */
 } pstate;
 
 /* What a Send node produced.  A message is kept with the action's write

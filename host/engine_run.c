@@ -565,8 +565,8 @@ int run_finish(run *r, fherr *err) {
 }
 
 int run_write(run *r, fherr *err) {
-  r->ps.lean = r->fd && r->fd->history_lean;
-  if (r->child) r->child->ps.lean = r->child->fd && r->child->fd->history_lean;
+  r->ps.lean = r->fd && r->fd->history_lean ? r->fd : NULL;
+  if (r->child) r->child->ps.lean = r->child->fd && r->child->fd->history_lean ? r->child->fd : NULL;
   return pstate_write(r->e, &r->ps, r->data, r->child ? &r->child->ps : NULL, r->child ? r->child->data : NULL, err);
 }
 

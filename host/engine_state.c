@@ -391,18 +391,30 @@ int pstate_has_done_type(const pstate *ps, const char *type) {
 
 /* --- history = "lean" ---------------------------------------------------------- */
 
+/* A Split whose task no later action reads: its branches carry its id in
+ * their tokens, and a Join finds its round by them.  Only a first-wins
+ * Split (first_wins) and a Cancel's region (round_of, in
+ * engine_run_events.c) look for the Split's task itself. */
+static int split_runs_through(const flowdef *fd, const st_task *t) {
+  const char *dot = strchr(t->flow_task, '.');
+  const fd_node *n = dot ? flowdef_node(fd, dot + 1) : NULL;
+  return n && n->kind == NODE_SPLIT && !n->first && !n->cancel_target;
+}
+
 /* A step that ran through: created and done in this action, of a kind
  * that keeps nothing for later, by nobody (no owner) but a StartFunction,
  * whose owner is the process's creator (its created_by says who; a human
  * Start stays, in its owner's archive).  An End only when the process
  * ended with it: while other branches run, the process ends once nothing
- * is active and an End is done (run_finish reads its row). */
-static int runs_through(const st_task *t, int ended) {
+ * is active and an End is done (run_finish reads its row).  A Split as
+ * split_runs_through says. */
+static int runs_through(const flowdef *fd, const st_task *t, int ended) {
   static const char *const kinds[] = {"handler", "if", "switch", "send"};
   if (t->status != TASK_DONE || t->group_id || t->child_id) return 0;
   if (!strcmp(t->type, "start_function")) return 1;
   if (t->owner_id) return 0;
   if (!strcmp(t->type, "end")) return ended;
+  if (!strcmp(t->type, "split")) return split_runs_through(fd, t);
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     if (!strcmp(t->type, kinds[i])) return 1;
   return 0;
@@ -460,7 +472,7 @@ static int mark_unwritten(pstate *ps, fherr *err) {
   int ended = !proc_status_is_running(ps->proc.status), any = 0;
   for (int i = 0; i < ps->ntasks; i++) {
     ptask *t = ps->tasks[i];
-    if (t->is_new && runs_through(&t->row, ended)) any = t->unwritten = 1;
+    if (t->is_new && runs_through(ps->lean, &t->row, ended)) any = t->unwritten = 1;
   }
   if (!any) return FH_OK;
   for (int i = 0; i < ps->nlinks; i++) {

@@ -395,6 +395,7 @@ static int extract(lua_State *L) {
       n->region_index = flowdef_node_index(fd, n->region);
       if (n->region_index < 0 || fd->nodes[n->region_index].kind != NODE_SPLIT)
         return luaL_error(L, "compiled flow: Cancel '%s' names '%s', which is not a Split", n->name, n->region);
+      fd->nodes[n->region_index].cancel_target = 1;
     }
   }
   return 0;

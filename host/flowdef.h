@@ -72,6 +72,7 @@ typedef struct fd_node {
   double seconds;       /* timer: < 0 when a function decides */
   int terminate;        /* end: cancel every other active task */
   int first;            /* split: the first waiting task done cancels the other branches */
+  int cancel_target;    /* split: a Cancel's region (which finds the round by the split's task) */
   fd_timeout *timeouts; /* view, function, job, receive */
   int ntimeouts;
   int has_due;          /* :Due: the task's due_at */

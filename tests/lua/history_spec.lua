@@ -8,8 +8,9 @@
 --    for a person completes;
 --  - an End that ends one branch while another still runs (the process ends by it later);
 --  - a Subprocess task stays; a lean child is lean, whatever its parent's history;
---  - a Split stays (as a Join does); a job stays, and a step that failed after it (ERROR), which
---    a revive runs again;
+--  - a Split runs through (its branches carry its id in their tokens), but for one whose task
+--    a later action reads: a first-wins Split's and a Cancel's region; a job stays, and a step
+--    that failed after it (ERROR), which a revive runs again;
 --  - undo is refused (the steps after a task are not kept), start answers list only what is
 --    kept, the flow's definition says "lean"; the same flows without it keep every step.
 
@@ -86,6 +87,27 @@ local BODIES = {
     if CALLS[pid] == 1 then error("after failed on call 1") end
     activation.process.data.after_ran = CALLS[pid]
   end,
+]],
+  -- a Split whose round a Cancel cancels in a later action, and a first-wins Split: both kept
+  -- (the later action finds the round by the Split's task)
+  cancel = [[
+  title = "Cancel",
+  start = flow.StartFunction():Next(this.split),
+  split = flow.Split():Always(this.review):Always(this.stop_view),
+  review = flow.View { title = "Review" }:Next(this.both),
+  stop_view = flow.View { title = "Stop" }:Next(this.stop),
+  stop = flow.Cancel(this.split):Next(this.finish),
+  both = flow.Join():Next(this.finish),
+  finish = flow.End(),
+]],
+  first = [[
+  title = "First wins",
+  start = flow.StartFunction():Next(this.race),
+  race = flow.Split { first = true }:Always(this.a):Always(this.b),
+  a = flow.View { title = "A" }:Next(this.finish_a),
+  b = flow.View { title = "B" }:Next(this.finish_b),
+  finish_a = flow.End(),
+  finish_b = flow.End(),
 ]],
   -- two Views with automatic steps between them: a loop of 1,000 (a Handler and an If each)
   two_views = [[
@@ -192,16 +214,16 @@ describe("history = \"lean\"", function()
   it("keeps what arrived at a Join, which completes when the person is done; refuses undo", function()
     local r = host:start("join", "start", {}, { as = "admin" })
     local pid = r.process.id
-    -- the start ran through; the Split stays (as a Join does); quick arrived at the join
-    -- (kept: the join counts it)
-    assert.same({ "split:DONE", "quick:DONE", "review:NEW", "both:STARTED" }, H.trail(host, pid))
+    -- the start and the Split ran through; quick arrived at the join (kept: the join counts it)
+    assert.same({ "quick:DONE", "review:NEW", "both:STARTED" }, H.trail(host, pid))
+    assert.same({}, H.one(host, pid, "quick").previous)   -- the start and the Split not kept
     local e = H.refused("conflict", function() host:undo(H.one(host, pid, "quick").id, { as = "admin" }) end)
     assert.equal('cannot undo in a flow of history = "lean": the steps after the task are not kept', e.message)
     local review = H.one(host, pid, "review")
     host:assign(review.id, { as = "ann" })
     local done = host:execute(review.id, {}, { as = "ann" })
     assert.equal("DONE", done.process.status)
-    assert.same({ "split:DONE", "quick:DONE", "review:DONE", "both:DONE" }, H.trail(host, pid))
+    assert.same({ "quick:DONE", "review:DONE", "both:DONE" }, H.trail(host, pid))
     assert.same({ quick = 1, done = 1 }, host:process(pid).process.data)
     local join = H.one(host, pid, "both")
     assert.same(H.sorted { H.one(host, pid, "quick").id, review.id }, H.sorted(join.previous))
@@ -251,11 +273,27 @@ describe("history = \"lean\"", function()
     local r = host:start("early_end", "start", {}, { as = "admin" })
     local pid = r.process.id
     assert.equal("STARTED", r.process.status)
-    assert.same({ "split:DONE", "review:NEW", "end_quick:DONE" }, H.trail(host, pid))
+    assert.same({ "review:NEW", "end_quick:DONE" }, H.trail(host, pid))
     local review = H.one(host, pid, "review")
     host:assign(review.id, { as = "ann" })
     local done = host:execute(review.id, {}, { as = "ann" })
     assert.equal("DONE", done.process.status)
-    assert.same({ "split:DONE", "review:DONE", "end_quick:DONE" }, H.trail(host, pid))   -- end_review ended it
+    assert.same({ "review:DONE", "end_quick:DONE" }, H.trail(host, pid))   -- end_review ended it
+  end)
+
+  it("keeps a Split whose round a later action looks for: a Cancel's region, a first-wins one", function()
+    local pid = host:start("cancel", "start", {}, { as = "admin" }).process.id
+    assert.same({ "split:DONE", "review:NEW", "stop_view:NEW" }, H.trail(host, pid))
+    local stop = H.one(host, pid, "stop_view")
+    host:assign(stop.id, { as = "ann" })
+    local r = host:execute(stop.id, {}, { as = "ann" })
+    assert.equal("DONE", r.process.status)   -- the Cancel found the round, review went with it
+    assert.same({ "split:DONE", "review:CANCELED", "stop_view:DONE", "stop:DONE" }, H.trail(host, pid))
+    pid = host:start("first", "start", {}, { as = "admin" }).process.id
+    assert.same({ "race:DONE", "a:NEW", "b:NEW" }, H.trail(host, pid))
+    local a = H.one(host, pid, "a")
+    host:assign(a.id, { as = "ann" })
+    assert.equal("DONE", host:execute(a.id, {}, { as = "ann" }).process.status)
+    assert.same({ "race:DONE", "a:DONE", "b:CANCELED" }, H.trail(host, pid))
   end)
 end)
