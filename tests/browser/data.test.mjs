@@ -123,6 +123,11 @@ test('a process of a flow with a lean history: its data and audit, no task, and 
   await expectText(page.getByTestId('lean-history-note'), /lean history: the automatic steps that ran straight through are not listed/);
   assert.equal(await page.getByTestId('history-row').count(), 0);
   await expectText(page.getByTestId('process-data-list'), /N\s*6/);   // n: 3, doubled
+  // the chart says the automatic steps' nodes kept no task (they ran: not "no task yet")
+  await expectText(page.getByTestId('legend-none'), /No task kept.*lean history/);
+  const compute = page.getByTestId('process-chart').locator('g.node[data-node="compute"]');
+  await compute.waitFor();
+  assert.match(await compute.getAttribute('aria-label'), /: no task kept$/);
   const audit = page.getByTestId('audit-panel');
   await audit.getByTestId('audit-entry').first().waitFor();
   assert.equal(await audit.getByTestId('audit-entry').first().getAttribute('data-node'), '');

@@ -89,11 +89,13 @@ export function latestTimeouts(tasks) {
 }
 
 /**
- * renderChart(flow, tasks, {title, plain}) → a container element; the SVG loads into it.
+ * renderChart(flow, tasks, {title, plain, lean}) → a container element; the SVG loads into it.
  * Nodes that have a task become keyboard-focusable and open that task.
  * plain: show the chart as the server drew it (no task colours, no legend).
+ * lean: the flow keeps a lean history (docs/flow-dsl.md), so a node without a task may
+ * have run straight through: it is "no task kept", not "no task yet".
  */
-export function renderChart(flow, tasks, { title, plain = false } = {}) {
+export function renderChart(flow, tasks, { title, plain = false, lean = false } = {}) {
   const latest = latestByNode(tasks);
   const timeouts = latestTimeouts(tasks);
   const usedStatuses = new Set([...latest.values()].map((t) => statusKey(t.status)));
@@ -101,7 +103,8 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
   const canvas = h('div', { class: 'chart-canvas', 'aria-busy': 'true' },
     h('p', { class: 'muted' }, 'Loading the flow chart…'));
   const legend = h('ul', { class: 'chart-legend', 'aria-label': 'Legend: colour of each node is the status of its latest task' },
-    h('li', null, h('span', { class: 'legend-swatch st-none', 'aria-hidden': 'true' }), 'No task yet'),
+    h('li', { testid: 'legend-none' }, h('span', { class: 'legend-swatch st-none', 'aria-hidden': 'true' }),
+      lean ? 'No task kept (not reached, or an automatic step run straight through: lean history)' : 'No task yet'),
     TASK_STATUSES.map((s) => h('li', { class: usedStatuses.has(s) ? 'used' : null },
       h('span', { class: `legend-swatch st-${s}`, 'aria-hidden': 'true' }), statusWord(s))));
   const timeoutLegend = h('li', { class: 'legend-timeout', hidden: true },
@@ -126,7 +129,7 @@ export function renderChart(flow, tasks, { title, plain = false } = {}) {
       fitSvg(svg);
       svg.setAttribute('role', 'group');
       svg.setAttribute('aria-label', title || `Flow chart of ${flow}`);
-      if (!plain) colour(svg, latest, tasks, (g, byKey) => showNodeTasks(nodePanel, g, tasks, byKey));
+      if (!plain) colour(svg, latest, tasks, lean ? 'no task kept' : 'no task yet', (g, byKey) => showNodeTasks(nodePanel, g, tasks, byKey));
       if (!plain) colourTimeouts(svg, timeouts);
       const groups = plain ? 0 : badgeGroups(svg, latest, tasks);
       timeoutLegend.hidden = !svg.querySelector('g.edge.timeout');
@@ -181,7 +184,7 @@ function visibleText(g, name) {
     .filter((x) => x && x !== '|||' && x !== '×' && x !== '+').join(' ') || name;
 }
 
-function colour(svg, latest, tasks, onPick) {
+function colour(svg, latest, tasks, noTask, onPick) {
   for (const g of svg.querySelectorAll('g.node')) {
     const name = nodeName(g);
     if (!name) continue;
@@ -189,7 +192,7 @@ function colour(svg, latest, tasks, onPick) {
     const task = latest.get(name);
     if (!task) {
       g.classList.add('st-none');
-      makeListable(g, `${visibleText(g, name)}: no task yet`, onPick);
+      makeListable(g, `${visibleText(g, name)}: ${noTask}`, onPick);
       continue;
     }
     const status = statusKey(task.status);

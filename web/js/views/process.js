@@ -168,7 +168,7 @@ export async function processView(ctx) {
     h('div', { class: 'process-layout', testid: 'process-page', 'data-process-id': p.id, 'data-status': status },
       h('section', { class: 'panel chart-panel', 'aria-labelledby': 'chart-title' },
         h('h2', { class: 'panel-title', id: 'chart-title' }, 'Flow chart'),
-        renderChart(p.flow, tasks, { title: `Flow chart of ${flowTitle}, coloured by task status` })),
+        renderChart(p.flow, tasks, { title: `Flow chart of ${flowTitle}, coloured by task status`, lean: !!def && def.history === 'lean' })),
       h('section', { class: 'panel', 'aria-labelledby': 'pdata-title' },
         h('h2', { class: 'panel-title', id: 'pdata-title' }, 'Data'),
         dataList(p.data, def && def.fields, 'process-data-list'))),
