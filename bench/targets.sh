@@ -17,7 +17,8 @@
 #   build-release as it is), KEEP=1 (keep every benchmark's whole output, else
 #   removed), WRITE=1 (the table also replaces the one between the markers
 #   "<!-- targets:begin -->" and "<!-- targets:end -->" in bench/README.md).
-# Exits 1 if a benchmark failed (its row says so; its output is printed).
+# Exits 1 if a benchmark failed (its row says so; its output is printed) or a figure was
+# not found in a benchmark's output ("no figure").
 # Takes ~15 minutes a backend on 2 CPUs, most of it seeding 1,000,000 processes.
 set -eu
 cd "$(dirname "$0")/.."
@@ -167,6 +168,11 @@ TABLE=$TMP/table.md
 } >"$TABLE"
 echo
 cat "$TABLE"
+# a benchmark whose output no longer says what this script reads is a failed run, not a blank cell
+if grep -q "no figure" "$TABLE"; then
+  echo "FAILED: a figure was not found in its benchmark's output (its format changed?); KEEP=1 keeps them" >&2
+  FAILED=1
+fi
 
 if [ "${WRITE:-0}" = 1 ]; then
   awk -v table="$TABLE" '
