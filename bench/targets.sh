@@ -61,7 +61,7 @@ ratio_after() { sed -n "/$2/,\${/$3/{s/.*(\([0-9.]*\) per raw commit.*/\1/p;q}}"
 median() { sed -n "s/^$2 req\/s vs static baseline, median *\([0-9.]*\)%.*/\1/p" "$TMP/$1.log" | head -1; }
 # verdict VALUE OP TARGET: "met" or "short" (OP ge: VALUE >= TARGET, lt: VALUE < TARGET)
 verdict() {
-  [ -n "$1" ] || { echo "no figure"; return; }
+  case $1 in [0-9]*) ;; *) echo "no figure"; return ;; esac   # (a unit alone is no figure)
   awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = op == "ge" ? v + 0 >= t + 0 : v + 0 < t + 0; print ok ? "met" : "short" }'
 }
 failed() { [ -f "$TMP/$1.failed" ]; }
