@@ -47,8 +47,7 @@ DB=$TMP/bench.db
 
 echo "== users, tokens and $PROCESSES helloworld processes" >&2
 bench_seed "$DB" "$PROCESSES" 1000
-# the 16 people of the burst of sign-ins below: one sign-in each, as a morning's
-# burst is (one user's parallel tries count against that user: docs/http-api.md)
+# the 16 people of the burst of sign-ins below: one sign-in each, as a morning's burst is
 for i in $(seq 1 16); do "$BIN" --db "$DB" --flows flows user add "signin$i" --password "signin$i-pw" >/dev/null; done
 export ALICE_TOKEN BOB_TOKEN
 # PostgreSQL plans by its statistics, which a bulk load leaves empty until autovacuum
@@ -185,8 +184,6 @@ RESULTS=$TMP/results
 LOAD_PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$SERVER_PID/status")
 # A burst of 16 sign-ins at once, of 16 people (password hashing is the host's
 # one big allocation): each must answer 200, and the peak RSS below includes it.
-# (16 of one name from one address would be throttled after the fifth: each try
-# counts as a failure until its password is found right.)
 echo "== 16 concurrent sign-ins" >&2
 LOGIN_PIDS=""
 for i in $(seq 1 16); do

@@ -20,6 +20,7 @@
 
 #include "fhtime.h"
 #include "identity_cache.h"
+#include "login_turn.h"
 #include "store.h"
 
 /* --- the write path -------------------------------------------------------- */
@@ -266,11 +267,9 @@ static int open_session(engine *e, const st_user *checked, const char *name, con
   return FH_OK;
 }
 
-int identity_login(engine *e, const identity_login_req *in, identity_login_res *out, fherr *err) {
-  memset(out, 0, sizeof *out);
-  out->status = IDENTITY_LOGIN_WRONG;
-  int checkable = strlen(in->username) <= IDENTITY_NAME_MAX && strlen(in->password) <= IDENTITY_PASSWORD_MAX;
-  const char *name = checkable ? in->username : "";   /* nobody has such a name; the address still counts */
+/* One try, in its turn: counted, checked, and its session opened. */
+static int login_try(engine *e, const identity_login_req *in, const char *name, int checkable,
+                     identity_login_res *out, fherr *err) {
   double wait = 0;
   int rc = login_admit(e, name, in->addr, &wait, err);
   if (rc) return rc;
@@ -298,6 +297,18 @@ int identity_login(engine *e, const identity_login_req *in, identity_login_res *
     out->user_id = u.id;
   }
   if (found) st_user_free(&u);
+  return rc;
+}
+
+int identity_login(engine *e, const identity_login_req *in, identity_login_res *out, fherr *err) {
+  memset(out, 0, sizeof *out);
+  out->status = IDENTITY_LOGIN_WRONG;
+  int checkable = strlen(in->username) <= IDENTITY_NAME_MAX && strlen(in->password) <= IDENTITY_PASSWORD_MAX;
+  const char *name = checkable ? in->username : "";   /* nobody has such a name; the address still counts */
+  /* tries of this name from this address one after another (login_turn.h) */
+  login_turn *turn = login_turn_take(name, in->addr);
+  int rc = login_try(e, in, name, checkable, out, err);
+  login_turn_give(turn);
   return rc;
 }
 

@@ -20,6 +20,7 @@ add_c_tests(luavm error_location budget memory_limit_steps json_round_trip pool 
 add_c_tests(flow_loading on_first_use edit_and_remove)
 add_c_tests(short_txn handler_outside_writer)
 add_c_tests(auth hash_and_verify old_hashes_verify bounded_parallel)
+add_c_tests(login_turn turns threads)
 # The host's sign-ins kept in memory (host/identity_cache.c).
 add_c_tests(identity_cache serves_while_live change_drops_older_reads ages_out forget_by_database threads
             stamped_by_count stamped_by_database)

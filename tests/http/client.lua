@@ -397,10 +397,12 @@ end
 
 -- Sends several requests at once on separate connections (all written before any answer is
 -- read), and returns the responses in order.
-function C.concurrent(port, texts)
+function C.concurrent(port, texts, opts)
+  opts = opts or {}
   local socks = {}
   for i, text in ipairs(texts) do
     local s = assert(socket.tcp())
+    if opts.bind then assert(s:bind(opts.bind, 0)) end
     s:settimeout(30)
     assert(s:connect("127.0.0.1", port))
     socks[i] = s

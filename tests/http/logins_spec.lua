@@ -11,7 +11,9 @@ local srv
 local NEW_PASSWORD = "a new password"
 
 setup(function()
-  srv = C.server { users = { alice = {}, bob = {}, carol = {}, dave = {}, erin = {} }, tokens = { "carol" } }
+  -- executors enough for the burst of sign-ins below to be under way at once
+  srv = C.server { users = { alice = {}, bob = {}, carol = {}, dave = {}, erin = {}, frank = {} }, tokens = { "carol" },
+                   args = "--executors 16" }
 end)
 
 teardown(function()
@@ -94,6 +96,22 @@ describe("sign-in throttling", function()
     assert.equal(200, login("dave", C.PASSWORD, "127.0.0.10").status)
     for i = 1, 5 do C.assert_error(login("dave", "again" .. i, "127.0.0.10"), 401, "unauthenticated") end
     throttled(login("dave", C.PASSWORD, "127.0.0.10"))
+  end)
+
+  it("lets one user's sign-ins at once from one address take turns: all get in; guesses still count", function()
+    local texts = {}
+    local function burst(password, from)
+      for i = 1, 16 do
+        texts[i] = C.request_text("POST", "/api/session", { body = { username = "frank", password = password(i) } })
+      end
+      local by = {}
+      for _, res in ipairs(C.concurrent(srv.port, texts, { bind = from })) do by[res.status] = (by[res.status] or 0) + 1 end
+      return by
+    end
+    -- each waits for the one before it and sees the count it left: a success forgets it
+    assert.same({ [200] = 16 }, burst(function() return C.PASSWORD end, "127.0.0.40"))
+    -- guesses at once: five checked and failed, the rest throttled, as one after another
+    assert.same({ [401] = 5, [429] = 11 }, burst(function(i) return "guess " .. i end, "127.0.0.41"))
   end)
 
   it("still answers 400 for a malformed body before counting anything", function()
