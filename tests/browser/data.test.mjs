@@ -132,4 +132,15 @@ test('a process of a flow with a lean history: its data and audit, no task, and 
   await audit.getByTestId('audit-entry').first().waitFor();
   assert.equal(await audit.getByTestId('audit-entry').first().getAttribute('data-node'), '');
   checkPage(page);
+  // the flows page says which flows keep a lean history, beside their steps; the others do not
+  await go(page, '#/flows', 'Flows');
+  const steps = async (flow) => {
+    const card = page.locator(`[data-testid=flow-card][data-flow=${flow}]`);
+    await card.getByTestId('flow-steps-details').locator('summary').click();
+    await card.getByTestId('flow-steps').waitFor();
+    return card;
+  };
+  await expectText((await steps('auto_lean')).getByTestId('flow-history-lean'), /^Lean history: the automatic steps/);
+  assert.equal(await (await steps('casefile')).getByTestId('flow-history-lean').count(), 0);
+  checkPage(page);
 });

@@ -11,11 +11,15 @@ import { byTitle } from '../flow-access.js';
 import { flowVersionsBlock } from '../versions.js';
 import { flowHostsBlock } from '../hosts.js';
 
-/** The steps of a flow, each with its kind and what it does (waits, deadlines, joins, ends). */
+/** The steps of a flow, each with its kind and what it does (waits, deadlines, joins, ends);
+ * for a flow of history = "lean" (docs/flow-dsl.md), what its processes do not keep. */
 export function stepList(def) {
   const nodes = (def && def.nodes) || [];
   if (!nodes.length) return h('p', { class: 'muted' }, 'This flow has no steps.');
-  return h('ol', { class: 'step-list', testid: 'flow-steps' }, nodes.map((n) => {
+  const lean = def.history === 'lean' ? h('p', { class: 'small muted', testid: 'flow-history-lean' },
+    'Lean history: the automatic steps a process runs straight through leave no task behind; '
+    + 'its page lists the people\'s tasks, the waits and the joins.') : null;
+  const list = h('ol', { class: 'step-list', testid: 'flow-steps' }, nodes.map((n) => {
     const details = nodeDetails(n, def);
     const type = String(n.type || '').replace(/[^a-z_]/g, '');
     return h('li', { class: `step kind-${type}`, testid: 'flow-step', 'data-node': n.name, 'data-type': type },
@@ -27,6 +31,7 @@ export function stepList(def) {
       n.description ? h('p', { class: 'step-detail muted' }, n.description) : null,
       details.length ? h('p', { class: 'step-detail', testid: 'step-detail' }, `${details.join('; ')}.`) : null);
   }));
+  return lean ? h('div', null, lean, list) : list;
 }
 
 /** The load error of a flow: file:line for its managers; others get a plain sentence. */
