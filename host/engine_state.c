@@ -401,20 +401,31 @@ static int split_runs_through(const flowdef *fd, const st_task *t) {
   return n && n->kind == NODE_SPLIT && !n->first && !n->cancel_target;
 }
 
+/* A Join whose round is over: nothing under it is active any more (an
+ * ERROR task counts, a revive may bring it), so no branch can arrive later
+ * and look for it (pstate_find_join), and a blocking Join's later rounds
+ * would find nothing running in it (earlier_round_running). */
+static int join_round_over(const pstate *ps, const st_task *t) {
+  char prefix[sizeof t->join_of + 1];
+  snprintf(prefix, sizeof prefix, "%s_", t->join_of);
+  return t->join_of[0] && pstate_count_active(ps, prefix, t->id) == 0;
+}
+
 /* A step that ran through: created and done in this action, of a kind
  * that keeps nothing for later, by nobody (no owner) but a StartFunction,
  * whose owner is the process's creator (its created_by says who; a human
  * Start stays, in its owner's archive).  An End only when the process
  * ended with it: while other branches run, the process ends once nothing
  * is active and an End is done (run_finish reads its row).  A Split as
- * split_runs_through says. */
-static int runs_through(const flowdef *fd, const st_task *t, int ended) {
+ * split_runs_through says, a Join as join_round_over. */
+static int runs_through(const pstate *ps, const st_task *t, int ended) {
   static const char *const kinds[] = {"handler", "if", "switch", "send"};
   if (t->status != TASK_DONE || t->group_id || t->child_id) return 0;
   if (!strcmp(t->type, "start_function")) return 1;
   if (t->owner_id) return 0;
   if (!strcmp(t->type, "end")) return ended;
-  if (!strcmp(t->type, "split")) return split_runs_through(fd, t);
+  if (!strcmp(t->type, "split")) return split_runs_through(ps->lean, t);
+  if (!strcmp(t->type, "join")) return join_round_over(ps, t);
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     if (!strcmp(t->type, kinds[i])) return 1;
   return 0;
@@ -462,8 +473,8 @@ static void kept_ancestors(const pstate *ps, int from, char *seen, int *stack, i
  * action ran through, which are not written: an automatic process then
  * costs its process row and its audit entry instead of a task row more per
  * step (bench/README.md, section 48).  What a later action reads of them
- * stays: the tasks a Join counts as arrived are its links (arrivals in
- * engine_run_events.c), so those are written.  A kept task that came from
+ * stays: the tasks a kept Join counts as arrived are its links (arrivals
+ * in engine_run_events.c), so those are written.  A kept task that came from
  * unwritten ones is linked to the kept tasks they came from instead (a
  * View after two Handlers, to the View before them); the data's credit to
  * an unwritten one goes to no task. */
@@ -472,7 +483,7 @@ static int mark_unwritten(pstate *ps, fherr *err) {
   int ended = !proc_status_is_running(ps->proc.status), any = 0;
   for (int i = 0; i < ps->ntasks; i++) {
     ptask *t = ps->tasks[i];
-    if (t->is_new && runs_through(ps->lean, &t->row, ended)) any = t->unwritten = 1;
+    if (t->is_new && runs_through(ps, &t->row, ended)) any = t->unwritten = 1;
   }
   if (!any) return FH_OK;
   for (int i = 0; i < ps->nlinks; i++) {

@@ -5,7 +5,9 @@
 --  - a human task between automatic steps: only it, linked to the kept task it came from
 --    through them (none after the start);
 --  - a Join: the tasks that arrived at it (it counts them by their links), so a join waiting
---    for a person completes;
+--    for a person completes; but a Join done in the action that made it, with nothing of its
+--    round left active, runs through with its arrivals (no branch can come later): an
+--    automatic split and join writes no task, a partial join with a branch still open is kept;
 --  - an End that ends one branch while another still runs (the process ends by it later);
 --  - a Subprocess task stays; a lean child is lean, whatever its parent's history;
 --  - a Split runs through (its branches carry its id in their tokens), but for one whose task
@@ -86,6 +88,37 @@ local BODIES = {
     CALLS[pid] = (CALLS[pid] or 0) + 1
     if CALLS[pid] == 1 then error("after failed on call 1") end
     activation.process.data.after_ran = CALLS[pid]
+  end,
+]],
+  -- automatic branches into a Join: all in one action
+  auto_join = [[
+  title = "Automatic join",
+  start = flow.StartFunction():Next(this.split),
+  split = flow.Split():Always(this.left):Always(this.right),
+  left = flow.Handler(this.mark):Next(this.both),
+  right = flow.Handler(this.mark):Next(this.both),
+  both = flow.Join():Next(this.after),
+  after = flow.Handler(this.mark):Next(this.finish),
+  finish = flow.End(),
+  mark = function(self, activation)
+    local d = activation.process.data
+    d[activation.task.node] = (d[activation.task.node] or 0) + 1
+  end,
+]],
+  -- a Join that goes on at the first arrival while a person's branch is still open
+  first_arrival = [[
+  title = "First arrival",
+  start = flow.StartFunction():Next(this.split),
+  split = flow.Split():Always(this.quick):Always(this.review),
+  quick = flow.Handler(this.mark):Next(this.any),
+  review = flow.View { title = "Review" }:Next(this.any),
+  any = flow.Join { wait = 1 }:Next(this.after),
+  after = flow.Handler(this.mark):Next(this.wait),
+  wait = flow.View { title = "Wait" }:Next(this.finish),
+  finish = flow.End(),
+  mark = function(self, activation)
+    local d = activation.process.data
+    d[activation.task.node] = (d[activation.task.node] or 0) + 1
   end,
 ]],
   -- a Split whose round a Cancel cancels in a later action, and a first-wins Split: both kept
@@ -279,6 +312,29 @@ describe("history = \"lean\"", function()
     local done = host:execute(review.id, {}, { as = "ann" })
     assert.equal("DONE", done.process.status)
     assert.same({ "review:DONE", "end_quick:DONE" }, H.trail(host, pid))   -- end_review ended it
+  end)
+
+  it("runs an automatic split and join through, and keeps a join whose round is still open", function()
+    local r = host:start("auto_join", "start", {}, { as = "admin" })
+    assert.equal("DONE", r.process.status)
+    assert.same({}, host:process(r.process.id).tasks)   -- no task at all: nothing can arrive later
+    assert.same({ left = 1, right = 1, after = 1 }, host:process(r.process.id).process.data)
+    local full = host:start("full_auto_join", "start", {}, { as = "admin" })
+    assert.same({ "start:DONE", "split:DONE", "left:DONE", "right:DONE", "both:DONE", "after:DONE",
+      "finish:DONE" }, H.trail(host, full.process.id))
+    -- the first arrival sets the join off while review is open: the join and quick are kept,
+    -- so review's late arrival finds the join done and ends there (after runs once)
+    local pid = host:start("first_arrival", "start", {}, { as = "admin" }).process.id
+    assert.same({ "quick:DONE", "review:NEW", "any:DONE", "wait:NEW" }, H.trail(host, pid))
+    local review = H.one(host, pid, "review")
+    host:assign(review.id, { as = "ann" })
+    assert.equal("STARTED", host:execute(review.id, {}, { as = "ann" }).process.status)
+    assert.same({ "quick:DONE", "review:DONE", "any:DONE", "wait:NEW" }, H.trail(host, pid))
+    assert.same(H.sorted { H.one(host, pid, "quick").id, review.id }, H.sorted(H.one(host, pid, "any").previous))
+    local wait = H.one(host, pid, "wait")
+    host:assign(wait.id, { as = "ann" })
+    assert.equal("DONE", host:execute(wait.id, {}, { as = "ann" }).process.status)
+    assert.same({ quick = 1, after = 1 }, host:process(pid).process.data)
   end)
 
   it("keeps a Split whose round a later action looks for: a Cancel's region, a first-wins one", function()
