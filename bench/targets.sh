@@ -14,12 +14,14 @@
 #   bench/sql_count.sh 300                                     (statements per helloworld process)
 # Environment: ENGINE_N (30000), FULL_N (8000), PG_N (3000), HTTP_SECONDS (3),
 #   ROUNDS (3), ITER (200: the p99 of 100 calls is one slow call of a shared VM),
-#   SIZES ("10000 100000 1000000"), NO_BUILD=1 (use build-release as it is), KEEP=1 (keep every benchmark's whole output, else
-#   removed), WRITE=1 (the table also replaces the one between the markers
-#   "<!-- targets:begin -->" and "<!-- targets:end -->" in bench/README.md).
+#   SIZES ("10000 100000 1000000"), NO_BUILD=1 (use build-release as it is), KEEP=1
+#   (keep every benchmark's whole output, else removed), WRITE=1 (the table also replaces
+#   the one between the markers "<!-- targets:begin -->" and "<!-- targets:end -->" in
+#   bench/README.md).
 # Exits 1 if a benchmark failed (its row says so; its output is printed) or a figure was
 # not found in a benchmark's output ("no figure").
-# Takes ~15 minutes a backend on 2 CPUs, most of it seeding 1,000,000 processes.
+# Takes ~8 minutes for both backends on this machine's 2 CPUs, most of it seeding
+# 1,000,000 processes twice.
 set -eu
 cd "$(dirname "$0")/.."
 . bench/lib.sh
