@@ -23,6 +23,14 @@ local flow = require "flow"
 local this = flow.this
 ]]
 
+-- A callback `mark` that counts how often each node that calls it ran, in the process data.
+local COUNT_RUNS = [[
+  mark = function(self, activation)
+    local d = activation.process.data
+    d[activation.task.node] = (d[activation.task.node] or 0) + 1
+  end,
+]]
+
 -- Each flow's body; `history = "lean"` or nothing is put in front of its nodes.
 local BODIES = {
   auto = [[
@@ -58,11 +66,7 @@ local BODIES = {
   both = flow.Join():Next(this.done),
   done = flow.Handler(this.mark):Next(this.finish),
   finish = flow.End(),
-  mark = function(self, activation)
-    local d = activation.process.data
-    d[activation.task.node] = (d[activation.task.node] or 0) + 1
-  end,
-]],
+]] .. COUNT_RUNS,
   early_end = [[
   title = "Two ends",
   start = flow.StartFunction():Next(this.split),
@@ -100,11 +104,7 @@ local BODIES = {
   both = flow.Join():Next(this.after),
   after = flow.Handler(this.mark):Next(this.finish),
   finish = flow.End(),
-  mark = function(self, activation)
-    local d = activation.process.data
-    d[activation.task.node] = (d[activation.task.node] or 0) + 1
-  end,
-]],
+]] .. COUNT_RUNS,
   -- a Join that goes on at the first arrival while a person's branch is still open
   first_arrival = [[
   title = "First arrival",
@@ -116,11 +116,7 @@ local BODIES = {
   after = flow.Handler(this.mark):Next(this.wait),
   wait = flow.View { title = "Wait" }:Next(this.finish),
   finish = flow.End(),
-  mark = function(self, activation)
-    local d = activation.process.data
-    d[activation.task.node] = (d[activation.task.node] or 0) + 1
-  end,
-]],
+]] .. COUNT_RUNS,
   -- a Split whose round a Cancel cancels in a later action, and a first-wins Split: both kept
   -- (the later action finds the round by the Split's task)
   cancel = [[
