@@ -7,7 +7,7 @@
  * of its slices.
  *
  *   engine_bench [N] [--sync normal]
- *   engine_bench N --threads K [--sync normal] [--history lean]
+ *   engine_bench N --threads K [--sync normal] [--history lean] [--flow NAME]
  *
  * A fourth phase, beside the three of the engine, is the ceiling of the
  * group commit itself on this disk: 8 threads whose actions each insert one
@@ -28,7 +28,8 @@
  * on one engine and on 8 at once; the run fails if they wrote a task row.
  *
  * The second form runs only the K-thread phase (no baseline; with
- * --history lean, on the lean flow), for counting
+ * --history lean, on the lean flow; with --flow, on that flow of
+ * bench/flows, e.g. parallel or parallel_lean), for counting
  * the fsyncs of exactly those N processes with `strace -f -c -e
  * trace=fsync,fdatasync` (bench/run.sh does): N / fsyncs is the number of
  * durable actions per fsync the group commit reaches.
@@ -134,6 +135,10 @@ static int threads_slice(engine **engines, int n, int threads, int lean, double 
   return bench_run_slice(lean ? start_one_lean : start_one, (void *const *)engines, n, threads, seconds);
 }
 
+/* The --threads form's flow when --flow names one (read-only once the threads run). */
+static const char *named_flow;
+static int start_named(void *e, json_t *data) { return start_flow(e, data, named_flow); }
+
 /* --- the ceiling: one-row actions through the same group commit --------- */
 
 #define CEILING_THREADS 8
@@ -228,15 +233,17 @@ static int threads_only(int n, int threads, int full, int lean, const char *db) 
   double seconds = 0;
   sync_count sc = {0};
   syncs_begin(&sc);
-  int started = threads_slice(engines, n, threads, lean, &seconds);
+  int started = named_flow ? bench_run_slice(start_named, (void *const *)engines, n, threads, &seconds)
+                           : threads_slice(engines, n, threads, lean, &seconds);
   syncs_end(&sc);
   close_engines(engines, threads);
   engine_close(first);
   int done = count_done(db);
   bench_remove_db(db);
   char buf[64];
-  printf("engine_bench: %d threads, %d of %d processes done, %.0f processes/s, synchronous=%s%s\n", threads, done, n,
-         done / seconds, full ? "FULL" : "NORMAL", per_sync(&sc, buf, sizeof buf));
+  printf("engine_bench: %s, %d threads, %d of %d processes done, %.0f processes/s, synchronous=%s%s\n",
+         named_flow ? named_flow : lean ? "auto_lean" : "auto", threads, done, n, done / seconds, full ? "FULL" : "NORMAL",
+         per_sync(&sc, buf, sizeof buf));
   flowreg_free(reg);
   return done == started && done == n / threads * threads ? 0 : 1;
 }
@@ -260,6 +267,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--sync") && i + 1 < argc) full = strcmp(argv[++i], "normal") != 0;
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--history") && i + 1 < argc) lean = !strcmp(argv[++i], "lean");
+    else if (!strcmp(argv[i], "--flow") && i + 1 < argc) named_flow = argv[++i];
   }
   /* per run: two runs at once on this machine must not share a file */
   char base[64], ceiling_db[64], rows_db[64];
