@@ -305,8 +305,8 @@ int identity_login(engine *e, const identity_login_req *in, identity_login_res *
   out->status = IDENTITY_LOGIN_WRONG;
   int checkable = strlen(in->username) <= IDENTITY_NAME_MAX && strlen(in->password) <= IDENTITY_PASSWORD_MAX;
   const char *name = checkable ? in->username : "";   /* nobody has such a name; the address still counts */
-  /* tries of this name from this address one after another (login_turn.h) */
-  login_turn *turn = login_turn_take(name, in->addr);
+  /* the tries from this address one after another (login_turn.h) */
+  login_turn *turn = login_turn_take(in->addr);
   int rc = login_try(e, in, name, checkable, out, err);
   login_turn_give(turn);
   return rc;

@@ -76,8 +76,8 @@ int identity_users_with_perm(engine *e, const char *perm, json_t **out, fherr *e
  * An address that has not failed for the name never waits for the name's
  * sake, so an attacker cannot lock its owner out; a successful sign-in
  * forgets the failures of that name from that address.  A throttled try
- * is answered at once: it checks no password and counts nothing.  Tries
- * of one name from one address take turns within a host (login_turn.h). */
+ * is answered at once: it checks no password and counts nothing.  The
+ * tries from one address take turns within a host (login_turn.h). */
 #define IDENTITY_LOGIN_WINDOW 900
 #define IDENTITY_LOGIN_PAIR_FREE 5
 #define IDENTITY_LOGIN_ADDR_FREE 20

@@ -11,9 +11,11 @@ local srv
 local NEW_PASSWORD = "a new password"
 
 setup(function()
-  -- executors enough for the burst of sign-ins below to be under way at once
-  srv = C.server { users = { alice = {}, bob = {}, carol = {}, dave = {}, erin = {}, frank = {} }, tokens = { "carol" },
-                   args = "--executors 16" }
+  -- executors enough for the bursts of sign-ins below to be under way at once; the 24 people
+  -- of one of them
+  local users = { alice = {}, bob = {}, carol = {}, dave = {}, erin = {}, frank = {} }
+  for i = 1, 24 do users["p" .. i] = {} end
+  srv = C.server { users = users, tokens = { "carol" }, args = "--executors 32" }
 end)
 
 teardown(function()
@@ -96,6 +98,16 @@ describe("sign-in throttling", function()
     assert.equal(200, login("dave", C.PASSWORD, "127.0.0.10").status)
     for i = 1, 5 do C.assert_error(login("dave", "again" .. i, "127.0.0.10"), 401, "unauthenticated") end
     throttled(login("dave", C.PASSWORD, "127.0.0.10"))
+  end)
+
+  it("lets 24 people behind one address sign in at once: their tries take turns, none is throttled", function()
+    local texts = {}
+    for i = 1, 24 do
+      texts[i] = C.request_text("POST", "/api/session", { body = { username = "p" .. i, password = C.PASSWORD } })
+    end
+    local by = {}
+    for _, res in ipairs(C.concurrent(srv.port, texts, { bind = "127.0.0.42" })) do by[res.status] = (by[res.status] or 0) + 1 end
+    assert.same({ [200] = 24 }, by)
   end)
 
   it("lets one user's sign-ins at once from one address take turns: all get in; guesses still count", function()
