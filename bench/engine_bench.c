@@ -135,7 +135,7 @@ static int threads_slice(engine **engines, int n, int threads, int lean, double 
   return bench_run_slice(lean ? start_one_lean : start_one, (void *const *)engines, n, threads, seconds);
 }
 
-/* The --threads form's flow when --flow names one (read-only once the threads run). */
+/* The --threads form's flow: --flow, else auto or auto_lean (read-only once the threads run). */
 static const char *named_flow;
 static int start_named(void *e, json_t *data) { return start_flow(e, data, named_flow); }
 
@@ -224,8 +224,8 @@ static void close_engines(engine **engines, int threads) {
   for (int i = 0; i < threads; i++) engine_close(engines[i]);
 }
 
-/* Only the K-thread phase: prints processes done and per second. */
-static int threads_only(int n, int threads, int full, int lean, const char *db) {
+/* Only the K-thread phase, on named_flow: prints processes done and per second. */
+static int threads_only(int n, int threads, int full, const char *db) {
   flowreg *reg;
   engine *first, *engines[16];
   if (bench_open(db, full, &reg, &first)) return 1;
@@ -233,8 +233,7 @@ static int threads_only(int n, int threads, int full, int lean, const char *db) 
   double seconds = 0;
   sync_count sc = {0};
   syncs_begin(&sc);
-  int started = named_flow ? bench_run_slice(start_named, (void *const *)engines, n, threads, &seconds)
-                           : threads_slice(engines, n, threads, lean, &seconds);
+  int started = bench_run_slice(start_named, (void *const *)engines, n, threads, &seconds);
   syncs_end(&sc);
   close_engines(engines, threads);
   engine_close(first);
@@ -242,8 +241,7 @@ static int threads_only(int n, int threads, int full, int lean, const char *db) 
   bench_remove_db(db);
   char buf[64];
   printf("engine_bench: %s, %d threads, %d of %d processes done, %.0f processes/s, synchronous=%s%s\n",
-         named_flow ? named_flow : lean ? "auto_lean" : "auto", threads, done, n, done / seconds, full ? "FULL" : "NORMAL",
-         per_sync(&sc, buf, sizeof buf));
+         named_flow, threads, done, n, done / seconds, full ? "FULL" : "NORMAL", per_sync(&sc, buf, sizeof buf));
   flowreg_free(reg);
   return done == started && done == n / threads * threads ? 0 : 1;
 }
@@ -278,7 +276,10 @@ int main(int argc, char **argv) {
   snprintf(base, sizeof base, "/tmp/flowhost-bench-base-%d.db", (int)getpid());
   snprintf(ceiling_db, sizeof ceiling_db, "/tmp/flowhost-bench-ceiling-%d.db", (int)getpid());
   snprintf(rows_db, sizeof rows_db, "/tmp/flowhost-bench-rows-%d.db", (int)getpid());
-  if (threads > 0 && threads <= 16) return threads_only(n, threads, full, lean, ph[0].db);
+  if (threads > 0 && threads <= 16) {
+    if (!named_flow) named_flow = lean ? "auto_lean" : "auto";
+    return threads_only(n, threads, full, ph[0].db);
+  }
 
   raw_db raw;
   flowreg *reg;

@@ -159,8 +159,7 @@ static int comment_target(engine *e, const fh_actor *a, int64_t *pid, int64_t ta
     run_free(&r);
     return rc;
   }
-  if (reading) read_budget_begin(e);
-  r.reading = reading;   /* a queue member's :Permission(fn) (rules_may_see_task) */
+  if (reading) run_read_begin(&r);   /* a queue member's :Permission(fn) (rules_may_see_task) */
   int visible = engine_can_see_process(e, a, &r.ps.proc, err);
   if (visible < 0) rc = err && err->code ? err->code : FH_INTERNAL;
   else if (!visible && !task_id) rc = fherr_set(err, FH_NOT_FOUND, "process %lld not found", (long long)*pid);

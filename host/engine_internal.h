@@ -429,6 +429,8 @@ int view_may_take(engine *e, const fh_actor *a, st_task *t);
 /* A read answer begins: its summaries and permission calls start their
  * time bounds afresh. */
 void read_budget_begin(engine *e);
+/* ... for run r, whose :Permission(fn) calls are then bounded (r->reading). */
+void run_read_begin(run *r);
 /* engine_list.c: task t as view_task_json() prints it, into w, its object
  * left open for more members (the caller closes it); hide_for: hide the
  * error details from that actor unless it sees this flow's (NULL: show). */

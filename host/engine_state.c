@@ -396,8 +396,7 @@ int pstate_has_done_type(const pstate *ps, const char *type) {
  * Split (first_wins) and a Cancel's region (round_of, in
  * engine_run_events.c) look for the Split's task itself. */
 static int split_runs_through(const flowdef *fd, const st_task *t) {
-  const char *dot = strchr(t->flow_task, '.');
-  const fd_node *n = dot ? flowdef_node(fd, dot + 1) : NULL;
+  const fd_node *n = flowdef_node(fd, node_part(t->flow_task));
   return n && n->kind == NODE_SPLIT && !n->first && !n->cancel_target;
 }
 

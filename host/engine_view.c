@@ -164,6 +164,11 @@ void read_budget_begin(engine *e) {
   e->permissions_spent = 0;
 }
 
+void run_read_begin(run *r) {
+  read_budget_begin(r->e);
+  r->reading = 1;
+}
+
 int engine_flows_list(engine *e, const fh_actor *a, json_t **out, fherr *err) {
   int rc = engine_sync_flows(e, err);
   if (rc) return rc;
@@ -354,8 +359,7 @@ int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out,
     run_free(&r);
     return rc;
   }
-  read_budget_begin(e);
-  r.reading = 1;   /* whether a may see it, and its action buttons */
+  run_read_begin(&r);   /* whether a may see it, and its action buttons */
   ptask *t = pstate_task(&r.ps, task_id);
   const fd_node *n = t && r.fd ? flowdef_node(r.fd, node_part(t->row.flow_task)) : NULL;
   rc = t ? rules_may_see_task(&r, t, n, err) : fherr_set(err, FH_NOT_FOUND, "task %lld not found", (long long)task_id);
@@ -373,8 +377,7 @@ static int candidate_of(engine *e, const fh_actor *a, int64_t process_id) {
   fherr ignored = {0};
   int yes = 0;
   if (!run_init(&r, e, a, process_id, &ignored)) {
-    read_budget_begin(e);
-    r.reading = 1;
+    run_read_begin(&r);
     yes = rules_is_candidate(&r);
   }
   run_free(&r);
