@@ -31,6 +31,7 @@ typedef struct act_handle {
   int nactions;
   int transitions_pending;   /* not yet set into the activation table */
   int task_pending;          /* activation.task not built yet */
+  int data_pending;          /* activation.process.data not pushed yet (large data) */
 } act_handle;
 
 #define HANDLE_MT "flowhost.activation"
@@ -64,9 +65,11 @@ static void refill_table(lua_State *L, int idx, const json_t *obj) {
   }
 }
 
-/* process.data of the activation table at idx becomes *c->data. */
-static int read_process_data(lua_State *L, int idx, act_ctx *c, fherr *err) {
+/* process.data of the activation table at idx becomes *c->data; unless
+ * the callback never looked at it (pending: it is still *c->data). */
+static int read_process_data(lua_State *L, int idx, act_ctx *c, const act_handle *h, fherr *err) {
   int rc = FH_OK;
+  if (h && h->data_pending) return FH_OK;
   if (raw_field(L, idx, "process") == LUA_TTABLE) {
     json_t *data = NULL;
     if (raw_field(L, -1, "data") != LUA_TTABLE)
@@ -158,7 +161,7 @@ static int l_transition(lua_State *L) {
   json_t *args = NULL;
   transition_args(L, 2, door->actions[action], &args);   /* __call passes the callable first */
   int rc = FH_OK;
-  if (lua_getiuservalue(L, lua_upvalueindex(1), 1) == LUA_TTABLE) rc = read_process_data(L, -1, c, &err);
+  if (lua_getiuservalue(L, lua_upvalueindex(1), 1) == LUA_TTABLE) rc = read_process_data(L, -1, c, h, &err);
   lua_pop(L, 1);
   if (!rc) rc = door->transition(door->ctx, c->task_id, action, 0, args, &err);
   json_decref(args);
@@ -267,24 +270,32 @@ static int l_lazy_transitions(lua_State *L) {
   return 1;
 }
 
-/* Gives the activation table on top of the stack its transitions and its
- * task (each built when first looked at); returns their handle. */
-static act_handle *push_lazy_fields(lua_State *L, act_ctx *c, int transitions, int task) {
-  int act = lua_gettop(L);
-  act_handle *h = lua_newuserdatauv(L, sizeof *h, 1);
+/* The handle of the activation table at act (its user value 1; the
+ * process table at proc is user value 2), pushed. */
+static act_handle *push_handle(lua_State *L, act_ctx *c, int act, int proc) {
+  act_handle *h = lua_newuserdatauv(L, sizeof *h, 2);
+  memset(h, 0, sizeof *h);
   h->c = c;
   h->alive = 1;
-  h->actions = transitions ? c->door->actions : NULL;
-  h->nactions = transitions ? c->door->nactions : 0;
-  h->transitions_pending = transitions;
-  h->task_pending = task;
   lua_pushvalue(L, act);
   lua_setiuservalue(L, -2, 1);
+  lua_pushvalue(L, proc);
+  lua_setiuservalue(L, -2, 2);
   if (luaL_newmetatable(L, HANDLE_MT)) {
     lua_pushliteral(L, "activation handle");
     lua_setfield(L, -2, "__name");
   }
   lua_setmetatable(L, -2);
+  return h;
+}
+
+/* Gives the activation table at act its transitions and its task (each
+ * built when first looked at) through handle h, on top of the stack. */
+static void add_lazy_fields(lua_State *L, act_ctx *c, int act, act_handle *h, int transitions, int task) {
+  h->actions = transitions ? c->door->actions : NULL;
+  h->nactions = transitions ? c->door->nactions : 0;
+  h->transitions_pending = transitions;
+  h->task_pending = task;
   lua_createtable(L, 0, 2);   /* the activation's metatable */
   lua_pushvalue(L, -2);
   lua_pushvalue(L, -2);
@@ -293,9 +304,78 @@ static act_handle *push_lazy_fields(lua_State *L, act_ctx *c, int transitions, i
   lua_setfield(L, -3, "__index");
   lua_setfield(L, -2, "__pairs");
   lua_setmetatable(L, act);
+}
+
+/* --- process.data, pushed when first looked at ------------------------------
+ * A callback's activation has carried the whole process data, and the data
+ * was read back after it: twice the size of the data for every callback.
+ * A :ForEach over a process field of 10,000 items called its :Assign
+ * function 10,000 times with those 10,000 items, most of the group's
+ * start.  Large data (over LAZY_DATA_MIN values) is therefore pushed when
+ * the callback first looks at process.data (or pairs over the process),
+ * and read back only then; small data, most of it, at once as before. */
+#define LAZY_DATA_MIN 64
+
+/* Whether v holds more than *left values (members and elements, counted
+ * until there are too many). */
+static int holds_more(const json_t *v, int *left) {
+  if (--*left < 0) return 1;
+  const char *k;
+  json_t *x;
+  size_t i;
+  if (json_is_object(v)) json_object_foreach((json_t *)v, k, x) if (holds_more(x, left)) return 1;
+  if (json_is_array(v)) json_array_foreach(v, i, x) if (holds_more(x, left)) return 1;
+  return 0;
+}
+
+/* The process table's metamethod, for __index (t, key), __newindex (t,
+ * key, value) and __pairs (t); upvalue: the handle.  The first look at
+ * "data", an assignment to it, or pairs, pushes the data (not once the
+ * callback returned: its data is gone with it) and drops the metatable. */
+static int l_lazy_data(lua_State *L) {
+  act_handle *h = luaL_checkudata(L, lua_upvalueindex(1), HANDLE_MT);
+  int nargs = lua_gettop(L);
+  const char *key = nargs >= 2 && lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  int own = lua_getiuservalue(L, lua_upvalueindex(1), 2) == LUA_TTABLE && lua_rawequal(L, 1, -1);
   lua_pop(L, 1);
-  assert(lua_gettop(L) == act);
-  return h;
+  if (own && h->data_pending && (nargs == 1 || (key && !strcmp(key, "data")))) {
+    h->data_pending = 0;
+    lua_pushnil(L);
+    lua_setmetatable(L, 1);
+    if (nargs != 3 && h->alive) {
+      luavm_push_json(L, *h->c->data);
+      lua_setfield(L, 1, "data");
+    }
+  }
+  if (nargs == 1) {
+    lua_pushcfunction(L, l_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+  }
+  lua_settop(L, 3);
+  if (nargs == 3) {
+    lua_rawset(L, 1);
+    return 0;
+  }
+  lua_pop(L, 1);
+  lua_rawget(L, 1);
+  return 1;
+}
+
+/* Gives the process table at proc its lazy data through handle h, on top
+ * of the stack. */
+static void add_lazy_data(lua_State *L, int proc, act_handle *h) {
+  h->data_pending = 1;
+  lua_createtable(L, 0, 3);
+  lua_pushvalue(L, -2);
+  lua_pushcclosure(L, l_lazy_data, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__index");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__newindex");
+  lua_setfield(L, -2, "__pairs");
+  lua_setmetatable(L, proc);
 }
 
 /* --- the activation table ------------------------------------------------- */
@@ -306,7 +386,9 @@ static void set_string(lua_State *L, const char *key, const char *value) {
   lua_setfield(L, -2, key);
 }
 
-static void push_process(lua_State *L, const act_ctx *c) {
+/* Pushes the process table; its data too unless lazy (returns 1: then
+ * add_lazy_data must follow). */
+static int push_process(lua_State *L, const act_ctx *c) {
   lua_createtable(L, 0, 6);
   lua_pushinteger(L, c->process_id);
   lua_setfield(L, -2, "id");
@@ -314,8 +396,11 @@ static void push_process(lua_State *L, const act_ctx *c) {
   set_string(L, "status", c->process_status);
   set_string(L, "created_by", c->created_by);
   set_string(L, "created_at", c->created_at);
+  int left = LAZY_DATA_MIN;
+  if (*c->data && holds_more(*c->data, &left)) return 1;
   luavm_push_json(L, *c->data);
   lua_setfield(L, -2, "data");
+  return 0;
 }
 
 static void push_task(lua_State *L, const act_ctx *c) {
@@ -340,12 +425,23 @@ static void push_task(lua_State *L, const act_ctx *c) {
  * transitions come later, if at all (push_lazy_fields). */
 static act_handle *push_activation(lua_State *L, act_ctx *c) {
   lua_createtable(L, 0, 3);
-  push_process(L, c);
-  lua_setfield(L, -2, "process");
+  int act = lua_gettop(L);
+  int lazy = push_process(L, c);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, act, "process");
   lua_pushstring(L, c->flow);
-  lua_setfield(L, -2, "flow");
+  lua_setfield(L, act, "flow");
   int transitions = c->task_id && c->door, task = c->node && c->token;
-  return transitions || task ? push_lazy_fields(L, c, transitions, task) : NULL;
+  act_handle *h = NULL;
+  if (transitions || task || lazy) {
+    h = push_handle(L, c, act, act + 1);
+    if (lazy) add_lazy_data(L, act + 1, h);
+    if (transitions || task) add_lazy_fields(L, c, act, h, transitions, task);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);   /* the process table */
+  assert(lua_gettop(L) == act);
+  return h;
 }
 
 /* --- calling ------------------------------------------------------------- */
@@ -367,7 +463,7 @@ static int invoke(luavm *vm, act_ctx *c, const json_t *extra, int nres, fherr *e
   if (extra) luavm_push_json(L, extra);
   int rc = luavm_pcall(vm, extra ? 3 : 2, nres, err);
   if (handle) handle->alive = 0;
-  if (!rc) rc = read_process_data(L, fn + 1, c, err);
+  if (!rc) rc = read_process_data(L, fn + 1, c, handle, err);
   if (!rc && c->task_data) rc = read_task_data(L, fn + 1, c, err);
   if (rc) {
     lua_settop(L, fn - 1);

@@ -87,16 +87,38 @@ static int group_items(run *r, const fd_node *n, json_t **items, fherr *err) {
   return FH_OK;
 }
 
-/* Instance `index` (0-based) of the group, coming from task prev. */
-static int start_instance(run *r, const fd_node *n, ptask *ctrl, int index, int64_t prev, fherr *err) {
-  json_t *d = task_data(ctrl);
-  json_t *item = json_array_get(json_object_get(d, "items"), index);
+/* Instance `index` (0-based) of the group, item `item` of its list,
+ * coming from task prev. */
+static int create_instance(run *r, const fd_node *n, ptask *ctrl, json_t *item, int index, int64_t prev, fherr *err) {
   json_t *data = json_pack("{s:O, s:i}", "item", item ? item : json_null(), "index", index + 1);
-  json_object_set_new(d, "next", json_integer(index + 1));
-  int rc = set_task_data(ctrl, d, err);
-  if (!rc) rc = run_create_one(r, n, ctrl->row.token, prev, ctrl->row.id, data, NULL, err);
+  int rc = data ? run_create_one(r, n, ctrl->row.token, prev, ctrl->row.id, data, NULL, err)
+                : fherr_set(err, FH_INTERNAL, "out of memory");
   json_decref(data);
   return rc;
+}
+
+/* The next instance in turn (parallel = false): the controller's "next"
+ * moves on, in its data as the task JSON shows it. */
+static int start_instance(run *r, const fd_node *n, ptask *ctrl, int index, int64_t prev, fherr *err) {
+  json_t *d = task_data(ctrl);
+  json_t *item = json_incref(json_array_get(json_object_get(d, "items"), index));
+  json_object_set_new(d, "next", json_integer(index + 1));
+  int rc = set_task_data(ctrl, d, err);
+  if (!rc) rc = create_instance(r, n, ctrl, item, index, prev, err);
+  json_decref(item);
+  return rc;
+}
+
+/* Every instance at once (parallel = true): the list is read and the
+ * controller's data written once for the whole group, not once per
+ * instance, which made a group of 10,000 cost 10,000 times its list. */
+static int start_all_instances(run *r, const fd_node *n, ptask *ctrl, json_t *items, fherr *err) {
+  int total = (int)json_array_size(items), rc = FH_OK;
+  for (int i = 0; i < total && !rc; i++) rc = create_instance(r, n, ctrl, json_array_get(items, i), i, ctrl->row.id, err);
+  if (rc) return rc;
+  json_t *d = task_data(ctrl);
+  json_object_set_new(d, "next", json_integer(total));
+  return set_task_data(ctrl, d, err);
 }
 
 /* Members of the group with an active status; *done counts the DONE ones. */
@@ -142,16 +164,17 @@ int run_create_group(run *r, const fd_node *n, const char *token, int64_t prev, 
   snprintf(row.token, sizeof row.token, "%s", token);
   fhtime_now(row.created_at);
   snprintf(row.started_at, sizeof row.started_at, "%s", row.created_at);
-  json_t *d = json_pack("{s:o, s:i, s:i, s:i}", "items", items, "total", total, "next", 0, "done", 0);
+  json_t *d = json_pack("{s:O, s:i, s:i, s:i}", "items", items, "total", total, "next", 0, "done", 0);
   row.data = json_dumps(d, JSON_COMPACT);
   json_decref(d);
   ptask *ctrl = NULL;
   rc = row.data ? run_add_task(r, &row, prev, &ctrl, err) : fherr_set(err, FH_INTERNAL, "out of memory");
   st_task_free(&row);
   if (!rc && n->ntimeouts) rc = run_arm_timeouts(r, ctrl, n, err);
-  if (rc) return rc;
-  if (total == 0) return finish_group(r, ctrl, n, err);
-  for (int i = 0; i < (n->foreach_parallel ? total : 1) && !rc; i++) rc = start_instance(r, n, ctrl, i, ctrl->row.id, err);
+  if (!rc && total == 0) rc = finish_group(r, ctrl, n, err);
+  else if (!rc) rc = n->foreach_parallel ? start_all_instances(r, n, ctrl, items, err)
+                                         : start_instance(r, n, ctrl, 0, ctrl->row.id, err);
+  json_decref(items);
   return rc;
 }
 
@@ -172,12 +195,17 @@ int run_instance_done(run *r, ptask *inst, const fd_node *n, fherr *err) {
   if (!ctrl || ctrl->row.status != TASK_STARTED) return FH_OK;   /* the group is over: it ends here */
   int done = 0, yes = 0;
   int active = group_active(r, ctrl, &done);
-  json_t *d = task_data(ctrl);
+  json_t *d = task_data(ctrl);   /* read once: it holds the whole list */
+  int next = (int)json_integer_value(json_object_get(d, "next"));
+  int total = (int)json_integer_value(json_object_get(d, "total"));
   json_object_set_new(d, "done", json_integer(done));
   int rc = set_task_data(ctrl, d, err);
   if (!rc) rc = enough_done(r, ctrl, n, done, &yes, err);
   if (rc || yes) return rc ? rc : finish_group(r, ctrl, n, err);
-  int next = data_int(ctrl, "next"), total = data_int(ctrl, "total");
+  if (n->has_complete_fn) {   /* it may have changed the group's data (activation.task.data) */
+    next = data_int(ctrl, "next");
+    total = data_int(ctrl, "total");
+  }
   if (!n->foreach_parallel && next < total) return start_instance(r, n, ctrl, next, inst->row.id, err);
   return active == 0 && next >= total ? finish_group(r, ctrl, n, err) : FH_OK;
 }

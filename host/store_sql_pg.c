@@ -12,8 +12,10 @@
 /* the ids of the tasks it came from, "3,4" (a list page reads its rows'
  * first link with them and any others in one statement: list_previous) */
 #define TASK_PREV                                                                        \
+  "CASE WHEN EXISTS (SELECT 1 FROM task_previous tp WHERE tp.task_id = t.id) THEN "       \
   "(SELECT string_agg(p::text, ',' ORDER BY p) FROM (SELECT previous_id AS p FROM task_previous tp "     \
-  "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL) prevs), "
+  "  WHERE tp.task_id = t.id UNION SELECT t.prev_id WHERE t.prev_id IS NOT NULL) prevs) "  \
+  "ELSE t.prev_id::text END, "
 #define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
