@@ -125,6 +125,7 @@ static int start_all_instances(run *r, const fd_node *n, ptask *ctrl, json_t *it
 static int group_active(const run *r, const ptask *ctrl, int *done) {
   int active = 0;
   if (done) *done = 0;
+  if (done) pstate_need_ended(&r->ps);
   for (int i = 0; i < r->ps.ntasks; i++) {
     const st_task *t = &r->ps.tasks[i]->row;
     if (t->group_id != ctrl->row.id) continue;
@@ -213,8 +214,9 @@ int run_instance_done(run *r, ptask *inst, const fd_node *n, fherr *err) {
 /* The newest member of a group (what the next instance in turn comes from). */
 static int64_t last_member(const run *r, const ptask *ctrl) {
   int64_t last = ctrl->row.id;
+  pstate_need_ended(&r->ps);
   for (int i = 0; i < r->ps.ntasks; i++)
-    if (r->ps.tasks[i]->row.group_id == ctrl->row.id) last = r->ps.tasks[i]->row.id;
+    if (r->ps.tasks[i]->row.group_id == ctrl->row.id && r->ps.tasks[i]->row.id > last) last = r->ps.tasks[i]->row.id;
   return last;
 }
 

@@ -149,6 +149,14 @@ typedef struct pstate {
   pdata notes;          /* credit and comment of the data written (engine_data.c) */
   const flowdef *lean;  /* its definition, when that says history = "lean" (set by run_write: the run's,
                            pinned or not); else NULL */
+  /* An action reads the process's open tasks (pstate_load_live); its ended
+   * ones (DONE, CANCELED, REVIVED) only if it asks for one of them: a
+   * look-up by id that misses, or pstate_need_ended before a question
+   * about them.  They are appended then, after what is there, so the
+   * positions of the tasks before stay (loops, checkpoints). */
+  store *ended_st;      /* a live load's store, until its write; NULL: every task was read */
+  int ended_at;         /* the position of the first ended task read; -1: not read */
+  fherr ended_err;      /* why reading them failed (the write fails with it) */
 } pstate;
 
 /* What a Send node produced.  A message is kept with the action's write
@@ -161,6 +169,11 @@ typedef struct psend {
 } psend;
 
 int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err);
+/* The process and its open tasks; the ended ones when needed. */
+int pstate_load_live(engine *e, int64_t process_id, pstate *ps, fherr *err);
+/* Reads the ended tasks of a live load if not yet read; FH_OK, or why it
+ * failed (then the write fails too).  Before a question about them. */
+int pstate_need_ended(const pstate *ps);
 /* Only the process row and one task already read (a list's questions). */
 int pstate_load_one(engine *e, const st_task *task, pstate *ps, fherr *err);
 void pstate_free(pstate *ps);
@@ -177,6 +190,7 @@ typedef struct pstate_mark {
 int pstate_checkpoint(const pstate *ps, pstate_mark *m, fherr *err);
 void pstate_rollback(pstate *ps, pstate_mark *m);
 void pstate_mark_free(pstate_mark *m);
+/* The task, or NULL; an ended one not read yet is read first. */
 ptask *pstate_task(const pstate *ps, int64_t id);
 /* Appends a new task (row copied, id allocated); *out is it. */
 int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fherr *err);

@@ -214,6 +214,7 @@ static int check_undo(const check_args *c, fherr *err) {
   if (c->r->fd && c->r->fd->history_lean)
     return fherr_set(err, FH_CONFLICT, "cannot undo in a flow of history = \"lean\": the steps after the task are not kept");
   const pstate *ps = &c->r->ps;
+  if (pstate_need_ended(ps)) return fherr_set(err, ps->ended_err.code, "%s", ps->ended_err.message);
   for (int i = 0; i < ps->ntasks; i++) {
     const st_task *next = &ps->tasks[i]->row;
     if (came_from(next, c->t->row.id) && next->status != TASK_CANCELED)

@@ -37,7 +37,7 @@ static int run_loaded(run *r, engine *e, const fh_actor *a, int rc) {
 
 int run_init(run *r, engine *e, const fh_actor *a, int64_t process_id, fherr *err) {
   memset(r, 0, sizeof *r);
-  return run_loaded(r, e, a, pstate_load(e, process_id, &r->ps, err));
+  return run_loaded(r, e, a, pstate_load_live(e, process_id, &r->ps, err));
 }
 
 int run_init_one(run *r, engine *e, const fh_actor *a, const st_task *task, fherr *err) {

@@ -262,14 +262,14 @@ static int round_of(run *r, const char *split, const char *token, char *join_of,
     }
   }
   /* outside the region: its newest round */
-  for (int i = r->ps.ntasks - 1; i >= 0; i--) {
+  pstate_need_ended(&r->ps);
+  const st_task *newest = NULL;
+  for (int i = 0; i < r->ps.ntasks; i++) {
     const st_task *s = &r->ps.tasks[i]->row;
-    if (!strcmp(s->flow_task, ft) && s->status == TASK_DONE) {
-      snprintf(join_of, size, "%s/%lld", s->token, (long long)s->id);
-      return 1;
-    }
+    if (!strcmp(s->flow_task, ft) && s->status == TASK_DONE && (!newest || s->id > newest->id)) newest = s;
   }
-  return 0;
+  if (newest) snprintf(join_of, size, "%s/%lld", newest->token, (long long)newest->id);
+  return newest != NULL;
 }
 
 /* Cancels a split round: its branches' active tasks and the joins waiting
@@ -304,9 +304,20 @@ int run_activate_end(run *r, ptask *t, const fd_node *n, fherr *err) {
 
 /* --- critical sections ------------------------------------------------------------------ */
 
+/* Whether the flow may have a node of kind k (a process without its
+ * definition may have any). */
+static int flow_has(const run *r, node_kind k, int first_split) {
+  if (!r->fd) return 1;
+  for (int i = 0; i < r->fd->nnodes; i++)
+    if (r->fd->nodes[i].kind == k && (!first_split || r->fd->nodes[i].first)) return 1;
+  return 0;
+}
+
 /* A Lock task that holds its lock: DONE with event_key "held" (it becomes
- * "released" when the lock is let go); on branch `token` only, unless NULL. */
+ * "released" when the lock is let go); on branch `token` only, unless NULL.
+ * A held lock is an ended task that still counts: read them all. */
 static ptask *lock_holder(run *r, const char *name, const char *token) {
+  pstate_need_ended(&r->ps);
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *t = r->ps.tasks[i];
     if (!strcmp(t->row.type, "lock") && t->row.status == TASK_DONE && !strcmp(t->row.event_name, name) &&
@@ -370,6 +381,8 @@ static int active_on_branch(const run *r, const char *token) {
 /* A lock whose holding branch has nothing active any more (it ended or was
  * canceled without Unlock) is let go. */
 static int release_abandoned(run *r, int *changed, fherr *err) {
+  if (!flow_has(r, NODE_LOCK, 0)) return FH_OK;
+  pstate_need_ended(&r->ps);
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *h = r->ps.tasks[i];
     if (strcmp(h->row.type, "lock") || h->row.status != TASK_DONE || strcmp(h->row.event_key, "held") ||
@@ -393,6 +406,7 @@ static int arrivals(const st_task *join) {
 
 /* Join { block }: an earlier round of this join whose branches still run. */
 static int earlier_round_running(run *r, const ptask *t) {
+  pstate_need_ended(&r->ps);   /* a finished join whose round still runs */
   for (int i = 0; i < r->ps.ntasks; i++) {
     const st_task *j = &r->ps.tasks[i]->row;
     if (j->id >= t->row.id || !j->join_of[0] || strcmp(j->flow_task, t->row.flow_task)) continue;
@@ -436,6 +450,7 @@ static int is_waiting_kind(const char *type) {
 /* A waiting task of a first-wins split's branch is DONE: the other branches
  * of every enclosing first-wins round are canceled. */
 static void first_wins(run *r, const ptask *winner, int *changed) {
+  if (!flow_has(r, NODE_SPLIT, 1)) return;   /* else each Split of the token would be read, ended as it is */
   const char *token = winner->row.token;
   for (const char *p = token + strlen(token); p > token; p--) {
     if (*p != '/') continue;

@@ -28,6 +28,7 @@
 #define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
+#define ENDED "('DONE','CANCELED','REVIVED')"
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
@@ -272,6 +273,10 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_DONE_TYPE] =
       "SELECT count(*) FROM task WHERE process_id = ?1 AND flow_task_type = ?2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 ORDER BY t.id",
+  /* an action's tasks: the open ones, then, if it needs them, the ended
+   * (engine_state.c); five and three ranges of task_process */
+  [Q_TASK_LIVE_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ACTIVE " ORDER BY t.id",
+  [Q_TASK_ENDED_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ENDED " ORDER BY t.id",
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
@@ -706,8 +711,9 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_PROCESS_LOCK] = "SELECT process_id, 0 FROM task WHERE id = ?1",
   /* PostgreSQL's read ahead with the lock (store_lock.c); here as on any backend */
   [Q_PROC_GET_BY_TASK] = PROC_ROW("user") "WHERE p.id = (SELECT process_id FROM task WHERE id = ?1)",
-  [Q_TASK_OF_PROCESS_BY_TASK] =
-      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = ?1) ORDER BY t.id",
+  [Q_TASK_LIVE_OF_PROCESS_BY_TASK] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = ?1)"
+      " AND t.status IN " ACTIVE " ORDER BY t.id",
   [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =
@@ -2043,23 +2049,24 @@ void sq_drop_preload(store *st) {
   if (!st->preload_pid) return;
   st->preload_pid = 0;
   dbs_reset(st->own.stmt[Q_PROC_GET_BY_TASK]);   /* their answers, unread, dropped */
-  dbs_reset(st->own.stmt[Q_TASK_OF_PROCESS_BY_TASK]);
+  dbs_reset(st->own.stmt[Q_TASK_LIVE_OF_PROCESS_BY_TASK]);
 }
 
-int store_process_load(store *st, int64_t pid, st_process *p, st_task **rows, int *n, fherr *err) {
+/* The process and its tasks, all (live = 0) or the open ones. */
+static int process_load(store *st, int64_t pid, int live, st_process *p, st_task **rows, int *n, fherr *err) {
   memset(p, 0, sizeof *p);
   *rows = NULL;
   *n = 0;
   dbs *ps, *ts;
-  if (st->preload_pid && st->preload_pid == pid && st->cur == &st->own) {
+  if (live && st->preload_pid && st->preload_pid == pid && st->cur == &st->own) {
     /* read with the process's lock, in its round trip (store_task_process_lock) */
     st->preload_pid = 0;
     ps = st->own.stmt[Q_PROC_GET_BY_TASK];
-    ts = st->own.stmt[Q_TASK_OF_PROCESS_BY_TASK];
+    ts = st->own.stmt[Q_TASK_LIVE_OF_PROCESS_BY_TASK];
   } else {
     sq_drop_preload(st);
     ps = sq_prep(st, Q_PROC_GET, err);
-    ts = ps ? sq_prep(st, Q_TASK_OF_PROCESS, err) : NULL;
+    ts = ps ? sq_prep(st, live ? Q_TASK_LIVE_OF_PROCESS : Q_TASK_OF_PROCESS, err) : NULL;
     if (!ts) return sq_prep_failed(err);
     dbs_bind_int64(ps, 1, pid);
     dbs_bind_int64(ts, 1, pid);
@@ -2079,6 +2086,21 @@ int store_process_load(store *st, int64_t pid, st_process *p, st_task **rows, in
     memset(p, 0, sizeof *p);
   }
   return rc;
+}
+
+int store_process_load(store *st, int64_t pid, st_process *p, st_task **rows, int *n, fherr *err) {
+  return process_load(st, pid, 0, p, rows, n, err);
+}
+
+int store_process_load_live(store *st, int64_t pid, st_process *p, st_task **rows, int *n, fherr *err) {
+  return process_load(st, pid, 1, p, rows, n, err);
+}
+
+int store_task_ended_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
+  dbs *s = sq_prep(st, Q_TASK_ENDED_OF_PROCESS, err);
+  if (!s) return sq_prep_failed(err);
+  dbs_bind_int64(s, 1, pid);
+  return task_rows(st, s, 16, rows, n, err);
 }
 
 /* Appends id to the row's "previous" text ("3" -> "3,4"). */

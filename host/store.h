@@ -318,6 +318,13 @@ int store_task_of_process(store *st, int64_t process_id, st_task **rows, int *n,
  * store_task_of_process read them; on PostgreSQL in one round trip.  On
  * failure nothing is left to free. */
 int store_process_load(store *st, int64_t id, st_process *out, st_task **rows, int *n, fherr *err);
+/* The same with the open tasks only (NEW, ASSIGNED, STARTED, SCHEDULED,
+ * ERROR): what an action usually needs, however long the process's
+ * history; on PostgreSQL read with a task's lock when it took one
+ * (store_task_process_lock).  The ended tasks (DONE, CANCELED, REVIVED),
+ * in id order, when it needs them too: store_task_ended_of_process. */
+int store_process_load_live(store *st, int64_t id, st_process *out, st_task **rows, int *n, fherr *err);
+int store_task_ended_of_process(store *st, int64_t process_id, st_task **rows, int *n, fherr *err);
 void st_task_array_free(st_task *rows, int n);
 
 enum { STORE_VIEW_INBOX, STORE_VIEW_QUEUE, STORE_VIEW_ARCHIVE, STORE_VIEW_ALL };

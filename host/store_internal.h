@@ -33,7 +33,7 @@ enum {
   Q_TASK_INSERT, Q_TASK_INSERT_2, Q_TASK_INSERT_3, Q_TASK_INSERT_4, Q_TASK_GET, Q_TASK_UPDATE, Q_TASK_PREV_ADD, Q_TASK_PREV_ADD_2, Q_TASK_PREV_ADD_3,
   Q_TASK_PREV_ADD_4, Q_TASK_PREV_ADD_MANY, Q_TASK_NEXT_STATUS,
   Q_TASK_ACTIVE, Q_TASK_ACTIVE_PREFIX, Q_TASK_FIND_JOIN, Q_TASK_WAITING_JOINS, Q_TASK_LATEST_OWNER,
-  Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS,
+  Q_TASK_DONE_TYPE, Q_TASK_OF_PROCESS, Q_TASK_LIVE_OF_PROCESS, Q_TASK_ENDED_OF_PROCESS,
   Q_LIST_INBOX, Q_LIST_INBOX_ASC, Q_LIST_QUEUE, Q_LIST_QUEUE_ASC, Q_LIST_ARCHIVE, Q_LIST_ARCHIVE_ASC,
   Q_LIST_ALL, Q_LIST_ALL_ASC, Q_LIST_INBOX_DUE, Q_LIST_QUEUE_DUE, Q_LIST_ARCHIVE_DUE, Q_LIST_ALL_DUE,
   Q_LIST_INBOX_FIN, Q_LIST_QUEUE_FIN, Q_LIST_ARCHIVE_FIN, Q_LIST_ALL_FIN,
@@ -56,9 +56,9 @@ enum {
   Q_EXT_FETCH, Q_EXT_LOCK, Q_EXT_EXTEND, Q_EXT_EXPIRIES,
   /* the process lock across hosts (store_lock.c; PostgreSQL only) */
   Q_PROC_LOCK, Q_PROC_UNLOCK, Q_TASK_PROCESS_LOCK, Q_COMMIT_AHEAD,
-  /* a task's process and its tasks, read by the task's id in the round
-   * trip of its lock (store_task_process_lock; PostgreSQL only) */
-  Q_PROC_GET_BY_TASK, Q_TASK_OF_PROCESS_BY_TASK,
+  /* a task's process and its open tasks, read by the task's id in the
+   * round trip of its lock (store_task_process_lock; PostgreSQL only) */
+  Q_PROC_GET_BY_TASK, Q_TASK_LIVE_OF_PROCESS_BY_TASK,
   /* the previous tasks of a list page's rows, in one statement (store_task_list) */
   Q_LIST_PREVIOUS,
   /* a request's sign-in in fewer statements: a token's user, a user's permissions and groups at once */
@@ -329,10 +329,10 @@ struct store {
    * the holder's flag, cleared when it did (store_unlock_at_commit) */
   int64_t unlock_pid;
   int *unlock_held;
-  /* PostgreSQL: the process (and its tasks) read with its lock by
+  /* PostgreSQL: the process (and its open tasks) read with its lock by
    * store_task_process_lock, their answers waiting in the statements
-   * Q_PROC_GET_BY_TASK and Q_TASK_OF_PROCESS_BY_TASK for the next
-   * store_process_load of it; 0: none.  Any lock or unlock drops it. */
+   * Q_PROC_GET_BY_TASK and Q_TASK_LIVE_OF_PROCESS_BY_TASK for the next
+   * store_process_load_live of it; 0: none.  Any lock or unlock drops it. */
   int64_t preload_pid;
   /* PostgreSQL: a block of task ids taken right after that lock, its
    * answer waiting in Q_MAX_TASK for the action's first task id; dropped

@@ -18,7 +18,7 @@
  * Round trips: a task action's look-up of its process takes the lock on
  * the way (store_task_process_lock), the process and its tasks are read in
  * the same round trip (sent behind the look-up, so the server reads them
- * once it has tried the lock; kept for store_process_load only if the lock
+ * once it has tried the lock; kept for store_process_load_live only if the lock
  * was got, and dropped by any later lock or unlock), so is a block of task
  * ids for an action that usually makes tasks (an execute), and the action's COMMIT carries the
  * release (store_lock_commit: the COMMIT sent ahead, the unlock waiting
@@ -53,7 +53,7 @@ int store_task_process_lock(store *st, int64_t task_id, int want_ids, int64_t *p
   sq_drop_ids_pg(st);   /* the action's ids come after its lock */
   dbs *s = sq_prep(st, Q_TASK_PROCESS_LOCK, err);
   dbs *ps = s ? sq_prep(st, Q_PROC_GET_BY_TASK, err) : NULL;
-  dbs *ts = ps ? sq_prep(st, Q_TASK_OF_PROCESS_BY_TASK, err) : NULL;
+  dbs *ts = ps ? sq_prep(st, Q_TASK_LIVE_OF_PROCESS_BY_TASK, err) : NULL;
   dbs *qs = ts && want_ids ? sq_prep(st, Q_MAX_TASK, err) : NULL;
   if (!ts || (want_ids && !qs)) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, task_id);
@@ -71,7 +71,7 @@ int store_task_process_lock(store *st, int64_t task_id, int want_ids, int64_t *p
   }
   dbs_reset(s);
   if (rc == DB_ROW && *held && ahead && st->cur == &st->own) {
-    st->preload_pid = *process_id;   /* read under the lock: store_process_load takes it */
+    st->preload_pid = *process_id;   /* read under the lock: store_process_load_live takes it */
     st->preload_ids = ids_ahead;     /* taken after it: the action's first task id takes them */
   } else {
     dbs_reset(ps);   /* read without it (or not at all): dropped */

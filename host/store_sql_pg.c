@@ -19,6 +19,7 @@
 #define TASK_COLS TASK_COLS_HEAD TASK_PREV TASK_COLS_TAIL
 #define TASK_FROM " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
+#define ENDED "('DONE','CANCELED','REVIVED')"
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
@@ -376,6 +377,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_TASK_DONE_TYPE] =
       "SELECT count(*) FROM task WHERE process_id = $1 AND flow_task_type = $2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 ORDER BY t.id",
+  [Q_TASK_LIVE_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 AND t.status IN " ACTIVE " ORDER BY t.id",
+  [Q_TASK_ENDED_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 AND t.status IN " ENDED " ORDER BY t.id",
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = $2 AND t.status = 'ASSIGNED'"
@@ -1006,8 +1009,9 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   /* sent right behind it, so the server runs them once it has tried the
    * lock: the action's reads in the lock's round trip (store_lock.c) */
   [Q_PROC_GET_BY_TASK] = PROC_ROW("\"user\"") "WHERE p.id = (SELECT process_id FROM task WHERE id = $1)",
-  [Q_TASK_OF_PROCESS_BY_TASK] =
-      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = $1) ORDER BY t.id",
+  [Q_TASK_LIVE_OF_PROCESS_BY_TASK] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = $1)"
+      " AND t.status IN " ACTIVE " ORDER BY t.id",
   /* the COMMIT sent ahead of the process lock's release (store_lock_commit) */
   [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = $2 WHERE flow_task = $1",
