@@ -168,7 +168,6 @@ typedef struct psend {
   int64_t id;
 } psend;
 
-int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err);
 /* The process and its open tasks; the ended ones when needed. */
 int pstate_load_live(engine *e, int64_t process_id, pstate *ps, fherr *err);
 /* Reads the ended tasks of a live load if not yet read; FH_OK, or why it

@@ -170,15 +170,6 @@ static int append_rows(pstate *ps, st_task *rows, int n, fherr *err) {
   return rc;
 }
 
-int pstate_load(engine *e, int64_t process_id, pstate *ps, fherr *err) {
-  memset(ps, 0, sizeof *ps);
-  ps->ended_at = -1;
-  st_task *rows = NULL;
-  int n = 0;
-  int rc = store_process_load(e->st, process_id, &ps->proc, &rows, &n, err);
-  return rc ? rc : append_rows(ps, rows, n, err);
-}
-
 /* A process that ran for long has most of its tasks ended: an action on
  * it read them all, so its cost grew with its history (a process whose
  * timer ticked 10,000 times read 20,000 rows a tick).  Camunda keeps its

@@ -12,19 +12,7 @@ local function start(host, node, data)
   return host:start("big_data", node, data or {}).process.id
 end
 
-local function instances(host, pid, node)
-  local out = {}
-  for _, t in ipairs(H.tasks(host, pid)) do
-    if t.node == node and t.type ~= "foreach" then out[#out + 1] = t end
-  end
-  return out
-end
-
-local function controller(host, pid, node)
-  for _, t in ipairs(H.tasks(host, pid)) do
-    if t.node == node and t.type == "foreach" then return t end
-  end
-end
+local instances, controller = H.instances, H.controller
 
 describe("large process data in callbacks", function()
   local host

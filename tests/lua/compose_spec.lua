@@ -15,22 +15,7 @@ local function finish_task(host, t, data)
   return host:execute(t.id, data or {}, { as = (t.owner or "admin") })
 end
 
--- The tasks of node in process pid with status (any when nil), instances only (no controller).
-local function tasks_of(host, pid, node, status)
-  local out = {}
-  for _, t in ipairs(H.tasks(host, pid)) do
-    if t.node == node and t.type ~= "foreach" and t.type ~= "timeout" and (not status or t.status == status) then
-      out[#out + 1] = t
-    end
-  end
-  return out
-end
-
-local function controller(host, pid, node)
-  for _, t in ipairs(H.tasks(host, pid)) do
-    if t.node == node and t.type == "foreach" then return t end
-  end
-end
+local tasks_of, controller = H.instances, H.controller
 
 local function child_of(host, pid)
   local children = host:process(pid).children

@@ -86,6 +86,25 @@ function H.last(host, pid, node)
   return list[#list]
 end
 
+-- The instances of a :ForEach node in process pid with status (any when nil), in creation
+-- order: no controller, no boundary timer row.
+function H.instances(host, pid, node, status)
+  local out = {}
+  for _, t in ipairs(H.tasks(host, pid)) do
+    if t.node == node and t.type ~= "foreach" and t.type ~= "timeout" and (not status or t.status == status) then
+      out[#out + 1] = t
+    end
+  end
+  return out
+end
+
+-- The controller task of a :ForEach node in process pid (nil when there is none).
+function H.controller(host, pid, node)
+  for _, t in ipairs(H.tasks(host, pid)) do
+    if t.node == node and t.type == "foreach" then return t end
+  end
+end
+
 -- "node:STATUS" of every task, in creation order: the history of a process at a glance
 -- (boundary timer rows left out).
 function H.trail(host, pid)
