@@ -1,6 +1,7 @@
 /* engine_state — one process in memory while an action works on it: its
- * row, every task, what the action adds (tasks, links) and changes (rows
- * marked dirty), and writing all of that back in one short transaction.
+ * row, its open tasks (the ended ones too once the action asks about one),
+ * what the action adds (tasks, links) and changes (rows marked dirty), and
+ * writing all of that back in one short transaction.
  *
  * The run reads and changes only this copy, so no transaction is open while
  * callbacks run.  Ids of new tasks (and of a new process) are taken from the
