@@ -334,6 +334,7 @@ static int holds_more(const json_t *v, int *left) {
  * callback returned: its data is gone with it) and drops the metatable. */
 static int l_lazy_data(lua_State *L) {
   act_handle *h = luaL_checkudata(L, lua_upvalueindex(1), HANDLE_MT);
+  luaL_checktype(L, 1, LUA_TTABLE);   /* a flow may call the metamethod itself, with anything */
   int nargs = lua_gettop(L);
   const char *key = nargs >= 2 && lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
   int own = lua_getiuservalue(L, lua_upvalueindex(1), 2) == LUA_TTABLE && lua_rawequal(L, 1, -1);
@@ -422,7 +423,8 @@ static void push_task(lua_State *L, const act_ctx *c) {
 
 /* Pushes the activation table {process, task, flow}; returns the handle of
  * its task and transitions (NULL without either).  The task table and the
- * transitions come later, if at all (push_lazy_fields). */
+ * transitions come later, if at all (add_lazy_fields), and so does large
+ * process data (add_lazy_data). */
 static act_handle *push_activation(lua_State *L, act_ctx *c) {
   lua_createtable(L, 0, 3);
   int act = lua_gettop(L);

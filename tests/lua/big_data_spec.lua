@@ -44,6 +44,12 @@ describe("large process data in callbacks", function()
     assert.equal("gone", d.kept_data)   -- a process table kept past its callback has no data
   end)
 
+  it("answers a flow that calls the process table's metamethods itself with errors, not a crash", function()
+    local pid = host:start("big_data", "abuse", {}).process.id
+    assert.equal("DONE", H.status(host, pid))
+    assert.same({ no_args = false, other = "x", set_ok = false, walked = 3, count = 100 }, H.data(host, pid).poked)
+  end)
+
   it("drops a failed callback's changes", function()
     local pid = start(host, "failing")
     assert.equal(1, host:run_jobs())
