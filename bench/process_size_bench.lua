@@ -4,14 +4,19 @@
 --            N names; the controller's data holds the list): the start that creates the group,
 --            and one instance's execute (the mean of 20 spread over the group);
 --   history  a View in a loop (View -> If -> the View again), executed until the process holds N
---            ended tasks: one execute at that point (the mean of the next 20);
--- each beside the same action on a process of one task measured in the same run (the baseline).
+--            ended tasks: one execute at that point (the mean of the next 200);
+-- each beside the same action in a group of 2 (its first instance) and in a loop of one round,
+-- measured in the same run (the baselines, each measured twice: the first warms up).
 -- Every answer is checked: N instances, each ASSIGNED to its item's person with its item and
 -- index, each execute answering DONE, the controller counting them; a group of at most 100 is
 -- run to its end and its process must be DONE; the loop's process holds the tasks it should.
 -- Any failed check fails the run (exit 1).
 --
---   lua5.4 bench/process_size_bench.lua [N ...]   (default 1 100 1000 10000; BUILD_DIR=build-release)
+--   lua5.4 bench/process_size_bench.lua [N ...]   (default 2 100 1000 10000; BUILD_DIR=build-release)
+--
+-- On PostgreSQL, a new database per size on a private durable cluster (from the repository root):
+--   FLOWHOST_BIN=build-release/flowhost PG_CLUSTER_DURABLE=1 sh tests/pg/pg_cluster.sh \
+--       lua5.4 bench/process_size_bench.lua [N ...]
 --
 -- Results: bench/README.md, section 50.
 local src = os.getenv("FLOWHOST_SOURCE") or "."
@@ -22,7 +27,7 @@ local socket = require "socket"
 
 local sizes = {}
 for _, a in ipairs(arg) do sizes[#sizes + 1] = assert(tonumber(a), "sizes are numbers") end
-if #sizes == 0 then sizes = { 1, 100, 1000, 10000 } end
+if #sizes == 0 then sizes = { 2, 100, 1000, 10000 } end
 
 local tmp = os.tmpname()
 os.remove(tmp)
@@ -53,8 +58,15 @@ return flow.Flow {
 ]])
 f:close()
 
+local pg_url = os.getenv("FLOWHOST_TEST_PG")
+local pg_dbs = pg_url and pg_url ~= "" and dofile(src .. "/tests/pg/fresh_db.lua") or nil
+
+local opened = 0
+
 local function new_host(name)
-  local host = flowhost.open { flows = tmp .. "/flows", db = string.format("%s/%s.db", tmp, name) }
+  opened = opened + 1
+  local db = pg_dbs and pg_dbs.new(pg_url, "size") or string.format("%s/%s_%d.db", tmp, name, opened)
+  local host = flowhost.open { flows = tmp .. "/flows", db = db }
   host:user("admin", { admin = true })
   host:user("ann", {})
   host:user("bob", {})
@@ -87,11 +99,20 @@ local function measure(n)
     check(t.status == "ASSIGNED" and t.owner == who and t.data.index == i and t.data.item == who,
       "instance " .. i .. " is not its item's ASSIGNED task")
   end
+  -- timed: instances spread over all but the last, so no timed execute is the one that ends
+  -- the group (and with it the process)
   local picks, seen = {}, {}
-  local k = math.min(20, n)
+  local last = math.max(1, n - 1)
+  local k = math.min(20, last)
   for j = 0, k - 1 do
-    local i = k == 1 and 1 or 1 + math.floor(j * (n - 1) / (k - 1) + 0.5)
+    local i = k == 1 and 1 or 1 + math.floor(j * (last - 1) / (k - 1) + 0.5)
     if not seen[i] then seen[i] = true; picks[#picks + 1] = i end
+  end
+  -- the connection's statements made before the timed executes (PostgreSQL prepares each on
+  -- its first use): the first instance of another group of two, untimed
+  local warm = host:start("group", "start", { n = 2 })
+  for _, t in ipairs(warm.tasks) do
+    if t.node == "each" and t.type ~= "foreach" and t.data.index == 1 then host:execute(t.id, {}, { as = t.owner }) end
   end
   collectgarbage()
   local spent = 0
@@ -144,7 +165,9 @@ local function next_step(r)
   fail("an execute made no open step")
 end
 
--- One loop until its process holds about n ended tasks: {action = s per execute at that point}.
+-- One loop until its process holds about n ended tasks: {action = s per execute at that point,
+-- the mean of the next SAMPLES}.
+local SAMPLES = 200
 -- The process is read whole only before and after the timed executes (its answer is large
 -- garbage for Lua's collector, which a timed execute would pay for).
 local function measure_history(n)
@@ -161,25 +184,28 @@ local function measure_history(n)
   check(ntasks == 2 * rounds + 2, string.format("%d tasks after %d rounds", ntasks, rounds))
   collectgarbage()
   local spent = 0
-  for _ = 1, 20 do
+  for _ = 1, SAMPLES do
     local a = socket.gettime()
     local r = host:execute(step.id, {}, { as = "ann" })
     spent = spent + (socket.gettime() - a)
     step = next_step(r)
   end
-  check(host:process(pid).process.data.rounds == rounds + 20, "the loop's count is off")
+  check(host:process(pid).process.data.rounds == rounds + SAMPLES, "the loop's count is off")
   host:close()
-  return { action = spent / 20, tasks = ntasks }
+  return { action = spent / SAMPLES, tasks = ntasks }
 end
 
 local ok, err = pcall(function()
-  local base = measure(1)
-  print(string.format("process_size_bench: %s, database file, wall time", build))
-  print(string.format("  %-8s %12s %14s %22s", "items", "start, s", "action, ms", "action / group of 1"))
+  measure(2)   -- a first process on a new database pays for warming up (PostgreSQL: its plans)
+  local base = measure(2)
+  print(string.format("process_size_bench: %s, %s, wall time", build,
+    pg_dbs and "PostgreSQL (a database per size)" or "database file"))
+  print(string.format("  %-8s %12s %14s %22s", "items", "start, s", "action, ms", "action / group of 2"))
   for _, n in ipairs(sizes) do
-    local m = n == 1 and base or measure(n)
+    local m = n == 2 and base or measure(n)
     print(string.format("  %-8d %12.3f %14.2f %21.1fx", n, m.start, m.action * 1000, m.action / base.action))
   end
+  measure_history(1)
   local hbase = measure_history(1)
   print(string.format("  %-8s %12s %14s %22s", "history", "tasks", "action, ms", "action / history of 1"))
   for _, n in ipairs(sizes) do
