@@ -179,6 +179,22 @@ describe("groups and grants", function()
     assert.same({ "approvers" }, bob.groups)
     assert.same({}, bob.grants)
     assert.same({ "helloworld.approve" }, bob.permissions)
+    -- the list reads every user's details in three statements: the same as each user's own answer
+    ok(admin:post("/api/groups", { name = "auditors" }), 201)
+    ok(admin:post("/api/groups/auditors/members", { user = "bob" }))
+    ok(admin:post("/api/groups/auditors/grants", { permission = "helloworld.manage" }))
+    ok(admin:post("/api/users/bob/grants", { permission = "helloworld.start" }))
+    ok(admin:post("/api/users/bob/grants", { permission = "helloworld.approve" }))
+    local listed = ok(admin:get("/api/users")).items
+    assert.is_true(#listed >= 3)
+    for _, u in ipairs(listed) do assert.same(ok(admin:get("/api/users/" .. u.username)).user, u) end
+    bob = ok(admin:get("/api/users/bob")).user
+    assert.same({ "approvers", "auditors" }, bob.groups)
+    assert.same({ "helloworld.approve", "helloworld.start" }, bob.grants)
+    assert.same({ "helloworld.approve", "helloworld.manage", "helloworld.start" }, bob.permissions)
+    ok(admin:delete("/api/users/bob/grants/helloworld.start"))
+    ok(admin:delete("/api/users/bob/grants/helloworld.approve"))
+    ok(admin:delete("/api/groups/auditors/members/bob"))
     err(admin:post("/api/groups/approvers/grants", { permission = "helloworld.nosuchnode" }), 400, "bad_request")
     err(admin:post("/api/groups/approvers/grants", { permission = "whatever" }), 400, "bad_request")
     err(admin:post("/api/groups/nogroup/grants", { permission = "helloworld.manage" }), 404, "not_found")
