@@ -199,6 +199,12 @@ int pstate_need_ended(const pstate *cps) {
   return rc;
 }
 
+/* Whether this call read ended tasks that were not there (a look-up that
+ * missed may then look again). */
+static int read_more(const pstate *ps) {
+  return ps->ended_st && ps->ended_at < 0 && pstate_need_ended(ps) == FH_OK;
+}
+
 
 /* Only tasks that have not ended can change (a finished task is history),
  * so a checkpoint keeps copies of those alone: a long process whose
@@ -279,7 +285,7 @@ static int task_index(const pstate *ps, int64_t id) {
 
 ptask *pstate_task(const pstate *ps, int64_t id) {
   int i = task_index(ps, id);
-  if (i < 0 && ps->ended_st && ps->ended_at < 0 && id > 0 && !pstate_need_ended(ps)) i = task_index(ps, id);
+  if (i < 0 && id > 0 && read_more(ps)) i = task_index(ps, id);
   return i < 0 ? NULL : ps->tasks[i];
 }
 
@@ -398,20 +404,22 @@ int pstate_count_active(const pstate *ps, const char *prefix, int64_t except) {
   return n;
 }
 
+static ptask *newest_join(const pstate *ps, const char *flow_task, const char *join_of) {
+  ptask *best = NULL;
+  for (int i = 0; i < ps->ntasks; i++) {
+    const st_task *t = &ps->tasks[i]->row;
+    if (t->join_of[0] && !strcmp(t->join_of, join_of) && !strcmp(t->flow_task, flow_task) &&
+        (!best || t->id > best->row.id))
+      best = ps->tasks[i];
+  }
+  return best;
+}
+
 /* The newest join task of the round (one, but for a revive), the ended
  * ones read if none is open: a late branch ends at a finished join. */
 ptask *pstate_find_join(const pstate *ps, const char *flow_task, const char *join_of) {
-  for (int pass = 0; pass < 2; pass++) {
-    ptask *best = NULL;
-    for (int i = 0; i < ps->ntasks; i++) {
-      const st_task *t = &ps->tasks[i]->row;
-      if (t->join_of[0] && !strcmp(t->join_of, join_of) && !strcmp(t->flow_task, flow_task) &&
-          (!best || t->id > best->row.id))
-        best = ps->tasks[i];
-    }
-    if (best || pass || !ps->ended_st || ps->ended_at >= 0 || pstate_need_ended(ps)) return best;
-  }
-  return NULL;
+  ptask *join = newest_join(ps, flow_task, join_of);
+  return join || !read_more(ps) ? join : newest_join(ps, flow_task, join_of);
 }
 
 /* The owner of the task of flow_task done last (by finished_at, then id:
@@ -438,7 +446,7 @@ static int has_done_type(const pstate *ps, const char *type) {
  * very action, and the ended tasks need not be read. */
 int pstate_has_done_type(const pstate *ps, const char *type) {
   if (has_done_type(ps, type)) return 1;
-  return ps->ended_st && ps->ended_at < 0 && !pstate_need_ended(ps) && has_done_type(ps, type);
+  return read_more(ps) && has_done_type(ps, type);
 }
 
 /* --- history = "lean" ---------------------------------------------------------- */

@@ -1,7 +1,7 @@
 /* login_turn — the sign-ins from one client address take turns within a
- * host (why: login_turn.h).  A list of the addresses with a try under way, each with how many tries hold or wait for it; a condition
- * variable on the monotonic clock wakes the waiters when a turn is given
- * back.
+ * host (why: login_turn.h).  A list of the addresses with a try under way,
+ * each with how many tries hold or wait for it; a condition variable on
+ * the monotonic clock wakes the waiters when a turn is given back.
  */
 #include "login_turn.h"
 

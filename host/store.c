@@ -2034,11 +2034,16 @@ static int task_rows(store *st, dbs *s, int cap, st_task **rows, int *n, fherr *
   return FH_OK;
 }
 
-int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
-  dbs *s = sq_prep(st, Q_TASK_OF_PROCESS, err);
+/* The rows of a statement q that takes a process id. */
+static int tasks_of(store *st, int q, int64_t pid, st_task **rows, int *n, fherr *err) {
+  dbs *s = sq_prep(st, q, err);
   if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, pid);
   return task_rows(st, s, 16, rows, n, err);
+}
+
+int store_task_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
+  return tasks_of(st, Q_TASK_OF_PROCESS, pid, rows, n, err);
 }
 
 void sq_drop_preload(store *st) {
@@ -2097,10 +2102,7 @@ int store_process_load_live(store *st, int64_t pid, st_process *p, st_task **row
 }
 
 int store_task_ended_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
-  dbs *s = sq_prep(st, Q_TASK_ENDED_OF_PROCESS, err);
-  if (!s) return sq_prep_failed(err);
-  dbs_bind_int64(s, 1, pid);
-  return task_rows(st, s, 16, rows, n, err);
+  return tasks_of(st, Q_TASK_ENDED_OF_PROCESS, pid, rows, n, err);
 }
 
 /* Appends id to the row's "previous" text ("3" -> "3,4"). */

@@ -89,71 +89,55 @@ static void user_shape(json_t *row) {
   json_object_del(row, "id");
 }
 
-/* Adds groups, grants and the effective permissions to a user row. */
-static int user_details(store *st, json_t *row, fherr *err) {
-  arg id = {NULL, json_integer_value(json_object_get(row, "id"))};
-  json_t *groups, *grants, *perms;
-  int rc = rows_of(st,
-                   "SELECT g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id WHERE ug.user_id = ?1 ORDER BY g.name",
-                   &id, 1, 1, &groups, err);
-  if (rc) return rc;
-  json_object_set_new(row, "groups", groups);
-  if ((rc = rows_of(st, "SELECT name FROM user_perm WHERE user_id = ?1 ORDER BY name", &id, 1, 1, &grants, err)))
-    return rc;
-  json_object_set_new(row, "grants", grants);
-  if ((rc = rows_of(st,
-                    "SELECT name FROM user_perm WHERE user_id = ?1 UNION SELECT gp.name FROM grp_perm gp"
-                    " JOIN user_grp ug ON ug.grp_id = gp.grp_id WHERE ug.user_id = ?1 ORDER BY 1",
-                    &id, 1, 1, &perms, err)))
-    return rc;
-  json_object_set_new(row, "permissions", perms);
-  user_shape(row);
-  return FH_OK;
-}
-
-/* The (user id, name) rows of sql, in user order, appended to the `key`
- * array of each user row (by_id: decimal id -> row). */
-static int add_names(store *st, const char *sql, json_t *by_id, const char *key, fherr *err) {
+/* The (user id, name) rows of sql (its ?1, if any: id), in user order,
+ * appended to the `key` array of each user row (by_id: decimal id -> row). */
+static int add_names(store *st, const char *sql, const arg *id, json_t *by_id, const char *key, fherr *err) {
   json_t *rows;
-  int rc = rows_of(st, sql, NULL, 0, 0, &rows, err);
+  int rc = rows_of(st, sql, id, id ? 1 : 0, 0, &rows, err);
   if (rc) return rc;
   size_t i;
   json_t *r;
   json_array_foreach(rows, i, r) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(r, "user_id")));
-    json_t *user = json_object_get(by_id, id);
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", (long long)json_integer_value(json_object_get(r, "user_id")));
+    json_t *user = json_object_get(by_id, uid);
     if (user) json_array_append(json_object_get(user, key), json_object_get(r, "name"));
   }
   json_decref(rows);
   return FH_OK;
 }
 
-/* Every user's details in three statements, not three per user: with
- * 10,000 users the list took 0.29 s (bench/README.md section 50).  Each
- * statement is in (user, name) order, so each user's names come in the
- * order the per-user statements give them. */
-static int all_user_details(store *st, json_t *users, fherr *err) {
+/* A user's groups, grants and effective permissions, in (user, name)
+ * order; cond: "" for every user's, or the condition on one (?1). */
+#define USER_GROUPS(cond) \
+  "SELECT ug.user_id, g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id" cond " ORDER BY ug.user_id, g.name"
+#define USER_GRANTS(cond) "SELECT user_id, name FROM user_perm" cond " ORDER BY user_id, name"
+#define USER_PERMS(cond, ug_cond)                                                                 \
+  "SELECT user_id, name FROM user_perm" cond " UNION SELECT ug.user_id, gp.name FROM grp_perm gp" \
+  " JOIN user_grp ug ON ug.grp_id = gp.grp_id" ug_cond " ORDER BY 1, 2"
+
+/* Adds groups, grants and the effective permissions to each user row, in
+ * three statements for all of them (one: the only user's details), not
+ * three per user: with 10,000 users the list took 0.29 s (bench/README.md
+ * section 50). */
+static int user_details(store *st, json_t *users, int one, fherr *err) {
   json_t *by_id = json_object();
   size_t i;
   json_t *row;
   json_array_foreach(users, i, row) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(row, "id")));
-    json_object_set(by_id, id, row);
+    char uid[24];
+    snprintf(uid, sizeof uid, "%lld", (long long)json_integer_value(json_object_get(row, "id")));
+    json_object_set(by_id, uid, row);
     json_object_set_new(row, "groups", json_array());
     json_object_set_new(row, "grants", json_array());
     json_object_set_new(row, "permissions", json_array());
   }
-  int rc = add_names(st,
-                     "SELECT ug.user_id, g.name FROM grp g JOIN user_grp ug ON ug.grp_id = g.id"
-                     " ORDER BY ug.user_id, g.name",
-                     by_id, "groups", err);
-  if (!rc) rc = add_names(st, "SELECT user_id, name FROM user_perm ORDER BY user_id, name", by_id, "grants", err);
+  arg id = {NULL, one ? json_integer_value(json_object_get(json_array_get(users, 0), "id")) : 0};
+  const arg *by = one ? &id : NULL;
+  int rc = add_names(st, one ? USER_GROUPS(" WHERE ug.user_id = ?1") : USER_GROUPS(""), by, by_id, "groups", err);
+  if (!rc) rc = add_names(st, one ? USER_GRANTS(" WHERE user_id = ?1") : USER_GRANTS(""), by, by_id, "grants", err);
   if (!rc)
-    rc = add_names(st,
-                   "SELECT user_id, name FROM user_perm UNION SELECT ug.user_id, gp.name FROM grp_perm gp"
-                   " JOIN user_grp ug ON ug.grp_id = gp.grp_id ORDER BY 1, 2",
+    rc = add_names(st, one ? USER_PERMS(" WHERE user_id = ?1", " WHERE ug.user_id = ?1") : USER_PERMS("", ""), by,
                    by_id, "permissions", err);
   json_decref(by_id);
   if (!rc) json_array_foreach(users, i, row) user_shape(row);
@@ -169,14 +153,8 @@ int store_admin_users(store *st, const char *username, json_t **out, fherr *err)
                     : rows_of(st, "SELECT id, username, is_admin, is_active, created_at FROM \"user\" ORDER BY username",
                               NULL, 0, 0, &rows, err);
   if (rc) return rc;
-  if (username) {
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row) if ((rc = user_details(st, row, err))) break;
-  } else {
-    rc = all_user_details(st, rows, err);
-  }
-  if (!rc && username && json_array_size(rows) == 0) rc = fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+  if (username && json_array_size(rows) == 0) rc = fherr_set(err, FH_NOT_FOUND, "unknown user '%s'", username);
+  else rc = user_details(st, rows, username != NULL, err);
   if (!rc) *out = username ? json_incref(json_array_get(rows, 0)) : json_incref(rows);
   json_decref(rows);
   return rc;
