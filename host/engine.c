@@ -446,6 +446,7 @@ static int cancel_body(run *r, void *arg, fherr *err) {
     return fherr_set(err, FH_CONFLICT, "cannot cancel: the process is %s", proc_status_name(p->status));
   char now[FH_TIME_LEN];
   fhtime_now(now);
+  if (pstate_need_members(&r->ps)) return fherr_set(err, r->ps.more_err.code, "%s", r->ps.more_err.message);
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *t = r->ps.tasks[i];
     if (!task_status_is_active(t->row.status)) continue;

@@ -123,19 +123,11 @@ static int start_all_instances(run *r, const fd_node *n, ptask *ctrl, json_t *it
 
 /* Members of the group with an active status; *done counts the DONE ones. */
 static int group_active(const run *r, const ptask *ctrl, int *done) {
-  int active = 0;
-  if (done) *done = 0;
-  if (done) pstate_need_ended(&r->ps);
-  for (int i = 0; i < r->ps.ntasks; i++) {
-    const st_task *t = &r->ps.tasks[i]->row;
-    if (t->group_id != ctrl->row.id) continue;
-    if (task_status_is_active(t->status)) active++;
-    else if (t->status == TASK_DONE && done) (*done)++;
-  }
-  return active;
+  return pstate_group_active(&r->ps, ctrl->row.id, done);
 }
 
 static void cancel_members(run *r, const ptask *ctrl, int *n) {
+  pstate_need_members(&r->ps);   /* a failed read fails the write */
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *t = r->ps.tasks[i];
     if (t->row.group_id != ctrl->row.id || !task_status_is_active(t->row.status)) continue;
@@ -147,6 +139,7 @@ static void cancel_members(run *r, const ptask *ctrl, int *n) {
 /* The group is through: what is left of it is canceled (or, with
  * cancel_rest = false, runs on and ends at the group), the flow goes on. */
 static int finish_group(run *r, ptask *ctrl, const fd_node *n, fherr *err) {
+  pstate_need_members(&r->ps);   /* those that run on no longer have a STARTED controller to stand for them */
   if (n->foreach_cancel_rest) cancel_members(r, ctrl, NULL);
   run_complete_task(ctrl);
   return run_follow_next(r, ctrl, n, err);
@@ -215,6 +208,7 @@ int run_instance_done(run *r, ptask *inst, const fd_node *n, fherr *err) {
 static int64_t last_member(const run *r, const ptask *ctrl) {
   int64_t last = ctrl->row.id;
   pstate_need_ended(&r->ps);
+  pstate_need_members(&r->ps);
   for (int i = 0; i < r->ps.ntasks; i++)
     if (r->ps.tasks[i]->row.group_id == ctrl->row.id && r->ps.tasks[i]->row.id > last) last = r->ps.tasks[i]->row.id;
   return last;
@@ -229,7 +223,11 @@ int run_settle_groups(run *r, int *changed, fherr *err) {
       cancel_members(r, ctrl, changed);
       continue;
     }
-    if (ctrl->row.status != TASK_STARTED || group_active(r, ctrl, NULL) > 0) continue;
+    /* a group none of whose instances this action changed was settled by
+     * the action that last did (and a STARTED group has one active) */
+    if (ctrl->row.status != TASK_STARTED || !pstate_group_changed(&r->ps, ctrl->row.id) ||
+        group_active(r, ctrl, NULL) > 0)
+      continue;
     /* every instance ended, some other way than DONE (canceled, timed out) */
     const fd_node *n = r->fd ? flowdef_node(r->fd, node_part(ctrl->row.flow_task)) : NULL;
     if (!n) continue;

@@ -112,6 +112,7 @@ typedef struct ptask {
   int64_t kept_seen;    /* the newest message id when it looked for them */
   int settled;          /* its end was seen by the event rules (first-wins) */
   int unwritten;        /* history = "lean": a step run through in its action, never written (mark_unwritten) */
+  task_status stored;   /* its status in the store when read (is_new: none) */
 } ptask;
 
 /* A growing list of ids. */
@@ -152,11 +153,23 @@ typedef struct pstate {
   /* An action reads the process's open tasks (pstate_load_live); its ended
    * ones (DONE, CANCELED, REVIVED) only if it asks for one of them: a
    * look-up by id that misses, or pstate_need_ended before a question
-   * about them.  They are appended then, after what is there, so the
-   * positions of the tasks before stay (loops, checkpoints). */
-  store *ended_st;      /* a live load's store, until its write; NULL: every task was read */
+   * about them.  The open instances of a running :ForEach group (its
+   * controller STARTED) are left out too, but for the one acted on: the
+   * controller stands for them (same token, active) in questions of
+   * "anything active", a group's counts are read (pstate_group_active),
+   * and pstate_need_members reads them all before a question about them
+   * (a cancel, a candidate) or when a controller no longer stands for
+   * them; a look-up by id reads one.  What is read later is appended
+   * after what is there, so the positions of the tasks before stay
+   * (loops, checkpoints). */
+  store *more_st;       /* a live load's store, until its write; NULL: every task was read */
   int ended_at;         /* the position of the first ended task read; -1: not read */
-  fherr ended_err;      /* why reading them failed (the write fails with it) */
+  int members_out;      /* the load left out instances (a STARTED controller was read) */
+  int members_at;       /* the position of the first of them read; -1: not read */
+  fherr more_err;       /* why reading more failed (the write fails with it) */
+  int more_err_at;      /* ntasks when it failed (a rollback before forgets it) */
+  int64_t counted;      /* the group whose store counts follow (0: none); valid until the write */
+  int counted_active, counted_done;
 } pstate;
 
 /* What a Send node produced.  A message is kept with the action's write
@@ -173,6 +186,18 @@ int pstate_load_live(engine *e, int64_t process_id, pstate *ps, fherr *err);
 /* Reads the ended tasks of a live load if not yet read; FH_OK, or why it
  * failed (then the write fails too).  Before a question about them. */
 int pstate_need_ended(const pstate *ps);
+/* Reads the left-out instances if not yet read; FH_OK, or why not. */
+int pstate_need_members(const pstate *ps);
+/* Instances of group (its controller's id) active, and (done not NULL)
+ * DONE, as this action stands: the store's counts with what this action
+ * changed, when instances are left out or the ended tasks not read; on a
+ * failed read 1 (the write fails with it). */
+int pstate_group_active(const pstate *ps, int64_t group, int *done);
+/* Reads the left-out instances if a controller that stood for them is no
+ * longer STARTED (a cancel, a timeout): before "is anything active". */
+void pstate_members_if_orphaned(const pstate *ps);
+/* Whether an instance of group changed in this action (or was made). */
+int pstate_group_changed(const pstate *ps, int64_t group);
 /* Only the process row and one task already read (a list's questions). */
 int pstate_load_one(engine *e, const st_task *task, pstate *ps, fherr *err);
 void pstate_free(pstate *ps);
@@ -189,7 +214,8 @@ typedef struct pstate_mark {
 int pstate_checkpoint(const pstate *ps, pstate_mark *m, fherr *err);
 void pstate_rollback(pstate *ps, pstate_mark *m);
 void pstate_mark_free(pstate_mark *m);
-/* The task, or NULL; an ended one not read yet is read first. */
+/* The task, or NULL; a left-out instance or an ended task not read yet
+ * is read first. */
 ptask *pstate_task(const pstate *ps, int64_t id);
 /* Appends a new task (row copied, id allocated); *out is it. */
 int pstate_add_task(engine *e, pstate *ps, const st_task *row, ptask **out, fherr *err);
@@ -199,7 +225,9 @@ int pstate_link(pstate *ps, ptask *t, int64_t prev, fherr *err);
 int pstate_consume(pstate *ps, int64_t message_id, fherr *err);
 /* Records what a Send node sends (copies the strings). */
 int pstate_send(pstate *ps, int signal, const char *name, const char *key, const char *data, fherr *err);
-/* Active tasks (except `except`) whose token starts with prefix (NULL: all). */
+/* Active tasks (except `except`) whose token starts with prefix (NULL:
+ * all).  With instances left out, a running group counts as its
+ * controller: the count is 0 exactly when it would be with them. */
 int pstate_count_active(const pstate *ps, const char *prefix, int64_t except);
 /* The newest join task of flow_task waiting for split round join_of. */
 ptask *pstate_find_join(const pstate *ps, const char *flow_task, const char *join_of);

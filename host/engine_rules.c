@@ -98,6 +98,7 @@ int rules_may_see_task(run *r, ptask *t, const fd_node *n, fherr *err) {
 
 int rules_is_candidate(run *r) {
   if (r->actor->is_system || !r->fd) return 0;
+  pstate_need_members(&r->ps);   /* a NEW instance of a group makes one too */
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *t = r->ps.tasks[i];
     if (t->row.status != TASK_NEW) continue;
@@ -125,6 +126,7 @@ static int check_while(const check_args *c, const char *what, fherr *err) {
   if (!c->n->while_node) return FH_OK;
   char ft[160];
   snprintf(ft, sizeof ft, "%s.%s", c->r->ps.proc.flow, c->n->while_node);
+  pstate_members_if_orphaned(&c->r->ps);   /* else a running group's controller is active for its node */
   for (int i = 0; i < c->r->ps.ntasks; i++) {
     const st_task *t = &c->r->ps.tasks[i]->row;
     if (!strcmp(t->flow_task, ft) && task_status_is_active(t->status)) return FH_OK;
@@ -214,7 +216,7 @@ static int check_undo(const check_args *c, fherr *err) {
   if (c->r->fd && c->r->fd->history_lean)
     return fherr_set(err, FH_CONFLICT, "cannot undo in a flow of history = \"lean\": the steps after the task are not kept");
   const pstate *ps = &c->r->ps;
-  if (pstate_need_ended(ps)) return fherr_set(err, ps->ended_err.code, "%s", ps->ended_err.message);
+  if (pstate_need_ended(ps) || pstate_need_members(ps)) return fherr_set(err, ps->more_err.code, "%s", ps->more_err.message);
   for (int i = 0; i < ps->ntasks; i++) {
     const st_task *next = &ps->tasks[i]->row;
     if (came_from(next, c->t->row.id) && next->status != TASK_CANCELED)

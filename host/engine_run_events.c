@@ -38,6 +38,7 @@ static int starts_with(const char *s, const char *prefix) { return strncmp(s, pr
  * (0: none) and those inside branch `spare` (NULL: none); *n counts them. */
 static void cancel_under(run *r, const char *prefix, int64_t keep, const char *spare, int *n) {
   size_t slen = spare ? strlen(spare) : 0;
+  pstate_need_members(&r->ps);   /* a failed read fails the write */
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *t = r->ps.tasks[i];
     if (t->row.id == keep || !task_status_is_active(t->row.status) || !starts_with(t->row.token, prefix)) continue;
@@ -370,6 +371,7 @@ int run_activate_unlock(run *r, ptask *t, const fd_node *n, fherr *err) {
 static int active_on_branch(const run *r, const char *token) {
   size_t len = strlen(token);
   int n = 0;
+  pstate_members_if_orphaned(&r->ps);   /* else a running group counts as its controller */
   for (int i = 0; i < r->ps.ntasks; i++) {
     const st_task *t = &r->ps.tasks[i]->row;
     if (task_status_is_active(t->status) && !strncmp(t->token, token, len) && (t->token[len] == '\0' || t->token[len] == '/'))

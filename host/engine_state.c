@@ -111,7 +111,7 @@ void pstate_free(pstate *ps) {
   idlist_free(&ps->run_now);
   idlist_free(&ps->orphans);
   pdata_free(&ps->notes);
-  fherr_clear(&ps->ended_err);
+  fherr_clear(&ps->more_err);
   memset(ps, 0, sizeof *ps);
 }
 
@@ -137,6 +137,7 @@ static int append_row(pstate *ps, st_task *row, ptask **out, fherr *err) {
   }
   t->row = *row;
   memset((char *)t + sizeof t->row, 0, sizeof *t - sizeof t->row);   /* the row is the first member */
+  t->stored = row->status;
   ps->tasks[ps->ntasks++] = t;
   if (out) *out = t;
   return FH_OK;
@@ -154,7 +155,7 @@ static void copy_row(const st_task *src, st_task *dst) {
 
 int pstate_load_one(engine *e, const st_task *task, pstate *ps, fherr *err) {
   memset(ps, 0, sizeof *ps);
-  ps->ended_at = -1;
+  ps->ended_at = ps->members_at = -1;
   int rc = store_process_get(e->st, task->process_id, &ps->proc, err);
   if (rc) return rc;
   st_task row;
@@ -171,40 +172,145 @@ static int append_rows(pstate *ps, st_task *rows, int n, fherr *err) {
   return rc;
 }
 
+/* Records why a read failed (e, taken over), the first failure only: the
+ * action's write fails with it. */
+static int read_failed(pstate *ps, fherr *e, int rc) {
+  if (ps->more_err.code) {
+    fherr_clear(e);
+    return rc;
+  }
+  ps->more_err = *e;
+  if (!ps->more_err.code) ps->more_err.code = rc;
+  ps->more_err_at = ps->ntasks;
+  return rc;
+}
+
 /* A process that ran for long has most of its tasks ended: an action on
  * it read them all, so its cost grew with its history (a process whose
  * timer ticked 10,000 times read 20,000 rows a tick).  Camunda keeps its
  * runtime apart from its history for this; here the ended tasks stay in
- * the same table and are read only when asked for. */
+ * the same table and are read only when asked for.  So are the open
+ * instances of a large group: an action on one of 10,000 read them all. */
 int pstate_load_live(engine *e, int64_t process_id, pstate *ps, fherr *err) {
   memset(ps, 0, sizeof *ps);
-  ps->ended_at = -1;
+  ps->ended_at = ps->members_at = -1;
   st_task *rows = NULL;
   int n = 0;
   int rc = store_process_load_live(e->st, process_id, &ps->proc, &rows, &n, err);
   if (rc) return rc;
-  ps->ended_st = e->st;
-  return append_rows(ps, rows, n, err);
+  ps->more_st = e->st;
+  if ((rc = append_rows(ps, rows, n, err))) return rc;
+  for (int i = 0; i < ps->ntasks && !ps->members_out; i++)
+    ps->members_out = ps->tasks[i]->row.status == TASK_STARTED && !strcmp(ps->tasks[i]->row.type, "foreach");
+  return FH_OK;
 }
 
 int pstate_need_ended(const pstate *cps) {
   pstate *ps = (pstate *)cps;   /* a read of what the state stands for, not a change of it */
-  if (!ps->ended_st || ps->ended_at >= 0) return ps->ended_err.code;
+  if (!ps->more_st || ps->ended_at >= 0) return ps->more_err.code;
   ps->ended_at = ps->ntasks;
   st_task *rows = NULL;
   int n = 0;
-  int rc = store_task_ended_of_process(ps->ended_st, ps->proc.id, &rows, &n, &ps->ended_err);
-  if (!rc) rc = append_rows(ps, rows, n, &ps->ended_err);
-  if (rc && !ps->ended_err.code) ps->ended_err.code = rc;
-  return rc;
+  fherr e = {0};
+  int rc = store_task_ended_of_process(ps->more_st, ps->proc.id, &rows, &n, &e);
+  if (!rc) rc = append_rows(ps, rows, n, &e);
+  return rc ? read_failed(ps, &e, rc) : FH_OK;
+}
+
+static int by_value(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int pstate_need_members(const pstate *cps) {
+  pstate *ps = (pstate *)cps;   /* as pstate_need_ended */
+  if (!ps->more_st || !ps->members_out || ps->members_at >= 0) return ps->more_err.code;
+  st_task *rows = NULL;
+  int n = 0, nhave = 0;
+  fherr e = {0};
+  int rc = store_task_open_members(ps->more_st, ps->proc.id, &rows, &n, &e);
+  if (rc) return read_failed(ps, &e, rc);
+  /* those read already (the one acted on, a group's that no longer runs)
+   * are in the answer too: kept as they are here, since this action may
+   * have changed them */
+  int64_t *have = malloc(sizeof *have * ((size_t)ps->ntasks + 1));
+  if (!have) {
+    st_task_array_free(rows, n);
+    return read_failed(ps, &e, fherr_set(&e, FH_INTERNAL, "out of memory"));
+  }
+  for (int i = 0; i < ps->ntasks; i++)
+    if (ps->tasks[i]->row.group_id && !ps->tasks[i]->is_new) have[nhave++] = ps->tasks[i]->row.id;
+  qsort(have, (size_t)nhave, sizeof *have, by_value);
+  ps->members_at = ps->ntasks;
+  int kept = 0;
+  for (int i = 0; i < n; i++) {
+    if (bsearch(&rows[i].id, have, (size_t)nhave, sizeof *have, by_value)) st_task_free(&rows[i]);
+    else rows[kept++] = rows[i];
+  }
+  free(have);
+  rc = append_rows(ps, rows, kept, &e);
+  return rc ? read_failed(ps, &e, rc) : FH_OK;
+}
+
+/* Reads instance id if the load left it out: whether it did. */
+static int read_member(const pstate *cps, int64_t id) {
+  pstate *ps = (pstate *)cps;
+  if (!ps->more_st || !ps->members_out || ps->members_at >= 0) return 0;
+  st_task row;
+  int found = 0;
+  fherr e = {0};
+  int rc = store_task_open_member(ps->more_st, ps->proc.id, id, &row, &found, &e);
+  if (!rc && found) rc = append_row(ps, &row, NULL, &e);
+  if (rc) read_failed(ps, &e, rc);
+  return !rc && found;
 }
 
 /* Whether this call read ended tasks that were not there (a look-up that
  * missed may then look again). */
 static int read_more(const pstate *ps) {
-  return ps->ended_st && ps->ended_at < 0 && pstate_need_ended(ps) == FH_OK;
+  return ps->more_st && ps->ended_at < 0 && pstate_need_ended(ps) == FH_OK;
 }
 
+/* What a status adds to a group's counts. */
+static void count_status(task_status st, int sign, int *active, int *done) {
+  if (task_status_is_active(st)) *active += sign;
+  else if (st == TASK_DONE) *done += sign;
+}
+
+int pstate_group_changed(const pstate *ps, int64_t group) {
+  for (int i = 0; i < ps->ntasks; i++) {
+    const ptask *t = ps->tasks[i];
+    if (t->row.group_id == group && (t->is_new || t->row.status != t->stored)) return 1;
+  }
+  return 0;
+}
+
+int pstate_group_active(const pstate *cps, int64_t group, int *done) {
+  pstate *ps = (pstate *)cps;
+  int active = 0, dn = 0;
+  int all_read = !ps->more_st || ((!ps->members_out || ps->members_at >= 0) && ps->ended_at >= 0);
+  if (!all_read && ps->counted != group) {   /* the store's counts (the same until the write) */
+    int64_t a = 0, d = 0;
+    fherr e = {0};
+    int rc = store_group_count(ps->more_st, ps->proc.id, group, &a, &d, &e);
+    if (rc) {
+      read_failed(ps, &e, rc);
+      if (done) *done = 0;
+      return 1;   /* the group is not through: nothing follows from a count not read */
+    }
+    ps->counted = group;
+    ps->counted_active = (int)a, ps->counted_done = (int)d;
+  }
+  if (!all_read) active = ps->counted_active, dn = ps->counted_done;   /* then what this action changed */
+  for (int i = 0; i < ps->ntasks; i++) {
+    const ptask *t = ps->tasks[i];
+    if (t->row.group_id != group) continue;
+    if (!all_read && !t->is_new) count_status(t->stored, -1, &active, &dn);
+    count_status(t->row.status, 1, &active, &dn);
+  }
+  if (done) *done = dn;
+  return active;
+}
 
 /* Only tasks that have not ended can change (a finished task is history),
  * so a checkpoint keeps copies of those alone: a long process whose
@@ -246,10 +352,10 @@ void pstate_rollback(pstate *ps, pstate_mark *m) {
     st_task_free(&ps->tasks[i]->row);
     ptask_release(ps->tasks[i]);
   }
-  if (ps->ended_at >= m->ntasks) {   /* read after it: read again if asked for */
-    ps->ended_at = -1;
-    fherr_clear(&ps->ended_err);
-  }
+  /* read after it: read again if asked for */
+  if (ps->ended_at >= m->ntasks) ps->ended_at = -1;
+  if (ps->members_at >= m->ntasks) ps->members_at = -1;
+  if (ps->more_err.code && ps->more_err_at >= m->ntasks) fherr_clear(&ps->more_err);
   ps->ntasks = m->ntasks;
   ps->nlinks = m->nlinks;
   ps->nconsume = m->nconsume;
@@ -285,6 +391,7 @@ static int task_index(const pstate *ps, int64_t id) {
 
 ptask *pstate_task(const pstate *ps, int64_t id) {
   int i = task_index(ps, id);
+  if (i < 0 && id > 0 && read_member(ps, id)) i = ps->ntasks - 1;
   if (i < 0 && id > 0 && read_more(ps)) i = task_index(ps, id);
   return i < 0 ? NULL : ps->tasks[i];
 }
@@ -392,7 +499,19 @@ int pstate_send(pstate *ps, int signal, const char *name, const char *key, const
   return FH_OK;
 }
 
+void pstate_members_if_orphaned(const pstate *ps) {
+  if (!ps->members_out || ps->members_at >= 0) return;
+  for (int i = 0; i < ps->ntasks; i++) {
+    const ptask *t = ps->tasks[i];
+    if (t->stored == TASK_STARTED && t->row.status != TASK_STARTED && !t->is_new && !strcmp(t->row.type, "foreach")) {
+      pstate_need_members(ps);
+      return;
+    }
+  }
+}
+
 int pstate_count_active(const pstate *ps, const char *prefix, int64_t except) {
+  pstate_members_if_orphaned(ps);
   int n = 0;
   size_t plen = prefix ? strlen(prefix) : 0;
   for (int i = 0; i < ps->ntasks; i++) {
@@ -611,7 +730,7 @@ static int collect(pstate *ps, const st_task ***ins, int *nins, const st_task **
       (*awaits)[(*nawaits)++] = (store_await){.name = t->row.event_name, .key = t->row.event_key,
                                               .at = t->row.created_at, .seen = t->kept_seen};
   }
-  if (ps->ended_at >= 0) qsort(*upd, (size_t)*nupd, sizeof **upd, by_id);   /* ended tasks came after */
+  qsort(*upd, (size_t)*nupd, sizeof **upd, by_id);   /* tasks read later (ended, instances) came after */
   return FH_OK;
 }
 
@@ -689,20 +808,23 @@ static void written(pstate *ps, const prepared *p) {
   if (p->w.wake_task) ps->woke = p->w.wake_task;
   for (int i = 0; i < ps->ntasks; i++) note_follow_up(ps, ps->tasks[i]);
   ps->is_new = 0;
-  ps->ended_st = NULL;      /* the store holds this state's tasks now: reading more would read them twice */
+  ps->more_st = NULL;       /* the store holds this state's tasks now: reading more would read them twice */
   pdata_free(&ps->notes);   /* recorded: a later write of this state credits anew */
   ps->proc.version++;
   ps->nlinks = 0;
   ps->nconsume = 0;
-  for (int i = 0; i < ps->ntasks; i++) ps->tasks[i]->is_new = ps->tasks[i]->dirty = 0;
+  for (int i = 0; i < ps->ntasks; i++) {
+    ps->tasks[i]->is_new = ps->tasks[i]->dirty = 0;
+    ps->tasks[i]->stored = ps->tasks[i]->row.status;
+  }
 }
 
 int pstate_write(engine *e, pstate *ps, const json_t *data, pstate *also, const json_t *also_data, fherr *err) {
   prepared a, b;
   memset(&b, 0, sizeof b);
-  const pstate *failed = ps->ended_err.code ? ps : also && also->ended_err.code ? also : NULL;
+  const pstate *failed = ps->more_err.code ? ps : also && also->more_err.code ? also : NULL;
   if (failed)   /* an answer built without tasks it asked for is not written */
-    return fherr_set(err, failed->ended_err.code, "reading the process's ended tasks: %s", failed->ended_err.message);
+    return fherr_set(err, failed->more_err.code, "reading the process's tasks: %s", failed->more_err.message);
   int rc = prepare(e, ps, data, &a, err);
   if (!rc && also && !(rc = prepare(e, also, also_data, &b, err))) a.w.also = &b.w;
   if (!rc) rc = store_write_process(e->st, &a.w, err);

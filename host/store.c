@@ -29,6 +29,13 @@
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 #define ENDED "('DONE','CANCELED','REVIVED')"
+#define ACTIVE_OR_DONE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR','DONE')"
+/* The open instances of a group that still runs (its controller STARTED)
+ * are left out of an action's read, but for the task it acts on: the
+ * controller stands for them (engine_state.c, pstate_load_live). */
+#define NOT_LEFT_OUT(pid, acted)                                                                    \
+  " AND (t.group_id IS NULL OR t.id = " acted " OR t.group_id NOT IN (SELECT c.id FROM task c"        \
+  " WHERE c.process_id = " pid " AND c.status = 'STARTED' AND c.flow_task_type = 'foreach'))"
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
@@ -273,10 +280,23 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_DONE_TYPE] =
       "SELECT count(*) FROM task WHERE process_id = ?1 AND flow_task_type = ?2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 ORDER BY t.id",
-  /* an action's tasks: the open ones, then, if it needs them, the ended
-   * (engine_state.c); five and three ranges of task_process */
-  [Q_TASK_LIVE_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ACTIVE " ORDER BY t.id",
+  /* an action's tasks: the open ones but the instances of a running
+   * group, then, if it needs them, those instances, one of them, or the
+   * ended tasks (engine_state.c); five and three ranges of task_process,
+   * whose group_id tells an instance without reading its row */
+  [Q_TASK_LIVE_OF_PROCESS] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ACTIVE NOT_LEFT_OUT("?1", "0")
+      " ORDER BY t.id",
   [Q_TASK_ENDED_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ENDED " ORDER BY t.id",
+  [Q_TASK_OPEN_MEMBERS] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ACTIVE " AND t.group_id IS NOT NULL"
+      " ORDER BY t.id",
+  [Q_TASK_OPEN_MEMBER] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.id = ?2 AND t.process_id = ?1 AND t.status IN " ACTIVE
+      " AND t.group_id IS NOT NULL",
+  [Q_TASK_GROUP_COUNT] =
+      "SELECT count(*), coalesce(sum(status = 'DONE'), 0) FROM task"
+      " WHERE process_id = ?1 AND status IN " ACTIVE_OR_DONE " AND group_id = ?2",
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
@@ -713,7 +733,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_PROC_GET_BY_TASK] = PROC_ROW("user") "WHERE p.id = (SELECT process_id FROM task WHERE id = ?1)",
   [Q_TASK_LIVE_OF_PROCESS_BY_TASK] =
       "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = ?1)"
-      " AND t.status IN " ACTIVE " ORDER BY t.id",
+      " AND t.status IN " ACTIVE NOT_LEFT_OUT("(SELECT process_id FROM task WHERE id = ?1)", "?1") " ORDER BY t.id",
   [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =
@@ -2103,6 +2123,40 @@ int store_process_load_live(store *st, int64_t pid, st_process *p, st_task **row
 
 int store_task_ended_of_process(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
   return tasks_of(st, Q_TASK_ENDED_OF_PROCESS, pid, rows, n, err);
+}
+
+int store_task_open_members(store *st, int64_t pid, st_task **rows, int *n, fherr *err) {
+  return tasks_of(st, Q_TASK_OPEN_MEMBERS, pid, rows, n, err);
+}
+
+int store_task_open_member(store *st, int64_t pid, int64_t id, st_task *out, int *found, fherr *err) {
+  memset(out, 0, sizeof *out);
+  *found = 0;
+  dbs *s = sq_prep(st, Q_TASK_OPEN_MEMBER, err);
+  if (!s) return sq_prep_failed(err);
+  dbs_bind_int64(s, 1, pid);
+  dbs_bind_int64(s, 2, id);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    read_task(s, out);
+    *found = 1;
+  }
+  sq_done(s);
+  return rc == DB_ROW || rc == DB_DONE ? FH_OK : sq_fail(st, err, rc, "get an instance");
+}
+
+int store_group_count(store *st, int64_t pid, int64_t group_id, int64_t *active, int64_t *done, fherr *err) {
+  dbs *s = sq_prep(st, Q_TASK_GROUP_COUNT, err);
+  if (!s) return sq_prep_failed(err);
+  dbs_bind_int64(s, 1, pid);
+  dbs_bind_int64(s, 2, group_id);
+  int rc = dbs_step(s);
+  if (rc == DB_ROW) {
+    *done = dbs_col_int64(s, 1);
+    *active = dbs_col_int64(s, 0) - *done;
+  }
+  sq_done(s);
+  return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count a group");
 }
 
 /* Appends id to the row's "previous" text ("3" -> "3,4"). */

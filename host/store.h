@@ -319,12 +319,21 @@ int store_task_of_process(store *st, int64_t process_id, st_task **rows, int *n,
  * failure nothing is left to free. */
 int store_process_load(store *st, int64_t id, st_process *out, st_task **rows, int *n, fherr *err);
 /* The same with the open tasks only (NEW, ASSIGNED, STARTED, SCHEDULED,
- * ERROR): what an action usually needs, however long the process's
- * history; on PostgreSQL read with a task's lock when it took one
+ * ERROR), but for the open instances of a running :ForEach group (its
+ * controller STARTED) other than the task acted on: what an action
+ * usually needs, however long the process's history and however large its
+ * groups; on PostgreSQL read with a task's lock when it took one
  * (store_task_process_lock).  The ended tasks (DONE, CANCELED, REVIVED),
  * in id order, when it needs them too: store_task_ended_of_process. */
 int store_process_load_live(store *st, int64_t id, st_process *out, st_task **rows, int *n, fherr *err);
 int store_task_ended_of_process(store *st, int64_t process_id, st_task **rows, int *n, fherr *err);
+/* The open instances of :ForEach groups that the load above leaves out
+ * (those of a group whose controller is STARTED, but for the task acted
+ * on), all in id order, or one of them (*found 0: id is none of them). */
+int store_task_open_members(store *st, int64_t process_id, st_task **rows, int *n, fherr *err);
+int store_task_open_member(store *st, int64_t process_id, int64_t id, st_task *out, int *found, fherr *err);
+/* How many instances of the group are active and how many DONE. */
+int store_group_count(store *st, int64_t process_id, int64_t group_id, int64_t *active, int64_t *done, fherr *err);
 void st_task_array_free(st_task *rows, int n);
 
 enum { STORE_VIEW_INBOX, STORE_VIEW_QUEUE, STORE_VIEW_ARCHIVE, STORE_VIEW_ALL };

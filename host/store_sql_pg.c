@@ -20,6 +20,12 @@
 #define TASK_FROM " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 #define ENDED "('DONE','CANCELED','REVIVED')"
+#define ACTIVE_OR_DONE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR','DONE')"
+/* As store.c's: the open instances of a running group left out of an
+ * action's read, but for the task it acts on (a hashed subplan) */
+#define NOT_LEFT_OUT(pid, acted)                                                                    \
+  " AND (t.group_id IS NULL OR t.id = " acted " OR t.group_id NOT IN (SELECT c.id FROM task c"        \
+  " WHERE c.process_id = " pid " AND c.status = 'STARTED' AND c.flow_task_type = 'foreach'))"
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
@@ -377,8 +383,19 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_TASK_DONE_TYPE] =
       "SELECT count(*) FROM task WHERE process_id = $1 AND flow_task_type = $2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 ORDER BY t.id",
-  [Q_TASK_LIVE_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 AND t.status IN " ACTIVE " ORDER BY t.id",
+  [Q_TASK_LIVE_OF_PROCESS] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 AND t.status IN " ACTIVE NOT_LEFT_OUT("$1", "0")
+      " ORDER BY t.id",
   [Q_TASK_ENDED_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 AND t.status IN " ENDED " ORDER BY t.id",
+  [Q_TASK_OPEN_MEMBERS] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = $1 AND t.status IN " ACTIVE " AND t.group_id IS NOT NULL"
+      " ORDER BY t.id",
+  [Q_TASK_OPEN_MEMBER] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.id = $2 AND t.process_id = $1 AND t.status IN " ACTIVE
+      " AND t.group_id IS NOT NULL",
+  [Q_TASK_GROUP_COUNT] =
+      "SELECT count(*), count(*) FILTER (WHERE status = 'DONE') FROM task"
+      " WHERE process_id = $1 AND status IN " ACTIVE_OR_DONE " AND group_id = $2",
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = $2 AND t.status = 'ASSIGNED'"
@@ -1011,7 +1028,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
   [Q_PROC_GET_BY_TASK] = PROC_ROW("\"user\"") "WHERE p.id = (SELECT process_id FROM task WHERE id = $1)",
   [Q_TASK_LIVE_OF_PROCESS_BY_TASK] =
       "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = $1)"
-      " AND t.status IN " ACTIVE " ORDER BY t.id",
+      " AND t.status IN " ACTIVE NOT_LEFT_OUT("(SELECT process_id FROM task WHERE id = $1)", "$1") " ORDER BY t.id",
   /* the COMMIT sent ahead of the process lock's release (store_lock_commit) */
   [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = $2 WHERE flow_task = $1",

@@ -23,6 +23,7 @@ add_busted(lua_finished_sort tests/lua/finished_sort_spec.lua TIMEOUT 60)
 add_busted(lua_summary_cache tests/lua/summary_cache_spec.lua TIMEOUT 60)
 add_busted(lua_big_data tests/lua/big_data_spec.lua TIMEOUT 120)
 add_busted(lua_ended tests/lua/ended_spec.lua TIMEOUT 120)
+add_busted(lua_groups tests/lua/groups_spec.lua TIMEOUT 120)
 set_tests_properties(lua_dsl lua_nodes lua_transitions lua_tokens lua_errors lua_jobs lua_visibility
                      lua_patterns lua_shipment lua_migration lua_clock lua_events lua_patterns_more
-                     lua_compose lua_sandbox lua_external lua_data lua_finished_sort lua_summary_cache lua_big_data lua_ended PROPERTIES LABELS "lua")
+                     lua_compose lua_sandbox lua_external lua_data lua_finished_sort lua_summary_cache lua_big_data lua_ended lua_groups PROPERTIES LABELS "lua")

@@ -37,7 +37,7 @@ function(add_pg_busted name)
   set_tests_properties(${name} PROPERTIES LABELS "pg" TIMEOUT 600 ENVIRONMENT "${env}")
 endfunction()
 add_pg_busted(pg_lua_a clock compose dsl errors events external jobs migration data finished_sort history)
-add_pg_busted(pg_lua_b nodes patterns_more patterns sandbox shipment tokens transitions visibility summary_cache big_data ended)
+add_pg_busted(pg_lua_b nodes patterns_more patterns sandbox shipment tokens transitions visibility summary_cache big_data ended groups)
 
 # The black-box HTTP specs against `flowhost serve --db postgresql://...` (client.lua
 # gives each server its own database); the two tests of SQLite's file lock are

@@ -1,0 +1,99 @@
+-- An action leaves out of what it reads the open instances of a running :ForEach group, but for
+-- the one it acts on: the group's controller stands for them, its counts are read, and they are
+-- read when the action asks about them (engine_state.c, pstate_load_live; docs/flow-dsl.md,
+-- "Multiple instances"). Each case here needs instances that the action did not act on.
+-- Fixture: tests/fixtures/groups/groups.lua.
+
+local H = require "helpers"
+
+local function statuses(list)
+  local out = {}
+  for _, t in ipairs(list) do out[t.status] = (out[t.status] or 0) + 1 end
+  return out
+end
+
+describe("instances of a running group", function()
+  local host
+  before_each(function()
+    host = H.open { flows = "tests/fixtures/groups",
+      users = { ann = {}, bob = {}, carol = { perms = { "groups.open" } }, dave = {} } }
+  end)
+  after_each(function() host:close() end)
+
+  it("an End that terminates cancels every instance", function()
+    local pid = host:start("groups", "terminate", { n = 50 }).process.id
+    host:execute(H.instances(host, pid, "each")[7].id, {}, { as = "bob" })
+    host:execute(H.one(host, pid, "side").id, {}, { as = "ann" })
+    assert.same({ DONE = 1, CANCELED = 49 }, statuses(H.instances(host, pid, "each")))
+    assert.equal("CANCELED", H.controller(host, pid, "each").status)
+    assert.equal("DONE", H.status(host, pid))
+  end)
+
+  it("a Join's cancel_rest cancels the group's instances", function()
+    local pid = host:start("groups", "race", { n = 40 }).process.id
+    host:execute(H.one(host, pid, "race_side").id, {}, { as = "ann" })
+    assert.same({ CANCELED = 40 }, statuses(H.instances(host, pid, "race_each")))
+    assert.equal("CANCELED", H.controller(host, pid, "race_each").status)
+    assert.equal("DONE", H.one(host, pid, "first").status)
+    assert.equal("DONE", H.status(host, pid))
+  end)
+
+  it("a manager's cancel of the process cancels every instance", function()
+    local pid = host:start("groups", "terminate", { n = 30 }).process.id
+    host:cancel_process(pid, { as = "admin" })
+    assert.same({ CANCELED = 30 }, statuses(H.instances(host, pid, "each")))
+    assert.equal("CANCELED", H.controller(host, pid, "each").status)
+    assert.equal("CANCELED", H.one(host, pid, "side").status)
+    assert.equal("CANCELED", H.status(host, pid))
+  end)
+
+  it("a queue member sees a process whose group has NEW instances, through any of its tasks", function()
+    local pid = host:start("groups", "queue", { n = 5 }).process.id
+    local ctrl = H.controller(host, pid, "open")
+    assert.equal(pid, host:process(pid, { as = "carol" }).process.id)
+    assert.equal(ctrl.id, host:task(ctrl.id, { as = "carol" }).task.id)
+    H.refused("not_found", function() host:process(pid, { as = "dave" }) end)
+    H.refused("not_found", function() host:task(ctrl.id, { as = "dave" }) end)
+  end)
+
+  it("the controller counts its instances across actions, a canceled and revived one too", function()
+    local pid = host:start("groups", "terminate", { n = 6 }).process.id
+    local list = H.instances(host, pid, "each")
+    host:cancel(list[1].id, { as = "admin" })
+    local ctrl = H.controller(host, pid, "each")
+    assert.equal("STARTED", ctrl.status)
+    assert.equal(0, ctrl.data.done)
+    host:revive(list[1].id, { as = "admin" })
+    local again = H.instances(host, pid, "each", "ASSIGNED")
+    assert.equal(6, #again)
+    assert.equal(1, again[#again].data.index)
+    assert.equal("bob", again[#again].owner)
+    for k, t in ipairs(again) do
+      local r = host:execute(t.id, {}, { as = t.owner })
+      assert.equal("DONE", r.task.status)
+      ctrl = H.controller(host, pid, "each")
+      assert.equal(k, ctrl.data.done)
+      assert.equal(k < 6 and "STARTED" or "DONE", ctrl.status)
+    end
+    assert.equal("STARTED", H.status(host, pid))   -- the side branch is open
+    host:execute(H.one(host, pid, "side").id, {}, { as = "ann" })
+    assert.equal("DONE", H.status(host, pid))
+  end)
+
+  it("instances left to run after the group went on keep the process going to their end", function()
+    local pid = host:start("groups", "partial", { n = 5 }).process.id
+    local list = H.instances(host, pid, "some")
+    host:execute(list[2].id, {}, { as = "ann" })
+    host:execute(list[4].id, {}, { as = "ann" })
+    assert.equal("DONE", H.controller(host, pid, "some").status)
+    assert.same({ DONE = 2, ASSIGNED = 3 }, statuses(H.instances(host, pid, "some")))
+    host:execute(H.one(host, pid, "after").id, {}, { as = "ann" })
+    assert.equal("STARTED", H.status(host, pid))
+    for _, i in ipairs { 1, 3, 5 } do
+      assert.equal("STARTED", H.status(host, pid))
+      assert.equal("DONE", host:execute(list[i].id, {}, { as = "bob" }).task.status)
+    end
+    assert.same({ DONE = 5 }, statuses(H.instances(host, pid, "some")))
+    assert.equal("DONE", H.status(host, pid))
+  end)
+end)
