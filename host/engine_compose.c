@@ -139,7 +139,6 @@ static void cancel_members(run *r, const ptask *ctrl, int *n) {
 /* The group is through: what is left of it is canceled (or, with
  * cancel_rest = false, runs on and ends at the group), the flow goes on. */
 static int finish_group(run *r, ptask *ctrl, const fd_node *n, fherr *err) {
-  pstate_need_members(&r->ps);   /* those that run on no longer have a STARTED controller to stand for them */
   if (n->foreach_cancel_rest) cancel_members(r, ctrl, NULL);
   run_complete_task(ctrl);
   return run_follow_next(r, ctrl, n, err);
@@ -208,7 +207,6 @@ int run_instance_done(run *r, ptask *inst, const fd_node *n, fherr *err) {
 static int64_t last_member(const run *r, const ptask *ctrl) {
   int64_t last = ctrl->row.id;
   pstate_need_ended(&r->ps);
-  pstate_need_members(&r->ps);
   for (int i = 0; i < r->ps.ntasks; i++)
     if (r->ps.tasks[i]->row.group_id == ctrl->row.id && r->ps.tasks[i]->row.id > last) last = r->ps.tasks[i]->row.id;
   return last;

@@ -121,12 +121,12 @@ typedef struct check_args {
 
 typedef int (*check_fn)(const check_args *c, fherr *err);
 
-/* :While(node): a milestone; the task waits until a task of node is active. */
+/* :While(node): a milestone; the task waits until a task of node is active
+ * (a running group's controller is, for the instances an action leaves out). */
 static int check_while(const check_args *c, const char *what, fherr *err) {
   if (!c->n->while_node) return FH_OK;
   char ft[160];
   snprintf(ft, sizeof ft, "%s.%s", c->r->ps.proc.flow, c->n->while_node);
-  pstate_members_if_orphaned(&c->r->ps);   /* else a running group's controller is active for its node */
   for (int i = 0; i < c->r->ps.ntasks; i++) {
     const st_task *t = &c->r->ps.tasks[i]->row;
     if (!strcmp(t->flow_task, ft) && task_status_is_active(t->status)) return FH_OK;
@@ -216,7 +216,7 @@ static int check_undo(const check_args *c, fherr *err) {
   if (c->r->fd && c->r->fd->history_lean)
     return fherr_set(err, FH_CONFLICT, "cannot undo in a flow of history = \"lean\": the steps after the task are not kept");
   const pstate *ps = &c->r->ps;
-  if (pstate_need_ended(ps) || pstate_need_members(ps)) return fherr_set(err, ps->more_err.code, "%s", ps->more_err.message);
+  if (pstate_need_ended(ps)) return fherr_set(err, ps->more_err.code, "%s", ps->more_err.message);
   for (int i = 0; i < ps->ntasks; i++) {
     const st_task *next = &ps->tasks[i]->row;
     if (came_from(next, c->t->row.id) && next->status != TASK_CANCELED)
