@@ -96,4 +96,20 @@ describe("instances of a running group", function()
     assert.same({ DONE = 5 }, statuses(H.instances(host, pid, "some")))
     assert.equal("DONE", H.status(host, pid))
   end)
+
+  it("instances that run on after the group went on keep their branch's lock", function()
+    local pid = host:start("groups", "locked", { n = 3 }).process.id
+    assert.equal("STARTED", H.one(host, pid, "lock_b").status)   -- waits for the desk
+    local list = H.instances(host, pid, "held")
+    host:execute(list[1].id, {}, { as = "bob" })
+    assert.equal("DONE", H.controller(host, pid, "held").status)
+    assert.equal("STARTED", H.one(host, pid, "lock_b").status)
+    assert.same({}, H.of_node(host, pid, "waited"))
+    host:execute(list[2].id, {}, { as = "ann" })
+    assert.equal("STARTED", H.one(host, pid, "lock_b").status)
+    host:execute(list[3].id, {}, { as = "bob" })   -- the branch has nothing active: the desk is free
+    assert.equal("DONE", H.one(host, pid, "lock_b").status)
+    host:execute(H.one(host, pid, "waited").id, {}, { as = "ann" })
+    assert.equal("DONE", H.status(host, pid))
+  end)
 end)
