@@ -35,10 +35,11 @@ static const fd_node *node_of(run *r, const st_task *t) {
 static int starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 /* Cancels the active tasks whose token begins with prefix, except `keep`
- * (0: none) and those inside branch `spare` (NULL: none); *n counts them. */
+ * (0: none) and those inside branch `spare` (NULL: none); *n counts them.
+ * The instances an action left out go with their controller, which has
+ * their token (run_settle_groups). */
 static void cancel_under(run *r, const char *prefix, int64_t keep, const char *spare, int *n) {
   size_t slen = spare ? strlen(spare) : 0;
-  pstate_need_members(&r->ps);   /* a failed read fails the write */
   for (int i = 0; i < r->ps.ntasks; i++) {
     ptask *t = r->ps.tasks[i];
     if (t->row.id == keep || !task_status_is_active(t->row.status) || !starts_with(t->row.token, prefix)) continue;
