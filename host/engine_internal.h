@@ -440,6 +440,9 @@ int engine_took_part(engine *e, const fh_actor *a, const st_process *p, fherr *e
 /* --- engine_view.c ------------------------------------------------------------- */
 
 json_t *view_process_json(engine *e, const st_process *p);
+/* The same with its data parsed already (data, borrowed: the run's, which
+ * its write stored), not parsed again from p->data. */
+json_t *view_process_json_with(engine *e, const st_process *p, json_t *data);
 /* One process of a list as view_process_json() + dump prints it, its summary
  * from the summary cache (engine_proclist.c) */
 void proclist_write_process(jsonw *w, engine *e, const st_process *p);

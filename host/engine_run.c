@@ -578,5 +578,6 @@ json_t *run_result(run *r) {
     ptask *t = pstate_task(&r->ps, json_integer_value(v));
     if (t && !t->unwritten) json_array_append_new(tasks, view_task_json(r->e, &t->row));   /* only what is kept */
   }
-  return json_pack("{s:o, s:o}", "process", view_process_json(r->e, &r->ps.proc), "tasks", tasks);
+  return json_pack("{s:o, s:o}", "process", view_process_json_with(r->e, &r->ps.proc, r->data), "tasks",
+                   tasks);
 }

@@ -60,6 +60,14 @@ static json_t *jb_done(jbuild *b) {
 
 json_t *view_process_json(engine *e, const st_process *p) {
   json_t *data = parse_json_text(p->data);
+  json_t *out = view_process_json_with(e, p, data);
+  json_decref(data);
+  return out;
+}
+
+json_t *view_process_json_with(engine *e, const st_process *p, json_t *data) {
+  if (!data) return view_process_json(e, p);
+  json_incref(data);
   char *summary = view_summary(e, p, data);
   jbuild b = {json_object(), 0};
   jb_set(&b, "id", json_integer((json_int_t)p->id));
@@ -345,7 +353,7 @@ static json_t *task_page(run *r, ptask *t, const fd_node *n) {
                    /* a group's controller is nobody's form, though its node is a View */
                    form_json(r->e, r->fd, n && n->kind == NODE_VIEW && strcmp(t->row.type, "foreach") ? n : NULL,
                              r->data), "actions", actions,
-                   "process", view_process_json(r->e, &r->ps.proc));
+                   "process", view_process_json_with(r->e, &r->ps.proc, r->data));
 }
 
 int engine_task_get(engine *e, const fh_actor *a, int64_t task_id, json_t **out, fherr *err) {
