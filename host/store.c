@@ -29,7 +29,6 @@
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 #define ENDED "('DONE','CANCELED','REVIVED')"
-#define ACTIVE_OR_DONE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR','DONE')"
 /* The open instances of a group that still runs (its controller STARTED)
  * are left out of an action's read, but for the task it acts on: the
  * controller stands for them (engine_state.c, pstate_load_live). */
@@ -294,9 +293,11 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_OPEN_MEMBER] =
       "SELECT " TASK_COLS TASK_FROM "WHERE t.id = ?2 AND t.process_id = ?1 AND t.status IN " ACTIVE
       " AND t.group_id IS NOT NULL",
+  /* two counts of index entries: a sum over the status read each one's
+   * status, twice the time (0.77 ms against 0.37 for 10,000) */
   [Q_TASK_GROUP_COUNT] =
-      "SELECT count(*), coalesce(sum(status = 'DONE'), 0) FROM task"
-      " WHERE process_id = ?1 AND status IN " ACTIVE_OR_DONE " AND group_id = ?2",
+      "SELECT (SELECT count(*) FROM task WHERE process_id = ?1 AND status IN " ACTIVE " AND group_id = ?2),"
+      " (SELECT count(*) FROM task WHERE process_id = ?1 AND status = 'DONE' AND group_id = ?2)",
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = ?2 AND t.status = 'ASSIGNED'"
@@ -2152,8 +2153,8 @@ int store_group_count(store *st, int64_t pid, int64_t group_id, int64_t *active,
   dbs_bind_int64(s, 2, group_id);
   int rc = dbs_step(s);
   if (rc == DB_ROW) {
+    *active = dbs_col_int64(s, 0);
     *done = dbs_col_int64(s, 1);
-    *active = dbs_col_int64(s, 0) - *done;
   }
   sq_done(s);
   return rc == DB_ROW ? FH_OK : sq_fail(st, err, rc, "count a group");

@@ -20,7 +20,6 @@
 #define TASK_FROM " FROM task t LEFT JOIN \"user\" u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 #define ENDED "('DONE','CANCELED','REVIVED')"
-#define ACTIVE_OR_DONE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR','DONE')"
 /* As store.c's: the open instances of a running group left out of an
  * action's read, but for the task it acts on (a hashed subplan) */
 #define NOT_LEFT_OUT(pid, acted)                                                                    \
@@ -394,8 +393,8 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
       "SELECT " TASK_COLS TASK_FROM "WHERE t.id = $2 AND t.process_id = $1 AND t.status IN " ACTIVE
       " AND t.group_id IS NOT NULL",
   [Q_TASK_GROUP_COUNT] =
-      "SELECT count(*), count(*) FILTER (WHERE status = 'DONE') FROM task"
-      " WHERE process_id = $1 AND status IN " ACTIVE_OR_DONE " AND group_id = $2",
+      "SELECT (SELECT count(*) FROM task WHERE process_id = $1 AND status IN " ACTIVE " AND group_id = $2),"
+      " (SELECT count(*) FROM task WHERE process_id = $1 AND status = 'DONE' AND group_id = $2)",
   /* One statement per view and order, so that SQLite can walk an index in
    * id order and stop at LIMIT instead of sorting every matching row. */
 #define VIEW_INBOX "t.owner_id = $2 AND t.status = 'ASSIGNED'"
