@@ -18,7 +18,7 @@
 --   FLOWHOST_BIN=build-release/flowhost PG_CLUSTER_DURABLE=1 sh tests/pg/pg_cluster.sh \
 --       lua5.4 bench/process_size_bench.lua [N ...]
 --
--- Results: bench/README.md, section 50.
+-- Results: bench/README.md, sections 50 and 51.
 local src = os.getenv("FLOWHOST_SOURCE") or "."
 local build = os.getenv("BUILD_DIR") or (src .. "/build-release")
 package.cpath = build .. "/?.so;" .. package.cpath
