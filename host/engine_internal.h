@@ -283,6 +283,11 @@ typedef struct run {
   json_t *deliveries;    /* task id -> kept message data, for receivers created now */
   struct run *child;     /* a child process this run started: written in the same transaction */
   int reading;           /* an answer to a read: its :Permission(fn) calls are bounded (rules_may_do_node) */
+  /* the users an :Assign named in this action: a group of 10,000 reviews
+   * shared by two people asked the store for them 10,000 times (on
+   * PostgreSQL a round trip each) */
+  struct { int64_t id; char name[64]; } named[8];
+  int nnamed;
 } run;
 
 /* A run on a stored process (loaded) or a new one (run_init_new). */

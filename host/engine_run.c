@@ -176,6 +176,12 @@ void run_complete_task(ptask *t) {
 }
 
 static int resolve_user(run *r, const char *username, st_task *t, fherr *err) {
+  for (int i = 0; i < r->nnamed; i++)
+    if (!strcmp(r->named[i].name, username)) {
+      t->owner_id = r->named[i].id;
+      snprintf(t->owner_name, sizeof t->owner_name, "%s", r->named[i].name);
+      return FH_OK;
+    }
   st_user u;
   fherr uerr = {0};
   if (store_user_get(r->e->st, username, &u, &uerr)) {
@@ -184,6 +190,15 @@ static int resolve_user(run *r, const char *username, st_task *t, fherr *err) {
   }
   t->owner_id = u.id;
   snprintf(t->owner_name, sizeof t->owner_name, "%s", u.username);
+  if (strlen(u.username) < sizeof r->named[0].name) {
+    int cap = (int)(sizeof r->named / sizeof r->named[0]);
+    if (r->nnamed == cap) {   /* the oldest makes room */
+      memmove(&r->named[0], &r->named[1], sizeof r->named[0] * (size_t)(cap - 1));
+      r->nnamed--;
+    }
+    r->named[r->nnamed].id = u.id;
+    snprintf(r->named[r->nnamed++].name, sizeof r->named[0].name, "%s", u.username);
+  }
   st_user_free(&u);
   return FH_OK;
 }

@@ -130,6 +130,7 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_PROCESS] = "SELECT process_id FROM task WHERE id = ?1",
   [Q_MAX_TASK] = "SELECT coalesce(max(id), 0) FROM task",
   [Q_MAX_PROCESS] = "SELECT coalesce(max(id), 0) FROM process",
+  [Q_TASK_IDS_MORE] = "SELECT ?1",   /* PostgreSQL's larger blocks of task ids; never run here */
   /* The process list, one statement per shape (store_process_list), each
    * walking an index in id order and stopping at the page's end, so that a
    * page costs the same at 10,000 processes as at 1,000,000.  The one
@@ -1529,6 +1530,8 @@ int sq_read_processes(store *st, dbs *s, st_process **rows, int *n, const char *
 /* Records that user took part in the process (idempotent). */
 static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr *err) {
   if (!user_id || (process_id == st->part_pid && user_id == st->part_uid)) return FH_OK;
+  for (int i = 0; process_id == st->wpart_pid && i < st->nwpart; i++)
+    if (st->wpart_uid[i] == user_id) return FH_OK;
   dbs *s = sq_prep(st, Q_PARTICIPANT_ADD, err);
   if (!s) return sq_prep_failed(err);
   dbs_bind_int64(s, 1, process_id);
@@ -1538,6 +1541,8 @@ static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr
     st->part_pid = process_id;
     st->part_uid = user_id;
     st->part_in_write = 1;
+    if (process_id != st->wpart_pid) st->wpart_pid = process_id, st->nwpart = 0;
+    if (st->nwpart < (int)(sizeof st->wpart_uid / sizeof st->wpart_uid[0])) st->wpart_uid[st->nwpart++] = user_id;
   }
   return rc;
 }
@@ -2810,16 +2815,19 @@ static int seed_ids(store *st, id_seq *seq, int kind, fherr *err) {
  * them, as with one nextval each, with gaps.  Fills st->task_ids (if it was
  * used up) and *process_id (if asked for). */
 static int take_ids_pg(store *st, int q, int64_t *process_id, fherr *err) {
-  dbs *s = sq_prep(st, q, err);
-  if (!s) return sq_prep_failed(err);
   pg_ids *ids = &st->task_ids;
+  int more = q == Q_MAX_TASK && ids->blocks > 0 ? (ids->blocks > 1 ? PG_ID_BLOCK_MAX : 8 * PG_ID_BLOCK) : 0;
+  dbs *s = sq_prep(st, more ? Q_TASK_IDS_MORE : q, err);
+  if (!s) return sq_prep_failed(err);
+  if (more) dbs_bind_int(s, 1, more);
   int keep = ids->next == ids->n;   /* a subprocess's start keeps its parent's block */
   if (keep) ids->n = ids->next = 0;
   int rc, row = 0;
   while ((rc = dbs_step(s)) == DB_ROW) {
     if (process_id && row++ == 0) *process_id = dbs_col_int64(s, 0);
-    if (keep && ids->n < PG_ID_BLOCK) ids->id[ids->n++] = dbs_col_int64(s, process_id ? 1 : 0);
+    if (keep && ids->n < PG_ID_BLOCK_MAX) ids->id[ids->n++] = dbs_col_int64(s, process_id ? 1 : 0);
   }
+  if (keep) ids->blocks++;
   sq_done(s);
   if (rc != DB_DONE) return sq_fail(st, err, rc, "take ids");
   if ((process_id && *process_id <= 0) || ids->n == 0) return fherr_set(err, FH_INTERNAL, "the sequence gave no id");
@@ -2843,7 +2851,7 @@ static int next_id_pg(store *st, store_id_kind kind, int64_t *id, fherr *err) {
  * takes the process's lock (store_lock.c): one that ended without a write
  * (a flow error, a refused input) left its block, which another engine's
  * actions on some other process may have overtaken since. */
-void sq_drop_ids_pg(store *st) { st->task_ids.n = st->task_ids.next = 0; }
+void sq_drop_ids_pg(store *st) { st->task_ids.n = st->task_ids.next = st->task_ids.blocks = 0; }
 
 int store_next_id(store *st, store_id_kind kind, int64_t *id, fherr *err) {
   if (st->cur->db->kind == DB_KIND_PG) return next_id_pg(st, kind, id, err);

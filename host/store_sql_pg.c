@@ -152,6 +152,7 @@ const char *const STORE_SQL_PG[Q__COUNT] = {
    * a start's process id with them (the first row; CASE runs nextval only
    * there) */
   [Q_MAX_TASK] = "SELECT nextval('task_id_seq') FROM generate_series(1, 8)",
+  [Q_TASK_IDS_MORE] = "SELECT nextval('task_id_seq') FROM generate_series(1, $1::int)",
   [Q_MAX_PROCESS] =
       "SELECT CASE WHEN i = 1 THEN nextval('process_id_seq') END, nextval('task_id_seq')"
       " FROM generate_series(1, 8) AS i",
