@@ -47,6 +47,18 @@ describe("instances of a running group", function()
     assert.equal("CANCELED", H.status(host, pid))
   end)
 
+  it("every owner of an instance takes part in the process, from the action that made them", function()
+    local pid = host:start("groups", "terminate", { n = 4 }).process.id
+    for _, who in ipairs { "ann", "bob" } do
+      local seen = {}
+      for _, p in ipairs(host:processes({ as = who })) do seen[p.id] = true end
+      assert.is_true(seen[pid], who .. " does not see the process among theirs")
+    end
+    local seen = {}
+    for _, p in ipairs(host:processes({ as = "dave" })) do seen[p.id] = true end
+    assert.is_nil(seen[pid])
+  end)
+
   it("a queue member sees a process whose group has NEW instances, through any of its tasks", function()
     local pid = host:start("groups", "queue", { n = 5 }).process.id
     local ctrl = H.controller(host, pid, "open")
