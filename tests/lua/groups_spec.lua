@@ -12,6 +12,12 @@ local function statuses(list)
   return out
 end
 
+-- The group of node in process pid is CANCELED, its instances by status as `counts` says.
+local function canceled_group(host, pid, node, counts)
+  assert.same(counts, statuses(H.instances(host, pid, node)))
+  assert.equal("CANCELED", H.controller(host, pid, node).status)
+end
+
 describe("instances of a running group", function()
   local host
   before_each(function()
@@ -24,16 +30,14 @@ describe("instances of a running group", function()
     local pid = host:start("groups", "terminate", { n = 50 }).process.id
     host:execute(H.instances(host, pid, "each")[7].id, {}, { as = "bob" })
     host:execute(H.one(host, pid, "side").id, {}, { as = "ann" })
-    assert.same({ DONE = 1, CANCELED = 49 }, statuses(H.instances(host, pid, "each")))
-    assert.equal("CANCELED", H.controller(host, pid, "each").status)
+    canceled_group(host, pid, "each", { DONE = 1, CANCELED = 49 })
     assert.equal("DONE", H.status(host, pid))
   end)
 
   it("a Join's cancel_rest cancels the group's instances", function()
     local pid = host:start("groups", "race", { n = 40 }).process.id
     host:execute(H.one(host, pid, "race_side").id, {}, { as = "ann" })
-    assert.same({ CANCELED = 40 }, statuses(H.instances(host, pid, "race_each")))
-    assert.equal("CANCELED", H.controller(host, pid, "race_each").status)
+    canceled_group(host, pid, "race_each", { CANCELED = 40 })
     assert.equal("DONE", H.one(host, pid, "first").status)
     assert.equal("DONE", H.status(host, pid))
   end)
@@ -41,8 +45,7 @@ describe("instances of a running group", function()
   it("a manager's cancel of the process cancels every instance", function()
     local pid = host:start("groups", "terminate", { n = 30 }).process.id
     host:cancel_process(pid, { as = "admin" })
-    assert.same({ CANCELED = 30 }, statuses(H.instances(host, pid, "each")))
-    assert.equal("CANCELED", H.controller(host, pid, "each").status)
+    canceled_group(host, pid, "each", { CANCELED = 30 })
     assert.equal("CANCELED", H.one(host, pid, "side").status)
     assert.equal("CANCELED", H.status(host, pid))
   end)
