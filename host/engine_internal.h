@@ -168,6 +168,7 @@ typedef struct pstate {
   int members_at;       /* the position of the first of them read; -1: not read */
   fherr more_err;       /* why reading more failed (the write fails with it) */
   int more_err_at;      /* ntasks when it failed (a rollback before forgets it) */
+  int last_found;       /* the position task_index found last (a hint) */
   int64_t counted;      /* the group whose store counts follow (0: none); valid until the write */
   int counted_active, counted_done;
 } pstate;

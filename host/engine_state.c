@@ -381,11 +381,15 @@ void pstate_mark_free(pstate_mark *m) {
   memset(m, 0, sizeof *m);
 }
 
-/* The position of task id in ps, -1 if none (the newest first: an action
- * looks up the tasks it just made). */
+/* The position of task id in ps, -1 if none: the one after the last found
+ * first (the tasks an action made, looked up in order for its answer: a
+ * group of 10,000 searched 50,000,000 times), then the newest first (an
+ * action looks up the tasks it just made). */
 static int task_index(const pstate *ps, int64_t id) {
+  int *last = &((pstate *)ps)->last_found;   /* a hint, not part of what the state stands for */
+  if (*last + 1 < ps->ntasks && *last + 1 >= 0 && ps->tasks[*last + 1]->row.id == id) return ++*last;
   for (int i = ps->ntasks - 1; i >= 0; i--)
-    if (ps->tasks[i]->row.id == id) return i;
+    if (ps->tasks[i]->row.id == id) return *last = i;
   return -1;
 }
 
