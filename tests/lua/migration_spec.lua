@@ -115,6 +115,10 @@ describe("a job whose node was deleted while it waited", function()
 }
 ]])
     local host = H.open { flows = dir }
+    finally(function()   -- a failed check too
+      host:close()
+      H.rmdir(dir)
+    end)
     local pid = host:start("legacy", "start", {}).process.id
     H.write(dir .. "/legacy.lua", V2)
     host:reload()
@@ -126,8 +130,6 @@ describe("a job whose node was deleted while it waited", function()
     assert.same({ "cancel" }, H.actions(host, work.id, "admin"))
     host:cancel(work.id, { as = "admin" })
     assert.equal(0, host:run_jobs())
-    host:close()
-    H.rmdir(dir)
   end)
 end)
 
@@ -136,12 +138,14 @@ describe("a flow that never loaded", function()
     local dir = H.tmpdir()
     H.write(dir .. "/broken.lua", HEAD .. "  start = flow.StartFunction():Next(this.nowhere),\n}\n")
     local host = H.open { flows = dir }
+    finally(function()   -- a failed check too
+      host:close()
+      H.rmdir(dir)
+    end)
     local flows = host:flows()
     assert.equal(1, #flows)
     assert.equal("error", flows[1].status)
     assert.equal(4, flows[1].error.line)
     H.refused("conflict", function() host:start("broken", "start", {}) end)
-    host:close()
-    H.rmdir(dir)
   end)
 end)

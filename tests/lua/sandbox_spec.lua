@@ -274,6 +274,10 @@ describe("runaway C-level calls", function()
     local dir = H.tmpdir()
     local db, log = dir .. "/shared.db", dir .. "/others.log"
     local shared = open { db = db, budget = 3 }
+    finally(function()   -- a failed check too: the host closed, its folder removed
+      shared:close()
+      H.rmdir(dir)
+    end)
     probe(shared, "return 'first'")
     -- five starts by the CLI, one after the other, each logging when it is done
     local data = '{"code": "return 1 + 1"}'
@@ -307,8 +311,6 @@ describe("runaway C-level calls", function()
       assert.equal("DONE", p.status)
       assert.is_not.equal(RUNAWAY, shared:process(p.id).process.data.code)
     end
-    shared:close()
-    H.rmdir(dir)
   end)
 end)
 
