@@ -121,11 +121,6 @@ static int start_all_instances(run *r, const fd_node *n, ptask *ctrl, json_t *it
   return set_task_data(ctrl, d, err);
 }
 
-/* Members of the group with an active status; *done counts the DONE ones. */
-static int group_active(const run *r, const ptask *ctrl, int *done) {
-  return pstate_group_active(&r->ps, ctrl->row.id, done);
-}
-
 static void cancel_members(run *r, const ptask *ctrl, int *n) {
   pstate_need_members(&r->ps);   /* a failed read fails the write */
   for (int i = 0; i < r->ps.ntasks; i++) {
@@ -187,7 +182,7 @@ int run_instance_done(run *r, ptask *inst, const fd_node *n, fherr *err) {
   ptask *ctrl = pstate_task(&r->ps, inst->row.group_id);
   if (!ctrl || ctrl->row.status != TASK_STARTED) return FH_OK;   /* the group is over: it ends here */
   int done = 0, yes = 0;
-  int active = group_active(r, ctrl, &done);
+  int active = pstate_group_active(&r->ps, ctrl->row.id, &done);
   json_t *d = task_data(ctrl);   /* read once: it holds the whole list */
   int next = (int)json_integer_value(json_object_get(d, "next"));
   int total = (int)json_integer_value(json_object_get(d, "total"));
@@ -224,7 +219,7 @@ int run_settle_groups(run *r, int *changed, fherr *err) {
     /* a group none of whose instances this action changed was settled by
      * the action that last did (and a STARTED group has one active) */
     if (ctrl->row.status != TASK_STARTED || !pstate_group_changed(&r->ps, ctrl->row.id) ||
-        group_active(r, ctrl, NULL) > 0)
+        pstate_group_active(&r->ps, ctrl->row.id, NULL) > 0)
       continue;
     /* every instance ended, some other way than DONE (canceled, timed out) */
     const fd_node *n = r->fd ? flowdef_node(r->fd, node_part(ctrl->row.flow_task)) : NULL;

@@ -1537,10 +1537,7 @@ static int add_participant(store *st, int64_t process_id, int64_t user_id, fherr
   dbs_bind_int64(s, 1, process_id);
   dbs_bind_int64(s, 2, user_id);
   int rc = sq_run(st, s, err, "add participant");
-  if (!rc) {   /* valid until this write ends: it may still roll back */
-    st->part_pid = process_id;
-    st->part_uid = user_id;
-    st->part_in_write = 1;
+  if (!rc) {   /* known until this write ends (st_forget_write_participant) */
     if (process_id != st->wpart_pid) st->wpart_pid = process_id, st->nwpart = 0;
     if (st->nwpart < (int)(sizeof st->wpart_uid / sizeof st->wpart_uid[0])) st->wpart_uid[st->nwpart++] = user_id;
   }
@@ -1750,7 +1747,6 @@ int store_process_involves(store *st, int64_t pid, int64_t uid, int *yes, fherr 
 void store_participant_known(store *st, int64_t pid, int64_t uid) {
   /* read committed (outside a write): the row stays, its insert can be skipped */
   if (st->in_write || !(st->w || dbc_autocommit(st->cur->db))) return;
-  st_forget_write_participant(st);
   st->part_pid = pid;
   st->part_uid = uid;
 }

@@ -327,9 +327,8 @@ int store_process_load(store *st, int64_t id, st_process *out, st_task **rows, i
  * in id order, when it needs them too: store_task_ended_of_process. */
 int store_process_load_live(store *st, int64_t id, st_process *out, st_task **rows, int *n, fherr *err);
 int store_task_ended_of_process(store *st, int64_t process_id, st_task **rows, int *n, fherr *err);
-/* The open instances of :ForEach groups that the load above leaves out
- * (those of a group whose controller is STARTED, but for the task acted
- * on), all in id order, or one of them (*found 0: id is none of them). */
+/* The open instances of :ForEach groups, all in id order (those the load
+ * above left out among them), or one of them (*found 0: id is none). */
 int store_task_open_members(store *st, int64_t process_id, st_task **rows, int *n, fherr *err);
 int store_task_open_member(store *st, int64_t process_id, int64_t id, st_task *out, int *found, fherr *err);
 /* How many instances of the group are active and how many DONE. */

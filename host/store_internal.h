@@ -328,13 +328,12 @@ struct store {
   /* The write action opened its batch, so it took no savepoint: its
    * rollback is the whole batch's (nobody else is in it yet). */
   int whole_batch;
-  /* A participant row known to exist (a participant row is never deleted):
-   * adding it again is skipped.  Learnt inside a write (part_in_write), it
-   * lasts only until that write ends. */
+  /* A participant row known to exist, read outside a write (a participant
+   * row is never deleted): adding it again is skipped. */
   int64_t part_pid, part_uid;
-  int part_in_write;
-  /* the process and the users whose participant rows the write being made
-   * added (a group of 10,000 reviews shared by two people added 10,000) */
+  /* The process and the users whose participant rows the write being made
+   * added: known only until that write ends, since it may still roll back
+   * (a group of 10,000 reviews shared by two people added 10,000). */
   int64_t wpart_pid, wpart_uid[8];
   int nwpart;
   pg_ids task_ids;          /* PostgreSQL: task ids taken for the action being computed */
@@ -374,10 +373,8 @@ void sq_drop_preload(store *st);
 /* Frees what flows_many holds (store_close). */
 void sq_forget_flows_many(store *st);
 
-/* Forgets a participant learnt inside the write that ends or begins now. */
+/* Forgets the participants learnt inside the write that ends or begins now. */
 static inline void st_forget_write_participant(store *st) {
-  if (st->part_in_write) st->part_pid = st->part_uid = 0;
-  st->part_in_write = 0;
   st->wpart_pid = 0;
   st->nwpart = 0;
 }
