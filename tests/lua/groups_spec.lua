@@ -128,3 +128,91 @@ describe("instances of a running group", function()
     assert.equal("DONE", H.status(host, pid))
   end)
 end)
+
+-- The controller's data holds the group's list and its counters, the counters first
+-- ({total, next, done, items}): an instance that ends rewrites the numbers without parsing the
+-- list (engine_compose.c, "a group's counters"). Data of another layout is parsed whole: a group
+-- an older host started (the list first), or data a complete function wrote.
+describe("a group's counters in its controller's data", function()
+  local host, dir, db
+  before_each(function()
+    dir = H.tmpdir()
+    db = H.fresh_db()
+    if db == ":memory:" then db = dir .. "/groups.db" end   -- the sqlite3 shell reaches a file
+    host = H.open { flows = "tests/fixtures/groups", db = db, users = { ann = {}, bob = {} } }
+  end)
+  after_each(function()
+    host:close()
+    H.rmdir(dir)
+  end)
+
+  -- The controller's data as an older host wrote it: the list first.
+  local function list_first(ctrl, next, done)
+    local items = {}
+    for i, v in ipairs(ctrl.data.items) do items[i] = '"' .. v .. '"' end
+    H.sql(db, string.format([[UPDATE task SET data = '{"items":[%s],"total":%d,"next":%d,"done":%d}' WHERE id = %d]],
+      table.concat(items, ","), ctrl.data.total, next, done, ctrl.id))
+  end
+
+  local function counters(ctrl)
+    return { total = ctrl.data.total, next = ctrl.data.next, done = ctrl.data.done, items = ctrl.data.items }
+  end
+
+  local PEOPLE4 = { "bob", "ann", "bob", "ann" }
+
+  it("count each instance that ends, the list kept as it was", function()
+    local pid = host:start("groups", "terminate", { n = 4 }).process.id
+    assert.same({ total = 4, next = 4, done = 0, items = PEOPLE4 }, counters(H.controller(host, pid, "each")))
+    for k, t in ipairs(H.instances(host, pid, "each")) do
+      host:execute(t.id, {}, { as = t.owner })
+      assert.same({ total = 4, next = 4, done = k, items = PEOPLE4 }, counters(H.controller(host, pid, "each")))
+    end
+    assert.equal("DONE", H.controller(host, pid, "each").status)
+  end)
+
+  it("of a parallel group an older host started go on from where it left them", function()
+    local pid = host:start("groups", "terminate", { n = 4 }).process.id
+    local list = H.instances(host, pid, "each")
+    host:execute(list[1].id, {}, { as = "bob" })
+    list_first(H.controller(host, pid, "each"), 4, 1)
+    host:execute(list[2].id, {}, { as = "ann" })
+    local ctrl = H.controller(host, pid, "each")
+    assert.same({ total = 4, next = 4, done = 2, items = PEOPLE4 }, counters(ctrl))
+    assert.equal("STARTED", ctrl.status)
+    host:execute(list[3].id, {}, { as = "bob" })
+    host:execute(list[4].id, {}, { as = "ann" })
+    ctrl = H.controller(host, pid, "each")
+    assert.same({ total = 4, next = 4, done = 4, items = PEOPLE4 }, counters(ctrl))
+    assert.equal("DONE", ctrl.status)
+  end)
+
+  it("of a group in turn an older host started give its next instance the next item", function()
+    local pid = host:start("groups", "turns", { n = 4 }).process.id
+    assert.same({ total = 4, next = 1, done = 0, items = PEOPLE4 }, counters(H.controller(host, pid, "turn")))
+    host:execute(H.instances(host, pid, "turn", "ASSIGNED")[1].id, {}, { as = "bob" })
+    list_first(H.controller(host, pid, "turn"), 2, 1)
+    for k = 2, 4 do
+      local open = H.instances(host, pid, "turn", "ASSIGNED")
+      assert.equal(1, #open)
+      assert.same({ item = PEOPLE4[k], index = k }, open[1].data)
+      assert.equal(PEOPLE4[k], open[1].owner)
+      assert.same({ total = 4, next = k, done = k - 1, items = PEOPLE4 }, counters(H.controller(host, pid, "turn")))
+      host:execute(open[1].id, {}, { as = open[1].owner })
+    end
+    assert.same({ total = 4, next = 4, done = 4, items = PEOPLE4 }, counters(H.controller(host, pid, "turn")))
+    assert.equal("DONE", H.status(host, pid))
+  end)
+
+  it("stay right beside what a complete function writes into the group's data", function()
+    local pid = host:start("groups", "noted", { n = 4 }).process.id
+    for k, t in ipairs(H.instances(host, pid, "note")) do
+      host:execute(t.id, {}, { as = t.owner })
+      local ctrl = H.controller(host, pid, "note")
+      assert.same({ total = 4, next = 4, done = k, items = PEOPLE4 }, counters(ctrl))
+      assert.equal(k, ctrl.data.seen)
+      assert.equal(k, ctrl.data.last_done)
+    end
+    assert.equal("DONE", H.controller(host, pid, "note").status)
+    assert.equal("DONE", H.status(host, pid))
+  end)
+end)

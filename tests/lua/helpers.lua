@@ -188,6 +188,17 @@ function H.rmdir(path)
   if path and path:match("^/tmp/") then os.execute("rm -rf '" .. path .. "'") end
 end
 
+-- Runs one SQL statement on a database H.open used: a PostgreSQL URL (psql) or a database
+-- file (the sqlite3 shell); a host may have it open. For what only an older host or a hand in
+-- the database could have written.
+function H.sql(db, statement)
+  local quoted = "'" .. statement:gsub("'", "'\\''") .. "'"
+  local command = db:match("^postgres")
+    and string.format("env -u LD_PRELOAD psql -q -v ON_ERROR_STOP=1 '%s' -c %s >/dev/null", db, quoted)
+    or string.format("sqlite3 -bail '%s' %s >/dev/null", db, quoted)
+  assert(os.execute(command), "H.sql failed: " .. statement)
+end
+
 function H.write(path, text)
   local f = assert(io.open(path, "w"))
   f:write(text)
