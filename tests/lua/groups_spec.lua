@@ -112,6 +112,44 @@ describe("instances of a running group", function()
     assert.equal("DONE", H.status(host, pid))
   end)
 
+  -- An action on a running group's instance reads the open instances of a group that went on as
+  -- ranges of group ids around the running groups (store LIVE_TASKS): below, above and between.
+  -- Missed, the branch of those instances would look ended and its lock be let go.
+  for _, case in ipairs {
+    { flow = "below", running = { "late" } },
+    { flow = "above", running = { "late" } },
+    { flow = "between", running = { "late", "later" } },
+  } do
+    it("instances that run on keep their branch's lock beside running groups (" .. case.flow .. ")", function()
+      local pid = host:start("groups", case.flow, { n = 3 }).process.id
+      local ids = {}
+      for _, node in ipairs { "early", table.unpack(case.running) } do ids[node] = H.controller(host, pid, node).id end
+      if case.flow == "below" then assert.is_true(ids.early < ids.late) end
+      if case.flow == "above" then assert.is_true(ids.early > ids.late) end
+      if case.flow == "between" then assert.is_true(ids.late < ids.early and ids.early < ids.later) end
+      local early = H.instances(host, pid, "early")
+      host:execute(early[1].id, {}, { as = early[1].owner })
+      assert.equal("DONE", H.controller(host, pid, "early").status)   -- it went on; two run on
+      for _, node in ipairs(case.running) do
+        local list = H.instances(host, pid, node)
+        for k = 1, #list - 1 do   -- the group runs on: its controller does not change
+          assert.equal("DONE", host:execute(list[k].id, {}, { as = list[k].owner }).task.status)
+          assert.equal("STARTED", H.one(host, pid, "lock_b").status)   -- the desk is still held
+          assert.same({}, H.of_node(host, pid, "waited"))
+        end
+        host:execute(list[#list].id, {}, { as = list[#list].owner })
+        assert.equal("DONE", H.controller(host, pid, node).status)
+      end
+      assert.equal("STARTED", H.one(host, pid, "lock_b").status)
+      host:execute(early[2].id, {}, { as = early[2].owner })
+      assert.equal("STARTED", H.one(host, pid, "lock_b").status)
+      host:execute(early[3].id, {}, { as = early[3].owner })   -- the branch has nothing active
+      assert.equal("DONE", H.one(host, pid, "lock_b").status)
+      host:execute(H.one(host, pid, "waited").id, {}, { as = "ann" })
+      assert.equal("DONE", H.status(host, pid))
+    end)
+  end
+
   it("instances that run on after the group went on keep their branch's lock", function()
     local pid = host:start("groups", "locked", { n = 3 }).process.id
     assert.equal("STARTED", H.one(host, pid, "lock_b").status)   -- waits for the desk
