@@ -29,29 +29,12 @@
 #define TASK_FROM " FROM task t LEFT JOIN user u ON u.id = t.owner_id "
 #define ACTIVE "('NEW','ASSIGNED','STARTED','SCHEDULED','ERROR')"
 #define ENDED "('DONE','CANCELED','REVIVED')"
-/* An action's open tasks (engine_state.c, pstate_load_live): those of no
- * group, the open instances of groups that no longer run (a controller
- * not STARTED: instances that run on after their group went on), and the
- * task acted on.  The open instances of a running group are left out, the
- * controller stands for them, and not walked past either: the instances
- * of other groups are read as ranges of task_process's group_id below the
- * first running group, above the last and between them (which walks
- * the instances of any running group in between, when three or more run
- * at once).  A filter instead of those ranges passed every instance of a
- * group of 10,000 in each action (0.9 ms). */
-#define RUNNING_GROUPS(pid)                                                                        \
-  " FROM task c INDEXED BY task_process WHERE c.process_id = " pid " AND c.status = 'STARTED'"       \
-  " AND c.flow_task_type = 'foreach'"
-#define LIVE_PART(pid) " SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = " pid " AND t.status IN " ACTIVE
-#define LIVE_TASKS(pid, acted)                                                                        \
-  LIVE_PART(pid) " AND t.group_id IS NULL UNION ALL" LIVE_PART(pid)                                    \
-  " AND t.group_id < coalesce((SELECT min(c.id)" RUNNING_GROUPS(pid) "), 9223372036854775807)"          \
-  " UNION ALL" LIVE_PART(pid) " AND t.group_id > (SELECT max(c.id)" RUNNING_GROUPS(pid) ")"             \
-  " UNION ALL" LIVE_PART(pid) " AND t.group_id > (SELECT min(c.id)" RUNNING_GROUPS(pid) ")"             \
-  " AND t.group_id < (SELECT max(c.id)" RUNNING_GROUPS(pid) ") AND t.group_id NOT IN (SELECT c.id"        \
-  RUNNING_GROUPS(pid) ") UNION ALL SELECT " TASK_COLS TASK_FROM "WHERE t.id = " acted                    \
-  " AND t.process_id = " pid " AND t.status IN " ACTIVE " AND t.group_id IN (SELECT c.id"                 \
-  RUNNING_GROUPS(pid) ") ORDER BY 1"
+/* The open instances of a group that still runs (its controller STARTED)
+ * are left out of an action's read, but for the task it acts on: the
+ * controller stands for them (engine_state.c, pstate_load_live). */
+#define NOT_LEFT_OUT(pid, acted)                                                                    \
+  " AND (t.group_id IS NULL OR t.id = " acted " OR t.group_id NOT IN (SELECT c.id FROM task c"        \
+  " WHERE c.process_id = " pid " AND c.status = 'STARTED' AND c.flow_task_type = 'foreach'))"
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
@@ -298,9 +281,12 @@ const char *const STORE_SQL[Q__COUNT] = {
       "SELECT count(*) FROM task WHERE process_id = ?1 AND flow_task_type = ?2 AND status = 'DONE'",
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 ORDER BY t.id",
   /* an action's tasks: the open ones but the instances of a running
-   * group (LIVE_TASKS), then, if it needs them, those instances, one of
-   * them, or the ended tasks (engine_state.c) */
-  [Q_TASK_LIVE_OF_PROCESS] = LIVE_TASKS("?1", "0"),
+   * group, then, if it needs them, those instances, one of them, or the
+   * ended tasks (engine_state.c); five and three ranges of task_process,
+   * whose group_id tells an instance without reading its row */
+  [Q_TASK_LIVE_OF_PROCESS] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ACTIVE NOT_LEFT_OUT("?1", "0")
+      " ORDER BY t.id",
   [Q_TASK_ENDED_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ENDED " ORDER BY t.id",
   [Q_TASK_OPEN_MEMBERS] =
       "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ACTIVE " AND t.group_id IS NOT NULL"
@@ -747,7 +733,9 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_PROCESS_LOCK] = "SELECT process_id, 0 FROM task WHERE id = ?1",
   /* PostgreSQL's read ahead with the lock (store_lock.c); here as on any backend */
   [Q_PROC_GET_BY_TASK] = PROC_ROW("user") "WHERE p.id = (SELECT process_id FROM task WHERE id = ?1)",
-  [Q_TASK_LIVE_OF_PROCESS_BY_TASK] = LIVE_TASKS("(SELECT process_id FROM task WHERE id = ?1)", "?1"),
+  [Q_TASK_LIVE_OF_PROCESS_BY_TASK] =
+      "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = (SELECT process_id FROM task WHERE id = ?1)"
+      " AND t.status IN " ACTIVE NOT_LEFT_OUT("(SELECT process_id FROM task WHERE id = ?1)", "?1") " ORDER BY t.id",
   [Q_COMMIT_AHEAD] = "COMMIT",
   [Q_RENAME] = "UPDATE task SET flow_task = ?2 WHERE flow_task = ?1",
   [Q_RECEIVER_NEXT] =

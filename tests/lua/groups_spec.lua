@@ -112,9 +112,9 @@ describe("instances of a running group", function()
     assert.equal("DONE", H.status(host, pid))
   end)
 
-  -- An action on a running group's instance reads the open instances of a group that went on as
-  -- ranges of group ids around the running groups (store LIVE_TASKS): below, above and between.
-  -- Missed, the branch of those instances would look ended and its lock be let go.
+  -- An action on a running group's instance reads the open instances of a group that went on,
+  -- whatever the order of the groups' ids (below, above or between the running ones): missed,
+  -- the branch of those instances would look ended and its lock be let go.
   for _, case in ipairs {
     { flow = "below", running = { "late" } },
     { flow = "above", running = { "late" } },
