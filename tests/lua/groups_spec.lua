@@ -241,6 +241,19 @@ describe("a group's counters in its controller's data", function()
     assert.equal("DONE", H.status(host, pid))
   end)
 
+  it("give each instance in turn its item, whatever the items hold", function()
+    local pid = host:start("groups", "mixed", {}).process.id
+    local want = { 'a"],{', { x = { 1, { 2 } }, y = "}]" }, 3.5, true, "z\\" }
+    for k = 1, #want do
+      local open = H.instances(host, pid, "mixed_turn", "ASSIGNED")
+      assert.equal(1, #open)
+      assert.same({ item = want[k], index = k }, open[1].data)
+      assert.same({ total = 5, next = k, done = k - 1, items = want }, counters(H.controller(host, pid, "mixed_turn")))
+      host:execute(open[1].id, {}, { as = "ann" })
+    end
+    assert.equal("DONE", H.status(host, pid))
+  end)
+
   it("stay right beside what a complete function writes into the group's data", function()
     local pid = host:start("groups", "noted", { n = 4 }).process.id
     for k, t in ipairs(H.instances(host, pid, "note")) do
