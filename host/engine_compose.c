@@ -158,11 +158,16 @@ static int create_instance(run *r, const fd_node *n, ptask *ctrl, json_t *item, 
   return rc;
 }
 
+static size_t skip_space(const char *s, size_t i) {
+  while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') i++;
+  return i;
+}
+
 /* The end of the JSON value that starts at s + i (its whitespace before
  * skipped), 0 if the text ends first: strings with their escapes, arrays
  * and objects by their depth, other values up to the next delimiter. */
 static size_t skip_value(const char *s, size_t i) {
-  while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') i++;
+  i = skip_space(s, i);
   int depth = 0;
   do {
     char ch = s[i];
@@ -197,7 +202,7 @@ static int item_in_text(const ptask *ctrl, const counters *c, int index, json_t 
   if (!c->rest || strncmp(s + c->rest, KEY, sizeof KEY - 1)) return 0;
   size_t i = c->rest + sizeof KEY - 1;
   for (int k = 0;; k++) {
-    while (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') i++;
+    i = skip_space(s, i);
     if (s[i] == ']') return 1;
     size_t end = skip_value(s, i);
     if (!end) return 0;
@@ -205,7 +210,7 @@ static int item_in_text(const ptask *ctrl, const counters *c, int index, json_t 
       *item = json_loadb(s + i, end - i, JSON_DECODE_ANY, NULL);
       return *item != NULL;
     }
-    while (s[end] == ' ' || s[end] == '\t' || s[end] == '\n' || s[end] == '\r') end++;
+    end = skip_space(s, end);
     if (s[end] != ',') return s[end] == ']';
     i = end + 1;
   }

@@ -222,9 +222,12 @@ static int by_value(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Whether the load left out instances that are not read yet. */
+static int members_unread(const pstate *ps) { return ps->more_st && ps->members_out && ps->members_at < 0; }
+
 int pstate_need_members(const pstate *cps) {
   pstate *ps = (pstate *)cps;   /* as pstate_need_ended */
-  if (!ps->more_st || !ps->members_out || ps->members_at >= 0) return ps->more_err.code;
+  if (!members_unread(ps)) return ps->more_err.code;
   st_task *rows = NULL;
   int n = 0, nhave = 0;
   fherr e = {0};
@@ -255,7 +258,7 @@ int pstate_need_members(const pstate *cps) {
 /* Reads instance id if the load left it out: whether it did. */
 static int read_member(const pstate *cps, int64_t id) {
   pstate *ps = (pstate *)cps;
-  if (!ps->more_st || !ps->members_out || ps->members_at >= 0) return 0;
+  if (!members_unread(ps)) return 0;
   st_task row;
   int found = 0;
   fherr e = {0};
@@ -288,7 +291,7 @@ int pstate_group_changed(const pstate *ps, int64_t group) {
 int pstate_group_active(const pstate *cps, int64_t group, int *done) {
   pstate *ps = (pstate *)cps;
   int active = 0, dn = 0;
-  int all_read = !ps->more_st || ((!ps->members_out || ps->members_at >= 0) && ps->ended_at >= 0);
+  int all_read = !ps->more_st || (!members_unread(ps) && ps->ended_at >= 0);
   if (!all_read && ps->counted != group) {   /* the store's counts (the same until the write) */
     int64_t a = 0, d = 0;
     fherr e = {0};
@@ -504,7 +507,7 @@ int pstate_send(pstate *ps, int signal, const char *name, const char *key, const
 }
 
 void pstate_members_if_orphaned(const pstate *ps) {
-  if (!ps->members_out || ps->members_at >= 0) return;
+  if (!members_unread(ps)) return;
   for (int i = 0; i < ps->ntasks; i++) {
     const ptask *t = ps->tasks[i];
     if (t->stored == TASK_STARTED && t->row.status != TASK_STARTED && !t->is_new && !strcmp(t->row.type, "foreach")) {

@@ -58,16 +58,10 @@ static json_t *jb_done(jbuild *b) {
   return NULL;
 }
 
-json_t *view_process_json(engine *e, const st_process *p) {
-  json_t *data = parse_json_text(p->data);
-  json_t *out = view_process_json_with(e, p, data);
-  json_decref(data);
-  return out;
-}
+json_t *view_process_json(engine *e, const st_process *p) { return view_process_json_with(e, p, NULL); }
 
 json_t *view_process_json_with(engine *e, const st_process *p, json_t *data) {
-  if (!data) return view_process_json(e, p);
-  json_incref(data);
+  data = data ? json_incref(data) : parse_json_text(p->data);
   char *summary = view_summary(e, p, data);
   jbuild b = {json_object(), 0};
   jb_set(&b, "id", json_integer((json_int_t)p->id));

@@ -33,8 +33,7 @@
  * are left out of an action's read, but for the task it acts on: the
  * controller stands for them (engine_state.c, pstate_load_live). */
 #define NOT_LEFT_OUT(pid, acted)                                                                    \
-  " AND (t.group_id IS NULL OR t.id = " acted " OR t.group_id NOT IN (SELECT c.id FROM task c"        \
-  " WHERE c.process_id = " pid " AND c.status = 'STARTED' AND c.flow_task_type = 'foreach'))"
+  " AND (t.group_id IS NULL OR t.id = " acted " OR t.group_id NOT IN (" RUNNING_GROUP_IDS(pid) "))"
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
@@ -282,8 +281,8 @@ const char *const STORE_SQL[Q__COUNT] = {
   [Q_TASK_OF_PROCESS] = "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 ORDER BY t.id",
   /* an action's tasks: the open ones but the instances of a running
    * group, then, if it needs them, those instances, one of them, or the
-   * ended tasks (engine_state.c); five and three ranges of task_process,
-   * whose group_id tells an instance without reading its row */
+   * ended tasks (engine_state.c); ranges of task_process, whose group_id
+   * tells an instance without reading its row */
   [Q_TASK_LIVE_OF_PROCESS] =
       "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = ?1 AND t.status IN " ACTIVE NOT_LEFT_OUT("?1", "0")
       " ORDER BY t.id",

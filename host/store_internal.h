@@ -186,6 +186,11 @@ _Static_assert(STORE_PAGE_ROWS == STORE_PAGE_DEFAULT + 1, "a page and one more")
   [Q_LIST_INBOX_DATE] = DATE_LIST(INBOX, "<", "DESC"), [Q_LIST_INBOX_DATE_ASC] = DATE_LIST(INBOX, ">", "ASC"),   \
   [Q_LIST_QUEUE_DATE] = DATE_LIST(QUEUE, "<", "DESC"), [Q_LIST_QUEUE_DATE_ASC] = DATE_LIST(QUEUE, ">", "ASC"),   \
   [Q_LIST_ARCHIVE_DATE] = DATE_LIST(ARCHIVE, "<", "DESC"), [Q_LIST_ARCHIVE_DATE_ASC] = DATE_LIST(ARCHIVE, ">", "ASC")
+/* The ids of a process's running :ForEach groups (their controllers
+ * STARTED), whose open instances an action leaves out (store.c's
+ * NOT_LEFT_OUT, store_sql_pg.c's LIVE_TASKS). */
+#define RUNNING_GROUP_IDS(pid) \
+  "SELECT c.id FROM task c WHERE c.process_id = " pid " AND c.status = 'STARTED' AND c.flow_task_type = 'foreach'"
 /* A process's tasks by status, with their group (SQLite's migration 24,
  * PostgreSQL's 20). */
 #define TASK_PROCESS_GROUP \

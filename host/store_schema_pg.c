@@ -248,7 +248,7 @@ static const char *const MIGRATIONS_PG[] = {
     "DROP FUNCTION IF EXISTS process_flow_version();",
     /* 20: SQLite's 24, a process's tasks by status with their group, for
      * an action that leaves out the open instances of a running group
-     * (store_sql_pg.c's NOT_LEFT_OUT) and counts them (Q_TASK_GROUP_COUNT) */
+     * (store_sql_pg.c's LIVE_TASKS) and counts them (Q_TASK_GROUP_COUNT) */
     TASK_PROCESS_GROUP,
 };
 #define N_MIGRATIONS_PG ((int)(sizeof MIGRATIONS_PG / sizeof MIGRATIONS_PG[0]))

@@ -30,8 +30,7 @@
   "SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = " pid " AND t.status IN " ACTIVE                 \
   " AND t.group_id IS NULL UNION ALL SELECT " TASK_COLS TASK_FROM "WHERE t.process_id = " pid          \
   " AND t.status IN " ACTIVE " AND t.group_id IS NOT NULL AND (t.id = " acted " OR t.group_id NOT IN"  \
-  " (SELECT c.id FROM task c WHERE c.process_id = " pid " AND c.status = 'STARTED'"                    \
-  " AND c.flow_task_type = 'foreach')) ORDER BY 1"
+  " (" RUNNING_GROUP_IDS(pid) ")) ORDER BY 1"
 
 /* The task list filters are all optional: a NULL parameter switches its
  * condition off, so one prepared statement serves every combination. */
